@@ -1,0 +1,444 @@
+//! Ledger events and the records they carry.
+//!
+//! An event is a signed document `{"body": {...}, "sig": {"key": ..., "sig": ...}}`.
+//! The body names its ledger, time, signer and kind; the event's hash is
+//! `H("event", JCS(body))` and the signature is over that hash (see `docs/SPEC.md`).
+//! Every event that touches a parcel names the hash of that parcel's previous event
+//! (`prev`), which makes each parcel's history a hash chain, and the whole a DAG across
+//! splits and merges.
+
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::{self, JsonError};
+use crate::hash::{self, Domain, Hash};
+use crate::keys::{PublicKey, SecretKey};
+use crate::sign::{self, Purpose, Signature};
+use crate::types::{ActorId, Cents, Country, Date, HsCode, Origin, ParcelId, Points, Role, SiteId, Text, Time};
+
+/// The body format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A licence held by an actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Licence {
+    /// The licence number as printed, e.g. `NMA/ADL/2026/0142`.
+    pub number: Text,
+    /// The licence class, e.g. `artisanal`, `class-c`, `dealer`, `exporter`, `bureau_achat`.
+    pub class: Text,
+    /// First day of validity.
+    pub valid_from: Date,
+    /// Last day of validity (inclusive).
+    pub valid_to: Date,
+    /// Mine sites the licence covers (mining licences only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteId>,
+}
+
+impl Licence {
+    /// True if `date` is within `valid_from..=valid_to`.
+    pub fn valid_on(&self, date: &Date) -> bool {
+        &self.valid_from <= date && date <= &self.valid_to
+    }
+}
+
+/// An enrolled actor: who, what role, where, under which licence, with which key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRecord {
+    /// Stable handle.
+    pub id: ActorId,
+    /// Legal or trading name.
+    pub name: Text,
+    /// Role.
+    pub role: Role,
+    /// Country of licensing.
+    pub country: Country,
+    /// Licence; authorities and valuers may have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<Licence>,
+    /// The actor's signing key.
+    pub key: PublicKey,
+}
+
+/// A licensed mine site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRecord {
+    /// Stable handle.
+    pub id: SiteId,
+    /// Name, e.g. `Koidu claim 12`.
+    pub name: Text,
+    /// Country.
+    pub country: Country,
+    /// Region, district or chiefdom, e.g. `Kono`.
+    pub region: Text,
+    /// Location as the licence gives it (coordinates or description).
+    pub location: Text,
+    /// Licensed area in square metres.
+    pub area_m2: u64,
+}
+
+/// How the final value of an export lot is fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValuationRule {
+    /// The highest of the exporter's, the government valuer's and the independent
+    /// valuer's values (Sierra Leone PMT).
+    HighestOfThree,
+    /// The government valuer's value.
+    Government,
+}
+
+/// A country's rules, as a versioned document signed into the ledger by its authority.
+/// The values come from `policies/XX.json`; `unconfirmed` names the fields that rest on
+/// unconfirmed sources (`domain.md` [M]) and must be reviewed before they are relied on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Always `kpledger/policy/v1`.
+    pub schema: Text,
+    /// Country the policy applies to.
+    pub country: Country,
+    /// Policy version, e.g. `2026-11-01`.
+    pub version: Text,
+    /// Weighing tolerance per parcel involved, in points (MB-1, MB-2, MB-3).
+    pub tolerance_pt: u64,
+    /// Licence classes that allow mining (LC-1).
+    pub mining_licence_classes: Vec<Text>,
+    /// Largest area an artisanal licence may cover, in m² (Sierra Leone: 1 ha).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_artisanal_area_m2: Option<u64>,
+    /// Allowed seller → buyer role pairs for handovers (LC-2).
+    pub allowed_transfers: Vec<[Role; 2]>,
+    /// Licence classes an exporter must hold (EX-3).
+    pub exporter_licence_classes: Vec<Text>,
+    /// How the final export value is fixed (EX-2).
+    pub valuation_rule: ValuationRule,
+    /// Export duty or royalty in basis points of the final value (EX-2).
+    pub export_duty_bp: u32,
+    /// Field names whose values rest on unconfirmed sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unconfirmed: Vec<Text>,
+}
+
+/// A parcel created by a split or a merge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewParcel {
+    /// The new parcel's id.
+    pub parcel: ParcelId,
+    /// Its weight.
+    pub weight_pt: Points,
+    /// Its stone count, where counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stones: Option<u32>,
+}
+
+/// A reference to an existing parcel at a given head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParcelRef {
+    /// The parcel.
+    pub parcel: ParcelId,
+    /// Hash of its latest event.
+    pub prev: Hash,
+}
+
+/// The marker in an offer body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferKind {
+    /// The only kind of offer.
+    HandoverOffer,
+}
+
+/// The holder's half of a handover: "I hand this parcel, of this weight, to that actor".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferBody {
+    /// Format version.
+    pub v: u32,
+    /// The ledger this offer is for.
+    pub ledger: Origin,
+    /// Always `handover_offer`.
+    pub kind: OfferKind,
+    /// When the holder signed.
+    pub time: Time,
+    /// The holder.
+    pub signer: ActorId,
+    /// The parcel and its current head.
+    pub parcel: ParcelId,
+    /// Hash of the parcel's latest event.
+    pub prev: Hash,
+    /// The receiver.
+    pub to: ActorId,
+    /// The weight the holder hands over.
+    pub weight_pt: Points,
+    /// The price agreed, in US cents (the receipt's value).
+    pub price_usd_cents: Cents,
+}
+
+/// A key and a signature by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sig {
+    /// The signing key (must be the signer's enrolled key at this point of the log).
+    pub key: PublicKey,
+    /// Ed25519 over the purpose-tagged hash of the body.
+    pub sig: Signature,
+}
+
+/// A signed offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// What the holder signed.
+    pub body: OfferBody,
+    /// The holder's signature.
+    pub sig: Sig,
+}
+
+impl Offer {
+    /// Signs an offer body.
+    pub fn sign(body: OfferBody, key: &SecretKey) -> Result<Offer, JsonError> {
+        let h = hash::digest(Domain::Offer, &canonical::to_canonical(&body)?);
+        Ok(Offer { sig: Sig { key: key.public(), sig: sign::sign(key, Purpose::Offer, &h) }, body })
+    }
+    /// `H("offer", JCS(body))`.
+    pub fn hash(&self) -> Result<Hash, JsonError> {
+        Ok(hash::digest(Domain::Offer, &canonical::to_canonical(&self.body)?))
+    }
+    /// True if the signature verifies (strictly) with the key it names.
+    pub fn signature_valid(&self) -> bool {
+        self.hash().is_ok_and(|h| sign::verify(&self.sig.key, Purpose::Offer, &h, &self.sig.sig))
+    }
+}
+
+/// What an event does. Serialised with `"kind"` as the tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Payload {
+    /// The first event of a ledger: the root authority, self-signed.
+    Genesis {
+        /// The root authority.
+        authority: ActorRecord,
+    },
+    /// A country's rules.
+    Policy {
+        /// The policy document.
+        policy: Policy,
+    },
+    /// Enrolment of a licensed actor (or of another authority by the root).
+    Enrol {
+        /// The actor.
+        actor: ActorRecord,
+    },
+    /// Replaces an actor's key from this point of the log on.
+    RotateKey {
+        /// The actor.
+        actor: ActorId,
+        /// The new key.
+        key: PublicKey,
+    },
+    /// Revokes an actor from this point of the log on.
+    Revoke {
+        /// The actor.
+        actor: ActorId,
+        /// Why.
+        reason: Text,
+    },
+    /// Registration of a licensed mine site.
+    Site {
+        /// The site.
+        site: SiteRecord,
+    },
+    /// A miner registers a new parcel at a mine site.
+    Extraction {
+        /// The new parcel (UUID v7).
+        parcel: ParcelId,
+        /// Where it was mined.
+        site: SiteId,
+        /// Its weight.
+        weight_pt: Points,
+        /// Its stone count.
+        stones: u32,
+        /// Its customs heading.
+        hs_code: HsCode,
+    },
+    /// The receiver accepts a handover offer, with the weight it measured.
+    Handover {
+        /// The holder's signed offer.
+        offer: Offer,
+        /// The weight the receiver measured.
+        weight_pt: Points,
+    },
+    /// The holder splits a parcel into several.
+    Split {
+        /// The parcel split (consumed).
+        parcel: ParcelId,
+        /// Hash of its latest event.
+        prev: Hash,
+        /// The new parcels.
+        outputs: Vec<NewParcel>,
+    },
+    /// The holder merges several parcels into one.
+    Merge {
+        /// The parcels merged (consumed).
+        inputs: Vec<ParcelRef>,
+        /// The new parcel.
+        output: NewParcel,
+    },
+    /// Official valuation of a parcel (the three values and the final one).
+    Valuation {
+        /// The parcel.
+        parcel: ParcelId,
+        /// Hash of its latest event.
+        prev: Hash,
+        /// The weight found at valuation.
+        weight_pt: Points,
+        /// The exporter's declared value.
+        exporter_usd_cents: Cents,
+        /// The government valuer's value.
+        government_usd_cents: Cents,
+        /// The independent valuer's value, where there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        independent_usd_cents: Option<Cents>,
+        /// The final value.
+        final_usd_cents: Cents,
+    },
+    /// The authority seals a parcel in a tamper-resistant container.
+    Seal {
+        /// The parcel.
+        parcel: ParcelId,
+        /// Hash of its latest event.
+        prev: Hash,
+        /// The weight at sealing.
+        weight_pt: Points,
+        /// The container seal numbers.
+        seal_ids: Vec<Text>,
+    },
+}
+
+impl Payload {
+    /// The `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Genesis { .. } => "genesis",
+            Payload::Policy { .. } => "policy",
+            Payload::Enrol { .. } => "enrol",
+            Payload::RotateKey { .. } => "rotate_key",
+            Payload::Revoke { .. } => "revoke",
+            Payload::Site { .. } => "site",
+            Payload::Extraction { .. } => "extraction",
+            Payload::Handover { .. } => "handover",
+            Payload::Split { .. } => "split",
+            Payload::Merge { .. } => "merge",
+            Payload::Valuation { .. } => "valuation",
+            Payload::Seal { .. } => "seal",
+        }
+    }
+
+    /// The parcels this event touches: `(parcel, prev)` for existing ones and
+    /// `(parcel, None)` for the ones it creates.
+    pub fn parcels(&self) -> Vec<(ParcelId, Option<Hash>)> {
+        match self {
+            Payload::Extraction { parcel, .. } => vec![(*parcel, None)],
+            Payload::Handover { offer, .. } => vec![(offer.body.parcel, Some(offer.body.prev))],
+            Payload::Split { parcel, prev, outputs } => std::iter::once((*parcel, Some(*prev)))
+                .chain(outputs.iter().map(|o| (o.parcel, None)))
+                .collect(),
+            Payload::Merge { inputs, output } => inputs
+                .iter()
+                .map(|i| (i.parcel, Some(i.prev)))
+                .chain(std::iter::once((output.parcel, None)))
+                .collect(),
+            Payload::Valuation { parcel, prev, .. } | Payload::Seal { parcel, prev, .. } => {
+                vec![(*parcel, Some(*prev))]
+            }
+            Payload::Genesis { .. }
+            | Payload::Policy { .. }
+            | Payload::Enrol { .. }
+            | Payload::RotateKey { .. }
+            | Payload::Revoke { .. }
+            | Payload::Site { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The signed part of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventBody {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub v: u32,
+    /// The ledger's origin name: an event signed for one ledger is refused by another.
+    pub ledger: Origin,
+    /// When the signer signed.
+    pub time: Time,
+    /// Who signed.
+    pub signer: ActorId,
+    /// What it does.
+    #[serde(flatten)]
+    pub payload: Payload,
+}
+
+/// A signed event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// What was signed.
+    pub body: EventBody,
+    /// The signer's signature.
+    pub sig: Sig,
+}
+
+/// An event read from bytes, with its canonical bytes and hash computed once.
+#[derive(Debug, Clone)]
+pub struct ParsedEvent {
+    /// The event.
+    pub event: Event,
+    /// Canonical bytes of the whole event (what the ledger stores).
+    pub canonical: Vec<u8>,
+    /// `H("event", JCS(body))`.
+    pub hash: Hash,
+}
+
+impl Event {
+    /// Signs a body.
+    pub fn sign(body: EventBody, key: &SecretKey) -> Result<Event, JsonError> {
+        let h = hash::digest(Domain::Event, &canonical::to_canonical(&body)?);
+        Ok(Event { sig: Sig { key: key.public(), sig: sign::sign(key, Purpose::Event, &h) }, body })
+    }
+
+    /// `H("event", JCS(body))`.
+    pub fn hash(&self) -> Result<Hash, JsonError> {
+        Ok(hash::digest(Domain::Event, &canonical::to_canonical(&self.body)?))
+    }
+
+    /// True if the signature verifies (strictly) with the key it names. Whether that key
+    /// belongs to the signer is a rule (CH-2), checked against the ledger state.
+    pub fn signature_valid(&self, hash: &Hash) -> bool {
+        sign::verify(&self.sig.key, Purpose::Event, hash, &self.sig.sig)
+    }
+
+    /// Canonical bytes, hash and the event itself.
+    pub fn into_parsed(self) -> Result<ParsedEvent, JsonError> {
+        let canonical = canonical::to_canonical(&self)?;
+        let hash = self.hash()?;
+        Ok(ParsedEvent { event: self, canonical, hash })
+    }
+
+    /// Reads an event strictly: strict JSON, the event's shape, the round trip, and a
+    /// format version this build understands.
+    pub fn parse(bytes: &[u8]) -> Result<ParsedEvent, JsonError> {
+        let value = canonical::parse_strict(bytes)?;
+        let v = value.pointer("/body/v").and_then(serde_json::Value::as_u64);
+        match v {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) if v > u64::from(FORMAT_VERSION) => {
+                return Err(JsonError::Shape(format!(
+                    "format version {v} was written by a newer kpledger (this one reads version \
+                     {FORMAT_VERSION}); upgrade kpledger"
+                )));
+            }
+            _ => return Err(JsonError::Shape(format!("body.v must be {FORMAT_VERSION}"))),
+        }
+        let event: Event = canonical::from_value_strict(value)?;
+        if let Payload::Handover { offer, .. } = &event.body.payload
+            && offer.body.v != FORMAT_VERSION
+        {
+            return Err(JsonError::Shape(format!("offer v must be {FORMAT_VERSION}")));
+        }
+        event.into_parsed()
+    }
+}

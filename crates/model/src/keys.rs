@@ -1,0 +1,260 @@
+//! Ed25519 keys and key files.
+//!
+//! Private keys are PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the same files that
+//! `openssl genpkey -algorithm ed25519` writes and reads. Public keys are SubjectPublicKeyInfo
+//! PEM (`-----BEGIN PUBLIC KEY-----`, as `openssl pkey -pubout` writes) and, inside signed
+//! documents, the 32 raw bytes in standard base64.
+
+use std::fmt;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What went wrong with a key or key file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The file could not be read or written.
+    #[error("cannot {action} key file {path}: {source}")]
+    Io {
+        /// "read" or "write".
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A private key was given where a public key is expected.
+    #[error(
+        "{0} holds a PRIVATE key where a public key is expected: pass the public key \
+         (the .pub file, or `openssl pkey -in KEY -pubout`) and keep the private key to its owner"
+    )]
+    PrivateWherePublic(String),
+    /// A public key was given where a private key is expected.
+    #[error("{0} holds a PUBLIC key, but signing needs the private key (PKCS#8 PEM)")]
+    PublicWherePrivate(String),
+    /// The file is PEM or base64, but not an Ed25519 key of the expected kind.
+    #[error(
+        "{path} is not an Ed25519 {kind} key: {reason}. kpledger reads PKCS#8 PEM private keys \
+         (`kpledger key new` or `openssl genpkey -algorithm ed25519`) and PEM public keys"
+    )]
+    Invalid {
+        /// The file (or "<inline>").
+        path: String,
+        /// "private" or "public".
+        kind: &'static str,
+        /// The decoder's reason.
+        reason: String,
+    },
+    /// The key is one of the small-order points that make signatures meaningless.
+    #[error("the public key {0} is a weak (small-order) Ed25519 key and cannot be trusted")]
+    Weak(String),
+    /// The operating system's random number generator failed.
+    #[error("cannot make a key: the system random number generator failed: {0}")]
+    Random(String),
+}
+
+/// An Ed25519 public key, validated not to be weak.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// From the 32 raw bytes; refuses invalid encodings and weak keys.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
+            path: "<inline>".into(),
+            kind: "public",
+            reason: format!("{} bytes instead of 32", bytes.len()),
+        })?;
+        let vk = VerifyingKey::from_bytes(&arr).map_err(|e| KeyError::Invalid {
+            path: "<inline>".into(),
+            kind: "public",
+            reason: e.to_string(),
+        })?;
+        if vk.is_weak() {
+            return Err(KeyError::Weak(B64.encode(arr)));
+        }
+        Ok(PublicKey(vk))
+    }
+    /// The 32 raw bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    /// Standard base64 of the raw bytes, as written in documents.
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.0.as_bytes())
+    }
+    /// A short, stable name for people: the first 16 hex digits of SHA-256 of the key.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(&crate::hash::sha256(&[self.0.as_bytes()])[..8])
+    }
+    /// SubjectPublicKeyInfo PEM.
+    pub fn to_pem(&self) -> String {
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .expect("encoding a valid Ed25519 public key cannot fail")
+    }
+    /// Parses PEM text; `name` is used in error messages.
+    pub fn from_pem(text: &str, name: &str) -> Result<Self, KeyError> {
+        if text.contains("PRIVATE KEY-----") {
+            return Err(KeyError::PrivateWherePublic(name.to_owned()));
+        }
+        let vk = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::Invalid {
+            path: name.to_owned(),
+            kind: "public",
+            reason: e.to_string(),
+        })?;
+        Self::from_bytes(vk.as_bytes()).map_err(|e| match e {
+            KeyError::Invalid { kind, reason, .. } => KeyError::Invalid { path: name.to_owned(), kind, reason },
+            other => other,
+        })
+    }
+    /// Reads a public key file.
+    pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
+        let text = read_text(path)?;
+        Self::from_pem(&text, &path.display().to_string())
+    }
+    pub(crate) fn dalek(&self) -> &VerifyingKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_base64())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base64())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_base64())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bytes = B64
+            .decode(s.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("public key is not base64: {e}")))?;
+        PublicKey::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An Ed25519 private key. Its `Debug` shows only the public half; the secret is zeroed
+/// on drop (ed25519-dalek's `zeroize` feature).
+#[derive(Clone)]
+pub struct SecretKey(SigningKey);
+
+impl SecretKey {
+    /// A new key from the operating system's random number generator.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(Self::from_seed(&seed))
+    }
+    /// From a 32-byte seed (RFC 8032 "secret key"). Used for deterministic fixtures.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        SecretKey(SigningKey::from_bytes(seed))
+    }
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+    /// PKCS#8 PEM text.
+    pub fn to_pem(&self) -> String {
+        self.0
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("encoding a valid Ed25519 key cannot fail")
+            .to_string()
+    }
+    /// Parses PKCS#8 PEM text; `name` is used in error messages.
+    pub fn from_pem(text: &str, name: &str) -> Result<Self, KeyError> {
+        if text.contains("PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
+            return Err(KeyError::PublicWherePrivate(name.to_owned()));
+        }
+        SigningKey::from_pkcs8_pem(text.trim())
+            .map(SecretKey)
+            .map_err(|e| KeyError::Invalid { path: name.to_owned(), kind: "private", reason: e.to_string() })
+    }
+    /// Reads a private key file.
+    pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
+        let text = read_text(path)?;
+        Self::from_pem(&text, &path.display().to_string())
+    }
+    pub(crate) fn dalek(&self) -> &SigningKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretKey").field("public", &self.public()).finish_non_exhaustive()
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, KeyError> {
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
+        action: "read",
+        path: path.display().to_string(),
+        source,
+    })?;
+    if bytes.len() > 64 * 1024 {
+        return Err(KeyError::Invalid {
+            path: path.display().to_string(),
+            kind: "PEM",
+            reason: format!("the file is {} bytes long, far too large for a key", bytes.len()),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| KeyError::Invalid {
+        path: path.display().to_string(),
+        kind: "PEM",
+        reason: "the file is not text (DER keys must be converted to PEM)".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_round_trip_and_wrong_kind_errors() {
+        let sk = SecretKey::from_seed(&[7; 32]);
+        let pem = sk.to_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let back = SecretKey::from_pem(&pem, "k").unwrap();
+        assert_eq!(back.public(), sk.public());
+        let pub_pem = sk.public().to_pem();
+        assert_eq!(PublicKey::from_pem(&pub_pem, "p").unwrap(), sk.public());
+        assert!(matches!(PublicKey::from_pem(&pem, "k"), Err(KeyError::PrivateWherePublic(_))));
+        assert!(matches!(SecretKey::from_pem(&pub_pem, "p"), Err(KeyError::PublicWherePrivate(_))));
+        assert!(matches!(SecretKey::from_pem("hello", "x"), Err(KeyError::Invalid { .. })));
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let sk = SecretKey::from_seed(&[9; 32]);
+        let dbg = format!("{sk:?}");
+        assert!(dbg.contains(&sk.public().to_base64()));
+        assert!(!dbg.contains(&hex::encode([9u8; 32])));
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        // The identity point (small order) encoded as y = 1.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(matches!(PublicKey::from_bytes(&identity), Err(KeyError::Weak(_))));
+    }
+}

@@ -1,0 +1,41 @@
+//! # kpledger-model
+//!
+//! The vocabulary of kpledger: domain types (actors, licences, mine sites, parcels,
+//! events), and the three security-critical paths that every other crate goes through:
+//!
+//! - [`canonical`]: the **one path to canonical bytes** (RFC 8785) and the strict JSON
+//!   reader that refuses duplicate keys, floats and unknown fields in signed documents;
+//! - [`hash`]: the **one path to hashes** (domain-separated SHA-256, and RFC 9162 Merkle
+//!   hashing);
+//! - [`sign`]: the **one path to signatures** (Ed25519 with `verify_strict`).
+//!
+//! This crate does no I/O except reading and writing key files in [`keys`]. It has no
+//! notion of a ledger's state: whether an event is *allowed* is the verifier's business
+//! (`kpledger-verify`).
+//!
+//! ```
+//! use kpledger_model::{hash, canonical};
+//! let v = canonical::parse_strict(br#"{"b":1,"a":2}"#)?;
+//! assert_eq!(canonical::canonical_value(&v), br#"{"a":2,"b":1}"#);
+//! let h = hash::digest(hash::Domain::Event, &canonical::canonical_value(&v));
+//! assert_eq!(h.to_hex().len(), 64);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod canonical;
+pub mod event;
+pub mod hash;
+pub mod keys;
+pub mod sign;
+pub mod types;
+
+pub use canonical::JsonError;
+pub use event::{
+    ActorRecord, Event, EventBody, Licence, NewParcel, Offer, OfferBody, OfferKind, ParcelRef, ParsedEvent,
+    Payload, Policy, SiteRecord, ValuationRule,
+};
+pub use hash::Hash;
+pub use keys::{KeyError, PublicKey, SecretKey};
+pub use types::{ActorId, Cents, Country, Date, HsCode, Origin, ParcelId, Points, Role, SiteId, Text, Time};
