@@ -52,9 +52,7 @@ pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
 /// floating-point or exponent numbers, no trailing data, nesting at most 128 deep.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictSeed
-        .deserialize(&mut de)
-        .map_err(|e| JsonError::Syntax(e.to_string()))?;
+    let value = StrictSeed.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
     de.end().map_err(|e| JsonError::Syntax(e.to_string()))?;
     Ok(value)
 }
@@ -102,9 +100,7 @@ fn first_difference(read: &Value, model: &Value) -> String {
                     }
                     path.truncate(len);
                 }
-                y.keys()
-                    .find(|k| !x.contains_key(*k))
-                    .map(|k| format!("missing field {path}/{k}"))
+                y.keys().find(|k| !x.contains_key(*k)).map(|k| format!("missing field {path}/{k}"))
             }
             (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
                 for (i, (va, vb)) in x.iter().zip(y).enumerate() {
@@ -237,7 +233,10 @@ mod tests {
     #[test]
     fn unknown_fields_and_explicit_nulls_fail_the_round_trip() {
         let err = from_slice_strict::<Small>(br#"{"a":1,"z":2}"#).unwrap_err();
-        assert_eq!(err.to_string(), "the document has fields or values that kpledger does not know: unknown field /z");
+        assert_eq!(
+            err.to_string(),
+            "the document has fields or values that kpledger does not know: unknown field /z"
+        );
         // `"b": null` would be dropped on the way back: refuse it rather than sign one thing
         // and store another.
         assert!(matches!(

@@ -13,7 +13,9 @@ use crate::canonical::{self, JsonError};
 use crate::hash::{self, Domain, Hash};
 use crate::keys::{PublicKey, SecretKey};
 use crate::sign::{self, Purpose, Signature};
-use crate::types::{ActorId, Cents, Country, Date, HsCode, Origin, ParcelId, Points, Role, SiteId, Text, Time};
+use crate::types::{
+    ActorId, Cents, Country, Date, HsCode, Origin, ParcelId, Points, Role, SiteId, Text, Time,
+};
 
 /// The body format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

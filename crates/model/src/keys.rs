@@ -95,9 +95,7 @@ impl PublicKey {
     }
     /// SubjectPublicKeyInfo PEM.
     pub fn to_pem(&self) -> String {
-        self.0
-            .to_public_key_pem(LineEnding::LF)
-            .expect("encoding a valid Ed25519 public key cannot fail")
+        self.0.to_public_key_pem(LineEnding::LF).expect("encoding a valid Ed25519 public key cannot fail")
     }
     /// Parses PEM text; `name` is used in error messages.
     pub fn from_pem(text: &str, name: &str) -> Result<Self, KeyError> {
@@ -110,7 +108,9 @@ impl PublicKey {
             reason: e.to_string(),
         })?;
         Self::from_bytes(vk.as_bytes()).map_err(|e| match e {
-            KeyError::Invalid { kind, reason, .. } => KeyError::Invalid { path: name.to_owned(), kind, reason },
+            KeyError::Invalid { kind, reason, .. } => {
+                KeyError::Invalid { path: name.to_owned(), kind, reason }
+            }
             other => other,
         })
     }
@@ -174,19 +174,18 @@ impl SecretKey {
     }
     /// PKCS#8 PEM text.
     pub fn to_pem(&self) -> String {
-        self.0
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("encoding a valid Ed25519 key cannot fail")
-            .to_string()
+        self.0.to_pkcs8_pem(LineEnding::LF).expect("encoding a valid Ed25519 key cannot fail").to_string()
     }
     /// Parses PKCS#8 PEM text; `name` is used in error messages.
     pub fn from_pem(text: &str, name: &str) -> Result<Self, KeyError> {
         if text.contains("PUBLIC KEY-----") && !text.contains("PRIVATE KEY-----") {
             return Err(KeyError::PublicWherePrivate(name.to_owned()));
         }
-        SigningKey::from_pkcs8_pem(text.trim())
-            .map(SecretKey)
-            .map_err(|e| KeyError::Invalid { path: name.to_owned(), kind: "private", reason: e.to_string() })
+        SigningKey::from_pkcs8_pem(text.trim()).map(SecretKey).map_err(|e| KeyError::Invalid {
+            path: name.to_owned(),
+            kind: "private",
+            reason: e.to_string(),
+        })
     }
     /// Reads a private key file.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {

@@ -85,7 +85,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -156,6 +156,38 @@ string_newtype!(
 );
 
 impl Time {
+    /// The time `secs` seconds after 1970-01-01T00:00:00Z (clamped to year 1970..=9999).
+    pub fn from_unix(secs: i64) -> Time {
+        let secs = secs.clamp(0, 253_402_300_799);
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        Time(format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60))
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub fn unix(&self) -> i64 {
+        let n = |r: std::ops::Range<usize>| i64::from(digits(&self.0[r]).unwrap_or(0));
+        let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+        // Howard Hinnant's days_from_civil.
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+    }
+
     /// The calendar date of this time.
     pub fn date(&self) -> Date {
         Date(self.0[..10].to_owned())
@@ -260,7 +292,7 @@ impl fmt::Display for Cents {
         let dollars = (self.0 / 100).to_string();
         let mut grouped = String::new();
         for (i, c) in dollars.chars().enumerate() {
-            if i > 0 && (dollars.len() - i) % 3 == 0 {
+            if i > 0 && (dollars.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -285,9 +317,7 @@ impl<'de> Deserialize<'de> for Cents {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = u64::deserialize(d)?;
         if v > MAX_CENTS {
-            return Err(serde::de::Error::custom(format!(
-                "amount {v} cents is more than US$10 billion"
-            )));
+            return Err(serde::de::Error::custom(format!("amount {v} cents is more than US$10 billion")));
         }
         Ok(Cents(v))
     }
@@ -331,8 +361,15 @@ pub enum Role {
 
 impl Role {
     /// All roles, for help text and tables.
-    pub const ALL: [Role; 7] =
-        [Role::Miner, Role::Collector, Role::Broker, Role::Dealer, Role::Exporter, Role::Valuer, Role::Authority];
+    pub const ALL: [Role; 7] = [
+        Role::Miner,
+        Role::Collector,
+        Role::Broker,
+        Role::Dealer,
+        Role::Exporter,
+        Role::Valuer,
+        Role::Authority,
+    ];
 
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
@@ -377,10 +414,23 @@ mod tests {
     fn times_and_dates() {
         assert!(Time::new("2026-02-28T23:59:59Z").is_ok());
         assert!(Time::new("2024-02-29T00:00:00Z").is_ok());
-        for bad in ["2026-02-29T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01 10:00:00Z", "2026-01-01T10:00:00+00:00", "２026-01-01T10:00:00Z"] {
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01 10:00:00Z",
+            "2026-01-01T10:00:00+00:00",
+            "２026-01-01T10:00:00Z",
+        ] {
             assert!(Time::new(bad).is_err(), "{bad}");
         }
         assert_eq!(Time::new("2026-03-01T09:00:00Z").unwrap().date().as_str(), "2026-03-01");
+        for t in
+            ["1970-01-01T00:00:00Z", "2000-02-29T12:34:56Z", "2026-12-31T23:59:59Z", "2100-03-01T00:00:00Z"]
+        {
+            let time = Time::new(t).unwrap();
+            assert_eq!(Time::from_unix(time.unix()), time, "{t}");
+        }
+        assert_eq!(Time::new("2026-01-01T00:00:00Z").unwrap().unix(), 1_767_225_600);
     }
 
     #[test]

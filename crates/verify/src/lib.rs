@@ -1,1 +1,26 @@
-//! x
+//! # kpledger-verify
+//!
+//! The rules of kpledger, as pure functions: signed events and trusted keys in, findings
+//! out. This crate does not read files, open databases, touch the network or look at the
+//! clock; the store (`kpledger-core`) and the CLI feed it bytes.
+//!
+//! - [`check_event`] judges one event against the state before it and returns a
+//!   [`Verdict`]: findings (each with a stable rule code, `domain.md` §7) and the event's
+//!   [`Effect`]s on the state. Only [`Verdict::accept`] makes an [`Accepted`] token, and
+//!   the store appends nothing without one: an event cannot be recorded unchecked.
+//! - [`LedgerCheck`] verifies a whole stored ledger in one streaming pass, recomputing
+//!   every stored value (hashes, index rows, derived tables) from the signed events.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod finding;
+pub mod ledger;
+pub mod rows;
+pub mod rules;
+pub mod state;
+
+pub use finding::{Finding, Rule, Severity};
+pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
+pub use rules::{Accepted, Verdict, check_event};
+pub use state::{ActorState, Effect, MemState, ParcelState, ParcelStatus, State};

@@ -1,0 +1,486 @@
+//! The demo scenario: a Mano River Union regional ledger from mine to sealed export lot.
+//!
+//! The MRU Secretariat (KP Regional Approach) runs the ledger; it enrols the four national
+//! KP authorities, which publish their country policies (the files in `policies/`,
+//! embedded here), register mine sites, and enrol licensed miners, middlemen, exporters and
+//! government valuers. Parcels are mined in all four countries and follow each country's
+//! legal chain (`domain.md` §7.6 LC-2) to an exporter, who merges them into an export lot
+//! that is officially valued and sealed. One handover is deliberately suspicious: the
+//! dealer's re-weigh finds 3% less than the miner declared (MB-3 warning).
+
+use std::path::{Path, PathBuf};
+
+use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::{ActorId, Cents, Origin, ParcelId, Points, Policy, Role, SiteId, Time};
+use kpledger_verify::{Finding, Report};
+use serde::Serialize;
+
+use crate::sim::{Sim, SimError, licence, site};
+use crate::store::{Ledger, StoreError};
+
+/// The embedded country policies (`policies/XX.json`).
+pub const POLICIES: [(&str, &str); 4] = [
+    ("SL", include_str!("../../../policies/SL.json")),
+    ("LR", include_str!("../../../policies/LR.json")),
+    ("GN", include_str!("../../../policies/GN.json")),
+    ("CI", include_str!("../../../policies/CI.json")),
+];
+
+/// The demo ledger's origin name.
+pub const DEMO_ORIGIN: &str = "kpledger.mru/regional";
+/// The seed of the demo's (public, throw-away) keys.
+pub const DEMO_SEED: &str = "kpledger-demo-v1";
+/// When the demo's simulated clock starts.
+pub const DEMO_START: &str = "2026-03-02T08:00:00Z";
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The directory is not empty.
+    #[error("{0} is not empty; the demo writes only into a new or empty directory")]
+    NotEmpty(PathBuf),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The reason.
+        source: std::io::Error,
+    },
+    /// The scenario failed (a bug: the demo's events should all be accepted).
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The country lines of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountrySummary {
+    /// ISO code.
+    pub country: String,
+    /// Parcels registered at mine sites.
+    pub parcels_mined: u64,
+    /// Their total weight.
+    pub carats_mined_pt: u64,
+    /// The sealed export lot.
+    pub export_lot: ParcelId,
+    /// Its weight.
+    pub export_lot_pt: u64,
+    /// Its final official value.
+    pub export_value_usd_cents: u64,
+    /// Its container seals.
+    pub seal_ids: Vec<String>,
+}
+
+/// What the demo did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The ledger file.
+    pub ledger: PathBuf,
+    /// The manifest file.
+    pub manifest: PathBuf,
+    /// Events recorded.
+    pub events: u64,
+    /// Actors enrolled.
+    pub actors: u64,
+    /// Mine sites registered.
+    pub sites: u64,
+    /// Per country.
+    pub countries: Vec<CountrySummary>,
+    /// Warnings raised at ingest (the deliberately suspicious flow).
+    pub warnings: Vec<Finding>,
+    /// The verification of the finished ledger.
+    pub report: Report,
+}
+
+/// The manifest the demo writes (`PRODUCT.md` §6).
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// The ledger, relative to the directory.
+    pub ledger: String,
+    /// Trusted public key files (the authorities), relative to the directory.
+    pub trust: Vec<String>,
+    /// Evidence bundles, relative to the directory.
+    pub bundles: Vec<String>,
+}
+
+struct Country<'a> {
+    code: &'a str,
+    authority: ActorId,
+    valuer: ActorId,
+    miners: Vec<(ActorId, SiteId)>,
+    /// Middlemen in order from miner to exporter.
+    chain: Vec<ActorId>,
+    exporter: ActorId,
+    usd_per_ct: u64,
+}
+
+/// Runs the demo into `dir` with `parcels` mined parcels (at least 8).
+pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<DemoSummary, DemoError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DemoError::Io { path: path.clone(), source }
+    };
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+        if entries.next().is_some() {
+            return Err(DemoError::NotEmpty(dir.to_owned()));
+        }
+    }
+    std::fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
+    let ledger_path = dir.join("ledger.kpl");
+    let ledger = Ledger::create(&ledger_path)?;
+    let origin = Origin::new(DEMO_ORIGIN).map_err(SimError::Value)?;
+    let start = Time::new(DEMO_START).map_err(SimError::Value)?;
+    let mut sim = Sim::new(ledger, origin, DEMO_SEED, &start);
+    let parcels = parcels.max(8);
+
+    progress("enrolling authorities, actors and mine sites");
+    let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat - KP Regional Approach", "SL")?;
+    let mut countries = setup(&mut sim, &root)?;
+
+    let mut warnings = Vec::new();
+    let mut summaries = Vec::new();
+    let per_country = parcels / 4;
+    for (ci, c) in countries.iter_mut().enumerate() {
+        progress(&format!(
+            "recording the {} trade: {per_country} parcels from mine to sealed export lot",
+            c.code
+        ));
+        let extra = if (ci as u32) < parcels % 4 { 1 } else { 0 };
+        let (summary, w) = trade(&mut sim, c, per_country + extra, ci == 0)?;
+        summaries.push(summary);
+        warnings.extend(w);
+    }
+
+    progress("verifying the whole ledger");
+    let ledger = sim.ledger();
+    let report = ledger.verify(&mut |_, _| {})?;
+    let events = ledger.len()?;
+    let actors = ledger.actors()?.len() as u64;
+    let sites = ledger.sites()?.len() as u64;
+
+    let mut trust = Vec::new();
+    for (id, key) in sim.keys() {
+        let stem = dir.join("keys").join(id.as_str());
+        let pem = stem.with_extension("pem");
+        let public = stem.with_extension("pub");
+        std::fs::write(&pem, key.to_pem()).map_err(io(&pem))?;
+        std::fs::write(&public, key.public().to_pem()).map_err(io(&public))?;
+        let is_authority = ledger.actor(id)?.is_some_and(|a| a.record.role == Role::Authority);
+        if is_authority {
+            trust.push(format!("keys/{}.pub", id.as_str()));
+        }
+    }
+    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, bundles: Vec::new() };
+    let manifest_path = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Value(e.to_string()))? + "\n";
+    std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+
+    Ok(DemoSummary {
+        dir: dir.to_owned(),
+        ledger: ledger_path,
+        manifest: manifest_path,
+        events,
+        actors,
+        sites,
+        countries: summaries,
+        warnings,
+        report,
+    })
+}
+
+fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError> {
+    let authorities = [
+        ("SL", "sl.nma", "National Minerals Agency of Sierra Leone"),
+        ("LR", "lr.mme", "Ministry of Mines and Energy of Liberia"),
+        ("GN", "gn.mines", "Ministere des Mines et de la Geologie de Guinee"),
+        ("CI", "ci.sprpk", "SPRPK-CI, Processus de Kimberley Cote d'Ivoire"),
+    ];
+    let mut auth = Vec::new();
+    for (code, id, name) in authorities {
+        auth.push(sim.enrol(root, id, name, Role::Authority, code, None)?);
+    }
+    for ((code, text), a) in POLICIES.iter().zip(&auth) {
+        let policy: Policy = from_slice_strict(text.as_bytes())
+            .map_err(|e| SimError::Value(format!("embedded policy {code}: {e}")))?;
+        sim.policy(a, policy)?;
+    }
+    let (sl, lr, gn, ci) = (&auth[0], &auth[1], &auth[2], &auth[3]);
+    let y = ("2026-01-01", "2026-12-31");
+
+    // Sierra Leone: artisanal licensee -> licensed dealer -> licensed exporter; PMT values.
+    let koidu =
+        sim.site(sl, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000)?)?;
+    let tongo = sim.site(
+        sl,
+        site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)?,
+    )?;
+    let sl_m1 = sim.enrol(
+        sl,
+        "sl.miner.koroma",
+        "Ibrahim Koroma",
+        Role::Miner,
+        "SL",
+        Some(licence("NMA/AML/2026/0142", "artisanal", y.0, y.1, &[&koidu])?),
+    )?;
+    let sl_m2 = sim.enrol(
+        sl,
+        "sl.miner.sesay",
+        "Fatmata Sesay",
+        Role::Miner,
+        "SL",
+        Some(licence("NMA/AML/2026/0377", "artisanal", y.0, y.1, &[&tongo])?),
+    )?;
+    let sl_d = sim.enrol(
+        sl,
+        "sl.dealer.kamara",
+        "Kamara Diamond Dealers",
+        Role::Dealer,
+        "SL",
+        Some(licence("NMA/DL/2026/031", "dealer", y.0, y.1, &[])?),
+    )?;
+    let sl_x = sim.enrol(
+        sl,
+        "sl.exporter.kono-gems",
+        "Kono Gems Export Ltd",
+        Role::Exporter,
+        "SL",
+        Some(licence("NMA/EXP/2026/007", "exporter", y.0, y.1, &[])?),
+    )?;
+    let sl_v = sim.enrol(sl, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)?;
+
+    // Liberia: Class C miner -> broker -> dealer -> exporter; GDO values.
+    let weasua = sim.site(
+        lr,
+        site("lr.gbarpolu.weasua-7", "Weasua claim 7", "LR", "Gbarpolu", "7.2833,-10.6500", 40_000)?,
+    )?;
+    let lr_m = sim.enrol(
+        lr,
+        "lr.miner.flomo",
+        "Joseph Flomo",
+        Role::Miner,
+        "LR",
+        Some(licence("MME/C/2026/1188", "class-c", y.0, y.1, &[&weasua])?),
+    )?;
+    let lr_b = sim.enrol(
+        lr,
+        "lr.broker.doe",
+        "Doe Brokerage",
+        Role::Broker,
+        "LR",
+        Some(licence("MME/BR/2026/052", "broker", y.0, y.1, &[])?),
+    )?;
+    let lr_d = sim.enrol(
+        lr,
+        "lr.dealer.kpoto",
+        "Kpoto Diamond House",
+        Role::Dealer,
+        "LR",
+        Some(licence("MME/DL/2026/019", "dealer", y.0, y.1, &[])?),
+    )?;
+    let lr_x = sim.enrol(
+        lr,
+        "lr.exporter.liberty",
+        "Liberty Rough Exports Inc",
+        Role::Exporter,
+        "LR",
+        Some(licence("MME/EXP/2026/004", "exporter", y.0, y.1, &[])?),
+    )?;
+    let lr_v = sim.enrol(lr, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None)?;
+
+    // Guinea: artisanal authorisation -> collector -> comptoir; BNE values.
+    let banankoro = sim.site(
+        gn,
+        site("gn.kerouane.banankoro-5", "Banankoro zone 5", "GN", "Kerouane", "9.2333,-8.9667", 20_000)?,
+    )?;
+    let gn_m = sim.enrol(
+        gn,
+        "gn.miner.camara",
+        "Sekou Camara",
+        Role::Miner,
+        "GN",
+        Some(licence("DNM/AA/2026/0610", "artisanal-authorisation", y.0, y.1, &[&banankoro])?),
+    )?;
+    let gn_c = sim.enrol(
+        gn,
+        "gn.collector.diallo",
+        "Mamadou Diallo",
+        Role::Collector,
+        "GN",
+        Some(licence("DNM/COL/2026/088", "collector", y.0, y.1, &[])?),
+    )?;
+    let gn_x = sim.enrol(
+        gn,
+        "gn.exporter.comptoir-kankan",
+        "Comptoir d'Achat de Kankan",
+        Role::Exporter,
+        "GN",
+        Some(licence("DNM/CPT/2026/003", "comptoir", y.0, y.1, &[])?),
+    )?;
+    let gn_v = sim.enrol(gn, "gn.bne", "Bureau National d'Expertise", Role::Valuer, "GN", None)?;
+
+    // Cote d'Ivoire: artisanal authorisation -> collector (carte d'identification) -> Bureau d'Achat.
+    let bobi = sim.site(
+        ci,
+        site("ci.seguela.bobi-1", "Bobi dyke permit 1", "CI", "Seguela", "8.1333,-6.6667", 15_000)?,
+    )?;
+    let ci_m = sim.enrol(
+        ci,
+        "ci.miner.kone",
+        "Cooperative Kone de Bobi",
+        Role::Miner,
+        "CI",
+        Some(licence("MMG/AA/2026/0211", "artisanal-authorisation", y.0, y.1, &[&bobi])?),
+    )?;
+    let ci_c = sim.enrol(
+        ci,
+        "ci.collector.ouattara",
+        "Awa Ouattara",
+        Role::Collector,
+        "CI",
+        Some(licence("MMG/CI-COL/2026/140", "collector", y.0, y.1, &[])?),
+    )?;
+    let ci_x = sim.enrol(
+        ci,
+        "ci.exporter.bureau-seguela",
+        "Bureau d'Achat de Seguela",
+        Role::Exporter,
+        "CI",
+        Some(licence("MMG/BA/2026/002", "bureau_achat", y.0, y.1, &[])?),
+    )?;
+    let ci_v =
+        sim.enrol(ci, "ci.valuation", "Direction Generale des Mines - expertise", Role::Valuer, "CI", None)?;
+
+    Ok(vec![
+        Country {
+            code: "SL",
+            authority: sl.clone(),
+            valuer: sl_v,
+            miners: vec![(sl_m1, koidu), (sl_m2, tongo)],
+            chain: vec![sl_d],
+            exporter: sl_x,
+            usd_per_ct: 289,
+        },
+        Country {
+            code: "LR",
+            authority: lr.clone(),
+            valuer: lr_v,
+            miners: vec![(lr_m, weasua)],
+            chain: vec![lr_b, lr_d],
+            exporter: lr_x,
+            usd_per_ct: 428,
+        },
+        Country {
+            code: "GN",
+            authority: gn.clone(),
+            valuer: gn_v,
+            miners: vec![(gn_m, banankoro)],
+            chain: vec![gn_c],
+            exporter: gn_x,
+            usd_per_ct: 42,
+        },
+        Country {
+            code: "CI",
+            authority: ci.clone(),
+            valuer: ci_v,
+            miners: vec![(ci_m, bobi)],
+            chain: vec![ci_c],
+            exporter: ci_x,
+            usd_per_ct: 56,
+        },
+    ])
+}
+
+/// One country's trade, from mine to sealed export lot.
+fn trade(
+    sim: &mut Sim,
+    c: &Country<'_>,
+    n: u32,
+    suspicious: bool,
+) -> Result<(CountrySummary, Vec<Finding>), SimError> {
+    let mut warnings = Vec::new();
+    let price = |w: Points, usd_per_ct: u64| Cents(w.0 * usd_per_ct);
+    let mut at_exporter: Vec<ParcelId> = Vec::new();
+    let (mut mined, mut mined_pt) = (0u64, 0u64);
+    let mut lot_at_last_middleman = Vec::new();
+    for i in 0..n {
+        let (miner, site) = &c.miners[i as usize % c.miners.len()];
+        // 5 to 80 carats, deterministic.
+        let weight = Points(500 + (u64::from(i) * 7_919 + c.code.len() as u64 * 131) % 7_500);
+        let stones = u32::try_from(weight.0 / 60 + 1).unwrap_or(1);
+        let hs = if i % 3 == 0 { "7102.21" } else { "7102.31" };
+        let p = sim.extract(miner, site, weight, stones, hs)?;
+        mined += 1;
+        mined_pt += weight.0;
+        sim.tick(30);
+        let mut holder = miner.clone();
+        for (step, next) in c.chain.iter().enumerate() {
+            let received =
+                if suspicious && i == 0 && step == 0 { Some(Points(weight.0 * 97 / 100)) } else { None };
+            let margin = 100 + 8 * step as u64;
+            let current = sim.parcel(&p)?.weight_pt;
+            let out =
+                sim.handover(&holder, &p, next, price(current, c.usd_per_ct * margin / 100), received)?;
+            warnings.extend(out.warnings);
+            holder = next.clone();
+            sim.tick(60);
+        }
+        lot_at_last_middleman.push(p);
+    }
+    // The last middleman sorts: merges what it bought, splits the lot by size class, and
+    // sells both parts to the exporter.
+    let middleman = c.chain.last().cloned().unwrap_or_else(|| c.exporter.clone());
+    let merged = sim.merge(&middleman, &lot_at_last_middleman)?;
+    sim.tick(120);
+    let w = sim.parcel(&merged)?.weight_pt;
+    let big = Points(w.0 * 3 / 5);
+    let parts = sim.split(&middleman, &merged, &[big, Points(w.0 - big.0)])?;
+    sim.tick(120);
+    for part in parts {
+        let current = sim.parcel(&part)?.weight_pt;
+        let out =
+            sim.handover(&middleman, &part, &c.exporter, price(current, c.usd_per_ct * 115 / 100), None)?;
+        warnings.extend(out.warnings);
+        at_exporter.push(part);
+        sim.tick(60);
+    }
+    let lot = sim.merge(&c.exporter, &at_exporter)?;
+    sim.tick(24 * 60);
+    let state = sim.parcel(&lot)?;
+    let base = state.weight_pt.0 * c.usd_per_ct * 120 / 100;
+    let (exporter, government, independent) = (Cents(base), Cents(base * 104 / 100), Cents(base * 102 / 100));
+    let policy_highest = matches!(c.code, "SL" | "LR");
+    let (independent, final_value) = if policy_highest {
+        (Some(independent), government.max(exporter).max(independent))
+    } else {
+        (None, government)
+    };
+    sim.value(&c.valuer, &lot, exporter, government, independent, final_value)?;
+    sim.tick(60);
+    let seals = [
+        format!("{}-SEAL-2026-{:04}", c.code, 100 + mined),
+        format!("{}-SEAL-2026-{:04}", c.code, 101 + mined),
+    ];
+    let seal_refs: Vec<&str> = seals.iter().map(String::as_str).collect();
+    sim.seal(&c.authority, &lot, &seal_refs)?;
+    sim.tick(24 * 60);
+    let lot_state = sim.parcel(&lot)?;
+    Ok((
+        CountrySummary {
+            country: c.code.to_owned(),
+            parcels_mined: mined,
+            carats_mined_pt: mined_pt,
+            export_lot: lot,
+            export_lot_pt: lot_state.weight_pt.0,
+            export_value_usd_cents: final_value.0,
+            seal_ids: seals.to_vec(),
+        },
+        warnings,
+    ))
+}

@@ -1,0 +1,377 @@
+//! A deterministic trade simulator: it holds the keys of every actor it enrols, keeps a
+//! simulated clock, and records events through the same ingest path as everyone else.
+//!
+//! It drives the demo, the benchmark generator and the test fixtures. Keys are derived
+//! from a seed string and the actor id, so the same scenario always gives the same ledger,
+//! byte for byte. **Demo keys are public knowledge**: never use a simulator key for real.
+
+use std::collections::BTreeMap;
+
+use kpledger_model::hash::sha256;
+use kpledger_model::{
+    ActorId, ActorRecord, Cents, Country, Event, EventBody, HsCode, Licence, NewParcel, Offer, OfferBody,
+    OfferKind, Origin, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, Role, SecretKey, SiteId,
+    SiteRecord, Text, Time,
+};
+use kpledger_verify::ParcelState;
+
+use crate::store::{Appended, Ledger, StoreError};
+
+/// An error from the simulator: the store refused, or the scenario is inconsistent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The store refused an event or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A value in the scenario is malformed (a programming error in the scenario).
+    #[error("scenario value: {0}")]
+    Value(String),
+    /// The simulator has no key for an actor.
+    #[error("the simulator has no key for {0}")]
+    NoKey(String),
+}
+
+/// Shorthand for building validated text in scenarios.
+pub fn text(s: &str) -> Result<Text, SimError> {
+    Text::new(s).map_err(SimError::Value)
+}
+
+/// Shorthand for an actor id.
+pub fn aid(s: &str) -> Result<ActorId, SimError> {
+    ActorId::new(s).map_err(SimError::Value)
+}
+
+/// The simulator.
+#[derive(Debug)]
+pub struct Sim {
+    ledger: Ledger,
+    origin: Origin,
+    seed: String,
+    keys: BTreeMap<ActorId, SecretKey>,
+    clock: i64,
+    counter: u64,
+}
+
+impl Sim {
+    /// A simulator over an empty ledger, with its clock at `start`.
+    pub fn new(ledger: Ledger, origin: Origin, seed: &str, start: &Time) -> Sim {
+        Sim { ledger, origin, seed: seed.to_owned(), keys: BTreeMap::new(), clock: start.unix(), counter: 0 }
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Gives the ledger back.
+    pub fn into_ledger(self) -> Ledger {
+        self.ledger
+    }
+
+    /// The key the simulator uses for `id` (generation `gen` after rotations).
+    pub fn derive_key(&self, id: &str, generation: u32) -> SecretKey {
+        let seed = sha256(&[
+            b"kpledger-sim-key\0",
+            self.seed.as_bytes(),
+            b"\0",
+            id.as_bytes(),
+            &generation.to_be_bytes(),
+        ]);
+        SecretKey::from_seed(&seed)
+    }
+
+    /// The current key of an enrolled actor.
+    pub fn key(&self, id: &ActorId) -> Result<&SecretKey, SimError> {
+        self.keys.get(id).ok_or_else(|| SimError::NoKey(id.to_string()))
+    }
+
+    /// Every actor key, by id.
+    pub fn keys(&self) -> &BTreeMap<ActorId, SecretKey> {
+        &self.keys
+    }
+
+    /// Moves the clock on.
+    pub fn tick(&mut self, minutes: i64) {
+        self.clock += minutes * 60;
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Time {
+        Time::from_unix(self.clock)
+    }
+
+    /// A fresh UUID v7 parcel id at the simulated time, deterministic for the seed.
+    pub fn new_parcel_id(&mut self) -> ParcelId {
+        self.counter += 1;
+        let r = sha256(&[b"kpledger-sim-parcel\0", self.seed.as_bytes(), &self.counter.to_be_bytes()]);
+        let mut rand = [0u8; 10];
+        rand.copy_from_slice(&r[..10]);
+        uuid::Builder::from_unix_timestamp_millis((self.clock as u64) * 1000, &rand).into_uuid()
+    }
+
+    /// A body for `signer` at the simulated time.
+    pub fn body(&self, signer: &ActorId, payload: Payload) -> EventBody {
+        EventBody { v: 1, ledger: self.origin.clone(), time: self.now(), signer: signer.clone(), payload }
+    }
+
+    /// Signs a payload as `signer` without recording it (for fixtures of refused events).
+    pub fn sign(&self, signer: &ActorId, payload: Payload) -> Result<ParsedEvent, SimError> {
+        let ev = Event::sign(self.body(signer, payload), self.key(signer)?)
+            .map_err(|e| SimError::Value(e.to_string()))?;
+        ev.into_parsed().map_err(|e| SimError::Value(e.to_string()))
+    }
+
+    /// Signs and records a payload as `signer`, then moves the clock on a minute.
+    pub fn submit(&mut self, signer: &ActorId, payload: Payload) -> Result<Appended, SimError> {
+        let ev = self.sign(signer, payload)?;
+        let out = self.ledger.append(&ev)?;
+        self.tick(1);
+        Ok(out)
+    }
+
+    /// The current state of a parcel.
+    pub fn parcel(&self, id: &ParcelId) -> Result<ParcelState, SimError> {
+        self.ledger.parcel(id)?.ok_or_else(|| SimError::Value(format!("no parcel {id}")))
+    }
+
+    /// Records the genesis of the ledger with a root authority.
+    pub fn genesis(&mut self, id: &str, name: &str, country: &str) -> Result<ActorId, SimError> {
+        let id = aid(id)?;
+        let key = self.derive_key(id.as_str(), 0);
+        let authority = ActorRecord {
+            id: id.clone(),
+            name: text(name)?,
+            role: Role::Authority,
+            country: Country::new(country).map_err(SimError::Value)?,
+            licence: None,
+            key: key.public(),
+        };
+        self.keys.insert(id.clone(), key);
+        self.submit(&id, Payload::Genesis { authority })?;
+        Ok(id)
+    }
+
+    /// Enrols an actor; the simulator makes and keeps its key.
+    pub fn enrol(
+        &mut self,
+        by: &ActorId,
+        id: &str,
+        name: &str,
+        role: Role,
+        country: &str,
+        licence: Option<Licence>,
+    ) -> Result<ActorId, SimError> {
+        let id = aid(id)?;
+        let key = self.derive_key(id.as_str(), 0);
+        let actor = ActorRecord {
+            id: id.clone(),
+            name: text(name)?,
+            role,
+            country: Country::new(country).map_err(SimError::Value)?,
+            licence,
+            key: key.public(),
+        };
+        self.keys.insert(id.clone(), key);
+        self.submit(by, Payload::Enrol { actor })?;
+        Ok(id)
+    }
+
+    /// Rotates an actor's key to the next generation.
+    pub fn rotate(&mut self, by: &ActorId, id: &ActorId, generation: u32) -> Result<(), SimError> {
+        let key = self.derive_key(id.as_str(), generation);
+        self.submit(by, Payload::RotateKey { actor: id.clone(), key: key.public() })?;
+        self.keys.insert(id.clone(), key);
+        Ok(())
+    }
+
+    /// Sets a country's policy.
+    pub fn policy(&mut self, by: &ActorId, policy: Policy) -> Result<(), SimError> {
+        self.submit(by, Payload::Policy { policy })?;
+        Ok(())
+    }
+
+    /// Registers a mine site.
+    pub fn site(&mut self, by: &ActorId, site: SiteRecord) -> Result<SiteId, SimError> {
+        let id = site.id.clone();
+        self.submit(by, Payload::Site { site })?;
+        Ok(id)
+    }
+
+    /// A miner registers a new parcel.
+    pub fn extract(
+        &mut self,
+        miner: &ActorId,
+        site: &SiteId,
+        weight: Points,
+        stones: u32,
+        hs: &str,
+    ) -> Result<ParcelId, SimError> {
+        let parcel = self.new_parcel_id();
+        let hs_code = HsCode::new(hs).map_err(SimError::Value)?;
+        self.submit(
+            miner,
+            Payload::Extraction { parcel, site: site.clone(), weight_pt: weight, stones, hs_code },
+        )?;
+        Ok(parcel)
+    }
+
+    /// The holder's signed offer of a parcel to `to`, at its current weight.
+    pub fn offer(
+        &self,
+        holder: &ActorId,
+        parcel: &ParcelId,
+        to: &ActorId,
+        price: Cents,
+    ) -> Result<Offer, SimError> {
+        let p = self.parcel(parcel)?;
+        let body = OfferBody {
+            v: 1,
+            ledger: self.origin.clone(),
+            kind: OfferKind::HandoverOffer,
+            time: self.now(),
+            signer: holder.clone(),
+            parcel: *parcel,
+            prev: p.head,
+            to: to.clone(),
+            weight_pt: p.weight_pt,
+            price_usd_cents: price,
+        };
+        Offer::sign(body, self.key(holder)?).map_err(|e| SimError::Value(e.to_string()))
+    }
+
+    /// A complete handover: offer by the holder, acceptance with `received` by `to`.
+    pub fn handover(
+        &mut self,
+        holder: &ActorId,
+        parcel: &ParcelId,
+        to: &ActorId,
+        price: Cents,
+        received: Option<Points>,
+    ) -> Result<Appended, SimError> {
+        let offer = self.offer(holder, parcel, to, price)?;
+        self.tick(5);
+        let weight_pt = received.unwrap_or(offer.body.weight_pt);
+        self.submit(to, Payload::Handover { offer, weight_pt })
+    }
+
+    /// Splits a parcel into parts of the given weights (stones shared out in proportion).
+    pub fn split(
+        &mut self,
+        holder: &ActorId,
+        parcel: &ParcelId,
+        weights: &[Points],
+    ) -> Result<Vec<ParcelId>, SimError> {
+        let p = self.parcel(parcel)?;
+        let outputs = self.split_outputs(&p, weights);
+        let ids = outputs.iter().map(|o| o.parcel).collect();
+        self.submit(holder, Payload::Split { parcel: *parcel, prev: p.head, outputs })?;
+        Ok(ids)
+    }
+
+    /// The split's new parcels, with stones shared out in proportion to weight.
+    pub fn split_outputs(&mut self, p: &ParcelState, weights: &[Points]) -> Vec<NewParcel> {
+        let total: u64 = weights.iter().map(|w| w.0).sum::<u64>().max(1);
+        let stones = p.stones.unwrap_or(0);
+        let mut given = 0u32;
+        let mut out = Vec::new();
+        for (i, w) in weights.iter().enumerate() {
+            let share = if i + 1 == weights.len() {
+                stones - given
+            } else {
+                u32::try_from(u64::from(stones) * w.0 / total).unwrap_or(0)
+            };
+            given += share;
+            out.push(NewParcel {
+                parcel: self.new_parcel_id(),
+                weight_pt: *w,
+                stones: p.stones.map(|_| share),
+            });
+        }
+        out
+    }
+
+    /// Merges parcels into one that weighs their sum.
+    pub fn merge(&mut self, holder: &ActorId, parcels: &[ParcelId]) -> Result<ParcelId, SimError> {
+        let mut inputs = Vec::new();
+        let (mut weight, mut stones) = (0u64, Some(0u32));
+        for id in parcels {
+            let p = self.parcel(id)?;
+            inputs.push(ParcelRef { parcel: *id, prev: p.head });
+            weight += p.weight_pt.0;
+            stones = stones.zip(p.stones).map(|(a, b)| a + b);
+        }
+        let output = NewParcel { parcel: self.new_parcel_id(), weight_pt: Points(weight), stones };
+        let id = output.parcel;
+        self.submit(holder, Payload::Merge { inputs, output })?;
+        Ok(id)
+    }
+
+    /// Official valuation: the three values, the final one by the country's rule.
+    pub fn value(
+        &mut self,
+        valuer: &ActorId,
+        parcel: &ParcelId,
+        exporter: Cents,
+        government: Cents,
+        independent: Option<Cents>,
+        final_value: Cents,
+    ) -> Result<Appended, SimError> {
+        let p = self.parcel(parcel)?;
+        self.submit(
+            valuer,
+            Payload::Valuation {
+                parcel: *parcel,
+                prev: p.head,
+                weight_pt: p.weight_pt,
+                exporter_usd_cents: exporter,
+                government_usd_cents: government,
+                independent_usd_cents: independent,
+                final_usd_cents: final_value,
+            },
+        )
+    }
+
+    /// Seals a parcel with container seal numbers.
+    pub fn seal(&mut self, by: &ActorId, parcel: &ParcelId, seal_ids: &[&str]) -> Result<Appended, SimError> {
+        let p = self.parcel(parcel)?;
+        let seal_ids = seal_ids.iter().map(|s| text(s)).collect::<Result<_, _>>()?;
+        self.submit(by, Payload::Seal { parcel: *parcel, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+    }
+}
+
+/// A licence, for scenarios.
+pub fn licence(
+    number: &str,
+    class: &str,
+    from: &str,
+    to: &str,
+    sites: &[&SiteId],
+) -> Result<Licence, SimError> {
+    Ok(Licence {
+        number: text(number)?,
+        class: text(class)?,
+        valid_from: from.parse().map_err(SimError::Value)?,
+        valid_to: to.parse().map_err(SimError::Value)?,
+        sites: sites.iter().map(|s| (*s).clone()).collect(),
+    })
+}
+
+/// A site record, for scenarios.
+pub fn site(
+    id: &str,
+    name: &str,
+    country: &str,
+    region: &str,
+    location: &str,
+    area_m2: u64,
+) -> Result<SiteRecord, SimError> {
+    Ok(SiteRecord {
+        id: SiteId::new(id).map_err(SimError::Value)?,
+        name: text(name)?,
+        country: Country::new(country).map_err(SimError::Value)?,
+        region: text(region)?,
+        location: text(location)?,
+        area_m2,
+    })
+}

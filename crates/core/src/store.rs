@@ -1,0 +1,660 @@
+//! The SQLite ledger file.
+//!
+//! One file holds the signed events in order (`events`), an index from parcels to the
+//! events that touch them (`event_parcels`), and tables derived from the events
+//! (`meta`, `actors`, `sites`, `policies`, `parcels`) whose rows are made by
+//! `kpledger_verify::rows`. Events are appended only with an
+//! [`kpledger_verify::Accepted`] token, inside one `BEGIN IMMEDIATE` transaction per
+//! append (or per batch), so a refused or interrupted append writes nothing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kpledger_model::{
+    ActorId, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Policy, SiteId, SiteRecord,
+};
+use kpledger_verify::ledger::{Cell, StoredEvent, Tables};
+use kpledger_verify::{Accepted, ActorState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+/// `PRAGMA application_id` of a kpledger ledger ("KPLG").
+pub const APPLICATION_ID: i32 = 0x4B50_4C47;
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE events(
+    seq INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    time TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    doc TEXT NOT NULL
+) STRICT;
+CREATE TABLE event_parcels(
+    parcel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (parcel, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX event_parcels_seq ON event_parcels(seq);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NULL, revoked INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;
+CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
+";
+
+/// The tables that hold events rather than derived rows.
+const EVENT_TABLES: [&str; 2] = ["events", "event_parcels"];
+
+/// Why the ledger could not do what was asked. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// There is no file at the path.
+    #[error("no ledger at {0}: create one with `kpledger init --ledger {0} …`, or check the path")]
+    NotFound(PathBuf),
+    /// A file is already at the path (creating).
+    #[error("{0} already exists; kpledger never overwrites a ledger. Choose another path")]
+    Exists(PathBuf),
+    /// The file is not a kpledger ledger.
+    #[error("{path} is not a kpledger ledger ({reason})")]
+    NotALedger {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// The ledger was written by a newer kpledger.
+    #[error(
+        "{path} has ledger schema version {found}, newer than this kpledger supports ({supported}); \
+         upgrade kpledger. The file was not changed"
+    )]
+    Newer {
+        /// The file.
+        path: PathBuf,
+        /// The file's version.
+        found: i32,
+        /// This build's version.
+        supported: i32,
+    },
+    /// Another process holds the ledger.
+    #[error(
+        "{0} is locked by another kpledger process (or an open sqlite3 shell); try again when it has finished"
+    )]
+    Locked(PathBuf),
+    /// The file is damaged.
+    #[error(
+        "{path} is damaged: {reason}. kpledger does not repair ledgers; restore the file from a backup \
+         (the signed events in it can be re-verified after restoring)"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite reported.
+        reason: String,
+    },
+    /// The rules refused the event.
+    #[error("the event was refused: {}", summarize(.findings))]
+    Rejected {
+        /// The event's hash.
+        hash: Hash,
+        /// Why, rule by rule.
+        findings: Vec<Finding>,
+    },
+    /// Any other database error.
+    #[error("database error on {path}: {source}")]
+    Sql {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// A stored document could not be read.
+    #[error("{path}: stored data is unreadable ({reason}); run `kpledger verify --ledger {path}`")]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+fn summarize(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| format!("{} {}", f.code, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How to open a ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Open read-only (verification, queries).
+    pub read_only: bool,
+    /// How long to wait for another process's lock before giving up.
+    pub busy_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { read_only: false, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// What an append recorded.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The event's position.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// Warnings raised by the rules.
+    pub warnings: Vec<Finding>,
+}
+
+/// An open ledger file.
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Creates a new, empty ledger file. Refuses an existing path.
+    pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+        if path.exists() || path.is_symlink() {
+            return Err(StoreError::Exists(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_err(path, e))?;
+        let mut l = Ledger { conn, path: path.to_owned() };
+        l.pragmas(Duration::from_secs(5))?;
+        let run = |c: &mut Connection| -> rusqlite::Result<()> {
+            c.pragma_update(None, "journal_mode", "WAL")?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()
+        };
+        run(&mut l.conn).map_err(|e| sql_err(path, e))?;
+        Ok(l)
+    }
+
+    /// Opens an existing ledger, checking that it is one and that this build can read it.
+    pub fn open(path: &Path, opts: OpenOptions) -> Result<Ledger, StoreError> {
+        let meta = std::fs::symlink_metadata(path).map_err(|_| StoreError::NotFound(path.to_owned()))?;
+        if meta.file_type().is_symlink() {
+            return Err(StoreError::NotALedger {
+                path: path.to_owned(),
+                reason: "it is a symbolic link; open the ledger file itself".into(),
+            });
+        }
+        if !meta.is_file() {
+            return Err(StoreError::NotALedger {
+                path: path.to_owned(),
+                reason: "it is not a regular file".into(),
+            });
+        }
+        let mut header = [0u8; 16];
+        let n = std::io::Read::read(
+            &mut std::fs::File::open(path).map_err(|_| StoreError::NotFound(path.to_owned()))?,
+            &mut header,
+        )
+        .unwrap_or(0);
+        if n < 16 || &header != b"SQLite format 3\0" {
+            return Err(StoreError::NotALedger {
+                path: path.to_owned(),
+                reason: if n == 0 {
+                    "the file is empty".into()
+                } else {
+                    "it is not an SQLite database".into()
+                },
+            });
+        }
+        let flags = if opts.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
+        let l = Ledger { conn, path: path.to_owned() };
+        l.pragmas(opts.busy_timeout)?;
+        let app: i32 =
+            l.conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| l.err(e))?;
+        let version: i32 =
+            l.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| l.err(e))?;
+        if app != APPLICATION_ID {
+            return Err(StoreError::NotALedger {
+                path: path.to_owned(),
+                reason: "it is an SQLite database, but not one made by kpledger".into(),
+            });
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path: path.to_owned(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version < 1 {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("schema version {version}"),
+            });
+        }
+        Ok(l)
+    }
+
+    fn pragmas(&self, busy: Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(busy).map_err(|e| self.err(e))?;
+        // FULL: a commit that returned is on disk, even across power loss (WAL mode).
+        self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
+        self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        sql_err(&self.path, e)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks `event` against the current state and appends it if the rules accept it.
+    pub fn append(&mut self, event: &ParsedEvent) -> Result<Appended, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
+        let out = append_in(&tx, &path, event)?;
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(out)
+    }
+
+    /// Appends several events in one transaction: all of them, or none (the error names
+    /// the index of the first refused event).
+    pub fn append_all(&mut self, events: &[ParsedEvent]) -> Result<Vec<Appended>, (usize, StoreError)> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| (0, sql_err(&path, e)))?;
+        let mut out = Vec::with_capacity(events.len());
+        for (i, ev) in events.iter().enumerate() {
+            out.push(append_in(&tx, &path, ev).map_err(|e| (i, e))?);
+        }
+        tx.commit().map_err(|e| (events.len(), sql_err(&path, e)))?;
+        Ok(out)
+    }
+
+    /// Checks `event` without appending it.
+    pub fn dry_run(&self, event: &ParsedEvent) -> kpledger_verify::Verdict {
+        kpledger_verify::check_event(&SqlState { conn: &self.conn, path: &self.path }, event)
+    }
+
+    /// The ledger's origin name (after genesis).
+    pub fn origin(&self) -> Result<Option<Origin>, StoreError> {
+        SqlState { conn: &self.conn, path: &self.path }.try_origin()
+    }
+
+    /// A parcel's current state.
+    pub fn parcel(&self, id: &ParcelId) -> Result<Option<ParcelState>, StoreError> {
+        SqlState { conn: &self.conn, path: &self.path }
+            .get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string())
+    }
+
+    /// An actor's current state.
+    pub fn actor(&self, id: &ActorId) -> Result<Option<ActorState>, StoreError> {
+        SqlState { conn: &self.conn, path: &self.path }
+            .get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str())
+    }
+
+    /// Every actor.
+    pub fn actors(&self) -> Result<Vec<ActorState>, StoreError> {
+        self.all_docs("SELECT doc FROM actors ORDER BY id")
+    }
+
+    /// Every parcel.
+    pub fn parcels(&self) -> Result<Vec<ParcelState>, StoreError> {
+        self.all_docs("SELECT doc FROM parcels ORDER BY id")
+    }
+
+    /// Every site.
+    pub fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
+        self.all_docs("SELECT doc FROM sites ORDER BY id")
+    }
+
+    fn all_docs<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let text = r.map_err(|e| self.err(e))?;
+            out.push(
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::BadRow { path: self.path.clone(), reason: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// True if the ledger has no events.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The event at `seq`.
+    pub fn event(&self, seq: u64) -> Result<Option<ParsedEvent>, StoreError> {
+        let doc: Option<String> = self
+            .conn
+            .query_row("SELECT doc FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        doc.map(|d| {
+            Event::parse(d.as_bytes()).map_err(|e| StoreError::BadRow {
+                path: self.path.clone(),
+                reason: format!("event #{seq}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// The provenance of a parcel: every event of the parcel and of every parcel it was
+    /// split or merged from, back to the extractions, in ledger order.
+    pub fn provenance(&self, parcel: &ParcelId) -> Result<Vec<(u64, ParsedEvent)>, StoreError> {
+        let mut seqs = BTreeSet::new();
+        let mut seen = BTreeSet::from([*parcel]);
+        let mut queue = vec![*parcel];
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq FROM event_parcels WHERE parcel = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut events = std::collections::BTreeMap::new();
+        while let Some(p) = queue.pop() {
+            let found: Vec<i64> = st
+                .query_map([p.to_string()], |r| r.get(0))
+                .map_err(|e| self.err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            for s in found {
+                let seq = s as u64;
+                if !seqs.insert(seq) {
+                    continue;
+                }
+                let Some(ev) = self.event(seq)? else { continue };
+                // Follow the inputs of the event that created `p`.
+                let touched = ev.event.body.payload.parcels();
+                let creates_p = touched.iter().any(|(id, prev)| *id == p && prev.is_none());
+                if creates_p {
+                    for (id, prev) in &touched {
+                        if prev.is_some() && seen.insert(*id) {
+                            queue.push(*id);
+                        }
+                    }
+                }
+                events.insert(seq, ev);
+            }
+        }
+        Ok(events.into_iter().collect())
+    }
+
+    /// Verifies the whole ledger: every stored event, in order, against every rule, and
+    /// every derived row against the events. `progress(done, total)` is called as it goes.
+    pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
+        let check: String =
+            self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt { path: self.path.clone(), reason: check });
+        }
+        let total = self.len()?;
+        let mut lc = LedgerCheck::new();
+        let mut ev_st = self
+            .conn
+            .prepare("SELECT seq, hash, kind, time, signer, doc FROM events ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let mut idx_st =
+            self.conn.prepare("SELECT parcel FROM event_parcels WHERE seq = ?1").map_err(|e| self.err(e))?;
+        let mut rows = ev_st.query([]).map_err(|e| self.err(e))?;
+        let mut done = 0;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
+            let index: Vec<String> = idx_st
+                .query_map([seq], |r| r.get(0))
+                .map_err(|e| self.err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            let stored = StoredEvent {
+                seq: seq as u64,
+                hash: bytes_of(r.get_ref(1).map_err(|e| self.err(e))?),
+                kind: text_of(r.get_ref(2).map_err(|e| self.err(e))?),
+                time: text_of(r.get_ref(3).map_err(|e| self.err(e))?),
+                signer: text_of(r.get_ref(4).map_err(|e| self.err(e))?),
+                doc: bytes_of(r.get_ref(5).map_err(|e| self.err(e))?),
+                index,
+            };
+            lc.feed(&stored);
+            done += 1;
+            if done % 1024 == 0 || done == total {
+                progress(done, total);
+            }
+        }
+        let tables = self.derived_tables()?;
+        let index_rows: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM event_parcels", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(lc.finish(&tables, index_rows as u64))
+    }
+
+    /// Every row of every table except the event tables, as cells.
+    fn derived_tables(&self) -> Result<Tables, StoreError> {
+        let mut names = self
+            .conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .map_err(|e| self.err(e))?;
+        let names: Vec<String> = names
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut tables = Tables::new();
+        for name in names.into_iter().filter(|n| !EVENT_TABLES.contains(&n.as_str())) {
+            let sql = format!("SELECT * FROM \"{}\"", name.replace('"', "\"\""));
+            let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let n = st.column_count();
+            let mut rows = st.query([]).map_err(|e| self.err(e))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let mut row = Vec::with_capacity(n);
+                for i in 0..n {
+                    row.push(cell(r.get_ref(i).map_err(|e| self.err(e))?));
+                }
+                out.push(row);
+            }
+            tables.insert(name, out);
+        }
+        Ok(tables)
+    }
+}
+
+fn cell(v: ValueRef<'_>) -> Cell {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Text(format!("{f:?}")),
+        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+    }
+}
+
+fn bytes_of(v: ValueRef<'_>) -> Vec<u8> {
+    match v {
+        ValueRef::Text(t) | ValueRef::Blob(t) => t.to_vec(),
+        ValueRef::Integer(i) => i.to_string().into_bytes(),
+        ValueRef::Real(f) => format!("{f:?}").into_bytes(),
+        ValueRef::Null => Vec::new(),
+    }
+}
+
+fn text_of(v: ValueRef<'_>) -> String {
+    String::from_utf8_lossy(&bytes_of(v)).into_owned()
+}
+
+fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked(path),
+        Some(ErrorCode::NotADatabase) => {
+            StoreError::NotALedger { path, reason: "it is not an SQLite database".into() }
+        }
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path, reason: e.to_string() },
+        _ => StoreError::Sql { path, source: e },
+    }
+}
+
+/// Checks and writes one event inside an open transaction.
+fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Appended, StoreError> {
+    let verdict = kpledger_verify::check_event(&SqlState { conn: tx, path }, event);
+    let accepted =
+        verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
+    write(tx, path, event, &accepted)
+}
+
+/// Writes an accepted event and its effects. Requires the token for this very event.
+fn write(
+    tx: &Connection,
+    path: &Path,
+    event: &ParsedEvent,
+    accepted: &Accepted,
+) -> Result<Appended, StoreError> {
+    let e = |err| sql_err(path, err);
+    if accepted.hash() != event.hash {
+        return Err(StoreError::BadRow {
+            path: path.to_owned(),
+            reason: "acceptance token is for another event".into(),
+        });
+    }
+    let body = &event.event.body;
+    let doc = std::str::from_utf8(&event.canonical).map_err(|_| StoreError::BadRow {
+        path: path.to_owned(),
+        reason: "canonical bytes are not UTF-8".into(),
+    })?;
+    tx.prepare_cached("INSERT INTO events(hash, kind, time, signer, doc) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut st| {
+            st.execute(params![
+                &event.hash.0[..],
+                body.payload.kind(),
+                body.time.as_str(),
+                body.signer.as_str(),
+                doc
+            ])
+        })
+        .map_err(e)?;
+    let seq = tx.last_insert_rowid();
+    {
+        let mut st =
+            tx.prepare_cached("INSERT INTO event_parcels(parcel, seq) VALUES (?1, ?2)").map_err(e)?;
+        for (p, _) in body.payload.parcels() {
+            st.execute(params![p.to_string(), seq]).map_err(e)?;
+        }
+    }
+    for effect in accepted.effects() {
+        let (table, row) = match effect {
+            Effect::SetOrigin(o) => ("meta", rows::origin_row(o.as_str())),
+            Effect::PutActor(a) => ("actors", rows::actor_row(a)),
+            Effect::PutSite(s) => ("sites", rows::site_row(s)),
+            Effect::PutPolicy(p) => ("policies", rows::policy_row(p)),
+            Effect::PutParcel(p) => ("parcels", rows::parcel_row(p)),
+            _ => continue,
+        };
+        let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("INSERT OR REPLACE INTO {table} VALUES ({})", marks.join(", "));
+        let mut st = tx.prepare_cached(&sql).map_err(e)?;
+        let values: Vec<rusqlite::types::Value> = row
+            .into_iter()
+            .map(|c| match c {
+                Cell::Null => rusqlite::types::Value::Null,
+                Cell::Int(i) => rusqlite::types::Value::Integer(i),
+                Cell::Text(t) => rusqlite::types::Value::Text(t),
+                Cell::Blob(b) => rusqlite::types::Value::Blob(b),
+            })
+            .collect();
+        st.execute(rusqlite::params_from_iter(values)).map_err(e)?;
+    }
+    Ok(Appended { seq: seq as u64, hash: event.hash, warnings: accepted.warnings().to_vec() })
+}
+
+/// The rules' view of the ledger, read from the derived tables.
+struct SqlState<'c> {
+    conn: &'c Connection,
+    path: &'c Path,
+}
+
+impl SqlState<'_> {
+    fn get_doc<T: serde::de::DeserializeOwned>(&self, sql: &str, key: &str) -> Result<Option<T>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
+            .map_err(|e| sql_err(self.path, e))?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|e| StoreError::BadRow { path: self.path.to_owned(), reason: format!("{key}: {e}") })
+        })
+        .transpose()
+    }
+    fn try_origin(&self) -> Result<Option<Origin>, StoreError> {
+        let text: Option<String> = self.get_text("SELECT value FROM meta WHERE key = ?1", "origin")?;
+        text.map(|t| {
+            Origin::new(t).map_err(|reason| StoreError::BadRow { path: self.path.to_owned(), reason })
+        })
+        .transpose()
+    }
+    fn get_text(&self, sql: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
+            .map_err(|e| sql_err(self.path, e))
+    }
+}
+
+// The rules see a damaged row as absent; whole-ledger verification reports the damage.
+impl State for SqlState<'_> {
+    fn origin(&self) -> Option<Origin> {
+        self.try_origin().ok().flatten()
+    }
+    fn actor(&self, id: &ActorId) -> Option<ActorState> {
+        self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()).ok().flatten()
+    }
+    fn site(&self, id: &SiteId) -> Option<SiteRecord> {
+        self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()).ok().flatten()
+    }
+    fn policy(&self, country: &Country) -> Option<Policy> {
+        self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()).ok().flatten()
+    }
+    fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
+        self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()).ok().flatten()
+    }
+}

@@ -1,0 +1,317 @@
+//! Whole-ledger verification, fed one stored row at a time.
+//!
+//! The store hands over every stored event in order ([`StoredEvent`]), then every row of
+//! its derived tables ([`Cell`] rows). This module recomputes everything from the signed
+//! events and reports each stored value that differs, so that editing any cell of the
+//! database is caught — without this crate knowing anything about SQLite.
+
+use std::collections::BTreeMap;
+
+use kpledger_model::{Event, Hash, ParcelId};
+use serde::Serialize;
+
+use crate::finding::{Finding, Rule, Severity};
+use crate::rules::check_event;
+use crate::state::{MemState, State as _};
+
+/// One value of a stored row, as the store read it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    fn show(&self) -> String {
+        match self {
+            Cell::Null => "NULL".into(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Text(t) => {
+                let s: String = t.chars().take(60).collect();
+                format!("{s:?}")
+            }
+            Cell::Blob(b) => {
+                format!("x'{}'", b.iter().take(16).map(|x| format!("{x:02x}")).collect::<String>())
+            }
+        }
+    }
+}
+
+/// A stored event row.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// Its position (1-based, gap-free).
+    pub seq: u64,
+    /// The stored hash column.
+    pub hash: Vec<u8>,
+    /// The stored kind column.
+    pub kind: String,
+    /// The stored time column.
+    pub time: String,
+    /// The stored signer column.
+    pub signer: String,
+    /// The stored canonical document.
+    pub doc: Vec<u8>,
+    /// The stored index rows `(parcel, seq)` that point at this event.
+    pub index: Vec<String>,
+}
+
+/// The tables derived from events, as a store keeps them: table name → rows.
+pub type Tables = BTreeMap<String, Vec<Vec<Cell>>>;
+
+/// The result of verifying a whole ledger or a bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// True when there is no error finding.
+    pub ok: bool,
+    /// The ledger's origin name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// Number of events checked.
+    pub events: u64,
+    /// Number of parcels known.
+    pub parcels: u64,
+    /// Number of enrolled actors.
+    pub actors: u64,
+    /// Error findings.
+    pub errors: u64,
+    /// Warning findings.
+    pub warnings: u64,
+    /// Every finding, in ledger order.
+    pub findings: Vec<Finding>,
+    /// What a successful verification does not prove.
+    pub limits: &'static str,
+}
+
+/// What verification cannot see; printed with every report.
+pub const LIMITS: &str = "Verification proves the records: signatures, chains, weights and licences. \
+It cannot prove that the stones in a bag are the stones in the record: that rests on physical seals, \
+weighing and inspection.";
+
+/// Most findings a report keeps; past this, counts go on but details stop.
+const MAX_FINDINGS: usize = 10_000;
+
+/// Streaming verifier of a stored ledger.
+#[derive(Debug, Default)]
+pub struct LedgerCheck {
+    state: MemState,
+    findings: Vec<Finding>,
+    errors: u64,
+    warnings: u64,
+    events: u64,
+    index_rows: u64,
+}
+
+impl LedgerCheck {
+    /// A verifier for an empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, f: Finding) {
+        match f.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(f);
+        }
+    }
+
+    /// Checks the next stored event.
+    pub fn feed(&mut self, row: &StoredEvent) {
+        self.events += 1;
+        let expected_seq = self.events;
+        let at = |f: Finding| Finding { seq: Some(row.seq), ..f };
+        if row.seq != expected_seq {
+            self.push(at(Finding::error(
+                Rule::Ch1,
+                format!(
+                    "the ledger jumps from event #{} to #{}: events are missing or renumbered",
+                    expected_seq - 1,
+                    row.seq
+                ),
+            )));
+            self.events = row.seq;
+        }
+        let parsed = match Event::parse(&row.doc) {
+            Ok(p) => p,
+            Err(e) => {
+                self.push(at(Finding::error(
+                    Rule::Ch1,
+                    format!(
+                        "stored event #{} is not a valid signed event any more ({e}); it was altered",
+                        row.seq
+                    ),
+                )));
+                return;
+            }
+        };
+        let parcels: Vec<ParcelId> =
+            parsed.event.body.payload.parcels().into_iter().map(|(p, _)| p).collect();
+        let first_parcel = parcels.first().copied();
+        let tampered = |msg: String| {
+            let mut f = Finding::error(Rule::Ch1, msg);
+            f.parcel = first_parcel;
+            f.seq = Some(row.seq);
+            f.event = Some(parsed.hash);
+            f
+        };
+        if parsed.canonical != row.doc {
+            self.push(tampered(format!(
+                "stored event #{} is not in canonical form: it was altered",
+                row.seq
+            )));
+        }
+        if row.hash != parsed.hash.0 {
+            self.push(tampered(format!(
+                "stored event #{} does not hash to its recorded hash: its content was altered after it was recorded",
+                row.seq
+            )));
+        }
+        let body = &parsed.event.body;
+        let columns = [
+            ("kind", row.kind.as_str(), body.payload.kind()),
+            ("time", row.time.as_str(), body.time.as_str()),
+            ("signer", row.signer.as_str(), body.signer.as_str()),
+        ];
+        for (name, stored, signed) in columns {
+            if stored != signed {
+                let mut f = Finding::error(
+                    Rule::Db1,
+                    format!(
+                        "event #{} has {name} {stored:?} in the database but {signed:?} in the signed event",
+                        row.seq
+                    ),
+                );
+                f.parcel = first_parcel;
+                f.seq = Some(row.seq);
+                self.push(f);
+            }
+        }
+        let mut expected_index: Vec<String> = parcels.iter().map(ParcelId::to_string).collect();
+        expected_index.sort();
+        let mut stored_index = row.index.clone();
+        stored_index.sort();
+        self.index_rows += expected_index.len() as u64;
+        if expected_index != stored_index {
+            let mut f = Finding::error(
+                Rule::Db1,
+                format!(
+                    "the parcel index for event #{} lists {:?}, but the event touches {:?}",
+                    row.seq, stored_index, expected_index
+                ),
+            );
+            f.parcel = first_parcel;
+            f.seq = Some(row.seq);
+            self.push(f);
+        }
+        let verdict = check_event(&self.state, &parsed);
+        for mut f in verdict.findings.iter().cloned() {
+            f.seq = Some(row.seq);
+            if f.parcel.is_none() {
+                f.parcel = first_parcel;
+            }
+            self.push(f);
+        }
+        self.state.apply(verdict.effects());
+    }
+
+    /// Compares the store's derived tables with the state recomputed from the events,
+    /// and returns the report. `index_rows` is the total number of rows in the store's
+    /// parcel index (rows pointing at no event are caught by the count).
+    pub fn finish(mut self, stored: &Tables, index_rows: u64) -> Report {
+        let expected = crate::rows::tables(&self.state);
+        for (table, exp_rows) in &expected {
+            let empty = Vec::new();
+            let got_rows = stored.get(table).unwrap_or(&empty);
+            let key = |r: &Vec<Cell>| r.first().cloned().unwrap_or(Cell::Null);
+            let exp: BTreeMap<Cell, &Vec<Cell>> = exp_rows.iter().map(|r| (key(r), r)).collect();
+            let mut got: BTreeMap<Cell, &Vec<Cell>> = BTreeMap::new();
+            for r in got_rows {
+                if got.insert(key(r), r).is_some() {
+                    self.push(Finding::error(
+                        Rule::Db1,
+                        format!("table {table} has a duplicated row {}", key(r).show()),
+                    ));
+                }
+            }
+            for (k, e) in &exp {
+                match got.get(k) {
+                    None => self.push(db_finding(
+                        table,
+                        k,
+                        format!("row {} is missing from table {table}", k.show()),
+                    )),
+                    Some(g) if g != e => {
+                        let col = crate::rows::columns(table)
+                            .iter()
+                            .zip(e.iter().zip(g.iter()))
+                            .find(|(_, (a, b))| a != b)
+                            .map(|(c, (a, b))| {
+                                format!("column {c} is {} but the signed events give {}", b.show(), a.show())
+                            })
+                            .unwrap_or_else(|| "the row has the wrong number of columns".into());
+                        self.push(db_finding(table, k, format!("table {table}, row {}: {col}", k.show())));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for k in got.keys().filter(|k| !exp.contains_key(*k)) {
+                self.push(db_finding(
+                    table,
+                    k,
+                    format!("table {table} has a row {} that no signed event created", k.show()),
+                ));
+            }
+        }
+        for table in stored.keys().filter(|t| !expected.contains_key(*t)) {
+            self.push(Finding::error(Rule::Db1, format!("unexpected table {table}")));
+        }
+        if index_rows != self.index_rows {
+            self.push(Finding::error(
+                Rule::Db1,
+                format!("the parcel index has {index_rows} rows, but the events give {}", self.index_rows),
+            ));
+        }
+        Report {
+            ok: self.errors == 0,
+            ledger: self.state.origin().map(|o| o.to_string()),
+            events: self.events,
+            parcels: self.state.parcels.len() as u64,
+            actors: self.state.actors.len() as u64,
+            errors: self.errors,
+            warnings: self.warnings,
+            findings: self.findings,
+            limits: LIMITS,
+        }
+    }
+
+    /// The state recomputed so far.
+    pub fn state(&self) -> &MemState {
+        &self.state
+    }
+}
+
+fn db_finding(table: &str, key: &Cell, msg: String) -> Finding {
+    let mut f = Finding::error(Rule::Db1, msg).hint(
+        "the database was edited outside kpledger; restore it from a backup or re-ingest the signed events",
+    );
+    if table == "parcels"
+        && let Cell::Text(t) = key
+    {
+        f.parcel = t.parse().ok();
+    }
+    f
+}
+
+/// The stored hash as a [`Hash`], if it has the right length.
+pub fn stored_hash(bytes: &[u8]) -> Option<Hash> {
+    bytes.try_into().ok().map(Hash)
+}

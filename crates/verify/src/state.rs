@@ -1,0 +1,177 @@
+//! The ledger state the rules read, and the effects an accepted event has on it.
+//!
+//! The rules never change state themselves: [`crate::check_event`] returns the
+//! [`Effect`]s of an event, and whoever keeps the state applies them — [`MemState`] here
+//! for whole-ledger and bundle verification, the SQLite store in `kpledger-core` for
+//! ingest. One function decides what an event does, so the two can never disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kpledger_model::{
+    ActorId, ActorRecord, Cents, Country, Hash, HsCode, Origin, ParcelId, Points, Policy, SiteId, SiteRecord,
+    Text, Time,
+};
+use serde::{Deserialize, Serialize};
+
+/// An actor as of a point in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorState {
+    /// The enrolment record, with the current key.
+    pub record: ActorRecord,
+    /// Who enrolled the actor (`None` for the root authority, which enrolled itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolled_by: Option<ActorId>,
+    /// Set once the actor is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+}
+
+/// When and why an actor was revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Time of the revoking event.
+    pub time: Time,
+    /// The reason given.
+    pub reason: Text,
+}
+
+/// Where a parcel is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParcelStatus {
+    /// Held and tradable.
+    Open,
+    /// Sealed in a container by the authority.
+    Sealed,
+    /// Split or merged into other parcels; it no longer exists on its own.
+    Consumed,
+}
+
+impl ParcelStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParcelStatus::Open => "open",
+            ParcelStatus::Sealed => "sealed",
+            ParcelStatus::Consumed => "consumed",
+        }
+    }
+}
+
+/// A parcel as of a point in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParcelState {
+    /// Its id.
+    pub id: ParcelId,
+    /// Current weight.
+    pub weight_pt: Points,
+    /// Current stone count, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stones: Option<u32>,
+    /// Customs heading.
+    pub hs_code: HsCode,
+    /// Countries of origin (where the stones were mined).
+    pub origin_countries: BTreeSet<Country>,
+    /// Mine sites of origin.
+    pub origin_sites: BTreeSet<SiteId>,
+    /// Current holder.
+    pub holder: ActorId,
+    /// Life stage.
+    pub status: ParcelStatus,
+    /// Hash of its latest event.
+    pub head: Hash,
+    /// Time of its latest event.
+    pub updated: Time,
+    /// Final value from the latest official valuation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_usd_cents: Option<Cents>,
+    /// Container seal numbers, once sealed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seal_ids: Vec<Text>,
+}
+
+/// A change to the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Effect {
+    /// The ledger gets its origin name (genesis).
+    SetOrigin(Origin),
+    /// An actor is created or changed.
+    PutActor(ActorState),
+    /// A site is registered.
+    PutSite(SiteRecord),
+    /// A country's policy is set.
+    PutPolicy(Policy),
+    /// A parcel is created or changed.
+    PutParcel(ParcelState),
+}
+
+/// Read access to the ledger state, as the rules need it.
+pub trait State {
+    /// The ledger's origin name, once it has a genesis.
+    fn origin(&self) -> Option<Origin>;
+    /// An actor by id.
+    fn actor(&self, id: &ActorId) -> Option<ActorState>;
+    /// A site by id.
+    fn site(&self, id: &SiteId) -> Option<SiteRecord>;
+    /// A country's current policy.
+    fn policy(&self, country: &Country) -> Option<Policy>;
+    /// A parcel by id.
+    fn parcel(&self, id: &ParcelId) -> Option<ParcelState>;
+}
+
+/// The whole state in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemState {
+    /// Origin name.
+    pub origin: Option<Origin>,
+    /// Actors.
+    pub actors: BTreeMap<ActorId, ActorState>,
+    /// Sites.
+    pub sites: BTreeMap<SiteId, SiteRecord>,
+    /// Policies by country.
+    pub policies: BTreeMap<Country, Policy>,
+    /// Parcels.
+    pub parcels: BTreeMap<ParcelId, ParcelState>,
+}
+
+impl MemState {
+    /// Applies effects in order.
+    pub fn apply(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::SetOrigin(o) => self.origin = Some(o.clone()),
+                Effect::PutActor(a) => {
+                    self.actors.insert(a.record.id.clone(), a.clone());
+                }
+                Effect::PutSite(s) => {
+                    self.sites.insert(s.id.clone(), s.clone());
+                }
+                Effect::PutPolicy(p) => {
+                    self.policies.insert(p.country.clone(), p.clone());
+                }
+                Effect::PutParcel(p) => {
+                    self.parcels.insert(p.id, p.clone());
+                }
+            }
+        }
+    }
+}
+
+impl State for MemState {
+    fn origin(&self) -> Option<Origin> {
+        self.origin.clone()
+    }
+    fn actor(&self, id: &ActorId) -> Option<ActorState> {
+        self.actors.get(id).cloned()
+    }
+    fn site(&self, id: &SiteId) -> Option<SiteRecord> {
+        self.sites.get(id).cloned()
+    }
+    fn policy(&self, country: &Country) -> Option<Policy> {
+        self.policies.get(country).cloned()
+    }
+    fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
+        self.parcels.get(id).cloned()
+    }
+}
