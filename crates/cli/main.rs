@@ -1,1 +1,50 @@
-fn main() {}
+//! The `kpledger` binary: the only place that talks to the terminal and decides exit codes.
+//!
+//! Exit codes (PRODUCT.md §6, stable): 0 success or verified (warnings allowed); 1
+//! verification ran and found at least one error, or the rules refused an event; 2 could
+//! not run (usage, unreadable or invalid input, not a ledger, locked, newer schema).
+#![forbid(unsafe_code)]
+// The binary is where output happens.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod commands;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code: success.
+pub(crate) const OK: u8 = 0;
+/// Exit code: verification found an error, or an event was refused.
+pub(crate) const FOUND: u8 = 1;
+/// Exit code: could not run.
+pub(crate) const CANNOT_RUN: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { CANNOT_RUN } else { OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match commands::run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(OK);
+            }
+            eprintln!("kpledger: error: {err:#}");
+            ExitCode::from(CANNOT_RUN)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

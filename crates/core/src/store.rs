@@ -323,6 +323,12 @@ impl Ledger {
             .get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str())
     }
 
+    /// A country's current policy.
+    pub fn policy(&self, country: &Country) -> Result<Option<Policy>, StoreError> {
+        SqlState { conn: &self.conn, path: &self.path }
+            .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
+    }
+
     /// Every actor.
     pub fn actors(&self) -> Result<Vec<ActorState>, StoreError> {
         self.all_docs("SELECT doc FROM actors ORDER BY id")

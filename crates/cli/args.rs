@@ -1,0 +1,541 @@
+//! Command-line arguments. Help text is written to teach: every command says what it is
+//! for in the trade, and shows an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success (or verified, warnings allowed), 1 verification ran and found an error \
+(or the ledger's rules refused an event), 2 could not run (usage, unreadable or invalid input, \
+not a ledger, locked, newer schema).
+
+Start with `kpledger demo` to see a whole Mano River Union scenario, then read README.md for \
+the trade flow step by step.";
+
+/// kpledger: a tamper-evident custody ledger for rough-diamond parcels, from mine site to
+/// export, for Kimberley Process authorities and the licensed trade.
+#[derive(Debug, Parser)]
+#[command(name = "kpledger", version, after_help = AFTER_HELP, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Build a realistic Mano River Union ledger, verify it, and print a summary
+    ///
+    /// Enrols the four national KP authorities, their mine sites and licensed actors, mines
+    /// parcels in Sierra Leone, Liberia, Guinea and Cote d'Ivoire, trades them along each
+    /// country's legal chain, splits and merges them, values and seals the export lots.
+    /// Writes DIR/ledger.kpl, DIR/keys/ (demo keys: public knowledge, never use them for
+    /// real) and DIR/manifest.json.
+    ///
+    /// Example: kpledger demo /tmp/mru --parcels 40
+    Demo {
+        /// Directory to write into; must be new or empty
+        #[arg(default_value = "kpledger-demo")]
+        dir: PathBuf,
+        /// How many parcels to mine across the four countries (at least 8)
+        #[arg(long, default_value_t = 24)]
+        parcels: u32,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a whole ledger: every signature, chain, weight, licence and stored value
+    ///
+    /// Exit 0 when verified (warnings allowed), 1 when an error was found, 2 when it could
+    /// not run.
+    ///
+    /// Example: kpledger verify --ledger kpledger-demo/ledger.kpl
+    Verify {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print the report as JSON (schemas/report.schema.json)
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Make and inspect Ed25519 keys (PKCS#8 PEM, interchangeable with openssl)
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Create a new ledger, signed into being by its root authority
+    ///
+    /// Example: kpledger init --ledger sl.kpl --origin kpledger.sl/national --id sl.nma
+    ///   --name "National Minerals Agency" --country SL --key nma.pem
+    Init {
+        /// The ledger file to create (must not exist)
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The log origin name, e.g. kpledger.sl/national
+        #[arg(long)]
+        origin: String,
+        /// The root authority's actor id, e.g. sl.nma
+        #[arg(long)]
+        id: String,
+        /// The root authority's name
+        #[arg(long)]
+        name: String,
+        /// The root authority's country (ISO 3166-1 alpha-2)
+        #[arg(long)]
+        country: String,
+        /// The root authority's private key
+        #[arg(long)]
+        key: PathBuf,
+        /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Publish a country's policy (the rules' national values) into the ledger
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Enrol, rotate, revoke and list licensed actors
+    #[command(subcommand)]
+    Actor(ActorCmd),
+    /// Register and list licensed mine sites
+    #[command(subcommand)]
+    Site(SiteCmd),
+    /// A miner registers a new parcel at a licensed mine site
+    ///
+    /// Example: kpledger extract --ledger sl.kpl --key koroma.pem --site sl.kono.koidu-12
+    ///   --weight 12.34 --stones 9 --hs 7102.31
+    Extract {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The mine site
+        #[arg(long)]
+        site: String,
+        /// Weight in carats, at most two decimals (e.g. 12.34)
+        #[arg(long)]
+        weight: String,
+        /// Number of stones
+        #[arg(long)]
+        stones: u32,
+        /// HS code: 7102.10 (unsorted), 7102.21 (industrial) or 7102.31 (gem)
+        #[arg(long, default_value = "7102.10")]
+        hs: String,
+        /// Parcel id to use (default: a new UUID v7)
+        #[arg(long)]
+        parcel: Option<String>,
+    },
+    /// Hand a parcel over: the holder offers, the receiver re-weighs and accepts
+    #[command(subcommand)]
+    Handover(HandoverCmd),
+    /// The holder splits a parcel into several (e.g. sorting by size)
+    ///
+    /// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel P --into 7.20 --into 5.14
+    Split {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The parcel to split
+        #[arg(long)]
+        parcel: String,
+        /// Weight of each part in carats (give one --into per part)
+        #[arg(long = "into", required = true, num_args = 1)]
+        into: Vec<String>,
+        /// Stones in each part, in the same order (default: shared by weight)
+        #[arg(long = "stones", num_args = 1)]
+        stones: Vec<u32>,
+    },
+    /// The holder merges parcels into one (e.g. assembling an export lot)
+    ///
+    /// Example: kpledger merge --ledger sl.kpl --key exporter.pem --parcel P1 --parcel P2
+    Merge {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The parcels to merge (two or more)
+        #[arg(long = "parcel", required = true, num_args = 1)]
+        parcels: Vec<String>,
+        /// Weight of the merged parcel in carats (default: the sum of the inputs)
+        #[arg(long)]
+        weight: Option<String>,
+    },
+    /// Government valuer records the official valuation of an export lot
+    ///
+    /// Example: kpledger value --ledger sl.kpl --key pmt.pem --parcel P --exporter 41000
+    ///   --government 42640 --independent 41820
+    Value {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The parcel
+        #[arg(long)]
+        parcel: String,
+        /// The exporter's declared value, US$
+        #[arg(long)]
+        exporter: String,
+        /// The government valuer's value, US$
+        #[arg(long)]
+        government: String,
+        /// The independent valuer's value, US$
+        #[arg(long)]
+        independent: Option<String>,
+        /// Final value, US$ (default: by the country's valuation rule)
+        #[arg(long = "final")]
+        final_value: Option<String>,
+        /// Weight found at valuation in carats (default: the parcel's weight)
+        #[arg(long)]
+        weight: Option<String>,
+    },
+    /// The authority seals an export lot in a tamper-resistant container
+    ///
+    /// Example: kpledger seal --ledger sl.kpl --key nma.pem --parcel P --seal SL-SEAL-2026-0101
+    Seal {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The parcel
+        #[arg(long)]
+        parcel: String,
+        /// Container seal number (repeat for several)
+        #[arg(long = "seal", required = true, num_args = 1)]
+        seals: Vec<String>,
+    },
+    /// Append signed event files (made offline with --out) to the ledger
+    ///
+    /// Each FILE holds one signed event (JSON) or one per line (.jsonl). All files are
+    /// appended in one transaction: all of them, or none.
+    ///
+    /// Example: kpledger ingest --ledger sl.kpl handover.json
+    Ingest {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Signed event files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Check the events against the ledger without appending them
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Look at parcels: history (provenance back to the mine), state, list
+    #[command(subcommand)]
+    Parcel(ParcelCmd),
+    /// List the rule codes the verifier applies
+    Rules {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to open the ledger.
+#[derive(Debug, Args)]
+pub(crate) struct OpenArgs {
+    /// Seconds to wait for another process's lock on the ledger
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub(crate) wait: u64,
+}
+
+/// Who signs, with what, when, and whether to record or write a file.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The ledger file
+    #[arg(long, env = "KPLEDGER_LEDGER")]
+    pub(crate) ledger: PathBuf,
+    /// The signer's private key (PKCS#8 PEM)
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// The signer's actor id (default: the actor enrolled with this key)
+    #[arg(long = "as", value_name = "ACTOR")]
+    pub(crate) as_actor: Option<String>,
+    /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
+    #[arg(long)]
+    pub(crate) time: Option<String>,
+    /// Write the signed event to this file instead of recording it (offline signing; the
+    /// ledger is only read). Record it later with `kpledger ingest`.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) open: OpenArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Make a new key pair: OUT (private, mode 0600) and OUT.pub (public)
+    ///
+    /// Keys made by `openssl genpkey -algorithm ed25519 -out k.pem` work as well.
+    ///
+    /// Example: kpledger key new keys/koroma.pem
+    New {
+        /// Where to write the private key
+        out: PathBuf,
+    },
+    /// Show a key's public half and fingerprint (private or public key file)
+    Show {
+        /// The key file
+        file: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCmd {
+    /// Sign a country policy file (see policies/) into the ledger
+    ///
+    /// Example: kpledger policy set --ledger sl.kpl --key nma.pem policies/SL.json
+    Set {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The policy file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ActorCmd {
+    /// An authority enrols a licensed actor and its public key
+    ///
+    /// Example: kpledger actor enrol --ledger sl.kpl --key nma.pem --id sl.dealer.kamara
+    ///   --name "Kamara Diamond Dealers" --role dealer --country SL --pubkey kamara.pem.pub
+    ///   --licence NMA/DL/2026/031 --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31
+    Enrol {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The new actor's id (a-z, 0-9, '.', '_', '-'), e.g. sl.dealer.kamara
+        #[arg(long)]
+        id: String,
+        /// Legal or trading name
+        #[arg(long)]
+        name: String,
+        /// miner, collector, broker, dealer, exporter, valuer or authority
+        #[arg(long)]
+        role: String,
+        /// Country of licensing (ISO 3166-1 alpha-2)
+        #[arg(long)]
+        country: String,
+        /// The actor's public key file (PEM)
+        #[arg(long)]
+        pubkey: PathBuf,
+        /// Licence number
+        #[arg(long, requires_all = ["class", "valid_from", "valid_to"])]
+        licence: Option<String>,
+        /// Licence class (see the country policy), e.g. artisanal, dealer, exporter
+        #[arg(long)]
+        class: Option<String>,
+        /// Licence valid from (YYYY-MM-DD)
+        #[arg(long)]
+        valid_from: Option<String>,
+        /// Licence valid to, inclusive (YYYY-MM-DD)
+        #[arg(long)]
+        valid_to: Option<String>,
+        /// Mine site covered by the licence (repeat for several; miners only)
+        #[arg(long = "site", num_args = 1)]
+        sites: Vec<String>,
+    },
+    /// An authority replaces an actor's key from now on
+    Rotate {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The actor
+        #[arg(long)]
+        actor: String,
+        /// The new public key file
+        #[arg(long)]
+        pubkey: PathBuf,
+    },
+    /// An authority revokes an actor from now on
+    Revoke {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The actor
+        #[arg(long)]
+        actor: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// List enrolled actors
+    List {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SiteCmd {
+    /// An authority registers a licensed mine site
+    ///
+    /// Example: kpledger site add --ledger sl.kpl --key nma.pem --id sl.kono.koidu-12
+    ///   --name "Koidu claim 12" --country SL --region Kono --location 8.6446,-10.9712 --area-m2 8000
+    Add {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// Site id, e.g. sl.kono.koidu-12
+        #[arg(long)]
+        id: String,
+        /// Name
+        #[arg(long)]
+        name: String,
+        /// Country (ISO 3166-1 alpha-2)
+        #[arg(long)]
+        country: String,
+        /// Region, district or chiefdom
+        #[arg(long)]
+        region: String,
+        /// Coordinates or description
+        #[arg(long)]
+        location: String,
+        /// Licensed area in square metres
+        #[arg(long)]
+        area_m2: u64,
+    },
+    /// List mine sites
+    List {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HandoverCmd {
+    /// The holder signs an offer of a parcel to a buyer, and writes it to a file
+    ///
+    /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
+    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    Offer {
+        /// The ledger file (read only: the offer needs the parcel's latest event)
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The holder's private key
+        #[arg(long)]
+        key: PathBuf,
+        /// The holder's actor id (default: the actor enrolled with this key)
+        #[arg(long = "as", value_name = "ACTOR")]
+        as_actor: Option<String>,
+        /// The parcel
+        #[arg(long)]
+        parcel: String,
+        /// The buyer's actor id
+        #[arg(long)]
+        to: String,
+        /// The agreed price, US$
+        #[arg(long)]
+        price: String,
+        /// Time of signing (default: now)
+        #[arg(long)]
+        time: Option<String>,
+        /// Where to write the signed offer
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// The buyer re-weighs, signs acceptance of an offer, and records it (or writes it with --out)
+    ///
+    /// Example: kpledger handover accept offer.json --ledger sl.kpl --key kamara.pem --weight 12.30
+    Accept {
+        /// The signed offer file
+        offer: PathBuf,
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The weight the buyer measured, in carats (default: the offered weight)
+        #[arg(long)]
+        weight: Option<String>,
+    },
+    /// Both parties at one desk: offer and acceptance in one step
+    ///
+    /// Example: kpledger handover record --ledger sl.kpl --parcel P --from-key koroma.pem
+    ///   --to-key kamara.pem --price 3566.26 --weight 12.30
+    Record {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The parcel
+        #[arg(long)]
+        parcel: String,
+        /// The holder's private key
+        #[arg(long)]
+        from_key: PathBuf,
+        /// The buyer's private key
+        #[arg(long)]
+        to_key: PathBuf,
+        /// The agreed price, US$
+        #[arg(long)]
+        price: String,
+        /// The weight the buyer measured, in carats (default: the offered weight)
+        #[arg(long)]
+        weight: Option<String>,
+        /// Time of signing (default: now)
+        #[arg(long)]
+        time: Option<String>,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ParcelCmd {
+    /// A parcel's provenance: every event back to the mine sites, in ledger order
+    ///
+    /// Example: kpledger parcel history 0195f3a2-... --ledger kpledger-demo/ledger.kpl
+    History {
+        /// The parcel id
+        parcel: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print as JSON (the signed events themselves)
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// A parcel's current state: holder, weight, origin, status
+    Show {
+        /// The parcel id
+        parcel: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// List parcels
+    List {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Only parcels held by this actor
+        #[arg(long)]
+        holder: Option<String>,
+        /// Include parcels consumed by splits and merges
+        #[arg(long)]
+        all: bool,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}

@@ -1,0 +1,916 @@
+//! What each command does: read arguments and files, call the libraries, print.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_core::store::StoreError;
+use kpledger_core::{Ledger, OpenOptions, demo};
+use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::{
+    ActorId, ActorRecord, Cents, Country, Event, EventBody, HsCode, Licence, NewParcel, Offer, OfferBody,
+    OfferKind, Origin, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey,
+    SiteId, SiteRecord, Text, Time, ValuationRule,
+};
+use kpledger_verify::{Finding, ParcelStatus, Rule};
+use serde_json::json;
+
+use crate::args::{
+    ActorCmd, Command, HandoverCmd, KeyCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs, SiteCmd,
+};
+use crate::render;
+use crate::{FOUND, OK};
+
+/// Largest event or offer file read (a signed event is a few kilobytes).
+const MAX_INPUT: u64 = 16 * 1024 * 1024;
+
+pub(crate) fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
+        Command::Verify { ledger, json, open } => verify_ledger(&ledger, json, &open),
+        Command::Key(k) => key_cmd(k),
+        Command::Init { ledger, origin, id, name, country, key, time } => {
+            init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
+        }
+        Command::Policy(PolicyCmd::Set { sign, file }) => {
+            let bytes = read_input(&file)?;
+            let policy: Policy = from_slice_strict(&bytes)
+                .with_context(|| format!("{} is not a valid policy file", file.display()))?;
+            sign_and_record(&sign, |_, _| Ok(Payload::Policy { policy }))
+        }
+        Command::Actor(a) => actor_cmd(a),
+        Command::Site(s) => site_cmd(s),
+        Command::Extract { sign, site, weight, stones, hs, parcel } => {
+            let parcel = match parcel {
+                Some(p) => parse_parcel(&p)?,
+                None => uuid::Uuid::now_v7(),
+            };
+            let payload = Payload::Extraction {
+                parcel,
+                site: SiteId::new(site).map_err(|e| anyhow!(e))?,
+                weight_pt: carats(&weight)?,
+                stones,
+                hs_code: HsCode::new(hs).map_err(|e| anyhow!(e))?,
+            };
+            sign_and_record(&sign, |_, _| Ok(payload))
+        }
+        Command::Handover(h) => handover_cmd(h),
+        Command::Split { sign, parcel, into, stones } => {
+            let id = parse_parcel(&parcel)?;
+            sign_and_record(&sign, |ledger, _| {
+                let p = existing(ledger, &id)?;
+                let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
+                if !stones.is_empty() && stones.len() != weights.len() {
+                    bail!("give one --stones per --into, or none");
+                }
+                let shares = if stones.is_empty() {
+                    share_stones(p.stones, &weights)
+                } else {
+                    stones.iter().map(|s| Some(*s)).collect()
+                };
+                let outputs = weights
+                    .iter()
+                    .zip(shares)
+                    .map(|(w, s)| NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt: *w, stones: s })
+                    .collect();
+                Ok(Payload::Split { parcel: id, prev: p.head, outputs })
+            })
+        }
+        Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+            let mut inputs = Vec::new();
+            let (mut total, mut stones) = (0u64, Some(0u32));
+            for s in &parcels {
+                let id = parse_parcel(s)?;
+                let p = existing(ledger, &id)?;
+                total += p.weight_pt.0;
+                stones = stones.zip(p.stones).map(|(a, b)| a + b);
+                inputs.push(ParcelRef { parcel: id, prev: p.head });
+            }
+            let weight_pt = match &weight {
+                Some(w) => carats(w)?,
+                None => Points(total),
+            };
+            Ok(Payload::Merge {
+                inputs,
+                output: NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
+            })
+        }),
+        Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
+            let id = parse_parcel(&parcel)?;
+            sign_and_record(&sign, |ledger, signer| {
+                let p = existing(ledger, &id)?;
+                let exporter = usd(&exporter)?;
+                let government = usd(&government)?;
+                let independent = independent.as_deref().map(usd).transpose()?;
+                let final_usd_cents = match &final_value {
+                    Some(f) => usd(f)?,
+                    None => {
+                        let country = ledger.actor(signer)?.map(|a| a.record.country);
+                        let policy = match country {
+                            Some(c) => ledger.policy(&c)?,
+                            None => None,
+                        };
+                        let rule = policy.map_or(ValuationRule::Government, |p| p.valuation_rule);
+                        match rule {
+                            ValuationRule::HighestOfThree => {
+                                exporter.max(government).max(independent.unwrap_or_default())
+                            }
+                            ValuationRule::Government => government,
+                        }
+                    }
+                };
+                let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
+                Ok(Payload::Valuation {
+                    parcel: id,
+                    prev: p.head,
+                    weight_pt,
+                    exporter_usd_cents: exporter,
+                    government_usd_cents: government,
+                    independent_usd_cents: independent,
+                    final_usd_cents,
+                })
+            })
+        }
+        Command::Seal { sign, parcel, seals } => {
+            let id = parse_parcel(&parcel)?;
+            sign_and_record(&sign, |ledger, _| {
+                let p = existing(ledger, &id)?;
+                let seal_ids = seals
+                    .iter()
+                    .map(|s| Text::new(s.clone()).map_err(|e| anyhow!(e)))
+                    .collect::<Result<_>>()?;
+                Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+            })
+        }
+        Command::Ingest { ledger, files, dry_run, json, open } => {
+            ingest(&ledger, &files, dry_run, json, &open)
+        }
+        Command::Parcel(p) => parcel_cmd(p),
+        Command::Rules { json } => {
+            if json {
+                let rules: Vec<_> =
+                    Rule::ALL.iter().map(|r| json!({"code": r.code(), "summary": r.summary()})).collect();
+                println!("{}", serde_json::to_string_pretty(&rules)?);
+            } else {
+                let rows: Vec<Vec<String>> =
+                    Rule::ALL.iter().map(|r| vec![r.code().to_owned(), r.summary().to_owned()]).collect();
+                print!("{}", render::table(&["code", "what it guarantees"], &rows));
+            }
+            Ok(OK)
+        }
+    }
+}
+
+fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
+    Ok(Ledger::open(path, OpenOptions { read_only, busy_timeout: Duration::from_secs(o.wait) })?)
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > MAX_INPUT {
+        bail!(
+            "{} is {} bytes, larger than any signed document ({} bytes at most)",
+            path.display(),
+            meta.len(),
+            MAX_INPUT
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn carats(s: &str) -> Result<Points> {
+    Points::parse_carats(s).map_err(|e| anyhow!(e))
+}
+
+fn usd(s: &str) -> Result<Cents> {
+    Cents::parse_usd(s).map_err(|e| anyhow!(e))
+}
+
+fn parse_parcel(s: &str) -> Result<ParcelId> {
+    s.parse().map_err(|_| {
+        anyhow!("{s:?} is not a parcel id (a UUID such as 0195f3a2-7c1e-7a00-8000-1234567890ab)")
+    })
+}
+
+fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelState> {
+    ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
+}
+
+fn share_stones(stones: Option<u32>, weights: &[Points]) -> Vec<Option<u32>> {
+    let Some(total_stones) = stones else { return vec![None; weights.len()] };
+    let total: u64 = weights.iter().map(|w| w.0).sum::<u64>().max(1);
+    let mut given = 0;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let share = if i + 1 == weights.len() {
+                total_stones - given
+            } else {
+                u32::try_from(u64::from(total_stones) * w.0 / total).unwrap_or(0)
+            };
+            given += share;
+            Some(share)
+        })
+        .collect()
+}
+
+fn now_or(time: Option<&str>) -> Result<Time> {
+    match time {
+        Some(t) => Time::new(t).map_err(|e| anyhow!(e)),
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            Ok(Time::from_unix(secs))
+        }
+    }
+}
+
+/// The signer: `--as`, or the actor whose current key is this key.
+fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> Result<ActorId> {
+    if let Some(a) = as_actor {
+        return ActorId::new(a).map_err(|e| anyhow!(e));
+    }
+    let public = key.public();
+    let matches: Vec<ActorId> =
+        ledger.actors()?.into_iter().filter(|a| a.record.key == public).map(|a| a.record.id).collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!(
+            "no actor in {} is enrolled with key {}; pass --as ACTOR, or ask the authority to enrol this key",
+            ledger.path().display(),
+            public.fingerprint()
+        ),
+        _ => bail!("several actors share key {}; pass --as ACTOR", public.fingerprint()),
+    }
+}
+
+/// Builds, signs and records (or writes with --out) one event.
+fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
+    let key = SecretKey::read_pem_file(&s.key)?;
+    let mut ledger = open(&s.ledger, s.out.is_some(), &s.open)?;
+    let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
+    let origin = ledger
+        .origin()?
+        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", s.ledger.display()))?;
+    let payload = make(&ledger, &signer)?;
+    let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
+    let parsed = Event::sign(body, &key)?.into_parsed()?;
+    record_or_write(&mut ledger, parsed, s.out.as_deref(), s.json)
+}
+
+fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
+    if let Some(out) = out {
+        let verdict = ledger.dry_run(&parsed);
+        write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+        if json {
+            println!(
+                "{}",
+                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": verdict.findings})
+            );
+        } else {
+            println!(
+                "signed {} {} → {}",
+                parsed.event.body.payload.kind(),
+                parsed.hash.short(),
+                out.display()
+            );
+            if !verdict.findings.is_empty() {
+                println!("against the current ledger this event would raise:");
+                print!("{}", render::findings(&verdict.findings));
+            }
+            println!(
+                "record it with: kpledger ingest --ledger {} {}",
+                ledger.path().display(),
+                out.display()
+            );
+        }
+        return Ok(OK);
+    }
+    let kind = parsed.event.body.payload.kind();
+    let created: Vec<ParcelId> = parsed
+        .event
+        .body
+        .payload
+        .parcels()
+        .into_iter()
+        .filter(|(_, prev)| prev.is_none())
+        .map(|(p, _)| p)
+        .collect();
+    match ledger.append(&parsed) {
+        Ok(a) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({"ok": true, "seq": a.seq, "hash": a.hash, "kind": kind, "parcels": created, "findings": a.warnings})
+                );
+            } else {
+                println!("recorded {kind} as event #{} ({})", a.seq, a.hash.short());
+                for p in &created {
+                    println!("  new parcel {p}");
+                }
+                if !a.warnings.is_empty() {
+                    print!("{}", render::findings(&a.warnings));
+                }
+            }
+            Ok(OK)
+        }
+        Err(StoreError::Rejected { findings, .. }) => refused(&findings, json),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn refused(findings: &[Finding], json: bool) -> Result<u8> {
+    if json {
+        println!("{}", json!({"ok": false, "findings": findings}));
+    } else {
+        eprintln!("kpledger: the ledger's rules refused the event; nothing was recorded");
+        eprint!("{}", render::findings(findings));
+    }
+    Ok(FOUND)
+}
+
+/// Writes a new file, refusing to overwrite.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| {
+            format!("cannot create {} (kpledger does not overwrite files)", path.display())
+        })?;
+    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
+    let s = demo::run(dir, parcels, &mut |m| render::step(m))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(if s.report.ok { OK } else { FOUND });
+    }
+    println!("kpledger demo — Mano River Union regional ledger ({})", demo::DEMO_ORIGIN);
+    println!();
+    println!(
+        "Recorded {} signed events: {} enrolled actors (4 national KP authorities, miners, dealers,",
+        s.events, s.actors
+    );
+    println!("brokers, collectors, exporters, government valuers) and {} licensed mine sites.", s.sites);
+    println!();
+    let rows: Vec<Vec<String>> = s
+        .countries
+        .iter()
+        .map(|c| {
+            vec![
+                c.country.clone(),
+                c.parcels_mined.to_string(),
+                render::ct(Points(c.carats_mined_pt)),
+                render::short_id(&c.export_lot),
+                render::ct(Points(c.export_lot_pt)),
+                render::usd(Cents(c.export_value_usd_cents)),
+                c.seal_ids.join(", "),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render::table(
+            &[
+                "country",
+                "parcels mined",
+                "carats mined",
+                "export lot",
+                "lot weight",
+                "final value",
+                "container seals"
+            ],
+            &rows
+        )
+    );
+    println!();
+    println!("Every parcel went mine → licensed middlemen → exporter (handovers signed by both parties,");
+    println!("re-weighed on receipt), was merged and split by size, then merged into an export lot that the");
+    println!("government valuer valued and the KP authority sealed.");
+    if !s.warnings.is_empty() {
+        println!();
+        println!("Red flags raised on purpose (the suspicious flow of this scenario):");
+        print!("{}", render::findings(&s.warnings));
+    }
+    println!();
+    let verdict = if s.report.ok { "VERIFIED" } else { "FAILED" };
+    println!(
+        "Whole-ledger verification: {verdict} — {} events, {} error(s), {} warning(s).",
+        s.report.events, s.report.errors, s.report.warnings
+    );
+    println!();
+    println!("Files:");
+    println!("  {}   the ledger (SQLite)", s.ledger.display());
+    println!("  {}   ledger, trusted keys, bundles", s.manifest.display());
+    println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
+    println!();
+    println!("Try:");
+    println!("  kpledger verify --ledger {}", s.ledger.display());
+    if let Some(c) = s.countries.first() {
+        println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
+    }
+    Ok(if s.report.ok { OK } else { FOUND })
+}
+
+fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+    let ledger = open(path, true, o)?;
+    let total = ledger.len()?;
+    let pb = render::progress(total, "verifying");
+    let report = ledger.verify(&mut |done, _| pb.set_position(done))?;
+    pb.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
+}
+
+fn key_cmd(k: KeyCmd) -> Result<u8> {
+    match k {
+        KeyCmd::New { out } => {
+            let key = SecretKey::generate()?;
+            let public = pub_path(&out);
+            if public.exists() {
+                bail!("{} already exists; kpledger does not overwrite keys", public.display());
+            }
+            write_private(&out, key.to_pem().as_bytes())?;
+            write_new(&public, key.public().to_pem().as_bytes())?;
+            println!("private key: {} (keep it secret; mode 0600)", out.display());
+            println!("public key:  {} (give this to the authority for enrolment)", public.display());
+            println!("fingerprint: {}", key.public().fingerprint());
+            Ok(OK)
+        }
+        KeyCmd::Show { file, json } => {
+            let text = String::from_utf8(read_input(&file)?)
+                .map_err(|_| anyhow!("{} is not a PEM text file", file.display()))?;
+            let (kind, public) = if text.contains("PRIVATE KEY-----") {
+                ("private", SecretKey::from_pem(&text, &file.display().to_string())?.public())
+            } else {
+                ("public", PublicKey::from_pem(&text, &file.display().to_string())?)
+            };
+            if json {
+                println!(
+                    "{}",
+                    json!({"kind": kind, "public_key": public, "fingerprint": public.fingerprint()})
+                );
+            } else {
+                println!("{kind} key, public half {public}");
+                println!("fingerprint {}", public.fingerprint());
+            }
+            Ok(OK)
+        }
+    }
+}
+
+fn pub_path(private: &Path) -> PathBuf {
+    let mut s = private.as_os_str().to_owned();
+    s.push(".pub");
+    PathBuf::from(s)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (kpledger does not overwrite keys)", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+fn init(
+    ledger: &Path,
+    origin: &str,
+    id: &str,
+    name: &str,
+    country: &str,
+    key: &Path,
+    time: Option<&str>,
+) -> Result<u8> {
+    let key = SecretKey::read_pem_file(key)?;
+    let authority = ActorRecord {
+        id: ActorId::new(id).map_err(|e| anyhow!(e))?,
+        name: Text::new(name).map_err(|e| anyhow!(e))?,
+        role: Role::Authority,
+        country: Country::new(country).map_err(|e| anyhow!(e))?,
+        licence: None,
+        key: key.public(),
+    };
+    let body = EventBody {
+        v: 1,
+        ledger: Origin::new(origin).map_err(|e| anyhow!(e))?,
+        time: now_or(time)?,
+        signer: authority.id.clone(),
+        payload: Payload::Genesis { authority },
+    };
+    let parsed = Event::sign(body, &key)?.into_parsed()?;
+    let mut l = Ledger::create(ledger)?;
+    match l.append(&parsed) {
+        Ok(_) => {
+            println!("created {} (origin {origin}), root authority {id}", ledger.display());
+            Ok(OK)
+        }
+        Err(e) => {
+            drop(l);
+            // The file was created empty by this command a moment ago; nothing else is in it.
+            let _ = std::fs::remove_file(ledger);
+            Err(e.into())
+        }
+    }
+}
+
+fn actor_cmd(a: ActorCmd) -> Result<u8> {
+    match a {
+        ActorCmd::Enrol {
+            sign,
+            id,
+            name,
+            role,
+            country,
+            pubkey,
+            licence,
+            class,
+            valid_from,
+            valid_to,
+            sites,
+        } => {
+            let key = PublicKey::read_pem_file(&pubkey)?;
+            let licence = match licence {
+                None => None,
+                Some(number) => Some(Licence {
+                    number: Text::new(number).map_err(|e| anyhow!(e))?,
+                    class: Text::new(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
+                    valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
+                    valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
+                    sites: sites
+                        .iter()
+                        .map(|s| SiteId::new(s.clone()).map_err(|e| anyhow!(e)))
+                        .collect::<Result<_>>()?,
+                }),
+            };
+            let actor = ActorRecord {
+                id: ActorId::new(id).map_err(|e| anyhow!(e))?,
+                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                role: role.parse().map_err(|e: String| anyhow!(e))?,
+                country: Country::new(country).map_err(|e| anyhow!(e))?,
+                licence,
+                key,
+            };
+            sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
+        }
+        ActorCmd::Rotate { sign, actor, pubkey } => {
+            let key = PublicKey::read_pem_file(&pubkey)?;
+            let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
+            sign_and_record(&sign, |_, _| Ok(Payload::RotateKey { actor, key }))
+        }
+        ActorCmd::Revoke { sign, actor, reason } => {
+            let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
+            let reason = Text::new(reason).map_err(|e| anyhow!(e))?;
+            sign_and_record(&sign, |_, _| Ok(Payload::Revoke { actor, reason }))
+        }
+        ActorCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let actors = l.actors()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&actors)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = actors
+                .iter()
+                .map(|a| {
+                    let r = &a.record;
+                    vec![
+                        r.id.to_string(),
+                        r.role.to_string(),
+                        r.country.to_string(),
+                        r.licence
+                            .as_ref()
+                            .map(|l| format!("{} {}", l.class, l.number))
+                            .unwrap_or_else(|| "-".into()),
+                        r.licence
+                            .as_ref()
+                            .map(|l| format!("{}..{}", l.valid_from, l.valid_to))
+                            .unwrap_or_else(|| "-".into()),
+                        if a.revoked.is_some() { "revoked".into() } else { "active".into() },
+                        r.name.to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(&["actor", "role", "country", "licence", "valid", "status", "name"], &rows)
+            );
+            Ok(OK)
+        }
+    }
+}
+
+fn site_cmd(s: SiteCmd) -> Result<u8> {
+    match s {
+        SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
+            let site = SiteRecord {
+                id: SiteId::new(id).map_err(|e| anyhow!(e))?,
+                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                country: Country::new(country).map_err(|e| anyhow!(e))?,
+                region: Text::new(region).map_err(|e| anyhow!(e))?,
+                location: Text::new(location).map_err(|e| anyhow!(e))?,
+                area_m2,
+            };
+            sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
+        }
+        SiteCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let sites = l.sites()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sites)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = sites
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.country.to_string(),
+                        s.region.to_string(),
+                        s.location.to_string(),
+                        format!("{} m²", s.area_m2),
+                        s.name.to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", render::table(&["site", "country", "region", "location", "area", "name"], &rows));
+            Ok(OK)
+        }
+    }
+}
+
+fn make_offer(
+    ledger: &Ledger,
+    key: &SecretKey,
+    holder: ActorId,
+    parcel: &str,
+    to: &str,
+    price: &str,
+    time: Option<&str>,
+) -> Result<Offer> {
+    let id = parse_parcel(parcel)?;
+    let p = existing(ledger, &id)?;
+    let origin = ledger.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
+    let body = OfferBody {
+        v: 1,
+        ledger: origin,
+        kind: OfferKind::HandoverOffer,
+        time: now_or(time)?,
+        signer: holder,
+        parcel: id,
+        prev: p.head,
+        to: ActorId::new(to).map_err(|e| anyhow!(e))?,
+        weight_pt: p.weight_pt,
+        price_usd_cents: usd(price)?,
+    };
+    Ok(Offer::sign(body, key)?)
+}
+
+fn handover_cmd(h: HandoverCmd) -> Result<u8> {
+    match h {
+        HandoverCmd::Offer { ledger, key, as_actor, parcel, to, price, time, out, open: o } => {
+            let key = SecretKey::read_pem_file(&key)?;
+            let l = open(&ledger, true, &o)?;
+            let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
+            let offer = make_offer(&l, &key, holder, &parcel, &to, &price, time.as_deref())?;
+            let bytes = kpledger_model::canonical::to_canonical(&offer)?;
+            write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
+            println!(
+                "offer of parcel {} ({}) to {} for {} signed → {}",
+                offer.body.parcel,
+                offer.body.weight_pt,
+                offer.body.to,
+                offer.body.price_usd_cents,
+                out.display()
+            );
+            println!(
+                "the buyer re-weighs and accepts with: kpledger handover accept {} --ledger … --key BUYER.pem --weight CT",
+                out.display()
+            );
+            Ok(OK)
+        }
+        HandoverCmd::Accept { offer, sign, weight } => {
+            let bytes = read_input(&offer)?;
+            let offer: Offer = from_slice_strict(&bytes)
+                .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
+            if !offer.signature_valid() {
+                bail!(
+                    "the holder's signature on the offer does not verify: the offer was altered or damaged"
+                );
+            }
+            sign_and_record(&sign, |_, _| {
+                let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
+                Ok(Payload::Handover { offer, weight_pt })
+            })
+        }
+        HandoverCmd::Record { ledger, parcel, from_key, to_key, price, weight, time, json, open: o } => {
+            let from = SecretKey::read_pem_file(&from_key)?;
+            let to = SecretKey::read_pem_file(&to_key)?;
+            let mut l = open(&ledger, false, &o)?;
+            let holder = resolve_signer(&l, &from, None)?;
+            let buyer = resolve_signer(&l, &to, None)?;
+            let offer = make_offer(&l, &from, holder, &parcel, buyer.as_str(), &price, time.as_deref())?;
+            let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
+            let origin = l.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
+            let body = EventBody {
+                v: 1,
+                ledger: origin,
+                time: offer.body.time.clone(),
+                signer: buyer,
+                payload: Payload::Handover { offer, weight_pt },
+            };
+            let parsed = Event::sign(body, &to)?.into_parsed()?;
+            record_or_write(&mut l, parsed, None, json)
+        }
+    }
+}
+
+fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArgs) -> Result<u8> {
+    let mut events = Vec::new();
+    for f in files {
+        let bytes = read_input(f)?;
+        let docs: Vec<&[u8]> = if f.extension().is_some_and(|e| e == "jsonl") {
+            bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+        } else {
+            vec![&bytes]
+        };
+        for (i, doc) in docs.into_iter().enumerate() {
+            let place = if files.len() > 1 || i > 0 {
+                format!("{} (event {})", f.display(), i + 1)
+            } else {
+                f.display().to_string()
+            };
+            let parsed = Event::parse(doc).map_err(|e| {
+                let hint = if std::str::from_utf8(doc).is_ok_and(|t| t.contains("\"handover_offer\"")) {
+                    "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+                } else {
+                    ""
+                };
+                anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
+            })?;
+            events.push(parsed);
+        }
+    }
+    let mut ledger = open(path, dry_run, o)?;
+    if dry_run {
+        // Each event is checked against the ledger as it is, not after the others.
+        let mut all = Vec::new();
+        for ev in &events {
+            all.extend(ledger.dry_run(ev).findings);
+        }
+        let ok = !all.iter().any(Finding::is_error);
+        if json {
+            println!("{}", json!({"ok": ok, "events": events.len(), "findings": all}));
+        } else {
+            println!(
+                "{} event(s) checked: {}",
+                events.len(),
+                if ok { "would be accepted" } else { "would be refused" }
+            );
+            print!("{}", render::findings(&all));
+        }
+        return Ok(if ok { OK } else { FOUND });
+    }
+    match ledger.append_all(&events) {
+        Ok(done) => {
+            let warnings: Vec<Finding> = done.iter().flat_map(|a| a.warnings.clone()).collect();
+            if json {
+                let seqs: Vec<u64> = done.iter().map(|a| a.seq).collect();
+                println!("{}", json!({"ok": true, "recorded": seqs, "findings": warnings}));
+            } else {
+                for (a, ev) in done.iter().zip(&events) {
+                    println!(
+                        "recorded {} as event #{} ({})",
+                        ev.event.body.payload.kind(),
+                        a.seq,
+                        a.hash.short()
+                    );
+                }
+                print!("{}", render::findings(&warnings));
+            }
+            Ok(OK)
+        }
+        Err((i, StoreError::Rejected { findings, .. })) => {
+            if !json {
+                eprintln!("kpledger: event {} of {} was refused; nothing was recorded", i + 1, events.len());
+            }
+            refused(&findings, json)
+        }
+        Err((_, e)) => Err(e.into()),
+    }
+}
+
+fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
+    match p {
+        ParcelCmd::History { parcel, ledger, json, open: o } => {
+            let id = parse_parcel(&parcel)?;
+            let l = open(&ledger, true, &o)?;
+            existing(&l, &id)?;
+            let events = l.provenance(&id)?;
+            if json {
+                let docs: Vec<serde_json::Value> = events
+                    .iter()
+                    .map(|(seq, e)| json!({"seq": seq, "hash": e.hash, "event": e.event}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+                return Ok(OK);
+            }
+            println!("provenance of parcel {id}: {} events back to the mine sites", events.len());
+            let rows: Vec<Vec<String>> = events
+                .iter()
+                .map(|(seq, e)| {
+                    let b = &e.event.body;
+                    let parcels: Vec<String> =
+                        b.payload.parcels().iter().map(|(p, _)| render::short_id(p)).collect();
+                    vec![
+                        format!("#{seq}"),
+                        b.time.to_string(),
+                        b.payload.kind().to_owned(),
+                        parcels.join(","),
+                        b.signer.to_string(),
+                        render::describe(&b.payload),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows)
+            );
+            Ok(OK)
+        }
+        ParcelCmd::Show { parcel, ledger, json, open: o } => {
+            let id = parse_parcel(&parcel)?;
+            let l = open(&ledger, true, &o)?;
+            let p = existing(&l, &id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+                return Ok(OK);
+            }
+            let join = |v: Vec<String>| v.join(", ");
+            println!("parcel   {}", p.id);
+            println!("status   {}", p.status.as_str());
+            println!("holder   {}", p.holder);
+            println!("weight   {}", p.weight_pt);
+            println!("stones   {}", p.stones.map(|s| s.to_string()).unwrap_or_else(|| "-".into()));
+            println!("HS code  {}", p.hs_code);
+            println!(
+                "origin   {} (sites: {})",
+                join(p.origin_countries.iter().map(ToString::to_string).collect()),
+                join(p.origin_sites.iter().map(ToString::to_string).collect())
+            );
+            if let Some(v) = p.value_usd_cents {
+                println!("value    {v}");
+            }
+            if !p.seal_ids.is_empty() {
+                println!("seals    {}", join(p.seal_ids.iter().map(ToString::to_string).collect()));
+            }
+            println!("latest   {} at {}", p.head, p.updated);
+            Ok(OK)
+        }
+        ParcelCmd::List { ledger, holder, all, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let parcels: Vec<_> = l
+                .parcels()?
+                .into_iter()
+                .filter(|p| all || p.status != ParcelStatus::Consumed)
+                .filter(|p| holder.as_deref().is_none_or(|h| p.holder.as_str() == h))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&parcels)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = parcels
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.to_string(),
+                        p.status.as_str().to_owned(),
+                        p.holder.to_string(),
+                        render::ct(p.weight_pt),
+                        p.hs_code.to_string(),
+                        p.origin_countries.iter().map(ToString::to_string).collect::<Vec<_>>().join("+"),
+                        p.updated.to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(&["parcel", "status", "holder", "weight", "HS", "origin", "updated"], &rows)
+            );
+            Ok(OK)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Human output: tables, event descriptions in the trade's words, progress bars.
+
+use std::io::IsTerminal as _;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kpledger_model::{Cents, Payload, Points};
+use kpledger_verify::{Finding, Report, Severity};
+
+/// Renders rows under headers with aligned columns.
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    out.push_str(&line(
+        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+    ));
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// The first 8 characters of a parcel id, for tables.
+pub(crate) fn short_id(id: &uuid::Uuid) -> String {
+    id.to_string()[..8].to_owned()
+}
+
+/// One event in the trade's words.
+pub(crate) fn describe(p: &Payload) -> String {
+    match p {
+        Payload::Genesis { authority } => format!("ledger opened by {} ({})", authority.name, authority.id),
+        Payload::Policy { policy } => format!("policy {} version {}", policy.country, policy.version),
+        Payload::Enrol { actor } => format!(
+            "enrolled {} {} ({}, {}){}",
+            actor.role,
+            actor.id,
+            actor.name,
+            actor.country,
+            actor.licence.as_ref().map(|l| format!(", licence {} {}", l.class, l.number)).unwrap_or_default()
+        ),
+        Payload::RotateKey { actor, key } => format!("new key {} for {actor}", key.fingerprint()),
+        Payload::Revoke { actor, reason } => format!("revoked {actor}: {reason}"),
+        Payload::Site { site } => {
+            format!("mine site {} ({}, {}, {})", site.id, site.name, site.region, site.country)
+        }
+        Payload::Extraction { site, weight_pt, stones, hs_code, .. } => {
+            format!("mined {weight_pt} ({stones} stones, HS {hs_code}) at {site}")
+        }
+        Payload::Handover { offer, weight_pt } => {
+            let o = &offer.body;
+            let reweigh =
+                if *weight_pt == o.weight_pt { String::new() } else { format!(", re-weighed {weight_pt}") };
+            format!("{} → {}: {} for {}{reweigh}", o.signer, o.to, o.weight_pt, o.price_usd_cents)
+        }
+        Payload::Split { outputs, .. } => format!(
+            "split into {}",
+            outputs
+                .iter()
+                .map(|o| format!("{} ({})", short_id(&o.parcel), o.weight_pt))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Payload::Merge { inputs, output } => {
+            format!(
+                "merged {} parcels into {} ({})",
+                inputs.len(),
+                short_id(&output.parcel),
+                output.weight_pt
+            )
+        }
+        Payload::Valuation {
+            weight_pt,
+            exporter_usd_cents,
+            government_usd_cents,
+            independent_usd_cents,
+            final_usd_cents,
+            ..
+        } => {
+            format!(
+                "valued {weight_pt}: exporter {exporter_usd_cents}, government {government_usd_cents}{}, final {final_usd_cents}",
+                independent_usd_cents.map(|c| format!(", independent {c}")).unwrap_or_default()
+            )
+        }
+        Payload::Seal { weight_pt, seal_ids, .. } => format!(
+            "sealed {weight_pt} in container {}",
+            seal_ids.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// A weight, for tables.
+pub(crate) fn ct(p: Points) -> String {
+    p.to_string()
+}
+
+/// Money, for tables.
+pub(crate) fn usd(c: Cents) -> String {
+    c.to_string()
+}
+
+/// A verification report for people: verdict first, then findings grouped by parcel.
+pub(crate) fn report(r: &Report) -> String {
+    let mut s = String::new();
+    let verdict = if r.ok { "VERIFIED" } else { "FAILED" };
+    s.push_str(&format!(
+        "{verdict}: ledger {} — {} events, {} parcels, {} actors; {} error(s), {} warning(s)\n",
+        r.ledger.as_deref().unwrap_or("(no genesis)"),
+        r.events,
+        r.parcels,
+        r.actors,
+        r.errors,
+        r.warnings
+    ));
+    s.push_str(&findings(&r.findings));
+    if (r.findings.len() as u64) < r.errors + r.warnings {
+        s.push_str(&format!("(only the first {} findings are listed)\n", r.findings.len()));
+    }
+    s.push_str(&format!("\n{}\n", r.limits));
+    s
+}
+
+/// Findings grouped by parcel (ledger-wide ones first).
+pub(crate) fn findings(fs: &[Finding]) -> String {
+    let mut s = String::new();
+    let mut groups: Vec<(Option<uuid::Uuid>, Vec<&Finding>)> = Vec::new();
+    for f in fs {
+        match groups.iter_mut().find(|(p, _)| *p == f.parcel) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((f.parcel, vec![f])),
+        }
+    }
+    groups.sort_by_key(|(p, _)| p.is_some());
+    for (parcel, list) in groups {
+        match parcel {
+            Some(p) => s.push_str(&format!("\nparcel {p}\n")),
+            None => s.push_str("\nledger\n"),
+        }
+        for f in list {
+            let mark = match f.severity {
+                Severity::Error => "✗ error  ",
+                Severity::Warning => "! warning",
+            };
+            let at = f.seq.map(|n| format!(" (event #{n})")).unwrap_or_default();
+            s.push_str(&format!("  {mark} {} {}{at}\n", f.code, f.message));
+            if let Some(h) = &f.hint {
+                s.push_str(&format!("            what to do: {h}\n"));
+            }
+        }
+    }
+    s
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+pub(crate) fn progress(total: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+/// A spinner-like status line on stderr for steps, hidden when not a terminal.
+pub(crate) fn step(msg: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("· {msg}");
+    }
+}
