@@ -1,1 +1,27 @@
-//! End-to-end tests of the kpledger binary.
+//! End-to-end tests of the kpledger binary: each test runs the real program
+//! (`CARGO_BIN_EXE_kpledger`) in a directory of its own and checks exit codes (PRODUCT.md §6:
+//! 0 ok or verified, 1 verification found an error or the rules refused an event, 2 could not
+//! run), output and the ledger file.
+//!
+//! - `flow`: a whole trade, mine to sealed export lot, through the CLI, with openssl keys;
+//! - `refusal`: events the rules refuse leave the ledger as it was;
+//! - `bad_input`: unreadable, invalid, locked, newer or foreign files give exit 2 and a clear
+//!   message, never a panic;
+//! - `demo`: the demo contract, and tampering with any cell of a ledger is detected.
+//!
+//! One test binary (as in ripgrep); the modules live in tests/e2e/.
+// Tests: a panic with a message is the failure report, so unwrapping is fine here.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+#[path = "e2e/util.rs"]
+mod util;
+
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+#[path = "e2e/demo.rs"]
+mod demo;
+#[path = "e2e/flow.rs"]
+mod flow;
+#[path = "e2e/refusal.rs"]
+mod refusal;

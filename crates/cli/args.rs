@@ -44,19 +44,51 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Verify a whole ledger: every signature, chain, weight, licence and stored value
+    /// Verify a whole ledger, or one certificate's evidence bundle offline
+    ///
+    /// With --ledger: every stored event, signature, chain, weight, licence and stored value.
+    /// With BUNDLE: the certificate's whole provenance, replayed through the same rules with
+    /// no database, anchored in the --trust keys (the exporting authority's public key).
     ///
     /// Exit 0 when verified (warnings allowed), 1 when an error was found, 2 when it could
     /// not run.
     ///
-    /// Example: kpledger verify --ledger kpledger-demo/ledger.kpl
+    /// Examples:
+    ///   kpledger verify --ledger kpledger-demo/ledger.kpl
+    ///   kpledger verify kpledger-demo/bundles/SL-2026-004312.json --trust kpledger-demo/keys/sl.nma.pub
+    #[command(verbatim_doc_comment)]
     Verify {
-        /// The ledger file
+        /// An evidence bundle to verify offline (needs --trust)
+        #[arg(conflicts_with = "ledger", required_unless_present = "ledger", requires = "trust")]
+        bundle: Option<PathBuf>,
+        /// The ledger file to verify
         #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        ledger: Option<PathBuf>,
+        /// A trusted authority public key (PEM); repeat for several
+        #[arg(long = "trust", num_args = 1)]
+        trust: Vec<PathBuf>,
         /// Print the report as JSON (schemas/report.schema.json)
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Issue, export, confirm and list KP certificates
+    #[command(subcommand)]
+    Certificate(CertificateCmd),
+    /// Write a certificate's evidence bundle: one JSON file an importer verifies offline
+    ///
+    /// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out SL-2026-004312.json
+    Bundle {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The certificate number
+        #[arg(long)]
+        certificate: String,
+        /// Where to write the bundle
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -532,6 +564,107 @@ pub(crate) enum ParcelCmd {
         /// Include parcels consumed by splits and merges
         #[arg(long)]
         all: bool,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertificateCmd {
+    /// The exporting authority issues and validates a certificate for sealed export lots
+    ///
+    /// Lines per HS code, carats, values, seals and the country of origin are taken from the
+    /// ledger, so the certificate agrees with the chains it covers.
+    ///
+    /// Example: kpledger certificate issue --ledger sl.kpl --key nma.pem --number SL-2026-004312
+    ///   --exporter sl.exporter.kono-gems --parcel P --importer-name "Diamcor Rough Trading NV"
+    ///   --importer-address "Hoveniersstraat 22, Antwerp" --importer-country BE
+    Issue {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// Certificate number, starting with the issuing country's code
+        #[arg(long)]
+        number: String,
+        /// The exporter's actor id
+        #[arg(long)]
+        exporter: String,
+        /// The sealed parcels (repeat for several)
+        #[arg(long = "parcel", required = true, num_args = 1)]
+        parcels: Vec<String>,
+        /// Importer's name
+        #[arg(long)]
+        importer_name: String,
+        /// Importer's address
+        #[arg(long)]
+        importer_address: String,
+        /// Country of destination (ISO 3166-1 alpha-2)
+        #[arg(long)]
+        importer_country: String,
+        /// Days of validity from the date of issue
+        #[arg(long, default_value_t = 60)]
+        valid_days: i64,
+    },
+    /// The exporting authority records the shipment's departure
+    Export {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// Certificate number
+        #[arg(long)]
+        number: String,
+    },
+    /// The importing authority confirms receipt; a licensed importer takes custody
+    ///
+    /// Carats, parcel count, importer and exporter default to the certificate's; give what
+    /// was actually found on receipt.
+    Confirm {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// Certificate number
+        #[arg(long)]
+        number: String,
+        /// The licensed importer taking custody
+        #[arg(long)]
+        holder: String,
+        /// Carats weighed on receipt
+        #[arg(long)]
+        carats: Option<String>,
+        /// Parcels counted on receipt
+        #[arg(long)]
+        parcel_count: Option<u32>,
+        /// The container's seals were broken on arrival
+        #[arg(long)]
+        seal_broken: bool,
+    },
+    /// The importing authority admits a parcel under a certificate issued outside this ledger
+    ///
+    /// FILE is the foreign certificate as JSON (schemas/event.schema.json, $defs/foreign_certificate).
+    Import {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The foreign certificate (JSON)
+        #[arg(long = "foreign")]
+        foreign: PathBuf,
+        /// The licensed importer taking custody
+        #[arg(long)]
+        holder: String,
+        /// Weight on receipt in carats
+        #[arg(long)]
+        weight: String,
+        /// Stones counted
+        #[arg(long)]
+        stones: u32,
+        /// HS code of the parcel
+        #[arg(long, default_value = "7102.10")]
+        hs: String,
+    },
+    /// List certificates
+    List {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
         /// Print as JSON
         #[arg(long)]
         json: bool,

@@ -8,15 +8,15 @@ use kpledger_core::store::StoreError;
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::{
-    ActorId, ActorRecord, Cents, Country, Event, EventBody, HsCode, Licence, NewParcel, Offer, OfferBody,
-    OfferKind, Origin, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey,
-    SiteId, SiteRecord, Text, Time, ValuationRule,
+    ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
+    ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId, ParcelRef,
+    ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text, Time,
 };
 use kpledger_verify::{Finding, ParcelStatus, Rule};
 use serde_json::json;
 
 use crate::args::{
-    ActorCmd, Command, HandoverCmd, KeyCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs, SiteCmd,
+    ActorCmd, CertificateCmd, Command, HandoverCmd, KeyCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs, SiteCmd,
 };
 use crate::render;
 use crate::{FOUND, OK};
@@ -27,14 +27,36 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { ledger, json, open } => verify_ledger(&ledger, json, &open),
+        Command::Verify { bundle, ledger, trust, json, open } => match (ledger, bundle) {
+            (Some(l), _) => verify_ledger(&l, json, &open),
+            (None, Some(b)) => verify_bundle_file(&b, &trust, json),
+            (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
+        },
+        Command::Certificate(c) => certificate_cmd(c),
+        Command::Bundle { ledger, certificate, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
+            let bundle = l.bundle(&number)?;
+            let bytes = serde_json::to_vec_pretty(&bundle)?;
+            write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
+            println!(
+                "evidence bundle for certificate {number}: {} events → {}",
+                bundle.events.len(),
+                out.display()
+            );
+            println!(
+                "the importer checks it with: kpledger verify {} --trust EXPORTING-AUTHORITY.pub",
+                out.display()
+            );
+            Ok(OK)
+        }
         Command::Key(k) => key_cmd(k),
         Command::Init { ledger, origin, id, name, country, key, time } => {
             init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
         }
         Command::Policy(PolicyCmd::Set { sign, file }) => {
             let bytes = read_input(&file)?;
-            let policy: Policy = from_slice_strict(&bytes)
+            let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid policy file", file.display()))?;
             sign_and_record(&sign, |_, _| Ok(Payload::Policy { policy }))
         }
@@ -102,22 +124,17 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 let exporter = usd(&exporter)?;
                 let government = usd(&government)?;
                 let independent = independent.as_deref().map(usd).transpose()?;
+                let country = ledger.actor(signer)?.map(|a| a.record.country);
+                let policy = match country {
+                    Some(c) => ledger.policy(&c)?,
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
+                })?;
                 let final_usd_cents = match &final_value {
                     Some(f) => usd(f)?,
-                    None => {
-                        let country = ledger.actor(signer)?.map(|a| a.record.country);
-                        let policy = match country {
-                            Some(c) => ledger.policy(&c)?,
-                            None => None,
-                        };
-                        let rule = policy.map_or(ValuationRule::Government, |p| p.valuation_rule);
-                        match rule {
-                            ValuationRule::HighestOfThree => {
-                                exporter.max(government).max(independent.unwrap_or_default())
-                            }
-                            ValuationRule::Government => government,
-                        }
-                    }
+                    None => policy.final_value(exporter, government, independent),
                 };
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
                 Ok(Payload::Valuation {
@@ -128,6 +145,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     government_usd_cents: government,
                     independent_usd_cents: independent,
                     final_usd_cents,
+                    duty_usd_cents: policy.duty(final_usd_cents),
                 })
             })
         }
@@ -347,7 +365,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     let s = demo::run(dir, parcels, &mut |m| render::step(m))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
-        return Ok(if s.report.ok { OK } else { FOUND });
+        return Ok(if s.report.ok && s.bundle_reports.iter().all(|b| b.ok) { OK } else { FOUND });
     }
     println!("kpledger demo — Mano River Union regional ledger ({})", demo::DEMO_ORIGIN);
     println!();
@@ -365,10 +383,11 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
                 c.country.clone(),
                 c.parcels_mined.to_string(),
                 render::ct(Points(c.carats_mined_pt)),
-                render::short_id(&c.export_lot),
+                c.certificate.clone(),
+                c.origin.clone(),
                 render::ct(Points(c.export_lot_pt)),
                 render::usd(Cents(c.export_value_usd_cents)),
-                c.seal_ids.join(", "),
+                c.destination.clone(),
             ]
         })
         .collect();
@@ -379,18 +398,25 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
                 "country",
                 "parcels mined",
                 "carats mined",
-                "export lot",
-                "lot weight",
+                "KP certificate",
+                "origin",
+                "carats",
                 "final value",
-                "container seals"
+                "to"
             ],
             &rows
         )
     );
     println!();
     println!("Every parcel went mine → licensed middlemen → exporter (handovers signed by both parties,");
-    println!("re-weighed on receipt), was merged and split by size, then merged into an export lot that the");
-    println!("government valuer valued and the KP authority sealed.");
+    println!("re-weighed on receipt), was merged and split by size, merged into an export lot, officially");
+    println!(
+        "valued (Sierra Leone and Liberia: highest of three valuations), sealed, certified and exported."
+    );
+    println!(
+        "Liberia's lot went to a Sierra Leone exporter: Sierra Leone's authority confirmed receipt, and"
+    );
+    println!("the lot was merged with Sierra Leone goods into a mixed-origin lot certified for Antwerp.");
     if !s.warnings.is_empty() {
         println!();
         println!("Red flags raised on purpose (the suspicious flow of this scenario):");
@@ -402,18 +428,36 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
         "Whole-ledger verification: {verdict} — {} events, {} error(s), {} warning(s).",
         s.report.events, s.report.errors, s.report.warnings
     );
+    for b in &s.bundle_reports {
+        println!(
+            "Evidence bundle {}: {} offline with the authorities' public keys ({} events, {} error(s)).",
+            b.certificate.as_deref().unwrap_or("?"),
+            if b.ok { "VERIFIED" } else { "FAILED" },
+            b.events,
+            b.errors
+        );
+    }
     println!();
     println!("Files:");
     println!("  {}   the ledger (SQLite)", s.ledger.display());
     println!("  {}   ledger, trusted keys, bundles", s.manifest.display());
+    println!("  {}/bundles/   one evidence bundle per KP certificate", s.dir.display());
     println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
     println!();
     println!("Try:");
     println!("  kpledger verify --ledger {}", s.ledger.display());
-    if let Some(c) = s.countries.first() {
+    if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
         println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
+        println!(
+            "  kpledger verify {}/bundles/{}.json --trust {}/keys/sl.nma.pub",
+            s.dir.display(),
+            c.certificate,
+            s.dir.display()
+        );
     }
-    Ok(if s.report.ok { OK } else { FOUND })
+    println!("  kpledger certificate list --ledger {}", s.ledger.display());
+    let all_ok = s.report.ok && s.bundle_reports.iter().all(|b| b.ok);
+    Ok(if all_ok { OK } else { FOUND })
 }
 
 fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
@@ -428,6 +472,152 @@ fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
         print!("{}", render::report(&report));
     }
     Ok(if report.ok { OK } else { FOUND })
+}
+
+fn verify_bundle_file(path: &Path, trust: &[PathBuf], json: bool) -> Result<u8> {
+    let mut keys = Vec::new();
+    for t in trust {
+        keys.push(PublicKey::read_pem_file(t)?);
+    }
+    let bytes = read_input(path)?;
+    let report =
+        kpledger_verify::verify_bundle(&bytes, &keys).with_context(|| format!("{}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
+}
+
+fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
+    match c {
+        CertificateCmd::Issue {
+            sign,
+            number,
+            exporter,
+            parcels,
+            importer_name,
+            importer_address,
+            importer_country,
+            valid_days,
+        } => {
+            let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
+            let importer = CertImporter {
+                name: Text::new(importer_name).map_err(|e| anyhow!(e))?,
+                address: Text::new(importer_address).map_err(|e| anyhow!(e))?,
+                country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
+            };
+            let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
+            let time = now_or(sign.time.as_deref())?;
+            sign_and_record(&sign, |ledger, signer| {
+                let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
+                let certificate = kpledger_core::sim::draft_certificate(
+                    ledger,
+                    &number,
+                    signer,
+                    &exporter,
+                    importer,
+                    &parcels,
+                    time.date(),
+                    expiry,
+                )?;
+                Ok(Payload::Certificate { certificate })
+            })
+        }
+        CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
+            let number = Text::new(number).map_err(|e| anyhow!(e))?;
+            let refs = current_refs(ledger, &number)?;
+            Ok(Payload::Export { certificate: number, parcels: refs })
+        }),
+        CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
+            let time = now_or(sign.time.as_deref())?;
+            sign_and_record(&sign, |ledger, _| {
+                let number = Text::new(number).map_err(|e| anyhow!(e))?;
+                let cert = ledger
+                    .certificate(&number)?
+                    .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
+                let c = cert.certificate;
+                let confirmation = ImportConfirmation {
+                    parcels: current_refs(ledger, &number)?,
+                    certificate: number,
+                    parcel_count: parcel_count.unwrap_or(c.parcel_count),
+                    carats_pt: match &weighed {
+                        Some(w) => carats(w)?,
+                        None => Points(c.carats()),
+                    },
+                    importer: c.importer.name.clone(),
+                    exporter: c.exporter.name.clone(),
+                    date_of_receipt: time.date(),
+                    seal_intact: !seal_broken,
+                    holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
+                };
+                Ok(Payload::ImportConfirmation { confirmation })
+            })
+        }
+        CertificateCmd::Import { sign, foreign, holder, weight, stones, hs } => {
+            let bytes = read_input(&foreign)?;
+            let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
+                .with_context(|| format!("{} is not a valid foreign certificate", foreign.display()))?;
+            let payload = Payload::Import {
+                parcel: uuid::Uuid::now_v7(),
+                holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
+                weight_pt: carats(&weight)?,
+                stones,
+                hs_code: HsCode::new(hs).map_err(|e| anyhow!(e))?,
+                certificate,
+            };
+            sign_and_record(&sign, |_, _| Ok(payload))
+        }
+        CertificateCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let certs = l.certificates()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&certs)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = certs
+                .iter()
+                .map(|cs| {
+                    let c = &cs.certificate;
+                    let status = if cs.confirmed.is_some() {
+                        "receipt confirmed"
+                    } else if cs.exported.is_some() {
+                        "exported"
+                    } else {
+                        "issued"
+                    };
+                    vec![
+                        c.number.to_string(),
+                        c.date_of_issue.to_string(),
+                        c.country_of_origin.to_string(),
+                        render::ct(Points(c.carats())),
+                        render::usd(Cents(c.value())),
+                        c.parcel_count.to_string(),
+                        format!("{} → {} ({})", c.exporter.name, c.importer.name, c.importer.country),
+                        status.to_owned(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(
+                    &["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"],
+                    &rows
+                )
+            );
+            Ok(OK)
+        }
+    }
+}
+
+fn current_refs(ledger: &Ledger, number: &Text) -> Result<Vec<ParcelRef>> {
+    let cert = ledger.certificate(number)?.ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
+    cert.certificate
+        .parcels
+        .iter()
+        .map(|r| Ok(ParcelRef { parcel: r.parcel, prev: existing(ledger, &r.parcel)?.head }))
+        .collect()
 }
 
 fn key_cmd(k: KeyCmd) -> Result<u8> {
@@ -754,7 +944,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
                 f.display().to_string()
             };
             let parsed = Event::parse(doc).map_err(|e| {
-                let hint = if std::str::from_utf8(doc).is_ok_and(|t| t.contains("\"handover_offer\"")) {
+                let hint = if serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|v| v["body"]["kind"] == "handover_offer") {
                     "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
                 } else {
                     ""

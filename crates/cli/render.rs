@@ -100,6 +100,37 @@ pub(crate) fn describe(p: &Payload) -> String {
             "sealed {weight_pt} in container {}",
             seal_ids.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         ),
+        Payload::Certificate { certificate: c } => format!(
+            "KP certificate {} ({} origin, {}, {}) for {} → {} ({})",
+            c.number,
+            c.country_of_origin,
+            Points(c.carats()),
+            Cents(c.value()),
+            c.exporter.name,
+            c.importer.name,
+            c.importer.country
+        ),
+        Payload::Export { certificate, parcels } => {
+            format!("exported under {certificate} ({} parcels)", parcels.len())
+        }
+        Payload::Transit { certificate, country, opened, .. } => {
+            format!(
+                "in transit through {country} under {certificate}{}",
+                if *opened { ", OPENED" } else { ", unopened" }
+            )
+        }
+        Payload::Import { certificate, holder, weight_pt, .. } => format!(
+            "imported {weight_pt} under {} certificate {} to {holder}",
+            certificate.issuing_country, certificate.number
+        ),
+        Payload::ImportConfirmation { confirmation: m } => format!(
+            "receipt confirmed under {}: {} parcels, {}, seals {}; custody to {}",
+            m.certificate,
+            m.parcel_count,
+            m.carats_pt,
+            if m.seal_intact { "intact" } else { "BROKEN" },
+            m.holder
+        ),
     }
 }
 
@@ -117,14 +148,13 @@ pub(crate) fn usd(c: Cents) -> String {
 pub(crate) fn report(r: &Report) -> String {
     let mut s = String::new();
     let verdict = if r.ok { "VERIFIED" } else { "FAILED" };
+    let what = match &r.certificate {
+        Some(c) => format!("certificate {c} from ledger {}", r.ledger.as_deref().unwrap_or("?")),
+        None => format!("ledger {}", r.ledger.as_deref().unwrap_or("(no genesis)")),
+    };
     s.push_str(&format!(
-        "{verdict}: ledger {} — {} events, {} parcels, {} actors; {} error(s), {} warning(s)\n",
-        r.ledger.as_deref().unwrap_or("(no genesis)"),
-        r.events,
-        r.parcels,
-        r.actors,
-        r.errors,
-        r.warnings
+        "{verdict}: {what} — {} events, {} parcels, {} actors; {} error(s), {} warning(s)\n",
+        r.events, r.parcels, r.actors, r.errors, r.warnings
     ));
     s.push_str(&findings(&r.findings));
     if (r.findings.len() as u64) < r.errors + r.warnings {

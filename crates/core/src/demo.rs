@@ -10,12 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{ActorId, Cents, Origin, ParcelId, Points, Policy, Role, SiteId, Time};
+use kpledger_model::{ActorId, Cents, CertImporter, Origin, ParcelId, Points, Policy, Role, SiteId, Time};
 use kpledger_verify::{Finding, Report};
 use serde::Serialize;
 
-use crate::sim::{Sim, SimError, licence, site};
+use crate::sim::{Sim, SimError, licence, site, text};
 use crate::store::{Ledger, StoreError};
 
 /// The embedded country policies (`policies/XX.json`).
@@ -73,6 +72,14 @@ pub struct CountrySummary {
     pub export_value_usd_cents: u64,
     /// Its container seals.
     pub seal_ids: Vec<String>,
+    /// Its KP certificate.
+    pub certificate: String,
+    /// Country of origin on the certificate (`mixed` for mixed origin).
+    pub origin: String,
+    /// Where it went.
+    pub destination: String,
+    /// The lot's status in the ledger now.
+    pub status: String,
 }
 
 /// What the demo did.
@@ -96,6 +103,8 @@ pub struct DemoSummary {
     pub warnings: Vec<Finding>,
     /// The verification of the finished ledger.
     pub report: Report,
+    /// The offline verification of each evidence bundle, with the authorities' keys.
+    pub bundle_reports: Vec<Report>,
 }
 
 /// The manifest the demo writes (`PRODUCT.md` §6).
@@ -145,17 +154,88 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let mut countries = setup(&mut sim, &root)?;
 
     let mut warnings = Vec::new();
-    let mut summaries = Vec::new();
     let per_country = parcels / 4;
+    let mut lots = Vec::new();
+    let mut mined = Vec::new();
     for (ci, c) in countries.iter_mut().enumerate() {
-        progress(&format!(
-            "recording the {} trade: {per_country} parcels from mine to sealed export lot",
-            c.code
-        ));
-        let extra = if (ci as u32) < parcels % 4 { 1 } else { 0 };
-        let (summary, w) = trade(&mut sim, c, per_country + extra, ci == 0)?;
-        summaries.push(summary);
+        let n = per_country + u32::from((ci as u32) < parcels % 4);
+        progress(&format!("recording the {} trade: {n} parcels from mine sites to the exporter", c.code));
+        let (lot, count, pt, w) = trade(&mut sim, c, n, ci == 0)?;
+        lots.push(lot);
+        mined.push((count, pt));
         warnings.extend(w);
+    }
+    let [sl, lr, gn, ci] = [&countries[0], &countries[1], &countries[2], &countries[3]];
+
+    progress("Liberia exports a lot to a Sierra Leone exporter; Sierra Leone confirms receipt");
+    let lr_cert = "LR-2026-000042";
+    let lr_value = value_and_seal(&mut sim, lr, &lots[1])?;
+    let to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
+    sim.certify(&lr.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&lr.authority, lr_cert)?;
+    sim.tick(26 * 60);
+    sim.confirm_import(&sl.authority, lr_cert, &sl.exporter)?;
+    sim.tick(3 * 60);
+
+    progress("Sierra Leone assembles a mixed-origin lot (SL + imported LR) and exports it to Antwerp");
+    let mixed = sim.merge(&sl.exporter, &[lots[0], lots[1]])?;
+    sim.tick(24 * 60);
+    let sl_value = value_and_seal(&mut sim, sl, &mixed)?;
+    let sl_cert = "SL-2026-004312";
+    let to_be = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
+    let draft = sim.draft_certificate(sl_cert, &sl.authority, &sl.exporter, to_be, &[mixed], 60)?;
+    sim.certify(&sl.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&sl.authority, sl_cert)?;
+    sim.tick(24 * 60);
+
+    progress("Guinea exports to Dubai; Cote d'Ivoire exports to Antwerp");
+    let gn_value = value_and_seal(&mut sim, gn, &lots[2])?;
+    let gn_cert = "GN-2026-000117";
+    let to_ae = importer("Gulf Rough Trading DMCC", "Almas Tower, Jumeirah Lakes Towers, Dubai", "AE")?;
+    let draft = sim.draft_certificate(gn_cert, &gn.authority, &gn.exporter, to_ae, &[lots[2]], 60)?;
+    sim.certify(&gn.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&gn.authority, gn_cert)?;
+    sim.tick(24 * 60);
+    let ci_value = value_and_seal(&mut sim, ci, &lots[3])?;
+    let ci_cert = "CI-2026-000009";
+    let to_be2 = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
+    let draft = sim.draft_certificate(ci_cert, &ci.authority, &ci.exporter, to_be2, &[lots[3]], 60)?;
+    sim.certify(&ci.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&ci.authority, ci_cert)?;
+    sim.tick(24 * 60);
+
+    let shipments = [
+        (lr, lr_cert, lots[1], lr_value, "SL (confirmed)"),
+        (sl, sl_cert, mixed, sl_value, "BE"),
+        (gn, gn_cert, lots[2], gn_value, "AE"),
+        (ci, ci_cert, lots[3], ci_value, "BE"),
+    ];
+    let mut summaries = Vec::new();
+    for (c, number, lot, (value, seals), dest) in shipments {
+        let i = countries.iter().position(|x| x.code == c.code).unwrap_or(0);
+        let state = sim.parcel(&lot)?;
+        let cert = sim
+            .ledger()
+            .certificate(&text(number)?)?
+            .ok_or_else(|| SimError::Value(format!("certificate {number} missing")))?;
+        summaries.push(CountrySummary {
+            country: c.code.to_owned(),
+            parcels_mined: mined[i].0,
+            carats_mined_pt: mined[i].1,
+            export_lot: lot,
+            export_lot_pt: cert.certificate.carats(),
+            export_value_usd_cents: value.0,
+            seal_ids: seals,
+            certificate: number.to_owned(),
+            origin: cert.certificate.country_of_origin.to_string(),
+            destination: dest.to_owned(),
+            status: state.status.as_str().to_owned(),
+        });
     }
 
     progress("verifying the whole ledger");
@@ -166,18 +246,35 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let sites = ledger.sites()?.len() as u64;
 
     let mut trust = Vec::new();
+    let mut trusted_keys = Vec::new();
     for (id, key) in sim.keys() {
-        let stem = dir.join("keys").join(id.as_str());
-        let pem = stem.with_extension("pem");
-        let public = stem.with_extension("pub");
+        let pem = dir.join("keys").join(format!("{id}.pem"));
+        let public = dir.join("keys").join(format!("{id}.pub"));
         std::fs::write(&pem, key.to_pem()).map_err(io(&pem))?;
         std::fs::write(&public, key.public().to_pem()).map_err(io(&public))?;
         let is_authority = ledger.actor(id)?.is_some_and(|a| a.record.role == Role::Authority);
         if is_authority {
-            trust.push(format!("keys/{}.pub", id.as_str()));
+            trust.push(format!("keys/{id}.pub"));
+            trusted_keys.push(key.public());
         }
     }
-    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, bundles: Vec::new() };
+
+    progress("writing and checking an evidence bundle per certificate");
+    std::fs::create_dir_all(dir.join("bundles")).map_err(io(dir))?;
+    let mut bundles = Vec::new();
+    let mut bundle_reports = Vec::new();
+    for s in &summaries {
+        let bundle = ledger.bundle(&text(&s.certificate)?)?;
+        let bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| SimError::Value(e.to_string()))?;
+        let rel = format!("bundles/{}.json", s.certificate);
+        let path = dir.join(&rel);
+        std::fs::write(&path, [bytes.as_slice(), b"\n"].concat()).map_err(io(&path))?;
+        let report = kpledger_verify::verify_bundle(&bytes, &trusted_keys)
+            .map_err(|e| SimError::Value(format!("bundle {}: {e}", s.certificate)))?;
+        bundle_reports.push(report);
+        bundles.push(rel);
+    }
+    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, bundles };
     let manifest_path = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Value(e.to_string()))? + "\n";
     std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
@@ -192,6 +289,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         countries: summaries,
         warnings,
         report,
+        bundle_reports,
     })
 }
 
@@ -207,7 +305,7 @@ fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError
         auth.push(sim.enrol(root, id, name, Role::Authority, code, None)?);
     }
     for ((code, text), a) in POLICIES.iter().zip(&auth) {
-        let policy: Policy = from_slice_strict(text.as_bytes())
+        let policy: Policy = kpledger_model::canonical::from_slice_input(text.as_bytes())
             .map_err(|e| SimError::Value(format!("embedded policy {code}: {e}")))?;
         sim.policy(a, policy)?;
     }
@@ -397,13 +495,13 @@ fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError
     ])
 }
 
-/// One country's trade, from mine to sealed export lot.
+/// One country's trade, from mine sites to an export lot at the exporter.
 fn trade(
     sim: &mut Sim,
     c: &Country<'_>,
     n: u32,
     suspicious: bool,
-) -> Result<(CountrySummary, Vec<Finding>), SimError> {
+) -> Result<(ParcelId, u64, u64, Vec<Finding>), SimError> {
     let mut warnings = Vec::new();
     let price = |w: Points, usd_per_ct: u64| Cents(w.0 * usd_per_ct);
     let mut at_exporter: Vec<ParcelId> = Vec::new();
@@ -412,7 +510,8 @@ fn trade(
     for i in 0..n {
         let (miner, site) = &c.miners[i as usize % c.miners.len()];
         // 5 to 80 carats, deterministic.
-        let weight = Points(500 + (u64::from(i) * 7_919 + c.code.len() as u64 * 131) % 7_500);
+        let salt: u64 = c.code.bytes().map(u64::from).product();
+        let weight = Points(500 + (u64::from(i) * 7_919 + salt * 131) % 7_500);
         let stones = u32::try_from(weight.0 / 60 + 1).unwrap_or(1);
         let hs = if i % 3 == 0 { "7102.21" } else { "7102.31" };
         let p = sim.extract(miner, site, weight, stones, hs)?;
@@ -452,35 +551,33 @@ fn trade(
     }
     let lot = sim.merge(&c.exporter, &at_exporter)?;
     sim.tick(24 * 60);
-    let state = sim.parcel(&lot)?;
+    Ok((lot, mined, mined_pt, warnings))
+}
+
+fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
+    Ok(CertImporter {
+        name: text(name)?,
+        address: text(address)?,
+        country: kpledger_model::Country::new(country).map_err(SimError::Value)?,
+    })
+}
+
+/// Official valuation by the country's rule, then sealing by its authority.
+fn value_and_seal(sim: &mut Sim, c: &Country<'_>, lot: &ParcelId) -> Result<(Cents, Vec<String>), SimError> {
+    let state = sim.parcel(lot)?;
     let base = state.weight_pt.0 * c.usd_per_ct * 120 / 100;
     let (exporter, government, independent) = (Cents(base), Cents(base * 104 / 100), Cents(base * 102 / 100));
-    let policy_highest = matches!(c.code, "SL" | "LR");
-    let (independent, final_value) = if policy_highest {
+    let (independent, final_value) = if matches!(c.code, "SL" | "LR") {
         (Some(independent), government.max(exporter).max(independent))
     } else {
         (None, government)
     };
-    sim.value(&c.valuer, &lot, exporter, government, independent, final_value)?;
+    sim.value(&c.valuer, lot, exporter, government, independent, final_value)?;
     sim.tick(60);
-    let seals = [
-        format!("{}-SEAL-2026-{:04}", c.code, 100 + mined),
-        format!("{}-SEAL-2026-{:04}", c.code, 101 + mined),
-    ];
-    let seal_refs: Vec<&str> = seals.iter().map(String::as_str).collect();
-    sim.seal(&c.authority, &lot, &seal_refs)?;
+    let n = sim.ledger().len()?;
+    let seals = vec![format!("{}-SEAL-2026-{:04}", c.code, n), format!("{}-SEAL-2026-{:04}", c.code, n + 1)];
+    let refs: Vec<&str> = seals.iter().map(String::as_str).collect();
+    sim.seal(&c.authority, lot, &refs)?;
     sim.tick(24 * 60);
-    let lot_state = sim.parcel(&lot)?;
-    Ok((
-        CountrySummary {
-            country: c.code.to_owned(),
-            parcels_mined: mined,
-            carats_mined_pt: mined_pt,
-            export_lot: lot,
-            export_lot_pt: lot_state.weight_pt.0,
-            export_value_usd_cents: final_value.0,
-            seal_ids: seals.to_vec(),
-        },
-        warnings,
-    ))
+    Ok((final_value, seals))
 }

@@ -7,10 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use kpledger_model::event::{KP_STATEMENT, KP_TITLE};
 use kpledger_model::hash::sha256;
 use kpledger_model::{
-    ActorId, ActorRecord, Cents, Country, Event, EventBody, HsCode, Licence, NewParcel, Offer, OfferBody,
-    OfferKind, Origin, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, Role, SecretKey, SiteId,
+    ActorId, ActorRecord, Cents, CertExporter, CertImporter, CertLine, Certificate, Country, Event,
+    EventBody, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin,
+    OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, Role, SecretKey, SiteId,
     SiteRecord, Text, Time,
 };
 use kpledger_verify::ParcelState;
@@ -318,6 +320,7 @@ impl Sim {
         final_value: Cents,
     ) -> Result<Appended, SimError> {
         let p = self.parcel(parcel)?;
+        let duty = self.duty(valuer, final_value)?;
         self.submit(
             valuer,
             Payload::Valuation {
@@ -328,8 +331,90 @@ impl Sim {
                 government_usd_cents: government,
                 independent_usd_cents: independent,
                 final_usd_cents: final_value,
+                duty_usd_cents: duty,
             },
         )
+    }
+
+    /// The duty due on `value` under the policy of `valuer`'s country (rounded up to the cent).
+    pub fn duty(&self, valuer: &ActorId, value: Cents) -> Result<Cents, SimError> {
+        let actor =
+            self.ledger.actor(valuer)?.ok_or_else(|| SimError::Value(format!("no actor {valuer}")))?;
+        Ok(self.ledger.policy(&actor.record.country)?.map_or(Cents(0), |p| p.duty(value)))
+    }
+
+    /// Drafts a certificate valid for `valid_days` from now (see [`draft_certificate`]).
+    pub fn draft_certificate(
+        &self,
+        number: &str,
+        authority: &ActorId,
+        exporter: &ActorId,
+        importer: CertImporter,
+        parcels: &[ParcelId],
+        valid_days: i64,
+    ) -> Result<Certificate, SimError> {
+        let expiry = Time::from_unix(self.clock + valid_days * 86_400).date();
+        draft_certificate(
+            &self.ledger,
+            number,
+            authority,
+            exporter,
+            importer,
+            parcels,
+            self.now().date(),
+            expiry,
+        )
+    }
+
+    /// The authority issues and validates a certificate.
+    pub fn certify(&mut self, authority: &ActorId, certificate: Certificate) -> Result<Appended, SimError> {
+        self.submit(authority, Payload::Certificate { certificate })
+    }
+
+    /// The authority records the departure of a certified shipment.
+    pub fn export(&mut self, authority: &ActorId, number: &str) -> Result<Appended, SimError> {
+        let refs = self.current_refs(number)?;
+        self.submit(authority, Payload::Export { certificate: text(number)?, parcels: refs })
+    }
+
+    /// The certificate's parcels at their current heads.
+    pub fn current_refs(&self, number: &str) -> Result<Vec<ParcelRef>, SimError> {
+        let cert = self
+            .ledger
+            .certificate(&text(number)?)?
+            .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
+        cert.certificate
+            .parcels
+            .iter()
+            .map(|r| Ok(ParcelRef { parcel: r.parcel, prev: self.parcel(&r.parcel)?.head }))
+            .collect()
+    }
+
+    /// The importing authority confirms receipt as the certificate states, and `holder`
+    /// takes custody.
+    pub fn confirm_import(
+        &mut self,
+        authority: &ActorId,
+        number: &str,
+        holder: &ActorId,
+    ) -> Result<Appended, SimError> {
+        let cert = self
+            .ledger
+            .certificate(&text(number)?)?
+            .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
+        let c = cert.certificate;
+        let confirmation = ImportConfirmation {
+            certificate: c.number.clone(),
+            parcels: self.current_refs(number)?,
+            parcel_count: c.parcel_count,
+            carats_pt: Points(c.carats()),
+            importer: c.importer.name.clone(),
+            exporter: c.exporter.name.clone(),
+            date_of_receipt: self.now().date(),
+            seal_intact: true,
+            holder: holder.clone(),
+        };
+        self.submit(authority, Payload::ImportConfirmation { confirmation })
     }
 
     /// Seals a parcel with container seal numbers.
@@ -373,5 +458,73 @@ pub fn site(
         region: text(region)?,
         location: text(location)?,
         area_m2,
+    })
+}
+
+/// Drafts a KP certificate for sealed, valued parcels held by `exporter`: lines per HS
+/// code, totals, container seals and the country of origin (single or mixed) are taken
+/// from the ledger, so they agree with the chains. The caller may change any field before
+/// it is signed; the rules judge the result.
+#[allow(clippy::too_many_arguments)]
+pub fn draft_certificate(
+    ledger: &Ledger,
+    number: &str,
+    authority: &ActorId,
+    exporter: &ActorId,
+    importer: CertImporter,
+    parcels: &[ParcelId],
+    date_of_issue: kpledger_model::Date,
+    date_of_expiry: kpledger_model::Date,
+) -> Result<Certificate, SimError> {
+    let auth = ledger.actor(authority)?.ok_or_else(|| SimError::Value(format!("no actor {authority}")))?;
+    let exp = ledger.actor(exporter)?.ok_or_else(|| SimError::Value(format!("no actor {exporter}")))?;
+    let mut lines: BTreeMap<HsCode, (u64, u64)> = BTreeMap::new();
+    let mut refs = Vec::new();
+    let mut seals = Vec::new();
+    let mut origins = std::collections::BTreeSet::new();
+    let mut unknown = false;
+    for id in parcels {
+        let p = ledger.parcel(id)?.ok_or_else(|| SimError::Value(format!("no parcel {id}")))?;
+        let e = lines.entry(p.hs_code.clone()).or_default();
+        e.0 += p.weight_pt.0;
+        e.1 += p.value_usd_cents.map_or(0, |v| v.0);
+        refs.push(ParcelRef { parcel: *id, prev: p.head });
+        seals.extend(p.seal_ids.iter().cloned());
+        unknown |= p.origin_countries.is_empty();
+        origins.extend(p.origin_countries.iter().cloned());
+    }
+    let country_of_origin = match (origins.first(), origins.len(), unknown) {
+        (Some(c), 1, false) => OriginClaim::Single(c.clone()),
+        _ => OriginClaim::Mixed,
+    };
+    Ok(Certificate {
+        title: text(KP_TITLE)?,
+        statement: text(KP_STATEMENT)?,
+        number: text(number)?,
+        issuing_country: auth.record.country.clone(),
+        issuing_authority: auth.record.name.clone(),
+        country_of_origin,
+        date_of_issue,
+        date_of_expiry,
+        exporter: CertExporter {
+            actor: exporter.clone(),
+            name: exp.record.name.clone(),
+            address: text(&format!("Registered office, {}", exp.record.country))?,
+            licence_no: exp.record.licence.as_ref().map(|l| l.number.clone()).unwrap_or(text("none")?),
+        },
+        importer,
+        lines: lines
+            .into_iter()
+            .map(|(hs_code, (pt, cents))| CertLine {
+                hs_code,
+                carats_pt: Points(pt),
+                value_usd_cents: Cents(cents),
+            })
+            .collect(),
+        parcel_count: u32::try_from(refs.len()).unwrap_or(u32::MAX),
+        parcels: refs,
+        container_seal_ids: seals,
+        language: text("en")?,
+        english_translation_present: true,
     })
 }

@@ -7,15 +7,18 @@
 //! [`kpledger_verify::Accepted`] token, inside one `BEGIN IMMEDIATE` transaction per
 //! append (or per batch), so a refused or interrupted append writes nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kpledger_model::{
-    ActorId, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Policy, SiteId, SiteRecord,
+    ActorId, BUNDLE_FORMAT, Bundle, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Payload, Policy,
+    SiteId, SiteRecord, Text,
 };
 use kpledger_verify::ledger::{Cell, StoredEvent, Tables};
-use kpledger_verify::{Accepted, ActorState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows};
+use kpledger_verify::{
+    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
@@ -44,6 +47,7 @@ CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NU
 CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
+CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 ";
 
 /// The tables that hold events rather than derived rows.
@@ -329,6 +333,17 @@ impl Ledger {
             .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
     }
 
+    /// A certificate by number.
+    pub fn certificate(&self, number: &Text) -> Result<Option<CertificateState>, StoreError> {
+        SqlState { conn: &self.conn, path: &self.path }
+            .get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str())
+    }
+
+    /// Every certificate.
+    pub fn certificates(&self) -> Result<Vec<CertificateState>, StoreError> {
+        self.all_docs("SELECT doc FROM certificates ORDER BY number")
+    }
+
     /// Every actor.
     pub fn actors(&self) -> Result<Vec<ActorState>, StoreError> {
         self.all_docs("SELECT doc FROM actors ORDER BY id")
@@ -397,7 +412,7 @@ impl Ledger {
             .conn
             .prepare_cached("SELECT seq FROM event_parcels WHERE parcel = ?1")
             .map_err(|e| self.err(e))?;
-        let mut events = std::collections::BTreeMap::new();
+        let mut events = BTreeMap::new();
         while let Some(p) = queue.pop() {
             let found: Vec<i64> = st
                 .query_map([p.to_string()], |r| r.get(0))
@@ -424,6 +439,133 @@ impl Ledger {
             }
         }
         Ok(events.into_iter().collect())
+    }
+
+    /// The evidence bundle of a certificate: the provenance of its parcels and the
+    /// enrolments, key rotations, policies and sites those events rely on, in ledger order.
+    pub fn bundle(&self, number: &Text) -> Result<Bundle, StoreError> {
+        let cert = self.certificate(number)?.ok_or_else(|| StoreError::BadRow {
+            path: self.path.clone(),
+            reason: format!("no certificate {number} in this ledger"),
+        })?;
+        let mut chosen: BTreeMap<u64, ParsedEvent> = BTreeMap::new();
+        for r in &cert.certificate.parcels {
+            chosen.extend(self.provenance(&r.parcel)?);
+        }
+        // After the certificate, only its own life (export, transit, confirmation) belongs
+        // to it: what an importer later does with the parcels is another story.
+        let issued_seq =
+            chosen.iter().find(|(_, e)| e.hash == cert.event).map(|(s, _)| *s).unwrap_or(u64::MAX);
+        chosen.retain(|seq, ev| {
+            *seq <= issued_seq
+                || match &ev.event.body.payload {
+                    Payload::Export { certificate, .. } | Payload::Transit { certificate, .. } => {
+                        certificate == number
+                    }
+                    Payload::ImportConfirmation { confirmation } => &confirmation.certificate == number,
+                    _ => false,
+                }
+        });
+        let mut heads = BTreeMap::new();
+        for ev in chosen.values() {
+            for (parcel, _) in ev.event.body.payload.parcels() {
+                if cert.certificate.parcels.iter().any(|r| r.parcel == parcel) {
+                    heads.insert(parcel, ev.hash);
+                }
+            }
+        }
+        let last_dag = chosen.keys().next_back().copied().unwrap_or(0);
+        let mut sites = BTreeSet::new();
+        let mut countries = BTreeSet::new();
+        for ev in chosen.values() {
+            if let Payload::Extraction { site, .. } = &ev.event.body.payload {
+                sites.insert(site.clone());
+            }
+        }
+        for s in &sites {
+            if let Some(site) = (SqlState { conn: &self.conn, path: &self.path }).site(s) {
+                countries.insert(site.country);
+            }
+        }
+        for ev in chosen.values() {
+            for a in signers(&ev.event.body.payload, &ev.event.body.signer) {
+                if let Some(actor) = self.actor(&a)? {
+                    countries.insert(actor.record.country);
+                }
+            }
+        }
+        // Governance events are few (one per actor, site and policy version): read them all.
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, doc FROM events WHERE kind IN ('genesis', 'policy', 'enrol', 'rotate_key', 'revoke', 'site') ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let gov: Vec<(u64, ParsedEvent)> = st
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?
+            .map(|r| {
+                let (seq, doc) = r.map_err(|e| self.err(e))?;
+                let ev = Event::parse(doc.as_bytes()).map_err(|e| StoreError::BadRow {
+                    path: self.path.clone(),
+                    reason: format!("event #{seq}: {e}"),
+                })?;
+                Ok((seq, ev))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        for (seq, ev) in &gov {
+            let keep = match &ev.event.body.payload {
+                Payload::Genesis { .. } => true,
+                Payload::Site { site } => sites.contains(&site.id),
+                Payload::Policy { policy } => countries.contains(&policy.country) && *seq < last_dag,
+                _ => false,
+            };
+            if keep {
+                chosen.insert(*seq, ev.clone());
+            }
+        }
+        // Enrolments (and the key rotations in force at each signature) of every actor the
+        // chosen events name, up to the root: repeat until nothing more is needed.
+        loop {
+            let mut last_signed: BTreeMap<ActorId, u64> = BTreeMap::new();
+            for (seq, ev) in &chosen {
+                for a in signers(&ev.event.body.payload, &ev.event.body.signer) {
+                    let e = last_signed.entry(a).or_default();
+                    *e = (*e).max(*seq);
+                }
+            }
+            let before = chosen.len();
+            for (seq, ev) in &gov {
+                let wanted = match &ev.event.body.payload {
+                    Payload::Enrol { actor } => last_signed.contains_key(&actor.id),
+                    Payload::RotateKey { actor, .. } | Payload::Revoke { actor, .. } => {
+                        last_signed.get(actor).is_some_and(|last| seq < last)
+                    }
+                    _ => false,
+                };
+                if wanted && !chosen.contains_key(seq) {
+                    chosen.insert(*seq, ev.clone());
+                }
+            }
+            if chosen.len() == before {
+                break;
+            }
+        }
+        let origin = self.origin()?.ok_or_else(|| StoreError::BadRow {
+            path: self.path.clone(),
+            reason: "the ledger has no genesis".into(),
+        })?;
+        let events = chosen
+            .into_values()
+            .map(|ev| serde_json::to_value(&ev.event))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::BadRow { path: self.path.clone(), reason: e.to_string() })?;
+        Ok(Bundle {
+            format: Text::new(BUNDLE_FORMAT)
+                .map_err(|reason| StoreError::BadRow { path: self.path.clone(), reason })?,
+            ledger: origin,
+            certificate: number.clone(),
+            heads,
+            events,
+        })
     }
 
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
@@ -503,6 +645,19 @@ impl Ledger {
         }
         Ok(tables)
     }
+}
+
+/// Everyone whose enrolment an event relies on: its signer, and the actors it names.
+fn signers(p: &Payload, signer: &ActorId) -> Vec<ActorId> {
+    let mut out = vec![signer.clone()];
+    match p {
+        Payload::Handover { offer, .. } => out.push(offer.body.signer.clone()),
+        Payload::Certificate { certificate } => out.push(certificate.exporter.actor.clone()),
+        Payload::Import { holder, .. } => out.push(holder.clone()),
+        Payload::ImportConfirmation { confirmation } => out.push(confirmation.holder.clone()),
+        _ => {}
+    }
+    out
 }
 
 fn cell(v: ValueRef<'_>) -> Cell {
@@ -593,6 +748,7 @@ fn write(
             Effect::PutSite(s) => ("sites", rows::site_row(s)),
             Effect::PutPolicy(p) => ("policies", rows::policy_row(p)),
             Effect::PutParcel(p) => ("parcels", rows::parcel_row(p)),
+            Effect::PutCertificate(c) => ("certificates", rows::certificate_row(c)),
             _ => continue,
         };
         let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
@@ -662,5 +818,8 @@ impl State for SqlState<'_> {
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
         self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()).ok().flatten()
+    }
+    fn certificate(&self, number: &Text) -> Option<CertificateState> {
+        self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()).ok().flatten()
     }
 }

@@ -1,22 +1,504 @@
+//! The JSON Schemas in `schemas/` (draft 2020-12) against real documents:
+//!
+//! 1. every schema file is a valid draft 2020-12 schema that compiles, with `$schema`, its
+//!    `$id`, a title and a description, and closes every object it describes;
+//! 2. what the program writes validates: every event of a demo ledger, every offer embedded
+//!    in a handover, every country policy in `policies/`, the demo's verification reports (and
+//!    one with findings that use every field), its evidence bundles and its `manifest.json`;
+//!    every event kind the schema knows appears there or in a `pass_event_<kind>` document;
+//! 3. the documents in `schemas/tests/` are accepted (`pass_<schema>_<what>.json`) or rejected
+//!    (`fail_<schema>_<what>.json`) as their names say, and for events, offers, policies and
+//!    bundles kpledger's own strict reader agrees, so the schemas neither refuse what kpledger
+//!    reads nor let through what it refuses;
+//! 4. the string patterns (ids, times, dates, text, codes, hashes) accept exactly what
+//!    kpledger's value types accept, on the edge cases of each.
+//!
+//! Offline: the schemas refer to each other by their `$id`s (`https://kpledger.invalid/...`),
+//! each is registered from its local file, and the retriever refuses to fetch anything.
+// Tests: a panic with a message is the failure report.
 #![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jsonschema::{Draft, Registry, Retrieve, Uri, Validator};
 use kpledger_core::{Ledger, OpenOptions, demo};
+use kpledger_model::canonical::{canonical_value, from_slice_strict};
+use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, Offer, Payload, Policy};
+use kpledger_verify::{Finding, Rule};
+use serde_json::Value;
+
+/// The base of every schema's `$id`; `.invalid` so that nothing can ever be fetched.
+const BASE: &str = "https://kpledger.invalid/schemas/";
+/// The schemas, by the name used in `schemas/<name>.schema.json` and in test file names.
+const SCHEMAS: [&str; 6] = ["event", "offer", "policy", "bundle", "report", "manifest"];
+const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// A retriever that refuses: every reference must resolve to a registered local file.
+struct NoFetch;
+
+impl Retrieve for NoFetch {
+    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!("the schema tests fetch nothing, but {uri} was asked for: refer to a file in schemas/")
+            .into())
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read_json(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// `*.json` files of a directory, sorted.
+fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn compile(registry: &Registry<'_>, schema: &Value) -> Result<Validator, String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .with_registry(registry)
+        .with_retriever(NoFetch)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// Every schema, compiled against a registry of all of them.
+struct Schemas {
+    registry: Registry<'static>,
+    validators: BTreeMap<&'static str, Validator>,
+}
+
+impl Schemas {
+    fn documents() -> Vec<(&'static str, Value)> {
+        SCHEMAS
+            .iter()
+            .map(|name| (*name, read_json(&workspace().join(format!("schemas/{name}.schema.json")))))
+            .collect()
+    }
+
+    fn load() -> Schemas {
+        let docs = Schemas::documents();
+        let registry = Registry::new()
+            .retriever(NoFetch)
+            .extend(docs.iter().map(|(name, doc)| (format!("{BASE}{name}.schema.json"), doc.clone())))
+            .unwrap()
+            .prepare()
+            .unwrap_or_else(|e| panic!("the schemas do not form a registry: {e}"));
+        let validators = docs
+            .iter()
+            .map(|(name, doc)| {
+                let validator = compile(&registry, doc)
+                    .unwrap_or_else(|e| panic!("schemas/{name}.schema.json does not compile: {e}"));
+                (*name, validator)
+            })
+            .collect();
+        Schemas { registry, validators }
+    }
+
+    /// A validator for one of event.schema.json's `$defs`.
+    fn event_def(&self, def: &str) -> Validator {
+        let schema = serde_json::json!({ "$ref": format!("{BASE}event.schema.json#/$defs/{def}") });
+        compile(&self.registry, &schema)
+            .unwrap_or_else(|e| panic!("no $defs/{def} in event.schema.json: {e}"))
+    }
+
+    /// `Ok` if `doc` is valid against the schema `name`, else every error, one a line.
+    fn check(&self, name: &str, doc: &Value) -> Result<(), String> {
+        let validator = self.validators.get(name).unwrap_or_else(|| panic!("no schema named {name:?}"));
+        let errors: Vec<String> =
+            validator.iter_errors(doc).map(|e| format!("  at {}: {e}", e.instance_path())).collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("\n")) }
+    }
+
+    fn assert_valid(&self, name: &str, what: &str, doc: &Value) {
+        if let Err(e) = self.check(name, doc) {
+            panic!("{what} does not validate against schemas/{name}.schema.json:\n{e}\ndocument: {doc:#}");
+        }
+    }
+}
+
+/// Every object schema under `schema` either lists its properties and closes them with
+/// `additionalProperties: false`, or is closed by its `allOf` branches (the event body,
+/// whose fields depend on `kind`). `if`/`then`/`else` only add conditions to an object
+/// closed where it is defined, and are not walked.
+fn unclosed_objects(schema: &Value, path: &str, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties")
+                && map.get("additionalProperties") != Some(&Value::Bool(false))
+                && !map.contains_key("allOf")
+            {
+                out.push(path.to_owned());
+            }
+            for (key, value) in map {
+                if matches!(key.as_str(), "if" | "then" | "else") {
+                    continue;
+                }
+                unclosed_objects(value, &format!("{path}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, value) in items.iter().enumerate() {
+                unclosed_objects(value, &format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
 
 #[test]
-fn dump() {
-    let dir = std::path::PathBuf::from("/tmp/kpl-dump/demo");
-    let _ = std::fs::remove_dir_all("/tmp/kpl-dump");
-    let s = demo::run(&dir, 12, &mut |_| {}).unwrap();
-    let ledger = Ledger::open(&s.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
-    let n = ledger.len().unwrap();
-    std::fs::create_dir_all("/tmp/kpl-dump/events").unwrap();
-    for seq in 1..=n {
-        let e = ledger.event(seq).unwrap().unwrap();
-        std::fs::write(
-            format!("/tmp/kpl-dump/events/{seq:03}-{}.json", e.event.body.payload.kind()),
-            &e.canonical,
-        )
-        .unwrap();
+fn every_schema_is_a_valid_draft_2020_12_schema() {
+    let on_disk: Vec<String> =
+        json_files(&workspace().join("schemas")).iter().map(|p| file_name(p)).collect();
+    let expected: Vec<String> = {
+        let mut v: Vec<String> = SCHEMAS.iter().map(|n| format!("{n}.schema.json")).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(on_disk, expected, "schemas/ holds exactly the schemas this test knows");
+
+    for (name, doc) in Schemas::documents() {
+        let file = format!("schemas/{name}.schema.json");
+        if let Err(e) = jsonschema::draft202012::meta::validate(&doc) {
+            panic!("{file} is not a valid draft 2020-12 schema: {e}");
+        }
+        assert_eq!(doc["$schema"], DRAFT_2020_12, "{file}: $schema");
+        assert_eq!(doc["$id"], format!("{BASE}{name}.schema.json"), "{file}: $id");
+        for key in ["title", "description"] {
+            assert!(doc[key].as_str().is_some_and(|s| s.len() > 10), "{file} needs a {key} for integrators");
+        }
+        let mut open = Vec::new();
+        unclosed_objects(&doc, "", &mut open);
+        assert!(open.is_empty(), "{file}: object schemas without additionalProperties: false at {open:?}");
     }
-    std::fs::write("/tmp/kpl-dump/report.json", serde_json::to_string_pretty(&s.report).unwrap()).unwrap();
-    std::fs::write("/tmp/kpl-dump/summary.json", serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    // Every schema compiles, with its references resolved from the local files only.
+    let schemas = Schemas::load();
+    assert_eq!(schemas.validators.len(), SCHEMAS.len());
+}
+
+#[test]
+fn real_outputs_validate() {
+    let schemas = Schemas::load();
+    let dir = std::env::temp_dir().join(format!("kpledger-schemas-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let summary = demo::run(&dir, 12, &mut |_| {}).unwrap();
+
+    // Every stored event, exactly as stored, and every offer embedded in a handover.
+    let ledger =
+        Ledger::open(&summary.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    let events = ledger.len().unwrap();
+    assert!(events > 0);
+    let mut kinds = BTreeMap::<&str, u32>::new();
+    let mut offers = 0;
+    for seq in 1..=events {
+        let parsed = ledger.event(seq).unwrap().unwrap_or_else(|| panic!("event #{seq} is missing"));
+        let doc: Value = serde_json::from_slice(&parsed.canonical).unwrap();
+        schemas.assert_valid("event", &format!("stored event #{seq}"), &doc);
+        *kinds.entry(parsed.event.body.payload.kind()).or_default() += 1;
+        if let Payload::Handover { offer, .. } = &parsed.event.body.payload {
+            let offer_doc = serde_json::to_value(offer).unwrap();
+            assert_eq!(offer_doc, doc["body"]["offer"]);
+            schemas.assert_valid("offer", &format!("the offer in event #{seq}"), &offer_doc);
+            offers += 1;
+        }
+    }
+    assert!(offers > 0);
+    // Every kind the schema knows is exercised: by the demo, or by a pass_event_<kind> file.
+    let event_schema = read_json(&workspace().join("schemas/event.schema.json"));
+    let known = event_schema["$defs"]["kind"]["enum"].as_array().unwrap();
+    for kind in known.iter().map(|k| k.as_str().unwrap()) {
+        let example = workspace().join(format!("schemas/tests/pass_event_{kind}.json"));
+        assert!(
+            kinds.contains_key(kind) || example.exists(),
+            "no {kind} event in the demo and no {}: nothing shows the schema accepts a real one",
+            example.display()
+        );
+    }
+    for kind in kinds.keys() {
+        assert!(
+            known.iter().any(|k| k == kind),
+            "the demo made a {kind} event, a kind event.schema.json does not list"
+        );
+    }
+
+    // The country policies, as published.
+    let policies = json_files(&workspace().join("policies"));
+    assert!(policies.len() >= 4, "policies/ holds {policies:?}");
+    for path in &policies {
+        schemas.assert_valid("policy", &path.display().to_string(), &read_json(path));
+    }
+
+    // The evidence bundles, as written, and their verification reports.
+    let manifest = read_json(&summary.manifest);
+    let bundles = manifest["bundles"].as_array().unwrap();
+    assert!(!bundles.is_empty(), "the demo wrote no evidence bundle");
+    for rel in bundles {
+        let path = dir.join(rel.as_str().unwrap());
+        schemas.assert_valid("bundle", &path.display().to_string(), &read_json(&path));
+    }
+    for (i, report) in summary.bundle_reports.iter().enumerate() {
+        let doc = serde_json::to_value(report).unwrap();
+        schemas.assert_valid("report", &format!("the demo's bundle report #{}", i + 1), &doc);
+    }
+
+    // The verification report, as `verify --json` prints it.
+    let report = serde_json::to_value(&summary.report).unwrap();
+    schemas.assert_valid("report", "the demo's verification report", &report);
+    assert!(!summary.report.findings.is_empty(), "the demo has its one warning");
+
+    // A failed report, with findings that use every field.
+    let mut failed = summary.report.clone();
+    let parcel = summary.countries[0].export_lot;
+    failed.findings.push(Finding::error(Rule::Ch1, "x").parcel(parcel));
+    let mut full = Finding::error(Rule::Db1, "the parcel index has 61 rows, but the events give 60")
+        .parcel(parcel)
+        .actor(&"sl.nma".parse().unwrap())
+        .hint("restore the ledger from a backup");
+    full.event = Some(ledger.event(1).unwrap().unwrap().hash);
+    full.seq = Some(1);
+    failed.findings.push(full);
+    failed.errors += 2;
+    failed.ok = false;
+    schemas.assert_valid("report", "a report with findings", &serde_json::to_value(&failed).unwrap());
+    for rule in Rule::ALL {
+        let finding = serde_json::to_value(Finding::warning(rule, "w")).unwrap();
+        let mut one = report.clone();
+        one["findings"] = Value::Array(vec![finding]);
+        schemas.assert_valid("report", &format!("a report with a {rule} finding"), &one);
+    }
+
+    // The manifest, as written.
+    schemas.assert_valid("manifest", "the demo's manifest.json", &manifest);
+
+    drop(ledger);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Whether kpledger itself reads the document (events, offers, policies, bundles): the
+/// strict reader (no duplicate keys, no floats, no unknown fields, round trip), plus the
+/// version checks kpledger makes beyond the types.
+fn kpledger_reads(schema: &str, bytes: &[u8]) -> Option<Result<(), String>> {
+    let result = match schema {
+        "event" => Event::parse(bytes).map(|_| ()).map_err(|e| e.to_string()),
+        // As `Event::parse` checks an embedded offer.
+        "offer" => from_slice_strict::<Offer>(bytes).map_err(|e| e.to_string()).and_then(|o| {
+            if o.body.v == FORMAT_VERSION { Ok(()) } else { Err(format!("offer v {}", o.body.v)) }
+        }),
+        // As the verifier's policy rule checks the schema name (kpledger-verify rules.rs).
+        "policy" => from_slice_strict::<Policy>(bytes).map_err(|e| e.to_string()).and_then(|p| {
+            if p.schema.as_str() == "kpledger/policy/v1" {
+                Ok(())
+            } else {
+                Err(format!("schema {}", p.schema))
+            }
+        }),
+        // As `kpledger_verify::verify_bundle` reads a bundle before applying the rules.
+        "bundle" => from_slice_strict::<Bundle>(bytes).map_err(|e| e.to_string()).and_then(|b| {
+            if b.format.as_str() != BUNDLE_FORMAT {
+                return Err(format!("format {}", b.format));
+            }
+            b.events
+                .iter()
+                .try_for_each(|e| Event::parse(&canonical_value(e)).map(|_| ()).map_err(|e| e.to_string()))
+        }),
+        _ => return None,
+    };
+    Some(result)
+}
+
+#[test]
+fn pass_and_fail_documents() {
+    let schemas = Schemas::load();
+    let files = json_files(&workspace().join("schemas/tests"));
+    let mut problems = Vec::new();
+    let (mut passes, mut fails) = (0, 0);
+    for path in &files {
+        let name = file_name(path);
+        let stem = name.trim_end_matches(".json");
+        let (expect_valid, rest) = match stem.split_once('_') {
+            Some(("pass", rest)) => (true, rest),
+            Some(("fail", rest)) => (false, rest),
+            _ => {
+                panic!("schemas/tests/{name}: name it pass_<schema>_<what>.json or fail_<schema>_<what>.json")
+            }
+        };
+        let schema = rest.split('_').next().unwrap();
+        assert!(
+            SCHEMAS.contains(&schema) && rest.len() > schema.len() + 1,
+            "schemas/tests/{name}: <schema> must be one of {SCHEMAS:?}, followed by _<what>"
+        );
+        if expect_valid {
+            passes += 1;
+        } else {
+            fails += 1;
+        }
+        let bytes = std::fs::read(path).unwrap();
+        let doc = read_json(path);
+        match (expect_valid, schemas.check(schema, &doc)) {
+            (true, Err(e)) => problems.push(format!("{name} should be accepted, but:\n{e}")),
+            (false, Ok(())) => {
+                problems.push(format!("{name} should be rejected by {schema}.schema.json, but is accepted"))
+            }
+            _ => {}
+        }
+        match (expect_valid, kpledger_reads(schema, &bytes)) {
+            (true, Some(Err(e))) => {
+                problems.push(format!("{name} is a pass_ document, but kpledger refuses it: {e}"))
+            }
+            (false, Some(Ok(()))) => problems.push(format!(
+                "{name} is meant to be rejected, but kpledger reads it: the schema is stricter than kpledger"
+            )),
+            _ => {}
+        }
+    }
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(fails >= 12, "only {fails} fail_ documents in schemas/tests");
+    assert!(passes >= 1, "no pass_ documents in schemas/tests");
+}
+
+/// The string patterns of event.schema.json accept exactly what kpledger's value types
+/// accept, on the edge cases of each: leap years, the last second of a day, white space
+/// and control characters at either end, lengths, letter case.
+#[test]
+fn string_patterns_agree_with_the_model_types() {
+    let schemas = Schemas::load();
+    let long = |c: &str, n: usize| c.repeat(n);
+    let handles = vec![
+        "a".to_owned(),
+        "0".to_owned(),
+        "sl.dealer.kamara".to_owned(),
+        "a_b-c.d".to_owned(),
+        long("a", 64),
+        long("a", 65),
+        String::new(),
+        "-a".to_owned(),
+        ".a".to_owned(),
+        "A".to_owned(),
+        "sl dealer".to_owned(),
+        "sl.déaler".to_owned(),
+        "a\n".to_owned(),
+    ];
+    let texts = vec![
+        "a".to_owned(),
+        "Côte d'Ivoire".to_owned(),
+        "a b".to_owned(),
+        long("x", 200),
+        long("x", 201),
+        long("é", 200),
+        long("💎", 200),
+        long("💎", 201),
+        String::new(),
+        " a".to_owned(),
+        "a ".to_owned(),
+        "\ta".to_owned(),
+        "a\n".to_owned(),
+        "a\u{a0}".to_owned(),
+        "\u{3000}a".to_owned(),
+        "a\u{2028}".to_owned(),
+        "a\u{85}".to_owned(),
+        "a\u{1}b".to_owned(),
+        "a\u{7f}b".to_owned(),
+        "a\u{9f}b".to_owned(),
+        "a\u{a0}b".to_owned(),
+        "a\nb".to_owned(),
+        "\u{feff}a".to_owned(),
+        "a\u{200b}".to_owned(),
+    ];
+    let dates = [
+        "2026-03-01",
+        "2026-02-28",
+        "2026-02-29",
+        "2024-02-29",
+        "2000-02-29",
+        "1900-02-29",
+        "2100-02-29",
+        "2400-02-29",
+        "1904-02-29",
+        "9996-02-29",
+        "1900-01-01",
+        "1899-12-31",
+        "9999-12-31",
+        "2026-04-31",
+        "2026-04-30",
+        "2026-12-31",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-01-00",
+        "2026-01-32",
+        "26-01-01",
+        "2026-1-01",
+        "２026-01-01",
+        "2026/01/01",
+    ];
+    let mut times: Vec<String> = dates.iter().map(|d| format!("{d}T12:00:00Z")).collect();
+    times.extend(
+        [
+            "2026-03-01T00:00:00Z",
+            "2026-03-01T23:59:59Z",
+            "2026-03-01T24:00:00Z",
+            "2026-03-01T23:60:00Z",
+            "2026-03-01T23:59:60Z",
+            "2026-03-01T10:00:00z",
+            "2026-03-01t10:00:00Z",
+            "2026-03-01 10:00:00Z",
+            "2026-03-01T10:00Z",
+            "2026-03-01T10:00:00.0Z",
+            "2026-03-01T10:00:00+00:00",
+            "2026-03-01",
+        ]
+        .map(str::to_owned),
+    );
+    let countries = ["SL", "CI", "EU", "sl", "S", "SLE", "S1", "Sl", "ÉS"];
+    let hs_codes = [
+        "7102.10", "7102.21", "7102.31", "7102.39", "7102.00", "7103.10", "7102.1", "7102.100", "710210",
+        "7102,10",
+    ];
+    let origins =
+        ["kpledger.mru/regional", "a", &long("a", 100), &long("a", 101), "", "a b", "a+b", "a\u{7f}", "é"];
+    let hash = "0123456789abcdef".repeat(4);
+    let hashes = [
+        hash.clone(),
+        hash.to_uppercase(),
+        hash[..63].to_owned(),
+        format!("{hash}0"),
+        hash.replace('a', "g"),
+    ];
+
+    let mut disagreements = Vec::new();
+    let mut compare = |def: &str, samples: Vec<String>, model: &dyn Fn(&str) -> bool| {
+        let validator = schemas.event_def(def);
+        for s in samples {
+            let (by_model, by_schema) = (model(&s), validator.is_valid(&Value::String(s.clone())));
+            if by_model != by_schema {
+                disagreements
+                    .push(format!("$defs/{def} on {s:?}: kpledger says {by_model}, the schema {by_schema}"));
+            }
+        }
+    };
+    compare("actorId", handles.clone(), &|s| kpledger_model::ActorId::new(s).is_ok());
+    compare("siteId", handles, &|s| kpledger_model::SiteId::new(s).is_ok());
+    compare("text", texts, &|s| kpledger_model::Text::new(s).is_ok());
+    compare("date", dates.map(str::to_owned).to_vec(), &|s| kpledger_model::Date::new(s).is_ok());
+    compare("time", times, &|s| kpledger_model::Time::new(s).is_ok());
+    compare("country", countries.map(str::to_owned).to_vec(), &|s| kpledger_model::Country::new(s).is_ok());
+    compare("hsCode", hs_codes.map(str::to_owned).to_vec(), &|s| kpledger_model::HsCode::new(s).is_ok());
+    compare("origin", origins.map(str::to_owned).to_vec(), &|s| kpledger_model::Origin::new(s).is_ok());
+    compare("hash", hashes.to_vec(), &|s| s.parse::<kpledger_model::Hash>().is_ok());
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

@@ -42,14 +42,40 @@ pub fn canonical_value(value: &Value) -> Vec<u8> {
     serde_json_canonicalizer::to_vec(value).expect("a serde_json::Value is always representable")
 }
 
-/// Canonical bytes of a model value: serialise to a JSON value, then RFC 8785.
+/// The largest integer a signed document may hold: 2^53 - 1. RFC 8785 writes numbers as
+/// IEEE 754 doubles, so a larger integer would be signed as a rounded, different number.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Canonical bytes of a model value: serialise to a JSON value, then RFC 8785. Refuses
+/// integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
     let value = serde_json::to_value(doc).map_err(|e| JsonError::Shape(e.to_string()))?;
+    check_safe_integers(&value)?;
     Ok(canonical_value(&value))
 }
 
+fn check_safe_integers(v: &Value) -> Result<(), JsonError> {
+    match v {
+        Value::Number(n) => {
+            let safe = n
+                .as_u64()
+                .map(|u| u <= MAX_SAFE_INTEGER)
+                .or_else(|| n.as_i64().map(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER));
+            if safe == Some(true) {
+                Ok(())
+            } else {
+                Err(JsonError::Shape(format!("number {n} is larger than 2^53 - 1")))
+            }
+        }
+        Value::Array(a) => a.iter().try_for_each(check_safe_integers),
+        Value::Object(o) => o.values().try_for_each(check_safe_integers),
+        _ => Ok(()),
+    }
+}
+
 /// Reads bytes as JSON under the strict rules: no duplicate keys at any depth, no
-/// floating-point or exponent numbers, no trailing data, nesting at most 128 deep.
+/// floating-point or exponent numbers, no integer beyond ±(2^53 - 1), no trailing data,
+/// nesting at most 127 deep.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = StrictSeed.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
@@ -66,6 +92,18 @@ where
 {
     let value = parse_strict(bytes)?;
     from_value_strict(value)
+}
+
+/// Reads a hand-written input file (a policy, a foreign certificate): strict JSON and the
+/// model's shape, but without the round-trip check, so a person may write defaults out
+/// (`"suspensions": []`). Unknown fields are still refused by the types that deny them.
+/// What gets signed is the model's own canonical form of the value read.
+pub fn from_slice_input<T>(bytes: &[u8]) -> Result<T, JsonError>
+where
+    T: for<'de> Deserialize<'de>,
+{
+    let value = parse_strict(bytes)?;
+    T::deserialize(&value).map_err(|e| JsonError::Shape(e.to_string()))
 }
 
 /// As [`from_slice_strict`], for a value already read strictly.
@@ -146,10 +184,20 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        if v.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(E::custom(format!(
+                "integer {v} is larger than 2^53 - 1, which canonical JSON cannot sign exactly"
+            )));
+        }
         Ok(Value::from(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        if v > MAX_SAFE_INTEGER {
+            return Err(E::custom(format!(
+                "integer {v} is larger than 2^53 - 1, which canonical JSON cannot sign exactly"
+            )));
+        }
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
@@ -208,6 +256,16 @@ mod tests {
             let err = parse_strict(doc).unwrap_err();
             assert!(err.to_string().contains("not an integer"), "{err}");
         }
+    }
+
+    #[test]
+    fn integers_beyond_2_pow_53_are_refused_both_ways() {
+        assert!(parse_strict(b"[9007199254740991]").is_ok());
+        let err = parse_strict(b"[9007199254740993]").unwrap_err();
+        assert!(err.to_string().contains("2^53"), "{err}");
+        assert!(parse_strict(b"[-9007199254740993]").is_err());
+        assert!(to_canonical(&[u64::MAX]).is_err());
+        assert!(to_canonical(&[9_007_199_254_740_991u64]).is_ok());
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub enum ValuationRule {
 /// The values come from `policies/XX.json`; `unconfirmed` names the fields that rest on
 /// unconfirmed sources (`domain.md` [M]) and must be reviewed before they are relied on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Always `kpledger/policy/v1`.
     pub schema: Text,
@@ -115,9 +116,65 @@ pub struct Policy {
     pub valuation_rule: ValuationRule,
     /// Export duty or royalty in basis points of the final value (EX-2).
     pub export_duty_bp: u32,
+    /// KP Participants this country trades with (KP-6).
+    pub participants: Vec<Country>,
+    /// Periods when a Participant's rough trade was suspended or embargoed (KP-6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspensions: Vec<Suspension>,
+    /// The certificate number range of each year (KP-8, a soft check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cert_number_ranges: Vec<NumberRange>,
+    /// Days within which an import confirmation is expected after export (IM-2).
+    pub import_confirmation_days: u32,
+    /// The exporter must show every parcel was mined in this country or lawfully imported
+    /// (Liberia's 2004 Act, EX-3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conclusive_evidence_of_origin: bool,
     /// Field names whose values rest on unconfirmed sources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unconfirmed: Vec<Text>,
+}
+
+impl Policy {
+    /// The final value by this country's valuation rule.
+    pub fn final_value(&self, exporter: Cents, government: Cents, independent: Option<Cents>) -> Cents {
+        match self.valuation_rule {
+            ValuationRule::HighestOfThree => exporter.max(government).max(independent.unwrap_or_default()),
+            ValuationRule::Government => government,
+        }
+    }
+
+    /// The export duty on `value`: `export_duty_bp` basis points, rounded up to the cent.
+    pub fn duty(&self, value: Cents) -> Cents {
+        let due = (u128::from(value.0) * u128::from(self.export_duty_bp)).div_ceil(10_000);
+        Cents(u64::try_from(due).unwrap_or(u64::MAX))
+    }
+}
+
+/// A period when a country could not trade rough diamonds under the KPCS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    /// The country.
+    pub country: Country,
+    /// First day.
+    pub from: Date,
+    /// Last day (inclusive).
+    pub to: Date,
+    /// Why, e.g. the UN embargo.
+    pub reason: Text,
+}
+
+/// A year's range of certificate serial numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberRange {
+    /// The year of issue.
+    pub year: u32,
+    /// Lowest serial.
+    pub min: u64,
+    /// Highest serial.
+    pub max: u64,
 }
 
 /// A parcel created by a split or a merge.
@@ -206,6 +263,186 @@ impl Offer {
     pub fn signature_valid(&self) -> bool {
         self.hash().is_ok_and(|h| sign::verify(&self.sig.key, Purpose::Offer, &h, &self.sig.sig))
     }
+}
+
+/// The title every KP certificate carries (Annex I (a)).
+pub const KP_TITLE: &str = "Kimberley Process Certificate";
+/// The statement every KP certificate carries (Annex I (a)).
+pub const KP_STATEMENT: &str = "The rough diamonds in this shipment have been handled in accordance with the provisions of the Kimberley Process Certification Scheme for rough diamonds";
+
+/// A certificate's country of origin: one country, or mixed origin (written `"mixed"`;
+/// paper certificates print asterisks).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OriginClaim {
+    /// Every stone was mined in this country.
+    Single(Country),
+    /// Stones from two or more countries of origin.
+    Mixed,
+}
+
+impl std::fmt::Display for OriginClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OriginClaim::Single(c) => write!(f, "{c}"),
+            OriginClaim::Mixed => f.write_str("mixed"),
+        }
+    }
+}
+
+impl Serialize for OriginClaim {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for OriginClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "mixed" {
+            return Ok(OriginClaim::Mixed);
+        }
+        Country::new(s).map(OriginClaim::Single).map_err(|e| {
+            serde::de::Error::custom(format!("country of origin must be a country code or \"mixed\": {e}"))
+        })
+    }
+}
+
+/// One HS-code line of a certificate (Annex I (h), (i), (k)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertLine {
+    /// The customs heading.
+    pub hs_code: HsCode,
+    /// Carats under this heading.
+    pub carats_pt: Points,
+    /// Value under this heading.
+    pub value_usd_cents: Cents,
+}
+
+/// The exporter as named on a certificate (Annex I (g)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertExporter {
+    /// The exporter's actor id in this ledger.
+    pub actor: ActorId,
+    /// Name.
+    pub name: Text,
+    /// Address.
+    pub address: Text,
+    /// Exporter licence number.
+    pub licence_no: Text,
+}
+
+/// The importer as named on a certificate (Annex I (g)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertImporter {
+    /// Name.
+    pub name: Text,
+    /// Address.
+    pub address: Text,
+    /// Country of destination.
+    pub country: Country,
+}
+
+/// A Kimberley Process certificate (every Annex I field), bound to the exact parcel
+/// chains it covers: each parcel with the hash of its latest event. The issuing
+/// authority's signature on the event is the validation (Annex I (l)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// Always [`KP_TITLE`].
+    pub title: Text,
+    /// Always [`KP_STATEMENT`].
+    pub statement: Text,
+    /// Unique number, starting with the issuing country's code, e.g. `SL-2026-004312`.
+    pub number: Text,
+    /// The issuing (exporting) country.
+    pub issuing_country: Country,
+    /// Name of the issuing authority.
+    pub issuing_authority: Text,
+    /// Country of origin, or mixed.
+    pub country_of_origin: OriginClaim,
+    /// Date of issue.
+    pub date_of_issue: Date,
+    /// Date of expiry.
+    pub date_of_expiry: Date,
+    /// The exporter.
+    pub exporter: CertExporter,
+    /// The importer.
+    pub importer: CertImporter,
+    /// Carats and value per HS code.
+    pub lines: Vec<CertLine>,
+    /// Number of parcels in the shipment.
+    pub parcel_count: u32,
+    /// The parcels, each at its latest event.
+    pub parcels: Vec<ParcelRef>,
+    /// Container seal numbers.
+    pub container_seal_ids: Vec<Text>,
+    /// Language of the certificate, e.g. `en` or `fr`.
+    pub language: Text,
+    /// An English translation is incorporated (required unless the language is English).
+    pub english_translation_present: bool,
+}
+
+impl Certificate {
+    /// Total carats over all lines.
+    pub fn carats(&self) -> u64 {
+        self.lines.iter().map(|l| l.carats_pt.0).sum()
+    }
+    /// Total value over all lines.
+    pub fn value(&self) -> u64 {
+        self.lines.iter().map(|l| l.value_usd_cents.0).sum()
+    }
+}
+
+/// A certificate issued outside this ledger, as presented at import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignCertificate {
+    /// Its number.
+    pub number: Text,
+    /// The exporting country.
+    pub issuing_country: Country,
+    /// Name of the issuing authority.
+    pub issuing_authority: Text,
+    /// Country of origin, or mixed.
+    pub country_of_origin: OriginClaim,
+    /// For mixed origin, the countries of origin where the documents give them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries_of_origin: Vec<Country>,
+    /// Date of issue.
+    pub date_of_issue: Date,
+    /// Date of expiry.
+    pub date_of_expiry: Date,
+    /// Exporter's name.
+    pub exporter: Text,
+    /// Importer's name.
+    pub importer: Text,
+    /// Carats and value per HS code.
+    pub lines: Vec<CertLine>,
+    /// Number of parcels.
+    pub parcel_count: u32,
+}
+
+/// The importing authority's confirmation of receipt (KPCS Section III (b)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportConfirmation {
+    /// The certificate number.
+    pub certificate: Text,
+    /// The parcels received, each at its latest event (the export or transit).
+    pub parcels: Vec<ParcelRef>,
+    /// Parcels counted on receipt.
+    pub parcel_count: u32,
+    /// Carats weighed on receipt.
+    pub carats_pt: Points,
+    /// The importer's name, as on the certificate.
+    pub importer: Text,
+    /// The exporter's name, as on the certificate.
+    pub exporter: Text,
+    /// Date of receipt.
+    pub date_of_receipt: Date,
+    /// The container arrived with its seals intact.
+    pub seal_intact: bool,
+    /// The licensed actor in this ledger who takes custody.
+    pub holder: ActorId,
 }
 
 /// What an event does. Serialised with `"kind"` as the tag.
@@ -299,6 +536,8 @@ pub enum Payload {
         independent_usd_cents: Option<Cents>,
         /// The final value.
         final_usd_cents: Cents,
+        /// Export duty or royalty due on the final value.
+        duty_usd_cents: Cents,
     },
     /// The authority seals a parcel in a tamper-resistant container.
     Seal {
@@ -310,6 +549,62 @@ pub enum Payload {
         weight_pt: Points,
         /// The container seal numbers.
         seal_ids: Vec<Text>,
+    },
+    /// The exporting authority issues and validates a KP certificate.
+    Certificate {
+        /// The certificate.
+        certificate: Certificate,
+    },
+    /// The exporting authority records the shipment's departure.
+    Export {
+        /// The certificate number.
+        certificate: Text,
+        /// The parcels, each at its latest event.
+        parcels: Vec<ParcelRef>,
+    },
+    /// A transit country's authority records a shipment passing through unopened.
+    Transit {
+        /// The certificate number.
+        certificate: Text,
+        /// The transit country.
+        country: Country,
+        /// The parcels, each at its latest event.
+        parcels: Vec<ParcelRef>,
+        /// Seals found on entry.
+        seal_ids_in: Vec<Text>,
+        /// Seals found on exit.
+        seal_ids_out: Vec<Text>,
+        /// Carats on entry.
+        carats_in_pt: Points,
+        /// Carats on exit.
+        carats_out_pt: Points,
+        /// Parcels on entry.
+        parcel_count_in: u32,
+        /// Parcels on exit.
+        parcel_count_out: u32,
+        /// Whether the container was opened in transit.
+        opened: bool,
+    },
+    /// The importing authority admits a parcel from outside this ledger under a foreign
+    /// certificate; the parcel's chain starts here.
+    Import {
+        /// The new parcel.
+        parcel: ParcelId,
+        /// The licensed importer who takes custody.
+        holder: ActorId,
+        /// Its weight on receipt.
+        weight_pt: Points,
+        /// Its stone count.
+        stones: u32,
+        /// Its heading.
+        hs_code: HsCode,
+        /// The foreign certificate it came under.
+        certificate: ForeignCertificate,
+    },
+    /// The importing authority confirms receipt of a shipment exported in this ledger.
+    ImportConfirmation {
+        /// The confirmation.
+        confirmation: ImportConfirmation,
     },
 }
 
@@ -329,6 +624,11 @@ impl Payload {
             Payload::Merge { .. } => "merge",
             Payload::Valuation { .. } => "valuation",
             Payload::Seal { .. } => "seal",
+            Payload::Certificate { .. } => "certificate",
+            Payload::Export { .. } => "export",
+            Payload::Transit { .. } => "transit",
+            Payload::Import { .. } => "import",
+            Payload::ImportConfirmation { .. } => "import_confirmation",
         }
     }
 
@@ -349,6 +649,13 @@ impl Payload {
             Payload::Valuation { parcel, prev, .. } | Payload::Seal { parcel, prev, .. } => {
                 vec![(*parcel, Some(*prev))]
             }
+            Payload::Certificate { certificate: Certificate { parcels, .. } }
+            | Payload::Export { parcels, .. }
+            | Payload::Transit { parcels, .. }
+            | Payload::ImportConfirmation { confirmation: ImportConfirmation { parcels, .. } } => {
+                parcels.iter().map(|r| (r.parcel, Some(r.prev))).collect()
+            }
+            Payload::Import { parcel, .. } => vec![(*parcel, None)],
             Payload::Genesis { .. }
             | Payload::Policy { .. }
             | Payload::Enrol { .. }

@@ -11,7 +11,7 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -76,6 +76,15 @@ impl PublicKey {
             kind: "public",
             reason: e.to_string(),
         })?;
+        // RFC 8032 §5.1.3: a y-coordinate of p or more is an invalid encoding, but the
+        // decoder reduces it; insist that the point encodes back to the same bytes.
+        if vk.to_edwards().compress().to_bytes() != arr {
+            return Err(KeyError::Invalid {
+                path: "<inline>".into(),
+                kind: "public",
+                reason: "non-canonical point encoding (y is not reduced modulo p)".into(),
+            });
+        }
         if vk.is_weak() {
             return Err(KeyError::Weak(B64.encode(arr)));
         }
@@ -172,9 +181,18 @@ impl SecretKey {
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
     }
-    /// PKCS#8 PEM text.
+    /// PKCS#8 v1 PEM text (RFC 8410, without the optional public key): the form
+    /// `openssl genpkey -algorithm ed25519` writes and every OpenSSL 3 reads.
     pub fn to_pem(&self) -> String {
-        self.0.to_pkcs8_pem(LineEnding::LF).expect("encoding a valid Ed25519 key cannot fail").to_string()
+        // RFC 8410 §7: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING {
+        // OCTET STRING seed } }: a fixed 16-byte prefix and the 32-byte seed.
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+        ];
+        let mut der = zeroize::Zeroizing::new([0u8; 48]);
+        der[..16].copy_from_slice(&PREFIX);
+        der[16..].copy_from_slice(self.0.as_bytes());
+        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", B64.encode(&der[..]))
     }
     /// Parses PKCS#8 PEM text; `name` is used in error messages.
     pub fn from_pem(text: &str, name: &str) -> Result<Self, KeyError> {
@@ -247,6 +265,23 @@ mod tests {
         let dbg = format!("{sk:?}");
         assert!(dbg.contains(&sk.public().to_base64()));
         assert!(!dbg.contains(&hex::encode([9u8; 32])));
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // y = p + 3 (p = 2^255 - 19) reduces to the valid y = 3 but is not its encoding.
+        let mut y = [0xffu8; 32];
+        y[0] = 0xed + 3;
+        y[31] = 0x7f;
+        assert!(matches!(PublicKey::from_bytes(&y), Err(KeyError::Invalid { .. })));
+    }
+
+    #[test]
+    fn private_pem_is_pkcs8_v1_like_openssl() {
+        let pem = SecretKey::from_seed(&[3; 32]).to_pem();
+        // v1 OneAsymmetricKey for Ed25519 is 48 bytes of DER: 64 base64 characters.
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(body.len(), 64, "{pem}");
     }
 
     #[test]

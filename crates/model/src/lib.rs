@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bundle;
 pub mod canonical;
 pub mod event;
 pub mod hash;
@@ -32,10 +33,12 @@ pub mod keys;
 pub mod sign;
 pub mod types;
 
+pub use bundle::{BUNDLE_FORMAT, Bundle};
 pub use canonical::JsonError;
 pub use event::{
-    ActorRecord, Event, EventBody, Licence, NewParcel, Offer, OfferBody, OfferKind, ParcelRef, ParsedEvent,
-    Payload, Policy, SiteRecord, ValuationRule,
+    ActorRecord, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, ForeignCertificate,
+    ImportConfirmation, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind, OriginClaim, ParcelRef,
+    ParsedEvent, Payload, Policy, SiteRecord, Suspension, ValuationRule,
 };
 pub use hash::Hash;
 pub use keys::{KeyError, PublicKey, SecretKey};

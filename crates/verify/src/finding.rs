@@ -25,47 +25,67 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-`).
+/// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Rule {
-    /// CH-1: every event links the previous event hash of each parcel it touches; a
-    /// parcel's first event is its extraction; stored events are intact and in order.
+    /// CH-1: every event links the previous event of every parcel it touches; a parcel starts at an extraction or a certified import; stored events are intact.
     Ch1,
-    /// CH-2: the signature verifies with the signer's enrolled, unrevoked key at that
-    /// point of the log, for this ledger, and the signer's role may emit the event.
+    /// CH-2: signed by the signer's enrolled, unrevoked key, for this ledger, in a role allowed to do it.
     Ch2,
-    /// CH-3: no parcel is consumed twice and no parcel id is created twice.
+    /// CH-3: no parcel is consumed, certified or created twice.
     Ch3,
-    /// CH-4: times do not go backwards along a chain; sealing comes after valuation and
-    /// nothing but certification follows a seal.
+    /// CH-4: time never goes backwards along a chain; seal after valuation; only certification and export after a seal.
     Ch4,
-    /// MB-1: a merge's output weighs the sum of its inputs, within tolerance.
+    /// MB-1: a merge's output weighs the sum of its inputs (within tolerance); stones are conserved.
     Mb1,
-    /// MB-2: a split's outputs weigh the input, within tolerance.
+    /// MB-2: a split's outputs weigh the input (within tolerance); stones are conserved.
     Mb2,
-    /// MB-3: a parcel does not gain weight between custody events (loss beyond tolerance
-    /// is a warning).
+    /// MB-3: no weight gain between custody events; a loss beyond tolerance is a red flag.
     Mb3,
-    /// KP-3: the HS code is one of 7102.10, 7102.21, 7102.31.
+    /// MB-5: a certificate's carats equal its parcels' carats, and its parcel count their number.
+    Mb5,
+    /// KP-1: a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation.
+    Kp1,
+    /// KP-2: a certificate number starts with the issuing country's code and is used once.
+    Kp2,
+    /// KP-3: HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds), and cover the parcels' headings.
     Kp3,
-    /// EX-1: a seal carries container seal numbers.
+    /// KP-4: issue before expiry, not before sealing; export and import inside the validity window.
+    Kp4,
+    /// KP-5: country of origin is single only when every stone comes from that country; mixed otherwise.
+    Kp5,
+    /// KP-6: issuer, destination and transit countries are KP Participants, not suspended.
+    Kp6,
+    /// KP-7: the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier.
+    Kp7,
+    /// KP-8: soft anti-forgery checks: number inside its year's range, container seals match the sealing.
+    Kp8,
+    /// EX-1: export only after official valuation and sealing; certificate values equal the valuation.
     Ex1,
-    /// EX-2: the final value follows the country's valuation rule.
+    /// EX-2: the final value and the duty follow the country's valuation rule and rate.
     Ex2,
-    /// LC-1: extraction by a miner whose licence is valid on the day and covers the site.
+    /// EX-3: the exporter holds a valid exporter licence, holds the parcels, and (where required) proves their origin.
+    Ex3,
+    /// TR-1: a shipment leaves a transit country unopened, with the same seals, carats and parcel count.
+    Tr1,
+    /// IM-1: an import matches its certificate: parcel count, carats, importer, exporter, seals intact.
+    Im1,
+    /// IM-2: an exported shipment's import confirmation arrives within the policy's number of days.
+    Im2,
+    /// LC-1: extraction by a licensed miner at a site the licence covers, on a day it is valid.
     Lc1,
-    /// LC-2: handovers follow the country's allowed seller → buyer roles, between parties
-    /// whose licences are valid on the day.
+    /// LC-2: handovers follow the country's allowed seller-to-buyer roles, between licensed parties.
     Lc2,
-    /// DB-1: a value the ledger database keeps (a derived table or index) agrees with the
-    /// signed events it is derived from.
+    /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
+    Lc3,
+    /// DB-1: every stored derived value agrees with the signed events.
     Db1,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 26] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -73,11 +93,24 @@ impl Rule {
         Rule::Mb1,
         Rule::Mb2,
         Rule::Mb3,
+        Rule::Mb5,
+        Rule::Kp1,
+        Rule::Kp2,
         Rule::Kp3,
+        Rule::Kp4,
+        Rule::Kp5,
+        Rule::Kp6,
+        Rule::Kp7,
+        Rule::Kp8,
         Rule::Ex1,
         Rule::Ex2,
+        Rule::Ex3,
+        Rule::Tr1,
+        Rule::Im1,
+        Rule::Im2,
         Rule::Lc1,
         Rule::Lc2,
+        Rule::Lc3,
         Rule::Db1,
     ];
 
@@ -91,11 +124,24 @@ impl Rule {
             Rule::Mb1 => "MB-1",
             Rule::Mb2 => "MB-2",
             Rule::Mb3 => "MB-3",
+            Rule::Mb5 => "MB-5",
+            Rule::Kp1 => "KP-1",
+            Rule::Kp2 => "KP-2",
             Rule::Kp3 => "KP-3",
+            Rule::Kp4 => "KP-4",
+            Rule::Kp5 => "KP-5",
+            Rule::Kp6 => "KP-6",
+            Rule::Kp7 => "KP-7",
+            Rule::Kp8 => "KP-8",
             Rule::Ex1 => "EX-1",
             Rule::Ex2 => "EX-2",
+            Rule::Ex3 => "EX-3",
+            Rule::Tr1 => "TR-1",
+            Rule::Im1 => "IM-1",
+            Rule::Im2 => "IM-2",
             Rule::Lc1 => "LC-1",
             Rule::Lc2 => "LC-2",
+            Rule::Lc3 => "LC-3",
             Rule::Db1 => "DB-1",
         }
     }
@@ -104,25 +150,64 @@ impl Rule {
     pub fn summary(self) -> &'static str {
         match self {
             Rule::Ch1 => {
-                "each event links the previous event of every parcel it touches; stored events are intact"
+                "every event links the previous event of every parcel it touches; a parcel starts at an extraction or a certified import; stored events are intact"
             }
             Rule::Ch2 => {
                 "signed by the signer's enrolled, unrevoked key, for this ledger, in a role allowed to do it"
             }
-            Rule::Ch3 => "no parcel is consumed twice; no parcel id is created twice",
+            Rule::Ch3 => "no parcel is consumed, certified or created twice",
             Rule::Ch4 => {
-                "time never goes backwards along a chain; seal after valuation; nothing after a seal"
+                "time never goes backwards along a chain; seal after valuation; only certification and export after a seal"
             }
-            Rule::Mb1 => "a merge's output weighs the sum of its inputs (within tolerance)",
-            Rule::Mb2 => "a split's outputs weigh the input (within tolerance)",
-            Rule::Mb3 => "no weight gain between custody events; loss beyond tolerance is flagged",
-            Rule::Kp3 => "HS code is 7102.10, 7102.21 or 7102.31 (rough diamonds)",
-            Rule::Ex1 => "a seal carries container seal numbers",
-            Rule::Ex2 => "the final value follows the country's valuation rule",
+            Rule::Mb1 => {
+                "a merge's output weighs the sum of its inputs (within tolerance); stones are conserved"
+            }
+            Rule::Mb2 => "a split's outputs weigh the input (within tolerance); stones are conserved",
+            Rule::Mb3 => "no weight gain between custody events; a loss beyond tolerance is a red flag",
+            Rule::Mb5 => {
+                "a certificate's carats equal its parcels' carats, and its parcel count their number"
+            }
+            Rule::Kp1 => {
+                "a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation"
+            }
+            Rule::Kp2 => "a certificate number starts with the issuing country's code and is used once",
+            Rule::Kp3 => {
+                "HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds), and cover the parcels' headings"
+            }
+            Rule::Kp4 => {
+                "issue before expiry, not before sealing; export and import inside the validity window"
+            }
+            Rule::Kp5 => {
+                "country of origin is single only when every stone comes from that country; mixed otherwise"
+            }
+            Rule::Kp6 => "issuer, destination and transit countries are KP Participants, not suspended",
+            Rule::Kp7 => {
+                "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier"
+            }
+            Rule::Kp8 => {
+                "soft anti-forgery checks: number inside its year's range, container seals match the sealing"
+            }
+            Rule::Ex1 => {
+                "export only after official valuation and sealing; certificate values equal the valuation"
+            }
+            Rule::Ex2 => "the final value and the duty follow the country's valuation rule and rate",
+            Rule::Ex3 => {
+                "the exporter holds a valid exporter licence, holds the parcels, and (where required) proves their origin"
+            }
+            Rule::Tr1 => {
+                "a shipment leaves a transit country unopened, with the same seals, carats and parcel count"
+            }
+            Rule::Im1 => {
+                "an import matches its certificate: parcel count, carats, importer, exporter, seals intact"
+            }
+            Rule::Im2 => {
+                "an exported shipment's import confirmation arrives within the policy's number of days"
+            }
             Rule::Lc1 => "extraction by a licensed miner at a site the licence covers, on a day it is valid",
             Rule::Lc2 => {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
+            Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }
     }

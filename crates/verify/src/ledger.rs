@@ -73,6 +73,9 @@ pub struct Report {
     /// The ledger's origin name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
+    /// The certificate, for a bundle's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// Number of events checked.
     pub events: u64,
     /// Number of parcels known.
@@ -106,6 +109,7 @@ pub struct LedgerCheck {
     warnings: u64,
     events: u64,
     index_rows: u64,
+    last_time: Option<kpledger_model::Time>,
 }
 
 impl LedgerCheck {
@@ -212,6 +216,9 @@ impl LedgerCheck {
             f.seq = Some(row.seq);
             self.push(f);
         }
+        if self.last_time.as_ref().is_none_or(|t| *t < body.time) {
+            self.last_time = Some(body.time.clone());
+        }
         let verdict = check_event(&self.state, &parsed);
         for mut f in verdict.findings.iter().cloned() {
             f.seq = Some(row.seq);
@@ -227,6 +234,9 @@ impl LedgerCheck {
     /// and returns the report. `index_rows` is the total number of rows in the store's
     /// parcel index (rows pointing at no event are caught by the count).
     pub fn finish(mut self, stored: &Tables, index_rows: u64) -> Report {
+        for f in overdue_confirmations(&self.state, self.last_time.as_ref()) {
+            self.push(f);
+        }
         let expected = crate::rows::tables(&self.state);
         for (table, exp_rows) in &expected {
             let empty = Vec::new();
@@ -283,6 +293,7 @@ impl LedgerCheck {
         Report {
             ok: self.errors == 0,
             ledger: self.state.origin().map(|o| o.to_string()),
+            certificate: None,
             events: self.events,
             parcels: self.state.parcels.len() as u64,
             actors: self.state.actors.len() as u64,
@@ -297,6 +308,40 @@ impl LedgerCheck {
     pub fn state(&self) -> &MemState {
         &self.state
     }
+}
+
+/// IM-2: shipments exported to a country whose authority is in this ledger, with no
+/// confirmation of receipt within the issuing policy's number of days of the ledger's
+/// latest event (the verifier has no clock: the ledger's own time is "now").
+pub fn overdue_confirmations(state: &MemState, now: Option<&kpledger_model::Time>) -> Vec<Finding> {
+    let Some(now) = now else { return Vec::new() };
+    let mut out = Vec::new();
+    for cs in state.certificates.values() {
+        let c = &cs.certificate;
+        let (Some(exported), None) = (&cs.exported, &cs.confirmed) else { continue };
+        let importer_in_ledger = state.actors.values().any(|a| {
+            a.record.role == kpledger_model::Role::Authority && a.record.country == c.importer.country
+        });
+        let days = state.policies.get(&c.issuing_country).map_or(30, |p| p.import_confirmation_days);
+        let waited = (now.unix() - exported.unix()) / 86_400;
+        if importer_in_ledger && waited > i64::from(days) {
+            let mut f = Finding::warning(
+                Rule::Im2,
+                format!(
+                    "certificate {} left {} on {}, {waited} days ago, and {}'s authority has not confirmed receipt (expected within {days} days)",
+                    c.number,
+                    c.issuing_country,
+                    exported.date(),
+                    c.importer.country
+                ),
+            )
+            .hint("ask the importing authority for its confirmation of receipt; an unconfirmed shipment may have been diverted");
+            f.parcel = c.parcels.first().map(|r| r.parcel);
+            f.event = Some(cs.event);
+            out.push(f);
+        }
+    }
+    out
 }
 
 fn db_finding(table: &str, key: &Cell, msg: String) -> Finding {

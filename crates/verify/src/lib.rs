@@ -14,13 +14,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod bundle;
 pub mod finding;
 pub mod ledger;
 pub mod rows;
 pub mod rules;
 pub mod state;
 
+pub use bundle::{BundleError, verify_bundle};
 pub use finding::{Finding, Rule, Severity};
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Verdict, check_event};
-pub use state::{ActorState, Effect, MemState, ParcelState, ParcelStatus, State};
+pub use state::{ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State};

@@ -10,10 +10,10 @@ use kpledger_model::{Policy, SiteRecord};
 use serde::Serialize;
 
 use crate::ledger::{Cell, Tables};
-use crate::state::{ActorState, MemState, ParcelState};
+use crate::state::{ActorState, CertificateState, MemState, ParcelState};
 
 /// The derived tables, in the order a store creates them.
-pub const TABLES: [&str; 5] = ["meta", "actors", "sites", "policies", "parcels"];
+pub const TABLES: [&str; 6] = ["meta", "actors", "sites", "policies", "parcels", "certificates"];
 
 /// Column names of a derived table.
 pub fn columns(table: &str) -> &'static [&'static str] {
@@ -23,6 +23,7 @@ pub fn columns(table: &str) -> &'static [&'static str] {
         "sites" => &["id", "country", "doc"],
         "policies" => &["country", "version", "doc"],
         "parcels" => &["id", "holder", "status", "weight_pt", "head", "doc"],
+        "certificates" => &["number", "issuing_country", "status", "doc"],
         _ => &[],
     }
 }
@@ -74,6 +75,23 @@ pub fn parcel_row(p: &ParcelState) -> Vec<Cell> {
     ]
 }
 
+/// A `certificates` row.
+pub fn certificate_row(c: &CertificateState) -> Vec<Cell> {
+    let status = if c.confirmed.is_some() {
+        "confirmed"
+    } else if c.exported.is_some() {
+        "exported"
+    } else {
+        "issued"
+    };
+    vec![
+        text(c.certificate.number.as_str()),
+        text(c.certificate.issuing_country.as_str()),
+        text(status),
+        doc(c),
+    ]
+}
+
 /// Every derived row of a state, by table.
 pub fn tables(state: &MemState) -> Tables {
     let mut t = Tables::new();
@@ -82,5 +100,6 @@ pub fn tables(state: &MemState) -> Tables {
     t.insert("sites".into(), state.sites.values().map(site_row).collect());
     t.insert("policies".into(), state.policies.values().map(policy_row).collect());
     t.insert("parcels".into(), state.parcels.values().map(parcel_row).collect());
+    t.insert("certificates".into(), state.certificates.values().map(certificate_row).collect());
     t
 }

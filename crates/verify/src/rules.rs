@@ -4,11 +4,12 @@ use std::collections::BTreeSet;
 
 use kpledger_model::types::MAX_STONES;
 use kpledger_model::{
-    ActorId, Country, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role, ValuationRule,
+    ActorId, Cents, Country, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role, Text,
+    ValuationRule,
 };
 
 use crate::finding::{Finding, Rule};
-use crate::state::{ActorState, Effect, ParcelState, ParcelStatus, Revocation, State};
+use crate::state::{ActorState, CertificateState, Effect, ParcelState, ParcelStatus, Revocation, State};
 
 /// Weighing tolerance when a country has no policy: 0.01 ct per parcel involved.
 pub const DEFAULT_TOLERANCE_PT: u64 = 1;
@@ -160,50 +161,17 @@ impl<S: State> Cx<'_, S> {
                 government_usd_cents,
                 independent_usd_cents,
                 final_usd_cents,
-            } => {
-                let Some(mut p) = self.open_parcel(*parcel, *prev) else { return };
-                self.require_role(signer.as_ref(), &[Role::Valuer], "value a parcel officially");
-                let tol = self.tolerance(signer.as_ref().map(|s| &s.record.country));
-                self.weigh(&p, *weight_pt, tol, "at valuation");
-                let values = [Some(*exporter_usd_cents), Some(*government_usd_cents), *independent_usd_cents];
-                let rule = signer
-                    .as_ref()
-                    .and_then(|s| self.state.policy(&s.record.country))
-                    .map(|pol| pol.valuation_rule)
-                    .unwrap_or(ValuationRule::Government);
-                let expected = match rule {
-                    ValuationRule::HighestOfThree => values.into_iter().flatten().max().unwrap_or_default(),
-                    ValuationRule::Government => *government_usd_cents,
-                };
-                if rule == ValuationRule::HighestOfThree && independent_usd_cents.is_none() {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex2,
-                            "the valuation rule needs three values, but the independent valuer's is missing",
-                        )
-                        .parcel(*parcel),
-                    );
-                }
-                if *final_usd_cents != expected {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex2,
-                            format!(
-                                "final value {final_usd_cents} does not follow the valuation rule ({}): it should be {expected}",
-                                match rule {
-                                    ValuationRule::HighestOfThree => "highest of the three valuations",
-                                    ValuationRule::Government => "the government valuer's value",
-                                }
-                            ),
-                        )
-                        .parcel(*parcel),
-                    );
-                }
-                p.weight_pt = *weight_pt;
-                p.value_usd_cents = Some(*final_usd_cents);
-                self.touch(&mut p);
-                self.effects.push(Effect::PutParcel(p));
-            }
+                duty_usd_cents,
+            } => self.valuation(
+                signer.as_ref(),
+                *parcel,
+                *prev,
+                *weight_pt,
+                [*exporter_usd_cents, *government_usd_cents],
+                *independent_usd_cents,
+                *final_usd_cents,
+                *duty_usd_cents,
+            ),
             Payload::Seal { parcel, prev, weight_pt, seal_ids } => {
                 let Some(mut p) = self.open_parcel(*parcel, *prev) else { return };
                 self.require_role(signer.as_ref(), &[Role::Authority, Role::Valuer], "seal a parcel");
@@ -220,13 +188,42 @@ impl<S: State> Cx<'_, S> {
                             .parcel(*parcel),
                     );
                 }
-                let tol = self.tolerance(signer.as_ref().map(|s| &s.record.country));
+                let tol = self.tolerance(signer.as_ref().map(|s| &s.record.country), Rule::Mb3, p.id);
                 self.weigh(&p, *weight_pt, tol, "at sealing");
                 p.weight_pt = *weight_pt;
                 p.status = ParcelStatus::Sealed;
                 p.seal_ids = seal_ids.clone();
                 self.touch(&mut p);
                 self.effects.push(Effect::PutParcel(p));
+            }
+            Payload::Certificate { certificate } => self.certificate(signer.as_ref(), certificate),
+            Payload::Export { certificate, parcels } => self.export(signer.as_ref(), certificate, parcels),
+            Payload::Transit {
+                certificate,
+                country,
+                parcels,
+                seal_ids_in,
+                seal_ids_out,
+                carats_in_pt,
+                carats_out_pt,
+                parcel_count_in,
+                parcel_count_out,
+                opened,
+            } => self.transit(
+                signer.as_ref(),
+                certificate,
+                country,
+                parcels,
+                [seal_ids_in, seal_ids_out],
+                [*carats_in_pt, *carats_out_pt],
+                [*parcel_count_in, *parcel_count_out],
+                *opened,
+            ),
+            Payload::Import { parcel, holder, weight_pt, stones, hs_code, certificate } => {
+                self.import(signer.as_ref(), *parcel, holder, *weight_pt, *stones, hs_code, certificate)
+            }
+            Payload::ImportConfirmation { confirmation } => {
+                self.confirm_import(signer.as_ref(), confirmation)
             }
         }
     }
@@ -318,7 +315,7 @@ impl<S: State> Cx<'_, S> {
             Finding::error(
                 Rule::Ch2,
                 format!(
-                    "{} is a {}, and only a {} may {what}",
+                    "{} is enrolled as {}; only the {} role may {what}",
                     s.record.id,
                     s.record.role,
                     names.join(" or ")
@@ -396,12 +393,35 @@ impl<S: State> Cx<'_, S> {
         Some(a)
     }
 
-    fn tolerance(&self, country: Option<&Country>) -> u64 {
-        country.and_then(|c| self.state.policy(c)).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+    /// The country's policy; an error under `rule` if the country has none.
+    fn policy_for(&mut self, country: Option<&Country>, rule: Rule, parcel: ParcelId) -> Option<Policy> {
+        let c = country?;
+        let p = self.state.policy(c);
+        if p.is_none() {
+            self.err(
+                Finding::error(
+                    rule,
+                    format!("{c} has no policy in this ledger, so this event cannot be judged"),
+                )
+                .parcel(parcel)
+                .hint("the country's authority must publish its policy (`kpledger policy set`)"),
+            );
+        }
+        p
     }
 
-    /// CH-1/CH-3/CH-4 for an existing parcel the event continues.
+    /// The weighing tolerance of the signer's country.
+    fn tolerance(&mut self, country: Option<&Country>, rule: Rule, parcel: ParcelId) -> u64 {
+        self.policy_for(country, rule, parcel).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+    }
+
+    /// CH-1/CH-3/CH-4 for an existing, open parcel the event continues.
     fn open_parcel(&mut self, id: ParcelId, prev: Hash) -> Option<ParcelState> {
+        self.linked(id, prev, ParcelStatus::Open)
+    }
+
+    /// CH-1/CH-3/CH-4 for an existing parcel the event continues, which must be in `expected`.
+    fn linked(&mut self, id: ParcelId, prev: Hash, expected: ParcelStatus) -> Option<ParcelState> {
         let Some(p) = self.state.parcel(&id) else {
             self.err(
                 Finding::error(Rule::Ch1, "the event continues a parcel that has no history in this ledger")
@@ -424,22 +444,39 @@ impl<S: State> Cx<'_, S> {
                 .hint("the event was made from a stale copy of the ledger, or the chain was altered; re-create it against the current ledger"),
             );
         }
-        match p.status {
-            ParcelStatus::Open => {}
-            ParcelStatus::Consumed => self.err(
-                Finding::error(
+        if p.status != expected {
+            let f = match (p.status, expected) {
+                (ParcelStatus::Consumed, _) => Finding::error(
                     Rule::Ch3,
                     "the parcel was already split or merged into other parcels; it cannot be used again",
-                )
-                .parcel(id),
-            ),
-            ParcelStatus::Sealed => self.err(
-                Finding::error(
+                ),
+                (ParcelStatus::Certified | ParcelStatus::Exported, ParcelStatus::Sealed) => Finding::error(
+                    Rule::Ch3,
+                    format!(
+                        "the parcel is already on certificate {}; a parcel is certified once",
+                        p.certificate.as_ref().map_or("?", |c| c.as_str())
+                    ),
+                ),
+                (
+                    ParcelStatus::Sealed | ParcelStatus::Certified | ParcelStatus::Exported,
+                    ParcelStatus::Open,
+                ) => Finding::error(
                     Rule::Ch4,
-                    "the parcel is sealed for export; only certification and export may follow",
-                )
-                .parcel(id),
-            ),
+                    format!(
+                        "the parcel is {} for export; only certification, export and import may follow",
+                        p.status.as_str()
+                    ),
+                ),
+                (ParcelStatus::Open, ParcelStatus::Sealed | ParcelStatus::Certified) => Finding::error(
+                    Rule::Ex1,
+                    "the parcel has not been officially valued and sealed; it cannot be certified or exported",
+                ),
+                (found, wanted) => Finding::error(
+                    Rule::Ch4,
+                    format!("the parcel is {}, but this event needs it {}", found.as_str(), wanted.as_str()),
+                ),
+            };
+            self.err(f.parcel(id));
         }
         if self.ev.body.time < p.updated {
             self.err(
@@ -485,7 +522,7 @@ impl<S: State> Cx<'_, S> {
     /// MB-3: a weighing must not show a gain; a loss beyond tolerance is a warning.
     fn weigh(&mut self, p: &ParcelState, measured: Points, tol: u64, when: &str) {
         let before = p.weight_pt.0;
-        if measured.0 > before + tol {
+        if measured.0 > before.saturating_add(tol) {
             self.err(
                 Finding::error(
                     Rule::Mb3,
@@ -494,7 +531,7 @@ impl<S: State> Cx<'_, S> {
                 .parcel(p.id)
                 .hint("a parcel cannot gain weight in custody: stones were added, or the weighing is wrong"),
             );
-        } else if measured.0 + tol < before {
+        } else if measured.0.saturating_add(tol) < before {
             self.err(
                 Finding::warning(
                     Rule::Mb3,
@@ -649,6 +686,8 @@ impl<S: State> Cx<'_, S> {
             updated: self.ev.body.time.clone(),
             value_usd_cents: None,
             seal_ids: Vec::new(),
+            certificate: None,
+            provenance: None,
         }));
     }
 
@@ -733,8 +772,8 @@ impl<S: State> Cx<'_, S> {
                 .parcel(p.id),
             );
         }
-        let tol = self.tolerance(holder.as_ref().map(|h| &h.record.country));
-        if o.weight_pt.0 > p.weight_pt.0 + tol {
+        let tol = self.tolerance(holder.as_ref().map(|h| &h.record.country), Rule::Mb3, p.id);
+        if o.weight_pt.0 > p.weight_pt.0.saturating_add(tol) {
             self.err(
                 Finding::error(
                     Rule::Mb3,
@@ -745,6 +784,31 @@ impl<S: State> Cx<'_, S> {
             );
         }
         self.weigh(&p, received, tol, "on receipt");
+        // The holder's signed offer is a weighing too: the receiver cannot record more than
+        // was handed over (a gain over the parcel's own weight is reported by `weigh`).
+        if received.0 > o.weight_pt.0.saturating_add(tol) && received.0 <= p.weight_pt.0.saturating_add(tol) {
+            self.err(
+                Finding::error(
+                    Rule::Mb3,
+                    format!(
+                        "the receiver recorded {received}, more than the {} the holder's offer hands over",
+                        o.weight_pt
+                    ),
+                )
+                .parcel(p.id)
+                .hint("a parcel cannot gain weight in custody: stones were added between offer and receipt, or a weighing is wrong"),
+            );
+        }
+        if o.price_usd_cents.0 == 0 {
+            self.err(
+                Finding::error(
+                    Rule::Lc3,
+                    "the sale's receipt carries no value: every purchase records its price",
+                )
+                .parcel(p.id)
+                .hint("the holder must sign a new offer with the agreed price"),
+            );
+        }
         if let (Some(h), Some(r)) = (&holder, receiver) {
             self.trade_edge(h, r, p.id);
         }
@@ -824,7 +888,7 @@ impl<S: State> Cx<'_, S> {
                 );
             }
         }
-        let tol = self.tolerance(signer.map(|s| &s.record.country)) * outputs.len() as u64;
+        let tol = self.tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id) .saturating_mul(outputs.len() as u64);
         let total: u64 = outputs.iter().map(|o| o.weight_pt.0).sum();
         if total.abs_diff(p.weight_pt.0) > tol {
             self.err(
@@ -859,6 +923,8 @@ impl<S: State> Cx<'_, S> {
             child.id = o.parcel;
             child.weight_pt = o.weight_pt;
             child.stones = o.stones;
+            // CH-4: a new parcel has no official valuation of its own yet.
+            child.value_usd_cents = None;
             self.touch(&mut child);
             self.effects.push(Effect::PutParcel(child));
         }
@@ -890,7 +956,8 @@ impl<S: State> Cx<'_, S> {
             }
         }
         let Some(first) = parts.first().cloned() else { return };
-        let tol = self.tolerance(signer.map(|s| &s.record.country)) * inputs.len() as u64;
+        let tol =
+            self.tolerance(signer.map(|s| &s.record.country), Rule::Mb1, output.parcel) .saturating_mul(inputs.len() as u64);
         let total: u64 = parts.iter().map(|p| p.weight_pt.0).sum();
         if total.abs_diff(output.weight_pt.0) > tol {
             self.err(
@@ -922,6 +989,8 @@ impl<S: State> Cx<'_, S> {
         out.id = output.parcel;
         out.weight_pt = output.weight_pt;
         out.stones = output.stones;
+        // CH-4: the merged lot must be valued before it is sealed, whatever its inputs were.
+        out.value_usd_cents = None;
         if parts.iter().any(|p| p.hs_code != first.hs_code) {
             // Mixing headings gives an unsorted lot.
             out.hs_code = kpledger_model::HsCode::new("7102.10").unwrap_or_else(|_| first.hs_code.clone());
@@ -941,4 +1010,856 @@ impl<S: State> Cx<'_, S> {
         }
         self.effects.push(Effect::PutParcel(out));
     }
+
+    #[allow(clippy::too_many_arguments)]
+    fn valuation(
+        &mut self,
+        signer: Option<&ActorState>,
+        parcel: ParcelId,
+        prev: Hash,
+        weight: Points,
+        [exporter, government]: [Cents; 2],
+        independent: Option<Cents>,
+        final_value: Cents,
+        duty: Cents,
+    ) {
+        let Some(mut p) = self.open_parcel(parcel, prev) else { return };
+        self.require_role(signer, &[Role::Valuer], "value a parcel officially");
+        let policy = self.policy_for(signer.map(|s| &s.record.country), Rule::Ex2, parcel);
+        let tol = policy.as_ref().map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        self.weigh(&p, weight, tol, "at valuation");
+        if let Some(pol) = &policy {
+            if pol.valuation_rule == ValuationRule::HighestOfThree && independent.is_none() {
+                self.err(
+                    Finding::error(
+                        Rule::Ex2,
+                        "the valuation rule needs three values, but the independent valuer's is missing",
+                    )
+                    .parcel(parcel),
+                );
+            }
+            let expected = pol.final_value(exporter, government, independent);
+            if final_value != expected {
+                let rule = match pol.valuation_rule {
+                    ValuationRule::HighestOfThree => "the highest of the three valuations",
+                    ValuationRule::Government => "the government valuer's value",
+                };
+                self.err(
+                    Finding::error(
+                        Rule::Ex2,
+                        format!(
+                            "the final value {final_value} is not {rule} ({expected}), as {} requires",
+                            pol.country
+                        ),
+                    )
+                    .parcel(parcel)
+                    .hint("under-valuation at export is a known fraud; record the valuation again"),
+                );
+            }
+            let due =
+                Cents((u128::from(final_value.0) * u128::from(pol.export_duty_bp)).div_ceil(10_000) as u64);
+            if duty != due {
+                self.err(
+                    Finding::error(
+                        Rule::Ex2,
+                        format!(
+                            "the duty recorded is {duty}, but {} charges {}.{:02}% of {final_value}: {due}",
+                            pol.country,
+                            pol.export_duty_bp / 100,
+                            pol.export_duty_bp % 100
+                        ),
+                    )
+                    .parcel(parcel),
+                );
+            }
+        }
+        p.weight_pt = weight;
+        p.value_usd_cents = Some(final_value);
+        self.touch(&mut p);
+        self.effects.push(Effect::PutParcel(p));
+    }
+
+    /// KP-7: the signer must be an enrolled authority of `country`.
+    fn authority_of(&mut self, signer: Option<&ActorState>, country: &Country, what: &str) -> bool {
+        match signer {
+            Some(s) if s.record.role == Role::Authority && &s.record.country == country => true,
+            Some(s) => {
+                self.err(
+                    Finding::error(
+                        Rule::Kp7,
+                        format!(
+                            "{} ({} {}) is not a KP authority of {country} and cannot {what}",
+                            s.record.id, s.record.country, s.record.role
+                        ),
+                    )
+                    .actor(&s.record.id),
+                );
+                false
+            }
+            None => {
+                self.err(
+                    Finding::error(
+                        Rule::Kp7,
+                        format!("the signer {} is not an enrolled KP authority of {country}: a certificate it signs is forged", self.ev.body.signer),
+                    )
+                    .actor(&self.ev.body.signer),
+                );
+                false
+            }
+        }
+    }
+
+    /// KP-6: a participant, not suspended on `date`, per `policy`.
+    fn participant(&mut self, policy: &Policy, country: &Country, date: &kpledger_model::Date, role: &str) {
+        if !policy.participants.contains(country) {
+            self.err(
+                Finding::error(
+                    Rule::Kp6,
+                    format!(
+                        "{role} {country} is not a Kimberley Process Participant (per the {} policy)",
+                        policy.country
+                    ),
+                )
+                .hint("no shipment may be imported from, or exported to, a non-Participant (KPCS III(c))"),
+            );
+        }
+        for s in
+            policy.suspensions.iter().filter(|s| &s.country == country && s.from <= *date && *date <= s.to)
+        {
+            self.err(Finding::error(
+                Rule::Kp6,
+                format!(
+                    "{role} {country} was suspended from {} to {} ({}) and could not trade on {date}",
+                    s.from, s.to, s.reason
+                ),
+            ));
+        }
+    }
+
+    fn certificate(&mut self, signer: Option<&ActorState>, c: &kpledger_model::Certificate) {
+        let date = self.ev.body.time.date();
+        self.authority_of(signer, &c.issuing_country, "validate a KP certificate");
+        // KP-1: Annex I fields.
+        if c.title.as_str() != kpledger_model::event::KP_TITLE
+            || c.statement.as_str() != kpledger_model::event::KP_STATEMENT
+        {
+            self.err(Finding::error(
+                Rule::Kp1,
+                "the certificate lacks the exact KP title and statement of Annex I (a)",
+            ));
+        }
+        if !c.english_translation_present {
+            self.err(Finding::error(Rule::Kp1, "the certificate has no English translation (Annex I)"));
+        }
+        for (empty, what) in [
+            (c.lines.is_empty(), "carat and value lines"),
+            (c.parcels.is_empty(), "parcels"),
+            (c.container_seal_ids.is_empty(), "container seal numbers"),
+        ] {
+            if empty {
+                self.err(Finding::error(Rule::Kp1, format!("the certificate lists no {what}")));
+            }
+        }
+        // KP-2: number and uniqueness.
+        if !c.number.as_str().starts_with(c.issuing_country.as_str()) {
+            self.err(Finding::error(
+                Rule::Kp2,
+                format!(
+                    "certificate number {} does not start with the issuing country's code {}",
+                    c.number, c.issuing_country
+                ),
+            ));
+        }
+        if let Some(prior) = self.state.certificate(&c.number) {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "certificate number {} was already issued at {}; a number is used once",
+                        c.number, prior.issued
+                    ),
+                )
+                .hint("a recycled certificate number is a known forgery pattern"),
+            );
+        }
+        // KP-3: headings.
+        for l in c.lines.iter().filter(|l| !l.hs_code.is_rough()) {
+            self.err(Finding::error(
+                Rule::Kp3,
+                format!("HS code {} on the certificate is not rough diamonds", l.hs_code),
+            ));
+        }
+        // KP-4: dates.
+        if c.date_of_issue >= c.date_of_expiry {
+            self.err(Finding::error(
+                Rule::Kp4,
+                format!(
+                    "the certificate expires ({}) no later than it is issued ({})",
+                    c.date_of_expiry, c.date_of_issue
+                ),
+            ));
+        }
+        if c.date_of_issue > date || c.date_of_expiry < date {
+            self.err(Finding::error(
+                Rule::Kp4,
+                format!(
+                    "the certificate is validated on {date}, outside its own dates {} to {}",
+                    c.date_of_issue, c.date_of_expiry
+                ),
+            ));
+        }
+        let policy = self.policy_for(
+            Some(&c.issuing_country),
+            Rule::Kp6,
+            c.parcels.first().map_or(uuid_nil(), |r| r.parcel),
+        );
+        if let Some(pol) = &policy {
+            self.participant(pol, &c.issuing_country, &c.date_of_issue, "the issuing country");
+            self.participant(pol, &c.importer.country, &c.date_of_issue, "the destination");
+        }
+        // The parcels: sealed, chained, held by the exporter, listed once.
+        let mut parcels = Vec::new();
+        let mut seen = BTreeSet::new();
+        for r in &c.parcels {
+            if !seen.insert(r.parcel) {
+                self.err(
+                    Finding::error(Rule::Ch3, "the certificate lists the same parcel twice").parcel(r.parcel),
+                );
+                continue;
+            }
+            if let Some(p) = self.linked(r.parcel, r.prev, ParcelStatus::Sealed) {
+                if p.holder != c.exporter.actor {
+                    self.err(
+                        Finding::error(
+                            Rule::Ex3,
+                            format!(
+                                "the exporter {} does not hold the parcel; {} does",
+                                c.exporter.actor, p.holder
+                            ),
+                        )
+                        .parcel(p.id),
+                    );
+                }
+                if p.value_usd_cents.is_none() {
+                    self.err(Finding::error(Rule::Ex1, "the parcel has no official valuation").parcel(p.id));
+                }
+                if p.updated.date() > c.date_of_issue {
+                    self.err(
+                        Finding::error(
+                            Rule::Kp4,
+                            format!(
+                                "the certificate is dated {} but the parcel was sealed on {}",
+                                c.date_of_issue,
+                                p.updated.date()
+                            ),
+                        )
+                        .parcel(p.id),
+                    );
+                }
+                parcels.push(p);
+            }
+        }
+        // MB-5 and EX-1: totals.
+        if c.parcel_count as usize != c.parcels.len() {
+            self.err(Finding::error(
+                Rule::Mb5,
+                format!("the certificate states {} parcels but lists {}", c.parcel_count, c.parcels.len()),
+            ));
+        }
+        let tol =
+            policy.as_ref().map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt).saturating_mul(c.parcels.len().max(1) as u64);
+        let weight: u64 = parcels.iter().map(|p| p.weight_pt.0).sum();
+        if c.carats().abs_diff(weight) > tol {
+            self.err(
+                Finding::error(
+                    Rule::Mb5,
+                    format!(
+                        "the certificate states {} but its parcels weigh {}",
+                        Points(c.carats()),
+                        Points(weight)
+                    ),
+                )
+                .hint("carats inflated or deflated between the last weighing and the certificate"),
+            );
+        }
+        let value: u64 = parcels.iter().filter_map(|p| p.value_usd_cents).map(|v| v.0).sum();
+        if parcels.len() == c.parcels.len()
+            && parcels.iter().all(|p| p.value_usd_cents.is_some())
+            && c.value() != value
+        {
+            self.err(Finding::error(
+                Rule::Ex1,
+                format!(
+                    "the certificate states {} but the official valuation of its parcels is {}",
+                    Cents(c.value()),
+                    Cents(value)
+                ),
+            ));
+        }
+        for p in &parcels {
+            if !c.lines.iter().any(|l| l.hs_code == p.hs_code) {
+                self.err(
+                    Finding::error(
+                        Rule::Kp3,
+                        format!("the parcel's heading {} is not on the certificate", p.hs_code),
+                    )
+                    .parcel(p.id),
+                );
+            }
+        }
+        // KP-5: origin.
+        let origins: BTreeSet<Country> =
+            parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
+        let unknown_origin = parcels.iter().any(|p| p.origin_countries.is_empty());
+        match &c.country_of_origin {
+            kpledger_model::OriginClaim::Single(x) => {
+                if unknown_origin || origins.len() > 1 || origins.iter().any(|o| o != x) {
+                    let list: Vec<String> = origins.iter().map(ToString::to_string).collect();
+                    self.err(Finding::error(
+                        Rule::Kp5,
+                        format!("the certificate claims single origin {x}, but the parcels' history shows origin {}", if unknown_origin { "partly unknown (mixed)".into() } else { list.join(" + ") }),
+                    ).hint("a shipment with stones from more than one country must be certified as mixed origin"));
+                }
+            }
+            kpledger_model::OriginClaim::Mixed => {
+                if !unknown_origin && origins.len() == 1 {
+                    self.err(Finding::warning(
+                        Rule::Kp5,
+                        format!("the certificate says mixed origin, but every parcel's history shows a single origin ({})", origins.iter().next().map_or("", |o| o.as_str())),
+                    ).hint("mixed origin can hide provable origin (laundering through hubs)"));
+                }
+            }
+        }
+        // EX-3: the exporter.
+        self.exporter(&c.exporter, &c.issuing_country, &c.date_of_issue, policy.as_ref(), &parcels);
+        // KP-8 (soft).
+        if let Some(pol) = &policy {
+            let year = c.date_of_issue.year();
+            let serial: Option<u64> = {
+                let digits: String =
+                    c.number.as_str().chars().rev().take_while(char::is_ascii_digit).collect();
+                digits.chars().rev().collect::<String>().parse().ok()
+            };
+            if let Some(range) = pol.cert_number_ranges.iter().find(|r| r.year == year)
+                && serial.is_none_or(|n| n < range.min || n > range.max)
+            {
+                self.err(Finding::warning(
+                    Rule::Kp8,
+                    format!("certificate number {} is outside {}'s {year} range {}..{}", c.number, pol.country, range.min, range.max),
+                ).hint("compare the certificate with the specimen; numbers from another year's range mark forgeries"));
+            }
+        }
+        let sealed: BTreeSet<&Text> = parcels.iter().flat_map(|p| p.seal_ids.iter()).collect();
+        let on_cert: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
+        if !parcels.is_empty() && sealed != on_cert {
+            self.err(Finding::warning(
+                Rule::Kp8,
+                "the container seal numbers on the certificate differ from those recorded at sealing",
+            ));
+        }
+        for mut p in parcels {
+            p.status = ParcelStatus::Certified;
+            p.certificate = Some(c.number.clone());
+            self.touch(&mut p);
+            self.effects.push(Effect::PutParcel(p));
+        }
+        self.effects.push(Effect::PutCertificate(Box::new(CertificateState {
+            certificate: c.clone(),
+            event: self.hash,
+            issued: self.ev.body.time.clone(),
+            validated_by: self.ev.body.signer.clone(),
+            exported: None,
+            confirmed: None,
+        })));
+    }
+
+    fn exporter(
+        &mut self,
+        x: &kpledger_model::CertExporter,
+        country: &Country,
+        date: &kpledger_model::Date,
+        policy: Option<&Policy>,
+        parcels: &[ParcelState],
+    ) {
+        let Some(a) = self.state.actor(&x.actor) else {
+            self.err(
+                Finding::error(Rule::Ex3, format!("the exporter {} is not enrolled", x.actor))
+                    .actor(&x.actor),
+            );
+            return;
+        };
+        let r = &a.record;
+        if r.role != Role::Exporter || &r.country != country {
+            self.err(
+                Finding::error(
+                    Rule::Ex3,
+                    format!(
+                        "{} is enrolled as {} in {}, not as a licensed exporter of {country}",
+                        r.id, r.role, r.country
+                    ),
+                )
+                .actor(&r.id),
+            );
+        }
+        if a.revoked.is_some() {
+            self.err(Finding::error(Rule::Ex3, format!("the exporter {} is revoked", r.id)).actor(&r.id));
+        }
+        match &r.licence {
+            None => self.err(
+                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", r.id)).actor(&r.id),
+            ),
+            Some(l) => {
+                if !l.valid_on(date) {
+                    self.err(
+                        Finding::error(
+                            Rule::Ex3,
+                            format!(
+                                "the exporter's licence {} is valid from {} to {}, not on {date}",
+                                l.number, l.valid_from, l.valid_to
+                            ),
+                        )
+                        .actor(&r.id)
+                        .hint("the exporter must renew its licence before it can export"),
+                    );
+                }
+                if l.number != x.licence_no {
+                    self.err(
+                        Finding::error(
+                            Rule::Ex3,
+                            format!(
+                                "the certificate gives licence {} but the exporter's enrolled licence is {}",
+                                x.licence_no, l.number
+                            ),
+                        )
+                        .actor(&r.id),
+                    );
+                }
+                if let Some(pol) = policy
+                    && !pol.exporter_licence_classes.contains(&l.class)
+                {
+                    self.err(
+                        Finding::error(
+                            Rule::Ex3,
+                            format!(
+                                "licence class {:?} does not allow export from {}",
+                                l.class.as_str(),
+                                pol.country
+                            ),
+                        )
+                        .actor(&r.id),
+                    );
+                }
+            }
+        }
+        if policy.is_some_and(|p| p.conclusive_evidence_of_origin) {
+            for p in parcels {
+                let domestic = p.origin_countries.len() == 1 && p.origin_countries.contains(country);
+                if !domestic && p.provenance.is_none() {
+                    self.err(Finding::error(
+                        Rule::Ex3,
+                        format!("{country} requires conclusive evidence that each parcel was mined there or lawfully imported; this one was neither"),
+                    ).parcel(p.id));
+                }
+            }
+        }
+    }
+
+    /// The certificate by number, or an error under `rule`.
+    fn known_certificate(&mut self, number: &Text, rule: Rule) -> Option<CertificateState> {
+        let c = self.state.certificate(number);
+        if c.is_none() {
+            self.err(Finding::error(rule, format!("no certificate {number} has been issued in this ledger")));
+        }
+        c
+    }
+
+    /// The event's parcel list must be exactly the certificate's.
+    fn same_parcels(&mut self, refs: &[kpledger_model::ParcelRef], cert: &CertificateState, rule: Rule) {
+        let a: BTreeSet<ParcelId> = refs.iter().map(|r| r.parcel).collect();
+        let b: BTreeSet<ParcelId> = cert.certificate.parcels.iter().map(|r| r.parcel).collect();
+        if a != b || a.len() != refs.len() {
+            self.err(Finding::error(
+                rule,
+                format!(
+                    "the parcels listed are not exactly those of certificate {}",
+                    cert.certificate.number
+                ),
+            ));
+        }
+    }
+
+    fn export(&mut self, signer: Option<&ActorState>, number: &Text, refs: &[kpledger_model::ParcelRef]) {
+        let Some(mut cert) = self.known_certificate(number, Rule::Ex1) else { return };
+        let c = cert.certificate.clone();
+        self.require_role(signer, &[Role::Authority], "record an export");
+        if signer.is_some_and(|s| s.record.country != c.issuing_country) {
+            self.err(Finding::error(
+                Rule::Ch2,
+                format!("only {}'s authority records exports under its certificates", c.issuing_country),
+            ));
+        }
+        if let Some(t) = &cert.exported {
+            self.err(Finding::error(
+                Rule::Kp2,
+                format!("certificate {number} was already used for a shipment that left at {t}; a certificate covers one shipment"),
+            ).hint("a certificate reused for a second shipment is a known fraud"));
+        }
+        let date = self.ev.body.time.date();
+        if date < c.date_of_issue || date > c.date_of_expiry {
+            self.err(
+                Finding::error(
+                    Rule::Kp4,
+                    format!(
+                        "the shipment leaves on {date}, outside certificate {number}'s validity {} to {}",
+                        c.date_of_issue, c.date_of_expiry
+                    ),
+                )
+                .hint("an expired certificate cannot cover an export; the authority must issue a new one"),
+            );
+        }
+        self.same_parcels(refs, &cert, Rule::Ch3);
+        let mut moved = Vec::new();
+        for r in refs {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Certified) {
+                if p.certificate.as_ref() != Some(number) {
+                    self.err(
+                        Finding::error(Rule::Ch3, format!("the parcel is not on certificate {number}"))
+                            .parcel(p.id),
+                    );
+                }
+                p.status = ParcelStatus::Exported;
+                p.provenance = Some(c.issuing_country.clone());
+                self.touch(&mut p);
+                moved.push(p);
+            }
+        }
+        for p in moved {
+            self.effects.push(Effect::PutParcel(p));
+        }
+        cert.exported = Some(self.ev.body.time.clone());
+        self.effects.push(Effect::PutCertificate(Box::new(cert)));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn transit(
+        &mut self,
+        signer: Option<&ActorState>,
+        number: &Text,
+        country: &Country,
+        refs: &[kpledger_model::ParcelRef],
+        [seals_in, seals_out]: [&Vec<Text>; 2],
+        [carats_in, carats_out]: [Points; 2],
+        [count_in, count_out]: [u32; 2],
+        opened: bool,
+    ) {
+        let Some(cert) = self.known_certificate(number, Rule::Tr1) else { return };
+        let c = &cert.certificate;
+        self.require_role(signer, &[Role::Authority], "record a transit");
+        if signer.is_some_and(|s| &s.record.country != country) {
+            self.err(Finding::error(
+                Rule::Ch2,
+                format!("only {country}'s authority records transits through {country}"),
+            ));
+        }
+        if cert.exported.is_none() || cert.confirmed.is_some() {
+            self.err(Finding::error(
+                Rule::Tr1,
+                format!(
+                    "certificate {number}'s shipment is not on its way (not exported, or already received)"
+                ),
+            ));
+        }
+        if let Some(pol) = self.state.policy(&c.issuing_country) {
+            self.participant(&pol, country, &self.ev.body.time.date(), "the transit country");
+        }
+        let cert_seals: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
+        let (sin, sout): (BTreeSet<&Text>, BTreeSet<&Text>) =
+            (seals_in.iter().collect(), seals_out.iter().collect());
+        let tol = self.state.policy(&c.issuing_country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+            .saturating_mul(u64::from(c.parcel_count.max(1)));
+        let mut problems = Vec::new();
+        if opened {
+            problems.push("the container was opened".to_owned());
+        }
+        if sin != sout || sin != cert_seals {
+            problems.push("the seals on exit are not the seals on entry and on the certificate".to_owned());
+        }
+        if carats_in != carats_out || carats_in.0.abs_diff(c.carats()) > tol {
+            problems.push(format!(
+                "{carats_in} entered, {carats_out} left, the certificate states {}",
+                Points(c.carats())
+            ));
+        }
+        if count_in != count_out || count_in != c.parcel_count {
+            problems.push(format!(
+                "{count_in} parcels entered, {count_out} left, the certificate states {}",
+                c.parcel_count
+            ));
+        }
+        for p in problems {
+            self.err(Finding::error(
+                Rule::Tr1,
+                format!("the shipment did not leave {country} as it entered: {p}"),
+            ));
+        }
+        self.same_parcels(refs, &cert, Rule::Tr1);
+        let mut moved = Vec::new();
+        for r in refs {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported) {
+                self.touch(&mut p);
+                moved.push(p);
+            }
+        }
+        for p in moved {
+            self.effects.push(Effect::PutParcel(p));
+        }
+    }
+
+    /// The actor taking custody of imported goods: enrolled, in the importing country, licensed.
+    fn importer(
+        &mut self,
+        holder: &ActorId,
+        country: Option<&Country>,
+        parcel: ParcelId,
+    ) -> Option<ActorState> {
+        let Some(h) = self.state.actor(holder) else {
+            self.err(
+                Finding::error(Rule::Ch2, format!("the importer {holder} is not enrolled")).parcel(parcel),
+            );
+            return None;
+        };
+        if !h.record.role.is_trade() || country.is_some_and(|c| c != &h.record.country) || h.revoked.is_some()
+        {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!("{holder} is not a licensed trader of the importing country"),
+                )
+                .parcel(parcel),
+            );
+        }
+        self.licence_valid(&h, Rule::Im1, Some(parcel));
+        Some(h)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import(
+        &mut self,
+        signer: Option<&ActorState>,
+        parcel: ParcelId,
+        holder: &ActorId,
+        weight: Points,
+        stones: u32,
+        hs: &kpledger_model::HsCode,
+        c: &kpledger_model::ForeignCertificate,
+    ) {
+        self.fresh(parcel);
+        self.require_role(signer, &[Role::Authority], "admit an import");
+        let country = signer.map(|s| s.record.country.clone());
+        if country.as_ref() == Some(&c.issuing_country) {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    "an import comes from another country than the importing authority's",
+                )
+                .parcel(parcel),
+            );
+        }
+        let date = self.ev.body.time.date();
+        if !c.number.as_str().starts_with(c.issuing_country.as_str()) {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "foreign certificate number {} does not start with {}",
+                        c.number, c.issuing_country
+                    ),
+                )
+                .parcel(parcel),
+            );
+        }
+        if c.lines.is_empty() {
+            self.err(
+                Finding::error(Rule::Kp1, "the foreign certificate lists no carat and value lines")
+                    .parcel(parcel),
+            );
+        }
+        for l in c.lines.iter().filter(|l| !l.hs_code.is_rough()) {
+            self.err(
+                Finding::error(
+                    Rule::Kp3,
+                    format!("HS code {} on the foreign certificate is not rough diamonds", l.hs_code),
+                )
+                .parcel(parcel),
+            );
+        }
+        if !hs.is_rough() || !c.lines.iter().any(|l| &l.hs_code == hs) {
+            self.err(
+                Finding::error(
+                    Rule::Kp3,
+                    format!("the parcel's heading {hs} is not on the foreign certificate"),
+                )
+                .parcel(parcel),
+            );
+        }
+        if date < c.date_of_issue || date > c.date_of_expiry {
+            self.err(
+                Finding::error(
+                    Rule::Kp4,
+                    format!(
+                        "received on {date}, outside the foreign certificate's validity {} to {}",
+                        c.date_of_issue, c.date_of_expiry
+                    ),
+                )
+                .parcel(parcel),
+            );
+        }
+        if let Some(pol) = self.policy_for(country.as_ref(), Rule::Kp6, parcel) {
+            self.participant(&pol, &c.issuing_country, &date, "the exporting country");
+            let tol = pol.tolerance_pt;
+            let total: u64 = c.lines.iter().map(|l| l.carats_pt.0).sum();
+            if weight.0 > total.saturating_add(tol) {
+                self.err(Finding::error(
+                    Rule::Mb3,
+                    format!("the parcel weighs {weight} on receipt but the foreign certificate covers only {}", Points(total)),
+                ).parcel(parcel));
+            }
+        }
+        let h = self.importer(holder, country.as_ref(), parcel);
+        if let Some(h) = &h
+            && h.record.name != c.importer
+        {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!(
+                        "the foreign certificate names the importer {:?}, not {:?}",
+                        c.importer.as_str(),
+                        h.record.name.as_str()
+                    ),
+                )
+                .parcel(parcel),
+            );
+        }
+        let origin_countries: BTreeSet<Country> = match &c.country_of_origin {
+            kpledger_model::OriginClaim::Single(x) => BTreeSet::from([x.clone()]),
+            kpledger_model::OriginClaim::Mixed => c.countries_of_origin.iter().cloned().collect(),
+        };
+        self.effects.push(Effect::PutParcel(ParcelState {
+            id: parcel,
+            weight_pt: weight,
+            stones: Some(stones),
+            hs_code: hs.clone(),
+            origin_countries,
+            origin_sites: BTreeSet::new(),
+            holder: holder.clone(),
+            status: ParcelStatus::Open,
+            head: self.hash,
+            updated: self.ev.body.time.clone(),
+            value_usd_cents: None,
+            seal_ids: Vec::new(),
+            certificate: Some(c.number.clone()),
+            provenance: Some(c.issuing_country.clone()),
+        }));
+    }
+
+    fn confirm_import(&mut self, signer: Option<&ActorState>, m: &kpledger_model::ImportConfirmation) {
+        let first = m.parcels.first().map_or(uuid_nil(), |r| r.parcel);
+        let Some(mut cert) = self.known_certificate(&m.certificate, Rule::Im1) else { return };
+        let c = cert.certificate.clone();
+        self.require_role(signer, &[Role::Authority], "confirm an import");
+        if signer.is_some_and(|s| s.record.country != c.importer.country) {
+            self.err(Finding::error(
+                Rule::Ch2,
+                format!(
+                    "only the importing authority of {} confirms receipt under {}",
+                    c.importer.country, c.number
+                ),
+            ));
+        }
+        if cert.exported.is_none() {
+            self.err(Finding::error(
+                Rule::Im1,
+                format!("certificate {}'s shipment was never exported", c.number),
+            ));
+        }
+        if let Some(t) = &cert.confirmed {
+            self.err(Finding::error(
+                Rule::Im1,
+                format!("receipt under certificate {} was already confirmed at {t}", c.number),
+            ));
+        }
+        let tol = self.state.policy(&c.importer.country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+            .saturating_mul(u64::from(c.parcel_count.max(1)));
+        let mut mismatches = Vec::new();
+        if m.parcel_count != c.parcel_count {
+            mismatches.push(format!(
+                "{} parcels received, the certificate states {}",
+                m.parcel_count, c.parcel_count
+            ));
+        }
+        if m.carats_pt.0.abs_diff(c.carats()) > tol {
+            mismatches.push(format!(
+                "{} received, the certificate states {}",
+                m.carats_pt,
+                Points(c.carats())
+            ));
+        }
+        if m.importer != c.importer.name {
+            mismatches.push(format!(
+                "importer {:?}, the certificate names {:?}",
+                m.importer.as_str(),
+                c.importer.name.as_str()
+            ));
+        }
+        if m.exporter != c.exporter.name {
+            mismatches.push(format!(
+                "exporter {:?}, the certificate names {:?}",
+                m.exporter.as_str(),
+                c.exporter.name.as_str()
+            ));
+        }
+        if !m.seal_intact {
+            mismatches.push("the container's seals were not intact".to_owned());
+        }
+        if m.date_of_receipt > self.ev.body.time.date()
+            || cert.exported.as_ref().is_some_and(|t| m.date_of_receipt < t.date())
+        {
+            mismatches.push(format!(
+                "received on {}, before the shipment left or after this confirmation",
+                m.date_of_receipt
+            ));
+        }
+        for x in mismatches {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!("the import confirmation does not match certificate {}: {x}", c.number),
+                )
+                .parcel(first),
+            );
+        }
+        self.same_parcels(&m.parcels, &cert, Rule::Im1);
+        self.importer(&m.holder, Some(&c.importer.country), first);
+        let mut moved = Vec::new();
+        for r in &m.parcels {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported) {
+                p.status = ParcelStatus::Open;
+                p.holder = m.holder.clone();
+                p.seal_ids.clear();
+                p.value_usd_cents = None;
+                self.touch(&mut p);
+                moved.push(p);
+            }
+        }
+        for p in moved {
+            self.effects.push(Effect::PutParcel(p));
+        }
+        cert.confirmed = Some(self.ev.body.time.clone());
+        self.effects.push(Effect::PutCertificate(Box::new(cert)));
+    }
+}
+
+fn uuid_nil() -> ParcelId {
+    ParcelId::nil()
 }

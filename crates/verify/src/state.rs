@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kpledger_model::{
-    ActorId, ActorRecord, Cents, Country, Hash, HsCode, Origin, ParcelId, Points, Policy, SiteId, SiteRecord,
-    Text, Time,
+    ActorId, ActorRecord, Cents, Certificate, Country, Hash, HsCode, Origin, ParcelId, Points, Policy,
+    SiteId, SiteRecord, Text, Time,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,10 @@ pub enum ParcelStatus {
     Open,
     /// Sealed in a container by the authority.
     Sealed,
+    /// Named on a KP certificate.
+    Certified,
+    /// Exported under its certificate (until the importing authority confirms receipt).
+    Exported,
     /// Split or merged into other parcels; it no longer exists on its own.
     Consumed,
 }
@@ -53,6 +57,8 @@ impl ParcelStatus {
         match self {
             ParcelStatus::Open => "open",
             ParcelStatus::Sealed => "sealed",
+            ParcelStatus::Certified => "certified",
+            ParcelStatus::Exported => "exported",
             ParcelStatus::Consumed => "consumed",
         }
     }
@@ -88,6 +94,31 @@ pub struct ParcelState {
     /// Container seal numbers, once sealed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seal_ids: Vec<Text>,
+    /// The KP certificate it was last certified under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Text>,
+    /// Country of provenance: the last country that exported it (origin is separate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Country>,
+}
+
+/// A certificate and what has happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateState {
+    /// The certificate as issued.
+    pub certificate: Certificate,
+    /// Hash of the issuing event.
+    pub event: Hash,
+    /// Time of issue (the event's time).
+    pub issued: Time,
+    /// Who validated it.
+    pub validated_by: ActorId,
+    /// Time of departure, once exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported: Option<Time>,
+    /// Time the importing authority confirmed receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<Time>,
 }
 
 /// A change to the state.
@@ -104,6 +135,8 @@ pub enum Effect {
     PutPolicy(Policy),
     /// A parcel is created or changed.
     PutParcel(ParcelState),
+    /// A certificate is issued or changed.
+    PutCertificate(Box<CertificateState>),
 }
 
 /// Read access to the ledger state, as the rules need it.
@@ -118,6 +151,8 @@ pub trait State {
     fn policy(&self, country: &Country) -> Option<Policy>;
     /// A parcel by id.
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState>;
+    /// A certificate by number.
+    fn certificate(&self, number: &Text) -> Option<CertificateState>;
 }
 
 /// The whole state in memory.
@@ -133,6 +168,8 @@ pub struct MemState {
     pub policies: BTreeMap<Country, Policy>,
     /// Parcels.
     pub parcels: BTreeMap<ParcelId, ParcelState>,
+    /// Certificates by number.
+    pub certificates: BTreeMap<Text, CertificateState>,
 }
 
 impl MemState {
@@ -152,6 +189,9 @@ impl MemState {
                 }
                 Effect::PutParcel(p) => {
                     self.parcels.insert(p.id, p.clone());
+                }
+                Effect::PutCertificate(c) => {
+                    self.certificates.insert(c.certificate.number.clone(), (**c).clone());
                 }
             }
         }
@@ -173,5 +213,8 @@ impl State for MemState {
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
         self.parcels.get(id).cloned()
+    }
+    fn certificate(&self, number: &Text) -> Option<CertificateState> {
+        self.certificates.get(number).cloned()
     }
 }

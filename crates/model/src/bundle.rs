@@ -1,0 +1,30 @@
+//! The evidence bundle: everything an importing authority needs to check one KP
+//! certificate offline, with nothing but trusted public keys.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::Hash;
+use crate::types::{Origin, ParcelId, Text};
+
+/// The bundle format this build writes and reads.
+pub const BUNDLE_FORMAT: &str = "kpledger/bundle/v1";
+
+/// One certificate's evidence: the ledger's genesis, the enrolments, key rotations,
+/// policies and mine sites its signatures and rules rely on, and every event of its
+/// parcels' provenance, in ledger order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Always [`BUNDLE_FORMAT`].
+    pub format: Text,
+    /// The ledger the events come from.
+    pub ledger: Origin,
+    /// The certificate number.
+    pub certificate: Text,
+    /// Each certified parcel's latest event when the bundle was made: replaying the
+    /// events must end exactly there, so nothing was left out at the end.
+    pub heads: BTreeMap<ParcelId, Hash>,
+    /// The signed events, in ledger order.
+    pub events: Vec<serde_json::Value>,
+}

@@ -1,0 +1,146 @@
+//! Offline verification of an evidence bundle: bytes and trusted keys in, a report out.
+//!
+//! The bundle's events are replayed, in order, through exactly the rules the ledger
+//! applies at ingest, starting from an empty state. Then the bundle must contain the
+//! certificate it names, end at the parcel heads it declares, and be anchored in a key the
+//! verifier trusts: the key that validated the certificate, or the ledger's root key.
+
+use std::collections::BTreeSet;
+
+use kpledger_model::canonical::{self, JsonError};
+use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, ParcelId, Payload, PublicKey};
+
+use crate::finding::{Finding, Rule, Severity};
+use crate::ledger::{LIMITS, Report};
+use crate::rules::check_event;
+use crate::state::{MemState, State as _};
+
+/// Why a bundle could not be checked at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The bytes are not a bundle document.
+    #[error("not a kpledger evidence bundle: {0}")]
+    Format(String),
+    /// An event inside is not a readable signed event.
+    #[error("bundle event {index} is not a valid signed kpledger event: {source}")]
+    Event {
+        /// 1-based position.
+        index: usize,
+        /// Why.
+        source: JsonError,
+    },
+}
+
+/// Verifies a bundle against trusted public keys.
+pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, BundleError> {
+    let bundle: Bundle =
+        canonical::from_slice_strict(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+    if bundle.format.as_str() != BUNDLE_FORMAT {
+        return Err(BundleError::Format(format!(
+            "format {:?}; this kpledger reads {BUNDLE_FORMAT:?}",
+            bundle.format.as_str()
+        )));
+    }
+    let mut events = Vec::with_capacity(bundle.events.len());
+    for (i, v) in bundle.events.iter().enumerate() {
+        let parsed = Event::parse(&canonical::canonical_value(v))
+            .map_err(|source| BundleError::Event { index: i + 1, source })?;
+        events.push(parsed);
+    }
+
+    let mut state = MemState::default();
+    let mut findings = Vec::new();
+    let mut cert_key = None;
+    for (i, ev) in events.iter().enumerate() {
+        let verdict = check_event(&state, ev);
+        for mut f in verdict.findings.iter().cloned() {
+            f.seq = Some(i as u64 + 1);
+            findings.push(f);
+        }
+        state.apply(verdict.effects());
+        if let Payload::Certificate { certificate } = &ev.event.body.payload
+            && certificate.number == bundle.certificate
+        {
+            cert_key = Some((ev.event.sig.key, ev.event.body.signer.clone()));
+        }
+    }
+
+    if let Some(origin) = state.origin()
+        && origin != bundle.ledger
+    {
+        findings.push(Finding::error(
+            Rule::Ch1,
+            format!(
+                "the bundle says it comes from ledger {:?}, but its events belong to {:?}",
+                bundle.ledger.as_str(),
+                origin.as_str()
+            ),
+        ));
+    }
+    let root_key = events.first().and_then(|e| match &e.event.body.payload {
+        Payload::Genesis { authority } => Some(authority.key),
+        _ => None,
+    });
+    match (state.certificate(&bundle.certificate), cert_key) {
+        (Some(cert), Some((key, signer))) => {
+            let trusted_here = trusted.contains(&key) || root_key.is_some_and(|r| trusted.contains(&r));
+            if !trusted_here {
+                let known: Vec<String> = trusted.iter().map(PublicKey::fingerprint).collect();
+                findings.push(
+                    Finding::error(
+                        Rule::Kp7,
+                        format!(
+                            "the signer is not trusted: certificate {} is validated by {signer} with key {}, and neither \
+                             that key nor the ledger's root key{} is among the trusted keys ({})",
+                            bundle.certificate,
+                            key.fingerprint(),
+                            root_key.map(|k| format!(" {}", k.fingerprint())).unwrap_or_default(),
+                            known.join(", ")
+                        ),
+                    )
+                    .hint("pass the exporting authority's public key with --trust; obtain it through the KP's official channels"),
+                );
+            }
+            let declared: BTreeSet<ParcelId> = bundle.heads.keys().copied().collect();
+            let certified: BTreeSet<ParcelId> = cert.certificate.parcels.iter().map(|r| r.parcel).collect();
+            if declared != certified {
+                findings.push(Finding::error(
+                    Rule::Ch1,
+                    "the bundle's declared heads are not the certificate's parcels",
+                ));
+            }
+            for (parcel, head) in &bundle.heads {
+                let actual = state.parcel(parcel).map(|p| p.head);
+                if actual != Some(*head) {
+                    findings.push(
+                        Finding::error(
+                            Rule::Ch1,
+                            "the bundle's events do not end at the parcel's declared latest event: events were left out or added",
+                        )
+                        .parcel(*parcel),
+                    );
+                }
+            }
+        }
+        _ => findings.push(Finding::error(
+            Rule::Ch1,
+            format!("the bundle does not contain the issue of certificate {}", bundle.certificate),
+        )),
+    }
+
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
+    let warnings = findings.len() as u64 - errors;
+    Ok(Report {
+        ok: errors == 0,
+        ledger: Some(bundle.ledger.to_string()),
+        certificate: Some(bundle.certificate.to_string()),
+        events: events.len() as u64,
+        parcels: state.parcels.len() as u64,
+        actors: state.actors.len() as u64,
+        errors,
+        warnings,
+        findings,
+        limits: LIMITS,
+    })
+}

@@ -1,0 +1,429 @@
+//! Bad input: exit 2 ("could not run") with a message that says what is wrong — never a
+//! panic, and never a change to any file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::util::{DEALER, SITE, TempDir, Trade, copy_ledger, pub_of, snapshot};
+
+/// A trade ledger with one parcel offered by the miner to the dealer (`offer.json`) and the
+/// dealer's signed acceptance at 2.99 ct (`handover.json`), not yet ingested.
+fn with_handover(tag: &str) -> (Trade, PathBuf, PathBuf) {
+    let t = Trade::new(tag);
+    let parcel = t.extract("3.00", "2");
+    let offer = t.dir.join("offer.json");
+    let handover = t.dir.join("handover.json");
+    kp!(
+        "handover",
+        "offer",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--parcel",
+        &parcel,
+        "--to",
+        DEALER,
+        "--price",
+        "100",
+        "--out",
+        &offer
+    )
+    .run()
+    .ok();
+    kp!(
+        "handover",
+        "accept",
+        &offer,
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.dealer,
+        "--time",
+        t.tick(),
+        "--weight",
+        "2.99",
+        "--out",
+        &handover
+    )
+    .run()
+    .ok();
+    (t, offer, handover)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `text` with `from` replaced by `to`, exactly once.
+#[track_caller]
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} should occur once in {text}");
+    text.replace(from, to)
+}
+
+#[test]
+fn event_files_that_are_not_valid_signed_events() {
+    let (t, offer, handover) = with_handover("bad-events");
+    let event = String::from_utf8(read(&handover)).unwrap();
+    let not_event = "is not a valid signed kpledger event";
+    let not_offer_hint = "this is a handover offer";
+    let half = &event[..event.len() / 2];
+    // Keys are in canonical (sorted) order: the handover's own weight is the last field of
+    // its body, and the offer's weight (3.00 ct) the last of the offer's body.
+    let duplicated = edit(&event, r#"{"body":{"kind":"handover","#, r#"{"body":{"kind":"handover","v":1,"#);
+    let float = edit(&event, r#""weight_pt":299}"#, r#""weight_pt":299.5}"#);
+    let exponent = edit(&event, r#""weight_pt":299}"#, r#""weight_pt":2.99e2}"#);
+    let garbage: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    let second_line_bad = format!("{}\n{{\"hello\":1}}\n", event.trim_end());
+    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+        ("truncated.json", half.as_bytes().to_vec(), vec![not_event, "not valid JSON"]),
+        ("prose.json", b"Parcel 12.34 ct, Koidu, 2 March\n".to_vec(), vec![not_event, "not valid JSON"]),
+        ("empty.json", Vec::new(), vec![not_event]),
+        ("garbage.json", garbage, vec![not_event]),
+        ("hello.json", br#"{"hello":1}"#.to_vec(), vec![not_event, "schema"]),
+        ("list.json", b"[]".to_vec(), vec![not_event]),
+        ("duplicate.json", duplicated.into_bytes(), vec![not_event, "duplicate key"]),
+        ("float.json", float.into_bytes(), vec![not_event, "whole numbers"]),
+        ("exponent.json", exponent.into_bytes(), vec![not_event]),
+        ("two.jsonl", second_line_bad.into_bytes(), vec![not_event, "two.jsonl (event 2)"]),
+    ];
+    let before = snapshot(&t.ledger);
+    for (name, bytes, phrases) in &cases {
+        let file = t.dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = kp!("ingest", "--ledger", &t.ledger, &file).run();
+        out.cannot_run(phrases).stderr_has(name);
+        // Only an offer gets the hint that it is an offer; a handover *event* embeds an
+        // offer but is not one.
+        out.stderr_lacks(not_offer_hint);
+        kp!("ingest", "--ledger", &t.ledger, "--dry-run", "--json", &file).run().cannot_run(&[not_event]);
+    }
+    // An offer is not an event: the message says what to do with it.
+    kp!("ingest", "--ledger", &t.ledger, &offer).run().cannot_run(&[not_event, "handover accept"]);
+    kp!("ingest", "--ledger", &t.ledger, t.dir.join("nowhere.json")).run().cannot_run(&["nowhere.json"]);
+    kp!("ingest", "--ledger", &t.ledger, t.dir.path()).run().cannot_run(&["cannot read"]);
+    assert_eq!(before, snapshot(&t.ledger), "bad input must leave the ledger as it was");
+    // The good file still goes in.
+    kp!("ingest", "--ledger", &t.ledger, &handover).run().ok();
+}
+
+#[test]
+fn offers_and_policies_that_are_not_what_they_claim() {
+    let (t, offer, handover) = with_handover("bad-offers");
+    let before = snapshot(&t.ledger);
+    let accept = |file: &Path| {
+        kp!("handover", "accept", file, "--ledger", &t.ledger, "--key", &t.dealer, "--time", t.tick()).run()
+    };
+    // A handover event where an offer is expected.
+    accept(&handover).cannot_run(&["is not a valid handover offer"]);
+    // An offer whose price was changed after the holder signed it.
+    let forged = t.dir.join("forged.json");
+    let text = String::from_utf8(read(&offer)).unwrap();
+    std::fs::write(&forged, edit(&text, r#""price_usd_cents":10000,"#, r#""price_usd_cents":100,"#)).unwrap();
+    accept(&forged).cannot_run(&["signature", "does not verify"]);
+    let hello = t.dir.join("hello.json");
+    std::fs::write(&hello, r#"{"hello":1}"#).unwrap();
+    accept(&hello).cannot_run(&["is not a valid handover offer"]);
+    kp!("policy", "set", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), &hello)
+        .run()
+        .cannot_run(&["is not a valid policy file"]);
+    assert_eq!(before, snapshot(&t.ledger));
+}
+
+#[test]
+fn keys_of_the_wrong_kind() {
+    let t = Trade::new("bad-keys");
+    let before = snapshot(&t.ledger);
+    let enrol = |pubkey: &Path| {
+        kp!(
+            "actor",
+            "enrol",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            "sl.dealer.bah",
+            "--name",
+            "Bah",
+            "--role",
+            "dealer",
+            "--country",
+            "SL",
+            "--pubkey",
+            pubkey,
+            "--licence",
+            "NMA/DL/9",
+            "--class",
+            "dealer",
+            "--valid-from",
+            "2026-01-01",
+            "--valid-to",
+            "2026-12-31"
+        )
+        .run()
+    };
+    // Private keys where the public key is expected: made by openssl, and by kpledger.
+    enrol(&t.dealer).cannot_run(&["PRIVATE key", "public key"]);
+    enrol(&t.miner).cannot_run(&["PRIVATE key", "public key"]);
+    let text = t.dir.join("notes.txt");
+    std::fs::write(&text, "my key is in the safe\n").unwrap();
+    enrol(&text).cannot_run(&["notes.txt", "public key"]);
+    enrol(&t.dir.join("missing.pub")).cannot_run(&["missing.pub"]);
+    // A public key where the private key is needed to sign.
+    let extract = |key: &Path| {
+        kp!(
+            "extract",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            key,
+            "--time",
+            t.tick(),
+            "--site",
+            SITE,
+            "--weight",
+            "1",
+            "--stones",
+            "1"
+        )
+        .run()
+    };
+    extract(&pub_of(&t.miner)).cannot_run(&["PUBLIC key", "private key"]);
+    extract(&text).cannot_run(&["notes.txt", "private key"]);
+    assert_eq!(before, snapshot(&t.ledger));
+}
+
+#[test]
+fn a_locked_ledger_gives_exit_2_after_the_wait() {
+    let (t, _, handover) = with_handover("locked");
+    let extract = || {
+        kp!(
+            "extract",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.miner,
+            "--time",
+            t.tick(),
+            "--site",
+            SITE,
+            "--weight",
+            "1.00",
+            "--stones",
+            "1",
+            "--wait",
+            "1"
+        )
+        .run()
+    };
+    {
+        let holder = Connection::open(&t.ledger).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        holder.execute("DELETE FROM meta", []).unwrap(); // uncommitted; must never be seen
+        let start = Instant::now();
+        extract().cannot_run(&["locked"]);
+        kp!("ingest", "--ledger", &t.ledger, "--wait", "1", &handover).run().cannot_run(&["locked"]);
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(30),
+            "--wait 1 should give up after about a second, took {took:?}"
+        );
+        holder.execute_batch("ROLLBACK").unwrap();
+    }
+    // Once the lock is gone, the same commands work.
+    extract().ok();
+    kp!("ingest", "--ledger", &t.ledger, "--wait", "1", &handover).run().ok();
+    kp!("verify", "--ledger", &t.ledger).run().ok();
+}
+
+#[test]
+fn a_ledger_from_a_newer_kpledger_is_refused_and_left_alone() {
+    let t = Trade::new("newer");
+    let newer = t.dir.join("newer.kpl");
+    copy_ledger(&t.ledger, &newer);
+    Connection::open(&newer).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let bytes = read(&newer);
+    kp!("verify", "--ledger", &newer).run().cannot_run(&["newer", "upgrade kpledger"]);
+    kp!("verify", "--ledger", &newer, "--json").run().cannot_run(&["newer"]);
+    kp!("parcel", "list", "--ledger", &newer).run().cannot_run(&["newer"]);
+    kp!(
+        "extract",
+        "--ledger",
+        &newer,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--site",
+        SITE,
+        "--weight",
+        "1",
+        "--stones",
+        "1"
+    )
+    .run()
+    .cannot_run(&["newer"]);
+    assert!(read(&newer) == bytes, "kpledger must not change a ledger it cannot read");
+}
+
+#[test]
+fn files_that_are_not_ledgers() {
+    let t = Trade::new("not-ledgers");
+    let dir = &t.dir;
+    let text = dir.join("notes.kpl");
+    std::fs::write(&text, "custody notes, not a ledger\n").unwrap();
+    let empty = dir.join("empty.kpl");
+    std::fs::write(&empty, "").unwrap();
+    let foreign = dir.join("inventory.db");
+    {
+        let c = Connection::open(&foreign).unwrap();
+        c.execute_batch(
+            "CREATE TABLE parcels(id TEXT PRIMARY KEY, carats REAL); INSERT INTO parcels VALUES ('a', 1.5);",
+        )
+        .unwrap();
+    }
+    let subdir = TempDir::new("not-a-file");
+    let cases: [(&Path, &str); 4] = [
+        (&text, "not an SQLite database"),
+        (&empty, "empty"),
+        (&foreign, "not one made by kpledger"),
+        (subdir.path(), "not a regular file"),
+    ];
+    for (path, why) in cases {
+        let before = if path.is_file() { read(path) } else { Vec::new() };
+        let phrases = ["not a kpledger ledger", why];
+        kp!("verify", "--ledger", path).run().cannot_run(&phrases);
+        kp!("verify", "--ledger", path, "--json").run().cannot_run(&phrases);
+        kp!("parcel", "list", "--ledger", path).run().cannot_run(&phrases);
+        kp!(
+            "extract",
+            "--ledger",
+            path,
+            "--key",
+            &t.miner,
+            "--time",
+            t.tick(),
+            "--site",
+            SITE,
+            "--weight",
+            "1",
+            "--stones",
+            "1"
+        )
+        .run()
+        .cannot_run(&phrases);
+        if path.is_file() {
+            assert!(read(path) == before, "kpledger changed {}, which is not its ledger", path.display());
+        }
+    }
+    // `init` never overwrites anything.
+    let init = |ledger: &Path| {
+        kp!(
+            "init",
+            "--ledger",
+            ledger,
+            "--origin",
+            "kpledger.sl/other",
+            "--id",
+            "sl.nma",
+            "--name",
+            "NMA",
+            "--country",
+            "SL",
+            "--key",
+            &t.nma
+        )
+        .run()
+    };
+    init(&foreign).cannot_run(&["already exists"]);
+    init(&t.ledger).cannot_run(&["already exists"]);
+
+    // A path where there is nothing: exit 2, and nothing is created there.
+    let missing = dir.join("missing.kpl");
+    kp!("verify", "--ledger", &missing).run().cannot_run(&["no ledger at", "missing.kpl"]);
+    let event = dir.join("extraction.json");
+    kp!(
+        "extract",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--site",
+        SITE,
+        "--weight",
+        "1",
+        "--stones",
+        "1",
+        "--out",
+        &event
+    )
+    .run()
+    .ok();
+    kp!("ingest", "--ledger", &missing, &event).run().cannot_run(&["no ledger at"]);
+    kp!(
+        "extract",
+        "--ledger",
+        &missing,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--site",
+        SITE,
+        "--weight",
+        "1",
+        "--stones",
+        "1"
+    )
+    .run()
+    .cannot_run(&["no ledger at"]);
+    assert!(!missing.exists(), "a command on a missing ledger must not create it");
+}
+
+#[test]
+fn usage_errors_give_exit_2_and_help_gives_exit_0() {
+    let dir = TempDir::new("usage");
+    let run = |args: &[&str]| {
+        let mut cmd = kp!();
+        for a in args {
+            cmd = cmd.arg(a);
+        }
+        cmd.cwd(dir.path()).run()
+    };
+    for (args, phrase) in [
+        (&["frobnicate"][..], "unrecognized subcommand"),
+        (&[][..], "Usage"),
+        (&["verify"][..], "--ledger"),
+        (&["extract", "--ledger", "x.kpl", "--key", "k.pem", "--site", "s", "--weight", "1"][..], "--stones"),
+        (
+            &[
+                "extract", "--ledger", "x.kpl", "--key", "k.pem", "--site", "s", "--weight", "1", "--stones",
+                "many",
+            ][..],
+            "many",
+        ),
+        (&["split", "--ledger", "x.kpl", "--key", "k.pem", "--parcel", "p"][..], "--into"),
+        (&["verify", "--ledger", "x.kpl", "--frobnicate"][..], "--frobnicate"),
+        (&["key"][..], "Usage"),
+    ] {
+        let out = run(args);
+        out.code(2).stderr_has(phrase).check(out.stdout.is_empty(), "usage errors go to stderr");
+    }
+    let help = run(&["--help"]);
+    help.ok().stdout_has("Exit codes").stdout_has("0 success").stdout_has("2 could not run");
+    for cmd in ["verify", "demo", "ingest", "extract", "handover"] {
+        run(&[cmd, "--help"]).ok().stdout_has("Usage");
+    }
+    run(&["--version"]).ok().stdout_has("kpledger");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "usage errors must create no file");
+}

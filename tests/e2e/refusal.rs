@@ -1,0 +1,176 @@
+//! Events the ledger's rules refuse: exit 1, the rule named, and nothing written.
+
+use crate::util::{DEALER, Out, Trade, snapshot, verify_json};
+
+/// The number of events `verify --ledger --json` counts (and the ledger must verify).
+fn events(t: &Trade) -> u64 {
+    let (out, report) = verify_json(&t.ledger);
+    out.ok();
+    report["events"].as_u64().unwrap()
+}
+
+#[track_caller]
+fn refused(out: &Out, rule: &str) {
+    out.code(1).stderr_has(rule).stderr_has("nothing was recorded");
+}
+
+#[test]
+fn a_parcel_that_gains_weight_on_receipt_is_refused_and_nothing_is_written() {
+    let t = Trade::new("refusal-mb3");
+    let parcel = t.extract("3.00", "2");
+    let offer = t.dir.join("offer.json");
+    kp!(
+        "handover",
+        "offer",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--parcel",
+        &parcel,
+        "--to",
+        DEALER,
+        "--price",
+        "100",
+        "--out",
+        &offer
+    )
+    .run()
+    .ok();
+    let before = snapshot(&t.ledger);
+    let count = events(&t);
+
+    // Recorded directly: the dealer claims more than was offered.
+    let time = t.tick();
+    let accept = |extra: &[&str]| {
+        let mut cmd = kp!(
+            "handover", "accept", &offer, "--ledger", &t.ledger, "--key", &t.dealer, "--time", &time,
+            "--weight", "3.50"
+        );
+        for a in extra {
+            cmd = cmd.arg(a);
+        }
+        cmd.run()
+    };
+    refused(&accept(&[]), "MB-3");
+    let out = accept(&["--json"]);
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["ok"], false, "{out}");
+    assert!(
+        v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "MB-3" && f["severity"] == "error"),
+        "{out}"
+    );
+    assert_eq!(before, snapshot(&t.ledger), "a refused event must leave the ledger as it was");
+
+    // Signed offline, then ingested: refused at ingest, dry run or not.
+    let bad = t.dir.join("gained.json");
+    accept(&["--out", bad.to_str().unwrap()]).ok().stdout_has("MB-3");
+    let dry = kp!("ingest", "--ledger", &t.ledger, "--dry-run", &bad).run();
+    dry.code(1).stdout_has("MB-3").stdout_has("would be refused");
+    refused(&kp!("ingest", "--ledger", &t.ledger, &bad).run(), "MB-3");
+    let out = kp!("ingest", "--ledger", &t.ledger, &bad, "--json").run();
+    out.code(1);
+    assert_eq!(out.json()["ok"], false, "{out}");
+
+    // All or nothing: a good event ingested together with the refused one is not recorded.
+    let good = t.dir.join("extraction.json");
+    kp!(
+        "extract",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--site",
+        crate::util::SITE,
+        "--weight",
+        "1.00",
+        "--stones",
+        "1",
+        "--out",
+        &good
+    )
+    .run()
+    .ok();
+    let out = kp!("ingest", "--ledger", &t.ledger, &good, &bad).run();
+    refused(&out, "MB-3");
+    out.stderr_has("event 2 of 2");
+    assert_eq!(before, snapshot(&t.ledger), "a refused batch must leave the ledger as it was");
+    assert_eq!(events(&t), count);
+
+    // The honest weight is accepted; replaying the same signed event is refused.
+    let honest = t.dir.join("honest.json");
+    kp!(
+        "handover",
+        "accept",
+        &offer,
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.dealer,
+        "--time",
+        t.tick(),
+        "--weight",
+        "2.99",
+        "--out",
+        &honest
+    )
+    .run()
+    .ok();
+    kp!("ingest", "--ledger", &t.ledger, &honest).run().ok();
+    let after = snapshot(&t.ledger);
+    assert_eq!(events(&t), count + 1);
+    let replay = kp!("ingest", "--ledger", &t.ledger, &honest).run();
+    replay.code(1).stderr_has("nothing was recorded");
+    assert_eq!(after, snapshot(&t.ledger), "a replayed event must leave the ledger as it was");
+}
+
+#[test]
+fn a_merge_that_gains_weight_is_refused() {
+    let t = Trade::new("refusal-mb1");
+    let a = t.extract("2.00", "2");
+    let b = t.extract("3.00", "3");
+    let before = snapshot(&t.ledger);
+    let out = kp!(
+        "merge",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--parcel",
+        &a,
+        "--parcel",
+        &b,
+        "--weight",
+        "6.00"
+    )
+    .run();
+    refused(&out, "MB-1");
+    assert_eq!(before, snapshot(&t.ledger));
+    // Nor may anyone but the holder split a parcel.
+    let out = kp!(
+        "split",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.dealer,
+        "--time",
+        t.tick(),
+        "--parcel",
+        &a,
+        "--into",
+        "1.00",
+        "--into",
+        "1.00"
+    )
+    .run();
+    out.code(1).stderr_has("nothing was recorded").stderr_has(crate::util::MINER);
+    assert_eq!(before, snapshot(&t.ledger));
+    assert_eq!(verify_json(&t.ledger).1["ok"], true);
+}

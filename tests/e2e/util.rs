@@ -1,0 +1,526 @@
+//! Helpers: temporary directories, running the real `kpledger` binary, openssl, a small
+//! Sierra Leone ledger set up through the CLI, and reading ledger files with rusqlite.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+
+/// The binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kpledger");
+
+/// No kpledger command in these tests should take anywhere near this long.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory of its own for one test, removed when dropped (kept, and named on stderr,
+/// when the test failed, for inspection).
+pub(crate) struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kpledger-e2e-{}-{n}-{tag}", std::process::id()));
+        // Left over from an earlier run that had the same process id.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir { path }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.path.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept for inspection in {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// `kp!("verify", "--ledger", &path)`: a kpledger command line; each argument is anything
+/// that is `AsRef<OsStr>` (`&str`, `String`, `&Path`, `PathBuf`).
+macro_rules! kp {
+    ($($arg:expr),* $(,)?) => {
+        $crate::util::Cmd::new(vec![$(::std::ffi::OsStr::new(&$arg).to_owned()),*])
+    };
+}
+
+/// One run of the kpledger binary.
+pub(crate) struct Cmd {
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+}
+
+impl Cmd {
+    pub(crate) fn new(args: Vec<OsString>) -> Cmd {
+        Cmd { args, cwd: None }
+    }
+
+    /// One more argument.
+    pub(crate) fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.args.push(a.as_ref().to_owned());
+        self
+    }
+
+    /// Runs in `dir` (default: this process's directory).
+    pub(crate) fn cwd(mut self, dir: &Path) -> Cmd {
+        self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    /// Runs the command to the end and returns its exit code and output.
+    pub(crate) fn run(&self) -> Out {
+        let shown = std::iter::once("kpledger".to_owned())
+            .chain(self.args.iter().map(|a| shell_word(&a.to_string_lossy())))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = Command::new(BIN);
+        cmd.args(&self.args)
+            // The tests pass every path explicitly.
+            .env_remove("KPLEDGER_LEDGER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        let (code, stdout, stderr) = run_to_end(cmd, &shown);
+        Out { cmd: shown, code, stdout, stderr }
+    }
+}
+
+/// Spawns, collects stdout and stderr, and waits (killing the child after `TIMEOUT`).
+fn run_to_end(mut cmd: Command, shown: &str) -> (i32, String, String) {
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start `{shown}`: {e}"));
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("`{shown}` did not finish within {TIMEOUT:?}; killed it");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("cannot wait for `{shown}`: {e}"),
+        }
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    // Killed by a signal: no exit code. -1 never passes an exit code assertion.
+    let code = status.code().unwrap_or(-1);
+    (code, stdout, stderr)
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a command did: exit code, stdout, stderr. Every assertion on it prints all three.
+pub(crate) struct Out {
+    pub(crate) cmd: String,
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl fmt::Display for Out {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "command:   {}", self.cmd)?;
+        writeln!(f, "exit code: {}", self.code)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
+        write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
+    }
+}
+
+impl Out {
+    /// Asserts `ok`, printing `what` and the whole run when it fails.
+    #[track_caller]
+    pub(crate) fn check(&self, ok: bool, what: &str) -> &Out {
+        assert!(ok, "{what}\n{self}");
+        self
+    }
+
+    /// The program did not panic (a Rust panic prints "panicked" and exits 101).
+    #[track_caller]
+    pub(crate) fn no_panic(&self) -> &Out {
+        self.check(self.code != 101 && !self.stderr.contains("panicked"), "kpledger panicked")
+    }
+
+    /// Exit code is `code`, and no panic.
+    #[track_caller]
+    pub(crate) fn code(&self, code: i32) -> &Out {
+        self.no_panic().check(self.code == code, &format!("expected exit code {code}"))
+    }
+
+    /// Exit code 0.
+    #[track_caller]
+    pub(crate) fn ok(&self) -> &Out {
+        self.code(0)
+    }
+
+    /// Exit code 2 ("could not run") with an error message on stderr that contains every
+    /// one of `phrases`, and nothing on stdout.
+    #[track_caller]
+    pub(crate) fn cannot_run(&self, phrases: &[&str]) -> &Out {
+        self.code(2);
+        self.check(self.stderr.contains("error"), "stderr should say there is an error");
+        for p in phrases {
+            self.check(self.stderr.contains(p), &format!("stderr should mention {p:?}"));
+        }
+        self.check(
+            self.stdout.trim().is_empty(),
+            "a command that could not run should print nothing on stdout",
+        )
+    }
+
+    #[track_caller]
+    pub(crate) fn stdout_has(&self, phrase: &str) -> &Out {
+        self.check(self.stdout.contains(phrase), &format!("stdout should mention {phrase:?}"))
+    }
+
+    #[track_caller]
+    pub(crate) fn stderr_has(&self, phrase: &str) -> &Out {
+        self.check(self.stderr.contains(phrase), &format!("stderr should mention {phrase:?}"))
+    }
+
+    #[track_caller]
+    pub(crate) fn stderr_lacks(&self, phrase: &str) -> &Out {
+        self.check(!self.stderr.contains(phrase), &format!("stderr should not mention {phrase:?}"))
+    }
+
+    /// Stdout parsed as one JSON document.
+    #[track_caller]
+    pub(crate) fn json(&self) -> Value {
+        match serde_json::from_str(&self.stdout) {
+            Ok(v) => v,
+            Err(e) => panic!("stdout is not JSON ({e})\n{self}"),
+        }
+    }
+
+    /// The ids of the parcels a recording command created (`--json` output
+    /// `{"ok": true, "seq": .., "parcels": [..]}`).
+    #[track_caller]
+    pub(crate) fn created(&self) -> Vec<String> {
+        self.ok();
+        let v = self.json();
+        self.check(v["ok"] == true, "the JSON result should say \"ok\": true");
+        let Some(list) = v["parcels"].as_array() else {
+            panic!("the JSON result has no \"parcels\" list\n{self}");
+        };
+        list.iter()
+            .map(|p| {
+                p.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| panic!("parcel id {p} is not a string\n{self}"))
+            })
+            .collect()
+    }
+}
+
+/// Runs openssl, which the tests require: kpledger promises that keys made by
+/// `openssl genpkey -algorithm ed25519` work.
+#[track_caller]
+pub(crate) fn openssl(args: &[&str], dir: &Path) {
+    let bin = if Path::new("/usr/bin/openssl").exists() { "/usr/bin/openssl" } else { "openssl" };
+    let out = Command::new(bin).args(args).current_dir(dir).output().unwrap_or_else(|e| {
+        panic!(
+            "openssl is required by the end-to-end tests (they check that keys made by openssl work \
+             with kpledger), but `{bin}` cannot be run: {e}"
+        )
+    });
+    assert!(
+        out.status.success(),
+        "openssl {} failed ({}):\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `policies/` directory of this repository.
+pub(crate) fn policy_file(country: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").join(format!("{country}.json"))
+}
+
+pub(crate) const ORIGIN: &str = "kpledger.sl/national";
+pub(crate) const AUTHORITY: &str = "sl.nma";
+pub(crate) const MINER: &str = "sl.miner.koroma";
+pub(crate) const DEALER: &str = "sl.dealer.kamara";
+pub(crate) const EXPORTER: &str = "sl.exporter.sierra-gems";
+pub(crate) const VALUER: &str = "sl.valuer.gdo";
+pub(crate) const SITE: &str = "sl.kono.koidu-12";
+
+/// A Sierra Leone ledger set up through the CLI: the National Minerals Agency (root
+/// authority) with the SL policy, one artisanal mine site, and a licensed miner, dealer,
+/// exporter and government valuer. Keys of the authority, miner and valuer are made by
+/// `kpledger key new`, those of the dealer and exporter by openssl.
+pub(crate) struct Trade {
+    pub(crate) dir: TempDir,
+    pub(crate) ledger: PathBuf,
+    pub(crate) nma: PathBuf,
+    pub(crate) miner: PathBuf,
+    pub(crate) dealer: PathBuf,
+    pub(crate) exporter: PathBuf,
+    pub(crate) valuer: PathBuf,
+    /// Minutes after 2026-03-02T08:00:00Z of the last signature.
+    clock: std::cell::Cell<u32>,
+}
+
+impl Trade {
+    pub(crate) fn new(tag: &str) -> Trade {
+        let dir = TempDir::new(tag);
+        let key = |name: &str| dir.join(format!("{name}.pem"));
+        let t = Trade {
+            ledger: dir.join("sl.kpl"),
+            nma: key("nma"),
+            miner: key("koroma"),
+            dealer: key("kamara"),
+            exporter: key("sierra-gems"),
+            valuer: key("gdo"),
+            clock: std::cell::Cell::new(0),
+            dir,
+        };
+        for k in [&t.nma, &t.miner, &t.valuer] {
+            let out = kp!("key", "new", k).run();
+            out.ok().stdout_has("fingerprint");
+            out.check(pub_of(k).exists(), "`key new` should write the public key next to the private one");
+        }
+        for k in [&t.dealer, &t.exporter] {
+            let name = k.to_string_lossy().into_owned();
+            openssl(&["genpkey", "-algorithm", "ed25519", "-out", &name], t.dir.path());
+            openssl(&["pkey", "-in", &name, "-pubout", "-out", &format!("{name}.pub")], t.dir.path());
+        }
+        kp!(
+            "init",
+            "--ledger",
+            &t.ledger,
+            "--origin",
+            ORIGIN,
+            "--id",
+            AUTHORITY,
+            "--name",
+            "National Minerals Agency",
+            "--country",
+            "SL",
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick()
+        )
+        .run()
+        .ok();
+        kp!("policy", "set", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), policy_file("SL"))
+            .run()
+            .ok();
+        kp!(
+            "site",
+            "add",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            SITE,
+            "--name",
+            "Koidu claim 12",
+            "--country",
+            "SL",
+            "--region",
+            "Kono",
+            "--location",
+            "8.6446,-10.9712",
+            "--area-m2",
+            "8000"
+        )
+        .run()
+        .ok();
+        let enrol =
+            |id: &str, name: &str, role: &str, key: &Path, class: &str, number: &str, site: &[&str]| {
+                let mut cmd = kp!(
+                    "actor",
+                    "enrol",
+                    "--ledger",
+                    &t.ledger,
+                    "--key",
+                    &t.nma,
+                    "--time",
+                    t.tick(),
+                    "--json",
+                    "--id",
+                    id,
+                    "--name",
+                    name,
+                    "--role",
+                    role,
+                    "--country",
+                    "SL",
+                    "--pubkey",
+                    pub_of(key),
+                    "--licence",
+                    number,
+                    "--class",
+                    class,
+                    "--valid-from",
+                    "2026-01-01",
+                    "--valid-to",
+                    "2026-12-31"
+                );
+                for s in site {
+                    cmd = cmd.arg("--site").arg(s);
+                }
+                let v = cmd.run().ok().json();
+                assert_eq!(v["ok"], true, "{v}");
+            };
+        enrol(MINER, "Koroma artisanal mining", "miner", &t.miner, "artisanal", "NMA/AM/2026/114", &[SITE]);
+        enrol(DEALER, "Kamara Diamond Dealers", "dealer", &t.dealer, "dealer", "NMA/DL/2026/031", &[]);
+        enrol(EXPORTER, "Sierra Gems Export", "exporter", &t.exporter, "exporter", "NMA/EX/2026/007", &[]);
+        enrol(
+            VALUER,
+            "Government Gold and Diamond Office",
+            "valuer",
+            &t.valuer,
+            "valuer",
+            "NMA/GV/2026/002",
+            &[],
+        );
+        t
+    }
+
+    /// The next signing time: ten minutes after the previous one, from 2026-03-02T08:00:00Z.
+    pub(crate) fn tick(&self) -> String {
+        let n = self.clock.get();
+        self.clock.set(n + 1);
+        let minutes = 8 * 60 + n * 10;
+        format!(
+            "2026-03-{:02}T{:02}:{:02}:00Z",
+            2 + minutes / (24 * 60),
+            minutes % (24 * 60) / 60,
+            minutes % 60
+        )
+    }
+
+    /// The miner registers a parcel; returns its id.
+    pub(crate) fn extract(&self, weight: &str, stones: &str) -> String {
+        let out = kp!(
+            "extract",
+            "--ledger",
+            &self.ledger,
+            "--key",
+            &self.miner,
+            "--time",
+            self.tick(),
+            "--json",
+            "--site",
+            SITE,
+            "--weight",
+            weight,
+            "--stones",
+            stones,
+            "--hs",
+            "7102.31"
+        )
+        .run();
+        let created = out.created();
+        out.check(created.len() == 1, "an extraction creates one parcel");
+        created[0].clone()
+    }
+}
+
+/// `KEY.pub`, where `kpledger key new KEY` and these tests put the public key.
+pub(crate) fn pub_of(private: &Path) -> PathBuf {
+    let mut s = private.as_os_str().to_owned();
+    s.push(".pub");
+    PathBuf::from(s)
+}
+
+/// Moves everything in the write-ahead log into the main file, so that copying the main
+/// file alone copies the whole ledger.
+pub(crate) fn checkpoint(ledger: &Path) {
+    let c = Connection::open(ledger).unwrap_or_else(|e| panic!("cannot open {}: {e}", ledger.display()));
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap_or_else(|e| panic!("cannot checkpoint {}: {e}", ledger.display()));
+}
+
+/// Copies a ledger file (after a checkpoint, so the copy is complete).
+pub(crate) fn copy_ledger(from: &Path, to: &Path) {
+    checkpoint(from);
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
+}
+
+/// Every row of every table, as text, for comparing a ledger before and after.
+pub(crate) fn snapshot(ledger: &Path) -> Vec<String> {
+    let c = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", ledger.display()));
+    let mut out = Vec::new();
+    for table in tables(&c) {
+        let mut st =
+            c.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap_or_else(|e| panic!("{table}: {e}"));
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap_or_else(|e| panic!("{table}: {e}"));
+        let mut lines = Vec::new();
+        while let Some(r) = rows.next().unwrap_or_else(|e| panic!("{table}: {e}")) {
+            let cells: Vec<String> = (0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap_or_else(|e| panic!("{table}: {e}"))))
+                .collect();
+            lines.push(format!("{table}: {}", cells.join(" | ")));
+        }
+        lines.sort();
+        out.extend(lines);
+    }
+    out
+}
+
+/// The tables of a database, by name.
+pub(crate) fn tables(c: &Connection) -> Vec<String> {
+    let mut st = c
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap_or_else(|e| panic!("cannot list tables: {e}"));
+    st.query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+        .unwrap_or_else(|e| panic!("cannot list tables: {e}"))
+}
+
+/// Runs `verify --ledger FILE --json` and returns the run and the parsed report.
+pub(crate) fn verify_json(ledger: &Path) -> (Out, Value) {
+    let out = kp!("verify", "--ledger", ledger, "--json").run();
+    out.no_panic();
+    let report = out.json();
+    (out, report)
+}
