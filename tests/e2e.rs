@@ -10,8 +10,9 @@
 //! - `demo`: the demo contract, and tampering with any cell of a ledger is detected.
 //!
 //! One test binary (as in ripgrep); the modules live in tests/e2e/.
-// Tests: a panic with a message is the failure report, so unwrapping is fine here.
-#![allow(clippy::unwrap_used)]
+// Tests: a panic with a message is the failure report, so unwrapping is fine here; and a
+// test may tell the person running it where it kept its files.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 #[macro_use]
 #[path = "e2e/util.rs"]

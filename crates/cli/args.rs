@@ -10,8 +10,8 @@ Exit codes: 0 success (or verified, warnings allowed), 1 verification ran and fo
 (or the ledger's rules refused an event), 2 could not run (usage, unreadable or invalid input, \
 not a ledger, locked, newer schema).
 
-Start with `kpledger demo` to see a whole Mano River Union scenario, then read README.md for \
-the trade flow step by step.";
+Start with `kpledger demo` to see a whole Mano River Union scenario; `kpledger rules` lists what \
+verification checks. The README of the kpledger repository walks through the trade flow step by step.";
 
 /// kpledger: a tamper-evident custody ledger for rough-diamond parcels, from mine site to
 /// export, for Kimberley Process authorities and the licensed trade.
@@ -22,6 +22,8 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Build a realistic Mano River Union ledger, verify it, and print a summary
@@ -62,7 +64,7 @@ pub(crate) enum Command {
         #[arg(conflicts_with = "ledger", required_unless_present = "ledger", requires = "trust")]
         bundle: Option<PathBuf>,
         /// The ledger file to verify
-        #[arg(long, env = "KPLEDGER_LEDGER")]
+        #[arg(long)]
         ledger: Option<PathBuf>,
         /// A trusted authority public key (PEM); repeat for several
         #[arg(long = "trust", num_args = 1)]
@@ -402,6 +404,7 @@ pub(crate) enum ActorCmd {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum SiteCmd {
     /// An authority registers a licensed mine site

@@ -944,7 +944,8 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
                 f.display().to_string()
             };
             let parsed = Event::parse(doc).map_err(|e| {
-                let hint = if serde_json::from_slice::<serde_json::Value>(doc).is_ok_and(|v| v["body"]["kind"] == "handover_offer") {
+                let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
+                let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
                     "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
                 } else {
                     ""

@@ -35,9 +35,11 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The first 8 characters of a parcel id, for tables.
+/// The last 8 characters of a parcel id, for tables (the start of a UUID v7 is its
+/// timestamp, the same for parcels made together; the end is random).
 pub(crate) fn short_id(id: &uuid::Uuid) -> String {
-    id.to_string()[..8].to_owned()
+    let s = id.to_string();
+    format!("…{}", &s[s.len() - 8..])
 }
 
 /// One event in the trade's words.
@@ -111,7 +113,7 @@ pub(crate) fn describe(p: &Payload) -> String {
             c.importer.country
         ),
         Payload::Export { certificate, parcels } => {
-            format!("exported under {certificate} ({} parcels)", parcels.len())
+            format!("exported under {certificate} ({} parcel{})", parcels.len(), if parcels.len() == 1 { "" } else { "s" })
         }
         Payload::Transit { certificate, country, opened, .. } => {
             format!(
@@ -178,7 +180,7 @@ pub(crate) fn findings(fs: &[Finding]) -> String {
     for (parcel, list) in groups {
         match parcel {
             Some(p) => s.push_str(&format!("\nparcel {p}\n")),
-            None => s.push_str("\nledger\n"),
+            None => s.push_str("\ngeneral\n"),
         }
         for f in list {
             let mark = match f.severity {

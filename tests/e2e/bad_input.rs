@@ -403,7 +403,7 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
     for (args, phrase) in [
         (&["frobnicate"][..], "unrecognized subcommand"),
         (&[][..], "Usage"),
-        (&["verify"][..], "--ledger"),
+        (&["verify"][..], "Usage"),
         (&["extract", "--ledger", "x.kpl", "--key", "k.pem", "--site", "s", "--weight", "1"][..], "--stones"),
         (
             &[

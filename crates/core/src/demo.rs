@@ -40,7 +40,7 @@ pub enum DemoError {
     #[error("{0} is not empty; the demo writes only into a new or empty directory")]
     NotEmpty(PathBuf),
     /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -109,7 +109,7 @@ pub enum StoreError {
         findings: Vec<Finding>,
     },
     /// Any other database error.
-    #[error("database error on {path}: {source}")]
+    #[error("database error on {path}")]
     Sql {
         /// The file.
         path: PathBuf,

@@ -202,8 +202,8 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         Err(E::custom(format!(
-            "number {v} is not an integer (or is too large): signed documents use whole \
-             numbers only, e.g. weights in hundredths of a carat and money in US cents"
+            "number {v} is written with a fraction or an exponent (or is too large): signed documents use \
+             whole numbers only, e.g. weights in hundredths of a carat and money in US cents"
         )))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -254,7 +254,7 @@ mod tests {
     fn floats_and_exponents_are_refused() {
         for doc in [&br#"{"w":1.5}"#[..], br#"{"w":1e3}"#, br#"{"w":100000000000000000000}"#] {
             let err = parse_strict(doc).unwrap_err();
-            assert!(err.to_string().contains("not an integer"), "{err}");
+            assert!(err.to_string().contains("fraction or an exponent"), "{err}");
         }
     }
 

@@ -731,6 +731,11 @@ impl Event {
     /// format version this build understands.
     pub fn parse(bytes: &[u8]) -> Result<ParsedEvent, JsonError> {
         let value = canonical::parse_strict(bytes)?;
+        if value.pointer("/body").is_none() || value.pointer("/sig").is_none() {
+            return Err(JsonError::Shape(
+                "not a signed kpledger event: expected an object {\"body\": {...}, \"sig\": {...}}".into(),
+            ));
+        }
         let v = value.pointer("/body/v").and_then(serde_json::Value::as_u64);
         match v {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}

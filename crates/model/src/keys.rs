@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[non_exhaustive]
 pub enum KeyError {
     /// The file could not be read or written.
-    #[error("cannot {action} key file {path}: {source}")]
+    #[error("cannot {action} key file {path}")]
     Io {
         /// "read" or "write".
         action: &'static str,
@@ -186,9 +186,8 @@ impl SecretKey {
     pub fn to_pem(&self) -> String {
         // RFC 8410 §7: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING {
         // OCTET STRING seed } }: a fixed 16-byte prefix and the 32-byte seed.
-        const PREFIX: [u8; 16] = [
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-        ];
+        const PREFIX: [u8; 16] =
+            [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
         let mut der = zeroize::Zeroizing::new([0u8; 48]);
         der[..16].copy_from_slice(&PREFIX);
         der[16..].copy_from_slice(self.0.as_bytes());

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The README's trade flow, end to end, on a fresh national ledger. Run from the repository
+# root after `cargo build --release`; it works in a new temporary directory.
+#   bash docs/walkthrough.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+kp() {
+  local shown="\$ kpledger"
+  for a in "$@"; do case "$a" in *\ *) shown+=" \"$a\"" ;; *) shown+=" $a" ;; esac; done
+  echo "$shown" | sed "s|$root/||g; s|$work/||g"
+  "$root/target/release/kpledger" "$@"
+  echo
+}
+work=$(mktemp -d)
+cd "$work"
+
+# Keys: each party makes its own; kpledger and openssl keys are interchangeable.
+kp key new nma.pem
+openssl genpkey -algorithm ed25519 -out koroma.pem && openssl pkey -in koroma.pem -pubout -out koroma.pem.pub
+for k in kamara gems pmt; do "$root/target/release/kpledger" key new $k.pem >/dev/null; done
+
+# The National Minerals Agency opens the ledger, publishes the policy, registers a site
+# and enrols licensed actors.
+kp init --ledger sl.kpl --origin kpledger.sl/national --id sl.nma --name "National Minerals Agency" --country SL --key nma.pem --time 2026-03-02T08:00:00Z
+export KPLEDGER_LEDGER=sl.kpl
+kp policy set --key nma.pem "$root/policies/SL.json" --time 2026-03-02T08:01:00Z
+kp site add --key nma.pem --id sl.kono.koidu-12 --name "Koidu claim 12" --country SL --region Kono --location 8.6446,-10.9712 --area-m2 8000 --time 2026-03-02T08:02:00Z
+kp actor enrol --key nma.pem --id sl.miner.koroma --name "Ibrahim Koroma" --role miner --country SL --pubkey koroma.pem.pub --licence NMA/AML/2026/0142 --class artisanal --valid-from 2026-01-01 --valid-to 2026-12-31 --site sl.kono.koidu-12 --time 2026-03-02T08:03:00Z
+"$root/target/release/kpledger" actor enrol --key nma.pem --id sl.dealer.kamara --name "Kamara Diamond Dealers" --role dealer --country SL --pubkey kamara.pem.pub --licence NMA/DL/2026/031 --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31 --time 2026-03-02T08:04:00Z >/dev/null
+"$root/target/release/kpledger" actor enrol --key nma.pem --id sl.exporter.kono-gems --name "Kono Gems Export Ltd" --role exporter --country SL --pubkey gems.pem.pub --licence NMA/EXP/2026/007 --class exporter --valid-from 2026-01-01 --valid-to 2026-12-31 --time 2026-03-02T08:05:00Z >/dev/null
+"$root/target/release/kpledger" actor enrol --key nma.pem --id sl.pmt --name "Precious Minerals Trading Directorate" --role valuer --country SL --pubkey pmt.pem.pub --time 2026-03-02T08:06:00Z >/dev/null
+kp actor list
+
+# The miner registers two parcels at the mine site.
+p1=$("$root/target/release/kpledger" extract --key koroma.pem --site sl.kono.koidu-12 --weight 12.34 --stones 9 --hs 7102.31 --time 2026-03-03T10:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
+p2=$("$root/target/release/kpledger" extract --key koroma.pem --site sl.kono.koidu-12 --weight 8.10 --stones 6 --hs 7102.31 --time 2026-03-03T11:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
+echo "parcels: $p1 $p2"; echo
+
+# Offline handover: the miner signs an offer on his phone, the dealer re-weighs and signs
+# the acceptance on hers, and either of them brings the file to the ledger.
+kp handover offer --key koroma.pem --parcel "$p1" --to sl.dealer.kamara --price 3566.26 --out offer.json --time 2026-03-04T09:00:00Z
+kp handover accept offer.json --key kamara.pem --weight 12.33 --out handover.json --time 2026-03-04T09:20:00Z
+kp ingest handover.json
+# Both at one desk: one step.
+kp handover record --parcel "$p2" --from-key koroma.pem --to-key kamara.pem --price 2340.90 --time 2026-03-04T10:00:00Z
+
+# The dealer sorts: merges both, then splits by size.
+lot=$("$root/target/release/kpledger" merge --key kamara.pem --parcel "$p1" --parcel "$p2" --time 2026-03-05T08:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
+parts=$("$root/target/release/kpledger" split --key kamara.pem --parcel "$lot" --into 12.00 --into 8.43 --time 2026-03-05T09:00:00Z --json | sed 's/.*"parcels":\[\([^]]*\)\].*/\1/; s/"//g; s/,/ /')
+for p in $parts; do
+  "$root/target/release/kpledger" handover record --parcel "$p" --from-key kamara.pem --to-key gems.pem --price 4100 --time 2026-03-06T09:00:00Z >/dev/null
+done
+export_lot=$("$root/target/release/kpledger" merge --key gems.pem $(for p in $parts; do echo --parcel $p; done) --time 2026-03-07T08:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
+
+# The exporter's workflow: official valuation (highest of three), sealing, certificate,
+# export, evidence bundle.
+kp value --key pmt.pem --parcel "$export_lot" --exporter 5900 --government 6140.20 --independent 6020 --time 2026-03-09T10:00:00Z
+kp seal --key nma.pem --parcel "$export_lot" --seal SL-SEAL-2026-0101 --time 2026-03-09T12:00:00Z
+kp certificate issue --key nma.pem --number SL-2026-004312 --exporter sl.exporter.kono-gems --parcel "$export_lot" --importer-name "Diamcor Rough Trading NV" --importer-address "Hoveniersstraat 22, Antwerp" --importer-country BE --time 2026-03-10T09:00:00Z
+kp certificate export --key nma.pem --number SL-2026-004312 --time 2026-03-11T07:00:00Z
+kp certificate list
+kp parcel history "$export_lot"
+kp bundle --certificate SL-2026-004312 --out SL-2026-004312.json
+kp verify --ledger sl.kpl
+unset KPLEDGER_LEDGER
+
+# The importing authority's workflow: nothing but the bundle and the exporting authority's
+# public key, obtained through KP channels.
+kp verify SL-2026-004312.json --trust nma.pem.pub
+kp verify SL-2026-004312.json --trust kamara.pem.pub || true
