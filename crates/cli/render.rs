@@ -113,7 +113,11 @@ pub(crate) fn describe(p: &Payload) -> String {
             c.importer.country
         ),
         Payload::Export { certificate, parcels } => {
-            format!("exported under {certificate} ({} parcel{})", parcels.len(), if parcels.len() == 1 { "" } else { "s" })
+            format!(
+                "exported under {certificate} ({} parcel{})",
+                parcels.len(),
+                if parcels.len() == 1 { "" } else { "s" }
+            )
         }
         Payload::Transit { certificate, country, opened, .. } => {
             format!(

@@ -888,7 +888,9 @@ impl<S: State> Cx<'_, S> {
                 );
             }
         }
-        let tol = self.tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id) .saturating_mul(outputs.len() as u64);
+        let tol = self
+            .tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id)
+            .saturating_mul(outputs.len() as u64);
         let total: u64 = outputs.iter().map(|o| o.weight_pt.0).sum();
         if total.abs_diff(p.weight_pt.0) > tol {
             self.err(
@@ -956,8 +958,9 @@ impl<S: State> Cx<'_, S> {
             }
         }
         let Some(first) = parts.first().cloned() else { return };
-        let tol =
-            self.tolerance(signer.map(|s| &s.record.country), Rule::Mb1, output.parcel) .saturating_mul(inputs.len() as u64);
+        let tol = self
+            .tolerance(signer.map(|s| &s.record.country), Rule::Mb1, output.parcel)
+            .saturating_mul(inputs.len() as u64);
         let total: u64 = parts.iter().map(|p| p.weight_pt.0).sum();
         if total.abs_diff(output.weight_pt.0) > tol {
             self.err(
@@ -1266,8 +1269,10 @@ impl<S: State> Cx<'_, S> {
                 format!("the certificate states {} parcels but lists {}", c.parcel_count, c.parcels.len()),
             ));
         }
-        let tol =
-            policy.as_ref().map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt).saturating_mul(c.parcels.len().max(1) as u64);
+        let tol = policy
+            .as_ref()
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+            .saturating_mul(c.parcels.len().max(1) as u64);
         let weight: u64 = parcels.iter().map(|p| p.weight_pt.0).sum();
         if c.carats().abs_diff(weight) > tol {
             self.err(
@@ -1575,7 +1580,10 @@ impl<S: State> Cx<'_, S> {
         let cert_seals: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
         let (sin, sout): (BTreeSet<&Text>, BTreeSet<&Text>) =
             (seals_in.iter().collect(), seals_out.iter().collect());
-        let tol = self.state.policy(&c.issuing_country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+        let tol = self
+            .state
+            .policy(&c.issuing_country)
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
             .saturating_mul(u64::from(c.parcel_count.max(1)));
         let mut problems = Vec::new();
         if opened {
@@ -1789,7 +1797,10 @@ impl<S: State> Cx<'_, S> {
                 format!("receipt under certificate {} was already confirmed at {t}", c.number),
             ));
         }
-        let tol = self.state.policy(&c.importer.country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
+        let tol = self
+            .state
+            .policy(&c.importer.country)
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
             .saturating_mul(u64::from(c.parcel_count.max(1)));
         let mut mismatches = Vec::new();
         if m.parcel_count != c.parcel_count {
