@@ -1002,6 +1002,11 @@ impl<S: State> Cx<'_, S> {
             out.origin_countries.extend(p.origin_countries.iter().cloned());
             out.origin_sites.extend(p.origin_sites.iter().cloned());
         }
+        // EX-3: a lot that takes in imported stones keeps the evidence of their lawful import,
+        // whatever the order of the inputs (not only when the first input was imported).
+        if out.provenance.is_none() {
+            out.provenance = parts.iter().find_map(|p| p.provenance.clone());
+        }
         if let Some(s) = signer {
             out.holder = s.record.id.clone();
         }
@@ -1085,7 +1090,27 @@ impl<S: State> Cx<'_, S> {
     /// KP-7: the signer must be an enrolled authority of `country`.
     fn authority_of(&mut self, signer: Option<&ActorState>, country: &Country, what: &str) -> bool {
         match signer {
-            Some(s) if s.record.role == Role::Authority && &s.record.country == country => true,
+            Some(s) if s.record.role == Role::Authority && &s.record.country == country => {
+                // F8: the validation must be by the authority's enrolled, unrevoked key; a
+                // certificate in its name under any other key is forged (CH-2 says the same of
+                // the event's signature).
+                if s.record.key == self.ev.sig.key && s.revoked.is_none() {
+                    return true;
+                }
+                self.err(
+                    Finding::error(
+                        Rule::Kp7,
+                        format!(
+                            "the certificate is validated in the name of {} with key {}, which is not its enrolled, unrevoked key {}: the certificate is forged",
+                            s.record.id,
+                            self.ev.sig.key.fingerprint(),
+                            s.record.key.fingerprint()
+                        ),
+                    )
+                    .actor(&s.record.id),
+                );
+                false
+            }
             Some(s) => {
                 self.err(
                     Finding::error(
