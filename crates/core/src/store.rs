@@ -585,6 +585,7 @@ impl Ledger {
         let mut idx_st =
             self.conn.prepare("SELECT parcel FROM event_parcels WHERE seq = ?1").map_err(|e| self.err(e))?;
         let mut rows = ev_st.query([]).map_err(|e| self.err(e))?;
+        let mut rows_by_key = RowsByKey { conn: &self.conn };
         let mut done = 0;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
@@ -602,7 +603,7 @@ impl Ledger {
                 doc: bytes_of(r.get_ref(5).map_err(|e| self.err(e))?),
                 index,
             };
-            lc.feed(&stored);
+            lc.feed(&stored, &mut rows_by_key);
             done += 1;
             if done % 1024 == 0 || done == total {
                 progress(done, total);
@@ -613,7 +614,28 @@ impl Ledger {
             .conn
             .query_row("SELECT count(*) FROM event_parcels", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        Ok(lc.finish(&tables, index_rows as u64))
+        let mut st = self.conn.prepare("SELECT * FROM parcels").map_err(|e| self.err(e))?;
+        let n = st.column_count();
+        let mut parcel_rows = st.query([]).map_err(|e| self.err(e))?;
+        let mut failure = None;
+        let mut iter = std::iter::from_fn(|| {
+            let next = parcel_rows.next().and_then(|row| {
+                row.map(|r| (0..n).map(|i| r.get_ref(i).map(cell)).collect::<Result<Vec<_>, _>>()).transpose()
+            });
+            match next {
+                Ok(Some(cells)) => Some(cells),
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+                Ok(None) => None,
+            }
+        });
+        let report = lc.finish(&tables, &mut iter, index_rows as u64);
+        match failure {
+            Some(e) => Err(self.err(e)),
+            None => Ok(report),
+        }
     }
 
     /// Every row of every table except the event tables, as cells.
@@ -628,7 +650,8 @@ impl Ledger {
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
         let mut tables = Tables::new();
-        for name in names.into_iter().filter(|n| !EVENT_TABLES.contains(&n.as_str())) {
+        // `parcels` is streamed by `verify`, not held whole.
+        for name in names.into_iter().filter(|n| !EVENT_TABLES.contains(&n.as_str()) && n != "parcels") {
             let sql = format!("SELECT * FROM \"{}\"", name.replace('"', "\"\""));
             let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
             let n = st.column_count();
@@ -644,6 +667,27 @@ impl Ledger {
             tables.insert(name, out);
         }
         Ok(tables)
+    }
+}
+
+/// Serves stored derived rows by key to the streaming verifier.
+struct RowsByKey<'c> {
+    conn: &'c Connection,
+}
+
+impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
+    fn row(&mut self, table: &str, key: &Cell) -> Option<Vec<Cell>> {
+        let Cell::Text(k) = key else { return None };
+        // Only the tables the verifier asks about, by their primary key column.
+        let sql = match table {
+            "parcels" => "SELECT * FROM parcels WHERE id = ?1",
+            _ => return None,
+        };
+        let mut st = self.conn.prepare_cached(sql).ok()?;
+        let n = st.column_count();
+        st.query_row([k], |r| (0..n).map(|i| r.get_ref(i).map(cell)).collect::<Result<Vec<_>, _>>())
+            .optional()
+            .ok()?
     }
 }
 

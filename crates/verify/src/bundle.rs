@@ -5,7 +5,7 @@
 //! certificate it names, end at the parcel heads it declares, and be anchored in a key the
 //! verifier trusts: the key that validated the certificate, or the ledger's root key.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kpledger_model::canonical::{self, JsonError};
 use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, ParcelId, Payload, PublicKey};
@@ -52,7 +52,21 @@ pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, Bund
     let mut state = MemState::default();
     let mut findings = Vec::new();
     let mut cert_key = None;
+    let mut seen = BTreeMap::new();
     for (i, ev) in events.iter().enumerate() {
+        // A ledger holds each event once; replaying one twice (an old policy after a newer
+        // one, say) would judge the events after it by rules no ledger ever had.
+        if let Some(&first) = seen.get(&ev.hash) {
+            let mut f = Finding::error(
+                Rule::Ch1,
+                format!("bundle event {} repeats event {first}: a ledger holds each event once", i + 1),
+            );
+            f.event = Some(ev.hash);
+            f.seq = Some(i as u64 + 1);
+            findings.push(f);
+            continue;
+        }
+        seen.insert(ev.hash, i + 1);
         let verdict = check_event(&state, ev);
         for mut f in verdict.findings.iter().cloned() {
             f.seq = Some(i as u64 + 1);

@@ -62,6 +62,12 @@ pub struct StoredEvent {
     pub index: Vec<String>,
 }
 
+/// Looks up one stored derived row by table and key (its first cell).
+pub trait StoredRows {
+    /// The row, if the store has one.
+    fn row(&mut self, table: &str, key: &Cell) -> Option<Vec<Cell>>;
+}
+
 /// The tables derived from events, as a store keeps them: table name → rows.
 pub type Tables = BTreeMap<String, Vec<Vec<Cell>>>;
 
@@ -128,8 +134,9 @@ impl LedgerCheck {
         }
     }
 
-    /// Checks the next stored event.
-    pub fn feed(&mut self, row: &StoredEvent) {
+    /// Checks the next stored event. `stored` serves the store's current rows by key (the
+    /// row of each parcel the event consumes is compared at once).
+    pub fn feed(&mut self, row: &StoredEvent, stored: &mut dyn StoredRows) {
         self.events += 1;
         let expected_seq = self.events;
         let at = |f: Finding| Finding { seq: Some(row.seq), ..f };
@@ -227,13 +234,83 @@ impl LedgerCheck {
             }
             self.push(f);
         }
-        self.state.apply(verdict.effects());
+        for gone in self.state.apply(verdict.effects()) {
+            // Its stored row is final now: compare it, then keep only the id.
+            let key = Cell::Text(gone.id.to_string());
+            let got = stored.row("parcels", &key);
+            self.compare_row("parcels", &key, Some(&crate::rows::parcel_row(&gone)), got.as_ref());
+        }
+    }
+
+    /// One row: expected (from the events) against stored.
+    fn compare_row(&mut self, table: &str, k: &Cell, exp: Option<&Vec<Cell>>, got: Option<&Vec<Cell>>) {
+        match (exp, got) {
+            (None, None) => {}
+            (Some(_), None) => {
+                self.push(db_finding(table, k, format!("row {} is missing from table {table}", k.show())))
+            }
+            (None, Some(_)) => self.push(db_finding(
+                table,
+                k,
+                format!("table {table} has a row {} that no signed event created", k.show()),
+            )),
+            (Some(e), Some(g)) if e != g => {
+                let col = crate::rows::columns(table)
+                    .iter()
+                    .zip(e.iter().zip(g.iter()))
+                    .find(|(_, (a, b))| a != b)
+                    .map(|(c, (a, b))| {
+                        format!("column {c} is {} but the signed events give {}", b.show(), a.show())
+                    })
+                    .unwrap_or_else(|| "the row has the wrong number of columns".into());
+                self.push(db_finding(table, k, format!("table {table}, row {}: {col}", k.show())));
+            }
+            (Some(_), Some(_)) => {}
+        }
     }
 
     /// Compares the store's derived tables with the state recomputed from the events,
-    /// and returns the report. `index_rows` is the total number of rows in the store's
-    /// parcel index (rows pointing at no event are caught by the count).
-    pub fn finish(mut self, stored: &Tables, index_rows: u64) -> Report {
+    /// and returns the report. `stored` gives every table but `parcels` whole (they are
+    /// small: actors, sites, policies, certificates); `parcel_rows` streams the `parcels`
+    /// table in any order. `index_rows` is the total number of rows in the store's parcel
+    /// index (rows pointing at no event are caught by the count).
+    pub fn finish(
+        mut self,
+        stored: &Tables,
+        parcel_rows: &mut dyn Iterator<Item = Vec<Cell>>,
+        index_rows: u64,
+    ) -> Report {
+        let mut seen_live = std::collections::HashSet::new();
+        for row in parcel_rows {
+            let key = row.first().cloned().unwrap_or(Cell::Null);
+            let id: Option<ParcelId> = match &key {
+                Cell::Text(t) => t.parse().ok(),
+                _ => None,
+            };
+            match id {
+                Some(id) if self.state.parcels.contains_key(&id) => {
+                    if !seen_live.insert(id) {
+                        self.push(Finding::error(
+                            Rule::Db1,
+                            format!("table parcels has a duplicated row {}", key.show()),
+                        ));
+                        continue;
+                    }
+                    let exp = self.state.parcels.get(&id).map(crate::rows::parcel_row);
+                    self.compare_row("parcels", &key, exp.as_ref(), Some(&row));
+                }
+                // Compared when it was consumed.
+                Some(id) if self.state.consumed.contains(&id) => {}
+                _ => self.compare_row("parcels", &key, None, Some(&row)),
+            }
+        }
+        let missing: Vec<ParcelId> =
+            self.state.parcels.keys().filter(|id| !seen_live.contains(*id)).copied().collect();
+        for id in missing {
+            let key = Cell::Text(id.to_string());
+            let exp = self.state.parcels.get(&id).map(crate::rows::parcel_row);
+            self.compare_row("parcels", &key, exp.as_ref(), None);
+        }
         for f in overdue_confirmations(&self.state, self.last_time.as_ref()) {
             self.push(f);
         }
@@ -253,35 +330,15 @@ impl LedgerCheck {
                 }
             }
             for (k, e) in &exp {
-                match got.get(k) {
-                    None => self.push(db_finding(
-                        table,
-                        k,
-                        format!("row {} is missing from table {table}", k.show()),
-                    )),
-                    Some(g) if g != e => {
-                        let col = crate::rows::columns(table)
-                            .iter()
-                            .zip(e.iter().zip(g.iter()))
-                            .find(|(_, (a, b))| a != b)
-                            .map(|(c, (a, b))| {
-                                format!("column {c} is {} but the signed events give {}", b.show(), a.show())
-                            })
-                            .unwrap_or_else(|| "the row has the wrong number of columns".into());
-                        self.push(db_finding(table, k, format!("table {table}, row {}: {col}", k.show())));
-                    }
-                    Some(_) => {}
+                self.compare_row(table, k, Some(e), got.get(k).copied());
+            }
+            for (k, g) in &got {
+                if !exp.contains_key(k) {
+                    self.compare_row(table, k, None, Some(g));
                 }
             }
-            for k in got.keys().filter(|k| !exp.contains_key(*k)) {
-                self.push(db_finding(
-                    table,
-                    k,
-                    format!("table {table} has a row {} that no signed event created", k.show()),
-                ));
-            }
         }
-        for table in stored.keys().filter(|t| !expected.contains_key(*t)) {
+        for table in stored.keys().filter(|t| !expected.contains_key(*t) && t.as_str() != "parcels") {
             self.push(Finding::error(Rule::Db1, format!("unexpected table {table}")));
         }
         if index_rows != self.index_rows {
@@ -295,7 +352,7 @@ impl LedgerCheck {
             ledger: self.state.origin().map(|o| o.to_string()),
             certificate: None,
             events: self.events,
-            parcels: self.state.parcels.len() as u64,
+            parcels: (self.state.parcels.len() + self.state.consumed.len()) as u64,
             actors: self.state.actors.len() as u64,
             errors: self.errors,
             warnings: self.warnings,

@@ -423,6 +423,16 @@ impl<S: State> Cx<'_, S> {
     /// CH-1/CH-3/CH-4 for an existing parcel the event continues, which must be in `expected`.
     fn linked(&mut self, id: ParcelId, prev: Hash, expected: ParcelStatus) -> Option<ParcelState> {
         let Some(p) = self.state.parcel(&id) else {
+            if self.state.consumed(&id) {
+                self.err(
+                    Finding::error(
+                        Rule::Ch3,
+                        "the parcel was already split or merged into other parcels; it cannot be used again",
+                    )
+                    .parcel(id),
+                );
+                return None;
+            }
             self.err(
                 Finding::error(Rule::Ch1, "the event continues a parcel that has no history in this ledger")
                     .parcel(id)
@@ -511,7 +521,7 @@ impl<S: State> Cx<'_, S> {
 
     /// A new parcel id must be unused.
     fn fresh(&mut self, id: ParcelId) {
-        if self.state.parcel(&id).is_some() {
+        if self.state.parcel(&id).is_some() || self.state.consumed(&id) {
             self.err(
                 Finding::error(Rule::Ch3, "this parcel id is already in use; a new parcel needs a new id")
                     .parcel(id),

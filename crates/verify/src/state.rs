@@ -153,6 +153,11 @@ pub trait State {
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState>;
     /// A certificate by number.
     fn certificate(&self, number: &Text) -> Option<CertificateState>;
+    /// True for a parcel that was split or merged away and that [`State::parcel`] no longer
+    /// returns (a state may instead keep consumed parcels with that status).
+    fn consumed(&self, _id: &ParcelId) -> bool {
+        false
+    }
 }
 
 /// The whole state in memory.
@@ -166,15 +171,20 @@ pub struct MemState {
     pub sites: BTreeMap<SiteId, SiteRecord>,
     /// Policies by country.
     pub policies: BTreeMap<Country, Policy>,
-    /// Parcels.
+    /// Parcels still in the trade (everything but consumed ones).
     pub parcels: BTreeMap<ParcelId, ParcelState>,
+    /// Ids of parcels consumed by splits and merges.
+    pub consumed: std::collections::HashSet<ParcelId>,
     /// Certificates by number.
     pub certificates: BTreeMap<Text, CertificateState>,
 }
 
 impl MemState {
-    /// Applies effects in order.
-    pub fn apply(&mut self, effects: &[Effect]) {
+    /// Applies effects in order, and returns the parcels they consumed (split or merged
+    /// away). Consumed parcels leave the map and only their id is kept, so memory follows
+    /// the parcels still in the trade, not the length of the history.
+    pub fn apply(&mut self, effects: &[Effect]) -> Vec<ParcelState> {
+        let mut retired = Vec::new();
         for e in effects {
             match e {
                 Effect::SetOrigin(o) => self.origin = Some(o.clone()),
@@ -187,6 +197,11 @@ impl MemState {
                 Effect::PutPolicy(p) => {
                     self.policies.insert(p.country.clone(), p.clone());
                 }
+                Effect::PutParcel(p) if p.status == ParcelStatus::Consumed => {
+                    self.parcels.remove(&p.id);
+                    self.consumed.insert(p.id);
+                    retired.push(p.clone());
+                }
                 Effect::PutParcel(p) => {
                     self.parcels.insert(p.id, p.clone());
                 }
@@ -195,6 +210,7 @@ impl MemState {
                 }
             }
         }
+        retired
     }
 }
 
@@ -216,5 +232,8 @@ impl State for MemState {
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
         self.certificates.get(number).cloned()
+    }
+    fn consumed(&self, id: &ParcelId) -> bool {
+        self.consumed.contains(id)
     }
 }
