@@ -30,6 +30,7 @@ pub mod canonical;
 pub mod event;
 pub mod hash;
 pub mod keys;
+pub mod note;
 pub mod sign;
 pub mod types;
 

@@ -98,6 +98,14 @@ pub fn sign_raw(key: &SecretKey, msg: &[u8]) -> [u8; 64] {
     key.dalek().sign(msg).to_bytes()
 }
 
+/// The 32-byte RFC 8032 seed ("secret key") of `key`, zeroed when dropped. Only for
+/// external key encodings that carry the bare seed: golang.org/x/mod's
+/// `PRIVATE+KEY+<name>+<key ID>+base64(0x01 || seed)` signer keys in [`crate::note`].
+/// Crate-private, so the seed never leaves this crate except through such an encoding.
+pub(crate) fn secret_seed(key: &SecretKey) -> zeroize::Zeroizing<[u8; 32]> {
+    zeroize::Zeroizing::new(key.dalek().to_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
