@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use kpledger_model::{
     ActorId, BUNDLE_FORMAT, Bundle, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Payload, Policy,
-    SiteId, SiteRecord, Text,
+    PublicKey, SecretKey, SiteId, SiteRecord, Text,
 };
-use kpledger_verify::ledger::{Cell, StoredEvent, Tables};
+use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, Tables};
 use kpledger_verify::{
     Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows,
 };
@@ -48,10 +48,13 @@ CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL
 CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
 ";
 
-/// The tables that hold events rather than derived rows.
-const EVENT_TABLES: [&str; 2] = ["events", "event_parcels"];
+/// The tables that whole-ledger verification reads in its own way rather than as
+/// derived rows: the events, their index, the Merkle tree and the checkpoints.
+const EVENT_TABLES: [&str; 4] = ["events", "event_parcels", "log_nodes", "checkpoints"];
 
 /// Why the ledger could not do what was asked. Nothing was written in any case.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,9 @@ pub enum StoreError {
         /// What SQLite reported.
         reason: String,
     },
+    /// The ledger refused a request that is not an event (a checkpoint, a cosignature).
+    #[error("{0}")]
+    Refused(String),
     /// The rules refused the event.
     #[error("the event was refused: {}", summarize(.findings))]
     Rejected {
@@ -568,6 +574,162 @@ impl Ledger {
         })
     }
 
+    /// The stored checkpoints, oldest first (as rows: verification judges them).
+    pub fn stored_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let mut st = self.conn.prepare("SELECT size, root, note FROM checkpoints ORDER BY size").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(StoredCheckpoint {
+                    size: r.get::<_, i64>(0)? as u64,
+                    root: bytes_of(r.get_ref(1)?),
+                    note: text_of(r.get_ref(2)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The Merkle root of the first `size` events.
+    pub fn log_root(&self, size: u64) -> Result<Hash, StoreError> {
+        let mut src = NodeLookup { conn: &self.conn, failed: None };
+        let root = kpledger_verify::merkle::root_from(&mut src, size);
+        self.log_result(src, root)
+    }
+
+    /// The inclusion proof of the event at `seq` in the tree of `size` events.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut src = NodeLookup { conn: &self.conn, failed: None };
+        let proof = kpledger_verify::merkle::inclusion_proof_from(&mut src, size, seq.saturating_sub(1));
+        self.log_result(src, proof)
+    }
+
+    /// The consistency proof from the tree of `old` events to the tree of `new` events.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut src = NodeLookup { conn: &self.conn, failed: None };
+        let proof = kpledger_verify::merkle::consistency_proof_from(&mut src, new, old);
+        self.log_result(src, proof)
+    }
+
+    fn log_result<T>(
+        &self,
+        src: NodeLookup<'_>,
+        r: Result<T, kpledger_verify::merkle::MerkleError>,
+    ) -> Result<T, StoreError> {
+        if let Some(e) = src.failed {
+            return Err(self.err(e));
+        }
+        r.map_err(|e| StoreError::Refused(format!("{e}")))
+    }
+
+    /// The root authority signs a checkpoint of the log as it is now (C2SP
+    /// tlog-checkpoint in a signed note, key name = the ledger's origin) and stores it.
+    /// Signing the same size again returns the stored note.
+    pub fn publish_checkpoint(&mut self, key: &SecretKey) -> Result<StoredCheckpoint, StoreError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
+        let state = SqlState { conn: &tx, path: &path };
+        let origin = state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
+        // The root authority is the one actor nobody enrolled (the genesis signer).
+        let root_actor: Option<ActorState> = state.get_doc(
+            "SELECT doc FROM actors WHERE json_extract(doc, '$.enrolled_by') IS NULL AND role = ?1",
+            "authority",
+        )?;
+        let root_ok = root_actor.is_some_and(|a| a.record.key == key.public() && a.revoked.is_none());
+        if !root_ok {
+            return Err(StoreError::Refused(
+                "only the ledger's root authority, with its current key, signs checkpoints".into(),
+            ));
+        }
+        let size: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(|e| sql_err(&path, e))?;
+        let size = size as u64;
+        let mut src = NodeLookup { conn: &tx, failed: None };
+        let root = kpledger_verify::merkle::root_from(&mut src, size);
+        if let Some(e) = src.failed {
+            return Err(sql_err(&path, e));
+        }
+        let root = root.map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+        let existing: Option<String> = tx
+            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [size as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| sql_err(&path, e))?;
+        let note = match existing {
+            Some(n) => n,
+            None => {
+                let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
+                let signer = kpledger_model::note::SignerKey::new(origin.as_str(), key.clone()).map_err(bad)?;
+                let note = kpledger_model::note::Checkpoint::new(origin.as_str(), size, root)
+                    .and_then(|c| c.sign(&signer))
+                    .map_err(bad)?;
+                let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
+                tx.execute(
+                    "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
+                    params![size as i64, &root.0[..], text],
+                )
+                .map_err(|e| sql_err(&path, e))?;
+                text
+            }
+        };
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(StoredCheckpoint { size, root: root.0.to_vec(), note })
+    }
+
+    /// Adds witnesses' cosignatures to a stored checkpoint. `cosigned` is the checkpoint
+    /// note as a witness returned it; only cosignatures that verify with one of `witnesses`
+    /// are kept. Returns how many were new.
+    pub fn add_cosignatures(
+        &mut self,
+        cosigned: &[u8],
+        witnesses: &[kpledger_model::note::VerifierKey],
+    ) -> Result<usize, StoreError> {
+        use kpledger_model::note::{Note, SigType, VerifierKey, open_checkpoint};
+        let path = self.path.clone();
+        let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
+        let incoming = Note::parse(cosigned).map_err(bad)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
+        let origin = (SqlState { conn: &tx, path: &path })
+            .try_origin()?
+            .ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
+        let cp = kpledger_model::note::Checkpoint::parse(incoming.text()).map_err(bad)?;
+        let stored: Option<String> = tx
+            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [cp.size() as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| sql_err(&path, e))?;
+        let stored = stored.ok_or_else(|| StoreError::Refused(format!("this ledger has no checkpoint of size {}", cp.size())))?;
+        let mut note = Note::parse(stored.as_bytes()).map_err(bad)?;
+        if note.text() != incoming.text() {
+            return Err(StoreError::Refused(
+                "the cosigned checkpoint is not the one this ledger signed at that size".into(),
+            ));
+        }
+        let root_keys: Vec<PublicKey> = self_root_keys(&tx, &path)?;
+        let log_key = root_keys
+            .iter()
+            .filter_map(|k| VerifierKey::new(origin.as_str(), SigType::Ed25519, *k).ok())
+            .find(|k| open_checkpoint(stored.as_bytes(), origin.as_str(), k, &[]).is_ok())
+            .ok_or_else(|| StoreError::Refused("the stored checkpoint is not signed by the root authority".into()))?;
+        let opened = open_checkpoint(cosigned, origin.as_str(), &log_key, witnesses).map_err(bad)?;
+        let mut added = 0;
+        for c in opened.cosignatures() {
+            let key = c.key();
+            let sig = incoming
+                .signatures()
+                .iter()
+                .find(|s| s.name() == key.name() && s.key_id() == key.key_id())
+                .cloned();
+            if let Some(sig) = sig
+                && !note.signatures().contains(&sig)
+            {
+                note.add_signature(sig).map_err(bad)?;
+                added += 1;
+            }
+        }
+        let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
+        tx.execute("UPDATE checkpoints SET note = ?1 WHERE size = ?2", params![text, cp.size() as i64])
+            .map_err(|e| sql_err(&path, e))?;
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(added)
+    }
+
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
     /// every derived row against the events. `progress(done, total)` is called as it goes.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
@@ -577,7 +739,8 @@ impl Ledger {
             return Err(StoreError::Corrupt { path: self.path.clone(), reason: check });
         }
         let total = self.len()?;
-        let mut lc = LedgerCheck::new();
+        let checkpoints = self.stored_checkpoints()?;
+        let mut lc = LedgerCheck::with_checkpoints(checkpoints.iter().map(|c| c.size));
         let mut ev_st = self
             .conn
             .prepare("SELECT seq, hash, kind, time, signer, doc FROM events ORDER BY seq")
@@ -631,7 +794,10 @@ impl Ledger {
                 Ok(None) => None,
             }
         });
-        let report = lc.finish(&tables, &mut iter, index_rows as u64);
+        let log_nodes: i64 =
+            self.conn.query_row("SELECT count(*) FROM log_nodes", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let counts = StoredCounts { index_rows: index_rows as u64, log_nodes: log_nodes as u64 };
+        let report = lc.finish(&tables, &mut iter, counts, &checkpoints);
         match failure {
             Some(e) => Err(self.err(e)),
             None => Ok(report),
@@ -670,6 +836,33 @@ impl Ledger {
     }
 }
 
+/// Every key the root authority has held, from its enrolment record's history: the
+/// genesis key and each rotation.
+fn self_root_keys(tx: &Connection, path: &Path) -> Result<Vec<PublicKey>, StoreError> {
+    let mut st = tx
+        .prepare("SELECT doc FROM events WHERE kind IN ('genesis', 'rotate_key') ORDER BY seq")
+        .map_err(|e| sql_err(path, e))?;
+    let docs: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .map_err(|e| sql_err(path, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| sql_err(path, e))?;
+    let mut root: Option<ActorId> = None;
+    let mut keys = Vec::new();
+    for d in docs {
+        let Ok(ev) = Event::parse(d.as_bytes()) else { continue };
+        match &ev.event.body.payload {
+            Payload::Genesis { authority } => {
+                root = Some(authority.id.clone());
+                keys.push(authority.key);
+            }
+            Payload::RotateKey { actor, key } if Some(actor) == root.as_ref() => keys.push(*key),
+            _ => {}
+        }
+    }
+    Ok(keys)
+}
+
 /// Serves stored derived rows by key to the streaming verifier.
 struct RowsByKey<'c> {
     conn: &'c Connection,
@@ -688,6 +881,9 @@ impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
         st.query_row([k], |r| (0..n).map(|i| r.get_ref(i).map(cell)).collect::<Result<Vec<_>, _>>())
             .optional()
             .ok()?
+    }
+    fn log_node(&mut self, level: u32, index: u64) -> Option<Hash> {
+        NodeLookup { conn: self.conn, failed: None }.node(level, index)
     }
 }
 
@@ -785,6 +981,7 @@ fn write(
             st.execute(params![p.to_string(), seq]).map_err(e)?;
         }
     }
+    append_leaf(tx, path, seq as u64, &event.hash)?;
     for effect in accepted.effects() {
         let (table, row) = match effect {
             Effect::SetOrigin(o) => ("meta", rows::origin_row(o.as_str())),
@@ -810,6 +1007,61 @@ fn write(
         st.execute(rusqlite::params_from_iter(values)).map_err(e)?;
     }
     Ok(Appended { seq: seq as u64, hash: event.hash, warnings: accepted.warnings().to_vec() })
+}
+
+/// Adds the event's leaf to the Merkle tree and stores every subtree it completes: O(log n)
+/// reads and writes.
+fn append_leaf(tx: &Connection, path: &Path, seq: u64, event_hash: &Hash) -> Result<(), StoreError> {
+    let e = |err| sql_err(path, err);
+    let size = seq - 1;
+    let mut lookup = NodeLookup { conn: tx, failed: None };
+    let frontier = kpledger_verify::merkle::Frontier::from_source(&mut lookup, size);
+    if let Some(err) = lookup.failed {
+        return Err(e(err));
+    }
+    let mut frontier = frontier.map_err(|err| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: format!("the log's Merkle tree is incomplete: {err}"),
+    })?;
+    let done = frontier.push(kpledger_verify::log::leaf_hash(event_hash)).map_err(|err| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })?;
+    let mut st = tx.prepare_cached("INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)").map_err(e)?;
+    for node in done {
+        st.execute(params![node.level(), node.index() as i64, &node.hash.0[..]]).map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Serves stored Merkle subtree hashes by leaf range.
+struct NodeLookup<'c> {
+    conn: &'c Connection,
+    failed: Option<rusqlite::Error>,
+}
+
+impl NodeLookup<'_> {
+    fn node(&mut self, level: u32, index: u64) -> Option<Hash> {
+        let got = self
+            .conn
+            .prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")
+            .and_then(|mut st| st.query_row(params![level, index as i64], |r| r.get::<_, Vec<u8>>(0)).optional());
+        match got {
+            Ok(bytes) => bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()).map(Hash),
+            Err(err) => {
+                self.failed = Some(err);
+                None
+            }
+        }
+    }
+}
+
+impl kpledger_verify::merkle::NodeSource for NodeLookup<'_> {
+    fn subtree(&mut self, start: u64, end: u64) -> Option<Hash> {
+        let len = end.checked_sub(start)?;
+        let level = len.trailing_zeros();
+        self.node(level, start >> level)
+    }
 }
 
 /// The rules' view of the ledger, read from the derived tables.

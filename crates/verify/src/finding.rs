@@ -79,13 +79,19 @@ pub enum Rule {
     Lc2,
     /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
     Lc3,
+    /// LOG-1: every event is a leaf of the log at its position, proven against a signed checkpoint.
+    Log1,
+    /// LOG-2: every checkpoint is signed by the ledger's root authority and matches the tree recomputed from the events (a consistent extension of every earlier one).
+    Log2,
+    /// LOG-3: a checkpoint carries the cosignatures of the required number of trusted witnesses.
+    Log3,
     /// DB-1: every stored derived value agrees with the signed events.
     Db1,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 29] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -111,7 +117,7 @@ impl Rule {
         Rule::Lc1,
         Rule::Lc2,
         Rule::Lc3,
-        Rule::Db1,
+        Rule::Log1, Rule::Log2, Rule::Log3, Rule::Db1,
     ];
 
     /// The stable code, e.g. `CH-1`.
@@ -142,6 +148,9 @@ impl Rule {
             Rule::Lc1 => "LC-1",
             Rule::Lc2 => "LC-2",
             Rule::Lc3 => "LC-3",
+            Rule::Log1 => "LOG-1",
+            Rule::Log2 => "LOG-2",
+            Rule::Log3 => "LOG-3",
             Rule::Db1 => "DB-1",
         }
     }
@@ -208,6 +217,9 @@ impl Rule {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
             Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
+            Rule::Log1 => "every event is a leaf of the log at its position, proven against a signed checkpoint",
+            Rule::Log2 => "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)",
+            Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }
     }

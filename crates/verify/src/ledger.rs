@@ -62,10 +62,21 @@ pub struct StoredEvent {
     pub index: Vec<String>,
 }
 
-/// Looks up one stored derived row by table and key (its first cell).
+/// Looks up stored rows by key while whole-ledger verification streams the events.
 pub trait StoredRows {
-    /// The row, if the store has one.
+    /// A derived row by table and key (its first cell), if the store has one.
     fn row(&mut self, table: &str, key: &Cell) -> Option<Vec<Cell>>;
+    /// A stored Merkle tree node (every perfect subtree, leaves at level 0).
+    fn log_node(&mut self, level: u32, index: u64) -> Option<Hash>;
+}
+
+/// Row counts of the tables verification reads by key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoredCounts {
+    /// Rows of the parcel index.
+    pub index_rows: u64,
+    /// Rows of the Merkle tree.
+    pub log_nodes: u64,
 }
 
 /// The tables derived from events, as a store keeps them: table name → rows.
@@ -116,12 +127,34 @@ pub struct LedgerCheck {
     events: u64,
     index_rows: u64,
     last_time: Option<kpledger_model::Time>,
+    frontier: crate::merkle::Frontier,
+    /// Checkpoint sizes to capture the recomputed root at, and the roots captured.
+    checkpoint_roots: BTreeMap<u64, Option<Hash>>,
+    /// Every key the root authority has held (checkpoints are signed by it).
+    root_keys: Vec<kpledger_model::PublicKey>,
+}
+
+/// A stored checkpoint row.
+#[derive(Debug, Clone)]
+pub struct StoredCheckpoint {
+    /// The `size` column.
+    pub size: u64,
+    /// The `root` column.
+    pub root: Vec<u8>,
+    /// The `note` column: the signed note, with any cosignatures.
+    pub note: String,
 }
 
 impl LedgerCheck {
     /// A verifier for an empty ledger.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A verifier that will check checkpoints of these sizes: it records the root it
+    /// recomputes when the log reaches each size.
+    pub fn with_checkpoints(sizes: impl IntoIterator<Item = u64>) -> Self {
+        LedgerCheck { checkpoint_roots: sizes.into_iter().map(|s| (s, None)).collect(), ..Self::default() }
     }
 
     fn push(&mut self, f: Finding) {
@@ -234,11 +267,92 @@ impl LedgerCheck {
             }
             self.push(f);
         }
+        self.append_leaf(row.seq, &parsed.hash, stored);
         for gone in self.state.apply(verdict.effects()) {
             // Its stored row is final now: compare it, then keep only the id.
             let key = Cell::Text(gone.id.to_string());
             let got = stored.row("parcels", &key);
             self.compare_row("parcels", &key, Some(&crate::rows::parcel_row(&gone)), got.as_ref());
+        }
+    }
+
+    /// Adds the event's leaf to the recomputed tree, compares the nodes it completes with the
+    /// stored ones, records checkpoint roots, and follows the root authority's keys.
+    fn append_leaf(&mut self, seq: u64, event_hash: &Hash, stored: &mut dyn StoredRows) {
+        let leaf = crate::log::leaf_hash(event_hash);
+        let Ok(done) = self.frontier.push(leaf) else { return };
+        if let Some(node) = done.into_iter().find(|n| stored.log_node(n.level(), n.index()) != Some(n.hash)) {
+            let mut f = Finding::error(
+                Rule::Db1,
+                format!(
+                    "the stored Merkle tree node at level {} index {} does not match the events (first seen at event #{seq})",
+                    node.level(),
+                    node.index()
+                ),
+            )
+            .hint("the log's tree was edited, or events were changed after they were recorded");
+            f.seq = Some(seq);
+            self.push(f);
+        }
+        let size = self.frontier.size();
+        if let Some(slot) = self.checkpoint_roots.get_mut(&size) {
+            *slot = Some(self.frontier.root());
+        }
+        if let Some(root) = self.state.actors.values().find(|a| a.enrolled_by.is_none())
+            && !self.root_keys.contains(&root.record.key)
+        {
+            self.root_keys.push(root.record.key);
+        }
+    }
+
+    /// Checks the stored checkpoints against the recomputed tree and the root authority's
+    /// keys.
+    fn check_checkpoints(&mut self, checkpoints: &[StoredCheckpoint]) {
+        let Some(origin) = self.state.origin() else { return };
+        let verifiers: Vec<kpledger_model::note::VerifierKey> = self
+            .root_keys
+            .iter()
+            .filter_map(|k| kpledger_model::note::VerifierKey::new(origin.as_str(), kpledger_model::note::SigType::Ed25519, *k).ok())
+            .collect();
+        for cp in checkpoints {
+            let err = |msg: String| {
+                Finding::error(Rule::Log2, msg).hint(
+                    "the ledger no longer matches what its authority signed: events were removed, inserted or changed",
+                )
+            };
+            let recomputed = self.checkpoint_roots.get(&cp.size).copied().flatten();
+            let Some(root) = recomputed else {
+                self.push(err(format!(
+                    "checkpoint of size {} was signed, but the ledger now has only {} events: events were removed after it",
+                    cp.size, self.events
+                )));
+                continue;
+            };
+            if cp.root != root.0 {
+                self.push(err(format!("the stored root of checkpoint {} is not the root of the first {} events", cp.size, cp.size)));
+            }
+            let opened = verifiers.iter().find_map(|k| {
+                kpledger_model::note::open_checkpoint(cp.note.as_bytes(), origin.as_str(), k, &[]).ok()
+            });
+            match opened {
+                None => self.push(err(format!(
+                    "checkpoint {} is not signed by the ledger's root authority (or is malformed)",
+                    cp.size
+                ))),
+                Some(o) => {
+                    let c = o.checkpoint();
+                    if c.size() != cp.size || *c.root_hash() != root {
+                        self.push(err(format!(
+                            "checkpoint {} signs size {} and root {}, but the events give root {} at size {}",
+                            cp.size,
+                            c.size(),
+                            c.root_hash().short(),
+                            root.short(),
+                            cp.size
+                        )));
+                    }
+                }
+            }
         }
     }
 
@@ -278,8 +392,18 @@ impl LedgerCheck {
         mut self,
         stored: &Tables,
         parcel_rows: &mut dyn Iterator<Item = Vec<Cell>>,
-        index_rows: u64,
+        counts: StoredCounts,
+        checkpoints: &[StoredCheckpoint],
     ) -> Report {
+        let index_rows = counts.index_rows;
+        self.check_checkpoints(checkpoints);
+        let nodes = crate::log::stored_nodes(self.frontier.size());
+        if counts.log_nodes != nodes {
+            self.push(Finding::error(
+                Rule::Db1,
+                format!("the log's tree has {} stored nodes, but {} events give {nodes}", counts.log_nodes, self.events),
+            ));
+        }
         let mut seen_live = std::collections::HashSet::new();
         for row in parcel_rows {
             let key = row.first().cloned().unwrap_or(Cell::Null);

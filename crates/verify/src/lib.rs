@@ -17,6 +17,7 @@
 pub mod bundle;
 pub mod finding;
 pub mod ledger;
+pub mod log;
 pub mod merkle;
 pub mod rows;
 pub mod rules;
