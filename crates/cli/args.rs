@@ -69,6 +69,13 @@ pub(crate) enum Command {
         /// A trusted authority public key (PEM); repeat for several
         #[arg(long = "trust", num_args = 1)]
         trust: Vec<PathBuf>,
+        /// A witness whose cosignature the bundle's checkpoint must carry: NAME=KEY.pub
+        /// (NAME as the witness signs, e.g. sl.nma); repeat for several
+        #[arg(long = "witness", num_args = 1, value_name = "NAME=KEY.pub")]
+        witnesses: Vec<String>,
+        /// How many of the --witness keys must have cosigned (default: all of them)
+        #[arg(long)]
+        quorum: Option<usize>,
         /// Print the report as JSON (schemas/report.schema.json)
         #[arg(long)]
         json: bool,
@@ -78,6 +85,12 @@ pub(crate) enum Command {
     /// Issue, export, confirm and list KP certificates
     #[command(subcommand)]
     Certificate(CertificateCmd),
+    /// The transparency log: publish checkpoints, add witness cosignatures, prove inclusion and consistency
+    #[command(subcommand)]
+    Log(LogCmd),
+    /// Witness another authority's log: cosign a checkpoint only if it extends the last one
+    #[command(subcommand)]
+    Witness(WitnessCmd),
     /// Write a certificate's evidence bundle: one JSON file an importer verifies offline
     ///
     /// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out SL-2026-004312.json
@@ -673,5 +686,136 @@ pub(crate) enum CertificateCmd {
         json: bool,
         #[command(flatten)]
         open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCmd {
+    /// The root authority signs a checkpoint of the log (C2SP tlog-checkpoint) and stores it
+    ///
+    /// Example: kpledger log publish --ledger sl.kpl --key nma.pem --out checkpoint.txt
+    Publish {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The root authority's private key
+        #[arg(long)]
+        key: PathBuf,
+        /// Also write the signed checkpoint to this file (for witnesses)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Show the log's head: size, root and the latest checkpoint with its cosignatures
+    Head {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Store witnesses' cosignatures (a checkpoint file a witness returned)
+    ///
+    /// Example: kpledger log cosignatures --ledger sl.kpl cosigned.txt --witness lr.mme=lr-witness.pub
+    Cosignatures {
+        /// The cosigned checkpoint file
+        file: PathBuf,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// A witness key to accept cosignatures from: NAME=KEY.pub; repeat for several
+        #[arg(long = "witness", num_args = 1, required = true, value_name = "NAME=KEY.pub")]
+        witnesses: Vec<String>,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Prove that the event at position SEQ is in the log (RFC 9162 inclusion proof)
+    ProveInclusion {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The event's position (1-based)
+        #[arg(long)]
+        seq: u64,
+        /// The tree size to prove against (default: the whole log)
+        #[arg(long)]
+        size: Option<u64>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Prove that the log of size TO extends the log of size FROM (RFC 9162 consistency proof)
+    ///
+    /// Example: kpledger log prove-consistency --ledger sl.kpl --from 120 --out proof.json
+    ProveConsistency {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The older size (the one the witness cosigned)
+        #[arg(long)]
+        from: u64,
+        /// The newer size (default: the whole log)
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write the proof to this file (JSON) instead of printing it
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WitnessCmd {
+    /// Check a checkpoint against the last one this witness cosigned, and cosign it
+    ///
+    /// Refuses (exit 1) a checkpoint that is not signed by the log's key, is smaller than
+    /// the last one cosigned, has another root at the same size (a fork), or is not proven
+    /// to extend it; the evidence is kept next to the state file. Nothing is cosigned then.
+    ///
+    /// Example: kpledger witness cosign checkpoint.txt --log-origin kpledger.sl/national
+    ///   --log-key nma.pem.pub --name lr.mme --key lr-witness.pem --state lr-witness.json
+    ///   --proof proof.json --out cosigned.txt
+    Cosign {
+        /// The checkpoint file (a signed note)
+        checkpoint: PathBuf,
+        /// The log's origin name (the checkpoint's first line)
+        #[arg(long)]
+        log_origin: String,
+        /// The log's public key (its root authority's)
+        #[arg(long)]
+        log_key: PathBuf,
+        /// This witness's name, as it signs
+        #[arg(long)]
+        name: String,
+        /// This witness's private key
+        #[arg(long)]
+        key: PathBuf,
+        /// This witness's state file (created on first use)
+        #[arg(long)]
+        state: PathBuf,
+        /// Consistency proof from the last cosigned size (from `kpledger log prove-consistency`)
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// Where to write the cosigned checkpoint
+        #[arg(long)]
+        out: PathBuf,
+        /// Cosignature time, seconds since 1970 (default: now)
+        #[arg(long)]
+        time: Option<u64>,
+    },
+    /// Show a witness key's verifier key (C2SP vkey) for publishing
+    Key {
+        /// This witness's name
+        #[arg(long)]
+        name: String,
+        /// The witness's public or private key file
+        key: PathBuf,
     },
 }

@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::store::StoreError;
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::note::{Cosigner, SigType, VerifierKey};
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
     ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId, ParcelRef,
@@ -16,7 +17,8 @@ use kpledger_verify::{Finding, ParcelStatus, Rule};
 use serde_json::json;
 
 use crate::args::{
-    ActorCmd, CertificateCmd, Command, HandoverCmd, KeyCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs, SiteCmd,
+    ActorCmd, CertificateCmd, Command, HandoverCmd, KeyCmd, LogCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs,
+    SiteCmd, WitnessCmd,
 };
 use crate::render;
 use crate::{FOUND, OK};
@@ -27,12 +29,14 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, trust, json, open } => match (ledger, bundle) {
+        Command::Verify { bundle, ledger, trust, witnesses, quorum, json, open } => match (ledger, bundle) {
             (Some(l), _) => verify_ledger(&l, json, &open),
-            (None, Some(b)) => verify_bundle_file(&b, &trust, json),
+            (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, json),
             (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
         },
         Command::Certificate(c) => certificate_cmd(c),
+        Command::Log(l) => log_cmd(l),
+        Command::Witness(w) => witness_cmd(w),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
             let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
@@ -474,14 +478,26 @@ fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
     Ok(if report.ok { OK } else { FOUND })
 }
 
-fn verify_bundle_file(path: &Path, trust: &[PathBuf], json: bool) -> Result<u8> {
+fn verify_bundle_file(
+    path: &Path,
+    trust: &[PathBuf],
+    witnesses: &[String],
+    quorum: Option<usize>,
+    json: bool,
+) -> Result<u8> {
     let mut keys = Vec::new();
     for t in trust {
         keys.push(PublicKey::read_pem_file(t)?);
     }
+    let witnesses = witness_keys(witnesses)?;
+    let quorum = quorum.unwrap_or(witnesses.len());
+    if quorum > witnesses.len() {
+        bail!("--quorum {quorum} is more than the {} --witness keys given", witnesses.len());
+    }
+    let trust = kpledger_verify::Trust { keys, witnesses, quorum };
     let bytes = read_input(path)?;
     let report =
-        kpledger_verify::verify_bundle(&bytes, &keys).with_context(|| format!("{}", path.display()))?;
+        kpledger_verify::verify_bundle_with(&bytes, &trust).with_context(|| format!("{}", path.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -607,6 +623,170 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 )
             );
             Ok(OK)
+        }
+    }
+}
+
+/// `NAME=KEY.pub` arguments as C2SP cosignature verifier keys.
+fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
+    args.iter()
+        .map(|a| {
+            let (name, file) = a
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--witness {a:?}: write NAME=KEY.pub, e.g. sl.nma=keys/sl.nma.pub"))?;
+            let key = PublicKey::read_pem_file(Path::new(file))?;
+            VerifierKey::new(name, SigType::CosignatureV1, key).map_err(|e| anyhow!("--witness {a:?}: {e}"))
+        })
+        .collect()
+}
+
+fn log_cmd(l: LogCmd) -> Result<u8> {
+    match l {
+        LogCmd::Publish { ledger, key, out, open: o } => {
+            let key = SecretKey::read_pem_file(&key)?;
+            let mut l = open(&ledger, false, &o)?;
+            let cp = l.publish_checkpoint(&key)?;
+            if let Some(out) = out {
+                write_new(&out, cp.note.as_bytes())?;
+            }
+            print!("{}", cp.note);
+            Ok(OK)
+        }
+        LogCmd::Head { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let size = l.len()?;
+            let root = l.log_root(size)?;
+            let latest = l.stored_checkpoints()?.pop();
+            if json {
+                println!(
+                    "{}",
+                    json!({"size": size, "root": root, "checkpoint": latest.as_ref().map(|c| json!({"size": c.size, "note": c.note}))})
+                );
+            } else {
+                println!("log size {size}, root {root}");
+                match latest {
+                    Some(c) => print!("latest checkpoint (size {}):\n{}", c.size, c.note),
+                    None => println!("no checkpoint published yet: `kpledger log publish`"),
+                }
+            }
+            Ok(OK)
+        }
+        LogCmd::Cosignatures { file, ledger, witnesses, open: o } => {
+            let keys = witness_keys(&witnesses)?;
+            let bytes = read_input(&file)?;
+            let mut l = open(&ledger, false, &o)?;
+            let added = l.add_cosignatures(&bytes, &keys)?;
+            println!("stored {added} new cosignature(s)");
+            Ok(OK)
+        }
+        LogCmd::ProveInclusion { ledger, seq, size, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let size = size.unwrap_or(l.len()?);
+            if seq == 0 || seq > size {
+                bail!("event #{seq} is not in a log of {size} events");
+            }
+            let proof = l.inclusion_proof(seq, size)?;
+            let ev = l.event(seq)?.ok_or_else(|| anyhow!("no event #{seq}"))?;
+            let doc = json!({"seq": seq, "index": seq - 1, "size": size, "event": ev.hash, "leaf": kpledger_verify::log::leaf_hash(&ev.hash), "root": l.log_root(size)?, "proof": proof});
+            if json {
+                println!("{doc}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            Ok(OK)
+        }
+        LogCmd::ProveConsistency { ledger, from, to, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let to = to.unwrap_or(l.len()?);
+            let proof = l.consistency_proof(from, to)?;
+            let doc = json!({"old_size": from, "new_size": to, "old_root": l.log_root(from)?, "new_root": l.log_root(to)?, "proof": proof});
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match out {
+                Some(out) => {
+                    write_new(&out, text.as_bytes())?;
+                    println!("consistency proof {from} → {to} ({} hashes) → {}", proof.len(), out.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(OK)
+        }
+    }
+}
+
+fn witness_cmd(w: WitnessCmd) -> Result<u8> {
+    use kpledger_verify::witness::{LogState, check};
+    match w {
+        WitnessCmd::Key { name, key } => {
+            let text = String::from_utf8(read_input(&key)?)
+                .map_err(|_| anyhow!("{} is not a PEM file", key.display()))?;
+            let public = if text.contains("PRIVATE KEY-----") {
+                SecretKey::from_pem(&text, &key.display().to_string())?.public()
+            } else {
+                PublicKey::from_pem(&text, &key.display().to_string())?
+            };
+            println!(
+                "{}",
+                VerifierKey::new(&name, SigType::CosignatureV1, public).map_err(|e| anyhow!(e))?.to_vkey()
+            );
+            Ok(OK)
+        }
+        WitnessCmd::Cosign { checkpoint, log_origin, log_key, name, key, state, proof, out, time } => {
+            let note_bytes = read_input(&checkpoint)?;
+            let log_key =
+                VerifierKey::new(&log_origin, SigType::Ed25519, PublicKey::read_pem_file(&log_key)?)
+                    .map_err(|e| anyhow!(e))?;
+            let cosigner = Cosigner::new(&name, SecretKey::read_pem_file(&key)?).map_err(|e| anyhow!(e))?;
+            let previous: Option<LogState> = match std::fs::read(&state) {
+                Ok(b) => Some(
+                    serde_json::from_slice(&b)
+                        .with_context(|| format!("{} is not a witness state file", state.display()))?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", state.display())),
+            };
+            let proof: Vec<kpledger_model::Hash> = match &proof {
+                None => Vec::new(),
+                Some(p) => {
+                    let v: serde_json::Value = serde_json::from_slice(&read_input(p)?)
+                        .with_context(|| format!("{} is not a consistency proof", p.display()))?;
+                    serde_json::from_value(v.get("proof").cloned().unwrap_or_default())
+                        .with_context(|| format!("{} has no valid \"proof\" list", p.display()))?
+                }
+            };
+            match check(previous.as_ref(), &note_bytes, &log_key, &proof) {
+                Err(refusal) => {
+                    let evidence = state.with_extension(format!("refused-{}.json", std::process::id()));
+                    let doc = json!({
+                        "refused": refusal.to_string(),
+                        "cosigned_before": previous,
+                        "offered_checkpoint": String::from_utf8_lossy(&note_bytes),
+                        "proof": proof,
+                    });
+                    write_new(&evidence, (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
+                    eprintln!("kpledger: witness refuses to cosign: {refusal}");
+                    eprintln!("the evidence is kept in {}", evidence.display());
+                    Ok(FOUND)
+                }
+                Ok(opened) => {
+                    let ts = match time {
+                        Some(t) => t,
+                        None => std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0),
+                    };
+                    let mut note = opened.note().clone();
+                    note.cosign(&cosigner, ts).map_err(|e| anyhow!(e))?;
+                    write_new(&out, &note.to_bytes())?;
+                    let c = opened.checkpoint();
+                    let new_state = LogState { origin: log_origin, size: c.size(), root: *c.root_hash() };
+                    let tmp = state.with_extension("tmp");
+                    std::fs::write(&tmp, serde_json::to_string_pretty(&new_state)? + "\n")?;
+                    std::fs::rename(&tmp, &state)?;
+                    println!("cosigned checkpoint of size {} as {name} → {}", c.size(), out.display());
+                    Ok(OK)
+                }
+            }
         }
     }
 }

@@ -191,6 +191,11 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     sim.export(&sl.authority, sl_cert)?;
     sim.tick(24 * 60);
 
+    progress("the MRU Secretariat publishes a checkpoint; the four national authorities witness it");
+    let authorities: Vec<ActorId> = countries.iter().map(|c| c.authority.clone()).collect();
+    let mut witnesses = Witnesses::default();
+    witnesses.round(&mut sim, &root, &authorities)?;
+
     progress("Guinea exports to Dubai; Cote d'Ivoire exports to Antwerp");
     let gn_value = value_and_seal(&mut sim, gn, &lots[2])?;
     let gn_cert = "GN-2026-000117";
@@ -238,6 +243,9 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         });
     }
 
+    progress("a second checkpoint: each witness checks it extends the first before cosigning");
+    witnesses.round(&mut sim, &root, &authorities)?;
+
     progress("verifying the whole ledger");
     let ledger = sim.ledger();
     let report = ledger.verify(&mut |_, _| {})?;
@@ -269,7 +277,12 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         let rel = format!("bundles/{}.json", s.certificate);
         let path = dir.join(&rel);
         std::fs::write(&path, [bytes.as_slice(), b"\n"].concat()).map_err(io(&path))?;
-        let report = kpledger_verify::verify_bundle(&bytes, &trusted_keys)
+        let trust = kpledger_verify::Trust {
+            keys: trusted_keys.clone(),
+            witnesses: witnesses.keys.clone(),
+            quorum: witnesses.keys.len(),
+        };
+        let report = kpledger_verify::verify_bundle_with(&bytes, &trust)
             .map_err(|e| SimError::Value(format!("bundle {}: {e}", s.certificate)))?;
         bundle_reports.push(report);
         bundles.push(rel);
@@ -552,6 +565,54 @@ fn trade(
     let lot = sim.merge(&c.exporter, &at_exporter)?;
     sim.tick(24 * 60);
     Ok((lot, mined, mined_pt, warnings))
+}
+
+/// The national authorities as witnesses of the regional log: each remembers the last
+/// checkpoint it cosigned and cosigns a new one only if it is a consistent extension.
+#[derive(Default)]
+struct Witnesses {
+    states: std::collections::BTreeMap<ActorId, kpledger_verify::witness::LogState>,
+    keys: Vec<kpledger_model::note::VerifierKey>,
+}
+
+impl Witnesses {
+    /// The root authority publishes a checkpoint of the log as it is; every witness checks
+    /// and cosigns it; the cosignatures are stored with it.
+    fn round(&mut self, sim: &mut Sim, root: &ActorId, witnesses: &[ActorId]) -> Result<(), SimError> {
+        use kpledger_model::note::{Cosigner, Note, SigType, VerifierKey};
+        let bad = |e: &dyn std::fmt::Display| SimError::Value(e.to_string());
+        let root_key = sim.key(root)?.clone();
+        let cp = sim.ledger_mut().publish_checkpoint(&root_key)?;
+        let origin = DEMO_ORIGIN;
+        let log_key = VerifierKey::new(origin, SigType::Ed25519, root_key.public()).map_err(|e| bad(&e))?;
+        let mut note = Note::parse(cp.note.as_bytes()).map_err(|e| bad(&e))?;
+        let time = sim.now().unix().max(0) as u64;
+        let mut keys = Vec::new();
+        for w in witnesses {
+            let state = self.states.get(w);
+            let proof = match state {
+                Some(s) if s.size < cp.size => sim.ledger().consistency_proof(s.size, cp.size)?,
+                _ => Vec::new(),
+            };
+            let opened = kpledger_verify::witness::check(state, cp.note.as_bytes(), &log_key, &proof)
+                .map_err(|e| bad(&e))?;
+            let cosigner = Cosigner::new(w.as_str(), sim.key(w)?.clone()).map_err(|e| bad(&e))?;
+            note.cosign(&cosigner, time).map_err(|e| bad(&e))?;
+            keys.push(cosigner.verifier());
+            let c = opened.checkpoint();
+            self.states.insert(
+                w.clone(),
+                kpledger_verify::witness::LogState {
+                    origin: origin.to_owned(),
+                    size: c.size(),
+                    root: *c.root_hash(),
+                },
+            );
+        }
+        sim.ledger_mut().add_cosignatures(&note.to_bytes(), &keys)?;
+        self.keys = keys;
+        Ok(())
+    }
 }
 
 fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {

@@ -66,6 +66,11 @@ impl Sim {
         &self.ledger
     }
 
+    /// The ledger, to publish checkpoints and add cosignatures.
+    pub fn ledger_mut(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+
     /// Gives the ledger back.
     pub fn into_ledger(self) -> Ledger {
         self.ledger

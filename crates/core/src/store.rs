@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kpledger_model::{
-    ActorId, BUNDLE_FORMAT, Bundle, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Payload, Policy,
-    PublicKey, SecretKey, SiteId, SiteRecord, Text,
+    ActorId, BUNDLE_FORMAT, Bundle, BundleLog, Country, Event, Hash, LeafProof, Origin, ParcelId,
+    ParsedEvent, Payload, Policy, PublicKey, SecretKey, SiteId, SiteRecord, Text,
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, Tables};
 use kpledger_verify::{
@@ -528,10 +528,28 @@ impl Ledger {
                 chosen.insert(*seq, ev.clone());
             }
         }
+        let last = chosen.keys().next_back().copied().unwrap_or(0);
+        let checkpoint =
+            self.stored_checkpoints()?.into_iter().next_back().filter(|c| c.size >= last).ok_or_else(
+                || {
+                    StoreError::Refused(format!(
+                        "no checkpoint covers event #{last} yet: the root authority must publish one first \
+                     (`kpledger log publish`), and witnesses should cosign it"
+                    ))
+                },
+            )?;
+        // The witnesses who cosigned the checkpoint are actors of this ledger: their
+        // enrolments go in too, so the bundle's reader knows their keys.
+        let witnesses: Vec<ActorId> = kpledger_model::note::Note::parse(checkpoint.note.as_bytes())
+            .map(|n| n.signatures().iter().filter_map(|s| ActorId::new(s.name()).ok()).collect())
+            .unwrap_or_default();
         // Enrolments (and the key rotations in force at each signature) of every actor the
         // chosen events name, up to the root: repeat until nothing more is needed.
         loop {
             let mut last_signed: BTreeMap<ActorId, u64> = BTreeMap::new();
+            for w in &witnesses {
+                last_signed.entry(w.clone()).or_insert(0);
+            }
             for (seq, ev) in &chosen {
                 for a in signers(&ev.event.body.payload, &ev.event.body.signer) {
                     let e = last_signed.entry(a).or_default();
@@ -559,6 +577,10 @@ impl Ledger {
             path: self.path.clone(),
             reason: "the ledger has no genesis".into(),
         })?;
+        let mut proofs = Vec::with_capacity(chosen.len());
+        for seq in chosen.keys() {
+            proofs.push(LeafProof { index: seq - 1, path: self.inclusion_proof(*seq, checkpoint.size)? });
+        }
         let events = chosen
             .into_values()
             .map(|ev| serde_json::to_value(&ev.event))
@@ -571,12 +593,16 @@ impl Ledger {
             certificate: number.clone(),
             heads,
             events,
+            log: BundleLog { checkpoint: checkpoint.note, proofs },
         })
     }
 
     /// The stored checkpoints, oldest first (as rows: verification judges them).
     pub fn stored_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let mut st = self.conn.prepare("SELECT size, root, note FROM checkpoints ORDER BY size").map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")
+            .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| {
                 Ok(StoredCheckpoint {
@@ -626,9 +652,13 @@ impl Ledger {
     /// Signing the same size again returns the stored note.
     pub fn publish_checkpoint(&mut self, key: &SecretKey) -> Result<StoredCheckpoint, StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
         let state = SqlState { conn: &tx, path: &path };
-        let origin = state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
+        let origin =
+            state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
         // The root authority is the one actor nobody enrolled (the genesis signer).
         let root_actor: Option<ActorState> = state.get_doc(
             "SELECT doc FROM actors WHERE json_extract(doc, '$.enrolled_by') IS NULL AND role = ?1",
@@ -640,7 +670,8 @@ impl Ledger {
                 "only the ledger's root authority, with its current key, signs checkpoints".into(),
             ));
         }
-        let size: i64 = tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(|e| sql_err(&path, e))?;
+        let size: i64 =
+            tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(|e| sql_err(&path, e))?;
         let size = size as u64;
         let mut src = NodeLookup { conn: &tx, failed: None };
         let root = kpledger_verify::merkle::root_from(&mut src, size);
@@ -656,10 +687,30 @@ impl Ledger {
             Some(n) => n,
             None => {
                 let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
-                let signer = kpledger_model::note::SignerKey::new(origin.as_str(), key.clone()).map_err(bad)?;
-                let note = kpledger_model::note::Checkpoint::new(origin.as_str(), size, root)
-                    .and_then(|c| c.sign(&signer))
-                    .map_err(bad)?;
+                let signer =
+                    kpledger_model::note::SignerKey::new(origin.as_str(), key.clone()).map_err(bad)?;
+                // Chain each checkpoint to the one before, so that deleting a stored
+                // checkpoint (other than the newest) is visible in the next.
+                let previous: Option<(i64, Vec<u8>)> = tx
+                    .query_row("SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                    .map_err(|e| sql_err(&path, e))?;
+                let mut checkpoint =
+                    kpledger_model::note::Checkpoint::new(origin.as_str(), size, root).map_err(bad)?;
+                if let Some((psize, proot)) = previous {
+                    let proot = <[u8; 32]>::try_from(proot.as_slice()).map(Hash).map_err(|_| {
+                        StoreError::Corrupt {
+                            path: path.clone(),
+                            reason: format!("checkpoint {psize} has a malformed root"),
+                        }
+                    })?;
+                    checkpoint = checkpoint
+                        .with_extension(&kpledger_verify::log::previous_line(psize as u64, &proot))
+                        .map_err(bad)?;
+                }
+                let note = checkpoint.sign(&signer).map_err(bad)?;
                 let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
                 tx.execute(
                     "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
@@ -685,7 +736,10 @@ impl Ledger {
         let path = self.path.clone();
         let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
         let incoming = Note::parse(cosigned).map_err(bad)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
         let origin = (SqlState { conn: &tx, path: &path })
             .try_origin()?
             .ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
@@ -694,7 +748,9 @@ impl Ledger {
             .query_row("SELECT note FROM checkpoints WHERE size = ?1", [cp.size() as i64], |r| r.get(0))
             .optional()
             .map_err(|e| sql_err(&path, e))?;
-        let stored = stored.ok_or_else(|| StoreError::Refused(format!("this ledger has no checkpoint of size {}", cp.size())))?;
+        let stored = stored.ok_or_else(|| {
+            StoreError::Refused(format!("this ledger has no checkpoint of size {}", cp.size()))
+        })?;
         let mut note = Note::parse(stored.as_bytes()).map_err(bad)?;
         if note.text() != incoming.text() {
             return Err(StoreError::Refused(
@@ -706,7 +762,9 @@ impl Ledger {
             .iter()
             .filter_map(|k| VerifierKey::new(origin.as_str(), SigType::Ed25519, *k).ok())
             .find(|k| open_checkpoint(stored.as_bytes(), origin.as_str(), k, &[]).is_ok())
-            .ok_or_else(|| StoreError::Refused("the stored checkpoint is not signed by the root authority".into()))?;
+            .ok_or_else(|| {
+                StoreError::Refused("the stored checkpoint is not signed by the root authority".into())
+            })?;
         let opened = open_checkpoint(cosigned, origin.as_str(), &log_key, witnesses).map_err(bad)?;
         let mut added = 0;
         for c in opened.cosignatures() {
@@ -794,8 +852,10 @@ impl Ledger {
                 Ok(None) => None,
             }
         });
-        let log_nodes: i64 =
-            self.conn.query_row("SELECT count(*) FROM log_nodes", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let log_nodes: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM log_nodes", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         let counts = StoredCounts { index_rows: index_rows as u64, log_nodes: log_nodes as u64 };
         let report = lc.finish(&tables, &mut iter, counts, &checkpoints);
         match failure {
@@ -1023,11 +1083,11 @@ fn append_leaf(tx: &Connection, path: &Path, seq: u64, event_hash: &Hash) -> Res
         path: path.to_owned(),
         reason: format!("the log's Merkle tree is incomplete: {err}"),
     })?;
-    let done = frontier.push(kpledger_verify::log::leaf_hash(event_hash)).map_err(|err| StoreError::Corrupt {
-        path: path.to_owned(),
-        reason: err.to_string(),
-    })?;
-    let mut st = tx.prepare_cached("INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)").map_err(e)?;
+    let done = frontier
+        .push(kpledger_verify::log::leaf_hash(event_hash))
+        .map_err(|err| StoreError::Corrupt { path: path.to_owned(), reason: err.to_string() })?;
+    let mut st =
+        tx.prepare_cached("INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)").map_err(e)?;
     for node in done {
         st.execute(params![node.level(), node.index() as i64, &node.hash.0[..]]).map_err(e)?;
     }
@@ -1042,10 +1102,10 @@ struct NodeLookup<'c> {
 
 impl NodeLookup<'_> {
     fn node(&mut self, level: u32, index: u64) -> Option<Hash> {
-        let got = self
-            .conn
-            .prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")
-            .and_then(|mut st| st.query_row(params![level, index as i64], |r| r.get::<_, Vec<u8>>(0)).optional());
+        let got =
+            self.conn.prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2").and_then(
+                |mut st| st.query_row(params![level, index as i64], |r| r.get::<_, Vec<u8>>(0)).optional(),
+            );
         match got {
             Ok(bytes) => bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()).map(Hash),
             Err(err) => {

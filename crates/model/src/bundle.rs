@@ -27,4 +27,27 @@ pub struct Bundle {
     pub heads: BTreeMap<ParcelId, Hash>,
     /// The signed events, in ledger order.
     pub events: Vec<serde_json::Value>,
+    /// Where the events stand in the ledger's transparency log.
+    pub log: BundleLog,
+}
+
+/// The log evidence of a bundle: a checkpoint the ledger's root authority signed (with the
+/// witnesses' cosignatures), and an RFC 9162 inclusion proof of each event under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleLog {
+    /// The checkpoint: a C2SP signed note, as text.
+    pub checkpoint: String,
+    /// One per event, in the same order: its leaf index (position − 1) and audit path.
+    pub proofs: Vec<LeafProof>,
+}
+
+/// An event's leaf index and inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafProof {
+    /// 0-based leaf index.
+    pub index: u64,
+    /// The audit path, leaf to root.
+    pub path: Vec<Hash>,
 }

@@ -34,7 +34,7 @@ pub mod note;
 pub mod sign;
 pub mod types;
 
-pub use bundle::{BUNDLE_FORMAT, Bundle};
+pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
 pub use canonical::JsonError;
 pub use event::{
     ActorRecord, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, ForeignCertificate,

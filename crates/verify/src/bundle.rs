@@ -32,8 +32,28 @@ pub enum BundleError {
     },
 }
 
-/// Verifies a bundle against trusted public keys.
+/// What a bundle's verifier trusts.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// Authority public keys: the exporting authority's, and (for a shared ledger) the
+    /// ledger's root authority, whose key signs the log's checkpoints.
+    pub keys: Vec<PublicKey>,
+    /// Witness cosigner keys (C2SP tlog-cosignature/v1).
+    pub witnesses: Vec<kpledger_model::note::VerifierKey>,
+    /// How many of `witnesses` must have cosigned the bundle's checkpoint (LOG-3).
+    pub quorum: usize,
+}
+
+/// Verifies a bundle against trusted authority keys, with no witness requirement.
 pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, BundleError> {
+    verify_bundle_with(bytes, &Trust { keys: trusted.to_vec(), ..Trust::default() })
+}
+
+/// Verifies a bundle: its events replayed through the rules, its certificate anchored in a
+/// trusted key, each event proven in the log under a checkpoint signed by the ledger's
+/// trusted root authority, and the checkpoint cosigned by a quorum of witnesses.
+pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleError> {
+    let trusted = trust.keys.as_slice();
     let bundle: Bundle =
         canonical::from_slice_strict(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
     if bundle.format.as_str() != BUNDLE_FORMAT {
@@ -143,6 +163,8 @@ pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, Bund
         )),
     }
 
+    findings.extend(check_log(&bundle, &events, root_key, trust, &state));
+
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
     let warnings = findings.len() as u64 - errors;
     Ok(Report {
@@ -157,4 +179,131 @@ pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, Bund
         findings,
         limits: LIMITS,
     })
+}
+
+/// LOG-1, LOG-2 and LOG-3 for a bundle.
+fn check_log(
+    bundle: &Bundle,
+    events: &[kpledger_model::ParsedEvent],
+    root_key: Option<PublicKey>,
+    trust: &Trust,
+    state: &MemState,
+) -> Vec<Finding> {
+    use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
+    let mut out = Vec::new();
+    let origin = bundle.ledger.as_str();
+    let log_key = root_key.and_then(|k| VerifierKey::new(origin, SigType::Ed25519, k).ok());
+    let Some(log_key) = log_key else {
+        out.push(Finding::error(
+            Rule::Log2,
+            "the bundle has no genesis, so no log key to check its checkpoint with",
+        ));
+        return out;
+    };
+    if !root_key.is_some_and(|k| trust.keys.contains(&k)) {
+        out.push(
+            Finding::error(
+                Rule::Log2,
+                format!(
+                    "the checkpoint's signer is not trusted: the ledger's root authority key {} is not among the trusted keys",
+                    log_key.public_key().fingerprint()
+                ),
+            )
+            .hint("pass the log operator's (the ledger's root authority's) public key with --trust"),
+        );
+    }
+    let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &trust.witnesses) {
+        Ok(o) => o,
+        Err(e) => {
+            out.push(Finding::error(
+                Rule::Log2,
+                format!("the bundle's checkpoint is not a checkpoint of {origin:?} signed by its root authority: {e}"),
+            ));
+            return out;
+        }
+    };
+    // Every signature line must be the log's, a required witness's, or an enrolled actor's
+    // cosignature: nothing in the checkpoint may be unverifiable.
+    let known = std::iter::once(log_key.clone()).chain(trust.witnesses.iter().cloned()).chain(
+        state.actors.values().filter_map(|a| {
+            VerifierKey::new(a.record.id.as_str(), SigType::CosignatureV1, a.record.key).ok()
+        }),
+    );
+    let mut seen = Vec::new();
+    let known: Vec<VerifierKey> = known
+        .filter(|k| {
+            let id = (k.name().to_owned(), k.key_id());
+            if seen.contains(&id) {
+                false
+            } else {
+                seen.push(id);
+                true
+            }
+        })
+        .collect();
+    match kpledger_model::note::Verifiers::new(known)
+        .and_then(|v| kpledger_model::note::open(bundle.log.checkpoint.as_bytes(), &v))
+    {
+        Err(e) => out.push(Finding::error(
+            Rule::Log3,
+            format!("a cosignature on the checkpoint does not verify: {e}"),
+        )),
+        Ok(o) if !o.unverified().is_empty() => out.push(Finding::error(
+            Rule::Log3,
+            format!("the checkpoint carries {} signature line(s) by no known witness", o.unverified().len()),
+        )),
+        Ok(_) => {}
+    }
+    let cp = opened.checkpoint();
+    if bundle.log.proofs.len() != events.len() {
+        out.push(Finding::error(
+            Rule::Log1,
+            format!(
+                "the bundle has {} events but {} inclusion proofs",
+                events.len(),
+                bundle.log.proofs.len()
+            ),
+        ));
+    }
+    let mut last: Option<u64> = None;
+    for (i, (ev, proof)) in events.iter().zip(&bundle.log.proofs).enumerate() {
+        let leaf = crate::log::leaf_hash(&ev.hash);
+        let at = |f: Finding| Finding { seq: Some(i as u64 + 1), event: Some(ev.hash), ..f };
+        if last.is_some_and(|l| proof.index <= l) || (i == 0 && proof.index != 0) {
+            out.push(at(Finding::error(
+                Rule::Log1,
+                format!(
+                    "bundle event {} is at log position {}, out of the ledger's order",
+                    i + 1,
+                    proof.index + 1
+                ),
+            )));
+        }
+        last = Some(proof.index);
+        if !crate::merkle::verify_inclusion(&leaf, proof.index, cp.size(), &proof.path, cp.root_hash()) {
+            out.push(at(Finding::error(
+                Rule::Log1,
+                format!(
+                    "bundle event {} is not in the log at position {} under the checkpoint of size {}",
+                    i + 1,
+                    proof.index + 1,
+                    cp.size()
+                ),
+            )));
+        }
+    }
+    let cosigned = opened.cosignatures().len();
+    if cosigned < trust.quorum {
+        out.push(
+            Finding::error(
+                Rule::Log3,
+                format!(
+                    "the checkpoint carries {cosigned} cosignature(s) from the required witnesses, but {} are required",
+                    trust.quorum
+                ),
+            )
+            .hint("ask the witnesses to cosign the checkpoint, then export the bundle again"),
+        );
+    }
+    out
 }

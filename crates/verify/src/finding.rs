@@ -117,7 +117,10 @@ impl Rule {
         Rule::Lc1,
         Rule::Lc2,
         Rule::Lc3,
-        Rule::Log1, Rule::Log2, Rule::Log3, Rule::Db1,
+        Rule::Log1,
+        Rule::Log2,
+        Rule::Log3,
+        Rule::Db1,
     ];
 
     /// The stable code, e.g. `CH-1`.
@@ -217,8 +220,12 @@ impl Rule {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
             Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
-            Rule::Log1 => "every event is a leaf of the log at its position, proven against a signed checkpoint",
-            Rule::Log2 => "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)",
+            Rule::Log1 => {
+                "every event is a leaf of the log at its position, proven against a signed checkpoint"
+            }
+            Rule::Log2 => {
+                "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)"
+            }
             Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }

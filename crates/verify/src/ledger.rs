@@ -132,6 +132,8 @@ pub struct LedgerCheck {
     checkpoint_roots: BTreeMap<u64, Option<Hash>>,
     /// Every key the root authority has held (checkpoints are signed by it).
     root_keys: Vec<kpledger_model::PublicKey>,
+    /// Every key each actor has held: enrolled actors may witness the log.
+    actor_keys: std::collections::BTreeSet<(kpledger_model::ActorId, [u8; 32])>,
 }
 
 /// A stored checkpoint row.
@@ -268,6 +270,11 @@ impl LedgerCheck {
             self.push(f);
         }
         self.append_leaf(row.seq, &parsed.hash, stored);
+        for e in verdict.effects() {
+            if let crate::state::Effect::PutActor(a) = e {
+                self.actor_keys.insert((a.record.id.clone(), a.record.key.to_bytes()));
+            }
+        }
         for gone in self.state.apply(verdict.effects()) {
             // Its stored row is final now: compare it, then keep only the id.
             let key = Cell::Text(gone.id.to_string());
@@ -312,9 +319,20 @@ impl LedgerCheck {
         let verifiers: Vec<kpledger_model::note::VerifierKey> = self
             .root_keys
             .iter()
-            .filter_map(|k| kpledger_model::note::VerifierKey::new(origin.as_str(), kpledger_model::note::SigType::Ed25519, *k).ok())
+            .filter_map(|k| {
+                kpledger_model::note::VerifierKey::new(
+                    origin.as_str(),
+                    kpledger_model::note::SigType::Ed25519,
+                    *k,
+                )
+                .ok()
+            })
             .collect();
+        let mut previous: Option<(u64, Hash)> = None;
         for cp in checkpoints {
+            let expected_ext: Vec<String> =
+                previous.iter().map(|(size, root)| crate::log::previous_line(*size, root)).collect();
+            previous = <[u8; 32]>::try_from(cp.root.as_slice()).ok().map(|r| (cp.size, Hash(r)));
             let err = |msg: String| {
                 Finding::error(Rule::Log2, msg).hint(
                     "the ledger no longer matches what its authority signed: events were removed, inserted or changed",
@@ -329,11 +347,49 @@ impl LedgerCheck {
                 continue;
             };
             if cp.root != root.0 {
-                self.push(err(format!("the stored root of checkpoint {} is not the root of the first {} events", cp.size, cp.size)));
+                self.push(err(format!(
+                    "the stored root of checkpoint {} is not the root of the first {} events",
+                    cp.size, cp.size
+                )));
             }
             let opened = verifiers.iter().find_map(|k| {
                 kpledger_model::note::open_checkpoint(cp.note.as_bytes(), origin.as_str(), k, &[]).ok()
             });
+            // Every signature line must be the root authority's or an enrolled actor's
+            // cosignature: a stored line nobody can verify is an edited cell.
+            let witnesses: Vec<kpledger_model::note::VerifierKey> = self
+                .actor_keys
+                .iter()
+                .filter_map(|(id, k)| {
+                    let key = kpledger_model::PublicKey::from_bytes(k).ok()?;
+                    kpledger_model::note::VerifierKey::new(
+                        id.as_str(),
+                        kpledger_model::note::SigType::CosignatureV1,
+                        key,
+                    )
+                    .ok()
+                })
+                .collect();
+            let all = verifiers.iter().cloned().chain(witnesses);
+            let checked = kpledger_model::note::Verifiers::new(all)
+                .map_err(|e| e.to_string())
+                .and_then(|v| kpledger_model::note::open(cp.note.as_bytes(), &v).map_err(|e| e.to_string()));
+            match checked {
+                Err(e) => self
+                    .push(err(format!("checkpoint {} has a signature that does not verify: {e}", cp.size))),
+                Ok(o) if !o.unverified().is_empty() => self.push(
+                    Finding::error(
+                        Rule::Db1,
+                        format!(
+                            "checkpoint {} carries {} signature line(s) by no enrolled actor's key",
+                            cp.size,
+                            o.unverified().len()
+                        ),
+                    )
+                    .hint("cosignatures are stored only from enrolled witnesses; the stored note was edited"),
+                ),
+                Ok(_) => {}
+            }
             match opened {
                 None => self.push(err(format!(
                     "checkpoint {} is not signed by the ledger's root authority (or is malformed)",
@@ -341,6 +397,13 @@ impl LedgerCheck {
                 ))),
                 Some(o) => {
                     let c = o.checkpoint();
+                    if c.extensions() != expected_ext.as_slice() {
+                        self.push(err(format!(
+                            "checkpoint {} does not name the stored checkpoint before it ({}): a checkpoint was removed or replaced",
+                            cp.size,
+                            expected_ext.first().map_or("none", String::as_str)
+                        )));
+                    }
                     if c.size() != cp.size || *c.root_hash() != root {
                         self.push(err(format!(
                             "checkpoint {} signs size {} and root {}, but the events give root {} at size {}",
@@ -401,7 +464,10 @@ impl LedgerCheck {
         if counts.log_nodes != nodes {
             self.push(Finding::error(
                 Rule::Db1,
-                format!("the log's tree has {} stored nodes, but {} events give {nodes}", counts.log_nodes, self.events),
+                format!(
+                    "the log's tree has {} stored nodes, but {} events give {nodes}",
+                    counts.log_nodes, self.events
+                ),
             ));
         }
         let mut seen_live = std::collections::HashSet::new();

@@ -22,8 +22,9 @@ pub mod merkle;
 pub mod rows;
 pub mod rules;
 pub mod state;
+pub mod witness;
 
-pub use bundle::{BundleError, verify_bundle};
+pub use bundle::{BundleError, Trust, verify_bundle, verify_bundle_with};
 pub use finding::{Finding, Rule, Severity};
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Verdict, check_event};

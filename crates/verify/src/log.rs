@@ -17,3 +17,11 @@ pub fn leaf_hash(event_hash: &Hash) -> Hash {
 pub fn stored_nodes(size: u64) -> u64 {
     size.saturating_mul(2).saturating_sub(u64::from(size.count_ones()))
 }
+
+/// The checkpoint extension line that names the previous checkpoint:
+/// `kpledger-previous <size> <root as standard base64>`. Each checkpoint after the first
+/// carries it, so the stored checkpoints form a chain.
+pub fn previous_line(size: u64, root: &Hash) -> String {
+    use base64::Engine as _;
+    format!("kpledger-previous {size} {}", base64::engine::general_purpose::STANDARD.encode(root.0))
+}
