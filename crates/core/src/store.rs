@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::log_tree::{LogTree, TreeError};
 use kpledger_model::{
     ActorId, BUNDLE_FORMAT, Bundle, BundleLog, Country, Event, Hash, LeafProof, Origin, ParcelId,
     ParsedEvent, Payload, Policy, PublicKey, SecretKey, SiteId, SiteRecord, Text,
@@ -48,7 +49,6 @@ CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL
 CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
 ";
 
@@ -193,6 +193,7 @@ impl Ledger {
             c.pragma_update(None, "journal_mode", "WAL")?;
             let tx = c.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(crate::log_tree::SCHEMA)?;
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()
@@ -617,34 +618,34 @@ impl Ledger {
 
     /// The Merkle root of the first `size` events.
     pub fn log_root(&self, size: u64) -> Result<Hash, StoreError> {
-        let mut src = NodeLookup { conn: &self.conn, failed: None };
-        let root = kpledger_verify::merkle::root_from(&mut src, size);
-        self.log_result(src, root)
+        self.checked_size(size)?;
+        LogTree::new(&self.conn).root(size).map_err(|e| tree_err(&self.path, e))
     }
 
     /// The inclusion proof of the event at `seq` in the tree of `size` events.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut src = NodeLookup { conn: &self.conn, failed: None };
-        let proof = kpledger_verify::merkle::inclusion_proof_from(&mut src, size, seq.saturating_sub(1));
-        self.log_result(src, proof)
+        self.checked_size(size)?;
+        if seq == 0 || seq > size {
+            return Err(StoreError::Refused(format!("event #{seq} is not in a log of {size} events")));
+        }
+        LogTree::new(&self.conn).inclusion_proof(seq - 1, size).map_err(|e| tree_err(&self.path, e))
     }
 
     /// The consistency proof from the tree of `old` events to the tree of `new` events.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut src = NodeLookup { conn: &self.conn, failed: None };
-        let proof = kpledger_verify::merkle::consistency_proof_from(&mut src, new, old);
-        self.log_result(src, proof)
+        self.checked_size(new)?;
+        if old == 0 || old > new {
+            return Err(StoreError::Refused(format!("no consistency proof from size {old} to size {new}")));
+        }
+        LogTree::new(&self.conn).consistency_proof(old, new).map_err(|e| tree_err(&self.path, e))
     }
 
-    fn log_result<T>(
-        &self,
-        src: NodeLookup<'_>,
-        r: Result<T, kpledger_verify::merkle::MerkleError>,
-    ) -> Result<T, StoreError> {
-        if let Some(e) = src.failed {
-            return Err(self.err(e));
+    fn checked_size(&self, size: u64) -> Result<(), StoreError> {
+        let len = self.len()?;
+        if size > len {
+            return Err(StoreError::Refused(format!("the log has {len} events, not {size}")));
         }
-        r.map_err(|e| StoreError::Refused(format!("{e}")))
+        Ok(())
     }
 
     /// The root authority signs a checkpoint of the log as it is now (C2SP
@@ -673,12 +674,7 @@ impl Ledger {
         let size: i64 =
             tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(|e| sql_err(&path, e))?;
         let size = size as u64;
-        let mut src = NodeLookup { conn: &tx, failed: None };
-        let root = kpledger_verify::merkle::root_from(&mut src, size);
-        if let Some(e) = src.failed {
-            return Err(sql_err(&path, e));
-        }
-        let root = root.map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
+        let root = LogTree::new(&tx).root(size).map_err(|e| tree_err(&path, e))?;
         let existing: Option<String> = tx
             .query_row("SELECT note FROM checkpoints WHERE size = ?1", [size as i64], |r| r.get(0))
             .optional()
@@ -943,7 +939,7 @@ impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
             .ok()?
     }
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash> {
-        NodeLookup { conn: self.conn, failed: None }.node(level, index)
+        LogTree::new(self.conn).node(level, index).ok().flatten()
     }
 }
 
@@ -1069,58 +1065,17 @@ fn write(
     Ok(Appended { seq: seq as u64, hash: event.hash, warnings: accepted.warnings().to_vec() })
 }
 
-/// Adds the event's leaf to the Merkle tree and stores every subtree it completes: O(log n)
-/// reads and writes.
+/// Adds the event's leaf to the Merkle tree: O(log n) reads and writes.
 fn append_leaf(tx: &Connection, path: &Path, seq: u64, event_hash: &Hash) -> Result<(), StoreError> {
-    let e = |err| sql_err(path, err);
-    let size = seq - 1;
-    let mut lookup = NodeLookup { conn: tx, failed: None };
-    let frontier = kpledger_verify::merkle::Frontier::from_source(&mut lookup, size);
-    if let Some(err) = lookup.failed {
-        return Err(e(err));
-    }
-    let mut frontier = frontier.map_err(|err| StoreError::Corrupt {
-        path: path.to_owned(),
-        reason: format!("the log's Merkle tree is incomplete: {err}"),
-    })?;
-    let done = frontier
-        .push(kpledger_verify::log::leaf_hash(event_hash))
-        .map_err(|err| StoreError::Corrupt { path: path.to_owned(), reason: err.to_string() })?;
-    let mut st =
-        tx.prepare_cached("INSERT INTO log_nodes(level, idx, hash) VALUES (?1, ?2, ?3)").map_err(e)?;
-    for node in done {
-        st.execute(params![node.level(), node.index() as i64, &node.hash.0[..]]).map_err(e)?;
-    }
-    Ok(())
+    LogTree::new(tx)
+        .append(seq - 1, kpledger_verify::log::leaf_hash(event_hash))
+        .map_err(|e| tree_err(path, e))
 }
 
-/// Serves stored Merkle subtree hashes by leaf range.
-struct NodeLookup<'c> {
-    conn: &'c Connection,
-    failed: Option<rusqlite::Error>,
-}
-
-impl NodeLookup<'_> {
-    fn node(&mut self, level: u32, index: u64) -> Option<Hash> {
-        let got =
-            self.conn.prepare_cached("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2").and_then(
-                |mut st| st.query_row(params![level, index as i64], |r| r.get::<_, Vec<u8>>(0)).optional(),
-            );
-        match got {
-            Ok(bytes) => bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()).map(Hash),
-            Err(err) => {
-                self.failed = Some(err);
-                None
-            }
-        }
-    }
-}
-
-impl kpledger_verify::merkle::NodeSource for NodeLookup<'_> {
-    fn subtree(&mut self, start: u64, end: u64) -> Option<Hash> {
-        let len = end.checked_sub(start)?;
-        let level = len.trailing_zeros();
-        self.node(level, start >> level)
+fn tree_err(path: &Path, e: TreeError) -> StoreError {
+    match e {
+        TreeError::Sql(e) => sql_err(path, e),
+        e => StoreError::Corrupt { path: path.to_owned(), reason: format!("the log's Merkle tree: {e}") },
     }
 }
 

@@ -504,7 +504,14 @@ impl LedgerCheck {
         for f in overdue_confirmations(&self.state, self.last_time.as_ref()) {
             self.push(f);
         }
-        let expected = crate::rows::tables(&self.state);
+        let mut expected = crate::rows::tables(&self.state);
+        let size = i64::try_from(self.frontier.size()).unwrap_or(i64::MAX);
+        let frontier_rows = if size > 0 {
+            vec![vec![Cell::Int(size), Cell::Blob(self.frontier.to_bytes())]]
+        } else {
+            Vec::new()
+        };
+        expected.insert("log_frontier".into(), frontier_rows);
         for (table, exp_rows) in &expected {
             let empty = Vec::new();
             let got_rows = stored.get(table).unwrap_or(&empty);

@@ -24,6 +24,7 @@ pub fn columns(table: &str) -> &'static [&'static str] {
         "policies" => &["country", "version", "doc"],
         "parcels" => &["id", "holder", "status", "weight_pt", "head", "doc"],
         "certificates" => &["number", "issuing_country", "status", "doc"],
+        "log_frontier" => &["size", "nodes"],
         _ => &[],
     }
 }
