@@ -7,7 +7,8 @@
 //! - `refusal`: events the rules refuse leave the ledger as it was;
 //! - `bad_input`: unreadable, invalid, locked, newer or foreign files give exit 2 and a clear
 //!   message, never a panic;
-//! - `demo`: the demo contract, and tampering with any cell of a ledger is detected.
+//! - `demo`: the demo contract, and tampering with any cell of a ledger is detected;
+//! - `log`: checkpoints, witnesses (a refused fork), cosignatures and proofs.
 //!
 //! One test binary (as in ripgrep); the modules live in tests/e2e/.
 // Tests: a panic with a message is the failure report, so unwrapping is fine here; and a
@@ -24,5 +25,7 @@ mod bad_input;
 mod demo;
 #[path = "e2e/flow.rs"]
 mod flow;
+#[path = "e2e/log.rs"]
+mod log;
 #[path = "e2e/refusal.rs"]
 mod refusal;

@@ -717,13 +717,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
     use kpledger_verify::witness::{LogState, check};
     match w {
         WitnessCmd::Key { name, key } => {
-            let text = String::from_utf8(read_input(&key)?)
-                .map_err(|_| anyhow!("{} is not a PEM file", key.display()))?;
-            let public = if text.contains("PRIVATE KEY-----") {
-                SecretKey::from_pem(&text, &key.display().to_string())?.public()
-            } else {
-                PublicKey::from_pem(&text, &key.display().to_string())?
-            };
+            let (_, public) = public_of_any(&key)?;
             println!(
                 "{}",
                 VerifierKey::new(&name, SigType::CosignatureV1, public).map_err(|e| anyhow!(e))?.to_vkey()
@@ -816,13 +810,7 @@ fn key_cmd(k: KeyCmd) -> Result<u8> {
             Ok(OK)
         }
         KeyCmd::Show { file, json } => {
-            let text = String::from_utf8(read_input(&file)?)
-                .map_err(|_| anyhow!("{} is not a PEM text file", file.display()))?;
-            let (kind, public) = if text.contains("PRIVATE KEY-----") {
-                ("private", SecretKey::from_pem(&text, &file.display().to_string())?.public())
-            } else {
-                ("public", PublicKey::from_pem(&text, &file.display().to_string())?)
-            };
+            let (kind, public) = public_of_any(&file)?;
             if json {
                 println!(
                     "{}",
@@ -835,6 +823,18 @@ fn key_cmd(k: KeyCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// The public key of a key file, private or public; and which it was.
+fn public_of_any(path: &Path) -> Result<(&'static str, PublicKey)> {
+    let text = String::from_utf8(read_input(path)?)
+        .map_err(|_| anyhow!("{} is not a PEM text file", path.display()))?;
+    let name = path.display().to_string();
+    Ok(if text.contains("PRIVATE KEY-----") {
+        ("private", SecretKey::from_pem(&text, &name)?.public())
+    } else {
+        ("public", PublicKey::from_pem(&text, &name)?)
+    })
 }
 
 fn pub_path(private: &Path) -> PathBuf {

@@ -1,0 +1,172 @@
+//! The transparency log through the CLI: the root authority publishes checkpoints, a
+//! neighbouring authority witnesses them (cosigning only consistent extensions, refusing a
+//! fork and keeping the evidence), cosignatures are stored and verified, and proofs verify.
+
+use crate::util::{ORIGIN, Trade, pub_of};
+
+/// Enrols Liberia's authority as a witness of the Sierra Leone ledger and returns its key.
+fn enrol_witness(t: &Trade) -> std::path::PathBuf {
+    let key = t.dir.join("lr-mme.pem");
+    kp!("key", "new", &key).run().ok();
+    kp!(
+        "actor",
+        "enrol",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--time",
+        t.tick(),
+        "--id",
+        "lr.mme",
+        "--name",
+        "Ministry of Mines and Energy of Liberia",
+        "--role",
+        "authority",
+        "--country",
+        "LR",
+        "--pubkey",
+        pub_of(&key)
+    )
+    .run()
+    .ok();
+    key
+}
+
+fn cosign(
+    t: &Trade,
+    witness: &std::path::Path,
+    checkpoint: &std::path::Path,
+    proof: Option<&std::path::Path>,
+    out: &str,
+) -> crate::util::Out {
+    let mut cmd = kp!(
+        "witness",
+        "cosign",
+        checkpoint,
+        "--log-origin",
+        ORIGIN,
+        "--log-key",
+        pub_of(&t.nma),
+        "--name",
+        "lr.mme",
+        "--key",
+        witness,
+        "--state",
+        t.dir.join("lr-witness.json"),
+        "--out",
+        t.dir.join(out),
+        "--time",
+        "1772700000"
+    );
+    if let Some(p) = proof {
+        cmd = cmd.arg("--proof").arg(p);
+    }
+    cmd.run()
+}
+
+#[test]
+fn witnessed_checkpoints_and_a_refused_fork() {
+    let t = Trade::new("log");
+    let witness = enrol_witness(&t);
+    t.extract("12.34", "9");
+
+    // First checkpoint: trust on first use.
+    let cp1 = t.dir.join("cp1.txt");
+    kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", &cp1)
+        .run()
+        .ok()
+        .stdout_has(ORIGIN);
+    cosign(&t, &witness, &cp1, None, "cp1-cosigned.txt").ok().stdout_has("cosigned checkpoint of size");
+    let wit = format!("lr.mme={}", pub_of(&witness).display());
+    kp!("log", "cosignatures", "--ledger", &t.ledger, t.dir.join("cp1-cosigned.txt"), "--witness", &wit)
+        .run()
+        .ok()
+        .stdout_has("stored 1 new cosignature");
+
+    // More events, a second checkpoint and a consistency proof: the witness cosigns.
+    t.extract("8.10", "6");
+    let size1 = kp!("log", "head", "--ledger", &t.ledger, "--json").run().ok().json()["checkpoint"]["size"]
+        .as_u64()
+        .unwrap();
+    let cp2 = t.dir.join("cp2.txt");
+    kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", &cp2).run().ok();
+    let proof = t.dir.join("proof.json");
+    kp!("log", "prove-consistency", "--ledger", &t.ledger, "--from", size1.to_string(), "--out", &proof)
+        .run()
+        .ok();
+    cosign(&t, &witness, &cp2, Some(&proof), "cp2-cosigned.txt").ok();
+    kp!("log", "cosignatures", "--ledger", &t.ledger, t.dir.join("cp2-cosigned.txt"), "--witness", &wit)
+        .run()
+        .ok();
+    let head = kp!("log", "head", "--ledger", &t.ledger, "--json").run().ok().json();
+    assert!(head["checkpoint"]["note"].as_str().unwrap().contains("— lr.mme "), "{head}");
+    kp!("verify", "--ledger", &t.ledger).run().ok();
+
+    // An inclusion proof of the first event, against the whole log.
+    let p = kp!("log", "prove-inclusion", "--ledger", &t.ledger, "--seq", "1", "--json").run().ok().json();
+    assert_eq!(p["index"], 0, "{p}");
+    assert!(p["proof"].as_array().is_some_and(|a| !a.is_empty()), "{p}");
+
+    // A fork: the same authority signs a different history of the same origin. The witness
+    // has cosigned cp2; a checkpoint of the other history does not extend it.
+    let fork = Trade::new("log-fork");
+    std::fs::copy(&t.nma, &fork.nma).unwrap();
+    let forked = fork.dir.join("forked.sqlite");
+    kp!(
+        "init",
+        "--ledger",
+        &forked,
+        "--origin",
+        ORIGIN,
+        "--id",
+        "sl.nma",
+        "--name",
+        "National Minerals Agency",
+        "--country",
+        "SL",
+        "--key",
+        &t.nma,
+        "--time",
+        "2026-03-02T08:00:00Z"
+    )
+    .run()
+    .ok();
+    for i in 0..(size1 + 3) {
+        kp!(
+            "site",
+            "add",
+            "--ledger",
+            &forked,
+            "--key",
+            &t.nma,
+            "--time",
+            "2026-03-02T09:00:00Z",
+            "--id",
+            format!("sl.fork.{i}"),
+            "--name",
+            "Forked site",
+            "--country",
+            "SL",
+            "--region",
+            "Kono",
+            "--location",
+            "x",
+            "--area-m2",
+            "100"
+        )
+        .run()
+        .ok();
+    }
+    let cp_fork = t.dir.join("cp-fork.txt");
+    kp!("log", "publish", "--ledger", &forked, "--key", &t.nma, "--out", &cp_fork).run().ok();
+    let out = cosign(&t, &witness, &cp_fork, Some(&proof), "fork-cosigned.txt");
+    out.code(1).stderr_has("witness refuses to cosign").stderr_has("evidence");
+    out.check(!t.dir.join("fork-cosigned.txt").exists(), "nothing is cosigned on refusal");
+    let evidence: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("refused"))
+        .collect();
+    assert_eq!(evidence.len(), 1, "the witness keeps the evidence of the refused checkpoint");
+}
