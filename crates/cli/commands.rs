@@ -452,11 +452,10 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     println!("  kpledger verify --ledger {}", s.ledger.display());
     if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
         println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
+        let d = s.dir.display();
         println!(
-            "  kpledger verify {}/bundles/{}.json --trust {}/keys/sl.nma.pub",
-            s.dir.display(),
-            c.certificate,
-            s.dir.display()
+            "  kpledger verify {d}/bundles/{}.json --trust {d}/keys/mru.secretariat.pub --trust {d}/keys/sl.nma.pub \\\n      --witness lr.mme={d}/keys/lr.mme.pub --witness gn.mines={d}/keys/gn.mines.pub --witness ci.sprpk={d}/keys/ci.sprpk.pub --quorum 2",
+            c.certificate
         );
     }
     println!("  kpledger certificate list --ledger {}", s.ledger.display());

@@ -539,6 +539,10 @@ impl Ledger {
                     ))
                 },
             )?;
+        let root_id: Option<ActorId> = gov.iter().find_map(|(_, ev)| match &ev.event.body.payload {
+            Payload::Genesis { authority } => Some(authority.id.clone()),
+            _ => None,
+        });
         // The witnesses who cosigned the checkpoint are actors of this ledger: their
         // enrolments go in too, so the bundle's reader knows their keys.
         let witnesses: Vec<ActorId> = kpledger_model::note::Note::parse(checkpoint.note.as_bytes())
@@ -548,8 +552,9 @@ impl Ledger {
         // chosen events name, up to the root: repeat until nothing more is needed.
         loop {
             let mut last_signed: BTreeMap<ActorId, u64> = BTreeMap::new();
-            for w in &witnesses {
-                last_signed.entry(w.clone()).or_insert(0);
+            // Witnesses and the root sign the checkpoint: their keys as of the checkpoint.
+            for w in witnesses.iter().chain(&root_id) {
+                last_signed.insert(w.clone(), checkpoint.size + 1);
             }
             for (seq, ev) in &chosen {
                 for a in signers(&ev.event.body.payload, &ev.event.body.signer) {
@@ -761,6 +766,40 @@ impl Ledger {
             .ok_or_else(|| {
                 StoreError::Refused("the stored checkpoint is not signed by the root authority".into())
             })?;
+        // Witnesses are actors of this ledger, enrolled within the checkpoint (so a bundle
+        // under it can name their keys) with the key they cosign with.
+        for w in witnesses {
+            let enrolled: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT e.seq, a.doc FROM actors a JOIN events e ON e.kind = 'enrol' \
+                     AND json_extract(e.doc, '$.body.actor.id') = a.id WHERE a.id = ?1",
+                    [w.name()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| sql_err(&path, e))?;
+            let Some((seq, doc)) = enrolled else {
+                return Err(StoreError::Refused(format!(
+                    "witness {} is not enrolled in this ledger: the root authority must enrol it (as an authority) first",
+                    w.name()
+                )));
+            };
+            let actor: ActorState = serde_json::from_str(&doc)
+                .map_err(|e| StoreError::BadRow { path: path.clone(), reason: e.to_string() })?;
+            if actor.record.key != *w.public_key() {
+                return Err(StoreError::Refused(format!(
+                    "witness {} is enrolled with another key",
+                    w.name()
+                )));
+            }
+            if seq as u64 > cp.size() {
+                return Err(StoreError::Refused(format!(
+                    "witness {} was enrolled after checkpoint {}; it can cosign later checkpoints",
+                    w.name(),
+                    cp.size()
+                )));
+            }
+        }
         let opened = open_checkpoint(cosigned, origin.as_str(), &log_key, witnesses).map_err(bad)?;
         let mut added = 0;
         for c in opened.cosignatures() {

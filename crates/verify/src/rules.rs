@@ -175,6 +175,7 @@ impl<S: State> Cx<'_, S> {
             Payload::Seal { parcel, prev, weight_pt, seal_ids } => {
                 let Some(mut p) = self.open_parcel(*parcel, *prev) else { return };
                 self.require_role(signer.as_ref(), &[Role::Authority, Role::Valuer], "seal a parcel");
+                self.same_country_as_holder(signer.as_ref(), &p, "seal");
                 if p.value_usd_cents.is_none() {
                     self.err(
                         Finding::error(Rule::Ch4, "the parcel is sealed before any official valuation")
@@ -387,6 +388,17 @@ impl<S: State> Cx<'_, S> {
             return None;
         };
         self.require_authority_for(signer, &a.record.country, "change an actor's enrolment");
+        // Authorities (the root included) are governed by the root alone: a national
+        // authority cannot rotate or revoke the root's key, nor another authority's.
+        if a.record.role == Role::Authority && signer.is_some_and(|s| s.enrolled_by.is_some()) {
+            self.err(
+                Finding::error(
+                    Rule::Ch2,
+                    format!("only the root authority may rotate or revoke the authority {id}"),
+                )
+                .actor(id),
+            );
+        }
         if a.revoked.is_some() {
             self.err(Finding::error(Rule::Ch2, format!("actor {id} is already revoked")).actor(id));
         }
@@ -501,6 +513,25 @@ impl<S: State> Cx<'_, S> {
             );
         }
         Some(p)
+    }
+
+    /// Officials act on parcels held in their own country only.
+    fn same_country_as_holder(&mut self, signer: Option<&ActorState>, p: &ParcelState, what: &str) {
+        let Some(s) = signer else { return };
+        let holder_country = self.state.actor(&p.holder).map(|h| h.record.country);
+        if holder_country.is_some_and(|c| c != s.record.country) {
+            self.err(
+                Finding::error(
+                    Rule::Ch2,
+                    format!(
+                        "{} is an official of {} and cannot {what} a parcel held in another country",
+                        s.record.id, s.record.country
+                    ),
+                )
+                .parcel(p.id)
+                .actor(&s.record.id),
+            );
+        }
     }
 
     /// The signer must hold the parcel.
@@ -1043,6 +1074,7 @@ impl<S: State> Cx<'_, S> {
     ) {
         let Some(mut p) = self.open_parcel(parcel, prev) else { return };
         self.require_role(signer, &[Role::Valuer], "value a parcel officially");
+        self.same_country_as_holder(signer, &p, "value");
         let policy = self.policy_for(signer.map(|s| &s.record.country), Rule::Ex2, parcel);
         let tol = policy.as_ref().map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         self.weigh(&p, weight, tol, "at valuation");
