@@ -2,9 +2,11 @@
 //! (`domain.md` §6), a case that asserts that exact code and severity —
 //! `fixtures/invalid/fail_*` events the ledger must refuse (leaving the database unchanged),
 //! `fixtures/warn/warn_*` events it accepts with a warning, `fixtures/ledgers/*` findings of
-//! whole-ledger verification (IM-2, and DB-1 after a cell is edited behind kpledger's back),
-//! and `fixtures/bundles/*` evidence bundles verified offline; and `fixtures/valid/` flows
-//! that must be accepted. `fixtures/README.md` lists the cases by rule.
+//! whole-ledger verification (IM-2; DB-1 after a cell is edited behind kpledger's back; LOG-2
+//! after history is rewritten under a signed checkpoint), and `fixtures/bundles/*` evidence
+//! bundles verified offline (with their log checkpoint, inclusion proofs and witness
+//! cosignatures: LOG-1 to LOG-3); and `fixtures/valid/` flows that must be accepted.
+//! `fixtures/README.md` lists the cases by rule.
 //!
 //! Each refused case is a folder holding `setup.jsonl` (the canonical signed events recorded
 //! before, one a line, all accepted), `event.json` (the refused event) and `expect.json`
@@ -32,13 +34,14 @@ use kpledger_core::sim::{Sim, aid, licence, site, text};
 use kpledger_core::{Ledger, StoreError};
 use kpledger_model::canonical::{canonical_value, from_slice_strict};
 use kpledger_model::hash::sha256;
+use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
     ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
     Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role,
     SecretKey, SiteId, Time,
 };
-use kpledger_verify::{ParcelState, Rule, Severity};
+use kpledger_verify::{ParcelState, Rule, Severity, Trust};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
 
@@ -543,8 +546,9 @@ impl World {
         ]
     }
 
-    /// The files of a whole-ledger case: every recorded event, and what `Ledger::verify`
-    /// must report (after `edit`, a change made to the database behind kpledger's back).
+    /// The files of a whole-ledger case: every recorded event, the checkpoints the root
+    /// authority published (if any), and what `Ledger::verify` must report (after `edit`, a
+    /// change made to the database behind kpledger's back).
     fn ledger_case(
         self,
         dir: &str,
@@ -558,6 +562,7 @@ impl World {
         let prefix = format!("{kind}_{}_", code.code().to_lowercase().replace('-', ""));
         assert!(dir.starts_with(&prefix), "{dir} should start with {prefix}");
         let events = self.events();
+        let checkpoints = self.sim.ledger().stored_checkpoints().unwrap();
         if let Some(e) = &edit {
             e.apply(self.sim.ledger().path());
         }
@@ -569,15 +574,26 @@ impl World {
             "{dir}: verify does not report exactly {code} ({severity}): {:#?}",
             report.findings
         );
-        let expect = serde_json::json!({
+        let mut expect = serde_json::json!({
             "code": code.code(),
             "severity": severity.to_string(),
             "parcel": parcel.map(|p| p.to_string()),
             "edit": edit,
             "why": why,
         });
+        let recorded = events.iter().filter(|b| **b == b'\n').count() as u64;
+        // An edit that deletes events says how many verification still finds.
+        if recorded != report.events {
+            expect["events"] = serde_json::json!(report.events);
+        }
         let base = Path::new("ledgers").join(dir);
-        vec![(base.join("events.jsonl"), events), (base.join("expect.json"), pretty(&expect))]
+        let mut files = vec![(base.join("events.jsonl"), events)];
+        if !checkpoints.is_empty() {
+            let notes: Vec<&str> = checkpoints.iter().map(|c| c.note.as_str()).collect();
+            files.push((base.join("checkpoints.json"), pretty(&serde_json::json!(notes))));
+        }
+        files.push((base.join("expect.json"), pretty(&expect)));
+        files
     }
 
     /// The files of a refused case. The generator checks its own work first, so that a
@@ -700,11 +716,21 @@ fn foreign(
     }
 }
 
-/// A change made to a ledger file behind kpledger's back: one cell of a derived table,
-/// `UPDATE <table> SET <column> = <value> WHERE <key_column> = <key>`.
+/// A change made to a ledger file behind kpledger's back: one cell of a derived table, or
+/// a few statements that rewrite history consistently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Edit {
+    /// `UPDATE <table> SET <column> = <value> WHERE <key_column> = <key>`, one row.
+    Cell(CellEdit),
+    /// Statements run in one transaction, each changing at least one row.
+    Sql(SqlEdit),
+}
+
+/// One cell of a derived table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Edit {
+struct CellEdit {
     table: String,
     key_column: String,
     key: String,
@@ -712,10 +738,34 @@ struct Edit {
     value: serde_json::Value,
 }
 
+/// SQL statements, as someone with write access to the file would run them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlEdit {
+    sql: Vec<String>,
+}
+
 impl Edit {
-    /// Edits the file with a plain SQLite connection; exactly one row must change.
+    /// Edits the file with a plain SQLite connection.
     fn apply(&self, path: &Path) {
-        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        match self {
+            Edit::Cell(e) => e.apply(&conn),
+            Edit::Sql(e) => {
+                let tx = conn.transaction().unwrap();
+                for sql in &e.sql {
+                    let n = tx.execute(sql, []).unwrap_or_else(|err| panic!("{sql}: {err}"));
+                    assert!(n > 0, "the edit {sql:?} changed no row");
+                }
+                tx.commit().unwrap();
+            }
+        }
+    }
+}
+
+impl CellEdit {
+    /// Exactly one row must change.
+    fn apply(&self, conn: &rusqlite::Connection) {
         let value = match &self.value {
             serde_json::Value::Number(n) => rusqlite::types::Value::Integer(n.as_i64().unwrap()),
             serde_json::Value::String(s) => rusqlite::types::Value::Text(s.clone()),
@@ -731,6 +781,88 @@ impl Edit {
         let n = conn.execute(&sql, rusqlite::params![value, self.key]).unwrap();
         assert_eq!(n, 1, "the edit {self:?} changed {n} rows");
     }
+}
+
+/// The SQL that turns the ledger file at `from` into the one at `to`, table by table (but
+/// for the checkpoints, which only the root authority can sign): `DELETE` by primary key for
+/// every row that is not in `to` as it is, then `INSERT` for every row of `to` that is not in
+/// `from`. It is how an attacker with write access rewrites history consistently: every
+/// event, index row, tree node and derived row becomes exactly what kpledger itself writes
+/// for the history the attacker wants.
+fn consistent_edit(from: &Path, to: &Path) -> Vec<String> {
+    let open = |p: &Path| {
+        rusqlite::Connection::open_with_flags(p, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+    };
+    let (a, b) = (open(from), open(to));
+    let literal = |v: ValueRef<'_>| match v {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => format!("{r:?}"),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t).replace('\'', "''")),
+        ValueRef::Blob(b) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+    };
+    // Every row of a table as SQL literals, by primary key.
+    let rows = |conn: &rusqlite::Connection, table: &str, pk: &[usize]| {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let n = st.column_count();
+        let mut out = std::collections::BTreeMap::new();
+        let mut q = st.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            let cells: Vec<String> = (0..n).map(|i| literal(r.get_ref(i).unwrap())).collect();
+            let key: Vec<String> = pk.iter().map(|i| cells[*i].clone()).collect();
+            out.insert(key, cells);
+        }
+        out
+    };
+    let mut st = b
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap();
+    let tables: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    let (mut deletes, mut inserts) = (Vec::new(), Vec::new());
+    for table in tables.iter().filter(|t| t.as_str() != "checkpoints") {
+        let mut info = b.prepare(&format!("PRAGMA table_info(\"{table}\")")).unwrap();
+        let cols: Vec<(String, i64)> = info
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut pk: Vec<(i64, usize)> =
+            cols.iter().enumerate().filter(|(_, c)| c.1 > 0).map(|(i, c)| (c.1, i)).collect();
+        pk.sort();
+        let pk: Vec<usize> = pk.into_iter().map(|(_, i)| i).collect();
+        assert!(!pk.is_empty(), "table {table} has no primary key");
+        let (old, new) = (rows(&a, table, &pk), rows(&b, table, &pk));
+        for (key, cells) in &old {
+            if new.get(key) != Some(cells) {
+                let cond: Vec<String> =
+                    pk.iter().zip(key).map(|(i, v)| format!("{} = {v}", cols[*i].0)).collect();
+                deletes.push(format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")));
+            }
+        }
+        for (key, cells) in &new {
+            if old.get(key) != Some(cells) {
+                inserts.push(format!("INSERT INTO {table} VALUES ({})", cells.join(", ")));
+            }
+        }
+    }
+    deletes.extend(inserts);
+    deletes
+}
+
+/// A new ledger file at `path` holding `events` (re-ingested through kpledger).
+fn ledger_of(path: &Path, events: &[ParsedEvent]) {
+    let mut ledger = Ledger::create(path).unwrap();
+    for ev in events {
+        ledger.append(ev).unwrap();
+    }
+}
+
+/// The root authority (the genesis key) publishes a checkpoint of the log as it is.
+fn publish(w: &mut World) -> kpledger_verify::ledger::StoredCheckpoint {
+    let root = w.sim.key(&w.c.nma).unwrap().clone();
+    w.sim.ledger_mut().publish_checkpoint(&root).unwrap()
 }
 
 /// Signs a hand-made body with any key.
@@ -1973,13 +2105,13 @@ fn im2_no_confirmation() -> Vec<File> {
 fn db1_weight_edited() -> Vec<File> {
     let mut w = World::new("db1_weight_edited");
     let p = w.at_exporter(1250, 21);
-    let edit = Edit {
+    let edit = Edit::Cell(CellEdit {
         table: "parcels".into(),
         key_column: "id".into(),
         key: p.to_string(),
         column: "weight_pt".into(),
         value: serde_json::json!(1350),
-    };
+    });
     w.ledger_case(
         "fail_db1_weight_edited",
         Rule::Db1,
@@ -1988,6 +2120,58 @@ fn db1_weight_edited() -> Vec<File> {
         Some(edit),
         "Every event is genuine, but someone edits the parcel's stored weight from 12.50 ct to 13.50 ct in \
          the database file, outside kpledger: the derived row no longer agrees with the signed events.",
+    )
+}
+
+// --- The transparency log: whole-ledger cases ------------------------------------------------
+
+fn log2_newest_event_deleted() -> Vec<File> {
+    let mut w = World::new("log2_newest_event_deleted");
+    let c = w.c.clone();
+    w.at_dealer(1250, 21);
+    w.mine(&c.sesay, &c.tongo, 930, 16);
+    let cp = publish(&mut w);
+    assert_eq!(cp.size, 12, "the case's explanation counts 12 events");
+    // The attacker's file: what kpledger writes for the first 11 events, but for the
+    // checkpoint, which only the NMA can sign. Every derived row, index row and tree node
+    // agrees with the events that remain (no DB-1), and the newest event leaves no gap (no
+    // CH-1): only the signed checkpoint remembers it.
+    let events: Vec<ParsedEvent> =
+        (1..cp.size).map(|seq| w.sim.ledger().event(seq).unwrap().unwrap()).collect();
+    let tmp = TempDir::new("log2_newest_event_deleted-attacker");
+    ledger_of(&tmp.ledger(), &events);
+    let sql = consistent_edit(w.sim.ledger().path(), &tmp.ledger());
+    w.ledger_case(
+        "fail_log2_newest_event_deleted",
+        Rule::Log2,
+        Severity::Error,
+        None,
+        Some(Edit::Sql(SqlEdit { sql })),
+        "After the NMA signed a checkpoint of the ledger's 12 events, someone with write access deletes \
+         the newest event (Sesay's extraction at Tongo) consistently: the event, its index row, its Merkle \
+         tree nodes and the parcel row it created all go, exactly as if it had never been recorded. Every \
+         table agrees with the 11 events that remain, but the signed checkpoint covers 12.",
+    )
+}
+
+fn log2_checkpoint_deleted() -> Vec<File> {
+    let mut w = World::new("log2_checkpoint_deleted");
+    let c = w.c.clone();
+    w.at_dealer(1250, 21);
+    let first = publish(&mut w);
+    w.mine(&c.sesay, &c.tongo, 930, 16);
+    let second = publish(&mut w);
+    assert_eq!((first.size, second.size), (11, 12), "the case's explanation counts 11 and 12 events");
+    let sql = vec![format!("DELETE FROM checkpoints WHERE size = {}", first.size)];
+    w.ledger_case(
+        "fail_log2_checkpoint_deleted",
+        Rule::Log2,
+        Severity::Error,
+        None,
+        Some(Edit::Sql(SqlEdit { sql })),
+        "The NMA signed a checkpoint at 11 events and another at 12; each checkpoint names the one \
+         before it (`kpledger-previous 11 …`). Someone deletes the first: the second now names a \
+         checkpoint the ledger no longer has.",
     )
 }
 
@@ -2003,11 +2187,26 @@ fn bundle_case(
     expected: Option<(Rule, &str)>,
     why: &str,
 ) -> Vec<File> {
+    bundle_case_with(dir, bundle, trusted, &[], 0, expected, why)
+}
+
+/// A bundle case whose verifier also requires `quorum` cosignatures from `witnesses`
+/// (each written as `<witness>.vkey`, a C2SP verifier key; `quorum` in `expect.json`).
+fn bundle_case_with(
+    dir: &str,
+    bundle: &Bundle,
+    trusted: (&str, PublicKey),
+    witnesses: &[VerifierKey],
+    quorum: usize,
+    expected: Option<(Rule, &str)>,
+    why: &str,
+) -> Vec<File> {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
-    let report = kpledger_verify::verify_bundle(&bytes, &[trusted.1]).unwrap();
+    let trust = Trust { keys: vec![trusted.1], witnesses: witnesses.to_vec(), quorum };
+    let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
     let codes: BTreeSet<&str> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
-    let expect = match expected {
+    let mut expect = match expected {
         None => {
             assert!(dir.starts_with("ok_"), "{dir}: a valid bundle is named ok_*");
             assert!(report.ok && report.findings.is_empty(), "{dir}: {:#?}", report.findings);
@@ -2034,12 +2233,20 @@ fn bundle_case(
             })
         }
     };
+    // Only cases with a witness requirement say so (the others verify with quorum 0).
+    if !witnesses.is_empty() || quorum > 0 {
+        expect["quorum"] = serde_json::json!(quorum);
+    }
     let base = Path::new("bundles").join(dir);
-    vec![
+    let mut files = vec![
         (base.join("bundle.json"), line(bytes)),
         (base.join(format!("{}.pub", trusted.0)), trusted.1.to_pem().into_bytes()),
-        (base.join("expect.json"), pretty(&expect)),
-    ]
+    ];
+    for w in witnesses {
+        files.push((base.join(format!("{}.vkey", w.name())), line(w.to_vkey().into_bytes())));
+    }
+    files.push((base.join("expect.json"), pretty(&expect)));
+    files
 }
 
 /// Index of the bundle event of `kind` signed by `signer`.
@@ -2063,6 +2270,9 @@ fn bundles() -> Vec<File> {
     let c = w.c.clone();
     w.certify(&c.nma, cert);
     w.export(&c.nma, CERT);
+    // The root authority (the NMA) publishes a checkpoint covering the export.
+    let root_key = w.sim.key(&c.nma).unwrap().clone();
+    w.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
     let bundle = w.sim.ledger().bundle(&text(CERT).unwrap()).unwrap();
     let nma = ("sl.nma", w.sim.key(&c.nma).unwrap().public());
     let mut files = bundle_case(
@@ -2083,7 +2293,9 @@ fn bundles() -> Vec<File> {
         Some((Rule::Ch1, "links to")),
         "The dealer-to-exporter handover is left out of the bundle. The valuation that followed it links \
          to an event the verifier never saw (CH-1), and without the handover the exporter named on the \
-         certificate never held the parcel (EX-3).",
+         certificate never held the parcel (EX-3). The log's proofs still list the removed event's, so from \
+         there on each event is paired with another's inclusion proof, and there is one proof too many \
+         (LOG-1).",
     ));
 
     let mut altered = bundle.clone();
@@ -2097,7 +2309,7 @@ fn bundles() -> Vec<File> {
         "The extraction's weight is raised from 12.50 ct to 13.50 ct inside the bundle. The miner's \
          signature no longer verifies (CH-2); since the altered event has another hash, the sale that \
          follows links to an event that is no longer there (CH-1); and that sale now seems to lose a \
-         carat (an MB-3 warning).",
+         carat (an MB-3 warning). The altered event is not the one the log holds at its position (LOG-1).",
     ));
 
     let mut reordered = bundle.clone();
@@ -2111,7 +2323,8 @@ fn bundles() -> Vec<File> {
         "The valuation and the seal are swapped in the bundle. The seal then links to a valuation not yet \
          seen (CH-1) and comes before any valuation (CH-4); the valuation links to the handover, which is \
          no longer the latest event (CH-1), values a sealed parcel and goes back in time (CH-4); and the \
-         certificate links to the seal, which is no longer the latest event either (CH-1).",
+         certificate links to the seal, which is no longer the latest event either (CH-1). The inclusion proofs stay in place, so neither \
+         event matches the proof beside it (LOG-1).",
     ));
 
     let mut heads = bundle.clone();
@@ -2133,9 +2346,122 @@ fn bundles() -> Vec<File> {
         lr,
         Some((Rule::Kp7, "not trusted")),
         "The genuine bundle, verified by someone who trusts only Liberia's authority key: neither the key \
-         that validated the certificate nor the ledger's root key is trusted.",
+         that validated the certificate nor the ledger's root key is trusted (KP-7), and the ledger's root \
+         key is also the key that signs the log's checkpoints, so the checkpoint's signer is not trusted \
+         either (LOG-2).",
+    ));
+
+    // The log: inclusion proofs (LOG-1) and the checkpoint's signer (LOG-2).
+    let mut proof_altered = bundle.clone();
+    let i = find_event(&bundle, "extraction", &c.koroma);
+    proof_altered.log.proofs[i].path[0].0[0] ^= 0x01;
+    files.extend(bundle_case(
+        "fail_log1_proof_altered",
+        &proof_altered,
+        nma,
+        Some((Rule::Log1, "is not in the log")),
+        "One byte of the extraction's inclusion proof is changed: the proof no longer leads from the event \
+         to the root the NMA signed, so nothing shows the event is in the ledger's log at all.",
+    ));
+
+    let mut log_reordered = bundle.clone();
+    let (a, b) = (find_enrolment(&bundle, &c.koroma), find_enrolment(&bundle, &c.kamara));
+    log_reordered.events.swap(a, b);
+    log_reordered.log.proofs.swap(a, b);
+    files.extend(bundle_case(
+        "fail_log1_events_reordered_with_proofs",
+        &log_reordered,
+        nma,
+        Some((Rule::Log1, "out of the ledger's order")),
+        "The enrolments of the miner and of the dealer are swapped, each with its own (valid) inclusion \
+         proof. No chain rule sees it (neither enrolment depends on the other), but the log positions \
+         (5, then 7) now go backwards: the bundle does not present the events in the ledger's order.",
+    ));
+
+    let mut forged_checkpoint = bundle.clone();
+    let text_only = Note::parse(bundle.log.checkpoint.as_bytes()).unwrap();
+    let forger = SignerKey::new(ORIGIN, w.sim.key(&c.exporter).unwrap().clone()).unwrap();
+    let resigned = Checkpoint::parse(text_only.text()).unwrap().sign(&forger).unwrap();
+    forged_checkpoint.log.checkpoint = String::from_utf8(resigned.to_bytes()).unwrap();
+    files.extend(bundle_case(
+        "fail_log2_checkpoint_other_key",
+        &forged_checkpoint,
+        nma,
+        Some((Rule::Log2, "signed by its root authority")),
+        "The checkpoint is replaced by one with the same text (same size and root), signed under the \
+         ledger's name by the exporter's key rather than by the NMA, the root authority that alone \
+         signs the log: the checkpoint is not the ledger's.",
+    ));
+
+    // Witnesses (LOG-3). Liberia's Ministry of Mines and Energy joins the ledger and
+    // witnesses the log: the NMA publishes a new checkpoint, which the ministry checks
+    // (its first, trusted on first use) and cosigns.
+    let lr = w.liberia();
+    let cp = publish(&mut w);
+    let log_key = VerifierKey::new(ORIGIN, SigType::Ed25519, root_key.public()).unwrap();
+    let opened = kpledger_verify::witness::check(None, cp.note.as_bytes(), &log_key, &[]).unwrap();
+    let cosigner = Cosigner::new(lr.mme.as_str(), w.sim.key(&lr.mme).unwrap().clone()).unwrap();
+    let mut note = opened.note().clone();
+    note.cosign(&cosigner, w.sim.now().unix() as u64).unwrap();
+    let witness = cosigner.verifier();
+    w.sim.ledger_mut().add_cosignatures(&note.to_bytes(), std::slice::from_ref(&witness)).unwrap();
+    let witnessed = w.sim.ledger().bundle(&text(CERT).unwrap()).unwrap();
+    files.extend(bundle_case_with(
+        "ok_sl_witnessed_export",
+        &witnessed,
+        nma,
+        std::slice::from_ref(&witness),
+        1,
+        None,
+        "The same certificate's bundle after Liberia's Ministry of Mines and Energy joined the ledger and \
+         cosigned its newer checkpoint as a witness (the bundle carries the ministry's enrolment), verified \
+         with the NMA's key and a quorum of one: the ministry's cosignature.",
+    ));
+
+    let required =
+        VerifierKey::new("gn.mmg", SigType::CosignatureV1, w.sim.derive_key("gn.mmg", 0).public()).unwrap();
+    files.extend(bundle_case_with(
+        "fail_log3_witness_missing",
+        &witnessed,
+        nma,
+        std::slice::from_ref(&required),
+        1,
+        Some((Rule::Log3, "0 cosignature(s)")),
+        "The importer requires a cosignature from Guinea's Ministry of Mines and Geology, which has not \
+         witnessed this checkpoint: the ledger may be showing this importer a history its neighbours \
+         have not seen.",
+    ));
+
+    let mut backdated = witnessed.clone();
+    let mut forged = Note::parse(witnessed.log.checkpoint.as_bytes()).unwrap();
+    let genuine = forged.signatures().iter().find(|s| s.name() == lr.mme.as_str()).unwrap().clone();
+    let mut bytes = genuine.bytes().to_vec();
+    // The cosignature's timestamp (big-endian seconds) moved a year on.
+    let time = u64::from_be_bytes(bytes[..8].try_into().unwrap()) + 365 * 86_400;
+    bytes[..8].copy_from_slice(&time.to_be_bytes());
+    forged
+        .add_signature(kpledger_model::note::Signature::new(genuine.name(), genuine.key_id(), bytes).unwrap())
+        .unwrap();
+    backdated.log.checkpoint = String::from_utf8(forged.to_bytes()).unwrap();
+    files.extend(bundle_case(
+        "fail_log3_cosignature_altered",
+        &backdated,
+        nma,
+        Some((Rule::Log3, "does not verify")),
+        "The ministry's cosignature is edited to claim it was made a year later (a fresher witness). The \
+         ministry's enrolment is in the bundle, so its cosignature is checked even though this verifier \
+         requires no witness, and the signature no longer verifies.",
     ));
     files
+}
+
+/// Index of the bundle event that enrols `actor`.
+fn find_enrolment(bundle: &Bundle, actor: &ActorId) -> usize {
+    bundle
+        .events
+        .iter()
+        .position(|e| e["body"]["kind"] == "enrol" && e["body"]["actor"]["id"] == actor.as_str())
+        .unwrap()
 }
 
 // --- Valid flows with certificates ------------------------------------------------------------------
@@ -2277,6 +2603,8 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     lc3_no_price,
     im2_no_confirmation,
     db1_weight_edited,
+    log2_newest_event_deleted,
+    log2_checkpoint_deleted,
     bundles,
     ok_mine_to_seal,
     ok_sl_lr_export_import_reexport,
@@ -2569,6 +2897,9 @@ struct ExpectLedger {
     severity: String,
     parcel: Option<ParcelId>,
     edit: Option<Edit>,
+    /// The events verification finds after the edit, when it removed some (else every
+    /// recorded event).
+    events: Option<u64>,
     #[allow(dead_code)] // for people
     why: String,
 }
@@ -2582,13 +2913,14 @@ fn check_ledger_case(dir: &Path) {
     let tmp = TempDir::new(&format!("run-{case}"));
     let mut ledger = Ledger::create(&tmp.ledger()).unwrap();
     let recorded = append_lines(&mut ledger, &dir.join("events.jsonl"));
+    store_checkpoints(&tmp.ledger(), &dir.join("checkpoints.json"));
     let clean = ledger.verify(&mut |_, _| {}).unwrap();
     if let Some(edit) = &expect.edit {
         assert!(clean.ok && clean.findings.is_empty(), "{case}: before the edit: {:#?}", clean.findings);
         edit.apply(&tmp.ledger());
     }
     let report = ledger.verify(&mut |_, _| {}).unwrap();
-    assert_eq!(report.events, recorded, "{case}: event count");
+    assert_eq!(report.events, expect.events.unwrap_or(recorded), "{case}: event count");
     assert!(
         !report.findings.is_empty()
             && report
@@ -2600,6 +2932,24 @@ fn check_ledger_case(dir: &Path) {
         report.findings
     );
     assert_eq!(report.ok, expect.severity != "error", "{case}: ok");
+}
+
+/// Stores the checkpoints of `checkpoints.json` (if there is one: a JSON array of signed
+/// notes, oldest first) as `Ledger::publish_checkpoint` stores them: one row of size, root
+/// and note each. Verification then judges them like any stored checkpoint.
+fn store_checkpoints(ledger: &Path, file: &Path) {
+    let Ok(bytes) = std::fs::read(file) else { return };
+    let notes: Vec<String> = serde_json::from_slice(&bytes).unwrap();
+    let conn = rusqlite::Connection::open(ledger).unwrap();
+    for note in notes {
+        let parsed = Note::parse(note.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let cp = Checkpoint::parse(parsed.text()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        conn.execute(
+            "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
+            rusqlite::params![cp.size() as i64, &cp.root_hash().0[..], note],
+        )
+        .unwrap();
+    }
 }
 
 #[test]
@@ -2628,25 +2978,37 @@ struct ExpectBundle {
     /// Every distinct code among the error findings.
     codes: BTreeSet<String>,
     warnings: u64,
+    /// How many of the folder's witnesses (`*.vkey`) must have cosigned the checkpoint.
+    #[serde(default)]
+    quorum: usize,
     #[allow(dead_code)] // for people
     why: String,
 }
 
-/// Runs one bundle case: `verify_bundle` with the folder's `*.pub` keys as the trusted keys.
+/// Runs one bundle case: `verify_bundle_with` the folder's `*.pub` keys as the trusted
+/// keys, its `*.vkey` files as the witnesses and `quorum` from `expect.json`.
 fn check_bundle_case(dir: &Path) {
     let case = name(dir);
     let expect: ExpectBundle = serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap())
         .unwrap_or_else(|e| panic!("{case}/expect.json: {e}"));
     let bytes = std::fs::read(dir.join("bundle.json")).unwrap();
     let mut trusted = Vec::new();
+    let mut witnesses = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "pub") {
             trusted.push(PublicKey::read_pem_file(&path).unwrap_or_else(|e| panic!("{case}: {e}")));
         }
+        if path.extension().is_some_and(|e| e == "vkey") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            witnesses.push(VerifierKey::parse(text.trim_end()).unwrap_or_else(|e| panic!("{case}: {e}")));
+        }
     }
     assert!(!trusted.is_empty(), "{case}: no trusted key (*.pub)");
-    let report = kpledger_verify::verify_bundle(&bytes, &trusted).unwrap_or_else(|e| panic!("{case}: {e}"));
+    witnesses.sort_by(|a, b| a.name().cmp(b.name()));
+    let trust = Trust { keys: trusted, witnesses, quorum: expect.quorum };
+    let report =
+        kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap_or_else(|e| panic!("{case}: {e}"));
     let codes: BTreeSet<String> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code().to_owned()).collect();
     assert_eq!(report.ok, expect.ok, "{case}: {:#?}", report.findings);

@@ -11,7 +11,8 @@
 //!    bundles kpledger's own strict reader agrees, so the schemas neither refuse what kpledger
 //!    reads nor let through what it refuses;
 //! 4. the string patterns (ids, times, dates, text, codes, hashes) accept exactly what
-//!    kpledger's value types accept, on the edge cases of each.
+//!    kpledger's value types accept, on the edge cases of each, and the pattern of a bundle's
+//!    `log.checkpoint` accepts exactly the C2SP notes kpledger's note reader accepts.
 //!
 //! Offline: the schemas refer to each other by their `$id`s (`https://kpledger.invalid/...`),
 //! each is registered from its local file, and the retriever refuses to fetch anything.
@@ -25,6 +26,7 @@ use jsonschema::{Draft, Registry, Retrieve, Uri, Validator};
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::canonical::{canonical_value, from_slice_strict};
 use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::note::{Checkpoint, Note};
 use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, Offer, Payload, Policy};
 use kpledger_verify::{Finding, Rule};
 use serde_json::Value;
@@ -308,11 +310,15 @@ fn kpledger_reads(schema: &str, bytes: &[u8]) -> Option<Result<(), String>> {
                 Err(format!("schema {}", p.schema))
             }
         }),
-        // As `kpledger_verify::verify_bundle` reads a bundle before applying the rules.
+        // As `kpledger_verify::verify_bundle` reads a bundle before applying the rules, and
+        // as its log check reads the checkpoint: a signed note whose text is a checkpoint
+        // (a bundle whose checkpoint does not parse is refused, LOG-2, whatever the keys).
         "bundle" => from_slice_strict::<Bundle>(bytes).map_err(|e| e.to_string()).and_then(|b| {
             if b.format.as_str() != BUNDLE_FORMAT {
                 return Err(format!("format {}", b.format));
             }
+            let note = Note::parse(b.log.checkpoint.as_bytes()).map_err(|e| format!("checkpoint: {e}"))?;
+            Checkpoint::parse(note.text()).map_err(|e| format!("checkpoint: {e}"))?;
             b.events
                 .iter()
                 .try_for_each(|e| Event::parse(&canonical_value(e)).map(|_| ()).map_err(|e| e.to_string()))
@@ -500,5 +506,108 @@ fn string_patterns_agree_with_the_model_types() {
     compare("hsCode", hs_codes.map(str::to_owned).to_vec(), &|s| kpledger_model::HsCode::new(s).is_ok());
     compare("origin", origins.map(str::to_owned).to_vec(), &|s| kpledger_model::Origin::new(s).is_ok());
     compare("hash", hashes.to_vec(), &|s| s.parse::<kpledger_model::Hash>().is_ok());
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// The pattern of a bundle's `log.checkpoint` accepts exactly the notes kpledger's reader
+/// accepts (`Note::parse`, then `Checkpoint::parse` of its text), on the edge cases of the
+/// C2SP formats: sizes, root encodings, extension lines, the separating line, signature
+/// lines (the em dash, key names, base64, how many), control characters.
+#[test]
+fn checkpoint_pattern_agrees_with_the_note_reader() {
+    use kpledger_model::SecretKey;
+    use kpledger_model::note::{Cosigner, SignerKey};
+    let schemas = Schemas::load();
+    let schema = serde_json::json!({ "$ref": format!("{BASE}bundle.schema.json#/properties/log/properties/checkpoint") });
+    let validator = compile(&schemas.registry, &schema).unwrap();
+
+    let origin = "kpledger.mru/regional";
+    let log = SignerKey::new(origin, SecretKey::from_seed(&[1; 32])).unwrap();
+    let witness = Cosigner::new("sl.nma", SecretKey::from_seed(&[2; 32])).unwrap();
+    let root = kpledger_model::Hash([7; 32]);
+    let checkpoint = Checkpoint::new(origin, 124, root)
+        .unwrap()
+        .with_extension("kpledger-previous 116 DitFT0udbnDdLxnFMDE1pzTofjSsfR5w5lk+OlWbpck=")
+        .unwrap();
+    let mut note = checkpoint.sign(&log).unwrap();
+    note.cosign(&witness, 1_773_000_000).unwrap();
+    let genuine = String::from_utf8(note.to_bytes()).unwrap();
+    let (text, sigs) = genuine.split_once("\n\n").unwrap();
+    let text = format!("{text}\n");
+    let log_line = sigs.lines().next().unwrap().to_owned();
+    let root_b64 = text.lines().nth(2).unwrap().to_owned();
+    let with_text = |t: &str| format!("{t}\n{sigs}");
+    let with_sigs = |s: &str| format!("{text}\n{s}");
+    let sig_b64 = log_line.rsplit_once(' ').unwrap().1.to_owned();
+    let sig_line = |name: &str, b64: &str| format!("\u{2014} {name} {b64}\n");
+
+    let samples = vec![
+        genuine.clone(),
+        // Sizes.
+        with_text(&text.replace("\n124\n", "\n0\n")),
+        with_text(&text.replace("\n124\n", "\n18446744073709551615\n")),
+        with_text(&text.replace("\n124\n", "\n0124\n")),
+        with_text(&text.replace("\n124\n", "\n+124\n")),
+        with_text(&text.replace("\n124\n", "\n-1\n")),
+        with_text(&text.replace("\n124\n", "\n\n")),
+        with_text(&text.replace("\n124\n", "\n12 4\n")),
+        // The root: 32 bytes in canonical, padded, standard base64.
+        with_text(&text.replace(&root_b64, root_b64.trim_end_matches('='))),
+        with_text(&text.replace(&root_b64, &root_b64.replace("Bw=", "Bx="))),
+        with_text(&text.replace(&root_b64, "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH")),
+        with_text(&text.replace(&root_b64, &root_b64.replace('B', "-"))),
+        // Extension lines: none, several, unicode, none empty.
+        with_text(&format!("{origin}\n124\n{root_b64}\n")),
+        with_text(&format!("{text}another extension\n")),
+        with_text(&format!("{text}extension ✓ é\n")),
+        with_text(&format!("{origin}\n124\n{root_b64}\n\nkpledger-previous 1 x\n")),
+        // The origin line.
+        with_text(&text.replacen(origin, "", 1)),
+        with_text(&text.replacen(origin, "kpledger\tmru", 1)),
+        with_text(&text.replacen(origin, "kpledger.mru/regional\u{7f}", 1)),
+        with_text(&text.replacen(origin, "kpledger mru", 1)),
+        // The separation and the end.
+        format!("{text}{sigs}"),
+        with_sigs(""),
+        format!("{text}\n{}", sigs.trim_end_matches('\n')),
+        format!("{genuine}\n"),
+        genuine.replace('\n', "\r\n"),
+        // Signature lines.
+        with_sigs(&log_line.replace('\u{2014}', "-")),
+        with_sigs(&log_line.replace('\u{2014}', "\u{2013}")),
+        with_sigs(&sig_line("a+b", &sig_b64)),
+        with_sigs(&sig_line("a\u{a0}b", &sig_b64)),
+        with_sigs(&sig_line("a\u{85}b", &sig_b64)),
+        with_sigs(&sig_line("a\u{3000}b", &sig_b64)),
+        with_sigs(&sig_line("a\u{feff}b", &sig_b64)),
+        with_sigs(&sig_line("a\u{1}b", &sig_b64)),
+        with_sigs(&sig_line("", &sig_b64)),
+        with_sigs(&sig_line("a", sig_b64.trim_end_matches('='))),
+        with_sigs(&sig_line("a", "AAAAAA==")),
+        with_sigs(&sig_line("a", "AAAAAAA=")),
+        with_sigs(&sig_line("a", "AAAAAAAA")),
+        with_sigs(&sig_line("a", "AAAAAAB=")),
+        with_sigs(&sig_line("a", "AAAAAAAAAB==")),
+        with_sigs(&sig_line("a", "AAAA_AAA")),
+        with_sigs(&format!("{log_line}\n").repeat(100)),
+        with_sigs(&format!("{log_line}\n").repeat(101)),
+        with_sigs(&format!("{log_line}\n\u{2014} a  {sig_b64}\n")),
+    ];
+    let model = |s: &str| Note::parse(s.as_bytes()).and_then(|n| Checkpoint::parse(n.text())).is_ok();
+    let disagreements: Vec<String> = samples
+        .iter()
+        .filter_map(|s| {
+            let (by_model, by_schema) = (model(s), validator.is_valid(&Value::String(s.clone())));
+            (by_model != by_schema)
+                .then(|| format!("{s:?}: kpledger says {by_model}, the schema {by_schema}"))
+        })
+        .collect();
+    assert!(model(&genuine), "the genuine note does not parse");
+    let accepted = samples.iter().filter(|s| model(s)).count();
+    assert!(
+        accepted >= 10 && samples.len() - accepted >= 20,
+        "{accepted} of {} samples accepted",
+        samples.len()
+    );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

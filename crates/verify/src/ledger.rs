@@ -281,10 +281,19 @@ impl LedgerCheck {
             let got = stored.row("parcels", &key);
             self.compare_row("parcels", &key, Some(&crate::rows::parcel_row(&gone)), got.as_ref());
         }
+        // Follow the root authority's keys (checkpoints are signed by it) once the event's
+        // effects are applied, so that the genesis key, or a new key the root rotated to,
+        // counts from the event that sets it, even when it is the last event before a
+        // checkpoint.
+        if let Some(root) = self.state.actors.values().find(|a| a.enrolled_by.is_none())
+            && !self.root_keys.contains(&root.record.key)
+        {
+            self.root_keys.push(root.record.key);
+        }
     }
 
     /// Adds the event's leaf to the recomputed tree, compares the nodes it completes with the
-    /// stored ones, records checkpoint roots, and follows the root authority's keys.
+    /// stored ones, and records checkpoint roots.
     fn append_leaf(&mut self, seq: u64, event_hash: &Hash, stored: &mut dyn StoredRows) {
         let leaf = crate::log::leaf_hash(event_hash);
         let Ok(done) = self.frontier.push(leaf) else { return };
@@ -304,11 +313,6 @@ impl LedgerCheck {
         let size = self.frontier.size();
         if let Some(slot) = self.checkpoint_roots.get_mut(&size) {
             *slot = Some(self.frontier.root());
-        }
-        if let Some(root) = self.state.actors.values().find(|a| a.enrolled_by.is_none())
-            && !self.root_keys.contains(&root.record.key)
-        {
-            self.root_keys.push(root.record.key);
         }
     }
 
