@@ -685,7 +685,20 @@ impl Ledger {
             .optional()
             .map_err(|e| sql_err(&path, e))?;
         let note = match existing {
-            Some(n) => n,
+            Some(n) => {
+                let stored: Vec<u8> = tx
+                    .query_row("SELECT root FROM checkpoints WHERE size = ?1", [size as i64], |r| r.get(0))
+                    .map_err(|e| sql_err(&path, e))?;
+                if stored != root.0 {
+                    return Err(StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: format!(
+                            "the checkpoint stored at size {size} has another root than the log now has"
+                        ),
+                    });
+                }
+                n
+            }
             None => {
                 let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
                 let signer =

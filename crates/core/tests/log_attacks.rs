@@ -732,12 +732,10 @@ fn root_key_rotation_then_checkpoint_verifies() {
     witness::check(Some(&state), cp.note.as_bytes(), &new_log_key, &proof).unwrap();
 }
 
-/// After a root key rotation, a bundle's checkpoint is signed by the new key; the bundle
-/// verifier checks it against the genesis key only, and the bundle does not carry the
-/// root's rotation. Ignored until bundles follow the root's key (see the report of the
-/// transparency-log tests).
+/// After a root key rotation, a bundle's checkpoint is signed by the new key: the bundle
+/// carries the root's rotation, and trusting the root's earlier key is enough, because the
+/// rotation itself is signed by it.
 #[test]
-#[ignore = "bundle verification does not follow a rotation of the root authority's key yet"]
 fn bundle_after_root_key_rotation_verifies() {
     let demo = Demo::new("rotation-bundle");
     let path = demo.copy("rotated.kpl");

@@ -172,7 +172,7 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
         ledger: Some(bundle.ledger.to_string()),
         certificate: Some(bundle.certificate.to_string()),
         events: events.len() as u64,
-        parcels: state.parcels.len() as u64,
+        parcels: (state.parcels.len() + state.consumed.len()) as u64,
         actors: state.actors.len() as u64,
         errors,
         warnings,
@@ -192,15 +192,42 @@ fn check_log(
     use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
     let mut out = Vec::new();
     let origin = bundle.ledger.as_str();
-    let log_key = root_key.and_then(|k| VerifierKey::new(origin, SigType::Ed25519, k).ok());
-    let Some(log_key) = log_key else {
+    // The root authority's keys over the bundle: the genesis key and each rotation.
+    let root_id = events.first().and_then(|e| match &e.event.body.payload {
+        Payload::Genesis { authority } => Some(authority.id.clone()),
+        _ => None,
+    });
+    let mut root_keys: Vec<PublicKey> = root_key.into_iter().collect();
+    for e in events {
+        if let Payload::RotateKey { actor, key } = &e.event.body.payload
+            && Some(actor) == root_id.as_ref()
+            && !root_keys.contains(key)
+        {
+            root_keys.push(*key);
+        }
+    }
+    if root_keys.is_empty() {
         out.push(Finding::error(
             Rule::Log2,
             "the bundle has no genesis, so no log key to check its checkpoint with",
         ));
         return out;
+    }
+    // LOG-2: the checkpoint is signed by one of the root's keys, and that key is trusted.
+    let signed_by = root_keys.iter().find_map(|k| {
+        let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
+        open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &vk, &[]).ok().map(|o| (vk, o))
+    });
+    let Some((log_key, _)) = signed_by else {
+        out.push(Finding::error(
+            Rule::Log2,
+            format!("the bundle's checkpoint is not a checkpoint of {origin:?} signed by its root authority"),
+        ));
+        return out;
     };
-    if !root_key.is_some_and(|k| trust.keys.contains(&k)) {
+    // A rotation is signed by the root's previous key (CH-2 checked it in the replay), so
+    // trusting any key in the root's chain trusts the key that signed the checkpoint.
+    if !root_keys.iter().any(|k| trust.keys.contains(k)) {
         out.push(
             Finding::error(
                 Rule::Log2,
@@ -212,12 +239,13 @@ fn check_log(
             .hint("pass the log operator's (the ledger's root authority's) public key with --trust"),
         );
     }
+    // LOG-3: the required witnesses' cosignatures verify.
     let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &trust.witnesses) {
         Ok(o) => o,
         Err(e) => {
             out.push(Finding::error(
-                Rule::Log2,
-                format!("the bundle's checkpoint is not a checkpoint of {origin:?} signed by its root authority: {e}"),
+                Rule::Log3,
+                format!("a required witness's cosignature does not verify: {e}"),
             ));
             return out;
         }
@@ -292,7 +320,12 @@ fn check_log(
             )));
         }
     }
-    let cosigned = opened.cosignatures().len();
+    // Count distinct witness keys: one key listed under two names is one witness.
+    let mut keys: Vec<[u8; 32]> =
+        opened.cosignatures().iter().map(|c| c.key().public_key().to_bytes()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let cosigned = keys.len();
     if cosigned < trust.quorum {
         out.push(
             Finding::error(
