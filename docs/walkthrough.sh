@@ -18,6 +18,8 @@ cd "$work"
 kp key new nma.pem
 openssl genpkey -algorithm ed25519 -out koroma.pem && openssl pkey -in koroma.pem -pubout -out koroma.pem.pub
 for k in kamara gems pmt; do "$root/target/release/kpledger" key new $k.pem >/dev/null; done
+# Liberia's Ministry of Mines and Energy, a neighbouring authority, will witness the log.
+kp key new lr.pem
 
 # The National Minerals Agency opens the ledger, publishes the policy, registers a site
 # and enrols licensed actors.
@@ -29,6 +31,10 @@ kp actor enrol --key nma.pem --id sl.miner.koroma --name "Ibrahim Koroma" --role
 "$root/target/release/kpledger" actor enrol --key nma.pem --id sl.dealer.kamara --name "Kamara Diamond Dealers" --role dealer --country SL --pubkey kamara.pem.pub --licence NMA/DL/2026/031 --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31 --time 2026-03-02T08:04:00Z >/dev/null
 "$root/target/release/kpledger" actor enrol --key nma.pem --id sl.exporter.kono-gems --name "Kono Gems Export Ltd" --role exporter --country SL --pubkey gems.pem.pub --licence NMA/EXP/2026/007 --class exporter --valid-from 2026-01-01 --valid-to 2026-12-31 --time 2026-03-02T08:05:00Z >/dev/null
 "$root/target/release/kpledger" actor enrol --key nma.pem --id sl.pmt --name "Precious Minerals Trading Directorate" --role valuer --country SL --pubkey pmt.pem.pub --time 2026-03-02T08:06:00Z >/dev/null
+# The witness is enrolled too (only the root authority enrols another authority), before the
+# checkpoints it cosigns: whole-ledger verification and bundles accept cosignatures only from
+# actors the ledger has enrolled.
+kp actor enrol --key nma.pem --id lr.mme --name "Ministry of Mines and Energy of Liberia" --role authority --country LR --pubkey lr.pem.pub --time 2026-03-02T08:07:00Z
 kp actor list
 
 # The miner registers two parcels at the mine site.
@@ -53,18 +59,39 @@ done
 export_lot=$("$root/target/release/kpledger" merge --key gems.pem $(for p in $parts; do echo --parcel $p; done) --time 2026-03-07T08:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
 
 # The exporter's workflow: official valuation (highest of three), sealing, certificate,
-# export, evidence bundle.
+# export.
 kp value --key pmt.pem --parcel "$export_lot" --exporter 5900 --government 6140.20 --independent 6020 --time 2026-03-09T10:00:00Z
 kp seal --key nma.pem --parcel "$export_lot" --seal SL-SEAL-2026-0101 --time 2026-03-09T12:00:00Z
 kp certificate issue --key nma.pem --number SL-2026-004312 --exporter sl.exporter.kono-gems --parcel "$export_lot" --importer-name "Diamcor Rough Trading NV" --importer-address "Hoveniersstraat 22, Antwerp" --importer-country BE --time 2026-03-10T09:00:00Z
 kp certificate export --key nma.pem --number SL-2026-004312 --time 2026-03-11T07:00:00Z
 kp certificate list
 kp parcel history "$export_lot"
+
+# The transparency log: the root authority signs a checkpoint of the log (C2SP
+# tlog-checkpoint); Liberia's authority, as a witness, cosigns it and remembers it; the
+# cosignature is stored with the checkpoint. A bundle needs a checkpoint covering its events.
+kp log publish --key nma.pem --out checkpoint.txt
+kp witness cosign checkpoint.txt --log-origin kpledger.sl/national --log-key nma.pem.pub --name lr.mme --key lr.pem --state lr-witness.json --out cosigned.txt --time 1773216000
+kp log cosignatures --ledger sl.kpl cosigned.txt --witness lr.mme=lr.pem.pub
+kp log head
 kp bundle --certificate SL-2026-004312 --out SL-2026-004312.json
+
+# The trade goes on; later the authority publishes a second checkpoint. The witness cosigns it
+# only with a proof that it extends the one it cosigned before.
+size=$("$root/target/release/kpledger" log head --json | sed 's/.*"size":\([0-9]*\).*/\1/')
+p3=$("$root/target/release/kpledger" extract --key koroma.pem --site sl.kono.koidu-12 --weight 5.02 --stones 4 --hs 7102.31 --time 2026-03-12T10:00:00Z --json | sed 's/.*"parcels":\["\([^"]*\)".*/\1/')
+"$root/target/release/kpledger" handover record --parcel "$p3" --from-key koroma.pem --to-key kamara.pem --price 1450 --time 2026-03-12T11:00:00Z >/dev/null
+kp log publish --key nma.pem --out checkpoint2.txt
+kp log prove-consistency --from "$size" --out proof.json
+kp witness cosign checkpoint2.txt --log-origin kpledger.sl/national --log-key nma.pem.pub --name lr.mme --key lr.pem --state lr-witness.json --proof proof.json --out cosigned2.txt --time 1773388800
+kp log cosignatures --ledger sl.kpl cosigned2.txt --witness lr.mme=lr.pem.pub
+# Offered the older checkpoint again (a log rolled back to hide the new events), the witness
+# refuses, keeps the evidence, and exits 1.
+kp witness cosign checkpoint.txt --log-origin kpledger.sl/national --log-key nma.pem.pub --name lr.mme --key lr.pem --state lr-witness.json --out rolled-back.txt --time 1773392400 2>&1 | sed 's/refused-[0-9]*/refused-PID/' || true
 kp verify --ledger sl.kpl
 unset KPLEDGER_LEDGER
 
-# The importing authority's workflow: nothing but the bundle and the exporting authority's
-# public key, obtained through KP channels.
-kp verify SL-2026-004312.json --trust nma.pem.pub
-kp verify SL-2026-004312.json --trust kamara.pem.pub || true
+# The importing authority's workflow: nothing but the bundle, the exporting authority's
+# public key and the witness's key, obtained through KP channels.
+kp verify SL-2026-004312.json --trust nma.pem.pub --witness lr.mme=lr.pem.pub
+kp verify SL-2026-004312.json --trust kamara.pem.pub --witness lr.mme=lr.pem.pub || true
