@@ -704,6 +704,9 @@ pub(crate) enum LogCmd {
         /// Also write the signed checkpoint to this file (for witnesses)
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -730,6 +733,9 @@ pub(crate) enum LogCmd {
         /// A witness key to accept cosignatures from: NAME=KEY.pub; repeat for several
         #[arg(long = "witness", num_args = 1, required = true, value_name = "NAME=KEY.pub")]
         witnesses: Vec<String>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -809,6 +815,9 @@ pub(crate) enum WitnessCmd {
         /// Cosignature time, seconds since 1970 (default: now)
         #[arg(long)]
         time: Option<u64>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Show a witness key's verifier key (C2SP vkey) for publishing
     Key {

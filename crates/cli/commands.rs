@@ -197,7 +197,16 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
             MAX_INPUT
         );
     }
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    // At most one byte more than allowed: a device or a pipe (`/dev/zero`, `<(…)`) has no
+    // length to check first, and reading it to its end may never finish.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        bail!("{} is larger than any signed document ({} bytes at most)", path.display(), MAX_INPUT);
+    }
+    Ok(bytes)
 }
 
 fn carats(s: &str) -> Result<Points> {
@@ -641,14 +650,19 @@ fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
-        LogCmd::Publish { ledger, key, out, open: o } => {
+        LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;
             let mut l = open(&ledger, false, &o)?;
             let cp = l.publish_checkpoint(&key)?;
-            if let Some(out) = out {
-                write_new(&out, cp.note.as_bytes())?;
+            if let Some(out) = &out {
+                write_new(out, cp.note.as_bytes())?;
             }
-            print!("{}", cp.note);
+            if json {
+                let root = kpledger_model::Hash(<[u8; 32]>::try_from(cp.root.as_slice()).unwrap_or([0; 32]));
+                println!("{}", json!({"size": cp.size, "root": root, "note": cp.note, "written": out}));
+            } else {
+                print!("{}", cp.note);
+            }
             Ok(OK)
         }
         LogCmd::Head { ledger, json, open: o } => {
@@ -670,12 +684,16 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::Cosignatures { file, ledger, witnesses, open: o } => {
+        LogCmd::Cosignatures { file, ledger, witnesses, json, open: o } => {
             let keys = witness_keys(&witnesses)?;
             let bytes = read_input(&file)?;
             let mut l = open(&ledger, false, &o)?;
             let added = l.add_cosignatures(&bytes, &keys)?;
-            println!("stored {added} new cosignature(s)");
+            if json {
+                println!("{}", json!({"ok": true, "added": added}));
+            } else {
+                println!("stored {added} new cosignature(s)");
+            }
             Ok(OK)
         }
         LogCmd::ProveInclusion { ledger, seq, size, json, open: o } => {
@@ -723,7 +741,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             );
             Ok(OK)
         }
-        WitnessCmd::Cosign { checkpoint, log_origin, log_key, name, key, state, proof, out, time } => {
+        WitnessCmd::Cosign { checkpoint, log_origin, log_key, name, key, state, proof, out, time, json } => {
             let note_bytes = read_input(&checkpoint)?;
             let log_key =
                 VerifierKey::new(&log_origin, SigType::Ed25519, PublicKey::read_pem_file(&log_key)?)
@@ -756,6 +774,12 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                         "proof": proof,
                     });
                     write_new(&evidence, (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
+                    if json {
+                        println!(
+                            "{}",
+                            json!({"ok": false, "refused": refusal.to_string(), "evidence": evidence})
+                        );
+                    }
                     eprintln!("kpledger: witness refuses to cosign: {refusal}");
                     eprintln!("the evidence is kept in {}", evidence.display());
                     Ok(FOUND)
@@ -776,7 +800,14 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                     let tmp = state.with_extension("tmp");
                     std::fs::write(&tmp, serde_json::to_string_pretty(&new_state)? + "\n")?;
                     std::fs::rename(&tmp, &state)?;
-                    println!("cosigned checkpoint of size {} as {name} → {}", c.size(), out.display());
+                    if json {
+                        println!(
+                            "{}",
+                            json!({"ok": true, "size": c.size(), "root": c.root_hash(), "witness": name, "written": out})
+                        );
+                    } else {
+                        println!("cosigned checkpoint of size {} as {name} → {}", c.size(), out.display());
+                    }
                     Ok(OK)
                 }
             }

@@ -170,21 +170,37 @@ pub(crate) fn report(r: &Report) -> String {
     s
 }
 
-/// Findings grouped by parcel (ledger-wide ones first).
+/// Findings grouped by certificate, then by parcel (general ones first).
 pub(crate) fn findings(fs: &[Finding]) -> String {
     let mut s = String::new();
-    let mut groups: Vec<(Option<uuid::Uuid>, Vec<&Finding>)> = Vec::new();
+    type Key = (Option<String>, Option<uuid::Uuid>);
+    let mut groups: Vec<(Key, Vec<&Finding>)> = Vec::new();
     for f in fs {
-        match groups.iter_mut().find(|(p, _)| *p == f.parcel) {
+        let key = (f.certificate.clone(), f.parcel);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(f),
-            None => groups.push((f.parcel, vec![f])),
+            None => groups.push((key, vec![f])),
         }
     }
-    groups.sort_by_key(|(p, _)| p.is_some());
-    for (parcel, list) in groups {
+    groups.sort_by(|(a, _), (b, _)| {
+        (a.0.is_some(), &a.0, a.1.is_some()).cmp(&(b.0.is_some(), &b.0, b.1.is_some()))
+    });
+    let mut current_cert: Option<Option<String>> = None;
+    for ((cert, parcel), list) in groups {
+        if current_cert.as_ref() != Some(&cert) {
+            if let Some(c) = &cert {
+                s.push_str(&format!("\ncertificate {c}\n"));
+            }
+            current_cert = Some(cert.clone());
+        }
+        let indent = if cert.is_some() { "  " } else { "" };
         match parcel {
-            Some(p) => s.push_str(&format!("\nparcel {p}\n")),
-            None => s.push_str("\ngeneral\n"),
+            Some(p) => s.push_str(&format!(
+                "{}parcel {p}\n",
+                if cert.is_some() { indent.to_owned() } else { "\n".to_owned() }
+            )),
+            None if cert.is_none() => s.push_str("\ngeneral\n"),
+            None => {}
         }
         for f in list {
             let mark = match f.severity {
@@ -192,9 +208,9 @@ pub(crate) fn findings(fs: &[Finding]) -> String {
                 Severity::Warning => "! warning",
             };
             let at = f.seq.map(|n| format!(" (event #{n})")).unwrap_or_default();
-            s.push_str(&format!("  {mark} {} {}{at}\n", f.code, f.message));
+            s.push_str(&format!("{indent}  {mark} {} {}{at}\n", f.code, f.message));
             if let Some(h) = &f.hint {
-                s.push_str(&format!("            what to do: {h}\n"));
+                s.push_str(&format!("{indent}            what to do: {h}\n"));
             }
         }
     }

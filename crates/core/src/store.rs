@@ -25,8 +25,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 
 /// `PRAGMA application_id` of a kpledger ledger ("KPLG").
 pub const APPLICATION_ID: i32 = 0x4B50_4C47;
-/// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+/// The schema version this build writes (`PRAGMA user_version`). Version 2 added the
+/// transparency log (`log_nodes`, `log_frontier`, `checkpoints`); version 1 ledgers were
+/// pre-release and are not migrated.
+pub const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE events(
@@ -80,6 +82,20 @@ pub enum StoreError {
          upgrade kpledger. The file was not changed"
     )]
     Newer {
+        /// The file.
+        path: PathBuf,
+        /// The file's version.
+        found: i32,
+        /// This build's version.
+        supported: i32,
+    },
+    /// The ledger was written by an older, pre-release kpledger.
+    #[error(
+        "{path} has ledger schema version {found}, from a pre-release kpledger that this build \
+         (version {supported}) does not migrate; keep using the kpledger that wrote it, or re-ingest \
+         its signed events into a new ledger"
+    )]
+    Older {
         /// The file.
         path: PathBuf,
         /// The file's version.
@@ -264,6 +280,9 @@ impl Ledger {
                 reason: format!("schema version {version}"),
             });
         }
+        if version < SCHEMA_VERSION {
+            return Err(StoreError::Older { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
+        }
         Ok(l)
     }
 
@@ -312,9 +331,15 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Checks `event` without appending it.
+    /// Checks `event` without appending it (an event already in the ledger is refused, as
+    /// `append` would).
     pub fn dry_run(&self, event: &ParsedEvent) -> kpledger_verify::Verdict {
-        kpledger_verify::check_event(&SqlState { conn: &self.conn, path: &self.path }, event)
+        let mut verdict =
+            kpledger_verify::check_event(&SqlState { conn: &self.conn, path: &self.path }, event);
+        if let Ok(Some(dup)) = already_recorded(&self.conn, &self.path, event) {
+            verdict.findings.insert(0, dup);
+        }
+        verdict
     }
 
     /// The ledger's origin name (after genesis).
@@ -839,6 +864,11 @@ impl Ledger {
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
     /// every derived row against the events. `progress(done, total)` is called as it goes.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
+        // One read transaction for the whole check, so that every table is read at the same
+        // snapshot: without it each statement sees the ledger as it is when it starts, and an
+        // append committed by another process meanwhile shows up in some tables and not in
+        // others (false LOG and DB-1 errors). Dropped last: rolled back, as it only reads.
+        let _snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let check: String =
             self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         if check != "ok" {
@@ -1045,10 +1075,38 @@ fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// Checks and writes one event inside an open transaction.
 fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Appended, StoreError> {
+    if let Some(dup) = already_recorded(tx, path, event)? {
+        return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
+    }
     let verdict = kpledger_verify::check_event(&SqlState { conn: tx, path }, event);
     let accepted =
         verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
     write(tx, path, event, &accepted)
+}
+
+/// A refusal if this very event (same hash) is already in the ledger. The rules judge an event
+/// against the state, and some events (a policy published again, byte for byte) pass them a
+/// second time; the log must not hold the same leaf twice, and the `UNIQUE` index on the hash
+/// would otherwise refuse it as a bare database error (exit 2) instead of a refusal (exit 1).
+fn already_recorded(
+    tx: &Connection,
+    path: &Path,
+    event: &ParsedEvent,
+) -> Result<Option<Finding>, StoreError> {
+    let seq: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
+        .and_then(|mut st| st.query_row([&event.hash.0[..]], |r| r.get(0)).optional())
+        .map_err(|e| sql_err(path, e))?;
+    Ok(seq.map(|seq| {
+        let mut f = Finding::error(
+            kpledger_verify::Rule::Ch1,
+            format!("this very event is already in this ledger as event #{seq}; an event is recorded once"),
+        )
+        .hint("it was ingested before (by you or by another writer): there is nothing to do");
+        f.event = Some(event.hash);
+        f.seq = Some(seq as u64);
+        f
+    }))
 }
 
 /// Writes an accepted event and its effects. Requires the token for this very event.

@@ -259,6 +259,9 @@ pub struct Finding {
     /// The parcel concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parcel: Option<ParcelId>,
+    /// The KP certificate concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// The actor concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<ActorId>,
@@ -279,6 +282,7 @@ impl Finding {
             message: message.into(),
             hint: None,
             parcel: None,
+            certificate: None,
             actor: None,
             event: None,
             seq: None,

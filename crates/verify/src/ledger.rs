@@ -159,7 +159,13 @@ impl LedgerCheck {
         LedgerCheck { checkpoint_roots: sizes.into_iter().map(|s| (s, None)).collect(), ..Self::default() }
     }
 
-    fn push(&mut self, f: Finding) {
+    fn push(&mut self, mut f: Finding) {
+        if f.certificate.is_none()
+            && let Some(c) =
+                f.parcel.and_then(|p| self.state.parcels.get(&p)).and_then(|p| p.certificate.as_ref())
+        {
+            f.certificate = Some(c.to_string());
+        }
         match f.severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,

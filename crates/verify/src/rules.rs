@@ -76,8 +76,19 @@ pub fn check_event(state: &impl State, parsed: &ParsedEvent) -> Verdict {
     cx.run();
     let hash = parsed.hash;
     let mut findings = cx.findings;
+    let certificate = match &parsed.event.body.payload {
+        Payload::Certificate { certificate } => Some(certificate.number.to_string()),
+        Payload::Export { certificate, .. } | Payload::Transit { certificate, .. } => {
+            Some(certificate.to_string())
+        }
+        Payload::ImportConfirmation { confirmation } => Some(confirmation.certificate.to_string()),
+        _ => None,
+    };
     for f in &mut findings {
         f.event.get_or_insert(hash);
+        if f.certificate.is_none() {
+            f.certificate.clone_from(&certificate);
+        }
     }
     Verdict { hash, findings, effects: cx.effects }
 }
