@@ -303,9 +303,9 @@ fn dl_chars(s: &str, max: usize) -> bool {
         })
 }
 
-/// `s` starts with exactly `n` digits (and not more is not checked): the digits and the rest.
+/// If `s` starts with `n` digits, what follows them.
 fn digits_then(s: &str, n: usize) -> Option<&str> {
-    (s.len() >= n && all_digits(&s[..n])).then(|| &s[n..])
+    s.get(..n).filter(|d| all_digits(d)).map(|_| &s[n..])
 }
 
 /// The constrained canonical forms the reference implementation accepts as output.
@@ -367,10 +367,9 @@ fn digital_link(uri: &str) -> Option<String> {
     for (short, ai) in SHORT_NAMES {
         u = u.replace(short, ai);
     }
-    if !(u.starts_with("https://id.gs1.org/") && key_at(&u, "https://id.gs1.org".len(), &REBASE)) {
-        if let Some(at) = REBASE.iter().find_map(|k| u.find(&format!("/{k}/"))) {
-            u = format!("{DL}{}", &u[at..]);
-        }
+    let canonical = u.starts_with("https://id.gs1.org/") && key_at(&u, DL.len(), &REBASE);
+    if !canonical && let Some(at) = REBASE.iter().find_map(|k| u.find(&format!("/{k}/"))) {
+        u = format!("{DL}{}", &u[at..]);
     }
     // GTINs of 8, 12 and 13 digits are padded to 14.
     if let Some(rest) = u.strip_prefix("https://id.gs1.org/01/") {
@@ -433,6 +432,25 @@ pub(crate) fn normalise(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anything_else_is_left_alone_without_panicking() {
+        for odd in [
+            "https://id.gs1.org/01/0401234512345é/21/1",
+            "https://id.gs1.org/01/040123451234é",
+            "https://é.example/01/04012345123456/21/é",
+            "https://id.gs1.org/01/04012345123456/22/é/21/1",
+            "urn:epc:id:sgtin:é.1.1",
+            "urn:epc:id:sgtin:",
+            "urn:epc:idpat:cpi:0614141.%2.*",
+            "http:",
+            "https://",
+            "",
+        ] {
+            let _ = normalise(odd);
+        }
+        assert_eq!(normalise("https://id.gs1.org/01/04012345123456/21/é"), None);
+    }
 
     #[test]
     fn check_digits() {

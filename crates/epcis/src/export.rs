@@ -100,7 +100,7 @@ fn kpl(name: &str) -> String {
 
 /// A weight in carats as a JSON number (`12.34`), without floating-point arithmetic.
 fn carats(w: Points) -> Value {
-    if w.0 % 100 == 0 {
+    if w.0.is_multiple_of(100) {
         return json!(w.0 / 100);
     }
     format!("{}.{:02}", w.0 / 100, w.0 % 100).parse::<serde_json::Number>().map_or(Value::Null, Value::Number)
@@ -134,9 +134,11 @@ fn texts(v: &[Text]) -> Value {
 }
 
 /// The EPCIS event being built: the standard fields in the order EPCIS writes them, then
-/// kpledger's extensions.
+/// kpledger's extensions (`kpl:eventHash` and `kpl:signer` first).
 struct Draft {
     fields: Map<String, Value>,
+    extensions: Map<String, Value>,
+    signer: Option<ActorId>,
 }
 
 impl Draft {
@@ -146,12 +148,32 @@ impl Draft {
         fields.insert("eventID".into(), Value::Null);
         fields.insert("eventTime".into(), json!(time.as_str()));
         fields.insert("eventTimeZoneOffset".into(), json!(UTC));
-        Draft { fields }
+        Draft { fields, extensions: Map::new(), signer: None }
     }
 
+    /// A standard field, or an extension field (`kpl:…`).
     fn set(mut self, key: &str, value: Value) -> Draft {
-        self.fields.insert(key.to_owned(), value);
+        if key.starts_with("kpl:") {
+            self.extensions.insert(key.to_owned(), value);
+        } else {
+            self.fields.insert(key.to_owned(), value);
+        }
         self
+    }
+
+    /// Who signed what this EPCIS event reports, when it is not the event's signer (the
+    /// holder's offer inside a handover).
+    fn signed_by(mut self, actor: &ActorId) -> Draft {
+        self.signer = Some(actor.clone());
+        self
+    }
+
+    fn finish(self, event_hash: &str, signer: &ActorId) -> Value {
+        let mut fields = self.fields;
+        fields.insert(kpl("eventHash"), json!(event_hash));
+        fields.insert(kpl("signer"), json!(actor_uri(self.signer.as_ref().unwrap_or(signer))));
+        fields.extend(self.extensions);
+        Value::Object(fields)
     }
 }
 
@@ -228,16 +250,10 @@ impl<'a> Exporter<'a> {
         Ok(Value::Array(out))
     }
 
-    fn actor(&mut self, a: &ActorId) -> String {
-        self.named_actors.insert(a.clone());
-        actor_uri(a)
-    }
-
     /// The EPCIS events of one ledger event (none for administrative events).
     fn events(&mut self, seq: u64, ev: &ParsedEvent) -> Result<Vec<Value>> {
         let body = &ev.event.body;
         let hash = ev.hash.to_hex();
-        let signer = self.actor(&body.signer);
         let time = &body.time;
         let drafts = match &body.payload {
             Payload::Genesis { .. }
@@ -286,7 +302,7 @@ impl<'a> Exporter<'a> {
                             .set("disposition", json!("in_transit")),
                     )
                     .set(&kpl("offerHash"), json!(offer_hash))
-                    .set(&kpl("signer"), json!(actor_uri(&o.signer))),
+                    .signed_by(&o.signer),
                     lists(
                         Draft::new("ObjectEvent", time)
                             .set("quantityList", json!([quantity(&o.parcel, Some(*weight_pt))]))
@@ -418,14 +434,12 @@ impl<'a> Exporter<'a> {
         for (p, w) in weights_set(&body.payload) {
             self.weights.insert(p, w);
         }
+        if !drafts.is_empty() {
+            self.named_actors.insert(body.signer.clone());
+        }
         let mut out = Vec::with_capacity(drafts.len());
         for draft in drafts {
-            let mut fields = draft.fields;
-            fields.insert(kpl("eventHash"), json!(hash));
-            if !fields.contains_key(&kpl("signer")) {
-                fields.insert(kpl("signer"), json!(signer));
-            }
-            let mut event = Value::Object(fields);
+            let mut event = draft.finish(&hash, &body.signer);
             let id = self
                 .hasher
                 .hash_id(&event, out.len())

@@ -1,13 +1,13 @@
 //! The CBV 2.0 EPCIS event hash ID (CBV 2.0 §8.9), for EPCIS 2.0 JSON-LD documents.
 //!
 //! An event's hash ID is `ni:///sha-256;<hex>?ver=CBV2.0` (RFC 6920), the SHA-256 of its
-//! *pre-hash string*: the event's fields, normalised ([`crate::canon`]) and concatenated
+//! *pre-hash string*: the event's fields, normalised (`canon.rs`) and concatenated
 //! without separators in a fixed order, so that the same event hashes the same whatever its
 //! serialisation (key order, namespace prefixes, bare or full vocabulary, EPC URI or Digital
 //! Link, local time or UTC).
 //!
 //! The pre-hash string is `eventType=<type>`, then the standard fields in the canonical
-//! property order ([`ORDER`]), each `name=value` (a field with children is its name followed
+//! property order (`ORDER`), each `name=value` (a field with children is its name followed
 //! by its children; a list is its name followed by its elements, sorted), then everything
 //! else of the event — business transactions, sources, destinations, ILMD and user extensions
 //! (`{namespace}name`) — each rendered the same way and sorted. `recordTime`, `eventID`,
@@ -500,6 +500,29 @@ mod tests {
         let doc = serde_json::json!({"epcisBody": {"eventList": [{"eventTime": "2020-01-01T00:00:00Z"}]}});
         assert_eq!(hash_ids(&doc), Err(HashError::NotAnEvent { index: 0 }));
         assert_eq!(hash_ids(&serde_json::json!({"type": "EPCISDocument"})), Err(HashError::NoEvents));
+    }
+
+    #[test]
+    fn odd_events_hash_without_panicking() {
+        let doc = serde_json::json!({"@context": [{"ex": {"@id": "https://ns.example.com/"}}, "x", 3],
+            "epcisBody": {"event": {"type": "ObjectEvent", "eventTime": "not a time", "epcList": [[["a"]], null],
+            "quantityList": [{"epcClass": 1e300, "quantity": -0.0}], "readPoint": "urn:epc:id:sgln:4012345.00011.0",
+            "bizTransactionList": [{"bizTransaction": "urn:x"}, {"type": "po"}], "sensorElementList": {"sensorReport":
+            {"type": "Temperature", "value": 1e-7, "booleanValue": true, "ex:x": {"ex:y": [1, {"z": null}]}}},
+            "ilmd": {}, "ex:List": [], "persistentDisposition": {"set": "recalled"}, "@id": "_:b0", "#text": "t"}}});
+        let pre = prehashes(&doc).unwrap();
+        assert_eq!(pre.len(), 1);
+        assert!(pre[0].contains("readPointid=https://id.gs1.org/414/4012345000115"), "{}", pre[0]);
+        assert!(pre[0].contains("value=1e-07"), "{}", pre[0]);
+        assert!(
+            pre[0].contains("persistentDispositionset=https://ref.gs1.org/cbv/Disp-recalled"),
+            "{}",
+            pre[0]
+        );
+        // The list [1, {"z": null}] is two elements, `y=1` and an empty `y`, sorted.
+        let ext = "{https://ns.example.com/}x{https://ns.example.com/}y{https://ns.example.com/}y=1";
+        assert!(pre[0].contains(ext), "{}", pre[0]);
+        assert!(pre[0].contains("quantity=0"), "{}", pre[0]);
     }
 
     #[test]
