@@ -17,8 +17,8 @@ use kpledger_verify::{Finding, ParcelStatus, Rule};
 use serde_json::json;
 
 use crate::args::{
-    ActorCmd, CertificateCmd, Command, HandoverCmd, KeyCmd, LogCmd, OpenArgs, ParcelCmd, PolicyCmd, SignArgs,
-    SiteCmd, WitnessCmd,
+    ActorCmd, CertificateCmd, Command, EpcisCmd, HandoverCmd, KeyCmd, LogCmd, OpenArgs, ParcelCmd, PolicyCmd,
+    SignArgs, SiteCmd, WitnessCmd,
 };
 use crate::render;
 use crate::{FOUND, OK};
@@ -37,6 +37,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Certificate(c) => certificate_cmd(c),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
+        Command::Epcis(e) => epcis_cmd(e),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
             let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
@@ -726,6 +727,55 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
                 None => print!("{text}"),
             }
             Ok(OK)
+        }
+    }
+}
+
+fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
+    match e {
+        EpcisCmd::Export { ledger, parcel, certificate, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let doc = match (parcel, certificate) {
+                (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
+                (None, Some(c)) => {
+                    kpledger_epcis::export_certificate(&l, &Text::new(c).map_err(|e| anyhow!(e))?)?
+                }
+                (None, None) => kpledger_epcis::export_ledger(&l)?,
+            };
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match out {
+                Some(out) => {
+                    write_new(&out, text.as_bytes())?;
+                    let n =
+                        doc.pointer("/epcisBody/eventList").and_then(|v| v.as_array()).map_or(0, Vec::len);
+                    println!("EPCIS 2.0 document with {n} events → {}", out.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(OK)
+        }
+        EpcisCmd::Check { file, ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let report = kpledger_epcis::check(&l, &read_input(&file)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} events: {} match ledger events, {} are unknown to the ledger, {} differ from the ledger event they name",
+                    report.events,
+                    report.matched.len(),
+                    report.missing_from_ledger.len(),
+                    report.differing.len()
+                );
+                for (what, list) in
+                    [("unknown to the ledger", &report.missing_from_ledger), ("differs", &report.differing)]
+                {
+                    for ev in list {
+                        println!("  event {} ({}, {}): {what}", ev.index, ev.event_type, ev.event_hash_id);
+                    }
+                }
+            }
+            Ok(if report.all_matched() { OK } else { FOUND })
         }
     }
 }
