@@ -8,7 +8,13 @@
 //! - `bad_input`: unreadable, invalid, locked, newer or foreign files give exit 2 and a clear
 //!   message, never a panic;
 //! - `demo`: the demo contract, and tampering with any cell of a ledger is detected;
-//! - `log`: checkpoints, witnesses (a refused fork), cosignatures and proofs.
+//! - `log`: checkpoints, witnesses (a refused fork), cosignatures and proofs;
+//! - `crash`: ingest killed with SIGKILL at random moments loses no acknowledged event and
+//!   leaves no partial one (`docs/stress.sh` runs it many more times);
+//! - `concurrency`: two writer processes and several readers on one ledger: no lost or forked
+//!   events, a bounded wait and a clear "locked", readers never see half an event;
+//! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
+//!   `expect.json`.
 //!
 //! One test binary (as in ripgrep); the modules live in tests/e2e/.
 // Tests: a panic with a message is the failure report, so unwrapping is fine here; and a
@@ -21,10 +27,16 @@ mod util;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/concurrency.rs"]
+mod concurrency;
+#[path = "e2e/crash.rs"]
+mod crash;
 #[path = "e2e/demo.rs"]
 mod demo;
 #[path = "e2e/flow.rs"]
 mod flow;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 #[path = "e2e/log.rs"]
 mod log;
 #[path = "e2e/refusal.rs"]

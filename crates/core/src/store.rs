@@ -281,7 +281,11 @@ impl Ledger {
             });
         }
         if version < SCHEMA_VERSION {
-            return Err(StoreError::Older { path: path.to_owned(), found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::Older {
+                path: path.to_owned(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         Ok(l)
     }
@@ -334,8 +338,7 @@ impl Ledger {
     /// Checks `event` without appending it (an event already in the ledger is refused, as
     /// `append` would).
     pub fn dry_run(&self, event: &ParsedEvent) -> kpledger_verify::Verdict {
-        let mut verdict =
-            kpledger_verify::check_event(&SqlState { conn: &self.conn, path: &self.path }, event);
+        let mut verdict = kpledger_verify::check_event(&SqlState::new(&self.conn, &self.path), event);
         if let Ok(Some(dup)) = already_recorded(&self.conn, &self.path, event) {
             verdict.findings.insert(0, dup);
         }
@@ -344,30 +347,29 @@ impl Ledger {
 
     /// The ledger's origin name (after genesis).
     pub fn origin(&self) -> Result<Option<Origin>, StoreError> {
-        SqlState { conn: &self.conn, path: &self.path }.try_origin()
+        SqlState::new(&self.conn, &self.path).try_origin()
     }
 
     /// A parcel's current state.
     pub fn parcel(&self, id: &ParcelId) -> Result<Option<ParcelState>, StoreError> {
-        SqlState { conn: &self.conn, path: &self.path }
+        SqlState::new(&self.conn, &self.path)
             .get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string())
     }
 
     /// An actor's current state.
     pub fn actor(&self, id: &ActorId) -> Result<Option<ActorState>, StoreError> {
-        SqlState { conn: &self.conn, path: &self.path }
-            .get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str())
+        SqlState::new(&self.conn, &self.path).get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str())
     }
 
     /// A country's current policy.
     pub fn policy(&self, country: &Country) -> Result<Option<Policy>, StoreError> {
-        SqlState { conn: &self.conn, path: &self.path }
+        SqlState::new(&self.conn, &self.path)
             .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
     }
 
     /// A certificate by number.
     pub fn certificate(&self, number: &Text) -> Result<Option<CertificateState>, StoreError> {
-        SqlState { conn: &self.conn, path: &self.path }
+        SqlState::new(&self.conn, &self.path)
             .get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str())
     }
 
@@ -515,7 +517,7 @@ impl Ledger {
             }
         }
         for s in &sites {
-            if let Some(site) = (SqlState { conn: &self.conn, path: &self.path }).site(s) {
+            if let Some(site) = SqlState::new(&self.conn, &self.path).site(s) {
                 countries.insert(site.country);
             }
         }
@@ -687,7 +689,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql_err(&path, e))?;
-        let state = SqlState { conn: &tx, path: &path };
+        let state = SqlState::new(&tx, &path);
         let origin =
             state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
         // The root authority is the one actor nobody enrolled (the genesis signer).
@@ -779,7 +781,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql_err(&path, e))?;
-        let origin = (SqlState { conn: &tx, path: &path })
+        let origin = SqlState::new(&tx, &path)
             .try_origin()?
             .ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
         let cp = kpledger_model::note::Checkpoint::parse(incoming.text()).map_err(bad)?;
@@ -872,7 +874,9 @@ impl Ledger {
         let check: String =
             self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         if check != "ok" {
-            return Err(StoreError::Corrupt { path: self.path.clone(), reason: check });
+            // One line per problem after a header ("*** in database main ***"): on one line.
+            let problems: Vec<&str> = check.lines().filter(|l| !l.starts_with("*** ")).collect();
+            return Err(StoreError::Corrupt { path: self.path.clone(), reason: problems.join("; ") });
         }
         let total = self.len()?;
         let checkpoints = self.stored_checkpoints()?;
@@ -1078,7 +1082,14 @@ fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Append
     if let Some(dup) = already_recorded(tx, path, event)? {
         return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
     }
-    let verdict = kpledger_verify::check_event(&SqlState { conn: tx, path }, event);
+    let state = SqlState::new(tx, path);
+    let verdict = kpledger_verify::check_event(&state, event);
+    // A row the rules needed could not be read (a damaged page, a stored document that does
+    // not parse): their verdict was made on a partial view, where a missing parcel, actor or
+    // certificate can turn a refusal into an acceptance. Report the damage instead.
+    if let Some(e) = state.failure() {
+        return Err(e);
+    }
     let accepted =
         verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
     write(tx, path, event, &accepted)
@@ -1193,9 +1204,25 @@ fn tree_err(path: &Path, e: TreeError) -> StoreError {
 struct SqlState<'c> {
     conn: &'c Connection,
     path: &'c Path,
+    /// The first row the rules asked for that could not be read (they see it as absent).
+    failed: std::cell::RefCell<Option<StoreError>>,
 }
 
-impl SqlState<'_> {
+impl<'c> SqlState<'c> {
+    fn new(conn: &'c Connection, path: &'c Path) -> SqlState<'c> {
+        SqlState { conn, path, failed: std::cell::RefCell::new(None) }
+    }
+    /// The value, or `None` for an unreadable row, remembering the error.
+    fn seen<T>(&self, r: Result<Option<T>, StoreError>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            self.failed.borrow_mut().get_or_insert(e);
+            None
+        })
+    }
+    /// The first read error the rules met, if any.
+    fn failure(self) -> Option<StoreError> {
+        self.failed.into_inner()
+    }
     fn get_doc<T: serde::de::DeserializeOwned>(&self, sql: &str, key: &str) -> Result<Option<T>, StoreError> {
         let text: Option<String> = self
             .conn
@@ -1223,24 +1250,25 @@ impl SqlState<'_> {
     }
 }
 
-// The rules see a damaged row as absent; whole-ledger verification reports the damage.
+// The rules see a damaged row as absent; an append refuses to judge on such a view (see
+// `append_in`), and whole-ledger verification reports the damage.
 impl State for SqlState<'_> {
     fn origin(&self) -> Option<Origin> {
-        self.try_origin().ok().flatten()
+        self.seen(self.try_origin())
     }
     fn actor(&self, id: &ActorId) -> Option<ActorState> {
-        self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()).ok().flatten()
+        self.seen(self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()))
     }
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
-        self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()).ok().flatten()
+        self.seen(self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()))
     }
     fn policy(&self, country: &Country) -> Option<Policy> {
-        self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()).ok().flatten()
+        self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()))
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
-        self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()).ok().flatten()
+        self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
-        self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()).ok().flatten()
+        self.seen(self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()))
     }
 }
