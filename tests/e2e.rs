@@ -8,6 +8,7 @@
 //! - `bad_input`: unreadable, invalid, locked, newer or foreign files give exit 2 and a clear
 //!   message, never a panic;
 //! - `demo`: the demo contract, and tampering with any cell of a ledger is detected;
+//! - `epcis`: EPCIS 2.0 export and cross-check;
 //! - `log`: checkpoints, witnesses (a refused fork), cosignatures and proofs;
 //! - `crash`: ingest killed with SIGKILL at random moments loses no acknowledged event and
 //!   leaves no partial one (`docs/stress.sh` runs it many more times);
@@ -33,6 +34,8 @@ mod concurrency;
 mod crash;
 #[path = "e2e/demo.rs"]
 mod demo;
+#[path = "e2e/epcis.rs"]
+mod epcis;
 #[path = "e2e/flow.rs"]
 mod flow;
 #[path = "e2e/hostile.rs"]
