@@ -170,3 +170,51 @@ fn witnessed_checkpoints_and_a_refused_fork() {
         .collect();
     assert_eq!(evidence.len(), 1, "the witness keeps the evidence of the refused checkpoint");
 }
+
+/// An importing authority checks a demo bundle offline: with the right keys it verifies
+/// (exit 0), with a witness quorum too; with the wrong trusted key it fails (exit 1) saying
+/// the signer is not trusted; a quorum the checkpoint cannot meet fails with LOG-3.
+#[test]
+fn bundle_verification_through_the_cli() {
+    let dir = crate::util::TempDir::new("bundle-cli");
+    let demo = dir.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let bundle = demo.join("bundles/SL-2026-004312.json");
+    let key = |id: &str| demo.join(format!("keys/{id}.pub"));
+    let witness = |id: &str| format!("{id}={}", key(id).display());
+    kp!("verify", &bundle, "--trust", key("mru.secretariat"), "--trust", key("sl.nma"))
+        .run()
+        .ok()
+        .stdout_has("VERIFIED");
+    kp!(
+        "verify",
+        &bundle,
+        "--trust",
+        key("mru.secretariat"),
+        "--trust",
+        key("sl.nma"),
+        "--witness",
+        witness("lr.mme"),
+        "--witness",
+        witness("gn.mines"),
+        "--quorum",
+        "2",
+        "--json"
+    )
+    .run()
+    .ok();
+    kp!("verify", &bundle, "--trust", key("lr.mme")).run().code(1).stdout_has("not trusted");
+    let out = kp!(
+        "verify",
+        &bundle,
+        "--trust",
+        key("mru.secretariat"),
+        "--witness",
+        format!("lr.mme={}", key("gn.mines").display()),
+        "--json"
+    )
+    .run();
+    out.code(1);
+    let v = out.json();
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "LOG-3"), "{v}");
+}
