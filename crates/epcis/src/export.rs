@@ -508,6 +508,14 @@ impl<'a> Exporter<'a> {
                 attributes.push(attr(ext("licenceNumber"), json!(l.number.as_str())));
                 attributes.push(attr(ext("licenceClass"), json!(l.class.as_str())));
             }
+            // The key the actor signs with now (a rotation changes it).
+            attributes.push(attr(ext("keyFingerprint"), json!(r.key.fingerprint())));
+            // An authority publishes its country's policy: the version in force.
+            if r.role == kpledger_model::Role::Authority
+                && let Some(policy) = self.ledger.policy(&r.country)?
+            {
+                attributes.push(attr(ext("policyVersion"), json!(policy.version.as_str())));
+            }
             if let Some(rev) = &state.revoked {
                 attributes.push(attr(ext("revoked"), json!(rev.time.as_str())));
             }

@@ -532,14 +532,18 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
                 "A revocation shows as the `revoked` attribute (the time) of the actor's master data.",
                 element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
             ),
-            Payload::Policy { .. } => format!(
-                "### `{kind}`: not exported\n\nA country's rules are not visibility data: EPCIS has no \
-                 place for them. They are in the ledger, signed by the authority, and the verifier \
-                 applies them.\n"
+            Payload::Policy { .. } => master(
+                kind,
+                "A country's rules are not visibility data; the version in force shows as the \
+                 `policyVersion` attribute of the publishing authority's master data (the rules \
+                 themselves stay in the ledger, signed, where the verifier applies them).",
+                element(&kpledger_epcis::export::actor_uri(&ev.event.body.signer)).unwrap(),
             ),
-            Payload::RotateKey { .. } => format!(
-                "### `{kind}`: not exported\n\nSigning keys are not visibility data: EPCIS events carry \
-                 no signatures. `kpl:signer` names the actor; its keys are in the ledger.\n"
+            Payload::RotateKey { actor, .. } => master(
+                kind,
+                "A key rotation shows as the `keyFingerprint` attribute (the key the actor signs \
+                 with now) of the actor's master data; EPCIS events carry no signatures.",
+                element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
             ),
             _ => {
                 let hash = ev.hash.to_hex();
