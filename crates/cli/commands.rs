@@ -260,6 +260,29 @@ fn now_or(time: Option<&str>) -> Result<Time> {
     }
 }
 
+/// How far after this machine's clock an event may be dated: a day, for clocks set badly and
+/// time zones misread. The rules have no clock (a verifier must give the same answer
+/// tomorrow); the ingesting machine does, and refuses what can only be a wrong or forged date.
+const MAX_AHEAD_SECS: i64 = 24 * 3600;
+
+/// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
+fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
+    let now = now_or(None)?;
+    let mut times = vec![&ev.event.body.time];
+    if let Payload::Handover { offer, .. } = &ev.event.body.payload {
+        times.push(&offer.body.time);
+    }
+    for t in times {
+        if t.unix() > now.unix() + MAX_AHEAD_SECS {
+            bail!(
+                "{place} is dated {t}, more than a day after this machine's clock ({now}); \
+                 nothing was recorded. Check the signer's clock, or this machine's"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The signer: `--as`, or the actor whose current key is this key.
 fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> Result<ActorId> {
     if let Some(a) = as_actor {
@@ -294,6 +317,7 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
 }
 
 fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
+    not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
         let verdict = ledger.dry_run(&parsed);
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
@@ -1212,6 +1236,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
                 };
                 anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
             })?;
+            not_from_the_future(&parsed, &place)?;
             events.push(parsed);
         }
     }
