@@ -221,16 +221,18 @@ impl fmt::Debug for SecretKey {
 }
 
 fn read_text(path: &Path) -> Result<String, KeyError> {
-    let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
-        action: "read",
-        path: path.display().to_string(),
-        source,
-    })?;
-    if bytes.len() > 64 * 1024 {
+    use std::io::Read as _;
+    const LIMIT: u64 = 64 * 1024;
+    let io = |source| KeyError::Io { action: "read", path: path.display().to_string(), source };
+    // Read at most one byte more than a key file can be, whatever the file claims to be
+    // (a device or a huge file is refused without reading it all).
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).map_err(io)?.take(LIMIT + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > LIMIT {
         return Err(KeyError::Invalid {
             path: path.display().to_string(),
             kind: "PEM",
-            reason: format!("the file is {} bytes long, far too large for a key", bytes.len()),
+            reason: format!("the file is more than {LIMIT} bytes long, far too large for a key"),
         });
     }
     String::from_utf8(bytes).map_err(|_| KeyError::Invalid {
