@@ -91,7 +91,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     bail!("give one --stones per --into, or none");
                 }
                 let shares = if stones.is_empty() {
-                    share_stones(p.stones, &weights)
+                    kpledger_core::sim::share_stones(p.stones, &weights)
                 } else {
                     stones.iter().map(|s| Some(*s)).collect()
                 };
@@ -226,25 +226,6 @@ fn parse_parcel(s: &str) -> Result<ParcelId> {
 
 fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelState> {
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
-}
-
-fn share_stones(stones: Option<u32>, weights: &[Points]) -> Vec<Option<u32>> {
-    let Some(total_stones) = stones else { return vec![None; weights.len()] };
-    let total: u64 = weights.iter().map(|w| w.0).sum::<u64>().max(1);
-    let mut given = 0;
-    weights
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let share = if i + 1 == weights.len() {
-                total_stones - given
-            } else {
-                u32::try_from(u64::from(total_stones) * w.0 / total).unwrap_or(0)
-            };
-            given += share;
-            Some(share)
-        })
-        .collect()
 }
 
 fn now_or(time: Option<&str>) -> Result<Time> {

@@ -278,24 +278,11 @@ impl Sim {
 
     /// The split's new parcels, with stones shared out in proportion to weight.
     pub fn split_outputs(&mut self, p: &ParcelState, weights: &[Points]) -> Vec<NewParcel> {
-        let total: u64 = weights.iter().map(|w| w.0).sum::<u64>().max(1);
-        let stones = p.stones.unwrap_or(0);
-        let mut given = 0u32;
-        let mut out = Vec::new();
-        for (i, w) in weights.iter().enumerate() {
-            let share = if i + 1 == weights.len() {
-                stones - given
-            } else {
-                u32::try_from(u64::from(stones) * w.0 / total).unwrap_or(0)
-            };
-            given += share;
-            out.push(NewParcel {
-                parcel: self.new_parcel_id(),
-                weight_pt: *w,
-                stones: p.stones.map(|_| share),
-            });
-        }
-        out
+        share_stones(p.stones, weights)
+            .into_iter()
+            .zip(weights)
+            .map(|(stones, w)| NewParcel { parcel: self.new_parcel_id(), weight_pt: *w, stones })
+            .collect()
     }
 
     /// Merges parcels into one that weighs their sum.
@@ -532,4 +519,25 @@ pub fn draft_certificate(
         language: text("en")?,
         english_translation_present: true,
     })
+}
+
+/// Shares a parcel's stones among split parts in proportion to their weights (the last part
+/// takes the remainder, so the count is conserved); `None` when the stones were not counted.
+pub fn share_stones(stones: Option<u32>, weights: &[Points]) -> Vec<Option<u32>> {
+    let Some(total_stones) = stones else { return vec![None; weights.len()] };
+    let total: u64 = weights.iter().map(|w| w.0).sum::<u64>().max(1);
+    let mut given = 0u32;
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let share = if i + 1 == weights.len() {
+                total_stones.saturating_sub(given)
+            } else {
+                u32::try_from(u64::from(total_stones) * w.0 / total).unwrap_or(0)
+            };
+            given += share;
+            Some(share)
+        })
+        .collect()
 }
