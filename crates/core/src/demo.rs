@@ -118,14 +118,14 @@ pub struct Manifest {
     pub bundles: Vec<String>,
 }
 
-struct Country<'a> {
-    code: &'a str,
-    authority: ActorId,
+pub(crate) struct Country<'a> {
+    pub(crate) code: &'a str,
+    pub(crate) authority: ActorId,
     valuer: ActorId,
     miners: Vec<(ActorId, SiteId)>,
     /// Middlemen in order from miner to exporter.
     chain: Vec<ActorId>,
-    exporter: ActorId,
+    pub(crate) exporter: ActorId,
     usd_per_ct: u64,
 }
 
@@ -306,7 +306,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     })
 }
 
-fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError> {
+pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError> {
     let authorities = [
         ("SL", "sl.nma", "National Minerals Agency of Sierra Leone"),
         ("LR", "lr.mme", "Ministry of Mines and Energy of Liberia"),
@@ -509,7 +509,7 @@ fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError
 }
 
 /// One country's trade, from mine sites to an export lot at the exporter.
-fn trade(
+pub(crate) fn trade(
     sim: &mut Sim,
     c: &Country<'_>,
     n: u32,
@@ -615,7 +615,7 @@ impl Witnesses {
     }
 }
 
-fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
+pub(crate) fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
     Ok(CertImporter {
         name: text(name)?,
         address: text(address)?,
@@ -624,7 +624,7 @@ fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, Si
 }
 
 /// Official valuation by the country's rule, then sealing by its authority.
-fn value_and_seal(sim: &mut Sim, c: &Country<'_>, lot: &ParcelId) -> Result<(Cents, Vec<String>), SimError> {
+pub(crate) fn value_and_seal(sim: &mut Sim, c: &Country<'_>, lot: &ParcelId) -> Result<(Cents, Vec<String>), SimError> {
     let state = sim.parcel(lot)?;
     let base = state.weight_pt.0 * c.usd_per_ct * 120 / 100;
     let (exporter, government, independent) = (Cents(base), Cents(base * 104 / 100), Cents(base * 102 / 100));

@@ -19,5 +19,6 @@ pub mod demo;
 pub mod log_tree;
 pub mod sim;
 pub mod store;
+pub mod synth;
 
 pub use store::{Appended, Ledger, OpenOptions, StoreError};

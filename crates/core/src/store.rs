@@ -18,7 +18,7 @@ use kpledger_model::{
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, Tables};
 use kpledger_verify::{
-    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows,
+    Accepted, ActorState, SigMode, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -290,6 +290,14 @@ impl Ledger {
         Ok(l)
     }
 
+    /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
+    /// throw-away ledgers fast (the scenario generator, benchmarks): a crash or power loss
+    /// can then lose or corrupt recent commits. Every ledger opened with [`Ledger::open`] or
+    /// [`Ledger::create`] is durable, and this lasts only as long as this handle.
+    pub fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| self.err(e))
+    }
+
     fn pragmas(&self, busy: Duration) -> Result<(), StoreError> {
         self.conn.busy_timeout(busy).map_err(|e| self.err(e))?;
         // FULL: a commit that returned is on disk, even across power loss (WAL mode).
@@ -327,9 +335,12 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| (0, sql_err(&path, e)))?;
+        // Signatures do not depend on the ledger's state: they are checked first, on every
+        // core, then the rules judge the events in order with their verdicts.
+        let sigs = kpledger_verify::prepare::signatures(events, SigMode::Strict);
         let mut out = Vec::with_capacity(events.len());
-        for (i, ev) in events.iter().enumerate() {
-            out.push(append_in(&tx, &path, ev).map_err(|e| (i, e))?);
+        for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
+            out.push(append_in_signed(&tx, &path, ev, sig).map_err(|e| (i, e))?);
         }
         tx.commit().map_err(|e| (events.len(), sql_err(&path, e)))?;
         Ok(out)
@@ -865,7 +876,18 @@ impl Ledger {
 
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
     /// every derived row against the events. `progress(done, total)` is called as it goes.
+    /// Signatures are checked with `verify_strict`, one at a time (on every core).
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
+        self.verify_with(SigMode::Strict, progress)
+    }
+
+    /// As [`Ledger::verify`], checking signatures as `mode` says.
+    ///
+    /// This thread reads the events in order and runs the rules; each batch of events is
+    /// read, hashed and has its signatures checked on the worker threads (every core) while
+    /// this thread judges the batch before it. Memory holds two batches of events plus the
+    /// state of the open parcels.
+    pub fn verify_with(&self, mode: SigMode, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
         // One read transaction for the whole check, so that every table is read at the same
         // snapshot: without it each statement sees the ledger as it is when it starts, and an
         // append committed by another process meanwhile shows up in some tables and not in
@@ -885,33 +907,96 @@ impl Ledger {
             .conn
             .prepare("SELECT seq, hash, kind, time, signer, doc FROM events ORDER BY seq")
             .map_err(|e| self.err(e))?;
-        let mut idx_st =
-            self.conn.prepare("SELECT parcel FROM event_parcels WHERE seq = ?1").map_err(|e| self.err(e))?;
-        let mut rows = ev_st.query([]).map_err(|e| self.err(e))?;
+        // The parcel index, streamed beside the events in the same order (a merge join):
+        // rows that point at no event are caught by the count in `finish`.
+        let mut idx_st = self
+            .conn
+            .prepare("SELECT seq, parcel FROM event_parcels ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let mut events = ev_st.query([]).map_err(|e| self.err(e))?;
+        let mut index = idx_st.query([]).map_err(|e| self.err(e))?;
+        let mut pending_index: Option<(i64, String)> = None;
+        let mut next_batch = || -> Result<Vec<StoredEvent>, StoreError> {
+            let mut batch = Vec::with_capacity(VERIFY_BATCH);
+            while batch.len() < VERIFY_BATCH {
+                let Some(r) = events.next().map_err(|e| self.err(e))? else { break };
+                let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
+                let mut rows = Vec::new();
+                loop {
+                    if pending_index.is_none() {
+                        pending_index = match index.next().map_err(|e| self.err(e))? {
+                            Some(ir) => Some((
+                                ir.get(0).map_err(|e| self.err(e))?,
+                                text_of(ir.get_ref(1).map_err(|e| self.err(e))?),
+                            )),
+                            None => None,
+                        };
+                    }
+                    match pending_index.take() {
+                        Some((s, parcel)) if s == seq => rows.push(parcel),
+                        Some((s, _)) if s < seq => {}
+                        other => {
+                            pending_index = other;
+                            break;
+                        }
+                    }
+                }
+                batch.push(StoredEvent {
+                    seq: seq as u64,
+                    hash: bytes_of(r.get_ref(1).map_err(|e| self.err(e))?),
+                    kind: text_of(r.get_ref(2).map_err(|e| self.err(e))?),
+                    time: text_of(r.get_ref(3).map_err(|e| self.err(e))?),
+                    signer: text_of(r.get_ref(4).map_err(|e| self.err(e))?),
+                    doc: bytes_of(r.get_ref(5).map_err(|e| self.err(e))?),
+                    index: rows,
+                });
+            }
+            Ok(batch)
+        };
         let mut rows_by_key = RowsByKey { conn: &self.conn };
         let mut done = 0;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let index: Vec<String> = idx_st
-                .query_map([seq], |r| r.get(0))
-                .map_err(|e| self.err(e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| self.err(e))?;
-            let stored = StoredEvent {
-                seq: seq as u64,
-                hash: bytes_of(r.get_ref(1).map_err(|e| self.err(e))?),
-                kind: text_of(r.get_ref(2).map_err(|e| self.err(e))?),
-                time: text_of(r.get_ref(3).map_err(|e| self.err(e))?),
-                signer: text_of(r.get_ref(4).map_err(|e| self.err(e))?),
-                doc: bytes_of(r.get_ref(5).map_err(|e| self.err(e))?),
-                index,
-            };
-            lc.feed(&stored, &mut rows_by_key);
-            done += 1;
-            if done % 1024 == 0 || done == total {
-                progress(done, total);
+        std::thread::scope(|scope| -> Result<(), StoreError> {
+            let (to_workers, worker_in) = std::sync::mpsc::sync_channel::<Vec<StoredEvent>>(1);
+            let (worker_out, from_workers) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for batch in worker_in {
+                    let docs: Vec<&[u8]> = batch.iter().map(|r| r.doc.as_slice()).collect();
+                    let prepared = kpledger_verify::prepare::prepare(&docs, mode);
+                    if worker_out.send((batch, prepared)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut in_flight = 0;
+            loop {
+                let batch = next_batch()?;
+                let last = batch.is_empty();
+                if !last {
+                    // Fails only if the worker is gone, which it is not before the channel closes.
+                    let _ = to_workers.send(batch);
+                    in_flight += 1;
+                }
+                // Keep one batch ahead of the rules, so the workers never wait for this thread.
+                while in_flight > 1 || (last && in_flight > 0) {
+                    // The worker ends only when its channel closes, or by panicking, which the
+                    // scope passes on when it ends.
+                    let Ok((batch, prepared)) = from_workers.recv() else { return Ok(()) };
+                    in_flight -= 1;
+                    for (row, p) in batch.iter().zip(prepared) {
+                        lc.feed_prepared(row, p, &mut rows_by_key);
+                        done += 1;
+                        if done % 1024 == 0 || done == total {
+                            progress(done, total);
+                        }
+                    }
+                }
+                if last {
+                    return Ok(());
+                }
             }
-        }
+        })?;
+        drop(events);
+        drop(index);
         let tables = self.derived_tables()?;
         let index_rows: i64 = self
             .conn
@@ -1005,6 +1090,9 @@ fn self_root_keys(tx: &Connection, path: &Path) -> Result<Vec<PublicKey>, StoreE
     Ok(keys)
 }
 
+/// Events per batch handed to the worker threads during whole-ledger verification.
+const VERIFY_BATCH: usize = 2048;
+
 /// Serves stored derived rows by key to the streaming verifier.
 struct RowsByKey<'c> {
     conn: &'c Connection,
@@ -1079,11 +1167,21 @@ fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// Checks and writes one event inside an open transaction.
 fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Appended, StoreError> {
+    append_in_signed(tx, path, event, kpledger_verify::Signatures::check(event))
+}
+
+/// As `append_in`, with the event's signatures already checked.
+fn append_in_signed(
+    tx: &Connection,
+    path: &Path,
+    event: &ParsedEvent,
+    sigs: kpledger_verify::Signatures,
+) -> Result<Appended, StoreError> {
     if let Some(dup) = already_recorded(tx, path, event)? {
         return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
     }
     let state = SqlState::new(tx, path);
-    let verdict = kpledger_verify::check_event(&state, event);
+    let verdict = kpledger_verify::check_event_signed(&state, event, sigs);
     // A row the rules needed could not be read (a damaged page, a stored document that does
     // not parse): their verdict was made on a partial view, where a missing parcel, actor or
     // certificate can turn a refusal into an acceptance. Report the damage instead.
@@ -1262,8 +1360,9 @@ impl State for SqlState<'_> {
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
         self.seen(self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()))
     }
-    fn policy(&self, country: &Country) -> Option<Policy> {
+    fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()))
+            .map(std::borrow::Cow::Owned)
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
         self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))

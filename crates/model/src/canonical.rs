@@ -37,9 +37,79 @@ pub enum JsonError {
 /// checked against the RFC 8785 vectors; signed kpledger documents never contain any,
 /// because [`parse_strict`] refuses them and the model has no float fields.
 pub fn canonical_value(value: &Value) -> Vec<u8> {
-    // `to_vec` only fails for values that are not representable in JSON
-    // (non-finite floats), which a `serde_json::Value` cannot hold.
-    serde_json_canonicalizer::to_vec(value).expect("a serde_json::Value is always representable")
+    let mut out = Vec::with_capacity(1024);
+    write_canonical(value, &mut out);
+    out
+}
+
+/// Appends the RFC 8785 form of `value` to `out`.
+///
+/// Objects are written with their members sorted by the UTF-16 code units of their names
+/// (§3.2.3), strings with the JSON escapes of §3.2.2.2 (the same as serde_json's: the short
+/// forms `\b \t \n \f \r \" \\`, other control characters as lowercase `\u00xx`,
+/// everything else literal), integers up to 2^53 in plain decimal. Any other number
+/// (a fraction, an exponent, or an integer beyond 2^53, which ECMAScript would round) is
+/// written by `serde_json_canonicalizer`'s ECMAScript number serialiser, which the RFC 8785
+/// and ES6 number vectors check.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
+            out.push(b'{');
+            for (i, (name, item)) in members.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(name, out);
+                out.push(b':');
+                write_canonical(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// RFC 8785 §3.2.3: member names compare as arrays of UTF-16 code units. For ASCII names (all
+/// of kpledger's) that is byte order.
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() { a.cmp(b) } else { a.encode_utf16().cmp(b.encode_utf16()) }
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    // serde_json escapes exactly what RFC 8785 §3.2.2.2 asks for (see `write_canonical`).
+    // Writing a `&str` into a Vec cannot fail.
+    serde_json::to_writer(&mut *out, s).expect("writing a string into memory cannot fail");
+}
+
+fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
+    const EXACT: u64 = 1 << 53;
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) if u <= EXACT => out.extend_from_slice(u.to_string().as_bytes()),
+        (_, Some(i)) if i.unsigned_abs() <= EXACT => out.extend_from_slice(i.to_string().as_bytes()),
+        _ => {
+            // `to_vec` only fails for values that are not representable in JSON
+            // (non-finite floats), which a `serde_json::Number` cannot hold.
+            let bytes = serde_json_canonicalizer::to_vec(&Value::Number(n.clone()))
+                .expect("a serde_json::Number is always representable");
+            out.extend_from_slice(&bytes);
+        }
+    }
 }
 
 /// The largest integer a signed document may hold: 2^53 - 1. RFC 8785 writes numbers as
@@ -48,30 +118,14 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Canonical bytes of a model value: serialise to a JSON value, then RFC 8785. Refuses
 /// integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
+///
+/// Written straight from the value's `Serialize` implementation ([`direct`]), with the same
+/// bytes as [`canonical_value`] of its `serde_json::Value`.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
-    let value = serde_json::to_value(doc).map_err(|e| JsonError::Shape(e.to_string()))?;
-    check_safe_integers(&value)?;
-    Ok(canonical_value(&value))
+    direct::to_vec(doc)
 }
 
-fn check_safe_integers(v: &Value) -> Result<(), JsonError> {
-    match v {
-        Value::Number(n) => {
-            let safe = n
-                .as_u64()
-                .map(|u| u <= MAX_SAFE_INTEGER)
-                .or_else(|| n.as_i64().map(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER));
-            if safe == Some(true) {
-                Ok(())
-            } else {
-                Err(JsonError::Shape(format!("number {n} is larger than 2^53 - 1")))
-            }
-        }
-        Value::Array(a) => a.iter().try_for_each(check_safe_integers),
-        Value::Object(o) => o.values().try_for_each(check_safe_integers),
-        _ => Ok(()),
-    }
-}
+mod direct;
 
 /// Reads bytes as JSON under the strict rules: no duplicate keys at any depth, no
 /// floating-point or exponent numbers, no integer beyond ±(2^53 - 1), no trailing data,
@@ -111,12 +165,41 @@ pub fn from_value_strict<T>(value: Value) -> Result<T, JsonError>
 where
     T: for<'de> Deserialize<'de> + Serialize,
 {
-    let doc: T = T::deserialize(&value).map_err(|e| JsonError::Shape(e.to_string()))?;
+    from_value_ref_strict(&value)
+}
+
+/// As [`from_value_strict`], leaving the value to the caller (who may canonicalise it: after
+/// the round-trip check, its canonical bytes are the document's).
+pub fn from_value_ref_strict<T>(value: &Value) -> Result<T, JsonError>
+where
+    T: for<'de> Deserialize<'de> + Serialize,
+{
+    let doc: T = T::deserialize(value).map_err(|e| JsonError::Shape(e.to_string()))?;
     let back = serde_json::to_value(&doc).map_err(|e| JsonError::Shape(e.to_string()))?;
-    if back != value {
-        return Err(JsonError::NotRoundTrip(first_difference(&value, &back)));
+    if back != *value {
+        return Err(JsonError::NotRoundTrip(first_difference(value, &back)));
     }
     Ok(doc)
+}
+
+/// The canonical bytes of an object whose members' canonical bytes are already known, so
+/// that a member canonicalised on its own (to be hashed) is not canonicalised again as part
+/// of the whole. `members` are (name, canonical bytes of the value); they are sorted here.
+pub fn object_of_canonical(members: &mut [(&str, &[u8])]) -> Vec<u8> {
+    members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
+    let len: usize = members.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    let mut out = Vec::with_capacity(len + 2);
+    out.push(b'{');
+    for (i, (name, bytes)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(name, &mut out);
+        out.push(b':');
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'}');
+    out
 }
 
 /// Names the first place where two values differ, as a JSON pointer.
@@ -243,6 +326,69 @@ impl<'de> Visitor<'de> for StrictVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_path_agrees_with_the_value_path() {
+        use std::collections::BTreeMap;
+        #[derive(Serialize)]
+        #[serde(rename_all = "snake_case")]
+        enum E {
+            Unit,
+            New(u32),
+            Tuple(u8, String),
+            Struct { z: i64, a: Option<bool> },
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Tagged {
+            One { b: u8, a: u8 },
+        }
+        #[derive(Serialize)]
+        struct Doc {
+            zeta: Vec<E>,
+            alpha: BTreeMap<u32, &'static str>,
+            names: BTreeMap<String, Tagged>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            skipped: Option<u8>,
+            null: Option<u8>,
+            bytes: Vec<u8>,
+            s: &'static str,
+            edge: (u64, i64),
+        }
+        let doc = Doc {
+            zeta: vec![E::Unit, E::New(7), E::Tuple(1, "x".into()), E::Struct { z: -3, a: None }],
+            alpha: [(10, "ten"), (9, "nine")].into_iter().collect(),
+            names: [("\u{1f600}".to_owned(), Tagged::One { b: 2, a: 1 }), ("\u{e000}".to_owned(), Tagged::One { b: 0, a: 0 })]
+                .into_iter()
+                .collect(),
+            skipped: None,
+            null: None,
+            bytes: vec![0, 255],
+            s: "tab\t quote\" nul\u{0} del\u{7f} \u{2028}",
+            edge: (MAX_SAFE_INTEGER, -(MAX_SAFE_INTEGER as i64)),
+        };
+        let by_value = canonical_value(&serde_json::to_value(&doc).unwrap());
+        assert_eq!(String::from_utf8(to_canonical(&doc).unwrap()).unwrap(), String::from_utf8(by_value).unwrap());
+        let too_big = to_canonical(&(MAX_SAFE_INTEGER + 1)).unwrap_err();
+        assert!(too_big.to_string().contains("2^53"), "{too_big}");
+        assert!(to_canonical(&1.5_f64).is_err());
+    }
+
+    #[test]
+    fn writer_agrees_with_the_reference_canonicalizer() {
+        // The RFC 8785 vectors (tests/vectors.rs) are the authority; this adds cases they do
+        // not have: integers at the 2^53 edge, supplementary-plane names (UTF-16 order differs
+        // from code-point order), every control character, nesting.
+        let controls: String = (0u8..0x20).map(char::from).chain(['"', '\\', '\u{7f}', '\u{2028}']).collect();
+        let doc = serde_json::json!({
+            "\u{1f600}": 1, "\u{e000}": 2, "z": [9007199254740992_u64, 9007199254740993_u64,
+            -9007199254740992_i64, -9007199254740993_i64, 0, -1, 18446744073709551615_u64],
+            "a": {"c": null, "b": [true, false, {"": "", "aa": 1.5, "a": -0.0}]},
+            controls.as_str(): controls.clone(),
+        });
+        let reference = serde_json_canonicalizer::to_vec(&doc).unwrap();
+        assert_eq!(String::from_utf8(canonical_value(&doc)).unwrap(), String::from_utf8(reference).unwrap());
+    }
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {

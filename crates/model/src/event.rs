@@ -722,14 +722,52 @@ impl Event {
 
     /// Canonical bytes, hash and the event itself.
     pub fn into_parsed(self) -> Result<ParsedEvent, JsonError> {
-        let canonical = canonical::to_canonical(&self)?;
-        let hash = self.hash()?;
+        let body = canonical::to_canonical(&self.body)?;
+        let hash = hash::digest(Domain::Event, &body);
+        let sig = canonical::to_canonical(&self.sig)?;
+        let canonical = canonical::object_of_canonical(&mut [("body", &body), ("sig", &sig)]);
         Ok(ParsedEvent { event: self, canonical, hash })
+    }
+
+    /// Canonical bytes and hash from `value`, the event's own JSON value: the body is
+    /// canonicalised once, hashed, and placed in the whole event's canonical bytes.
+    fn with_value(self, value: &serde_json::Value) -> Result<ParsedEvent, JsonError> {
+        let (Some(body), Some(sig)) = (value.get("body"), value.get("sig")) else {
+            return Err(JsonError::Shape("a signed event has a body and a sig".into()));
+        };
+        let body = canonical::canonical_value(body);
+        let hash = hash::digest(Domain::Event, &body);
+        let sig = canonical::canonical_value(sig);
+        let canonical = canonical::object_of_canonical(&mut [("body", &body), ("sig", &sig)]);
+        Ok(ParsedEvent { event: self, canonical, hash })
+    }
+
+    /// The fast path of [`Event::parse`], for bytes already in canonical form (as a ledger
+    /// stores them and a signer writes them): read straight into the model, then require
+    /// the model's canonical bytes to be the input, byte for byte. That equality is the whole
+    /// strict check: canonical bytes have no duplicate key, no fraction or exponent, no
+    /// unknown field and no integer beyond 2^53, and they are what the slow path would give.
+    /// Anything else (`None`) takes the slow path, which names the problem.
+    fn parse_canonical(bytes: &[u8]) -> Option<ParsedEvent> {
+        let event: Event = serde_json::from_slice(bytes).ok()?;
+        if event.body.v != FORMAT_VERSION {
+            return None;
+        }
+        if let Payload::Handover { offer, .. } = &event.body.payload
+            && offer.body.v != FORMAT_VERSION
+        {
+            return None;
+        }
+        let parsed = event.into_parsed().ok()?;
+        (parsed.canonical == bytes).then_some(parsed)
     }
 
     /// Reads an event strictly: strict JSON, the event's shape, the round trip, and a
     /// format version this build understands.
     pub fn parse(bytes: &[u8]) -> Result<ParsedEvent, JsonError> {
+        if let Some(parsed) = Self::parse_canonical(bytes) {
+            return Ok(parsed);
+        }
         let value = canonical::parse_strict(bytes)?;
         if value.pointer("/body").is_none() || value.pointer("/sig").is_none() {
             return Err(JsonError::Shape(
@@ -747,12 +785,13 @@ impl Event {
             }
             _ => return Err(JsonError::Shape(format!("body.v must be {FORMAT_VERSION}"))),
         }
-        let event: Event = canonical::from_value_strict(value)?;
+        let event: Event = canonical::from_value_ref_strict(&value)?;
         if let Payload::Handover { offer, .. } = &event.body.payload
             && offer.body.v != FORMAT_VERSION
         {
             return Err(JsonError::Shape(format!("offer v must be {FORMAT_VERSION}")));
         }
-        event.into_parsed()
+        // The round trip holds, so `value` is the event's own value.
+        event.with_value(&value)
     }
 }

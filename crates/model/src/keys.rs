@@ -59,18 +59,45 @@ pub enum KeyError {
     Random(String),
 }
 
+/// Most decoded keys a thread keeps (see [`PublicKey::from_bytes`]): about 200 bytes each.
+const KEY_CACHE_SIZE: usize = 4096;
+
+thread_local! {
+    static KEY_CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], PublicKey>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// An Ed25519 public key, validated not to be weak.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
     /// From the 32 raw bytes; refuses invalid encodings and weak keys.
+    ///
+    /// Decoding a point costs a square root and an inversion, and a ledger names the same
+    /// few hundred keys in millions of events: each thread keeps the keys it has already
+    /// decoded and checked (only keys that passed every check are kept), so each is
+    /// decompressed once.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
             path: "<inline>".into(),
             kind: "public",
             reason: format!("{} bytes instead of 32", bytes.len()),
         })?;
+        if let Some(k) = KEY_CACHE.with_borrow(|c| c.get(&arr).copied()) {
+            return Ok(k);
+        }
+        let key = Self::decode(arr)?;
+        KEY_CACHE.with_borrow_mut(|c| {
+            if c.len() >= KEY_CACHE_SIZE {
+                c.clear();
+            }
+            c.insert(arr, key);
+        });
+        Ok(key)
+    }
+
+    fn decode(arr: [u8; 32]) -> Result<Self, KeyError> {
         let vk = VerifyingKey::from_bytes(&arr).map_err(|e| KeyError::Invalid {
             path: "<inline>".into(),
             kind: "public",

@@ -86,6 +86,155 @@ pub fn verify(key: &PublicKey, purpose: Purpose, hash: &Hash, sig: &Signature) -
     verify_raw(key, &message(purpose, hash), &sig.0)
 }
 
+/// One signature to check: the key it claims, what it signs, and the signature.
+#[derive(Debug, Clone, Copy)]
+pub struct SigCheck {
+    /// The key that claims the signature.
+    pub key: PublicKey,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// The hash it signs.
+    pub hash: Hash,
+    /// The signature.
+    pub sig: Signature,
+}
+
+/// How [`verify_all`] checks many signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigMode {
+    /// `verify_strict`, one signature at a time.
+    #[default]
+    Strict,
+    /// Ed25519 batch verification (one multiscalar multiplication per batch, about twice as
+    /// fast), with `verify_strict`'s criteria enforced around it; see [`verify_all`].
+    Batch,
+}
+
+/// The largest `y` a canonical point encoding may hold is p - 1 = 2^255 - 20: an encoding
+/// whose `y` is p or more (19 values) is not canonical. `verify_strict` refuses such an `R`
+/// (it compares the encoding it recomputes with the one in the signature).
+fn canonical_y(bytes: &[u8; 32]) -> bool {
+    !(bytes[0] >= 0xed && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[31] & 0x7f == 0x7f)
+}
+
+/// The `y` coordinates (sign bit cleared) of the eight points of small order. A canonical
+/// encoding with one of these `y` is a small-order point, which `verify_strict` refuses as
+/// `R` or as the key.
+fn small_order_ys() -> &'static [[u8; 32]] {
+    static YS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    YS.get_or_init(|| {
+        let mut ys: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| {
+                let mut y = p.compress().to_bytes();
+                y[31] &= 0x7f;
+                y
+            })
+            .collect();
+        ys.sort_unstable();
+        ys.dedup();
+        ys
+    })
+}
+
+thread_local! {
+    /// Whether each key seen has no small-order component (see [`batchable`]).
+    static TORSION_FREE: std::cell::RefCell<std::collections::HashMap<[u8; 32], bool>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// True when batch verification gives exactly `verify_strict`'s answer for this signature
+/// as far as it can be known without verifying it: the key has no small-order component
+/// (checked once per key: honest keys never have one), `s` is reduced, and `R` is
+/// canonically encoded and not of small order. Anything else is checked alone with
+/// `verify_strict`.
+fn batchable(key: &PublicKey, sig: &[u8; 64]) -> bool {
+    let torsion_free = TORSION_FREE.with_borrow_mut(|m| {
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        *m.entry(key.to_bytes()).or_insert_with(|| key.dalek().to_edwards().is_torsion_free())
+    });
+    let mut r = [0u8; 32];
+    let mut s = [0u8; 32];
+    r.copy_from_slice(&sig[..32]);
+    s.copy_from_slice(&sig[32..]);
+    let mut y = r;
+    y[31] &= 0x7f;
+    torsion_free
+        && canonical_y(&r)
+        && small_order_ys().binary_search(&y).is_err()
+        && bool::from(curve25519_dalek::Scalar::from_canonical_bytes(s).is_some())
+}
+
+/// Checks every signature; `out[i]` is the verdict on `checks[i]`, exactly as [`verify`]
+/// gives it (but see [`verify_all_raw`] on batches).
+pub fn verify_all(checks: &[SigCheck], mode: SigMode) -> Vec<bool> {
+    let messages: Vec<Vec<u8>> = checks.iter().map(|c| message(c.purpose, &c.hash)).collect();
+    let raw: Vec<RawSigCheck<'_>> = checks
+        .iter()
+        .zip(&messages)
+        .map(|(c, m)| RawSigCheck { key: &c.key, msg: m, sig: &c.sig.0 })
+        .collect();
+    verify_all_raw(&raw, mode)
+}
+
+/// A signature over raw message bytes, for [`verify_all_raw`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawSigCheck<'a> {
+    /// The key that claims the signature.
+    pub key: &'a PublicKey,
+    /// The signed bytes.
+    pub msg: &'a [u8],
+    /// The signature.
+    pub sig: &'a [u8; 64],
+}
+
+/// Checks every signature over raw bytes; `out[i]` is the verdict on `checks[i]`. Only for
+/// [`verify_all`] and for external formats that fix their own message layout, as
+/// [`verify_raw`].
+///
+/// With [`SigMode::Strict`], each is [`verify_raw`] (`verify_strict`). With
+/// [`SigMode::Batch`], the signatures that pass the up-front checks of `batchable` (key
+/// without a small-order component, reduced `s`, canonical `R` not of small order) are
+/// verified together; if the batch fails, each of them is verified alone, so the one that is
+/// bad is named. The others are verified alone from the start.
+///
+/// What batching cannot match exactly: batch verification checks the signature equation up
+/// to a small-order component of `R`. A signature whose `R` carries one fails
+/// `verify_strict`, but passes a batch with probability about 1/8. Only the key's holder can
+/// make such a signature (it needs the secret key), and every ingest uses `verify_strict`,
+/// so no such signature enters a ledger through kpledger. `Strict` is the default.
+pub fn verify_all_raw(checks: &[RawSigCheck<'_>], mode: SigMode) -> Vec<bool> {
+    let single = |c: &RawSigCheck<'_>| verify_raw(c.key, c.msg, c.sig);
+    match mode {
+        SigMode::Strict => checks.iter().map(single).collect(),
+        SigMode::Batch => {
+            let mut out = vec![false; checks.len()];
+            let mut batch = Vec::with_capacity(checks.len());
+            for (i, c) in checks.iter().enumerate() {
+                if batchable(c.key, c.sig) {
+                    batch.push(i);
+                } else {
+                    out[i] = single(c);
+                }
+            }
+            if batch.is_empty() {
+                return out;
+            }
+            let msgs: Vec<&[u8]> = batch.iter().map(|&i| checks[i].msg).collect();
+            let sigs: Vec<ed25519_dalek::Signature> =
+                batch.iter().map(|&i| ed25519_dalek::Signature::from_bytes(checks[i].sig)).collect();
+            let keys: Vec<ed25519_dalek::VerifyingKey> = batch.iter().map(|&i| *checks[i].key.dalek()).collect();
+            let all_good = ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok();
+            for &i in &batch {
+                out[i] = all_good || single(&checks[i]);
+            }
+            out
+        }
+    }
+}
+
 /// `verify_strict` over raw message bytes. Only for external formats that fix their own
 /// message layout (RFC 8032 vectors, C2SP signed notes); kpledger documents use [`verify`].
 pub fn verify_raw(key: &PublicKey, msg: &[u8], sig: &[u8; 64]) -> bool {

@@ -347,7 +347,22 @@ struct WycheproofTest {
 fn accepts(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
     let Ok(key) = PublicKey::from_bytes(pk) else { return false };
     let Ok(sig) = <[u8; 64]>::try_from(sig) else { return false };
-    sign::verify_raw(&key, msg, &sig)
+    let strict = sign::verify_raw(&key, msg, &sig);
+    // Batch verification must give the same verdict: alone, and among good signatures
+    // (where a bad one makes the batch fail and every member is checked alone).
+    let good_key = kpledger_model::SecretKey::from_seed(&[7; 32]);
+    let good_pub = good_key.public();
+    let good_sig = sign::sign_raw(&good_key, b"a good signature");
+    let good = sign::RawSigCheck { key: &good_pub, msg: b"a good signature", sig: &good_sig };
+    let this = sign::RawSigCheck { key: &key, msg, sig: &sig };
+    assert_eq!(sign::verify_all_raw(&[this], sign::SigMode::Batch), [strict], "batch alone differs");
+    assert_eq!(
+        sign::verify_all_raw(&[good, this, good], sign::SigMode::Batch),
+        [true, strict, true],
+        "batch among good signatures differs"
+    );
+    assert_eq!(sign::verify_all_raw(&[good, this], sign::SigMode::Strict), [true, strict]);
+    strict
 }
 
 #[test]

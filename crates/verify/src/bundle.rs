@@ -8,11 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kpledger_model::canonical::{self, JsonError};
-use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, ParcelId, Payload, PublicKey};
+use kpledger_model::{BUNDLE_FORMAT, Bundle, ParcelId, Payload, PublicKey};
 
 use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
-use crate::rules::check_event;
+use crate::rules::{Signatures, check_event_signed};
+use kpledger_model::sign::SigMode;
+use rayon::prelude::*;
 use crate::state::{MemState, State as _};
 
 /// Why a bundle could not be checked at all.
@@ -62,12 +64,17 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
             bundle.format.as_str()
         )));
     }
-    let mut events = Vec::with_capacity(bundle.events.len());
-    for (i, v) in bundle.events.iter().enumerate() {
-        let parsed = Event::parse(&canonical::canonical_value(v))
-            .map_err(|source| BundleError::Event { index: i + 1, source })?;
+    // Reading each event and checking its signatures do not depend on the state: done on
+    // every core first, then the rules replay the events in order.
+    let docs: Vec<Vec<u8>> = bundle.events.par_iter().map(canonical::canonical_value).collect();
+    let mut events = Vec::with_capacity(docs.len());
+    let mut sigs = Vec::with_capacity(docs.len());
+    for (i, p) in crate::prepare::prepare(&docs, SigMode::Strict).into_iter().enumerate() {
+        let parsed = p.parsed.map_err(|source| BundleError::Event { index: i + 1, source })?;
+        sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
         events.push(parsed);
     }
+    let signatures = sigs.iter().map(Signatures::count).sum();
 
     let mut state = MemState::default();
     let mut findings = Vec::new();
@@ -87,7 +94,7 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
             continue;
         }
         seen.insert(ev.hash, i + 1);
-        let verdict = check_event(&state, ev);
+        let verdict = check_event_signed(&state, ev, sigs[i]);
         for mut f in verdict.findings.iter().cloned() {
             f.seq = Some(i as u64 + 1);
             findings.push(f);
@@ -172,6 +179,7 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
         ledger: Some(bundle.ledger.to_string()),
         certificate: Some(bundle.certificate.to_string()),
         events: events.len() as u64,
+        signatures,
         parcels: (state.parcels.len() + state.consumed.len()) as u64,
         actors: state.actors.len() as u64,
         errors,

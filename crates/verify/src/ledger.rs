@@ -11,7 +11,9 @@ use kpledger_model::{Event, Hash, ParcelId};
 use serde::Serialize;
 
 use crate::finding::{Finding, Rule, Severity};
-use crate::rules::check_event;
+use crate::prepare::{Prepared, prepare_here};
+use crate::rules::{Signatures, check_event_signed};
+use kpledger_model::sign::SigMode;
 use crate::state::{MemState, State as _};
 
 /// One value of a stored row, as the store read it.
@@ -95,6 +97,8 @@ pub struct Report {
     pub certificate: Option<String>,
     /// Number of events checked.
     pub events: u64,
+    /// Number of signatures checked (an event's own, and the holder's offer in a handover).
+    pub signatures: u64,
     /// Number of parcels known.
     pub parcels: u64,
     /// Number of enrolled actors.
@@ -125,6 +129,7 @@ pub struct LedgerCheck {
     errors: u64,
     warnings: u64,
     events: u64,
+    signatures: u64,
     index_rows: u64,
     last_time: Option<kpledger_model::Time>,
     frontier: crate::merkle::Frontier,
@@ -178,6 +183,14 @@ impl LedgerCheck {
     /// Checks the next stored event. `stored` serves the store's current rows by key (the
     /// row of each parcel the event consumes is compared at once).
     pub fn feed(&mut self, row: &StoredEvent, stored: &mut dyn StoredRows) {
+        let prepared = prepare_here(&[&row.doc], SigMode::Strict).pop();
+        let prepared = prepared.unwrap_or_else(|| Prepared { parsed: Event::parse(&row.doc), sigs: None });
+        self.feed_prepared(row, prepared, stored);
+    }
+
+    /// As [`LedgerCheck::feed`], for an event whose state-free checks (parsing, hash,
+    /// signatures) were done ahead, in parallel, by [`crate::prepare::prepare`] on `row.doc`.
+    pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: Prepared, stored: &mut dyn StoredRows) {
         self.events += 1;
         let expected_seq = self.events;
         let at = |f: Finding| Finding { seq: Some(row.seq), ..f };
@@ -192,7 +205,7 @@ impl LedgerCheck {
             )));
             self.events = row.seq;
         }
-        let parsed = match Event::parse(&row.doc) {
+        let parsed = match prepared.parsed {
             Ok(p) => p,
             Err(e) => {
                 self.push(at(Finding::error(
@@ -267,7 +280,9 @@ impl LedgerCheck {
         if self.last_time.as_ref().is_none_or(|t| *t < body.time) {
             self.last_time = Some(body.time.clone());
         }
-        let verdict = check_event(&self.state, &parsed);
+        let sigs = prepared.sigs.unwrap_or_else(|| Signatures::check(&parsed));
+        self.signatures += sigs.count();
+        let verdict = check_event_signed(&self.state, &parsed, sigs);
         for mut f in verdict.findings.iter().cloned() {
             f.seq = Some(row.seq);
             if f.parcel.is_none() {
@@ -565,6 +580,7 @@ impl LedgerCheck {
             ledger: self.state.origin().map(|o| o.to_string()),
             certificate: None,
             events: self.events,
+            signatures: self.signatures,
             parcels: (self.state.parcels.len() + self.state.consumed.len()) as u64,
             actors: self.state.actors.len() as u64,
             errors: self.errors,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
 use kpledger_model::types::MAX_STONES;
 use kpledger_model::{
     ActorId, Cents, Country, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role, Text,
@@ -69,10 +70,82 @@ impl Verdict {
     }
 }
 
+/// The verdicts on an event's signatures — its own and, for a handover, the holder's offer
+/// — made ahead of the rules, because they do not depend on the ledger's state: a verifier
+/// checks them in parallel, and in batches ([`crate::prepare`]). Only this crate makes one,
+/// so a caller cannot declare a signature good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signatures {
+    hash: Hash,
+    event: bool,
+    offer: Option<bool>,
+}
+
+impl Signatures {
+    /// Checks one event's signatures with `verify_strict`.
+    pub fn check(parsed: &ParsedEvent) -> Signatures {
+        Self::check_all(&[parsed], SigMode::Strict).pop().unwrap_or(Signatures {
+            hash: parsed.hash,
+            event: false,
+            offer: None,
+        })
+    }
+
+    /// Checks the signatures of `events` on this thread; `out[i]` is for `events[i]`.
+    pub fn check_all(events: &[&ParsedEvent], mode: SigMode) -> Vec<Signatures> {
+        let mut checks = Vec::with_capacity(events.len() * 2);
+        // Per event: where its own check sits in `checks`, and its offer's (`None` inside: an
+        // offer that cannot be hashed, which is a bad signature).
+        let mut slots = Vec::with_capacity(events.len());
+        for ev in events {
+            let e = &ev.event;
+            checks.push(SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig });
+            let own = checks.len() - 1;
+            let offer = match &e.body.payload {
+                Payload::Handover { offer, .. } => Some(offer.hash().ok().map(|hash| {
+                    checks.push(SigCheck { key: offer.sig.key, purpose: Purpose::Offer, hash, sig: offer.sig.sig });
+                    checks.len() - 1
+                })),
+                _ => None,
+            };
+            slots.push((own, offer));
+        }
+        let ok = sign::verify_all(&checks, mode);
+        events
+            .iter()
+            .zip(slots)
+            .map(|(ev, (own, offer))| Signatures {
+                hash: ev.hash,
+                event: ok[own],
+                offer: offer.map(|slot| slot.is_some_and(|i| ok[i])),
+            })
+            .collect()
+    }
+
+    /// The number of signatures checked.
+    pub fn count(&self) -> u64 {
+        1 + u64::from(self.offer.is_some())
+    }
+}
+
 /// Checks one event against the state before it.
 pub fn check_event(state: &impl State, parsed: &ParsedEvent) -> Verdict {
-    let mut cx =
-        Cx { state, ev: &parsed.event, hash: parsed.hash, findings: Vec::new(), effects: Vec::new() };
+    check_event_signed(state, parsed, Signatures::check(parsed))
+}
+
+/// As [`check_event`], with the event's signatures already checked (by
+/// [`Signatures::check_all`] or [`crate::prepare`]). Verdicts made for another event are
+/// ignored and the signatures checked again.
+pub fn check_event_signed(state: &impl State, parsed: &ParsedEvent, sigs: Signatures) -> Verdict {
+    let sigs = if sigs.hash == parsed.hash { sigs } else { Signatures::check(parsed) };
+    let mut cx = Cx {
+        state,
+        ev: &parsed.event,
+        hash: parsed.hash,
+        sigs,
+        findings: Vec::new(),
+        effects: Vec::new(),
+    };
     cx.run();
     let hash = parsed.hash;
     let mut findings = cx.findings;
@@ -97,11 +170,12 @@ struct Cx<'a, S: State> {
     state: &'a S,
     ev: &'a Event,
     hash: Hash,
+    sigs: Signatures,
     findings: Vec<Finding>,
     effects: Vec<Effect>,
 }
 
-impl<S: State> Cx<'_, S> {
+impl<'a, S: State> Cx<'a, S> {
     fn err(&mut self, f: Finding) {
         self.findings.push(f);
     }
@@ -261,7 +335,7 @@ impl<S: State> Cx<'_, S> {
                 "the genesis event must name an actor with the authority role",
             ));
         }
-        if !self.ev.signature_valid(&self.hash) {
+        if !self.sigs.event {
             self.err(Finding::error(Rule::Ch2, "the genesis signature does not verify"));
         }
         self.effects.push(Effect::SetOrigin(body.ledger.clone()));
@@ -305,7 +379,7 @@ impl<S: State> Cx<'_, S> {
                 .actor(id)
                 .hint("sign with the actor's current key (was the key rotated?)"),
             );
-        } else if !self.ev.signature_valid(&self.hash) {
+        } else if !self.sigs.event {
             self.err(
                 Finding::error(
                     Rule::Ch2,
@@ -417,7 +491,12 @@ impl<S: State> Cx<'_, S> {
     }
 
     /// The country's policy; an error under `rule` if the country has none.
-    fn policy_for(&mut self, country: Option<&Country>, rule: Rule, parcel: ParcelId) -> Option<Policy> {
+    fn policy_for(
+        &mut self,
+        country: Option<&Country>,
+        rule: Rule,
+        parcel: ParcelId,
+    ) -> Option<std::borrow::Cow<'a, Policy>> {
         let c = country?;
         let p = self.state.policy(c);
         if p.is_none() {
@@ -784,7 +863,7 @@ impl<S: State> Cx<'_, S> {
                         )
                         .parcel(p.id),
                     );
-                } else if !offer.signature_valid() {
+                } else if self.sigs.offer != Some(true) {
                     self.err(
                         Finding::error(
                             Rule::Ch2,
@@ -1414,7 +1493,7 @@ impl<S: State> Cx<'_, S> {
             }
         }
         // EX-3: the exporter.
-        self.exporter(&c.exporter, &c.issuing_country, &c.date_of_issue, policy.as_ref(), &parcels);
+        self.exporter(&c.exporter, &c.issuing_country, &c.date_of_issue, policy.as_deref(), &parcels);
         // KP-8 (soft).
         if let Some(pol) = &policy {
             let year = c.date_of_issue.year();

@@ -147,8 +147,9 @@ pub trait State {
     fn actor(&self, id: &ActorId) -> Option<ActorState>;
     /// A site by id.
     fn site(&self, id: &SiteId) -> Option<SiteRecord>;
-    /// A country's current policy.
-    fn policy(&self, country: &Country) -> Option<Policy>;
+    /// A country's current policy (borrowed where the state holds it: rules consult it for
+    /// nearly every event).
+    fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>>;
     /// A parcel by id.
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState>;
     /// A certificate by number.
@@ -224,8 +225,8 @@ impl State for MemState {
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
         self.sites.get(id).cloned()
     }
-    fn policy(&self, country: &Country) -> Option<Policy> {
-        self.policies.get(country).cloned()
+    fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
+        self.policies.get(country).map(std::borrow::Cow::Borrowed)
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
         self.parcels.get(id).cloned()
