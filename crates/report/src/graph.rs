@@ -31,7 +31,7 @@ impl Target {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Colours: mine sites green, trade steps white, official steps blue, the certificate gold.
@@ -192,7 +192,7 @@ pub fn dot(book: &Book, target: &Target) -> Result<String, ReportError> {
         } else {
             format!("{} ct", ct(*pt))
         };
-        let _ = writeln!(out, "  {} -> {} [label=\"{label}\"];", key.0, key.1);
+        let _ = writeln!(out, "  {} -> {} [label=\"{}\"];", key.0, key.1, esc(&label));
     }
     let _ = writeln!(out, "}}");
     Ok(out)
