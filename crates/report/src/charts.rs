@@ -73,7 +73,7 @@ fn nice_max(v: f64) -> f64 {
 pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
     let mut buf = String::new();
     let n = data.len().max(1);
-    let width = (160 + 120 * n).clamp(560, 1100) as u32;
+    let width = (200 + 140 * n).clamp(760, 1100) as u32;
     {
         let root = SVGBackend::with_string(&mut buf, (width, 340)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
@@ -141,8 +141,8 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
 pub(crate) fn values(rows: &[ValueRow]) -> Result<String, ReportError> {
     let mut buf = String::new();
     let n = rows.len().max(1);
-    // One empty row on top for the legend.
-    let height = (134 + 44 * n) as u32;
+    // Two empty rows on top for the legend.
+    let height = (178 + 44 * n) as u32;
     {
         let root: DrawingArea<SVGBackend<'_>, Shift> =
             SVGBackend::with_string(&mut buf, (1000, height)).into_drawing_area();
@@ -158,7 +158,7 @@ pub(crate) fn values(rows: &[ValueRow]) -> Result<String, ReportError> {
             .margin_right(24)
             .x_label_area_size(40)
             .y_label_area_size(230)
-            .build_cartesian_2d(0f64..xmax, 0f64..n as f64 + 1.0)
+            .build_cartesian_2d(0f64..xmax, 0f64..n as f64 + 2.0)
             .map_err(err)?;
         chart
             .configure_mesh()

@@ -311,7 +311,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         writeln!(o, "<section id=\"certificates\"><h2>Certificates and the provenance of their parcels</h2>");
     let _ = writeln!(
         o,
-        "<p class=\"legend\">Each graph runs left to right from the mine sites (green) through handovers, splits and merges (grey) and the official valuation and seal (blue) to the export (gold). Every edge carries the parcel's carats and the end of its id; a drop between two edges is a weight loss at re-weighing.</p>"
+        "<p class=\"legend\">Each graph runs from the mine sites (green, top) through handovers, splits and merges (grey) and the official valuation and seal (blue) down to the export (gold, bold). Every edge carries the carats that travelled along it; parcels that took the same path together are drawn once (\"3 parcels\"). A drop between the edge into a step and the edge out of it is a weight loss at re-weighing.</p>"
     );
     for c in &book.certificates {
         let cert = &c.certificate;
