@@ -61,7 +61,7 @@ fn nice_max(v: f64) -> f64 {
         return 1.0;
     }
     let mag = 10f64.powf(v.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+    for m in [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
         if v <= m * mag {
             return m * mag;
         }
@@ -79,7 +79,7 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
         root.fill(&WHITE).map_err(err)?;
         let ymax = nice_max(
             data.iter().map(|d| ct(d.production_pt.max(d.exports_pt).max(d.imports_pt))).fold(0.0, f64::max)
-                * 1.1,
+                * 1.35,
         );
         let mut chart = ChartBuilder::on(&root)
             .margin_top(34)

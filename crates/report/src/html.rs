@@ -113,6 +113,7 @@ dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .legend { color: var(--muted); font-size: 13px; margin: 6px 0 0; }
 .flagged-cert { color: var(--warn); font-weight: 700; }
 footer { color: var(--muted); font-size: 13px; margin-top: 18px; }
+.legend + h2 { margin-top: 26px; }
 "#;
 
 fn sev(f: &Finding) -> String {
@@ -489,8 +490,9 @@ fn value_rows(book: &Book, flags: &[Flag]) -> Vec<ValueRow> {
                 f.finding.code == kpledger_verify::Rule::St1
                     && f.finding.certificate.as_deref() == Some(cert.number.as_str())
             });
+            let note = if band.is_none() { ", no benchmark" } else { "" };
             Some(ValueRow {
-                label: format!("{} ({})", cert.number, cert.country_of_origin),
+                label: format!("{} ({}{note})", cert.number, cert.country_of_origin),
                 value,
                 band,
                 flagged,
