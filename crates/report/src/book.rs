@@ -108,6 +108,8 @@ pub struct Cert {
     pub transits: Vec<Country>,
     /// When the shipment left, if recorded.
     pub exported: Option<Time>,
+    /// Ledger position of the export event, if recorded.
+    pub exported_seq: Option<u64>,
     /// When the importing authority confirmed receipt in this ledger, if it did.
     pub confirmed: Option<Date>,
 }
@@ -207,6 +209,11 @@ pub struct Book {
     pub imports: Vec<Import>,
     /// Every step touching parcels, in ledger order.
     pub steps: Vec<Step>,
+    /// Indexes: certificate number → position in `certificates`, parcel → its extraction,
+    /// (issuing country, number) of a foreign certificate → position in `imports`.
+    cert_index: BTreeMap<String, usize>,
+    extraction_index: BTreeMap<ParcelId, usize>,
+    import_index: BTreeMap<(String, String), usize>,
 }
 
 impl Book {
@@ -231,7 +238,11 @@ impl Book {
 
     /// The certificate with this number.
     pub fn certificate(&self, number: &str) -> Option<&Cert> {
-        self.certificates.iter().find(|c| c.certificate.number.as_str() == number)
+        self.cert_index.get(number).and_then(|i| self.certificates.get(*i))
+    }
+
+    fn certificate_mut(&mut self, number: &str) -> Option<&mut Cert> {
+        self.cert_index.get(number).and_then(|i| self.certificates.get_mut(*i))
     }
 
     /// The parcel and every parcel it was split or merged from.
@@ -311,6 +322,7 @@ impl Book {
                         live: true,
                     },
                 );
+                self.extraction_index.insert(*parcel, self.extractions.len());
                 self.extractions.push(Extraction {
                     seq,
                     time: time.clone(),
@@ -343,7 +355,8 @@ impl Book {
                     x.holder = Some(o.to.clone());
                 }
                 // The first sale of a parcel straight from the mine is its production value.
-                if let Some(e) = self.extractions.iter_mut().find(|e| e.parcel == o.parcel)
+                let extraction = self.extraction_index.get(&o.parcel).copied();
+                if let Some(e) = extraction.and_then(|i| self.extractions.get_mut(i))
                     && e.first_sale_cents.is_none()
                     && e.miner == o.signer
                 {
@@ -481,6 +494,7 @@ impl Book {
                     }
                     ps.push((r.parcel, self.weight(&r.parcel)));
                 }
+                self.cert_index.insert(certificate.number.to_string(), self.certificates.len());
                 self.certificates.push(Cert {
                     seq,
                     time: time.clone(),
@@ -488,6 +502,7 @@ impl Book {
                     comp,
                     transits: Vec::new(),
                     exported: None,
+                    exported_seq: None,
                     confirmed: None,
                 });
                 self.steps.push(Step {
@@ -511,8 +526,9 @@ impl Book {
                         x.live = false;
                     }
                 }
-                if let Some(c) = self.certificates.iter_mut().find(|c| c.certificate.number == *certificate) {
+                if let Some(c) = self.certificate_mut(certificate.as_str()) {
                     c.exported = Some(time.clone());
+                    c.exported_seq = Some(seq);
                 }
                 self.steps.push(Step {
                     seq,
@@ -526,7 +542,7 @@ impl Book {
                 });
             }
             Payload::Transit { certificate, country, .. } => {
-                if let Some(c) = self.certificates.iter_mut().find(|c| c.certificate.number == *certificate) {
+                if let Some(c) = self.certificate_mut(certificate.as_str()) {
                     c.transits.push(country.clone());
                 }
             }
@@ -550,26 +566,26 @@ impl Book {
                 );
                 let country = self.country_of(&signer).unwrap_or_else(|| "??".into());
                 let partner = certificate.issuing_country.to_string();
-                match self
-                    .imports
-                    .iter_mut()
-                    .find(|i| i.foreign && i.number == certificate.number.as_str() && i.partner == partner)
-                {
-                    Some(i) => i.parcels.push(*parcel),
-                    None => self.imports.push(Import {
-                        seq,
-                        time: time.clone(),
-                        date: time.date(),
-                        country,
-                        partner,
-                        number: certificate.number.to_string(),
-                        origin: certificate.country_of_origin.clone(),
-                        countries_of_origin: certificate.countries_of_origin.clone(),
-                        lines: certificate.lines.clone(),
-                        parcels: vec![*parcel],
-                        holder: holder.clone(),
-                        foreign: true,
-                    }),
+                let key = (partner.clone(), certificate.number.to_string());
+                match self.import_index.get(&key).copied() {
+                    Some(i) => self.imports[i].parcels.push(*parcel),
+                    None => {
+                        self.import_index.insert(key, self.imports.len());
+                        self.imports.push(Import {
+                            seq,
+                            time: time.clone(),
+                            date: time.date(),
+                            country,
+                            partner,
+                            number: certificate.number.to_string(),
+                            origin: certificate.country_of_origin.clone(),
+                            countries_of_origin: certificate.countries_of_origin.clone(),
+                            lines: certificate.lines.clone(),
+                            parcels: vec![*parcel],
+                            holder: holder.clone(),
+                            foreign: true,
+                        });
+                    }
                 }
                 self.steps.push(Step {
                     seq,

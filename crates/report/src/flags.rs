@@ -175,6 +175,14 @@ fn st2(book: &Book, out: &mut Vec<Flag>) {
     // Cumulative exports of own origin per (country, year), certificate by certificate.
     let mut exported: BTreeMap<(String, u32), u64> = BTreeMap::new();
     let mut raised: BTreeSet<(String, u32, &str)> = BTreeSet::new();
+    // Imports of a country's own origin into it, per (country, year).
+    let mut imported_own: BTreeMap<(String, u32), u64> = BTreeMap::new();
+    for i in &book.imports {
+        if i.origin.to_string() == i.country {
+            *imported_own.entry((i.country.clone(), i.date.year())).or_default() +=
+                i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
+        }
+    }
     for c in &book.certificates {
         let cert = &c.certificate;
         let country = cert.issuing_country.to_string();
@@ -186,16 +194,7 @@ fn st2(book: &Book, out: &mut Vec<Flag>) {
         let sum = exported.entry((country.clone(), year)).or_default();
         *sum += own;
         let sum = *sum;
-        let imported: u64 = book
-            .imports
-            .iter()
-            .filter(|i| {
-                i.country == country
-                    && i.date.year() == year
-                    && i.origin == OriginClaim::Single(cert.issuing_country.clone())
-            })
-            .flat_map(|i| i.lines.iter().map(|l| l.carats_pt.0))
-            .sum();
+        let imported = imported_own.get(&(country.clone(), year)).copied().unwrap_or(0);
         let mut check = |kind: &'static str, limit: u64, what: String| {
             if sum > limit && raised.insert((country.clone(), year, kind)) {
                 let mut f = warn(
@@ -235,18 +234,19 @@ fn st2(book: &Book, out: &mut Vec<Flag>) {
     }
 }
 
-fn jumps(
-    book: &Book,
-    out: &mut Vec<Flag>,
-    what: &str,
-    series: BTreeMap<(String, String), (Period, u64)>,
-    volume: &dyn Fn(&str, &Period) -> u64,
-    country_of: &dyn Fn(&str) -> String,
-) {
+/// Volumes per (key, period label), with the period.
+type Series = BTreeMap<(String, String), (Period, u64)>;
+
+fn add(series: &mut Series, key: String, period: Period, v: u64) {
+    series.entry((key, period.label.clone())).or_insert((period, 0)).1 += v;
+}
+
+fn jumps(book: &Book, out: &mut Vec<Flag>, what: &str, series: &Series, country_of: &dyn Fn(&str) -> String) {
     for ((key, _), (period, cur)) in series {
         let Some(prev_period) = period.previous() else { continue };
-        let prev = volume(&key, &prev_period);
-        let t = book.thresholds(&country_of(&key));
+        let prev = series.get(&(key.clone(), prev_period.label.clone())).map(|x| x.1).unwrap_or(0);
+        let cur = *cur;
+        let t = book.thresholds(&country_of(key));
         if prev == 0 || cur == 0 || prev.max(cur) < t.jump_min_pt {
             continue;
         }
@@ -278,60 +278,21 @@ fn jumps(
 }
 
 fn st3(book: &Book, out: &mut Vec<Flag>) {
-    // Exports per country and quarter.
-    let country_exports = |country: &str, p: &Period| -> u64 {
-        book.certificates
-            .iter()
-            .filter(|c| {
-                c.certificate.issuing_country.as_str() == country && p.contains(&c.certificate.date_of_issue)
-            })
-            .map(|c| c.certificate.carats())
-            .sum()
-    };
-    let mut series = BTreeMap::new();
+    // Exports per country and per exporter and quarter; production per country and half-year.
+    let (mut by_country, mut by_exporter, mut production) = (Series::new(), Series::new(), Series::new());
     for c in &book.certificates {
-        let p = Period::quarter_of(&c.certificate.date_of_issue);
-        let k = c.certificate.issuing_country.to_string();
-        let v = country_exports(&k, &p);
-        series.insert((k, p.label.clone()), (p, v));
+        let cert = &c.certificate;
+        let q = Period::quarter_of(&cert.date_of_issue);
+        add(&mut by_country, cert.issuing_country.to_string(), q.clone(), cert.carats());
+        add(&mut by_exporter, cert.exporter.actor.to_string(), q, cert.carats());
     }
-    jumps(book, out, "exports", series, &country_exports, &|k| k.to_owned());
-
-    // Production per country and half-year.
-    let production = |country: &str, p: &Period| -> u64 {
-        book.extractions
-            .iter()
-            .filter(|e| e.country == country && p.contains_time(&e.time))
-            .map(|e| e.weight_pt)
-            .sum()
-    };
-    let mut series = BTreeMap::new();
     for e in &book.extractions {
-        let p = Period::half_of(&e.time.date());
-        let v = production(&e.country, &p);
-        series.insert((e.country.clone(), p.label.clone()), (p, v));
+        add(&mut production, e.country.clone(), Period::half_of(&e.time.date()), e.weight_pt);
     }
-    jumps(book, out, "production", series, &production, &|k| k.to_owned());
-
-    // Exports per exporter and quarter.
-    let exporter_exports = |actor: &str, p: &Period| -> u64 {
-        book.certificates
-            .iter()
-            .filter(|c| {
-                c.certificate.exporter.actor.as_str() == actor && p.contains(&c.certificate.date_of_issue)
-            })
-            .map(|c| c.certificate.carats())
-            .sum()
-    };
-    let mut series = BTreeMap::new();
-    for c in &book.certificates {
-        let p = Period::quarter_of(&c.certificate.date_of_issue);
-        let k = c.certificate.exporter.actor.to_string();
-        let v = exporter_exports(&k, &p);
-        series.insert((k, p.label.clone()), (p, v));
-    }
+    jumps(book, out, "exports", &by_country, &|k| k.to_owned());
+    jumps(book, out, "production", &production, &|k| k.to_owned());
     let country_of = |a: &str| a.parse().ok().and_then(|a| book.country_of(&a)).unwrap_or_default();
-    jumps(book, out, "exports of exporter", series, &exporter_exports, &country_of);
+    jumps(book, out, "exports of exporter", &by_exporter, &country_of);
 }
 
 fn st4(book: &Book, out: &mut Vec<Flag>) {
@@ -434,14 +395,9 @@ fn sw1(book: &Book, out: &mut Vec<Flag>) {
         moves.push((i.seq, i.holder.clone(), i128::from(pt), i.date.clone()));
     }
     for c in &book.certificates {
-        if let Some(t) = &c.exported {
-            let seq = book
-                .steps
-                .iter()
-                .find(|s| s.kind == "export" && s.note == c.certificate.number.as_str())
-                .map(|s| s.seq);
+        if let (Some(t), Some(seq)) = (&c.exported, c.exported_seq) {
             moves.push((
-                seq.unwrap_or(c.seq),
+                seq,
                 c.certificate.exporter.actor.clone(),
                 -i128::from(c.certificate.carats()),
                 t.date(),

@@ -67,7 +67,7 @@ pub fn dot(book: &Book, target: &Target) -> Result<String, ReportError> {
     // A certificate's graph ends at its export (or its issue, before the shipment left).
     let end = cert_number.and_then(|n| {
         let c = book.certificate(n)?;
-        book.steps.iter().find(|s| s.kind == "export" && s.note == n).map(|s| s.seq).or(Some(c.seq))
+        Some(c.exported_seq.unwrap_or(c.seq))
     });
     // The steps touching these parcels, in order; certificates and exports only for the target.
     let steps: Vec<_> = book

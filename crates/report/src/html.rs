@@ -124,20 +124,27 @@ fn sev(f: &Finding) -> String {
     format!("<span class=\"sev {s}\">{s}</span>")
 }
 
-/// The certificates whose provenance includes the finding's certificate or parcel.
-fn certificates_of(book: &Book, f: &Finding) -> Vec<String> {
+/// For each parcel, the certificates whose provenance includes it.
+fn certificates_by_parcel(book: &Book) -> std::collections::BTreeMap<kpledger_model::ParcelId, Vec<String>> {
+    let mut m: std::collections::BTreeMap<_, Vec<String>> = std::collections::BTreeMap::new();
+    for c in &book.certificates {
+        let roots: Vec<_> = c.certificate.parcels.iter().map(|r| r.parcel).collect();
+        for p in book.ancestors(&roots) {
+            m.entry(p).or_default().push(c.certificate.number.to_string());
+        }
+    }
+    m
+}
+
+/// The certificates a finding belongs under: its own, or those whose provenance includes its parcel.
+fn certificates_of(
+    by_parcel: &std::collections::BTreeMap<kpledger_model::ParcelId, Vec<String>>,
+    f: &Finding,
+) -> Vec<String> {
     if let Some(c) = &f.certificate {
         return vec![c.clone()];
     }
-    let Some(p) = f.parcel else { return Vec::new() };
-    book.certificates
-        .iter()
-        .filter(|c| {
-            let roots: Vec<_> = c.certificate.parcels.iter().map(|r| r.parcel).collect();
-            book.ancestors(&roots).contains(&p)
-        })
-        .map(|c| c.certificate.number.to_string())
-        .collect()
+    f.parcel.and_then(|p| by_parcel.get(&p).cloned()).unwrap_or_default()
 }
 
 fn findings_table(out: &mut String, items: &[&Finding]) {
@@ -249,10 +256,12 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         let _ = writeln!(o, "<p>No finding: every rule held and no statistical red flag was raised.</p>");
     }
     let mut placed = BTreeSet::new();
+    let by_parcel = certificates_by_parcel(book);
+    let homes: Vec<Vec<String>> = all.iter().map(|f| certificates_of(&by_parcel, f)).collect();
     for c in &book.certificates {
         let n = c.certificate.number.to_string();
         let items: Vec<&Finding> =
-            all.iter().copied().filter(|f| certificates_of(book, f).contains(&n)).collect();
+            all.iter().zip(&homes).filter(|(_, h)| h.contains(&n)).map(|(f, _)| *f).collect();
         if items.is_empty() {
             continue;
         }
