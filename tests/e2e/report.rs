@@ -101,6 +101,29 @@ fn stats_report_graph_and_red_flags_through_the_cli() {
     svg.ok();
     assert!(svg.stdout.starts_with("<svg") && svg.stdout.contains("</svg>"), "{svg}");
     kp!("graph", "SL-2026-999999", "--ledger", &ledger).run().cannot_run(&["is not in this ledger"]);
+    let parcel: String = {
+        let c = rusqlite::Connection::open(&ledger).unwrap();
+        c.query_row("SELECT min(id) FROM parcels", [], |r| r.get(0)).unwrap()
+    };
+    let one = kp!("graph", &parcel, "--ledger", &ledger, "--format", "dot").run();
+    one.ok().stdout_has("MINE SITE").stdout_has(&parcel[parcel.len() - 12..]);
+
+    // A ledger edited behind kpledger's back: the report is still written, says FAILED
+    // with the finding, and the exit code is 1.
+    {
+        let c = rusqlite::Connection::open(&ledger).unwrap();
+        let n = c
+            .execute(
+                "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE id = (SELECT min(id) FROM parcels)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let failed = tmp.join("failed.html");
+    kp!("report", "--html", &failed, "--ledger", &ledger).run().code(1).stdout_has("regulator report");
+    let html = std::fs::read_to_string(&failed).unwrap();
+    assert!(html.contains("FAILED") && html.contains("DB-1"), "the report says why it failed");
 }
 
 /// Where the screenshot goes: target/report/demo-report.png.
