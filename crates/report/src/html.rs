@@ -294,7 +294,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     } else {
         let _ = writeln!(
             o,
-            "<div class=\"figure chart\" id=\"chart-volumes\">{}</div>",
+            "<div class=\"figure chart\" id=\"chart-volumes\" role=\"img\" aria-label=\"Bar chart: carats produced, exported and imported per country and quarter\">{}</div>",
             charts::volumes(&volumes)?
         );
         let _ = writeln!(
@@ -307,8 +307,11 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     if rows.is_empty() {
         let _ = writeln!(o, "<p>No certificate.</p>");
     } else {
-        let _ =
-            writeln!(o, "<div class=\"figure chart\" id=\"chart-values\">{}</div>", charts::values(&rows)?);
+        let _ = writeln!(
+            o,
+            "<div class=\"figure chart\" id=\"chart-values\" role=\"img\" aria-label=\"Each certificate's US dollars per carat against its origin's benchmark band\">{}</div>",
+            charts::values(&rows)?
+        );
         let _ = writeln!(
             o,
             "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy, <code>domain.md</code> §4) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
@@ -355,7 +358,11 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
             esc(&status)
         );
         let svg = graph::svg(book, &Target::Certificate(n.clone()))?;
-        let _ = writeln!(o, "<div class=\"graph\" id=\"graph-{}\">{svg}</div></article>", esc(&n));
+        let _ = writeln!(
+            o,
+            "<div class=\"graph\" id=\"graph-{0}\" role=\"img\" aria-label=\"Provenance of certificate {0}: from the mine sites to the export\">{svg}</div></article>",
+            esc(&n)
+        );
     }
     if book.certificates.is_empty() {
         let _ = writeln!(o, "<p>No certificate in this ledger.</p>");
