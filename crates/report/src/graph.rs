@@ -181,7 +181,7 @@ pub fn dot(book: &Book, target: &Target) -> Result<String, ReportError> {
             if n > 1 { label.replacen("handover", &format!("{n} handovers"), 1) } else { label.clone() };
         let _ = writeln!(
             out,
-            "  {id} [shape=box, style=filled, fillcolor=\"{fill}\", width={width}, label=\"{}\"];",
+            "  {id} [shape=box, style=filled, fillcolor=\"{fill}\", penwidth={width}, label=\"{}\"];",
             esc(&label)
         );
     }
@@ -207,7 +207,10 @@ pub fn svg(book: &Book, target: &Target) -> Result<String, ReportError> {
 /// Lays out DOT text and draws it as SVG (without the XML declaration, so it can be
 /// embedded in HTML as it is).
 pub fn dot_to_svg(d: &str) -> Result<String, ReportError> {
-    let mut parser = layout::gv::DotParser::new(d);
+    // The DOT handed out is Graphviz's (`penwidth` is a border's width); layout-rs reads
+    // a border's width from `width` (which Graphviz uses for a node's size).
+    let d = d.replace("penwidth=", "width=");
+    let mut parser = layout::gv::DotParser::new(&d);
     let graph = parser.process().map_err(ReportError::Graph)?;
     let mut builder = layout::gv::GraphBuilder::new();
     builder.visit_graph(&graph);

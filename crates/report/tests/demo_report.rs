@@ -248,9 +248,25 @@ fn html_report_is_valid_self_contained_and_has_its_figures() {
 }
 
 #[test]
+fn html_report_is_deterministic() {
+    // No clock, and no hash-map order leaks into the layout: the same events give the
+    // same bytes.
+    assert!(html() == html());
+}
+
+#[test]
 fn provenance_graph_goes_from_mine_sites_to_the_export() {
     let book = book();
     let dot = kpledger_report::graph::dot(&book, &Target::Certificate("SL-2026-004312".into())).unwrap();
+    let path = golden("demo_graph_SL-2026-004312.dot");
+    if std::env::var_os("KPLEDGER_BLESS").is_some() {
+        std::fs::write(&path, &dot).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == dot,
+        "{} differs; after an intended change run KPLEDGER_BLESS=1 cargo test -p kpledger-report --test demo_report\n{dot}",
+        path.display()
+    );
     for needle in [
         "Koidu claim 12",
         "Tongo Field plot 3",
