@@ -32,7 +32,8 @@ pub(crate) enum Command {
     /// parcels in Sierra Leone, Liberia, Guinea and Cote d'Ivoire, trades them along each
     /// country's legal chain, splits and merges them, values and seals the export lots.
     /// Writes DIR/ledger.kpl, DIR/keys/ (demo keys: public knowledge, never use them for
-    /// real) and DIR/manifest.json.
+    /// real), DIR/manifest.json, and the regulator's report DIR/report.html with the KP
+    /// statistics DIR/stats.txt, stats.json and stats.csv (see `kpledger report`, `stats`).
     ///
     /// Example: kpledger demo /tmp/mru --parcels 40
     Demo {
