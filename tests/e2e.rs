@@ -15,7 +15,9 @@
 //! - `concurrency`: two writer processes and several readers on one ledger: no lost or forked
 //!   events, a bounded wait and a clear "locked", readers never see half an event;
 //! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
-//!   `expect.json`.
+//!   `expect.json`;
+//! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
+//!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
 //! One test binary (as in ripgrep); the modules live in tests/e2e/.
 // Tests: a panic with a message is the failure report, so unwrapping is fine here; and a
@@ -44,3 +46,5 @@ mod hostile;
 mod log;
 #[path = "e2e/refusal.rs"]
 mod refusal;
+#[path = "e2e/report.rs"]
+mod report;

@@ -32,7 +32,8 @@ pub(crate) enum Command {
     /// parcels in Sierra Leone, Liberia, Guinea and Cote d'Ivoire, trades them along each
     /// country's legal chain, splits and merges them, values and seals the export lots.
     /// Writes DIR/ledger.kpl, DIR/keys/ (demo keys: public knowledge, never use them for
-    /// real) and DIR/manifest.json.
+    /// real), DIR/manifest.json, and the regulator's report DIR/report.html with the KP
+    /// statistics DIR/stats.txt, stats.json and stats.csv (see `kpledger report`, `stats`).
     ///
     /// Example: kpledger demo /tmp/mru --parcels 40
     Demo {
@@ -268,12 +269,126 @@ pub(crate) enum Command {
     /// Look at parcels: history (provenance back to the mine), state, list
     #[command(subcommand)]
     Parcel(ParcelCmd),
+    /// KP statistics (Annex III) of a period: production, exports, imports, red flags
+    ///
+    /// Production by country of origin, region and mine site (carats, and value at the
+    /// miner's first sale); exports and imports by country, HS code, partner and origin, with
+    /// carats, US$, US$/ct and the number of certificates. Origin (where the stones were
+    /// mined) and provenance (the last exporting country) are kept apart: a cross-border
+    /// import counts as an import, never as production, and `EXPORTS by country of origin`
+    /// shares mixed-origin lots out by their recorded history. The statistical red flags
+    /// (ST-1..ST-5, SW-1, see `kpledger rules`) dated in the period are listed at the end.
+    ///
+    /// Annex III asks for production every half-year and trade every quarter: use
+    /// --period 2026-H1 for production returns and --period 2026-Q3 for trade returns.
+    /// Without a period: the whole ledger. Exit 0 (red flags are warnings), 2 on bad input.
+    ///
+    /// Examples:
+    ///   kpledger stats --ledger kpledger-demo/ledger.kpl --period 2026-Q1
+    ///   kpledger stats --ledger sl.kpl --from 2026-01-01 --to 2026-02-15 --csv > sl.csv
+    ///   kpledger stats --ledger sl.kpl --period 2026-H1 --json   (schemas/stats.schema.json)
+    #[command(verbatim_doc_comment)]
+    Stats {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// A year (2026), half-year (2026-H1, 2026-H2) or quarter (2026-Q1 .. 2026-Q4)
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day (default: the ledger's first event)
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Last day, included (default: the ledger's latest event)
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        /// Print JSON (schemas/stats.schema.json)
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print one CSV table (RFC 4180) with a `section` column
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Write the regulator's HTML report of a ledger or of one evidence bundle
+    ///
+    /// One self-contained file (no script, font or network): the verdict first, summary
+    /// figures, findings and red flags grouped by certificate, charts of production against
+    /// exports and of US$/ct against the benchmark band, each certificate's provenance graph
+    /// (mine sites → handovers, splits, merges → export lot, carats on every edge), and the
+    /// checkpoint and witness status. Verifies first: exit 0 verified (warnings allowed),
+    /// 1 an error was found (the report is still written and says so), 2 could not run.
+    ///
+    /// Examples:
+    ///   kpledger report --html report.html --ledger kpledger-demo/ledger.kpl
+    ///   kpledger report --html sl.html --bundle kpledger-demo/bundles/SL-2026-004312.json --trust kpledger-demo/keys/sl.nma.pub
+    #[command(verbatim_doc_comment)]
+    Report {
+        /// Where to write the HTML file (must not exist)
+        #[arg(long, value_name = "OUT")]
+        html: PathBuf,
+        /// The ledger file
+        #[arg(long, conflicts_with = "bundle", required_unless_present = "bundle")]
+        ledger: Option<PathBuf>,
+        /// An evidence bundle (needs --trust)
+        #[arg(long, requires = "trust")]
+        bundle: Option<PathBuf>,
+        /// A trusted authority public key (PEM), for --bundle; repeat for several
+        #[arg(long = "trust", num_args = 1)]
+        trust: Vec<PathBuf>,
+        /// A witness whose cosignature the bundle's checkpoint must carry: NAME=KEY.pub
+        #[arg(long = "witness", num_args = 1, value_name = "NAME=KEY.pub")]
+        witnesses: Vec<String>,
+        /// How many of the --witness keys must have cosigned (default: all of them)
+        #[arg(long)]
+        quorum: Option<usize>,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Draw the provenance graph of a certificate or a parcel, back to the mine sites
+    ///
+    /// Nodes are mine sites, handovers, splits, merges, valuation, sealing and the export;
+    /// every edge carries the parcel's carats. DOT for Graphviz or other tools, or SVG laid
+    /// out by kpledger itself.
+    ///
+    /// Examples:
+    ///   kpledger graph SL-2026-004312 --ledger kpledger-demo/ledger.kpl --format svg --out sl.svg
+    ///   kpledger graph 019c... --ledger sl.kpl --format dot | dot -Tpng > parcel.png
+    #[command(verbatim_doc_comment)]
+    Graph {
+        /// A KP certificate number or a parcel id
+        #[arg(value_name = "PARCEL_OR_CERT")]
+        target: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER", conflicts_with = "bundle", required_unless_present = "bundle")]
+        ledger: Option<PathBuf>,
+        /// An evidence bundle instead of a ledger
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+        format: GraphFormat,
+        /// Write to this file (must not exist) instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
     /// List the rule codes the verifier applies
     Rules {
         /// Print as JSON
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The provenance graph's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT text
+    Dot,
+    /// SVG, laid out by kpledger
+    Svg,
 }
 
 /// How to open the ledger.

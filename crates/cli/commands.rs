@@ -20,8 +20,8 @@ use crate::args::{
     ActorCmd, CertificateCmd, Command, EpcisCmd, HandoverCmd, KeyCmd, LogCmd, OpenArgs, ParcelCmd, PolicyCmd,
     SignArgs, SiteCmd, WitnessCmd,
 };
-use crate::render;
 use crate::{FOUND, OK};
+use crate::{render, report_cmd};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -34,6 +34,32 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, json),
             (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
         },
+        Command::Stats { ledger, period, from, to, json, csv, open } => report_cmd::stats_cmd(
+            &ledger,
+            period.as_deref(),
+            from.as_deref(),
+            to.as_deref(),
+            json,
+            csv,
+            &open,
+        ),
+        Command::Report { html, ledger, bundle, trust, witnesses, quorum, open } => report_cmd::report_cmd(
+            &html,
+            ledger.as_deref(),
+            bundle.as_deref(),
+            &trust,
+            &witnesses,
+            quorum,
+            &open,
+        ),
+        Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(
+            &target,
+            ledger.as_deref(),
+            bundle.as_deref(),
+            format,
+            out.as_deref(),
+            &open,
+        ),
         Command::Certificate(c) => certificate_cmd(c),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
@@ -184,11 +210,11 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
     }
 }
 
-fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
+pub(crate) fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
     Ok(Ledger::open(path, OpenOptions { read_only, busy_timeout: Duration::from_secs(o.wait) })?)
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_INPUT {
         bail!(
@@ -370,7 +396,7 @@ fn refused(findings: &[Finding], json: bool) -> Result<u8> {
 }
 
 /// Writes a new file, refusing to overwrite.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let mut f =
         std::fs::OpenOptions::new().write(true).create_new(true).open(path).with_context(|| {
@@ -382,8 +408,12 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     let s = demo::run(dir, parcels, &mut |m| render::step(m))?;
+    let (reports, flags) = report_cmd::demo_reports(&s.dir, &s.ledger, &s.report)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        let mut v = serde_json::to_value(&s)?;
+        v["reports"] = json!(reports);
+        v["red_flags"] = json!(flags.iter().map(|f| &f.finding).collect::<Vec<_>>());
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(if s.report.ok && s.bundle_reports.iter().all(|b| b.ok) { OK } else { FOUND });
     }
     println!("kpledger demo — Mano River Union regional ledger ({})", demo::DEMO_ORIGIN);
@@ -441,11 +471,20 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
         println!("Red flags raised on purpose (the suspicious flow of this scenario):");
         print!("{}", render::findings(&s.warnings));
     }
+    if !flags.is_empty() {
+        println!();
+        println!("Statistical red flags (domain.md §7.7; also in report.html and stats.txt, see Files):");
+        let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
+        print!("{}", render::findings(&found));
+    }
     println!();
     let verdict = if s.report.ok { "VERIFIED" } else { "FAILED" };
     println!(
-        "Whole-ledger verification: {verdict} — {} events, {} error(s), {} warning(s).",
-        s.report.events, s.report.errors, s.report.warnings
+        "Whole-ledger verification: {verdict} — {} events, {} error(s), {} warning(s), {} statistical red flag(s).",
+        s.report.events,
+        s.report.errors,
+        s.report.warnings,
+        flags.len()
     );
     for b in &s.bundle_reports {
         println!(
@@ -462,6 +501,15 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     println!("  {}   ledger, trusted keys, bundles", s.manifest.display());
     println!("  {}/bundles/   one evidence bundle per KP certificate", s.dir.display());
     println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
+    for r in &reports {
+        let what = match r.extension().and_then(|e| e.to_str()) {
+            Some("html") => "the regulator's report: open it in a browser",
+            Some("txt") => "KP statistics (Annex III layout)",
+            Some("json") => "KP statistics as JSON (schemas/stats.schema.json)",
+            _ => "KP statistics as CSV",
+        };
+        println!("  {}   {what}", r.display());
+    }
     println!();
     println!("Try:");
     println!("  kpledger verify --ledger {}", s.ledger.display());
@@ -474,6 +522,10 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
         );
     }
     println!("  kpledger certificate list --ledger {}", s.ledger.display());
+    println!("  kpledger stats --ledger {} --period 2026-Q1", s.ledger.display());
+    if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
+        println!("  kpledger graph {} --ledger {} --format dot", c.certificate, s.ledger.display());
+    }
     let all_ok = s.report.ok && s.bundle_reports.iter().all(|b| b.ok);
     Ok(if all_ok { OK } else { FOUND })
 }
@@ -482,8 +534,9 @@ fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
     let ledger = open(path, true, o)?;
     let total = ledger.len()?;
     let pb = render::progress(total, "verifying");
-    let report = ledger.verify(&mut |done, _| pb.set_position(done))?;
+    let mut report = ledger.verify(&mut |done, _| pb.set_position(done))?;
     pb.finish_and_clear();
+    report_cmd::add_flags(&mut report, &report_cmd::ledger_flags(&ledger));
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -510,8 +563,9 @@ fn verify_bundle_file(
     }
     let trust = kpledger_verify::Trust { keys, witnesses, quorum };
     let bytes = read_input(path)?;
-    let report =
+    let mut report =
         kpledger_verify::verify_bundle_with(&bytes, &trust).with_context(|| format!("{}", path.display()))?;
+    report_cmd::add_flags(&mut report, &report_cmd::bundle_flags(path));
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -642,7 +696,7 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
 }
 
 /// `NAME=KEY.pub` arguments as C2SP cosignature verifier keys.
-fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
+pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
     args.iter()
         .map(|a| {
             let (name, file) = a

@@ -10,6 +10,7 @@
 mod args;
 mod commands;
 mod render;
+mod report_cmd;
 
 use std::process::ExitCode;
 

@@ -5,8 +5,11 @@
 //! embedded here), register mine sites, and enrol licensed miners, middlemen, exporters and
 //! government valuers. Parcels are mined in all four countries and follow each country's
 //! legal chain (`domain.md` §7.6 LC-2) to an exporter, who merges them into an export lot
-//! that is officially valued and sealed. One handover is deliberately suspicious: the
-//! dealer's re-weigh finds 3% less than the miner declared (MB-3 warning).
+//! that is officially valued and sealed. Two flows are deliberately suspicious: one
+//! handover's re-weigh finds 3% less than the miner declared (MB-3 warning), and Côte
+//! d'Ivoire's export lot is valued at about US$270/ct — like the country's real 2019
+//! exports, about 4.8 times its production benchmark of US$56.38/ct (`domain.md` §4): the
+//! statistical red flag ST-1 of `kpledger-report`.
 
 use std::path::{Path, PathBuf};
 
@@ -127,6 +130,8 @@ pub(crate) struct Country<'a> {
     chain: Vec<ActorId>,
     pub(crate) exporter: ActorId,
     usd_per_ct: u64,
+    /// US$/ct the export lot is valued at, before the valuers' margins.
+    valued_usd_per_ct: u64,
 }
 
 /// Runs the demo into `dir` with `parcels` mined parcels (at least 8).
@@ -477,6 +482,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![sl_d],
             exporter: sl_x,
             usd_per_ct: 289,
+            valued_usd_per_ct: 289,
         },
         Country {
             code: "LR",
@@ -486,6 +492,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![lr_b, lr_d],
             exporter: lr_x,
             usd_per_ct: 428,
+            valued_usd_per_ct: 428,
         },
         Country {
             code: "GN",
@@ -495,6 +502,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![gn_c],
             exporter: gn_x,
             usd_per_ct: 42,
+            valued_usd_per_ct: 42,
         },
         Country {
             code: "CI",
@@ -504,6 +512,9 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![ci_c],
             exporter: ci_x,
             usd_per_ct: 56,
+            // The lot is valued like the real 2019 exports (about US$260/ct, domain.md §4),
+            // several times the production benchmark of US$56.38/ct: ST-1 flags it.
+            valued_usd_per_ct: 217,
         },
     ])
 }
@@ -626,7 +637,7 @@ pub(crate) fn importer(name: &str, address: &str, country: &str) -> Result<CertI
 /// Official valuation by the country's rule, then sealing by its authority.
 pub(crate) fn value_and_seal(sim: &mut Sim, c: &Country<'_>, lot: &ParcelId) -> Result<(Cents, Vec<String>), SimError> {
     let state = sim.parcel(lot)?;
-    let base = state.weight_pt.0 * c.usd_per_ct * 120 / 100;
+    let base = state.weight_pt.0 * c.valued_usd_per_ct * 120 / 100;
     let (exporter, government, independent) = (Cents(base), Cents(base * 104 / 100), Cents(base * 102 / 100));
     let (independent, final_value) = if matches!(c.code, "SL" | "LR") {
         (Some(independent), government.max(exporter).max(independent))

@@ -3069,6 +3069,15 @@ fn asserted_codes() -> Vec<(String, String, String)> {
             out.push((code, severity, format!("bundles/{}", name(&dir))));
         }
     }
+    // The statistical red flags (ST-1..ST-5, SW-1) are whole-ledger analyses of
+    // `kpledger-report`; their raise cases (`warn_*`, next to `near_*` near misses) are
+    // generated and run by crates/report/tests/redflags.rs.
+    for dir in cases("redflags").into_iter().filter(|d| name(d).starts_with("warn_")) {
+        let e: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap()).unwrap();
+        let field = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+        out.push((field("code"), field("severity"), format!("redflags/{}", name(&dir))));
+    }
     out
 }
 

@@ -130,9 +130,81 @@ pub struct Policy {
     /// (Liberia's 2004 Act, EX-3).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conclusive_evidence_of_origin: bool,
+    /// Reference figures per year for the statistical red flags (ST-1, ST-2): KP-reported
+    /// production, value per carat, USGS production capacity (`domain.md` §4, §2.7).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benchmarks: Vec<Benchmark>,
+    /// Thresholds of the statistical red flags (ST-1..ST-5, SW-1) and red-flag locations;
+    /// absent values take the suggested defaults of `domain.md` §7.7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub red_flags: Option<RedFlagPolicy>,
     /// Field names whose values rest on unconfirmed sources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unconfirmed: Vec<Text>,
+}
+
+/// A country's reference figures for one year (`domain.md` §4). Every figure is optional:
+/// only what a source gave is recorded, never a derived value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benchmark {
+    /// The year the figures are for.
+    pub year: u32,
+    /// KP-reported production, in points (0.01 ct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_pt: Option<u64>,
+    /// KP-reported production value, in US cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_usd_cents: Option<u64>,
+    /// Average value per carat, in US cents per carat (ST-1's benchmark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_cents_per_ct: Option<u64>,
+    /// Upper bound of the estimated production capacity per year, in points (ST-2; USGS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_pt_high: Option<u64>,
+    /// Where the figures come from.
+    pub source: Text,
+}
+
+/// Thresholds of the statistical red flags (`domain.md` §7.7 "to be tuned").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedFlagPolicy {
+    /// ST-1: the band around the benchmark value per carat, in percent of it
+    /// (default `[33, 300]`: 0.33x to 3x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_band_pct: Option<[u32; 2]>,
+    /// ST-3: a period's volume that grows by more than this percentage over the previous
+    /// period, or shrinks to less than 100/(100+this) of it, is a jump (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_pct: Option<u32>,
+    /// ST-3: volumes below this, in points, in both periods are not compared (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump_min_pt: Option<u64>,
+    /// ST-4: how long before a site was flagged sourcing from it still counts (default 365).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback_days: Option<u32>,
+    /// ST-4: mine sites that are red-flag locations (CAHRA), from a date.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flagged_sites: Vec<FlaggedSite>,
+    /// ST-5: countries treated as trading hubs for mixed-origin certificates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trading_hubs: Vec<Country>,
+    /// SW-1: how many points a trader's sales may exceed its acquisitions (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_slack_pt: Option<u64>,
+}
+
+/// A mine site flagged as a red-flag location (OECD R1), from a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlaggedSite {
+    /// The site.
+    pub site: SiteId,
+    /// From when it is flagged.
+    pub from: Date,
+    /// Why.
+    pub reason: Text,
 }
 
 impl Policy {

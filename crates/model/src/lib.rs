@@ -37,9 +37,10 @@ pub mod types;
 pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
 pub use canonical::JsonError;
 pub use event::{
-    ActorRecord, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, ForeignCertificate,
-    ImportConfirmation, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind, OriginClaim, ParcelRef,
-    ParsedEvent, Payload, Policy, SiteRecord, Suspension, ValuationRule,
+    ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,
+    ForeignCertificate, ImportConfirmation, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind,
+    OriginClaim, ParcelRef, ParsedEvent, Payload, Policy, RedFlagPolicy, SiteRecord, Suspension,
+    ValuationRule,
 };
 pub use hash::Hash;
 pub use keys::{KeyError, PublicKey, SecretKey};

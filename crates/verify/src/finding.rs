@@ -26,6 +26,8 @@ impl fmt::Display for Severity {
 }
 
 /// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-1`).
+/// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
+/// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Rule {
@@ -79,6 +81,18 @@ pub enum Rule {
     Lc2,
     /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
     Lc3,
+    /// ST-1: a shipment's value per carat lies inside the band around its origin country's benchmark.
+    St1,
+    /// ST-2: a country's exports of its own origin stay within its reported production plus imports, and its production capacity.
+    St2,
+    /// ST-3: a country's or an exporter's volume does not jump from one period to the next.
+    St3,
+    /// ST-4: no one sourced from a red-flag mine site (CAHRA) within the look-back window of its flagging.
+    St4,
+    /// ST-5: no mixed-origin certificate from a trading hub covers stones whose history shows a single origin.
+    St5,
+    /// SW-1: a trader's sales never exceed its acquisitions: stock balance (MB-4) and warranty reconciliation.
+    Sw1,
     /// LOG-1: every event is a leaf of the log at its position, proven against a signed checkpoint.
     Log1,
     /// LOG-2: every checkpoint is signed by the ledger's root authority and matches the tree recomputed from the events (a consistent extension of every earlier one).
@@ -91,7 +105,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 29] = [
+    pub const ALL: [Rule; 35] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -117,6 +131,12 @@ impl Rule {
         Rule::Lc1,
         Rule::Lc2,
         Rule::Lc3,
+        Rule::St1,
+        Rule::St2,
+        Rule::St3,
+        Rule::St4,
+        Rule::St5,
+        Rule::Sw1,
         Rule::Log1,
         Rule::Log2,
         Rule::Log3,
@@ -151,6 +171,12 @@ impl Rule {
             Rule::Lc1 => "LC-1",
             Rule::Lc2 => "LC-2",
             Rule::Lc3 => "LC-3",
+            Rule::St1 => "ST-1",
+            Rule::St2 => "ST-2",
+            Rule::St3 => "ST-3",
+            Rule::St4 => "ST-4",
+            Rule::St5 => "ST-5",
+            Rule::Sw1 => "SW-1",
             Rule::Log1 => "LOG-1",
             Rule::Log2 => "LOG-2",
             Rule::Log3 => "LOG-3",
@@ -220,6 +246,22 @@ impl Rule {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
             Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
+            Rule::St1 => {
+                "a shipment's value per carat lies inside the band around its origin country's benchmark"
+            }
+            Rule::St2 => {
+                "a country's exports of its own origin stay within its reported production plus imports, and its production capacity"
+            }
+            Rule::St3 => "a country's or an exporter's volume does not jump from one period to the next",
+            Rule::St4 => {
+                "no one sourced from a red-flag mine site (CAHRA) within the look-back window of its flagging"
+            }
+            Rule::St5 => {
+                "no mixed-origin certificate from a trading hub covers stones whose history shows a single origin"
+            }
+            Rule::Sw1 => {
+                "a trader's sales never exceed its acquisitions: stock balance (MB-4) and warranty reconciliation"
+            }
             Rule::Log1 => {
                 "every event is a leaf of the log at its position, proven against a signed checkpoint"
             }

@@ -1,0 +1,237 @@
+//! Regulator reports: `kpledger stats`, `kpledger report --html`, `kpledger graph`, and the
+//! red flags added to `kpledger verify`. Reads the ledger or a bundle, hands the events to
+//! `kpledger-report`, prints or writes what it returns.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_model::{Bundle, Date, Event, ParsedEvent};
+use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
+use kpledger_verify::Report;
+
+use crate::args::{GraphFormat, OpenArgs};
+use crate::commands::{open, read_input, witness_keys, write_new};
+use crate::{FOUND, OK};
+
+/// The events of a bundle file with their ledger positions, and its checkpoint note.
+fn bundle_events(path: &Path) -> Result<(Vec<(u64, ParsedEvent)>, String)> {
+    let bytes = read_input(path)?;
+    let bundle: Bundle = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not an evidence bundle", path.display()))?;
+    let mut out = Vec::new();
+    for (i, v) in bundle.events.iter().enumerate() {
+        let raw = serde_json::to_vec(v)?;
+        let ev = Event::parse(&raw).map_err(|e| anyhow!("{}: event {}: {e}", path.display(), i + 1))?;
+        let seq = bundle.log.proofs.get(i).map(|p| p.index + 1).unwrap_or(i as u64 + 1);
+        out.push((seq, ev));
+    }
+    Ok((out, bundle.log.checkpoint))
+}
+
+fn book_of(events: &[(u64, ParsedEvent)]) -> Book {
+    Book::new(events.iter().map(|(s, e)| (*s, e)))
+}
+
+/// Adds the red flags to a verification report, as warnings like the rules' own.
+pub(crate) fn add_flags(report: &mut Report, flags: &[Flag]) {
+    for f in flags {
+        report.findings.push(f.finding.clone());
+        report.warnings += 1;
+    }
+}
+
+/// The red flags of a ledger's events (for `verify --ledger`). Best effort: a ledger whose
+/// stored events cannot be read gets none here; verification reports why.
+pub(crate) fn ledger_flags(ledger: &kpledger_core::Ledger) -> Vec<Flag> {
+    match ledger.events() {
+        Ok(events) => kpledger_report::red_flags(&book_of(&events)),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The red flags of a bundle's events (for `verify BUNDLE`); none if its events cannot be
+/// read (verification reports why).
+pub(crate) fn bundle_flags(path: &Path) -> Vec<Flag> {
+    match bundle_events(path) {
+        Ok((events, _)) => kpledger_report::red_flags(&book_of(&events)),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn period(period: Option<&str>, from: Option<&str>, to: Option<&str>, book: &Book) -> Result<Period> {
+    if let Some(p) = period {
+        return Ok(Period::parse(p)?);
+    }
+    let day = |s: &str, what: &str| Date::new(s).map_err(|e| anyhow!("--{what} {s:?}: {e}"));
+    let first = book.first.as_ref().map(|t| t.date());
+    let last = book.last.as_ref().map(|t| t.date());
+    let from = match from {
+        Some(s) => day(s, "from")?,
+        None => first.clone().or(last.clone()).ok_or_else(|| anyhow!("the ledger has no events"))?,
+    };
+    let to = match to {
+        Some(s) => day(s, "to")?,
+        None => last.or(first).ok_or_else(|| anyhow!("the ledger has no events"))?,
+    };
+    Ok(Period::range(from, to)?)
+}
+
+/// `kpledger stats`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stats_cmd(
+    ledger: &Path,
+    p: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+    csv: bool,
+    o: &OpenArgs,
+) -> Result<u8> {
+    let l = open(ledger, true, o)?;
+    let events = l.events()?;
+    let book = book_of(&events);
+    let period = period(p, from, to, &book)?;
+    let flags = kpledger_report::red_flags(&book);
+    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else if csv {
+        print!("{}", stats.to_csv()?);
+    } else {
+        print!("{}", stats.to_table());
+    }
+    Ok(OK)
+}
+
+/// The HTML report of a ledger, with its verification report.
+pub(crate) fn ledger_html(
+    ledger: &kpledger_core::Ledger,
+    report: &Report,
+    subject: String,
+) -> Result<String> {
+    let events = ledger.events()?;
+    let book = book_of(&events);
+    let flags = kpledger_report::red_flags(&book);
+    let mut checkpoints = Vec::new();
+    for c in ledger.stored_checkpoints()? {
+        checkpoints.push(kpledger_report::html::checkpoint_status(&c.note)?);
+    }
+    let html = kpledger_report::html::render(&HtmlInput {
+        subject,
+        book: &book,
+        report,
+        flags: &flags,
+        checkpoints,
+    })?;
+    Ok(html)
+}
+
+/// `kpledger report --html OUT (--ledger L | --bundle B --trust K...)`.
+pub(crate) fn report_cmd(
+    out: &Path,
+    ledger: Option<&Path>,
+    bundle: Option<&Path>,
+    trust: &[PathBuf],
+    witnesses: &[String],
+    quorum: Option<usize>,
+    o: &OpenArgs,
+) -> Result<u8> {
+    let (html, ok) = match (ledger, bundle) {
+        (Some(path), _) => {
+            let l = open(path, true, o)?;
+            let report = l.verify(&mut |_, _| {})?;
+            let ok = report.ok;
+            (ledger_html(&l, &report, format!("ledger {}", path.display()))?, ok)
+        }
+        (None, Some(path)) => {
+            let mut keys = Vec::new();
+            for t in trust {
+                keys.push(kpledger_model::PublicKey::read_pem_file(t)?);
+            }
+            let witnesses = witness_keys(witnesses)?;
+            let quorum = quorum.unwrap_or(witnesses.len());
+            let trust = kpledger_verify::Trust { keys, witnesses, quorum };
+            let bytes = read_input(path)?;
+            let report = kpledger_verify::verify_bundle_with(&bytes, &trust)
+                .with_context(|| format!("{}", path.display()))?;
+            let (events, note) = bundle_events(path)?;
+            let book = book_of(&events);
+            let flags = kpledger_report::red_flags(&book);
+            let checkpoints: Vec<CheckpointStatus> = vec![kpledger_report::html::checkpoint_status(&note)?];
+            let html = kpledger_report::html::render(&HtmlInput {
+                subject: format!("evidence bundle {}", path.display()),
+                book: &book,
+                report: &report,
+                flags: &flags,
+                checkpoints,
+            })?;
+            (html, report.ok)
+        }
+        (None, None) => bail!("give --ledger FILE, or --bundle FILE with --trust KEY"),
+    };
+    write_new(out, html.as_bytes())?;
+    println!("regulator report → {}", out.display());
+    println!("open it in a browser: it is one self-contained file (no script, font or network).");
+    Ok(if ok { OK } else { FOUND })
+}
+
+/// `kpledger graph PARCEL_OR_CERT --format dot|svg`.
+pub(crate) fn graph_cmd(
+    target: &str,
+    ledger: Option<&Path>,
+    bundle: Option<&Path>,
+    format: GraphFormat,
+    out: Option<&Path>,
+    o: &OpenArgs,
+) -> Result<u8> {
+    let events = match (ledger, bundle) {
+        (Some(path), _) => open(path, true, o)?.events()?,
+        (None, Some(path)) => bundle_events(path)?.0,
+        (None, None) => bail!("give --ledger FILE or --bundle FILE"),
+    };
+    let book = book_of(&events);
+    let t = Target::parse(target);
+    let text = match format {
+        GraphFormat::Dot => kpledger_report::graph::dot(&book, &t)?,
+        GraphFormat::Svg => kpledger_report::graph::svg(&book, &t)?,
+    };
+    match out {
+        Some(p) => {
+            write_new(p, text.as_bytes())?;
+            println!("provenance graph of {target} → {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(OK)
+}
+
+/// Writes the demo's regulator report and statistics into its directory; returns the
+/// files written and the red flags.
+pub(crate) fn demo_reports(
+    dir: &Path,
+    ledger_path: &Path,
+    report: &Report,
+) -> Result<(Vec<PathBuf>, Vec<Flag>)> {
+    let l = kpledger_core::Ledger::open(
+        ledger_path,
+        kpledger_core::OpenOptions { read_only: true, ..Default::default() },
+    )?;
+    let events = l.events()?;
+    let book = book_of(&events);
+    let flags = kpledger_report::red_flags(&book);
+    let html = ledger_html(&l, report, format!("ledger {}", ledger_path.display()))?;
+    let period = period(None, None, None, &book)?;
+    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    let files = [
+        (dir.join("report.html"), html),
+        (dir.join("stats.txt"), stats.to_table()),
+        (dir.join("stats.json"), serde_json::to_string_pretty(&stats)? + "\n"),
+        (dir.join("stats.csv"), stats.to_csv()?),
+    ];
+    let mut written = Vec::new();
+    for (p, text) in files {
+        write_new(&p, text.as_bytes())?;
+        written.push(p);
+    }
+    Ok((written, flags))
+}
