@@ -77,6 +77,17 @@ pub(crate) enum Command {
         /// How many of the --witness keys must have cosigned (default: all of them)
         #[arg(long)]
         quorum: Option<usize>,
+        /// Check signatures in batches (about twice as fast). Same verdicts as the default
+        /// one-by-one `verify_strict`, except for a signature whose R point carries a
+        /// small-order component, which only its key holder can make and which ingest
+        /// refuses (SECURITY.md)
+        #[arg(long)]
+        batch: bool,
+        /// With --ledger: skip the statistical red flags (ST-1..ST-5, SW-1), which keep a
+        /// summary of the whole history in memory; the rules alone need memory only for the
+        /// open parcels, whatever the ledger's size
+        #[arg(long)]
+        no_red_flags: bool,
         /// Print the report as JSON (schemas/report.schema.json)
         #[arg(long)]
         json: bool,
@@ -373,6 +384,35 @@ pub(crate) enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         open: OpenArgs,
+    },
+    /// Measure ingest and verification against the raw cost of the cryptography
+    ///
+    /// Builds a synthetic national ledger (the demo's actors, its trade repeated, one KP
+    /// certificate per export lot), ingests it into a new ledger, verifies it, verifies one
+    /// certificate's bundle of about 1,000 events, and measures peak memory; then measures,
+    /// on the same signatures and bytes, the raw bounds: verify_strict on one core and on all
+    /// cores, batch verification, SHA-256 and SQLite inserts. Prints each figure and the
+    /// ratios the performance targets are stated in. Absolute figures vary with the machine
+    /// and its load; the ratios are what to compare.
+    ///
+    /// The default runs for about a minute. Examples:
+    ///   kpledger bench
+    ///   kpledger bench --parcels 435000 --json     # about 10^6 events
+    #[command(verbatim_doc_comment)]
+    Bench {
+        /// Parcels to mine (about 2.3 events each)
+        #[arg(long, default_value_t = 30_000)]
+        parcels: u64,
+        /// Parcels per export lot (each lot's bundle holds about 2.3 events per parcel + 40)
+        #[arg(long, default_value_t = 420)]
+        lot_parcels: u32,
+        /// Directory for the generated ledger and bundle (new or empty; default: a temporary
+        /// directory, removed afterwards)
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print the figures as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// List the rule codes the verifier applies
     Rules {

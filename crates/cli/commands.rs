@@ -13,7 +13,7 @@ use kpledger_model::{
     ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId, ParcelRef,
     ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text, Time,
 };
-use kpledger_verify::{Finding, ParcelStatus, Rule};
+use kpledger_verify::{Finding, ParcelStatus, Rule, SigMode};
 use serde_json::json;
 
 use crate::args::{
@@ -29,11 +29,14 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, trust, witnesses, quorum, json, open } => match (ledger, bundle) {
-            (Some(l), _) => verify_ledger(&l, json, &open),
-            (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, json),
-            (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
-        },
+        Command::Verify { bundle, ledger, trust, witnesses, quorum, batch, no_red_flags, json, open } => {
+            let mode = if batch { SigMode::Batch } else { SigMode::Strict };
+            match (ledger, bundle) {
+                (Some(l), _) => verify_ledger(&l, mode, !no_red_flags, json, &open),
+                (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, mode, json),
+                (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
+            }
+        }
         Command::Stats { ledger, period, from, to, json, csv, open } => report_cmd::stats_cmd(
             &ledger,
             period.as_deref(),
@@ -195,6 +198,15 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             ingest(&ledger, &files, dry_run, json, &open)
         }
         Command::Parcel(p) => parcel_cmd(p),
+        Command::Bench { parcels, lot_parcels, dir, json } => {
+            let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), json)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::bench::table(&report));
+            }
+            Ok(OK)
+        }
         Command::Rules { json } => {
             if json {
                 let rules: Vec<_> =
@@ -530,13 +542,22 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     Ok(if all_ok { OK } else { FOUND })
 }
 
-fn verify_ledger(path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+fn verify_ledger(path: &Path, mode: SigMode, red_flags: bool, json: bool, o: &OpenArgs) -> Result<u8> {
     let ledger = open(path, true, o)?;
     let total = ledger.len()?;
     let pb = render::progress(total, "verifying");
-    let mut report = ledger.verify(&mut |done, _| pb.set_position(done))?;
+    // The red flags read the events as verification does, in the same pass.
+    let mut book = kpledger_report::Book::default();
+    let mut observe = |seq: u64, ev: &ParsedEvent| {
+        if red_flags {
+            book.add(seq, ev);
+        }
+    };
+    let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
-    report_cmd::add_flags(&mut report, &report_cmd::ledger_flags(&ledger));
+    if red_flags {
+        report_cmd::add_flags(&mut report, &kpledger_report::red_flags(&book));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -550,6 +571,7 @@ fn verify_bundle_file(
     trust: &[PathBuf],
     witnesses: &[String],
     quorum: Option<usize>,
+    mode: SigMode,
     json: bool,
 ) -> Result<u8> {
     let mut keys = Vec::new();
@@ -563,9 +585,12 @@ fn verify_bundle_file(
     }
     let trust = kpledger_verify::Trust { keys, witnesses, quorum };
     let bytes = read_input(path)?;
+    // The red flags read the events as verification does, in the same pass.
+    let mut book = kpledger_report::Book::default();
     let mut report =
-        kpledger_verify::verify_bundle_with(&bytes, &trust).with_context(|| format!("{}", path.display()))?;
-    report_cmd::add_flags(&mut report, &report_cmd::bundle_flags(path));
+        kpledger_verify::verify_bundle_observed(&bytes, &trust, mode, &mut |seq, ev| book.add(seq, ev))
+            .with_context(|| format!("{}", path.display()))?;
+    report_cmd::add_flags(&mut report, &kpledger_report::red_flags(&book));
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -40,24 +40,6 @@ pub(crate) fn add_flags(report: &mut Report, flags: &[Flag]) {
     }
 }
 
-/// The red flags of a ledger's events (for `verify --ledger`). Best effort: a ledger whose
-/// stored events cannot be read gets none here; verification reports why.
-pub(crate) fn ledger_flags(ledger: &kpledger_core::Ledger) -> Vec<Flag> {
-    match ledger.events() {
-        Ok(events) => kpledger_report::red_flags(&book_of(&events)),
-        Err(_) => Vec::new(),
-    }
-}
-
-/// The red flags of a bundle's events (for `verify BUNDLE`); none if its events cannot be
-/// read (verification reports why).
-pub(crate) fn bundle_flags(path: &Path) -> Vec<Flag> {
-    match bundle_events(path) {
-        Ok((events, _)) => kpledger_report::red_flags(&book_of(&events)),
-        Err(_) => Vec::new(),
-    }
-}
-
 fn period(period: Option<&str>, from: Option<&str>, to: Option<&str>, book: &Book) -> Result<Period> {
     if let Some(p) = period {
         return Ok(Period::parse(p)?);

@@ -635,7 +635,11 @@ pub(crate) fn importer(name: &str, address: &str, country: &str) -> Result<CertI
 }
 
 /// Official valuation by the country's rule, then sealing by its authority.
-pub(crate) fn value_and_seal(sim: &mut Sim, c: &Country<'_>, lot: &ParcelId) -> Result<(Cents, Vec<String>), SimError> {
+pub(crate) fn value_and_seal(
+    sim: &mut Sim,
+    c: &Country<'_>,
+    lot: &ParcelId,
+) -> Result<(Cents, Vec<String>), SimError> {
     let state = sim.parcel(lot)?;
     let base = state.weight_pt.0 * c.valued_usd_per_ct * 120 / 100;
     let (exporter, government, independent) = (Cents(base), Cents(base * 104 / 100), Cents(base * 102 / 100));

@@ -18,7 +18,8 @@ use kpledger_model::{
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, Tables};
 use kpledger_verify::{
-    Accepted, ActorState, SigMode, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, State, rows,
+    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, SigMode,
+    State, rows,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -874,6 +875,18 @@ impl Ledger {
         Ok(added)
     }
 
+    /// The stored bytes of events `first..=last`, in order (for export and benchmarks).
+    pub fn event_docs(&self, first: u64, last: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT doc FROM events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![first as i64, last as i64], |r| r.get_ref(0).map(bytes_of))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
     /// every derived row against the events. `progress(done, total)` is called as it goes.
     /// Signatures are checked with `verify_strict`, one at a time (on every core).
@@ -887,7 +900,22 @@ impl Ledger {
     /// read, hashed and has its signatures checked on the worker threads (every core) while
     /// this thread judges the batch before it. Memory holds two batches of events plus the
     /// state of the open parcels.
-    pub fn verify_with(&self, mode: SigMode, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
+    pub fn verify_with(
+        &self,
+        mode: SigMode,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Report, StoreError> {
+        self.verify_observed(mode, progress, &mut |_, _| {})
+    }
+
+    /// As [`Ledger::verify_with`], showing `observe` each event that could be read, in
+    /// ledger order, as verification reads it (for reports computed in the same pass).
+    pub fn verify_observed(
+        &self,
+        mode: SigMode,
+        progress: &mut dyn FnMut(u64, u64),
+        observe: &mut dyn FnMut(u64, &ParsedEvent),
+    ) -> Result<Report, StoreError> {
         // One read transaction for the whole check, so that every table is read at the same
         // snapshot: without it each statement sees the ledger as it is when it starts, and an
         // append committed by another process meanwhile shows up in some tables and not in
@@ -983,7 +1011,10 @@ impl Ledger {
                     let Ok((batch, prepared)) = from_workers.recv() else { return Ok(()) };
                     in_flight -= 1;
                     for (row, p) in batch.iter().zip(prepared) {
-                        lc.feed_prepared(row, p, &mut rows_by_key);
+                        lc.feed_prepared(row, &p, &mut rows_by_key);
+                        if let Ok(ev) = &p.parsed {
+                            observe(row.seq, ev);
+                        }
                         done += 1;
                         if done % 1024 == 0 || done == total {
                             progress(done, total);

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kpledger_model::{Origin, PublicKey, Time};
+use kpledger_model::{Origin, PublicKey, SecretKey, Time};
 
 use crate::demo::{DEMO_ORIGIN, DEMO_SEED, DEMO_START, DemoError, importer, setup, trade, value_and_seal};
 use crate::sim::{Sim, SimError};
@@ -30,6 +30,8 @@ pub struct Synthetic {
     pub certificates: Vec<String>,
     /// The public keys of the root and the national authorities (what an importer trusts).
     pub trusted: Vec<PublicKey>,
+    /// The root authority's (throw-away) key, which signs checkpoints.
+    pub root_key: SecretKey,
 }
 
 /// Builds a synthetic ledger at `path` (which must not exist) with about `parcels` mined
@@ -76,10 +78,13 @@ pub fn national(
             progress(done);
         }
     }
-    let mut trusted = vec![sim.key(&root)?.public()];
+    // A checkpoint of the whole log, so that every certificate's bundle can prove its events.
+    let root_key = sim.key(&root)?.clone();
+    sim.ledger_mut().publish_checkpoint(&root_key)?;
+    let mut trusted = vec![root_key.public()];
     for c in &countries {
         trusted.push(sim.key(&c.authority)?.public());
     }
     let events = sim.ledger().len()?;
-    Ok(Synthetic { path: path.to_owned(), events, parcels: done, certificates, trusted })
+    Ok(Synthetic { path: path.to_owned(), events, parcels: done, certificates, trusted, root_key })
 }

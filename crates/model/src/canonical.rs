@@ -358,9 +358,12 @@ mod tests {
         let doc = Doc {
             zeta: vec![E::Unit, E::New(7), E::Tuple(1, "x".into()), E::Struct { z: -3, a: None }],
             alpha: [(10, "ten"), (9, "nine")].into_iter().collect(),
-            names: [("\u{1f600}".to_owned(), Tagged::One { b: 2, a: 1 }), ("\u{e000}".to_owned(), Tagged::One { b: 0, a: 0 })]
-                .into_iter()
-                .collect(),
+            names: [
+                ("\u{1f600}".to_owned(), Tagged::One { b: 2, a: 1 }),
+                ("\u{e000}".to_owned(), Tagged::One { b: 0, a: 0 }),
+            ]
+            .into_iter()
+            .collect(),
             skipped: None,
             null: None,
             bytes: vec![0, 255],
@@ -368,7 +371,10 @@ mod tests {
             edge: (MAX_SAFE_INTEGER, -(MAX_SAFE_INTEGER as i64)),
         };
         let by_value = canonical_value(&serde_json::to_value(&doc).unwrap());
-        assert_eq!(String::from_utf8(to_canonical(&doc).unwrap()).unwrap(), String::from_utf8(by_value).unwrap());
+        assert_eq!(
+            String::from_utf8(to_canonical(&doc).unwrap()).unwrap(),
+            String::from_utf8(by_value).unwrap()
+        );
         let too_big = to_canonical(&(MAX_SAFE_INTEGER + 1)).unwrap_err();
         assert!(too_big.to_string().contains("2^53"), "{too_big}");
         assert!(to_canonical(&1.5_f64).is_err());

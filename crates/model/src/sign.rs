@@ -225,7 +225,8 @@ pub fn verify_all_raw(checks: &[RawSigCheck<'_>], mode: SigMode) -> Vec<bool> {
             let msgs: Vec<&[u8]> = batch.iter().map(|&i| checks[i].msg).collect();
             let sigs: Vec<ed25519_dalek::Signature> =
                 batch.iter().map(|&i| ed25519_dalek::Signature::from_bytes(checks[i].sig)).collect();
-            let keys: Vec<ed25519_dalek::VerifyingKey> = batch.iter().map(|&i| *checks[i].key.dalek()).collect();
+            let keys: Vec<ed25519_dalek::VerifyingKey> =
+                batch.iter().map(|&i| *checks[i].key.dalek()).collect();
             let all_good = ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok();
             for &i in &batch {
                 out[i] = all_good || single(&checks[i]);

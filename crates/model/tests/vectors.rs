@@ -350,7 +350,7 @@ fn accepts(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
     let strict = sign::verify_raw(&key, msg, &sig);
     // Batch verification must give the same verdict: alone, and among good signatures
     // (where a bad one makes the batch fail and every member is checked alone).
-    let good_key = kpledger_model::SecretKey::from_seed(&[7; 32]);
+    let good_key = SecretKey::from_seed(&[7; 32]);
     let good_pub = good_key.public();
     let good_sig = sign::sign_raw(&good_key, b"a good signature");
     let good = sign::RawSigCheck { key: &good_pub, msg: b"a good signature", sig: &good_sig };

@@ -280,7 +280,8 @@ impl Book {
         }
     }
 
-    fn add(&mut self, seq: u64, ev: &ParsedEvent) {
+    /// Reads the next event (position, event), in ledger order.
+    pub fn add(&mut self, seq: u64, ev: &ParsedEvent) {
         let body = &ev.event.body;
         let time = body.time.clone();
         self.events += 1;

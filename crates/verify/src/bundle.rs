@@ -13,9 +13,9 @@ use kpledger_model::{BUNDLE_FORMAT, Bundle, ParcelId, Payload, PublicKey};
 use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
+use crate::state::{MemState, State as _};
 use kpledger_model::sign::SigMode;
 use rayon::prelude::*;
-use crate::state::{MemState, State as _};
 
 /// Why a bundle could not be checked at all.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +55,34 @@ pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, Bund
 /// trusted key, each event proven in the log under a checkpoint signed by the ledger's
 /// trusted root authority, and the checkpoint cosigned by a quorum of witnesses.
 pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleError> {
+    verify_bundle_in(bytes, trust, SigMode::Strict)
+}
+
+/// As [`verify_bundle_with`], checking signatures as `mode` says.
+pub fn verify_bundle_in(bytes: &[u8], trust: &Trust, mode: SigMode) -> Result<Report, BundleError> {
+    verify_bundle_observed(bytes, trust, mode, &mut |_, _| {})
+}
+
+/// As [`verify_bundle_in`], showing `observe` each event (its ledger position and the event)
+/// in order once the bundle has been read (for reports computed in the same pass).
+pub fn verify_bundle_observed(
+    bytes: &[u8],
+    trust: &Trust,
+    mode: SigMode,
+    observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
+) -> Result<Report, BundleError> {
     let trusted = trust.keys.as_slice();
-    let bundle: Bundle =
-        canonical::from_slice_strict(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+    // The events are read strictly one by one below; the rest of the bundle goes through the
+    // model's round trip without them (copying every event's JSON twice for that check
+    // would cost as much as reading them).
+    let format = |e: JsonError| BundleError::Format(e.to_string());
+    let mut value = canonical::parse_strict(bytes).map_err(format)?;
+    let event_values = match value.get_mut("events") {
+        Some(serde_json::Value::Array(a)) => std::mem::take(a),
+        _ => Vec::new(),
+    };
+    let mut bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
+    bundle.events = event_values;
     if bundle.format.as_str() != BUNDLE_FORMAT {
         return Err(BundleError::Format(format!(
             "format {:?}; this kpledger reads {BUNDLE_FORMAT:?}",
@@ -69,7 +94,7 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
     let docs: Vec<Vec<u8>> = bundle.events.par_iter().map(canonical::canonical_value).collect();
     let mut events = Vec::with_capacity(docs.len());
     let mut sigs = Vec::with_capacity(docs.len());
-    for (i, p) in crate::prepare::prepare(&docs, SigMode::Strict).into_iter().enumerate() {
+    for (i, p) in crate::prepare::prepare(&docs, mode).into_iter().enumerate() {
         let parsed = p.parsed.map_err(|source| BundleError::Event { index: i + 1, source })?;
         sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
         events.push(parsed);
@@ -81,6 +106,7 @@ pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleE
     let mut cert_key = None;
     let mut seen = BTreeMap::new();
     for (i, ev) in events.iter().enumerate() {
+        observe(bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index + 1), ev);
         // A ledger holds each event once; replaying one twice (an old policy after a newer
         // one, say) would judge the events after it by rules no ledger ever had.
         if let Some(&first) = seen.get(&ev.hash) {

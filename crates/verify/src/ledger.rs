@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::finding::{Finding, Rule, Severity};
 use crate::prepare::{Prepared, prepare_here};
 use crate::rules::{Signatures, check_event_signed};
-use kpledger_model::sign::SigMode;
 use crate::state::{MemState, State as _};
+use kpledger_model::sign::SigMode;
 
 /// One value of a stored row, as the store read it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,12 +185,12 @@ impl LedgerCheck {
     pub fn feed(&mut self, row: &StoredEvent, stored: &mut dyn StoredRows) {
         let prepared = prepare_here(&[&row.doc], SigMode::Strict).pop();
         let prepared = prepared.unwrap_or_else(|| Prepared { parsed: Event::parse(&row.doc), sigs: None });
-        self.feed_prepared(row, prepared, stored);
+        self.feed_prepared(row, &prepared, stored);
     }
 
     /// As [`LedgerCheck::feed`], for an event whose state-free checks (parsing, hash,
     /// signatures) were done ahead, in parallel, by [`crate::prepare::prepare`] on `row.doc`.
-    pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: Prepared, stored: &mut dyn StoredRows) {
+    pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: &Prepared, stored: &mut dyn StoredRows) {
         self.events += 1;
         let expected_seq = self.events;
         let at = |f: Finding| Finding { seq: Some(row.seq), ..f };
@@ -205,7 +205,7 @@ impl LedgerCheck {
             )));
             self.events = row.seq;
         }
-        let parsed = match prepared.parsed {
+        let parsed = match &prepared.parsed {
             Ok(p) => p,
             Err(e) => {
                 self.push(at(Finding::error(
@@ -280,9 +280,9 @@ impl LedgerCheck {
         if self.last_time.as_ref().is_none_or(|t| *t < body.time) {
             self.last_time = Some(body.time.clone());
         }
-        let sigs = prepared.sigs.unwrap_or_else(|| Signatures::check(&parsed));
+        let sigs = prepared.sigs.unwrap_or_else(|| Signatures::check(parsed));
         self.signatures += sigs.count();
-        let verdict = check_event_signed(&self.state, &parsed, sigs);
+        let verdict = check_event_signed(&self.state, parsed, sigs);
         for mut f in verdict.findings.iter().cloned() {
             f.seq = Some(row.seq);
             if f.parcel.is_none() {

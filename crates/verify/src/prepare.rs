@@ -40,7 +40,8 @@ pub fn prepare_here<T: AsRef<[u8]>>(docs: &[T], mode: SigMode) -> Vec<Prepared> 
 }
 
 fn prepare_chunk<T: AsRef<[u8]>>(chunk: &[T], mode: SigMode) -> Vec<Prepared> {
-    let parsed: Vec<Result<ParsedEvent, JsonError>> = chunk.iter().map(|d| Event::parse(d.as_ref())).collect();
+    let parsed: Vec<Result<ParsedEvent, JsonError>> =
+        chunk.iter().map(|d| Event::parse(d.as_ref())).collect();
     let good: Vec<&ParsedEvent> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
     let mut sigs = Signatures::check_all(&good, mode).into_iter();
     parsed

@@ -98,16 +98,15 @@ impl Signatures {
         // offer that cannot be hashed, which is a bad signature).
         let mut slots = Vec::with_capacity(events.len());
         for ev in events {
-            let e = &ev.event;
-            checks.push(SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig });
+            let (own, offer) = Self::checks_of(ev);
+            checks.push(own);
             let own = checks.len() - 1;
-            let offer = match &e.body.payload {
-                Payload::Handover { offer, .. } => Some(offer.hash().ok().map(|hash| {
-                    checks.push(SigCheck { key: offer.sig.key, purpose: Purpose::Offer, hash, sig: offer.sig.sig });
+            let offer = offer.map(|o| {
+                o.map(|c| {
+                    checks.push(c);
                     checks.len() - 1
-                })),
-                _ => None,
-            };
+                })
+            });
             slots.push((own, offer));
         }
         let ok = sign::verify_all(&checks, mode);
@@ -120,6 +119,28 @@ impl Signatures {
                 offer: offer.map(|slot| slot.is_some_and(|i| ok[i])),
             })
             .collect()
+    }
+
+    /// What must be checked for an event: its own signature, and for a handover the
+    /// holder's offer (`Some(None)`: an offer that cannot even be hashed, a bad signature).
+    pub fn checks_of(ev: &ParsedEvent) -> (SigCheck, Option<Option<SigCheck>>) {
+        let e = &ev.event;
+        let own = SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig };
+        let offer = match &e.body.payload {
+            Payload::Handover { offer, .. } => Some(offer.hash().ok().map(|hash| SigCheck {
+                key: offer.sig.key,
+                purpose: Purpose::Offer,
+                hash,
+                sig: offer.sig.sig,
+            })),
+            _ => None,
+        };
+        (own, offer)
+    }
+
+    /// The number of signatures an event carries.
+    pub fn count_of(ev: &ParsedEvent) -> u64 {
+        1 + u64::from(matches!(ev.event.body.payload, Payload::Handover { .. }))
     }
 
     /// The number of signatures checked.
@@ -138,14 +159,8 @@ pub fn check_event(state: &impl State, parsed: &ParsedEvent) -> Verdict {
 /// ignored and the signatures checked again.
 pub fn check_event_signed(state: &impl State, parsed: &ParsedEvent, sigs: Signatures) -> Verdict {
     let sigs = if sigs.hash == parsed.hash { sigs } else { Signatures::check(parsed) };
-    let mut cx = Cx {
-        state,
-        ev: &parsed.event,
-        hash: parsed.hash,
-        sigs,
-        findings: Vec::new(),
-        effects: Vec::new(),
-    };
+    let mut cx =
+        Cx { state, ev: &parsed.event, hash: parsed.hash, sigs, findings: Vec::new(), effects: Vec::new() };
     cx.run();
     let hash = parsed.hash;
     let mut findings = cx.findings;

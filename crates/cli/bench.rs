@@ -1,0 +1,526 @@
+//! `kpledger bench`: throughput and memory of ingest and verification, next to the raw cost
+//! of the cryptography and of SQLite measured in the same run on the same machine.
+//!
+//! Every target is a ratio between two figures of one run, because absolute figures drift on
+//! a shared machine. The raw bounds use the very signatures and event bytes of the ledger
+//! being measured.
+// Figures per second and their ratios are measurements, not weights or money.
+#![allow(clippy::float_arithmetic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use kpledger_core::Ledger;
+use kpledger_model::hash::{Domain, digest};
+use kpledger_model::sign::{SigCheck, SigMode, verify_all};
+use kpledger_model::{Event, ParsedEvent};
+use kpledger_verify::Signatures;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::render;
+
+/// Events ingested per transaction (each one committed durably).
+const INGEST_BATCH: usize = 1000;
+/// Signatures used to measure the raw bounds (the ledger's first ones).
+const RAW_SAMPLE: usize = 20_000;
+/// Events in the bundle to verify: the certificate whose bundle is closest to this.
+const BUNDLE_EVENTS: u64 = 1000;
+
+/// What `kpledger bench --json` prints.
+#[derive(Debug, Serialize)]
+pub(crate) struct BenchReport {
+    /// Threads the machine offers (rayon's pool).
+    cores: usize,
+    /// The synthetic ledger measured.
+    ledger: LedgerFigures,
+    /// Measured throughput and memory.
+    measured: Measured,
+    /// The raw bounds, measured in the same run on the same data.
+    raw: Raw,
+    /// The ratios the targets are stated in, and the targets.
+    ratios: Vec<Ratio>,
+}
+
+#[derive(Debug, Serialize)]
+struct LedgerFigures {
+    events: u64,
+    signatures: u64,
+    parcels: u64,
+    certificates: u64,
+    bytes: u64,
+    generate_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Measured {
+    /// Ingest from canonical bytes into a new ledger: parsed, every signature verified
+    /// (`verify_strict`), every rule, committed durably every 1000 events.
+    ingest_events_per_s: f64,
+    ingest_signatures_per_s: f64,
+    /// `Ledger::verify` (strict): read, parse, canonicalise, hash, signatures, all rules,
+    /// Merkle tree, every stored row.
+    verify_events_per_s: f64,
+    verify_signatures_per_s: f64,
+    /// The same with batch signature verification.
+    verify_batch_events_per_s: f64,
+    verify_batch_signatures_per_s: f64,
+    /// `kpledger verify --ledger L --no-red-flags` as a child process: peak resident memory
+    /// and wall time (the rules only; memory bounded by the open parcels).
+    verify_process_peak_rss_mib: f64,
+    verify_process_s: f64,
+    /// The same with the statistical red flags (which summarise the whole history).
+    verify_red_flags_peak_rss_mib: f64,
+    /// One certificate's evidence bundle.
+    bundle_certificate: String,
+    bundle_events: u64,
+    /// In this process.
+    bundle_verify_ms: f64,
+    /// `kpledger verify BUNDLE --trust ...` as a child process, start to exit (best of 5).
+    bundle_process_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Raw {
+    /// `verify_strict` on one core, over the ledger's own signatures.
+    verify_strict_1core_per_s: f64,
+    /// `verify_strict` on all cores.
+    verify_strict_allcore_per_s: f64,
+    /// Batch verification (64 per batch) on all cores.
+    verify_batch_allcore_per_s: f64,
+    /// SHA-256 of the events' canonical bytes, one core.
+    sha256_per_s: f64,
+    sha256_mib_per_s: f64,
+    /// Inserting rows of the events' size into SQLite in one transaction.
+    sqlite_insert_rows_per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Ratio {
+    name: &'static str,
+    value: f64,
+    target: f64,
+    met: bool,
+}
+
+fn per_s(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Runs the benchmark in `dir` (created, or a temporary one), on a ledger of about
+/// `parcels` mined parcels in export lots of `lot_parcels`.
+pub(crate) fn run(parcels: u64, lot_parcels: u32, dir: Option<&Path>, json: bool) -> Result<BenchReport> {
+    let tmp;
+    let dir = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            if std::fs::read_dir(d)?.next().is_some() {
+                bail!("{} is not empty; give a new or empty directory", d.display());
+            }
+            d.to_owned()
+        }
+        None => {
+            tmp = TempDir::new()?;
+            tmp.0.clone()
+        }
+    };
+    let say = |msg: &str| {
+        if !json {
+            render::step(msg);
+        }
+    };
+
+    say(&format!("generating a synthetic national ledger of about {parcels} parcels"));
+    let source = dir.join("generated.kpl");
+    let pb = render::progress(parcels, "generating");
+    let t = Instant::now();
+    let synth =
+        kpledger_core::synth::national(&source, parcels, lot_parcels, &mut |done| pb.set_position(done))?;
+    let generate = t.elapsed();
+    pb.finish_and_clear();
+
+    say("ingesting it into a new ledger (every signature verified, durable commits)");
+    let target = dir.join("ledger.kpl");
+    let (ingest, ingest_sigs) = ingest(&source, &target, synth.events, &synth.root_key)?;
+    drop(std::fs::remove_file(&source));
+    let ledger = Ledger::open(&target, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
+
+    say("verifying the whole ledger (verify_strict, then batches)");
+    let pb = render::progress(synth.events, "verifying");
+    let t = Instant::now();
+    let strict = ledger.verify_with(SigMode::Strict, &mut |d, _| pb.set_position(d))?;
+    let strict_time = t.elapsed();
+    pb.finish_and_clear();
+    if !strict.ok {
+        bail!("the generated ledger does not verify: {} error(s); this is a bug", strict.errors);
+    }
+    let pb = render::progress(synth.events, "verifying (batch)");
+    let t = Instant::now();
+    let batch = ledger.verify_with(SigMode::Batch, &mut |d, _| pb.set_position(d))?;
+    let batch_time = t.elapsed();
+    pb.finish_and_clear();
+    if !batch.ok || batch.signatures != strict.signatures {
+        bail!("batch verification disagrees with strict verification; this is a bug");
+    }
+
+    say("measuring the raw bounds on the ledger's own signatures and bytes");
+    let raw = raw_bounds(&ledger)?;
+
+    say("verifying one certificate's bundle, and the ledger in a child process");
+    let keys_dir = dir.join("keys");
+    std::fs::create_dir_all(&keys_dir)?;
+    let mut trust = Vec::new();
+    for (i, k) in synth.trusted.iter().enumerate() {
+        let p = keys_dir.join(format!("trusted-{i}.pub"));
+        std::fs::write(&p, k.to_pem())?;
+        trust.push(p);
+    }
+    let (cert, bundle_path, bundle_events) = pick_bundle(&ledger, &synth.certificates, &dir)?;
+    let bytes = std::fs::read(&bundle_path)?;
+    let t = Instant::now();
+    let report = kpledger_verify::verify_bundle(&bytes, &synth.trusted)?;
+    let bundle_in_process = t.elapsed();
+    if !report.ok {
+        bail!("the bundle of {cert} does not verify; this is a bug");
+    }
+    let exe = std::env::current_exe().context("cannot find the kpledger executable")?;
+    let mut bundle_process = Duration::MAX;
+    for _ in 0..5 {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("verify").arg(&bundle_path);
+        for t in &trust {
+            cmd.arg("--trust").arg(t);
+        }
+        let (elapsed, _) = run_child(&mut cmd)?;
+        bundle_process = bundle_process.min(elapsed);
+    }
+    drop(ledger);
+    let mut cmd = Command::new(&exe);
+    cmd.args(["verify", "--no-red-flags", "--json", "--ledger"]).arg(&target);
+    let (verify_process, verify_rss) = run_child(&mut cmd)?;
+    let mut cmd = Command::new(&exe);
+    cmd.args(["verify", "--json", "--ledger"]).arg(&target);
+    let (_, flags_rss) = run_child(&mut cmd)?;
+
+    let events = synth.events;
+    let sigs = strict.signatures;
+    let measured = Measured {
+        ingest_events_per_s: per_s(events, ingest),
+        ingest_signatures_per_s: per_s(ingest_sigs, ingest),
+        verify_events_per_s: per_s(events, strict_time),
+        verify_signatures_per_s: per_s(sigs, strict_time),
+        verify_batch_events_per_s: per_s(events, batch_time),
+        verify_batch_signatures_per_s: per_s(sigs, batch_time),
+        verify_process_peak_rss_mib: verify_rss,
+        verify_process_s: verify_process.as_secs_f64(),
+        verify_red_flags_peak_rss_mib: flags_rss,
+        bundle_certificate: cert,
+        bundle_events,
+        bundle_verify_ms: bundle_in_process.as_secs_f64() * 1e3,
+        bundle_process_ms: bundle_process.as_secs_f64() * 1e3,
+    };
+    let ratio = |name, value: f64, target: f64, at_least: bool| Ratio {
+        name,
+        value,
+        target,
+        met: if at_least { value >= target } else { value <= target },
+    };
+    let ratios = vec![
+        ratio(
+            "verify signatures/s ÷ raw all-core verify_strict",
+            measured.verify_signatures_per_s / raw.verify_strict_allcore_per_s,
+            0.8,
+            true,
+        ),
+        ratio(
+            "verify --batch signatures/s ÷ raw all-core verify_strict",
+            measured.verify_batch_signatures_per_s / raw.verify_strict_allcore_per_s,
+            1.2,
+            true,
+        ),
+        ratio(
+            "ingest signatures/s ÷ raw one-core verify_strict",
+            measured.ingest_signatures_per_s / raw.verify_strict_1core_per_s,
+            0.7,
+            true,
+        ),
+        ratio("verify --ledger peak memory, MiB (target at 10^6 events)", verify_rss, 256.0, false),
+        ratio("bundle verify incl. process start, ms", measured.bundle_process_ms, 100.0, false),
+    ];
+    let file_bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+    Ok(BenchReport {
+        cores: rayon::current_num_threads(),
+        ledger: LedgerFigures {
+            events,
+            signatures: sigs,
+            parcels: synth.parcels,
+            certificates: synth.certificates.len() as u64,
+            bytes: file_bytes,
+            generate_s: generate.as_secs_f64(),
+        },
+        measured,
+        raw,
+        ratios,
+    })
+}
+
+/// Reads every event of `source` and ingests it into a new ledger at `target` in durable
+/// batches; the time counts parsing, signatures, rules and commits, not the reading.
+fn ingest(
+    source: &Path,
+    target: &Path,
+    total: u64,
+    root: &kpledger_model::SecretKey,
+) -> Result<(Duration, u64)> {
+    let from = Ledger::open(source, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
+    let mut to = Ledger::create(target)?;
+    let pb = render::progress(total, "ingesting");
+    let mut spent = Duration::ZERO;
+    let mut sigs = 0u64;
+    let mut seq = 1u64;
+    while seq <= total {
+        let last = (seq + INGEST_BATCH as u64 - 1).min(total);
+        let docs = from.event_docs(seq, last)?;
+        let t = Instant::now();
+        let events: Vec<ParsedEvent> = docs
+            .iter()
+            .map(|d| Event::parse(d))
+            .collect::<Result<_, _>>()
+            .context("a generated event does not parse")?;
+        to.append_all(&events).map_err(|(i, e)| anyhow::anyhow!("event {} of the batch: {e}", i + 1))?;
+        spent += t.elapsed();
+        sigs += events.iter().map(Signatures::count_of).sum::<u64>();
+        seq = last + 1;
+        pb.set_position(last);
+    }
+    pb.finish_and_clear();
+    // The root authority signs a checkpoint, which bundles prove their events against.
+    to.publish_checkpoint(root)?;
+    Ok((spent, sigs))
+}
+
+fn raw_bounds(ledger: &Ledger) -> Result<Raw> {
+    let n = ledger.len()?.min(RAW_SAMPLE as u64);
+    let docs = ledger.event_docs(1, n)?;
+    let events: Vec<ParsedEvent> = docs.iter().map(|d| Event::parse(d)).collect::<Result<_, _>>()?;
+    let mut checks: Vec<SigCheck> = Vec::new();
+    for ev in &events {
+        let (own, offer) = Signatures::checks_of(ev);
+        checks.push(own);
+        checks.extend(offer.flatten());
+    }
+    checks.truncate(RAW_SAMPLE);
+    let count = checks.len() as u64;
+    let t = Instant::now();
+    let ok = verify_all(&checks, SigMode::Strict);
+    let one = t.elapsed();
+    let t = Instant::now();
+    let all: Vec<bool> = checks.par_chunks(64).flat_map_iter(|c| verify_all(c, SigMode::Strict)).collect();
+    let many = t.elapsed();
+    let t = Instant::now();
+    let batch: Vec<bool> = checks.par_chunks(64).flat_map_iter(|c| verify_all(c, SigMode::Batch)).collect();
+    let batched = t.elapsed();
+    if !(ok.iter().all(|b| *b) && all == ok && batch == ok) {
+        bail!("a generated signature does not verify; this is a bug");
+    }
+    // SHA-256 of the same bytes, several passes for a measurable time.
+    let bytes: u64 = events.iter().map(|e| e.canonical.len() as u64).sum();
+    let passes = 5u64;
+    let t = Instant::now();
+    let mut x = 0u8;
+    for _ in 0..passes {
+        for e in &events {
+            x ^= digest(Domain::Event, &e.canonical).0[0];
+        }
+    }
+    let hashed = t.elapsed();
+    std::hint::black_box(x);
+    // SQLite inserts of rows like the events table's, in one transaction.
+    let conn = rusqlite::Connection::open_in_memory()?;
+    conn.execute_batch(
+        "CREATE TABLE t(seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, doc TEXT NOT NULL)",
+    )?;
+    let t = Instant::now();
+    {
+        let tx = conn.unchecked_transaction()?;
+        let mut st = tx.prepare("INSERT INTO t(hash, doc) VALUES (?1, ?2)")?;
+        for e in &events {
+            st.execute(rusqlite::params![&e.hash.0[..], std::str::from_utf8(&e.canonical)?])?;
+        }
+        drop(st);
+        tx.commit()?;
+    }
+    let inserted = t.elapsed();
+    Ok(Raw {
+        verify_strict_1core_per_s: per_s(count, one),
+        verify_strict_allcore_per_s: per_s(count, many),
+        verify_batch_allcore_per_s: per_s(count, batched),
+        sha256_per_s: per_s(events.len() as u64 * passes, hashed),
+        sha256_mib_per_s: (bytes * passes) as f64 / 1_048_576.0 / hashed.as_secs_f64().max(1e-9),
+        sqlite_insert_rows_per_s: per_s(events.len() as u64, inserted),
+    })
+}
+
+/// The certificate whose bundle is closest to [`BUNDLE_EVENTS`] events, written to `dir`.
+fn pick_bundle(ledger: &Ledger, certificates: &[String], dir: &Path) -> Result<(String, PathBuf, u64)> {
+    let mut best: Option<(u64, String, Vec<u8>, u64)> = None;
+    // Certificates are alike; a few from the middle are enough to choose from.
+    let mid = certificates.len() / 2;
+    for number in certificates.iter().skip(mid.saturating_sub(2)).take(4) {
+        let bundle = ledger.bundle(&kpledger_core::sim::text(number)?)?;
+        let n = bundle.events.len() as u64;
+        let distance = n.abs_diff(BUNDLE_EVENTS);
+        if best.as_ref().is_none_or(|b| distance < b.0) {
+            best = Some((distance, number.clone(), serde_json::to_vec(&bundle)?, n));
+        }
+    }
+    let Some((_, number, bytes, n)) = best else { bail!("the generated ledger has no certificate") };
+    let path = dir.join(format!("{number}.json"));
+    std::fs::write(&path, bytes)?;
+    Ok((number, path, n))
+}
+
+/// Runs a child to completion; its wall time and its peak resident memory (MiB).
+fn run_child(cmd: &mut Command) -> Result<(Duration, f64)> {
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start kpledger")?;
+    let pid = child.id();
+    let mut peak_kib = 0u64;
+    // VmHWM (the peak resident set) only grows; read it until the process is gone. Its final
+    // value is what the process reached, give or take the last millisecond.
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(pid) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let elapsed = t.elapsed();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut err);
+        }
+        bail!("{cmd:?} failed ({status}): {err}");
+    }
+    Ok((elapsed, peak_kib as f64 / 1024.0))
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let p = std::env::temp_dir().join(format!("kpledger-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The human table.
+pub(crate) fn table(r: &BenchReport) -> String {
+    let f = |x: f64| format!("{x:.0}");
+    let m = &r.measured;
+    let raw = &r.raw;
+    let rows = vec![
+        vec![
+            "ledger".into(),
+            format!(
+                "{} events, {} signatures, {} parcels, {} certificates, {:.1} MiB",
+                r.ledger.events,
+                r.ledger.signatures,
+                r.ledger.parcels,
+                r.ledger.certificates,
+                r.ledger.bytes as f64 / 1_048_576.0
+            ),
+        ],
+        vec![
+            "ingest".into(),
+            format!("{} events/s, {} signatures/s", f(m.ingest_events_per_s), f(m.ingest_signatures_per_s)),
+        ],
+        vec![
+            "verify --ledger".into(),
+            format!("{} events/s, {} signatures/s", f(m.verify_events_per_s), f(m.verify_signatures_per_s)),
+        ],
+        vec![
+            "verify --ledger --batch".into(),
+            format!(
+                "{} events/s, {} signatures/s",
+                f(m.verify_batch_events_per_s),
+                f(m.verify_batch_signatures_per_s)
+            ),
+        ],
+        vec![
+            "verify --ledger (process)".into(),
+            format!(
+                "{:.2} s, peak {:.1} MiB ({:.1} MiB with red flags)",
+                m.verify_process_s, m.verify_process_peak_rss_mib, m.verify_red_flags_peak_rss_mib
+            ),
+        ],
+        vec![
+            "bundle".into(),
+            format!(
+                "{} ({} events): {:.1} ms in process, {:.1} ms as a process",
+                m.bundle_certificate, m.bundle_events, m.bundle_verify_ms, m.bundle_process_ms
+            ),
+        ],
+        vec![
+            "raw verify_strict".into(),
+            format!(
+                "{} /s on 1 core, {} /s on {} cores",
+                f(raw.verify_strict_1core_per_s),
+                f(raw.verify_strict_allcore_per_s),
+                r.cores
+            ),
+        ],
+        vec![
+            "raw batch verify".into(),
+            format!("{} /s on {} cores", f(raw.verify_batch_allcore_per_s), r.cores),
+        ],
+        vec![
+            "raw SHA-256".into(),
+            format!("{} events/s ({:.0} MiB/s), 1 core", f(raw.sha256_per_s), raw.sha256_mib_per_s),
+        ],
+        vec![
+            "raw SQLite insert".into(),
+            format!("{} rows/s, one transaction", f(raw.sqlite_insert_rows_per_s)),
+        ],
+    ];
+    let mut out = render::table(&["figure", "value"], &rows);
+    let ratios: Vec<Vec<String>> = r
+        .ratios
+        .iter()
+        .map(|x| {
+            vec![
+                x.name.into(),
+                format!("{:.2}", x.value),
+                format!("{}", x.target),
+                if x.met { "met".into() } else { "NOT MET".into() },
+            ]
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&render::table(&["ratio", "value", "target", ""], &ratios));
+    out
+}
