@@ -16,6 +16,8 @@
 //!   events, a bounded wait and a clear "locked", readers never see half an event;
 //! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
 //!   `expect.json`;
+//! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
+//!   not asserted: timing belongs to the benchmark);
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -30,6 +32,8 @@ mod util;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/bench.rs"]
+mod bench;
 #[path = "e2e/concurrency.rs"]
 mod concurrency;
 #[path = "e2e/crash.rs"]

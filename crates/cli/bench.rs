@@ -284,8 +284,9 @@ fn ingest(
         let last = (seq + INGEST_BATCH as u64 - 1).min(total);
         let docs = from.event_docs(seq, last)?;
         let t = Instant::now();
+        // As `kpledger ingest` does: events are read on every core, then appended in order.
         let events: Vec<ParsedEvent> = docs
-            .iter()
+            .par_iter()
             .map(|d| Event::parse(d))
             .collect::<Result<_, _>>()
             .context("a generated event does not parse")?;

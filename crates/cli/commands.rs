@@ -1281,13 +1281,19 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         } else {
             vec![&bytes]
         };
+        // Reading events does not depend on the ledger: on every core.
+        let mut parsed_docs = {
+            use rayon::prelude::*;
+            docs.par_iter().map(|d| Event::parse(d)).collect::<Vec<_>>().into_iter()
+        };
         for (i, doc) in docs.into_iter().enumerate() {
             let place = if files.len() > 1 || i > 0 {
                 format!("{} (event {})", f.display(), i + 1)
             } else {
                 f.display().to_string()
             };
-            let parsed = Event::parse(doc).map_err(|e| {
+            let Some(parsed) = parsed_docs.next() else { break };
+            let parsed = parsed.map_err(|e| {
                 let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
                 let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
                     "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
