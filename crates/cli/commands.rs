@@ -29,11 +29,11 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, trust, witnesses, quorum, batch, no_red_flags, json, open } => {
+        Command::Verify { bundle, ledger, trust, witnesses, quorum, batch, red_flags, json, open } => {
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
             match (ledger, bundle) {
-                (Some(l), _) => verify_ledger(&l, mode, !no_red_flags, json, &open),
-                (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, mode, json),
+                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, mode, red_flags, json),
                 (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
             }
         }
@@ -572,6 +572,7 @@ fn verify_bundle_file(
     witnesses: &[String],
     quorum: Option<usize>,
     mode: SigMode,
+    red_flags: bool,
     json: bool,
 ) -> Result<u8> {
     let mut keys = Vec::new();
@@ -587,10 +588,15 @@ fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report =
-        kpledger_verify::verify_bundle_observed(&bytes, &trust, mode, &mut |seq, ev| book.add(seq, ev))
-            .with_context(|| format!("{}", path.display()))?;
-    report_cmd::add_flags(&mut report, &kpledger_report::red_flags(&book));
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &trust, mode, &mut |seq, ev| {
+        if red_flags {
+            book.add(seq, ev);
+        }
+    })
+    .with_context(|| format!("{}", path.display()))?;
+    if red_flags {
+        report_cmd::add_flags(&mut report, &kpledger_report::red_flags(&book));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

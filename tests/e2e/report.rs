@@ -55,15 +55,22 @@ fn stats_report_graph_and_red_flags_through_the_cli() {
         .cannot_run(&["before"]);
     kp!("stats", "--ledger", tmp.join("nothing.kpl")).run().code(2);
 
-    // verify shows the red flags like the rules' warnings; still verified (exit 0).
-    let v = kp!("verify", "--ledger", &ledger, "--json").run();
+    // verify --red-flags shows the red flags like the rules' warnings; still verified (exit 0).
+    let v = kp!("verify", "--ledger", &ledger, "--red-flags", "--json").run();
     let report = v.ok().json();
     assert_eq!(report["ok"], true);
     let codes: Vec<&str> =
         report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert!(codes.contains(&"ST-1") && codes.contains(&"MB-3"), "{v}");
     assert_eq!(report["warnings"].as_u64(), Some(codes.len() as u64));
-    kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED").stdout_has("warning ST-1");
+    kp!("verify", "--ledger", &ledger, "--red-flags")
+        .run()
+        .ok()
+        .stdout_has("VERIFIED")
+        .stdout_has("warning ST-1");
+    // Without --red-flags, verification is the rules alone (memory bounded by open parcels).
+    let plain = kp!("verify", "--ledger", &ledger, "--json").run().ok().json();
+    assert!(!plain["findings"].as_array().unwrap().iter().any(|f| f["code"] == "ST-1"), "{plain}");
     let rules = kp!("rules").run();
     for code in ["ST-1", "ST-2", "ST-3", "ST-4", "ST-5", "SW-1"] {
         rules.ok().stdout_has(code);

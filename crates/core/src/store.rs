@@ -139,6 +139,15 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A document given to ingest is not a valid signed event; nothing of its batch was
+    /// written.
+    #[error("event {number} of the input is not a valid signed kpledger event: {source}")]
+    NotAnEvent {
+        /// Its position in the input, from 1.
+        number: u64,
+        /// Why.
+        source: kpledger_model::canonical::JsonError,
+    },
     /// A stored document could not be read.
     #[error("{path}: stored data is unreadable ({reason}); run `kpledger verify --ledger {path}`")]
     BadRow {
@@ -304,6 +313,9 @@ impl Ledger {
         // FULL: a commit that returned is on disk, even across power loss (WAL mode).
         self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
         self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
+        // 32 MiB of page cache (SQLite's default is 2 MiB): the rules look up parcels,
+        // actors and Merkle nodes all over a large ledger while appending.
+        self.conn.pragma_update(None, "cache_size", -32_768).map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -328,20 +340,73 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Bulk ingest: appends batches of stored-form documents, each batch in its own durable
+    /// transaction (all of its events, or none). While this thread judges and writes one
+    /// batch, a worker reads the next one and checks its signatures on every core, so the
+    /// signature checks overlap the rules and the disk. Stops at the first batch that cannot
+    /// be read or is refused: the batches before it stay committed, and the error names the
+    /// position (0-based, over all documents) of the event at fault. `progress(events done)`
+    /// is called after each commit.
+    pub fn ingest_batches(
+        &mut self,
+        batches: impl Iterator<Item = Vec<Vec<u8>>> + Send,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, (u64, StoreError)> {
+        let mut done = 0u64;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for docs in batches {
+                    let prepared = kpledger_verify::prepare::prepare(&docs, SigMode::Strict);
+                    if tx.send(prepared).is_err() {
+                        break;
+                    }
+                }
+            });
+            for prepared in rx {
+                let mut events = Vec::with_capacity(prepared.len());
+                let mut sigs = Vec::with_capacity(prepared.len());
+                for (i, p) in prepared.into_iter().enumerate() {
+                    let at = done + i as u64;
+                    let ev =
+                        p.parsed.map_err(|source| (at, StoreError::NotAnEvent { number: at + 1, source }))?;
+                    sigs.push(p.sigs.unwrap_or_else(|| kpledger_verify::Signatures::check(&ev)));
+                    events.push(ev);
+                }
+                self.append_all_signed(&events, sigs).map_err(|(i, e)| (done + i as u64, e))?;
+                done += events.len() as u64;
+                progress(done);
+            }
+            // Dropping `rx` here stops the worker at its next batch.
+            Ok(done)
+        })
+    }
+
     /// Appends several events in one transaction: all of them, or none (the error names
     /// the index of the first refused event).
     pub fn append_all(&mut self, events: &[ParsedEvent]) -> Result<Vec<Appended>, (usize, StoreError)> {
+        // Signatures do not depend on the ledger's state: they are checked first, on every
+        // core, then the rules judge the events in order with their verdicts.
+        let sigs = kpledger_verify::prepare::signatures(events, SigMode::Strict);
+        self.append_all_signed(events, sigs)
+    }
+
+    /// As [`Ledger::append_all`], with the events' signatures already checked.
+    fn append_all_signed(
+        &mut self,
+        events: &[ParsedEvent],
+        sigs: Vec<kpledger_verify::Signatures>,
+    ) -> Result<Vec<Appended>, (usize, StoreError)> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| (0, sql_err(&path, e)))?;
-        // Signatures do not depend on the ledger's state: they are checked first, on every
-        // core, then the rules judge the events in order with their verdicts.
-        let sigs = kpledger_verify::prepare::signatures(events, SigMode::Strict);
+        // Actors and policies change rarely: read and decoded once per batch.
+        let cache = BatchCache::default();
         let mut out = Vec::with_capacity(events.len());
         for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
-            out.push(append_in_signed(&tx, &path, ev, sig).map_err(|e| (i, e))?);
+            out.push(append_in_signed(&tx, &path, ev, sig, &cache).map_err(|e| (i, e))?);
         }
         tx.commit().map_err(|e| (events.len(), sql_err(&path, e)))?;
         Ok(out)
@@ -1198,7 +1263,18 @@ fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
 
 /// Checks and writes one event inside an open transaction.
 fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Appended, StoreError> {
-    append_in_signed(tx, path, event, kpledger_verify::Signatures::check(event))
+    append_in_signed(tx, path, event, kpledger_verify::Signatures::check(event), &BatchCache::default())
+}
+
+/// Actors and policies read during one transaction, decoded once: the rules ask for the
+/// signer, the counterparties and a country's policy at nearly every event. Only what was
+/// read and found is kept, and `write` replaces an entry when an event changes it; the
+/// transaction holds the write lock, so nobody else changes them meanwhile. Dropped with the
+/// transaction.
+#[derive(Default)]
+struct BatchCache {
+    actors: std::cell::RefCell<std::collections::HashMap<ActorId, ActorState>>,
+    policies: std::cell::RefCell<std::collections::HashMap<Country, Policy>>,
 }
 
 /// As `append_in`, with the event's signatures already checked.
@@ -1207,11 +1283,12 @@ fn append_in_signed(
     path: &Path,
     event: &ParsedEvent,
     sigs: kpledger_verify::Signatures,
+    cache: &BatchCache,
 ) -> Result<Appended, StoreError> {
     if let Some(dup) = already_recorded(tx, path, event)? {
         return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
     }
-    let state = SqlState::new(tx, path);
+    let state = SqlState { cache: Some(cache), ..SqlState::new(tx, path) };
     let verdict = kpledger_verify::check_event_signed(&state, event, sigs);
     // A row the rules needed could not be read (a damaged page, a stored document that does
     // not parse): their verdict was made on a partial view, where a missing parcel, actor or
@@ -1221,7 +1298,7 @@ fn append_in_signed(
     }
     let accepted =
         verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
-    write(tx, path, event, &accepted)
+    write(tx, path, event, &accepted, cache)
 }
 
 /// A refusal if this very event (same hash) is already in the ledger. The rules judge an event
@@ -1255,6 +1332,7 @@ fn write(
     path: &Path,
     event: &ParsedEvent,
     accepted: &Accepted,
+    cache: &BatchCache,
 ) -> Result<Appended, StoreError> {
     let e = |err| sql_err(path, err);
     if accepted.hash() != event.hash {
@@ -1289,6 +1367,15 @@ fn write(
     }
     append_leaf(tx, path, seq as u64, &event.hash)?;
     for effect in accepted.effects() {
+        match effect {
+            Effect::PutActor(a) => {
+                cache.actors.borrow_mut().insert(a.record.id.clone(), a.clone());
+            }
+            Effect::PutPolicy(p) => {
+                cache.policies.borrow_mut().insert(p.country.clone(), p.clone());
+            }
+            _ => {}
+        }
         let (table, row) = match effect {
             Effect::SetOrigin(o) => ("meta", rows::origin_row(o.as_str())),
             Effect::PutActor(a) => ("actors", rows::actor_row(a)),
@@ -1333,13 +1420,14 @@ fn tree_err(path: &Path, e: TreeError) -> StoreError {
 struct SqlState<'c> {
     conn: &'c Connection,
     path: &'c Path,
+    cache: Option<&'c BatchCache>,
     /// The first row the rules asked for that could not be read (they see it as absent).
     failed: std::cell::RefCell<Option<StoreError>>,
 }
 
 impl<'c> SqlState<'c> {
     fn new(conn: &'c Connection, path: &'c Path) -> SqlState<'c> {
-        SqlState { conn, path, failed: std::cell::RefCell::new(None) }
+        SqlState { conn, path, cache: None, failed: std::cell::RefCell::new(None) }
     }
     /// The value, or `None` for an unreadable row, remembering the error.
     fn seen<T>(&self, r: Result<Option<T>, StoreError>) -> Option<T> {
@@ -1386,14 +1474,29 @@ impl State for SqlState<'_> {
         self.seen(self.try_origin())
     }
     fn actor(&self, id: &ActorId) -> Option<ActorState> {
-        self.seen(self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()))
+        if let Some(a) = self.cache.and_then(|c| c.actors.borrow().get(id).cloned()) {
+            return Some(a);
+        }
+        let a: Option<ActorState> =
+            self.seen(self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()));
+        if let (Some(c), Some(a)) = (self.cache, &a) {
+            c.actors.borrow_mut().insert(id.clone(), a.clone());
+        }
+        a
     }
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
         self.seen(self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()))
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
-        self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()))
-            .map(std::borrow::Cow::Owned)
+        if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
+            return Some(std::borrow::Cow::Owned(p));
+        }
+        let p: Option<Policy> =
+            self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()));
+        if let (Some(c), Some(p)) = (self.cache, &p) {
+            c.policies.borrow_mut().insert(country.clone(), p.clone());
+        }
+        p.map(std::borrow::Cow::Owned)
     }
     fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
         self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))
