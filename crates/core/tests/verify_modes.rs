@@ -46,8 +46,10 @@ fn a_forged_signature_is_named_in_both_modes() {
             conn.query_row("SELECT doc FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0)).unwrap();
         let mut v: serde_json::Value = serde_json::from_str(&doc).unwrap();
         let sig = v["sig"]["sig"].as_str().unwrap().to_owned();
-        let flipped =
-            if sig.starts_with('A') { format!("B{}", &sig[1..]) } else { format!("A{}", &sig[1..]) };
+        let flipped = match sig.strip_prefix('A') {
+            Some(rest) => format!("B{rest}"),
+            None => format!("A{}", &sig[1..]),
+        };
         v["sig"]["sig"] = serde_json::Value::String(flipped);
         let forged = String::from_utf8(kpledger_model::canonical::canonical_value(&v)).unwrap();
         conn.execute("UPDATE events SET doc = ?1 WHERE seq = ?2", rusqlite::params![forged, seq as i64])
