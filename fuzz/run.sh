@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or the ones named) for SECONDS each, one after the other, with
-# one libFuzzer process (never two at once), and prints a line of figures per target.
+# one libFuzzer process (never two at once), and prints a line of figures per target:
+# seconds fuzzed, inputs executed, executions per second, coverage (edges) at the end,
+# corpus files, new crash files, and the result. Each target's log is fuzz/logs/<target>.log.
 #
 #   fuzz/run.sh 600                      # every target, 10 minutes each
 #   fuzz/run.sh 60 ingest note_parse     # two targets, a minute each
@@ -27,7 +29,7 @@ for t in "${targets[@]}"; do
 done
 
 mkdir -p logs
-printf '%-16s %8s %12s %9s %8s %8s %s\n' target seconds execs exec/s corpus crashes result
+printf '%-16s %8s %12s %9s %9s %8s %8s %s\n' target seconds execs exec/s coverage corpus crashes result
 status=0
 for t in "${targets[@]}"; do
   dict=()
@@ -42,12 +44,14 @@ for t in "${targets[@]}"; do
     "${dict[@]}" >"$log" 2>&1
   rc=$?
   set -e
-  took=$(( $(date +%s) - start ))
+  took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o '[0-9]* second' | grep -o '[0-9]*' || true)
+  took=${took:-$(( $(date +%s) - start ))}
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*' || echo "?")
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   corpus=$(find "corpus/$t" -type f | wc -l)
   crashes=$(( $(find "artifacts/$t" -type f | wc -l) - before ))
   if [ "$rc" -eq 0 ] && [ "$crashes" -eq 0 ]; then result=ok; else result="FAILED (exit $rc, see fuzz/$log)"; status=1; fi
-  printf '%-16s %8s %12s %9s %8s %8s %s\n' "$t" "$took" "$execs" "$rate" "$corpus" "$crashes" "$result"
+  printf '%-16s %8s %12s %9s %9s %8s %8s %s\n' "$t" "$took" "$execs" "$rate" "$cov" "$corpus" "$crashes" "$result"
 done
 exit "$status"
