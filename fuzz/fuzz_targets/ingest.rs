@@ -2,8 +2,8 @@
 //! built once per process in a temporary directory).
 //!
 //! Each input is read as a signed event and judged twice: as it is, and re-signed for the
-//! demo ledger with the demo's key of the signer it names (so the rules behind the
-//! signature check are reached). For each:
+//! demo ledger with the demo's key of the signer it names (a handover's offer too, with the
+//! seller's), so the rules behind the signature checks are reached. For each:
 //!
 //! - the store's judgement (`Ledger::dry_run`, SQL state) must equal the verifier's on an
 //!   in-memory state rebuilt from the same events (`check_event` on `MemState`): one
@@ -21,7 +21,7 @@ use std::sync::{Mutex, OnceLock};
 use kpledger_core::demo::{self, DEMO_ORIGIN};
 use kpledger_core::{Ledger, OpenOptions};
 use kpledger_model::hash::Hash;
-use kpledger_model::{Event, Origin, ParsedEvent, SecretKey};
+use kpledger_model::{Event, Offer, Origin, ParsedEvent, Payload, SecretKey};
 use kpledger_verify::{MemState, Severity, check_event};
 use libfuzzer_sys::fuzz_target;
 
@@ -123,6 +123,16 @@ fuzz_target!(|data: &[u8]| {
     // The same body for the demo ledger, signed with the demo's key of its signer.
     let mut body = ev.event.body.clone();
     body.ledger = w.origin.clone();
+    // A handover's offer too, by the demo's key of the seller it names.
+    if let Payload::Handover { offer, .. } = &mut body.payload
+        && let Some(key) = w.keys.get(offer.body.signer.as_str())
+    {
+        let mut offer_body = offer.body.clone();
+        offer_body.ledger = w.origin.clone();
+        if let Ok(signed) = Offer::sign(offer_body, key) {
+            *offer = signed;
+        }
+    }
     if let Some(key) = w.keys.get(body.signer.as_str())
         && let Ok(signed) = Event::sign(body, key)
         && let Ok(parsed) = signed.into_parsed()
