@@ -22,18 +22,18 @@
 //! Each property runs `PROPTEST_CASES` histories (default 32; CI keeps the default).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kpledger_core::demo::POLICIES;
 use kpledger_core::sim::{Sim, licence, site};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
-use kpledger_model::canonical::{canonical_value, from_slice_strict};
+use kpledger_model::canonical::canonical_value;
 use kpledger_model::{
-    ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Policy, Role, SiteId, Text,
-    Time,
+    ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
 };
 use kpledger_verify::ledger::StoredCheckpoint;
 use kpledger_verify::{Finding, MemState, Rule, Severity, check_event};
@@ -107,13 +107,7 @@ fn ingest(events: &[ParsedEvent], checkpoint: &StoredCheckpoint) -> Outcome {
         Ok(_) => {}
     }
     drop(ledger);
-    let conn = rusqlite::Connection::open(scratch.ledger()).unwrap();
-    conn.execute(
-        "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
-        rusqlite::params![checkpoint.size as i64, checkpoint.root, checkpoint.note],
-    )
-    .unwrap();
-    drop(conn);
+    common::store_checkpoints(&scratch.ledger(), std::slice::from_ref(checkpoint));
     let ledger = Ledger::open(&scratch.ledger(), OpenOptions::default()).unwrap();
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     Outcome::Verified { codes: error_codes(&report.findings) }
@@ -174,11 +168,6 @@ struct History {
     checkpoint: StoredCheckpoint,
 }
 
-fn policy(country: &str) -> Policy {
-    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == country).unwrap();
-    from_slice_strict(doc.as_bytes()).unwrap()
-}
-
 fn text(s: &str) -> Text {
     Text::new(s).unwrap()
 }
@@ -189,7 +178,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
     let ledger = Ledger::create(&scratch.ledger()).unwrap();
     let mut sim = Sim::new(ledger, Origin::new(origin).unwrap(), SEED, &Time::new(start).unwrap());
     let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-    sim.policy(&nma, policy("SL")).unwrap();
+    sim.policy(&nma, common::policy("SL")).unwrap();
     let koidu = sim
         .site(
             &nma,
@@ -379,20 +368,6 @@ fn states(events: &[ParsedEvent]) -> Vec<MemState> {
 // Single-field mutations
 // ---------------------------------------------------------------------------------------
 
-/// The character after `c` in its class (digit, hex letter, other letter), so that a
-/// time, a hash, a UUID or an id stays well formed; `None` for other characters.
-fn next_in_class(c: char) -> Option<char> {
-    let step =
-        |c: char, lo: char, hi: char| if c == hi { lo } else { char::from_u32(c as u32 + 1).unwrap_or(lo) };
-    match c {
-        '0'..='9' => Some(step(c, '0', '9')),
-        'a'..='f' => Some(step(c, 'a', 'f')),
-        'g'..='z' => Some(step(c, 'g', 'z')),
-        'A'..='Z' => Some(step(c, 'A', 'Z')),
-        _ => None,
-    }
-}
-
 /// Every single-value mutation of the leaves under `v`: (JSON pointer, new value).
 fn leaf_mutations(v: &Value, at: &str, out: &mut Vec<(String, Value)>) {
     match v {
@@ -417,10 +392,10 @@ fn leaf_mutations(v: &Value, at: &str, out: &mut Vec<(String, Value)>) {
             let chars: Vec<char> = s.chars().collect();
             // The first and the last character that can change within its class.
             let changeable: Vec<usize> =
-                (0..chars.len()).filter(|&i| next_in_class(chars[i]).is_some()).collect();
+                (0..chars.len()).filter(|&i| common::next_in_class(chars[i]).is_some()).collect();
             for i in [changeable.first(), changeable.last()].into_iter().flatten().collect::<BTreeSet<_>>() {
                 let mut c = chars.clone();
-                c[*i] = next_in_class(c[*i]).unwrap();
+                c[*i] = common::next_in_class(c[*i]).unwrap();
                 out.push((at.to_owned(), Value::String(c.into_iter().collect())));
             }
             out.push((at.to_owned(), Value::String(format!("{s}x"))));
