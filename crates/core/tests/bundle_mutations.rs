@@ -11,6 +11,8 @@
 //! accepted, or a panic, fails the test with the JSON pointer and the mutation.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -108,21 +110,6 @@ fn pointer(path: &[Seg]) -> String {
     if s.is_empty() { "/".into() } else { s }
 }
 
-/// The character after `c` in its own class (digit, lower or upper case letter, hex
-/// digit for `a`-`f`), so that the string keeps its shape; `None` for other characters.
-fn next_in_class(c: char) -> Option<char> {
-    let step = |c: char, lo: char, hi: char| {
-        if c == hi { lo } else { char::from_u32(c as u32 + 1).unwrap_or(lo) }
-    };
-    match c {
-        '0'..='9' => Some(step(c, '0', '9')),
-        'a'..='f' => Some(step(c, 'a', 'f')),
-        'g'..='z' => Some(step(c, 'g', 'z')),
-        'A'..='Z' => Some(step(c, 'A', 'Z')),
-        _ => None,
-    }
-}
-
 /// Structurally valid variants of `s`: the first and the last digit flipped (a time, a
 /// hash, a UUID, a serial number stay well formed), or, without digits, the first and
 /// last letter.
@@ -145,7 +132,7 @@ fn flips(s: &str) -> Vec<(String, String)> {
         picks.push(last);
     }
     for i in picks {
-        let Some(n) = next_in_class(chars[i]) else { continue };
+        let Some(n) = common::next_in_class(chars[i]) else { continue };
         let mut v = chars.clone();
         v[i] = n;
         out.push((v.into_iter().collect(), format!("flip char {i} {:?} -> {n:?}", chars[i])));

@@ -25,21 +25,23 @@
 // Tests: a failed unwrap is a failed test, and the panic says where.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kpledger_core::demo::POLICIES;
+use common::policy;
 use kpledger_core::sim::{Sim, aid, licence, site, text};
 use kpledger_core::{Ledger, StoreError};
-use kpledger_model::canonical::{canonical_value, from_slice_strict};
+use kpledger_model::canonical::canonical_value;
 use kpledger_model::hash::sha256;
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
     ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
-    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role,
-    SecretKey, SiteId, Time,
+    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
+    SiteId, Time,
 };
 use kpledger_verify::{ParcelState, Rule, Severity, Trust};
 use rusqlite::types::ValueRef;
@@ -645,12 +647,6 @@ fn line(mut bytes: Vec<u8>) -> Vec<u8> {
 
 fn pretty(v: &serde_json::Value) -> Vec<u8> {
     line(serde_json::to_string_pretty(v).unwrap().into_bytes())
-}
-
-/// A country's policy as published in `policies/XX.json`.
-fn policy(country: &str) -> Policy {
-    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == country).unwrap();
-    from_slice_strict(doc.as_bytes()).unwrap()
 }
 
 /// The Liberian cast of the cross-border cases.

@@ -24,6 +24,8 @@
 // Tests: a failed unwrap is a failed test, and the panic says where.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -219,19 +221,7 @@ fn rebuild(path: &Path, events: &[ParsedEvent], checkpoints: &[StoredCheckpoint]
         }
     }
     drop(ledger);
-    store_checkpoints(path, checkpoints);
-}
-
-/// Puts checkpoint rows into a ledger file, as they were stored in another.
-fn store_checkpoints(path: &Path, checkpoints: &[StoredCheckpoint]) {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    for c in checkpoints {
-        conn.execute(
-            "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
-            rusqlite::params![c.size as i64, c.root, c.note],
-        )
-        .unwrap();
-    }
+    common::store_checkpoints(path, checkpoints);
 }
 
 /// The 1-based positions of the events that name `parcel`.

@@ -538,18 +538,27 @@ impl<'a, S: State> Cx<'a, S> {
     }
 
     /// CH-1/CH-3/CH-4 for an existing parcel the event continues, which must be in `expected`.
+    ///
+    /// A consumed parcel gets CH-3 and nothing else, whether the state forgets consumed
+    /// parcels (`MemState`, for verification) or keeps them with that status (the store's
+    /// tables, at ingest): the same event gets the same findings from both.
     fn linked(&mut self, id: ParcelId, prev: Hash, expected: ParcelStatus) -> Option<ParcelState> {
-        let Some(p) = self.state.parcel(&id) else {
-            if self.state.consumed(&id) {
-                self.err(
-                    Finding::error(
-                        Rule::Ch3,
-                        "the parcel was already split or merged into other parcels; it cannot be used again",
-                    )
-                    .parcel(id),
-                );
-                return None;
-            }
+        let found = self.state.parcel(&id);
+        let consumed = match &found {
+            Some(p) => p.status == ParcelStatus::Consumed,
+            None => self.state.consumed(&id),
+        };
+        if consumed {
+            self.err(
+                Finding::error(
+                    Rule::Ch3,
+                    "the parcel was already split or merged into other parcels; it cannot be used again",
+                )
+                .parcel(id),
+            );
+            return None;
+        }
+        let Some(p) = found else {
             self.err(
                 Finding::error(Rule::Ch1, "the event continues a parcel that has no history in this ledger")
                     .parcel(id)
@@ -573,10 +582,6 @@ impl<'a, S: State> Cx<'a, S> {
         }
         if p.status != expected {
             let f = match (p.status, expected) {
-                (ParcelStatus::Consumed, _) => Finding::error(
-                    Rule::Ch3,
-                    "the parcel was already split or merged into other parcels; it cannot be used again",
-                ),
                 (ParcelStatus::Certified | ParcelStatus::Exported, ParcelStatus::Sealed) => Finding::error(
                     Rule::Ch3,
                     format!(

@@ -1,0 +1,43 @@
+//! Helpers shared by kpledger-core's integration tests (`mod common;` in each; every test
+//! uses only some of them).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use kpledger_core::demo::POLICIES;
+use kpledger_model::Policy;
+use kpledger_model::canonical::from_slice_strict;
+use kpledger_verify::ledger::StoredCheckpoint;
+
+/// The character after `c` in its own class (digit, lower or upper case letter, hex
+/// digit for `a`-`f`), so that the string keeps its shape; `None` for other characters.
+pub(crate) fn next_in_class(c: char) -> Option<char> {
+    let step = |c: char, lo: char, hi: char| {
+        if c == hi { lo } else { char::from_u32(c as u32 + 1).unwrap_or(lo) }
+    };
+    match c {
+        '0'..='9' => Some(step(c, '0', '9')),
+        'a'..='f' => Some(step(c, 'a', 'f')),
+        'g'..='z' => Some(step(c, 'g', 'z')),
+        'A'..='Z' => Some(step(c, 'A', 'Z')),
+        _ => None,
+    }
+}
+
+/// Puts checkpoint rows into a ledger file, as they were stored in another.
+pub(crate) fn store_checkpoints(path: &Path, checkpoints: &[StoredCheckpoint]) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for c in checkpoints {
+        conn.execute(
+            "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
+            rusqlite::params![c.size as i64, c.root, c.note],
+        )
+        .unwrap();
+    }
+}
+
+/// A country's policy as published in `policies/XX.json`.
+pub(crate) fn policy(country: &str) -> Policy {
+    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == country).unwrap();
+    from_slice_strict(doc.as_bytes()).unwrap()
+}

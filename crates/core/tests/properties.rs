@@ -1,0 +1,655 @@
+//! Property tests over generated valid trade histories (proptest).
+//!
+//! A history is the Sierra Leone world of the rule fixtures (the NMA as root authority, the
+//! `policies/SL.json` policy, two mine sites, two miners, a dealer, an exporter, the PMT
+//! valuer), then a generated sequence of trade operations driven through the simulator
+//! (`kpledger_core::sim::Sim`, so through `Ledger::append` like every ingest): extractions,
+//! handovers miner → dealer → exporter, splits and merges by the holder, and export lots
+//! (official valuation, sealing, KP certificate, export). The root authority then publishes
+//! a checkpoint of the whole log. The properties:
+//!
+//! 1. every generated history verifies: `Ledger::verify` finds no error, and replaying its
+//!    events through the rules on an in-memory state accepts every one;
+//! 2. every single mutation of a signed field of any event (every leaf of its body,
+//!    offers included, and of its signature) is refused: by the strict reader, or by the
+//!    rules with CH-2 (the signature does not verify);
+//! 3. deleting any event, duplicating any event, swapping two events and replaying an event
+//!    of another parcel (of this ledger, or of another ledger signed with the same keys) are
+//!    detected: the rebuilt ledger is refused at ingest with the expected rule, or — when
+//!    the rules cannot tell, e.g. the newest event deleted or two unrelated events swapped —
+//!    its verification against the signed checkpoint fails with LOG-2.
+//!
+//! Each property runs `PROPTEST_CASES` histories (default 32; CI keeps the default).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::{Ledger, OpenOptions, StoreError};
+use kpledger_model::canonical::canonical_value;
+use kpledger_model::{
+    ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
+};
+use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::{Finding, MemState, Rule, Severity, check_event};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const ORIGIN: &str = "kpledger.sl/national";
+/// Another ledger, signed with the same keys, for cross-ledger replays.
+const OTHER_ORIGIN: &str = "kpledger.sl/training";
+const SEED: &str = "kpledger-properties-v1";
+const START: &str = "2026-03-02T08:00:00Z";
+/// US$2.89 a point (US$289/ct), as the fixtures.
+const CENTS_PER_PT: u64 = 289;
+
+// ---------------------------------------------------------------------------------------
+// Scratch space and the ledger's verdicts
+// ---------------------------------------------------------------------------------------
+
+/// A temporary directory, removed on drop. On /dev/shm when there is one: the ledger
+/// syncs every append to disk (`synchronous=FULL`), and hundreds of scratch ledgers would
+/// spend most of the test's time waiting for a disk that these tests do not need.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let shm = std::path::Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_owned() } else { std::env::temp_dir() };
+        let dir = base.join(format!("kpledger-properties-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn ledger(&self) -> PathBuf {
+        self.0.join("ledger.kpl")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn error_codes(findings: &[Finding]) -> BTreeSet<&'static str> {
+    findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.code()).collect()
+}
+
+/// What the ledger makes of a sequence of signed events.
+#[derive(Debug)]
+enum Outcome {
+    /// Ingest refused the event at this 0-based position, with these error codes.
+    Refused { at: usize, codes: BTreeSet<&'static str> },
+    /// Every event was accepted; these are the error codes of `verify --ledger` with the
+    /// original history's checkpoint stored beside them.
+    Verified { codes: BTreeSet<&'static str> },
+}
+
+/// Ingests `events` into a fresh ledger in one transaction (as `kpledger ingest` of a
+/// file would), then stores `checkpoint` as it was stored in the original ledger and
+/// verifies the whole ledger.
+fn ingest(events: &[ParsedEvent], checkpoint: &StoredCheckpoint) -> Outcome {
+    let scratch = Scratch::new();
+    let mut ledger = Ledger::create(&scratch.ledger()).unwrap();
+    match ledger.append_all(events) {
+        Err((at, StoreError::Rejected { findings, .. })) => {
+            return Outcome::Refused { at, codes: error_codes(&findings) };
+        }
+        Err((at, e)) => panic!("ingest failed at event {at} for another reason: {e}"),
+        Ok(_) => {}
+    }
+    drop(ledger);
+    common::store_checkpoints(&scratch.ledger(), std::slice::from_ref(checkpoint));
+    let ledger = Ledger::open(&scratch.ledger(), OpenOptions::default()).unwrap();
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    Outcome::Verified { codes: error_codes(&report.findings) }
+}
+
+// ---------------------------------------------------------------------------------------
+// Generated histories
+// ---------------------------------------------------------------------------------------
+
+/// One step of a generated history. Indexes pick among the parcels the step applies to
+/// (modulo their number); a step that applies to none is skipped.
+#[derive(Debug, Clone)]
+enum Op {
+    /// A miner (Koroma at Koidu, or Sesay at Tongo) registers a parcel.
+    Mine { sesay: bool, pt: u64, stones: u32 },
+    /// The holder of a parcel (a miner or the dealer) sells it on (to the dealer, or to the
+    /// exporter), at its weight.
+    Sell { pick: usize },
+    /// The dealer or the exporter splits a parcel in two (`percent` of the weight first).
+    Split { pick: usize, percent: u64 },
+    /// The dealer or the exporter merges two of its parcels.
+    Merge { pick: usize, other: usize },
+    /// The exporter's parcel is valued, sealed, certified and exported.
+    Export { pick: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (any::<bool>(), 20u64..4_000, 2u32..60).prop_map(|(sesay, pt, stones)| Op::Mine { sesay, pt, stones }),
+        4 => any::<usize>().prop_map(|pick| Op::Sell { pick }),
+        2 => (any::<usize>(), 5u64..95).prop_map(|(pick, percent)| Op::Split { pick, percent }),
+        2 => (any::<usize>(), any::<usize>()).prop_map(|(pick, other)| Op::Merge { pick, other }),
+        1 => any::<usize>().prop_map(|pick| Op::Export { pick }),
+    ]
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    // Start with two extractions, so every history has parcels to trade.
+    (prop::collection::vec(op(), 2..14), (20u64..4_000, 2u32..60)).prop_map(|(mut ops, (pt, stones))| {
+        ops.insert(0, Op::Mine { sesay: false, pt, stones });
+        ops.insert(1, Op::Sell { pick: 0 });
+        ops
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Holder {
+    Koroma,
+    Sesay,
+    Dealer,
+    Exporter,
+}
+
+/// A recorded history: its events in ledger order and the root authority's checkpoint of
+/// all of them.
+struct History {
+    events: Vec<ParsedEvent>,
+    checkpoint: StoredCheckpoint,
+}
+
+fn text(s: &str) -> Text {
+    Text::new(s).unwrap()
+}
+
+/// Records the world and `ops` into a fresh ledger for `origin`, starting at `start`.
+fn record(ops: &[Op], origin: &str, start: &str) -> History {
+    let scratch = Scratch::new();
+    let ledger = Ledger::create(&scratch.ledger()).unwrap();
+    let mut sim = Sim::new(ledger, Origin::new(origin).unwrap(), SEED, &Time::new(start).unwrap());
+    let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
+    sim.policy(&nma, common::policy("SL")).unwrap();
+    let koidu = sim
+        .site(
+            &nma,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
+        .unwrap();
+    let tongo = sim
+        .site(
+            &nma,
+            site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
+                .unwrap(),
+        )
+        .unwrap();
+    let lic = |n: &str, class: &str, sites: &[&SiteId]| {
+        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
+    };
+    let enrol = |sim: &mut Sim, id: &str, name: &str, role: Role, l: Option<kpledger_model::Licence>| {
+        sim.enrol(&nma, id, name, role, "SL", l).unwrap()
+    };
+    let koroma = enrol(
+        &mut sim,
+        "sl.miner.koroma",
+        "Ibrahim Koroma",
+        Role::Miner,
+        Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
+    );
+    let sesay = enrol(
+        &mut sim,
+        "sl.miner.sesay",
+        "Fatmata Sesay",
+        Role::Miner,
+        Some(lic("NMA/AML/2026/0377", "artisanal", &[&tongo])),
+    );
+    let dealer = enrol(
+        &mut sim,
+        "sl.dealer.kamara",
+        "Kamara Diamond Dealers",
+        Role::Dealer,
+        Some(lic("NMA/DL/2026/031", "dealer", &[])),
+    );
+    let exporter = enrol(
+        &mut sim,
+        "sl.exporter.kono-gems",
+        "Kono Gems Export Ltd",
+        Role::Exporter,
+        Some(lic("NMA/EXP/2026/007", "exporter", &[])),
+    );
+    let pmt = enrol(&mut sim, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, None);
+    let actor = |h: Holder| -> ActorId {
+        match h {
+            Holder::Koroma => koroma.clone(),
+            Holder::Sesay => sesay.clone(),
+            Holder::Dealer => dealer.clone(),
+            Holder::Exporter => exporter.clone(),
+        }
+    };
+
+    let mut live: Vec<(ParcelId, Holder)> = Vec::new();
+    let mut certificates = 0u32;
+    let pick_of = |live: &[(ParcelId, Holder)], ok: &dyn Fn(Holder) -> bool, pick: usize| {
+        let c: Vec<usize> = (0..live.len()).filter(|&i| ok(live[i].1)).collect();
+        (!c.is_empty()).then(|| c[pick % c.len()])
+    };
+    for op in ops {
+        match *op {
+            Op::Mine { sesay: s, pt, stones } => {
+                let (who, at) = if s { (Holder::Sesay, &tongo) } else { (Holder::Koroma, &koidu) };
+                let p = sim.extract(&actor(who), at, Points(pt), stones, "7102.31").unwrap();
+                live.push((p, who));
+                sim.tick(30);
+            }
+            Op::Sell { pick } => {
+                let sells = |h| matches!(h, Holder::Koroma | Holder::Sesay | Holder::Dealer);
+                let Some(i) = pick_of(&live, &sells, pick) else { continue };
+                let (p, from) = live[i];
+                let to = if from == Holder::Dealer { Holder::Exporter } else { Holder::Dealer };
+                let w = sim.parcel(&p).unwrap().weight_pt.0;
+                sim.handover(&actor(from), &p, &actor(to), kpledger_model::Cents(w * CENTS_PER_PT), None)
+                    .unwrap();
+                live[i].1 = to;
+                sim.tick(60);
+            }
+            Op::Split { pick, percent } => {
+                let trader = |h| matches!(h, Holder::Dealer | Holder::Exporter);
+                let Some(i) = pick_of(&live, &trader, pick) else { continue };
+                let (p, holder) = live[i];
+                let state = sim.parcel(&p).unwrap();
+                let (w, stones) = (state.weight_pt.0, state.stones.unwrap_or(0));
+                if w < 2 || stones < 2 {
+                    continue;
+                }
+                let first = (w * percent / 100).clamp(1, w - 1);
+                let parts = sim.split(&actor(holder), &p, &[Points(first), Points(w - first)]).unwrap();
+                live.remove(i);
+                live.extend(parts.into_iter().map(|q| (q, holder)));
+                sim.tick(30);
+            }
+            Op::Merge { pick, other } => {
+                let trader = |h| matches!(h, Holder::Dealer | Holder::Exporter);
+                let Some(i) = pick_of(&live, &trader, pick) else { continue };
+                let holder = live[i].1;
+                let same: Vec<usize> = (0..live.len()).filter(|&j| j != i && live[j].1 == holder).collect();
+                if same.is_empty() {
+                    continue;
+                }
+                let j = same[other % same.len()];
+                let (a, b) = (live[i].0, live[j].0);
+                let out = sim.merge(&actor(holder), &[a, b]).unwrap();
+                live.retain(|(q, _)| *q != a && *q != b);
+                live.push((out, holder));
+                sim.tick(30);
+            }
+            Op::Export { pick } => {
+                let Some(i) = pick_of(&live, &|h| h == Holder::Exporter, pick) else { continue };
+                let p = live.remove(i).0;
+                let w = sim.parcel(&p).unwrap().weight_pt.0;
+                let declared = w * CENTS_PER_PT;
+                let (exp, gov, ind) = (declared, declared * 104 / 100, declared * 102 / 100);
+                let c = kpledger_model::Cents;
+                sim.value(&pmt, &p, c(exp), c(gov), Some(c(ind)), c(gov.max(ind))).unwrap();
+                sim.tick(60);
+                certificates += 1;
+                let seal = format!("SL-SEAL-2026-{:04}", 100 + certificates);
+                sim.seal(&nma, &p, &[seal.as_str()]).unwrap();
+                sim.tick(24 * 60);
+                let number = format!("SL-2026-{:06}", 4_311 + certificates);
+                let importer = CertImporter {
+                    name: text("Diamcor Rough Trading NV"),
+                    address: text("Hoveniersstraat 22, Antwerp"),
+                    country: Country::new("BE").unwrap(),
+                };
+                let draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p], 60).unwrap();
+                sim.certify(&nma, draft).unwrap();
+                sim.tick(24 * 60);
+                sim.export(&nma, &number).unwrap();
+                sim.tick(60);
+            }
+        }
+    }
+    let root_key = sim.key(&nma).unwrap().clone();
+    let checkpoint = sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
+    let ledger = sim.into_ledger();
+    let events = (1..=ledger.len().unwrap()).map(|seq| ledger.event(seq).unwrap().unwrap()).collect();
+    // Property 1, on the ledger as recorded: whole-ledger verification finds no error.
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok && report.errors == 0, "a generated history does not verify: {:#?}", report.findings);
+    History { events, checkpoint }
+}
+
+/// A fixed history of another ledger, signed with the same keys (same seed and actors),
+/// a week later (so its parcels are others).
+fn other_ledger() -> &'static [ParsedEvent] {
+    static OTHER: OnceLock<Vec<ParsedEvent>> = OnceLock::new();
+    OTHER.get_or_init(|| {
+        let ops = [
+            Op::Mine { sesay: false, pt: 1_234, stones: 9 },
+            Op::Sell { pick: 0 },
+            Op::Mine { sesay: true, pt: 810, stones: 6 },
+            Op::Sell { pick: 1 },
+            Op::Sell { pick: 0 },
+            Op::Split { pick: 0, percent: 40 },
+            Op::Merge { pick: 0, other: 0 },
+        ];
+        record(&ops, OTHER_ORIGIN, "2026-03-09T08:00:00Z").events
+    })
+}
+
+/// The parcels an event touches.
+fn parcels(ev: &ParsedEvent) -> BTreeSet<ParcelId> {
+    ev.event.body.payload.parcels().into_iter().map(|(p, _)| p).collect()
+}
+
+/// The in-memory state before each event (index i: the state after events 0..i).
+fn states(events: &[ParsedEvent]) -> Vec<MemState> {
+    let mut state = MemState::default();
+    let mut out = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        out.push(state.clone());
+        let verdict = check_event(&state, ev);
+        assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings);
+        state.apply(verdict.effects());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Single-field mutations
+// ---------------------------------------------------------------------------------------
+
+/// Every single-value mutation of the leaves under `v`: (JSON pointer, new value).
+fn leaf_mutations(v: &Value, at: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaf_mutations(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaf_mutations(x, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Number(n) => {
+            let n = n.as_u64().unwrap();
+            out.push((at.to_owned(), Value::from(n + 1)));
+            if n > 0 {
+                out.push((at.to_owned(), Value::from(n - 1)));
+            }
+        }
+        Value::String(s) => {
+            let chars: Vec<char> = s.chars().collect();
+            // The first and the last character that can change within its class.
+            let changeable: Vec<usize> =
+                (0..chars.len()).filter(|&i| common::next_in_class(chars[i]).is_some()).collect();
+            for i in [changeable.first(), changeable.last()].into_iter().flatten().collect::<BTreeSet<_>>() {
+                let mut c = chars.clone();
+                c[*i] = common::next_in_class(c[*i]).unwrap();
+                out.push((at.to_owned(), Value::String(c.into_iter().collect())));
+            }
+            out.push((at.to_owned(), Value::String(format!("{s}x"))));
+        }
+        Value::Bool(b) => out.push((at.to_owned(), Value::Bool(!b))),
+        Value::Null => {}
+    }
+}
+
+/// How a mutant was refused.
+enum Refusal {
+    /// The strict reader refused the bytes (exit 2).
+    Parse,
+    /// The rules refused it with CH-2.
+    Ch2,
+}
+
+/// Every single-value mutation of event `i`'s body and signature is refused; returns
+/// how many mutants were refused by the reader and by CH-2.
+fn mutations_of(events: &[ParsedEvent], before: &MemState, i: usize) -> (usize, usize) {
+    let original: Value = serde_json::from_slice(&events[i].canonical).unwrap();
+    let mut mutants = Vec::new();
+    leaf_mutations(&original["body"], "/body", &mut mutants);
+    leaf_mutations(&original["sig"], "/sig", &mut mutants);
+    assert!(mutants.len() >= 6, "event {i} has too few signed fields to mutate");
+    let (mut parse, mut ch2) = (0, 0);
+    for (at, value) in mutants {
+        let mut doc = original.clone();
+        *doc.pointer_mut(&at).unwrap() = value.clone();
+        let refusal = match Event::parse(&canonical_value(&doc)) {
+            Err(_) => Refusal::Parse,
+            Ok(mutant) => {
+                let verdict = check_event(before, &mutant);
+                let codes = error_codes(&verdict.findings);
+                assert!(
+                    codes.contains(Rule::Ch2.code()),
+                    "event {i} ({}) with {at} = {value} is not refused with CH-2: {codes:?}",
+                    events[i].event.body.payload.kind()
+                );
+                Refusal::Ch2
+            }
+        };
+        match refusal {
+            Refusal::Parse => parse += 1,
+            Refusal::Ch2 => ch2 += 1,
+        }
+    }
+    (parse, ch2)
+}
+
+// ---------------------------------------------------------------------------------------
+// The properties
+// ---------------------------------------------------------------------------------------
+
+fn config() -> ProptestConfig {
+    // `PROPTEST_CASES` overrides the number of cases; failures are not written to disk
+    // (the failing history is printed, and its ops reproduce it).
+    ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 1. Every generated history verifies, in the ledger and replayed in memory, and is
+    /// accepted when ingested again (with its checkpoint, it verifies again).
+    #[test]
+    fn generated_histories_verify(ops in ops()) {
+        let h = record(&ops, ORIGIN, START);
+        states(&h.events);
+        match ingest(&h.events, &h.checkpoint) {
+            Outcome::Verified { codes } => prop_assert!(codes.is_empty(), "re-ingested history: {codes:?}"),
+            Outcome::Refused { at, codes } => prop_assert!(false, "re-ingest refused event {at}: {codes:?}"),
+        }
+    }
+
+    /// 2. Every single mutation of a signed field of any event is refused (one event per
+    /// case, every field of it; the event is chosen across the whole history).
+    #[test]
+    fn every_signed_field_mutation_is_refused(ops in ops(), pick in any::<usize>()) {
+        let h = record(&ops, ORIGIN, START);
+        let before = states(&h.events);
+        let i = pick % h.events.len();
+        let (parse, ch2) = mutations_of(&h.events, &before[i], i);
+        prop_assert!(ch2 > 0, "no mutant of event {i} even parsed ({parse} refused by the reader)");
+    }
+
+    /// 3a. Deleting any event is detected: the first later event on one of its parcels is
+    /// refused (CH-1, the chain is broken; EX-1 for an export whose certificate is gone);
+    /// an event nothing builds on (the newest of its parcel, say) leaves a log that no
+    /// longer matches the checkpoint (LOG-2).
+    #[test]
+    fn deleting_an_event_is_detected(ops in ops(), pick in any::<usize>()) {
+        let h = record(&ops, ORIGIN, START);
+        let k = pick % h.events.len();
+        let mut events = h.events.clone();
+        let deleted = events.remove(k);
+        let touched = parcels(&deleted);
+        // The first later event on one of the deleted event's parcels.
+        let dependent = (k..events.len()).find(|&j| !parcels(&events[j]).is_disjoint(&touched));
+        match (ingest(&events, &h.checkpoint), dependent) {
+            (Outcome::Refused { at, codes }, Some(j)) if !touched.is_empty() => {
+                prop_assert_eq!(at, j, "not refused at the first event built on the deleted one ({:?})", codes);
+                // A broken chain (CH-1); an export whose certificate was deleted names an
+                // unknown certificate (EX-1).
+                let expected = if deleted.event.body.payload.kind() == "certificate" { "EX-1" } else { "CH-1" };
+                prop_assert!(codes.contains(expected), "dependent event {j} refused with {codes:?}, not {expected}");
+            }
+            (Outcome::Refused { at, codes }, _) => {
+                // Genesis, an enrolment, a site or a policy: what relies on it is refused.
+                prop_assert!(at >= k, "refused at {at}, before the deleted event {k}");
+                prop_assert!(!codes.is_empty());
+            }
+            (Outcome::Verified { codes }, dependent) => {
+                prop_assert!(dependent.is_none() || touched.is_empty(), "a broken chain was accepted");
+                prop_assert!(codes.contains("LOG-2"), "deleting event {k} is not detected: {codes:?}");
+            }
+        }
+    }
+
+    /// 3b. Duplicating any event (a copy inserted anywhere after it) is refused at the copy.
+    #[test]
+    fn duplicating_an_event_is_detected(ops in ops(), pick in any::<usize>(), at in any::<usize>()) {
+        let h = record(&ops, ORIGIN, START);
+        let k = pick % h.events.len();
+        let j = k + 1 + at % (h.events.len() - k);
+        let mut events = h.events.clone();
+        events.insert(j, h.events[k].clone());
+        match ingest(&events, &h.checkpoint) {
+            Outcome::Refused { at, codes } => {
+                prop_assert_eq!(at, j, "the copy of event {} is not what was refused ({:?})", k, codes);
+                prop_assert!(codes.contains("CH-1"), "copy refused with {codes:?}");
+            }
+            Outcome::Verified { codes } => prop_assert!(false, "a duplicate was accepted: {codes:?}"),
+        }
+    }
+
+    /// 3c. Swapping two events is detected: an event moved before the one it builds on is
+    /// refused; two unrelated events swapped leave a log that does not match the checkpoint.
+    #[test]
+    fn reordering_events_is_detected(ops in ops(), a in any::<usize>(), b in any::<usize>()) {
+        let h = record(&ops, ORIGIN, START);
+        let n = h.events.len();
+        let (i, j) = (a % n, b % n);
+        prop_assume!(i != j);
+        let (i, j) = (i.min(j), i.max(j));
+        let mut events = h.events.clone();
+        events.swap(i, j);
+        let chained = !parcels(&h.events[i]).is_disjoint(&parcels(&h.events[j]));
+        match ingest(&events, &h.checkpoint) {
+            Outcome::Refused { at, codes } => {
+                prop_assert!(at >= i && at <= j, "refused at {at}, outside the swapped {i}..={j}");
+                if chained {
+                    // The later event of the chain now comes first: its link to the head
+                    // is wrong (CH-1), or it comes before what it needs (CH-4; EX-1 for an
+                    // export before its certificate).
+                    prop_assert_eq!(at, i);
+                    prop_assert!(
+                        ["CH-1", "CH-4", "EX-1"].iter().any(|c| codes.contains(c)),
+                        "chain reordered, refused with {:?}", codes
+                    );
+                }
+            }
+            Outcome::Verified { codes } => {
+                prop_assert!(!chained, "a reordered chain was accepted");
+                prop_assert!(codes.contains("LOG-2"), "swapping {i} and {j} is not detected: {codes:?}");
+            }
+        }
+    }
+
+    /// 3d. Replaying an event of another parcel: an event of this ledger inserted into
+    /// another parcel's history (after a later event of another parcel) is refused with
+    /// CH-1 or CH-3; an event of another ledger, signed by the same actors with the same
+    /// keys, is refused with CH-2 (signed for another ledger).
+    #[test]
+    fn replaying_an_event_of_another_parcel_is_detected(
+        ops in ops(), pick in any::<usize>(), at in any::<usize>(), foreign in any::<usize>()
+    ) {
+        let h = record(&ops, ORIGIN, START);
+        let with_parcels: Vec<usize> = (0..h.events.len()).filter(|&i| !parcels(&h.events[i]).is_empty()).collect();
+        let k = with_parcels[pick % with_parcels.len()];
+        // After a later event that touches none of event k's parcels, if there is one.
+        let others: Vec<usize> =
+            (k + 1..h.events.len()).filter(|&j| parcels(&h.events[j]).is_disjoint(&parcels(&h.events[k]))).collect();
+        if !others.is_empty() {
+            let j = others[at % others.len()] + 1;
+            let mut events = h.events.clone();
+            events.insert(j, h.events[k].clone());
+            match ingest(&events, &h.checkpoint) {
+                Outcome::Refused { at, codes } => {
+                    prop_assert_eq!(at, j);
+                    prop_assert!(codes.contains("CH-1") || codes.contains("CH-3"), "replay refused with {codes:?}");
+                }
+                Outcome::Verified { codes } => prop_assert!(false, "a replayed event was accepted: {codes:?}"),
+            }
+        }
+        // An event of another ledger's parcel, signed with the same keys.
+        let other = other_ledger();
+        let theirs: Vec<usize> = (0..other.len()).filter(|&i| !parcels(&other[i]).is_empty()).collect();
+        let replayed = other[theirs[foreign % theirs.len()]].clone();
+        let j = 1 + at % h.events.len();
+        let mut events = h.events.clone();
+        events.insert(j, replayed);
+        match ingest(&events, &h.checkpoint) {
+            Outcome::Refused { at, codes } => {
+                prop_assert_eq!(at, j);
+                prop_assert!(codes.contains("CH-2"), "cross-ledger replay refused with {codes:?}");
+            }
+            Outcome::Verified { codes } => prop_assert!(false, "a cross-ledger replay was accepted: {codes:?}"),
+        }
+    }
+}
+
+/// Every signed field of every event of one longer history, exhaustively (the proptest
+/// above samples one event per history): thousands of mutants, every one refused.
+#[test]
+fn every_signed_field_of_a_full_history_is_protected() {
+    let ops = [
+        Op::Mine { sesay: false, pt: 1_234, stones: 9 },
+        Op::Mine { sesay: true, pt: 810, stones: 6 },
+        Op::Sell { pick: 0 },
+        Op::Sell { pick: 1 },
+        Op::Split { pick: 0, percent: 40 },
+        Op::Merge { pick: 0, other: 1 },
+        Op::Sell { pick: 0 },
+        Op::Sell { pick: 0 },
+        Op::Export { pick: 0 },
+    ];
+    let h = record(&ops, ORIGIN, START);
+    let before = states(&h.events);
+    let kinds: BTreeSet<&str> = h.events.iter().map(|e| e.event.body.payload.kind()).collect();
+    for kind in [
+        "genesis",
+        "policy",
+        "site",
+        "enrol",
+        "extraction",
+        "handover",
+        "split",
+        "merge",
+        "valuation",
+        "seal",
+        "certificate",
+        "export",
+    ] {
+        assert!(kinds.contains(kind), "the history has no {kind} event: {kinds:?}");
+    }
+    let (mut parse, mut ch2) = (0, 0);
+    for (i, state) in before.iter().enumerate() {
+        let (p, c) = mutations_of(&h.events, state, i);
+        parse += p;
+        ch2 += c;
+    }
+    assert!(
+        ch2 + parse > 1_000 && ch2 > 500 && parse > 100,
+        "{ch2} mutants refused by CH-2, {parse} by the reader"
+    );
+}
