@@ -69,8 +69,9 @@ struct Canon<'a> {
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     buf: Vec<u8>,
-    /// (name, start, end) of each member's value in `buf`.
-    members: Vec<(String, usize, usize)>,
+    /// (name, start, end) of each member's value in `buf`. Struct fields have static names;
+    /// only map keys are allocated.
+    members: Vec<(std::borrow::Cow<'static, str>, usize, usize)>,
     /// The key of the map entry whose value comes next.
     key: Option<String>,
     /// For an enum variant written as `{"variant": {...}}` or `{"variant": [...]}`: the
@@ -80,10 +81,14 @@ struct Object<'a> {
 
 impl<'a> Object<'a> {
     fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Self {
-        Object { out, buf: Vec::with_capacity(256), members: Vec::new(), key: None, variant }
+        Object { out, buf: Vec::new(), members: Vec::with_capacity(8), key: None, variant }
     }
 
-    fn member<T: Serialize + ?Sized>(&mut self, name: String, value: &T) -> Result<(), Error> {
+    fn member<T: Serialize + ?Sized>(
+        &mut self,
+        name: std::borrow::Cow<'static, str>,
+        value: &T,
+    ) -> Result<(), Error> {
         let start = self.buf.len();
         value.serialize(Canon { out: &mut self.buf })?;
         self.members.push((name, start, self.buf.len()));
@@ -344,7 +349,7 @@ impl ser::SerializeMap for Object<'_> {
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let name = self.key.take().ok_or_else(|| Error("a map value came without its key".into()))?;
-        self.member(name, value)
+        self.member(std::borrow::Cow::Owned(name), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -355,7 +360,7 @@ impl ser::SerializeStruct for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(key.to_owned(), value)
+        self.member(std::borrow::Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -366,7 +371,7 @@ impl ser::SerializeStructVariant for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(key.to_owned(), value)
+        self.member(std::borrow::Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
