@@ -7,14 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use kpledger_model::{Event, Hash, ParcelId};
+use kpledger_model::{Hash, ParcelId};
 use serde::Serialize;
 
 use crate::finding::{Finding, Rule, Severity};
-use crate::prepare::{Prepared, prepare_here};
+use crate::prepare::Prepared;
 use crate::rules::{Signatures, check_event_signed};
 use crate::state::{MemState, State as _};
-use kpledger_model::sign::SigMode;
 
 /// One value of a stored row, as the store read it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,16 +179,10 @@ impl LedgerCheck {
         }
     }
 
-    /// Checks the next stored event. `stored` serves the store's current rows by key (the
-    /// row of each parcel the event consumes is compared at once).
-    pub fn feed(&mut self, row: &StoredEvent, stored: &mut dyn StoredRows) {
-        let prepared = prepare_here(&[&row.doc], SigMode::Strict).pop();
-        let prepared = prepared.unwrap_or_else(|| Prepared { parsed: Event::parse(&row.doc), sigs: None });
-        self.feed_prepared(row, &prepared, stored);
-    }
-
-    /// As [`LedgerCheck::feed`], for an event whose state-free checks (parsing, hash,
-    /// signatures) were done ahead, in parallel, by [`crate::prepare::prepare`] on `row.doc`.
+    /// Checks the next stored event, whose state-free checks (parsing, hash, signatures) were
+    /// done ahead, in parallel, by [`crate::prepare::prepare`] on `row.doc`. `stored` serves
+    /// the store's current rows by key (the row of each parcel the event consumes is compared
+    /// at once).
     pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: &Prepared, stored: &mut dyn StoredRows) {
         self.events += 1;
         let expected_seq = self.events;

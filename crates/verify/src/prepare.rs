@@ -34,11 +34,6 @@ pub fn prepare<T: AsRef<[u8]> + Sync>(docs: &[T], mode: SigMode) -> Vec<Prepared
     docs.par_chunks(CHUNK).flat_map_iter(|chunk| prepare_chunk(chunk, mode)).collect()
 }
 
-/// [`prepare`] on this thread only.
-pub fn prepare_here<T: AsRef<[u8]>>(docs: &[T], mode: SigMode) -> Vec<Prepared> {
-    docs.chunks(CHUNK).flat_map(|chunk| prepare_chunk(chunk, mode)).collect()
-}
-
 fn prepare_chunk<T: AsRef<[u8]>>(chunk: &[T], mode: SigMode) -> Vec<Prepared> {
     let parsed: Vec<Result<ParsedEvent, JsonError>> =
         chunk.iter().map(|d| Event::parse(d.as_ref())).collect();

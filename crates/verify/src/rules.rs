@@ -138,11 +138,6 @@ impl Signatures {
         (own, offer)
     }
 
-    /// The number of signatures an event carries.
-    pub fn count_of(ev: &ParsedEvent) -> u64 {
-        1 + u64::from(matches!(ev.event.body.payload, Payload::Handover { .. }))
-    }
-
     /// The number of signatures checked.
     pub fn count(&self) -> u64 {
         1 + u64::from(self.offer.is_some())
