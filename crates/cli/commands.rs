@@ -1288,17 +1288,16 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
             vec![&bytes]
         };
         // Reading events does not depend on the ledger: on every core.
-        let mut parsed_docs = {
+        let parsed_docs: Vec<_> = {
             use rayon::prelude::*;
-            docs.par_iter().map(|d| Event::parse(d)).collect::<Vec<_>>().into_iter()
+            docs.par_iter().map(|d| Event::parse(d)).collect()
         };
-        for (i, doc) in docs.into_iter().enumerate() {
+        for (i, (doc, parsed)) in docs.into_iter().zip(parsed_docs).enumerate() {
             let place = if files.len() > 1 || i > 0 {
                 format!("{} (event {})", f.display(), i + 1)
             } else {
                 f.display().to_string()
             };
-            let Some(parsed) = parsed_docs.next() else { break };
             let parsed = parsed.map_err(|e| {
                 let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
                 let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
