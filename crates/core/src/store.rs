@@ -1048,49 +1048,25 @@ impl Ledger {
         };
         let mut rows_by_key = RowsByKey { conn: &self.conn };
         let mut done = 0;
-        std::thread::scope(|scope| -> Result<(), StoreError> {
-            let (to_workers, worker_in) = std::sync::mpsc::sync_channel::<Vec<StoredEvent>>(1);
-            let (worker_out, from_workers) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                for batch in worker_in {
-                    let docs: Vec<&[u8]> = batch.iter().map(|r| r.doc.as_slice()).collect();
-                    let prepared = kpledger_verify::prepare::prepare(&docs, mode);
-                    if worker_out.send((batch, prepared)).is_err() {
-                        break;
-                    }
+        // The calling thread reads and judges; it and one helper per other core parse and
+        // check signatures.
+        let helpers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
+        kpledger_verify::prepare::pipeline(
+            mode,
+            helpers,
+            |row: &StoredEvent| row.doc.as_slice(),
+            &mut next_batch,
+            |row, p| {
+                lc.feed_prepared(row, p, &mut rows_by_key);
+                if let Ok(ev) = &p.parsed {
+                    observe(row.seq, ev);
                 }
-            });
-            let mut in_flight = 0;
-            loop {
-                let batch = next_batch()?;
-                let last = batch.is_empty();
-                if !last {
-                    // Fails only if the worker is gone, which it is not before the channel closes.
-                    let _ = to_workers.send(batch);
-                    in_flight += 1;
+                done += 1;
+                if done % 1024 == 0 || done == total {
+                    progress(done, total);
                 }
-                // Keep one batch ahead of the rules, so the workers never wait for this thread.
-                while in_flight > 1 || (last && in_flight > 0) {
-                    // The worker ends only when its channel closes, or by panicking, which the
-                    // scope passes on when it ends.
-                    let Ok((batch, prepared)) = from_workers.recv() else { return Ok(()) };
-                    in_flight -= 1;
-                    for (row, p) in batch.iter().zip(prepared) {
-                        lc.feed_prepared(row, &p, &mut rows_by_key);
-                        if let Ok(ev) = &p.parsed {
-                            observe(row.seq, ev);
-                        }
-                        done += 1;
-                        if done % 1024 == 0 || done == total {
-                            progress(done, total);
-                        }
-                    }
-                }
-                if last {
-                    return Ok(());
-                }
-            }
-        })?;
+            },
+        )?;
         drop(events);
         drop(index);
         let tables = self.derived_tables()?;
