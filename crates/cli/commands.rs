@@ -198,8 +198,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             ingest(&ledger, &files, dry_run, json, &open)
         }
         Command::Parcel(p) => parcel_cmd(p),
-        Command::Bench { parcels, lot_parcels, dir, json } => {
-            let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), json)?;
+        Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
+            let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -18,6 +18,7 @@ fn bench_runs_small_and_prints_valid_json() {
     assert!(errors.is_empty(), "bench JSON does not match its schema: {errors:?}\n{json}");
     // The run measured the ledger it generated: every event was ingested and verified.
     assert_eq!(json["ledger"]["parcels"], 120, "{json}");
+    assert_eq!(json["rounds"], 2, "{json}");
     assert!(json["ledger"]["certificates"].as_u64().unwrap() >= 4, "{json}");
     assert!(json["measured"]["bundle_events"].as_u64().unwrap() > 30, "{json}");
     // A bench that is not empty or a directory that is not new is refused before any work.

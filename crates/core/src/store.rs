@@ -1046,7 +1046,22 @@ impl Ledger {
             }
             Ok(batch)
         };
-        let mut rows_by_key = RowsByKey { conn: &self.conn };
+        // The Merkle tree's nodes are compared as the recomputed tree completes them, level
+        // by level in index order: one cursor per level streams them.
+        let levels = (u64::BITS - total.leading_zeros()) as usize;
+        let mut level_st = (0..levels)
+            .map(|_| self.conn.prepare("SELECT idx, hash FROM log_nodes WHERE level = ?1 ORDER BY idx"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let cursors = level_st
+            .iter_mut()
+            .enumerate()
+            .map(|(level, st)| {
+                st.query([level as i64]).map(|rows| LevelCursor { rows, head: None, asked: None })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut rows_by_key = RowsByKey { conn: &self.conn, levels: cursors };
         let mut done = 0;
         // The calling thread reads and judges; it and one helper per other core parse and
         // check signatures.
@@ -1168,6 +1183,49 @@ const VERIFY_BATCH: usize = 2048;
 /// Serves stored derived rows by key to the streaming verifier.
 struct RowsByKey<'c> {
     conn: &'c Connection,
+    /// A cursor over each level of the stored tree, in index order.
+    levels: Vec<LevelCursor<'c>>,
+}
+
+/// Stored tree nodes of one level, streamed in index order.
+struct LevelCursor<'s> {
+    rows: rusqlite::Rows<'s>,
+    /// The row under the cursor: (index, hash if 32 bytes), `None` before the first.
+    head: Option<(u64, Option<Hash>)>,
+    /// The last index asked for.
+    asked: Option<u64>,
+}
+
+impl LevelCursor<'_> {
+    /// The node at `index`, if stored; `None` also when indexes are not asked in increasing
+    /// order (the caller then looks the node up directly).
+    fn node(&mut self, index: u64) -> Result<Option<Option<Hash>>, rusqlite::Error> {
+        if self.asked.is_some_and(|a| a >= index) {
+            return Ok(None);
+        }
+        self.asked = Some(index);
+        loop {
+            match &self.head {
+                Some((i, _)) if *i >= index => break,
+                _ => {}
+            }
+            match self.rows.next()? {
+                Some(r) => {
+                    let i: i64 = r.get(0)?;
+                    let hash = match r.get_ref(1)? {
+                        ValueRef::Blob(b) => <[u8; 32]>::try_from(b).ok().map(Hash),
+                        _ => None,
+                    };
+                    self.head = Some((i as u64, hash));
+                }
+                None => return Ok(Some(None)),
+            }
+        }
+        Ok(Some(match &self.head {
+            Some((i, h)) if *i == index => *h,
+            _ => None,
+        }))
+    }
 }
 
 impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
@@ -1185,6 +1243,11 @@ impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
             .ok()?
     }
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash> {
+        if let Some(c) = self.levels.get_mut(level as usize)
+            && let Ok(Some(found)) = c.node(index)
+        {
+            return found;
+        }
         LogTree::new(self.conn).node(level, index).ok().flatten()
     }
 }

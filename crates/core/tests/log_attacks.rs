@@ -754,3 +754,36 @@ fn rotate_root(ledger: &mut Ledger, old: &SecretKey, new: &SecretKey) {
     };
     ledger.append(&Event::sign(body, old).unwrap().into_parsed().unwrap()).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// The stored Merkle tree edited
+// ---------------------------------------------------------------------------------------
+
+/// Verification streams the stored tree level by level beside the events; an edited node is
+/// named at any level, a node that goes missing or one added where none belongs is caught.
+#[test]
+fn stored_tree_nodes_edited_missing_or_added() {
+    let demo = Demo::new("tree-nodes");
+    let n = demo.events().len() as u64;
+    let top = 63 - n.leading_zeros();
+    for (level, idx) in [(0u32, 0u64), (0, n - 1), (1, 3), (top, 0)] {
+        let edited = demo.copy(&format!("edited-{level}-{idx}.kpl"));
+        sql(
+            &edited,
+            &[format!("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = {level} AND idx = {idx}")],
+        );
+        let report = verify(&edited);
+        assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{:#?}", report.findings);
+        assert!(has(&report, "DB-1", &format!("level {level} index {idx} ")), "{:#?}", report.findings);
+    }
+    let short = demo.copy("short-hash.kpl");
+    sql(&short, &[String::from("UPDATE log_nodes SET hash = x'00' WHERE level = 2 AND idx = 1")]);
+    assert!(has(&verify(&short), "DB-1", "level 2 index 1 "), "a hash of the wrong length is a mismatch");
+    let missing = demo.copy("missing.kpl");
+    sql(&missing, &[String::from("DELETE FROM log_nodes WHERE level = 1 AND idx = 2")]);
+    assert!(has(&verify(&missing), "DB-1", "level 1 index 2 "));
+    let added = demo.copy("added.kpl");
+    sql(&added, &[format!("INSERT INTO log_nodes(level, idx, hash) VALUES (0, {}, zeroblob(32))", n + 5)]);
+    let report = verify(&added);
+    assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{:#?}", report.findings);
+}
