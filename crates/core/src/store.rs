@@ -198,6 +198,8 @@ pub struct Appended {
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// How long to wait for another process's lock.
+    busy: Duration,
 }
 
 impl Ledger {
@@ -213,8 +215,8 @@ impl Ledger {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| sql_err(path, e))?;
-        let mut l = Ledger { conn, path: path.to_owned() };
-        l.pragmas(Duration::from_secs(5))?;
+        let mut l = Ledger { conn, path: path.to_owned(), busy: OpenOptions::default().busy_timeout };
+        l.pragmas(l.busy)?;
         let run = |c: &mut Connection| -> rusqlite::Result<()> {
             c.pragma_update(None, "journal_mode", "WAL")?;
             let tx = c.transaction_with_behavior(TransactionBehavior::Exclusive)?;
@@ -265,8 +267,8 @@ impl Ledger {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
         let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
-        let l = Ledger { conn, path: path.to_owned() };
-        l.pragmas(opts.busy_timeout)?;
+        let l = Ledger { conn, path: path.to_owned(), busy: opts.busy_timeout };
+        l.pragmas(l.busy)?;
         let app: i32 =
             l.conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| l.err(e))?;
         let version: i32 =
@@ -986,13 +988,28 @@ impl Ledger {
         // append committed by another process meanwhile shows up in some tables and not in
         // others (false LOG and DB-1 errors). Dropped last: rolled back, as it only reads.
         let _snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let check: String =
-            self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
-        if check != "ok" {
-            // One line per problem after a header ("*** in database main ***"): on one line.
-            let problems: Vec<&str> = check.lines().filter(|l| !l.starts_with("*** ")).collect();
-            return Err(StoreError::Corrupt { path: self.path.clone(), reason: problems.join("; ") });
-        }
+        // SQLite's structural check of the file runs on a connection of its own beside the
+        // verification, not before it (on one core it would hold up all the others). A
+        // corrupt file is reported as such, whatever the verification made of it.
+        std::thread::scope(|scope| {
+            let (path, busy) = (self.path.as_path(), self.busy);
+            let quick = scope.spawn(move || quick_check(path, busy));
+            let report = self.verify_rows(mode, progress, observe);
+            match quick.join() {
+                Ok(Ok(())) => report,
+                Ok(Err(e)) => Err(e),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// [`Ledger::verify_observed`] but for the structural check of the file.
+    fn verify_rows(
+        &self,
+        mode: SigMode,
+        progress: &mut dyn FnMut(u64, u64),
+        observe: &mut dyn FnMut(u64, &ParsedEvent),
+    ) -> Result<Report, StoreError> {
         let total = self.len()?;
         let checkpoints = self.stored_checkpoints()?;
         let mut lc = LedgerCheck::with_checkpoints(checkpoints.iter().map(|c| c.size));
@@ -1148,6 +1165,22 @@ impl Ledger {
         }
         Ok(tables)
     }
+}
+
+/// SQLite's `quick_check` of the file at `path`, on a read-only connection of its own.
+fn quick_check(path: &Path, busy: Duration) -> Result<(), StoreError> {
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| sql_err(path, e))?;
+    conn.busy_timeout(busy).map_err(|e| sql_err(path, e))?;
+    let check: String =
+        conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| sql_err(path, e))?;
+    if check != "ok" {
+        // One line per problem after a header ("*** in database main ***"): on one line.
+        let problems: Vec<&str> = check.lines().filter(|l| !l.starts_with("*** ")).collect();
+        return Err(StoreError::Corrupt { path: path.to_owned(), reason: problems.join("; ") });
+    }
+    Ok(())
 }
 
 /// Every key the root authority has held, from its enrolment record's history: the
