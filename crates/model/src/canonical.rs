@@ -91,10 +91,56 @@ fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
     if a.is_ascii() && b.is_ascii() { a.cmp(b) } else { a.encode_utf16().cmp(b.encode_utf16()) }
 }
 
+/// [`utf16_order`] of two strings given as UTF-8, without decoding them. UTF-8 byte order is
+/// code point order, and code point order is UTF-16 order except between a supplementary-plane
+/// character (lead byte 0xF0..=0xF4; in UTF-16, surrogates 0xD800..=0xDFFF) and one of
+/// U+E000..=U+FFFF (lead byte 0xEE or 0xEF), where it is the reverse. The first byte where two
+/// strings differ is a lead byte in both (or, after the same lead byte, a continuation byte in
+/// both, between characters of one plane, where the orders agree).
+fn utf16_order_utf8(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    match (a.get(same), b.get(same)) {
+        (Some(&x), Some(&y)) => {
+            let swapped = |x: u8, y: u8| x >= 0xf0 && (0xee..=0xef).contains(&y);
+            if swapped(x, y) || swapped(y, x) { y.cmp(&x) } else { x.cmp(&y) }
+        }
+        _ => a.len().cmp(&b.len()),
+    }
+}
+
 fn write_string(s: &str, out: &mut Vec<u8>) {
+    // Most strings (every name, id, hash, key and signature) need no escape: copied as they are.
+    if !needs_escape(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json escapes exactly what RFC 8785 §3.2.2.2 asks for (see `write_canonical`).
     // Writing a `&str` into a Vec cannot fail.
     serde_json::to_writer(&mut *out, s).expect("writing a string into memory cannot fail");
+}
+
+/// True if `s` has a byte that JSON escapes: a control character, `"` or `\\`. Eight bytes at
+/// a time: a word `x` has a byte below `n` (for `n` <= 128) exactly when
+/// `(x - n * ONES) & !x & TOPS` is not zero, and a byte equal to `c` exactly when `x ^ c * ONES`
+/// has a byte below 1.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const TOPS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & TOPS != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut lanes = [0u8; 8];
+        lanes.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(lanes);
+        if below(x, 0x20) || below(x ^ (ONES * u64::from(b'"')), 1) || below(x ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
@@ -123,6 +169,22 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// bytes as [`canonical_value`] of its `serde_json::Value`.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
     direct::to_vec(doc)
+}
+
+/// Canonical bytes of the signed document `{"body": body, "sig": sig}`, and the range of them
+/// that is `body`'s own canonical bytes (what is hashed), written in one pass: the same bytes as
+/// [`object_of_canonical`] of the two members' [`to_canonical`]. `capacity` is a guess of the
+/// length.
+pub(crate) fn to_canonical_signed<B, S>(
+    body: &B,
+    sig: &S,
+    capacity: usize,
+) -> Result<(Vec<u8>, std::ops::Range<usize>), JsonError>
+where
+    B: Serialize + ?Sized,
+    S: Serialize + ?Sized,
+{
+    direct::to_vec_signed(body, sig, capacity)
 }
 
 mod direct;
@@ -378,6 +440,163 @@ mod tests {
         let too_big = to_canonical(&(MAX_SAFE_INTEGER + 1)).unwrap_err();
         assert!(too_big.to_string().contains("2^53"), "{too_big}");
         assert!(to_canonical(&1.5_f64).is_err());
+    }
+
+    #[test]
+    fn model_path_sorts_out_of_order_members_at_every_depth() {
+        use std::collections::BTreeMap;
+        // Fields declared out of order, nested objects out of order inside in-order ones and
+        // the reverse, flattened members among struct fields, maps whose keys sort differently
+        // in UTF-16 and in UTF-8 or need escapes, empty and one-member objects, enum variants.
+        #[derive(Serialize)]
+        struct Inner {
+            zz: u8,
+            #[serde(rename = "a\"q")]
+            quoted: &'static str,
+            m: BTreeMap<String, Vec<Inner2>>,
+        }
+        #[derive(Serialize)]
+        struct Inner2 {
+            b: Option<u8>,
+            a: (),
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "snake_case")]
+        enum V {
+            Unit,
+            New(Inner2),
+            Tuple(Inner2, u8),
+            Struct { y: Inner2, x: BTreeMap<u8, u8> },
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Tagged {
+            Zed { zeta: u8, alpha: V },
+            Empty {},
+        }
+        #[derive(Serialize)]
+        struct Outer {
+            b: u8,
+            #[serde(flatten)]
+            t: Tagged,
+            a: Inner,
+            c: BTreeMap<String, u8>,
+            d: BTreeMap<String, u8>,
+            e: Vec<V>,
+        }
+        let keys = [
+            "\u{10000}",
+            "\u{ffff}",
+            "\u{e000}",
+            "\u{d7ff}",
+            "\u{1f48e}",
+            "z",
+            "",
+            "\n",
+            "\"",
+            "\\",
+            "é",
+            "e",
+        ];
+        let inner2 = || Inner2 { b: Some(1), a: () };
+        let doc = |t: Tagged| Outer {
+            b: 2,
+            t,
+            a: Inner {
+                zz: 1,
+                quoted: "\u{2028}",
+                m: keys
+                    .iter()
+                    .map(|k| ((*k).to_owned(), vec![inner2(), Inner2 { b: None, a: () }]))
+                    .collect(),
+            },
+            c: keys.iter().enumerate().map(|(i, k)| ((*k).to_owned(), i as u8)).collect(),
+            d: BTreeMap::new(),
+            e: vec![
+                V::Unit,
+                V::New(inner2()),
+                V::Tuple(inner2(), 3),
+                V::Struct { y: inner2(), x: [(10, 1), (9, 2)].into_iter().collect() },
+            ],
+        };
+        for t in [Tagged::Zed { zeta: 0, alpha: V::New(inner2()) }, Tagged::Empty {}] {
+            let doc = doc(t);
+            let by_value = canonical_value(&serde_json::to_value(&doc).unwrap());
+            assert_eq!(
+                String::from_utf8(to_canonical(&doc).unwrap()).unwrap(),
+                String::from_utf8(by_value.clone()).unwrap()
+            );
+            // Twice: the writer's working space is reused.
+            assert_eq!(to_canonical(&doc).unwrap(), by_value);
+            let (signed, body) = to_canonical_signed(&doc, &doc.e, 0).unwrap();
+            let e = to_canonical(&doc.e).unwrap();
+            assert_eq!(signed, object_of_canonical(&mut [("sig", &e), ("body", &by_value)]));
+            assert_eq!(signed[body], by_value);
+        }
+        // After a refusal in the middle of an object, the next document is written whole.
+        let mut bad = BTreeMap::new();
+        bad.insert("b".to_owned(), vec![u64::MAX]);
+        bad.insert("a".to_owned(), vec![1]);
+        assert!(to_canonical(&("x", &bad)).is_err());
+        assert_eq!(
+            to_canonical(&[("\u{ffff}", 1), ("\u{10000}", 2)].into_iter().collect::<BTreeMap<_, _>>())
+                .unwrap(),
+            "{\"\u{10000}\":2,\"\u{ffff}\":1}".as_bytes()
+        );
+    }
+
+    #[test]
+    fn utf16_order_of_utf8_bytes_agrees_with_decoding() {
+        let chars = [
+            '\0',
+            'a',
+            'z',
+            '\u{7f}',
+            '\u{80}',
+            '\u{7ff}',
+            '\u{800}',
+            '\u{d7ff}',
+            '\u{e000}',
+            '\u{efff}',
+            '\u{f000}',
+            '\u{fffd}',
+            '\u{ffff}',
+            '\u{10000}',
+            '\u{1f48e}',
+            '\u{10ffff}',
+        ];
+        let mut strings = vec![String::new()];
+        for a in chars {
+            strings.push(a.to_string());
+            for b in chars {
+                strings.push([a, b].iter().collect());
+                strings.push(['x', a, b].iter().collect());
+            }
+        }
+        for a in &strings {
+            for b in &strings {
+                assert_eq!(utf16_order_utf8(a.as_bytes(), b.as_bytes()), utf16_order(a, b), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0..=0x7fu8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    let naive = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                    assert_eq!(needs_escape(&s), naive, "{s:?}");
+                }
+            }
+        }
+        // Bytes of multi-byte characters never need an escape.
+        assert!(!needs_escape("é\u{ffff}\u{1f48e}\u{2028}\u{7f}".as_bytes()));
+        let mut out = Vec::new();
+        write_string("a\u{1f48e}\"\\\n\u{1}\u{7f}", &mut out);
+        assert_eq!(out, serde_json::to_vec("a\u{1f48e}\"\\\n\u{1}\u{7f}").unwrap());
     }
 
     #[test]

@@ -66,25 +66,41 @@ pub struct HashParseError(String);
 impl FromStr for Hash {
     type Err = HashParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(HashParseError(s.chars().take(80).collect()));
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| HashParseError(s.to_owned()))?;
-        Ok(Hash(out))
+        let mut pairs = s.as_bytes().chunks_exact(2);
+        if s.len() == 64
+            && out.iter_mut().zip(&mut pairs).all(|(byte, pair)| match (digit(pair[0]), digit(pair[1])) {
+                (Some(high), Some(low)) => {
+                    *byte = high << 4 | low;
+                    true
+                }
+                _ => false,
+            })
+        {
+            return Ok(Hash(out));
+        }
+        Err(HashParseError(s.chars().take(80).collect()))
     }
 }
 
 impl Serialize for Hash {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::types::with_str(d, |s| s.parse().map_err(|e: HashParseError| e.to_string()))
     }
 }
 
@@ -126,6 +142,33 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hex_is_read_as_lowercase_only() {
+        let h = "0123456789abcdef".repeat(4);
+        let parsed: Hash = h.parse().unwrap();
+        assert_eq!(parsed.to_hex(), h);
+        let mut expected = [0u8; 32];
+        hex::decode_to_slice(&h, &mut expected).unwrap();
+        assert_eq!(parsed.0, expected);
+        for bad in [
+            h.to_uppercase(),
+            h[1..].to_owned(),
+            format!("{h}0"),
+            h.replacen('f', "g", 1),
+            h.replacen("ab", "é", 1),
+            String::new(),
+        ] {
+            let err = bad.parse::<Hash>().unwrap_err().to_string();
+            assert!(err.contains("is not a SHA-256 hash"), "{err}");
+        }
+        let from_json: Hash = serde_json::from_str(&format!("\"{h}\"")).unwrap();
+        assert_eq!(from_json, parsed);
+        let escaped: Hash = serde_json::from_str(&format!("\"\\u0030{}\"", &h[1..])).unwrap();
+        assert_eq!(escaped, parsed);
+        let err = serde_json::from_str::<Hash>("5").unwrap_err().to_string();
+        assert!(err.starts_with("invalid type: integer `5`, expected a string"), "{err}");
+    }
     use super::*;
 
     #[test]

@@ -174,17 +174,30 @@ impl fmt::Display for PublicKey {
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_base64())
+        // 32 bytes are 44 base64 characters, written on the stack.
+        let mut text = [0u8; 44];
+        let n = B64.encode_slice(self.0.as_bytes(), &mut text).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text[..n]).map_err(serde::ser::Error::custom)?)
     }
 }
 
 impl<'de> Deserialize<'de> for PublicKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let bytes = B64
-            .decode(s.as_bytes())
-            .map_err(|e| serde::de::Error::custom(format!("public key is not base64: {e}")))?;
-        PublicKey::from_bytes(&bytes).map_err(serde::de::Error::custom)
+        crate::types::with_str(d, |s| {
+            // 44 characters decode to at most 33 bytes: on the stack.
+            let mut arr = [0u8; 33];
+            let decoded;
+            let bytes = match (s.len() == 44).then(|| B64.decode_slice(s, &mut arr)) {
+                Some(Ok(n)) => &arr[..n],
+                // Anything else is decoded (or refused) as it always was.
+                _ => {
+                    decoded =
+                        B64.decode(s.as_bytes()).map_err(|e| format!("public key is not base64: {e}"))?;
+                    &decoded[..]
+                }
+            };
+            PublicKey::from_bytes(bytes).map_err(|e| e.to_string())
+        })
     }
 }
 

@@ -47,20 +47,31 @@ impl fmt::Debug for Signature {
 
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&B64.encode(self.0))
+        // 64 bytes are 88 base64 characters, written on the stack.
+        let mut text = [0u8; 88];
+        let n = B64.encode_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text[..n]).map_err(serde::ser::Error::custom)?)
     }
 }
 
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let bytes = B64
-            .decode(s.as_bytes())
-            .map_err(|e| serde::de::Error::custom(format!("signature is not base64: {e}")))?;
-        let arr: [u8; 64] = bytes.as_slice().try_into().map_err(|_| {
-            serde::de::Error::custom(format!("signature is {} bytes instead of 64", bytes.len()))
-        })?;
-        Ok(Signature(arr))
+        crate::types::with_str(d, |s| {
+            // 88 characters decode to at most 66 bytes: on the stack.
+            let mut arr = [0u8; 66];
+            if s.len() == 88 && B64.decode_slice(s, &mut arr).is_ok_and(|n| n == 64) {
+                let mut sig = [0u8; 64];
+                sig.copy_from_slice(&arr[..64]);
+                return Ok(Signature(sig));
+            }
+            // Anything else is refused, as said here.
+            let bytes = B64.decode(s.as_bytes()).map_err(|e| format!("signature is not base64: {e}"))?;
+            let arr: [u8; 64] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| format!("signature is {} bytes instead of 64", bytes.len()))?;
+            Ok(Signature(arr))
+        })
     }
 }
 

@@ -8,6 +8,34 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Reads a string as `String::deserialize` does (the same input accepted, the same errors) and
+/// hands it to `f`, without copying it when the deserializer can lend it; `f`'s error becomes
+/// the deserializer's (as `serde::de::Error::custom`).
+pub(crate) fn with_str<'de, D, T, F>(d: D, f: F) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FnOnce(&str) -> Result<T, String>,
+{
+    struct Lend<F>(F);
+    impl<T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'_> for Lend<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            // As serde's own visitor for `String`.
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<T, E> {
+            match std::str::from_utf8(v) {
+                Ok(s) => (self.0)(s).map_err(E::custom),
+                Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+            }
+        }
+    }
+    d.deserialize_string(Lend(f))
+}
+
 macro_rules! string_newtype {
     ($(#[$m:meta])* $name:ident, $check:expr, $what:literal) => {
         $(#[$m])*

@@ -12,13 +12,35 @@
 
 use serde::ser::{self, Serialize};
 
-use super::{JsonError, MAX_SAFE_INTEGER, utf16_order, write_string};
+use super::{JsonError, MAX_SAFE_INTEGER, utf16_order_utf8, write_string};
 
 /// Canonical bytes of `doc`.
 pub(super) fn to_vec<T: Serialize + ?Sized>(doc: &T) -> Result<Vec<u8>, JsonError> {
-    let mut out = Vec::with_capacity(512);
-    doc.serialize(Canon { out: &mut out }).map_err(|e| JsonError::Shape(e.0))?;
-    Ok(out)
+    let mut w = Writer::new(512);
+    w.value(doc)?;
+    Ok(w.finish())
+}
+
+/// Canonical bytes of the object `{"body": body, "sig": sig}` (the names in canonical order),
+/// and where `body`'s own canonical bytes are in them.
+pub(super) fn to_vec_signed<B, S>(
+    body: &B,
+    sig: &S,
+    capacity: usize,
+) -> Result<(Vec<u8>, std::ops::Range<usize>), JsonError>
+where
+    B: Serialize + ?Sized,
+    S: Serialize + ?Sized,
+{
+    let mut w = Writer::new(capacity);
+    w.out.extend_from_slice(br#"{"body":"#);
+    let start = w.out.len();
+    w.value(body)?;
+    let end = w.out.len();
+    w.out.extend_from_slice(br#","sig":"#);
+    w.value(sig)?;
+    w.out.push(b'}');
+    Ok((w.finish(), start..end))
 }
 
 /// Why a value cannot be written canonically.
@@ -43,77 +65,206 @@ fn unsafe_integer(n: impl std::fmt::Display) -> Error {
     Error(format!("number {n} is larger than 2^53 - 1"))
 }
 
-fn write_u(out: &mut Vec<u8>, v: u128) -> Result<(), Error> {
-    if v > u128::from(MAX_SAFE_INTEGER) {
-        return Err(unsafe_integer(v));
+/// Appends `v` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        // `v % 10` is a single digit.
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
     }
-    out.extend_from_slice(v.to_string().as_bytes());
-    Ok(())
+    out.extend_from_slice(&digits[i..]);
+}
+
+fn write_u(out: &mut Vec<u8>, v: u128) -> Result<(), Error> {
+    match u64::try_from(v) {
+        Ok(v) if v <= MAX_SAFE_INTEGER => {
+            push_decimal(out, v);
+            Ok(())
+        }
+        _ => Err(unsafe_integer(v)),
+    }
 }
 
 fn write_i(out: &mut Vec<u8>, v: i128) -> Result<(), Error> {
-    if v.unsigned_abs() > u128::from(MAX_SAFE_INTEGER) {
-        return Err(unsafe_integer(v));
+    match u64::try_from(v.unsigned_abs()) {
+        Ok(abs) if abs <= MAX_SAFE_INTEGER => {
+            if v < 0 {
+                out.push(b'-');
+            }
+            push_decimal(out, abs);
+            Ok(())
+        }
+        _ => Err(unsafe_integer(v)),
     }
-    out.extend_from_slice(v.to_string().as_bytes());
-    Ok(())
 }
 
-/// Writes one value into `out`.
+/// The output and the bookkeeping of the objects being written.
+///
+/// An object's members are written straight into `out` as they come, each recorded on the
+/// `members` stack. While their names arrive in increasing UTF-16 order (the usual case),
+/// nothing more is done; when one arrives out of order, the object's members are sorted and
+/// its bytes rewritten in that order when it ends (the bytes of each member are moved, not
+/// written again). Nested objects push their members above their parent's and pop them when
+/// they end.
+struct Writer {
+    out: Vec<u8>,
+    /// The members of the objects being written, innermost object's last.
+    members: Vec<Member>,
+    /// The text of the map keys on the stack (`Name::Key` ranges).
+    keys: String,
+    /// Room for an object's bytes while its members are put in order.
+    scratch: Vec<u8>,
+}
+
+/// A member's name: a struct field's, or a map key's, kept in `Writer::keys`.
+#[derive(Clone, Copy)]
+enum Name {
+    Field(&'static str),
+    Key(usize, usize),
+}
+
+impl Name {
+    fn text(self, keys: &str) -> &str {
+        match self {
+            Name::Field(name) => name,
+            Name::Key(start, end) => &keys[start..end],
+        }
+    }
+    /// The name's UTF-8 bytes, to put in order.
+    fn bytes(self, keys: &str) -> &[u8] {
+        match self {
+            Name::Field(name) => name.as_bytes(),
+            Name::Key(start, end) => &keys.as_bytes()[start..end],
+        }
+    }
+}
+
+/// A member written to `out`: its name, and where its bytes (`"name":value`) are.
+struct Member {
+    name: Name,
+    start: usize,
+    end: usize,
+}
+
+/// The writer's working space, kept between documents so that writing one allocates only its
+/// output.
+#[derive(Default)]
+struct Spare {
+    members: Vec<Member>,
+    keys: String,
+    scratch: Vec<u8>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::new(Spare::default());
+}
+
+impl Writer {
+    fn new(capacity: usize) -> Writer {
+        let Spare { members, keys, scratch } = SPARE.take();
+        Writer { out: Vec::with_capacity(capacity), members, keys, scratch }
+    }
+
+    /// The output; the working space goes back for the next document.
+    fn finish(self) -> Vec<u8> {
+        let Writer { out, mut members, mut keys, mut scratch } = self;
+        members.clear();
+        keys.clear();
+        scratch.clear();
+        SPARE.set(Spare { members, keys, scratch });
+        out
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
+        value.serialize(Canon { w: self }).map_err(|e| JsonError::Shape(e.0))
+    }
+
+    /// Puts the members above `base` on the stack, which are all of one object, in order.
+    fn sort_members(&mut self, base: usize) {
+        let Writer { out, members, keys, scratch } = self;
+        let members = &mut members[base..];
+        let (Some(first), Some(last)) = (members.first(), members.last()) else { return };
+        let region = first.start;
+        scratch.clear();
+        scratch.extend_from_slice(&out[region..last.end]);
+        // Stable: members of the same name (which a map may give) stay in the order written.
+        members.sort_by(|a, b| utf16_order_utf8(a.name.bytes(keys), b.name.bytes(keys)));
+        out.truncate(region);
+        for (i, m) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&scratch[m.start - region..m.end - region]);
+        }
+    }
+}
+
+/// Writes one value.
 struct Canon<'a> {
-    out: &'a mut Vec<u8>,
+    w: &'a mut Writer,
 }
 
-/// An object being written: member values go into `buf` as they come, then are sorted by
-/// name and copied out when the object ends.
+/// An object being written.
 struct Object<'a> {
-    out: &'a mut Vec<u8>,
-    buf: Vec<u8>,
-    /// (name, start, end) of each member's value in `buf`. Struct fields have static names;
-    /// only map keys are allocated.
-    members: Vec<(std::borrow::Cow<'static, str>, usize, usize)>,
-    /// The key of the map entry whose value comes next.
-    key: Option<String>,
-    /// For an enum variant written as `{"variant": {...}}` or `{"variant": [...]}`: the
-    /// variant's name, closed around the object or array at the end.
-    variant: Option<&'static str>,
+    w: &'a mut Writer,
+    /// Where this object's members start on `w.members`.
+    base: usize,
+    /// Where this object's map keys start in `w.keys`.
+    keys_base: usize,
+    /// So far every member's name came after the previous one's.
+    in_order: bool,
+    /// The key of the map entry whose value comes next, in `w.keys`.
+    key: Option<(usize, usize)>,
+    /// For an enum variant written as `{"variant": {...}}`: close the outer object too.
+    variant: bool,
 }
 
 impl<'a> Object<'a> {
-    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Self {
-        Object { out, buf: Vec::new(), members: Vec::with_capacity(8), key: None, variant }
+    fn new(w: &'a mut Writer, variant: Option<&'static str>) -> Self {
+        if let Some(v) = variant {
+            w.out.push(b'{');
+            write_string(v, &mut w.out);
+            w.out.push(b':');
+        }
+        w.out.push(b'{');
+        let (base, keys_base) = (w.members.len(), w.keys.len());
+        Object { w, base, keys_base, in_order: true, key: None, variant: variant.is_some() }
     }
 
-    fn member<T: Serialize + ?Sized>(
-        &mut self,
-        name: std::borrow::Cow<'static, str>,
-        value: &T,
-    ) -> Result<(), Error> {
-        let start = self.buf.len();
-        value.serialize(Canon { out: &mut self.buf })?;
-        self.members.push((name, start, self.buf.len()));
+    fn member<T: Serialize + ?Sized>(&mut self, name: Name, value: &T) -> Result<(), Error> {
+        let w = &mut *self.w;
+        if let Some(previous) = w.members.last().filter(|_| w.members.len() > self.base) {
+            w.out.push(b',');
+            if self.in_order && utf16_order_utf8(previous.name.bytes(&w.keys), name.bytes(&w.keys)).is_ge() {
+                self.in_order = false;
+            }
+        }
+        let start = w.out.len();
+        write_string(name.text(&w.keys), &mut w.out);
+        w.out.push(b':');
+        let at = w.members.len();
+        w.members.push(Member { name, start, end: start });
+        value.serialize(Canon { w: &mut *w })?;
+        // The value's own members, if any, are off the stack again.
+        w.members[at].end = w.out.len();
         Ok(())
     }
 
-    fn finish(mut self) -> Result<(), Error> {
-        self.members.sort_by(|a, b| utf16_order(&a.0, &b.0));
-        if let Some(v) = self.variant {
-            self.out.push(b'{');
-            write_string(v, self.out);
-            self.out.push(b':');
+    fn finish(self) -> Result<(), Error> {
+        if !self.in_order {
+            self.w.sort_members(self.base);
         }
-        self.out.push(b'{');
-        for (i, (name, start, end)) in self.members.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            write_string(name, self.out);
-            self.out.push(b':');
-            self.out.extend_from_slice(&self.buf[*start..*end]);
-        }
-        self.out.push(b'}');
-        if self.variant.is_some() {
-            self.out.push(b'}');
+        self.w.members.truncate(self.base);
+        self.w.keys.truncate(self.keys_base);
+        self.w.out.push(b'}');
+        if self.variant {
+            self.w.out.push(b'}');
         }
         Ok(())
     }
@@ -121,32 +272,32 @@ impl<'a> Object<'a> {
 
 /// An array being written.
 struct Array<'a> {
-    out: &'a mut Vec<u8>,
+    w: &'a mut Writer,
     first: bool,
-    variant: Option<&'static str>,
+    variant: bool,
 }
 
 impl<'a> Array<'a> {
-    fn new(out: &'a mut Vec<u8>, variant: Option<&'static str>) -> Self {
+    fn new(w: &'a mut Writer, variant: Option<&'static str>) -> Self {
         if let Some(v) = variant {
-            out.push(b'{');
-            write_string(v, out);
-            out.push(b':');
+            w.out.push(b'{');
+            write_string(v, &mut w.out);
+            w.out.push(b':');
         }
-        out.push(b'[');
-        Array { out, first: true, variant }
+        w.out.push(b'[');
+        Array { w, first: true, variant: variant.is_some() }
     }
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         if !self.first {
-            self.out.push(b',');
+            self.w.out.push(b',');
         }
         self.first = false;
-        value.serialize(Canon { out: self.out })
+        value.serialize(Canon { w: &mut *self.w })
     }
     fn finish(self) -> Result<(), Error> {
-        self.out.push(b']');
-        if self.variant.is_some() {
-            self.out.push(b'}');
+        self.w.out.push(b']');
+        if self.variant {
+            self.w.out.push(b'}');
         }
         Ok(())
     }
@@ -164,38 +315,38 @@ impl<'a> ser::Serializer for Canon<'a> {
     type SerializeStructVariant = Object<'a>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.out.extend_from_slice(if v { b"true" } else { b"false" });
+        self.w.out.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        write_i(self.out, v.into())
+        write_i(&mut self.w.out, v.into())
     }
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        write_i(self.out, v.into())
+        write_i(&mut self.w.out, v.into())
     }
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        write_i(self.out, v.into())
+        write_i(&mut self.w.out, v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        write_i(self.out, v.into())
+        write_i(&mut self.w.out, v.into())
     }
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        write_i(self.out, v)
+        write_i(&mut self.w.out, v)
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        write_u(self.out, v.into())
+        write_u(&mut self.w.out, v.into())
     }
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        write_u(self.out, v.into())
+        write_u(&mut self.w.out, v.into())
     }
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        write_u(self.out, v.into())
+        write_u(&mut self.w.out, v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        write_u(self.out, v.into())
+        write_u(&mut self.w.out, v.into())
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        write_u(self.out, v)
+        write_u(&mut self.w.out, v)
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         Err(Error(format!("number {v} is not an integer: signed documents hold whole numbers only")))
@@ -204,16 +355,16 @@ impl<'a> ser::Serializer for Canon<'a> {
         Err(Error(format!("number {v} is not an integer: signed documents hold whole numbers only")))
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        write_string(v.encode_utf8(&mut [0; 4]), self.out);
+        write_string(v.encode_utf8(&mut [0; 4]), &mut self.w.out);
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_string(v, self.out);
+        write_string(v, &mut self.w.out);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         // As serde_json: an array of numbers.
-        let mut a = Array::new(self.out, None);
+        let mut a = Array::new(self.w, None);
         for b in v {
             a.element(b)?;
         }
@@ -226,7 +377,7 @@ impl<'a> ser::Serializer for Canon<'a> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), Error> {
-        self.out.extend_from_slice(b"null");
+        self.w.out.extend_from_slice(b"null");
         Ok(())
     }
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
@@ -254,21 +405,21 @@ impl<'a> ser::Serializer for Canon<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.out.push(b'{');
-        write_string(variant, self.out);
-        self.out.push(b':');
-        value.serialize(Canon { out: self.out })?;
-        self.out.push(b'}');
+        self.w.out.push(b'{');
+        write_string(variant, &mut self.w.out);
+        self.w.out.push(b':');
+        value.serialize(Canon { w: &mut *self.w })?;
+        self.w.out.push(b'}');
         Ok(())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, None))
+        Ok(Array::new(self.w, None))
     }
     fn serialize_tuple(self, _len: usize) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, None))
+        Ok(Array::new(self.w, None))
     }
     fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, None))
+        Ok(Array::new(self.w, None))
     }
     fn serialize_tuple_variant(
         self,
@@ -277,13 +428,13 @@ impl<'a> ser::Serializer for Canon<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Array<'a>, Error> {
-        Ok(Array::new(self.out, Some(variant)))
+        Ok(Array::new(self.w, Some(variant)))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, None))
+        Ok(Object::new(self.w, None))
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, None))
+        Ok(Object::new(self.w, None))
     }
     fn serialize_struct_variant(
         self,
@@ -292,7 +443,7 @@ impl<'a> ser::Serializer for Canon<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Object<'a>, Error> {
-        Ok(Object::new(self.out, Some(variant)))
+        Ok(Object::new(self.w, Some(variant)))
     }
 }
 
@@ -344,12 +495,14 @@ impl ser::SerializeMap for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        self.key = Some(key.serialize(KeyName)?);
+        let start = self.w.keys.len();
+        key.serialize(KeyName(&mut self.w.keys))?;
+        self.key = Some((start, self.w.keys.len()));
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let name = self.key.take().ok_or_else(|| Error("a map value came without its key".into()))?;
-        self.member(std::borrow::Cow::Owned(name), value)
+        let (start, end) = self.key.take().ok_or_else(|| Error("a map value came without its key".into()))?;
+        self.member(Name::Key(start, end), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -360,7 +513,7 @@ impl ser::SerializeStruct for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(std::borrow::Cow::Borrowed(key), value)
+        self.member(Name::Field(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -371,98 +524,108 @@ impl ser::SerializeStructVariant for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        self.member(std::borrow::Cow::Borrowed(key), value)
+        self.member(Name::Field(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
     }
 }
 
-/// A map key as JSON writes it: a string as is, an integer in decimal (as serde_json does).
-struct KeyName;
+/// A map key as JSON writes it (a string as is, an integer in decimal, as serde_json does),
+/// appended to the writer's keys.
+struct KeyName<'a>(&'a mut String);
 
 fn key_error() -> Error {
     Error("a map key must be a string or an integer".into())
 }
 
-impl ser::Serializer for KeyName {
-    type Ok = String;
-    type Error = Error;
-    type SerializeSeq = ser::Impossible<String, Error>;
-    type SerializeTuple = ser::Impossible<String, Error>;
-    type SerializeTupleStruct = ser::Impossible<String, Error>;
-    type SerializeTupleVariant = ser::Impossible<String, Error>;
-    type SerializeMap = ser::Impossible<String, Error>;
-    type SerializeStruct = ser::Impossible<String, Error>;
-    type SerializeStructVariant = ser::Impossible<String, Error>;
-
-    fn serialize_str(self, v: &str) -> Result<String, Error> {
-        Ok(v.to_owned())
+impl KeyName<'_> {
+    fn push(self, v: impl std::fmt::Display) -> Result<(), Error> {
+        use std::fmt::Write as _;
+        write!(self.0, "{v}").map_err(|e| Error(e.to_string()))
     }
-    fn serialize_char(self, v: char) -> Result<String, Error> {
-        Ok(v.to_string())
+}
+
+impl ser::Serializer for KeyName<'_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.0.push_str(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.push(v)
     }
     fn serialize_unit_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<String, Error> {
-        Ok(variant.to_owned())
+    ) -> Result<(), Error> {
+        self.0.push_str(variant);
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_i16(self, v: i16) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_i32(self, v: i32) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_i64(self, v: i64) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_u8(self, v: u8) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_u16(self, v: u16) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_u32(self, v: u32) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_u64(self, v: u64) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.push(v)
     }
-    fn serialize_bool(self, _v: bool) -> Result<String, Error> {
+    fn serialize_bool(self, _v: bool) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_f32(self, _v: f32) -> Result<String, Error> {
+    fn serialize_f32(self, _v: f32) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_f64(self, _v: f64) -> Result<String, Error> {
+    fn serialize_f64(self, _v: f64) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String, Error> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_none(self) -> Result<String, Error> {
+    fn serialize_none(self) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_unit(self) -> Result<String, Error> {
+    fn serialize_unit(self) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, Error> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         Err(key_error())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -471,7 +634,7 @@ impl ser::Serializer for KeyName {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         Err(key_error())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {

@@ -1,0 +1,223 @@
+//! The typed read of [`Event::parse`]'s fast path, without serde's buffering.
+//!
+//! The derived `Deserialize` of [`EventBody`] (`#[serde(flatten)]` over the internally tagged
+//! [`Payload`]) buffers the whole body in serde's generic `Content` tree, then copies the tree
+//! again for the tag: an allocation per string, object and array, twice. This reader takes the
+//! body's own fields as they come, sets the others aside as borrowed raw JSON (no copy), and
+//! reads them into the variant named by `kind` with the field visitors derived for
+//! [`PayloadByKind`] (a remote derive: serde builds `Payload` itself, so every field is checked
+//! at compile time).
+//!
+//! It decides nothing on its own: what it reads is accepted only if its canonical bytes are the
+//! input, byte for byte (`Event::parse_canonical`); anything it refuses (escaped names, a kind
+//! it does not list) takes the strict path, which gives the same result, slower.
+
+use serde::Deserialize;
+use serde::de::value::{BorrowedStrDeserializer, MapDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, VariantAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::{
+    ActorRecord, Certificate, EventBody, ForeignCertificate, ImportConfirmation, NewParcel, Offer, ParcelRef,
+    Payload, Policy, Sig, SiteRecord,
+};
+use crate::hash::Hash;
+use crate::keys::PublicKey;
+use crate::types::{ActorId, Cents, Country, HsCode, ParcelId, Points, SiteId, Text};
+
+/// Reads an event (`{"body": ..., "sig": ...}`) from bytes.
+pub(super) fn read(bytes: &[u8]) -> Option<super::Event> {
+    let event: Fast = serde_json::from_slice(bytes).ok()?;
+    Some(super::Event { body: event.body, sig: event.sig })
+}
+
+#[derive(Deserialize)]
+struct Fast {
+    #[serde(deserialize_with = "body")]
+    body: EventBody,
+    sig: Sig,
+}
+
+fn body<'de, D: Deserializer<'de>>(d: D) -> Result<EventBody, D::Error> {
+    d.deserialize_map(BodyVisitor)
+}
+
+struct BodyVisitor;
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = EventBody;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event body")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventBody, A::Error> {
+        let (mut v, mut ledger, mut time, mut signer, mut kind) = (None, None, None, None, None);
+        let mut fields: Vec<(&'de str, &'de RawValue)> = Vec::with_capacity(12);
+        while let Some(name) = map.next_key::<&'de str>()? {
+            match name {
+                "v" => v = Some(map.next_value()?),
+                "ledger" => ledger = Some(map.next_value()?),
+                "time" => time = Some(map.next_value()?),
+                "signer" => signer = Some(map.next_value()?),
+                "kind" => kind = Some(map.next_value::<&'de str>()?),
+                _ => fields.push((name, map.next_value()?)),
+            }
+        }
+        let (Some(v), Some(ledger), Some(time), Some(signer), Some(kind)) = (v, ledger, time, signer, kind)
+        else {
+            return Err(de::Error::custom("an event body names its v, ledger, time, signer and kind"));
+        };
+        let payload = PayloadByKind::deserialize(Variant { kind, fields }).map_err(de::Error::custom)?;
+        Ok(EventBody { v, ledger, time, signer, payload })
+    }
+}
+
+/// [`Payload`]'s variants as an externally tagged enum, read from a [`Variant`]. Same names,
+/// fields and field attributes as `Payload`; a variant missing here only sends its events to the
+/// strict path (a test checks that none is).
+#[derive(Deserialize)]
+#[serde(remote = "Payload", rename_all = "snake_case")]
+enum PayloadByKind {
+    Genesis {
+        authority: ActorRecord,
+    },
+    Policy {
+        policy: Policy,
+    },
+    Enrol {
+        actor: ActorRecord,
+    },
+    RotateKey {
+        actor: ActorId,
+        key: PublicKey,
+    },
+    Revoke {
+        actor: ActorId,
+        reason: Text,
+    },
+    Site {
+        site: SiteRecord,
+    },
+    Extraction {
+        parcel: ParcelId,
+        site: SiteId,
+        weight_pt: Points,
+        stones: u32,
+        hs_code: HsCode,
+    },
+    Handover {
+        offer: Offer,
+        weight_pt: Points,
+    },
+    Split {
+        parcel: ParcelId,
+        prev: Hash,
+        outputs: Vec<NewParcel>,
+    },
+    Merge {
+        inputs: Vec<ParcelRef>,
+        output: NewParcel,
+    },
+    Valuation {
+        parcel: ParcelId,
+        prev: Hash,
+        weight_pt: Points,
+        exporter_usd_cents: Cents,
+        government_usd_cents: Cents,
+        #[serde(default)]
+        independent_usd_cents: Option<Cents>,
+        final_usd_cents: Cents,
+        duty_usd_cents: Cents,
+    },
+    Seal {
+        parcel: ParcelId,
+        prev: Hash,
+        weight_pt: Points,
+        seal_ids: Vec<Text>,
+    },
+    Certificate {
+        certificate: Certificate,
+    },
+    Export {
+        certificate: Text,
+        parcels: Vec<ParcelRef>,
+    },
+    Transit {
+        certificate: Text,
+        country: Country,
+        parcels: Vec<ParcelRef>,
+        seal_ids_in: Vec<Text>,
+        seal_ids_out: Vec<Text>,
+        carats_in_pt: Points,
+        carats_out_pt: Points,
+        parcel_count_in: u32,
+        parcel_count_out: u32,
+        opened: bool,
+    },
+    Import {
+        parcel: ParcelId,
+        holder: ActorId,
+        weight_pt: Points,
+        stones: u32,
+        hs_code: HsCode,
+        certificate: ForeignCertificate,
+    },
+    ImportConfirmation {
+        confirmation: ImportConfirmation,
+    },
+}
+
+/// A body's variant: its `kind` and its other fields, unread.
+struct Variant<'de> {
+    kind: &'de str,
+    fields: Vec<(&'de str, &'de RawValue)>,
+}
+
+impl<'de> Deserializer<'de> for Variant<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+impl<'de> EnumAccess<'de> for Variant<'de> {
+    type Error = serde_json::Error;
+    type Variant = Self;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), Self::Error> {
+        let variant = seed.deserialize(BorrowedStrDeserializer::new(self.kind))?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for Variant<'de> {
+    type Error = serde_json::Error;
+
+    fn unit_variant(self) -> Result<(), Self::Error> {
+        Err(de::Error::custom("every kind of event has fields"))
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, _seed: S) -> Result<S::Value, Self::Error> {
+        Err(de::Error::custom("every kind of event has named fields"))
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("every kind of event has named fields"))
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let mut map = MapDeserializer::<_, serde_json::Error>::new(self.fields.into_iter());
+        let value = visitor.visit_map(&mut map)?;
+        map.end()?;
+        Ok(value)
+    }
+}
