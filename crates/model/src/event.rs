@@ -822,8 +822,9 @@ impl Event {
     }
 
     /// The fast path of [`Event::parse`], for bytes already in canonical form (as a ledger
-    /// stores them and a signer writes them): read straight into the model, then require
-    /// the model's canonical bytes to be the input, byte for byte. That equality is the whole
+    /// stores them and a signer writes them): read straight into the model (`fast`, without
+    /// serde's buffering), then require the model's canonical bytes, written in one pass, to be
+    /// the input, byte for byte; the body's hash is of its part of them. That equality is the whole
     /// strict check: canonical bytes have no duplicate key, no fraction or exponent, no
     /// unknown field and no integer beyond 2^53, and they are what the slow path would give.
     /// Anything else (`None`) takes the slow path, which names the problem.
