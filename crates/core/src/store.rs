@@ -1545,16 +1545,16 @@ impl State for SqlState<'_> {
     fn origin(&self) -> Option<Origin> {
         self.seen(self.try_origin())
     }
-    fn actor(&self, id: &ActorId) -> Option<ActorState> {
+    fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
         if let Some(a) = self.cache.and_then(|c| c.actors.borrow().get(id).cloned()) {
-            return Some(a);
+            return Some(std::borrow::Cow::Owned(a));
         }
         let a: Option<ActorState> =
             self.seen(self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str()));
         if let (Some(c), Some(a)) = (self.cache, &a) {
             c.actors.borrow_mut().insert(id.clone(), a.clone());
         }
-        a
+        a.map(std::borrow::Cow::Owned)
     }
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
         self.seen(self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()))
@@ -1570,8 +1570,9 @@ impl State for SqlState<'_> {
         }
         p.map(std::borrow::Cow::Owned)
     }
-    fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
+    fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
         self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))
+            .map(std::borrow::Cow::Owned)
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
         self.seen(self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()))

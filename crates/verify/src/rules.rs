@@ -1,5 +1,6 @@
 //! The event rules: one signed event against the state before it.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
@@ -218,22 +219,22 @@ impl<'a, S: State> Cx<'a, S> {
         let signer = self.signer();
         match &body.payload {
             Payload::Genesis { .. } => {}
-            Payload::Policy { policy } => self.policy(signer.as_ref(), policy),
-            Payload::Enrol { actor } => self.enrol(signer.as_ref(), actor),
+            Payload::Policy { policy } => self.policy(signer.as_deref(), policy),
+            Payload::Enrol { actor } => self.enrol(signer.as_deref(), actor),
             Payload::RotateKey { actor, key } => {
-                if let Some(mut a) = self.governed_actor(signer.as_ref(), actor) {
+                if let Some(mut a) = self.governed_actor(signer.as_deref(), actor).map(Cow::into_owned) {
                     a.record.key = *key;
                     self.effects.push(Effect::PutActor(a));
                 }
             }
             Payload::Revoke { actor, reason } => {
-                if let Some(mut a) = self.governed_actor(signer.as_ref(), actor) {
+                if let Some(mut a) = self.governed_actor(signer.as_deref(), actor).map(Cow::into_owned) {
                     a.revoked = Some(Revocation { time: body.time.clone(), reason: reason.clone() });
                     self.effects.push(Effect::PutActor(a));
                 }
             }
             Payload::Site { site } => {
-                self.require_authority_for(signer.as_ref(), &site.country, "register a mine site");
+                self.require_authority_for(signer.as_deref(), &site.country, "register a mine site");
                 if self.state.site(&site.id).is_some() {
                     self.err(Finding::error(
                         Rule::Ch3,
@@ -243,11 +244,13 @@ impl<'a, S: State> Cx<'a, S> {
                 self.effects.push(Effect::PutSite(site.clone()));
             }
             Payload::Extraction { parcel, site, weight_pt, stones, hs_code } => {
-                self.extraction(signer.as_ref(), *parcel, site, *weight_pt, *stones, hs_code)
+                self.extraction(signer.as_deref(), *parcel, site, *weight_pt, *stones, hs_code)
             }
-            Payload::Handover { offer, weight_pt } => self.handover(signer.as_ref(), offer, *weight_pt),
-            Payload::Split { parcel, prev, outputs } => self.split(signer.as_ref(), *parcel, *prev, outputs),
-            Payload::Merge { inputs, output } => self.merge(signer.as_ref(), inputs, output),
+            Payload::Handover { offer, weight_pt } => self.handover(signer.as_deref(), offer, *weight_pt),
+            Payload::Split { parcel, prev, outputs } => {
+                self.split(signer.as_deref(), *parcel, *prev, outputs)
+            }
+            Payload::Merge { inputs, output } => self.merge(signer.as_deref(), inputs, output),
             Payload::Valuation {
                 parcel,
                 prev,
@@ -258,7 +261,7 @@ impl<'a, S: State> Cx<'a, S> {
                 final_usd_cents,
                 duty_usd_cents,
             } => self.valuation(
-                signer.as_ref(),
+                signer.as_deref(),
                 *parcel,
                 *prev,
                 *weight_pt,
@@ -268,9 +271,9 @@ impl<'a, S: State> Cx<'a, S> {
                 *duty_usd_cents,
             ),
             Payload::Seal { parcel, prev, weight_pt, seal_ids } => {
-                let Some(mut p) = self.open_parcel(*parcel, *prev) else { return };
-                self.require_role(signer.as_ref(), &[Role::Authority, Role::Valuer], "seal a parcel");
-                self.same_country_as_holder(signer.as_ref(), &p, "seal");
+                let Some(mut p) = self.open_parcel(*parcel, *prev).map(Cow::into_owned) else { return };
+                self.require_role(signer.as_deref(), &[Role::Authority, Role::Valuer], "seal a parcel");
+                self.same_country_as_holder(signer.as_deref(), &p, "seal");
                 if p.value_usd_cents.is_none() {
                     self.err(
                         Finding::error(Rule::Ch4, "the parcel is sealed before any official valuation")
@@ -284,7 +287,7 @@ impl<'a, S: State> Cx<'a, S> {
                             .parcel(*parcel),
                     );
                 }
-                let tol = self.tolerance(signer.as_ref().map(|s| &s.record.country), Rule::Mb3, p.id);
+                let tol = self.tolerance(signer.as_deref().map(|s| &s.record.country), Rule::Mb3, p.id);
                 self.weigh(&p, *weight_pt, tol, "at sealing");
                 p.weight_pt = *weight_pt;
                 p.status = ParcelStatus::Sealed;
@@ -292,8 +295,8 @@ impl<'a, S: State> Cx<'a, S> {
                 self.touch(&mut p);
                 self.effects.push(Effect::PutParcel(p));
             }
-            Payload::Certificate { certificate } => self.certificate(signer.as_ref(), certificate),
-            Payload::Export { certificate, parcels } => self.export(signer.as_ref(), certificate, parcels),
+            Payload::Certificate { certificate } => self.certificate(signer.as_deref(), certificate),
+            Payload::Export { certificate, parcels } => self.export(signer.as_deref(), certificate, parcels),
             Payload::Transit {
                 certificate,
                 country,
@@ -306,7 +309,7 @@ impl<'a, S: State> Cx<'a, S> {
                 parcel_count_out,
                 opened,
             } => self.transit(
-                signer.as_ref(),
+                signer.as_deref(),
                 certificate,
                 country,
                 parcels,
@@ -316,10 +319,10 @@ impl<'a, S: State> Cx<'a, S> {
                 *opened,
             ),
             Payload::Import { parcel, holder, weight_pt, stones, hs_code, certificate } => {
-                self.import(signer.as_ref(), *parcel, holder, *weight_pt, *stones, hs_code, certificate)
+                self.import(signer.as_deref(), *parcel, holder, *weight_pt, *stones, hs_code, certificate)
             }
             Payload::ImportConfirmation { confirmation } => {
-                self.confirm_import(signer.as_ref(), confirmation)
+                self.confirm_import(signer.as_deref(), confirmation)
             }
         }
     }
@@ -357,9 +360,10 @@ impl<'a, S: State> Cx<'a, S> {
     }
 
     /// CH-2 for the outer signature: enrolled, unrevoked, current key, signature verifies.
-    fn signer(&mut self) -> Option<ActorState> {
+    fn signer(&mut self) -> Option<Cow<'a, ActorState>> {
         let id = &self.ev.body.signer;
-        let Some(actor) = self.state.actor(id) else {
+        let state: &'a S = self.state;
+        let Some(actor) = state.actor(id) else {
             self.err(
                 Finding::error(Rule::Ch2, format!("the signer {id} is not enrolled in this ledger"))
                     .actor(id)
@@ -477,8 +481,9 @@ impl<'a, S: State> Cx<'a, S> {
         }));
     }
 
-    fn governed_actor(&mut self, signer: Option<&ActorState>, id: &ActorId) -> Option<ActorState> {
-        let Some(a) = self.state.actor(id) else {
+    fn governed_actor(&mut self, signer: Option<&ActorState>, id: &ActorId) -> Option<Cow<'a, ActorState>> {
+        let state: &'a S = self.state;
+        let Some(a) = state.actor(id) else {
             self.err(Finding::error(Rule::Ch2, format!("actor {id} is not enrolled")).actor(id));
             return None;
         };
@@ -506,7 +511,7 @@ impl<'a, S: State> Cx<'a, S> {
         country: Option<&Country>,
         rule: Rule,
         parcel: ParcelId,
-    ) -> Option<std::borrow::Cow<'a, Policy>> {
+    ) -> Option<Cow<'a, Policy>> {
         let c = country?;
         let p = self.state.policy(c);
         if p.is_none() {
@@ -528,7 +533,7 @@ impl<'a, S: State> Cx<'a, S> {
     }
 
     /// CH-1/CH-3/CH-4 for an existing, open parcel the event continues.
-    fn open_parcel(&mut self, id: ParcelId, prev: Hash) -> Option<ParcelState> {
+    fn open_parcel(&mut self, id: ParcelId, prev: Hash) -> Option<Cow<'a, ParcelState>> {
         self.linked(id, prev, ParcelStatus::Open)
     }
 
@@ -537,8 +542,9 @@ impl<'a, S: State> Cx<'a, S> {
     /// A consumed parcel gets CH-3 and nothing else, whether the state forgets consumed
     /// parcels (`MemState`, for verification) or keeps them with that status (the store's
     /// tables, at ingest): the same event gets the same findings from both.
-    fn linked(&mut self, id: ParcelId, prev: Hash, expected: ParcelStatus) -> Option<ParcelState> {
-        let found = self.state.parcel(&id);
+    fn linked(&mut self, id: ParcelId, prev: Hash, expected: ParcelStatus) -> Option<Cow<'a, ParcelState>> {
+        let state: &'a S = self.state;
+        let found = state.parcel(&id);
         let consumed = match &found {
             Some(p) => p.status == ParcelStatus::Consumed,
             None => self.state.consumed(&id),
@@ -623,7 +629,7 @@ impl<'a, S: State> Cx<'a, S> {
     /// Officials act on parcels held in their own country only.
     fn same_country_as_holder(&mut self, signer: Option<&ActorState>, p: &ParcelState, what: &str) {
         let Some(s) = signer else { return };
-        let holder_country = self.state.actor(&p.holder).map(|h| h.record.country);
+        let holder_country = self.state.actor(&p.holder).map(|h| h.record.country.clone());
         if holder_country.is_some_and(|c| c != s.record.country) {
             self.err(
                 Finding::error(
@@ -839,7 +845,7 @@ impl<'a, S: State> Cx<'a, S> {
 
     fn handover(&mut self, receiver: Option<&ActorState>, offer: &kpledger_model::Offer, received: Points) {
         let o = &offer.body;
-        let Some(mut p) = self.open_parcel(o.parcel, o.prev) else { return };
+        let Some(mut p) = self.open_parcel(o.parcel, o.prev).map(Cow::into_owned) else { return };
         let origin = self.state.origin();
         if origin.as_ref() != Some(&o.ledger) {
             self.err(Finding::error(Rule::Ch2, "the offer was signed for another ledger").parcel(p.id));
@@ -1020,7 +1026,7 @@ impl<'a, S: State> Cx<'a, S> {
         prev: Hash,
         outputs: &[kpledger_model::NewParcel],
     ) {
-        let Some(mut p) = self.open_parcel(id, prev) else { return };
+        let Some(mut p) = self.open_parcel(id, prev).map(Cow::into_owned) else { return };
         self.require_holder(signer, &p);
         if outputs.len() < 2 {
             self.err(Finding::error(Rule::Mb2, "a split must make at least two parcels").parcel(id));
@@ -1134,7 +1140,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(output.parcel),
             );
         }
-        let mut out = first.clone();
+        let mut out = first.clone().into_owned();
         out.id = output.parcel;
         out.weight_pt = output.weight_pt;
         out.stones = output.stones;
@@ -1157,7 +1163,8 @@ impl<'a, S: State> Cx<'a, S> {
             out.holder = s.record.id.clone();
         }
         self.touch(&mut out);
-        for mut p in parts {
+        for p in parts {
+            let mut p = p.into_owned();
             p.status = ParcelStatus::Consumed;
             self.touch(&mut p);
             self.effects.push(Effect::PutParcel(p));
@@ -1177,7 +1184,7 @@ impl<'a, S: State> Cx<'a, S> {
         final_value: Cents,
         duty: Cents,
     ) {
-        let Some(mut p) = self.open_parcel(parcel, prev) else { return };
+        let Some(mut p) = self.open_parcel(parcel, prev).map(Cow::into_owned) else { return };
         self.require_role(signer, &[Role::Valuer], "value a parcel officially");
         self.same_country_as_holder(signer, &p, "value");
         let policy = self.policy_for(signer.map(|s| &s.record.country), Rule::Ex2, parcel);
@@ -1534,7 +1541,8 @@ impl<'a, S: State> Cx<'a, S> {
                 "the container seal numbers on the certificate differ from those recorded at sealing",
             ));
         }
-        for mut p in parcels {
+        for p in parcels {
+            let mut p = p.into_owned();
             p.status = ParcelStatus::Certified;
             p.certificate = Some(c.number.clone());
             self.touch(&mut p);
@@ -1556,7 +1564,7 @@ impl<'a, S: State> Cx<'a, S> {
         country: &Country,
         date: &kpledger_model::Date,
         policy: Option<&Policy>,
-        parcels: &[ParcelState],
+        parcels: &[Cow<'_, ParcelState>],
     ) {
         let Some(a) = self.state.actor(&x.actor) else {
             self.err(
@@ -1697,7 +1705,7 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_parcels(refs, &cert, Rule::Ch3);
         let mut moved = Vec::new();
         for r in refs {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Certified) {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Certified).map(Cow::into_owned) {
                 if p.certificate.as_ref() != Some(number) {
                     self.err(
                         Finding::error(Rule::Ch3, format!("the parcel is not on certificate {number}"))
@@ -1785,7 +1793,7 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_parcels(refs, &cert, Rule::Tr1);
         let mut moved = Vec::new();
         for r in refs {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported) {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
                 self.touch(&mut p);
                 moved.push(p);
             }
@@ -1801,8 +1809,9 @@ impl<'a, S: State> Cx<'a, S> {
         holder: &ActorId,
         country: Option<&Country>,
         parcel: ParcelId,
-    ) -> Option<ActorState> {
-        let Some(h) = self.state.actor(holder) else {
+    ) -> Option<Cow<'a, ActorState>> {
+        let state: &'a S = self.state;
+        let Some(h) = state.actor(holder) else {
             self.err(
                 Finding::error(Rule::Ch2, format!("the importer {holder} is not enrolled")).parcel(parcel),
             );
@@ -2026,7 +2035,7 @@ impl<'a, S: State> Cx<'a, S> {
         self.importer(&m.holder, Some(&c.importer.country), first);
         let mut moved = Vec::new();
         for r in &m.parcels {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported) {
+            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
                 p.status = ParcelStatus::Open;
                 p.holder = m.holder.clone();
                 p.seal_ids.clear();

@@ -143,15 +143,16 @@ pub enum Effect {
 pub trait State {
     /// The ledger's origin name, once it has a genesis.
     fn origin(&self) -> Option<Origin>;
-    /// An actor by id.
-    fn actor(&self, id: &ActorId) -> Option<ActorState>;
+    /// An actor by id (borrowed where the state holds it: rules consult the signer and
+    /// the parties of every event).
+    fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>>;
     /// A site by id.
     fn site(&self, id: &SiteId) -> Option<SiteRecord>;
     /// A country's current policy (borrowed where the state holds it: rules consult it for
     /// nearly every event).
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>>;
-    /// A parcel by id.
-    fn parcel(&self, id: &ParcelId) -> Option<ParcelState>;
+    /// A parcel by id (borrowed where the state holds it).
+    fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>>;
     /// A certificate by number.
     fn certificate(&self, number: &Text) -> Option<CertificateState>;
     /// True for a parcel that was split or merged away and that [`State::parcel`] no longer
@@ -219,8 +220,8 @@ impl State for MemState {
     fn origin(&self) -> Option<Origin> {
         self.origin.clone()
     }
-    fn actor(&self, id: &ActorId) -> Option<ActorState> {
-        self.actors.get(id).cloned()
+    fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
+        self.actors.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn site(&self, id: &SiteId) -> Option<SiteRecord> {
         self.sites.get(id).cloned()
@@ -228,8 +229,8 @@ impl State for MemState {
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         self.policies.get(country).map(std::borrow::Cow::Borrowed)
     }
-    fn parcel(&self, id: &ParcelId) -> Option<ParcelState> {
-        self.parcels.get(id).cloned()
+    fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
+        self.parcels.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
         self.certificates.get(number).cloned()
