@@ -963,10 +963,10 @@ impl Ledger {
 
     /// As [`Ledger::verify`], checking signatures as `mode` says.
     ///
-    /// This thread reads the events in order and runs the rules; each batch of events is
-    /// read, hashed and has its signatures checked on the worker threads (every core) while
-    /// this thread judges the batch before it. Memory holds two batches of events plus the
-    /// state of the open parcels.
+    /// This thread reads the events in order and runs the rules; events are parsed, hashed
+    /// and have their signatures checked by this thread and one helper per other core, ahead
+    /// of the rules ([`kpledger_verify::prepare::pipeline`]). Memory holds at most four
+    /// batches of events plus the state of the open parcels.
     pub fn verify_with(
         &self,
         mode: SigMode,
@@ -1210,7 +1210,7 @@ fn self_root_keys(tx: &Connection, path: &Path) -> Result<Vec<PublicKey>, StoreE
     Ok(keys)
 }
 
-/// Events per batch handed to the worker threads during whole-ledger verification.
+/// Events per batch read from the store during whole-ledger verification.
 const VERIFY_BATCH: usize = 2048;
 
 /// Serves stored derived rows by key to the streaming verifier.

@@ -180,7 +180,7 @@ impl LedgerCheck {
     }
 
     /// Checks the next stored event, whose state-free checks (parsing, hash, signatures) were
-    /// done ahead, in parallel, by [`crate::prepare::prepare`] on `row.doc`. `stored` serves
+    /// done ahead, in parallel, by [`crate::prepare`] on `row.doc`. `stored` serves
     /// the store's current rows by key (the row of each parcel the event consumes is compared
     /// at once).
     pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: &Prepared, stored: &mut dyn StoredRows) {
