@@ -60,7 +60,7 @@ fn world() -> &'static World {
         for seq in 1..=size {
             let ev = ledger.event(seq).expect("read").expect("event");
             let verdict = check_event(&mem, &ev);
-            mem.apply(verdict.effects());
+            mem.apply(verdict.into_parts().1);
             hashes.insert(ev.hash);
         }
         let root = ledger.log_root(size).expect("root");

@@ -70,7 +70,7 @@ fn hot(c: &mut Criterion) {
     let mut state = MemState::default();
     for e in &events[..handover] {
         let v = check_event_signed(&state, e, Signatures::check(e));
-        state.apply(v.effects());
+        state.apply(v.into_parts().1);
     }
     let sigs = Signatures::check(ev);
     c.bench_function("judge one handover against the state (rules only)", |b| {

@@ -16,7 +16,7 @@ use kpledger_model::{
     ActorId, BUNDLE_FORMAT, Bundle, BundleLog, Country, Event, Hash, LeafProof, Origin, ParcelId,
     ParsedEvent, Payload, Policy, PublicKey, SecretKey, SiteId, SiteRecord, Text,
 };
-use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, Tables};
+use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{
     Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, SigMode,
     State, rows,
@@ -597,7 +597,7 @@ impl Ledger {
         }
         for s in &sites {
             if let Some(site) = SqlState::new(&self.conn, &self.path).site(s) {
-                countries.insert(site.country);
+                countries.insert(site.country.clone());
             }
         }
         for ev in chosen.values() {
@@ -1262,18 +1262,27 @@ impl LevelCursor<'_> {
 }
 
 impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
-    fn row(&mut self, table: &str, key: &Cell) -> Option<Vec<Cell>> {
-        let Cell::Text(k) = key else { return None };
-        // Only the tables the verifier asks about, by their primary key column.
+    fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow {
+        // Only the tables the verifier asks about, by their primary key column. A row that
+        // cannot be read counts as missing.
         let sql = match table {
             "parcels" => "SELECT * FROM parcels WHERE id = ?1",
-            _ => return None,
+            _ => return StoredRow::Missing,
         };
-        let mut st = self.conn.prepare_cached(sql).ok()?;
+        let Some(Cell::Text(key)) = expected.first() else { return StoredRow::Missing };
+        let Ok(mut st) = self.conn.prepare_cached(sql) else { return StoredRow::Missing };
         let n = st.column_count();
-        st.query_row([k], |r| (0..n).map(|i| r.get_ref(i).map(cell)).collect::<Result<Vec<_>, _>>())
-            .optional()
-            .ok()?
+        let Ok(mut rows) = st.query([key]) else { return StoredRow::Missing };
+        let Ok(Some(row)) = rows.next() else { return StoredRow::Missing };
+        let same = n == expected.len()
+            && expected.iter().enumerate().all(|(i, c)| row.get_ref(i).is_ok_and(|v| cell_is(v, c)));
+        if same {
+            return StoredRow::Same;
+        }
+        match (0..n).map(|i| row.get_ref(i).map(cell)).collect() {
+            Ok(cells) => StoredRow::Differs(cells),
+            Err(_) => StoredRow::Missing,
+        }
     }
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash> {
         if let Some(c) = self.levels.get_mut(level as usize)
@@ -1303,8 +1312,20 @@ fn cell(v: ValueRef<'_>) -> Cell {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(i) => Cell::Int(i),
         ValueRef::Real(f) => Cell::Text(format!("{f:?}")),
-        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Cell::Text(utf8(t.to_vec())),
         ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+    }
+}
+
+/// True if `v` reads as `c` ([`cell`]), without building a cell.
+fn cell_is(v: ValueRef<'_>, c: &Cell) -> bool {
+    match (v, c) {
+        (ValueRef::Null, Cell::Null) => true,
+        (ValueRef::Integer(i), Cell::Int(j)) => i == *j,
+        (ValueRef::Text(t), Cell::Text(s)) => t == s.as_bytes(),
+        (ValueRef::Blob(b), Cell::Blob(d)) => b == d.as_slice(),
+        (ValueRef::Real(_), _) => cell(v) == *c,
+        _ => false,
     }
 }
 
@@ -1318,7 +1339,12 @@ fn bytes_of(v: ValueRef<'_>) -> Vec<u8> {
 }
 
 fn text_of(v: ValueRef<'_>) -> String {
-    String::from_utf8_lossy(&bytes_of(v)).into_owned()
+    utf8(bytes_of(v))
+}
+
+/// `bytes` as text, invalid UTF-8 (which the store never writes) replaced.
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
@@ -1542,8 +1568,8 @@ impl<'c> SqlState<'c> {
 // The rules see a damaged row as absent; an append refuses to judge on such a view (see
 // `append_in`), and whole-ledger verification reports the damage.
 impl State for SqlState<'_> {
-    fn origin(&self) -> Option<Origin> {
-        self.seen(self.try_origin())
+    fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>> {
+        self.seen(self.try_origin()).map(std::borrow::Cow::Owned)
     }
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
         if let Some(a) = self.cache.and_then(|c| c.actors.borrow().get(id).cloned()) {
@@ -1556,8 +1582,9 @@ impl State for SqlState<'_> {
         }
         a.map(std::borrow::Cow::Owned)
     }
-    fn site(&self, id: &SiteId) -> Option<SiteRecord> {
+    fn site(&self, id: &SiteId) -> Option<std::borrow::Cow<'_, SiteRecord>> {
         self.seen(self.get_doc("SELECT doc FROM sites WHERE id = ?1", id.as_str()))
+            .map(std::borrow::Cow::Owned)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {

@@ -48,7 +48,7 @@ fn world() -> World {
     let mut mem = MemState::default();
     for seq in 1..=ledger.len().unwrap() {
         let ev = ledger.event(seq).unwrap().unwrap();
-        mem.apply(check_event(&mem, &ev).effects());
+        mem.apply(check_event(&mem, &ev).into_parts().1);
     }
     let mut keys = BTreeMap::new();
     for entry in std::fs::read_dir(dir.join("keys")).unwrap() {

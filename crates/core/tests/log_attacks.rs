@@ -787,3 +787,55 @@ fn stored_tree_nodes_edited_missing_or_added() {
     let report = verify(&added);
     assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{:#?}", report.findings);
 }
+
+/// A consumed parcel's stored row is compared when verification sees it consumed (the state
+/// then forgets it): an edit of any of its cells names the column, a deleted row is missing,
+/// and a cell of another type (an integer stored as text) is a change too.
+#[test]
+fn consumed_parcel_rows_edited_or_missing() {
+    let demo = Demo::new("consumed-rows");
+    let consumed: String = rusqlite::Connection::open(demo.ledger())
+        .unwrap()
+        .query_row("SELECT min(id) FROM parcels WHERE status = 'consumed'", [], |r| r.get(0))
+        .unwrap();
+    let edits = [
+        ("holder", "holder = 'xx.someone'"),
+        ("status", "status = 'open'"),
+        ("weight_pt", "weight_pt = weight_pt + 1"),
+        ("head", "head = zeroblob(32)"),
+        ("doc", "doc = doc || ' '"),
+    ];
+    for (column, set) in edits {
+        let edited = demo.copy(&format!("edited-{column}.kpl"));
+        sql(&edited, &[format!("UPDATE parcels SET {set} WHERE id = '{consumed}'")]);
+        let report = verify(&edited);
+        assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{column}: {:#?}", report.findings);
+        assert!(
+            has(&report, "DB-1", &format!("table parcels, row \"{consumed}\": column {column} is ")),
+            "{column}: {:#?}",
+            report.findings
+        );
+    }
+    let missing = demo.copy("missing-row.kpl");
+    sql(&missing, &[format!("DELETE FROM parcels WHERE id = '{consumed}'")]);
+    let report = verify(&missing);
+    assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{:#?}", report.findings);
+    assert!(
+        has(&report, "DB-1", &format!("row \"{consumed}\" is missing from table parcels")),
+        "{:#?}",
+        report.findings
+    );
+    // A STRICT table refuses text in an integer column; one that is not STRICT (the schema
+    // edited too) takes it.
+    let retyped = demo.copy("retyped.kpl");
+    sql(
+        &retyped,
+        &[
+            "PRAGMA writable_schema = ON".to_owned(),
+            "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'".to_owned(),
+        ],
+    );
+    sql(&retyped, &[format!("UPDATE parcels SET weight_pt = 'heavy' WHERE id = '{consumed}'")]);
+    let report = verify(&retyped);
+    assert!(has(&report, "DB-1", "column weight_pt is \"heavy\""), "{:#?}", report.findings);
+}

@@ -359,7 +359,7 @@ fn states(events: &[ParsedEvent]) -> Vec<MemState> {
         out.push(state.clone());
         let verdict = check_event(&state, ev);
         assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings);
-        state.apply(verdict.effects());
+        state.apply(verdict.into_parts().1);
     }
     out
 }

@@ -774,6 +774,9 @@ pub struct ParsedEvent {
     pub canonical: Vec<u8>,
     /// `H("event", JCS(body))`.
     pub hash: Hash,
+    /// For a handover, its offer's `H("offer", JCS(offer.body))` (what the holder signed);
+    /// `None` for every other kind, and for an offer that cannot be written canonically.
+    pub offer_hash: Option<Hash>,
 }
 
 impl Event {
@@ -796,16 +799,23 @@ impl Event {
 
     /// Canonical bytes, hash and the event itself.
     pub fn into_parsed(self) -> Result<ParsedEvent, JsonError> {
-        self.into_parsed_sized(1024)
+        self.into_parsed_sized(1024, None)
     }
 
     /// As [`Event::into_parsed`], with a guess of the canonical length.
-    fn into_parsed_sized(self, capacity: usize) -> Result<ParsedEvent, JsonError> {
+    /// As [`Event::into_parsed`]. `offer_body`, if given, is a handover's JCS(offer.body),
+    /// already at hand (the caller answers for it).
+    fn into_parsed_sized(self, capacity: usize, offer_body: Option<&[u8]>) -> Result<ParsedEvent, JsonError> {
         // `{"body":` + JCS(body) + `,"sig":` + JCS(sig) + `}`, written once; the body's part
         // is hashed where it lies.
         let (canonical, body) = canonical::to_canonical_signed(&self.body, &self.sig, capacity)?;
         let hash = hash::digest(Domain::Event, canonical.get(body).unwrap_or_default());
-        Ok(ParsedEvent { event: self, canonical, hash })
+        let offer_hash = match (&self.body.payload, offer_body) {
+            (Payload::Handover { .. }, Some(bytes)) => Some(hash::digest(Domain::Offer, bytes)),
+            (Payload::Handover { offer, .. }, None) => offer.hash().ok(),
+            _ => None,
+        };
+        Ok(ParsedEvent { event: self, canonical, hash, offer_hash })
     }
 
     /// Canonical bytes and hash from `value`, the event's own JSON value: the body is
@@ -818,7 +828,11 @@ impl Event {
         let hash = hash::digest(Domain::Event, &body);
         let sig = canonical::canonical_value(sig);
         let canonical = canonical::object_of_canonical(&mut [("body", &body), ("sig", &sig)]);
-        Ok(ParsedEvent { event: self, canonical, hash })
+        let offer_hash = match &self.body.payload {
+            Payload::Handover { offer, .. } => offer.hash().ok(),
+            _ => None,
+        };
+        Ok(ParsedEvent { event: self, canonical, hash, offer_hash })
     }
 
     /// The fast path of [`Event::parse`], for bytes already in canonical form (as a ledger
@@ -827,9 +841,11 @@ impl Event {
     /// the input, byte for byte; the body's hash is of its part of them. That equality is the whole
     /// strict check: canonical bytes have no duplicate key, no fraction or exponent, no
     /// unknown field and no integer beyond 2^53, and they are what the slow path would give.
-    /// Anything else (`None`) takes the slow path, which names the problem.
+    /// Anything else (`None`) takes the slow path, which names the problem. A handover's
+    /// offer is hashed over its body's part of the input, likewise canonical once the whole
+    /// input is.
     fn parse_canonical(bytes: &[u8]) -> Option<ParsedEvent> {
-        let event = fast::read(bytes)?;
+        let (event, offer_body) = fast::read(bytes)?;
         if event.body.v != FORMAT_VERSION {
             return None;
         }
@@ -838,7 +854,7 @@ impl Event {
         {
             return None;
         }
-        let parsed = event.into_parsed_sized(bytes.len()).ok()?;
+        let parsed = event.into_parsed_sized(bytes.len(), offer_body).ok()?;
         (parsed.canonical == bytes).then_some(parsed)
     }
 
@@ -900,7 +916,13 @@ mod tests {
         let fast = Event::parse_canonical(bytes);
         let whole = Event::parse(bytes);
         let show = |r: &Result<ParsedEvent, JsonError>| match r {
-            Ok(p) => format!("{:?} {} {:?}", p.event, String::from_utf8_lossy(&p.canonical), p.hash),
+            Ok(p) => format!(
+                "{:?} {} {:?} {:?}",
+                p.event,
+                String::from_utf8_lossy(&p.canonical),
+                p.hash,
+                p.offer_hash
+            ),
             Err(e) => format!("error: {e}"),
         };
         let text = String::from_utf8_lossy(bytes);
@@ -919,6 +941,12 @@ mod tests {
             assert!(same_as_strict(bytes), "{}", String::from_utf8_lossy(bytes));
             let parsed = Event::parse(bytes).unwrap();
             assert_eq!(parsed.hash, parsed.event.hash().unwrap());
+            // The offer is hashed over its part of the input: what re-serialising it gives.
+            let offer_hash = match &parsed.event.body.payload {
+                Payload::Handover { offer, .. } => Some(offer.hash().unwrap()),
+                _ => None,
+            };
+            assert_eq!(parsed.offer_hash, offer_hash);
             assert_eq!(parsed.canonical, canonical::to_canonical(&parsed.event).unwrap());
             let body = canonical::to_canonical(&parsed.event.body).unwrap();
             let sig = canonical::to_canonical(&parsed.event.sig).unwrap();

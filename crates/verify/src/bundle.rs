@@ -120,12 +120,12 @@ pub fn verify_bundle_observed(
             continue;
         }
         seen.insert(ev.hash, i + 1);
-        let verdict = check_event_signed(&state, ev, sigs[i]);
-        for mut f in verdict.findings.iter().cloned() {
+        let (found, effects) = check_event_signed(&state, ev, sigs[i]).into_parts();
+        for mut f in found {
             f.seq = Some(i as u64 + 1);
             findings.push(f);
         }
-        state.apply(verdict.effects());
+        state.apply(effects);
         if let Payload::Certificate { certificate } = &ev.event.body.payload
             && certificate.number == bundle.certificate
         {
@@ -134,7 +134,7 @@ pub fn verify_bundle_observed(
     }
 
     if let Some(origin) = state.origin()
-        && origin != bundle.ledger
+        && *origin != bundle.ledger
     {
         findings.push(Finding::error(
             Rule::Ch1,

@@ -63,10 +63,23 @@ pub struct StoredEvent {
     pub index: Vec<String>,
 }
 
+/// What a store holds under the key of a row the events give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredRow {
+    /// The stored row is the given one, cell for cell.
+    Same,
+    /// The store has no row with that key.
+    Missing,
+    /// The stored row differs: its cells.
+    Differs(Vec<Cell>),
+}
+
 /// Looks up stored rows by key while whole-ledger verification streams the events.
 pub trait StoredRows {
-    /// A derived row by table and key (its first cell), if the store has one.
-    fn row(&mut self, table: &str, key: &Cell) -> Option<Vec<Cell>>;
+    /// Compares `expected`, a derived row of `table`, with the stored row under its key (its
+    /// first cell). Only a differing row is read out, so that the common case allocates
+    /// nothing.
+    fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow;
     /// A stored Merkle tree node (every perfect subtree, leaves at level 0).
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash>;
 }
@@ -275,8 +288,8 @@ impl LedgerCheck {
         }
         let sigs = prepared.sigs.unwrap_or_else(|| Signatures::check(parsed));
         self.signatures += sigs.count();
-        let verdict = check_event_signed(&self.state, parsed, sigs);
-        for mut f in verdict.findings.iter().cloned() {
+        let (findings, effects) = check_event_signed(&self.state, parsed, sigs).into_parts();
+        for mut f in findings {
             f.seq = Some(row.seq);
             if f.parcel.is_none() {
                 f.parcel = first_parcel;
@@ -284,16 +297,20 @@ impl LedgerCheck {
             self.push(f);
         }
         self.append_leaf(row.seq, &parsed.hash, stored);
-        for e in verdict.effects() {
+        for e in &effects {
             if let crate::state::Effect::PutActor(a) = e {
                 self.actor_keys.insert((a.record.id.clone(), a.record.key.to_bytes()));
             }
         }
-        for gone in self.state.apply(verdict.effects()) {
+        for gone in self.state.apply(effects) {
             // Its stored row is final now: compare it, then keep only the id.
-            let key = Cell::Text(gone.id.to_string());
-            let got = stored.row("parcels", &key);
-            self.compare_row("parcels", &key, Some(&crate::rows::parcel_row(&gone)), got.as_ref());
+            let expected = crate::rows::parcel_row(&gone);
+            let got = match stored.compare("parcels", &expected) {
+                StoredRow::Same => continue,
+                StoredRow::Missing => None,
+                StoredRow::Differs(cells) => Some(cells),
+            };
+            self.compare_row("parcels", &expected[0], Some(&expected), got.as_ref());
         }
         // Follow the root authority's keys (checkpoints are signed by it) once the event's
         // effects are applied, so that the genesis key, or a new key the root rotated to,
@@ -338,7 +355,7 @@ impl LedgerCheck {
     /// Checks the stored checkpoints against the recomputed tree and the root authority's
     /// keys.
     fn check_checkpoints(&mut self, checkpoints: &[StoredCheckpoint]) {
-        let Some(origin) = self.state.origin() else { return };
+        let Some(origin) = self.state.origin().map(std::borrow::Cow::into_owned) else { return };
         let verifiers: Vec<kpledger_model::note::VerifierKey> = self
             .root_keys
             .iter()

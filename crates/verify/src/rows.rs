@@ -30,8 +30,9 @@ pub fn columns(table: &str) -> &'static [&'static str] {
 }
 
 fn doc<T: Serialize>(v: &T) -> Cell {
-    // The model types always serialise; an empty document would be reported as a mismatch.
-    Cell::Text(to_canonical(v).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default())
+    // The model types always serialise, to UTF-8; an empty document would be reported as a
+    // mismatch.
+    Cell::Text(to_canonical(v).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default())
 }
 
 fn text(s: &str) -> Cell {
@@ -67,7 +68,7 @@ pub fn policy_row(p: &Policy) -> Vec<Cell> {
 /// A `parcels` row.
 pub fn parcel_row(p: &ParcelState) -> Vec<Cell> {
     vec![
-        text(&p.id.to_string()),
+        Cell::Text(p.id.to_string()),
         text(p.holder.as_str()),
         text(p.status.as_str()),
         Cell::Int(i64::try_from(p.weight_pt.0).unwrap_or(i64::MAX)),

@@ -61,6 +61,11 @@ impl Verdict {
     pub fn effects(&self) -> &[Effect] {
         &self.effects
     }
+    /// The findings and the effects, for a verifier that goes on past errors and applies
+    /// the effects to its own state ([`crate::MemState::apply`]).
+    pub fn into_parts(self) -> (Vec<Finding>, Vec<Effect>) {
+        (self.findings, self.effects)
+    }
     /// The acceptance token if no finding is an error, else the findings.
     pub fn accept(self) -> Result<Accepted, Vec<Finding>> {
         if self.is_valid() {
@@ -128,7 +133,7 @@ impl Signatures {
         let e = &ev.event;
         let own = SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig };
         let offer = match &e.body.payload {
-            Payload::Handover { offer, .. } => Some(offer.hash().ok().map(|hash| SigCheck {
+            Payload::Handover { offer, .. } => Some(ev.offer_hash.map(|hash| SigCheck {
                 key: offer.sig.key,
                 purpose: Purpose::Offer,
                 hash,
@@ -204,7 +209,7 @@ impl<'a, S: State> Cx<'a, S> {
             );
             return;
         };
-        if body.ledger != origin {
+        if body.ledger != *origin {
             self.err(
                 Finding::error(
                     Rule::Ch2,
@@ -847,7 +852,7 @@ impl<'a, S: State> Cx<'a, S> {
         let o = &offer.body;
         let Some(mut p) = self.open_parcel(o.parcel, o.prev).map(Cow::into_owned) else { return };
         let origin = self.state.origin();
-        if origin.as_ref() != Some(&o.ledger) {
+        if origin.as_deref() != Some(&o.ledger) {
             self.err(Finding::error(Rule::Ch2, "the offer was signed for another ledger").parcel(p.id));
         }
         let holder = self.state.actor(&o.signer);
@@ -1163,6 +1168,8 @@ impl<'a, S: State> Cx<'a, S> {
             out.holder = s.record.id.clone();
         }
         self.touch(&mut out);
+        // A merge may consume hundreds of parcels: room for all their effects at once.
+        self.effects.reserve(parts.len() + 1);
         for p in parts {
             let mut p = p.into_owned();
             p.status = ParcelStatus::Consumed;

@@ -141,13 +141,14 @@ pub enum Effect {
 
 /// Read access to the ledger state, as the rules need it.
 pub trait State {
-    /// The ledger's origin name, once it has a genesis.
-    fn origin(&self) -> Option<Origin>;
+    /// The ledger's origin name, once it has a genesis (borrowed where the state holds it:
+    /// rules check it for every event).
+    fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>>;
     /// An actor by id (borrowed where the state holds it: rules consult the signer and
     /// the parties of every event).
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>>;
-    /// A site by id.
-    fn site(&self, id: &SiteId) -> Option<SiteRecord>;
+    /// A site by id (borrowed where the state holds it).
+    fn site(&self, id: &SiteId) -> Option<std::borrow::Cow<'_, SiteRecord>>;
     /// A country's current policy (borrowed where the state holds it: rules consult it for
     /// nearly every event).
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>>;
@@ -185,30 +186,34 @@ impl MemState {
     /// Applies effects in order, and returns the parcels they consumed (split or merged
     /// away). Consumed parcels leave the map and only their id is kept, so memory follows
     /// the parcels still in the trade, not the length of the history.
-    pub fn apply(&mut self, effects: &[Effect]) -> Vec<ParcelState> {
-        let mut retired = Vec::new();
+    pub fn apply(&mut self, effects: Vec<Effect>) -> Vec<ParcelState> {
+        let consumed = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::PutParcel(p) if p.status == ParcelStatus::Consumed))
+            .count();
+        let mut retired = Vec::with_capacity(consumed);
         for e in effects {
             match e {
-                Effect::SetOrigin(o) => self.origin = Some(o.clone()),
+                Effect::SetOrigin(o) => self.origin = Some(o),
                 Effect::PutActor(a) => {
-                    self.actors.insert(a.record.id.clone(), a.clone());
+                    self.actors.insert(a.record.id.clone(), a);
                 }
                 Effect::PutSite(s) => {
-                    self.sites.insert(s.id.clone(), s.clone());
+                    self.sites.insert(s.id.clone(), s);
                 }
                 Effect::PutPolicy(p) => {
-                    self.policies.insert(p.country.clone(), p.clone());
+                    self.policies.insert(p.country.clone(), p);
                 }
                 Effect::PutParcel(p) if p.status == ParcelStatus::Consumed => {
                     self.parcels.remove(&p.id);
                     self.consumed.insert(p.id);
-                    retired.push(p.clone());
+                    retired.push(p);
                 }
                 Effect::PutParcel(p) => {
-                    self.parcels.insert(p.id, p.clone());
+                    self.parcels.insert(p.id, p);
                 }
                 Effect::PutCertificate(c) => {
-                    self.certificates.insert(c.certificate.number.clone(), (**c).clone());
+                    self.certificates.insert(c.certificate.number.clone(), *c);
                 }
             }
         }
@@ -217,14 +222,14 @@ impl MemState {
 }
 
 impl State for MemState {
-    fn origin(&self) -> Option<Origin> {
-        self.origin.clone()
+    fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>> {
+        self.origin.as_ref().map(std::borrow::Cow::Borrowed)
     }
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
         self.actors.get(id).map(std::borrow::Cow::Borrowed)
     }
-    fn site(&self, id: &SiteId) -> Option<SiteRecord> {
-        self.sites.get(id).cloned()
+    fn site(&self, id: &SiteId) -> Option<std::borrow::Cow<'_, SiteRecord>> {
+        self.sites.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         self.policies.get(country).map(std::borrow::Cow::Borrowed)

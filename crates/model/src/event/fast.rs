@@ -25,33 +25,42 @@ use crate::hash::Hash;
 use crate::keys::PublicKey;
 use crate::types::{ActorId, Cents, Country, HsCode, ParcelId, Points, SiteId, Text};
 
-/// Reads an event (`{"body": ..., "sig": ...}`) from bytes.
-pub(super) fn read(bytes: &[u8]) -> Option<super::Event> {
-    let event: Fast = serde_json::from_slice(bytes).ok()?;
-    Some(super::Event { body: event.body, sig: event.sig })
+/// Reads an event (`{"body": ..., "sig": ...}`) from bytes; for a handover, also where its
+/// offer's body is in them (its canonical bytes, if the whole input is canonical).
+pub(super) fn read(bytes: &[u8]) -> Option<(super::Event, Option<&[u8]>)> {
+    let event: Fast<'_> = serde_json::from_slice(bytes).ok()?;
+    let (body, offer_body) = event.body;
+    Some((super::Event { body, sig: event.sig }, offer_body.map(str::as_bytes)))
 }
 
 #[derive(Deserialize)]
-struct Fast {
-    #[serde(deserialize_with = "body")]
-    body: EventBody,
+struct Fast<'a> {
+    #[serde(borrow, deserialize_with = "body")]
+    body: (EventBody, Option<&'a str>),
     sig: Sig,
 }
 
-fn body<'de, D: Deserializer<'de>>(d: D) -> Result<EventBody, D::Error> {
+fn body<'de, D: Deserializer<'de>>(d: D) -> Result<(EventBody, Option<&'de str>), D::Error> {
     d.deserialize_map(BodyVisitor)
+}
+
+/// The raw body of a handover's offer (`{"body": ..., "sig": ...}`).
+#[derive(Deserialize)]
+struct OfferParts<'a> {
+    #[serde(borrow)]
+    body: &'a RawValue,
 }
 
 struct BodyVisitor;
 
 impl<'de> Visitor<'de> for BodyVisitor {
-    type Value = EventBody;
+    type Value = (EventBody, Option<&'de str>);
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an event body")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventBody, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut v, mut ledger, mut time, mut signer, mut kind) = (None, None, None, None, None);
         let mut fields: Vec<(&'de str, &'de RawValue)> = Vec::with_capacity(12);
         while let Some(name) = map.next_key::<&'de str>()? {
@@ -68,8 +77,19 @@ impl<'de> Visitor<'de> for BodyVisitor {
         else {
             return Err(de::Error::custom("an event body names its v, ledger, time, signer and kind"));
         };
+        let offer_body = match kind {
+            "handover" => match fields.iter().find(|(name, _)| *name == "offer") {
+                Some((_, raw)) => {
+                    let parts: OfferParts<'de> =
+                        serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                    Some(parts.body.get())
+                }
+                None => None,
+            },
+            _ => None,
+        };
         let payload = PayloadByKind::deserialize(Variant { kind, fields }).map_err(de::Error::custom)?;
-        Ok(EventBody { v, ledger, time, signer, payload })
+        Ok((EventBody { v, ledger, time, signer, payload }, offer_body))
     }
 }
 
