@@ -839,3 +839,56 @@ fn consumed_parcel_rows_edited_or_missing() {
     let report = verify(&retyped);
     assert!(has(&report, "DB-1", "column weight_pt is \"heavy\""), "{:#?}", report.findings);
 }
+
+/// A key the root authority rotated away from signs nothing after: a checkpoint of the log
+/// past the rotation, signed with the old key (say, a stolen one), is refused by whole-ledger
+/// verification and in a bundle, though the old key is the root's and signs its earlier
+/// checkpoints, which stay good.
+#[test]
+fn checkpoint_signed_with_a_retired_root_key_is_log2() {
+    let demo = Demo::new("retired-key");
+    let path = demo.copy("rotated.kpl");
+    let (old, new) = (demo.key("mru.secretariat"), SecretKey::from_seed(&[42; 32]));
+    let mut ledger = open(&path);
+    rotate_root(&mut ledger, &old, &new);
+    let cp = ledger.publish_checkpoint(&new).unwrap();
+    drop(ledger);
+    let text = Note::parse(cp.note.as_bytes()).unwrap().text().to_owned();
+    let mut forged = Note::new(&text).unwrap();
+    forged.sign(&kpledger_model::note::SignerKey::new(DEMO_ORIGIN, old.clone()).unwrap()).unwrap();
+    let forged = String::from_utf8(forged.to_bytes()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE checkpoints SET note = ?1 WHERE size = ?2",
+        rusqlite::params![forged, cp.size as i64],
+    )
+    .unwrap();
+    drop(conn);
+    let report = verify(&path);
+    assert_eq!(error_codes(&report), BTreeSet::from(["LOG-2"]), "{:#?}", report.findings);
+    assert!(
+        has(
+            &report,
+            "LOG-2",
+            &format!("checkpoint {} is signed with a key the root authority had rotated away", cp.size)
+        ),
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(
+        report.findings.iter().filter(|f| f.is_error()).count(),
+        1,
+        "the earlier checkpoints stay good"
+    );
+    let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
+    let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    let mut keys = demo.authority_keys();
+    keys.push(old.public());
+    let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
+    assert!(!report.ok);
+    assert!(
+        has(&report, "LOG-2", "signed with a key the root authority had rotated away"),
+        "{:#?}",
+        report.findings
+    );
+}

@@ -252,13 +252,37 @@ fn check_log(
         let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
         open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &vk, &[]).ok().map(|o| (vk, o))
     });
-    let Some((log_key, _)) = signed_by else {
+    let Some((log_key, signed)) = signed_by else {
         out.push(Finding::error(
             Rule::Log2,
             format!("the bundle's checkpoint is not a checkpoint of {origin:?} signed by its root authority"),
         ));
         return out;
     };
+    // Only the key the root held when the log reached the checkpoint's size signs it: the
+    // newest of the bundle's root rotations within that size names it.
+    let size = signed.checkpoint().size();
+    let held = events
+        .iter()
+        .zip(&bundle.log.proofs)
+        .filter(|(_, proof)| proof.index < size)
+        .filter_map(|(e, proof)| match &e.event.body.payload {
+            Payload::RotateKey { actor, key } if Some(actor) == root_id.as_ref() => Some((proof.index, *key)),
+            _ => None,
+        })
+        .max_by_key(|(index, _)| *index)
+        .map(|(_, key)| key)
+        .or(root_key);
+    if held.is_some_and(|k| k != *log_key.public_key()) {
+        out.push(Finding::error(
+            Rule::Log2,
+            format!(
+                "the bundle's checkpoint (size {size}) is signed with a key the root authority had rotated away \
+                 from before the log reached that size: a retired key signs nothing after its rotation"
+            ),
+        ));
+        return out;
+    }
     // A rotation is signed by the root's previous key (CH-2 checked it in the replay), so
     // trusting any key in the root's chain trusts the key that signed the checkpoint.
     if !root_keys.iter().any(|k| trust.keys.contains(k)) {

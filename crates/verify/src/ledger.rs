@@ -149,6 +149,11 @@ pub struct LedgerCheck {
     checkpoint_roots: BTreeMap<u64, Option<Hash>>,
     /// Every key the root authority has held (checkpoints are signed by it).
     root_keys: Vec<kpledger_model::PublicKey>,
+    /// The key the root authority holds now.
+    root_key: Option<kpledger_model::PublicKey>,
+    /// The key the root authority held when the log reached each checkpoint's size: the one
+    /// key that may sign that checkpoint (a key it rotated away from signs nothing after).
+    checkpoint_keys: BTreeMap<u64, kpledger_model::PublicKey>,
     /// Every key each actor has held: enrolled actors may witness the log.
     actor_keys: std::collections::BTreeSet<(kpledger_model::ActorId, [u8; 32])>,
 }
@@ -322,9 +327,17 @@ impl LedgerCheck {
             body.payload,
             kpledger_model::Payload::Genesis { .. } | kpledger_model::Payload::RotateKey { .. }
         ) && let Some(root) = self.state.actors.values().find(|a| a.enrolled_by.is_none())
-            && !self.root_keys.contains(&root.record.key)
         {
-            self.root_keys.push(root.record.key);
+            self.root_key = Some(root.record.key);
+            if !self.root_keys.contains(&root.record.key) {
+                self.root_keys.push(root.record.key);
+            }
+        }
+        let size = self.frontier.size();
+        if self.checkpoint_roots.contains_key(&size)
+            && let Some(key) = self.root_key
+        {
+            self.checkpoint_keys.insert(size, key);
         }
     }
 
@@ -393,9 +406,19 @@ impl LedgerCheck {
                     cp.size, cp.size
                 )));
             }
-            let opened = verifiers.iter().find_map(|k| {
+            let open_with = |k: &kpledger_model::note::VerifierKey| {
                 kpledger_model::note::open_checkpoint(cp.note.as_bytes(), origin.as_str(), k, &[]).ok()
+            };
+            let held = self.checkpoint_keys.get(&cp.size).and_then(|k| {
+                kpledger_model::note::VerifierKey::new(
+                    origin.as_str(),
+                    kpledger_model::note::SigType::Ed25519,
+                    *k,
+                )
+                .ok()
             });
+            let opened = held.as_ref().and_then(open_with);
+            let by_retired_key = opened.is_none() && verifiers.iter().any(|k| open_with(k).is_some());
             // Every signature line must be the root authority's or an enrolled actor's
             // cosignature: a stored line nobody can verify is an edited cell.
             let witnesses: Vec<kpledger_model::note::VerifierKey> = self
@@ -432,6 +455,11 @@ impl LedgerCheck {
                 Ok(_) => {}
             }
             match opened {
+                None if by_retired_key => self.push(err(format!(
+                    "checkpoint {} is signed with a key the root authority had rotated away from before \
+                     the log reached size {}: a retired key signs nothing after its rotation",
+                    cp.size, cp.size
+                ))),
                 None => self.push(err(format!(
                     "checkpoint {} is not signed by the ledger's root authority (or is malformed)",
                     cp.size
