@@ -707,18 +707,14 @@ fn bundle_without_the_required_cosignatures_is_log3() {
 #[test]
 fn root_key_rotation_then_checkpoint_verifies() {
     let demo = Demo::new("rotation");
-    let path = demo.copy("rotated.kpl");
-    let (old, new) = (demo.key("mru.secretariat"), SecretKey::from_seed(&[42; 32]));
-    let mut ledger = open(&path);
-    rotate_root(&mut ledger, &old, &new);
-    let cp = ledger.publish_checkpoint(&new).unwrap();
+    let (path, _, new, cp) = rotated(&demo, "rotated.kpl");
     // The rotation is the newest event, just before the checkpoint: verification must know
     // the new key from that event on (it once followed the root's keys one event late).
     let report = verify(&path);
     assert!(report.ok && error_codes(&report).is_empty(), "{:#?}", report.findings);
     let state = demo.witness_state();
     let new_log_key = VerifierKey::new(DEMO_ORIGIN, SigType::Ed25519, new.public()).unwrap();
-    let proof = ledger.consistency_proof(state.size, cp.size).unwrap();
+    let proof = open(&path).consistency_proof(state.size, cp.size).unwrap();
     witness::check(Some(&state), cp.note.as_bytes(), &new_log_key, &proof).unwrap();
 }
 
@@ -728,17 +724,25 @@ fn root_key_rotation_then_checkpoint_verifies() {
 #[test]
 fn bundle_after_root_key_rotation_verifies() {
     let demo = Demo::new("rotation-bundle");
-    let path = demo.copy("rotated.kpl");
-    let (old, new) = (demo.key("mru.secretariat"), SecretKey::from_seed(&[42; 32]));
-    let mut ledger = open(&path);
-    rotate_root(&mut ledger, &old, &new);
-    ledger.publish_checkpoint(&new).unwrap();
-    let bundle = ledger.bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
+    let (path, old, _, _) = rotated(&demo, "rotated.kpl");
+    let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let mut keys = demo.authority_keys();
     keys.push(old.public());
     let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// A copy of the demo ledger (`name`) whose root authority rotated from its demo key to a new
+/// one, then signed a checkpoint with the new key: the copy, the old and new keys, and that
+/// checkpoint.
+fn rotated(demo: &Demo, name: &str) -> (PathBuf, SecretKey, SecretKey, StoredCheckpoint) {
+    let path = demo.copy(name);
+    let (old, new) = (demo.key("mru.secretariat"), SecretKey::from_seed(&[42; 32]));
+    let mut ledger = open(&path);
+    rotate_root(&mut ledger, &old, &new);
+    let cp = ledger.publish_checkpoint(&new).unwrap();
+    (path, old, new, cp)
 }
 
 /// Appends the root authority's rotation from `old` to `new` (signed with `old`).
@@ -847,12 +851,7 @@ fn consumed_parcel_rows_edited_or_missing() {
 #[test]
 fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     let demo = Demo::new("retired-key");
-    let path = demo.copy("rotated.kpl");
-    let (old, new) = (demo.key("mru.secretariat"), SecretKey::from_seed(&[42; 32]));
-    let mut ledger = open(&path);
-    rotate_root(&mut ledger, &old, &new);
-    let cp = ledger.publish_checkpoint(&new).unwrap();
-    drop(ledger);
+    let (path, old, _, cp) = rotated(&demo, "rotated.kpl");
     let text = Note::parse(cp.note.as_bytes()).unwrap().text().to_owned();
     let mut forged = Note::new(&text).unwrap();
     forged.sign(&kpledger_model::note::SignerKey::new(DEMO_ORIGIN, old.clone()).unwrap()).unwrap();
