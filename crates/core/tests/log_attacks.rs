@@ -802,46 +802,45 @@ fn consumed_parcel_rows_edited_or_missing() {
         .unwrap()
         .query_row("SELECT min(id) FROM parcels WHERE status = 'consumed'", [], |r| r.get(0))
         .unwrap();
-    let edits = [
-        ("holder", "holder = 'xx.someone'"),
-        ("status", "status = 'open'"),
-        ("weight_pt", "weight_pt = weight_pt + 1"),
-        ("head", "head = zeroblob(32)"),
-        ("doc", "doc = doc || ' '"),
+    let row = format!("row \"{consumed}\"");
+    let update = |set: &str| vec![format!("UPDATE parcels SET {set} WHERE id = '{consumed}'")];
+    let column = |name: &str| format!("table parcels, {row}: column {name} is ");
+    // Each case: its name, the transactions that edit the file, and what the finding says.
+    let cases = [
+        ("holder", vec![update("holder = 'xx.someone'")], column("holder")),
+        ("status", vec![update("status = 'open'")], column("status")),
+        ("weight", vec![update("weight_pt = weight_pt + 1")], column("weight_pt")),
+        ("head", vec![update("head = zeroblob(32)")], column("head")),
+        ("doc", vec![update("doc = doc || ' '")], column("doc")),
+        (
+            "missing",
+            vec![vec![format!("DELETE FROM parcels WHERE id = '{consumed}'")]],
+            format!("{row} is missing from table parcels"),
+        ),
+        // A STRICT table refuses text in an integer column; one that is not STRICT (the
+        // schema edited first, in a transaction of its own) takes it.
+        (
+            "retyped",
+            vec![
+                vec![
+                    "PRAGMA writable_schema = ON".to_owned(),
+                    "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'"
+                        .to_owned(),
+                ],
+                update("weight_pt = 'heavy'"),
+            ],
+            format!("{}\"heavy\"", column("weight_pt")),
+        ),
     ];
-    for (column, set) in edits {
-        let edited = demo.copy(&format!("edited-{column}.kpl"));
-        sql(&edited, &[format!("UPDATE parcels SET {set} WHERE id = '{consumed}'")]);
+    for (name, transactions, message) in cases {
+        let edited = demo.copy(&format!("{name}.kpl"));
+        for statements in &transactions {
+            sql(&edited, statements);
+        }
         let report = verify(&edited);
-        assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{column}: {:#?}", report.findings);
-        assert!(
-            has(&report, "DB-1", &format!("table parcels, row \"{consumed}\": column {column} is ")),
-            "{column}: {:#?}",
-            report.findings
-        );
+        assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{name}: {:#?}", report.findings);
+        assert!(has(&report, "DB-1", &message), "{name}: {message}: {:#?}", report.findings);
     }
-    let missing = demo.copy("missing-row.kpl");
-    sql(&missing, &[format!("DELETE FROM parcels WHERE id = '{consumed}'")]);
-    let report = verify(&missing);
-    assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{:#?}", report.findings);
-    assert!(
-        has(&report, "DB-1", &format!("row \"{consumed}\" is missing from table parcels")),
-        "{:#?}",
-        report.findings
-    );
-    // A STRICT table refuses text in an integer column; one that is not STRICT (the schema
-    // edited too) takes it.
-    let retyped = demo.copy("retyped.kpl");
-    sql(
-        &retyped,
-        &[
-            "PRAGMA writable_schema = ON".to_owned(),
-            "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'".to_owned(),
-        ],
-    );
-    sql(&retyped, &[format!("UPDATE parcels SET weight_pt = 'heavy' WHERE id = '{consumed}'")]);
-    let report = verify(&retyped);
-    assert!(has(&report, "DB-1", "column weight_pt is \"heavy\""), "{:#?}", report.findings);
 }
 
 /// A key the root authority rotated away from signs nothing after: a checkpoint of the log

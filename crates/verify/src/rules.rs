@@ -57,10 +57,6 @@ impl Verdict {
     pub fn is_valid(&self) -> bool {
         !self.findings.iter().any(Finding::is_error)
     }
-    /// The effects, for a verifier that goes on past errors.
-    pub fn effects(&self) -> &[Effect] {
-        &self.effects
-    }
     /// The findings and the effects, for a verifier that goes on past errors and applies
     /// the effects to its own state ([`crate::MemState::apply`]).
     pub fn into_parts(self) -> (Vec<Finding>, Vec<Effect>) {
