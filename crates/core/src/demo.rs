@@ -670,7 +670,8 @@ impl Witnesses {
     }
 }
 
-pub(crate) fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
+/// A certificate's importer, for scenarios.
+pub fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
     Ok(CertImporter {
         name: text(name)?,
         address: text(address)?,
