@@ -623,7 +623,12 @@ fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
                 println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
             }
             for w in p.witnesses() {
-                println!("  witness {} (signs as {}) key {}", w.name, w.key.name(), w.key.public_key().fingerprint());
+                println!(
+                    "  witness {} (signs as {}) key {}",
+                    w.name,
+                    w.key.name(),
+                    w.key.public_key().fingerprint()
+                );
             }
             println!("  quorum: {}", p.quorum_text());
             for i in p.issuers() {

@@ -160,7 +160,10 @@ pub fn importer_policy(
     }
     t.push_str("# Who may validate each issuing country's KP certificates: its own authority only.\n");
     for (id, country, key) in authorities {
-        t.push_str(&format!("{ISSUER_KEYWORD} {country} {}\n", issuer_vkey(id, *key).map_err(bad)?.to_vkey()));
+        t.push_str(&format!(
+            "{ISSUER_KEYWORD} {country} {}\n",
+            issuer_vkey(id, *key).map_err(bad)?.to_vkey()
+        ));
     }
     Ok(t)
 }

@@ -279,7 +279,8 @@ fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
                     let out = serde_json::to_vec_pretty(&mutated).unwrap();
                     local.mutants += 1;
                     let label = format!("{name} {} {}", pointer(&m.path), m.what);
-                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle_with(&out, policy))) {
+                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle_with(&out, policy)))
+                    {
                         Err(_) => local.panics.push(label),
                         Ok(Err(_)) => {
                             local.errors += 1;

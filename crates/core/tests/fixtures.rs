@@ -141,7 +141,14 @@ impl World {
         let (root, nma) = if operated {
             let root = sim.genesis("sl.ledger", "NMA ledger office", "SL").unwrap();
             let nma = sim
-                .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
+                .enrol(
+                    &root,
+                    "sl.nma",
+                    "National Minerals Agency of Sierra Leone",
+                    Role::Authority,
+                    "SL",
+                    None,
+                )
                 .unwrap();
             (root, nma)
         } else {
@@ -2208,7 +2215,8 @@ fn issuer_line(country: &str, actor: &ActorId, key: PublicKey) -> String {
     format!("{} {country} {}", kpledger_verify::trust::ISSUER_KEYWORD, k.to_vkey())
 }
 fn policy_file(lines: &[String]) -> String {
-    let mut text = String::from("# The importing authority's trust policy for this case (docs/SPEC.md §14.5).\n");
+    let mut text =
+        String::from("# The importing authority's trust policy for this case (docs/SPEC.md §14.5).\n");
     for l in lines {
         text.push_str(l);
         text.push('\n');
@@ -2479,7 +2487,8 @@ fn bundles() -> Vec<File> {
     let witness = cosigner.verifier();
     w.sim.ledger_mut().add_cosignatures(&note.to_bytes(), std::slice::from_ref(&witness)).unwrap();
     let witnessed = w.sim.ledger().bundle(&text(CERT).unwrap()).unwrap();
-    let by_lr = policy_file(&[log.clone(), witness_line(&witness), "quorum lr.mme".into(), sl_issuer.clone()]);
+    let by_lr =
+        policy_file(&[log.clone(), witness_line(&witness), "quorum lr.mme".into(), sl_issuer.clone()]);
     files.extend(bundle_case(
         "ok_sl_witnessed_export",
         &witnessed,

@@ -18,11 +18,13 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kpledger_core::Ledger;
-use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
 use kpledger_core::demo::importer;
+use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
 use kpledger_core::sim::{Sim, licence, site, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
-use kpledger_model::{ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, Role, SecretKey, Time};
+use kpledger_model::{
+    ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, Role, SecretKey, Time,
+};
 use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
 
@@ -94,7 +96,12 @@ struct Regional {
 const YEAR: (&str, &str) = ("2026-01-01", "2026-12-31");
 
 impl Regional {
-    fn new(tag: &str, seed: &str, root_key: Option<SecretKey>, authorities: &[(&str, &str, &str)]) -> Regional {
+    fn new(
+        tag: &str,
+        seed: &str,
+        root_key: Option<SecretKey>,
+        authorities: &[(&str, &str, &str)],
+    ) -> Regional {
         let scratch = Scratch::new(tag);
         let ledger = Ledger::create(&scratch.0.join("ledger.kpl")).unwrap();
         let origin = Origin::new(DEMO_ORIGIN).unwrap();
@@ -138,21 +145,48 @@ impl Regional {
         };
         let area = if country == "SL" { 8_000 } else { 40_000 };
         let mine = sim
-            .site(authority, site(&format!("{c}.forged.claim-1"), "Claim 1", country, "North", "7.28,-10.65", area).unwrap())
+            .site(
+                authority,
+                site(&format!("{c}.forged.claim-1"), "Claim 1", country, "North", "7.28,-10.65", area)
+                    .unwrap(),
+            )
             .unwrap();
         let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
             licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
         };
         let miner = sim
-            .enrol(authority, &format!("{c}.miner.one"), "Miner One", Role::Miner, country, Some(lic("M/1", class, &[&mine])))
+            .enrol(
+                authority,
+                &format!("{c}.miner.one"),
+                "Miner One",
+                Role::Miner,
+                country,
+                Some(lic("M/1", class, &[&mine])),
+            )
             .unwrap();
         let dealer = sim
-            .enrol(authority, &format!("{c}.dealer.one"), "Dealer One", Role::Dealer, country, Some(lic("D/1", "dealer", &[])))
+            .enrol(
+                authority,
+                &format!("{c}.dealer.one"),
+                "Dealer One",
+                Role::Dealer,
+                country,
+                Some(lic("D/1", "dealer", &[])),
+            )
             .unwrap();
         let exporter = sim
-            .enrol(authority, &format!("{c}.exporter.one"), "Exporter One Ltd", Role::Exporter, country, Some(lic("E/1", "exporter", &[])))
+            .enrol(
+                authority,
+                &format!("{c}.exporter.one"),
+                "Exporter One Ltd",
+                Role::Exporter,
+                country,
+                Some(lic("E/1", "exporter", &[])),
+            )
             .unwrap();
-        let valuer = sim.enrol(authority, &format!("{c}.valuer"), "Government Valuer", Role::Valuer, country, None).unwrap();
+        let valuer = sim
+            .enrol(authority, &format!("{c}.valuer"), "Government Valuer", Role::Valuer, country, None)
+            .unwrap();
         sim.tick(60);
         let p = sim.extract(&miner, &mine, Points(pt), 900, "7102.31").unwrap();
         sim.tick(60);
@@ -198,7 +232,11 @@ impl Regional {
 }
 
 /// A policy trusting the given keys: the log, the witnesses (all required, or none), issuers.
-fn policy_of(log: &SecretKey, witnesses: &[(&str, SecretKey)], issuers: &[(&str, &str, SecretKey)]) -> TrustPolicy {
+fn policy_of(
+    log: &SecretKey,
+    witnesses: &[(&str, SecretKey)],
+    issuers: &[(&str, &str, SecretKey)],
+) -> TrustPolicy {
     let mut t = format!("log {}\n", log_vkey(DEMO_ORIGIN, log.public()).unwrap().to_vkey());
     for (name, k) in witnesses {
         t.push_str(&format!("witness {name} {}\n", witness_vkey(name, k.public()).unwrap().to_vkey()));
@@ -210,7 +248,10 @@ fn policy_of(log: &SecretKey, witnesses: &[(&str, SecretKey)], issuers: &[(&str,
         t.push_str(&format!("group all-of-them all {}\nquorum all-of-them\n", names.join(" ")));
     }
     for (country, actor, k) in issuers {
-        t.push_str(&format!("{ISSUER_KEYWORD} {country} {}\n", issuer_vkey(actor, k.public()).unwrap().to_vkey()));
+        t.push_str(&format!(
+            "{ISSUER_KEYWORD} {country} {}\n",
+            issuer_vkey(actor, k.public()).unwrap().to_vkey()
+        ));
     }
     TrustPolicy::parse(t.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{t}"))
 }
@@ -235,15 +276,23 @@ fn forged_regional_bundle_from_one_national_key_is_refused() {
     let mut f = Regional::new("forged-lr", ATTACKER, Some(d.sl_nma.clone()), &FAKES);
     let lr = Regional::id("lr.mme");
     f.certified_lot("LR", &lr, &lr, &lr, "LR-2026-000043", 500_000, 900_000_000);
-    let cosigners: Vec<(&str, SecretKey)> =
-        vec![("sl.nma", d.sl_nma.clone()), ("lr.mme", f.key("lr.mme")), ("gn.mines", f.key("gn.mines")), ("ci.sprpk", f.key("ci.sprpk"))];
+    let cosigners: Vec<(&str, SecretKey)> = vec![
+        ("sl.nma", d.sl_nma.clone()),
+        ("lr.mme", f.key("lr.mme")),
+        ("gn.mines", f.key("gn.mines")),
+        ("ci.sprpk", f.key("ci.sprpk")),
+    ];
     let forged = f.bundle("LR-2026-000043", &cosigners);
 
     let report = verify(&forged, &d.policy);
     assert!(!report.ok);
     assert_eq!(error_codes(&report), BTreeSet::from(["KP-7", "LOG-2"]), "{:#?}", report.findings);
     assert!(has(&report, "LOG-2", "is not the key the trust policy pins for log"), "{:#?}", report.findings);
-    assert!(has(&report, "KP-7", "certificate LR-2026-000043 of LR is validated by lr.mme"), "{:#?}", report.findings);
+    assert!(
+        has(&report, "KP-7", "certificate LR-2026-000043 of LR is validated by lr.mme"),
+        "{:#?}",
+        report.findings
+    );
     assert!(report.witnesses.is_empty(), "no witness may be named: {:?}", report.witnesses);
 
     // The forgery is sound in itself: under a policy that trusts the forger's keys, it verifies.
@@ -287,12 +336,8 @@ fn forged_root_issuing_as_sierra_leone_is_refused() {
 #[test]
 fn genuine_root_issuing_as_sierra_leone_is_kp7() {
     let d = demo_out();
-    let real: [(&str, &str, &str); 4] = [
-        ("SL", "sl.nma", "National Minerals Agency of Sierra Leone"),
-        FAKES[0],
-        FAKES[1],
-        FAKES[2],
-    ];
+    let real: [(&str, &str, &str); 4] =
+        [("SL", "sl.nma", "National Minerals Agency of Sierra Leone"), FAKES[0], FAKES[1], FAKES[2]];
     let mut g = Regional::new("genuine-root", DEMO_SEED, None, &real);
     let (root, sl) = (g.root.clone(), Regional::id("sl.nma"));
     g.certified_lot("SL", &sl, &root, &root, "SL-2026-004999", 100_000, 30_000_000);
@@ -307,7 +352,10 @@ fn genuine_root_issuing_as_sierra_leone_is_kp7() {
     // A variant: the genuine root enrols a second "authority" of Liberia with a key of its own,
     // which issues a Liberian certificate. The ledger's rules accept the enrolment; the
     // importer's policy does not know that authority (KP-7).
-    let lr2 = g.sim.enrol(&root, "lr.mme.regional", "Regional desk for Liberia", Role::Authority, "LR", None).unwrap();
+    let lr2 = g
+        .sim
+        .enrol(&root, "lr.mme.regional", "Regional desk for Liberia", Role::Authority, "LR", None)
+        .unwrap();
     g.certified_lot_again(&lr2, "LR-2026-000044");
     let bundle = g.bundle("LR-2026-000044", &witnesses);
     let report = verify(&bundle, &d.policy);
@@ -321,17 +369,49 @@ impl Regional {
     fn certified_lot_again(&mut self, issuer: &ActorId, number: &str) {
         let sim = &mut self.sim;
         let id = Regional::id;
-        let (miner, dealer, exporter, valuer) = (id("lr.miner.one"), id("lr.dealer.one"), id("lr.exporter.one"), id("lr.valuer"));
+        let (miner, dealer, exporter, valuer) =
+            (id("lr.miner.one"), id("lr.dealer.one"), id("lr.exporter.one"), id("lr.valuer"));
         // The lot of `certified_lot` for LR was not made in this world: make the Liberian
         // trade first, with the genuine Liberian authority.
         let lr = id("lr.mme");
         if sim.ledger().actor(&miner).unwrap().is_none() {
             sim.policy(&lr, common::policy("LR")).unwrap();
-            let mine = sim.site(&lr, site("lr.forged.claim-1", "Claim 1", "LR", "North", "7.28,-10.65", 40_000).unwrap()).unwrap();
-            let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| licence(n, class, YEAR.0, YEAR.1, sites).unwrap();
-            sim.enrol(&lr, "lr.miner.one", "Miner One", Role::Miner, "LR", Some(lic("M/1", "class-c", &[&mine]))).unwrap();
-            sim.enrol(&lr, "lr.dealer.one", "Dealer One", Role::Dealer, "LR", Some(lic("D/1", "dealer", &[]))).unwrap();
-            sim.enrol(&lr, "lr.exporter.one", "Exporter One Ltd", Role::Exporter, "LR", Some(lic("E/1", "exporter", &[]))).unwrap();
+            let mine = sim
+                .site(
+                    &lr,
+                    site("lr.forged.claim-1", "Claim 1", "LR", "North", "7.28,-10.65", 40_000).unwrap(),
+                )
+                .unwrap();
+            let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
+                licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
+            };
+            sim.enrol(
+                &lr,
+                "lr.miner.one",
+                "Miner One",
+                Role::Miner,
+                "LR",
+                Some(lic("M/1", "class-c", &[&mine])),
+            )
+            .unwrap();
+            sim.enrol(
+                &lr,
+                "lr.dealer.one",
+                "Dealer One",
+                Role::Dealer,
+                "LR",
+                Some(lic("D/1", "dealer", &[])),
+            )
+            .unwrap();
+            sim.enrol(
+                &lr,
+                "lr.exporter.one",
+                "Exporter One Ltd",
+                Role::Exporter,
+                "LR",
+                Some(lic("E/1", "exporter", &[])),
+            )
+            .unwrap();
             sim.enrol(&lr, "lr.valuer", "Government Valuer", Role::Valuer, "LR", None).unwrap();
         }
         let mine = kpledger_model::SiteId::new("lr.forged.claim-1").unwrap();
@@ -373,7 +453,11 @@ fn rerooted_bundle_with_a_throwaway_genesis_key_is_refused() {
             _ => body.signer == root,
         };
         last_time = Some(body.time.clone());
-        events.push(if resign { serde_json::to_value(Event::sign(body, &throwaway).unwrap()).unwrap() } else { v.clone() });
+        events.push(if resign {
+            serde_json::to_value(Event::sign(body, &throwaway).unwrap()).unwrap()
+        } else {
+            v.clone()
+        });
     }
     let time = Time::from_unix(last_time.unwrap().unix() + 60);
     let rotate = kpledger_model::EventBody {
@@ -393,9 +477,13 @@ fn rerooted_bundle_with_a_throwaway_genesis_key_is_refused() {
         })
         .collect();
     let proofs: Vec<LeafProof> = (0..leaves.len())
-        .map(|i| LeafProof { index: i as u64, path: kpledger_verify::merkle::inclusion_proof(&leaves, i as u64).unwrap() })
+        .map(|i| LeafProof {
+            index: i as u64,
+            path: kpledger_verify::merkle::inclusion_proof(&leaves, i as u64).unwrap(),
+        })
         .collect();
-    let cp = Checkpoint::new(DEMO_ORIGIN, leaves.len() as u64, kpledger_verify::merkle::root(&leaves)).unwrap();
+    let cp =
+        Checkpoint::new(DEMO_ORIGIN, leaves.len() as u64, kpledger_verify::merkle::root(&leaves)).unwrap();
     let mut note = cp.sign(&SignerKey::new(DEMO_ORIGIN, d.sl_nma.clone()).unwrap()).unwrap();
     note.cosign(&Cosigner::new("sl.nma", d.sl_nma.clone()).unwrap(), 1_773_000_000).unwrap();
     let mut forged = genuine.clone();
@@ -437,8 +525,12 @@ fn rerooted_bundle_with_a_throwaway_genesis_key_is_refused() {
 #[test]
 fn an_imported_certificate_in_the_provenance_needs_a_trusted_issuer() {
     let d = demo_out();
-    let without_lr: String =
-        d.policy_text.lines().filter(|l| !l.starts_with(&format!("{ISSUER_KEYWORD} LR "))).collect::<Vec<_>>().join("\n");
+    let without_lr: String = d
+        .policy_text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{ISSUER_KEYWORD} LR ")))
+        .collect::<Vec<_>>()
+        .join("\n");
     let policy = TrustPolicy::parse(without_lr.as_bytes()).unwrap();
     let bundle: Bundle = serde_json::from_slice(&d.sl_bundle).unwrap();
     assert!(verify(&bundle, &d.policy).ok);
@@ -492,7 +584,10 @@ fn policies_that_mix_the_roles_of_keys_are_refused() {
     assert_eq!(e.lines, vec![root_line, n + 1], "{e}");
     let as_witness = d.policy_text.replace(
         "quorum mru-authorities",
-        &format!("witness mru {}\nquorum mru-authorities", witness_vkey("mru.secretariat", *root.public_key()).unwrap().to_vkey()),
+        &format!(
+            "witness mru {}\nquorum mru-authorities",
+            witness_vkey("mru.secretariat", *root.public_key()).unwrap().to_vkey()
+        ),
     );
     let e = TrustPolicy::parse(as_witness.as_bytes()).unwrap_err();
     assert!(e.lines.contains(&root_line) && e.to_string().contains("cannot witness itself"), "{e}");

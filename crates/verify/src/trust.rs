@@ -171,7 +171,8 @@ fn fields(line: &str) -> Vec<&str> {
 }
 
 fn vkey(line: usize, text: &str, want: SigType, what: &str) -> Result<VerifierKey, PolicyError> {
-    let k = VerifierKey::parse(text).map_err(|e| err(&[line], format!("{what}: not a C2SP verifier key: {e}")))?;
+    let k = VerifierKey::parse(text)
+        .map_err(|e| err(&[line], format!("{what}: not a C2SP verifier key: {e}")))?;
     if k.sig_type() != want {
         return Err(err(
             &[line],
@@ -262,7 +263,10 @@ impl TrustPolicy {
 
     fn new_name(&self, n: usize, name: &str) -> Result<(), PolicyError> {
         if name == "none" {
-            return Err(err(&[n], "`none` is reserved (for `quorum none`) and cannot name a witness or group"));
+            return Err(err(
+                &[n],
+                "`none` is reserved (for `quorum none`) and cannot name a witness or group",
+            ));
         }
         if name.starts_with('#') {
             return Err(err(&[n], "a name cannot start with #"));
@@ -288,7 +292,8 @@ impl TrustPolicy {
         };
         self.full(n, self.logs.len(), "logs")?;
         let key = vkey(n, key, SigType::Ed25519, "log")?;
-        Origin::new(key.name()).map_err(|e| err(&[n], format!("log: the verifier key's name must be the log's origin: {e}")))?;
+        Origin::new(key.name())
+            .map_err(|e| err(&[n], format!("log: the verifier key's name must be the log's origin: {e}")))?;
         if let Some(o) = self.logs.iter().find(|l| l.key.public_key() == key.public_key()) {
             return Err(err(&[o.line, n], "the same log key is listed twice"));
         }
@@ -395,7 +400,10 @@ impl TrustPolicy {
         let country = Country::new(*country).map_err(|e| err(&[n], format!("{ISSUER_KEYWORD}: {e}")))?;
         let key = vkey(n, key, SigType::Ed25519, ISSUER_KEYWORD)?;
         let actor = ActorId::new(key.name()).map_err(|e| {
-            err(&[n], format!("{ISSUER_KEYWORD}: the verifier key's name must be the authority's actor id: {e}"))
+            err(
+                &[n],
+                format!("{ISSUER_KEYWORD}: the verifier key's name must be the authority's actor id: {e}"),
+            )
         })?;
         if let Some(o) = self.issuers.iter().find(|i| i.key.public_key() == key.public_key()) {
             return Err(err(
@@ -656,12 +664,24 @@ mod tests {
         let i2 = issuer_vkey("sl.nma", key(2)).unwrap().to_vkey();
         let log_as_witness_type = witness_vkey(ORIGIN, key(1)).unwrap().to_vkey();
         let cases: Vec<(String, Vec<usize>, &str)> = vec![
-            (format!("log {log}\nquorum none\n{ISSUER_KEYWORD} SL {i1}\n"), vec![1, 3], "log's root key and as a certificate issuer"),
+            (
+                format!("log {log}\nquorum none\n{ISSUER_KEYWORD} SL {i1}\n"),
+                vec![1, 3],
+                "log's root key and as a certificate issuer",
+            ),
             (format!("log {log}\nwitness w {w1}\nquorum w\n"), vec![1, 2], "a log cannot witness itself"),
             (format!("quorum none\nlog {log}\nlog {log}\n"), vec![2, 3], "log key is listed twice"),
-            (format!("witness a {w2}\nwitness b {w2}\nquorum a\n"), vec![1, 2], "witness key is listed twice"),
+            (
+                format!("witness a {w2}\nwitness b {w2}\nquorum a\n"),
+                vec![1, 2],
+                "witness key is listed twice",
+            ),
             (format!("witness a {w2}\nwitness a {w1}\nquorum a\n"), vec![1, 2], "defined twice"),
-            (format!("{ISSUER_KEYWORD} SL {i2}\n{ISSUER_KEYWORD} LR {i2}\nquorum none\n"), vec![1, 2], "issuer key is listed twice"),
+            (
+                format!("{ISSUER_KEYWORD} SL {i2}\n{ISSUER_KEYWORD} LR {i2}\nquorum none\n"),
+                vec![1, 2],
+                "issuer key is listed twice",
+            ),
             (format!("witness a {w2}\nquorum a\nquorum none\n"), vec![2, 3], "exactly one `quorum`"),
             ("log\nquorum none\n".to_owned(), vec![1], "expected `log"),
             (format!("log {log_as_witness_type}\nquorum none\n"), vec![1], "signature type 0x04"),
@@ -673,11 +693,22 @@ mod tests {
             (format!("witness a {w2}\ngroup g 0 a\nquorum g\n"), vec![2], "threshold"),
             (format!("witness a {w2}\ngroup g any a a\nquorum g\n"), vec![2], "listed twice"),
             (format!("witness a {w2}\ngroup g any\nquorum g\n"), vec![2], "at least one member"),
-            (format!("witness a {w2}\ngroup g any a none\nquorum g\n"), vec![2], "`none` cannot be a group member"),
+            (
+                format!("witness a {w2}\ngroup g any a none\nquorum g\n"),
+                vec![2],
+                "`none` cannot be a group member",
+            ),
             (format!("group g any a\nwitness a {w2}\nquorum g\n"), vec![1], "defined on an earlier line"),
             (format!("witness none {w2}\nquorum none\n"), vec![1], "reserved"),
             (format!("{ISSUER_KEYWORD} sl {i2}\nquorum none\n"), vec![1], "country code"),
-            (format!("{ISSUER_KEYWORD} SL {}\nquorum none\n", issuer_vkey("SL.NMA", key(2)).unwrap().to_vkey()), vec![1], "actor id"),
+            (
+                format!(
+                    "{ISSUER_KEYWORD} SL {}\nquorum none\n",
+                    issuer_vkey("SL.NMA", key(2)).unwrap().to_vkey()
+                ),
+                vec![1],
+                "actor id",
+            ),
             ("quorum none\r\n".to_owned(), vec![1], "carriage return"),
             ("quorum none\nwitnesses a b\n".to_owned(), vec![2], "unknown keyword"),
             ("# only a comment\n".to_owned(), vec![], "no `quorum` line"),
