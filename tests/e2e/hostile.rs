@@ -34,7 +34,7 @@ const SITE: &str = "sl.kono.koidu-12";
 const PARCEL: &str = "019cb1a0-0000-7000-8000-000000000001";
 const WHEN: &str = "2026-03-03T09:00:00Z";
 
-/// ed25519-speccheck (`../shared/vectors/ed25519/speccheck/cases.json`, novifinancial/
+/// ed25519-speccheck (`tests/vectors/ed25519/speccheck/cases.json`, novifinancial/
 /// ed25519-speccheck, Apache-2.0): the public key of cases 0 and 1, a point of small order.
 const SPECCHECK_SMALL_ORDER_A: &str = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa";
 /// Case 0's signature, by that key: R of small order, S = 0.
