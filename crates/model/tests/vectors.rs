@@ -516,5 +516,9 @@ fn vectors_manifest_matches_files() {
             }
         }
     }
-    assert!(failures.is_empty(), "tests/vectors/MANIFEST.md disagrees with the files:\n  {}", failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "tests/vectors/MANIFEST.md disagrees with the files:\n  {}",
+        failures.join("\n  ")
+    );
 }
