@@ -1,5 +1,5 @@
 //! End-to-end tests of the kpledger binary: each test runs the real program
-//! (`CARGO_BIN_EXE_kpledger`) in a directory of its own and checks exit codes (PRODUCT.md §6:
+//! (`CARGO_BIN_EXE_kpledger`) in a directory of its own and checks exit codes (README.md, Reference:
 //! 0 ok or verified, 1 verification found an error or the rules refused an event, 2 could not
 //! run), output and the ledger file.
 //!
@@ -18,6 +18,7 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `standalone`: no file names a document outside the repository;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -52,3 +53,5 @@ mod log;
 mod refusal;
 #[path = "e2e/report.rs"]
 mod report;
+#[path = "e2e/standalone.rs"]
+mod standalone;

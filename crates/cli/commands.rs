@@ -485,7 +485,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     if !flags.is_empty() {
         println!();
-        println!("Statistical red flags (domain.md §7.7; also in report.html and stats.txt, see Files):");
+        println!("Statistical red flags (docs/RULES.md; also in report.html and stats.txt, see Files):");
         let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
         print!("{}", render::findings(&found));
     }

@@ -1,6 +1,6 @@
 //! The `kpledger` binary: the only place that talks to the terminal and decides exit codes.
 //!
-//! Exit codes (PRODUCT.md §6, stable): 0 success or verified (warnings allowed); 1
+//! Exit codes (stable; README.md, Reference): 0 success or verified (warnings allowed); 1
 //! verification ran and found at least one error, or the rules refused an event; 2 could
 //! not run (usage, unreadable or invalid input, not a ledger, locked, newer schema).
 #![forbid(unsafe_code)]

@@ -93,7 +93,7 @@ pub enum ValuationRule {
 
 /// A country's rules, as a versioned document signed into the ledger by its authority.
 /// The values come from `policies/XX.json`; `unconfirmed` names the fields that rest on
-/// unconfirmed sources (`domain.md` [M]) and must be reviewed before they are relied on.
+/// unconfirmed sources (docs/RULES.md) and must be reviewed before they are relied on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -133,11 +133,11 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conclusive_evidence_of_origin: bool,
     /// Reference figures per year for the statistical red flags (ST-1, ST-2): KP-reported
-    /// production, value per carat, USGS production capacity (`domain.md` §4, §2.7).
+    /// production, value per carat, USGS production capacity (docs/RULES.md, Reference figures).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub benchmarks: Vec<Benchmark>,
     /// Thresholds of the statistical red flags (ST-1..ST-5, SW-1) and red-flag locations;
-    /// absent values take the suggested defaults of `domain.md` §7.7.
+    /// absent values take the defaults of docs/RULES.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub red_flags: Option<RedFlagPolicy>,
     /// Field names whose values rest on unconfirmed sources.
@@ -145,7 +145,7 @@ pub struct Policy {
     pub unconfirmed: Vec<Text>,
 }
 
-/// A country's reference figures for one year (`domain.md` §4). Every figure is optional:
+/// A country's reference figures for one year (docs/RULES.md, Reference figures). Every figure is optional:
 /// only what a source gave is recorded, never a derived value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,7 +168,7 @@ pub struct Benchmark {
     pub source: Text,
 }
 
-/// Thresholds of the statistical red flags (`domain.md` §7.7 "to be tuned").
+/// Thresholds of the statistical red flags (docs/RULES.md: starting values, to be tuned).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedFlagPolicy {

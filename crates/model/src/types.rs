@@ -229,7 +229,7 @@ impl Date {
     }
 }
 
-/// The HS codes a KP certificate may carry (KPCS Section I; `domain.md` §1.3).
+/// The HS codes a KP certificate may carry (KPCS Section I).
 pub const ROUGH_HS_CODES: [&str; 3] = ["7102.10", "7102.21", "7102.31"];
 
 impl HsCode {
