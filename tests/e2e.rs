@@ -18,6 +18,7 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `pipes`: output commands into a closed pipe stop quietly, never panic;
 //! - `standalone`: no file names a document outside the repository;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
@@ -49,6 +50,8 @@ mod flow;
 mod hostile;
 #[path = "e2e/log.rs"]
 mod log;
+#[path = "e2e/pipes.rs"]
+mod pipes;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]

@@ -30,6 +30,11 @@ pub(crate) const FOUND: u8 = 1;
 pub(crate) const CANNOT_RUN: u8 = 2;
 
 fn main() -> ExitCode {
+    // Output commands stop quietly when the reader goes away (`kpledger parcel history … |
+    // head -1`), as Unix tools do: the default action of SIGPIPE ends the process, where Rust's
+    // runtime would ignore the signal and make the next `println!` panic. Writes to the ledger
+    // are transactions, so ending mid-output never leaves half an append.
+    sigpipe::reset();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
