@@ -18,6 +18,9 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
+//!   hidden tables) is refused by every command; an index that disagrees with its table is
+//!   caught by `verify --ledger`;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -52,3 +55,5 @@ mod log;
 mod refusal;
 #[path = "e2e/report.rs"]
 mod report;
+#[path = "e2e/schema.rs"]
+mod schema;

@@ -338,12 +338,15 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
 fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
     not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
-        let verdict = ledger.dry_run(&parsed);
+        // A ledger that cannot be read well enough to judge the event is an error, not "no
+        // finding": nothing is written then.
+        let verdict = ledger.dry_run(&parsed)?;
+        let findings = verdict.findings();
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
         if json {
             println!(
                 "{}",
-                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": verdict.findings})
+                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": findings})
             );
         } else {
             println!(
@@ -352,9 +355,9 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
                 parsed.hash.short(),
                 out.display()
             );
-            if !verdict.findings.is_empty() {
+            if !findings.is_empty() {
                 println!("against the current ledger this event would raise:");
-                print!("{}", render::findings(&verdict.findings));
+                print!("{}", render::findings(findings));
             }
             println!(
                 "record it with: kpledger ingest --ledger {} {}",
@@ -1316,7 +1319,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         // Each event is checked against the ledger as it is, not after the others.
         let mut all = Vec::new();
         for ev in &events {
-            all.extend(ledger.dry_run(ev).findings);
+            all.extend_from_slice(ledger.dry_run(ev)?.findings());
         }
         let ok = !all.iter().any(Finding::is_error);
         if json {
