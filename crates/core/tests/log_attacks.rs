@@ -943,7 +943,11 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
     ledger.append(&rotate(&fresh, 120)).unwrap();
     match ledger.append(&to_stolen) {
         Err(StoreError::Rejected { findings, .. }) => {
-            assert!(findings.iter().any(|f| f.code.code() == "CH-1" && f.message.contains("already in this ledger")))
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.code.code() == "CH-1" && f.message.contains("already in this ledger"))
+            )
         }
         other => panic!("the store should refuse the replay: {other:?}"),
     }
@@ -951,7 +955,9 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
     let like = events
         .iter()
         .map(|(_, e)| e)
-        .find(|e| e.event.body.signer.as_str() == "sl.miner.koroma" && e.event.body.payload.kind() == "extraction")
+        .find(|e| {
+            e.event.body.signer.as_str() == "sl.miner.koroma" && e.event.body.payload.kind() == "extraction"
+        })
         .unwrap();
     let theft = demo.extraction_like(like, &at(180), 0x53);
     let theft = Event::sign(theft.event.body.clone(), &stolen).unwrap().into_parsed().unwrap();
@@ -975,12 +981,8 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
         };
         check.feed_prepared(&row, p, &mut Agreeing);
     }
-    let report = check.finish(
-        &kpledger_verify::Tables::new(),
-        &mut std::iter::empty(),
-        Default::default(),
-        &[],
-    );
+    let report =
+        check.finish(&kpledger_verify::Tables::new(), &mut std::iter::empty(), Default::default(), &[]);
     let at_seq = |seq: u64| report.findings.iter().filter(move |f| f.is_error() && f.seq == Some(seq));
     assert!(
         at_seq(n + 1).any(|f| f.code.code() == "CH-1" && f.message.contains("already recorded earlier")),
