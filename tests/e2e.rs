@@ -18,6 +18,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
+//!   lines or values) are refused in bounded memory, measured with GNU time;
 //! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
 //!   hidden tables) is refused by every command; an index that disagrees with its table is
 //!   caught by `verify --ledger`;
@@ -51,6 +53,8 @@ mod flow;
 mod hostile;
 #[path = "e2e/log.rs"]
 mod log;
+#[path = "e2e/memory.rs"]
+mod memory;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]
