@@ -238,7 +238,9 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     }
     // At most one byte more than allowed: a device or a pipe (`/dev/zero`, `<(…)`) has no
     // length to check first, and reading it to its end may never finish.
-    let mut bytes = Vec::new();
+    // Room for a regular file's bytes up front: grown by doubling, a 16 MiB file would take
+    // up to 32 MiB, and twice that while it is copied.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).map_or(0, |n| n + 1));
     std::fs::File::open(path)
         .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -338,12 +340,15 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
 fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
     not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
-        let verdict = ledger.dry_run(&parsed);
+        // A ledger that cannot be read well enough to judge the event is an error, not "no
+        // finding": nothing is written then.
+        let verdict = ledger.dry_run(&parsed)?;
+        let findings = verdict.findings();
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
         if json {
             println!(
                 "{}",
-                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": verdict.findings})
+                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": findings})
             );
         } else {
             println!(
@@ -352,9 +357,9 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
                 parsed.hash.short(),
                 out.display()
             );
-            if !verdict.findings.is_empty() {
+            if !findings.is_empty() {
                 println!("against the current ledger this event would raise:");
-                print!("{}", render::findings(&verdict.findings));
+                print!("{}", render::findings(findings));
             }
             println!(
                 "record it with: kpledger ingest --ledger {} {}",
@@ -1278,37 +1283,51 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     }
 }
 
+/// Lines of a JSONL file read (on every core) before the next are.
+const INGEST_CHUNK: usize = 4096;
+
 fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArgs) -> Result<u8> {
     let mut events = Vec::new();
     for f in files {
         let bytes = read_input(f)?;
-        let docs: Vec<&[u8]> = if f.extension().is_some_and(|e| e == "jsonl") {
-            bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+        let mut docs: Box<dyn Iterator<Item = &[u8]>> = if f.extension().is_some_and(|e| e == "jsonl") {
+            Box::new(bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)))
         } else {
-            vec![&bytes]
+            Box::new(std::iter::once(bytes.as_slice()))
         };
-        // Reading events does not depend on the ledger: on every core.
-        let parsed_docs: Vec<_> = {
-            use rayon::prelude::*;
-            docs.par_iter().map(|d| Event::parse(d)).collect()
-        };
-        for (i, (doc, parsed)) in docs.into_iter().zip(parsed_docs).enumerate() {
-            let place = if files.len() > 1 || i > 0 {
-                format!("{} (event {})", f.display(), i + 1)
-            } else {
-                f.display().to_string()
+        // Reading events does not depend on the ledger: on every core, a chunk of lines at a
+        // time, stopping at the first line that is not an event (a file of millions of `{}`
+        // lines is refused at its first, in the memory of one chunk).
+        let mut i = 0;
+        loop {
+            let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed_docs: Vec<_> = {
+                use rayon::prelude::*;
+                chunk.par_iter().map(|d| Event::parse(d)).collect()
             };
-            let parsed = parsed.map_err(|e| {
-                let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
-                let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
-                    "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+            for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
+                let place = if files.len() > 1 || i > 0 {
+                    format!("{} (event {})", f.display(), i + 1)
                 } else {
-                    ""
+                    f.display().to_string()
                 };
-                anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
-            })?;
-            not_from_the_future(&parsed, &place)?;
-            events.push(parsed);
+                i += 1;
+                let parsed = parsed.map_err(|e| {
+                    let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
+                    // Read within the strict reader's memory bound, like the event itself.
+                    let hint = if kpledger_model::canonical::parse_strict(doc).is_ok_and(is_offer) {
+                        "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+                    } else {
+                        ""
+                    };
+                    anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
+                })?;
+                not_from_the_future(&parsed, &place)?;
+                events.push(parsed);
+            }
         }
     }
     let mut ledger = open(path, dry_run, o)?;
@@ -1316,7 +1335,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         // Each event is checked against the ledger as it is, not after the others.
         let mut all = Vec::new();
         for ev in &events {
-            all.extend(ledger.dry_run(ev).findings);
+            all.extend_from_slice(ledger.dry_run(ev)?.findings());
         }
         let ok = !all.iter().any(Finding::is_error);
         if json {

@@ -524,14 +524,14 @@ impl World {
     fn warn(self, dir: &str, code: Rule, parcel: Option<ParcelId>, why: &str, ev: ParsedEvent) -> Vec<File> {
         let prefix = format!("warn_{}_", code.code().to_lowercase().replace('-', ""));
         assert!(dir.starts_with(&prefix), "{dir} should start with {prefix}");
-        let verdict = self.sim.ledger().dry_run(&ev);
+        let verdict = self.sim.ledger().dry_run(&ev).unwrap();
         assert!(
             verdict.is_valid()
-                && !verdict.findings.is_empty()
-                && verdict.findings.iter().all(|f| f.code == code && !f.is_error())
-                && (parcel.is_none() || verdict.findings.iter().any(|f| f.parcel == parcel)),
+                && !verdict.findings().is_empty()
+                && verdict.findings().iter().all(|f| f.code == code && !f.is_error())
+                && (parcel.is_none() || verdict.findings().iter().any(|f| f.parcel == parcel)),
             "{dir}: the event is not accepted with exactly a {code} warning: {:#?}",
-            verdict.findings
+            verdict.findings()
         );
         let expect = serde_json::json!({
             "code": code.code(),
@@ -610,14 +610,14 @@ impl World {
     ) -> Vec<File> {
         let prefix = format!("fail_{}_", code.code().to_lowercase().replace('-', ""));
         assert!(dir.starts_with(&prefix), "{dir} should start with {prefix}");
-        let verdict = self.sim.ledger().dry_run(&bad);
+        let verdict = self.sim.ledger().dry_run(&bad).unwrap();
         assert!(
             verdict
-                .findings
+                .findings()
                 .iter()
                 .any(|f| f.code == code && f.is_error() && (parcel.is_none() || f.parcel == parcel)),
             "{dir}: the event is not refused with {code} as the case says: {:#?}",
-            verdict.findings
+            verdict.findings()
         );
         let expect = serde_json::json!({
             "code": code.code(),

@@ -358,7 +358,7 @@ fn states(events: &[ParsedEvent]) -> Vec<MemState> {
     for (i, ev) in events.iter().enumerate() {
         out.push(state.clone());
         let verdict = check_event(&state, ev);
-        assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings);
+        assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings());
         state.apply(verdict.into_parts().1);
     }
     out
@@ -429,7 +429,7 @@ fn mutations_of(events: &[ParsedEvent], before: &MemState, i: usize) -> (usize, 
             Err(_) => Refusal::Parse,
             Ok(mutant) => {
                 let verdict = check_event(before, &mutant);
-                let codes = error_codes(&verdict.findings);
+                let codes = error_codes(&verdict.findings());
                 assert!(
                     codes.contains(Rule::Ch2.code()),
                     "event {i} ({}) with {at} = {value} is not refused with CH-2: {codes:?}",

@@ -15,7 +15,6 @@ use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
 use crate::state::{MemState, State as _};
 use kpledger_model::sign::SigMode;
-use rayon::prelude::*;
 
 /// Why a bundle could not be checked at all.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +45,9 @@ pub struct Trust {
     pub quorum: usize,
 }
 
+/// Bundle events read and checked at a time (on every core) before the next are read.
+const EVENT_CHUNK: usize = 1024;
+
 /// Verifies a bundle against trusted authority keys, with no witness requirement.
 pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, BundleError> {
     verify_bundle_with(bytes, &Trust { keys: trusted.to_vec(), ..Trust::default() })
@@ -72,32 +74,37 @@ pub fn verify_bundle_observed(
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
     let trusted = trust.keys.as_slice();
-    // The events are read strictly one by one below; the rest of the bundle goes through the
-    // model's round trip without them (copying every event's JSON twice for that check
-    // would cost as much as reading them).
+    // The events are streamed out of the document as it is read, canonicalised and read as
+    // signed events (with their signatures checked on every core) a chunk at a time, and the
+    // reading stops at the first event that is not one: memory holds the events read so far,
+    // never a tree of values for the whole array (a bundle of millions of `{}` would take
+    // gigabytes). The rest of the bundle goes through the model's round trip.
     let format = |e: JsonError| BundleError::Format(e.to_string());
-    let mut value = canonical::parse_strict(bytes).map_err(format)?;
-    let event_values = match value.get_mut("events") {
-        Some(serde_json::Value::Array(a)) => std::mem::take(a),
-        _ => Vec::new(),
+    let mut events = Vec::new();
+    let mut sigs = Vec::new();
+    let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(EVENT_CHUNK);
+    let mut judge_chunk = |chunk: &mut Vec<Vec<u8>>| -> Result<(), BundleError> {
+        for p in crate::prepare::prepare(chunk, mode) {
+            let index = events.len() + 1;
+            let parsed = p.parsed.map_err(|source| BundleError::Event { index, source })?;
+            sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
+            events.push(parsed);
+        }
+        chunk.clear();
+        Ok(())
     };
-    let mut bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
-    bundle.events = event_values;
+    let value = canonical::parse_strict_streaming(bytes, "events", &mut |v| {
+        chunk.push(canonical::canonical_value(&v));
+        if chunk.len() == EVENT_CHUNK { judge_chunk(&mut chunk) } else { Ok(()) }
+    })?
+    .map_err(format)?;
+    judge_chunk(&mut chunk)?;
+    let bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
     if bundle.format.as_str() != BUNDLE_FORMAT {
         return Err(BundleError::Format(format!(
             "format {:?}; this kpledger reads {BUNDLE_FORMAT:?}",
             bundle.format.as_str()
         )));
-    }
-    // Reading each event and checking its signatures do not depend on the state: done on
-    // every core first, then the rules replay the events in order.
-    let docs: Vec<Vec<u8>> = bundle.events.par_iter().map(canonical::canonical_value).collect();
-    let mut events = Vec::with_capacity(docs.len());
-    let mut sigs = Vec::with_capacity(docs.len());
-    for (i, p) in crate::prepare::prepare(&docs, mode).into_iter().enumerate() {
-        let parsed = p.parsed.map_err(|source| BundleError::Event { index: i + 1, source })?;
-        sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
-        events.push(parsed);
     }
     let signatures = sigs.iter().map(Signatures::count).sum();
 
