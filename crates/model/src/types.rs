@@ -247,7 +247,10 @@ impl Text {
             Text::new(s)
         } else {
             let shown: String = s.chars().take(80).collect();
-            Err(format!("{shown:?} is not a certificate or seal number ({REFERENCE_GRAMMAR})"))
+            Err(format!(
+                "{shown:?} is not a certificate or seal number ({REFERENCE_GRAMMAR}); write small letters \
+                 as capitals and each space as '-'"
+            ))
         }
     }
 }
