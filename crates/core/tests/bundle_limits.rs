@@ -33,7 +33,8 @@ fn demo() -> &'static Demo {
     DEMO.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("kpledger-bundle-limits-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        demo::run(&dir, 8, &mut |_| {}).unwrap();
+        // As `kpledger demo` makes it (24 parcels), so that SPEC.md §14.4's counts hold.
+        demo::run(&dir, 24, &mut |_| {}).unwrap();
         let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let trusted = manifest["trust"]
             .as_array()
@@ -88,8 +89,9 @@ fn a_bundle_cannot_show_that_its_shipment_was_exported_or_received() {
     let lr = &d.lr;
     let n = lr["events"].as_array().unwrap().len();
     assert!(errors(&verify(lr)).is_empty(), "the demo's LR bundle verifies: {:?}", errors(&verify(lr)));
-    // As made: the certificate, its export and Sierra Leone's import confirmation are the
-    // last three events of the Liberian parcel.
+    // As made: 42 events; the certificate, its export and Sierra Leone's import confirmation
+    // are the last three events of the Liberian parcel.
+    assert_eq!(n, 42, "SPEC.md §14.4 gives the demo's LR-2026-000042 bundle 42 events");
     assert_eq!(kind(lr, n - 1), "import_confirmation");
     let export = last_of(lr, "export");
     let certificate = last_of(lr, "certificate");
