@@ -437,16 +437,33 @@ fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
     let t = Trade::new("typed-text");
     let site = |id: &str, name: &str, region: &str| {
         kp!(
-            "site", "add", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), "--id", id, "--name", name,
-            "--country", "SL", "--region", region, "--location", "8.6,-10.9", "--area-m2", "8000"
+            "site",
+            "add",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            id,
+            "--name",
+            name,
+            "--country",
+            "SL",
+            "--region",
+            region,
+            "--location",
+            "8.6,-10.9",
+            "--area-m2",
+            "8000"
         )
         .run()
     };
     site("sl.kono.societe-1", "Socie\u{301}te\u{301} mine", "Kono").ok();
     let c = Connection::open(&t.ledger).unwrap();
-    let doc: String = c
-        .query_row("SELECT doc FROM events WHERE doc LIKE '%sl.kono.societe-1%'", [], |r| r.get(0))
-        .unwrap();
+    let doc: String =
+        c.query_row("SELECT doc FROM events WHERE doc LIKE '%sl.kono.societe-1%'", [], |r| r.get(0)).unwrap();
     assert!(doc.contains("Soci\u{e9}t\u{e9} mine") && !doc.contains('\u{301}'), "{doc}");
     drop(c);
 
@@ -457,13 +474,36 @@ fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
     let after_extract = snapshot(&t.ledger);
     assert_ne!(before, after_extract);
     let seal = |seal: &str| {
-        kp!("seal", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), "--parcel", &parcel, "--seal", seal)
-            .run()
+        kp!(
+            "seal",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--parcel",
+            &parcel,
+            "--seal",
+            seal
+        )
+        .run()
     };
     seal("SL-SEAL\u{200b}-2026-0101").cannot_run(&["certificate or seal number"]);
     seal("sl-seal-2026-0101").cannot_run(&["certificate or seal number", "capitals"]);
-    kp!("certificate", "export", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), "--number", "SL-2026\u{2060}-004600")
-        .run()
-        .cannot_run(&["certificate or seal number"]);
+    kp!(
+        "certificate",
+        "export",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--time",
+        t.tick(),
+        "--number",
+        "SL-2026\u{2060}-004600"
+    )
+    .run()
+    .cannot_run(&["certificate or seal number"]);
     assert_eq!(snapshot(&t.ledger), after_extract, "a refused input changed the ledger");
 }

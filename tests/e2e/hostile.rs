@@ -290,7 +290,11 @@ fn derived() -> Vec<(String, Vec<u8>)> {
     put(
         "events/text_not_nfc_in_name.json",
         signed(
-            with(&enrolment(&dealer.public().to_base64()), "/actor/name", json!("Kamara Socie\u{301}te\u{301}")),
+            with(
+                &enrolment(&dealer.public().to_base64()),
+                "/actor/name",
+                json!("Kamara Socie\u{301}te\u{301}"),
+            ),
             &nma,
         ),
     );

@@ -35,14 +35,17 @@ fn demo() -> &'static Demo {
         let _ = std::fs::remove_dir_all(&dir);
         // As `kpledger demo` makes it (24 parcels), so that SPEC.md §14.4's counts hold.
         demo::run(&dir, 24, &mut |_| {}).unwrap();
-        let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let trusted = manifest["trust"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| PublicKey::read_pem_file(&dir.join(p.as_str().unwrap())).unwrap())
             .collect();
-        let read = |name: &str| serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap();
+        let read = |name: &str| {
+            serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
+        };
         let d = Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), trusted };
         std::fs::remove_dir_all(&dir).unwrap();
         d
@@ -111,7 +114,11 @@ fn a_bundle_cannot_show_that_its_shipment_was_exported_or_received() {
     // The same for Sierra Leone's own certificate: its export left out.
     let sl = &d.sl;
     let sl_export = last_of(sl, "export");
-    assert_eq!(sl_export, sl["events"].as_array().unwrap().len() - 1, "the export is the SL bundle's last event");
+    assert_eq!(
+        sl_export,
+        sl["events"].as_array().unwrap().len() - 1,
+        "the export is the SL bundle's last event"
+    );
     let report = verify(&cut(sl, sl_export, last_of(sl, "certificate")));
     assert!(report.ok && errors(&report).is_empty(), "{:?}", errors(&report));
 
@@ -138,7 +145,8 @@ fn a_bundle_that_consumes_a_certified_parcel_is_refused_whatever_its_heads_say()
     // before a certified parcel is consumed.
     let merge = last_of(&d.sl, "merge");
     let confirmation = last_of(&d.sl, "import_confirmation");
-    let Payload::ImportConfirmation { confirmation: c } = &event(&d.sl, confirmation).event.body.payload else {
+    let Payload::ImportConfirmation { confirmation: c } = &event(&d.sl, confirmation).event.body.payload
+    else {
         unreachable!()
     };
     assert_eq!(c.certificate.as_str(), "LR-2026-000042");

@@ -698,8 +698,11 @@ fn every_signed_member_is_specified() {
                         if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] }
                     })
                     .collect();
-                let own: BTreeMap<String, bool> =
-                    members.iter().filter(|(m, _)| !common.contains_key(*m)).map(|(m, o)| (m.clone(), *o)).collect();
+                let own: BTreeMap<String, bool> = members
+                    .iter()
+                    .filter(|(m, _)| !common.contains_key(*m))
+                    .map(|(m, o)| (m.clone(), *o))
+                    .collect();
                 (format!("kind `{kind}` (§8.2)"), own)
             } else {
                 let mut chars = def.chars();
@@ -738,7 +741,8 @@ fn schema_objects(
     match schema {
         Value::Object(map) => {
             if let Some(Value::Object(properties)) = map.get("properties") {
-                let named = at.ends_with('#') || at.rsplit_once("/$defs/").is_some_and(|(_, d)| !d.contains('/'));
+                let named =
+                    at.ends_with('#') || at.rsplit_once("/$defs/").is_some_and(|(_, d)| !d.contains('/'));
                 if named {
                     let required: Vec<&str> = map
                         .get("required")
@@ -787,7 +791,8 @@ fn spec_records(section: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
     for (part, kinds) in [(kinds_part, true), (records_part, false)] {
         for line in part.lines() {
             let cells: Vec<&str> = line.split(" | ").collect();
-            let Some(name) = cells.first().and_then(|c| c.strip_prefix("| `")).and_then(|c| c.strip_suffix('`'))
+            let Some(name) =
+                cells.first().and_then(|c| c.strip_prefix("| `")).and_then(|c| c.strip_suffix('`'))
             else {
                 continue;
             };
@@ -802,12 +807,14 @@ fn spec_records(section: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
                     Some(m) => (m, true),
                     None => (member, false),
                 };
-                if member.is_empty() || !member.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+                if member.is_empty()
+                    || !member.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
                 {
                     continue;
                 }
                 let after = spans.get(i + 1).copied().unwrap_or_default();
-                let omitted = after.starts_with(" (omitted when empty)") || after.starts_with(" (omitted when false)");
+                let omitted =
+                    after.starts_with(" (omitted when empty)") || after.starts_with(" (omitted when false)");
                 entry.insert(member.to_owned(), optional || omitted);
             }
         }

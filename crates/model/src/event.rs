@@ -812,7 +812,9 @@ impl Event {
     pub fn sign(body: EventBody, key: &SecretKey) -> Result<Event, JsonError> {
         // Every other value's type checks its format when it is made; a certificate or seal
         // number is `Text`, whose grammar is checked here, so that nothing unreadable is signed.
-        if let Some(bad) = body.payload.references().into_iter().find(|t| !crate::types::is_reference(t.as_str())) {
+        if let Some(bad) =
+            body.payload.references().into_iter().find(|t| !crate::types::is_reference(t.as_str()))
+        {
             return Err(JsonError::Shape(format!(
                 "{bad:?} is not a certificate or seal number ({})",
                 crate::types::REFERENCE_GRAMMAR
@@ -1218,7 +1220,11 @@ mod tests {
                     *changed.pointer_mut(&path).unwrap() = serde_json::Value::String(changed_text);
                     let m = canonical::canonical_value(&changed);
                     same_as_strict(&m);
-                    assert!(Event::parse(&m).is_err(), "{path} with {insert:?}: {}", String::from_utf8_lossy(&m));
+                    assert!(
+                        Event::parse(&m).is_err(),
+                        "{path} with {insert:?}: {}",
+                        String::from_utf8_lossy(&m)
+                    );
                     checked += 1;
                 }
             }

@@ -598,16 +598,42 @@ mod tests {
 
     #[test]
     fn text_refuses_invisible_bidi_control_and_unnormalised_characters() {
-        for good in ["Kamara Diamonds", "Société Minière", "Ivoire: 象牙 💎", "a\u{00a0}b", "Ο Ἀθηναῖος"] {
+        for good in ["Kamara Diamonds", "Société Minière", "Ivoire: 象牙 💎", "a\u{00a0}b", "Ο Ἀθηναῖος"]
+        {
             assert!(Text::new(good).is_ok(), "{good:?}");
         }
         // Control, format (zero-width, word joiner, BOM, soft hyphen), every bidirectional
         // control, separators, private use, surrogate-free noncharacters and unassigned.
         let refused = [
-            '\u{0}', '\u{1f}', '\u{7f}', '\u{85}', '\u{ad}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}',
-            '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2060}', '\u{2066}',
-            '\u{2067}', '\u{2068}', '\u{2069}', '\u{061c}', '\u{feff}', '\u{2028}', '\u{2029}', '\u{e000}',
-            '\u{ffff}', '\u{10ffff}', '\u{e0001}', '\u{1d173}',
+            '\u{0}',
+            '\u{1f}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{061c}',
+            '\u{feff}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{e000}',
+            '\u{ffff}',
+            '\u{10ffff}',
+            '\u{e0001}',
+            '\u{1d173}',
         ];
         for c in refused {
             let s = format!("Kamara{c}Diamonds");

@@ -189,7 +189,9 @@ pub fn verify_bundle_observed(
                              parcels: a bundle ends before its parcels are consumed, whatever its heads say",
                         )
                         .parcel(*parcel)
-                        .hint("make the bundle with `kpledger bundle`, which stops at the import confirmation"),
+                        .hint(
+                            "make the bundle with `kpledger bundle`, which stops at the import confirmation",
+                        ),
                     );
                 } else if actual != Some(*head) {
                     findings.push(
