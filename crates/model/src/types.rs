@@ -125,6 +125,11 @@ pub fn refused_in_text(c: char) -> bool {
 }
 
 fn is_text(s: &str) -> bool {
+    if s.is_ascii() {
+        // The common case, without table look-ups: ASCII is NFC, and its only refused
+        // characters are the controls.
+        return (1..=200).contains(&s.len()) && !s.bytes().any(|b| b.is_ascii_control()) && s.trim() == s;
+    }
     let n = s.chars().count();
     (1..=200).contains(&n)
         && !s.chars().any(refused_in_text)
@@ -653,6 +658,19 @@ mod tests {
         assert!(Text::new(" lead").is_err() && Text::new("trail\u{3000}").is_err());
         assert!(Text::new("").is_err() && Text::new("x".repeat(201)).is_err());
         assert!(Text::new("é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn the_unicode_version_is_the_one_the_specification_names() {
+        // docs/SPEC.md §7: the General Categories of Unicode 16.0 decide what text may hold
+        // (a later version assigns characters that 16.0 refuses as unassigned); a dependency
+        // update that changes it changes which signed documents are readable.
+        assert_eq!(
+            unicode_general_category::UNICODE_VERSION,
+            (16, 0, 0),
+            "update docs/SPEC.md §7 before moving to another Unicode version"
+        );
+        assert!(unicode_normalization::UNICODE_VERSION >= (16, 0, 0));
     }
 
     #[test]
