@@ -264,6 +264,41 @@ fn derived() -> Vec<(String, Vec<u8>)> {
         signed(with(&extraction(), "/hs_code", json!("7102.\u{663}\u{661}")), &miner),
     );
 
+    // Certificate and seal numbers are visible ASCII; free text holds no invisible, format,
+    // bidirectional or unnormalised character (docs/SPEC.md §7).
+    let export = |number: &str| {
+        json!({
+            "kind": "export", "ledger": ORIGIN, "signer": NMA, "time": WHEN, "v": 1,
+            "certificate": number, "parcels": [{"parcel": PARCEL, "prev": "0".repeat(64)}]
+        })
+    };
+    put("events/lookalike_certificate_word_joiner.json", signed(export("SL-2026\u{2060}-004600"), &nma));
+    put("events/lookalike_certificate_lowercase.json", signed(export("sl-2026-004600"), &nma));
+    let seal = json!({
+        "kind": "seal", "ledger": ORIGIN, "signer": NMA, "time": WHEN, "v": 1, "parcel": PARCEL,
+        "prev": "0".repeat(64), "weight_pt": 1234, "seal_ids": ["SL-SEAL-2026-0101", "SL-SEAL\u{200b}-2026-0101"]
+    });
+    put("events/lookalike_seal_zero_width_space.json", signed(seal, &nma));
+    put(
+        "events/text_bidi_override_in_name.json",
+        signed(with(&site(), "/site/name", json!("Tongo \u{202e}3 dleif")), &nma),
+    );
+    put(
+        "events/text_word_joiner_in_region.json",
+        signed(with(&site(), "/site/region", json!("Ko\u{2060}no")), &nma),
+    );
+    put(
+        "events/text_not_nfc_in_name.json",
+        signed(
+            with(
+                &enrolment(&dealer.public().to_base64()),
+                "/actor/name",
+                json!("Kamara Socie\u{301}te\u{301}"),
+            ),
+            &nma,
+        ),
+    );
+
     // Times.
     put(
         "events/time_with_offset.json",
