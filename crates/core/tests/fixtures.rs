@@ -668,6 +668,7 @@ fn importer(name: &str, address: &str, country: &str) -> CertImporter {
         name: text(name).unwrap(),
         address: text(address).unwrap(),
         country: Country::new(country).unwrap(),
+        actor: None,
     }
 }
 

@@ -309,6 +309,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                     name: text("Diamcor Rough Trading NV"),
                     address: text("Hoveniersstraat 22, Antwerp"),
                     country: Country::new("BE").unwrap(),
+                    actor: None,
                 };
                 let draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p], 60).unwrap();
                 sim.certify(&nma, draft).unwrap();

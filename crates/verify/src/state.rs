@@ -24,6 +24,21 @@ pub struct ActorState {
     /// Set once the actor is revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// Set once an authority imposed a key on the actor (a `rotate_key` not signed by the
+    /// actor itself): every later event the actor signs is under a key it did not endorse,
+    /// and carries a GV-4 warning. An ordinary rotation signed with an imposed key keeps the
+    /// mark (whoever held the imposed key chose the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imposed_key: Option<ImposedKey>,
+}
+
+/// Who imposed an actor's key, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImposedKey {
+    /// The authority that signed the imposing `rotate_key`.
+    pub by: ActorId,
+    /// Its time.
+    pub time: Time,
 }
 
 /// When and why an actor was revoked.
@@ -78,6 +93,12 @@ pub struct ParcelState {
     pub hs_code: HsCode,
     /// Countries of origin (where the stones were mined).
     pub origin_countries: BTreeSet<Country>,
+    /// The explicit unknown member of the origin set: some of the stones are of an origin
+    /// nobody recorded (an import of mixed origin that names fewer than two countries). It
+    /// is carried through every split and merge, so a parcel with any unknown share is
+    /// never certified as of single origin (KP-5, EX-3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub origin_unknown: bool,
     /// Mine sites of origin.
     pub origin_sites: BTreeSet<SiteId>,
     /// Current holder.
