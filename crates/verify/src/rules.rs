@@ -453,7 +453,85 @@ impl<'a, S: State> Cx<'a, S> {
                 format!("unknown policy schema {:?}", policy.schema.as_str()),
             ));
         }
-        self.effects.push(Effect::PutPolicy(policy.clone()));
+        let state: &'a S = self.state;
+        let ev: &'a Event = self.ev;
+        let history = state.policy_history(&policy.country).map(Cow::into_owned);
+        let previous = history.as_ref().and_then(|h| h.current());
+        // GV-1: in order. A version takes effect from its own event's time, later than the
+        // version it replaces, so it never reaches an event dated before it was recorded.
+        if let Some(prev) = previous {
+            if policy.version.as_str().as_bytes() <= prev.policy.version.as_str().as_bytes() {
+                self.err(
+                    Finding::error(
+                        Rule::Gv1,
+                        format!(
+                            "{}'s policy version {:?} does not follow the version in force, {:?}: versions strictly increase",
+                            policy.country,
+                            policy.version.as_str(),
+                            prev.policy.version.as_str()
+                        ),
+                    )
+                    .hint("a policy cannot be re-published or back-dated; publish a new, later version"),
+                );
+            }
+            if ev.body.time <= prev.time {
+                self.err(Finding::error(
+                    Rule::Gv1,
+                    format!(
+                        "the policy is dated {}, not after the version it replaces ({}): a policy takes effect when it is recorded, never before",
+                        ev.body.time, prev.time
+                    ),
+                ));
+            }
+        }
+        for problem in crate::governance::out_of_bounds(policy) {
+            self.err(
+                Finding::error(Rule::Gv1, format!("{}'s policy is out of bounds: {problem}", policy.country))
+                    .hint("SPEC.md §10.3 lists the bounds of every policy value"),
+            );
+        }
+        let by_root = signer.is_some_and(|s| s.enrolled_by.is_none() && s.record.role == Role::Authority);
+        if let Some(prev) = previous {
+            // GV-2: standing is the KP's, decided by the root authority.
+            if !by_root {
+                for s in crate::governance::lifted_suspensions(&prev.policy, policy) {
+                    self.err(
+                        Finding::error(
+                            Rule::Gv2,
+                            format!("{s} is lifted or shortened by {}, a national authority: a Participant's standing is decided by the root authority", ev.body.signer),
+                        )
+                        .actor(&ev.body.signer),
+                    );
+                }
+            }
+            // GV-3: loosening is allowed, and seen.
+            let loose = crate::governance::loosenings(&prev.policy, policy);
+            if !loose.is_empty() {
+                self.err(
+                    Finding::warning(
+                        Rule::Gv3,
+                        format!(
+                            "{} loosens {}'s policy (version {} → {}): {}",
+                            ev.body.signer,
+                            policy.country,
+                            prev.policy.version,
+                            policy.version,
+                            loose.join("; ")
+                        ),
+                    )
+                    .actor(&ev.body.signer)
+                    .hint("a regulator should ask why each rule was loosened, and look at the events judged under it"),
+                );
+            }
+        }
+        let mut history = history.unwrap_or(crate::state::PolicyHistory { entries: Vec::new() });
+        history.entries.push(crate::state::PolicyEntry {
+            time: ev.body.time.clone(),
+            by: ev.body.signer.clone(),
+            root: by_root,
+            policy: policy.clone(),
+        });
+        self.effects.push(Effect::PutPolicy(history));
     }
 
     fn enrol(&mut self, signer: Option<&ActorState>, actor: &kpledger_model::ActorRecord) {
@@ -571,7 +649,7 @@ impl<'a, S: State> Cx<'a, S> {
         parcel: ParcelId,
     ) -> Option<Cow<'a, Policy>> {
         let c = country?;
-        let p = self.state.policy(c);
+        let p = self.state.policy_at(c, &self.ev.body.time);
         if p.is_none() {
             self.err(
                 Finding::error(
@@ -827,7 +905,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        let policy = self.state.policy(&site.country);
+        let policy = self.state.policy_at(&site.country, &self.ev.body.time);
         if policy.is_none() {
             self.err(
                 Finding::error(
@@ -1047,7 +1125,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("parcels leave a country only by export under a KP certificate"),
             );
         }
-        match self.state.policy(&s.country) {
+        match self.state.policy_at(&s.country, &self.ev.body.time) {
             None => self.err(
                 Finding::error(
                     Rule::Lc2,
@@ -1354,8 +1432,36 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
-    /// KP-6: a participant, not suspended on `date`, per `policy`.
+    /// KP-6: a participant, not suspended on `date`, per `policy` and per the KP-level
+    /// standing the root authority recorded (the suspensions of every country's policy
+    /// version in force that the root signed): a country's own authority cannot undo it.
     fn participant(&mut self, policy: &Policy, country: &Country, date: &kpledger_model::Date, role: &str) {
+        let state: &'a S = self.state;
+        let t = &self.ev.body.time;
+        let mut kp_level: Vec<kpledger_model::Suspension> = Vec::new();
+        for c in state.policy_countries() {
+            if let Some(h) = state.policy_history(&c)
+                && let Some(e) = h.root_at(t)
+            {
+                kp_level.extend(
+                    e.policy
+                        .suspensions
+                        .iter()
+                        .filter(|s| &s.country == country && !policy.suspensions.contains(s))
+                        .cloned(),
+                );
+            }
+        }
+        kp_level.dedup();
+        for s in kp_level.iter().filter(|s| s.from <= *date && *date <= s.to) {
+            self.err(Finding::error(
+                Rule::Kp6,
+                format!(
+                    "{role} {country} was suspended by the root authority from {} to {} ({}) and could not trade on {date}",
+                    s.from, s.to, s.reason
+                ),
+            ));
+        }
         if !policy.participants.contains(country) {
             self.err(
                 Finding::error(
@@ -1892,7 +1998,7 @@ impl<'a, S: State> Cx<'a, S> {
         }
         // Each act is judged when it is recorded: the destination's standing and the
         // exporter's licence and enrolment on the day the shipment leaves.
-        match self.state.policy(&c.issuing_country) {
+        match self.state.policy_at(&c.issuing_country, &self.ev.body.time) {
             Some(pol) => {
                 self.participant(&pol, &c.issuing_country, &date, "the issuing country");
                 self.participant(&pol, &c.importer.country, &date, "the destination");
@@ -1955,7 +2061,7 @@ impl<'a, S: State> Cx<'a, S> {
                 ),
             ));
         }
-        if let Some(pol) = self.state.policy(&c.issuing_country) {
+        if let Some(pol) = self.state.policy_at(&c.issuing_country, &self.ev.body.time) {
             self.participant(&pol, country, &self.ev.body.time.date(), "the transit country");
         }
         let cert_seals: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
@@ -1963,7 +2069,7 @@ impl<'a, S: State> Cx<'a, S> {
             (seals_in.iter().collect(), seals_out.iter().collect());
         let tol = self
             .state
-            .policy(&c.issuing_country)
+            .policy_at(&c.issuing_country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
             .saturating_mul(u64::from(c.parcel_count.max(1)));
         let mut problems = Vec::new();
@@ -2196,7 +2302,7 @@ impl<'a, S: State> Cx<'a, S> {
         }
         let tol = self
             .state
-            .policy(&c.importer.country)
+            .policy_at(&c.importer.country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
             .saturating_mul(u64::from(c.parcel_count.max(1)));
         let mut mismatches = Vec::new();
