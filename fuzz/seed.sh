@@ -70,7 +70,7 @@ for pol in files("fixtures/bundles/*/policy.txt"):
         f = line.split()
         if f and f[0] in ("log", "witness", "kpledger-issuer"):
             put("note_parse", f[-1])
-vectors = os.path.join(ROOT, "..", "shared", "vectors", "checkpoint", "signed-note-vectors.json")
+vectors = os.path.join(ROOT, "tests", "vectors", "checkpoint", "signed-note-vectors.json")
 if os.path.exists(vectors):
     def strings(v):
         if isinstance(v, str):

@@ -251,7 +251,7 @@ pub(crate) enum Command {
         /// The parcel
         #[arg(long)]
         parcel: String,
-        /// Container seal number (repeat for several)
+        /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
         #[arg(long = "seal", required = true, num_args = 1)]
         seals: Vec<String>,
     },
@@ -760,7 +760,7 @@ pub(crate) enum CertificateCmd {
     Issue {
         #[command(flatten)]
         sign: SignArgs,
-        /// Certificate number, starting with the issuing country's code
+        /// Certificate number, starting with the issuing country's code: A-Z, 0-9, '-', '.', '/'
         #[arg(long)]
         number: String,
         /// The exporter's actor id
@@ -778,6 +778,10 @@ pub(crate) enum CertificateCmd {
         /// Country of destination (ISO 3166-1 alpha-2)
         #[arg(long)]
         importer_country: String,
+        /// The importer's actor id, when it is enrolled in this ledger: the import
+        /// confirmation must then give custody to exactly this actor
+        #[arg(long)]
+        importer_actor: Option<String>,
         /// Days of validity from the date of issue
         #[arg(long, default_value_t = 60)]
         valid_days: i64,

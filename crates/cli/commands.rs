@@ -64,7 +64,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Epcis(e) => epcis_cmd(e),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
-            let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
             let bundle = l.bundle(&number)?;
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
@@ -185,7 +185,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 let p = existing(ledger, &id)?;
                 let seal_ids = seals
                     .iter()
-                    .map(|s| Text::new(s.clone()).map_err(|e| anyhow!(e)))
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
             })
@@ -234,7 +234,9 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     }
     // At most one byte more than allowed: a device or a pipe (`/dev/zero`, `<(…)`) has no
     // length to check first, and reading it to its end may never finish.
-    let mut bytes = Vec::new();
+    // Room for a regular file's bytes up front: grown by doubling, a 16 MiB file would take
+    // up to 32 MiB, and twice that while it is copied.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).map_or(0, |n| n + 1));
     std::fs::File::open(path)
         .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -334,12 +336,15 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
 fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
     not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
-        let verdict = ledger.dry_run(&parsed);
+        // A ledger that cannot be read well enough to judge the event is an error, not "no
+        // finding": nothing is written then.
+        let verdict = ledger.dry_run(&parsed)?;
+        let findings = verdict.findings();
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
         if json {
             println!(
                 "{}",
-                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": verdict.findings})
+                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": findings})
             );
         } else {
             println!(
@@ -348,9 +353,9 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
                 parsed.hash.short(),
                 out.display()
             );
-            if !verdict.findings.is_empty() {
+            if !findings.is_empty() {
                 println!("against the current ledger this event would raise:");
-                print!("{}", render::findings(&verdict.findings));
+                print!("{}", render::findings(findings));
             }
             println!(
                 "record it with: kpledger ingest --ledger {} {}",
@@ -481,7 +486,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     if !flags.is_empty() {
         println!();
-        println!("Statistical red flags (domain.md §7.7; also in report.html and stats.txt, see Files):");
+        println!("Statistical red flags (docs/RULES.md; also in report.html and stats.txt, see Files):");
         let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
         print!("{}", render::findings(&found));
     }
@@ -654,13 +659,15 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             importer_name,
             importer_address,
             importer_country,
+            importer_actor,
             valid_days,
         } => {
             let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
             let importer = CertImporter {
-                name: Text::new(importer_name).map_err(|e| anyhow!(e))?,
-                address: Text::new(importer_address).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
+                address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
                 country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
+                actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
             };
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
             let time = now_or(sign.time.as_deref())?;
@@ -680,14 +687,14 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             })
         }
         CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
-            let number = Text::new(number).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
             let refs = current_refs(ledger, &number)?;
             Ok(Payload::Export { certificate: number, parcels: refs })
         }),
         CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, _| {
-                let number = Text::new(number).map_err(|e| anyhow!(e))?;
+                let number = Text::reference(number).map_err(|e| anyhow!(e))?;
                 let cert = ledger
                     .certificate(&number)?
                     .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
@@ -867,7 +874,7 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
             let doc = match (parcel, certificate) {
                 (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
                 (None, Some(c)) => {
-                    kpledger_epcis::export_certificate(&l, &Text::new(c).map_err(|e| anyhow!(e))?)?
+                    kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
                 }
                 (None, None) => kpledger_epcis::export_ledger(&l)?,
             };
@@ -1077,7 +1084,7 @@ fn init(
     let key = SecretKey::read_pem_file(key)?;
     let authority = ActorRecord {
         id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-        name: Text::new(name).map_err(|e| anyhow!(e))?,
+        name: Text::from_input(name).map_err(|e| anyhow!(e))?,
         role: Role::Authority,
         country: Country::new(country).map_err(|e| anyhow!(e))?,
         licence: None,
@@ -1125,8 +1132,8 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             let licence = match licence {
                 None => None,
                 Some(number) => Some(Licence {
-                    number: Text::new(number).map_err(|e| anyhow!(e))?,
-                    class: Text::new(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
+                    number: Text::from_input(number).map_err(|e| anyhow!(e))?,
+                    class: Text::from_input(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
                     valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     sites: sites
@@ -1137,7 +1144,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             };
             let actor = ActorRecord {
                 id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 role: role.parse().map_err(|e: String| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
                 licence,
@@ -1152,7 +1159,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }
         ActorCmd::Revoke { sign, actor, reason } => {
             let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
-            let reason = Text::new(reason).map_err(|e| anyhow!(e))?;
+            let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
             sign_and_record(&sign, |_, _| Ok(Payload::Revoke { actor, reason }))
         }
         ActorCmd::List { ledger, json, open: o } => {
@@ -1197,10 +1204,10 @@ fn site_cmd(s: SiteCmd) -> Result<u8> {
         SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord {
                 id: SiteId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
-                region: Text::new(region).map_err(|e| anyhow!(e))?,
-                location: Text::new(location).map_err(|e| anyhow!(e))?,
+                region: Text::from_input(region).map_err(|e| anyhow!(e))?,
+                location: Text::from_input(location).map_err(|e| anyhow!(e))?,
                 area_m2,
             };
             sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
@@ -1317,37 +1324,51 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     }
 }
 
+/// Lines of a JSONL file read (on every core) before the next are.
+const INGEST_CHUNK: usize = 4096;
+
 fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArgs) -> Result<u8> {
     let mut events = Vec::new();
     for f in files {
         let bytes = read_input(f)?;
-        let docs: Vec<&[u8]> = if f.extension().is_some_and(|e| e == "jsonl") {
-            bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+        let mut docs: Box<dyn Iterator<Item = &[u8]>> = if f.extension().is_some_and(|e| e == "jsonl") {
+            Box::new(bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)))
         } else {
-            vec![&bytes]
+            Box::new(std::iter::once(bytes.as_slice()))
         };
-        // Reading events does not depend on the ledger: on every core.
-        let parsed_docs: Vec<_> = {
-            use rayon::prelude::*;
-            docs.par_iter().map(|d| Event::parse(d)).collect()
-        };
-        for (i, (doc, parsed)) in docs.into_iter().zip(parsed_docs).enumerate() {
-            let place = if files.len() > 1 || i > 0 {
-                format!("{} (event {})", f.display(), i + 1)
-            } else {
-                f.display().to_string()
+        // Reading events does not depend on the ledger: on every core, a chunk of lines at a
+        // time, stopping at the first line that is not an event (a file of millions of `{}`
+        // lines is refused at its first, in the memory of one chunk).
+        let mut i = 0;
+        loop {
+            let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed_docs: Vec<_> = {
+                use rayon::prelude::*;
+                chunk.par_iter().map(|d| Event::parse(d)).collect()
             };
-            let parsed = parsed.map_err(|e| {
-                let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
-                let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
-                    "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+            for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
+                let place = if files.len() > 1 || i > 0 {
+                    format!("{} (event {})", f.display(), i + 1)
                 } else {
-                    ""
+                    f.display().to_string()
                 };
-                anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
-            })?;
-            not_from_the_future(&parsed, &place)?;
-            events.push(parsed);
+                i += 1;
+                let parsed = parsed.map_err(|e| {
+                    let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
+                    // Read within the strict reader's memory bound, like the event itself.
+                    let hint = if kpledger_model::canonical::parse_strict(doc).is_ok_and(is_offer) {
+                        "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+                    } else {
+                        ""
+                    };
+                    anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
+                })?;
+                not_from_the_future(&parsed, &place)?;
+                events.push(parsed);
+            }
         }
     }
     let mut ledger = open(path, dry_run, o)?;
@@ -1355,7 +1376,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         // Each event is checked against the ledger as it is, not after the others.
         let mut all = Vec::new();
         for ev in &events {
-            all.extend(ledger.dry_run(ev).findings);
+            all.extend_from_slice(ledger.dry_run(ev)?.findings());
         }
         let ok = !all.iter().any(Finding::is_error);
         if json {
@@ -1454,7 +1475,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             println!("HS code  {}", p.hs_code);
             println!(
                 "origin   {} (sites: {})",
-                join(p.origin_countries.iter().map(ToString::to_string).collect()),
+                join(origin_members(&p)),
                 join(p.origin_sites.iter().map(ToString::to_string).collect())
             );
             if let Some(v) = p.value_usd_cents {
@@ -1487,7 +1508,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                         p.holder.to_string(),
                         render::ct(p.weight_pt),
                         p.hs_code.to_string(),
-                        p.origin_countries.iter().map(ToString::to_string).collect::<Vec<_>>().join("+"),
+                        origin_members(p).join("+"),
                         p.updated.to_string(),
                     ]
                 })
@@ -1499,4 +1520,14 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// A parcel's origin set as shown to people: its countries, and `unknown` for the share of
+/// unknown origin (SPEC §10.2).
+fn origin_members(p: &kpledger_verify::ParcelState) -> Vec<String> {
+    let mut v: Vec<String> = p.origin_countries.iter().map(ToString::to_string).collect();
+    if p.origin_unknown || p.origin_countries.is_empty() {
+        v.push("unknown".into());
+    }
+    v
 }

@@ -4,11 +4,11 @@
 //! KP authorities, which publish their country policies (the files in `policies/`,
 //! embedded here), register mine sites, and enrol licensed miners, middlemen, exporters and
 //! government valuers. Parcels are mined in all four countries and follow each country's
-//! legal chain (`domain.md` §7.6 LC-2) to an exporter, who merges them into an export lot
+//! legal chain (LC-2, docs/RULES.md) to an exporter, who merges them into an export lot
 //! that is officially valued and sealed. Two flows are deliberately suspicious: one
 //! handover's re-weigh finds 3% less than the miner declared (MB-3 warning), and Côte
 //! d'Ivoire's export lot is valued at about US$270/ct — like the country's real 2019
-//! exports, about 4.8 times its production benchmark of US$56.38/ct (`domain.md` §4): the
+//! exports, about 4.8 times its production benchmark of US$56.38/ct (docs/RULES.md, Reference figures): the
 //! statistical red flag ST-1 of `kpledger-report`.
 
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ pub struct DemoSummary {
     pub bundle_reports: Vec<Report>,
 }
 
-/// The manifest the demo writes (`PRODUCT.md` §6).
+/// The manifest the demo writes (`schemas/manifest.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     /// The ledger, relative to the directory.
@@ -222,7 +222,10 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     progress("Liberia exports a lot to a Sierra Leone exporter; Sierra Leone confirms receipt");
     let lr_cert = "LR-2026-000042";
     let lr_value = value_and_seal(&mut sim, lr, &lots[1])?;
-    let to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    let mut to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    // The importer is enrolled in this regional ledger: the certificate binds its enrolment,
+    // and the confirmation can give custody to no one else.
+    to_sl.actor = Some(sl.exporter.clone());
     let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
     sim.certify(&lr.authority, draft)?;
     sim.tick(24 * 60);
@@ -561,7 +564,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![ci_c],
             exporter: ci_x,
             usd_per_ct: 56,
-            // The lot is valued like the real 2019 exports (about US$260/ct, domain.md §4),
+            // The lot is valued like the real 2019 exports (about US$260/ct, docs/RULES.md, Reference figures),
             // several times the production benchmark of US$56.38/ct: ST-1 flags it.
             valued_usd_per_ct: 217,
         },
@@ -679,6 +682,7 @@ pub fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter
         name: text(name)?,
         address: text(address)?,
         country: kpledger_model::Country::new(country).map_err(SimError::Value)?,
+        actor: None,
     })
 }
 

@@ -30,7 +30,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use kpledger_core::demo::{self, DEMO_ORIGIN};
-use kpledger_core::{Ledger, OpenOptions};
+use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::note::{Note, SigType, Signature, VerifierKey};
 use kpledger_model::{Event, EventBody, ParcelId, ParsedEvent, Payload, PublicKey, SecretKey, Time};
 use kpledger_verify::ledger::StoredCheckpoint;
@@ -832,20 +832,6 @@ fn consumed_parcel_rows_edited_or_missing() {
             vec![vec![format!("DELETE FROM parcels WHERE id = '{consumed}'")]],
             format!("{row} is missing from table parcels"),
         ),
-        // A STRICT table refuses text in an integer column; one that is not STRICT (the
-        // schema edited first, in a transaction of its own) takes it.
-        (
-            "retyped",
-            vec![
-                vec![
-                    "PRAGMA writable_schema = ON".to_owned(),
-                    "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'"
-                        .to_owned(),
-                ],
-                update("weight_pt = 'heavy'"),
-            ],
-            format!("{}\"heavy\"", column("weight_pt")),
-        ),
     ];
     for (name, transactions, message) in cases {
         let edited = demo.copy(&format!("{name}.kpl"));
@@ -855,6 +841,24 @@ fn consumed_parcel_rows_edited_or_missing() {
         let report = verify(&edited);
         assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{name}: {:#?}", report.findings);
         assert!(has(&report, "DB-1", &message), "{name}: {message}: {:#?}", report.findings);
+    }
+    // A STRICT table refuses text in an integer column; to store it, the table must stop
+    // being STRICT (the schema edited first), and a ledger whose schema is not kpledger's is
+    // not read at all.
+    let retyped = demo.copy("retyped.kpl");
+    sql(
+        &retyped,
+        &[
+            "PRAGMA writable_schema = ON".to_owned(),
+            "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'".to_owned(),
+        ],
+    );
+    sql(&retyped, &update("weight_pt = 'heavy'"));
+    match Ledger::open(&retyped, OpenOptions::default()) {
+        Err(StoreError::Schema { differences, .. }) => {
+            assert!(differences.contains("table \"parcels\" is defined differently"), "{differences}");
+        }
+        other => panic!("a table that is no longer STRICT should be refused: {other:?}"),
     }
 }
 
@@ -900,6 +904,107 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     assert!(
         has(&report, "LOG-2", "signed with a key the root authority had rotated away"),
         "{:#?}",
+        report.findings
+    );
+}
+
+/// Stored rows that agree with whatever is asked (the test feeds whole-ledger verification
+/// directly, as a file without `UNIQUE(hash)` would hold its rows).
+struct Agreeing;
+
+impl kpledger_verify::ledger::StoredRows for Agreeing {
+    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::ledger::StoredRow {
+        kpledger_verify::ledger::StoredRow::Same
+    }
+    fn log_node(&mut self, _: u32, _: u64) -> Option<kpledger_model::Hash> {
+        None
+    }
+}
+
+/// Issue 14, item 6: with `UNIQUE(hash)` dropped, a signed `rotate_key` replayed at the tail
+/// gave a miner back the key it had rotated away from because it was stolen, and the ledger
+/// verified. The store refuses the replay (CH-1), a file whose schema lost the constraint is
+/// not opened at all, and whole-ledger verification refuses a repeated event itself (CH-1)
+/// and does not apply it again: the thief's extraction under the old key stays refused.
+#[test]
+fn a_replayed_event_is_refused_by_whole_ledger_verification() {
+    let demo = Demo::new("replayed");
+    let path = demo.copy("replayed.kpl");
+    let mut ledger = open(&path);
+    let events = ledger.events().unwrap();
+    let (_, last) = events.last().unwrap();
+    let base = last.event.body.time.unix();
+    let at = |s: i64| Time::from_unix(base + s);
+    let stolen = SecretKey::from_seed(&[0x51; 32]);
+    let fresh = SecretKey::from_seed(&[0x52; 32]);
+    let rotate = |key: &SecretKey, s: i64| {
+        let body = EventBody {
+            v: 1,
+            ledger: last.event.body.ledger.clone(),
+            time: at(s),
+            signer: kpledger_model::ActorId::new("sl.nma").unwrap(),
+            payload: Payload::RotateKey {
+                actor: kpledger_model::ActorId::new("sl.miner.koroma").unwrap(),
+                key: key.public(),
+            },
+        };
+        Event::sign(body, &demo.key("sl.nma")).unwrap().into_parsed().unwrap()
+    };
+    let to_stolen = rotate(&stolen, 60);
+    ledger.append(&to_stolen).unwrap();
+    // The key is stolen: the authority rotates the miner to a fresh one.
+    ledger.append(&rotate(&fresh, 120)).unwrap();
+    match ledger.append(&to_stolen) {
+        Err(StoreError::Rejected { findings, .. }) => {
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.code.code() == "CH-1" && f.message.contains("already in this ledger"))
+            )
+        }
+        other => panic!("the store should refuse the replay: {other:?}"),
+    }
+    // The thief's extraction, signed with the stolen key after the replay.
+    let like = events
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| {
+            e.event.body.signer.as_str() == "sl.miner.koroma" && e.event.body.payload.kind() == "extraction"
+        })
+        .unwrap();
+    let theft = demo.extraction_like(like, &at(180), 0x53);
+    let theft = Event::sign(theft.event.body.clone(), &stolen).unwrap().into_parsed().unwrap();
+    // The rows a file without UNIQUE(hash) holds: the ledger, the replay, the theft.
+    let n = ledger.len().unwrap();
+    let mut docs = ledger.event_docs(1, n).unwrap();
+    docs.push(to_stolen.canonical.clone());
+    docs.push(theft.canonical.clone());
+    let prepared = kpledger_verify::prepare::prepare(&docs, kpledger_verify::SigMode::Strict);
+    let mut check = kpledger_verify::LedgerCheck::new();
+    for (i, (doc, p)) in docs.iter().zip(&prepared).enumerate() {
+        let ev = p.parsed.as_ref().unwrap();
+        let row = kpledger_verify::StoredEvent {
+            seq: i as u64 + 1,
+            hash: ev.hash.0.to_vec(),
+            kind: ev.event.body.payload.kind().to_owned(),
+            time: ev.event.body.time.as_str().to_owned(),
+            signer: ev.event.body.signer.as_str().to_owned(),
+            doc: doc.clone(),
+            index: ev.event.body.payload.parcels().iter().map(|(p, _)| p.to_string()).collect(),
+        };
+        check.feed_prepared(&row, p, &mut Agreeing);
+    }
+    let report =
+        check.finish(&kpledger_verify::Tables::new(), &mut std::iter::empty(), Default::default(), &[]);
+    let at_seq = |seq: u64| report.findings.iter().filter(move |f| f.is_error() && f.seq == Some(seq));
+    assert!(
+        at_seq(n + 1).any(|f| f.code.code() == "CH-1" && f.message.contains("already recorded earlier")),
+        "the replay should be refused: {:#?}",
+        report.findings
+    );
+    assert!(
+        at_seq(n + 2).any(|f| f.code.code() == "CH-2"),
+        "the stolen key should stay retired: {:#?}",
         report.findings
     );
 }

@@ -18,7 +18,6 @@ use crate::rules::{Signatures, check_event_signed};
 use crate::state::{MemState, State as _};
 use crate::trust::{Quorum, TrustPolicy};
 use kpledger_model::sign::SigMode;
-use rayon::prelude::*;
 
 /// Why a bundle could not be checked at all.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +35,9 @@ pub enum BundleError {
         source: JsonError,
     },
 }
+
+/// Bundle events read and checked at a time (on every core) before the next are read.
+const EVENT_CHUNK: usize = 1024;
 
 /// Verifies a bundle: its events replayed through the rules, every certificate in it
 /// validated by an authority the trust policy pins for its issuing country (KP-7), each
@@ -59,32 +61,37 @@ pub fn verify_bundle_observed(
     mode: SigMode,
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
-    // The events are read strictly one by one below; the rest of the bundle goes through the
-    // model's round trip without them (copying every event's JSON twice for that check
-    // would cost as much as reading them).
+    // The events are streamed out of the document as it is read, canonicalised and read as
+    // signed events (with their signatures checked on every core) a chunk at a time, and the
+    // reading stops at the first event that is not one: memory holds the events read so far,
+    // never a tree of values for the whole array (a bundle of millions of `{}` would take
+    // gigabytes). The rest of the bundle goes through the model's round trip.
     let format = |e: JsonError| BundleError::Format(e.to_string());
-    let mut value = canonical::parse_strict(bytes).map_err(format)?;
-    let event_values = match value.get_mut("events") {
-        Some(serde_json::Value::Array(a)) => std::mem::take(a),
-        _ => Vec::new(),
+    let mut events = Vec::new();
+    let mut sigs = Vec::new();
+    let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(EVENT_CHUNK);
+    let mut judge_chunk = |chunk: &mut Vec<Vec<u8>>| -> Result<(), BundleError> {
+        for p in crate::prepare::prepare(chunk, mode) {
+            let index = events.len() + 1;
+            let parsed = p.parsed.map_err(|source| BundleError::Event { index, source })?;
+            sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
+            events.push(parsed);
+        }
+        chunk.clear();
+        Ok(())
     };
-    let mut bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
-    bundle.events = event_values;
+    let value = canonical::parse_strict_streaming(bytes, "events", &mut |v| {
+        chunk.push(canonical::canonical_value(&v));
+        if chunk.len() == EVENT_CHUNK { judge_chunk(&mut chunk) } else { Ok(()) }
+    })?
+    .map_err(format)?;
+    judge_chunk(&mut chunk)?;
+    let bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
     if bundle.format.as_str() != BUNDLE_FORMAT {
         return Err(BundleError::Format(format!(
             "format {:?}; this kpledger reads {BUNDLE_FORMAT:?}",
             bundle.format.as_str()
         )));
-    }
-    // Reading each event and checking its signatures do not depend on the state: done on
-    // every core first, then the rules replay the events in order.
-    let docs: Vec<Vec<u8>> = bundle.events.par_iter().map(canonical::canonical_value).collect();
-    let mut events = Vec::with_capacity(docs.len());
-    let mut sigs = Vec::with_capacity(docs.len());
-    for (i, p) in crate::prepare::prepare(&docs, mode).into_iter().enumerate() {
-        let parsed = p.parsed.map_err(|source| BundleError::Event { index: i + 1, source })?;
-        sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
-        events.push(parsed);
     }
     let signatures = sigs.iter().map(Signatures::count).sum();
 
@@ -159,7 +166,21 @@ pub fn verify_bundle_observed(
             }
             for (parcel, head) in &bundle.heads {
                 let actual = state.parcel(parcel).map(|p| p.head);
-                if actual != Some(*head) {
+                if actual.is_none() && state.consumed.contains(parcel) {
+                    // SPEC.md §14.3 step 4: a bundle is a certificate's evidence up to the
+                    // parcels' receipt; what became of them later is not part of it.
+                    findings.push(
+                        Finding::error(
+                            Rule::Ch1,
+                            "the bundle's events split or merge one of the certificate's parcels into other \
+                             parcels: a bundle ends before its parcels are consumed, whatever its heads say",
+                        )
+                        .parcel(*parcel)
+                        .hint(
+                            "make the bundle with `kpledger bundle`, which stops at the import confirmation",
+                        ),
+                    );
+                } else if actual != Some(*head) {
                     findings.push(
                         Finding::error(
                             Rule::Ch1,

@@ -5,7 +5,7 @@
 //! clock; the store (`kpledger-core`) and the CLI feed it bytes.
 //!
 //! - [`check_event`] judges one event against the state before it and returns a
-//!   [`Verdict`]: findings (each with a stable rule code, `domain.md` §7) and the event's
+//!   [`Verdict`]: findings (each with a stable rule code, docs/RULES.md) and the event's
 //!   [`Effect`]s on the state. Only [`Verdict::accept`] makes an [`Accepted`] token, and
 //!   the store appends nothing without one: an event cannot be recorded unchecked.
 //! - [`LedgerCheck`] verifies a whole stored ledger in one streaming pass, recomputing
@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod finding;
+pub mod governance;
 pub mod ledger;
 pub mod log;
 pub mod merkle;
@@ -31,5 +32,8 @@ pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
-pub use state::{ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State};
+pub use state::{
+    ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry, PolicyHistory,
+    State,
+};
 pub use trust::{PolicyError, TrustPolicy};
