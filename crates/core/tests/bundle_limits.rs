@@ -39,7 +39,8 @@ fn demo() -> &'static Demo {
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let policy =
-            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap()).unwrap();
+            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap())
+                .unwrap();
         let read = |name: &str| {
             serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
         };
@@ -91,13 +92,13 @@ fn a_bundle_cannot_show_that_its_shipment_was_exported_or_received() {
     assert!(errors(&verify(lr)).is_empty(), "the demo's LR bundle verifies: {:?}", errors(&verify(lr)));
     // As made: 40 events; the certificate, its export and Sierra Leone's import confirmation
     // are the last three events of the Liberian parcel.
-    assert_eq!(n, 40, "SPEC.md §14.4 gives the demo's LR-2026-000042 bundle 40 events");
+    assert_eq!(n, 40, "SPEC.md §14.4 gives the demo's LR-2026-000042 bundle 40 events: update it");
     assert_eq!(kind(lr, n - 1), "import_confirmation");
     let export = last_of(lr, "export");
     let certificate = last_of(lr, "certificate");
     assert!(certificate < export && export < n - 1);
 
-    // The confirmation left out, the heads set to the export: 39 events instead of 40, VERIFIED.
+    // The confirmation left out, the heads set to the export: 41 events instead of 42, VERIFIED.
     let no_receipt = cut(lr, n - 1, export);
     assert_eq!(no_receipt["events"].as_array().unwrap().len(), n - 1);
     let report = verify(&no_receipt);
