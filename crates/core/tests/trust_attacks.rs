@@ -614,3 +614,19 @@ fn bundles_carry_no_witness_enrolments() {
     assert!(report.ok, "{:#?}", report.findings);
     assert_eq!(report.witnesses, ["sl.nma", "lr.mme", "gn.mines", "ci.sprpk"]);
 }
+
+/// A variant: a bundle of a log the policy does not pin at all (the rule fixtures' national
+/// ledger `kpledger.sl/national`, verified under the demo's policy for the regional log):
+/// LOG-2, the policy pins no key for that origin; and KP-7, its `sl.nma` is not the one the
+/// policy trusts.
+#[test]
+fn a_bundle_of_a_log_the_policy_does_not_pin_is_log2() {
+    let d = demo_out();
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bundles/ok_sl_witnessed_export/bundle.json");
+    let bundle: Bundle = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let report = verify(&bundle, &d.policy);
+    assert_eq!(error_codes(&report), BTreeSet::from(["KP-7", "LOG-2"]), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-2", "pins no key for log \"kpledger.sl/national\""), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
+}
