@@ -996,11 +996,16 @@ pub(crate) enum WitnessCmd {
     },
 }
 
-/// `--trust`, `--witness` and `--quorum`, removed: any key they trusted anchored both a
-/// bundle's log and every certificate in it. Still read, hidden, only to say what replaces them.
+/// `--trust KEYFILE` (the command line of kpledger 0.1.0, kept) and the removed `--witness` and
+/// `--quorum` (still read, hidden, only to say what replaces them).
 #[derive(Debug, Args)]
 pub(crate) struct RemovedTrustFlags {
-    #[arg(long = "trust", hide = true, num_args = 1)]
+    /// Instead of --policy: trust these public keys (PEM), without roles. The bundle's log is
+    /// trusted when its root authority's genesis key is one of them; a certificate when the
+    /// authority that validated it holds one of them and is not the log's root. No witness is
+    /// required, so a verdict says it is not witnessed (LOG-4). A trust policy is stronger: it
+    /// also binds each log to its origin and each issuer to its country
+    #[arg(long = "trust", value_name = "KEYFILE", num_args = 1, conflicts_with = "policy")]
     pub(crate) trust: Vec<PathBuf>,
     #[arg(long = "witness", hide = true, num_args = 1)]
     pub(crate) witness: Vec<String>,
@@ -1011,14 +1016,14 @@ pub(crate) struct RemovedTrustFlags {
 impl RemovedTrustFlags {
     /// An error naming what replaces them, when any was given.
     pub(crate) fn refuse(&self) -> anyhow::Result<()> {
-        if self.trust.is_empty() && self.witness.is_empty() && self.quorum.is_none() {
+        if self.witness.is_empty() && self.quorum.is_none() {
             return Ok(());
         }
         anyhow::bail!(
-            "--trust, --witness and --quorum were removed: a key given with --trust anchored both the log and every \
-             certificate, so one national authority's key could vouch for a whole forged ledger. Write a trust policy \
-             once (the log's key, the witnesses and their quorum, the authority trusted for each issuing country: \
-             `kpledger trust --help`, docs/SPEC.md §14.5) and pass it with --policy FILE"
+            "--witness and --quorum were removed: the witnesses and their quorum are part of the importing \
+             authority's trust policy. Write it once (the log's key, the witnesses and their quorum, the authority \
+             trusted for each issuing country: `kpledger trust --help`, docs/SPEC.md §14.5) and pass it with \
+             --policy FILE"
         )
     }
 }

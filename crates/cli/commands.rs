@@ -32,9 +32,12 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Verify { bundle, ledger, policy, removed, batch, red_flags, json, open } => {
             removed.refuse()?;
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
-            match (ledger, bundle, policy) {
-                (Some(l), _, _) => verify_ledger(&l, mode, red_flags, json, &open),
-                (None, Some(b), Some(p)) => verify_bundle_file(&b, &p, mode, red_flags, json),
+            match (ledger, bundle) {
+                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (None, Some(b)) => {
+                    let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
+                    verify_bundle_file(&b, &trust, mode, red_flags, json)
+                }
                 _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
             }
         }
@@ -49,7 +52,14 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         ),
         Command::Report { html, ledger, bundle, policy, removed, open } => {
             removed.refuse()?;
-            report_cmd::report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &open)
+            report_cmd::report_cmd(
+                &html,
+                ledger.as_deref(),
+                bundle.as_deref(),
+                policy.as_deref(),
+                &removed.trust,
+                &open,
+            )
         }
         Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(
             &target,
@@ -579,8 +589,34 @@ pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
     })
 }
 
-fn verify_bundle_file(path: &Path, policy: &Path, mode: SigMode, red_flags: bool, json: bool) -> Result<u8> {
-    let policy = read_policy(policy)?;
+/// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`.
+pub(crate) fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
+    match (policy, trust) {
+        (Some(p), []) => read_policy(p),
+        (None, [_, ..]) => {
+            let keys = trust
+                .iter()
+                .map(|k| PublicKey::read_pem_file(k).with_context(|| format!("trusted key {}", k.display())))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(kpledger_verify::TrustPolicy::from_keys(keys))
+        }
+        (Some(_), [_, ..]) => {
+            bail!("give the trust policy (--policy FILE) or trusted keys (--trust KEYFILE), not both")
+        }
+        (None, []) => bail!(
+            "a bundle is verified against the importing authority's trust policy: give it with --policy FILE \
+             (`kpledger trust --help` writes one), or the trusted public keys with --trust KEYFILE"
+        ),
+    }
+}
+
+fn verify_bundle_file(
+    path: &Path,
+    policy: &kpledger_verify::TrustPolicy,
+    mode: SigMode,
+    red_flags: bool,
+    json: bool,
+) -> Result<u8> {
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
