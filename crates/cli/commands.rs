@@ -215,6 +215,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             }
             Ok(OK)
         }
+        Command::Migrate { from, to, json } => migrate_cmd(&from, &to, json),
         Command::Rules { json } => {
             if json {
                 let rules: Vec<_> =
@@ -228,6 +229,51 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
+    use kpledger_core::migrate::{MigrateError, migrate};
+    let bar = render::progress(0, "migrating");
+    let outcome = migrate(from, to, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let m = match outcome {
+        Ok(m) => m,
+        Err(e @ MigrateError::Refused { .. }) => {
+            eprintln!("kpledger: {e}");
+            eprintln!(
+                "The new file {} holds the events before it; it is not a complete ledger.",
+                to.display()
+            );
+            return Ok(FOUND);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        let out = json!({
+            "from": from.display().to_string(),
+            "to": to.display().to_string(),
+            "from_version": m.from_version,
+            "events": m.events,
+            "checkpoints": m.checkpoints,
+            "report": m.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
+             checkpoint(s) carried over. The old file was only read.",
+            from.display(),
+            m.from_version,
+            to.display(),
+            m.events,
+            m.checkpoints
+        );
+        print!("{}", render::report(&m.report));
+    }
+    Ok(if m.report.ok { OK } else { FOUND })
 }
 
 pub(crate) fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
