@@ -252,7 +252,7 @@ pub(crate) enum Command {
         /// The parcel
         #[arg(long)]
         parcel: String,
-        /// Container seal number (repeat for several)
+        /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
         #[arg(long = "seal", required = true, num_args = 1)]
         seals: Vec<String>,
     },
@@ -767,7 +767,7 @@ pub(crate) enum CertificateCmd {
     Issue {
         #[command(flatten)]
         sign: SignArgs,
-        /// Certificate number, starting with the issuing country's code
+        /// Certificate number, starting with the issuing country's code: A-Z, 0-9, '-', '.', '/'
         #[arg(long)]
         number: String,
         /// The exporter's actor id

@@ -69,7 +69,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Epcis(e) => epcis_cmd(e),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
-            let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
             let bundle = l.bundle(&number)?;
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
@@ -189,7 +189,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 let p = existing(ledger, &id)?;
                 let seal_ids = seals
                     .iter()
-                    .map(|s| Text::new(s.clone()).map_err(|e| anyhow!(e)))
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
             })
@@ -490,7 +490,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     if !flags.is_empty() {
         println!();
-        println!("Statistical red flags (domain.md §7.7; also in report.html and stats.txt, see Files):");
+        println!("Statistical red flags (docs/RULES.md; also in report.html and stats.txt, see Files):");
         let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
         print!("{}", render::findings(&found));
     }
@@ -624,8 +624,8 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
         } => {
             let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
             let importer = CertImporter {
-                name: Text::new(importer_name).map_err(|e| anyhow!(e))?,
-                address: Text::new(importer_address).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
+                address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
                 country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
             };
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
@@ -646,14 +646,14 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             })
         }
         CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
-            let number = Text::new(number).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
             let refs = current_refs(ledger, &number)?;
             Ok(Payload::Export { certificate: number, parcels: refs })
         }),
         CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, _| {
-                let number = Text::new(number).map_err(|e| anyhow!(e))?;
+                let number = Text::reference(number).map_err(|e| anyhow!(e))?;
                 let cert = ledger
                     .certificate(&number)?
                     .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
@@ -833,7 +833,7 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
             let doc = match (parcel, certificate) {
                 (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
                 (None, Some(c)) => {
-                    kpledger_epcis::export_certificate(&l, &Text::new(c).map_err(|e| anyhow!(e))?)?
+                    kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
                 }
                 (None, None) => kpledger_epcis::export_ledger(&l)?,
             };
@@ -1043,7 +1043,7 @@ fn init(
     let key = SecretKey::read_pem_file(key)?;
     let authority = ActorRecord {
         id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-        name: Text::new(name).map_err(|e| anyhow!(e))?,
+        name: Text::from_input(name).map_err(|e| anyhow!(e))?,
         role: Role::Authority,
         country: Country::new(country).map_err(|e| anyhow!(e))?,
         licence: None,
@@ -1091,8 +1091,8 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             let licence = match licence {
                 None => None,
                 Some(number) => Some(Licence {
-                    number: Text::new(number).map_err(|e| anyhow!(e))?,
-                    class: Text::new(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
+                    number: Text::from_input(number).map_err(|e| anyhow!(e))?,
+                    class: Text::from_input(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
                     valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     sites: sites
@@ -1103,7 +1103,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             };
             let actor = ActorRecord {
                 id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 role: role.parse().map_err(|e: String| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
                 licence,
@@ -1118,7 +1118,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }
         ActorCmd::Revoke { sign, actor, reason } => {
             let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
-            let reason = Text::new(reason).map_err(|e| anyhow!(e))?;
+            let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
             sign_and_record(&sign, |_, _| Ok(Payload::Revoke { actor, reason }))
         }
         ActorCmd::List { ledger, json, open: o } => {
@@ -1163,10 +1163,10 @@ fn site_cmd(s: SiteCmd) -> Result<u8> {
         SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord {
                 id: SiteId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
-                region: Text::new(region).map_err(|e| anyhow!(e))?,
-                location: Text::new(location).map_err(|e| anyhow!(e))?,
+                region: Text::from_input(region).map_err(|e| anyhow!(e))?,
+                location: Text::from_input(location).map_err(|e| anyhow!(e))?,
                 area_m2,
             };
             sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))

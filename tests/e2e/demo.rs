@@ -1,4 +1,4 @@
-//! The demo contract (PRODUCT.md §6), and tampering: editing any cell of a ledger file,
+//! The demo contract (README.md, The demo), and tampering: editing any cell of a ledger file,
 //! deleting any row or appending an event must make `verify --ledger` exit 1.
 //!
 //! The demo is built once per run of the test binary and shared, read-only, by the tests

@@ -4,11 +4,11 @@
 //! KP authorities, which publish their country policies (the files in `policies/`,
 //! embedded here), register mine sites, and enrol licensed miners, middlemen, exporters and
 //! government valuers. Parcels are mined in all four countries and follow each country's
-//! legal chain (`domain.md` §7.6 LC-2) to an exporter, who merges them into an export lot
+//! legal chain (LC-2, docs/RULES.md) to an exporter, who merges them into an export lot
 //! that is officially valued and sealed. Two flows are deliberately suspicious: one
 //! handover's re-weigh finds 3% less than the miner declared (MB-3 warning), and Côte
 //! d'Ivoire's export lot is valued at about US$270/ct — like the country's real 2019
-//! exports, about 4.8 times its production benchmark of US$56.38/ct (`domain.md` §4): the
+//! exports, about 4.8 times its production benchmark of US$56.38/ct (docs/RULES.md, Reference figures): the
 //! statistical red flag ST-1 of `kpledger-report`.
 
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ pub struct DemoSummary {
     pub bundle_reports: Vec<Report>,
 }
 
-/// The manifest the demo writes (`PRODUCT.md` §6).
+/// The manifest the demo writes (`schemas/manifest.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     /// The ledger, relative to the directory.
@@ -512,7 +512,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![ci_c],
             exporter: ci_x,
             usd_per_ct: 56,
-            // The lot is valued like the real 2019 exports (about US$260/ct, domain.md §4),
+            // The lot is valued like the real 2019 exports (about US$260/ct, docs/RULES.md, Reference figures),
             // several times the production benchmark of US$56.38/ct: ST-1 flags it.
             valued_usd_per_ct: 217,
         },

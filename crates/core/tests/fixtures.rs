@@ -1,5 +1,5 @@
 //! Golden rule fixtures: for every rule code, and for the known frauds behind it
-//! (`domain.md` §6), a case that asserts that exact code and severity —
+//! (docs/RULES.md), a case that asserts that exact code and severity —
 //! `fixtures/invalid/fail_*` events the ledger must refuse (leaving the database unchanged),
 //! `fixtures/warn/warn_*` events it accepts with a warning, `fixtures/ledgers/*` findings of
 //! whole-ledger verification (IM-2; DB-1 after a cell is edited behind kpledger's back; LOG-2
@@ -59,7 +59,7 @@ const OTHER_ORIGIN: &str = "kpledger.sl/training";
 const SEED: &str = "kpledger-fixtures-v1";
 /// When the simulated clock starts.
 const START: &str = "2026-03-02T08:00:00Z";
-/// US$289/ct (Sierra Leone's average, `domain.md` §7.7), in cents per point.
+/// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
 const INVALID_CASES: usize = 62;

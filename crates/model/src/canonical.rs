@@ -355,13 +355,28 @@ where
 /// Reads a hand-written input file (a policy, a foreign certificate): strict JSON and the
 /// model's shape, but without the round-trip check, so a person may write defaults out
 /// (`"suspensions": []`). Unknown fields are still refused by the types that deny them.
+/// Every string is first normalised to Unicode NFC, as a person's typing is (`Text::from_input`):
+/// a signed document must hold NFC text, and cannot be normalised once signed.
 /// What gets signed is the model's own canonical form of the value read.
 pub fn from_slice_input<T>(bytes: &[u8]) -> Result<T, JsonError>
 where
     T: for<'de> Deserialize<'de>,
 {
-    let value = parse_strict(bytes)?;
+    let mut value = parse_strict(bytes)?;
+    nfc_strings(&mut value);
     T::deserialize(&value).map_err(|e| JsonError::Shape(e.to_string()))
+}
+
+/// Normalises every string of `value` (members' values and array elements; keys are field
+/// names, left as they are) to Unicode NFC.
+fn nfc_strings(value: &mut Value) {
+    use unicode_normalization::{UnicodeNormalization, is_nfc};
+    match value {
+        Value::String(s) if !is_nfc(s) => *s = s.nfc().collect(),
+        Value::Array(items) => items.iter_mut().for_each(nfc_strings),
+        Value::Object(members) => members.values_mut().for_each(nfc_strings),
+        _ => {}
+    }
 }
 
 /// As [`from_slice_strict`], for a value already read strictly.

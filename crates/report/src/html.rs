@@ -314,7 +314,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         );
         let _ = writeln!(
             o,
-            "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy, <code>domain.md</code> §4) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
+            "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy; sources in docs/RULES.md) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
         );
     }
     let _ = writeln!(o, "</section>");

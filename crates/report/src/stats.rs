@@ -1,4 +1,4 @@
-//! KP statistics (`domain.md` §3, Annex III): production by country of origin, region and
+//! KP statistics (KPCS Annex III): production by country of origin, region and
 //! mine site; exports and imports by country, HS code, partner and origin, with carats,
 //! US-dollar value, US$/ct and the number of certificates. Origin (where stones were mined)
 //! and provenance (the last exporting country) are kept apart: trade rows name both, and

@@ -186,7 +186,21 @@ pub fn verify_bundle_observed(
             }
             for (parcel, head) in &bundle.heads {
                 let actual = state.parcel(parcel).map(|p| p.head);
-                if actual != Some(*head) {
+                if actual.is_none() && state.consumed.contains(parcel) {
+                    // SPEC.md §14.3 step 4: a bundle is a certificate's evidence up to the
+                    // parcels' receipt; what became of them later is not part of it.
+                    findings.push(
+                        Finding::error(
+                            Rule::Ch1,
+                            "the bundle's events split or merge one of the certificate's parcels into other \
+                             parcels: a bundle ends before its parcels are consumed, whatever its heads say",
+                        )
+                        .parcel(*parcel)
+                        .hint(
+                            "make the bundle with `kpledger bundle`, which stops at the import confirmation",
+                        ),
+                    );
+                } else if actual != Some(*head) {
                     findings.push(
                         Finding::error(
                             Rule::Ch1,

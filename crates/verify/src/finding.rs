@@ -25,7 +25,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-1`).
+/// A rule, with its stable code (sources in docs/RULES.md).
 /// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
 /// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

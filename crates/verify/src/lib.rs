@@ -5,7 +5,7 @@
 //! clock; the store (`kpledger-core`) and the CLI feed it bytes.
 //!
 //! - [`check_event`] judges one event against the state before it and returns a
-//!   [`Verdict`]: findings (each with a stable rule code, `domain.md` §7) and the event's
+//!   [`Verdict`]: findings (each with a stable rule code, docs/RULES.md) and the event's
 //!   [`Effect`]s on the state. Only [`Verdict::accept`] makes an [`Accepted`] token, and
 //!   the store appends nothing without one: an event cannot be recorded unchecked.
 //! - [`LedgerCheck`] verifies a whole stored ledger in one streaming pass, recomputing
