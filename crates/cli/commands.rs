@@ -29,12 +29,12 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, trust, witnesses, quorum, batch, red_flags, json, open } => {
+        Command::Verify { bundle, ledger, policy, batch, red_flags, json, open } => {
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
-            match (ledger, bundle) {
-                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
-                (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, mode, red_flags, json),
-                (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
+            match (ledger, bundle, policy) {
+                (Some(l), _, _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (None, Some(b), Some(p)) => verify_bundle_file(&b, &p, mode, red_flags, json),
+                _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
             }
         }
         Command::Stats { ledger, period, from, to, json, csv, open } => report_cmd::stats_cmd(
@@ -46,15 +46,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             csv,
             &open,
         ),
-        Command::Report { html, ledger, bundle, trust, witnesses, quorum, open } => report_cmd::report_cmd(
-            &html,
-            ledger.as_deref(),
-            bundle.as_deref(),
-            &trust,
-            &witnesses,
-            quorum,
-            &open,
-        ),
+        Command::Report { html, ledger, bundle, policy, open } => {
+            report_cmd::report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &open)
+        }
         Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(
             &target,
             ledger.as_deref(),
@@ -66,6 +60,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Certificate(c) => certificate_cmd(c),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
+        Command::Trust(t) => trust_cmd(t),
         Command::Epcis(e) => epcis_cmd(e),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
@@ -79,7 +74,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 out.display()
             );
             println!(
-                "the importer checks it with: kpledger verify {} --trust EXPORTING-AUTHORITY.pub",
+                "the importer checks it with its trust policy (the log's key, the witnesses, the authorities \
+                 it trusts per country; `kpledger trust --help`):\n  kpledger verify {} --policy TRUST-POLICY.txt",
                 out.display()
             );
             Ok(OK)
@@ -505,7 +501,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     );
     for b in &s.bundle_reports {
         println!(
-            "Evidence bundle {}: {} offline with the authorities' public keys ({} events, {} error(s)).",
+            "Evidence bundle {}: {} offline under the importer's trust policy ({} events, {} error(s)).",
             b.certificate.as_deref().unwrap_or("?"),
             if b.ok { "VERIFIED" } else { "FAILED" },
             b.events,
@@ -515,7 +511,12 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     println!();
     println!("Files:");
     println!("  {}   the ledger (SQLite)", s.ledger.display());
-    println!("  {}   ledger, trusted keys, bundles", s.manifest.display());
+    println!("  {}   ledger, trusted keys, trust policy, bundles", s.manifest.display());
+    println!(
+        "  {}/{}   an importing authority's trust policy: the log's key, witnesses, issuers per country",
+        s.dir.display(),
+        demo::DEMO_POLICY
+    );
     println!("  {}/bundles/   one evidence bundle per KP certificate", s.dir.display());
     println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
     for r in &reports {
@@ -533,10 +534,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
         println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
         let d = s.dir.display();
-        println!(
-            "  kpledger verify {d}/bundles/{}.json --trust {d}/keys/mru.secretariat.pub --trust {d}/keys/sl.nma.pub \\\n      --witness lr.mme={d}/keys/lr.mme.pub --witness gn.mines={d}/keys/gn.mines.pub --witness ci.sprpk={d}/keys/ci.sprpk.pub --quorum 2",
-            c.certificate
-        );
+        println!("  kpledger verify {d}/bundles/{}.json --policy {d}/{}", c.certificate, demo::DEMO_POLICY);
     }
     println!("  kpledger certificate list --ledger {}", s.ledger.display());
     println!("  kpledger stats --ledger {} --period 2026-Q1", s.ledger.display());
@@ -571,29 +569,20 @@ fn verify_ledger(path: &Path, mode: SigMode, red_flags: bool, json: bool, o: &Op
     Ok(if report.ok { OK } else { FOUND })
 }
 
-fn verify_bundle_file(
-    path: &Path,
-    trust: &[PathBuf],
-    witnesses: &[String],
-    quorum: Option<usize>,
-    mode: SigMode,
-    red_flags: bool,
-    json: bool,
-) -> Result<u8> {
-    let mut keys = Vec::new();
-    for t in trust {
-        keys.push(PublicKey::read_pem_file(t)?);
-    }
-    let witnesses = witness_keys(witnesses)?;
-    let quorum = quorum.unwrap_or(witnesses.len());
-    if quorum > witnesses.len() {
-        bail!("--quorum {quorum} is more than the {} --witness keys given", witnesses.len());
-    }
-    let trust = kpledger_verify::Trust { keys, witnesses, quorum };
+/// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
+pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
+    let bytes = read_input(path)?;
+    kpledger_verify::TrustPolicy::parse(&bytes).map_err(|e| {
+        anyhow!("{}: {e}\n(the trust policy's format is in docs/SPEC.md §14.5; `kpledger trust --help` prints its lines)", path.display())
+    })
+}
+
+fn verify_bundle_file(path: &Path, policy: &Path, mode: SigMode, red_flags: bool, json: bool) -> Result<u8> {
+    let policy = read_policy(policy)?;
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &trust, mode, &mut |seq, ev| {
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
@@ -608,6 +597,56 @@ fn verify_bundle_file(
         print!("{}", render::report(&report));
     }
     Ok(if report.ok { OK } else { FOUND })
+}
+
+fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
+    use crate::args::TrustCmd;
+    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    match t {
+        TrustCmd::Log { origin, key } => {
+            Origin::new(origin.clone()).map_err(|e| anyhow!("--origin: {e}"))?;
+            let (_, public) = public_of_any(&key)?;
+            println!("log {}", log_vkey(&origin, public).map_err(|e| anyhow!(e))?.to_vkey());
+        }
+        TrustCmd::Witness { name, key } => {
+            let (_, public) = public_of_any(&key)?;
+            println!("witness {name} {}", witness_vkey(&name, public).map_err(|e| anyhow!(e))?.to_vkey());
+        }
+        TrustCmd::Issuer { country, actor, key } => {
+            let country = Country::new(country).map_err(|e| anyhow!("--country: {e}"))?;
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
+            let (_, public) = public_of_any(&key)?;
+            println!(
+                "{ISSUER_KEYWORD} {country} {}",
+                issuer_vkey(actor.as_str(), public).map_err(|e| anyhow!(e))?.to_vkey()
+            );
+        }
+        TrustCmd::Check { file } => {
+            let p = read_policy(&file)?;
+            println!("{}: a valid trust policy", file.display());
+            for l in p.logs() {
+                println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
+            }
+            for w in p.witnesses() {
+                println!(
+                    "  witness {} (signs as {}) key {}",
+                    w.name,
+                    w.key.name(),
+                    w.key.public_key().fingerprint()
+                );
+            }
+            println!("  quorum: {}", p.quorum_text());
+            for i in p.issuers() {
+                println!(
+                    "  certificates of {} validated by {} key {}",
+                    i.country,
+                    i.actor,
+                    i.key.public_key().fingerprint()
+                );
+            }
+        }
+    }
+    Ok(OK)
 }
 
 fn certificate_cmd(c: CertificateCmd) -> Result<u8> {

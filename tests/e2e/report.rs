@@ -89,15 +89,47 @@ fn stats_report_graph_and_red_flags_through_the_cli() {
         &bundle_html,
         "--bundle",
         dir.join("bundles/CI-2026-000009.json"),
-        "--trust",
-        dir.join("keys/mru.secretariat.pub"),
-        "--trust",
-        dir.join("keys/ci.sprpk.pub")
+        "--policy",
+        dir.join("trust-policy.txt")
     )
     .run()
     .ok();
     let b = std::fs::read_to_string(&bundle_html).unwrap();
     assert!(b.contains("CI-2026-000009") && b.contains("ST-1") && b.contains("evidence bundle"));
+    assert!(
+        b.contains("ci.sprpk, gn.mines, lr.mme, sl.nma") || b.contains("sl.nma, lr.mme, gn.mines, ci.sprpk"),
+        "the verified witnesses are named"
+    );
+    // Under a policy that requires no witness, the cosignature lines are by no key the
+    // importer trusts: no witness is named, and the banner says the verdict is unwitnessed.
+    let unwitnessed = tmp.join("unwitnessed-policy.txt");
+    let text = std::fs::read_to_string(dir.join("trust-policy.txt")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("witness ") && !l.starts_with("group ") && !l.starts_with("quorum "))
+        .collect();
+    std::fs::write(&unwitnessed, format!("{}\nquorum none\n", kept.join("\n"))).unwrap();
+    let plain_html = tmp.join("ci-unwitnessed.html");
+    kp!(
+        "report",
+        "--html",
+        &plain_html,
+        "--bundle",
+        dir.join("bundles/CI-2026-000009.json"),
+        "--policy",
+        &unwitnessed
+    )
+    .run()
+    .ok();
+    let u = std::fs::read_to_string(&plain_html).unwrap();
+    assert!(
+        u.contains("id=\"witness-banner\"") && u.contains("LOG-4"),
+        "the banner says it is not witnessed"
+    );
+    assert!(
+        u.contains("<b>no witness</b>") && !u.contains("lr.mme,"),
+        "names on unverified lines are not shown"
+    );
     kp!("report", "--html", tmp.join("x.html")).run().code(2);
 
     // The provenance graph alone.

@@ -165,8 +165,20 @@ impl Sim {
 
     /// Records the genesis of the ledger with a root authority.
     pub fn genesis(&mut self, id: &str, name: &str, country: &str) -> Result<ActorId, SimError> {
+        let key = self.derive_key(id, 0);
+        self.genesis_with_key(id, name, country, key)
+    }
+
+    /// Records the genesis with `key` as the root authority's (not one the simulator derives):
+    /// for tests that build a ledger around a key obtained elsewhere, as a forger would.
+    pub fn genesis_with_key(
+        &mut self,
+        id: &str,
+        name: &str,
+        country: &str,
+        key: SecretKey,
+    ) -> Result<ActorId, SimError> {
         let id = aid(id)?;
-        let key = self.derive_key(id.as_str(), 0);
         let authority = ActorRecord {
             id: id.clone(),
             name: text(name)?,

@@ -685,18 +685,15 @@ impl Ledger {
             Payload::Genesis { authority } => Some(authority.id.clone()),
             _ => None,
         });
-        // The witnesses who cosigned the checkpoint are actors of this ledger: their
-        // enrolments go in too, so the bundle's reader knows their keys.
-        let witnesses: Vec<ActorId> = kpledger_model::note::Note::parse(checkpoint.note.as_bytes())
-            .map(|n| n.signatures().iter().filter_map(|s| ActorId::new(s.name()).ok()).collect())
-            .unwrap_or_default();
+        // Witnesses' enrolments are not carried: a bundle's reader takes witness keys from its
+        // trust policy only (docs/SPEC.md §14.3), never from the bundle.
         // Enrolments (and the key rotations in force at each signature) of every actor the
         // chosen events name, up to the root: repeat until nothing more is needed.
         loop {
             let mut last_signed: BTreeMap<ActorId, u64> = BTreeMap::new();
-            // Witnesses and the root sign the checkpoint: their keys as of the checkpoint.
-            for w in witnesses.iter().chain(&root_id) {
-                last_signed.insert(w.clone(), checkpoint.size + 1);
+            // The root signs the checkpoint: its keys as of the checkpoint.
+            if let Some(r) = &root_id {
+                last_signed.insert(r.clone(), checkpoint.size + 1);
             }
             for (seq, ev) in &chosen {
                 for a in signers(&ev.event.body.payload, &ev.event.body.signer) {

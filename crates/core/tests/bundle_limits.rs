@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use kpledger_core::demo;
 use kpledger_model::canonical::canonical_value;
-use kpledger_model::{Event, Payload, PublicKey};
-use kpledger_verify::{Report, Rule, verify_bundle};
+use kpledger_model::{Event, Payload};
+use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle_with};
 use serde_json::{Value, json};
 
 struct Demo {
@@ -25,7 +25,8 @@ struct Demo {
     /// SL-2026-004312: Sierra Leone's mixed lot (its own parcels and the Liberian one, merged),
     /// exported to Antwerp.
     sl: Value,
-    trusted: Vec<PublicKey>,
+    /// The demo's importer trust policy (`manifest.json` `policy`).
+    policy: TrustPolicy,
 }
 
 fn demo() -> &'static Demo {
@@ -37,23 +38,19 @@ fn demo() -> &'static Demo {
         demo::run(&dir, 24, &mut |_| {}).unwrap();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-        let trusted = manifest["trust"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| PublicKey::read_pem_file(&dir.join(p.as_str().unwrap())).unwrap())
-            .collect();
+        let policy =
+            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap()).unwrap();
         let read = |name: &str| {
             serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
         };
-        let d = Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), trusted };
+        let d = Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), policy };
         std::fs::remove_dir_all(&dir).unwrap();
         d
     })
 }
 
 fn verify(bundle: &Value) -> Report {
-    verify_bundle(&serde_json::to_vec(bundle).unwrap(), &demo().trusted).unwrap()
+    verify_bundle_with(&serde_json::to_vec(bundle).unwrap(), &demo().policy).unwrap()
 }
 
 fn errors(report: &Report) -> Vec<String> {

@@ -35,7 +35,7 @@ use kpledger_model::note::{Note, SigType, Signature, VerifierKey};
 use kpledger_model::{Event, EventBody, ParcelId, ParsedEvent, Payload, PublicKey, SecretKey, Time};
 use kpledger_verify::ledger::StoredCheckpoint;
 use kpledger_verify::witness::{self, LogState, Refusal};
-use kpledger_verify::{Report, Trust, verify_bundle_with};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
 
 // ---------------------------------------------------------------------------------------
 // The demo ledger and the attacker's tools
@@ -138,16 +138,34 @@ impl Demo {
         LogState { origin: DEMO_ORIGIN.to_owned(), size: cp.size(), root: *cp.root_hash() }
     }
 
-    /// The public keys of the demo's authorities (what an importer trusts).
-    fn authority_keys(&self) -> Vec<PublicKey> {
-        let ledger = open(&self.ledger());
-        ledger
-            .actors()
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.record.role == kpledger_model::Role::Authority)
-            .map(|a| a.record.key)
-            .collect()
+    /// The trust policy the demo wrote for an importer (all four witnesses required).
+    fn policy(&self) -> TrustPolicy {
+        TrustPolicy::parse(&std::fs::read(self.dir().join(demo::DEMO_POLICY)).unwrap()).unwrap()
+    }
+
+    /// An importer's trust policy: `log` the root key pinned for the demo's log, the national
+    /// authorities as their countries' issuers, the `witnesses` given, and `quorum` of them
+    /// (`None`: `quorum none`).
+    fn policy_with(&self, log: PublicKey, witnesses: &[VerifierKey], quorum: Option<usize>) -> TrustPolicy {
+        use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+        let mut t = format!("log {}\n", log_vkey(DEMO_ORIGIN, log).unwrap().to_vkey());
+        for w in witnesses {
+            t.push_str(&format!("witness {} {}\n", w.name(), w.to_vkey()));
+        }
+        match quorum {
+            None => t.push_str("quorum none\n"),
+            Some(k) => {
+                let names: Vec<&str> = witnesses.iter().map(VerifierKey::name).collect();
+                t.push_str(&format!("group required {k} {}\nquorum required\n", names.join(" ")));
+            }
+        }
+        for a in open(&self.ledger()).actors().unwrap() {
+            if a.record.role == kpledger_model::Role::Authority && a.record.id.as_str() != "mru.secretariat" {
+                let k = issuer_vkey(a.record.id.as_str(), a.record.key).unwrap();
+                t.push_str(&format!("{ISSUER_KEYWORD} {} {}\n", a.record.country, k.to_vkey()));
+            }
+        }
+        TrustPolicy::parse(t.as_bytes()).unwrap()
     }
 
     /// A fresh extraction by the miner who signed `like` (an extraction event), of a new
@@ -598,9 +616,9 @@ fn sl_bundle(demo: &Demo) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-fn verify_with(bundle: &serde_json::Value, trust: &Trust) -> Report {
+fn verify_with(bundle: &serde_json::Value, policy: &TrustPolicy) -> Report {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
-    verify_bundle_with(&bytes, trust).unwrap()
+    verify_bundle_with(&bytes, policy).unwrap()
 }
 
 /// The bundle with its checkpoint's signature lines replaced by `lines` (the log's own
@@ -627,35 +645,43 @@ fn bundle_without_the_required_cosignatures_is_log3() {
     let demo = Demo::new("quorum");
     let bundle = sl_bundle(&demo);
     let witnesses = demo.witnesses();
-    let trust = |quorum: usize| Trust { keys: demo.authority_keys(), witnesses: witnesses.clone(), quorum };
+    let root = demo.key("mru.secretariat").public();
+    let policy = demo.policy();
 
-    // The genuine bundle: cosigned by all four witnesses.
-    let report = verify_with(&bundle, &trust(4));
-    assert!(report.ok && error_codes(&report).is_empty(), "{:#?}", report.findings);
+    // The genuine bundle, under the demo's policy: cosigned by all four witnesses, named.
+    let report = verify_with(&bundle, &policy);
+    assert!(report.ok && report.findings.iter().all(|f| f.code.code() != "LOG-4"), "{:#?}", report.findings);
+    assert_eq!(report.witnesses, ["sl.nma", "lr.mme", "gn.mines", "ci.sprpk"]);
 
-    // A quorum higher than the cosignatures it carries.
-    let report = verify_with(&bundle, &trust(5));
+    // A quorum the checkpoint cannot meet: a fifth witness, all five required.
+    let absent =
+        VerifierKey::new("be.fps-economy", SigType::CosignatureV1, SecretKey::from_seed(&[9; 32]).public())
+            .unwrap();
+    let five: Vec<VerifierKey> = witnesses.iter().cloned().chain([absent.clone()]).collect();
+    let report = verify_with(&bundle, &demo.policy_with(root, &five, Some(5)));
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 4 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "do not meet its quorum, group required (5 of"), "{:#?}", report.findings);
 
-    // The cosignatures stripped: only the log's signature is left. An importer who requires
-    // no witness cannot tell (the checkpoint is genuine); one who requires them refuses.
+    // The cosignatures stripped: only the log's signature is left. An importer whose policy
+    // requires no witness is told so (LOG-4, a warning); one whose policy requires them refuses.
     let stripped = with_signatures(&bundle, |_| Vec::new());
-    let report = verify_with(&stripped, &trust(0));
+    let report = verify_with(&stripped, &demo.policy_with(root, &witnesses, None));
     assert!(report.ok, "{:#?}", report.findings);
-    let report = verify_with(&stripped, &trust(1));
+    assert!(has(&report, "LOG-4", "not witnessed"), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
+    let report = verify_with(&stripped, &policy);
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 0 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "(none) do not meet its quorum"), "{:#?}", report.findings);
 
     // One witness's cosignature repeated in place of another's counts once.
     let repeated = with_signatures(&bundle, |c| vec![c[0].clone(), c[0].clone(), c[1].clone(), c[2].clone()]);
-    let report = verify_with(&repeated, &trust(4));
+    let report = verify_with(&repeated, &policy);
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 3 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "do not meet its quorum"), "{:#?}", report.findings);
 
     // The witnesses' cosignatures of the earlier checkpoint, pasted onto this one (a bundle
-    // dressed up with cosignatures that are genuine, but of another tree): they do not
-    // verify over this checkpoint, so the bundle is refused.
+    // dressed up with cosignatures that are genuine, but of another tree): under any policy
+    // that lists them they do not verify (LOG-3, docs/SPEC.md §14.3), whatever the quorum.
     let first = demo.checkpoints().remove(0);
     let old_cosigs: Vec<Signature> = Note::parse(first.note.as_bytes())
         .unwrap()
@@ -666,35 +692,22 @@ fn bundle_without_the_required_cosignatures_is_log3() {
         .collect();
     assert_eq!(old_cosigs.len(), 4);
     let replayed = with_signatures(&bundle, |_| old_cosigs.clone());
-    // An importer who lists no witness still knows them as enrolled actors of the bundle,
-    // checks their lines, and finds they do not verify: LOG-3.
-    let no_witness = Trust { keys: demo.authority_keys(), witnesses: Vec::new(), quorum: 0 };
-    let report = verify_with(&replayed, &no_witness);
-    assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "does not verify"), "{:#?}", report.findings);
-    // An importer who lists them (whatever the quorum) refuses it too, but the finding is
-    // LOG-2, "not a checkpoint ... signed by its root authority: invalid signature for known
-    // key sl.nma…": `open_checkpoint` fails as a whole on a listed witness's bad line.
-    // Refused either way; the attribution is reported, not asserted here.
-    for quorum in [0, 4] {
-        let report = verify_with(&replayed, &trust(quorum));
-        let codes = error_codes(&report);
-        assert!(
-            !report.ok && !codes.is_empty() && codes.is_subset(&BTreeSet::from(["LOG-2", "LOG-3"])),
-            "quorum {quorum}: {:#?}",
-            report.findings
-        );
-        assert!(report.findings.iter().any(|f| f.message.contains("sl.nma")), "{:#?}", report.findings);
+    for p in [policy.clone(), demo.policy_with(root, &witnesses, None)] {
+        let report = verify_with(&replayed, &p);
+        assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
+        assert!(has(&report, "LOG-3", "does not verify"), "{:#?}", report.findings);
+        assert!(report.witnesses.is_empty(), "no witness is named whose cosignature failed");
     }
+    // A policy that lists no witness does not know those lines: it ignores them (C2SP signed
+    // notes), names no witness, and says the verdict is unwitnessed (LOG-4).
+    let report = verify_with(&replayed, &demo.policy_with(root, &[], None));
+    assert!(report.ok && has(&report, "LOG-4", "cosignatures verified: none"), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
 
     // A witness the checkpoint lacks, required alone.
-    let absent =
-        VerifierKey::new("be.fps-economy", SigType::CosignatureV1, SecretKey::from_seed(&[9; 32]).public())
-            .unwrap();
-    let trust_absent = Trust { keys: demo.authority_keys(), witnesses: vec![absent], quorum: 1 };
-    let report = verify_with(&bundle, &trust_absent);
+    let report = verify_with(&bundle, &demo.policy_with(root, std::slice::from_ref(&absent), Some(1)));
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 0 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "(none) do not meet its quorum"), "{:#?}", report.findings);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,18 +732,20 @@ fn root_key_rotation_then_checkpoint_verifies() {
 }
 
 /// After a root key rotation, a bundle's checkpoint is signed by the new key: the bundle
-/// carries the root's rotation, and trusting the root's earlier key is enough, because the
-/// rotation itself is signed by it.
+/// carries the root's rotation, and a policy that pins the root's genesis key is enough,
+/// because the rotation itself is signed by it.
 #[test]
 fn bundle_after_root_key_rotation_verifies() {
     let demo = Demo::new("rotation-bundle");
-    let (path, old, _, _) = rotated(&demo, "rotated.kpl");
+    let (path, old, new, _) = rotated(&demo, "rotated.kpl");
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let mut keys = demo.authority_keys();
-    keys.push(old.public());
-    let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
+    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
+    // The policy pins the log's key, and the chain of the root's keys starts there: a policy
+    // that pins only the newer key does not know the genesis key that signed the rotation.
+    let report = verify_bundle_with(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
+    assert!(has(&report, "LOG-2", "must start at the pinned key"), "{:#?}", report.findings);
 }
 
 /// A copy of the demo ledger (`name`) whose root authority rotated from its demo key to a new
@@ -884,9 +899,7 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     );
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let mut keys = demo.authority_keys();
-    keys.push(old.public());
-    let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
+    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(!report.ok);
     assert!(
         has(&report, "LOG-2", "signed with a key the root authority had rotated away"),

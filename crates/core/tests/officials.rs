@@ -158,7 +158,7 @@ impl World {
     /// What the rules say of `payload` signed by `by`, without recording it.
     fn judge(&self, by: &ActorId, payload: Payload) -> Vec<Finding> {
         let event = self.sim.sign(by, payload).unwrap();
-        self.sim.ledger().dry_run(&event).unwrap().findings().to_vec()
+        self.sim.ledger().dry_run(&event).expect("the state reads").findings().to_vec()
     }
 
     /// Records `payload` by `by`, which the rules must accept.

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kpledger_model::keys::{PublicKey, SecretKey};
 use kpledger_model::{canonical, hash, sign};

@@ -99,13 +99,15 @@ pub enum Rule {
     Log2,
     /// LOG-3: a checkpoint carries the cosignatures of the required number of trusted witnesses.
     Log3,
+    /// LOG-4 (warning): a bundle's verdict was reached without any witness cosignature being required (the trust policy says `quorum none`).
+    Log4,
     /// DB-1: every stored derived value agrees with the signed events.
     Db1,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 35] = [
+    pub const ALL: [Rule; 36] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -140,6 +142,7 @@ impl Rule {
         Rule::Log1,
         Rule::Log2,
         Rule::Log3,
+        Rule::Log4,
         Rule::Db1,
     ];
 
@@ -180,6 +183,7 @@ impl Rule {
             Rule::Log1 => "LOG-1",
             Rule::Log2 => "LOG-2",
             Rule::Log3 => "LOG-3",
+            Rule::Log4 => "LOG-4",
             Rule::Db1 => "DB-1",
         }
     }
@@ -269,6 +273,9 @@ impl Rule {
                 "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)"
             }
             Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
+            Rule::Log4 => {
+                "warning: the trust policy required no witness, so nothing shows the log showed this history to anyone else"
+            }
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }
     }

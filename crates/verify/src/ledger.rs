@@ -121,6 +121,11 @@ pub struct Report {
     pub warnings: u64,
     /// Every finding, in ledger order.
     pub findings: Vec<Finding>,
+    /// For a bundle: the witnesses whose cosignatures on its checkpoint verified with a key of
+    /// the verifier's trust policy (the names they sign with), in the checkpoint's order.
+    /// Names on other signature lines are never listed. Omitted when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
     /// What a successful verification does not prove.
     pub limits: &'static str,
 }
@@ -651,6 +656,7 @@ impl LedgerCheck {
             errors: self.errors,
             warnings: self.warnings,
             findings: self.findings,
+            witnesses: Vec::new(),
             limits: LIMITS,
         }
     }

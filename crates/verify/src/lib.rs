@@ -23,13 +23,13 @@ pub mod prepare;
 pub mod rows;
 pub mod rules;
 pub mod state;
+pub mod trust;
 pub mod witness;
 
-pub use bundle::{
-    BundleError, Trust, verify_bundle, verify_bundle_in, verify_bundle_observed, verify_bundle_with,
-};
+pub use bundle::{BundleError, verify_bundle_in, verify_bundle_observed, verify_bundle_with};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
 pub use state::{ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State};
+pub use trust::{PolicyError, TrustPolicy};
