@@ -778,6 +778,10 @@ pub(crate) enum CertificateCmd {
         /// Country of destination (ISO 3166-1 alpha-2)
         #[arg(long)]
         importer_country: String,
+        /// The importer's actor id, when it is enrolled in this ledger: the import
+        /// confirmation must then give custody to exactly this actor
+        #[arg(long)]
+        importer_actor: Option<String>,
         /// Days of validity from the date of issue
         #[arg(long, default_value_t = 60)]
         valid_days: i64,

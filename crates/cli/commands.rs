@@ -659,6 +659,7 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             importer_name,
             importer_address,
             importer_country,
+            importer_actor,
             valid_days,
         } => {
             let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
@@ -666,6 +667,7 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
                 address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
                 country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
+                actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
             };
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
             let time = now_or(sign.time.as_deref())?;
@@ -1473,7 +1475,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             println!("HS code  {}", p.hs_code);
             println!(
                 "origin   {} (sites: {})",
-                join(p.origin_countries.iter().map(ToString::to_string).collect()),
+                join(origin_members(&p)),
                 join(p.origin_sites.iter().map(ToString::to_string).collect())
             );
             if let Some(v) = p.value_usd_cents {
@@ -1506,7 +1508,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                         p.holder.to_string(),
                         render::ct(p.weight_pt),
                         p.hs_code.to_string(),
-                        p.origin_countries.iter().map(ToString::to_string).collect::<Vec<_>>().join("+"),
+                        origin_members(p).join("+"),
                         p.updated.to_string(),
                     ]
                 })
@@ -1518,4 +1520,14 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// A parcel's origin set as shown to people: its countries, and `unknown` for the share of
+/// unknown origin (SPEC §10.2).
+fn origin_members(p: &kpledger_verify::ParcelState) -> Vec<String> {
+    let mut v: Vec<String> = p.origin_countries.iter().map(ToString::to_string).collect();
+    if p.origin_unknown || p.origin_countries.is_empty() {
+        v.push("unknown".into());
+    }
+    v
 }

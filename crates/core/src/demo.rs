@@ -222,7 +222,10 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     progress("Liberia exports a lot to a Sierra Leone exporter; Sierra Leone confirms receipt");
     let lr_cert = "LR-2026-000042";
     let lr_value = value_and_seal(&mut sim, lr, &lots[1])?;
-    let to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    let mut to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    // The importer is enrolled in this regional ledger: the certificate binds its enrolment,
+    // and the confirmation can give custody to no one else.
+    to_sl.actor = Some(sl.exporter.clone());
     let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
     sim.certify(&lr.authority, draft)?;
     sim.tick(24 * 60);
@@ -679,6 +682,7 @@ pub fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter
         name: text(name)?,
         address: text(address)?,
         country: kpledger_model::Country::new(country).map_err(SimError::Value)?,
+        actor: None,
     })
 }
 

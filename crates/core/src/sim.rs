@@ -515,7 +515,7 @@ pub fn draft_certificate(
         e.1 += p.value_usd_cents.map_or(0, |v| v.0);
         refs.push(ParcelRef { parcel: *id, prev: p.head });
         seals.extend(p.seal_ids.iter().cloned());
-        unknown |= p.origin_countries.is_empty();
+        unknown |= p.origin_unknown || p.origin_countries.is_empty();
         origins.extend(p.origin_countries.iter().cloned());
     }
     let country_of_origin = match (origins.first(), origins.len(), unknown) {

@@ -18,8 +18,8 @@ use kpledger_model::{
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{
-    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, SigMode,
-    State, rows,
+    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, PolicyHistory, Report,
+    SigMode, State, rows,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -477,6 +477,11 @@ impl Ledger {
 
     /// A country's current policy.
     pub fn policy(&self, country: &Country) -> Result<Option<Policy>, StoreError> {
+        Ok(self.policy_history(country)?.and_then(|h| h.entries.last().map(|e| e.policy.clone())))
+    }
+
+    /// Every recorded version of a country's policy, oldest first.
+    pub fn policy_history(&self, country: &Country) -> Result<Option<PolicyHistory>, StoreError> {
         SqlState::new(&self.conn, &self.path)
             .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
     }
@@ -1525,7 +1530,7 @@ fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Append
 #[derive(Default)]
 struct BatchCache {
     actors: std::cell::RefCell<std::collections::HashMap<ActorId, ActorState>>,
-    policies: std::cell::RefCell<std::collections::HashMap<Country, Policy>>,
+    policies: std::cell::RefCell<std::collections::HashMap<Country, PolicyHistory>>,
 }
 
 /// As `append_in`, with the event's signatures already checked.
@@ -1635,8 +1640,10 @@ fn write(
             Effect::PutActor(a) => {
                 cache.actors.borrow_mut().insert(a.record.id.clone(), a.clone());
             }
-            Effect::PutPolicy(p) => {
-                cache.policies.borrow_mut().insert(p.country.clone(), p.clone());
+            Effect::PutPolicy(h) => {
+                if let Some(e) = h.current() {
+                    cache.policies.borrow_mut().insert(e.policy.country.clone(), h.clone());
+                }
             }
             _ => {}
         }
@@ -1753,15 +1760,31 @@ impl State for SqlState<'_> {
             .map(std::borrow::Cow::Owned)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
+        let h = self.policy_history(country)?.into_owned();
+        h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy))
+    }
+    fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
         if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
             return Some(std::borrow::Cow::Owned(p));
         }
-        let p: Option<Policy> =
+        let p: Option<PolicyHistory> =
             self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()));
         if let (Some(c), Some(p)) = (self.cache, &p) {
             c.policies.borrow_mut().insert(country.clone(), p.clone());
         }
         p.map(std::borrow::Cow::Owned)
+    }
+    fn policy_countries(&self) -> Vec<Country> {
+        let rows = self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
+            st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
+        });
+        match rows {
+            Ok(v) => v.into_iter().filter_map(|c| Country::new(c).ok()).collect(),
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(sql_err(self.path, e));
+                Vec::new()
+            }
+        }
     }
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
         self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))

@@ -26,6 +26,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "fixtures/governance.rs"]
+mod governance;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -62,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 62;
+const INVALID_CASES: usize = 78;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -698,6 +700,7 @@ fn importer(name: &str, address: &str, country: &str) -> CertImporter {
         name: text(name).unwrap(),
         address: text(address).unwrap(),
         country: Country::new(country).unwrap(),
+        actor: None,
     }
 }
 
@@ -2684,6 +2687,25 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     db1_weight_edited,
     log2_newest_event_deleted,
     log2_checkpoint_deleted,
+    governance::gv1_policy_backdated_version,
+    governance::gv1_policy_republished,
+    governance::gv1_tolerance_out_of_bounds,
+    governance::gv2_national_lifts_suspension,
+    governance::gv2_national_shortens_suspension,
+    governance::gv3_policy_loosened,
+    governance::gv4_key_imposed,
+    governance::gv4_offer_under_imposed_key,
+    governance::ch2_national_rotates_root,
+    governance::kp4_certificate_backdated,
+    governance::kp5_unknown_origin_laundered,
+    governance::kp6_certificate_to_own_country,
+    governance::kp6_destination_suspended_by_root,
+    governance::kp6_export_after_suspension,
+    governance::ex3_export_after_licence_ended,
+    governance::ex3_export_by_revoked_exporter,
+    governance::im1_confirmation_by_issuer,
+    governance::im1_custody_not_importer,
+    governance::im1_custody_not_bound_importer,
     bundles,
     ok_mine_to_seal,
     ok_sl_lr_export_import_reexport,

@@ -177,6 +177,7 @@ impl World {
             name: text(DEALER_NAME).unwrap(),
             address: text("Randall Street, Monrovia").unwrap(),
             country: Country::new("LR").unwrap(),
+            actor: None,
         };
         let draft =
             self.sim.draft_certificate(CERT, &root, &self.exporter, to_lr, &[self.parcel], 60).unwrap();

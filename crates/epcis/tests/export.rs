@@ -351,6 +351,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         name: text("Liberty Rough Exports Inc").unwrap(),
         address: text("Randall Street, Monrovia").unwrap(),
         country: Country::new("LR").unwrap(),
+        actor: None,
     };
     let number = "SL-2026-004312";
     let draft = sim.draft_certificate(number, &nma, &kono, to_liberia, &[lot], 60).unwrap();

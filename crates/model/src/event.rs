@@ -415,6 +415,12 @@ pub struct CertImporter {
     pub address: Text,
     /// Country of destination.
     pub country: Country,
+    /// The importer's enrolment in this ledger, when it has one (a regional ledger where the
+    /// destination's authority and traders are enrolled too): an import confirmation must
+    /// then give custody to exactly this actor (IM-1). Absent for an importer outside the
+    /// ledger, and in certificates made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<ActorId>,
 }
 
 /// A Kimberley Process certificate (every Annex I field), bound to the exact parcel

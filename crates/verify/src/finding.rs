@@ -81,6 +81,14 @@ pub enum Rule {
     Lc2,
     /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
     Lc3,
+    /// GV-1: a country's policy is recorded in order (versions strictly increase, it takes effect from its own time, later than the one before) and every value is within its documented bounds.
+    Gv1,
+    /// GV-2: a Participant's standing (suspensions) is decided by the root authority: a national authority cannot lift or shorten a suspension.
+    Gv2,
+    /// GV-3: a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag.
+    Gv3,
+    /// GV-4: a key imposed by an authority (not endorsed by the actor's own key), and every event signed under it, is a red flag.
+    Gv4,
     /// ST-1: a shipment's value per carat lies inside the band around its origin country's benchmark.
     St1,
     /// ST-2: a country's exports of its own origin stay within its reported production plus imports, and its production capacity.
@@ -107,7 +115,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 36] = [
+    pub const ALL: [Rule; 40] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -133,6 +141,10 @@ impl Rule {
         Rule::Lc1,
         Rule::Lc2,
         Rule::Lc3,
+        Rule::Gv1,
+        Rule::Gv2,
+        Rule::Gv3,
+        Rule::Gv4,
         Rule::St1,
         Rule::St2,
         Rule::St3,
@@ -174,6 +186,10 @@ impl Rule {
             Rule::Lc1 => "LC-1",
             Rule::Lc2 => "LC-2",
             Rule::Lc3 => "LC-3",
+            Rule::Gv1 => "GV-1",
+            Rule::Gv2 => "GV-2",
+            Rule::Gv3 => "GV-3",
+            Rule::Gv4 => "GV-4",
             Rule::St1 => "ST-1",
             Rule::St2 => "ST-2",
             Rule::St3 => "ST-3",
@@ -250,6 +266,18 @@ impl Rule {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
             Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
+            Rule::Gv1 => {
+                "a country's policy is recorded in order (strictly increasing versions, in force from its own time) with every value within its documented bounds"
+            }
+            Rule::Gv2 => {
+                "a Participant's standing is decided by the root authority: only it lifts or shortens a suspension"
+            }
+            Rule::Gv3 => {
+                "a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag"
+            }
+            Rule::Gv4 => {
+                "a key imposed by an authority, and every event signed under it, is a red flag"
+            }
             Rule::St1 => {
                 "a shipment's value per carat lies inside the band around its origin country's benchmark"
             }

@@ -679,7 +679,7 @@ pub fn overdue_confirmations(state: &MemState, now: Option<&kpledger_model::Time
         let importer_in_ledger = state.actors.values().any(|a| {
             a.record.role == kpledger_model::Role::Authority && a.record.country == c.importer.country
         });
-        let days = state.policies.get(&c.issuing_country).map_or(30, |p| p.import_confirmation_days);
+        let days = state.policy_at(&c.issuing_country, exported).map_or(30, |p| p.import_confirmation_days);
         let waited = (now.unix() - exported.unix()) / 86_400;
         if importer_in_ledger && waited > i64::from(days) {
             let mut f = Finding::warning(

@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod finding;
+pub mod governance;
 pub mod ledger;
 pub mod log;
 pub mod merkle;
@@ -31,5 +32,8 @@ pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
-pub use state::{ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State};
+pub use state::{
+    ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry, PolicyHistory,
+    State,
+};
 pub use trust::{PolicyError, TrustPolicy};
