@@ -88,11 +88,10 @@ fn bounded(dir: &TempDir, name: &str, bytes: &[u8], commands: &[&[&str]], phrase
 #[test]
 fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
     let dir = TempDir::new("memory");
-    let key = dir.join("trusted.pem");
-    let out = kp!("key", "new", &key).run();
-    out.ok();
-    let trusted = crate::util::pub_of(&key);
-    let trusted = trusted.to_str().unwrap();
+    // The demo's trust policy: a bundle is read only under one.
+    kp!("demo", dir.join("demo"), "--parcels", "8").run().ok();
+    let policy = dir.join("demo").join("trust-policy.txt");
+    let policy = policy.to_str().unwrap();
     let ledger = dir.join("none.kpl");
     let ledger = ledger.to_str().unwrap();
     let head = r#"{"format":"kpledger/bundle/v1","ledger":"kpledger.sl/national","certificate":"SL-2026-000001","heads":{},"log":{"checkpoint":"","proofs":[]},"events":["#;
@@ -103,8 +102,8 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         "bundle-of-empty-events.json",
         &filled(head, "{}", ",", "]}"),
         &[
-            &["verify", "{file}", "--trust", trusted],
-            &["report", "--bundle", "{file}", "--trust", trusted, "--html", "report.html"],
+            &["verify", "{file}", "--policy", policy],
+            &["report", "--bundle", "{file}", "--policy", policy, "--html", "report.html"],
         ],
         "bundle event 1 is not a valid signed kpledger event",
     );
@@ -115,7 +114,7 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-arrays.json",
         &filled(head, "[]", ",", "]}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
         "bundle event 1 is not a valid signed kpledger event",
     );
     let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
@@ -123,14 +122,14 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-proofs.json",
         &filled(proofs_head, "{}", ",", "]}}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
         "far more JSON values",
     );
     bounded(
         &dir,
         "bundle-of-one-huge-event.json",
         &filled(&format!("{head}["), "{}", ",", "]]}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
         "far more JSON values",
     );
     // `ingest` of a JSONL file of empty objects: refused at its first line.

@@ -241,16 +241,30 @@ fn an_index_that_disagrees_with_its_table_is_caught_by_the_integrity_check() {
     assert_eq!(snapshot(&path), before);
 }
 
-/// The ledger kpledger 0.1.0 wrote has exactly the schema this build creates: it opens, and
-/// verifies, with the schema check and `integrity_check`.
+/// The ledger kpledger 0.1.0 wrote has exactly the schema this build creates and is sound:
+/// it opens, and `verify --ledger` gets past the schema check and `integrity_check` (it does
+/// not exit 2).
 #[test]
-fn the_ledger_0_1_0_wrote_still_opens_and_verifies() {
-    let dir = TempDir::new("schema-0.1.0");
+fn the_ledger_0_1_0_wrote_passes_the_schema_and_integrity_checks() {
+    let dir = TempDir::new("schema-0.1.0-opens");
     let ledger = dir.join("ledger.kpl");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/upgrade/v0.1.0/ledger.kpl");
-    std::fs::copy(&fixture, &ledger).unwrap();
+    std::fs::copy(fixture_0_1_0(), &ledger).unwrap();
+    kp!("parcel", "list", "--ledger", &ledger).run().ok();
+    let out = kp!("verify", "--ledger", &ledger, "--json").run();
+    out.no_panic().check(out.code != 2, "the 0.1.0 ledger should pass the schema and integrity checks");
+}
+
+/// ... and it verifies.
+#[test]
+fn the_ledger_0_1_0_wrote_still_verifies() {
+    let dir = TempDir::new("schema-0.1.0-verifies");
+    let ledger = dir.join("ledger.kpl");
+    std::fs::copy(fixture_0_1_0(), &ledger).unwrap();
     let out = kp!("verify", "--ledger", &ledger, "--json").run();
     out.ok();
     out.check(out.json()["ok"] == true, "the 0.1.0 ledger should verify");
-    kp!("parcel", "list", "--ledger", &ledger).run().ok();
+}
+
+fn fixture_0_1_0() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/upgrade/v0.1.0/ledger.kpl")
 }

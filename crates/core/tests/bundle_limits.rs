@@ -39,7 +39,8 @@ fn demo() -> &'static Demo {
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let policy =
-            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap()).unwrap();
+            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap())
+                .unwrap();
         let read = |name: &str| {
             serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
         };
