@@ -132,6 +132,53 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &[&["verify", "{file}", "--policy", policy]],
         "far more JSON values",
     );
+    // Documents kpledger does not sign are read within the same bound: an EPCIS document to
+    // check against the ledger, and a consistency proof given to a witness.
+    let demo = dir.join("demo");
+    let ledger_of_demo = demo.join("ledger.kpl");
+    let checkpoint = demo.join("checkpoint.txt");
+    std::fs::write(&checkpoint, "not yet read\n").unwrap();
+    let (log_key, nma, state, out) = (
+        demo.join("keys/mru.secretariat.pub"),
+        demo.join("keys/sl.nma.pem"),
+        demo.join("witness-state.json"),
+        demo.join("cosigned.txt"),
+    );
+    let s = |p: &std::path::PathBuf| p.to_str().unwrap().to_owned();
+    let (ledger_of_demo, checkpoint, log_key, nma, state, out) =
+        (s(&ledger_of_demo), s(&checkpoint), s(&log_key), s(&nma), s(&state), s(&out));
+    bounded(
+        &dir,
+        "epcis-of-empty-objects.json",
+        &filled(r#"{"epcisBody":{"eventList":["#, "{}", ",", "]}}"),
+        &[&["epcis", "check", "{file}", "--ledger", &ledger_of_demo]],
+        "far more JSON values",
+    );
+    bounded(
+        &dir,
+        "proof-of-empty-objects.json",
+        &filled(r#"{"proof":["#, "{}", ",", "]}"),
+        &[&[
+            "witness",
+            "cosign",
+            &checkpoint,
+            "--log-origin",
+            "kpledger.mru/regional",
+            "--log-key",
+            &log_key,
+            "--name",
+            "sl.nma",
+            "--key",
+            &nma,
+            "--state",
+            &state,
+            "--proof",
+            "{file}",
+            "--out",
+            &out,
+        ]],
+        "far more JSON values",
+    );
     // `ingest` of a JSONL file of empty objects: refused at its first line.
     bounded(
         &dir,
