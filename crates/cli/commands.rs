@@ -1019,7 +1019,8 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             let cosigner = Cosigner::new(&name, SecretKey::read_pem_file(&key)?).map_err(|e| anyhow!(e))?;
             let previous: Option<LogState> = match std::fs::read(&state) {
                 Ok(b) => Some(
-                    serde_json::from_slice(&b)
+                    kpledger_model::canonical::parse_bounded(&b)
+                        .and_then(serde_json::from_value)
                         .with_context(|| format!("{} is not a witness state file", state.display()))?,
                 ),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -1028,7 +1029,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             let proof: Vec<kpledger_model::Hash> = match &proof {
                 None => Vec::new(),
                 Some(p) => {
-                    let v: serde_json::Value = serde_json::from_slice(&read_input(p)?)
+                    let v: serde_json::Value = kpledger_model::canonical::parse_bounded(&read_input(p)?)
                         .with_context(|| format!("{} is not a consistency proof", p.display()))?;
                     serde_json::from_value(v.get("proof").cloned().unwrap_or_default())
                         .with_context(|| format!("{} has no valid \"proof\" list", p.display()))?

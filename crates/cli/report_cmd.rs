@@ -16,7 +16,8 @@ use crate::{FOUND, OK};
 /// The events of a bundle file with their ledger positions, and its checkpoint note.
 fn bundle_events(path: &Path) -> Result<(Vec<(u64, ParsedEvent)>, String)> {
     let bytes = read_input(path)?;
-    let bundle: Bundle = serde_json::from_slice(&bytes)
+    let bundle: Bundle = kpledger_model::canonical::parse_bounded(&bytes)
+        .and_then(serde_json::from_value)
         .with_context(|| format!("{} is not an evidence bundle", path.display()))?;
     let mut out = Vec::new();
     for (i, v) in bundle.events.iter().enumerate() {

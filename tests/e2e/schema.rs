@@ -241,8 +241,8 @@ fn an_index_that_disagrees_with_its_table_is_caught_by_the_integrity_check() {
     assert_eq!(snapshot(&path), before);
 }
 
-/// The ledger kpledger 0.1.0 wrote has exactly the schema this build creates: it opens, and
-/// verifies, with the schema check and `integrity_check`.
+/// The ledger kpledger 0.1.0 wrote (schema version 2) is refused as it is, with the exact command
+/// that migrates it; the migration re-records its signed history into a new file that verifies.
 #[test]
 fn the_ledger_0_1_0_wrote_is_refused_with_the_command_that_migrates_it() {
     let dir = TempDir::new("schema-0.1.0");
