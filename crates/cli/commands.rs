@@ -1457,6 +1457,29 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         }
     }
     let mut ledger = open(path, dry_run, o)?;
+    // Ingest is idempotent: an event this ledger already holds (the same signed bytes, so the
+    // same hash) is reported with its position and left alone, so that a retry after a
+    // failure or a second run over the same files is success, not a refusal.
+    let mut already = Vec::new();
+    let mut fresh = Vec::with_capacity(events.len());
+    for ev in events {
+        match ledger.position_of(&ev.hash)? {
+            Some(seq) => already.push((seq, ev)),
+            None => fresh.push(ev),
+        }
+    }
+    let events = fresh;
+    if !json {
+        for (seq, ev) in &already {
+            println!(
+                "already recorded: {} as event #{seq} ({}); nothing to do for it",
+                ev.event.body.payload.kind(),
+                ev.hash.short()
+            );
+        }
+    }
+    let already_json: Vec<serde_json::Value> =
+        already.iter().map(|(seq, ev)| json!({"seq": seq, "hash": ev.hash})).collect();
     if dry_run {
         // Each event is checked against the ledger as it is, not after the others.
         let mut all = Vec::new();
@@ -1465,8 +1488,11 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         }
         let ok = !all.iter().any(Finding::is_error);
         if json {
-            println!("{}", json!({"ok": ok, "events": events.len(), "findings": all}));
-        } else {
+            println!(
+                "{}",
+                json!({"ok": ok, "events": events.len(), "already_recorded": already_json, "findings": all})
+            );
+        } else if !events.is_empty() {
             println!(
                 "{} event(s) checked: {}",
                 events.len(),
@@ -1481,7 +1507,10 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
             let warnings: Vec<Finding> = done.iter().flat_map(|a| a.warnings.clone()).collect();
             if json {
                 let seqs: Vec<u64> = done.iter().map(|a| a.seq).collect();
-                println!("{}", json!({"ok": true, "recorded": seqs, "findings": warnings}));
+                println!(
+                    "{}",
+                    json!({"ok": true, "recorded": seqs, "already_recorded": already_json, "findings": warnings})
+                );
             } else {
                 for (a, ev) in done.iter().zip(&events) {
                     println!(

@@ -133,32 +133,43 @@ fn two_writers_and_three_readers_lose_fork_and_half_apply_nothing() {
     }
 }
 
-/// A second copy of the same event, ingested after the first was recorded, is refused as a
-/// rule refusal (exit 1) naming the event already there — never a raw database error.
+/// Ingest is idempotent: an event already recorded, ingested again (a retry, a second run over
+/// the same files), is success (exit 0) naming the event already there, and changes nothing;
+/// never a refusal, never a raw database error. The same new event twice in one batch is still
+/// refused (the log holds a leaf once), the whole batch with it.
 #[test]
-fn an_event_already_recorded_is_refused_not_a_database_error() {
+fn an_event_already_recorded_is_success_and_changes_nothing() {
     let dir = TempDir::new("duplicate");
     let src = DemoSource::new(&dir);
     let ledger = dir.join("dup.kpl");
     src.init(&ledger);
     let before_policy = src.docs.iter().position(|d| d.contains(r#""kind":"policy""#)).unwrap();
     kp!("ingest", "--ledger", &ledger).arg(&src.files[1]).arg(&src.files[before_policy]).run().ok();
-    let check = |out: &Out| {
-        out.code(1).stderr_has("already in this ledger as event #").stderr_lacks("database error");
-    };
     let before = snapshot(&ledger);
-    // A policy and an enrolment, each on its own, and inside a batch after a new event.
+    // A policy and an enrolment, each on its own.
     for f in [&src.files[before_policy], &src.files[1]] {
-        check(&kp!("ingest", "--ledger", &ledger, f).run());
+        let out = kp!("ingest", "--ledger", &ledger, f).run();
+        out.ok().stdout_has("already recorded").stdout_has("as event #").stderr_lacks("database error");
+        out.check(!out.stdout.contains("refused") && out.stderr.is_empty(), "no refusal is reported");
         let out = kp!("ingest", "--ledger", &ledger, "--json", f).run();
-        out.code(1);
-        assert_eq!(out.json()["ok"], false, "{out}");
+        let report = out.ok().json();
+        assert_eq!(report["ok"], true, "{out}");
+        assert_eq!(report["recorded"].as_array().map(Vec::len), Some(0), "{out}");
+        assert_eq!(report["already_recorded"].as_array().map(Vec::len), Some(1), "{out}");
+        assert!(report["already_recorded"][0]["seq"].as_u64().is_some(), "{out}");
+        // A dry run says the same.
+        kp!("ingest", "--ledger", &ledger, "--dry-run", f).run().ok().stdout_has("already recorded");
     }
-    check(&kp!("ingest", "--ledger", &ledger, &src.files[2], &src.files[1]).run());
-    assert_eq!(before, snapshot(&ledger), "a refused duplicate must change nothing");
-    // The same event twice in one batch: the second copy is refused, the batch with it.
-    check(&kp!("ingest", "--ledger", &ledger, &src.files[2], &src.files[2]).run());
+    assert_eq!(before, snapshot(&ledger), "ingesting what is already recorded must change nothing");
+    // The same new event twice in one batch: the second copy is refused, the batch with it.
+    let out = kp!("ingest", "--ledger", &ledger, &src.files[2], &src.files[2]).run();
+    out.code(1).stderr_has("already in this ledger as event #").stderr_lacks("database error");
     assert_eq!(before, snapshot(&ledger));
+    // A batch of a recorded event and a new one records the new one only.
+    let events = read_docs(&ledger).len();
+    let out = kp!("ingest", "--ledger", &ledger, &src.files[1], &src.files[2]).run();
+    out.ok().stdout_has("already recorded").stdout_has("recorded ");
+    assert_eq!(read_docs(&ledger).len(), events + 1, "{out}");
 }
 
 #[test]

@@ -481,6 +481,16 @@ impl Ledger {
         })
     }
 
+    /// The position of the event whose hash is `hash`, if this ledger holds it.
+    pub fn position_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        let seq: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
+            .and_then(|mut st| st.query_row([&hash.0[..]], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        Ok(seq.and_then(|s| u64::try_from(s).ok()))
+    }
+
     /// The ledger's origin name (after genesis).
     pub fn origin(&self) -> Result<Option<Origin>, StoreError> {
         SqlState::new(&self.conn, &self.path).try_origin()
