@@ -1369,10 +1369,27 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             let l = open(&ledger, true, &o)?;
             existing(&l, &id)?;
             let events = l.provenance(&id)?;
+            // GV-4: signatures made under a key an authority imposed are marked.
+            let imposed = l.imposed_signatures(&events)?;
+            let marks = |seq: &u64| -> Vec<String> {
+                imposed
+                    .get(seq)
+                    .map(|v| {
+                        v.iter().map(|(a, by)| format!("signed by {a} under a key imposed by {by}")).collect()
+                    })
+                    .unwrap_or_default()
+            };
             if json {
                 let docs: Vec<serde_json::Value> = events
                     .iter()
-                    .map(|(seq, e)| json!({"seq": seq, "hash": e.hash, "event": e.event}))
+                    .map(|(seq, e)| {
+                        let mut doc = json!({"seq": seq, "hash": e.hash, "event": e.event});
+                        let m = marks(seq);
+                        if !m.is_empty() {
+                            doc["imposed_key"] = json!(m);
+                        }
+                        doc
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&docs)?);
                 return Ok(OK);
@@ -1390,7 +1407,10 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                         b.payload.kind().to_owned(),
                         parcels.join(","),
                         b.signer.to_string(),
-                        render::describe(&b.payload),
+                        std::iter::once(render::describe(&b.payload))
+                            .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     ]
                 })
                 .collect();

@@ -559,6 +559,23 @@ impl Ledger {
         Ok(events.into_iter().collect())
     }
 
+    /// Every `rotate_key` event with its position, in ledger order.
+    pub fn key_rotations(&self) -> Result<Vec<(u64, ParsedEvent)>, StoreError> {
+        let seqs: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE kind = 'rotate_key' ORDER BY seq")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            let seq = s as u64;
+            if let Some(ev) = self.event(seq)? {
+                out.push((seq, ev));
+            }
+        }
+        Ok(out)
+    }
+
     /// The evidence bundle of a certificate: the provenance of its parcels and the
     /// enrolments, key rotations, policies and sites those events rely on, in ledger order.
     pub fn bundle(&self, number: &Text) -> Result<Bundle, StoreError> {
@@ -1616,9 +1633,10 @@ impl State for SqlState<'_> {
         p.map(std::borrow::Cow::Owned)
     }
     fn policy_countries(&self) -> Vec<Country> {
-        let rows = self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
-            st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
-        });
+        let rows =
+            self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
+            });
         match rows {
             Ok(v) => v.into_iter().filter_map(|c| Country::new(c).ok()).collect(),
             Err(e) => {

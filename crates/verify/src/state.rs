@@ -29,7 +29,7 @@ pub struct ActorState {
     /// and carries a GV-4 warning. An ordinary rotation signed with an imposed key keeps the
     /// mark (whoever held the imposed key chose the next one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imposed_key: Option<ImposedKey>,
+    pub imposed_key: Option<Box<ImposedKey>>,
 }
 
 /// Who imposed an actor's key, and when.
@@ -311,7 +311,10 @@ impl State for MemState {
         self.sites.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
-        self.policies.get(country).and_then(PolicyHistory::current).map(|e| std::borrow::Cow::Borrowed(&e.policy))
+        self.policies
+            .get(country)
+            .and_then(PolicyHistory::current)
+            .map(|e| std::borrow::Cow::Borrowed(&e.policy))
     }
     fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
         self.policies.get(country).map(std::borrow::Cow::Borrowed)
