@@ -353,7 +353,19 @@ fn item2_standing_is_the_roots() {
     let mut to = World::to_antwerp();
     to.country = Country::new("CI").unwrap();
     let draft = w.sim.draft_certificate("SL-2026-009002", &nma, &exporter, to, &[p], 60).unwrap();
-    assert!(refused(w.sim.certify(&nma, draft)).contains("KP-6"));
+    assert!(refused(w.sim.certify(&nma, draft.clone())).contains("KP-6"));
+    // Sierra Leone's authority adds Somalia to its Participants (a visible GV-3); the root's
+    // list does not have it, so a certificate to Somalia is still refused.
+    let mut sl = common::policy("SL");
+    sl.version = text("2026-12-01").unwrap();
+    sl.participants.push(Country::new("SO").unwrap());
+    w.sim.policy(&nma, sl).unwrap();
+    w.sim.tick(1);
+    let mut to_so = draft;
+    to_so.importer.country = Country::new("SO").unwrap();
+    to_so.date_of_issue = w.sim.now().date();
+    let codes = refused(w.sim.certify(&nma, to_so));
+    assert_eq!(codes, BTreeSet::from(["KP-6"]));
 }
 
 /// Item 1: Liberia honestly imports 500 ct of mixed origin from Belgium with no breakdown;
