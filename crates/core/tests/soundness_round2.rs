@@ -17,7 +17,8 @@ use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ForeignCertificate, OriginClaim, ParcelId, Payload, Points, Role,
     SiteId, Time,
 };
-use kpledger_verify::{Finding, Rule, Severity, Trust};
+use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
 
 struct Tmp(PathBuf);
 impl Drop for Tmp {
@@ -241,7 +242,14 @@ fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
     w.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
     let bundle = w.sim.ledger().bundle(&text("SL-2026-009001").unwrap()).unwrap();
     let bytes = serde_json::to_vec(&bundle).unwrap();
-    let trust = Trust { keys: vec![root_key.public()], ..Trust::default() };
+    // The importer's trust policy: the log's root key, Sierra Leone's authority, no witnesses.
+    let nma_key = w.sim.key(&nma).unwrap().public();
+    let policy = format!(
+        "log {}\n{ISSUER_KEYWORD} SL {}\nquorum none\n",
+        log_vkey("kpledger.mru/regional", root_key.public()).unwrap().to_vkey(),
+        issuer_vkey(nma.as_str(), nma_key).unwrap().to_vkey()
+    );
+    let trust = TrustPolicy::parse(policy.as_bytes()).unwrap();
     let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
     assert!(

@@ -25,7 +25,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-1`).
+/// A rule, with its stable code (sources in docs/RULES.md).
 /// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
 /// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,13 +107,15 @@ pub enum Rule {
     Log2,
     /// LOG-3: a checkpoint carries the cosignatures of the required number of trusted witnesses.
     Log3,
+    /// LOG-4 (warning): a bundle's verdict was reached without any witness cosignature being required (the trust policy says `quorum none`).
+    Log4,
     /// DB-1: every stored derived value agrees with the signed events.
     Db1,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 39] = [
+    pub const ALL: [Rule; 40] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -152,6 +154,7 @@ impl Rule {
         Rule::Log1,
         Rule::Log2,
         Rule::Log3,
+        Rule::Log4,
         Rule::Db1,
     ];
 
@@ -196,6 +199,7 @@ impl Rule {
             Rule::Log1 => "LOG-1",
             Rule::Log2 => "LOG-2",
             Rule::Log3 => "LOG-3",
+            Rule::Log4 => "LOG-4",
             Rule::Db1 => "DB-1",
         }
     }
@@ -295,6 +299,9 @@ impl Rule {
                 "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)"
             }
             Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
+            Rule::Log4 => {
+                "warning: the trust policy required no witness, so nothing shows the log showed this history to anyone else"
+            }
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }
     }

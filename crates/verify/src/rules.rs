@@ -23,10 +23,11 @@ pub const DEFAULT_TOLERANCE_PT: u64 = 1;
 /// on past a bad event and report everything at once).
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// The event's hash.
-    pub hash: Hash,
-    /// What the rules found.
-    pub findings: Vec<Finding>,
+    /// The event's hash: the token [`Verdict::accept`] makes is for this event only. Private,
+    /// like every field, so that no caller can move a verdict onto another event or drop an
+    /// error from it.
+    hash: Hash,
+    findings: Vec<Finding>,
     effects: Vec<Effect>,
 }
 
@@ -55,6 +56,21 @@ impl Accepted {
 }
 
 impl Verdict {
+    /// The hash of the event judged.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+    /// What the rules found.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    /// The verdict with `finding` put first (a store's own refusal, such as an event it
+    /// already holds). Findings can be added, never removed: an added error makes the
+    /// verdict a refusal.
+    pub fn with_first(mut self, finding: Finding) -> Verdict {
+        self.findings.insert(0, finding);
+        self
+    }
     /// True if no finding is an error.
     pub fn is_valid(&self) -> bool {
         !self.findings.iter().any(Finding::is_error)
