@@ -571,7 +571,12 @@ pub(crate) enum ActorCmd {
         #[arg(long = "site", num_args = 1)]
         sites: Vec<String>,
     },
-    /// An authority replaces an actor's key from now on
+    /// Replaces an actor's key from now on: signed with the actor's own current key, an
+    /// ordinary rotation; signed by an authority (a lost or compromised key), an imposed key,
+    /// which is a GV-4 red flag on every event signed under it
+    ///
+    /// Example: kpledger actor rotate --ledger sl.kpl --key kamara.pem --actor sl.dealer.kamara
+    ///   --pubkey kamara-2027.pub
     Rotate {
         #[command(flatten)]
         sign: SignArgs,

@@ -666,7 +666,7 @@ fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &policy, mode, &mut |seq, ev| {
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
@@ -1541,10 +1541,27 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             let l = open(&ledger, true, &o)?;
             existing(&l, &id)?;
             let events = l.provenance(&id)?;
+            // GV-4: signatures made under a key an authority imposed are marked.
+            let imposed = l.imposed_signatures(&events)?;
+            let marks = |seq: &u64| -> Vec<String> {
+                imposed
+                    .get(seq)
+                    .map(|v| {
+                        v.iter().map(|(a, by)| format!("signed by {a} under a key imposed by {by}")).collect()
+                    })
+                    .unwrap_or_default()
+            };
             if json {
                 let docs: Vec<serde_json::Value> = events
                     .iter()
-                    .map(|(seq, e)| json!({"seq": seq, "hash": e.hash, "event": e.event}))
+                    .map(|(seq, e)| {
+                        let mut doc = json!({"seq": seq, "hash": e.hash, "event": e.event});
+                        let m = marks(seq);
+                        if !m.is_empty() {
+                            doc["imposed_key"] = json!(m);
+                        }
+                        doc
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&docs)?);
                 return Ok(OK);
@@ -1562,7 +1579,10 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                         b.payload.kind().to_owned(),
                         parcels.join(","),
                         b.signer.to_string(),
-                        render::describe(&b.payload),
+                        std::iter::once(render::describe(&b.payload))
+                            .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     ]
                 })
                 .collect();

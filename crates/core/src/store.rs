@@ -18,8 +18,8 @@ use kpledger_model::{
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{
-    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, PolicyHistory, Report,
-    SigMode, State, rows,
+    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, PolicyEntry,
+    PolicyHistory, Report, SigMode, State, rows,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -514,8 +514,7 @@ impl Ledger {
 
     /// Every recorded version of a country's policy, oldest first.
     pub fn policy_history(&self, country: &Country) -> Result<Option<PolicyHistory>, StoreError> {
-        SqlState::new(&self.conn, &self.path)
-            .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
+        SqlState::new(&self.conn, &self.path).try_policy_history(country)
     }
 
     /// A certificate by number.
@@ -624,6 +623,23 @@ impl Ledger {
             }
         }
         Ok(events.into_iter().collect())
+    }
+
+    /// Every `rotate_key` event with its position, in ledger order.
+    pub fn key_rotations(&self) -> Result<Vec<(u64, ParsedEvent)>, StoreError> {
+        let seqs: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE kind = 'rotate_key' ORDER BY seq")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            let seq = s as u64;
+            if let Some(ev) = self.event(seq)? {
+                out.push((seq, ev));
+            }
+        }
+        Ok(out)
     }
 
     /// The evidence bundle of a certificate: the provenance of its parcels and the
@@ -1762,6 +1778,53 @@ impl<'c> SqlState<'c> {
         })
         .transpose()
     }
+    /// A country's policy history from its `policies` row: every version with its time and
+    /// signer once it has more than one; while it has one, the row holds the policy alone (as
+    /// kpledger 0.1.0 wrote it), and its time and signer are those of the country's first
+    /// `policy` event (policies are recorded early, so the scan stops early).
+    fn try_policy_history(&self, country: &Country) -> Result<Option<PolicyHistory>, StoreError> {
+        let Some(text) = self.get_text("SELECT doc FROM policies WHERE country = ?1", country.as_str())?
+        else {
+            return Ok(None);
+        };
+        let bad = |e: serde_json::Error| StoreError::BadRow {
+            path: self.path.to_owned(),
+            reason: format!("policies {country}: {e}"),
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
+        if value.get("entries").is_some() {
+            return serde_json::from_value(value).map(Some).map_err(bad);
+        }
+        let policy: Policy = serde_json::from_value(value).map_err(bad)?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, doc FROM events WHERE kind = 'policy' ORDER BY seq")
+            .map_err(|e| sql_err(self.path, e))?;
+        let mut rows = st.query([]).map_err(|e| sql_err(self.path, e))?;
+        while let Some(row) = rows.next().map_err(|e| sql_err(self.path, e))? {
+            let seq: i64 = row.get(0).map_err(|e| sql_err(self.path, e))?;
+            let doc: String = row.get(1).map_err(|e| sql_err(self.path, e))?;
+            let ev = Event::parse(doc.as_bytes()).map_err(|e| StoreError::BadRow {
+                path: self.path.to_owned(),
+                reason: format!("event #{seq}: {e}"),
+            })?;
+            if let Payload::Policy { policy: p } = &ev.event.body.payload
+                && &p.country == country
+            {
+                let by = ev.event.body.signer.clone();
+                let root = self.try_actor(&by)?.is_some_and(|a| a.enrolled_by.is_none());
+                let time = ev.event.body.time.clone();
+                return Ok(Some(PolicyHistory { entries: vec![PolicyEntry { time, by, root, policy }] }));
+            }
+        }
+        Err(StoreError::BadRow {
+            path: self.path.to_owned(),
+            reason: format!("policies {country}: no policy event of {country} in the ledger"),
+        })
+    }
+    fn try_actor(&self, id: &ActorId) -> Result<Option<ActorState>, StoreError> {
+        self.get_doc("SELECT doc FROM actors WHERE id = ?1", id.as_str())
+    }
     fn try_origin(&self) -> Result<Option<Origin>, StoreError> {
         let text: Option<String> = self.get_text("SELECT value FROM meta WHERE key = ?1", "origin")?;
         text.map(|t| {
@@ -1806,8 +1869,7 @@ impl State for SqlState<'_> {
         if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
             return Some(std::borrow::Cow::Owned(p));
         }
-        let p: Option<PolicyHistory> =
-            self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()));
+        let p: Option<PolicyHistory> = self.seen(self.try_policy_history(country));
         if let (Some(c), Some(p)) = (self.cache, &p) {
             c.policies.borrow_mut().insert(country.clone(), p.clone());
         }

@@ -197,6 +197,9 @@ pub struct Book {
     pub sites: BTreeMap<SiteId, SiteRecord>,
     /// Latest policy of each country.
     pub policies: BTreeMap<Country, Policy>,
+    /// Every version of each country's policy with the time it takes effect, in ledger
+    /// order: the red flags judge an event with the version in force at its time.
+    pub policy_versions: BTreeMap<Country, Vec<(Time, Policy)>>,
     /// Every parcel seen.
     pub parcels: BTreeMap<ParcelId, Parcel>,
     /// Extractions, in ledger order.
@@ -302,6 +305,10 @@ impl Book {
             }
             Payload::Policy { policy } => {
                 self.policies.insert(policy.country.clone(), policy.clone());
+                self.policy_versions
+                    .entry(policy.country.clone())
+                    .or_default()
+                    .push((time.clone(), policy.clone()));
             }
             Payload::Site { site } => {
                 self.sites.insert(site.id.clone(), site.clone());

@@ -100,6 +100,18 @@ impl Book {
         Thresholds::of(policy.and_then(|p| p.red_flags.as_ref()))
     }
 
+    /// The red-flag thresholds of the country's policy in force at `time` (the latest
+    /// version recorded whose time is not after it; defaults without one), so that a later,
+    /// looser version never clears the flag of an earlier event (SPEC §10.5).
+    pub fn thresholds_at(&self, country: &str, time: &kpledger_model::Time) -> Thresholds {
+        let policy = Country::new(country)
+            .ok()
+            .and_then(|c| self.policy_versions.get(&c))
+            .and_then(|v| v.iter().rev().find(|(t, _)| t <= time))
+            .map(|(_, p)| p);
+        Thresholds::of(policy.and_then(|p| p.red_flags.as_ref()))
+    }
+
     /// The benchmark of `country` for `year` that gives `field`: the latest year not after
     /// `year`, else the earliest after it.
     pub fn benchmark(
@@ -140,7 +152,7 @@ fn st1(book: &Book, out: &mut Vec<Flag>) {
         let cert = &c.certificate;
         let Some(value_per_ct) = per_ct(cert.value(), cert.carats()) else { continue };
         let Some((bench, sources)) = book.value_benchmark(c) else { continue };
-        let t = book.thresholds(cert.issuing_country.as_str());
+        let t = book.thresholds_at(cert.issuing_country.as_str(), &c.time);
         let [lo, hi] = t.band_pct;
         let (v, b) = (u128::from(value_per_ct), u128::from(bench));
         let below = v * 100 < b * u128::from(lo);
@@ -297,7 +309,9 @@ fn st3(book: &Book, out: &mut Vec<Flag>) {
 
 fn st4(book: &Book, out: &mut Vec<Flag>) {
     let mut flagged = Vec::new();
-    for p in book.policies.values() {
+    // Every version's flagged sites: a later version that drops a site (a GV-3 loosening)
+    // does not clear what was sourced from it while it was flagged.
+    for (_, p) in book.policy_versions.values().flatten() {
         let t = Thresholds::of(p.red_flags.as_ref());
         for s in p.red_flags.iter().flat_map(|r| &r.flagged_sites) {
             flagged.push((s.clone(), day(&s.from) - i64::from(t.lookback_days)));
@@ -339,7 +353,7 @@ fn st4(book: &Book, out: &mut Vec<Flag>) {
 fn st5(book: &Book, out: &mut Vec<Flag>) {
     // Foreign certificates of mixed origin from a hub that list a single country.
     for i in book.imports.iter().filter(|i| i.foreign && i.origin == OriginClaim::Mixed) {
-        let t = book.thresholds(&i.country);
+        let t = book.thresholds_at(&i.country, &i.time);
         let listed: BTreeSet<&Country> = i.countries_of_origin.iter().collect();
         if !t.hubs.iter().any(|h| h.as_str() == i.partner) || listed.len() != 1 {
             continue;
@@ -359,7 +373,7 @@ fn st5(book: &Book, out: &mut Vec<Flag>) {
     // Certificates of this ledger: mixed, from or through a hub, over single-origin stones.
     for c in book.certificates.iter().filter(|c| c.certificate.country_of_origin == OriginClaim::Mixed) {
         let cert = &c.certificate;
-        let t = book.thresholds(cert.issuing_country.as_str());
+        let t = book.thresholds_at(cert.issuing_country.as_str(), &c.time);
         let origins: BTreeSet<&str> = c.comp.keys().map(|s| s.origin.as_str()).collect();
         let hub = std::iter::once(&cert.issuing_country).chain(&c.transits).find(|x| t.hubs.contains(x));
         let (Some(hub), 1) = (hub, origins.len()) else { continue };

@@ -512,7 +512,7 @@ fn value_rows(book: &Book, flags: &[Flag]) -> Vec<ValueRow> {
             let cert = &c.certificate;
             let value = per_ct(cert.value(), cert.carats())?;
             let band = book.value_benchmark(c).map(|(b, _)| {
-                let [lo, hi] = book.thresholds(cert.issuing_country.as_str()).band_pct;
+                let [lo, hi] = book.thresholds_at(cert.issuing_country.as_str(), &c.time).band_pct;
                 (b, b * u64::from(lo) / 100, b * u64::from(hi) / 100)
             });
             let flagged = flags.iter().any(|f| {

@@ -509,3 +509,76 @@ fn thresholds_come_from_the_policy() {
     let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
     assert!(kpledger_report::red_flags(&book).is_empty());
 }
+
+#[test]
+fn an_event_is_flagged_by_the_policy_in_force_at_its_time() {
+    // ST-1 raised for a lot shipped under the 33%-300% band stays raised after a later
+    // version widens the band to 400% (GV-3 at the rules); a lot shipped after it is judged
+    // with the wider band.
+    let mut w = World::new("band_later", |_| {});
+    let first = w.shipped(2_000, 868);
+    let mut wider = sl_policy();
+    wider.version = text("2026-12-01").unwrap();
+    wider.red_flags.get_or_insert_with(RedFlagPolicy::default).value_band_pct = Some([33, 400]);
+    let nma = w.nma.clone();
+    w.sim.policy(&nma, wider).unwrap();
+    w.sim.tick(60);
+    let second = w.shipped(2_000, 868);
+    let events = w.sim.ledger().events().unwrap();
+    let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
+    let st1: Vec<String> = kpledger_report::red_flags(&book)
+        .into_iter()
+        .filter(|f| f.finding.code == kpledger_verify::Rule::St1)
+        .filter_map(|f| f.finding.certificate)
+        .collect();
+    assert_eq!(
+        st1,
+        vec![first],
+        "only the lot shipped under the narrower band ({second} is inside the wider one)"
+    );
+}
+
+#[test]
+fn a_mixed_import_naming_fewer_than_two_countries_keeps_an_unknown_share() {
+    // The statistics and the rules agree: a mixed certificate naming one country leaves a
+    // share of unknown origin (`mixed`), naming none leaves it all unknown.
+    for (listed, expect) in [(0usize, vec!["mixed"]), (1, vec!["GN", "mixed"]), (2, vec!["GN", "LR"])] {
+        let mut w = World::new(&format!("unknown{listed}"), |_| {});
+        let (nma, x) = (w.nma.clone(), w.exporter.clone());
+        let now = w.sim.now().unix();
+        let certificate = ForeignCertificate {
+            number: text(&format!("BE-2026-11820{listed}")).unwrap(),
+            issuing_country: Country::new("BE").unwrap(),
+            issuing_authority: text("FPS Economy, Diamond Office Antwerp").unwrap(),
+            country_of_origin: OriginClaim::Mixed,
+            countries_of_origin: ["GN", "LR"][..listed].iter().map(|c| Country::new(*c).unwrap()).collect(),
+            date_of_issue: Time::from_unix(now - 86_400).date(),
+            date_of_expiry: Time::from_unix(now + 59 * 86_400).date(),
+            exporter: text("Antwerp Rough Traders BVBA").unwrap(),
+            importer: text("Kono Gems Export Ltd").unwrap(),
+            lines: vec![CertLine {
+                hs_code: HsCode::new("7102.31").unwrap(),
+                carats_pt: Points(1_000),
+                value_usd_cents: Cents(289_000),
+            }],
+            parcel_count: 1,
+        };
+        let parcel = w.sim.new_parcel_id();
+        let import = Payload::Import {
+            parcel,
+            holder: x,
+            weight_pt: Points(1_000),
+            stones: 10,
+            hs_code: HsCode::new("7102.31").unwrap(),
+            certificate,
+        };
+        w.sim.submit(&nma, import).unwrap();
+        w.sim.tick(60);
+        assert_eq!(w.sim.parcel(&parcel).unwrap().origin_unknown, listed < 2);
+        let cert = w.ship(&parcel, Cents(289_000));
+        let events = w.sim.ledger().events().unwrap();
+        let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
+        let origins: Vec<String> = book.certificate(&cert).unwrap().by_origin().into_keys().collect();
+        assert_eq!(origins, expect, "{listed} listed");
+    }
+}

@@ -60,12 +60,18 @@ pub fn site_row(s: &SiteRecord) -> Vec<Cell> {
     vec![text(s.id.as_str()), text(s.country.as_str()), doc(s)]
 }
 
-/// A `policies` row: the country, its current version, and every version (the history the
-/// rules judge older events with).
+/// A `policies` row: the country, its current version, and its document — the policy itself
+/// while the country has one version (as kpledger 0.1.0 wrote it, so that its ledgers still
+/// verify), every version with its time and signer once it has more (the history the rules
+/// judge older events with).
 pub fn policy_row(h: &PolicyHistory) -> Vec<Cell> {
     let (country, version) =
         h.current().map_or(("", ""), |e| (e.policy.country.as_str(), e.policy.version.as_str()));
-    vec![text(country), text(version), doc(h)]
+    let d = match h.entries.as_slice() {
+        [only] => doc(&only.policy),
+        _ => doc(h),
+    };
+    vec![text(country), text(version), d]
 }
 
 /// A `parcels` row.

@@ -611,8 +611,10 @@ impl<'a, S: State> Cx<'a, S> {
         let mut a = a.into_owned();
         a.record.key = *key;
         if !own {
-            a.imposed_key =
-                Some(ImposedKey { by: self.ev.body.signer.clone(), time: self.ev.body.time.clone() });
+            a.imposed_key = Some(Box::new(ImposedKey {
+                by: self.ev.body.signer.clone(),
+                time: self.ev.body.time.clone(),
+            }));
         }
         self.effects.push(Effect::PutActor(a));
     }
@@ -1456,10 +1458,16 @@ impl<'a, S: State> Cx<'a, S> {
         let state: &'a S = self.state;
         let t = &self.ev.body.time;
         let mut kp_level: Vec<kpledger_model::Suspension> = Vec::new();
+        // The KP-level list of Participants: those of every version in force that the root
+        // authority signed (none signed: the judging policy's list alone).
+        let mut kp_participants: Option<BTreeSet<Country>> = None;
         for c in state.policy_countries() {
             if let Some(h) = state.policy_history(&c)
                 && let Some(e) = h.root_at(t)
             {
+                kp_participants
+                    .get_or_insert_with(BTreeSet::new)
+                    .extend(e.policy.participants.iter().cloned());
                 kp_level.extend(
                     e.policy
                         .suspensions
@@ -1470,6 +1478,18 @@ impl<'a, S: State> Cx<'a, S> {
             }
         }
         kp_level.dedup();
+        if policy.participants.contains(country) && kp_participants.is_some_and(|l| !l.contains(country)) {
+            self.err(
+                Finding::error(
+                    Rule::Kp6,
+                    format!(
+                        "{role} {country} is listed by the {} policy but is not a Kimberley Process Participant by the root authority's list",
+                        policy.country
+                    ),
+                )
+                .hint("a country's standing is decided by the root authority, not by a national policy"),
+            );
+        }
         for s in kp_level.iter().filter(|s| s.from <= *date && *date <= s.to) {
             self.err(Finding::error(
                 Rule::Kp6,

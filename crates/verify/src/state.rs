@@ -29,7 +29,7 @@ pub struct ActorState {
     /// and carries a GV-4 warning. An ordinary rotation signed with an imposed key keeps the
     /// mark (whoever held the imposed key chose the next one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imposed_key: Option<ImposedKey>,
+    pub imposed_key: Option<Box<ImposedKey>>,
 }
 
 /// Who imposed an actor's key, and when.
@@ -170,13 +170,24 @@ impl PolicyHistory {
     pub fn current(&self) -> Option<&PolicyEntry> {
         self.entries.last()
     }
-    /// The version in force at `t`: the latest recorded whose time is not after `t`.
-    pub fn at(&self, t: &Time) -> Option<&PolicyEntry> {
-        self.entries.iter().rev().find(|e| &e.time <= t)
+    /// Where the version in force at `t` sits: the latest recorded whose time is not after
+    /// `t`, or the first version (a country's first policy rules every event recorded
+    /// after it, there being no earlier one).
+    fn index_at(&self, t: &Time) -> Option<usize> {
+        self.entries.iter().rposition(|e| &e.time <= t).or(if self.entries.is_empty() {
+            None
+        } else {
+            Some(0)
+        })
     }
-    /// The version in force at `t` among those the root authority signed.
+    /// The version in force at `t` (see [`PolicyHistory::index_at`]).
+    pub fn at(&self, t: &Time) -> Option<&PolicyEntry> {
+        self.index_at(t).map(|i| &self.entries[i])
+    }
+    /// The latest version the root authority signed, up to the one in force at `t`.
     pub fn root_at(&self, t: &Time) -> Option<&PolicyEntry> {
-        self.entries.iter().rev().find(|e| e.root && &e.time <= t)
+        let i = self.index_at(t)?;
+        self.entries[..=i].iter().rev().find(|e| e.root)
     }
 }
 
@@ -219,11 +230,6 @@ pub trait State {
     /// time is not after `t`. An event is judged with this one, never with a version
     /// recorded after its time.
     fn policy_at(&self, country: &Country, t: &Time) -> Option<std::borrow::Cow<'_, Policy>> {
-        if let Some(p) = self.policy(country)
-            && self.policy_history(country).is_some_and(|h| h.current().is_some_and(|e| &e.time <= t))
-        {
-            return Some(p);
-        }
         match self.policy_history(country)? {
             std::borrow::Cow::Borrowed(h) => h.at(t).map(|e| std::borrow::Cow::Borrowed(&e.policy)),
             std::borrow::Cow::Owned(h) => h.at(t).map(|e| std::borrow::Cow::Owned(e.policy.clone())),
