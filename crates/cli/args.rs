@@ -547,6 +547,10 @@ pub(crate) enum ActorCmd {
         /// Mine site covered by the licence (repeat for several; miners only)
         #[arg(long = "site", num_args = 1)]
         sites: Vec<String>,
+        /// Registered address; an exporter's certificates must print exactly this address
+        /// (without one, the address on its certificates is reported as unchecked)
+        #[arg(long)]
+        address: Option<String>,
     },
     /// An authority replaces an actor's key from now on
     Rotate {

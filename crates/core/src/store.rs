@@ -1488,6 +1488,7 @@ fn write(
             Effect::PutPolicy(p) => ("policies", rows::policy_row(p)),
             Effect::PutParcel(p) => ("parcels", rows::parcel_row(p)),
             Effect::PutCertificate(c) => ("certificates", rows::certificate_row(c)),
+            Effect::PutImport { key, event } => ("meta", rows::import_row(key, event)),
             _ => continue,
         };
         let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
@@ -1610,5 +1611,12 @@ impl State for SqlState<'_> {
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
         self.seen(self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()))
+    }
+    fn foreign_import(&self, key: &str) -> Option<Hash> {
+        let hex = self.seen(self.get_text("SELECT value FROM meta WHERE key = ?1", key))?;
+        self.seen(hex.parse::<Hash>().map(Some).map_err(|e| StoreError::BadRow {
+            path: self.path.to_owned(),
+            reason: format!("meta {key}: {e}"),
+        }))
     }
 }

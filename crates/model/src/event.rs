@@ -61,6 +61,10 @@ pub struct ActorRecord {
     pub licence: Option<Licence>,
     /// The actor's signing key.
     pub key: PublicKey,
+    /// Registered address, as a KP certificate prints it for an exporter (omitted when
+    /// absent, as in every enrolment signed by kpledger 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
 }
 
 /// A licensed mine site.
@@ -459,11 +463,11 @@ pub struct Certificate {
 impl Certificate {
     /// Total carats over all lines.
     pub fn carats(&self) -> u64 {
-        self.lines.iter().map(|l| l.carats_pt.0).sum()
+        self.lines.iter().fold(0u64, |a, l| a.saturating_add(l.carats_pt.0))
     }
     /// Total value over all lines.
     pub fn value(&self) -> u64 {
-        self.lines.iter().map(|l| l.value_usd_cents.0).sum()
+        self.lines.iter().fold(0u64, |a, l| a.saturating_add(l.value_usd_cents.0))
     }
 }
 

@@ -32,4 +32,6 @@ pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
-pub use state::{ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State};
+pub use state::{
+    ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State, import_key,
+};
