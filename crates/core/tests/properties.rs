@@ -722,8 +722,10 @@ struct Carats {
 /// Records `steps` into a fresh ledger, submitting every proposed event through
 /// `Ledger::append` (refused ones leave the ledger as it was).
 fn adversarial(steps: &[Adv]) -> Carats {
-    use kpledger_model::{CertLine, Cents, ForeignCertificate, HsCode, NewParcel, Offer, OfferBody, OfferKind,
-        OriginClaim, ParcelRef, Payload};
+    use kpledger_model::{
+        Cents, CertLine, ForeignCertificate, HsCode, NewParcel, Offer, OfferBody, OfferKind, OriginClaim,
+        ParcelRef, Payload,
+    };
     use kpledger_verify::ParcelStatus;
     let scratch = Scratch::new();
     let ledger = Ledger::create(&scratch.ledger()).unwrap();
@@ -731,14 +733,33 @@ fn adversarial(steps: &[Adv]) -> Carats {
     let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
     sim.policy(&nma, common::policy("SL")).unwrap();
     let koidu = sim
-        .site(&nma, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap())
+        .site(
+            &nma,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
         .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&SiteId]| licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap();
+    let lic = |n: &str, class: &str, sites: &[&SiteId]| {
+        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
+    };
     let miner = sim
-        .enrol(&nma, "sl.miner.koroma", "Ibrahim Koroma", Role::Miner, "SL", Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])))
+        .enrol(
+            &nma,
+            "sl.miner.koroma",
+            "Ibrahim Koroma",
+            Role::Miner,
+            "SL",
+            Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
+        )
         .unwrap();
     let dealer = sim
-        .enrol(&nma, "sl.dealer.kamara", "Kamara Diamond Dealers", Role::Dealer, "SL", Some(lic("NMA/DL/2026/031", "dealer", &[])))
+        .enrol(
+            &nma,
+            "sl.dealer.kamara",
+            "Kamara Diamond Dealers",
+            Role::Dealer,
+            "SL",
+            Some(lic("NMA/DL/2026/031", "dealer", &[])),
+        )
         .unwrap();
     let exporter = sim
         .enrol_at(
@@ -751,7 +772,8 @@ fn adversarial(steps: &[Adv]) -> Carats {
             Some("14 Sewafe Road, Koidu"),
         )
         .unwrap();
-    let pmt = sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
+    let pmt =
+        sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
 
     let mut sources = 0u64;
     let mut admitted: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
@@ -835,13 +857,19 @@ fn adversarial(steps: &[Adv]) -> Carats {
                     let i = pick / 2 % held.len();
                     let j = (i + 1 + other % (held.len() - 1)) % held.len();
                     let (a, b) = (&held[i], &held[j]);
-                    let count = a.stones.zip(b.stones).map(|(x, y)| u32::try_from(i64::from(x + y) + stones).unwrap_or(0));
+                    let count = a
+                        .stones
+                        .zip(b.stones)
+                        .map(|(x, y)| u32::try_from(i64::from(x + y) + stones).unwrap_or(0));
                     let output = NewParcel {
                         parcel: sim.new_parcel_id(),
                         weight_pt: Points(shifted(a.weight_pt.0 + b.weight_pt.0, *extra)),
                         stones: count,
                     };
-                    let inputs = vec![ParcelRef { parcel: a.id, prev: a.head }, ParcelRef { parcel: b.id, prev: b.head }];
+                    let inputs = vec![
+                        ParcelRef { parcel: a.id, prev: a.head },
+                        ParcelRef { parcel: b.id, prev: b.head },
+                    ];
                     Some(sim.submit(who, Payload::Merge { inputs, output }).is_ok())
                 }
             }
@@ -933,7 +961,8 @@ fn adversarial(steps: &[Adv]) -> Carats {
                             address: text("Hoveniersstraat 22, Antwerp"),
                             country: Country::new("BE").unwrap(),
                         };
-                        let mut draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
+                        let mut draft =
+                            sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
                         draft.lines[0].carats_pt = Points(shifted(draft.lines[0].carats_pt.0, *line));
                         ok = sim.certify(&nma, draft).is_ok();
                     }
@@ -948,8 +977,18 @@ fn adversarial(steps: &[Adv]) -> Carats {
     }
     let ledger = sim.ledger();
     let report = ledger.verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok && report.errors == 0, "an adversarial history does not verify: {:#?}", report.findings);
-    let held = ledger.parcels().unwrap().iter().filter(|p| p.status != ParcelStatus::Consumed).map(|p| p.weight_pt.0).sum();
+    assert!(
+        report.ok && report.errors == 0,
+        "an adversarial history does not verify: {:#?}",
+        report.findings
+    );
+    let held = ledger
+        .parcels()
+        .unwrap()
+        .iter()
+        .filter(|p| p.status != ParcelStatus::Consumed)
+        .map(|p| p.weight_pt.0)
+        .sum();
     let certified = ledger.certificates().unwrap().iter().map(|c| c.certificate.carats()).sum();
     Carats { sources, held, certified, refused }
 }

@@ -208,7 +208,8 @@ impl World {
             events.extend(&e.canonical);
             events.push(b'\n');
         }
-        let mut expect = serde_json::json!({"code": code, "severity": "warning", "raised": raised, "why": why});
+        let mut expect =
+            serde_json::json!({"code": code, "severity": "warning", "raised": raised, "why": why});
         if let Some(r) = refused {
             expect["refused_by_rules"] = serde_json::json!(r);
         }

@@ -685,7 +685,12 @@ impl<'a, S: State> Cx<'a, S> {
             self.err(
                 Finding::error(
                     rule,
-                    format!("{what}: {} carried forward from {}, a gain of {}", shown(after), shown(before), shown(after - before)),
+                    format!(
+                        "{what}: {} carried forward from {}, a gain of {}",
+                        shown(after),
+                        shown(before),
+                        shown(after - before)
+                    ),
                 )
                 .parcel(parcel)
                 .hint(format!(
@@ -737,9 +742,12 @@ impl<'a, S: State> Cx<'a, S> {
             let (si, so) = (sum(ins), sum(outs));
             if si != so {
                 self.err(
-                    Finding::error(rule, format!("{so} stones come out of {si} stones: stones are conserved"))
-                        .parcel(parcel)
-                        .hint("the stone counts of the parts must add up exactly to the parcel's"),
+                    Finding::error(
+                        rule,
+                        format!("{so} stones come out of {si} stones: stones are conserved"),
+                    )
+                    .parcel(parcel)
+                    .hint("the stone counts of the parts must add up exactly to the parcel's"),
                 );
             }
         }
@@ -1105,7 +1113,12 @@ impl<'a, S: State> Cx<'a, S> {
         let tol = self.tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id);
         let total: u128 = outputs.iter().map(|o| u128::from(o.weight_pt.0)).sum();
         self.carry(Rule::Mb2, id, p.weight_pt.0.into(), total, tol, "the split's parts weigh in all");
-        self.stones_conserved(Rule::Mb2, id, &[p.stones], &outputs.iter().map(|o| o.stones).collect::<Vec<_>>());
+        self.stones_conserved(
+            Rule::Mb2,
+            id,
+            &[p.stones],
+            &outputs.iter().map(|o| o.stones).collect::<Vec<_>>(),
+        );
         for o in outputs {
             let mut child = p.clone();
             child.id = o.parcel;
@@ -1606,7 +1619,8 @@ impl<'a, S: State> Cx<'a, S> {
             return;
         }
         for l in &c.lines {
-            let of: Vec<&ParcelState> = parcels.iter().map(|p| &**p).filter(|p| p.hs_code == l.hs_code).collect();
+            let of: Vec<&ParcelState> =
+                parcels.iter().map(|p| &**p).filter(|p| p.hs_code == l.hs_code).collect();
             let carats: u128 = of.iter().map(|p| u128::from(p.weight_pt.0)).sum();
             let value: u128 = of.iter().filter_map(|p| p.value_usd_cents).map(|v| u128::from(v.0)).sum();
             if carats != u128::from(l.carats_pt.0) || value != u128::from(l.value_usd_cents.0) {
@@ -2078,10 +2092,14 @@ impl<'a, S: State> Cx<'a, S> {
             self.err(
                 Finding::error(
                     Rule::Im1,
-                    format!("the lot weighs {weight} on receipt but the foreign certificate covers only {shown}"),
+                    format!(
+                        "the lot weighs {weight} on receipt but the foreign certificate covers only {shown}"
+                    ),
                 )
                 .parcel(parcel)
-                .hint(format!("no event adds weight: record at most {shown}, the lower figure when scales differ")),
+                .hint(format!(
+                    "no event adds weight: record at most {shown}, the lower figure when scales differ"
+                )),
             );
         } else if total - u128::from(weight.0) > u128::from(tol) {
             self.err(
