@@ -507,6 +507,8 @@ pub(crate) enum PolicyCmd {
     },
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum ActorCmd {
     /// An authority enrols a licensed actor and its public key

@@ -910,9 +910,9 @@ fn adversarial(steps: &[Adv]) -> Carats {
                 if ok {
                     // The carats a certificate brings in count once, however often it is shown.
                     let key = kpledger_verify::import_key(&Country::new("GN").unwrap(), &number);
-                    if !admitted.contains_key(&key) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = admitted.entry(key) {
                         sources += pt;
-                        admitted.insert(key, *pt);
+                        e.insert(*pt);
                     }
                     if !numbers.contains(&number) {
                         numbers.push(number);

@@ -678,7 +678,6 @@ impl<'a, S: State> Cx<'a, S> {
     /// one carried, and a gain of even one point is refused, since points gained at each
     /// event would add up along a provenance — and a loss beyond the tolerance, counted once
     /// for the whole event, is a warning under `rule`.
-    #[allow(clippy::too_many_arguments)]
     fn carry(&mut self, rule: Rule, parcel: ParcelId, before: u128, after: u128, tol: u64, what: &str) {
         let shown = |x: u128| Points(u64::try_from(x).unwrap_or(u64::MAX));
         if after > before {
