@@ -62,7 +62,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's average, `domain.md` §7.7), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 86;
+const INVALID_CASES: usize = 89;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -2410,6 +2410,78 @@ fn kp2_own_certificate_imported() -> Vec<File> {
     )
 }
 
+fn kp2_foreign_certificate_fullwidth_digits() -> Vec<File> {
+    let (w, p, bad) = imported_twice(
+        "kp2_foreign_certificate_fullwidth_digits",
+        "GN-\u{ff12}\u{ff10}\u{ff12}\u{ff16}-\u{ff10}\u{ff10}\u{ff10}\u{ff17}\u{ff17}\u{ff17}",
+    );
+    w.refuse(
+        "fail_kp2_foreign_certificate_fullwidth_digits",
+        Rule::Kp2,
+        Some(p),
+        "GN-2026-000777, already admitted, is presented again with full-width digits, which look the \
+         same on paper: a foreign certificate number is visible ASCII.",
+        bad,
+    )
+}
+
+fn kp2_own_certificate_respelled() -> Vec<File> {
+    let mut w = World::new("kp2_own_certificate_respelled");
+    let lr = w.liberia();
+    w.shipped_to_liberia(CERT);
+    let own = foreign(
+        "SL2026004312",
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        1250,
+        (w.day(-2), w.day(58)),
+    );
+    let payload = w.import(&lr.liberty, 1250, 21, own);
+    let np = import_parcel(&payload);
+    let bad = w.sign(&lr.mme, payload);
+    w.refuse(
+        "fail_kp2_own_certificate_respelled",
+        Rule::Kp2,
+        Some(np),
+        "Liberia admits SL2026004312 as a foreign import: it is SL-2026-004312, issued and exported in \
+         this ledger, without its dashes.",
+        bad,
+    )
+}
+
+fn kp2_number_already_imported() -> Vec<File> {
+    let mut w = World::new("kp2_number_already_imported");
+    let lr = w.liberia();
+    let nma = w.c.nma.clone();
+    let forged = foreign(
+        CERT,
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        1250,
+        (w.day(-2), w.day(58)),
+    );
+    let payload = w.import(&lr.liberty, 1250, 21, forged);
+    w.sim.submit(&lr.mme, payload).unwrap();
+    w.sim.tick(60);
+    let p = w.sealed_lot(1250, 21, &SEALS);
+    let cert = w.draft(CERT, &[p], antwerp());
+    let bad = w.sign(&nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp2_number_already_imported",
+        Rule::Kp2,
+        None,
+        "Sierra Leone issues SL-2026-004312, a number Liberia already admitted as a Sierra Leonean \
+         certificate: one number would cover two shipments.",
+        bad,
+    )
+}
+
 fn im1_import_heavier_than_certificate() -> Vec<File> {
     let mut w = World::new("im1_import_heavier_than_certificate");
     let c = w.c.clone();
@@ -2447,7 +2519,17 @@ fn kp3_import_headings_merged() -> Vec<File> {
     let mut w = World::new("kp3_import_headings_merged");
     let c = w.c.clone();
     let cert = gn_777(&w, "GN-2026-000777", &[("7102.21", 4_000), ("7102.31", 6_000)]);
-    let payload = w.import(&c.exporter, 10_000, 120, cert);
+    let mut payload = w.import(&c.exporter, 10_000, 120, cert);
+    // The same lot declared unsorted, 7102.10, is what the rules accept.
+    if let Payload::Import { hs_code, .. } = &mut payload {
+        *hs_code = HsCode::new("7102.10").unwrap();
+    }
+    let good = w.sign(&c.nma, payload.clone());
+    let v = w.sim.ledger().dry_run(&good);
+    assert!(v.findings.is_empty(), "an unsorted lot of two headings is refused: {:#?}", v.findings);
+    if let Payload::Import { hs_code, .. } = &mut payload {
+        *hs_code = HsCode::new("7102.31").unwrap();
+    }
     let p = import_parcel(&payload);
     let bad = w.sign(&c.nma, payload);
     w.refuse(
@@ -3133,6 +3215,9 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     kp2_foreign_certificate_imported_twice,
     kp2_foreign_certificate_respelled,
     kp2_own_certificate_imported,
+    kp2_foreign_certificate_fullwidth_digits,
+    kp2_own_certificate_respelled,
+    kp2_number_already_imported,
     im1_import_heavier_than_certificate,
     im1_import_short_of_certificate,
     kp3_import_headings_merged,

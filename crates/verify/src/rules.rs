@@ -1406,6 +1406,18 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("a recycled certificate number is a known forgery pattern"),
             );
         }
+        if let Some(prior) =
+            self.state.foreign_import(&crate::state::import_key(&c.issuing_country, c.number.as_str()))
+        {
+            self.err(Finding::error(
+                Rule::Kp2,
+                format!(
+                    "certificate number {} was already admitted into this ledger as a foreign certificate (event {}); a number is used once",
+                    c.number,
+                    prior.short()
+                ),
+            ));
+        }
         // KP-3: headings.
         for l in c.lines.iter().filter(|l| !l.hs_code.is_rough()) {
             self.err(Finding::error(
@@ -2002,7 +2014,11 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        if !hs.is_rough() || !c.lines.iter().any(|l| &l.hs_code == hs) {
+        // KP-3: the shipment is admitted as one lot, so the lot takes the certificate's one
+        // heading, or 7102.10 (unsorted) when its lines have several, as a merge would.
+        let headings: BTreeSet<&kpledger_model::HsCode> = c.lines.iter().map(|l| &l.hs_code).collect();
+        let several = headings.len() > 1;
+        if !hs.is_rough() || (!several && !c.lines.iter().any(|l| &l.hs_code == hs)) {
             self.err(
                 Finding::error(
                     Rule::Kp3,
@@ -2011,10 +2027,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        // KP-3: the shipment is admitted as one lot, so the lot takes the certificate's one
-        // heading, or 7102.10 (unsorted) when its lines have several, as a merge would.
-        let headings: BTreeSet<&kpledger_model::HsCode> = c.lines.iter().map(|l| &l.hs_code).collect();
-        if headings.len() > 1 && hs.as_str() != "7102.10" {
+        if several && hs.as_str() != "7102.10" {
             self.err(
                 Finding::error(
                     Rule::Kp3,
@@ -2030,6 +2043,19 @@ impl<'a, S: State> Cx<'a, S> {
         // KP-2: a foreign certificate is admitted once per ledger (compared by `import_key`,
         // so that case or punctuation cannot make it look new), and a certificate issued in
         // this ledger comes back only by its import confirmation.
+        if !c.number.as_str().chars().all(|ch| ch.is_ascii_graphic()) {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "foreign certificate number {:?} holds characters other than visible ASCII",
+                        c.number.as_str()
+                    ),
+                )
+                .parcel(parcel)
+                .hint("write the number as printed, in ASCII letters, digits and punctuation"),
+            );
+        }
         let key = crate::state::import_key(&c.issuing_country, c.number.as_str());
         let prior = self.state.foreign_import(&key);
         if let Some(prior) = prior {
@@ -2047,10 +2073,12 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("a certificate presented twice is a known fraud: the second shipment has no certificate of its own"),
             );
         }
-        let upper = c.number.as_str().to_ascii_uppercase();
         if self.state.certificate(&c.number).is_some()
-            || (upper != c.number.as_str()
-                && Text::new(upper).ok().is_some_and(|n| self.state.certificate(&n).is_some()))
+            || self
+                .state
+                .certificate_numbers(&c.issuing_country)
+                .iter()
+                .any(|n| crate::state::import_key(&c.issuing_country, n.as_str()) == key)
         {
             self.err(
                 Finding::error(

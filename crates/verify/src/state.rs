@@ -177,6 +177,9 @@ pub trait State {
     /// The `import` event that admitted the foreign certificate of [`import_key`] `key`, if
     /// one did.
     fn foreign_import(&self, key: &str) -> Option<Hash>;
+    /// The numbers of the certificates `country` issued in this ledger (read only when a
+    /// foreign certificate of that country is imported, which is rare).
+    fn certificate_numbers(&self, country: &Country) -> Vec<Text>;
     /// True for a parcel that was split or merged away and that [`State::parcel`] no longer
     /// returns (a state may instead keep consumed parcels with that status).
     fn consumed(&self, _id: &ParcelId) -> bool {
@@ -271,5 +274,12 @@ impl State for MemState {
     }
     fn foreign_import(&self, key: &str) -> Option<Hash> {
         self.imports.get(key).copied()
+    }
+    fn certificate_numbers(&self, country: &Country) -> Vec<Text> {
+        self.certificates
+            .values()
+            .filter(|c| &c.certificate.issuing_country == country)
+            .map(|c| c.certificate.number.clone())
+            .collect()
     }
 }
