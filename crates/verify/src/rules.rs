@@ -1706,7 +1706,7 @@ impl<'a, S: State> Cx<'a, S> {
                     ),
                 )
                 .actor(&r.id)
-                .hint("enrol exporters with their registered address (`kpledger enrol --address`)"),
+                .hint("enrol exporters with their registered address (`kpledger actor enrol --address`)"),
             ),
         }
         if r.role != Role::Exporter || &r.country != country {
