@@ -66,7 +66,7 @@ for b in bundles:
         put("note_parse", line + "\n")
 for v in files("fixtures/bundles/*/*.vkey"):
     put("note_parse", v.strip())
-vectors = os.path.join(ROOT, "..", "shared", "vectors", "checkpoint", "signed-note-vectors.json")
+vectors = os.path.join(ROOT, "tests", "vectors", "checkpoint", "signed-note-vectors.json")
 if os.path.exists(vectors):
     def strings(v):
         if isinstance(v, str):

@@ -1,5 +1,5 @@
 //! End-to-end tests of the kpledger binary: each test runs the real program
-//! (`CARGO_BIN_EXE_kpledger`) in a directory of its own and checks exit codes (PRODUCT.md §6:
+//! (`CARGO_BIN_EXE_kpledger`) in a directory of its own and checks exit codes (README.md, Reference:
 //! 0 ok or verified, 1 verification found an error or the rules refused an event, 2 could not
 //! run), output and the ledger file.
 //!
@@ -18,6 +18,13 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `pipes`: output commands into a closed pipe stop quietly, never panic;
+//! - `standalone`: no file names a document outside the repository;
+//! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
+//!   lines or values) are refused in bounded memory, measured with GNU time;
+//! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
+//!   hidden tables) is refused by every command; an index that disagrees with its table is
+//!   caught by `verify --ledger`;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -48,7 +55,15 @@ mod flow;
 mod hostile;
 #[path = "e2e/log.rs"]
 mod log;
+#[path = "e2e/pipes.rs"]
+mod pipes;
+#[path = "e2e/memory.rs"]
+mod memory;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]
 mod report;
+#[path = "e2e/standalone.rs"]
+mod standalone;
+#[path = "e2e/schema.rs"]
+mod schema;

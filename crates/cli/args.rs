@@ -51,32 +51,28 @@ pub(crate) enum Command {
     ///
     /// With --ledger: every stored event, signature, chain, weight, licence and stored value.
     /// With BUNDLE: the certificate's whole provenance, replayed through the same rules with
-    /// no database, anchored in the --trust keys (the exporting authority's public key).
+    /// no database, judged against the importer's trust policy (--policy): the log's root key,
+    /// the witnesses and their quorum, and the authorities trusted for each issuing country
+    /// (docs/SPEC.md §14.5). Nothing in the bundle is trusted on its own.
     ///
     /// Exit 0 when verified (warnings allowed), 1 when an error was found, 2 when it could
-    /// not run.
+    /// not run (a policy line that cannot be read is named).
     ///
     /// Examples:
     ///   kpledger verify --ledger kpledger-demo/ledger.kpl
-    ///   kpledger verify kpledger-demo/bundles/SL-2026-004312.json --trust kpledger-demo/keys/sl.nma.pub
+    ///   kpledger verify kpledger-demo/bundles/SL-2026-004312.json --policy kpledger-demo/trust-policy.txt
     #[command(verbatim_doc_comment)]
     Verify {
-        /// An evidence bundle to verify offline (needs --trust)
-        #[arg(conflicts_with = "ledger", required_unless_present = "ledger", requires = "trust")]
+        /// An evidence bundle to verify offline (needs --policy)
+        #[arg(conflicts_with = "ledger", required_unless_present = "ledger", requires = "policy")]
         bundle: Option<PathBuf>,
         /// The ledger file to verify
         #[arg(long)]
         ledger: Option<PathBuf>,
-        /// A trusted authority public key (PEM); repeat for several
-        #[arg(long = "trust", num_args = 1)]
-        trust: Vec<PathBuf>,
-        /// A witness whose cosignature the bundle's checkpoint must carry: NAME=KEY.pub
-        /// (NAME as the witness signs, e.g. sl.nma); repeat for several
-        #[arg(long = "witness", num_args = 1, value_name = "NAME=KEY.pub")]
-        witnesses: Vec<String>,
-        /// How many of the --witness keys must have cosigned (default: all of them)
-        #[arg(long)]
-        quorum: Option<usize>,
+        /// The importing authority's trust policy (C2SP tlog-policy lines plus
+        /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for BUNDLE
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         /// Check signatures in batches (about twice as fast). Same verdicts as the default
         /// one-by-one `verify_strict`, except for a signature whose R point carries a
         /// small-order component, which only its key holder can make and which ingest
@@ -104,6 +100,9 @@ pub(crate) enum Command {
     /// Witness another authority's log: cosign a checkpoint only if it extends the last one
     #[command(subcommand)]
     Witness(WitnessCmd),
+    /// Write and check an importing authority's trust policy (the file `verify --policy` reads)
+    #[command(subcommand)]
+    Trust(TrustCmd),
     /// GS1 EPCIS 2.0 interchange: export events as EPCIS, cross-check a partner's EPCIS file
     #[command(subcommand)]
     Epcis(EpcisCmd),
@@ -252,7 +251,7 @@ pub(crate) enum Command {
         /// The parcel
         #[arg(long)]
         parcel: String,
-        /// Container seal number (repeat for several)
+        /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
         #[arg(long = "seal", required = true, num_args = 1)]
         seals: Vec<String>,
     },
@@ -333,7 +332,7 @@ pub(crate) enum Command {
     ///
     /// Examples:
     ///   kpledger report --html report.html --ledger kpledger-demo/ledger.kpl
-    ///   kpledger report --html sl.html --bundle kpledger-demo/bundles/SL-2026-004312.json --trust kpledger-demo/keys/sl.nma.pub
+    ///   kpledger report --html sl.html --bundle kpledger-demo/bundles/SL-2026-004312.json --policy kpledger-demo/trust-policy.txt
     #[command(verbatim_doc_comment)]
     Report {
         /// Where to write the HTML file (must not exist)
@@ -342,18 +341,12 @@ pub(crate) enum Command {
         /// The ledger file
         #[arg(long, conflicts_with = "bundle", required_unless_present = "bundle")]
         ledger: Option<PathBuf>,
-        /// An evidence bundle (needs --trust)
-        #[arg(long, requires = "trust")]
+        /// An evidence bundle (needs --policy)
+        #[arg(long, requires = "policy")]
         bundle: Option<PathBuf>,
-        /// A trusted authority public key (PEM), for --bundle; repeat for several
-        #[arg(long = "trust", num_args = 1)]
-        trust: Vec<PathBuf>,
-        /// A witness whose cosignature the bundle's checkpoint must carry: NAME=KEY.pub
-        #[arg(long = "witness", num_args = 1, value_name = "NAME=KEY.pub")]
-        witnesses: Vec<String>,
-        /// How many of the --witness keys must have cosigned (default: all of them)
-        #[arg(long)]
-        quorum: Option<usize>,
+        /// The importing authority's trust policy, for --bundle (as `kpledger verify --policy`)
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -773,7 +766,7 @@ pub(crate) enum CertificateCmd {
     Issue {
         #[command(flatten)]
         sign: SignArgs,
-        /// Certificate number, starting with the issuing country's code
+        /// Certificate number, starting with the issuing country's code: A-Z, 0-9, '-', '.', '/'
         #[arg(long)]
         number: String,
         /// The exporter's actor id
@@ -791,6 +784,10 @@ pub(crate) enum CertificateCmd {
         /// Country of destination (ISO 3166-1 alpha-2)
         #[arg(long)]
         importer_country: String,
+        /// The importer's actor id, when it is enrolled in this ledger: the import
+        /// confirmation must then give custody to exactly this actor
+        #[arg(long)]
+        importer_actor: Option<String>,
         /// Days of validity from the date of issue
         #[arg(long, default_value_t = 60)]
         valid_days: i64,
@@ -998,6 +995,52 @@ pub(crate) enum WitnessCmd {
         name: String,
         /// The witness's public or private key file
         key: PathBuf,
+    },
+}
+
+/// The lines of a trust policy (docs/SPEC.md §14.5), each printed from a public key file
+/// obtained through the KP's official channels, and a check of a whole file.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrustCmd {
+    /// Print the `log` line that pins a ledger's root authority key
+    ///
+    /// Example: kpledger trust log --origin kpledger.mru/regional mru.secretariat.pub >> trust-policy.txt
+    Log {
+        /// The ledger's origin name
+        #[arg(long)]
+        origin: String,
+        /// The root authority's public (or private) key file
+        key: PathBuf,
+    },
+    /// Print the `witness` line of a witness (its cosignature key)
+    ///
+    /// Example: kpledger trust witness --name lr.mme lr.mme.pub >> trust-policy.txt
+    Witness {
+        /// The name the witness signs with (its actor id)
+        #[arg(long)]
+        name: String,
+        /// The witness's public (or private) key file
+        key: PathBuf,
+    },
+    /// Print the `kpledger-issuer` line that trusts an authority for one country's certificates
+    ///
+    /// Example: kpledger trust issuer --country SL --actor sl.nma sl.nma.pub >> trust-policy.txt
+    Issuer {
+        /// The issuing country (ISO 3166-1 alpha-2)
+        #[arg(long)]
+        country: String,
+        /// The authority's actor id
+        #[arg(long)]
+        actor: String,
+        /// The authority's public (or private) key file
+        key: PathBuf,
+    },
+    /// Read a trust policy and say what it trusts; exit 2 naming the lines at fault
+    ///
+    /// Example: kpledger trust check kpledger-demo/trust-policy.txt
+    Check {
+        /// The policy file
+        file: PathBuf,
     },
 }
 

@@ -84,7 +84,7 @@ struct Measured {
     bundle_events: u64,
     /// In this process.
     bundle_verify_ms: f64,
-    /// `kpledger verify BUNDLE --trust ...` as a child process, start to exit (best of 5).
+    /// `kpledger verify BUNDLE --policy FILE` as a child process, start to exit (best of 5).
     bundle_process_ms: f64,
 }
 
@@ -197,16 +197,13 @@ pub(crate) fn run(
     say("verifying one certificate's bundle, and the ledger in a child process");
     let keys_dir = dir.join("keys");
     std::fs::create_dir_all(&keys_dir)?;
-    let mut trust = Vec::new();
-    for (i, k) in synth.trusted.iter().enumerate() {
-        let p = keys_dir.join(format!("trusted-{i}.pub"));
-        std::fs::write(&p, k.to_pem())?;
-        trust.push(p);
-    }
+    let policy_path = keys_dir.join("trust-policy.txt");
+    std::fs::write(&policy_path, &synth.policy)?;
+    let policy = kpledger_verify::TrustPolicy::parse(synth.policy.as_bytes())?;
     let (cert, bundle_path, bundle_events) = pick_bundle(&ledger, &synth.certificates, &dir)?;
     let bytes = std::fs::read(&bundle_path)?;
     let t = Instant::now();
-    let report = kpledger_verify::verify_bundle(&bytes, &synth.trusted)?;
+    let report = kpledger_verify::verify_bundle_with(&bytes, &policy)?;
     let bundle_in_process = t.elapsed();
     if !report.ok {
         bail!("the bundle of {cert} does not verify; this is a bug");
@@ -215,10 +212,7 @@ pub(crate) fn run(
     let mut bundle_process = Duration::MAX;
     for _ in 0..5 {
         let mut cmd = Command::new(&exe);
-        cmd.arg("verify").arg(&bundle_path);
-        for t in &trust {
-            cmd.arg("--trust").arg(t);
-        }
+        cmd.arg("verify").arg(&bundle_path).arg("--policy").arg(&policy_path);
         let (elapsed, _) = run_child(&mut cmd)?;
         bundle_process = bundle_process.min(elapsed);
     }

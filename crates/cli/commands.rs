@@ -29,12 +29,12 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, trust, witnesses, quorum, batch, red_flags, json, open } => {
+        Command::Verify { bundle, ledger, policy, batch, red_flags, json, open } => {
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
-            match (ledger, bundle) {
-                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
-                (None, Some(b)) => verify_bundle_file(&b, &trust, &witnesses, quorum, mode, red_flags, json),
-                (None, None) => bail!("give --ledger FILE, or a BUNDLE file with --trust KEY"),
+            match (ledger, bundle, policy) {
+                (Some(l), _, _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (None, Some(b), Some(p)) => verify_bundle_file(&b, &p, mode, red_flags, json),
+                _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
             }
         }
         Command::Stats { ledger, period, from, to, json, csv, open } => report_cmd::stats_cmd(
@@ -46,15 +46,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             csv,
             &open,
         ),
-        Command::Report { html, ledger, bundle, trust, witnesses, quorum, open } => report_cmd::report_cmd(
-            &html,
-            ledger.as_deref(),
-            bundle.as_deref(),
-            &trust,
-            &witnesses,
-            quorum,
-            &open,
-        ),
+        Command::Report { html, ledger, bundle, policy, open } => {
+            report_cmd::report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &open)
+        }
         Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(
             &target,
             ledger.as_deref(),
@@ -66,10 +60,11 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Certificate(c) => certificate_cmd(c),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
+        Command::Trust(t) => trust_cmd(t),
         Command::Epcis(e) => epcis_cmd(e),
         Command::Bundle { ledger, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
-            let number = Text::new(certificate).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
             let bundle = l.bundle(&number)?;
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
@@ -79,7 +74,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 out.display()
             );
             println!(
-                "the importer checks it with: kpledger verify {} --trust EXPORTING-AUTHORITY.pub",
+                "the importer checks it with its trust policy (the log's key, the witnesses, the authorities \
+                 it trusts per country; `kpledger trust --help`):\n  kpledger verify {} --policy TRUST-POLICY.txt",
                 out.display()
             );
             Ok(OK)
@@ -189,7 +185,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 let p = existing(ledger, &id)?;
                 let seal_ids = seals
                     .iter()
-                    .map(|s| Text::new(s.clone()).map_err(|e| anyhow!(e)))
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
             })
@@ -238,7 +234,9 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     }
     // At most one byte more than allowed: a device or a pipe (`/dev/zero`, `<(…)`) has no
     // length to check first, and reading it to its end may never finish.
-    let mut bytes = Vec::new();
+    // Room for a regular file's bytes up front: grown by doubling, a 16 MiB file would take
+    // up to 32 MiB, and twice that while it is copied.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).map_or(0, |n| n + 1));
     std::fs::File::open(path)
         .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_INPUT + 1), &mut bytes))
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -338,12 +336,15 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
 fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
     not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
-        let verdict = ledger.dry_run(&parsed);
+        // A ledger that cannot be read well enough to judge the event is an error, not "no
+        // finding": nothing is written then.
+        let verdict = ledger.dry_run(&parsed)?;
+        let findings = verdict.findings();
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
         if json {
             println!(
                 "{}",
-                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": verdict.findings})
+                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": findings})
             );
         } else {
             println!(
@@ -352,9 +353,9 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
                 parsed.hash.short(),
                 out.display()
             );
-            if !verdict.findings.is_empty() {
+            if !findings.is_empty() {
                 println!("against the current ledger this event would raise:");
-                print!("{}", render::findings(&verdict.findings));
+                print!("{}", render::findings(findings));
             }
             println!(
                 "record it with: kpledger ingest --ledger {} {}",
@@ -485,7 +486,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     if !flags.is_empty() {
         println!();
-        println!("Statistical red flags (domain.md §7.7; also in report.html and stats.txt, see Files):");
+        println!("Statistical red flags (docs/RULES.md; also in report.html and stats.txt, see Files):");
         let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
         print!("{}", render::findings(&found));
     }
@@ -500,7 +501,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     );
     for b in &s.bundle_reports {
         println!(
-            "Evidence bundle {}: {} offline with the authorities' public keys ({} events, {} error(s)).",
+            "Evidence bundle {}: {} offline under the importer's trust policy ({} events, {} error(s)).",
             b.certificate.as_deref().unwrap_or("?"),
             if b.ok { "VERIFIED" } else { "FAILED" },
             b.events,
@@ -510,7 +511,12 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     println!();
     println!("Files:");
     println!("  {}   the ledger (SQLite)", s.ledger.display());
-    println!("  {}   ledger, trusted keys, bundles", s.manifest.display());
+    println!("  {}   ledger, trusted keys, trust policy, bundles", s.manifest.display());
+    println!(
+        "  {}/{}   an importing authority's trust policy: the log's key, witnesses, issuers per country",
+        s.dir.display(),
+        demo::DEMO_POLICY
+    );
     println!("  {}/bundles/   one evidence bundle per KP certificate", s.dir.display());
     println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
     for r in &reports {
@@ -528,10 +534,7 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
         println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
         let d = s.dir.display();
-        println!(
-            "  kpledger verify {d}/bundles/{}.json --trust {d}/keys/mru.secretariat.pub --trust {d}/keys/sl.nma.pub \\\n      --witness lr.mme={d}/keys/lr.mme.pub --witness gn.mines={d}/keys/gn.mines.pub --witness ci.sprpk={d}/keys/ci.sprpk.pub --quorum 2",
-            c.certificate
-        );
+        println!("  kpledger verify {d}/bundles/{}.json --policy {d}/{}", c.certificate, demo::DEMO_POLICY);
     }
     println!("  kpledger certificate list --ledger {}", s.ledger.display());
     println!("  kpledger stats --ledger {} --period 2026-Q1", s.ledger.display());
@@ -566,29 +569,20 @@ fn verify_ledger(path: &Path, mode: SigMode, red_flags: bool, json: bool, o: &Op
     Ok(if report.ok { OK } else { FOUND })
 }
 
-fn verify_bundle_file(
-    path: &Path,
-    trust: &[PathBuf],
-    witnesses: &[String],
-    quorum: Option<usize>,
-    mode: SigMode,
-    red_flags: bool,
-    json: bool,
-) -> Result<u8> {
-    let mut keys = Vec::new();
-    for t in trust {
-        keys.push(PublicKey::read_pem_file(t)?);
-    }
-    let witnesses = witness_keys(witnesses)?;
-    let quorum = quorum.unwrap_or(witnesses.len());
-    if quorum > witnesses.len() {
-        bail!("--quorum {quorum} is more than the {} --witness keys given", witnesses.len());
-    }
-    let trust = kpledger_verify::Trust { keys, witnesses, quorum };
+/// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
+pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
+    let bytes = read_input(path)?;
+    kpledger_verify::TrustPolicy::parse(&bytes).map_err(|e| {
+        anyhow!("{}: {e}\n(the trust policy's format is in docs/SPEC.md §14.5; `kpledger trust --help` prints its lines)", path.display())
+    })
+}
+
+fn verify_bundle_file(path: &Path, policy: &Path, mode: SigMode, red_flags: bool, json: bool) -> Result<u8> {
+    let policy = read_policy(policy)?;
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &trust, mode, &mut |seq, ev| {
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
@@ -605,6 +599,56 @@ fn verify_bundle_file(
     Ok(if report.ok { OK } else { FOUND })
 }
 
+fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
+    use crate::args::TrustCmd;
+    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    match t {
+        TrustCmd::Log { origin, key } => {
+            Origin::new(origin.clone()).map_err(|e| anyhow!("--origin: {e}"))?;
+            let (_, public) = public_of_any(&key)?;
+            println!("log {}", log_vkey(&origin, public).map_err(|e| anyhow!(e))?.to_vkey());
+        }
+        TrustCmd::Witness { name, key } => {
+            let (_, public) = public_of_any(&key)?;
+            println!("witness {name} {}", witness_vkey(&name, public).map_err(|e| anyhow!(e))?.to_vkey());
+        }
+        TrustCmd::Issuer { country, actor, key } => {
+            let country = Country::new(country).map_err(|e| anyhow!("--country: {e}"))?;
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
+            let (_, public) = public_of_any(&key)?;
+            println!(
+                "{ISSUER_KEYWORD} {country} {}",
+                issuer_vkey(actor.as_str(), public).map_err(|e| anyhow!(e))?.to_vkey()
+            );
+        }
+        TrustCmd::Check { file } => {
+            let p = read_policy(&file)?;
+            println!("{}: a valid trust policy", file.display());
+            for l in p.logs() {
+                println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
+            }
+            for w in p.witnesses() {
+                println!(
+                    "  witness {} (signs as {}) key {}",
+                    w.name,
+                    w.key.name(),
+                    w.key.public_key().fingerprint()
+                );
+            }
+            println!("  quorum: {}", p.quorum_text());
+            for i in p.issuers() {
+                println!(
+                    "  certificates of {} validated by {} key {}",
+                    i.country,
+                    i.actor,
+                    i.key.public_key().fingerprint()
+                );
+            }
+        }
+    }
+    Ok(OK)
+}
+
 fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
     match c {
         CertificateCmd::Issue {
@@ -615,13 +659,15 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             importer_name,
             importer_address,
             importer_country,
+            importer_actor,
             valid_days,
         } => {
             let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
             let importer = CertImporter {
-                name: Text::new(importer_name).map_err(|e| anyhow!(e))?,
-                address: Text::new(importer_address).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
+                address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
                 country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
+                actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
             };
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
             let time = now_or(sign.time.as_deref())?;
@@ -641,14 +687,14 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             })
         }
         CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
-            let number = Text::new(number).map_err(|e| anyhow!(e))?;
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
             let refs = current_refs(ledger, &number)?;
             Ok(Payload::Export { certificate: number, parcels: refs })
         }),
         CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, _| {
-                let number = Text::new(number).map_err(|e| anyhow!(e))?;
+                let number = Text::reference(number).map_err(|e| anyhow!(e))?;
                 let cert = ledger
                     .certificate(&number)?
                     .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
@@ -828,7 +874,7 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
             let doc = match (parcel, certificate) {
                 (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
                 (None, Some(c)) => {
-                    kpledger_epcis::export_certificate(&l, &Text::new(c).map_err(|e| anyhow!(e))?)?
+                    kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
                 }
                 (None, None) => kpledger_epcis::export_ledger(&l)?,
             };
@@ -1038,7 +1084,7 @@ fn init(
     let key = SecretKey::read_pem_file(key)?;
     let authority = ActorRecord {
         id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-        name: Text::new(name).map_err(|e| anyhow!(e))?,
+        name: Text::from_input(name).map_err(|e| anyhow!(e))?,
         role: Role::Authority,
         country: Country::new(country).map_err(|e| anyhow!(e))?,
         licence: None,
@@ -1088,8 +1134,8 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             let licence = match licence {
                 None => None,
                 Some(number) => Some(Licence {
-                    number: Text::new(number).map_err(|e| anyhow!(e))?,
-                    class: Text::new(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
+                    number: Text::from_input(number).map_err(|e| anyhow!(e))?,
+                    class: Text::from_input(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
                     valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
                     sites: sites
@@ -1100,7 +1146,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             };
             let actor = ActorRecord {
                 id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 role: role.parse().map_err(|e: String| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
                 licence,
@@ -1116,7 +1162,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }
         ActorCmd::Revoke { sign, actor, reason } => {
             let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
-            let reason = Text::new(reason).map_err(|e| anyhow!(e))?;
+            let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
             sign_and_record(&sign, |_, _| Ok(Payload::Revoke { actor, reason }))
         }
         ActorCmd::List { ledger, json, open: o } => {
@@ -1161,10 +1207,10 @@ fn site_cmd(s: SiteCmd) -> Result<u8> {
         SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord {
                 id: SiteId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::new(name).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
-                region: Text::new(region).map_err(|e| anyhow!(e))?,
-                location: Text::new(location).map_err(|e| anyhow!(e))?,
+                region: Text::from_input(region).map_err(|e| anyhow!(e))?,
+                location: Text::from_input(location).map_err(|e| anyhow!(e))?,
                 area_m2,
             };
             sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
@@ -1281,37 +1327,51 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     }
 }
 
+/// Lines of a JSONL file read (on every core) before the next are.
+const INGEST_CHUNK: usize = 4096;
+
 fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArgs) -> Result<u8> {
     let mut events = Vec::new();
     for f in files {
         let bytes = read_input(f)?;
-        let docs: Vec<&[u8]> = if f.extension().is_some_and(|e| e == "jsonl") {
-            bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+        let mut docs: Box<dyn Iterator<Item = &[u8]>> = if f.extension().is_some_and(|e| e == "jsonl") {
+            Box::new(bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)))
         } else {
-            vec![&bytes]
+            Box::new(std::iter::once(bytes.as_slice()))
         };
-        // Reading events does not depend on the ledger: on every core.
-        let parsed_docs: Vec<_> = {
-            use rayon::prelude::*;
-            docs.par_iter().map(|d| Event::parse(d)).collect()
-        };
-        for (i, (doc, parsed)) in docs.into_iter().zip(parsed_docs).enumerate() {
-            let place = if files.len() > 1 || i > 0 {
-                format!("{} (event {})", f.display(), i + 1)
-            } else {
-                f.display().to_string()
+        // Reading events does not depend on the ledger: on every core, a chunk of lines at a
+        // time, stopping at the first line that is not an event (a file of millions of `{}`
+        // lines is refused at its first, in the memory of one chunk).
+        let mut i = 0;
+        loop {
+            let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed_docs: Vec<_> = {
+                use rayon::prelude::*;
+                chunk.par_iter().map(|d| Event::parse(d)).collect()
             };
-            let parsed = parsed.map_err(|e| {
-                let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
-                let hint = if serde_json::from_slice(doc).is_ok_and(is_offer) {
-                    "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+            for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
+                let place = if files.len() > 1 || i > 0 {
+                    format!("{} (event {})", f.display(), i + 1)
                 } else {
-                    ""
+                    f.display().to_string()
                 };
-                anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
-            })?;
-            not_from_the_future(&parsed, &place)?;
-            events.push(parsed);
+                i += 1;
+                let parsed = parsed.map_err(|e| {
+                    let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
+                    // Read within the strict reader's memory bound, like the event itself.
+                    let hint = if kpledger_model::canonical::parse_strict(doc).is_ok_and(is_offer) {
+                        "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+                    } else {
+                        ""
+                    };
+                    anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
+                })?;
+                not_from_the_future(&parsed, &place)?;
+                events.push(parsed);
+            }
         }
     }
     let mut ledger = open(path, dry_run, o)?;
@@ -1319,7 +1379,7 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
         // Each event is checked against the ledger as it is, not after the others.
         let mut all = Vec::new();
         for ev in &events {
-            all.extend(ledger.dry_run(ev).findings);
+            all.extend_from_slice(ledger.dry_run(ev)?.findings());
         }
         let ok = !all.iter().any(Finding::is_error);
         if json {
@@ -1418,7 +1478,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             println!("HS code  {}", p.hs_code);
             println!(
                 "origin   {} (sites: {})",
-                join(p.origin_countries.iter().map(ToString::to_string).collect()),
+                join(origin_members(&p)),
                 join(p.origin_sites.iter().map(ToString::to_string).collect())
             );
             if let Some(v) = p.value_usd_cents {
@@ -1451,7 +1511,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                         p.holder.to_string(),
                         render::ct(p.weight_pt),
                         p.hs_code.to_string(),
-                        p.origin_countries.iter().map(ToString::to_string).collect::<Vec<_>>().join("+"),
+                        origin_members(p).join("+"),
                         p.updated.to_string(),
                     ]
                 })
@@ -1463,4 +1523,14 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// A parcel's origin set as shown to people: its countries, and `unknown` for the share of
+/// unknown origin (SPEC §10.2).
+fn origin_members(p: &kpledger_verify::ParcelState) -> Vec<String> {
+    let mut v: Vec<String> = p.origin_countries.iter().map(ToString::to_string).collect();
+    if p.origin_unknown || p.origin_countries.is_empty() {
+        v.push("unknown".into());
+    }
+    v
 }

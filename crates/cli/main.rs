@@ -1,6 +1,6 @@
 //! The `kpledger` binary: the only place that talks to the terminal and decides exit codes.
 //!
-//! Exit codes (PRODUCT.md §6, stable): 0 success or verified (warnings allowed); 1
+//! Exit codes (stable; README.md, Reference): 0 success or verified (warnings allowed); 1
 //! verification ran and found at least one error, or the rules refused an event; 2 could
 //! not run (usage, unreadable or invalid input, not a ledger, locked, newer schema).
 #![forbid(unsafe_code)]
@@ -30,6 +30,11 @@ pub(crate) const FOUND: u8 = 1;
 pub(crate) const CANNOT_RUN: u8 = 2;
 
 fn main() -> ExitCode {
+    // Output commands stop quietly when the reader goes away (`kpledger parcel history … |
+    // head -1`), as Unix tools do: the default action of SIGPIPE ends the process, where Rust's
+    // runtime would ignore the signal and make the next `println!` panic. Writes to the ledger
+    // are transactions, so ending mid-output never leaves half an append.
+    sigpipe::reset();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -162,6 +162,12 @@ pub(crate) fn report(r: &Report) -> String {
         "{verdict}: {what} — {} events, {} parcels, {} actors; {} error(s), {} warning(s)\n",
         r.events, r.parcels, r.actors, r.errors, r.warnings
     ));
+    if !r.witnesses.is_empty() {
+        s.push_str(&format!(
+            "checkpoint cosigned by the trust policy's witnesses: {}\n",
+            r.witnesses.join(", ")
+        ));
+    }
     s.push_str(&findings(&r.findings));
     if (r.findings.len() as u64) < r.errors + r.warnings {
         s.push_str(&format!("(only the first {} findings are listed)\n", r.findings.len()));

@@ -10,7 +10,7 @@ use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
 
 use crate::args::{GraphFormat, OpenArgs};
-use crate::commands::{open, read_input, witness_keys, write_new};
+use crate::commands::{open, read_input, read_policy, write_new};
 use crate::{FOUND, OK};
 
 /// The events of a bundle file with their ledger positions, and its checkpoint note.
@@ -108,14 +108,12 @@ pub(crate) fn ledger_html(
     Ok(html)
 }
 
-/// `kpledger report --html OUT (--ledger L | --bundle B --trust K...)`.
+/// `kpledger report --html OUT (--ledger L | --bundle B --policy P)`.
 pub(crate) fn report_cmd(
     out: &Path,
     ledger: Option<&Path>,
     bundle: Option<&Path>,
-    trust: &[PathBuf],
-    witnesses: &[String],
-    quorum: Option<usize>,
+    policy: Option<&Path>,
     o: &OpenArgs,
 ) -> Result<u8> {
     let (html, ok) = match (ledger, bundle) {
@@ -126,20 +124,19 @@ pub(crate) fn report_cmd(
             (ledger_html(&l, &report, format!("ledger {}", path.display()))?, ok)
         }
         (None, Some(path)) => {
-            let mut keys = Vec::new();
-            for t in trust {
-                keys.push(kpledger_model::PublicKey::read_pem_file(t)?);
-            }
-            let witnesses = witness_keys(witnesses)?;
-            let quorum = quorum.unwrap_or(witnesses.len());
-            let trust = kpledger_verify::Trust { keys, witnesses, quorum };
+            let policy = policy.ok_or_else(|| anyhow!("give the trust policy with --policy FILE"))?;
+            let policy = read_policy(policy)?;
             let bytes = read_input(path)?;
-            let report = kpledger_verify::verify_bundle_with(&bytes, &trust)
+            let report = kpledger_verify::verify_bundle_with(&bytes, &policy)
                 .with_context(|| format!("{}", path.display()))?;
             let (events, note) = bundle_events(path)?;
             let book = book_of(&events);
             let flags = kpledger_report::red_flags(&book);
-            let checkpoints: Vec<CheckpointStatus> = vec![kpledger_report::html::checkpoint_status(&note)?];
+            // The witnesses shown are only those whose cosignatures verified with a key of the
+            // trust policy, never names read from the note's signature lines.
+            let mut status = kpledger_report::html::checkpoint_status(&note)?;
+            status.cosigners = report.witnesses.clone();
+            let checkpoints: Vec<CheckpointStatus> = vec![status];
             let html = kpledger_report::html::render(&HtmlInput {
                 subject: format!("evidence bundle {}", path.display()),
                 book: &book,
@@ -149,7 +146,7 @@ pub(crate) fn report_cmd(
             })?;
             (html, report.ok)
         }
-        (None, None) => bail!("give --ledger FILE, or --bundle FILE with --trust KEY"),
+        (None, None) => bail!("give --ledger FILE, or --bundle FILE with --policy TRUST-POLICY"),
     };
     write_new(out, html.as_bytes())?;
     println!("regulator report → {}", out.display());

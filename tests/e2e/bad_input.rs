@@ -427,3 +427,83 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
     run(&["--version"]).ok().stdout_has("kpledger");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "usage errors must create no file");
 }
+
+/// What a person types is signed in Unicode NFC (docs/SPEC.md §7): a name typed with
+/// decomposed accents is recorded composed; an invisible or bidirectional character in a name,
+/// and a certificate or seal number that is not visible ASCII, are refused before anything is
+/// signed (exit 2, the ledger unchanged).
+#[test]
+fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
+    let t = Trade::new("typed-text");
+    let site = |id: &str, name: &str, region: &str| {
+        kp!(
+            "site",
+            "add",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            id,
+            "--name",
+            name,
+            "--country",
+            "SL",
+            "--region",
+            region,
+            "--location",
+            "8.6,-10.9",
+            "--area-m2",
+            "8000"
+        )
+        .run()
+    };
+    site("sl.kono.societe-1", "Socie\u{301}te\u{301} mine", "Kono").ok();
+    let c = Connection::open(&t.ledger).unwrap();
+    let doc: String =
+        c.query_row("SELECT doc FROM events WHERE doc LIKE '%sl.kono.societe-1%'", [], |r| r.get(0)).unwrap();
+    assert!(doc.contains("Soci\u{e9}t\u{e9} mine") && !doc.contains('\u{301}'), "{doc}");
+    drop(c);
+
+    let before = snapshot(&t.ledger);
+    site("sl.kono.tongo-9", "Tongo \u{202e}9 dleif", "Kono").cannot_run(&["acceptable text", "U+202E"]);
+    site("sl.kono.tongo-9", "Tongo field 9", "Ko\u{2060}no").cannot_run(&["acceptable text", "U+2060"]);
+    let parcel = t.extract("1.25", "3");
+    let after_extract = snapshot(&t.ledger);
+    assert_ne!(before, after_extract);
+    let seal = |seal: &str| {
+        kp!(
+            "seal",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--parcel",
+            &parcel,
+            "--seal",
+            seal
+        )
+        .run()
+    };
+    seal("SL-SEAL\u{200b}-2026-0101").cannot_run(&["certificate or seal number"]);
+    seal("sl-seal-2026-0101").cannot_run(&["certificate or seal number", "capitals"]);
+    kp!(
+        "certificate",
+        "export",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--time",
+        t.tick(),
+        "--number",
+        "SL-2026\u{2060}-004600"
+    )
+    .run()
+    .cannot_run(&["certificate or seal number"]);
+    assert_eq!(snapshot(&t.ledger), after_extract, "a refused input changed the ledger");
+}

@@ -1,4 +1,4 @@
-//! The demo contract (PRODUCT.md §6), and tampering: editing any cell of a ledger file,
+//! The demo contract (README.md, The demo), and tampering: editing any cell of a ledger file,
 //! deleting any row or appending an event must make `verify --ledger` exit 1.
 //!
 //! The demo is built once per run of the test binary and shared, read-only, by the tests
@@ -107,12 +107,13 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
     let d = lease.0;
     d.run.stdout_has("kpledger verify --ledger");
 
-    // manifest.json: {"ledger": ..., "trust": [...], "bundles": [...]}, paths relative to DIR.
+    // manifest.json: {"ledger": ..., "trust": [...], "policy": ..., "bundles": [...]}, paths
+    // relative to DIR.
     let text = std::fs::read_to_string(d.dir.join("manifest.json")).unwrap();
     let manifest: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("manifest.json: {e}\n{text}"));
     let keys: BTreeSet<&str> = manifest.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, BTreeSet::from(["ledger", "trust", "bundles"]), "{text}");
+    assert_eq!(keys, BTreeSet::from(["ledger", "trust", "policy", "bundles"]), "{text}");
     let relative = |v: &Value| -> PathBuf {
         let s = v.as_str().unwrap_or_else(|| panic!("{v} is not a path\n{text}"));
         assert!(!s.is_empty() && Path::new(s).is_relative(), "{s:?} should be relative to DIR\n{text}");
@@ -127,10 +128,14 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
         let shown = kp!("key", "show", relative(key), "--json").run().ok().json();
         assert_eq!(shown["kind"], "public", "trusted keys are public keys: {key}");
     }
+    // The importer's trust policy: every bundle verifies under it, as the demo's hint says.
+    let policy = relative(&manifest["policy"]);
+    kp!("trust", "check", &policy).run().ok().stdout_has("a valid trust policy");
     let bundles = manifest["bundles"].as_array().unwrap_or_else(|| panic!("bundles is not a list\n{text}"));
     for b in bundles {
-        relative(b);
+        kp!("verify", relative(b), "--policy", &policy).run().ok().stdout_has("VERIFIED");
     }
+    d.run.stdout_has("--policy");
 
     // A second run into the same, now non-empty, directory is refused and changes nothing.
     let before = listing(&d.dir);

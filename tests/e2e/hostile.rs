@@ -34,7 +34,7 @@ const SITE: &str = "sl.kono.koidu-12";
 const PARCEL: &str = "019cb1a0-0000-7000-8000-000000000001";
 const WHEN: &str = "2026-03-03T09:00:00Z";
 
-/// ed25519-speccheck (`../shared/vectors/ed25519/speccheck/cases.json`, novifinancial/
+/// ed25519-speccheck (`tests/vectors/ed25519/speccheck/cases.json`, novifinancial/
 /// ed25519-speccheck, Apache-2.0): the public key of cases 0 and 1, a point of small order.
 const SPECCHECK_SMALL_ORDER_A: &str = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa";
 /// Case 0's signature, by that key: R of small order, S = 0.
@@ -262,6 +262,41 @@ fn derived() -> Vec<(String, Vec<u8>)> {
     put(
         "events/lookalike_hs_code_arabic_indic_digits.json",
         signed(with(&extraction(), "/hs_code", json!("7102.\u{663}\u{661}")), &miner),
+    );
+
+    // Certificate and seal numbers are visible ASCII; free text holds no invisible, format,
+    // bidirectional or unnormalised character (docs/SPEC.md §7).
+    let export = |number: &str| {
+        json!({
+            "kind": "export", "ledger": ORIGIN, "signer": NMA, "time": WHEN, "v": 1,
+            "certificate": number, "parcels": [{"parcel": PARCEL, "prev": "0".repeat(64)}]
+        })
+    };
+    put("events/lookalike_certificate_word_joiner.json", signed(export("SL-2026\u{2060}-004600"), &nma));
+    put("events/lookalike_certificate_lowercase.json", signed(export("sl-2026-004600"), &nma));
+    let seal = json!({
+        "kind": "seal", "ledger": ORIGIN, "signer": NMA, "time": WHEN, "v": 1, "parcel": PARCEL,
+        "prev": "0".repeat(64), "weight_pt": 1234, "seal_ids": ["SL-SEAL-2026-0101", "SL-SEAL\u{200b}-2026-0101"]
+    });
+    put("events/lookalike_seal_zero_width_space.json", signed(seal, &nma));
+    put(
+        "events/text_bidi_override_in_name.json",
+        signed(with(&site(), "/site/name", json!("Tongo \u{202e}3 dleif")), &nma),
+    );
+    put(
+        "events/text_word_joiner_in_region.json",
+        signed(with(&site(), "/site/region", json!("Ko\u{2060}no")), &nma),
+    );
+    put(
+        "events/text_not_nfc_in_name.json",
+        signed(
+            with(
+                &enrolment(&dealer.public().to_base64()),
+                "/actor/name",
+                json!("Kamara Socie\u{301}te\u{301}"),
+            ),
+            &nma,
+        ),
     );
 
     // Times.

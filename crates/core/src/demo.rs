@@ -4,11 +4,11 @@
 //! KP authorities, which publish their country policies (the files in `policies/`,
 //! embedded here), register mine sites, and enrol licensed miners, middlemen, exporters and
 //! government valuers. Parcels are mined in all four countries and follow each country's
-//! legal chain (`domain.md` §7.6 LC-2) to an exporter, who merges them into an export lot
+//! legal chain (LC-2, docs/RULES.md) to an exporter, who merges them into an export lot
 //! that is officially valued and sealed. Two flows are deliberately suspicious: one
 //! handover's re-weigh finds 3% less than the miner declared (MB-3 warning), and Côte
 //! d'Ivoire's export lot is valued at about US$270/ct — like the country's real 2019
-//! exports, about 4.8 times its production benchmark of US$56.38/ct (`domain.md` §4): the
+//! exports, about 4.8 times its production benchmark of US$56.38/ct (docs/RULES.md, Reference figures): the
 //! statistical red flag ST-1 of `kpledger-report`.
 
 use std::path::{Path, PathBuf};
@@ -110,15 +110,62 @@ pub struct DemoSummary {
     pub bundle_reports: Vec<Report>,
 }
 
-/// The manifest the demo writes (`PRODUCT.md` §6).
+/// The manifest the demo writes (`schemas/manifest.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     /// The ledger, relative to the directory.
     pub ledger: String,
-    /// Trusted public key files (the authorities), relative to the directory.
+    /// The authorities' public key files (PEM), relative to the directory.
     pub trust: Vec<String>,
+    /// The importing authority's trust policy (docs/SPEC.md §14.5), relative to the directory:
+    /// what `kpledger verify BUNDLE --policy` reads.
+    pub policy: String,
     /// Evidence bundles, relative to the directory.
     pub bundles: Vec<String>,
+}
+
+/// The demo's trust policy file, relative to its directory.
+pub const DEMO_POLICY: &str = "trust-policy.txt";
+
+/// The trust policy an importing authority (Antwerp's, say) writes once for the MRU regional
+/// ledger: the Secretariat's root key for the log, the four national authorities as
+/// witnesses (all four must cosign), and each as the only authority trusted to validate its
+/// own country's certificates. With `witnessed` false (a log no one witnesses, as in
+/// `kpledger bench`), no witness is listed and the quorum is `none`.
+pub fn importer_policy(
+    origin: &str,
+    root: kpledger_model::PublicKey,
+    authorities: &[(String, kpledger_model::Country, kpledger_model::PublicKey)],
+    witnessed: bool,
+) -> Result<String, SimError> {
+    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    let bad = |e: kpledger_model::note::NoteError| SimError::Value(e.to_string());
+    let mut t = String::from(
+        "# Trust policy of an importing authority for evidence bundles (docs/SPEC.md §14.5).\n\
+         # Written once, from keys obtained through the KP's official channels, and reused:\n\
+         #   kpledger verify BUNDLE --policy trust-policy.txt\n\
+         # The demo's keys are public knowledge: never trust them for real parcels.\n\n\
+         # The MRU regional ledger: its root authority's (the Secretariat's) key signs the log.\n",
+    );
+    t.push_str(&format!("log {}\n\n", log_vkey(origin, root).map_err(bad)?.to_vkey()));
+    if witnessed {
+        t.push_str("# The national KP authorities witness the log; every one of them must cosign.\n");
+        for (id, _, key) in authorities {
+            t.push_str(&format!("witness {id} {}\n", witness_vkey(id, *key).map_err(bad)?.to_vkey()));
+        }
+        let names: Vec<&str> = authorities.iter().map(|(id, _, _)| id.as_str()).collect();
+        t.push_str(&format!("group mru-authorities all {}\nquorum mru-authorities\n\n", names.join(" ")));
+    } else {
+        t.push_str("# No witness: verdicts carry the warning LOG-4.\nquorum none\n\n");
+    }
+    t.push_str("# Who may validate each issuing country's KP certificates: its own authority only.\n");
+    for (id, country, key) in authorities {
+        t.push_str(&format!(
+            "{ISSUER_KEYWORD} {country} {}\n",
+            issuer_vkey(id, *key).map_err(bad)?.to_vkey()
+        ));
+    }
+    Ok(t)
 }
 
 pub(crate) struct Country<'a> {
@@ -175,7 +222,10 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     progress("Liberia exports a lot to a Sierra Leone exporter; Sierra Leone confirms receipt");
     let lr_cert = "LR-2026-000042";
     let lr_value = value_and_seal(&mut sim, lr, &lots[1])?;
-    let to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    let mut to_sl = importer("Kono Gems Export Ltd", "14 Sewafe Road, Koidu", "SL")?;
+    // The importer is enrolled in this regional ledger: the certificate binds its enrolment,
+    // and the confirmation can give custody to no one else.
+    to_sl.actor = Some(sl.exporter.clone());
     let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
     sim.certify(&lr.authority, draft)?;
     sim.tick(24 * 60);
@@ -259,18 +309,25 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let sites = ledger.sites()?.len() as u64;
 
     let mut trust = Vec::new();
-    let mut trusted_keys = Vec::new();
+    let mut authorities = Vec::new();
     for (id, key) in sim.keys() {
         let pem = dir.join("keys").join(format!("{id}.pem"));
         let public = dir.join("keys").join(format!("{id}.pub"));
         std::fs::write(&pem, key.to_pem()).map_err(io(&pem))?;
         std::fs::write(&public, key.public().to_pem()).map_err(io(&public))?;
-        let is_authority = ledger.actor(id)?.is_some_and(|a| a.record.role == Role::Authority);
-        if is_authority {
+        if let Some(a) = ledger.actor(id)?.filter(|a| a.record.role == Role::Authority) {
             trust.push(format!("keys/{id}.pub"));
-            trusted_keys.push(key.public());
+            if *id != root {
+                authorities.push((id.to_string(), a.record.country.clone(), key.public()));
+            }
         }
     }
+    let root_key = sim.key(&root)?.public();
+    let policy_text = importer_policy(DEMO_ORIGIN, root_key, &authorities, true)?;
+    let policy_path = dir.join(DEMO_POLICY);
+    std::fs::write(&policy_path, &policy_text).map_err(io(&policy_path))?;
+    let policy = kpledger_verify::TrustPolicy::parse(policy_text.as_bytes())
+        .map_err(|e| SimError::Value(format!("the demo's trust policy: {e}")))?;
 
     progress("writing and checking an evidence bundle per certificate");
     std::fs::create_dir_all(dir.join("bundles")).map_err(io(dir))?;
@@ -282,17 +339,12 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         let rel = format!("bundles/{}.json", s.certificate);
         let path = dir.join(&rel);
         std::fs::write(&path, [bytes.as_slice(), b"\n"].concat()).map_err(io(&path))?;
-        let trust = kpledger_verify::Trust {
-            keys: trusted_keys.clone(),
-            witnesses: witnesses.keys.clone(),
-            quorum: witnesses.keys.len(),
-        };
-        let report = kpledger_verify::verify_bundle_with(&bytes, &trust)
+        let report = kpledger_verify::verify_bundle_with(&bytes, &policy)
             .map_err(|e| SimError::Value(format!("bundle {}: {e}", s.certificate)))?;
         bundle_reports.push(report);
         bundles.push(rel);
     }
-    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, bundles };
+    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, policy: DEMO_POLICY.into(), bundles };
     let manifest_path = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Value(e.to_string()))? + "\n";
     std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
@@ -516,7 +568,7 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
             chain: vec![ci_c],
             exporter: ci_x,
             usd_per_ct: 56,
-            // The lot is valued like the real 2019 exports (about US$260/ct, domain.md §4),
+            // The lot is valued like the real 2019 exports (about US$260/ct, docs/RULES.md, Reference figures),
             // several times the production benchmark of US$56.38/ct: ST-1 flags it.
             valued_usd_per_ct: 217,
         },
@@ -587,7 +639,6 @@ pub(crate) fn trade(
 #[derive(Default)]
 struct Witnesses {
     states: std::collections::BTreeMap<ActorId, kpledger_verify::witness::LogState>,
-    keys: Vec<kpledger_model::note::VerifierKey>,
 }
 
 impl Witnesses {
@@ -625,16 +676,17 @@ impl Witnesses {
             );
         }
         sim.ledger_mut().add_cosignatures(&note.to_bytes(), &keys)?;
-        self.keys = keys;
         Ok(())
     }
 }
 
-pub(crate) fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
+/// A certificate's importer, for scenarios.
+pub fn importer(name: &str, address: &str, country: &str) -> Result<CertImporter, SimError> {
     Ok(CertImporter {
         name: text(name)?,
         address: text(address)?,
         country: kpledger_model::Country::new(country).map_err(SimError::Value)?,
+        actor: None,
     })
 }
 

@@ -34,9 +34,14 @@ pub enum SimError {
     NoKey(String),
 }
 
-/// Shorthand for building validated text in scenarios.
+/// Shorthand for building validated text in scenarios (normalised to NFC, as typed text is).
 pub fn text(s: &str) -> Result<Text, SimError> {
-    Text::new(s).map_err(SimError::Value)
+    Text::from_input(s).map_err(SimError::Value)
+}
+
+/// Shorthand for a certificate or seal number (`Text::reference`).
+pub fn reference(s: &str) -> Result<Text, SimError> {
+    Text::reference(s).map_err(SimError::Value)
 }
 
 /// Shorthand for an actor id.
@@ -160,8 +165,20 @@ impl Sim {
 
     /// Records the genesis of the ledger with a root authority.
     pub fn genesis(&mut self, id: &str, name: &str, country: &str) -> Result<ActorId, SimError> {
+        let key = self.derive_key(id, 0);
+        self.genesis_with_key(id, name, country, key)
+    }
+
+    /// Records the genesis with `key` as the root authority's (not one the simulator derives):
+    /// for tests that build a ledger around a key obtained elsewhere, as a forger would.
+    pub fn genesis_with_key(
+        &mut self,
+        id: &str,
+        name: &str,
+        country: &str,
+        key: SecretKey,
+    ) -> Result<ActorId, SimError> {
         let id = aid(id)?;
-        let key = self.derive_key(id.as_str(), 0);
         let authority = ActorRecord {
             id: id.clone(),
             name: text(name)?,
@@ -400,14 +417,14 @@ impl Sim {
     /// The authority records the departure of a certified shipment.
     pub fn export(&mut self, authority: &ActorId, number: &str) -> Result<Appended, SimError> {
         let refs = self.current_refs(number)?;
-        self.submit(authority, Payload::Export { certificate: text(number)?, parcels: refs })
+        self.submit(authority, Payload::Export { certificate: reference(number)?, parcels: refs })
     }
 
     /// The certificate's parcels at their current heads.
     pub fn current_refs(&self, number: &str) -> Result<Vec<ParcelRef>, SimError> {
         let cert = self
             .ledger
-            .certificate(&text(number)?)?
+            .certificate(&reference(number)?)?
             .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
         cert.certificate
             .parcels
@@ -426,7 +443,7 @@ impl Sim {
     ) -> Result<Appended, SimError> {
         let cert = self
             .ledger
-            .certificate(&text(number)?)?
+            .certificate(&reference(number)?)?
             .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
         let c = cert.certificate;
         let confirmation = ImportConfirmation {
@@ -446,7 +463,7 @@ impl Sim {
     /// Seals a parcel with container seal numbers.
     pub fn seal(&mut self, by: &ActorId, parcel: &ParcelId, seal_ids: &[&str]) -> Result<Appended, SimError> {
         let p = self.parcel(parcel)?;
-        let seal_ids = seal_ids.iter().map(|s| text(s)).collect::<Result<_, _>>()?;
+        let seal_ids = seal_ids.iter().map(|s| reference(s)).collect::<Result<_, _>>()?;
         self.submit(by, Payload::Seal { parcel: *parcel, prev: p.head, weight_pt: p.weight_pt, seal_ids })
     }
 }
@@ -516,7 +533,7 @@ pub fn draft_certificate(
         e.1 += p.value_usd_cents.map_or(0, |v| v.0);
         refs.push(ParcelRef { parcel: *id, prev: p.head });
         seals.extend(p.seal_ids.iter().cloned());
-        unknown |= p.origin_countries.is_empty();
+        unknown |= p.origin_unknown || p.origin_countries.is_empty();
         origins.extend(p.origin_countries.iter().cloned());
     }
     let country_of_origin = match (origins.first(), origins.len(), unknown) {
@@ -526,7 +543,7 @@ pub fn draft_certificate(
     Ok(Certificate {
         title: text(KP_TITLE)?,
         statement: text(KP_STATEMENT)?,
-        number: text(number)?,
+        number: reference(number)?,
         issuing_country: auth.record.country.clone(),
         issuing_authority: auth.record.name.clone(),
         country_of_origin,

@@ -18,8 +18,8 @@ use kpledger_model::{
 };
 use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{
-    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, Report, SigMode,
-    State, rows,
+    Accepted, ActorState, CertificateState, Effect, Finding, LedgerCheck, ParcelState, PolicyHistory, Report,
+    SigMode, State, rows,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -147,6 +147,33 @@ pub enum StoreError {
         number: u64,
         /// Why.
         source: kpledger_model::canonical::JsonError,
+    },
+    /// The file's schema (`sqlite_schema`) is not exactly the one this build creates: a
+    /// table, index, view or trigger was added, dropped or redefined. Nothing else of the
+    /// file was read.
+    #[error(
+        "{path} is not a ledger as kpledger writes it: its database schema differs from the one \
+         kpledger creates ({differences}). kpledger reads nothing more from it and writes nothing \
+         to it, because an added view or trigger would run inside kpledger and a dropped \
+         constraint lets forged rows in. `kpledger verify --ledger {path}` reports the same; \
+         restore the ledger from a backup, or re-ingest its signed events into a new ledger"
+    )]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// What differs, entry by entry.
+        differences: String,
+    },
+    /// The ledger holds no certificate of that number.
+    #[error(
+        "{path} has no certificate {number}; `kpledger certificate list --ledger {path}` lists the \
+         certificates it holds"
+    )]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+        /// The number asked for.
+        number: Text,
     },
     /// A stored document could not be read.
     #[error("{path}: stored data is unreadable ({reason}); run `kpledger verify --ledger {path}`")]
@@ -299,6 +326,9 @@ impl Ledger {
                 supported: SCHEMA_VERSION,
             });
         }
+        // Before any other read: a view or trigger of a hostile file must never run, and a
+        // table stripped of its constraints must never be trusted.
+        check_schema(&l.conn, path)?;
         Ok(l)
     }
 
@@ -311,6 +341,7 @@ impl Ledger {
     }
 
     fn pragmas(&self, busy: Duration) -> Result<(), StoreError> {
+        harden(&self.conn).map_err(|e| self.err(e))?;
         self.conn.busy_timeout(busy).map_err(|e| self.err(e))?;
         // FULL: a commit that returned is on disk, even across power loss (WAL mode).
         self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
@@ -337,6 +368,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql_err(&path, e))?;
+        check_schema(&tx, &path)?;
         let out = append_in(&tx, &path, event)?;
         tx.commit().map_err(|e| sql_err(&path, e))?;
         Ok(out)
@@ -404,6 +436,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| (0, sql_err(&path, e)))?;
+        check_schema(&tx, &path).map_err(|e| (0, e))?;
         // Actors and policies change rarely: read and decoded once per batch.
         let cache = BatchCache::default();
         let mut out = Vec::with_capacity(events.len());
@@ -415,13 +448,15 @@ impl Ledger {
     }
 
     /// Checks `event` without appending it (an event already in the ledger is refused, as
-    /// `append` would).
-    pub fn dry_run(&self, event: &ParsedEvent) -> kpledger_verify::Verdict {
-        let mut verdict = kpledger_verify::check_event(&SqlState::new(&self.conn, &self.path), event);
-        if let Ok(Some(dup)) = already_recorded(&self.conn, &self.path, event) {
-            verdict.findings.insert(0, dup);
-        }
-        verdict
+    /// `append` would). A stored row the rules need that cannot be read is an error, as it
+    /// is for `append`: never a verdict made without it.
+    pub fn dry_run(&self, event: &ParsedEvent) -> Result<kpledger_verify::Verdict, StoreError> {
+        let dup = already_recorded(&self.conn, &self.path, event)?;
+        let verdict = judge(&self.conn, &self.path, None, event, kpledger_verify::Signatures::check(event))?;
+        Ok(match dup {
+            Some(dup) => verdict.with_first(dup),
+            None => verdict,
+        })
     }
 
     /// The ledger's origin name (after genesis).
@@ -442,6 +477,11 @@ impl Ledger {
 
     /// A country's current policy.
     pub fn policy(&self, country: &Country) -> Result<Option<Policy>, StoreError> {
+        Ok(self.policy_history(country)?.and_then(|h| h.entries.last().map(|e| e.policy.clone())))
+    }
+
+    /// Every recorded version of a country's policy, oldest first.
+    pub fn policy_history(&self, country: &Country) -> Result<Option<PolicyHistory>, StoreError> {
         SqlState::new(&self.conn, &self.path)
             .get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str())
     }
@@ -557,10 +597,9 @@ impl Ledger {
     /// The evidence bundle of a certificate: the provenance of its parcels and the
     /// enrolments, key rotations, policies and sites those events rely on, in ledger order.
     pub fn bundle(&self, number: &Text) -> Result<Bundle, StoreError> {
-        let cert = self.certificate(number)?.ok_or_else(|| StoreError::BadRow {
-            path: self.path.clone(),
-            reason: format!("no certificate {number} in this ledger"),
-        })?;
+        let cert = self
+            .certificate(number)?
+            .ok_or_else(|| StoreError::NoCertificate { path: self.path.clone(), number: number.clone() })?;
         let mut chosen: BTreeMap<u64, ParsedEvent> = BTreeMap::new();
         for r in &cert.certificate.parcels {
             chosen.extend(self.provenance(&r.parcel)?);
@@ -596,8 +635,10 @@ impl Ledger {
             }
         }
         for s in &sites {
-            if let Some(site) = SqlState::new(&self.conn, &self.path).site(s) {
-                countries.insert(site.country.clone());
+            let site: Option<SiteRecord> = SqlState::new(&self.conn, &self.path)
+                .get_doc("SELECT doc FROM sites WHERE id = ?1", s.as_str())?;
+            if let Some(site) = site {
+                countries.insert(site.country);
             }
         }
         for ev in chosen.values() {
@@ -649,18 +690,15 @@ impl Ledger {
             Payload::Genesis { authority } => Some(authority.id.clone()),
             _ => None,
         });
-        // The witnesses who cosigned the checkpoint are actors of this ledger: their
-        // enrolments go in too, so the bundle's reader knows their keys.
-        let witnesses: Vec<ActorId> = kpledger_model::note::Note::parse(checkpoint.note.as_bytes())
-            .map(|n| n.signatures().iter().filter_map(|s| ActorId::new(s.name()).ok()).collect())
-            .unwrap_or_default();
+        // Witnesses' enrolments are not carried: a bundle's reader takes witness keys from its
+        // trust policy only (docs/SPEC.md §14.3), never from the bundle.
         // Enrolments (and the key rotations in force at each signature) of every actor the
         // chosen events name, up to the root: repeat until nothing more is needed.
         loop {
             let mut last_signed: BTreeMap<ActorId, u64> = BTreeMap::new();
-            // Witnesses and the root sign the checkpoint: their keys as of the checkpoint.
-            for w in witnesses.iter().chain(&root_id) {
-                last_signed.insert(w.clone(), checkpoint.size + 1);
+            // The root signs the checkpoint: its keys as of the checkpoint.
+            if let Some(r) = &root_id {
+                last_signed.insert(r.clone(), checkpoint.size + 1);
             }
             for (seq, ev) in &chosen {
                 for a in signers(&ev.event.body.payload, &ev.event.body.signer) {
@@ -768,6 +806,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql_err(&path, e))?;
+        check_schema(&tx, &path)?;
         let state = SqlState::new(&tx, &path);
         let origin =
             state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
@@ -860,6 +899,7 @@ impl Ledger {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sql_err(&path, e))?;
+        check_schema(&tx, &path)?;
         let origin = SqlState::new(&tx, &path)
             .try_origin()?
             .ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
@@ -988,14 +1028,17 @@ impl Ledger {
         // append committed by another process meanwhile shows up in some tables and not in
         // others (false LOG and DB-1 errors). Dropped last: rolled back, as it only reads.
         let _snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        // The schema as of this snapshot (it was checked at opening; another process may
+        // have changed it since), before any other read of it.
+        check_schema(&self.conn, &self.path)?;
         // SQLite's structural check of the file runs on a connection of its own beside the
         // verification, not before it (on one core it would hold up all the others). A
         // corrupt file is reported as such, whatever the verification made of it.
         std::thread::scope(|scope| {
             let (path, busy) = (self.path.as_path(), self.busy);
-            let quick = scope.spawn(move || quick_check(path, busy));
+            let integrity = scope.spawn(move || integrity_check(path, busy));
             let report = self.verify_rows(mode, progress, observe);
-            match quick.join() {
+            match integrity.join() {
                 Ok(Ok(())) => report,
                 Ok(Err(e)) => Err(e),
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -1144,15 +1187,13 @@ impl Ledger {
 
     /// Every row of every table except the event tables, as cells.
     fn derived_tables(&self) -> Result<Tables, StoreError> {
-        let mut names = self
-            .conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .map_err(|e| self.err(e))?;
-        let names: Vec<String> = names
-            .query_map([], |r| r.get(0))
+        // The tables this build creates: the file's schema was found to be exactly that.
+        let names: Vec<String> = expected_schema()
             .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))?;
+            .iter()
+            .filter(|e| e.kind == "table")
+            .map(|e| e.name.clone())
+            .collect();
         let mut tables = Tables::new();
         // `parcels` is streamed by `verify`, not held whole.
         for name in names.into_iter().filter(|n| !EVENT_TABLES.contains(&n.as_str()) && n != "parcels") {
@@ -1174,20 +1215,130 @@ impl Ledger {
     }
 }
 
-/// SQLite's `quick_check` of the file at `path`, on a read-only connection of its own.
-fn quick_check(path: &Path, busy: Duration) -> Result<(), StoreError> {
+/// SQLite's `integrity_check` of the file at `path`, on a read-only connection of its own
+/// (hardened, its schema checked first, like every connection to a ledger). Unlike
+/// `quick_check`, it also checks that every index holds exactly its table's rows: an index
+/// that disagrees with its table makes lookups by that index (a parcel's history) miss rows
+/// that a scan of the table (verification) sees.
+pub fn integrity_check(path: &Path, busy: Duration) -> Result<(), StoreError> {
     let conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| sql_err(path, e))?;
+    harden(&conn).map_err(|e| sql_err(path, e))?;
     conn.busy_timeout(busy).map_err(|e| sql_err(path, e))?;
-    let check: String =
-        conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| sql_err(path, e))?;
-    if check != "ok" {
-        // One line per problem after a header ("*** in database main ***"): on one line.
-        let problems: Vec<&str> = check.lines().filter(|l| !l.starts_with("*** ")).collect();
+    check_schema(&conn, path)?;
+    // The first ten problems are enough to say the file is damaged.
+    let mut st = conn.prepare("PRAGMA integrity_check(10)").map_err(|e| sql_err(path, e))?;
+    let rows: Vec<String> = st
+        .query_map([], |r| r.get_ref(0).map(text_of))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| sql_err(path, e))?;
+    if rows.len() != 1 || rows[0] != "ok" {
+        // One row per problem (each may hold several lines after a header "*** in database
+        // main ***"): on one line.
+        let problems: Vec<&str> =
+            rows.iter().flat_map(|r| r.lines()).filter(|l| !l.starts_with("*** ") && !l.is_empty()).collect();
         return Err(StoreError::Corrupt { path: path.to_owned(), reason: problems.join("; ") });
     }
     Ok(())
+}
+
+/// Defence in depth for every connection to a ledger file, set before it reads anything: the
+/// schema check refuses a file with a view or trigger before any query could run one, and
+/// these settings make sure none would run even then. kpledger's schema has no view and no
+/// trigger, so nothing of its own is lost.
+fn harden(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    // No function or virtual table named in the schema runs with side effects.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    // No trigger fires and no view is read.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
+    // No SQL statement of ours can corrupt the file (writable_schema and the like are off).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    Ok(())
+}
+
+/// One entry of `sqlite_schema`, its root page aside: type, name, table, SQL text (as the
+/// file holds them; a value that is not text reads as a mark that no CREATE statement has).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SchemaEntry {
+    name: String,
+    kind: String,
+    table: String,
+    sql: Option<String>,
+}
+
+/// Every entry of `conn`'s `sqlite_schema`, sorted by exact name (bytes, case-sensitive).
+fn schema_entries(conn: &Connection) -> rusqlite::Result<Vec<SchemaEntry>> {
+    fn text(v: ValueRef<'_>) -> Option<String> {
+        match v {
+            ValueRef::Null => None,
+            ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            other => Some(format!("<{:?}>", other.data_type())),
+        }
+    }
+    let mut st = conn.prepare_cached("SELECT type, name, tbl_name, sql FROM main.sqlite_schema")?;
+    let mut out: Vec<SchemaEntry> = st
+        .query_map([], |r| {
+            Ok(SchemaEntry {
+                kind: text(r.get_ref(0)?).unwrap_or_default(),
+                name: text(r.get_ref(1)?).unwrap_or_default(),
+                table: text(r.get_ref(2)?).unwrap_or_default(),
+                sql: text(r.get_ref(3)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    out.sort();
+    Ok(out)
+}
+
+/// The schema this build creates, read from a new in-memory database made by the same
+/// statements as a ledger file (so the two cannot drift).
+fn expected_schema() -> rusqlite::Result<&'static [SchemaEntry]> {
+    static EXPECTED: std::sync::OnceLock<Vec<SchemaEntry>> = std::sync::OnceLock::new();
+    if let Some(e) = EXPECTED.get() {
+        return Ok(e);
+    }
+    let conn = Connection::open_in_memory()?;
+    conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(crate::log_tree::SCHEMA)?;
+    let entries = schema_entries(&conn)?;
+    Ok(EXPECTED.get_or_init(|| entries))
+}
+
+/// Refuses a file whose `sqlite_schema` is not exactly what this build creates: every
+/// entry's type, name, table and SQL text, names compared byte for byte (SQLite's `LIKE`
+/// would take `_` for any character and ignore case). Reading `sqlite_schema` runs nothing
+/// the file defines.
+fn check_schema(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let expected = expected_schema().map_err(|e| sql_err(path, e))?;
+    let found = schema_entries(conn).map_err(|e| sql_err(path, e))?;
+    if found == expected {
+        return Ok(());
+    }
+    let mut differences = Vec::new();
+    for f in found.iter().filter(|f| !expected.contains(f)) {
+        differences.push(match expected.iter().find(|e| e.name == f.name) {
+            Some(e) if e.kind != f.kind => format!("{:?} is a {} instead of a {}", f.name, f.kind, e.kind),
+            Some(_) => format!("{} {:?} is defined differently", f.kind, f.name),
+            None => format!("unexpected {} {:?}", f.kind, f.name),
+        });
+    }
+    for e in expected.iter().filter(|e| !found.iter().any(|f| f.name == e.name)) {
+        differences.push(format!("missing {} {:?}", e.kind, e.name));
+    }
+    if differences.is_empty() {
+        differences.push("an entry is repeated".into());
+    }
+    const SHOWN: usize = 6;
+    let more = differences.len().saturating_sub(SHOWN);
+    differences.truncate(SHOWN);
+    let mut differences = differences.join("; ");
+    if more > 0 {
+        differences.push_str(&format!("; and {more} more"));
+    }
+    Err(StoreError::Schema { path: path.to_owned(), differences })
 }
 
 /// Every key the root authority has held, from its enrolment record's history: the
@@ -1379,7 +1530,7 @@ fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Append
 #[derive(Default)]
 struct BatchCache {
     actors: std::cell::RefCell<std::collections::HashMap<ActorId, ActorState>>,
-    policies: std::cell::RefCell<std::collections::HashMap<Country, Policy>>,
+    policies: std::cell::RefCell<std::collections::HashMap<Country, PolicyHistory>>,
 }
 
 /// As `append_in`, with the event's signatures already checked.
@@ -1393,17 +1544,30 @@ fn append_in_signed(
     if let Some(dup) = already_recorded(tx, path, event)? {
         return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
     }
-    let state = SqlState { cache: Some(cache), ..SqlState::new(tx, path) };
-    let verdict = kpledger_verify::check_event_signed(&state, event, sigs);
-    // A row the rules needed could not be read (a damaged page, a stored document that does
-    // not parse): their verdict was made on a partial view, where a missing parcel, actor or
-    // certificate can turn a refusal into an acceptance. Report the damage instead.
-    if let Some(e) = state.failure() {
-        return Err(e);
-    }
+    let verdict = judge(tx, path, Some(cache), event, sigs)?;
     let accepted =
         verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
     write(tx, path, event, &accepted, cache)
+}
+
+/// The rules' verdict on `event` against the stored state: the one place the store asks for
+/// one. A row the rules needed could not be read (a damaged page, a stored document that does
+/// not parse): their verdict was made on a partial view, where a missing parcel, actor or
+/// certificate can turn a refusal into an acceptance, so there is no verdict, only the
+/// damage, for an append and a dry run alike.
+fn judge(
+    conn: &Connection,
+    path: &Path,
+    cache: Option<&BatchCache>,
+    event: &ParsedEvent,
+    sigs: kpledger_verify::Signatures,
+) -> Result<kpledger_verify::Verdict, StoreError> {
+    let state = SqlState { cache, ..SqlState::new(conn, path) };
+    let verdict = kpledger_verify::check_event_signed(&state, event, sigs);
+    match state.failure() {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
 }
 
 /// A refusal if this very event (same hash) is already in the ledger. The rules judge an event
@@ -1476,8 +1640,10 @@ fn write(
             Effect::PutActor(a) => {
                 cache.actors.borrow_mut().insert(a.record.id.clone(), a.clone());
             }
-            Effect::PutPolicy(p) => {
-                cache.policies.borrow_mut().insert(p.country.clone(), p.clone());
+            Effect::PutPolicy(h) => {
+                if let Some(e) = h.current() {
+                    cache.policies.borrow_mut().insert(e.policy.country.clone(), h.clone());
+                }
             }
             _ => {}
         }
@@ -1595,15 +1761,31 @@ impl State for SqlState<'_> {
             .map(std::borrow::Cow::Owned)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
+        let h = self.policy_history(country)?.into_owned();
+        h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy))
+    }
+    fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
         if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
             return Some(std::borrow::Cow::Owned(p));
         }
-        let p: Option<Policy> =
+        let p: Option<PolicyHistory> =
             self.seen(self.get_doc("SELECT doc FROM policies WHERE country = ?1", country.as_str()));
         if let (Some(c), Some(p)) = (self.cache, &p) {
             c.policies.borrow_mut().insert(country.clone(), p.clone());
         }
         p.map(std::borrow::Cow::Owned)
+    }
+    fn policy_countries(&self) -> Vec<Country> {
+        let rows = self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
+            st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
+        });
+        match rows {
+            Ok(v) => v.into_iter().filter_map(|c| Country::new(c).ok()).collect(),
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(sql_err(self.path, e));
+                Vec::new()
+            }
+        }
     }
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
         self.seen(self.get_doc("SELECT doc FROM parcels WHERE id = ?1", &id.to_string()))

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kpledger_model::{Origin, PublicKey, SecretKey, Time};
+use kpledger_model::{Origin, SecretKey, Time};
 
 use crate::demo::{DEMO_ORIGIN, DEMO_SEED, DEMO_START, DemoError, importer, setup, trade, value_and_seal};
 use crate::sim::{Sim, SimError};
@@ -28,8 +28,9 @@ pub struct Synthetic {
     pub parcels: u64,
     /// The certificates issued, in order.
     pub certificates: Vec<String>,
-    /// The public keys of the root and the national authorities (what an importer trusts).
-    pub trusted: Vec<PublicKey>,
+    /// An importer's trust policy for it (docs/SPEC.md §14.5): the root's key for the log,
+    /// each national authority for its country's certificates, no witness (`quorum none`).
+    pub policy: String,
     /// The root authority's (throw-away) key, which signs checkpoints.
     pub root_key: SecretKey,
 }
@@ -81,10 +82,12 @@ pub fn national(
     // A checkpoint of the whole log, so that every certificate's bundle can prove its events.
     let root_key = sim.key(&root)?.clone();
     sim.ledger_mut().publish_checkpoint(&root_key)?;
-    let mut trusted = vec![root_key.public()];
+    let mut authorities = Vec::new();
     for c in &countries {
-        trusted.push(sim.key(&c.authority)?.public());
+        let country = kpledger_model::Country::new(c.code).map_err(SimError::Value)?;
+        authorities.push((c.authority.to_string(), country, sim.key(&c.authority)?.public()));
     }
+    let policy = crate::demo::importer_policy(DEMO_ORIGIN, root_key.public(), &authorities, false)?;
     let events = sim.ledger().len()?;
-    Ok(Synthetic { path: path.to_owned(), events, parcels: done, certificates, trusted, root_key })
+    Ok(Synthetic { path: path.to_owned(), events, parcels: done, certificates, policy, root_key })
 }

@@ -2,8 +2,9 @@
 //!
 //! A demo ledger is built once (8 parcels) and two of its bundles are loaded: the
 //! mixed-origin Sierra Leone certificate (SL + an imported Liberian lot, the largest) and
-//! the Guinean one (the smallest). The pristine bundles verify with the authorities' keys
-//! from `manifest.json`. Then, one at a time, every leaf of the JSON document is changed
+//! the Guinean one (the smallest). The pristine bundles verify under the importer's trust
+//! policy the demo writes (`manifest.json`'s `policy`: the Secretariat's log key, the four
+//! national authorities as witnesses, all required, and as their countries' issuers). Then, one at a time, every leaf of the JSON document is changed
 //! (strings: a character appended, a character flipped so that the value stays well
 //! formed, emptied; numbers: plus and minus one; booleans: negated), every array element
 //! is deleted and duplicated, and every object key is deleted and renamed. Each mutant must be refused:
@@ -19,16 +20,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use kpledger_core::demo;
-use kpledger_model::PublicKey;
+use kpledger_verify::TrustPolicy;
 use serde_json::Value;
 
-/// The demo's bundles under test and the keys the importing authority trusts.
+/// The demo's bundles under test and the importing authority's trust policy.
 struct Demo {
     /// `bundles/SL-2026-004312.json`: mixed origin, the largest.
     sl: Vec<u8>,
     /// `bundles/GN-2026-000117.json`: the smallest.
     gn: Vec<u8>,
-    trusted: Vec<PublicKey>,
+    policy: TrustPolicy,
 }
 
 fn demo() -> &'static Demo {
@@ -39,15 +40,10 @@ fn demo() -> &'static Demo {
         demo::run(&dir, 8, &mut |_| {}).unwrap();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-        let trusted: Vec<PublicKey> = manifest["trust"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| PublicKey::read_pem_file(&dir.join(p.as_str().unwrap())).unwrap())
-            .collect();
-        assert!(!trusted.is_empty(), "the manifest trusts no key");
+        let policy_file = dir.join(manifest["policy"].as_str().unwrap());
+        let policy = TrustPolicy::parse(&std::fs::read(policy_file).unwrap()).unwrap();
         let read = |name: &str| std::fs::read(dir.join("bundles").join(name)).unwrap();
-        let d = Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), trusted };
+        let d = Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy };
         std::fs::remove_dir_all(&dir).unwrap();
         d
     })
@@ -257,8 +253,8 @@ struct Tally {
 }
 
 /// Runs every mutant of `bytes` (or every `stride`-th, for a sample) on all cores.
-fn run(name: &str, bytes: &[u8], trusted: &[PublicKey], stride: usize) -> Tally {
-    let pristine = kpledger_verify::verify_bundle(bytes, trusted).unwrap();
+fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
+    let pristine = kpledger_verify::verify_bundle_with(bytes, policy).unwrap();
     assert!(pristine.ok, "{name}: the pristine bundle does not verify: {:#?}", pristine.findings);
     assert!(pristine.events > 0);
 
@@ -283,7 +279,8 @@ fn run(name: &str, bytes: &[u8], trusted: &[PublicKey], stride: usize) -> Tally 
                     let out = serde_json::to_vec_pretty(&mutated).unwrap();
                     local.mutants += 1;
                     let label = format!("{name} {} {}", pointer(&m.path), m.what);
-                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle(&out, trusted))) {
+                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle_with(&out, policy)))
+                    {
                         Err(_) => local.panics.push(label),
                         Ok(Err(_)) => {
                             local.errors += 1;
@@ -347,7 +344,7 @@ fn sl_stride() -> usize {
 #[test]
 fn every_mutation_of_the_gn_bundle_is_refused() {
     let d = demo();
-    let t = run("GN-2026-000117", &d.gn, &d.trusted, 1);
+    let t = run("GN-2026-000117", &d.gn, &d.policy, 1);
     assert_all_refused(&t, 3_000);
 }
 
@@ -357,7 +354,7 @@ fn every_mutation_of_the_gn_bundle_is_refused() {
 fn every_mutation_of_the_mixed_origin_sl_bundle_is_refused() {
     let d = demo();
     let stride = sl_stride();
-    let t = run("SL-2026-004312", &d.sl, &d.trusted, stride);
+    let t = run("SL-2026-004312", &d.sl, &d.policy, stride);
     assert_all_refused(&t, 7_000 / stride);
 }
 

@@ -70,16 +70,16 @@ fn summary(findings: &[Finding]) -> Vec<(&'static str, Severity, String)> {
 /// The error codes the ledger gives `ev`, after checking that both states agree and that
 /// a refused append changes nothing.
 fn judge(w: &mut World, ev: &ParsedEvent) -> Vec<&'static str> {
-    let stored = w.ledger.dry_run(ev);
+    let stored = w.ledger.dry_run(ev).unwrap();
     let mem = check_event(&w.mem, ev);
-    assert_eq!(summary(&stored.findings), summary(&mem.findings), "the SQL and in-memory states disagree");
+    assert_eq!(summary(stored.findings()), summary(mem.findings()), "the SQL and in-memory states disagree");
     let (size, root) = (w.ledger.len().unwrap(), w.ledger.log_root(w.ledger.len().unwrap()).unwrap());
     if !stored.is_valid() {
         assert!(w.ledger.append(ev).is_err());
         assert_eq!(w.ledger.len().unwrap(), size);
         assert_eq!(w.ledger.log_root(size).unwrap(), root);
     }
-    stored.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.code()).collect()
+    stored.findings().iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.code()).collect()
 }
 
 #[test]

@@ -30,12 +30,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use kpledger_core::demo::{self, DEMO_ORIGIN};
-use kpledger_core::{Ledger, OpenOptions};
+use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::note::{Note, SigType, Signature, VerifierKey};
 use kpledger_model::{Event, EventBody, ParcelId, ParsedEvent, Payload, PublicKey, SecretKey, Time};
 use kpledger_verify::ledger::StoredCheckpoint;
 use kpledger_verify::witness::{self, LogState, Refusal};
-use kpledger_verify::{Report, Trust, verify_bundle_with};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
 
 // ---------------------------------------------------------------------------------------
 // The demo ledger and the attacker's tools
@@ -138,16 +138,34 @@ impl Demo {
         LogState { origin: DEMO_ORIGIN.to_owned(), size: cp.size(), root: *cp.root_hash() }
     }
 
-    /// The public keys of the demo's authorities (what an importer trusts).
-    fn authority_keys(&self) -> Vec<PublicKey> {
-        let ledger = open(&self.ledger());
-        ledger
-            .actors()
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.record.role == kpledger_model::Role::Authority)
-            .map(|a| a.record.key)
-            .collect()
+    /// The trust policy the demo wrote for an importer (all four witnesses required).
+    fn policy(&self) -> TrustPolicy {
+        TrustPolicy::parse(&std::fs::read(self.dir().join(demo::DEMO_POLICY)).unwrap()).unwrap()
+    }
+
+    /// An importer's trust policy: `log` the root key pinned for the demo's log, the national
+    /// authorities as their countries' issuers, the `witnesses` given, and `quorum` of them
+    /// (`None`: `quorum none`).
+    fn policy_with(&self, log: PublicKey, witnesses: &[VerifierKey], quorum: Option<usize>) -> TrustPolicy {
+        use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+        let mut t = format!("log {}\n", log_vkey(DEMO_ORIGIN, log).unwrap().to_vkey());
+        for w in witnesses {
+            t.push_str(&format!("witness {} {}\n", w.name(), w.to_vkey()));
+        }
+        match quorum {
+            None => t.push_str("quorum none\n"),
+            Some(k) => {
+                let names: Vec<&str> = witnesses.iter().map(VerifierKey::name).collect();
+                t.push_str(&format!("group required {k} {}\nquorum required\n", names.join(" ")));
+            }
+        }
+        for a in open(&self.ledger()).actors().unwrap() {
+            if a.record.role == kpledger_model::Role::Authority && a.record.id.as_str() != "mru.secretariat" {
+                let k = issuer_vkey(a.record.id.as_str(), a.record.key).unwrap();
+                t.push_str(&format!("{ISSUER_KEYWORD} {} {}\n", a.record.country, k.to_vkey()));
+            }
+        }
+        TrustPolicy::parse(t.as_bytes()).unwrap()
     }
 
     /// A fresh extraction by the miner who signed `like` (an extraction event), of a new
@@ -598,9 +616,9 @@ fn sl_bundle(demo: &Demo) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-fn verify_with(bundle: &serde_json::Value, trust: &Trust) -> Report {
+fn verify_with(bundle: &serde_json::Value, policy: &TrustPolicy) -> Report {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
-    verify_bundle_with(&bytes, trust).unwrap()
+    verify_bundle_with(&bytes, policy).unwrap()
 }
 
 /// The bundle with its checkpoint's signature lines replaced by `lines` (the log's own
@@ -627,35 +645,43 @@ fn bundle_without_the_required_cosignatures_is_log3() {
     let demo = Demo::new("quorum");
     let bundle = sl_bundle(&demo);
     let witnesses = demo.witnesses();
-    let trust = |quorum: usize| Trust { keys: demo.authority_keys(), witnesses: witnesses.clone(), quorum };
+    let root = demo.key("mru.secretariat").public();
+    let policy = demo.policy();
 
-    // The genuine bundle: cosigned by all four witnesses.
-    let report = verify_with(&bundle, &trust(4));
-    assert!(report.ok && error_codes(&report).is_empty(), "{:#?}", report.findings);
+    // The genuine bundle, under the demo's policy: cosigned by all four witnesses, named.
+    let report = verify_with(&bundle, &policy);
+    assert!(report.ok && report.findings.iter().all(|f| f.code.code() != "LOG-4"), "{:#?}", report.findings);
+    assert_eq!(report.witnesses, ["sl.nma", "lr.mme", "gn.mines", "ci.sprpk"]);
 
-    // A quorum higher than the cosignatures it carries.
-    let report = verify_with(&bundle, &trust(5));
+    // A quorum the checkpoint cannot meet: a fifth witness, all five required.
+    let absent =
+        VerifierKey::new("be.fps-economy", SigType::CosignatureV1, SecretKey::from_seed(&[9; 32]).public())
+            .unwrap();
+    let five: Vec<VerifierKey> = witnesses.iter().cloned().chain([absent.clone()]).collect();
+    let report = verify_with(&bundle, &demo.policy_with(root, &five, Some(5)));
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 4 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "do not meet its quorum, group required (5 of"), "{:#?}", report.findings);
 
-    // The cosignatures stripped: only the log's signature is left. An importer who requires
-    // no witness cannot tell (the checkpoint is genuine); one who requires them refuses.
+    // The cosignatures stripped: only the log's signature is left. An importer whose policy
+    // requires no witness is told so (LOG-4, a warning); one whose policy requires them refuses.
     let stripped = with_signatures(&bundle, |_| Vec::new());
-    let report = verify_with(&stripped, &trust(0));
+    let report = verify_with(&stripped, &demo.policy_with(root, &witnesses, None));
     assert!(report.ok, "{:#?}", report.findings);
-    let report = verify_with(&stripped, &trust(1));
+    assert!(has(&report, "LOG-4", "not witnessed"), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
+    let report = verify_with(&stripped, &policy);
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 0 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "(none) do not meet its quorum"), "{:#?}", report.findings);
 
     // One witness's cosignature repeated in place of another's counts once.
     let repeated = with_signatures(&bundle, |c| vec![c[0].clone(), c[0].clone(), c[1].clone(), c[2].clone()]);
-    let report = verify_with(&repeated, &trust(4));
+    let report = verify_with(&repeated, &policy);
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 3 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "do not meet its quorum"), "{:#?}", report.findings);
 
     // The witnesses' cosignatures of the earlier checkpoint, pasted onto this one (a bundle
-    // dressed up with cosignatures that are genuine, but of another tree): they do not
-    // verify over this checkpoint, so the bundle is refused.
+    // dressed up with cosignatures that are genuine, but of another tree): under any policy
+    // that lists them they do not verify (LOG-3, docs/SPEC.md §14.3), whatever the quorum.
     let first = demo.checkpoints().remove(0);
     let old_cosigs: Vec<Signature> = Note::parse(first.note.as_bytes())
         .unwrap()
@@ -666,35 +692,22 @@ fn bundle_without_the_required_cosignatures_is_log3() {
         .collect();
     assert_eq!(old_cosigs.len(), 4);
     let replayed = with_signatures(&bundle, |_| old_cosigs.clone());
-    // An importer who lists no witness still knows them as enrolled actors of the bundle,
-    // checks their lines, and finds they do not verify: LOG-3.
-    let no_witness = Trust { keys: demo.authority_keys(), witnesses: Vec::new(), quorum: 0 };
-    let report = verify_with(&replayed, &no_witness);
-    assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "does not verify"), "{:#?}", report.findings);
-    // An importer who lists them (whatever the quorum) refuses it too, but the finding is
-    // LOG-2, "not a checkpoint ... signed by its root authority: invalid signature for known
-    // key sl.nma…": `open_checkpoint` fails as a whole on a listed witness's bad line.
-    // Refused either way; the attribution is reported, not asserted here.
-    for quorum in [0, 4] {
-        let report = verify_with(&replayed, &trust(quorum));
-        let codes = error_codes(&report);
-        assert!(
-            !report.ok && !codes.is_empty() && codes.is_subset(&BTreeSet::from(["LOG-2", "LOG-3"])),
-            "quorum {quorum}: {:#?}",
-            report.findings
-        );
-        assert!(report.findings.iter().any(|f| f.message.contains("sl.nma")), "{:#?}", report.findings);
+    for p in [policy.clone(), demo.policy_with(root, &witnesses, None)] {
+        let report = verify_with(&replayed, &p);
+        assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
+        assert!(has(&report, "LOG-3", "does not verify"), "{:#?}", report.findings);
+        assert!(report.witnesses.is_empty(), "no witness is named whose cosignature failed");
     }
+    // A policy that lists no witness does not know those lines: it ignores them (C2SP signed
+    // notes), names no witness, and says the verdict is unwitnessed (LOG-4).
+    let report = verify_with(&replayed, &demo.policy_with(root, &[], None));
+    assert!(report.ok && has(&report, "LOG-4", "cosignatures verified: none"), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
 
     // A witness the checkpoint lacks, required alone.
-    let absent =
-        VerifierKey::new("be.fps-economy", SigType::CosignatureV1, SecretKey::from_seed(&[9; 32]).public())
-            .unwrap();
-    let trust_absent = Trust { keys: demo.authority_keys(), witnesses: vec![absent], quorum: 1 };
-    let report = verify_with(&bundle, &trust_absent);
+    let report = verify_with(&bundle, &demo.policy_with(root, std::slice::from_ref(&absent), Some(1)));
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
-    assert!(has(&report, "LOG-3", "carries 0 cosignature(s)"), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-3", "(none) do not meet its quorum"), "{:#?}", report.findings);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,18 +732,20 @@ fn root_key_rotation_then_checkpoint_verifies() {
 }
 
 /// After a root key rotation, a bundle's checkpoint is signed by the new key: the bundle
-/// carries the root's rotation, and trusting the root's earlier key is enough, because the
-/// rotation itself is signed by it.
+/// carries the root's rotation, and a policy that pins the root's genesis key is enough,
+/// because the rotation itself is signed by it.
 #[test]
 fn bundle_after_root_key_rotation_verifies() {
     let demo = Demo::new("rotation-bundle");
-    let (path, old, _, _) = rotated(&demo, "rotated.kpl");
+    let (path, old, new, _) = rotated(&demo, "rotated.kpl");
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let mut keys = demo.authority_keys();
-    keys.push(old.public());
-    let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
+    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
+    // The policy pins the log's key, and the chain of the root's keys starts there: a policy
+    // that pins only the newer key does not know the genesis key that signed the rotation.
+    let report = verify_bundle_with(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
+    assert!(has(&report, "LOG-2", "must start at the pinned key"), "{:#?}", report.findings);
 }
 
 /// A copy of the demo ledger (`name`) whose root authority rotated from its demo key to a new
@@ -817,20 +832,6 @@ fn consumed_parcel_rows_edited_or_missing() {
             vec![vec![format!("DELETE FROM parcels WHERE id = '{consumed}'")]],
             format!("{row} is missing from table parcels"),
         ),
-        // A STRICT table refuses text in an integer column; one that is not STRICT (the
-        // schema edited first, in a transaction of its own) takes it.
-        (
-            "retyped",
-            vec![
-                vec![
-                    "PRAGMA writable_schema = ON".to_owned(),
-                    "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'"
-                        .to_owned(),
-                ],
-                update("weight_pt = 'heavy'"),
-            ],
-            format!("{}\"heavy\"", column("weight_pt")),
-        ),
     ];
     for (name, transactions, message) in cases {
         let edited = demo.copy(&format!("{name}.kpl"));
@@ -840,6 +841,24 @@ fn consumed_parcel_rows_edited_or_missing() {
         let report = verify(&edited);
         assert_eq!(error_codes(&report), BTreeSet::from(["DB-1"]), "{name}: {:#?}", report.findings);
         assert!(has(&report, "DB-1", &message), "{name}: {message}: {:#?}", report.findings);
+    }
+    // A STRICT table refuses text in an integer column; to store it, the table must stop
+    // being STRICT (the schema edited first), and a ledger whose schema is not kpledger's is
+    // not read at all.
+    let retyped = demo.copy("retyped.kpl");
+    sql(
+        &retyped,
+        &[
+            "PRAGMA writable_schema = ON".to_owned(),
+            "UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'parcels'".to_owned(),
+        ],
+    );
+    sql(&retyped, &update("weight_pt = 'heavy'"));
+    match Ledger::open(&retyped, OpenOptions::default()) {
+        Err(StoreError::Schema { differences, .. }) => {
+            assert!(differences.contains("table \"parcels\" is defined differently"), "{differences}");
+        }
+        other => panic!("a table that is no longer STRICT should be refused: {other:?}"),
     }
 }
 
@@ -880,13 +899,112 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     );
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let mut keys = demo.authority_keys();
-    keys.push(old.public());
-    let report = verify_bundle_with(&bytes, &Trust { keys, witnesses: Vec::new(), quorum: 0 }).unwrap();
+    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(!report.ok);
     assert!(
         has(&report, "LOG-2", "signed with a key the root authority had rotated away"),
         "{:#?}",
+        report.findings
+    );
+}
+
+/// Stored rows that agree with whatever is asked (the test feeds whole-ledger verification
+/// directly, as a file without `UNIQUE(hash)` would hold its rows).
+struct Agreeing;
+
+impl kpledger_verify::ledger::StoredRows for Agreeing {
+    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::ledger::StoredRow {
+        kpledger_verify::ledger::StoredRow::Same
+    }
+    fn log_node(&mut self, _: u32, _: u64) -> Option<kpledger_model::Hash> {
+        None
+    }
+}
+
+/// Issue 14, item 6: with `UNIQUE(hash)` dropped, a signed `rotate_key` replayed at the tail
+/// gave a miner back the key it had rotated away from because it was stolen, and the ledger
+/// verified. The store refuses the replay (CH-1), a file whose schema lost the constraint is
+/// not opened at all, and whole-ledger verification refuses a repeated event itself (CH-1)
+/// and does not apply it again: the thief's extraction under the old key stays refused.
+#[test]
+fn a_replayed_event_is_refused_by_whole_ledger_verification() {
+    let demo = Demo::new("replayed");
+    let path = demo.copy("replayed.kpl");
+    let mut ledger = open(&path);
+    let events = ledger.events().unwrap();
+    let (_, last) = events.last().unwrap();
+    let base = last.event.body.time.unix();
+    let at = |s: i64| Time::from_unix(base + s);
+    let stolen = SecretKey::from_seed(&[0x51; 32]);
+    let fresh = SecretKey::from_seed(&[0x52; 32]);
+    let rotate = |key: &SecretKey, s: i64| {
+        let body = EventBody {
+            v: 1,
+            ledger: last.event.body.ledger.clone(),
+            time: at(s),
+            signer: kpledger_model::ActorId::new("sl.nma").unwrap(),
+            payload: Payload::RotateKey {
+                actor: kpledger_model::ActorId::new("sl.miner.koroma").unwrap(),
+                key: key.public(),
+            },
+        };
+        Event::sign(body, &demo.key("sl.nma")).unwrap().into_parsed().unwrap()
+    };
+    let to_stolen = rotate(&stolen, 60);
+    ledger.append(&to_stolen).unwrap();
+    // The key is stolen: the authority rotates the miner to a fresh one.
+    ledger.append(&rotate(&fresh, 120)).unwrap();
+    match ledger.append(&to_stolen) {
+        Err(StoreError::Rejected { findings, .. }) => {
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.code.code() == "CH-1" && f.message.contains("already in this ledger"))
+            )
+        }
+        other => panic!("the store should refuse the replay: {other:?}"),
+    }
+    // The thief's extraction, signed with the stolen key after the replay.
+    let like = events
+        .iter()
+        .map(|(_, e)| e)
+        .find(|e| {
+            e.event.body.signer.as_str() == "sl.miner.koroma" && e.event.body.payload.kind() == "extraction"
+        })
+        .unwrap();
+    let theft = demo.extraction_like(like, &at(180), 0x53);
+    let theft = Event::sign(theft.event.body.clone(), &stolen).unwrap().into_parsed().unwrap();
+    // The rows a file without UNIQUE(hash) holds: the ledger, the replay, the theft.
+    let n = ledger.len().unwrap();
+    let mut docs = ledger.event_docs(1, n).unwrap();
+    docs.push(to_stolen.canonical.clone());
+    docs.push(theft.canonical.clone());
+    let prepared = kpledger_verify::prepare::prepare(&docs, kpledger_verify::SigMode::Strict);
+    let mut check = kpledger_verify::LedgerCheck::new();
+    for (i, (doc, p)) in docs.iter().zip(&prepared).enumerate() {
+        let ev = p.parsed.as_ref().unwrap();
+        let row = kpledger_verify::StoredEvent {
+            seq: i as u64 + 1,
+            hash: ev.hash.0.to_vec(),
+            kind: ev.event.body.payload.kind().to_owned(),
+            time: ev.event.body.time.as_str().to_owned(),
+            signer: ev.event.body.signer.as_str().to_owned(),
+            doc: doc.clone(),
+            index: ev.event.body.payload.parcels().iter().map(|(p, _)| p.to_string()).collect(),
+        };
+        check.feed_prepared(&row, p, &mut Agreeing);
+    }
+    let report =
+        check.finish(&kpledger_verify::Tables::new(), &mut std::iter::empty(), Default::default(), &[]);
+    let at_seq = |seq: u64| report.findings.iter().filter(move |f| f.is_error() && f.seq == Some(seq));
+    assert!(
+        at_seq(n + 1).any(|f| f.code.code() == "CH-1" && f.message.contains("already recorded earlier")),
+        "the replay should be refused: {:#?}",
+        report.findings
+    );
+    assert!(
+        at_seq(n + 2).any(|f| f.code.code() == "CH-2"),
+        "the stolen key should stay retired: {:#?}",
         report.findings
     );
 }

@@ -17,9 +17,9 @@
 //!    of another parcel (of this ledger, or of another ledger signed with the same keys) are
 //!    detected: the rebuilt ledger is refused at ingest with the expected rule, or — when
 //!    the rules cannot tell, e.g. the newest event deleted or two unrelated events swapped —
-//!    its verification against the signed checkpoint fails with LOG-2.
-//!
-//! 4. no event creates carats: over adversarially rounded histories, the carats certified
+//!    its verification against the signed checkpoint fails with LOG-2;
+//! 4. each event is judged with the policy in force at its own time;
+//! 5. no event creates carats: over adversarially rounded histories, the carats certified
 //!    and held never exceed the carats extracted plus those of the foreign certificates
 //!    admitted.
 //!
@@ -136,7 +136,14 @@ enum Op {
     Merge { pick: usize, other: usize },
     /// The exporter's parcel is valued, sealed, certified and exported.
     Export { pick: usize },
+    /// The NMA admits an import from Belgium to the exporter: of single origin (`single`),
+    /// or of mixed origin naming the first `listed` of LR, GN, CD (fewer than two: a share of
+    /// unknown origin).
+    Import { single: bool, listed: usize, pt: u64, stones: u32 },
 }
+
+/// Countries a Belgian certificate may name as origins.
+const FOREIGN_ORIGINS: [&str; 4] = ["LR", "GN", "CD", "SL"];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -145,6 +152,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), 5u64..95).prop_map(|(pick, percent)| Op::Split { pick, percent }),
         2 => (any::<usize>(), any::<usize>()).prop_map(|(pick, other)| Op::Merge { pick, other }),
         1 => any::<usize>().prop_map(|pick| Op::Export { pick }),
+        1 => (any::<bool>(), 0usize..4, 20u64..4_000, 2u32..60)
+            .prop_map(|(single, listed, pt, stones)| Op::Import { single, listed, pt, stones }),
     ]
 }
 
@@ -170,6 +179,39 @@ enum Holder {
 struct History {
     events: Vec<ParsedEvent>,
     checkpoint: StoredCheckpoint,
+    /// The root authority's key (it also signs Sierra Leone's policy).
+    root_key: kpledger_model::SecretKey,
+}
+
+/// An origin as recorded at extraction or import: a country, or unknown (`None`).
+type Source = Option<Country>;
+
+/// The origins recorded at the extractions and imports a parcel comes from, read from its
+/// signed provenance alone (not from the rules' state).
+fn recorded_origins(ledger: &Ledger, p: &ParcelId) -> BTreeSet<Source> {
+    let sites: std::collections::BTreeMap<SiteId, Country> =
+        ledger.sites().unwrap().into_iter().map(|s| (s.id, s.country)).collect();
+    let mut out = BTreeSet::new();
+    for (_, ev) in ledger.provenance(p).unwrap() {
+        match &ev.event.body.payload {
+            kpledger_model::Payload::Extraction { site, .. } => {
+                out.insert(sites.get(site).cloned());
+            }
+            kpledger_model::Payload::Import { certificate: c, .. } => match &c.country_of_origin {
+                kpledger_model::OriginClaim::Single(x) => {
+                    out.insert(Some(x.clone()));
+                }
+                kpledger_model::OriginClaim::Mixed => {
+                    out.extend(c.countries_of_origin.iter().cloned().map(Some));
+                    if c.countries_of_origin.len() < 2 {
+                        out.insert(None);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+    out
 }
 
 fn text(s: &str) -> Text {
@@ -242,6 +284,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
 
     let mut live: Vec<(ParcelId, Holder)> = Vec::new();
     let mut certificates = 0u32;
+    let mut imports = 0u32;
     let pick_of = |live: &[(ParcelId, Holder)], ok: &dyn Fn(Holder) -> bool, pick: usize| {
         let c: Vec<usize> = (0..live.len()).filter(|&i| ok(live[i].1)).collect();
         (!c.is_empty()).then(|| c[pick % c.len()])
@@ -313,11 +356,72 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                     name: text("Diamcor Rough Trading NV"),
                     address: text("Hoveniersstraat 22, Antwerp"),
                     country: Country::new("BE").unwrap(),
+                    actor: None,
                 };
                 let draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p], 60).unwrap();
+                // Origins (issue 21, 1): the origin a certificate states is implied by the
+                // origins recorded at extraction and import, and a single origin that is not
+                // is refused (KP-5), whichever country is claimed.
+                let sources = recorded_origins(sim.ledger(), &p);
+                if let kpledger_model::OriginClaim::Single(x) = &draft.country_of_origin {
+                    assert_eq!(sources, BTreeSet::from([Some(x.clone())]), "certificate {number} states {x}");
+                }
+                for claim in sources.iter().flatten() {
+                    if sources.len() == 1 {
+                        continue;
+                    }
+                    let mut forged = draft.clone();
+                    forged.country_of_origin = kpledger_model::OriginClaim::Single(claim.clone());
+                    let ev = sim.sign(&nma, kpledger_model::Payload::Certificate { certificate: forged }).unwrap();
+                    let verdict = sim.ledger().dry_run(&ev).expect("the state reads");
+                    assert!(
+                        error_codes(verdict.findings()).contains("KP-5"),
+                        "a single origin {claim} over origins {sources:?} was not refused: {:#?}",
+                        verdict.findings()
+                    );
+                }
                 sim.certify(&nma, draft).unwrap();
                 sim.tick(24 * 60);
                 sim.export(&nma, &number).unwrap();
+                sim.tick(60);
+            }
+            Op::Import { single, listed, pt, stones } => {
+                imports += 1;
+                let now = sim.now().unix();
+                let country = |c: &str| Country::new(c).unwrap();
+                let (origin, named) = if single {
+                    (kpledger_model::OriginClaim::Single(country(FOREIGN_ORIGINS[listed])), Vec::new())
+                } else {
+                    (kpledger_model::OriginClaim::Mixed, FOREIGN_ORIGINS[..listed.min(3)].iter().map(|c| country(c)).collect())
+                };
+                let certificate = kpledger_model::ForeignCertificate {
+                    number: text(&format!("BE-2026-{:06}", 118_200 + imports)),
+                    issuing_country: country("BE"),
+                    issuing_authority: text("FPS Economy, Diamond Office Antwerp"),
+                    country_of_origin: origin,
+                    countries_of_origin: named,
+                    date_of_issue: Time::from_unix(now - 86_400).date(),
+                    date_of_expiry: Time::from_unix(now + 59 * 86_400).date(),
+                    exporter: text("Antwerp Rough Traders BVBA"),
+                    importer: text("Kono Gems Export Ltd"),
+                    lines: vec![kpledger_model::CertLine {
+                        hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
+                        carats_pt: Points(pt),
+                        value_usd_cents: kpledger_model::Cents(pt * CENTS_PER_PT),
+                    }],
+                    parcel_count: 1,
+                };
+                let parcel = sim.new_parcel_id();
+                let payload = kpledger_model::Payload::Import {
+                    parcel,
+                    holder: exporter.clone(),
+                    weight_pt: Points(pt),
+                    stones,
+                    hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
+                    certificate,
+                };
+                sim.submit(&nma, payload).unwrap();
+                live.push((parcel, Holder::Exporter));
                 sim.tick(60);
             }
         }
@@ -329,7 +433,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
     // Property 1, on the ledger as recorded: whole-ledger verification finds no error.
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     assert!(report.ok && report.errors == 0, "a generated history does not verify: {:#?}", report.findings);
-    History { events, checkpoint }
+    History { events, checkpoint, root_key }
 }
 
 /// A fixed history of another ledger, signed with the same keys (same seed and actors),
@@ -362,7 +466,7 @@ fn states(events: &[ParsedEvent]) -> Vec<MemState> {
     for (i, ev) in events.iter().enumerate() {
         out.push(state.clone());
         let verdict = check_event(&state, ev);
-        assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings);
+        assert!(verdict.is_valid(), "event {i} is refused on replay: {:#?}", verdict.findings());
         state.apply(verdict.into_parts().1);
     }
     out
@@ -433,7 +537,7 @@ fn mutations_of(events: &[ParsedEvent], before: &MemState, i: usize) -> (usize, 
             Err(_) => Refusal::Parse,
             Ok(mutant) => {
                 let verdict = check_event(before, &mutant);
-                let codes = error_codes(&verdict.findings);
+                let codes = error_codes(&verdict.findings());
                 assert!(
                     codes.contains(Rule::Ch2.code()),
                     "event {i} ({}) with {at} = {value} is not refused with CH-2: {codes:?}",
@@ -656,6 +760,73 @@ fn every_signed_field_of_a_full_history_is_protected() {
         ch2 + parse > 1_000 && ch2 > 500 && parse > 100,
         "{ch2} mutants refused by CH-2, {parse} by the reader"
     );
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 4. Time of judgement (issue 21, 2 and 3): a new version of Sierra Leone's policy that
+    /// suspends the destination (Belgium) from its own time T, inserted at any point of a
+    /// generated history and dated at the time of any later event, judges only the events
+    /// dated at or after T: every event before it in the log, and every event after it but
+    /// dated before T, is judged with the version in force at its own time and accepted;
+    /// the first certificate, export or import from Belgium dated at or after T is refused
+    /// with KP-6 (an export whose certificate was issued before the suspension included).
+    #[test]
+    fn each_event_is_judged_with_the_policy_in_force_at_its_time(
+        ops in ops(), at in any::<usize>(), when in any::<usize>()
+    ) {
+        let h = record(&ops, ORIGIN, START);
+        let n = h.events.len();
+        // After the genesis and the first policy.
+        let k = 2 + at % (n - 1);
+        let j = k + when % (n - k + 1);
+        let t = if j < n { h.events[j].event.body.time.clone() } else {
+            Time::from_unix(h.events[n - 1].event.body.time.unix() + 3_600)
+        };
+        prop_assume!(t > h.events[1].event.body.time);
+        let mut suspended = common::policy("SL");
+        suspended.version = text("2026-12-01");
+        suspended.suspensions.push(kpledger_model::Suspension {
+            country: Country::new("BE").unwrap(),
+            from: t.date(),
+            to: Time::from_unix(t.unix() + 365 * 86_400).date(),
+            reason: text("KP suspension"),
+        });
+        let body = kpledger_model::EventBody {
+            v: 1,
+            ledger: Origin::new(ORIGIN).unwrap(),
+            time: t.clone(),
+            signer: h.events[0].event.body.signer.clone(),
+            payload: kpledger_model::Payload::Policy { policy: suspended },
+        };
+        let policy = Event::sign(body, &h.root_key).unwrap().into_parsed().unwrap();
+        let mut events = h.events.clone();
+        events.insert(k, policy);
+        let judged_under_it = (k + 1..events.len()).find(|&i| {
+            let e = &events[i].event.body;
+            e.time >= t
+                && matches!(
+                    e.payload,
+                    kpledger_model::Payload::Certificate { .. }
+                        | kpledger_model::Payload::Export { .. }
+                        | kpledger_model::Payload::Import { .. }
+                )
+        });
+        match (ingest(&events, &h.checkpoint), judged_under_it) {
+            (Outcome::Refused { at, codes }, Some(i)) => {
+                prop_assert_eq!(at, i, "refused elsewhere than the first shipment under the suspension");
+                prop_assert!(codes.contains("KP-6"), "refused with {codes:?}");
+            }
+            (Outcome::Verified { codes }, None) => {
+                // Only the inserted event is new: the checkpoint no longer matches, unless it
+                // was appended after every event the checkpoint covers.
+                let expected = if k == n { BTreeSet::new() } else { BTreeSet::from(["LOG-2"]) };
+                prop_assert_eq!(codes, expected);
+            }
+            (outcome, expected) => prop_assert!(false, "{outcome:?}, expected a refusal at {expected:?}"),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -960,6 +1131,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
                             name: text("Diamcor Rough Trading NV"),
                             address: text("Hoveniersstraat 22, Antwerp"),
                             country: Country::new("BE").unwrap(),
+                            actor: None,
                         };
                         let mut draft =
                             sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
@@ -996,7 +1168,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
 proptest! {
     #![proptest_config(config())]
 
-    /// 4. No event creates carats: over histories of adversarially rounded splits, merges,
+    /// 5. No event creates carats: over histories of adversarially rounded splits, merges,
     /// handovers, valuations, seals, certificates and imports (repeated and respelled
     /// foreign certificates among them), the carats certified, and the carats held in all
     /// parcels, never exceed the carats extracted plus those of the foreign certificates

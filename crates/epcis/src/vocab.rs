@@ -254,15 +254,15 @@ mod tests {
     use super::*;
 
     /// The tables are the terms of the official EPCIS 2.0 JSON-LD context, each expanding to
-    /// the IRI the context gives it (`../shared/vectors/epcis/gs1-EPCIS/epcis-context.jsonld`).
+    /// the IRI the context gives it (`tests/vectors/epcis/gs1-EPCIS/epcis-context.jsonld`).
     #[test]
     fn vocabulary_matches_the_epcis_context() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/epcis/gs1-EPCIS/epcis-context.jsonld"
-        );
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/epcis/gs1-EPCIS/epcis-context.jsonld");
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("the EPCIS vectors are missing ({path}: {e}); they live in ../shared/vectors next to the workspace")
+            panic!(
+                "the EPCIS vectors are missing ({path}: {e}); they live in tests/vectors in the repository"
+            )
         });
         let ctx: serde_json::Value = serde_json::from_str(&text).unwrap();
         let c = &ctx["@context"];

@@ -2,7 +2,7 @@
 //!
 //! 1. every document exported from the demo ledger (the whole ledger, every parcel, every
 //!    certificate) validates against the official EPCIS 2.0 JSON Schema
-//!    (`../shared/vectors/epcis/gs1-EPCIS/EPCIS-JSON-Schema.json`, draft-07, formats
+//!    (`tests/vectors/epcis/gs1-EPCIS/EPCIS-JSON-Schema.json`, draft-07, formats
 //!    checked, offline: the retriever refuses to fetch anything), and so do the documents of a
 //!    scenario that records every one of the 17 event kinds;
 //! 2. every exported event's `eventID` is its CBV 2.0 hash ID, it carries its kpledger event
@@ -27,7 +27,7 @@ use kpledger_model::{
 };
 use serde_json::Value;
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/epcis");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/epcis");
 
 /// A retriever that refuses: the EPCIS schema is one self-contained file.
 struct NoFetch;
@@ -44,7 +44,7 @@ fn epcis_schema() -> Validator {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the EPCIS vectors are missing: cannot read {} ({e}). They live outside the project, in \
-             ../shared/vectors/epcis next to the workspace (see ../shared/vectors/MANIFEST.md).",
+             tests/vectors/epcis in the repository (see tests/vectors/MANIFEST.md).",
             path.display()
         )
     });
@@ -351,6 +351,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         name: text("Liberty Rough Exports Inc").unwrap(),
         address: text("Randall Street, Monrovia").unwrap(),
         country: Country::new("LR").unwrap(),
+        actor: None,
     };
     let number = "SL-2026-004312";
     let draft = sim.draft_certificate(number, &nma, &kono, to_liberia, &[lot], 60).unwrap();

@@ -1,4 +1,4 @@
-//! The CBV 2.0 event hash ID against external vectors (`../shared/vectors/epcis`, read in
+//! The CBV 2.0 event hash ID against external vectors (`tests/vectors/epcis`, read in
 //! place, never copied into the project):
 //!
 //! 1. every JSON-LD case of the reference implementation (RalphTro/epcis-event-hash-generator
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use kpledger_epcis::hash_id;
 use serde_json::Value;
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/epcis");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/epcis");
 
 /// The `.prehashes` files that the vectors' README names as stale (they do not hash to the
 /// `.hashes` values, which are the truth).
@@ -32,7 +32,7 @@ fn vectors(sub: &str) -> PathBuf {
     assert!(
         dir.is_dir(),
         "the EPCIS vectors are missing: {} does not exist. They live outside the project, in \
-         ../shared/vectors/epcis next to the workspace (see ../shared/vectors/MANIFEST.md).",
+         tests/vectors/epcis in the repository (see tests/vectors/MANIFEST.md).",
         dir.display()
     );
     dir

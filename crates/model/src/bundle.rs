@@ -20,7 +20,8 @@ pub struct Bundle {
     pub format: Text,
     /// The ledger the events come from.
     pub ledger: Origin,
-    /// The certificate number.
+    /// The certificate number ([`crate::types::is_reference`]).
+    #[serde(deserialize_with = "crate::types::de_reference")]
     pub certificate: Text,
     /// Each certified parcel's latest event when the bundle was made: replaying the
     /// events must end exactly there, so nothing was left out at the end.

@@ -192,12 +192,154 @@ mod direct;
 /// Reads bytes as JSON under the strict rules: no duplicate keys at any depth, no
 /// floating-point or exponent numbers, no integer beyond ±(2^53 - 1), no trailing data,
 /// nesting at most 127 deep.
+///
+/// The value built in memory is bounded by the input's size: at most
+/// [`VALUE_BYTES_PER_INPUT_BYTE`] bytes per input byte, plus [`VALUE_BYTES_SLACK`]. An honest
+/// document needs less than that (its strings and names are most of it); a hostile one made of
+/// tiny values (`[{},{},…]`, 72 bytes of memory for 3 bytes of input) is refused when it
+/// reaches the bound, not after it has taken gigabytes.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
+    let left = std::cell::Cell::new(
+        (bytes.len() as u64).saturating_mul(VALUE_BYTES_PER_INPUT_BYTE).saturating_add(VALUE_BYTES_SLACK),
+    );
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictSeed.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    let value =
+        StrictSeed { left: &left }.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
     de.end().map_err(|e| JsonError::Syntax(e.to_string()))?;
     Ok(value)
 }
+
+/// As [`parse_strict`] for an object, except that the elements of the array under its member
+/// `member` are handed to `each`, one at a time as they are read, and not kept (the member
+/// reads as an empty array in the value returned): a document of any number of elements is
+/// read in the memory of one. Each element is within the same memory bound as a whole
+/// document; an error from `each` stops the reading and is returned as it is.
+pub fn parse_strict_streaming<E>(
+    bytes: &[u8],
+    member: &str,
+    each: &mut dyn FnMut(Value) -> Result<(), E>,
+) -> Result<Result<Value, JsonError>, E> {
+    let left = std::cell::Cell::new(
+        (bytes.len() as u64).saturating_mul(VALUE_BYTES_PER_INPUT_BYTE).saturating_add(VALUE_BYTES_SLACK),
+    );
+    let mut stopped = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = StreamingSeed { left: &left, member, each: &mut |v| each(v).map_err(|e| stopped = Some(e)) };
+    let value = seed.deserialize(&mut de);
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    let value = match value {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(JsonError::Syntax(e.to_string()))),
+    };
+    Ok(de.end().map(|()| value).map_err(|e| JsonError::Syntax(e.to_string())))
+}
+
+/// The top-level object of [`parse_strict_streaming`].
+struct StreamingSeed<'b, 'f> {
+    left: &'b std::cell::Cell<u64>,
+    member: &'b str,
+    each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
+}
+
+impl<'de> DeserializeSeed<'de> for StreamingSeed<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let strict = StrictVisitor { left: self.left };
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!(
+                    "duplicate key {key:?}: a signed document must name each field once"
+                )));
+            }
+            strict.spend::<A::Error>(key.len() + 2 * (MEMBER_BYTES + size_of::<Value>()))?;
+            let v = if key == self.member {
+                map.next_value_seed(ElementsSeed { left: self.left, each: &mut *self.each })?
+            } else {
+                map.next_value_seed(StrictSeed { left: self.left })?
+            };
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The streamed member: an array whose elements go to `each`, or any other value as is.
+struct ElementsSeed<'b, 'f> {
+    left: &'b std::cell::Cell<u64>,
+    each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
+}
+
+impl<'de> DeserializeSeed<'de> for ElementsSeed<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        loop {
+            // Each element is read within what is left of the budget, which gets back what
+            // the element took once `each` is done with it.
+            let before = self.left.get();
+            let Some(v) = seq.next_element_seed(StrictSeed { left: self.left })? else { break };
+            let stopped = (self.each)(v).is_err();
+            self.left.set(before);
+            if stopped {
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        Ok(Value::Array(Vec::new()))
+    }
+    // Anything else than an array is read as it is, for the document's reader to refuse.
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_bool(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_str(v)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        StrictVisitor { left: self.left }.visit_string(v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        StrictVisitor { left: self.left }.visit_map(map)
+    }
+}
+
+/// Memory a strictly read document may take, in bytes per byte of input ([`parse_strict`]).
+pub const VALUE_BYTES_PER_INPUT_BYTE: u64 = 3;
+/// Memory any strictly read document may take beyond [`VALUE_BYTES_PER_INPUT_BYTE`] per byte:
+/// small documents (an event, an offer) are denser in values than large ones.
+pub const VALUE_BYTES_SLACK: u64 = 1 << 20;
 
 /// Reads a model document from bytes: strict JSON, then the model's shape, then a
 /// round-trip check (the model must write back exactly the value it read, so unknown
@@ -213,13 +355,28 @@ where
 /// Reads a hand-written input file (a policy, a foreign certificate): strict JSON and the
 /// model's shape, but without the round-trip check, so a person may write defaults out
 /// (`"suspensions": []`). Unknown fields are still refused by the types that deny them.
+/// Every string is first normalised to Unicode NFC, as a person's typing is (`Text::from_input`):
+/// a signed document must hold NFC text, and cannot be normalised once signed.
 /// What gets signed is the model's own canonical form of the value read.
 pub fn from_slice_input<T>(bytes: &[u8]) -> Result<T, JsonError>
 where
     T: for<'de> Deserialize<'de>,
 {
-    let value = parse_strict(bytes)?;
+    let mut value = parse_strict(bytes)?;
+    nfc_strings(&mut value);
     T::deserialize(&value).map_err(|e| JsonError::Shape(e.to_string()))
+}
+
+/// Normalises every string of `value` (members' values and array elements; keys are field
+/// names, left as they are) to Unicode NFC.
+fn nfc_strings(value: &mut Value) {
+    use unicode_normalization::{UnicodeNormalization, is_nfc};
+    match value {
+        Value::String(s) if !is_nfc(s) => *s = s.nfc().collect(),
+        Value::Array(items) => items.iter_mut().for_each(nfc_strings),
+        Value::Object(members) => members.values_mut().for_each(nfc_strings),
+        _ => {}
+    }
 }
 
 /// As [`from_slice_strict`], for a value already read strictly.
@@ -308,19 +465,44 @@ fn first_difference(read: &Value, model: &Value) -> String {
 }
 
 /// A `DeserializeSeed` that builds a `serde_json::Value` but refuses duplicate keys
-/// and floating-point numbers.
-struct StrictSeed;
+/// and floating-point numbers, and stops when the value would take more memory than `left`
+/// bytes (counted as it grows: each value, each string's bytes, each array's and object's
+/// allocated room).
+struct StrictSeed<'b> {
+    left: &'b std::cell::Cell<u64>,
+}
 
-impl<'de> DeserializeSeed<'de> for StrictSeed {
+impl<'de> DeserializeSeed<'de> for StrictSeed<'_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor)
+        d.deserialize_any(StrictVisitor { left: self.left })
     }
 }
 
-struct StrictVisitor;
+struct StrictVisitor<'b> {
+    left: &'b std::cell::Cell<u64>,
+}
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl StrictVisitor<'_> {
+    /// Takes `bytes` from the budget, or says the document is too large for its size.
+    fn spend<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(bytes as u64) {
+            Some(rest) => {
+                self.left.set(rest);
+                Ok(())
+            }
+            None => Err(E::custom(
+                "the document holds far more JSON values than a document of its size can \
+                 (empty objects or arrays by the million?): it is not a kpledger document",
+            )),
+        }
+    }
+}
+
+/// Memory of one object member besides its value: the key and the map's bookkeeping.
+const MEMBER_BYTES: usize = size_of::<String>() + 2 * size_of::<u64>();
+
+impl<'de> Visitor<'de> for StrictVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -351,10 +533,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
              whole numbers only, e.g. weights in hundredths of a carat and money in US cents"
         )))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.spend(v.len())?;
         Ok(Value::String(v.to_owned()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.spend(v.len())?;
         Ok(Value::String(v))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
@@ -364,8 +548,13 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictSeed)? {
+        let mut out: Vec<Value> = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictSeed { left: self.left })? {
+            if out.len() == out.capacity() {
+                // The room the array is about to grow by (it doubles), counted twice: while
+                // it grows, the old room and the new are both taken.
+                self.spend::<A::Error>(2 * out.capacity().max(4) * size_of::<Value>())?;
+            }
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -378,7 +567,8 @@ impl<'de> Visitor<'de> for StrictVisitor {
                     "duplicate key {key:?}: a signed document must name each field once"
                 )));
             }
-            let v = map.next_value_seed(StrictSeed)?;
+            self.spend::<A::Error>(key.len() + 2 * (MEMBER_BYTES + size_of::<Value>()))?;
+            let v = map.next_value_seed(StrictSeed { left: self.left })?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))

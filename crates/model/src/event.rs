@@ -97,7 +97,7 @@ pub enum ValuationRule {
 
 /// A country's rules, as a versioned document signed into the ledger by its authority.
 /// The values come from `policies/XX.json`; `unconfirmed` names the fields that rest on
-/// unconfirmed sources (`domain.md` [M]) and must be reviewed before they are relied on.
+/// unconfirmed sources (docs/RULES.md) and must be reviewed before they are relied on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -107,7 +107,8 @@ pub struct Policy {
     pub country: Country,
     /// Policy version, e.g. `2026-11-01`.
     pub version: Text,
-    /// Weighing tolerance per parcel involved, in points (MB-1, MB-2, MB-3).
+    /// Weighing tolerance, in points, once per event: the loss a weighing may show before it is
+    /// flagged (MB-1, MB-2, MB-3); no gain is ever allowed.
     pub tolerance_pt: u64,
     /// Licence classes that allow mining (LC-1).
     pub mining_licence_classes: Vec<Text>,
@@ -137,11 +138,11 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conclusive_evidence_of_origin: bool,
     /// Reference figures per year for the statistical red flags (ST-1, ST-2): KP-reported
-    /// production, value per carat, USGS production capacity (`domain.md` §4, §2.7).
+    /// production, value per carat, USGS production capacity (docs/RULES.md, Reference figures).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub benchmarks: Vec<Benchmark>,
     /// Thresholds of the statistical red flags (ST-1..ST-5, SW-1) and red-flag locations;
-    /// absent values take the suggested defaults of `domain.md` §7.7.
+    /// absent values take the defaults of docs/RULES.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub red_flags: Option<RedFlagPolicy>,
     /// Field names whose values rest on unconfirmed sources.
@@ -149,7 +150,7 @@ pub struct Policy {
     pub unconfirmed: Vec<Text>,
 }
 
-/// A country's reference figures for one year (`domain.md` §4). Every figure is optional:
+/// A country's reference figures for one year (docs/RULES.md, Reference figures). Every figure is optional:
 /// only what a source gave is recorded, never a derived value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,7 +173,7 @@ pub struct Benchmark {
     pub source: Text,
 }
 
-/// Thresholds of the statistical red flags (`domain.md` §7.7 "to be tuned").
+/// Thresholds of the statistical red flags (docs/RULES.md: starting values, to be tuned).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedFlagPolicy {
@@ -419,6 +420,12 @@ pub struct CertImporter {
     pub address: Text,
     /// Country of destination.
     pub country: Country,
+    /// The importer's enrolment in this ledger, when it has one (a regional ledger where the
+    /// destination's authority and traders are enrolled too): an import confirmation must
+    /// then give custody to exactly this actor (IM-1). Absent for an importer outside the
+    /// ledger, and in certificates made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<ActorId>,
 }
 
 /// A Kimberley Process certificate (every Annex I field), bound to the exact parcel
@@ -430,7 +437,9 @@ pub struct Certificate {
     pub title: Text,
     /// Always [`KP_STATEMENT`].
     pub statement: Text,
-    /// Unique number, starting with the issuing country's code, e.g. `SL-2026-004312`.
+    /// Unique number, starting with the issuing country's code, e.g. `SL-2026-004312`
+    /// ([`crate::types::is_reference`]).
+    #[serde(deserialize_with = "crate::types::de_reference")]
     pub number: Text,
     /// The issuing (exporting) country.
     pub issuing_country: Country,
@@ -452,7 +461,8 @@ pub struct Certificate {
     pub parcel_count: u32,
     /// The parcels, each at its latest event.
     pub parcels: Vec<ParcelRef>,
-    /// Container seal numbers.
+    /// Container seal numbers ([`crate::types::is_reference`]).
+    #[serde(deserialize_with = "crate::types::de_references")]
     pub container_seal_ids: Vec<Text>,
     /// Language of the certificate, e.g. `en` or `fr`.
     pub language: Text,
@@ -475,7 +485,8 @@ impl Certificate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForeignCertificate {
-    /// Its number.
+    /// Its number ([`crate::types::is_reference`]).
+    #[serde(deserialize_with = "crate::types::de_reference")]
     pub number: Text,
     /// The exporting country.
     pub issuing_country: Country,
@@ -504,6 +515,7 @@ pub struct ForeignCertificate {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportConfirmation {
     /// The certificate number.
+    #[serde(deserialize_with = "crate::types::de_reference")]
     pub certificate: Text,
     /// The parcels received, each at its latest event (the export or transit).
     pub parcels: Vec<ParcelRef>,
@@ -626,6 +638,7 @@ pub enum Payload {
         /// The weight at sealing.
         weight_pt: Points,
         /// The container seal numbers.
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids: Vec<Text>,
     },
     /// The exporting authority issues and validates a KP certificate.
@@ -636,6 +649,7 @@ pub enum Payload {
     /// The exporting authority records the shipment's departure.
     Export {
         /// The certificate number.
+        #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The parcels, each at its latest event.
         parcels: Vec<ParcelRef>,
@@ -643,14 +657,17 @@ pub enum Payload {
     /// A transit country's authority records a shipment passing through unopened.
     Transit {
         /// The certificate number.
+        #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The transit country.
         country: Country,
         /// The parcels, each at its latest event.
         parcels: Vec<ParcelRef>,
         /// Seals found on entry.
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids_in: Vec<Text>,
         /// Seals found on exit.
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids_out: Vec<Text>,
         /// Carats on entry.
         carats_in_pt: Points,
@@ -687,6 +704,24 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// The certificate and seal numbers this payload holds, each of which a reader requires
+    /// to follow [`crate::types::is_reference`].
+    pub fn references(&self) -> Vec<&Text> {
+        match self {
+            Payload::Seal { seal_ids, .. } => seal_ids.iter().collect(),
+            Payload::Certificate { certificate } => {
+                std::iter::once(&certificate.number).chain(&certificate.container_seal_ids).collect()
+            }
+            Payload::Export { certificate, .. } => vec![certificate],
+            Payload::Transit { certificate, seal_ids_in, seal_ids_out, .. } => {
+                std::iter::once(certificate).chain(seal_ids_in).chain(seal_ids_out).collect()
+            }
+            Payload::Import { certificate, .. } => vec![&certificate.number],
+            Payload::ImportConfirmation { confirmation } => vec![&confirmation.certificate],
+            _ => Vec::new(),
+        }
+    }
+
     /// The `kind` tag.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -786,6 +821,16 @@ pub struct ParsedEvent {
 impl Event {
     /// Signs a body.
     pub fn sign(body: EventBody, key: &SecretKey) -> Result<Event, JsonError> {
+        // Every other value's type checks its format when it is made; a certificate or seal
+        // number is `Text`, whose grammar is checked here, so that nothing unreadable is signed.
+        if let Some(bad) =
+            body.payload.references().into_iter().find(|t| !crate::types::is_reference(t.as_str()))
+        {
+            return Err(JsonError::Shape(format!(
+                "{bad:?} is not a certificate or seal number ({})",
+                crate::types::REFERENCE_GRAMMAR
+            )));
+        }
         let h = hash::digest(Domain::Event, &canonical::to_canonical(&body)?);
         Ok(Event { sig: Sig { key: key.public(), sig: sign::sign(key, Purpose::Event, &h) }, body })
     }
@@ -1163,6 +1208,39 @@ mod tests {
             }
         }
         assert!(fast > all / 10 && fast < all, "{fast} of {all}");
+    }
+
+    #[test]
+    fn invisible_and_unnormalised_characters_are_refused_in_every_string_on_both_paths() {
+        // A word joiner (SL-2026<U+2060>-004600 looks like SL-2026-004600), a zero-width space, a
+        // right-to-left override, a byte-order mark, and an `e` with a separate accent (not NFC),
+        // put after the first character of every string of every kind of event: no string of a
+        // signed document may hold any of them, and the fast path refuses what the strict one does.
+        let mut checked = 0;
+        for bytes in events() {
+            let value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            let mut paths = Vec::new();
+            collect_paths(&value, &mut Vec::new(), &mut paths);
+            for path in paths {
+                let Some(serde_json::Value::String(s)) = value.pointer(&path) else { continue };
+                for insert in ["\u{2060}", "\u{200b}", "\u{202e}", "\u{feff}", "e\u{301}"] {
+                    let mut chars = s.chars();
+                    let first = chars.next().map(String::from).unwrap_or_default();
+                    let changed_text = format!("{first}{insert}{}", chars.as_str());
+                    let mut changed = value.clone();
+                    *changed.pointer_mut(&path).unwrap() = serde_json::Value::String(changed_text);
+                    let m = canonical::canonical_value(&changed);
+                    same_as_strict(&m);
+                    assert!(
+                        Event::parse(&m).is_err(),
+                        "{path} with {insert:?}: {}",
+                        String::from_utf8_lossy(&m)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 
     /// JSON pointers to every leaf of `v`.

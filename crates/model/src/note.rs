@@ -1,7 +1,7 @@
 //! C2SP signed notes, transparency-log checkpoints and Ed25519 cosignatures.
 //!
 //! Three text formats, byte for byte as specified by C2SP (the copies under
-//! `shared/vectors/checkpoint/specs/` are the reference; the tests in
+//! specifications at c2sp.org are the reference; the tests in
 //! `tests/note_vectors.rs` check this module against the Go reference's vectors):
 //!
 //! **Signed note** ([c2sp.org/signed-note] v1.0.0):

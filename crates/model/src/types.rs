@@ -38,6 +38,15 @@ where
 
 macro_rules! string_newtype {
     ($(#[$m:meta])* $name:ident, $check:expr, $what:literal) => {
+        string_newtype!($(#[$m])* $name, $check, $what, |_: &str| None);
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::new(s)
+            }
+        }
+    };
+    ($(#[$m:meta])* $name:ident, $check:expr, $what:literal, $why:expr) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -50,8 +59,12 @@ macro_rules! string_newtype {
                 if check(&s) {
                     Ok($name(s))
                 } else {
+                    let why: fn(&str) -> Option<String> = $why;
                     let shown: String = s.chars().take(80).collect();
-                    Err(format!("{shown:?} is not {}", $what))
+                    match why(&s) {
+                        Some(why) => Err(format!("{shown:?} is not {}: {why}", $what)),
+                        None => Err(format!("{shown:?} is not {}", $what)),
+                    }
                 }
             }
             /// The text.
@@ -80,12 +93,6 @@ macro_rules! string_newtype {
                 $name::new(s).map_err(serde::de::Error::custom)
             }
         }
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::new(s)
-            }
-        }
     };
 }
 
@@ -97,10 +104,79 @@ fn is_handle(s: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
 }
 
-fn is_text(s: &str) -> bool {
-    let n = s.chars().count();
-    (1..=200).contains(&n) && !s.chars().any(char::is_control) && s.trim() == s
+/// True for a character that free text may not hold: by its General Category (Unicode 16.0),
+/// a control (Cc), format (Cf: invisible joiners and spaces such as U+200B and U+2060, the
+/// byte-order mark U+FEFF, and every bidirectional control U+200E, U+200F, U+202A-U+202E,
+/// U+2066-U+2069, U+061C), line or paragraph separator (Zl, Zp), surrogate (Cs), private-use
+/// (Co) or unassigned (Cn) character. They are invisible, or shown differently by every
+/// system, so two texts that look the same could differ in them.
+pub fn refused_in_text(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::Surrogate
+            | G::PrivateUse
+            | G::Unassigned
+    )
 }
+
+fn is_text(s: &str) -> bool {
+    if s.is_ascii() {
+        // The common case, without table look-ups: ASCII is NFC, and its only refused
+        // characters are the controls.
+        return (1..=200).contains(&s.len()) && !s.bytes().any(|b| b.is_ascii_control()) && s.trim() == s;
+    }
+    let n = s.chars().count();
+    (1..=200).contains(&n)
+        && !s.chars().any(refused_in_text)
+        && s.trim() == s
+        && unicode_normalization::is_nfc(s)
+}
+
+/// What is wrong with `s` as [`Text`], if anything (for the error message).
+fn text_problem(s: &str) -> Option<String> {
+    let n = s.chars().count();
+    if !(1..=200).contains(&n) {
+        return Some(format!("it has {n} characters, not 1 to 200"));
+    }
+    if let Some(c) = s.chars().find(|c| refused_in_text(*c)) {
+        return Some(format!(
+            "it holds U+{:04X}, an invisible, control, separator, private-use or unassigned character",
+            u32::from(c)
+        ));
+    }
+    if s.trim() != s {
+        return Some("it begins or ends with a blank".into());
+    }
+    if !unicode_normalization::is_nfc(s) {
+        return Some(
+            "it is not in Unicode normalization form C (NFC): a signed text cannot be normalised after \
+             signing, so it must be written in NFC (kpledger's own commands normalise what you type)"
+                .into(),
+        );
+    }
+    None
+}
+
+/// The grammar of certificate numbers and seal numbers: 1-40 of `A-Z 0-9 - . /`, the first and
+/// the last a capital letter or a digit, e.g. `SL-2026-004312`, `SL-SEAL-2026-0101`.
+/// Visible ASCII only, so that two numbers that look the same are the same.
+pub fn is_reference(s: &str) -> bool {
+    let b = s.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+    (1..=40).contains(&b.len())
+        && b.first().is_some_and(alnum)
+        && b.last().is_some_and(alnum)
+        && b.iter().all(|c| alnum(c) || b"-./".contains(c))
+}
+
+/// What a certificate number or seal number must look like (for error messages).
+pub const REFERENCE_GRAMMAR: &str = "1-40 characters of A-Z, 0-9, '-', '.', '/', beginning and ending with a \
+     capital letter or a digit";
 
 fn digits(s: &str) -> Option<u32> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -150,10 +226,62 @@ string_newtype!(
     SiteId, is_handle, "a site id (1-64 characters of a-z, 0-9, '.', '_', '-')"
 );
 string_newtype!(
-    /// Free text shown to people (names, places, reasons): 1-200 characters, no control
-    /// characters, no leading or trailing blanks.
-    Text, is_text, "acceptable text (1-200 characters, no control characters or surrounding blanks)"
+    /// Free text shown to people (names, places, reasons): 1-200 characters in Unicode NFC, no
+    /// control, format (invisible or bidirectional), separator, private-use or unassigned
+    /// character ([`refused_in_text`]), no leading or trailing blanks. Certificate and seal
+    /// numbers are `Text` that also follow [`is_reference`] where a document is read.
+    Text,
+    is_text,
+    "acceptable text (1-200 characters in NFC, no control, invisible or bidirectional characters, no surrounding blanks)",
+    text_problem
 );
+
+impl Text {
+    /// Text typed by a person (a command-line argument, a file to be signed): normalised to
+    /// NFC, then checked as [`Text::new`] checks it. Signed documents are read with
+    /// [`Text::new`], which refuses text that is not already NFC.
+    pub fn from_input(s: impl AsRef<str>) -> Result<Text, String> {
+        use unicode_normalization::UnicodeNormalization;
+        Text::new(s.as_ref().nfc().collect::<String>())
+    }
+
+    /// A certificate number or a seal number ([`is_reference`]), e.g. `SL-2026-004312`.
+    pub fn reference(s: impl Into<String>) -> Result<Text, String> {
+        let s = s.into();
+        if is_reference(&s) {
+            Text::new(s)
+        } else {
+            let shown: String = s.chars().take(80).collect();
+            Err(format!(
+                "{shown:?} is not a certificate or seal number ({REFERENCE_GRAMMAR}); write small letters \
+                 as capitals and each space as '-'"
+            ))
+        }
+    }
+}
+
+impl std::str::FromStr for Text {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Text::from_input(s)
+    }
+}
+
+/// `#[serde(deserialize_with)]` for a [`Text`] that is a certificate or seal number.
+pub(crate) fn de_reference<'de, D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+    with_str(d, |s| Text::reference(s))
+}
+
+/// `#[serde(deserialize_with)]` for a list of seal numbers.
+pub(crate) fn de_references<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Text>, D::Error> {
+    struct Reference(Text);
+    impl<'de> Deserialize<'de> for Reference {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            de_reference(d).map(Reference)
+        }
+    }
+    Ok(Vec::<Reference>::deserialize(d)?.into_iter().map(|r| r.0).collect())
+}
 string_newtype!(
     /// An ISO 3166-1 alpha-2 country code, e.g. `SL`.
     Country,
@@ -229,7 +357,7 @@ impl Date {
     }
 }
 
-/// The HS codes a KP certificate may carry (KPCS Section I; `domain.md` §1.3).
+/// The HS codes a KP certificate may carry (KPCS Section I).
 pub const ROUGH_HS_CODES: [&str; 3] = ["7102.10", "7102.21", "7102.31"];
 
 impl HsCode {
@@ -471,6 +599,117 @@ mod tests {
         }
         assert_eq!(Points(1234).to_string(), "12.34 ct");
         assert_eq!(Cents(123456789).to_string(), "US$1,234,567.89");
+    }
+
+    #[test]
+    fn text_refuses_invisible_bidi_control_and_unnormalised_characters() {
+        for good in ["Kamara Diamonds", "Société Minière", "Ivoire: 象牙 💎", "a\u{00a0}b", "Ο Ἀθηναῖος"]
+        {
+            assert!(Text::new(good).is_ok(), "{good:?}");
+        }
+        // Control, format (zero-width, word joiner, BOM, soft hyphen), every bidirectional
+        // control, separators, private use, surrogate-free noncharacters and unassigned.
+        let refused = [
+            '\u{0}',
+            '\u{1f}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{061c}',
+            '\u{feff}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{e000}',
+            '\u{ffff}',
+            '\u{10ffff}',
+            '\u{e0001}',
+            '\u{1d173}',
+        ];
+        for c in refused {
+            let s = format!("Kamara{c}Diamonds");
+            let e = Text::new(s.as_str()).unwrap_err();
+            assert!(e.contains(&format!("U+{:04X}", u32::from(c))), "{c:?}: {e}");
+            // Normalising does not make them acceptable.
+            assert!(Text::from_input(s).is_err(), "{c:?}");
+        }
+        // Not NFC: refused when read, normalised when typed.
+        let decomposed = "Soci\u{65}\u{301}t\u{65}\u{301}";
+        let e = Text::new(decomposed).unwrap_err();
+        assert!(e.contains("NFC"), "{e}");
+        assert_eq!(Text::from_input(decomposed).unwrap().as_str(), "Société");
+        assert_eq!(decomposed.parse::<Text>().unwrap().as_str(), "Société");
+        // NFC, not NFKC: compatibility characters stay as they are.
+        assert!(Text::new("ﬁne ①").is_ok());
+        assert!(Text::new(" lead").is_err() && Text::new("trail\u{3000}").is_err());
+        assert!(Text::new("").is_err() && Text::new("x".repeat(201)).is_err());
+        assert!(Text::new("é".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn the_unicode_version_is_the_one_the_specification_names() {
+        // docs/SPEC.md §7: the General Categories of Unicode 16.0 decide what text may hold
+        // (a later version assigns characters that 16.0 refuses as unassigned); a dependency
+        // update that changes it changes which signed documents are readable.
+        assert_eq!(
+            unicode_general_category::UNICODE_VERSION,
+            (16, 0, 0),
+            "update docs/SPEC.md §7 before moving to another Unicode version"
+        );
+        assert!(unicode_normalization::UNICODE_VERSION >= (16, 0, 0));
+    }
+
+    #[test]
+    fn certificate_and_seal_numbers_are_visible_ascii() {
+        for good in [
+            "SL-2026-004312",
+            "SL-SEAL-2026-0101",
+            "BE-2026-118734",
+            "BW012345",
+            "ZA/2026/00012",
+            "IN.2026.001",
+            "A",
+            "9",
+            &"X".repeat(40),
+        ] {
+            assert!(is_reference(good) && Text::reference(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "SL-2026\u{2060}-004600",
+            "SL-2026-004600\u{200b}",
+            "\u{feff}SL-2026-004600",
+            "SL-2026-00460\u{0}",
+            "SL\u{2010}2026-004600",
+            "SL-2026-OO46OO\u{202e}",
+            "ＳL-2026-004600",
+            "sl-2026-004600",
+            "SL 2026 004600",
+            "SL-2026-004600 ",
+            "-SL-2026",
+            "SL-2026-",
+            "SL_2026",
+            "SL+2026",
+            &"X".repeat(41),
+        ] {
+            assert!(!is_reference(bad), "{bad:?}");
+            let e = Text::reference(bad).unwrap_err();
+            assert!(e.contains("certificate or seal number"), "{e}");
+        }
     }
 
     #[test]

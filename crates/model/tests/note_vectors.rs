@@ -1,9 +1,8 @@
 //! C2SP signed-note, tlog-checkpoint and tlog-cosignature vectors, through
 //! [`kpledger_model::note`].
 //!
-//! The vectors are read in place from `<checkout>/../shared/vectors/checkpoint` (see
-//! `shared/vectors/MANIFEST.md` for provenance) and never copied into this repository. A
-//! missing folder or file is a test failure, not a skip.
+//! The vectors are read from `tests/vectors/checkpoint` (see `tests/vectors/MANIFEST.md` for
+//! provenance). A missing folder or file is a test failure, not a skip.
 //!
 //! Covered: every key (vkey and Go signer key parse and re-encode byte-exactly), the bad
 //! vkeys plus every proper substring and single-byte mangling of the PeterNeumann vkey, the
@@ -26,8 +25,8 @@ use kpledger_model::note::{
 };
 use serde_json::Value;
 
-/// `shared/` sits beside the checkout: `<parent>/main` (this workspace) and `<parent>/shared`.
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/checkpoint");
+/// The vectors live in the repository, with their provenance in `tests/vectors/MANIFEST.md`.
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/checkpoint");
 const FILE: &str = "signed-note-vectors.json";
 
 fn read_vectors() -> Value {
@@ -35,9 +34,8 @@ fn read_vectors() -> Value {
     let path = dir.join(FILE);
     assert!(
         path.is_file(),
-        "C2SP note vectors not found at {}: the `shared/` folder (with \
-         shared/vectors/checkpoint/{FILE}) must sit beside the kpledger checkout; \
-         these tests do not skip when it is missing",
+        "C2SP note vectors not found at {}: they are part of the repository \
+         (tests/vectors/checkpoint/{FILE}); these tests do not skip when it is missing",
         path.display()
     );
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

@@ -1,7 +1,7 @@
-//! External test vectors, read in place from `shared/vectors` beside the checkout.
+//! External test vectors, read from `tests/vectors` in this repository.
 //!
-//! The vectors are never copied into this repository: they are read from
-//! `<checkout>/../shared/vectors` (see `shared/vectors/MANIFEST.md` for their provenance).
+//! They are read from
+//! `tests/vectors` (see `tests/vectors/MANIFEST.md` for their provenance).
 //! A missing folder is a test failure, not a skip.
 //!
 //! - RFC 8785 (JCS): the six cyberphone input/output pairs and the first 100,000 lines of
@@ -11,30 +11,23 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kpledger_model::keys::{PublicKey, SecretKey};
 use kpledger_model::{canonical, hash, sign};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// `shared/` sits beside the checkout: `<parent>/main` (this workspace) and `<parent>/shared`.
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors");
+/// The vectors live in the repository, with their provenance in `tests/vectors/MANIFEST.md`.
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors");
 
 /// The vectors folder; fails (never skips) when it is missing.
 fn vectors_dir() -> PathBuf {
     let dir = PathBuf::from(VECTORS);
     assert!(
         dir.join("MANIFEST.md").is_file(),
-        "external test vectors not found at {}: the `shared/` folder (with shared/vectors/MANIFEST.md) \
-         must sit beside the kpledger checkout, i.e. <parent>/shared next to <parent>/{}; \
-         these tests do not skip when it is missing",
-        dir.display(),
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .and_then(Path::file_name)
-            .map_or_else(|| "<checkout>".to_owned(), |n| n.to_string_lossy().into_owned()),
+        "test vectors not found at {}: they are part of the repository (tests/vectors); is the checkout complete?",
+        dir.display()
     );
     dir
 }
@@ -469,5 +462,63 @@ fn ed25519_speccheck_policy_is_strict() {
         outcome, SPECCHECK_POLICY,
         "{FILE}: outcomes for cases 0..11 (V = PublicKey::from_bytes and verify_raw accept) \
          differ from the pinned RFC-8032-strict policy"
+    );
+}
+
+/// Every file in `tests/vectors` is listed in its `MANIFEST.md` with its size and the first 16
+/// hex digits of its SHA-256, and every listed file is there as listed: the provenance cannot
+/// drift from the files, and no vector is added or changed without saying where it came from.
+#[test]
+fn vectors_manifest_matches_files() {
+    let dir = vectors_dir();
+    let manifest = String::from_utf8(read("MANIFEST.md")).expect("MANIFEST.md is UTF-8");
+    let mut listed = BTreeMap::new();
+    for line in manifest.lines() {
+        // | `path` | bytes | `sha256-prefix…` |
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, path, size, sha, _] = cells[..] else { continue };
+        let (Some(path), Ok(size), Some(sha)) = (
+            path.strip_prefix('`').and_then(|p| p.strip_suffix('`')),
+            size.parse::<u64>(),
+            sha.strip_prefix('`').and_then(|s| s.strip_suffix("…`")),
+        ) else {
+            continue;
+        };
+        listed.insert(path.to_owned(), (size, sha.to_owned()));
+    }
+    assert!(listed.len() > 300, "MANIFEST.md lists only {} files", listed.len());
+    let mut failures = Vec::new();
+    for (path, (size, sha)) in &listed {
+        match std::fs::read(dir.join(path)) {
+            Err(e) => failures.push(format!("{path}: listed but unreadable: {e}")),
+            Ok(bytes) => {
+                if bytes.len() as u64 != *size {
+                    failures.push(format!("{path}: {} bytes, MANIFEST.md says {size}", bytes.len()));
+                }
+                let digest = hex::encode(hash::sha256(&[&bytes]));
+                if !digest.starts_with(sha.as_str()) {
+                    failures.push(format!("{path}: SHA-256 {digest}, MANIFEST.md says {sha}…"));
+                }
+            }
+        }
+    }
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read vectors dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(&dir).expect("inside").to_string_lossy().replace('\\', "/");
+            if rel != "MANIFEST.md" && !listed.contains_key(&rel) {
+                failures.push(format!("{rel}: in tests/vectors but not listed in MANIFEST.md"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "tests/vectors/MANIFEST.md disagrees with the files:\n  {}",
+        failures.join("\n  ")
     );
 }

@@ -645,16 +645,21 @@ impl Book {
 }
 
 /// The composition of a parcel imported under a foreign certificate: its single origin, or
-/// the listed countries of a mixed one in equal shares, or `mixed` when none are listed.
+/// the listed countries of a mixed one in equal shares. A mixed certificate that lists fewer
+/// than two countries leaves a share of unknown origin, `mixed` (the unknown member of the
+/// parcel's origin set in the rules, SPEC §10.2): none listed, all `mixed`; one listed, half
+/// that country and half `mixed`.
 fn import_comp(origin: &OriginClaim, listed: &[Country], weight: u64) -> Comp {
     match origin {
         OriginClaim::Single(c) => Comp::from([(Source { origin: c.to_string(), site: None }, weight)]),
-        OriginClaim::Mixed if !listed.is_empty() => {
-            let equal: BTreeMap<Source, u64> =
+        OriginClaim::Mixed => {
+            let mut equal: BTreeMap<Source, u64> =
                 listed.iter().map(|c| (Source { origin: c.to_string(), site: None }, 1)).collect();
+            if equal.len() < 2 {
+                equal.insert(Source { origin: "mixed".into(), site: None }, 1);
+            }
             share(&equal, weight)
         }
-        OriginClaim::Mixed => Comp::from([(Source { origin: "mixed".into(), site: None }, weight)]),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Statistical red flags (`domain.md` §7.7): warnings for a person to look at, never
+//! Statistical red flags (docs/RULES.md): warnings for a person to look at, never
 //! errors. Each reads the book and the countries' policies (benchmarks and thresholds);
 //! absent thresholds take the suggested starting values of §7.7.
 //!

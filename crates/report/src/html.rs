@@ -210,15 +210,28 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         book.events
     );
 
-    // Verdict.
+    // Verdict. A bundle's verdict reached without the witnesses' cosignatures says so first
+    // (LOG-4: its trust policy required none; LOG-3: the required ones are missing).
+    let unwitnessed: Vec<&Finding> =
+        report.findings.iter().filter(|f| matches!(f.code.code(), "LOG-3" | "LOG-4")).collect();
     let (class, word) = if !report.ok {
         ("fail", "FAILED")
+    } else if !unwitnessed.is_empty() {
+        ("flagged", "VERIFIED — not witnessed")
     } else if !flags.is_empty() || report.warnings > 0 {
         ("flagged", "VERIFIED — with red flags to review")
     } else {
         ("ok", "VERIFIED")
     };
     let _ = writeln!(o, "<section class=\"verdict {class}\" id=\"verdict\"><div class=\"big\">{word}</div>");
+    for f in &unwitnessed {
+        let _ = writeln!(
+            o,
+            "<p id=\"witness-banner\"><b>Not witnessed ({}):</b> {}</p>",
+            f.code.code(),
+            esc(&f.message)
+        );
+    }
     let _ = writeln!(
         o,
         "<p><b>{}</b> error(s) and <b>{}</b> warning(s) from verification of every signature, chain, weight, licence and certificate; <b>{}</b> statistical red flag(s) (ST-1..ST-5, SW-1). Errors break validity; warnings and red flags are for a person to look at.</p>",
@@ -314,7 +327,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         );
         let _ = writeln!(
             o,
-            "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy, <code>domain.md</code> §4) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
+            "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy; sources in docs/RULES.md) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
         );
     }
     let _ = writeln!(o, "</section>");

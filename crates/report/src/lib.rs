@@ -1,7 +1,7 @@
 //! # kpledger-report
 //!
 //! Regulator reports from signed events: KP (Annex III) statistics, statistical red flags
-//! (`domain.md` §7.7: ST-1..ST-5, SW-1), provenance graphs (DOT and SVG) and one
+//! (docs/RULES.md: ST-1..ST-5, SW-1), provenance graphs (DOT and SVG) and one
 //! self-contained HTML report.
 //!
 //! **Boundary:** like `kpledger-verify`, this crate reads no file, database, clock or

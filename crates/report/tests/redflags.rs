@@ -168,6 +168,7 @@ impl World {
             name: text("Diamcor Rough Trading NV").unwrap(),
             address: text("Hoveniersstraat 22, Antwerp").unwrap(),
             country: Country::new("BE").unwrap(),
+            actor: None,
         };
         let draft = self.sim.draft_certificate(&number, &nma, &x, to, &[*lot], 60).unwrap();
         self.sim.certify(&nma, draft).unwrap();

@@ -1,9 +1,11 @@
-//! Offline verification of an evidence bundle: bytes and trusted keys in, a report out.
+//! Offline verification of an evidence bundle: bytes and a trust policy in, a report out.
 //!
 //! The bundle's events are replayed, in order, through exactly the rules the ledger
 //! applies at ingest, starting from an empty state. Then the bundle must contain the
-//! certificate it names, end at the parcel heads it declares, and be anchored in a key the
-//! verifier trusts: the key that validated the certificate, or the ledger's root key.
+//! certificate it names and end at the parcel heads it declares; every certificate in it must
+//! be validated by an authority the importer's trust policy pins for its issuing country
+//! (KP-7); and its log must be the one the policy pins, cosigned by the policy's quorum of
+//! witnesses (LOG-1..LOG-4). Nothing the bundle says about keys is trusted on its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +16,8 @@ use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
 use crate::state::{MemState, State as _};
+use crate::trust::{Quorum, TrustPolicy};
 use kpledger_model::sign::SigMode;
-use rayon::prelude::*;
 
 /// Why a bundle could not be checked at all.
 #[derive(Debug, thiserror::Error)]
@@ -34,76 +36,71 @@ pub enum BundleError {
     },
 }
 
-/// What a bundle's verifier trusts.
-#[derive(Debug, Clone, Default)]
-pub struct Trust {
-    /// Authority public keys: the exporting authority's, and (for a shared ledger) the
-    /// ledger's root authority, whose key signs the log's checkpoints.
-    pub keys: Vec<PublicKey>,
-    /// Witness cosigner keys (C2SP tlog-cosignature/v1).
-    pub witnesses: Vec<kpledger_model::note::VerifierKey>,
-    /// How many of `witnesses` must have cosigned the bundle's checkpoint (LOG-3).
-    pub quorum: usize,
-}
+/// Bundle events read and checked at a time (on every core) before the next are read.
+const EVENT_CHUNK: usize = 1024;
 
-/// Verifies a bundle against trusted authority keys, with no witness requirement.
-pub fn verify_bundle(bytes: &[u8], trusted: &[PublicKey]) -> Result<Report, BundleError> {
-    verify_bundle_with(bytes, &Trust { keys: trusted.to_vec(), ..Trust::default() })
-}
-
-/// Verifies a bundle: its events replayed through the rules, its certificate anchored in a
-/// trusted key, each event proven in the log under a checkpoint signed by the ledger's
-/// trusted root authority, and the checkpoint cosigned by a quorum of witnesses.
-pub fn verify_bundle_with(bytes: &[u8], trust: &Trust) -> Result<Report, BundleError> {
-    verify_bundle_in(bytes, trust, SigMode::Strict)
+/// Verifies a bundle: its events replayed through the rules, every certificate in it
+/// validated by an authority the trust policy pins for its issuing country (KP-7), each
+/// event proven in the log under a checkpoint signed by the root key the policy pins for the
+/// bundle's origin (as the ledger rotated it), and the checkpoint cosigned by the policy's
+/// quorum of witnesses (docs/SPEC.md §14.3).
+pub fn verify_bundle_with(bytes: &[u8], policy: &TrustPolicy) -> Result<Report, BundleError> {
+    verify_bundle_in(bytes, policy, SigMode::Strict)
 }
 
 /// As [`verify_bundle_with`], checking signatures as `mode` says.
-pub fn verify_bundle_in(bytes: &[u8], trust: &Trust, mode: SigMode) -> Result<Report, BundleError> {
-    verify_bundle_observed(bytes, trust, mode, &mut |_, _| {})
+pub fn verify_bundle_in(bytes: &[u8], policy: &TrustPolicy, mode: SigMode) -> Result<Report, BundleError> {
+    verify_bundle_observed(bytes, policy, mode, &mut |_, _| {})
 }
 
 /// As [`verify_bundle_in`], showing `observe` each event (its ledger position and the event)
 /// in order once the bundle has been read (for reports computed in the same pass).
 pub fn verify_bundle_observed(
     bytes: &[u8],
-    trust: &Trust,
+    policy: &TrustPolicy,
     mode: SigMode,
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
-    let trusted = trust.keys.as_slice();
-    // The events are read strictly one by one below; the rest of the bundle goes through the
-    // model's round trip without them (copying every event's JSON twice for that check
-    // would cost as much as reading them).
+    // The events are streamed out of the document as it is read, canonicalised and read as
+    // signed events (with their signatures checked on every core) a chunk at a time, and the
+    // reading stops at the first event that is not one: memory holds the events read so far,
+    // never a tree of values for the whole array (a bundle of millions of `{}` would take
+    // gigabytes). The rest of the bundle goes through the model's round trip.
     let format = |e: JsonError| BundleError::Format(e.to_string());
-    let mut value = canonical::parse_strict(bytes).map_err(format)?;
-    let event_values = match value.get_mut("events") {
-        Some(serde_json::Value::Array(a)) => std::mem::take(a),
-        _ => Vec::new(),
+    let mut events = Vec::new();
+    let mut sigs = Vec::new();
+    let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(EVENT_CHUNK);
+    let mut judge_chunk = |chunk: &mut Vec<Vec<u8>>| -> Result<(), BundleError> {
+        for p in crate::prepare::prepare(chunk, mode) {
+            let index = events.len() + 1;
+            let parsed = p.parsed.map_err(|source| BundleError::Event { index, source })?;
+            sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
+            events.push(parsed);
+        }
+        chunk.clear();
+        Ok(())
     };
-    let mut bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
-    bundle.events = event_values;
+    let value = canonical::parse_strict_streaming(bytes, "events", &mut |v| {
+        chunk.push(canonical::canonical_value(&v));
+        if chunk.len() == EVENT_CHUNK { judge_chunk(&mut chunk) } else { Ok(()) }
+    })?
+    .map_err(format)?;
+    judge_chunk(&mut chunk)?;
+    let bundle: Bundle = canonical::from_value_strict(value).map_err(format)?;
     if bundle.format.as_str() != BUNDLE_FORMAT {
         return Err(BundleError::Format(format!(
             "format {:?}; this kpledger reads {BUNDLE_FORMAT:?}",
             bundle.format.as_str()
         )));
     }
-    // Reading each event and checking its signatures do not depend on the state: done on
-    // every core first, then the rules replay the events in order.
-    let docs: Vec<Vec<u8>> = bundle.events.par_iter().map(canonical::canonical_value).collect();
-    let mut events = Vec::with_capacity(docs.len());
-    let mut sigs = Vec::with_capacity(docs.len());
-    for (i, p) in crate::prepare::prepare(&docs, mode).into_iter().enumerate() {
-        let parsed = p.parsed.map_err(|source| BundleError::Event { index: i + 1, source })?;
-        sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));
-        events.push(parsed);
-    }
     let signatures = sigs.iter().map(Signatures::count).sum();
 
     let mut state = MemState::default();
     let mut findings = Vec::new();
     let mut cert_key = None;
+    // Every certificate the bundle issues (its own, and any whose parcels it imports):
+    // (bundle position, number, issuing country, signer, key).
+    let mut issued = Vec::new();
     let mut seen = BTreeMap::new();
     for (i, ev) in events.iter().enumerate() {
         observe(bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index + 1), ev);
@@ -126,10 +123,17 @@ pub fn verify_bundle_observed(
             findings.push(f);
         }
         state.apply(effects);
-        if let Payload::Certificate { certificate } = &ev.event.body.payload
-            && certificate.number == bundle.certificate
-        {
-            cert_key = Some((ev.event.sig.key, ev.event.body.signer.clone()));
+        if let Payload::Certificate { certificate } = &ev.event.body.payload {
+            if certificate.number == bundle.certificate {
+                cert_key = Some(ev.event.sig.key);
+            }
+            issued.push((
+                i + 1,
+                certificate.number.clone(),
+                certificate.issuing_country.clone(),
+                ev.event.body.signer.clone(),
+                ev.event.sig.key,
+            ));
         }
     }
 
@@ -149,26 +153,9 @@ pub fn verify_bundle_observed(
         Payload::Genesis { authority } => Some(authority.key),
         _ => None,
     });
+    findings.extend(check_issuers(policy, &issued));
     match (state.certificate(&bundle.certificate), cert_key) {
-        (Some(cert), Some((key, signer))) => {
-            let trusted_here = trusted.contains(&key) || root_key.is_some_and(|r| trusted.contains(&r));
-            if !trusted_here {
-                let known: Vec<String> = trusted.iter().map(PublicKey::fingerprint).collect();
-                findings.push(
-                    Finding::error(
-                        Rule::Kp7,
-                        format!(
-                            "the signer is not trusted: certificate {} is validated by {signer} with key {}, and neither \
-                             that key nor the ledger's root key{} is among the trusted keys ({})",
-                            bundle.certificate,
-                            key.fingerprint(),
-                            root_key.map(|k| format!(" {}", k.fingerprint())).unwrap_or_default(),
-                            known.join(", ")
-                        ),
-                    )
-                    .hint("pass the exporting authority's public key with --trust; obtain it through the KP's official channels"),
-                );
-            }
+        (Some(cert), Some(_)) => {
             let declared: BTreeSet<ParcelId> = bundle.heads.keys().copied().collect();
             let certified: BTreeSet<ParcelId> = cert.certificate.parcels.iter().map(|r| r.parcel).collect();
             if declared != certified {
@@ -179,7 +166,21 @@ pub fn verify_bundle_observed(
             }
             for (parcel, head) in &bundle.heads {
                 let actual = state.parcel(parcel).map(|p| p.head);
-                if actual != Some(*head) {
+                if actual.is_none() && state.consumed.contains(parcel) {
+                    // SPEC.md §14.3 step 4: a bundle is a certificate's evidence up to the
+                    // parcels' receipt; what became of them later is not part of it.
+                    findings.push(
+                        Finding::error(
+                            Rule::Ch1,
+                            "the bundle's events split or merge one of the certificate's parcels into other \
+                             parcels: a bundle ends before its parcels are consumed, whatever its heads say",
+                        )
+                        .parcel(*parcel)
+                        .hint(
+                            "make the bundle with `kpledger bundle`, which stops at the import confirmation",
+                        ),
+                    );
+                } else if actual != Some(*head) {
                     findings.push(
                         Finding::error(
                             Rule::Ch1,
@@ -196,7 +197,8 @@ pub fn verify_bundle_observed(
         )),
     }
 
-    findings.extend(check_log(&bundle, &events, root_key, trust, &state));
+    let (log_findings, witnesses) = check_log(&bundle, &events, root_key, policy);
+    findings.extend(log_findings);
 
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
     let warnings = findings.len() as u64 - errors;
@@ -211,27 +213,106 @@ pub fn verify_bundle_observed(
         errors,
         warnings,
         findings,
+        witnesses,
         limits: LIMITS,
     })
 }
 
-/// LOG-1, LOG-2 and LOG-3 for a bundle.
+/// KP-7 against the trust policy: every certificate the bundle issues must be validated by
+/// an authority the policy pins for the certificate's issuing country, by actor id and key.
+/// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
+/// log key) can enrol any "authority" it likes in its own ledger.
+fn check_issuers(
+    policy: &TrustPolicy,
+    issued: &[(usize, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (pos, number, country, signer, key) in issued {
+        let pinned: Vec<&crate::trust::IssuerPin> = policy.issuers_for(country).collect();
+        if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
+            continue;
+        }
+        let trusted = if pinned.is_empty() {
+            format!("the trust policy trusts no authority for {country}")
+        } else {
+            let list: Vec<String> =
+                pinned.iter().map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint())).collect();
+            format!("the trust policy trusts only {} for {country}", list.join(", "))
+        };
+        let mut f = Finding::error(
+            Rule::Kp7,
+            format!(
+                "the issuer is not trusted: certificate {number} of {country} is validated by {signer} with key {}, \
+                 and {trusted}",
+                key.fingerprint()
+            ),
+        )
+        .hint(format!(
+            "an importing authority trusts a country's certificates only from that country's KP authority: pin its key \
+             with a `{} {country} <vkey>` line in the trust policy, obtained through the KP's official channels",
+            crate::trust::ISSUER_KEYWORD
+        ));
+        f.seq = Some(*pos as u64);
+        f.certificate = Some(number.to_string());
+        out.push(f);
+    }
+    out
+}
+
+/// LOG-1..LOG-4 for a bundle; also the names of the policy's witnesses whose cosignatures
+/// verified.
 fn check_log(
     bundle: &Bundle,
     events: &[kpledger_model::ParsedEvent],
     root_key: Option<PublicKey>,
-    trust: &Trust,
-    state: &MemState,
-) -> Vec<Finding> {
+    policy: &TrustPolicy,
+) -> (Vec<Finding>, Vec<String>) {
     use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
     let mut out = Vec::new();
     let origin = bundle.ledger.as_str();
+    // The log key comes from the policy only: the root authority's genesis key must be the
+    // key pinned for this origin, and the root's rotations (each signed by its key before,
+    // CH-2 in the replay) carry the trust forward from it.
+    let pinned = policy.log_keys(origin);
+    let Some(genesis_key) = root_key else {
+        out.push(Finding::error(
+            Rule::Log2,
+            "the bundle has no genesis, so no log key to check its checkpoint with",
+        ));
+        return (out, Vec::new());
+    };
+    if pinned.is_empty() {
+        out.push(
+            Finding::error(
+                Rule::Log2,
+                format!("the checkpoint's signer is not trusted: the trust policy pins no key for log {origin:?}"),
+            )
+            .hint("add a `log <vkey>` line for this log to the trust policy, with the key obtained through the KP's official channels"),
+        );
+        return (out, Vec::new());
+    }
+    if !pinned.contains(&genesis_key) {
+        let list: Vec<String> = pinned.iter().map(PublicKey::fingerprint).collect();
+        out.push(
+            Finding::error(
+                Rule::Log2,
+                format!(
+                    "the checkpoint's signer is not trusted: the ledger's root authority key {} is not the key the trust \
+                     policy pins for log {origin:?} ({}); the chain of the root's keys must start at the pinned key",
+                    genesis_key.fingerprint(),
+                    list.join(", ")
+                ),
+            )
+            .hint("this bundle is not from the log the trust policy names; if the log's key really changed, obtain the new key through the KP's official channels"),
+        );
+        return (out, Vec::new());
+    }
     // The root authority's keys over the bundle: the genesis key and each rotation.
     let root_id = events.first().and_then(|e| match &e.event.body.payload {
         Payload::Genesis { authority } => Some(authority.id.clone()),
         _ => None,
     });
-    let mut root_keys: Vec<PublicKey> = root_key.into_iter().collect();
+    let mut root_keys: Vec<PublicKey> = vec![genesis_key];
     for e in events {
         if let Payload::RotateKey { actor, key } = &e.event.body.payload
             && Some(actor) == root_id.as_ref()
@@ -240,14 +321,7 @@ fn check_log(
             root_keys.push(*key);
         }
     }
-    if root_keys.is_empty() {
-        out.push(Finding::error(
-            Rule::Log2,
-            "the bundle has no genesis, so no log key to check its checkpoint with",
-        ));
-        return out;
-    }
-    // LOG-2: the checkpoint is signed by one of the root's keys, and that key is trusted.
+    // LOG-2: the checkpoint is signed by one of the root's keys.
     let signed_by = root_keys.iter().find_map(|k| {
         let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
         open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &vk, &[]).ok().map(|o| (vk, o))
@@ -257,7 +331,7 @@ fn check_log(
             Rule::Log2,
             format!("the bundle's checkpoint is not a checkpoint of {origin:?} signed by its root authority"),
         ));
-        return out;
+        return (out, Vec::new());
     };
     // Only the key the root held when the log reached the checkpoint's size signs it: the
     // newest of the bundle's root rotations within that size names it.
@@ -272,8 +346,8 @@ fn check_log(
         })
         .max_by_key(|(index, _)| *index)
         .map(|(_, key)| key)
-        .or(root_key);
-    if held.is_some_and(|k| k != *log_key.public_key()) {
+        .unwrap_or(genesis_key);
+    if held != *log_key.public_key() {
         out.push(Finding::error(
             Rule::Log2,
             format!(
@@ -281,65 +355,21 @@ fn check_log(
                  from before the log reached that size: a retired key signs nothing after its rotation"
             ),
         ));
-        return out;
+        return (out, Vec::new());
     }
-    // A rotation is signed by the root's previous key (CH-2 checked it in the replay), so
-    // trusting any key in the root's chain trusts the key that signed the checkpoint.
-    if !root_keys.iter().any(|k| trust.keys.contains(k)) {
-        out.push(
-            Finding::error(
-                Rule::Log2,
-                format!(
-                    "the checkpoint's signer is not trusted: the ledger's root authority key {} is not among the trusted keys",
-                    log_key.public_key().fingerprint()
-                ),
-            )
-            .hint("pass the log operator's (the ledger's root authority's) public key with --trust"),
-        );
-    }
-    // LOG-3: the required witnesses' cosignatures verify.
-    let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &trust.witnesses) {
+    // LOG-3: every cosignature by a witness of the policy verifies (lines by other keys are
+    // ignored, as C2SP signed notes say: they count for nothing and are never shown).
+    let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+    let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &keys) {
         Ok(o) => o,
         Err(e) => {
             out.push(Finding::error(
                 Rule::Log3,
-                format!("a required witness's cosignature does not verify: {e}"),
+                format!("a cosignature by a witness of the trust policy does not verify: {e}"),
             ));
-            return out;
+            return (out, Vec::new());
         }
     };
-    // Every signature line must be the log's, a required witness's, or an enrolled actor's
-    // cosignature: nothing in the checkpoint may be unverifiable.
-    let known = std::iter::once(log_key.clone()).chain(trust.witnesses.iter().cloned()).chain(
-        state.actors.values().filter_map(|a| {
-            VerifierKey::new(a.record.id.as_str(), SigType::CosignatureV1, a.record.key).ok()
-        }),
-    );
-    let mut seen = Vec::new();
-    let known: Vec<VerifierKey> = known
-        .filter(|k| {
-            let id = (k.name().to_owned(), k.key_id());
-            if seen.contains(&id) {
-                false
-            } else {
-                seen.push(id);
-                true
-            }
-        })
-        .collect();
-    match kpledger_model::note::Verifiers::new(known)
-        .and_then(|v| kpledger_model::note::open(bundle.log.checkpoint.as_bytes(), &v))
-    {
-        Err(e) => out.push(Finding::error(
-            Rule::Log3,
-            format!("a cosignature on the checkpoint does not verify: {e}"),
-        )),
-        Ok(o) if !o.unverified().is_empty() => out.push(Finding::error(
-            Rule::Log3,
-            format!("the checkpoint carries {} signature line(s) by no known witness", o.unverified().len()),
-        )),
-        Ok(_) => {}
-    }
     let cp = opened.checkpoint();
     if bundle.log.proofs.len() != events.len() {
         out.push(Finding::error(
@@ -378,23 +408,40 @@ fn check_log(
             )));
         }
     }
-    // Count distinct witness keys: one key listed under two names is one witness.
-    let mut keys: Vec<[u8; 32]> =
-        opened.cosignatures().iter().map(|c| c.key().public_key().to_bytes()).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let cosigned = keys.len();
-    if cosigned < trust.quorum {
+    // The quorum, over the policy's witnesses whose cosignatures verified (the policy holds
+    // each key once, so one witness counts once).
+    let mut cosigned = BTreeSet::new();
+    let mut names = Vec::new();
+    for c in opened.cosignatures() {
+        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+            cosigned.insert(i);
+            names.push(c.key().name().to_owned());
+        }
+    }
+    let shown = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    if policy.quorum() == Quorum::None {
+        out.push(
+            Finding::warning(
+                Rule::Log4,
+                format!(
+                    "not witnessed: the trust policy requires no witness (`quorum none`), so nothing shows that the log \
+                     showed this history to anyone else (cosignatures verified: {shown})"
+                ),
+            )
+            .hint("name the witnesses you trust and a quorum in the trust policy"),
+        );
+    } else if !policy.quorum_met(&cosigned) {
         out.push(
             Finding::error(
                 Rule::Log3,
                 format!(
-                    "the checkpoint carries {cosigned} cosignature(s) from the required witnesses, but {} are required",
-                    trust.quorum
+                    "not witnessed: the checkpoint's cosignatures by the trust policy's witnesses ({shown}) do not meet its \
+                     quorum, {}",
+                    policy.quorum_text()
                 ),
             )
             .hint("ask the witnesses to cosign the checkpoint, then export the bundle again"),
         );
     }
-    out
+    (out, names)
 }

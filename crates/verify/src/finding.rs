@@ -25,7 +25,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A rule, with its stable code (`domain.md` §7 numbering, plus kpledger's own `DB-1`).
+/// A rule, with its stable code (sources in docs/RULES.md).
 /// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
 /// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -81,6 +81,14 @@ pub enum Rule {
     Lc2,
     /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
     Lc3,
+    /// GV-1: a country's policy is recorded in order (versions strictly increase, it takes effect from its own time, later than the one before) and every value is within its documented bounds.
+    Gv1,
+    /// GV-2: a Participant's standing (suspensions) is decided by the root authority: a national authority cannot lift or shorten a suspension.
+    Gv2,
+    /// GV-3: a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag.
+    Gv3,
+    /// GV-4: a key imposed by an authority (not endorsed by the actor's own key), and every event signed under it, is a red flag.
+    Gv4,
     /// ST-1: a shipment's value per carat lies inside the band around its origin country's benchmark.
     St1,
     /// ST-2: a country's exports of its own origin stay within its reported production plus imports, and its production capacity.
@@ -99,13 +107,15 @@ pub enum Rule {
     Log2,
     /// LOG-3: a checkpoint carries the cosignatures of the required number of trusted witnesses.
     Log3,
+    /// LOG-4 (warning): a bundle's verdict was reached without any witness cosignature being required (the trust policy says `quorum none`).
+    Log4,
     /// DB-1: every stored derived value agrees with the signed events.
     Db1,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 35] = [
+    pub const ALL: [Rule; 40] = [
         Rule::Ch1,
         Rule::Ch2,
         Rule::Ch3,
@@ -131,6 +141,10 @@ impl Rule {
         Rule::Lc1,
         Rule::Lc2,
         Rule::Lc3,
+        Rule::Gv1,
+        Rule::Gv2,
+        Rule::Gv3,
+        Rule::Gv4,
         Rule::St1,
         Rule::St2,
         Rule::St3,
@@ -140,6 +154,7 @@ impl Rule {
         Rule::Log1,
         Rule::Log2,
         Rule::Log3,
+        Rule::Log4,
         Rule::Db1,
     ];
 
@@ -171,6 +186,10 @@ impl Rule {
             Rule::Lc1 => "LC-1",
             Rule::Lc2 => "LC-2",
             Rule::Lc3 => "LC-3",
+            Rule::Gv1 => "GV-1",
+            Rule::Gv2 => "GV-2",
+            Rule::Gv3 => "GV-3",
+            Rule::Gv4 => "GV-4",
             Rule::St1 => "ST-1",
             Rule::St2 => "ST-2",
             Rule::St3 => "ST-3",
@@ -180,6 +199,7 @@ impl Rule {
             Rule::Log1 => "LOG-1",
             Rule::Log2 => "LOG-2",
             Rule::Log3 => "LOG-3",
+            Rule::Log4 => "LOG-4",
             Rule::Db1 => "DB-1",
         }
     }
@@ -252,6 +272,18 @@ impl Rule {
                 "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
             }
             Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
+            Rule::Gv1 => {
+                "a country's policy is recorded in order (strictly increasing versions, in force from its own time) with every value within its documented bounds"
+            }
+            Rule::Gv2 => {
+                "a Participant's standing is decided by the root authority: only it lifts or shortens a suspension"
+            }
+            Rule::Gv3 => {
+                "a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag"
+            }
+            Rule::Gv4 => {
+                "a key imposed by an authority, and every event signed under it, is a red flag"
+            }
             Rule::St1 => {
                 "a shipment's value per carat lies inside the band around its origin country's benchmark"
             }
@@ -275,6 +307,9 @@ impl Rule {
                 "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)"
             }
             Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
+            Rule::Log4 => {
+                "warning: the trust policy required no witness, so nothing shows the log showed this history to anyone else"
+            }
             Rule::Db1 => "every stored derived value agrees with the signed events",
         }
     }

@@ -5,7 +5,7 @@
 //! clock; the store (`kpledger-core`) and the CLI feed it bytes.
 //!
 //! - [`check_event`] judges one event against the state before it and returns a
-//!   [`Verdict`]: findings (each with a stable rule code, `domain.md` §7) and the event's
+//!   [`Verdict`]: findings (each with a stable rule code, docs/RULES.md) and the event's
 //!   [`Effect`]s on the state. Only [`Verdict::accept`] makes an [`Accepted`] token, and
 //!   the store appends nothing without one: an event cannot be recorded unchecked.
 //! - [`LedgerCheck`] verifies a whole stored ledger in one streaming pass, recomputing
@@ -16,6 +16,7 @@
 
 pub mod bundle;
 pub mod finding;
+pub mod governance;
 pub mod ledger;
 pub mod log;
 pub mod merkle;
@@ -23,15 +24,16 @@ pub mod prepare;
 pub mod rows;
 pub mod rules;
 pub mod state;
+pub mod trust;
 pub mod witness;
 
-pub use bundle::{
-    BundleError, Trust, verify_bundle, verify_bundle_in, verify_bundle_observed, verify_bundle_with,
-};
+pub use bundle::{BundleError, verify_bundle_in, verify_bundle_observed, verify_bundle_with};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
 pub use state::{
-    ActorState, CertificateState, Effect, MemState, ParcelState, ParcelStatus, State, import_key,
+    ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry, PolicyHistory,
+    State, import_key,
 };
+pub use trust::{PolicyError, TrustPolicy};

@@ -6,11 +6,11 @@
 //! `CREATE TABLE` statements must list the same columns in the same order.
 
 use kpledger_model::canonical::to_canonical;
-use kpledger_model::{Policy, SiteRecord};
+use kpledger_model::SiteRecord;
 use serde::Serialize;
 
 use crate::ledger::{Cell, Tables};
-use crate::state::{ActorState, CertificateState, MemState, ParcelState};
+use crate::state::{ActorState, CertificateState, MemState, ParcelState, PolicyHistory};
 
 /// The derived tables, in the order a store creates them.
 pub const TABLES: [&str; 6] = ["meta", "actors", "sites", "policies", "parcels", "certificates"];
@@ -65,9 +65,12 @@ pub fn site_row(s: &SiteRecord) -> Vec<Cell> {
     vec![text(s.id.as_str()), text(s.country.as_str()), doc(s)]
 }
 
-/// A `policies` row.
-pub fn policy_row(p: &Policy) -> Vec<Cell> {
-    vec![text(p.country.as_str()), text(p.version.as_str()), doc(p)]
+/// A `policies` row: the country, its current version, and every version (the history the
+/// rules judge older events with).
+pub fn policy_row(h: &PolicyHistory) -> Vec<Cell> {
+    let (country, version) =
+        h.current().map_or(("", ""), |e| (e.policy.country.as_str(), e.policy.version.as_str()));
+    vec![text(country), text(version), doc(h)]
 }
 
 /// A `parcels` row.

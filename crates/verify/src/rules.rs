@@ -11,9 +11,11 @@ use kpledger_model::{
 };
 
 use crate::finding::{Finding, Rule};
-use crate::state::{ActorState, CertificateState, Effect, ParcelState, ParcelStatus, Revocation, State};
+use crate::state::{
+    ActorState, CertificateState, Effect, ImposedKey, ParcelState, ParcelStatus, Revocation, State,
+};
 
-/// Weighing tolerance when a country has no policy: 0.01 ct per parcel involved.
+/// Weighing tolerance when a country has no policy: 0.01 ct, once per event.
 pub const DEFAULT_TOLERANCE_PT: u64 = 1;
 
 /// What the rules say about one event: the findings, and the event's effects on the
@@ -21,10 +23,11 @@ pub const DEFAULT_TOLERANCE_PT: u64 = 1;
 /// on past a bad event and report everything at once).
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// The event's hash.
-    pub hash: Hash,
-    /// What the rules found.
-    pub findings: Vec<Finding>,
+    /// The event's hash: the token [`Verdict::accept`] makes is for this event only. Private,
+    /// like every field, so that no caller can move a verdict onto another event or drop an
+    /// error from it.
+    hash: Hash,
+    findings: Vec<Finding>,
     effects: Vec<Effect>,
 }
 
@@ -53,6 +56,21 @@ impl Accepted {
 }
 
 impl Verdict {
+    /// The hash of the event judged.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+    /// What the rules found.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    /// The verdict with `finding` put first (a store's own refusal, such as an event it
+    /// already holds). Findings can be added, never removed: an added error makes the
+    /// verdict a refusal.
+    pub fn with_first(mut self, finding: Finding) -> Verdict {
+        self.findings.insert(0, finding);
+        self
+    }
     /// True if no finding is an error.
     pub fn is_valid(&self) -> bool {
         !self.findings.iter().any(Finding::is_error)
@@ -218,16 +236,14 @@ impl<'a, S: State> Cx<'a, S> {
             );
         }
         let signer = self.signer();
+        if let Some(s) = signer.as_deref() {
+            self.imposed(s, "this event");
+        }
         match &body.payload {
             Payload::Genesis { .. } => {}
             Payload::Policy { policy } => self.policy(signer.as_deref(), policy),
             Payload::Enrol { actor } => self.enrol(signer.as_deref(), actor),
-            Payload::RotateKey { actor, key } => {
-                if let Some(mut a) = self.governed_actor(signer.as_deref(), actor).map(Cow::into_owned) {
-                    a.record.key = *key;
-                    self.effects.push(Effect::PutActor(a));
-                }
-            }
+            Payload::RotateKey { actor, key } => self.rotate_key(signer.as_deref(), actor, key),
             Payload::Revoke { actor, reason } => {
                 if let Some(mut a) = self.governed_actor(signer.as_deref(), actor).map(Cow::into_owned) {
                     a.revoked = Some(Revocation { time: body.time.clone(), reason: reason.clone() });
@@ -357,6 +373,7 @@ impl<'a, S: State> Cx<'a, S> {
             record: authority.clone(),
             enrolled_by: None,
             revoked: None,
+            imposed_key: None,
         }));
     }
 
@@ -452,7 +469,85 @@ impl<'a, S: State> Cx<'a, S> {
                 format!("unknown policy schema {:?}", policy.schema.as_str()),
             ));
         }
-        self.effects.push(Effect::PutPolicy(policy.clone()));
+        let state: &'a S = self.state;
+        let ev: &'a Event = self.ev;
+        let history = state.policy_history(&policy.country).map(Cow::into_owned);
+        let previous = history.as_ref().and_then(|h| h.current());
+        // GV-1: in order. A version takes effect from its own event's time, later than the
+        // version it replaces, so it never reaches an event dated before it was recorded.
+        if let Some(prev) = previous {
+            if policy.version.as_str().as_bytes() <= prev.policy.version.as_str().as_bytes() {
+                self.err(
+                    Finding::error(
+                        Rule::Gv1,
+                        format!(
+                            "{}'s policy version {:?} does not follow the version in force, {:?}: versions strictly increase",
+                            policy.country,
+                            policy.version.as_str(),
+                            prev.policy.version.as_str()
+                        ),
+                    )
+                    .hint("a policy cannot be re-published or back-dated; publish a new, later version"),
+                );
+            }
+            if ev.body.time <= prev.time {
+                self.err(Finding::error(
+                    Rule::Gv1,
+                    format!(
+                        "the policy is dated {}, not after the version it replaces ({}): a policy takes effect when it is recorded, never before",
+                        ev.body.time, prev.time
+                    ),
+                ));
+            }
+        }
+        for problem in crate::governance::out_of_bounds(policy) {
+            self.err(
+                Finding::error(Rule::Gv1, format!("{}'s policy is out of bounds: {problem}", policy.country))
+                    .hint("SPEC.md §10.3 lists the bounds of every policy value"),
+            );
+        }
+        let by_root = signer.is_some_and(|s| s.enrolled_by.is_none() && s.record.role == Role::Authority);
+        if let Some(prev) = previous {
+            // GV-2: standing is the KP's, decided by the root authority.
+            if !by_root {
+                for s in crate::governance::lifted_suspensions(&prev.policy, policy) {
+                    self.err(
+                        Finding::error(
+                            Rule::Gv2,
+                            format!("{s} is lifted or shortened by {}, a national authority: a Participant's standing is decided by the root authority", ev.body.signer),
+                        )
+                        .actor(&ev.body.signer),
+                    );
+                }
+            }
+            // GV-3: loosening is allowed, and seen.
+            let loose = crate::governance::loosenings(&prev.policy, policy);
+            if !loose.is_empty() {
+                self.err(
+                    Finding::warning(
+                        Rule::Gv3,
+                        format!(
+                            "{} loosens {}'s policy (version {} → {}): {}",
+                            ev.body.signer,
+                            policy.country,
+                            prev.policy.version,
+                            policy.version,
+                            loose.join("; ")
+                        ),
+                    )
+                    .actor(&ev.body.signer)
+                    .hint("a regulator should ask why each rule was loosened, and look at the events judged under it"),
+                );
+            }
+        }
+        let mut history = history.unwrap_or(crate::state::PolicyHistory { entries: Vec::new() });
+        history.entries.push(crate::state::PolicyEntry {
+            time: ev.body.time.clone(),
+            by: ev.body.signer.clone(),
+            root: by_root,
+            policy: policy.clone(),
+        });
+        self.effects.push(Effect::PutPolicy(history));
     }
 
     fn enrol(&mut self, signer: Option<&ActorState>, actor: &kpledger_model::ActorRecord) {
@@ -479,7 +574,63 @@ impl<'a, S: State> Cx<'a, S> {
             record: actor.clone(),
             enrolled_by: signer.map(|s| s.record.id.clone()),
             revoked: None,
+            imposed_key: None,
         }));
+    }
+
+    /// An ordinary rotation is signed by the actor itself, with its current key (the old key
+    /// endorses the new one). A rotation signed by anyone else is imposed by an authority
+    /// that governs the actor (a lost or compromised key): allowed, but a visible act (GV-4),
+    /// and every event the actor signs from then on is marked.
+    fn rotate_key(&mut self, signer: Option<&ActorState>, actor: &ActorId, key: &kpledger_model::PublicKey) {
+        let own = &self.ev.body.signer == actor;
+        let a = if own {
+            let Some(s) = signer else { return };
+            if s.revoked.is_some() {
+                // Already reported by `signer` (CH-2).
+                return;
+            }
+            Cow::Owned(s.clone())
+        } else {
+            let Some(a) = self.governed_actor(signer, actor) else { return };
+            let ev: &'a Event = self.ev;
+            let by = &ev.body.signer;
+            self.err(
+                Finding::warning(
+                    Rule::Gv4,
+                    format!(
+                        "{by} imposed a new key {} on {actor}: the actor did not endorse it with its own key",
+                        key.fingerprint()
+                    ),
+                )
+                .actor(actor)
+                .hint("an authority replaces a trader's key only for a lost or compromised key; ask the actor to confirm, and check every event signed under this key"),
+            );
+            a
+        };
+        let mut a = a.into_owned();
+        a.record.key = *key;
+        if !own {
+            a.imposed_key = Some(ImposedKey { by: self.ev.body.signer.clone(), time: self.ev.body.time.clone() });
+        }
+        self.effects.push(Effect::PutActor(a));
+    }
+
+    /// GV-4: an event (or a handover's offer) signed under a key an authority imposed.
+    fn imposed(&mut self, a: &ActorState, what: &str) {
+        if let Some(i) = &a.imposed_key {
+            self.err(
+                Finding::warning(
+                    Rule::Gv4,
+                    format!(
+                        "{what} is signed by {} under a key imposed by {} at {}, not one the actor endorsed",
+                        a.record.id, i.by, i.time
+                    ),
+                )
+                .actor(&a.record.id)
+                .hint("the authority that imposed the key could have signed this itself; confirm it with the actor"),
+            );
+        }
     }
 
     fn governed_actor(&mut self, signer: Option<&ActorState>, id: &ActorId) -> Option<Cow<'a, ActorState>> {
@@ -514,7 +665,7 @@ impl<'a, S: State> Cx<'a, S> {
         parcel: ParcelId,
     ) -> Option<Cow<'a, Policy>> {
         let c = country?;
-        let p = self.state.policy(c);
+        let p = self.state.policy_at(c, &self.ev.body.time);
         if p.is_none() {
             self.err(
                 Finding::error(
@@ -827,7 +978,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        let policy = self.state.policy(&site.country);
+        let policy = self.state.policy_at(&site.country, &self.ev.body.time);
         if policy.is_none() {
             self.err(
                 Finding::error(
@@ -889,6 +1040,7 @@ impl<'a, S: State> Cx<'a, S> {
             stones: Some(stones),
             hs_code: hs.clone(),
             origin_countries: BTreeSet::from([site.country.clone()]),
+            origin_unknown: false,
             origin_sites: BTreeSet::from([site.id.clone()]),
             holder: miner.record.id.clone(),
             status: ParcelStatus::Open,
@@ -934,6 +1086,7 @@ impl<'a, S: State> Cx<'a, S> {
                             .parcel(p.id),
                     );
                 }
+                self.imposed(h, "the offer");
                 if h.record.key != offer.sig.key {
                     self.err(
                         Finding::error(
@@ -1054,7 +1207,7 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("parcels leave a country only by export under a KP certificate"),
             );
         }
-        match self.state.policy(&s.country) {
+        match self.state.policy_at(&s.country, &self.ev.body.time) {
             None => self.err(
                 Finding::error(
                     Rule::Lc2,
@@ -1173,6 +1326,7 @@ impl<'a, S: State> Cx<'a, S> {
             out.hs_code = kpledger_model::HsCode::new("7102.10").unwrap_or_else(|_| first.hs_code.clone());
         }
         for p in &parts {
+            out.origin_unknown |= p.origin_unknown || p.origin_countries.is_empty();
             out.origin_countries.extend(p.origin_countries.iter().cloned());
             out.origin_sites.extend(p.origin_sites.iter().cloned());
         }
@@ -1315,8 +1469,36 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
-    /// KP-6: a participant, not suspended on `date`, per `policy`.
+    /// KP-6: a participant, not suspended on `date`, per `policy` and per the KP-level
+    /// standing the root authority recorded (the suspensions of every country's policy
+    /// version in force that the root signed): a country's own authority cannot undo it.
     fn participant(&mut self, policy: &Policy, country: &Country, date: &kpledger_model::Date, role: &str) {
+        let state: &'a S = self.state;
+        let t = &self.ev.body.time;
+        let mut kp_level: Vec<kpledger_model::Suspension> = Vec::new();
+        for c in state.policy_countries() {
+            if let Some(h) = state.policy_history(&c)
+                && let Some(e) = h.root_at(t)
+            {
+                kp_level.extend(
+                    e.policy
+                        .suspensions
+                        .iter()
+                        .filter(|s| &s.country == country && !policy.suspensions.contains(s))
+                        .cloned(),
+                );
+            }
+        }
+        kp_level.dedup();
+        for s in kp_level.iter().filter(|s| s.from <= *date && *date <= s.to) {
+            self.err(Finding::error(
+                Rule::Kp6,
+                format!(
+                    "{role} {country} was suspended by the root authority from {} to {} ({}) and could not trade on {date}",
+                    s.from, s.to, s.reason
+                ),
+            ));
+        }
         if !policy.participants.contains(country) {
             self.err(
                 Finding::error(
@@ -1443,6 +1625,17 @@ impl<'a, S: State> Cx<'a, S> {
                     c.date_of_issue, c.date_of_expiry
                 ),
             ));
+        } else if c.date_of_issue < earliest_issue(&self.ev.body.time) {
+            self.err(
+                Finding::error(
+                    Rule::Kp4,
+                    format!(
+                        "the certificate is dated {} but its validation was signed on {date}: a date of issue may precede the signed event by at most {ISSUE_SKEW_DAYS} day",
+                        c.date_of_issue
+                    ),
+                )
+                .hint("a backdated certificate escapes the suspensions, licences and revocations of the days in between; issue it with the date it is validated"),
+            );
         }
         let policy = self.policy_for(
             Some(&c.issuing_country),
@@ -1450,9 +1643,24 @@ impl<'a, S: State> Cx<'a, S> {
             c.parcels.first().map_or(uuid_nil(), |r| r.parcel),
         );
         if let Some(pol) = &policy {
-            self.participant(pol, &c.issuing_country, &c.date_of_issue, "the issuing country");
-            self.participant(pol, &c.importer.country, &c.date_of_issue, "the destination");
+            // Judged on the day the validation is signed (the date of issue may not precede
+            // it by more than the skew, above).
+            self.participant(pol, &c.issuing_country, &date, "the issuing country");
+            self.participant(pol, &c.importer.country, &date, "the destination");
         }
+        if c.importer.country == c.issuing_country {
+            self.err(
+                Finding::error(
+                    Rule::Kp6,
+                    format!(
+                        "the certificate sends the shipment from {} to {}: a KP certificate covers a shipment to another Participant",
+                        c.issuing_country, c.importer.country
+                    ),
+                )
+                .hint("trade inside a country is a handover; a certificate is for export"),
+            );
+        }
+        self.bound_importer(&c.importer, None);
         // The parcels: sealed, chained, held by the exporter, listed once.
         let mut parcels = Vec::new();
         let mut seen = BTreeSet::new();
@@ -1547,7 +1755,7 @@ impl<'a, S: State> Cx<'a, S> {
         // KP-5: origin.
         let origins: BTreeSet<Country> =
             parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
-        let unknown_origin = parcels.iter().any(|p| p.origin_countries.is_empty());
+        let unknown_origin = parcels.iter().any(|p| p.origin_unknown || p.origin_countries.is_empty());
         match &c.country_of_origin {
             kpledger_model::OriginClaim::Single(x) => {
                 if unknown_origin || origins.len() > 1 || origins.iter().any(|o| o != x) {
@@ -1568,7 +1776,7 @@ impl<'a, S: State> Cx<'a, S> {
             }
         }
         // EX-3: the exporter.
-        self.exporter(&c.exporter, &c.issuing_country, &c.date_of_issue, policy.as_deref(), &parcels);
+        self.exporter(&c.exporter, &c.issuing_country, &date, policy.as_deref(), &parcels, &c.country_of_origin);
         // KP-8 (soft).
         if let Some(pol) = &policy {
             let year = c.date_of_issue.year();
@@ -1651,6 +1859,91 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
+    /// EX-3 at an export: the certificate's exporter is still enrolled, unrevoked and
+    /// licensed on `date`.
+    fn exporter_on(&mut self, x: &kpledger_model::CertExporter, date: &kpledger_model::Date, what: &str) {
+        let Some(a) = self.state.actor(&x.actor) else {
+            self.err(Finding::error(Rule::Ex3, format!("the exporter {} is not enrolled", x.actor)).actor(&x.actor));
+            return;
+        };
+        if let Some(r) = &a.revoked {
+            self.err(
+                Finding::error(
+                    Rule::Ex3,
+                    format!(
+                        "the exporter {} was revoked at {} ({}); its shipment cannot leave afterwards",
+                        x.actor, r.time, r.reason
+                    ),
+                )
+                .actor(&x.actor),
+            );
+        }
+        match &a.record.licence {
+            Some(l) if l.valid_on(date) => {}
+            Some(l) => self.err(
+                Finding::error(
+                    Rule::Ex3,
+                    format!(
+                        "the shipment {what} on {date}, but the exporter's licence {} is valid from {} to {}",
+                        l.number, l.valid_from, l.valid_to
+                    ),
+                )
+                .actor(&x.actor)
+                .hint("a certificate does not outlive its exporter's licence: renew the licence first"),
+            ),
+            None => self.err(
+                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", x.actor)).actor(&x.actor),
+            ),
+        }
+    }
+
+    /// IM-1: a certificate that names its importer's enrolment (`importer.actor`) names an
+    /// enrolled, unrevoked trader of the destination whose enrolled name is the certificate's.
+    /// With `holder`, an import confirmation's: the goods go to that importer — to the
+    /// named actor, or when the certificate names none, to an actor enrolled under the
+    /// certificate's importer name.
+    fn bound_importer(&mut self, importer: &kpledger_model::CertImporter, holder: Option<(&ActorId, ParcelId)>) {
+        if let Some((h, parcel)) = holder {
+            let ok = match &importer.actor {
+                Some(id) => id == h,
+                None => self.state.actor(h).is_some_and(|a| a.record.name == importer.name),
+            };
+            if !ok {
+                self.err(
+                    Finding::error(
+                        Rule::Im1,
+                        format!(
+                            "the confirmation gives custody to {h}, but the certificate's importer is {}",
+                            importer.actor.as_ref().map_or_else(|| format!("{:?}", importer.name.as_str()), ToString::to_string)
+                        ),
+                    )
+                    .parcel(parcel)
+                    .actor(h)
+                    .hint("custody after an import goes to the certificate's importer, by its enrolment"),
+                );
+            }
+            return;
+        }
+        let Some(id) = &importer.actor else { return };
+        let problem = match self.state.actor(id) {
+            None => Some(format!("the certificate's importer {id} is not enrolled in this ledger")),
+            Some(a) if a.record.name != importer.name || a.record.country != importer.country => Some(format!(
+                "the certificate names importer {id} as {:?} of {}, but {id} is enrolled as {:?} of {}",
+                importer.name.as_str(),
+                importer.country,
+                a.record.name.as_str(),
+                a.record.country
+            )),
+            Some(a) if !a.record.role.is_trade() || a.revoked.is_some() => {
+                Some(format!("the certificate's importer {id} is not an unrevoked trader"))
+            }
+            Some(_) => None,
+        };
+        if let Some(msg) = problem {
+            self.err(Finding::error(Rule::Im1, msg).actor(id));
+        }
+    }
+
     fn exporter(
         &mut self,
         x: &kpledger_model::CertExporter,
@@ -1658,6 +1951,7 @@ impl<'a, S: State> Cx<'a, S> {
         date: &kpledger_model::Date,
         policy: Option<&Policy>,
         parcels: &[Cow<'_, ParcelState>],
+        claim: &kpledger_model::OriginClaim,
     ) {
         let Some(a) = self.state.actor(&x.actor) else {
             self.err(
@@ -1772,13 +2066,26 @@ impl<'a, S: State> Cx<'a, S> {
             }
         }
         if policy.is_some_and(|p| p.conclusive_evidence_of_origin) {
+            let claims_domestic = claim == &kpledger_model::OriginClaim::Single(country.clone());
             for p in parcels {
-                let domestic = p.origin_countries.len() == 1 && p.origin_countries.contains(country);
+                // Mined there: every stone's recorded origin is this country, none unknown.
+                let domestic = p.origin_countries.len() == 1
+                    && p.origin_countries.contains(country)
+                    && !p.origin_unknown;
                 if !domestic && p.provenance.is_none() {
                     self.err(Finding::error(
                         Rule::Ex3,
                         format!("{country} requires conclusive evidence that each parcel was mined there or lawfully imported; this one was neither"),
                     ).parcel(p.id));
+                } else if !domestic && claims_domestic {
+                    self.err(
+                        Finding::error(
+                            Rule::Ex3,
+                            format!("the certificate claims {country} origin, but this parcel's recorded origin is not {country} alone{}: there is no conclusive evidence that it was mined in {country}", if p.origin_unknown { " (part of it is of unknown origin)" } else { "" }),
+                        )
+                        .parcel(p.id)
+                        .hint("imported stones keep their origin; certify the lot as mixed origin"),
+                    );
                 }
             }
         }
@@ -1837,6 +2144,19 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("an expired certificate cannot cover an export; the authority must issue a new one"),
             );
         }
+        // Each act is judged when it is recorded: the destination's standing and the
+        // exporter's licence and enrolment on the day the shipment leaves.
+        match self.state.policy_at(&c.issuing_country, &self.ev.body.time) {
+            Some(pol) => {
+                self.participant(&pol, &c.issuing_country, &date, "the issuing country");
+                self.participant(&pol, &c.importer.country, &date, "the destination");
+            }
+            None => self.err(Finding::error(
+                Rule::Kp6,
+                format!("{} has no policy in this ledger, so the export cannot be judged", c.issuing_country),
+            )),
+        }
+        self.exporter_on(&c.exporter, &date, "leaves");
         self.same_parcels(refs, &cert, Rule::Ch3);
         let mut moved = Vec::new();
         for r in refs {
@@ -1889,14 +2209,17 @@ impl<'a, S: State> Cx<'a, S> {
                 ),
             ));
         }
-        if let Some(pol) = self.state.policy(&c.issuing_country) {
+        if let Some(pol) = self.state.policy_at(&c.issuing_country, &self.ev.body.time) {
             self.participant(&pol, country, &self.ev.body.time.date(), "the transit country");
         }
         let cert_seals: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
         let (sin, sout): (BTreeSet<&Text>, BTreeSet<&Text>) =
             (seals_in.iter().collect(), seals_out.iter().collect());
         // The tolerance of the issuing country, once for the shipment; carats never grow.
-        let tol = self.state.policy(&c.issuing_country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let tol = self
+            .state
+            .policy_at(&c.issuing_country, &self.ev.body.time)
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         let mut problems = Vec::new();
         if opened {
             problems.push("the container was opened".to_owned());
@@ -2043,19 +2366,6 @@ impl<'a, S: State> Cx<'a, S> {
         // KP-2: a foreign certificate is admitted once per ledger (compared by `import_key`,
         // so that case or punctuation cannot make it look new), and a certificate issued in
         // this ledger comes back only by its import confirmation.
-        if !c.number.as_str().chars().all(|ch| ch.is_ascii_graphic()) {
-            self.err(
-                Finding::error(
-                    Rule::Kp2,
-                    format!(
-                        "foreign certificate number {:?} holds characters other than visible ASCII",
-                        c.number.as_str()
-                    ),
-                )
-                .parcel(parcel)
-                .hint("write the number as printed, in ASCII letters, digits and punctuation"),
-            );
-        }
         let key = crate::state::import_key(&c.issuing_country, c.number.as_str());
         let prior = self.state.foreign_import(&key);
         if let Some(prior) = prior {
@@ -2111,7 +2421,7 @@ impl<'a, S: State> Cx<'a, S> {
         // tolerance, once for the shipment.
         let tol = country
             .as_ref()
-            .and_then(|c| self.state.policy(c))
+            .and_then(|c| self.state.policy_at(c, &self.ev.body.time))
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         let total: u128 = c.lines.iter().map(|l| u128::from(l.carats_pt.0)).sum();
         let shown = Points(u64::try_from(total).unwrap_or(u64::MAX));
@@ -2157,9 +2467,15 @@ impl<'a, S: State> Cx<'a, S> {
         if prior.is_none() {
             self.effects.push(Effect::PutImport { key, event: self.hash });
         }
-        let origin_countries: BTreeSet<Country> = match &c.country_of_origin {
-            kpledger_model::OriginClaim::Single(x) => BTreeSet::from([x.clone()]),
-            kpledger_model::OriginClaim::Mixed => c.countries_of_origin.iter().cloned().collect(),
+        // A mixed-origin certificate that names fewer than two countries leaves part of the
+        // stones' origin unknown: the explicit unknown member of the origin set.
+        let (origin_countries, origin_unknown): (BTreeSet<Country>, bool) = match &c.country_of_origin {
+            kpledger_model::OriginClaim::Single(x) => (BTreeSet::from([x.clone()]), false),
+            kpledger_model::OriginClaim::Mixed => {
+                let listed: BTreeSet<Country> = c.countries_of_origin.iter().cloned().collect();
+                let unknown = listed.len() < 2;
+                (listed, unknown)
+            }
         };
         self.effects.push(Effect::PutParcel(ParcelState {
             id: parcel,
@@ -2167,6 +2483,7 @@ impl<'a, S: State> Cx<'a, S> {
             stones: Some(stones),
             hs_code: hs.clone(),
             origin_countries,
+            origin_unknown,
             origin_sites: BTreeSet::new(),
             holder: holder.clone(),
             status: ParcelStatus::Open,
@@ -2184,7 +2501,15 @@ impl<'a, S: State> Cx<'a, S> {
         let Some(mut cert) = self.known_certificate(&m.certificate, Rule::Im1) else { return };
         let c = cert.certificate.clone();
         self.require_role(signer, &[Role::Authority], "confirm an import");
-        if signer.is_some_and(|s| s.record.country != c.importer.country) {
+        if signer.is_some_and(|s| s.record.country == c.issuing_country) {
+            self.err(Finding::error(
+                Rule::Im1,
+                format!(
+                    "an authority of {}, the issuing country, cannot confirm receipt under its own certificate {}",
+                    c.issuing_country, c.number
+                ),
+            ));
+        } else if signer.is_some_and(|s| s.record.country != c.importer.country) {
             self.err(Finding::error(
                 Rule::Ch2,
                 format!(
@@ -2206,7 +2531,10 @@ impl<'a, S: State> Cx<'a, S> {
             ));
         }
         // The importing country's tolerance, once for the shipment; carats never grow.
-        let tol = self.state.policy(&c.importer.country).map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let tol = self
+            .state
+            .policy_at(&c.importer.country, &self.ev.body.time)
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         let mut mismatches = Vec::new();
         if m.parcel_count != c.parcel_count {
             mismatches.push(format!(
@@ -2263,6 +2591,7 @@ impl<'a, S: State> Cx<'a, S> {
         }
         self.same_parcels(&m.parcels, &cert, Rule::Im1);
         self.importer(&m.holder, Some(&c.importer.country), first);
+        self.bound_importer(&c.importer, Some((&m.holder, first)));
         let mut moved = Vec::new();
         for r in &m.parcels {
             if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
@@ -2280,6 +2609,16 @@ impl<'a, S: State> Cx<'a, S> {
         cert.confirmed = Some(self.ev.body.time.clone());
         self.effects.push(Effect::PutCertificate(Box::new(cert)));
     }
+}
+
+/// How many days a certificate's date of issue may precede the day its validation is
+/// signed (time zones: a certificate dated in the issuer's local day may be signed on the
+/// next UTC day).
+pub const ISSUE_SKEW_DAYS: i64 = 1;
+
+/// The earliest date of issue a certificate validated at `t` may carry.
+fn earliest_issue(t: &kpledger_model::Time) -> kpledger_model::Date {
+    kpledger_model::Time::from_unix(t.unix() - ISSUE_SKEW_DAYS * 86_400).date()
 }
 
 fn uuid_nil() -> ParcelId {

@@ -24,6 +24,21 @@ pub struct ActorState {
     /// Set once the actor is revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// Set once an authority imposed a key on the actor (a `rotate_key` not signed by the
+    /// actor itself): every later event the actor signs is under a key it did not endorse,
+    /// and carries a GV-4 warning. An ordinary rotation signed with an imposed key keeps the
+    /// mark (whoever held the imposed key chose the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imposed_key: Option<ImposedKey>,
+}
+
+/// Who imposed an actor's key, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImposedKey {
+    /// The authority that signed the imposing `rotate_key`.
+    pub by: ActorId,
+    /// Its time.
+    pub time: Time,
 }
 
 /// When and why an actor was revoked.
@@ -78,6 +93,12 @@ pub struct ParcelState {
     pub hs_code: HsCode,
     /// Countries of origin (where the stones were mined).
     pub origin_countries: BTreeSet<Country>,
+    /// The explicit unknown member of the origin set: some of the stones are of an origin
+    /// nobody recorded (an import of mixed origin that names fewer than two countries). It
+    /// is carried through every split and merge, so a parcel with any unknown share is
+    /// never certified as of single origin (KP-5, EX-3).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub origin_unknown: bool,
     /// Mine sites of origin.
     pub origin_sites: BTreeSet<SiteId>,
     /// Current holder.
@@ -121,6 +142,44 @@ pub struct CertificateState {
     pub confirmed: Option<Time>,
 }
 
+/// One recorded version of a country's policy: in force from its event's `time` (never
+/// before it was recorded) until the next one's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEntry {
+    /// The time of the `policy` event that recorded it.
+    pub time: Time,
+    /// Who signed it.
+    pub by: ActorId,
+    /// True when the root authority signed it: its suspensions are the KP-level standing
+    /// of the countries it names (KP-6, GV-2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root: bool,
+    /// The policy.
+    pub policy: Policy,
+}
+
+/// Every version of a country's policy, in log order (GV-1 keeps their times increasing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyHistory {
+    /// The versions, oldest first; never empty.
+    pub entries: Vec<PolicyEntry>,
+}
+
+impl PolicyHistory {
+    /// The latest recorded version.
+    pub fn current(&self) -> Option<&PolicyEntry> {
+        self.entries.last()
+    }
+    /// The version in force at `t`: the latest recorded whose time is not after `t`.
+    pub fn at(&self, t: &Time) -> Option<&PolicyEntry> {
+        self.entries.iter().rev().find(|e| &e.time <= t)
+    }
+    /// The version in force at `t` among those the root authority signed.
+    pub fn root_at(&self, t: &Time) -> Option<&PolicyEntry> {
+        self.entries.iter().rev().find(|e| e.root && &e.time <= t)
+    }
+}
+
 /// A change to the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -131,8 +190,8 @@ pub enum Effect {
     PutActor(ActorState),
     /// A site is registered.
     PutSite(SiteRecord),
-    /// A country's policy is set.
-    PutPolicy(Policy),
+    /// A country's policy history, with its new version last.
+    PutPolicy(PolicyHistory),
     /// A parcel is created or changed.
     PutParcel(ParcelState),
     /// A certificate is issued or changed.
@@ -170,6 +229,24 @@ pub trait State {
     /// A country's current policy (borrowed where the state holds it: rules consult it for
     /// nearly every event).
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>>;
+    /// Every recorded version of a country's policy.
+    fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>>;
+    /// The countries that have a policy.
+    fn policy_countries(&self) -> Vec<Country>;
+    /// The country's policy in force at `t` (GV-1): the latest version recorded so far whose
+    /// time is not after `t`. An event is judged with this one, never with a version
+    /// recorded after its time.
+    fn policy_at(&self, country: &Country, t: &Time) -> Option<std::borrow::Cow<'_, Policy>> {
+        if let Some(p) = self.policy(country)
+            && self.policy_history(country).is_some_and(|h| h.current().is_some_and(|e| &e.time <= t))
+        {
+            return Some(p);
+        }
+        match self.policy_history(country)? {
+            std::borrow::Cow::Borrowed(h) => h.at(t).map(|e| std::borrow::Cow::Borrowed(&e.policy)),
+            std::borrow::Cow::Owned(h) => h.at(t).map(|e| std::borrow::Cow::Owned(e.policy.clone())),
+        }
+    }
     /// A parcel by id (borrowed where the state holds it).
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>>;
     /// A certificate by number.
@@ -196,8 +273,8 @@ pub struct MemState {
     pub actors: BTreeMap<ActorId, ActorState>,
     /// Sites.
     pub sites: BTreeMap<SiteId, SiteRecord>,
-    /// Policies by country.
-    pub policies: BTreeMap<Country, Policy>,
+    /// Policies by country, every version.
+    pub policies: BTreeMap<Country, PolicyHistory>,
     /// Parcels still in the trade (everything but consumed ones).
     pub parcels: BTreeMap<ParcelId, ParcelState>,
     /// Ids of parcels consumed by splits and merges.
@@ -227,8 +304,10 @@ impl MemState {
                 Effect::PutSite(s) => {
                     self.sites.insert(s.id.clone(), s);
                 }
-                Effect::PutPolicy(p) => {
-                    self.policies.insert(p.country.clone(), p);
+                Effect::PutPolicy(h) => {
+                    if let Some(c) = h.current().map(|e| e.policy.country.clone()) {
+                        self.policies.insert(c, h);
+                    }
                 }
                 Effect::PutParcel(p) if p.status == ParcelStatus::Consumed => {
                     self.parcels.remove(&p.id);
@@ -261,7 +340,16 @@ impl State for MemState {
         self.sites.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
+        self.policies.get(country).and_then(PolicyHistory::current).map(|e| std::borrow::Cow::Borrowed(&e.policy))
+    }
+    fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
         self.policies.get(country).map(std::borrow::Cow::Borrowed)
+    }
+    fn policy_countries(&self) -> Vec<Country> {
+        self.policies.keys().cloned().collect()
+    }
+    fn policy_at(&self, country: &Country, t: &Time) -> Option<std::borrow::Cow<'_, Policy>> {
+        self.policies.get(country).and_then(|h| h.at(t)).map(|e| std::borrow::Cow::Borrowed(&e.policy))
     }
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
         self.parcels.get(id).map(std::borrow::Cow::Borrowed)

@@ -1,6 +1,6 @@
-//! The RFC 9162 Merkle tree (`kpledger_verify::merkle`) against external vectors, read in
-//! place from `shared/vectors/merkle` beside the checkout (never copied into this
-//! repository; a missing folder is a test failure, not a skip):
+//! The RFC 9162 Merkle tree (`kpledger_verify::merkle`) against external vectors, read from
+//! `tests/vectors/merkle` (provenance in `tests/vectors/MANIFEST.md`; a missing folder is a
+//! test failure, not a skip):
 //!
 //! - `rfc6962-8leaf-vectors.json`: every leaf and node hash, every root (sizes 0 to 8) and
 //!   every inclusion and consistency proof is reproduced byte for byte, from the leaves and
@@ -24,10 +24,10 @@ use kpledger_verify::merkle::{
 };
 use serde::Deserialize;
 
-/// `shared/` sits beside the checkout: `<parent>/main` (this workspace) and `<parent>/shared`.
-const MERKLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/merkle");
+/// The vectors live in the repository, with their provenance in `tests/vectors/MANIFEST.md`.
+const MERKLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/merkle");
 
-/// The number of upstream probe files of each kind (`shared/vectors/MANIFEST.md`: 98 + 98).
+/// The number of upstream probe files of each kind (`tests/vectors/MANIFEST.md`: 98 + 98).
 const INCLUSION_PROBES: usize = 98;
 const CONSISTENCY_PROBES: usize = 98;
 
@@ -36,9 +36,8 @@ fn merkle_dir() -> PathBuf {
     let dir = PathBuf::from(MERKLE);
     assert!(
         dir.join("rfc6962-8leaf-vectors.json").is_file() && dir.join("transparency-dev/testdata").is_dir(),
-        "Merkle test vectors not found at {}: the `shared/` folder (with shared/vectors/merkle/\
-         rfc6962-8leaf-vectors.json and transparency-dev/testdata) must sit beside the kpledger \
-         checkout; these tests do not skip when it is missing",
+        "Merkle test vectors not found at {}: they are part of the repository (tests/vectors/merkle); \
+         these tests do not skip when it is missing",
         dir.display()
     );
     dir
@@ -393,7 +392,7 @@ fn transparency_dev_inclusion_probes() {
     assert_eq!(
         files.len(),
         INCLUSION_PROBES,
-        "expected {INCLUSION_PROBES} inclusion probe files (shared/vectors/MANIFEST.md)"
+        "expected {INCLUSION_PROBES} inclusion probe files (tests/vectors/MANIFEST.md)"
     );
     assert_eq!(accepted + rejected, INCLUSION_PROBES);
     assert_eq!((accepted, regenerated), (6, 5), "5 happy paths in the 8-leaf tree + 1 single-entry tree");
@@ -451,7 +450,7 @@ fn transparency_dev_consistency_probes() {
     assert_eq!(
         files.len(),
         CONSISTENCY_PROBES,
-        "expected {CONSISTENCY_PROBES} consistency probe files (shared/vectors/MANIFEST.md)"
+        "expected {CONSISTENCY_PROBES} consistency probe files (tests/vectors/MANIFEST.md)"
     );
     assert_eq!(accepted + rejected, CONSISTENCY_PROBES);
     assert_eq!((accepted, regenerated), (6, 5), "5 happy paths in the 8-leaf tree + 1 equal-size probe");

@@ -154,20 +154,25 @@ enum PayloadByKind {
         parcel: ParcelId,
         prev: Hash,
         weight_pt: Points,
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids: Vec<Text>,
     },
     Certificate {
         certificate: Certificate,
     },
     Export {
+        #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         parcels: Vec<ParcelRef>,
     },
     Transit {
+        #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         country: Country,
         parcels: Vec<ParcelRef>,
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids_in: Vec<Text>,
+        #[serde(deserialize_with = "crate::types::de_references")]
         seal_ids_out: Vec<Text>,
         carats_in_pt: Points,
         carats_out_pt: Points,

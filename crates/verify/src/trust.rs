@@ -1,0 +1,734 @@
+//! The importing authority's **trust policy**: which logs, witnesses and certificate
+//! issuers a bundle's verifier trusts (docs/SPEC.md §14.5).
+//!
+//! One human-readable, diffable text file, written once and reused: the C2SP
+//! [tlog-policy](https://c2sp.org/tlog-policy) format for the log, witness, group and quorum
+//! lines (keys as C2SP note verifier keys, read by `kpledger_model::note`), plus one
+//! kpledger extension line that pins the authorities allowed to validate each issuing
+//! country's certificates:
+//!
+//! ```text
+//! log <vkey> [<url>]                      the log's root key; vkey name = the log's origin
+//! witness <name> <vkey> [<url>]           a witness's cosigning key (type 0x04)
+//! group <name> all|any|<k> <name>...      k of the named witnesses or groups
+//! quorum <name>|none                      exactly one
+//! kpledger-issuer <CC> <vkey>             an authority of country CC; vkey name = its actor id
+//! ```
+//!
+//! Bytes in, a [`TrustPolicy`] or a [`PolicyError`] naming the lines out; no I/O.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use kpledger_model::note::{SigType, VerifierKey};
+use kpledger_model::{ActorId, Country, Origin, PublicKey};
+
+/// Largest policy file read.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+/// Most lines of each kind (logs, witnesses, groups, issuers) a policy may hold.
+pub const MAX_ENTRIES: usize = 256;
+/// Most members a group may list.
+pub const MAX_MEMBERS: usize = 256;
+
+/// The extension keyword of an issuer line.
+pub const ISSUER_KEYWORD: &str = "kpledger-issuer";
+
+/// Why a trust policy file is refused, with the (1-based) lines at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {reason}", lines_text(.lines))]
+pub struct PolicyError {
+    /// The lines at fault (1-based, ascending); empty when the whole file is.
+    pub lines: Vec<usize>,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+fn lines_text(lines: &[usize]) -> String {
+    match lines {
+        [] => "trust policy".to_owned(),
+        [one] => format!("trust policy line {one}"),
+        more => {
+            let (last, rest) = more.split_last().unwrap_or((&0, &[]));
+            let rest: Vec<String> = rest.iter().map(usize::to_string).collect();
+            format!("trust policy lines {} and {last}", rest.join(", "))
+        }
+    }
+}
+
+fn err(lines: &[usize], reason: impl Into<String>) -> PolicyError {
+    let mut lines = lines.to_vec();
+    lines.sort_unstable();
+    lines.dedup();
+    PolicyError { lines, reason: reason.into() }
+}
+
+/// A pinned log: its root key, under its origin as key name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPin {
+    /// The line it was read from.
+    pub line: usize,
+    /// The verifier key (type Ed25519, name = origin).
+    pub key: VerifierKey,
+    /// The optional URL, kept as written.
+    pub url: Option<String>,
+}
+
+/// A trusted witness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessPin {
+    /// The line it was read from.
+    pub line: usize,
+    /// Its name in this policy (for groups and the quorum only).
+    pub name: String,
+    /// Its cosignature verifier key (type cosignature/v1; the key name is the name it signs with).
+    pub key: VerifierKey,
+    /// The optional URL, kept as written.
+    pub url: Option<String>,
+}
+
+/// How many members of a group must have witnessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    /// Every member.
+    All,
+    /// At least one.
+    Any,
+    /// At least k (1 ≤ k ≤ members).
+    AtLeast(usize),
+}
+
+/// A member of a group: a witness or an earlier group (indexes into the policy's lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    /// `witnesses[i]`.
+    Witness(usize),
+    /// `groups[i]`.
+    Group(usize),
+}
+
+/// A witness group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The line it was read from.
+    pub line: usize,
+    /// Its name.
+    pub name: String,
+    /// Its threshold.
+    pub threshold: Threshold,
+    /// Its members, each defined on an earlier line.
+    pub members: Vec<Member>,
+}
+
+impl Group {
+    /// The number of members that must have witnessed.
+    pub fn required(&self) -> usize {
+        match self.threshold {
+            Threshold::All => self.members.len(),
+            Threshold::Any => 1,
+            Threshold::AtLeast(k) => k,
+        }
+    }
+}
+
+/// The quorum a checkpoint's cosignatures must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quorum {
+    /// `quorum none`: no cosignature is required.
+    None,
+    /// One witness.
+    Witness(usize),
+    /// A group.
+    Group(usize),
+}
+
+/// An authority trusted to validate the certificates of one issuing country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerPin {
+    /// The line it was read from.
+    pub line: usize,
+    /// The issuing country.
+    pub country: Country,
+    /// The authority's actor id (the vkey's name).
+    pub actor: ActorId,
+    /// Its key (type Ed25519; kpledger event signatures, docs/SPEC.md §5).
+    pub key: VerifierKey,
+}
+
+/// A parsed trust policy (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    logs: Vec<LogPin>,
+    witnesses: Vec<WitnessPin>,
+    groups: Vec<Group>,
+    quorum: Quorum,
+    quorum_line: usize,
+    issuers: Vec<IssuerPin>,
+}
+
+/// Splits a line at runs of ASCII space and tab (and only those).
+fn fields(line: &str) -> Vec<&str> {
+    line.split([' ', '\t']).filter(|f| !f.is_empty()).collect()
+}
+
+fn vkey(line: usize, text: &str, want: SigType, what: &str) -> Result<VerifierKey, PolicyError> {
+    let k = VerifierKey::parse(text)
+        .map_err(|e| err(&[line], format!("{what}: not a C2SP verifier key: {e}")))?;
+    if k.sig_type() != want {
+        return Err(err(
+            &[line],
+            format!(
+                "{what}: the verifier key has signature type 0x{:02x}, but this line needs 0x{:02x} ({})",
+                k.sig_type().byte(),
+                want.byte(),
+                match want {
+                    SigType::Ed25519 => "Ed25519, as `kpledger trust line log|issuer` prints",
+                    _ => "cosignature/v1, as `kpledger trust line witness` prints",
+                }
+            ),
+        ));
+    }
+    Ok(k)
+}
+
+impl TrustPolicy {
+    /// Parses a policy file (docs/SPEC.md §14.5). Every problem names its lines.
+    pub fn parse(bytes: &[u8]) -> Result<TrustPolicy, PolicyError> {
+        if bytes.len() > MAX_POLICY_BYTES {
+            return Err(err(
+                &[],
+                format!("the file has {} bytes; a trust policy has at most {MAX_POLICY_BYTES}", bytes.len()),
+            ));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            err(&[line], "not UTF-8 text: save the file as UTF-8")
+        })?;
+        let mut p = TrustPolicy {
+            logs: Vec::new(),
+            witnesses: Vec::new(),
+            groups: Vec::new(),
+            quorum: Quorum::None,
+            quorum_line: 0,
+            issuers: Vec::new(),
+        };
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        for (i, raw) in body.split('\n').enumerate() {
+            let n = i + 1;
+            if let Some(c) = raw.chars().find(|&c| (c < ' ' && c != '\t') || c == '\u{7f}') {
+                let what = if c == '\r' {
+                    "a carriage return: save the file with LF (Unix) line ends".to_owned()
+                } else {
+                    format!("the control character U+{:04X}; only tab and newline are allowed", u32::from(c))
+                };
+                return Err(err(&[n], format!("the line holds {what}")));
+            }
+            let f = fields(raw);
+            let Some((&keyword, args)) = f.split_first() else { continue };
+            if keyword.starts_with('#') {
+                continue;
+            }
+            match keyword {
+                "log" => p.parse_log(n, args)?,
+                "witness" => p.parse_witness(n, args)?,
+                "group" => p.parse_group(n, args)?,
+                "quorum" => p.parse_quorum(n, args)?,
+                ISSUER_KEYWORD => p.parse_issuer(n, args)?,
+                other => {
+                    return Err(err(
+                        &[n],
+                        format!(
+                            "unknown keyword {:?}: a line is `log`, `witness`, `group`, `quorum`, `{ISSUER_KEYWORD}`, a comment (#) or blank",
+                            clip(other)
+                        ),
+                    ));
+                }
+            }
+        }
+        if p.quorum_line == 0 {
+            return Err(err(
+                &[],
+                "no `quorum` line: say which witnesses must cosign (`quorum NAME`), or `quorum none`",
+            ));
+        }
+        p.cross_check()?;
+        Ok(p)
+    }
+
+    fn defined(&self, name: &str) -> Option<(usize, Member)> {
+        if let Some(i) = self.witnesses.iter().position(|w| w.name == name) {
+            return Some((self.witnesses[i].line, Member::Witness(i)));
+        }
+        self.groups.iter().position(|g| g.name == name).map(|i| (self.groups[i].line, Member::Group(i)))
+    }
+
+    fn new_name(&self, n: usize, name: &str) -> Result<(), PolicyError> {
+        if name == "none" {
+            return Err(err(
+                &[n],
+                "`none` is reserved (for `quorum none`) and cannot name a witness or group",
+            ));
+        }
+        if name.starts_with('#') {
+            return Err(err(&[n], "a name cannot start with #"));
+        }
+        if let Some((line, _)) = self.defined(name) {
+            return Err(err(&[line, n], format!("the name {:?} is defined twice", clip(name))));
+        }
+        Ok(())
+    }
+
+    fn full(&self, n: usize, count: usize, what: &str) -> Result<(), PolicyError> {
+        if count >= MAX_ENTRIES {
+            return Err(err(&[n], format!("more than {MAX_ENTRIES} {what}")));
+        }
+        Ok(())
+    }
+
+    fn parse_log(&mut self, n: usize, args: &[&str]) -> Result<(), PolicyError> {
+        let (key, url) = match args {
+            [k] => (*k, None),
+            [k, u] => (*k, Some((*u).to_owned())),
+            _ => return Err(err(&[n], "expected `log <vkey> [<url>]`")),
+        };
+        self.full(n, self.logs.len(), "logs")?;
+        let key = vkey(n, key, SigType::Ed25519, "log")?;
+        Origin::new(key.name())
+            .map_err(|e| err(&[n], format!("log: the verifier key's name must be the log's origin: {e}")))?;
+        if let Some(o) = self.logs.iter().find(|l| l.key.public_key() == key.public_key()) {
+            return Err(err(&[o.line, n], "the same log key is listed twice"));
+        }
+        self.logs.push(LogPin { line: n, key, url });
+        Ok(())
+    }
+
+    fn parse_witness(&mut self, n: usize, args: &[&str]) -> Result<(), PolicyError> {
+        let (name, key, url) = match args {
+            [name, k] => (*name, *k, None),
+            [name, k, u] => (*name, *k, Some((*u).to_owned())),
+            _ => return Err(err(&[n], "expected `witness <name> <vkey> [<url>]`")),
+        };
+        self.full(n, self.witnesses.len(), "witnesses")?;
+        self.new_name(n, name)?;
+        let key = vkey(n, key, SigType::CosignatureV1, "witness")?;
+        if let Some(o) = self.witnesses.iter().find(|w| w.key.public_key() == key.public_key()) {
+            return Err(err(&[o.line, n], "the same witness key is listed twice"));
+        }
+        self.witnesses.push(WitnessPin { line: n, name: name.to_owned(), key, url });
+        Ok(())
+    }
+
+    fn parse_group(&mut self, n: usize, args: &[&str]) -> Result<(), PolicyError> {
+        let [name, k, members @ ..] = args else {
+            return Err(err(&[n], "expected `group <name> all|any|<k> <name>...`"));
+        };
+        if members.is_empty() {
+            return Err(err(&[n], "a group lists at least one member"));
+        }
+        if members.len() > MAX_MEMBERS {
+            return Err(err(&[n], format!("a group lists at most {MAX_MEMBERS} members")));
+        }
+        self.full(n, self.groups.len(), "groups")?;
+        self.new_name(n, name)?;
+        let threshold = match *k {
+            "all" => Threshold::All,
+            "any" => Threshold::Any,
+            k => {
+                let ok = !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) && !k.starts_with('0');
+                match k.parse::<usize>() {
+                    Ok(v) if ok && v <= members.len() => Threshold::AtLeast(v),
+                    _ => {
+                        return Err(err(
+                            &[n],
+                            format!(
+                                "the threshold {:?} is not `all`, `any` or a decimal k with 1 <= k <= {} (the number of members)",
+                                clip(k),
+                                members.len()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let mut list = Vec::with_capacity(members.len());
+        for m in members {
+            if *m == "none" {
+                return Err(err(&[n], "`none` cannot be a group member"));
+            }
+            let Some((_, member)) = self.defined(m) else {
+                return Err(err(
+                    &[n],
+                    format!("{:?} is not a witness or group defined on an earlier line", clip(m)),
+                ));
+            };
+            if list.contains(&member) {
+                return Err(err(&[n], format!("{:?} is listed twice in the group", clip(m))));
+            }
+            list.push(member);
+        }
+        self.groups.push(Group { line: n, name: (*name).to_owned(), threshold, members: list });
+        Ok(())
+    }
+
+    fn parse_quorum(&mut self, n: usize, args: &[&str]) -> Result<(), PolicyError> {
+        let [name] = args else { return Err(err(&[n], "expected `quorum <name>` or `quorum none`")) };
+        if self.quorum_line != 0 {
+            return Err(err(&[self.quorum_line, n], "a policy has exactly one `quorum` line"));
+        }
+        self.quorum = if *name == "none" {
+            Quorum::None
+        } else {
+            match self.defined(name) {
+                Some((_, Member::Witness(i))) => Quorum::Witness(i),
+                Some((_, Member::Group(i))) => Quorum::Group(i),
+                None => {
+                    return Err(err(
+                        &[n],
+                        format!("{:?} is not a witness or group defined on an earlier line", clip(name)),
+                    ));
+                }
+            }
+        };
+        self.quorum_line = n;
+        Ok(())
+    }
+
+    fn parse_issuer(&mut self, n: usize, args: &[&str]) -> Result<(), PolicyError> {
+        let [country, key] = args else {
+            return Err(err(&[n], format!("expected `{ISSUER_KEYWORD} <country> <vkey>`")));
+        };
+        self.full(n, self.issuers.len(), "issuers")?;
+        let country = Country::new(*country).map_err(|e| err(&[n], format!("{ISSUER_KEYWORD}: {e}")))?;
+        let key = vkey(n, key, SigType::Ed25519, ISSUER_KEYWORD)?;
+        let actor = ActorId::new(key.name()).map_err(|e| {
+            err(
+                &[n],
+                format!("{ISSUER_KEYWORD}: the verifier key's name must be the authority's actor id: {e}"),
+            )
+        })?;
+        if let Some(o) = self.issuers.iter().find(|i| i.key.public_key() == key.public_key()) {
+            return Err(err(
+                &[o.line, n],
+                "the same issuer key is listed twice: an authority validates the certificates of one country",
+            ));
+        }
+        self.issuers.push(IssuerPin { line: n, country, actor, key });
+        Ok(())
+    }
+
+    /// The rules between lines: a log key is never an issuer's or a witness's.
+    fn cross_check(&self) -> Result<(), PolicyError> {
+        for l in &self.logs {
+            if let Some(i) = self.issuers.iter().find(|i| i.key.public_key() == l.key.public_key()) {
+                return Err(err(
+                    &[l.line, i.line],
+                    "the same key is pinned as a log's root key and as a certificate issuer: the key that signs \
+                     the log must not also validate certificates (a ledger whose root authority issues \
+                     certificates enrols its issuing office as an authority with a key of its own)",
+                ));
+            }
+            if let Some(w) = self.witnesses.iter().find(|w| w.key.public_key() == l.key.public_key()) {
+                return Err(err(
+                    &[l.line, w.line],
+                    "a witness's key is a log's key: a log cannot witness itself",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pinned logs.
+    pub fn logs(&self) -> &[LogPin] {
+        &self.logs
+    }
+    /// The trusted witnesses.
+    pub fn witnesses(&self) -> &[WitnessPin] {
+        &self.witnesses
+    }
+    /// The witness groups.
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+    /// The quorum.
+    pub fn quorum(&self) -> Quorum {
+        self.quorum
+    }
+    /// The trusted certificate issuers.
+    pub fn issuers(&self) -> &[IssuerPin] {
+        &self.issuers
+    }
+
+    /// The root keys pinned for the log named `origin`.
+    pub fn log_keys(&self, origin: &str) -> Vec<PublicKey> {
+        self.logs.iter().filter(|l| l.key.name() == origin).map(|l| *l.key.public_key()).collect()
+    }
+
+    /// The authorities trusted to validate certificates of `country`.
+    pub fn issuers_for<'a>(&'a self, country: &'a Country) -> impl Iterator<Item = &'a IssuerPin> + 'a {
+        self.issuers.iter().filter(move |i| &i.country == country)
+    }
+
+    /// Whether the witnesses `cosigned` (indexes into [`TrustPolicy::witnesses`]) meet the quorum.
+    pub fn quorum_met(&self, cosigned: &BTreeSet<usize>) -> bool {
+        // Groups refer only to earlier lines, so one pass in order decides every group.
+        let mut met = Vec::with_capacity(self.groups.len());
+        for g in &self.groups {
+            let count = g
+                .members
+                .iter()
+                .filter(|m| match m {
+                    Member::Witness(i) => cosigned.contains(i),
+                    Member::Group(i) => met.get(*i).copied().unwrap_or(false),
+                })
+                .count();
+            met.push(count >= g.required());
+        }
+        match self.quorum {
+            Quorum::None => true,
+            Quorum::Witness(i) => cosigned.contains(&i),
+            Quorum::Group(i) => met.get(i).copied().unwrap_or(false),
+        }
+    }
+
+    /// The quorum in words, e.g. `group mru (3 of sl.nma, lr.mme, gn.mines, ci.sprpk)`.
+    pub fn quorum_text(&self) -> String {
+        let name = |m: &Member| match m {
+            Member::Witness(i) => self.witnesses[*i].name.clone(),
+            Member::Group(i) => self.groups[*i].name.clone(),
+        };
+        match self.quorum {
+            Quorum::None => "none".to_owned(),
+            Quorum::Witness(i) => format!("witness {}", self.witnesses[i].name),
+            Quorum::Group(i) => {
+                let g = &self.groups[i];
+                let members: Vec<String> = g.members.iter().map(name).collect();
+                format!("group {} ({} of {})", g.name, g.required(), members.join(", "))
+            }
+        }
+    }
+
+    /// The policy in its canonical text form: logs, witnesses, groups (in their order),
+    /// the quorum, then issuers, one line each, comments and blank lines dropped. Parsing it
+    /// gives back the same policy (with other line numbers).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.logs {
+            out.push_str(&format!("log {}", l.key.to_vkey()));
+            if let Some(u) = &l.url {
+                out.push_str(&format!(" {u}"));
+            }
+            out.push('\n');
+        }
+        for w in &self.witnesses {
+            out.push_str(&format!("witness {} {}", w.name, w.key.to_vkey()));
+            if let Some(u) = &w.url {
+                out.push_str(&format!(" {u}"));
+            }
+            out.push('\n');
+        }
+        for g in &self.groups {
+            let k = match g.threshold {
+                Threshold::All => "all".to_owned(),
+                Threshold::Any => "any".to_owned(),
+                Threshold::AtLeast(k) => k.to_string(),
+            };
+            out.push_str(&format!("group {} {k}", g.name));
+            for m in &g.members {
+                out.push(' ');
+                out.push_str(match m {
+                    Member::Witness(i) => &self.witnesses[*i].name,
+                    Member::Group(i) => &self.groups[*i].name,
+                });
+            }
+            out.push('\n');
+        }
+        let q = match self.quorum {
+            Quorum::None => "none",
+            Quorum::Witness(i) => &self.witnesses[i].name,
+            Quorum::Group(i) => &self.groups[i].name,
+        };
+        out.push_str(&format!("quorum {q}\n"));
+        for i in &self.issuers {
+            out.push_str(&format!("{ISSUER_KEYWORD} {} {}\n", i.country, i.key.to_vkey()));
+        }
+        out
+    }
+
+    /// Whether two policies say the same thing (line numbers aside).
+    pub fn same_as(&self, other: &TrustPolicy) -> bool {
+        self.to_text() == other.to_text()
+    }
+}
+
+impl fmt::Display for TrustPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// The verifier key of a log's root key: the origin as name, Ed25519.
+pub fn log_vkey(origin: &str, key: PublicKey) -> Result<VerifierKey, kpledger_model::note::NoteError> {
+    VerifierKey::new(origin, SigType::Ed25519, key)
+}
+
+/// The verifier key of a witness's cosignatures: its actor id as name, cosignature/v1.
+pub fn witness_vkey(name: &str, key: PublicKey) -> Result<VerifierKey, kpledger_model::note::NoteError> {
+    VerifierKey::new(name, SigType::CosignatureV1, key)
+}
+
+/// The verifier key of a certificate issuer: its actor id as name, Ed25519.
+pub fn issuer_vkey(actor: &str, key: PublicKey) -> Result<VerifierKey, kpledger_model::note::NoteError> {
+    VerifierKey::new(actor, SigType::Ed25519, key)
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kpledger_model::SecretKey;
+
+    fn key(n: u8) -> PublicKey {
+        SecretKey::from_seed(&[n; 32]).public()
+    }
+
+    const ORIGIN: &str = "kpledger.mru/regional";
+
+    fn sample() -> String {
+        format!(
+            "# MRU regional ledger, as Antwerp trusts it\n\
+             log {}\n\
+             \n\
+             witness sl {}\n\
+             witness lr {} https://witness.example/lr\n\
+             \twitness gn   {}\n\
+             group west 2 sl lr gn\n\
+             group all-of-it any west\n\
+             quorum all-of-it\n\
+             {ISSUER_KEYWORD} SL {}\n\
+             {ISSUER_KEYWORD} LR {}\n",
+            log_vkey(ORIGIN, key(1)).unwrap().to_vkey(),
+            witness_vkey("sl.nma", key(2)).unwrap().to_vkey(),
+            witness_vkey("lr.mme", key(3)).unwrap().to_vkey(),
+            witness_vkey("gn.mines", key(4)).unwrap().to_vkey(),
+            issuer_vkey("sl.nma", key(2)).unwrap().to_vkey(),
+            issuer_vkey("lr.mme", key(3)).unwrap().to_vkey(),
+        )
+    }
+
+    fn set(v: &[usize]) -> BTreeSet<usize> {
+        v.iter().copied().collect()
+    }
+
+    #[test]
+    fn reads_the_sample_and_round_trips() {
+        let p = TrustPolicy::parse(sample().as_bytes()).unwrap();
+        assert_eq!(p.logs().len(), 1);
+        assert_eq!(p.log_keys(ORIGIN), vec![key(1)]);
+        assert!(p.log_keys("kpledger.sl/national").is_empty());
+        assert_eq!(p.witnesses().len(), 3);
+        assert_eq!(p.witnesses()[1].url.as_deref(), Some("https://witness.example/lr"));
+        assert_eq!(p.issuers().len(), 2);
+        assert_eq!(p.issuers()[0].line, 10);
+        let sl = Country::new("SL").unwrap();
+        assert_eq!(p.issuers_for(&sl).map(|i| i.actor.as_str()).collect::<Vec<_>>(), ["sl.nma"]);
+        assert!(!p.quorum_met(&set(&[])));
+        assert!(!p.quorum_met(&set(&[2])));
+        assert!(p.quorum_met(&set(&[0, 2])));
+        assert!(p.quorum_met(&set(&[0, 1, 2])));
+        assert_eq!(p.quorum_text(), "group all-of-it (1 of west)");
+        let again = TrustPolicy::parse(p.to_text().as_bytes()).unwrap();
+        assert!(again.same_as(&p));
+        assert_eq!(again.to_text(), p.to_text());
+    }
+
+    #[test]
+    fn quorum_none_and_single_witness() {
+        let w = witness_vkey("lr.mme", key(3)).unwrap().to_vkey();
+        let p = TrustPolicy::parse(b"quorum none\n").unwrap();
+        assert!(p.quorum_met(&set(&[])));
+        let p = TrustPolicy::parse(format!("witness lr {w}\nquorum lr").as_bytes()).unwrap();
+        assert!(!p.quorum_met(&set(&[])));
+        assert!(p.quorum_met(&set(&[0])));
+        assert_eq!(p.to_text(), format!("witness lr {w}\nquorum lr\n"));
+    }
+
+    /// Each malformed policy is refused, naming the lines at fault.
+    #[test]
+    fn refusals_name_their_lines() {
+        let log = log_vkey(ORIGIN, key(1)).unwrap().to_vkey();
+        let w2 = witness_vkey("sl.nma", key(2)).unwrap().to_vkey();
+        let w1 = witness_vkey("mru.secretariat", key(1)).unwrap().to_vkey();
+        let i1 = issuer_vkey("mru.secretariat", key(1)).unwrap().to_vkey();
+        let i2 = issuer_vkey("sl.nma", key(2)).unwrap().to_vkey();
+        let log_as_witness_type = witness_vkey(ORIGIN, key(1)).unwrap().to_vkey();
+        let cases: Vec<(String, Vec<usize>, &str)> = vec![
+            (
+                format!("log {log}\nquorum none\n{ISSUER_KEYWORD} SL {i1}\n"),
+                vec![1, 3],
+                "log's root key and as a certificate issuer",
+            ),
+            (format!("log {log}\nwitness w {w1}\nquorum w\n"), vec![1, 2], "a log cannot witness itself"),
+            (format!("quorum none\nlog {log}\nlog {log}\n"), vec![2, 3], "log key is listed twice"),
+            (
+                format!("witness a {w2}\nwitness b {w2}\nquorum a\n"),
+                vec![1, 2],
+                "witness key is listed twice",
+            ),
+            (format!("witness a {w2}\nwitness a {w1}\nquorum a\n"), vec![1, 2], "defined twice"),
+            (
+                format!("{ISSUER_KEYWORD} SL {i2}\n{ISSUER_KEYWORD} LR {i2}\nquorum none\n"),
+                vec![1, 2],
+                "issuer key is listed twice",
+            ),
+            (format!("witness a {w2}\nquorum a\nquorum none\n"), vec![2, 3], "exactly one `quorum`"),
+            ("log\nquorum none\n".to_owned(), vec![1], "expected `log"),
+            (format!("log {log_as_witness_type}\nquorum none\n"), vec![1], "signature type 0x04"),
+            (format!("witness a {log}\nquorum a\n"), vec![1], "signature type 0x01"),
+            ("log kpledger+00000000+AAAA\nquorum none\n".to_owned(), vec![1], "not a C2SP verifier key"),
+            ("quorum nobody\n".to_owned(), vec![1], "not a witness or group"),
+            (format!("witness a {w2}\ngroup g 2 a\nquorum g\n"), vec![2], "threshold"),
+            (format!("witness a {w2}\ngroup g 01 a\nquorum g\n"), vec![2], "threshold"),
+            (format!("witness a {w2}\ngroup g 0 a\nquorum g\n"), vec![2], "threshold"),
+            (format!("witness a {w2}\ngroup g any a a\nquorum g\n"), vec![2], "listed twice"),
+            (format!("witness a {w2}\ngroup g any\nquorum g\n"), vec![2], "at least one member"),
+            (
+                format!("witness a {w2}\ngroup g any a none\nquorum g\n"),
+                vec![2],
+                "`none` cannot be a group member",
+            ),
+            (format!("group g any a\nwitness a {w2}\nquorum g\n"), vec![1], "defined on an earlier line"),
+            (format!("witness none {w2}\nquorum none\n"), vec![1], "reserved"),
+            (format!("{ISSUER_KEYWORD} sl {i2}\nquorum none\n"), vec![1], "country code"),
+            (
+                format!(
+                    "{ISSUER_KEYWORD} SL {}\nquorum none\n",
+                    issuer_vkey("SL.NMA", key(2)).unwrap().to_vkey()
+                ),
+                vec![1],
+                "actor id",
+            ),
+            ("quorum none\r\n".to_owned(), vec![1], "carriage return"),
+            ("quorum none\nwitnesses a b\n".to_owned(), vec![2], "unknown keyword"),
+            ("# only a comment\n".to_owned(), vec![], "no `quorum` line"),
+            ("quorum none\n\u{1}\n".to_owned(), vec![2], "control character"),
+        ];
+        for (text, lines, contains) in cases {
+            let e = TrustPolicy::parse(text.as_bytes()).expect_err(&text);
+            assert_eq!(e.lines, lines, "{text:?}: {e}");
+            assert!(e.to_string().contains(contains), "{text:?}: {e}");
+        }
+        let e = TrustPolicy::parse(b"quorum none\n\xff\n").unwrap_err();
+        assert_eq!(e.lines, vec![2]);
+        assert!(TrustPolicy::parse(&vec![b'#'; MAX_POLICY_BYTES + 1]).is_err());
+    }
+
+    #[test]
+    fn error_text_lists_lines() {
+        assert_eq!(err(&[3], "x").to_string(), "trust policy line 3: x");
+        assert_eq!(err(&[9, 2], "x").to_string(), "trust policy lines 2 and 9: x");
+        assert_eq!(err(&[1, 2, 3], "x").to_string(), "trust policy lines 1, 2 and 3: x");
+        assert_eq!(err(&[], "x").to_string(), "trust policy: x");
+    }
+}

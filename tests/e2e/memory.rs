@@ -1,0 +1,152 @@
+//! Bounded memory on hostile input (issue 14, item 7): a 16 MiB bundle whose `events` array
+//! holds empty objects reached 17 GB of resident memory before exiting 2. Each case here runs
+//! the real binary on a hostile file of just under the 16 MiB input limit, under GNU time
+//! (`/usr/bin/time -f %M`: the peak resident set the kernel reports for the child when it is
+//! reaped, so no sample can miss the peak), and asserts the exit code, the message and a peak
+//! below 64 MiB + 4 × the input's size.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::util::{BIN, TempDir};
+
+/// The input limit of every kpledger command (a signed document is never larger).
+const MAX_INPUT: usize = 16 * 1024 * 1024;
+
+/// A document of just under the input limit: `head`, then `item` repeated with `sep`, then
+/// `tail`.
+fn filled(head: &str, item: &str, sep: &str, tail: &str) -> Vec<u8> {
+    let room = MAX_INPUT - 64 - head.len() - tail.len();
+    let n = room / (item.len() + sep.len());
+    let mut out = Vec::with_capacity(MAX_INPUT);
+    out.extend_from_slice(head.as_bytes());
+    for i in 0..n {
+        if i > 0 {
+            out.extend_from_slice(sep.as_bytes());
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
+}
+
+/// Runs kpledger with `args` under GNU time; its exit code, stderr and peak resident memory
+/// in KiB.
+fn peak_of(args: &[&std::ffi::OsStr], dir: &Path) -> (i32, String, u64) {
+    let time = Path::new("/usr/bin/time");
+    assert!(
+        time.exists(),
+        "these tests measure a child's peak memory with GNU time: install it (Debian: `apt-get install time`)"
+    );
+    let report = dir.join("time.txt");
+    let out = Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(BIN)
+        .args(args)
+        .env_remove("KPLEDGER_LEDGER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let kib: u64 = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time wrote {text:?}"));
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned(), kib)
+}
+
+/// The hostile file `name` made of `bytes`, run by each of `commands` (`{file}` stands for
+/// it): each exits 2, says `phrase`, and peaks under 64 MiB + 4 × the file's size.
+fn bounded(dir: &TempDir, name: &str, bytes: &[u8], commands: &[&[&str]], phrase: &str) {
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let limit_kib = (64 * 1024 * 1024 + 4 * bytes.len() as u64) / 1024;
+    for command in commands {
+        let args: Vec<&std::ffi::OsStr> = command
+            .iter()
+            .map(|a| if *a == "{file}" { file.as_os_str() } else { std::ffi::OsStr::new(a) })
+            .collect();
+        let (code, stderr, peak) = peak_of(&args, dir.path());
+        let shown = format!("kpledger {} on {name}", command.join(" "));
+        assert_eq!(code, 2, "{shown}: exit code {code}\n{stderr}");
+        assert!(stderr.contains(phrase), "{shown}: stderr should mention {phrase:?}\n{stderr}");
+        assert!(
+            peak < limit_kib,
+            "{shown}: peak resident memory {} MiB, over the bound {} MiB",
+            peak / 1024,
+            limit_kib / 1024
+        );
+    }
+}
+
+#[test]
+fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
+    let dir = TempDir::new("memory");
+    let key = dir.join("trusted.pem");
+    let out = kp!("key", "new", &key).run();
+    out.ok();
+    let trusted = crate::util::pub_of(&key);
+    let trusted = trusted.to_str().unwrap();
+    let ledger = dir.join("none.kpl");
+    let ledger = ledger.to_str().unwrap();
+    let head = r#"{"format":"kpledger/bundle/v1","ledger":"kpledger.sl/national","certificate":"SL-2026-000001","heads":{},"log":{"checkpoint":"","proofs":[]},"events":["#;
+    // The attack: millions of empty objects as events. Verification and the report read the
+    // first, which is no event, and stop.
+    bounded(
+        &dir,
+        "bundle-of-empty-events.json",
+        &filled(head, "{}", ",", "]}"),
+        &[
+            &["verify", "{file}", "--trust", trusted],
+            &["report", "--bundle", "{file}", "--trust", trusted, "--html", "report.html"],
+        ],
+        "bundle event 1 is not a valid signed kpledger event",
+    );
+    // Variants: empty arrays as events; empty objects where the proofs go (not streamed:
+    // refused by the strict reader's bound on memory); one event that is an array of millions
+    // of empty objects.
+    bounded(
+        &dir,
+        "bundle-of-empty-arrays.json",
+        &filled(head, "[]", ",", "]}"),
+        &[&["verify", "{file}", "--trust", trusted]],
+        "bundle event 1 is not a valid signed kpledger event",
+    );
+    let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
+    bounded(
+        &dir,
+        "bundle-of-empty-proofs.json",
+        &filled(proofs_head, "{}", ",", "]}}"),
+        &[&["verify", "{file}", "--trust", trusted]],
+        "far more JSON values",
+    );
+    bounded(
+        &dir,
+        "bundle-of-one-huge-event.json",
+        &filled(&format!("{head}["), "{}", ",", "]]}"),
+        &[&["verify", "{file}", "--trust", trusted]],
+        "far more JSON values",
+    );
+    // `ingest` of a JSONL file of empty objects: refused at its first line.
+    bounded(
+        &dir,
+        "events.jsonl",
+        &filled("", "{}", "\n", "\n"),
+        &[&["ingest", "--ledger", ledger, "{file}"], &["ingest", "--ledger", ledger, "--dry-run", "{file}"]],
+        "events.jsonl is not a valid signed kpledger event",
+    );
+    // ... and of one JSON document made of empty objects.
+    bounded(
+        &dir,
+        "event.json",
+        &filled("[", "{}", ",", "]"),
+        &[&["ingest", "--ledger", ledger, "{file}"]],
+        "far more JSON values",
+    );
+}
