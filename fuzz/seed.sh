@@ -64,8 +64,12 @@ for b in bundles:
     put("note_parse", text + "\n")
     for line in sigs.splitlines():
         put("note_parse", line + "\n")
-for v in files("fixtures/bundles/*/*.vkey"):
-    put("note_parse", v.strip())
+# The verifier keys of the bundle cases' trust policies (the last field of each key line).
+for pol in files("fixtures/bundles/*/policy.txt"):
+    for line in pol.decode().splitlines():
+        f = line.split()
+        if f and f[0] in ("log", "witness", "kpledger-issuer"):
+            put("note_parse", f[-1])
 vectors = os.path.join(ROOT, "tests", "vectors", "checkpoint", "signed-note-vectors.json")
 if os.path.exists(vectors):
     def strings(v):
@@ -82,8 +86,15 @@ if os.path.exists(vectors):
             put("note_parse", s)
 
 # key_file: the hostile keys (PEM and DER, every kind), the fixtures' public keys.
-for k in files("fixtures/hostile/keys/*", "fixtures/bundles/*/*.pub"):
+for k in files("fixtures/hostile/keys/*"):
     put("key_file", k)
+
+# trust_policy: the bundle cases' policies, each also cut off after every line.
+for pol in files("fixtures/bundles/*/policy.txt"):
+    put("trust_policy", pol)
+    cut = pol.split(b"\n")
+    for i in range(1, len(cut)):
+        put("trust_policy", b"\n".join(cut[:i]) + b"\n")
 
 for t in sorted(os.listdir("corpus")):
     print(f"{t}: {len(os.listdir(os.path.join('corpus', t)))} inputs")

@@ -55,15 +55,15 @@ mod flow;
 mod hostile;
 #[path = "e2e/log.rs"]
 mod log;
-#[path = "e2e/pipes.rs"]
-mod pipes;
 #[path = "e2e/memory.rs"]
 mod memory;
+#[path = "e2e/pipes.rs"]
+mod pipes;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]
 mod report;
-#[path = "e2e/standalone.rs"]
-mod standalone;
 #[path = "e2e/schema.rs"]
 mod schema;
+#[path = "e2e/standalone.rs"]
+mod standalone;

@@ -64,7 +64,7 @@ pub(crate) enum Command {
     #[command(verbatim_doc_comment)]
     Verify {
         /// An evidence bundle to verify offline (needs --policy)
-        #[arg(conflicts_with = "ledger", required_unless_present = "ledger", requires = "policy")]
+        #[arg(conflicts_with = "ledger", required_unless_present = "ledger")]
         bundle: Option<PathBuf>,
         /// The ledger file to verify
         #[arg(long)]
@@ -73,6 +73,8 @@ pub(crate) enum Command {
         /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for BUNDLE
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        #[command(flatten)]
+        removed: RemovedTrustFlags,
         /// Check signatures in batches (about twice as fast). Same verdicts as the default
         /// one-by-one `verify_strict`, except for a signature whose R point carries a
         /// small-order component, which only its key holder can make and which ingest
@@ -342,11 +344,13 @@ pub(crate) enum Command {
         #[arg(long, conflicts_with = "bundle", required_unless_present = "bundle")]
         ledger: Option<PathBuf>,
         /// An evidence bundle (needs --policy)
-        #[arg(long, requires = "policy")]
+        #[arg(long)]
         bundle: Option<PathBuf>,
         /// The importing authority's trust policy, for --bundle (as `kpledger verify --policy`)
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        #[command(flatten)]
+        removed: RemovedTrustFlags,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -996,6 +1000,33 @@ pub(crate) enum WitnessCmd {
         /// The witness's public or private key file
         key: PathBuf,
     },
+}
+
+/// `--trust`, `--witness` and `--quorum`, removed: any key they trusted anchored both a
+/// bundle's log and every certificate in it. Still read, hidden, only to say what replaces them.
+#[derive(Debug, Args)]
+pub(crate) struct RemovedTrustFlags {
+    #[arg(long = "trust", hide = true, num_args = 1)]
+    pub(crate) trust: Vec<PathBuf>,
+    #[arg(long = "witness", hide = true, num_args = 1)]
+    pub(crate) witness: Vec<String>,
+    #[arg(long = "quorum", hide = true)]
+    pub(crate) quorum: Option<String>,
+}
+
+impl RemovedTrustFlags {
+    /// An error naming what replaces them, when any was given.
+    pub(crate) fn refuse(&self) -> anyhow::Result<()> {
+        if self.trust.is_empty() && self.witness.is_empty() && self.quorum.is_none() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "--trust, --witness and --quorum were removed: a key given with --trust anchored both the log and every \
+             certificate, so one national authority's key could vouch for a whole forged ledger. Write a trust policy \
+             once (the log's key, the witnesses and their quorum, the authority trusted for each issuing country: \
+             `kpledger trust --help`, docs/SPEC.md §14.5) and pass it with --policy FILE"
+        )
+    }
 }
 
 /// The lines of a trust policy (docs/SPEC.md §14.5), each printed from a public key file

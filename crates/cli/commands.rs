@@ -29,7 +29,8 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, policy, batch, red_flags, json, open } => {
+        Command::Verify { bundle, ledger, policy, removed, batch, red_flags, json, open } => {
+            removed.refuse()?;
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
             match (ledger, bundle, policy) {
                 (Some(l), _, _) => verify_ledger(&l, mode, red_flags, json, &open),
@@ -46,7 +47,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             csv,
             &open,
         ),
-        Command::Report { html, ledger, bundle, policy, open } => {
+        Command::Report { html, ledger, bundle, policy, removed, open } => {
+            removed.refuse()?;
             report_cmd::report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &open)
         }
         Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(

@@ -1,5 +1,7 @@
-//! Evidence bundles verified with fixed trusted keys: the SL fixture ledger's root
-//! authority (`sl.nma`) and Liberia's witness key (`lr.mme`), with a quorum of one.
+//! Evidence bundles verified under a fixed trust policy: the fixture's own
+//! (`fixtures/bundles/ok_sl_witnessed_export/policy.txt`: the SL fixture ledger's root key
+//! pinned for its log, the NMA for Sierra Leone's certificates, Liberia's authority as the
+//! one witness required).
 //!
 //! The first byte picks the mode:
 //!
@@ -13,29 +15,22 @@
 
 use std::sync::OnceLock;
 
-use kpledger_model::PublicKey;
-use kpledger_model::note::VerifierKey;
-use kpledger_verify::{Trust, verify_bundle_with};
+use kpledger_verify::{TrustPolicy, verify_bundle_with};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 const BUNDLE: &[u8] = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/bundle.json");
 
 struct Fixed {
-    trust: Trust,
+    trust: TrustPolicy,
     bundle: Value,
 }
 
 fn fixed() -> &'static Fixed {
     static FIXED: OnceLock<Fixed> = OnceLock::new();
     FIXED.get_or_init(|| {
-        let pem = include_str!("../../fixtures/bundles/ok_sl_witnessed_export/sl.nma.pub");
-        let vkey = include_str!("../../fixtures/bundles/ok_sl_witnessed_export/lr.mme.vkey");
-        let trust = Trust {
-            keys: vec![PublicKey::from_pem(pem, "sl.nma.pub").expect("fixture key")],
-            witnesses: vec![VerifierKey::parse(vkey.trim()).expect("fixture vkey")],
-            quorum: 1,
-        };
+        let policy = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/policy.txt");
+        let trust = TrustPolicy::parse(policy).expect("the fixture's trust policy");
         let report = verify_bundle_with(BUNDLE, &trust).expect("the fixture bundle reads");
         assert!(report.ok, "the fixture bundle verifies: {:#?}", report.findings);
         Fixed { trust, bundle: serde_json::from_slice(BUNDLE).expect("fixture JSON") }

@@ -250,6 +250,21 @@ fn bundle_verification_through_the_cli() {
     kp!("trust", "check", &p).run().cannot_run(&["lines 2 and 4"]);
     let p = write("garbled.txt", format!("{log}quorum none\nissuer SL sl.nma\n"));
     kp!("verify", &bundle, "--policy", &p).run().cannot_run(&["line 3", "unknown keyword"]);
-    kp!("verify", &bundle).run().code(2);
-    kp!("verify", &bundle, "--trust", key("sl.nma")).run().code(2);
+    kp!("verify", &bundle).run().cannot_run(&["--policy"]);
+    kp!("verify", &bundle, "--trust", key("sl.nma")).run().cannot_run(&["were removed", "--policy FILE"]);
+    let html = dir.join("report.html");
+    kp!(
+        "report",
+        "--html",
+        &html,
+        "--bundle",
+        &bundle,
+        "--trust",
+        key("sl.nma"),
+        "--witness",
+        "lr.mme=x.pub"
+    )
+    .run()
+    .cannot_run(&["were removed"]);
+    assert!(!html.exists(), "nothing is written");
 }

@@ -91,8 +91,12 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
     let key = dir.join("trusted.pem");
     let out = kp!("key", "new", &key).run();
     out.ok();
-    let trusted = crate::util::pub_of(&key);
-    let trusted = trusted.to_str().unwrap();
+    // The importer's trust policy: the log's key pinned, no witness required.
+    let line = kp!("trust", "log", "--origin", "kpledger.sl/national", crate::util::pub_of(&key)).run();
+    line.ok();
+    let policy = dir.join("trust-policy.txt");
+    std::fs::write(&policy, format!("{}quorum none\n", line.stdout)).unwrap();
+    let trusted = policy.to_str().unwrap();
     let ledger = dir.join("none.kpl");
     let ledger = ledger.to_str().unwrap();
     let head = r#"{"format":"kpledger/bundle/v1","ledger":"kpledger.sl/national","certificate":"SL-2026-000001","heads":{},"log":{"checkpoint":"","proofs":[]},"events":["#;
@@ -103,8 +107,8 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         "bundle-of-empty-events.json",
         &filled(head, "{}", ",", "]}"),
         &[
-            &["verify", "{file}", "--trust", trusted],
-            &["report", "--bundle", "{file}", "--trust", trusted, "--html", "report.html"],
+            &["verify", "{file}", "--policy", trusted],
+            &["report", "--bundle", "{file}", "--policy", trusted, "--html", "report.html"],
         ],
         "bundle event 1 is not a valid signed kpledger event",
     );
@@ -115,7 +119,7 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-arrays.json",
         &filled(head, "[]", ",", "]}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", trusted]],
         "bundle event 1 is not a valid signed kpledger event",
     );
     let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
@@ -123,14 +127,14 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-proofs.json",
         &filled(proofs_head, "{}", ",", "]}}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", trusted]],
         "far more JSON values",
     );
     bounded(
         &dir,
         "bundle-of-one-huge-event.json",
         &filled(&format!("{head}["), "{}", ",", "]]}"),
-        &[&["verify", "{file}", "--trust", trusted]],
+        &[&["verify", "{file}", "--policy", trusted]],
         "far more JSON values",
     );
     // `ingest` of a JSONL file of empty objects: refused at its first line.

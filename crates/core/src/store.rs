@@ -1776,9 +1776,10 @@ impl State for SqlState<'_> {
         p.map(std::borrow::Cow::Owned)
     }
     fn policy_countries(&self) -> Vec<Country> {
-        let rows = self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
-            st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
-        });
+        let rows =
+            self.conn.prepare_cached("SELECT country FROM policies ORDER BY country").and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()
+            });
         match rows {
             Ok(v) => v.into_iter().filter_map(|c| Country::new(c).ok()).collect(),
             Err(e) => {

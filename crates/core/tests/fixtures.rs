@@ -2843,6 +2843,23 @@ fn bundle_case(
                 "codes": [], "warnings": report.warnings, "why": why,
             })
         }
+        Some((code, contains)) if dir.starts_with("warn_") => {
+            let prefix = format!("warn_{}_", code.code().to_lowercase().replace('-', ""));
+            assert!(dir.starts_with(&prefix), "{dir} should start with {prefix}");
+            assert!(
+                report.ok
+                    && report
+                        .findings
+                        .iter()
+                        .any(|f| f.code == code && !f.is_error() && f.message.contains(contains)),
+                "{dir}: the bundle does not verify with the warning {code} ({contains:?}): {:#?}",
+                report.findings
+            );
+            serde_json::json!({
+                "ok": true, "code": code.code(), "severity": "warning", "message_contains": contains,
+                "codes": [], "warnings": report.warnings, "why": why,
+            })
+        }
         Some((code, contains)) => {
             let prefix = format!("fail_{}_", code.code().to_lowercase().replace('-', ""));
             assert!(dir.starts_with(&prefix), "{dir} should start with {prefix}");
@@ -2905,10 +2922,10 @@ fn bundles() -> Vec<File> {
     // Leone's certificates, no witness yet.
     let unwitnessed = policy_file(&[log.clone(), "quorum none".into(), sl_issuer.clone()]);
     let mut files = bundle_case(
-        "ok_sl_certified_export",
+        "warn_log4_unwitnessed_export",
         &bundle,
         &unwitnessed,
-        None,
+        Some((Rule::Log4, "not witnessed")),
         "The evidence bundle of certificate SL-2026-004312 (mine, dealer, exporter, valuation, seal, \
          certificate, export), verified offline under a trust policy that pins the ledger office's key for \
          the log and the NMA for Sierra Leone's certificates. The policy requires no witness (`quorum none`), \
@@ -3738,7 +3755,10 @@ fn bundle_fixtures_verify_as_expected() {
     assert!(dirs.iter().any(|d| name(d).starts_with("ok_")), "no valid bundle in fixtures/bundles");
     for dir in &dirs {
         let n = name(dir);
-        assert!(n.starts_with("ok_") || n.starts_with("fail_"), "{n}: a bundle case is named ok_* or fail_*");
+        assert!(
+            n.starts_with("ok_") || n.starts_with("warn_") || n.starts_with("fail_"),
+            "{n}: a bundle case is named ok_*, warn_* or fail_*"
+        );
         check_bundle_case(dir);
     }
 }

@@ -748,6 +748,29 @@ fn bundle_after_root_key_rotation_verifies() {
     assert!(has(&report, "LOG-2", "must start at the pinned key"), "{:#?}", report.findings);
 }
 
+/// The root authority rotates to a key that a policy lists as a witness's (the policy cannot
+/// know the keys the root rotates to) and cosigns its own checkpoint with it: the log does
+/// not witness itself, so the cosignature counts for nothing and names no one (LOG-3).
+#[test]
+fn a_root_key_cosigning_as_a_witness_counts_for_nothing() {
+    use kpledger_model::note::Cosigner;
+    let demo = Demo::new("root-as-witness");
+    let (path, old, new, _) = rotated(&demo, "rotated.kpl");
+    let mut bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
+    let mut note = Note::parse(bundle.log.checkpoint.as_bytes()).unwrap();
+    note.cosign(&Cosigner::new("mru.witness", new.clone()).unwrap(), 1_773_000_000).unwrap();
+    bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
+    let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    let as_witness = VerifierKey::new("mru.witness", SigType::CosignatureV1, new.public()).unwrap();
+    let report = verify_bundle_with(
+        &bytes,
+        &demo.policy_with(old.public(), std::slice::from_ref(&as_witness), Some(1)),
+    )
+    .unwrap();
+    assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty(), "{:?}", report.witnesses);
+}
+
 /// A copy of the demo ledger (`name`) whose root authority rotated from its demo key to a new
 /// one, then signed a checkpoint with the new key: the copy, the old and new keys, and that
 /// checkpoint.

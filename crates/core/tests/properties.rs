@@ -372,7 +372,8 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                     }
                     let mut forged = draft.clone();
                     forged.country_of_origin = kpledger_model::OriginClaim::Single(claim.clone());
-                    let ev = sim.sign(&nma, kpledger_model::Payload::Certificate { certificate: forged }).unwrap();
+                    let ev =
+                        sim.sign(&nma, kpledger_model::Payload::Certificate { certificate: forged }).unwrap();
                     let verdict = sim.ledger().dry_run(&ev).expect("the state reads");
                     assert!(
                         error_codes(verdict.findings()).contains("KP-5"),
@@ -392,7 +393,10 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                 let (origin, named) = if single {
                     (kpledger_model::OriginClaim::Single(country(FOREIGN_ORIGINS[listed])), Vec::new())
                 } else {
-                    (kpledger_model::OriginClaim::Mixed, FOREIGN_ORIGINS[..listed.min(3)].iter().map(|c| country(c)).collect())
+                    (
+                        kpledger_model::OriginClaim::Mixed,
+                        FOREIGN_ORIGINS[..listed.min(3)].iter().map(|c| country(c)).collect(),
+                    )
                 };
                 let certificate = kpledger_model::ForeignCertificate {
                     number: text(&format!("BE-2026-{:06}", 118_200 + imports)),

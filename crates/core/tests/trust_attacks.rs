@@ -52,6 +52,7 @@ struct DemoOut {
     policy: TrustPolicy,
     policy_text: String,
     sl_bundle: Vec<u8>,
+    gn_bundle: Vec<u8>,
     sl_nma: SecretKey,
 }
 
@@ -68,6 +69,7 @@ fn demo_out() -> &'static DemoOut {
             policy: TrustPolicy::parse(policy_text.as_bytes()).unwrap(),
             policy_text,
             sl_bundle: std::fs::read(dir.join("bundles").join("SL-2026-004312.json")).unwrap(),
+            gn_bundle: std::fs::read(dir.join("bundles").join("GN-2026-000117.json")).unwrap(),
             sl_nma: SecretKey::read_pem_file(&dir.join("keys").join("sl.nma.pem")).unwrap(),
         }
     })
@@ -591,4 +593,40 @@ fn policies_that_mix_the_roles_of_keys_are_refused() {
     );
     let e = TrustPolicy::parse(as_witness.as_bytes()).unwrap_err();
     assert!(e.lines.contains(&root_line) && e.to_string().contains("cannot witness itself"), "{e}");
+}
+
+/// Issue 20 item 9: bundles no longer carry the enrolments of witnesses that nothing else in
+/// them relies on (a verifier takes witness keys from its policy only). Guinea's bundle relies
+/// on Guinea's authority alone, yet its checkpoint is cosigned by all four: it holds no
+/// enrolment of the other three, and verifies under the demo's policy with all four named.
+#[test]
+fn bundles_carry_no_witness_enrolments() {
+    let d = demo_out();
+    let bundle: Bundle = serde_json::from_slice(&d.gn_bundle).unwrap();
+    let enrolled: BTreeSet<String> = bundle
+        .events
+        .iter()
+        .filter(|e| e["body"]["kind"] == "enrol" && e["body"]["actor"]["role"] == "authority")
+        .map(|e| e["body"]["actor"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(enrolled, BTreeSet::from(["gn.mines".to_owned()]));
+    let report = verify(&bundle, &d.policy);
+    assert!(report.ok, "{:#?}", report.findings);
+    assert_eq!(report.witnesses, ["sl.nma", "lr.mme", "gn.mines", "ci.sprpk"]);
+}
+
+/// A variant: a bundle of a log the policy does not pin at all (the rule fixtures' national
+/// ledger `kpledger.sl/national`, verified under the demo's policy for the regional log):
+/// LOG-2, the policy pins no key for that origin; and KP-7, its `sl.nma` is not the one the
+/// policy trusts.
+#[test]
+fn a_bundle_of_a_log_the_policy_does_not_pin_is_log2() {
+    let d = demo_out();
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bundles/ok_sl_witnessed_export/bundle.json");
+    let bundle: Bundle = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let report = verify(&bundle, &d.policy);
+    assert_eq!(error_codes(&report), BTreeSet::from(["KP-7", "LOG-2"]), "{:#?}", report.findings);
+    assert!(has(&report, "LOG-2", "pins no key for log \"kpledger.sl/national\""), "{:#?}", report.findings);
+    assert!(report.witnesses.is_empty());
 }

@@ -281,9 +281,7 @@ impl Rule {
             Rule::Gv3 => {
                 "a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag"
             }
-            Rule::Gv4 => {
-                "a key imposed by an authority, and every event signed under it, is a red flag"
-            }
+            Rule::Gv4 => "a key imposed by an authority, and every event signed under it, is a red flag",
             Rule::St1 => {
                 "a shipment's value per carat lies inside the band around its origin country's benchmark"
             }

@@ -41,7 +41,10 @@ pub fn out_of_bounds(p: &Policy) -> Vec<String> {
     }
     let (lo, hi) = CONFIRMATION_DAYS;
     if !(lo..=hi).contains(&p.import_confirmation_days) {
-        out.push(format!("import_confirmation_days {} is not within {lo}..={hi}", p.import_confirmation_days));
+        out.push(format!(
+            "import_confirmation_days {} is not within {lo}..={hi}",
+            p.import_confirmation_days
+        ));
     }
     if let Some(a) = p.max_artisanal_area_m2
         && a > MAX_ARTISANAL_AREA_M2
@@ -57,7 +60,10 @@ pub fn out_of_bounds(p: &Policy) -> Vec<String> {
         out.push(format!("the suspension of {} ends ({}) before it starts ({})", s.country, s.to, s.from));
     }
     for r in p.cert_number_ranges.iter().filter(|r| r.min > r.max) {
-        out.push(format!("the {} certificate number range ends ({}) below its start ({})", r.year, r.max, r.min));
+        out.push(format!(
+            "the {} certificate number range ends ({}) below its start ({})",
+            r.year, r.max, r.min
+        ));
     }
     if let Some(f) = &p.red_flags {
         if let Some([low, high]) = f.value_band_pct {
@@ -96,7 +102,9 @@ pub fn out_of_bounds(p: &Policy) -> Vec<String> {
 pub fn lifted_suspensions(old: &Policy, new: &Policy) -> Vec<String> {
     old.suspensions
         .iter()
-        .filter(|s| !new.suspensions.iter().any(|n| n.country == s.country && n.from <= s.from && n.to >= s.to))
+        .filter(|s| {
+            !new.suspensions.iter().any(|n| n.country == s.country && n.from <= s.from && n.to >= s.to)
+        })
         .map(|s| format!("the suspension of {} from {} to {} ({})", s.country, s.from, s.to, s.reason))
         .collect()
 }
@@ -110,7 +118,8 @@ pub fn loosenings(old: &Policy, new: &Policy) -> Vec<String> {
     if new.export_duty_bp < old.export_duty_bp {
         out.push(format!("export duty {} → {} basis points", old.export_duty_bp, new.export_duty_bp));
     }
-    if old.valuation_rule == ValuationRule::HighestOfThree && new.valuation_rule == ValuationRule::Government {
+    if old.valuation_rule == ValuationRule::HighestOfThree && new.valuation_rule == ValuationRule::Government
+    {
         out.push("valuation rule highest_of_three → government".into());
     }
     let new_participants: Vec<String> =
@@ -156,7 +165,10 @@ pub fn loosenings(old: &Policy, new: &Policy) -> Vec<String> {
     for r in &old.cert_number_ranges {
         match new.cert_number_ranges.iter().find(|n| n.year == r.year) {
             Some(n) if n.min <= r.min && n.max >= r.max && (n.min, n.max) != (r.min, r.max) => {
-                out.push(format!("{} certificate numbers {}..{} → {}..{}", r.year, r.min, r.max, n.min, n.max));
+                out.push(format!(
+                    "{} certificate numbers {}..{} → {}..{}",
+                    r.year, r.min, r.max, n.min, n.max
+                ));
             }
             None => out.push(format!("{} certificate number range removed", r.year)),
             _ => {}

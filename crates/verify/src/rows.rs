@@ -5,8 +5,8 @@
 //! The first cell of each row is its key. Column names are in [`columns`]; the store's
 //! `CREATE TABLE` statements must list the same columns in the same order.
 
-use kpledger_model::canonical::to_canonical;
 use kpledger_model::SiteRecord;
+use kpledger_model::canonical::to_canonical;
 use serde::Serialize;
 
 use crate::ledger::{Cell, Tables};

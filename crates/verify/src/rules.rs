@@ -611,7 +611,8 @@ impl<'a, S: State> Cx<'a, S> {
         let mut a = a.into_owned();
         a.record.key = *key;
         if !own {
-            a.imposed_key = Some(ImposedKey { by: self.ev.body.signer.clone(), time: self.ev.body.time.clone() });
+            a.imposed_key =
+                Some(ImposedKey { by: self.ev.body.signer.clone(), time: self.ev.body.time.clone() });
         }
         self.effects.push(Effect::PutActor(a));
     }
@@ -1776,7 +1777,14 @@ impl<'a, S: State> Cx<'a, S> {
             }
         }
         // EX-3: the exporter.
-        self.exporter(&c.exporter, &c.issuing_country, &date, policy.as_deref(), &parcels, &c.country_of_origin);
+        self.exporter(
+            &c.exporter,
+            &c.issuing_country,
+            &date,
+            policy.as_deref(),
+            &parcels,
+            &c.country_of_origin,
+        );
         // KP-8 (soft).
         if let Some(pol) = &policy {
             let year = c.date_of_issue.year();
@@ -1863,7 +1871,10 @@ impl<'a, S: State> Cx<'a, S> {
     /// licensed on `date`.
     fn exporter_on(&mut self, x: &kpledger_model::CertExporter, date: &kpledger_model::Date, what: &str) {
         let Some(a) = self.state.actor(&x.actor) else {
-            self.err(Finding::error(Rule::Ex3, format!("the exporter {} is not enrolled", x.actor)).actor(&x.actor));
+            self.err(
+                Finding::error(Rule::Ex3, format!("the exporter {} is not enrolled", x.actor))
+                    .actor(&x.actor),
+            );
             return;
         };
         if let Some(r) = &a.revoked {
@@ -1892,7 +1903,8 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("a certificate does not outlive its exporter's licence: renew the licence first"),
             ),
             None => self.err(
-                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", x.actor)).actor(&x.actor),
+                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", x.actor))
+                    .actor(&x.actor),
             ),
         }
     }
@@ -1902,7 +1914,11 @@ impl<'a, S: State> Cx<'a, S> {
     /// With `holder`, an import confirmation's: the goods go to that importer — to the
     /// named actor, or when the certificate names none, to an actor enrolled under the
     /// certificate's importer name.
-    fn bound_importer(&mut self, importer: &kpledger_model::CertImporter, holder: Option<(&ActorId, ParcelId)>) {
+    fn bound_importer(
+        &mut self,
+        importer: &kpledger_model::CertImporter,
+        holder: Option<(&ActorId, ParcelId)>,
+    ) {
         if let Some((h, parcel)) = holder {
             let ok = match &importer.actor {
                 Some(id) => id == h,
@@ -1914,7 +1930,10 @@ impl<'a, S: State> Cx<'a, S> {
                         Rule::Im1,
                         format!(
                             "the confirmation gives custody to {h}, but the certificate's importer is {}",
-                            importer.actor.as_ref().map_or_else(|| format!("{:?}", importer.name.as_str()), ToString::to_string)
+                            importer
+                                .actor
+                                .as_ref()
+                                .map_or_else(|| format!("{:?}", importer.name.as_str()), ToString::to_string)
                         ),
                     )
                     .parcel(parcel)
@@ -1927,13 +1946,15 @@ impl<'a, S: State> Cx<'a, S> {
         let Some(id) = &importer.actor else { return };
         let problem = match self.state.actor(id) {
             None => Some(format!("the certificate's importer {id} is not enrolled in this ledger")),
-            Some(a) if a.record.name != importer.name || a.record.country != importer.country => Some(format!(
-                "the certificate names importer {id} as {:?} of {}, but {id} is enrolled as {:?} of {}",
-                importer.name.as_str(),
-                importer.country,
-                a.record.name.as_str(),
-                a.record.country
-            )),
+            Some(a) if a.record.name != importer.name || a.record.country != importer.country => {
+                Some(format!(
+                    "the certificate names importer {id} as {:?} of {}, but {id} is enrolled as {:?} of {}",
+                    importer.name.as_str(),
+                    importer.country,
+                    a.record.name.as_str(),
+                    a.record.country
+                ))
+            }
             Some(a) if !a.record.role.is_trade() || a.revoked.is_some() => {
                 Some(format!("the certificate's importer {id} is not an unrevoked trader"))
             }

@@ -340,7 +340,10 @@ impl State for MemState {
         self.sites.get(id).map(std::borrow::Cow::Borrowed)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
-        self.policies.get(country).and_then(PolicyHistory::current).map(|e| std::borrow::Cow::Borrowed(&e.policy))
+        self.policies
+            .get(country)
+            .and_then(PolicyHistory::current)
+            .map(|e| std::borrow::Cow::Borrowed(&e.policy))
     }
     fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
         self.policies.get(country).map(std::borrow::Cow::Borrowed)
