@@ -541,7 +541,7 @@ fn mutations_of(events: &[ParsedEvent], before: &MemState, i: usize) -> (usize, 
             Err(_) => Refusal::Parse,
             Ok(mutant) => {
                 let verdict = check_event(before, &mutant);
-                let codes = error_codes(&verdict.findings());
+                let codes = error_codes(verdict.findings());
                 assert!(
                     codes.contains(Rule::Ch2.code()),
                     "event {i} ({}) with {at} = {value} is not refused with CH-2: {codes:?}",

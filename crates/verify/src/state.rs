@@ -181,6 +181,9 @@ impl PolicyHistory {
 }
 
 /// A change to the state.
+// An event has a few effects, applied at once: the size of the largest variant (an actor's
+// enrolment) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Effect {
