@@ -670,7 +670,8 @@ pub(crate) enum HandoverCmd {
         offer: PathBuf,
         #[command(flatten)]
         sign: SignArgs,
-        /// The weight the buyer measured, in carats (default: the offered weight)
+        /// The weight the buyer measured, in carats (default: the offered weight). At most the
+        /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
         weight: Option<String>,
     },
@@ -694,7 +695,8 @@ pub(crate) enum HandoverCmd {
         /// The agreed price, US$
         #[arg(long)]
         price: String,
-        /// The weight the buyer measured, in carats (default: the offered weight)
+        /// The weight the buyer measured, in carats (default: the offered weight). At most the
+        /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
         weight: Option<String>,
         /// Time of signing (default: now)
@@ -839,7 +841,8 @@ pub(crate) enum CertificateCmd {
         /// The licensed importer taking custody
         #[arg(long)]
         holder: String,
-        /// Weight on receipt in carats
+        /// Weight on receipt in carats: at most the foreign certificate's carats, and short of
+        /// them by no more than the importing country's tolerance (the shipment is one lot)
         #[arg(long)]
         weight: String,
         /// Stones counted

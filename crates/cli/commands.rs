@@ -1153,7 +1153,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
                 licence,
                 key,
-                address: address.map(Text::new).transpose().map_err(|e| anyhow!(e))?,
+                address: address.map(Text::from_input).transpose().map_err(|e| anyhow!(e))?,
             };
             sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
         }
