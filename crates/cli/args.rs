@@ -425,6 +425,32 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Migrate a ledger written by an older kpledger (0.1.0) into a new file
+    ///
+    /// Re-records the old ledger's signed events, in order, into a new ledger written by this
+    /// build: every event is judged again by this build's rules, every derived row and the
+    /// log's tree are written anew, and the stored checkpoints, with their cosignatures, are
+    /// carried over as they are (they sign the tree's size and root, which the events decide).
+    /// The new ledger is then verified whole. The old file is only read, never changed.
+    ///
+    /// Exit 0 when the new ledger verifies; 1 when this build's rules refuse an event of the old
+    /// ledger (nothing after it is migrated) or the new ledger does not verify (it is kept, to
+    /// be looked at); 2 when it could not run (the old file is not a ledger of an older version,
+    /// its schema was edited, or the new file exists).
+    ///
+    /// Example: kpledger migrate --from sl-0.1.0.kpl --to sl.kpl
+    #[command(verbatim_doc_comment)]
+    Migrate {
+        /// The ledger written by the older kpledger (only read)
+        #[arg(long, value_name = "OLD")]
+        from: PathBuf,
+        /// The new ledger to write (must not exist)
+        #[arg(long, value_name = "NEW")]
+        to: PathBuf,
+        /// Print the outcome as JSON: from, to, from_version, events, checkpoints, report
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The provenance graph's format.
@@ -1005,11 +1031,16 @@ pub(crate) enum WitnessCmd {
     },
 }
 
-/// `--trust`, `--witness` and `--quorum`, removed: any key they trusted anchored both a
-/// bundle's log and every certificate in it. Still read, hidden, only to say what replaces them.
+/// `--trust KEYFILE` (the command line of kpledger 0.1.0, kept) and the removed `--witness` and
+/// `--quorum` (still read, hidden, only to say what replaces them).
 #[derive(Debug, Args)]
 pub(crate) struct RemovedTrustFlags {
-    #[arg(long = "trust", hide = true, num_args = 1)]
+    /// Instead of --policy: trust these public keys (PEM), without roles. The bundle's log is
+    /// trusted when its root authority's genesis key is one of them; a certificate when the
+    /// authority that validated it holds one of them and is not the log's root. No witness is
+    /// required, so a verdict says it is not witnessed (LOG-4). A trust policy is stronger: it
+    /// also binds each log to its origin and each issuer to its country
+    #[arg(long = "trust", value_name = "KEYFILE", num_args = 1, conflicts_with = "policy")]
     pub(crate) trust: Vec<PathBuf>,
     #[arg(long = "witness", hide = true, num_args = 1)]
     pub(crate) witness: Vec<String>,
@@ -1020,14 +1051,14 @@ pub(crate) struct RemovedTrustFlags {
 impl RemovedTrustFlags {
     /// An error naming what replaces them, when any was given.
     pub(crate) fn refuse(&self) -> anyhow::Result<()> {
-        if self.trust.is_empty() && self.witness.is_empty() && self.quorum.is_none() {
+        if self.witness.is_empty() && self.quorum.is_none() {
             return Ok(());
         }
         anyhow::bail!(
-            "--trust, --witness and --quorum were removed: a key given with --trust anchored both the log and every \
-             certificate, so one national authority's key could vouch for a whole forged ledger. Write a trust policy \
-             once (the log's key, the witnesses and their quorum, the authority trusted for each issuing country: \
-             `kpledger trust --help`, docs/SPEC.md §14.5) and pass it with --policy FILE"
+            "--witness and --quorum were removed: the witnesses and their quorum are part of the importing \
+             authority's trust policy. Write it once (the log's key, the witnesses and their quorum, the authority \
+             trusted for each issuing country: `kpledger trust --help`, docs/SPEC.md §14.5) and pass it with \
+             --policy FILE"
         )
     }
 }

@@ -79,6 +79,11 @@ struct Measured {
     verify_process_s: f64,
     /// The same with `--red-flags` (which summarise the whole history).
     verify_red_flags_peak_rss_mib: f64,
+    /// SQLite's `integrity_check` of the ledger file alone, on one core (`verify --ledger`
+    /// runs it on a connection of its own beside the verification), and `quick_check`, which
+    /// it replaced, for comparison.
+    integrity_check_s: f64,
+    quick_check_s: f64,
     /// One certificate's evidence bundle.
     bundle_certificate: String,
     bundle_events: u64,
@@ -223,6 +228,8 @@ pub(crate) fn run(
     let mut cmd = Command::new(&exe);
     cmd.args(["verify", "--red-flags", "--json", "--ledger"]).arg(&target);
     let (_, flags_rss) = run_child(&mut cmd)?;
+    let integrity_check = sqlite_check(&target, "integrity_check")?;
+    let quick_check = sqlite_check(&target, "quick_check")?;
 
     let events = synth.events;
     let measured = Measured {
@@ -236,6 +243,8 @@ pub(crate) fn run(
         verify_process_peak_rss_mib: verify_rss,
         verify_process_s: verify_process.as_secs_f64(),
         verify_red_flags_peak_rss_mib: flags_rss,
+        integrity_check_s: integrity_check.as_secs_f64(),
+        quick_check_s: quick_check.as_secs_f64(),
         bundle_certificate: cert,
         bundle_events,
         bundle_verify_ms: bundle_in_process.as_secs_f64() * 1e3,
@@ -425,6 +434,19 @@ fn pick_bundle(ledger: &Ledger, certificates: &[String], dir: &Path) -> Result<(
     Ok((number, path, n))
 }
 
+/// The time SQLite's `PRAGMA check` (`integrity_check` or `quick_check`) takes on the ledger
+/// file, on a read-only connection of its own; the check must find the file sound.
+fn sqlite_check(ledger: &Path, check: &str) -> Result<Duration> {
+    let conn = rusqlite::Connection::open_with_flags(ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let t = Instant::now();
+    let verdict: String = conn.query_row(&format!("PRAGMA {check}"), [], |r| r.get(0))?;
+    let elapsed = t.elapsed();
+    if verdict != "ok" {
+        bail!("{check} of {}: {verdict}; this is a bug", ledger.display());
+    }
+    Ok(elapsed)
+}
+
 /// Runs a child to completion; its wall time and its peak resident memory (MiB).
 fn run_child(cmd: &mut Command) -> Result<(Duration, f64)> {
     let t = Instant::now();
@@ -519,6 +541,13 @@ pub(crate) fn table(r: &BenchReport) -> String {
             format!(
                 "{:.2} s, peak {:.1} MiB ({:.1} MiB with red flags)",
                 m.verify_process_s, m.verify_process_peak_rss_mib, m.verify_red_flags_peak_rss_mib
+            ),
+        ],
+        vec![
+            "integrity_check".into(),
+            format!(
+                "{:.2} s alone, beside verify --ledger (quick_check {:.2} s)",
+                m.integrity_check_s, m.quick_check_s
             ),
         ],
         vec![

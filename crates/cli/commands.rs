@@ -32,9 +32,12 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Verify { bundle, ledger, policy, removed, batch, red_flags, json, open } => {
             removed.refuse()?;
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
-            match (ledger, bundle, policy) {
-                (Some(l), _, _) => verify_ledger(&l, mode, red_flags, json, &open),
-                (None, Some(b), Some(p)) => verify_bundle_file(&b, &p, mode, red_flags, json),
+            match (ledger, bundle) {
+                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (None, Some(b)) => {
+                    let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
+                    verify_bundle_file(&b, &trust, mode, red_flags, json)
+                }
                 _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
             }
         }
@@ -49,7 +52,14 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         ),
         Command::Report { html, ledger, bundle, policy, removed, open } => {
             removed.refuse()?;
-            report_cmd::report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &open)
+            report_cmd::report_cmd(
+                &html,
+                ledger.as_deref(),
+                bundle.as_deref(),
+                policy.as_deref(),
+                &removed.trust,
+                &open,
+            )
         }
         Command::Graph { target, ledger, bundle, format, out, open } => report_cmd::graph_cmd(
             &target,
@@ -205,6 +215,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             }
             Ok(OK)
         }
+        Command::Migrate { from, to, json } => migrate_cmd(&from, &to, json),
         Command::Rules { json } => {
             if json {
                 let rules: Vec<_> =
@@ -218,6 +229,51 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
+    use kpledger_core::migrate::{MigrateError, migrate};
+    let bar = render::progress(0, "migrating");
+    let outcome = migrate(from, to, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let m = match outcome {
+        Ok(m) => m,
+        Err(e @ MigrateError::Refused { .. }) => {
+            eprintln!("kpledger: {e}");
+            eprintln!(
+                "The new file {} holds the events before it; it is not a complete ledger.",
+                to.display()
+            );
+            return Ok(FOUND);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        let out = json!({
+            "from": from.display().to_string(),
+            "to": to.display().to_string(),
+            "from_version": m.from_version,
+            "events": m.events,
+            "checkpoints": m.checkpoints,
+            "report": m.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
+             checkpoint(s) carried over. The old file was only read.",
+            from.display(),
+            m.from_version,
+            to.display(),
+            m.events,
+            m.checkpoints
+        );
+        print!("{}", render::report(&m.report));
+    }
+    Ok(if m.report.ok { OK } else { FOUND })
 }
 
 pub(crate) fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
@@ -579,8 +635,34 @@ pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
     })
 }
 
-fn verify_bundle_file(path: &Path, policy: &Path, mode: SigMode, red_flags: bool, json: bool) -> Result<u8> {
-    let policy = read_policy(policy)?;
+/// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`.
+pub(crate) fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
+    match (policy, trust) {
+        (Some(p), []) => read_policy(p),
+        (None, [_, ..]) => {
+            let keys = trust
+                .iter()
+                .map(|k| PublicKey::read_pem_file(k).with_context(|| format!("trusted key {}", k.display())))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(kpledger_verify::TrustPolicy::from_keys(keys))
+        }
+        (Some(_), [_, ..]) => {
+            bail!("give the trust policy (--policy FILE) or trusted keys (--trust KEYFILE), not both")
+        }
+        (None, []) => bail!(
+            "a bundle is verified against the importing authority's trust policy: give it with --policy FILE \
+             (`kpledger trust --help` writes one), or the trusted public keys with --trust KEYFILE"
+        ),
+    }
+}
+
+fn verify_bundle_file(
+    path: &Path,
+    policy: &kpledger_verify::TrustPolicy,
+    mode: SigMode,
+    red_flags: bool,
+    json: bool,
+) -> Result<u8> {
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
@@ -937,7 +1019,8 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             let cosigner = Cosigner::new(&name, SecretKey::read_pem_file(&key)?).map_err(|e| anyhow!(e))?;
             let previous: Option<LogState> = match std::fs::read(&state) {
                 Ok(b) => Some(
-                    serde_json::from_slice(&b)
+                    kpledger_model::canonical::parse_bounded(&b)
+                        .and_then(serde_json::from_value)
                         .with_context(|| format!("{} is not a witness state file", state.display()))?,
                 ),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -946,7 +1029,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             let proof: Vec<kpledger_model::Hash> = match &proof {
                 None => Vec::new(),
                 Some(p) => {
-                    let v: serde_json::Value = serde_json::from_slice(&read_input(p)?)
+                    let v: serde_json::Value = kpledger_model::canonical::parse_bounded(&read_input(p)?)
                         .with_context(|| format!("{} is not a consistency proof", p.display()))?;
                     serde_json::from_value(v.get("proof").cloned().unwrap_or_default())
                         .with_context(|| format!("{} has no valid \"proof\" list", p.display()))?

@@ -10,13 +10,14 @@ use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
 
 use crate::args::{GraphFormat, OpenArgs};
-use crate::commands::{open, read_input, read_policy, write_new};
+use crate::commands::{bundle_trust, open, read_input, write_new};
 use crate::{FOUND, OK};
 
 /// The events of a bundle file with their ledger positions, and its checkpoint note.
 fn bundle_events(path: &Path) -> Result<(Vec<(u64, ParsedEvent)>, String)> {
     let bytes = read_input(path)?;
-    let bundle: Bundle = serde_json::from_slice(&bytes)
+    let bundle: Bundle = kpledger_model::canonical::parse_bounded(&bytes)
+        .and_then(serde_json::from_value)
         .with_context(|| format!("{} is not an evidence bundle", path.display()))?;
     let mut out = Vec::new();
     for (i, v) in bundle.events.iter().enumerate() {
@@ -114,6 +115,7 @@ pub(crate) fn report_cmd(
     ledger: Option<&Path>,
     bundle: Option<&Path>,
     policy: Option<&Path>,
+    trust: &[PathBuf],
     o: &OpenArgs,
 ) -> Result<u8> {
     let (html, ok) = match (ledger, bundle) {
@@ -124,8 +126,7 @@ pub(crate) fn report_cmd(
             (ledger_html(&l, &report, format!("ledger {}", path.display()))?, ok)
         }
         (None, Some(path)) => {
-            let policy = policy.ok_or_else(|| anyhow!("give the trust policy with --policy FILE"))?;
-            let policy = read_policy(policy)?;
+            let policy = bundle_trust(policy, trust)?;
             let bytes = read_input(path)?;
             let report = kpledger_verify::verify_bundle_with(&bytes, &policy)
                 .with_context(|| format!("{}", path.display()))?;

@@ -136,6 +136,20 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
         kp!("verify", relative(b), "--policy", &policy).run().ok().stdout_has("VERIFIED");
     }
     d.run.stdout_has("--policy");
+    // The command line of 0.1.0, kept: `verify BUNDLE --trust KEYFILE … --json` with the
+    // manifest's keys verifies every bundle, and says it is not witnessed (LOG-4).
+    for b in bundles {
+        let mut cmd = kp!("verify", relative(b), "--json");
+        for key in trust {
+            cmd = cmd.arg("--trust").arg(relative(key));
+        }
+        let out = cmd.run();
+        let report = out.ok().json();
+        assert_eq!(report["ok"], true, "{out}");
+        let codes: Vec<&str> =
+            report["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+        assert!(codes.contains(&"LOG-4"), "{out}");
+    }
 
     // A second run into the same, now non-empty, directory is refused and changes nothing.
     let before = listing(&d.dir);

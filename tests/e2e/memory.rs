@@ -88,15 +88,10 @@ fn bounded(dir: &TempDir, name: &str, bytes: &[u8], commands: &[&[&str]], phrase
 #[test]
 fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
     let dir = TempDir::new("memory");
-    let key = dir.join("trusted.pem");
-    let out = kp!("key", "new", &key).run();
-    out.ok();
-    // The importer's trust policy: the log's key pinned, no witness required.
-    let line = kp!("trust", "log", "--origin", "kpledger.sl/national", crate::util::pub_of(&key)).run();
-    line.ok();
-    let policy = dir.join("trust-policy.txt");
-    std::fs::write(&policy, format!("{}quorum none\n", line.stdout)).unwrap();
-    let trusted = policy.to_str().unwrap();
+    // The demo's trust policy: a bundle is read only under one.
+    kp!("demo", dir.join("demo"), "--parcels", "8").run().ok();
+    let policy = dir.join("demo").join("trust-policy.txt");
+    let policy = policy.to_str().unwrap();
     let ledger = dir.join("none.kpl");
     let ledger = ledger.to_str().unwrap();
     let head = r#"{"format":"kpledger/bundle/v1","ledger":"kpledger.sl/national","certificate":"SL-2026-000001","heads":{},"log":{"checkpoint":"","proofs":[]},"events":["#;
@@ -107,8 +102,8 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         "bundle-of-empty-events.json",
         &filled(head, "{}", ",", "]}"),
         &[
-            &["verify", "{file}", "--policy", trusted],
-            &["report", "--bundle", "{file}", "--policy", trusted, "--html", "report.html"],
+            &["verify", "{file}", "--policy", policy],
+            &["report", "--bundle", "{file}", "--policy", policy, "--html", "report.html"],
         ],
         "bundle event 1 is not a valid signed kpledger event",
     );
@@ -119,7 +114,7 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-arrays.json",
         &filled(head, "[]", ",", "]}"),
-        &[&["verify", "{file}", "--policy", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
         "bundle event 1 is not a valid signed kpledger event",
     );
     let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
@@ -127,14 +122,61 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
         &dir,
         "bundle-of-empty-proofs.json",
         &filled(proofs_head, "{}", ",", "]}}"),
-        &[&["verify", "{file}", "--policy", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
         "far more JSON values",
     );
     bounded(
         &dir,
         "bundle-of-one-huge-event.json",
         &filled(&format!("{head}["), "{}", ",", "]]}"),
-        &[&["verify", "{file}", "--policy", trusted]],
+        &[&["verify", "{file}", "--policy", policy]],
+        "far more JSON values",
+    );
+    // Documents kpledger does not sign are read within the same bound: an EPCIS document to
+    // check against the ledger, and a consistency proof given to a witness.
+    let demo = dir.join("demo");
+    let ledger_of_demo = demo.join("ledger.kpl");
+    let checkpoint = demo.join("checkpoint.txt");
+    std::fs::write(&checkpoint, "not yet read\n").unwrap();
+    let (log_key, nma, state, out) = (
+        demo.join("keys/mru.secretariat.pub"),
+        demo.join("keys/sl.nma.pem"),
+        demo.join("witness-state.json"),
+        demo.join("cosigned.txt"),
+    );
+    let s = |p: &std::path::PathBuf| p.to_str().unwrap().to_owned();
+    let (ledger_of_demo, checkpoint, log_key, nma, state, out) =
+        (s(&ledger_of_demo), s(&checkpoint), s(&log_key), s(&nma), s(&state), s(&out));
+    bounded(
+        &dir,
+        "epcis-of-empty-objects.json",
+        &filled(r#"{"epcisBody":{"eventList":["#, "{}", ",", "]}}"),
+        &[&["epcis", "check", "{file}", "--ledger", &ledger_of_demo]],
+        "far more JSON values",
+    );
+    bounded(
+        &dir,
+        "proof-of-empty-objects.json",
+        &filled(r#"{"proof":["#, "{}", ",", "]}"),
+        &[&[
+            "witness",
+            "cosign",
+            &checkpoint,
+            "--log-origin",
+            "kpledger.mru/regional",
+            "--log-key",
+            &log_key,
+            "--name",
+            "sl.nma",
+            "--key",
+            &nma,
+            "--state",
+            &state,
+            "--proof",
+            "{file}",
+            "--out",
+            &out,
+        ]],
         "far more JSON values",
     );
     // `ingest` of a JSONL file of empty objects: refused at its first line.

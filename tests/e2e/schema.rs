@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::util::{TempDir, copy_ledger, snapshot};
+use crate::util::{TempDir, copy_ledger, snapshot, verify_json};
 
 /// A demo ledger and its keys, made once per test.
 struct Demo {
@@ -241,16 +241,71 @@ fn an_index_that_disagrees_with_its_table_is_caught_by_the_integrity_check() {
     assert_eq!(snapshot(&path), before);
 }
 
-/// The ledger kpledger 0.1.0 wrote has exactly the schema this build creates: it opens, and
-/// verifies, with the schema check and `integrity_check`.
+/// The ledger kpledger 0.1.0 wrote (schema version 2) is refused as it is, with the exact command
+/// that migrates it; the migration re-records its signed history into a new file that verifies.
 #[test]
-fn the_ledger_0_1_0_wrote_still_opens_and_verifies() {
+fn the_ledger_0_1_0_wrote_is_refused_with_the_command_that_migrates_it() {
     let dir = TempDir::new("schema-0.1.0");
-    let ledger = dir.join("ledger.kpl");
+    let old = dir.join("old.kpl");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/upgrade/v0.1.0/ledger.kpl");
-    std::fs::copy(&fixture, &ledger).unwrap();
-    let out = kp!("verify", "--ledger", &ledger, "--json").run();
+    std::fs::copy(&fixture, &old).unwrap();
+    let before = std::fs::read(&old).unwrap();
+
+    // Opened as it is: refused, naming the exact command that migrates it.
+    let hint = format!("kpledger migrate --from {}", old.display());
+    kp!("verify", "--ledger", &old).run().cannot_run(&["schema version 2", &hint]);
+    kp!("parcel", "list", "--ledger", &old).run().cannot_run(&[&hint]);
+
+    // Migrated into a new file: every event re-judged, the checkpoints carried over, verified.
+    let new = dir.join("new.kpl");
+    let out = kp!("migrate", "--from", &old, "--to", &new, "--json").run();
+    let m = out.ok().json();
+    assert_eq!(m["from_version"], 2, "{out}");
+    assert_eq!(m["events"], 124, "{out}");
+    assert_eq!(m["checkpoints"], 2, "{out}");
+    assert_eq!(m["report"]["ok"], true, "{out}");
+    assert_eq!(std::fs::read(&old).unwrap(), before, "the old file must only be read");
+    let (out, report) = verify_json(&new);
     out.ok();
-    out.check(out.json()["ok"] == true, "the 0.1.0 ledger should verify");
-    kp!("parcel", "list", "--ledger", &ledger).run().ok();
+    assert_eq!(report["events"], 124, "{out}");
+    kp!("parcel", "list", "--ledger", &new).run().ok();
+    // The signed history and the signed checkpoints are byte for byte the old ones.
+    let rows = |path: &Path, sql: &str| -> Vec<(Vec<u8>, String)> {
+        let c = Connection::open(path).unwrap();
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    for sql in
+        ["SELECT hash, doc FROM events ORDER BY seq", "SELECT root, note FROM checkpoints ORDER BY size"]
+    {
+        assert_eq!(rows(&old, sql), rows(&new, sql), "{sql}");
+    }
+    // Nothing to do twice, and never over an existing file.
+    kp!("migrate", "--from", &new, "--to", dir.join("again.kpl")).run().cannot_run(&["nothing to migrate"]);
+    kp!("migrate", "--from", &old, "--to", &new).run().cannot_run(&["exists"]);
+    assert!(!dir.join("again.kpl").exists());
+
+    // An old file whose schema was edited (a trigger) is not read, and nothing is written.
+    let edited = dir.join("edited.kpl");
+    std::fs::copy(&fixture, &edited).unwrap();
+    Connection::open(&edited)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER t AFTER INSERT ON events BEGIN SELECT 1; END;")
+        .unwrap();
+    kp!("migrate", "--from", &edited, "--to", dir.join("from-edited.kpl"))
+        .run()
+        .cannot_run(&["not the one kpledger 0.1.0 created"]);
+    assert!(!dir.join("from-edited.kpl").exists());
+
+    // Migration launders nothing: an old file whose events were rewritten behind kpledger's back
+    // (event #5 replaced by a copy of #6) is re-judged, and the migration stops at the refusal.
+    let rewritten = dir.join("rewritten.kpl");
+    std::fs::copy(&fixture, &rewritten).unwrap();
+    let n = Connection::open(&rewritten)
+        .unwrap()
+        .execute("UPDATE events SET doc = (SELECT doc FROM events WHERE seq = 6) WHERE seq = 5", [])
+        .unwrap();
+    assert_eq!(n, 1);
+    let out = kp!("migrate", "--from", &rewritten, "--to", dir.join("from-rewritten.kpl")).run();
+    out.code(1).stderr_has("refused by this build's rules");
 }

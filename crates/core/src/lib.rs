@@ -17,6 +17,7 @@
 
 pub mod demo;
 pub mod log_tree;
+pub mod migrate;
 pub mod query;
 pub mod sim;
 pub mod store;

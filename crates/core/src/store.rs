@@ -27,9 +27,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 /// `PRAGMA application_id` of a kpledger ledger ("KPLG").
 pub const APPLICATION_ID: i32 = 0x4B50_4C47;
 /// The schema version this build writes (`PRAGMA user_version`). Version 2 added the
-/// transparency log (`log_nodes`, `log_frontier`, `checkpoints`); version 1 ledgers were
-/// pre-release and are not migrated.
-pub const SCHEMA_VERSION: i32 = 2;
+/// transparency log (`log_nodes`, `log_frontier`, `checkpoints`; kpledger 0.1.0); version 3
+/// keeps the tables and changes what derived rows hold (a country's policy history, not only its
+/// latest policy), so a version-2 file is migrated by re-recording its signed events
+/// (`crate::migrate`, `kpledger migrate`). Version 1 ledgers were pre-release and are not read.
+pub const SCHEMA_VERSION: i32 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE events(
@@ -90,11 +92,11 @@ pub enum StoreError {
         /// This build's version.
         supported: i32,
     },
-    /// The ledger was written by an older, pre-release kpledger.
+    /// The ledger was written by an older kpledger.
     #[error(
-        "{path} has ledger schema version {found}, from a pre-release kpledger that this build \
-         (version {supported}) does not migrate; keep using the kpledger that wrote it, or re-ingest \
-         its signed events into a new ledger"
+        "{path} has ledger schema version {found}, from an older kpledger; this build writes version \
+         {supported}. Migrate it into a new file (the old one is only read): kpledger migrate --from {path} \
+         --to NEW-FILE"
     )]
     Older {
         /// The file.
@@ -330,6 +332,26 @@ impl Ledger {
         // table stripped of its constraints must never be trusted.
         check_schema(&l.conn, path)?;
         Ok(l)
+    }
+
+    /// Stores a checkpoint carried over from an older file of the same log (`crate::migrate`),
+    /// as it was: its signature and cosignatures cover the tree's size and root, a function of
+    /// the events, so it holds for this file's tree too. Nothing here judges it: the migration
+    /// verifies the whole new file afterwards (LOG-2 checks every stored checkpoint).
+    pub(crate) fn carry_checkpoint(&mut self, size: i64, root: &[u8], note: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let run = |c: &mut Connection| -> Result<(), StoreError> {
+            let tx =
+                c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
+            check_schema(&tx, &path)?;
+            tx.execute(
+                "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
+                params![size, root, note],
+            )
+            .map_err(|e| sql_err(&path, e))?;
+            tx.commit().map_err(|e| sql_err(&path, e))
+        };
+        run(&mut self.conn)
     }
 
     /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
@@ -1247,7 +1269,7 @@ pub fn integrity_check(path: &Path, busy: Duration) -> Result<(), StoreError> {
 /// schema check refuses a file with a view or trigger before any query could run one, and
 /// these settings make sure none would run even then. kpledger's schema has no view and no
 /// trigger, so nothing of its own is lost.
-fn harden(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn harden(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::config::DbConfig;
     // No function or virtual table named in the schema runs with side effects.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
@@ -1262,7 +1284,7 @@ fn harden(conn: &Connection) -> rusqlite::Result<()> {
 /// One entry of `sqlite_schema`, its root page aside: type, name, table, SQL text (as the
 /// file holds them; a value that is not text reads as a mark that no CREATE statement has).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct SchemaEntry {
+pub(crate) struct SchemaEntry {
     name: String,
     kind: String,
     table: String,
@@ -1270,7 +1292,7 @@ struct SchemaEntry {
 }
 
 /// Every entry of `conn`'s `sqlite_schema`, sorted by exact name (bytes, case-sensitive).
-fn schema_entries(conn: &Connection) -> rusqlite::Result<Vec<SchemaEntry>> {
+pub(crate) fn schema_entries(conn: &Connection) -> rusqlite::Result<Vec<SchemaEntry>> {
     fn text(v: ValueRef<'_>) -> Option<String> {
         match v {
             ValueRef::Null => None,
@@ -1295,6 +1317,13 @@ fn schema_entries(conn: &Connection) -> rusqlite::Result<Vec<SchemaEntry>> {
 
 /// The schema this build creates, read from a new in-memory database made by the same
 /// statements as a ledger file (so the two cannot drift).
+/// The entries the CREATE statements `sql` make, in a database of their own.
+pub(crate) fn schema_entries_of(sql: &str) -> rusqlite::Result<Vec<SchemaEntry>> {
+    let conn = Connection::open_in_memory()?;
+    conn.execute_batch(sql)?;
+    schema_entries(&conn)
+}
+
 fn expected_schema() -> rusqlite::Result<&'static [SchemaEntry]> {
     static EXPECTED: std::sync::OnceLock<Vec<SchemaEntry>> = std::sync::OnceLock::new();
     if let Some(e) = EXPECTED.get() {

@@ -23,7 +23,7 @@ use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
 use kpledger_core::sim::{Sim, licence, site, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
 use kpledger_model::{
-    ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, Role, SecretKey, Time,
+    ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, Time,
 };
 use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
@@ -54,6 +54,8 @@ struct DemoOut {
     sl_bundle: Vec<u8>,
     gn_bundle: Vec<u8>,
     sl_nma: SecretKey,
+    /// The public keys of the demo's `manifest.json` `trust` list (all five authorities).
+    manifest_keys: Vec<(String, PublicKey)>,
 }
 
 fn demo_out() -> &'static DemoOut {
@@ -71,6 +73,15 @@ fn demo_out() -> &'static DemoOut {
             sl_bundle: std::fs::read(dir.join("bundles").join("SL-2026-004312.json")).unwrap(),
             gn_bundle: std::fs::read(dir.join("bundles").join("GN-2026-000117.json")).unwrap(),
             sl_nma: SecretKey::read_pem_file(&dir.join("keys").join("sl.nma.pem")).unwrap(),
+            manifest_keys: manifest["trust"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let p = p.as_str().unwrap();
+                    (p.to_owned(), PublicKey::read_pem_file(&dir.join(p)).unwrap())
+                })
+                .collect(),
         }
     })
 }
@@ -629,4 +640,55 @@ fn a_bundle_of_a_log_the_policy_does_not_pin_is_log2() {
     assert_eq!(error_codes(&report), BTreeSet::from(["KP-7", "LOG-2"]), "{:#?}", report.findings);
     assert!(has(&report, "LOG-2", "pins no key for log \"kpledger.sl/national\""), "{:#?}", report.findings);
     assert!(report.witnesses.is_empty());
+}
+
+/// `kpledger verify BUNDLE --trust KEYFILE …` (the command line of 0.1.0, kept) trusts bare
+/// keys without roles. It must not be a way around the trust policy: the key that anchors a log
+/// never vouches for a certificate in it, and an issuer's key must be one of those given. Under
+/// every set of the demo manifest's keys — all five, or the Secretariat's and Sierra Leone's as
+/// the old README recommended — the forgeries built from `sl.nma`'s key alone are refused, and
+/// the genuine bundles verify, unwitnessed (LOG-4).
+#[test]
+fn bare_trusted_keys_refuse_the_forgeries_too() {
+    let d = demo_out();
+    let key = |name: &str| {
+        d.manifest_keys.iter().find(|(p, _)| p.ends_with(&format!("{name}.pub"))).map(|(_, k)| *k).unwrap()
+    };
+    let all: Vec<PublicKey> = d.manifest_keys.iter().map(|(_, k)| *k).collect();
+    let readme = vec![key("mru.secretariat"), key("sl.nma")];
+
+    let mut lr = Regional::new("bare-lr", ATTACKER, Some(d.sl_nma.clone()), &FAKES);
+    let lr_id = Regional::id("lr.mme");
+    lr.certified_lot("LR", &lr_id, &lr_id, &lr_id, "LR-2026-000043", 500_000, 900_000_000);
+    let forged_lr =
+        lr.bundle("LR-2026-000043", &[("sl.nma", d.sl_nma.clone()), ("lr.mme", lr.key("lr.mme"))]);
+
+    let mut sl = Regional::new("bare-sl", ATTACKER, Some(d.sl_nma.clone()), &FAKES);
+    let root = sl.root.clone();
+    sl.certified_lot("SL", &root, &root, &root, "SL-2026-004999", 100_000, 30_000_000);
+    let forged_sl = sl.bundle("SL-2026-004999", &[("sl.nma", d.sl_nma.clone())]);
+
+    for keys in [&all, &readme] {
+        let trust = TrustPolicy::from_keys(keys.clone());
+        // The fake root holds sl.nma's key, which is trusted: the log passes, the certificate
+        // validated by an attacker's "lr.mme" key does not.
+        let report = verify(&forged_lr, &trust);
+        assert_eq!(error_codes(&report), BTreeSet::from(["KP-7"]), "{:#?}", report.findings);
+        assert!(has(&report, "KP-7", "not among the keys given with --trust"), "{:#?}", report.findings);
+        // The fake root issuing as Sierra Leone with sl.nma's key: that key anchors the log.
+        let report = verify(&forged_sl, &trust);
+        assert_eq!(error_codes(&report), BTreeSet::from(["KP-7"]), "{:#?}", report.findings);
+        assert!(has(&report, "KP-7", "the log's root authority holds"), "{:#?}", report.findings);
+        assert!(report.witnesses.is_empty(), "{:?}", report.witnesses);
+    }
+    // The genuine bundles verify under the manifest's keys, and say they are not witnessed.
+    for bytes in [&d.sl_bundle, &d.gn_bundle] {
+        let report = verify_bundle_with(bytes, &TrustPolicy::from_keys(all.clone())).unwrap();
+        assert!(report.ok, "{:#?}", report.findings);
+        assert!(report.findings.iter().any(|f| f.code.code() == "LOG-4"), "{:#?}", report.findings);
+    }
+    // A key the policy file pins as an issuer is still just a key: sl.nma alone anchors no log
+    // of the Secretariat's.
+    let report = verify_bundle_with(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
+    assert!(error_codes(&report).contains("LOG-2"), "{:#?}", report.findings);
 }

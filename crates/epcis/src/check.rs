@@ -70,7 +70,9 @@ pub struct CheckedEvent {
 /// Reads an EPCIS 2.0 JSON(-LD) document and reports which of its events match the ledger's
 /// events by CBV 2.0 event hash ID, which are missing from the ledger, and which differ.
 pub fn check(ledger: &Ledger, document: &[u8]) -> Result<CheckReport> {
-    let doc: Value = serde_json::from_slice(document).map_err(|e| EpcisError::NotJson(e.to_string()))?;
+    // Within the reader's memory bound: millions of `{}` are refused, not allocated.
+    let doc: Value =
+        kpledger_model::canonical::parse_bounded(document).map_err(|e| EpcisError::NotJson(e.to_string()))?;
     let hasher = Hasher::new(&doc);
     let events = hash_id::events(&doc)?;
 

@@ -194,7 +194,7 @@ mod direct;
 /// nesting at most 127 deep.
 ///
 /// The value built in memory is bounded by the input's size: at most
-/// [`VALUE_BYTES_PER_INPUT_BYTE`] bytes per input byte, plus [`VALUE_BYTES_SLACK`]. An honest
+/// [`VALUE_BYTES_PER_INPUT_BYTE`] bytes per input byte, plus [`VALUE_BYTES_SLACK`] (8 MiB). An honest
 /// document needs less than that (its strings and names are most of it); a hostile one made of
 /// tiny values (`[{},{},…]`, 72 bytes of memory for 3 bytes of input) is refused when it
 /// reaches the bound, not after it has taken gigabytes.
@@ -203,8 +203,9 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, JsonError> {
         (bytes.len() as u64).saturating_mul(VALUE_BYTES_PER_INPUT_BYTE).saturating_add(VALUE_BYTES_SLACK),
     );
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value =
-        StrictSeed { left: &left }.deserialize(&mut de).map_err(|e| JsonError::Syntax(e.to_string()))?;
+    let value = StrictSeed { left: &left, lenient: false }
+        .deserialize(&mut de)
+        .map_err(|e| JsonError::Syntax(e.to_string()))?;
     de.end().map_err(|e| JsonError::Syntax(e.to_string()))?;
     Ok(value)
 }
@@ -256,7 +257,7 @@ impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let strict = StrictVisitor { left: self.left };
+        let strict = StrictVisitor { left: self.left, lenient: false };
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.contains_key(&key) {
@@ -268,7 +269,7 @@ impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
             let v = if key == self.member {
                 map.next_value_seed(ElementsSeed { left: self.left, each: &mut *self.each })?
             } else {
-                map.next_value_seed(StrictSeed { left: self.left })?
+                map.next_value_seed(StrictSeed { left: self.left, lenient: false })?
             };
             out.insert(key, v);
         }
@@ -299,7 +300,9 @@ impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
             // Each element is read within what is left of the budget, which gets back what
             // the element took once `each` is done with it.
             let before = self.left.get();
-            let Some(v) = seq.next_element_seed(StrictSeed { left: self.left })? else { break };
+            let Some(v) = seq.next_element_seed(StrictSeed { left: self.left, lenient: false })? else {
+                break;
+            };
             let stopped = (self.each)(v).is_err();
             self.left.set(before);
             if stopped {
@@ -310,36 +313,49 @@ impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
     }
     // Anything else than an array is read as it is, for the document's reader to refuse.
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_bool(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_bool(v)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_i64(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_i64(v)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_u64(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_u64(v)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_f64(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_f64(v)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_str(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_str(v)
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        StrictVisitor { left: self.left }.visit_string(v)
+        StrictVisitor { left: self.left, lenient: false }.visit_string(v)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        StrictVisitor { left: self.left }.visit_map(map)
+        StrictVisitor { left: self.left, lenient: false }.visit_map(map)
     }
+}
+
+/// Reads bytes as any JSON (fractions and large numbers allowed, a repeated key keeps its last
+/// value: documents kpledger does not sign, such as EPCIS documents or a witness's files),
+/// within the same memory bound as [`parse_strict`].
+pub fn parse_bounded(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let left = std::cell::Cell::new(
+        (bytes.len() as u64).saturating_mul(VALUE_BYTES_PER_INPUT_BYTE).saturating_add(VALUE_BYTES_SLACK),
+    );
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictSeed { left: &left, lenient: true }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// Memory a strictly read document may take, in bytes per byte of input ([`parse_strict`]).
 pub const VALUE_BYTES_PER_INPUT_BYTE: u64 = 3;
 /// Memory any strictly read document may take beyond [`VALUE_BYTES_PER_INPUT_BYTE`] per byte:
 /// small documents (an event, an offer) are denser in values than large ones.
-pub const VALUE_BYTES_SLACK: u64 = 1 << 20;
+pub const VALUE_BYTES_SLACK: u64 = 8 << 20;
 
 /// Reads a model document from bytes: strict JSON, then the model's shape, then a
 /// round-trip check (the model must write back exactly the value it read, so unknown
@@ -470,17 +486,20 @@ fn first_difference(read: &Value, model: &Value) -> String {
 /// allocated room).
 struct StrictSeed<'b> {
     left: &'b std::cell::Cell<u64>,
+    /// Any JSON ([`parse_bounded`]): fractions, large numbers and repeated keys allowed.
+    lenient: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for StrictSeed<'_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor { left: self.left })
+        d.deserialize_any(StrictVisitor { left: self.left, lenient: self.lenient })
     }
 }
 
 struct StrictVisitor<'b> {
     left: &'b std::cell::Cell<u64>,
+    lenient: bool,
 }
 
 impl StrictVisitor<'_> {
@@ -512,7 +531,7 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        if v.unsigned_abs() > MAX_SAFE_INTEGER {
+        if v.unsigned_abs() > MAX_SAFE_INTEGER && !self.lenient {
             return Err(E::custom(format!(
                 "integer {v} is larger than 2^53 - 1, which canonical JSON cannot sign exactly"
             )));
@@ -520,7 +539,7 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
         Ok(Value::from(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        if v > MAX_SAFE_INTEGER {
+        if v > MAX_SAFE_INTEGER && !self.lenient {
             return Err(E::custom(format!(
                 "integer {v} is larger than 2^53 - 1, which canonical JSON cannot sign exactly"
             )));
@@ -528,6 +547,9 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        if self.lenient {
+            return Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number));
+        }
         Err(E::custom(format!(
             "number {v} is written with a fraction or an exponent (or is too large): signed documents use \
              whole numbers only, e.g. weights in hundredths of a carat and money in US cents"
@@ -549,10 +571,11 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out: Vec<Value> = Vec::new();
-        while let Some(v) = seq.next_element_seed(StrictSeed { left: self.left })? {
+        while let Some(v) = seq.next_element_seed(StrictSeed { left: self.left, lenient: self.lenient })? {
             if out.len() == out.capacity() {
                 // The room the array is about to grow by (it doubles), counted twice: while
-                // it grows, the old room and the new are both taken.
+                // it grows, the old room and the new are both taken, and the allocator keeps
+                // some of what is freed.
                 self.spend::<A::Error>(2 * out.capacity().max(4) * size_of::<Value>())?;
             }
             out.push(v);
@@ -562,13 +585,13 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
+            if out.contains_key(&key) && !self.lenient {
                 return Err(de::Error::custom(format!(
                     "duplicate key {key:?}: a signed document must name each field once"
                 )));
             }
             self.spend::<A::Error>(key.len() + 2 * (MEMBER_BYTES + size_of::<Value>()))?;
-            let v = map.next_value_seed(StrictSeed { left: self.left })?;
+            let v = map.next_value_seed(StrictSeed { left: self.left, lenient: self.lenient })?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -578,6 +601,29 @@ impl<'de> Visitor<'de> for StrictVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_is_bounded_by_the_input() {
+        // 9 MB of input that would be about 216 MB of values.
+        let tiny = format!("[{}]", vec!["{}"; 3_000_000].join(","));
+        let e = parse_strict(tiny.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("far more JSON values"), "{e}");
+        assert!(parse_bounded(tiny.as_bytes()).is_err());
+        let mut streamed = 0;
+        let doc = format!(r#"{{"events":{tiny}}}"#);
+        let read = parse_strict_streaming(doc.as_bytes(), "events", &mut |_| {
+            streamed += 1;
+            Err::<(), _>("stop at the first")
+        });
+        assert_eq!((read.unwrap_err(), streamed), ("stop at the first", 1));
+        // A large document of hashes (a bundle's proofs) reads; any JSON, for parse_bounded.
+        let hash = format!("\"{}\"", "0f".repeat(32));
+        let fine = format!("[{}]", vec![hash.as_str(); 100_000].join(",\n      "));
+        assert!(parse_strict(fine.as_bytes()).is_ok());
+        let any = r#"{"q": 1.5, "q": 2, "big": 18446744073709551615}"#;
+        assert_eq!(parse_bounded(any.as_bytes()).unwrap()["q"], 2);
+        assert!(parse_strict(any.as_bytes()).is_err());
+    }
 
     #[test]
     fn model_path_agrees_with_the_value_path() {

@@ -153,7 +153,7 @@ pub fn verify_bundle_observed(
         Payload::Genesis { authority } => Some(authority.key),
         _ => None,
     });
-    findings.extend(check_issuers(policy, &issued));
+    findings.extend(check_issuers(policy, &issued, &root_keys(&events)));
     match (state.certificate(&bundle.certificate), cert_key) {
         (Some(cert), Some(_)) => {
             let declared: BTreeSet<ParcelId> = bundle.heads.keys().copied().collect();
@@ -222,9 +222,27 @@ pub fn verify_bundle_observed(
 /// an authority the policy pins for the certificate's issuing country, by actor id and key.
 /// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
 /// log key) can enrol any "authority" it likes in its own ledger.
+/// The root authority's keys over the bundle: its genesis key, then each key it rotated to.
+fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
+    let Some(Payload::Genesis { authority }) = events.first().map(|e| &e.event.body.payload) else {
+        return Vec::new();
+    };
+    let mut keys = vec![authority.key];
+    for e in events {
+        if let Payload::RotateKey { actor, key } = &e.event.body.payload
+            && *actor == authority.id
+            && !keys.contains(key)
+        {
+            keys.push(*key);
+        }
+    }
+    keys
+}
+
 fn check_issuers(
     policy: &TrustPolicy,
     issued: &[(usize, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
+    root_keys: &[PublicKey],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for (pos, number, country, signer, key) in issued {
@@ -232,7 +250,21 @@ fn check_issuers(
         if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
             continue;
         }
-        let trusted = if pinned.is_empty() {
+        // A key trusted without a role (`--trust`) vouches for a certificate only in the hands
+        // of an authority that is not the log's root: the root's keys anchor the log, and one
+        // key anchoring both would let its holder forge a whole ledger and its certificates.
+        let bare = policy.keys().contains(key);
+        if bare && !root_keys.contains(key) {
+            continue;
+        }
+        let trusted = if bare {
+            format!(
+                "that key is one the log's root authority holds: the key that anchors a log never also vouches for a \
+                 certificate in it, so {country}'s certificates need the key of {country}'s own authority"
+            )
+        } else if !policy.keys().is_empty() {
+            "that key is not among the keys given with --trust".to_owned()
+        } else if pinned.is_empty() {
             format!("the trust policy trusts no authority for {country}")
         } else {
             let list: Vec<String> =
@@ -312,15 +344,7 @@ fn check_log(
         Payload::Genesis { authority } => Some(authority.id.clone()),
         _ => None,
     });
-    let mut root_keys: Vec<PublicKey> = vec![genesis_key];
-    for e in events {
-        if let Payload::RotateKey { actor, key } = &e.event.body.payload
-            && Some(actor) == root_id.as_ref()
-            && !root_keys.contains(key)
-        {
-            root_keys.push(*key);
-        }
-    }
+    let root_keys = root_keys(events);
     // LOG-2: the checkpoint is signed by one of the root's keys.
     let signed_by = root_keys.iter().find_map(|k| {
         let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;

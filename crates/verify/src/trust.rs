@@ -163,6 +163,11 @@ pub struct TrustPolicy {
     quorum: Quorum,
     quorum_line: usize,
     issuers: Vec<IssuerPin>,
+    /// Keys trusted without a role (`kpledger verify BUNDLE --trust KEYFILE`, the command line
+    /// of kpledger 0.1.0): a bundle's log is trusted when its genesis key is one of them, and a
+    /// certificate when the authority validating it holds one of them and is not the log's root
+    /// authority. Never read from or written to the policy text.
+    keys: Vec<PublicKey>,
 }
 
 /// Splits a line at runs of ASCII space and tab (and only those).
@@ -210,6 +215,7 @@ impl TrustPolicy {
             quorum: Quorum::None,
             quorum_line: 0,
             issuers: Vec::new(),
+            keys: Vec::new(),
         };
         let body = text.strip_suffix('\n').unwrap_or(text);
         for (i, raw) in body.split('\n').enumerate() {
@@ -457,9 +463,38 @@ impl TrustPolicy {
         &self.issuers
     }
 
-    /// The root keys pinned for the log named `origin`.
+    /// A policy of bare keys, as `kpledger verify BUNDLE --trust KEYFILE …` gives them: no log,
+    /// issuer or witness lines, no quorum (so a verdict says it is not witnessed, LOG-4). A
+    /// bundle's log is trusted when its genesis key is one of `keys`; a certificate when its
+    /// validating authority holds one of `keys` and is not the log's root authority (whose keys
+    /// anchor the log and never a certificate), the rules having checked that it is an enrolled
+    /// authority of the issuing country. Weaker than a written policy, which also binds each log
+    /// to its origin and each issuer to its country (docs/SPEC.md §14.5).
+    pub fn from_keys(keys: Vec<PublicKey>) -> TrustPolicy {
+        TrustPolicy {
+            logs: Vec::new(),
+            witnesses: Vec::new(),
+            groups: Vec::new(),
+            quorum: Quorum::None,
+            quorum_line: 0,
+            issuers: Vec::new(),
+            keys,
+        }
+    }
+
+    /// The keys trusted without a role ([`TrustPolicy::from_keys`]); empty for a policy file.
+    pub fn keys(&self) -> &[PublicKey] {
+        &self.keys
+    }
+
+    /// The root keys pinned for the log named `origin` (and the keys trusted without a role).
     pub fn log_keys(&self, origin: &str) -> Vec<PublicKey> {
-        self.logs.iter().filter(|l| l.key.name() == origin).map(|l| *l.key.public_key()).collect()
+        self.logs
+            .iter()
+            .filter(|l| l.key.name() == origin)
+            .map(|l| *l.key.public_key())
+            .chain(self.keys.iter().copied())
+            .collect()
     }
 
     /// The authorities trusted to validate certificates of `country`.
@@ -555,7 +590,7 @@ impl TrustPolicy {
 
     /// Whether two policies say the same thing (line numbers aside).
     pub fn same_as(&self, other: &TrustPolicy) -> bool {
-        self.to_text() == other.to_text()
+        self.to_text() == other.to_text() && self.keys == other.keys
     }
 }
 
