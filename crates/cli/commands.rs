@@ -666,7 +666,7 @@ fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, &policy, mode, &mut |seq, ev| {
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
