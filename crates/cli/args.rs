@@ -530,6 +530,8 @@ pub(crate) enum PolicyCmd {
     },
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum ActorCmd {
     /// An authority enrols a licensed actor and its public key
@@ -570,6 +572,10 @@ pub(crate) enum ActorCmd {
         /// Mine site covered by the licence (repeat for several; miners only)
         #[arg(long = "site", num_args = 1)]
         sites: Vec<String>,
+        /// Registered address; an exporter's certificates must print exactly this address
+        /// (without one, the address on its certificates is reported as unchecked)
+        #[arg(long)]
+        address: Option<String>,
     },
     /// Replaces an actor's key from now on: signed with the actor's own current key, an
     /// ordinary rotation; signed by an authority (a lost or compromised key), an imposed key,
@@ -695,7 +701,8 @@ pub(crate) enum HandoverCmd {
         offer: PathBuf,
         #[command(flatten)]
         sign: SignArgs,
-        /// The weight the buyer measured, in carats (default: the offered weight)
+        /// The weight the buyer measured, in carats (default: the offered weight). At most the
+        /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
         weight: Option<String>,
     },
@@ -719,7 +726,8 @@ pub(crate) enum HandoverCmd {
         /// The agreed price, US$
         #[arg(long)]
         price: String,
-        /// The weight the buyer measured, in carats (default: the offered weight)
+        /// The weight the buyer measured, in carats (default: the offered weight). At most the
+        /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
         weight: Option<String>,
         /// Time of signing (default: now)
@@ -864,7 +872,8 @@ pub(crate) enum CertificateCmd {
         /// The licensed importer taking custody
         #[arg(long)]
         holder: String,
-        /// Weight on receipt in carats
+        /// Weight on receipt in carats: at most the foreign certificate's carats, and short of
+        /// them by no more than the importing country's tolerance (the shipment is one lot)
         #[arg(long)]
         weight: String,
         /// Stones counted

@@ -1174,6 +1174,7 @@ fn init(
         country: Country::new(country).map_err(|e| anyhow!(e))?,
         licence: None,
         key: key.public(),
+        address: None,
     };
     let body = EventBody {
         v: 1,
@@ -1212,6 +1213,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
             valid_from,
             valid_to,
             sites,
+            address,
         } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
             let licence = match licence {
@@ -1234,6 +1236,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 country: Country::new(country).map_err(|e| anyhow!(e))?,
                 licence,
                 key,
+                address: address.map(Text::from_input).transpose().map_err(|e| anyhow!(e))?,
             };
             sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
         }

@@ -1,6 +1,6 @@
 //! Events the ledger's rules refuse: exit 1, the rule named, and nothing written.
 
-use crate::util::{DEALER, Out, Trade, snapshot, verify_json};
+use crate::util::{DEALER, EXPORTER, Out, Trade, pub_of, snapshot, verify_json};
 
 /// The number of events `verify --ledger --json` counts (and the ledger must verify).
 fn events(t: &Trade) -> u64 {
@@ -173,4 +173,93 @@ fn a_merge_that_gains_weight_is_refused() {
     out.code(1).stderr_has("nothing was recorded").stderr_has(crate::util::MINER);
     assert_eq!(before, snapshot(&t.ledger));
     assert_eq!(verify_json(&t.ledger).1["ok"], true);
+}
+
+#[test]
+fn a_receiver_whose_scale_reads_a_point_more_records_the_lower_figure() {
+    let t = Trade::new("refusal-mb3-point");
+    let parcel = t.extract("3.00", "2");
+    let offer = t.dir.join("offer.json");
+    kp!(
+        "handover",
+        "offer",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--time",
+        t.tick(),
+        "--parcel",
+        &parcel,
+        "--to",
+        DEALER,
+        "--price",
+        "100",
+        "--out",
+        &offer
+    )
+    .run()
+    .ok();
+    let before = snapshot(&t.ledger);
+    let time = t.tick();
+    let accept = |weight: &str| {
+        kp!(
+            "handover", "accept", &offer, "--ledger", &t.ledger, "--key", &t.dealer, "--time", &time,
+            "--weight", weight
+        )
+        .run()
+    };
+    // One point more than the offer: no event adds weight, and the refusal says what to record.
+    let out = accept("3.01");
+    refused(&out, "MB-3");
+    out.stderr_has("record at most 3.00 ct");
+    assert_eq!(before, snapshot(&t.ledger), "a refused event must leave the ledger as it was");
+    // The lower figure is the one carried.
+    accept("3.00").ok();
+}
+
+#[test]
+fn an_exporter_is_enrolled_at_its_registered_address() {
+    let t = Trade::new("enrol-address");
+    let id = "sl.exporter.koidu-gems";
+    kp!(
+        "actor",
+        "enrol",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--time",
+        t.tick(),
+        "--id",
+        id,
+        "--name",
+        "Koidu Gems Ltd",
+        "--role",
+        "exporter",
+        "--country",
+        "SL",
+        "--pubkey",
+        pub_of(&t.exporter),
+        "--licence",
+        "NMA/EX/2026/011",
+        "--class",
+        "exporter",
+        "--valid-from",
+        "2026-01-01",
+        "--valid-to",
+        "2026-12-31",
+        "--address",
+        "14 Sewafe Road, Koidu"
+    )
+    .run()
+    .ok();
+    let actors = kp!("actor", "list", "--ledger", &t.ledger, "--json").run().ok().json();
+    let record = |who: &str| {
+        actors.as_array().unwrap().iter().find(|a| a["record"]["id"] == who).unwrap()["record"].clone()
+    };
+    assert_eq!(record(id)["address"], "14 Sewafe Road, Koidu", "{actors:#}");
+    // Enrolled without --address: the member is left out, as in 0.1.0 enrolments.
+    assert!(record(EXPORTER).get("address").is_none(), "{actors:#}");
+    events(&t);
 }

@@ -413,13 +413,14 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
         "SL",
         Some(licence("NMA/DL/2026/031", "dealer", y.0, y.1, &[])?),
     )?;
-    let sl_x = sim.enrol(
+    let sl_x = sim.enrol_at(
         sl,
         "sl.exporter.kono-gems",
         "Kono Gems Export Ltd",
         Role::Exporter,
         "SL",
         Some(licence("NMA/EXP/2026/007", "exporter", y.0, y.1, &[])?),
+        Some("14 Sewafe Road, Koidu"),
     )?;
     let sl_v = sim.enrol(sl, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)?;
 
@@ -452,13 +453,14 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
         "LR",
         Some(licence("MME/DL/2026/019", "dealer", y.0, y.1, &[])?),
     )?;
-    let lr_x = sim.enrol(
+    let lr_x = sim.enrol_at(
         lr,
         "lr.exporter.liberty",
         "Liberty Rough Exports Inc",
         Role::Exporter,
         "LR",
         Some(licence("MME/EXP/2026/004", "exporter", y.0, y.1, &[])?),
+        Some("81 Broad Street, Monrovia"),
     )?;
     let lr_v = sim.enrol(lr, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None)?;
 
@@ -483,13 +485,14 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
         "GN",
         Some(licence("DNM/COL/2026/088", "collector", y.0, y.1, &[])?),
     )?;
-    let gn_x = sim.enrol(
+    let gn_x = sim.enrol_at(
         gn,
         "gn.exporter.comptoir-kankan",
         "Comptoir d'Achat de Kankan",
         Role::Exporter,
         "GN",
         Some(licence("DNM/CPT/2026/003", "comptoir", y.0, y.1, &[])?),
+        Some("Quartier Kabada, Kankan"),
     )?;
     let gn_v = sim.enrol(gn, "gn.bne", "Bureau National d'Expertise", Role::Valuer, "GN", None)?;
 
@@ -514,13 +517,14 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
         "CI",
         Some(licence("MMG/CI-COL/2026/140", "collector", y.0, y.1, &[])?),
     )?;
-    let ci_x = sim.enrol(
+    let ci_x = sim.enrol_at(
         ci,
         "ci.exporter.bureau-seguela",
         "Bureau d'Achat de Seguela",
         Role::Exporter,
         "CI",
         Some(licence("MMG/BA/2026/002", "bureau_achat", y.0, y.1, &[])?),
+        Some("Quartier Commerce, Seguela"),
     )?;
     let ci_v =
         sim.enrol(ci, "ci.valuation", "Direction Generale des Mines - expertise", Role::Valuer, "CI", None)?;

@@ -186,13 +186,14 @@ impl Sim {
             country: Country::new(country).map_err(SimError::Value)?,
             licence: None,
             key: key.public(),
+            address: None,
         };
         self.keys.insert(id.clone(), key);
         self.submit(&id, Payload::Genesis { authority })?;
         Ok(id)
     }
 
-    /// Enrols an actor; the simulator makes and keeps its key.
+    /// Enrols an actor without an address; the simulator makes and keeps its key.
     pub fn enrol(
         &mut self,
         by: &ActorId,
@@ -201,6 +202,22 @@ impl Sim {
         role: Role,
         country: &str,
         licence: Option<Licence>,
+    ) -> Result<ActorId, SimError> {
+        self.enrol_at(by, id, name, role, country, licence, None)
+    }
+
+    /// Enrols an actor at a registered address (an exporter's is printed on its
+    /// certificates); the simulator makes and keeps its key.
+    #[allow(clippy::too_many_arguments)]
+    pub fn enrol_at(
+        &mut self,
+        by: &ActorId,
+        id: &str,
+        name: &str,
+        role: Role,
+        country: &str,
+        licence: Option<Licence>,
+        address: Option<&str>,
     ) -> Result<ActorId, SimError> {
         let id = aid(id)?;
         let key = self.derive_key(id.as_str(), 0);
@@ -211,6 +228,7 @@ impl Sim {
             country: Country::new(country).map_err(SimError::Value)?,
             licence,
             key: key.public(),
+            address: address.map(text).transpose()?,
         };
         self.keys.insert(id.clone(), key);
         self.submit(by, Payload::Enrol { actor })?;
@@ -534,7 +552,12 @@ pub fn draft_certificate(
         exporter: CertExporter {
             actor: exporter.clone(),
             name: exp.record.name.clone(),
-            address: text(&format!("Registered office, {}", exp.record.country))?,
+            // The enrolled address; an exporter enrolled without one (as kpledger 0.1.0 did)
+            // gets a placeholder, which verification reports as unchecked (EX-3, warning).
+            address: match &exp.record.address {
+                Some(a) => a.clone(),
+                None => text(&format!("Registered office, {}", exp.record.country))?,
+            },
             licence_no: exp.record.licence.as_ref().map(|l| l.number.clone()).unwrap_or(text("none")?),
         },
         importer,

@@ -1709,6 +1709,7 @@ fn write(
             Effect::PutPolicy(p) => ("policies", rows::policy_row(p)),
             Effect::PutParcel(p) => ("parcels", rows::parcel_row(p)),
             Effect::PutCertificate(c) => ("certificates", rows::certificate_row(c)),
+            Effect::PutImport { key, event } => ("meta", rows::import_row(key, event)),
             _ => continue,
         };
         let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
@@ -1894,5 +1895,33 @@ impl State for SqlState<'_> {
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
         self.seen(self.get_doc("SELECT doc FROM certificates WHERE number = ?1", number.as_str()))
+    }
+    fn certificate_numbers(&self, country: &Country) -> Vec<Text> {
+        let read = || -> Result<Vec<Text>, StoreError> {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT number FROM certificates WHERE issuing_country = ?1")
+                .map_err(|e| sql_err(self.path, e))?;
+            let rows = st
+                .query_map([country.as_str()], |r| r.get::<_, String>(0))
+                .map_err(|e| sql_err(self.path, e))?;
+            let mut out = Vec::new();
+            for r in rows {
+                let n = r.map_err(|e| sql_err(self.path, e))?;
+                out.push(
+                    Text::new(n)
+                        .map_err(|reason| StoreError::BadRow { path: self.path.to_owned(), reason })?,
+                );
+            }
+            Ok(out)
+        };
+        self.seen(read().map(Some)).unwrap_or_default()
+    }
+    fn foreign_import(&self, key: &str) -> Option<Hash> {
+        let hex = self.seen(self.get_text("SELECT value FROM meta WHERE key = ?1", key))?;
+        self.seen(hex.parse::<Hash>().map(Some).map_err(|e| StoreError::BadRow {
+            path: self.path.to_owned(),
+            reason: format!("meta {key}: {e}"),
+        }))
     }
 }

@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 78;
+const INVALID_CASES: usize = 104;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -206,13 +206,14 @@ impl World {
             )
             .unwrap();
         let exporter = sim
-            .enrol(
+            .enrol_at(
                 &nma,
                 "sl.exporter.kono-gems",
                 "Kono Gems Export Ltd",
                 Role::Exporter,
                 "SL",
                 Some(lic("NMA/EXP/{y}/007", "exporter", &[])),
+                Some(KONO_GEMS_ADDRESS),
             )
             .unwrap();
         let pmt = sim
@@ -418,13 +419,14 @@ impl World {
             )
             .unwrap();
         let liberty = sim
-            .enrol(
+            .enrol_at(
                 &mme,
                 "lr.exporter.liberty",
                 LIBERTY,
                 Role::Exporter,
                 "LR",
                 Some(lic("MME/EXP/2026/004", "exporter", &[])),
+                Some(LIBERTY_ADDRESS),
             )
             .unwrap();
         let gdo = sim.enrol(&mme, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None).unwrap();
@@ -694,6 +696,10 @@ struct Liberia {
 
 /// Liberty Rough Exports' name, as enrolled and as certificates name it.
 const LIBERTY: &str = "Liberty Rough Exports Inc";
+/// Liberty Rough Exports' registered address, as enrolled.
+const LIBERTY_ADDRESS: &str = "Randall Street, Monrovia";
+/// Kono Gems' registered address, as enrolled.
+const KONO_GEMS_ADDRESS: &str = "14 Sewafe Road, Koidu";
 
 fn importer(name: &str, address: &str, country: &str) -> CertImporter {
     CertImporter {
@@ -2093,6 +2099,592 @@ fn im1_foreign_cert_other_importer() -> Vec<File> {
     )
 }
 
+// --- Issue 14 item 2: no event creates carats (one weighing rule for every event) --------
+
+/// A new part of a split or merge.
+fn part(w: &mut World, pt: u64, stones: Option<u32>) -> NewParcel {
+    NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(pt), stones }
+}
+
+fn mb2_split_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb2_split_gains_a_point");
+    let c = w.c.clone();
+    let p = w.at_dealer(1250, 21);
+    let outputs = w.outputs(&p, &[625, 626]);
+    let bad = w.sign(&c.kamara, Payload::Split { parcel: p, prev: w.head(&p), outputs });
+    w.refuse(
+        "fail_mb2_split_gains_a_point",
+        Rule::Mb2,
+        Some(p),
+        "The dealer splits 12.50 ct into 6.25 ct and 6.26 ct. One point per part was once allowed; \
+         repeated over splits and merges it turned 1.00 ct into 7.00 ct. The parts weigh at most the \
+         parcel.",
+        bad,
+    )
+}
+
+fn mb2_split_into_many_parts() -> Vec<File> {
+    let mut w = World::new("mb2_split_into_many_parts");
+    let c = w.c.clone();
+    let p = w.at_dealer(10, 10);
+    let outputs: Vec<NewParcel> = (0..10).map(|_| part(&mut w, 2, Some(1))).collect();
+    let bad = w.sign(&c.kamara, Payload::Split { parcel: p, prev: w.head(&p), outputs });
+    w.refuse(
+        "fail_mb2_split_into_many_parts",
+        Rule::Mb2,
+        Some(p),
+        "The dealer splits a 0.10 ct parcel of ten stones into ten parts of 0.02 ct: within a \
+         tolerance counted per part, the weight doubles at every split.",
+        bad,
+    )
+}
+
+fn mb2_stones_invented() -> Vec<File> {
+    let mut w = World::new("mb2_stones_invented");
+    let c = w.c.clone();
+    let p = w.at_dealer(1250, 5);
+    let outputs = vec![part(&mut w, 625, Some(900)), part(&mut w, 625, None)];
+    let bad = w.sign(&c.kamara, Payload::Split { parcel: p, prev: w.head(&p), outputs });
+    w.refuse(
+        "fail_mb2_stones_invented",
+        Rule::Mb2,
+        Some(p),
+        "A parcel of 5 stones is split into a part of 900 stones and a part with no count: every part \
+         has a count or none has, and the counts add up.",
+        bad,
+    )
+}
+
+fn mb2_stone_count_dropped() -> Vec<File> {
+    let mut w = World::new("mb2_stone_count_dropped");
+    let c = w.c.clone();
+    let p = w.at_dealer(1250, 21);
+    let outputs = vec![part(&mut w, 625, None), part(&mut w, 625, None)];
+    let bad = w.sign(&c.kamara, Payload::Split { parcel: p, prev: w.head(&p), outputs });
+    w.refuse(
+        "fail_mb2_stone_count_dropped",
+        Rule::Mb2,
+        Some(p),
+        "A parcel of 21 counted stones is split into parts with no count: a count once dropped could \
+         be reinvented at will by a later split.",
+        bad,
+    )
+}
+
+fn warn_mb2_split_loses_weight() -> Vec<File> {
+    let mut w = World::new("warn_mb2_split_loses_weight");
+    let c = w.c.clone();
+    let p = w.at_dealer(1250, 21);
+    let outputs = w.outputs(&p, &[600, 600]);
+    let ev = w.sign(&c.kamara, Payload::Split { parcel: p, prev: w.head(&p), outputs });
+    w.warn(
+        "warn_mb2_split_loses_weight",
+        Rule::Mb2,
+        Some(p),
+        "The dealer splits 12.50 ct into two parts of 6.00 ct: 0.50 ct is lost, more than the \
+         tolerance of one point for the whole split. Accepted, and flagged for a person.",
+        ev,
+    )
+}
+
+fn mb1_merge_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb1_merge_gains_a_point");
+    let c = w.c.clone();
+    let p1 = w.at_dealer(1250, 21);
+    let p2 = w.at_dealer(840, 14);
+    let output = part(&mut w, 2091, Some(35));
+    let out = output.parcel;
+    let inputs =
+        vec![ParcelRef { parcel: p1, prev: w.head(&p1) }, ParcelRef { parcel: p2, prev: w.head(&p2) }];
+    let bad = w.sign(&c.kamara, Payload::Merge { inputs, output });
+    w.refuse(
+        "fail_mb1_merge_gains_a_point",
+        Rule::Mb1,
+        Some(out),
+        "The dealer merges 12.50 ct and 8.40 ct into a lot of 20.91 ct: one point more than its inputs, \
+         once allowed per input.",
+        bad,
+    )
+}
+
+fn mb1_merge_stones_invented() -> Vec<File> {
+    let mut w = World::new("mb1_merge_stones_invented");
+    let c = w.c.clone();
+    let p1 = w.at_dealer(1250, 21);
+    let p2 = w.at_dealer(840, 14);
+    let output = part(&mut w, 2090, Some(900));
+    let out = output.parcel;
+    let inputs =
+        vec![ParcelRef { parcel: p1, prev: w.head(&p1) }, ParcelRef { parcel: p2, prev: w.head(&p2) }];
+    let bad = w.sign(&c.kamara, Payload::Merge { inputs, output });
+    w.refuse(
+        "fail_mb1_merge_stones_invented",
+        Rule::Mb1,
+        Some(out),
+        "Parcels of 21 and 14 stones are merged into a lot of 900 stones.",
+        bad,
+    )
+}
+
+fn mb3_receipt_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb3_receipt_gains_a_point");
+    let c = w.c.clone();
+    let p = w.mine(&c.koroma, &c.koidu, 1250, 21);
+    let body = w.offer_body(&c.koroma, p, w.head(&p), &c.kamara, 1250);
+    let offer = w.offer(body);
+    let bad = w.sign(&c.kamara, Payload::Handover { offer, weight_pt: Points(1251) });
+    w.refuse(
+        "fail_mb3_receipt_gains_a_point",
+        Rule::Mb3,
+        Some(p),
+        "The miner hands over 12.50 ct and the dealer's scale reads 12.51 ct. Scales differ, but a point \
+         gained at every handover would add up along the chain: the dealer records the lower figure.",
+        bad,
+    )
+}
+
+fn mb3_offer_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb3_offer_gains_a_point");
+    let c = w.c.clone();
+    let p = w.mine(&c.koroma, &c.koidu, 1250, 21);
+    let body = w.offer_body(&c.koroma, p, w.head(&p), &c.kamara, 1251);
+    let offer = w.offer(body);
+    let bad = w.sign(&c.kamara, Payload::Handover { offer, weight_pt: Points(1250) });
+    w.refuse(
+        "fail_mb3_offer_gains_a_point",
+        Rule::Mb3,
+        Some(p),
+        "The miner's signed offer declares 12.51 ct for a parcel registered at 12.50 ct.",
+        bad,
+    )
+}
+
+fn mb3_valuation_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb3_valuation_gains_a_point");
+    let c = w.c.clone();
+    let p = w.at_exporter(1250, 21);
+    let (exporter, government) = declared(Points(1250));
+    let independent = Cents(exporter.0 * 102 / 100);
+    let mut payload = w.valuation(&p, Some(independent), government.max(independent));
+    if let Payload::Valuation { weight_pt, .. } = &mut payload {
+        *weight_pt = Points(1251);
+    }
+    let bad = w.sign(&c.pmt, payload);
+    w.refuse(
+        "fail_mb3_valuation_gains_a_point",
+        Rule::Mb3,
+        Some(p),
+        "The government valuer weighs the 12.50 ct parcel at 12.51 ct.",
+        bad,
+    )
+}
+
+fn mb3_seal_gains_a_point() -> Vec<File> {
+    let mut w = World::new("mb3_seal_gains_a_point");
+    let c = w.c.clone();
+    let p = w.at_exporter(1250, 21);
+    w.value(&p);
+    let mut payload = w.seal_payload(&p, &SEALS);
+    if let Payload::Seal { weight_pt, .. } = &mut payload {
+        *weight_pt = Points(1251);
+    }
+    let bad = w.sign(&c.nma, payload);
+    w.refuse(
+        "fail_mb3_seal_gains_a_point",
+        Rule::Mb3,
+        Some(p),
+        "The authority seals the 12.50 ct parcel at 12.51 ct.",
+        bad,
+    )
+}
+
+fn mb5_carats_one_point() -> Vec<File> {
+    let (w, _, mut cert) = drafted("mb5_carats_one_point");
+    cert.lines[0].carats_pt = Points(1251);
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_mb5_carats_one_point",
+        Rule::Mb5,
+        None,
+        "The lot was sealed at 12.50 ct and the certificate states 12.51 ct: a certificate weighs \
+         nothing itself, so it states exactly its parcels' weight.",
+        bad,
+    )
+}
+
+fn tr1_carats_gain_a_point() -> Vec<File> {
+    let (w, lr, mut transit) = in_transit("tr1_carats_gain_a_point");
+    if let Payload::Transit { carats_in_pt, carats_out_pt, .. } = &mut transit {
+        *carats_in_pt = Points(1251);
+        *carats_out_pt = Points(1251);
+    }
+    let bad = w.sign(&lr.mme, transit);
+    w.refuse(
+        "fail_tr1_carats_gain_a_point",
+        Rule::Tr1,
+        None,
+        "A shipment certified at 12.50 ct enters and leaves Liberia recorded as 12.51 ct.",
+        bad,
+    )
+}
+
+fn im1_confirmation_gains_a_point() -> Vec<File> {
+    let (w, lr, _, mut m) = received("im1_confirmation_gains_a_point");
+    m.carats_pt = Points(m.carats_pt.0 + 1);
+    let bad = w.sign(&lr.mme, Payload::ImportConfirmation { confirmation: m });
+    w.refuse(
+        "fail_im1_confirmation_gains_a_point",
+        Rule::Im1,
+        None,
+        "Liberia confirms receipt of 12.51 ct under a certificate of 12.50 ct.",
+        bad,
+    )
+}
+
+// --- Issue 14 item 3: one foreign certificate, one import ------------------------------------
+
+/// Guinea's certificate GN-2026-000777 for 100.00 ct to Kono Gems (spelled `number`).
+fn gn_777(w: &World, number: &str, lines: &[(&str, u64)]) -> ForeignCertificate {
+    let mut c = foreign(
+        number,
+        "GN",
+        "Ministere des Mines et de la Geologie de Guinee",
+        OriginClaim::Single(Country::new("GN").unwrap()),
+        "Comptoir d'Achat de Kankan",
+        "Kono Gems Export Ltd",
+        10_000,
+        (w.day(-2), w.day(58)),
+    );
+    if !lines.is_empty() {
+        c.lines = lines
+            .iter()
+            .map(|(hs, pt)| CertLine {
+                hs_code: HsCode::new(*hs).unwrap(),
+                carats_pt: Points(*pt),
+                value_usd_cents: Cents(pt * CENTS_PER_PT),
+            })
+            .collect();
+    }
+    c
+}
+
+fn import_parcel(p: &Payload) -> ParcelId {
+    match p {
+        Payload::Import { parcel, .. } => *parcel,
+        _ => unreachable!("an import payload"),
+    }
+}
+
+/// The NMA admits GN-2026-000777 once (recorded), and signs a second import under `again`.
+fn imported_twice(tag: &str, again: &str) -> (World, ParcelId, ParsedEvent) {
+    let mut w = World::new(tag);
+    let c = w.c.clone();
+    let first = gn_777(&w, "GN-2026-000777", &[]);
+    let payload = w.import(&c.exporter, 10_000, 120, first);
+    w.sim.submit(&c.nma, payload).unwrap();
+    w.sim.tick(60);
+    let second = gn_777(&w, again, &[]);
+    let payload = w.import(&c.exporter, 10_000, 120, second);
+    let p = import_parcel(&payload);
+    let bad = w.sign(&c.nma, payload);
+    (w, p, bad)
+}
+
+fn kp2_foreign_certificate_imported_twice() -> Vec<File> {
+    let (w, p, bad) = imported_twice("kp2_foreign_certificate_imported_twice", "GN-2026-000777");
+    w.refuse(
+        "fail_kp2_foreign_certificate_imported_twice",
+        Rule::Kp2,
+        Some(p),
+        "Guinea's certificate GN-2026-000777 for 100.00 ct, already admitted, is presented again: three \
+         imports made 300 ct of lawful-import provenance out of one 100 ct shipment.",
+        bad,
+    )
+}
+
+fn kp2_foreign_certificate_respelled() -> Vec<File> {
+    let (w, p, bad) = imported_twice("kp2_foreign_certificate_respelled", "GN2026000777");
+    w.refuse(
+        "fail_kp2_foreign_certificate_respelled",
+        Rule::Kp2,
+        Some(p),
+        "GN-2026-000777, already admitted, is presented again as GN2026000777: numbers are compared by \
+         their letters and digits, so a respelling is the same certificate.",
+        bad,
+    )
+}
+
+fn kp2_own_certificate_imported() -> Vec<File> {
+    let mut w = World::new("kp2_own_certificate_imported");
+    let lr = w.liberia();
+    let p = w.shipped_to_liberia(CERT);
+    let own = foreign(
+        CERT,
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        1250,
+        (w.day(-2), w.day(58)),
+    );
+    let payload = w.import(&lr.liberty, 1250, 21, own);
+    let np = import_parcel(&payload);
+    let _ = p;
+    let bad = w.sign(&lr.mme, payload);
+    w.refuse(
+        "fail_kp2_own_certificate_imported",
+        Rule::Kp2,
+        Some(np),
+        "Liberia admits Sierra Leone's SL-2026-004312 as a foreign import, although the certificate \
+         was issued and exported in this ledger: its shipment arrives by an import confirmation, and \
+         a second admission would double it.",
+        bad,
+    )
+}
+
+fn kp2_own_certificate_respelled() -> Vec<File> {
+    let mut w = World::new("kp2_own_certificate_respelled");
+    let lr = w.liberia();
+    w.shipped_to_liberia(CERT);
+    let own = foreign(
+        "SL2026004312",
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        1250,
+        (w.day(-2), w.day(58)),
+    );
+    let payload = w.import(&lr.liberty, 1250, 21, own);
+    let np = import_parcel(&payload);
+    let bad = w.sign(&lr.mme, payload);
+    w.refuse(
+        "fail_kp2_own_certificate_respelled",
+        Rule::Kp2,
+        Some(np),
+        "Liberia admits SL2026004312 as a foreign import: it is SL-2026-004312, issued and exported in \
+         this ledger, without its dashes.",
+        bad,
+    )
+}
+
+fn kp2_number_already_imported() -> Vec<File> {
+    let mut w = World::new("kp2_number_already_imported");
+    let lr = w.liberia();
+    let nma = w.c.nma.clone();
+    let forged = foreign(
+        CERT,
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        1250,
+        (w.day(-2), w.day(58)),
+    );
+    let payload = w.import(&lr.liberty, 1250, 21, forged);
+    w.sim.submit(&lr.mme, payload).unwrap();
+    w.sim.tick(60);
+    let p = w.sealed_lot(1250, 21, &SEALS);
+    let cert = w.draft(CERT, &[p], antwerp());
+    let bad = w.sign(&nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp2_number_already_imported",
+        Rule::Kp2,
+        None,
+        "Sierra Leone issues SL-2026-004312, a number Liberia already admitted as a Sierra Leonean \
+         certificate: one number would cover two shipments.",
+        bad,
+    )
+}
+
+fn im1_import_heavier_than_certificate() -> Vec<File> {
+    let mut w = World::new("im1_import_heavier_than_certificate");
+    let c = w.c.clone();
+    let cert = gn_777(&w, "GN-2026-000777", &[]);
+    let payload = w.import(&c.exporter, 10_001, 120, cert);
+    let p = import_parcel(&payload);
+    let bad = w.sign(&c.nma, payload);
+    w.refuse(
+        "fail_im1_import_heavier_than_certificate",
+        Rule::Im1,
+        Some(p),
+        "A lot of 100.01 ct is admitted under a certificate for 100.00 ct.",
+        bad,
+    )
+}
+
+fn im1_import_short_of_certificate() -> Vec<File> {
+    let mut w = World::new("im1_import_short_of_certificate");
+    let c = w.c.clone();
+    let cert = gn_777(&w, "GN-2026-000777", &[]);
+    let payload = w.import(&c.exporter, 9_000, 120, cert);
+    let p = import_parcel(&payload);
+    let bad = w.sign(&c.nma, payload);
+    w.refuse(
+        "fail_im1_import_short_of_certificate",
+        Rule::Im1,
+        Some(p),
+        "A lot of 90.00 ct is admitted under a certificate for 100.00 ct: ten carats of the certificate \
+         would remain free to cover other stones.",
+        bad,
+    )
+}
+
+fn kp3_import_headings_merged() -> Vec<File> {
+    let mut w = World::new("kp3_import_headings_merged");
+    let c = w.c.clone();
+    let cert = gn_777(&w, "GN-2026-000777", &[("7102.21", 4_000), ("7102.31", 6_000)]);
+    let mut payload = w.import(&c.exporter, 10_000, 120, cert);
+    // The same lot declared unsorted, 7102.10, is what the rules accept.
+    if let Payload::Import { hs_code, .. } = &mut payload {
+        *hs_code = HsCode::new("7102.10").unwrap();
+    }
+    let good = w.sign(&c.nma, payload.clone());
+    let v = w.sim.ledger().dry_run(&good).unwrap();
+    assert!(v.findings().is_empty(), "an unsorted lot of two headings is refused: {:#?}", v.findings());
+    if let Payload::Import { hs_code, .. } = &mut payload {
+        *hs_code = HsCode::new("7102.31").unwrap();
+    }
+    let p = import_parcel(&payload);
+    let bad = w.sign(&c.nma, payload);
+    w.refuse(
+        "fail_kp3_import_headings_merged",
+        Rule::Kp3,
+        Some(p),
+        "A shipment of 40.00 ct of 7102.21 and 60.00 ct of 7102.31 is admitted as one lot of 7102.31: \
+         a lot of several headings is unsorted, 7102.10.",
+        bad,
+    )
+}
+
+// --- Issue 14 item 4: certificate fields bound to the facts ----------------------------------
+
+fn ex3_exporter_name_false() -> Vec<File> {
+    let (w, _, mut cert) = drafted("ex3_exporter_name_false");
+    cert.exporter.name = text("Kono Gems International Ltd").unwrap();
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_ex3_exporter_name_false",
+        Rule::Ex3,
+        None,
+        "The certificate names the exporter Kono Gems International Ltd; the licensed exporter \
+         holding the parcel is enrolled as Kono Gems Export Ltd.",
+        bad,
+    )
+}
+
+fn ex3_exporter_address_false() -> Vec<File> {
+    let (w, _, mut cert) = drafted("ex3_exporter_address_false");
+    cert.exporter.address = text("Registered office, SL").unwrap();
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_ex3_exporter_address_false",
+        Rule::Ex3,
+        None,
+        "The certificate gives the exporter's address as Registered office, SL; Kono Gems is enrolled \
+         at 14 Sewafe Road, Koidu.",
+        bad,
+    )
+}
+
+fn warn_ex3_exporter_without_address() -> Vec<File> {
+    let mut w = World::new("warn_ex3_exporter_without_address");
+    let c = w.c.clone();
+    let old = w.enrol(
+        "sl.exporter.sahr-gems",
+        "Sahr Gems Ltd",
+        Role::Exporter,
+        licence("NMA/EXP/2026/011", "exporter", YEAR.0, YEAR.1, &[]).unwrap(),
+    );
+    let p = w.at_dealer(1250, 21);
+    w.sell(&c.kamara, &p, &old);
+    w.value(&p);
+    w.seal(&c.nma, &p, &SEALS);
+    let cert = w.draft_for(CERT, &old, &[p], antwerp());
+    let ev = w.sign(&c.nma, Payload::Certificate { certificate: cert });
+    w.warn(
+        "warn_ex3_exporter_without_address",
+        Rule::Ex3,
+        None,
+        "Sahr Gems was enrolled without an address (as every kpledger 0.1.0 enrolment was), so the \
+         address on its certificate cannot be checked: accepted, and said.",
+        ev,
+    )
+}
+
+fn kp7_issuing_authority_name_false() -> Vec<File> {
+    let (w, _, mut cert) = drafted("kp7_issuing_authority_name_false");
+    cert.issuing_authority = text("Ministry of Mines and Energy of Liberia").unwrap();
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp7_issuing_authority_name_false",
+        Rule::Kp7,
+        None,
+        "A certificate validated by sl.nma names another country's ministry as its issuing authority.",
+        bad,
+    )
+}
+
+/// A 12.50 ct lot of 7102.31 and a 50.00 ct lot of 7102.21 at Kono Gems, valued and sealed,
+/// and the draft certificate for both.
+fn two_headings(tag: &str) -> (World, Certificate) {
+    let mut w = World::new(tag);
+    let c = w.c.clone();
+    let gem = w.sealed_lot(1250, 21, &SEALS);
+    let industrial = w.sim.extract(&c.koroma, &c.koidu, Points(5_000), 40, "7102.21").unwrap();
+    w.sim.tick(30);
+    w.sell(&c.koroma, &industrial, &c.kamara);
+    w.sell(&c.kamara, &industrial, &c.exporter);
+    w.value(&industrial);
+    w.seal(&c.nma, &industrial, &SEALS);
+    let cert = w.draft(CERT, &[gem, industrial], antwerp());
+    (w, cert)
+}
+
+fn kp3_lines_moved_between_headings() -> Vec<File> {
+    let (w, mut cert) = two_headings("kp3_lines_moved_between_headings");
+    let (i21, i31) = (
+        cert.lines.iter().position(|l| l.hs_code.as_str() == "7102.21").unwrap(),
+        cert.lines.iter().position(|l| l.hs_code.as_str() == "7102.31").unwrap(),
+    );
+    cert.lines[i31].carats_pt = Points(cert.lines[i31].carats_pt.0 - 1_249);
+    cert.lines[i21].carats_pt = Points(cert.lines[i21].carats_pt.0 + 1_249);
+    cert.lines[i31].value_usd_cents = Cents(cert.lines[i31].value_usd_cents.0 - 1);
+    cert.lines[i21].value_usd_cents = Cents(cert.lines[i21].value_usd_cents.0 + 1);
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp3_lines_moved_between_headings",
+        Rule::Kp3,
+        None,
+        "The certificate moves 12.49 ct of gem-quality 7102.31 to industrial 7102.21 at US$0.01, \
+         totals unchanged: each line is the sum of the parcels of its heading.",
+        bad,
+    )
+}
+
+fn kp3_heading_on_two_lines() -> Vec<File> {
+    let (w, mut cert) = two_headings("kp3_heading_on_two_lines");
+    let i21 = cert.lines.iter().position(|l| l.hs_code.as_str() == "7102.21").unwrap();
+    let mut extra = cert.lines[i21].clone();
+    extra.carats_pt = Points(1_000);
+    extra.value_usd_cents = Cents(1_000 * CENTS_PER_PT);
+    cert.lines[i21].carats_pt = Points(cert.lines[i21].carats_pt.0 - 1_000);
+    cert.lines[i21].value_usd_cents = Cents(cert.lines[i21].value_usd_cents.0 - 1_000 * CENTS_PER_PT);
+    cert.lines.push(extra);
+    let bad = w.sign(&w.c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp3_heading_on_two_lines",
+        Rule::Kp3,
+        None,
+        "The certificate lists heading 7102.21 on two lines: one line per heading, each the sum of its \
+         parcels.",
+        bad,
+    )
+}
+
 fn lc3_no_price() -> Vec<File> {
     let mut w = World::new("lc3_no_price");
     let c = w.c.clone();
@@ -2694,6 +3286,34 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     im1_confirmation_parcel_count,
     im1_seal_broken,
     im1_foreign_cert_other_importer,
+    mb2_split_gains_a_point,
+    mb2_split_into_many_parts,
+    mb2_stones_invented,
+    mb2_stone_count_dropped,
+    warn_mb2_split_loses_weight,
+    mb1_merge_gains_a_point,
+    mb1_merge_stones_invented,
+    mb3_receipt_gains_a_point,
+    mb3_offer_gains_a_point,
+    mb3_valuation_gains_a_point,
+    mb3_seal_gains_a_point,
+    mb5_carats_one_point,
+    tr1_carats_gain_a_point,
+    im1_confirmation_gains_a_point,
+    kp2_foreign_certificate_imported_twice,
+    kp2_foreign_certificate_respelled,
+    kp2_own_certificate_imported,
+    kp2_own_certificate_respelled,
+    kp2_number_already_imported,
+    im1_import_heavier_than_certificate,
+    im1_import_short_of_certificate,
+    kp3_import_headings_merged,
+    ex3_exporter_name_false,
+    ex3_exporter_address_false,
+    warn_ex3_exporter_without_address,
+    kp7_issuing_authority_name_false,
+    kp3_lines_moved_between_headings,
+    kp3_heading_on_two_lines,
     lc1_expired_licence,
     lc1_site_not_covered,
     lc1_artisanal_area,

@@ -17,7 +17,11 @@
 //!    of another parcel (of this ledger, or of another ledger signed with the same keys) are
 //!    detected: the rebuilt ledger is refused at ingest with the expected rule, or — when
 //!    the rules cannot tell, e.g. the newest event deleted or two unrelated events swapped —
-//!    its verification against the signed checkpoint fails with LOG-2.
+//!    its verification against the signed checkpoint fails with LOG-2;
+//! 4. each event is judged with the policy in force at its own time;
+//! 5. no event creates carats: over adversarially rounded histories, the carats certified
+//!    and held never exceed the carats extracted plus those of the foreign certificates
+//!    admitted.
 //!
 //! Each property runs `PROPTEST_CASES` histories (default 32; CI keeps the default).
 #![allow(clippy::unwrap_used)]
@@ -827,4 +831,394 @@ proptest! {
             (outcome, expected) => prop_assert!(false, "{outcome:?}, expected a refusal at {expected:?}"),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// No event creates carats (issue 14 item 2)
+// ---------------------------------------------------------------------------------------
+
+/// One adversarial step: each proposes an event whose weights are rounded or shifted by a
+/// few points either way, as someone who wants more carats than were mined would; the ledger
+/// refuses what the rules refuse, and the history goes on with what it accepted.
+#[derive(Debug, Clone)]
+enum Adv {
+    /// Koroma mines a parcel at Koidu.
+    Mine { pt: u64, stones: u32 },
+    /// The holder (Koroma or the dealer) offers `offer` points off the parcel's weight and
+    /// the receiver records `receipt` points off the offer.
+    Sell { pick: usize, offer: i64, receipt: i64 },
+    /// The holder splits a parcel into `parts` parts of the weight divided by `parts`,
+    /// rounded up or down, the last part `extra` points off; the stone counts shared out
+    /// and the last `stones` off, or all dropped.
+    Split { pick: usize, parts: u64, round_up: bool, extra: i64, stones: i64, drop_counts: bool },
+    /// The holder merges two parcels into one `extra` points off their sum, `stones` off.
+    Merge { pick: usize, other: usize, extra: i64, stones: i64 },
+    /// The NMA admits a lot `extra` points off a Guinean certificate of `pt` points, under a
+    /// new number, or under the number of an earlier import (`reuse`), respelled or not.
+    Import { pt: u64, extra: i64, reuse: Option<usize>, respell: bool },
+    /// The exporter's parcel is valued, sealed and certified, each weighing off by a few
+    /// points, the certificate's line too.
+    Certify { pick: usize, valuation: i64, seal: i64, line: i64 },
+}
+
+fn adv() -> impl Strategy<Value = Adv> {
+    let off = || -2i64..=3;
+    prop_oneof![
+        2 => (1u64..3_000, 1u32..40).prop_map(|(pt, stones)| Adv::Mine { pt, stones }),
+        4 => (any::<usize>(), off(), off()).prop_map(|(pick, offer, receipt)| Adv::Sell { pick, offer, receipt }),
+        3 => (any::<usize>(), 2u64..12, any::<bool>(), off(), -1i64..=1, prop::bool::weighted(0.2)).prop_map(
+            |(pick, parts, round_up, extra, stones, drop_counts)| Adv::Split { pick, parts, round_up, extra, stones, drop_counts }
+        ),
+        3 => (any::<usize>(), any::<usize>(), off(), -1i64..=1).prop_map(|(pick, other, extra, stones)| Adv::Merge { pick, other, extra, stones }),
+        2 => (1u64..3_000, -1i64..=1, prop::option::weighted(0.7, any::<usize>()), any::<bool>()).prop_map(
+            |(pt, extra, reuse, respell)| Adv::Import { pt, extra, reuse, respell }
+        ),
+        2 => (any::<usize>(), off(), off(), off()).prop_map(|(pick, valuation, seal, line)| Adv::Certify { pick, valuation, seal, line }),
+    ]
+}
+
+fn shifted(x: u64, by: i64) -> u64 {
+    x.saturating_add_signed(by).max(1)
+}
+
+/// What an adversarial history holds at its end, in points.
+#[derive(Debug)]
+struct Carats {
+    /// Extracted, plus the carats of every distinct foreign certificate admitted.
+    sources: u64,
+    /// The weights of every parcel not split or merged away (certified ones included).
+    held: u64,
+    /// The carats of every certificate issued.
+    certified: u64,
+    /// Events the ledger refused.
+    refused: usize,
+}
+
+/// Records `steps` into a fresh ledger, submitting every proposed event through
+/// `Ledger::append` (refused ones leave the ledger as it was).
+fn adversarial(steps: &[Adv]) -> Carats {
+    use kpledger_model::{
+        Cents, CertLine, ForeignCertificate, HsCode, NewParcel, Offer, OfferBody, OfferKind, OriginClaim,
+        ParcelRef, Payload,
+    };
+    use kpledger_verify::ParcelStatus;
+    let scratch = Scratch::new();
+    let ledger = Ledger::create(&scratch.ledger()).unwrap();
+    let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
+    let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
+    sim.policy(&nma, common::policy("SL")).unwrap();
+    let koidu = sim
+        .site(
+            &nma,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
+        .unwrap();
+    let lic = |n: &str, class: &str, sites: &[&SiteId]| {
+        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
+    };
+    let miner = sim
+        .enrol(
+            &nma,
+            "sl.miner.koroma",
+            "Ibrahim Koroma",
+            Role::Miner,
+            "SL",
+            Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
+        )
+        .unwrap();
+    let dealer = sim
+        .enrol(
+            &nma,
+            "sl.dealer.kamara",
+            "Kamara Diamond Dealers",
+            Role::Dealer,
+            "SL",
+            Some(lic("NMA/DL/2026/031", "dealer", &[])),
+        )
+        .unwrap();
+    let exporter = sim
+        .enrol_at(
+            &nma,
+            "sl.exporter.kono-gems",
+            "Kono Gems Export Ltd",
+            Role::Exporter,
+            "SL",
+            Some(lic("NMA/EXP/2026/007", "exporter", &[])),
+            Some("14 Sewafe Road, Koidu"),
+        )
+        .unwrap();
+    let pmt =
+        sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
+
+    let mut sources = 0u64;
+    let mut admitted: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut numbers: Vec<String> = Vec::new();
+    let mut refused = 0usize;
+    let mut certificates = 0u32;
+    // The open parcels held by `who`, in a stable order.
+    let open_of = |sim: &Sim, who: &ActorId| -> Vec<kpledger_verify::ParcelState> {
+        let mut v: Vec<_> = sim
+            .ledger()
+            .parcels()
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.status == ParcelStatus::Open && &p.holder == who)
+            .collect();
+        v.sort_by_key(|p| p.id);
+        v
+    };
+    for step in steps {
+        let outcome: Option<bool> = match step {
+            Adv::Mine { pt, stones } => {
+                let r = sim.extract(&miner, &koidu, Points(*pt), *stones, "7102.31");
+                if r.is_ok() {
+                    sources += pt;
+                }
+                Some(r.is_ok())
+            }
+            Adv::Sell { pick, offer, receipt } => {
+                let (from, to) = if pick % 2 == 0 { (&miner, &dealer) } else { (&dealer, &exporter) };
+                let held = open_of(&sim, from);
+                if held.is_empty() {
+                    None
+                } else {
+                    let p = &held[pick / 2 % held.len()];
+                    let declared = shifted(p.weight_pt.0, *offer);
+                    let body = OfferBody {
+                        v: 1,
+                        ledger: Origin::new(ORIGIN).unwrap(),
+                        kind: OfferKind::HandoverOffer,
+                        time: sim.now(),
+                        signer: from.clone(),
+                        parcel: p.id,
+                        prev: p.head,
+                        to: to.clone(),
+                        weight_pt: Points(declared),
+                        price_usd_cents: Cents(declared * CENTS_PER_PT),
+                    };
+                    let o = Offer::sign(body, sim.key(from).unwrap()).unwrap();
+                    sim.tick(5);
+                    let received = Points(shifted(declared, *receipt));
+                    Some(sim.submit(to, Payload::Handover { offer: o, weight_pt: received }).is_ok())
+                }
+            }
+            Adv::Split { pick, parts, round_up, extra, stones, drop_counts } => {
+                let who = if pick % 2 == 0 { &dealer } else { &exporter };
+                let held = open_of(&sim, who);
+                if held.is_empty() {
+                    None
+                } else {
+                    let p = held[pick / 2 % held.len()].clone();
+                    let w = p.weight_pt.0;
+                    let each = if *round_up { w.div_ceil(*parts) } else { w / parts }.max(1);
+                    let mut weights = vec![Points(each); *parts as usize];
+                    let last = weights.len() - 1;
+                    weights[last] = Points(shifted(each, *extra));
+                    let mut outputs: Vec<NewParcel> = sim.split_outputs(&p, &weights);
+                    if *drop_counts {
+                        outputs.iter_mut().for_each(|o| o.stones = None);
+                    } else if let Some(s) = outputs[last].stones {
+                        outputs[last].stones = Some(u32::try_from(i64::from(s) + stones).unwrap_or(0));
+                    }
+                    Some(sim.submit(who, Payload::Split { parcel: p.id, prev: p.head, outputs }).is_ok())
+                }
+            }
+            Adv::Merge { pick, other, extra, stones } => {
+                let who = if pick % 2 == 0 { &dealer } else { &exporter };
+                let held = open_of(&sim, who);
+                if held.len() < 2 {
+                    None
+                } else {
+                    let i = pick / 2 % held.len();
+                    let j = (i + 1 + other % (held.len() - 1)) % held.len();
+                    let (a, b) = (&held[i], &held[j]);
+                    let count = a
+                        .stones
+                        .zip(b.stones)
+                        .map(|(x, y)| u32::try_from(i64::from(x + y) + stones).unwrap_or(0));
+                    let output = NewParcel {
+                        parcel: sim.new_parcel_id(),
+                        weight_pt: Points(shifted(a.weight_pt.0 + b.weight_pt.0, *extra)),
+                        stones: count,
+                    };
+                    let inputs = vec![
+                        ParcelRef { parcel: a.id, prev: a.head },
+                        ParcelRef { parcel: b.id, prev: b.head },
+                    ];
+                    Some(sim.submit(who, Payload::Merge { inputs, output }).is_ok())
+                }
+            }
+            Adv::Import { pt, extra, reuse, respell } => {
+                let number = match reuse {
+                    Some(k) if !numbers.is_empty() => numbers[k % numbers.len()].clone(),
+                    _ => format!("GN-2026-{:06}", 777 + numbers.len()),
+                };
+                let spelled = if *respell { number.replace('-', "") } else { number.clone() };
+                let today = sim.now().date();
+                let valid_to = Time::from_unix(sim.now().unix() + 30 * 86_400).date();
+                let certificate = ForeignCertificate {
+                    number: text(&spelled),
+                    issuing_country: Country::new("GN").unwrap(),
+                    issuing_authority: text("Ministere des Mines et de la Geologie de Guinee"),
+                    country_of_origin: OriginClaim::Single(Country::new("GN").unwrap()),
+                    countries_of_origin: Vec::new(),
+                    date_of_issue: today,
+                    date_of_expiry: valid_to,
+                    exporter: text("Comptoir d'Achat de Kankan"),
+                    importer: text("Kono Gems Export Ltd"),
+                    lines: vec![CertLine {
+                        hs_code: HsCode::new("7102.31").unwrap(),
+                        carats_pt: Points(*pt),
+                        value_usd_cents: Cents(pt * CENTS_PER_PT),
+                    }],
+                    parcel_count: 1,
+                };
+                let payload = Payload::Import {
+                    parcel: sim.new_parcel_id(),
+                    holder: exporter.clone(),
+                    weight_pt: Points(shifted(*pt, *extra)),
+                    stones: 10,
+                    hs_code: HsCode::new("7102.31").unwrap(),
+                    certificate,
+                };
+                let ok = sim.submit(&nma, payload).is_ok();
+                if ok {
+                    // The carats a certificate brings in count once, however often it is shown.
+                    let key = kpledger_verify::import_key(&Country::new("GN").unwrap(), &number);
+                    if let std::collections::btree_map::Entry::Vacant(e) = admitted.entry(key) {
+                        sources += pt;
+                        e.insert(*pt);
+                    }
+                    if !numbers.contains(&number) {
+                        numbers.push(number);
+                    }
+                }
+                Some(ok)
+            }
+            Adv::Certify { pick, valuation, seal, line } => {
+                let held = open_of(&sim, &exporter);
+                if held.is_empty() {
+                    None
+                } else {
+                    let p = held[pick % held.len()].clone();
+                    let w = shifted(p.weight_pt.0, *valuation);
+                    let declared = w * CENTS_PER_PT;
+                    let (gov, ind) = (declared * 104 / 100, declared * 102 / 100);
+                    let fin = Cents(gov.max(ind));
+                    let payload = Payload::Valuation {
+                        parcel: p.id,
+                        prev: p.head,
+                        weight_pt: Points(w),
+                        exporter_usd_cents: Cents(declared),
+                        government_usd_cents: Cents(gov),
+                        independent_usd_cents: Some(Cents(ind)),
+                        final_usd_cents: fin,
+                        duty_usd_cents: sim.duty(&pmt, fin).unwrap(),
+                    };
+                    let mut ok = sim.submit(&pmt, payload).is_ok();
+                    if ok {
+                        sim.tick(60);
+                        certificates += 1;
+                        let valued = sim.parcel(&p.id).unwrap();
+                        let payload = Payload::Seal {
+                            parcel: p.id,
+                            prev: valued.head,
+                            weight_pt: Points(shifted(valued.weight_pt.0, *seal)),
+                            seal_ids: vec![text(&format!("SL-SEAL-2026-{:04}", 100 + certificates))],
+                        };
+                        ok = sim.submit(&nma, payload).is_ok();
+                    }
+                    if ok {
+                        sim.tick(24 * 60);
+                        let number = format!("SL-2026-{:06}", 4_311 + certificates);
+                        let importer = CertImporter {
+                            name: text("Diamcor Rough Trading NV"),
+                            address: text("Hoveniersstraat 22, Antwerp"),
+                            country: Country::new("BE").unwrap(),
+                            actor: None,
+                        };
+                        let mut draft =
+                            sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
+                        draft.lines[0].carats_pt = Points(shifted(draft.lines[0].carats_pt.0, *line));
+                        ok = sim.certify(&nma, draft).is_ok();
+                    }
+                    Some(ok)
+                }
+            }
+        };
+        if outcome == Some(false) {
+            refused += 1;
+        }
+        sim.tick(30);
+    }
+    let ledger = sim.ledger();
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(
+        report.ok && report.errors == 0,
+        "an adversarial history does not verify: {:#?}",
+        report.findings
+    );
+    let held = ledger
+        .parcels()
+        .unwrap()
+        .iter()
+        .filter(|p| p.status != ParcelStatus::Consumed)
+        .map(|p| p.weight_pt.0)
+        .sum();
+    let certified = ledger.certificates().unwrap().iter().map(|c| c.certificate.carats()).sum();
+    Carats { sources, held, certified, refused }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 5. No event creates carats: over histories of adversarially rounded splits, merges,
+    /// handovers, valuations, seals, certificates and imports (repeated and respelled
+    /// foreign certificates among them), the carats certified, and the carats held in all
+    /// parcels, never exceed the carats extracted plus those of the foreign certificates
+    /// admitted (each counted once).
+    #[test]
+    fn no_event_creates_carats(steps in (prop::collection::vec(adv(), 4..28), 1u64..3_000, 1u32..40)
+        .prop_map(|(mut s, pt, stones)| { s.insert(0, Adv::Mine { pt, stones }); s }))
+    {
+        let c = adversarial(&steps);
+        prop_assert!(c.certified <= c.sources, "{c:?}");
+        prop_assert!(c.held <= c.sources, "{c:?}");
+    }
+}
+
+/// The attacks of issue 14 item 2, rebuilt. 1.00 ct grew to 7.00 ct in three rounds of
+/// splits and merges that each gained a point per part: every gaining step is now refused
+/// and the exact ones go through. And W points split into parts of 2 points, merged back
+/// claiming three times their weight: refused.
+#[test]
+fn split_and_merge_rounds_cannot_grow_a_parcel() {
+    let mut steps = vec![Adv::Mine { pt: 100, stones: 100 }, Adv::Sell { pick: 0, offer: 0, receipt: 0 }];
+    for _ in 0..3 {
+        steps.push(Adv::Split { pick: 0, parts: 2, round_up: true, extra: 1, stones: 0, drop_counts: false });
+        steps.push(Adv::Split { pick: 0, parts: 2, round_up: true, extra: 0, stones: 0, drop_counts: false });
+        steps.push(Adv::Merge { pick: 0, other: 0, extra: 1, stones: 0 });
+        steps.push(Adv::Merge { pick: 0, other: 0, extra: 0, stones: 0 });
+    }
+    let c = adversarial(&steps);
+    assert!(c.sources == 100 && c.held == 100 && c.refused == 6, "{c:?}");
+
+    let c = adversarial(&[
+        Adv::Mine { pt: 10, stones: 10 },
+        Adv::Sell { pick: 0, offer: 0, receipt: 0 },
+        Adv::Split { pick: 0, parts: 5, round_up: false, extra: 0, stones: 0, drop_counts: false },
+        // Two parts of 2 points merged as 12 points (three times 4).
+        Adv::Merge { pick: 0, other: 0, extra: 8, stones: 0 },
+    ]);
+    assert!(c.held == 10 && c.refused == 1, "{c:?}");
+
+    // GN-2026-000777 (100.00 ct) admitted once, then shown twice more, once respelled.
+    let again = |respell| Adv::Import { pt: 10_000, extra: 0, reuse: Some(0), respell };
+    let c = adversarial(&[
+        Adv::Mine { pt: 10, stones: 10 },
+        Adv::Import { pt: 10_000, extra: 0, reuse: None, respell: false },
+        again(false),
+        again(true),
+    ]);
+    assert!(c.sources == 10_010 && c.held == 10_010 && c.refused == 2, "{c:?}");
 }

@@ -61,6 +61,10 @@ pub struct ActorRecord {
     pub licence: Option<Licence>,
     /// The actor's signing key.
     pub key: PublicKey,
+    /// Registered address, as a KP certificate prints it for an exporter (omitted when
+    /// absent, as in every enrolment signed by kpledger 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
 }
 
 /// A licensed mine site.
@@ -103,7 +107,8 @@ pub struct Policy {
     pub country: Country,
     /// Policy version, e.g. `2026-11-01`.
     pub version: Text,
-    /// Weighing tolerance per parcel involved, in points (MB-1, MB-2, MB-3).
+    /// Weighing tolerance, in points, once per event: the loss a weighing may show before it is
+    /// flagged (MB-1, MB-2, MB-3); no gain is ever allowed.
     pub tolerance_pt: u64,
     /// Licence classes that allow mining (LC-1).
     pub mining_licence_classes: Vec<Text>,
@@ -468,11 +473,11 @@ pub struct Certificate {
 impl Certificate {
     /// Total carats over all lines.
     pub fn carats(&self) -> u64 {
-        self.lines.iter().map(|l| l.carats_pt.0).sum()
+        self.lines.iter().fold(0u64, |a, l| a.saturating_add(l.carats_pt.0))
     }
     /// Total value over all lines.
     pub fn value(&self) -> u64 {
-        self.lines.iter().map(|l| l.value_usd_cents.0).sum()
+        self.lines.iter().fold(0u64, |a, l| a.saturating_add(l.value_usd_cents.0))
     }
 }
 

@@ -4,7 +4,10 @@
 //! the threshold.
 //!
 //! Each case is a folder with `events.jsonl` (the canonical signed events, one a line, all
-//! accepted by the ledger's rules) and `expect.json` (`code`, `severity`, `raised`, `why`).
+//! accepted by the ledger's rules) and `expect.json` (`code`, `severity`, `raised`, `why`;
+//! and `refused_by_rules`, the rule code with which today's rules refuse an event, for a
+//! history written under older rules: SW-1's raise, which no history the rules accept can
+//! show any more, since no event adds weight).
 //! The files are generated here with the simulator (`kpledger_core::sim`) and compared byte
 //! for byte with the committed ones; after an intended change, rewrite them with
 //!
@@ -107,13 +110,14 @@ impl World {
             )
             .unwrap();
         let exporter = sim
-            .enrol(
+            .enrol_at(
                 &nma,
                 "sl.exporter.kono-gems",
                 "Kono Gems Export Ltd",
                 Role::Exporter,
                 "SL",
                 Some(licence("NMA/EXP/2026/007", "exporter", from, to, &[]).unwrap()),
+                Some("14 Sewafe Road, Koidu"),
             )
             .unwrap();
         let pmt = sim
@@ -181,13 +185,35 @@ impl World {
     }
 
     fn files(&self, name: &str, code: &str, raised: bool, why: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        self.files_with(name, code, raised, why, &[], None)
+    }
+
+    /// The case's files, the recorded events followed by `after` (signed, not recorded: events
+    /// that today's rules refuse with `refused`, as an older version of kpledger accepted).
+    fn files_with(
+        &self,
+        name: &str,
+        code: &str,
+        raised: bool,
+        why: &str,
+        after: &[ParsedEvent],
+        refused: Option<&str>,
+    ) -> Vec<(PathBuf, Vec<u8>)> {
         let l = self.sim.ledger();
         let mut events = Vec::new();
         for (_, e) in l.events().unwrap() {
             events.extend(e.canonical);
             events.push(b'\n');
         }
-        let expect = serde_json::json!({"code": code, "severity": "warning", "raised": raised, "why": why});
+        for e in after {
+            events.extend(&e.canonical);
+            events.push(b'\n');
+        }
+        let mut expect =
+            serde_json::json!({"code": code, "severity": "warning", "raised": raised, "why": why});
+        if let Some(r) = refused {
+            expect["refused_by_rules"] = serde_json::json!(r);
+        }
         let expect = serde_json::to_string_pretty(&expect).unwrap() + "\n";
         vec![
             (PathBuf::from(name).join("events.jsonl"), events),
@@ -349,33 +375,60 @@ fn st5(raise: bool) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn sw1(raise: bool) -> Vec<(PathBuf, Vec<u8>)> {
-    // The dealer merges two parcels of 10.00 ct into one of 20.02 ct (within MB-1's
-    // tolerance) and sells it: 0.02 ct more left its stock than came in.
+    // No history the rules accept raises SW-1 any more: no event adds weight (MB-1..3,
+    // IM-1, docs/SPEC.md §10.3), so no trader can sell more than came in. It still flags a
+    // ledger written under the older rules, which let a merge gain a point per input: the
+    // dealer merges two parcels of 10.00 ct into one of 20.02 ct and sells it — 0.02 ct
+    // more left its stock than came in. Today's rules refuse that merge (MB-1).
     let mut w = World::new("sw1", |_| {});
     let a = w.at_dealer(1_000);
     let b = w.at_dealer(1_000);
-    let (name, pt, why) = if raise {
-        (
-            "warn_sw1_dealer_sells_more_than_bought",
-            2_002,
-            "The dealer buys 2 x 10.00 ct, merges them into 20.02 ct (inside the weighing tolerance) and sells 20.02 ct.",
-        )
-    } else {
-        (
-            "near_sw1_dealer_sells_what_it_bought",
-            2_000,
-            "The dealer buys 2 x 10.00 ct, merges them into 20.00 ct and sells 20.00 ct.",
-        )
-    };
-    let inputs =
+    let inputs: Vec<ParcelRef> =
         [a, b].iter().map(|p| ParcelRef { parcel: *p, prev: w.sim.parcel(p).unwrap().head }).collect();
-    let output = NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(pt), stones: Some(42) };
-    let merged = output.parcel;
     let d = w.dealer.clone();
-    w.sim.submit(&d, Payload::Merge { inputs, output }).unwrap();
+    if !raise {
+        let output = NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(2_000), stones: Some(42) };
+        let merged = output.parcel;
+        w.sim.submit(&d, Payload::Merge { inputs, output }).unwrap();
+        w.sim.tick(60);
+        w.sell_to_exporter(&merged);
+        return w.files(
+            "near_sw1_dealer_sells_what_it_bought",
+            "SW-1",
+            false,
+            "The dealer buys 2 x 10.00 ct, merges them into 20.00 ct and sells 20.00 ct.",
+        );
+    }
+    let output = NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(2_002), stones: Some(42) };
+    let merged = output.parcel;
+    let merge = w.sim.sign(&d, Payload::Merge { inputs, output }).unwrap();
     w.sim.tick(60);
-    w.sell_to_exporter(&merged);
-    w.files(name, "SW-1", raise, why)
+    let x = w.exporter.clone();
+    let body = kpledger_model::OfferBody {
+        v: 1,
+        ledger: Origin::new(ORIGIN).unwrap(),
+        kind: kpledger_model::OfferKind::HandoverOffer,
+        time: w.sim.now(),
+        signer: d.clone(),
+        parcel: merged,
+        prev: merge.hash,
+        to: x.clone(),
+        weight_pt: Points(2_002),
+        price_usd_cents: Cents(2_002 * 300),
+    };
+    let offer = kpledger_model::Offer::sign(body, w.sim.key(&d).unwrap()).unwrap();
+    w.sim.tick(5);
+    let sale = w.sim.sign(&x, Payload::Handover { offer, weight_pt: Points(2_002) }).unwrap();
+    w.files_with(
+        "warn_sw1_dealer_sells_more_than_bought",
+        "SW-1",
+        true,
+        "A ledger written under the older rules, which allowed a point per input: the dealer buys 2 x \
+         10.00 ct, merges them into 20.02 ct and sells 20.02 ct. Today's rules refuse the merge (MB-1); \
+         a report over such a ledger still flags the dealer's stock.",
+        &[merge, sale],
+        Some("MB-1"),
+    )
 }
 
 fn generate() -> Vec<(PathBuf, Vec<u8>)> {
@@ -394,6 +447,10 @@ struct Expect {
     severity: String,
     raised: bool,
     why: String,
+    /// For a history written under older rules: the rule code with which today's rules
+    /// refuse its first refused event (the red flag is computed over every event all the same).
+    #[serde(default)]
+    refused_by_rules: Option<String>,
 }
 
 fn bless_if_asked() {
@@ -477,14 +534,36 @@ fn red_flag_fixtures_raise_exactly_their_flag() {
         let mut ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
         let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
         let mut events: Vec<(u64, ParsedEvent)> = Vec::new();
+        let mut refused = None;
         for (i, line) in text.lines().enumerate() {
             let ev =
                 Event::parse(line.as_bytes()).unwrap_or_else(|err| panic!("{name}: event {}: {err}", i + 1));
-            let appended =
-                ledger.append(&ev).unwrap_or_else(|err| panic!("{name}: event {} refused: {err}", i + 1));
-            assert!(appended.warnings.is_empty(), "{name}: event {} raised {:?}", i + 1, appended.warnings);
+            if refused.is_none() {
+                match (ledger.append(&ev), &e.refused_by_rules) {
+                    (Ok(appended), _) => assert!(
+                        appended.warnings.is_empty(),
+                        "{name}: event {} raised {:?}",
+                        i + 1,
+                        appended.warnings
+                    ),
+                    (Err(kpledger_core::StoreError::Rejected { findings, .. }), Some(code)) => {
+                        assert!(
+                            findings.iter().any(|f| f.is_error() && f.code.code() == code),
+                            "{name}: event {} is refused with {findings:?}, not {code}",
+                            i + 1
+                        );
+                        refused = Some(i);
+                    }
+                    (Err(err), _) => panic!("{name}: event {} refused: {err}", i + 1),
+                }
+            }
             events.push((i as u64 + 1, ev));
         }
+        assert_eq!(
+            refused.is_some(),
+            e.refused_by_rules.is_some(),
+            "{name}: refused_by_rules says whether today's rules refuse an event of the history"
+        );
         let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
         let flags = kpledger_report::red_flags(&book);
         let codes: Vec<&str> = flags.iter().map(|f| f.finding.code.code()).collect();

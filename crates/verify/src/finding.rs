@@ -39,19 +39,19 @@ pub enum Rule {
     Ch3,
     /// CH-4: time never goes backwards along a chain; seal after valuation; only certification and export after a seal.
     Ch4,
-    /// MB-1: a merge's output weighs the sum of its inputs (within tolerance); stones are conserved.
+    /// MB-1: a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved.
     Mb1,
-    /// MB-2: a split's outputs weigh the input (within tolerance); stones are conserved.
+    /// MB-2: a split's outputs weigh at most the input (no event adds weight); stones are conserved.
     Mb2,
-    /// MB-3: no weight gain between custody events; a loss beyond tolerance is a red flag.
+    /// MB-3: no event adds weight: an offer, receipt, valuation or seal never weighs more than the parcel; a loss beyond tolerance (once per event) is a red flag.
     Mb3,
     /// MB-5: a certificate's carats equal its parcels' carats, and its parcel count their number.
     Mb5,
     /// KP-1: a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation.
     Kp1,
-    /// KP-2: a certificate number starts with the issuing country's code and is used once.
+    /// KP-2: a certificate number starts with the issuing country's code and is used once; a foreign certificate is imported once.
     Kp2,
-    /// KP-3: HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds), and cover the parcels' headings.
+    /// KP-3: HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds); each certificate line is the sum of its parcels of that heading.
     Kp3,
     /// KP-4: issue before expiry, not before sealing; export and import inside the validity window.
     Kp4,
@@ -67,11 +67,11 @@ pub enum Rule {
     Ex1,
     /// EX-2: the final value and the duty follow the country's valuation rule and rate.
     Ex2,
-    /// EX-3: the exporter holds a valid exporter licence, holds the parcels, and (where required) proves their origin.
+    /// EX-3: the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin.
     Ex3,
     /// TR-1: a shipment leaves a transit country unopened, with the same seals, carats and parcel count.
     Tr1,
-    /// IM-1: an import matches its certificate: parcel count, carats, importer, exporter, seals intact.
+    /// IM-1: an import matches its certificate: parcel count, carats (never more), importer, exporter, seals intact.
     Im1,
     /// IM-2: an exported shipment's import confirmation arrives within the policy's number of days.
     Im2,
@@ -218,19 +218,25 @@ impl Rule {
                 "time never goes backwards along a chain; seal after valuation; only certification and export after a seal"
             }
             Rule::Mb1 => {
-                "a merge's output weighs the sum of its inputs (within tolerance); stones are conserved"
+                "a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved"
             }
-            Rule::Mb2 => "a split's outputs weigh the input (within tolerance); stones are conserved",
-            Rule::Mb3 => "no weight gain between custody events; a loss beyond tolerance is a red flag",
+            Rule::Mb2 => {
+                "a split's outputs weigh at most the input (no event adds weight); stones are conserved"
+            }
+            Rule::Mb3 => {
+                "no event adds weight: an offer, receipt, valuation or seal never weighs more than the parcel; a loss beyond tolerance (once per event) is a red flag"
+            }
             Rule::Mb5 => {
                 "a certificate's carats equal its parcels' carats, and its parcel count their number"
             }
             Rule::Kp1 => {
                 "a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation"
             }
-            Rule::Kp2 => "a certificate number starts with the issuing country's code and is used once",
+            Rule::Kp2 => {
+                "a certificate number starts with the issuing country's code and is used once; a foreign certificate is imported once"
+            }
             Rule::Kp3 => {
-                "HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds), and cover the parcels' headings"
+                "HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds); each certificate line is the sum of its parcels of that heading"
             }
             Rule::Kp4 => {
                 "issue before expiry, not before sealing; export and import inside the validity window"
@@ -250,13 +256,13 @@ impl Rule {
             }
             Rule::Ex2 => "the final value and the duty follow the country's valuation rule and rate",
             Rule::Ex3 => {
-                "the exporter holds a valid exporter licence, holds the parcels, and (where required) proves their origin"
+                "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin"
             }
             Rule::Tr1 => {
                 "a shipment leaves a transit country unopened, with the same seals, carats and parcel count"
             }
             Rule::Im1 => {
-                "an import matches its certificate: parcel count, carats, importer, exporter, seals intact"
+                "an import matches its certificate: parcel count, carats (never more), importer, exporter, seals intact"
             }
             Rule::Im2 => {
                 "an exported shipment's import confirmation arrives within the policy's number of days"

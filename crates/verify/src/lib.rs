@@ -34,6 +34,6 @@ pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
 pub use state::{
     ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry,
-    PolicyHistory, State,
+    PolicyHistory, State, import_key,
 };
 pub use trust::{PolicyError, TrustPolicy};

@@ -44,6 +44,11 @@ pub fn origin_row(origin: &str) -> Vec<Cell> {
     vec![text("origin"), text(origin)]
 }
 
+/// The `meta` row remembering a foreign certificate's import (see [`crate::state::import_key`]).
+pub fn import_row(key: &str, event: &kpledger_model::Hash) -> Vec<Cell> {
+    vec![text(key), text(&event.to_hex())]
+}
+
 /// An `actors` row.
 pub fn actor_row(a: &ActorState) -> Vec<Cell> {
     vec![
@@ -108,7 +113,15 @@ pub fn certificate_row(c: &CertificateState) -> Vec<Cell> {
 /// the rest at the end) so that it never holds the whole table.
 pub fn tables(state: &MemState) -> Tables {
     let mut t = Tables::new();
-    t.insert("meta".into(), state.origin.iter().map(|o| origin_row(o.as_str())).collect());
+    t.insert(
+        "meta".into(),
+        state
+            .origin
+            .iter()
+            .map(|o| origin_row(o.as_str()))
+            .chain(state.imports.iter().map(|(k, h)| import_row(k, h)))
+            .collect(),
+    );
     t.insert("actors".into(), state.actors.values().map(actor_row).collect());
     t.insert("sites".into(), state.sites.values().map(site_row).collect());
     t.insert("policies".into(), state.policies.values().map(policy_row).collect());

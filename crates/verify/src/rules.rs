@@ -15,7 +15,7 @@ use crate::state::{
     ActorState, CertificateState, Effect, ImposedKey, ParcelState, ParcelStatus, Revocation, State,
 };
 
-/// Weighing tolerance when a country has no policy: 0.01 ct per parcel involved.
+/// Weighing tolerance when a country has no policy: 0.01 ct, once per event.
 pub const DEFAULT_TOLERANCE_PT: u64 = 1;
 
 /// What the rules say about one event: the findings, and the event's effects on the
@@ -305,7 +305,7 @@ impl<'a, S: State> Cx<'a, S> {
                     );
                 }
                 let tol = self.tolerance(signer.as_deref().map(|s| &s.record.country), Rule::Mb3, p.id);
-                self.weigh(&p, *weight_pt, tol, "at sealing");
+                self.carry(Rule::Mb3, p.id, p.weight_pt.0.into(), weight_pt.0.into(), tol, "sealing");
                 p.weight_pt = *weight_pt;
                 p.status = ParcelStatus::Sealed;
                 p.seal_ids = seal_ids.clone();
@@ -826,26 +826,83 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
-    /// MB-3: a weighing must not show a gain; a loss beyond tolerance is a warning.
-    fn weigh(&mut self, p: &ParcelState, measured: Points, tol: u64, when: &str) {
-        let before = p.weight_pt.0;
-        if measured.0 > before.saturating_add(tol) {
+    /// The one weighing rule of every event that carries a weight forward (MB-1, MB-2,
+    /// MB-3; docs/SPEC.md §10.3 "Weights"): the weight carried forward (`after`) is never
+    /// more than the weight taken in (`before`) — scales differ, so the lower reading is the
+    /// one carried, and a gain of even one point is refused, since points gained at each
+    /// event would add up along a provenance — and a loss beyond the tolerance, counted once
+    /// for the whole event, is a warning under `rule`.
+    fn carry(&mut self, rule: Rule, parcel: ParcelId, before: u128, after: u128, tol: u64, what: &str) {
+        let shown = |x: u128| Points(u64::try_from(x).unwrap_or(u64::MAX));
+        if after > before {
             self.err(
                 Finding::error(
-                    Rule::Mb3,
-                    format!("the parcel gained weight {when}: {} before, {measured} now", p.weight_pt),
+                    rule,
+                    format!(
+                        "{what}: {} carried forward from {}, a gain of {}",
+                        shown(after),
+                        shown(before),
+                        shown(after - before)
+                    ),
                 )
-                .parcel(p.id)
-                .hint("a parcel cannot gain weight in custody: stones were added, or the weighing is wrong"),
+                .parcel(parcel)
+                .hint(format!(
+                    "no event adds weight; if a scale reads more, record the lower figure (at most {})",
+                    shown(before)
+                )),
             );
-        } else if measured.0.saturating_add(tol) < before {
+        } else if before - after > u128::from(tol) {
             self.err(
                 Finding::warning(
-                    Rule::Mb3,
-                    format!("the parcel lost weight {when}: {} before, {measured} now", p.weight_pt),
+                    rule,
+                    format!(
+                        "{what}: {} carried forward from {}, a loss of {} (tolerance {})",
+                        shown(after),
+                        shown(before),
+                        shown(before - after),
+                        Points(tol)
+                    ),
                 )
-                .parcel(p.id),
+                .parcel(parcel),
             );
+        }
+    }
+
+    /// MB-1/MB-2: stones are conserved by a split or merge. Either every parcel on both
+    /// sides has a count or none has (a count, once known, cannot be dropped and later
+    /// reinvented, nor invented for stones nobody counted), and the counts add up exactly.
+    fn stones_conserved(&mut self, rule: Rule, parcel: ParcelId, ins: &[Option<u32>], outs: &[Option<u32>]) {
+        let known = |xs: &[Option<u32>]| xs.iter().filter(|x| x.is_some()).count();
+        let (ki, ko) = (known(ins), known(outs));
+        let all = ki == ins.len() && ko == outs.len();
+        if ki + ko != 0 && !all {
+            self.err(
+                Finding::error(
+                    rule,
+                    format!(
+                        "stone counts are given for {} of the {} parcels taken in and {} of the {} made: every parcel has a count or none has",
+                        ki,
+                        ins.len(),
+                        ko,
+                        outs.len()
+                    ),
+                )
+                .parcel(parcel)
+                .hint("give the stone count of every part (they must add up to the parcel's)"),
+            );
+        } else if all && ki + ko != 0 {
+            let sum = |xs: &[Option<u32>]| xs.iter().flatten().map(|&x| u64::from(x)).sum::<u64>();
+            let (si, so) = (sum(ins), sum(outs));
+            if si != so {
+                self.err(
+                    Finding::error(
+                        rule,
+                        format!("{so} stones come out of {si} stones: stones are conserved"),
+                    )
+                    .parcel(parcel)
+                    .hint("the stone counts of the parts must add up exactly to the parcel's"),
+                );
+            }
         }
     }
 
@@ -1081,21 +1138,25 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(p.id),
             );
         }
+        // MB-3, one rule for the whole handover (see `carry`): the holder's signed offer
+        // hands over at most the parcel's weight, the receiver records at most the offer's,
+        // and a loss beyond the tolerance, from the parcel's weight to the receipt, is
+        // reported once.
         let tol = self.tolerance(holder.as_ref().map(|h| &h.record.country), Rule::Mb3, p.id);
-        if o.weight_pt.0 > p.weight_pt.0.saturating_add(tol) {
+        if o.weight_pt > p.weight_pt {
             self.err(
                 Finding::error(
                     Rule::Mb3,
                     format!("the offer declares {} for a parcel that weighs {}", o.weight_pt, p.weight_pt),
                 )
                 .parcel(p.id)
-                .hint("a parcel cannot gain weight in custody"),
+                .hint(format!(
+                    "a parcel cannot gain weight in custody; the holder offers at most {} (the lower figure when scales differ)",
+                    p.weight_pt
+                )),
             );
         }
-        self.weigh(&p, received, tol, "on receipt");
-        // The holder's signed offer is a weighing too: the receiver cannot record more than
-        // was handed over (a gain over the parcel's own weight is reported by `weigh`).
-        if received.0 > o.weight_pt.0.saturating_add(tol) && received.0 <= p.weight_pt.0.saturating_add(tol) {
+        if received > o.weight_pt {
             self.err(
                 Finding::error(
                     Rule::Mb3,
@@ -1105,8 +1166,13 @@ impl<'a, S: State> Cx<'a, S> {
                     ),
                 )
                 .parcel(p.id)
-                .hint("a parcel cannot gain weight in custody: stones were added between offer and receipt, or a weighing is wrong"),
+                .hint(format!(
+                    "no event adds weight: stones were added between offer and receipt, or the receiver's scale reads higher; record at most {}",
+                    o.weight_pt
+                )),
             );
+        } else {
+            self.carry(Rule::Mb3, p.id, p.weight_pt.0.into(), received.0.into(), tol, "the receipt");
         }
         if o.price_usd_cents.0 == 0 {
             self.err(
@@ -1197,38 +1263,17 @@ impl<'a, S: State> Cx<'a, S> {
                 );
             }
         }
-        let tol = self
-            .tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id)
-            .saturating_mul(outputs.len() as u64);
-        let total: u64 = outputs.iter().map(|o| o.weight_pt.0).sum();
-        if total.abs_diff(p.weight_pt.0) > tol {
-            self.err(
-                Finding::error(
-                    Rule::Mb2,
-                    format!(
-                        "the split parts weigh {} in all, but the parcel weighs {}",
-                        Points(total),
-                        p.weight_pt
-                    ),
-                )
-                .parcel(id)
-                .hint("the parts of a split must add up to the parcel (within the weighing tolerance)"),
-            );
-        }
-        if let Some(stones) = p.stones
-            && outputs.iter().all(|o| o.stones.is_some())
-        {
-            let out: u64 = outputs.iter().filter_map(|o| o.stones).map(u64::from).sum();
-            if out != u64::from(stones) {
-                self.err(
-                    Finding::error(
-                        Rule::Mb2,
-                        format!("the split parts hold {out} stones, but the parcel held {stones}"),
-                    )
-                    .parcel(id),
-                );
-            }
-        }
+        // MB-2: the parts weigh at most the parcel, the tolerance counted once for the split
+        // (not once per part, which would let n parts gain n points).
+        let tol = self.tolerance(signer.map(|s| &s.record.country), Rule::Mb2, id);
+        let total: u128 = outputs.iter().map(|o| u128::from(o.weight_pt.0)).sum();
+        self.carry(Rule::Mb2, id, p.weight_pt.0.into(), total, tol, "the split's parts weigh in all");
+        self.stones_conserved(
+            Rule::Mb2,
+            id,
+            &[p.stones],
+            &outputs.iter().map(|o| o.stones).collect::<Vec<_>>(),
+        );
         for o in outputs {
             let mut child = p.clone();
             child.id = o.parcel;
@@ -1267,36 +1312,12 @@ impl<'a, S: State> Cx<'a, S> {
             }
         }
         let Some(first) = parts.first().cloned() else { return };
-        let tol = self
-            .tolerance(signer.map(|s| &s.record.country), Rule::Mb1, output.parcel)
-            .saturating_mul(inputs.len() as u64);
-        let total: u64 = parts.iter().map(|p| p.weight_pt.0).sum();
-        if total.abs_diff(output.weight_pt.0) > tol {
-            self.err(
-                Finding::error(
-                    Rule::Mb1,
-                    format!(
-                        "the merged parcel weighs {}, but its inputs weigh {} in all",
-                        output.weight_pt,
-                        Points(total)
-                    ),
-                )
-                .parcel(output.parcel)
-                .hint("a merged parcel must weigh the sum of its inputs (within the weighing tolerance)"),
-            );
-        }
-        let in_stones: Option<u64> = parts.iter().map(|p| p.stones.map(u64::from)).sum();
-        if let (Some(i), Some(o)) = (in_stones, output.stones)
-            && i != u64::from(o)
-        {
-            self.err(
-                Finding::error(
-                    Rule::Mb1,
-                    format!("the merged parcel holds {o} stones, but its inputs held {i}"),
-                )
-                .parcel(output.parcel),
-            );
-        }
+        // MB-1: the merged lot weighs at most its inputs, the tolerance counted once.
+        let tol = self.tolerance(signer.map(|s| &s.record.country), Rule::Mb1, output.parcel);
+        let total: u128 = parts.iter().map(|p| u128::from(p.weight_pt.0)).sum();
+        self.carry(Rule::Mb1, output.parcel, total, output.weight_pt.0.into(), tol, "the merged lot weighs");
+        let ins: Vec<Option<u32>> = parts.iter().map(|p| p.stones).collect();
+        self.stones_conserved(Rule::Mb1, output.parcel, &ins, &[output.stones]);
         let mut out = first.clone().into_owned();
         out.id = output.parcel;
         out.weight_pt = output.weight_pt;
@@ -1349,7 +1370,7 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_country_as_holder(signer, &p, "value");
         let policy = self.policy_for(signer.map(|s| &s.record.country), Rule::Ex2, parcel);
         let tol = policy.as_ref().map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
-        self.weigh(&p, weight, tol, "at valuation");
+        self.carry(Rule::Mb3, p.id, p.weight_pt.0.into(), weight.0.into(), tol, "valuation");
         if let Some(pol) = &policy {
             if pol.valuation_rule == ValuationRule::HighestOfThree && independent.is_none() {
                 self.err(
@@ -1527,6 +1548,24 @@ impl<'a, S: State> Cx<'a, S> {
     fn certificate(&mut self, signer: Option<&ActorState>, c: &kpledger_model::Certificate) {
         let date = self.ev.body.time.date();
         self.authority_of(signer, &c.issuing_country, "validate a KP certificate");
+        // KP-7: the issuing authority printed is the one that validates, by its enrolled name.
+        if let Some(s) = signer
+            && s.record.name != c.issuing_authority
+        {
+            self.err(
+                Finding::error(
+                    Rule::Kp7,
+                    format!(
+                        "the certificate names the issuing authority {:?}, but it is validated by {}, enrolled as {:?}",
+                        c.issuing_authority.as_str(),
+                        s.record.id,
+                        s.record.name.as_str()
+                    ),
+                )
+                .actor(&s.record.id)
+                .hint("the issuing authority's name is the validating authority's enrolled name"),
+            );
+        }
         // KP-1: Annex I fields.
         if c.title.as_str() != kpledger_model::event::KP_TITLE
             || c.statement.as_str() != kpledger_model::event::KP_STATEMENT
@@ -1569,6 +1608,18 @@ impl<'a, S: State> Cx<'a, S> {
                 )
                 .hint("a recycled certificate number is a known forgery pattern"),
             );
+        }
+        if let Some(prior) =
+            self.state.foreign_import(&crate::state::import_key(&c.issuing_country, c.number.as_str()))
+        {
+            self.err(Finding::error(
+                Rule::Kp2,
+                format!(
+                    "certificate number {} was already admitted into this ledger as a foreign certificate (event {}); a number is used once",
+                    c.number,
+                    prior.short()
+                ),
+            ));
         }
         // KP-3: headings.
         for l in c.lines.iter().filter(|l| !l.hs_code.is_rough()) {
@@ -1680,12 +1731,10 @@ impl<'a, S: State> Cx<'a, S> {
                 format!("the certificate states {} parcels but lists {}", c.parcel_count, c.parcels.len()),
             ));
         }
-        let tol = policy
-            .as_ref()
-            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
-            .saturating_mul(c.parcels.len().max(1) as u64);
-        let weight: u64 = parcels.iter().map(|p| p.weight_pt.0).sum();
-        if c.carats().abs_diff(weight) > tol {
+        // A certificate weighs nothing itself: its carats are exactly its parcels' weights as
+        // last weighed (at sealing), so that it can never carry more than they do.
+        let weight: u64 = parcels.iter().fold(0u64, |a, p| a.saturating_add(p.weight_pt.0));
+        if c.carats() != weight {
             self.err(
                 Finding::error(
                     Rule::Mb5,
@@ -1712,6 +1761,7 @@ impl<'a, S: State> Cx<'a, S> {
                 ),
             ));
         }
+        self.lines_by_heading(c, &parcels);
         for p in &parcels {
             if !c.lines.iter().any(|l| l.hs_code == p.hs_code) {
                 self.err(
@@ -1795,6 +1845,46 @@ impl<'a, S: State> Cx<'a, S> {
             exported: None,
             confirmed: None,
         })));
+    }
+
+    /// KP-3: each heading has one line, and that line's carats and value are exactly the
+    /// sums over the certificate's parcels of that heading (each parcel's heading is the one
+    /// its chain records: docs/SPEC.md §10.2), so that carats cannot move between headings.
+    /// Judged only when every listed parcel was found and valued (MB-5, EX-1 and CH-1..4
+    /// report the rest).
+    fn lines_by_heading(&mut self, c: &kpledger_model::Certificate, parcels: &[Cow<'_, ParcelState>]) {
+        let mut seen = BTreeSet::new();
+        for l in &c.lines {
+            if !seen.insert(&l.hs_code) {
+                self.err(Finding::error(
+                    Rule::Kp3,
+                    format!("the certificate has more than one line for heading {}", l.hs_code),
+                ));
+            }
+        }
+        if parcels.len() != c.parcels.len() || parcels.iter().any(|p| p.value_usd_cents.is_none()) {
+            return;
+        }
+        for l in &c.lines {
+            let of: Vec<&ParcelState> =
+                parcels.iter().map(|p| &**p).filter(|p| p.hs_code == l.hs_code).collect();
+            let carats: u128 = of.iter().map(|p| u128::from(p.weight_pt.0)).sum();
+            let value: u128 = of.iter().filter_map(|p| p.value_usd_cents).map(|v| u128::from(v.0)).sum();
+            if carats != u128::from(l.carats_pt.0) || value != u128::from(l.value_usd_cents.0) {
+                let pt = Points(u64::try_from(carats).unwrap_or(u64::MAX));
+                let usd = Cents(u64::try_from(value).unwrap_or(u64::MAX));
+                self.err(
+                    Finding::error(
+                        Rule::Kp3,
+                        format!(
+                            "the line for heading {} states {} and {}, but the certificate's parcels of that heading weigh {pt} and are valued {usd}",
+                            l.hs_code, l.carats_pt, l.value_usd_cents
+                        ),
+                    )
+                    .hint("each line must be the sum of the parcels of its heading, as their chains record it"),
+                );
+            }
+        }
     }
 
     /// EX-3 at an export: the certificate's exporter is still enrolled, unrevoked and
@@ -1912,6 +2002,48 @@ impl<'a, S: State> Cx<'a, S> {
             return;
         };
         let r = &a.record;
+        // EX-3: the exporter printed is the enrolled one, by name and address.
+        if r.name != x.name {
+            self.err(
+                Finding::error(
+                    Rule::Ex3,
+                    format!(
+                        "the certificate names the exporter {:?}, but {} is enrolled as {:?}",
+                        x.name.as_str(),
+                        r.id,
+                        r.name.as_str()
+                    ),
+                )
+                .actor(&r.id),
+            );
+        }
+        match &r.address {
+            Some(addr) if addr != &x.address => self.err(
+                Finding::error(
+                    Rule::Ex3,
+                    format!(
+                        "the certificate gives the exporter's address as {:?}, but {} is enrolled at {:?}",
+                        x.address.as_str(),
+                        r.id,
+                        addr.as_str()
+                    ),
+                )
+                .actor(&r.id),
+            ),
+            Some(_) => {}
+            None => self.err(
+                Finding::warning(
+                    Rule::Ex3,
+                    format!(
+                        "{} was enrolled without an address, so the address {:?} on the certificate is not checked",
+                        r.id,
+                        x.address.as_str()
+                    ),
+                )
+                .actor(&r.id)
+                .hint("enrol exporters with their registered address (`kpledger actor enrol --address`)"),
+            ),
+        }
         if r.role != Role::Exporter || &r.country != country {
             self.err(
                 Finding::error(
@@ -2124,11 +2256,11 @@ impl<'a, S: State> Cx<'a, S> {
         let cert_seals: BTreeSet<&Text> = c.container_seal_ids.iter().collect();
         let (sin, sout): (BTreeSet<&Text>, BTreeSet<&Text>) =
             (seals_in.iter().collect(), seals_out.iter().collect());
+        // The tolerance of the issuing country, once for the shipment; carats never grow.
         let tol = self
             .state
             .policy_at(&c.issuing_country, &self.ev.body.time)
-            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
-            .saturating_mul(u64::from(c.parcel_count.max(1)));
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         let mut problems = Vec::new();
         if opened {
             problems.push("the container was opened".to_owned());
@@ -2136,7 +2268,7 @@ impl<'a, S: State> Cx<'a, S> {
         if sin != sout || sin != cert_seals {
             problems.push("the seals on exit are not the seals on entry and on the certificate".to_owned());
         }
-        if carats_in != carats_out || carats_in.0.abs_diff(c.carats()) > tol {
+        if carats_in != carats_out || carats_in.0 > c.carats() || c.carats() - carats_in.0 > tol {
             problems.push(format!(
                 "{carats_in} entered, {carats_out} left, the certificate states {}",
                 Points(c.carats())
@@ -2246,11 +2378,66 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        if !hs.is_rough() || !c.lines.iter().any(|l| &l.hs_code == hs) {
+        // KP-3: the shipment is admitted as one lot, so the lot takes the certificate's one
+        // heading, or 7102.10 (unsorted) when its lines have several, as a merge would.
+        let headings: BTreeSet<&kpledger_model::HsCode> = c.lines.iter().map(|l| &l.hs_code).collect();
+        let several = headings.len() > 1;
+        if !hs.is_rough() || (!several && !c.lines.iter().any(|l| &l.hs_code == hs)) {
             self.err(
                 Finding::error(
                     Rule::Kp3,
                     format!("the parcel's heading {hs} is not on the foreign certificate"),
+                )
+                .parcel(parcel),
+            );
+        }
+        if several && hs.as_str() != "7102.10" {
+            self.err(
+                Finding::error(
+                    Rule::Kp3,
+                    format!(
+                        "the foreign certificate has lines under {} headings, but the lot admitted is declared {hs} alone",
+                        headings.len()
+                    ),
+                )
+                .parcel(parcel)
+                .hint("a shipment of several headings is admitted as one unsorted lot, 7102.10"),
+            );
+        }
+        // KP-2: a foreign certificate is admitted once per ledger (compared by `import_key`,
+        // so that case or punctuation cannot make it look new), and a certificate issued in
+        // this ledger comes back only by its import confirmation.
+        let key = crate::state::import_key(&c.issuing_country, c.number.as_str());
+        let prior = self.state.foreign_import(&key);
+        if let Some(prior) = prior {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "foreign certificate {} of {} was already admitted by event {}; a certificate covers one shipment",
+                        c.number,
+                        c.issuing_country,
+                        prior.short()
+                    ),
+                )
+                .parcel(parcel)
+                .hint("a certificate presented twice is a known fraud: the second shipment has no certificate of its own"),
+            );
+        }
+        if self.state.certificate(&c.number).is_some()
+            || self
+                .state
+                .certificate_numbers(&c.issuing_country)
+                .iter()
+                .any(|n| crate::state::import_key(&c.issuing_country, n.as_str()) == key)
+        {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "certificate {} was issued in this ledger; its shipment is received by an import confirmation, not admitted again as an import",
+                        c.number
+                    ),
                 )
                 .parcel(parcel),
             );
@@ -2269,14 +2456,38 @@ impl<'a, S: State> Cx<'a, S> {
         }
         if let Some(pol) = self.policy_for(country.as_ref(), Rule::Kp6, parcel) {
             self.participant(&pol, &c.issuing_country, &date, "the exporting country");
-            let tol = pol.tolerance_pt;
-            let total: u64 = c.lines.iter().map(|l| l.carats_pt.0).sum();
-            if weight.0 > total.saturating_add(tol) {
-                self.err(Finding::error(
-                    Rule::Mb3,
-                    format!("the parcel weighs {weight} on receipt but the foreign certificate covers only {}", Points(total)),
-                ).parcel(parcel));
-            }
+        }
+        // IM-1: the lot admitted is the certificate's shipment: never more carats than it
+        // covers (no event adds weight), and no more missing than the importing country's
+        // tolerance, once for the shipment.
+        let tol = country
+            .as_ref()
+            .and_then(|c| self.state.policy_at(c, &self.ev.body.time))
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let total: u128 = c.lines.iter().map(|l| u128::from(l.carats_pt.0)).sum();
+        let shown = Points(u64::try_from(total).unwrap_or(u64::MAX));
+        if u128::from(weight.0) > total {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!(
+                        "the lot weighs {weight} on receipt but the foreign certificate covers only {shown}"
+                    ),
+                )
+                .parcel(parcel)
+                .hint(format!(
+                    "no event adds weight: record at most {shown}, the lower figure when scales differ"
+                )),
+            );
+        } else if total - u128::from(weight.0) > u128::from(tol) {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!("the lot weighs {weight} on receipt but the foreign certificate states {shown}: stones are missing"),
+                )
+                .parcel(parcel)
+                .hint("a shipment short of its certificate beyond the tolerance is not admitted; report the discrepancy to the exporting authority"),
+            );
         }
         let h = self.importer(holder, country.as_ref(), parcel);
         if let Some(h) = &h
@@ -2293,6 +2504,9 @@ impl<'a, S: State> Cx<'a, S> {
                 )
                 .parcel(parcel),
             );
+        }
+        if prior.is_none() {
+            self.effects.push(Effect::PutImport { key, event: self.hash });
         }
         // A mixed-origin certificate that names fewer than two countries leaves part of the
         // stones' origin unknown: the explicit unknown member of the origin set.
@@ -2357,11 +2571,11 @@ impl<'a, S: State> Cx<'a, S> {
                 format!("receipt under certificate {} was already confirmed at {t}", c.number),
             ));
         }
+        // The importing country's tolerance, once for the shipment; carats never grow.
         let tol = self
             .state
             .policy_at(&c.importer.country, &self.ev.body.time)
-            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt)
-            .saturating_mul(u64::from(c.parcel_count.max(1)));
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
         let mut mismatches = Vec::new();
         if m.parcel_count != c.parcel_count {
             mismatches.push(format!(
@@ -2369,7 +2583,13 @@ impl<'a, S: State> Cx<'a, S> {
                 m.parcel_count, c.parcel_count
             ));
         }
-        if m.carats_pt.0.abs_diff(c.carats()) > tol {
+        if m.carats_pt.0 > c.carats() {
+            mismatches.push(format!(
+                "{} received, more than the {} the certificate states (no event adds weight: record the lower figure)",
+                m.carats_pt,
+                Points(c.carats())
+            ));
+        } else if c.carats() - m.carats_pt.0 > tol {
             mismatches.push(format!(
                 "{} received, the certificate states {}",
                 m.carats_pt,

@@ -192,6 +192,9 @@ impl PolicyHistory {
 }
 
 /// A change to the state.
+// An event has a few effects, applied at once: the size of the largest variant (an actor's
+// enrolment) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Effect {
@@ -207,6 +210,24 @@ pub enum Effect {
     PutParcel(ParcelState),
     /// A certificate is issued or changed.
     PutCertificate(Box<CertificateState>),
+    /// A foreign certificate was admitted by an `import` event: its [`import_key`] and the
+    /// event's hash (kept as a `meta` row, so that whole-ledger verification checks it).
+    PutImport {
+        /// The certificate's [`import_key`].
+        key: String,
+        /// The `import` event that admitted it.
+        event: Hash,
+    },
+}
+
+/// The key under which a foreign certificate's admission is remembered (KP-2: a foreign
+/// certificate is imported at most once per ledger): `import:` + issuing country + `:` + the
+/// number's ASCII letters and digits, upper-cased. Case, spaces, dashes and any other
+/// character cannot make one certificate look like two (docs/SPEC.md §10.3, `import`).
+pub fn import_key(country: &Country, number: &str) -> String {
+    let n: String =
+        number.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+    format!("import:{}:{n}", country.as_str().to_ascii_uppercase())
 }
 
 /// Read access to the ledger state, as the rules need it.
@@ -239,6 +260,12 @@ pub trait State {
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>>;
     /// A certificate by number.
     fn certificate(&self, number: &Text) -> Option<CertificateState>;
+    /// The `import` event that admitted the foreign certificate of [`import_key`] `key`, if
+    /// one did.
+    fn foreign_import(&self, key: &str) -> Option<Hash>;
+    /// The numbers of the certificates `country` issued in this ledger (read only when a
+    /// foreign certificate of that country is imported, which is rare).
+    fn certificate_numbers(&self, country: &Country) -> Vec<Text>;
     /// True for a parcel that was split or merged away and that [`State::parcel`] no longer
     /// returns (a state may instead keep consumed parcels with that status).
     fn consumed(&self, _id: &ParcelId) -> bool {
@@ -263,6 +290,8 @@ pub struct MemState {
     pub consumed: std::collections::HashSet<ParcelId>,
     /// Certificates by number.
     pub certificates: BTreeMap<Text, CertificateState>,
+    /// Foreign certificates admitted by `import` events, by [`import_key`].
+    pub imports: BTreeMap<String, Hash>,
 }
 
 impl MemState {
@@ -299,6 +328,9 @@ impl MemState {
                 }
                 Effect::PutCertificate(c) => {
                     self.certificates.insert(c.certificate.number.clone(), *c);
+                }
+                Effect::PutImport { key, event } => {
+                    self.imports.insert(key, event);
                 }
             }
         }
@@ -339,5 +371,15 @@ impl State for MemState {
     }
     fn consumed(&self, id: &ParcelId) -> bool {
         self.consumed.contains(id)
+    }
+    fn foreign_import(&self, key: &str) -> Option<Hash> {
+        self.imports.get(key).copied()
+    }
+    fn certificate_numbers(&self, country: &Country) -> Vec<Text> {
+        self.certificates
+            .values()
+            .filter(|c| &c.certificate.issuing_country == country)
+            .map(|c| c.certificate.number.clone())
+            .collect()
     }
 }
