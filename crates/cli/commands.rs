@@ -33,7 +33,15 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             removed.refuse()?;
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
             match (ledger, bundle) {
-                (Some(l), _) => verify_ledger(&l, mode, red_flags, json, &open),
+                (Some(l), _) => {
+                    // A trust policy (or trusted keys) given with --ledger pins the log's root.
+                    let trust = if policy.is_some() || !removed.trust.is_empty() {
+                        Some(bundle_trust(policy.as_deref(), &removed.trust)?)
+                    } else {
+                        None
+                    };
+                    verify_ledger(&l, trust.as_ref(), mode, red_flags, json, &open)
+                }
                 (None, Some(b)) => {
                     let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
                     verify_bundle_file(&b, &trust, mode, red_flags, json)
@@ -603,7 +611,14 @@ fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     Ok(if all_ok { OK } else { FOUND })
 }
 
-fn verify_ledger(path: &Path, mode: SigMode, red_flags: bool, json: bool, o: &OpenArgs) -> Result<u8> {
+fn verify_ledger(
+    path: &Path,
+    trust: Option<&kpledger_verify::TrustPolicy>,
+    mode: SigMode,
+    red_flags: bool,
+    json: bool,
+    o: &OpenArgs,
+) -> Result<u8> {
     let ledger = open(path, true, o)?;
     let total = ledger.len()?;
     let pb = render::progress(total, "verifying");
@@ -616,6 +631,13 @@ fn verify_ledger(path: &Path, mode: SigMode, red_flags: bool, json: bool, o: &Op
     };
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
+    if let Some(trust) = trust {
+        for f in kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref()) {
+            report.errors += 1;
+            report.ok = false;
+            report.findings.insert(0, f);
+        }
+    }
     if red_flags {
         report_cmd::add_flags(&mut report, &kpledger_report::red_flags(&book));
     }

@@ -18,12 +18,14 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::crash::{DemoSource, acknowledged, env_number, read_docs};
-use crate::util::{Out, TempDir, snapshot};
+use crate::util::{TempDir, snapshot};
 
 /// What one writer's last attempt at an event did (a locked ledger is tried again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Recorded,
+    /// Recorded by the other writer: refused as a duplicate while both raced in one batch, or
+    /// reported as already recorded (ingest is idempotent), at the same position.
     Refused,
 }
 
@@ -39,6 +41,13 @@ fn writer(ledger: &Path, src: &DemoSource, name: &str) -> (Vec<Outcome>, usize) 
             let out = kp!("ingest", "--ledger", ledger, "--wait", "2", file).run();
             let what = format!("writer {name}, event #{seq}");
             match out.code {
+                0 if out.stdout.starts_with("already recorded") => {
+                    out.check(
+                        out.stdout.contains(&format!(" as event #{seq} ")),
+                        &format!("{what}: already recorded as another number"),
+                    );
+                    break Outcome::Refused;
+                }
                 0 => {
                     out.check(
                         acknowledged(&out.stdout) == [seq],

@@ -176,7 +176,9 @@ fn witnessed_checkpoints_and_a_refused_fork() {
 /// that trusts another authority for Sierra Leone fails it (exit 1, KP-7); a policy whose
 /// witness key is not the one that cosigned fails with LOG-3 and names no one; a policy
 /// requiring no witness verifies with the warning LOG-4; a policy that cannot be read, or the
-/// removed `--trust` flag, cannot run (exit 2), the policy's lines named.
+/// removed `--witness` flag, cannot run (exit 2), the policy's lines named. The kept `--trust`
+/// with Sierra Leone's key alone finds the log not trusted (LOG-2: the log's root is the
+/// Secretariat); with the Secretariat's and the issuers' keys it verifies, unwitnessed (LOG-4).
 #[test]
 fn bundle_verification_through_the_cli() {
     let dir = crate::util::TempDir::new("bundle-cli");
@@ -251,7 +253,29 @@ fn bundle_verification_through_the_cli() {
     let p = write("garbled.txt", format!("{log}quorum none\nissuer SL sl.nma\n"));
     kp!("verify", &bundle, "--policy", &p).run().cannot_run(&["line 3", "unknown keyword"]);
     kp!("verify", &bundle).run().cannot_run(&["--policy"]);
-    kp!("verify", &bundle, "--trust", key("sl.nma")).run().cannot_run(&["were removed", "--policy FILE"]);
+    kp!("verify", &bundle, "--trust", key("sl.nma")).run().code(1).stdout_has("LOG-2");
+    // The bundle holds Liberia's certificate of the imported parcel: its issuer's key too.
+    kp!("verify", &bundle, "--trust", key("sl.nma"), "--trust", key("mru.secretariat"))
+        .run()
+        .code(1)
+        .stdout_has("certificate LR-2026-000042 of LR is validated by lr.mme");
+    kp!(
+        "verify",
+        &bundle,
+        "--trust",
+        key("sl.nma"),
+        "--trust",
+        key("mru.secretariat"),
+        "--trust",
+        key("lr.mme")
+    )
+    .run()
+    .ok()
+    .stdout_has("VERIFIED")
+    .stdout_has("LOG-4");
+    kp!("verify", &bundle, "--trust", key("sl.nma"), "--policy", &policy)
+        .run()
+        .cannot_run(&["cannot be used with"]);
     let html = dir.join("report.html");
     kp!(
         "report",

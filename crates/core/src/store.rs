@@ -48,6 +48,7 @@ CREATE TABLE event_parcels(
     PRIMARY KEY (parcel, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX event_parcels_seq ON event_parcels(seq);
+CREATE INDEX events_time ON events(time);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NULL, revoked INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
@@ -1618,11 +1619,21 @@ fn judge(
     sigs: kpledger_verify::Signatures,
 ) -> Result<kpledger_verify::Verdict, StoreError> {
     let state = SqlState { cache, ..SqlState::new(conn, path) };
-    let verdict = kpledger_verify::check_event_signed(&state, event, sigs);
-    match state.failure() {
-        Some(e) => Err(e),
-        None => Ok(verdict),
+    let mut verdict = kpledger_verify::check_event_signed(&state, event, sigs);
+    if let Some(e) = state.failure() {
+        return Err(e);
     }
+    // The ledger's clock (CH-4): the newest time the log holds, through the index on `time`
+    // (times are fixed-width UTC, so their text order is their time order).
+    let newest: Option<String> = conn
+        .prepare_cached("SELECT max(time) FROM events")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
+        .map_err(|e| sql_err(path, e))?;
+    let newest = newest.and_then(|t| kpledger_model::Time::new(t).ok());
+    if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), event) {
+        verdict = verdict.with_first(f);
+    }
+    Ok(verdict)
 }
 
 /// A refusal if this very event (same hash) is already in the ledger. The rules judge an event

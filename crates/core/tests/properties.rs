@@ -807,9 +807,23 @@ proptest! {
         let policy = Event::sign(body, &h.root_key).unwrap().into_parsed().unwrap();
         let mut events = h.events.clone();
         events.insert(k, policy);
+        // The ledger's clock (CH-4): an event dated more than MAX_BACKDATE_SECONDS before the
+        // newest event already in the log is refused, and the inserted policy, dated T, may be
+        // newer than the events after it.
+        let mut newest = h.events[..k].iter().map(|e| e.event.body.time.unix()).max().unwrap_or(0);
+        let mut clock = None;
+        for (i, e) in events.iter().enumerate().skip(k) {
+            if e.event.body.time.unix() < newest - kpledger_verify::rules::MAX_BACKDATE_SECONDS {
+                clock = Some(i);
+                break;
+            }
+            newest = newest.max(e.event.body.time.unix());
+        }
+        // A suspension covers whole days: once recorded, it refuses every shipment dated on or
+        // after its first day, however the shipment is dated within that day.
         let judged_under_it = (k + 1..events.len()).find(|&i| {
             let e = &events[i].event.body;
-            e.time >= t
+            e.time.date() >= t.date()
                 && matches!(
                     e.payload,
                     kpledger_model::Payload::Certificate { .. }
@@ -818,9 +832,13 @@ proptest! {
                 )
         });
         match (ingest(&events, &h.checkpoint), judged_under_it) {
-            (Outcome::Refused { at, codes }, Some(i)) => {
+            (Outcome::Refused { at, codes }, Some(i)) if clock.is_none_or(|c| i < c) => {
                 prop_assert_eq!(at, i, "refused elsewhere than the first shipment under the suspension");
                 prop_assert!(codes.contains("KP-6"), "refused with {codes:?}");
+            }
+            (Outcome::Refused { at, codes }, _) if clock.is_some() => {
+                prop_assert_eq!(Some(at), clock, "refused elsewhere than the first back-dated event");
+                prop_assert!(codes.contains("CH-4"), "refused with {codes:?}");
             }
             (Outcome::Verified { codes }, None) => {
                 // Only the inserted event is new: the checkpoint no longer matches, unless it

@@ -102,6 +102,7 @@ pub fn verify_bundle_observed(
     // (bundle position, number, issuing country, signer, key).
     let mut issued = Vec::new();
     let mut seen = BTreeMap::new();
+    let mut newest: Option<kpledger_model::Time> = None;
     for (i, ev) in events.iter().enumerate() {
         observe(bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index + 1), ev);
         // A ledger holds each event once; replaying one twice (an old policy after a newer
@@ -117,6 +118,14 @@ pub fn verify_bundle_observed(
             continue;
         }
         seen.insert(ev.hash, i + 1);
+        // The ledger's clock, over the events the bundle shows (the ledger held at least these).
+        if let Some(mut f) = crate::rules::ledger_clock(newest.as_ref(), ev) {
+            f.seq = Some(i as u64 + 1);
+            findings.push(f);
+        }
+        if newest.as_ref().is_none_or(|t| *t < ev.event.body.time) {
+            newest = Some(ev.event.body.time.clone());
+        }
         let (found, effects) = check_event_signed(&state, ev, sigs[i]).into_parts();
         for mut f in found {
             f.seq = Some(i as u64 + 1);
@@ -222,6 +231,34 @@ pub fn verify_bundle_observed(
 /// an authority the policy pins for the certificate's issuing country, by actor id and key.
 /// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
 /// log key) can enrol any "authority" it likes in its own ledger.
+/// LOG-2 for a whole ledger judged under a trust policy (`kpledger verify --ledger --policy`):
+/// the ledger's genesis, its first event, must give its root authority a key the policy pins for
+/// the ledger's origin. The ledger's own checks (`Ledger::verify`) then carry that trust through
+/// the root's rotations to every checkpoint. Returns the findings to add to its report.
+pub fn check_ledger_root(policy: &TrustPolicy, genesis: Option<&kpledger_model::ParsedEvent>) -> Vec<Finding> {
+    let Some((origin, key)) = genesis.and_then(|g| match &g.event.body.payload {
+        Payload::Genesis { authority } => Some((g.event.body.ledger.as_str(), authority.key)),
+        _ => None,
+    }) else {
+        return vec![Finding::error(Rule::Log2, "the ledger has no genesis: nothing anchors its log")];
+    };
+    let pinned = policy.log_keys(origin);
+    if pinned.contains(&key) {
+        return Vec::new();
+    }
+    vec![
+        Finding::error(
+            Rule::Log2,
+            format!(
+                "the ledger's root authority key {} is not a key the trust policy pins for log {origin:?}: \
+                 this file is not the log the policy names, whatever it holds",
+                key.fingerprint()
+            ),
+        )
+        .hint("obtain the log's key through the KP's official channels; a ledger file proves nothing about who made it"),
+    ]
+}
+
 /// The root authority's keys over the bundle: its genesis key, then each key it rotated to.
 fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
     let Some(Payload::Genesis { authority }) = events.first().map(|e| &e.event.body.payload) else {

@@ -297,6 +297,11 @@ impl LedgerCheck {
             f.seq = Some(row.seq);
             self.push(f);
         }
+        if let Some(mut f) = crate::rules::ledger_clock(self.last_time.as_ref(), parsed) {
+            f.seq = Some(row.seq);
+            f.parcel = first_parcel;
+            self.push(f);
+        }
         if self.last_time.as_ref().is_none_or(|t| *t < body.time) {
             self.last_time = Some(body.time.clone());
         }

@@ -55,6 +55,37 @@ impl Accepted {
     }
 }
 
+/// How long before the newest event already in the log an event may be dated: the time
+/// signing offline and the signers' clocks may take. Beyond it, CH-4 refuses the event. Ingest
+/// refuses an event dated more than a day after its machine's clock, so a future-dated event
+/// can move the log's newest time at most a day ahead, and an honest event signed up to a day
+/// before it is recorded still passes.
+pub const MAX_BACKDATE_SECONDS: i64 = 48 * 3600;
+
+/// CH-4, the ledger's clock: an event may not be dated more than [`MAX_BACKDATE_SECONDS`]
+/// before `newest`, the latest time of the events the log held before it. Without this, an act
+/// signed today could claim a past time at which a licence was still valid, a policy not yet in
+/// force, or a suspension not yet recorded, and be judged then. The store (at append), the
+/// whole-ledger verifier and the bundle verifier apply it with the newest time they have seen.
+pub fn ledger_clock(newest: Option<&kpledger_model::Time>, ev: &ParsedEvent) -> Option<Finding> {
+    let newest = newest?;
+    let time = &ev.event.body.time;
+    if time.unix() >= newest.unix() - MAX_BACKDATE_SECONDS {
+        return None;
+    }
+    let mut f = Finding::error(
+        Rule::Ch4,
+        format!(
+            "the event is dated {time}, more than {} hours before the newest event the log already holds \
+             ({newest}): an act is dated when it is signed, and the log records it within that time",
+            MAX_BACKDATE_SECONDS / 3600
+        ),
+    )
+    .hint("sign the event again with the current time; a past act cannot be recorded as if it had been recorded then");
+    f.event = Some(ev.hash);
+    Some(f)
+}
+
 impl Verdict {
     /// The hash of the event judged.
     pub fn hash(&self) -> Hash {
@@ -1483,12 +1514,17 @@ impl<'a, S: State> Cx<'a, S> {
         // authority signed (none signed: the judging policy's list alone).
         let mut kp_participants: Option<BTreeSet<Country>> = None;
         for c in state.policy_countries() {
-            if let Some(h) = state.policy_history(&c)
-                && let Some(e) = h.root_at(t)
-            {
+            let Some(h) = state.policy_history(&c) else { continue };
+            if let Some(e) = h.root_at(t) {
                 kp_participants
                     .get_or_insert_with(BTreeSet::new)
                     .extend(e.policy.participants.iter().cloned());
+            }
+            // A suspension names the dates it covers: once the root authority has recorded it,
+            // in any version of any policy, no act dated inside it passes, whenever signed. An
+            // act signed after the suspension was recorded but dated before that version took
+            // effect (a back-dated export) is judged by it all the same.
+            for e in h.entries.iter().filter(|e| e.root) {
                 kp_level.extend(
                     e.policy
                         .suspensions
@@ -1498,6 +1534,7 @@ impl<'a, S: State> Cx<'a, S> {
                 );
             }
         }
+        kp_level.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
         kp_level.dedup();
         if policy.participants.contains(country) && kp_participants.is_some_and(|l| !l.contains(country)) {
             self.err(
@@ -1733,31 +1770,34 @@ impl<'a, S: State> Cx<'a, S> {
         }
         // A certificate weighs nothing itself: its carats are exactly its parcels' weights as
         // last weighed (at sealing), so that it can never carry more than they do.
-        let weight: u64 = parcels.iter().fold(0u64, |a, p| a.saturating_add(p.weight_pt.0));
-        if c.carats() != weight {
+        // Exact sums (u128): a saturated or wrapped total could match a false one.
+        let weight: u128 = parcels.iter().map(|p| u128::from(p.weight_pt.0)).sum();
+        let stated: u128 = c.lines.iter().map(|l| u128::from(l.carats_pt.0)).sum();
+        if stated != weight {
             self.err(
                 Finding::error(
                     Rule::Mb5,
                     format!(
                         "the certificate states {} but its parcels weigh {}",
                         Points(c.carats()),
-                        Points(weight)
+                        Points(u64::try_from(weight).unwrap_or(u64::MAX))
                     ),
                 )
                 .hint("carats inflated or deflated between the last weighing and the certificate"),
             );
         }
-        let value: u64 = parcels.iter().filter_map(|p| p.value_usd_cents).map(|v| v.0).sum();
+        let value: u128 = parcels.iter().filter_map(|p| p.value_usd_cents).map(|v| u128::from(v.0)).sum();
+        let stated_value: u128 = c.lines.iter().map(|l| u128::from(l.value_usd_cents.0)).sum();
         if parcels.len() == c.parcels.len()
             && parcels.iter().all(|p| p.value_usd_cents.is_some())
-            && c.value() != value
+            && stated_value != value
         {
             self.err(Finding::error(
                 Rule::Ex1,
                 format!(
                     "the certificate states {} but the official valuation of its parcels is {}",
                     Cents(c.value()),
-                    Cents(value)
+                    Cents(u64::try_from(value).unwrap_or(u64::MAX))
                 ),
             ));
         }
