@@ -67,3 +67,5 @@ mod report;
 mod standalone;
 #[path = "e2e/schema.rs"]
 mod schema;
+#[path = "e2e/redteam.rs"]
+mod redteam;
