@@ -403,3 +403,38 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
     let ev = w.sim.sign(&mme, second).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
 }
+
+/// ATTACK (smuggler: any holder, with its own key): integer wrap-around in the split's mass
+/// balance. The dealer splits a 12.50 ct parcel into 2,048 parts of 2^53−1 points (the largest
+/// weight the canonical JSON allows, about 90 billion carats each) plus one part of 32.98 ct.
+/// `rules.rs::split` adds the parts' weights with a plain `u64` sum, which wraps in a release
+/// build: 2048·(2^53−1) + 3298 = 2^64 + 1250 ≡ 1250, exactly the parcel's weight, so MB-2 sees
+/// no difference (the stones are left uncounted so that the count check is skipped). Accepted:
+/// the dealer now holds 2,048 parcels of 90 billion carats each. (In a debug build the same
+/// sum panics: a verifier crash on a signed event.) `merge` sums its inputs the same way.
+///
+/// Correct: refused (MB-2) — weights summed with checked or u128 arithmetic.
+#[test]
+fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
+    let mut w = World::new("split-wrap", ("2026-01-01", "2026-12-31"));
+    let (miner, dealer, koidu) = (w.miner.clone(), w.dealer.clone(), w.koidu.clone());
+    let p = w.sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
+    w.sim.tick(30);
+    w.sell(&miner, &p, &dealer);
+    let max = (1u64 << 53) - 1;
+    let mut outputs: Vec<kpledger_model::NewParcel> = (0..2048)
+        .map(|_| kpledger_model::NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(max), stones: None })
+        .collect();
+    outputs.push(kpledger_model::NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(3298), stones: None });
+    assert_eq!(outputs.iter().fold(0u64, |a, o| a.wrapping_add(o.weight_pt.0)), 1250);
+    let head = w.sim.parcel(&p).unwrap().head;
+    let ev = w.sim.sign(&dealer, Payload::Split { parcel: p, prev: head, outputs }).unwrap();
+    match w.sim.ledger_mut().append(&ev) {
+        Err(kpledger_core::StoreError::Rejected { findings, .. }) => {
+            let codes: BTreeSet<&str> = findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
+            assert!(codes.contains("MB-2"), "refused, but not for its weight: {codes:?}");
+        }
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a split of 12.50 ct into 2,049 parts weighing 1.8e16 ct in all was accepted"),
+    }
+}
