@@ -22,8 +22,8 @@ use common::policy;
 use kpledger_core::Ledger;
 use kpledger_core::sim::{Sim, licence, site, text};
 use kpledger_model::{
-    ActorId, CertImporter, Cents, Country, Date, Origin, ParcelId, ParsedEvent, Payload, Points, Role, SiteId,
-    Suspension, Time,
+    ActorId, Cents, CertImporter, Country, Date, Origin, ParcelId, ParsedEvent, Payload, Points, Role,
+    SiteId, Suspension, Time,
 };
 
 const ORIGIN: &str = "kpledger.mru/regional";
@@ -85,7 +85,10 @@ impl World {
         sim.policy(&nma, policy("SL")).unwrap();
         sim.policy(&mme, policy("LR")).unwrap();
         let koidu = sim
-            .site(&nma, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap())
+            .site(
+                &nma,
+                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+            )
             .unwrap();
         let lic = |n: &str, class: &str, from: &str, to: &str, sites: &[&SiteId]| {
             licence(n, class, from, to, sites).unwrap()
@@ -147,6 +150,17 @@ impl World {
     /// (`importer.actor` left out, as the demo and `kpledger certificate issue` without
     /// `--importer-actor` do). Not exported.
     fn certified_to_liberia(&mut self) -> ParcelId {
+        let to = CertImporter {
+            name: text(LIBERTY).unwrap(),
+            address: text("Randall Street, Monrovia").unwrap(),
+            country: Country::new("LR").unwrap(),
+            actor: None,
+        };
+        self.certified_to(to)
+    }
+
+    /// The same lot, certified to `to`.
+    fn certified_to(&mut self, to: CertImporter) -> ParcelId {
         let (miner, dealer, exporter, pmt, nma, koidu) = (
             self.miner.clone(),
             self.dealer.clone(),
@@ -165,12 +179,6 @@ impl World {
         self.sim.tick(60);
         self.sim.seal(&nma, &p, &["SL-SEAL-2026-0101"]).unwrap();
         self.sim.tick(60);
-        let to = CertImporter {
-            name: text(LIBERTY).unwrap(),
-            address: text("Randall Street, Monrovia").unwrap(),
-            country: Country::new("LR").unwrap(),
-            actor: None,
-        };
         let cert = self.sim.draft_certificate(CERT, &nma, &exporter, to, &[p], 60).unwrap();
         self.sim.certify(&nma, cert).unwrap();
         self.sim.tick(60);
@@ -221,13 +229,21 @@ fn redteam_export_backdated_before_root_suspension_is_refused() {
     w.sim.tick(60);
     // The control: exported now, the shipment is refused with KP-6.
     let refs = w.sim.current_refs(CERT).unwrap();
-    let now = w.sim.sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs.clone() }).unwrap();
+    let now = w
+        .sim
+        .sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs.clone() })
+        .unwrap();
     assert_refused(&w.refused_with(&now), &["KP-6"], "the export after the suspension (control)");
     // The attack: the same export, signed as if made three hours ago (same day).
     w.sim.tick(-180);
     assert_eq!(w.sim.now().date(), today);
-    let backdated = w.sim.sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs }).unwrap();
-    assert_refused(&w.refused_with(&backdated), &["CH-4", "KP-6"], "the export back-dated before the suspension");
+    let backdated =
+        w.sim.sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs }).unwrap();
+    assert_refused(
+        &w.refused_with(&backdated),
+        &["CH-4", "KP-6"],
+        "the export back-dated before the suspension",
+    );
 }
 
 /// ATTACK (smuggler: a miner whose licence has ended): the miner's licence ended on
@@ -256,7 +272,13 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
         .sim
         .sign(
             &miner,
-            Payload::Extraction { parcel, site: koidu.clone(), weight_pt: Points(5000), stones: 40, hs_code: hs.clone() },
+            Payload::Extraction {
+                parcel,
+                site: koidu.clone(),
+                weight_pt: Points(5000),
+                stones: 40,
+                hs_code: hs.clone(),
+            },
         )
         .unwrap();
     assert_refused(&w.refused_with(&now), &["LC-1"], "the extraction after the licence ended (control)");
@@ -266,9 +288,16 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
     let parcel = w.sim.new_parcel_id();
     let backdated = w
         .sim
-        .sign(&miner, Payload::Extraction { parcel, site: koidu, weight_pt: Points(5000), stones: 40, hs_code: hs })
+        .sign(
+            &miner,
+            Payload::Extraction { parcel, site: koidu, weight_pt: Points(5000), stones: 40, hs_code: hs },
+        )
         .unwrap();
-    assert_refused(&w.refused_with(&backdated), &["CH-4", "LC-1"], "the extraction back-dated into the licence");
+    assert_refused(
+        &w.refused_with(&backdated),
+        &["CH-4", "LC-1"],
+        "the extraction back-dated into the licence",
+    );
 }
 
 /// ATTACK (corrupt authority of the destination, `lr.mme`): the certificate names its importer
@@ -290,16 +319,14 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
     w.sim.export(&nma, CERT).unwrap();
     w.sim.tick(24 * 60);
     let mme = w.mme.clone();
-    let front = w
-        .sim
-        .enrol(
-            &mme,
-            "lr.dealer.front",
-            LIBERTY,
-            Role::Dealer,
-            "LR",
-            Some(licence("MME/DL/2026/666", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
-        );
+    let front = w.sim.enrol(
+        &mme,
+        "lr.dealer.front",
+        LIBERTY,
+        Role::Dealer,
+        "LR",
+        Some(licence("MME/DL/2026/666", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
+    );
     // Either the namesake enrolment itself is refused ...
     let Ok(front) = front else { return };
     // ... or the confirmation handing custody to it must be.
@@ -322,7 +349,13 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
 
 /// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`,
 /// naming Liberty Rough Exports as importer.
-fn foreign(number: &str, country: &str, exporter: &str, pt: u64, valid: (Date, Date)) -> kpledger_model::ForeignCertificate {
+fn foreign(
+    number: &str,
+    country: &str,
+    exporter: &str,
+    pt: u64,
+    valid: (Date, Date),
+) -> kpledger_model::ForeignCertificate {
     kpledger_model::ForeignCertificate {
         number: text(number).unwrap(),
         issuing_country: Country::new(country).unwrap(),
@@ -377,7 +410,13 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
     w.sim.export(&nma, CERT).unwrap();
     w.sim.tick(24 * 60);
     let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
-    let paper = foreign(CERT, "SL", "Kono Gems Export Ltd", c.carats(), (c.date_of_issue.clone(), c.date_of_expiry.clone()));
+    let paper = foreign(
+        CERT,
+        "SL",
+        "Kono Gems Export Ltd",
+        c.carats(),
+        (c.date_of_issue.clone(), c.date_of_expiry.clone()),
+    );
     let payload = w.import_payload(c.carats(), paper);
     let mme = w.mme.clone();
     let ev = w.sim.sign(&mme, payload).unwrap();
@@ -396,10 +435,12 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
     let mut w = World::new("double-import", ("2026-01-01", "2026-12-31"));
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let mme = w.mme.clone();
-    let first = w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()));
+    let first =
+        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()));
     w.sim.submit(&mme, first).unwrap();
     w.sim.tick(60);
-    let second = w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
+    let second =
+        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
     let ev = w.sim.sign(&mme, second).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
 }
@@ -423,18 +464,78 @@ fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
     w.sell(&miner, &p, &dealer);
     let max = (1u64 << 53) - 1;
     let mut outputs: Vec<kpledger_model::NewParcel> = (0..2048)
-        .map(|_| kpledger_model::NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(max), stones: None })
+        .map(|_| kpledger_model::NewParcel {
+            parcel: w.sim.new_parcel_id(),
+            weight_pt: Points(max),
+            stones: None,
+        })
         .collect();
-    outputs.push(kpledger_model::NewParcel { parcel: w.sim.new_parcel_id(), weight_pt: Points(3298), stones: None });
+    outputs.push(kpledger_model::NewParcel {
+        parcel: w.sim.new_parcel_id(),
+        weight_pt: Points(3298),
+        stones: None,
+    });
     assert_eq!(outputs.iter().fold(0u64, |a, o| a.wrapping_add(o.weight_pt.0)), 1250);
     let head = w.sim.parcel(&p).unwrap().head;
     let ev = w.sim.sign(&dealer, Payload::Split { parcel: p, prev: head, outputs }).unwrap();
     match w.sim.ledger_mut().append(&ev) {
         Err(kpledger_core::StoreError::Rejected { findings, .. }) => {
-            let codes: BTreeSet<&str> = findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
+            let codes: BTreeSet<&str> =
+                findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
             assert!(codes.contains("MB-2"), "refused, but not for its weight: {codes:?}");
         }
         Err(e) => panic!("refused for another reason: {e}"),
         Ok(_) => panic!("a split of 12.50 ct into 2,049 parts weighing 1.8e16 ct in all was accepted"),
     }
+}
+
+/// ATTACK (corrupt national official, `sl.nma`): Sierra Leone's authority publishes a new
+/// version of its own policy that adds Somalia (not a KP Participant) to `participants`, then
+/// certifies a lot to Mogadishu and exports it. Issue 21 item 2 requires that a Participant's
+/// standing be decided by the root (or the verifier's trust policy), never by the
+/// participant's own policy; here the national list alone decides (`rules.rs::participant`:
+/// `policy.participants.contains(country)` on the issuing country's own policy), the new
+/// Participant is only a GV-3 warning, and `verify` exits 0 (VERIFIED, warnings allowed).
+///
+/// Correct: refused (KP-6): a destination is a Participant only if the root authority's list
+/// (or the KP-level list of the trust policy) says so; a national policy can only narrow it.
+#[test]
+fn redteam_national_policy_adding_a_non_participant_is_refused() {
+    let mut w = World::new("self-made-participant", ("2026-01-01", "2026-12-31"));
+    let nma = w.nma.clone();
+    let mut own = policy("SL");
+    own.version = text("2026-12-01").unwrap();
+    own.participants.push(Country::new("SO").unwrap());
+    own.participants.sort();
+    w.sim.policy(&nma, own).unwrap();
+    w.sim.tick(60);
+    let to = CertImporter {
+        name: text("Horn Gems Trading").unwrap(),
+        address: text("Mogadishu").unwrap(),
+        country: Country::new("SO").unwrap(),
+        actor: None,
+    };
+    let lot = {
+        let (miner, dealer, exporter, pmt, koidu) =
+            (w.miner.clone(), w.dealer.clone(), w.exporter.clone(), w.pmt.clone(), w.koidu.clone());
+        let q = w.sim.extract(&miner, &koidu, Points(800), 10, "7102.31").unwrap();
+        w.sim.tick(30);
+        w.sell(&miner, &q, &dealer);
+        w.sell(&dealer, &q, &exporter);
+        let declared = 800 * 289;
+        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
+        w.sim.value(&pmt, &q, Cents(declared), gov, Some(indep), gov).unwrap();
+        w.sim.tick(60);
+        w.sim.seal(&nma, &q, &["SL-SEAL-2026-0202"]).unwrap();
+        w.sim.tick(60);
+        q
+    };
+    let exporter = w.exporter.clone();
+    let cert = w.sim.draft_certificate("SL-2026-004313", &nma, &exporter, to, &[lot], 60).unwrap();
+    let ev = w.sim.sign(&nma, Payload::Certificate { certificate: cert }).unwrap();
+    assert_refused(
+        &w.refused_with(&ev),
+        &["KP-6"],
+        "a certificate to a country only Sierra Leone calls a Participant",
+    );
 }
