@@ -59,6 +59,8 @@ mod log;
 mod memory;
 #[path = "e2e/pipes.rs"]
 mod pipes;
+#[path = "e2e/redteam.rs"]
+mod redteam;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]

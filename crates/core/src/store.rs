@@ -1858,6 +1858,28 @@ impl State for SqlState<'_> {
     fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>> {
         self.seen(self.try_origin()).map(std::borrow::Cow::Owned)
     }
+    fn trader_named(&self, country: &Country, name: &Text) -> Option<ActorId> {
+        // Enrolments are rare: a scan of the country's unrevoked actors.
+        let found: Result<Option<ActorId>, StoreError> = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT doc FROM actors WHERE country = ?1 AND revoked = 0")
+                .map_err(|e| sql_err(self.path, e))?;
+            let mut rows = st.query([country.as_str()]).map_err(|e| sql_err(self.path, e))?;
+            while let Some(r) = rows.next().map_err(|e| sql_err(self.path, e))? {
+                let doc: String = r.get(0).map_err(|e| sql_err(self.path, e))?;
+                let a: ActorState = serde_json::from_str(&doc).map_err(|e| StoreError::BadRow {
+                    path: self.path.to_owned(),
+                    reason: format!("actor of {country}: {e}"),
+                })?;
+                if a.record.role.is_trade() && &a.record.name == name {
+                    return Ok(Some(a.record.id));
+                }
+            }
+            Ok(None)
+        })();
+        self.seen(found)
+    }
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
         if let Some(a) = self.cache.and_then(|c| c.actors.borrow().get(id).cloned()) {
             return Some(std::borrow::Cow::Owned(a));

@@ -72,9 +72,8 @@ fn summary(findings: &[Finding]) -> Vec<(&'static str, Severity, String)> {
 fn judge(w: &mut World, ev: &ParsedEvent) -> Vec<&'static str> {
     let stored = w.ledger.dry_run(ev).unwrap();
     // The store judges by the rules and by the ledger's clock (CH-4, the newest time it holds).
-    let newest = (1..=w.ledger.len().unwrap())
-        .map(|seq| w.ledger.event(seq).unwrap().unwrap().event.body.time)
-        .max();
+    let newest =
+        (1..=w.ledger.len().unwrap()).map(|seq| w.ledger.event(seq).unwrap().unwrap().event.body.time).max();
     let mut mem = check_event(&w.mem, ev);
     if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), ev) {
         mem = mem.with_first(f);

@@ -235,7 +235,10 @@ pub fn verify_bundle_observed(
 /// the ledger's genesis, its first event, must give its root authority a key the policy pins for
 /// the ledger's origin. The ledger's own checks (`Ledger::verify`) then carry that trust through
 /// the root's rotations to every checkpoint. Returns the findings to add to its report.
-pub fn check_ledger_root(policy: &TrustPolicy, genesis: Option<&kpledger_model::ParsedEvent>) -> Vec<Finding> {
+pub fn check_ledger_root(
+    policy: &TrustPolicy,
+    genesis: Option<&kpledger_model::ParsedEvent>,
+) -> Vec<Finding> {
     let Some((origin, key)) = genesis.and_then(|g| match &g.event.body.payload {
         Payload::Genesis { authority } => Some((g.event.body.ledger.as_str(), authority.key)),
         _ => None,

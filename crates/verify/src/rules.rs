@@ -601,6 +601,28 @@ impl<'a, S: State> Cx<'a, S> {
         {
             self.err(Finding::error(Rule::Lc1, "the licence ends before it starts").actor(&actor.id));
         }
+        // A certificate names its exporter and importer by name (and an import confirmation
+        // without the importer's actor id finds it by name): a second trader under a name
+        // already enrolled in the country would be a namesake front that custody could be
+        // handed to.
+        if actor.role.is_trade()
+            && let Some(other) = self.state.trader_named(&actor.country, &actor.name)
+        {
+            self.err(
+                Finding::error(
+                    Rule::Ch3,
+                    format!(
+                        "a trader named {:?} is already enrolled in {} as {other}: one name, one trader",
+                        actor.name.as_str(),
+                        actor.country
+                    ),
+                )
+                .actor(&actor.id)
+                .hint(
+                    "enrol the trader under its full registered name, or revoke the earlier enrolment first",
+                ),
+            );
+        }
         self.effects.push(Effect::PutActor(ActorState {
             record: actor.clone(),
             enrolled_by: signer.map(|s| s.record.id.clone()),

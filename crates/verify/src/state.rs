@@ -238,6 +238,9 @@ pub trait State {
     /// An actor by id (borrowed where the state holds it: rules consult the signer and
     /// the parties of every event).
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>>;
+    /// An unrevoked trader enrolled in `country` under the name `name`, if there is one: names
+    /// identify exporters and importers on certificates, so one name is one trader.
+    fn trader_named(&self, country: &Country, name: &Text) -> Option<ActorId>;
     /// A site by id (borrowed where the state holds it).
     fn site(&self, id: &SiteId) -> Option<std::borrow::Cow<'_, SiteRecord>>;
     /// A country's current policy (borrowed where the state holds it: rules consult it for
@@ -341,6 +344,17 @@ impl MemState {
 impl State for MemState {
     fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>> {
         self.origin.as_ref().map(std::borrow::Cow::Borrowed)
+    }
+    fn trader_named(&self, country: &Country, name: &Text) -> Option<ActorId> {
+        self.actors
+            .values()
+            .find(|a| {
+                a.record.role.is_trade()
+                    && a.revoked.is_none()
+                    && &a.record.country == country
+                    && &a.record.name == name
+            })
+            .map(|a| a.record.id.clone())
     }
     fn actor(&self, id: &ActorId) -> Option<std::borrow::Cow<'_, ActorState>> {
         self.actors.get(id).map(std::borrow::Cow::Borrowed)

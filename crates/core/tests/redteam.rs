@@ -1,0 +1,515 @@
+//! Red-team attacks on the soundness fixes of issues 14, 20 and 21, rebuilt with the simulator
+//! (`kpledger_core::sim`, so through `Ledger::append` like every ingest).
+//!
+//! Each test builds one attack and asserts the CORRECT behaviour (the event refused with a rule
+//! code, or the whole ledger refused), so each fails on the build it was written against.
+//!
+//! The world: a regional ledger (root `mru.secretariat`, as in the demo), Sierra Leone's and
+//! Liberia's authorities enrolled by the root, each with its published policy; in Sierra Leone
+//! a mine site, a licensed miner, a dealer, an exporter and the PMT valuer; in Liberia the
+//! licensed importer "Liberty Rough Exports".
+
+// Tests: a failed unwrap is a failed test, and the panic says where.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::policy;
+use kpledger_core::Ledger;
+use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_model::{
+    ActorId, Cents, CertImporter, Country, Date, Origin, ParcelId, ParsedEvent, Payload, Points, Role,
+    SiteId, Suspension, Time,
+};
+
+const ORIGIN: &str = "kpledger.mru/regional";
+const SEED: &str = "kpledger-redteam-v1";
+const START: &str = "2026-03-02T08:00:00Z";
+const CERT: &str = "SL-2026-004312";
+const LIBERTY: &str = "Liberty Rough Exports";
+
+/// A temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kpledger-redteam-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct World {
+    sim: Sim,
+    root: ActorId,
+    nma: ActorId,
+    mme: ActorId,
+    miner: ActorId,
+    dealer: ActorId,
+    exporter: ActorId,
+    pmt: ActorId,
+    koidu: SiteId,
+    _tmp: Scratch,
+}
+
+fn id(s: &str) -> ActorId {
+    ActorId::new(s).unwrap()
+}
+
+impl World {
+    /// The regional world; the miner's licence runs from `miner_licence.0` to `.1`.
+    fn new(tag: &str, miner_licence: (&str, &str)) -> World {
+        let tmp = Scratch::new(tag);
+        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
+        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
+        let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
+        let nma = sim
+            .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
+            .unwrap();
+        let mme = sim
+            .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
+            .unwrap();
+        sim.policy(&nma, policy("SL")).unwrap();
+        sim.policy(&mme, policy("LR")).unwrap();
+        let koidu = sim
+            .site(
+                &nma,
+                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+            )
+            .unwrap();
+        let lic = |n: &str, class: &str, from: &str, to: &str, sites: &[&SiteId]| {
+            licence(n, class, from, to, sites).unwrap()
+        };
+        let miner = sim
+            .enrol(
+                &nma,
+                "sl.miner.koroma",
+                "Ibrahim Koroma",
+                Role::Miner,
+                "SL",
+                Some(lic("NMA/AML/2026/0142", "artisanal", miner_licence.0, miner_licence.1, &[&koidu])),
+            )
+            .unwrap();
+        let dealer = sim
+            .enrol(
+                &nma,
+                "sl.dealer.kamara",
+                "Kamara Diamond Dealers",
+                Role::Dealer,
+                "SL",
+                Some(lic("NMA/DL/2026/031", "dealer", "2026-01-01", "2026-12-31", &[])),
+            )
+            .unwrap();
+        let exporter = sim
+            .enrol(
+                &nma,
+                "sl.exporter.kono-gems",
+                "Kono Gems Export Ltd",
+                Role::Exporter,
+                "SL",
+                Some(lic("NMA/EXP/2026/007", "exporter", "2026-01-01", "2026-12-31", &[])),
+            )
+            .unwrap();
+        let pmt = sim
+            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
+            .unwrap();
+        sim.enrol(
+            &mme,
+            "lr.dealer.liberty",
+            LIBERTY,
+            Role::Dealer,
+            "LR",
+            Some(lic("MME/DL/2026/019", "dealer", "2026-01-01", "2026-12-31", &[])),
+        )
+        .unwrap();
+        sim.tick(60);
+        World { sim, root, nma, mme, miner, dealer, exporter, pmt, koidu, _tmp: tmp }
+    }
+
+    fn sell(&mut self, from: &ActorId, p: &ParcelId, to: &ActorId) {
+        let price = Cents(self.sim.parcel(p).unwrap().weight_pt.0 * 289);
+        self.sim.handover(from, p, to, price, None).unwrap();
+        self.sim.tick(60);
+    }
+
+    /// 12.50 ct mined at Koidu, sold to the dealer and to the exporter, valued by the PMT
+    /// (highest of three) and sealed by the NMA; then certified to Liberty Rough Exports
+    /// (`importer.actor` left out, as the demo and `kpledger certificate issue` without
+    /// `--importer-actor` do). Not exported.
+    fn certified_to_liberia(&mut self) -> ParcelId {
+        let to = CertImporter {
+            name: text(LIBERTY).unwrap(),
+            address: text("Randall Street, Monrovia").unwrap(),
+            country: Country::new("LR").unwrap(),
+            actor: None,
+        };
+        self.certified_to(to)
+    }
+
+    /// The same lot, certified to `to`.
+    fn certified_to(&mut self, to: CertImporter) -> ParcelId {
+        let (miner, dealer, exporter, pmt, nma, koidu) = (
+            self.miner.clone(),
+            self.dealer.clone(),
+            self.exporter.clone(),
+            self.pmt.clone(),
+            self.nma.clone(),
+            self.koidu.clone(),
+        );
+        let p = self.sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
+        self.sim.tick(30);
+        self.sell(&miner, &p, &dealer);
+        self.sell(&dealer, &p, &exporter);
+        let declared = 1250 * 289;
+        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
+        self.sim.value(&pmt, &p, Cents(declared), gov, Some(indep), gov).unwrap();
+        self.sim.tick(60);
+        self.sim.seal(&nma, &p, &["SL-SEAL-2026-0101"]).unwrap();
+        self.sim.tick(60);
+        let cert = self.sim.draft_certificate(CERT, &nma, &exporter, to, &[p], 60).unwrap();
+        self.sim.certify(&nma, cert).unwrap();
+        self.sim.tick(60);
+        p
+    }
+
+    /// The error codes with which ingest would refuse `ev` (empty: accepted).
+    fn refused_with(&self, ev: &ParsedEvent) -> BTreeSet<&'static str> {
+        let verdict = self.sim.ledger().dry_run(ev).unwrap();
+        verdict.findings().iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
+    }
+}
+
+fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
+    assert!(
+        any_of.iter().any(|c| codes.contains(c)),
+        "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
+    );
+}
+
+/// ATTACK (corrupt national official, `sl.nma`): the root authority records Liberia's KP
+/// suspension (from today) in a root-signed version of Sierra Leone's policy, which KP-6
+/// applies whatever Sierra Leone says (GV-2). `sl.nma` then records the export of a lot it
+/// had certified to Liberia, signing the export with a time two hours BEFORE the root's
+/// suspension event, although it appends it after. The export is judged with the policy "in
+/// force" at the time it claims (`State::policy_at`, `PolicyHistory::root_at` in
+/// `rules.rs::participant`), which does not hold the suspension yet: accepted.
+///
+/// Correct: an event cannot be dated before an event already in the log (beyond a
+/// documented skew), so the export is refused (CH-4), or is judged against the suspension
+/// (KP-6).
+#[test]
+fn redteam_export_backdated_before_root_suspension_is_refused() {
+    let mut w = World::new("backdated-export", ("2026-01-01", "2026-12-31"));
+    w.certified_to_liberia();
+    w.sim.tick(4 * 60);
+    let today: Date = w.sim.now().date();
+    let mut suspended = policy("SL");
+    suspended.version = text("2026-12-01").unwrap();
+    suspended.suspensions.push(Suspension {
+        country: Country::new("LR").unwrap(),
+        from: today.clone(),
+        to: Date::new("2027-12-31").unwrap(),
+        reason: text("KP suspension of Liberia").unwrap(),
+    });
+    let root = w.root.clone();
+    w.sim.policy(&root, suspended).unwrap();
+    w.sim.tick(60);
+    // The control: exported now, the shipment is refused with KP-6.
+    let refs = w.sim.current_refs(CERT).unwrap();
+    let now = w
+        .sim
+        .sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs.clone() })
+        .unwrap();
+    assert_refused(&w.refused_with(&now), &["KP-6"], "the export after the suspension (control)");
+    // The attack: the same export, signed as if made three hours ago (same day).
+    w.sim.tick(-180);
+    assert_eq!(w.sim.now().date(), today);
+    let backdated =
+        w.sim.sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs }).unwrap();
+    assert_refused(
+        &w.refused_with(&backdated),
+        &["CH-4", "KP-6"],
+        "the export back-dated before the suspension",
+    );
+}
+
+/// ATTACK (smuggler: a miner whose licence has ended): the miner's licence ended on
+/// 2026-03-02. Three days later (other events recorded in between) the miner registers
+/// 50.00 ct of "production" signed with a time on the last day of the licence. LC-1 checks
+/// the licence at the time the event claims, and CH-4 only orders events of one parcel: a new
+/// parcel has no earlier event, so any past time passes. Accepted: stones of unknown source
+/// enter the ledger as licensed production.
+///
+/// Correct: an event is not dated before the events already in the log (beyond a documented
+/// skew): refused (CH-4), or judged at the time it is recorded (LC-1).
+#[test]
+fn redteam_extraction_backdated_into_ended_licence_is_refused() {
+    let mut w = World::new("backdated-extraction", ("2026-01-01", "2026-03-02"));
+    w.sim.tick(3 * 24 * 60);
+    // Life goes on: the NMA enrols a second valuer, recorded now (2026-03-05).
+    let nma = w.nma.clone();
+    w.sim.enrol(&nma, "sl.pmt.kenema", "PMT Kenema office", Role::Valuer, "SL", None).unwrap();
+    w.sim.tick(60);
+    let koidu = w.koidu.clone();
+    let miner = w.miner.clone();
+    // The control: registered now, the extraction is refused (LC-1, licence ended).
+    let parcel = w.sim.new_parcel_id();
+    let hs = kpledger_model::HsCode::new("7102.31").unwrap();
+    let now = w
+        .sim
+        .sign(
+            &miner,
+            Payload::Extraction {
+                parcel,
+                site: koidu.clone(),
+                weight_pt: Points(5000),
+                stones: 40,
+                hs_code: hs.clone(),
+            },
+        )
+        .unwrap();
+    assert_refused(&w.refused_with(&now), &["LC-1"], "the extraction after the licence ended (control)");
+    // The attack: the same extraction signed with a time on the licence's last day.
+    let back = Time::new("2026-03-02T17:00:00Z").unwrap();
+    w.sim.tick(-((w.sim.now().unix() - back.unix()) / 60));
+    let parcel = w.sim.new_parcel_id();
+    let backdated = w
+        .sim
+        .sign(
+            &miner,
+            Payload::Extraction { parcel, site: koidu, weight_pt: Points(5000), stones: 40, hs_code: hs },
+        )
+        .unwrap();
+    assert_refused(
+        &w.refused_with(&backdated),
+        &["CH-4", "LC-1"],
+        "the extraction back-dated into the licence",
+    );
+}
+
+/// ATTACK (corrupt authority of the destination, `lr.mme`): the certificate names its importer
+/// "Liberty Rough Exports" by name only (`importer.actor` absent, as in every certificate the
+/// demo issues). `lr.mme` enrols a front, `lr.dealer.front`, under the SAME name, and confirms
+/// the import giving custody to the front. `bound_importer` (rules.rs) falls back to comparing
+/// names when the certificate binds no actor, and names are not unique at enrolment: accepted,
+/// and the real importer never receives the goods (issue 21 item 5: custody "checked by
+/// enrolment identity, not by name text").
+///
+/// Correct: refused (IM-1): custody goes to the certificate's importer by enrolment, so a
+/// certificate to an importer enrolled in the ledger must bind it, or a name must designate a
+/// single enrolled actor (an enrolment reusing a trader's name in the same country refused).
+#[test]
+fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
+    let mut w = World::new("namesake", ("2026-01-01", "2026-12-31"));
+    w.certified_to_liberia();
+    let nma = w.nma.clone();
+    w.sim.export(&nma, CERT).unwrap();
+    w.sim.tick(24 * 60);
+    let mme = w.mme.clone();
+    let front = w.sim.enrol(
+        &mme,
+        "lr.dealer.front",
+        LIBERTY,
+        Role::Dealer,
+        "LR",
+        Some(licence("MME/DL/2026/666", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
+    );
+    // Either the namesake enrolment itself is refused ...
+    let Ok(front) = front else { return };
+    // ... or the confirmation handing custody to it must be.
+    let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
+    let confirmation = kpledger_model::ImportConfirmation {
+        certificate: c.number.clone(),
+        parcels: w.sim.current_refs(CERT).unwrap(),
+        parcel_count: c.parcel_count,
+        carats_pt: Points(c.carats()),
+        importer: c.importer.name.clone(),
+        exporter: c.exporter.name.clone(),
+        date_of_receipt: w.sim.now().date(),
+        seal_intact: true,
+        holder: front,
+    };
+    let ev = w.sim.sign(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
+    assert_ne!(id("lr.dealer.front"), id("lr.dealer.liberty"));
+    assert_refused(&w.refused_with(&ev), &["IM-1"], "custody handed to a namesake of the importer");
+}
+
+/// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`,
+/// naming Liberty Rough Exports as importer.
+fn foreign(
+    number: &str,
+    country: &str,
+    exporter: &str,
+    pt: u64,
+    valid: (Date, Date),
+) -> kpledger_model::ForeignCertificate {
+    kpledger_model::ForeignCertificate {
+        number: text(number).unwrap(),
+        issuing_country: Country::new(country).unwrap(),
+        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
+        country_of_origin: kpledger_model::OriginClaim::Single(Country::new(country).unwrap()),
+        countries_of_origin: Vec::new(),
+        date_of_issue: valid.0,
+        date_of_expiry: valid.1,
+        exporter: text(exporter).unwrap(),
+        importer: text(LIBERTY).unwrap(),
+        lines: vec![kpledger_model::CertLine {
+            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
+            carats_pt: Points(pt),
+            value_usd_cents: Cents(pt * 289),
+        }],
+        parcel_count: 1,
+    }
+}
+
+impl World {
+    /// `lr.mme` admits a parcel of `pt` under a foreign certificate, custody to Liberty.
+    fn import_payload(&mut self, pt: u64, c: kpledger_model::ForeignCertificate) -> Payload {
+        Payload::Import {
+            parcel: self.sim.new_parcel_id(),
+            holder: id("lr.dealer.liberty"),
+            weight_pt: Points(pt),
+            stones: 20,
+            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
+            certificate: c,
+        }
+    }
+}
+
+/// ATTACK (neighbouring authority, `lr.mme`, its own key only): Sierra Leone is a member of
+/// this regional ledger, and its certificate SL-2026-004312 (12.50 ct to Liberty Rough
+/// Exports) is recorded here. Liberia's authority records a SECOND, paper "foreign" import of
+/// the very same certificate (`Payload::Import`), 12.50 ct of single origin SL, to Liberty:
+/// the import rule (`rules.rs::import`) never looks the number up among the certificates of
+/// this ledger (nor among earlier foreign imports, issue 14 item 3), and KP-7 in bundle
+/// verification judges only `Payload::Certificate` events (bundle.rs `issued`), not the
+/// foreign certificates an import claims. Accepted: 12.50 ct of Sierra Leone provenance
+/// created from nothing, which Liberia can certify and export as SL-origin goods.
+///
+/// Correct: refused (KP-2): a certificate number already recorded in this ledger (issued
+/// here, or imported before) cannot be imported again; a certificate of a country whose
+/// authority is in this ledger is received by import confirmation, not as a paper import.
+#[test]
+fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() {
+    let mut w = World::new("reimport-member-cert", ("2026-01-01", "2026-12-31"));
+    w.certified_to_liberia();
+    let nma = w.nma.clone();
+    w.sim.export(&nma, CERT).unwrap();
+    w.sim.tick(24 * 60);
+    let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
+    let paper = foreign(
+        CERT,
+        "SL",
+        "Kono Gems Export Ltd",
+        c.carats(),
+        (c.date_of_issue.clone(), c.date_of_expiry.clone()),
+    );
+    let payload = w.import_payload(c.carats(), paper);
+    let mme = w.mme.clone();
+    let ev = w.sim.sign(&mme, payload).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "a paper import of an in-ledger certificate");
+}
+
+/// ATTACK (smuggler with a corrupt or careless importing authority; issue 14 item 3 regression
+/// check): the same foreign certificate GN-2026-000777 (100 ct) is admitted twice, giving
+/// 200 ct of lawful-import provenance. `rules.rs::import` checks only that the parcel id is
+/// fresh. Accepted on this main (the fix may still be on the mass-balance branch).
+///
+/// Correct: refused (KP-2): a foreign certificate (issuing country + number) is imported at
+/// most once per ledger.
+#[test]
+fn redteam_same_foreign_certificate_imported_twice_is_refused() {
+    let mut w = World::new("double-import", ("2026-01-01", "2026-12-31"));
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mme = w.mme.clone();
+    let first =
+        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()));
+    w.sim.submit(&mme, first).unwrap();
+    w.sim.tick(60);
+    let second =
+        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
+    let ev = w.sim.sign(&mme, second).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
+}
+
+/// ATTACK (smuggler: any holder, with its own key): integer wrap-around in the split's mass
+/// balance. The dealer splits a 12.50 ct parcel into 2,048 parts of 2^53−1 points (the largest
+/// weight the canonical JSON allows, about 90 billion carats each) plus one part of 32.98 ct.
+/// `rules.rs::split` adds the parts' weights with a plain `u64` sum, which wraps in a release
+/// build: 2048·(2^53−1) + 3298 = 2^64 + 1250 ≡ 1250, exactly the parcel's weight, so MB-2 sees
+/// no difference (the stones are left uncounted so that the count check is skipped). Accepted:
+/// the dealer now holds 2,048 parcels of 90 billion carats each. (In a debug build the same
+/// sum panics: a verifier crash on a signed event.) `merge` sums its inputs the same way.
+///
+/// Correct: refused (MB-2) — weights summed with checked or u128 arithmetic.
+#[test]
+fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
+    let mut w = World::new("split-wrap", ("2026-01-01", "2026-12-31"));
+    let (miner, dealer, koidu) = (w.miner.clone(), w.dealer.clone(), w.koidu.clone());
+    let p = w.sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
+    w.sim.tick(30);
+    w.sell(&miner, &p, &dealer);
+    let max = (1u64 << 53) - 1;
+    let mut outputs: Vec<kpledger_model::NewParcel> = (0..2048)
+        .map(|_| kpledger_model::NewParcel {
+            parcel: w.sim.new_parcel_id(),
+            weight_pt: Points(max),
+            stones: None,
+        })
+        .collect();
+    outputs.push(kpledger_model::NewParcel {
+        parcel: w.sim.new_parcel_id(),
+        weight_pt: Points(3298),
+        stones: None,
+    });
+    assert_eq!(outputs.iter().fold(0u64, |a, o| a.wrapping_add(o.weight_pt.0)), 1250);
+    let head = w.sim.parcel(&p).unwrap().head;
+    let ev = w.sim.sign(&dealer, Payload::Split { parcel: p, prev: head, outputs }).unwrap();
+    match w.sim.ledger_mut().append(&ev) {
+        Err(kpledger_core::StoreError::Rejected { findings, .. }) => {
+            let codes: BTreeSet<&str> =
+                findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
+            assert!(codes.contains("MB-2"), "refused, but not for its weight: {codes:?}");
+        }
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a split of 12.50 ct into 2,049 parts weighing 1.8e16 ct in all was accepted"),
+    }
+}
+
+/// ATTACK (corrupt official of the ledger's governing authority): Sierra Leone's authority
+/// publishes a new version of its own policy that adds Somalia (not a KP Participant) to
+/// `participants`, then certifies a lot to Mogadishu. In this world `sl.nma` is the ledger's
+/// **root** authority (a national ledger): the root's list is the KP-level standing the ledger
+/// has (docs/SPEC.md §10.3, GV-2), so it stays possible by design, and what makes it visible is
+/// the finding: a policy that adds a Participant is a GV-3 warning naming it, which a regulator
+/// sees in `verify`, the report and the policy's own ingest. (Where the national authority is
+/// not the root, the same certificate is refused with KP-6: `fail_kp6_*` fixtures; an importer
+/// pins its own view of standing in its trust policy's issuers.)
+#[test]
+fn redteam_national_root_adding_a_participant_is_a_visible_gv3() {
+    let mut w = World::new("self-made-participant", ("2026-01-01", "2026-12-31"));
+    let nma = w.nma.clone();
+    let mut own = policy("SL");
+    own.version = text("2026-12-01").unwrap();
+    own.participants.push(Country::new("SO").unwrap());
+    own.participants.sort();
+    let appended = w.sim.submit(&nma, Payload::Policy { policy: own }).unwrap();
+    assert!(
+        appended.warnings.iter().any(|f| f.code.code() == "GV-3" && f.message.contains("SO")),
+        "adding a Participant must be a visible GV-3 warning naming it: {:#?}",
+        appended.warnings
+    );
+}
