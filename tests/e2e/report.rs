@@ -340,7 +340,7 @@ fn stats_csv_neutralises_formula_cells() {
             "--id",
             format!("sl.miner.m{n}"),
             "--name",
-            "Miner",
+            format!("Miner {n}"),
             "--role",
             "miner",
             "--country",

@@ -489,27 +489,30 @@ fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
     }
 }
 
-/// ATTACK (corrupt official of the ledger's governing authority): Sierra Leone's authority
-/// publishes a new version of its own policy that adds Somalia (not a KP Participant) to
-/// `participants`, then certifies a lot to Mogadishu. In this world `sl.nma` is the ledger's
-/// **root** authority (a national ledger): the root's list is the KP-level standing the ledger
-/// has (docs/SPEC.md §10.3, GV-2), so it stays possible by design, and what makes it visible is
-/// the finding: a policy that adds a Participant is a GV-3 warning naming it, which a regulator
-/// sees in `verify`, the report and the policy's own ingest. (Where the national authority is
-/// not the root, the same certificate is refused with KP-6: `fail_kp6_*` fixtures; an importer
-/// pins its own view of standing in its trust policy's issuers.)
+/// ATTACK (corrupt national official, `sl.nma`, not the regional root): Sierra Leone's
+/// authority publishes a new version of its own policy that adds Somalia (not a KP Participant)
+/// to `participants`, to certify a lot to Mogadishu. Issue 21 item 2: a Participant's standing
+/// is decided by the root (or the verifier's trust policy), never by the participant's own
+/// policy; a national policy may narrow its list, never widen it.
+///
+/// Correct: the policy itself is refused (GV-2), so no certificate can rely on it.
 #[test]
-fn redteam_national_root_adding_a_participant_is_a_visible_gv3() {
+fn redteam_national_policy_adding_a_non_participant_is_refused() {
     let mut w = World::new("self-made-participant", ("2026-01-01", "2026-12-31"));
     let nma = w.nma.clone();
     let mut own = policy("SL");
     own.version = text("2026-12-01").unwrap();
     own.participants.push(Country::new("SO").unwrap());
     own.participants.sort();
-    let appended = w.sim.submit(&nma, Payload::Policy { policy: own }).unwrap();
-    assert!(
-        appended.warnings.iter().any(|f| f.code.code() == "GV-3" && f.message.contains("SO")),
-        "adding a Participant must be a visible GV-3 warning naming it: {:#?}",
-        appended.warnings
-    );
+    match w.sim.submit(&nma, Payload::Policy { policy: own }) {
+        Err(kpledger_core::sim::SimError::Store(kpledger_core::StoreError::Rejected {
+            findings, ..
+        })) => {
+            assert!(
+                findings.iter().any(|f| f.is_error() && f.code.code() == "GV-2" && f.message.contains("SO")),
+                "{findings:#?}"
+            );
+        }
+        other => panic!("a national policy adding a Participant must be refused with GV-2: {other:?}"),
+    }
 }

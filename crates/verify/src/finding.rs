@@ -37,7 +37,7 @@ pub enum Rule {
     Ch2,
     /// CH-3: no parcel is consumed, certified or created twice.
     Ch3,
-    /// CH-4: time never goes backwards along a chain; seal after valuation; only certification and export after a seal.
+    /// CH-4: time never goes backwards along a chain, nor more than 48 hours behind the log; seal after valuation; only certification and export after a seal.
     Ch4,
     /// MB-1: a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved.
     Mb1,
@@ -215,7 +215,7 @@ impl Rule {
             }
             Rule::Ch3 => "no parcel is consumed, certified or created twice",
             Rule::Ch4 => {
-                "time never goes backwards along a chain; seal after valuation; only certification and export after a seal"
+                "time never goes backwards along a chain, nor more than 48 hours behind the log; seal after valuation; only certification and export after a seal"
             }
             Rule::Mb1 => {
                 "a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved"

@@ -541,6 +541,27 @@ impl<'a, S: State> Cx<'a, S> {
         if let Some(prev) = previous {
             // GV-2: standing is the KP's, decided by the root authority.
             if !by_root {
+                let added: Vec<String> = policy
+                    .participants
+                    .iter()
+                    .filter(|c| !prev.policy.participants.contains(c))
+                    .map(ToString::to_string)
+                    .collect();
+                if !added.is_empty() {
+                    self.err(
+                        Finding::error(
+                            Rule::Gv2,
+                            format!(
+                                "{} adds {} to {}'s Participants, as a national authority: a national policy may narrow its \
+                                 list, only the root authority makes a country a Participant",
+                                ev.body.signer,
+                                added.join(", "),
+                                policy.country
+                            ),
+                        )
+                        .actor(&ev.body.signer),
+                    );
+                }
                 for s in crate::governance::lifted_suspensions(&prev.policy, policy) {
                     self.err(
                         Finding::error(
