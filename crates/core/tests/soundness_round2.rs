@@ -367,12 +367,13 @@ fn item2_standing_is_the_roots() {
     to.country = Country::new("CI").unwrap();
     let draft = w.sim.draft_certificate("SL-2026-009002", &nma, &exporter, to, &[p], 60).unwrap();
     assert!(refused(w.sim.certify(&nma, draft.clone())).contains("KP-6"));
-    // Sierra Leone's authority adds Somalia to its Participants (a visible GV-3); the root's
-    // list does not have it, so a certificate to Somalia is still refused.
+    // Sierra Leone's authority cannot add Somalia to its Participants (GV-2: only the root
+    // makes a country a Participant); and whatever a national list says, the root's list does
+    // not have it, so a certificate to Somalia is refused.
     let mut sl = common::policy("SL");
     sl.version = text("2026-12-01").unwrap();
     sl.participants.push(Country::new("SO").unwrap());
-    w.sim.policy(&nma, sl).unwrap();
+    assert_eq!(refused(w.sim.submit(&nma, Payload::Policy { policy: sl })), BTreeSet::from(["GV-2"]));
     w.sim.tick(1);
     let mut to_so = draft;
     to_so.importer.country = Country::new("SO").unwrap();
