@@ -7,10 +7,7 @@
 
 use std::sync::OnceLock;
 
-use kpledger_model::PublicKey;
-use kpledger_model::note::{
-    Checkpoint, Note, SigType, Signature, SignerKey, VerifierKey, Verifiers, open_checkpoint,
-};
+use kpledger_model::note::{Checkpoint, Note, Signature, SignerKey, VerifierKey, Verifiers, open_checkpoint};
 use libfuzzer_sys::fuzz_target;
 
 const ORIGIN: &str = "kpledger.sl/national";
@@ -24,11 +21,11 @@ struct Keys {
 fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let pem = include_str!("../../fixtures/bundles/ok_sl_witnessed_export/sl.nma.pub");
-        let pk = PublicKey::from_pem(pem, "sl.nma.pub").expect("fixture key");
-        let log = VerifierKey::new(ORIGIN, SigType::Ed25519, pk).expect("log key");
-        let vkey = include_str!("../../fixtures/bundles/ok_sl_witnessed_export/lr.mme.vkey");
-        let witness = VerifierKey::parse(vkey.trim()).expect("fixture vkey");
+        // The fixture's trust policy pins the log's key and the witness's.
+        let policy = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/policy.txt");
+        let policy = kpledger_verify::TrustPolicy::parse(policy).expect("fixture trust policy");
+        let log = policy.logs().iter().find(|l| l.key.name() == ORIGIN).expect("the log's pin").key.clone();
+        let witness = policy.witnesses().first().expect("a witness").key.clone();
         let known = Verifiers::new([log.clone(), witness.clone()]).expect("verifiers");
         Keys { log, witness, known }
     })
