@@ -406,6 +406,19 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
         // finding": nothing is written then.
         let verdict = ledger.dry_run(&parsed)?;
         let findings = verdict.findings();
+        // An event the ledger would refuse is not written: `ingest` would only refuse it.
+        if !verdict.is_valid() {
+            if json {
+                println!("{}", json!({"ok": false, "written": null, "findings": findings}));
+            } else {
+                eprintln!(
+                    "kpledger: the ledger's rules would refuse this event; nothing was written to {}",
+                    out.display()
+                );
+                eprint!("{}", render::findings(findings));
+            }
+            return Ok(FOUND);
+        }
         write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
         if json {
             println!(

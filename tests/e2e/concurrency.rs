@@ -174,6 +174,12 @@ fn an_event_already_recorded_is_success_and_changes_nothing() {
     let out = kp!("ingest", "--ledger", &ledger, &src.files[2], &src.files[2]).run();
     out.code(1).stderr_has("already in this ledger as event #").stderr_lacks("database error");
     assert_eq!(before, snapshot(&ledger));
+    // An event out of order (its actors and parcels not yet recorded) is refused, by a dry run
+    // as by ingest, and nothing changes.
+    let late = src.files.last().unwrap();
+    kp!("ingest", "--ledger", &ledger, "--dry-run", late).run().code(1).stdout_has("would be refused");
+    kp!("ingest", "--ledger", &ledger, late).run().code(1).stderr_has("nothing was recorded");
+    assert_eq!(before, snapshot(&ledger));
     // A batch of a recorded event and a new one records the new one only.
     let events = read_docs(&ledger).len();
     let out = kp!("ingest", "--ledger", &ledger, &src.files[1], &src.files[2]).run();
