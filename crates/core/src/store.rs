@@ -484,12 +484,7 @@ impl Ledger {
 
     /// The position of the event whose hash is `hash`, if this ledger holds it.
     pub fn position_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        let seq: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
-            .and_then(|mut st| st.query_row([&hash.0[..]], |r| r.get(0)).optional())
-            .map_err(|e| self.err(e))?;
-        Ok(seq.and_then(|s| u64::try_from(s).ok()))
+        seq_of(&self.conn, &self.path, hash)
     }
 
     /// The ledger's origin name (after genesis).
@@ -1645,20 +1640,26 @@ fn already_recorded(
     path: &Path,
     event: &ParsedEvent,
 ) -> Result<Option<Finding>, StoreError> {
-    let seq: Option<i64> = tx
-        .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
-        .and_then(|mut st| st.query_row([&event.hash.0[..]], |r| r.get(0)).optional())
-        .map_err(|e| sql_err(path, e))?;
-    Ok(seq.map(|seq| {
+    Ok(seq_of(tx, path, &event.hash)?.map(|seq| {
         let mut f = Finding::error(
             kpledger_verify::Rule::Ch1,
             format!("this very event is already in this ledger as event #{seq}; an event is recorded once"),
         )
         .hint("it was ingested before (by you or by another writer): there is nothing to do");
         f.event = Some(event.hash);
-        f.seq = Some(seq as u64);
+        f.seq = Some(seq);
         f
     }))
+}
+
+/// The position of the event with this hash, if the ledger holds it (the `UNIQUE` index on
+/// `hash` makes this one lookup).
+fn seq_of(conn: &Connection, path: &Path, hash: &Hash) -> Result<Option<u64>, StoreError> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
+        .and_then(|mut st| st.query_row([&hash.0[..]], |r| r.get(0)).optional())
+        .map_err(|e| sql_err(path, e))?;
+    Ok(seq.and_then(|s| u64::try_from(s).ok()))
 }
 
 /// Writes an accepted event and its effects. Requires the token for this very event.
