@@ -18,6 +18,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `readme`: the README's shell blocks run in order in an empty directory and print what it
+//!   shows; every `Example:` of the `--help` texts exits as it says;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
@@ -59,6 +61,8 @@ mod log;
 mod memory;
 #[path = "e2e/pipes.rs"]
 mod pipes;
+#[path = "e2e/readme.rs"]
+mod readme;
 #[path = "e2e/redteam.rs"]
 mod redteam;
 #[path = "e2e/refusal.rs"]

@@ -492,6 +492,10 @@ pub(crate) struct SignArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Print only the ids of the parcels the event creates, one a line (or the event's hash
+    /// when it creates none), for scripts: P=$(kpledger extract … --print-new)
+    #[arg(long, conflicts_with_all = ["json", "out"])]
+    pub(crate) print_new: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
 }
@@ -527,6 +531,14 @@ pub(crate) enum PolicyCmd {
         sign: SignArgs,
         /// The policy file
         file: PathBuf,
+    },
+    /// Print the repository's policy of a Mano River Union country (policies/CC.json, built
+    /// into the binary) to start from
+    ///
+    /// Example: kpledger policy show SL > SL.json
+    Show {
+        /// The country: SL, LR, GN or CI
+        country: String,
     },
 }
 
@@ -1019,9 +1031,9 @@ pub(crate) enum WitnessCmd {
         /// Where to write the cosigned checkpoint
         #[arg(long)]
         out: PathBuf,
-        /// Cosignature time, seconds since 1970 (default: now)
+        /// Cosignature time (default: now), e.g. 2026-03-11T08:00:00Z
         #[arg(long)]
-        time: Option<u64>,
+        time: Option<String>,
         /// Print as JSON
         #[arg(long)]
         json: bool,

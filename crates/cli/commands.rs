@@ -110,6 +110,22 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 .with_context(|| format!("{} is not a valid policy file", file.display()))?;
             sign_and_record(&sign, |_, _| Ok(Payload::Policy { policy }))
         }
+        Command::Policy(PolicyCmd::Show { country }) => {
+            let cc = country.to_ascii_uppercase();
+            match demo::POLICIES.iter().find(|(c, _)| *c == cc) {
+                Some((_, text)) => {
+                    print!("{text}");
+                    Ok(OK)
+                }
+                None => {
+                    let known: Vec<&str> = demo::POLICIES.iter().map(|(c, _)| *c).collect();
+                    bail!(
+                        "no built-in policy for {country:?}: the binary carries those of {}",
+                        known.join(", ")
+                    )
+                }
+            }
+        }
         Command::Actor(a) => actor_cmd(a),
         Command::Site(s) => site_cmd(s),
         Command::Extract { sign, site, weight, stones, hs, parcel } => {
@@ -332,7 +348,7 @@ fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelSta
 
 fn now_or(time: Option<&str>) -> Result<Time> {
     match time {
-        Some(t) => Time::new(t).map_err(|e| anyhow!(e)),
+        Some(t) => parse_time(t),
         None => {
             let secs = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -341,6 +357,20 @@ fn now_or(time: Option<&str>) -> Result<Time> {
             Ok(Time::from_unix(secs))
         }
     }
+}
+
+/// Reads a `--time` value: ISO 8601 / RFC 3339 UTC (`2026-03-01T09:30:00Z`), as every time
+/// kpledger prints or signs. A number of seconds since 1970 is refused with the same instant
+/// written the right way, so that a script written for Unix time is fixed in one step.
+pub(crate) fn parse_time(t: &str) -> Result<Time> {
+    if !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+        let iso = t.parse::<i64>().map(Time::from_unix).map(|t| t.to_string()).unwrap_or_default();
+        bail!(
+            "--time {t:?} looks like seconds since 1970: times are ISO 8601 in UTC; \
+             write --time {iso} for the same instant"
+        );
+    }
+    Time::new(t).map_err(|e| anyhow!("--time: {e}"))
 }
 
 /// How far after this machine's clock an event may be dated: a day, for clocks set badly and
@@ -396,10 +426,30 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;
-    record_or_write(&mut ledger, parsed, s.out.as_deref(), s.json)
+    let print = if s.json {
+        Print::Json
+    } else if s.print_new {
+        Print::NewIds
+    } else {
+        Print::Text
+    };
+    record_or_write(&mut ledger, parsed, s.out.as_deref(), print)
 }
 
-fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, json: bool) -> Result<u8> {
+/// How a recorded event is reported on stdout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Print {
+    /// A sentence for a person.
+    Text,
+    /// One JSON object.
+    Json,
+    /// Only what a script captures: the ids of the parcels the event creates, one a line, or
+    /// the event's hash when it creates none (`--print-new`).
+    NewIds,
+}
+
+fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>, print: Print) -> Result<u8> {
+    let json = print == Print::Json;
     not_from_the_future(&parsed, "the event")?;
     if let Some(out) = out {
         // A ledger that cannot be read well enough to judge the event is an error, not "no
@@ -461,6 +511,17 @@ fn record_or_write(ledger: &mut Ledger, parsed: ParsedEvent, out: Option<&Path>,
                     "{}",
                     json!({"ok": true, "seq": a.seq, "hash": a.hash, "kind": kind, "parcels": created, "findings": a.warnings})
                 );
+            } else if print == Print::NewIds {
+                if created.is_empty() {
+                    println!("{}", a.hash);
+                }
+                for p in &created {
+                    println!("{p}");
+                }
+                // Warnings are for the person running the script, not for the variable.
+                if !a.warnings.is_empty() {
+                    eprint!("{}", render::findings(&a.warnings));
+                }
             } else {
                 println!("recorded {kind} as event #{} ({})", a.seq, a.hash.short());
                 for p in &created {
@@ -1047,6 +1108,8 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             Ok(OK)
         }
         WitnessCmd::Cosign { checkpoint, log_origin, log_key, name, key, state, proof, out, time, json } => {
+            // Read before anything is judged or written: a malformed time changes nothing.
+            let time = now_or(time.as_deref())?;
             let note_bytes = read_input(&checkpoint)?;
             let log_key =
                 VerifierKey::new(&log_origin, SigType::Ed25519, PublicKey::read_pem_file(&log_key)?)
@@ -1091,13 +1154,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                     Ok(FOUND)
                 }
                 Ok(opened) => {
-                    let ts = match time {
-                        Some(t) => t,
-                        None => std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_secs())
-                            .unwrap_or(0),
-                    };
+                    let ts = u64::try_from(time.unix()).unwrap_or(0);
                     let mut note = opened.note().clone();
                     note.cosign(&cosigner, ts).map_err(|e| anyhow!(e))?;
                     write_new(&out, &note.to_bytes())?;
@@ -1442,7 +1499,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                 payload: Payload::Handover { offer, weight_pt },
             };
             let parsed = Event::sign(body, &to)?.into_parsed()?;
-            record_or_write(&mut l, parsed, None, json)
+            record_or_write(&mut l, parsed, None, if json { Print::Json } else { Print::Text })
         }
     }
 }

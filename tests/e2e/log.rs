@@ -57,7 +57,7 @@ fn cosign(
         "--out",
         t.dir.join(out),
         "--time",
-        "1772700000"
+        "2026-03-05T08:40:00Z"
     );
     if let Some(p) = proof {
         cmd = cmd.arg("--proof").arg(p);

@@ -1,0 +1,261 @@
+//! The README runs as written, and every `Example:` of the `--help` texts does what it says.
+//!
+//! # The README's shell blocks
+//!
+//! Every fenced block tagged `sh` in README.md runs, in file order, in ONE bash shell
+//! (`set -e`) started in an empty temporary directory, with the binary under test first on
+//! the `PATH` as `kpledger` (and `KPLEDGER_LEDGER` unset). Variables and `cd` carry over from
+//! block to block, as in a terminal. Mappings, applied to each line of a block:
+//!
+//! - a line starting `cargo run --release -- ` runs as `kpledger ` (the demo of the README's
+//!   first block, built in release mode by a person, is the same program as the binary here);
+//! - the line `cargo test --workspace --locked` is not run: it is this test suite.
+//!
+//! A block tagged `text` that follows an `sh` block with only blank lines between is that
+//! block's expected output, stdout and stderr together, compared line by line:
+//!
+//! - `[..]` in an expected line matches any text within the line (ids, hashes, fingerprints,
+//!   process ids: what is new on every run);
+//! - an expected line that is only `...` matches any number of lines (none included);
+//! - everything else must be equal, trailing blank lines aside.
+//!
+//! A command meant to fail is written `kpledger … || echo "exit $?"`, so its exit code is in
+//! the output and is checked. An `sh` block that cannot run here (Graphviz, benchmarks that run
+//! for minutes) is marked by the HTML comment `<!-- readme-test: skip (REASON) -->` on the
+//! line before its fence (blank lines allowed between); the skipped blocks are listed on
+//! stderr, and a marker before anything but an `sh` block fails the test. The same convention
+//! is written in a comment at the top of README's "The trade flow, step by step".
+//!
+//! # The `--help` examples
+//!
+//! `kpledger help` is walked recursively (every command and subcommand's `--help`); every
+//! example it shows (a paragraph starting `Example:`, or the indented lines after
+//! `Examples:`) runs with `bash -c` in a fresh copy of the directory the README left (the
+//! demo's files in `kpledger-demo/`, the step-by-step's national ledger `sl.kpl` and its
+//! keys), with `KPLEDGER_LEDGER` unset. It must exit 0, unless the example ends with
+//! `# exit N` (then N). An example that cannot run here ends with `# not run: REASON`
+//! (listed on stderr).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{BIN, TempDir};
+
+/// The README, read at compile time from the repository root.
+const README: &str = include_str!("../../README.md");
+
+const SKIP_MARKER: &str = "<!-- readme-test: skip";
+
+/// One fenced block of the README.
+struct Block {
+    /// 1-based line of the opening fence.
+    line: usize,
+    lang: String,
+    body: Vec<String>,
+    /// The skip marker's reason, if the block is marked.
+    skip: Option<String>,
+}
+
+fn blocks(md: &str) -> Vec<Block> {
+    let lines: Vec<&str> = md.lines().collect();
+    let mut out = Vec::new();
+    let mut pending_skip: Option<(usize, String)> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if let Some(rest) = l.trim_start().strip_prefix(SKIP_MARKER) {
+            let reason = rest.trim().trim_end_matches("-->").trim().to_owned();
+            assert!(!reason.is_empty(), "README.md:{}: a skip marker gives its reason", i + 1);
+            pending_skip = Some((i + 1, reason));
+            i += 1;
+            continue;
+        }
+        if let Some(lang) = l.strip_prefix("```") {
+            let start = i;
+            let mut body = Vec::new();
+            i += 1;
+            while i < lines.len() && !lines[i].starts_with("```") {
+                body.push(lines[i].to_owned());
+                i += 1;
+            }
+            assert!(i < lines.len(), "README.md:{}: unclosed code block", start + 1);
+            let skip = pending_skip.take().map(|(at, reason)| {
+                assert_eq!(lang.trim(), "sh", "README.md:{at}: a skip marker is only for an sh block");
+                reason
+            });
+            out.push(Block { line: start + 1, lang: lang.trim().to_owned(), body, skip });
+            i += 1;
+            continue;
+        }
+        if !l.trim().is_empty() {
+            if let Some((at, _)) = pending_skip {
+                panic!("README.md:{at}: a skip marker must be followed by an sh block");
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether `actual` matches the expected line, where `[..]` matches any text.
+fn line_matches(expected: &str, actual: &str) -> bool {
+    let parts: Vec<&str> = expected.split("[..]").collect();
+    if parts.len() == 1 {
+        return expected == actual;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !actual.starts_with(first) || actual.len() < first.len() + last.len() || !actual.ends_with(last) {
+        return false;
+    }
+    let mut rest = &actual[first.len()..actual.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(k) => rest = &rest[k + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether `actual` matches `expected`, where a line `...` matches any number of lines.
+fn lines_match(expected: &[&str], actual: &[&str]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((&"...", rest)) => (0..=actual.len()).any(|k| lines_match(rest, &actual[k..])),
+        Some((e, rest)) => {
+            actual.split_first().is_some_and(|(a, arest)| line_matches(e, a) && lines_match(rest, arest))
+        }
+    }
+}
+
+fn trimmed(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.lines().collect();
+    while v.last().is_some_and(|l| l.trim().is_empty()) {
+        v.pop();
+    }
+    v
+}
+
+/// A `bin/` directory with `kpledger` linked to the binary under test.
+fn path_with_kpledger(dir: &Path) -> std::ffi::OsString {
+    let bin = dir.join(".bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("kpledger")).unwrap();
+    let mut paths = vec![bin];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).unwrap()
+}
+
+/// Runs the README's sh blocks in `work` (see the module's documentation) and returns the
+/// blocks run with their outputs; panics naming the first block that failed.
+fn run_readme(work: &Path, scratch: &Path) -> Vec<(Block, Option<String>, String)> {
+    let all = blocks(README);
+    let path = path_with_kpledger(scratch);
+    let mut driver = String::from("set -e\n");
+    let mut runs = Vec::new();
+    let mut iter = all.into_iter().peekable();
+    let mut n = 0;
+    while let Some(b) = iter.next() {
+        if b.lang != "sh" {
+            continue;
+        }
+        // The text block right after it, if any (only blank lines between: the parser saw
+        // none, so it is the next block whose fence is the next non-blank line).
+        let expected = match iter.peek() {
+            Some(next) if next.lang == "text" && follows(&b, next) => Some(next.body.join("\n")),
+            _ => None,
+        };
+        if let Some(reason) = &b.skip {
+            eprintln!("README.md:{}: sh block skipped {reason}", b.line);
+            continue;
+        }
+        n += 1;
+        let script: Vec<String> = b
+            .body
+            .iter()
+            .filter(|l| l.trim() != "cargo test --workspace --locked")
+            .map(|l| match l.strip_prefix("cargo run --release -- ") {
+                Some(rest) => format!("kpledger {rest}"),
+                None => l.clone(),
+            })
+            .collect();
+        let file = scratch.join(format!("block-{n}.sh"));
+        std::fs::write(&file, script.join("\n") + "\n").unwrap();
+        let out = scratch.join(format!("block-{n}.out"));
+        let done = scratch.join(format!("block-{n}.done"));
+        driver.push_str(&format!(
+            "{{ . '{}' ; }} > '{}' 2>&1 < /dev/null\ntouch '{}'\n",
+            file.display(),
+            out.display(),
+            done.display()
+        ));
+        runs.push((b, expected, out, done));
+    }
+    std::fs::write(scratch.join("driver.sh"), &driver).unwrap();
+    // The exit status is read per block below (each block that finished left its mark).
+    Command::new("bash")
+        .arg(scratch.join("driver.sh"))
+        .current_dir(work)
+        .env("PATH", path)
+        .env_remove("KPLEDGER_LEDGER")
+        .status()
+        .unwrap();
+    let mut results = Vec::new();
+    for (b, expected, out, done) in runs {
+        let output = std::fs::read_to_string(&out).unwrap_or_default();
+        assert!(
+            done.exists(),
+            "README.md:{}: this sh block failed (a command exited non-zero under `set -e`):\n{}\n--- its output:\n{output}",
+            b.line,
+            b.body.join("\n")
+        );
+        results.push((b, expected, output));
+    }
+    results
+}
+
+/// Whether `next` follows `b` with only blank lines between them in the README.
+fn follows(b: &Block, next: &Block) -> bool {
+    let lines: Vec<&str> = README.lines().collect();
+    let end = b.line + b.body.len(); // the closing fence's 0-based index
+    (end + 1..next.line - 1).all(|i| lines[i].trim().is_empty())
+}
+
+fn prepared_readme_dir() -> (TempDir, PathBuf) {
+    let t = TempDir::new("readme");
+    let work = t.join("work");
+    let scratch = t.join("scratch");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&scratch).unwrap();
+    (t, work)
+}
+
+#[test]
+fn readme_shell_blocks_run_as_written_and_print_what_is_shown() {
+    let (t, work) = prepared_readme_dir();
+    let scratch = t.join("scratch");
+    let results = run_readme(&work, &scratch);
+    let mut compared = 0;
+    for (b, expected, actual) in &results {
+        let Some(expected) = expected else { continue };
+        compared += 1;
+        let e = trimmed(expected);
+        let a = trimmed(actual);
+        assert!(
+            lines_match(&e, &a),
+            "README.md:{}: the output shown after this block is not the real one.\n--- block:\n{}\n--- shown:\n{}\n--- real:\n{}",
+            b.line,
+            b.body.join("\n"),
+            expected,
+            actual
+        );
+    }
+    assert!(
+        results.len() >= 15 && compared >= 15,
+        "the README's step-by-step is run ({} blocks, {compared} outputs)",
+        results.len()
+    );
+    // The step-by-step ends with a verified bundle and a verified ledger.
+    assert!(work.join("SL-2026-004312.json").exists());
+    assert!(work.join("kpledger-demo/ledger.kpl").exists());
+}
