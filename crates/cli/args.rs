@@ -35,7 +35,7 @@ pub(crate) enum Command {
     /// real), DIR/manifest.json, and the regulator's report DIR/report.html with the KP
     /// statistics DIR/stats.txt, stats.json and stats.csv (see `kpledger report`, `stats`).
     ///
-    /// Example: kpledger demo /tmp/mru --parcels 40
+    /// Example: kpledger demo mru --parcels 40
     Demo {
         /// Directory to write into; must be new or empty
         #[arg(default_value = "kpledger-demo")]
@@ -110,7 +110,7 @@ pub(crate) enum Command {
     Epcis(EpcisCmd),
     /// Write a certificate's evidence bundle: one JSON file an importer verifies offline
     ///
-    /// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out SL-2026-004312.json
+    /// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out sl-bundle.json
     Bundle {
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -129,8 +129,8 @@ pub(crate) enum Command {
     Key(KeyCmd),
     /// Create a new ledger, signed into being by its root authority
     ///
-    /// Example: kpledger init --ledger sl.kpl --origin kpledger.sl/national --id sl.nma
-    ///   --name "National Minerals Agency" --country SL --key nma.pem
+    /// Example: kpledger init --ledger lr.kpl --origin kpledger.lr/national --id lr.gdo
+    ///   --name "Government Diamond Office" --country LR --key lr.pem
     Init {
         /// The ledger file to create (must not exist)
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -166,7 +166,7 @@ pub(crate) enum Command {
     /// A miner registers a new parcel at a licensed mine site
     ///
     /// Example: kpledger extract --ledger sl.kpl --key koroma.pem --site sl.kono.koidu-12
-    ///   --weight 12.34 --stones 9 --hs 7102.31
+    ///   --weight 12.34 --stones 9 --hs 7102.31 --time 2026-03-20T09:00:00Z
     Extract {
         #[command(flatten)]
         sign: SignArgs,
@@ -191,7 +191,8 @@ pub(crate) enum Command {
     Handover(HandoverCmd),
     /// The holder splits a parcel into several (e.g. sorting by size)
     ///
-    /// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel P --into 7.20 --into 5.14
+    /// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+    ///   --into 7.20 --into 5.14 --time 2026-03-20T09:00:00Z
     Split {
         #[command(flatten)]
         sign: SignArgs,
@@ -207,7 +208,8 @@ pub(crate) enum Command {
     },
     /// The holder merges parcels into one (e.g. assembling an export lot)
     ///
-    /// Example: kpledger merge --ledger sl.kpl --key exporter.pem --parcel P1 --parcel P2
+    /// Example: kpledger merge --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+    ///   --parcel 019d0000-0000-7000-8000-00000000000c --time 2026-03-20T09:00:00Z
     Merge {
         #[command(flatten)]
         sign: SignArgs,
@@ -220,8 +222,8 @@ pub(crate) enum Command {
     },
     /// Government valuer records the official valuation of an export lot
     ///
-    /// Example: kpledger value --ledger sl.kpl --key pmt.pem --parcel P --exporter 41000
-    ///   --government 42640 --independent 41820
+    /// Example: kpledger value --ledger sl.kpl --key pmt.pem --parcel 019d0000-0000-7000-8000-00000000000f
+    ///   --exporter 41000 --government 42640 --independent 41820 --time 2026-03-20T09:00:00Z
     Value {
         #[command(flatten)]
         sign: SignArgs,
@@ -246,7 +248,8 @@ pub(crate) enum Command {
     },
     /// The authority seals an export lot in a tamper-resistant container
     ///
-    /// Example: kpledger seal --ledger sl.kpl --key nma.pem --parcel P --seal SL-SEAL-2026-0101
+    /// Example: kpledger seal --ledger sl.kpl --key nma.pem --parcel 019d0000-0000-7000-8000-000000000010
+    ///   --seal SL-SEAL-2026-0102 --time 2026-03-20T09:00:00Z
     Seal {
         #[command(flatten)]
         sign: SignArgs,
@@ -333,7 +336,7 @@ pub(crate) enum Command {
     /// 1 an error was found (the report is still written and says so), 2 could not run.
     ///
     /// Examples:
-    ///   kpledger report --html report.html --ledger kpledger-demo/ledger.kpl
+    ///   kpledger report --html mru.html --ledger kpledger-demo/ledger.kpl
     ///   kpledger report --html sl.html --bundle kpledger-demo/bundles/SL-2026-004312.json --policy kpledger-demo/trust-policy.txt
     #[command(verbatim_doc_comment)]
     Report {
@@ -361,8 +364,8 @@ pub(crate) enum Command {
     /// out by kpledger itself.
     ///
     /// Examples:
-    ///   kpledger graph SL-2026-004312 --ledger kpledger-demo/ledger.kpl --format svg --out sl.svg
-    ///   kpledger graph 019c... --ledger sl.kpl --format dot | dot -Tpng > parcel.png
+    ///   kpledger graph SL-2026-004312 --ledger kpledger-demo/ledger.kpl --format svg --out sl-graph.svg
+    ///   kpledger graph 019ce222-d6e0-7e61-8e4e-83fc1a18e680 --ledger kpledger-demo/ledger.kpl --format dot | dot -Tpng > parcel.png   (needs Graphviz)
     #[command(verbatim_doc_comment)]
     Graph {
         /// A KP certificate number or a parcel id
@@ -396,8 +399,8 @@ pub(crate) enum Command {
     /// load; the ratios are what to compare.
     ///
     /// The default runs for about a minute and a half. Examples:
-    ///   kpledger bench
-    ///   kpledger bench --parcels 435000 --json     # about 10^6 events
+    ///   kpledger bench   (runs for about a minute and a half)
+    ///   kpledger bench --parcels 435000 --json   (runs for about 15 minutes: 10^6 events)
     #[command(verbatim_doc_comment)]
     Bench {
         /// Parcels to mine (about 2.3 events each)
@@ -438,7 +441,7 @@ pub(crate) enum Command {
     /// be looked at); 2 when it could not run (the old file is not a ledger of an older version,
     /// its schema was edited, or the new file exists).
     ///
-    /// Example: kpledger migrate --from sl-0.1.0.kpl --to sl.kpl
+    /// Example: kpledger migrate --from sl-0.1.0.kpl --to sl-migrated.kpl
     #[command(verbatim_doc_comment)]
     Migrate {
         /// The ledger written by the older kpledger (only read)
@@ -506,7 +509,7 @@ pub(crate) enum KeyCmd {
     ///
     /// Keys made by `openssl genpkey -algorithm ed25519 -out k.pem` work as well.
     ///
-    /// Example: kpledger key new keys/koroma.pem
+    /// Example: kpledger key new sesay.pem
     New {
         /// Where to write the private key
         out: PathBuf,
@@ -525,7 +528,7 @@ pub(crate) enum KeyCmd {
 pub(crate) enum PolicyCmd {
     /// Sign a country policy file (see policies/) into the ledger
     ///
-    /// Example: kpledger policy set --ledger sl.kpl --key nma.pem policies/SL.json
+    /// Example: kpledger policy set --ledger sl.kpl --key nma.pem SL-2.json --time 2026-03-20T09:00:00Z
     Set {
         #[command(flatten)]
         sign: SignArgs,
@@ -548,9 +551,10 @@ pub(crate) enum PolicyCmd {
 pub(crate) enum ActorCmd {
     /// An authority enrols a licensed actor and its public key
     ///
-    /// Example: kpledger actor enrol --ledger sl.kpl --key nma.pem --id sl.dealer.kamara
-    ///   --name "Kamara Diamond Dealers" --role dealer --country SL --pubkey kamara.pem.pub
-    ///   --licence NMA/DL/2026/031 --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31
+    /// Example: kpledger actor enrol --ledger sl.kpl --key nma.pem --id sl.dealer.bangura
+    ///   --name "Bangura Diamonds" --role dealer --country SL --pubkey bangura.pem.pub
+    ///   --licence NMA/DL/2026/044 --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31
+    ///   --time 2026-03-20T09:00:00Z
     Enrol {
         #[command(flatten)]
         sign: SignArgs,
@@ -594,7 +598,7 @@ pub(crate) enum ActorCmd {
     /// which is a GV-4 red flag on every event signed under it
     ///
     /// Example: kpledger actor rotate --ledger sl.kpl --key kamara.pem --actor sl.dealer.kamara
-    ///   --pubkey kamara-2027.pub
+    ///   --pubkey kamara-2027.pem.pub --time 2026-03-20T09:00:00Z
     Rotate {
         #[command(flatten)]
         sign: SignArgs,
@@ -634,8 +638,9 @@ pub(crate) enum ActorCmd {
 pub(crate) enum SiteCmd {
     /// An authority registers a licensed mine site
     ///
-    /// Example: kpledger site add --ledger sl.kpl --key nma.pem --id sl.kono.koidu-12
-    ///   --name "Koidu claim 12" --country SL --region Kono --location 8.6446,-10.9712 --area-m2 8000
+    /// Example: kpledger site add --ledger sl.kpl --key nma.pem --id sl.kono.koidu-13
+    ///   --name "Koidu claim 13" --country SL --region Kono --location 8.6450,-10.9720 --area-m2 6000
+    ///   --time 2026-03-20T09:00:00Z
     Add {
         #[command(flatten)]
         sign: SignArgs,
@@ -675,8 +680,8 @@ pub(crate) enum SiteCmd {
 pub(crate) enum HandoverCmd {
     /// The holder signs an offer of a parcel to a buyer, and writes it to a file
     ///
-    /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
-    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel 019d0000-0000-7000-8000-00000000000a
+    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json --time 2026-03-20T09:00:00Z
     Offer {
         /// The ledger file (read only: the offer needs the parcel's latest event)
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -707,7 +712,8 @@ pub(crate) enum HandoverCmd {
     },
     /// The buyer re-weighs, signs acceptance of an offer, and records it (or writes it with --out)
     ///
-    /// Example: kpledger handover accept offer.json --ledger sl.kpl --key kamara.pem --weight 12.30
+    /// Example: kpledger handover accept offer-a.json --ledger sl.kpl --key kamara.pem --weight 12.30
+    ///   --time 2026-03-20T09:00:00Z
     Accept {
         /// The signed offer file
         offer: PathBuf,
@@ -720,8 +726,8 @@ pub(crate) enum HandoverCmd {
     },
     /// Both parties at one desk: offer and acceptance in one step
     ///
-    /// Example: kpledger handover record --ledger sl.kpl --parcel P --from-key koroma.pem
-    ///   --to-key kamara.pem --price 3566.26 --weight 12.30
+    /// Example: kpledger handover record --ledger sl.kpl --parcel 019d0000-0000-7000-8000-00000000000a
+    ///   --from-key koroma.pem --to-key kamara.pem --price 3566.26 --weight 12.30 --time 2026-03-20T09:00:00Z
     Record {
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -757,7 +763,7 @@ pub(crate) enum HandoverCmd {
 pub(crate) enum ParcelCmd {
     /// A parcel's provenance: every event back to the mine sites, in ledger order
     ///
-    /// Example: kpledger parcel history 0195f3a2-... --ledger kpledger-demo/ledger.kpl
+    /// Example: kpledger parcel history 019ce222-d6e0-7e61-8e4e-83fc1a18e680 --ledger kpledger-demo/ledger.kpl
     History {
         /// The parcel id
         parcel: String,
@@ -809,9 +815,10 @@ pub(crate) enum CertificateCmd {
     /// Lines per HS code, carats, values, seals and the country of origin are taken from the
     /// ledger, so the certificate agrees with the chains it covers.
     ///
-    /// Example: kpledger certificate issue --ledger sl.kpl --key nma.pem --number SL-2026-004312
-    ///   --exporter sl.exporter.kono-gems --parcel P --importer-name "Diamcor Rough Trading NV"
-    ///   --importer-address "Hoveniersstraat 22, Antwerp" --importer-country BE
+    /// Example: kpledger certificate issue --ledger sl.kpl --key nma.pem --number SL-2026-004313
+    ///   --exporter sl.exporter.kono-gems --parcel 019d0000-0000-7000-8000-000000000011
+    ///   --importer-name "Diamcor Rough Trading NV" --importer-address "Hoveniersstraat 22, Antwerp"
+    ///   --importer-country BE --time 2026-03-20T09:00:00Z
     Issue {
         #[command(flatten)]
         sign: SignArgs,
@@ -912,7 +919,7 @@ pub(crate) enum CertificateCmd {
 pub(crate) enum LogCmd {
     /// The root authority signs a checkpoint of the log (C2SP tlog-checkpoint) and stores it
     ///
-    /// Example: kpledger log publish --ledger sl.kpl --key nma.pem --out checkpoint.txt
+    /// Example: kpledger log publish --ledger sl.kpl --key office.pem --out checkpoint-3.txt
     Publish {
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -942,7 +949,7 @@ pub(crate) enum LogCmd {
     },
     /// Store witnesses' cosignatures (a checkpoint file a witness returned)
     ///
-    /// Example: kpledger log cosignatures --ledger sl.kpl cosigned.txt --witness lr.mme=lr-witness.pub
+    /// Example: kpledger log cosignatures --ledger sl.kpl cosigned.txt --witness lr.mme=lr.pem.pub
     Cosignatures {
         /// The cosigned checkpoint file
         file: PathBuf,
@@ -977,7 +984,7 @@ pub(crate) enum LogCmd {
     },
     /// Prove that the log of size TO extends the log of size FROM (RFC 9162 consistency proof)
     ///
-    /// Example: kpledger log prove-consistency --ledger sl.kpl --from 120 --out proof.json
+    /// Example: kpledger log prove-consistency --ledger sl.kpl --from 22 --out proof-22.json
     ProveConsistency {
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -1004,9 +1011,9 @@ pub(crate) enum WitnessCmd {
     /// the last one cosigned, has another root at the same size (a fork), or is not proven
     /// to extend it; the evidence is kept next to the state file. Nothing is cosigned then.
     ///
-    /// Example: kpledger witness cosign checkpoint.txt --log-origin kpledger.sl/national
-    ///   --log-key nma.pem.pub --name lr.mme --key lr-witness.pem --state lr-witness.json
-    ///   --proof proof.json --out cosigned.txt
+    /// Example: kpledger witness cosign checkpoint-new.txt --log-origin kpledger.sl/national
+    ///   --log-key office.pem.pub --name lr.mme --key lr.pem --state lr-witness.json
+    ///   --proof proof-new.json --out cosigned-2.txt --time 2026-03-20T10:00:00Z
     Cosign {
         /// The checkpoint file (a signed note)
         checkpoint: PathBuf,
@@ -1086,7 +1093,7 @@ impl RemovedTrustFlags {
 pub(crate) enum TrustCmd {
     /// Print the `log` line that pins a ledger's root authority key
     ///
-    /// Example: kpledger trust log --origin kpledger.mru/regional mru.secretariat.pub >> trust-policy.txt
+    /// Example: kpledger trust log --origin kpledger.mru/regional kpledger-demo/keys/mru.secretariat.pub >> trust-policy.txt
     Log {
         /// The ledger's origin name
         #[arg(long)]
@@ -1096,7 +1103,7 @@ pub(crate) enum TrustCmd {
     },
     /// Print the `witness` line of a witness (its cosignature key)
     ///
-    /// Example: kpledger trust witness --name lr.mme lr.mme.pub >> trust-policy.txt
+    /// Example: kpledger trust witness --name lr.mme kpledger-demo/keys/lr.mme.pub >> trust-policy.txt
     Witness {
         /// The name the witness signs with (its actor id)
         #[arg(long)]
@@ -1106,7 +1113,7 @@ pub(crate) enum TrustCmd {
     },
     /// Print the `kpledger-issuer` line that trusts an authority for one country's certificates
     ///
-    /// Example: kpledger trust issuer --country SL --actor sl.nma sl.nma.pub >> trust-policy.txt
+    /// Example: kpledger trust issuer --country SL --actor sl.nma kpledger-demo/keys/sl.nma.pub >> trust-policy.txt
     Issuer {
         /// The issuing country (ISO 3166-1 alpha-2)
         #[arg(long)]

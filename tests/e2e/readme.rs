@@ -140,7 +140,9 @@ fn trimmed(s: &str) -> Vec<&str> {
 fn path_with_kpledger(dir: &Path) -> std::ffi::OsString {
     let bin = dir.join(".bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(BIN, bin.join("kpledger")).unwrap();
+    if !bin.join("kpledger").exists() {
+        std::os::unix::fs::symlink(BIN, bin.join("kpledger")).unwrap();
+    }
     let mut paths = vec![bin];
     paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(paths).unwrap()
@@ -258,4 +260,232 @@ fn readme_shell_blocks_run_as_written_and_print_what_is_shown() {
     // The step-by-step ends with a verified bundle and a verified ledger.
     assert!(work.join("SL-2026-004312.json").exists());
     assert!(work.join("kpledger-demo/ledger.kpl").exists());
+}
+
+/// What the `--help` examples find in their directory, beyond what the README left there
+/// (module documentation): open parcels with fixed ids in `sl.kpl` (A held by the miner; B and
+/// C by the dealer; F by the exporter; G valued; H valued and sealed), an offer of A
+/// (`offer-a.json`) and its acceptance signed but not recorded (`handover.json`), a later
+/// checkpoint with its consistency proof from the witness's size 24 (`checkpoint-new.txt`,
+/// `proof-new.json`), keys `bangura.pem` and `kamara-2027.pem`, a newer policy version
+/// (`SL-2.json`) and a ledger written by kpledger 0.1.0 (`sl-0.1.0.kpl`). The README's own
+/// offer and handover files (already recorded) are removed.
+const PREPARE_EXAMPLES: &str = r#"
+set -e
+export KPLEDGER_LEDGER=sl.kpl
+rm -f offer.json handover.json
+kpledger key new bangura.pem > /dev/null
+kpledger key new kamara-2027.pem > /dev/null
+kpledger policy show SL | sed 's/"version": "[^"]*"/"version": "2026-12-01"/' > SL-2.json
+for p in 00000000000a:12.34 00000000000b:12.34 00000000000c:8.10 00000000000f:10.00 000000000010:10.00 000000000011:10.00; do
+  kpledger extract --key koroma.pem --site sl.kono.koidu-12 --weight ${p#*:} --stones 5 --hs 7102.31 \
+    --parcel 019d0000-0000-7000-8000-${p%%:*} --time 2026-03-14T09:00:00Z > /dev/null
+done
+for p in 00000000000b 00000000000c 00000000000f 000000000010 000000000011; do
+  kpledger handover record --parcel 019d0000-0000-7000-8000-$p --from-key koroma.pem --to-key kamara.pem \
+    --price 1000 --time 2026-03-14T10:00:00Z > /dev/null
+done
+for p in 00000000000f 000000000010 000000000011; do
+  kpledger handover record --parcel 019d0000-0000-7000-8000-$p --from-key kamara.pem --to-key gems.pem \
+    --price 2000 --time 2026-03-14T11:00:00Z > /dev/null
+done
+for p in 000000000010 000000000011; do
+  kpledger value --key pmt.pem --parcel 019d0000-0000-7000-8000-$p --exporter 3000 --government 3100 \
+    --independent 3050 --time 2026-03-15T09:00:00Z > /dev/null
+done
+kpledger seal --key nma.pem --parcel 019d0000-0000-7000-8000-000000000011 --seal SL-SEAL-2026-0103 \
+  --time 2026-03-15T10:00:00Z > /dev/null
+kpledger handover offer --key koroma.pem --parcel 019d0000-0000-7000-8000-00000000000a --to sl.dealer.kamara \
+  --price 3566.26 --out offer-a.json --time 2026-03-16T09:00:00Z > /dev/null
+kpledger handover accept offer-a.json --key kamara.pem --weight 12.30 --out handover.json \
+  --time 2026-03-16T09:30:00Z > /dev/null
+kpledger log publish --key office.pem --out checkpoint-new.txt > /dev/null
+kpledger log prove-consistency --from 24 --out proof-new.json > /dev/null
+"#;
+
+/// The subcommands listed under `Commands:` in a help text.
+fn subcommands(help: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for l in help.lines() {
+        if l.trim_end() == "Commands:" {
+            inside = true;
+            continue;
+        }
+        if inside {
+            if l.trim().is_empty() || !l.starts_with("  ") {
+                break;
+            }
+            // "  name   description": a name starts right after the two-space indent.
+            if l.as_bytes().get(2).is_some_and(|b| *b != b' ') {
+                let name = l.split_whitespace().next().unwrap().to_owned();
+                if name != "help" {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The examples of a help text: a paragraph starting `Example:`, or the lines after a line
+/// ending `Examples:` (each starting `kpledger`; a line that does not is a wrapped
+/// continuation of the one before).
+fn examples(help: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut lines = help.lines().peekable();
+    while let Some(l) = lines.next() {
+        let t = l.trim();
+        if let Some(first) = t.strip_prefix("Example: ") {
+            let mut ex = first.to_owned();
+            while let Some(next) = lines.peek() {
+                if next.trim().is_empty() {
+                    break;
+                }
+                ex.push(' ');
+                ex.push_str(next.trim());
+                lines.next();
+            }
+            out.push(ex);
+        } else if t.ends_with("Examples:") {
+            let mut list: Vec<String> = Vec::new();
+            while let Some(next) = lines.peek() {
+                let n = next.trim();
+                if n.is_empty() {
+                    break;
+                }
+                match list.last_mut() {
+                    Some(last) if !n.starts_with("kpledger ") => {
+                        last.push(' ');
+                        last.push_str(n);
+                    }
+                    _ => list.push(n.to_owned()),
+                }
+                lines.next();
+            }
+            out.extend(list);
+        }
+    }
+    out
+}
+
+/// An example's command line and what the test does with it: `Ok(code)` to run it and expect
+/// that exit code, `Err(reason)` to skip it. A trailing parenthesised remark is not part of
+/// the command: `(exit N …)` is the expected exit code, `(needs …)` or `(runs …)` skips it.
+fn judge(example: &str) -> (String, Result<i32, String>) {
+    let ex = example.trim();
+    if ex.ends_with(')') {
+        if let Some(open) = ex.rfind("  (").or_else(|| ex.rfind(" (")) {
+            let remark = &ex[open..].trim()[1..];
+            let remark = &remark[..remark.len() - 1];
+            let command = ex[..open].trim().to_owned();
+            if let Some(code) = remark.strip_prefix("exit ") {
+                let code = code.split_whitespace().next().unwrap().parse().unwrap();
+                return (command, Ok(code));
+            }
+            if remark.starts_with("needs ") || remark.starts_with("runs ") {
+                return (command, Err(remark.to_owned()));
+            }
+            return (command, Ok(0));
+        }
+    }
+    (ex.to_owned(), Ok(0))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
+}
+
+#[test]
+fn every_help_example_runs_and_exits_as_it_says() {
+    let (t, work) = prepared_readme_dir();
+    let scratch = t.join("scratch");
+    run_readme(&work, &scratch);
+    let path = path_with_kpledger(&scratch);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/upgrade/v0.1.0/ledger.kpl"),
+        work.join("sl-0.1.0.kpl"),
+    )
+    .unwrap();
+    let prep = Command::new("bash")
+        .arg("-c")
+        .arg(PREPARE_EXAMPLES)
+        .current_dir(&work)
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        prep.status.success(),
+        "preparing the examples' directory failed:\n{}",
+        String::from_utf8_lossy(&prep.stderr)
+    );
+
+    // Walk `kpledger help` recursively.
+    let help = |args: &[String]| -> String {
+        let o = Command::new(BIN).args(args).arg("--help").output().unwrap();
+        assert!(o.status.success(), "kpledger {} --help", args.join(" "));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let top = Command::new(BIN).arg("help").output().unwrap();
+    assert!(top.status.success());
+    let mut todo: Vec<Vec<String>> =
+        subcommands(&String::from_utf8(top.stdout).unwrap()).into_iter().map(|c| vec![c]).collect();
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut commands = 0;
+    while let Some(cmd) = todo.pop() {
+        commands += 1;
+        let text = help(&cmd);
+        for sub in subcommands(&text) {
+            let mut c = cmd.clone();
+            c.push(sub);
+            todo.push(c);
+        }
+        for ex in examples(&text) {
+            found.push((cmd.join(" "), ex));
+        }
+    }
+    assert!(commands >= 40, "the help walk reached {commands} commands");
+    assert!(found.len() >= 35, "{} examples found", found.len());
+
+    let mut failures = Vec::new();
+    for (i, (cmd, ex)) in found.iter().enumerate() {
+        assert!(
+            ex.starts_with("kpledger "),
+            "`kpledger {cmd} --help`: an example that is not a kpledger command: {ex}"
+        );
+        let (line, expect) = judge(ex);
+        let code = match expect {
+            Ok(code) => code,
+            Err(reason) => {
+                eprintln!("`kpledger {cmd} --help` example not run ({reason}): {line}");
+                continue;
+            }
+        };
+        let dir = t.join(format!("example-{i}"));
+        copy_dir(&work, &dir);
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(&line)
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env_remove("KPLEDGER_LEDGER")
+            .output()
+            .unwrap();
+        if o.status.code() != Some(code) {
+            failures.push(format!(
+                "`kpledger {cmd} --help`: {line}\n  exit {:?}, expected {code}\n  stdout: {}\n  stderr: {}",
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).lines().take(5).collect::<Vec<_>>().join("\n          "),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} help example(s) do not do what they say:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
