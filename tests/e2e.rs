@@ -18,6 +18,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `messages`: mistakes a person makes are answered with what to do (witness names, proofs,
+//!   actor ids, decimal commas, verify's flags, DB-1 values);
 //! - `readme`: the README's shell blocks run in order in an empty directory and print what it
 //!   shows; every `Example:` of the `--help` texts exits as it says;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
@@ -59,6 +61,8 @@ mod hostile;
 mod log;
 #[path = "e2e/memory.rs"]
 mod memory;
+#[path = "e2e/messages.rs"]
+mod messages;
 #[path = "e2e/pipes.rs"]
 mod pipes;
 #[path = "e2e/readme.rs"]

@@ -399,7 +399,7 @@ fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
 /// The signer: `--as`, or the actor whose current key is this key.
 fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> Result<ActorId> {
     if let Some(a) = as_actor {
-        return ActorId::new(a).map_err(|e| anyhow!(e));
+        return enrolled(ledger, "--as", &ActorId::new(a).map_err(|e| anyhow!("--as: {e}"))?);
     }
     let public = key.public();
     let matches: Vec<ActorId> =
@@ -413,6 +413,56 @@ fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> R
         ),
         _ => bail!("several actors share key {}; pass --as ACTOR", public.fingerprint()),
     }
+}
+
+/// A country flag's value, in capitals as ISO 3166-1 writes it (`be` is read as `BE`).
+fn country_flag(flag: &str, value: impl AsRef<str>) -> Result<Country> {
+    Country::new(value.as_ref().trim().to_ascii_uppercase()).map_err(|e| anyhow!("{flag}: {e}"))
+}
+
+/// The actor named by an actor-id flag, which must be enrolled in the ledger; a typo is
+/// refused naming the enrolled actors whose ids are closest to it.
+fn enrolled(ledger: &Ledger, flag: &str, id: &ActorId) -> Result<ActorId> {
+    if ledger.actor(id)?.is_some() {
+        return Ok(id.clone());
+    }
+    let typed = id.as_str();
+    let mut near: Vec<(usize, String)> = ledger
+        .actors()?
+        .into_iter()
+        .map(|a| a.record.id.as_str().to_owned())
+        .map(|known| (edit_distance(typed, &known), known))
+        .filter(|(d, known)| *d <= 3.max(known.len() / 4))
+        .collect();
+    near.sort();
+    let names: Vec<String> = near.into_iter().take(3).map(|(_, k)| k).collect();
+    if names.is_empty() {
+        bail!(
+            "{flag} {typed}: no actor {typed} is enrolled in {}; `kpledger actor list` shows who is",
+            ledger.path().display()
+        )
+    }
+    bail!(
+        "{flag} {typed}: no actor {typed} is enrolled in {}; did you mean {}?",
+        ledger.path().display(),
+        names.join(" or ")
+    )
+}
+
+/// Levenshtein distance between two ids (characters inserted, deleted or replaced).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Builds, signs and records (or writes with --out) one event.
@@ -793,7 +843,7 @@ fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
             println!("witness {name} {}", witness_vkey(&name, public).map_err(|e| anyhow!(e))?.to_vkey());
         }
         TrustCmd::Issuer { country, actor, key } => {
-            let country = Country::new(country).map_err(|e| anyhow!("--country: {e}"))?;
+            let country = country_flag("--country", country)?;
             let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
             let (_, public) = public_of_any(&key)?;
             println!(
@@ -846,12 +896,16 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             let importer = CertImporter {
                 name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
                 address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
-                country: Country::new(importer_country).map_err(|e| anyhow!(e))?,
+                country: country_flag("--importer-country", importer_country)?,
                 actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
             };
-            let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
+            let exporter = ActorId::new(exporter).map_err(|e| anyhow!("--exporter: {e}"))?;
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, signer| {
+                enrolled(ledger, "--exporter", &exporter)?;
+                if let Some(a) = &importer.actor {
+                    enrolled(ledger, "--importer-actor", a)?;
+                }
                 let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
                 let certificate = kpledger_core::sim::draft_certificate(
                     ledger,
@@ -891,7 +945,11 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                     exporter: c.exporter.name.clone(),
                     date_of_receipt: time.date(),
                     seal_intact: !seal_broken,
-                    holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
+                    holder: enrolled(
+                        ledger,
+                        "--holder",
+                        &ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?,
+                    )?,
                 };
                 Ok(Payload::ImportConfirmation { confirmation })
             })
@@ -1124,6 +1182,26 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", state.display())),
             };
+            // A witness that has cosigned before needs a proof that a larger checkpoint extends
+            // that one: without it, say so, and write nothing (no refusal evidence: nothing
+            // was offered that the log could be blamed for).
+            if let (Some(prev), None) = (&previous, &proof) {
+                let offered = std::str::from_utf8(&note_bytes)
+                    .ok()
+                    .and_then(|t| t.lines().nth(1))
+                    .and_then(|l| l.parse::<u64>().ok());
+                if offered.is_some_and(|n| n > prev.size) {
+                    bail!(
+                        "a consistency proof is required: this witness already cosigned size {} of {}, and the \
+                         checkpoint has {} entries; give --proof FILE, made by the log with \
+                         `kpledger log prove-consistency --from {}`",
+                        prev.size,
+                        prev.origin,
+                        offered.unwrap_or_default(),
+                        prev.size
+                    );
+                }
+            }
             let proof: Vec<kpledger_model::Hash> = match &proof {
                 None => Vec::new(),
                 Some(p) => {
@@ -1263,7 +1341,7 @@ fn init(
         id: ActorId::new(id).map_err(|e| anyhow!(e))?,
         name: Text::from_input(name).map_err(|e| anyhow!(e))?,
         role: Role::Authority,
-        country: Country::new(country).map_err(|e| anyhow!(e))?,
+        country: country_flag("--country", country)?,
         licence: None,
         key: key.public(),
         address: None,
@@ -1325,7 +1403,7 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 id: ActorId::new(id).map_err(|e| anyhow!(e))?,
                 name: Text::from_input(name).map_err(|e| anyhow!(e))?,
                 role: role.parse().map_err(|e: String| anyhow!(e))?,
-                country: Country::new(country).map_err(|e| anyhow!(e))?,
+                country: country_flag("--country", country)?,
                 licence,
                 key,
                 address: address.map(Text::from_input).transpose().map_err(|e| anyhow!(e))?,
@@ -1334,13 +1412,19 @@ fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }
         ActorCmd::Rotate { sign, actor, pubkey } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
-            sign_and_record(&sign, |_, _| Ok(Payload::RotateKey { actor, key }))
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
+            sign_and_record(&sign, |ledger, _| {
+                enrolled(ledger, "--actor", &actor)?;
+                Ok(Payload::RotateKey { actor, key })
+            })
         }
         ActorCmd::Revoke { sign, actor, reason } => {
-            let actor = ActorId::new(actor).map_err(|e| anyhow!(e))?;
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
             let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
-            sign_and_record(&sign, |_, _| Ok(Payload::Revoke { actor, reason }))
+            sign_and_record(&sign, |ledger, _| {
+                enrolled(ledger, "--actor", &actor)?;
+                Ok(Payload::Revoke { actor, reason })
+            })
         }
         ActorCmd::List { ledger, json, open: o } => {
             let l = open(&ledger, true, &o)?;
@@ -1385,7 +1469,7 @@ fn site_cmd(s: SiteCmd) -> Result<u8> {
             let site = SiteRecord {
                 id: SiteId::new(id).map_err(|e| anyhow!(e))?,
                 name: Text::from_input(name).map_err(|e| anyhow!(e))?,
-                country: Country::new(country).map_err(|e| anyhow!(e))?,
+                country: country_flag("--country", country)?,
                 region: Text::from_input(region).map_err(|e| anyhow!(e))?,
                 location: Text::from_input(location).map_err(|e| anyhow!(e))?,
                 area_m2,
@@ -1438,7 +1522,7 @@ fn make_offer(
         signer: holder,
         parcel: id,
         prev: p.head,
-        to: ActorId::new(to).map_err(|e| anyhow!(e))?,
+        to: enrolled(ledger, "--to", &ActorId::new(to).map_err(|e| anyhow!("--to: {e}"))?)?,
         weight_pt: p.weight_pt,
         price_usd_cents: usd(price)?,
     };

@@ -378,6 +378,15 @@ pub const MAX_CENTS: u64 = 1_000_000_000_000;
 /// The largest stone count of one parcel.
 pub const MAX_STONES: u32 = 10_000_000;
 
+/// The hint for a number written with a decimal comma (`12,5`): the same with a dot.
+fn use_a_dot(s: &str) -> String {
+    if s.matches(',').count() == 1 && !s.contains('.') {
+        format!("; use a dot: {}", s.replace(',', "."))
+    } else {
+        String::new()
+    }
+}
+
 /// A weight in hundredths of a carat (points). 1 ct = 100 pt.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Points(pub u64);
@@ -391,7 +400,8 @@ impl Points {
             .ok_or_else(|| {
                 format!(
                     "{s:?} is not a weight in carats: write a positive number with at most two \
-                     decimals (0.01 ct is the smallest unit), at most 1000000 ct"
+                     decimals (0.01 ct is the smallest unit), at most 1000000 ct{}",
+                    use_a_dot(s)
                 )
             })
     }
@@ -435,10 +445,9 @@ pub struct Cents(pub u64);
 impl Cents {
     /// Parses a dollar amount written by a person: `1500`, `1500.5`, `1500.50`.
     pub fn parse_usd(s: &str) -> Result<Cents, String> {
-        parse_fixed2(s.trim_start_matches('$'))
-            .filter(|v| *v <= MAX_CENTS)
-            .map(Cents)
-            .ok_or_else(|| format!("{s:?} is not a US-dollar amount: write e.g. 1500 or 1500.25"))
+        parse_fixed2(s.trim_start_matches('$')).filter(|v| *v <= MAX_CENTS).map(Cents).ok_or_else(|| {
+            format!("{s:?} is not a US-dollar amount: write e.g. 1500 or 1500.25{}", use_a_dot(s))
+        })
     }
 }
 

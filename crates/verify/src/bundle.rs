@@ -501,7 +501,23 @@ fn check_log(
             .hint("name the witnesses you trust and a quorum in the trust policy"),
         );
     } else if !policy.quorum_met(&cosigned) {
-        out.push(
+        // The checkpoint's other signature lines: cosigners the policy does not know by that
+        // name and key. When there are some, the likeliest mistake is in the policy (a name or
+        // key mistyped), not a missing cosignature: show both lists.
+        let unmatched: Vec<String> = opened
+            .note()
+            .signatures()
+            .iter()
+            .filter(|sig| sig.name() != origin)
+            .filter(|sig| {
+                !opened
+                    .cosignatures()
+                    .iter()
+                    .any(|c| c.key().name() == sig.name() && c.key().key_id() == sig.key_id())
+            })
+            .map(|sig| format!("{} key {}", sig.name(), sig.key_id()))
+            .collect();
+        let finding = if unmatched.is_empty() {
             Finding::error(
                 Rule::Log3,
                 format!(
@@ -510,8 +526,29 @@ fn check_log(
                     policy.quorum_text()
                 ),
             )
-            .hint("ask the witnesses to cosign the checkpoint, then export the bundle again"),
-        );
+            .hint("ask the witnesses to cosign the checkpoint, then export the bundle again")
+        } else {
+            let pinned: Vec<String> = policy
+                .witnesses()
+                .iter()
+                .map(|w| format!("{} key {}", w.key.name(), w.key.key_id()))
+                .collect();
+            Finding::error(
+                Rule::Log3,
+                format!(
+                    "not witnessed: the trust policy's witnesses ({}) do not match the checkpoint's cosigners ({}); \
+                     the cosignatures that verified with the policy's keys ({shown}) do not meet its quorum, {}",
+                    if pinned.is_empty() { "none".to_owned() } else { pinned.join(", ") },
+                    unmatched.join(", "),
+                    policy.quorum_text()
+                ),
+            )
+            .hint(
+                "check the trust policy's witness lines (name and key, `kpledger trust witness`) against the \
+                 checkpoint's cosigners; a cosigner the policy names differently, or with another key, counts for nothing",
+            )
+        };
+        out.push(finding);
     }
     (out, names)
 }

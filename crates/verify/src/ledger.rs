@@ -29,6 +29,40 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// `self` and `other` shown from a little before the first place they differ, and that
+    /// place (byte or character, 1-based), for two values that `show` cuts to the same text.
+    fn show_where_differs(&self, other: &Cell) -> (String, String, String) {
+        match (self, other) {
+            (Cell::Blob(a), Cell::Blob(b)) => {
+                let i = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+                let from = i.saturating_sub(4);
+                let hex = |v: &[u8]| {
+                    let end = v.len().min(from + 16);
+                    let more = if end < v.len() { "…" } else { "" };
+                    format!(
+                        "x'…{}{more}'",
+                        v.get(from..end)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(|x| format!("{x:02x}"))
+                            .collect::<String>()
+                    )
+                };
+                (hex(a), hex(b), format!("byte {} of {} and {}", i + 1, a.len(), b.len()))
+            }
+            (Cell::Text(a), Cell::Text(b)) => {
+                let i = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+                let from = i.saturating_sub(10);
+                let text = |v: &str| {
+                    let s: String = v.chars().skip(from).take(60).collect();
+                    format!("…{s:?}")
+                };
+                (text(a), text(b), format!("character {}", i + 1))
+            }
+            _ => (self.show(), other.show(), "the type".into()),
+        }
+    }
+
     fn show(&self) -> String {
         match self {
             Cell::Null => "NULL".into(),
@@ -543,7 +577,15 @@ impl LedgerCheck {
                     .zip(e.iter().zip(g.iter()))
                     .find(|(_, (a, b))| a != b)
                     .map(|(c, (a, b))| {
-                        format!("column {c} is {} but the signed events give {}", b.show(), a.show())
+                        if a.show() == b.show() {
+                            // Equal where `show` cuts them: show both from where they differ.
+                            let (stored, signed, at) = b.show_where_differs(a);
+                            format!(
+                                "column {c} is {stored} but the signed events give {signed} (they differ from {at})"
+                            )
+                        } else {
+                            format!("column {c} is {} but the signed events give {}", b.show(), a.show())
+                        }
                     })
                     .unwrap_or_else(|| "the row has the wrong number of columns".into());
                 self.push(db_finding(table, k, format!("table {table}, row {}: {col}", k.show())));

@@ -1,0 +1,317 @@
+//! Messages that point at the real mistake (issue #15, item 7): each test makes the mistake a
+//! person makes and checks the words and the exit code of the answer.
+
+use crate::util::{EXPORTER, ORIGIN, TempDir, Trade, pub_of};
+
+/// A demo directory: `kpledger-demo/` with its ledger, keys, bundles and trust policy.
+fn demo(tag: &str) -> TempDir {
+    let d = TempDir::new(tag);
+    kp!("demo", d.join("kpledger-demo")).run().ok();
+    d
+}
+
+#[test]
+fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosigners() {
+    let d = demo("msg-witness");
+    let policy = std::fs::read_to_string(d.join("kpledger-demo/trust-policy.txt")).unwrap();
+    // The importer typed lr.mmx for lr.mme: the name is part of the key, so its key differs.
+    let typo = kp!("trust", "witness", "--name", "lr.mmx", d.join("kpledger-demo/keys/lr.mme.pub")).run();
+    let typo_line = typo.ok().stdout.trim().to_owned();
+    let vkey = typo_line.split_whitespace().last().unwrap().to_owned();
+    let edited: String = policy
+        .lines()
+        .map(|l| if l.starts_with("witness lr.mme ") { format!("witness lr.mme {vkey}") } else { l.to_owned() } + "\n")
+        .collect();
+    std::fs::write(d.join("typo-policy.txt"), edited).unwrap();
+    let out = kp!(
+        "verify",
+        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
+        "--policy",
+        d.join("typo-policy.txt")
+    )
+    .run();
+    out.code(1)
+        .stdout_has("the trust policy's witnesses (")
+        .stdout_has("lr.mmx key ")
+        .stdout_has("do not match the checkpoint's cosigners (lr.mme key ")
+        .stdout_has("check the trust policy's witness lines");
+    assert!(!out.stdout.contains("export the bundle again"), "{}", out.stdout);
+}
+
+#[test]
+fn witness_cosign_without_a_proof_says_one_is_required_and_writes_nothing() {
+    let t = Trade::new("msg-proof");
+    let witness = t.dir.join("lr.pem");
+    kp!("key", "new", &witness).run().ok();
+    t.extract("12.34", "9");
+    let publish = |out: &str| {
+        kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", t.dir.join(out)).run().ok();
+    };
+    let cosign = |cp: &str, out: &str| {
+        kp!(
+            "witness",
+            "cosign",
+            t.dir.join(cp),
+            "--log-origin",
+            ORIGIN,
+            "--log-key",
+            pub_of(&t.nma),
+            "--name",
+            "lr.mme",
+            "--key",
+            &witness,
+            "--state",
+            t.dir.join("lr-witness.json"),
+            "--out",
+            t.dir.join(out),
+            "--time",
+            "2026-03-05T08:00:00Z"
+        )
+        .run()
+    };
+    publish("cp1.txt");
+    cosign("cp1.txt", "cp1-cosigned.txt").ok();
+    let state = std::fs::read(t.dir.join("lr-witness.json")).unwrap();
+    t.extract("3.00", "2");
+    publish("cp2.txt");
+    let out = cosign("cp2.txt", "cp2-cosigned.txt");
+    out.code(2)
+        .stderr_has("a consistency proof is required")
+        .stderr_has("already cosigned size ")
+        .stderr_has("kpledger log prove-consistency --from ")
+        .stderr_lacks("rewrote its history");
+    assert!(!t.dir.join("cp2-cosigned.txt").exists(), "nothing is cosigned");
+    assert_eq!(std::fs::read(t.dir.join("lr-witness.json")).unwrap(), state, "the state is unchanged");
+    let evidence: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("refused"))
+        .collect();
+    assert!(evidence.is_empty(), "no refusal evidence is written");
+}
+
+#[test]
+fn witness_cosign_time_is_iso_8601_and_unix_seconds_are_refused_with_the_same_instant() {
+    let t = Trade::new("msg-unix");
+    let witness = t.dir.join("lr.pem");
+    kp!("key", "new", &witness).run().ok();
+    kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", t.dir.join("cp.txt")).run().ok();
+    let cosign = |time: &str| {
+        kp!(
+            "witness",
+            "cosign",
+            t.dir.join("cp.txt"),
+            "--log-origin",
+            ORIGIN,
+            "--log-key",
+            pub_of(&t.nma),
+            "--name",
+            "lr.mme",
+            "--key",
+            &witness,
+            "--state",
+            t.dir.join("lr-witness.json"),
+            "--out",
+            t.dir.join("out.txt"),
+            "--time",
+            time
+        )
+        .run()
+    };
+    cosign("1773216000").code(2).stderr_has("write --time 2026-03-11T08:00:00Z for the same instant");
+    assert!(!t.dir.join("lr-witness.json").exists() && !t.dir.join("out.txt").exists(), "nothing written");
+    cosign("2026-03-11T08:00:00Z").ok().stdout_has("cosigned checkpoint");
+    // Every other --time too.
+    kp!(
+        "extract",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--site",
+        "sl.kono.koidu-12",
+        "--weight",
+        "1",
+        "--stones",
+        "1",
+        "--time",
+        "1773216000"
+    )
+    .run()
+    .code(2)
+    .stderr_has("write --time 2026-03-11T08:00:00Z");
+}
+
+#[test]
+fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
+    let t = Trade::new("msg-actor");
+    let typo = &EXPORTER[..EXPORTER.len() - 1];
+    let out = kp!(
+        "certificate",
+        "issue",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--number",
+        "SL-2026-000001",
+        "--exporter",
+        typo,
+        "--parcel",
+        "019d0000-0000-7000-8000-000000000001",
+        "--importer-name",
+        "Diamcor",
+        "--importer-address",
+        "Antwerp",
+        "--importer-country",
+        "be",
+        "--time",
+        "2026-03-05T08:00:00Z"
+    )
+    .run();
+    out.code(2)
+        .stderr_has(&format!("--exporter {typo}: no actor {typo} is enrolled"))
+        .stderr_has(&format!("did you mean {EXPORTER}?"));
+    out.stderr_lacks("scenario value");
+    // Another actor-id flag, --to, the same way.
+    let p = t.extract("2.00", "1");
+    kp!(
+        "handover",
+        "offer",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--parcel",
+        &p,
+        "--to",
+        "sl.dealer.kamra",
+        "--price",
+        "10",
+        "--out",
+        t.dir.join("o.json"),
+        "--time",
+        "2026-03-05T09:00:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("did you mean sl.dealer.kamara?");
+    assert!(!t.dir.join("o.json").exists());
+}
+
+#[test]
+fn a_decimal_comma_is_answered_with_the_dotted_number_and_countries_are_read_in_capitals() {
+    let t = Trade::new("msg-comma");
+    kp!(
+        "extract",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--site",
+        "sl.kono.koidu-12",
+        "--weight",
+        "12,5",
+        "--stones",
+        "3",
+        "--time",
+        "2026-03-05T08:00:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("use a dot: 12.5");
+    let p = t.extract("2.00", "1");
+    kp!(
+        "handover",
+        "record",
+        "--ledger",
+        &t.ledger,
+        "--parcel",
+        &p,
+        "--from-key",
+        &t.miner,
+        "--to-key",
+        &t.dealer,
+        "--price",
+        "1500,25",
+        "--time",
+        "2026-03-05T09:00:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("use a dot: 1500.25");
+    let issuer = kp!("trust", "issuer", "--country", "sl", "--actor", "sl.nma", pub_of(&t.nma)).run();
+    issuer.ok().stdout_has("kpledger-issuer SL ");
+    let k = t.dir.join("new.pem");
+    kp!("key", "new", &k).run().ok();
+    kp!(
+        "actor",
+        "enrol",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--id",
+        "sl.pmt",
+        "--name",
+        "PMT",
+        "--role",
+        "valuer",
+        "--country",
+        "sl",
+        "--pubkey",
+        pub_of(&k),
+        "--time",
+        "2026-03-05T10:00:00Z"
+    )
+    .run()
+    .ok();
+    kp!("actor", "list", "--ledger", &t.ledger).run().ok().stdout_has("valuer     SL");
+}
+
+#[test]
+fn verify_uses_every_flag_it_is_given() {
+    let d = demo("msg-verify");
+    let ledger = d.join("kpledger-demo/ledger.kpl");
+    // --trust with --ledger pins the genesis key: a key that is not the root's fails.
+    kp!("verify", "--ledger", &ledger, "--trust", d.join("kpledger-demo/keys/sl.nma.pub"))
+        .run()
+        .code(1)
+        .stdout_has("LOG-2 the ledger's root authority key");
+    kp!("verify", "--ledger", &ledger, "--trust", d.join("kpledger-demo/keys/mru.secretariat.pub"))
+        .run()
+        .ok();
+    // A bundle and --ledger together: one of them would be ignored; refused instead.
+    kp!(
+        "verify",
+        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
+        "--ledger",
+        &ledger,
+        "--policy",
+        d.join("kpledger-demo/trust-policy.txt")
+    )
+    .run()
+    .code(2)
+    .stderr_has("'[BUNDLE]' cannot be used with '--ledger <LEDGER>'");
+}
+
+#[test]
+fn a_db1_finding_shows_where_two_values_alike_at_first_differ() {
+    let t = Trade::new("msg-db1");
+    let p = t.extract("2.00", "1");
+    let c = rusqlite::Connection::open(&t.ledger).unwrap();
+    // The stored head hash changed in its last byte only: its first 16 bytes are the same.
+    let mut head: Vec<u8> =
+        c.query_row("SELECT head FROM parcels WHERE id = ?1", [&p], |r| r.get(0)).unwrap();
+    head[31] ^= 1;
+    c.execute("UPDATE parcels SET head = ?1 WHERE id = ?2", rusqlite::params![head, p]).unwrap();
+    drop(c);
+    let out = kp!("verify", "--ledger", &t.ledger).run();
+    out.code(1).stdout_has("DB-1").stdout_has("they differ from byte 32 of 32 and 32");
+    let line = out.stdout.lines().find(|l| l.contains("they differ from")).unwrap().to_owned();
+    assert!(line.contains(&p[..8]) || line.contains("column head"), "{line}");
+    // The two shown values differ.
+    let shown: Vec<&str> = line.split("x'").skip(1).map(|s| s.split('\'').next().unwrap()).collect();
+    assert_eq!(shown.len(), 2, "{line}");
+    assert_ne!(shown[0], shown[1], "{line}");
+}
