@@ -1,5 +1,12 @@
 //! Command-line arguments. Help text is written to teach: every command says what it is
 //! for in the trade, and shows an example.
+//!
+//! Every `Example:` (and every line after `Examples:`) runs in tests/e2e/readme.rs, in the
+//! directory the README's step-by-step leaves, prepared as that test's `PREPARE_EXAMPLES`
+//! says (open parcels with fixed ids, an offer, a later checkpoint): write examples that run
+//! there, with real file names and ids, and `--time` for signed events. A trailing remark in
+//! parentheses is for the reader; `(exit N)` gives its exit code, `(needs …)`/`(runs …)` marks
+//! one the test cannot run.
 
 use std::path::PathBuf;
 
@@ -70,7 +77,8 @@ pub(crate) enum Command {
         #[arg(long)]
         ledger: Option<PathBuf>,
         /// The importing authority's trust policy (C2SP tlog-policy lines plus
-        /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for BUNDLE
+        /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for BUNDLE; with --ledger, the
+        /// ledger's root authority key must be the log key it pins (LOG-2)
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
         #[command(flatten)]
@@ -90,8 +98,10 @@ pub(crate) enum Command {
         /// Print the report as JSON (schemas/report.schema.json)
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
+        /// Seconds to wait for another process's lock on the ledger (default 5; with --ledger
+        /// only: a bundle file has no lock)
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
     },
     /// Issue, export, confirm and list KP certificates
     #[command(subcommand)]
@@ -1063,7 +1073,8 @@ pub(crate) struct RemovedTrustFlags {
     /// trusted when its root authority's genesis key is one of them; a certificate when the
     /// authority that validated it holds one of them and is not the log's root. No witness is
     /// required, so a verdict says it is not witnessed (LOG-4). A trust policy is stronger: it
-    /// also binds each log to its origin and each issuer to its country
+    /// also binds each log to its origin and each issuer to its country. With --ledger, the
+    /// ledger's root authority (genesis) key must be one of them (LOG-2)
     #[arg(long = "trust", value_name = "KEYFILE", num_args = 1, conflicts_with = "policy")]
     pub(crate) trust: Vec<PathBuf>,
     #[arg(long = "witness", hide = true, num_args = 1)]

@@ -29,7 +29,7 @@ const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Demo { dir, parcels, json } => demo_cmd(&dir, parcels, json),
-        Command::Verify { bundle, ledger, policy, removed, batch, red_flags, json, open } => {
+        Command::Verify { bundle, ledger, policy, removed, batch, red_flags, json, wait } => {
             removed.refuse()?;
             let mode = if batch { SigMode::Batch } else { SigMode::Strict };
             match (ledger, bundle) {
@@ -40,9 +40,21 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     } else {
                         None
                     };
-                    verify_ledger(&l, trust.as_ref(), mode, red_flags, json, &open)
+                    verify_ledger(
+                        &l,
+                        trust.as_ref(),
+                        mode,
+                        red_flags,
+                        json,
+                        &OpenArgs { wait: wait.unwrap_or(5) },
+                    )
                 }
                 (None, Some(b)) => {
+                    if wait.is_some() {
+                        bail!(
+                            "--wait is for --ledger (a ledger's lock); a bundle file has no lock, so it would do nothing"
+                        );
+                    }
                     let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
                     verify_bundle_file(&b, &trust, mode, red_flags, json)
                 }

@@ -293,6 +293,19 @@ fn verify_uses_every_flag_it_is_given() {
     .run()
     .code(2)
     .stderr_has("'[BUNDLE]' cannot be used with '--ledger <LEDGER>'");
+    // --wait is about the ledger's lock: given with a bundle it would do nothing; refused.
+    kp!(
+        "verify",
+        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
+        "--policy",
+        d.join("kpledger-demo/trust-policy.txt"),
+        "--wait",
+        "9"
+    )
+    .run()
+    .code(2)
+    .stderr_has("--ledger");
+    kp!("verify", "--ledger", &ledger, "--wait", "9").run().ok();
 }
 
 #[test]

@@ -32,9 +32,16 @@
 //! example it shows (a paragraph starting `Example:`, or the indented lines after
 //! `Examples:`) runs with `bash -c` in a fresh copy of the directory the README left (the
 //! demo's files in `kpledger-demo/`, the step-by-step's national ledger `sl.kpl` and its
-//! keys), with `KPLEDGER_LEDGER` unset. It must exit 0, unless the example ends with
-//! `# exit N` (then N). An example that cannot run here ends with `# not run: REASON`
-//! (listed on stderr).
+//! keys, and what [`PREPARE_EXAMPLES`] adds), with `KPLEDGER_LEDGER` unset. It must exit 0. A
+//! trailing parenthesised remark is not part of the command: `(exit N …)` says it exits N,
+//! `(needs …)` or `(runs …)` (Graphviz, a benchmark of minutes) that it is not run here (listed
+//! on stderr); any other remark is a comment for the reader.
+//!
+//! # Transcripts
+//!
+//! A block tagged `text` whose first line is `$ COMMAND` (not after an `sh` block) is a
+//! transcript: COMMAND, with the same mappings, runs alone in a new empty directory, and the
+//! rest of the block is its output, compared as above (the README's demo output).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,10 +94,10 @@ fn blocks(md: &str) -> Vec<Block> {
             i += 1;
             continue;
         }
-        if !l.trim().is_empty() {
-            if let Some((at, _)) = pending_skip {
-                panic!("README.md:{at}: a skip marker must be followed by an sh block");
-            }
+        if !l.trim().is_empty()
+            && let Some((at, _)) = pending_skip
+        {
+            panic!("README.md:{at}: a skip marker must be followed by an sh block");
         }
         i += 1;
     }
@@ -374,20 +381,20 @@ fn examples(help: &str) -> Vec<String> {
 /// the command: `(exit N …)` is the expected exit code, `(needs …)` or `(runs …)` skips it.
 fn judge(example: &str) -> (String, Result<i32, String>) {
     let ex = example.trim();
-    if ex.ends_with(')') {
-        if let Some(open) = ex.rfind("  (").or_else(|| ex.rfind(" (")) {
-            let remark = &ex[open..].trim()[1..];
-            let remark = &remark[..remark.len() - 1];
-            let command = ex[..open].trim().to_owned();
-            if let Some(code) = remark.strip_prefix("exit ") {
-                let code = code.split_whitespace().next().unwrap().parse().unwrap();
-                return (command, Ok(code));
-            }
-            if remark.starts_with("needs ") || remark.starts_with("runs ") {
-                return (command, Err(remark.to_owned()));
-            }
-            return (command, Ok(0));
+    if ex.ends_with(')')
+        && let Some(open) = ex.rfind("  (").or_else(|| ex.rfind(" ("))
+    {
+        let remark = &ex[open..].trim()[1..];
+        let remark = &remark[..remark.len() - 1];
+        let command = ex[..open].trim().to_owned();
+        if let Some(code) = remark.strip_prefix("exit ") {
+            let code = code.split_whitespace().next().unwrap().parse().unwrap();
+            return (command, Ok(code));
         }
+        if remark.starts_with("needs ") || remark.starts_with("runs ") {
+            return (command, Err(remark.to_owned()));
+        }
+        return (command, Ok(0));
     }
     (ex.to_owned(), Ok(0))
 }
@@ -488,4 +495,41 @@ fn every_help_example_runs_and_exits_as_it_says() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn readme_transcripts_are_the_real_output() {
+    let t = TempDir::new("readme-transcripts");
+    let path = path_with_kpledger(t.path());
+    let all = blocks(README);
+    let mut seen = 0;
+    for (i, b) in all.iter().enumerate() {
+        let Some(command) = b.body.first().and_then(|l| l.strip_prefix("$ ")) else { continue };
+        if b.lang != "text" || (i > 0 && all[i - 1].lang == "sh" && follows(&all[i - 1], b)) {
+            continue;
+        }
+        seen += 1;
+        let command = match command.strip_prefix("cargo run --release -- ") {
+            Some(rest) => format!("kpledger {rest}"),
+            None => command.to_owned(),
+        };
+        let dir = t.join(format!("transcript-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!("{command} 2>&1"))
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env_remove("KPLEDGER_LEDGER")
+            .output()
+            .unwrap();
+        let actual = String::from_utf8_lossy(&o.stdout).into_owned();
+        let expected = b.body[1..].join("\n");
+        assert!(
+            lines_match(&trimmed(&expected), &trimmed(&actual)),
+            "README.md:{}: the transcript of `{command}` is not its real output.\n--- shown:\n{expected}\n--- real:\n{actual}",
+            b.line
+        );
+    }
+    assert!(seen >= 1, "the README's demo transcript is checked");
 }
