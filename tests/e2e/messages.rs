@@ -36,6 +36,32 @@ fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosig
         .stdout_has("do not match the checkpoint's cosigners (lr.mme key ")
         .stdout_has("check the trust policy's witness lines");
     assert!(!out.stdout.contains("export the bundle again"), "{}", out.stdout);
+
+    // The right name with a wrong key (a key file mixed up): the same answer.
+    let other = d.join("other.pem");
+    kp!("key", "new", &other).run().ok();
+    let wrong_key = kp!("trust", "witness", "--name", "lr.mme", pub_of(&other)).run();
+    let vkey = wrong_key.ok().stdout.split_whitespace().last().unwrap().to_owned();
+    let edited: String = policy
+        .lines()
+        .map(|l| if l.starts_with("witness lr.mme ") { format!("witness lr.mme {vkey}") } else { l.to_owned() } + "\n")
+        .collect();
+    std::fs::write(d.join("key-policy.txt"), edited).unwrap();
+    let out = kp!(
+        "verify",
+        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
+        "--policy",
+        d.join("key-policy.txt")
+    )
+    .run();
+    out.code(1).stdout_has("do not match the checkpoint's cosigners (lr.mme key ");
+    let line = out.stdout.lines().find(|l| l.contains("do not match")).unwrap();
+    let pinned = line.split("witnesses (").nth(1).unwrap().split(')').next().unwrap();
+    let cosigners = line.split("cosigners (").nth(1).unwrap().split(')').next().unwrap();
+    assert!(
+        pinned.contains("lr.mme key ") && !pinned.contains(cosigners),
+        "both keys are shown, and differ: {line}"
+    );
 }
 
 #[test]
@@ -327,4 +353,91 @@ fn a_db1_finding_shows_where_two_values_alike_at_first_differ() {
     let shown: Vec<&str> = line.split("x'").skip(1).map(|s| s.split('\'').next().unwrap()).collect();
     assert_eq!(shown.len(), 2, "{line}");
     assert_ne!(shown[0], shown[1], "{line}");
+}
+
+#[test]
+fn a_country_in_small_letters_is_read_in_capitals_in_a_certificate() {
+    let t = Trade::new("msg-country");
+    let p = t.extract("5.00", "3");
+    let hand = |from: &std::path::Path, to: &std::path::Path| {
+        kp!(
+            "handover",
+            "record",
+            "--ledger",
+            &t.ledger,
+            "--parcel",
+            &p,
+            "--from-key",
+            from,
+            "--to-key",
+            to,
+            "--price",
+            "1000",
+            "--time",
+            t.tick()
+        )
+        .run()
+        .ok();
+    };
+    hand(&t.miner, &t.dealer);
+    hand(&t.dealer, &t.exporter);
+    kp!(
+        "value",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.valuer,
+        "--parcel",
+        &p,
+        "--exporter",
+        "1500",
+        "--government",
+        "1600",
+        "--independent",
+        "1550",
+        "--time",
+        t.tick()
+    )
+    .run()
+    .ok();
+    kp!(
+        "seal",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--parcel",
+        &p,
+        "--seal",
+        "SL-SEAL-2026-0009",
+        "--time",
+        t.tick()
+    )
+    .run()
+    .ok();
+    kp!(
+        "certificate",
+        "issue",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--number",
+        "SL-2026-000009",
+        "--exporter",
+        EXPORTER,
+        "--parcel",
+        &p,
+        "--importer-name",
+        "Diamcor Rough Trading NV",
+        "--importer-address",
+        "Antwerp",
+        "--importer-country",
+        "be",
+        "--time",
+        t.tick()
+    )
+    .run()
+    .ok();
+    kp!("certificate", "list", "--ledger", &t.ledger).run().ok().stdout_has("(BE)");
 }
