@@ -1814,6 +1814,10 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
         }
         ParcelCmd::List { ledger, holder, all, json, open: o } => {
             let l = open(&ledger, true, &o)?;
+            if let Some(h) = &holder {
+                // A typo would list nothing, as if the actor held nothing: refused instead.
+                enrolled(&l, "--holder", &ActorId::new(h.as_str()).map_err(|e| anyhow!("--holder: {e}"))?)?;
+            }
             let parcels: Vec<_> = l
                 .parcels()?
                 .into_iter()

@@ -223,6 +223,54 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
     .code(2)
     .stderr_has("did you mean sl.dealer.kamara?");
     assert!(!t.dir.join("o.json").exists());
+    // --as, --actor and a listing's --holder filter (a typo there would list nothing).
+    kp!(
+        "extract",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.miner,
+        "--as",
+        "sl.miner.koroma2",
+        "--site",
+        "sl.kono.koidu-12",
+        "--weight",
+        "1",
+        "--stones",
+        "1",
+        "--time",
+        "2026-03-05T09:10:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("--as sl.miner.koroma2: no actor sl.miner.koroma2 is enrolled")
+    .stderr_has("did you mean sl.miner.koroma?");
+    kp!(
+        "actor",
+        "revoke",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--actor",
+        "sl.dealer.kamarra",
+        "--reason",
+        "test",
+        "--time",
+        "2026-03-05T09:20:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("did you mean sl.dealer.kamara?");
+    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koromma")
+        .run()
+        .code(2)
+        .stderr_has("did you mean sl.miner.koroma?");
+    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "nobody.at.all")
+        .run()
+        .code(2)
+        .stderr_has("`kpledger actor list` shows who is");
+    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koroma").run().ok().stdout_has(&p);
 }
 
 #[test]
@@ -440,4 +488,12 @@ fn a_country_in_small_letters_is_read_in_capitals_in_a_certificate() {
     .run()
     .ok();
     kp!("certificate", "list", "--ledger", &t.ledger).run().ok().stdout_has("(BE)");
+}
+
+#[test]
+fn policy_show_prints_the_repository_policy_and_names_the_countries_it_carries() {
+    let out = kp!("policy", "show", "sl").run();
+    out.ok();
+    assert_eq!(out.stdout, std::fs::read_to_string(crate::util::policy_file("SL")).unwrap());
+    kp!("policy", "show", "BE").run().code(2).stderr_has("the binary carries those of SL, LR, GN, CI");
 }
