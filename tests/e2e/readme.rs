@@ -40,8 +40,11 @@
 //! # Transcripts
 //!
 //! A block tagged `text` whose first line is `$ COMMAND` (not after an `sh` block) is a
-//! transcript: COMMAND, with the same mappings, runs alone in a new empty directory, and the
-//! rest of the block is its output, compared as above (the README's demo output).
+//! transcript, marked by `<!-- readme-test: transcript -->` on the line before it: COMMAND,
+//! with the same mappings, runs alone in a new empty directory, and the rest of the block is
+//! its output, compared as above (the README's demo output). Such a block without the marker
+//! fails the test, which says how to write it instead: a shell session shown as text would be
+//! neither run nor checked.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +55,7 @@ use crate::util::{BIN, TempDir};
 const README: &str = include_str!("../../README.md");
 
 const SKIP_MARKER: &str = "<!-- readme-test: skip";
+const TRANSCRIPT_MARKER: &str = "<!-- readme-test: transcript -->";
 
 /// One fenced block of the README.
 struct Block {
@@ -61,15 +65,23 @@ struct Block {
     body: Vec<String>,
     /// The skip marker's reason, if the block is marked.
     skip: Option<String>,
+    /// Marked as a transcript.
+    transcript: bool,
 }
 
 fn blocks(md: &str) -> Vec<Block> {
     let lines: Vec<&str> = md.lines().collect();
     let mut out = Vec::new();
     let mut pending_skip: Option<(usize, String)> = None;
+    let mut pending_transcript: Option<usize> = None;
     let mut i = 0;
     while i < lines.len() {
         let l = lines[i];
+        if l.trim() == TRANSCRIPT_MARKER {
+            pending_transcript = Some(i + 1);
+            i += 1;
+            continue;
+        }
         if let Some(rest) = l.trim_start().strip_prefix(SKIP_MARKER) {
             let reason = rest.trim().trim_end_matches("-->").trim().to_owned();
             assert!(!reason.is_empty(), "README.md:{}: a skip marker gives its reason", i + 1);
@@ -90,14 +102,21 @@ fn blocks(md: &str) -> Vec<Block> {
                 assert_eq!(lang.trim(), "sh", "README.md:{at}: a skip marker is only for an sh block");
                 reason
             });
-            out.push(Block { line: start + 1, lang: lang.trim().to_owned(), body, skip });
+            let transcript = pending_transcript.take().is_some_and(|at| {
+                assert!(
+                    lang.trim() == "text" && body.first().is_some_and(|l| l.starts_with("$ ")),
+                    "README.md:{at}: a transcript marker is only for a text block whose first line is `$ COMMAND`"
+                );
+                true
+            });
+            out.push(Block { line: start + 1, lang: lang.trim().to_owned(), body, skip, transcript });
             i += 1;
             continue;
         }
         if !l.trim().is_empty()
-            && let Some((at, _)) = pending_skip
+            && let Some(at) = pending_skip.as_ref().map(|(at, _)| *at).or(pending_transcript)
         {
-            panic!("README.md:{at}: a skip marker must be followed by an sh block");
+            panic!("README.md:{at}: a readme-test marker must be followed by the block it marks");
         }
         i += 1;
     }
@@ -508,6 +527,15 @@ fn readme_transcripts_are_the_real_output() {
         if b.lang != "text" || (i > 0 && all[i - 1].lang == "sh" && follows(&all[i - 1], b)) {
             continue;
         }
+        // A shell session shown as text would be neither run nor checked: refused, saying how.
+        assert!(
+            b.transcript,
+            "README.md:{}: this text block shows `$ {command}` but nothing runs it. Write the commands as an sh \
+             block followed by a text block of their output (the comment at the top of the README's \
+             \"The trade flow, step by step\" gives the conventions), or, for one command that runs alone in \
+             an empty directory, put `{TRANSCRIPT_MARKER}` on the line before the block",
+            b.line
+        );
         seen += 1;
         let command = match command.strip_prefix("cargo run --release -- ") {
             Some(rest) => format!("kpledger {rest}"),
