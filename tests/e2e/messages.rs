@@ -199,6 +199,33 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
         .stderr_has(&format!("--exporter {typo}: no actor {typo} is enrolled"))
         .stderr_has(&format!("did you mean {EXPORTER}?"));
     out.stderr_lacks("scenario value");
+    // The exporter right, the parcel unknown: said plainly too.
+    kp!(
+        "certificate",
+        "issue",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.nma,
+        "--number",
+        "SL-2026-000001",
+        "--exporter",
+        EXPORTER,
+        "--parcel",
+        "019d0000-0000-7000-8000-000000000001",
+        "--importer-name",
+        "Diamcor",
+        "--importer-address",
+        "Antwerp",
+        "--importer-country",
+        "BE",
+        "--time",
+        "2026-03-05T08:00:00Z"
+    )
+    .run()
+    .code(2)
+    .stderr_has("the ledger has no parcel 019d0000-0000-7000-8000-000000000001")
+    .stderr_lacks("scenario value");
     // Another actor-id flag, --to, the same way.
     let p = t.extract("2.00", "1");
     kp!(

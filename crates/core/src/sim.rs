@@ -32,6 +32,10 @@ pub enum SimError {
     /// The simulator has no key for an actor.
     #[error("the simulator has no key for {0}")]
     NoKey(String),
+    /// The ledger holds no such actor or parcel: the caller named one that does not exist (a
+    /// person's typo, when the caller is the CLI), said as is.
+    #[error("{0}")]
+    Missing(String),
 }
 
 /// Shorthand for building validated text in scenarios (normalised to NFC, as typed text is).
@@ -381,8 +385,10 @@ impl Sim {
 
     /// The duty due on `value` under the policy of `valuer`'s country (rounded up to the cent).
     pub fn duty(&self, valuer: &ActorId, value: Cents) -> Result<Cents, SimError> {
-        let actor =
-            self.ledger.actor(valuer)?.ok_or_else(|| SimError::Value(format!("no actor {valuer}")))?;
+        let actor = self
+            .ledger
+            .actor(valuer)?
+            .ok_or_else(|| SimError::Missing(format!("no actor {valuer} is enrolled")))?;
         Ok(self.ledger.policy(&actor.record.country)?.map_or(Cents(0), |p| p.duty(value)))
     }
 
@@ -519,15 +525,20 @@ pub fn draft_certificate(
     date_of_issue: kpledger_model::Date,
     date_of_expiry: kpledger_model::Date,
 ) -> Result<Certificate, SimError> {
-    let auth = ledger.actor(authority)?.ok_or_else(|| SimError::Value(format!("no actor {authority}")))?;
-    let exp = ledger.actor(exporter)?.ok_or_else(|| SimError::Value(format!("no actor {exporter}")))?;
+    let auth = ledger
+        .actor(authority)?
+        .ok_or_else(|| SimError::Missing(format!("no actor {authority} is enrolled")))?;
+    let exp = ledger
+        .actor(exporter)?
+        .ok_or_else(|| SimError::Missing(format!("no actor {exporter} is enrolled")))?;
     let mut lines: BTreeMap<HsCode, (u64, u64)> = BTreeMap::new();
     let mut refs = Vec::new();
     let mut seals = Vec::new();
     let mut origins = std::collections::BTreeSet::new();
     let mut unknown = false;
     for id in parcels {
-        let p = ledger.parcel(id)?.ok_or_else(|| SimError::Value(format!("no parcel {id}")))?;
+        let p =
+            ledger.parcel(id)?.ok_or_else(|| SimError::Missing(format!("the ledger has no parcel {id}")))?;
         let e = lines.entry(p.hs_code.clone()).or_default();
         e.0 += p.weight_pt.0;
         e.1 += p.value_usd_cents.map_or(0, |v| v.0);
