@@ -421,13 +421,31 @@ fn a_db1_finding_shows_where_two_values_alike_at_first_differ() {
     c.execute("UPDATE parcels SET head = ?1 WHERE id = ?2", rusqlite::params![head, p]).unwrap();
     drop(c);
     let out = kp!("verify", "--ledger", &t.ledger).run();
-    out.code(1).stdout_has("DB-1").stdout_has("they differ from byte 32 of 32 and 32");
+    out.code(1).stdout_has("DB-1").stdout_has("(they differ from byte 32 of 32)");
     let line = out.stdout.lines().find(|l| l.contains("they differ from")).unwrap().to_owned();
     assert!(line.contains(&p[..8]) || line.contains("column head"), "{line}");
     // The two shown values differ.
     let shown: Vec<&str> = line.split("x'").skip(1).map(|s| s.split('\'').next().unwrap()).collect();
     assert_eq!(shown.len(), 2, "{line}");
     assert_ne!(shown[0], shown[1], "{line}");
+
+    // A text column alike in its first 60 characters (a parcel's JSON document, edited near
+    // its end): shown from a little before the first character that differs.
+    let c = rusqlite::Connection::open(&t.ledger).unwrap();
+    head[31] ^= 1;
+    c.execute("UPDATE parcels SET head = ?1 WHERE id = ?2", rusqlite::params![head, p]).unwrap();
+    let n = c
+        .execute(
+            "UPDATE parcels SET doc = replace(doc, '\"stones\":1,', '\"stones\":2,') WHERE id = ?1",
+            [&p],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(c);
+    let out = kp!("verify", "--ledger", &t.ledger).run();
+    out.code(1).stdout_has("column doc is …").stdout_has("(they differ from character ");
+    let line = out.stdout.lines().find(|l| l.contains("column doc")).unwrap().to_owned();
+    assert!(line.contains(r#"\"stones\":2"#) && line.contains(r#"\"stones\":1"#), "{line}");
 }
 
 #[test]

@@ -48,7 +48,12 @@ impl Cell {
                             .collect::<String>()
                     )
                 };
-                (hex(a), hex(b), format!("byte {} of {} and {}", i + 1, a.len(), b.len()))
+                let of = if a.len() == b.len() {
+                    a.len().to_string()
+                } else {
+                    format!("{} and {}", a.len(), b.len())
+                };
+                (hex(a), hex(b), format!("byte {} of {of}", i + 1))
             }
             (Cell::Text(a), Cell::Text(b)) => {
                 let i = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
