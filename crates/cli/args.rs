@@ -711,7 +711,7 @@ pub(crate) enum HandoverCmd {
         /// The agreed price, US$
         #[arg(long)]
         price: String,
-        /// Time of signing (default: now)
+        /// Time of signing (default: now), ISO 8601 in UTC, e.g. 2026-03-01T09:00:00Z
         #[arg(long)]
         time: Option<String>,
         /// Where to write the signed offer
@@ -758,7 +758,7 @@ pub(crate) enum HandoverCmd {
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
         weight: Option<String>,
-        /// Time of signing (default: now)
+        /// Time of signing (default: now), ISO 8601 in UTC, e.g. 2026-03-01T09:00:00Z
         #[arg(long)]
         time: Option<String>,
         /// Print the result as JSON
