@@ -34,8 +34,24 @@ fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosig
         .stdout_has("the trust policy's witnesses (")
         .stdout_has("lr.mmx key ")
         .stdout_has("do not match the checkpoint's cosigners (lr.mme key ")
-        .stdout_has("check the trust policy's witness lines");
+        .stdout_has("as the bundle names them, unverified")
+        .stdout_has("Never take a key from the bundle");
     assert!(!out.stdout.contains("export the bundle again"), "{}", out.stdout);
+
+    // The bundle chooses the lines listed: a bundle padded with a dozen made-up cosigners
+    // gets a short message all the same.
+    let bundle_path = d.join("kpledger-demo/bundles/SL-2026-004312.json");
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
+    let mut note = bundle["log"]["checkpoint"].as_str().unwrap().to_owned();
+    for i in 0..12 {
+        let sig = base64_of(&[i as u8; 68]);
+        note.push_str(&format!("— made.up{i} {sig}\n"));
+    }
+    bundle["log"]["checkpoint"] = serde_json::Value::String(note);
+    std::fs::write(d.join("padded.json"), serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let out = kp!("verify", d.join("padded.json"), "--policy", d.join("typo-policy.txt")).run();
+    out.code(1).stdout_has("and 5 more, as the bundle names them");
 
     // The right name with a wrong key (a key file mixed up): the same answer.
     let other = d.join("other.pem");
@@ -541,4 +557,22 @@ fn policy_show_prints_the_repository_policy_and_names_the_countries_it_carries()
     out.ok();
     assert_eq!(out.stdout, std::fs::read_to_string(crate::util::policy_file("SL")).unwrap());
     kp!("policy", "show", "BE").run().code(2).stderr_has("the binary carries those of SL, LR, GN, CI");
+}
+
+/// Standard base64 with padding (RFC 4648), for a made-up signature line.
+fn base64_of(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -422,7 +422,8 @@ fn check_log(
         return (out, Vec::new());
     }
     // LOG-3: every cosignature by a witness of the policy verifies (lines by other keys are
-    // ignored, as C2SP signed notes say: they count for nothing and are never shown).
+    // ignored, as C2SP signed notes say: they count for nothing; when the quorum is not met
+    // their names and key IDs are listed, as unverified claims, to show a mistyped policy).
     let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
     let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &keys) {
         Ok(o) => o,
@@ -517,6 +518,14 @@ fn check_log(
             })
             .map(|sig| format!("{} key {}", sig.name(), sig.key_id()))
             .collect();
+        // The bundle chooses these lines: a few are enough to show a typo, and the message
+        // stays short whatever the bundle holds.
+        let unmatched: Vec<String> = if unmatched.len() > 8 {
+            let more = unmatched.len() - 8;
+            unmatched.into_iter().take(8).chain([format!("and {more} more")]).collect()
+        } else {
+            unmatched
+        };
         let finding = if unmatched.is_empty() {
             Finding::error(
                 Rule::Log3,
@@ -536,16 +545,19 @@ fn check_log(
             Finding::error(
                 Rule::Log3,
                 format!(
-                    "not witnessed: the trust policy's witnesses ({}) do not match the checkpoint's cosigners ({}); \
-                     the cosignatures that verified with the policy's keys ({shown}) do not meet its quorum, {}",
+                    "not witnessed: the trust policy's witnesses ({}) do not match the checkpoint's cosigners ({}, \
+                     as the bundle names them, unverified); the cosignatures that verified with the policy's keys \
+                     ({shown}) do not meet its quorum, {}",
                     if pinned.is_empty() { "none".to_owned() } else { pinned.join(", ") },
                     unmatched.join(", "),
                     policy.quorum_text()
                 ),
             )
             .hint(
-                "check the trust policy's witness lines (name and key, `kpledger trust witness`) against the \
-                 checkpoint's cosigners; a cosigner the policy names differently, or with another key, counts for nothing",
+                "check each witness line of the trust policy (its name and key) against the witness key obtained \
+                 through the KP's official channels (`kpledger trust witness --name NAME KEY.pub` prints the line): a \
+                 name or key mistyped counts for nothing. Never take a key from the bundle; if the policy is right, the \
+                 checkpoint is not cosigned by the witnesses you trust",
             )
         };
         out.push(finding);
