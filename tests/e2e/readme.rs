@@ -34,8 +34,9 @@
 //! demo's files in `kpledger-demo/`, the step-by-step's national ledger `sl.kpl` and its
 //! keys, and what [`PREPARE_EXAMPLES`] adds), with `KPLEDGER_LEDGER` unset. It must exit 0. A
 //! trailing parenthesised remark is not part of the command: `(exit N …)` says it exits N,
-//! `(needs …)` or `(runs …)` (Graphviz, a benchmark of minutes) that it is not run here (listed
-//! on stderr); any other remark is a comment for the reader.
+//! `(needs …)` or `(runs …)` (Graphviz, a benchmark of minutes, a server that runs until
+//! stopped) that it is not run here (listed on stderr); any other remark is a comment for the
+//! reader. An example still running after 60 s fails, saying so.
 //!
 //! # Transcripts
 //!
@@ -221,7 +222,11 @@ fn run_readme(work: &Path, scratch: &Path) -> Vec<(Block, Option<String>, String
     }
     std::fs::write(scratch.join("driver.sh"), &driver).unwrap();
     // The exit status is read per block below (each block that finished left its mark).
-    Command::new("bash")
+    // A block that does not end (a server started in the foreground) fails at the block it is
+    // in instead of hanging the suite.
+    Command::new("timeout")
+        .arg("600")
+        .arg("bash")
         .arg(scratch.join("driver.sh"))
         .current_dir(work)
         .env("PATH", path)
@@ -233,7 +238,7 @@ fn run_readme(work: &Path, scratch: &Path) -> Vec<(Block, Option<String>, String
         let output = std::fs::read_to_string(&out).unwrap_or_default();
         assert!(
             done.exists(),
-            "README.md:{}: this sh block failed (a command exited non-zero under `set -e`):\n{}\n--- its output:\n{output}",
+            "README.md:{}: this sh block failed (a command exited non-zero under `set -e`, or the README's blocks ran for more than 600 s):\n{}\n--- its output:\n{output}",
             b.line,
             b.body.join("\n")
         );
@@ -457,7 +462,8 @@ fn every_help_example_runs_and_exits_as_it_says() {
     assert!(top.status.success());
     let mut todo: Vec<Vec<String>> =
         subcommands(&String::from_utf8(top.stdout).unwrap()).into_iter().map(|c| vec![c]).collect();
-    let mut found: Vec<(String, String)> = Vec::new();
+    let mut found: Vec<(String, String)> =
+        examples(&help(&[])).into_iter().map(|e| (String::new(), e)).collect();
     let mut commands = 0;
     while let Some(cmd) = todo.pop() {
         commands += 1;
@@ -490,7 +496,10 @@ fn every_help_example_runs_and_exits_as_it_says() {
         };
         let dir = t.join(format!("example-{i}"));
         copy_dir(&work, &dir);
-        let o = Command::new("bash")
+        // An example that does not end (a server, say) fails here instead of hanging the suite.
+        let o = Command::new("timeout")
+            .arg("60")
+            .arg("bash")
             .arg("-c")
             .arg(&line)
             .current_dir(&dir)
@@ -498,7 +507,12 @@ fn every_help_example_runs_and_exits_as_it_says() {
             .env_remove("KPLEDGER_LEDGER")
             .output()
             .unwrap();
-        if o.status.code() != Some(code) {
+        if o.status.code() == Some(124) {
+            failures.push(format!(
+                "`kpledger {cmd} --help`: {line}\n  did not end within 60 s: an example that runs until stopped says so \
+                 with a trailing `(runs until stopped)`"
+            ));
+        } else if o.status.code() != Some(code) {
             failures.push(format!(
                 "`kpledger {cmd} --help`: {line}\n  exit {:?}, expected {code}\n  stdout: {}\n  stderr: {}",
                 o.status.code(),
