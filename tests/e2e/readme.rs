@@ -2,9 +2,9 @@
 //!
 //! # The README's shell blocks
 //!
-//! Every fenced block tagged `sh` in README.md runs, in file order, in ONE bash shell
-//! (`set -e`) started in an empty temporary directory, with the binary under test first on
-//! the `PATH` as `kpledger` (and `KPLEDGER_LEDGER` unset). Variables and `cd` carry over from
+//! Every fenced block tagged `sh` (or `bash`, `shell`; indented fences too) in README.md
+//! runs, in file order, in ONE bash shell (`set -e`) started in an empty temporary directory,
+//! with the binary under test first on the `PATH` as `kpledger` (and `KPLEDGER_LEDGER` unset). Variables and `cd` carry over from
 //! block to block, as in a terminal. Mappings, applied to each line of a block:
 //!
 //! - a line starting `cargo run --release -- ` runs as `kpledger ` (the demo of the README's
@@ -40,7 +40,8 @@
 //!
 //! # Transcripts
 //!
-//! A block tagged `text` whose first line is `$ COMMAND` (not after an `sh` block) is a
+//! A block tagged `text` (or `console`, or untagged) whose first line is `$ COMMAND` (not
+//! after an `sh` block) is a
 //! transcript, marked by `<!-- readme-test: transcript -->` on the line before it: COMMAND,
 //! with the same mappings, runs alone in a new empty directory, and the rest of the block is
 //! its output, compared as above (the README's demo output). Such a block without the marker
@@ -90,27 +91,36 @@ fn blocks(md: &str) -> Vec<Block> {
             i += 1;
             continue;
         }
-        if let Some(lang) = l.strip_prefix("```") {
+        if let Some(lang) = l.trim_start().strip_prefix("```") {
+            // A fence may be indented (a block inside a list item): so is its body.
+            let indent = l.len() - l.trim_start().len();
+            // bash and shell blocks are shell blocks too.
+            let lang = match lang.trim() {
+                "bash" | "shell" => "sh",
+                other => other,
+            };
             let start = i;
             let mut body = Vec::new();
             i += 1;
-            while i < lines.len() && !lines[i].starts_with("```") {
-                body.push(lines[i].to_owned());
+            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
+                let b = lines[i];
+                let cut = b.len() - b.trim_start().len();
+                body.push(b[cut.min(indent)..].to_owned());
                 i += 1;
             }
             assert!(i < lines.len(), "README.md:{}: unclosed code block", start + 1);
             let skip = pending_skip.take().map(|(at, reason)| {
-                assert_eq!(lang.trim(), "sh", "README.md:{at}: a skip marker is only for an sh block");
+                assert_eq!(lang, "sh", "README.md:{at}: a skip marker is only for an sh block");
                 reason
             });
             let transcript = pending_transcript.take().is_some_and(|at| {
                 assert!(
-                    lang.trim() == "text" && body.first().is_some_and(|l| l.starts_with("$ ")),
+                    matches!(lang, "text" | "" | "console") && body.first().is_some_and(|l| l.starts_with("$ ")),
                     "README.md:{at}: a transcript marker is only for a text block whose first line is `$ COMMAND`"
                 );
                 true
             });
-            out.push(Block { line: start + 1, lang: lang.trim().to_owned(), body, skip, transcript });
+            out.push(Block { line: start + 1, lang: lang.to_owned(), body, skip, transcript });
             i += 1;
             continue;
         }
@@ -538,7 +548,8 @@ fn readme_transcripts_are_the_real_output() {
     let mut seen = 0;
     for (i, b) in all.iter().enumerate() {
         let Some(command) = b.body.first().and_then(|l| l.strip_prefix("$ ")) else { continue };
-        if b.lang != "text" || (i > 0 && all[i - 1].lang == "sh" && follows(&all[i - 1], b)) {
+        let shown_as_text = matches!(b.lang.as_str(), "text" | "" | "console");
+        if !shown_as_text || (i > 0 && all[i - 1].lang == "sh" && follows(&all[i - 1], b)) {
             continue;
         }
         // A shell session shown as text would be neither run nor checked: refused, saying how.
