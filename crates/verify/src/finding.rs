@@ -254,7 +254,9 @@ impl Rule {
             Rule::Ex1 => {
                 "export only after official valuation and sealing; certificate values equal the valuation"
             }
-            Rule::Ex2 => "the final value and the duty follow the country's valuation rule and rate",
+            Rule::Ex2 => {
+                "the final value and the duty follow the country's valuation rule and rate; a re-valuation, or a split or merge that drops a valuation, is a warning"
+            }
             Rule::Ex3 => {
                 "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin"
             }
