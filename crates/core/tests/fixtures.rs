@@ -1652,8 +1652,8 @@ fn ch3_trader_namesake() -> Vec<File> {
     // A second dealer enrolled in Sierra Leone under the name of one already enrolled: a front
     // that a certificate or confirmation naming the trader by name could hand custody to.
     let actor = kpledger_model::ActorRecord {
-        id: kpledger_core::sim::aid("sl.dealer.kamara-2").unwrap(),
-        name: kpledger_core::sim::text("Kamara Diamond Dealers").unwrap(),
+        id: aid("sl.dealer.kamara-2").unwrap(),
+        name: text("Kamara Diamond Dealers").unwrap(),
         role: Role::Dealer,
         country: Country::new("SL").unwrap(),
         licence: Some(licence("NMA/DL/2026/099", "dealer", YEAR.0, YEAR.1, &[]).unwrap()),

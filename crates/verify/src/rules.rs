@@ -88,12 +88,7 @@ pub fn ledger_clock(newest: Option<&kpledger_model::Time>, ev: &ParsedEvent) -> 
 
 /// The EX-2 warning on a valuation of a parcel already valued since it was last opened: it
 /// supersedes `earlier`; the finding names the earlier final value, the change and the duty.
-fn superseded_valuation(
-    parcel: ParcelId,
-    earlier: Cents,
-    now: Cents,
-    policy: Option<&Policy>,
-) -> Finding {
+fn superseded_valuation(parcel: ParcelId, earlier: Cents, now: Cents, policy: Option<&Policy>) -> Finding {
     let change = if now < earlier {
         let down = earlier.0 - now.0;
         format!(
