@@ -268,13 +268,13 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         }
     }
     let value: u64 = book.certificates.iter().map(|c| c.certificate.value()).sum();
+    // (The number of signed events is in the page's header line.)
     let cards = [
-        (book.events.to_string(), "signed events", "events"),
         (book.certificates.len().to_string(), "KP certificates", "certificates"),
         (ct(mined), "carats mined", "mined"),
-        (ct(own), "carats exported of own origin (mined in the exporting country)", "own-origin"),
-        (ct(re), "carats re-exported (mined elsewhere, already counted in an earlier export)", "re-exported"),
-        (usd(value), "export value of all certificates (re-exports included)", "value"),
+        (ct(own), "carats exported of own origin", "own-origin"),
+        (ct(re), "carats re-exported (mined elsewhere)", "re-exported"),
+        (usd(value), "export value, re-exports included", "value"),
         (flags.len().to_string(), "red flags", "red-flags"),
     ];
     let _ = writeln!(o, "<section class=\"cards\" id=\"summary\">");
@@ -286,6 +286,10 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         );
     }
     let _ = writeln!(o, "</section>");
+    let _ = writeln!(
+        o,
+        "<p class=\"legend\" id=\"summary-legend\">Exports of own origin are stones mined in the exporting country: they are what its production must account for, to be compared with the carats mined. Re-exports are stones mined elsewhere and imported first (a mixed lot shared out by its recorded history): they were already counted in the export of the country that exported them first, so they are shown apart, and the two make every certificate's carats.</p>"
+    );
 
     // Findings grouped by certificate.
     let _ = writeln!(o, "<section id=\"findings\"><h2>Findings and red flags, by certificate</h2>");
