@@ -240,7 +240,8 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
     )
     .run()
     .code(2)
-    .stderr_has("the ledger has no parcel 019d0000-0000-7000-8000-000000000001")
+    .stderr_has("no parcel id in")
+    .stderr_has("019d0000-0000-7000-8000-000000000001")
     .stderr_lacks("scenario value");
     // Another actor-id flag, --to, the same way.
     let p = t.extract("2.00", "1");
@@ -313,7 +314,7 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
         .run()
         .code(2)
         .stderr_has("`kpledger actor list` shows who is");
-    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koroma").run().ok().stdout_has(&p);
+    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koroma").run().ok().stdout_has(&p[..18]);
 }
 
 #[test]
