@@ -314,7 +314,10 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
         .run()
         .code(2)
         .stderr_has("`kpledger actor list` shows who is");
-    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koroma").run().ok().stdout_has(&p[..18]);
+    kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koroma")
+        .run()
+        .ok()
+        .stdout_has(&p[..18]);
 }
 
 #[test]
