@@ -279,6 +279,73 @@ pub(crate) enum Command {
         #[command(flatten)]
         open: OpenArgs,
     },
+    /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
+    ///
+    /// The national authority's service. The trade posts signed events (made with --out) to
+    /// POST /v1/events; they are judged by the same rules as `kpledger ingest` and recorded in
+    /// groups, each acknowledged only once its transaction is on disk. Reads of trade data need
+    /// an RFC 9421 signature by an enrolled actor; the log (/checkpoint, /tile/…) is public.
+    /// The API is described in schemas/openapi.json (also served at /openapi.json). The first
+    /// line printed is `listening on http://ADDRESS`; port 0 picks a free port. Plain HTTP:
+    /// put a TLS reverse proxy in front (README) and give its address with --public-url.
+    ///
+    /// Example: kpledger serve --ledger sl.kpl --listen 127.0.0.1:8080
+    Serve {
+        /// The ledger file (made with `kpledger init`)
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Address and port to listen on (port 0: any free port)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Largest request body, bytes (413 beyond)
+        #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+        max_body: usize,
+        /// Most events in one submission (413 beyond)
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        max_events: usize,
+        /// Most connections open at once (a connection beyond is answered 503 and closed)
+        #[arg(long, default_value_t = 256, value_name = "N")]
+        max_connections: usize,
+        /// Seconds a client has to send a request's headers before the connection is closed
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        header_timeout: u64,
+        /// Seconds a whole request may take, body included (408 after)
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        request_timeout: u64,
+        /// Submissions waiting for the writer before new ones get 503 with Retry-After
+        #[arg(long, default_value_t = 1024, value_name = "N")]
+        queue: usize,
+        /// Most submissions recorded in one transaction (group commit)
+        #[arg(long, default_value_t = 256, value_name = "N")]
+        group: usize,
+        /// Seconds a signed read's `created` may differ from the server's clock
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        replay_window: u64,
+        /// The scheme and host clients use (signed reads cover the full URI), e.g.
+        /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Post signed event files (made with --out) to a kpledger server
+    ///
+    /// Each FILE is one submission: one signed event (JSON) or several, one per line (.jsonl),
+    /// recorded all or none. Prints each event's position in the log; an event already recorded
+    /// is reported, not recorded twice, so a retry is safe. A busy server (503) is retried
+    /// after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
+    /// submission (the findings are printed), 2 when it cannot be sent.
+    ///
+    /// Example: kpledger submit --server http://127.0.0.1:8080 handover.json
+    Submit {
+        /// The server's base URL
+        #[arg(long, env = "KPLEDGER_SERVER")]
+        server: String,
+        /// Signed event files (.json: one event; .jsonl: one per line)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the server's answers as JSON, one line per file
+        #[arg(long)]
+        json: bool,
+    },
     /// Look at parcels: history (provenance back to the mine), state, list
     #[command(subcommand)]
     Parcel(ParcelCmd),
@@ -960,6 +1027,24 @@ pub(crate) enum LogCmd {
         /// Print as JSON
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Write the log as C2SP tlog-tiles static files: checkpoint, tiles, entry bundles
+    ///
+    /// The same bytes `kpledger serve` answers at /checkpoint and /tile/…, for any web server
+    /// or object store: DIR/checkpoint (the newest published checkpoint), every full tile and
+    /// the partial tile at each level's right edge of the log at that checkpoint's size. Serve
+    /// DIR/tile/… with `Cache-Control: immutable` for full tiles.
+    ///
+    /// Example: kpledger log tiles --ledger sl.kpl --out /var/www/log
+    Tiles {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Directory to write into (new or empty)
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         open: OpenArgs,
     },

@@ -213,6 +213,32 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
         }
+        Command::Serve {
+            ledger,
+            listen,
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+            replay_window,
+            public_url,
+        } => {
+            let mut cfg = kpledger_serve::Config::new(ledger);
+            cfg.max_body = max_body;
+            cfg.max_events = max_events;
+            cfg.max_connections = max_connections;
+            cfg.header_timeout = Duration::from_secs(header_timeout);
+            cfg.request_timeout = Duration::from_secs(request_timeout);
+            cfg.queue = queue;
+            cfg.group = group;
+            cfg.replay_window = replay_window;
+            cfg.public_url = public_url;
+            crate::serve_cmd::serve(listen, cfg)
+        }
+        Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),
         Command::Parcel(p) => parcel_cmd(p),
         Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
             let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;
@@ -906,6 +932,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
+        LogCmd::Tiles { ledger, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            crate::serve_cmd::write_tiles(&l, &out)
+        }
         LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;
             let mut l = open(&ledger, false, &o)?;

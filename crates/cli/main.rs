@@ -12,6 +12,7 @@ mod bench;
 mod commands;
 mod render;
 mod report_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 

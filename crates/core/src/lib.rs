@@ -23,4 +23,4 @@ pub mod sim;
 pub mod store;
 pub mod synth;
 
-pub use store::{Appended, Ledger, OpenOptions, StoreError};
+pub use store::{Appended, GroupOutcome, Ledger, OpenOptions, Recorded, StoreError};

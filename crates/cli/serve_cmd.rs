@@ -1,0 +1,157 @@
+//! `kpledger serve`, `kpledger submit` and `kpledger log tiles`: the service and its client.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_core::Ledger;
+use kpledger_serve::tiles;
+use serde_json::Value;
+
+use crate::commands::read_input;
+use crate::{CANNOT_RUN, FOUND, OK};
+
+/// Runs the service until it fails (or the process is stopped).
+pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -> Result<u8> {
+    let ledger = cfg.ledger.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let running = kpledger_serve::start(listen, cfg).await?;
+        println!("listening on http://{} (ledger {})", running.addr, ledger.display());
+        std::io::stdout().flush()?;
+        tokio::select! {
+            r = running.wait() => r.map_err(anyhow::Error::from)?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(OK)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build(),
+    )
+}
+
+/// Posts each file as one submission.
+pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
+    let url = format!("{}/v1/events", server.trim_end_matches('/'));
+    let agent = agent();
+    let mut code = OK;
+    for f in files {
+        let bytes = read_input(f)?;
+        let jsonl = f.extension().is_some_and(|e| e == "jsonl");
+        let ctype = if jsonl { "application/jsonl" } else { "application/json" };
+        let mut tries = 0;
+        let (status, body) = loop {
+            tries += 1;
+            let mut resp = agent.post(&url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
+                anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+            })?;
+            let status = resp.status().as_u16();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            match (status, retry) {
+                (503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
+                _ => break (status, body),
+            }
+        };
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"file": f.display().to_string(), "status": status, "answer": v})
+            );
+        }
+        match status {
+            200 | 201 => {
+                if !json {
+                    let already = status == 200;
+                    for r in v["recorded"].as_array().into_iter().flatten() {
+                        let hash = r["hash"].as_str().unwrap_or("");
+                        println!(
+                            "{}: event #{} ({}){}",
+                            f.display(),
+                            r["seq"],
+                            &hash[..hash.len().min(12)],
+                            if already { " already recorded; nothing to do" } else { " recorded" }
+                        );
+                    }
+                    print!("{}", findings_text(&v["findings"]));
+                }
+            }
+            422 => {
+                if !json {
+                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprint!("{}", findings_text(&v["findings"]));
+                }
+                code = code.max(FOUND);
+            }
+            _ => {
+                if !json {
+                    eprintln!(
+                        "{}: the server answered {status}: {}",
+                        f.display(),
+                        v["detail"].as_str().unwrap_or(body.trim())
+                    );
+                }
+                code = CANNOT_RUN;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// The findings of a server's answer, one per line with its hint (as `render::findings`
+/// prints them locally).
+fn findings_text(findings: &Value) -> String {
+    let mut out = String::new();
+    for f in findings.as_array().into_iter().flatten() {
+        let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
+        out.push_str(&format!("  {} {}: {}\n", text("severity"), text("code"), text("message")));
+        if let Some(h) = f["hint"].as_str() {
+            out.push_str(&format!("      hint: {h}\n"));
+        }
+    }
+    out
+}
+
+/// Writes DIR/checkpoint and every tile and entry bundle of the log at that checkpoint's size.
+pub(crate) fn write_tiles(l: &Ledger, out: &Path) -> Result<u8> {
+    let cp = l.latest_checkpoint()?.ok_or_else(|| {
+        anyhow!("{} has no checkpoint yet: publish one first (`kpledger log publish`)", l.path().display())
+    })?;
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not an empty directory; choose a new one", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let all = tiles::all_tiles(cp.size);
+    for t in &all {
+        let bytes = tiles::read(l, t, cp.size)?.ok_or_else(|| {
+            anyhow!("the ledger lacks {} of its own checkpoint; run `kpledger verify --ledger`", t.to_path())
+        })?;
+        let path = out.join(t.to_path());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(out.join("checkpoint"), cp.note.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("checkpoint").display()))?;
+    println!(
+        "log of {} events as C2SP tlog-tiles: {} tiles and entry bundles and the checkpoint → {}",
+        cp.size,
+        all.len(),
+        out.display()
+    );
+    Ok(OK)
+}
