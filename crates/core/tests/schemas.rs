@@ -166,8 +166,13 @@ fn unclosed_objects(schema: &Value, path: &str, out: &mut Vec<String>) {
 
 #[test]
 fn every_schema_is_a_valid_draft_2020_12_schema() {
-    let on_disk: Vec<String> =
-        json_files(&workspace().join("schemas")).iter().map(|p| file_name(p)).collect();
+    // openapi.json is the HTTP service's OpenAPI document, not a JSON Schema: the service's
+    // tests hold it to the router (crates/serve/tests/service.rs).
+    let on_disk: Vec<String> = json_files(&workspace().join("schemas"))
+        .iter()
+        .map(|p| file_name(p))
+        .filter(|n| n != "openapi.json")
+        .collect();
     let expected: Vec<String> = {
         let mut v: Vec<String> = SCHEMAS.iter().map(|n| format!("{n}.schema.json")).collect();
         v.sort();
