@@ -25,6 +25,9 @@
 //! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
 //!   hidden tables) is refused by every command; an index that disagrees with its table is
 //!   caught by `verify --ledger`;
+//! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
+//!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
+//!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -67,5 +70,7 @@ mod refusal;
 mod report;
 #[path = "e2e/schema.rs"]
 mod schema;
+#[path = "e2e/serve.rs"]
+mod serve;
 #[path = "e2e/standalone.rs"]
 mod standalone;
