@@ -346,6 +346,32 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read from a kpledger server as an enrolled actor (an RFC 9421 signed GET)
+    ///
+    /// PATH is the API path: /v1/parcels/ID (state and head hash), /v1/parcels/ID/history,
+    /// /v1/events/HASH, /v1/events?after=SEQ&limit=N, /v1/certificates/NUMBER,
+    /// /v1/certificates/NUMBER/bundle, /v1/actors (schemas/openapi.json). The request is signed
+    /// with KEY as actor --as; the server answers 401 to an unsigned, stale or replayed
+    /// request and 403 when the actor may not read it. Prints the body, or writes it to --out.
+    ///
+    /// Example: kpledger get --server http://127.0.0.1:8080 --key gems.pem --as sl.exporter.kono-gems
+    ///   /v1/certificates/SL-2026-004312/bundle --out SL-2026-004312.json
+    Get {
+        /// The server's base URL
+        #[arg(long, env = "KPLEDGER_SERVER")]
+        server: String,
+        /// The actor's private key (PKCS#8 PEM)
+        #[arg(long)]
+        key: PathBuf,
+        /// The actor id enrolled with this key
+        #[arg(long = "as", value_name = "ACTOR")]
+        as_actor: String,
+        /// The API path, starting with /
+        path: String,
+        /// Write the body to this new file instead of printing it
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Look at parcels: history (provenance back to the mine), state, list
     #[command(subcommand)]
     Parcel(ParcelCmd),

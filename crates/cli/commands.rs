@@ -239,6 +239,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             crate::serve_cmd::serve(listen, cfg)
         }
         Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),
+        Command::Get { server, key, as_actor, path, out } => {
+            crate::serve_cmd::get(&server, &key, &as_actor, &path, out.as_deref())
+        }
         Command::Parcel(p) => parcel_cmd(p),
         Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
             let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;

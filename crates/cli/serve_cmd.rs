@@ -111,6 +111,51 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
     Ok(code)
 }
 
+/// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
+pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option<&Path>) -> Result<u8> {
+    if !path.starts_with('/') {
+        bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
+    }
+    let key = kpledger_model::SecretKey::read_pem_file(key)?;
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let (input, sig) = kpledger_serve::auth::sign_request("GET", &url, actor, &key, now, &nonce);
+    let mut resp = agent()
+        .get(&url)
+        .header("signature-input", &input)
+        .header("signature", &sig)
+        .call()
+        .map_err(|e| anyhow!("could not reach {server}: {e}"))?;
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+    if status != 200 {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let detail =
+            v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
+        eprintln!("kpledger: the server answered {status}: {detail}");
+        return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
+    }
+    match out {
+        Some(f) => {
+            crate::commands::write_new(f, &body)?;
+            println!("{} bytes → {}", body.len(), f.display());
+        }
+        None => {
+            // JSON is printed indented, as the other commands' --json output.
+            let body = match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => serde_json::to_vec_pretty(&v)?,
+                Err(_) => body,
+            };
+            std::io::stdout().write_all(&body)?;
+            if !body.ends_with(b"\n") {
+                println!();
+            }
+        }
+    }
+    Ok(OK)
+}
+
 /// The findings of a server's answer, one per line with its hint (as `render::findings`
 /// prints them locally).
 fn findings_text(findings: &Value) -> String {

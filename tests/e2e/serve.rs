@@ -357,6 +357,14 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     let policy = t.dir.join("policy.txt");
     std::fs::write(&policy, format!("{log_line}quorum none\n{issuer}")).unwrap();
     kp!("verify", &bundle_file, "--policy", &policy).run().ok();
+    // The same with `kpledger get` (the CLI signs the request): the exporter may, the dealer
+    // may not (exit 1).
+    let path = format!("/v1/certificates/{number}/bundle");
+    let fetched = t.dir.join("fetched.json");
+    kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, &path, "--out", &fetched).run().ok();
+    kp!("verify", &fetched, "--policy", &policy).run().ok();
+    kp!("get", "--server", &url, "--key", &t.dealer, "--as", DEALER, &path).run().code(1).stderr_has("403");
+    kp!("get", "--server", &url, "--key", &t.dealer, "--as", EXPORTER, &path).run().code(2).stderr_has("401");
     // The parcel's head, as its holder (the exporter) needs it to sign the next event.
     let (status, body) = signed_get(&format!("{url}/v1/parcels/{p}"), EXPORTER, &t.exporter, "e-2");
     assert_eq!(status, 200);

@@ -37,7 +37,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/actors", get(actors))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route(
             "/openapi.json",
@@ -622,6 +622,16 @@ async fn tile(State(state): St, Path(path): Path<String>) -> Response {
         }
         Ok(None) => not_found(format!("the log does not hold {} yet", t.to_path())).into_response(),
         Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// 200 while the writer runs; 503 once it has stopped (submissions cannot be recorded).
+async fn healthz(State(state): St) -> Response {
+    if state.writer.is_closed() {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "ledger", "the writer has stopped: restart the service")
+            .into_response()
+    } else {
+        "ok\n".into_response()
     }
 }
 
