@@ -321,6 +321,14 @@ pub(crate) enum Command {
         /// Seconds a signed read's `created` may differ from the server's clock
         #[arg(long, default_value_t = 300, value_name = "SECONDS")]
         replay_window: u64,
+        /// The root authority's private key: the service then publishes a checkpoint every
+        /// --checkpoint-every seconds when the log has grown (without it, publish with
+        /// `kpledger log publish`)
+        #[arg(long, value_name = "KEY")]
+        checkpoint_key: Option<PathBuf>,
+        /// Seconds between checkpoints published with --checkpoint-key
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        checkpoint_every: u64,
         /// The scheme and host clients use (signed reads cover the full URI), e.g.
         /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
         #[arg(long, value_name = "URL")]

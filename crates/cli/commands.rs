@@ -224,6 +224,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             queue,
             group,
             replay_window,
+            checkpoint_key,
+            checkpoint_every,
             public_url,
         } => {
             let mut cfg = kpledger_serve::Config::new(ledger);
@@ -236,6 +238,10 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             cfg.group = group;
             cfg.replay_window = replay_window;
             cfg.public_url = public_url;
+            if let Some(k) = checkpoint_key {
+                let key = SecretKey::read_pem_file(&k)?;
+                cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+            }
             crate::serve_cmd::serve(listen, cfg)
         }
         Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),

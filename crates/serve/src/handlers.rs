@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::auth::{self, AuthError};
 use crate::problem::Problem;
 use crate::tiles;
-use crate::writer::Job;
+use crate::writer::{Job, Work};
 
 type St = State<Arc<AppState>>;
 
@@ -200,7 +200,7 @@ async fn submit_inner(
         };
         ("busy", p)
     };
-    state.writer.try_send(Job { events, sigs, reply }).map_err(|_| busy())?;
+    state.writer.try_send(Work::Submit(Job { events, sigs, reply })).map_err(|_| busy())?;
     let outcome = answer.await.map_err(|_| busy())?;
     match outcome {
         Ok(Ok(recorded)) => {

@@ -77,6 +77,10 @@ pub struct Config {
     pub group: usize,
     /// How far a signed read's `created` may be from the server's clock. Default 300 s.
     pub replay_window: u64,
+    /// With the root authority's key: publish a checkpoint this often when the log has grown
+    /// since the last one (`kpledger serve --checkpoint-key --checkpoint-every`). Without:
+    /// the service serves the checkpoints published with `kpledger log publish`.
+    pub checkpoint: Option<(kpledger_model::SecretKey, Duration)>,
     /// The scheme and authority of `@target-uri` as clients see the service (for example
     /// `https://ledger.nma.gov.sl` behind a reverse proxy); default `http://` and the request's
     /// `Host` header.
@@ -96,6 +100,7 @@ impl Config {
             queue: 1024,
             group: 256,
             replay_window: 300,
+            checkpoint: None,
             public_url: None,
         }
     }
@@ -108,6 +113,12 @@ pub enum ServeError {
     /// The ledger could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The checkpoint key is not the root authority's current key.
+    #[error(
+        "the --checkpoint-key is not the current key of this ledger's root authority ({0}); only it \
+         signs checkpoints"
+    )]
+    NotRootKey(String),
     /// The network failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
@@ -116,7 +127,7 @@ pub enum ServeError {
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) cfg: Config,
-    pub(crate) writer: tokio::sync::mpsc::Sender<writer::Job>,
+    pub(crate) writer: tokio::sync::mpsc::Sender<writer::Work>,
     readers: Mutex<Vec<Ledger>>,
     pub(crate) actors: std::sync::RwLock<writer::Actors>,
     pub(crate) nonces: Mutex<auth::Nonces>,
@@ -172,6 +183,14 @@ impl Running {
 pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeError> {
     let mut ledger = Ledger::open(&cfg.ledger, OpenOptions::default())?;
     let actors = writer::Actors::load(&ledger)?;
+    if let Some((key, _)) = &cfg.checkpoint {
+        let root = actors.root();
+        if root.map(|r| r.record.key) != Some(key.public()) {
+            return Err(ServeError::NotRootKey(
+                root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
+            ));
+        }
+    }
     // One reader opened now: a file that cannot be read fails here, not at the first request.
     let reader =
         Ledger::open(&cfg.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
@@ -190,6 +209,23 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
     std::thread::Builder::new()
         .name("kpledger-writer".into())
         .spawn(move || writer::run(&mut ledger, rx, &st))?;
+    if let Some((_, every)) = &cfg.checkpoint {
+        // The timer only asks; the writer, which owns the write connection, publishes.
+        let (writer, every) = (state.writer.clone(), (*every).max(Duration::from_millis(100)));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // Busy: the next tick asks again.
+                if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) =
+                    writer.try_send(writer::Work::Publish)
+                {
+                    break;
+                }
+            }
+        });
+    }
     let app = handlers::router(Arc::clone(&state));
     let task = tokio::spawn(accept_loop(listener, app, state));
     Ok(Running { addr, task })

@@ -30,6 +30,8 @@ pub(crate) struct Metrics {
     connections_refused: AtomicU64,
     groups: AtomicU64,
     grouped: AtomicU64,
+    checkpoints: AtomicU64,
+    checkpoint_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +58,14 @@ impl Metrics {
     pub(crate) fn group(&self, submissions: usize) {
         self.groups.fetch_add(1, Relaxed);
         self.grouped.fetch_add(submissions as u64, Relaxed);
+    }
+
+    pub(crate) fn checkpoint_published(&self) {
+        self.checkpoints.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn checkpoint_failed(&self) {
+        self.checkpoint_failures.fetch_add(1, Relaxed);
     }
 
     /// The text exposition, with the log's size and newest checkpoint's size.
@@ -97,6 +107,15 @@ impl Metrics {
         s.push_str(&format!(
             "kpledger_connections_refused_total {}\n",
             self.connections_refused.load(Relaxed)
+        ));
+        s.push_str("# HELP kpledger_checkpoints_published_total Checkpoints this service published (--checkpoint-key).\n");
+        s.push_str("# TYPE kpledger_checkpoints_published_total counter\n");
+        s.push_str(&format!("kpledger_checkpoints_published_total {}\n", self.checkpoints.load(Relaxed)));
+        s.push_str("# HELP kpledger_checkpoint_failures_total Checkpoints this service failed to publish.\n");
+        s.push_str("# TYPE kpledger_checkpoint_failures_total counter\n");
+        s.push_str(&format!(
+            "kpledger_checkpoint_failures_total {}\n",
+            self.checkpoint_failures.load(Relaxed)
         ));
         s.push_str("# HELP kpledger_log_size Events in the log.\n");
         s.push_str("# TYPE kpledger_log_size gauge\n");

@@ -17,6 +17,14 @@ pub(crate) struct Job {
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<GroupOutcome, String>>,
 }
 
+/// What the writer is asked to do.
+pub(crate) enum Work {
+    /// Record a submission.
+    Submit(Job),
+    /// Publish a checkpoint if the log has grown (with the configured root key).
+    Publish,
+}
+
 /// The enrolled actors, as of the last commit: whose keys sign what, who is an authority of
 /// this ledger. Read by every handler; replaced by the writer after a commit that enrols,
 /// rotates or revokes.
@@ -32,6 +40,11 @@ impl Actors {
         let all = ledger.actors()?;
         let country = all.iter().find(|a| a.enrolled_by.is_none()).map(|a| a.record.country.clone());
         Ok(Actors { by_id: all.into_iter().map(|a| (a.record.id.clone(), a)).collect(), country })
+    }
+
+    /// The root authority (the genesis signer).
+    pub(crate) fn root(&self) -> Option<&ActorState> {
+        self.by_id.values().find(|a| a.enrolled_by.is_none())
     }
 
     /// The current key of an enrolled, unrevoked actor.
@@ -102,52 +115,94 @@ impl Actors {
 }
 
 /// The writer's loop: takes every submission waiting (up to `cfg.group`), records them in
-/// one transaction, and answers each after the commit. Returns when every sender is gone.
-pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Job>, state: &Arc<AppState>) {
-    while let Some(first) = rx.blocking_recv() {
+/// one transaction, and answers each after the commit; publishes a checkpoint when asked.
+/// Returns when every sender is gone.
+pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>, state: &Arc<AppState>) {
+    let mut pending = None;
+    loop {
+        let first = match pending.take() {
+            Some(w) => w,
+            None => match rx.blocking_recv() {
+                Some(w) => w,
+                None => return,
+            },
+        };
+        let first = match first {
+            Work::Submit(job) => job,
+            Work::Publish => {
+                publish(ledger, state);
+                continue;
+            }
+        };
         let mut jobs = vec![first];
         while jobs.len() < state.cfg.group.max(1) {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(Work::Submit(j)) => jobs.push(j),
+                Ok(w @ Work::Publish) => {
+                    // After this group: a checkpoint then covers it.
+                    pending = Some(w);
+                    break;
+                }
                 Err(_) => break,
             }
         }
-        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> =
-            jobs.iter().map(|j| (j.events.as_slice(), j.sigs.clone())).collect();
-        let outcome = ledger.append_groups(&groups);
-        drop(groups);
-        state.metrics.group(jobs.len());
-        match outcome {
-            Ok(outs) => {
-                let governance = jobs.iter().zip(&outs).any(|(j, o)| {
-                    o.is_ok()
-                        && j.events.iter().any(|e| {
-                            matches!(
-                                e.event.body.payload,
-                                Payload::Genesis { .. }
-                                    | Payload::Enrol { .. }
-                                    | Payload::RotateKey { .. }
-                                    | Payload::Revoke { .. }
-                            )
-                        })
-                });
-                // The registry is replaced before anyone hears of the commit, so an actor
-                // enrolled by an acknowledged event can sign the next request.
-                if governance
-                    && let Ok(a) = Actors::load(ledger)
-                    && let Ok(mut w) = state.actors.write()
-                {
-                    *w = a;
-                }
-                for (job, out) in jobs.into_iter().zip(outs) {
-                    let _ = job.reply.send(Ok(out));
-                }
+        commit(ledger, jobs, state);
+    }
+}
+
+/// Publishes a checkpoint when the log has grown past the newest one. A failure is counted
+/// and retried at the next tick.
+fn publish(ledger: &mut Ledger, state: &Arc<AppState>) {
+    let Some((key, _)) = &state.cfg.checkpoint else { return };
+    let grown = match (ledger.len(), ledger.latest_checkpoint()) {
+        (Ok(len), Ok(cp)) => len > cp.map_or(0, |c| c.size),
+        _ => false,
+    };
+    if grown {
+        match ledger.publish_checkpoint(key) {
+            Ok(_) => state.metrics.checkpoint_published(),
+            Err(_) => state.metrics.checkpoint_failed(),
+        }
+    }
+}
+
+/// Records a group of submissions in one transaction and answers each after the commit.
+fn commit(ledger: &mut Ledger, jobs: Vec<Job>, state: &Arc<AppState>) {
+    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> =
+        jobs.iter().map(|j| (j.events.as_slice(), j.sigs.clone())).collect();
+    let outcome = ledger.append_groups(&groups);
+    drop(groups);
+    state.metrics.group(jobs.len());
+    match outcome {
+        Ok(outs) => {
+            let governance = jobs.iter().zip(&outs).any(|(j, o)| {
+                o.is_ok()
+                    && j.events.iter().any(|e| {
+                        matches!(
+                            e.event.body.payload,
+                            Payload::Genesis { .. }
+                                | Payload::Enrol { .. }
+                                | Payload::RotateKey { .. }
+                                | Payload::Revoke { .. }
+                        )
+                    })
+            });
+            // The registry is replaced before anyone hears of the commit, so an actor
+            // enrolled by an acknowledged event can sign the next request.
+            if governance
+                && let Ok(a) = Actors::load(ledger)
+                && let Ok(mut w) = state.actors.write()
+            {
+                *w = a;
             }
-            Err(e) => {
-                let msg = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(msg.clone()));
-                }
+            for (job, out) in jobs.into_iter().zip(outs) {
+                let _ = job.reply.send(Ok(out));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for job in jobs {
+                let _ = job.reply.send(Err(msg.clone()));
             }
         }
     }

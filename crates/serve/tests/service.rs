@@ -153,6 +153,21 @@ fn malformed_is_400_other_media_415_too_large_413() {
     let a = post(&url, "application/jsonl", &vec![b' '; 5000]);
     assert_eq!(a.status, 413);
     assert_eq!(a.json()["type"], "urn:kpledger:problem:too-large");
+    // Without Content-Length (chunked), the limit holds while reading.
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    let chunk = vec![b' '; 1000];
+    c.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").unwrap();
+    for _ in 0..5 {
+        let _ = c.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
+        let _ = c.write_all(&chunk);
+        let _ = c.write_all(b"\r\n");
+    }
+    let _ = c.write_all(b"0\r\n\r\n");
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 413"), "{got}");
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
     let evs: Vec<_> = (0..4).map(|_| w.extraction(&koroma, &koidu).1).collect();
     let refs: Vec<_> = evs.iter().collect();
@@ -473,4 +488,51 @@ fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
         }
     }
     assert_eq!(get(&format!("{}/nowhere", s.url)).json()["type"], "urn:kpledger:problem:no-route");
+}
+
+#[test]
+fn with_the_root_key_the_service_publishes_checkpoints_as_the_log_grows() {
+    let mut w = World::new("publish");
+    let key = w.sim.key(&w.nma).unwrap().clone();
+    // Another key than the root's: refused at start.
+    let mut cfg = w.config();
+    cfg.checkpoint = Some((w.sim.key(&w.koroma).unwrap().clone(), Duration::from_millis(200)));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let refused = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg));
+    assert!(matches!(refused, Err(kpledger_serve::ServeError::NotRootKey(_))), "{refused:?}");
+    let mut cfg = w.config();
+    cfg.checkpoint = Some((key, Duration::from_millis(200)));
+    let s = start(cfg);
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    for _ in 0..3 {
+        let (_, e) = w.extraction(&koroma, &koidu);
+        assert_eq!(post_events(&s, &[&e]).status, 201);
+    }
+    let size = len(&w);
+    // Wait (bounded) for the timer's checkpoint of the whole log.
+    let mut seen = None;
+    for _ in 0..300 {
+        let a = get(&format!("{}/checkpoint", s.url));
+        if a.status == 200 {
+            let text = String::from_utf8(a.body).unwrap();
+            if text.lines().nth(1) == Some(&size.to_string()) {
+                seen = Some(text);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = seen.expect("a checkpoint of the whole log within 30 s");
+    let ledger =
+        Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+            .unwrap();
+    let root = base64::engine::general_purpose::STANDARD.encode(ledger.log_root(size).unwrap().0);
+    assert_eq!(text.lines().nth(2), Some(root.as_str()));
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    // One checkpoint per size, only when the log grew.
+    let sizes: Vec<u64> = ledger.stored_checkpoints().unwrap().iter().map(|c| c.size).collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]) && sizes.last() == Some(&size), "{sizes:?}");
+    let m = String::from_utf8(get(&format!("{}/metrics", s.url)).body).unwrap();
+    assert!(m.contains(&format!("kpledger_checkpoints_published_total {}", sizes.len())), "{m}");
 }
