@@ -329,15 +329,22 @@ pub(crate) enum Command {
         /// Seconds between checkpoints published with --checkpoint-key
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         checkpoint_every: u64,
+        /// Seconds a posted handover offer waits for its buyer
+        #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+        offer_ttl: u64,
+        /// Most handover offers waiting at once
+        #[arg(long, default_value_t = 100_000, value_name = "N")]
+        max_offers: usize,
         /// The scheme and host clients use (signed reads cover the full URI), e.g.
         /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
     },
-    /// Post signed event files (made with --out) to a kpledger server
+    /// Post signed event files (made with --out) and handover offers to a kpledger server
     ///
     /// Each FILE is one submission: one signed event (JSON) or several, one per line (.jsonl),
-    /// recorded all or none. Prints each event's position in the log; an event already recorded
+    /// recorded all or none. A handover offer (`kpledger handover offer --out`) is posted to
+    /// /v1/offers, where its buyer fetches it (`kpledger get … /v1/offers`). Prints each event's position in the log; an event already recorded
     /// is reported, not recorded twice, so a retry is safe. A busy server (503) is retried
     /// after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
     /// submission (the findings are printed), 2 when it cannot be sent.

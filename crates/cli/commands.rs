@@ -226,6 +226,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             replay_window,
             checkpoint_key,
             checkpoint_every,
+            offer_ttl,
+            max_offers,
             public_url,
         } => {
             let mut cfg = kpledger_serve::Config::new(ledger);
@@ -238,6 +240,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             cfg.group = group;
             cfg.replay_window = replay_window;
             cfg.public_url = public_url;
+            cfg.offer_ttl = Duration::from_secs(offer_ttl);
+            cfg.max_offers = max_offers;
             if let Some(k) = checkpoint_key {
                 let key = SecretKey::read_pem_file(&k)?;
                 cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));

@@ -41,16 +41,22 @@ fn agent() -> ureq::Agent {
 /// Posts each file as one submission.
 pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
     let url = format!("{}/v1/events", server.trim_end_matches('/'));
+    let offers_url = format!("{}/v1/offers", server.trim_end_matches('/'));
     let agent = agent();
     let mut code = OK;
     for f in files {
         let bytes = read_input(f)?;
         let jsonl = f.extension().is_some_and(|e| e == "jsonl");
         let ctype = if jsonl { "application/jsonl" } else { "application/json" };
+        // A handover offer goes to the offers, for its buyer; everything else is an event.
+        let is_offer = !jsonl
+            && kpledger_model::canonical::parse_strict(&bytes)
+                .is_ok_and(|v| v["body"]["kind"] == "handover_offer");
+        let url = if is_offer { offers_url.as_str() } else { url.as_str() };
         let mut tries = 0;
         let (status, body) = loop {
             tries += 1;
-            let mut resp = agent.post(&url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
+            let mut resp = agent.post(url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
                 anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
             })?;
             let status = resp.status().as_u16();
@@ -74,7 +80,15 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
         }
         match status {
             200 | 201 => {
-                if !json {
+                if !json && is_offer {
+                    println!(
+                        "{}: offer {} {} for its buyer until {}",
+                        f.display(),
+                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        if status == 200 { "already waiting" } else { "waiting" },
+                        kpledger_model::Time::from_unix(v["expires"].as_i64().unwrap_or(0))
+                    );
+                } else if !json {
                     let already = status == 200;
                     for r in v["recorded"].as_array().into_iter().flatten() {
                         let hash = r["hash"].as_str().unwrap_or("");

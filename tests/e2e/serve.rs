@@ -246,30 +246,6 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
         &["extract", "--site", SITE, "--weight", "12.34", "--stones", "9", "--hs", "7102.31", "--parcel", p],
         &t.miner,
     );
-    let sell = |from: &Path, to: &str, buyer: &Path, weight: &str| {
-        let offer = t.dir.join(format!("offer-{to}.json"));
-        kp!(
-            "handover",
-            "offer",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            from,
-            "--time",
-            t.tick(),
-            "--parcel",
-            p,
-            "--to",
-            to,
-            "--price",
-            "3566.26",
-            "--out",
-            &offer
-        )
-        .run()
-        .ok();
-        sign_and_submit(&["handover", "accept", offer.to_str().unwrap(), "--weight", weight], buyer);
-    };
     // The dealer signs two acceptances of the same offer (two weighings) against the same
     // head: the first recorded is the parcel's next event, the second is refused (exit 1,
     // the rule codes printed): a double spend does not get through the server.
@@ -307,7 +283,56 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     kp!("submit", "--server", &url, &a1).run().ok().stdout_has("recorded");
     let refused = kp!("submit", "--server", &url, &a2).run();
     refused.code(1).stderr_has("refused").stderr_has("error CH-");
-    sell(&t.dealer, EXPORTER, &t.exporter, "12.34");
+    // The dealer sells to the exporter through the server: the offer is posted, the exporter
+    // finds it among the offers addressed to it, fetches it, re-weighs and signs the handover.
+    let offer = t.dir.join("offer-to-exporter.json");
+    kp!(
+        "handover",
+        "offer",
+        "--ledger",
+        &t.ledger,
+        "--key",
+        &t.dealer,
+        "--time",
+        t.tick(),
+        "--parcel",
+        p,
+        "--to",
+        EXPORTER,
+        "--price",
+        "4100",
+        "--out",
+        &offer
+    )
+    .run()
+    .ok();
+    kp!("submit", "--server", &url, &offer).run().ok().stdout_has("waiting");
+    let list =
+        kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, "/v1/offers").run().ok().json();
+    let hash = list["offers"][0]["hash"].as_str().unwrap().to_owned();
+    assert_eq!(list["offers"][0]["offer"]["body"]["to"], EXPORTER);
+    let fetched_offer = t.dir.join("fetched-offer.json");
+    kp!(
+        "get",
+        "--server",
+        &url,
+        "--key",
+        &t.exporter,
+        "--as",
+        EXPORTER,
+        format!("/v1/offers/{hash}"),
+        "--out",
+        &fetched_offer
+    )
+    .run()
+    .ok();
+    sign_and_submit(
+        &["handover", "accept", fetched_offer.to_str().unwrap(), "--weight", "12.34"],
+        &t.exporter,
+    );
+    let list =
+        kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, "/v1/offers").run().ok().json();
+    assert_eq!(list["offers"].as_array().unwrap().len(), 0, "the offer is spent");
     sign_and_submit(
         &["value", "--parcel", p, "--exporter", "5900", "--government", "6140.20", "--independent", "6020"],
         &t.valuer,

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kpledger_core::{Ledger, Recorded, StoreError};
-use kpledger_model::{ActorId, Event, Hash, ParcelId, ParsedEvent, Payload, Text};
-use kpledger_verify::{SigMode, Signatures};
+use kpledger_model::{ActorId, Event, Hash, Offer, ParcelId, ParsedEvent, Payload, Text};
+use kpledger_verify::{Finding, Rule, SigMode, Signatures};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -35,6 +35,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/certificates/{number}", get(certificate))
         .route("/v1/certificates/{number}/bundle", get(bundle))
         .route("/v1/actors", get(actors))
+        .route("/v1/offers", get(list_offers).post(post_offer))
+        .route("/v1/offers/{hash}", get(offer_by_hash))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/healthz", get(healthz))
@@ -325,6 +327,16 @@ fn involved_in_event(who: &ActorId, ev: &ParsedEvent) -> bool {
         || matches!(&body.payload, Payload::Handover { offer, .. } if &offer.body.to == who || &offer.body.signer == who)
 }
 
+/// 64 hexadecimal digits (either case) as a hash.
+fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
+}
+
 fn event_json(seq: u64, ev: &ParsedEvent) -> Value {
     let event: Value = serde_json::from_slice(&ev.canonical).unwrap_or(Value::Null);
     json!({"seq": seq, "hash": ev.hash, "leaf_index": seq - 1, "event": event})
@@ -415,15 +427,7 @@ async fn event_by_hash(
     Path(hash): Path<String>,
 ) -> Response {
     let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let bytes = (hash.len() == 64)
-            .then(|| {
-                (0..32)
-                    .map(|i| u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).ok())
-                    .collect::<Option<Vec<u8>>>()
-            })
-            .flatten()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok());
-        let Some(bytes) = bytes else {
+        let Some(bytes) = parse_hash(&hash) else {
             return Ok(Err(Problem::new(
                 StatusCode::BAD_REQUEST,
                 "bad-hash",
@@ -581,6 +585,206 @@ async fn bundle(
 async fn actors(State(state): St, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let r =
         authed_read(&state, &method, &uri, &headers, |l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await;
+    match r {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(p) => p.into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Offers relayed between parties
+
+/// Largest offer document accepted (an offer is well under 2 KiB).
+const MAX_OFFER: usize = 64 * 1024;
+
+fn refused_offer(code: Rule, msg: String) -> Problem {
+    let mut p =
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", format!("the offer was not kept: {msg}"));
+    p.findings = vec![Finding::error(code, msg)];
+    p
+}
+
+/// Whether the offer still applies: its signer holds the parcel and its `prev` is the head.
+fn offer_is_current(l: &Ledger, offer: &Offer) -> Result<Result<(), Problem>, StoreError> {
+    let b = &offer.body;
+    if l.origin()?.as_ref() != Some(&b.ledger) {
+        return Ok(Err(refused_offer(
+            Rule::Ch2,
+            format!("the offer is for ledger {}, not this one", b.ledger),
+        )));
+    }
+    let Some(p) = l.parcel(&b.parcel)? else {
+        return Ok(Err(refused_offer(Rule::Ch1, format!("no parcel {} in this ledger", b.parcel))));
+    };
+    if p.holder != b.signer {
+        return Ok(Err(refused_offer(
+            Rule::Ch2,
+            format!("the offer is signed by {}, but {} holds the parcel", b.signer, p.holder),
+        )));
+    }
+    if p.head != b.prev {
+        return Ok(Err(refused_offer(
+            Rule::Ch1,
+            format!(
+                "the offer links to {} but the parcel's latest event is {}; offer it again",
+                b.prev.short(),
+                p.head.short()
+            ),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+async fn post_offer(State(state): St, headers: HeaderMap, body: Body) -> Response {
+    match post_offer_inner(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn post_offer_inner(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctype.split(';').next().unwrap_or("").trim() != "application/json" {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "media-type",
+            "send one signed offer as application/json",
+        ));
+    }
+    let limit = state.cfg.max_body.min(MAX_OFFER);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", format!("an offer is at most {limit} bytes"))
+    })?;
+    let offer: Offer = kpledger_model::canonical::from_slice_strict(&bytes).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "not-an-offer",
+            format!("not a signed kpledger handover offer: {e}"),
+        )
+    })?;
+    if offer.body.time.unix() > now() + MAX_AHEAD_SECS {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "future",
+            "the offer is dated more than a day after the server's clock",
+        ));
+    }
+    // No database work for an offer not signed by an enrolled key, or to a stranger.
+    let b = &offer.body;
+    let (signer_ok, to_ok) = state
+        .actors
+        .read()
+        .map(|a| (a.key(b.signer.as_str()) == Some(&offer.sig.key), a.key(b.to.as_str()).is_some()))
+        .unwrap_or((false, false));
+    if !offer.signature_valid() || !signer_ok {
+        return Err(refused_offer(
+            Rule::Ch2,
+            format!("the offer is not signed by {}'s enrolled key", b.signer),
+        ));
+    }
+    if !to_ok {
+        return Err(refused_offer(
+            Rule::Ch2,
+            format!("{} is not an enrolled, unrevoked actor of this ledger", b.to),
+        ));
+    }
+    let hash =
+        offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
+    let checked = offer.clone();
+    state.read(move |l| offer_is_current(l, &checked)).await??;
+    let expires = now().saturating_add(state.cfg.offer_ttl.as_secs() as i64);
+    let kept = state
+        .offers
+        .lock()
+        .ok()
+        .and_then(|mut o| o.insert(hash, offer, expires, now(), state.cfg.max_offers));
+    let status = match kept {
+        Some(true) => StatusCode::CREATED,
+        Some(false) => StatusCode::OK,
+        None => {
+            return Err(Problem {
+                retry_after: Some(60),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "too many offers are waiting; try later",
+                )
+            });
+        }
+    };
+    Ok(json_response(status, &json!({"offer": hash, "expires": expires})))
+}
+
+#[derive(serde::Deserialize)]
+struct OffersTo {
+    to: Option<String>,
+}
+
+async fn list_offers(
+    State(state): St,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    q: Query<OffersTo>,
+) -> Response {
+    let st = Arc::clone(&state);
+    let to = q.0.to;
+    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
+        let to = to.unwrap_or_else(|| who.to_string());
+        if to != who.as_str() && !authority {
+            return Ok(Err(forbidden(who.as_str(), &format!("the offers to {to}"))));
+        }
+        let waiting = st.offers.lock().map(|o| o.to(&to, now())).unwrap_or_default();
+        let mut out = Vec::new();
+        for (hash, w) in waiting {
+            if offer_is_current(l, &w.offer)?.is_ok() {
+                out.push(json!({"hash": hash, "expires": w.expires, "offer": w.offer}));
+            } else if let Ok(mut o) = st.offers.lock() {
+                o.remove(&hash);
+            }
+        }
+        Ok(Ok(json!({"offers": out})))
+    })
+    .await;
+    match r {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn offer_by_hash(
+    State(state): St,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Response {
+    let st = Arc::clone(&state);
+    let r = authed_read(&state, &method, &uri, &headers, move |_, who, authority| {
+        let Some(h) = parse_hash(&hash) else {
+            return Ok(Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-hash",
+                "an offer hash is 64 hexadecimal digits",
+            )));
+        };
+        let Some(w) = st.offers.lock().ok().and_then(|o| o.get(&Hash(h), now())) else {
+            return Ok(Err(not_found(format!(
+                "no offer {hash} is waiting (expired, superseded, or never posted)"
+            ))));
+        };
+        let b = &w.offer.body;
+        if !authority && &b.to != who && &b.signer != who {
+            return Ok(Err(forbidden(who.as_str(), "this offer")));
+        }
+        // The offer document itself, as `kpledger handover offer --out` writes it.
+        Ok(Ok(json!(w.offer)))
+    })
+    .await;
     match r {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(p) => p.into_response(),

@@ -21,6 +21,7 @@
 pub mod auth;
 mod handlers;
 mod metrics;
+mod offers;
 mod problem;
 pub mod tiles;
 mod writer;
@@ -43,6 +44,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/certificates/{number}"),
     ("get", "/v1/certificates/{number}/bundle"),
     ("get", "/v1/actors"),
+    ("post", "/v1/offers"),
+    ("get", "/v1/offers"),
+    ("get", "/v1/offers/{hash}"),
     ("get", "/checkpoint"),
     ("get", "/tile/{path}"),
     ("get", "/healthz"),
@@ -81,6 +85,10 @@ pub struct Config {
     /// since the last one (`kpledger serve --checkpoint-key --checkpoint-every`). Without:
     /// the service serves the checkpoints published with `kpledger log publish`.
     pub checkpoint: Option<(kpledger_model::SecretKey, Duration)>,
+    /// How long a posted offer waits for its buyer. Default 7 days.
+    pub offer_ttl: Duration,
+    /// Most offers waiting at once (503 beyond). Default 100,000.
+    pub max_offers: usize,
     /// The scheme and authority of `@target-uri` as clients see the service (for example
     /// `https://ledger.nma.gov.sl` behind a reverse proxy); default `http://` and the request's
     /// `Host` header.
@@ -101,6 +109,8 @@ impl Config {
             group: 256,
             replay_window: 300,
             checkpoint: None,
+            offer_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_offers: 100_000,
             public_url: None,
         }
     }
@@ -131,6 +141,7 @@ pub(crate) struct AppState {
     readers: Mutex<Vec<Ledger>>,
     pub(crate) actors: std::sync::RwLock<writer::Actors>,
     pub(crate) nonces: Mutex<auth::Nonces>,
+    pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
 }
 
@@ -203,6 +214,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         readers: Mutex::new(vec![reader]),
         actors: std::sync::RwLock::new(actors),
         nonces: Mutex::new(auth::Nonces::default()),
+        offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
     });
     let st = Arc::clone(&state);

@@ -536,3 +536,67 @@ fn with_the_root_key_the_service_publishes_checkpoints_as_the_log_grows() {
     let m = String::from_utf8(get(&format!("{}/metrics", s.url)).body).unwrap();
     assert!(m.contains(&format!("kpledger_checkpoints_published_total {}", sizes.len())), "{m}");
 }
+
+#[test]
+fn offers_are_relayed_to_their_buyer_only_while_they_apply() {
+    let mut w = World::new("offers");
+    let (koroma, buyer, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let offer = w.sim.offer(&koroma, &parcel, &buyer, kpledger_model::Cents(91_000)).unwrap();
+    let (kk, kb, kn) = (
+        w.sim.key(&koroma).unwrap().clone(),
+        w.sim.key(&buyer).unwrap().clone(),
+        w.sim.key(&nma).unwrap().clone(),
+    );
+    let s = start(w.config());
+    let url = format!("{}/v1/offers", s.url);
+    let doc = serde_json::to_vec(&offer).unwrap();
+    let a = post(&url, "application/json", &doc);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let hash = a.json()["offer"].as_str().unwrap().to_owned();
+    assert_eq!(hash, offer.hash().unwrap().to_hex());
+    assert_eq!(post(&url, "application/json", &doc).status, 200, "the same offer again");
+    // A forged signature, an offer by a non-holder, a stale head: 422 with the rule code.
+    let mut forged = offer.clone();
+    forged.body.price_usd_cents = kpledger_model::Cents(1);
+    let a = post(&url, "application/json", &serde_json::to_vec(&forged).unwrap());
+    assert_eq!(a.status, 422);
+    assert_eq!(codes(&a), ["CH-2"]);
+    let mut body = offer.body.clone();
+    body.signer = buyer.clone();
+    let not_holder = kpledger_model::Offer::sign(body, &kb).unwrap();
+    let a = post(&url, "application/json", &serde_json::to_vec(&not_holder).unwrap());
+    assert_eq!((a.status, codes(&a)), (422, vec!["CH-2".to_owned()]));
+    let mut body = offer.body.clone();
+    body.prev = kpledger_model::Hash([7; 32]);
+    let stale = kpledger_model::Offer::sign(body, &kk).unwrap();
+    let a = post(&url, "application/json", &serde_json::to_vec(&stale).unwrap());
+    assert_eq!((a.status, codes(&a)), (422, vec!["CH-1".to_owned()]));
+    assert_eq!(post(&url, "application/json", b"{}").status, 400);
+    // The buyer sees it; the seller may not list the buyer's offers; an authority may.
+    let list = get_signed(&url, &buyer, &kb, "o-1");
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["offers"][0]["hash"], hash);
+    assert_eq!(get_signed(&format!("{url}?to={buyer}"), &koroma, &kk, "o-2").status, 403);
+    assert_eq!(get_signed(&format!("{url}?to={buyer}"), &nma, &kn, "o-3").status, 200);
+    assert_eq!(get(&url).status, 401);
+    // The offer itself, byte for byte what the holder signed, for `handover accept`.
+    let one = get_signed(&format!("{url}/{hash}"), &buyer, &kb, "o-4");
+    assert_eq!(one.status, 200);
+    let back: kpledger_model::Offer = kpledger_model::canonical::from_slice_strict(&one.body).unwrap();
+    assert_eq!(back, offer);
+    // Once the parcel has moved on (the holder offers it again, and that handover is
+    // recorded), the first offer no longer applies and is no longer listed.
+    let body = w.sim.body(
+        &buyer,
+        kpledger_model::Payload::Handover { offer: offer.clone(), weight_pt: offer.body.weight_pt },
+    );
+    let handover = kpledger_model::Event::sign(body, &kb).unwrap().into_parsed().unwrap();
+    let a = post_events(&s, &[&handover]);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let list = get_signed(&url, &buyer, &kb, "o-5");
+    assert_eq!(list.json()["offers"].as_array().unwrap().len(), 0);
+    assert_eq!(get_signed(&format!("{url}/{hash}"), &buyer, &kb, "o-6").status, 404, "superseded: dropped");
+    assert_eq!(post(&url, "application/json", &doc).status, 422, "no longer applies");
+}

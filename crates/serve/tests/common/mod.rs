@@ -20,6 +20,7 @@ pub(crate) struct World {
     pub(crate) nma: ActorId,
     pub(crate) koroma: ActorId,
     pub(crate) sesay: ActorId,
+    pub(crate) dealer: ActorId,
     pub(crate) koidu: SiteId,
     pub(crate) tongo: SiteId,
 }
@@ -79,7 +80,17 @@ impl World {
                 ),
             )
             .unwrap();
-        World { dir, ledger: path, sim, nma, koroma, sesay, koidu, tongo }
+        let dealer = sim
+            .enrol(
+                &nma,
+                "sl.dealer.kamara",
+                "Kamara Diamond Dealers",
+                Role::Dealer,
+                "SL",
+                Some(licence("NMA/DL/2026/031", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
+            )
+            .unwrap();
+        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo }
     }
 
     /// A new extraction by `miner` at `site`, signed, not recorded; the clock moves a minute.
