@@ -265,7 +265,7 @@ fn authenticate(
     headers: &HeaderMap,
 ) -> Result<String, Problem> {
     let unauthorized = |e: AuthError| {
-        state.metrics.outcome("unauthenticated");
+        state.metrics.read_refused();
         Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
     };
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());

@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Submission outcomes, in the order of [`Metrics::outcomes`].
-pub(crate) const OUTCOMES: [&str; 8] =
-    ["created", "duplicate", "refused", "malformed", "too_large", "busy", "unauthenticated", "error"];
+pub(crate) const OUTCOMES: [&str; 7] =
+    ["created", "duplicate", "refused", "malformed", "too_large", "busy", "error"];
 
 /// Upper bounds of the latency buckets, microseconds, and the same in seconds as printed.
 const BUCKETS: [(u64, &str); 10] = [
@@ -23,7 +23,8 @@ const BUCKETS: [(u64, &str); 10] = [
 
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    outcomes: [AtomicU64; 8],
+    outcomes: [AtomicU64; 7],
+    reads_refused: AtomicU64,
     buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -49,6 +50,10 @@ impl Metrics {
                 self.buckets[i].fetch_add(1, Relaxed);
             }
         }
+    }
+
+    pub(crate) fn read_refused(&self) {
+        self.reads_refused.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn connection_refused(&self) {

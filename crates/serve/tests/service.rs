@@ -415,6 +415,7 @@ fn a_bounded_concurrent_load_loses_and_duplicates_no_acknowledged_event() {
         m.lines().find(|l| l.starts_with("kpledger_submissions_total{outcome=\"created\"}")).unwrap();
     assert_eq!(created.rsplit(' ').next().unwrap(), (CLIENTS * EACH).to_string());
     assert!(m.contains(&format!("kpledger_log_size {}", before + (CLIENTS * EACH) as u64)));
+    assert!(m.contains("kpledger_submission_seconds_count"), "{m}");
 }
 
 #[test]
@@ -440,6 +441,10 @@ fn connections_beyond_the_limit_get_503_slow_headers_are_cut_off_slow_bodies_get
         let got = read_all(&mut c);
         assert!(got.starts_with("HTTP/1.1 503"), "{got}");
         assert!(got.to_ascii_lowercase().contains("retry-after: 1"));
+        // A connection that sends nothing at all is closed too (the header timeout): idle
+        // connections cannot hold the slots.
+        let mut a = _a;
+        assert_eq!(read_all(&mut a), "");
     }
     // A client that never finishes its headers is disconnected (the slot is freed).
     let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
