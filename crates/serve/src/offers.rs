@@ -66,3 +66,50 @@ impl Offers {
         self.by_hash.remove(hash);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kpledger_model::SecretKey;
+    use kpledger_model::event::{OfferBody, OfferKind};
+    use kpledger_model::{ActorId, Cents, Origin, Points, Time};
+
+    fn offer(to: &str, n: u8) -> (Hash, Offer) {
+        let body = OfferBody {
+            v: 1,
+            ledger: Origin::new("kpledger.sl/test").unwrap(),
+            kind: OfferKind::HandoverOffer,
+            time: Time::new("2026-03-02T08:00:00Z").unwrap(),
+            signer: ActorId::new("sl.miner.koroma").unwrap(),
+            parcel: uuid::Uuid::from_bytes([n; 16]),
+            prev: Hash([n; 32]),
+            to: ActorId::new(to).unwrap(),
+            weight_pt: Points(100),
+            price_usd_cents: Cents(1),
+        };
+        let o = Offer::sign(body, &SecretKey::from_seed(&[1; 32])).unwrap();
+        (o.hash().unwrap(), o)
+    }
+
+    #[test]
+    fn an_offer_waits_until_it_expires_and_the_table_is_bounded() {
+        let mut t = Offers::default();
+        let (h1, o1) = offer("sl.dealer.kamara", 1);
+        let (h2, o2) = offer("sl.dealer.kamara", 2);
+        let (h3, o3) = offer("sl.exporter.gems", 3);
+        assert_eq!(t.insert(h1, o1.clone(), 200, 100, 2), Some(true));
+        assert_eq!(t.insert(h1, o1, 200, 100, 2), Some(false), "the same offer again");
+        assert_eq!(t.insert(h2, o2, 150, 100, 2), Some(true));
+        // Full: a third waits for room (--max-offers).
+        assert_eq!(t.insert(h3, o3.clone(), 300, 120, 2), None);
+        assert_eq!(t.to("sl.dealer.kamara", 120).len(), 2);
+        assert!(t.to("sl.exporter.gems", 120).is_empty());
+        // Past its expiry (--offer-ttl) an offer is neither listed nor fetched, and its room
+        // is given to the next.
+        assert_eq!(t.to("sl.dealer.kamara", 160).len(), 1);
+        assert!(t.get(&h2, 160).is_none());
+        assert!(t.get(&h1, 160).is_some());
+        assert_eq!(t.insert(h3, o3, 300, 160, 2), Some(true));
+        assert!(t.get(&h1, 200).is_none());
+    }
+}
