@@ -195,6 +195,8 @@ pub(crate) enum Command {
     Split {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel to split
         #[arg(long)]
         parcel: String,
@@ -250,6 +252,8 @@ pub(crate) enum Command {
     Seal {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -473,9 +477,9 @@ pub(crate) struct OpenArgs {
 /// Who signs, with what, when, and whether to record or write a file.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// The ledger file
+    /// The ledger file (required, except for the commands that sign from a parcel card, --card)
     #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    pub(crate) ledger: Option<PathBuf>,
     /// The signer's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,
@@ -494,6 +498,23 @@ pub(crate) struct SignArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
+}
+
+/// Signing from a parcel card instead of the ledger (docs/SPEC.md §14.6).
+#[derive(Debug, Args)]
+pub(crate) struct CardArgs {
+    /// Sign offline from this parcel card (written by the ledger's authority with `kpledger
+    /// parcel card`) instead of the ledger; needs --out, and --policy or --log-key to check it
+    #[arg(long, value_name = "CARD.json")]
+    pub(crate) card: Option<PathBuf>,
+    /// The trust policy that pins the ledger's root authority key, to check the card's
+    /// checkpoint (docs/SPEC.md §14.5)
+    #[arg(long, value_name = "TRUST-POLICY", requires = "card", conflicts_with = "log_key")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Instead of --policy: the ledger's root authority public key file, to check the card's
+    /// checkpoint
+    #[arg(long, value_name = "KEYFILE", requires = "card")]
+    pub(crate) log_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -666,18 +687,20 @@ pub(crate) enum HandoverCmd {
     /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
     Offer {
-        /// The ledger file (read only: the offer needs the parcel's latest event)
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        /// The ledger file (read only: the offer needs the parcel's latest event); or --card
+        #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
+        ledger: Option<PathBuf>,
+        #[command(flatten)]
+        card: CardArgs,
         /// The holder's private key
         #[arg(long)]
         key: PathBuf,
         /// The holder's actor id (default: the actor enrolled with this key)
         #[arg(long = "as", value_name = "ACTOR")]
         as_actor: Option<String>,
-        /// The parcel
-        #[arg(long)]
-        parcel: String,
+        /// The parcel (with --card: the card's, by default)
+        #[arg(long, required_unless_present = "card")]
+        parcel: Option<String>,
         /// The buyer's actor id
         #[arg(long)]
         to: String,
@@ -701,6 +724,8 @@ pub(crate) enum HandoverCmd {
         offer: PathBuf,
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
@@ -766,6 +791,30 @@ pub(crate) enum ParcelCmd {
         #[arg(long, env = "KPLEDGER_LEDGER")]
         ledger: PathBuf,
         /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// The authority writes a parcel's card: what its holder and buyer need to sign offline
+    ///
+    /// The card (docs/SPEC.md §14.6) holds the parcel's head event, holder, weight and status,
+    /// proven in the log under the newest checkpoint (publish one first: `kpledger log
+    /// publish`), and the heading, stones and origin as the ledger states them. The holder and
+    /// the buyer sign with `--card` instead of the whole ledger (`handover offer`, `handover
+    /// accept`, `split`, `seal`); `kpledger ingest` records what they signed.
+    ///
+    /// Example: kpledger parcel card 0195f3a2-... --ledger sl.kpl --out card.json
+    Card {
+        /// The parcel id
+        parcel: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Where to write the card
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
         #[command(flatten)]

@@ -21,7 +21,7 @@ use crate::args::{
     SignArgs, SiteCmd, WitnessCmd,
 };
 use crate::{FOUND, OK};
-use crate::{render, report_cmd};
+use crate::{card_cmd, render, report_cmd};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -127,10 +127,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         Command::Handover(h) => handover_cmd(h),
-        Command::Split { sign, parcel, into, stones } => {
+        Command::Split { sign, card, parcel, into, stones } => {
             let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
+            let make = |p: card_cmd::Known| {
                 let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
                 if !stones.is_empty() && stones.len() != weights.len() {
                     bail!("give one --stones per --into, or none");
@@ -146,7 +145,11 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     .map(|(w, s)| NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt: *w, stones: s })
                     .collect();
                 Ok(Payload::Split { parcel: id, prev: p.head, outputs })
-            })
+            };
+            if card.card.is_some() {
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), true, |_, p| make(p));
+            }
+            sign_and_record(&sign, |ledger, _| make(card_cmd::Known::of_state(&existing(ledger, &id)?)))
         }
         Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
@@ -199,16 +202,20 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 })
             })
         }
-        Command::Seal { sign, parcel, seals } => {
+        Command::Seal { sign, card, parcel, seals } => {
             let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
+            let make = |p: card_cmd::Known| {
                 let seal_ids = seals
                     .iter()
                     .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
-            })
+            };
+            if card.card.is_some() {
+                // The authority seals: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |_, p| make(p));
+            }
+            sign_and_record(&sign, |ledger, _| make(card_cmd::Known::of_state(&existing(ledger, &id)?)))
         }
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
@@ -330,7 +337,7 @@ fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelSta
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
 }
 
-fn now_or(time: Option<&str>) -> Result<Time> {
+pub(crate) fn now_or(time: Option<&str>) -> Result<Time> {
     match time {
         Some(t) => Time::new(t).map_err(|e| anyhow!(e)),
         None => {
@@ -349,7 +356,7 @@ fn now_or(time: Option<&str>) -> Result<Time> {
 const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
 /// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
-fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
+pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
     let now = now_or(None)?;
     let mut times = vec![&ev.event.body.time];
     if let Payload::Handover { offer, .. } = &ev.event.body.payload {
@@ -388,11 +395,13 @@ fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> R
 /// Builds, signs and records (or writes with --out) one event.
 fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
     let key = SecretKey::read_pem_file(&s.key)?;
-    let mut ledger = open(&s.ledger, s.out.is_some(), &s.open)?;
+    let path = s.ledger.as_deref().ok_or_else(|| {
+        anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
+    })?;
+    let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
-    let origin = ledger
-        .origin()?
-        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", s.ledger.display()))?;
+    let origin =
+        ledger.origin()?.ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;
@@ -1390,7 +1399,22 @@ fn make_offer(
 
 fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
-        HandoverCmd::Offer { ledger, key, as_actor, parcel, to, price, time, out, open: o } => {
+        HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
+            if card.card.is_some() {
+                return card_cmd::offer_from_card(
+                    &card,
+                    &key,
+                    as_actor.as_deref(),
+                    parcel.as_deref(),
+                    &to,
+                    &price,
+                    time.as_deref(),
+                    &out,
+                );
+            }
+            let (Some(ledger), Some(parcel)) = (ledger, parcel) else {
+                bail!("give --ledger FILE and --parcel ID, or --card CARD.json");
+            };
             let key = SecretKey::read_pem_file(&key)?;
             let l = open(&ledger, true, &o)?;
             let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
@@ -1411,7 +1435,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
             );
             Ok(OK)
         }
-        HandoverCmd::Accept { offer, sign, weight } => {
+        HandoverCmd::Accept { offer, sign, card, weight } => {
             let bytes = read_input(&offer)?;
             let offer: Offer = from_slice_strict(&bytes)
                 .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -1419,6 +1443,10 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                 bail!(
                     "the holder's signature on the offer does not verify: the offer was altered or damaged"
                 );
+            }
+            if card.card.is_some() {
+                let weight = weight.as_deref().map(carats).transpose()?;
+                return card_cmd::accept_from_card(offer, &sign, &card, weight);
             }
             sign_and_record(&sign, |_, _| {
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
@@ -1629,6 +1657,9 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows)
             );
             Ok(OK)
+        }
+        ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
+            card_cmd::write_card(&parse_parcel(&parcel)?, &ledger, &out, json, &o)
         }
         ParcelCmd::Show { parcel, ledger, json, open: o } => {
             let id = parse_parcel(&parcel)?;

@@ -26,6 +26,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
+pub mod card;
 pub mod canonical;
 pub mod event;
 pub mod hash;
@@ -35,6 +36,7 @@ pub mod sign;
 pub mod types;
 
 pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
+pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use canonical::JsonError;
 pub use event::{
     ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,

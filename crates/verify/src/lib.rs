@@ -15,6 +15,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
+pub mod card;
 pub mod finding;
 pub mod governance;
 pub mod ledger;
@@ -27,6 +28,7 @@ pub mod state;
 pub mod trust;
 pub mod witness;
 
+pub use card::{CardError, CheckedCard, verify_card};
 pub use bundle::{BundleError, verify_bundle_in, verify_bundle_observed, verify_bundle_with};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
