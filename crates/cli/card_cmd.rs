@@ -131,6 +131,27 @@ fn signer_of(as_actor: Option<&str>, default: Option<&ActorId>, what: &str) -> R
     }
 }
 
+/// The holder signs with its own key: when the card knows the key the holder signed with, a
+/// different key is refused unless the holder is named with --as (a key rotated since).
+fn holder_key_matches(card: &CheckedCard, key: &SecretKey, as_given: bool) -> Result<()> {
+    if let Some(k) = card.holder_key
+        && k != key.public()
+        && !as_given
+    {
+        bail!(
+            "the card says parcel {} is held by {}, who signed with key {}, not with this key ({}): only the holder \
+             signs for it; if {} has rotated its key since, pass --as {}",
+            card.card.parcel,
+            card.card.holder,
+            k.fingerprint(),
+            key.public().fingerprint(),
+            card.card.holder,
+            card.card.holder
+        );
+    }
+    Ok(())
+}
+
 /// Signs the event `make` builds from the checked card, and writes it to `--out`.
 /// `holder_signs`: the card's holder is the signer (and the default for `--as`).
 pub(crate) fn sign_from_card(
@@ -156,6 +177,9 @@ pub(crate) fn sign_from_card(
     let signer = signer_of(s.as_actor.as_deref(), holder_signs.then_some(holder), "this event")?;
     if holder_signs && &signer != holder {
         bail!("the card says parcel {} is held by {holder}, not {signer}: only its holder signs this", card.card.parcel);
+    }
+    if holder_signs {
+        holder_key_matches(&card, &key, s.as_actor.is_some())?;
     }
     let payload = make(&card, known(&card))?;
     let body = EventBody {
@@ -215,6 +239,7 @@ pub(crate) fn offer_from_card(
     if &signer != holder {
         bail!("the card says parcel {id} is held by {holder}, not {signer}: only the holder offers it");
     }
+    holder_key_matches(&card, &key, as_actor.is_some())?;
     let body = OfferBody {
         v: 1,
         ledger: card.card.ledger.clone(),

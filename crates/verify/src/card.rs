@@ -44,6 +44,10 @@ pub struct CheckedCard {
     pub head: ParsedEvent,
     /// The size of the checkpoint the head event is proven under.
     pub checkpoint_size: u64,
+    /// The key the holder signed with, when the event that gave it the parcel is signed by it
+    /// (an extraction, a handover it accepted, a split or merge it made): its enrolled key then
+    /// (CH-2 at ingest), unless it has rotated its key since.
+    pub holder_key: Option<kpledger_model::PublicKey>,
 }
 
 /// What one event, touching `parcel` without consuming it, leaves the parcel as: its status,
@@ -196,6 +200,10 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
             format!("the card's head event ({}) does not leave parcel {} to be signed for: it does not touch it, or consumes it", head.hash.short(), card.parcel),
         ));
     };
+    let holder_signed = |ev: &ParsedEvent, h: &Option<ActorId>| {
+        h.as_ref().filter(|h| **h == ev.event.body.signer).map(|_| ev.event.sig.key)
+    };
+    let mut holder_key = holder_signed(&head, &holder);
     let mut used = 1;
     while holder.is_none() || weight.is_none() {
         let Some(prev) = prev_of(&events[used - 1], &card.parcel) else {
@@ -221,6 +229,9 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
         let Some((_, h, w)) = after_event(ev, &card.parcel) else {
             return Err(refuse(Rule::Ch1, format!("the card's event {} does not touch parcel {}", used + 1, card.parcel)));
         };
+        if holder.is_none() {
+            holder_key = holder_signed(ev, &h);
+        }
         holder = holder.or(h);
         weight = weight.or(w);
         used += 1;
@@ -251,5 +262,5 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
     {
         return Err(fact("weight", card.weight_pt.to_string(), w.to_string()));
     }
-    Ok(CheckedCard { card, head, checkpoint_size: cp.size() })
+    Ok(CheckedCard { card, head, checkpoint_size: cp.size(), holder_key })
 }
