@@ -686,6 +686,10 @@ pub(crate) enum HandoverCmd {
     ///
     /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    ///
+    /// Offline, from the parcel's card (`kpledger parcel card`), without the ledger:
+    ///   kpledger handover offer --card card.json --policy trust-policy.txt --key koroma.pem
+    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
     Offer {
         /// The ledger file (read only: the offer needs the parcel's latest event); or --card
         #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
