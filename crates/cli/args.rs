@@ -227,6 +227,8 @@ pub(crate) enum Command {
     Value {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -242,6 +244,11 @@ pub(crate) enum Command {
         /// Final value, US$ (default: by the country's valuation rule)
         #[arg(long = "final")]
         final_value: Option<String>,
+        /// Export duty, US$ (default: the country's rate applied to the final value; with
+        /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
+        /// both against the policy in force, EX-2)
+        #[arg(long)]
+        duty: Option<String>,
         /// Weight found at valuation in carats (default: the parcel's weight)
         #[arg(long)]
         weight: Option<String>,
@@ -806,7 +813,7 @@ pub(crate) enum ParcelCmd {
     /// proven in the log under the newest checkpoint (publish one first: `kpledger log
     /// publish`), and the heading, stones and origin as the ledger states them. The holder and
     /// the buyer sign with `--card` instead of the whole ledger (`handover offer`, `handover
-    /// accept`, `split`, `seal`); `kpledger ingest` records what they signed.
+    /// accept`, `split`, `value`, `seal`); `kpledger ingest` records what they signed.
     ///
     /// Example: kpledger parcel card 0195f3a2-... --ledger sl.kpl --out card.json
     Card {

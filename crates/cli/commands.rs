@@ -170,24 +170,29 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 output: NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
             })
         }),
-        Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
+        Command::Value { sign, card, parcel, exporter, government, independent, final_value, duty, weight } => {
             let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, signer| {
-                let p = existing(ledger, &id)?;
-                let exporter = usd(&exporter)?;
-                let government = usd(&government)?;
-                let independent = independent.as_deref().map(usd).transpose()?;
-                let country = ledger.actor(signer)?.map(|a| a.record.country);
-                let policy = match country {
-                    Some(c) => ledger.policy(&c)?,
-                    None => None,
-                }
-                .ok_or_else(|| {
-                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
-                })?;
-                let final_usd_cents = match &final_value {
-                    Some(f) => usd(f)?,
-                    None => policy.final_value(exporter, government, independent),
+            let exporter = usd(&exporter)?;
+            let government = usd(&government)?;
+            let independent = independent.as_deref().map(usd).transpose()?;
+            let final_given = final_value.as_deref().map(usd).transpose()?;
+            let duty_given = duty.as_deref().map(usd).transpose()?;
+            let make = |p: card_cmd::Known, policy: Option<&Policy>| -> Result<Payload> {
+                let final_usd_cents = match (final_given, policy) {
+                    (Some(f), _) => f,
+                    (None, Some(pol)) => pol.final_value(exporter, government, independent),
+                    (None, None) => bail!(
+                        "without the ledger, the country's valuation rule is not at hand: give --final and --duty \
+                         (ingest checks them against the policy in force, EX-2)"
+                    ),
+                };
+                let duty_usd_cents = match (duty_given, policy) {
+                    (Some(d), _) => d,
+                    (None, Some(pol)) => pol.duty(final_usd_cents),
+                    (None, None) => bail!(
+                        "without the ledger, the country's duty rate is not at hand: give --duty (ingest checks it \
+                         against the policy in force, EX-2)"
+                    ),
                 };
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
                 Ok(Payload::Valuation {
@@ -198,8 +203,24 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     government_usd_cents: government,
                     independent_usd_cents: independent,
                     final_usd_cents,
-                    duty_usd_cents: policy.duty(final_usd_cents),
+                    duty_usd_cents,
                 })
+            };
+            if card.card.is_some() {
+                // The valuer signs: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |_, p| make(p, None));
+            }
+            sign_and_record(&sign, |ledger, signer| {
+                let p = existing(ledger, &id)?;
+                let country = ledger.actor(signer)?.map(|a| a.record.country);
+                let policy = match country {
+                    Some(c) => ledger.policy(&c)?,
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
+                })?;
+                make(card_cmd::Known::of_state(&p), Some(&policy))
             })
         }
         Command::Seal { sign, card, parcel, seals } => {

@@ -147,19 +147,38 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
     verified.ok().stdout_has("VERIFIED");
 }
 
-/// Sealing from a card: the authority names itself with --as (the ledger is not there to
-/// find the actor from the key).
+/// The valuer values and the authority seals, each from a card: they name themselves with
+/// --as (the ledger is not there to find the actor from the key); the valuer gives the final
+/// value and the duty, which ingest checks against the policy in force (EX-2).
 #[test]
-fn authority_seals_from_a_card() {
+fn valuer_and_authority_sign_from_cards() {
     let w = World::new("card-seal");
-    kp!(
-        "value", "--ledger", &w.ledger, "--key", w.key("sl.pmt"), "--parcel", PARCEL, "--exporter", "4100",
-        "--government", "4264", "--independent", "4182", "--time", "2026-03-22T11:00:00Z"
-    )
-    .run()
-    .ok();
+    let card = w.card("card-1.json");
+    let value = |out: &Path, extra: &[&str]| {
+        let mut c = kp!(
+            "value", "--card", &card, "--policy", &w.policy, "--key", w.key("sl.pmt"), "--parcel", PARCEL,
+            "--exporter", "4100", "--government", "4264", "--independent", "4182", "--time",
+            "2026-03-22T11:00:00Z", "--out", out
+        )
+        .cwd(&w.desk("pmt"));
+        for a in extra {
+            c = c.arg(a);
+        }
+        c.run()
+    };
+    let valuation = w.d.join("valuation.json");
+    value(&valuation, &["--as", "sl.pmt"]).cannot_run(&["give --final and --duty", "EX-2"]);
+    value(&valuation, &["--final", "4264", "--duty", "127.92"]).cannot_run(&["give --as ACTOR"]);
+    assert!(!valuation.exists(), "nothing is written when the command cannot run");
+    // A duty below the country's rate is signed offline, and refused at ingest.
+    let low = w.d.join("valuation-low-duty.json");
+    value(&low, &["--as", "sl.pmt", "--final", "4264", "--duty", "1.00"]).ok();
+    w.ingest(&low).code(1).stderr_has("EX-2");
+    value(&valuation, &["--as", "sl.pmt", "--final", "4264", "--duty", "127.92"]).ok().stdout_has("signed valuation");
+    w.ingest(&valuation).ok().stdout_has("recorded valuation");
+
     w.publish();
-    let card = w.card("card.json");
+    let card = w.card("card-2.json");
     let seal = w.d.join("seal.json");
     let base = kp!(
         "seal", "--card", &card, "--policy", &w.policy, "--key", w.key("sl.nma"), "--parcel", PARCEL, "--seal",
