@@ -18,7 +18,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
-//! - `card`: parcel cards: an offline handover, split and seal signed from cards only; altered,
+//! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
+//!   cards only; altered,
 //!   untrusted and stale cards refused;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
 //! - `standalone`: no file names a document outside the repository;

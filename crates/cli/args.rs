@@ -213,8 +213,10 @@ pub(crate) enum Command {
     Merge {
         #[command(flatten)]
         sign: SignArgs,
-        /// The parcels to merge (two or more)
-        #[arg(long = "parcel", required = true, num_args = 1)]
+        #[command(flatten)]
+        card: CardArgs,
+        /// The parcels to merge (two or more; with --card, the cards' parcels by default)
+        #[arg(long = "parcel", required_unless_present = "card", num_args = 1)]
         parcels: Vec<String>,
         /// Weight of the merged parcel in carats (default: the sum of the inputs)
         #[arg(long)]
@@ -512,8 +514,9 @@ pub(crate) struct SignArgs {
 pub(crate) struct CardArgs {
     /// Sign offline from this parcel card (written by the ledger's authority with `kpledger
     /// parcel card`) instead of the ledger; needs --out, and --policy or --log-key to check it
-    #[arg(long, value_name = "CARD.json")]
-    pub(crate) card: Option<PathBuf>,
+    /// (merge: one --card per parcel)
+    #[arg(long, value_name = "CARD.json", num_args = 1)]
+    pub(crate) card: Vec<PathBuf>,
     /// The trust policy that pins the ledger's root authority key, to check the card's
     /// checkpoint (docs/SPEC.md §14.5)
     #[arg(long, value_name = "TRUST-POLICY", requires = "card", conflicts_with = "log_key")]
@@ -522,6 +525,13 @@ pub(crate) struct CardArgs {
     /// checkpoint
     #[arg(long, value_name = "KEYFILE", requires = "card")]
     pub(crate) log_key: Option<PathBuf>,
+}
+
+impl CardArgs {
+    /// Whether the command signs from cards.
+    pub(crate) fn given(&self) -> bool {
+        !self.card.is_empty()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -813,7 +823,7 @@ pub(crate) enum ParcelCmd {
     /// proven in the log under the newest checkpoint (publish one first: `kpledger log
     /// publish`), and the heading, stones and origin as the ledger states them. The holder and
     /// the buyer sign with `--card` instead of the whole ledger (`handover offer`, `handover
-    /// accept`, `split`, `value`, `seal`); `kpledger ingest` records what they signed.
+    /// accept`, `split`, `merge`, `value`, `seal`); `kpledger ingest` records what they signed.
     ///
     /// Example: kpledger parcel card 0195f3a2-... --ledger sl.kpl --out card.json
     Card {

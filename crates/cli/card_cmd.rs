@@ -80,10 +80,16 @@ fn card_trust(c: &CardArgs) -> Result<TrustPolicy> {
 /// Reads and checks the card. `Ok(Err(FOUND))`: the card is wrong, the finding was printed and
 /// nothing may be signed.
 pub(crate) fn check_card(c: &CardArgs) -> Result<std::result::Result<CheckedCard, u8>> {
-    let path = c.card.as_deref().ok_or_else(|| anyhow!("no --card given"))?;
+    let [path] = c.card.as_slice() else {
+        bail!("give one --card (only merge takes one per parcel)");
+    };
     let trust = card_trust(c)?;
+    check_one(path, &trust)
+}
+
+fn check_one(path: &Path, trust: &TrustPolicy) -> Result<std::result::Result<CheckedCard, u8>> {
     let bytes = read_input(path)?;
-    match kpledger_verify::verify_card(&bytes, &trust) {
+    match kpledger_verify::verify_card(&bytes, trust) {
         Ok(checked) => Ok(Ok(checked)),
         Err(e @ CardError::Format(_)) => Err(anyhow!("{}: {e}", path.display())),
         Err(CardError::Refused(f)) => {
@@ -344,6 +350,103 @@ pub(crate) fn accept_from_card(offer: Offer, s: &SignArgs, c: &CardArgs, weight:
     } else {
         println!("signed handover {} → {}", parsed.hash.short(), out.display());
         print_card_note(&card);
+        println!("the ledger's authority records it with: kpledger ingest --ledger LEDGER {}", out.display());
+    }
+    Ok(OK)
+}
+
+/// `kpledger merge --card A --card B …`: the holder of every card merges their parcels.
+pub(crate) fn merge_from_cards(s: &SignArgs, c: &CardArgs, parcels: &[String], weight: Option<&str>) -> Result<u8> {
+    let Some(out) = s.out.as_deref() else {
+        bail!(
+            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
+             `kpledger ingest`"
+        )
+    };
+    let trust = card_trust(c)?;
+    let mut cards = Vec::with_capacity(c.card.len());
+    for path in &c.card {
+        match check_one(path, &trust)? {
+            Ok(card) => cards.push(card),
+            Err(code) => return Ok(code),
+        }
+    }
+    if cards.len() < 2 {
+        bail!("a merge takes two or more parcels: give one --card per parcel");
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for card in &cards {
+        card_parcel(card, None)?;
+        if !ids.insert(card.card.parcel) {
+            bail!("two cards are of parcel {}: give one card per parcel", card.card.parcel);
+        }
+    }
+    for p in parcels {
+        let id: ParcelId = p.parse().map_err(|_| anyhow!("{p:?} is not a parcel id"))?;
+        if !ids.contains(&id) {
+            bail!("parcel {id} is named with --parcel, but no --card is of it: give its card");
+        }
+    }
+    if !parcels.is_empty() && parcels.len() != cards.len() {
+        bail!("{} cards but {} --parcel: name every card's parcel, or none", cards.len(), parcels.len());
+    }
+    let first = &cards[0].card;
+    if let Some(other) = cards.iter().find(|k| k.card.ledger != first.ledger) {
+        bail!("the cards are of two ledgers, {} and {}", first.ledger, other.card.ledger);
+    }
+    if let Some(other) = cards.iter().find(|k| k.card.holder != first.holder) {
+        bail!(
+            "parcel {} is held by {} and parcel {} by {}: only one holder merges its own parcels",
+            first.parcel,
+            first.holder,
+            other.card.parcel,
+            other.card.holder
+        );
+    }
+    let key = SecretKey::read_pem_file(&s.key)?;
+    let signer = signer_of(s.as_actor.as_deref(), Some(&first.holder), "the merge")?;
+    if signer != first.holder {
+        bail!("the cards say the parcels are held by {}, not {signer}: only their holder merges them", first.holder);
+    }
+    for card in &cards {
+        holder_key_matches(card, &key, s.as_actor.is_some())?;
+    }
+    let mut total: u64 = 0;
+    let mut stones = Some(0u32);
+    for card in &cards {
+        total = total
+            .checked_add(card.card.weight_pt.0)
+            .ok_or_else(|| anyhow!("the parcels' weights add up beyond any real lot"))?;
+        stones = stones.zip(card.card.stated.stones).and_then(|(a, b)| a.checked_add(b));
+    }
+    let weight_pt = match weight {
+        Some(w) => Points::parse_carats(w).map_err(|e| anyhow!(e))?,
+        None => Points(total),
+    };
+    let inputs = cards
+        .iter()
+        .map(|k| kpledger_model::ParcelRef { parcel: k.card.parcel, prev: k.card.head })
+        .collect();
+    let body = EventBody {
+        v: 1,
+        ledger: first.ledger.clone(),
+        time: crate::commands::now_or(s.time.as_deref())?,
+        signer,
+        payload: Payload::Merge {
+            inputs,
+            output: kpledger_model::NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
+        },
+    };
+    let parsed = Event::sign(body, &key)?.into_parsed()?;
+    crate::commands::not_from_the_future(&parsed, "the event")?;
+    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    if s.json {
+        println!("{}", json!({"written": out, "hash": parsed.hash, "kind": "merge"}));
+    } else {
+        println!("signed merge {} → {}", parsed.hash.short(), out.display());
+        for card in &cards {
+            print_card_note(card);
+        }
         println!("the ledger's authority records it with: kpledger ingest --ledger LEDGER {}", out.display());
     }
     Ok(OK)

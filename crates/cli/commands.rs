@@ -146,12 +146,15 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     .collect();
                 Ok(Payload::Split { parcel: id, prev: p.head, outputs })
             };
-            if card.card.is_some() {
+            if card.given() {
                 return card_cmd::sign_from_card(&sign, &card, Some(&parcel), true, |_, p| make(p));
             }
             sign_and_record(&sign, |ledger, _| make(card_cmd::Known::of_state(&existing(ledger, &id)?)))
         }
-        Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+        Command::Merge { sign, card, parcels, weight } if card.given() => {
+            card_cmd::merge_from_cards(&sign, &card, &parcels, weight.as_deref())
+        }
+        Command::Merge { sign, card: _, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
@@ -206,7 +209,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     duty_usd_cents,
                 })
             };
-            if card.card.is_some() {
+            if card.given() {
                 // The valuer signs: its actor id is given with --as.
                 return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |_, p| make(p, None));
             }
@@ -232,7 +235,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
             };
-            if card.card.is_some() {
+            if card.given() {
                 // The authority seals: its actor id is given with --as.
                 return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |_, p| make(p));
             }
@@ -1421,7 +1424,7 @@ fn make_offer(
 fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
         HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
-            if card.card.is_some() {
+            if card.given() {
                 return card_cmd::offer_from_card(
                     &card,
                     &key,
@@ -1465,7 +1468,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                     "the holder's signature on the offer does not verify: the offer was altered or damaged"
                 );
             }
-            if card.card.is_some() {
+            if card.given() {
                 let weight = weight.as_deref().map(carats).transpose()?;
                 return card_cmd::accept_from_card(offer, &sign, &card, weight);
             }

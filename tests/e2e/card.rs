@@ -113,8 +113,8 @@ fn write_json(p: &Path, v: &Value) {
 }
 
 /// The flow: the seller offers with the card only, the buyer accepts with the card
-/// only, the authority ingests; then the buyer splits, the valuer values and the authority
-/// seals, each from a new card; the ledger verifies.
+/// only, the authority ingests; then the buyer splits the parcel and merges the parts, each
+/// from new cards; the ledger verifies.
 #[test]
 fn offline_trade_from_cards_is_recorded_and_verifies() {
     let w = World::new("card-flow");
@@ -143,6 +143,40 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
     .ok()
     .stdout_has("signed split");
     w.ingest(&split).ok().stdout_has("recorded split");
+
+    // And merges the two parts back, from their two cards.
+    w.publish();
+    let list = kp!("parcel", "list", "--ledger", &w.ledger, "--holder", "sl.dealer.kamara", "--json").run();
+    let parts: Vec<String> =
+        list.ok().json().as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(parts.len(), 2, "{list}");
+    let part_cards: Vec<PathBuf> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let out = w.d.join(format!("part-{i}.json"));
+            kp!("parcel", "card", id, "--ledger", &w.ledger, "--out", &out).run().ok();
+            out
+        })
+        .collect();
+    let merge = w.d.join("merge.json");
+    let merge_cmd = |cards: &[&PathBuf]| {
+        let mut c = kp!(
+            "merge", "--policy", &w.policy, "--key", w.key("sl.dealer.kamara"), "--time", "2026-03-22T13:00:00Z", "--out",
+            &merge
+        )
+        .cwd(&w.desk("buyer"));
+        for card in cards {
+            c = c.arg("--card").arg(card);
+        }
+        c.run()
+    };
+    merge_cmd(&[&part_cards[0], &part_cards[0]]).cannot_run(&["two cards are of parcel"]);
+    // The stale card of the parcel before it was sold and split: another holder.
+    merge_cmd(&[&part_cards[0], &card]).cannot_run(&["only one holder merges"]);
+    assert!(!merge.exists());
+    merge_cmd(&[&part_cards[0], &part_cards[1]]).ok().stdout_has("signed merge");
+    w.ingest(&merge).ok().stdout_has("recorded merge");
     let verified = kp!("verify", "--ledger", &w.ledger).run();
     verified.ok().stdout_has("VERIFIED");
 }
