@@ -19,8 +19,7 @@
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
 //! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
-//!   cards only; altered,
-//!   untrusted and stale cards refused;
+//!   cards only; altered, untrusted and stale cards refused;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL

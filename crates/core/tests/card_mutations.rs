@@ -239,3 +239,159 @@ mod tempdir {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Golden fixtures: fixtures/cards/ (generated here; KPLEDGER_BLESS=1 rewrites them)
+// ---------------------------------------------------------------------------------------
+
+fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cards")
+}
+
+/// The fixture cases: (directory, card bytes, expect.json).
+fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
+    let (cards, _policy, ledger, dir) = cards("card-fixtures");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let policy_text = std::fs::read(dir.path().join(manifest["policy"].as_str().unwrap())).unwrap();
+    let doc = |name: &str| -> Value {
+        serde_json::from_slice(&cards.iter().find(|(n, _)| *n == name).unwrap().1).unwrap()
+    };
+    let pretty = |v: &Value| [serde_json::to_vec_pretty(v).unwrap(), b"\n".to_vec()].concat();
+    let mut out = Vec::new();
+    for name in ["extraction", "valuation", "export"] {
+        let v = doc(name);
+        let expect = serde_json::json!({"ok": true, "status": v["status"], "holder": v["holder"], "weight_pt": v["weight_pt"],
+            "events": v["events"].as_array().unwrap().len()});
+        out.push((format!("ok_{name}_head"), pretty(&v), expect));
+    }
+    let fail = |code: &str, contains: &str, why: &str| {
+        serde_json::json!({"ok": false, "code": code, "message_contains": contains, "why": why})
+    };
+    let mut push = |dir: &str, v: Value, expect: Value| out.push((dir.to_owned(), pretty(&v), expect));
+    let mut v = doc("extraction");
+    v["weight_pt"] = 4234.into();
+    push("fail_db1_weight_edited", v, fail("DB-1", "weight", "12.34 ct presented as 42.34 ct"));
+    let mut v = doc("valuation");
+    v["holder"] = "sl.dealer.kamara".into();
+    push(
+        "fail_db1_holder_edited",
+        v,
+        fail("DB-1", "holder", "after a valuation the holder comes from the extraction the card carries, which names the miner"),
+    );
+    let mut v = doc("export");
+    v["status"] = "open".into();
+    push("fail_db1_status_edited", v, fail("DB-1", "status", "an exported lot presented as open for trade"));
+    let mut v = doc("extraction");
+    v["weight_pt"] = 4234.into();
+    v["events"][0]["body"]["weight_pt"] = 4234.into();
+    push("fail_ch2_head_event_edited", v, fail("CH-2", "does not verify", "the fact and the signed event edited together"));
+    let mut v = doc("valuation");
+    v["head"] = doc("extraction")["head"].clone();
+    push("fail_ch1_head_of_another_event", v, fail("CH-1", "head", "the card names another event as the head"));
+    let mut v = doc("valuation");
+    v["events"][1] = doc("extraction")["events"][0].clone();
+    push(
+        "fail_ch1_chain_of_another_parcel",
+        v,
+        fail("CH-1", "is not the event", "another parcel's extraction put behind the valuation to claim its holder"),
+    );
+    let older = ledger.stored_checkpoints().unwrap();
+    let mut v = doc("extraction");
+    v["log"]["checkpoint"] = older[older.len() - 2].note.clone().into();
+    push(
+        "fail_log1_proof_for_another_checkpoint",
+        v,
+        fail("LOG-1", "another checkpoint", "an older checkpoint, signed by the root, with the newer one's proof"),
+    );
+    let mut v = doc("extraction");
+    let note = v["log"]["checkpoint"].as_str().unwrap().to_owned();
+    let (text, sig) = note.split_once("\n\n").unwrap();
+    let forger = SecretKey::read_pem_file(&dir.path().join("keys/sl.nma.pem")).unwrap();
+    let forged_cp = kpledger_model::note::Checkpoint::parse(&format!("{text}\n")).unwrap();
+    let signer = kpledger_model::note::SignerKey::new("kpledger.mru/regional", forger).unwrap();
+    assert!(sig.contains("kpledger.mru/regional"));
+    v["log"]["checkpoint"] = forged_cp.sign(&signer).unwrap().to_string().into();
+    push(
+        "fail_log2_checkpoint_signed_by_another_key",
+        v,
+        fail("LOG-2", "signed by a key the trust policy pins", "the checkpoint re-signed under the log's name by Sierra Leone's authority key"),
+    );
+    let mut v = doc("extraction");
+    v["ledger"] = "kpledger.sl/national".into();
+    push("fail_log2_log_not_pinned", v, fail("LOG-2", "pins no key", "a card of a log the trust policy does not name"));
+    let mut v = doc("extraction");
+    v["price_usd_cents"] = 356_626.into();
+    push(
+        "cannot_check_unknown_member",
+        v,
+        serde_json::json!({"ok": false, "cannot_check": "not a kpledger parcel card", "why": "a member the format does not have"}),
+    );
+    (out, policy_text)
+}
+
+fn fixture_files() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let (cases, policy) = fixture_cases();
+    let mut files = vec![(std::path::PathBuf::from("trust-policy.txt"), policy)];
+    for (dir, card, expect) in cases {
+        files.push((std::path::Path::new(&dir).join("card.json"), card));
+        files.push((
+            std::path::Path::new(&dir).join("expect.json"),
+            [serde_json::to_vec_pretty(&expect).unwrap(), b"\n".to_vec()].concat(),
+        ));
+    }
+    files
+}
+
+/// The committed fixtures are what the generator makes (`KPLEDGER_BLESS=1` rewrites them),
+/// and each gives its expected outcome.
+#[test]
+fn card_fixtures_match_the_generator_and_their_outcomes() {
+    let files = fixture_files();
+    if std::env::var_os("KPLEDGER_BLESS").is_some_and(|v| v == "1") {
+        let _ = std::fs::remove_dir_all(fixtures_dir());
+        for (rel, bytes) in &files {
+            let path = fixtures_dir().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        }
+    }
+    let stale: Vec<String> = files
+        .iter()
+        .filter(|(rel, bytes)| std::fs::read(fixtures_dir().join(rel)).ok().as_ref() != Some(bytes))
+        .map(|(rel, _)| rel.display().to_string())
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "fixtures/cards differs from the generator: {stale:?}; if intended, run KPLEDGER_BLESS=1 cargo test -p \
+         kpledger-core --test card_mutations"
+    );
+    let policy = TrustPolicy::parse(&std::fs::read(fixtures_dir().join("trust-policy.txt")).unwrap()).unwrap();
+    let mut dirs: Vec<_> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 12, "{dirs:?}");
+    for d in dirs {
+        let card = std::fs::read(d.join("card.json")).unwrap();
+        let expect: Value = serde_json::from_slice(&std::fs::read(d.join("expect.json")).unwrap()).unwrap();
+        let name = d.file_name().unwrap().to_string_lossy().into_owned();
+        match (verify_card(&card, &policy), &expect) {
+            (Ok(c), e) if e["ok"] == true => {
+                assert_eq!(c.card.holder.as_str(), e["holder"], "{name}");
+                assert_eq!(c.card.weight_pt.0, e["weight_pt"].as_u64().unwrap(), "{name}");
+                assert_eq!(c.card.status.as_str(), e["status"], "{name}");
+            }
+            (Err(CardError::Refused(f)), e) if e["code"].is_string() => {
+                assert_eq!(f.code.code(), e["code"], "{name}: {f}");
+                assert!(f.message.contains(e["message_contains"].as_str().unwrap()), "{name}: {f}");
+                assert!(name.starts_with(&format!("fail_{}", e["code"].as_str().unwrap().to_lowercase().replace('-', ""))));
+            }
+            (Err(err @ CardError::Format(_)), e) if e["cannot_check"].is_string() => {
+                assert!(err.to_string().contains(e["cannot_check"].as_str().unwrap()), "{name}: {err}");
+            }
+            (got, e) => panic!("{name}: expected {e}, got {:?}", got.map(|c| c.card.parcel)),
+        }
+    }
+}
