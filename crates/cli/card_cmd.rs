@@ -182,7 +182,10 @@ pub(crate) fn sign_from_card(
     let holder = &card.card.holder;
     let signer = signer_of(s.as_actor.as_deref(), holder_signs.then_some(holder), "this event")?;
     if holder_signs && &signer != holder {
-        bail!("the card says parcel {} is held by {holder}, not {signer}: only its holder signs this", card.card.parcel);
+        bail!(
+            "the card says parcel {} is held by {holder}, not {signer}: only its holder signs this",
+            card.card.parcel
+        );
     }
     if holder_signs {
         holder_key_matches(&card, &key, s.as_actor.is_some())?;
@@ -306,7 +309,12 @@ pub(crate) fn offer_matches_card(offer: &Offer, card: &CheckedCard) -> Result<()
 }
 
 /// `kpledger handover accept OFFER --card …`.
-pub(crate) fn accept_from_card(offer: Offer, s: &SignArgs, c: &CardArgs, weight: Option<Points>) -> Result<u8> {
+pub(crate) fn accept_from_card(
+    offer: Offer,
+    s: &SignArgs,
+    c: &CardArgs,
+    weight: Option<Points>,
+) -> Result<u8> {
     let Some(out) = s.out.as_deref() else {
         bail!(
             "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
@@ -356,7 +364,12 @@ pub(crate) fn accept_from_card(offer: Offer, s: &SignArgs, c: &CardArgs, weight:
 }
 
 /// `kpledger merge --card A --card B …`: the holder of every card merges their parcels.
-pub(crate) fn merge_from_cards(s: &SignArgs, c: &CardArgs, parcels: &[String], weight: Option<&str>) -> Result<u8> {
+pub(crate) fn merge_from_cards(
+    s: &SignArgs,
+    c: &CardArgs,
+    parcels: &[String],
+    weight: Option<&str>,
+) -> Result<u8> {
     let Some(out) = s.out.as_deref() else {
         bail!(
             "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
@@ -406,7 +419,10 @@ pub(crate) fn merge_from_cards(s: &SignArgs, c: &CardArgs, parcels: &[String], w
     let key = SecretKey::read_pem_file(&s.key)?;
     let signer = signer_of(s.as_actor.as_deref(), Some(&first.holder), "the merge")?;
     if signer != first.holder {
-        bail!("the cards say the parcels are held by {}, not {signer}: only their holder merges them", first.holder);
+        bail!(
+            "the cards say the parcels are held by {}, not {signer}: only their holder merges them",
+            first.holder
+        );
     }
     for card in &cards {
         holder_key_matches(card, &key, s.as_actor.is_some())?;

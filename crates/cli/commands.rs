@@ -173,7 +173,17 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 output: NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
             })
         }),
-        Command::Value { sign, card, parcel, exporter, government, independent, final_value, duty, weight } => {
+        Command::Value {
+            sign,
+            card,
+            parcel,
+            exporter,
+            government,
+            independent,
+            final_value,
+            duty,
+            weight,
+        } => {
             let id = parse_parcel(&parcel)?;
             let exporter = usd(&exporter)?;
             let government = usd(&government)?;
@@ -424,8 +434,9 @@ fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<
     })?;
     let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
-    let origin =
-        ledger.origin()?.ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
+    let origin = ledger
+        .origin()?
+        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;

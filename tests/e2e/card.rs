@@ -83,8 +83,22 @@ impl World {
 
     fn offer(&self, card: &Path, seller: &str, buyer: &str, time: &str, out: &Path) -> crate::util::Out {
         kp!(
-            "handover", "offer", "--card", card, "--policy", &self.policy, "--key", self.key(seller), "--to", buyer,
-            "--price", "3566.26", "--time", time, "--out", out
+            "handover",
+            "offer",
+            "--card",
+            card,
+            "--policy",
+            &self.policy,
+            "--key",
+            self.key(seller),
+            "--to",
+            buyer,
+            "--price",
+            "3566.26",
+            "--time",
+            time,
+            "--out",
+            out
         )
         .cwd(&self.desk("seller"))
         .run()
@@ -92,8 +106,19 @@ impl World {
 
     fn accept(&self, offer: &Path, card: &Path, buyer: &str, time: &str, out: &Path) -> crate::util::Out {
         kp!(
-            "handover", "accept", offer, "--card", card, "--policy", &self.policy, "--key", self.key(buyer), "--time",
-            time, "--out", out
+            "handover",
+            "accept",
+            offer,
+            "--card",
+            card,
+            "--policy",
+            &self.policy,
+            "--key",
+            self.key(buyer),
+            "--time",
+            time,
+            "--out",
+            out
         )
         .cwd(&self.desk("buyer"))
         .run()
@@ -135,8 +160,23 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
     let card2 = w.card("card-2.json");
     let split = w.d.join("split.json");
     kp!(
-        "split", "--card", &card2, "--log-key", w.keys.join("mru.secretariat.pub"), "--key", w.key("sl.dealer.kamara"),
-        "--parcel", PARCEL, "--into", "7.20", "--into", "5.14", "--time", "2026-03-22T12:00:00Z", "--out", &split
+        "split",
+        "--card",
+        &card2,
+        "--log-key",
+        w.keys.join("mru.secretariat.pub"),
+        "--key",
+        w.key("sl.dealer.kamara"),
+        "--parcel",
+        PARCEL,
+        "--into",
+        "7.20",
+        "--into",
+        "5.14",
+        "--time",
+        "2026-03-22T12:00:00Z",
+        "--out",
+        &split
     )
     .cwd(&w.desk("buyer"))
     .run()
@@ -162,7 +202,14 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
     let merge = w.d.join("merge.json");
     let merge_cmd = |cards: &[&PathBuf]| {
         let mut c = kp!(
-            "merge", "--policy", &w.policy, "--key", w.key("sl.dealer.kamara"), "--time", "2026-03-22T13:00:00Z", "--out",
+            "merge",
+            "--policy",
+            &w.policy,
+            "--key",
+            w.key("sl.dealer.kamara"),
+            "--time",
+            "2026-03-22T13:00:00Z",
+            "--out",
             &merge
         )
         .cwd(&w.desk("buyer"));
@@ -190,9 +237,25 @@ fn valuer_and_authority_sign_from_cards() {
     let card = w.card("card-1.json");
     let value = |out: &Path, extra: &[&str]| {
         let mut c = kp!(
-            "value", "--card", &card, "--policy", &w.policy, "--key", w.key("sl.pmt"), "--parcel", PARCEL,
-            "--exporter", "4100", "--government", "4264", "--independent", "4182", "--time",
-            "2026-03-22T11:00:00Z", "--out", out
+            "value",
+            "--card",
+            &card,
+            "--policy",
+            &w.policy,
+            "--key",
+            w.key("sl.pmt"),
+            "--parcel",
+            PARCEL,
+            "--exporter",
+            "4100",
+            "--government",
+            "4264",
+            "--independent",
+            "4182",
+            "--time",
+            "2026-03-22T11:00:00Z",
+            "--out",
+            out
         )
         .cwd(&w.desk("pmt"));
         for a in extra {
@@ -208,15 +271,30 @@ fn valuer_and_authority_sign_from_cards() {
     let low = w.d.join("valuation-low-duty.json");
     value(&low, &["--as", "sl.pmt", "--final", "4264", "--duty", "1.00"]).ok();
     w.ingest(&low).code(1).stderr_has("EX-2");
-    value(&valuation, &["--as", "sl.pmt", "--final", "4264", "--duty", "127.92"]).ok().stdout_has("signed valuation");
+    value(&valuation, &["--as", "sl.pmt", "--final", "4264", "--duty", "127.92"])
+        .ok()
+        .stdout_has("signed valuation");
     w.ingest(&valuation).ok().stdout_has("recorded valuation");
 
     w.publish();
     let card = w.card("card-2.json");
     let seal = w.d.join("seal.json");
     let base = kp!(
-        "seal", "--card", &card, "--policy", &w.policy, "--key", w.key("sl.nma"), "--parcel", PARCEL, "--seal",
-        "SL-SEAL-2026-0777", "--time", "2026-03-22T12:00:00Z", "--out", &seal
+        "seal",
+        "--card",
+        &card,
+        "--policy",
+        &w.policy,
+        "--key",
+        w.key("sl.nma"),
+        "--parcel",
+        PARCEL,
+        "--seal",
+        "SL-SEAL-2026-0777",
+        "--time",
+        "2026-03-22T12:00:00Z",
+        "--out",
+        &seal
     );
     base.run().cannot_run(&["give --as ACTOR"]);
     assert!(!seal.exists(), "nothing is written when the signer is unknown");
@@ -250,8 +328,20 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     let mut v = good.clone();
     v["holder"] = "sl.dealer.kamara".into();
     let out = kp!(
-        "handover", "offer", "--card", w.d.join("holder.json"), "--policy", &w.policy, "--key",
-        w.key("sl.dealer.kamara"), "--to", "sl.exporter.kono-gems", "--price", "1", "--out", &offer
+        "handover",
+        "offer",
+        "--card",
+        w.d.join("holder.json"),
+        "--policy",
+        &w.policy,
+        "--key",
+        w.key("sl.dealer.kamara"),
+        "--to",
+        "sl.exporter.kono-gems",
+        "--price",
+        "1",
+        "--out",
+        &offer
     );
     write_json(&w.d.join("holder.json"), &v);
     out.run().code(1).stderr_has("DB-1").stderr_has("holder").stderr_has("sl.miner.koroma");
@@ -273,8 +363,19 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     // The proof for another checkpoint: the log grows, a new checkpoint is published, and the
     // old card's checkpoint is put with the new card's path (or the other way round).
     kp!(
-        "extract", "--ledger", &w.ledger, "--key", w.key("sl.miner.koroma"), "--site", "sl.kono.koidu-12", "--weight",
-        "1.00", "--stones", "1", "--time", "2026-03-22T09:30:00Z"
+        "extract",
+        "--ledger",
+        &w.ledger,
+        "--key",
+        w.key("sl.miner.koroma"),
+        "--site",
+        "sl.kono.koidu-12",
+        "--weight",
+        "1.00",
+        "--stones",
+        "1",
+        "--time",
+        "2026-03-22T09:30:00Z"
     )
     .run()
     .ok();
@@ -294,15 +395,30 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
 
     // An untrusted key: the card checked with a key that is not the log's root key.
     let out = kp!(
-        "handover", "offer", "--card", &card, "--log-key", w.keys.join("sl.nma.pub"), "--key",
-        w.key("sl.miner.koroma"), "--to", "sl.dealer.kamara", "--price", "1", "--out", &offer
+        "handover",
+        "offer",
+        "--card",
+        &card,
+        "--log-key",
+        w.keys.join("sl.nma.pub"),
+        "--key",
+        w.key("sl.miner.koroma"),
+        "--to",
+        "sl.dealer.kamara",
+        "--price",
+        "1",
+        "--out",
+        &offer
     )
     .run();
     out.code(1).stderr_has("LOG-2").stderr_has("not a checkpoint of log");
     assert!(!offer.exists());
     // Variant: a checkpoint re-signed by a forger's key (its signature line replaced).
     let mut v = good.clone();
-    let forged = good["log"]["checkpoint"].as_str().unwrap().replace("— kpledger.mru/regional ", "— kpledger.mru/regional AAAA");
+    let forged = good["log"]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .replace("— kpledger.mru/regional ", "— kpledger.mru/regional AAAA");
     v["log"]["checkpoint"] = forged.into();
     try_offer("forged.json", &v).code(1).stderr_has("LOG-2");
     // Variant: the card claims another ledger, which the trust policy pins no key for.
@@ -319,8 +435,18 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     try_offer("format.json", &v).cannot_run(&["kpledger/card/v1"]);
     // No trust given: the card is not taken on its own word.
     kp!(
-        "handover", "offer", "--card", &card, "--key", w.key("sl.miner.koroma"), "--to", "sl.dealer.kamara", "--price",
-        "1", "--out", &offer
+        "handover",
+        "offer",
+        "--card",
+        &card,
+        "--key",
+        w.key("sl.miner.koroma"),
+        "--to",
+        "sl.dealer.kamara",
+        "--price",
+        "1",
+        "--out",
+        &offer
     )
     .run()
     .cannot_run(&["--policy FILE", "--log-key KEYFILE"]);
@@ -354,8 +480,7 @@ fn a_stale_card_is_refused_at_ingest() {
     w.publish();
     let fresh = w.card("card-fresh.json");
     let handover3 = w.d.join("handover-3.json");
-    w.accept(&offer2, &fresh, "sl.miner.sesay", "2026-03-22T11:30:00Z", &handover3)
-        .cannot_run(&["stale"]);
+    w.accept(&offer2, &fresh, "sl.miner.sesay", "2026-03-22T11:30:00Z", &handover3).cannot_run(&["stale"]);
     assert!(!handover3.exists());
     // And the miner, no longer the holder, cannot offer from the fresh card.
     w.offer(&fresh, "sl.miner.koroma", "sl.miner.sesay", "2026-03-22T12:00:00Z", &w.d.join("offer-3.json"))
@@ -368,14 +493,37 @@ fn a_stale_card_is_refused_at_ingest() {
 #[test]
 fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     let w = World::new("card-build");
-    kp!("parcel", "card", "019d0000-0000-7000-8000-0000000000ff", "--ledger", &w.ledger, "--out", w.d.join("x.json"))
-        .run()
-        .cannot_run(&["not in"]);
-    let card = w.card("card.json");
-    kp!("parcel", "card", PARCEL, "--ledger", &w.ledger, "--out", &card).run().cannot_run(&["does not overwrite"]);
     kp!(
-        "value", "--ledger", &w.ledger, "--key", w.key("sl.pmt"), "--parcel", PARCEL, "--exporter", "4100",
-        "--government", "4264", "--independent", "4182", "--time", "2026-03-22T11:00:00Z"
+        "parcel",
+        "card",
+        "019d0000-0000-7000-8000-0000000000ff",
+        "--ledger",
+        &w.ledger,
+        "--out",
+        w.d.join("x.json")
+    )
+    .run()
+    .cannot_run(&["not in"]);
+    let card = w.card("card.json");
+    kp!("parcel", "card", PARCEL, "--ledger", &w.ledger, "--out", &card)
+        .run()
+        .cannot_run(&["does not overwrite"]);
+    kp!(
+        "value",
+        "--ledger",
+        &w.ledger,
+        "--key",
+        w.key("sl.pmt"),
+        "--parcel",
+        PARCEL,
+        "--exporter",
+        "4100",
+        "--government",
+        "4264",
+        "--independent",
+        "4182",
+        "--time",
+        "2026-03-22T11:00:00Z"
     )
     .run()
     .ok();
@@ -396,8 +544,20 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     write_json(&f, &edited);
     let offer = w.d.join("offer.json");
     kp!(
-        "handover", "offer", "--card", &f, "--policy", &w.policy, "--key", w.key("sl.dealer.kamara"), "--to",
-        "sl.exporter.kono-gems", "--price", "1", "--out", &offer
+        "handover",
+        "offer",
+        "--card",
+        &f,
+        "--policy",
+        &w.policy,
+        "--key",
+        w.key("sl.dealer.kamara"),
+        "--to",
+        "sl.exporter.kono-gems",
+        "--price",
+        "1",
+        "--out",
+        &offer
     )
     .run()
     .code(1)
@@ -409,8 +569,20 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     let f = w.d.join("short.json");
     write_json(&f, &short);
     kp!(
-        "handover", "offer", "--card", &f, "--policy", &w.policy, "--key", w.key("sl.miner.koroma"), "--to",
-        "sl.dealer.kamara", "--price", "1", "--out", &offer
+        "handover",
+        "offer",
+        "--card",
+        &f,
+        "--policy",
+        &w.policy,
+        "--key",
+        w.key("sl.miner.koroma"),
+        "--to",
+        "sl.dealer.kamara",
+        "--price",
+        "1",
+        "--out",
+        &offer
     )
     .run()
     .cannot_run(&["end before they fix the parcel's holder"]);

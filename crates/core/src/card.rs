@@ -30,19 +30,22 @@ impl Ledger {
         };
         let bad = |reason: String| StoreError::BadRow { path: self.path().to_owned(), reason };
         let event_at = |hash: &kpledger_model::Hash| -> Result<(u64, ParsedEvent), StoreError> {
-            let seq = self
-                .position_of(hash)?
-                .ok_or_else(|| bad(format!("parcel {id} names event {hash}, which the ledger does not hold")))?;
+            let seq = self.position_of(hash)?.ok_or_else(|| {
+                bad(format!("parcel {id} names event {hash}, which the ledger does not hold"))
+            })?;
             let ev = self.event(seq)?.ok_or_else(|| bad(format!("event #{seq} is missing")))?;
             Ok((seq, ev))
         };
         let (head_seq, head) = event_at(&p.head)?;
-        let (_, mut holder, mut weight) = after_event(&head, id)
-            .ok_or_else(|| bad(format!("the head event of parcel {id} does not leave it open to sign for")))?;
+        let (_, mut holder, mut weight) = after_event(&head, id).ok_or_else(|| {
+            bad(format!("the head event of parcel {id} does not leave it open to sign for"))
+        })?;
         let mut events = vec![head];
         while holder.is_none() || weight.is_none() {
             let Some(prev) = events.last().and_then(|e| prev_of(e, id)) else {
-                return Err(bad(format!("the chain of parcel {id} ends before its holder and weight are fixed")));
+                return Err(bad(format!(
+                    "the chain of parcel {id} ends before its holder and weight are fixed"
+                )));
             };
             let (_, ev) = event_at(&prev)?;
             let (_, h, w) = after_event(&ev, id)

@@ -35,10 +35,15 @@ fn sign(dir: &std::path::Path, actor: &str, time: &str, payload: Payload) -> kpl
 
 /// The demo ledger, two new parcels (one valued), a checkpoint with no cosignature, the
 /// cards of the three shapes and the trust policy.
-fn cards(tag: &str) -> (Vec<(&'static str, Vec<u8>)>, TrustPolicy, Ledger, tempdir::Dir) {
+/// The cards by name, the trust policy, the ledger and its directory.
+type Cards = (Vec<(&'static str, Vec<u8>)>, TrustPolicy, Ledger, tempdir::Dir);
+
+fn cards(tag: &str) -> Cards {
     let dir = tempdir::Dir::new(tag);
     let summary = demo::run(dir.path(), 8, &mut |_| {}).unwrap();
-    let mut ledger = Ledger::open(&summary.ledger, kpledger_core::OpenOptions { read_only: false, ..Default::default() }).unwrap();
+    let mut ledger =
+        Ledger::open(&summary.ledger, kpledger_core::OpenOptions { read_only: false, ..Default::default() })
+            .unwrap();
     let extraction = |id: &str| Payload::Extraction {
         parcel: id.parse().unwrap(),
         site: SiteId::new("sl.kono.koidu-12").unwrap(),
@@ -74,9 +79,11 @@ fn cards(tag: &str) -> (Vec<(&'static str, Vec<u8>)>, TrustPolicy, Ledger, tempd
         .expect("the demo exports its lots");
     let card = |id: &ParcelId| serde_json::to_vec_pretty(&ledger.parcel_card(id).unwrap()).unwrap();
     let cards = vec![("extraction", card(&p1)), ("valuation", card(&p2)), ("export", card(&exported.id))];
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     let policy =
-        TrustPolicy::parse(&std::fs::read(dir.path().join(manifest["policy"].as_str().unwrap())).unwrap()).unwrap();
+        TrustPolicy::parse(&std::fs::read(dir.path().join(manifest["policy"].as_str().unwrap())).unwrap())
+            .unwrap();
     (cards, policy, ledger, dir)
 }
 
@@ -96,9 +103,14 @@ fn every_card_the_ledger_writes_is_accepted_and_true() {
     }
     assert_eq!(lengths["extraction"], 1);
     assert_eq!(lengths["valuation"], 2);
-    assert!(lengths["export"] >= 3, "an exported lot's card walks back to the event that made it: {lengths:?}");
+    assert!(
+        lengths["export"] >= 3,
+        "an exported lot's card walks back to the event that made it: {lengths:?}"
+    );
     // Under a policy that pins another key for the log, or none: LOG-2.
-    let other = TrustPolicy::from_keys(vec![SecretKey::read_pem_file(&dir.path().join("keys/sl.nma.pem")).unwrap().public()]);
+    let other = TrustPolicy::from_keys(vec![
+        SecretKey::read_pem_file(&dir.path().join("keys/sl.nma.pem")).unwrap().public(),
+    ]);
     let e = verify_card(&cards[0].1, &other).unwrap_err();
     assert_eq!(e.finding().map(|f| f.code.code()), Some("LOG-2"), "{e}");
 }
@@ -199,7 +211,12 @@ fn every_mutation_of_a_card_outside_its_stated_part_is_refused() {
                     let pristine = verify_card(bytes, &policy).unwrap();
                     assert_eq!(
                         (c.card.head, c.card.holder, c.card.weight_pt, c.card.status),
-                        (pristine.card.head, pristine.card.holder, pristine.card.weight_pt, pristine.card.status)
+                        (
+                            pristine.card.head,
+                            pristine.card.holder,
+                            pristine.card.weight_pt,
+                            pristine.card.status
+                        )
                     );
                 }
                 continue;
@@ -249,9 +266,13 @@ fn fixtures_dir() -> std::path::PathBuf {
 }
 
 /// The fixture cases: (directory, card bytes, expect.json).
-fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
+/// A fixture case: its directory, the card's bytes and its expect.json.
+type Case = (String, Vec<u8>, Value);
+
+fn fixture_cases() -> (Vec<Case>, Vec<u8>) {
     let (cards, _policy, ledger, dir) = cards("card-fixtures");
-    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
     let policy_text = std::fs::read(dir.path().join(manifest["policy"].as_str().unwrap())).unwrap();
     let doc = |name: &str| -> Value {
         serde_json::from_slice(&cards.iter().find(|(n, _)| *n == name).unwrap().1).unwrap()
@@ -264,9 +285,7 @@ fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
             "events": v["events"].as_array().unwrap().len()});
         out.push((format!("ok_{name}_head"), pretty(&v), expect));
     }
-    let fail = |code: &str, contains: &str, why: &str| {
-        serde_json::json!({"ok": false, "code": code, "message_contains": contains, "why": why})
-    };
+    let fail = |code: &str, contains: &str, why: &str| serde_json::json!({"ok": false, "code": code, "message_contains": contains, "why": why});
     let mut push = |dir: &str, v: Value, expect: Value| out.push((dir.to_owned(), pretty(&v), expect));
     let mut v = doc("extraction");
     v["weight_pt"] = 4234.into();
@@ -276,7 +295,11 @@ fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
     push(
         "fail_db1_holder_edited",
         v,
-        fail("DB-1", "holder", "after a valuation the holder comes from the extraction the card carries, which names the miner"),
+        fail(
+            "DB-1",
+            "holder",
+            "after a valuation the holder comes from the extraction the card carries, which names the miner",
+        ),
     );
     let mut v = doc("export");
     v["status"] = "open".into();
@@ -284,16 +307,28 @@ fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
     let mut v = doc("extraction");
     v["weight_pt"] = 4234.into();
     v["events"][0]["body"]["weight_pt"] = 4234.into();
-    push("fail_ch2_head_event_edited", v, fail("CH-2", "does not verify", "the fact and the signed event edited together"));
+    push(
+        "fail_ch2_head_event_edited",
+        v,
+        fail("CH-2", "does not verify", "the fact and the signed event edited together"),
+    );
     let mut v = doc("valuation");
     v["head"] = doc("extraction")["head"].clone();
-    push("fail_ch1_head_of_another_event", v, fail("CH-1", "head", "the card names another event as the head"));
+    push(
+        "fail_ch1_head_of_another_event",
+        v,
+        fail("CH-1", "head", "the card names another event as the head"),
+    );
     let mut v = doc("valuation");
     v["events"][1] = doc("extraction")["events"][0].clone();
     push(
         "fail_ch1_chain_of_another_parcel",
         v,
-        fail("CH-1", "is not the event", "another parcel's extraction put behind the valuation to claim its holder"),
+        fail(
+            "CH-1",
+            "is not the event",
+            "another parcel's extraction put behind the valuation to claim its holder",
+        ),
     );
     let older = ledger.stored_checkpoints().unwrap();
     let mut v = doc("extraction");
@@ -301,7 +336,11 @@ fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
     push(
         "fail_log1_proof_for_another_checkpoint",
         v,
-        fail("LOG-1", "another checkpoint", "an older checkpoint, signed by the root, with the newer one's proof"),
+        fail(
+            "LOG-1",
+            "another checkpoint",
+            "an older checkpoint, signed by the root, with the newer one's proof",
+        ),
     );
     let mut v = doc("extraction");
     let note = v["log"]["checkpoint"].as_str().unwrap().to_owned();
@@ -314,11 +353,19 @@ fn fixture_cases() -> (Vec<(String, Vec<u8>, Value)>, Vec<u8>) {
     push(
         "fail_log2_checkpoint_signed_by_another_key",
         v,
-        fail("LOG-2", "signed by a key the trust policy pins", "the checkpoint re-signed under the log's name by Sierra Leone's authority key"),
+        fail(
+            "LOG-2",
+            "signed by a key the trust policy pins",
+            "the checkpoint re-signed under the log's name by Sierra Leone's authority key",
+        ),
     );
     let mut v = doc("extraction");
     v["ledger"] = "kpledger.sl/national".into();
-    push("fail_log2_log_not_pinned", v, fail("LOG-2", "pins no key", "a card of a log the trust policy does not name"));
+    push(
+        "fail_log2_log_not_pinned",
+        v,
+        fail("LOG-2", "pins no key", "a card of a log the trust policy does not name"),
+    );
     let mut v = doc("extraction");
     v["price_usd_cents"] = 356_626.into();
     push(
@@ -365,7 +412,8 @@ fn card_fixtures_match_the_generator_and_their_outcomes() {
         "fixtures/cards differs from the generator: {stale:?}; if intended, run KPLEDGER_BLESS=1 cargo test -p \
          kpledger-core --test card_mutations"
     );
-    let policy = TrustPolicy::parse(&std::fs::read(fixtures_dir().join("trust-policy.txt")).unwrap()).unwrap();
+    let policy =
+        TrustPolicy::parse(&std::fs::read(fixtures_dir().join("trust-policy.txt")).unwrap()).unwrap();
     let mut dirs: Vec<_> = std::fs::read_dir(fixtures_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -386,7 +434,10 @@ fn card_fixtures_match_the_generator_and_their_outcomes() {
             (Err(CardError::Refused(f)), e) if e["code"].is_string() => {
                 assert_eq!(f.code.code(), e["code"], "{name}: {f}");
                 assert!(f.message.contains(e["message_contains"].as_str().unwrap()), "{name}: {f}");
-                assert!(name.starts_with(&format!("fail_{}", e["code"].as_str().unwrap().to_lowercase().replace('-', ""))));
+                assert!(name.starts_with(&format!(
+                    "fail_{}",
+                    e["code"].as_str().unwrap().to_lowercase().replace('-', "")
+                )));
             }
             (Err(err @ CardError::Format(_)), e) if e["cannot_check"].is_string() => {
                 assert!(err.to_string().contains(e["cannot_check"].as_str().unwrap()), "{name}: {err}");

@@ -34,7 +34,8 @@ use serde_json::Value;
 /// The base of every schema's `$id`; `.invalid` so that nothing can ever be fetched.
 const BASE: &str = "https://kpledger.invalid/schemas/";
 /// The schemas, by the name used in `schemas/<name>.schema.json` and in test file names.
-const SCHEMAS: [&str; 9] = ["event", "offer", "policy", "bundle", "report", "manifest", "stats", "bench", "card"];
+const SCHEMAS: [&str; 9] =
+    ["event", "offer", "policy", "bundle", "report", "manifest", "stats", "bench", "card"];
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// A retriever that refuses: every reference must resolve to a registered local file.

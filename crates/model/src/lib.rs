@@ -26,8 +26,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
-pub mod card;
 pub mod canonical;
+pub mod card;
 pub mod event;
 pub mod hash;
 pub mod keys;
@@ -36,8 +36,8 @@ pub mod sign;
 pub mod types;
 
 pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
-pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use canonical::JsonError;
+pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use event::{
     ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,
     ForeignCertificate, ImportConfirmation, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind,

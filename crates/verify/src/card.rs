@@ -53,7 +53,10 @@ pub struct CheckedCard {
 /// What one event, touching `parcel` without consuming it, leaves the parcel as: its status,
 /// and its holder and weight where the event's signed bytes fix them (`None`: unchanged from
 /// the parcel's previous event). `None` when the event does not touch `parcel`, or consumes it.
-pub fn after_event(ev: &ParsedEvent, parcel: &ParcelId) -> Option<(CardStatus, Option<ActorId>, Option<Points>)> {
+pub fn after_event(
+    ev: &ParsedEvent,
+    parcel: &ParcelId,
+) -> Option<(CardStatus, Option<ActorId>, Option<Points>)> {
     let signer = &ev.event.body.signer;
     let open = CardStatus::Open;
     match &ev.event.body.payload {
@@ -74,7 +77,9 @@ pub fn after_event(ev: &ParsedEvent, parcel: &ParcelId) -> Option<(CardStatus, O
         Payload::Merge { output, .. } if &output.parcel == parcel => {
             Some((open, Some(signer.clone()), Some(output.weight_pt)))
         }
-        Payload::Valuation { parcel: p, weight_pt, .. } if p == parcel => Some((open, None, Some(*weight_pt))),
+        Payload::Valuation { parcel: p, weight_pt, .. } if p == parcel => {
+            Some((open, None, Some(*weight_pt)))
+        }
         Payload::Seal { parcel: p, weight_pt, .. } if p == parcel => {
             Some((CardStatus::Sealed, None, Some(*weight_pt)))
         }
@@ -86,7 +91,9 @@ pub fn after_event(ev: &ParsedEvent, parcel: &ParcelId) -> Option<(CardStatus, O
         {
             Some((CardStatus::Exported, None, None))
         }
-        Payload::ImportConfirmation { confirmation } if confirmation.parcels.iter().any(|r| &r.parcel == parcel) => {
+        Payload::ImportConfirmation { confirmation }
+            if confirmation.parcels.iter().any(|r| &r.parcel == parcel) =>
+        {
             Some((open, Some(confirmation.holder.clone()), None))
         }
         _ => None,
@@ -104,12 +111,16 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
     let card: Card =
         kpledger_model::canonical::from_slice_strict(bytes).map_err(|e| CardError::Format(e.to_string()))?;
     if card.format.as_str() != CARD_FORMAT {
-        return Err(CardError::Format(format!("its format is {:?}, not {CARD_FORMAT:?}", card.format.as_str())));
+        return Err(CardError::Format(format!(
+            "its format is {:?}, not {CARD_FORMAT:?}",
+            card.format.as_str()
+        )));
     }
     if card.events.is_empty() {
         return Err(CardError::Format("it holds no event".into()));
     }
-    let refuse = |rule: Rule, msg: String| CardError::Refused(Box::new(Finding::error(rule, msg).parcel(card.parcel)));
+    let refuse =
+        |rule: Rule, msg: String| CardError::Refused(Box::new(Finding::error(rule, msg).parcel(card.parcel)));
     // 1. The checkpoint, signed by a key the trust policy pins for this log (LOG-2).
     let origin = card.ledger.as_str();
     let pinned = trust.log_keys(origin);
@@ -153,7 +164,11 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
         if !parsed.event.signature_valid(&parsed.hash) {
             return Err(refuse(
                 Rule::Ch2,
-                format!("the signature of the card's event {} ({}) does not verify: the event was altered", i + 1, parsed.hash.short()),
+                format!(
+                    "the signature of the card's event {} ({}) does not verify: the event was altered",
+                    i + 1,
+                    parsed.hash.short()
+                ),
             ));
         }
         if let Payload::Handover { offer, .. } = &parsed.event.body.payload
@@ -161,13 +176,21 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
         {
             return Err(refuse(
                 Rule::Ch2,
-                format!("the holder's signature on the offer inside the card's event {} does not verify", i + 1),
+                format!(
+                    "the holder's signature on the offer inside the card's event {} does not verify",
+                    i + 1
+                ),
             ));
         }
         if parsed.event.body.ledger != card.ledger {
             return Err(refuse(
                 Rule::Ch2,
-                format!("the card's event {} is signed for ledger {}, not {}", i + 1, parsed.event.body.ledger, card.ledger),
+                format!(
+                    "the card's event {} is signed for ledger {}, not {}",
+                    i + 1,
+                    parsed.event.body.ledger,
+                    card.ledger
+                ),
             ));
         }
         events.push(parsed);
@@ -177,7 +200,10 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
     if head.hash != card.head {
         return Err(refuse(
             Rule::Ch1,
-            format!("the card names head {}, but its head event's hash is {}: the card was altered", card.head, head.hash),
+            format!(
+                "the card names head {}, but its head event's hash is {}: the card was altered",
+                card.head, head.hash
+            ),
         ));
     }
     let leaf = crate::log::leaf_hash(&head.hash);
@@ -197,7 +223,11 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
     let Some((status, mut holder, mut weight)) = after_event(&head, &card.parcel) else {
         return Err(refuse(
             Rule::Ch3,
-            format!("the card's head event ({}) does not leave parcel {} to be signed for: it does not touch it, or consumes it", head.hash.short(), card.parcel),
+            format!(
+                "the card's head event ({}) does not leave parcel {} to be signed for: it does not touch it, or consumes it",
+                head.hash.short(),
+                card.parcel
+            ),
         ));
     };
     let holder_signed = |ev: &ParsedEvent, h: &Option<ActorId>| {
@@ -223,11 +253,20 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
         if ev.hash != prev {
             return Err(refuse(
                 Rule::Ch1,
-                format!("the card's event {} ({}) is not the event {} names before it ({})", used + 1, ev.hash.short(), used, prev.short()),
+                format!(
+                    "the card's event {} ({}) is not the event {} names before it ({})",
+                    used + 1,
+                    ev.hash.short(),
+                    used,
+                    prev.short()
+                ),
             ));
         }
         let Some((_, h, w)) = after_event(ev, &card.parcel) else {
-            return Err(refuse(Rule::Ch1, format!("the card's event {} does not touch parcel {}", used + 1, card.parcel)));
+            return Err(refuse(
+                Rule::Ch1,
+                format!("the card's event {} does not touch parcel {}", used + 1, card.parcel),
+            ));
         };
         if holder.is_none() {
             holder_key = holder_signed(ev, &h);
@@ -246,7 +285,9 @@ pub fn verify_card(bytes: &[u8], trust: &TrustPolicy) -> Result<CheckedCard, Car
     let fact = |what: &str, card_says: String, signed: String| {
         refuse(
             Rule::Db1,
-            format!("the card says the parcel's {what} is {card_says}, but its signed events say {signed}: the card was altered"),
+            format!(
+                "the card says the parcel's {what} is {card_says}, but its signed events say {signed}: the card was altered"
+            ),
         )
     };
     if card.status != status {
