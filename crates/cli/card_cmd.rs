@@ -302,6 +302,18 @@ pub(crate) fn offer_matches_card(offer: &Offer, card: &CheckedCard) -> Result<()
     if o.signer != c.holder {
         bail!("the offer is signed by {}, but the card says the parcel is held by {}", o.signer, c.holder);
     }
+    if let Some(k) = card.holder_key
+        && k != offer.sig.key
+    {
+        bail!(
+            "the offer is signed with key {}, but {} signed for this parcel with key {}: the offer is not the holder's \
+             (if {} has rotated its key since, the ledger's authority records the handover instead)",
+            offer.sig.key.fingerprint(),
+            c.holder,
+            k.fingerprint(),
+            c.holder
+        );
+    }
     if o.weight_pt != c.weight_pt {
         bail!("the offer hands over {}, but the card says the parcel weighs {}", o.weight_pt, c.weight_pt);
     }

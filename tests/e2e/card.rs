@@ -482,6 +482,19 @@ fn a_stale_card_is_refused_at_ingest() {
     let handover3 = w.d.join("handover-3.json");
     w.accept(&offer2, &fresh, "sl.miner.sesay", "2026-03-22T11:30:00Z", &handover3).cannot_run(&["stale"]);
     assert!(!handover3.exists());
+    // An offer in the holder's name signed with someone else's key (here the miner Sesay's,
+    // who names himself as the holder with --as): the buyer refuses it before paying.
+    let forged = w.d.join("offer-forged.json");
+    kp!(
+        "handover", "offer", "--card", &fresh, "--policy", &w.policy, "--key", w.key("sl.miner.sesay"), "--as",
+        "sl.dealer.kamara", "--to", "sl.exporter.kono-gems", "--price", "1.00", "--out", &forged
+    )
+    .run()
+    .ok();
+    let handover4 = w.d.join("handover-4.json");
+    w.accept(&forged, &fresh, "sl.exporter.kono-gems", "2026-03-22T12:30:00Z", &handover4)
+        .cannot_run(&["the offer is not the holder's"]);
+    assert!(!handover4.exists());
     // And the miner, no longer the holder, cannot offer from the fresh card.
     w.offer(&fresh, "sl.miner.koroma", "sl.miner.sesay", "2026-03-22T12:00:00Z", &w.d.join("offer-3.json"))
         .cannot_run(&["held by sl.dealer.kamara", "not with this key"]);
