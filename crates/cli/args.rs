@@ -486,7 +486,8 @@ pub(crate) struct OpenArgs {
 /// Who signs, with what, when, and whether to record or write a file.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// The ledger file (required, except for the commands that sign from a parcel card, --card)
+    /// The ledger file (not needed, and not read, when the command signs from a parcel card,
+    /// --card)
     #[arg(long, env = "KPLEDGER_LEDGER")]
     pub(crate) ledger: Option<PathBuf>,
     /// The signer's private key (PKCS#8 PEM)
@@ -708,7 +709,8 @@ pub(crate) enum HandoverCmd {
     ///   kpledger handover offer --card card.json --policy trust-policy.txt --key koroma.pem
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
     Offer {
-        /// The ledger file (read only: the offer needs the parcel's latest event); or --card
+        /// The ledger file (read only: the offer needs the parcel's latest event); not read with
+        /// --card
         #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
         ledger: Option<PathBuf>,
         #[command(flatten)]

@@ -34,7 +34,7 @@ pub(crate) fn write_card(id: &ParcelId, ledger: &Path, out: &Path, json: bool, o
     let card = l.parcel_card(id)?;
     let bytes = serde_json::to_vec_pretty(&card)?;
     write_new(out, &[bytes.as_slice(), b"\n"].concat())?;
-    let size = card.log.checkpoint.lines().nth(1).unwrap_or("?").to_owned();
+    let size: u64 = card.log.checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(0);
     if json {
         println!(
             "{}",

@@ -486,8 +486,22 @@ fn a_stale_card_is_refused_at_ingest() {
     // who names himself as the holder with --as): the buyer refuses it before paying.
     let forged = w.d.join("offer-forged.json");
     kp!(
-        "handover", "offer", "--card", &fresh, "--policy", &w.policy, "--key", w.key("sl.miner.sesay"), "--as",
-        "sl.dealer.kamara", "--to", "sl.exporter.kono-gems", "--price", "1.00", "--out", &forged
+        "handover",
+        "offer",
+        "--card",
+        &fresh,
+        "--policy",
+        &w.policy,
+        "--key",
+        w.key("sl.miner.sesay"),
+        "--as",
+        "sl.dealer.kamara",
+        "--to",
+        "sl.exporter.kono-gems",
+        "--price",
+        "1.00",
+        "--out",
+        &forged
     )
     .run()
     .ok();
