@@ -843,6 +843,26 @@ pub(crate) enum ParcelCmd {
         #[command(flatten)]
         open: OpenArgs,
     },
+    /// Check a parcel card and show what it proves and what it only states
+    ///
+    /// Exit 0 when the card holds (its head event proven in the log under a checkpoint signed
+    /// by the trusted root key, its holder, weight and status those of its signed events), 1
+    /// when it does not (the rule it breaks), 2 when it cannot be read.
+    ///
+    /// Example: kpledger parcel check-card card.json --policy trust-policy.txt
+    CheckCard {
+        /// The card file
+        card: PathBuf,
+        /// The trust policy that pins the ledger's root authority key (docs/SPEC.md §14.5)
+        #[arg(long, value_name = "TRUST-POLICY", conflicts_with = "log_key")]
+        policy: Option<PathBuf>,
+        /// Instead of --policy: the ledger's root authority public key file
+        #[arg(long, value_name = "KEYFILE")]
+        log_key: Option<PathBuf>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// List parcels
     List {
         /// The ledger file

@@ -63,7 +63,11 @@ pub(crate) fn write_card(id: &ParcelId, ledger: &Path, out: &Path, json: bool, o
 
 /// The trust the card is checked under: the policy file or the root key given.
 fn card_trust(c: &CardArgs) -> Result<TrustPolicy> {
-    match (&c.policy, &c.log_key) {
+    trust_of(c.policy.as_deref(), c.log_key.as_deref())
+}
+
+fn trust_of(policy: Option<&Path>, log_key: Option<&Path>) -> Result<TrustPolicy> {
+    match (policy, log_key) {
         (Some(p), None) => crate::commands::read_policy(p),
         (None, Some(k)) => {
             let key = kpledger_model::PublicKey::read_pem_file(k)
@@ -477,5 +481,65 @@ pub(crate) fn merge_from_cards(
         }
         println!("the ledger's authority records it with: kpledger ingest --ledger LEDGER {}", out.display());
     }
+    Ok(OK)
+}
+
+/// `kpledger parcel check-card CARD`: the card checked, its proven facts and its stated ones.
+pub(crate) fn show_card(
+    path: &Path,
+    policy: Option<&Path>,
+    log_key: Option<&Path>,
+    json: bool,
+) -> Result<u8> {
+    let trust = trust_of(policy, log_key)?;
+    let bytes = read_input(path)?;
+    let checked = match kpledger_verify::verify_card(&bytes, &trust) {
+        Ok(c) => c,
+        Err(CardError::Refused(f)) => {
+            if json {
+                println!("{}", json!({"ok": false, "findings": [f]}));
+            } else {
+                println!("NOT VALID: the card {} does not hold", path.display());
+                print!("{}", render::findings(std::slice::from_ref(&f)));
+            }
+            return Ok(FOUND);
+        }
+        Err(e) => return Err(anyhow!("{}: {e}", path.display())),
+    };
+    let c = &checked.card;
+    if json {
+        println!(
+            "{}",
+            json!({"ok": true, "ledger": c.ledger, "parcel": c.parcel, "head": c.head, "seq": c.log.index + 1,
+                   "checkpoint_size": checked.checkpoint_size, "status": c.status, "holder": c.holder,
+                   "weight_pt": c.weight_pt, "stated": c.stated})
+        );
+        return Ok(OK);
+    }
+    println!(
+        "VALID: card of parcel {} in ledger {}, proven under the checkpoint of size {} signed by the trusted root key",
+        c.parcel, c.ledger, checked.checkpoint_size
+    );
+    println!("proven by its signed events:");
+    println!("  latest   event #{} {}", c.log.index + 1, c.head);
+    println!("  status   {}", c.status.as_str());
+    println!("  holder   {}", c.holder);
+    println!("  weight   {}", c.weight_pt);
+    let s = &c.stated;
+    let mut origin: Vec<String> = s.origin_countries.iter().map(ToString::to_string).collect();
+    if s.origin_unknown || origin.is_empty() {
+        origin.push("unknown".into());
+    }
+    println!("stated by the ledger, not proven by the card (an evidence bundle proves origin):");
+    println!("  stones   {}", s.stones.map(|n| n.to_string()).unwrap_or_else(|| "-".into()));
+    println!("  HS code  {}", s.hs_code);
+    println!(
+        "  origin   {} (sites: {})",
+        origin.join(", "),
+        s.origin_sites.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "a card cannot show that the parcel has not moved since its checkpoint; the ledger refuses a stale one (CH-1)"
+    );
     Ok(OK)
 }

@@ -1693,6 +1693,9 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             );
             Ok(OK)
         }
+        ParcelCmd::CheckCard { card, policy, log_key, json } => {
+            card_cmd::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
+        }
         ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
             card_cmd::write_card(&parse_parcel(&parcel)?, &ledger, &out, json, &o)
         }

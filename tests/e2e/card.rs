@@ -320,10 +320,24 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
         out
     };
 
+    // A buyer looks at a card before negotiating: what it proves, what it only states.
+    kp!("parcel", "check-card", &card, "--policy", &w.policy)
+        .run()
+        .ok()
+        .stdout_has("VALID")
+        .stdout_has("holder   sl.miner.koroma")
+        .stdout_has("weight   12.34 ct")
+        .stdout_has("not proven by the card");
+
     // Weight inflated: the head extraction's signed bytes say 12.34 ct.
     let mut v = good.clone();
     v["weight_pt"] = 4234.into();
     try_offer("weight.json", &v).code(1).stderr_has("DB-1").stderr_has("weight").stderr_has("42.34 ct");
+    kp!("parcel", "check-card", w.d.join("weight.json"), "--policy", &w.policy)
+        .run()
+        .code(1)
+        .stdout_has("NOT VALID")
+        .stdout_has("DB-1");
     // Holder changed: the dealer presents the miner's parcel as its own.
     let mut v = good.clone();
     v["holder"] = "sl.dealer.kamara".into();
@@ -430,6 +444,9 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     let mut v = good.clone();
     v["price"] = 1.into();
     try_offer("unknown-field.json", &v).cannot_run(&["not a kpledger parcel card"]);
+    kp!("parcel", "check-card", w.d.join("unknown-field.json"), "--policy", &w.policy)
+        .run()
+        .cannot_run(&["not a kpledger parcel card"]);
     let mut v = good.clone();
     v["format"] = "kpledger/card/v0".into();
     try_offer("format.json", &v).cannot_run(&["kpledger/card/v1"]);
