@@ -144,16 +144,63 @@ fn write_json(p: &Path, v: &Value) {
 fn offline_trade_from_cards_is_recorded_and_verifies() {
     let w = World::new("card-flow");
     let card = w.card("card-1.json");
-    let offer = w.d.join("offer.json");
-    w.offer(&card, "sl.miner.koroma", "sl.dealer.kamara", "2026-03-22T10:00:00Z", &offer)
-        .ok()
-        .stdout_has("offer of parcel")
-        .stdout_has("proven under the checkpoint");
-    let handover = w.d.join("handover.json");
-    w.accept(&offer, &card, "sl.dealer.kamara", "2026-03-22T10:30:00Z", &handover)
-        .ok()
-        .stdout_has("signed handover");
-    w.ingest(&handover).ok().stdout_has("recorded handover");
+    // Each party holds the card, the trust policy and its own key, and nothing of the ledger:
+    // the authority's directory is out of reach while they sign.
+    let (seller, buyer) = (w.desk("seller"), w.desk("buyer"));
+    for (desk, actor) in [(&seller, "sl.miner.koroma"), (&buyer, "sl.dealer.kamara")] {
+        for (from, to) in
+            [(card.clone(), "card.json"), (w.policy.clone(), "trust-policy.txt"), (w.key(actor), "key.pem")]
+        {
+            std::fs::copy(&from, desk.join(to)).unwrap();
+        }
+    }
+    let away = w.d.join("authority-elsewhere");
+    std::fs::rename(w.d.join("demo"), &away).unwrap();
+    kp!(
+        "handover",
+        "offer",
+        "--card",
+        "card.json",
+        "--policy",
+        "trust-policy.txt",
+        "--key",
+        "key.pem",
+        "--to",
+        "sl.dealer.kamara",
+        "--price",
+        "3566.26",
+        "--time",
+        "2026-03-22T10:00:00Z",
+        "--out",
+        "offer.json"
+    )
+    .cwd(&seller)
+    .run()
+    .ok()
+    .stdout_has("offer of parcel")
+    .stdout_has("proven under the checkpoint");
+    std::fs::copy(seller.join("offer.json"), buyer.join("offer.json")).unwrap();
+    kp!(
+        "handover",
+        "accept",
+        "offer.json",
+        "--card",
+        "card.json",
+        "--policy",
+        "trust-policy.txt",
+        "--key",
+        "key.pem",
+        "--time",
+        "2026-03-22T10:30:00Z",
+        "--out",
+        "handover.json"
+    )
+    .cwd(&buyer)
+    .run()
+    .ok()
+    .stdout_has("signed handover");
+    std::fs::rename(&away, w.d.join("demo")).unwrap();
+    w.ingest(&buyer.join("handover.json")).ok().stdout_has("recorded handover");
 
     // The buyer, now the holder, splits from a fresh card.
     w.publish();
