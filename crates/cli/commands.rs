@@ -428,10 +428,10 @@ fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> R
 
 /// Builds, signs and records (or writes with --out) one event.
 fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
-    let key = SecretKey::read_pem_file(&s.key)?;
     let path = s.ledger.as_deref().ok_or_else(|| {
         anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
     })?;
+    let key = SecretKey::read_pem_file(&s.key)?;
     let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
     let origin = ledger

@@ -599,6 +599,10 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     kp!("parcel", "card", PARCEL, "--ledger", &w.ledger, "--out", &card)
         .run()
         .cannot_run(&["does not overwrite"]);
+    // Signing commands that take --card still need --ledger without one, and say so first.
+    kp!("split", "--key", "missing.pem", "--parcel", PARCEL, "--into", "1.00", "--into", "2.00")
+        .run()
+        .cannot_run(&["--ledger FILE", "KPLEDGER_LEDGER"]);
     kp!(
         "value",
         "--ledger",
