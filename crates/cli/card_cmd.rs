@@ -29,9 +29,10 @@ impl Known {
 }
 
 /// `kpledger parcel card ID --ledger FILE --out CARD`.
-pub(crate) fn write_card(id: &ParcelId, ledger: &Path, out: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+pub(crate) fn write_card(typed: &str, ledger: &Path, out: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
     let l = open(ledger, true, o)?;
-    let card = l.parcel_card(id)?;
+    let id = crate::commands::parcel_arg(&l, typed)?;
+    let card = l.parcel_card(&id)?;
     let bytes = serde_json::to_vec_pretty(&card)?;
     write_new(out, &[bytes.as_slice(), b"\n"].concat())?;
     let size: u64 = card.log.checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(0);
@@ -108,11 +109,10 @@ fn check_one(path: &Path, trust: &TrustPolicy) -> Result<std::result::Result<Che
 /// The parcel a command names must be the card's, and open for trade.
 fn card_parcel(card: &CheckedCard, parcel: Option<&str>) -> Result<ParcelId> {
     let c = &card.card;
-    if let Some(p) = parcel {
-        let id: ParcelId = p.parse().map_err(|_| anyhow!("{p:?} is not a parcel id"))?;
-        if id != c.parcel {
-            bail!("the card is for parcel {}, not {id}: ask the authority for the card of {id}", c.parcel);
-        }
+    if let Some(p) = parcel
+        && crate::commands::parcel_among([&c.parcel], p, "the card").is_err()
+    {
+        bail!("the card is for parcel {}, not {p}: ask the authority for the card of {p}", c.parcel);
     }
     if c.status != kpledger_model::CardStatus::Open {
         bail!(
@@ -411,9 +411,8 @@ pub(crate) fn merge_from_cards(
         }
     }
     for p in parcels {
-        let id: ParcelId = p.parse().map_err(|_| anyhow!("{p:?} is not a parcel id"))?;
-        if !ids.contains(&id) {
-            bail!("parcel {id} is named with --parcel, but no --card is of it: give its card");
+        if crate::commands::parcel_among(&ids, p, "the cards").is_err() {
+            bail!("parcel {p} is named with --parcel, but no --card is of it: give its card");
         }
     }
     if !parcels.is_empty() && parcels.len() != cards.len() {
@@ -466,7 +465,11 @@ pub(crate) fn merge_from_cards(
         signer,
         payload: Payload::Merge {
             inputs,
-            output: kpledger_model::NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
+            output: kpledger_model::NewParcel {
+                parcel: crate::commands::new_parcel_id()?,
+                weight_pt,
+                stones,
+            },
         },
     };
     let parsed = Event::sign(body, &key)?.into_parsed()?;

@@ -215,7 +215,7 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
         "--key",
         w.key("sl.dealer.kamara"),
         "--parcel",
-        PARCEL,
+        &PARCEL[..8],
         "--into",
         "7.20",
         "--into",
@@ -594,8 +594,13 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
         w.d.join("x.json")
     )
     .run()
-    .cannot_run(&["not in"]);
+    .cannot_run(&["no parcel id", "starts with"]);
     let card = w.card("card.json");
+    // A unique prefix of the id serves as well (docs/SPEC.md §7.1).
+    kp!("parcel", "card", &PARCEL[..8], "--ledger", &w.ledger, "--out", w.d.join("by-prefix.json"))
+        .run()
+        .ok()
+        .stdout_has(PARCEL);
     kp!("parcel", "card", PARCEL, "--ledger", &w.ledger, "--out", &card)
         .run()
         .cannot_run(&["does not overwrite"]);

@@ -30,6 +30,7 @@ pub mod canonical;
 pub mod card;
 pub mod event;
 pub mod hash;
+pub mod ids;
 pub mod keys;
 pub mod note;
 pub mod sign;
