@@ -34,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
     // The genuine card's proven facts, whatever the layout or the stated part.
     let genuine = verify_card(CARD, &policy).expect("the fixture card verifies");
     if checked.card.parcel == genuine.card.parcel && checked.card.ledger == genuine.card.ledger {
-        assert_eq!(checked.card.head, genuine.card.head, "another head accepted for the same parcel and checkpoint");
+        assert_eq!(
+            checked.card.head, genuine.card.head,
+            "another head accepted for the same parcel and checkpoint"
+        );
         assert_eq!(checked.card.holder, genuine.card.holder);
         assert_eq!(checked.card.weight_pt, genuine.card.weight_pt);
         assert_eq!(checked.card.status, genuine.card.status);
