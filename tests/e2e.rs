@@ -20,6 +20,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
+//!   cards only; altered, untrusted and stale cards refused;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
@@ -46,6 +48,8 @@ mod util;
 mod bad_input;
 #[path = "e2e/bench.rs"]
 mod bench;
+#[path = "e2e/card.rs"]
+mod card;
 #[path = "e2e/concurrency.rs"]
 mod concurrency;
 #[path = "e2e/crash.rs"]

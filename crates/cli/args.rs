@@ -198,6 +198,8 @@ pub(crate) enum Command {
     Split {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel to split
         #[arg(long)]
         parcel: String,
@@ -214,8 +216,10 @@ pub(crate) enum Command {
     Merge {
         #[command(flatten)]
         sign: SignArgs,
-        /// The parcels to merge (two or more)
-        #[arg(long = "parcel", required = true, num_args = 1)]
+        #[command(flatten)]
+        card: CardArgs,
+        /// The parcels to merge (two or more; with --card, the cards' parcels by default)
+        #[arg(long = "parcel", required_unless_present = "card", num_args = 1)]
         parcels: Vec<String>,
         /// Weight of the merged parcel in carats (default: the sum of the inputs)
         #[arg(long)]
@@ -228,6 +232,8 @@ pub(crate) enum Command {
     Value {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -243,6 +249,11 @@ pub(crate) enum Command {
         /// Final value, US$ (default: by the country's valuation rule)
         #[arg(long = "final")]
         final_value: Option<String>,
+        /// Export duty, US$ (default: the country's rate applied to the final value; with
+        /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
+        /// both against the policy in force, EX-2)
+        #[arg(long)]
+        duty: Option<String>,
         /// Weight found at valuation in carats (default: the parcel's weight)
         #[arg(long)]
         weight: Option<String>,
@@ -253,6 +264,8 @@ pub(crate) enum Command {
     Seal {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -584,9 +597,10 @@ pub(crate) struct OpenArgs {
 /// Who signs, with what, when, and whether to record or write a file.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// The ledger file
+    /// The ledger file (not needed, and not read, when the command signs from a parcel card,
+    /// --card)
     #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    pub(crate) ledger: Option<PathBuf>,
     /// The signer's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,
@@ -605,6 +619,31 @@ pub(crate) struct SignArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
+}
+
+/// Signing from a parcel card instead of the ledger (docs/SPEC.md §14.6).
+#[derive(Debug, Args)]
+pub(crate) struct CardArgs {
+    /// Sign offline from this parcel card (written by the ledger's authority with `kpledger
+    /// parcel card`) instead of the ledger; needs --out, and --policy or --log-key to check it
+    /// (merge: one --card per parcel)
+    #[arg(long, value_name = "CARD.json", num_args = 1)]
+    pub(crate) card: Vec<PathBuf>,
+    /// The trust policy that pins the ledger's root authority key, to check the card's
+    /// checkpoint (docs/SPEC.md §14.5)
+    #[arg(long, value_name = "TRUST-POLICY", requires = "card", conflicts_with = "log_key")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Instead of --policy: the ledger's root authority public key file, to check the card's
+    /// checkpoint
+    #[arg(long, value_name = "KEYFILE", requires = "card")]
+    pub(crate) log_key: Option<PathBuf>,
+}
+
+impl CardArgs {
+    /// Whether the command signs from cards.
+    pub(crate) fn given(&self) -> bool {
+        !self.card.is_empty()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -776,19 +815,26 @@ pub(crate) enum HandoverCmd {
     ///
     /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    ///
+    /// Offline, from the parcel's card (`kpledger parcel card`), without the ledger:
+    ///   kpledger handover offer --card card.json --policy trust-policy.txt --key koroma.pem
+    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
     Offer {
-        /// The ledger file (read only: the offer needs the parcel's latest event)
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        /// The ledger file (read only: the offer needs the parcel's latest event); not read with
+        /// --card
+        #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
+        ledger: Option<PathBuf>,
+        #[command(flatten)]
+        card: CardArgs,
         /// The holder's private key
         #[arg(long)]
         key: PathBuf,
         /// The holder's actor id (default: the actor enrolled with this key)
         #[arg(long = "as", value_name = "ACTOR")]
         as_actor: Option<String>,
-        /// The parcel
-        #[arg(long)]
-        parcel: String,
+        /// The parcel (with --card: the card's, by default)
+        #[arg(long, required_unless_present = "card")]
+        parcel: Option<String>,
         /// The buyer's actor id
         #[arg(long)]
         to: String,
@@ -812,6 +858,8 @@ pub(crate) enum HandoverCmd {
         offer: PathBuf,
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
@@ -881,6 +929,50 @@ pub(crate) enum ParcelCmd {
         json: bool,
         #[command(flatten)]
         open: OpenArgs,
+    },
+    /// The authority writes a parcel's card: what its holder and buyer need to sign offline
+    ///
+    /// The card (docs/SPEC.md §14.6) holds the parcel's head event, holder, weight and status,
+    /// proven in the log under the newest checkpoint (publish one first: `kpledger log
+    /// publish`), and the heading, stones and origin as the ledger states them. The holder and
+    /// the buyer sign with `--card` instead of the whole ledger (`handover offer`, `handover
+    /// accept`, `split`, `merge`, `value`, `seal`); `kpledger ingest` records what they signed.
+    ///
+    /// Example: kpledger parcel card 0195f3a2-... --ledger sl.kpl --out card.json
+    Card {
+        /// The parcel id
+        parcel: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Where to write the card
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Check a parcel card and show what it proves and what it only states
+    ///
+    /// Exit 0 when the card holds (its head event proven in the log under a checkpoint signed
+    /// by the trusted root key, its holder, weight and status those of its signed events), 1
+    /// when it does not (the rule it breaks), 2 when it cannot be read.
+    ///
+    /// Example: kpledger parcel check-card card.json --policy trust-policy.txt
+    CheckCard {
+        /// The card file
+        card: PathBuf,
+        /// The trust policy that pins the ledger's root authority key (docs/SPEC.md §14.5)
+        #[arg(long, value_name = "TRUST-POLICY", conflicts_with = "log_key")]
+        policy: Option<PathBuf>,
+        /// Instead of --policy: the ledger's root authority public key file
+        #[arg(long, value_name = "KEYFILE")]
+        log_key: Option<PathBuf>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// List parcels
     List {

@@ -9,6 +9,7 @@
 
 mod args;
 mod bench;
+mod card_cmd;
 mod commands;
 mod render;
 mod report_cmd;

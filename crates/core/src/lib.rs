@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod card;
 pub mod demo;
 pub mod log_tree;
 pub mod migrate;
