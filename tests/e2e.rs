@@ -20,6 +20,8 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
+//!   cards only; altered, untrusted and stale cards refused;
 //! - `messages`: mistakes a person makes are answered with what to do (witness names, proofs,
 //!   actor ids, decimal commas, verify's flags, DB-1 values);
 //! - `readme`: the README's shell blocks run in order in an empty directory and print what it
@@ -31,6 +33,9 @@
 //! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
 //!   hidden tables) is refused by every command; an index that disagrees with its table is
 //!   caught by `verify --ledger`;
+//! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
+//!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
+//!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -47,6 +52,8 @@ mod util;
 mod bad_input;
 #[path = "e2e/bench.rs"]
 mod bench;
+#[path = "e2e/card.rs"]
+mod card;
 #[path = "e2e/concurrency.rs"]
 mod concurrency;
 #[path = "e2e/crash.rs"]
@@ -79,5 +86,7 @@ mod refusal;
 mod report;
 #[path = "e2e/schema.rs"]
 mod schema;
+#[path = "e2e/serve.rs"]
+mod serve;
 #[path = "e2e/standalone.rs"]
 mod standalone;

@@ -22,7 +22,7 @@ use crate::args::{
     SignArgs, SiteCmd, WitnessCmd,
 };
 use crate::{FOUND, OK};
-use crate::{render, report_cmd};
+use crate::{card_cmd, render, report_cmd};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -156,26 +156,38 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         Command::Handover(h) => handover_cmd(h),
-        Command::Split { sign, parcel, into, stones } => sign_and_record(&sign, |ledger, _| {
-            let id = parcel_arg(ledger, &parcel)?;
-            let p = existing(ledger, &id)?;
-            let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
-            if !stones.is_empty() && stones.len() != weights.len() {
-                bail!("give one --stones per --into, or none");
-            }
-            let shares = if stones.is_empty() {
-                kpledger_core::sim::share_stones(p.stones, &weights)
-            } else {
-                stones.iter().map(|s| Some(*s)).collect()
+        Command::Split { sign, card, parcel, into, stones } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
+                let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
+                if !stones.is_empty() && stones.len() != weights.len() {
+                    bail!("give one --stones per --into, or none");
+                }
+                let shares = if stones.is_empty() {
+                    kpledger_core::sim::share_stones(p.stones, &weights)
+                } else {
+                    stones.iter().map(|s| Some(*s)).collect()
+                };
+                let outputs = weights
+                    .iter()
+                    .zip(shares)
+                    .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
+                    .collect::<Result<_>>()?;
+                Ok(Payload::Split { parcel: id, prev: p.head, outputs })
             };
-            let outputs = weights
-                .iter()
-                .zip(shares)
-                .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
-                .collect::<Result<_>>()?;
-            Ok(Payload::Split { parcel: id, prev: p.head, outputs })
-        }),
-        Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+            if card.given() {
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), true, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
+            })
+        }
+        Command::Merge { sign, card, parcels, weight } if card.given() => {
+            card_cmd::merge_from_cards(&sign, &card, &parcels, weight.as_deref())
+        }
+        Command::Merge { sign, card: _, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
@@ -191,24 +203,38 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             };
             Ok(Payload::Merge { inputs, output: NewParcel { parcel: new_parcel_id()?, weight_pt, stones } })
         }),
-        Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
-            sign_and_record(&sign, |ledger, signer| {
-                let id = parcel_arg(ledger, &parcel)?;
-                let p = existing(ledger, &id)?;
-                let exporter = usd(&exporter)?;
-                let government = usd(&government)?;
-                let independent = independent.as_deref().map(usd).transpose()?;
-                let country = ledger.actor(signer)?.map(|a| a.record.country);
-                let policy = match country {
-                    Some(c) => ledger.policy(&c)?,
-                    None => None,
-                }
-                .ok_or_else(|| {
-                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
-                })?;
-                let final_usd_cents = match &final_value {
-                    Some(f) => usd(f)?,
-                    None => policy.final_value(exporter, government, independent),
+        Command::Value {
+            sign,
+            card,
+            parcel,
+            exporter,
+            government,
+            independent,
+            final_value,
+            duty,
+            weight,
+        } => {
+            let exporter = usd(&exporter)?;
+            let government = usd(&government)?;
+            let independent = independent.as_deref().map(usd).transpose()?;
+            let final_given = final_value.as_deref().map(usd).transpose()?;
+            let duty_given = duty.as_deref().map(usd).transpose()?;
+            let make = |id: ParcelId, p: card_cmd::Known, policy: Option<&Policy>| -> Result<Payload> {
+                let final_usd_cents = match (final_given, policy) {
+                    (Some(f), _) => f,
+                    (None, Some(pol)) => pol.final_value(exporter, government, independent),
+                    (None, None) => bail!(
+                        "without the ledger, the country's valuation rule is not at hand: give --final and --duty \
+                         (ingest checks them against the policy in force, EX-2)"
+                    ),
+                };
+                let duty_usd_cents = match (duty_given, policy) {
+                    (Some(d), _) => d,
+                    (None, Some(pol)) => pol.duty(final_usd_cents),
+                    (None, None) => bail!(
+                        "without the ledger, the country's duty rate is not at hand: give --duty (ingest checks it \
+                         against the policy in force, EX-2)"
+                    ),
                 };
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
                 Ok(Payload::Valuation {
@@ -219,21 +245,89 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     government_usd_cents: government,
                     independent_usd_cents: independent,
                     final_usd_cents,
-                    duty_usd_cents: policy.duty(final_usd_cents),
+                    duty_usd_cents,
                 })
+            };
+            if card.given() {
+                // The valuer signs: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p, None)
+                });
+            }
+            sign_and_record(&sign, |ledger, signer| {
+                let id = parcel_arg(ledger, &parcel)?;
+                let p = existing(ledger, &id)?;
+                let country = ledger.actor(signer)?.map(|a| a.record.country);
+                let policy = match country {
+                    Some(c) => ledger.policy(&c)?,
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
+                })?;
+                make(id, card_cmd::Known::of_state(&p), Some(&policy))
             })
         }
-        Command::Seal { sign, parcel, seals } => sign_and_record(&sign, |ledger, _| {
-            let id = parcel_arg(ledger, &parcel)?;
-            let p = existing(ledger, &id)?;
-            let seal_ids = seals
-                .iter()
-                .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
-                .collect::<Result<_>>()?;
-            Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
-        }),
+        Command::Seal { sign, card, parcel, seals } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
+                let seal_ids = seals
+                    .iter()
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
+                    .collect::<Result<_>>()?;
+                Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+            };
+            if card.given() {
+                // The authority seals: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
+            })
+        }
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
+        }
+        Command::Serve {
+            ledger,
+            listen,
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+            replay_window,
+            checkpoint_key,
+            checkpoint_every,
+            offer_ttl,
+            max_offers,
+            public_url,
+        } => {
+            let mut cfg = kpledger_serve::Config::new(ledger);
+            cfg.max_body = max_body;
+            cfg.max_events = max_events;
+            cfg.max_connections = max_connections;
+            cfg.header_timeout = Duration::from_secs(header_timeout);
+            cfg.request_timeout = Duration::from_secs(request_timeout);
+            cfg.queue = queue;
+            cfg.group = group;
+            cfg.replay_window = replay_window;
+            cfg.public_url = public_url;
+            cfg.offer_ttl = Duration::from_secs(offer_ttl);
+            cfg.max_offers = max_offers;
+            if let Some(k) = checkpoint_key {
+                let key = SecretKey::read_pem_file(&k)?;
+                cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+            }
+            crate::serve_cmd::serve(listen, cfg)
+        }
+        Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),
+        Command::Get { server, key, as_actor, path, out } => {
+            crate::serve_cmd::get(&server, &key, &as_actor, &path, out.as_deref())
         }
         Command::Parcel(p) => parcel_cmd(p),
         Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
@@ -352,7 +446,7 @@ fn parse_parcel(s: &str) -> Result<ParcelId> {
 /// `Uuid::now_v7`, whose ids made within one millisecond (the parts of a split) differ only in
 /// a counter's last bits: random bits right after the timestamp keep the 16 hex digits that
 /// tables show different (docs/SPEC.md §7.1).
-fn new_parcel_id() -> Result<ParcelId> {
+pub(crate) fn new_parcel_id() -> Result<ParcelId> {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -437,7 +531,7 @@ fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelSta
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
 }
 
-fn now_or(time: Option<&str>) -> Result<Time> {
+pub(crate) fn now_or(time: Option<&str>) -> Result<Time> {
     match time {
         Some(t) => parse_time(t),
         None => {
@@ -470,7 +564,7 @@ pub(crate) fn parse_time(t: &str) -> Result<Time> {
 const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
 /// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
-fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
+pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
     let now = now_or(None)?;
     let mut times = vec![&ev.event.body.time];
     if let Payload::Handover { offer, .. } = &ev.event.body.payload {
@@ -558,12 +652,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Builds, signs and records (or writes with --out) one event.
 fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
+    let path = s.ledger.as_deref().ok_or_else(|| {
+        anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
+    })?;
     let key = SecretKey::read_pem_file(&s.key)?;
-    let mut ledger = open(&s.ledger, s.out.is_some(), &s.open)?;
+    let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
     let origin = ledger
         .origin()?
-        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", s.ledger.display()))?;
+        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;
@@ -1117,6 +1214,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
+        LogCmd::Tiles { ledger, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            crate::serve_cmd::write_tiles(&l, &out)
+        }
         LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;
             let mut l = open(&ledger, false, &o)?;
@@ -1630,7 +1731,22 @@ fn make_offer(
 
 fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
-        HandoverCmd::Offer { ledger, key, as_actor, parcel, to, price, time, out, open: o } => {
+        HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
+            if card.given() {
+                return card_cmd::offer_from_card(
+                    &card,
+                    &key,
+                    as_actor.as_deref(),
+                    parcel.as_deref(),
+                    &to,
+                    &price,
+                    time.as_deref(),
+                    &out,
+                );
+            }
+            let (Some(ledger), Some(parcel)) = (ledger, parcel) else {
+                bail!("give --ledger FILE and --parcel ID, or --card CARD.json");
+            };
             let key = SecretKey::read_pem_file(&key)?;
             let l = open(&ledger, true, &o)?;
             let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
@@ -1651,7 +1767,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
             );
             Ok(OK)
         }
-        HandoverCmd::Accept { offer, sign, weight } => {
+        HandoverCmd::Accept { offer, sign, card, weight } => {
             let bytes = read_input(&offer)?;
             let offer: Offer = from_slice_strict(&bytes)
                 .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -1659,6 +1775,10 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                 bail!(
                     "the holder's signature on the offer does not verify: the offer was altered or damaged"
                 );
+            }
+            if card.given() {
+                let weight = weight.as_deref().map(carats).transpose()?;
+                return card_cmd::accept_from_card(offer, &sign, &card, weight);
             }
             sign_and_record(&sign, |_, _| {
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
@@ -1869,6 +1989,12 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows)
             );
             Ok(OK)
+        }
+        ParcelCmd::CheckCard { card, policy, log_key, json } => {
+            card_cmd::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
+        }
+        ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
+            card_cmd::write_card(&parcel, &ledger, &out, json, &o)
         }
         ParcelCmd::Show { parcel, ledger, json, open: o } => {
             let l = open(&ledger, true, &o)?;

@@ -24,7 +24,9 @@
 //! for minutes) is marked by the HTML comment `<!-- readme-test: skip (REASON) -->` on the
 //! line before its fence (blank lines allowed between); the skipped blocks are listed on
 //! stderr, and a marker before anything but an `sh` block fails the test. The same convention
-//! is written in a comment at the top of README's "The trade flow, step by step".
+//! is written in a comment at the top of README's "The trade flow, step by step". The same
+//! marker may stand before a shell session shown as text (next section) that the test cannot
+//! run, such as one with a server and curl.
 //!
 //! # The `--help` examples
 //!
@@ -110,7 +112,12 @@ fn blocks(md: &str) -> Vec<Block> {
             }
             assert!(i < lines.len(), "README.md:{}: unclosed code block", start + 1);
             let skip = pending_skip.take().map(|(at, reason)| {
-                assert_eq!(lang, "sh", "README.md:{at}: a skip marker is only for an sh block");
+                assert!(
+                    lang == "sh"
+                        || (matches!(lang, "text" | "" | "console")
+                            && body.first().is_some_and(|l| l.starts_with("$ "))),
+                    "README.md:{at}: a skip marker is only for an sh block or a shell session shown as text"
+                );
                 reason
             });
             let transcript = pending_transcript.take().is_some_and(|at| {
@@ -550,6 +557,10 @@ fn readme_transcripts_are_the_real_output() {
         let Some(command) = b.body.first().and_then(|l| l.strip_prefix("$ ")) else { continue };
         let shown_as_text = matches!(b.lang.as_str(), "text" | "" | "console");
         if !shown_as_text || (i > 0 && all[i - 1].lang == "sh" && follows(&all[i - 1], b)) {
+            continue;
+        }
+        if let Some(reason) = &b.skip {
+            eprintln!("README.md:{}: shell session shown as text, not run {reason}", b.line);
             continue;
         }
         // A shell session shown as text would be neither run nor checked: refused, saying how.
