@@ -61,6 +61,8 @@ mod memory;
 mod pipes;
 #[path = "e2e/redteam.rs"]
 mod redteam;
+#[path = "e2e/redteam2.rs"]
+mod redteam2;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]

@@ -1093,6 +1093,7 @@ pub(crate) enum TrustCmd {
         key: PathBuf,
     },
     /// Print the `kpledger-issuer` line that trusts an authority for one country's certificates
+    /// (and for the foreign certificates it admits into that country at import)
     ///
     /// Example: kpledger trust issuer --country SL --actor sl.nma sl.nma.pub >> trust-policy.txt
     Issuer {

@@ -637,15 +637,22 @@ fn verify_ledger(
     let pb = render::progress(total, "verifying");
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
+    // Under a trust policy, the certificates and imports must be by the authorities it pins
+    // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
+    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
     let mut observe = |seq: u64, ev: &ParsedEvent| {
         if red_flags {
             book.add(seq, ev);
+        }
+        if trust.is_some() {
+            vouchers.observe(seq, ev);
         }
     };
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
     if let Some(trust) = trust {
-        for f in kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref()) {
+        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        for f in vouchers.check(trust).into_iter().rev().chain(root) {
             report.errors += 1;
             report.ok = false;
             report.findings.insert(0, f);

@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 104;
+const INVALID_CASES: usize = 105;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -2500,6 +2500,26 @@ fn kp2_number_already_imported() -> Vec<File> {
     )
 }
 
+fn kp2_certificate_number_respelled() -> Vec<File> {
+    let mut w = World::new("kp2_certificate_number_respelled");
+    let nma = w.c.nma.clone();
+    let first = w.sealed_lot(1250, 21, &SEALS);
+    let cert = w.draft(CERT, &[first], antwerp());
+    w.certify(&nma, cert);
+    let second = w.sealed_lot(800, 12, &SEALS);
+    let cert = w.draft("SL/2026/004312", &[second], antwerp());
+    let bad = w.sign(&nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp2_certificate_number_respelled",
+        Rule::Kp2,
+        None,
+        "Sierra Leone issues SL/2026/004312 for a second lot after SL-2026-004312: the same number to a \
+         reader and by the import key KP-2 compares foreign numbers with, so one number would cover two \
+         shipments.",
+        bad,
+    )
+}
+
 fn im1_import_heavier_than_certificate() -> Vec<File> {
     let mut w = World::new("im1_import_heavier_than_certificate");
     let c = w.c.clone();
@@ -3033,6 +3053,47 @@ fn bundles() -> Vec<File> {
          key does not make one a country's issuer (KP-7).",
     ));
 
+    // The root authority admits a paper import into Sierra Leone, which the NMA (trusted)
+    // then certifies: the import's lawful provenance rests on who admitted it.
+    let mut iw = World::operated("bundles-root-imports");
+    let iroot = iw.root.clone();
+    let exporter = iw.c.exporter.clone();
+    let paper = foreign(
+        "GN-2026-000999",
+        "GN",
+        "Ministere des Mines et de la Geologie",
+        OriginClaim::Single(Country::new("GN").unwrap()),
+        "Guinea Rough SARL",
+        "Kono Gems Export Ltd",
+        1250,
+        (iw.day(-2), iw.day(58)),
+    );
+    let payload = iw.import(&exporter, 1250, 21, paper);
+    let lot = import_parcel(&payload);
+    iw.sim.submit(&iroot, payload).unwrap();
+    iw.sim.tick(60);
+    iw.value(&lot);
+    let inma = iw.c.nma.clone();
+    iw.seal(&inma, &lot, &SEALS);
+    let icert = iw.draft(CERT, &[lot], antwerp());
+    iw.certify(&inma, icert);
+    iw.export(&inma, CERT);
+    let iroot_key = iw.sim.key(&iw.root).unwrap().clone();
+    iw.sim.ledger_mut().publish_checkpoint(&iroot_key).unwrap();
+    let imported_by_root = iw.sim.ledger().bundle(&text(CERT).unwrap()).unwrap();
+    let i_nma = iw.sim.key(&iw.c.nma).unwrap().public();
+    files.extend(bundle_case(
+        "fail_kp7_root_admits_import",
+        &imported_by_root,
+        &policy_file(&[log_line(iroot_key.public()), "quorum none".into(), issuer_line("SL", &iw.c.nma, i_nma)]),
+        Some((Rule::Kp7, "is admitted into SL (import) by sl.ledger")),
+        "The ledger's root authority admits a paper Guinean certificate for 12.50 ct into the exporter's \
+         custody in Sierra Leone; the NMA, which the importer's policy trusts, then certifies and exports the \
+         lot. Every rule of the ledger holds, but the lot's lawful-import provenance was vouched for by the log \
+         key's holder, not by Sierra Leone's authority: an import in the bundle is by an authority the policy \
+         trusts for the importing country (KP-7).",
+    ));
+
     // The log: inclusion proofs (LOG-1) and the checkpoint's signer (LOG-2).
     let mut proof_altered = bundle.clone();
     let i = find_event(&bundle, "extraction", &c.koroma);
@@ -3305,6 +3366,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     kp2_own_certificate_imported,
     kp2_own_certificate_respelled,
     kp2_number_already_imported,
+    kp2_certificate_number_respelled,
     im1_import_heavier_than_certificate,
     im1_import_short_of_certificate,
     kp3_import_headings_merged,

@@ -98,9 +98,9 @@ pub fn verify_bundle_observed(
     let mut state = MemState::default();
     let mut findings = Vec::new();
     let mut cert_key = None;
-    // Every certificate the bundle issues (its own, and any whose parcels it imports):
-    // (bundle position, number, issuing country, signer, key).
-    let mut issued = Vec::new();
+    // Every act the trust policy must vouch for: each certificate the bundle issues (its own,
+    // and any whose parcels it imports) and each foreign certificate it admits.
+    let mut vouchers = Vouchers::default();
     let mut seen = BTreeMap::new();
     let mut newest: Option<kpledger_model::Time> = None;
     for (i, ev) in events.iter().enumerate() {
@@ -132,17 +132,11 @@ pub fn verify_bundle_observed(
             findings.push(f);
         }
         state.apply(effects);
-        if let Payload::Certificate { certificate } = &ev.event.body.payload {
-            if certificate.number == bundle.certificate {
-                cert_key = Some(ev.event.sig.key);
-            }
-            issued.push((
-                i + 1,
-                certificate.number.clone(),
-                certificate.issuing_country.clone(),
-                ev.event.body.signer.clone(),
-                ev.event.sig.key,
-            ));
+        vouchers.observe(i as u64 + 1, ev);
+        if let Payload::Certificate { certificate } = &ev.event.body.payload
+            && certificate.number == bundle.certificate
+        {
+            cert_key = Some(ev.event.sig.key);
         }
     }
 
@@ -162,7 +156,7 @@ pub fn verify_bundle_observed(
         Payload::Genesis { authority } => Some(authority.key),
         _ => None,
     });
-    findings.extend(check_issuers(policy, &issued, &root_keys(&events)));
+    findings.extend(vouchers.check(policy));
     match (state.certificate(&bundle.certificate), cert_key) {
         (Some(cert), Some(_)) => {
             let declared: BTreeSet<ParcelId> = bundle.heads.keys().copied().collect();
@@ -227,10 +221,6 @@ pub fn verify_bundle_observed(
     })
 }
 
-/// KP-7 against the trust policy: every certificate the bundle issues must be validated by
-/// an authority the policy pins for the certificate's issuing country, by actor id and key.
-/// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
-/// log key) can enrol any "authority" it likes in its own ledger.
 /// LOG-2 for a whole ledger judged under a trust policy (`kpledger verify --ledger --policy`):
 /// the ledger's genesis, its first event, must give its root authority a key the policy pins for
 /// the ledger's origin. The ledger's own checks (`Ledger::verify`) then carry that trust through
@@ -279,56 +269,117 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
     keys
 }
 
-fn check_issuers(
-    policy: &TrustPolicy,
-    issued: &[(usize, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
-    root_keys: &[PublicKey],
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (pos, number, country, signer, key) in issued {
-        let pinned: Vec<&crate::trust::IssuerPin> = policy.issuers_for(country).collect();
-        if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
-            continue;
+/// KP-7 against the trust policy, for a bundle or a whole ledger: the acts that vouch for a
+/// certificate must be by an authority the policy pins, by actor id and key, for the country
+/// the act is for. Those acts are the validation of a certificate (for its issuing country) and
+/// the admission of a foreign certificate at import (for the importing country, the signer's:
+/// the lot's lawful-import provenance rests on it as an export rests on its certificate,
+/// KPCS Section IV). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
+/// enrolments decide nothing here: a root authority (or anyone holding the log key) can enrol
+/// any "authority" it likes in its own ledger, and its genesis names a country of its own.
+#[derive(Debug, Default)]
+pub struct Vouchers {
+    /// Each enrolled actor's country (an importing authority acts for its own).
+    countries: BTreeMap<kpledger_model::ActorId, kpledger_model::Country>,
+    /// The root authority and the keys it has held (genesis key, then each rotation).
+    root: Option<kpledger_model::ActorId>,
+    root_keys: Vec<PublicKey>,
+    /// (log position, what, number, country, signer, key).
+    acts: Vec<(u64, &'static str, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)>,
+}
+
+impl Vouchers {
+    /// Takes note of the event at log position `seq`.
+    pub fn observe(&mut self, seq: u64, ev: &kpledger_model::ParsedEvent) {
+        let (signer, key) = (&ev.event.body.signer, ev.event.sig.key);
+        match &ev.event.body.payload {
+            Payload::Genesis { authority } if self.root.is_none() => {
+                self.root = Some(authority.id.clone());
+                self.root_keys.push(authority.key);
+                self.countries.insert(authority.id.clone(), authority.country.clone());
+            }
+            Payload::Enrol { actor } => {
+                self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
+            }
+            Payload::RotateKey { actor, key } if self.root.as_ref() == Some(actor) => {
+                if !self.root_keys.contains(key) {
+                    self.root_keys.push(*key);
+                }
+            }
+            Payload::Certificate { certificate: c } => self.acts.push((
+                seq,
+                "certificate",
+                c.number.clone(),
+                c.issuing_country.clone(),
+                signer.clone(),
+                key,
+            )),
+            Payload::Import { certificate: c, .. } => {
+                // An unenrolled signer is CH-2 already.
+                if let Some(country) = self.countries.get(signer) {
+                    self.acts.push((seq, "import", c.number.clone(), country.clone(), signer.clone(), key));
+                }
+            }
+            _ => {}
         }
-        // A key trusted without a role (`--trust`) vouches for a certificate only in the hands
-        // of an authority that is not the log's root: the root's keys anchor the log, and one
-        // key anchoring both would let its holder forge a whole ledger and its certificates.
-        let bare = policy.keys().contains(key);
-        if bare && !root_keys.contains(key) {
-            continue;
-        }
-        let trusted = if bare {
-            format!(
-                "that key is one the log's root authority holds: the key that anchors a log never also vouches for a \
-                 certificate in it, so {country}'s certificates need the key of {country}'s own authority"
-            )
-        } else if !policy.keys().is_empty() {
-            "that key is not among the keys given with --trust".to_owned()
-        } else if pinned.is_empty() {
-            format!("the trust policy trusts no authority for {country}")
-        } else {
-            let list: Vec<String> =
-                pinned.iter().map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint())).collect();
-            format!("the trust policy trusts only {} for {country}", list.join(", "))
-        };
-        let mut f = Finding::error(
-            Rule::Kp7,
-            format!(
-                "the issuer is not trusted: certificate {number} of {country} is validated by {signer} with key {}, \
-                 and {trusted}",
-                key.fingerprint()
-            ),
-        )
-        .hint(format!(
-            "an importing authority trusts a country's certificates only from that country's KP authority: pin its key \
-             with a `{} {country} <vkey>` line in the trust policy, obtained through the KP's official channels",
-            crate::trust::ISSUER_KEYWORD
-        ));
-        f.seq = Some(*pos as u64);
-        f.certificate = Some(number.to_string());
-        out.push(f);
     }
-    out
+
+    /// The KP-7 findings for the acts observed that `policy` does not trust.
+    pub fn check(&self, policy: &TrustPolicy) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (pos, what, number, country, signer, key) in &self.acts {
+            let pinned: Vec<&crate::trust::IssuerPin> = policy.issuers_for(country).collect();
+            if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
+                continue;
+            }
+            // A key trusted without a role (`--trust`) vouches for a certificate only in the
+            // hands of an authority that is not the log's root: the root's keys anchor the log,
+            // and one key anchoring both would let its holder forge a whole ledger and its
+            // certificates.
+            let bare = policy.keys().contains(key);
+            if bare && !self.root_keys.contains(key) {
+                continue;
+            }
+            let trusted = if bare {
+                format!(
+                    "that key is one the log's root authority holds: the key that anchors a log never also vouches for a \
+                     certificate in it, so {country}'s certificates need the key of {country}'s own authority"
+                )
+            } else if !policy.keys().is_empty() {
+                "that key is not among the keys given with --trust".to_owned()
+            } else if pinned.is_empty() {
+                format!("the trust policy trusts no authority for {country}")
+            } else {
+                let list: Vec<String> =
+                    pinned.iter().map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint())).collect();
+                format!("the trust policy trusts only {} for {country}", list.join(", "))
+            };
+            let act = if *what == "import" {
+                format!("foreign certificate {number} is admitted into {country} (import)")
+            } else {
+                format!("certificate {number} of {country} is validated")
+            };
+            let mut f = Finding::error(
+                Rule::Kp7,
+                format!(
+                    "the issuer is not trusted: {act} by {signer} with key {}, and {trusted}",
+                    key.fingerprint()
+                ),
+            )
+            .hint(format!(
+                "an importing authority trusts a country's certificates, and the imports that country admits, only from \
+                 that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
+                 obtained through the KP's official channels",
+                crate::trust::ISSUER_KEYWORD
+            ));
+            f.seq = Some(*pos);
+            if *what == "certificate" {
+                f.certificate = Some(number.to_string());
+            }
+            out.push(f);
+        }
+        out
+    }
 }
 
 /// LOG-1..LOG-4 for a bundle; also the names of the policy's witnesses whose cosignatures

@@ -1689,9 +1689,22 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("a recycled certificate number is a known forgery pattern"),
             );
         }
-        if let Some(prior) =
-            self.state.foreign_import(&crate::state::import_key(&c.issuing_country, c.number.as_str()))
+        let key = crate::state::import_key(&c.issuing_country, c.number.as_str());
+        if let Some(prior) = self.state.certificate_by_key(&c.issuing_country, &key)
+            && prior != c.number
         {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "certificate number {} is {prior}, already issued in this ledger, spelled otherwise; a number is used once",
+                        c.number
+                    ),
+                )
+                .hint("KP-2 compares numbers by their letters and digits, as for foreign certificates: a respelled number is a recycled one"),
+            );
+        }
+        if let Some(prior) = self.state.foreign_import(&key) {
             self.err(Finding::error(
                 Rule::Kp2,
                 format!(

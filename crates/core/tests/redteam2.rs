@@ -1,0 +1,375 @@
+//! Second red-team review: attacks on the build after issues 14 and 21, rebuilt with the
+//! simulator (`kpledger_core::sim`, through `Ledger::append` like every ingest) and, for
+//! bundles, judged by `verify_bundle_with` under an importer's trust policy.
+//!
+//! Each test builds one attack and asserts what a sound system must do (a rule code). The
+//! world: a regional ledger (root `mru.secretariat`, genesis country SL, as in the demo);
+//! Sierra Leone's and Liberia's authorities enrolled by the root, each publishing its own
+//! policy; in Sierra Leone a mine site, a licensed miner, a dealer, an exporter (enrolled with
+//! its address) and the valuer; in Liberia the licensed dealer "Liberty Rough Exports".
+
+// Tests: a failed unwrap is a failed test, and the panic says where.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::policy;
+use kpledger_core::Ledger;
+use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_model::note::{Checkpoint, Cosigner, Note};
+use kpledger_model::{
+    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, Origin,
+    OriginClaim, ParcelId, ParsedEvent, Payload, Points, Role, SiteId, Time,
+};
+use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+
+const ORIGIN: &str = "kpledger.mru/regional";
+const SEED: &str = "kpledger-redteam2-v1";
+const START: &str = "2026-03-02T08:00:00Z";
+const LIBERTY: &str = "Liberty Rough Exports";
+
+/// A temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("kpledger-redteam2-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct World {
+    sim: Sim,
+    root: ActorId,
+    nma: ActorId,
+    mme: ActorId,
+    miner: ActorId,
+    dealer: ActorId,
+    exporter: ActorId,
+    pmt: ActorId,
+    koidu: SiteId,
+    _tmp: Scratch,
+}
+
+fn id(s: &str) -> ActorId {
+    ActorId::new(s).unwrap()
+}
+
+impl World {
+    fn new(tag: &str) -> World {
+        let tmp = Scratch::new(tag);
+        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
+        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
+        let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
+        let nma = sim
+            .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
+            .unwrap();
+        let mme = sim
+            .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
+            .unwrap();
+        sim.policy(&nma, policy("SL")).unwrap();
+        sim.policy(&mme, policy("LR")).unwrap();
+        let koidu = sim
+            .site(
+                &nma,
+                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+            )
+            .unwrap();
+        let lic = |n: &str, class: &str, sites: &[&SiteId]| {
+            licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
+        };
+        let miner = sim
+            .enrol(
+                &nma,
+                "sl.miner.koroma",
+                "Ibrahim Koroma",
+                Role::Miner,
+                "SL",
+                Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
+            )
+            .unwrap();
+        let dealer = sim
+            .enrol(
+                &nma,
+                "sl.dealer.kamara",
+                "Kamara Diamond Dealers",
+                Role::Dealer,
+                "SL",
+                Some(lic("NMA/DL/2026/031", "dealer", &[])),
+            )
+            .unwrap();
+        let exporter = sim
+            .enrol(
+                &nma,
+                "sl.exporter.kono-gems",
+                "Kono Gems Export Ltd",
+                Role::Exporter,
+                "SL",
+                Some(lic("NMA/EXP/2026/007", "exporter", &[])),
+            )
+            .unwrap();
+        let pmt = sim
+            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
+            .unwrap();
+        sim.enrol(
+            &mme,
+            "lr.dealer.liberty",
+            LIBERTY,
+            Role::Dealer,
+            "LR",
+            Some(lic("MME/DL/2026/019", "dealer", &[])),
+        )
+        .unwrap();
+        sim.tick(60);
+        World { sim, root, nma, mme, miner, dealer, exporter, pmt, koidu, _tmp: tmp }
+    }
+
+    fn sell(&mut self, from: &ActorId, p: &ParcelId, to: &ActorId) {
+        let price = Cents(self.sim.parcel(p).unwrap().weight_pt.0 * 289);
+        self.sim.handover(from, p, to, price, None).unwrap();
+        self.sim.tick(60);
+    }
+
+    /// `pt` points mined at Koidu, sold to the dealer and to the exporter.
+    fn mined_to_exporter(&mut self, pt: u64) -> ParcelId {
+        let (miner, dealer, exporter, koidu) =
+            (self.miner.clone(), self.dealer.clone(), self.exporter.clone(), self.koidu.clone());
+        let p = self.sim.extract(&miner, &koidu, Points(pt), 21, "7102.31").unwrap();
+        self.sim.tick(30);
+        self.sell(&miner, &p, &dealer);
+        self.sell(&dealer, &p, &exporter);
+        p
+    }
+
+    /// The PMT values the exporter's parcel (highest of three) and `sealer` seals it.
+    fn value_and_seal(&mut self, p: &ParcelId, sealer: &ActorId, seals: &[&str]) {
+        let pmt = self.pmt.clone();
+        let declared = self.sim.parcel(p).unwrap().weight_pt.0 * 289;
+        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
+        self.sim.value(&pmt, p, Cents(declared), gov, Some(indep), gov).unwrap();
+        self.sim.tick(60);
+        self.sim.seal(sealer, p, seals).unwrap();
+        self.sim.tick(60);
+    }
+
+    /// The certificate `number` for `parcels`, drafted from the ledger, to `to`.
+    fn draft(&self, number: &str, parcels: &[ParcelId], to: CertImporter) -> kpledger_model::Certificate {
+        self.sim.draft_certificate(number, &self.nma, &self.exporter, to, parcels, 60).unwrap()
+    }
+
+    /// The error codes with which ingest would refuse `ev` (empty: accepted).
+    fn refused_with(&self, ev: &ParsedEvent) -> BTreeSet<&'static str> {
+        let verdict = self.sim.ledger().dry_run(ev).unwrap();
+        verdict.findings().iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
+    }
+
+    /// The root publishes a checkpoint, which `sl.nma` and `lr.mme` cosign; the bundle of
+    /// `number`.
+    fn bundle(&mut self, number: &str) -> Bundle {
+        let root_key = self.sim.key(&self.root).unwrap().clone();
+        self.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
+        let mut bundle = self.sim.ledger().bundle(&text(number).unwrap()).unwrap();
+        let mut note = Note::parse(bundle.log.checkpoint.as_bytes()).unwrap();
+        let cp = Checkpoint::parse(note.text()).unwrap();
+        for w in [&self.nma, &self.mme] {
+            let c = Cosigner::new(w.as_str(), self.sim.key(w).unwrap().clone()).unwrap();
+            note.add_signature(c.cosign(&cp, 1_773_000_000).unwrap()).unwrap();
+        }
+        bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
+        bundle
+    }
+
+    /// The importer's trust policy: the root's key pinned for the log, both national
+    /// authorities as witnesses (both required), each trusted for its own country's
+    /// certificates only (the policy `kpledger demo` writes, for this world).
+    fn trust_policy(&self) -> TrustPolicy {
+        let k = |a: &ActorId| self.sim.key(a).unwrap().public();
+        let mut t = format!("log {}\n", log_vkey(ORIGIN, k(&self.root)).unwrap().to_vkey());
+        for w in [&self.nma, &self.mme] {
+            t.push_str(&format!("witness {w} {}\n", witness_vkey(w.as_str(), k(w)).unwrap().to_vkey()));
+        }
+        t.push_str("group both all sl.nma lr.mme\nquorum both\n");
+        for (c, a) in [("SL", &self.nma), ("LR", &self.mme)] {
+            t.push_str(&format!("{ISSUER_KEYWORD} {c} {}\n", issuer_vkey(a.as_str(), k(a)).unwrap().to_vkey()));
+        }
+        TrustPolicy::parse(t.as_bytes()).unwrap()
+    }
+}
+
+fn to_liberty() -> CertImporter {
+    CertImporter {
+        name: text(LIBERTY).unwrap(),
+        address: text("Randall Street, Monrovia").unwrap(),
+        country: Country::new("LR").unwrap(),
+        actor: Some(id("lr.dealer.liberty")),
+    }
+}
+
+fn to_antwerp() -> CertImporter {
+    CertImporter {
+        name: text("Diamcor Rough Trading NV").unwrap(),
+        address: text("Hoveniersstraat 22, Antwerp").unwrap(),
+        country: Country::new("BE").unwrap(),
+        actor: None,
+    }
+}
+
+fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
+    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+}
+
+fn error_codes(report: &Report) -> BTreeSet<&'static str> {
+    report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
+}
+
+fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
+    assert!(
+        any_of.iter().any(|c| codes.contains(c)),
+        "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
+    );
+}
+
+/// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`.
+fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, Date)) -> ForeignCertificate {
+    ForeignCertificate {
+        number: text(number).unwrap(),
+        issuing_country: Country::new(country).unwrap(),
+        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
+        country_of_origin: OriginClaim::Single(Country::new(country).unwrap()),
+        countries_of_origin: Vec::new(),
+        date_of_issue: valid.0,
+        date_of_expiry: valid.1,
+        exporter: text("Guinea Rough SARL").unwrap(),
+        importer: text(importer).unwrap(),
+        lines: vec![CertLine {
+            hs_code: HsCode::new("7102.31").unwrap(),
+            carats_pt: Points(pt),
+            value_usd_cents: Cents(pt * 289),
+        }],
+        parcel_count: 1,
+    }
+}
+
+/// ATTACK (the regional root, i.e. whoever holds the log key): the root authority's genesis
+/// says country SL, so the rules let it act as Sierra Leone's importing authority. It admits a
+/// paper "Guinean" certificate, GN-2026-000999, for 5,000 ct straight into the SL exporter's
+/// custody: lawful-import provenance minted by the log operator. The genuine `sl.nma` (the
+/// only issuer the importer's policy trusts for SL) then certifies the lot, correctly by the
+/// ledger's rules (mixed origin is not claimed: GN origin, with import provenance), and
+/// exports it to Antwerp. The bundle replays the import, and KP-7 against the policy looks only
+/// at `certificate` events: the log key holder decides what was lawfully imported into SL.
+///
+/// Correct: the act that vouches for a foreign certificate at import is the importing
+/// country's KP authority's, as a certificate is the issuing country's (KPCS Section IV): under
+/// the trust policy, an `import` in the bundle is by an authority the policy pins for the
+/// importing country (KP-7), as the root's own certificate is refused
+/// (`trust_attacks.rs::genuine_root_issuing_as_sierra_leone_is_kp7`).
+#[test]
+fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
+    let mut w = World::new("root-import");
+    let root = w.root.clone();
+    let exporter = w.exporter.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let paper = foreign("GN-2026-000999", "GN", "Kono Gems Export Ltd", 500_000, valid);
+    let lot = w.sim.new_parcel_id();
+    let import = Payload::Import {
+        parcel: lot,
+        holder: exporter.clone(),
+        weight_pt: Points(500_000),
+        stones: 900,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    // The ledger's rules accept the root as SL's importing authority.
+    w.sim.submit(&root, import).unwrap();
+    w.sim.tick(60);
+    let nma = w.nma.clone();
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0201"]);
+    let cert = w.draft("SL-2026-004401", &[lot], to_antwerp());
+    assert_eq!(cert.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004401").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004401");
+    let report = verify(&bundle, &w.trust_policy());
+    assert!(
+        error_codes(&report).contains("KP-7"),
+        "5,000 ct admitted into SL by the log's root, not by SL's authority, verified: {:#?}",
+        report.findings
+    );
+}
+
+/// The control of the attack above: the same lot admitted by Sierra Leone's own authority
+/// verifies, so the refusal is about who admitted it.
+#[test]
+fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
+    let mut w = World::new("nma-import");
+    let nma = w.nma.clone();
+    let exporter = w.exporter.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let paper = foreign("GN-2026-000998", "GN", "Kono Gems Export Ltd", 500_000, valid);
+    let lot = w.sim.new_parcel_id();
+    let import = Payload::Import {
+        parcel: lot,
+        holder: exporter,
+        weight_pt: Points(500_000),
+        stones: 900,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    w.sim.submit(&nma, import).unwrap();
+    w.sim.tick(60);
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0202"]);
+    let cert = w.draft("SL-2026-004402", &[lot], to_antwerp());
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004402").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004402");
+    let report = verify(&bundle, &w.trust_policy());
+    assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// ATTACK (corrupt national official, `sl.nma`): one KP certificate number on two shipments.
+/// SL-2026-004312 is issued for one lot; then "SL/2026/004312" (the same number to a reader,
+/// and the same certificate by the import key that KP-2 uses for foreign certificates,
+/// docs/SPEC.md §10.3 `import`) for a second lot. The certificate rule looks a number up byte
+/// for byte, so the second is accepted: two shipments travel under one certificate number,
+/// and an importer that admits both as foreign certificates is refused the second (KP-2)
+/// while the exporting ledger VERIFIES both.
+///
+/// Correct: refused (KP-2): a number is used once, compared as KP-2 compares foreign numbers.
+#[test]
+fn redteam2_own_certificate_number_respelled_is_refused() {
+    let mut w = World::new("respelled-own");
+    let nma = w.nma.clone();
+    let a = w.mined_to_exporter(1250);
+    w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0301"]);
+    let c = w.draft("SL-2026-004312", &[a], to_liberty());
+    w.sim.certify(&nma, c).unwrap();
+    w.sim.tick(60);
+    for respelled in ["SL/2026/004312", "SL2026004312", "SL.2026-004312"] {
+        let b = w.mined_to_exporter(800);
+        w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0302"]);
+        let c = w.draft(respelled, &[b], to_liberty());
+        let ev = w.sim.sign(&nma, Payload::Certificate { certificate: c }).unwrap();
+        assert_refused(&w.refused_with(&ev), &["KP-2"], &format!("certificate {respelled} after SL-2026-004312"));
+    }
+}
