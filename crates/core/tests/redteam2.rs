@@ -373,3 +373,48 @@ fn redteam2_own_certificate_number_respelled_is_refused() {
         assert_refused(&w.refused_with(&ev), &["KP-2"], &format!("certificate {respelled} after SL-2026-004312"));
     }
 }
+
+/// ATTACK (smuggler with a mining licence, or a corrupt importing authority): weights beyond
+/// any parcel, to make the statistics' plain `u64` sums (`kpledger_report::stats`) wrap around:
+/// 2,048 extractions of 2^53−1 points (90 billion carats) plus one of 32.98 ct add up to 12.50 ct
+/// modulo 2^64. The rules do not bound an extraction's weight, but no such event can reach them
+/// from a file: the reader refuses a weight beyond `MAX_WEIGHT_PT` (1,000,000 ct) and an amount
+/// beyond `MAX_CENTS` (exit 2 at ingest), so every sum stays far below 2^64. Kept as a regression
+/// test of the reader, for every kind that brings a weight into the ledger.
+#[test]
+fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
+    let w = World::new("max-weight");
+    let huge = (1u64 << 53) - 1;
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mut paper = foreign("GN-2026-000700", "GN", LIBERTY, 100, valid);
+    paper.lines[0].carats_pt = Points(huge);
+    let payloads = [
+        (
+            &w.miner,
+            Payload::Extraction {
+                parcel: ParcelId::nil(),
+                site: w.koidu.clone(),
+                weight_pt: Points(huge),
+                stones: 40,
+                hs_code: HsCode::new("7102.31").unwrap(),
+            },
+        ),
+        (
+            &w.mme,
+            Payload::Import {
+                parcel: ParcelId::nil(),
+                holder: id("lr.dealer.liberty"),
+                weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
+                stones: 300,
+                hs_code: HsCode::new("7102.31").unwrap(),
+                certificate: paper,
+            },
+        ),
+    ];
+    for (signer, payload) in payloads {
+        let ev = w.sim.sign(signer, payload).unwrap();
+        let bytes = kpledger_model::canonical::to_canonical(&ev.event).unwrap();
+        let read = kpledger_model::Event::parse(&bytes);
+        assert!(read.is_err(), "an event carrying {huge} points was read: {:?}", ev.event.body.payload.kind());
+    }
+}
