@@ -250,7 +250,7 @@ fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
     let m = match outcome {
         Ok(m) => m,
         Err(e @ MigrateError::Refused { .. }) => {
-            eprintln!("kpledger: {e}");
+            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
             eprintln!(
                 "The new file {} holds the events before it; it is not a complete ledger.",
                 to.display()
@@ -1033,7 +1033,9 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
                     [("unknown to the ledger", &report.missing_from_ledger), ("differs", &report.differing)]
                 {
                     for ev in list {
-                        println!("  event {} ({}, {}): {what}", ev.index, ev.event_type, ev.event_hash_id);
+                        // The type is the document's, as it was written: shown escaped.
+                        let kind = render::terminal_safe(&ev.event_type);
+                        println!("  event {} ({kind}, {}): {what}", ev.index, ev.event_hash_id);
                     }
                 }
             }
@@ -1093,7 +1095,7 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                             json!({"ok": false, "refused": refusal.to_string(), "evidence": evidence})
                         );
                     }
-                    eprintln!("kpledger: witness refuses to cosign: {refusal}");
+                    eprintln!("kpledger: witness refuses to cosign: {}", render::terminal_safe(&refusal.to_string()));
                     eprintln!("the evidence is kept in {}", evidence.display());
                     Ok(FOUND)
                 }

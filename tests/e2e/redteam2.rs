@@ -91,3 +91,59 @@ fn redteam2_verify_ledger_under_a_policy_refuses_the_roots_own_certificate() {
          under that policy (KP-7, exit 1), as its bundle does not",
     );
 }
+
+/// ATTACK (someone handing an importer a crafted bundle): the strict reader's "unknown field"
+/// and serde's "unknown variant" messages quote the file's own text, and kpledger printed them
+/// raw. A bundle whose event kind is `ESC[2K CR "VERIFIED: evidence bundle SL-2026-004312"
+/// ESC[8m` made `kpledger verify` print, on a terminal, a cleared line reading "VERIFIED:
+/// evidence bundle SL-2026-004312" and hide the rest: the exit code was 2, the screen said
+/// VERIFIED. The same through a member name, an actor's role, and `epcis check`'s event type.
+///
+/// Correct: exit 2 with the refusal on the screen; no control character of the file reaches
+/// the terminal (shown escaped).
+#[test]
+fn redteam2_a_hostile_file_cannot_print_verified_over_its_refusal() {
+    let d = TempDir::new("redteam2-terminal");
+    let demo = d.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let bundle = std::fs::read_to_string(demo.join("bundles").join("SL-2026-004312.json")).unwrap();
+    let fake = "\u{1b}[2K\rVERIFIED: evidence bundle SL-2026-004312\u{1b}[8m";
+    let escaped = serde_json::to_string(fake).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    type Edit = fn(&mut serde_json::Value, &str);
+    let variants: [(&str, Edit); 4] = [
+        ("kind", |d: &mut serde_json::Value, f: &str| d["events"][1]["body"]["kind"] = f.into()),
+        ("role", |d: &mut serde_json::Value, f: &str| d["events"][1]["body"]["actor"]["role"] = f.into()),
+        ("member", |d: &mut serde_json::Value, f: &str| {
+            d["events"][1]["body"].as_object_mut().unwrap().insert(f.to_owned(), 1.into());
+        }),
+        ("top", |d: &mut serde_json::Value, f: &str| {
+            d.as_object_mut().unwrap().insert(f.to_owned(), 1.into());
+        }),
+    ];
+    for (what, edit) in variants {
+        let mut evil = doc.clone();
+        edit(&mut evil, fake);
+        let path = d.join(format!("evil-{what}.json"));
+        std::fs::write(&path, serde_json::to_vec(&evil).unwrap()).unwrap();
+        let out = kp!("verify", &path, "--policy", demo.join("trust-policy.txt")).run();
+        out.no_panic();
+        out.check(out.code == 2, &format!("{what}: an unreadable bundle is exit 2"));
+        out.check(
+            !out.stderr.contains('\u{1b}') && !out.stderr.contains('\r') && !out.stdout.contains('\u{1b}'),
+            &format!("{what}: the file's escape sequence reached the terminal ({escaped})"),
+        );
+    }
+    // `epcis check`: an EPCIS document from outside, its event type an escape sequence.
+    let epcis = d.join("evil-epcis.json");
+    kp!("epcis", "export", "--ledger", demo.join("ledger.kpl"), "--out", &epcis).run().ok();
+    let mut e: serde_json::Value = serde_json::from_slice(&std::fs::read(&epcis).unwrap()).unwrap();
+    e["epcisBody"]["eventList"][0]["type"] = fake.into();
+    std::fs::write(&epcis, serde_json::to_vec(&e).unwrap()).unwrap();
+    let out = kp!("epcis", "check", &epcis, "--ledger", demo.join("ledger.kpl")).run();
+    out.no_panic();
+    out.check(
+        !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
+        "epcis check: the document's escape sequence reached the terminal",
+    );
+}
