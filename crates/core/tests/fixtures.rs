@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 105;
+const INVALID_CASES: usize = 106;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -3400,6 +3400,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     governance::kp6_certificate_to_own_country,
     governance::kp6_destination_suspended_by_root,
     governance::kp6_export_after_suspension,
+    governance::kp6_import_while_suspended,
     governance::ex3_export_after_licence_ended,
     governance::ex3_export_by_revoked_exporter,
     governance::im1_confirmation_by_issuer,

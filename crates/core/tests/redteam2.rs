@@ -418,3 +418,43 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
         assert!(read.is_err(), "an event carrying {huge} points was read: {:?}", ev.event.body.payload.kind());
     }
 }
+
+/// ATTACK (a suspended Participant's authority, `lr.mme`): the root authority records
+/// Liberia's KP suspension (in a root-signed version of Sierra Leone's policy, which KP-6
+/// applies to every country). During it, Liberia's authority admits a paper Guinean certificate
+/// for 100 ct: the import rule checks the EXPORTING country's standing (GN) by Liberia's own
+/// policy, never the importing country's, so a suspended Participant keeps receiving rough,
+/// with lawful-import provenance, which it can export once the suspension ends (KPCS Section III
+/// (c): trade only with Participants; a suspended Participant is not one while suspended).
+///
+/// Correct: refused (KP-6): the importing country, too, is a Participant not suspended on the
+/// day of the import.
+#[test]
+fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
+    let mut w = World::new("suspended-importer");
+    let today: Date = w.sim.now().date();
+    let mut suspended = policy("SL");
+    suspended.version = text("2026-12-01").unwrap();
+    suspended.suspensions.push(kpledger_model::Suspension {
+        country: Country::new("LR").unwrap(),
+        from: today.clone(),
+        to: Date::new("2027-12-31").unwrap(),
+        reason: text("KP suspension of Liberia").unwrap(),
+    });
+    let root = w.root.clone();
+    w.sim.policy(&root, suspended).unwrap();
+    w.sim.tick(60);
+    let mme = w.mme.clone();
+    let valid = (today, Date::new("2026-06-30").unwrap());
+    let parcel = w.sim.new_parcel_id();
+    let payload = Payload::Import {
+        parcel,
+        holder: id("lr.dealer.liberty"),
+        weight_pt: Points(10_000),
+        stones: 120,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid),
+    };
+    let ev = w.sim.sign(&mme, payload).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-6"], "an import into Liberia while Liberia is suspended");
+}

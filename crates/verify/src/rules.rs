@@ -2552,6 +2552,10 @@ impl<'a, S: State> Cx<'a, S> {
         }
         if let Some(pol) = self.policy_for(country.as_ref(), Rule::Kp6, parcel) {
             self.participant(&pol, &c.issuing_country, &date, "the exporting country");
+            // A suspended Participant receives no rough while suspended, as it sends none.
+            if let Some(importing) = &country {
+                self.participant(&pol, importing, &date, "the importing country");
+            }
         }
         // IM-1: the lot admitted is the certificate's shipment: never more carats than it
         // covers (no event adds weight), and no more missing than the importing country's
