@@ -458,3 +458,49 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
     let ev = w.sim.sign(&mme, payload).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-6"], "an import into Liberia while Liberia is suspended");
 }
+
+/// ATTACK (a receiving holder with a lenient authority; the class of "re-weighs at import
+/// confirmation"): Sierra Leone certifies 12.50 ct to Liberty Rough Exports; Liberia's
+/// authority weighs the shipment on receipt and confirms 12.49 ct, a point short, within its
+/// tolerance, so IM-1 accepts it. The parcels keep the 12.50 ct they were sealed at: Liberty
+/// holds a point more than was received, and can certify it onwards (MB-5 sums the parcels'
+/// weights). docs/SPEC.md §10.1 says the confirmation carries forward `carats_pt`, the lower
+/// reading, as every weighing does ("an honest receiver whose scale reads less records less");
+/// a national authority may raise its tolerance to 100 points (GV-3 is only a warning), so one
+/// carat per shipment could be carried that no scale saw.
+///
+/// Correct: the weight carried forward by a confirmation is the carats received: the
+/// certificate's parcels weigh `carats_pt` in all after it.
+#[test]
+fn redteam2_import_confirmation_carries_the_lower_reading() {
+    let mut w = World::new("confirmation-reading");
+    let nma = w.nma.clone();
+    let a = w.mined_to_exporter(1250);
+    let b = w.mined_to_exporter(800);
+    w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
+    w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
+    let c = w.draft("SL-2026-004601", &[a, b], to_liberty());
+    w.sim.certify(&nma, c).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004601").unwrap();
+    w.sim.tick(24 * 60);
+    let c = w.sim.ledger().certificate(&text("SL-2026-004601").unwrap()).unwrap().unwrap().certificate;
+    let confirmation = kpledger_model::ImportConfirmation {
+        certificate: c.number.clone(),
+        parcels: w.sim.current_refs("SL-2026-004601").unwrap(),
+        parcel_count: c.parcel_count,
+        carats_pt: Points(c.carats() - 1),
+        importer: c.importer.name.clone(),
+        exporter: c.exporter.name.clone(),
+        date_of_receipt: w.sim.now().date(),
+        seal_intact: true,
+        holder: id("lr.dealer.liberty"),
+    };
+    let mme = w.mme.clone();
+    w.sim.submit(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
+    let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
+    assert_eq!(held, 2049, "Liberty holds {held} points after a confirmation of 20.49 ct received");
+    // And the whole ledger, replayed, agrees with what the store derived.
+    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:#?}", report.findings);
+}

@@ -2733,9 +2733,16 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_parcels(&m.parcels, &cert, Rule::Im1);
         self.importer(&m.holder, Some(&c.importer.country), first);
         self.bound_importer(&c.importer, Some((&m.holder, first)));
+        // The lower reading is the one carried (docs/SPEC.md §10.1): what the importing
+        // authority weighed short of the certificate comes off the parcels, in the order the
+        // confirmation lists them, none below one point.
+        let mut short = c.carats().saturating_sub(m.carats_pt.0);
         let mut moved = Vec::new();
         for r in &m.parcels {
             if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
+                let take = short.min(p.weight_pt.0.saturating_sub(1));
+                p.weight_pt = Points(p.weight_pt.0 - take);
+                short -= take;
                 p.status = ParcelStatus::Open;
                 p.holder = m.holder.clone();
                 p.seal_ids.clear();
