@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 106;
+const INVALID_CASES: usize = 107;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -2029,6 +2029,33 @@ fn received(tag: &str) -> (World, Liberia, ParcelId, ImportConfirmation) {
     (w, lr, p, confirmation)
 }
 
+fn im1_confirmation_above_transit() -> Vec<File> {
+    let (mut w, lr, p, m) = received("im1_confirmation_above_transit");
+    let nma = w.c.nma.clone();
+    let gn = w
+        .sim
+        .enrol(&nma, "gn.mines", "Ministere des Mines et de la Geologie de Guinee", Role::Authority, "GN", None)
+        .unwrap();
+    let mut transit = w.transit(CERT, "GN");
+    if let Payload::Transit { carats_in_pt, carats_out_pt, .. } = &mut transit {
+        *carats_in_pt = Points(1249);
+        *carats_out_pt = Points(1249);
+    }
+    w.sim.submit(&gn, transit).unwrap();
+    w.sim.tick(60);
+    let mut m = m;
+    m.parcels = w.sim.current_refs(CERT).unwrap();
+    let bad = w.sign(&lr.mme, Payload::ImportConfirmation { confirmation: m });
+    w.refuse(
+        "fail_im1_confirmation_above_transit",
+        Rule::Im1,
+        Some(p),
+        "Guinea records the 12.50 ct shipment crossing at 12.49 ct (within tolerance); Liberia then confirms \
+         12.50 ct received: a point lost on the way cannot be found again on arrival.",
+        bad,
+    )
+}
+
 fn im1_confirmation_carats_short() -> Vec<File> {
     let (w, lr, p, mut m) = received("im1_confirmation_carats_short");
     m.carats_pt = Points(1150);
@@ -3361,6 +3388,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     mb5_carats_one_point,
     tr1_carats_gain_a_point,
     im1_confirmation_gains_a_point,
+    im1_confirmation_above_transit,
     kp2_foreign_certificate_imported_twice,
     kp2_foreign_certificate_respelled,
     kp2_own_certificate_imported,

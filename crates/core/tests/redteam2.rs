@@ -471,36 +471,92 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
 ///
 /// Correct: the weight carried forward by a confirmation is the carats received: the
 /// certificate's parcels weigh `carats_pt` in all after it.
+impl World {
+    /// 12.50 ct and 8.00 ct mined, sealed, certified as `number` to Liberty and exported.
+    fn shipped_to_liberty(&mut self, number: &str) -> [ParcelId; 2] {
+        let nma = self.nma.clone();
+        let a = self.mined_to_exporter(1250);
+        let b = self.mined_to_exporter(800);
+        self.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
+        self.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
+        let c = self.draft(number, &[a, b], to_liberty());
+        self.sim.certify(&nma, c).unwrap();
+        self.sim.tick(60);
+        self.sim.export(&nma, number).unwrap();
+        self.sim.tick(24 * 60);
+        [a, b]
+    }
+
+    /// Liberia's confirmation of `number`'s receipt, `pt` weighed.
+    fn confirmation(&self, number: &str, pt: u64) -> Payload {
+        let c = self.sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
+        Payload::ImportConfirmation {
+            confirmation: kpledger_model::ImportConfirmation {
+                certificate: c.number.clone(),
+                parcels: self.sim.current_refs(number).unwrap(),
+                parcel_count: c.parcel_count,
+                carats_pt: Points(pt),
+                importer: c.importer.name.clone(),
+                exporter: c.exporter.name.clone(),
+                date_of_receipt: self.sim.now().date(),
+                seal_intact: true,
+                holder: id("lr.dealer.liberty"),
+            },
+        }
+    }
+}
+
 #[test]
 fn redteam2_import_confirmation_carries_the_lower_reading() {
     let mut w = World::new("confirmation-reading");
-    let nma = w.nma.clone();
-    let a = w.mined_to_exporter(1250);
-    let b = w.mined_to_exporter(800);
-    w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
-    w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
-    let c = w.draft("SL-2026-004601", &[a, b], to_liberty());
-    w.sim.certify(&nma, c).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004601").unwrap();
-    w.sim.tick(24 * 60);
-    let c = w.sim.ledger().certificate(&text("SL-2026-004601").unwrap()).unwrap().unwrap().certificate;
-    let confirmation = kpledger_model::ImportConfirmation {
-        certificate: c.number.clone(),
-        parcels: w.sim.current_refs("SL-2026-004601").unwrap(),
-        parcel_count: c.parcel_count,
-        carats_pt: Points(c.carats() - 1),
-        importer: c.importer.name.clone(),
-        exporter: c.exporter.name.clone(),
-        date_of_receipt: w.sim.now().date(),
-        seal_intact: true,
-        holder: id("lr.dealer.liberty"),
-    };
+    let [a, b] = w.shipped_to_liberty("SL-2026-004601");
+    let confirmation = w.confirmation("SL-2026-004601", 2049);
     let mme = w.mme.clone();
-    w.sim.submit(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
+    w.sim.submit(&mme, confirmation).unwrap();
     let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
     assert_eq!(held, 2049, "Liberty holds {held} points after a confirmation of 20.49 ct received");
     // And the whole ledger, replayed, agrees with what the store derived.
+    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// ATTACK (the same class, at a transit): the shipment of 20.50 ct crosses Guinea, whose
+/// authority records it entering and leaving at 20.49 ct (a point short, within the issuing
+/// country's tolerance: TR-1 accepts it); Liberia then confirms receipt of 20.50 ct, the
+/// certificate's figure. The confirmation was compared with the certificate only: a point lost
+/// on the way is found again on arrival, and the weight carried grows between two weighings of
+/// the same sealed container.
+///
+/// Correct: a transit carries forward its reading as every weighing does, and the confirmation
+/// never records more than the shipment carried (IM-1); the parcels weigh 20.49 ct after the
+/// transit.
+#[test]
+fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
+    let mut w = World::new("transit-reading");
+    let root = w.root.clone();
+    let gn = w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
+    w.sim.policy(&gn, policy("GN")).unwrap();
+    let [a, b] = w.shipped_to_liberty("SL-2026-004602");
+    let c = w.sim.ledger().certificate(&text("SL-2026-004602").unwrap()).unwrap().unwrap().certificate;
+    let transit = Payload::Transit {
+        certificate: c.number.clone(),
+        country: Country::new("GN").unwrap(),
+        parcels: w.sim.current_refs("SL-2026-004602").unwrap(),
+        seal_ids_in: c.container_seal_ids.clone(),
+        seal_ids_out: c.container_seal_ids.clone(),
+        carats_in_pt: Points(2049),
+        carats_out_pt: Points(2049),
+        parcel_count_in: c.parcel_count,
+        parcel_count_out: c.parcel_count,
+        opened: false,
+    };
+    w.sim.submit(&gn, transit).unwrap();
+    w.sim.tick(60);
+    let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
+    assert_eq!(held, 2049, "the shipment weighs {held} points after a transit that weighed 20.49 ct");
+    let found_again = w.confirmation("SL-2026-004602", 2050);
+    let ev = w.sim.sign(&w.mme, found_again).unwrap();
+    assert_refused(&w.refused_with(&ev), &["IM-1"], "20.50 ct received after 20.49 ct left Guinea");
     let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
 }

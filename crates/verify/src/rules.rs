@@ -2357,6 +2357,14 @@ impl<'a, S: State> Cx<'a, S> {
             .state
             .policy_at(&c.issuing_country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let mut moved = Vec::new();
+        for r in refs {
+            if let Some(p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
+                moved.push(p);
+            }
+        }
+        let whole = moved.len() == c.parcels.len();
+        let carried = carry_reading(&mut moved, carats_out);
         let mut problems = Vec::new();
         if opened {
             problems.push("the container was opened".to_owned());
@@ -2364,10 +2372,15 @@ impl<'a, S: State> Cx<'a, S> {
         if sin != sout || sin != cert_seals {
             problems.push("the seals on exit are not the seals on entry and on the certificate".to_owned());
         }
-        if carats_in != carats_out || carats_in.0 > c.carats() || c.carats() - carats_in.0 > tol {
+        if carats_in != carats_out
+            || carats_in.0 > c.carats()
+            || c.carats() - carats_in.0 > tol
+            || (whole && u128::from(carats_in.0) > carried)
+        {
             problems.push(format!(
-                "{carats_in} entered, {carats_out} left, the certificate states {}",
-                Points(c.carats())
+                "{carats_in} entered, {carats_out} left, the certificate states {}, the shipment carried {} as last weighed",
+                Points(c.carats()),
+                Points(u64::try_from(carried).unwrap_or(u64::MAX))
             ));
         }
         if count_in != count_out || count_in != c.parcel_count {
@@ -2383,14 +2396,8 @@ impl<'a, S: State> Cx<'a, S> {
             ));
         }
         self.same_parcels(refs, &cert, Rule::Tr1);
-        let mut moved = Vec::new();
-        for r in refs {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
-                self.touch(&mut p);
-                moved.push(p);
-            }
-        }
-        for p in moved {
+        for mut p in moved {
+            self.touch(&mut p);
             self.effects.push(Effect::PutParcel(p));
         }
     }
@@ -2676,7 +2683,22 @@ impl<'a, S: State> Cx<'a, S> {
             .state
             .policy_at(&c.importer.country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let mut moved = Vec::new();
+        for r in &m.parcels {
+            if let Some(p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
+                moved.push(p);
+            }
+        }
+        let whole = moved.len() == c.parcels.len();
+        let carried = carry_reading(&mut moved, m.carats_pt);
         let mut mismatches = Vec::new();
+        if whole && u128::from(m.carats_pt.0) > carried {
+            mismatches.push(format!(
+                "{} received, more than the {} the shipment carried as last weighed (at a transit): no event adds weight",
+                m.carats_pt,
+                Points(u64::try_from(carried).unwrap_or(u64::MAX))
+            ));
+        }
         if m.parcel_count != c.parcel_count {
             mismatches.push(format!(
                 "{} parcels received, the certificate states {}",
@@ -2733,30 +2755,32 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_parcels(&m.parcels, &cert, Rule::Im1);
         self.importer(&m.holder, Some(&c.importer.country), first);
         self.bound_importer(&c.importer, Some((&m.holder, first)));
-        // The lower reading is the one carried (docs/SPEC.md §10.1): what the importing
-        // authority weighed short of the certificate comes off the parcels, in the order the
-        // confirmation lists them, none below one point.
-        let mut short = c.carats().saturating_sub(m.carats_pt.0);
-        let mut moved = Vec::new();
-        for r in &m.parcels {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
-                let take = short.min(p.weight_pt.0.saturating_sub(1));
-                p.weight_pt = Points(p.weight_pt.0 - take);
-                short -= take;
-                p.status = ParcelStatus::Open;
-                p.holder = m.holder.clone();
-                p.seal_ids.clear();
-                p.value_usd_cents = None;
-                self.touch(&mut p);
-                moved.push(p);
-            }
-        }
-        for p in moved {
+        for mut p in moved {
+            p.status = ParcelStatus::Open;
+            p.holder = m.holder.clone();
+            p.seal_ids.clear();
+            p.value_usd_cents = None;
+            self.touch(&mut p);
             self.effects.push(Effect::PutParcel(p));
         }
         cert.confirmed = Some(self.ev.body.time.clone());
         self.effects.push(Effect::PutCertificate(Box::new(cert)));
     }
+}
+
+/// The weight a shipment's parcels carry in all, before `reading`; then, the lower reading
+/// being the one carried (docs/SPEC.md §10.1), what `reading` finds short of it comes off the
+/// parcels, in the order given, none below one point. A transit and an import confirmation
+/// weigh the whole sealed shipment, not each parcel.
+fn carry_reading(parcels: &mut [ParcelState], reading: Points) -> u128 {
+    let carried: u128 = parcels.iter().map(|p| u128::from(p.weight_pt.0)).sum();
+    let mut short = carried.saturating_sub(u128::from(reading.0));
+    for p in parcels {
+        let take = u64::try_from(short).unwrap_or(u64::MAX).min(p.weight_pt.0.saturating_sub(1));
+        p.weight_pt = Points(p.weight_pt.0 - take);
+        short -= u128::from(take);
+    }
+    carried
 }
 
 /// How many days a certificate's date of issue may precede the day its validation is
