@@ -1095,7 +1095,10 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                             json!({"ok": false, "refused": refusal.to_string(), "evidence": evidence})
                         );
                     }
-                    eprintln!("kpledger: witness refuses to cosign: {}", render::terminal_safe(&refusal.to_string()));
+                    eprintln!(
+                        "kpledger: witness refuses to cosign: {}",
+                        render::terminal_safe(&refusal.to_string())
+                    );
                     eprintln!("the evidence is kept in {}", evidence.display());
                     Ok(FOUND)
                 }

@@ -32,27 +32,55 @@ fn redteam2_verify_ledger_under_a_policy_refuses_the_roots_own_certificate() {
     let d = TempDir::new("redteam2-root-cert");
     let path = d.join("ledger.kpl");
     let ledger = Ledger::create(&path).unwrap();
-    let mut sim =
-        Sim::new(ledger, Origin::new(ORIGIN).unwrap(), "redteam2-e2e", &Time::new("2026-03-02T08:00:00Z").unwrap());
+    let mut sim = Sim::new(
+        ledger,
+        Origin::new(ORIGIN).unwrap(),
+        "redteam2-e2e",
+        &Time::new("2026-03-02T08:00:00Z").unwrap(),
+    );
     let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
     let nma = sim
         .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
         .unwrap();
     sim.policy(&nma, policy("SL")).unwrap();
     let koidu = sim
-        .site(&nma, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap())
+        .site(
+            &nma,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
         .unwrap();
     let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
         licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
     };
     let miner = sim
-        .enrol(&nma, "sl.miner.koroma", "Ibrahim Koroma", Role::Miner, "SL", Some(lic("M/1", "artisanal", &[&koidu])))
+        .enrol(
+            &nma,
+            "sl.miner.koroma",
+            "Ibrahim Koroma",
+            Role::Miner,
+            "SL",
+            Some(lic("M/1", "artisanal", &[&koidu])),
+        )
         .unwrap();
     let dealer = sim
-        .enrol(&nma, "sl.dealer.kamara", "Kamara Diamond Dealers", Role::Dealer, "SL", Some(lic("D/1", "dealer", &[])))
+        .enrol(
+            &nma,
+            "sl.dealer.kamara",
+            "Kamara Diamond Dealers",
+            Role::Dealer,
+            "SL",
+            Some(lic("D/1", "dealer", &[])),
+        )
         .unwrap();
     let exporter = sim
-        .enrol(&nma, "sl.exporter.one", "Exporter One Ltd", Role::Exporter, "SL", Some(lic("E/1", "exporter", &[])))
+        .enrol(
+            &nma,
+            "sl.exporter.one",
+            "Exporter One Ltd",
+            Role::Exporter,
+            "SL",
+            Some(lic("E/1", "exporter", &[])),
+        )
         .unwrap();
     let valuer = sim.enrol(&nma, "sl.pmt", "Government Valuer", Role::Valuer, "SL", None).unwrap();
     sim.tick(60);

@@ -2034,7 +2034,14 @@ fn im1_confirmation_above_transit() -> Vec<File> {
     let nma = w.c.nma.clone();
     let gn = w
         .sim
-        .enrol(&nma, "gn.mines", "Ministere des Mines et de la Geologie de Guinee", Role::Authority, "GN", None)
+        .enrol(
+            &nma,
+            "gn.mines",
+            "Ministere des Mines et de la Geologie de Guinee",
+            Role::Authority,
+            "GN",
+            None,
+        )
         .unwrap();
     let mut transit = w.transit(CERT, "GN");
     if let Payload::Transit { carats_in_pt, carats_out_pt, .. } = &mut transit {

@@ -40,8 +40,7 @@ impl Scratch {
     fn new(tag: &str) -> Scratch {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("kpledger-redteam2-{}-{tag}-{n}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("kpledger-redteam2-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -206,7 +205,10 @@ impl World {
         }
         t.push_str("group both all sl.nma lr.mme\nquorum both\n");
         for (c, a) in [("SL", &self.nma), ("LR", &self.mme)] {
-            t.push_str(&format!("{ISSUER_KEYWORD} {c} {}\n", issuer_vkey(a.as_str(), k(a)).unwrap().to_vkey()));
+            t.push_str(&format!(
+                "{ISSUER_KEYWORD} {c} {}\n",
+                issuer_vkey(a.as_str(), k(a)).unwrap().to_vkey()
+            ));
         }
         TrustPolicy::parse(t.as_bytes()).unwrap()
     }
@@ -370,7 +372,11 @@ fn redteam2_own_certificate_number_respelled_is_refused() {
         w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0302"]);
         let c = w.draft(respelled, &[b], to_liberty());
         let ev = w.sim.sign(&nma, Payload::Certificate { certificate: c }).unwrap();
-        assert_refused(&w.refused_with(&ev), &["KP-2"], &format!("certificate {respelled} after SL-2026-004312"));
+        assert_refused(
+            &w.refused_with(&ev),
+            &["KP-2"],
+            &format!("certificate {respelled} after SL-2026-004312"),
+        );
     }
 }
 
@@ -415,7 +421,11 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
         let ev = w.sim.sign(signer, payload).unwrap();
         let bytes = kpledger_model::canonical::to_canonical(&ev.event).unwrap();
         let read = kpledger_model::Event::parse(&bytes);
-        assert!(read.is_err(), "an event carrying {huge} points was read: {:?}", ev.event.body.payload.kind());
+        assert!(
+            read.is_err(),
+            "an event carrying {huge} points was read: {:?}",
+            ev.event.body.payload.kind()
+        );
     }
 }
 
@@ -534,7 +544,8 @@ fn redteam2_import_confirmation_carries_the_lower_reading() {
 fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
     let mut w = World::new("transit-reading");
     let root = w.root.clone();
-    let gn = w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
+    let gn =
+        w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
     w.sim.policy(&gn, policy("GN")).unwrap();
     let [a, b] = w.shipped_to_liberty("SL-2026-004602");
     let c = w.sim.ledger().certificate(&text("SL-2026-004602").unwrap()).unwrap().unwrap().certificate;

@@ -285,7 +285,14 @@ pub struct Vouchers {
     root: Option<kpledger_model::ActorId>,
     root_keys: Vec<PublicKey>,
     /// (log position, what, number, country, signer, key).
-    acts: Vec<(u64, &'static str, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)>,
+    acts: Vec<(
+        u64,
+        &'static str,
+        kpledger_model::Text,
+        kpledger_model::Country,
+        kpledger_model::ActorId,
+        PublicKey,
+    )>,
 }
 
 impl Vouchers {
@@ -301,10 +308,10 @@ impl Vouchers {
             Payload::Enrol { actor } => {
                 self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
             }
-            Payload::RotateKey { actor, key } if self.root.as_ref() == Some(actor) => {
-                if !self.root_keys.contains(key) {
-                    self.root_keys.push(*key);
-                }
+            Payload::RotateKey { actor, key }
+                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(key) =>
+            {
+                self.root_keys.push(*key);
             }
             Payload::Certificate { certificate: c } => self.acts.push((
                 seq,
@@ -350,8 +357,10 @@ impl Vouchers {
             } else if pinned.is_empty() {
                 format!("the trust policy trusts no authority for {country}")
             } else {
-                let list: Vec<String> =
-                    pinned.iter().map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint())).collect();
+                let list: Vec<String> = pinned
+                    .iter()
+                    .map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint()))
+                    .collect();
                 format!("the trust policy trusts only {} for {country}", list.join(", "))
             };
             let act = if *what == "import" {
