@@ -279,6 +279,8 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
 /// any "authority" it likes in its own ledger, and its genesis names a country of its own.
 #[derive(Debug, Default)]
 pub struct Vouchers {
+    /// The log's origin, from its genesis.
+    origin: Option<kpledger_model::Origin>,
     /// Each enrolled actor's country (an importing authority acts for its own).
     countries: BTreeMap<kpledger_model::ActorId, kpledger_model::Country>,
     /// The root authority and the keys it has held (genesis key, then each rotation).
@@ -301,6 +303,7 @@ impl Vouchers {
         let (signer, key) = (&ev.event.body.signer, ev.event.sig.key);
         match &ev.event.body.payload {
             Payload::Genesis { authority } if self.root.is_none() => {
+                self.origin = Some(ev.event.body.ledger.clone());
                 self.root = Some(authority.id.clone());
                 self.root_keys.push(authority.key);
                 self.countries.insert(authority.id.clone(), authority.country.clone());
@@ -328,6 +331,70 @@ impl Vouchers {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// LOG-3/LOG-4 for a whole ledger judged under `policy`, as for a bundle (docs/SPEC.md
+    /// §14.3): its newest stored checkpoint, `newest` (a signed note with its cosignatures),
+    /// must carry the cosignatures of the policy's quorum of witnesses, each verified with the
+    /// policy's key (a key the root has held counts for nothing); with `quorum none`, the
+    /// verdict carries LOG-4. The checkpoint's own signature is whole-ledger verification's to
+    /// judge (LOG-2). Without this, a ledger file no witness ever saw (a history rewritten by
+    /// its root) verified under a policy that requires witnesses, and said nothing about it.
+    pub fn check_witnesses(&self, policy: &TrustPolicy, newest: Option<&str>) -> Vec<Finding> {
+        use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
+        let Some(origin) = self.origin.as_ref().map(|o| o.as_str()) else { return Vec::new() };
+        let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+        let log_key = newest.and_then(|note| {
+            self.root_keys.iter().find_map(|k| {
+                let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
+                open_checkpoint(note.as_bytes(), origin, &vk, &[]).ok().map(|_| vk)
+            })
+        });
+        let mut cosigned = BTreeSet::new();
+        if let (Some(note), Some(vk)) = (newest, &log_key) {
+            match open_checkpoint(note.as_bytes(), origin, vk, &keys) {
+                Ok(opened) => {
+                    for c in opened.cosignatures() {
+                        if self.root_keys.contains(c.key().public_key()) {
+                            continue;
+                        }
+                        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+                            cosigned.insert(i);
+                        }
+                    }
+                }
+                Err(e) => {
+                    return vec![Finding::error(
+                        Rule::Log3,
+                        format!("a cosignature by a witness of the trust policy does not verify: {e}"),
+                    )];
+                }
+            }
+        }
+        if policy.quorum() == Quorum::None {
+            vec![Finding::warning(
+                Rule::Log4,
+                "not witnessed: the trust policy requires no witness (`quorum none`), so nothing shows that this \
+                 history was shown to anyone else",
+            )]
+        } else if !policy.quorum_met(&cosigned) {
+            let q = policy.quorum_text();
+            let msg = match newest {
+                Some(_) => format!(
+                    "not witnessed: the ledger's newest checkpoint lacks the cosignatures of the trust policy's quorum of \
+                     witnesses, {q} ({} of its witnesses cosigned)",
+                    cosigned.len()
+                ),
+                None => format!(
+                    "not witnessed: the ledger has no checkpoint, so no witness of the trust policy ({q}) cosigned its history"
+                ),
+            };
+            vec![Finding::error(Rule::Log3, msg).hint(
+                "publish a checkpoint and store the witnesses' cosignatures (`kpledger log publish`, `kpledger log cosignatures`)",
+            )]
+        } else {
+            Vec::new()
         }
     }
 
