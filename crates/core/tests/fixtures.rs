@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 107;
+const INVALID_CASES: usize = 108;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -2554,6 +2554,33 @@ fn kp2_certificate_number_respelled() -> Vec<File> {
     )
 }
 
+fn kp2_member_certificate_on_paper() -> Vec<File> {
+    let mut w = World::new("kp2_member_certificate_on_paper");
+    let lr = w.liberia();
+    let paper = foreign(
+        "SL-2026-009999",
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        200_000,
+        (w.day(0), w.day(60)),
+    );
+    let payload = w.import(&lr.liberty, 200_000, 300, paper);
+    let np = import_parcel(&payload);
+    let bad = w.sign(&lr.mme, payload);
+    w.refuse(
+        "fail_kp2_member_certificate_on_paper",
+        Rule::Kp2,
+        Some(np),
+        "Liberia admits 2,000 ct under a paper Sierra Leone certificate SL-2026-009999 dated today, a number \
+         Sierra Leone never issued, although Sierra Leone records every certificate it issues in this ledger: \
+         2,000 ct of Sierra Leone provenance on Liberia's word alone.",
+        bad,
+    )
+}
+
 fn im1_import_heavier_than_certificate() -> Vec<File> {
     let mut w = World::new("im1_import_heavier_than_certificate");
     let c = w.c.clone();
@@ -3402,6 +3429,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     kp2_own_certificate_respelled,
     kp2_number_already_imported,
     kp2_certificate_number_respelled,
+    kp2_member_certificate_on_paper,
     im1_import_heavier_than_certificate,
     im1_import_short_of_certificate,
     kp3_import_headings_merged,

@@ -571,3 +571,32 @@ fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
     let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
 }
+
+/// ATTACK (corrupt Liberian official, `lr.mme`): Sierra Leone's authority is a member of this
+/// regional ledger, so every certificate it issued since it was enrolled is recorded here.
+/// `lr.mme` admits a paper import of "SL-2026-009999", a number Sierra Leone never issued,
+/// 2,000 ct of single origin SL, dated after SL's authority joined the ledger. Nothing in the
+/// ledger vouches for it but `lr.mme`'s word: 2,000 ct of Sierra Leone provenance from paper,
+/// which Liberia can certify and export.
+///
+/// Correct: a certificate of a country whose KP authority records its certificates in this
+/// ledger, dated after it joined, is received by import confirmation, not as paper (KP-2).
+#[test]
+fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused() {
+    let mut w = World::new("paper-member");
+    let mme = w.mme.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mut paper = foreign("SL-2026-009999", "SL", LIBERTY, 200_000, valid);
+    paper.exporter = text("Kono Gems Export Ltd").unwrap();
+    paper.issuing_authority = text("National Minerals Agency of Sierra Leone").unwrap();
+    let payload = Payload::Import {
+        parcel: w.sim.new_parcel_id(),
+        holder: id("lr.dealer.liberty"),
+        weight_pt: Points(200_000),
+        stones: 300,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    let ev = w.sim.sign(&mme, payload).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
+}

@@ -2545,6 +2545,36 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
+        // A member country records its certificates here: once an authority of that country
+        // (the root, when it is enrolled with it) has published its policy in this ledger, a
+        // certificate of that country dated since is received by its import confirmation, and
+        // one that is not recorded here was never issued.
+        let state: &'a S = self.state;
+        if let Some(h) = state.policy_history(&c.issuing_country)
+            && let Some(first) = h
+                .entries
+                .iter()
+                .find(|e| state.actor(&e.by).is_some_and(|a| a.record.country == c.issuing_country))
+            && c.date_of_issue >= first.time.date()
+            && self.state.certificate_by_key(&c.issuing_country, &key).is_none()
+        {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "{} records its KP certificates in this ledger (its authority {} published its policy here on {}), \
+                         but certificate {} dated {} is not recorded here: it was never issued",
+                        c.issuing_country,
+                        first.by,
+                        first.time.date(),
+                        c.number,
+                        c.date_of_issue
+                    ),
+                )
+                .parcel(parcel)
+                .hint("a member country's shipment is received by the import confirmation of its certificate, never admitted on paper"),
+            );
+        }
         if date < c.date_of_issue || date > c.date_of_expiry {
             self.err(
                 Finding::error(
