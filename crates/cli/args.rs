@@ -1059,8 +1059,8 @@ pub(crate) enum WitnessCmd {
     /// vkey names are the origins): a checkpoint signed by the log's key that consistently
     /// extends the last one cosigned for that log is recorded durably in --state, then
     /// cosigned (cosignature/v1). Refusals: 404 unknown log, 403 no valid log signature, 400
-    /// malformed or old > size, 409 (body: the size last cosigned) when `old` is not that size
-    /// or for a fork at that size, 422 a bad consistency proof. A refused fork or inconsistent
+    /// malformed or old > size, 409 (body: the size last cosigned) when `old` is not that size,
+    /// 422 a bad consistency proof or a fork (another root at the size last cosigned). A refused fork or inconsistent
     /// extension is kept (both signed checkpoints) in STATE.evidence/. Also serves
     /// `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`.
     ///

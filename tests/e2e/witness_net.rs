@@ -60,9 +60,11 @@ impl WitnessProc {
             l.trim_end().to_owned()
         };
         let first = line("address");
-        let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
+        let url =
+            first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}")).to_owned();
         let second = line("vkey");
-        let vkey = second.strip_prefix("witness ").unwrap_or_else(|| panic!("second line: {second:?}")).to_owned();
+        let vkey =
+            second.strip_prefix("witness ").unwrap_or_else(|| panic!("second line: {second:?}")).to_owned();
         WitnessProc { child, url, vkey, _out: out }
     }
 
@@ -105,7 +107,11 @@ struct Log {
 
 impl Log {
     fn new(origin: &str, seed: u8, leaves: Vec<Hash>) -> Log {
-        Log { origin: origin.to_owned(), key: SignerKey::new(origin, SecretKey::from_seed(&[seed; 32])).unwrap(), leaves }
+        Log {
+            origin: origin.to_owned(),
+            key: SignerKey::new(origin, SecretKey::from_seed(&[seed; 32])).unwrap(),
+            leaves,
+        }
     }
     fn leaves(tag: &str, n: usize) -> Vec<Hash> {
         (0..n).map(|i| Hash(sha256(&[tag.as_bytes(), &(i as u64).to_be_bytes()]))).collect()
@@ -160,8 +166,10 @@ fn three_witnesses_cosign_a_growing_log() {
     let log_line = kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
     let logs = dir.join("logs.txt");
     std::fs::write(&logs, format!("{log_line}\nquorum none\n")).unwrap();
-    let mut ws: Vec<WitnessProc> =
-        ["witness.example/a", "witness.example/b", "witness.example/c"].iter().map(|n| WitnessProc::start(&dir, n, &logs, None)).collect();
+    let mut ws: Vec<WitnessProc> = ["witness.example/a", "witness.example/b", "witness.example/c"]
+        .iter()
+        .map(|n| WitnessProc::start(&dir, n, &logs, None))
+        .collect();
     let mut policy = format!("{log_line}\n");
     for (i, w) in ws.iter().enumerate() {
         policy.push_str(&format!("witness w{i} {} {}\n", w.vkey, w.url));
@@ -213,22 +221,28 @@ fn three_witnesses_cosign_a_growing_log() {
     // A bundle under the newest checkpoint the quorum cosigned verifies under an importer's
     // policy whose only witnesses are these three (issuers from the demo's policy).
     let demo_policy = std::fs::read_to_string(dir.join("demo").join("trust-policy.txt")).unwrap();
-    let issuers: String = demo_policy.lines().filter(|l| l.starts_with("kpledger-issuer")).map(|l| format!("{l}\n")).collect();
+    let issuers: String =
+        demo_policy.lines().filter(|l| l.starts_with("kpledger-issuer")).map(|l| format!("{l}\n")).collect();
     let importer = dir.join("importer.txt");
     std::fs::write(&importer, format!("{policy}{issuers}")).unwrap();
     let cert = std::fs::read_dir(dir.join("demo").join("bundles")).unwrap().next().unwrap().unwrap().path();
     let number = cert.file_stem().unwrap().to_string_lossy().into_owned();
     let bundle = dir.join("bundle.json");
-    kp!("bundle", "--ledger", &ledger, "--certificate", &number, "--out", &bundle, "--policy", &importer).run().ok();
-    kp!("verify", &bundle, "--policy", &importer)
+    kp!("bundle", "--ledger", &ledger, "--certificate", &number, "--out", &bundle, "--policy", &importer)
         .run()
-        .ok()
-        .stdout_has("checkpoint cosigned by the trust policy's witnesses: witness.example/a, witness.example/b");
+        .ok();
+    kp!("verify", &bundle, "--policy", &importer).run().ok().stdout_has(
+        "checkpoint cosigned by the trust policy's witnesses: witness.example/a, witness.example/b",
+    );
     // Under a policy demanding all three, the newest checkpoint (two cosignatures) is not
     // published, and the last one all three cosigned does not hold the certificate's newest
     // events: no bundle yet.
     let all3 = dir.join("all3.txt");
-    std::fs::write(&all3, format!("{}{issuers}", policy.replace("group two-of-three 2", "group two-of-three all"))).unwrap();
+    std::fs::write(
+        &all3,
+        format!("{}{issuers}", policy.replace("group two-of-three 2", "group two-of-three all")),
+    )
+    .unwrap();
     let b3 = dir.join("bundle3.json");
     kp!("bundle", "--ledger", &ledger, "--certificate", &number, "--out", &b3, "--policy", &all3)
         .run()
@@ -265,18 +279,39 @@ fn every_status_code_from_a_real_request() {
     assert_eq!(status(&impostor.body(0, 4)).0, 403, "signed by a key not trusted for the origin");
     assert_eq!(status(b"old 01\n\nx").0, 400, "malformed old line");
     assert_eq!(status(&log.body(5, 4)).0, 400, "old larger than the checkpoint's size");
-    let mut wrong_empty = body(0, &[], &Checkpoint::new(&empty.origin, 0, Hash([9; 32])).unwrap().sign(&empty.key).unwrap().to_bytes());
+    let mut wrong_empty = body(
+        0,
+        &[],
+        &Checkpoint::new(&empty.origin, 0, Hash([9; 32])).unwrap().sign(&empty.key).unwrap().to_bytes(),
+    );
     assert_eq!(status(&wrong_empty).0, 422, "a size-0 checkpoint with a root other than the empty tree's");
     wrong_empty = empty.body(0, 0);
     assert_eq!(status(&wrong_empty).0, 200, "the empty tree, with its root");
 
     let (code, _, lines) = status(&log.body(0, 4));
     assert_eq!(code, 200);
-    assert!(lines.starts_with("\u{2014} witness.example/w ") && cosignature_verifies(&log.note(4), &lines, &w.vkey), "{lines}");
+    assert!(
+        lines.starts_with("\u{2014} witness.example/w ")
+            && cosignature_verifies(&log.note(4), &lines, &w.vkey),
+        "{lines}"
+    );
     // Unknown signature lines (another log key, a post-quantum cosignature) are ignored.
     let mut noisy = Note::parse(&log.note(4)).unwrap();
-    noisy.add_signature(kpledger_model::note::Signature::new("pq.example/witness", kpledger_model::note::KeyId(7), vec![1; 2420]).unwrap()).unwrap();
-    assert_eq!(status(&body(4, &[], &noisy.to_bytes())).0, 200, "same checkpoint again, with an unknown signature line");
+    noisy
+        .add_signature(
+            kpledger_model::note::Signature::new(
+                "pq.example/witness",
+                kpledger_model::note::KeyId(7),
+                vec![1; 2420],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        status(&body(4, &[], &noisy.to_bytes())).0,
+        200,
+        "same checkpoint again, with an unknown signature line"
+    );
 
     // A log lying about `old` (0, or a size it never got cosigned) gets 409 with the size.
     for lie in [0, 2] {
@@ -288,10 +323,11 @@ fn every_status_code_from_a_real_request() {
     assert_eq!(status(&bad).0, 422);
     assert_eq!(status(&log.body(4, 8)).0, 200, "the right proof");
 
-    // A fork at the cosigned size: 409 (C2SP: the same size with another root), evidence kept.
+    // A fork at the cosigned size: 422 (tlog-witness v1.1.0), the evidence kept.
     let fork = Log::new("example.com/test-log", 1, Log::leaves("B", 16));
-    let (code, ct, text) = status(&fork.body(8, 8));
-    assert_eq!((code, ct.as_str(), text.as_str()), (409, "text/x.tlog.size", "8\n"));
+    let (code, _, text) = status(&fork.body(8, 8));
+    assert_eq!(code, 422, "{text}");
+    assert!(text.contains("fork") && text.contains("kept both signed checkpoints as evidence"), "{text}");
     // A rollback: a smaller checkpoint, with the honest old (400) or a lying one (409).
     assert_eq!(status(&log.body(8, 6)).0, 400);
     assert_eq!(status(&log.body(6, 6)).0, 409);
@@ -306,7 +342,10 @@ fn every_status_code_from_a_real_request() {
     let cosigned_note = String::from_utf8(log.note(8)).unwrap();
     let kept = evidence.iter().find(|e| e.contains("fork")).expect("the fork's evidence is kept");
     let kept: serde_json::Value = serde_json::from_str(kept).unwrap();
-    assert_eq!((kept["cosigned"].as_str().unwrap(), kept["offered"].as_str().unwrap()), (cosigned_note.as_str(), fork_note.as_str()));
+    assert_eq!(
+        (kept["cosigned"].as_str().unwrap(), kept["offered"].as_str().unwrap()),
+        (cosigned_note.as_str(), fork_note.as_str())
+    );
     assert!(evidence.len() >= 3, "the bad proof, the fork and the forked extension: {}", evidence.len());
 
     // The monitoring endpoint: the last cosigned checkpoint with this witness's cosignature.
@@ -315,14 +354,34 @@ fn every_status_code_from_a_real_request() {
     assert_eq!(r.status().as_u16(), 200);
     let got = r.body_mut().read_to_string().unwrap();
     let (note_part, sig_part) = got.split_at(cosigned_note.len());
-    assert!(got.starts_with(&cosigned_note) && cosignature_verifies(note_part.as_bytes(), sig_part, &w.vkey), "{got}");
-    assert_eq!(a.get(format!("{}/{}/checkpoint", w.url, "00".repeat(32))).call().unwrap().status().as_u16(), 404);
+    assert!(
+        got.starts_with(&cosigned_note) && cosignature_verifies(note_part.as_bytes(), sig_part, &w.vkey),
+        "{got}"
+    );
+    assert_eq!(
+        a.get(format!("{}/{}/checkpoint", w.url, "00".repeat(32))).call().unwrap().status().as_u16(),
+        404
+    );
 
     // The state is durable: after SIGKILL and a restart the witness still holds size 8.
     w.kill();
     // One state file, one process.
     let w2 = WitnessProc::start(&dir, "witness.example/w", &policy, None);
-    let second = kp!("witness", "serve", "--name", "witness.example/w", "--key", dir.join("witness.example_w.pem"), "--state", dir.join("witness.example_w.state.json"), "--policy", &policy, "--listen", "127.0.0.1:0").run();
+    let second = kp!(
+        "witness",
+        "serve",
+        "--name",
+        "witness.example/w",
+        "--key",
+        dir.join("witness.example_w.pem"),
+        "--state",
+        dir.join("witness.example_w.state.json"),
+        "--policy",
+        &policy,
+        "--listen",
+        "127.0.0.1:0"
+    )
+    .run();
     second.cannot_run(&["in use by another witness process"]);
     let (code, _, text) = post(&a, &w2.url, &log.body(4, 12)).unwrap();
     assert_eq!((code, text.as_str()), (409, "8\n"));
@@ -337,7 +396,8 @@ fn every_status_code_from_a_real_request() {
 #[test]
 fn sigkill_never_cosigns_two_inconsistent_checkpoints() {
     let kills: usize = std::env::var("KPLEDGER_WITNESS_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let seed: u64 = std::env::var("KPLEDGER_STRESS_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20_261_205);
+    let seed: u64 =
+        std::env::var("KPLEDGER_STRESS_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20_261_205);
     let dir = TempDir::new("witness-kill");
     const N: usize = 64;
     const FORK_AT: usize = 6;
@@ -414,7 +474,10 @@ fn sigkill_never_cosigns_two_inconsistent_checkpoints() {
         // Beyond the fork point, one history only; sizes never go back; one root per size.
         let beyond: std::collections::BTreeSet<usize> =
             cosigned.iter().filter(|(_, s)| *s as usize > FORK_AT).map(|(h, _)| *h).collect();
-        assert!(beyond.len() <= 1, "seed {seed}: the witness cosigned both histories beyond the fork: {cosigned:?}");
+        assert!(
+            beyond.len() <= 1,
+            "seed {seed}: the witness cosigned both histories beyond the fork: {cosigned:?}"
+        );
         for w in cosigned.windows(2) {
             assert!(w[1].1 >= w[0].1, "seed {seed}: a rollback was cosigned: {cosigned:?}");
         }
@@ -423,4 +486,172 @@ fn sigkill_never_cosigns_two_inconsistent_checkpoints() {
             assert_eq!(*by_size.entry(*s).or_insert(*h), *h, "seed {seed}: two roots cosigned at size {s}");
         }
     }
+}
+
+/// The aics-witness / aics-tlog packages (PyPI; C2SP tlog-witness, tlog-cosignature and
+/// tlog-checkpoint written independently of kpledger) in a Python virtual environment:
+/// `KPLEDGER_INTEROP_VENV` (`.ci/run` makes it and sets `KPLEDGER_REQUIRE_INTEROP=1`, so CI
+/// fails without it; elsewhere the interoperability tests say they were skipped).
+fn interop_venv() -> Option<std::path::PathBuf> {
+    let venv = std::env::var_os("KPLEDGER_INTEROP_VENV").map(std::path::PathBuf::from);
+    match venv.filter(|v| v.join("bin").join("aics-witness").exists()) {
+        Some(v) => Some(v),
+        None if std::env::var_os("KPLEDGER_REQUIRE_INTEROP").is_some_and(|v| v == "1") => panic!(
+            "KPLEDGER_REQUIRE_INTEROP=1 but KPLEDGER_INTEROP_VENV does not hold aics-witness: \
+             python3.12 -m venv DIR && DIR/bin/pip install aics-witness==0.1.0 aics-tlog==0.2.1"
+        ),
+        None => {
+            eprintln!("skipped: no aics-witness (KPLEDGER_INTEROP_VENV); .ci/run installs it");
+            None
+        }
+    }
+}
+
+/// An aics-witness (not written here) cosigns kpledger's checkpoints as `log witness` sends
+/// them; kpledger verifies and stores its cosignatures; a bundle verifies under a policy whose
+/// only witness is it.
+#[test]
+fn interop_foreign_witness_cosigns_kpledger_checkpoints() {
+    let Some(venv) = interop_venv() else { return };
+    let dir = TempDir::new("interop-witness");
+    let src = DemoSource::new(&dir);
+    let ledger = dir.join("ledger.kpl");
+    src.init(&ledger);
+    let root_key = src.init_arg("--key");
+    let origin = src.init_arg("--origin");
+    let log_line = kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
+    let aw = venv.join("bin").join("aics-witness");
+    let config = dir.join("aics.json");
+    let run = |args: &[&str]| {
+        let out = Command::new(&aw).args(args).output().expect("run aics-witness");
+        assert!(out.status.success(), "aics-witness {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let c = config.to_str().unwrap();
+    let vkey = run(&["init", "--config", c, "--name", "witness.example/aics", "--listen", "127.0.0.1:0"])
+        .trim()
+        .to_owned();
+    run(&["add-log", "--config", c, "--origin", &origin, "--vkey", log_line.strip_prefix("log ").unwrap()]);
+    // kpledger's checkpoints carry one extension line (`kpledger-previous`, docs/SPEC.md
+    // §13.1), which aics-witness accepts only for logs configured so.
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    for l in cfg["logs"].as_array_mut().unwrap() {
+        l["extension_lines"] = serde_json::Value::Bool(true);
+    }
+    std::fs::write(&config, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let mut child = Command::new(&aw)
+        .args(["serve", "--config", c])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut url = None;
+    for _ in 0..50 {
+        let mut l = String::new();
+        if err.read_line(&mut l).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some((_, rest)) = l.split_once("listening on ") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+    }
+    let Some(url) = url else {
+        let _ = KillOnDrop(child);
+        panic!("aics-witness did not say where it listens");
+    };
+    let _drain = std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let policy = dir.join("policy.txt");
+    std::fs::write(&policy, format!("{log_line}\nwitness aics {vkey} {url}\nquorum aics\n")).unwrap();
+    let n = src.files.len();
+    let mut done = 1;
+    let _guard = KillOnDrop(child);
+    {
+        for upto in [n / 2, n] {
+            let mut ingest = kp!("ingest", "--ledger", &ledger);
+            for f in &src.files[done..upto] {
+                ingest = ingest.arg(f);
+            }
+            ingest.run().ok();
+            done = upto;
+            kp!("log", "publish", "--ledger", &ledger, "--key", &root_key).run().ok();
+            kp!("log", "witness", "--ledger", &ledger, "--policy", &policy)
+                .run()
+                .ok()
+                .stdout_has(&format!("aics ({url}): cosigned size {upto}"))
+                .stdout_has("cosigned by the quorum");
+        }
+        kp!("verify", "--ledger", &ledger).run().ok();
+        let demo_policy = std::fs::read_to_string(dir.join("demo").join("trust-policy.txt")).unwrap();
+        let issuers: String = demo_policy
+            .lines()
+            .filter(|l| l.starts_with("kpledger-issuer"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let importer = dir.join("importer.txt");
+        std::fs::write(&importer, format!("{}{issuers}", std::fs::read_to_string(&policy).unwrap())).unwrap();
+        let cert =
+            std::fs::read_dir(dir.join("demo").join("bundles")).unwrap().next().unwrap().unwrap().path();
+        let number = cert.file_stem().unwrap().to_string_lossy().into_owned();
+        let bundle = dir.join("bundle.json");
+        kp!("bundle", "--ledger", &ledger, "--certificate", &number, "--out", &bundle, "--policy", &importer)
+            .run()
+            .ok();
+        kp!("verify", &bundle, "--policy", &importer)
+            .run()
+            .ok()
+            .stdout_has("checkpoint cosigned by the trust policy's witnesses: witness.example/aics");
+    }
+}
+
+/// A child process killed (and reaped) when the test ends, passed or failed.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// kpledger's witness cosigns the checkpoints of a log it did not make (built, signed and
+/// submitted with aics-tlog and aics-witness's client, which verifies each cosignature with
+/// the witness's vkey), and refuses that log's fork.
+#[test]
+fn interop_kpledger_witness_cosigns_a_foreign_log() {
+    let Some(venv) = interop_venv() else { return };
+    let dir = TempDir::new("interop-log");
+    let py = venv.join("bin").join("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("interop").join("foreign_log.py");
+    let seed = "11".repeat(32);
+    let origin = "example.net/foreign";
+    let out = Command::new(&py).arg(&script).args(["vkey", origin, &seed]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log_vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let policy = dir.join("logs.txt");
+    std::fs::write(&policy, format!("log {log_vkey}\nquorum none\n")).unwrap();
+    let w = WitnessProc::start(&dir, "witness.example/kp", &policy, None);
+    let out =
+        Command::new(&py).arg(&script).args(["submit", origin, &seed, &w.url, &w.vkey]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for l in &lines[..3] {
+        assert_eq!(l["cosigned"], true, "{l}");
+        // kpledger checks the cosignature too, on the foreign note.
+        assert!(cosignature_verifies(
+            l["note"].as_str().unwrap().as_bytes(),
+            l["lines"].as_str().unwrap(),
+            &w.vkey
+        ));
+    }
+    assert_eq!(
+        (lines[3]["fork"].as_bool(), lines[3]["cosigned"].as_bool()),
+        (Some(true), Some(false)),
+        "{text}"
+    );
+    assert!(lines[3]["error"].as_str().unwrap().contains("422"), "{text}");
 }

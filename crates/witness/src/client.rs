@@ -44,9 +44,10 @@ pub enum ClientError {
         /// The offered size.
         ours: u64,
     },
-    /// 409 again at the size just proven from (a fork at that size, or a confused witness).
+    /// 409 at the size just proven from (a tlog-witness v1.0.0 witness's answer to a fork at
+    /// that size), or twice at one size.
     #[error(
-        "{url}: the witness refuses the checkpoint at size {size} (409 twice at the same size: it cosigned another root at that size)"
+        "{url}: the witness refuses the checkpoint at size {size} (409 at the size proven from: it cosigned another root at that size)"
     )]
     Conflict {
         /// The URL.

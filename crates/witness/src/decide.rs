@@ -114,8 +114,9 @@ pub enum Decision {
 /// `logs` is 404; no valid signature by a key of the origin is 403; `old` above the
 /// checkpoint's size is 400; `old` other than the last cosigned size (0 for none) is 409 with
 /// that size; a size-0 checkpoint whose root is not the empty tree's, a proof that does not
-/// show the new tree extends the cosigned one, or a proof sent with `old` 0 is 422; the same
-/// size with another root is 409 (a fork); anything else is cosigned.
+/// show the new tree extends the cosigned one, a proof sent with `old` 0, or the cosigned size
+/// with another root (a fork; tlog-witness v1.1.0 answers 422 here, v1.0.0 answered 409) is
+/// 422; anything else is cosigned.
 pub fn decide(state: &BTreeMap<String, LogRecord>, logs: &LogKeys, body: &[u8]) -> Decision {
     match decide_inner(state, logs, body) {
         Ok(d) => d,
@@ -202,11 +203,7 @@ fn decide_inner(
             "fork: the log signed two checkpoints of size {size} with different roots ({} cosigned, {} offered)",
             last.root, root
         );
-        return Err(Refusal {
-            current_size: Some(current),
-            evidence: Some(evidence(reason.clone())),
-            ..Refusal::new(409, reason)
-        });
+        return Err(Refusal { evidence: Some(evidence(reason.clone())), ..Refusal::new(422, reason) });
     }
     if !verify_consistency(last.size, size, &last.root, &root, &req.proof) {
         let reason = format!(
