@@ -234,6 +234,30 @@ fn three_witnesses_cosign_a_growing_log() {
     kp!("verify", &bundle, "--policy", &importer).run().ok().stdout_has(
         "checkpoint cosigned by the trust policy's witnesses: witness.example/a, witness.example/b",
     );
+    // A witness line with an ML-DSA-44 key (signature type 0x06 here), which kpledger does not
+    // verify, and a 2,420-byte signature line by it on the checkpoint, are ignored.
+    let pq_key = [vec![6u8], vec![7u8; 1312]].concat();
+    let pq_id = kpledger_model::note::KeyId::compute("witness.example/pq", 6, &pq_key[1..]);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pq_line = format!("witness pq witness.example/pq+{pq_id}+{}\n", b64.encode(&pq_key));
+    let with_pq = dir.join("importer-pq.txt");
+    std::fs::write(&with_pq, format!("{pq_line}{policy}{issuers}")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let sig = [pq_id.to_bytes().to_vec(), vec![9u8; 2420]].concat();
+    let cp = format!(
+        "{}\u{2014} witness.example/pq {}\n",
+        doc["log"]["checkpoint"].as_str().unwrap(),
+        b64.encode(sig)
+    );
+    doc["log"]["checkpoint"] = serde_json::Value::String(cp);
+    let pq_bundle = dir.join("bundle-pq.json");
+    std::fs::write(&pq_bundle, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    kp!("verify", &pq_bundle, "--policy", &with_pq)
+        .run()
+        .ok()
+        .stdout_has("witness.example/a, witness.example/b");
+    kp!("trust", "check", &with_pq).run().ok().stdout_has("never counts toward the quorum");
+
     // Under a policy demanding all three, the newest checkpoint (two cosignatures) is not
     // published, and the last one all three cosigned does not hold the certificate's newest
     // events: no bundle yet.

@@ -859,6 +859,50 @@ mod tests {
         assert!(TrustPolicy::parse(&vec![b'#'; MAX_POLICY_BYTES + 1]).is_err());
     }
 
+    /// A vkey of signature type `t` (kpledger verifies 0x01 and 0x04 only).
+    fn vkey_of_type(name: &str, t: u8, len: usize) -> String {
+        use base64::Engine as _;
+        let mut data = vec![t];
+        data.extend(std::iter::repeat_n(7u8, len));
+        let id = kpledger_model::note::KeyId::compute(name, t, &data[1..]);
+        format!("{name}+{id}+{}", base64::engine::general_purpose::STANDARD.encode(&data))
+    }
+
+    /// Log and witness lines whose keys kpledger does not verify (an ML-DSA-44 cosignature
+    /// key, type 0x06 here) are read, never refused; such a witness can be named in groups but
+    /// never counts toward a quorum; the text round-trips.
+    #[test]
+    fn key_types_kpledger_does_not_verify_are_read() {
+        let log = log_vkey(ORIGIN, key(1)).unwrap().to_vkey();
+        let w = witness_vkey("lr.mme", key(3)).unwrap().to_vkey();
+        let pq = vkey_of_type("pq.example/witness", 0x06, 1312);
+        let pq_log = vkey_of_type("pq.example/log", 0x06, 1312);
+        let text = format!(
+            "log {log}\nlog {pq_log} https://pq.example/log\nwitness lr {w} https://lr.example/witness\nwitness pq {pq}\n\
+             group g 2 lr pq\nquorum g\n"
+        );
+        let p = TrustPolicy::parse(text.as_bytes()).unwrap();
+        assert_eq!(p.witnesses().len(), 2);
+        assert!(p.witnesses()[1].key.is_none());
+        assert_eq!(p.witness_keys().len(), 1);
+        assert_eq!(p.unverifiable_logs().len(), 1);
+        assert_eq!(p.unverifiable_log_names().collect::<Vec<_>>(), ["pq.example/log"]);
+        assert!(p.log_keys("pq.example/log").is_empty());
+        assert!(!p.quorum_met(&set(&[0])), "the post-quantum witness can never be counted");
+        assert!(p.quorum_met(&set(&[0, 1])));
+        assert!(TrustPolicy::parse(p.to_text().as_bytes()).unwrap().same_as(&p));
+        // Twice the same unverifiable key is still a duplicate; a malformed vkey is still refused.
+        let twice = format!("witness a {pq}\nwitness b {pq}\nquorum none\n");
+        assert_eq!(TrustPolicy::parse(twice.as_bytes()).unwrap_err().lines, vec![1, 2]);
+        let parts: Vec<&str> = pq.splitn(3, '+').collect();
+        let broken = format!("witness a {}+00000000+{}\nquorum none\n", parts[0], parts[2]);
+        assert!(TrustPolicy::parse(broken.as_bytes()).unwrap_err().to_string().contains("key ID"));
+        // A witness URL is its tlog-witness submission prefix: http or https.
+        let ftp = format!("witness lr {w} ftp://lr.example/\nquorum lr\n");
+        let e = TrustPolicy::parse(ftp.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("submission prefix"), "{e}");
+    }
+
     #[test]
     fn error_text_lists_lines() {
         assert_eq!(err(&[3], "x").to_string(), "trust policy line 3: x");
