@@ -96,6 +96,15 @@ for pol in files("fixtures/bundles/*/policy.txt"):
     for i in range(1, len(cut)):
         put("trust_policy", b"\n".join(cut[:i]) + b"\n")
 
+# add_checkpoint: add-checkpoint bodies around the bundles' checkpoints (old 0, and a bad proof
+# line), and chosen-checkpoint inputs (first byte odd).
+for b in bundles:
+    note = json.loads(b)["log"]["checkpoint"]
+    put("add_checkpoint", "old 0\n\n" + note)
+    put("add_checkpoint", "old 3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n" + note)
+for i in range(1, 256, 2):
+    put("add_checkpoint", bytes([i, 8, 8 + i % 8, i % 6] + [i % 251] * 6 + [i] * 40))
+
 for t in sorted(os.listdir("corpus")):
     print(f"{t}: {len(os.listdir(os.path.join('corpus', t)))} inputs")
 PY
