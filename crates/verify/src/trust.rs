@@ -370,13 +370,13 @@ impl TrustPolicy {
         };
         self.full(n, self.witnesses.len(), "witnesses")?;
         self.new_name(n, name)?;
-        if let Some(u) = &url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(err(
-                    &[n],
-                    "witness: the URL must be the witness's tlog-witness submission prefix, starting with http:// or https://",
-                ));
-            }
+        if let Some(u) = &url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(err(
+                &[n],
+                "witness: the URL must be the witness's tlog-witness submission prefix, starting with http:// or https://",
+            ));
         }
         let text = key;
         let key = vkey_or_unverifiable(n, text, SigType::CosignatureV1, "witness")?;

@@ -84,7 +84,7 @@ pub struct Refusal {
     /// For 409: the size of the last checkpoint this witness cosigned (the response body).
     pub current_size: Option<u64>,
     /// For a refused fork or inconsistent extension: both signed checkpoints.
-    pub evidence: Option<Evidence>,
+    pub evidence: Option<Box<Evidence>>,
 }
 
 impl Refusal {
@@ -203,7 +203,10 @@ fn decide_inner(
             "fork: the log signed two checkpoints of size {size} with different roots ({} cosigned, {} offered)",
             last.root, root
         );
-        return Err(Refusal { evidence: Some(evidence(reason.clone())), ..Refusal::new(422, reason) });
+        return Err(Refusal {
+            evidence: Some(Box::new(evidence(reason.clone()))),
+            ..Refusal::new(422, reason)
+        });
     }
     if !verify_consistency(last.size, size, &last.root, &root, &req.proof) {
         let reason = format!(
@@ -211,7 +214,10 @@ fn decide_inner(
              cosigned: the log rewrote its history, or the proof is wrong",
             last.size
         );
-        return Err(Refusal { evidence: Some(evidence(reason.clone())), ..Refusal::new(422, reason) });
+        return Err(Refusal {
+            evidence: Some(Box::new(evidence(reason.clone()))),
+            ..Refusal::new(422, reason)
+        });
     }
     cosign
 }
