@@ -1019,9 +1019,7 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
             "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
         )
     };
-    let targets: Vec<(usize, &kpledger_verify::trust::WitnessPin)> =
-        policy.witnesses().iter().enumerate().filter(|(_, w)| w.url.is_some() && w.key.is_some()).collect();
-    if targets.is_empty() {
+    if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
         bail!(
             "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
              being the witness's submission prefix",
@@ -1029,20 +1027,17 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
         );
     }
     let agent = client::agent();
-    let mut results = Vec::new();
-    for (i, w) in targets {
-        let (Some(url), Some(key)) = (&w.url, &w.key) else { continue };
-        // The size this witness last cosigned, as far as this ledger knows.
-        let old = stored
-            .iter()
-            .rev()
-            .find(|c| cosigned_by(&policy, c.note.as_bytes()).contains(&i))
-            .map_or(0, |c| c.size);
-        let size = latest.size;
-        let answer = client::submit(&agent, url, latest.note.as_bytes(), size, old.min(size), &mut |from| {
+    let size = latest.size;
+    // The size each witness last cosigned, as far as this ledger knows: from the stored notes.
+    let known: Vec<(u64, String)> = stored.iter().map(|c| (c.size, c.note.clone())).collect();
+    let answers =
+        client::request_cosignatures(&agent, &policy, latest.note.as_bytes(), size, &known, &mut |from| {
             l.consistency_proof(from, size).map_err(|e| e.to_string())
         });
-        let outcome = match answer {
+    let mut results = Vec::new();
+    for a in answers {
+        let Some(key) = policy.witnesses()[a.index].key.as_ref() else { continue };
+        let outcome = match a.result {
             Ok(c) => {
                 let combined = format!("{}{}", latest.note, c.lines);
                 match l.add_cosignatures(combined.as_bytes(), std::slice::from_ref(key)) {
@@ -1055,7 +1050,7 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
             }
             Err(e) => Err(e.to_string()),
         };
-        results.push((w.name.clone(), url.clone(), outcome));
+        results.push((a.name, a.url, outcome));
     }
     let note = l
         .stored_checkpoints()?

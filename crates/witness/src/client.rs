@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use kpledger_model::Hash;
+use kpledger_verify::trust::TrustPolicy;
 
 use crate::request::{AddCheckpoint, parse_decimal};
 
@@ -148,4 +149,47 @@ pub fn submit(
         }
     }
     Err(ClientError::Conflict { url, size: old })
+}
+
+/// One witness's answer in [`request_cosignatures`].
+#[derive(Debug)]
+pub struct WitnessAnswer {
+    /// The witness (index into [`TrustPolicy::witnesses`]).
+    pub index: usize,
+    /// Its name in the policy.
+    pub name: String,
+    /// Its submission prefix.
+    pub url: String,
+    /// The cosignature lines (not yet verified or stored), or why there are none.
+    pub result: Result<Cosigned, ClientError>,
+}
+
+/// The log's side for a whole policy: sends the checkpoint `note` (of `size` entries) to every
+/// witness of `policy` that has a URL and a key kpledger verifies. `old` for each is the size of
+/// the newest of `stored` (the log's stored checkpoints: size and note with its cosignatures)
+/// that carries a valid cosignature by that witness, or 0; `prove(from)` makes the consistency
+/// proof from `from` to `size`. The caller verifies and stores the lines (kpledger:
+/// `Ledger::add_cosignatures` with the witness's policy key), as `kpledger log witness` does and
+/// a log server does after each checkpoint it publishes.
+pub fn request_cosignatures(
+    agent: &ureq::Agent,
+    policy: &TrustPolicy,
+    note: &[u8],
+    size: u64,
+    stored: &[(u64, String)],
+    prove: &mut dyn FnMut(u64) -> Result<Vec<Hash>, String>,
+) -> Vec<WitnessAnswer> {
+    let mut out = Vec::new();
+    for (index, w) in policy.witnesses().iter().enumerate() {
+        let (Some(url), Some(_)) = (&w.url, &w.key) else { continue };
+        let old = stored
+            .iter()
+            .filter(|(s, _)| *s <= size)
+            .rev()
+            .find(|(_, n)| crate::cosigned_by(policy, n.as_bytes()).contains(&index))
+            .map_or(0, |(s, _)| *s);
+        let result = submit(agent, url, note, size, old, prove);
+        out.push(WitnessAnswer { index, name: w.name.clone(), url: url.clone(), result });
+    }
+    out
 }
