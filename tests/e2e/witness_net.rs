@@ -3,7 +3,7 @@
 //! code of the protocol from a real HTTP request, and the attacks: a fork, a rollback, a log
 //! lying about `old`, and witnesses killed with SIGKILL in the middle of requests.
 //!
-//! The crash test runs `KPLEDGER_STRESS_KILLS` kills (default 4); `docs/stress.sh` runs more.
+//! The crash test runs `KPLEDGER_WITNESS_KILLS` kills (default 4); `docs/stress.sh` runs 1,000.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -295,6 +295,33 @@ fn every_status_code_from_a_real_request() {
         ),
     )
     .unwrap();
+    // Bad set-ups are refused before anything listens (exit 2).
+    let key = dir.join("bad.pem");
+    kp!("key", "new", &key).run().ok();
+    let no_logs = dir.join("no-logs.txt");
+    std::fs::write(&no_logs, "quorum none\n").unwrap();
+    let serve = |policy: &Path, prefix: &str| {
+        kp!(
+            "witness",
+            "serve",
+            "--name",
+            "w",
+            "--key",
+            &key,
+            "--state",
+            dir.join("bad.json"),
+            "--policy",
+            policy
+        )
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--prefix")
+        .arg(prefix)
+        .run()
+    };
+    serve(&no_logs, "").cannot_run(&["no `log` line"]);
+    serve(&policy, "witness/").cannot_run(&["--prefix"]);
+    assert!(!dir.join("bad.json").exists());
     let mut w = WitnessProc::start(&dir, "witness.example/w", &policy, None);
     let a = agent();
     let status = |b: &[u8]| post(&a, &w.url, b).expect("the witness answers");
