@@ -23,6 +23,9 @@
 //! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
 //!   cards only; altered, untrusted and stale cards refused;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
+//! - `witness_net`: witnesses over the network (C2SP tlog-witness): three `witness serve`
+//!   processes and `log witness` as the log grows, every status code from a real request, a
+//!   fork, a rollback and a lying `old` refused, witnesses killed with SIGKILL mid-request;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
 //!   lines or values) are refused in bounded memory, measured with GNU time;
@@ -82,3 +85,5 @@ mod schema;
 mod serve;
 #[path = "e2e/standalone.rs"]
 mod standalone;
+#[path = "e2e/witness_net.rs"]
+mod witness_net;
