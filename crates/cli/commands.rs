@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::store::StoreError;
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::ids::{IdKind, Prefix};
 use kpledger_model::note::{Cosigner, SigType, VerifierKey};
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
@@ -21,7 +22,7 @@ use crate::args::{
     SignArgs, SiteCmd, WitnessCmd,
 };
 use crate::{FOUND, OK};
-use crate::{render, report_cmd};
+use crate::{card_cmd, render, report_cmd};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -82,10 +83,18 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Witness(w) => witness_cmd(w),
         Command::Trust(t) => trust_cmd(t),
         Command::Epcis(e) => epcis_cmd(e),
-        Command::Bundle { ledger, certificate, out, open: o } => {
+        Command::Bundle { ledger, certificate, out, policy, open: o } => {
             let l = open(&ledger, true, &o)?;
             let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
-            let bundle = l.bundle(&number)?;
+            let bundle = match &policy {
+                None => l.bundle(&number)?,
+                Some(p) => {
+                    let policy = read_policy(p)?;
+                    l.bundle_where(&number, &|c| {
+                        policy.quorum_met(&kpledger_witness::cosigned_by(&policy, c.note.as_bytes()))
+                    })?
+                }
+            };
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
             println!(
@@ -115,7 +124,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Extract { sign, site, weight, stones, hs, parcel } => {
             let parcel = match parcel {
                 Some(p) => parse_parcel(&p)?,
-                None => uuid::Uuid::now_v7(),
+                None => new_parcel_id()?,
             };
             let payload = Payload::Extraction {
                 parcel,
@@ -127,10 +136,8 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         Command::Handover(h) => handover_cmd(h),
-        Command::Split { sign, parcel, into, stones } => {
-            let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
+        Command::Split { sign, card, parcel, into, stones } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
                 let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
                 if !stones.is_empty() && stones.len() != weights.len() {
                     bail!("give one --stones per --into, or none");
@@ -143,16 +150,28 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 let outputs = weights
                     .iter()
                     .zip(shares)
-                    .map(|(w, s)| NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt: *w, stones: s })
-                    .collect();
+                    .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
+                    .collect::<Result<_>>()?;
                 Ok(Payload::Split { parcel: id, prev: p.head, outputs })
+            };
+            if card.given() {
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), true, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
             })
         }
-        Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+        Command::Merge { sign, card, parcels, weight } if card.given() => {
+            card_cmd::merge_from_cards(&sign, &card, &parcels, weight.as_deref())
+        }
+        Command::Merge { sign, card: _, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
-                let id = parse_parcel(s)?;
+                let id = parcel_arg(ledger, s)?;
                 let p = existing(ledger, &id)?;
                 total += p.weight_pt.0;
                 stones = stones.zip(p.stones).map(|(a, b)| a + b);
@@ -162,29 +181,40 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 Some(w) => carats(w)?,
                 None => Points(total),
             };
-            Ok(Payload::Merge {
-                inputs,
-                output: NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
-            })
+            Ok(Payload::Merge { inputs, output: NewParcel { parcel: new_parcel_id()?, weight_pt, stones } })
         }),
-        Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
-            let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, signer| {
-                let p = existing(ledger, &id)?;
-                let exporter = usd(&exporter)?;
-                let government = usd(&government)?;
-                let independent = independent.as_deref().map(usd).transpose()?;
-                let country = ledger.actor(signer)?.map(|a| a.record.country);
-                let policy = match country {
-                    Some(c) => ledger.policy(&c)?,
-                    None => None,
-                }
-                .ok_or_else(|| {
-                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
-                })?;
-                let final_usd_cents = match &final_value {
-                    Some(f) => usd(f)?,
-                    None => policy.final_value(exporter, government, independent),
+        Command::Value {
+            sign,
+            card,
+            parcel,
+            exporter,
+            government,
+            independent,
+            final_value,
+            duty,
+            weight,
+        } => {
+            let exporter = usd(&exporter)?;
+            let government = usd(&government)?;
+            let independent = independent.as_deref().map(usd).transpose()?;
+            let final_given = final_value.as_deref().map(usd).transpose()?;
+            let duty_given = duty.as_deref().map(usd).transpose()?;
+            let make = |id: ParcelId, p: card_cmd::Known, policy: Option<&Policy>| -> Result<Payload> {
+                let final_usd_cents = match (final_given, policy) {
+                    (Some(f), _) => f,
+                    (None, Some(pol)) => pol.final_value(exporter, government, independent),
+                    (None, None) => bail!(
+                        "without the ledger, the country's valuation rule is not at hand: give --final and --duty \
+                         (ingest checks them against the policy in force, EX-2)"
+                    ),
+                };
+                let duty_usd_cents = match (duty_given, policy) {
+                    (Some(d), _) => d,
+                    (None, Some(pol)) => pol.duty(final_usd_cents),
+                    (None, None) => bail!(
+                        "without the ledger, the country's duty rate is not at hand: give --duty (ingest checks it \
+                         against the policy in force, EX-2)"
+                    ),
                 };
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
                 Ok(Payload::Valuation {
@@ -195,23 +225,89 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     government_usd_cents: government,
                     independent_usd_cents: independent,
                     final_usd_cents,
-                    duty_usd_cents: policy.duty(final_usd_cents),
+                    duty_usd_cents,
                 })
+            };
+            if card.given() {
+                // The valuer signs: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p, None)
+                });
+            }
+            sign_and_record(&sign, |ledger, signer| {
+                let id = parcel_arg(ledger, &parcel)?;
+                let p = existing(ledger, &id)?;
+                let country = ledger.actor(signer)?.map(|a| a.record.country);
+                let policy = match country {
+                    Some(c) => ledger.policy(&c)?,
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
+                })?;
+                make(id, card_cmd::Known::of_state(&p), Some(&policy))
             })
         }
-        Command::Seal { sign, parcel, seals } => {
-            let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
+        Command::Seal { sign, card, parcel, seals } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
                 let seal_ids = seals
                     .iter()
                     .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
                     .collect::<Result<_>>()?;
                 Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+            };
+            if card.given() {
+                // The authority seals: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
             })
         }
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
+        }
+        Command::Serve {
+            ledger,
+            listen,
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+            replay_window,
+            checkpoint_key,
+            checkpoint_every,
+            offer_ttl,
+            max_offers,
+            public_url,
+        } => {
+            let mut cfg = kpledger_serve::Config::new(ledger);
+            cfg.max_body = max_body;
+            cfg.max_events = max_events;
+            cfg.max_connections = max_connections;
+            cfg.header_timeout = Duration::from_secs(header_timeout);
+            cfg.request_timeout = Duration::from_secs(request_timeout);
+            cfg.queue = queue;
+            cfg.group = group;
+            cfg.replay_window = replay_window;
+            cfg.public_url = public_url;
+            cfg.offer_ttl = Duration::from_secs(offer_ttl);
+            cfg.max_offers = max_offers;
+            if let Some(k) = checkpoint_key {
+                let key = SecretKey::read_pem_file(&k)?;
+                cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+            }
+            crate::serve_cmd::serve(listen, cfg)
+        }
+        Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),
+        Command::Get { server, key, as_actor, path, out } => {
+            crate::serve_cmd::get(&server, &key, &as_actor, &path, out.as_deref())
         }
         Command::Parcel(p) => parcel_cmd(p),
         Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
@@ -326,11 +422,96 @@ fn parse_parcel(s: &str) -> Result<ParcelId> {
     })
 }
 
+/// A new parcel id: a UUID v7 of this machine's clock (milliseconds) and 74 random bits. Not
+/// `Uuid::now_v7`, whose ids made within one millisecond (the parts of a split) differ only in
+/// a counter's last bits: random bits right after the timestamp keep the 16 hex digits that
+/// tables show different (docs/SPEC.md §7.1).
+pub(crate) fn new_parcel_id() -> Result<ParcelId> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a new parcel id: {e}"))?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid())
+}
+
+/// How many candidates an ambiguous prefix lists.
+const CANDIDATES: usize = 10;
+
+/// A parcel id typed on the command line: the whole id or a unique prefix of at least 8 hex
+/// digits (docs/SPEC.md §7.1), resolved against the ledger. Every command that names an
+/// existing parcel reads it here.
+pub(crate) fn parcel_arg(ledger: &Ledger, typed: &str) -> Result<ParcelId> {
+    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
+    let found = ledger.parcels_with_prefix(&prefix, CANDIDATES + 1)?;
+    one_named(typed, IdKind::Parcel, found, &ledger.path().display().to_string(), |p| p.to_string())
+}
+
+/// As [`parcel_arg`], against the parcels of a bundle (or any set of ids).
+pub(crate) fn parcel_among<'a>(
+    ids: impl IntoIterator<Item = &'a ParcelId>,
+    typed: &str,
+    place: &str,
+) -> Result<ParcelId> {
+    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
+    let found: Vec<ParcelId> =
+        ids.into_iter().filter(|p| prefix.matches_parcel(p)).take(CANDIDATES + 1).copied().collect();
+    one_named(typed, IdKind::Parcel, found, place, |p| p.to_string())
+}
+
+/// An event hash typed on the command line, whole or as a unique prefix of at least 8 hex
+/// digits, resolved against the ledger: its position and hash.
+fn event_arg(ledger: &Ledger, typed: &str) -> Result<(u64, kpledger_model::Hash)> {
+    let prefix = Prefix::parse(typed, IdKind::Event).map_err(|e| anyhow!(e))?;
+    let found = ledger.events_with_prefix(&prefix, CANDIDATES + 1)?;
+    one_named(typed, IdKind::Event, found, &ledger.path().display().to_string(), |(seq, h)| {
+        format!("{h} (event #{seq})")
+    })
+}
+
+/// The one identifier a prefix names, or an error (exit 2) saying it names none, or listing
+/// the ones it names (at most [`CANDIDATES`]).
+fn one_named<T>(
+    typed: &str,
+    kind: IdKind,
+    mut found: Vec<T>,
+    place: &str,
+    show: impl Fn(&T) -> String,
+) -> Result<T> {
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!(
+            "no {} in {place} starts with {typed:?}; check it against the output it came from (tables show a unique prefix)",
+            kind.name()
+        ),
+        n => {
+            let list: Vec<String> = found.iter().take(CANDIDATES).map(|t| format!("  {}", show(t))).collect();
+            let more = if n > CANDIDATES { "\n  … and more" } else { "" };
+            bail!(
+                "{typed:?} is ambiguous: it is the start of {} {}s in {place}:\n{}{more}\ngive more of its digits",
+                if n > CANDIDATES { format!("more than {CANDIDATES}") } else { n.to_string() },
+                kind.name(),
+                list.join("\n")
+            )
+        }
+    }
+}
+
+/// A parcel id as tables show it (docs/SPEC.md §7.1): its first 16 hex digits, more where
+/// another parcel of the ledger shares them; a prefix `parcel_arg` reads back.
+pub(crate) fn short_in(ledger: &Ledger, id: &ParcelId) -> String {
+    match ledger.parcel_neighbours(id) {
+        Ok([a, b]) => kpledger_model::ids::short_parcel_among(id, [a.as_ref(), b.as_ref()]),
+        Err(_) => kpledger_model::ids::short_parcel(id),
+    }
+}
+
 fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelState> {
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
 }
 
-fn now_or(time: Option<&str>) -> Result<Time> {
+pub(crate) fn now_or(time: Option<&str>) -> Result<Time> {
     match time {
         Some(t) => Time::new(t).map_err(|e| anyhow!(e)),
         None => {
@@ -349,7 +530,7 @@ fn now_or(time: Option<&str>) -> Result<Time> {
 const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
 /// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
-fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
+pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
     let now = now_or(None)?;
     let mut times = vec![&ev.event.body.time];
     if let Payload::Handover { offer, .. } = &ev.event.body.payload {
@@ -387,12 +568,15 @@ fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> R
 
 /// Builds, signs and records (or writes with --out) one event.
 fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
+    let path = s.ledger.as_deref().ok_or_else(|| {
+        anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
+    })?;
     let key = SecretKey::read_pem_file(&s.key)?;
-    let mut ledger = open(&s.ledger, s.out.is_some(), &s.open)?;
+    let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
     let origin = ledger
         .origin()?
-        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", s.ledger.display()))?;
+        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;
@@ -759,13 +943,26 @@ fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
             for l in p.logs() {
                 println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
             }
-            for w in p.witnesses() {
+            for l in p.unverifiable_logs() {
                 println!(
-                    "  witness {} (signs as {}) key {}",
-                    w.name,
-                    w.key.name(),
-                    w.key.public_key().fingerprint()
+                    "  log {} with a key of a signature type kpledger does not verify (ignored)",
+                    l.origin
                 );
+            }
+            for w in p.witnesses() {
+                match &w.key {
+                    Some(k) => println!(
+                        "  witness {} (signs as {}) key {}{}",
+                        w.name,
+                        k.name(),
+                        k.public_key().fingerprint(),
+                        w.url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+                    ),
+                    None => println!(
+                        "  witness {} with a key of a signature type kpledger does not verify: it never counts toward the quorum",
+                        w.name
+                    ),
+                }
             }
             println!("  quorum: {}", p.quorum_text());
             for i in p.issuers() {
@@ -794,7 +991,6 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             importer_actor,
             valid_days,
         } => {
-            let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
             let importer = CertImporter {
                 name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
                 address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
@@ -804,6 +1000,8 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, signer| {
+                let parcels: Vec<ParcelId> =
+                    parcels.iter().map(|p| parcel_arg(ledger, p)).collect::<Result<_>>()?;
                 let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
                 let certificate = kpledger_core::sim::draft_certificate(
                     ledger,
@@ -853,7 +1051,7 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid foreign certificate", foreign.display()))?;
             let payload = Payload::Import {
-                parcel: uuid::Uuid::now_v7(),
+                parcel: new_parcel_id()?,
                 holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
                 weight_pt: carats(&weight)?,
                 stones,
@@ -919,6 +1117,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
+        LogCmd::Tiles { ledger, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            crate::serve_cmd::write_tiles(&l, &out)
+        }
         LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;
             let mut l = open(&ledger, false, &o)?;
@@ -965,8 +1167,16 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::ProveInclusion { ledger, seq, size, json, open: o } => {
+        LogCmd::Witness { ledger, policy, json, open: o } => log_witness(&ledger, &policy, json, &o),
+        LogCmd::ProveInclusion { ledger, seq, event, size, json, open: o } => {
             let l = open(&ledger, true, &o)?;
+            let seq = match (seq, event) {
+                (Some(seq), None) => seq,
+                (None, Some(typed)) => event_arg(&l, &typed)?.0,
+                _ => bail!(
+                    "give the event's position (--seq N) or its hash (--event HASH, or 8 or more of its first hex digits)"
+                ),
+            };
             let size = size.unwrap_or(l.len()?);
             if seq == 0 || seq > size {
                 bail!("event #{seq} is not in a log of {size} events");
@@ -999,12 +1209,150 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
     }
 }
 
+/// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
+fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+    use kpledger_witness::{client, cosigned_by};
+    let policy = read_policy(policy_path)?;
+    let mut l = open(ledger, false, o)?;
+    let stored = l.stored_checkpoints()?;
+    let Some(latest) = stored.last().cloned() else {
+        bail!(
+            "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
+        )
+    };
+    if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
+        bail!(
+            "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
+             being the witness's submission prefix",
+            policy_path.display()
+        );
+    }
+    let agent = client::agent();
+    let size = latest.size;
+    // The size each witness last cosigned, as far as this ledger knows: from the stored notes.
+    let known: Vec<(u64, String)> = stored.iter().map(|c| (c.size, c.note.clone())).collect();
+    let answers =
+        client::request_cosignatures(&agent, &policy, latest.note.as_bytes(), size, &known, &mut |from| {
+            l.consistency_proof(from, size).map_err(|e| e.to_string())
+        });
+    let mut results = Vec::new();
+    for a in answers {
+        let Some(key) = policy.witnesses()[a.index].key.as_ref() else { continue };
+        let outcome = match a.result {
+            Ok(c) => {
+                let combined = format!("{}{}", latest.note, c.lines);
+                match l.add_cosignatures(combined.as_bytes(), std::slice::from_ref(key)) {
+                    Ok(added) => Ok(format!(
+                        "cosigned size {size} (proved from size {}; {added} new cosignature(s) stored)",
+                        c.old
+                    )),
+                    Err(e) => Err(format!("answered, but its cosignature was not stored: {e}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        results.push((a.name, a.url, outcome));
+    }
+    let note = l
+        .stored_checkpoints()?
+        .into_iter()
+        .find(|c| c.size == latest.size)
+        .map(|c| c.note)
+        .unwrap_or_default();
+    let met = policy.quorum_met(&cosigned_by(&policy, note.as_bytes()));
+    if json {
+        let ws: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(n, u, r)| match r {
+                Ok(m) => json!({"witness": n, "url": u, "ok": true, "message": m}),
+                Err(m) => json!({"witness": n, "url": u, "ok": false, "message": m}),
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"size": latest.size, "witnesses": ws, "quorum": policy.quorum_text(), "quorum_met": met})
+        );
+    } else {
+        for (n, u, r) in &results {
+            match r {
+                Ok(m) => println!("{n} ({u}): {m}"),
+                Err(m) => println!("{n} ({u}): NOT cosigned: {m}"),
+            }
+        }
+        if met {
+            println!(
+                "checkpoint of size {} is cosigned by the quorum ({}): published",
+                latest.size,
+                policy.quorum_text()
+            );
+        } else {
+            println!(
+                "checkpoint of size {} is NOT yet cosigned by the quorum ({}): bundles keep the last checkpoint that was",
+                latest.size,
+                policy.quorum_text()
+            );
+        }
+    }
+    Ok(if met { OK } else { FOUND })
+}
+
+/// `kpledger witness serve`.
+fn witness_serve(
+    name: &str,
+    key: &Path,
+    state: &Path,
+    policy: &Path,
+    listen: &str,
+    prefix: &str,
+) -> Result<u8> {
+    use kpledger_witness::{LogKeys, StateFile, Witness, server};
+    let cosigner = Cosigner::new(name, SecretKey::read_pem_file(key)?).map_err(|e| anyhow!("--name: {e}"))?;
+    let policy = read_policy(policy)?;
+    let logs = LogKeys::from_policy(&policy);
+    if logs.origins().next().is_none() {
+        bail!(
+            "the policy has no `log` line: a witness witnesses the logs its policy names (`kpledger trust log`)"
+        );
+    }
+    if !(prefix.is_empty() || (prefix.starts_with('/') && !prefix.ends_with('/'))) {
+        bail!("--prefix {prefix:?}: write a path starting with / and not ending with one, e.g. /witness");
+    }
+    let state = StateFile::open(state)?;
+    // A testing aid for the crash tests (tests/e2e/witness_net.rs): wait between the decision
+    // and the durable write, so that a kill lands in between.
+    let pause = std::env::var("KPLEDGER_WITNESS_TEST_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let clock = Box::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    });
+    let report = Box::new(|line: &str| eprintln!("kpledger witness: {line}"));
+    let witness = std::sync::Arc::new(
+        Witness::new(cosigner.clone(), logs.clone(), state, report, clock).with_pause(pause),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_io().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}{prefix}");
+        println!("witness {}", cosigner.verifier().to_vkey());
+        for o in logs.origins() {
+            println!("witnessing {o}");
+        }
+        server::serve(listener, witness, prefix).await.context("the witness server stopped")
+    })?;
+    Ok(OK)
+}
+
 fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
     match e {
         EpcisCmd::Export { ledger, parcel, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
             let doc = match (parcel, certificate) {
-                (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
+                (Some(p), _) => kpledger_epcis::export_parcel(&l, &parcel_arg(&l, &p)?)?,
                 (None, Some(c)) => {
                     kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
                 }
@@ -1053,6 +1401,9 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
 fn witness_cmd(w: WitnessCmd) -> Result<u8> {
     use kpledger_verify::witness::{LogState, check};
     match w {
+        WitnessCmd::Serve { name, key, state, policy, listen, prefix } => {
+            witness_serve(&name, &key, &state, &policy, &listen, &prefix)
+        }
         WitnessCmd::Key { name, key } => {
             let (_, public) = public_of_any(&key)?;
             println!(
@@ -1388,7 +1739,7 @@ fn make_offer(
     price: &str,
     time: Option<&str>,
 ) -> Result<Offer> {
-    let id = parse_parcel(parcel)?;
+    let id = parcel_arg(ledger, parcel)?;
     let p = existing(ledger, &id)?;
     let origin = ledger.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
     let body = OfferBody {
@@ -1408,7 +1759,22 @@ fn make_offer(
 
 fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
-        HandoverCmd::Offer { ledger, key, as_actor, parcel, to, price, time, out, open: o } => {
+        HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
+            if card.given() {
+                return card_cmd::offer_from_card(
+                    &card,
+                    &key,
+                    as_actor.as_deref(),
+                    parcel.as_deref(),
+                    &to,
+                    &price,
+                    time.as_deref(),
+                    &out,
+                );
+            }
+            let (Some(ledger), Some(parcel)) = (ledger, parcel) else {
+                bail!("give --ledger FILE and --parcel ID, or --card CARD.json");
+            };
             let key = SecretKey::read_pem_file(&key)?;
             let l = open(&ledger, true, &o)?;
             let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
@@ -1429,7 +1795,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
             );
             Ok(OK)
         }
-        HandoverCmd::Accept { offer, sign, weight } => {
+        HandoverCmd::Accept { offer, sign, card, weight } => {
             let bytes = read_input(&offer)?;
             let offer: Offer = from_slice_strict(&bytes)
                 .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -1437,6 +1803,10 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                 bail!(
                     "the holder's signature on the offer does not verify: the offer was altered or damaged"
                 );
+            }
+            if card.given() {
+                let weight = weight.as_deref().map(carats).transpose()?;
+                return card_cmd::accept_from_card(offer, &sign, &card, weight);
             }
             sign_and_record(&sign, |_, _| {
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
@@ -1593,8 +1963,8 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
 fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
     match p {
         ParcelCmd::History { parcel, ledger, json, open: o } => {
-            let id = parse_parcel(&parcel)?;
             let l = open(&ledger, true, &o)?;
+            let id = parcel_arg(&l, &parcel)?;
             existing(&l, &id)?;
             let events = l.provenance(&id)?;
             // GV-4: signatures made under a key an authority imposed are marked.
@@ -1628,14 +1998,14 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .map(|(seq, e)| {
                     let b = &e.event.body;
                     let parcels: Vec<String> =
-                        b.payload.parcels().iter().map(|(p, _)| render::short_id(p)).collect();
+                        b.payload.parcels().iter().map(|(p, _)| short_in(&l, p)).collect();
                     vec![
                         format!("#{seq}"),
                         b.time.to_string(),
                         b.payload.kind().to_owned(),
                         parcels.join(","),
                         b.signer.to_string(),
-                        std::iter::once(render::describe(&b.payload))
+                        std::iter::once(render::describe(&b.payload, &|p| short_in(&l, p)))
                             .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
                             .collect::<Vec<_>>()
                             .join(" "),
@@ -1648,9 +2018,15 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             );
             Ok(OK)
         }
+        ParcelCmd::CheckCard { card, policy, log_key, json } => {
+            card_cmd::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
+        }
+        ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
+            card_cmd::write_card(&parcel, &ledger, &out, json, &o)
+        }
         ParcelCmd::Show { parcel, ledger, json, open: o } => {
-            let id = parse_parcel(&parcel)?;
             let l = open(&ledger, true, &o)?;
+            let id = parcel_arg(&l, &parcel)?;
             let p = existing(&l, &id)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
@@ -1693,7 +2069,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .iter()
                 .map(|p| {
                     vec![
-                        p.id.to_string(),
+                        short_in(&l, &p.id),
                         p.status.as_str().to_owned(),
                         p.holder.to_string(),
                         render::ct(p.weight_pt),

@@ -104,7 +104,8 @@ pub fn verify_bundle_observed(
     let mut seen = BTreeMap::new();
     let mut newest: Option<kpledger_model::Time> = None;
     for (i, ev) in events.iter().enumerate() {
-        observe(bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index + 1), ev);
+        let seq = ledger_seq(&bundle, i);
+        observe(seq, ev);
         // A ledger holds each event once; replaying one twice (an old policy after a newer
         // one, say) would judge the events after it by rules no ledger ever had.
         if let Some(&first) = seen.get(&ev.hash) {
@@ -113,14 +114,14 @@ pub fn verify_bundle_observed(
                 format!("bundle event {} repeats event {first}: a ledger holds each event once", i + 1),
             );
             f.event = Some(ev.hash);
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
             continue;
         }
         seen.insert(ev.hash, i + 1);
         // The ledger's clock, over the events the bundle shows (the ledger held at least these).
         if let Some(mut f) = crate::rules::ledger_clock(newest.as_ref(), ev) {
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
         }
         if newest.as_ref().is_none_or(|t| *t < ev.event.body.time) {
@@ -128,11 +129,11 @@ pub fn verify_bundle_observed(
         }
         let (found, effects) = check_event_signed(&state, ev, sigs[i]).into_parts();
         for mut f in found {
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
         }
         state.apply(effects);
-        vouchers.observe(i as u64 + 1, ev);
+        vouchers.observe(seq, ev);
         if let Payload::Certificate { certificate } = &ev.event.body.payload
             && certificate.number == bundle.certificate
         {
@@ -219,6 +220,14 @@ pub fn verify_bundle_observed(
         witnesses,
         limits: LIMITS,
     })
+}
+
+/// The ledger position (`seq`) of the bundle's `i`-th event (0-based): its proof's leaf index
+/// plus one, which the inclusion proof binds (LOG-1), so that a finding names the same event
+/// number in the bundle as in the ledger; its place in the bundle when it has no proof (which is
+/// itself LOG-1). docs/SPEC.md §14.3.
+fn ledger_seq(bundle: &Bundle, i: usize) -> u64 {
+    bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index.saturating_add(1))
 }
 
 /// LOG-2 for a whole ledger judged under a trust policy (`kpledger verify --ledger --policy`):
@@ -344,7 +353,7 @@ impl Vouchers {
     pub fn check_witnesses(&self, policy: &TrustPolicy, newest: Option<&str>) -> Vec<Finding> {
         use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
         let Some(origin) = self.origin.as_ref().map(|o| o.as_str()) else { return Vec::new() };
-        let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+        let keys: Vec<VerifierKey> = policy.witness_keys();
         let log_key = newest.and_then(|note| {
             self.root_keys.iter().find_map(|k| {
                 let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
@@ -359,7 +368,7 @@ impl Vouchers {
                         if self.root_keys.contains(c.key().public_key()) {
                             continue;
                         }
-                        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+                        if let Some(i) = policy.witness_index(c.key()) {
                             cosigned.insert(i);
                         }
                     }
@@ -550,7 +559,7 @@ fn check_log(
     }
     // LOG-3: every cosignature by a witness of the policy verifies (lines by other keys are
     // ignored, as C2SP signed notes say: they count for nothing and are never shown).
-    let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+    let keys: Vec<VerifierKey> = policy.witness_keys();
     let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &keys) {
         Ok(o) => o,
         Err(e) => {
@@ -575,7 +584,7 @@ fn check_log(
     let mut last: Option<u64> = None;
     for (i, (ev, proof)) in events.iter().zip(&bundle.log.proofs).enumerate() {
         let leaf = crate::log::leaf_hash(&ev.hash);
-        let at = |f: Finding| Finding { seq: Some(i as u64 + 1), event: Some(ev.hash), ..f };
+        let at = |f: Finding| Finding { seq: Some(ledger_seq(bundle, i)), event: Some(ev.hash), ..f };
         if last.is_some_and(|l| proof.index <= l) || (i == 0 && proof.index != 0) {
             out.push(at(Finding::error(
                 Rule::Log1,
@@ -610,7 +619,7 @@ fn check_log(
         if root_keys.contains(c.key().public_key()) {
             continue;
         }
-        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+        if let Some(i) = policy.witness_index(c.key()) {
             cosigned.insert(i);
             names.push(c.key().name().to_owned());
         }
