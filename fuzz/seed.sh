@@ -109,6 +109,14 @@ for inp in [b'sig1=("@method" "@target-uri");created=1773216000;keyid="sl.nma";n
     put("serve_request", inp + b"\0" + sig)
 for path in [b"0/000", b"0/x001/x234/067.p/255", b"entries/000.p/1", b"7/x999/999", b"1/000.p/3"]:
     put("serve_request", path)
+# add_checkpoint: add-checkpoint bodies around the bundles' checkpoints (old 0, and a bad proof
+# line), and chosen-checkpoint inputs (first byte odd).
+for b in bundles:
+    note = json.loads(b)["log"]["checkpoint"]
+    put("add_checkpoint", "old 0\n\n" + note)
+    put("add_checkpoint", "old 3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n" + note)
+for i in range(1, 256, 2):
+    put("add_checkpoint", bytes([i, 8, 8 + i % 8, i % 6] + [i % 251] * 6 + [i] * 40))
 
 for t in sorted(os.listdir("corpus")):
     print(f"{t}: {len(os.listdir(os.path.join('corpus', t)))} inputs")

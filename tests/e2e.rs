@@ -27,6 +27,9 @@
 //! - `readme`: the README's shell blocks run in order in an empty directory and print what it
 //!   shows; every `Example:` of the `--help` texts exits as it says;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
+//! - `witness_net`: witnesses over the network (C2SP tlog-witness): three `witness serve`
+//!   processes and `log witness` as the log grows, every status code from a real request, a
+//!   fork, a rollback and a lying `old` refused, witnesses killed with SIGKILL mid-request;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
 //!   lines or values) are refused in bounded memory, measured with GNU time;
@@ -80,6 +83,8 @@ mod pipes;
 mod readme;
 #[path = "e2e/redteam.rs"]
 mod redteam;
+#[path = "e2e/redteam2.rs"]
+mod redteam2;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/report.rs"]
@@ -90,3 +95,5 @@ mod schema;
 mod serve;
 #[path = "e2e/standalone.rs"]
 mod standalone;
+#[path = "e2e/witness_net.rs"]
+mod witness_net;

@@ -134,6 +134,10 @@ pub(crate) enum Command {
         /// Where to write the bundle
         #[arg(long)]
         out: PathBuf,
+        /// Take the newest checkpoint cosigned by this trust policy's witness quorum (a
+        /// checkpoint counts as published once the quorum cosigned it); default: the newest
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -1178,6 +1182,29 @@ pub(crate) enum LogCmd {
         #[command(flatten)]
         open: OpenArgs,
     },
+    /// Ask every witness of a trust policy to cosign the newest checkpoint, over the network
+    ///
+    /// C2SP tlog-witness: sends the checkpoint with a consistency proof from the size each
+    /// witness last cosigned (the newest stored checkpoint carrying its cosignature, else 0)
+    /// to `<URL>/add-checkpoint` for every `witness` line of the policy that has a URL; after
+    /// a 409 it proves again from the size the witness returns. Stores the cosignatures that
+    /// verify with the policy's witness keys, then says whether the policy's quorum cosigned.
+    /// Exit 0 when it did, 1 when it did not (each witness's answer is printed).
+    ///
+    /// Example: kpledger log witness --ledger sl.kpl --policy witnesses.txt   (needs the policy's witnesses running)
+    Witness {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The C2SP tlog-policy naming the witnesses (with their URLs) and the quorum
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
     /// Prove that an event is in the log (RFC 9162 inclusion proof)
     ///
     /// Example: kpledger log prove-inclusion --ledger kpledger-demo/ledger.kpl --event 483de8e900f598bd
@@ -1281,6 +1308,43 @@ pub(crate) enum WitnessCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a witness over the network: the C2SP tlog-witness HTTP protocol
+    ///
+    /// Serves `POST <prefix>/add-checkpoint` for the logs of the policy's `log` lines (their
+    /// vkey names are the origins): a checkpoint signed by the log's key that consistently
+    /// extends the last one cosigned for that log is recorded durably in --state, then
+    /// cosigned (cosignature/v1). Refusals: 404 unknown log, 403 no valid log signature, 400
+    /// malformed or old > size, 409 (body: the size last cosigned) when `old` is not that size,
+    /// 422 a bad consistency proof or a fork (another root at the size last cosigned). A refused fork or inconsistent
+    /// extension is kept (both signed checkpoints) in STATE.evidence/. Also serves
+    /// `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`.
+    ///
+    /// Prints the address it listens on first (with port 0, a free port is chosen), then
+    /// one line per decision on stderr. Runs until stopped.
+    ///
+    /// Example: kpledger witness serve --name lr.mme --key lr.mme.pem --state lr-witness.json
+    ///   --policy logs.txt --listen 127.0.0.1:7380   (runs until stopped)
+    #[command(verbatim_doc_comment)]
+    Serve {
+        /// This witness's name, as it signs (its vkey's name)
+        #[arg(long)]
+        name: String,
+        /// This witness's private key (PKCS#8 PEM)
+        #[arg(long)]
+        key: PathBuf,
+        /// This witness's state file (created on first use; one process at a time)
+        #[arg(long)]
+        state: PathBuf,
+        /// A C2SP tlog-policy whose `log` lines name the logs to witness
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:7380 (port 0: any free port)
+        #[arg(long)]
+        listen: String,
+        /// URL path prefix of the endpoints (the submission prefix's path), e.g. /witness
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
     /// Show a witness key's verifier key (C2SP vkey) for publishing
     Key {
         /// This witness's name
@@ -1349,6 +1413,7 @@ pub(crate) enum TrustCmd {
         key: PathBuf,
     },
     /// Print the `kpledger-issuer` line that trusts an authority for one country's certificates
+    /// (and for the foreign certificates it admits into that country at import)
     ///
     /// Example: kpledger trust issuer --country SL --actor sl.nma kpledger-demo/keys/sl.nma.pub >> trust-policy.txt
     Issuer {

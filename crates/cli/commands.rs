@@ -95,10 +95,18 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Witness(w) => witness_cmd(w),
         Command::Trust(t) => trust_cmd(t),
         Command::Epcis(e) => epcis_cmd(e),
-        Command::Bundle { ledger, certificate, out, open: o } => {
+        Command::Bundle { ledger, certificate, out, policy, open: o } => {
             let l = open(&ledger, true, &o)?;
             let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
-            let bundle = l.bundle(&number)?;
+            let bundle = match &policy {
+                None => l.bundle(&number)?,
+                Some(p) => {
+                    let policy = read_policy(p)?;
+                    l.bundle_where(&number, &|c| {
+                        policy.quorum_met(&kpledger_witness::cosigned_by(&policy, c.note.as_bytes()))
+                    })?
+                }
+            };
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
             println!(
@@ -366,7 +374,7 @@ fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
     let m = match outcome {
         Ok(m) => m,
         Err(e @ MigrateError::Refused { .. }) => {
-            eprintln!("kpledger: {e}");
+            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
             eprintln!(
                 "The new file {} holds the events before it; it is not a complete ledger.",
                 to.display()
@@ -936,17 +944,30 @@ fn verify_ledger(
     let pb = render::progress(total, "verifying");
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
+    // Under a trust policy, the certificates and imports must be by the authorities it pins
+    // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
+    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
     let mut observe = |seq: u64, ev: &ParsedEvent| {
         if red_flags {
             book.add(seq, ev);
+        }
+        if trust.is_some() {
+            vouchers.observe(seq, ev);
         }
     };
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
     if let Some(trust) = trust {
-        for f in kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref()) {
-            report.errors += 1;
-            report.ok = false;
+        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        let newest = ledger.stored_checkpoints()?.pop().map(|c| c.note);
+        let witnessed = vouchers.check_witnesses(trust, newest.as_deref());
+        for f in witnessed.into_iter().chain(vouchers.check(trust)).rev().chain(root) {
+            if f.is_error() {
+                report.errors += 1;
+                report.ok = false;
+            } else {
+                report.warnings += 1;
+            }
             report.findings.insert(0, f);
         }
     }
@@ -1045,13 +1066,26 @@ fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
             for l in p.logs() {
                 println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
             }
-            for w in p.witnesses() {
+            for l in p.unverifiable_logs() {
                 println!(
-                    "  witness {} (signs as {}) key {}",
-                    w.name,
-                    w.key.name(),
-                    w.key.public_key().fingerprint()
+                    "  log {} with a key of a signature type kpledger does not verify (ignored)",
+                    l.origin
                 );
+            }
+            for w in p.witnesses() {
+                match &w.key {
+                    Some(k) => println!(
+                        "  witness {} (signs as {}) key {}{}",
+                        w.name,
+                        k.name(),
+                        k.public_key().fingerprint(),
+                        w.url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+                    ),
+                    None => println!(
+                        "  witness {} with a key of a signature type kpledger does not verify: it never counts toward the quorum",
+                        w.name
+                    ),
+                }
             }
             println!("  quorum: {}", p.quorum_text());
             for i in p.issuers() {
@@ -1264,6 +1298,7 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
+        LogCmd::Witness { ledger, policy, json, open: o } => log_witness(&ledger, &policy, json, &o),
         LogCmd::ProveInclusion { ledger, seq, event, size, json, open: o } => {
             let l = open(&ledger, true, &o)?;
             let seq = match (seq, event) {
@@ -1303,6 +1338,144 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
+fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+    use kpledger_witness::{client, cosigned_by};
+    let policy = read_policy(policy_path)?;
+    let mut l = open(ledger, false, o)?;
+    let stored = l.stored_checkpoints()?;
+    let Some(latest) = stored.last().cloned() else {
+        bail!(
+            "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
+        )
+    };
+    if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
+        bail!(
+            "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
+             being the witness's submission prefix",
+            policy_path.display()
+        );
+    }
+    let agent = client::agent();
+    let size = latest.size;
+    // The size each witness last cosigned, as far as this ledger knows: from the stored notes.
+    let known: Vec<(u64, String)> = stored.iter().map(|c| (c.size, c.note.clone())).collect();
+    let answers =
+        client::request_cosignatures(&agent, &policy, latest.note.as_bytes(), size, &known, &mut |from| {
+            l.consistency_proof(from, size).map_err(|e| e.to_string())
+        });
+    let mut results = Vec::new();
+    for a in answers {
+        let Some(key) = policy.witnesses()[a.index].key.as_ref() else { continue };
+        let outcome = match a.result {
+            Ok(c) => {
+                let combined = format!("{}{}", latest.note, c.lines);
+                match l.add_cosignatures(combined.as_bytes(), std::slice::from_ref(key)) {
+                    Ok(added) => Ok(format!(
+                        "cosigned size {size} (proved from size {}; {added} new cosignature(s) stored)",
+                        c.old
+                    )),
+                    Err(e) => Err(format!("answered, but its cosignature was not stored: {e}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        results.push((a.name, a.url, outcome));
+    }
+    let note = l
+        .stored_checkpoints()?
+        .into_iter()
+        .find(|c| c.size == latest.size)
+        .map(|c| c.note)
+        .unwrap_or_default();
+    let met = policy.quorum_met(&cosigned_by(&policy, note.as_bytes()));
+    if json {
+        let ws: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(n, u, r)| match r {
+                Ok(m) => json!({"witness": n, "url": u, "ok": true, "message": m}),
+                Err(m) => json!({"witness": n, "url": u, "ok": false, "message": m}),
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"size": latest.size, "witnesses": ws, "quorum": policy.quorum_text(), "quorum_met": met})
+        );
+    } else {
+        for (n, u, r) in &results {
+            match r {
+                Ok(m) => println!("{n} ({u}): {m}"),
+                Err(m) => println!("{n} ({u}): NOT cosigned: {m}"),
+            }
+        }
+        if met {
+            println!(
+                "checkpoint of size {} is cosigned by the quorum ({}): published",
+                latest.size,
+                policy.quorum_text()
+            );
+        } else {
+            println!(
+                "checkpoint of size {} is NOT yet cosigned by the quorum ({}): bundles keep the last checkpoint that was",
+                latest.size,
+                policy.quorum_text()
+            );
+        }
+    }
+    Ok(if met { OK } else { FOUND })
+}
+
+/// `kpledger witness serve`.
+fn witness_serve(
+    name: &str,
+    key: &Path,
+    state: &Path,
+    policy: &Path,
+    listen: &str,
+    prefix: &str,
+) -> Result<u8> {
+    use kpledger_witness::{LogKeys, StateFile, Witness, server};
+    let cosigner = Cosigner::new(name, SecretKey::read_pem_file(key)?).map_err(|e| anyhow!("--name: {e}"))?;
+    let policy = read_policy(policy)?;
+    let logs = LogKeys::from_policy(&policy);
+    if logs.origins().next().is_none() {
+        bail!(
+            "the policy has no `log` line: a witness witnesses the logs its policy names (`kpledger trust log`)"
+        );
+    }
+    if !(prefix.is_empty() || (prefix.starts_with('/') && !prefix.ends_with('/'))) {
+        bail!("--prefix {prefix:?}: write a path starting with / and not ending with one, e.g. /witness");
+    }
+    let state = StateFile::open(state)?;
+    // A testing aid for the crash tests (tests/e2e/witness_net.rs): wait between the decision
+    // and the durable write, so that a kill lands in between.
+    let pause = std::env::var("KPLEDGER_WITNESS_TEST_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let clock = Box::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    });
+    let report = Box::new(|line: &str| eprintln!("kpledger witness: {line}"));
+    let witness = std::sync::Arc::new(
+        Witness::new(cosigner.clone(), logs.clone(), state, report, clock).with_pause(pause),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_io().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}{prefix}");
+        println!("witness {}", cosigner.verifier().to_vkey());
+        for o in logs.origins() {
+            println!("witnessing {o}");
+        }
+        server::serve(listener, witness, prefix).await.context("the witness server stopped")
+    })?;
+    Ok(OK)
 }
 
 fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
@@ -1345,7 +1518,9 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
                     [("unknown to the ledger", &report.missing_from_ledger), ("differs", &report.differing)]
                 {
                     for ev in list {
-                        println!("  event {} ({}, {}): {what}", ev.index, ev.event_type, ev.event_hash_id);
+                        // The type is the document's, as it was written: shown escaped.
+                        let kind = render::terminal_safe(&ev.event_type);
+                        println!("  event {} ({kind}, {}): {what}", ev.index, ev.event_hash_id);
                     }
                 }
             }
@@ -1357,6 +1532,9 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
 fn witness_cmd(w: WitnessCmd) -> Result<u8> {
     use kpledger_verify::witness::{LogState, check};
     match w {
+        WitnessCmd::Serve { name, key, state, policy, listen, prefix } => {
+            witness_serve(&name, &key, &state, &policy, &listen, &prefix)
+        }
         WitnessCmd::Key { name, key } => {
             let (_, public) = public_of_any(&key)?;
             println!(
@@ -1427,7 +1605,10 @@ fn witness_cmd(w: WitnessCmd) -> Result<u8> {
                             json!({"ok": false, "refused": refusal.to_string(), "evidence": evidence})
                         );
                     }
-                    eprintln!("kpledger: witness refuses to cosign: {refusal}");
+                    eprintln!(
+                        "kpledger: witness refuses to cosign: {}",
+                        render::terminal_safe(&refusal.to_string())
+                    );
                     eprintln!("the evidence is kept in {}", evidence.display());
                     Ok(FOUND)
                 }

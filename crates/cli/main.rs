@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::from(OK);
             }
-            eprintln!("kpledger: error: {err:#}");
+            eprintln!("kpledger: error: {}", render::terminal_safe(&format!("{err:#}")));
             ExitCode::from(CANNOT_RUN)
         }
     }

@@ -6,6 +6,28 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kpledger_model::{Cents, Payload, Points};
 use kpledger_verify::{Finding, Report, Severity};
 
+/// Text for a terminal: every control character but newline and tab, and every invisible,
+/// format (bidirectional), separator, private-use or unassigned character, is shown escaped
+/// (`\u{1b}`). Error messages quote what a hostile file holds (an unknown field's name, an
+/// unknown variant), and raw, an escape sequence there could clear the error from the screen
+/// and print "VERIFIED" in its place.
+pub(crate) fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c != '\n' && c != '\t' && (c.is_control() || kpledger_model::types::refused_in_text(c));
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Renders rows under headers with aligned columns.
 pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

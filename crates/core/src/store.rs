@@ -892,6 +892,17 @@ impl Ledger {
     /// The evidence bundle of a certificate: the provenance of its parcels and the
     /// enrolments, key rotations, policies and sites those events rely on, in ledger order.
     pub fn bundle(&self, number: &Text) -> Result<Bundle, StoreError> {
+        self.bundle_where(number, &|_| true)
+    }
+
+    /// [`Ledger::bundle`] under the newest stored checkpoint that covers the certificate's
+    /// events and that `published` accepts (for example: one cosigned by a trust policy's
+    /// witness quorum).
+    pub fn bundle_where(
+        &self,
+        number: &Text,
+        published: &dyn Fn(&StoredCheckpoint) -> bool,
+    ) -> Result<Bundle, StoreError> {
         let cert = self
             .certificate(number)?
             .ok_or_else(|| StoreError::NoCertificate { path: self.path.clone(), number: number.clone() })?;
@@ -972,15 +983,13 @@ impl Ledger {
             }
         }
         let last = chosen.keys().next_back().copied().unwrap_or(0);
-        let checkpoint =
-            self.stored_checkpoints()?.into_iter().next_back().filter(|c| c.size >= last).ok_or_else(
-                || {
-                    StoreError::Refused(format!(
-                        "no checkpoint covers event #{last} yet: the root authority must publish one first \
-                     (`kpledger log publish`), and witnesses should cosign it"
-                    ))
-                },
-            )?;
+        let newest = self.stored_checkpoints()?.into_iter().rev().find(|c| published(c));
+        let checkpoint = newest.filter(|c| c.size >= last).ok_or_else(|| {
+            StoreError::Refused(format!(
+                "no published checkpoint covers event #{last} yet: the root authority must publish one first \
+                 (`kpledger log publish`), and the witnesses cosign it (`kpledger log witness`)"
+            ))
+        })?;
         let root_id: Option<ActorId> = gov.iter().find_map(|(_, ev)| match &ev.event.body.payload {
             Payload::Genesis { authority } => Some(authority.id.clone()),
             _ => None,
@@ -1220,9 +1229,18 @@ impl Ledger {
             .ok_or_else(|| {
                 StoreError::Refused("the stored checkpoint is not signed by the root authority".into())
             })?;
-        // Witnesses are actors of this ledger, enrolled within the checkpoint (so a bundle
-        // under it can name their keys) with the key they cosign with.
+        // A witness that is an actor of this ledger (an enrolled authority) cosigns with the key
+        // it is enrolled with, and only checkpoints that contain its enrolment. A witness that is
+        // not an actor (a public witness, named only by the verifiers' trust policies) is
+        // accepted with the key the caller trusts; its cosignature is verified below all the same.
         for w in witnesses {
+            let is_actor: bool = tx
+                .query_row("SELECT count(*) FROM actors WHERE id = ?1", [w.name()], |r| r.get::<_, i64>(0))
+                .map_err(|e| sql_err(&path, e))?
+                > 0;
+            if !is_actor {
+                continue;
+            }
             let enrolled: Option<(i64, String)> = tx
                 .query_row(
                     "SELECT e.seq, a.doc FROM actors a JOIN events e ON e.kind = 'enrol' \

@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 107;
+const INVALID_CASES: usize = 111;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -2173,6 +2173,40 @@ fn received(tag: &str) -> (World, Liberia, ParcelId, ImportConfirmation) {
     (w, lr, p, confirmation)
 }
 
+fn im1_confirmation_above_transit() -> Vec<File> {
+    let (mut w, lr, p, m) = received("im1_confirmation_above_transit");
+    let nma = w.c.nma.clone();
+    let gn = w
+        .sim
+        .enrol(
+            &nma,
+            "gn.mines",
+            "Ministere des Mines et de la Geologie de Guinee",
+            Role::Authority,
+            "GN",
+            None,
+        )
+        .unwrap();
+    let mut transit = w.transit(CERT, "GN");
+    if let Payload::Transit { carats_in_pt, carats_out_pt, .. } = &mut transit {
+        *carats_in_pt = Points(1249);
+        *carats_out_pt = Points(1249);
+    }
+    w.sim.submit(&gn, transit).unwrap();
+    w.sim.tick(60);
+    let mut m = m;
+    m.parcels = w.sim.current_refs(CERT).unwrap();
+    let bad = w.sign(&lr.mme, Payload::ImportConfirmation { confirmation: m });
+    w.refuse(
+        "fail_im1_confirmation_above_transit",
+        Rule::Im1,
+        Some(p),
+        "Guinea records the 12.50 ct shipment crossing at 12.49 ct (within tolerance); Liberia then confirms \
+         12.50 ct received: a point lost on the way cannot be found again on arrival.",
+        bad,
+    )
+}
+
 fn im1_confirmation_carats_short() -> Vec<File> {
     let (w, lr, p, mut m) = received("im1_confirmation_carats_short");
     m.carats_pt = Points(1150);
@@ -2640,6 +2674,53 @@ fn kp2_number_already_imported() -> Vec<File> {
         None,
         "Sierra Leone issues SL-2026-004312, a number Liberia already admitted as a Sierra Leonean \
          certificate: one number would cover two shipments.",
+        bad,
+    )
+}
+
+fn kp2_certificate_number_respelled() -> Vec<File> {
+    let mut w = World::new("kp2_certificate_number_respelled");
+    let nma = w.c.nma.clone();
+    let first = w.sealed_lot(1250, 21, &SEALS);
+    let cert = w.draft(CERT, &[first], antwerp());
+    w.certify(&nma, cert);
+    let second = w.sealed_lot(800, 12, &SEALS);
+    let cert = w.draft("SL/2026/004312", &[second], antwerp());
+    let bad = w.sign(&nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_kp2_certificate_number_respelled",
+        Rule::Kp2,
+        None,
+        "Sierra Leone issues SL/2026/004312 for a second lot after SL-2026-004312: the same number to a \
+         reader and by the import key KP-2 compares foreign numbers with, so one number would cover two \
+         shipments.",
+        bad,
+    )
+}
+
+fn kp2_member_certificate_on_paper() -> Vec<File> {
+    let mut w = World::new("kp2_member_certificate_on_paper");
+    let lr = w.liberia();
+    let paper = foreign(
+        "SL-2026-009999",
+        "SL",
+        "National Minerals Agency of Sierra Leone",
+        OriginClaim::Single(Country::new("SL").unwrap()),
+        "Kono Gems Export Ltd",
+        LIBERTY,
+        200_000,
+        (w.day(0), w.day(60)),
+    );
+    let payload = w.import(&lr.liberty, 200_000, 300, paper);
+    let np = import_parcel(&payload);
+    let bad = w.sign(&lr.mme, payload);
+    w.refuse(
+        "fail_kp2_member_certificate_on_paper",
+        Rule::Kp2,
+        Some(np),
+        "Liberia admits 2,000 ct under a paper Sierra Leone certificate SL-2026-009999 dated today, a number \
+         Sierra Leone never issued, although Sierra Leone records every certificate it issues in this ledger: \
+         2,000 ct of Sierra Leone provenance on Liberia's word alone.",
         bad,
     )
 }
@@ -3177,6 +3258,47 @@ fn bundles() -> Vec<File> {
          key does not make one a country's issuer (KP-7).",
     ));
 
+    // The root authority admits a paper import into Sierra Leone, which the NMA (trusted)
+    // then certifies: the import's lawful provenance rests on who admitted it.
+    let mut iw = World::operated("bundles-root-imports");
+    let iroot = iw.root.clone();
+    let exporter = iw.c.exporter.clone();
+    let paper = foreign(
+        "GN-2026-000999",
+        "GN",
+        "Ministere des Mines et de la Geologie",
+        OriginClaim::Single(Country::new("GN").unwrap()),
+        "Guinea Rough SARL",
+        "Kono Gems Export Ltd",
+        1250,
+        (iw.day(-2), iw.day(58)),
+    );
+    let payload = iw.import(&exporter, 1250, 21, paper);
+    let lot = import_parcel(&payload);
+    iw.sim.submit(&iroot, payload).unwrap();
+    iw.sim.tick(60);
+    iw.value(&lot);
+    let inma = iw.c.nma.clone();
+    iw.seal(&inma, &lot, &SEALS);
+    let icert = iw.draft(CERT, &[lot], antwerp());
+    iw.certify(&inma, icert);
+    iw.export(&inma, CERT);
+    let iroot_key = iw.sim.key(&iw.root).unwrap().clone();
+    iw.sim.ledger_mut().publish_checkpoint(&iroot_key).unwrap();
+    let imported_by_root = iw.sim.ledger().bundle(&text(CERT).unwrap()).unwrap();
+    let i_nma = iw.sim.key(&iw.c.nma).unwrap().public();
+    files.extend(bundle_case(
+        "fail_kp7_root_admits_import",
+        &imported_by_root,
+        &policy_file(&[log_line(iroot_key.public()), "quorum none".into(), issuer_line("SL", &iw.c.nma, i_nma)]),
+        Some((Rule::Kp7, "is admitted into SL (import) by sl.ledger")),
+        "The ledger's root authority admits a paper Guinean certificate for 12.50 ct into the exporter's \
+         custody in Sierra Leone; the NMA, which the importer's policy trusts, then certifies and exports the \
+         lot. Every rule of the ledger holds, but the lot's lawful-import provenance was vouched for by the log \
+         key's holder, not by Sierra Leone's authority: an import in the bundle is by an authority the policy \
+         trusts for the importing country (KP-7).",
+    ));
+
     // The log: inclusion proofs (LOG-1) and the checkpoint's signer (LOG-2).
     let mut proof_altered = bundle.clone();
     let i = find_event(&bundle, "extraction", &c.koroma);
@@ -3449,11 +3571,14 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     mb5_carats_one_point,
     tr1_carats_gain_a_point,
     im1_confirmation_gains_a_point,
+    im1_confirmation_above_transit,
     kp2_foreign_certificate_imported_twice,
     kp2_foreign_certificate_respelled,
     kp2_own_certificate_imported,
     kp2_own_certificate_respelled,
     kp2_number_already_imported,
+    kp2_certificate_number_respelled,
+    kp2_member_certificate_on_paper,
     im1_import_heavier_than_certificate,
     im1_import_short_of_certificate,
     kp3_import_headings_merged,
@@ -3487,6 +3612,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     governance::kp6_certificate_to_own_country,
     governance::kp6_destination_suspended_by_root,
     governance::kp6_export_after_suspension,
+    governance::kp6_import_while_suspended,
     governance::ex3_export_after_licence_ended,
     governance::ex3_export_by_revoked_exporter,
     governance::im1_confirmation_by_issuer,

@@ -98,9 +98,9 @@ pub fn verify_bundle_observed(
     let mut state = MemState::default();
     let mut findings = Vec::new();
     let mut cert_key = None;
-    // Every certificate the bundle issues (its own, and any whose parcels it imports):
-    // (bundle position, number, issuing country, signer, key).
-    let mut issued = Vec::new();
+    // Every act the trust policy must vouch for: each certificate the bundle issues (its own,
+    // and any whose parcels it imports) and each foreign certificate it admits.
+    let mut vouchers = Vouchers::default();
     let mut seen = BTreeMap::new();
     let mut newest: Option<kpledger_model::Time> = None;
     for (i, ev) in events.iter().enumerate() {
@@ -133,17 +133,11 @@ pub fn verify_bundle_observed(
             findings.push(f);
         }
         state.apply(effects);
-        if let Payload::Certificate { certificate } = &ev.event.body.payload {
-            if certificate.number == bundle.certificate {
-                cert_key = Some(ev.event.sig.key);
-            }
-            issued.push((
-                seq,
-                certificate.number.clone(),
-                certificate.issuing_country.clone(),
-                ev.event.body.signer.clone(),
-                ev.event.sig.key,
-            ));
+        vouchers.observe(seq, ev);
+        if let Payload::Certificate { certificate } = &ev.event.body.payload
+            && certificate.number == bundle.certificate
+        {
+            cert_key = Some(ev.event.sig.key);
         }
     }
 
@@ -163,7 +157,7 @@ pub fn verify_bundle_observed(
         Payload::Genesis { authority } => Some(authority.key),
         _ => None,
     });
-    findings.extend(check_issuers(policy, &issued, &root_keys(&events)));
+    findings.extend(vouchers.check(policy));
     match (state.certificate(&bundle.certificate), cert_key) {
         (Some(cert), Some(_)) => {
             let declared: BTreeSet<ParcelId> = bundle.heads.keys().copied().collect();
@@ -236,10 +230,6 @@ fn ledger_seq(bundle: &Bundle, i: usize) -> u64 {
     bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index.saturating_add(1))
 }
 
-/// KP-7 against the trust policy: every certificate the bundle issues must be validated by
-/// an authority the policy pins for the certificate's issuing country, by actor id and key.
-/// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
-/// log key) can enrol any "authority" it likes in its own ledger.
 /// LOG-2 for a whole ledger judged under a trust policy (`kpledger verify --ledger --policy`):
 /// the ledger's genesis, its first event, must give its root authority a key the policy pins for
 /// the ledger's origin. The ledger's own checks (`Ledger::verify`) then carry that trust through
@@ -288,56 +278,193 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
     keys
 }
 
-fn check_issuers(
-    policy: &TrustPolicy,
-    issued: &[(u64, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
-    root_keys: &[PublicKey],
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for (pos, number, country, signer, key) in issued {
-        let pinned: Vec<&crate::trust::IssuerPin> = policy.issuers_for(country).collect();
-        if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
-            continue;
+/// KP-7 against the trust policy, for a bundle or a whole ledger: the acts that vouch for a
+/// certificate must be by an authority the policy pins, by actor id and key, for the country
+/// the act is for. Those acts are the validation of a certificate (for its issuing country) and
+/// the admission of a foreign certificate at import (for the importing country, the signer's:
+/// the lot's lawful-import provenance rests on it as an export rests on its certificate,
+/// KPCS Section IV). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
+/// enrolments decide nothing here: a root authority (or anyone holding the log key) can enrol
+/// any "authority" it likes in its own ledger, and its genesis names a country of its own.
+#[derive(Debug, Default)]
+pub struct Vouchers {
+    /// The log's origin, from its genesis.
+    origin: Option<kpledger_model::Origin>,
+    /// Each enrolled actor's country (an importing authority acts for its own).
+    countries: BTreeMap<kpledger_model::ActorId, kpledger_model::Country>,
+    /// The root authority and the keys it has held (genesis key, then each rotation).
+    root: Option<kpledger_model::ActorId>,
+    root_keys: Vec<PublicKey>,
+    /// (log position, what, number, country, signer, key).
+    acts: Vec<(
+        u64,
+        &'static str,
+        kpledger_model::Text,
+        kpledger_model::Country,
+        kpledger_model::ActorId,
+        PublicKey,
+    )>,
+}
+
+impl Vouchers {
+    /// Takes note of the event at log position `seq`.
+    pub fn observe(&mut self, seq: u64, ev: &kpledger_model::ParsedEvent) {
+        let (signer, key) = (&ev.event.body.signer, ev.event.sig.key);
+        match &ev.event.body.payload {
+            Payload::Genesis { authority } if self.root.is_none() => {
+                self.origin = Some(ev.event.body.ledger.clone());
+                self.root = Some(authority.id.clone());
+                self.root_keys.push(authority.key);
+                self.countries.insert(authority.id.clone(), authority.country.clone());
+            }
+            Payload::Enrol { actor } => {
+                self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
+            }
+            Payload::RotateKey { actor, key }
+                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(key) =>
+            {
+                self.root_keys.push(*key);
+            }
+            Payload::Certificate { certificate: c } => self.acts.push((
+                seq,
+                "certificate",
+                c.number.clone(),
+                c.issuing_country.clone(),
+                signer.clone(),
+                key,
+            )),
+            Payload::Import { certificate: c, .. } => {
+                // An unenrolled signer is CH-2 already.
+                if let Some(country) = self.countries.get(signer) {
+                    self.acts.push((seq, "import", c.number.clone(), country.clone(), signer.clone(), key));
+                }
+            }
+            _ => {}
         }
-        // A key trusted without a role (`--trust`) vouches for a certificate only in the hands
-        // of an authority that is not the log's root: the root's keys anchor the log, and one
-        // key anchoring both would let its holder forge a whole ledger and its certificates.
-        let bare = policy.keys().contains(key);
-        if bare && !root_keys.contains(key) {
-            continue;
-        }
-        let trusted = if bare {
-            format!(
-                "that key is one the log's root authority holds: the key that anchors a log never also vouches for a \
-                 certificate in it, so {country}'s certificates need the key of {country}'s own authority"
-            )
-        } else if !policy.keys().is_empty() {
-            "that key is not among the keys given with --trust".to_owned()
-        } else if pinned.is_empty() {
-            format!("the trust policy trusts no authority for {country}")
-        } else {
-            let list: Vec<String> =
-                pinned.iter().map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint())).collect();
-            format!("the trust policy trusts only {} for {country}", list.join(", "))
-        };
-        let mut f = Finding::error(
-            Rule::Kp7,
-            format!(
-                "the issuer is not trusted: certificate {number} of {country} is validated by {signer} with key {}, \
-                 and {trusted}",
-                key.fingerprint()
-            ),
-        )
-        .hint(format!(
-            "an importing authority trusts a country's certificates only from that country's KP authority: pin its key \
-             with a `{} {country} <vkey>` line in the trust policy, obtained through the KP's official channels",
-            crate::trust::ISSUER_KEYWORD
-        ));
-        f.seq = Some(*pos);
-        f.certificate = Some(number.to_string());
-        out.push(f);
     }
-    out
+
+    /// LOG-3/LOG-4 for a whole ledger judged under `policy`, as for a bundle (docs/SPEC.md
+    /// §14.3): its newest stored checkpoint, `newest` (a signed note with its cosignatures),
+    /// must carry the cosignatures of the policy's quorum of witnesses, each verified with the
+    /// policy's key (a key the root has held counts for nothing); with `quorum none`, the
+    /// verdict carries LOG-4. The checkpoint's own signature is whole-ledger verification's to
+    /// judge (LOG-2). Without this, a ledger file no witness ever saw (a history rewritten by
+    /// its root) verified under a policy that requires witnesses, and said nothing about it.
+    pub fn check_witnesses(&self, policy: &TrustPolicy, newest: Option<&str>) -> Vec<Finding> {
+        use kpledger_model::note::{SigType, VerifierKey, open_checkpoint};
+        let Some(origin) = self.origin.as_ref().map(|o| o.as_str()) else { return Vec::new() };
+        let keys: Vec<VerifierKey> = policy.witness_keys();
+        let log_key = newest.and_then(|note| {
+            self.root_keys.iter().find_map(|k| {
+                let vk = VerifierKey::new(origin, SigType::Ed25519, *k).ok()?;
+                open_checkpoint(note.as_bytes(), origin, &vk, &[]).ok().map(|_| vk)
+            })
+        });
+        let mut cosigned = BTreeSet::new();
+        if let (Some(note), Some(vk)) = (newest, &log_key) {
+            match open_checkpoint(note.as_bytes(), origin, vk, &keys) {
+                Ok(opened) => {
+                    for c in opened.cosignatures() {
+                        if self.root_keys.contains(c.key().public_key()) {
+                            continue;
+                        }
+                        if let Some(i) = policy.witness_index(c.key()) {
+                            cosigned.insert(i);
+                        }
+                    }
+                }
+                Err(e) => {
+                    return vec![Finding::error(
+                        Rule::Log3,
+                        format!("a cosignature by a witness of the trust policy does not verify: {e}"),
+                    )];
+                }
+            }
+        }
+        if policy.quorum() == Quorum::None {
+            vec![Finding::warning(
+                Rule::Log4,
+                "not witnessed: the trust policy requires no witness (`quorum none`), so nothing shows that this \
+                 history was shown to anyone else",
+            )]
+        } else if !policy.quorum_met(&cosigned) {
+            let q = policy.quorum_text();
+            let msg = match newest {
+                Some(_) => format!(
+                    "not witnessed: the ledger's newest checkpoint lacks the cosignatures of the trust policy's quorum of \
+                     witnesses, {q} ({} of its witnesses cosigned)",
+                    cosigned.len()
+                ),
+                None => format!(
+                    "not witnessed: the ledger has no checkpoint, so no witness of the trust policy ({q}) cosigned its history"
+                ),
+            };
+            vec![Finding::error(Rule::Log3, msg).hint(
+                "publish a checkpoint and store the witnesses' cosignatures (`kpledger log publish`, `kpledger log cosignatures`)",
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The KP-7 findings for the acts observed that `policy` does not trust.
+    pub fn check(&self, policy: &TrustPolicy) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (pos, what, number, country, signer, key) in &self.acts {
+            let pinned: Vec<&crate::trust::IssuerPin> = policy.issuers_for(country).collect();
+            if pinned.iter().any(|p| &p.actor == signer && p.key.public_key() == key) {
+                continue;
+            }
+            // A key trusted without a role (`--trust`) vouches for a certificate only in the
+            // hands of an authority that is not the log's root: the root's keys anchor the log,
+            // and one key anchoring both would let its holder forge a whole ledger and its
+            // certificates.
+            let bare = policy.keys().contains(key);
+            if bare && !self.root_keys.contains(key) {
+                continue;
+            }
+            let trusted = if bare {
+                format!(
+                    "that key is one the log's root authority holds: the key that anchors a log never also vouches for a \
+                     certificate in it, so {country}'s certificates need the key of {country}'s own authority"
+                )
+            } else if !policy.keys().is_empty() {
+                "that key is not among the keys given with --trust".to_owned()
+            } else if pinned.is_empty() {
+                format!("the trust policy trusts no authority for {country}")
+            } else {
+                let list: Vec<String> = pinned
+                    .iter()
+                    .map(|p| format!("{} {}", p.actor, p.key.public_key().fingerprint()))
+                    .collect();
+                format!("the trust policy trusts only {} for {country}", list.join(", "))
+            };
+            let act = if *what == "import" {
+                format!("foreign certificate {number} is admitted into {country} (import)")
+            } else {
+                format!("certificate {number} of {country} is validated")
+            };
+            let mut f = Finding::error(
+                Rule::Kp7,
+                format!(
+                    "the issuer is not trusted: {act} by {signer} with key {}, and {trusted}",
+                    key.fingerprint()
+                ),
+            )
+            .hint(format!(
+                "an importing authority trusts a country's certificates, and the imports that country admits, only from \
+                 that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
+                 obtained through the KP's official channels",
+                crate::trust::ISSUER_KEYWORD
+            ));
+            f.seq = Some(*pos);
+            if *what == "certificate" {
+                f.certificate = Some(number.to_string());
+            }
+            out.push(f);
+        }
+        out
+    }
 }
 
 /// LOG-1..LOG-4 for a bundle; also the names of the policy's witnesses whose cosignatures
@@ -433,7 +560,7 @@ fn check_log(
     // LOG-3: every cosignature by a witness of the policy verifies (lines by other keys are
     // ignored, as C2SP signed notes say: they count for nothing; when the quorum is not met
     // their names and key IDs are listed, as unverified claims, to show a mistyped policy).
-    let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+    let keys: Vec<VerifierKey> = policy.witness_keys();
     let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &keys) {
         Ok(o) => o,
         Err(e) => {
@@ -493,7 +620,7 @@ fn check_log(
         if root_keys.contains(c.key().public_key()) {
             continue;
         }
-        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+        if let Some(i) = policy.witness_index(c.key()) {
             cosigned.insert(i);
             names.push(c.key().name().to_owned());
         }
@@ -549,7 +676,10 @@ fn check_log(
             let pinned: Vec<String> = policy
                 .witnesses()
                 .iter()
-                .map(|w| format!("{} key {}", w.key.name(), w.key.key_id()))
+                .map(|w| match &w.key {
+                    Some(k) => format!("{} key {}", k.name(), k.key_id()),
+                    None => format!("{} (a key kpledger cannot verify)", w.name),
+                })
                 .collect();
             Finding::error(
                 Rule::Log3,

@@ -1757,9 +1757,22 @@ impl<'a, S: State> Cx<'a, S> {
                 .hint("a recycled certificate number is a known forgery pattern"),
             );
         }
-        if let Some(prior) =
-            self.state.foreign_import(&crate::state::import_key(&c.issuing_country, c.number.as_str()))
+        let key = crate::state::import_key(&c.issuing_country, c.number.as_str());
+        if let Some(prior) = self.state.certificate_by_key(&c.issuing_country, &key)
+            && prior != c.number
         {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "certificate number {} is {prior}, already issued in this ledger, spelled otherwise; a number is used once",
+                        c.number
+                    ),
+                )
+                .hint("KP-2 compares numbers by their letters and digits, as for foreign certificates: a respelled number is a recycled one"),
+            );
+        }
+        if let Some(prior) = self.state.foreign_import(&key) {
             self.err(Finding::error(
                 Rule::Kp2,
                 format!(
@@ -2412,6 +2425,14 @@ impl<'a, S: State> Cx<'a, S> {
             .state
             .policy_at(&c.issuing_country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let mut moved = Vec::new();
+        for r in refs {
+            if let Some(p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
+                moved.push(p);
+            }
+        }
+        let whole = moved.len() == c.parcels.len();
+        let carried = carry_reading(&mut moved, carats_out);
         let mut problems = Vec::new();
         if opened {
             problems.push("the container was opened".to_owned());
@@ -2419,10 +2440,15 @@ impl<'a, S: State> Cx<'a, S> {
         if sin != sout || sin != cert_seals {
             problems.push("the seals on exit are not the seals on entry and on the certificate".to_owned());
         }
-        if carats_in != carats_out || carats_in.0 > c.carats() || c.carats() - carats_in.0 > tol {
+        if carats_in != carats_out
+            || carats_in.0 > c.carats()
+            || c.carats() - carats_in.0 > tol
+            || (whole && u128::from(carats_in.0) > carried)
+        {
             problems.push(format!(
-                "{carats_in} entered, {carats_out} left, the certificate states {}",
-                Points(c.carats())
+                "{carats_in} entered, {carats_out} left, the certificate states {}, the shipment carried {} as last weighed",
+                Points(c.carats()),
+                Points(u64::try_from(carried).unwrap_or(u64::MAX))
             ));
         }
         if count_in != count_out || count_in != c.parcel_count {
@@ -2438,14 +2464,8 @@ impl<'a, S: State> Cx<'a, S> {
             ));
         }
         self.same_parcels(refs, &cert, Rule::Tr1);
-        let mut moved = Vec::new();
-        for r in refs {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
-                self.touch(&mut p);
-                moved.push(p);
-            }
-        }
-        for p in moved {
+        for mut p in moved {
+            self.touch(&mut p);
             self.effects.push(Effect::PutParcel(p));
         }
     }
@@ -2593,6 +2613,36 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
+        // A member country records its certificates here: once an authority of that country
+        // (the root, when it is enrolled with it) has published its policy in this ledger, a
+        // certificate of that country dated since is received by its import confirmation, and
+        // one that is not recorded here was never issued.
+        let state: &'a S = self.state;
+        if let Some(h) = state.policy_history(&c.issuing_country)
+            && let Some(first) = h
+                .entries
+                .iter()
+                .find(|e| state.actor(&e.by).is_some_and(|a| a.record.country == c.issuing_country))
+            && c.date_of_issue >= first.time.date()
+            && self.state.certificate_by_key(&c.issuing_country, &key).is_none()
+        {
+            self.err(
+                Finding::error(
+                    Rule::Kp2,
+                    format!(
+                        "{} records its KP certificates in this ledger (its authority {} published its policy here on {}), \
+                         but certificate {} dated {} is not recorded here: it was never issued",
+                        c.issuing_country,
+                        first.by,
+                        first.time.date(),
+                        c.number,
+                        c.date_of_issue
+                    ),
+                )
+                .parcel(parcel)
+                .hint("a member country's shipment is received by the import confirmation of its certificate, never admitted on paper"),
+            );
+        }
         if date < c.date_of_issue || date > c.date_of_expiry {
             self.err(
                 Finding::error(
@@ -2607,6 +2657,10 @@ impl<'a, S: State> Cx<'a, S> {
         }
         if let Some(pol) = self.policy_for(country.as_ref(), Rule::Kp6, parcel) {
             self.participant(&pol, &c.issuing_country, &date, "the exporting country");
+            // A suspended Participant receives no rough while suspended, as it sends none.
+            if let Some(importing) = &country {
+                self.participant(&pol, importing, &date, "the importing country");
+            }
         }
         // IM-1: the lot admitted is the certificate's shipment: never more carats than it
         // covers (no event adds weight), and no more missing than the importing country's
@@ -2727,7 +2781,22 @@ impl<'a, S: State> Cx<'a, S> {
             .state
             .policy_at(&c.importer.country, &self.ev.body.time)
             .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let mut moved = Vec::new();
+        for r in &m.parcels {
+            if let Some(p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
+                moved.push(p);
+            }
+        }
+        let whole = moved.len() == c.parcels.len();
+        let carried = carry_reading(&mut moved, m.carats_pt);
         let mut mismatches = Vec::new();
+        if whole && u128::from(m.carats_pt.0) > carried {
+            mismatches.push(format!(
+                "{} received, more than the {} the shipment carried as last weighed (at a transit): no event adds weight",
+                m.carats_pt,
+                Points(u64::try_from(carried).unwrap_or(u64::MAX))
+            ));
+        }
         if m.parcel_count != c.parcel_count {
             mismatches.push(format!(
                 "{} parcels received, the certificate states {}",
@@ -2784,23 +2853,32 @@ impl<'a, S: State> Cx<'a, S> {
         self.same_parcels(&m.parcels, &cert, Rule::Im1);
         self.importer(&m.holder, Some(&c.importer.country), first);
         self.bound_importer(&c.importer, Some((&m.holder, first)));
-        let mut moved = Vec::new();
-        for r in &m.parcels {
-            if let Some(mut p) = self.linked(r.parcel, r.prev, ParcelStatus::Exported).map(Cow::into_owned) {
-                p.status = ParcelStatus::Open;
-                p.holder = m.holder.clone();
-                p.seal_ids.clear();
-                p.value_usd_cents = None;
-                self.touch(&mut p);
-                moved.push(p);
-            }
-        }
-        for p in moved {
+        for mut p in moved {
+            p.status = ParcelStatus::Open;
+            p.holder = m.holder.clone();
+            p.seal_ids.clear();
+            p.value_usd_cents = None;
+            self.touch(&mut p);
             self.effects.push(Effect::PutParcel(p));
         }
         cert.confirmed = Some(self.ev.body.time.clone());
         self.effects.push(Effect::PutCertificate(Box::new(cert)));
     }
+}
+
+/// The weight a shipment's parcels carry in all, before `reading`; then, the lower reading
+/// being the one carried (docs/SPEC.md §10.1), what `reading` finds short of it comes off the
+/// parcels, in the order given, none below one point. A transit and an import confirmation
+/// weigh the whole sealed shipment, not each parcel.
+fn carry_reading(parcels: &mut [ParcelState], reading: Points) -> u128 {
+    let carried: u128 = parcels.iter().map(|p| u128::from(p.weight_pt.0)).sum();
+    let mut short = carried.saturating_sub(u128::from(reading.0));
+    for p in parcels {
+        let take = u64::try_from(short).unwrap_or(u64::MAX).min(p.weight_pt.0.saturating_sub(1));
+        p.weight_pt = Points(p.weight_pt.0 - take);
+        short -= u128::from(take);
+    }
+    carried
 }
 
 /// How many days a certificate's date of issue may precede the day its validation is

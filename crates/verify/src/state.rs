@@ -269,6 +269,12 @@ pub trait State {
     /// The numbers of the certificates `country` issued in this ledger (read only when a
     /// foreign certificate of that country is imported, which is rare).
     fn certificate_numbers(&self, country: &Country) -> Vec<Text>;
+    /// The number of a certificate `country` issued in this ledger whose [`import_key`] is
+    /// `key`, if any: two spellings of one number (`SL-2026-004312`, `SL/2026/004312`) are one
+    /// certificate (KP-2).
+    fn certificate_by_key(&self, country: &Country, key: &str) -> Option<Text> {
+        self.certificate_numbers(country).into_iter().find(|n| import_key(country, n.as_str()) == key)
+    }
     /// True for a parcel that was split or merged away and that [`State::parcel`] no longer
     /// returns (a state may instead keep consumed parcels with that status).
     fn consumed(&self, _id: &ParcelId) -> bool {
@@ -295,6 +301,8 @@ pub struct MemState {
     pub certificates: BTreeMap<Text, CertificateState>,
     /// Foreign certificates admitted by `import` events, by [`import_key`].
     pub imports: BTreeMap<String, Hash>,
+    /// The numbers of the certificates issued in this ledger, by [`import_key`].
+    pub certificate_keys: BTreeMap<String, Text>,
 }
 
 impl MemState {
@@ -330,6 +338,10 @@ impl MemState {
                     self.parcels.insert(p.id, p);
                 }
                 Effect::PutCertificate(c) => {
+                    let (country, number) = (&c.certificate.issuing_country, &c.certificate.number);
+                    self.certificate_keys
+                        .entry(import_key(country, number.as_str()))
+                        .or_insert_with(|| number.clone());
                     self.certificates.insert(c.certificate.number.clone(), *c);
                 }
                 Effect::PutImport { key, event } => {
@@ -388,6 +400,9 @@ impl State for MemState {
     }
     fn foreign_import(&self, key: &str) -> Option<Hash> {
         self.imports.get(key).copied()
+    }
+    fn certificate_by_key(&self, _country: &Country, key: &str) -> Option<Text> {
+        self.certificate_keys.get(key).cloned()
     }
     fn certificate_numbers(&self, country: &Country) -> Vec<Text> {
         self.certificates

@@ -1,0 +1,602 @@
+//! Second red-team review: attacks on the build after issues 14 and 21, rebuilt with the
+//! simulator (`kpledger_core::sim`, through `Ledger::append` like every ingest) and, for
+//! bundles, judged by `verify_bundle_with` under an importer's trust policy.
+//!
+//! Each test builds one attack and asserts what a sound system must do (a rule code). The
+//! world: a regional ledger (root `mru.secretariat`, genesis country SL, as in the demo);
+//! Sierra Leone's and Liberia's authorities enrolled by the root, each publishing its own
+//! policy; in Sierra Leone a mine site, a licensed miner, a dealer, an exporter (enrolled with
+//! its address) and the valuer; in Liberia the licensed dealer "Liberty Rough Exports".
+
+// Tests: a failed unwrap is a failed test, and the panic says where.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::policy;
+use kpledger_core::Ledger;
+use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_model::note::{Checkpoint, Cosigner, Note};
+use kpledger_model::{
+    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, Origin,
+    OriginClaim, ParcelId, ParsedEvent, Payload, Points, Role, SiteId, Time,
+};
+use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+
+const ORIGIN: &str = "kpledger.mru/regional";
+const SEED: &str = "kpledger-redteam2-v1";
+const START: &str = "2026-03-02T08:00:00Z";
+const LIBERTY: &str = "Liberty Rough Exports";
+
+/// A temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kpledger-redteam2-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct World {
+    sim: Sim,
+    root: ActorId,
+    nma: ActorId,
+    mme: ActorId,
+    miner: ActorId,
+    dealer: ActorId,
+    exporter: ActorId,
+    pmt: ActorId,
+    koidu: SiteId,
+    _tmp: Scratch,
+}
+
+fn id(s: &str) -> ActorId {
+    ActorId::new(s).unwrap()
+}
+
+impl World {
+    fn new(tag: &str) -> World {
+        let tmp = Scratch::new(tag);
+        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
+        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
+        let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
+        let nma = sim
+            .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
+            .unwrap();
+        let mme = sim
+            .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
+            .unwrap();
+        sim.policy(&nma, policy("SL")).unwrap();
+        sim.policy(&mme, policy("LR")).unwrap();
+        let koidu = sim
+            .site(
+                &nma,
+                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+            )
+            .unwrap();
+        let lic = |n: &str, class: &str, sites: &[&SiteId]| {
+            licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
+        };
+        let miner = sim
+            .enrol(
+                &nma,
+                "sl.miner.koroma",
+                "Ibrahim Koroma",
+                Role::Miner,
+                "SL",
+                Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
+            )
+            .unwrap();
+        let dealer = sim
+            .enrol(
+                &nma,
+                "sl.dealer.kamara",
+                "Kamara Diamond Dealers",
+                Role::Dealer,
+                "SL",
+                Some(lic("NMA/DL/2026/031", "dealer", &[])),
+            )
+            .unwrap();
+        let exporter = sim
+            .enrol(
+                &nma,
+                "sl.exporter.kono-gems",
+                "Kono Gems Export Ltd",
+                Role::Exporter,
+                "SL",
+                Some(lic("NMA/EXP/2026/007", "exporter", &[])),
+            )
+            .unwrap();
+        let pmt = sim
+            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
+            .unwrap();
+        sim.enrol(
+            &mme,
+            "lr.dealer.liberty",
+            LIBERTY,
+            Role::Dealer,
+            "LR",
+            Some(lic("MME/DL/2026/019", "dealer", &[])),
+        )
+        .unwrap();
+        sim.tick(60);
+        World { sim, root, nma, mme, miner, dealer, exporter, pmt, koidu, _tmp: tmp }
+    }
+
+    fn sell(&mut self, from: &ActorId, p: &ParcelId, to: &ActorId) {
+        let price = Cents(self.sim.parcel(p).unwrap().weight_pt.0 * 289);
+        self.sim.handover(from, p, to, price, None).unwrap();
+        self.sim.tick(60);
+    }
+
+    /// `pt` points mined at Koidu, sold to the dealer and to the exporter.
+    fn mined_to_exporter(&mut self, pt: u64) -> ParcelId {
+        let (miner, dealer, exporter, koidu) =
+            (self.miner.clone(), self.dealer.clone(), self.exporter.clone(), self.koidu.clone());
+        let p = self.sim.extract(&miner, &koidu, Points(pt), 21, "7102.31").unwrap();
+        self.sim.tick(30);
+        self.sell(&miner, &p, &dealer);
+        self.sell(&dealer, &p, &exporter);
+        p
+    }
+
+    /// The PMT values the exporter's parcel (highest of three) and `sealer` seals it.
+    fn value_and_seal(&mut self, p: &ParcelId, sealer: &ActorId, seals: &[&str]) {
+        let pmt = self.pmt.clone();
+        let declared = self.sim.parcel(p).unwrap().weight_pt.0 * 289;
+        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
+        self.sim.value(&pmt, p, Cents(declared), gov, Some(indep), gov).unwrap();
+        self.sim.tick(60);
+        self.sim.seal(sealer, p, seals).unwrap();
+        self.sim.tick(60);
+    }
+
+    /// The certificate `number` for `parcels`, drafted from the ledger, to `to`.
+    fn draft(&self, number: &str, parcels: &[ParcelId], to: CertImporter) -> kpledger_model::Certificate {
+        self.sim.draft_certificate(number, &self.nma, &self.exporter, to, parcels, 60).unwrap()
+    }
+
+    /// The error codes with which ingest would refuse `ev` (empty: accepted).
+    fn refused_with(&self, ev: &ParsedEvent) -> BTreeSet<&'static str> {
+        let verdict = self.sim.ledger().dry_run(ev).unwrap();
+        verdict.findings().iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
+    }
+
+    /// The root publishes a checkpoint, which `sl.nma` and `lr.mme` cosign; the bundle of
+    /// `number`.
+    fn bundle(&mut self, number: &str) -> Bundle {
+        let root_key = self.sim.key(&self.root).unwrap().clone();
+        self.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
+        let mut bundle = self.sim.ledger().bundle(&text(number).unwrap()).unwrap();
+        let mut note = Note::parse(bundle.log.checkpoint.as_bytes()).unwrap();
+        let cp = Checkpoint::parse(note.text()).unwrap();
+        for w in [&self.nma, &self.mme] {
+            let c = Cosigner::new(w.as_str(), self.sim.key(w).unwrap().clone()).unwrap();
+            note.add_signature(c.cosign(&cp, 1_773_000_000).unwrap()).unwrap();
+        }
+        bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
+        bundle
+    }
+
+    /// The importer's trust policy: the root's key pinned for the log, both national
+    /// authorities as witnesses (both required), each trusted for its own country's
+    /// certificates only (the policy `kpledger demo` writes, for this world).
+    fn trust_policy(&self) -> TrustPolicy {
+        let k = |a: &ActorId| self.sim.key(a).unwrap().public();
+        let mut t = format!("log {}\n", log_vkey(ORIGIN, k(&self.root)).unwrap().to_vkey());
+        for w in [&self.nma, &self.mme] {
+            t.push_str(&format!("witness {w} {}\n", witness_vkey(w.as_str(), k(w)).unwrap().to_vkey()));
+        }
+        t.push_str("group both all sl.nma lr.mme\nquorum both\n");
+        for (c, a) in [("SL", &self.nma), ("LR", &self.mme)] {
+            t.push_str(&format!(
+                "{ISSUER_KEYWORD} {c} {}\n",
+                issuer_vkey(a.as_str(), k(a)).unwrap().to_vkey()
+            ));
+        }
+        TrustPolicy::parse(t.as_bytes()).unwrap()
+    }
+}
+
+fn to_liberty() -> CertImporter {
+    CertImporter {
+        name: text(LIBERTY).unwrap(),
+        address: text("Randall Street, Monrovia").unwrap(),
+        country: Country::new("LR").unwrap(),
+        actor: Some(id("lr.dealer.liberty")),
+    }
+}
+
+fn to_antwerp() -> CertImporter {
+    CertImporter {
+        name: text("Diamcor Rough Trading NV").unwrap(),
+        address: text("Hoveniersstraat 22, Antwerp").unwrap(),
+        country: Country::new("BE").unwrap(),
+        actor: None,
+    }
+}
+
+fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
+    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+}
+
+fn error_codes(report: &Report) -> BTreeSet<&'static str> {
+    report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
+}
+
+fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
+    assert!(
+        any_of.iter().any(|c| codes.contains(c)),
+        "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
+    );
+}
+
+/// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`.
+fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, Date)) -> ForeignCertificate {
+    ForeignCertificate {
+        number: text(number).unwrap(),
+        issuing_country: Country::new(country).unwrap(),
+        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
+        country_of_origin: OriginClaim::Single(Country::new(country).unwrap()),
+        countries_of_origin: Vec::new(),
+        date_of_issue: valid.0,
+        date_of_expiry: valid.1,
+        exporter: text("Guinea Rough SARL").unwrap(),
+        importer: text(importer).unwrap(),
+        lines: vec![CertLine {
+            hs_code: HsCode::new("7102.31").unwrap(),
+            carats_pt: Points(pt),
+            value_usd_cents: Cents(pt * 289),
+        }],
+        parcel_count: 1,
+    }
+}
+
+/// ATTACK (the regional root, i.e. whoever holds the log key): the root authority's genesis
+/// says country SL, so the rules let it act as Sierra Leone's importing authority. It admits a
+/// paper "Guinean" certificate, GN-2026-000999, for 5,000 ct straight into the SL exporter's
+/// custody: lawful-import provenance minted by the log operator. The genuine `sl.nma` (the
+/// only issuer the importer's policy trusts for SL) then certifies the lot, correctly by the
+/// ledger's rules (mixed origin is not claimed: GN origin, with import provenance), and
+/// exports it to Antwerp. The bundle replays the import, and KP-7 against the policy looks only
+/// at `certificate` events: the log key holder decides what was lawfully imported into SL.
+///
+/// Correct: the act that vouches for a foreign certificate at import is the importing
+/// country's KP authority's, as a certificate is the issuing country's (KPCS Section IV): under
+/// the trust policy, an `import` in the bundle is by an authority the policy pins for the
+/// importing country (KP-7), as the root's own certificate is refused
+/// (`trust_attacks.rs::genuine_root_issuing_as_sierra_leone_is_kp7`).
+#[test]
+fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
+    let mut w = World::new("root-import");
+    let root = w.root.clone();
+    let exporter = w.exporter.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let paper = foreign("GN-2026-000999", "GN", "Kono Gems Export Ltd", 500_000, valid);
+    let lot = w.sim.new_parcel_id();
+    let import = Payload::Import {
+        parcel: lot,
+        holder: exporter.clone(),
+        weight_pt: Points(500_000),
+        stones: 900,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    // The ledger's rules accept the root as SL's importing authority.
+    w.sim.submit(&root, import).unwrap();
+    w.sim.tick(60);
+    let nma = w.nma.clone();
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0201"]);
+    let cert = w.draft("SL-2026-004401", &[lot], to_antwerp());
+    assert_eq!(cert.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004401").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004401");
+    let report = verify(&bundle, &w.trust_policy());
+    assert!(
+        error_codes(&report).contains("KP-7"),
+        "5,000 ct admitted into SL by the log's root, not by SL's authority, verified: {:#?}",
+        report.findings
+    );
+}
+
+/// The control of the attack above: the same lot admitted by Sierra Leone's own authority
+/// verifies, so the refusal is about who admitted it.
+#[test]
+fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
+    let mut w = World::new("nma-import");
+    let nma = w.nma.clone();
+    let exporter = w.exporter.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let paper = foreign("GN-2026-000998", "GN", "Kono Gems Export Ltd", 500_000, valid);
+    let lot = w.sim.new_parcel_id();
+    let import = Payload::Import {
+        parcel: lot,
+        holder: exporter,
+        weight_pt: Points(500_000),
+        stones: 900,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    w.sim.submit(&nma, import).unwrap();
+    w.sim.tick(60);
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0202"]);
+    let cert = w.draft("SL-2026-004402", &[lot], to_antwerp());
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004402").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004402");
+    let report = verify(&bundle, &w.trust_policy());
+    assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// ATTACK (corrupt national official, `sl.nma`): one KP certificate number on two shipments.
+/// SL-2026-004312 is issued for one lot; then "SL/2026/004312" (the same number to a reader,
+/// and the same certificate by the import key that KP-2 uses for foreign certificates,
+/// docs/SPEC.md §10.3 `import`) for a second lot. The certificate rule looks a number up byte
+/// for byte, so the second is accepted: two shipments travel under one certificate number,
+/// and an importer that admits both as foreign certificates is refused the second (KP-2)
+/// while the exporting ledger VERIFIES both.
+///
+/// Correct: refused (KP-2): a number is used once, compared as KP-2 compares foreign numbers.
+#[test]
+fn redteam2_own_certificate_number_respelled_is_refused() {
+    let mut w = World::new("respelled-own");
+    let nma = w.nma.clone();
+    let a = w.mined_to_exporter(1250);
+    w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0301"]);
+    let c = w.draft("SL-2026-004312", &[a], to_liberty());
+    w.sim.certify(&nma, c).unwrap();
+    w.sim.tick(60);
+    for respelled in ["SL/2026/004312", "SL2026004312", "SL.2026-004312"] {
+        let b = w.mined_to_exporter(800);
+        w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0302"]);
+        let c = w.draft(respelled, &[b], to_liberty());
+        let ev = w.sim.sign(&nma, Payload::Certificate { certificate: c }).unwrap();
+        assert_refused(
+            &w.refused_with(&ev),
+            &["KP-2"],
+            &format!("certificate {respelled} after SL-2026-004312"),
+        );
+    }
+}
+
+/// ATTACK (smuggler with a mining licence, or a corrupt importing authority): weights beyond
+/// any parcel, to make the statistics' plain `u64` sums (`kpledger_report::stats`) wrap around:
+/// 2,048 extractions of 2^53−1 points (90 billion carats) plus one of 32.98 ct add up to 12.50 ct
+/// modulo 2^64. The rules do not bound an extraction's weight, but no such event can reach them
+/// from a file: the reader refuses a weight beyond `MAX_WEIGHT_PT` (1,000,000 ct) and an amount
+/// beyond `MAX_CENTS` (exit 2 at ingest), so every sum stays far below 2^64. Kept as a regression
+/// test of the reader, for every kind that brings a weight into the ledger.
+#[test]
+fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
+    let w = World::new("max-weight");
+    let huge = (1u64 << 53) - 1;
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mut paper = foreign("GN-2026-000700", "GN", LIBERTY, 100, valid);
+    paper.lines[0].carats_pt = Points(huge);
+    let payloads = [
+        (
+            &w.miner,
+            Payload::Extraction {
+                parcel: ParcelId::nil(),
+                site: w.koidu.clone(),
+                weight_pt: Points(huge),
+                stones: 40,
+                hs_code: HsCode::new("7102.31").unwrap(),
+            },
+        ),
+        (
+            &w.mme,
+            Payload::Import {
+                parcel: ParcelId::nil(),
+                holder: id("lr.dealer.liberty"),
+                weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
+                stones: 300,
+                hs_code: HsCode::new("7102.31").unwrap(),
+                certificate: paper,
+            },
+        ),
+    ];
+    for (signer, payload) in payloads {
+        let ev = w.sim.sign(signer, payload).unwrap();
+        let bytes = kpledger_model::canonical::to_canonical(&ev.event).unwrap();
+        let read = kpledger_model::Event::parse(&bytes);
+        assert!(
+            read.is_err(),
+            "an event carrying {huge} points was read: {:?}",
+            ev.event.body.payload.kind()
+        );
+    }
+}
+
+/// ATTACK (a suspended Participant's authority, `lr.mme`): the root authority records
+/// Liberia's KP suspension (in a root-signed version of Sierra Leone's policy, which KP-6
+/// applies to every country). During it, Liberia's authority admits a paper Guinean certificate
+/// for 100 ct: the import rule checks the EXPORTING country's standing (GN) by Liberia's own
+/// policy, never the importing country's, so a suspended Participant keeps receiving rough,
+/// with lawful-import provenance, which it can export once the suspension ends (KPCS Section III
+/// (c): trade only with Participants; a suspended Participant is not one while suspended).
+///
+/// Correct: refused (KP-6): the importing country, too, is a Participant not suspended on the
+/// day of the import.
+#[test]
+fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
+    let mut w = World::new("suspended-importer");
+    let today: Date = w.sim.now().date();
+    let mut suspended = policy("SL");
+    suspended.version = text("2026-12-01").unwrap();
+    suspended.suspensions.push(kpledger_model::Suspension {
+        country: Country::new("LR").unwrap(),
+        from: today.clone(),
+        to: Date::new("2027-12-31").unwrap(),
+        reason: text("KP suspension of Liberia").unwrap(),
+    });
+    let root = w.root.clone();
+    w.sim.policy(&root, suspended).unwrap();
+    w.sim.tick(60);
+    let mme = w.mme.clone();
+    let valid = (today, Date::new("2026-06-30").unwrap());
+    let parcel = w.sim.new_parcel_id();
+    let payload = Payload::Import {
+        parcel,
+        holder: id("lr.dealer.liberty"),
+        weight_pt: Points(10_000),
+        stones: 120,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid),
+    };
+    let ev = w.sim.sign(&mme, payload).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-6"], "an import into Liberia while Liberia is suspended");
+}
+
+/// ATTACK (a receiving holder with a lenient authority; the class of "re-weighs at import
+/// confirmation"): Sierra Leone certifies 12.50 ct to Liberty Rough Exports; Liberia's
+/// authority weighs the shipment on receipt and confirms 12.49 ct, a point short, within its
+/// tolerance, so IM-1 accepts it. The parcels keep the 12.50 ct they were sealed at: Liberty
+/// holds a point more than was received, and can certify it onwards (MB-5 sums the parcels'
+/// weights). docs/SPEC.md §10.1 says the confirmation carries forward `carats_pt`, the lower
+/// reading, as every weighing does ("an honest receiver whose scale reads less records less");
+/// a national authority may raise its tolerance to 100 points (GV-3 is only a warning), so one
+/// carat per shipment could be carried that no scale saw.
+///
+/// Correct: the weight carried forward by a confirmation is the carats received: the
+/// certificate's parcels weigh `carats_pt` in all after it.
+impl World {
+    /// 12.50 ct and 8.00 ct mined, sealed, certified as `number` to Liberty and exported.
+    fn shipped_to_liberty(&mut self, number: &str) -> [ParcelId; 2] {
+        let nma = self.nma.clone();
+        let a = self.mined_to_exporter(1250);
+        let b = self.mined_to_exporter(800);
+        self.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
+        self.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
+        let c = self.draft(number, &[a, b], to_liberty());
+        self.sim.certify(&nma, c).unwrap();
+        self.sim.tick(60);
+        self.sim.export(&nma, number).unwrap();
+        self.sim.tick(24 * 60);
+        [a, b]
+    }
+
+    /// Liberia's confirmation of `number`'s receipt, `pt` weighed.
+    fn confirmation(&self, number: &str, pt: u64) -> Payload {
+        let c = self.sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
+        Payload::ImportConfirmation {
+            confirmation: kpledger_model::ImportConfirmation {
+                certificate: c.number.clone(),
+                parcels: self.sim.current_refs(number).unwrap(),
+                parcel_count: c.parcel_count,
+                carats_pt: Points(pt),
+                importer: c.importer.name.clone(),
+                exporter: c.exporter.name.clone(),
+                date_of_receipt: self.sim.now().date(),
+                seal_intact: true,
+                holder: id("lr.dealer.liberty"),
+            },
+        }
+    }
+}
+
+#[test]
+fn redteam2_import_confirmation_carries_the_lower_reading() {
+    let mut w = World::new("confirmation-reading");
+    let [a, b] = w.shipped_to_liberty("SL-2026-004601");
+    let confirmation = w.confirmation("SL-2026-004601", 2049);
+    let mme = w.mme.clone();
+    w.sim.submit(&mme, confirmation).unwrap();
+    let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
+    assert_eq!(held, 2049, "Liberty holds {held} points after a confirmation of 20.49 ct received");
+    // And the whole ledger, replayed, agrees with what the store derived.
+    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// ATTACK (the same class, at a transit): the shipment of 20.50 ct crosses Guinea, whose
+/// authority records it entering and leaving at 20.49 ct (a point short, within the issuing
+/// country's tolerance: TR-1 accepts it); Liberia then confirms receipt of 20.50 ct, the
+/// certificate's figure. The confirmation was compared with the certificate only: a point lost
+/// on the way is found again on arrival, and the weight carried grows between two weighings of
+/// the same sealed container.
+///
+/// Correct: a transit carries forward its reading as every weighing does, and the confirmation
+/// never records more than the shipment carried (IM-1); the parcels weigh 20.49 ct after the
+/// transit.
+#[test]
+fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
+    let mut w = World::new("transit-reading");
+    let root = w.root.clone();
+    let gn =
+        w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
+    w.sim.policy(&gn, policy("GN")).unwrap();
+    let [a, b] = w.shipped_to_liberty("SL-2026-004602");
+    let c = w.sim.ledger().certificate(&text("SL-2026-004602").unwrap()).unwrap().unwrap().certificate;
+    let transit = Payload::Transit {
+        certificate: c.number.clone(),
+        country: Country::new("GN").unwrap(),
+        parcels: w.sim.current_refs("SL-2026-004602").unwrap(),
+        seal_ids_in: c.container_seal_ids.clone(),
+        seal_ids_out: c.container_seal_ids.clone(),
+        carats_in_pt: Points(2049),
+        carats_out_pt: Points(2049),
+        parcel_count_in: c.parcel_count,
+        parcel_count_out: c.parcel_count,
+        opened: false,
+    };
+    w.sim.submit(&gn, transit).unwrap();
+    w.sim.tick(60);
+    let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
+    assert_eq!(held, 2049, "the shipment weighs {held} points after a transit that weighed 20.49 ct");
+    let found_again = w.confirmation("SL-2026-004602", 2050);
+    let ev = w.sim.sign(&w.mme, found_again).unwrap();
+    assert_refused(&w.refused_with(&ev), &["IM-1"], "20.50 ct received after 20.49 ct left Guinea");
+    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:#?}", report.findings);
+}
+
+/// ATTACK (corrupt Liberian official, `lr.mme`): Sierra Leone's authority is a member of this
+/// regional ledger, so every certificate it issued since it was enrolled is recorded here.
+/// `lr.mme` admits a paper import of "SL-2026-009999", a number Sierra Leone never issued,
+/// 2,000 ct of single origin SL, dated after SL's authority joined the ledger. Nothing in the
+/// ledger vouches for it but `lr.mme`'s word: 2,000 ct of Sierra Leone provenance from paper,
+/// which Liberia can certify and export.
+///
+/// Correct: a certificate of a country whose KP authority records its certificates in this
+/// ledger, dated after it joined, is received by import confirmation, not as paper (KP-2).
+#[test]
+fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused() {
+    let mut w = World::new("paper-member");
+    let mme = w.mme.clone();
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mut paper = foreign("SL-2026-009999", "SL", LIBERTY, 200_000, valid);
+    paper.exporter = text("Kono Gems Export Ltd").unwrap();
+    paper.issuing_authority = text("National Minerals Agency of Sierra Leone").unwrap();
+    let payload = Payload::Import {
+        parcel: w.sim.new_parcel_id(),
+        holder: id("lr.dealer.liberty"),
+        weight_pt: Points(200_000),
+        stones: 300,
+        hs_code: HsCode::new("7102.31").unwrap(),
+        certificate: paper,
+    };
+    let ev = w.sim.sign(&mme, payload).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
+}
