@@ -280,10 +280,13 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
 
 /// KP-7 against the trust policy, for a bundle or a whole ledger: the acts that vouch for a
 /// certificate must be by an authority the policy pins, by actor id and key, for the country
-/// the act is for. Those acts are the validation of a certificate (for its issuing country) and
+/// the act is for. Those acts are the validation of a certificate (for its issuing country),
 /// the admission of a foreign certificate at import (for the importing country, the signer's:
 /// the lot's lawful-import provenance rests on it as an export rests on its certificate,
-/// KPCS Section IV). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
+/// KPCS Section IV), and the registrations the provenance rests on: the enrolment of a trader
+/// or valuer, the registration of a mine site, and a key imposed on a trader or valuer by
+/// someone else (each for its country: KPCS Section IV (a) makes the internal controls the
+/// country's own). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
 /// enrolments decide nothing here: a root authority (or anyone holding the log key) can enrol
 /// any "authority" it likes in its own ledger, and its genesis names a country of its own.
 #[derive(Debug, Default)]
@@ -295,15 +298,26 @@ pub struct Vouchers {
     /// The root authority and the keys it has held (genesis key, then each rotation).
     root: Option<kpledger_model::ActorId>,
     root_keys: Vec<PublicKey>,
-    /// (log position, what, number, country, signer, key).
-    acts: Vec<(
-        u64,
-        &'static str,
-        kpledger_model::Text,
-        kpledger_model::Country,
-        kpledger_model::ActorId,
-        PublicKey,
-    )>,
+    /// Each enrolled actor's role.
+    roles: BTreeMap<kpledger_model::ActorId, kpledger_model::Role>,
+    /// (log position, what, its number or id, country, signer, key).
+    acts: Vec<(u64, Act, String, kpledger_model::Country, kpledger_model::ActorId, PublicKey)>,
+}
+
+/// An act that vouches for a country's trade, and so must be by an authority the trust policy
+/// pins for that country.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    /// The validation of a certificate (for its issuing country).
+    Certificate,
+    /// The admission of a foreign certificate's shipment (for the importing country).
+    Import,
+    /// The enrolment of a trader or valuer (for the actor's country).
+    Enrolment,
+    /// The registration of a mine site (for the site's country).
+    Site,
+    /// A key imposed on a trader or valuer by someone else (for the actor's country).
+    ImposedKey,
 }
 
 impl Vouchers {
@@ -319,16 +333,51 @@ impl Vouchers {
             }
             Payload::Enrol { actor } => {
                 self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
+                self.roles.insert(actor.id.clone(), actor.role);
+                // A trader or valuer exists for a country only on that country's authority's
+                // word: a root that enrolled a miner of its own could mint provenance.
+                if actor.role != kpledger_model::Role::Authority {
+                    self.acts.push((
+                        seq,
+                        Act::Enrolment,
+                        actor.id.to_string(),
+                        actor.country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
+                }
             }
-            Payload::RotateKey { actor, key }
-                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(key) =>
-            {
-                self.root_keys.push(*key);
+            Payload::Site { site } => self.acts.push((
+                seq,
+                Act::Site,
+                site.id.to_string(),
+                site.country.clone(),
+                signer.clone(),
+                key,
+            )),
+            Payload::RotateKey { actor, key: new } => {
+                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(new) {
+                    self.root_keys.push(*new);
+                }
+                let trader = self.roles.get(actor).is_some_and(|r| *r != kpledger_model::Role::Authority);
+                if trader
+                    && actor != signer
+                    && let Some(country) = self.countries.get(actor)
+                {
+                    self.acts.push((
+                        seq,
+                        Act::ImposedKey,
+                        actor.to_string(),
+                        country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
+                }
             }
             Payload::Certificate { certificate: c } => self.acts.push((
                 seq,
-                "certificate",
-                c.number.clone(),
+                Act::Certificate,
+                c.number.to_string(),
                 c.issuing_country.clone(),
                 signer.clone(),
                 key,
@@ -336,7 +385,14 @@ impl Vouchers {
             Payload::Import { certificate: c, .. } => {
                 // An unenrolled signer is CH-2 already.
                 if let Some(country) = self.countries.get(signer) {
-                    self.acts.push((seq, "import", c.number.clone(), country.clone(), signer.clone(), key));
+                    self.acts.push((
+                        seq,
+                        Act::Import,
+                        c.number.to_string(),
+                        country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
                 }
             }
             _ => {}
@@ -439,10 +495,12 @@ impl Vouchers {
                     .collect();
                 format!("the trust policy trusts only {} for {country}", list.join(", "))
             };
-            let act = if *what == "import" {
-                format!("foreign certificate {number} is admitted into {country} (import)")
-            } else {
-                format!("certificate {number} of {country} is validated")
+            let act = match what {
+                Act::Import => format!("foreign certificate {number} is admitted into {country} (import)"),
+                Act::Certificate => format!("certificate {number} of {country} is validated"),
+                Act::Enrolment => format!("{number}, a trader or valuer of {country}, is enrolled"),
+                Act::Site => format!("mine site {number} of {country} is registered"),
+                Act::ImposedKey => format!("a key is imposed on {number}, a trader or valuer of {country},"),
             };
             let mut f = Finding::error(
                 Rule::Kp7,
@@ -452,14 +510,14 @@ impl Vouchers {
                 ),
             )
             .hint(format!(
-                "an importing authority trusts a country's certificates, and the imports that country admits, only from \
-                 that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
+                "an importing authority trusts a country's certificates, the imports it admits and the traders and mine \
+                 sites it registers only from that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
                  obtained through the KP's official channels",
                 crate::trust::ISSUER_KEYWORD
             ));
             f.seq = Some(*pos);
-            if *what == "certificate" {
-                f.certificate = Some(number.to_string());
+            if *what == Act::Certificate {
+                f.certificate = Some(number.clone());
             }
             out.push(f);
         }
