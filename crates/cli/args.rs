@@ -860,9 +860,22 @@ pub(crate) enum CertificateCmd {
         #[arg(long)]
         seal_broken: bool,
     },
-    /// The importing authority admits a parcel under a certificate issued outside this ledger
+    /// The importing authority admits a shipment under a certificate issued outside this ledger
     ///
-    /// FILE is the foreign certificate as JSON (schemas/event.schema.json, $defs/foreign_certificate).
+    /// One event admits the certificate's whole shipment: one parcel for each parcel the
+    /// certificate counts (`parcel_count`), each with its weight, stones and heading, all held by
+    /// the importer. Per heading, the parcels weigh at most the certificate's line and, over the
+    /// shipment, no more than the importing country's tolerance less; every heading is on the
+    /// certificate and every line is covered (IM-1). A certificate is imported once (KP-2).
+    ///
+    /// FILE is the foreign certificate as JSON (schemas/event.schema.json,
+    /// $defs/foreignCertificate). Give --weight, --stones and --hs once per parcel, in the same
+    /// order (--hs may be left out when the certificate has one heading).
+    ///
+    /// Example, a certificate for two parcels:
+    ///   kpledger certificate import --key be.fpsd.pem --foreign GN-2026-000777.json \
+    ///     --holder be.importer.antwerp --weight 40 --stones 120 --hs 7102.21 \
+    ///     --weight 60 --stones 80 --hs 7102.31
     Import {
         #[command(flatten)]
         sign: SignArgs,
@@ -872,16 +885,15 @@ pub(crate) enum CertificateCmd {
         /// The licensed importer taking custody
         #[arg(long)]
         holder: String,
-        /// Weight on receipt in carats: at most the foreign certificate's carats, and short of
-        /// them by no more than the importing country's tolerance (the shipment is one lot)
+        /// A parcel's weight on receipt in carats, once per parcel
+        #[arg(long, required = true)]
+        weight: Vec<String>,
+        /// A parcel's stones counted, once per parcel
+        #[arg(long, required = true)]
+        stones: Vec<u32>,
+        /// A parcel's HS code, once per parcel (default: the certificate's one heading)
         #[arg(long)]
-        weight: String,
-        /// Stones counted
-        #[arg(long)]
-        stones: u32,
-        /// HS code of the parcel
-        #[arg(long, default_value = "7102.10")]
-        hs: String,
+        hs: Vec<String>,
     },
     /// List certificates
     List {

@@ -10,8 +10,9 @@ use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::note::{Cosigner, SigType, VerifierKey};
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
-    ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId, ParcelRef,
-    ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text, Time,
+    ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId,
+    ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text,
+    Time,
 };
 use kpledger_verify::{Finding, ParcelStatus, Rule, SigMode};
 use serde_json::json;
@@ -839,14 +840,9 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             let bytes = read_input(&foreign)?;
             let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid foreign certificate", foreign.display()))?;
-            let payload = Payload::Import {
-                parcel: uuid::Uuid::now_v7(),
-                holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
-                weight_pt: carats(&weight)?,
-                stones,
-                hs_code: HsCode::new(hs).map_err(|e| anyhow!(e))?,
-                certificate,
-            };
+            let parcels = shipment_from_flags(&certificate, &weight, &stones, &hs)?;
+            let payload =
+                import_payload(ActorId::new(holder).map_err(|e| anyhow!(e))?, certificate, parcels)?;
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         CertificateCmd::List { ledger, json, open: o } => {
@@ -889,6 +885,67 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// The parcels of `certificate import --foreign`: `--weight`, `--stones` and `--hs` given once
+/// per parcel, in the same order; `--hs` may be left out when the certificate has one heading.
+fn shipment_from_flags(
+    certificate: &ForeignCertificate,
+    weight: &[String],
+    stones: &[u32],
+    hs: &[String],
+) -> Result<Vec<ImportParcel>> {
+    let headings: std::collections::BTreeSet<&HsCode> =
+        certificate.lines.iter().map(|l| &l.hs_code).collect();
+    if stones.len() != weight.len() || !(hs.is_empty() || hs.len() == weight.len()) {
+        bail!(
+            "give --weight, --stones and --hs once per parcel, in the same order ({} --weight, {} --stones, {} --hs)",
+            weight.len(),
+            stones.len(),
+            hs.len()
+        );
+    }
+    let default_hs = match (hs.is_empty(), headings.iter().next()) {
+        (false, _) => None,
+        (true, Some(h)) if headings.len() == 1 => Some((*h).clone()),
+        (true, _) => bail!(
+            "the certificate lists {} headings: give each parcel's --hs (one of {})",
+            headings.len(),
+            headings.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    weight
+        .iter()
+        .zip(stones)
+        .enumerate()
+        .map(|(i, (w, s))| {
+            let hs_code = match (&default_hs, hs.get(i)) {
+                (Some(h), _) => h.clone(),
+                (None, Some(h)) => HsCode::new(h).map_err(|e| anyhow!(e))?,
+                (None, None) => bail!("parcel {} has no --hs", i + 1),
+            };
+            Ok(ImportParcel { parcel: uuid::Uuid::now_v7(), weight_pt: carats(w)?, stones: *s, hs_code })
+        })
+        .collect()
+}
+
+/// An import of `parcels` (at least one) under `certificate`, held by `holder`.
+fn import_payload(
+    holder: ActorId,
+    certificate: ForeignCertificate,
+    parcels: Vec<ImportParcel>,
+) -> Result<Payload> {
+    let mut parcels = parcels.into_iter();
+    let first = parcels.next().ok_or_else(|| anyhow!("an import admits at least one parcel"))?;
+    Ok(Payload::Import {
+        parcel: first.parcel,
+        holder,
+        weight_pt: first.weight_pt,
+        stones: first.stones,
+        hs_code: first.hs_code,
+        certificate,
+        more_parcels: parcels.collect(),
+    })
 }
 
 /// `NAME=KEY.pub` arguments as C2SP cosignature verifier keys.

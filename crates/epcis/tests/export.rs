@@ -404,6 +404,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         stones: 14,
         hs_code: HsCode::new("7102.31").unwrap(),
         certificate: foreign,
+        more_parcels: Vec::new(),
     };
     sim.submit(&nma, import).unwrap();
     sim.tick(60);

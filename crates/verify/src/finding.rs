@@ -262,7 +262,7 @@ impl Rule {
                 "a shipment leaves a transit country unopened, with the same seals, carats and parcel count"
             }
             Rule::Im1 => {
-                "an import matches its certificate: parcel count, carats (never more), importer, exporter, seals intact"
+                "an import matches its certificate: the parcels counted and admitted, the carats per heading (never more, short by at most the tolerance over the shipment), every heading on it and every line covered, importer, exporter, seals intact"
             }
             Rule::Im2 => {
                 "an exported shipment's import confirmation arrives within the policy's number of days"
