@@ -519,6 +519,39 @@ pub(crate) enum KeyCmd {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCmd {
+    /// Write a documented starting policy for any KP Participant (then edit it, and sign it in
+    /// with `kpledger policy set`)
+    ///
+    /// The policy (kpledger/policy/v1, schemas/policy.schema.json) holds the rules' national
+    /// values. The starting values, each an assumption to confirm with the country's
+    /// authority (all of them listed in the policy's `unconfirmed`, docs/RULES.md):
+    ///
+    ///   tolerance_pt 1                 MB-1..3, IM-1, TR-1: weighing tolerance, 0.01 ct, once per event
+    ///   mining_licence_classes         LC-1: artisanal, small-scale, large-scale
+    ///   allowed_transfers              LC-2: miner -> dealer, dealer -> exporter, exporter -> dealer
+    ///   exporter_licence_classes       EX-3: exporter
+    ///   valuation_rule government      EX-2: the government valuer's value is final
+    ///   export_duty_bp 0               EX-2: no export duty
+    ///   participants                   KP-6: the KP Participants kpledger lists (policies/*.json)
+    ///   suspensions                    KP-6: Cote d'Ivoire 2005-01-01 to 2014-04-29 (UN embargo)
+    ///   import_confirmation_days 30    IM-2: receipt confirmed within 30 days
+    ///   red_flags                      ST-1..ST-5: value band 33-300%, jump 100% over 100 ct,
+    ///                                  look back 365 days, trading hubs AE and BE
+    ///
+    /// Without --out the policy is written to standard output.
+    ///
+    /// Example: kpledger policy new --country BE --out BE.json
+    New {
+        /// The country (ISO 3166-1 alpha-2; lower case is read as upper case), a KP Participant
+        #[arg(long)]
+        country: String,
+        /// Write the policy to this file (never overwritten)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The policy's version (default: today's date, UTC)
+        #[arg(long = "policy-version", value_name = "VERSION")]
+        policy_version: Option<String>,
+    },
     /// Sign a country policy file (see policies/) into the ledger
     ///
     /// Example: kpledger policy set --ledger sl.kpl --key nma.pem policies/SL.json
@@ -868,31 +901,50 @@ pub(crate) enum CertificateCmd {
     /// shipment, no more than the importing country's tolerance less; every heading is on the
     /// certificate and every line is covered (IM-1). A certificate is imported once (KP-2).
     ///
-    /// FILE is the foreign certificate as JSON (schemas/event.schema.json,
-    /// $defs/foreignCertificate). Give --weight, --stones and --hs once per parcel, in the same
-    /// order (--hs may be left out when the certificate has one heading).
+    /// From an evidence bundle (--bundle FILE --policy TRUST): the bundle is verified under your
+    /// trust policy exactly as `kpledger verify BUNDLE --policy TRUST` does, and nothing is
+    /// recorded unless it verifies (exit 1, with the findings). The import then takes what the
+    /// bundle proves: the certificate (number, country, authority, origin, dates, exporter,
+    /// importer, lines, parcel count) and each certified parcel with its id, weight, stones and
+    /// heading, so that the parcels keep their ids and their provenance in your ledger. The
+    /// shipment must have been exported, not already received, and be destined to your country.
+    /// --weight and --stones, once per parcel in the certificate's order, record what you found
+    /// on receipt instead.
     ///
-    /// Example, a certificate for two parcels:
+    /// From a certificate on paper (--foreign FILE, the certificate as JSON:
+    /// schemas/event.schema.json, $defs/foreignCertificate): give --weight, --stones and --hs
+    /// once per parcel, in the same order (--hs may be left out when the certificate has one
+    /// heading).
+    ///
+    /// Examples:
+    ///   kpledger certificate import --key be.fpsd.pem --holder be.importer.antwerp \
+    ///     --bundle SL-2026-004312.json --policy trust-policy.txt
     ///   kpledger certificate import --key be.fpsd.pem --foreign GN-2026-000777.json \
     ///     --holder be.importer.antwerp --weight 40 --stones 120 --hs 7102.21 \
     ///     --weight 60 --stones 80 --hs 7102.31
     Import {
         #[command(flatten)]
         sign: SignArgs,
+        /// An evidence bundle of the certificate (`kpledger bundle`), verified under --policy
+        #[arg(long, conflicts_with = "foreign", requires = "policy")]
+        bundle: Option<PathBuf>,
+        /// Your trust policy, to verify --bundle (`kpledger trust --help`)
+        #[arg(long, requires = "bundle")]
+        policy: Option<PathBuf>,
         /// The foreign certificate (JSON)
-        #[arg(long = "foreign")]
-        foreign: PathBuf,
+        #[arg(long = "foreign", required_unless_present = "bundle")]
+        foreign: Option<PathBuf>,
         /// The licensed importer taking custody
         #[arg(long)]
         holder: String,
         /// A parcel's weight on receipt in carats, once per parcel
-        #[arg(long, required = true)]
+        #[arg(long)]
         weight: Vec<String>,
         /// A parcel's stones counted, once per parcel
-        #[arg(long, required = true)]
+        #[arg(long)]
         stones: Vec<u32>,
         /// A parcel's HS code, once per parcel (default: the certificate's one heading)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bundle")]
         hs: Vec<String>,
     },
     /// List certificates

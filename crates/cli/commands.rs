@@ -105,6 +105,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Init { ledger, origin, id, name, country, key, time } => {
             init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
         }
+        Command::Policy(PolicyCmd::New { country, out, policy_version }) => {
+            policy_new(&country, out.as_deref(), policy_version)
+        }
         Command::Policy(PolicyCmd::Set { sign, file }) => {
             let bytes = read_input(&file)?;
             let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
@@ -836,14 +839,29 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 Ok(Payload::ImportConfirmation { confirmation })
             })
         }
-        CertificateCmd::Import { sign, foreign, holder, weight, stones, hs } => {
-            let bytes = read_input(&foreign)?;
-            let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
-                .with_context(|| format!("{} is not a valid foreign certificate", foreign.display()))?;
-            let parcels = shipment_from_flags(&certificate, &weight, &stones, &hs)?;
-            let payload =
-                import_payload(ActorId::new(holder).map_err(|e| anyhow!(e))?, certificate, parcels)?;
-            sign_and_record(&sign, |_, _| Ok(payload))
+        CertificateCmd::Import { sign, bundle, policy, foreign, holder, weight, stones, hs } => {
+            let holder = ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?;
+            match (bundle, policy, foreign) {
+                (Some(bundle), Some(policy), None) => {
+                    import_from_bundle(&sign, &bundle, &policy, holder, &weight, &stones)
+                }
+                (None, None, Some(foreign)) => {
+                    let bytes = read_input(&foreign)?;
+                    let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
+                        .with_context(|| {
+                            format!("{} is not a valid foreign certificate", foreign.display())
+                        })?;
+                    if weight.is_empty() {
+                        bail!(
+                            "give each parcel's --weight and --stones (and --hs when the certificate has several headings)"
+                        );
+                    }
+                    let parcels = shipment_from_flags(&certificate, &weight, &stones, &hs)?;
+                    let payload = import_payload(holder, certificate, parcels)?;
+                    sign_and_record(&sign, |_, _| Ok(payload))
+                }
+                _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
+            }
         }
         CertificateCmd::List { ledger, json, open: o } => {
             let l = open(&ledger, true, &o)?;
@@ -927,6 +945,193 @@ fn shipment_from_flags(
             Ok(ImportParcel { parcel: uuid::Uuid::now_v7(), weight_pt: carats(w)?, stones: *s, hs_code })
         })
         .collect()
+}
+
+/// `policy new`: a starting policy for `country`, from the participant and suspension lists
+/// kpledger ships (policies/SL.json), every national value a documented default listed in
+/// `unconfirmed`.
+fn policy_new(country: &str, out: Option<&Path>, version: Option<String>) -> Result<u8> {
+    let code = Country::new(country.trim().to_ascii_uppercase())
+        .map_err(|e| anyhow!("--country {country:?}: {e} (an ISO 3166-1 alpha-2 code such as BE)"))?;
+    let (_, shipped) = demo::POLICIES[0];
+    let mut policy: Policy = kpledger_model::canonical::from_slice_input(shipped.as_bytes())
+        .context("the participant list kpledger ships does not read")?;
+    if !policy.participants.contains(&code) {
+        bail!(
+            "{code} is not among the KP Participants kpledger lists ({}); if it has joined the KP, \
+             copy a policy from policies/ and add it to `participants`",
+            policy.participants.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let version = match version {
+        Some(v) => v,
+        None => now_or(None)?.date().to_string(),
+    };
+    let texts = |xs: &[&str]| -> Result<Vec<Text>> {
+        xs.iter().map(|x| Text::new(*x).map_err(|e| anyhow!(e))).collect()
+    };
+    policy.country = code.clone();
+    policy.version = Text::new(version).map_err(|e| anyhow!("--policy-version: {e}"))?;
+    policy.tolerance_pt = 1;
+    policy.mining_licence_classes = texts(&["artisanal", "small-scale", "large-scale"])?;
+    policy.max_artisanal_area_m2 = None;
+    policy.allowed_transfers =
+        vec![[Role::Miner, Role::Dealer], [Role::Dealer, Role::Exporter], [Role::Exporter, Role::Dealer]];
+    policy.exporter_licence_classes = texts(&["exporter"])?;
+    policy.valuation_rule = kpledger_model::ValuationRule::Government;
+    policy.export_duty_bp = 0;
+    policy.cert_number_ranges = Vec::new();
+    policy.import_confirmation_days = 30;
+    policy.conclusive_evidence_of_origin = false;
+    policy.benchmarks = Vec::new();
+    policy.unconfirmed = texts(&[
+        "tolerance_pt",
+        "mining_licence_classes",
+        "allowed_transfers",
+        "exporter_licence_classes",
+        "valuation_rule",
+        "export_duty_bp",
+        "participants",
+        "suspensions",
+        "import_confirmation_days",
+        "red_flags",
+    ])?;
+    let json = format!("{}\n", serde_json::to_string_pretty(&policy)?);
+    let Some(out) = out else {
+        print!("{json}");
+        return Ok(OK);
+    };
+    write_new(out, json.as_bytes())?;
+    println!("wrote {}: a starting policy for {code}, version {}", out.display(), policy.version);
+    println!(
+        "  every national value in it is a default to confirm with {code}'s authority (its `unconfirmed`;"
+    );
+    println!("  `kpledger policy new --help` lists them); edit the file, then sign it into the ledger:");
+    println!("  kpledger policy set --key AUTHORITY.pem {}", out.display());
+    Ok(OK)
+}
+
+/// Why an import from a bundle is not recorded although the bundle verifies: the shipment it
+/// proves cannot be admitted here (exit 1, nothing written).
+#[derive(Debug)]
+struct NotAdmitted(String);
+
+impl std::fmt::Display for NotAdmitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotAdmitted {}
+
+/// `certificate import --bundle`: verifies the bundle under the trust policy as `verify` does,
+/// then signs and records the import of exactly what it proves.
+fn import_from_bundle(
+    sign: &SignArgs,
+    bundle: &Path,
+    policy: &Path,
+    holder: ActorId,
+    weight: &[String],
+    stones: &[u32],
+) -> Result<u8> {
+    let trust = read_policy(policy)?;
+    let bytes = read_input(bundle)?;
+    let (report, shipment) = kpledger_verify::verify_bundle_shipment(&bytes, &trust, SigMode::Strict)
+        .with_context(|| format!("{}", bundle.display()))?;
+    let Some(shipment) = shipment.filter(|_| report.ok) else {
+        eprint!("{}", render::report(&report));
+        eprintln!(
+            "kpledger: {} does not verify under the trust policy {}: nothing was recorded",
+            bundle.display(),
+            policy.display()
+        );
+        return Ok(FOUND);
+    };
+    let refuse = |why: String| {
+        eprintln!("kpledger: {why}; nothing was recorded");
+        Ok(FOUND)
+    };
+    let cert = &shipment.certificate.certificate;
+    if shipment.certificate.exported.is_none() {
+        return refuse(format!(
+            "the bundle shows certificate {} issued but not exported: its shipment has not left {}",
+            cert.number, cert.issuing_country
+        ));
+    }
+    if shipment.certificate.confirmed.is_some() {
+        return refuse(format!(
+            "the bundle shows certificate {}'s shipment already received in ledger {} (import confirmation): \
+             it is not imported a second time",
+            cert.number, shipment.ledger
+        ));
+    }
+    let n = shipment.parcels.len();
+    for (flag, given) in [("--weight", weight.len()), ("--stones", stones.len())] {
+        if given != 0 && given != n {
+            bail!(
+                "certificate {} covers {n} parcel(s): give {flag} once for each, in the certificate's order, or not at all",
+                cert.number
+            );
+        }
+    }
+    let mut parcels = Vec::with_capacity(n);
+    for (i, p) in shipment.parcels.iter().enumerate() {
+        let stones = match (stones.get(i), p.stones) {
+            (Some(s), _) => *s,
+            (None, Some(s)) => s,
+            (None, None) => bail!(
+                "the bundle gives no stone count for parcel {}: count the stones on receipt and give --stones once per parcel",
+                p.id
+            ),
+        };
+        let weight_pt = match weight.get(i) {
+            Some(w) => carats(w)?,
+            None => p.weight_pt,
+        };
+        parcels.push(ImportParcel { parcel: p.id, weight_pt, stones, hs_code: p.hs_code.clone() });
+    }
+    // A mixed certificate lists the countries the bundle proves, unless some stones are of an
+    // origin nobody recorded: then none, which keeps the unknown share unknown (docs/SPEC.md).
+    let countries_of_origin = match &cert.country_of_origin {
+        kpledger_model::OriginClaim::Mixed if !shipment.parcels.iter().any(|p| p.origin_unknown) => {
+            let all: std::collections::BTreeSet<Country> =
+                shipment.parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
+            all.into_iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let foreign = ForeignCertificate {
+        number: cert.number.clone(),
+        issuing_country: cert.issuing_country.clone(),
+        issuing_authority: cert.issuing_authority.clone(),
+        country_of_origin: cert.country_of_origin.clone(),
+        countries_of_origin,
+        date_of_issue: cert.date_of_issue.clone(),
+        date_of_expiry: cert.date_of_expiry.clone(),
+        exporter: cert.exporter.name.clone(),
+        importer: cert.importer.name.clone(),
+        lines: cert.lines.clone(),
+        parcel_count: cert.parcel_count,
+    };
+    let destination = cert.importer.country.clone();
+    let payload = import_payload(holder, foreign, parcels)?;
+    let recorded = sign_and_record(sign, |ledger, signer| {
+        let country = ledger.actor(signer)?.map(|a| a.record.country);
+        if country.as_ref() != Some(&destination) {
+            return Err(NotAdmitted(format!(
+                "certificate {} is destined to {destination}, not to {}: a shipment is imported by its \
+                 destination's authority",
+                cert.number,
+                country.map_or_else(|| format!("the signer {signer}"), |c| c.to_string())
+            ))
+            .into());
+        }
+        Ok(payload)
+    });
+    match recorded {
+        Err(e) if e.downcast_ref::<NotAdmitted>().is_some() => refuse(e.to_string()),
+        other => other,
+    }
 }
 
 /// An import of `parcels` (at least one) under `certificate`, held by `holder`.

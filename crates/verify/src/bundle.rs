@@ -15,7 +15,7 @@ use kpledger_model::{BUNDLE_FORMAT, Bundle, ParcelId, Payload, PublicKey};
 use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
-use crate::state::{MemState, State as _};
+use crate::state::{CertificateState, MemState, ParcelState, State as _};
 use crate::trust::{Quorum, TrustPolicy};
 use kpledger_model::sign::SigMode;
 
@@ -61,6 +61,47 @@ pub fn verify_bundle_observed(
     mode: SigMode,
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
+    verify_bundle_replayed(bytes, policy, mode, observe).map(|(report, _, _)| report)
+}
+
+/// What a verified bundle proves about its certificate's shipment, for an importing authority
+/// that records the import (`kpledger certificate import --bundle`).
+#[derive(Debug, Clone)]
+pub struct ProvenShipment {
+    /// The ledger the bundle comes from.
+    pub ledger: kpledger_model::Origin,
+    /// The certificate as its issuing authority validated it.
+    pub certificate: CertificateState,
+    /// Each certified parcel as the bundle's events leave it (weight, stones, heading, origin,
+    /// status), in the certificate's order.
+    pub parcels: Vec<ParcelState>,
+}
+
+/// Verifies a bundle exactly as [`verify_bundle_in`] does and, when it verifies (the report's
+/// `ok`), what it proves about the certificate's shipment; `None` when it does not.
+pub fn verify_bundle_shipment(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+) -> Result<(Report, Option<ProvenShipment>), BundleError> {
+    let (report, state, bundle) = verify_bundle_replayed(bytes, policy, mode, &mut |_, _| {})?;
+    if !report.ok {
+        return Ok((report, None));
+    }
+    let shipment = state.certificate(&bundle.certificate).and_then(|cert| {
+        let parcels: Option<Vec<ParcelState>> =
+            cert.certificate.parcels.iter().map(|r| state.parcels.get(&r.parcel).cloned()).collect();
+        Some(ProvenShipment { ledger: bundle.ledger.clone(), certificate: cert, parcels: parcels? })
+    });
+    Ok((report, shipment))
+}
+
+fn verify_bundle_replayed(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+    observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
+) -> Result<(Report, MemState, Bundle), BundleError> {
     // The events are streamed out of the document as it is read, canonicalised and read as
     // signed events (with their signatures checked on every core) a chunk at a time, and the
     // reading stops at the first event that is not one: memory holds the events read so far,
@@ -211,7 +252,7 @@ pub fn verify_bundle_observed(
 
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
     let warnings = findings.len() as u64 - errors;
-    Ok(Report {
+    let report = Report {
         ok: errors == 0,
         ledger: Some(bundle.ledger.to_string()),
         certificate: Some(bundle.certificate.to_string()),
@@ -224,7 +265,8 @@ pub fn verify_bundle_observed(
         findings,
         witnesses,
         limits: LIMITS,
-    })
+    };
+    Ok((report, state, bundle))
 }
 
 /// KP-7 against the trust policy: every certificate the bundle issues must be validated by
