@@ -96,6 +96,48 @@ pub(crate) enum Command {
     /// Issue, export, confirm and list KP certificates
     #[command(subcommand)]
     Certificate(CertificateCmd),
+    /// A transit country's authority records a certified shipment passing through (TR-1)
+    ///
+    /// KPCS Section III(d): a Participant through whose territory a shipment transits checks
+    /// that it leaves as it entered, unopened, its seals and certificate intact. Sign with the
+    /// transit country's authority key: the transit country is the signer's country. What was
+    /// found defaults to what the certificate states; give what you actually found. The ledger
+    /// refuses (TR-1, exit 1) a container opened in transit, seals on exit other than those on
+    /// entry and on the certificate, carats or parcels on exit other than on entry, or not the
+    /// certificate's (carats short by at most the issuing country's tolerance), and a shipment
+    /// that was not exported or was already received.
+    ///
+    /// Example, Guinea's shipment to Dubai through Sierra Leone (after `kpledger demo`):
+    ///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem
+    ///     --number GN-2026-000117
+    Transit {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The certificate number
+        #[arg(long)]
+        number: String,
+        /// Carats weighed on entry (default: the certificate's)
+        #[arg(long)]
+        carats_in: Option<String>,
+        /// Carats weighed on exit (default: as on entry)
+        #[arg(long)]
+        carats_out: Option<String>,
+        /// Parcels counted on entry (default: the certificate's)
+        #[arg(long)]
+        parcels_in: Option<u32>,
+        /// Parcels counted on exit (default: as on entry)
+        #[arg(long)]
+        parcels_out: Option<u32>,
+        /// A container seal found on entry; repeat for each (default: the certificate's seals)
+        #[arg(long = "seal-in", value_name = "SEAL")]
+        seals_in: Vec<String>,
+        /// A container seal found on exit; repeat for each (default: as on entry)
+        #[arg(long = "seal-out", value_name = "SEAL")]
+        seals_out: Vec<String>,
+        /// The container was opened in transit
+        #[arg(long)]
+        opened: bool,
+    },
     /// The transparency log: publish checkpoints, add witness cosignatures, prove inclusion and consistency
     #[command(subcommand)]
     Log(LogCmd),

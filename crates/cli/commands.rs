@@ -79,6 +79,59 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             &open,
         ),
         Command::Certificate(c) => certificate_cmd(c),
+        Command::Transit {
+            sign,
+            number,
+            carats_in,
+            carats_out,
+            parcels_in,
+            parcels_out,
+            seals_in,
+            seals_out,
+            opened,
+        } => sign_and_record(&sign, |ledger, signer| {
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
+            let c = ledger
+                .certificate(&number)?
+                .ok_or_else(|| {
+                    anyhow!("no certificate {number} in the ledger (`kpledger certificate list`)")
+                })?
+                .certificate;
+            let country = ledger
+                .actor(signer)?
+                .map(|a| a.record.country)
+                .ok_or_else(|| anyhow!("the signer {signer} is not enrolled in the ledger"))?;
+            let seals = |given: &[String]| -> Result<Vec<Text>> {
+                given
+                    .iter()
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!("seal {s:?}: {e}")))
+                    .collect()
+            };
+            let seal_ids_in =
+                if seals_in.is_empty() { c.container_seal_ids.clone() } else { seals(&seals_in)? };
+            let seal_ids_out = if seals_out.is_empty() { seal_ids_in.clone() } else { seals(&seals_out)? };
+            let carats_in_pt = match &carats_in {
+                Some(w) => carats(w)?,
+                None => Points(c.carats()),
+            };
+            let carats_out_pt = match &carats_out {
+                Some(w) => carats(w)?,
+                None => carats_in_pt,
+            };
+            let parcel_count_in = parcels_in.unwrap_or(c.parcel_count);
+            Ok(Payload::Transit {
+                parcels: current_refs(ledger, &number)?,
+                certificate: number,
+                country,
+                seal_ids_in,
+                seal_ids_out,
+                carats_in_pt,
+                carats_out_pt,
+                parcel_count_in,
+                parcel_count_out: parcels_out.unwrap_or(parcel_count_in),
+                opened,
+            })
+        }),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
         Command::Trust(t) => trust_cmd(t),
@@ -1074,45 +1127,13 @@ fn import_from_bundle(
             );
         }
     }
-    let mut parcels = Vec::with_capacity(n);
-    for (i, p) in shipment.parcels.iter().enumerate() {
-        let stones = match (stones.get(i), p.stones) {
-            (Some(s), _) => *s,
-            (None, Some(s)) => s,
-            (None, None) => bail!(
-                "the bundle gives no stone count for parcel {}: count the stones on receipt and give --stones once per parcel",
-                p.id
-            ),
-        };
-        let weight_pt = match weight.get(i) {
-            Some(w) => carats(w)?,
-            None => p.weight_pt,
-        };
-        parcels.push(ImportParcel { parcel: p.id, weight_pt, stones, hs_code: p.hs_code.clone() });
-    }
-    // A mixed certificate lists the countries the bundle proves, unless some stones are of an
-    // origin nobody recorded: then none, which keeps the unknown share unknown (docs/SPEC.md).
-    let countries_of_origin = match &cert.country_of_origin {
-        kpledger_model::OriginClaim::Mixed if !shipment.parcels.iter().any(|p| p.origin_unknown) => {
-            let all: std::collections::BTreeSet<Country> =
-                shipment.parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
-            all.into_iter().collect()
-        }
-        _ => Vec::new(),
-    };
-    let foreign = ForeignCertificate {
-        number: cert.number.clone(),
-        issuing_country: cert.issuing_country.clone(),
-        issuing_authority: cert.issuing_authority.clone(),
-        country_of_origin: cert.country_of_origin.clone(),
-        countries_of_origin,
-        date_of_issue: cert.date_of_issue.clone(),
-        date_of_expiry: cert.date_of_expiry.clone(),
-        exporter: cert.exporter.name.clone(),
-        importer: cert.importer.name.clone(),
-        lines: cert.lines.clone(),
-        parcel_count: cert.parcel_count,
-    };
+    let weights = weight.iter().map(|w| carats(w)).collect::<Result<Vec<_>>>()?;
+    let parcels = shipment.import_parcels(&weights, stones).map_err(|p| {
+        anyhow!(
+            "the bundle gives no stone count for parcel {p}: count the stones on receipt and give --stones once per parcel"
+        )
+    })?;
+    let foreign = shipment.foreign_certificate();
     let destination = cert.importer.country.clone();
     let payload = import_payload(holder, foreign, parcels)?;
     let recorded = sign_and_record(sign, |ledger, signer| {

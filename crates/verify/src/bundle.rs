@@ -77,6 +77,61 @@ pub struct ProvenShipment {
     pub parcels: Vec<ParcelState>,
 }
 
+impl ProvenShipment {
+    /// The certificate as an import records it (`Payload::Import`'s `certificate`): every field
+    /// as the issuing authority validated it. A mixed-origin certificate lists the countries of
+    /// origin the bundle proves for its parcels, unless some stones are of an origin nobody
+    /// recorded: then none, which keeps the unknown share unknown in the importer's ledger.
+    pub fn foreign_certificate(&self) -> kpledger_model::ForeignCertificate {
+        let c = &self.certificate.certificate;
+        let countries_of_origin = match &c.country_of_origin {
+            kpledger_model::OriginClaim::Mixed if !self.parcels.iter().any(|p| p.origin_unknown) => {
+                let all: BTreeSet<kpledger_model::Country> =
+                    self.parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
+                all.into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        kpledger_model::ForeignCertificate {
+            number: c.number.clone(),
+            issuing_country: c.issuing_country.clone(),
+            issuing_authority: c.issuing_authority.clone(),
+            country_of_origin: c.country_of_origin.clone(),
+            countries_of_origin,
+            date_of_issue: c.date_of_issue.clone(),
+            date_of_expiry: c.date_of_expiry.clone(),
+            exporter: c.exporter.name.clone(),
+            importer: c.importer.name.clone(),
+            lines: c.lines.clone(),
+            parcel_count: c.parcel_count,
+        }
+    }
+
+    /// Each certified parcel as an import admits it: its id (so that it keeps its provenance,
+    /// and the same parcels cannot be admitted twice under any number, CH-3), its weight, stones
+    /// and heading, in the certificate's order. `weights` and `stones` are what the importer
+    /// found on receipt, one per parcel, or empty to take the bundle's. `Err` names a parcel
+    /// whose stones the bundle does not count and the importer did not give.
+    pub fn import_parcels(
+        &self,
+        weights: &[kpledger_model::Points],
+        stones: &[u32],
+    ) -> Result<Vec<kpledger_model::ImportParcel>, ParcelId> {
+        self.parcels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(kpledger_model::ImportParcel {
+                    parcel: p.id,
+                    weight_pt: weights.get(i).copied().unwrap_or(p.weight_pt),
+                    stones: stones.get(i).copied().or(p.stones).ok_or(p.id)?,
+                    hs_code: p.hs_code.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Verifies a bundle exactly as [`verify_bundle_in`] does and, when it verifies (the report's
 /// `ok`), what it proves about the certificate's shipment; `None` when it does not.
 pub fn verify_bundle_shipment(
