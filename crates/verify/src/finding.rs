@@ -25,292 +25,83 @@ impl fmt::Display for Severity {
     }
 }
 
-/// A rule, with its stable code (sources in docs/RULES.md).
-/// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
-/// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Rule {
-    /// CH-1: every event links the previous event of every parcel it touches; a parcel starts at an extraction or a certified import; stored events are intact.
-    Ch1,
-    /// CH-2: signed by the signer's enrolled, unrevoked key, for this ledger, in a role allowed to do it.
-    Ch2,
-    /// CH-3: no parcel is consumed, certified or created twice.
-    Ch3,
-    /// CH-4: time never goes backwards along a chain, nor more than 48 hours behind the log; seal after valuation; only certification and export after a seal.
-    Ch4,
-    /// MB-1: a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved.
-    Mb1,
-    /// MB-2: a split's outputs weigh at most the input (no event adds weight); stones are conserved.
-    Mb2,
-    /// MB-3: no event adds weight: an offer, receipt, valuation or seal never weighs more than the parcel; a loss beyond tolerance (once per event) is a red flag.
-    Mb3,
-    /// MB-5: a certificate's carats equal its parcels' carats, and its parcel count their number.
-    Mb5,
-    /// KP-1: a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation.
-    Kp1,
-    /// KP-2: a certificate number starts with the issuing country's code and is used once; a foreign certificate is imported once.
-    Kp2,
-    /// KP-3: HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds); each certificate line is the sum of its parcels of that heading.
-    Kp3,
-    /// KP-4: issue before expiry, not before sealing; export and import inside the validity window.
-    Kp4,
-    /// KP-5: country of origin is single only when every stone comes from that country; mixed otherwise.
-    Kp5,
-    /// KP-6: issuer, destination and transit countries are KP Participants, not suspended.
-    Kp6,
-    /// KP-7: the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier.
-    Kp7,
-    /// KP-8: soft anti-forgery checks: number inside its year's range, container seals match the sealing.
-    Kp8,
-    /// EX-1: export only after official valuation and sealing; certificate values equal the valuation.
-    Ex1,
-    /// EX-2: the final value and the duty follow the country's valuation rule and rate.
-    Ex2,
-    /// EX-3: the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin.
-    Ex3,
-    /// TR-1: a shipment leaves a transit country unopened, with the same seals, carats and parcel count.
-    Tr1,
-    /// IM-1: an import matches its certificate: parcel count, carats (never more), importer, exporter, seals intact.
-    Im1,
-    /// IM-2: an exported shipment's import confirmation arrives within the policy's number of days.
-    Im2,
-    /// LC-1: extraction by a licensed miner at a site the licence covers, on a day it is valid.
-    Lc1,
-    /// LC-2: handovers follow the country's allowed seller-to-buyer roles, between licensed parties.
-    Lc2,
-    /// LC-3: each sale carries a receipt: seller, licence, carats and a value.
-    Lc3,
-    /// GV-1: a country's policy is recorded in order (versions strictly increase, it takes effect from its own time, later than the one before) and every value is within its documented bounds.
-    Gv1,
-    /// GV-2: a Participant's standing (suspensions) is decided by the root authority: a national authority cannot lift or shorten a suspension.
-    Gv2,
-    /// GV-3: a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag.
-    Gv3,
-    /// GV-4: a key imposed by an authority (not endorsed by the actor's own key), and every event signed under it, is a red flag.
-    Gv4,
-    /// ST-1: a shipment's value per carat lies inside the band around its origin country's benchmark.
-    St1,
-    /// ST-2: a country's exports of its own origin stay within its reported production plus imports, and its production capacity.
-    St2,
-    /// ST-3: a country's or an exporter's volume does not jump from one period to the next.
-    St3,
-    /// ST-4: no one sourced from a red-flag mine site (CAHRA) within the look-back window of its flagging.
-    St4,
-    /// ST-5: no mixed-origin certificate from a trading hub covers stones whose history shows a single origin.
-    St5,
-    /// SW-1: a trader's sales never exceed its acquisitions: stock balance (MB-4) and warranty reconciliation.
-    Sw1,
-    /// LOG-1: every event is a leaf of the log at its position, proven against a signed checkpoint.
-    Log1,
-    /// LOG-2: every checkpoint is signed by the ledger's root authority and matches the tree recomputed from the events (a consistent extension of every earlier one).
-    Log2,
-    /// LOG-3: a checkpoint carries the cosignatures of the required number of trusted witnesses.
-    Log3,
-    /// LOG-4 (warning): a bundle's verdict was reached without any witness cosignature being required (the trust policy says `quorum none`).
-    Log4,
-    /// DB-1: every stored derived value agrees with the signed events.
-    Db1,
+/// Defines [`Rule`] from one table: each rule's variant, stable code and one-line summary,
+/// written once; the variant's documentation, [`Rule::ALL`], [`Rule::code`] and
+/// [`Rule::summary`] are made from it.
+macro_rules! rules {
+    ($(#[$meta:meta])* $($variant:ident $code:literal $summary:literal;)*) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Rule {
+            $(#[doc = concat!($code, ": ", $summary, ".")] $variant,)*
+        }
+
+        impl Rule {
+            /// Every rule, in report order.
+            pub const ALL: [Rule; [$($code),*].len()] = [$(Rule::$variant),*];
+
+            /// The stable code, e.g. `CH-1`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $code,)*
+                }
+            }
+
+            /// One line on what the rule guarantees.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $summary,)*
+                }
+            }
+        }
+    };
 }
 
-impl Rule {
-    /// Every rule, in report order.
-    pub const ALL: [Rule; 40] = [
-        Rule::Ch1,
-        Rule::Ch2,
-        Rule::Ch3,
-        Rule::Ch4,
-        Rule::Mb1,
-        Rule::Mb2,
-        Rule::Mb3,
-        Rule::Mb5,
-        Rule::Kp1,
-        Rule::Kp2,
-        Rule::Kp3,
-        Rule::Kp4,
-        Rule::Kp5,
-        Rule::Kp6,
-        Rule::Kp7,
-        Rule::Kp8,
-        Rule::Ex1,
-        Rule::Ex2,
-        Rule::Ex3,
-        Rule::Tr1,
-        Rule::Im1,
-        Rule::Im2,
-        Rule::Lc1,
-        Rule::Lc2,
-        Rule::Lc3,
-        Rule::Gv1,
-        Rule::Gv2,
-        Rule::Gv3,
-        Rule::Gv4,
-        Rule::St1,
-        Rule::St2,
-        Rule::St3,
-        Rule::St4,
-        Rule::St5,
-        Rule::Sw1,
-        Rule::Log1,
-        Rule::Log2,
-        Rule::Log3,
-        Rule::Log4,
-        Rule::Db1,
-    ];
-
-    /// The stable code, e.g. `CH-1`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Rule::Ch1 => "CH-1",
-            Rule::Ch2 => "CH-2",
-            Rule::Ch3 => "CH-3",
-            Rule::Ch4 => "CH-4",
-            Rule::Mb1 => "MB-1",
-            Rule::Mb2 => "MB-2",
-            Rule::Mb3 => "MB-3",
-            Rule::Mb5 => "MB-5",
-            Rule::Kp1 => "KP-1",
-            Rule::Kp2 => "KP-2",
-            Rule::Kp3 => "KP-3",
-            Rule::Kp4 => "KP-4",
-            Rule::Kp5 => "KP-5",
-            Rule::Kp6 => "KP-6",
-            Rule::Kp7 => "KP-7",
-            Rule::Kp8 => "KP-8",
-            Rule::Ex1 => "EX-1",
-            Rule::Ex2 => "EX-2",
-            Rule::Ex3 => "EX-3",
-            Rule::Tr1 => "TR-1",
-            Rule::Im1 => "IM-1",
-            Rule::Im2 => "IM-2",
-            Rule::Lc1 => "LC-1",
-            Rule::Lc2 => "LC-2",
-            Rule::Lc3 => "LC-3",
-            Rule::Gv1 => "GV-1",
-            Rule::Gv2 => "GV-2",
-            Rule::Gv3 => "GV-3",
-            Rule::Gv4 => "GV-4",
-            Rule::St1 => "ST-1",
-            Rule::St2 => "ST-2",
-            Rule::St3 => "ST-3",
-            Rule::St4 => "ST-4",
-            Rule::St5 => "ST-5",
-            Rule::Sw1 => "SW-1",
-            Rule::Log1 => "LOG-1",
-            Rule::Log2 => "LOG-2",
-            Rule::Log3 => "LOG-3",
-            Rule::Log4 => "LOG-4",
-            Rule::Db1 => "DB-1",
-        }
-    }
-
-    /// One line on what the rule guarantees.
-    pub fn summary(self) -> &'static str {
-        match self {
-            Rule::Ch1 => {
-                "every event links the previous event of every parcel it touches; a parcel starts at an extraction or a certified import; stored events are intact"
-            }
-            Rule::Ch2 => {
-                "signed by the signer's enrolled, unrevoked key, for this ledger, in a role allowed to do it"
-            }
-            Rule::Ch3 => "no parcel is consumed, certified or created twice",
-            Rule::Ch4 => {
-                "time never goes backwards along a chain, nor more than 48 hours behind the log; seal after valuation; only certification and export after a seal"
-            }
-            Rule::Mb1 => {
-                "a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved"
-            }
-            Rule::Mb2 => {
-                "a split's outputs weigh at most the input (no event adds weight); stones are conserved"
-            }
-            Rule::Mb3 => {
-                "no event adds weight: an offer, receipt, valuation or seal never weighs more than the parcel; a loss beyond tolerance (once per event) is a red flag"
-            }
-            Rule::Mb5 => {
-                "a certificate's carats equal its parcels' carats, and its parcel count their number"
-            }
-            Rule::Kp1 => {
-                "a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation"
-            }
-            Rule::Kp2 => {
-                "a certificate number starts with the issuing country's code and is used once; a foreign certificate is imported once"
-            }
-            Rule::Kp3 => {
-                "HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds); each certificate line is the sum of its parcels of that heading"
-            }
-            Rule::Kp4 => {
-                "issue before expiry, not before sealing; export and import inside the validity window"
-            }
-            Rule::Kp5 => {
-                "country of origin is single only when every stone comes from that country; mixed otherwise"
-            }
-            Rule::Kp6 => "issuer, destination and transit countries are KP Participants, not suspended",
-            Rule::Kp7 => {
-                "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier"
-            }
-            Rule::Kp8 => {
-                "soft anti-forgery checks: number inside its year's range, container seals match the sealing"
-            }
-            Rule::Ex1 => {
-                "export only after official valuation and sealing; certificate values equal the valuation"
-            }
-            Rule::Ex2 => "the final value and the duty follow the country's valuation rule and rate",
-            Rule::Ex3 => {
-                "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin"
-            }
-            Rule::Tr1 => {
-                "a shipment leaves a transit country unopened, with the same seals, carats and parcel count"
-            }
-            Rule::Im1 => {
-                "an import matches its certificate: the parcels counted and admitted, the carats per heading (never more, short by at most the tolerance over the shipment), every heading on it and every line covered, importer, exporter, seals intact"
-            }
-            Rule::Im2 => {
-                "an exported shipment's import confirmation arrives within the policy's number of days"
-            }
-            Rule::Lc1 => "extraction by a licensed miner at a site the licence covers, on a day it is valid",
-            Rule::Lc2 => {
-                "handovers follow the country's allowed seller-to-buyer roles, between licensed parties"
-            }
-            Rule::Lc3 => "each sale carries a receipt: seller, licence, carats and a value",
-            Rule::Gv1 => {
-                "a country's policy is recorded in order (strictly increasing versions, in force from its own time) with every value within its documented bounds"
-            }
-            Rule::Gv2 => {
-                "a Participant's standing is decided by the root authority: only it lifts or shortens a suspension"
-            }
-            Rule::Gv3 => {
-                "a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag"
-            }
-            Rule::Gv4 => "a key imposed by an authority, and every event signed under it, is a red flag",
-            Rule::St1 => {
-                "a shipment's value per carat lies inside the band around its origin country's benchmark"
-            }
-            Rule::St2 => {
-                "a country's exports of its own origin stay within its reported production plus imports, and its production capacity"
-            }
-            Rule::St3 => "a country's or an exporter's volume does not jump from one period to the next",
-            Rule::St4 => {
-                "no one sourced from a red-flag mine site (CAHRA) within the look-back window of its flagging"
-            }
-            Rule::St5 => {
-                "no mixed-origin certificate from a trading hub covers stones whose history shows a single origin"
-            }
-            Rule::Sw1 => {
-                "a trader's sales never exceed its acquisitions: stock balance (MB-4) and warranty reconciliation"
-            }
-            Rule::Log1 => {
-                "every event is a leaf of the log at its position, proven against a signed checkpoint"
-            }
-            Rule::Log2 => {
-                "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)"
-            }
-            Rule::Log3 => "checkpoints carry the cosignatures of the required number of trusted witnesses",
-            Rule::Log4 => {
-                "warning: the trust policy required no witness, so nothing shows the log showed this history to anyone else"
-            }
-            Rule::Db1 => "every stored derived value agrees with the signed events",
-        }
-    }
+rules! {
+    /// A rule, with its stable code (sources in docs/RULES.md), in report order.
+    /// ST-1..ST-5 and SW-1 are the statistical red flags (always warnings), computed over a
+    /// whole ledger or bundle by `kpledger-report`, not by [`crate::check_event`].
+    Ch1 "CH-1" "every event links the previous event of every parcel it touches; a parcel starts at an extraction or a certified import; stored events are intact";
+    Ch2 "CH-2" "signed by the signer's enrolled, unrevoked key, for this ledger, in a role allowed to do it";
+    Ch3 "CH-3" "no parcel is consumed, certified or created twice";
+    Ch4 "CH-4" "time never goes backwards along a chain, nor more than 48 hours behind the log; seal after valuation; only certification and export after a seal";
+    Mb1 "MB-1" "a merge's output weighs at most the sum of its inputs (no event adds weight); stones are conserved";
+    Mb2 "MB-2" "a split's outputs weigh at most the input (no event adds weight); stones are conserved";
+    Mb3 "MB-3" "no event adds weight: an offer, receipt, valuation or seal never weighs more than the parcel; a loss beyond tolerance (once per event) is a red flag";
+    Mb5 "MB-5" "a certificate's carats equal its parcels' carats, and its parcel count their number";
+    Kp1 "KP-1" "a certificate carries every Annex I field: title, statement, lines, parcels, seals, English translation";
+    Kp2 "KP-2" "a certificate number starts with the issuing country's code and is used once; a foreign certificate is imported once";
+    Kp3 "KP-3" "HS codes are 7102.10, 7102.21 or 7102.31 (rough diamonds); each certificate line is the sum of its parcels of that heading";
+    Kp4 "KP-4" "issue before expiry, not before sealing; export and import inside the validity window";
+    Kp5 "KP-5" "country of origin is single only when every stone comes from that country; mixed otherwise";
+    Kp6 "KP-6" "issuer, destination and transit countries are KP Participants, not suspended";
+    Kp7 "KP-7" "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier";
+    Kp8 "KP-8" "soft anti-forgery checks: number inside its year's range, container seals match the sealing";
+    Ex1 "EX-1" "export only after official valuation and sealing; certificate values equal the valuation";
+    Ex2 "EX-2" "the final value and the duty follow the country's valuation rule and rate";
+    Ex3 "EX-3" "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin";
+    Tr1 "TR-1" "a shipment leaves a transit country unopened, with the same seals, carats and parcel count";
+    Im1 "IM-1" "an import matches its certificate: the parcels counted and admitted, the carats per heading (never more, short by at most the tolerance over the shipment), every heading on it and every line covered, importer, exporter, seals intact";
+    Im2 "IM-2" "an exported shipment's import confirmation arrives within the policy's number of days";
+    Lc1 "LC-1" "extraction by a licensed miner at a site the licence covers, on a day it is valid";
+    Lc2 "LC-2" "handovers follow the country's allowed seller-to-buyer roles, between licensed parties";
+    Lc3 "LC-3" "each sale carries a receipt: seller, licence, carats and a value";
+    Gv1 "GV-1" "a country's policy is recorded in order (strictly increasing versions, in force from its own time) with every value within its documented bounds";
+    Gv2 "GV-2" "a Participant's standing is decided by the root authority: only it lifts or shortens a suspension";
+    Gv3 "GV-3" "a policy that loosens a rule (larger tolerance, wider band, lower duty, new Participant, ...) is a red flag";
+    Gv4 "GV-4" "a key imposed by an authority, and every event signed under it, is a red flag";
+    St1 "ST-1" "a shipment's value per carat lies inside the band around its origin country's benchmark";
+    St2 "ST-2" "a country's exports of its own origin stay within its reported production plus imports, and its production capacity";
+    St3 "ST-3" "a country's or an exporter's volume does not jump from one period to the next";
+    St4 "ST-4" "no one sourced from a red-flag mine site (CAHRA) within the look-back window of its flagging";
+    St5 "ST-5" "no mixed-origin certificate from a trading hub covers stones whose history shows a single origin";
+    Sw1 "SW-1" "a trader's sales never exceed its acquisitions: stock balance (MB-4) and warranty reconciliation";
+    Log1 "LOG-1" "every event is a leaf of the log at its position, proven against a signed checkpoint";
+    Log2 "LOG-2" "checkpoints are signed by the root authority and match the tree of the events (consistent extensions)";
+    Log3 "LOG-3" "checkpoints carry the cosignatures of the required number of trusted witnesses";
+    Log4 "LOG-4" "warning: the trust policy required no witness, so nothing shows the log showed this history to anyone else";
+    Db1 "DB-1" "every stored derived value agrees with the signed events";
 }
 
 impl fmt::Display for Rule {

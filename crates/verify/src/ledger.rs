@@ -717,8 +717,3 @@ fn db_finding(table: &str, key: &Cell, msg: String) -> Finding {
     }
     f
 }
-
-/// The stored hash as a [`Hash`], if it has the right length.
-pub fn stored_hash(bytes: &[u8]) -> Option<Hash> {
-    bytes.try_into().ok().map(Hash)
-}
