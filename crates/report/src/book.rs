@@ -128,8 +128,8 @@ impl Cert {
     }
 }
 
-/// Rough diamonds received under a certificate: a foreign one (`Import` events, one per
-/// parcel, gathered by certificate) or one of this ledger confirmed by the importing
+/// Rough diamonds received under a certificate: a foreign one (an `Import` event admits
+/// the shipment's parcels; imports are gathered by certificate) or one of this ledger confirmed by the importing
 /// authority here (`ImportConfirmation`).
 #[derive(Debug, Clone)]
 pub struct Import {
