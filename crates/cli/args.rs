@@ -108,8 +108,9 @@ pub(crate) enum Command {
     /// that was not exported or was already received.
     ///
     /// Example, Guinea's shipment to Dubai through Sierra Leone (after `kpledger demo`):
-    ///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem
+    ///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem \
     ///     --number GN-2026-000117
+    #[command(verbatim_doc_comment)]
     Transit {
         #[command(flatten)]
         sign: SignArgs,
@@ -583,6 +584,7 @@ pub(crate) enum PolicyCmd {
     /// Without --out the policy is written to standard output.
     ///
     /// Example: kpledger policy new --country BE --out BE.json
+    #[command(verbatim_doc_comment)]
     New {
         /// The country (ISO 3166-1 alpha-2; lower case is read as upper case), a KP Participant
         #[arg(long)]
@@ -958,12 +960,14 @@ pub(crate) enum CertificateCmd {
     /// once per parcel, in the same order (--hs may be left out when the certificate has one
     /// heading).
     ///
-    /// Examples:
-    ///   kpledger certificate import --key be.fpsd.pem --holder be.importer.antwerp \
-    ///     --bundle SL-2026-004312.json --policy trust-policy.txt
-    ///   kpledger certificate import --key be.fpsd.pem --foreign GN-2026-000777.json \
-    ///     --holder be.importer.antwerp --weight 40 --stones 120 --hs 7102.21 \
-    ///     --weight 60 --stones 80 --hs 7102.31
+    /// Examples (README.md, An importer's ledger; the second with a certificate on paper):
+    ///   kpledger certificate import --ledger be-importer/be.kpl --key be-importer/fpsd.pem \
+    ///     --holder be.dealer.diamcor --bundle kpledger-demo/bundles/SL-2026-004312.json \
+    ///     --policy kpledger-demo/trust-policy.txt
+    ///   kpledger certificate import --ledger be-importer/be.kpl --key be-importer/fpsd.pem \
+    ///     --holder be.dealer.diamcor --foreign GN-2026-000777.json \
+    ///     --weight 40 --stones 120 --hs 7102.21 --weight 60 --stones 80 --hs 7102.31
+    #[command(verbatim_doc_comment, group(clap::ArgGroup::new("source").required(true).args(["bundle", "foreign"])))]
     Import {
         #[command(flatten)]
         sign: SignArgs,
@@ -974,7 +978,7 @@ pub(crate) enum CertificateCmd {
         #[arg(long, requires = "bundle")]
         policy: Option<PathBuf>,
         /// The foreign certificate (JSON)
-        #[arg(long = "foreign", required_unless_present = "bundle")]
+        #[arg(long = "foreign")]
         foreign: Option<PathBuf>,
         /// The licensed importer taking custody
         #[arg(long)]
