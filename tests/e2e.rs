@@ -9,6 +9,8 @@
 //!   message, never a panic;
 //! - `demo`: the demo contract, and tampering with any cell of a ledger is detected;
 //! - `epcis`: EPCIS 2.0 export and cross-check;
+//! - `ids`: the same event numbers in ledger and bundle outputs; parcel ids and event hashes
+//!   typed as unique prefixes;
 //! - `log`: checkpoints, witnesses (a refused fork), cosignatures and proofs;
 //! - `crash`: ingest killed with SIGKILL at random moments loses no acknowledged event and
 //!   leaves no partial one (`docs/stress.sh` runs it many more times);
@@ -55,6 +57,8 @@ mod epcis;
 mod flow;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/ids.rs"]
+mod ids;
 #[path = "e2e/importer.rs"]
 mod importer;
 #[path = "e2e/log.rs"]

@@ -10,6 +10,9 @@ Exit codes: 0 success (or verified, warnings allowed), 1 verification ran and fo
 (or the ledger's rules refused an event), 2 could not run (usage, unreadable or invalid input, \
 not a ledger, locked, newer schema).
 
+A parcel id or an event hash may be given by a unique prefix of at least 8 hex digits, as tables \
+show it (e.g. 019cb030-95a0-72d7); a prefix several ids share is refused with the list of them.
+
 Start with `kpledger demo` to see a whole Mano River Union scenario; `kpledger rules` lists what \
 verification checks. The README of the kpledger repository walks through the trade flow step by step.";
 
@@ -405,10 +408,10 @@ pub(crate) enum Command {
     ///
     /// Examples:
     ///   kpledger graph SL-2026-004312 --ledger kpledger-demo/ledger.kpl --format svg --out sl.svg
-    ///   kpledger graph 019c... --ledger sl.kpl --format dot | dot -Tpng > parcel.png
+    ///   kpledger graph 019cb030-95a0-72d7 --ledger sl.kpl --format dot | dot -Tpng > parcel.png
     #[command(verbatim_doc_comment)]
     Graph {
-        /// A KP certificate number or a parcel id
+        /// A KP certificate number, or a parcel id (or a unique prefix of at least 8 hex digits)
         #[arg(value_name = "PARCEL_OR_CERT")]
         target: String,
         /// The ledger file
@@ -822,9 +825,9 @@ pub(crate) enum HandoverCmd {
 pub(crate) enum ParcelCmd {
     /// A parcel's provenance: every event back to the mine sites, in ledger order
     ///
-    /// Example: kpledger parcel history 0195f3a2-... --ledger kpledger-demo/ledger.kpl
+    /// Example: kpledger parcel history 019cb030-95a0-72d7 --ledger kpledger-demo/ledger.kpl
     History {
-        /// The parcel id
+        /// The parcel id, or a unique prefix of at least 8 hex digits
         parcel: String,
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -837,7 +840,7 @@ pub(crate) enum ParcelCmd {
     },
     /// A parcel's current state: holder, weight, origin, status
     Show {
-        /// The parcel id
+        /// The parcel id, or a unique prefix of at least 8 hex digits
         parcel: String,
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
@@ -1056,14 +1059,19 @@ pub(crate) enum LogCmd {
         #[command(flatten)]
         open: OpenArgs,
     },
-    /// Prove that the event at position SEQ is in the log (RFC 9162 inclusion proof)
+    /// Prove that an event is in the log (RFC 9162 inclusion proof)
+    ///
+    /// Example: kpledger log prove-inclusion --ledger sl.kpl --event 3f9c2a1b7d04
     ProveInclusion {
         /// The ledger file
         #[arg(long, env = "KPLEDGER_LEDGER")]
         ledger: PathBuf,
         /// The event's position (1-based)
-        #[arg(long)]
-        seq: u64,
+        #[arg(long, conflicts_with = "event", required_unless_present = "event")]
+        seq: Option<u64>,
+        /// The event's hash, or a unique prefix of at least 8 hex digits (as tables show it)
+        #[arg(long, value_name = "HASH")]
+        event: Option<String>,
         /// The tree size to prove against (default: the whole log)
         #[arg(long)]
         size: Option<u64>,

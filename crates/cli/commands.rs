@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::store::StoreError;
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::ids::{IdKind, Prefix};
 use kpledger_model::note::{Cosigner, SigType, VerifierKey};
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
@@ -172,7 +173,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Extract { sign, site, weight, stones, hs, parcel } => {
             let parcel = match parcel {
                 Some(p) => parse_parcel(&p)?,
-                None => uuid::Uuid::now_v7(),
+                None => new_parcel_id()?,
             };
             let payload = Payload::Extraction {
                 parcel,
@@ -184,32 +185,30 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         Command::Handover(h) => handover_cmd(h),
-        Command::Split { sign, parcel, into, stones } => {
-            let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
-                let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
-                if !stones.is_empty() && stones.len() != weights.len() {
-                    bail!("give one --stones per --into, or none");
-                }
-                let shares = if stones.is_empty() {
-                    kpledger_core::sim::share_stones(p.stones, &weights)
-                } else {
-                    stones.iter().map(|s| Some(*s)).collect()
-                };
-                let outputs = weights
-                    .iter()
-                    .zip(shares)
-                    .map(|(w, s)| NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt: *w, stones: s })
-                    .collect();
-                Ok(Payload::Split { parcel: id, prev: p.head, outputs })
-            })
-        }
+        Command::Split { sign, parcel, into, stones } => sign_and_record(&sign, |ledger, _| {
+            let id = parcel_arg(ledger, &parcel)?;
+            let p = existing(ledger, &id)?;
+            let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
+            if !stones.is_empty() && stones.len() != weights.len() {
+                bail!("give one --stones per --into, or none");
+            }
+            let shares = if stones.is_empty() {
+                kpledger_core::sim::share_stones(p.stones, &weights)
+            } else {
+                stones.iter().map(|s| Some(*s)).collect()
+            };
+            let outputs = weights
+                .iter()
+                .zip(shares)
+                .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
+                .collect::<Result<_>>()?;
+            Ok(Payload::Split { parcel: id, prev: p.head, outputs })
+        }),
         Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
-                let id = parse_parcel(s)?;
+                let id = parcel_arg(ledger, s)?;
                 let p = existing(ledger, &id)?;
                 total += p.weight_pt.0;
                 stones = stones.zip(p.stones).map(|(a, b)| a + b);
@@ -219,14 +218,11 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 Some(w) => carats(w)?,
                 None => Points(total),
             };
-            Ok(Payload::Merge {
-                inputs,
-                output: NewParcel { parcel: uuid::Uuid::now_v7(), weight_pt, stones },
-            })
+            Ok(Payload::Merge { inputs, output: NewParcel { parcel: new_parcel_id()?, weight_pt, stones } })
         }),
         Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
-            let id = parse_parcel(&parcel)?;
             sign_and_record(&sign, |ledger, signer| {
+                let id = parcel_arg(ledger, &parcel)?;
                 let p = existing(ledger, &id)?;
                 let exporter = usd(&exporter)?;
                 let government = usd(&government)?;
@@ -256,17 +252,15 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                 })
             })
         }
-        Command::Seal { sign, parcel, seals } => {
-            let id = parse_parcel(&parcel)?;
-            sign_and_record(&sign, |ledger, _| {
-                let p = existing(ledger, &id)?;
-                let seal_ids = seals
-                    .iter()
-                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
-                    .collect::<Result<_>>()?;
-                Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
-            })
-        }
+        Command::Seal { sign, parcel, seals } => sign_and_record(&sign, |ledger, _| {
+            let id = parcel_arg(ledger, &parcel)?;
+            let p = existing(ledger, &id)?;
+            let seal_ids = seals
+                .iter()
+                .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
+                .collect::<Result<_>>()?;
+            Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+        }),
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
         }
@@ -381,6 +375,91 @@ fn parse_parcel(s: &str) -> Result<ParcelId> {
     s.parse().map_err(|_| {
         anyhow!("{s:?} is not a parcel id (a UUID such as 0195f3a2-7c1e-7a00-8000-1234567890ab)")
     })
+}
+
+/// A new parcel id: a UUID v7 of this machine's clock (milliseconds) and 74 random bits. Not
+/// `Uuid::now_v7`, whose ids made within one millisecond (the parts of a split) differ only in
+/// a counter's last bits: random bits right after the timestamp keep the 16 hex digits that
+/// tables show different (docs/SPEC.md §7.1).
+fn new_parcel_id() -> Result<ParcelId> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for a new parcel id: {e}"))?;
+    Ok(uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid())
+}
+
+/// How many candidates an ambiguous prefix lists.
+const CANDIDATES: usize = 10;
+
+/// A parcel id typed on the command line: the whole id or a unique prefix of at least 8 hex
+/// digits (docs/SPEC.md §7.1), resolved against the ledger. Every command that names an
+/// existing parcel reads it here.
+pub(crate) fn parcel_arg(ledger: &Ledger, typed: &str) -> Result<ParcelId> {
+    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
+    let found = ledger.parcels_with_prefix(&prefix, CANDIDATES + 1)?;
+    one_named(typed, IdKind::Parcel, found, &ledger.path().display().to_string(), |p| p.to_string())
+}
+
+/// As [`parcel_arg`], against the parcels of a bundle (or any set of ids).
+pub(crate) fn parcel_among<'a>(
+    ids: impl IntoIterator<Item = &'a ParcelId>,
+    typed: &str,
+    place: &str,
+) -> Result<ParcelId> {
+    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
+    let found: Vec<ParcelId> =
+        ids.into_iter().filter(|p| prefix.matches_parcel(p)).take(CANDIDATES + 1).copied().collect();
+    one_named(typed, IdKind::Parcel, found, place, |p| p.to_string())
+}
+
+/// An event hash typed on the command line, whole or as a unique prefix of at least 8 hex
+/// digits, resolved against the ledger: its position and hash.
+fn event_arg(ledger: &Ledger, typed: &str) -> Result<(u64, kpledger_model::Hash)> {
+    let prefix = Prefix::parse(typed, IdKind::Event).map_err(|e| anyhow!(e))?;
+    let found = ledger.events_with_prefix(&prefix, CANDIDATES + 1)?;
+    one_named(typed, IdKind::Event, found, &ledger.path().display().to_string(), |(seq, h)| {
+        format!("{h} (event #{seq})")
+    })
+}
+
+/// The one identifier a prefix names, or an error (exit 2) saying it names none, or listing
+/// the ones it names (at most [`CANDIDATES`]).
+fn one_named<T>(
+    typed: &str,
+    kind: IdKind,
+    mut found: Vec<T>,
+    place: &str,
+    show: impl Fn(&T) -> String,
+) -> Result<T> {
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!(
+            "no {} in {place} starts with {typed:?}; check it against the output it came from (tables show a unique prefix)",
+            kind.name()
+        ),
+        n => {
+            let list: Vec<String> = found.iter().take(CANDIDATES).map(|t| format!("  {}", show(t))).collect();
+            let more = if n > CANDIDATES { "\n  … and more" } else { "" };
+            bail!(
+                "{typed:?} is ambiguous: it is the start of {} {}s in {place}:\n{}{more}\ngive more of its digits",
+                if n > CANDIDATES { format!("more than {CANDIDATES}") } else { n.to_string() },
+                kind.name(),
+                list.join("\n")
+            )
+        }
+    }
+}
+
+/// A parcel id as tables show it (docs/SPEC.md §7.1): its first 16 hex digits, more where
+/// another parcel of the ledger shares them; a prefix `parcel_arg` reads back.
+pub(crate) fn short_in(ledger: &Ledger, id: &ParcelId) -> String {
+    match ledger.parcel_neighbours(id) {
+        Ok([a, b]) => kpledger_model::ids::short_parcel_among(id, [a.as_ref(), b.as_ref()]),
+        Err(_) => kpledger_model::ids::short_parcel(id),
+    }
 }
 
 fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelState> {
@@ -838,7 +917,6 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             importer_actor,
             valid_days,
         } => {
-            let parcels: Vec<ParcelId> = parcels.iter().map(|p| parse_parcel(p)).collect::<Result<_>>()?;
             let importer = CertImporter {
                 name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
                 address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
@@ -848,6 +926,8 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             let exporter = ActorId::new(exporter).map_err(|e| anyhow!(e))?;
             let time = now_or(sign.time.as_deref())?;
             sign_and_record(&sign, |ledger, signer| {
+                let parcels: Vec<ParcelId> =
+                    parcels.iter().map(|p| parcel_arg(ledger, p)).collect::<Result<_>>()?;
                 let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
                 let certificate = kpledger_core::sim::draft_certificate(
                     ledger,
@@ -995,7 +1075,7 @@ fn shipment_from_flags(
                 (None, Some(h)) => HsCode::new(h).map_err(|e| anyhow!(e))?,
                 (None, None) => bail!("parcel {} has no --hs", i + 1),
             };
-            Ok(ImportParcel { parcel: uuid::Uuid::now_v7(), weight_pt: carats(w)?, stones: *s, hs_code })
+            Ok(ImportParcel { parcel: new_parcel_id()?, weight_pt: carats(w)?, stones: *s, hs_code })
         })
         .collect()
 }
@@ -1235,8 +1315,15 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::ProveInclusion { ledger, seq, size, json, open: o } => {
+        LogCmd::ProveInclusion { ledger, seq, event, size, json, open: o } => {
             let l = open(&ledger, true, &o)?;
+            let seq = match (seq, event) {
+                (Some(seq), None) => seq,
+                (None, Some(typed)) => event_arg(&l, &typed)?.0,
+                _ => bail!(
+                    "give the event's position (--seq N) or its hash (--event HASH, or 8 or more of its first hex digits)"
+                ),
+            };
             let size = size.unwrap_or(l.len()?);
             if seq == 0 || seq > size {
                 bail!("event #{seq} is not in a log of {size} events");
@@ -1274,7 +1361,7 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
         EpcisCmd::Export { ledger, parcel, certificate, out, open: o } => {
             let l = open(&ledger, true, &o)?;
             let doc = match (parcel, certificate) {
-                (Some(p), _) => kpledger_epcis::export_parcel(&l, &parse_parcel(&p)?)?,
+                (Some(p), _) => kpledger_epcis::export_parcel(&l, &parcel_arg(&l, &p)?)?,
                 (None, Some(c)) => {
                     kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
                 }
@@ -1653,7 +1740,7 @@ fn make_offer(
     price: &str,
     time: Option<&str>,
 ) -> Result<Offer> {
-    let id = parse_parcel(parcel)?;
+    let id = parcel_arg(ledger, parcel)?;
     let p = existing(ledger, &id)?;
     let origin = ledger.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
     let body = OfferBody {
@@ -1858,8 +1945,8 @@ fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArg
 fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
     match p {
         ParcelCmd::History { parcel, ledger, json, open: o } => {
-            let id = parse_parcel(&parcel)?;
             let l = open(&ledger, true, &o)?;
+            let id = parcel_arg(&l, &parcel)?;
             existing(&l, &id)?;
             let events = l.provenance(&id)?;
             // GV-4: signatures made under a key an authority imposed are marked.
@@ -1893,14 +1980,14 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .map(|(seq, e)| {
                     let b = &e.event.body;
                     let parcels: Vec<String> =
-                        b.payload.parcels().iter().map(|(p, _)| render::short_id(p)).collect();
+                        b.payload.parcels().iter().map(|(p, _)| short_in(&l, p)).collect();
                     vec![
                         format!("#{seq}"),
                         b.time.to_string(),
                         b.payload.kind().to_owned(),
                         parcels.join(","),
                         b.signer.to_string(),
-                        std::iter::once(render::describe(&b.payload))
+                        std::iter::once(render::describe(&b.payload, &|p| short_in(&l, p)))
                             .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
                             .collect::<Vec<_>>()
                             .join(" "),
@@ -1914,8 +2001,8 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             Ok(OK)
         }
         ParcelCmd::Show { parcel, ledger, json, open: o } => {
-            let id = parse_parcel(&parcel)?;
             let l = open(&ledger, true, &o)?;
+            let id = parcel_arg(&l, &parcel)?;
             let p = existing(&l, &id)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
@@ -1958,7 +2045,7 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .iter()
                 .map(|p| {
                     vec![
-                        p.id.to_string(),
+                        short_in(&l, &p.id),
                         p.status.as_str().to_owned(),
                         p.holder.to_string(),
                         render::ct(p.weight_pt),

@@ -35,15 +35,8 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The last 8 characters of a parcel id, for tables (the start of a UUID v7 is its
-/// timestamp, the same for parcels made together; the end is random).
-pub(crate) fn short_id(id: &uuid::Uuid) -> String {
-    let s = id.to_string();
-    format!("…{}", &s[s.len() - 8..])
-}
-
-/// One event in the trade's words.
-pub(crate) fn describe(p: &Payload) -> String {
+/// One event in the trade's words; `short_id` shows a parcel id as tables do.
+pub(crate) fn describe(p: &Payload, short_id: &dyn Fn(&uuid::Uuid) -> String) -> String {
     match p {
         Payload::Genesis { authority } => format!("ledger opened by {} ({})", authority.name, authority.id),
         Payload::Policy { policy } => format!("policy {} version {}", policy.country, policy.version),
@@ -208,8 +201,9 @@ pub(crate) fn findings(fs: &[Finding]) -> String {
         let indent = if cert.is_some() { "  " } else { "" };
         match parcel {
             Some(p) => s.push_str(&format!(
-                "{}parcel {p}\n",
-                if cert.is_some() { indent.to_owned() } else { "\n".to_owned() }
+                "{}parcel {}\n",
+                if cert.is_some() { indent.to_owned() } else { "\n".to_owned() },
+                kpledger_model::ids::short_parcel(&p)
             )),
             None if cert.is_none() => s.push_str("\ngeneral\n"),
             None => {}

@@ -170,7 +170,24 @@ pub(crate) fn graph_cmd(
         (None, None) => bail!("give --ledger FILE or --bundle FILE"),
     };
     let book = book_of(&events);
-    let t = Target::parse(target);
+    // A certificate of that number, else a parcel id or unique prefix (docs/SPEC.md §7.1)
+    // among the ledger's or the bundle's parcels.
+    let t = match Target::parse(target) {
+        Target::Certificate(c) if !book.certificates.iter().any(|x| x.certificate.number.as_str() == c) => {
+            let place = ledger.or(bundle).map(|p| p.display().to_string()).unwrap_or_default();
+            match crate::commands::parcel_among(book.parcels.keys(), target, &place) {
+                Ok(p) => Target::Parcel(p),
+                Err(e)
+                    if kpledger_model::ids::Prefix::parse(target, kpledger_model::ids::IdKind::Parcel)
+                        .is_ok() =>
+                {
+                    return Err(e);
+                }
+                Err(_) => Target::Certificate(c),
+            }
+        }
+        t => t,
+    };
     let text = match format {
         GraphFormat::Dot => kpledger_report::graph::dot(&book, &t)?,
         GraphFormat::Svg => kpledger_report::graph::svg(&book, &t)?,

@@ -280,6 +280,43 @@ fn demo_report_renders_in_headless_chromium() {
         assert!(c.select(&sel("rect")).count() >= 4 && c.select(&sel("text")).count() >= 4, "{id} is empty");
     }
 
+    // Each provenance graph's panel is sized to its graph (issue 15, item 9): the report has
+    // no script, so a copy of it gets one that measures, in the browser's layout, the empty
+    // space between the bottom of what the graph draws and the bottom of its panel.
+    let html = std::fs::read_to_string(&page).unwrap();
+    let measure = r#"<script>
+const gaps = [];
+for (const panel of document.querySelectorAll('.graph')) {
+  const svg = panel.querySelector('svg');
+  const drawn = svg.getBBox();
+  const box = svg.getBoundingClientRect();
+  const scale = box.height / svg.viewBox.baseVal.height;
+  const bottom = box.top + (drawn.y + drawn.height) * scale;
+  gaps.push(Math.round(panel.getBoundingClientRect().bottom - bottom));
+}
+document.body.setAttribute('data-gaps', gaps.join(','));
+</script></body>"#;
+    let measured = tmp.join("measured.html");
+    std::fs::write(&measured, html.replacen("</body>", measure, 1)).unwrap();
+    let (dom, _) = browse(
+        &browser,
+        &tmp.join("profile-measure"),
+        &["--dump-dom", "--window-size=1280,2400"],
+        &format!("file://{}", measured.display()),
+    );
+    let gaps: Vec<i64> = dom
+        .split_once("data-gaps=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(v, _)| v.split(',').map(|n| n.parse().unwrap()).collect())
+        .unwrap_or_else(|| panic!("the measuring script did not run:\n{dom}"));
+    assert_eq!(gaps.len(), 4, "one measured panel per graph");
+    for g in &gaps {
+        assert!(
+            (0..=40).contains(g),
+            "a graph panel has {g} px of empty space below its graph (all: {gaps:?})"
+        );
+    }
+
     // The console check is not vacuous: a page that logs is caught.
     let bad = tmp.join("bad.html");
     std::fs::write(&bad, "<!DOCTYPE html><title>x</title><script>console.error('boom')</script>").unwrap();

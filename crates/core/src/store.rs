@@ -487,6 +487,93 @@ impl Ledger {
         seq_of(&self.conn, &self.path, hash)
     }
 
+    /// The parcels whose id starts with `prefix` (docs/SPEC.md §7.1), in id order, at most
+    /// `limit` of them: one is the parcel it names, none or several say it names none. Through
+    /// the primary key's index.
+    pub fn parcels_with_prefix(
+        &self,
+        prefix: &kpledger_model::ids::Prefix,
+        limit: usize,
+    ) -> Result<Vec<ParcelId>, StoreError> {
+        let (lo, hi) = prefix.parcel_text_range();
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id FROM parcels WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3")
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st
+            .query_map(rusqlite::params![lo, hi, limit], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let text = r.map_err(|e| self.err(e))?;
+            let id = text.parse().map_err(|_| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("parcel id {text:?} in the parcels table is not a UUID"),
+            })?;
+            if prefix.matches_parcel(&id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The parcels just before and just after `id` in id order (whether or not `id` is in the
+    /// ledger): what its short form must differ from (`kpledger_model::ids::short_parcel_among`).
+    pub fn parcel_neighbours(&self, id: &ParcelId) -> Result<[Option<ParcelId>; 2], StoreError> {
+        let text = id.to_string();
+        let mut out = [None, None];
+        for (i, sql) in [
+            "SELECT id FROM parcels WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM parcels WHERE id > ?1 ORDER BY id LIMIT 1",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let found: Option<String> = self
+                .conn
+                .prepare_cached(sql)
+                .and_then(|mut st| st.query_row([&text], |r| r.get(0)).optional())
+                .map_err(|e| self.err(e))?;
+            out[i] = found.and_then(|t| t.parse().ok());
+        }
+        Ok(out)
+    }
+
+    /// The events whose hash starts with `prefix` (docs/SPEC.md §7.1), as (position, hash) in
+    /// hash order, at most `limit` of them. Through the hash's index.
+    pub fn events_with_prefix(
+        &self,
+        prefix: &kpledger_model::ids::Prefix,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let (lo, hi) = prefix.hash_range();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, hash FROM events WHERE hash BETWEEN ?1 AND ?2 ORDER BY hash LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st
+            .query_map(rusqlite::params![&lo.0[..], &hi.0[..], limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (seq, bytes) = r.map_err(|e| self.err(e))?;
+            let hash = <[u8; 32]>::try_from(bytes.as_slice()).map(Hash).map_err(|_| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("event #{seq} has a hash of {} bytes", bytes.len()),
+            })?;
+            if prefix.matches_hash(&hash) {
+                out.push((u64::try_from(seq).unwrap_or(0), hash));
+            }
+        }
+        Ok(out)
+    }
+
     /// The ledger's origin name (after genesis).
     pub fn origin(&self) -> Result<Option<Origin>, StoreError> {
         SqlState::new(&self.conn, &self.path).try_origin()

@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 110;
+const INVALID_CASES: usize = 113;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -1199,6 +1199,28 @@ fn ch4_backdated() -> Vec<File> {
     )
 }
 
+fn ch4_behind_the_log() -> Vec<File> {
+    let mut w = World::new("ch4_behind_the_log");
+    let c = w.c.clone();
+    // Life goes on: three days later the NMA enrols a second valuer, recorded then.
+    w.sim.tick(3 * 24 * 60);
+    w.sim.enrol(&c.nma, "sl.pmt.kenema", "PMT Kenema office", Role::Valuer, "SL", None).unwrap();
+    w.sim.tick(60);
+    // The miner signs an extraction today but dates it three days back, when nothing after it
+    // was in the log yet: further back than the log's clock allows (rules::MAX_BACKDATE_SECONDS).
+    w.sim.tick(-(3 * 24 * 60));
+    let payload = w.extraction(&c.koidu, 1250, 21, "7102.31");
+    let bad = w.sign(&c.koroma, payload);
+    w.refuse(
+        "fail_ch4_behind_the_log",
+        Rule::Ch4,
+        None,
+        "An extraction dated three days before the newest event the log already holds (more than the 48 \
+         hours the ledger's clock allows): a past act recorded as if it had been recorded then.",
+        bad,
+    )
+}
+
 fn ch4_seal_before_valuation() -> Vec<File> {
     let mut w = World::new("ch4_seal_before_valuation");
     let c = w.c.clone();
@@ -1437,6 +1459,103 @@ fn ex2_duty_short() -> Vec<File> {
     )
 }
 
+/// A second Sierra Leone valuation of `p` (highest of three), every value at `pct` per cent of
+/// the first one's.
+fn revaluation(w: &World, p: &ParcelId, pct: u64) -> (Payload, Cents) {
+    let s = w.state(p);
+    let (exporter, government) = declared(s.weight_pt);
+    let independent = Cents(exporter.0 * 102 / 100);
+    let scale = |c: Cents| Cents(c.0 * pct / 100);
+    let final_value = scale(government.max(independent));
+    let payload = Payload::Valuation {
+        parcel: *p,
+        prev: s.head,
+        weight_pt: s.weight_pt,
+        exporter_usd_cents: scale(exporter),
+        government_usd_cents: scale(government),
+        independent_usd_cents: Some(scale(independent)),
+        final_usd_cents: final_value,
+        duty_usd_cents: w.sim.duty(&w.c.pmt, final_value).unwrap(),
+    };
+    (payload, final_value)
+}
+
+fn warn_ex2_revalued_lower() -> Vec<File> {
+    let mut w = World::new("warn_ex2_revalued_lower");
+    let c = w.c.clone();
+    let p = w.at_exporter(1250, 21);
+    w.value(&p);
+    let (payload, _) = revaluation(&w, &p, 60);
+    let ev = w.sign(&c.pmt, payload);
+    w.warn(
+        "warn_ex2_revalued_lower",
+        Rule::Ex2,
+        Some(p),
+        "The export lot, valued at US$3,757.00, is valued again just before sealing at 60% of that: the new \
+         valuation supersedes the first (the export and the certificate take it), and the warning names the \
+         earlier value, the fall and the duty forgone, for a person to ask why.",
+        ev,
+    )
+}
+
+fn warn_ex2_valuation_lapses_at_merge() -> Vec<File> {
+    let mut w = World::new("warn_ex2_valuation_lapses_at_merge");
+    let c = w.c.clone();
+    let p1 = w.at_exporter(1250, 21);
+    let p2 = w.at_exporter(840, 14);
+    w.value(&p1);
+    let lot = part(&mut w, 2090, Some(35));
+    let ev = w.sign(
+        &c.exporter,
+        Payload::Merge {
+            inputs: vec![
+                ParcelRef { parcel: p1, prev: w.head(&p1) },
+                ParcelRef { parcel: p2, prev: w.head(&p2) },
+            ],
+            output: lot,
+        },
+    );
+    w.warn(
+        "warn_ex2_valuation_lapses_at_merge",
+        Rule::Ex2,
+        Some(p1),
+        "A valued export lot is merged with other stones: its valuation lapses (the new lot must be valued \
+         again before sealing, and that valuation is not compared with this one), so the merge that drops it \
+         says so: the way around the re-valuation warning is visible too.",
+        ev,
+    )
+}
+
+fn ex1_certificate_at_superseded_value() -> Vec<File> {
+    let mut w = World::new("ex1_certificate_at_superseded_value");
+    let c = w.c.clone();
+    let p = w.at_exporter(1250, 21);
+    w.value(&p);
+    let first = w.state(&p).value_usd_cents.unwrap();
+    w.sim.tick(60);
+    let (payload, latest) = revaluation(&w, &p, 110);
+    w.sim.submit(&c.pmt, payload).unwrap();
+    w.sim.tick(60);
+    w.seal(&c.nma, &p, &["SL-SEAL-2026-0101"]);
+    // The export takes the latest valuation: the certificate drafted from the ledger states it,
+    // and is accepted.
+    let mut cert = w.draft("SL-2026-004312", &[p], antwerp());
+    assert_eq!((cert.value(), latest), (latest.0, w.state(&p).value_usd_cents.unwrap()));
+    let good = w.sign(&c.nma, Payload::Certificate { certificate: cert.clone() });
+    assert!(w.sim.ledger().dry_run(&good).unwrap().is_valid(), "the certificate at the latest valuation");
+    // The same certificate at the superseded value is refused.
+    cert.lines[0].value_usd_cents = first;
+    let bad = w.sign(&c.nma, Payload::Certificate { certificate: cert });
+    w.refuse(
+        "fail_ex1_certificate_at_superseded_value",
+        Rule::Ex1,
+        None,
+        "The lot was valued twice before sealing (US$3,757.00, then 10% more); the certificate states the \
+         first, superseded valuation. The export takes the latest.",
+        bad,
+    )
+}
+
 // --- LC: licences and roles -----------------------------------------------------------------------
 
 fn lc1_expired_licence() -> Vec<File> {
@@ -1555,6 +1674,31 @@ fn drafted(tag: &str) -> (World, ParcelId, Certificate) {
     let p = w.sealed_lot(1250, 21, &SEALS);
     let cert = w.draft(CERT, &[p], antwerp());
     (w, p, cert)
+}
+
+fn ch3_trader_namesake() -> Vec<File> {
+    let w = World::new("ch3_trader_namesake");
+    let c = w.c.clone();
+    // A second dealer enrolled in Sierra Leone under the name of one already enrolled: a front
+    // that a certificate or confirmation naming the trader by name could hand custody to.
+    let actor = kpledger_model::ActorRecord {
+        id: aid("sl.dealer.kamara-2").unwrap(),
+        name: text("Kamara Diamond Dealers").unwrap(),
+        role: Role::Dealer,
+        country: Country::new("SL").unwrap(),
+        licence: Some(licence("NMA/DL/2026/099", "dealer", YEAR.0, YEAR.1, &[]).unwrap()),
+        key: w.sim.derive_key("sl.dealer.kamara-2", 0).public(),
+        address: None,
+    };
+    let bad = w.sign(&c.nma, Payload::Enrol { actor });
+    w.refuse(
+        "fail_ch3_trader_namesake",
+        Rule::Ch3,
+        None,
+        "The NMA enrols a second dealer under the name of one already enrolled in Sierra Leone (Kamara \
+         Diamond Dealers): one name, one trader.",
+        bad,
+    )
 }
 
 fn ch3_certified_twice() -> Vec<File> {
@@ -3412,7 +3556,9 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     ch3_extraction_reuses_id,
     ch3_split_reuses_id,
     ch3_certified_twice,
+    ch3_trader_namesake,
     ch4_backdated,
+    ch4_behind_the_log,
     ch4_seal_before_valuation,
     ch4_seal_unvalued_merge,
     ch4_valued_after_seal,
@@ -3449,6 +3595,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     ex2_final_not_highest,
     ex2_missing_independent,
     ex2_duty_short,
+    ex1_certificate_at_superseded_value,
     ex3_exporter_licence_expired,
     ex3_exporter_not_holder,
     tr1_seals_changed,
@@ -3462,6 +3609,8 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     mb2_stones_invented,
     mb2_stone_count_dropped,
     warn_mb2_split_loses_weight,
+    warn_ex2_revalued_lower,
+    warn_ex2_valuation_lapses_at_merge,
     mb1_merge_gains_a_point,
     mb1_merge_stones_invented,
     mb3_receipt_gains_a_point,

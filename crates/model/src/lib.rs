@@ -29,6 +29,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod event;
 pub mod hash;
+pub mod ids;
 pub mod keys;
 pub mod note;
 pub mod sign;

@@ -225,5 +225,123 @@ pub fn dot_to_svg(d: &str) -> Result<String, ReportError> {
         Some(i) => &s[i..],
         None => s.as_str(),
     };
-    Ok(body.to_owned())
+    Ok(fit(body))
+}
+
+/// Margin kept around a graph's drawing, in SVG units.
+const MARGIN: i64 = 12;
+
+/// The drawing sized to what it draws: layout-rs makes the canvas larger than the graph (a
+/// third again below it, at times), which left a panel of the HTML report with a large empty
+/// area under its graph. The width, height and viewBox become the extent of the boxes, the
+/// edges and the text, plus [`MARGIN`]; never larger than they were. The `<defs>` (arrow heads)
+/// are not drawn where they stand and are left out of the extent.
+fn fit(svg: &str) -> String {
+    let Some(head_end) = svg.find('>') else { return svg.to_owned() };
+    let head = &svg[..head_end];
+    let (Some(w0), Some(h0)) = (attr(head, "width"), attr(head, "height")) else { return svg.to_owned() };
+    let mut body = &svg[head_end..];
+    let mut drawn = String::new();
+    while let Some(i) = body.find("<defs") {
+        drawn.push_str(&body[..i]);
+        body = body[i..].find("</defs>").map_or("", |j| &body[i + j..]);
+    }
+    drawn.push_str(body);
+    let (mut right, mut bottom) = (0i64, 0i64);
+    let mut see = |x: i64, y: i64| {
+        right = right.max(x);
+        bottom = bottom.max(y);
+    };
+    for (tag, rest) in tags(&drawn) {
+        let attrs = rest.split('>').next().unwrap_or("");
+        let a = |n: &str| attr(attrs, n);
+        match tag {
+            "rect" => {
+                if let (Some(x), Some(y), Some(w), Some(h)) = (a("x"), a("y"), a("width"), a("height")) {
+                    see(x + w, y + h);
+                }
+            }
+            "text" => {
+                // A label's lines are `tspan`s of 1em (14px) each, centred on x.
+                if let (Some(x), Some(y)) = (a("x"), a("y")) {
+                    let end = rest.find("</text>").unwrap_or(rest.len());
+                    let inner = &rest[..end];
+                    let lines = inner.matches("<tspan").count().max(1);
+                    let longest = inner
+                        .split("<tspan")
+                        .map(|t| {
+                            t.split_once('>')
+                                .map_or(0, |(_, v)| v.split('<').next().unwrap_or("").chars().count())
+                        })
+                        .max()
+                        .unwrap_or(0);
+                    let (longest, lines) =
+                        (i64::try_from(longest).unwrap_or(0), i64::try_from(lines).unwrap_or(0));
+                    see(x + (9 * longest + 1) / 2, y + 16 * lines);
+                }
+            }
+            "path" | "polygon" | "polyline" => {
+                let d = a_text(attrs, if tag == "path" { "d" } else { "points" }).unwrap_or_default();
+                let nums: Vec<i64> = d
+                    .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+                    .filter_map(num)
+                    .collect();
+                for pair in nums.chunks_exact(2) {
+                    see(pair[0], pair[1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    if right <= 0 || bottom <= 0 {
+        return svg.to_owned();
+    }
+    let w = (right + MARGIN).min(w0);
+    let h = (bottom + MARGIN).min(h0);
+    let new_head = format!(
+        "<svg width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\""
+    );
+    format!("{new_head}{}", &svg[head_end..])
+}
+
+/// Every start tag of `s`: its name and the rest of `s` after the name (its attributes first).
+fn tags(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    s.match_indices('<').map(|(i, _)| &s[i + 1..]).filter(|t| !t.starts_with('/')).map(|t| {
+        let name_end = t.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(t.len());
+        (&t[..name_end], &t[name_end..])
+    })
+}
+
+/// The text of attribute `name` in a tag's text.
+fn a_text<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(i) = tag[from..].find(name) {
+        let at = from + i;
+        let before_ok = at == 0 || tag[..at].ends_with(|c: char| c.is_whitespace());
+        let after = tag[at + name.len()..].trim_start();
+        if before_ok && let Some(v) = after.strip_prefix('=') {
+            let v = v.trim_start().strip_prefix('"')?;
+            return v.split('"').next();
+        }
+        from = at + name.len();
+    }
+    None
+}
+
+/// The number in attribute `name` of a tag's text, rounded up to a whole unit.
+fn attr(tag: &str, name: &str) -> Option<i64> {
+    num(a_text(tag, name)?)
+}
+
+/// A decimal number of an SVG attribute, rounded up to a whole unit (layout-rs writes whole
+/// numbers; a fraction only ever widens the extent).
+fn num(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let whole: i64 = if int.is_empty() || int == "-" { 0 } else { int.parse().ok()? };
+    if !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let up = i64::from(frac.chars().any(|c| c != '0') && !int.starts_with('-'));
+    Some(whole + up)
 }

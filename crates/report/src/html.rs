@@ -147,7 +147,16 @@ fn certificates_of(
     f.parcel.and_then(|p| by_parcel.get(&p).cloned()).unwrap_or_default()
 }
 
-fn findings_table(out: &mut String, items: &[&Finding]) {
+/// A parcel id as every table shows it (`kpledger_model::ids`, docs/SPEC.md §7.1): its first
+/// 16 hex digits, more where another parcel of the ledger or bundle shares them.
+fn short_parcel(book: &Book, id: &kpledger_model::ParcelId) -> String {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let before = book.parcels.range(..*id).next_back().map(|(k, _)| k);
+    let after = book.parcels.range((Excluded(*id), Unbounded)).next().map(|(k, _)| k);
+    kpledger_model::ids::short_parcel_among(id, [before, after])
+}
+
+fn findings_table(out: &mut String, book: &Book, items: &[&Finding]) {
     let _ = writeln!(
         out,
         "<table><thead><tr><th>rule</th><th>severity</th><th>what was found</th></tr></thead><tbody>"
@@ -163,7 +172,7 @@ fn findings_table(out: &mut String, items: &[&Finding]) {
             place.push(format!("actor {a}"));
         }
         if let Some(p) = &f.parcel {
-            place.push(format!("parcel {p}"));
+            place.push(format!("parcel {}", short_parcel(book, p)));
         }
         if let Some(s) = f.seq {
             place.push(format!("event #{s}"));
@@ -242,26 +251,45 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     let _ = writeln!(o, "<p class=\"hint\">{}</p></section>", esc(report.limits));
 
     // Summary figures.
+    // Exports apart by origin, as the statistics' totals: the carats a certificate carries of
+    // its issuing country's own origin, and those mined elsewhere (re-exports: stones already
+    // counted in the exports of the country that exported them first). Only the first can be
+    // compared with the carats mined; their sum is every certificate's carats.
     let mined: u64 = book.extractions.iter().map(|e| e.weight_pt).sum();
-    let exported: u64 = book.certificates.iter().map(|c| c.certificate.carats()).sum();
+    let (mut own, mut re) = (0u64, 0u64);
+    for c in &book.certificates {
+        let issuer = c.certificate.issuing_country.to_string();
+        for (origin, (pt, _)) in c.by_origin() {
+            if origin == issuer {
+                own += pt;
+            } else {
+                re += pt;
+            }
+        }
+    }
     let value: u64 = book.certificates.iter().map(|c| c.certificate.value()).sum();
+    // (The number of signed events is in the page's header line.)
     let cards = [
-        (book.events.to_string(), "signed events"),
-        (book.certificates.len().to_string(), "KP certificates"),
-        (ct(mined), "carats mined"),
-        (ct(exported), "carats certified for export"),
-        (usd(value), "export value"),
-        (flags.len().to_string(), "red flags"),
+        (book.certificates.len().to_string(), "KP certificates", "certificates"),
+        (ct(mined), "carats mined", "mined"),
+        (ct(own), "carats exported of own origin", "own-origin"),
+        (ct(re), "carats re-exported (mined elsewhere)", "re-exported"),
+        (usd(value), "export value, re-exports included", "value"),
+        (flags.len().to_string(), "red flags", "red-flags"),
     ];
     let _ = writeln!(o, "<section class=\"cards\" id=\"summary\">");
-    for (n, l) in cards {
+    for (n, l, id) in cards {
         let _ = writeln!(
             o,
-            "<div class=\"card\"><div class=\"n\">{}</div><div class=\"l\">{l}</div></div>",
+            "<div class=\"card\" id=\"card-{id}\"><div class=\"n\">{}</div><div class=\"l\">{l}</div></div>",
             esc(&n)
         );
     }
     let _ = writeln!(o, "</section>");
+    let _ = writeln!(
+        o,
+        "<p class=\"legend\" id=\"summary-legend\">Exports of own origin are stones mined in the exporting country: they are what its production must account for, to be compared with the carats mined. Re-exports are stones mined elsewhere and imported first (a mixed lot shared out by its recorded history): they were already counted in the export of the country that exported them first, so they are shown apart, and the two make every certificate's carats.</p>"
+    );
 
     // Findings grouped by certificate.
     let _ = writeln!(o, "<section id=\"findings\"><h2>Findings and red flags, by certificate</h2>");
@@ -289,13 +317,13 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
             esc(c.certificate.importer.country.as_str()),
             esc(&c.certificate.country_of_origin.to_string())
         );
-        findings_table(&mut o, &items);
+        findings_table(&mut o, book, &items);
     }
     let rest: Vec<&Finding> =
         all.iter().copied().filter(|f| !placed.contains(&(*f as *const Finding))).collect();
     if !rest.is_empty() {
         let _ = writeln!(o, "<h3>Not tied to one certificate (actors, countries, the ledger)</h3>");
-        findings_table(&mut o, &rest);
+        findings_table(&mut o, book, &rest);
     }
     let _ = writeln!(o, "</section>");
 

@@ -127,6 +127,17 @@ pub struct CountryTotal {
     pub exports_pt: u64,
     /// Export value, in cents.
     pub exports_usd_cents: u64,
+    /// Of the exports, the carats mined in this country (its own origin), in points: what its
+    /// production can account for (mixed lots shared out by their history).
+    pub exports_own_origin_pt: u64,
+    /// Value of the own-origin exports, in cents.
+    pub exports_own_origin_usd_cents: u64,
+    /// Of the exports, the carats mined elsewhere (re-exports: stones it imported, already
+    /// counted in the exports of the country that exported them first), in points. With the
+    /// own-origin carats they make `exports_pt`.
+    pub re_exports_pt: u64,
+    /// Value of the re-exports, in cents.
+    pub re_exports_usd_cents: u64,
     /// Export certificates.
     pub export_certificates: u64,
     /// Imports, in points.
@@ -219,15 +230,22 @@ pub fn compute(book: &Book, period: &Period, flags: &[crate::flags::Flag]) -> St
             e.1 += l.carats_pt.0;
             e.2 += l.value_usd_cents.0;
         }
-        for (origin, (pt, cents)) in c.by_origin() {
-            let e = by_origin.entry((country.clone(), origin)).or_default();
-            e.0 += pt;
-            e.1 += cents;
-        }
         let t = totals.entry(country.clone()).or_insert_with(|| total(&country));
         t.exports_pt += cert.carats();
         t.exports_usd_cents += cert.value();
         t.export_certificates += 1;
+        for (origin, (pt, cents)) in c.by_origin() {
+            if origin == country {
+                t.exports_own_origin_pt += pt;
+                t.exports_own_origin_usd_cents += cents;
+            } else {
+                t.re_exports_pt += pt;
+                t.re_exports_usd_cents += cents;
+            }
+            let e = by_origin.entry((country.clone(), origin)).or_default();
+            e.0 += pt;
+            e.1 += cents;
+        }
     }
 
     // Imports: shipments received in the period.
@@ -405,7 +423,10 @@ impl Stats {
                 .collect();
             out.push_str(&table(&["exporter country", "origin", "carats", "US$", "US$/ct"], &rows));
         }
-        out.push_str("\nTOTALS per country\n");
+        out.push_str(
+            "\nTOTALS per country (exported = of own origin, mined in the country, + re-exported, mined elsewhere \
+             and already counted in the exports of the country that exported it first)\n",
+        );
         let rows: Vec<Vec<String>> = self
             .totals
             .iter()
@@ -414,6 +435,8 @@ impl Stats {
                     t.country.clone(),
                     ct(t.production_pt),
                     ct(t.exports_pt),
+                    ct(t.exports_own_origin_pt),
+                    ct(t.re_exports_pt),
                     usd(t.exports_usd_cents),
                     t.export_certificates.to_string(),
                     ct(t.imports_pt),
@@ -427,6 +450,8 @@ impl Stats {
                 "country",
                 "produced ct",
                 "exported ct",
+                "of own origin",
+                "re-exported",
                 "exports US$",
                 "export certs",
                 "imported ct",
@@ -529,6 +554,32 @@ impl Stats {
                 &dec(r.value_usd_cents),
                 &opt(per_ct(r.value_usd_cents, r.carats_pt)),
             ])?;
+        }
+        // Each country's exports apart by origin: of its own (mined there) and re-exported
+        // (mined elsewhere); the two rows make its exports.
+        for r in &self.totals {
+            for (section, pt, cents) in [
+                ("exports_own_origin", r.exports_own_origin_pt, r.exports_own_origin_usd_cents),
+                ("re_exports", r.re_exports_pt, r.re_exports_usd_cents),
+            ] {
+                if r.export_certificates == 0 {
+                    continue;
+                }
+                w.write_record([
+                    section,
+                    &t(&r.country),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    &dec(pt),
+                    &dec(cents),
+                    &opt(per_ct(cents, pt)),
+                ])?;
+            }
         }
         let bytes = w.into_inner().map_err(|e| crate::ReportError::Csv(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| crate::ReportError::Csv(e.to_string()))

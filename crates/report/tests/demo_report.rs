@@ -170,8 +170,17 @@ fn statistics_csv_parses_back() {
         + s.production.by_site.len()
         + s.exports.len()
         + s.imports.len()
-        + s.exports_by_origin.len();
+        + s.exports_by_origin.len()
+        // Each exporting country's exports apart: of its own origin, and re-exported.
+        + 2 * s.totals.iter().filter(|t| t.export_certificates > 0).count();
     assert_eq!(rows.len(), n);
+    for t in s.totals.iter().filter(|t| t.export_certificates > 0) {
+        let carats = |section: &str| -> String {
+            rows.iter().find(|r| &r[0] == section && r[1] == *t.country).unwrap()[9].to_owned()
+        };
+        let pt = |c: String| -> u64 { c.replace('.', "").parse().unwrap() };
+        assert_eq!(pt(carats("exports_own_origin")) + pt(carats("re_exports")), t.exports_pt);
+    }
     let sl_export = rows.iter().find(|r| &r[0] == "exports" && &r[1] == "SL").unwrap();
     assert_eq!(
         (&sl_export[6], &sl_export[9], &sl_export[10], &sl_export[11]),

@@ -200,7 +200,8 @@ fn verify_bundle_replayed(
     let mut seen = BTreeMap::new();
     let mut newest: Option<kpledger_model::Time> = None;
     for (i, ev) in events.iter().enumerate() {
-        observe(bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index + 1), ev);
+        let seq = ledger_seq(&bundle, i);
+        observe(seq, ev);
         // A ledger holds each event once; replaying one twice (an old policy after a newer
         // one, say) would judge the events after it by rules no ledger ever had.
         if let Some(&first) = seen.get(&ev.hash) {
@@ -209,14 +210,14 @@ fn verify_bundle_replayed(
                 format!("bundle event {} repeats event {first}: a ledger holds each event once", i + 1),
             );
             f.event = Some(ev.hash);
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
             continue;
         }
         seen.insert(ev.hash, i + 1);
         // The ledger's clock, over the events the bundle shows (the ledger held at least these).
         if let Some(mut f) = crate::rules::ledger_clock(newest.as_ref(), ev) {
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
         }
         if newest.as_ref().is_none_or(|t| *t < ev.event.body.time) {
@@ -224,7 +225,7 @@ fn verify_bundle_replayed(
         }
         let (found, effects) = check_event_signed(&state, ev, sigs[i]).into_parts();
         for mut f in found {
-            f.seq = Some(i as u64 + 1);
+            f.seq = Some(seq);
             findings.push(f);
         }
         state.apply(effects);
@@ -233,7 +234,7 @@ fn verify_bundle_replayed(
                 cert_key = Some(ev.event.sig.key);
             }
             issued.push((
-                i + 1,
+                seq,
                 certificate.number.clone(),
                 certificate.issuing_country.clone(),
                 ev.event.body.signer.clone(),
@@ -324,6 +325,14 @@ fn verify_bundle_replayed(
     Ok((report, state, bundle))
 }
 
+/// The ledger position (`seq`) of the bundle's `i`-th event (0-based): its proof's leaf index
+/// plus one, which the inclusion proof binds (LOG-1), so that a finding names the same event
+/// number in the bundle as in the ledger; its place in the bundle when it has no proof (which is
+/// itself LOG-1). docs/SPEC.md §14.3.
+fn ledger_seq(bundle: &Bundle, i: usize) -> u64 {
+    bundle.log.proofs.get(i).map_or(i as u64 + 1, |p| p.index.saturating_add(1))
+}
+
 /// KP-7 against the trust policy: every certificate the bundle issues must be validated by
 /// an authority the policy pins for the certificate's issuing country, by actor id and key.
 /// The ledger's own enrolments decide nothing here: a root authority (or anyone holding the
@@ -378,7 +387,7 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
 
 fn check_issuers(
     policy: &TrustPolicy,
-    issued: &[(usize, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
+    issued: &[(u64, kpledger_model::Text, kpledger_model::Country, kpledger_model::ActorId, PublicKey)],
     root_keys: &[PublicKey],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -421,7 +430,7 @@ fn check_issuers(
              with a `{} {country} <vkey>` line in the trust policy, obtained through the KP's official channels",
             crate::trust::ISSUER_KEYWORD
         ));
-        f.seq = Some(*pos as u64);
+        f.seq = Some(*pos);
         f.certificate = Some(number.to_string());
         out.push(f);
     }
@@ -545,7 +554,7 @@ fn check_log(
     let mut last: Option<u64> = None;
     for (i, (ev, proof)) in events.iter().zip(&bundle.log.proofs).enumerate() {
         let leaf = crate::log::leaf_hash(&ev.hash);
-        let at = |f: Finding| Finding { seq: Some(i as u64 + 1), event: Some(ev.hash), ..f };
+        let at = |f: Finding| Finding { seq: Some(ledger_seq(bundle, i)), event: Some(ev.hash), ..f };
         if last.is_some_and(|l| proof.index <= l) || (i == 0 && proof.index != 0) {
             out.push(at(Finding::error(
                 Rule::Log1,

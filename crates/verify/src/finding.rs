@@ -79,7 +79,7 @@ rules! {
     Kp7 "KP-7" "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier";
     Kp8 "KP-8" "soft anti-forgery checks: number inside its year's range, container seals match the sealing";
     Ex1 "EX-1" "export only after official valuation and sealing; certificate values equal the valuation";
-    Ex2 "EX-2" "the final value and the duty follow the country's valuation rule and rate";
+    Ex2 "EX-2" "the final value and the duty follow the country's valuation rule and rate; a re-valuation, or a split or merge that drops a valuation, is a warning";
     Ex3 "EX-3" "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin";
     Tr1 "TR-1" "a shipment leaves a transit country unopened, with the same seals, carats and parcel count";
     Im1 "IM-1" "an import matches its certificate: the parcels counted and admitted, the carats per heading (never more, short by at most the tolerance over the shipment), every heading on it and every line covered, importer, exporter, seals intact";

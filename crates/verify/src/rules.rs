@@ -86,6 +86,38 @@ pub fn ledger_clock(newest: Option<&kpledger_model::Time>, ev: &ParsedEvent) -> 
     Some(f)
 }
 
+/// The EX-2 warning on a valuation of a parcel already valued since it was last opened: it
+/// supersedes `earlier`; the finding names the earlier final value, the change and the duty.
+fn superseded_valuation(parcel: ParcelId, earlier: Cents, now: Cents, policy: Option<&Policy>) -> Finding {
+    let change = if now < earlier {
+        let down = earlier.0 - now.0;
+        format!(
+            "lowers it by {} ({}%)",
+            Cents(down),
+            (u128::from(down) * 100).div_ceil(u128::from(earlier.0.max(1)))
+        )
+    } else if now > earlier {
+        format!("raises it by {}", Cents(now.0 - earlier.0))
+    } else {
+        "keeps it".to_owned()
+    };
+    let duty = policy
+        .map(|pol| format!("; the duty goes from {} to {}", pol.duty(earlier), pol.duty(now)))
+        .unwrap_or_default();
+    Finding::warning(
+        Rule::Ex2,
+        format!(
+            "the parcel was already officially valued at {earlier}; this valuation of {now} supersedes it and \
+             {change}{duty}. The export and the certificate take the latest valuation"
+        ),
+    )
+    .parcel(parcel)
+    .hint(
+        "a re-valuation needs a reason on file (an appeal, a correction); lowering the value just before sealing is \
+         how an export is under-declared",
+    )
+}
+
 impl Verdict {
     /// The hash of the event judged.
     pub fn hash(&self) -> Hash {
@@ -1325,6 +1357,7 @@ impl<'a, S: State> Cx<'a, S> {
     ) {
         let Some(mut p) = self.open_parcel(id, prev).map(Cow::into_owned) else { return };
         self.require_holder(signer, &p);
+        self.valuation_lapses(&p, "split");
         if outputs.len() < 2 {
             self.err(Finding::error(Rule::Mb2, "a split must make at least two parcels").parcel(id));
         }
@@ -1382,6 +1415,7 @@ impl<'a, S: State> Cx<'a, S> {
             }
             if let Some(p) = self.open_parcel(r.parcel, r.prev) {
                 self.require_holder(signer, &p);
+                self.valuation_lapses(&p, "merge");
                 parts.push(p);
             }
         }
@@ -1490,10 +1524,38 @@ impl<'a, S: State> Cx<'a, S> {
                 );
             }
         }
+        // A second valuation of the same lot supersedes the first (the export and the certificate
+        // take the latest), but never silently: lowering the value just before sealing is how
+        // an export is under-declared and its duty evaded, raising it how money is moved. The
+        // warning names the earlier valuation and what changes (docs/SPEC.md §10.3, valuation).
+        if let Some(earlier) = p.value_usd_cents {
+            self.err(superseded_valuation(parcel, earlier, final_value, policy.as_deref()));
+        }
         p.weight_pt = weight;
         p.value_usd_cents = Some(final_value);
         self.touch(&mut p);
         self.effects.push(Effect::PutParcel(p));
+    }
+
+    /// EX-2 warning at a split or merge of a parcel that carries an official valuation: the
+    /// valuation does not pass to the new parcels, which must be valued again before sealing
+    /// (CH-4); the new valuation is then not compared with the old, so the event that drops it
+    /// says so.
+    fn valuation_lapses(&mut self, p: &ParcelState, what: &str) {
+        if let Some(v) = p.value_usd_cents {
+            self.err(
+                Finding::warning(
+                    Rule::Ex2,
+                    format!(
+                        "the parcel's official valuation of {v} lapses with this {what}: the new parcel(s) must be \
+                         valued again, and that valuation is not compared with this one"
+                    ),
+                )
+                .parcel(p.id)
+                .hint("compare the new valuation with this one; a lot re-assembled after valuation and valued lower is \
+                       an under-declaration"),
+            );
+        }
     }
 
     /// KP-7: the signer must be an enrolled authority of `country`.
