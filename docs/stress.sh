@@ -21,6 +21,12 @@
 # sees half an event, and the ledger equals the source at the end. Also: a held lock gives
 # "locked" after --wait, and a duplicate event is refused (exit 1), not a database error.
 #
+# Witnesses (tests/e2e/witness_net.rs): `kpledger witness serve` processes, each waiting 15 ms
+# between its decision and its durable write, are killed with SIGKILL at pseudo-random moments
+# while a log and a forked log send them checkpoints (WITNESS_KILLS of them, default 1000): no
+# witness ever cosigns both histories beyond the fork, a rollback, or two roots at one size, and
+# a restarted witness never remembers less than it answered for.
+#
 # CI runs the same tests with 10 kills and 1 round (`cargo test --test e2e crash concurrency`).
 # Release mode here: many more processes per second, so many more interleavings. SIGKILL tests
 # the file's atomicity (SQLite WAL); it does not simulate power loss (synchronous=FULL is
@@ -29,12 +35,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 KILLS=${KILLS:-1000}
+WITNESS_KILLS=${WITNESS_KILLS:-1000}
 ROUNDS=${ROUNDS:-20}
 SEED=${SEED:-$(date +%s)}
 echo "stress: $KILLS kills (seed $SEED), $ROUNDS concurrency rounds" >&2
 
 KPLEDGER_STRESS_KILLS=$KILLS KPLEDGER_STRESS_SEED=$SEED \
   cargo test --release --locked --test e2e crash -- --nocapture --test-threads 1
+KPLEDGER_WITNESS_KILLS=$WITNESS_KILLS KPLEDGER_STRESS_SEED=$SEED \
+  cargo test --release --locked --test e2e witness_net::sigkill -- --nocapture --test-threads 1
 KPLEDGER_STRESS_ROUNDS=$ROUNDS \
   cargo test --release --locked --test e2e concurrency -- --nocapture --test-threads 1
 echo "stress: passed (seed $SEED)" >&2

@@ -36,8 +36,8 @@ kp actor enrol --key nma.pem --id sl.miner.koroma --name "Ibrahim Koroma" --role
 "$K" actor enrol --key nma.pem --id sl.exporter.kono-gems --name "Kono Gems Export Ltd" --role exporter --country SL --pubkey gems.pem.pub --licence NMA/EXP/2026/007 --class exporter --valid-from 2026-01-01 --valid-to 2026-12-31 --time 2026-03-02T08:05:00Z >/dev/null
 "$K" actor enrol --key nma.pem --id sl.pmt --name "Precious Minerals Trading Directorate" --role valuer --country SL --pubkey pmt.pem.pub --time 2026-03-02T08:06:00Z >/dev/null
 # The witness is enrolled too (only the root authority enrols another authority), before the
-# checkpoints it cosigns: whole-ledger verification and bundles accept cosignatures only from
-# actors the ledger has enrolled.
+# checkpoints it cosigns, so that whole-ledger verification checks its cosignatures as well
+# (a witness need not be enrolled: docs/SPEC.md §13.4).
 kp actor enrol --key office.pem --id lr.mme --name "Ministry of Mines and Energy of Liberia" --role authority --country LR --pubkey lr.pem.pub --time 2026-03-02T08:07:00Z
 kp actor list
 

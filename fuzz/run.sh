@@ -18,7 +18,7 @@ secs="${1:?usage: fuzz/run.sh SECONDS [TARGET...]}"
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(canonical_json event_roundtrip note_parse key_file trust_policy bundle_verify ingest)
+  targets=(canonical_json event_roundtrip note_parse key_file trust_policy card_verify bundle_verify ingest serve_request add_checkpoint)
 fi
 sanitizer="${SANITIZER:-none}"
 export RUSTC_BOOTSTRAP=1

@@ -96,6 +96,28 @@ for pol in files("fixtures/bundles/*/policy.txt"):
     for i in range(1, len(cut)):
         put("trust_policy", b"\n".join(cut[:i]) + b"\n")
 
+# card_verify: each card fixture as the whole input (first byte even), and a few byte
+# changes of the genuine card (first byte odd).
+for c in files("fixtures/cards/*/card.json"):
+    put("card_verify", b"\x00" + c)
+put("card_verify", b"\x01\x00\x10A")
+
+# serve_request: signature headers (input 0x00 signature) and tile paths.
+sig = b"sig1=:" + b"A" * 86 + b"==:"
+for inp in [b'sig1=("@method" "@target-uri");created=1773216000;keyid="sl.nma";nonce="n1";alg="ed25519"',
+            b'sig1=("@method" "@target-uri" "content-digest");created=0;keyid="a";nonce="_-";alg="ed25519"']:
+    put("serve_request", inp + b"\0" + sig)
+for path in [b"0/000", b"0/x001/x234/067.p/255", b"entries/000.p/1", b"7/x999/999", b"1/000.p/3"]:
+    put("serve_request", path)
+# add_checkpoint: add-checkpoint bodies around the bundles' checkpoints (old 0, and a bad proof
+# line), and chosen-checkpoint inputs (first byte odd).
+for b in bundles:
+    note = json.loads(b)["log"]["checkpoint"]
+    put("add_checkpoint", "old 0\n\n" + note)
+    put("add_checkpoint", "old 3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n" + note)
+for i in range(1, 256, 2):
+    put("add_checkpoint", bytes([i, 8, 8 + i % 8, i % 6] + [i % 251] * 6 + [i] * 40))
+
 for t in sorted(os.listdir("corpus")):
     print(f"{t}: {len(os.listdir(os.path.join('corpus', t)))} inputs")
 PY

@@ -22,13 +22,21 @@
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
+//! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
+//!   cards only; altered, untrusted and stale cards refused;
 //! - `pipes`: output commands into a closed pipe stop quietly, never panic;
+//! - `witness_net`: witnesses over the network (C2SP tlog-witness): three `witness serve`
+//!   processes and `log witness` as the log grows, every status code from a real request, a
+//!   fork, a rollback and a lying `old` refused, witnesses killed with SIGKILL mid-request;
 //! - `standalone`: no file names a document outside the repository;
 //! - `memory`: hostile inputs of 16 MiB (millions of empty objects as bundle events, JSONL
 //!   lines or values) are refused in bounded memory, measured with GNU time;
 //! - `schema`: a ledger whose SQLite schema was edited (triggers, views, constraints dropped,
 //!   hidden tables) is refused by every command; an index that disagrees with its table is
 //!   caught by `verify --ledger`;
+//! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
+//!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
+//!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -45,6 +53,8 @@ mod util;
 mod bad_input;
 #[path = "e2e/bench.rs"]
 mod bench;
+#[path = "e2e/card.rs"]
+mod card;
 #[path = "e2e/concurrency.rs"]
 mod concurrency;
 #[path = "e2e/crash.rs"]
@@ -75,5 +85,9 @@ mod refusal;
 mod report;
 #[path = "e2e/schema.rs"]
 mod schema;
+#[path = "e2e/serve.rs"]
+mod serve;
 #[path = "e2e/standalone.rs"]
 mod standalone;
+#[path = "e2e/witness_net.rs"]
+mod witness_net;

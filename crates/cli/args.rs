@@ -167,6 +167,10 @@ pub(crate) enum Command {
         /// Where to write the bundle
         #[arg(long)]
         out: PathBuf,
+        /// Take the newest checkpoint cosigned by this trust policy's witness quorum (a
+        /// checkpoint counts as published once the quorum cosigned it); default: the newest
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -241,6 +245,8 @@ pub(crate) enum Command {
     Split {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel to split
         #[arg(long)]
         parcel: String,
@@ -257,8 +263,10 @@ pub(crate) enum Command {
     Merge {
         #[command(flatten)]
         sign: SignArgs,
-        /// The parcels to merge (two or more)
-        #[arg(long = "parcel", required = true, num_args = 1)]
+        #[command(flatten)]
+        card: CardArgs,
+        /// The parcels to merge (two or more; with --card, the cards' parcels by default)
+        #[arg(long = "parcel", required_unless_present = "card", num_args = 1)]
         parcels: Vec<String>,
         /// Weight of the merged parcel in carats (default: the sum of the inputs)
         #[arg(long)]
@@ -271,6 +279,8 @@ pub(crate) enum Command {
     Value {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -286,6 +296,11 @@ pub(crate) enum Command {
         /// Final value, US$ (default: by the country's valuation rule)
         #[arg(long = "final")]
         final_value: Option<String>,
+        /// Export duty, US$ (default: the country's rate applied to the final value; with
+        /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
+        /// both against the policy in force, EX-2)
+        #[arg(long)]
+        duty: Option<String>,
         /// Weight found at valuation in carats (default: the parcel's weight)
         #[arg(long)]
         weight: Option<String>,
@@ -296,6 +311,8 @@ pub(crate) enum Command {
     Seal {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The parcel
         #[arg(long)]
         parcel: String,
@@ -324,6 +341,114 @@ pub(crate) enum Command {
         json: bool,
         #[command(flatten)]
         open: OpenArgs,
+    },
+    /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
+    ///
+    /// The national authority's service. The trade posts signed events (made with --out) to
+    /// POST /v1/events; they are judged by the same rules as `kpledger ingest` and recorded in
+    /// groups, each acknowledged only once its transaction is on disk. Reads of trade data need
+    /// an RFC 9421 signature by an enrolled actor; the log (/checkpoint, /tile/…) is public.
+    /// The API is described in schemas/openapi.json (also served at /openapi.json). The first
+    /// line printed is `listening on http://ADDRESS`; port 0 picks a free port. Plain HTTP:
+    /// put a TLS reverse proxy in front (README) and give its address with --public-url.
+    ///
+    /// Example: kpledger serve --ledger sl.kpl --listen 127.0.0.1:8080
+    Serve {
+        /// The ledger file (made with `kpledger init`)
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Address and port to listen on (port 0: any free port)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Largest request body, bytes (413 beyond)
+        #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+        max_body: usize,
+        /// Most events in one submission (413 beyond)
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        max_events: usize,
+        /// Most connections open at once (a connection beyond is answered 503 and closed)
+        #[arg(long, default_value_t = 256, value_name = "N")]
+        max_connections: usize,
+        /// Seconds a client has to send a request's headers before the connection is closed
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        header_timeout: u64,
+        /// Seconds a whole request may take, body included (408 after)
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        request_timeout: u64,
+        /// Submissions waiting for the writer before new ones get 503 with Retry-After
+        #[arg(long, default_value_t = 1024, value_name = "N")]
+        queue: usize,
+        /// Most submissions recorded in one transaction (group commit)
+        #[arg(long, default_value_t = 256, value_name = "N")]
+        group: usize,
+        /// Seconds a signed read's `created` may differ from the server's clock
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        replay_window: u64,
+        /// The root authority's private key: the service then publishes a checkpoint every
+        /// --checkpoint-every seconds when the log has grown (without it, publish with
+        /// `kpledger log publish`)
+        #[arg(long, value_name = "KEY")]
+        checkpoint_key: Option<PathBuf>,
+        /// Seconds between checkpoints published with --checkpoint-key
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        checkpoint_every: u64,
+        /// Seconds a posted handover offer waits for its buyer
+        #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+        offer_ttl: u64,
+        /// Most handover offers waiting at once
+        #[arg(long, default_value_t = 100_000, value_name = "N")]
+        max_offers: usize,
+        /// The scheme and host clients use (signed reads cover the full URI), e.g.
+        /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Post signed event files (made with --out) and handover offers to a kpledger server
+    ///
+    /// Each FILE is one submission: one signed event (JSON) or several, one per line (.jsonl),
+    /// recorded all or none. A handover offer (`kpledger handover offer --out`) is posted to
+    /// /v1/offers, where its buyer fetches it (`kpledger get … /v1/offers`). Prints each event's position in the log; an event already recorded
+    /// is reported, not recorded twice, so a retry is safe. A busy server (503) is retried
+    /// after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
+    /// submission (the findings are printed), 2 when it cannot be sent.
+    ///
+    /// Example: kpledger submit --server http://127.0.0.1:8080 handover.json
+    Submit {
+        /// The server's base URL
+        #[arg(long, env = "KPLEDGER_SERVER")]
+        server: String,
+        /// Signed event files (.json: one event; .jsonl: one per line)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the server's answers as JSON, one line per file
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read from a kpledger server as an enrolled actor (an RFC 9421 signed GET)
+    ///
+    /// PATH is the API path: /v1/parcels/ID (state and head hash), /v1/parcels/ID/history,
+    /// /v1/events/HASH, /v1/events?after=SEQ&limit=N, /v1/certificates/NUMBER,
+    /// /v1/certificates/NUMBER/bundle, /v1/actors (schemas/openapi.json). The request is signed
+    /// with KEY as actor --as; the server answers 401 to an unsigned, stale or replayed
+    /// request and 403 when the actor may not read it. Prints the body, or writes it to --out.
+    ///
+    /// Example: kpledger get --server http://127.0.0.1:8080 --key gems.pem --as sl.exporter.kono-gems
+    ///   /v1/certificates/SL-2026-004312/bundle --out SL-2026-004312.json
+    Get {
+        /// The server's base URL
+        #[arg(long, env = "KPLEDGER_SERVER")]
+        server: String,
+        /// The actor's private key (PKCS#8 PEM)
+        #[arg(long)]
+        key: PathBuf,
+        /// The actor id enrolled with this key
+        #[arg(long = "as", value_name = "ACTOR")]
+        as_actor: String,
+        /// The API path, starting with /
+        path: String,
+        /// Write the body to this new file instead of printing it
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Look at parcels: history (provenance back to the mine), state, list
     #[command(subcommand)]
@@ -519,9 +644,10 @@ pub(crate) struct OpenArgs {
 /// Who signs, with what, when, and whether to record or write a file.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// The ledger file
+    /// The ledger file (not needed, and not read, when the command signs from a parcel card,
+    /// --card)
     #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    pub(crate) ledger: Option<PathBuf>,
     /// The signer's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,
@@ -540,6 +666,31 @@ pub(crate) struct SignArgs {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
+}
+
+/// Signing from a parcel card instead of the ledger (docs/SPEC.md §14.6).
+#[derive(Debug, Args)]
+pub(crate) struct CardArgs {
+    /// Sign offline from this parcel card (written by the ledger's authority with `kpledger
+    /// parcel card`) instead of the ledger; needs --out, and --policy or --log-key to check it
+    /// (merge: one --card per parcel)
+    #[arg(long, value_name = "CARD.json", num_args = 1)]
+    pub(crate) card: Vec<PathBuf>,
+    /// The trust policy that pins the ledger's root authority key, to check the card's
+    /// checkpoint (docs/SPEC.md §14.5)
+    #[arg(long, value_name = "TRUST-POLICY", requires = "card", conflicts_with = "log_key")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Instead of --policy: the ledger's root authority public key file, to check the card's
+    /// checkpoint
+    #[arg(long, value_name = "KEYFILE", requires = "card")]
+    pub(crate) log_key: Option<PathBuf>,
+}
+
+impl CardArgs {
+    /// Whether the command signs from cards.
+    pub(crate) fn given(&self) -> bool {
+        !self.card.is_empty()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -745,19 +896,26 @@ pub(crate) enum HandoverCmd {
     ///
     /// Example: kpledger handover offer --ledger sl.kpl --key koroma.pem --parcel P
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    ///
+    /// Offline, from the parcel's card (`kpledger parcel card`), without the ledger:
+    ///   kpledger handover offer --card card.json --policy trust-policy.txt --key koroma.pem
+    ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
     Offer {
-        /// The ledger file (read only: the offer needs the parcel's latest event)
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        /// The ledger file (read only: the offer needs the parcel's latest event); not read with
+        /// --card
+        #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
+        ledger: Option<PathBuf>,
+        #[command(flatten)]
+        card: CardArgs,
         /// The holder's private key
         #[arg(long)]
         key: PathBuf,
         /// The holder's actor id (default: the actor enrolled with this key)
         #[arg(long = "as", value_name = "ACTOR")]
         as_actor: Option<String>,
-        /// The parcel
-        #[arg(long)]
-        parcel: String,
+        /// The parcel (with --card: the card's, by default)
+        #[arg(long, required_unless_present = "card")]
+        parcel: Option<String>,
         /// The buyer's actor id
         #[arg(long)]
         to: String,
@@ -781,6 +939,8 @@ pub(crate) enum HandoverCmd {
         offer: PathBuf,
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        card: CardArgs,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
         #[arg(long)]
@@ -850,6 +1010,50 @@ pub(crate) enum ParcelCmd {
         json: bool,
         #[command(flatten)]
         open: OpenArgs,
+    },
+    /// The authority writes a parcel's card: what its holder and buyer need to sign offline
+    ///
+    /// The card (docs/SPEC.md §14.6) holds the parcel's head event, holder, weight and status,
+    /// proven in the log under the newest checkpoint (publish one first: `kpledger log
+    /// publish`), and the heading, stones and origin as the ledger states them. The holder and
+    /// the buyer sign with `--card` instead of the whole ledger (`handover offer`, `handover
+    /// accept`, `split`, `merge`, `value`, `seal`); `kpledger ingest` records what they signed.
+    ///
+    /// Example: kpledger parcel card 0195f3a2-... --ledger sl.kpl --out card.json
+    Card {
+        /// The parcel id
+        parcel: String,
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Where to write the card
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Check a parcel card and show what it proves and what it only states
+    ///
+    /// Exit 0 when the card holds (its head event proven in the log under a checkpoint signed
+    /// by the trusted root key, its holder, weight and status those of its signed events), 1
+    /// when it does not (the rule it breaks), 2 when it cannot be read.
+    ///
+    /// Example: kpledger parcel check-card card.json --policy trust-policy.txt
+    CheckCard {
+        /// The card file
+        card: PathBuf,
+        /// The trust policy that pins the ledger's root authority key (docs/SPEC.md §14.5)
+        #[arg(long, value_name = "TRUST-POLICY", conflicts_with = "log_key")]
+        policy: Option<PathBuf>,
+        /// Instead of --policy: the ledger's root authority public key file
+        #[arg(long, value_name = "KEYFILE")]
+        log_key: Option<PathBuf>,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// List parcels
     List {
@@ -1059,6 +1263,29 @@ pub(crate) enum LogCmd {
         #[command(flatten)]
         open: OpenArgs,
     },
+    /// Ask every witness of a trust policy to cosign the newest checkpoint, over the network
+    ///
+    /// C2SP tlog-witness: sends the checkpoint with a consistency proof from the size each
+    /// witness last cosigned (the newest stored checkpoint carrying its cosignature, else 0)
+    /// to `<URL>/add-checkpoint` for every `witness` line of the policy that has a URL; after
+    /// a 409 it proves again from the size the witness returns. Stores the cosignatures that
+    /// verify with the policy's witness keys, then says whether the policy's quorum cosigned.
+    /// Exit 0 when it did, 1 when it did not (each witness's answer is printed).
+    ///
+    /// Example: kpledger log witness --ledger sl.kpl --policy witnesses.txt
+    Witness {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// The C2SP tlog-policy naming the witnesses (with their URLs) and the quorum
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
     /// Prove that an event is in the log (RFC 9162 inclusion proof)
     ///
     /// Example: kpledger log prove-inclusion --ledger sl.kpl --event 3f9c2a1b7d04
@@ -1078,6 +1305,24 @@ pub(crate) enum LogCmd {
         /// Print as JSON
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        open: OpenArgs,
+    },
+    /// Write the log as C2SP tlog-tiles static files: checkpoint, tiles, entry bundles
+    ///
+    /// The same bytes `kpledger serve` answers at /checkpoint and /tile/…, for any web server
+    /// or object store: DIR/checkpoint (the newest published checkpoint), every full tile and
+    /// the partial tile at each level's right edge of the log at that checkpoint's size. Serve
+    /// DIR/tile/… with `Cache-Control: immutable` for full tiles.
+    ///
+    /// Example: kpledger log tiles --ledger sl.kpl --out /var/www/log
+    Tiles {
+        /// The ledger file
+        #[arg(long, env = "KPLEDGER_LEDGER")]
+        ledger: PathBuf,
+        /// Directory to write into (new or empty)
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -1143,6 +1388,43 @@ pub(crate) enum WitnessCmd {
         /// Print as JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Run a witness over the network: the C2SP tlog-witness HTTP protocol
+    ///
+    /// Serves `POST <prefix>/add-checkpoint` for the logs of the policy's `log` lines (their
+    /// vkey names are the origins): a checkpoint signed by the log's key that consistently
+    /// extends the last one cosigned for that log is recorded durably in --state, then
+    /// cosigned (cosignature/v1). Refusals: 404 unknown log, 403 no valid log signature, 400
+    /// malformed or old > size, 409 (body: the size last cosigned) when `old` is not that size,
+    /// 422 a bad consistency proof or a fork (another root at the size last cosigned). A refused fork or inconsistent
+    /// extension is kept (both signed checkpoints) in STATE.evidence/. Also serves
+    /// `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`.
+    ///
+    /// Prints the address it listens on first (with port 0, a free port is chosen), then
+    /// one line per decision on stderr. Runs until stopped.
+    ///
+    /// Example: kpledger witness serve --name lr.mme --key lr.mme.pem --state lr-witness.json
+    ///   --policy logs.txt --listen 127.0.0.1:7380
+    #[command(verbatim_doc_comment)]
+    Serve {
+        /// This witness's name, as it signs (its vkey's name)
+        #[arg(long)]
+        name: String,
+        /// This witness's private key (PKCS#8 PEM)
+        #[arg(long)]
+        key: PathBuf,
+        /// This witness's state file (created on first use; one process at a time)
+        #[arg(long)]
+        state: PathBuf,
+        /// A C2SP tlog-policy whose `log` lines name the logs to witness
+        #[arg(long, value_name = "FILE")]
+        policy: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:7380 (port 0: any free port)
+        #[arg(long)]
+        listen: String,
+        /// URL path prefix of the endpoints (the submission prefix's path), e.g. /witness
+        #[arg(long, default_value = "")]
+        prefix: String,
     },
     /// Show a witness key's verifier key (C2SP vkey) for publishing
     Key {

@@ -23,7 +23,7 @@ use crate::args::{
     SignArgs, SiteCmd, WitnessCmd,
 };
 use crate::{FOUND, OK};
-use crate::{render, report_cmd};
+use crate::{card_cmd, render, report_cmd};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
@@ -137,10 +137,18 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Witness(w) => witness_cmd(w),
         Command::Trust(t) => trust_cmd(t),
         Command::Epcis(e) => epcis_cmd(e),
-        Command::Bundle { ledger, certificate, out, open: o } => {
+        Command::Bundle { ledger, certificate, out, policy, open: o } => {
             let l = open(&ledger, true, &o)?;
             let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
-            let bundle = l.bundle(&number)?;
+            let bundle = match &policy {
+                None => l.bundle(&number)?,
+                Some(p) => {
+                    let policy = read_policy(p)?;
+                    l.bundle_where(&number, &|c| {
+                        policy.quorum_met(&kpledger_witness::cosigned_by(&policy, c.note.as_bytes()))
+                    })?
+                }
+            };
             let bytes = serde_json::to_vec_pretty(&bundle)?;
             write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
             println!(
@@ -185,26 +193,38 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             sign_and_record(&sign, |_, _| Ok(payload))
         }
         Command::Handover(h) => handover_cmd(h),
-        Command::Split { sign, parcel, into, stones } => sign_and_record(&sign, |ledger, _| {
-            let id = parcel_arg(ledger, &parcel)?;
-            let p = existing(ledger, &id)?;
-            let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
-            if !stones.is_empty() && stones.len() != weights.len() {
-                bail!("give one --stones per --into, or none");
-            }
-            let shares = if stones.is_empty() {
-                kpledger_core::sim::share_stones(p.stones, &weights)
-            } else {
-                stones.iter().map(|s| Some(*s)).collect()
+        Command::Split { sign, card, parcel, into, stones } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
+                let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
+                if !stones.is_empty() && stones.len() != weights.len() {
+                    bail!("give one --stones per --into, or none");
+                }
+                let shares = if stones.is_empty() {
+                    kpledger_core::sim::share_stones(p.stones, &weights)
+                } else {
+                    stones.iter().map(|s| Some(*s)).collect()
+                };
+                let outputs = weights
+                    .iter()
+                    .zip(shares)
+                    .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
+                    .collect::<Result<_>>()?;
+                Ok(Payload::Split { parcel: id, prev: p.head, outputs })
             };
-            let outputs = weights
-                .iter()
-                .zip(shares)
-                .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
-                .collect::<Result<_>>()?;
-            Ok(Payload::Split { parcel: id, prev: p.head, outputs })
-        }),
-        Command::Merge { sign, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+            if card.given() {
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), true, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
+            })
+        }
+        Command::Merge { sign, card, parcels, weight } if card.given() => {
+            card_cmd::merge_from_cards(&sign, &card, &parcels, weight.as_deref())
+        }
+        Command::Merge { sign, card: _, parcels, weight } => sign_and_record(&sign, |ledger, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
@@ -220,24 +240,38 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             };
             Ok(Payload::Merge { inputs, output: NewParcel { parcel: new_parcel_id()?, weight_pt, stones } })
         }),
-        Command::Value { sign, parcel, exporter, government, independent, final_value, weight } => {
-            sign_and_record(&sign, |ledger, signer| {
-                let id = parcel_arg(ledger, &parcel)?;
-                let p = existing(ledger, &id)?;
-                let exporter = usd(&exporter)?;
-                let government = usd(&government)?;
-                let independent = independent.as_deref().map(usd).transpose()?;
-                let country = ledger.actor(signer)?.map(|a| a.record.country);
-                let policy = match country {
-                    Some(c) => ledger.policy(&c)?,
-                    None => None,
-                }
-                .ok_or_else(|| {
-                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
-                })?;
-                let final_usd_cents = match &final_value {
-                    Some(f) => usd(f)?,
-                    None => policy.final_value(exporter, government, independent),
+        Command::Value {
+            sign,
+            card,
+            parcel,
+            exporter,
+            government,
+            independent,
+            final_value,
+            duty,
+            weight,
+        } => {
+            let exporter = usd(&exporter)?;
+            let government = usd(&government)?;
+            let independent = independent.as_deref().map(usd).transpose()?;
+            let final_given = final_value.as_deref().map(usd).transpose()?;
+            let duty_given = duty.as_deref().map(usd).transpose()?;
+            let make = |id: ParcelId, p: card_cmd::Known, policy: Option<&Policy>| -> Result<Payload> {
+                let final_usd_cents = match (final_given, policy) {
+                    (Some(f), _) => f,
+                    (None, Some(pol)) => pol.final_value(exporter, government, independent),
+                    (None, None) => bail!(
+                        "without the ledger, the country's valuation rule is not at hand: give --final and --duty \
+                         (ingest checks them against the policy in force, EX-2)"
+                    ),
+                };
+                let duty_usd_cents = match (duty_given, policy) {
+                    (Some(d), _) => d,
+                    (None, Some(pol)) => pol.duty(final_usd_cents),
+                    (None, None) => bail!(
+                        "without the ledger, the country's duty rate is not at hand: give --duty (ingest checks it \
+                         against the policy in force, EX-2)"
+                    ),
                 };
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
                 Ok(Payload::Valuation {
@@ -248,21 +282,89 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
                     government_usd_cents: government,
                     independent_usd_cents: independent,
                     final_usd_cents,
-                    duty_usd_cents: policy.duty(final_usd_cents),
+                    duty_usd_cents,
                 })
+            };
+            if card.given() {
+                // The valuer signs: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p, None)
+                });
+            }
+            sign_and_record(&sign, |ledger, signer| {
+                let id = parcel_arg(ledger, &parcel)?;
+                let p = existing(ledger, &id)?;
+                let country = ledger.actor(signer)?.map(|a| a.record.country);
+                let policy = match country {
+                    Some(c) => ledger.policy(&c)?,
+                    None => None,
+                }
+                .ok_or_else(|| {
+                    anyhow!("the valuer's country has no policy in the ledger; publish it first")
+                })?;
+                make(id, card_cmd::Known::of_state(&p), Some(&policy))
             })
         }
-        Command::Seal { sign, parcel, seals } => sign_and_record(&sign, |ledger, _| {
-            let id = parcel_arg(ledger, &parcel)?;
-            let p = existing(ledger, &id)?;
-            let seal_ids = seals
-                .iter()
-                .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
-                .collect::<Result<_>>()?;
-            Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
-        }),
+        Command::Seal { sign, card, parcel, seals } => {
+            let make = |id: ParcelId, p: card_cmd::Known| {
+                let seal_ids = seals
+                    .iter()
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
+                    .collect::<Result<_>>()?;
+                Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
+            };
+            if card.given() {
+                // The authority seals: its actor id is given with --as.
+                return card_cmd::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| {
+                    make(c.card.parcel, p)
+                });
+            }
+            sign_and_record(&sign, |ledger, _| {
+                let id = parcel_arg(ledger, &parcel)?;
+                make(id, card_cmd::Known::of_state(&existing(ledger, &id)?))
+            })
+        }
         Command::Ingest { ledger, files, dry_run, json, open } => {
             ingest(&ledger, &files, dry_run, json, &open)
+        }
+        Command::Serve {
+            ledger,
+            listen,
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+            replay_window,
+            checkpoint_key,
+            checkpoint_every,
+            offer_ttl,
+            max_offers,
+            public_url,
+        } => {
+            let mut cfg = kpledger_serve::Config::new(ledger);
+            cfg.max_body = max_body;
+            cfg.max_events = max_events;
+            cfg.max_connections = max_connections;
+            cfg.header_timeout = Duration::from_secs(header_timeout);
+            cfg.request_timeout = Duration::from_secs(request_timeout);
+            cfg.queue = queue;
+            cfg.group = group;
+            cfg.replay_window = replay_window;
+            cfg.public_url = public_url;
+            cfg.offer_ttl = Duration::from_secs(offer_ttl);
+            cfg.max_offers = max_offers;
+            if let Some(k) = checkpoint_key {
+                let key = SecretKey::read_pem_file(&k)?;
+                cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+            }
+            crate::serve_cmd::serve(listen, cfg)
+        }
+        Command::Submit { server, files, json } => crate::serve_cmd::submit(&server, &files, json),
+        Command::Get { server, key, as_actor, path, out } => {
+            crate::serve_cmd::get(&server, &key, &as_actor, &path, out.as_deref())
         }
         Command::Parcel(p) => parcel_cmd(p),
         Command::Bench { parcels, lot_parcels, dir, rounds, json } => {
@@ -381,7 +483,7 @@ fn parse_parcel(s: &str) -> Result<ParcelId> {
 /// `Uuid::now_v7`, whose ids made within one millisecond (the parts of a split) differ only in
 /// a counter's last bits: random bits right after the timestamp keep the 16 hex digits that
 /// tables show different (docs/SPEC.md §7.1).
-fn new_parcel_id() -> Result<ParcelId> {
+pub(crate) fn new_parcel_id() -> Result<ParcelId> {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -466,7 +568,7 @@ fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify::ParcelSta
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
 }
 
-fn now_or(time: Option<&str>) -> Result<Time> {
+pub(crate) fn now_or(time: Option<&str>) -> Result<Time> {
     match time {
         Some(t) => Time::new(t).map_err(|e| anyhow!(e)),
         None => {
@@ -485,7 +587,7 @@ fn now_or(time: Option<&str>) -> Result<Time> {
 const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
 /// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
-fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
+pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
     let now = now_or(None)?;
     let mut times = vec![&ev.event.body.time];
     if let Payload::Handover { offer, .. } = &ev.event.body.payload {
@@ -523,12 +625,15 @@ fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> R
 
 /// Builds, signs and records (or writes with --out) one event.
 fn sign_and_record(s: &SignArgs, make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>) -> Result<u8> {
+    let path = s.ledger.as_deref().ok_or_else(|| {
+        anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
+    })?;
     let key = SecretKey::read_pem_file(&s.key)?;
-    let mut ledger = open(&s.ledger, s.out.is_some(), &s.open)?;
+    let mut ledger = open(path, s.out.is_some(), &s.open)?;
     let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
     let origin = ledger
         .origin()?
-        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", s.ledger.display()))?;
+        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
     let payload = make(&ledger, &signer)?;
     let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
     let parsed = Event::sign(body, &key)?.into_parsed()?;
@@ -882,13 +987,26 @@ fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
             for l in p.logs() {
                 println!("  log {} with root key {}", l.key.name(), l.key.public_key().fingerprint());
             }
-            for w in p.witnesses() {
+            for l in p.unverifiable_logs() {
                 println!(
-                    "  witness {} (signs as {}) key {}",
-                    w.name,
-                    w.key.name(),
-                    w.key.public_key().fingerprint()
+                    "  log {} with a key of a signature type kpledger does not verify (ignored)",
+                    l.origin
                 );
+            }
+            for w in p.witnesses() {
+                match &w.key {
+                    Some(k) => println!(
+                        "  witness {} (signs as {}) key {}{}",
+                        w.name,
+                        k.name(),
+                        k.public_key().fingerprint(),
+                        w.url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+                    ),
+                    None => println!(
+                        "  witness {} with a key of a signature type kpledger does not verify: it never counts toward the quorum",
+                        w.name
+                    ),
+                }
             }
             println!("  quorum: {}", p.quorum_text());
             for i in p.issuers() {
@@ -1269,6 +1387,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
+        LogCmd::Tiles { ledger, out, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            crate::serve_cmd::write_tiles(&l, &out)
+        }
         LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;
             let mut l = open(&ledger, false, &o)?;
@@ -1315,6 +1437,7 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
+        LogCmd::Witness { ledger, policy, json, open: o } => log_witness(&ledger, &policy, json, &o),
         LogCmd::ProveInclusion { ledger, seq, event, size, json, open: o } => {
             let l = open(&ledger, true, &o)?;
             let seq = match (seq, event) {
@@ -1354,6 +1477,144 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
+fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
+    use kpledger_witness::{client, cosigned_by};
+    let policy = read_policy(policy_path)?;
+    let mut l = open(ledger, false, o)?;
+    let stored = l.stored_checkpoints()?;
+    let Some(latest) = stored.last().cloned() else {
+        bail!(
+            "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
+        )
+    };
+    if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
+        bail!(
+            "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
+             being the witness's submission prefix",
+            policy_path.display()
+        );
+    }
+    let agent = client::agent();
+    let size = latest.size;
+    // The size each witness last cosigned, as far as this ledger knows: from the stored notes.
+    let known: Vec<(u64, String)> = stored.iter().map(|c| (c.size, c.note.clone())).collect();
+    let answers =
+        client::request_cosignatures(&agent, &policy, latest.note.as_bytes(), size, &known, &mut |from| {
+            l.consistency_proof(from, size).map_err(|e| e.to_string())
+        });
+    let mut results = Vec::new();
+    for a in answers {
+        let Some(key) = policy.witnesses()[a.index].key.as_ref() else { continue };
+        let outcome = match a.result {
+            Ok(c) => {
+                let combined = format!("{}{}", latest.note, c.lines);
+                match l.add_cosignatures(combined.as_bytes(), std::slice::from_ref(key)) {
+                    Ok(added) => Ok(format!(
+                        "cosigned size {size} (proved from size {}; {added} new cosignature(s) stored)",
+                        c.old
+                    )),
+                    Err(e) => Err(format!("answered, but its cosignature was not stored: {e}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        results.push((a.name, a.url, outcome));
+    }
+    let note = l
+        .stored_checkpoints()?
+        .into_iter()
+        .find(|c| c.size == latest.size)
+        .map(|c| c.note)
+        .unwrap_or_default();
+    let met = policy.quorum_met(&cosigned_by(&policy, note.as_bytes()));
+    if json {
+        let ws: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(n, u, r)| match r {
+                Ok(m) => json!({"witness": n, "url": u, "ok": true, "message": m}),
+                Err(m) => json!({"witness": n, "url": u, "ok": false, "message": m}),
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"size": latest.size, "witnesses": ws, "quorum": policy.quorum_text(), "quorum_met": met})
+        );
+    } else {
+        for (n, u, r) in &results {
+            match r {
+                Ok(m) => println!("{n} ({u}): {m}"),
+                Err(m) => println!("{n} ({u}): NOT cosigned: {m}"),
+            }
+        }
+        if met {
+            println!(
+                "checkpoint of size {} is cosigned by the quorum ({}): published",
+                latest.size,
+                policy.quorum_text()
+            );
+        } else {
+            println!(
+                "checkpoint of size {} is NOT yet cosigned by the quorum ({}): bundles keep the last checkpoint that was",
+                latest.size,
+                policy.quorum_text()
+            );
+        }
+    }
+    Ok(if met { OK } else { FOUND })
+}
+
+/// `kpledger witness serve`.
+fn witness_serve(
+    name: &str,
+    key: &Path,
+    state: &Path,
+    policy: &Path,
+    listen: &str,
+    prefix: &str,
+) -> Result<u8> {
+    use kpledger_witness::{LogKeys, StateFile, Witness, server};
+    let cosigner = Cosigner::new(name, SecretKey::read_pem_file(key)?).map_err(|e| anyhow!("--name: {e}"))?;
+    let policy = read_policy(policy)?;
+    let logs = LogKeys::from_policy(&policy);
+    if logs.origins().next().is_none() {
+        bail!(
+            "the policy has no `log` line: a witness witnesses the logs its policy names (`kpledger trust log`)"
+        );
+    }
+    if !(prefix.is_empty() || (prefix.starts_with('/') && !prefix.ends_with('/'))) {
+        bail!("--prefix {prefix:?}: write a path starting with / and not ending with one, e.g. /witness");
+    }
+    let state = StateFile::open(state)?;
+    // A testing aid for the crash tests (tests/e2e/witness_net.rs): wait between the decision
+    // and the durable write, so that a kill lands in between.
+    let pause = std::env::var("KPLEDGER_WITNESS_TEST_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let clock = Box::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    });
+    let report = Box::new(|line: &str| eprintln!("kpledger witness: {line}"));
+    let witness = std::sync::Arc::new(
+        Witness::new(cosigner.clone(), logs.clone(), state, report, clock).with_pause(pause),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_io().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}{prefix}");
+        println!("witness {}", cosigner.verifier().to_vkey());
+        for o in logs.origins() {
+            println!("witnessing {o}");
+        }
+        server::serve(listener, witness, prefix).await.context("the witness server stopped")
+    })?;
+    Ok(OK)
 }
 
 fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
@@ -1408,6 +1669,9 @@ fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
 fn witness_cmd(w: WitnessCmd) -> Result<u8> {
     use kpledger_verify::witness::{LogState, check};
     match w {
+        WitnessCmd::Serve { name, key, state, policy, listen, prefix } => {
+            witness_serve(&name, &key, &state, &policy, &listen, &prefix)
+        }
         WitnessCmd::Key { name, key } => {
             let (_, public) = public_of_any(&key)?;
             println!(
@@ -1760,7 +2024,22 @@ fn make_offer(
 
 fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
-        HandoverCmd::Offer { ledger, key, as_actor, parcel, to, price, time, out, open: o } => {
+        HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
+            if card.given() {
+                return card_cmd::offer_from_card(
+                    &card,
+                    &key,
+                    as_actor.as_deref(),
+                    parcel.as_deref(),
+                    &to,
+                    &price,
+                    time.as_deref(),
+                    &out,
+                );
+            }
+            let (Some(ledger), Some(parcel)) = (ledger, parcel) else {
+                bail!("give --ledger FILE and --parcel ID, or --card CARD.json");
+            };
             let key = SecretKey::read_pem_file(&key)?;
             let l = open(&ledger, true, &o)?;
             let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
@@ -1781,7 +2060,7 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
             );
             Ok(OK)
         }
-        HandoverCmd::Accept { offer, sign, weight } => {
+        HandoverCmd::Accept { offer, sign, card, weight } => {
             let bytes = read_input(&offer)?;
             let offer: Offer = from_slice_strict(&bytes)
                 .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -1789,6 +2068,10 @@ fn handover_cmd(h: HandoverCmd) -> Result<u8> {
                 bail!(
                     "the holder's signature on the offer does not verify: the offer was altered or damaged"
                 );
+            }
+            if card.given() {
+                let weight = weight.as_deref().map(carats).transpose()?;
+                return card_cmd::accept_from_card(offer, &sign, &card, weight);
             }
             sign_and_record(&sign, |_, _| {
                 let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
@@ -1999,6 +2282,12 @@ fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows)
             );
             Ok(OK)
+        }
+        ParcelCmd::CheckCard { card, policy, log_key, json } => {
+            card_cmd::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
+        }
+        ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
+            card_cmd::write_card(&parcel, &ledger, &out, json, &o)
         }
         ParcelCmd::Show { parcel, ledger, json, open: o } => {
             let l = open(&ledger, true, &o)?;

@@ -9,9 +9,11 @@
 
 mod args;
 mod bench;
+mod card_cmd;
 mod commands;
 mod render;
 mod report_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 

@@ -25,7 +25,7 @@ fn keys() -> &'static Keys {
         let policy = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/policy.txt");
         let policy = kpledger_verify::TrustPolicy::parse(policy).expect("fixture trust policy");
         let log = policy.logs().iter().find(|l| l.key.name() == ORIGIN).expect("the log's pin").key.clone();
-        let witness = policy.witnesses().first().expect("a witness").key.clone();
+        let witness = policy.witness_keys().first().expect("a witness").clone();
         let known = Verifiers::new([log.clone(), witness.clone()]).expect("verifiers");
         Keys { log, witness, known }
     })

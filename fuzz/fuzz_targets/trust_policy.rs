@@ -32,8 +32,12 @@ fuzz_target!(|data: &[u8]| {
             !t.is_empty() && *t[0] != b'#' && !t.iter().all(|&&b| b == b' ' || b == b'\t')
         })
         .count();
-    let counted =
-        policy.logs().len() + policy.witnesses().len() + policy.groups().len() + policy.issuers().len() + 1;
+    let counted = policy.logs().len()
+        + policy.unverifiable_logs().len()
+        + policy.witnesses().len()
+        + policy.groups().len()
+        + policy.issuers().len()
+        + 1;
     assert_eq!(statements, counted, "a line was read as something other than one statement");
 
     // Sets of cosigning witnesses chosen by the input's bytes, each grown by one witness.

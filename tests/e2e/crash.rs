@@ -66,6 +66,12 @@ impl DemoSource {
         DemoSource { docs, files, init }
     }
 
+    /// The value of an argument of `kpledger init` (`--key`, `--origin`, …).
+    pub(crate) fn init_arg(&self, name: &str) -> String {
+        let i = self.init.iter().position(|a| a == name).unwrap_or_else(|| panic!("no {name} in init"));
+        self.init[i + 1].clone()
+    }
+
     /// Creates `ledger` with `kpledger init`, whose genesis event is byte for byte the demo's
     /// (Ed25519 signatures are deterministic), so the other events can be ingested into it.
     pub(crate) fn init(&self, ledger: &Path) {

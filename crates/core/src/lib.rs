@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod card;
 pub mod demo;
 pub mod log_tree;
 pub mod migrate;
@@ -23,4 +24,4 @@ pub mod sim;
 pub mod store;
 pub mod synth;
 
-pub use store::{Appended, Ledger, OpenOptions, StoreError};
+pub use store::{Appended, GroupOutcome, Ledger, OpenOptions, Recorded, StoreError};

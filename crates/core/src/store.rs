@@ -223,6 +223,24 @@ pub struct Appended {
     pub warnings: Vec<Finding>,
 }
 
+/// What group commit did with one event of a submission.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// Appended by this commit.
+    New(Appended),
+    /// Already in the ledger at this position: nothing was written for it.
+    Already {
+        /// Its position.
+        seq: u64,
+        /// Its hash.
+        hash: Hash,
+    },
+}
+
+/// One submission's outcome in a group commit: every event's record, or the index of the
+/// event refused and the refusal ([`StoreError::Rejected`]).
+pub type GroupOutcome = Result<Vec<Recorded>, (usize, StoreError)>;
+
 /// An open ledger file.
 #[derive(Debug)]
 pub struct Ledger {
@@ -467,6 +485,152 @@ impl Ledger {
             out.push(append_in_signed(&tx, &path, ev, sig, &cache).map_err(|e| (i, e))?);
         }
         tx.commit().map_err(|e| (events.len(), sql_err(&path, e)))?;
+        Ok(out)
+    }
+
+    /// Group commit: several independent submissions in one durable transaction (one wait
+    /// for the disk for all of them). Each submission is all or nothing on its own (a
+    /// savepoint): a refused one leaves no trace and does not disturb the others. An event the
+    /// ledger already holds is reported with its position and left alone (a retry); the same
+    /// new event twice in one submission is refused (CH-1), as in [`Ledger::append_all`].
+    /// `sigs[i]` are the verdicts on the signatures of `groups[i]`, event by event. The outer
+    /// error is a failure of the database for the whole group: nothing of it was committed.
+    pub fn append_groups(
+        &mut self,
+        groups: &[(&[ParsedEvent], Vec<kpledger_verify::Signatures>)],
+    ) -> Result<Vec<GroupOutcome>, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
+        check_schema(&tx, &path)?;
+        let mut out = Vec::with_capacity(groups.len());
+        for (events, sigs) in groups {
+            tx.execute_batch("SAVEPOINT submission").map_err(|e| sql_err(&path, e))?;
+            // A cache per submission: a refused one's effects vanish with its savepoint.
+            let cache = BatchCache::default();
+            let mut done = Vec::with_capacity(events.len());
+            let mut fresh = std::collections::HashSet::new();
+            let mut refused = None;
+            for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
+                if !fresh.contains(&ev.hash)
+                    && let Some(seq) = seq_of(&tx, &path, &ev.hash)?
+                {
+                    done.push(Recorded::Already { seq, hash: ev.hash });
+                    continue;
+                }
+                fresh.insert(ev.hash);
+                match append_in_signed(&tx, &path, ev, *sig, &cache) {
+                    Ok(a) => done.push(Recorded::New(a)),
+                    Err(e @ StoreError::Rejected { .. }) => {
+                        refused = Some((i, e));
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            match refused {
+                None => {
+                    tx.execute_batch("RELEASE submission").map_err(|e| sql_err(&path, e))?;
+                    out.push(Ok(done));
+                }
+                Some(r) => {
+                    tx.execute_batch("ROLLBACK TO submission; RELEASE submission")
+                        .map_err(|e| sql_err(&path, e))?;
+                    out.push(Err(r));
+                }
+            }
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(out)
+    }
+
+    /// The stored hashes of the Merkle tree's nodes at `level` (leaves are level 0), indices
+    /// `first .. first + count`: what a C2SP tlog-tiles tile holds. Fewer than `count` when the
+    /// tree has fewer complete nodes there.
+    pub fn log_hashes(&self, level: u32, first: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, hash FROM log_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![level, first as i64, first.saturating_add(count) as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, bytes_of(r.get_ref(1)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (idx, bytes) = r.map_err(|e| self.err(e))?;
+            let hash = <[u8; 32]>::try_from(bytes.as_slice())
+                .ok()
+                .filter(|_| idx as u64 == first + out.len() as u64);
+            let Some(h) = hash else {
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "the log's Merkle tree: node {idx} of level {level} is missing or malformed"
+                    ),
+                });
+            };
+            out.push(Hash(h));
+        }
+        Ok(out)
+    }
+
+    /// The hashes of the events at positions `first ..= last` (1-based), in order.
+    pub fn event_hashes(&self, first: u64, last: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT hash FROM events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![first as i64, last as i64], |r| Ok(bytes_of(r.get_ref(0)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let bytes = r.map_err(|e| self.err(e))?;
+            let h = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| StoreError::BadRow {
+                path: self.path.clone(),
+                reason: "an event hash is not 32 bytes".into(),
+            })?;
+            out.push(Hash(h));
+        }
+        Ok(out)
+    }
+
+    /// The newest stored checkpoint, if one was published.
+    pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .and_then(|mut st| {
+                st.query_row([], |r| {
+                    Ok(StoredCheckpoint {
+                        size: r.get::<_, i64>(0)? as u64,
+                        root: bytes_of(r.get_ref(1)?),
+                        note: text_of(r.get_ref(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// The events that touch `parcel` itself (not its provenance), with their positions.
+    pub fn parcel_events(&self, parcel: &ParcelId) -> Result<Vec<(u64, ParsedEvent)>, StoreError> {
+        let seqs: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM event_parcels WHERE parcel = ?1 ORDER BY seq")
+            .and_then(|mut st| st.query_map([parcel.to_string()], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            if let Some(ev) = self.event(s as u64)? {
+                out.push((s as u64, ev));
+            }
+        }
         Ok(out)
     }
 
@@ -728,6 +892,17 @@ impl Ledger {
     /// The evidence bundle of a certificate: the provenance of its parcels and the
     /// enrolments, key rotations, policies and sites those events rely on, in ledger order.
     pub fn bundle(&self, number: &Text) -> Result<Bundle, StoreError> {
+        self.bundle_where(number, &|_| true)
+    }
+
+    /// [`Ledger::bundle`] under the newest stored checkpoint that covers the certificate's
+    /// events and that `published` accepts (for example: one cosigned by a trust policy's
+    /// witness quorum).
+    pub fn bundle_where(
+        &self,
+        number: &Text,
+        published: &dyn Fn(&StoredCheckpoint) -> bool,
+    ) -> Result<Bundle, StoreError> {
         let cert = self
             .certificate(number)?
             .ok_or_else(|| StoreError::NoCertificate { path: self.path.clone(), number: number.clone() })?;
@@ -808,15 +983,13 @@ impl Ledger {
             }
         }
         let last = chosen.keys().next_back().copied().unwrap_or(0);
-        let checkpoint =
-            self.stored_checkpoints()?.into_iter().next_back().filter(|c| c.size >= last).ok_or_else(
-                || {
-                    StoreError::Refused(format!(
-                        "no checkpoint covers event #{last} yet: the root authority must publish one first \
-                     (`kpledger log publish`), and witnesses should cosign it"
-                    ))
-                },
-            )?;
+        let newest = self.stored_checkpoints()?.into_iter().rev().find(|c| published(c));
+        let checkpoint = newest.filter(|c| c.size >= last).ok_or_else(|| {
+            StoreError::Refused(format!(
+                "no published checkpoint covers event #{last} yet: the root authority must publish one first \
+                 (`kpledger log publish`), and the witnesses cosign it (`kpledger log witness`)"
+            ))
+        })?;
         let root_id: Option<ActorId> = gov.iter().find_map(|(_, ev)| match &ev.event.body.payload {
             Payload::Genesis { authority } => Some(authority.id.clone()),
             _ => None,
@@ -1056,9 +1229,18 @@ impl Ledger {
             .ok_or_else(|| {
                 StoreError::Refused("the stored checkpoint is not signed by the root authority".into())
             })?;
-        // Witnesses are actors of this ledger, enrolled within the checkpoint (so a bundle
-        // under it can name their keys) with the key they cosign with.
+        // A witness that is an actor of this ledger (an enrolled authority) cosigns with the key
+        // it is enrolled with, and only checkpoints that contain its enrolment. A witness that is
+        // not an actor (a public witness, named only by the verifiers' trust policies) is
+        // accepted with the key the caller trusts; its cosignature is verified below all the same.
         for w in witnesses {
+            let is_actor: bool = tx
+                .query_row("SELECT count(*) FROM actors WHERE id = ?1", [w.name()], |r| r.get::<_, i64>(0))
+                .map_err(|e| sql_err(&path, e))?
+                > 0;
+            if !is_actor {
+                continue;
+            }
             let enrolled: Option<(i64, String)> = tx
                 .query_row(
                     "SELECT e.seq, a.doc FROM actors a JOIN events e ON e.kind = 'enrol' \

@@ -1031,3 +1031,41 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
         report.findings
     );
 }
+
+/// A witness that is no actor of the ledger (a public witness, named only by the readers'
+/// trust policies) gets its cosignature stored, and the ledger still verifies; a witness named
+/// like an actor must hold that actor's key. An edited note's unknown line of another shape
+/// than a cosignature is still DB-1; an unknown cosignature-shaped line counts for no one.
+#[test]
+fn witnesses_outside_the_ledger() {
+    use kpledger_model::note::Cosigner;
+    let demo = Demo::new("outside-witness");
+    let path = demo.copy("outside.kpl");
+    let newest = open(&path).stored_checkpoints().unwrap().pop().unwrap();
+    let public = Cosigner::new("witness.example/public", SecretKey::from_seed(&[42; 32])).unwrap();
+    let mut note = Note::parse(newest.note.as_bytes()).unwrap();
+    note.cosign(&public, 1_770_000_000).unwrap();
+    let added = open(&path).add_cosignatures(&note.to_bytes(), &[public.verifier()]).unwrap();
+    assert_eq!(added, 1);
+    let report = verify(&path);
+    assert!(report.ok, "{:#?}", report.findings);
+    let stored = open(&path).stored_checkpoints().unwrap().pop().unwrap();
+    assert!(stored.note.contains("\u{2014} witness.example/public "));
+
+    // A cosigner that takes an actor's name, with another key, is refused.
+    let impostor = Cosigner::new("lr.mme", SecretKey::from_seed(&[43; 32])).unwrap();
+    let mut forged = Note::parse(newest.note.as_bytes()).unwrap();
+    forged.cosign(&impostor, 1_770_000_000).unwrap();
+    let e = open(&path).add_cosignatures(&forged.to_bytes(), &[impostor.verifier()]).unwrap_err();
+    assert!(e.to_string().contains("enrolled with another key"), "{e}");
+
+    // Edited behind kpledger's back: a 64-byte line by no actor is DB-1 (not a cosignature).
+    let mut edited = Note::parse(stored.note.as_bytes()).unwrap();
+    edited
+        .add_signature(Signature::new("someone.else", kpledger_model::note::KeyId(1), vec![7; 64]).unwrap())
+        .unwrap();
+    let text = String::from_utf8(edited.to_bytes()).unwrap().replace('\'', "''");
+    sql(&path, &[format!("UPDATE checkpoints SET note = '{text}' WHERE size = {}", stored.size)]);
+    let report = verify(&path);
+    assert!(has(&report, "DB-1", "not cosignatures"), "{:#?}", report.findings);
+}

@@ -27,6 +27,7 @@
 
 pub mod bundle;
 pub mod canonical;
+pub mod card;
 pub mod event;
 pub mod hash;
 pub mod ids;
@@ -37,6 +38,7 @@ pub mod types;
 
 pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
 pub use canonical::JsonError;
+pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use event::{
     ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,
     ForeignCertificate, ImportConfirmation, ImportParcel, Licence, NewParcel, NumberRange, Offer, OfferBody,

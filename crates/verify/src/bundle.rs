@@ -529,7 +529,7 @@ fn check_log(
     }
     // LOG-3: every cosignature by a witness of the policy verifies (lines by other keys are
     // ignored, as C2SP signed notes say: they count for nothing and are never shown).
-    let keys: Vec<VerifierKey> = policy.witnesses().iter().map(|w| w.key.clone()).collect();
+    let keys: Vec<VerifierKey> = policy.witness_keys();
     let opened = match open_checkpoint(bundle.log.checkpoint.as_bytes(), origin, &log_key, &keys) {
         Ok(o) => o,
         Err(e) => {
@@ -589,7 +589,7 @@ fn check_log(
         if root_keys.contains(c.key().public_key()) {
             continue;
         }
-        if let Some(i) = policy.witnesses().iter().position(|w| &w.key == c.key()) {
+        if let Some(i) = policy.witness_index(c.key()) {
             cosigned.insert(i);
             names.push(c.key().name().to_owned());
         }

@@ -15,6 +15,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
+pub mod card;
 pub mod finding;
 pub mod governance;
 pub mod ledger;
@@ -31,6 +32,7 @@ pub use bundle::{
     BundleError, ProvenShipment, verify_bundle_in, verify_bundle_observed, verify_bundle_shipment,
     verify_bundle_with,
 };
+pub use card::{CardError, CheckedCard, verify_card};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};

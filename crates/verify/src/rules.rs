@@ -204,6 +204,12 @@ impl Signatures {
             .collect()
     }
 
+    /// Whether every signature checked is good: the event's and, for a handover, the
+    /// holder's offer's (a server refuses a submission on this before any database work).
+    pub fn all_valid(&self) -> bool {
+        self.event && self.offer.unwrap_or(true)
+    }
+
     /// What must be checked for an event: its own signature, and for a handover the
     /// holder's offer (`Some(None)`: an offer that cannot even be hashed, a bad signature).
     pub fn checks_of(ev: &ParsedEvent) -> (SigCheck, Option<Option<SigCheck>>) {

@@ -9,11 +9,17 @@
 //!
 //! ```text
 //! log <vkey> [<url>]                      the log's root key; vkey name = the log's origin
-//! witness <name> <vkey> [<url>]           a witness's cosigning key (type 0x04)
+//! witness <name> <vkey> [<url>]           a witness's cosigning key (type 0x04); the URL is
+//!                                         its tlog-witness submission prefix (http or https)
 //! group <name> all|any|<k> <name>...      k of the named witnesses or groups
 //! quorum <name>|none                      exactly one
 //! kpledger-issuer <CC> <vkey>             an authority of country CC; vkey name = its actor id
 //! ```
+//!
+//! A `log` or `witness` line whose key has a signature type kpledger does not verify (for
+//! example an ML-DSA-44 cosignature key, which tlog-cosignature recommends) is read, never
+//! refused: such a log's checkpoints are not accepted and such a witness never counts toward
+//! a quorum (it can still be named in groups), since no signature by it can be checked here.
 //!
 //! Bytes in, a [`TrustPolicy`] or a [`PolicyError`] naming the lines out; no I/O.
 
@@ -80,9 +86,27 @@ pub struct WitnessPin {
     pub line: usize,
     /// Its name in this policy (for groups and the quorum only).
     pub name: String,
-    /// Its cosignature verifier key (type cosignature/v1; the key name is the name it signs with).
-    pub key: VerifierKey,
-    /// The optional URL, kept as written.
+    /// Its cosignature verifier key (type cosignature/v1; the key name is the name it signs
+    /// with); `None` for a key of a signature type kpledger does not verify, which then never
+    /// counts toward a quorum.
+    pub key: Option<VerifierKey>,
+    /// The vkey as written.
+    pub vkey: String,
+    /// The optional URL (its tlog-witness submission prefix), kept as written.
+    pub url: Option<String>,
+}
+
+/// A `log` line whose key has a signature type kpledger does not verify: read and kept (for
+/// the canonical text), but it makes no checkpoint acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiableLog {
+    /// The line it was read from.
+    pub line: usize,
+    /// The vkey's name (the log's origin).
+    pub origin: String,
+    /// The vkey as written.
+    pub vkey: String,
+    /// The optional URL.
     pub url: Option<String>,
 }
 
@@ -158,6 +182,7 @@ pub struct IssuerPin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     logs: Vec<LogPin>,
+    unverifiable_logs: Vec<UnverifiableLog>,
     witnesses: Vec<WitnessPin>,
     groups: Vec<Group>,
     quorum: Quorum,
@@ -173,6 +198,25 @@ pub struct TrustPolicy {
 /// Splits a line at runs of ASCII space and tab (and only those).
 fn fields(line: &str) -> Vec<&str> {
     line.split([' ', '\t']).filter(|f| !f.is_empty()).collect()
+}
+
+/// A vkey whose signature type kpledger does not verify: `Ok(None)` after checking its form
+/// (name, key ID of the name, type and key bytes).
+fn vkey_or_unverifiable(
+    line: usize,
+    text: &str,
+    want: SigType,
+    what: &str,
+) -> Result<Option<VerifierKey>, PolicyError> {
+    match VerifierKey::parse(text) {
+        Err(kpledger_model::note::NoteError::UnsupportedSigType(_)) => Ok(None),
+        _ => vkey(line, text, want, what).map(Some),
+    }
+}
+
+/// The key bytes of a well-formed vkey (after its second `+`), for spotting duplicates.
+fn vkey_material(text: &str) -> &str {
+    text.splitn(3, '+').nth(2).unwrap_or(text)
 }
 
 fn vkey(line: usize, text: &str, want: SigType, what: &str) -> Result<VerifierKey, PolicyError> {
@@ -210,6 +254,7 @@ impl TrustPolicy {
         })?;
         let mut p = TrustPolicy {
             logs: Vec::new(),
+            unverifiable_logs: Vec::new(),
             witnesses: Vec::new(),
             groups: Vec::new(),
             quorum: Quorum::None,
@@ -296,8 +341,18 @@ impl TrustPolicy {
             [k, u] => (*k, Some((*u).to_owned())),
             _ => return Err(err(&[n], "expected `log <vkey> [<url>]`")),
         };
-        self.full(n, self.logs.len(), "logs")?;
-        let key = vkey(n, key, SigType::Ed25519, "log")?;
+        self.full(n, self.logs.len() + self.unverifiable_logs.len(), "logs")?;
+        let text = key;
+        let Some(key) = vkey_or_unverifiable(n, text, SigType::Ed25519, "log")? else {
+            let origin = text.split('+').next().unwrap_or_default().to_owned();
+            if let Some(o) =
+                self.unverifiable_logs.iter().find(|l| vkey_material(&l.vkey) == vkey_material(text))
+            {
+                return Err(err(&[o.line, n], "the same log key is listed twice"));
+            }
+            self.unverifiable_logs.push(UnverifiableLog { line: n, origin, vkey: text.to_owned(), url });
+            return Ok(());
+        };
         Origin::new(key.name())
             .map_err(|e| err(&[n], format!("log: the verifier key's name must be the log's origin: {e}")))?;
         if let Some(o) = self.logs.iter().find(|l| l.key.public_key() == key.public_key()) {
@@ -315,11 +370,24 @@ impl TrustPolicy {
         };
         self.full(n, self.witnesses.len(), "witnesses")?;
         self.new_name(n, name)?;
-        let key = vkey(n, key, SigType::CosignatureV1, "witness")?;
-        if let Some(o) = self.witnesses.iter().find(|w| w.key.public_key() == key.public_key()) {
+        if let Some(u) = &url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(err(
+                &[n],
+                "witness: the URL must be the witness's tlog-witness submission prefix, starting with http:// or https://",
+            ));
+        }
+        let text = key;
+        let key = vkey_or_unverifiable(n, text, SigType::CosignatureV1, "witness")?;
+        let same = |w: &WitnessPin| match (&w.key, &key) {
+            (Some(a), Some(b)) => a.public_key() == b.public_key(),
+            _ => vkey_material(&w.vkey) == vkey_material(text),
+        };
+        if let Some(o) = self.witnesses.iter().find(|w| same(w)) {
             return Err(err(&[o.line, n], "the same witness key is listed twice"));
         }
-        self.witnesses.push(WitnessPin { line: n, name: name.to_owned(), key, url });
+        self.witnesses.push(WitnessPin { line: n, name: name.to_owned(), key, vkey: text.to_owned(), url });
         Ok(())
     }
 
@@ -432,7 +500,11 @@ impl TrustPolicy {
                      certificates enrols its issuing office as an authority with a key of its own)",
                 ));
             }
-            if let Some(w) = self.witnesses.iter().find(|w| w.key.public_key() == l.key.public_key()) {
+            if let Some(w) = self
+                .witnesses
+                .iter()
+                .find(|w| w.key.as_ref().is_some_and(|k| k.public_key() == l.key.public_key()))
+            {
                 return Err(err(
                     &[l.line, w.line],
                     "a witness's key is a log's key: a log cannot witness itself",
@@ -449,6 +521,22 @@ impl TrustPolicy {
     /// The trusted witnesses.
     pub fn witnesses(&self) -> &[WitnessPin] {
         &self.witnesses
+    }
+    /// The `log` lines whose keys kpledger cannot verify.
+    pub fn unverifiable_logs(&self) -> &[UnverifiableLog] {
+        &self.unverifiable_logs
+    }
+    /// The origins named only by such lines' keys (and possibly by verifiable ones too).
+    pub fn unverifiable_log_names(&self) -> impl Iterator<Item = &str> {
+        self.unverifiable_logs.iter().map(|l| l.origin.as_str())
+    }
+    /// The cosignature keys of the witnesses whose keys kpledger verifies.
+    pub fn witness_keys(&self) -> Vec<VerifierKey> {
+        self.witnesses.iter().filter_map(|w| w.key.clone()).collect()
+    }
+    /// The witness (index into [`TrustPolicy::witnesses`]) holding `key`.
+    pub fn witness_index(&self, key: &VerifierKey) -> Option<usize> {
+        self.witnesses.iter().position(|w| w.key.as_ref() == Some(key))
     }
     /// The witness groups.
     pub fn groups(&self) -> &[Group] {
@@ -473,6 +561,7 @@ impl TrustPolicy {
     pub fn from_keys(keys: Vec<PublicKey>) -> TrustPolicy {
         TrustPolicy {
             logs: Vec::new(),
+            unverifiable_logs: Vec::new(),
             witnesses: Vec::new(),
             groups: Vec::new(),
             quorum: Quorum::None,
@@ -553,8 +642,19 @@ impl TrustPolicy {
             }
             out.push('\n');
         }
+        for l in &self.unverifiable_logs {
+            out.push_str(&format!("log {}", l.vkey));
+            if let Some(u) = &l.url {
+                out.push_str(&format!(" {u}"));
+            }
+            out.push('\n');
+        }
         for w in &self.witnesses {
-            out.push_str(&format!("witness {} {}", w.name, w.key.to_vkey()));
+            out.push_str(&format!(
+                "witness {} {}",
+                w.name,
+                w.key.as_ref().map_or(w.vkey.clone(), VerifierKey::to_vkey)
+            ));
             if let Some(u) = &w.url {
                 out.push_str(&format!(" {u}"));
             }
@@ -757,6 +857,50 @@ mod tests {
         let e = TrustPolicy::parse(b"quorum none\n\xff\n").unwrap_err();
         assert_eq!(e.lines, vec![2]);
         assert!(TrustPolicy::parse(&vec![b'#'; MAX_POLICY_BYTES + 1]).is_err());
+    }
+
+    /// A vkey of signature type `t` (kpledger verifies 0x01 and 0x04 only).
+    fn vkey_of_type(name: &str, t: u8, len: usize) -> String {
+        use base64::Engine as _;
+        let mut data = vec![t];
+        data.extend(std::iter::repeat_n(7u8, len));
+        let id = kpledger_model::note::KeyId::compute(name, t, &data[1..]);
+        format!("{name}+{id}+{}", base64::engine::general_purpose::STANDARD.encode(&data))
+    }
+
+    /// Log and witness lines whose keys kpledger does not verify (an ML-DSA-44 cosignature
+    /// key, type 0x06 here) are read, never refused; such a witness can be named in groups but
+    /// never counts toward a quorum; the text round-trips.
+    #[test]
+    fn key_types_kpledger_does_not_verify_are_read() {
+        let log = log_vkey(ORIGIN, key(1)).unwrap().to_vkey();
+        let w = witness_vkey("lr.mme", key(3)).unwrap().to_vkey();
+        let pq = vkey_of_type("pq.example/witness", 0x06, 1312);
+        let pq_log = vkey_of_type("pq.example/log", 0x06, 1312);
+        let text = format!(
+            "log {log}\nlog {pq_log} https://pq.example/log\nwitness lr {w} https://lr.example/witness\nwitness pq {pq}\n\
+             group g 2 lr pq\nquorum g\n"
+        );
+        let p = TrustPolicy::parse(text.as_bytes()).unwrap();
+        assert_eq!(p.witnesses().len(), 2);
+        assert!(p.witnesses()[1].key.is_none());
+        assert_eq!(p.witness_keys().len(), 1);
+        assert_eq!(p.unverifiable_logs().len(), 1);
+        assert_eq!(p.unverifiable_log_names().collect::<Vec<_>>(), ["pq.example/log"]);
+        assert!(p.log_keys("pq.example/log").is_empty());
+        assert!(!p.quorum_met(&set(&[0])), "the post-quantum witness can never be counted");
+        assert!(p.quorum_met(&set(&[0, 1])));
+        assert!(TrustPolicy::parse(p.to_text().as_bytes()).unwrap().same_as(&p));
+        // Twice the same unverifiable key is still a duplicate; a malformed vkey is still refused.
+        let twice = format!("witness a {pq}\nwitness b {pq}\nquorum none\n");
+        assert_eq!(TrustPolicy::parse(twice.as_bytes()).unwrap_err().lines, vec![1, 2]);
+        let parts: Vec<&str> = pq.splitn(3, '+').collect();
+        let broken = format!("witness a {}+00000000+{}\nquorum none\n", parts[0], parts[2]);
+        assert!(TrustPolicy::parse(broken.as_bytes()).unwrap_err().to_string().contains("key ID"));
+        // A witness URL is its tlog-witness submission prefix: http or https.
+        let ftp = format!("witness lr {w} ftp://lr.example/\nquorum lr\n");
+        let e = TrustPolicy::parse(ftp.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("submission prefix"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,216 @@
+//! `kpledger serve`, `kpledger submit` and `kpledger log tiles`: the service and its client.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_core::Ledger;
+use kpledger_serve::tiles;
+use serde_json::Value;
+
+use crate::commands::read_input;
+use crate::{CANNOT_RUN, FOUND, OK};
+
+/// Runs the service until it fails (or the process is stopped).
+pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -> Result<u8> {
+    let ledger = cfg.ledger.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let running = kpledger_serve::start(listen, cfg).await?;
+        println!("listening on http://{} (ledger {})", running.addr, ledger.display());
+        std::io::stdout().flush()?;
+        tokio::select! {
+            r = running.wait() => r.map_err(anyhow::Error::from)?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(OK)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build(),
+    )
+}
+
+/// Posts each file as one submission.
+pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
+    let url = format!("{}/v1/events", server.trim_end_matches('/'));
+    let offers_url = format!("{}/v1/offers", server.trim_end_matches('/'));
+    let agent = agent();
+    let mut code = OK;
+    for f in files {
+        let bytes = read_input(f)?;
+        let jsonl = f.extension().is_some_and(|e| e == "jsonl");
+        let ctype = if jsonl { "application/jsonl" } else { "application/json" };
+        // A handover offer goes to the offers, for its buyer; everything else is an event.
+        let is_offer = !jsonl
+            && kpledger_model::canonical::parse_strict(&bytes)
+                .is_ok_and(|v| v["body"]["kind"] == "handover_offer");
+        let url = if is_offer { offers_url.as_str() } else { url.as_str() };
+        let mut tries = 0;
+        let (status, body) = loop {
+            tries += 1;
+            let mut resp = agent.post(url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
+                anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+            })?;
+            let status = resp.status().as_u16();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let body = resp.body_mut().read_to_string().unwrap_or_default();
+            match (status, retry) {
+                (503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
+                _ => break (status, body),
+            }
+        };
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"file": f.display().to_string(), "status": status, "answer": v})
+            );
+        }
+        match status {
+            200 | 201 => {
+                if !json && is_offer {
+                    println!(
+                        "{}: offer {} {} for its buyer until {}",
+                        f.display(),
+                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        if status == 200 { "already waiting" } else { "waiting" },
+                        kpledger_model::Time::from_unix(v["expires"].as_i64().unwrap_or(0))
+                    );
+                } else if !json {
+                    let already = status == 200;
+                    for r in v["recorded"].as_array().into_iter().flatten() {
+                        let hash = r["hash"].as_str().unwrap_or("");
+                        println!(
+                            "{}: event #{} ({}){}",
+                            f.display(),
+                            r["seq"],
+                            &hash[..hash.len().min(12)],
+                            if already { " already recorded; nothing to do" } else { " recorded" }
+                        );
+                    }
+                    print!("{}", findings_text(&v["findings"]));
+                }
+            }
+            422 => {
+                if !json {
+                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprint!("{}", findings_text(&v["findings"]));
+                }
+                code = code.max(FOUND);
+            }
+            _ => {
+                if !json {
+                    eprintln!(
+                        "{}: the server answered {status}: {}",
+                        f.display(),
+                        v["detail"].as_str().unwrap_or(body.trim())
+                    );
+                }
+                code = CANNOT_RUN;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
+pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option<&Path>) -> Result<u8> {
+    if !path.starts_with('/') {
+        bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
+    }
+    let key = kpledger_model::SecretKey::read_pem_file(key)?;
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let (input, sig) = kpledger_serve::auth::sign_request("GET", &url, actor, &key, now, &nonce);
+    let mut resp = agent()
+        .get(&url)
+        .header("signature-input", &input)
+        .header("signature", &sig)
+        .call()
+        .map_err(|e| anyhow!("could not reach {server}: {e}"))?;
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+    if status != 200 {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let detail =
+            v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
+        eprintln!("kpledger: the server answered {status}: {detail}");
+        return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
+    }
+    match out {
+        Some(f) => {
+            crate::commands::write_new(f, &body)?;
+            println!("{} bytes → {}", body.len(), f.display());
+        }
+        None => {
+            // JSON is printed indented, as the other commands' --json output.
+            let body = match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => serde_json::to_vec_pretty(&v)?,
+                Err(_) => body,
+            };
+            std::io::stdout().write_all(&body)?;
+            if !body.ends_with(b"\n") {
+                println!();
+            }
+        }
+    }
+    Ok(OK)
+}
+
+/// The findings of a server's answer, one per line with its hint (as `render::findings`
+/// prints them locally).
+fn findings_text(findings: &Value) -> String {
+    let mut out = String::new();
+    for f in findings.as_array().into_iter().flatten() {
+        let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
+        out.push_str(&format!("  {} {}: {}\n", text("severity"), text("code"), text("message")));
+        if let Some(h) = f["hint"].as_str() {
+            out.push_str(&format!("      hint: {h}\n"));
+        }
+    }
+    out
+}
+
+/// Writes DIR/checkpoint and every tile and entry bundle of the log at that checkpoint's size.
+pub(crate) fn write_tiles(l: &Ledger, out: &Path) -> Result<u8> {
+    let cp = l.latest_checkpoint()?.ok_or_else(|| {
+        anyhow!("{} has no checkpoint yet: publish one first (`kpledger log publish`)", l.path().display())
+    })?;
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not an empty directory; choose a new one", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let all = tiles::all_tiles(cp.size);
+    for t in &all {
+        let bytes = tiles::read(l, t, cp.size)?.ok_or_else(|| {
+            anyhow!("the ledger lacks {} of its own checkpoint; run `kpledger verify --ledger`", t.to_path())
+        })?;
+        let path = out.join(t.to_path());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(out.join("checkpoint"), cp.note.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("checkpoint").display()))?;
+    println!(
+        "log of {} events as C2SP tlog-tiles: {} tiles and entry bundles and the checkpoint → {}",
+        cp.size,
+        all.len(),
+        out.display()
+    );
+    Ok(OK)
+}

@@ -1,0 +1,100 @@
+//! Group commit (`Ledger::append_groups`, used by `kpledger serve`): several submissions in
+//! one transaction, each all or nothing on its own. A refused submission leaves no trace and
+//! does not disturb the others; an event already recorded is reported with its position; the
+//! ledger verifies.
+#![allow(clippy::unwrap_used)]
+
+use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::{Ledger, Recorded, StoreError};
+use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, Time};
+use kpledger_verify::{SigMode, Signatures};
+
+#[test]
+fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("group-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = Ledger::create(&dir.join("l.kpl")).unwrap();
+    let mut sim = Sim::new(
+        ledger,
+        Origin::new("kpledger.sl/group").unwrap(),
+        "group",
+        &Time::new("2026-03-02T08:00:00Z").unwrap(),
+    );
+    let nma = sim.genesis("sl.nma", "National Minerals Agency", "SL").unwrap();
+    sim.policy(&nma, from_slice_strict(include_bytes!("../../../policies/SL.json")).unwrap()).unwrap();
+    let koidu = sim
+        .site(
+            &nma,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
+        .unwrap();
+    let tongo = sim
+        .site(
+            &nma,
+            site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
+                .unwrap(),
+        )
+        .unwrap();
+    let lic = licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap();
+    let miner = sim.enrol(&nma, "sl.miner.koroma", "Ibrahim Koroma", Role::Miner, "SL", Some(lic)).unwrap();
+    let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| -> ParsedEvent {
+        let parcel = sim.new_parcel_id();
+        let p = Payload::Extraction {
+            parcel,
+            site: at.clone(),
+            weight_pt: Points(100),
+            stones: 1,
+            hs_code: HsCode::new("7102.31").unwrap(),
+        };
+        let ev = sim.sign(&miner, p).unwrap();
+        sim.tick(1);
+        ev
+    };
+    let old = extraction(&mut sim, &koidu);
+    sim.ledger_mut().append(&old).unwrap();
+    let before = sim.ledger().len().unwrap();
+    let a = extraction(&mut sim, &koidu);
+    let b_good = extraction(&mut sim, &koidu);
+    let b_bad = extraction(&mut sim, &tongo); // not on the miner's licence: refused
+    let c1 = extraction(&mut sim, &koidu);
+    let c2 = extraction(&mut sim, &koidu);
+    let subs: Vec<Vec<ParsedEvent>> = vec![
+        vec![a.clone()],
+        vec![b_good.clone(), b_bad],
+        vec![c1.clone(), c2.clone()],
+        vec![old.clone(), c1.clone()],
+    ];
+    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+        .iter()
+        .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+        .collect();
+    let out = sim.ledger_mut().append_groups(&groups).unwrap();
+    assert_eq!(out.len(), 4);
+    let seq = |r: &Recorded| match r {
+        Recorded::New(a) => a.seq,
+        Recorded::Already { seq, .. } => *seq,
+    };
+    let first = out[0].as_ref().unwrap();
+    assert!(matches!(first[0], Recorded::New(_)));
+    assert_eq!(seq(&first[0]), before + 1);
+    // The second submission: its refused event takes its good one down with it, nothing else.
+    let (i, e) = out[1].as_ref().unwrap_err();
+    assert_eq!(*i, 1);
+    assert!(matches!(e, StoreError::Rejected { .. }), "{e}");
+    let third = out[2].as_ref().unwrap();
+    assert_eq!((seq(&third[0]), seq(&third[1])), (before + 2, before + 3));
+    // The fourth: both events already recorded (one long ago, one by the third submission).
+    let fourth = out[3].as_ref().unwrap();
+    assert!(fourth.iter().all(|r| matches!(r, Recorded::Already { .. })));
+    assert_eq!((seq(&fourth[0]), seq(&fourth[1])), (before, before + 2));
+    let l = sim.ledger();
+    assert_eq!(l.len().unwrap(), before + 3);
+    assert_eq!(l.position_of(&b_good.hash).unwrap(), None);
+    assert_eq!(l.position_of(&c2.hash).unwrap(), Some(before + 3));
+    let report = l.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    let _ = std::fs::remove_dir_all(&dir);
+}

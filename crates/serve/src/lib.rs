@@ -1,0 +1,286 @@
+//! # kpledger-serve
+//!
+//! The national authority's HTTP service over one ledger file (`kpledger serve`): signed
+//! events submitted by the trade, recorded through the same rules as `kpledger ingest`;
+//! authenticated reads of trade data (RFC 9421 signatures by enrolled actors); the log,
+//! public, as C2SP tlog-tiles; health and Prometheus metrics.
+//!
+//! **Where the writer is.** One OS thread ([`writer`]) owns the ledger's only write
+//! connection. Handlers parse and check signatures (on the blocking pool), then hand a
+//! submission to it through a bounded queue; it takes every submission waiting (up to
+//! [`Config::group`]) and records them in one transaction (`Ledger::append_groups`: each
+//! submission all or nothing under a savepoint, one `fsync` for the group), and answers each
+//! only after the commit returned (WAL, `synchronous=FULL`: durable). Readers open their own
+//! read-only connections (a small pool), on the blocking pool.
+//!
+//! Like every library of kpledger, this crate never prints or exits: the binary does.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod auth;
+mod handlers;
+mod metrics;
+mod offers;
+mod problem;
+pub mod tiles;
+mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kpledger_core::{Ledger, OpenOptions, StoreError};
+
+/// The routes the service answers, as `(method, path template)`: the OpenAPI document
+/// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/events"),
+    ("get", "/v1/events"),
+    ("get", "/v1/events/{hash}"),
+    ("get", "/v1/parcels/{id}"),
+    ("get", "/v1/parcels/{id}/history"),
+    ("get", "/v1/certificates/{number}"),
+    ("get", "/v1/certificates/{number}/bundle"),
+    ("get", "/v1/actors"),
+    ("post", "/v1/offers"),
+    ("get", "/v1/offers"),
+    ("get", "/v1/offers/{hash}"),
+    ("get", "/checkpoint"),
+    ("get", "/tile/{path}"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+/// The OpenAPI 3.1 document of the service, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../../schemas/openapi.json");
+
+/// The service's settings. Every limit has a `kpledger serve` flag; the defaults are
+/// [`Config::new`]'s (documented in SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The ledger file (it must exist: `kpledger init` makes it).
+    pub ledger: PathBuf,
+    /// Largest request body, bytes (413 beyond). Default 4 MiB.
+    pub max_body: usize,
+    /// Most events in one submission (413 beyond). Default 1,000.
+    pub max_events: usize,
+    /// Most connections open at once; a connection beyond is answered 503 and closed.
+    /// Default 256.
+    pub max_connections: usize,
+    /// Time allowed to send a request's headers (the connection is closed after). Default 10 s.
+    pub header_timeout: Duration,
+    /// Time allowed for a whole request, body included (408 after). Default 30 s.
+    pub request_timeout: Duration,
+    /// Submissions waiting for the writer; a submission beyond is answered 503 with
+    /// `Retry-After`. Default 1,024.
+    pub queue: usize,
+    /// Most submissions recorded in one transaction. Default 256.
+    pub group: usize,
+    /// How far a signed read's `created` may be from the server's clock. Default 300 s.
+    pub replay_window: u64,
+    /// With the root authority's key: publish a checkpoint this often when the log has grown
+    /// since the last one (`kpledger serve --checkpoint-key --checkpoint-every`). Without:
+    /// the service serves the checkpoints published with `kpledger log publish`.
+    pub checkpoint: Option<(kpledger_model::SecretKey, Duration)>,
+    /// How long a posted offer waits for its buyer. Default 7 days.
+    pub offer_ttl: Duration,
+    /// Most offers waiting at once (503 beyond). Default 100,000.
+    pub max_offers: usize,
+    /// The scheme and authority of `@target-uri` as clients see the service (for example
+    /// `https://ledger.nma.gov.sl` behind a reverse proxy); default `http://` and the request's
+    /// `Host` header.
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// The defaults, for `ledger`.
+    pub fn new(ledger: PathBuf) -> Config {
+        Config {
+            ledger,
+            max_body: 4 << 20,
+            max_events: 1000,
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            queue: 1024,
+            group: 256,
+            replay_window: 300,
+            checkpoint: None,
+            offer_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_offers: 100_000,
+            public_url: None,
+        }
+    }
+}
+
+/// Why the service could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The ledger could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The checkpoint key is not the root authority's current key.
+    #[error(
+        "the --checkpoint-key is not the current key of this ledger's root authority ({0}); only it \
+         signs checkpoints"
+    )]
+    NotRootKey(String),
+    /// The network failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the handlers share.
+pub(crate) struct AppState {
+    pub(crate) cfg: Config,
+    pub(crate) writer: tokio::sync::mpsc::Sender<writer::Work>,
+    readers: Mutex<Vec<Ledger>>,
+    pub(crate) actors: std::sync::RwLock<writer::Actors>,
+    pub(crate) nonces: Mutex<auth::Nonces>,
+    pub(crate) offers: Mutex<offers::Offers>,
+    pub(crate) metrics: metrics::Metrics,
+}
+
+impl AppState {
+    /// Runs `f` with a read-only connection, on the blocking pool.
+    pub(crate) async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Ledger) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let pooled = state.readers.lock().ok().and_then(|mut p| p.pop());
+            let ledger = match pooled {
+                Some(l) => l,
+                None => Ledger::open(
+                    &state.cfg.ledger,
+                    OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) },
+                )?,
+            };
+            let out = f(&ledger);
+            if let Ok(mut p) = state.readers.lock()
+                && p.len() < 16
+            {
+                p.push(ledger);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Refused(format!("a read failed: {e}")))?
+    }
+}
+
+/// A running service: its address, and the task serving it.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Running {
+    /// Waits until the service stops (it stops only on an error).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        self.task.await.map_err(|e| ServeError::Io(std::io::Error::other(e)))?
+    }
+}
+
+/// Opens the ledger, starts the writer and listens on `listen` (port 0: a free port).
+/// Must be called inside a tokio runtime.
+pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeError> {
+    let mut ledger = Ledger::open(&cfg.ledger, OpenOptions::default())?;
+    let actors = writer::Actors::load(&ledger)?;
+    if let Some((key, _)) = &cfg.checkpoint {
+        let root = actors.root();
+        if root.map(|r| r.record.key) != Some(key.public()) {
+            return Err(ServeError::NotRootKey(
+                root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
+            ));
+        }
+    }
+    // One reader opened now: a file that cannot be read fails here, not at the first request.
+    let reader =
+        Ledger::open(&cfg.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+    let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue.max(1));
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState {
+        cfg: cfg.clone(),
+        writer: tx,
+        readers: Mutex::new(vec![reader]),
+        actors: std::sync::RwLock::new(actors),
+        nonces: Mutex::new(auth::Nonces::default()),
+        offers: Mutex::new(offers::Offers::default()),
+        metrics: metrics::Metrics::default(),
+    });
+    let st = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("kpledger-writer".into())
+        .spawn(move || writer::run(&mut ledger, rx, &st))?;
+    if let Some((_, every)) = &cfg.checkpoint {
+        // The timer only asks; the writer, which owns the write connection, publishes.
+        let (writer, every) = (state.writer.clone(), (*every).max(Duration::from_millis(100)));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // Busy: the next tick asks again.
+                if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) =
+                    writer.try_send(writer::Work::Publish)
+                {
+                    break;
+                }
+            }
+        });
+    }
+    let app = handlers::router(Arc::clone(&state));
+    let task = tokio::spawn(accept_loop(listener, app, state));
+    Ok(Running { addr, task })
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    state: Arc<AppState>,
+) -> Result<(), ServeError> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.cfg.max_connections));
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            // Out of descriptors and the like: wait a moment rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            state.metrics.connection_refused();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let mut stream = stream;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    )
+                    .await;
+            });
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let header_timeout = state.cfg.header_timeout;
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            drop(permit);
+        });
+    }
+}

@@ -1,0 +1,215 @@
+//! A small Sierra Leone ledger and a service over it, on 127.0.0.1 port 0.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kpledger_core::Ledger;
+use kpledger_core::sim::{Sim, licence, site};
+use kpledger_model::canonical::from_slice_strict;
+use kpledger_model::{ActorId, HsCode, Origin, ParcelId, ParsedEvent, Payload, Points, Role, SiteId, Time};
+
+pub(crate) const ORIGIN: &str = "kpledger.sl/serve-test";
+
+/// The world: the simulator (keys, clock), who is who.
+pub(crate) struct World {
+    pub(crate) dir: PathBuf,
+    pub(crate) ledger: PathBuf,
+    pub(crate) sim: Sim,
+    pub(crate) nma: ActorId,
+    pub(crate) koroma: ActorId,
+    pub(crate) sesay: ActorId,
+    pub(crate) dealer: ActorId,
+    pub(crate) koidu: SiteId,
+    pub(crate) tongo: SiteId,
+}
+
+impl World {
+    /// A new ledger in a directory of its own under the target dir.
+    pub(crate) fn new(tag: &str) -> World {
+        let dir =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.kpl");
+        let ledger = Ledger::create(&path).unwrap();
+        let mut sim = Sim::new(
+            ledger,
+            Origin::new(ORIGIN).unwrap(),
+            "kpledger-serve-tests",
+            &Time::new("2026-03-02T08:00:00Z").unwrap(),
+        );
+        let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
+        let policy = from_slice_strict(include_bytes!("../../../../policies/SL.json")).unwrap();
+        sim.policy(&nma, policy).unwrap();
+        let koidu = sim
+            .site(
+                &nma,
+                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+            )
+            .unwrap();
+        let tongo = sim
+            .site(
+                &nma,
+                site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
+                    .unwrap(),
+            )
+            .unwrap();
+        let koroma = sim
+            .enrol(
+                &nma,
+                "sl.miner.koroma",
+                "Ibrahim Koroma",
+                Role::Miner,
+                "SL",
+                Some(
+                    licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap(),
+                ),
+            )
+            .unwrap();
+        let sesay = sim
+            .enrol(
+                &nma,
+                "sl.miner.sesay",
+                "Fatmata Sesay",
+                Role::Miner,
+                "SL",
+                Some(
+                    licence("NMA/AML/2026/0377", "artisanal", "2026-01-01", "2026-12-31", &[&tongo]).unwrap(),
+                ),
+            )
+            .unwrap();
+        let dealer = sim
+            .enrol(
+                &nma,
+                "sl.dealer.kamara",
+                "Kamara Diamond Dealers",
+                Role::Dealer,
+                "SL",
+                Some(licence("NMA/DL/2026/031", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
+            )
+            .unwrap();
+        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo }
+    }
+
+    /// A new extraction by `miner` at `site`, signed, not recorded; the clock moves a minute.
+    pub(crate) fn extraction(&mut self, miner: &ActorId, site: &SiteId) -> (ParcelId, ParsedEvent) {
+        let parcel = self.sim.new_parcel_id();
+        let ev = self
+            .sim
+            .sign(
+                miner,
+                Payload::Extraction {
+                    parcel,
+                    site: site.clone(),
+                    weight_pt: Points(1234),
+                    stones: 3,
+                    hs_code: HsCode::new("7102.31").unwrap(),
+                },
+            )
+            .unwrap();
+        self.sim.tick(1);
+        (parcel, ev)
+    }
+
+    /// A config over this world's ledger.
+    pub(crate) fn config(&self) -> kpledger_serve::Config {
+        kpledger_serve::Config::new(self.ledger.clone())
+    }
+}
+
+/// A running service and the runtime it runs on.
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) url: String,
+    _rt: tokio::runtime::Runtime,
+}
+
+pub(crate) fn start(cfg: kpledger_serve::Config) -> Server {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let running = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg)).unwrap();
+    let addr = running.addr;
+    rt.spawn(running.wait());
+    Server { addr, url: format!("http://{addr}"), _rt: rt }
+}
+
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build(),
+    )
+}
+
+/// A response: status, selected headers, body.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) link: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
+    let h = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (content_type, retry_after, cache_control, link) =
+        (h("content-type").unwrap_or_default(), h("retry-after"), h("cache-control"), h("link"));
+    let status = r.status().as_u16();
+    let body = r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
+    Answer { status, content_type, retry_after, cache_control, link, body }
+}
+
+pub(crate) fn post(url: &str, ctype: &str, body: &[u8]) -> Answer {
+    answer(agent().post(url).header("content-type", ctype).send(body).unwrap())
+}
+
+pub(crate) fn post_events(server: &Server, events: &[&ParsedEvent]) -> Answer {
+    let url = format!("{}/v1/events", server.url);
+    if events.len() == 1 {
+        post(&url, "application/json", &events[0].canonical)
+    } else {
+        let mut body = Vec::new();
+        for e in events {
+            body.extend_from_slice(&e.canonical);
+            body.push(b'\n');
+        }
+        post(&url, "application/jsonl", &body)
+    }
+}
+
+pub(crate) fn get(url: &str) -> Answer {
+    answer(agent().get(url).call().unwrap())
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A GET signed (RFC 9421) by `actor` with `key`, with the given headers' values.
+pub(crate) fn signed_headers(
+    url: &str,
+    actor: &ActorId,
+    key: &kpledger_model::SecretKey,
+    nonce: &str,
+) -> (String, String) {
+    kpledger_serve::auth::sign_request("GET", url, actor.as_str(), key, now(), nonce)
+}
+
+pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::SecretKey, nonce: &str) -> Answer {
+    let (input, sig) = signed_headers(url, actor, key, nonce);
+    get_with(url, &input, &sig)
+}
+
+pub(crate) fn get_with(url: &str, input: &str, sig: &str) -> Answer {
+    answer(agent().get(url).header("signature-input", input).header("signature", sig).call().unwrap())
+}

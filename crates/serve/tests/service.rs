@@ -1,0 +1,607 @@
+//! The service over HTTP on 127.0.0.1 (port 0), in process: submissions (idempotent,
+//! refused with rule codes, malformed, too large, busy), signed reads (401, 403, replay),
+//! the log as C2SP tlog-tiles checked by an independent client, a bounded concurrent load,
+//! the limits, and the OpenAPI document against the router.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read as _, Write as _};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use kpledger_core::{Ledger, OpenOptions};
+use sha2::{Digest as _, Sha256};
+
+fn len(w: &World) -> u64 {
+    Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+        .unwrap()
+        .len()
+        .unwrap()
+}
+
+fn codes(a: &Answer) -> Vec<String> {
+    a.json()["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_submission_is_recorded_once_and_a_retry_is_answered_200() {
+    let mut w = World::new("idem");
+    let s = start(w.config());
+    let before = len(&w);
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    let (_, e1) = w.extraction(&koroma, &koidu);
+    let a = post_events(&s, &[&e1]);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.content_type, "application/json");
+    let v = a.json();
+    let rec = &v["recorded"][0];
+    assert_eq!(rec["seq"], before + 1);
+    assert_eq!(rec["leaf_index"], before);
+    assert_eq!(rec["hash"], e1.hash.to_hex());
+    assert!(v["findings"].as_array().unwrap().is_empty());
+    // The same bytes again (a client retrying after a timeout): 200, the same position.
+    let again = post_events(&s, &[&e1]);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["recorded"], v["recorded"]);
+    assert_eq!(len(&w), before + 1);
+    // Several at once, one of them already recorded: 201, each with its position.
+    let (_, e2) = w.extraction(&koroma, &koidu);
+    let a = post_events(&s, &[&e1, &e2]);
+    assert_eq!(a.status, 201);
+    let v = a.json();
+    assert_eq!(v["recorded"][0]["seq"], before + 1);
+    assert_eq!(v["recorded"][1]["seq"], before + 2);
+    assert_eq!(len(&w), before + 2);
+    // The same new event twice in one submission is refused (CH-1), nothing recorded.
+    let (_, e3) = w.extraction(&koroma, &koidu);
+    let a = post_events(&s, &[&e3, &e3]);
+    assert_eq!(a.status, 422);
+    assert!(codes(&a).contains(&"CH-1".to_owned()));
+    assert_eq!(len(&w), before + 2);
+}
+
+#[test]
+fn a_refusal_is_422_problem_json_with_rule_codes_and_nothing_of_the_submission_is_recorded() {
+    let mut w = World::new("refuse");
+    let s = start(w.config());
+    let before = len(&w);
+    let (koroma, koidu, tongo) = (w.koroma.clone(), w.koidu.clone(), w.tongo.clone());
+    // Koroma's licence names Koidu only: an extraction at Tongo is refused by the rules.
+    let (_, good) = w.extraction(&koroma, &koidu);
+    let (_, bad) = w.extraction(&koroma, &tongo);
+    let a = post_events(&s, &[&good, &bad]);
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.content_type, "application/problem+json");
+    let v = a.json();
+    assert_eq!(v["type"], "urn:kpledger:problem:refused");
+    assert_eq!(v["status"], 422);
+    assert_eq!(v["event_index"], 1);
+    let c = codes(&a);
+    assert!(!c.is_empty() && c.iter().all(|c| c.contains('-')), "{c:?}");
+    // All or nothing: the good event of the refused submission was not recorded.
+    assert_eq!(len(&w), before);
+    assert_eq!(post_events(&s, &[&good]).status, 201);
+}
+
+#[test]
+fn a_document_not_signed_by_an_enrolled_key_is_refused_before_any_database_work() {
+    let mut w = World::new("sig");
+    let mut cfg = w.config();
+    cfg.queue = 1;
+    cfg.group = 1;
+    let s = start(cfg);
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    let (_, good) = w.extraction(&koroma, &koidu);
+    // A bit of the signature flipped.
+    let mut v: serde_json::Value = serde_json::from_slice(&good.canonical).unwrap();
+    let sig = v["sig"]["sig"].as_str().unwrap().to_owned();
+    let mut bytes = base64::engine::general_purpose::STANDARD.decode(&sig).unwrap();
+    bytes[5] ^= 1;
+    v["sig"]["sig"] = base64::engine::general_purpose::STANDARD.encode(&bytes).into();
+    let forged = serde_json::to_vec(&v).unwrap();
+    // Signed correctly, but with a key the ledger never enrolled for this actor.
+    let stranger = kpledger_model::SecretKey::from_seed(&[9u8; 32]);
+    let body = w.sim.body(&koroma, good.event.body.payload.clone());
+    let unenrolled = kpledger_model::Event::sign(body, &stranger).unwrap().into_parsed().unwrap();
+
+    // The ledger is locked by another writer: any database work would wait, then fail.
+    let mut conn = rusqlite::Connection::open(&w.ledger).unwrap();
+    conn.busy_timeout(Duration::from_secs(30)).unwrap();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+    for doc in [forged.as_slice(), unenrolled.canonical.as_slice()] {
+        let a = post(&format!("{}/v1/events", s.url), "application/json", doc);
+        assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!(codes(&a), ["CH-2"]);
+    }
+    // Meanwhile good submissions wait for the writer; beyond the queue: 503 with Retry-After.
+    let posts: Vec<_> = (0..4)
+        .map(|_| {
+            let (_, e) = w.extraction(&koroma, &koidu);
+            let url = format!("{}/v1/events", s.url);
+            std::thread::spawn(move || (post(&url, "application/json", &e.canonical), e))
+        })
+        .collect();
+    let answers: Vec<(Answer, _)> = posts.into_iter().map(|h| h.join().unwrap()).collect();
+    let busy: Vec<&Answer> = answers.iter().map(|(a, _)| a).filter(|a| a.status == 503).collect();
+    assert!(!busy.is_empty(), "{:?}", answers.iter().map(|(a, _)| a.status).collect::<Vec<_>>());
+    assert!(busy.iter().all(|a| a.retry_after.is_some() && a.content_type == "application/problem+json"));
+    tx.rollback().unwrap();
+    // Once the lock is gone, a retry of each is recorded (or found recorded) exactly once.
+    let mut seqs = BTreeSet::new();
+    for (_, e) in &answers {
+        let a = post_events(&s, &[e]);
+        assert!(a.status == 201 || a.status == 200, "{}", a.status);
+        assert!(seqs.insert(a.json()["recorded"][0]["seq"].as_u64().unwrap()));
+    }
+}
+
+#[test]
+fn malformed_is_400_other_media_415_too_large_413() {
+    let mut w = World::new("limits");
+    let mut cfg = w.config();
+    cfg.max_body = 4096;
+    cfg.max_events = 3;
+    let s = start(cfg);
+    let url = format!("{}/v1/events", s.url);
+    let a = post(&url, "application/json", b"{\"body\":");
+    assert_eq!((a.status, a.content_type.as_str()), (400, "application/problem+json"));
+    assert_eq!(post(&url, "application/json", b"{}").status, 400);
+    assert_eq!(post(&url, "text/plain", b"{}").status, 415);
+    let a = post(&url, "application/jsonl", &vec![b' '; 5000]);
+    assert_eq!(a.status, 413);
+    assert_eq!(a.json()["type"], "urn:kpledger:problem:too-large");
+    // Without Content-Length (chunked), the limit holds while reading.
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    let chunk = vec![b' '; 1000];
+    c.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n").unwrap();
+    for _ in 0..5 {
+        let _ = c.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
+        let _ = c.write_all(&chunk);
+        let _ = c.write_all(b"\r\n");
+    }
+    let _ = c.write_all(b"0\r\n\r\n");
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    let evs: Vec<_> = (0..4).map(|_| w.extraction(&koroma, &koidu).1).collect();
+    let refs: Vec<_> = evs.iter().collect();
+    let a = post_events(&s, &refs);
+    assert_eq!(a.status, 413, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(post_events(&s, &refs[..3]).status, 201);
+}
+
+#[test]
+fn reads_need_a_fresh_signature_of_an_enrolled_actor_who_may_see_the_data() {
+    let mut w = World::new("auth");
+    let (koroma, sesay, nma, koidu) = (w.koroma.clone(), w.sesay.clone(), w.nma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let kk = w.sim.key(&koroma).unwrap().clone();
+    let ks = w.sim.key(&sesay).unwrap().clone();
+    let kn = w.sim.key(&nma).unwrap().clone();
+    let s = start(w.config());
+    let url = format!("{}/v1/parcels/{parcel}", s.url);
+
+    let a = get(&url);
+    assert_eq!((a.status, a.content_type.as_str()), (401, "application/problem+json"));
+    // The holder reads its parcel: state and head hash.
+    let a = get_signed(&url, &koroma, &kk, "n-1");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let v = a.json();
+    assert_eq!(v["head"], ev.hash.to_hex());
+    assert_eq!(v["ledger"], ORIGIN);
+    assert_eq!(v["parcel"]["holder"], koroma.as_str());
+    // Another miner: 403. The authority: 200.
+    let a = get_signed(&url, &sesay, &ks, "n-2");
+    assert_eq!((a.status, a.content_type.as_str()), (403, "application/problem+json"));
+    assert_eq!(get_signed(&url, &nma, &kn, "n-3").status, 200);
+    // The same signed request again: a replay, 401.
+    let (input, sig) = signed_headers(&url, &koroma, &kk, "n-4");
+    assert_eq!(get_with(&url, &input, &sig).status, 200);
+    let replay = get_with(&url, &input, &sig);
+    assert_eq!(replay.status, 401);
+    assert!(replay.json()["detail"].as_str().unwrap().contains("already received"));
+    // Signed for another URI, by another key, or outside the window: 401.
+    let (input, sig) = signed_headers(&format!("{url}/history"), &koroma, &kk, "n-5");
+    assert_eq!(get_with(&url, &input, &sig).status, 401);
+    let (input, sig) = signed_headers(&url, &koroma, &ks, "n-6");
+    assert_eq!(get_with(&url, &input, &sig).status, 401);
+    let (input, sig) =
+        kpledger_serve::auth::sign_request("GET", &url, koroma.as_str(), &kk, now() - 3600, "n-7");
+    assert_eq!(get_with(&url, &input, &sig).status, 401);
+    // History, the event by hash, the actors.
+    let a = get_signed(&format!("{url}/history"), &koroma, &kk, "n-8");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["events"][0]["hash"], ev.hash.to_hex());
+    let eurl = format!("{}/v1/events/{}", s.url, ev.hash.to_hex());
+    assert_eq!(get_signed(&eurl, &koroma, &kk, "n-9").status, 200);
+    assert_eq!(get_signed(&eurl, &sesay, &ks, "n-10").status, 403);
+    assert_eq!(get_signed(&format!("{}/v1/actors", s.url), &sesay, &ks, "n-11").status, 200);
+    // The event stream: authorities only, paged with a Link header.
+    let page = format!("{}/v1/events?after=0&limit=2", s.url);
+    assert_eq!(get_signed(&page, &koroma, &kk, "n-12").status, 403);
+    let a = get_signed(&page, &nma, &kn, "n-13");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["events"].as_array().unwrap().len(), 2);
+    assert_eq!(a.link.as_deref(), Some("</v1/events?after=2&limit=2>; rel=\"next\""));
+}
+
+/// RFC 9162 §2.1.1 MTH, computed here from the leaf hashes (not with kpledger's code).
+fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            let mut h = Sha256::new();
+            h.update([1u8]);
+            h.update(mth(&leaves[..k]));
+            h.update(mth(&leaves[k..]));
+            h.finalize().into()
+        }
+    }
+}
+
+/// RFC 9162 §2.1.3.1 PATH(m, D[n]).
+fn path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
+    let n = leaves.len();
+    if n <= 1 {
+        return Vec::new();
+    }
+    let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+    if m < k {
+        let mut p = path(m, &leaves[..k]);
+        p.push(mth(&leaves[k..]));
+        p
+    } else {
+        let mut p = path(m - k, &leaves[k..]);
+        p.push(mth(&leaves[..k]));
+        p
+    }
+}
+
+fn tile_path(level: &str, index: u64, width: Option<u64>) -> String {
+    let mut groups = vec![format!("{:03}", index % 1000)];
+    let mut n = index / 1000;
+    while n > 0 {
+        groups.push(format!("x{:03}", n % 1000));
+        n /= 1000;
+    }
+    groups.reverse();
+    let mut p = format!("tile/{level}/{}", groups.join("/"));
+    if let Some(w) = width {
+        p.push_str(&format!(".p/{w}"));
+    }
+    p
+}
+
+#[test]
+fn the_log_is_served_as_c2sp_tlog_tiles_and_an_independent_client_recomputes_it() {
+    let mut w = World::new("tiles");
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    for _ in 0..600 {
+        let (_, ev) = w.extraction(&koroma, &koidu);
+        w.sim.ledger_mut().append(&ev).unwrap();
+    }
+    let key = w.sim.key(&w.nma).unwrap().clone();
+    w.sim.ledger_mut().publish_checkpoint(&key).unwrap();
+    let s = start(w.config());
+
+    // The checkpoint: origin, size, root (C2SP tlog-checkpoint).
+    let cp = get(&format!("{}/checkpoint", s.url));
+    assert_eq!(cp.status, 200);
+    assert!(cp.content_type.starts_with("text/plain"));
+    let text = String::from_utf8(cp.body).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], ORIGIN);
+    let size: u64 = lines[1].parse().unwrap();
+    assert!(size > 512);
+    let root: [u8; 32] =
+        base64::engine::general_purpose::STANDARD.decode(lines[2]).unwrap().try_into().unwrap();
+
+    // Level 0 (full tiles, then the partial one) and the entry bundles.
+    let mut leaves = Vec::new();
+    let mut entries = Vec::new();
+    for i in 0..size.div_ceil(256) {
+        let width = (size - i * 256).min(256);
+        let partial = (width < 256).then_some(width);
+        let t = get(&format!("{}/{}", s.url, tile_path("0", i, partial)));
+        assert_eq!(t.status, 200);
+        assert_eq!(t.content_type, "application/octet-stream");
+        assert_eq!(t.body.len() as u64, width * 32);
+        let cc = t.cache_control.unwrap();
+        assert_eq!(partial.is_none(), cc.contains("immutable"), "{cc}");
+        leaves.extend(t.body.chunks(32).map(|c| <[u8; 32]>::try_from(c).unwrap()));
+        let e = get(&format!("{}/{}", s.url, tile_path("entries", i, partial)));
+        assert_eq!(e.status, 200);
+        let mut rest = e.body.as_slice();
+        while !rest.is_empty() {
+            let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+            entries.push(rest[2..2 + n].to_vec());
+            rest = &rest[2 + n..];
+        }
+    }
+    assert_eq!(leaves.len() as u64, size);
+    assert_eq!(entries.len() as u64, size);
+    // Each leaf hash is SHA-256(0x00 ‖ entry), each entry an event's hash, in ledger order.
+    let ledger =
+        Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+            .unwrap();
+    for (i, (leaf, entry)) in leaves.iter().zip(&entries).enumerate() {
+        let mut h = Sha256::new();
+        h.update([0u8]);
+        h.update(entry);
+        assert_eq!(<[u8; 32]>::from(h.finalize()), *leaf);
+        assert_eq!(entry.as_slice(), ledger.event(i as u64 + 1).unwrap().unwrap().hash.0);
+    }
+    assert_eq!(mth(&leaves), root, "the root recomputed from the tiles is the checkpoint's");
+    // Level 1: the partial tile holds the roots of each full 256-leaf block.
+    let blocks = size / 256;
+    let t = get(&format!("{}/{}", s.url, tile_path("1", 0, Some(blocks))));
+    assert_eq!(t.status, 200);
+    for (b, got) in t.body.chunks(32).enumerate() {
+        assert_eq!(got, mth(&leaves[b * 256..(b + 1) * 256]));
+    }
+    // Tiles beyond the log, and non-canonical paths: 404.
+    for p in ["tile/0/003", "tile/1/000", "tile/0/x000/001", "tile/0/000.p/256", "tile/entries/9"] {
+        assert_eq!(get(&format!("{}/{p}", s.url)).status, 404, "{p}");
+    }
+    // Inclusion proofs from the tiles agree with the ledger's (`kpledger log prove-inclusion`).
+    for i in [0usize, 1, 255, 256, 257, 511, size as usize - 1, 137, 400] {
+        let ours: Vec<[u8; 32]> = path(i, &leaves);
+        let theirs: Vec<[u8; 32]> =
+            ledger.inclusion_proof(i as u64 + 1, size).unwrap().iter().map(|h| h.0).collect();
+        assert_eq!(ours, theirs, "leaf {i}");
+    }
+}
+
+#[test]
+fn a_bounded_concurrent_load_loses_and_duplicates_no_acknowledged_event() {
+    const CLIENTS: usize = 8;
+    const EACH: usize = 50;
+    let mut w = World::new("load");
+    let before = len(&w);
+    let s = start(w.config());
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    let batches: Vec<Vec<_>> =
+        (0..CLIENTS).map(|_| (0..EACH).map(|_| w.extraction(&koroma, &koidu).1).collect()).collect();
+    let handles: Vec<_> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(c, events)| {
+            let url = s.url.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for (i, e) in events.iter().enumerate() {
+                    let a = post(&format!("{url}/v1/events"), "application/json", &e.canonical);
+                    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+                    let seq = a.json()["recorded"][0]["seq"].as_u64().unwrap();
+                    acked.push((seq, e.hash));
+                    // Reads mixed in, and a retry now and then.
+                    if i % 10 == c % 10 {
+                        assert_eq!(get(&format!("{url}/tile/entries/000.p/1")).status, 200);
+                        let again = post(&format!("{url}/v1/events"), "application/json", &e.canonical);
+                        assert_eq!(again.status, 200);
+                        assert_eq!(again.json()["recorded"][0]["seq"].as_u64().unwrap(), seq);
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let acked: Vec<(u64, kpledger_model::Hash)> =
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let seqs: BTreeSet<u64> = acked.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs.len(), CLIENTS * EACH, "no two acknowledgements share a position");
+    assert_eq!(len(&w), before + (CLIENTS * EACH) as u64, "nothing recorded beyond the acknowledged");
+    let ledger =
+        Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+            .unwrap();
+    let by_seq: BTreeMap<u64, kpledger_model::Hash> = acked.into_iter().collect();
+    for (seq, hash) in &by_seq {
+        assert_eq!(ledger.position_of(hash).unwrap(), Some(*seq));
+    }
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    // Group commit happened: fewer transactions than submissions is allowed, never more.
+    let m = String::from_utf8(get(&format!("{}/metrics", s.url)).body).unwrap();
+    let created =
+        m.lines().find(|l| l.starts_with("kpledger_submissions_total{outcome=\"created\"}")).unwrap();
+    assert_eq!(created.rsplit(' ').next().unwrap(), (CLIENTS * EACH).to_string());
+    assert!(m.contains(&format!("kpledger_log_size {}", before + (CLIENTS * EACH) as u64)));
+    assert!(m.contains("kpledger_submission_seconds_count"), "{m}");
+}
+
+#[test]
+fn connections_beyond_the_limit_get_503_slow_headers_are_cut_off_slow_bodies_get_408() {
+    let w = World::new("conn");
+    let mut cfg = w.config();
+    cfg.max_connections = 2;
+    cfg.header_timeout = Duration::from_secs(1);
+    cfg.request_timeout = Duration::from_secs(1);
+    let s = start(cfg);
+    let read_all = |c: &mut std::net::TcpStream| {
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut out = Vec::new();
+        let r = c.read_to_end(&mut out);
+        assert!(r.is_ok() || !out.is_empty(), "{r:?}");
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    {
+        // Two idle connections take both slots; the third is answered 503 and closed.
+        let _a = std::net::TcpStream::connect(s.addr).unwrap();
+        let _b = std::net::TcpStream::connect(s.addr).unwrap();
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        let got = read_all(&mut c);
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+        assert!(got.to_ascii_lowercase().contains("retry-after: 1"));
+        // A connection that sends nothing at all is closed too (the header timeout): idle
+        // connections cannot hold the slots.
+        let mut a = _a;
+        assert_eq!(read_all(&mut a), "");
+    }
+    // A client that never finishes its headers is disconnected (the slot is freed).
+    let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let got = read_all(&mut slow);
+    assert!(!got.contains("200 OK"), "{got}");
+    // A body that never arrives: 408.
+    let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
+    slow.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"body\"")
+        .unwrap();
+    let got = read_all(&mut slow);
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert_eq!(get(&format!("{}/healthz", s.url)).status, 200);
+}
+
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
+    let w = World::new("openapi");
+    let s = start(w.config());
+    let doc: serde_json::Value = serde_json::from_str(kpledger_serve::OPENAPI).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let served = get(&format!("{}/openapi.json", s.url));
+    assert_eq!(served.status, 200);
+    assert_eq!(served.json(), doc);
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys().filter(|m| *m != "parameters") {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    let routes: BTreeSet<(String, String)> =
+        kpledger_serve::ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    assert_eq!(documented, routes);
+    // Every route is one the router answers (not the fallback, not 405).
+    for (method, path) in &routes {
+        let concrete = path
+            .replace("{hash}", &"0".repeat(64))
+            .replace("{id}", "0195a0a0-0000-7000-8000-000000000000")
+            .replace("{number}", "SL-0")
+            .replace("{path}", "entries/000.p/1");
+        let url = format!("{}{concrete}", s.url);
+        let a = if method == "post" { post(&url, "application/json", b"{}") } else { get(&url) };
+        assert_ne!(a.status, 405, "{method} {path}");
+        if a.content_type == "application/problem+json" {
+            assert_ne!(a.json()["type"], "urn:kpledger:problem:no-route", "{method} {path}");
+        }
+    }
+    assert_eq!(get(&format!("{}/nowhere", s.url)).json()["type"], "urn:kpledger:problem:no-route");
+}
+
+#[test]
+fn with_the_root_key_the_service_publishes_checkpoints_as_the_log_grows() {
+    let mut w = World::new("publish");
+    let key = w.sim.key(&w.nma).unwrap().clone();
+    // Another key than the root's: refused at start.
+    let mut cfg = w.config();
+    cfg.checkpoint = Some((w.sim.key(&w.koroma).unwrap().clone(), Duration::from_millis(200)));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let refused = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg));
+    assert!(matches!(refused, Err(kpledger_serve::ServeError::NotRootKey(_))), "{refused:?}");
+    let mut cfg = w.config();
+    cfg.checkpoint = Some((key, Duration::from_millis(200)));
+    let s = start(cfg);
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    for _ in 0..3 {
+        let (_, e) = w.extraction(&koroma, &koidu);
+        assert_eq!(post_events(&s, &[&e]).status, 201);
+    }
+    let size = len(&w);
+    // Wait (bounded) for the timer's checkpoint of the whole log.
+    let mut seen = None;
+    for _ in 0..300 {
+        let a = get(&format!("{}/checkpoint", s.url));
+        if a.status == 200 {
+            let text = String::from_utf8(a.body).unwrap();
+            if text.lines().nth(1) == Some(&size.to_string()) {
+                seen = Some(text);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = seen.expect("a checkpoint of the whole log within 30 s");
+    let ledger =
+        Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+            .unwrap();
+    let root = base64::engine::general_purpose::STANDARD.encode(ledger.log_root(size).unwrap().0);
+    assert_eq!(text.lines().nth(2), Some(root.as_str()));
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    // One checkpoint per size, only when the log grew.
+    let sizes: Vec<u64> = ledger.stored_checkpoints().unwrap().iter().map(|c| c.size).collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]) && sizes.last() == Some(&size), "{sizes:?}");
+    let m = String::from_utf8(get(&format!("{}/metrics", s.url)).body).unwrap();
+    assert!(m.contains(&format!("kpledger_checkpoints_published_total {}", sizes.len())), "{m}");
+}
+
+#[test]
+fn offers_are_relayed_to_their_buyer_only_while_they_apply() {
+    let mut w = World::new("offers");
+    let (koroma, buyer, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let offer = w.sim.offer(&koroma, &parcel, &buyer, kpledger_model::Cents(91_000)).unwrap();
+    let (kk, kb, kn) = (
+        w.sim.key(&koroma).unwrap().clone(),
+        w.sim.key(&buyer).unwrap().clone(),
+        w.sim.key(&nma).unwrap().clone(),
+    );
+    let s = start(w.config());
+    let url = format!("{}/v1/offers", s.url);
+    let doc = serde_json::to_vec(&offer).unwrap();
+    let a = post(&url, "application/json", &doc);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let hash = a.json()["offer"].as_str().unwrap().to_owned();
+    assert_eq!(hash, offer.hash().unwrap().to_hex());
+    assert_eq!(post(&url, "application/json", &doc).status, 200, "the same offer again");
+    // A forged signature, an offer by a non-holder, a stale head: 422 with the rule code.
+    let mut forged = offer.clone();
+    forged.body.price_usd_cents = kpledger_model::Cents(1);
+    let a = post(&url, "application/json", &serde_json::to_vec(&forged).unwrap());
+    assert_eq!(a.status, 422);
+    assert_eq!(codes(&a), ["CH-2"]);
+    let mut body = offer.body.clone();
+    body.signer = buyer.clone();
+    let not_holder = kpledger_model::Offer::sign(body, &kb).unwrap();
+    let a = post(&url, "application/json", &serde_json::to_vec(&not_holder).unwrap());
+    assert_eq!((a.status, codes(&a)), (422, vec!["CH-2".to_owned()]));
+    let mut body = offer.body.clone();
+    body.prev = kpledger_model::Hash([7; 32]);
+    let stale = kpledger_model::Offer::sign(body, &kk).unwrap();
+    let a = post(&url, "application/json", &serde_json::to_vec(&stale).unwrap());
+    assert_eq!((a.status, codes(&a)), (422, vec!["CH-1".to_owned()]));
+    assert_eq!(post(&url, "application/json", b"{}").status, 400);
+    // The buyer sees it; the seller may not list the buyer's offers; an authority may.
+    let list = get_signed(&url, &buyer, &kb, "o-1");
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["offers"][0]["hash"], hash);
+    assert_eq!(get_signed(&format!("{url}?to={buyer}"), &koroma, &kk, "o-2").status, 403);
+    assert_eq!(get_signed(&format!("{url}?to={buyer}"), &nma, &kn, "o-3").status, 200);
+    assert_eq!(get(&url).status, 401);
+    // The offer itself, byte for byte what the holder signed, for `handover accept`.
+    let one = get_signed(&format!("{url}/{hash}"), &buyer, &kb, "o-4");
+    assert_eq!(one.status, 200);
+    let back: kpledger_model::Offer = kpledger_model::canonical::from_slice_strict(&one.body).unwrap();
+    assert_eq!(back, offer);
+    // Once the parcel has moved on (the holder offers it again, and that handover is
+    // recorded), the first offer no longer applies and is no longer listed.
+    let body = w.sim.body(
+        &buyer,
+        kpledger_model::Payload::Handover { offer: offer.clone(), weight_pt: offer.body.weight_pt },
+    );
+    let handover = kpledger_model::Event::sign(body, &kb).unwrap().into_parsed().unwrap();
+    let a = post_events(&s, &[&handover]);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let list = get_signed(&url, &buyer, &kb, "o-5");
+    assert_eq!(list.json()["offers"].as_array().unwrap().len(), 0);
+    assert_eq!(get_signed(&format!("{url}/{hash}"), &buyer, &kb, "o-6").status, 404, "superseded: dropped");
+    assert_eq!(post(&url, "application/json", &doc).status, 422, "no longer applies");
+}

@@ -1,0 +1,48 @@
+//! C2SP [tlog-witness](https://c2sp.org/tlog-witness) for kpledger, both ways.
+//!
+//! - [`request`]: the `add-checkpoint` request body (old size, up to 63 consistency-proof
+//!   lines, an empty line, the signed checkpoint), parsed and written byte for byte.
+//! - [`decide`]: the witness's decision as a pure function of its state and the request
+//!   body: 400, 403, 404, 409 (with the witness's size), 422, or cosign.
+//! - [`state`]: the witness's durable state file (one per witness, locked) and the evidence
+//!   of refused forks.
+//! - [`server`]: the HTTP service (axum): one lock held across the check, the durable write
+//!   and the cosignature.
+//! - [`client`]: the log's side: submit a checkpoint, re-prove after 409.
+//!
+//! Which logs a witness witnesses, and which witnesses a log asks, are read from the same
+//! C2SP tlog-policy text ([`kpledger_verify::trust::TrustPolicy`]): a witness reads the `log`
+//! lines, a log the `witness` lines' URLs (their submission prefixes).
+//!
+//! Libraries never print: the server reports its decisions through a callback.
+
+pub mod client;
+pub mod decide;
+pub mod request;
+pub mod server;
+pub mod state;
+
+use std::collections::BTreeSet;
+
+use kpledger_model::note::Note;
+use kpledger_verify::trust::TrustPolicy;
+
+pub use decide::{Decision, Evidence, LogKeys, LogRecord, Refusal, decide};
+pub use request::AddCheckpoint;
+pub use server::{Answer, Witness};
+pub use state::StateFile;
+
+/// The policy's witnesses (indexes into [`TrustPolicy::witnesses`]) whose cosignatures on
+/// `note` verify. Lines by other keys, or of signature types kpledger does not verify, are
+/// ignored; a note that does not parse, or in which a cosignature by a policy witness does
+/// not verify, counts no witness.
+pub fn cosigned_by(policy: &TrustPolicy, note: &[u8]) -> BTreeSet<usize> {
+    let keys: Vec<_> = policy.witnesses().iter().filter_map(|w| w.key.clone()).collect();
+    let Ok(verifiers) = kpledger_model::note::Verifiers::new(keys) else { return BTreeSet::new() };
+    let Ok(opened) = Note::parse(note).and_then(|n| n.open(&verifiers)) else { return BTreeSet::new() };
+    opened
+        .verified()
+        .iter()
+        .filter_map(|v| policy.witnesses().iter().position(|w| w.key.as_ref() == Some(v.key())))
+        .collect()
+}
