@@ -296,6 +296,7 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
         weight_pt: Points(500_000),
         stones: 900,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     // The ledger's rules accept the root as SL's importing authority.
@@ -334,6 +335,7 @@ fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
         weight_pt: Points(500_000),
         stones: 900,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     w.sim.submit(&nma, import).unwrap();
@@ -413,6 +415,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
                 weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
                 stones: 300,
                 hs_code: HsCode::new("7102.31").unwrap(),
+                more_parcels: Vec::new(),
                 certificate: paper,
             },
         ),
@@ -463,6 +466,7 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
         weight_pt: Points(10_000),
         stones: 120,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid),
     };
     let ev = w.sim.sign(&mme, payload).unwrap();
@@ -595,6 +599,7 @@ fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused(
         weight_pt: Points(200_000),
         stones: 300,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     let ev = w.sim.sign(&mme, payload).unwrap();

@@ -15,7 +15,7 @@ use kpledger_model::{BUNDLE_FORMAT, Bundle, ParcelId, Payload, PublicKey};
 use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
-use crate::state::{MemState, State as _};
+use crate::state::{CertificateState, MemState, ParcelState, State as _};
 use crate::trust::{Quorum, TrustPolicy};
 use kpledger_model::sign::SigMode;
 
@@ -61,6 +61,102 @@ pub fn verify_bundle_observed(
     mode: SigMode,
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
+    verify_bundle_replayed(bytes, policy, mode, observe).map(|(report, _, _)| report)
+}
+
+/// What a verified bundle proves about its certificate's shipment, for an importing authority
+/// that records the import (`kpledger certificate import --bundle`).
+#[derive(Debug, Clone)]
+pub struct ProvenShipment {
+    /// The ledger the bundle comes from.
+    pub ledger: kpledger_model::Origin,
+    /// The certificate as its issuing authority validated it.
+    pub certificate: CertificateState,
+    /// Each certified parcel as the bundle's events leave it (weight, stones, heading, origin,
+    /// status), in the certificate's order.
+    pub parcels: Vec<ParcelState>,
+}
+
+impl ProvenShipment {
+    /// The certificate as an import records it (`Payload::Import`'s `certificate`): every field
+    /// as the issuing authority validated it. A mixed-origin certificate lists the countries of
+    /// origin the bundle proves for its parcels, unless some stones are of an origin nobody
+    /// recorded: then none, which keeps the unknown share unknown in the importer's ledger.
+    pub fn foreign_certificate(&self) -> kpledger_model::ForeignCertificate {
+        let c = &self.certificate.certificate;
+        let countries_of_origin = match &c.country_of_origin {
+            kpledger_model::OriginClaim::Mixed if !self.parcels.iter().any(|p| p.origin_unknown) => {
+                let all: BTreeSet<kpledger_model::Country> =
+                    self.parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
+                all.into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        kpledger_model::ForeignCertificate {
+            number: c.number.clone(),
+            issuing_country: c.issuing_country.clone(),
+            issuing_authority: c.issuing_authority.clone(),
+            country_of_origin: c.country_of_origin.clone(),
+            countries_of_origin,
+            date_of_issue: c.date_of_issue.clone(),
+            date_of_expiry: c.date_of_expiry.clone(),
+            exporter: c.exporter.name.clone(),
+            importer: c.importer.name.clone(),
+            lines: c.lines.clone(),
+            parcel_count: c.parcel_count,
+        }
+    }
+
+    /// Each certified parcel as an import admits it: its id (so that it keeps its provenance,
+    /// and the same parcels cannot be admitted twice under any number, CH-3), its weight, stones
+    /// and heading, in the certificate's order. `weights` and `stones` are what the importer
+    /// found on receipt, one per parcel, or empty to take the bundle's. `Err` names a parcel
+    /// whose stones the bundle does not count and the importer did not give.
+    pub fn import_parcels(
+        &self,
+        weights: &[kpledger_model::Points],
+        stones: &[u32],
+    ) -> Result<Vec<kpledger_model::ImportParcel>, ParcelId> {
+        self.parcels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(kpledger_model::ImportParcel {
+                    parcel: p.id,
+                    weight_pt: weights.get(i).copied().unwrap_or(p.weight_pt),
+                    stones: stones.get(i).copied().or(p.stones).ok_or(p.id)?,
+                    hs_code: p.hs_code.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Verifies a bundle exactly as [`verify_bundle_in`] does and, when it verifies (the report's
+/// `ok`), what it proves about the certificate's shipment; `None` when it does not.
+pub fn verify_bundle_shipment(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+) -> Result<(Report, Option<ProvenShipment>), BundleError> {
+    let (report, state, bundle) = verify_bundle_replayed(bytes, policy, mode, &mut |_, _| {})?;
+    if !report.ok {
+        return Ok((report, None));
+    }
+    let shipment = state.certificate(&bundle.certificate).and_then(|cert| {
+        let parcels: Option<Vec<ParcelState>> =
+            cert.certificate.parcels.iter().map(|r| state.parcels.get(&r.parcel).cloned()).collect();
+        Some(ProvenShipment { ledger: bundle.ledger.clone(), certificate: cert, parcels: parcels? })
+    });
+    Ok((report, shipment))
+}
+
+fn verify_bundle_replayed(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+    observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
+) -> Result<(Report, MemState, Bundle), BundleError> {
     // The events are streamed out of the document as it is read, canonicalised and read as
     // signed events (with their signatures checked on every core) a chunk at a time, and the
     // reading stops at the first event that is not one: memory holds the events read so far,
@@ -206,7 +302,7 @@ pub fn verify_bundle_observed(
 
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
     let warnings = findings.len() as u64 - errors;
-    Ok(Report {
+    let report = Report {
         ok: errors == 0,
         ledger: Some(bundle.ledger.to_string()),
         certificate: Some(bundle.certificate.to_string()),
@@ -219,7 +315,8 @@ pub fn verify_bundle_observed(
         findings,
         witnesses,
         limits: LIMITS,
-    })
+    };
+    Ok((report, state, bundle))
 }
 
 /// The ledger position (`seq`) of the bundle's `i`-th event (0-based): its proof's leaf index
