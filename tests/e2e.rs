@@ -16,6 +16,8 @@
 //!   leaves no partial one (`docs/stress.sh` runs it many more times);
 //! - `concurrency`: two writer processes and several readers on one ledger: no lost or forked
 //!   events, a bounded wait and a clear "locked", readers never see half an event;
+//! - `importer`: an importing authority's work: `policy new`, `certificate import --bundle`
+//!   (verified under the trust policy, or nothing recorded) and `--foreign`, `transit`;
 //! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
 //!   `expect.json`;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
@@ -71,6 +73,8 @@ mod flow;
 mod hostile;
 #[path = "e2e/ids.rs"]
 mod ids;
+#[path = "e2e/importer.rs"]
+mod importer;
 #[path = "e2e/log.rs"]
 mod log;
 #[path = "e2e/memory.rs"]

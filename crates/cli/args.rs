@@ -109,6 +109,49 @@ pub(crate) enum Command {
     /// Issue, export, confirm and list KP certificates
     #[command(subcommand)]
     Certificate(CertificateCmd),
+    /// A transit country's authority records a certified shipment passing through (TR-1)
+    ///
+    /// KPCS Section III(d): a Participant through whose territory a shipment transits checks
+    /// that it leaves as it entered, unopened, its seals and certificate intact. Sign with the
+    /// transit country's authority key: the transit country is the signer's country. What was
+    /// found defaults to what the certificate states; give what you actually found. The ledger
+    /// refuses (TR-1, exit 1) a container opened in transit, seals on exit other than those on
+    /// entry and on the certificate, carats or parcels on exit other than on entry, or not the
+    /// certificate's (carats short by at most the issuing country's tolerance), and a shipment
+    /// that was not exported or was already received.
+    ///
+    /// Example, Guinea's shipment to Dubai through Sierra Leone (after `kpledger demo`):
+    ///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem \
+    ///     --number GN-2026-000117
+    #[command(verbatim_doc_comment)]
+    Transit {
+        #[command(flatten)]
+        sign: SignArgs,
+        /// The certificate number
+        #[arg(long)]
+        number: String,
+        /// Carats weighed on entry (default: the certificate's)
+        #[arg(long)]
+        carats_in: Option<String>,
+        /// Carats weighed on exit (default: as on entry)
+        #[arg(long)]
+        carats_out: Option<String>,
+        /// Parcels counted on entry (default: the certificate's)
+        #[arg(long)]
+        parcels_in: Option<u32>,
+        /// Parcels counted on exit (default: as on entry)
+        #[arg(long)]
+        parcels_out: Option<u32>,
+        /// A container seal found on entry; repeat for each (default: the certificate's seals)
+        #[arg(long = "seal-in", value_name = "SEAL")]
+        seals_in: Vec<String>,
+        /// A container seal found on exit; repeat for each (default: as on entry)
+        #[arg(long = "seal-out", value_name = "SEAL")]
+        seals_out: Vec<String>,
+        /// The container was opened in transit
+        #[arg(long)]
+        opened: bool,
+    },
     /// The transparency log: publish checkpoints, add witness cosignatures, prove inclusion and consistency
     #[command(subcommand)]
     Log(LogCmd),
@@ -690,6 +733,40 @@ pub(crate) enum KeyCmd {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCmd {
+    /// Write a documented starting policy for any KP Participant (then edit it, and sign it in
+    /// with `kpledger policy set`)
+    ///
+    /// The policy (kpledger/policy/v1, schemas/policy.schema.json) holds the rules' national
+    /// values. The starting values, each an assumption to confirm with the country's
+    /// authority (all of them listed in the policy's `unconfirmed`, docs/RULES.md):
+    ///
+    ///   tolerance_pt 1                 MB-1..3, IM-1, TR-1: weighing tolerance, 0.01 ct, once per event
+    ///   mining_licence_classes         LC-1: artisanal, small-scale, large-scale
+    ///   allowed_transfers              LC-2: miner -> dealer, dealer -> exporter, exporter -> dealer
+    ///   exporter_licence_classes       EX-3: exporter
+    ///   valuation_rule government      EX-2: the government valuer's value is final
+    ///   export_duty_bp 0               EX-2: no export duty
+    ///   participants                   KP-6: the KP Participants kpledger lists (policies/*.json)
+    ///   suspensions                    KP-6: Cote d'Ivoire 2005-01-01 to 2014-04-29 (UN embargo)
+    ///   import_confirmation_days 30    IM-2: receipt confirmed within 30 days
+    ///   red_flags                      ST-1..ST-5: value band 33-300%, jump 100% over 100 ct,
+    ///                                  look back 365 days, trading hubs AE and BE
+    ///
+    /// Without --out the policy is written to standard output.
+    ///
+    /// Example: kpledger policy new --country BE --out BE.json
+    #[command(verbatim_doc_comment)]
+    New {
+        /// The country (ISO 3166-1 alpha-2; lower case is read as upper case), a KP Participant
+        #[arg(long)]
+        country: String,
+        /// Write the policy to this file (never overwritten)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The policy's version (default: today's date, UTC)
+        #[arg(long = "policy-version", value_name = "VERSION")]
+        policy_version: Option<String>,
+    },
     /// Sign a country policy file (see policies/) into the ledger
     ///
     /// Example: kpledger policy set --ledger sl.kpl --key nma.pem SL-2.json --time 2026-03-20T09:00:00Z
@@ -1096,28 +1173,61 @@ pub(crate) enum CertificateCmd {
         #[arg(long)]
         seal_broken: bool,
     },
-    /// The importing authority admits a parcel under a certificate issued outside this ledger
+    /// The importing authority admits a shipment under a certificate issued outside this ledger
     ///
-    /// FILE is the foreign certificate as JSON (schemas/event.schema.json, $defs/foreign_certificate).
+    /// One event admits the certificate's whole shipment: one parcel for each parcel the
+    /// certificate counts (`parcel_count`), each with its weight, stones and heading, all held by
+    /// the importer. Per heading, the parcels weigh at most the certificate's line and, over the
+    /// shipment, no more than the importing country's tolerance less; every heading is on the
+    /// certificate and every line is covered (IM-1). A certificate is imported once (KP-2).
+    ///
+    /// From an evidence bundle (--bundle FILE --policy TRUST): the bundle is verified under your
+    /// trust policy exactly as `kpledger verify BUNDLE --policy TRUST` does, and nothing is
+    /// recorded unless it verifies (exit 1, with the findings). The import then takes what the
+    /// bundle proves: the certificate (number, country, authority, origin, dates, exporter,
+    /// importer, lines, parcel count) and each certified parcel with its id, weight, stones and
+    /// heading, so that the parcels keep their ids and their provenance in your ledger. The
+    /// shipment must have been exported, not already received, and be destined to your country.
+    /// --weight and --stones, once per parcel in the certificate's order, record what you found
+    /// on receipt instead.
+    ///
+    /// From a certificate on paper (--foreign FILE, the certificate as JSON:
+    /// schemas/event.schema.json, $defs/foreignCertificate): give --weight, --stones and --hs
+    /// once per parcel, in the same order (--hs may be left out when the certificate has one
+    /// heading).
+    ///
+    /// Examples (README.md, An importer's ledger; the second with a certificate on paper):
+    ///   kpledger certificate import --ledger be-importer/be.kpl --key be-importer/fpsd.pem \
+    ///     --holder be.dealer.diamcor --bundle kpledger-demo/bundles/SL-2026-004312.json \
+    ///     --policy kpledger-demo/trust-policy.txt
+    ///   kpledger certificate import --ledger be-importer/be.kpl --key be-importer/fpsd.pem \
+    ///     --holder be.dealer.diamcor --foreign GN-2026-000777.json \
+    ///     --weight 40 --stones 120 --hs 7102.21 --weight 60 --stones 80 --hs 7102.31
+    #[command(verbatim_doc_comment, group(clap::ArgGroup::new("source").required(true).args(["bundle", "foreign"])))]
     Import {
         #[command(flatten)]
         sign: SignArgs,
+        /// An evidence bundle of the certificate (`kpledger bundle`), verified under --policy
+        #[arg(long, conflicts_with = "foreign", requires = "policy")]
+        bundle: Option<PathBuf>,
+        /// Your trust policy, to verify --bundle (`kpledger trust --help`)
+        #[arg(long, requires = "bundle")]
+        policy: Option<PathBuf>,
         /// The foreign certificate (JSON)
         #[arg(long = "foreign")]
-        foreign: PathBuf,
+        foreign: Option<PathBuf>,
         /// The licensed importer taking custody
         #[arg(long)]
         holder: String,
-        /// Weight on receipt in carats: at most the foreign certificate's carats, and short of
-        /// them by no more than the importing country's tolerance (the shipment is one lot)
+        /// A parcel's weight on receipt in carats, once per parcel
         #[arg(long)]
-        weight: String,
-        /// Stones counted
+        weight: Vec<String>,
+        /// A parcel's stones counted, once per parcel
         #[arg(long)]
-        stones: u32,
-        /// HS code of the parcel
-        #[arg(long, default_value = "7102.10")]
-        hs: String,
+        stones: Vec<u32>,
+        /// A parcel's HS code, once per parcel (default: the certificate's one heading)
+        #[arg(long, conflicts_with = "bundle")]
+        hs: Vec<String>,
     },
     /// List certificates
     List {

@@ -11,8 +11,9 @@ use kpledger_model::ids::{IdKind, Prefix};
 use kpledger_model::note::{Cosigner, SigType, VerifierKey};
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertImporter, Country, Event, EventBody, ForeignCertificate, HsCode,
-    ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId, ParcelRef,
-    ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text, Time,
+    ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody, OfferKind, Origin, ParcelId,
+    ParcelRef, ParsedEvent, Payload, Points, Policy, PublicKey, Role, SecretKey, SiteId, SiteRecord, Text,
+    Time,
 };
 use kpledger_verify::{Finding, ParcelStatus, Rule, SigMode};
 use serde_json::json;
@@ -91,6 +92,59 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             &open,
         ),
         Command::Certificate(c) => certificate_cmd(c),
+        Command::Transit {
+            sign,
+            number,
+            carats_in,
+            carats_out,
+            parcels_in,
+            parcels_out,
+            seals_in,
+            seals_out,
+            opened,
+        } => sign_and_record(&sign, |ledger, signer| {
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
+            let c = ledger
+                .certificate(&number)?
+                .ok_or_else(|| {
+                    anyhow!("no certificate {number} in the ledger (`kpledger certificate list`)")
+                })?
+                .certificate;
+            let country = ledger
+                .actor(signer)?
+                .map(|a| a.record.country)
+                .ok_or_else(|| anyhow!("the signer {signer} is not enrolled in the ledger"))?;
+            let seals = |given: &[String]| -> Result<Vec<Text>> {
+                given
+                    .iter()
+                    .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!("seal {s:?}: {e}")))
+                    .collect()
+            };
+            let seal_ids_in =
+                if seals_in.is_empty() { c.container_seal_ids.clone() } else { seals(&seals_in)? };
+            let seal_ids_out = if seals_out.is_empty() { seal_ids_in.clone() } else { seals(&seals_out)? };
+            let carats_in_pt = match &carats_in {
+                Some(w) => carats(w)?,
+                None => Points(c.carats()),
+            };
+            let carats_out_pt = match &carats_out {
+                Some(w) => carats(w)?,
+                None => carats_in_pt,
+            };
+            let parcel_count_in = parcels_in.unwrap_or(c.parcel_count);
+            Ok(Payload::Transit {
+                parcels: current_refs(ledger, &number)?,
+                certificate: number,
+                country,
+                seal_ids_in,
+                seal_ids_out,
+                carats_in_pt,
+                carats_out_pt,
+                parcel_count_in,
+                parcel_count_out: parcels_out.unwrap_or(parcel_count_in),
+                opened,
+            })
+        }),
         Command::Log(l) => log_cmd(l),
         Command::Witness(w) => witness_cmd(w),
         Command::Trust(t) => trust_cmd(t),
@@ -124,6 +178,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Key(k) => key_cmd(k),
         Command::Init { ledger, origin, id, name, country, key, time } => {
             init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
+        }
+        Command::Policy(PolicyCmd::New { country, out, policy_version }) => {
+            policy_new(&country, out.as_deref(), policy_version)
         }
         Command::Policy(PolicyCmd::Set { sign, file }) => {
             let bytes = read_input(&file)?;
@@ -1177,19 +1234,29 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 Ok(Payload::ImportConfirmation { confirmation })
             })
         }
-        CertificateCmd::Import { sign, foreign, holder, weight, stones, hs } => {
-            let bytes = read_input(&foreign)?;
-            let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
-                .with_context(|| format!("{} is not a valid foreign certificate", foreign.display()))?;
-            let payload = Payload::Import {
-                parcel: new_parcel_id()?,
-                holder: ActorId::new(holder).map_err(|e| anyhow!(e))?,
-                weight_pt: carats(&weight)?,
-                stones,
-                hs_code: HsCode::new(hs).map_err(|e| anyhow!(e))?,
-                certificate,
-            };
-            sign_and_record(&sign, |_, _| Ok(payload))
+        CertificateCmd::Import { sign, bundle, policy, foreign, holder, weight, stones, hs } => {
+            let holder = ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?;
+            match (bundle, policy, foreign) {
+                (Some(bundle), Some(policy), None) => {
+                    import_from_bundle(&sign, &bundle, &policy, holder, &weight, &stones)
+                }
+                (None, None, Some(foreign)) => {
+                    let bytes = read_input(&foreign)?;
+                    let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
+                        .with_context(|| {
+                            format!("{} is not a valid foreign certificate", foreign.display())
+                        })?;
+                    if weight.is_empty() {
+                        bail!(
+                            "give each parcel's --weight and --stones (and --hs when the certificate has several headings)"
+                        );
+                    }
+                    let parcels = shipment_from_flags(&certificate, &weight, &stones, &hs)?;
+                    let payload = import_payload(holder, certificate, parcels)?;
+                    sign_and_record(&sign, |_, _| Ok(payload))
+                }
+                _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
+            }
         }
         CertificateCmd::List { ledger, json, open: o } => {
             let l = open(&ledger, true, &o)?;
@@ -1231,6 +1298,222 @@ fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// The parcels of `certificate import --foreign`: `--weight`, `--stones` and `--hs` given once
+/// per parcel, in the same order; `--hs` may be left out when the certificate has one heading.
+fn shipment_from_flags(
+    certificate: &ForeignCertificate,
+    weight: &[String],
+    stones: &[u32],
+    hs: &[String],
+) -> Result<Vec<ImportParcel>> {
+    let headings: std::collections::BTreeSet<&HsCode> =
+        certificate.lines.iter().map(|l| &l.hs_code).collect();
+    if stones.len() != weight.len() || !(hs.is_empty() || hs.len() == weight.len()) {
+        bail!(
+            "give --weight, --stones and --hs once per parcel, in the same order ({} --weight, {} --stones, {} --hs)",
+            weight.len(),
+            stones.len(),
+            hs.len()
+        );
+    }
+    let default_hs = match (hs.is_empty(), headings.iter().next()) {
+        (false, _) => None,
+        (true, Some(h)) if headings.len() == 1 => Some((*h).clone()),
+        (true, _) => bail!(
+            "the certificate lists {} headings: give each parcel's --hs (one of {})",
+            headings.len(),
+            headings.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    weight
+        .iter()
+        .zip(stones)
+        .enumerate()
+        .map(|(i, (w, s))| {
+            let hs_code = match (&default_hs, hs.get(i)) {
+                (Some(h), _) => h.clone(),
+                (None, Some(h)) => HsCode::new(h).map_err(|e| anyhow!(e))?,
+                (None, None) => bail!("parcel {} has no --hs", i + 1),
+            };
+            Ok(ImportParcel { parcel: new_parcel_id()?, weight_pt: carats(w)?, stones: *s, hs_code })
+        })
+        .collect()
+}
+
+/// `policy new`: a starting policy for `country`, from the participant and suspension lists
+/// kpledger ships (policies/SL.json), every national value a documented default listed in
+/// `unconfirmed`.
+fn policy_new(country: &str, out: Option<&Path>, version: Option<String>) -> Result<u8> {
+    let code = Country::new(country.trim().to_ascii_uppercase())
+        .map_err(|e| anyhow!("--country {country:?}: {e} (an ISO 3166-1 alpha-2 code such as BE)"))?;
+    let (_, shipped) = demo::POLICIES[0];
+    let mut policy: Policy = kpledger_model::canonical::from_slice_input(shipped.as_bytes())
+        .context("the participant list kpledger ships does not read")?;
+    if !policy.participants.contains(&code) {
+        bail!(
+            "{code} is not among the KP Participants kpledger lists ({}); if it has joined the KP, \
+             copy a policy from policies/ and add it to `participants`",
+            policy.participants.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let version = match version {
+        Some(v) => v,
+        None => now_or(None)?.date().to_string(),
+    };
+    let texts = |xs: &[&str]| -> Result<Vec<Text>> {
+        xs.iter().map(|x| Text::new(*x).map_err(|e| anyhow!(e))).collect()
+    };
+    policy.country = code.clone();
+    policy.version = Text::new(version).map_err(|e| anyhow!("--policy-version: {e}"))?;
+    policy.tolerance_pt = 1;
+    policy.mining_licence_classes = texts(&["artisanal", "small-scale", "large-scale"])?;
+    policy.max_artisanal_area_m2 = None;
+    policy.allowed_transfers =
+        vec![[Role::Miner, Role::Dealer], [Role::Dealer, Role::Exporter], [Role::Exporter, Role::Dealer]];
+    policy.exporter_licence_classes = texts(&["exporter"])?;
+    policy.valuation_rule = kpledger_model::ValuationRule::Government;
+    policy.export_duty_bp = 0;
+    policy.cert_number_ranges = Vec::new();
+    policy.import_confirmation_days = 30;
+    policy.conclusive_evidence_of_origin = false;
+    policy.benchmarks = Vec::new();
+    policy.unconfirmed = texts(&[
+        "tolerance_pt",
+        "mining_licence_classes",
+        "allowed_transfers",
+        "exporter_licence_classes",
+        "valuation_rule",
+        "export_duty_bp",
+        "participants",
+        "suspensions",
+        "import_confirmation_days",
+        "red_flags",
+    ])?;
+    let json = format!("{}\n", serde_json::to_string_pretty(&policy)?);
+    let Some(out) = out else {
+        print!("{json}");
+        return Ok(OK);
+    };
+    write_new(out, json.as_bytes())?;
+    println!("wrote {}: a starting policy for {code}, version {}", out.display(), policy.version);
+    println!(
+        "  every national value in it is a default to confirm with {code}'s authority (its `unconfirmed`;"
+    );
+    println!("  `kpledger policy new --help` lists them); edit the file, then sign it into the ledger:");
+    println!("  kpledger policy set --key AUTHORITY.pem {}", out.display());
+    Ok(OK)
+}
+
+/// Why an import from a bundle is not recorded although the bundle verifies: the shipment it
+/// proves cannot be admitted here (exit 1, nothing written).
+#[derive(Debug)]
+struct NotAdmitted(String);
+
+impl std::fmt::Display for NotAdmitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotAdmitted {}
+
+/// `certificate import --bundle`: verifies the bundle under the trust policy as `verify` does,
+/// then signs and records the import of exactly what it proves.
+fn import_from_bundle(
+    sign: &SignArgs,
+    bundle: &Path,
+    policy: &Path,
+    holder: ActorId,
+    weight: &[String],
+    stones: &[u32],
+) -> Result<u8> {
+    let trust = read_policy(policy)?;
+    let bytes = read_input(bundle)?;
+    let (report, shipment) = kpledger_verify::verify_bundle_shipment(&bytes, &trust, SigMode::Strict)
+        .with_context(|| format!("{}", bundle.display()))?;
+    let Some(shipment) = shipment.filter(|_| report.ok) else {
+        eprint!("{}", render::report(&report));
+        eprintln!(
+            "kpledger: {} does not verify under the trust policy {}: nothing was recorded",
+            bundle.display(),
+            policy.display()
+        );
+        return Ok(FOUND);
+    };
+    let refuse = |why: String| {
+        eprintln!("kpledger: {why}; nothing was recorded");
+        Ok(FOUND)
+    };
+    let cert = &shipment.certificate.certificate;
+    if shipment.certificate.exported.is_none() {
+        return refuse(format!(
+            "the bundle shows certificate {} issued but not exported: its shipment has not left {}",
+            cert.number, cert.issuing_country
+        ));
+    }
+    if shipment.certificate.confirmed.is_some() {
+        return refuse(format!(
+            "the bundle shows certificate {}'s shipment already received in ledger {} (import confirmation): \
+             it is not imported a second time",
+            cert.number, shipment.ledger
+        ));
+    }
+    let n = shipment.parcels.len();
+    for (flag, given) in [("--weight", weight.len()), ("--stones", stones.len())] {
+        if given != 0 && given != n {
+            bail!(
+                "certificate {} covers {n} parcel(s): give {flag} once for each, in the certificate's order, or not at all",
+                cert.number
+            );
+        }
+    }
+    let weights = weight.iter().map(|w| carats(w)).collect::<Result<Vec<_>>>()?;
+    let parcels = shipment.import_parcels(&weights, stones).map_err(|p| {
+        anyhow!(
+            "the bundle gives no stone count for parcel {p}: count the stones on receipt and give --stones once per parcel"
+        )
+    })?;
+    let foreign = shipment.foreign_certificate();
+    let destination = cert.importer.country.clone();
+    let payload = import_payload(holder, foreign, parcels)?;
+    let recorded = sign_and_record(sign, |ledger, signer| {
+        let country = ledger.actor(signer)?.map(|a| a.record.country);
+        if country.as_ref() != Some(&destination) {
+            return Err(NotAdmitted(format!(
+                "certificate {} is destined to {destination}, not to {}: a shipment is imported by its \
+                 destination's authority",
+                cert.number,
+                country.map_or_else(|| format!("the signer {signer}"), |c| c.to_string())
+            ))
+            .into());
+        }
+        Ok(payload)
+    });
+    match recorded {
+        Err(e) if e.downcast_ref::<NotAdmitted>().is_some() => refuse(e.to_string()),
+        other => other,
+    }
+}
+
+/// An import of `parcels` (at least one) under `certificate`, held by `holder`.
+fn import_payload(
+    holder: ActorId,
+    certificate: ForeignCertificate,
+    parcels: Vec<ImportParcel>,
+) -> Result<Payload> {
+    let mut parcels = parcels.into_iter();
+    let first = parcels.next().ok_or_else(|| anyhow!("an import admits at least one parcel"))?;
+    Ok(Payload::Import {
+        parcel: first.parcel,
+        holder,
+        weight_pt: first.weight_pt,
+        stones: first.stones,
+        hs_code: first.hs_code,
+        certificate,
+        more_parcels: parcels.collect(),
+    })
 }
 
 /// `NAME=KEY.pub` arguments as C2SP cosignature verifier keys.

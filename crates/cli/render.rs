@@ -140,10 +140,16 @@ pub(crate) fn describe(p: &Payload, short_id: &dyn Fn(&uuid::Uuid) -> String) ->
                 if *opened { ", OPENED" } else { ", unopened" }
             )
         }
-        Payload::Import { certificate, holder, weight_pt, .. } => format!(
-            "imported {weight_pt} under {} certificate {} to {holder}",
-            certificate.issuing_country, certificate.number
-        ),
+        Payload::Import { certificate, holder, .. } => {
+            let parcels = p.import_parcels();
+            let weight = Points(parcels.iter().map(|p| p.weight_pt.0).sum());
+            format!(
+                "imported {} parcel(s), {weight}, under {} certificate {} to {holder}",
+                parcels.len(),
+                certificate.issuing_country,
+                certificate.number
+            )
+        }
         Payload::ImportConfirmation { confirmation: m } => format!(
             "receipt confirmed under {}: {} parcels, {}, seals {}; custody to {}",
             m.certificate,

@@ -41,9 +41,9 @@ use kpledger_model::hash::sha256;
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
-    ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
-    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
-    SiteId, Time,
+    ForeignCertificate, Hash, HsCode, ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody,
+    OfferKind, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role,
+    SecretKey, SiteId, Time,
 };
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};
 use rusqlite::types::ValueRef;
@@ -64,7 +64,7 @@ const START: &str = "2026-03-02T08:00:00Z";
 /// US$289/ct (Sierra Leone's 2016 average, docs/RULES.md), in cents per point.
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
-const INVALID_CASES: usize = 111;
+const INVALID_CASES: usize = 117;
 
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -545,6 +545,36 @@ impl World {
             stones,
             hs_code: HsCode::new("7102.31").unwrap(),
             certificate,
+            more_parcels: Vec::new(),
+        }
+    }
+
+    /// An import payload of a shipment of several parcels, each `(pt, stones, heading)`, under a
+    /// foreign certificate, `holder` taking custody.
+    fn import_shipment(
+        &mut self,
+        holder: &ActorId,
+        parcels: &[(u64, u32, &str)],
+        certificate: ForeignCertificate,
+    ) -> Payload {
+        let mut all: Vec<ImportParcel> = parcels
+            .iter()
+            .map(|(pt, stones, hs)| ImportParcel {
+                parcel: self.sim.new_parcel_id(),
+                weight_pt: Points(*pt),
+                stones: *stones,
+                hs_code: HsCode::new(*hs).unwrap(),
+            })
+            .collect();
+        let first = all.remove(0);
+        Payload::Import {
+            parcel: first.parcel,
+            holder: holder.clone(),
+            weight_pt: first.weight_pt,
+            stones: first.stones,
+            hs_code: first.hs_code,
+            certificate,
+            more_parcels: all,
         }
     }
 
@@ -2758,29 +2788,170 @@ fn im1_import_short_of_certificate() -> Vec<File> {
     )
 }
 
-fn kp3_import_headings_merged() -> Vec<File> {
-    let mut w = World::new("kp3_import_headings_merged");
+/// GN-2026-000777 with `lines` and `parcel_count`, and the import of `parcels` under it; the
+/// refused event, with the parcel IM-1 names (the first, unless `named` picks another).
+fn im1_shipment(
+    tag: &str,
+    lines: &[(&str, u64)],
+    parcel_count: u32,
+    parcels: &[(u64, u32, &str)],
+    named: usize,
+) -> (World, ParcelId, ParsedEvent) {
+    let mut w = World::new(tag);
     let c = w.c.clone();
-    let cert = gn_777(&w, "GN-2026-000777", &[("7102.21", 4_000), ("7102.31", 6_000)]);
-    let mut payload = w.import(&c.exporter, 10_000, 120, cert);
-    // The same lot declared unsorted, 7102.10, is what the rules accept.
-    if let Payload::Import { hs_code, .. } = &mut payload {
-        *hs_code = HsCode::new("7102.10").unwrap();
-    }
-    let good = w.sign(&c.nma, payload.clone());
+    let mut cert = gn_777(&w, "GN-2026-000777", lines);
+    cert.parcel_count = parcel_count;
+    let payload = w.import_shipment(&c.exporter, parcels, cert);
+    let p = payload.import_parcels()[named].parcel;
+    let bad = w.sign(&c.nma, payload);
+    (w, p, bad)
+}
+
+fn im1_import_fewer_parcels_than_certificate() -> Vec<File> {
+    // The honest import of the same shipment, three parcels, is accepted without a finding.
+    let (w, _, good) = im1_shipment(
+        "im1_import_fewer_parcels_than_certificate",
+        &[],
+        3,
+        &[(5_000, 60, "7102.31"), (3_000, 40, "7102.31"), (2_000, 20, "7102.31")],
+        0,
+    );
     let v = w.sim.ledger().dry_run(&good).unwrap();
-    assert!(v.findings().is_empty(), "an unsorted lot of two headings is refused: {:#?}", v.findings());
-    if let Payload::Import { hs_code, .. } = &mut payload {
-        *hs_code = HsCode::new("7102.31").unwrap();
-    }
+    assert!(
+        v.is_valid() && v.findings().is_empty(),
+        "a shipment of three parcels is refused: {:#?}",
+        v.findings()
+    );
+    let (w, p, bad) =
+        im1_shipment("im1_import_fewer_parcels_than_certificate", &[], 3, &[(10_000, 120, "7102.31")], 0);
+    w.refuse(
+        "fail_im1_import_fewer_parcels_than_certificate",
+        Rule::Im1,
+        Some(p),
+        "A certificate for 3 parcels is admitted as 1 parcel of the same carats: two parcels of the \
+         shipment would be free to leave the importer's ledger unrecorded, or to be swapped.",
+        bad,
+    )
+}
+
+fn im1_import_more_parcels_than_certificate() -> Vec<File> {
+    let (w, p, bad) = im1_shipment(
+        "im1_import_more_parcels_than_certificate",
+        &[],
+        1,
+        &[(6_000, 70, "7102.31"), (4_000, 50, "7102.31")],
+        0,
+    );
+    w.refuse(
+        "fail_im1_import_more_parcels_than_certificate",
+        Rule::Im1,
+        Some(p),
+        "A certificate for 1 parcel is admitted as 2: a parcel the certificate does not count gets a \
+         lawful-import provenance.",
+        bad,
+    )
+}
+
+fn im1_import_heading_not_on_certificate() -> Vec<File> {
+    let (w, p, bad) =
+        im1_shipment("im1_import_heading_not_on_certificate", &[], 1, &[(10_000, 120, "7102.21")], 0);
+    w.refuse(
+        "fail_im1_import_heading_not_on_certificate",
+        Rule::Im1,
+        Some(p),
+        "A certificate for 100.00 ct of 7102.31 (non-industrial) is admitted as 100.00 ct of 7102.21 \
+         (industrial): the parcel's heading is not on the certificate, and gem stones would pass as \
+         industrial ones.",
+        bad,
+    )
+}
+
+fn im1_import_carats_moved_between_headings() -> Vec<File> {
+    let lines = [("7102.21", 4_000), ("7102.31", 6_000)];
+    let (w, _, good) = im1_shipment(
+        "im1_import_carats_moved_between_headings",
+        &lines,
+        2,
+        &[(4_000, 50, "7102.21"), (6_000, 70, "7102.31")],
+        0,
+    );
+    let v = w.sim.ledger().dry_run(&good).unwrap();
+    assert!(
+        v.is_valid() && v.findings().is_empty(),
+        "a shipment of two headings is refused: {:#?}",
+        v.findings()
+    );
+    let (w, p, bad) = im1_shipment(
+        "im1_import_carats_moved_between_headings",
+        &lines,
+        2,
+        &[(5_000, 60, "7102.21"), (5_000, 60, "7102.31")],
+        0,
+    );
+    w.refuse(
+        "fail_im1_import_carats_moved_between_headings",
+        Rule::Im1,
+        Some(p),
+        "A shipment of 40.00 ct of 7102.21 and 60.00 ct of 7102.31 is admitted as 50.00 ct of each: \
+         the totals and the parcel count match, but 10.00 ct of 7102.21 have no certificate.",
+        bad,
+    )
+}
+
+fn im1_import_line_uncovered() -> Vec<File> {
+    // A line of 0.01 ct, within the tolerance, so that only its being uncovered is at fault.
+    let (w, p, bad) = im1_shipment(
+        "im1_import_line_uncovered",
+        &[("7102.21", 1), ("7102.31", 10_000)],
+        1,
+        &[(10_000, 120, "7102.31")],
+        0,
+    );
+    w.refuse(
+        "fail_im1_import_line_uncovered",
+        Rule::Im1,
+        Some(p),
+        "The certificate's line of 7102.21 is covered by no parcel admitted, although the carats left \
+         out are within the tolerance: a line of the certificate would remain free to cover other stones.",
+        bad,
+    )
+}
+
+fn im1_import_headings_merged() -> Vec<File> {
+    let (w, p, bad) = im1_shipment(
+        "im1_import_headings_merged",
+        &[("7102.21", 4_000), ("7102.31", 6_000)],
+        1,
+        &[(10_000, 120, "7102.10")],
+        0,
+    );
+    w.refuse(
+        "fail_im1_import_headings_merged",
+        Rule::Im1,
+        Some(p),
+        "A shipment of 40.00 ct of 7102.21 and 60.00 ct of 7102.31 is admitted as one unsorted lot, \
+         7102.10: a heading that is not on the certificate, and its two lines left uncovered.",
+        bad,
+    )
+}
+
+fn ch3_import_names_a_parcel_twice() -> Vec<File> {
+    let mut w = World::new("ch3_import_names_a_parcel_twice");
+    let c = w.c.clone();
+    let mut cert = gn_777(&w, "GN-2026-000777", &[]);
+    cert.parcel_count = 2;
+    let mut payload = w.import_shipment(&c.exporter, &[(5_000, 60, "7102.31"), (5_000, 60, "7102.31")], cert);
     let p = import_parcel(&payload);
+    if let Payload::Import { more_parcels, .. } = &mut payload {
+        more_parcels[0].parcel = p;
+    }
     let bad = w.sign(&c.nma, payload);
     w.refuse(
-        "fail_kp3_import_headings_merged",
-        Rule::Kp3,
+        "fail_ch3_import_names_a_parcel_twice",
+        Rule::Ch3,
         Some(p),
-        "A shipment of 40.00 ct of 7102.21 and 60.00 ct of 7102.31 is admitted as one lot of 7102.31: \
-         a lot of several headings is unsorted, 7102.10.",
+        "An import lists the same new parcel id twice, so that two parcels of the certificate's count \
+         would be one parcel in the ledger.",
         bad,
     )
 }
@@ -3581,7 +3752,13 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     kp2_member_certificate_on_paper,
     im1_import_heavier_than_certificate,
     im1_import_short_of_certificate,
-    kp3_import_headings_merged,
+    im1_import_fewer_parcels_than_certificate,
+    im1_import_more_parcels_than_certificate,
+    im1_import_heading_not_on_certificate,
+    im1_import_carats_moved_between_headings,
+    im1_import_line_uncovered,
+    im1_import_headings_merged,
+    ch3_import_names_a_parcel_twice,
     ex3_exporter_name_false,
     ex3_exporter_address_false,
     warn_ex3_exporter_without_address,

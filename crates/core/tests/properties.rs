@@ -423,6 +423,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                     stones,
                     hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
                     certificate,
+                    more_parcels: Vec::new(),
                 };
                 sim.submit(&nma, payload).unwrap();
                 live.push((parcel, Holder::Exporter));
@@ -1098,6 +1099,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
                     stones: 10,
                     hs_code: HsCode::new("7102.31").unwrap(),
                     certificate,
+                    more_parcels: Vec::new(),
                 };
                 let ok = sim.submit(&nma, payload).is_ok();
                 if ok {
@@ -1239,4 +1241,162 @@ fn split_and_merge_rounds_cannot_grow_a_parcel() {
         again(true),
     ]);
     assert!(c.sources == 10_010 && c.held == 10_010 && c.refused == 2, "{c:?}");
+}
+
+/// An adversarial import: a Guinean certificate with one line per heading (`lines`, points
+/// under 7102.21, 7102.31 and 7102.10 in that order), and the shipment admitted under it,
+/// each line's carats shared out into `parts` parcels, each parcel `extra` points off, one
+/// parcel moved to another heading (`relabel`: which parcel, which heading, 7102.39 among
+/// them), and the parcel count on the certificate `count_off` from the parcels admitted.
+#[derive(Debug, Clone)]
+struct Shipment {
+    lines: Vec<u64>,
+    parts: Vec<u64>,
+    extra: Vec<i64>,
+    relabel: Option<(usize, usize)>,
+    count_off: i64,
+}
+
+const HEADINGS: [&str; 4] = ["7102.21", "7102.31", "7102.10", "7102.39"];
+
+fn shipment() -> impl Strategy<Value = Shipment> {
+    (
+        prop::collection::vec(3u64..3_000, 1..=3),
+        prop::collection::vec(1u64..=3, 3),
+        prop::collection::vec(-2i64..=2, 1..6),
+        prop::option::weighted(0.3, (any::<usize>(), 0usize..4)),
+        prop_oneof![3 => Just(0i64), 1 => -1i64..=1],
+    )
+        .prop_map(|(lines, parts, extra, relabel, count_off)| Shipment {
+            lines,
+            parts,
+            extra,
+            relabel,
+            count_off,
+        })
+}
+
+/// `(certificate's parcel count, each parcel as (points, heading))` of a shipment, honest
+/// (every perturbation left out) or not.
+fn shipment_parcels(s: &Shipment, honest: bool) -> (u32, Vec<(u64, &'static str)>) {
+    let mut parcels = Vec::new();
+    for (k, line) in s.lines.iter().enumerate() {
+        let parts = s.parts[k];
+        for i in 0..parts {
+            let share = line / parts + if i + 1 == parts { line % parts } else { 0 };
+            parcels.push((share, HEADINGS[k]));
+        }
+    }
+    let count = u32::try_from(parcels.len()).unwrap();
+    if honest {
+        return (count, parcels);
+    }
+    for (i, p) in parcels.iter_mut().enumerate() {
+        p.0 = shifted(p.0, s.extra[i % s.extra.len()]);
+    }
+    if let Some((which, heading)) = s.relabel {
+        let n = parcels.len();
+        parcels[which % n].1 = HEADINGS[heading];
+    }
+    (u32::try_from(i64::from(count) + s.count_off).unwrap_or(0), parcels)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 6. An import admits exactly its certificate's shipment (IM-1): over adversarial shipments
+    /// (carats off per parcel, moved between headings, parcels miscounted), whatever the ledger
+    /// accepts has the certificate's parcel count, every heading on the certificate and every
+    /// line covered, never more carats under a heading than its line, and is short of the
+    /// certificate by no more than the tolerance; the honest shipment is always accepted.
+    #[test]
+    fn imported_carats_never_exceed_the_certificate(shipments in prop::collection::vec(shipment(), 1..5)) {
+        use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, ImportParcel, OriginClaim, Payload};
+        let scratch = Scratch::new();
+        let ledger = Ledger::create(&scratch.ledger()).unwrap();
+        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
+        let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
+        let policy = common::policy("SL");
+        let tol = policy.tolerance_pt;
+        sim.policy(&nma, policy).unwrap();
+        let importer = sim
+            .enrol_at(
+                &nma,
+                "sl.exporter.kono-gems",
+                "Kono Gems Export Ltd",
+                Role::Exporter,
+                "SL",
+                Some(licence("NMA/EXP/2026/007", "exporter", "2026-01-01", "2026-12-31", &[]).unwrap()),
+                Some("14 Sewafe Road, Koidu"),
+            )
+            .unwrap();
+        for (n, s) in shipments.iter().enumerate() {
+            let (issued, expires) =
+                (sim.now().date(), Time::from_unix(sim.now().unix() + 30 * 86_400).date());
+            let certificate = |parcel_count: u32| ForeignCertificate {
+                number: text(&format!("GN-2026-{:06}", 777 + n)),
+                issuing_country: Country::new("GN").unwrap(),
+                issuing_authority: text("Ministere des Mines et de la Geologie de Guinee"),
+                country_of_origin: OriginClaim::Single(Country::new("GN").unwrap()),
+                countries_of_origin: Vec::new(),
+                date_of_issue: issued.clone(),
+                date_of_expiry: expires.clone(),
+                exporter: text("Comptoir d'Achat de Kankan"),
+                importer: text("Kono Gems Export Ltd"),
+                lines: s
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(|(k, pt)| CertLine {
+                        hs_code: HsCode::new(HEADINGS[k]).unwrap(),
+                        carats_pt: Points(*pt),
+                        value_usd_cents: Cents(pt * CENTS_PER_PT),
+                    })
+                    .collect(),
+                parcel_count,
+            };
+            let import = |sim: &mut Sim, honest: bool| {
+                let (count, parcels) = shipment_parcels(s, honest);
+                let mut all: Vec<ImportParcel> = parcels
+                    .iter()
+                    .map(|(pt, hs)| ImportParcel {
+                        parcel: sim.new_parcel_id(),
+                        weight_pt: Points(*pt),
+                        stones: 10,
+                        hs_code: HsCode::new(*hs).unwrap(),
+                    })
+                    .collect();
+                let first = all.remove(0);
+                Payload::Import {
+                    parcel: first.parcel,
+                    holder: importer.clone(),
+                    weight_pt: first.weight_pt,
+                    stones: first.stones,
+                    hs_code: first.hs_code,
+                    certificate: certificate(count),
+                    more_parcels: all,
+                }
+            };
+            let honest = import(&mut sim, true);
+            let honest = sim.sign(&nma, honest).unwrap();
+            let v = sim.ledger().dry_run(&honest).unwrap();
+            prop_assert!(v.is_valid(), "the honest shipment {s:?} is refused: {:#?}", v.findings());
+            let payload = import(&mut sim, false);
+            if sim.submit(&nma, payload.clone()).is_err() {
+                continue;
+            }
+            let Payload::Import { certificate: c, .. } = &payload else { unreachable!() };
+            let admitted = payload.import_parcels();
+            prop_assert_eq!(admitted.len(), c.parcel_count as usize);
+            let mut short = 0u64;
+            for l in &c.lines {
+                let got: u64 = admitted.iter().filter(|p| p.hs_code == l.hs_code).map(|p| p.weight_pt.0).sum();
+                prop_assert!(got > 0 && got <= l.carats_pt.0, "{} admitted under {} of {}: {s:?}", got, l.hs_code, l.carats_pt.0);
+                short += l.carats_pt.0 - got;
+            }
+            prop_assert!(short <= tol, "{short} points short: {s:?}");
+            prop_assert!(admitted.iter().all(|p| c.lines.iter().any(|l| l.hs_code == p.hs_code)), "{s:?}");
+            sim.tick(60);
+        }
+    }
 }

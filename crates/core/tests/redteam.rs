@@ -385,6 +385,7 @@ impl World {
             stones: 20,
             hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
             certificate: c,
+            more_parcels: Vec::new(),
         }
     }
 }
@@ -443,6 +444,84 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
         w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
     let ev = w.sim.sign(&mme, second).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
+}
+
+/// ATTACK (smuggler with a careless or corrupt importing authority; issue 14 item 3, "the
+/// imported parcels' count and carats equal the certificate's"): Guinea's GN-2026-000777
+/// certifies a shipment of 3 parcels, 40.00 ct of 7102.21 and 60.00 ct of 7102.31. It was
+/// admitted as ONE lot of 100.00 ct: IM-1 compared only the total carats, so two parcels of
+/// the shipment were free to leave the ledger unrecorded (or be swapped), and a lot of one
+/// heading laundered the other heading's carats.
+///
+/// Correct: refused (IM-1); the import admits the certificate's parcels, each under a heading
+/// on it, no heading heavier than its line. Variants: the three parcels with 10.00 ct moved
+/// from one heading to the other (totals and count unchanged); four parcels; the remaining
+/// parcels admitted by a second import of the same certificate once the honest one is in (KP-2).
+#[test]
+fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
+    let mut w = World::new("three-as-one", ("2026-01-01", "2026-12-31"));
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let mme = w.mme.clone();
+    let mut cert = foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid);
+    cert.parcel_count = 3;
+    cert.lines = [("7102.21", 4_000u64), ("7102.31", 6_000)]
+        .iter()
+        .map(|(hs, pt)| kpledger_model::CertLine {
+            hs_code: kpledger_model::HsCode::new(*hs).unwrap(),
+            carats_pt: Points(*pt),
+            value_usd_cents: Cents(pt * 289),
+        })
+        .collect();
+    let shipment = |w: &mut World, parcels: &[(u64, &str)]| {
+        let mut all: Vec<kpledger_model::ImportParcel> = parcels
+            .iter()
+            .map(|(pt, hs)| kpledger_model::ImportParcel {
+                parcel: w.sim.new_parcel_id(),
+                weight_pt: Points(*pt),
+                stones: 20,
+                hs_code: kpledger_model::HsCode::new(*hs).unwrap(),
+            })
+            .collect();
+        let first = all.remove(0);
+        Payload::Import {
+            parcel: first.parcel,
+            holder: id("lr.dealer.liberty"),
+            weight_pt: first.weight_pt,
+            stones: first.stones,
+            hs_code: first.hs_code,
+            certificate: cert.clone(),
+            more_parcels: all,
+        }
+    };
+    for (what, parcels) in [
+        ("3 parcels admitted as 1 lot of 7102.31", vec![(10_000, "7102.31")]),
+        ("3 parcels admitted as 1 unsorted lot", vec![(10_000, "7102.10")]),
+        ("3 parcels admitted as 2", vec![(4_000, "7102.21"), (6_000, "7102.31")]),
+        (
+            "10.00 ct moved from 7102.31 to 7102.21",
+            vec![(5_000, "7102.21"), (2_500, "7102.31"), (2_500, "7102.31")],
+        ),
+        (
+            "3 parcels admitted as 4",
+            vec![(4_000, "7102.21"), (2_000, "7102.31"), (2_000, "7102.31"), (2_000, "7102.31")],
+        ),
+    ] {
+        let payload = shipment(&mut w, &parcels);
+        let ev = w.sim.sign(&mme, payload).unwrap();
+        let codes = w.refused_with(&ev);
+        assert!(codes.contains("IM-1"), "{what}: refused with {codes:?}, not IM-1");
+    }
+    // The honest shipment goes in; its parcels hold the certificate's carats, heading by heading.
+    let honest = shipment(&mut w, &[(4_000, "7102.21"), (3_500, "7102.31"), (2_500, "7102.31")]);
+    let ids: Vec<_> = honest.import_parcels().iter().map(|p| p.parcel).collect();
+    w.sim.submit(&mme, honest).unwrap();
+    let held: u64 = ids.iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
+    assert_eq!((ids.len(), held), (3, 10_000));
+    w.sim.tick(60);
+    // Two parcels "left over" admitted again under the same certificate: KP-2.
+    let again = shipment(&mut w, &[(3_500, "7102.31"), (2_500, "7102.31")]);
+    let ev = w.sim.sign(&mme, again).unwrap();
+    assert_refused(&w.refused_with(&ev), &["KP-2"], "the same certificate's parcels admitted again");
 }
 
 /// ATTACK (smuggler: any holder, with its own key): integer wrap-around in the split's mass

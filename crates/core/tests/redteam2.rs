@@ -296,6 +296,7 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
         weight_pt: Points(500_000),
         stones: 900,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     // The ledger's rules accept the root as SL's importing authority.
@@ -334,6 +335,7 @@ fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
         weight_pt: Points(500_000),
         stones: 900,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     w.sim.submit(&nma, import).unwrap();
@@ -413,6 +415,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
                 weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
                 stones: 300,
                 hs_code: HsCode::new("7102.31").unwrap(),
+                more_parcels: Vec::new(),
                 certificate: paper,
             },
         ),
@@ -463,6 +466,7 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
         weight_pt: Points(10_000),
         stones: 120,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid),
     };
     let ev = w.sim.sign(&mme, payload).unwrap();
@@ -595,8 +599,92 @@ fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused(
         weight_pt: Points(200_000),
         stones: 300,
         hs_code: HsCode::new("7102.31").unwrap(),
+        more_parcels: Vec::new(),
         certificate: paper,
     };
     let ev = w.sim.sign(&mme, payload).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
+}
+
+/// ATTACK (the regional root, i.e. whoever holds the log key, as Sierra Leone's registrar):
+/// the root registers a mine site in Sierra Leone and enrols a miner of its own with a licence
+/// for it (the ledger's rules let the root enrol for any country). The front miner "extracts"
+/// 5,000 ct and sells them through the genuine dealer to the genuine exporter; Sierra Leone's
+/// trusted authority values, seals, certifies and exports the lot, as it would any lot its
+/// exporter presents. The bundle said VERIFIED under a policy that trusts only `sl.nma` for SL.
+///
+/// Correct: refused (KP-7): a trader or a mine site of SL exists, for an importer, only on
+/// the word of SL's pinned authority (docs/SPEC.md §14.3 step 4).
+#[test]
+fn redteam2_the_root_as_registrar_enrols_a_front_miner_is_refused() {
+    let mut w = World::new("root-registrar");
+    let root = w.root.clone();
+    let claim = w
+        .sim
+        .site(&root, site("sl.kono.claim-9", "Claim 9", "SL", "Kono", "8.6,-10.9", 8_000).unwrap())
+        .unwrap();
+    let front = w
+        .sim
+        .enrol(
+            &root,
+            "sl.miner.front",
+            "Front Mining",
+            Role::Miner,
+            "SL",
+            Some(licence("NMA/AML/2026/0999", "artisanal", "2026-01-01", "2026-12-31", &[&claim]).unwrap()),
+        )
+        .unwrap();
+    w.sim.tick(60);
+    let (dealer, exporter, nma) = (w.dealer.clone(), w.exporter.clone(), w.nma.clone());
+    let lot = w.sim.extract(&front, &claim, Points(500_000), 900, "7102.31").unwrap();
+    w.sim.tick(30);
+    w.sell(&front, &lot, &dealer);
+    w.sell(&dealer, &lot, &exporter);
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0301"]);
+    let cert = w.draft("SL-2026-004501", &[lot], to_antwerp());
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004501").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004501");
+    let report = verify(&bundle, &w.trust_policy());
+    let kp7: Vec<&str> =
+        report.findings.iter().filter(|f| f.code.code() == "KP-7").map(|f| f.message.as_str()).collect();
+    assert!(
+        kp7.iter().any(|m| m.contains("sl.miner.front") && m.contains("enrolled"))
+            && kp7.iter().any(|m| m.contains("sl.kono.claim-9") && m.contains("registered")),
+        "a miner and a site registered by the log's root, not by SL's authority, verified: {:#?}",
+        report.findings
+    );
+}
+
+/// ATTACK, the same class by another door: the root imposes a key of its own on the genuine
+/// miner (`rotate_key` signed by the root: a GV-4 red flag in the ledger, no error), then
+/// signs an extraction of 5,000 ct as that miner, which Sierra Leone's authority certifies.
+///
+/// Correct: refused (KP-7): a key imposed on a trader is, like an enrolment, the act of the
+/// trader's country's pinned authority.
+#[test]
+fn redteam2_the_root_imposing_a_key_on_a_trader_is_refused() {
+    let mut w = World::new("root-imposes");
+    let (root, miner) = (w.root.clone(), w.miner.clone());
+    w.sim.rotate(&root, &miner, 1).unwrap();
+    w.sim.tick(60);
+    let lot = w.mined_to_exporter(500_000);
+    let nma = w.nma.clone();
+    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0302"]);
+    let cert = w.draft("SL-2026-004502", &[lot], to_antwerp());
+    w.sim.certify(&nma, cert).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, "SL-2026-004502").unwrap();
+    w.sim.tick(60);
+    let bundle = w.bundle("SL-2026-004502");
+    let report = verify(&bundle, &w.trust_policy());
+    assert!(
+        report.findings.iter().any(|f| f.code.code() == "KP-7"
+            && f.message.contains("imposed")
+            && f.message.contains("sl.miner.koroma")),
+        "a key imposed by the log's root on an SL miner verified: {:#?}",
+        report.findings
+    );
 }

@@ -437,6 +437,7 @@ fn item1_unknown_origin_is_never_laundered() {
         stones: 800,
         hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
         certificate: be,
+        more_parcels: Vec::new(),
     };
     w.sim.submit(&mme, import).unwrap();
     w.sim.tick(60);
@@ -509,6 +510,7 @@ fn item1_unknown_origin_survives_split_and_merge() {
                 stones: 300,
                 hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
                 certificate: ae,
+                more_parcels: Vec::new(),
             },
         )
         .unwrap();

@@ -692,3 +692,163 @@ fn bare_trusted_keys_refuse_the_forgeries_too() {
     let report = verify_bundle_with(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
     assert!(error_codes(&report).contains("LOG-2"), "{:#?}", report.findings);
 }
+
+/// Issue 15 item 5 with issue 14 item 3: an importing authority records what a verified bundle
+/// proves. Sierra Leone certifies a shipment of two parcels under two headings to Antwerp; the
+/// Belgian authority verifies the bundle under its trust policy and admits exactly that
+/// shipment: both parcels, with their ids, weights, stones and headings, the certificate's
+/// carats heading by heading. Then, as a smuggler would: one parcel left out (IM-1), the same
+/// bundle again (KP-2), the same parcels under another number (CH-3), carats moved between the
+/// headings (IM-1); and a policy that does not pin the log proves nothing.
+#[test]
+fn a_verified_bundle_of_two_parcels_is_imported_as_its_shipment() {
+    let mut r = Regional::new(
+        "import-two",
+        "kpledger-import-bundle-v1",
+        None,
+        &[("SL", "sl.nma", "National Minerals Agency of Sierra Leone")],
+    );
+    let nma = Regional::id("sl.nma");
+    let sim = &mut r.sim;
+    sim.policy(&nma, common::policy("SL")).unwrap();
+    let mine = sim
+        .site(&nma, site("sl.kono.claim-1", "Claim 1", "SL", "Kono", "8.64,-10.97", 8_000).unwrap())
+        .unwrap();
+    let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
+        licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
+    };
+    let miner = sim
+        .enrol(&nma, "sl.miner.one", "Miner One", Role::Miner, "SL", Some(lic("M/1", "artisanal", &[&mine])))
+        .unwrap();
+    let dealer = sim
+        .enrol(&nma, "sl.dealer.one", "Dealer One", Role::Dealer, "SL", Some(lic("D/1", "dealer", &[])))
+        .unwrap();
+    let exporter = sim
+        .enrol_at(
+            &nma,
+            "sl.exporter.one",
+            "Exporter One Ltd",
+            Role::Exporter,
+            "SL",
+            Some(lic("E/1", "exporter", &[])),
+            Some("1 Main Road, Koidu"),
+        )
+        .unwrap();
+    let valuer = sim.enrol(&nma, "sl.valuer", "Government Valuer", Role::Valuer, "SL", None).unwrap();
+    let mut lots = Vec::new();
+    for (i, (pt, hs)) in [(4_000u64, "7102.31"), (2_500, "7102.21")].into_iter().enumerate() {
+        sim.tick(60);
+        let p = sim.extract(&miner, &mine, Points(pt), 100, hs).unwrap();
+        sim.tick(60);
+        sim.handover(&miner, &p, &dealer, Cents(pt * 100), None).unwrap();
+        sim.tick(60);
+        sim.handover(&dealer, &p, &exporter, Cents(pt * 120), None).unwrap();
+        sim.tick(60);
+        let v = Cents(pt * 150);
+        sim.value(&valuer, &p, v, v, Some(v), v).unwrap();
+        sim.tick(60);
+        let seal = format!("SL-SEAL-2026-910{i}");
+        sim.seal(&nma, &p, &[seal.as_str()]).unwrap();
+        lots.push(p);
+    }
+    sim.tick(60);
+    let to = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE").unwrap();
+    let draft = sim.draft_certificate("SL-2026-004400", &nma, &exporter, to, &lots, 60).unwrap();
+    assert_eq!((draft.parcel_count, draft.lines.len()), (2, 2));
+    sim.certify(&nma, draft).unwrap();
+    sim.tick(60);
+    sim.export(&nma, "SL-2026-004400").unwrap();
+    sim.tick(60);
+    let arrival = r.sim.now();
+    let bundle = serde_json::to_vec(&r.bundle("SL-2026-004400", &[])).unwrap();
+    let root = r.sim.key(&r.root).unwrap().clone();
+    let policy = policy_of(&root, &[], &[("SL", "sl.nma", r.key("sl.nma"))]);
+
+    // Under a policy that does not pin the log, the bundle proves nothing.
+    let stranger = SecretKey::from_seed(&[7; 32]);
+    let (report, none) = kpledger_verify::verify_bundle_shipment(
+        &bundle,
+        &policy_of(&stranger, &[], &[("SL", "sl.nma", r.key("sl.nma"))]),
+        kpledger_model::sign::SigMode::Strict,
+    )
+    .unwrap();
+    assert!(!report.ok && none.is_none() && error_codes(&report).contains("LOG-2"), "{report:#?}");
+
+    let (report, shipment) =
+        kpledger_verify::verify_bundle_shipment(&bundle, &policy, kpledger_model::sign::SigMode::Strict)
+            .unwrap();
+    assert!(report.ok, "{report:#?}");
+    let shipment = shipment.unwrap();
+    let certified: Vec<_> = shipment.parcels.iter().map(|p| p.id).collect();
+    assert_eq!(certified, lots);
+
+    // The Belgian authority's ledger.
+    let scratch = Scratch::new("import-two-be");
+    let ledger = Ledger::create(&scratch.0.join("be.kpl")).unwrap();
+    let mut be =
+        Sim::new(ledger, Origin::new("kpledger.be/national").unwrap(), "kpledger-import-be-v1", &arrival);
+    let fpsd = be.genesis("be.fpsd", "FPS Economy, Diamond Office", "BE").unwrap();
+    let mut own = common::policy("SL");
+    own.country = kpledger_model::Country::new("BE").unwrap();
+    be.policy(&fpsd, own).unwrap();
+    let diamcor = be
+        .enrol(
+            &fpsd,
+            "be.dealer.diamcor",
+            "Diamcor Rough Trading NV",
+            Role::Dealer,
+            "BE",
+            Some(lic("BE/D/1", "dealer", &[])),
+        )
+        .unwrap();
+    be.tick(60);
+    let import = |parcels: Vec<kpledger_model::ImportParcel>,
+                  certificate: kpledger_model::ForeignCertificate| {
+        let mut parcels = parcels.into_iter();
+        let first = parcels.next().unwrap();
+        Payload::Import {
+            parcel: first.parcel,
+            holder: diamcor.clone(),
+            weight_pt: first.weight_pt,
+            stones: first.stones,
+            hs_code: first.hs_code,
+            certificate,
+            more_parcels: parcels.collect(),
+        }
+    };
+    let refused = |be: &Sim, payload: Payload| -> BTreeSet<&'static str> {
+        let ev = be.sign(&fpsd, payload).unwrap();
+        be.ledger()
+            .dry_run(&ev)
+            .unwrap()
+            .findings()
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| f.code.code())
+            .collect()
+    };
+    let proven = shipment.import_parcels(&[], &[]).unwrap();
+    let certificate = shipment.foreign_certificate();
+    // One of the two parcels left out: refused.
+    assert!(refused(&be, import(proven[..1].to_vec(), certificate.clone())).contains("IM-1"));
+    // Carats moved between the headings, totals unchanged: refused.
+    let mut moved = proven.clone();
+    moved[0].weight_pt = Points(3_900);
+    moved[1].weight_pt = Points(2_600);
+    assert!(refused(&be, import(moved, certificate.clone())).contains("IM-1"));
+    // The shipment as proven: admitted, parcel for parcel.
+    be.submit(&fpsd, import(proven.clone(), certificate.clone())).unwrap();
+    for p in &proven {
+        let held = be.parcel(&p.parcel).unwrap();
+        assert_eq!(
+            (held.weight_pt, held.hs_code.clone(), held.holder.clone()),
+            (p.weight_pt, p.hs_code.clone(), diamcor.clone())
+        );
+    }
+    be.tick(60);
+    // The same bundle again (KP-2); the same parcels under another number (CH-3).
+    assert!(refused(&be, import(proven.clone(), certificate.clone())).contains("KP-2"));
+    let mut renamed = certificate;
+    renamed.number = text("SL-2026-004401").unwrap();
+    assert!(refused(&be, import(proven, renamed)).contains("CH-3"));
+}

@@ -196,8 +196,8 @@ struct Exporter<'a> {
 /// The weights an event gives parcels (the weight it records for each).
 fn weights_set(payload: &Payload) -> Vec<(ParcelId, Points)> {
     match payload {
+        Payload::Import { .. } => payload.import_parcels().iter().map(|p| (p.parcel, p.weight_pt)).collect(),
         Payload::Extraction { parcel, weight_pt, .. }
-        | Payload::Import { parcel, weight_pt, .. }
         | Payload::Valuation { parcel, weight_pt, .. }
         | Payload::Seal { parcel, weight_pt, .. } => vec![(*parcel, *weight_pt)],
         Payload::Handover { offer, weight_pt } => vec![(offer.body.parcel, *weight_pt)],
@@ -402,19 +402,25 @@ impl<'a> Exporter<'a> {
                         .set(&kpl("sealIdsOut"), texts(seal_ids_out)),
                 ]
             }
-            Payload::Import { parcel, holder, weight_pt, stones, hs_code, certificate } => {
+            Payload::Import { holder, certificate, .. } => {
                 self.named_actors.insert(holder.clone());
-                vec![
-                    Draft::new("ObjectEvent", time)
-                        .set("quantityList", json!([quantity(parcel, Some(*weight_pt))]))
-                        .set("action", json!("ADD"))
-                        .set("bizStep", json!("receiving"))
-                        .set("disposition", json!("in_progress"))
-                        .set("bizTransactionList", cert_transaction(certificate.number.as_str()))
-                        .set("destinationList", parties("destination", holder))
-                        .set("ilmd", import_ilmd(certificate, *stones, hs_code.as_str()))
-                        .set(&kpl("issuingCountry"), json!(certificate.issuing_country.as_str())),
-                ]
+                // One ObjectEvent per parcel admitted: each has its own weight, stones and
+                // heading (the instance/lot master data an ObjectEvent carries once).
+                body.payload
+                    .import_parcels()
+                    .iter()
+                    .map(|p| {
+                        Draft::new("ObjectEvent", time)
+                            .set("quantityList", json!([quantity(&p.parcel, Some(p.weight_pt))]))
+                            .set("action", json!("ADD"))
+                            .set("bizStep", json!("receiving"))
+                            .set("disposition", json!("in_progress"))
+                            .set("bizTransactionList", cert_transaction(certificate.number.as_str()))
+                            .set("destinationList", parties("destination", holder))
+                            .set("ilmd", import_ilmd(certificate, p.stones, p.hs_code.as_str()))
+                            .set(&kpl("issuingCountry"), json!(certificate.issuing_country.as_str()))
+                    })
+                    .collect()
             }
             Payload::ImportConfirmation { confirmation } => {
                 self.named_actors.insert(confirmation.holder.clone());

@@ -389,14 +389,28 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         date_of_expiry: day(58),
         exporter: text("Liberty Rough Exports Inc").unwrap(),
         importer: text("Kono Gems Export Ltd").unwrap(),
-        lines: vec![CertLine {
-            hs_code: HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(840),
-            value_usd_cents: Cents(840 * 428),
-        }],
-        parcel_count: 1,
+        lines: vec![
+            CertLine {
+                hs_code: HsCode::new("7102.31").unwrap(),
+                carats_pt: Points(840),
+                value_usd_cents: Cents(840 * 428),
+            },
+            CertLine {
+                hs_code: HsCode::new("7102.21").unwrap(),
+                carats_pt: Points(300),
+                value_usd_cents: Cents(300 * 95),
+            },
+        ],
+        parcel_count: 2,
     };
+    // A shipment of two parcels under two headings: one ObjectEvent (ADD) each.
     let parcel = sim.new_parcel_id();
+    let second = kpledger_model::ImportParcel {
+        parcel: sim.new_parcel_id(),
+        weight_pt: Points(300),
+        stones: 9,
+        hs_code: HsCode::new("7102.21").unwrap(),
+    };
     let import = Payload::Import {
         parcel,
         holder: kono.clone(),
@@ -404,6 +418,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         stones: 14,
         hs_code: HsCode::new("7102.31").unwrap(),
         certificate: foreign,
+        more_parcels: vec![second],
     };
     sim.submit(&nma, import).unwrap();
     sim.tick(60);
@@ -436,6 +451,12 @@ fn every_event_kind_exports_valid_epcis() {
         types,
         BTreeSet::from(["AggregationEvent", "ObjectEvent", "TransactionEvent", "TransformationEvent"])
     );
+    let imports: Vec<&Value> =
+        events(&whole).iter().filter(|e| e["bizStep"] == "receiving" && e["action"] == "ADD").collect();
+    let heads: BTreeSet<&str> =
+        imports.iter().map(|e| e["ilmd"]["kpl:hsCode"].as_str().unwrap_or_default()).collect();
+    assert_eq!(imports.len(), 2, "one ObjectEvent per imported parcel: {imports:#?}");
+    assert_eq!(heads.len(), 2, "each imported parcel with its own heading: {imports:#?}");
     for p in ledger.parcels().unwrap() {
         check_document(
             &schema,

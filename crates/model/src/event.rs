@@ -268,6 +268,22 @@ pub struct NewParcel {
     pub stones: Option<u32>,
 }
 
+/// A parcel admitted by an import, after the first (which the import's own `parcel`,
+/// `weight_pt`, `stones` and `hs_code` give): every parcel of an imported shipment is a parcel
+/// of its own, with its own heading, as the foreign certificate counts them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParcel {
+    /// The new parcel's id.
+    pub parcel: ParcelId,
+    /// Its weight on receipt.
+    pub weight_pt: Points,
+    /// Its stone count.
+    pub stones: u32,
+    /// Its heading.
+    pub hs_code: HsCode,
+}
+
 /// A reference to an existing parcel at a given head.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParcelRef {
@@ -680,21 +696,28 @@ pub enum Payload {
         /// Whether the container was opened in transit.
         opened: bool,
     },
-    /// The importing authority admits a parcel from outside this ledger under a foreign
-    /// certificate; the parcel's chain starts here.
+    /// The importing authority admits a shipment from outside this ledger under a foreign
+    /// certificate: every parcel the certificate counts, each a new parcel whose chain starts
+    /// here, all held by the importer. The first parcel is `parcel`, `weight_pt`, `stones` and
+    /// `hs_code` (the whole event of a one-parcel shipment, and the form 0.1.0 signed); the
+    /// others are `more_parcels`, omitted when there are none ([`Payload::import_parcels`]
+    /// lists them all).
     Import {
-        /// The new parcel.
+        /// The shipment's first parcel.
         parcel: ParcelId,
         /// The licensed importer who takes custody.
         holder: ActorId,
-        /// Its weight on receipt.
+        /// The first parcel's weight on receipt.
         weight_pt: Points,
-        /// Its stone count.
+        /// The first parcel's stone count.
         stones: u32,
-        /// Its heading.
+        /// The first parcel's heading.
         hs_code: HsCode,
-        /// The foreign certificate it came under.
+        /// The foreign certificate the shipment came under.
         certificate: ForeignCertificate,
+        /// The shipment's other parcels, in the order the importer lists them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        more_parcels: Vec<ImportParcel>,
     },
     /// The importing authority confirms receipt of a shipment exported in this ledger.
     ImportConfirmation {
@@ -768,13 +791,35 @@ impl Payload {
             | Payload::ImportConfirmation { confirmation: ImportConfirmation { parcels, .. } } => {
                 parcels.iter().map(|r| (r.parcel, Some(r.prev))).collect()
             }
-            Payload::Import { parcel, .. } => vec![(*parcel, None)],
+            Payload::Import { parcel, more_parcels, .. } => std::iter::once((*parcel, None))
+                .chain(more_parcels.iter().map(|p| (p.parcel, None)))
+                .collect(),
             Payload::Genesis { .. }
             | Payload::Policy { .. }
             | Payload::Enrol { .. }
             | Payload::RotateKey { .. }
             | Payload::Revoke { .. }
             | Payload::Site { .. } => Vec::new(),
+        }
+    }
+}
+
+impl Payload {
+    /// An import's parcels, the first (`parcel`, `weight_pt`, `stones`, `hs_code`) then
+    /// `more_parcels`; empty for every other kind.
+    pub fn import_parcels(&self) -> Vec<ImportParcel> {
+        match self {
+            Payload::Import { parcel, weight_pt, stones, hs_code, more_parcels, .. } => {
+                std::iter::once(ImportParcel {
+                    parcel: *parcel,
+                    weight_pt: *weight_pt,
+                    stones: *stones,
+                    hs_code: hs_code.clone(),
+                })
+                .chain(more_parcels.iter().cloned())
+                .collect()
+            }
+            _ => Vec::new(),
         }
     }
 }

@@ -41,8 +41,8 @@ pub use canonical::JsonError;
 pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use event::{
     ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,
-    ForeignCertificate, ImportConfirmation, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind,
-    OriginClaim, ParcelRef, ParsedEvent, Payload, Policy, RedFlagPolicy, SiteRecord, Suspension,
+    ForeignCertificate, ImportConfirmation, ImportParcel, Licence, NewParcel, NumberRange, Offer, OfferBody,
+    OfferKind, OriginClaim, ParcelRef, ParsedEvent, Payload, Policy, RedFlagPolicy, SiteRecord, Suspension,
     ValuationRule,
 };
 pub use hash::Hash;

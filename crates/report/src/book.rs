@@ -128,8 +128,8 @@ impl Cert {
     }
 }
 
-/// Rough diamonds received under a certificate: a foreign one (`Import` events, one per
-/// parcel, gathered by certificate) or one of this ledger confirmed by the importing
+/// Rough diamonds received under a certificate: a foreign one (an `Import` event admits
+/// the shipment's parcels; imports are gathered by certificate) or one of this ledger confirmed by the importing
 /// authority here (`ImportConfirmation`).
 #[derive(Debug, Clone)]
 pub struct Import {
@@ -554,29 +554,33 @@ impl Book {
                     c.transits.push(country.clone());
                 }
             }
-            Payload::Import { parcel, holder, weight_pt, hs_code, certificate, .. } => {
-                let comp = import_comp(
-                    &certificate.country_of_origin,
-                    &certificate.countries_of_origin,
-                    weight_pt.0,
-                );
-                self.parcels.insert(
-                    *parcel,
-                    Parcel {
-                        weight_pt: weight_pt.0,
-                        holder: Some(holder.clone()),
-                        comp,
-                        hs: Some(hs_code.clone()),
-                        parents: Vec::new(),
-                        created_seq: seq,
-                        live: true,
-                    },
-                );
+            Payload::Import { holder, certificate, .. } => {
+                let shipment = body.payload.import_parcels();
+                for p in &shipment {
+                    let comp = import_comp(
+                        &certificate.country_of_origin,
+                        &certificate.countries_of_origin,
+                        p.weight_pt.0,
+                    );
+                    self.parcels.insert(
+                        p.parcel,
+                        Parcel {
+                            weight_pt: p.weight_pt.0,
+                            holder: Some(holder.clone()),
+                            comp,
+                            hs: Some(p.hs_code.clone()),
+                            parents: Vec::new(),
+                            created_seq: seq,
+                            live: true,
+                        },
+                    );
+                }
+                let ids: Vec<ParcelId> = shipment.iter().map(|p| p.parcel).collect();
                 let country = self.country_of(&signer).unwrap_or_else(|| "??".into());
                 let partner = certificate.issuing_country.to_string();
                 let key = (partner.clone(), certificate.number.to_string());
                 match self.import_index.get(&key).copied() {
-                    Some(i) => self.imports[i].parcels.push(*parcel),
+                    Some(i) => self.imports[i].parcels.extend(ids.iter().copied()),
                     None => {
                         self.import_index.insert(key, self.imports.len());
                         self.imports.push(Import {
@@ -589,7 +593,7 @@ impl Book {
                             origin: certificate.country_of_origin.clone(),
                             countries_of_origin: certificate.countries_of_origin.clone(),
                             lines: certificate.lines.clone(),
-                            parcels: vec![*parcel],
+                            parcels: ids,
                             holder: holder.clone(),
                             foreign: true,
                         });
@@ -600,7 +604,7 @@ impl Book {
                     time,
                     kind: "import",
                     inputs: Vec::new(),
-                    outputs: vec![(*parcel, weight_pt.0)],
+                    outputs: shipment.iter().map(|p| (p.parcel, p.weight_pt.0)).collect(),
                     from: None,
                     to: Some(holder.clone()),
                     note: format!("{} {}", certificate.issuing_country, certificate.number),

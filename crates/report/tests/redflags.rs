@@ -368,6 +368,7 @@ fn st5(raise: bool) -> Vec<(PathBuf, Vec<u8>)> {
         stones: 25,
         hs_code: HsCode::new("7102.31").unwrap(),
         certificate: cert,
+        more_parcels: Vec::new(),
     };
     let nma = w.nma.clone();
     w.sim.submit(&nma, payload).unwrap();
@@ -650,6 +651,7 @@ fn a_mixed_import_naming_fewer_than_two_countries_keeps_an_unknown_share() {
             stones: 10,
             hs_code: HsCode::new("7102.31").unwrap(),
             certificate,
+            more_parcels: Vec::new(),
         };
         w.sim.submit(&nma, import).unwrap();
         w.sim.tick(60);

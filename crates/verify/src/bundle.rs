@@ -15,7 +15,7 @@ use kpledger_model::{BUNDLE_FORMAT, Bundle, ParcelId, Payload, PublicKey};
 use crate::finding::{Finding, Rule, Severity};
 use crate::ledger::{LIMITS, Report};
 use crate::rules::{Signatures, check_event_signed};
-use crate::state::{MemState, State as _};
+use crate::state::{CertificateState, MemState, ParcelState, State as _};
 use crate::trust::{Quorum, TrustPolicy};
 use kpledger_model::sign::SigMode;
 
@@ -61,6 +61,102 @@ pub fn verify_bundle_observed(
     mode: SigMode,
     observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
 ) -> Result<Report, BundleError> {
+    verify_bundle_replayed(bytes, policy, mode, observe).map(|(report, _, _)| report)
+}
+
+/// What a verified bundle proves about its certificate's shipment, for an importing authority
+/// that records the import (`kpledger certificate import --bundle`).
+#[derive(Debug, Clone)]
+pub struct ProvenShipment {
+    /// The ledger the bundle comes from.
+    pub ledger: kpledger_model::Origin,
+    /// The certificate as its issuing authority validated it.
+    pub certificate: CertificateState,
+    /// Each certified parcel as the bundle's events leave it (weight, stones, heading, origin,
+    /// status), in the certificate's order.
+    pub parcels: Vec<ParcelState>,
+}
+
+impl ProvenShipment {
+    /// The certificate as an import records it (`Payload::Import`'s `certificate`): every field
+    /// as the issuing authority validated it. A mixed-origin certificate lists the countries of
+    /// origin the bundle proves for its parcels, unless some stones are of an origin nobody
+    /// recorded: then none, which keeps the unknown share unknown in the importer's ledger.
+    pub fn foreign_certificate(&self) -> kpledger_model::ForeignCertificate {
+        let c = &self.certificate.certificate;
+        let countries_of_origin = match &c.country_of_origin {
+            kpledger_model::OriginClaim::Mixed if !self.parcels.iter().any(|p| p.origin_unknown) => {
+                let all: BTreeSet<kpledger_model::Country> =
+                    self.parcels.iter().flat_map(|p| p.origin_countries.iter().cloned()).collect();
+                all.into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        kpledger_model::ForeignCertificate {
+            number: c.number.clone(),
+            issuing_country: c.issuing_country.clone(),
+            issuing_authority: c.issuing_authority.clone(),
+            country_of_origin: c.country_of_origin.clone(),
+            countries_of_origin,
+            date_of_issue: c.date_of_issue.clone(),
+            date_of_expiry: c.date_of_expiry.clone(),
+            exporter: c.exporter.name.clone(),
+            importer: c.importer.name.clone(),
+            lines: c.lines.clone(),
+            parcel_count: c.parcel_count,
+        }
+    }
+
+    /// Each certified parcel as an import admits it: its id (so that it keeps its provenance,
+    /// and the same parcels cannot be admitted twice under any number, CH-3), its weight, stones
+    /// and heading, in the certificate's order. `weights` and `stones` are what the importer
+    /// found on receipt, one per parcel, or empty to take the bundle's. `Err` names a parcel
+    /// whose stones the bundle does not count and the importer did not give.
+    pub fn import_parcels(
+        &self,
+        weights: &[kpledger_model::Points],
+        stones: &[u32],
+    ) -> Result<Vec<kpledger_model::ImportParcel>, ParcelId> {
+        self.parcels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(kpledger_model::ImportParcel {
+                    parcel: p.id,
+                    weight_pt: weights.get(i).copied().unwrap_or(p.weight_pt),
+                    stones: stones.get(i).copied().or(p.stones).ok_or(p.id)?,
+                    hs_code: p.hs_code.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Verifies a bundle exactly as [`verify_bundle_in`] does and, when it verifies (the report's
+/// `ok`), what it proves about the certificate's shipment; `None` when it does not.
+pub fn verify_bundle_shipment(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+) -> Result<(Report, Option<ProvenShipment>), BundleError> {
+    let (report, state, bundle) = verify_bundle_replayed(bytes, policy, mode, &mut |_, _| {})?;
+    if !report.ok {
+        return Ok((report, None));
+    }
+    let shipment = state.certificate(&bundle.certificate).and_then(|cert| {
+        let parcels: Option<Vec<ParcelState>> =
+            cert.certificate.parcels.iter().map(|r| state.parcels.get(&r.parcel).cloned()).collect();
+        Some(ProvenShipment { ledger: bundle.ledger.clone(), certificate: cert, parcels: parcels? })
+    });
+    Ok((report, shipment))
+}
+
+fn verify_bundle_replayed(
+    bytes: &[u8],
+    policy: &TrustPolicy,
+    mode: SigMode,
+    observe: &mut dyn FnMut(u64, &kpledger_model::ParsedEvent),
+) -> Result<(Report, MemState, Bundle), BundleError> {
     // The events are streamed out of the document as it is read, canonicalised and read as
     // signed events (with their signatures checked on every core) a chunk at a time, and the
     // reading stops at the first event that is not one: memory holds the events read so far,
@@ -206,7 +302,7 @@ pub fn verify_bundle_observed(
 
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
     let warnings = findings.len() as u64 - errors;
-    Ok(Report {
+    let report = Report {
         ok: errors == 0,
         ledger: Some(bundle.ledger.to_string()),
         certificate: Some(bundle.certificate.to_string()),
@@ -219,7 +315,8 @@ pub fn verify_bundle_observed(
         findings,
         witnesses,
         limits: LIMITS,
-    })
+    };
+    Ok((report, state, bundle))
 }
 
 /// The ledger position (`seq`) of the bundle's `i`-th event (0-based): its proof's leaf index
@@ -280,10 +377,13 @@ fn root_keys(events: &[kpledger_model::ParsedEvent]) -> Vec<PublicKey> {
 
 /// KP-7 against the trust policy, for a bundle or a whole ledger: the acts that vouch for a
 /// certificate must be by an authority the policy pins, by actor id and key, for the country
-/// the act is for. Those acts are the validation of a certificate (for its issuing country) and
+/// the act is for. Those acts are the validation of a certificate (for its issuing country),
 /// the admission of a foreign certificate at import (for the importing country, the signer's:
 /// the lot's lawful-import provenance rests on it as an export rests on its certificate,
-/// KPCS Section IV). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
+/// KPCS Section IV), and the registrations the provenance rests on: the enrolment of a trader
+/// or valuer, the registration of a mine site, and a key imposed on a trader or valuer by
+/// someone else (each for its country: KPCS Section IV (a) makes the internal controls the
+/// country's own). Fed every event in log order ([`Vouchers::observe`]); the ledger's own
 /// enrolments decide nothing here: a root authority (or anyone holding the log key) can enrol
 /// any "authority" it likes in its own ledger, and its genesis names a country of its own.
 #[derive(Debug, Default)]
@@ -295,15 +395,26 @@ pub struct Vouchers {
     /// The root authority and the keys it has held (genesis key, then each rotation).
     root: Option<kpledger_model::ActorId>,
     root_keys: Vec<PublicKey>,
-    /// (log position, what, number, country, signer, key).
-    acts: Vec<(
-        u64,
-        &'static str,
-        kpledger_model::Text,
-        kpledger_model::Country,
-        kpledger_model::ActorId,
-        PublicKey,
-    )>,
+    /// Each enrolled actor's role.
+    roles: BTreeMap<kpledger_model::ActorId, kpledger_model::Role>,
+    /// (log position, what, its number or id, country, signer, key).
+    acts: Vec<(u64, Act, String, kpledger_model::Country, kpledger_model::ActorId, PublicKey)>,
+}
+
+/// An act that vouches for a country's trade, and so must be by an authority the trust policy
+/// pins for that country.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    /// The validation of a certificate (for its issuing country).
+    Certificate,
+    /// The admission of a foreign certificate's shipment (for the importing country).
+    Import,
+    /// The enrolment of a trader or valuer (for the actor's country).
+    Enrolment,
+    /// The registration of a mine site (for the site's country).
+    Site,
+    /// A key imposed on a trader or valuer by someone else (for the actor's country).
+    ImposedKey,
 }
 
 impl Vouchers {
@@ -319,16 +430,51 @@ impl Vouchers {
             }
             Payload::Enrol { actor } => {
                 self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
+                self.roles.insert(actor.id.clone(), actor.role);
+                // A trader or valuer exists for a country only on that country's authority's
+                // word: a root that enrolled a miner of its own could mint provenance.
+                if actor.role != kpledger_model::Role::Authority {
+                    self.acts.push((
+                        seq,
+                        Act::Enrolment,
+                        actor.id.to_string(),
+                        actor.country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
+                }
             }
-            Payload::RotateKey { actor, key }
-                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(key) =>
-            {
-                self.root_keys.push(*key);
+            Payload::Site { site } => self.acts.push((
+                seq,
+                Act::Site,
+                site.id.to_string(),
+                site.country.clone(),
+                signer.clone(),
+                key,
+            )),
+            Payload::RotateKey { actor, key: new } => {
+                if self.root.as_ref() == Some(actor) && !self.root_keys.contains(new) {
+                    self.root_keys.push(*new);
+                }
+                let trader = self.roles.get(actor).is_some_and(|r| *r != kpledger_model::Role::Authority);
+                if trader
+                    && actor != signer
+                    && let Some(country) = self.countries.get(actor)
+                {
+                    self.acts.push((
+                        seq,
+                        Act::ImposedKey,
+                        actor.to_string(),
+                        country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
+                }
             }
             Payload::Certificate { certificate: c } => self.acts.push((
                 seq,
-                "certificate",
-                c.number.clone(),
+                Act::Certificate,
+                c.number.to_string(),
                 c.issuing_country.clone(),
                 signer.clone(),
                 key,
@@ -336,7 +482,14 @@ impl Vouchers {
             Payload::Import { certificate: c, .. } => {
                 // An unenrolled signer is CH-2 already.
                 if let Some(country) = self.countries.get(signer) {
-                    self.acts.push((seq, "import", c.number.clone(), country.clone(), signer.clone(), key));
+                    self.acts.push((
+                        seq,
+                        Act::Import,
+                        c.number.to_string(),
+                        country.clone(),
+                        signer.clone(),
+                        key,
+                    ));
                 }
             }
             _ => {}
@@ -439,10 +592,12 @@ impl Vouchers {
                     .collect();
                 format!("the trust policy trusts only {} for {country}", list.join(", "))
             };
-            let act = if *what == "import" {
-                format!("foreign certificate {number} is admitted into {country} (import)")
-            } else {
-                format!("certificate {number} of {country} is validated")
+            let act = match what {
+                Act::Import => format!("foreign certificate {number} is admitted into {country} (import)"),
+                Act::Certificate => format!("certificate {number} of {country} is validated"),
+                Act::Enrolment => format!("{number}, a trader or valuer of {country}, is enrolled"),
+                Act::Site => format!("mine site {number} of {country} is registered"),
+                Act::ImposedKey => format!("a key is imposed on {number}, a trader or valuer of {country},"),
             };
             let mut f = Finding::error(
                 Rule::Kp7,
@@ -452,14 +607,14 @@ impl Vouchers {
                 ),
             )
             .hint(format!(
-                "an importing authority trusts a country's certificates, and the imports that country admits, only from \
-                 that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
+                "an importing authority trusts a country's certificates, the imports it admits and the traders and mine \
+                 sites it registers only from that country's KP authority: pin its key with a `{} {country} <vkey>` line in the trust policy, \
                  obtained through the KP's official channels",
                 crate::trust::ISSUER_KEYWORD
             ));
             f.seq = Some(*pos);
-            if *what == "certificate" {
-                f.certificate = Some(number.to_string());
+            if *what == Act::Certificate {
+                f.certificate = Some(number.clone());
             }
             out.push(f);
         }

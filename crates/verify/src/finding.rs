@@ -82,7 +82,7 @@ rules! {
     Ex2 "EX-2" "the final value and the duty follow the country's valuation rule and rate; a re-valuation, or a split or merge that drops a valuation, is a warning";
     Ex3 "EX-3" "the exporter is named as enrolled (name, address), holds a valid exporter licence, holds the parcels, and (where required) proves their origin";
     Tr1 "TR-1" "a shipment leaves a transit country unopened, with the same seals, carats and parcel count";
-    Im1 "IM-1" "an import matches its certificate: parcel count, carats (never more), importer, exporter, seals intact";
+    Im1 "IM-1" "an import matches its certificate: the parcels counted and admitted, the carats per heading (never more, short by at most the tolerance over the shipment), every heading on it and every line covered, importer, exporter, seals intact";
     Im2 "IM-2" "an exported shipment's import confirmation arrives within the policy's number of days";
     Lc1 "LC-1" "extraction by a licensed miner at a site the licence covers, on a day it is valid";
     Lc2 "LC-2" "handovers follow the country's allowed seller-to-buyer roles, between licensed parties";

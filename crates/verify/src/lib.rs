@@ -28,7 +28,10 @@ pub mod state;
 pub mod trust;
 pub mod witness;
 
-pub use bundle::{BundleError, verify_bundle_in, verify_bundle_observed, verify_bundle_with};
+pub use bundle::{
+    BundleError, ProvenShipment, verify_bundle_in, verify_bundle_observed, verify_bundle_shipment,
+    verify_bundle_with,
+};
 pub use card::{CardError, CheckedCard, verify_card};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;

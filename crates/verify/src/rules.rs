@@ -1,7 +1,7 @@
 //! The event rules: one signed event against the state before it.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
 use kpledger_model::types::MAX_STONES;
@@ -404,8 +404,8 @@ impl<'a, S: State> Cx<'a, S> {
                 [*parcel_count_in, *parcel_count_out],
                 *opened,
             ),
-            Payload::Import { parcel, holder, weight_pt, stones, hs_code, certificate } => {
-                self.import(signer.as_deref(), *parcel, holder, *weight_pt, *stones, hs_code, certificate)
+            Payload::Import { holder, certificate, .. } => {
+                self.import(signer.as_deref(), &self.ev.body.payload.import_parcels(), holder, certificate)
             }
             Payload::ImportConfirmation { confirmation } => {
                 self.confirm_import(signer.as_deref(), confirmation)
@@ -2498,18 +2498,132 @@ impl<'a, S: State> Cx<'a, S> {
         Some(h)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// IM-1, the shipment against its certificate: the importer admits exactly the parcels the
+    /// certificate counts, under exactly its headings; no heading gets more carats than the
+    /// certificate's line for it (no event adds weight, and carats moved from one heading to
+    /// another are carats added to the second), and the shipment is short of the certificate
+    /// by no more than the importing country's tolerance, counted once for the shipment.
+    fn import_shipment(
+        &mut self,
+        shipment: &[kpledger_model::ImportParcel],
+        c: &kpledger_model::ForeignCertificate,
+        country: Option<&Country>,
+    ) {
+        let Some(first) = shipment.first().map(|p| p.parcel) else { return };
+        let tol = country
+            .and_then(|c| self.state.policy_at(c, &self.ev.body.time))
+            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
+        let shown = |x: u128| Points(u64::try_from(x).unwrap_or(u64::MAX));
+        if u64::try_from(shipment.len()).ok() != Some(u64::from(c.parcel_count)) {
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!(
+                        "{} parcel(s) admitted, but the foreign certificate counts {}",
+                        shipment.len(),
+                        c.parcel_count
+                    ),
+                )
+                .parcel(first)
+                .hint("an import admits the certificate's whole shipment, each parcel as counted on it, in one event"),
+            );
+        }
+        // Carats per heading, on the certificate (lines under one heading add up) and admitted.
+        let mut certified: BTreeMap<&kpledger_model::HsCode, u128> = BTreeMap::new();
+        for l in &c.lines {
+            *certified.entry(&l.hs_code).or_default() += u128::from(l.carats_pt.0);
+        }
+        let mut admitted: BTreeMap<&kpledger_model::HsCode, u128> = BTreeMap::new();
+        for p in shipment {
+            if p.stones > MAX_STONES {
+                self.err(
+                    Finding::error(Rule::Im1, format!("{} stones in one parcel is not plausible", p.stones))
+                        .parcel(p.parcel),
+                );
+            }
+            if !certified.contains_key(&p.hs_code) {
+                self.err(
+                    Finding::error(
+                        Rule::Im1,
+                        format!("the parcel's heading {} is not on the foreign certificate", p.hs_code),
+                    )
+                    .parcel(p.parcel)
+                    .hint("each parcel is admitted under a heading the certificate lists"),
+                );
+            }
+            *admitted.entry(&p.hs_code).or_default() += u128::from(p.weight_pt.0);
+        }
+        let mut short: u128 = 0;
+        for (hs, &line) in &certified {
+            let got = admitted.get(hs).copied().unwrap_or(0);
+            if got == 0 {
+                self.err(
+                    Finding::error(
+                        Rule::Im1,
+                        format!(
+                            "the foreign certificate's line {hs} ({}) is covered by no parcel admitted",
+                            shown(line)
+                        ),
+                    )
+                    .parcel(first)
+                    .hint("every line of the certificate is part of the shipment: admit its parcels under their own heading"),
+                );
+            }
+            if got > line {
+                self.err(
+                    Finding::error(
+                        Rule::Im1,
+                        format!(
+                            "{} admitted under {hs} on receipt, but the foreign certificate covers only {} of it",
+                            shown(got),
+                            shown(line)
+                        ),
+                    )
+                    .parcel(first)
+                    .hint(format!(
+                        "no event adds weight, and carats of one heading are not carats of another: record at most {} under {hs}, the lower figure when scales differ",
+                        shown(line)
+                    )),
+                );
+            } else {
+                short += line - got;
+            }
+        }
+        if short > u128::from(tol) {
+            let total: u128 = certified.values().sum();
+            self.err(
+                Finding::error(
+                    Rule::Im1,
+                    format!(
+                        "the shipment is {} short of the {} the foreign certificate states: stones are missing",
+                        shown(short),
+                        shown(total)
+                    ),
+                )
+                .parcel(first)
+                .hint("a shipment short of its certificate beyond the tolerance is not admitted; report the discrepancy to the exporting authority"),
+            );
+        }
+    }
+
     fn import(
         &mut self,
         signer: Option<&ActorState>,
-        parcel: ParcelId,
+        shipment: &[kpledger_model::ImportParcel],
         holder: &ActorId,
-        weight: Points,
-        stones: u32,
-        hs: &kpledger_model::HsCode,
         c: &kpledger_model::ForeignCertificate,
     ) {
-        self.fresh(parcel);
+        // Findings about the shipment as a whole name its first parcel (there always is one).
+        let Some(parcel) = shipment.first().map(|p| p.parcel) else { return };
+        let mut seen = BTreeSet::new();
+        for p in shipment {
+            self.fresh(p.parcel);
+            if !seen.insert(p.parcel) {
+                self.err(
+                    Finding::error(Rule::Ch3, "an import names the same new parcel twice").parcel(p.parcel),
+                );
+            }
+        }
         self.require_role(signer, &[Role::Authority], "admit an import");
         let country = signer.map(|s| s.record.country.clone());
         if country.as_ref() == Some(&c.issuing_country) {
@@ -2549,30 +2663,15 @@ impl<'a, S: State> Cx<'a, S> {
                 .parcel(parcel),
             );
         }
-        // KP-3: the shipment is admitted as one lot, so the lot takes the certificate's one
-        // heading, or 7102.10 (unsorted) when its lines have several, as a merge would.
-        let headings: BTreeSet<&kpledger_model::HsCode> = c.lines.iter().map(|l| &l.hs_code).collect();
-        let several = headings.len() > 1;
-        if !hs.is_rough() || (!several && !c.lines.iter().any(|l| &l.hs_code == hs)) {
+        // KP-3: every parcel admitted is rough diamonds (whether its heading is on the
+        // certificate is IM-1's, below).
+        for p in shipment.iter().filter(|p| !p.hs_code.is_rough()) {
             self.err(
                 Finding::error(
                     Rule::Kp3,
-                    format!("the parcel's heading {hs} is not on the foreign certificate"),
+                    format!("the parcel's heading {} is not rough diamonds", p.hs_code),
                 )
-                .parcel(parcel),
-            );
-        }
-        if several && hs.as_str() != "7102.10" {
-            self.err(
-                Finding::error(
-                    Rule::Kp3,
-                    format!(
-                        "the foreign certificate has lines under {} headings, but the lot admitted is declared {hs} alone",
-                        headings.len()
-                    ),
-                )
-                .parcel(parcel)
-                .hint("a shipment of several headings is admitted as one unsorted lot, 7102.10"),
+                .parcel(p.parcel),
             );
         }
         // KP-2: a foreign certificate is admitted once per ledger (compared by `import_key`,
@@ -2662,38 +2761,7 @@ impl<'a, S: State> Cx<'a, S> {
                 self.participant(&pol, importing, &date, "the importing country");
             }
         }
-        // IM-1: the lot admitted is the certificate's shipment: never more carats than it
-        // covers (no event adds weight), and no more missing than the importing country's
-        // tolerance, once for the shipment.
-        let tol = country
-            .as_ref()
-            .and_then(|c| self.state.policy_at(c, &self.ev.body.time))
-            .map_or(DEFAULT_TOLERANCE_PT, |p| p.tolerance_pt);
-        let total: u128 = c.lines.iter().map(|l| u128::from(l.carats_pt.0)).sum();
-        let shown = Points(u64::try_from(total).unwrap_or(u64::MAX));
-        if u128::from(weight.0) > total {
-            self.err(
-                Finding::error(
-                    Rule::Im1,
-                    format!(
-                        "the lot weighs {weight} on receipt but the foreign certificate covers only {shown}"
-                    ),
-                )
-                .parcel(parcel)
-                .hint(format!(
-                    "no event adds weight: record at most {shown}, the lower figure when scales differ"
-                )),
-            );
-        } else if total - u128::from(weight.0) > u128::from(tol) {
-            self.err(
-                Finding::error(
-                    Rule::Im1,
-                    format!("the lot weighs {weight} on receipt but the foreign certificate states {shown}: stones are missing"),
-                )
-                .parcel(parcel)
-                .hint("a shipment short of its certificate beyond the tolerance is not admitted; report the discrepancy to the exporting authority"),
-            );
-        }
+        self.import_shipment(shipment, c, country.as_ref());
         let h = self.importer(holder, country.as_ref(), parcel);
         if let Some(h) = &h
             && h.record.name != c.importer
@@ -2723,23 +2791,25 @@ impl<'a, S: State> Cx<'a, S> {
                 (listed, unknown)
             }
         };
-        self.effects.push(Effect::PutParcel(ParcelState {
-            id: parcel,
-            weight_pt: weight,
-            stones: Some(stones),
-            hs_code: hs.clone(),
-            origin_countries,
-            origin_unknown,
-            origin_sites: BTreeSet::new(),
-            holder: holder.clone(),
-            status: ParcelStatus::Open,
-            head: self.hash,
-            updated: self.ev.body.time.clone(),
-            value_usd_cents: None,
-            seal_ids: Vec::new(),
-            certificate: Some(c.number.clone()),
-            provenance: Some(c.issuing_country.clone()),
-        }));
+        for p in shipment {
+            self.effects.push(Effect::PutParcel(ParcelState {
+                id: p.parcel,
+                weight_pt: p.weight_pt,
+                stones: Some(p.stones),
+                hs_code: p.hs_code.clone(),
+                origin_countries: origin_countries.clone(),
+                origin_unknown,
+                origin_sites: BTreeSet::new(),
+                holder: holder.clone(),
+                status: ParcelStatus::Open,
+                head: self.hash,
+                updated: self.ev.body.time.clone(),
+                value_usd_cents: None,
+                seal_ids: Vec::new(),
+                certificate: Some(c.number.clone()),
+                provenance: Some(c.issuing_country.clone()),
+            }));
+        }
     }
 
     fn confirm_import(&mut self, signer: Option<&ActorState>, m: &kpledger_model::ImportConfirmation) {

@@ -18,8 +18,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, Vari
 use serde_json::value::RawValue;
 
 use super::{
-    ActorRecord, Certificate, EventBody, ForeignCertificate, ImportConfirmation, NewParcel, Offer, ParcelRef,
-    Payload, Policy, Sig, SiteRecord,
+    ActorRecord, Certificate, EventBody, ForeignCertificate, ImportConfirmation, ImportParcel, NewParcel,
+    Offer, ParcelRef, Payload, Policy, Sig, SiteRecord,
 };
 use crate::hash::Hash;
 use crate::keys::PublicKey;
@@ -187,6 +187,8 @@ enum PayloadByKind {
         stones: u32,
         hs_code: HsCode,
         certificate: ForeignCertificate,
+        #[serde(default)]
+        more_parcels: Vec<ImportParcel>,
     },
     ImportConfirmation {
         confirmation: ImportConfirmation,
