@@ -405,6 +405,12 @@ pub(crate) enum Command {
         /// Seconds between checkpoints published with --checkpoint-key
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         checkpoint_every: u64,
+        /// A C2SP tlog-policy whose `witness` lines give URLs: every --checkpoint-every seconds,
+        /// the newest checkpoint not yet cosigned by all of them is sent to each (C2SP
+        /// tlog-witness) and the cosignatures that verify are stored, as `kpledger log witness`
+        /// does; a checkpoint counts as published for bundles once the quorum has cosigned it
+        #[arg(long, value_name = "POLICY")]
+        witness_policy: Option<PathBuf>,
         /// Seconds a posted handover offer waits for its buyer
         #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
         offer_ttl: u64,

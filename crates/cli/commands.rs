@@ -368,6 +368,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             replay_window,
             checkpoint_key,
             checkpoint_every,
+            witness_policy,
             offer_ttl,
             max_offers,
             public_url,
@@ -387,6 +388,9 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             if let Some(k) = checkpoint_key {
                 let key = SecretKey::read_pem_file(&k)?;
                 cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+            }
+            if let Some(p) = witness_policy {
+                cfg.witnesses = Some((read_policy(&p)?, Duration::from_secs(checkpoint_every.max(1))));
             }
             crate::serve_cmd::serve(listen, cfg)
         }
@@ -1625,15 +1629,9 @@ fn log_cmd(l: LogCmd) -> Result<u8> {
 
 /// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
 fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
-    use kpledger_witness::{client, cosigned_by};
+    use kpledger_witness::client;
     let policy = read_policy(policy_path)?;
     let mut l = open(ledger, false, o)?;
-    let stored = l.stored_checkpoints()?;
-    let Some(latest) = stored.last().cloned() else {
-        bail!(
-            "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
-        )
-    };
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
         bail!(
             "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
@@ -1641,39 +1639,14 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
             policy_path.display()
         );
     }
-    let agent = client::agent();
-    let size = latest.size;
-    // The size each witness last cosigned, as far as this ledger knows: from the stored notes.
-    let known: Vec<(u64, String)> = stored.iter().map(|c| (c.size, c.note.clone())).collect();
-    let answers =
-        client::request_cosignatures(&agent, &policy, latest.note.as_bytes(), size, &known, &mut |from| {
-            l.consistency_proof(from, size).map_err(|e| e.to_string())
-        });
-    let mut results = Vec::new();
-    for a in answers {
-        let Some(key) = policy.witnesses()[a.index].key.as_ref() else { continue };
-        let outcome = match a.result {
-            Ok(c) => {
-                let combined = format!("{}{}", latest.note, c.lines);
-                match l.add_cosignatures(combined.as_bytes(), std::slice::from_ref(key)) {
-                    Ok(added) => Ok(format!(
-                        "cosigned size {size} (proved from size {}; {added} new cosignature(s) stored)",
-                        c.old
-                    )),
-                    Err(e) => Err(format!("answered, but its cosignature was not stored: {e}")),
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        results.push((a.name, a.url, outcome));
-    }
-    let note = l
-        .stored_checkpoints()?
-        .into_iter()
-        .find(|c| c.size == latest.size)
-        .map(|c| c.note)
-        .unwrap_or_default();
-    let met = policy.quorum_met(&cosigned_by(&policy, note.as_bytes()));
+    let Some(round) = kpledger_witness::log::witness_newest(&mut l, &policy, &client::agent())? else {
+        bail!(
+            "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
+        )
+    };
+    let (size, met) = (round.size, round.quorum_met);
+    let results: Vec<(String, String, Result<String, String>)> =
+        round.witnesses.into_iter().map(|w| (w.name, w.url, w.outcome)).collect();
     if json {
         let ws: Vec<serde_json::Value> = results
             .iter()
@@ -1684,7 +1657,7 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
             .collect();
         println!(
             "{}",
-            json!({"size": latest.size, "witnesses": ws, "quorum": policy.quorum_text(), "quorum_met": met})
+            json!({"size": size, "witnesses": ws, "quorum": policy.quorum_text(), "quorum_met": met})
         );
     } else {
         for (n, u, r) in &results {
@@ -1696,13 +1669,13 @@ fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> R
         if met {
             println!(
                 "checkpoint of size {} is cosigned by the quorum ({}): published",
-                latest.size,
+                size,
                 policy.quorum_text()
             );
         } else {
             println!(
                 "checkpoint of size {} is NOT yet cosigned by the quorum ({}): bundles keep the last checkpoint that was",
-                latest.size,
+                size,
                 policy.quorum_text()
             );
         }

@@ -703,3 +703,101 @@ fn interop_kpledger_witness_cosigns_a_foreign_log() {
     );
     assert!(lines[3]["error"].as_str().unwrap().contains("422"), "{text}");
 }
+
+/// `kpledger serve --checkpoint-key … --witness-policy …`: the service publishes checkpoints
+/// as the log grows and sends each to the policy's witnesses itself (C2SP tlog-witness),
+/// storing their cosignatures; no `kpledger log witness` is run. With one witness of three
+/// stopped, the other two still cosign the newest checkpoint (the policy's 2-of-3 quorum).
+#[test]
+fn serve_sends_its_checkpoints_to_the_witnesses() {
+    let dir = TempDir::new("serve-witnessing");
+    let src = DemoSource::new(&dir);
+    let ledger = dir.join("ledger.kpl");
+    src.init(&ledger);
+    let root_key = src.init_arg("--key");
+    let origin = src.init_arg("--origin");
+    let log_line = kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
+    let logs = dir.join("logs.txt");
+    std::fs::write(&logs, format!("{log_line}\nquorum none\n")).unwrap();
+    let names = ["witness.example/a", "witness.example/b", "witness.example/c"];
+    let mut ws: Vec<WitnessProc> = names.iter().map(|n| WitnessProc::start(&dir, n, &logs, None)).collect();
+    let mut policy = format!("{log_line}\n");
+    for (i, w) in ws.iter().enumerate() {
+        policy.push_str(&format!("witness w{i} {} {}\n", w.vkey, w.url));
+    }
+    policy.push_str("group two-of-three 2 w0 w1 w2\nquorum two-of-three\n");
+    let policy_file = dir.join("witnesses.txt");
+    std::fs::write(&policy_file, &policy).unwrap();
+
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--checkpoint-every", "1", "--ledger"])
+        .arg(&ledger)
+        .arg("--checkpoint-key")
+        .arg(&root_key)
+        .arg("--witness-policy")
+        .arg(&policy_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kpledger serve");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut first).unwrap();
+    let url =
+        first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{first}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let server = KillOnDrop(server);
+
+    // The newest stored checkpoint's size, and which of the witnesses cosigned it.
+    let newest = || -> (u64, Vec<&str>) {
+        let conn = rusqlite::Connection::open_with_flags(&ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+        let row: Option<(i64, String)> = conn
+            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .ok();
+        let Some((size, note)) = row else { return (0, Vec::new()) };
+        let by = names
+            .iter()
+            .copied()
+            .filter(|n| note.lines().any(|l| l.starts_with(&format!("— {n} "))))
+            .collect();
+        (size as u64, by)
+    };
+    // Waits (at most 60 s) until the newest checkpoint covers `size` and is cosigned by `want`.
+    let wait_for = |size: u64, want: usize| {
+        let start = Instant::now();
+        loop {
+            let (s, by) = newest();
+            if s == size && by.len() >= want {
+                return by;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "after 60 s the newest checkpoint is of size {s} (want {size}), cosigned by {by:?} (want {want})"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    let half = src.files.len() / 2;
+    let submit = |files: &[std::path::PathBuf]| {
+        let mut cmd = kp!("submit", "--server", url);
+        for f in files {
+            cmd = cmd.arg(f);
+        }
+        cmd.run().ok();
+    };
+    submit(&src.files[1..half]);
+    let by = wait_for(half as u64, 3);
+    assert_eq!(by.len(), 3, "{by:?}");
+    // One witness down: the next checkpoint is cosigned by the other two, the quorum.
+    ws[2].kill();
+    submit(&src.files[half..]);
+    let by = wait_for(src.files.len() as u64, 2);
+    assert!(!by.contains(&names[2]), "{by:?}");
+    drop(server);
+    // The ledger, with the cosignatures the service stored, verifies.
+    kp!("verify", "--ledger", &ledger).run().ok();
+}

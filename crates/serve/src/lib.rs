@@ -85,6 +85,11 @@ pub struct Config {
     /// since the last one (`kpledger serve --checkpoint-key --checkpoint-every`). Without:
     /// the service serves the checkpoints published with `kpledger log publish`.
     pub checkpoint: Option<(kpledger_model::SecretKey, Duration)>,
+    /// With a policy whose `witness` lines give URLs: this often, the newest stored checkpoint
+    /// that some of them have not cosigned is sent to each (C2SP tlog-witness) and the
+    /// cosignatures that verify are stored (`kpledger serve --witness-policy`), on a thread
+    /// of its own with its own connection, so that witnesses never hold up submissions.
+    pub witnesses: Option<(kpledger_verify::trust::TrustPolicy, Duration)>,
     /// How long a posted offer waits for its buyer. Default 7 days.
     pub offer_ttl: Duration,
     /// Most offers waiting at once (503 beyond). Default 100,000.
@@ -109,6 +114,7 @@ impl Config {
             group: 256,
             replay_window: 300,
             checkpoint: None,
+            witnesses: None,
             offer_ttl: Duration::from_secs(7 * 24 * 3600),
             max_offers: 100_000,
             public_url: None,
@@ -171,6 +177,32 @@ impl AppState {
         })
         .await
         .map_err(|e| StoreError::Refused(format!("a read failed: {e}")))?
+    }
+}
+
+/// The witnessing loop: every `every`, while the writer runs, sends the newest stored
+/// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
+/// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
+fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolicy, every: Duration) {
+    let agent = kpledger_witness::client::agent();
+    let mut ledger: Option<Ledger> = None;
+    while !state.writer.is_closed() {
+        std::thread::sleep(every);
+        if ledger.is_none() {
+            ledger = Ledger::open(&state.cfg.ledger, OpenOptions::default()).ok();
+        }
+        let Some(l) = ledger.as_mut() else { continue };
+        match kpledger_witness::log::newest_fully_cosigned(l, policy) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(_) => {
+                state.metrics.witnessing(false);
+                continue;
+            }
+        }
+        let ok =
+            matches!(kpledger_witness::log::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
+        state.metrics.witnessing(ok);
     }
 }
 
@@ -237,6 +269,12 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
                 }
             }
         });
+    }
+    if let Some((policy, every)) = cfg.witnesses.clone() {
+        let st = Arc::clone(&state);
+        std::thread::Builder::new()
+            .name("kpledger-witnessing".into())
+            .spawn(move || witnessing(&st, &policy, every.max(Duration::from_millis(100))))?;
     }
     let app = handlers::router(Arc::clone(&state));
     let task = tokio::spawn(accept_loop(listener, app, state));

@@ -33,6 +33,8 @@ pub(crate) struct Metrics {
     grouped: AtomicU64,
     checkpoints: AtomicU64,
     checkpoint_failures: AtomicU64,
+    witnessed: AtomicU64,
+    witnessing_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -67,6 +69,15 @@ impl Metrics {
 
     pub(crate) fn checkpoint_published(&self) {
         self.checkpoints.fetch_add(1, Relaxed);
+    }
+
+    /// A witnessing round: it left the newest checkpoint cosigned by the quorum, or not.
+    pub(crate) fn witnessing(&self, quorum_met: bool) {
+        if quorum_met {
+            self.witnessed.fetch_add(1, Relaxed);
+        } else {
+            self.witnessing_failures.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn checkpoint_failed(&self) {
@@ -125,6 +136,18 @@ impl Metrics {
         s.push_str("# HELP kpledger_log_size Events in the log.\n");
         s.push_str("# TYPE kpledger_log_size gauge\n");
         s.push_str(&format!("kpledger_log_size {log_size}\n"));
+        s.push_str(
+            "# HELP kpledger_witnessing_rounds_total Witnessing rounds (--witness-policy) by outcome.\n",
+        );
+        s.push_str("# TYPE kpledger_witnessing_rounds_total counter\n");
+        s.push_str(&format!(
+            "kpledger_witnessing_rounds_total{{outcome=\"quorum\"}} {}\n",
+            self.witnessed.load(Relaxed)
+        ));
+        s.push_str(&format!(
+            "kpledger_witnessing_rounds_total{{outcome=\"short\"}} {}\n",
+            self.witnessing_failures.load(Relaxed)
+        ));
         s.push_str("# HELP kpledger_checkpoint_size Size of the newest published checkpoint (0: none).\n");
         s.push_str("# TYPE kpledger_checkpoint_size gauge\n");
         s.push_str(&format!("kpledger_checkpoint_size {}\n", checkpoint_size.unwrap_or(0)));

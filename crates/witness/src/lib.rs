@@ -9,6 +9,8 @@
 //! - [`server`]: the HTTP service (axum): one lock held across the check, the durable write
 //!   and the cosignature.
 //! - [`client`]: the log's side: submit a checkpoint, re-prove after 409.
+//! - [`log`]: a kpledger ledger's witnessing round (its newest checkpoint to every witness of a
+//!   policy, the cosignatures stored), for `kpledger log witness` and `kpledger serve`.
 //!
 //! Which logs a witness witnesses, and which witnesses a log asks, are read from the same
 //! C2SP tlog-policy text ([`kpledger_verify::trust::TrustPolicy`]): a witness reads the `log`
@@ -18,6 +20,7 @@
 
 pub mod client;
 pub mod decide;
+pub mod log;
 pub mod request;
 pub mod server;
 pub mod state;
