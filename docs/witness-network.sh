@@ -4,7 +4,8 @@
 # each witnesses the other two's logs. Run from the repository root after `cargo build
 # --release`; it works in a new temporary directory and stops the witnesses it started.
 #   bash docs/witness-network.sh        (KPLEDGER_BIN=path/to/kpledger to use another build;
-#                                        the witnesses listen on 127.0.0.1:7381-7383)
+#                                        the witnesses listen on free ports of 127.0.0.1)
+# tests/e2e/witness_net.rs runs it (`the_readme_witness_network_runs`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 K=${KPLEDGER_BIN:-$root/target/release/kpledger}
@@ -18,13 +19,13 @@ kp() {
 work=$(mktemp -d)
 cd "$work"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 # Each authority: a ledger (its office's key signs the log) and a witness key of its own.
 declare -A name=([sl]="National Minerals Agency" [lr]="Ministry of Mines and Energy" [gn]="Ministere des Mines")
 declare -A id=([sl]=sl.nma [lr]=lr.mme [gn]=gn.mines)
 declare -A host=([sl]=nma.gov.sl [lr]=mme.gov.lr [gn]=mines.gov.gn)
-declare -A port=([sl]=7381 [lr]=7382 [gn]=7383)
+declare -A url
 for c in sl lr gn; do
   "$K" key new $c-office.pem >/dev/null
   "$K" key new $c-witness.pem >/dev/null
@@ -33,36 +34,43 @@ for c in sl lr gn; do
 done
 
 # The lines every party needs, printed from public keys (exchanged through the KP's channels).
-# A witness's policy names the logs it witnesses; a log's names its witnesses, their URLs
-# (submission prefixes) and the quorum.
+# A witness's policy names the logs it witnesses.
 for c in sl lr gn; do
   : > $c-witness-policy.txt
-  : > $c-log-policy.txt
   for o in sl lr gn; do
     [ $o = $c ] && continue
     "$K" trust log --origin ${host[$o]}/kpledger $o-office.pem.pub >> $c-witness-policy.txt
-    echo "$("$K" trust witness --name ${host[$o]}/witness $o-witness.pem.pub) http://127.0.0.1:${port[$o]}" >> $c-log-policy.txt
   done
   echo "quorum none" >> $c-witness-policy.txt
-  others=$(grep -c '^witness' $c-log-policy.txt)
-  sed -i "1i $("$K" trust log --origin ${host[$c]}/kpledger $c-office.pem.pub)" $c-log-policy.txt
-  names=$(awk '/^witness/ {print $2}' $c-log-policy.txt | paste -sd' ')
-  echo "group neighbours $others $names" >> $c-log-policy.txt
-  echo "quorum neighbours" >> $c-log-policy.txt
 done
 echo "\$ cat sl-witness-policy.txt"; cat sl-witness-policy.txt; echo
-echo "\$ cat sl-log-policy.txt"; cat sl-log-policy.txt; echo
 
-# Each authority starts its witness (here in the background; a service in production).
+# Each authority starts its witness (here in the background; a service in production) on a
+# free port, which it prints first.
 for c in sl lr gn; do
-  echo "\$ kpledger witness serve --name ${host[$c]}/witness --key $c-witness.pem --state $c-witness.json --policy $c-witness-policy.txt --listen 127.0.0.1:${port[$c]} &"
+  echo "\$ kpledger witness serve --name ${host[$c]}/witness --key $c-witness.pem --state $c-witness.json --policy $c-witness-policy.txt --listen 127.0.0.1:0 &"
   "$K" witness serve --name ${host[$c]}/witness --key $c-witness.pem --state $c-witness.json \
-    --policy $c-witness-policy.txt --listen 127.0.0.1:${port[$c]} > $c-witness.out 2> $c-witness.log &
+    --policy $c-witness-policy.txt --listen 127.0.0.1:0 > $c-witness.out 2> $c-witness.log &
   pids+=($!)
-  for _ in $(seq 50); do [ -s $c-witness.out ] && break; sleep 0.1; done
+  for _ in $(seq 100); do [ "$(wc -l < $c-witness.out)" -ge 2 ] && break; sleep 0.1; done
   cat $c-witness.out
+  url[$c]=$(sed -n '1s/^listening on //p' $c-witness.out)
+  [ -n "${url[$c]}" ] || { echo "the witness of $c did not start" >&2; exit 1; }
   echo
 done
+
+# A log's policy names its witnesses with their URLs (submission prefixes) and the quorum.
+for c in sl lr gn; do
+  "$K" trust log --origin ${host[$c]}/kpledger $c-office.pem.pub > $c-log-policy.txt
+  for o in sl lr gn; do
+    [ $o = $c ] && continue
+    echo "$("$K" trust witness --name ${host[$o]}/witness $o-witness.pem.pub) ${url[$o]}" >> $c-log-policy.txt
+  done
+  names=$(awk '/^witness/ {print $2}' $c-log-policy.txt | paste -sd' ')
+  echo "group neighbours 2 $names" >> $c-log-policy.txt
+  echo "quorum neighbours" >> $c-log-policy.txt
+done
+echo "\$ cat sl-log-policy.txt"; cat sl-log-policy.txt; echo
 
 # Each log publishes a checkpoint and asks its neighbours to cosign it.
 for c in sl lr gn; do

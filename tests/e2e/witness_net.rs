@@ -801,3 +801,49 @@ fn serve_sends_its_checkpoints_to_the_witnesses() {
     // The ledger, with the cosignatures the service stored, verifies.
     kp!("verify", "--ledger", &ledger).run().ok();
 }
+
+/// The README's "Witnessing over the network" as `docs/witness-network.sh` runs it: three
+/// ledgers and three witness servers (on free ports of 127.0.0.1), each log cosigned by its two
+/// neighbours, a grown log re-proved after a 409, and a forked copy refused with evidence kept.
+/// The script stops its witnesses and removes its directory when it ends.
+#[test]
+fn the_readme_witness_network_runs() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/witness-network.sh");
+    let mut child = Command::new("bash")
+        .arg(&script)
+        .env("KPLEDGER_BIN", BIN)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docs/witness-network.sh");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("docs/witness-network.sh still ran after 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "listening on http://127.0.0.1:",
+        "checkpoint of size 1 is cosigned by the quorum",
+        "cosigned size 2 (proved from size 1;",
+        "checkpoint of size 2 is cosigned by the quorum",
+        "refused (409): this witness last cosigned size 2 of this log, not 1",
+        "the witness answered 422: fork: the log signed two checkpoints of size 2 with different roots",
+        "checkpoint of size 2 is NOT yet cosigned by the quorum",
+        "evidence kept in lr-witness.json.evidence/",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains(":7381") && !stdout.contains("127.0.0.1:0\n"), "{stdout}");
+}
