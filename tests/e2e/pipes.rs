@@ -63,6 +63,7 @@ fn output_commands_stop_quietly_on_a_closed_pipe() {
         .unwrap()
         .to_owned();
 
+    let trust = demo.join("trust-policy.txt");
     let commands: Vec<Vec<&str>> = vec![
         vec!["rules"],
         vec!["rules", "--json"],
@@ -84,6 +85,9 @@ fn output_commands_stop_quietly_on_a_closed_pipe() {
         vec!["graph", &cert, "--ledger", l, "--format", "svg"],
         vec!["log", "head", "--ledger", l],
         vec!["log", "head", "--ledger", l, "--json"],
+        vec!["policy", "show", "SL"],
+        vec!["policy", "new", "--country", "BE"],
+        vec!["trust", "check", trust.to_str().unwrap()],
     ];
     let mut failures = Vec::new();
     for args in &commands {
