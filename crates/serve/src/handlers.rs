@@ -357,6 +357,38 @@ async fn authed_read<T: Send + 'static>(
     state.read(move |l| f(l, &who, authority)).await?
 }
 
+/// A read's JSON answer (200), or its problem.
+fn ok_json(r: Result<Value, Problem>) -> Response {
+    match r {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The parcel `id` names, if it exists and `who` may read it (an authority of the ledger, or an
+/// actor that holds or held it): else 400, 404 or 403.
+fn readable_parcel(
+    l: &Ledger,
+    who: &ActorId,
+    authority: bool,
+    id: &str,
+) -> Result<Result<(ParcelId, kpledger_verify::ParcelState), Problem>, StoreError> {
+    let Ok(pid) = id.parse::<ParcelId>() else {
+        return Ok(Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-id",
+            format!("{id:?} is not a parcel id (a UUID)"),
+        )));
+    };
+    let Some(p) = l.parcel(&pid)? else {
+        return Ok(Err(not_found(format!("no parcel {pid} in this ledger"))));
+    };
+    if !authority && !involved_in_parcel(l, who, &pid)? {
+        return Ok(Err(forbidden(who.as_str(), &format!("parcel {pid}"))));
+    }
+    Ok(Ok((pid, p)))
+}
+
 async fn parcel(
     State(state): St,
     method: Method,
@@ -365,27 +397,15 @@ async fn parcel(
     Path(id): Path<String>,
 ) -> Response {
     let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let Ok(pid) = id.parse::<ParcelId>() else {
-            return Ok(Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "bad-id",
-                format!("{id:?} is not a parcel id (a UUID)"),
-            )));
+        let (_, p) = match readable_parcel(l, who, authority, &id)? {
+            Ok(found) => found,
+            Err(problem) => return Ok(Err(problem)),
         };
-        let Some(p) = l.parcel(&pid)? else {
-            return Ok(Err(not_found(format!("no parcel {pid} in this ledger"))));
-        };
-        if !authority && !involved_in_parcel(l, who, &pid)? {
-            return Ok(Err(forbidden(who.as_str(), &format!("parcel {pid}"))));
-        }
         let origin = l.origin()?;
         Ok(Ok(json!({"ledger": origin, "head": p.head, "parcel": p})))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 async fn parcel_history(
@@ -396,27 +416,15 @@ async fn parcel_history(
     Path(id): Path<String>,
 ) -> Response {
     let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let Ok(pid) = id.parse::<ParcelId>() else {
-            return Ok(Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "bad-id",
-                format!("{id:?} is not a parcel id (a UUID)"),
-            )));
+        let pid = match readable_parcel(l, who, authority, &id)? {
+            Ok((pid, _)) => pid,
+            Err(problem) => return Ok(Err(problem)),
         };
-        if l.parcel(&pid)?.is_none() {
-            return Ok(Err(not_found(format!("no parcel {pid} in this ledger"))));
-        }
-        if !authority && !involved_in_parcel(l, who, &pid)? {
-            return Ok(Err(forbidden(who.as_str(), &format!("parcel {pid}"))));
-        }
         let events: Vec<Value> = l.provenance(&pid)?.iter().map(|(s, e)| event_json(*s, e)).collect();
         Ok(Ok(json!({"parcel": pid, "events": events})))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 async fn event_by_hash(
@@ -456,10 +464,7 @@ async fn event_by_hash(
         Ok(Ok(event_json(seq, &ev)))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 #[derive(serde::Deserialize)]
@@ -546,10 +551,7 @@ async fn certificate(
         Ok(cert_reader(l, who, authority, &number)?.map(|(_, c)| json!(c)))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 async fn bundle(
@@ -585,10 +587,7 @@ async fn bundle(
 async fn actors(State(state): St, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let r =
         authed_read(&state, &method, &uri, &headers, |l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -750,10 +749,7 @@ async fn list_offers(
         Ok(Ok(json!({"offers": out})))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 async fn offer_by_hash(
@@ -785,10 +781,7 @@ async fn offer_by_hash(
         Ok(Ok(json!(w.offer)))
     })
     .await;
-    match r {
-        Ok(v) => json_response(StatusCode::OK, &v),
-        Err(p) => p.into_response(),
-    }
+    ok_json(r)
 }
 
 // ---------------------------------------------------------------------------------------
