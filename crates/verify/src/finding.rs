@@ -76,7 +76,7 @@ rules! {
     Kp4 "KP-4" "issue before expiry, not before sealing; export and import inside the validity window";
     Kp5 "KP-5" "country of origin is single only when every stone comes from that country; mixed otherwise";
     Kp6 "KP-6" "issuer, destination and transit countries are KP Participants, not suspended";
-    Kp7 "KP-7" "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier";
+    Kp7 "KP-7" "the certificate is validated by an enrolled authority of the issuing country, trusted by the verifier, as are the imports, trader enrolments, mine sites and imposed keys its provenance rests on";
     Kp8 "KP-8" "soft anti-forgery checks: number inside its year's range, container seals match the sealing";
     Ex1 "EX-1" "export only after official valuation and sealing; certificate values equal the valuation";
     Ex2 "EX-2" "the final value and the duty follow the country's valuation rule and rate; a re-valuation, or a split or merge that drops a valuation, is a warning";
