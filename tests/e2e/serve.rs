@@ -362,8 +362,26 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // A retried submission is idempotent: the same file again records nothing.
     let last = t.dir.join(format!("event-{}.json", n.get()));
     kp!("submit", "--server", &url, &last).run().ok().stdout_has("already recorded");
+    // No checkpoint covers the parcel's latest event yet: the service has no card for it (409).
+    let card_path = format!("/v1/parcels/{p}/card");
+    kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, &card_path)
+        .run()
+        .code(2)
+        .stderr_has("409")
+        .stderr_has("no checkpoint covers");
     // The authority publishes a checkpoint while the server runs (another writer, briefly).
     kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.office).run().ok();
+    // Now the holder fetches the parcel's card over HTTP: the same document the authority writes
+    // from the ledger file (`kpledger parcel card`), and it checks under the log's key, so a
+    // party signs its next event from it with no ledger file (docs/SPEC.md §14.6).
+    let (served, written) = (t.dir.join("card-served.json"), t.dir.join("card-written.json"));
+    kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, &card_path, "--out", &served)
+        .run()
+        .ok();
+    kp!("parcel", "card", p, "--ledger", &t.ledger, "--out", &written).run().ok();
+    let as_json = |f: &Path| serde_json::from_slice::<serde_json::Value>(&std::fs::read(f).unwrap()).unwrap();
+    assert_eq!(as_json(&served), as_json(&written));
+    kp!("parcel", "check-card", &served, "--log-key", pub_of(&t.office)).run().ok();
     // The exporter fetches its certificate's bundle over HTTP; a dealer may not.
     let bundle_url = format!("{url}/v1/certificates/{number}/bundle");
     let (status, _) = signed_get(&bundle_url, DEALER, &t.dealer, "d-1");

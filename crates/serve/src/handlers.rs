@@ -32,6 +32,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/events/{hash}", get(event_by_hash))
         .route("/v1/parcels/{id}", get(parcel))
         .route("/v1/parcels/{id}/history", get(parcel_history))
+        .route("/v1/parcels/{id}/card", get(parcel_card))
         .route("/v1/certificates/{number}", get(certificate))
         .route("/v1/certificates/{number}/bundle", get(bundle))
         .route("/v1/actors", get(actors))
@@ -422,6 +423,32 @@ async fn parcel_history(
         };
         let events: Vec<Value> = l.provenance(&pid)?.iter().map(|(s, e)| event_json(*s, e)).collect();
         Ok(Ok(json!({"parcel": pid, "events": events})))
+    })
+    .await;
+    ok_json(r)
+}
+
+/// The parcel's card (docs/SPEC.md §14.6): what its holder or a buyer needs to sign the next
+/// event without the ledger, proven under the newest checkpoint that covers its latest event.
+/// 409 when no checkpoint covers it yet or the parcel was consumed.
+async fn parcel_card(
+    State(state): St,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
+        let pid = match readable_parcel(l, who, authority, &id)? {
+            Ok((pid, _)) => pid,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        match l.parcel_card(&pid) {
+            Ok(card) => Ok(serde_json::to_value(&card)
+                .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))),
+            Err(StoreError::Refused(why)) => Ok(Err(Problem::new(StatusCode::CONFLICT, "no-card", why))),
+            Err(e) => Err(e),
+        }
     })
     .await;
     ok_json(r)

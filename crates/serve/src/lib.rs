@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/events/{hash}"),
     ("get", "/v1/parcels/{id}"),
     ("get", "/v1/parcels/{id}/history"),
+    ("get", "/v1/parcels/{id}/card"),
     ("get", "/v1/certificates/{number}"),
     ("get", "/v1/certificates/{number}/bundle"),
     ("get", "/v1/actors"),
