@@ -155,28 +155,49 @@ fn cosignature_verifies(note: &[u8], lines: &str, vkey: &str) -> bool {
 /// afterwards verifies under a policy that names only the witnesses' keys (none of them an
 /// actor of the ledger); a witness that is down does not stop publication; a log that thinks
 /// a witness is behind gets 409 and proves again from the size the witness returns.
+/// The witnesses' names as they sign.
+const WITNESSES: [&str; 3] = ["witness.example/a", "witness.example/b", "witness.example/c"];
+
+/// A log with three witnesses: the demo's events ready to record in a new ledger (its genesis
+/// recorded), three `witness serve` processes witnessing that log, and the log's policy naming
+/// them with their URLs, a quorum of two of three.
+struct Network {
+    src: DemoSource,
+    ledger: std::path::PathBuf,
+    root_key: String,
+    ws: Vec<WitnessProc>,
+    policy_file: std::path::PathBuf,
+}
+
+impl Network {
+    fn start(dir: &TempDir) -> Network {
+        let src = DemoSource::new(dir);
+        let ledger = dir.join("ledger.kpl");
+        src.init(&ledger);
+        let root_key = src.init_arg("--key");
+        let origin = src.init_arg("--origin");
+        let log_line =
+            kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
+        let logs = dir.join("logs.txt");
+        std::fs::write(&logs, format!("{log_line}\nquorum none\n")).unwrap();
+        let ws: Vec<WitnessProc> =
+            WITNESSES.iter().map(|n| WitnessProc::start(dir, n, &logs, None)).collect();
+        let mut policy = format!("{log_line}\n");
+        for (i, w) in ws.iter().enumerate() {
+            policy.push_str(&format!("witness w{i} {} {}\n", w.vkey, w.url));
+        }
+        policy.push_str("group two-of-three 2 w0 w1 w2\nquorum two-of-three\n");
+        let policy_file = dir.join("witnesses.txt");
+        std::fs::write(&policy_file, &policy).unwrap();
+        Network { src, ledger, root_key, ws, policy_file }
+    }
+}
+
 #[test]
 fn three_witnesses_cosign_a_growing_log() {
     let dir = TempDir::new("witness-net");
-    let src = DemoSource::new(&dir);
-    let ledger = dir.join("ledger.kpl");
-    src.init(&ledger);
-    let root_key = src.init_arg("--key");
-    let origin = src.init_arg("--origin");
-    let log_line = kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
-    let logs = dir.join("logs.txt");
-    std::fs::write(&logs, format!("{log_line}\nquorum none\n")).unwrap();
-    let mut ws: Vec<WitnessProc> = ["witness.example/a", "witness.example/b", "witness.example/c"]
-        .iter()
-        .map(|n| WitnessProc::start(&dir, n, &logs, None))
-        .collect();
-    let mut policy = format!("{log_line}\n");
-    for (i, w) in ws.iter().enumerate() {
-        policy.push_str(&format!("witness w{i} {} {}\n", w.vkey, w.url));
-    }
-    policy.push_str("group two-of-three 2 w0 w1 w2\nquorum two-of-three\n");
-    let policy_file = dir.join("witnesses.txt");
-    std::fs::write(&policy_file, &policy).unwrap();
+    let Network { src, ledger, root_key, mut ws, policy_file } = Network::start(&dir);
+    let policy = std::fs::read_to_string(&policy_file).unwrap();
 
     let n = src.files.len();
     let steps = [n / 3, 2 * n / 3, n];
@@ -711,23 +732,8 @@ fn interop_kpledger_witness_cosigns_a_foreign_log() {
 #[test]
 fn serve_sends_its_checkpoints_to_the_witnesses() {
     let dir = TempDir::new("serve-witnessing");
-    let src = DemoSource::new(&dir);
-    let ledger = dir.join("ledger.kpl");
-    src.init(&ledger);
-    let root_key = src.init_arg("--key");
-    let origin = src.init_arg("--origin");
-    let log_line = kp!("trust", "log", "--origin", &origin, &root_key).run().ok().stdout.trim().to_owned();
-    let logs = dir.join("logs.txt");
-    std::fs::write(&logs, format!("{log_line}\nquorum none\n")).unwrap();
-    let names = ["witness.example/a", "witness.example/b", "witness.example/c"];
-    let mut ws: Vec<WitnessProc> = names.iter().map(|n| WitnessProc::start(&dir, n, &logs, None)).collect();
-    let mut policy = format!("{log_line}\n");
-    for (i, w) in ws.iter().enumerate() {
-        policy.push_str(&format!("witness w{i} {} {}\n", w.vkey, w.url));
-    }
-    policy.push_str("group two-of-three 2 w0 w1 w2\nquorum two-of-three\n");
-    let policy_file = dir.join("witnesses.txt");
-    std::fs::write(&policy_file, &policy).unwrap();
+    let Network { src, ledger, root_key, mut ws, policy_file } = Network::start(&dir);
+    let names = WITNESSES;
 
     let mut server = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--checkpoint-every", "1", "--ledger"])
