@@ -75,7 +75,7 @@ pub fn witness_newest(
 /// cosigned the ledger's newest stored checkpoint, or there is none: a round would add
 /// nothing.
 pub fn newest_fully_cosigned(ledger: &Ledger, policy: &TrustPolicy) -> Result<bool, StoreError> {
-    let Some(latest) = ledger.stored_checkpoints()?.pop() else { return Ok(true) };
+    let Some(latest) = ledger.latest_checkpoint()? else { return Ok(true) };
     let have = cosigned_by(policy, latest.note.as_bytes());
     Ok(policy
         .witnesses()
