@@ -421,13 +421,35 @@ pub(crate) enum Command {
         /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
+        /// Requests a second from one client address (IPv6: its /64), any route; 429 with
+        /// Retry-After beyond (0: no limit)
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        rate_ip: u32,
+        /// Requests one client address may send at once after a quiet spell
+        #[arg(long, default_value_t = 400, value_name = "N")]
+        burst_ip: u32,
+        /// Requests a second signed by one enrolled actor (reads, submissions, offers), counted
+        /// once the signature verified; 429 with Retry-After beyond (0: no limit)
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        rate_key: u32,
+        /// Requests one actor may sign at once after a quiet spell
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        burst_key: u32,
+        /// Most clients (and most actors) whose rates are remembered; when full, the least
+        /// recently seen half is forgotten
+        #[arg(long, default_value_t = 100_000, value_name = "N")]
+        rate_buckets: usize,
+        /// A reverse proxy whose X-Forwarded-For is believed for --rate-ip (repeat for several);
+        /// from other addresses the header is ignored
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Post signed event files (made with --out) and handover offers to a kpledger server
     ///
     /// Each FILE is one submission: one signed event (JSON) or several, one per line (.jsonl),
     /// recorded all or none. A handover offer (`kpledger handover offer --out`) is posted to
     /// /v1/offers, where its buyer fetches it (`kpledger get … /v1/offers`). Prints each event's position in the log; an event already recorded
-    /// is reported, not recorded twice, so a retry is safe. A busy server (503) is retried
+    /// is reported, not recorded twice, so a retry is safe. A busy server (503) or a rate limit (429) is retried
     /// after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
     /// submission (the findings are printed), 2 when it cannot be sent.
     ///

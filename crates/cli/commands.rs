@@ -372,8 +372,18 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             offer_ttl,
             max_offers,
             public_url,
+            rate_ip,
+            burst_ip,
+            rate_key,
+            burst_key,
+            rate_buckets,
+            trusted_proxy,
         } => {
             let mut cfg = kpledger_serve::Config::new(ledger);
+            cfg.rate_ip = crate::serve_cmd::rate(rate_ip, burst_ip);
+            cfg.rate_key = crate::serve_cmd::rate(rate_key, burst_key);
+            cfg.rate_buckets = rate_buckets;
+            cfg.trusted_proxies = trusted_proxy;
             cfg.max_body = max_body;
             cfg.max_events = max_events;
             cfg.max_connections = max_connections;

@@ -29,6 +29,11 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
     Ok(OK)
 }
 
+/// A request rate from its flags: 0 a second is no limit.
+pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> {
+    (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::config::Config::builder()
@@ -67,7 +72,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                 .and_then(|v| v.parse::<u64>().ok());
             let body = resp.body_mut().read_to_string().unwrap_or_default();
             match (status, retry) {
-                (503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
+                (429 | 503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
                 _ => break (status, body),
             }
         };

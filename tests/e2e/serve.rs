@@ -500,7 +500,8 @@ fn sigkill_during_a_bounded_load_loses_no_acknowledged_event() {
     let acked: Arc<Vec<std::sync::atomic::AtomicU64>> =
         Arc::new((0..events.len()).map(|_| std::sync::atomic::AtomicU64::new(0)).collect());
     for round in 0..ROUNDS {
-        let mut server = Server::start(&ledger);
+        // One miner signs every event, from one address: no rate limits here.
+        let mut server = Server::start_with(&ledger, &["--rate-ip", "0", "--rate-key", "0"]);
         // Every event acknowledged before the kill is there, at its position.
         for (i, ev) in events.iter().enumerate() {
             let seq = acked[i].load(Ordering::SeqCst);
@@ -584,8 +585,17 @@ fn the_limits_are_set_by_flags() {
     assert_eq!(status, 413, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("at most 2"), "{v}");
     assert_eq!(send("application/jsonl", jsonl(&events[..2])).0, 201);
+    // Per-IP rate: 1 a second, bursts of 2; per-key: off.
+    drop(server);
+    let server = Server::start_with(&ledger, &["--rate-ip", "1", "--burst-ip", "2", "--rate-key", "0"]);
+    let health = format!("{}/healthz", server.url);
+    let statuses: Vec<u16> =
+        (0..12).map(|_| agent().get(&health).call().unwrap().status().as_u16()).collect();
+    assert_eq!(statuses[..2], [200, 200], "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
     let help = kp!("serve", "--help").run().ok().stdout.clone();
-    for default in ["4194304", "1000", "256", "10", "30", "1024", "300"] {
+    for default in ["4194304", "1000", "256", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
+    {
         assert!(help.contains(&format!("[default: {default}]")), "{default}: {help}");
     }
 }

@@ -14,11 +14,11 @@ use kpledger_model::{ActorId, Event, Hash, Offer, ParcelId, ParsedEvent, Payload
 use kpledger_verify::{Finding, Rule, SigMode, Signatures};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::auth::{self, AuthError};
 use crate::problem::Problem;
 use crate::tiles;
 use crate::writer::{Job, Work};
+use crate::{AppState, Peer};
 
 type St = State<Arc<AppState>>;
 
@@ -50,7 +50,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             Problem::new(StatusCode::NOT_FOUND, "no-route", "no such route; see /openapi.json")
         })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), limit_ip))
         .with_state(state)
+}
+
+/// The per-IP rate, before routing: every request counts, whatever it asks.
+async fn limit_ip(State(state): St, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(Peer(peer)) = req.extensions().get::<Peer>().copied()
+        && let Err(p) = state.limit_ip(state.client_ip(peer, req.headers()))
+    {
+        return p.into_response();
+    }
+    next.run(req).await
 }
 
 fn now() -> i64 {
@@ -190,6 +201,13 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
+    // Each signer's rate, once its signatures verified with its enrolled key.
+    let mut signers: Vec<&str> = events.iter().map(|e| e.event.body.signer.as_str()).collect();
+    signers.sort_unstable();
+    signers.dedup();
+    for s in signers {
+        state.limit_key(s).map_err(|p| ("rate_limited", p))?;
+    }
     let (reply, answer) = tokio::sync::oneshot::channel();
     let busy = || {
         let p = Problem {
@@ -297,6 +315,7 @@ fn authenticate(
     if !fresh {
         return Err(unauthorized(AuthError::Replayed));
     }
+    state.limit_key(&req.keyid)?;
     Ok(req.keyid)
 }
 
@@ -718,6 +737,7 @@ async fn post_offer_inner(
             format!("{} is not an enrolled, unrevoked actor of this ledger", b.to),
         ));
     }
+    state.limit_key(b.signer.as_str())?;
     let hash =
         offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
     let checked = offer.clone();

@@ -23,15 +23,18 @@ mod handlers;
 mod metrics;
 mod offers;
 mod problem;
+mod rate;
 pub mod tiles;
 mod writer;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kpledger_core::{Ledger, OpenOptions, StoreError};
+
+pub use rate::Rate;
 
 /// The routes the service answers, as `(method, path template)`: the OpenAPI document
 /// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
@@ -99,6 +102,20 @@ pub struct Config {
     /// `https://ledger.nma.gov.sl` behind a reverse proxy); default `http://` and the request's
     /// `Host` header.
     pub public_url: Option<String>,
+    /// Requests a second from one client address (an IPv6 address's /64), any route; beyond
+    /// it, 429 with `Retry-After`. `None`: no limit. Default 200 a second, bursts of 400.
+    pub rate_ip: Option<Rate>,
+    /// Requests a second signed by one enrolled actor (signed reads, submissions by their
+    /// events' signers, offers by theirs), counted once its signature verified; beyond it,
+    /// 429 with `Retry-After`. `None`: no limit. Default 50 a second, bursts of 100.
+    pub rate_key: Option<Rate>,
+    /// Most rate buckets kept for each of the two limits (see `rate`: the least recently
+    /// used half is forgotten when full). Default 100,000.
+    pub rate_buckets: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: a request from one of these
+    /// addresses is counted against the last address of that header (the one the proxy
+    /// added). From any other address the header is ignored. Default none.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
@@ -119,6 +136,10 @@ impl Config {
             offer_ttl: Duration::from_secs(7 * 24 * 3600),
             max_offers: 100_000,
             public_url: None,
+            rate_ip: Some(Rate { per_second: 200, burst: 400 }),
+            rate_key: Some(Rate { per_second: 50, burst: 100 }),
+            rate_buckets: 100_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -150,9 +171,65 @@ pub(crate) struct AppState {
     pub(crate) nonces: Mutex<auth::Nonces>,
     pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
+    ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
+    key_buckets: Option<Mutex<rate::Buckets<String>>>,
 }
 
+/// The client's address, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) IpAddr);
+
 impl AppState {
+    /// The address a request is counted against: the peer's, or, from a trusted proxy, the
+    /// last address of `X-Forwarded-For`.
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        if !self.cfg.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<IpAddr>().ok());
+        last.unwrap_or(peer)
+    }
+
+    /// Takes a token from the client address's bucket, or the 429.
+    pub(crate) fn limit_ip(&self, ip: IpAddr) -> Result<(), problem::Problem> {
+        let Some(b) = &self.ip_buckets else { return Ok(()) };
+        let taken = b.lock().map(|mut b| b.take(rate::client_key(ip), std::time::Instant::now()));
+        match taken {
+            Ok(Err(secs)) => {
+                self.metrics.rate_limited(false);
+                Err(problem::Problem::rate_limited(
+                    format!("{ip} sent requests faster than this server allows"),
+                    self.cfg.rate_ip,
+                    secs,
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes a token from an enrolled actor's bucket (its signature verified), or the 429.
+    pub(crate) fn limit_key(&self, actor: &str) -> Result<(), problem::Problem> {
+        let Some(b) = &self.key_buckets else { return Ok(()) };
+        let taken = b.lock().map(|mut b| b.take(actor.to_owned(), std::time::Instant::now()));
+        match taken {
+            Ok(Err(secs)) => {
+                self.metrics.rate_limited(true);
+                Err(problem::Problem::rate_limited(
+                    format!("{actor} signed requests faster than this server allows"),
+                    self.cfg.rate_key,
+                    secs,
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Runs `f` with a read-only connection, on the blocking pool.
     pub(crate) async fn read<T: Send + 'static>(
         self: &Arc<Self>,
@@ -249,6 +326,8 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         nonces: Mutex::new(auth::Nonces::default()),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
+        ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
+        key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
     });
     let st = Arc::clone(&state);
     std::thread::Builder::new()
@@ -289,9 +368,8 @@ async fn accept_loop(
 ) -> Result<(), ServeError> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let slots = Arc::new(tokio::sync::Semaphore::new(state.cfg.max_connections));
-    let service = hyper_util::service::TowerToHyperService::new(app);
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             // Out of descriptors and the like: wait a moment rather than spin.
             Err(_) => {
@@ -313,7 +391,13 @@ async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let app = app.clone();
+        let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer.ip()));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            },
+        ));
         let header_timeout = state.cfg.header_timeout;
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();

@@ -367,7 +367,9 @@ fn a_bounded_concurrent_load_loses_and_duplicates_no_acknowledged_event() {
     const EACH: usize = 50;
     let mut w = World::new("load");
     let before = len(&w);
-    let s = start(w.config());
+    let mut cfg = w.config();
+    (cfg.rate_ip, cfg.rate_key) = (None, None);
+    let s = start(cfg);
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
     let batches: Vec<Vec<_>> =
         (0..CLIENTS).map(|_| (0..EACH).map(|_| w.extraction(&koroma, &koidu).1).collect()).collect();
@@ -604,4 +606,123 @@ fn offers_are_relayed_to_their_buyer_only_while_they_apply() {
     assert_eq!(list.json()["offers"].as_array().unwrap().len(), 0);
     assert_eq!(get_signed(&format!("{url}/{hash}"), &buyer, &kb, "o-6").status, 404, "superseded: dropped");
     assert_eq!(post(&url, "application/json", &doc).status, 422, "no longer applies");
+}
+
+/// Sends `n` requests with `send`: the statuses, and the first 429's answer.
+fn burst(n: usize, mut send: impl FnMut(usize) -> Answer) -> (Vec<u16>, Option<Answer>) {
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for i in 0..n {
+        let a = send(i);
+        statuses.push(a.status);
+        if a.status == 429 && limited.is_none() {
+            limited = Some(a);
+        }
+    }
+    (statuses, limited)
+}
+
+fn assert_rate_limited(a: &Answer) {
+    assert_eq!(a.content_type, "application/problem+json");
+    assert_eq!(a.json()["type"], "urn:kpledger:problem:rate-limited");
+    let secs: u64 = a.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(secs >= 1, "{secs}");
+}
+
+#[test]
+fn a_client_address_over_its_rate_gets_429_with_retry_after_and_cannot_spoof_another_address() {
+    let w = World::new("rate-ip");
+    let mut cfg = w.config();
+    cfg.rate_ip = Some(kpledger_serve::Rate { per_second: 1, burst: 3 });
+    cfg.rate_key = None;
+    let s = start(cfg);
+    let health = format!("{}/healthz", s.url);
+    // The burst passes; then, well within the 17 s 20 requests would need, 429s.
+    let (statuses, limited) = burst(20, |_| get(&health));
+    assert_eq!(statuses[..3], [200, 200, 200], "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+    assert_rate_limited(&limited.expect("some request over the rate"));
+    // Every route counts, tiles and signed reads included, before any other work.
+    assert_eq!(get(&format!("{}/tile/0/000", s.url)).status, 429);
+    // X-Forwarded-For from an untrusted peer is ignored: no fresh bucket for a claimed address.
+    let spoofed = get_headers(&health, &[("x-forwarded-for", "203.0.113.9")]);
+    assert_eq!(spoofed.status, 429);
+
+    // Behind a trusted proxy: each forwarded client has its own bucket, the proxy none.
+    let mut cfg = w.config();
+    cfg.rate_ip = Some(kpledger_serve::Rate { per_second: 1, burst: 2 });
+    cfg.rate_key = None;
+    cfg.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let s = start(cfg);
+    let health = format!("{}/healthz", s.url);
+    let h = health.as_str();
+    let as_client = |ip: &'static str| move |_| get_headers(h, &[("x-forwarded-for", ip)]);
+    let (a, _) = burst(10, as_client("198.51.100.1"));
+    assert_eq!(a[..2], [200, 200]);
+    assert!(a.contains(&429), "{a:?}");
+    // The proxy adds the client's address last: an address the client put first is not used.
+    let chained = get_headers(&health, &[("x-forwarded-for", "198.51.100.2, 198.51.100.1")]);
+    assert_eq!(chained.status, 429);
+    let (b, _) = burst(2, as_client("198.51.100.2"));
+    assert_eq!(b, [200, 200], "another client behind the proxy is not held back");
+    // IPv6 clients share a bucket per /64.
+    let (c, _) = burst(2, as_client("2001:db8:7:7::1"));
+    assert_eq!(c, [200, 200]);
+    assert_eq!(get_headers(&health, &[("x-forwarded-for", "2001:db8:7:7::2")]).status, 429);
+    let m = String::from_utf8(
+        get_headers(&format!("{}/metrics", s.url), &[("x-forwarded-for", "192.0.2.200")]).body,
+    )
+    .unwrap();
+    let limited: u64 = m
+        .lines()
+        .find(|l| l.starts_with("kpledger_rate_limited_total{by=\"ip\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(limited >= 3, "{m}");
+}
+
+#[test]
+fn an_actor_over_its_rate_gets_429_but_forged_requests_in_its_name_do_not_use_its_tokens() {
+    let mut w = World::new("rate-key");
+    let (koroma, sesay, nma, koidu) = (w.koroma.clone(), w.sesay.clone(), w.nma.clone(), w.koidu.clone());
+    let ks = w.sim.key(&sesay).unwrap().clone();
+    let kn = w.sim.key(&nma).unwrap().clone();
+    let events: Vec<_> = (0..12).map(|_| w.extraction(&koroma, &koidu).1).collect();
+    let before = len(&w);
+    let mut cfg = w.config();
+    cfg.rate_ip = None;
+    cfg.rate_key = Some(kpledger_serve::Rate { per_second: 1, burst: 2 });
+    let s = start(cfg);
+    let actors = format!("{}/v1/actors", s.url);
+
+    // Requests in nma's name that do not verify (signed with another key): 401, and they
+    // take none of nma's tokens, so nobody can lock an actor out by forging its name.
+    for i in 0..5 {
+        assert_eq!(get_signed(&actors, &nma, &ks, &format!("forged-{i}")).status, 401);
+    }
+    let (reads, limited) = burst(10, |i| get_signed(&actors, &nma, &kn, &format!("nma-{i}")));
+    assert_eq!(reads[..2], [200, 200], "{reads:?}");
+    assert!(reads.iter().all(|s| *s == 200 || *s == 429), "{reads:?}");
+    assert_rate_limited(&limited.expect("nma over its rate"));
+    // Another actor from the same address is not held back.
+    assert_eq!(get_signed(&actors, &sesay, &ks, "sesay-1").status, 200);
+
+    // Submissions count against their events' signer, after the signatures verified: forged
+    // events in koroma's name are refused (422) without taking its tokens.
+    let stranger = kpledger_model::SecretKey::from_seed(&[9u8; 32]);
+    let body = w.sim.body(&koroma, events[11].event.body.payload.clone());
+    let forged = kpledger_model::Event::sign(body, &stranger).unwrap().into_parsed().unwrap();
+    let url = format!("{}/v1/events", s.url);
+    for _ in 0..3 {
+        let a = post(&url, "application/json", &forged.canonical);
+        assert_eq!((a.status, codes(&a)), (422, vec!["CH-2".to_owned()]));
+    }
+    let (subs, limited) = burst(10, |i| post(&url, "application/json", &events[i].canonical));
+    assert_eq!(subs[..2], [201, 201], "{subs:?}");
+    assert!(subs.iter().all(|s| *s == 201 || *s == 429), "{subs:?}");
+    assert_rate_limited(&limited.expect("koroma over its rate"));
+    // A refused-for-rate submission is not recorded; the others are.
+    let recorded = subs.iter().filter(|s| **s == 201).count() as u64;
+    assert_eq!(len(&w), before + recorded);
 }

@@ -211,5 +211,14 @@ pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::Secre
 }
 
 pub(crate) fn get_with(url: &str, input: &str, sig: &str) -> Answer {
-    answer(agent().get(url).header("signature-input", input).header("signature", sig).call().unwrap())
+    get_headers(url, &[("signature-input", input), ("signature", sig)])
+}
+
+/// A GET with the given headers.
+pub(crate) fn get_headers(url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    answer(req.call().unwrap())
 }
