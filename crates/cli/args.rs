@@ -362,8 +362,9 @@ pub(crate) enum Command {
     /// groups, each acknowledged only once its transaction is on disk. Reads of trade data need
     /// an RFC 9421 signature by an enrolled actor; the log (/checkpoint, /tile/…) is public.
     /// The API is described in schemas/openapi.json (also served at /openapi.json). The first
-    /// line printed is `listening on http://ADDRESS`; port 0 picks a free port. Plain HTTP:
-    /// put a TLS reverse proxy in front (README) and give its address with --public-url.
+    /// line printed is `listening on http://ADDRESS` (https:// with --tls-cert); port 0 picks a
+    /// free port. HTTPS with --tls-cert and --tls-key, or plain HTTP behind a TLS reverse proxy
+    /// (README) whose address is given with --public-url.
     ///
     /// Example: kpledger serve --ledger sl.kpl --listen 127.0.0.1:8080   (runs until stopped)
     Serve {
@@ -443,6 +444,12 @@ pub(crate) enum Command {
         /// from other addresses the header is ignored
         #[arg(long, value_name = "IP")]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Post signed event files (made with --out) and handover offers to a kpledger server
     ///

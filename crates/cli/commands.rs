@@ -378,12 +378,15 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             burst_key,
             rate_buckets,
             trusted_proxy,
+            tls_cert,
+            tls_key,
         } => {
             let mut cfg = kpledger_serve::Config::new(ledger);
             cfg.rate_ip = crate::serve_cmd::rate(rate_ip, burst_ip);
             cfg.rate_key = crate::serve_cmd::rate(rate_key, burst_key);
             cfg.rate_buckets = rate_buckets;
             cfg.trusted_proxies = trusted_proxy;
+            cfg.tls = tls_cert.zip(tls_key).map(|(cert, key)| kpledger_serve::TlsFiles { cert, key });
             cfg.max_body = max_body;
             cfg.max_events = max_events;
             cfg.max_connections = max_connections;

@@ -18,7 +18,7 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let running = kpledger_serve::start(listen, cfg).await?;
-        println!("listening on http://{} (ledger {})", running.addr, ledger.display());
+        println!("listening on {} (ledger {})", running.url(), ledger.display());
         std::io::stdout().flush()?;
         tokio::select! {
             r = running.wait() => r.map_err(anyhow::Error::from)?,

@@ -42,9 +42,11 @@ impl Server {
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
         // "listening on http://127.0.0.1:PORT (ledger FILE)"
-        let url =
-            first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{first}"));
-        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("{first}"));
+        assert!(url.contains("://127.0.0.1:"), "{first}");
         Server { url: url.to_owned(), child }
     }
 
@@ -598,4 +600,35 @@ fn the_limits_are_set_by_flags() {
     {
         assert!(help.contains(&format!("[default: {default}]")), "{default}: {help}");
     }
+}
+
+#[test]
+fn tls_flags_serve_https_and_an_unusable_key_is_refused_with_exit_2() {
+    let dir = TempDir::new("serve-tls");
+    let (ledger, _) = world(&dir, 0);
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = Server::start_with(&ledger, &["--tls-cert", c, "--tls-key", k]);
+    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    let root = ureq::tls::Certificate::from_der(made.cert.der()).to_owned();
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
+                    .build(),
+            )
+            .build(),
+    );
+    assert_eq!(agent.get(format!("{}/healthz", server.url)).call().unwrap().status().as_u16(), 200);
+    // The certificate given as the key: nothing served, exit 2, the file named.
+    kp!("serve", "--ledger", &ledger, "--listen", "127.0.0.1:0", "--tls-cert", c, "--tls-key", c)
+        .run()
+        .cannot_run(&["server.crt", "not a PEM private key"]);
+    // One without the other: a usage error.
+    kp!("serve", "--ledger", &ledger, "--tls-cert", c).run().code(2);
 }

@@ -304,7 +304,10 @@ fn authenticate(
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = match &state.cfg.public_url {
         Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => format!("http://{}{path}", h("host").unwrap_or("")),
+        None => {
+            let scheme = if state.cfg.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}{path}", h("host").unwrap_or(""))
+        }
     };
     auth::verify(&req, method.as_str(), &target, h("content-digest"), &key).map_err(unauthorized)?;
     let fresh = state

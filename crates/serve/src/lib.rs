@@ -116,6 +116,19 @@ pub struct Config {
     /// addresses is counted against the last address of that header (the one the proxy
     /// added). From any other address the header is ignored. Default none.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Serve HTTPS with this certificate chain and private key (PEM files: the chain, leaf
+    /// first; a PKCS#8, PKCS#1 or SEC1 key), TLS 1.2 and 1.3 by rustls. `None`: plain HTTP
+    /// (behind a TLS-terminating reverse proxy).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `kpledger serve --tls-cert --tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -140,6 +153,7 @@ impl Config {
             rate_key: Some(Rate { per_second: 50, burst: 100 }),
             rate_buckets: 100_000,
             trusted_proxies: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -160,6 +174,51 @@ pub enum ServeError {
     /// The network failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// The rustls server configuration from the PEM files (ring's algorithms, TLS 1.2 and 1.3,
+/// HTTP/1.1 by ALPN).
+fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&files.cert).and_then(Iterator::collect).map_err(|e| {
+            ServeError::Tls(format!("{} is not a PEM certificate chain: {e}", files.cert.display()))
+        })?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!(
+            "{} holds no certificate (a PEM file with -----BEGIN CERTIFICATE----- blocks, leaf first)",
+            files.cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        ServeError::Tls(format!(
+            "{} is not a PEM private key (PKCS#8, PKCS#1 or SEC1): {e}",
+            files.key.display()
+        ))
+    })?;
+    // ring's algorithms, already in the tree for ureq's HTTPS (no C toolchain for aws-lc).
+    // rustls 0.23.48 marks this provider deprecated because it offers no post-quantum key
+    // exchange (X25519MLKEM768); SECURITY.md says so and shows a reverse proxy for that.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            ServeError::Tls(format!(
+                "the key {} does not go with the certificate {}: {e}",
+                files.key.display(),
+                files.cert.display()
+            ))
+        })?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
 }
 
 /// What the handlers share.
@@ -290,9 +349,15 @@ pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<Result<(), ServeError>>,
+    https: bool,
 }
 
 impl Running {
+    /// The service's base URL on its bound address: `http://ADDR`, or `https://ADDR` with TLS.
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.https { "https" } else { "http" }, self.addr)
+    }
+
     /// Waits until the service stops (it stops only on an error).
     pub async fn wait(self) -> Result<(), ServeError> {
         self.task.await.map_err(|e| ServeError::Io(std::io::Error::other(e)))?
@@ -315,6 +380,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
     // One reader opened now: a file that cannot be read fails here, not at the first request.
     let reader =
         Ledger::open(&cfg.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+    let tls = cfg.tls.as_ref().map(tls_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue.max(1));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -357,16 +423,16 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
             .spawn(move || witnessing(&st, &policy, every.max(Duration::from_millis(100))))?;
     }
     let app = handlers::router(Arc::clone(&state));
-    let task = tokio::spawn(accept_loop(listener, app, state));
-    Ok(Running { addr, task })
+    let task = tokio::spawn(accept_loop(listener, app, state, tls));
+    Ok(Running { addr, task, https: cfg.tls.is_some() })
 }
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<(), ServeError> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     let slots = Arc::new(tokio::sync::Semaphore::new(state.cfg.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -379,31 +445,54 @@ async fn accept_loop(
         };
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             state.metrics.connection_refused();
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let mut stream = stream;
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                    )
-                    .await;
-            });
+            // Over TLS, no handshake is spent on it: the connection is closed.
+            if tls.is_none() {
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt as _;
+                    let mut stream = stream;
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
-            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(Peer(peer.ip()));
-                tower::ServiceExt::oneshot(app.clone(), req)
-            },
-        ));
         let header_timeout = state.cfg.header_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            match tls {
+                None => serve_connection(stream, app, peer, header_timeout).await,
+                // The handshake has the headers' time limit: a slow client cannot hold a slot.
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                    {
+                        serve_connection(stream, app, peer, header_timeout).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS), each request marked with its peer.
+async fn serve_connection<I>(io: I, app: axum::Router, peer: SocketAddr, header_timeout: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Peer(peer.ip()));
+            tower::ServiceExt::oneshot(app.clone(), req)
+        },
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let _ = http.serve_connection(TokioIo::new(io), service).await;
 }
