@@ -190,6 +190,15 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
+    // Who signed each event and the parcels it names: a refusal says no more than its signer
+    // may read (see `redact`).
+    let named: Vec<(ActorId, Vec<ParcelId>)> = events
+        .iter()
+        .map(|e| {
+            let b = &e.event.body;
+            (b.signer.clone(), b.payload.parcels().into_iter().map(|(p, _)| p).collect())
+        })
+        .collect();
     let (reply, answer) = tokio::sync::oneshot::channel();
     let busy = || {
         let p = Problem {
@@ -227,6 +236,10 @@ async fn submit_inner(
             Ok((if created { "created" } else { "duplicate" }, json_response(status, &body)))
         }
         Ok(Err((i, StoreError::Rejected { findings, .. }))) => {
+            let findings = match named.get(i) {
+                Some((signer, parcels)) => redact(state, signer, parcels, findings).await,
+                None => findings,
+            };
             let codes: Vec<&str> = findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
             let mut p = Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -253,6 +266,52 @@ async fn submit_inner(
             },
         )),
     }
+}
+
+/// The findings of a refused event as its signer may read them. POST /v1/events needs no
+/// read signature, and the rules' messages name a parcel's holder, head and weight: an actor
+/// that may not read a parcel the event names (neither an authority of the ledger nor involved
+/// in it, as for `GET /v1/parcels/{id}`) gets each finding's code and severity only.
+async fn redact(
+    state: &Arc<AppState>,
+    signer: &ActorId,
+    parcels: &[ParcelId],
+    findings: Vec<Finding>,
+) -> Vec<Finding> {
+    if state.actors.read().map(|a| a.is_ledger_authority(signer.as_str())).unwrap_or(false) {
+        return findings;
+    }
+    let (who, named) = (signer.clone(), parcels.to_vec());
+    let hidden = state
+        .read(move |l| {
+            for p in &named {
+                if l.parcel(p)?.is_some() && !involved_in_parcel(l, &who, p)? {
+                    return Ok(Some(*p));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+    let p = match hidden {
+        Ok(None) => return findings,
+        Ok(Some(p)) => p.to_string(),
+        Err(_) => "a parcel it names".to_owned(),
+    };
+    findings
+        .into_iter()
+        .map(|f| {
+            let message = format!(
+                "refused by {}; the details concern parcel {p}, which {signer} may not read",
+                f.code.code()
+            );
+            let mut r = match f.severity {
+                kpledger_verify::Severity::Error => Finding::error(f.code, message),
+                _ => Finding::warning(f.code, message),
+            };
+            r.event = f.event;
+            r
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
