@@ -640,7 +640,7 @@ pub(crate) fn table(r: &BenchReport) -> String {
 // The service: the same events over HTTP
 
 /// Concurrent HTTP clients submitting (threads of this process, one connection each).
-const HTTP_CLIENTS: usize = 16;
+const HTTP_CLIENTS: usize = 32;
 /// The last quarter of the events is submitted at half the rate the first three quarters
 /// reached, for the latency of single submissions.
 const PACED_DIVISOR: usize = 4;

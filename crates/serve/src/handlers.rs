@@ -987,7 +987,20 @@ async fn tile(State(state): St, Path(path): Path<String>) -> Response {
     let Some(t) = tiles::parse(&path) else {
         return not_found(format!("tile/{path} is not a tile path (C2SP tlog-tiles)")).into_response();
     };
-    match state.read(move |l| tiles::read(l, &t, l.len()?)).await {
+    let cached = state.tiles.lock().ok().and_then(|c| c.get(&t));
+    let read = match cached {
+        Some(bytes) => Ok(Some(bytes)),
+        None => state.read(move |l| tiles::read(l, &t, l.len()?)).await.map(|r| {
+            r.map(|v| {
+                let bytes = axum::body::Bytes::from(v);
+                if let Ok(mut c) = state.tiles.lock() {
+                    c.put(t, bytes.clone());
+                }
+                bytes
+            })
+        }),
+    };
+    match read {
         Ok(Some(bytes)) => {
             let cache =
                 if t.width.is_none() { "public, max-age=31536000, immutable" } else { "public, max-age=60" };

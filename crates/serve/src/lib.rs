@@ -58,6 +58,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
 ];
 
+/// Full tiles kept in memory once served (8 KiB each: 32 MiB at most).
+const TILE_CACHE: usize = 4096;
+
 /// The OpenAPI 3.1 document of the service, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../schemas/openapi.json");
 
@@ -230,6 +233,8 @@ pub(crate) struct AppState {
     pub(crate) nonces: Mutex<auth::Nonces>,
     pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
+    /// Full tiles already read (immutable), at most [`TILE_CACHE`].
+    pub(crate) tiles: Mutex<tiles::Cache>,
     ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
     key_buckets: Option<Mutex<rate::Buckets<String>>>,
 }
@@ -392,6 +397,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         nonces: Mutex::new(auth::Nonces::default()),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
+        tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
         ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
         key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
     });
