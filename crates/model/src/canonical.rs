@@ -35,63 +35,15 @@ pub enum JsonError {
 ///
 /// This accepts floating-point numbers (serialised as ECMAScript does), so it can be
 /// checked against the RFC 8785 vectors; signed kpledger documents never contain any,
-/// because [`parse_strict`] refuses them and the model has no float fields.
+/// because [`parse_strict`] refuses them and the model has no float fields. The same writer
+/// as [`to_canonical`]'s.
 pub fn canonical_value(value: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    write_canonical(value, &mut out);
-    out
+    // A `Value` holds only finite numbers and string keys, which this writer always accepts.
+    direct::to_vec(value, direct::Numbers::Any).expect("a JSON value always has canonical bytes")
 }
 
-/// Appends the RFC 8785 form of `value` to `out`.
-///
-/// Objects are written with their members sorted by the UTF-16 code units of their names
-/// (§3.2.3), strings with the JSON escapes of §3.2.2.2 (the same as serde_json's: the short
-/// forms `\b \t \n \f \r \" \\`, other control characters as lowercase `\u00xx`,
-/// everything else literal), integers up to 2^53 in plain decimal. Any other number
-/// (a fraction, an exponent, or an integer beyond 2^53, which ECMAScript would round) is
-/// written by `serde_json_canonicalizer`'s ECMAScript number serialiser, which the RFC 8785
-/// and ES6 number vectors check.
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => write_number(n, out),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
-            out.push(b'{');
-            for (i, (name, item)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(name, out);
-                out.push(b':');
-                write_canonical(item, out);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-/// RFC 8785 §3.2.3: member names compare as arrays of UTF-16 code units. For ASCII names (all
-/// of kpledger's) that is byte order.
-fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
-    if a.is_ascii() && b.is_ascii() { a.cmp(b) } else { a.encode_utf16().cmp(b.encode_utf16()) }
-}
-
-/// [`utf16_order`] of two strings given as UTF-8, without decoding them. UTF-8 byte order is
+/// RFC 8785 §3.2.3: member names compare as arrays of UTF-16 code units; this compares two
+/// strings given as UTF-8, without decoding them. UTF-8 byte order is
 /// code point order, and code point order is UTF-16 order except between a supplementary-plane
 /// character (lead byte 0xF0..=0xF4; in UTF-16, surrogates 0xD800..=0xDFFF) and one of
 /// U+E000..=U+FFFF (lead byte 0xEE or 0xEF), where it is the reverse. The first byte where two
@@ -143,38 +95,20 @@ fn needs_escape(s: &[u8]) -> bool {
     chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
-    const EXACT: u64 = 1 << 53;
-    match (n.as_u64(), n.as_i64()) {
-        (Some(u), _) if u <= EXACT => out.extend_from_slice(u.to_string().as_bytes()),
-        (_, Some(i)) if i.unsigned_abs() <= EXACT => out.extend_from_slice(i.to_string().as_bytes()),
-        _ => {
-            // `to_vec` only fails for values that are not representable in JSON
-            // (non-finite floats), which a `serde_json::Number` cannot hold.
-            let bytes = serde_json_canonicalizer::to_vec(&Value::Number(n.clone()))
-                .expect("a serde_json::Number is always representable");
-            out.extend_from_slice(&bytes);
-        }
-    }
-}
-
 /// The largest integer a signed document may hold: 2^53 - 1. RFC 8785 writes numbers as
 /// IEEE 754 doubles, so a larger integer would be signed as a rounded, different number.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
-/// Canonical bytes of a model value: serialise to a JSON value, then RFC 8785. Refuses
-/// integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
-///
-/// Written straight from the value's `Serialize` implementation ([`direct`]), with the same
-/// bytes as [`canonical_value`] of its `serde_json::Value`.
+/// Canonical bytes (RFC 8785) of a model value, written straight from its `Serialize`
+/// implementation ([`direct`]), with no `serde_json::Value` in between. Refuses floating-point
+/// numbers and integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
-    direct::to_vec(doc)
+    direct::to_vec(doc, direct::Numbers::Signed)
 }
 
 /// Canonical bytes of the signed document `{"body": body, "sig": sig}`, and the range of them
-/// that is `body`'s own canonical bytes (what is hashed), written in one pass: the same bytes as
-/// [`object_of_canonical`] of the two members' [`to_canonical`]. `capacity` is a guess of the
-/// length.
+/// that is `body`'s own canonical bytes (what is hashed), written in one pass. `capacity` is a
+/// guess of the length.
 pub(crate) fn to_canonical_signed<B, S>(
     body: &B,
     sig: &S,
@@ -188,6 +122,8 @@ where
 }
 
 mod direct;
+#[cfg(test)]
+pub(crate) mod oracle;
 
 /// Reads bytes as JSON under the strict rules: no duplicate keys at any depth, no
 /// floating-point or exponent numbers, no integer beyond ±(2^53 - 1), no trailing data,
@@ -415,26 +351,6 @@ where
         return Err(JsonError::NotRoundTrip(first_difference(value, &back)));
     }
     Ok(doc)
-}
-
-/// The canonical bytes of an object whose members' canonical bytes are already known, so
-/// that a member canonicalised on its own (to be hashed) is not canonicalised again as part
-/// of the whole. `members` are (name, canonical bytes of the value); they are sorted here.
-pub fn object_of_canonical(members: &mut [(&str, &[u8])]) -> Vec<u8> {
-    members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
-    let len: usize = members.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-    let mut out = Vec::with_capacity(len + 2);
-    out.push(b'{');
-    for (i, (name, bytes)) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_string(name, &mut out);
-        out.push(b':');
-        out.extend_from_slice(bytes);
-    }
-    out.push(b'}');
-    out
 }
 
 /// Names the first place where two values differ, as a JSON pointer.

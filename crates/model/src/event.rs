@@ -378,9 +378,8 @@ impl Event {
         self.into_parsed_sized(1024, None)
     }
 
-    /// As [`Event::into_parsed`], with a guess of the canonical length.
-    /// As [`Event::into_parsed`]. `offer_body`, if given, is a handover's JCS(offer.body),
-    /// already at hand (the caller answers for it).
+    /// As [`Event::into_parsed`], with `capacity` a guess of the canonical length. `offer_body`,
+    /// if given, is a handover's JCS(offer.body), already at hand (the caller answers for it).
     fn into_parsed_sized(self, capacity: usize, offer_body: Option<&[u8]>) -> Result<ParsedEvent, JsonError> {
         // `{"body":` + JCS(body) + `,"sig":` + JCS(sig) + `}`, written once; the body's part
         // is hashed where it lies.
@@ -400,10 +399,9 @@ impl Event {
         let (Some(body), Some(sig)) = (value.get("body"), value.get("sig")) else {
             return Err(JsonError::Shape("a signed event has a body and a sig".into()));
         };
-        let body = canonical::canonical_value(body);
-        let hash = hash::digest(Domain::Event, &body);
-        let sig = canonical::canonical_value(sig);
-        let canonical = canonical::object_of_canonical(&mut [("body", &body), ("sig", &sig)]);
+        // Written in one pass, as on the fast path; the body's part is hashed where it lies.
+        let (canonical, body) = canonical::to_canonical_signed(body, sig, 1024)?;
+        let hash = hash::digest(Domain::Event, canonical.get(body).unwrap_or_default());
         let offer_hash = match &self.body.payload {
             Payload::Handover { offer, .. } => offer.hash().ok(),
             _ => None,

@@ -44,7 +44,10 @@ fn every_kind_takes_the_fast_path() {
         assert_eq!(parsed.canonical, canonical::to_canonical(&parsed.event).unwrap());
         let body = canonical::to_canonical(&parsed.event.body).unwrap();
         let sig = canonical::to_canonical(&parsed.event.sig).unwrap();
-        assert_eq!(parsed.canonical, canonical::object_of_canonical(&mut [("sig", &sig), ("body", &body)]));
+        assert_eq!(
+            parsed.canonical,
+            canonical::oracle::object_of_canonical(&mut [("sig", &sig), ("body", &body)])
+        );
         kinds.insert(parsed.event.body.payload.kind());
     }
     assert_eq!(kinds.len(), 17, "{kinds:?}");
