@@ -33,6 +33,37 @@ pub use records::{
 /// The body format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Defines [`Payload`] and, from the same variants, fields and field attributes, the
+/// externally tagged `PayloadByKind` that the fast reader (`fast.rs`) reads a body's variant
+/// into: one shape serves both readers, so a field added to `Payload` is read by both.
+macro_rules! payload {
+    (
+        $(#[$meta:meta])*
+        pub enum Payload {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident {
+                    $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+                }
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum Payload {
+            $( $(#[$vmeta])* $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
+        }
+
+        /// [`Payload`]'s variants as an externally tagged enum, read by the fast reader from
+        /// a body's `kind` and other fields. A remote derive: serde builds `Payload` itself.
+        #[derive(Deserialize)]
+        #[serde(remote = "Payload", rename_all = "snake_case")]
+        enum PayloadByKind {
+            $( $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
+        }
+    };
+}
+
+payload! {
 /// What an event does. Serialised with `"kind"` as the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -206,6 +237,7 @@ pub enum Payload {
         /// The confirmation.
         confirmation: ImportConfirmation,
     },
+}
 }
 
 impl Payload {

@@ -190,7 +190,11 @@ fn utf16_order_of_utf8_bytes_agrees_with_decoding() {
     }
     for a in &strings {
         for b in &strings {
-            assert_eq!(utf16_order_utf8(a.as_bytes(), b.as_bytes()), oracle::utf16_order(a, b), "{a:?} {b:?}");
+            assert_eq!(
+                utf16_order_utf8(a.as_bytes(), b.as_bytes()),
+                oracle::utf16_order(a, b),
+                "{a:?} {b:?}"
+            );
         }
     }
 }
