@@ -120,6 +120,14 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
         price_usd_cents: Cents(1),
     };
     let offer = Offer::sign(body, &kk).unwrap();
+    // Posted as an offer (no read signature either): refused without naming the holder.
+    let a = post(&format!("{}/v1/offers", s.url), "application/json", &serde_json::to_vec(&offer).unwrap());
+    assert_eq!(a.status, 422);
+    assert!(
+        !String::from_utf8_lossy(&a.body).contains(rival.as_str()),
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
     let probe = Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: Points(1) }), &kk)
         .unwrap()
         .into_parsed()
