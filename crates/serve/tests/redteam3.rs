@@ -155,3 +155,61 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
     assert_eq!(a.status, 422);
     assert!(String::from_utf8_lossy(&a.body).contains(&sibling_head.short()), "the holder is told its head");
 }
+
+/// Demonstration of a gap (a format change, reported): koroma's key is stolen and the authority
+/// rotates it. The card the service serves afterwards still proves the parcel's holder by the
+/// extraction koroma signed with the stolen key, so the buyer's offline check (`handover accept
+/// --card`: the offer's key must be the key the card shows the holder signed with) takes the
+/// thief's offer and refuses koroma's own. Nothing is recorded: ingest refuses the thief's
+/// offer (CH-2). A card cannot show that the holder's key is still current (docs/SPEC.md
+/// §14.6); the buyer learns it only when the ledger records or refuses the handover.
+#[test]
+fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
+    use kpledger_model::{Cents, Event, Offer, OfferBody, OfferKind, Payload};
+    use kpledger_verify::TrustPolicy;
+    use kpledger_verify::card::verify_card;
+    let mut w = World::new("rt3-card-key");
+    let (koroma, kamara, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let stolen = w.sim.key(&koroma).unwrap().clone();
+    w.sim.rotate(&nma, &koroma, 1).unwrap();
+    let current = w.sim.key(&koroma).unwrap().clone();
+    let kn = w.sim.key(&nma).unwrap().clone();
+    w.sim.ledger_mut().publish_checkpoint(&kn).unwrap();
+    let s = start(w.config());
+
+    // Koroma, with its new key, fetches its parcel's card from the service.
+    let a = get_signed(&format!("{}/v1/parcels/{parcel}/card", s.url), &koroma, &current, "ck-1");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let card = verify_card(&a.body, &TrustPolicy::from_keys(vec![kn.public()])).unwrap();
+    assert_eq!(card.card.holder, koroma);
+    // The gap: the key the card vouches for is the stolen one, rotated away before the checkpoint.
+    assert_eq!(card.holder_key, Some(stolen.public()));
+    assert_ne!(card.holder_key, Some(current.public()));
+
+    // The thief's offer in koroma's name passes the buyer's offline check; the ledger refuses it.
+    let body = OfferBody {
+        v: 1,
+        ledger: card.card.ledger.clone(),
+        kind: OfferKind::HandoverOffer,
+        time: w.sim.now(),
+        signer: koroma.clone(),
+        parcel,
+        prev: card.card.head,
+        to: kamara.clone(),
+        weight_pt: card.card.weight_pt,
+        price_usd_cents: Cents(1_000),
+    };
+    let offer = Offer::sign(body, &stolen).unwrap();
+    assert_eq!(Some(offer.sig.key), card.holder_key, "what `handover accept --card` compares");
+    let kb = w.sim.key(&kamara).unwrap().clone();
+    let accept =
+        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: card.card.weight_pt }), &kb)
+            .unwrap()
+            .into_parsed()
+            .unwrap();
+    let a = post_events(&s, &[&accept]);
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.json()["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CH-2"));
+}
