@@ -350,10 +350,13 @@ async fn authenticate(
                 return Ok(false);
             }
             let fresh = crate::writer::Actors::load(l)?;
-            if let Ok(mut w) = st.actors.write() {
+            if let Ok(mut w) = st.actors.write()
+                && fresh.size >= w.size
+            {
                 *w = fresh;
+                return Ok(true);
             }
-            Ok(true)
+            Ok(false)
         })
         .await
         .unwrap_or(false);
