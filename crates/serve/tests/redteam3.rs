@@ -213,3 +213,102 @@ fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
     assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
     assert!(a.json()["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CH-2"));
 }
+
+/// Demonstration of a gap (a format change, reported): the root authority's key K0 is stolen
+/// and the root rotates to K1. Bundles pin K0, where the chain of root keys starts, and follow
+/// the rotation (a checkpoint signed by K0 after it is LOG-2); a card, which carries no root
+/// rotation, is checked against every key pinned for the origin (docs/SPEC.md §14.6), so a
+/// policy pinning K0 and K1 takes a card the thief made with K0 alone: a parcel of 500.00 ct
+/// the ledger never held, "held" by koroma. The buyer's offline check passes; the ledger
+/// refuses the handover.
+#[test]
+fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
+    use kpledger_core::Ledger;
+    use kpledger_core::sim::{Sim, licence, site};
+    use kpledger_model::{
+        Cents, Event, HsCode, Offer, OfferBody, OfferKind, Origin, Payload, Points, Role, Time,
+    };
+    use kpledger_verify::TrustPolicy;
+    use kpledger_verify::card::verify_card;
+    let mut w = World::new("rt3-card-root");
+    let (nma, koroma, kamara) = (w.nma.clone(), w.koroma.clone(), w.dealer.clone());
+    let k0 = w.sim.key(&nma).unwrap().clone();
+    w.sim.rotate(&nma, &nma, 1).unwrap();
+    let k1 = w.sim.key(&nma).unwrap().clone();
+    let s = start(w.config());
+
+    // The thief's own ledger: same origin, root sl.nma under the stolen K0, a fake koroma.
+    let path = w.dir.join("forged.kpl");
+    let mut f = Sim::new(
+        Ledger::create(&path).unwrap(),
+        Origin::new(ORIGIN).unwrap(),
+        "thief",
+        &Time::new("2026-03-02T08:00:00Z").unwrap(),
+    );
+    let root =
+        f.genesis_with_key("sl.nma", "National Minerals Agency of Sierra Leone", "SL", k0.clone()).unwrap();
+    let policy =
+        kpledger_model::canonical::from_slice_strict(include_bytes!("../../../policies/SL.json")).unwrap();
+    f.policy(&root, policy).unwrap();
+    let mine = f
+        .site(
+            &root,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
+        .unwrap();
+    let fake = f
+        .enrol(
+            &root,
+            "sl.miner.koroma",
+            "Ibrahim Koroma",
+            Role::Miner,
+            "SL",
+            Some(licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&mine]).unwrap()),
+        )
+        .unwrap();
+    let parcel = f.new_parcel_id();
+    f.submit(
+        &fake,
+        Payload::Extraction {
+            parcel,
+            site: mine,
+            weight_pt: Points(50_000),
+            stones: 40,
+            hs_code: HsCode::new("7102.31").unwrap(),
+        },
+    )
+    .unwrap();
+    f.ledger_mut().publish_checkpoint(&k0).unwrap();
+    let card = serde_json::to_vec(&f.ledger().parcel_card(&parcel).unwrap()).unwrap();
+
+    // The buyer's policy pins K0 (for bundles) and K1 (for cards since the rotation).
+    let checked = verify_card(&card, &TrustPolicy::from_keys(vec![k0.public(), k1.public()])).unwrap();
+    assert_eq!((&checked.card.holder, checked.card.weight_pt), (&koroma, Points(50_000)), "the gap");
+    // Pinning the current root key alone refuses it (LOG-2).
+    let only_k1 = verify_card(&card, &TrustPolicy::from_keys(vec![k1.public()])).unwrap_err();
+    assert_eq!(only_k1.finding().map(|f| f.code.code()), Some("LOG-2"));
+
+    // The handover the buyer signs from it is refused by the ledger.
+    let thief = f.key(&fake).unwrap().clone();
+    let body = OfferBody {
+        v: 1,
+        ledger: checked.card.ledger.clone(),
+        kind: OfferKind::HandoverOffer,
+        time: w.sim.now(),
+        signer: koroma.clone(),
+        parcel,
+        prev: checked.card.head,
+        to: kamara.clone(),
+        weight_pt: checked.card.weight_pt,
+        price_usd_cents: Cents(9_000_000),
+    };
+    let offer = Offer::sign(body, &thief).unwrap();
+    assert_eq!(Some(offer.sig.key), checked.holder_key, "what `handover accept --card` compares");
+    let kb = w.sim.key(&kamara).unwrap().clone();
+    let accept =
+        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: Points(50_000) }), &kb)
+            .unwrap()
+            .into_parsed()
+            .unwrap();
+    assert_eq!(post_events(&s, &[&accept]).status, 422);
+}
