@@ -185,6 +185,8 @@ pub struct TrustPolicy {
     unverifiable_logs: Vec<UnverifiableLog>,
     witnesses: Vec<WitnessPin>,
     groups: Vec<Group>,
+    /// The witnesses each group reaches, directly or through its subgroups (parallel to `groups`).
+    reach: Vec<BTreeSet<usize>>,
     quorum: Quorum,
     quorum_line: usize,
     issuers: Vec<IssuerPin>,
@@ -257,6 +259,7 @@ impl TrustPolicy {
             unverifiable_logs: Vec::new(),
             witnesses: Vec::new(),
             groups: Vec::new(),
+            reach: Vec::new(),
             quorum: Quorum::None,
             quorum_line: 0,
             issuers: Vec::new(),
@@ -439,6 +442,27 @@ impl TrustPolicy {
             }
             list.push(member);
         }
+        // One witness reached through two members would count twice toward the threshold
+        // (`group q 2 sl.nma neighbours` with sl.nma among the neighbours is met by sl.nma alone).
+        let mut reach = BTreeSet::new();
+        for m in &list {
+            let under = match m {
+                Member::Witness(i) => BTreeSet::from([*i]),
+                Member::Group(g) => self.reach.get(*g).cloned().unwrap_or_default(),
+            };
+            if let Some(w) = under.iter().find(|w| reach.contains(*w)) {
+                return Err(err(
+                    &[self.witnesses[*w].line, n],
+                    format!(
+                        "the witness {:?} is reached through two members of the group: it would count twice toward \
+                         its threshold; list each witness under one member only",
+                        clip(&self.witnesses[*w].name)
+                    ),
+                ));
+            }
+            reach.extend(under);
+        }
+        self.reach.push(reach);
         self.groups.push(Group { line: n, name: (*name).to_owned(), threshold, members: list });
         Ok(())
     }
@@ -564,6 +588,7 @@ impl TrustPolicy {
             unverifiable_logs: Vec::new(),
             witnesses: Vec::new(),
             groups: Vec::new(),
+            reach: Vec::new(),
             quorum: Quorum::None,
             quorum_line: 0,
             issuers: Vec::new(),
