@@ -7,7 +7,7 @@ mod shipment;
 
 use std::borrow::Cow;
 
-use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
+use kpledger_model::sign::{self, BatchKeys, Purpose, SigCheck, SigMode};
 use kpledger_model::{Cents, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role};
 
 use crate::finding::{Finding, Rule};
@@ -174,6 +174,12 @@ impl Signatures {
 
     /// Checks the signatures of `events` on this thread; `out[i]` is for `events[i]`.
     pub fn check_all(events: &[&ParsedEvent], mode: SigMode) -> Vec<Signatures> {
+        Self::check_all_in(events, mode, &BatchKeys::default())
+    }
+
+    /// As [`Signatures::check_all`], keeping what a batch learns about keys in `keys`, which
+    /// the caller owns for the whole run (see [`BatchKeys`]).
+    pub fn check_all_in(events: &[&ParsedEvent], mode: SigMode, keys: &BatchKeys) -> Vec<Signatures> {
         let mut checks = Vec::with_capacity(events.len() * 2);
         // Per event: where its own check sits in `checks`, and its offer's (`None` inside: an
         // offer that cannot be hashed, which is a bad signature).
@@ -190,7 +196,7 @@ impl Signatures {
             });
             slots.push((own, offer));
         }
-        let ok = sign::verify_all(&checks, mode);
+        let ok = sign::verify_all_in(&checks, mode, keys);
         events
             .iter()
             .zip(slots)
