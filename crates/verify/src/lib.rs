@@ -38,7 +38,7 @@ pub use kpledger_model::sign::SigMode;
 pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
 pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
 pub use state::{
-    ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry,
-    PolicyHistory, State, import_key,
+    ActorState, CertificateState, CertificateStatus, Effect, ImposedKey, MemState, ParcelState, ParcelStatus,
+    PolicyEntry, PolicyHistory, State, import_key,
 };
 pub use trust::{PolicyError, TrustPolicy};

@@ -254,17 +254,7 @@ impl TrustPolicy {
             let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
             err(&[line], "not UTF-8 text: save the file as UTF-8")
         })?;
-        let mut p = TrustPolicy {
-            logs: Vec::new(),
-            unverifiable_logs: Vec::new(),
-            witnesses: Vec::new(),
-            groups: Vec::new(),
-            reach: Vec::new(),
-            quorum: Quorum::None,
-            quorum_line: 0,
-            issuers: Vec::new(),
-            keys: Vec::new(),
-        };
+        let mut p = TrustPolicy::from_keys(Vec::new());
         let body = text.strip_suffix('\n').unwrap_or(text);
         for (i, raw) in body.split('\n').enumerate() {
             let n = i + 1;
