@@ -20,13 +20,13 @@ use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretK
 use crate::util::{AUTHORITY, DEALER, EXPORTER, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of};
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(ledger: &Path) -> Server {
+    pub(crate) fn start(ledger: &Path) -> Server {
         Server::start_with(ledger, &[])
     }
 
@@ -48,7 +48,7 @@ impl Server {
         Server { url: url.to_owned(), child }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

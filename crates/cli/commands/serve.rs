@@ -102,13 +102,13 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
-                    print!("{}", findings_text(&v["findings"]));
+                    print!("{}", super::remote::server_findings(&v["findings"]));
                 }
             }
             422 => {
                 if !json {
                     eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
-                    eprint!("{}", findings_text(&v["findings"]));
+                    eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
             }
@@ -170,20 +170,6 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
         }
     }
     Ok(OK)
-}
-
-/// The findings of a server's answer, one per line with its hint (as `render::findings`
-/// prints them locally).
-fn findings_text(findings: &Value) -> String {
-    let mut out = String::new();
-    for f in findings.as_array().into_iter().flatten() {
-        let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-        out.push_str(&format!("  {} {}: {}\n", text("severity"), text("code"), text("message")));
-        if let Some(h) = f["hint"].as_str() {
-            out.push_str(&format!("      hint: {h}\n"));
-        }
-    }
-    out
 }
 
 /// Writes DIR/checkpoint and every tile and entry bundle of the log at that checkpoint's size.
@@ -265,7 +251,7 @@ pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
 
 pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
     let GetArgs { server, key, as_actor, path, out } = a;
-    get(&server, &key, &as_actor, &path, out.as_deref())
+    get(&server, &key, as_actor.as_str(), &path, out.as_deref())
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
