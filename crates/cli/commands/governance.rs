@@ -36,7 +36,7 @@ pub(crate) fn policy_new(code: &Country, out: Option<&Path>, version: Option<Str
         None => now_or(None).date().to_string(),
     };
     let texts = |xs: &[&str]| -> Result<Vec<Text>> {
-        xs.iter().map(|x| Text::new(*x).map_err(|e| anyhow!(e))).collect()
+        xs.iter().map(|x| Text::new(*x).map_err(anyhow::Error::msg)).collect()
     };
     policy.country = code.clone();
     policy.version = Text::new(version).map_err(|e| anyhow!("--policy-version: {e}"))?;
