@@ -29,6 +29,16 @@ macro_rules! kp {
     };
 }
 
+/// `signed!(t, &t.nma, "actor", "enrol", "--id", id)`: a kpledger command on the ledger of
+/// the [`Trade`] `t`, signed with `key` at `t`'s next tick (`--ledger`, `--key` and `--time`
+/// follow the arguments given).
+macro_rules! signed {
+    ($t:expr, $key:expr, $($arg:expr),* $(,)?) => {{
+        let t = &$t;
+        kp!($($arg),*).arg("--ledger").arg(&t.ledger).arg("--key").arg($key).arg("--time").arg(t.tick())
+    }};
+}
+
 /// One run of the kpledger binary.
 pub(crate) struct Cmd {
     args: Vec<OsString>,
@@ -309,18 +319,12 @@ impl Trade {
         )
         .run()
         .ok();
-        kp!("policy", "set", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), policy_file("SL"))
-            .run()
-            .ok();
-        kp!(
+        signed!(t, &t.nma, "policy", "set", policy_file("SL")).run().ok();
+        signed!(
+            t,
+            &t.nma,
             "site",
             "add",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             SITE,
             "--name",
@@ -338,15 +342,11 @@ impl Trade {
         .ok();
         let enrol =
             |id: &str, name: &str, role: &str, key: &Path, class: &str, number: &str, site: &[&str]| {
-                let mut cmd = kp!(
+                let mut cmd = signed!(
+                    t,
+                    &t.nma,
                     "actor",
                     "enrol",
-                    "--ledger",
-                    &t.ledger,
-                    "--key",
-                    &t.nma,
-                    "--time",
-                    t.tick(),
                     "--json",
                     "--id",
                     id,
@@ -403,14 +403,10 @@ impl Trade {
 
     /// The miner registers a parcel; returns its id.
     pub(crate) fn extract(&self, weight: &str, stones: &str) -> String {
-        let out = kp!(
-            "extract",
-            "--ledger",
-            &self.ledger,
-            "--key",
+        let out = signed!(
+            self,
             &self.miner,
-            "--time",
-            self.tick(),
+            "extract",
             "--json",
             "--site",
             SITE,
