@@ -19,7 +19,6 @@ pub mod card;
 pub mod demo;
 pub mod log_tree;
 pub mod migrate;
-pub mod query;
 pub mod sim;
 pub mod store;
 pub mod synth;
