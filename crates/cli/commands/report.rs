@@ -123,8 +123,7 @@ pub(crate) fn report_cmd(
         (None, Some(path)) => {
             let policy = trust.policy()?;
             let bytes = read_input(path)?;
-            let report =
-                verify_bundle_with(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
+            let report = verify_bundle(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
             let (events, note) = bundle_events(path)?;
             let book = book_of(&events);
             let flags = kpledger_report::red_flags(&book);

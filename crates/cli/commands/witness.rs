@@ -15,7 +15,7 @@ use crate::{FOUND, OK};
 
 pub(crate) fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
     use crate::args::TrustCmd;
-    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
     match t {
         TrustCmd::Log { origin, key } => {
             let (_, public) = public_of_any(&key)?;

@@ -96,7 +96,7 @@ pub struct Config {
     /// that some of them have not cosigned is sent to each (C2SP tlog-witness) and the
     /// cosignatures that verify are stored (`kpledger serve --witness-policy`), on a thread
     /// of its own with its own connection, so that witnesses never hold up submissions.
-    pub witnesses: Option<(kpledger_verify::trust::TrustPolicy, Duration)>,
+    pub witnesses: Option<(kpledger_verify::TrustPolicy, Duration)>,
     /// How long a posted offer waits for its buyer. Default 7 days.
     pub offer_ttl: Duration,
     /// Most offers waiting at once (503 beyond). Default 100,000.
@@ -325,7 +325,7 @@ impl AppState {
 /// The witnessing loop: every `every`, while the writer runs, sends the newest stored
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
-fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolicy, every: Duration) {
+fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
     let agent = kpledger_witness::client::agent();
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {

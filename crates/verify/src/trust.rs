@@ -30,11 +30,11 @@ use kpledger_model::note::{SigType, VerifierKey};
 use kpledger_model::{ActorId, Country, Origin, PublicKey};
 
 /// Largest policy file read.
-pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// Most lines of each kind (logs, witnesses, groups, issuers) a policy may hold.
-pub const MAX_ENTRIES: usize = 256;
+pub(crate) const MAX_ENTRIES: usize = 256;
 /// Most members a group may list.
-pub const MAX_MEMBERS: usize = 256;
+pub(crate) const MAX_MEMBERS: usize = 256;
 
 /// The extension keyword of an issuer line.
 pub const ISSUER_KEYWORD: &str = "kpledger-issuer";

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use kpledger_model::Hash;
-use kpledger_verify::trust::TrustPolicy;
+use kpledger_verify::TrustPolicy;
 
 use crate::request::{AddCheckpoint, parse_decimal};
 

@@ -13,7 +13,7 @@
 //!   policy, the cosignatures stored), for `kpledger log witness` and `kpledger serve`.
 //!
 //! Which logs a witness witnesses, and which witnesses a log asks, are read from the same
-//! C2SP tlog-policy text ([`kpledger_verify::trust::TrustPolicy`]): a witness reads the `log`
+//! C2SP tlog-policy text ([`kpledger_verify::TrustPolicy`]): a witness reads the `log`
 //! lines, a log the `witness` lines' URLs (their submission prefixes).
 //!
 //! Libraries never print: the server reports its decisions through a callback.
@@ -28,7 +28,7 @@ pub mod state;
 use std::collections::BTreeSet;
 
 use kpledger_model::note::Note;
-use kpledger_verify::trust::TrustPolicy;
+use kpledger_verify::TrustPolicy;
 
 pub use decide::{Decision, Evidence, LogKeys, LogRecord, Refusal, decide};
 pub use request::AddCheckpoint;
