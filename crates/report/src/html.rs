@@ -211,7 +211,7 @@ fn findings_table(out: &mut String, book: &Book, items: &[&Finding]) {
 }
 
 /// Renders the report.
-pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
+pub fn render_html(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     let book = input.book;
     let report = input.report;
     let flags: Vec<&Finding> = input.flags.iter().map(|f| &f.finding).collect();
@@ -407,7 +407,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
             cert.parcel_count,
             esc(&status)
         );
-        let svg = graph::svg(book, &Target::Certificate(n.clone()))?;
+        let svg = graph::graph_svg(book, &Target::Certificate(n.clone()))?;
         let _ = writeln!(
             o,
             "<div class=\"graph\" id=\"graph-{0}\" role=\"img\" aria-label=\"Provenance of certificate {0}: from the mine sites to the export\">{svg}</div></article>",
@@ -425,7 +425,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         _ => None,
     };
     if let Some(p) = whole {
-        let s = crate::stats::compute(book, &p, input.flags);
+        let s = crate::Stats::compute(book, &p, input.flags);
         let _ =
             writeln!(o, "<section id=\"stats\"><h2>KP statistics (Annex III), {}</h2>", esc(&p.to_string()));
         let _ = writeln!(
