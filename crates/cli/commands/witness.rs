@@ -79,7 +79,7 @@ pub(crate) fn witness_serve(
     listen: &str,
     prefix: &str,
 ) -> Result<u8> {
-    use kpledger_witness::{LogKeys, StateFile, Witness, server};
+    use kpledger_witness::{LogKeys, StateFile, Witness};
     let cosigner = Cosigner::new(name, SecretKey::read_pem_file(key)?).map_err(|e| anyhow!("--name: {e}"))?;
     let policy = read_policy(policy)?;
     let logs = LogKeys::from_policy(&policy);
@@ -116,7 +116,7 @@ pub(crate) fn witness_serve(
         for o in logs.origins() {
             println!("witnessing {o}");
         }
-        server::serve(listener, witness, prefix).await.context("the witness server stopped")
+        kpledger_witness::serve(listener, witness, prefix).await.context("the witness server stopped")
     })?;
     Ok(OK)
 }

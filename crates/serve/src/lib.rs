@@ -326,7 +326,7 @@ impl AppState {
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
 fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
-    let agent = kpledger_witness::client::agent();
+    let agent = kpledger_witness::agent();
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {
         std::thread::sleep(every);
@@ -334,7 +334,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, ever
             ledger = Ledger::open(&state.cfg.ledger, OpenOptions::default()).ok();
         }
         let Some(l) = ledger.as_mut() else { continue };
-        match kpledger_witness::log::newest_fully_cosigned(l, policy) {
+        match kpledger_witness::newest_fully_cosigned(l, policy) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(_) => {
@@ -342,8 +342,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, ever
                 continue;
             }
         }
-        let ok =
-            matches!(kpledger_witness::log::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
+        let ok = matches!(kpledger_witness::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
         state.metrics.witnessing(ok);
     }
 }
