@@ -889,12 +889,13 @@ async fn post_offer_inner(
     }
     let hash =
         offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
-    // An offer already waiting is anyone's to post again: only a new one spends its signer's rate.
+    let checked = offer.clone();
+    state.read(move |l| offer_is_current(l, &checked)).await??;
+    // An offer already waiting, or one that no longer applies, is anyone's to post again: only
+    // a new one spends its signer's rate.
     if state.offers.lock().ok().and_then(|o| o.get(&hash, now())).is_none() {
         state.limit_key(b.signer.as_str())?;
     }
-    let checked = offer.clone();
-    state.read(move |l| offer_is_current(l, &checked)).await??;
     let expires = now().saturating_add(state.cfg.offer_ttl.as_secs() as i64);
     let kept = state
         .offers

@@ -337,9 +337,14 @@ fn redteam3_replaying_an_actors_documents_does_not_spend_its_rate() {
     let doc = serde_json::to_vec(&offer).unwrap();
     // Koroma posts its offer: one of its three tokens.
     assert_eq!(post(&offers, "application/json", &doc).status, 201);
-    // The dealer replays it and the recorded extraction, ten times each.
+    // An older offer of koroma's, made before the parcel's latest event: no longer current.
+    let mut body = offer.body.clone();
+    body.prev = kpledger_model::Hash([7; 32]);
+    let stale = serde_json::to_vec(&kpledger_model::Offer::sign(body, &kk).unwrap()).unwrap();
+    // The dealer replays them and the recorded extraction, ten times each.
     for _ in 0..10 {
         assert_eq!(post(&offers, "application/json", &doc).status, 200);
+        assert_eq!(post(&offers, "application/json", &stale).status, 422);
         assert_eq!(post_events(&s, &[&ev]).status, 200);
     }
     // Koroma's own read and its next extraction are still within its rate.
