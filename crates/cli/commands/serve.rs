@@ -154,7 +154,7 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let detail =
             v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
-        eprintln!("kpledger: the server answered {status}: {detail}");
+        eprintln!("kpledger: the server answered {status}: {}", crate::render::terminal_safe(&detail));
         return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
     }
     match out {
@@ -163,10 +163,18 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
             println!("{} bytes → {}", body.len(), f.display());
         }
         None => {
-            // JSON is printed indented, as the other commands' --json output.
+            // JSON is printed indented, as the other commands' --json output; other text with
+            // its control characters escaped (a server's answer never drives the terminal);
+            // binary data only to a file.
             let body = match serde_json::from_slice::<Value>(&body) {
                 Ok(v) => serde_json::to_vec_pretty(&v)?,
-                Err(_) => body,
+                Err(_) => match std::str::from_utf8(&body) {
+                    Ok(text) => crate::render::terminal_safe(text).into_owned().into_bytes(),
+                    Err(_) => bail!(
+                        "the server answered {} bytes of binary data: write them to a file with --out FILE",
+                        body.len()
+                    ),
+                },
             };
             std::io::stdout().write_all(&body)?;
             if !body.ends_with(b"\n") {

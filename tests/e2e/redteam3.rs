@@ -1,0 +1,67 @@
+//! Third red-team review, through the binary (SECURITY.md, "Third red-team review").
+
+use std::io::{Read as _, Write as _};
+
+use crate::util::TempDir;
+
+/// A server that answers every request with `response`, for `n` requests, on 127.0.0.1.
+fn hostile_server(response: Vec<u8>, n: usize) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        for _ in 0..n {
+            let Ok((mut s, _)) = listener.accept() else { return };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => got.extend_from_slice(&buf[..k]),
+                }
+            }
+            let _ = s.write_all(&response);
+        }
+    });
+    (url, handle)
+}
+
+fn answer(status: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// `kpledger get` against a server that is not what it claims (a URL given by a fraudster, or
+/// plain HTTP intercepted): the problem's detail of a refusal, and a text answer, reached the
+/// terminal raw, so an escape sequence in them cleared the line and printed "VERIFIED" where
+/// the error was (error messages from files are escaped since the second review). Now they
+/// are shown escaped, and a binary answer is written only to a file (`--out`).
+#[test]
+fn redteam3_a_hostile_server_cannot_print_over_kpledger_get() {
+    let d = TempDir::new("redteam3-get");
+    let key = d.join("k.pem");
+    kp!("key", "new", &key).run().ok();
+    let fake = "\u{1b}[2K\rVERIFIED: evidence bundle SL-2026-004312\u{1b}[8m";
+    let problem =
+        serde_json::json!({"type": "urn:kpledger:problem:not-found", "status": 404, "detail": fake});
+    let variants: [(&str, Vec<u8>); 3] = [
+        ("refusal", answer("404 Not Found", "application/problem+json", problem.to_string().as_bytes())),
+        ("text", answer("200 OK", "text/plain; charset=utf-8", fake.as_bytes())),
+        ("binary", answer("200 OK", "application/octet-stream", &[fake.as_bytes(), &[0xff, 0xfe]].concat())),
+    ];
+    for (what, response) in variants {
+        let (url, server) = hostile_server(response, 1);
+        let out = kp!("get", "--server", &url, "--key", &key, "--as", "sl.nma", "/v1/actors").run();
+        out.no_panic();
+        out.check(
+            !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
+            &format!("{what}: the server's escape sequence reached the terminal"),
+        );
+        server.join().unwrap();
+    }
+}
