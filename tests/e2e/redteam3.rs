@@ -65,3 +65,75 @@ fn redteam3_a_hostile_server_cannot_print_over_kpledger_get() {
         server.join().unwrap();
     }
 }
+
+/// The same for `kpledger submit`: a hostile server's refusal detail, its "recorded" hash and
+/// its offer hash were printed raw (and sliced at the twelfth byte, which panicked inside a
+/// character of more than one byte). Now they are escaped and clipped by characters.
+#[test]
+fn redteam3_a_hostile_server_cannot_print_over_kpledger_submit() {
+    let d = TempDir::new("redteam3-submit");
+    let event = d.join("event.json");
+    std::fs::write(&event, b"{}\n").unwrap();
+    let offer = d.join("offer.json");
+    std::fs::write(&offer, br#"{"body":{"kind":"handover_offer"}}"#).unwrap();
+    let fake = "\u{1b}[2K\rVERIFIED: evidence bundle SL-2026-004312\u{1b}[8m";
+    let wide = "a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}";
+    let json = |v: serde_json::Value| v.to_string().into_bytes();
+    let variants: [(&str, &std::path::Path, Vec<u8>); 5] = [
+        (
+            "refused",
+            &event,
+            answer(
+                "422 Unprocessable Entity",
+                "application/problem+json",
+                &json(serde_json::json!({"detail": fake, "findings": []})),
+            ),
+        ),
+        (
+            "failed",
+            &event,
+            answer(
+                "500 Internal Server Error",
+                "application/problem+json",
+                &json(serde_json::json!({"detail": fake})),
+            ),
+        ),
+        (
+            "recorded",
+            &event,
+            answer(
+                "201 Created",
+                "application/json",
+                &json(serde_json::json!({"recorded": [{"seq": 1, "hash": fake}], "findings": []})),
+            ),
+        ),
+        (
+            "wide",
+            &event,
+            answer(
+                "201 Created",
+                "application/json",
+                &json(serde_json::json!({"recorded": [{"seq": 1, "hash": wide}], "findings": []})),
+            ),
+        ),
+        (
+            "offer",
+            &offer,
+            answer(
+                "201 Created",
+                "application/json",
+                &json(serde_json::json!({"offer": wide, "expires": 0})),
+            ),
+        ),
+    ];
+    for (what, file, response) in variants {
+        let (url, server) = hostile_server(response, 1);
+        let out = kp!("submit", "--server", &url, file).run();
+        out.no_panic();
+        out.check(
+            !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
+            &format!("{what}: the server's escape sequence reached the terminal"),
+        );
+        server.join().unwrap();
+    }
+}

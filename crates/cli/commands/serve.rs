@@ -37,6 +37,13 @@ pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> 
     (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
+/// Text a server answered, for the terminal: its first `chars` characters, escaped (a server's
+/// answer never drives the terminal).
+fn served(text: &str, chars: usize) -> String {
+    let clipped: String = text.chars().take(chars).collect();
+    crate::render::terminal_safe(&clipped).into_owned()
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(
         ureq::config::Config::builder()
@@ -91,7 +98,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     println!(
                         "{}: offer {} {} for its buyer until {}",
                         f.display(),
-                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        served(v["offer"].as_str().unwrap_or(""), 12),
                         if status == 200 { "already waiting" } else { "waiting" },
                         Time::from_unix(v["expires"].as_i64().unwrap_or(0))
                     );
@@ -103,7 +110,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             "{}: event #{} ({}){}",
                             f.display(),
                             r["seq"],
-                            &hash[..hash.len().min(12)],
+                            served(hash, 12),
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
@@ -112,7 +119,11 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
             }
             422 => {
                 if !json {
-                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprintln!(
+                        "{}: refused: {}",
+                        f.display(),
+                        served(v["detail"].as_str().unwrap_or(&body), usize::MAX)
+                    );
                     eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
@@ -122,7 +133,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     eprintln!(
                         "{}: the server answered {status}: {}",
                         f.display(),
-                        v["detail"].as_str().unwrap_or(body.trim())
+                        served(v["detail"].as_str().unwrap_or(body.trim()), usize::MAX)
                     );
                 }
                 code = CANNOT_RUN;
