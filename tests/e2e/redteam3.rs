@@ -137,3 +137,52 @@ fn redteam3_a_hostile_server_cannot_print_over_kpledger_submit() {
         server.join().unwrap();
     }
 }
+
+/// A neighbour's witness service, asked to cosign by `kpledger log witness`, answers 400 with a
+/// body that moves the cursor up, prints "cosigned … published" and conceals what follows: the
+/// log operator's terminal showed the quorum met over kpledger's own "NOT yet cosigned" (exit 1
+/// all the same). The witness's answer is now shown escaped.
+#[test]
+fn redteam3_a_witness_answer_cannot_print_over_log_witness() {
+    let d = TempDir::new("redteam3-witness");
+    let (root, wkey, ledger) = (d.join("root.pem"), d.join("w.pem"), d.join("l.kpl"));
+    kp!("key", "new", &root).run().ok();
+    kp!("key", "new", &wkey).run().ok();
+    let origin = "kpledger.sl/redteam3";
+    kp!(
+        "init",
+        "--ledger",
+        &ledger,
+        "--origin",
+        origin,
+        "--id",
+        "sl.nma",
+        "--name",
+        "NMA",
+        "--country",
+        "SL",
+        "--key",
+        &root
+    )
+    .run()
+    .ok();
+    kp!("log", "publish", "--ledger", &ledger, "--key", &root).run().ok();
+    let log_line = kp!("trust", "log", "--origin", origin, &root).run().ok().stdout.trim().to_owned();
+    let vkey = kp!("witness", "key", "--name", "gn.mines", &wkey).run().ok().stdout.trim().to_owned();
+    let fake = "\u{1b}[1A\u{1b}[2K\rgn.mines: cosigned size 1\ncheckpoint of size 1 is cosigned by the quorum: published\u{1b}[8m";
+    let (url, server) = hostile_server(answer("400 Bad Request", "text/plain", fake.as_bytes()), 1);
+    let policy = d.join("policy.txt");
+    std::fs::write(&policy, format!("{log_line}\nwitness gn {vkey} {url}\nquorum gn\n")).unwrap();
+    let out = kp!("log", "witness", "--ledger", &ledger, "--policy", &policy).run();
+    out.no_panic();
+    out.check(out.code == 1, "the quorum is not met");
+    out.check(
+        !out.stdout.contains('\u{1b}') && !out.stderr.contains('\u{1b}'),
+        "the witness's escape sequence reached the terminal",
+    );
+    out.check(
+        !out.stdout.lines().any(|l| l.starts_with("checkpoint of size 1 is cosigned")),
+        "the witness's answer printed a line of kpledger's",
+    );
+    server.join().unwrap();
+}
