@@ -186,3 +186,39 @@ fn redteam3_a_witness_answer_cannot_print_over_log_witness() {
     );
     server.join().unwrap();
 }
+
+/// A bundle's checkpoint names its cosigners, and when the quorum fails LOG-3 quotes the names
+/// the policy does not know. A signed note's key name may hold any character but white space,
+/// `+` and ASCII controls, so the exporter (or anyone on the way) named a cosigner with C1
+/// controls (U+009B is CSI: cursor up, erase line on terminals that honour it) and a
+/// right-to-left override, and `kpledger verify` printed them raw in its findings. Findings
+/// are now shown escaped, as error messages are.
+#[test]
+fn redteam3_a_cosigner_name_in_a_bundle_cannot_drive_the_terminal() {
+    let d = TempDir::new("redteam3-cosigner");
+    let demo = d.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let path = demo.join("bundles").join("SL-2026-004312.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let note = doc["log"]["checkpoint"].as_str().unwrap().to_owned();
+    let (text, sigs) = note.split_once("\n\n").unwrap();
+    let log_line = sigs.lines().next().unwrap();
+    let evil = "\u{9b}1A\u{9b}2KVERIFIED:\u{2800}evidence\u{2800}bundle\u{202e}";
+    let line = format!("\u{2014} {evil} {}", base64_of(&[7u8; 76]));
+    doc["log"]["checkpoint"] = format!("{text}\n\n{log_line}\n{line}\n").into();
+    let evil_bundle = d.join("evil.json");
+    std::fs::write(&evil_bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = kp!("verify", &evil_bundle, "--policy", demo.join("trust-policy.txt")).run();
+    out.no_panic();
+    out.check(out.code == 1, "not witnessed: LOG-3");
+    out.check(out.stdout.contains("LOG-3"), "LOG-3 names the cosigners");
+    out.check(
+        !out.stdout.contains('\u{9b}') && !out.stdout.contains('\u{202e}'),
+        "the bundle's control characters reached the terminal",
+    );
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
