@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use kpledger_core::demo;
+use kpledger_testkit::TempDir;
 use kpledger_verify::TrustPolicy;
 use serde_json::Value;
 
@@ -35,17 +36,14 @@ struct Demo {
 fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kpledger-bundle-mutations-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        demo::run(&dir, 8, &mut |_| {}).unwrap();
+        let dir = TempDir::new("bundle-mutations");
+        demo::run(dir.path(), 8, &mut |_| {}).unwrap();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let policy_file = dir.join(manifest["policy"].as_str().unwrap());
         let policy = TrustPolicy::parse(&std::fs::read(policy_file).unwrap()).unwrap();
         let read = |name: &str| std::fs::read(dir.join("bundles").join(name)).unwrap();
-        let d = Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy };
-        std::fs::remove_dir_all(&dir).unwrap();
-        d
+        Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy }
     })
 }
 
