@@ -13,6 +13,7 @@ use kpledger_verify::ParcelState;
 use serde_json::{Value, json};
 
 use super::common::{not_from_the_future, write_new};
+use super::sign::created_parcels;
 use crate::args::SourceArgs;
 use crate::args::value::IdArg;
 use crate::render;
@@ -176,15 +177,7 @@ impl Server {
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_vec()?;
         let kind = parsed.event.body.payload.kind();
-        let created: Vec<ParcelId> = parsed
-            .event
-            .body
-            .payload
-            .parcels()
-            .into_iter()
-            .filter(|(_, prev)| prev.is_none())
-            .map(|(p, _)| p)
-            .collect();
+        let created = created_parcels(parsed);
         match status {
             200 | 201 => {
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
