@@ -12,6 +12,7 @@ use kpledger_core::Ledger;
 use kpledger_serve::tiles;
 use serde_json::Value;
 
+use super::remote::{agent, post};
 use crate::commands::read_input;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -37,15 +38,6 @@ pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> 
     (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
-}
-
 /// Posts each file as one submission.
 pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
     let url = format!("{}/v1/events", server.trim_end_matches('/'));
@@ -60,24 +52,10 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
         let is_offer =
             !jsonl && canonical::parse_strict(&bytes).is_ok_and(|v| v["body"]["kind"] == "handover_offer");
         let url = if is_offer { offers_url.as_str() } else { url.as_str() };
-        let mut tries = 0;
-        let (status, body) = loop {
-            tries += 1;
-            let mut resp = agent.post(url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
-                anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
-            })?;
-            let status = resp.status().as_u16();
-            let retry = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            let body = resp.body_mut().read_to_string().unwrap_or_default();
-            match (status, retry) {
-                (429 | 503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
-                _ => break (status, body),
-            }
-        };
+        let (status, body) = post(&agent, url, ctype, &bytes).map_err(|e| {
+            anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+        })?;
+        let body = String::from_utf8_lossy(&body).into_owned();
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if json {
             println!(
