@@ -12,7 +12,7 @@ use kpledger_core::Ledger;
 use kpledger_serve::tiles;
 use serde_json::Value;
 
-use super::remote::{agent, post};
+use super::remote::{Server, agent, answered, post};
 use crate::commands::read_input;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -111,30 +111,15 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
 }
 
 /// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
-pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option<&Path>) -> Result<u8> {
+pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Option<&Path>) -> Result<u8> {
     if !path.starts_with('/') {
         bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
     }
-    let key = SecretKey::read_pem_file(key)?;
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let nonce = uuid::Uuid::now_v7().simple().to_string();
-    let (input, sig) = kpledger_serve::auth::sign_request("GET", &url, actor, &key, now, &nonce);
-    let mut resp = agent()
-        .get(&url)
-        .header("signature-input", &input)
-        .header("signature", &sig)
-        .call()
-        .map_err(|e| anyhow!("could not reach {server}: {e}"))?;
-    let status = resp.status().as_u16();
-    let body = resp.body_mut().with_config().limit(1 << 30).read_to_vec()?;
-    if status != 200 {
-        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let detail =
-            v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
-        eprintln!("kpledger: the server answered {status}: {detail}");
-        return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
-    }
+    let server = Server::new(server, actor.clone(), SecretKey::read_pem_file(key)?)?;
+    let body = match server.get(path) {
+        Ok(body) => body,
+        Err(e) => return answered(Err(e)),
+    };
     match out {
         Some(f) => {
             crate::commands::write_new(f, &body)?;
@@ -247,7 +232,7 @@ pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
 
 pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
     let GetArgs { server, key, as_actor, path, out } = a;
-    get(&server, &key, as_actor.as_str(), &path, out.as_deref())
+    get(&server, &key, &as_actor, &path, out.as_deref())
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
