@@ -326,7 +326,7 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
             ][..],
             "many",
         ),
-        (&["split", "--ledger", "x.kpl", "--key", "k.pem", "--parcel", "p"][..], "--into"),
+        (&["split", "--ledger", "x.kpl", "--key", "k.pem", "--parcel", "019d0000-0000-7000"][..], "--into"),
         (&["verify", "--ledger", "x.kpl", "--frobnicate"][..], "--frobnicate"),
         (&["key"][..], "Usage"),
     ] {

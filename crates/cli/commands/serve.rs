@@ -21,7 +21,7 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let running = kpledger_serve::start(listen, cfg).await?;
-        println!("listening on http://{} (ledger {})", running.addr, ledger.display());
+        println!("listening on {} (ledger {})", running.url(), ledger.display());
         std::io::stdout().flush()?;
         tokio::select! {
             r = running.wait() => r.map_err(anyhow::Error::from)?,
@@ -30,6 +30,11 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(OK)
+}
+
+/// A request rate from its flags: 0 a second is no limit.
+pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> {
+    (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
 fn agent() -> ureq::Agent {
@@ -69,7 +74,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                 .and_then(|v| v.parse::<u64>().ok());
             let body = resp.body_mut().read_to_string().unwrap_or_default();
             match (status, retry) {
-                (503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
+                (429 | 503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
                 _ => break (status, body),
             }
         };
@@ -102,13 +107,13 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
-                    print!("{}", findings_text(&v["findings"]));
+                    print!("{}", super::remote::server_findings(&v["findings"]));
                 }
             }
             422 => {
                 if !json {
                     eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
-                    eprint!("{}", findings_text(&v["findings"]));
+                    eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
             }
@@ -172,20 +177,6 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
     Ok(OK)
 }
 
-/// The findings of a server's answer, one per line with its hint (as `render::findings`
-/// prints them locally).
-fn findings_text(findings: &Value) -> String {
-    let mut out = String::new();
-    for f in findings.as_array().into_iter().flatten() {
-        let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-        out.push_str(&format!("  {} {}: {}\n", text("severity"), text("code"), text("message")));
-        if let Some(h) = f["hint"].as_str() {
-            out.push_str(&format!("      hint: {h}\n"));
-        }
-    }
-    out
-}
-
 /// Writes DIR/checkpoint and every tile and entry bundle of the log at that checkpoint's size.
 pub(crate) fn write_tiles(l: &Ledger, out: &Path) -> Result<u8> {
     let cp = l.latest_checkpoint()?.ok_or_else(|| {
@@ -235,8 +226,21 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
         offer_ttl,
         max_offers,
         public_url,
+        rate_ip,
+        burst_ip,
+        rate_key,
+        burst_key,
+        rate_buckets,
+        trusted_proxy,
+        tls_cert,
+        tls_key,
     } = a;
     let mut cfg = kpledger_serve::Config::new(ledger);
+    cfg.rate_ip = rate(rate_ip, burst_ip);
+    cfg.rate_key = rate(rate_key, burst_key);
+    cfg.rate_buckets = rate_buckets;
+    cfg.trusted_proxies = trusted_proxy;
+    cfg.tls = tls_cert.zip(tls_key).map(|(cert, key)| kpledger_serve::TlsFiles { cert, key });
     cfg.max_body = max_body;
     cfg.max_events = max_events;
     cfg.max_connections = max_connections;
@@ -265,7 +269,7 @@ pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
 
 pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
     let GetArgs { server, key, as_actor, path, out } = a;
-    get(&server, &key, &as_actor, &path, out.as_deref())
+    get(&server, &key, as_actor.as_str(), &path, out.as_deref())
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {

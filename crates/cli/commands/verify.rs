@@ -72,8 +72,22 @@ pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
     })
 }
 
-/// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`.
-pub(crate) fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
+impl TrustArgs {
+    /// Whether a trust policy or trusted keys were given.
+    pub(crate) fn given(&self) -> bool {
+        self.policy.is_some() || !self.removed.trust.is_empty()
+    }
+
+    /// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`
+    /// (and an error naming what replaces `--witness` and `--quorum`, when given).
+    pub(crate) fn policy(&self) -> Result<kpledger_verify::TrustPolicy> {
+        self.removed.refuse()?;
+        bundle_trust(self.policy.as_deref(), &self.removed.trust)
+    }
+}
+
+/// The trust policy file, or a policy of the bare keys of `--trust`.
+fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
     match (policy, trust) {
         (Some(p), []) => read_policy(p),
         (None, [_, ..]) => {
@@ -121,17 +135,13 @@ pub(crate) fn verify_bundle_file(
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
-    let VerifyArgs { bundle, ledger, policy, removed, batch, red_flags, json, wait } = a;
-    removed.refuse()?;
+    let VerifyArgs { bundle, ledger, trust, batch, red_flags, json, wait } = a;
+    trust.removed.refuse()?;
     let mode = if batch { SigMode::Batch } else { SigMode::Strict };
     match (ledger, bundle) {
         (Some(l), _) => {
             // A trust policy (or trusted keys) given with --ledger pins the log's root.
-            let trust = if policy.is_some() || !removed.trust.is_empty() {
-                Some(bundle_trust(policy.as_deref(), &removed.trust)?)
-            } else {
-                None
-            };
+            let trust = if trust.given() { Some(trust.policy()?) } else { None };
             verify_ledger(&l, trust.as_ref(), mode, red_flags, json, &OpenArgs { wait: wait.unwrap_or(5) })
         }
         (None, Some(b)) => {
@@ -140,7 +150,7 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
                     "--wait is for --ledger (a ledger's lock); a bundle file has no lock, so it would do nothing"
                 );
             }
-            let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
+            let trust = trust.policy()?;
             verify_bundle_file(&b, &trust, mode, red_flags, json)
         }
         _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),

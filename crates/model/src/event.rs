@@ -354,6 +354,13 @@ pub struct EventBody {
     pub payload: Payload,
 }
 
+impl EventBody {
+    /// A body of this format version ([`FORMAT_VERSION`]).
+    pub fn new(ledger: Origin, time: Time, signer: ActorId, payload: Payload) -> EventBody {
+        EventBody { v: FORMAT_VERSION, ledger, time, signer, payload }
+    }
+}
+
 /// A signed event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

@@ -7,7 +7,7 @@ mod shipment;
 
 use std::borrow::Cow;
 
-use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
+use kpledger_model::sign::{self, BatchKeys, Purpose, SigCheck, SigMode};
 use kpledger_model::{Cents, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role};
 
 use crate::finding::{Finding, Rule};
@@ -174,6 +174,12 @@ impl Signatures {
 
     /// Checks the signatures of `events` on this thread; `out[i]` is for `events[i]`.
     pub fn check_all(events: &[&ParsedEvent], mode: SigMode) -> Vec<Signatures> {
+        Self::check_all_in(events, mode, &BatchKeys::default())
+    }
+
+    /// As [`Signatures::check_all`], keeping what a batch learns about keys in `keys`, which
+    /// the caller owns for the whole run (see [`BatchKeys`]).
+    pub fn check_all_in(events: &[&ParsedEvent], mode: SigMode, keys: &BatchKeys) -> Vec<Signatures> {
         let mut checks = Vec::with_capacity(events.len() * 2);
         // Per event: where its own check sits in `checks`, and its offer's (`None` inside: an
         // offer that cannot be hashed, which is a bad signature).
@@ -190,7 +196,7 @@ impl Signatures {
             });
             slots.push((own, offer));
         }
-        let ok = sign::verify_all(&checks, mode);
+        let ok = sign::verify_all_in(&checks, mode, keys);
         events
             .iter()
             .zip(slots)
@@ -327,33 +333,13 @@ impl<'a, S: State> Cx<'a, S> {
                 }
                 self.effects.push(Effect::PutSite(site.clone()));
             }
-            Payload::Extraction { parcel, site, weight_pt, stones, hs_code } => {
-                self.extraction(signer.as_deref(), *parcel, site, *weight_pt, *stones, hs_code)
-            }
+            Payload::Extraction { .. } => self.extraction(signer.as_deref()),
             Payload::Handover { offer, weight_pt } => self.handover(signer.as_deref(), offer, *weight_pt),
             Payload::Split { parcel, prev, outputs } => {
                 self.split(signer.as_deref(), *parcel, *prev, outputs)
             }
             Payload::Merge { inputs, output } => self.merge(signer.as_deref(), inputs, output),
-            Payload::Valuation {
-                parcel,
-                prev,
-                weight_pt,
-                exporter_usd_cents,
-                government_usd_cents,
-                independent_usd_cents,
-                final_usd_cents,
-                duty_usd_cents,
-            } => self.valuation(
-                signer.as_deref(),
-                *parcel,
-                *prev,
-                *weight_pt,
-                [*exporter_usd_cents, *government_usd_cents],
-                *independent_usd_cents,
-                *final_usd_cents,
-                *duty_usd_cents,
-            ),
+            Payload::Valuation { .. } => self.valuation(signer.as_deref()),
             Payload::Seal { parcel, prev, weight_pt, seal_ids } => {
                 let Some(mut p) = self.open_parcel(*parcel, *prev).map(Cow::into_owned) else { return };
                 self.require_role(signer.as_deref(), &[Role::Authority, Role::Valuer], "seal a parcel");
@@ -381,27 +367,7 @@ impl<'a, S: State> Cx<'a, S> {
             }
             Payload::Certificate { certificate } => self.certificate(signer.as_deref(), certificate),
             Payload::Export { certificate, parcels } => self.export(signer.as_deref(), certificate, parcels),
-            Payload::Transit {
-                certificate,
-                country,
-                parcels,
-                seal_ids_in,
-                seal_ids_out,
-                carats_in_pt,
-                carats_out_pt,
-                parcel_count_in,
-                parcel_count_out,
-                opened,
-            } => self.transit(
-                signer.as_deref(),
-                certificate,
-                country,
-                parcels,
-                [seal_ids_in, seal_ids_out],
-                [*carats_in_pt, *carats_out_pt],
-                [*parcel_count_in, *parcel_count_out],
-                *opened,
-            ),
+            Payload::Transit { .. } => self.transit(signer.as_deref()),
             Payload::Import { holder, certificate, .. } => {
                 self.import(signer.as_deref(), &self.ev.body.payload.import_parcels(), holder, certificate)
             }

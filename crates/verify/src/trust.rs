@@ -390,6 +390,18 @@ impl TrustPolicy {
         if let Some(o) = self.witnesses.iter().find(|w| same(w)) {
             return Err(err(&[o.line, n], "the same witness key is listed twice"));
         }
+        // The vkey's name is the name the witness signs with: two keys under one name are one
+        // witness (an old and a new key, or a "backup"), which must not count twice.
+        let signs_as = text.split('+').next().unwrap_or_default();
+        if let Some(o) = self.witnesses.iter().find(|w| w.vkey.split('+').next() == Some(signs_as)) {
+            return Err(err(
+                &[o.line, n],
+                format!(
+                    "two witness keys sign as {:?}: one witness would count twice; keep only its current key",
+                    clip(signs_as)
+                ),
+            ));
+        }
         self.witnesses.push(WitnessPin { line: n, name: name.to_owned(), key, vkey: text.to_owned(), url });
         Ok(())
     }

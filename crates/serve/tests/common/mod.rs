@@ -73,11 +73,16 @@ pub(crate) struct Server {
 }
 
 pub(crate) fn start(cfg: kpledger_serve::Config) -> Server {
+    try_start(cfg).unwrap()
+}
+
+/// Starts the service, or why it could not start.
+pub(crate) fn try_start(cfg: kpledger_serve::Config) -> Result<Server, kpledger_serve::ServeError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let running = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg)).unwrap();
-    let addr = running.addr;
+    let running = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg))?;
+    let (addr, url) = (running.addr, running.url());
     rt.spawn(running.wait());
-    Server { addr, url: format!("http://{addr}"), _rt: rt }
+    Ok(Server { addr, url, _rt: rt })
 }
 
 pub(crate) fn agent() -> ureq::Agent {
@@ -157,5 +162,14 @@ pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::Secre
 }
 
 pub(crate) fn get_with(url: &str, input: &str, sig: &str) -> Answer {
-    answer(agent().get(url).header("signature-input", input).header("signature", sig).call().unwrap())
+    get_headers(url, &[("signature-input", input), ("signature", sig)])
+}
+
+/// A GET with the given headers.
+pub(crate) fn get_headers(url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    answer(req.call().unwrap())
 }
