@@ -145,6 +145,18 @@ fn a_dealer_hands_over_splits_and_merges_against_the_server_with_only_its_key() 
         .code(2)
         .stderr_has("give --as ACTOR");
 
+    let bundle = t.dir.join("bundle.json");
+    remote(
+        &url,
+        &t.dealer,
+        DEALER,
+        &["bundle", "--certificate", "SL-2026-000404", "--out", bundle.to_str().unwrap()],
+    )
+    .run()
+    .code(2)
+    .stderr_has("404");
+    assert!(!bundle.exists(), "nothing is written when the server has no such bundle");
+
     server.kill();
     remote(&url, &t.dealer, DEALER, &["parcel", "show", &merged]).run().code(2).stderr_has("could not reach");
     let time = t.tick();

@@ -53,15 +53,7 @@ pub(crate) fn verify_ledger(
             report.findings.insert(0, f);
         }
     }
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 /// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
@@ -117,21 +109,13 @@ pub(crate) fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
+    let report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
     })
     .with_context(|| format!("{}", path.display()))?;
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
@@ -155,4 +139,22 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
         }
         _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
     }
+}
+
+/// Prints a verification report (with the red flags of `book`, when asked), as text or JSON;
+/// exit 0 verified, 1 an error was found.
+fn print_report(
+    mut report: kpledger_verify::Report,
+    book: Option<&kpledger_report::Book>,
+    json: bool,
+) -> Result<u8> {
+    if let Some(book) = book {
+        report::add_flags(&mut report, &kpledger_report::red_flags(book));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
 }
