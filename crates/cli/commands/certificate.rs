@@ -120,12 +120,9 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 .iter()
                 .map(|cs| {
                     let c = &cs.certificate;
-                    let status = if cs.confirmed.is_some() {
-                        "receipt confirmed"
-                    } else if cs.exported.is_some() {
-                        "exported"
-                    } else {
-                        "issued"
+                    let status = match cs.status() {
+                        CertificateStatus::Confirmed => "receipt confirmed",
+                        s => s.as_str(),
                     };
                     vec![
                         c.number.to_string(),

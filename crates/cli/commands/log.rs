@@ -120,7 +120,6 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
 
 /// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
 pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, json: bool) -> Result<u8> {
-    use kpledger_witness::client;
     let policy = read_policy(policy_path)?;
     let mut l = ledger.open(false)?;
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
@@ -130,7 +129,7 @@ pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, 
             policy_path.display()
         );
     }
-    let Some(round) = kpledger_witness::log::witness_newest(&mut l, &policy, &client::agent())? else {
+    let Some(round) = kpledger_witness::witness_newest(&mut l, &policy, &kpledger_witness::agent())? else {
         bail!(
             "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
         )

@@ -28,7 +28,7 @@ pub(crate) fn verify_ledger(
     let mut book = kpledger_report::Book::default();
     // Under a trust policy, the certificates and imports must be by the authorities it pins
     // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
-    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
+    let mut vouchers = kpledger_verify::Vouchers::default();
     let mut observe = |seq: u64, ev: &ParsedEvent| {
         if red_flags {
             book.add(seq, ev);
@@ -40,7 +40,7 @@ pub(crate) fn verify_ledger(
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
     if let Some(trust) = trust {
-        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        let root = kpledger_verify::check_ledger_root(trust, ledger.event(1)?.as_ref());
         let newest = ledger.stored_checkpoints()?.pop().map(|c| c.note);
         let witnessed = vouchers.check_witnesses(trust, newest.as_deref());
         for f in witnessed.into_iter().chain(vouchers.check(trust)).rev().chain(root) {

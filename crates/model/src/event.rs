@@ -384,6 +384,25 @@ pub struct ParsedEvent {
     pub offer_hash: Option<Hash>,
 }
 
+impl ParsedEvent {
+    /// The signatures to check for this event: its own, and for a handover the holder's offer
+    /// (`Some(None)`: an offer that cannot even be hashed, which counts as a bad signature).
+    pub fn signature_checks(&self) -> (sign::SigCheck, Option<Option<sign::SigCheck>>) {
+        let e = &self.event;
+        let own = sign::SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: self.hash, sig: e.sig.sig };
+        let offer = match &e.body.payload {
+            Payload::Handover { offer, .. } => Some(self.offer_hash.map(|hash| sign::SigCheck {
+                key: offer.sig.key,
+                purpose: Purpose::Offer,
+                hash,
+                sig: offer.sig.sig,
+            })),
+            _ => None,
+        };
+        (own, offer)
+    }
+}
+
 impl Event {
     /// Signs a body.
     pub fn sign(body: EventBody, key: &SecretKey) -> Result<Event, JsonError> {
