@@ -13,7 +13,7 @@ use kpledger_model::{
     ParcelRef, Payload, Points, Text, Time,
 };
 use kpledger_verify::SigMode;
-use kpledger_verify::verify_bundle_shipment;
+use kpledger_verify::{CertificateStatus, verify_bundle_shipment};
 
 use super::remote::{Server, answered};
 use crate::args::{CertificateCmd, SignArgs};
