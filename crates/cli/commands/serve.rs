@@ -38,6 +38,13 @@ pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> 
     (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
+/// Text a server answered, for the terminal: its first `chars` characters, escaped (a server's
+/// answer never drives the terminal).
+fn served(text: &str, chars: usize) -> String {
+    let clipped: String = text.chars().take(chars).collect();
+    crate::render::terminal_safe(&clipped).into_owned()
+}
+
 /// Posts each file as one submission.
 pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
     let url = format!("{}/v1/events", server.trim_end_matches('/'));
@@ -69,7 +76,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     println!(
                         "{}: offer {} {} for its buyer until {}",
                         f.display(),
-                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        served(v["offer"].as_str().unwrap_or(""), 12),
                         if status == 200 { "already waiting" } else { "waiting" },
                         Time::from_unix(v["expires"].as_i64().unwrap_or(0))
                     );
@@ -81,7 +88,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             "{}: event #{} ({}){}",
                             f.display(),
                             r["seq"],
-                            &hash[..hash.len().min(12)],
+                            served(hash, 12),
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
@@ -90,7 +97,11 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
             }
             422 => {
                 if !json {
-                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprintln!(
+                        "{}: refused: {}",
+                        f.display(),
+                        served(v["detail"].as_str().unwrap_or(&body), usize::MAX)
+                    );
                     eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
@@ -100,7 +111,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     eprintln!(
                         "{}: the server answered {status}: {}",
                         f.display(),
-                        v["detail"].as_str().unwrap_or(body.trim())
+                        served(v["detail"].as_str().unwrap_or(body.trim()), usize::MAX)
                     );
                 }
                 code = CANNOT_RUN;
@@ -126,10 +137,18 @@ pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Op
             println!("{} bytes → {}", body.len(), f.display());
         }
         None => {
-            // JSON is printed indented, as the other commands' --json output.
+            // JSON is printed indented, as the other commands' --json output; other text with
+            // its control characters escaped (a server's answer never drives the terminal);
+            // binary data only to a file.
             let body = match serde_json::from_slice::<Value>(&body) {
                 Ok(v) => serde_json::to_vec_pretty(&v)?,
-                Err(_) => body,
+                Err(_) => match std::str::from_utf8(&body) {
+                    Ok(text) => crate::render::terminal_safe(text).into_owned().into_bytes(),
+                    Err(_) => bail!(
+                        "the server answered {} bytes of binary data: write them to a file with --out FILE",
+                        body.len()
+                    ),
+                },
             };
             std::io::stdout().write_all(&body)?;
             if !body.ends_with(b"\n") {
