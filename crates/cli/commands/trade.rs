@@ -8,8 +8,8 @@ use super::sign::*;
 use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::*;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
+use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Policy, Time, canonical};
 
 use crate::OK;
 use crate::args::HandoverCmd;
