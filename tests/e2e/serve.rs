@@ -20,13 +20,13 @@ use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretK
 use crate::util::{AUTHORITY, DEALER, EXPORTER, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of};
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(ledger: &Path) -> Server {
+    pub(crate) fn start(ledger: &Path) -> Server {
         Server::start_with(ledger, &[])
     }
 
@@ -50,7 +50,7 @@ impl Server {
         Server { url: url.to_owned(), child }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -252,22 +252,8 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // head: the first recorded is the parcel's next event, the second is refused (exit 1,
     // the rule codes printed): a double spend does not get through the server.
     let offer = t.dir.join("offer-first.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        p,
-        "--to",
-        DEALER,
-        "--price",
-        "3566.26",
-        "--out",
+    signed!(
+        t, &t.miner, "handover", "offer", "--parcel", p, "--to", DEALER, "--price", "3566.26", "--out",
         &offer
     )
     .run()
@@ -288,22 +274,8 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // The dealer sells to the exporter through the server: the offer is posted, the exporter
     // finds it among the offers addressed to it, fetches it, re-weighs and signs the handover.
     let offer = t.dir.join("offer-to-exporter.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--parcel",
-        p,
-        "--to",
-        EXPORTER,
-        "--price",
-        "4100",
-        "--out",
+    signed!(
+        t, &t.dealer, "handover", "offer", "--parcel", p, "--to", EXPORTER, "--price", "4100", "--out",
         &offer
     )
     .run()

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use kpledger_model::ActorId;
+
+use super::value;
 
 /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
 ///
@@ -144,8 +147,8 @@ pub(crate) struct GetArgs {
     #[arg(long)]
     pub(crate) key: PathBuf,
     /// The actor id enrolled with this key
-    #[arg(long = "as", value_name = "ACTOR")]
-    pub(crate) as_actor: String,
+    #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor)]
+    pub(crate) as_actor: ActorId,
     /// The API path, starting with /
     pub(crate) path: String,
     /// Write the body to this new file instead of printing it

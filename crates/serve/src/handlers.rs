@@ -201,8 +201,20 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
-    // Each signer's rate, once its signatures verified with its enrolled key.
-    let mut signers: Vec<&str> = events.iter().map(|e| e.event.body.signer.as_str()).collect();
+    // Each signer's rate, once its signatures verified with its enrolled key, for the events
+    // not recorded yet: anyone may replay a recorded event (a signature proves who wrote it,
+    // not who sent it), and that must not spend its signer's rate.
+    let hashes: Vec<Hash> = events.iter().map(|e| e.hash).collect();
+    let recorded = state
+        .read(move |l| hashes.iter().map(|h| Ok(l.position_of(h)?.is_some())).collect::<Result<Vec<_>, _>>())
+        .await
+        .unwrap_or_default();
+    let mut signers: Vec<&str> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !recorded.get(*i).copied().unwrap_or(false))
+        .map(|(_, e)| e.event.body.signer.as_str())
+        .collect();
     signers.sort_unstable();
     signers.dedup();
     for s in signers {
@@ -874,11 +886,15 @@ async fn post_offer_inner(
             format!("{} is not an enrolled, unrevoked actor of this ledger", b.to),
         ));
     }
-    state.limit_key(b.signer.as_str())?;
     let hash =
         offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
     let checked = offer.clone();
     state.read(move |l| offer_is_current(l, &checked)).await??;
+    // An offer already waiting, or one that no longer applies, is anyone's to post again: only
+    // a new one spends its signer's rate.
+    if state.offers.lock().ok().and_then(|o| o.get(&hash, now())).is_none() {
+        state.limit_key(b.signer.as_str())?;
+    }
     let expires = now().saturating_add(state.cfg.offer_ttl.as_secs() as i64);
     let kept = state
         .offers
