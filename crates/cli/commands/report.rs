@@ -43,23 +43,6 @@ pub(crate) fn add_flags(report: &mut Report, flags: &[Flag]) {
     }
 }
 
-fn period(period: Option<&str>, from: Option<Date>, to: Option<Date>, book: &Book) -> Result<Period> {
-    if let Some(p) = period {
-        return Ok(Period::parse(p)?);
-    }
-    let first = book.first.as_ref().map(|t| t.date());
-    let last = book.last.as_ref().map(|t| t.date());
-    let from = match from {
-        Some(d) => d,
-        None => first.clone().or(last.clone()).ok_or_else(|| anyhow!("the ledger has no events"))?,
-    };
-    let to = match to {
-        Some(d) => d,
-        None => last.or(first).ok_or_else(|| anyhow!("the ledger has no events"))?,
-    };
-    Ok(Period::range(from, to)?)
-}
-
 /// `kpledger stats`.
 pub(crate) fn stats_cmd(
     ledger: &LedgerArgs,
@@ -72,7 +55,7 @@ pub(crate) fn stats_cmd(
     let l = ledger.open(true)?;
     let events = l.events()?;
     let book = book_of(&events);
-    let period = period(p, from, to, &book)?;
+    let period = Period::choose(p, from, to, &book)?;
     let flags = kpledger_report::red_flags(&book);
     let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     if json {
@@ -205,7 +188,7 @@ pub(crate) fn demo_reports(
     let book = book_of(&events);
     let flags = kpledger_report::red_flags(&book);
     let html = ledger_html(&l, &book, report, format!("ledger {}", ledger_path.display()))?;
-    let period = period(None, None, None, &book)?;
+    let period = Period::choose(None, None, None, &book)?;
     let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     let files = [
         (dir.join("report.html"), html),

@@ -60,6 +60,32 @@ impl Period {
         Ok(Period { label: s.to_owned(), from: date(y, m1, 1)?, to: date(y, m2, last_day(y, m2))? })
     }
 
+    /// The period a statistics request names: a period label (`2026-Q3`), else the days
+    /// from `from` to `to`, each defaulting to the day of the book's first or last event.
+    /// The CLI (`kpledger stats`) and the service (`GET /v1/stats`) both choose this way.
+    pub fn choose(
+        label: Option<&str>,
+        from: Option<Date>,
+        to: Option<Date>,
+        book: &crate::Book,
+    ) -> Result<Period, ReportError> {
+        if let Some(p) = label {
+            return Period::parse(p);
+        }
+        let first = book.first.as_ref().map(|t| t.date());
+        let last = book.last.as_ref().map(|t| t.date());
+        let empty = || ReportError::Period("the ledger has no events".to_owned());
+        let from = match from {
+            Some(d) => d,
+            None => first.clone().or(last.clone()).ok_or_else(empty)?,
+        };
+        let to = match to {
+            Some(d) => d,
+            None => last.or(first).ok_or_else(empty)?,
+        };
+        Period::range(from, to)
+    }
+
     /// A range of days, both inclusive.
     pub fn range(from: Date, to: Date) -> Result<Period, ReportError> {
         if to < from {

@@ -36,6 +36,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/certificates/{number}", get(certificate))
         .route("/v1/certificates/{number}/bundle", get(bundle))
         .route("/v1/actors", get(actors))
+        .route("/v1/stats", get(stats))
         .route("/v1/offers", get(list_offers).post(post_offer))
         .route("/v1/offers/{hash}", get(offer_by_hash))
         .route("/checkpoint", get(checkpoint))
@@ -776,6 +777,49 @@ async fn bundle(read: SignedRead, Path(number): Path<String>) -> Response {
 
 async fn actors(read: SignedRead) -> Response {
     read.json(|l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await
+}
+
+/// `GET /v1/stats?period=2026-Q3` (or `?from=DATE&to=DATE`; neither: the whole ledger).
+#[derive(serde::Deserialize)]
+struct StatsQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The KP statistics of a period (what `kpledger stats --json` prints): the authorities'
+/// alone, since they add up every actor's trade.
+async fn stats(read: SignedRead, q: Query<StatsQuery>) -> Response {
+    let StatsQuery { period, from, to } = q.0;
+    read.json(move |l, who, authority| {
+        if !authority {
+            return Ok(Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("{who} may not read the statistics: they add up every actor's trade, so only the authorities of this ledger read them"),
+            )));
+        }
+        let bad = |e: String| {
+            Problem::new(StatusCode::BAD_REQUEST, "bad-period", format!("{e}; ask for ?period=2026-Q3, or ?from=2026-01-01&to=2026-03-31"))
+        };
+        let day = |name: &str, v: Option<String>| {
+            v.map(|s| kpledger_model::Date::new(s).map_err(|e| bad(format!("{name}: {e}")))).transpose()
+        };
+        let (from, to) = match (day("from", from), day("to", to)) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(p), _) | (_, Err(p)) => return Ok(Err(p)),
+        };
+        let events = l.events()?;
+        let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
+        let period = match kpledger_report::Period::choose(period.as_deref(), from, to, &book) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(bad(e.to_string()))),
+        };
+        let flags = kpledger_report::red_flags(&book);
+        let stats = kpledger_report::Stats::compute(&book, &period, &flags);
+        Ok(Ok(serde_json::to_value(&stats).unwrap_or_default()))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/certificates/{number}"),
     ("get", "/v1/certificates/{number}/bundle"),
     ("get", "/v1/actors"),
+    ("get", "/v1/stats"),
     ("post", "/v1/offers"),
     ("get", "/v1/offers"),
     ("get", "/v1/offers/{hash}"),

@@ -826,3 +826,45 @@ fn an_actor_over_its_rate_gets_429_but_forged_requests_in_its_name_do_not_use_it
     let recorded = subs.iter().filter(|s| **s == 201).count() as u64;
     assert_eq!(len(&w), before + recorded);
 }
+
+#[test]
+fn the_statistics_are_served_to_the_authorities_only_as_kpledger_stats_computes_them() {
+    let mut w = World::new("stats");
+    let (koroma, nma, koidu) = (w.koroma.clone(), w.nma.clone(), w.koidu.clone());
+    let (_, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let kk = w.sim.key(&koroma).unwrap().clone();
+    let kn = w.sim.key(&nma).unwrap().clone();
+    let s = start(w.config());
+    let url = format!("{}/v1/stats", s.url);
+
+    // Unsigned: 401; a miner: 403 (the statistics add up every actor's trade).
+    assert_eq!(get(&url).status, 401);
+    let a = get_signed(&url, &koroma, &kk, "s-1");
+    assert_eq!((a.status, a.content_type.as_str()), (403, "application/problem+json"));
+    // The authority: the whole ledger, the extraction's 12.34 ct produced in Sierra Leone.
+    let a = get_signed(&url, &nma, &kn, "s-2");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let v = a.json();
+    let sl = v["production"]["by_country"].as_array().unwrap();
+    assert_eq!(sl.len(), 1, "{v}");
+    assert_eq!(sl[0]["carats_pt"], 1234, "{v}");
+    // The same figures as the report crate computes from the ledger file itself.
+    let l = Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
+        .unwrap();
+    let events = l.events().unwrap();
+    let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
+    let period = kpledger_report::Period::choose(None, None, None, &book).unwrap();
+    let flags = kpledger_report::red_flags(&book);
+    let want = serde_json::to_value(kpledger_report::Stats::compute(&book, &period, &flags)).unwrap();
+    assert_eq!(v, want);
+    // A period that holds no extraction, and one that cannot be read.
+    let a = get_signed(&format!("{url}?period=1999-Q1"), &nma, &kn, "s-3");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["production"]["by_country"].as_array().unwrap().len(), 0);
+    let a = get_signed(&format!("{url}?period=2026-Q5"), &nma, &kn, "s-4");
+    assert_eq!((a.status, a.content_type.as_str()), (400, "application/problem+json"));
+    assert!(a.json()["detail"].as_str().unwrap().contains("?period=2026-Q3"), "{:?}", a.json());
+    let a = get_signed(&format!("{url}?from=2026-02-30"), &nma, &kn, "s-5");
+    assert_eq!(a.status, 400);
+}
