@@ -15,7 +15,7 @@ use crate::OK;
 use crate::args::HandoverCmd;
 use crate::args::value::IdArg;
 use crate::commands::card;
-use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::FORMAT_VERSION;
 
 /// The holder's offer of `parcel` to `to`, signed: the parcel's head read from the ledger file
 /// or the server.
