@@ -150,39 +150,14 @@ fn a_dealer_hands_over_splits_and_merges_against_the_server_with_only_its_key() 
     let bah = t.dir.join("bah.pem");
     kp!("key", "new", &bah).run().ok();
     let pubkey = crate::util::pub_of(&bah);
-    let time = t.tick();
-    remote(
-        &url,
-        &t.nma,
-        AUTHORITY,
-        &[
-            "actor",
-            "enrol",
-            "--id",
-            "sl.dealer.bah",
-            "--name",
-            "Bah Diamonds",
-            "--role",
-            "dealer",
-            "--country",
-            "SL",
-            "--pubkey",
-            pubkey.to_str().unwrap(),
-            "--licence",
-            "NMA/DL/2026/077",
-            "--class",
-            "dealer",
-            "--valid-from",
-            "2026-01-01",
-            "--valid-to",
-            "2026-12-31",
-            "--time",
-            &time,
-        ],
-    )
-    .run()
-    .ok()
-    .stdout_has("recorded enrol");
+    let enrol = format!(
+        "actor enrol --id sl.dealer.bah --name Bah --role dealer --country SL --pubkey {} --licence NMA/DL/2026/077 \
+         --class dealer --valid-from 2026-01-01 --valid-to 2026-12-31 --time {}",
+        pubkey.display(),
+        t.tick()
+    );
+    let enrol: Vec<&str> = enrol.split_whitespace().collect();
+    remote(&url, &t.nma, AUTHORITY, &enrol).run().ok().stdout_has("recorded enrol");
     let time = t.tick();
     remote(
         &url,
