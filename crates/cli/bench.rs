@@ -16,7 +16,6 @@ use kpledger_core::Ledger;
 use kpledger_model::hash::{Domain, digest};
 use kpledger_model::sign::{BatchKeys, SigCheck, SigMode, verify_all, verify_all_in};
 use kpledger_model::{Event, ParsedEvent};
-use kpledger_verify::Signatures;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -210,7 +209,7 @@ pub(crate) fn run(
     let (cert, bundle_path, bundle_events) = pick_bundle(&ledger, &synth.certificates, &dir)?;
     let bytes = std::fs::read(&bundle_path)?;
     let t = Instant::now();
-    let report = kpledger_verify::verify_bundle_with(&bytes, &policy)?;
+    let report = kpledger_verify::verify_bundle(&bytes, &policy)?;
     let bundle_in_process = t.elapsed();
     if !report.ok {
         bail!("the bundle of {cert} does not verify; this is a bug");
@@ -363,7 +362,7 @@ fn raw_bounds(ledger: &Ledger, ledger_events: u64) -> Result<Raw> {
     let events: Vec<ParsedEvent> = docs.iter().map(|d| Event::parse(d)).collect::<Result<_, _>>()?;
     let mut checks: Vec<SigCheck> = Vec::new();
     for ev in &events {
-        let (own, offer) = Signatures::checks_of(ev);
+        let (own, offer) = ev.signature_checks();
         checks.push(own);
         checks.extend(offer.flatten());
     }

@@ -145,14 +145,7 @@ pub(crate) struct ExtractArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SplitArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
-    #[command(flatten)]
-    pub(crate) card: CardArgs,
-    /// The parcel to split
-    #[arg(long, value_parser = value::parcel)]
-    pub(crate) parcel: IdArg,
+    pub(crate) on: ContinueArgs,
     /// Weight of each part in carats (give one --into per part)
     #[arg(long = "into", required = true, num_args = 1, value_parser = value::carats)]
     pub(crate) into: Vec<Points>,
@@ -188,14 +181,7 @@ pub(crate) struct MergeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ValueArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
-    #[command(flatten)]
-    pub(crate) card: CardArgs,
-    /// The parcel
-    #[arg(long, value_parser = value::parcel)]
-    pub(crate) parcel: IdArg,
+    pub(crate) on: ContinueArgs,
     /// The exporter's declared value, US$
     #[arg(long, value_parser = value::usd)]
     pub(crate) exporter: Cents,
@@ -225,15 +211,23 @@ pub(crate) struct ValueArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SealArgs {
     #[command(flatten)]
+    pub(crate) on: ContinueArgs,
+    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
+    #[arg(long = "seal", required = true, num_args = 1, value_parser = value::reference)]
+    pub(crate) seals: Vec<Text>,
+}
+
+/// Who signs an event that continues one parcel, and where the parcel's head comes from: the
+/// ledger file, a server (--server) or the parcel's card (--card).
+#[derive(Debug, Args)]
+pub(crate) struct ContinueArgs {
+    #[command(flatten)]
     pub(crate) sign: SignArgs,
     #[command(flatten)]
     pub(crate) server: ServerArgs,
     #[command(flatten)]
     pub(crate) card: CardArgs,
-    /// The parcel
+    /// The parcel: its id or a unique prefix of at least 8 hex digits (the whole id with --server)
     #[arg(long, value_parser = value::parcel)]
     pub(crate) parcel: IdArg,
-    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
-    #[arg(long = "seal", required = true, num_args = 1, value_parser = value::reference)]
-    pub(crate) seals: Vec<Text>,
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
-use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::FORMAT_VERSION;
 use kpledger_model::{
     ActorId, Cents, Event, EventBody, Hash, NewParcel, Offer, OfferBody, OfferKind, ParcelId, ParcelRef,
     Payload, Points, SecretKey, Time,
@@ -176,12 +176,7 @@ pub(crate) fn sign_from_card(
     holder_signs: bool,
     make: impl FnOnce(&CheckedCard, Known) -> Result<Payload>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let card = match check_card(c)? {
         Ok(card) => card,
         Err(code) => return Ok(code),
@@ -201,9 +196,7 @@ pub(crate) fn sign_from_card(
     }
     let payload = make(&card, known(&card))?;
     let body = EventBody::new(card.card.ledger.clone(), now_or(s.time.as_ref()), signer, payload);
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!(
             "{}",
@@ -330,12 +323,7 @@ pub(crate) fn accept_from_card(
     c: &CardArgs,
     weight: Option<Points>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let card = match check_card(c)? {
         Ok(card) => card,
         Err(code) => return Ok(code),
@@ -361,9 +349,7 @@ pub(crate) fn accept_from_card(
         signer,
         Payload::Handover { offer, weight_pt },
     );
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!(
             "{}",
@@ -384,12 +370,7 @@ pub(crate) fn merge_from_cards(
     parcels: &[IdArg],
     weight: Option<Points>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let trust = card_trust(c)?;
     let mut cards = Vec::with_capacity(c.card.len());
     for path in &c.card {
@@ -457,9 +438,7 @@ pub(crate) fn merge_from_cards(
         signer,
         Payload::Merge { inputs, output },
     );
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!("{}", json!({"written": out, "hash": parsed.hash, "kind": "merge"}));
     } else {
@@ -530,4 +509,22 @@ pub(crate) fn show_card(
         "a card cannot show that the parcel has not moved since its checkpoint; the ledger refuses a stale one (CH-1)"
     );
     Ok(OK)
+}
+
+/// Where an event signed from a card goes: `--out` (there is no ledger to record into).
+fn card_out(s: &SignArgs) -> Result<&Path> {
+    s.out.as_deref().ok_or_else(|| {
+        anyhow!(
+            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
+             `kpledger ingest`"
+        )
+    })
+}
+
+/// Signs the event and writes it to `out`, for the ledger's authority to record.
+fn sign_to_file(body: EventBody, key: &SecretKey, out: &Path) -> Result<kpledger_model::ParsedEvent> {
+    let parsed = Event::sign(body, key)?.into_parsed()?;
+    not_from_the_future(&parsed, "the event")?;
+    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    Ok(parsed)
 }

@@ -120,7 +120,6 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
 
 /// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
 pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, json: bool) -> Result<u8> {
-    use kpledger_witness::client;
     let policy = read_policy(policy_path)?;
     let mut l = ledger.open(false)?;
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
@@ -130,7 +129,7 @@ pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, 
             policy_path.display()
         );
     }
-    let Some(round) = kpledger_witness::log::witness_newest(&mut l, &policy, &client::agent())? else {
+    let Some(round) = kpledger_witness::witness_newest(&mut l, &policy, &kpledger_witness::agent())? else {
         bail!(
             "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
         )
@@ -152,9 +151,14 @@ pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, 
         );
     } else {
         for (n, u, r) in &results {
+            // A witness's answer is quoted in `m`: it never drives the terminal, nor starts a
+            // line of its own.
+            let m = match r {
+                Ok(m) | Err(m) => crate::render::terminal_safe(m).replace('\n', "\\n"),
+            };
             match r {
-                Ok(m) => println!("{n} ({u}): {m}"),
-                Err(m) => println!("{n} ({u}): NOT cosigned: {m}"),
+                Ok(_) => println!("{n} ({u}): {m}"),
+                Err(_) => println!("{n} ({u}): NOT cosigned: {m}"),
             }
         }
         if met {

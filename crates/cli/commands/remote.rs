@@ -13,6 +13,7 @@ use kpledger_verify::ParcelState;
 use serde_json::{Value, json};
 
 use super::common::{not_from_the_future, write_new};
+use super::sign::created_parcels;
 use crate::args::SourceArgs;
 use crate::args::value::IdArg;
 use crate::render;
@@ -58,12 +59,7 @@ impl Server {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("--server {url:?} is not a URL: write its scheme and host, e.g. http://127.0.0.1:8080");
         }
-        let agent = ureq::Agent::new_with_config(
-            ureq::config::Config::builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(120)))
-                .build(),
-        );
+        let agent = agent();
         Ok(Server {
             base: url.trim_end_matches('/').to_owned(),
             agent,
@@ -167,24 +163,10 @@ impl Server {
     pub(crate) fn submit(&self, parsed: &ParsedEvent, json: bool, new_ids: bool) -> Result<u8> {
         not_from_the_future(parsed, "the event")?;
         let url = format!("{}/v1/events", self.base);
-        let mut resp = self
-            .agent
-            .post(&url)
-            .header("content-type", "application/json")
-            .send(&parsed.canonical[..])
+        let (status, body) = post(&self.agent, &url, "application/json", &parsed.canonical)
             .map_err(|e| self.unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_vec()?;
         let kind = parsed.event.body.payload.kind();
-        let created: Vec<ParcelId> = parsed
-            .event
-            .body
-            .payload
-            .parcels()
-            .into_iter()
-            .filter(|(_, prev)| prev.is_none())
-            .map(|(p, _)| p)
-            .collect();
+        let created = created_parcels(parsed);
         match status {
             200 | 201 => {
                 let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -238,14 +220,8 @@ impl Server {
     /// Posts a signed handover offer (POST /v1/offers), where its buyer fetches it.
     pub(crate) fn post_offer(&self, bytes: &[u8]) -> Result<Value> {
         let url = format!("{}/v1/offers", self.base);
-        let mut resp = self
-            .agent
-            .post(&url)
-            .header("content-type", "application/json")
-            .send(bytes)
-            .map_err(|e| self.unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_vec()?;
+        let (status, body) =
+            post(&self.agent, &url, "application/json", bytes).map_err(|e| self.unreachable(&e))?;
         if status != 200 && status != 201 {
             return Err(refusal(status, &body).into());
         }
@@ -343,5 +319,42 @@ impl SourceArgs {
             )
         };
         super::common::open(path, true, &self.open)
+    }
+}
+
+/// The HTTP client of the commands that talk to a server: a status is an answer, not an error;
+/// two minutes at most.
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build(),
+    )
+}
+
+/// POSTs `bytes`: the status and body. A busy server (503) or a rate limit (429) is asked again
+/// after the delay it gives (at most 30 s), five times at most: a submission is idempotent.
+pub(crate) fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    ctype: &str,
+    bytes: &[u8],
+) -> std::result::Result<(u16, Vec<u8>), ureq::Error> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut resp = agent.post(url).header("content-type", ctype).send(bytes)?;
+        let status = resp.status().as_u16();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = resp.body_mut().read_to_vec().unwrap_or_default();
+        match (status, retry) {
+            (429 | 503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
+            _ => return Ok((status, body)),
+        }
     }
 }

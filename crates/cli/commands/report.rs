@@ -3,13 +3,13 @@
 //! `kpledger-report`, prints or writes what it returns.
 
 use crate::args::*;
-use kpledger_verify::*;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::{Bundle, Date, Event, ParsedEvent};
 use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
+use kpledger_verify::{SigMode, verify_bundle};
 
 use super::common::{open, parcel_among, read_input, write_new};
 use crate::args::{GraphFormat, OpenArgs};
@@ -74,7 +74,7 @@ pub(crate) fn stats_cmd(
     let book = book_of(&events);
     let period = period(p, from, to, &book)?;
     let flags = kpledger_report::red_flags(&book);
-    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else if csv {
@@ -95,10 +95,10 @@ pub(crate) fn ledger_html(
     let flags = kpledger_report::red_flags(book);
     let mut checkpoints = Vec::new();
     for c in ledger.stored_checkpoints()? {
-        checkpoints.push(kpledger_report::html::checkpoint_status(&c.note)?);
+        checkpoints.push(kpledger_report::checkpoint_status(&c.note)?);
     }
     let html =
-        kpledger_report::html::render(&HtmlInput { subject, book, report, flags: &flags, checkpoints })?;
+        kpledger_report::render_html(&HtmlInput { subject, book, report, flags: &flags, checkpoints })?;
     Ok(html)
 }
 
@@ -123,17 +123,16 @@ pub(crate) fn report_cmd(
         (None, Some(path)) => {
             let policy = trust.policy()?;
             let bytes = read_input(path)?;
-            let report =
-                verify_bundle_with(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
+            let report = verify_bundle(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
             let (events, note) = bundle_events(path)?;
             let book = book_of(&events);
             let flags = kpledger_report::red_flags(&book);
             // The witnesses shown are only those whose cosignatures verified with a key of the
             // trust policy, never names read from the note's signature lines.
-            let mut status = kpledger_report::html::checkpoint_status(&note)?;
+            let mut status = kpledger_report::checkpoint_status(&note)?;
             status.cosigners = report.witnesses.clone();
             let checkpoints: Vec<CheckpointStatus> = vec![status];
-            let html = kpledger_report::html::render(&HtmlInput {
+            let html = kpledger_report::render_html(&HtmlInput {
                 subject: format!("evidence bundle {}", path.display()),
                 book: &book,
                 report: &report,
@@ -178,8 +177,8 @@ pub(crate) fn graph_cmd(
         t => t,
     };
     let text = match format {
-        GraphFormat::Dot => kpledger_report::graph::dot(&book, &t)?,
-        GraphFormat::Svg => kpledger_report::graph::svg(&book, &t)?,
+        GraphFormat::Dot => kpledger_report::graph_dot(&book, &t)?,
+        GraphFormat::Svg => kpledger_report::graph_svg(&book, &t)?,
     };
     match out {
         Some(p) => {
@@ -207,7 +206,7 @@ pub(crate) fn demo_reports(
     let flags = kpledger_report::red_flags(&book);
     let html = ledger_html(&l, &book, report, format!("ledger {}", ledger_path.display()))?;
     let period = period(None, None, None, &book)?;
-    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     let files = [
         (dir.join("report.html"), html),
         (dir.join("stats.txt"), stats.to_table()),

@@ -2,16 +2,17 @@
 
 use super::verify::*;
 use crate::args::*;
-use kpledger_model::*;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::Ledger;
+use kpledger_model::{ActorId, SecretKey, Time, canonical};
 use kpledger_serve::tiles;
 use serde_json::Value;
 
+use super::remote::{Server, agent, answered, post};
 use crate::commands::read_input;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -37,13 +38,11 @@ pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> 
     (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
+/// Text a server answered, for the terminal: its first `chars` characters, escaped (a server's
+/// answer never drives the terminal).
+fn served(text: &str, chars: usize) -> String {
+    let clipped: String = text.chars().take(chars).collect();
+    crate::render::terminal_safe(&clipped).into_owned()
 }
 
 /// Posts each file as one submission.
@@ -60,24 +59,10 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
         let is_offer =
             !jsonl && canonical::parse_strict(&bytes).is_ok_and(|v| v["body"]["kind"] == "handover_offer");
         let url = if is_offer { offers_url.as_str() } else { url.as_str() };
-        let mut tries = 0;
-        let (status, body) = loop {
-            tries += 1;
-            let mut resp = agent.post(url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
-                anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
-            })?;
-            let status = resp.status().as_u16();
-            let retry = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            let body = resp.body_mut().read_to_string().unwrap_or_default();
-            match (status, retry) {
-                (429 | 503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
-                _ => break (status, body),
-            }
-        };
+        let (status, body) = post(&agent, url, ctype, &bytes).map_err(|e| {
+            anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+        })?;
+        let body = String::from_utf8_lossy(&body).into_owned();
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if json {
             println!(
@@ -91,7 +76,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     println!(
                         "{}: offer {} {} for its buyer until {}",
                         f.display(),
-                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        served(v["offer"].as_str().unwrap_or(""), 12),
                         if status == 200 { "already waiting" } else { "waiting" },
                         Time::from_unix(v["expires"].as_i64().unwrap_or(0))
                     );
@@ -103,7 +88,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             "{}: event #{} ({}){}",
                             f.display(),
                             r["seq"],
-                            &hash[..hash.len().min(12)],
+                            served(hash, 12),
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
@@ -112,7 +97,11 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
             }
             422 => {
                 if !json {
-                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprintln!(
+                        "{}: refused: {}",
+                        f.display(),
+                        served(v["detail"].as_str().unwrap_or(&body), usize::MAX)
+                    );
                     eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
@@ -122,7 +111,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     eprintln!(
                         "{}: the server answered {status}: {}",
                         f.display(),
-                        v["detail"].as_str().unwrap_or(body.trim())
+                        served(v["detail"].as_str().unwrap_or(body.trim()), usize::MAX)
                     );
                 }
                 code = CANNOT_RUN;
@@ -133,40 +122,33 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
 }
 
 /// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
-pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option<&Path>) -> Result<u8> {
+pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Option<&Path>) -> Result<u8> {
     if !path.starts_with('/') {
         bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
     }
-    let key = SecretKey::read_pem_file(key)?;
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let nonce = uuid::Uuid::now_v7().simple().to_string();
-    let (input, sig) = kpledger_serve::auth::sign_request("GET", &url, actor, &key, now, &nonce);
-    let mut resp = agent()
-        .get(&url)
-        .header("signature-input", &input)
-        .header("signature", &sig)
-        .call()
-        .map_err(|e| anyhow!("could not reach {server}: {e}"))?;
-    let status = resp.status().as_u16();
-    let body = resp.body_mut().with_config().limit(1 << 30).read_to_vec()?;
-    if status != 200 {
-        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let detail =
-            v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
-        eprintln!("kpledger: the server answered {status}: {detail}");
-        return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
-    }
+    let server = Server::new(server, actor.clone(), SecretKey::read_pem_file(key)?)?;
+    let body = match server.get(path) {
+        Ok(body) => body,
+        Err(e) => return answered(Err(e)),
+    };
     match out {
         Some(f) => {
             crate::commands::write_new(f, &body)?;
             println!("{} bytes → {}", body.len(), f.display());
         }
         None => {
-            // JSON is printed indented, as the other commands' --json output.
+            // JSON is printed indented, as the other commands' --json output; other text with
+            // its control characters escaped (a server's answer never drives the terminal);
+            // binary data only to a file.
             let body = match serde_json::from_slice::<Value>(&body) {
                 Ok(v) => serde_json::to_vec_pretty(&v)?,
-                Err(_) => body,
+                Err(_) => match std::str::from_utf8(&body) {
+                    Ok(text) => crate::render::terminal_safe(text).into_owned().into_bytes(),
+                    Err(_) => bail!(
+                        "the server answered {} bytes of binary data: write them to a file with --out FILE",
+                        body.len()
+                    ),
+                },
             };
             std::io::stdout().write_all(&body)?;
             if !body.ends_with(b"\n") {
@@ -269,7 +251,7 @@ pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
 
 pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
     let GetArgs { server, key, as_actor, path, out } = a;
-    get(&server, &key, as_actor.as_str(), &path, out.as_deref())
+    get(&server, &key, &as_actor, &path, out.as_deref())
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {

@@ -182,15 +182,7 @@ pub(crate) fn record_or_write(
         return Ok(OK);
     }
     let kind = parsed.event.body.payload.kind();
-    let created: Vec<ParcelId> = parsed
-        .event
-        .body
-        .payload
-        .parcels()
-        .into_iter()
-        .filter(|(_, prev)| prev.is_none())
-        .map(|(p, _)| p)
-        .collect();
+    let created = created_parcels(&parsed);
     match ledger.append(&parsed) {
         Ok(a) => {
             if json {
@@ -338,4 +330,17 @@ pub(crate) fn sign_event(
         Some(out) => write_event(&parsed, out, server.url(), s.json),
         None => server.submit(&parsed, s.json, s.print_new),
     }
+}
+
+/// The parcels an event creates (those it names without a previous event).
+pub(crate) fn created_parcels(parsed: &ParsedEvent) -> Vec<ParcelId> {
+    parsed
+        .event
+        .body
+        .payload
+        .parcels()
+        .into_iter()
+        .filter(|(_, prev)| prev.is_none())
+        .map(|(p, _)| p)
+        .collect()
 }

@@ -8,14 +8,14 @@ use super::sign::*;
 use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::*;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
+use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Policy, Time, canonical};
 
 use crate::OK;
 use crate::args::HandoverCmd;
 use crate::args::value::IdArg;
 use crate::commands::card;
-use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::FORMAT_VERSION;
 
 /// The holder's offer of `parcel` to `to`, signed: the parcel's head read from the ledger file
 /// or the server.
@@ -185,7 +185,7 @@ pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
 }
 
 pub(crate) fn split(a: SplitArgs) -> Result<u8> {
-    let SplitArgs { sign, server, card, parcel, into, stones } = a;
+    let SplitArgs { on: ContinueArgs { sign, server, card, parcel }, into, stones } = a;
     let make = |id: ParcelId, p: card::Known| {
         let weights = &into;
         if !stones.is_empty() && stones.len() != weights.len() {
@@ -214,10 +214,7 @@ pub(crate) fn split(a: SplitArgs) -> Result<u8> {
 
 pub(crate) fn value(a: ValueArgs) -> Result<u8> {
     let ValueArgs {
-        sign,
-        server,
-        card,
-        parcel,
+        on: ContinueArgs { sign, server, card, parcel },
         exporter,
         government,
         independent,
@@ -266,7 +263,7 @@ pub(crate) fn value(a: ValueArgs) -> Result<u8> {
 }
 
 pub(crate) fn seal(a: SealArgs) -> Result<u8> {
-    let SealArgs { sign, server, card, parcel, seals } = a;
+    let SealArgs { on: ContinueArgs { sign, server, card, parcel }, seals } = a;
     let make = |id: ParcelId, p: card::Known| {
         let seal_ids = seals.clone();
         Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })

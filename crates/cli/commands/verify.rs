@@ -28,7 +28,7 @@ pub(crate) fn verify_ledger(
     let mut book = kpledger_report::Book::default();
     // Under a trust policy, the certificates and imports must be by the authorities it pins
     // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
-    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
+    let mut vouchers = kpledger_verify::Vouchers::default();
     let mut observe = |seq: u64, ev: &ParsedEvent| {
         if red_flags {
             book.add(seq, ev);
@@ -40,7 +40,7 @@ pub(crate) fn verify_ledger(
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
     if let Some(trust) = trust {
-        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        let root = kpledger_verify::check_ledger_root(trust, ledger.event(1)?.as_ref());
         let newest = ledger.stored_checkpoints()?.pop().map(|c| c.note);
         let witnessed = vouchers.check_witnesses(trust, newest.as_deref());
         for f in witnessed.into_iter().chain(vouchers.check(trust)).rev().chain(root) {
@@ -53,15 +53,7 @@ pub(crate) fn verify_ledger(
             report.findings.insert(0, f);
         }
     }
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 /// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
@@ -117,21 +109,13 @@ pub(crate) fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
+    let report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
     })
     .with_context(|| format!("{}", path.display()))?;
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
@@ -155,4 +139,22 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
         }
         _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
     }
+}
+
+/// Prints a verification report (with the red flags of `book`, when asked), as text or JSON;
+/// exit 0 verified, 1 an error was found.
+fn print_report(
+    mut report: kpledger_verify::Report,
+    book: Option<&kpledger_report::Book>,
+    json: bool,
+) -> Result<u8> {
+    if let Some(book) = book {
+        report::add_flags(&mut report, &kpledger_report::red_flags(book));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
 }

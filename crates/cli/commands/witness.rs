@@ -15,7 +15,7 @@ use crate::{FOUND, OK};
 
 pub(crate) fn trust_cmd(t: crate::args::TrustCmd) -> Result<u8> {
     use crate::args::TrustCmd;
-    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
     match t {
         TrustCmd::Log { origin, key } => {
             let (_, public) = public_of_any(&key)?;
@@ -79,7 +79,7 @@ pub(crate) fn witness_serve(
     listen: &str,
     prefix: &str,
 ) -> Result<u8> {
-    use kpledger_witness::{LogKeys, StateFile, Witness, server};
+    use kpledger_witness::{LogKeys, StateFile, Witness};
     let cosigner = Cosigner::new(name, SecretKey::read_pem_file(key)?).map_err(|e| anyhow!("--name: {e}"))?;
     let policy = read_policy(policy)?;
     let logs = LogKeys::from_policy(&policy);
@@ -116,7 +116,7 @@ pub(crate) fn witness_serve(
         for o in logs.origins() {
             println!("witnessing {o}");
         }
-        server::serve(listener, witness, prefix).await.context("the witness server stopped")
+        kpledger_witness::serve(listener, witness, prefix).await.context("the witness server stopped")
     })?;
     Ok(OK)
 }

@@ -17,7 +17,7 @@ use kpledger_core::demo;
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{Event, Payload};
 use kpledger_testkit::TempDir;
-use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle_with};
+use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle};
 use serde_json::{Value, json};
 
 struct Demo {
@@ -49,7 +49,7 @@ fn demo() -> &'static Demo {
 }
 
 fn verify(bundle: &Value) -> Report {
-    verify_bundle_with(&serde_json::to_vec(bundle).unwrap(), &demo().policy).unwrap()
+    verify_bundle(&serde_json::to_vec(bundle).unwrap(), &demo().policy).unwrap()
 }
 
 fn errors(report: &Report) -> Vec<String> {

@@ -252,7 +252,7 @@ struct Tally {
 
 /// Runs every mutant of `bytes` (or every `stride`-th, for a sample) on all cores.
 fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
-    let pristine = kpledger_verify::verify_bundle_with(bytes, policy).unwrap();
+    let pristine = kpledger_verify::verify_bundle(bytes, policy).unwrap();
     assert!(pristine.ok, "{name}: the pristine bundle does not verify: {:#?}", pristine.findings);
     assert!(pristine.events > 0);
 
@@ -277,8 +277,7 @@ fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
                     let out = serde_json::to_vec_pretty(&mutated).unwrap();
                     local.mutants += 1;
                     let label = format!("{name} {} {}", pointer(&m.path), m.what);
-                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle_with(&out, policy)))
-                    {
+                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle(&out, policy))) {
                         Err(_) => local.panics.push(label),
                         Ok(Err(_)) => {
                             local.errors += 1;

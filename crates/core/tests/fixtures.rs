@@ -838,7 +838,7 @@ fn ledger_of(path: &Path, events: &[ParsedEvent]) {
 }
 
 /// The root authority (the genesis key) publishes a checkpoint of the log as it is.
-fn publish(w: &mut World) -> kpledger_verify::ledger::StoredCheckpoint {
+fn publish(w: &mut World) -> kpledger_verify::StoredCheckpoint {
     let root = w.sim.key(&w.root).unwrap().clone();
     w.sim.ledger_mut().publish_checkpoint(&root).unwrap()
 }
@@ -3109,14 +3109,14 @@ fn log2_checkpoint_deleted() -> Vec<File> {
 
 /// A trust policy's lines (docs/SPEC.md §14.5) for the bundle cases.
 fn log_line(key: PublicKey) -> String {
-    format!("log {}", kpledger_verify::trust::log_vkey(ORIGIN, key).unwrap().to_vkey())
+    format!("log {}", kpledger_verify::log_vkey(ORIGIN, key).unwrap().to_vkey())
 }
 fn witness_line(w: &VerifierKey) -> String {
     format!("witness {} {}", w.name(), w.to_vkey())
 }
 fn issuer_line(country: &str, actor: &ActorId, key: PublicKey) -> String {
-    let k = kpledger_verify::trust::issuer_vkey(actor.as_str(), key).unwrap();
-    format!("{} {country} {}", kpledger_verify::trust::ISSUER_KEYWORD, k.to_vkey())
+    let k = kpledger_verify::issuer_vkey(actor.as_str(), key).unwrap();
+    format!("{} {country} {}", kpledger_verify::ISSUER_KEYWORD, k.to_vkey())
 }
 fn policy_file(lines: &[String]) -> String {
     let mut text =
@@ -3129,7 +3129,7 @@ fn policy_file(lines: &[String]) -> String {
 }
 
 /// The files of a bundle case: the bundle (pretty JSON, as `kpledger bundle` writes it),
-/// the verifier's trust policy (`policy.txt`), and what `verify_bundle_with` must report.
+/// the verifier's trust policy (`policy.txt`), and what `verify_bundle` must report.
 /// The generator checks its own work first: a failing case must show `code` as an error.
 fn bundle_case(
     dir: &str,
@@ -3140,7 +3140,7 @@ fn bundle_case(
 ) -> Vec<File> {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
     let trust = TrustPolicy::parse(policy.as_bytes()).unwrap_or_else(|e| panic!("{dir}: {e}"));
-    let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
+    let report = kpledger_verify::verify_bundle(&bytes, &trust).unwrap();
     let codes: BTreeSet<&str> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
     let expect = match expected {
@@ -4085,7 +4085,7 @@ struct ExpectBundle {
     why: String,
 }
 
-/// Runs one bundle case: `verify_bundle_with` under the folder's trust policy (`policy.txt`).
+/// Runs one bundle case: `verify_bundle` under the folder's trust policy (`policy.txt`).
 fn check_bundle_case(dir: &Path) {
     let case = name(dir);
     let expect: ExpectBundle = serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap())
@@ -4093,8 +4093,7 @@ fn check_bundle_case(dir: &Path) {
     let bytes = std::fs::read(dir.join("bundle.json")).unwrap();
     let policy = TrustPolicy::parse(&std::fs::read(dir.join("policy.txt")).unwrap())
         .unwrap_or_else(|e| panic!("{case}/policy.txt: {e}"));
-    let report =
-        kpledger_verify::verify_bundle_with(&bytes, &policy).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let report = kpledger_verify::verify_bundle(&bytes, &policy).unwrap_or_else(|e| panic!("{case}: {e}"));
     let codes: BTreeSet<String> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code().to_owned()).collect();
     assert_eq!(report.ok, expect.ok, "{case}: {:#?}", report.findings);

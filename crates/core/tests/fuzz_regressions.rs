@@ -65,7 +65,7 @@ fn judge(w: &mut World, ev: &ParsedEvent) -> Vec<&'static str> {
     let newest =
         (1..=w.ledger.len().unwrap()).map(|seq| w.ledger.event(seq).unwrap().unwrap().event.body.time).max();
     let mut mem = check_event(&w.mem, ev);
-    if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), ev) {
+    if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), ev) {
         mem = mem.with_first(f);
     }
     assert_eq!(summary(stored.findings()), summary(mem.findings()), "the SQL and in-memory states disagree");

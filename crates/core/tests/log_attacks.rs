@@ -34,9 +34,9 @@ use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::note::{Note, SigType, Signature, VerifierKey};
 use kpledger_model::{Event, EventBody, ParcelId, ParsedEvent, Payload, PublicKey, SecretKey, Time};
 use kpledger_testkit::TempDir;
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::witness::{self, LogState, Refusal};
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 // ---------------------------------------------------------------------------------------
 // The demo ledger and the attacker's tools
@@ -127,7 +127,7 @@ impl Demo {
     /// authorities as their countries' issuers, the `witnesses` given, and `quorum` of them
     /// (`None`: `quorum none`).
     fn policy_with(&self, log: PublicKey, witnesses: &[VerifierKey], quorum: Option<usize>) -> TrustPolicy {
-        use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+        use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
         let mut t = format!("log {}\n", log_vkey(DEMO_ORIGIN, log).unwrap().to_vkey());
         for w in witnesses {
             t.push_str(&format!("witness {} {}\n", w.name(), w.to_vkey()));
@@ -598,7 +598,7 @@ fn sl_bundle(demo: &Demo) -> serde_json::Value {
 
 fn verify_with(bundle: &serde_json::Value, policy: &TrustPolicy) -> Report {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
-    verify_bundle_with(&bytes, policy).unwrap()
+    verify_bundle(&bytes, policy).unwrap()
 }
 
 /// The bundle with its checkpoint's signature lines replaced by `lines` (the log's own
@@ -720,11 +720,11 @@ fn bundle_after_root_key_rotation_verifies() {
     let (path, old, new, _) = rotated(&demo, "rotated.kpl");
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
     // The policy pins the log's key, and the chain of the root's keys starts there: a policy
     // that pins only the newer key does not know the genesis key that signed the rotation.
-    let report = verify_bundle_with(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
     assert!(has(&report, "LOG-2", "must start at the pinned key"), "{:#?}", report.findings);
 }
 
@@ -742,11 +742,9 @@ fn a_root_key_cosigning_as_a_witness_counts_for_nothing() {
     bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let as_witness = VerifierKey::new("mru.witness", SigType::CosignatureV1, new.public()).unwrap();
-    let report = verify_bundle_with(
-        &bytes,
-        &demo.policy_with(old.public(), std::slice::from_ref(&as_witness), Some(1)),
-    )
-    .unwrap();
+    let report =
+        verify_bundle(&bytes, &demo.policy_with(old.public(), std::slice::from_ref(&as_witness), Some(1)))
+            .unwrap();
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
     assert!(report.witnesses.is_empty(), "{:?}", report.witnesses);
 }
@@ -902,7 +900,7 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     );
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(!report.ok);
     assert!(
         has(&report, "LOG-2", "signed with a key the root authority had rotated away"),
@@ -915,9 +913,9 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
 /// directly, as a file without `UNIQUE(hash)` would hold its rows).
 struct Agreeing;
 
-impl kpledger_verify::ledger::StoredRows for Agreeing {
-    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::ledger::StoredRow {
-        kpledger_verify::ledger::StoredRow::Same
+impl kpledger_verify::StoredRows for Agreeing {
+    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::StoredRow {
+        kpledger_verify::StoredRow::Same
     }
     fn log_node(&mut self, _: u32, _: u64) -> Option<kpledger_model::Hash> {
         None

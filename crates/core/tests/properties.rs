@@ -39,7 +39,7 @@ use kpledger_model::{
 };
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, PMT, SESAY, TONGO, Terms};
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::{Finding, MemState, Rule, Severity, check_event};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -741,7 +741,7 @@ proptest! {
         let mut newest = h.events[..k].iter().map(|e| e.event.body.time.unix()).max().unwrap_or(0);
         let mut clock = None;
         for (i, e) in events.iter().enumerate().skip(k) {
-            if e.event.body.time.unix() < newest - kpledger_verify::rules::MAX_BACKDATE_SECONDS {
+            if e.event.body.time.unix() < newest - kpledger_verify::MAX_BACKDATE_SECONDS {
                 clock = Some(i);
                 break;
             }

@@ -1,6 +1,6 @@
 //! Second red-team review: attacks on the build after issues 14 and 21, rebuilt with the
 //! simulator (`kpledger_core::sim`, through `Ledger::append` like every ingest) and, for
-//! bundles, judged by `verify_bundle_with` under an importer's trust policy.
+//! bundles, judged by `verify_bundle` under an importer's trust policy.
 //!
 //! Each test builds one attack and asserts what a sound system must do (a rule code). The
 //! world: a regional ledger (root `mru.secretariat`, genesis country SL, as in the demo);
@@ -22,7 +22,7 @@ use kpledger_model::{
     ParcelId, Payload, Points, Role,
 };
 use kpledger_testkit::Regional;
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 const SEED: &str = "kpledger-redteam2-v1";
 const LIBERTY: &str = "Liberty Rough Exports";
@@ -52,7 +52,7 @@ fn to_antwerp() -> CertImporter {
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
-    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+    verify_bundle(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
 }
 
 fn error_codes(report: &Report) -> BTreeSet<&'static str> {
@@ -231,7 +231,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
             Payload::Import {
                 parcel: ParcelId::nil(),
                 holder: id("lr.dealer.liberty"),
-                weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
+                weight_pt: Points(kpledger_model::MAX_WEIGHT_PT),
                 stones: 300,
                 hs_code: HsCode::new("7102.31").unwrap(),
                 more_parcels: Vec::new(),

@@ -20,8 +20,8 @@ use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{
     self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms, WEASUA,
 };
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
 use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
 
 /// The regional world: the root authority, Sierra Leone's and Liberia's authorities (each
 /// publishing its own policy), a Sierra Leone miner, dealer Kamara, an exporter, the valuer,
@@ -169,7 +169,7 @@ fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
         issuer_vkey(nma.as_str(), nma_key).unwrap().to_vkey()
     );
     let trust = TrustPolicy::parse(policy.as_bytes()).unwrap();
-    let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
+    let report = kpledger_verify::verify_bundle(&bytes, &trust).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
     assert!(
         report

@@ -25,8 +25,8 @@ use kpledger_model::{
     ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, Time,
 };
 use kpledger_testkit::TempDir;
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 /// What the demo gives the world: its importer's trust policy, its genuine SL-2026-004312
 /// bundle, and the one key the attacker stole, Sierra Leone's authority key (`sl.nma`).
@@ -69,7 +69,7 @@ fn demo_out() -> &'static DemoOut {
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
-    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+    verify_bundle(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
 }
 
 fn error_codes(report: &Report) -> BTreeSet<&'static str> {
@@ -665,13 +665,13 @@ fn bare_trusted_keys_refuse_the_forgeries_too() {
     }
     // The genuine bundles verify under the manifest's keys, and say they are not witnessed.
     for bytes in [&d.sl_bundle, &d.gn_bundle] {
-        let report = verify_bundle_with(bytes, &TrustPolicy::from_keys(all.clone())).unwrap();
+        let report = verify_bundle(bytes, &TrustPolicy::from_keys(all.clone())).unwrap();
         assert!(report.ok, "{:#?}", report.findings);
         assert!(report.findings.iter().any(|f| f.code.code() == "LOG-4"), "{:#?}", report.findings);
     }
     // A key the policy file pins as an issuer is still just a key: sl.nma alone anchors no log
     // of the Secretariat's.
-    let report = verify_bundle_with(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
+    let report = verify_bundle(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
     assert!(error_codes(&report).contains("LOG-2"), "{:#?}", report.findings);
 }
 

@@ -446,13 +446,13 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
             Payload::Genesis { authority } => master(
                 kind,
                 "The root authority enrols itself; it is a party of the events it signs.",
-                element(&kpledger_epcis::export::actor_uri(&authority.id)).unwrap(),
+                element(&kpledger_epcis::actor_uri(&authority.id)).unwrap(),
             ),
             Payload::Enrol { .. } => {
                 let e = all
                     .iter()
                     .find_map(|e| match &e.event.body.payload {
-                        Payload::Enrol { actor } => element(&kpledger_epcis::export::actor_uri(&actor.id)),
+                        Payload::Enrol { actor } => element(&kpledger_epcis::actor_uri(&actor.id)),
                         _ => None,
                     })
                     .unwrap();
@@ -461,25 +461,25 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
             Payload::Site { site } => master(
                 kind,
                 "A licensed mine site is the read point of the extractions there (`ReadPoint`).",
-                element(&kpledger_epcis::export::site_uri(&site.id)).unwrap(),
+                element(&kpledger_epcis::site_uri(&site.id)).unwrap(),
             ),
             Payload::Revoke { actor, .. } => master(
                 kind,
                 "A revocation shows as the `revoked` attribute (the time) of the actor's master data.",
-                element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
+                element(&kpledger_epcis::actor_uri(actor)).unwrap(),
             ),
             Payload::Policy { .. } => master(
                 kind,
                 "A country's rules are not visibility data; the version in force shows as the \
                  `policyVersion` attribute of the publishing authority's master data (the rules \
                  themselves stay in the ledger, signed, where the verifier applies them).",
-                element(&kpledger_epcis::export::actor_uri(&ev.event.body.signer)).unwrap(),
+                element(&kpledger_epcis::actor_uri(&ev.event.body.signer)).unwrap(),
             ),
             Payload::RotateKey { actor, .. } => master(
                 kind,
                 "A key rotation shows as the `keyFingerprint` attribute (the key the actor signs \
                  with now) of the actor's master data; EPCIS events carry no signatures.",
-                element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
+                element(&kpledger_epcis::actor_uri(actor)).unwrap(),
             ),
             _ => {
                 let hash = ev.hash.to_hex();

@@ -100,28 +100,15 @@ fn needs_escape(s: &[u8]) -> bool {
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Canonical bytes (RFC 8785) of a model value, written straight from its `Serialize`
-/// implementation ([`direct`]), with no `serde_json::Value` in between. Refuses floating-point
+/// implementation (`canonical/direct.rs`), with no `serde_json::Value` in between. Refuses floating-point
 /// numbers and integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
     direct::to_vec(doc, direct::Numbers::Signed)
 }
 
-/// Canonical bytes of the signed document `{"body": body, "sig": sig}`, and the range of them
-/// that is `body`'s own canonical bytes (what is hashed), written in one pass. `capacity` is a
-/// guess of the length.
-pub(crate) fn to_canonical_signed<B, S>(
-    body: &B,
-    sig: &S,
-    capacity: usize,
-) -> Result<(Vec<u8>, std::ops::Range<usize>), JsonError>
-where
-    B: Serialize + ?Sized,
-    S: Serialize + ?Sized,
-{
-    direct::to_vec_signed(body, sig, capacity)
-}
-
 mod direct;
+/// The signed event's canonical bytes, written in one pass, and where its body's are in them.
+pub(crate) use direct::to_vec_signed as to_canonical_signed;
 #[cfg(test)]
 pub(crate) mod oracle;
 

@@ -12,30 +12,30 @@
 //!
 //! - [`Book`] reads the events once: parcels with their composition by origin and mine
 //!   site, extractions, handovers, certificates, imports, and the steps of every parcel.
-//! - [`flags::red_flags`] raises the warnings, with thresholds and benchmarks from the
+//! - [`red_flags`] raises the warnings, with thresholds and benchmarks from the
 //!   countries' signed policies.
-//! - [`stats::compute`] gives the statistics of a [`Period`] (table, JSON, CSV).
-//! - [`graph::dot`] / [`graph::svg`] draw a certificate's or parcel's provenance.
-//! - [`html::render`] assembles the report.
+//! - [`Stats::compute`] gives the statistics of a [`Period`] (table, JSON, CSV).
+//! - [`graph_dot`] / [`graph_svg`] draw a certificate's or parcel's provenance.
+//! - [`render_html`] assembles the report.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod book;
+mod book;
 mod charts;
-pub mod flags;
-pub mod fmt;
-pub mod graph;
-pub mod html;
-pub mod period;
-pub mod stats;
+mod flags;
+mod fmt;
+mod graph;
+mod html;
+mod period;
+mod stats;
 
 pub use book::Book;
 pub use flags::{Flag, red_flags};
-pub use graph::Target;
-pub use html::{CheckpointStatus, HtmlInput};
+pub use graph::{Target, graph_dot, graph_svg};
+pub use html::{CheckpointStatus, HtmlInput, checkpoint_status, render_html};
 pub use period::Period;
-pub use stats::Stats;
+pub use stats::{STATS_FORMAT, Stats};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]

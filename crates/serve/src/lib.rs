@@ -96,7 +96,7 @@ pub struct Config {
     /// that some of them have not cosigned is sent to each (C2SP tlog-witness) and the
     /// cosignatures that verify are stored (`kpledger serve --witness-policy`), on a thread
     /// of its own with its own connection, so that witnesses never hold up submissions.
-    pub witnesses: Option<(kpledger_verify::trust::TrustPolicy, Duration)>,
+    pub witnesses: Option<(kpledger_verify::TrustPolicy, Duration)>,
     /// How long a posted offer waits for its buyer. Default 7 days.
     pub offer_ttl: Duration,
     /// Most offers waiting at once (503 beyond). Default 100,000.
@@ -325,8 +325,8 @@ impl AppState {
 /// The witnessing loop: every `every`, while the writer runs, sends the newest stored
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
-fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolicy, every: Duration) {
-    let agent = kpledger_witness::client::agent();
+fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
+    let agent = kpledger_witness::agent();
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {
         std::thread::sleep(every);
@@ -334,7 +334,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolic
             ledger = Ledger::open(&state.cfg.ledger, OpenOptions::default()).ok();
         }
         let Some(l) = ledger.as_mut() else { continue };
-        match kpledger_witness::log::newest_fully_cosigned(l, policy) {
+        match kpledger_witness::newest_fully_cosigned(l, policy) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(_) => {
@@ -342,8 +342,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolic
                 continue;
             }
         }
-        let ok =
-            matches!(kpledger_witness::log::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
+        let ok = matches!(kpledger_witness::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
         state.metrics.witnessing(ok);
     }
 }

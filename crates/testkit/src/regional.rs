@@ -11,7 +11,7 @@ use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, Certificate, Country, ParcelId, ParsedEvent, Points, SiteId,
 };
 use kpledger_verify::TrustPolicy;
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
 use crate::TempDir;
 use crate::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY, MME, MRU, NMA, PMT, Terms};

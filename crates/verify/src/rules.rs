@@ -7,14 +7,14 @@ mod shipment;
 
 use std::borrow::Cow;
 
-use kpledger_model::sign::{self, BatchKeys, Purpose, SigCheck, SigMode};
+use kpledger_model::sign::{self, BatchKeys, SigMode};
 use kpledger_model::{Cents, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role};
 
 use crate::finding::{Finding, Rule};
 use crate::state::{Effect, ParcelState, ParcelStatus, Revocation, State};
 
 /// Weighing tolerance when a country has no policy: 0.01 ct, once per event.
-pub const DEFAULT_TOLERANCE_PT: u64 = 1;
+pub(crate) const DEFAULT_TOLERANCE_PT: u64 = 1;
 
 /// What the rules say about one event: the findings, and the event's effects on the
 /// state (computed even when there are errors, so that whole-ledger verification can go
@@ -185,7 +185,7 @@ impl Signatures {
         // offer that cannot be hashed, which is a bad signature).
         let mut slots = Vec::with_capacity(events.len());
         for ev in events {
-            let (own, offer) = Self::checks_of(ev);
+            let (own, offer) = ev.signature_checks();
             checks.push(own);
             let own = checks.len() - 1;
             let offer = offer.map(|o| {
@@ -212,23 +212,6 @@ impl Signatures {
     /// holder's offer's (a server refuses a submission on this before any database work).
     pub fn all_valid(&self) -> bool {
         self.event && self.offer.unwrap_or(true)
-    }
-
-    /// What must be checked for an event: its own signature, and for a handover the
-    /// holder's offer (`Some(None)`: an offer that cannot even be hashed, a bad signature).
-    pub fn checks_of(ev: &ParsedEvent) -> (SigCheck, Option<Option<SigCheck>>) {
-        let e = &ev.event;
-        let own = SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig };
-        let offer = match &e.body.payload {
-            Payload::Handover { offer, .. } => Some(ev.offer_hash.map(|hash| SigCheck {
-                key: offer.sig.key,
-                purpose: Purpose::Offer,
-                hash,
-                sig: offer.sig.sig,
-            })),
-            _ => None,
-        };
-        (own, offer)
     }
 
     /// The number of signatures checked.
@@ -396,7 +379,7 @@ fn carry_reading(parcels: &mut [ParcelState], reading: Points) -> u128 {
 /// How many days a certificate's date of issue may precede the day its validation is
 /// signed (time zones: a certificate dated in the issuer's local day may be signed on the
 /// next UTC day).
-pub const ISSUE_SKEW_DAYS: i64 = 1;
+pub(crate) const ISSUE_SKEW_DAYS: i64 = 1;
 
 /// The earliest date of issue a certificate validated at `t` may carry.
 fn earliest_issue(t: &kpledger_model::Time) -> kpledger_model::Date {

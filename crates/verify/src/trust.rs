@@ -30,11 +30,11 @@ use kpledger_model::note::{SigType, VerifierKey};
 use kpledger_model::{ActorId, Country, Origin, PublicKey};
 
 /// Largest policy file read.
-pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// Most lines of each kind (logs, witnesses, groups, issuers) a policy may hold.
-pub const MAX_ENTRIES: usize = 256;
+pub(crate) const MAX_ENTRIES: usize = 256;
 /// Most members a group may list.
-pub const MAX_MEMBERS: usize = 256;
+pub(crate) const MAX_MEMBERS: usize = 256;
 
 /// The extension keyword of an issuer line.
 pub const ISSUER_KEYWORD: &str = "kpledger-issuer";
@@ -254,17 +254,7 @@ impl TrustPolicy {
             let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
             err(&[line], "not UTF-8 text: save the file as UTF-8")
         })?;
-        let mut p = TrustPolicy {
-            logs: Vec::new(),
-            unverifiable_logs: Vec::new(),
-            witnesses: Vec::new(),
-            groups: Vec::new(),
-            reach: Vec::new(),
-            quorum: Quorum::None,
-            quorum_line: 0,
-            issuers: Vec::new(),
-            keys: Vec::new(),
-        };
+        let mut p = TrustPolicy::from_keys(Vec::new());
         let body = text.strip_suffix('\n').unwrap_or(text);
         for (i, raw) in body.split('\n').enumerate() {
             let n = i + 1;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use kpledger_model::{PublicKey, SecretKey};
 use kpledger_verify::TrustPolicy;
-use kpledger_verify::trust::{log_vkey, witness_vkey};
+use kpledger_verify::{log_vkey, witness_vkey};
 
 fn key(n: u8) -> PublicKey {
     SecretKey::from_seed(&[n; 32]).public()

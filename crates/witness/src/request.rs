@@ -101,7 +101,7 @@ fn split_line(b: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// A canonical ASCII decimal `u64`: digits only, no leading zero unless it is `0`.
-pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) || (s.len() > 1 && s[0] == b'0') {
         return None;
     }

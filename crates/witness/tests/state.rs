@@ -4,8 +4,7 @@
 
 use kpledger_model::Hash;
 use kpledger_testkit::TempDir;
-use kpledger_witness::state::StateError;
-use kpledger_witness::{Evidence, LogRecord, StateFile};
+use kpledger_witness::{Evidence, LogRecord, StateError, StateFile};
 
 fn dir(tag: &str) -> TempDir {
     TempDir::new(&format!("witness-state-{tag}"))

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 
 /// The character after `c` in its own class (digit, lower or upper case letter, hex
 /// digit for `a`-`f`), so that the string keeps its shape; `None` for other characters.
