@@ -13,13 +13,13 @@
 //!   (as a JSON value) must not verify.
 #![no_main]
 
-use std::sync::OnceLock;
+#[macro_use]
+mod fixed;
 
+use fixed::WITNESSED_BUNDLE as BUNDLE;
 use kpledger_verify::{TrustPolicy, verify_bundle_with};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-
-const BUNDLE: &[u8] = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/bundle.json");
 
 struct Fixed {
     trust: TrustPolicy,
@@ -27,10 +27,8 @@ struct Fixed {
 }
 
 fn fixed() -> &'static Fixed {
-    static FIXED: OnceLock<Fixed> = OnceLock::new();
-    FIXED.get_or_init(|| {
-        let policy = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/policy.txt");
-        let trust = TrustPolicy::parse(policy).expect("the fixture's trust policy");
+    once!(Fixed, {
+        let trust = fixed::witnessed_policy();
         let report = verify_bundle_with(BUNDLE, &trust).expect("the fixture bundle reads");
         assert!(report.ok, "the fixture bundle verifies: {:#?}", report.findings);
         Fixed { trust, bundle: serde_json::from_slice(BUNDLE).expect("fixture JSON") }

@@ -14,9 +14,12 @@
 //!   error (`Ledger::verify`).
 #![no_main]
 
+#[macro_use]
+mod fixed;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use kpledger_core::demo::{self, DEMO_ORIGIN};
 use kpledger_core::{Ledger, OpenOptions};
@@ -39,8 +42,7 @@ struct World {
 }
 
 fn world() -> &'static World {
-    static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
+    once!(World, {
         let dir = std::env::temp_dir().join(format!("kpledger-fuzz-ingest-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let summary = demo::run(&dir.join("demo"), 8, &mut |_| {}).expect("the demo runs");

@@ -5,7 +5,8 @@
 //! Liberia's witness key): that must never panic, and an opened checkpoint is the one parsed.
 #![no_main]
 
-use std::sync::OnceLock;
+#[macro_use]
+mod fixed;
 
 use kpledger_model::note::{Checkpoint, Note, Signature, SignerKey, VerifierKey, Verifiers, open_checkpoint};
 use libfuzzer_sys::fuzz_target;
@@ -19,11 +20,9 @@ struct Keys {
 }
 
 fn keys() -> &'static Keys {
-    static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
+    once!(Keys, {
         // The fixture's trust policy pins the log's key and the witness's.
-        let policy = include_bytes!("../../fixtures/bundles/ok_sl_witnessed_export/policy.txt");
-        let policy = kpledger_verify::TrustPolicy::parse(policy).expect("fixture trust policy");
+        let policy = fixed::witnessed_policy();
         let log = policy.logs().iter().find(|l| l.key.name() == ORIGIN).expect("the log's pin").key.clone();
         let witness = policy.witness_keys().first().expect("a witness").clone();
         let known = Verifiers::new([log.clone(), witness.clone()]).expect("verifiers");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::util::{DEALER, SITE, TempDir, Trade, copy_ledger, pub_of, snapshot};
+use crate::util::{DEALER, SITE, TempDir, Trade, copy_ledger, licence_2026, pub_of, snapshot};
 
 /// A trade ledger with one parcel offered by the miner to the dealer (`offer.json`) and the
 /// dealer's signed acceptance at 2.99 ct (`handover.json`), not yet ingested.
@@ -121,15 +121,8 @@ fn keys_of_the_wrong_kind() {
             "SL",
             "--pubkey",
             pubkey,
-            "--licence",
-            "NMA/DL/9",
-            "--class",
-            "dealer",
-            "--valid-from",
-            "2026-01-01",
-            "--valid-to",
-            "2026-12-31"
         )
+        .args(licence_2026("NMA/DL/9", "dealer"))
         .run()
     };
     // Private keys where the public key is expected: made by openssl, and by kpledger.

@@ -24,7 +24,7 @@ use kpledger_model::sign::{Purpose, sign};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::util::{Out, TempDir, copy_ledger, openssl, policy_file, snapshot};
+use crate::util::{KOIDU_SITE, Out, TempDir, copy_ledger, licence_2026, openssl, policy_file, snapshot};
 
 /// The world's log origin, actors, site and the time of the hostile events.
 const ORIGIN: &str = "kpledger.sl/hostile";
@@ -478,30 +478,10 @@ fn world(dir: &TempDir) -> PathBuf {
     )
     .run()
     .ok();
-    kp!(
-        "site",
-        "add",
-        "--ledger",
-        &ledger,
-        "--key",
-        &nma,
-        "--time",
-        "2026-03-02T08:20:00Z",
-        "--id",
-        SITE,
-        "--name",
-        "Koidu claim 12",
-        "--country",
-        "SL",
-        "--region",
-        "Kono",
-        "--location",
-        "8.6446,-10.9712",
-        "--area-m2",
-        "8000"
-    )
-    .run()
-    .ok();
+    kp!("site", "add", "--ledger", &ledger, "--key", &nma, "--time", "2026-03-02T08:20:00Z",)
+        .args(KOIDU_SITE)
+        .run()
+        .ok();
     kp!(
         "actor",
         "enrol",
@@ -521,17 +501,10 @@ fn world(dir: &TempDir) -> PathBuf {
         "SL",
         "--pubkey",
         &miner,
-        "--licence",
-        "NMA/AM/2026/114",
-        "--class",
-        "artisanal",
-        "--valid-from",
-        "2026-01-01",
-        "--valid-to",
-        "2026-12-31",
         "--site",
         SITE
     )
+    .args(licence_2026("NMA/AM/2026/114", "artisanal"))
     .run()
     .ok();
     ledger

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{TempDir, copy_ledger, snapshot, verify_json};
+use crate::util::{TempDir, copy_ledger, licence_2026, snapshot, verify_json};
 
 /// `kpledger demo` (8 parcels) in `dir/kpledger-demo`.
 fn demo(dir: &TempDir) -> PathBuf {
@@ -68,17 +68,10 @@ fn belgian_ledger(dir: &TempDir) -> (PathBuf, PathBuf) {
         "BE",
         "--pubkey",
         dir.join("diamcor.pem.pub"),
-        "--licence",
-        "BE/DL/2026/001",
-        "--class",
-        "dealer",
-        "--valid-from",
-        "2026-01-01",
-        "--valid-to",
-        "2026-12-31",
         "--time",
         "2026-03-16T09:10:00Z"
     )
+    .args(licence_2026("BE/DL/2026/001", "dealer"))
     .run()
     .ok();
     (ledger, fpsd)

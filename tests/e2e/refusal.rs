@@ -1,6 +1,6 @@
 //! Events the ledger's rules refuse: exit 1, the rule named, and nothing written.
 
-use crate::util::{DEALER, EXPORTER, Out, Trade, pub_of, snapshot, verify_json};
+use crate::util::{DEALER, EXPORTER, Out, Trade, licence_2026, pub_of, snapshot, verify_json};
 
 /// The number of events `verify --ledger --json` counts (and the ledger must verify).
 fn events(t: &Trade) -> u64 {
@@ -133,17 +133,10 @@ fn an_exporter_is_enrolled_at_its_registered_address() {
         "SL",
         "--pubkey",
         pub_of(&t.exporter),
-        "--licence",
-        "NMA/EX/2026/011",
-        "--class",
-        "exporter",
-        "--valid-from",
-        "2026-01-01",
-        "--valid-to",
-        "2026-12-31",
         "--address",
         "14 Sewafe Road, Koidu"
     )
+    .args(licence_2026("NMA/EX/2026/011", "exporter"))
     .run()
     .ok();
     let actors = kp!("actor", "list", "--ledger", &t.ledger, "--json").run().ok().json();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::TempDir;
+use crate::util::{TempDir, licence_2026};
 
 fn demo(dir: &Path, parcels: Option<&str>) {
     let mut cmd = kp!("demo", dir);
@@ -376,17 +376,10 @@ fn stats_csv_neutralises_formula_cells() {
             "SL",
             "--pubkey",
             crate::util::pub_of(&key),
-            "--licence",
-            format!("NMA/AM/2026/90{n}"),
-            "--class",
-            "artisanal",
-            "--valid-from",
-            "2026-01-01",
-            "--valid-to",
-            "2026-12-31",
             "--site",
             &site
         )
+        .args(licence_2026(&format!("NMA/AM/2026/90{n}"), "artisanal"))
         .run()
         .ok();
         signed!(t, &key, "extract", "--site", &site, "--weight", "1.25", "--stones", "3", "--hs", "7102.31")

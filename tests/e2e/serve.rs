@@ -7,7 +7,7 @@
 use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,11 +17,13 @@ use kpledger_core::sim::{Sim, licence, site};
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretKey, Time};
 
-use crate::util::{AUTHORITY, DEALER, EXPORTER, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of};
+use crate::util::{
+    AUTHORITY, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of,
+};
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
 pub(crate) struct Server {
-    child: Child,
+    child: KillOnDrop,
     pub(crate) url: String,
 }
 
@@ -47,18 +49,11 @@ impl Server {
             .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("{first}"));
         assert!(url.contains("://127.0.0.1:"), "{first}");
-        Server { url: url.to_owned(), child }
+        Server { url: url.to_owned(), child: KillOnDrop(child) }
     }
 
     pub(crate) fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
+        self.child.kill();
     }
 }
 
@@ -90,20 +85,12 @@ struct Desk {
     dealer: PathBuf,
     exporter: PathBuf,
     valuer: PathBuf,
-    clock: std::cell::Cell<u32>,
+    clock: Clock,
 }
 
 impl Desk {
     fn tick(&self) -> String {
-        let n = self.clock.get();
-        self.clock.set(n + 1);
-        let minutes = 8 * 60 + n * 10;
-        format!(
-            "2026-03-{:02}T{:02}:{:02}:00Z",
-            2 + minutes / (24 * 60),
-            minutes % (24 * 60) / 60,
-            minutes % 60
-        )
+        self.clock.tick()
     }
 }
 
@@ -119,7 +106,7 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
         dealer: key("kamara"),
         exporter: key("gems"),
         valuer: key("gdo"),
-        clock: std::cell::Cell::new(0),
+        clock: Clock::default(),
         dir,
     };
     for k in [&t.office, &t.nma, &t.miner, &t.dealer, &t.exporter, &t.valuer] {
@@ -190,25 +177,7 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
         &t.office,
     );
     sign_and_submit(&["policy", "set", crate::util::policy_file("SL").to_str().unwrap()], &t.nma);
-    sign_and_submit(
-        &[
-            "site",
-            "add",
-            "--id",
-            SITE,
-            "--name",
-            "Koidu claim 12",
-            "--country",
-            "SL",
-            "--region",
-            "Kono",
-            "--location",
-            "8.6446,-10.9712",
-            "--area-m2",
-            "8000",
-        ],
-        &t.nma,
-    );
+    sign_and_submit(&[&["site", "add"][..], &KOIDU_SITE].concat(), &t.nma);
     for (id, role, k, class, number, site) in [
         (MINER, "miner", &t.miner, "artisanal", "NMA/AM/2026/114", Some(SITE)),
         (DEALER, "dealer", &t.dealer, "dealer", "NMA/DL/2026/031", None),

@@ -50,6 +50,12 @@ impl Cmd {
         Cmd { args, cwd: None }
     }
 
+    /// More arguments.
+    pub(crate) fn args<A: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = A>) -> Cmd {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
     /// One more argument.
     pub(crate) fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Cmd {
         self.args.push(a.as_ref().to_owned());
@@ -227,6 +233,24 @@ impl Out {
     }
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped: when the test ends, passed or
+/// failed.
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
+
+impl KillOnDrop {
+    /// Kills the child now (and reaps it).
+    pub(crate) fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Runs openssl, which the tests require: kpledger promises that keys made by
 /// `openssl genpkey -algorithm ed25519` work.
 #[track_caller]
@@ -259,6 +283,40 @@ pub(crate) const DEALER: &str = "sl.dealer.kamara";
 pub(crate) const EXPORTER: &str = "sl.exporter.sierra-gems";
 pub(crate) const VALUER: &str = "sl.valuer.gdo";
 pub(crate) const SITE: &str = "sl.kono.koidu-12";
+/// `site add`'s arguments for [`SITE`], the Koidu claim.
+pub(crate) const KOIDU_SITE: [&str; 12] = [
+    "--id",
+    SITE,
+    "--name",
+    "Koidu claim 12",
+    "--country",
+    "SL",
+    "--region",
+    "Kono",
+    "--location",
+    "8.6446,-10.9712",
+    "--area-m2",
+    "8000",
+];
+
+/// Signing times ten minutes apart, from 2026-03-02T08:00:00Z.
+#[derive(Default)]
+pub(crate) struct Clock(std::cell::Cell<u32>);
+
+impl Clock {
+    /// The next signing time: ten minutes after the previous one.
+    pub(crate) fn tick(&self) -> String {
+        let n = self.0.get();
+        self.0.set(n + 1);
+        let minutes = 8 * 60 + n * 10;
+        format!(
+            "2026-03-{:02}T{:02}:{:02}:00Z",
+            2 + minutes / (24 * 60),
+            minutes % (24 * 60) / 60,
+            minutes % 60
+        )
+    }
+}
 
 /// A Sierra Leone ledger set up through the CLI: the National Minerals Agency (root
 /// authority) with the SL policy, one artisanal mine site, and a licensed miner, dealer,
@@ -273,7 +331,7 @@ pub(crate) struct Trade {
     pub(crate) exporter: PathBuf,
     pub(crate) valuer: PathBuf,
     /// Minutes after 2026-03-02T08:00:00Z of the last signature.
-    clock: std::cell::Cell<u32>,
+    clock: Clock,
 }
 
 impl Trade {
@@ -287,7 +345,7 @@ impl Trade {
             dealer: key("kamara"),
             exporter: key("sierra-gems"),
             valuer: key("gdo"),
-            clock: std::cell::Cell::new(0),
+            clock: Clock::default(),
             dir,
         };
         for k in [&t.nma, &t.miner, &t.valuer] {
@@ -320,26 +378,7 @@ impl Trade {
         .run()
         .ok();
         signed!(t, &t.nma, "policy", "set", policy_file("SL")).run().ok();
-        signed!(
-            t,
-            &t.nma,
-            "site",
-            "add",
-            "--id",
-            SITE,
-            "--name",
-            "Koidu claim 12",
-            "--country",
-            "SL",
-            "--region",
-            "Kono",
-            "--location",
-            "8.6446,-10.9712",
-            "--area-m2",
-            "8000"
-        )
-        .run()
-        .ok();
+        signed!(t, &t.nma, "site", "add").args(KOIDU_SITE).run().ok();
         let enrol =
             |id: &str, name: &str, role: &str, key: &Path, class: &str, number: &str, site: &[&str]| {
                 let mut cmd = signed!(
@@ -358,15 +397,8 @@ impl Trade {
                     "SL",
                     "--pubkey",
                     pub_of(key),
-                    "--licence",
-                    number,
-                    "--class",
-                    class,
-                    "--valid-from",
-                    "2026-01-01",
-                    "--valid-to",
-                    "2026-12-31"
-                );
+                )
+                .args(licence_2026(number, class));
                 for s in site {
                     cmd = cmd.arg("--site").arg(s);
                 }
@@ -390,15 +422,7 @@ impl Trade {
 
     /// The next signing time: ten minutes after the previous one, from 2026-03-02T08:00:00Z.
     pub(crate) fn tick(&self) -> String {
-        let n = self.clock.get();
-        self.clock.set(n + 1);
-        let minutes = 8 * 60 + n * 10;
-        format!(
-            "2026-03-{:02}T{:02}:{:02}:00Z",
-            2 + minutes / (24 * 60),
-            minutes % (24 * 60) / 60,
-            minutes % 60
-        )
+        self.clock.tick()
     }
 
     /// The miner registers a parcel; returns its id.
@@ -422,6 +446,12 @@ impl Trade {
         out.check(created.len() == 1, "an extraction creates one parcel");
         created[0].clone()
     }
+}
+
+/// `actor enrol`'s licence arguments: licence `number` of `class`, valid through 2026.
+pub(crate) fn licence_2026(number: &str, class: &str) -> [String; 8] {
+    ["--licence", number, "--class", class, "--valid-from", "2026-01-01", "--valid-to", "2026-12-31"]
+        .map(str::to_owned)
 }
 
 /// `KEY.pub`, where `kpledger key new KEY` and these tests put the public key.

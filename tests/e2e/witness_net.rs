@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -19,11 +19,11 @@ use kpledger_model::note::{Checkpoint, Note, SignerKey, VerifierKey, Verifiers};
 use kpledger_verify::merkle;
 
 use crate::crash::{DemoSource, Rng};
-use crate::util::{BIN, TempDir};
+use crate::util::{BIN, KillOnDrop, TempDir};
 
 /// A running `kpledger witness serve`; killed when dropped.
 struct WitnessProc {
-    child: Child,
+    child: KillOnDrop,
     url: String,
     vkey: String,
     /// Held open: the witness's stdout (closing it would end the witness at its next line).
@@ -65,18 +65,11 @@ impl WitnessProc {
         let second = line("vkey");
         let vkey =
             second.strip_prefix("witness ").unwrap_or_else(|| panic!("second line: {second:?}")).to_owned();
-        WitnessProc { child, url, vkey, _out: out }
+        WitnessProc { child: KillOnDrop(child), url, vkey, _out: out }
     }
 
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for WitnessProc {
-    fn drop(&mut self) {
-        self.kill();
+        self.child.kill();
     }
 }
 
@@ -495,7 +488,7 @@ fn sigkill_never_cosigns_two_inconsistent_checkpoints() {
         let name = format!("witness.example/k{}", epochs.len());
         let w = WitnessProc::start(&dir, &name, &policy, Some(15));
         let url = w.url.clone();
-        let pid = w.child.id();
+        let pid = w.child.0.id();
         let delay = Duration::from_millis(5 + rng.below(60));
         // kill -9 of the child this test started, by its pid.
         let killer = std::thread::spawn(move || {
@@ -672,16 +665,6 @@ fn interop_foreign_witness_cosigns_kpledger_checkpoints() {
             .run()
             .ok()
             .stdout_has("checkpoint cosigned by the trust policy's witnesses: witness.example/aics");
-    }
-}
-
-/// A child process killed (and reaped) when the test ends, passed or failed.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
