@@ -85,6 +85,9 @@ pub trait Reads {
     fn event_docs_of_kinds(&self, kinds: &[&str]) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
     /// The positions of the events that touch `parcel` (the parcel index), in order.
     fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault>;
+    /// The documents of the events that touch `parcel`, with their positions, in order (the
+    /// parcel index joined to the events: one statement).
+    fn parcel_event_docs(&self, parcel: &str) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
     /// Events `first..=last` as stored, every column, each with the parcel-index rows that
     /// point at it (the verification feed; also what a copy of the ledger reads).
     fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault>;

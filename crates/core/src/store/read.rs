@@ -43,15 +43,7 @@ impl Ledger {
 
     /// The events that touch `parcel` itself (not its provenance), with their positions.
     pub fn parcel_events(&self, parcel: &ParcelId) -> Result<Vec<(u64, ParsedEvent)>, StoreError> {
-        self.with(|| {
-            let mut out = Vec::new();
-            for seq in self.reads().parcel_seqs(&parcel.to_string())? {
-                if let Some(doc) = self.reads().event_doc(seq)? {
-                    out.push((seq, parse_stored(seq, &doc)?));
-                }
-            }
-            Ok(out)
-        })
+        self.with(|| parse_all(self.reads().parcel_event_docs(&parcel.to_string())?))
     }
 
     /// The position of the event whose hash is `hash`, if this ledger holds it.
@@ -197,11 +189,10 @@ impl Ledger {
         let mut queue = vec![*parcel];
         let mut events = BTreeMap::new();
         while let Some(p) = queue.pop() {
-            for seq in self.reads().parcel_seqs(&p.to_string())? {
+            for (seq, doc) in self.reads().parcel_event_docs(&p.to_string())? {
                 if !seqs.insert(seq) {
                     continue;
                 }
-                let Some(doc) = self.reads().event_doc(seq)? else { continue };
                 let ev = parse_stored(seq, &doc)?;
                 // Follow the inputs of the event that created `p`.
                 let touched = ev.event.body.payload.parcels();

@@ -157,6 +157,14 @@ impl Reads for Connection {
         let rows = st.query_map([parcel], |r| r.get::<_, i64>(0).map(seq))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+    fn parcel_event_docs(&self, parcel: &str) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
+        pairs(
+            self,
+            "SELECT e.seq, e.doc FROM event_parcels p JOIN events e ON e.seq = p.seq WHERE p.parcel = ?1 \
+             ORDER BY p.seq",
+            [parcel],
+        )
+    }
     fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault> {
         let range = params![first as i64, last as i64];
         let mut st = self.prepare_cached(
@@ -367,6 +375,9 @@ impl Reads for Transaction<'_> {
     }
     fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault> {
         (**self).parcel_seqs(parcel)
+    }
+    fn parcel_event_docs(&self, parcel: &str) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
+        (**self).parcel_event_docs(parcel)
     }
     fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault> {
         (**self).stored_events(first, last)
