@@ -24,6 +24,7 @@ pub mod merkle;
 pub mod prepare;
 pub mod rows;
 pub mod rules;
+pub mod select;
 pub mod state;
 pub mod trust;
 pub mod witness;

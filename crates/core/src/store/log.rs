@@ -1,9 +1,10 @@
 //! The transparency log: stored tree reads, proofs, checkpoints and cosignatures.
 
 use crate::log_tree::LogTree;
-use kpledger_model::{ActorId, Event, Hash, Payload, PublicKey, SecretKey};
+use kpledger_model::{Event, Hash, ParsedEvent, Payload, PublicKey, SecretKey};
 use kpledger_verify::ActorState;
 use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::select::RootKeys;
 
 use super::backend::{Backend, Reads};
 use super::read::parse_stored;
@@ -247,21 +248,14 @@ fn enrolment_seq(store: &dyn Reads, id: &str) -> Result<Option<u64>, Fault> {
     Ok(None)
 }
 
-/// Every key the root authority has held, from its enrolment record's history: the
-/// genesis key and each rotation.
+/// Every key the root authority has held (`kpledger_verify::select::RootKeys`: the genesis
+/// key and each rotation), from the stored governance events; one that does not parse gives
+/// none.
 fn self_root_keys(store: &dyn Reads) -> Result<Vec<PublicKey>, Fault> {
-    let mut root: Option<ActorId> = None;
-    let mut keys = Vec::new();
-    for (_, d) in store.event_docs_of_kinds(&["genesis", "rotate_key"])? {
-        let Ok(ev) = Event::parse(&d) else { continue };
-        match &ev.event.body.payload {
-            Payload::Genesis { authority } => {
-                root = Some(authority.id.clone());
-                keys.push(authority.key);
-            }
-            Payload::RotateKey { actor, key } if Some(actor) == root.as_ref() => keys.push(*key),
-            _ => {}
-        }
-    }
-    Ok(keys)
+    let events: Vec<(u64, ParsedEvent)> = store
+        .event_docs_of_kinds(&["genesis", "rotate_key"])?
+        .into_iter()
+        .filter_map(|(seq, d)| Event::parse(&d).ok().map(|ev| (seq, ev)))
+        .collect();
+    Ok(RootKeys::from_events(events.iter().map(|(seq, ev)| (*seq, ev))).all().copied().collect())
 }
