@@ -41,6 +41,9 @@
 //! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
 //!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
 //!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
+//! - `remote`: `--server URL` on the commands that read or sign against a ledger: a dealer with
+//!   only its key file hands over, splits and merges against `kpledger serve`; refusals (401, 403,
+//!   422, a stale offer, an unreachable server) are said plainly; the server's file verifies;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -89,8 +92,12 @@ mod readme;
 mod redteam;
 #[path = "e2e/redteam2.rs"]
 mod redteam2;
+#[path = "e2e/redteam3.rs"]
+mod redteam3;
 #[path = "e2e/refusal.rs"]
 mod refusal;
+#[path = "e2e/remote.rs"]
+mod remote;
 #[path = "e2e/report.rs"]
 mod report;
 #[path = "e2e/schema.rs"]

@@ -207,17 +207,10 @@ impl DerivedRow {
 
     /// A certificate's row.
     pub fn certificate(c: &CertificateState) -> DerivedRow {
-        let status = if c.confirmed.is_some() {
-            "confirmed"
-        } else if c.exported.is_some() {
-            "exported"
-        } else {
-            "issued"
-        };
         DerivedRow::Certificate(CertificateRow {
             number: c.certificate.number.as_str().into(),
             issuing_country: c.certificate.issuing_country.as_str().into(),
-            status: status.into(),
+            status: c.status().as_str().into(),
             doc: doc(c),
         })
     }

@@ -206,7 +206,7 @@ fn judge(
     }
     // The ledger's clock (CH-4): the newest time the log holds.
     let newest = store.newest_time()?.and_then(|t| kpledger_model::Time::new(t).ok());
-    if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), event) {
+    if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), event) {
         verdict = verdict.with_first(f);
     }
     Ok(verdict)

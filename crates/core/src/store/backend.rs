@@ -17,8 +17,8 @@
 //! ledger's location, which the `Ledger` attaches at its public boundary.
 
 use kpledger_model::Hash;
-use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 use kpledger_verify::rows::DerivedRow;
+use kpledger_verify::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 
 use super::Fault;
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use kpledger_model::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof, SiteRecord, Text};
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::select::{GOVERNANCE_KINDS, Selection};
 
 use super::backend::Backend;

@@ -3,7 +3,7 @@
 use crate::log_tree::LogTree;
 use kpledger_model::{Event, Hash, ParsedEvent, Payload, PublicKey, SecretKey};
 use kpledger_verify::ActorState;
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::select::RootKeys;
 
 use super::backend::{Backend, Reads};

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use backend::{Backend, Writes};
 use kpledger_model::Hash;
-use kpledger_verify::Finding;
-use kpledger_verify::ledger::Cell;
+use kpledger_verify::{Cell, Finding};
 use rusqlite::types::ValueRef;
 
 mod append;

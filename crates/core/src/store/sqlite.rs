@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kpledger_model::Hash;
-use kpledger_verify::ledger::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 use kpledger_verify::rows::DerivedRow;
+use kpledger_verify::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
