@@ -27,6 +27,9 @@ mod sqlite;
 mod state;
 mod verify_feed;
 
+#[cfg(test)]
+mod format_tests;
+
 pub use error::{BatchError, Fault, StorageError, StoreError};
 pub use schema::integrity_check;
 pub(crate) use schema::{harden, schema_entries, schema_entries_of};
