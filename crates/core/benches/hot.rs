@@ -66,7 +66,7 @@ fn hot(c: &mut Criterion) {
         let tx = conn.unchecked_transaction().unwrap();
         let mut size = 0u64;
         b.iter(|| {
-            kpledger_core::log_tree::LogTree::append(&tx, size, Hash([size as u8; 32])).unwrap();
+            kpledger_core::log_tree::LogTree::append(&*tx, size, Hash([size as u8; 32])).unwrap();
             size += 1;
         })
     });

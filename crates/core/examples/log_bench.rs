@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tx = conn.transaction()?;
         let end = (size + BATCH).min(total);
         while size < end {
-            LogTree::append(&tx, size, merkle_leaf(&size.to_be_bytes()))?;
+            LogTree::append(&*tx, size, merkle_leaf(&size.to_be_bytes()))?;
             size += 1;
         }
         tx.commit()?;

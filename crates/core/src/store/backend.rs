@@ -143,7 +143,7 @@ pub trait Writes: Reads {
 
 /// One write transaction: the only writer while it lives. Dropped without
 /// [`WriteTx::commit`], it is rolled back.
-pub trait WriteTx: Writes {
+pub trait WriteTx {
     /// Commits durably (the acknowledgement waits for the disk).
     fn commit(self: Box<Self>) -> Result<(), Fault>;
     /// The transaction as its reads and writes.

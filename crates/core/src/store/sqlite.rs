@@ -318,138 +318,15 @@ impl Writes for Connection {
     }
 }
 
-impl Reads for Transaction<'_> {
-    fn derived_doc(&self, table: Table, key: &str) -> Result<Option<String>, Fault> {
-        (**self).derived_doc(table, key)
-    }
-    fn actor_docs_of_country(&self, country: &str) -> Result<Vec<String>, Fault> {
-        (**self).actor_docs_of_country(country)
-    }
-    fn policy_countries(&self) -> Result<Vec<String>, Fault> {
-        (**self).policy_countries()
-    }
-    fn certificate_numbers(&self, country: &str) -> Result<Vec<String>, Fault> {
-        (**self).certificate_numbers(country)
-    }
-    fn derived_docs(&self, table: Table) -> Result<Vec<String>, Fault> {
-        (**self).derived_docs(table)
-    }
-    fn derived_keys_between(
-        &self,
-        table: Table,
-        lo: &str,
-        hi: &str,
-        limit: u64,
-    ) -> Result<Vec<String>, Fault> {
-        (**self).derived_keys_between(table, lo, hi, limit)
-    }
-    fn derived_key_neighbours(&self, table: Table, key: &str) -> Result<[Option<String>; 2], Fault> {
-        (**self).derived_key_neighbours(table, key)
-    }
-    fn event_count(&self) -> Result<u64, Fault> {
-        (**self).event_count()
-    }
-    fn last_seq(&self) -> Result<u64, Fault> {
-        (**self).last_seq()
-    }
-    fn newest_time(&self) -> Result<Option<String>, Fault> {
-        (**self).newest_time()
-    }
-    fn seq_of(&self, hash: &Hash) -> Result<Option<u64>, Fault> {
-        (**self).seq_of(hash)
-    }
-    fn event_doc(&self, seq: u64) -> Result<Option<Vec<u8>>, Fault> {
-        (**self).event_doc(seq)
-    }
-    fn event_docs(&self, first: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).event_docs(first, last)
-    }
-    fn event_hashes(&self, first: u64, last: u64) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).event_hashes(first, last)
-    }
-    fn events_by_hash_between(&self, lo: &Hash, hi: &Hash, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).events_by_hash_between(lo, hi, limit)
-    }
-    fn event_docs_of_kinds(&self, kinds: &[&str]) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).event_docs_of_kinds(kinds)
-    }
-    fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault> {
-        (**self).parcel_seqs(parcel)
-    }
-    fn parcel_event_docs(&self, parcel: &str) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).parcel_event_docs(parcel)
-    }
-    fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault> {
-        (**self).stored_events(first, last)
-    }
-    fn log_node(&self, level: u32, index: u64) -> Result<Option<Hash>, Fault> {
-        (**self).log_node(level, index)
-    }
-    fn log_nodes(&self, level: u32, first: u64, count: u64) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
-        (**self).log_nodes(level, first, count)
-    }
-    fn log_frontier(&self) -> Result<Option<Vec<u8>>, Fault> {
-        (**self).log_frontier()
-    }
-    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, Fault> {
-        (**self).checkpoints()
-    }
-    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, Fault> {
-        (**self).latest_checkpoint()
-    }
-    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, Fault> {
-        (**self).checkpoint(size)
-    }
-    fn derived_rows(&self, table: Table) -> Result<Vec<Vec<Cell>>, Fault> {
-        (**self).derived_rows(table)
-    }
-    fn derived_row(&self, table: Table, key: &str) -> Result<Option<Vec<Cell>>, Fault> {
-        (**self).derived_row(table, key)
-    }
-    fn counts(&self) -> Result<StoredCounts, Fault> {
-        (**self).counts()
-    }
-}
+/// The one write transaction of a SQLite ledger.
+struct SqliteTx<'c>(Transaction<'c>);
 
-impl Writes for Transaction<'_> {
-    fn insert_event(&self, row: &EventRow<'_>) -> Result<u64, Fault> {
-        (**self).insert_event(row)
-    }
-    fn insert_event_parcel(&self, parcel: &str, seq: u64) -> Result<(), Fault> {
-        (**self).insert_event_parcel(parcel, seq)
-    }
-    fn put_derived(&self, row: &DerivedRow) -> Result<(), Fault> {
-        (**self).put_derived(row)
-    }
-    fn insert_log_node(&self, level: u32, index: u64, hash: &Hash) -> Result<(), Fault> {
-        (**self).insert_log_node(level, index, hash)
-    }
-    fn set_log_frontier(&self, size: u64, nodes: &[u8]) -> Result<(), Fault> {
-        (**self).set_log_frontier(size, nodes)
-    }
-    fn insert_checkpoint(&self, size: u64, root: &[u8], note: &str) -> Result<(), Fault> {
-        (**self).insert_checkpoint(size, root, note)
-    }
-    fn update_checkpoint_note(&self, size: u64, note: &str) -> Result<(), Fault> {
-        (**self).update_checkpoint_note(size, note)
-    }
-    fn savepoint(&self) -> Result<(), Fault> {
-        (**self).savepoint()
-    }
-    fn release_savepoint(&self) -> Result<(), Fault> {
-        (**self).release_savepoint()
-    }
-    fn rollback_savepoint(&self) -> Result<(), Fault> {
-        (**self).rollback_savepoint()
-    }
-}
-
-impl WriteTx for Transaction<'_> {
+impl WriteTx for SqliteTx<'_> {
     fn commit(self: Box<Self>) -> Result<(), Fault> {
-        Ok(Transaction::commit(*self)?)
+        Ok(self.0.commit()?)
     }
     fn writes(&self) -> &dyn Writes {
-        self
+        &*self.0
     }
 }
 
@@ -460,7 +337,7 @@ impl Backend for Sqlite {
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         super::schema::check_schema(&tx)?;
-        Ok(Box::new(tx))
+        Ok(Box::new(SqliteTx(tx)))
     }
     fn begin_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Fault> {
         // Rolled back when dropped, as it only reads.
