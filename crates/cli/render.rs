@@ -13,7 +13,7 @@ use kpledger_verify::{Finding, Report, Severity};
 /// and print "VERIFIED" in its place.
 pub(crate) fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char =
-        |c: char| c != '\n' && c != '\t' && (c.is_control() || kpledger_model::types::refused_in_text(c));
+        |c: char| c != '\n' && c != '\t' && (c.is_control() || kpledger_model::refused_in_text(c));
     if !s.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
     }

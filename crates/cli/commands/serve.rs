@@ -2,13 +2,13 @@
 
 use super::verify::*;
 use crate::args::*;
-use kpledger_model::*;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::Ledger;
+use kpledger_model::{ActorId, SecretKey, Time, canonical};
 use kpledger_serve::tiles;
 use serde_json::Value;
 
