@@ -24,6 +24,7 @@ pub mod merkle;
 pub mod prepare;
 pub mod rows;
 mod rules;
+pub mod select;
 mod state;
 mod trust;
 pub mod witness;
