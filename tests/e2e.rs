@@ -41,6 +41,8 @@
 //! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
 //!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
 //!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
+//! - `s3`: `log tiles --out s3://…` to an S3-compatible server on loopback: the objects read
+//!   back verify against the checkpoint; other bytes in place, or a newer checkpoint, refused;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -93,6 +95,8 @@ mod redteam2;
 mod refusal;
 #[path = "e2e/report.rs"]
 mod report;
+#[path = "e2e/s3.rs"]
+mod s3;
 #[path = "e2e/schema.rs"]
 mod schema;
 #[path = "e2e/serve.rs"]

@@ -1535,9 +1535,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
-        LogCmd::Tiles { ledger, out, open: o } => {
+        LogCmd::Tiles { ledger, out, s3_endpoint, bundles, open: o } => {
+            let target = crate::publish::target(&out, s3_endpoint.as_deref())?;
             let l = open(&ledger, true, &o)?;
-            crate::serve_cmd::write_tiles(&l, &out)
+            crate::publish::publish(&l, &target, bundles)
         }
         LogCmd::Publish { ledger, key, out, json, open: o } => {
             let key = SecretKey::read_pem_file(&key)?;

@@ -11,6 +11,7 @@ mod args;
 mod bench;
 mod card_cmd;
 mod commands;
+mod publish;
 mod render;
 mod report_cmd;
 mod serve_cmd;

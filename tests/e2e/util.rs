@@ -67,11 +67,12 @@ macro_rules! kp {
 pub(crate) struct Cmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Cmd {
     pub(crate) fn new(args: Vec<OsString>) -> Cmd {
-        Cmd { args, cwd: None }
+        Cmd { args, cwd: None, env: Vec::new() }
     }
 
     /// One more argument.
@@ -83,6 +84,12 @@ impl Cmd {
     /// Runs in `dir` (default: this process's directory).
     pub(crate) fn cwd(mut self, dir: &Path) -> Cmd {
         self.cwd = Some(dir.to_owned());
+        self
+    }
+
+    /// Sets an environment variable of the run.
+    pub(crate) fn env(mut self, key: impl AsRef<std::ffi::OsStr>, value: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -102,6 +109,7 @@ impl Cmd {
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let (code, stdout, stderr) = run_to_end(cmd, &shown);
         Out { cmd: shown, code, stdout, stderr }
     }
