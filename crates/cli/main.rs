@@ -9,12 +9,8 @@
 
 mod args;
 mod bench;
-mod card_cmd;
 mod commands;
-mod publish;
 mod render;
-mod report_cmd;
-mod serve_cmd;
 
 use std::process::ExitCode;
 

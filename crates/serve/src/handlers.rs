@@ -190,6 +190,15 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
+    // Who signed each event and the parcels it names: a refusal says no more than its signer
+    // may read (see `redact`).
+    let named: Vec<(ActorId, Vec<ParcelId>)> = events
+        .iter()
+        .map(|e| {
+            let b = &e.event.body;
+            (b.signer.clone(), b.payload.parcels().into_iter().map(|(p, _)| p).collect())
+        })
+        .collect();
     let (reply, answer) = tokio::sync::oneshot::channel();
     let busy = || {
         let p = Problem {
@@ -227,6 +236,10 @@ async fn submit_inner(
             Ok((if created { "created" } else { "duplicate" }, json_response(status, &body)))
         }
         Ok(Err((i, StoreError::Rejected { findings, .. }))) => {
+            let findings = match named.get(i) {
+                Some((signer, parcels)) => redact(state, signer, parcels, findings).await,
+                None => findings,
+            };
             let codes: Vec<&str> = findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
             let mut p = Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -255,49 +268,136 @@ async fn submit_inner(
     }
 }
 
+/// The findings of a refused event as its signer may read them. POST /v1/events needs no
+/// read signature, and the rules' messages name a parcel's holder, head and weight: an actor
+/// that may not read a parcel the event names (neither an authority of the ledger nor involved
+/// in it, as for `GET /v1/parcels/{id}`) gets each finding's code and severity only.
+async fn redact(
+    state: &Arc<AppState>,
+    signer: &ActorId,
+    parcels: &[ParcelId],
+    findings: Vec<Finding>,
+) -> Vec<Finding> {
+    if state.actors.read().map(|a| a.is_ledger_authority(signer.as_str())).unwrap_or(false) {
+        return findings;
+    }
+    let (who, named) = (signer.clone(), parcels.to_vec());
+    let hidden = state
+        .read(move |l| {
+            for p in &named {
+                if l.parcel(p)?.is_some() && !involved_in_parcel(l, &who, p)? {
+                    return Ok(Some(*p));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+    let p = match hidden {
+        Ok(None) => return findings,
+        Ok(Some(p)) => p.to_string(),
+        Err(_) => "a parcel it names".to_owned(),
+    };
+    findings
+        .into_iter()
+        .map(|f| {
+            let message = format!(
+                "refused by {}; the details concern parcel {p}, which {signer} may not read",
+                f.code.code()
+            );
+            let mut r = match f.severity {
+                kpledger_verify::Severity::Error => Finding::error(f.code, message),
+                _ => Finding::warning(f.code, message),
+            };
+            r.event = f.event;
+            r
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------
 // Authenticated reads
 
-/// Who signed this request (an enrolled, unrevoked actor), or the 401.
-fn authenticate(
-    state: &AppState,
+/// Who signed this request (an enrolled, unrevoked actor) and with which key, or the 401.
+/// The registry of keys follows the service's own commits; when it does not know the key
+/// (enrolled or rotated beside the service, `kpledger actor … --ledger`), it is reloaded from
+/// the ledger once, if the ledger's record of the signer differs, and the signature checked again.
+async fn authenticate(
+    state: &Arc<AppState>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<String, Problem> {
+) -> Result<(String, kpledger_model::PublicKey), Problem> {
     let unauthorized = |e: AuthError| {
         state.metrics.read_refused();
         Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
     };
+    let (id, first) = match check_signature(state, method, uri, headers) {
+        Ok(found) => return Ok(found),
+        Err(e @ (AuthError::UnknownActor(_) | AuthError::BadSignature(_))) => match &e {
+            AuthError::UnknownActor(id) | AuthError::BadSignature(id) => (id.clone(), e),
+            _ => return Err(unauthorized(e)),
+        },
+        Err(e) => return Err(unauthorized(e)),
+    };
+    let st = Arc::clone(state);
+    let who = id;
+    let reloaded = state
+        .read(move |l| {
+            let Ok(who) = ActorId::new(who) else { return Ok(false) };
+            let current = l.actor(&who)?.filter(|a| a.revoked.is_none()).map(|a| a.record.key);
+            let known = st.actors.read().ok().and_then(|a| a.key(who.as_str()).copied());
+            if current == known {
+                return Ok(false);
+            }
+            let fresh = crate::writer::Actors::load(l)?;
+            if let Ok(mut w) = st.actors.write() {
+                *w = fresh;
+            }
+            Ok(true)
+        })
+        .await
+        .unwrap_or(false);
+    if !reloaded {
+        return Err(unauthorized(first));
+    }
+    check_signature(state, method, uri, headers).map_err(unauthorized)
+}
+
+fn check_signature(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(String, kpledger_model::PublicKey), AuthError> {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(input), Some(sig)) = (h("signature-input"), h("signature")) else {
-        return Err(unauthorized(AuthError::Missing));
+        return Err(AuthError::Missing);
     };
-    let req = auth::parse(input, sig).map_err(unauthorized)?;
+    let req = auth::parse(input, sig)?;
     let now = now();
     let window = state.cfg.replay_window;
     if req.created.abs_diff(now) > window {
-        return Err(unauthorized(AuthError::Stale { created: req.created, now, window }));
+        return Err(AuthError::Stale { created: req.created, now, window });
     }
     let key = state.actors.read().ok().and_then(|a| a.key(&req.keyid).copied());
     let Some(key) = key else {
-        return Err(unauthorized(AuthError::UnknownActor(req.keyid.clone())));
+        return Err(AuthError::UnknownActor(req.keyid.clone()));
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = match &state.cfg.public_url {
         Some(base) => format!("{}{path}", base.trim_end_matches('/')),
         None => format!("http://{}{path}", h("host").unwrap_or("")),
     };
-    auth::verify(&req, method.as_str(), &target, h("content-digest"), &key).map_err(unauthorized)?;
+    auth::verify(&req, method.as_str(), &target, h("content-digest"), &key)?;
     let fresh = state
         .nonces
         .lock()
         .map(|mut n| n.insert(&req.keyid, &req.nonce, req.created, now, window, 1_000_000))
         .unwrap_or(false);
     if !fresh {
-        return Err(unauthorized(AuthError::Replayed));
+        return Err(AuthError::Replayed);
     }
-    Ok(req.keyid)
+    Ok((req.keyid, key))
 }
 
 fn forbidden(who: &str, what: &str) -> Problem {
@@ -352,10 +452,23 @@ async fn authed_read<T: Send + 'static>(
     headers: &HeaderMap,
     f: impl FnOnce(&Ledger, &ActorId, bool) -> Result<Result<T, Problem>, StoreError> + Send + 'static,
 ) -> Result<T, Problem> {
-    let who = authenticate(state, method, uri, headers)?;
+    let (who, key) = authenticate(state, method, uri, headers).await?;
     let authority = state.actors.read().map(|a| a.is_ledger_authority(&who)).unwrap_or(false);
     let who = ActorId::new(who).map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e))?;
-    state.read(move |l| f(l, &who, authority)).await?
+    state
+        .read(move |l| {
+            // The registry follows the service's own commits only; a key revoked or rotated
+            // beside it (`kpledger actor revoke --ledger`) is refused on the ledger's word.
+            if !l.actor(&who)?.is_some_and(|a| a.revoked.is_none() && a.record.key == key) {
+                return Ok(Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    AuthError::UnknownActor(who.to_string()).to_string(),
+                )));
+            }
+            f(l, &who, authority)
+        })
+        .await?
 }
 
 /// A read's JSON answer (200), or its problem.
@@ -633,6 +746,12 @@ fn refused_offer(code: Rule, msg: String) -> Problem {
 /// Whether the offer still applies: its signer holds the parcel and its `prev` is the head.
 fn offer_is_current(l: &Ledger, offer: &Offer) -> Result<Result<(), Problem>, StoreError> {
     let b = &offer.body;
+    if !l.actor(&b.signer)?.is_some_and(|a| a.revoked.is_none() && a.record.key == offer.sig.key) {
+        return Ok(Err(refused_offer(
+            Rule::Ch2,
+            format!("the offer is not signed by {}'s current, unrevoked key", b.signer),
+        )));
+    }
     if l.origin()?.as_ref() != Some(&b.ledger) {
         return Ok(Err(refused_offer(
             Rule::Ch2,

@@ -1,0 +1,319 @@
+//! KP certificates: issue, export, confirm, import, list; transit.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_core::Ledger;
+use kpledger_model::{
+    ActorId, Cents, CertImporter, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, ParcelId,
+    ParcelRef, Payload, Points, Text, Time,
+};
+use kpledger_verify::SigMode;
+
+use super::{common::*, verify::*};
+use crate::args::{CertificateCmd, SignArgs};
+use crate::render;
+use crate::{FOUND, OK};
+
+pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
+    match c {
+        CertificateCmd::Issue {
+            sign,
+            number,
+            exporter,
+            parcels,
+            importer_name,
+            importer_address,
+            importer_country,
+            importer_actor,
+            valid_days,
+        } => {
+            let importer = CertImporter {
+                name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
+                address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
+                country: country_flag("--importer-country", importer_country)?,
+                actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
+            };
+            let exporter = ActorId::new(exporter).map_err(|e| anyhow!("--exporter: {e}"))?;
+            let time = now_or(sign.time.as_deref())?;
+            sign_and_record(&sign, |ledger, signer| {
+                enrolled(ledger, "--exporter", &exporter)?;
+                if let Some(a) = &importer.actor {
+                    enrolled(ledger, "--importer-actor", a)?;
+                }
+                let parcels: Vec<ParcelId> =
+                    parcels.iter().map(|p| parcel_arg(ledger, p)).collect::<Result<_>>()?;
+                let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
+                let certificate = kpledger_core::sim::draft_certificate(
+                    ledger,
+                    &number,
+                    signer,
+                    &exporter,
+                    importer,
+                    &parcels,
+                    time.date(),
+                    expiry,
+                )?;
+                Ok(Payload::Certificate { certificate })
+            })
+        }
+        CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
+            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
+            let refs = current_refs(ledger, &number)?;
+            Ok(Payload::Export { certificate: number, parcels: refs })
+        }),
+        CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
+            let time = now_or(sign.time.as_deref())?;
+            sign_and_record(&sign, |ledger, _| {
+                let number = Text::reference(number).map_err(|e| anyhow!(e))?;
+                let cert = ledger
+                    .certificate(&number)?
+                    .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
+                let c = cert.certificate;
+                let confirmation = ImportConfirmation {
+                    parcels: current_refs(ledger, &number)?,
+                    certificate: number,
+                    parcel_count: parcel_count.unwrap_or(c.parcel_count),
+                    carats_pt: match &weighed {
+                        Some(w) => carats(w)?,
+                        None => Points(c.carats()),
+                    },
+                    importer: c.importer.name.clone(),
+                    exporter: c.exporter.name.clone(),
+                    date_of_receipt: time.date(),
+                    seal_intact: !seal_broken,
+                    holder: enrolled(
+                        ledger,
+                        "--holder",
+                        &ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?,
+                    )?,
+                };
+                Ok(Payload::ImportConfirmation { confirmation })
+            })
+        }
+        CertificateCmd::Import { sign, bundle, policy, foreign, holder, weight, stones, hs } => {
+            let holder = ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?;
+            match (bundle, policy, foreign) {
+                (Some(bundle), Some(policy), None) => {
+                    import_from_bundle(&sign, &bundle, &policy, holder, &weight, &stones)
+                }
+                (None, None, Some(foreign)) => {
+                    let bytes = read_input(&foreign)?;
+                    let certificate: ForeignCertificate = kpledger_model::canonical::from_slice_input(&bytes)
+                        .with_context(|| {
+                            format!("{} is not a valid foreign certificate", foreign.display())
+                        })?;
+                    if weight.is_empty() {
+                        bail!(
+                            "give each parcel's --weight and --stones (and --hs when the certificate has several headings)"
+                        );
+                    }
+                    let parcels = shipment_from_flags(&certificate, &weight, &stones, &hs)?;
+                    let payload = import_payload(holder, certificate, parcels)?;
+                    sign_and_record(&sign, |_, _| Ok(payload))
+                }
+                _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
+            }
+        }
+        CertificateCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let certs = l.certificates()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&certs)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = certs
+                .iter()
+                .map(|cs| {
+                    let c = &cs.certificate;
+                    let status = if cs.confirmed.is_some() {
+                        "receipt confirmed"
+                    } else if cs.exported.is_some() {
+                        "exported"
+                    } else {
+                        "issued"
+                    };
+                    vec![
+                        c.number.to_string(),
+                        c.date_of_issue.to_string(),
+                        c.country_of_origin.to_string(),
+                        render::ct(Points(c.carats())),
+                        render::usd(Cents(c.value())),
+                        c.parcel_count.to_string(),
+                        format!("{} → {} ({})", c.exporter.name, c.importer.name, c.importer.country),
+                        status.to_owned(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(
+                    &["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"],
+                    &rows
+                )
+            );
+            Ok(OK)
+        }
+    }
+}
+
+/// The parcels of `certificate import --foreign`: `--weight`, `--stones` and `--hs` given once
+/// per parcel, in the same order; `--hs` may be left out when the certificate has one heading.
+pub(crate) fn shipment_from_flags(
+    certificate: &ForeignCertificate,
+    weight: &[String],
+    stones: &[u32],
+    hs: &[String],
+) -> Result<Vec<ImportParcel>> {
+    let headings: std::collections::BTreeSet<&HsCode> =
+        certificate.lines.iter().map(|l| &l.hs_code).collect();
+    if stones.len() != weight.len() || !(hs.is_empty() || hs.len() == weight.len()) {
+        bail!(
+            "give --weight, --stones and --hs once per parcel, in the same order ({} --weight, {} --stones, {} --hs)",
+            weight.len(),
+            stones.len(),
+            hs.len()
+        );
+    }
+    let default_hs = match (hs.is_empty(), headings.iter().next()) {
+        (false, _) => None,
+        (true, Some(h)) if headings.len() == 1 => Some((*h).clone()),
+        (true, _) => bail!(
+            "the certificate lists {} headings: give each parcel's --hs (one of {})",
+            headings.len(),
+            headings.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    weight
+        .iter()
+        .zip(stones)
+        .enumerate()
+        .map(|(i, (w, s))| {
+            let hs_code = match (&default_hs, hs.get(i)) {
+                (Some(h), _) => h.clone(),
+                (None, Some(h)) => HsCode::new(h).map_err(|e| anyhow!(e))?,
+                (None, None) => bail!("parcel {} has no --hs", i + 1),
+            };
+            Ok(ImportParcel { parcel: new_parcel_id()?, weight_pt: carats(w)?, stones: *s, hs_code })
+        })
+        .collect()
+}
+
+/// Why an import from a bundle is not recorded although the bundle verifies: the shipment it
+/// proves cannot be admitted here (exit 1, nothing written).
+#[derive(Debug)]
+pub(crate) struct NotAdmitted(String);
+
+impl std::fmt::Display for NotAdmitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotAdmitted {}
+
+/// `certificate import --bundle`: verifies the bundle under the trust policy as `verify` does,
+/// then signs and records the import of exactly what it proves.
+pub(crate) fn import_from_bundle(
+    sign: &SignArgs,
+    bundle: &Path,
+    policy: &Path,
+    holder: ActorId,
+    weight: &[String],
+    stones: &[u32],
+) -> Result<u8> {
+    let trust = read_policy(policy)?;
+    let bytes = read_input(bundle)?;
+    let (report, shipment) = kpledger_verify::verify_bundle_shipment(&bytes, &trust, SigMode::Strict)
+        .with_context(|| format!("{}", bundle.display()))?;
+    let Some(shipment) = shipment.filter(|_| report.ok) else {
+        eprint!("{}", render::report(&report));
+        eprintln!(
+            "kpledger: {} does not verify under the trust policy {}: nothing was recorded",
+            bundle.display(),
+            policy.display()
+        );
+        return Ok(FOUND);
+    };
+    let refuse = |why: String| {
+        eprintln!("kpledger: {why}; nothing was recorded");
+        Ok(FOUND)
+    };
+    let cert = &shipment.certificate.certificate;
+    if shipment.certificate.exported.is_none() {
+        return refuse(format!(
+            "the bundle shows certificate {} issued but not exported: its shipment has not left {}",
+            cert.number, cert.issuing_country
+        ));
+    }
+    if shipment.certificate.confirmed.is_some() {
+        return refuse(format!(
+            "the bundle shows certificate {}'s shipment already received in ledger {} (import confirmation): \
+             it is not imported a second time",
+            cert.number, shipment.ledger
+        ));
+    }
+    let n = shipment.parcels.len();
+    for (flag, given) in [("--weight", weight.len()), ("--stones", stones.len())] {
+        if given != 0 && given != n {
+            bail!(
+                "certificate {} covers {n} parcel(s): give {flag} once for each, in the certificate's order, or not at all",
+                cert.number
+            );
+        }
+    }
+    let weights = weight.iter().map(|w| carats(w)).collect::<Result<Vec<_>>>()?;
+    let parcels = shipment.import_parcels(&weights, stones).map_err(|p| {
+        anyhow!(
+            "the bundle gives no stone count for parcel {p}: count the stones on receipt and give --stones once per parcel"
+        )
+    })?;
+    let foreign = shipment.foreign_certificate();
+    let destination = cert.importer.country.clone();
+    let payload = import_payload(holder, foreign, parcels)?;
+    let recorded = sign_and_record(sign, |ledger, signer| {
+        let country = ledger.actor(signer)?.map(|a| a.record.country);
+        if country.as_ref() != Some(&destination) {
+            return Err(NotAdmitted(format!(
+                "certificate {} is destined to {destination}, not to {}: a shipment is imported by its \
+                 destination's authority",
+                cert.number,
+                country.map_or_else(|| format!("the signer {signer}"), |c| c.to_string())
+            ))
+            .into());
+        }
+        Ok(payload)
+    });
+    match recorded {
+        Err(e) if e.downcast_ref::<NotAdmitted>().is_some() => refuse(e.to_string()),
+        other => other,
+    }
+}
+
+/// An import of `parcels` (at least one) under `certificate`, held by `holder`.
+pub(crate) fn import_payload(
+    holder: ActorId,
+    certificate: ForeignCertificate,
+    parcels: Vec<ImportParcel>,
+) -> Result<Payload> {
+    let mut parcels = parcels.into_iter();
+    let first = parcels.next().ok_or_else(|| anyhow!("an import admits at least one parcel"))?;
+    Ok(Payload::Import {
+        parcel: first.parcel,
+        holder,
+        weight_pt: first.weight_pt,
+        stones: first.stones,
+        hs_code: first.hs_code,
+        certificate,
+        more_parcels: parcels.collect(),
+    })
+}
+
+pub(crate) fn current_refs(ledger: &Ledger, number: &Text) -> Result<Vec<ParcelRef>> {
+    let cert = ledger.certificate(number)?.ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
+    cert.certificate
+        .parcels
+        .iter()
+        .map(|r| Ok(ParcelRef { parcel: r.parcel, prev: existing(ledger, &r.parcel)?.head }))
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! `kpledger demo`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use kpledger_model::{Cents, Points};
+use kpledger_verify::Finding;
+use serde_json::json;
+
+use crate::commands::report;
+use crate::render;
+use crate::{FOUND, OK};
+
+pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
+    let s = kpledger_core::demo::run(dir, parcels, &mut |m| render::step(m))?;
+    let (reports, flags) = report::demo_reports(&s.dir, &s.ledger, &s.report)?;
+    if json {
+        let mut v = serde_json::to_value(&s)?;
+        v["reports"] = json!(reports);
+        v["red_flags"] = json!(flags.iter().map(|f| &f.finding).collect::<Vec<_>>());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(if s.report.ok && s.bundle_reports.iter().all(|b| b.ok) { OK } else { FOUND });
+    }
+    println!("kpledger demo — Mano River Union regional ledger ({})", kpledger_core::demo::DEMO_ORIGIN);
+    println!();
+    println!(
+        "Recorded {} signed events: {} enrolled actors (4 national KP authorities, miners, dealers,",
+        s.events, s.actors
+    );
+    println!("brokers, collectors, exporters, government valuers) and {} licensed mine sites.", s.sites);
+    println!();
+    let rows: Vec<Vec<String>> = s
+        .countries
+        .iter()
+        .map(|c| {
+            vec![
+                c.country.clone(),
+                c.parcels_mined.to_string(),
+                render::ct(Points(c.carats_mined_pt)),
+                c.certificate.clone(),
+                c.origin.clone(),
+                render::ct(Points(c.export_lot_pt)),
+                render::usd(Cents(c.export_value_usd_cents)),
+                c.destination.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render::table(
+            &[
+                "country",
+                "parcels mined",
+                "carats mined",
+                "KP certificate",
+                "origin",
+                "carats",
+                "final value",
+                "to"
+            ],
+            &rows
+        )
+    );
+    println!();
+    println!("Every parcel went mine → licensed middlemen → exporter (handovers signed by both parties,");
+    println!("re-weighed on receipt), was merged and split by size, merged into an export lot, officially");
+    println!(
+        "valued (Sierra Leone and Liberia: highest of three valuations), sealed, certified and exported."
+    );
+    println!(
+        "Liberia's lot went to a Sierra Leone exporter: Sierra Leone's authority confirmed receipt, and"
+    );
+    println!("the lot was merged with Sierra Leone goods into a mixed-origin lot certified for Antwerp.");
+    if !s.warnings.is_empty() {
+        println!();
+        println!("Red flags raised on purpose (the suspicious flow of this scenario):");
+        print!("{}", render::findings(&s.warnings));
+    }
+    if !flags.is_empty() {
+        println!();
+        println!("Statistical red flags (docs/RULES.md; also in report.html and stats.txt, see Files):");
+        let found: Vec<Finding> = flags.iter().map(|f| f.finding.clone()).collect();
+        print!("{}", render::findings(&found));
+    }
+    println!();
+    let verdict = if s.report.ok { "VERIFIED" } else { "FAILED" };
+    println!(
+        "Whole-ledger verification: {verdict} — {} events, {} error(s), {} warning(s), {} statistical red flag(s).",
+        s.report.events,
+        s.report.errors,
+        s.report.warnings,
+        flags.len()
+    );
+    for b in &s.bundle_reports {
+        println!(
+            "Evidence bundle {}: {} offline under the importer's trust policy ({} events, {} error(s)).",
+            b.certificate.as_deref().unwrap_or("?"),
+            if b.ok { "VERIFIED" } else { "FAILED" },
+            b.events,
+            b.errors
+        );
+    }
+    println!();
+    println!("Files:");
+    println!("  {}   the ledger (SQLite)", s.ledger.display());
+    println!("  {}   ledger, trusted keys, trust policy, bundles", s.manifest.display());
+    println!(
+        "  {}/{}   an importing authority's trust policy: the log's key, witnesses, issuers per country",
+        s.dir.display(),
+        kpledger_core::demo::DEMO_POLICY
+    );
+    println!("  {}/bundles/   one evidence bundle per KP certificate", s.dir.display());
+    println!("  {}/keys/   demo keys (public knowledge: never use them for real)", s.dir.display());
+    for r in &reports {
+        let what = match r.extension().and_then(|e| e.to_str()) {
+            Some("html") => "the regulator's report: open it in a browser",
+            Some("txt") => "KP statistics (Annex III layout)",
+            Some("json") => "KP statistics as JSON (schemas/stats.schema.json)",
+            _ => "KP statistics as CSV",
+        };
+        println!("  {}   {what}", r.display());
+    }
+    println!();
+    println!("Try:");
+    println!("  kpledger verify --ledger {}", s.ledger.display());
+    if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
+        println!("  kpledger parcel history {} --ledger {}", c.export_lot, s.ledger.display());
+        let d = s.dir.display();
+        println!(
+            "  kpledger verify {d}/bundles/{}.json --policy {d}/{}",
+            c.certificate,
+            kpledger_core::demo::DEMO_POLICY
+        );
+    }
+    println!("  kpledger certificate list --ledger {}", s.ledger.display());
+    println!("  kpledger stats --ledger {} --period 2026-Q1", s.ledger.display());
+    if let Some(c) = s.countries.iter().find(|c| c.origin == "mixed") {
+        println!("  kpledger graph {} --ledger {} --format dot", c.certificate, s.ledger.display());
+    }
+    let all_ok = s.report.ok && s.bundle_reports.iter().all(|b| b.ok);
+    Ok(if all_ok { OK } else { FOUND })
+}

@@ -1,0 +1,317 @@
+//! The authorities' commands: keys, `init`, policies, actors, mine sites.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_core::Ledger;
+use kpledger_model::{
+    ActorId, ActorRecord, Country, Event, EventBody, Licence, Origin, Payload, Policy, PublicKey, Role,
+    SecretKey, SiteId, SiteRecord, Text,
+};
+use serde_json::json;
+
+use super::common::*;
+use crate::OK;
+use crate::args::{ActorCmd, KeyCmd, SiteCmd};
+use crate::render;
+
+/// `policy new`: a starting policy for `country`, from the participant and suspension lists
+/// kpledger ships (policies/SL.json), every national value a documented default listed in
+/// `unconfirmed`.
+pub(crate) fn policy_new(country: &str, out: Option<&Path>, version: Option<String>) -> Result<u8> {
+    let code = Country::new(country.trim().to_ascii_uppercase())
+        .map_err(|e| anyhow!("--country {country:?}: {e} (an ISO 3166-1 alpha-2 code such as BE)"))?;
+    let (_, shipped) = kpledger_core::demo::POLICIES[0];
+    let mut policy: Policy = kpledger_model::canonical::from_slice_input(shipped.as_bytes())
+        .context("the participant list kpledger ships does not read")?;
+    if !policy.participants.contains(&code) {
+        bail!(
+            "{code} is not among the KP Participants kpledger lists ({}); if it has joined the KP, \
+             copy a policy from policies/ and add it to `participants`",
+            policy.participants.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let version = match version {
+        Some(v) => v,
+        None => now_or(None)?.date().to_string(),
+    };
+    let texts = |xs: &[&str]| -> Result<Vec<Text>> {
+        xs.iter().map(|x| Text::new(*x).map_err(|e| anyhow!(e))).collect()
+    };
+    policy.country = code.clone();
+    policy.version = Text::new(version).map_err(|e| anyhow!("--policy-version: {e}"))?;
+    policy.tolerance_pt = 1;
+    policy.mining_licence_classes = texts(&["artisanal", "small-scale", "large-scale"])?;
+    policy.max_artisanal_area_m2 = None;
+    policy.allowed_transfers =
+        vec![[Role::Miner, Role::Dealer], [Role::Dealer, Role::Exporter], [Role::Exporter, Role::Dealer]];
+    policy.exporter_licence_classes = texts(&["exporter"])?;
+    policy.valuation_rule = kpledger_model::ValuationRule::Government;
+    policy.export_duty_bp = 0;
+    policy.cert_number_ranges = Vec::new();
+    policy.import_confirmation_days = 30;
+    policy.conclusive_evidence_of_origin = false;
+    policy.benchmarks = Vec::new();
+    policy.unconfirmed = texts(&[
+        "tolerance_pt",
+        "mining_licence_classes",
+        "allowed_transfers",
+        "exporter_licence_classes",
+        "valuation_rule",
+        "export_duty_bp",
+        "participants",
+        "suspensions",
+        "import_confirmation_days",
+        "red_flags",
+    ])?;
+    let json = format!("{}\n", serde_json::to_string_pretty(&policy)?);
+    let Some(out) = out else {
+        print!("{json}");
+        return Ok(OK);
+    };
+    write_new(out, json.as_bytes())?;
+    println!("wrote {}: a starting policy for {code}, version {}", out.display(), policy.version);
+    println!(
+        "  every national value in it is a default to confirm with {code}'s authority (its `unconfirmed`;"
+    );
+    println!("  `kpledger policy new --help` lists them); edit the file, then sign it into the ledger:");
+    println!("  kpledger policy set --key AUTHORITY.pem {}", out.display());
+    Ok(OK)
+}
+
+pub(crate) fn key_cmd(k: KeyCmd) -> Result<u8> {
+    match k {
+        KeyCmd::New { out } => {
+            let key = SecretKey::generate()?;
+            let public = pub_path(&out);
+            if public.exists() {
+                bail!("{} already exists; kpledger does not overwrite keys", public.display());
+            }
+            write_private(&out, key.to_pem().as_bytes())?;
+            write_new(&public, key.public().to_pem().as_bytes())?;
+            println!("private key: {} (keep it secret; mode 0600)", out.display());
+            println!("public key:  {} (give this to the authority for enrolment)", public.display());
+            println!("fingerprint: {}", key.public().fingerprint());
+            Ok(OK)
+        }
+        KeyCmd::Show { file, json } => {
+            let (kind, public) = public_of_any(&file)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"kind": kind, "public_key": public, "fingerprint": public.fingerprint()})
+                );
+            } else {
+                println!("{kind} key, public half {public}");
+                println!("fingerprint {}", public.fingerprint());
+            }
+            Ok(OK)
+        }
+    }
+}
+
+/// The public key of a key file, private or public; and which it was.
+pub(crate) fn public_of_any(path: &Path) -> Result<(&'static str, PublicKey)> {
+    let text = String::from_utf8(read_input(path)?)
+        .map_err(|_| anyhow!("{} is not a PEM text file", path.display()))?;
+    let name = path.display().to_string();
+    Ok(if text.contains("PRIVATE KEY-----") {
+        ("private", SecretKey::from_pem(&text, &name)?.public())
+    } else {
+        ("public", PublicKey::from_pem(&text, &name)?)
+    })
+}
+
+pub(crate) fn pub_path(private: &Path) -> PathBuf {
+    let mut s = private.as_os_str().to_owned();
+    s.push(".pub");
+    PathBuf::from(s)
+}
+
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (kpledger does not overwrite keys)", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+pub(crate) fn init(
+    ledger: &Path,
+    origin: &str,
+    id: &str,
+    name: &str,
+    country: &str,
+    key: &Path,
+    time: Option<&str>,
+) -> Result<u8> {
+    let key = SecretKey::read_pem_file(key)?;
+    let authority = ActorRecord {
+        id: ActorId::new(id).map_err(|e| anyhow!(e))?,
+        name: Text::from_input(name).map_err(|e| anyhow!(e))?,
+        role: Role::Authority,
+        country: country_flag("--country", country)?,
+        licence: None,
+        key: key.public(),
+        address: None,
+    };
+    let body = EventBody {
+        v: 1,
+        ledger: Origin::new(origin).map_err(|e| anyhow!(e))?,
+        time: now_or(time)?,
+        signer: authority.id.clone(),
+        payload: Payload::Genesis { authority },
+    };
+    let parsed = Event::sign(body, &key)?.into_parsed()?;
+    let mut l = Ledger::create(ledger)?;
+    match l.append(&parsed) {
+        Ok(_) => {
+            println!("created {} (origin {origin}), root authority {id}", ledger.display());
+            Ok(OK)
+        }
+        Err(e) => {
+            drop(l);
+            // The file was created empty by this command a moment ago; nothing else is in it.
+            let _ = std::fs::remove_file(ledger);
+            Err(e.into())
+        }
+    }
+}
+
+pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
+    match a {
+        ActorCmd::Enrol {
+            sign,
+            id,
+            name,
+            role,
+            country,
+            pubkey,
+            licence,
+            class,
+            valid_from,
+            valid_to,
+            sites,
+            address,
+        } => {
+            let key = PublicKey::read_pem_file(&pubkey)?;
+            let licence = match licence {
+                None => None,
+                Some(number) => Some(Licence {
+                    number: Text::from_input(number).map_err(|e| anyhow!(e))?,
+                    class: Text::from_input(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
+                    valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
+                    valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
+                    sites: sites
+                        .iter()
+                        .map(|s| SiteId::new(s.clone()).map_err(|e| anyhow!(e)))
+                        .collect::<Result<_>>()?,
+                }),
+            };
+            let actor = ActorRecord {
+                id: ActorId::new(id).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
+                role: role.parse().map_err(|e: String| anyhow!(e))?,
+                country: country_flag("--country", country)?,
+                licence,
+                key,
+                address: address.map(Text::from_input).transpose().map_err(|e| anyhow!(e))?,
+            };
+            sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
+        }
+        ActorCmd::Rotate { sign, actor, pubkey } => {
+            let key = PublicKey::read_pem_file(&pubkey)?;
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
+            sign_and_record(&sign, |ledger, _| {
+                enrolled(ledger, "--actor", &actor)?;
+                Ok(Payload::RotateKey { actor, key })
+            })
+        }
+        ActorCmd::Revoke { sign, actor, reason } => {
+            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
+            let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
+            sign_and_record(&sign, |ledger, _| {
+                enrolled(ledger, "--actor", &actor)?;
+                Ok(Payload::Revoke { actor, reason })
+            })
+        }
+        ActorCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let actors = l.actors()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&actors)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = actors
+                .iter()
+                .map(|a| {
+                    let r = &a.record;
+                    vec![
+                        r.id.to_string(),
+                        r.role.to_string(),
+                        r.country.to_string(),
+                        r.licence
+                            .as_ref()
+                            .map(|l| format!("{} {}", l.class, l.number))
+                            .unwrap_or_else(|| "-".into()),
+                        r.licence
+                            .as_ref()
+                            .map(|l| format!("{}..{}", l.valid_from, l.valid_to))
+                            .unwrap_or_else(|| "-".into()),
+                        if a.revoked.is_some() { "revoked".into() } else { "active".into() },
+                        r.name.to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render::table(&["actor", "role", "country", "licence", "valid", "status", "name"], &rows)
+            );
+            Ok(OK)
+        }
+    }
+}
+
+pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
+    match s {
+        SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
+            let site = SiteRecord {
+                id: SiteId::new(id).map_err(|e| anyhow!(e))?,
+                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
+                country: country_flag("--country", country)?,
+                region: Text::from_input(region).map_err(|e| anyhow!(e))?,
+                location: Text::from_input(location).map_err(|e| anyhow!(e))?,
+                area_m2,
+            };
+            sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
+        }
+        SiteCmd::List { ledger, json, open: o } => {
+            let l = open(&ledger, true, &o)?;
+            let sites = l.sites()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sites)?);
+                return Ok(OK);
+            }
+            let rows: Vec<Vec<String>> = sites
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.country.to_string(),
+                        s.region.to_string(),
+                        s.location.to_string(),
+                        format!("{} m²", s.area_m2),
+                        s.name.to_string(),
+                    ]
+                })
+                .collect();
+            print!("{}", render::table(&["site", "country", "region", "location", "area", "name"], &rows));
+            Ok(OK)
+        }
+    }
+}

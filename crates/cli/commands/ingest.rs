@@ -1,0 +1,184 @@
+//! Recording signed files in bulk: `ingest` and `migrate`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use kpledger_core::store::StoreError;
+use kpledger_model::Event;
+use kpledger_verify::Finding;
+use serde_json::json;
+
+use super::common::*;
+use crate::args::OpenArgs;
+use crate::render;
+use crate::{FOUND, OK};
+
+pub(crate) fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
+    use kpledger_core::migrate::{MigrateError, migrate};
+    let bar = render::progress(0, "migrating");
+    let outcome = migrate(from, to, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let m = match outcome {
+        Ok(m) => m,
+        Err(e @ MigrateError::Refused { .. }) => {
+            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
+            eprintln!(
+                "The new file {} holds the events before it; it is not a complete ledger.",
+                to.display()
+            );
+            return Ok(FOUND);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        let out = json!({
+            "from": from.display().to_string(),
+            "to": to.display().to_string(),
+            "from_version": m.from_version,
+            "events": m.events,
+            "checkpoints": m.checkpoints,
+            "report": m.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
+             checkpoint(s) carried over. The old file was only read.",
+            from.display(),
+            m.from_version,
+            to.display(),
+            m.events,
+            m.checkpoints
+        );
+        print!("{}", render::report(&m.report));
+    }
+    Ok(if m.report.ok { OK } else { FOUND })
+}
+
+/// Lines of a JSONL file read (on every core) before the next are.
+pub(crate) const INGEST_CHUNK: usize = 4096;
+
+pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, o: &OpenArgs) -> Result<u8> {
+    let mut events = Vec::new();
+    for f in files {
+        let bytes = read_input(f)?;
+        let mut docs: Box<dyn Iterator<Item = &[u8]>> = if f.extension().is_some_and(|e| e == "jsonl") {
+            Box::new(bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)))
+        } else {
+            Box::new(std::iter::once(bytes.as_slice()))
+        };
+        // Reading events does not depend on the ledger: on every core, a chunk of lines at a
+        // time, stopping at the first line that is not an event (a file of millions of `{}`
+        // lines is refused at its first, in the memory of one chunk).
+        let mut i = 0;
+        loop {
+            let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let parsed_docs: Vec<_> = {
+                use rayon::prelude::*;
+                chunk.par_iter().map(|d| Event::parse(d)).collect()
+            };
+            for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
+                let place = if files.len() > 1 || i > 0 {
+                    format!("{} (event {})", f.display(), i + 1)
+                } else {
+                    f.display().to_string()
+                };
+                i += 1;
+                let parsed = parsed.map_err(|e| {
+                    let is_offer = |v: serde_json::Value| v["body"]["kind"] == "handover_offer";
+                    // Read within the strict reader's memory bound, like the event itself.
+                    let hint = if kpledger_model::canonical::parse_strict(doc).is_ok_and(is_offer) {
+                        "\nthis is a handover offer, not an event: the buyer accepts it with `kpledger handover accept`"
+                    } else {
+                        ""
+                    };
+                    anyhow!("{place} is not a valid signed kpledger event: {e}{hint}")
+                })?;
+                not_from_the_future(&parsed, &place)?;
+                events.push(parsed);
+            }
+        }
+    }
+    let mut ledger = open(path, dry_run, o)?;
+    // Ingest is idempotent: an event this ledger already holds (the same signed bytes, so the
+    // same hash) is reported with its position and left alone, so that a retry after a
+    // failure or a second run over the same files is success, not a refusal.
+    let mut already = Vec::new();
+    let mut fresh = Vec::with_capacity(events.len());
+    for ev in events {
+        match ledger.position_of(&ev.hash)? {
+            Some(seq) => already.push((seq, ev)),
+            None => fresh.push(ev),
+        }
+    }
+    let events = fresh;
+    if !json {
+        for (seq, ev) in &already {
+            println!(
+                "already recorded: {} as event #{seq} ({}); nothing to do for it",
+                ev.event.body.payload.kind(),
+                ev.hash.short()
+            );
+        }
+    }
+    let already_json: Vec<serde_json::Value> =
+        already.iter().map(|(seq, ev)| json!({"seq": seq, "hash": ev.hash})).collect();
+    if dry_run {
+        // Each event is checked against the ledger as it is, not after the others.
+        let mut all = Vec::new();
+        for ev in &events {
+            all.extend_from_slice(ledger.dry_run(ev)?.findings());
+        }
+        let ok = !all.iter().any(Finding::is_error);
+        if json {
+            println!(
+                "{}",
+                json!({"ok": ok, "events": events.len(), "already_recorded": already_json, "findings": all})
+            );
+        } else if !events.is_empty() {
+            println!(
+                "{} event(s) checked: {}",
+                events.len(),
+                if ok { "would be accepted" } else { "would be refused" }
+            );
+            print!("{}", render::findings(&all));
+        }
+        return Ok(if ok { OK } else { FOUND });
+    }
+    match ledger.append_all(&events) {
+        Ok(done) => {
+            let warnings: Vec<Finding> = done.iter().flat_map(|a| a.warnings.clone()).collect();
+            if json {
+                let seqs: Vec<u64> = done.iter().map(|a| a.seq).collect();
+                println!(
+                    "{}",
+                    json!({"ok": true, "recorded": seqs, "already_recorded": already_json, "findings": warnings})
+                );
+            } else {
+                for (a, ev) in done.iter().zip(&events) {
+                    println!(
+                        "recorded {} as event #{} ({})",
+                        ev.event.body.payload.kind(),
+                        a.seq,
+                        a.hash.short()
+                    );
+                }
+                print!("{}", render::findings(&warnings));
+            }
+            Ok(OK)
+        }
+        Err((i, StoreError::Rejected { findings, .. })) => {
+            if !json {
+                eprintln!("kpledger: event {} of {} was refused; nothing was recorded", i + 1, events.len());
+            }
+            refused(&findings, json)
+        }
+        Err((_, e)) => Err(e.into()),
+    }
+}

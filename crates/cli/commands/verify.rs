@@ -1,0 +1,120 @@
+//! `kpledger verify`: a whole ledger, or one evidence bundle under a trust policy.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use kpledger_model::{ParsedEvent, PublicKey};
+use kpledger_verify::SigMode;
+
+use super::common::*;
+use crate::args::OpenArgs;
+use crate::commands::report;
+use crate::render;
+use crate::{FOUND, OK};
+
+pub(crate) fn verify_ledger(
+    path: &Path,
+    trust: Option<&kpledger_verify::TrustPolicy>,
+    mode: SigMode,
+    red_flags: bool,
+    json: bool,
+    o: &OpenArgs,
+) -> Result<u8> {
+    let ledger = open(path, true, o)?;
+    let total = ledger.len()?;
+    let pb = render::progress(total, "verifying");
+    // The red flags read the events as verification does, in the same pass.
+    let mut book = kpledger_report::Book::default();
+    // Under a trust policy, the certificates and imports must be by the authorities it pins
+    // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
+    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
+    let mut observe = |seq: u64, ev: &ParsedEvent| {
+        if red_flags {
+            book.add(seq, ev);
+        }
+        if trust.is_some() {
+            vouchers.observe(seq, ev);
+        }
+    };
+    let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
+    pb.finish_and_clear();
+    if let Some(trust) = trust {
+        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        let newest = ledger.stored_checkpoints()?.pop().map(|c| c.note);
+        let witnessed = vouchers.check_witnesses(trust, newest.as_deref());
+        for f in witnessed.into_iter().chain(vouchers.check(trust)).rev().chain(root) {
+            if f.is_error() {
+                report.errors += 1;
+                report.ok = false;
+            } else {
+                report.warnings += 1;
+            }
+            report.findings.insert(0, f);
+        }
+    }
+    if red_flags {
+        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
+}
+
+/// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
+pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
+    let bytes = read_input(path)?;
+    kpledger_verify::TrustPolicy::parse(&bytes).map_err(|e| {
+        anyhow!("{}: {e}\n(the trust policy's format is in docs/SPEC.md §14.5; `kpledger trust --help` prints its lines)", path.display())
+    })
+}
+
+/// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`.
+pub(crate) fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
+    match (policy, trust) {
+        (Some(p), []) => read_policy(p),
+        (None, [_, ..]) => {
+            let keys = trust
+                .iter()
+                .map(|k| PublicKey::read_pem_file(k).with_context(|| format!("trusted key {}", k.display())))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(kpledger_verify::TrustPolicy::from_keys(keys))
+        }
+        (Some(_), [_, ..]) => {
+            bail!("give the trust policy (--policy FILE) or trusted keys (--trust KEYFILE), not both")
+        }
+        (None, []) => bail!(
+            "a bundle is verified against the importing authority's trust policy: give it with --policy FILE \
+             (`kpledger trust --help` writes one), or the trusted public keys with --trust KEYFILE"
+        ),
+    }
+}
+
+pub(crate) fn verify_bundle_file(
+    path: &Path,
+    policy: &kpledger_verify::TrustPolicy,
+    mode: SigMode,
+    red_flags: bool,
+    json: bool,
+) -> Result<u8> {
+    let bytes = read_input(path)?;
+    // The red flags read the events as verification does, in the same pass.
+    let mut book = kpledger_report::Book::default();
+    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
+        if red_flags {
+            book.add(seq, ev);
+        }
+    })
+    .with_context(|| format!("{}", path.display()))?;
+    if red_flags {
+        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
+}
