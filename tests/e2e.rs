@@ -20,6 +20,8 @@
 //!   (verified under the trust policy, or nothing recorded) and `--foreign`, `transit`;
 //! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
 //!   `expect.json`;
+//! - `backends`: `ledger copy` into an empty store gives the same events, checkpoints, rows and
+//!   bundles, and stops at a forged event;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
 //! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
@@ -57,6 +59,8 @@ mod util;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/backends.rs"]
+mod backends;
 #[path = "e2e/bench.rs"]
 mod bench;
 #[path = "e2e/card.rs"]

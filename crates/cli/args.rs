@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 mod certificate;
 mod epcis;
 mod governance;
+mod ledger;
 mod log;
 mod query;
 mod trade;
@@ -23,6 +24,7 @@ mod witness;
 pub(crate) use certificate::*;
 pub(crate) use epcis::*;
 pub(crate) use governance::*;
+pub(crate) use ledger::*;
 pub(crate) use log::*;
 pub(crate) use query::*;
 pub(crate) use trade::*;
@@ -631,6 +633,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The ledger's store as a whole: copy a ledger into an empty store
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
     /// Migrate a ledger written by an older kpledger (0.1.0) into a new file
     ///
     /// Re-records the old ledger's signed events, in order, into a new ledger written by this

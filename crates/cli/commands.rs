@@ -7,6 +7,7 @@ pub(crate) mod demo;
 pub(crate) mod epcis;
 pub(crate) mod governance;
 pub(crate) mod ingest;
+pub(crate) mod ledger;
 pub(crate) mod log;
 pub(crate) mod publish;
 pub(crate) mod query;
@@ -404,6 +405,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
             }
             Ok(OK)
         }
+        Command::Ledger(c) => ledger::ledger_cmd(c),
         Command::Migrate { from, to, json } => migrate_cmd(&from, &to, json),
         Command::Rules { json } => {
             if json {
