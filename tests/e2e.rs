@@ -57,10 +57,10 @@
 #[path = "e2e/util.rs"]
 mod util;
 
-#[path = "e2e/bad_input.rs"]
-mod bad_input;
 #[path = "e2e/backends.rs"]
 mod backends;
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
 #[path = "e2e/bench.rs"]
 mod bench;
 #[path = "e2e/card.rs"]

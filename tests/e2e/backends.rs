@@ -72,8 +72,11 @@ fn ledger_copy_judges_every_event_again_and_stops_at_a_forged_one() {
     let c = Connection::open(&from).unwrap();
     let seq: i64 =
         c.query_row("SELECT min(seq) FROM events WHERE kind = 'extraction'", [], |r| r.get(0)).unwrap();
-    c.execute("UPDATE events SET doc = replace(doc, '\"weight_pt\":', '\"weight_pt\":1') WHERE seq = ?1", [seq])
-        .unwrap();
+    c.execute(
+        "UPDATE events SET doc = replace(doc, '\"weight_pt\":', '\"weight_pt\":1') WHERE seq = ?1",
+        [seq],
+    )
+    .unwrap();
     drop(c);
     let to = t.join("copy.kpl");
     kp!("ledger", "copy", "--from", &from, "--to", &to)

@@ -145,3 +145,70 @@ pub(crate) enum CertificateCmd {
         open: OpenArgs,
     },
 }
+
+/// A transit country's authority records a certified shipment passing through (TR-1)
+///
+/// KPCS Section III(d): a Participant through whose territory a shipment transits checks
+/// that it leaves as it entered, unopened, its seals and certificate intact. Sign with the
+/// transit country's authority key: the transit country is the signer's country. What was
+/// found defaults to what the certificate states; give what you actually found. The ledger
+/// refuses (TR-1, exit 1) a container opened in transit, seals on exit other than those on
+/// entry and on the certificate, carats or parcels on exit other than on entry, or not the
+/// certificate's (carats short by at most the issuing country's tolerance), and a shipment
+/// that was not exported or was already received.
+///
+/// Example, Guinea's shipment to Dubai through Sierra Leone (after `kpledger demo`):
+///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem \
+///     --number GN-2026-000117
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct TransitArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    /// The certificate number
+    #[arg(long)]
+    pub(crate) number: String,
+    /// Carats weighed on entry (default: the certificate's)
+    #[arg(long)]
+    pub(crate) carats_in: Option<String>,
+    /// Carats weighed on exit (default: as on entry)
+    #[arg(long)]
+    pub(crate) carats_out: Option<String>,
+    /// Parcels counted on entry (default: the certificate's)
+    #[arg(long)]
+    pub(crate) parcels_in: Option<u32>,
+    /// Parcels counted on exit (default: as on entry)
+    #[arg(long)]
+    pub(crate) parcels_out: Option<u32>,
+    /// A container seal found on entry; repeat for each (default: the certificate's seals)
+    #[arg(long = "seal-in", value_name = "SEAL")]
+    pub(crate) seals_in: Vec<String>,
+    /// A container seal found on exit; repeat for each (default: as on entry)
+    #[arg(long = "seal-out", value_name = "SEAL")]
+    pub(crate) seals_out: Vec<String>,
+    /// The container was opened in transit
+    #[arg(long)]
+    pub(crate) opened: bool,
+}
+
+/// Write a certificate's evidence bundle: one JSON file an importer verifies offline
+///
+/// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out sl-bundle.json
+#[derive(Debug, Args)]
+pub(crate) struct BundleArgs {
+    /// The ledger file
+    #[arg(long, env = "KPLEDGER_LEDGER")]
+    pub(crate) ledger: PathBuf,
+    /// The certificate number
+    #[arg(long)]
+    pub(crate) certificate: String,
+    /// Where to write the bundle
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Take the newest checkpoint cosigned by this trust policy's witness quorum (a
+    /// checkpoint counts as published once the quorum cosigned it); default: the newest
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) open: OpenArgs,
+}

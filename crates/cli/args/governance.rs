@@ -212,3 +212,32 @@ pub(crate) enum SiteCmd {
         open: OpenArgs,
     },
 }
+
+/// Create a new ledger, signed into being by its root authority
+///
+/// Example: kpledger init --ledger lr.kpl --origin kpledger.lr/national --id lr.gdo
+///   --name "Government Diamond Office" --country LR --key lr.pem
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The ledger file to create (must not exist)
+    #[arg(long, env = "KPLEDGER_LEDGER")]
+    pub(crate) ledger: PathBuf,
+    /// The log origin name, e.g. kpledger.sl/national
+    #[arg(long)]
+    pub(crate) origin: String,
+    /// The root authority's actor id, e.g. sl.nma
+    #[arg(long)]
+    pub(crate) id: String,
+    /// The root authority's name
+    #[arg(long)]
+    pub(crate) name: String,
+    /// The root authority's country (ISO 3166-1 alpha-2)
+    #[arg(long)]
+    pub(crate) country: String,
+    /// The root authority's private key
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
+    #[arg(long)]
+    pub(crate) time: Option<String>,
+}

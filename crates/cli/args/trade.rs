@@ -97,3 +97,120 @@ pub(crate) enum HandoverCmd {
         open: OpenArgs,
     },
 }
+
+/// A miner registers a new parcel at a licensed mine site
+///
+/// Example: kpledger extract --ledger sl.kpl --key koroma.pem --site sl.kono.koidu-12
+///   --weight 12.34 --stones 9 --hs 7102.31 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct ExtractArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    /// The mine site
+    #[arg(long)]
+    pub(crate) site: String,
+    /// Weight in carats, at most two decimals (e.g. 12.34)
+    #[arg(long)]
+    pub(crate) weight: String,
+    /// Number of stones
+    #[arg(long)]
+    pub(crate) stones: u32,
+    /// HS code: 7102.10 (unsorted), 7102.21 (industrial) or 7102.31 (gem)
+    #[arg(long, default_value = "7102.10")]
+    pub(crate) hs: String,
+    /// Parcel id to use (default: a new UUID v7)
+    #[arg(long)]
+    pub(crate) parcel: Option<String>,
+}
+
+/// The holder splits a parcel into several (e.g. sorting by size)
+///
+/// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+///   --into 7.20 --into 5.14 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct SplitArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) card: CardArgs,
+    /// The parcel to split
+    #[arg(long)]
+    pub(crate) parcel: String,
+    /// Weight of each part in carats (give one --into per part)
+    #[arg(long = "into", required = true, num_args = 1)]
+    pub(crate) into: Vec<String>,
+    /// Stones in each part, in the same order (default: shared by weight)
+    #[arg(long = "stones", num_args = 1)]
+    pub(crate) stones: Vec<u32>,
+}
+
+/// The holder merges parcels into one (e.g. assembling an export lot)
+///
+/// Example: kpledger merge --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+///   --parcel 019d0000-0000-7000-8000-00000000000c --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) card: CardArgs,
+    /// The parcels to merge (two or more; with --card, the cards' parcels by default)
+    #[arg(long = "parcel", required_unless_present = "card", num_args = 1)]
+    pub(crate) parcels: Vec<String>,
+    /// Weight of the merged parcel in carats (default: the sum of the inputs)
+    #[arg(long)]
+    pub(crate) weight: Option<String>,
+}
+
+/// Government valuer records the official valuation of an export lot
+///
+/// Example: kpledger value --ledger sl.kpl --key pmt.pem --parcel 019d0000-0000-7000-8000-00000000000f
+///   --exporter 41000 --government 42640 --independent 41820 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct ValueArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) card: CardArgs,
+    /// The parcel
+    #[arg(long)]
+    pub(crate) parcel: String,
+    /// The exporter's declared value, US$
+    #[arg(long)]
+    pub(crate) exporter: String,
+    /// The government valuer's value, US$
+    #[arg(long)]
+    pub(crate) government: String,
+    /// The independent valuer's value, US$
+    #[arg(long)]
+    pub(crate) independent: Option<String>,
+    /// Final value, US$ (default: by the country's valuation rule)
+    #[arg(long = "final")]
+    pub(crate) final_value: Option<String>,
+    /// Export duty, US$ (default: the country's rate applied to the final value; with
+    /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
+    /// both against the policy in force, EX-2)
+    #[arg(long)]
+    pub(crate) duty: Option<String>,
+    /// Weight found at valuation in carats (default: the parcel's weight)
+    #[arg(long)]
+    pub(crate) weight: Option<String>,
+}
+
+/// The authority seals an export lot in a tamper-resistant container
+///
+/// Example: kpledger seal --ledger sl.kpl --key nma.pem --parcel 019d0000-0000-7000-8000-000000000010
+///   --seal SL-SEAL-2026-0102 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct SealArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) card: CardArgs,
+    /// The parcel
+    #[arg(long)]
+    pub(crate) parcel: String,
+    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
+    #[arg(long = "seal", required = true, num_args = 1)]
+    pub(crate) seals: Vec<String>,
+}

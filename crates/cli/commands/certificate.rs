@@ -1,5 +1,9 @@
 //! KP certificates: issue, export, confirm, import, list; transit.
 
+use super::common::*;
+use super::verify::*;
+use crate::args::*;
+use kpledger_verify::*;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -10,7 +14,6 @@ use kpledger_model::{
 };
 use kpledger_verify::SigMode;
 
-use super::{common::*, verify::*};
 use crate::args::{CertificateCmd, SignArgs};
 use crate::render;
 use crate::{FOUND, OK};
@@ -224,7 +227,7 @@ pub(crate) fn import_from_bundle(
 ) -> Result<u8> {
     let trust = read_policy(policy)?;
     let bytes = read_input(bundle)?;
-    let (report, shipment) = kpledger_verify::verify_bundle_shipment(&bytes, &trust, SigMode::Strict)
+    let (report, shipment) = verify_bundle_shipment(&bytes, &trust, SigMode::Strict)
         .with_context(|| format!("{}", bundle.display()))?;
     let Some(shipment) = shipment.filter(|_| report.ok) else {
         eprint!("{}", render::report(&report));
@@ -316,4 +319,79 @@ pub(crate) fn current_refs(ledger: &Ledger, number: &Text) -> Result<Vec<ParcelR
         .iter()
         .map(|r| Ok(ParcelRef { parcel: r.parcel, prev: existing(ledger, &r.parcel)?.head }))
         .collect()
+}
+
+pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
+    let TransitArgs {
+        sign,
+        number,
+        carats_in,
+        carats_out,
+        parcels_in,
+        parcels_out,
+        seals_in,
+        seals_out,
+        opened,
+    } = a;
+    sign_and_record(&sign, |ledger, signer| {
+        let number = Text::reference(number).map_err(|e| anyhow!(e))?;
+        let c = ledger
+            .certificate(&number)?
+            .ok_or_else(|| anyhow!("no certificate {number} in the ledger (`kpledger certificate list`)"))?
+            .certificate;
+        let country = ledger
+            .actor(signer)?
+            .map(|a| a.record.country)
+            .ok_or_else(|| anyhow!("the signer {signer} is not enrolled in the ledger"))?;
+        let seals = |given: &[String]| -> Result<Vec<Text>> {
+            given.iter().map(|s| Text::reference(s.clone()).map_err(|e| anyhow!("seal {s:?}: {e}"))).collect()
+        };
+        let seal_ids_in = if seals_in.is_empty() { c.container_seal_ids.clone() } else { seals(&seals_in)? };
+        let seal_ids_out = if seals_out.is_empty() { seal_ids_in.clone() } else { seals(&seals_out)? };
+        let carats_in_pt = match &carats_in {
+            Some(w) => carats(w)?,
+            None => Points(c.carats()),
+        };
+        let carats_out_pt = match &carats_out {
+            Some(w) => carats(w)?,
+            None => carats_in_pt,
+        };
+        let parcel_count_in = parcels_in.unwrap_or(c.parcel_count);
+        Ok(Payload::Transit {
+            parcels: current_refs(ledger, &number)?,
+            certificate: number,
+            country,
+            seal_ids_in,
+            seal_ids_out,
+            carats_in_pt,
+            carats_out_pt,
+            parcel_count_in,
+            parcel_count_out: parcels_out.unwrap_or(parcel_count_in),
+            opened,
+        })
+    })
+}
+
+pub(crate) fn bundle(a: BundleArgs) -> Result<u8> {
+    let BundleArgs { ledger, certificate, out, policy, open: o } = a;
+    let l = open(&ledger, true, &o)?;
+    let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
+    let bundle = match &policy {
+        None => l.bundle(&number)?,
+        Some(p) => {
+            let policy = read_policy(p)?;
+            l.bundle_where(&number, &|c| {
+                policy.quorum_met(&kpledger_witness::cosigned_by(&policy, c.note.as_bytes()))
+            })?
+        }
+    };
+    let bytes = serde_json::to_vec_pretty(&bundle)?;
+    write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
+    println!("evidence bundle for certificate {number}: {} events → {}", bundle.events.len(), out.display());
+    println!(
+        "the importer checks it with its trust policy (the log's key, the witnesses, the authorities \
+         it trusts per country; `kpledger trust --help`):\n  kpledger verify {} --policy TRUST-POLICY.txt",
+        out.display()
+    );
+    Ok(OK)
 }

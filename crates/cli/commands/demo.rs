@@ -1,11 +1,12 @@
 //! `kpledger demo`.
 
+use crate::args::*;
+use serde_json::json;
 use std::path::Path;
 
 use anyhow::Result;
 use kpledger_model::{Cents, Points};
 use kpledger_verify::Finding;
-use serde_json::json;
 
 use crate::commands::report;
 use crate::render;
@@ -139,4 +140,9 @@ pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     let all_ok = s.report.ok && s.bundle_reports.iter().all(|b| b.ok);
     Ok(if all_ok { OK } else { FOUND })
+}
+
+pub(crate) fn demo(a: DemoArgs) -> Result<u8> {
+    let DemoArgs { dir, parcels, json } = a;
+    demo_cmd(&dir, parcels, json)
 }

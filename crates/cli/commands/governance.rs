@@ -1,5 +1,8 @@
 //! The authorities' commands: keys, `init`, policies, actors, mine sites.
 
+use super::common::*;
+use crate::args::*;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -8,9 +11,7 @@ use kpledger_model::{
     ActorId, ActorRecord, Country, Event, EventBody, Licence, Origin, Payload, Policy, PublicKey, Role,
     SecretKey, SiteId, SiteRecord, Text,
 };
-use serde_json::json;
 
-use super::common::*;
 use crate::OK;
 use crate::args::{ActorCmd, KeyCmd, SiteCmd};
 use crate::render;
@@ -312,6 +313,41 @@ pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
                 .collect();
             print!("{}", render::table(&["site", "country", "region", "location", "area", "name"], &rows));
             Ok(OK)
+        }
+    }
+}
+
+pub(crate) fn init_cmd(a: InitArgs) -> Result<u8> {
+    let InitArgs { ledger, origin, id, name, country, key, time } = a;
+    init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
+}
+
+pub(crate) fn policy_cmd(p: PolicyCmd) -> Result<u8> {
+    match p {
+        PolicyCmd::New { country, out, policy_version } => {
+            policy_new(&country, out.as_deref(), policy_version)
+        }
+        PolicyCmd::Set { sign, file } => {
+            let bytes = read_input(&file)?;
+            let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
+                .with_context(|| format!("{} is not a valid policy file", file.display()))?;
+            sign_and_record(&sign, |_, _| Ok(Payload::Policy { policy }))
+        }
+        PolicyCmd::Show { country } => {
+            let cc = country.to_ascii_uppercase();
+            match kpledger_core::demo::POLICIES.iter().find(|(c, _)| *c == cc) {
+                Some((_, text)) => {
+                    print!("{text}");
+                    Ok(OK)
+                }
+                None => {
+                    let known: Vec<&str> = kpledger_core::demo::POLICIES.iter().map(|(c, _)| *c).collect();
+                    bail!(
+                        "no built-in policy for {country:?}: the binary carries those of {}",
+                        known.join(", ")
+                    )
+                }
+            }
         }
     }
 }

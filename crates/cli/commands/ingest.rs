@@ -1,14 +1,15 @@
 //! Recording signed files in bulk: `ingest` and `migrate`.
 
+use super::common::*;
+use crate::args::*;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use kpledger_core::store::StoreError;
 use kpledger_model::Event;
 use kpledger_verify::Finding;
-use serde_json::json;
 
-use super::common::*;
 use crate::args::OpenArgs;
 use crate::render;
 use crate::{FOUND, OK};
@@ -181,4 +182,14 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
         }
         Err((_, e)) => Err(e.into()),
     }
+}
+
+pub(crate) fn ingest_cmd(a: IngestArgs) -> Result<u8> {
+    let IngestArgs { ledger, files, dry_run, json, open } = a;
+    ingest(&ledger, &files, dry_run, json, &open)
+}
+
+pub(crate) fn migrate(a: MigrateArgs) -> Result<u8> {
+    let MigrateArgs { from, to, json } = a;
+    migrate_cmd(&from, &to, json)
 }

@@ -1,11 +1,13 @@
 //! Looking at parcels: history, state, cards, lists.
 
+use super::common::*;
+use crate::args::*;
 use anyhow::{Result, anyhow};
 use kpledger_model::ActorId;
 use kpledger_verify::ParcelStatus;
+use kpledger_verify::*;
 use serde_json::json;
 
-use super::common::*;
 use crate::OK;
 use crate::args::ParcelCmd;
 use crate::commands::card;
@@ -145,10 +147,24 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
 
 /// A parcel's origin set as shown to people: its countries, and `unknown` for the share of
 /// unknown origin (SPEC §10.2).
-pub(crate) fn origin_members(p: &kpledger_verify::ParcelState) -> Vec<String> {
+pub(crate) fn origin_members(p: &ParcelState) -> Vec<String> {
     let mut v: Vec<String> = p.origin_countries.iter().map(ToString::to_string).collect();
     if p.origin_unknown || p.origin_countries.is_empty() {
         v.push("unknown".into());
     }
     v
+}
+
+pub(crate) fn rules(a: RulesArgs) -> Result<u8> {
+    let RulesArgs { json } = a;
+    if json {
+        let rules: Vec<_> =
+            Rule::ALL.iter().map(|r| json!({"code": r.code(), "summary": r.summary()})).collect();
+        println!("{}", serde_json::to_string_pretty(&rules)?);
+    } else {
+        let rows: Vec<Vec<String>> =
+            Rule::ALL.iter().map(|r| vec![r.code().to_owned(), r.summary().to_owned()]).collect();
+        print!("{}", render::table(&["code", "what it guarantees"], &rows));
+    }
+    Ok(OK)
 }

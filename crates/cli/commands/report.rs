@@ -2,6 +2,8 @@
 //! red flags added to `kpledger verify`. Reads the ledger or a bundle, hands the events to
 //! `kpledger-report`, prints or writes what it returns.
 
+use crate::args::*;
+use kpledger_verify::*;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -128,8 +130,8 @@ pub(crate) fn report_cmd(
         (None, Some(path)) => {
             let policy = bundle_trust(policy, trust)?;
             let bytes = read_input(path)?;
-            let report = kpledger_verify::verify_bundle_with(&bytes, &policy)
-                .with_context(|| format!("{}", path.display()))?;
+            let report =
+                verify_bundle_with(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
             let (events, note) = bundle_events(path)?;
             let book = book_of(&events);
             let flags = kpledger_report::red_flags(&book);
@@ -231,4 +233,20 @@ pub(crate) fn demo_reports(
         written.push(p);
     }
     Ok((written, flags))
+}
+
+pub(crate) fn stats(a: StatsArgs) -> Result<u8> {
+    let StatsArgs { ledger, period, from, to, json, csv, open } = a;
+    stats_cmd(&ledger, period.as_deref(), from.as_deref(), to.as_deref(), json, csv, &open)
+}
+
+pub(crate) fn report(a: ReportArgs) -> Result<u8> {
+    let ReportArgs { html, ledger, bundle, policy, removed, open } = a;
+    removed.refuse()?;
+    report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &removed.trust, &open)
+}
+
+pub(crate) fn graph(a: GraphArgs) -> Result<u8> {
+    let GraphArgs { target, ledger, bundle, format, out, open } = a;
+    graph_cmd(&target, ledger.as_deref(), bundle.as_deref(), format, out.as_deref(), &open)
 }

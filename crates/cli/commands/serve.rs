@@ -1,5 +1,8 @@
 //! `kpledger serve`, `kpledger submit` and `kpledger get`: the service and its client.
 
+use super::verify::*;
+use crate::args::*;
+use kpledger_model::*;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,9 +50,8 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
         let jsonl = f.extension().is_some_and(|e| e == "jsonl");
         let ctype = if jsonl { "application/jsonl" } else { "application/json" };
         // A handover offer goes to the offers, for its buyer; everything else is an event.
-        let is_offer = !jsonl
-            && kpledger_model::canonical::parse_strict(&bytes)
-                .is_ok_and(|v| v["body"]["kind"] == "handover_offer");
+        let is_offer =
+            !jsonl && canonical::parse_strict(&bytes).is_ok_and(|v| v["body"]["kind"] == "handover_offer");
         let url = if is_offer { offers_url.as_str() } else { url.as_str() };
         let mut tries = 0;
         let (status, body) = loop {
@@ -84,7 +86,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                         f.display(),
                         v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
                         if status == 200 { "already waiting" } else { "waiting" },
-                        kpledger_model::Time::from_unix(v["expires"].as_i64().unwrap_or(0))
+                        Time::from_unix(v["expires"].as_i64().unwrap_or(0))
                     );
                 } else if !json {
                     let already = status == 200;
@@ -128,7 +130,7 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
     if !path.starts_with('/') {
         bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
     }
-    let key = kpledger_model::SecretKey::read_pem_file(key)?;
+    let key = SecretKey::read_pem_file(key)?;
     let url = format!("{}{path}", server.trim_end_matches('/'));
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let nonce = uuid::Uuid::now_v7().simple().to_string();
@@ -180,4 +182,66 @@ fn findings_text(findings: &Value) -> String {
         }
     }
     out
+}
+
+pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
+    let ServeArgs {
+        ledger,
+        listen,
+        max_body,
+        max_events,
+        max_connections,
+        header_timeout,
+        request_timeout,
+        queue,
+        group,
+        replay_window,
+        checkpoint_key,
+        checkpoint_every,
+        witness_policy,
+        offer_ttl,
+        max_offers,
+        public_url,
+    } = a;
+    let mut cfg = kpledger_serve::Config::new(ledger);
+    cfg.max_body = max_body;
+    cfg.max_events = max_events;
+    cfg.max_connections = max_connections;
+    cfg.header_timeout = Duration::from_secs(header_timeout);
+    cfg.request_timeout = Duration::from_secs(request_timeout);
+    cfg.queue = queue;
+    cfg.group = group;
+    cfg.replay_window = replay_window;
+    cfg.public_url = public_url;
+    cfg.offer_ttl = Duration::from_secs(offer_ttl);
+    cfg.max_offers = max_offers;
+    if let Some(k) = checkpoint_key {
+        let key = SecretKey::read_pem_file(&k)?;
+        cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
+    }
+    if let Some(p) = witness_policy {
+        cfg.witnesses = Some((read_policy(&p)?, Duration::from_secs(checkpoint_every.max(1))));
+    }
+    serve(listen, cfg)
+}
+
+pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
+    let SubmitArgs { server, files, json } = a;
+    submit(&server, &files, json)
+}
+
+pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
+    let GetArgs { server, key, as_actor, path, out } = a;
+    get(&server, &key, &as_actor, &path, out.as_deref())
+}
+
+pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
+    let BenchArgs { parcels, lot_parcels, dir, rounds, json } = a;
+    let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::bench::table(&report));
+    }
+    Ok(OK)
 }

@@ -1,12 +1,13 @@
 //! `kpledger verify`: a whole ledger, or one evidence bundle under a trust policy.
 
+use super::common::*;
+use crate::args::*;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::{ParsedEvent, PublicKey};
 use kpledger_verify::SigMode;
 
-use super::common::*;
 use crate::args::OpenArgs;
 use crate::commands::report;
 use crate::render;
@@ -117,4 +118,31 @@ pub(crate) fn verify_bundle_file(
         print!("{}", render::report(&report));
     }
     Ok(if report.ok { OK } else { FOUND })
+}
+
+pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
+    let VerifyArgs { bundle, ledger, policy, removed, batch, red_flags, json, wait } = a;
+    removed.refuse()?;
+    let mode = if batch { SigMode::Batch } else { SigMode::Strict };
+    match (ledger, bundle) {
+        (Some(l), _) => {
+            // A trust policy (or trusted keys) given with --ledger pins the log's root.
+            let trust = if policy.is_some() || !removed.trust.is_empty() {
+                Some(bundle_trust(policy.as_deref(), &removed.trust)?)
+            } else {
+                None
+            };
+            verify_ledger(&l, trust.as_ref(), mode, red_flags, json, &OpenArgs { wait: wait.unwrap_or(5) })
+        }
+        (None, Some(b)) => {
+            if wait.is_some() {
+                bail!(
+                    "--wait is for --ledger (a ledger's lock); a bundle file has no lock, so it would do nothing"
+                );
+            }
+            let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
+            verify_bundle_file(&b, &trust, mode, red_flags, json)
+        }
+        _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
+    }
 }

@@ -20,7 +20,6 @@ pub mod copy;
 pub mod demo;
 pub mod log_tree;
 pub mod migrate;
-pub mod query;
 pub mod sim;
 pub mod store;
 pub mod synth;

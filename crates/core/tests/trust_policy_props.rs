@@ -59,6 +59,9 @@ fn gen_policy() -> impl Strategy<Value = GenPolicy> {
     )
         .prop_map(|(logs, witnesses, group_seeds, q, issuers, style)| {
             let mut groups: Vec<GenGroup> = Vec::new();
+            // The witnesses each group reaches: a group's members reach disjoint witnesses
+            // (the policy refuses one witness counted twice).
+            let mut reach: Vec<BTreeSet<usize>> = Vec::new();
             for s in group_seeds {
                 // Members: distinct names defined before (witnesses, then earlier groups).
                 let pool = witnesses + groups.len();
@@ -66,21 +69,29 @@ fn gen_policy() -> impl Strategy<Value = GenPolicy> {
                     break;
                 }
                 let mut members = Vec::new();
+                let mut reached = BTreeSet::new();
                 for bit in 0..pool {
                     if (s >> bit) & 1 == 1 {
-                        members.push(if bit < witnesses {
-                            Member::Witness(bit)
+                        let (m, under) = if bit < witnesses {
+                            (Member::Witness(bit), BTreeSet::from([bit]))
                         } else {
-                            Member::Group(bit - witnesses)
-                        });
+                            (Member::Group(bit - witnesses), reach[bit - witnesses].clone())
+                        };
+                        if reached.is_disjoint(&under) {
+                            reached.extend(under);
+                            members.push(m);
+                        }
                     }
                 }
                 if members.is_empty() {
                     members.push(Member::Witness(0).clone());
+                    reached = BTreeSet::from([0]);
                     if witnesses == 0 {
                         members = vec![Member::Group(0)];
+                        reached = reach[0].clone();
                     }
                 }
+                reach.push(reached);
                 let n = members.len();
                 let threshold = match (s >> 40) % 3 {
                     0 => 0,

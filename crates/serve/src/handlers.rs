@@ -350,10 +350,13 @@ async fn authenticate(
                 return Ok(false);
             }
             let fresh = crate::writer::Actors::load(l)?;
-            if let Ok(mut w) = st.actors.write() {
+            if let Ok(mut w) = st.actors.write()
+                && fresh.size >= w.size
+            {
                 *w = fresh;
+                return Ok(true);
             }
-            Ok(true)
+            Ok(false)
         })
         .await
         .unwrap_or(false);
@@ -764,7 +767,8 @@ fn offer_is_current(l: &Ledger, offer: &Offer) -> Result<Result<(), Problem>, St
     if p.holder != b.signer {
         return Ok(Err(refused_offer(
             Rule::Ch2,
-            format!("the offer is signed by {}, but {} holds the parcel", b.signer, p.holder),
+            // Not naming the holder: POST /v1/offers needs no read signature.
+            format!("the offer is signed by {}, who does not hold the parcel", b.signer),
         )));
     }
     if p.head != b.prev {

@@ -33,13 +33,17 @@ pub(crate) struct Actors {
     pub(crate) by_id: HashMap<ActorId, ActorState>,
     /// The country of the ledger's root authority (the genesis signer).
     pub(crate) country: Option<Country>,
+    /// The number of events in the ledger when it was read: an older read never replaces a
+    /// newer registry.
+    pub(crate) size: u64,
 }
 
 impl Actors {
     pub(crate) fn load(ledger: &Ledger) -> Result<Actors, StoreError> {
         let all = ledger.actors()?;
         let country = all.iter().find(|a| a.enrolled_by.is_none()).map(|a| a.record.country.clone());
-        Ok(Actors { by_id: all.into_iter().map(|a| (a.record.id.clone(), a)).collect(), country })
+        let size = ledger.len()?;
+        Ok(Actors { by_id: all.into_iter().map(|a| (a.record.id.clone(), a)).collect(), country, size })
     }
 
     /// The root authority (the genesis signer).

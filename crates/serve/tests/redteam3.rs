@@ -120,6 +120,14 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
         price_usd_cents: Cents(1),
     };
     let offer = Offer::sign(body, &kk).unwrap();
+    // Posted as an offer (no read signature either): refused without naming the holder.
+    let a = post(&format!("{}/v1/offers", s.url), "application/json", &serde_json::to_vec(&offer).unwrap());
+    assert_eq!(a.status, 422);
+    assert!(
+        !String::from_utf8_lossy(&a.body).contains(rival.as_str()),
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
     let probe = Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: Points(1) }), &kk)
         .unwrap()
         .into_parsed()
@@ -146,4 +154,161 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
     let a = post_events(&s, &[&split]);
     assert_eq!(a.status, 422);
     assert!(String::from_utf8_lossy(&a.body).contains(&sibling_head.short()), "the holder is told its head");
+}
+
+/// Demonstration of a gap (a format change, reported): koroma's key is stolen and the authority
+/// rotates it. The card the service serves afterwards still proves the parcel's holder by the
+/// extraction koroma signed with the stolen key, so the buyer's offline check (`handover accept
+/// --card`: the offer's key must be the key the card shows the holder signed with) takes the
+/// thief's offer and refuses koroma's own. Nothing is recorded: ingest refuses the thief's
+/// offer (CH-2). A card cannot show that the holder's key is still current (docs/SPEC.md
+/// §14.6); the buyer learns it only when the ledger records or refuses the handover.
+#[test]
+fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
+    use kpledger_model::{Cents, Event, Offer, OfferBody, OfferKind, Payload};
+    use kpledger_verify::TrustPolicy;
+    use kpledger_verify::card::verify_card;
+    let mut w = World::new("rt3-card-key");
+    let (koroma, kamara, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let stolen = w.sim.key(&koroma).unwrap().clone();
+    w.sim.rotate(&nma, &koroma, 1).unwrap();
+    let current = w.sim.key(&koroma).unwrap().clone();
+    let kn = w.sim.key(&nma).unwrap().clone();
+    w.sim.ledger_mut().publish_checkpoint(&kn).unwrap();
+    let s = start(w.config());
+
+    // Koroma, with its new key, fetches its parcel's card from the service.
+    let a = get_signed(&format!("{}/v1/parcels/{parcel}/card", s.url), &koroma, &current, "ck-1");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let card = verify_card(&a.body, &TrustPolicy::from_keys(vec![kn.public()])).unwrap();
+    assert_eq!(card.card.holder, koroma);
+    // The gap: the key the card vouches for is the stolen one, rotated away before the checkpoint.
+    assert_eq!(card.holder_key, Some(stolen.public()));
+    assert_ne!(card.holder_key, Some(current.public()));
+
+    // The thief's offer in koroma's name passes the buyer's offline check; the ledger refuses it.
+    let body = OfferBody {
+        v: 1,
+        ledger: card.card.ledger.clone(),
+        kind: OfferKind::HandoverOffer,
+        time: w.sim.now(),
+        signer: koroma.clone(),
+        parcel,
+        prev: card.card.head,
+        to: kamara.clone(),
+        weight_pt: card.card.weight_pt,
+        price_usd_cents: Cents(1_000),
+    };
+    let offer = Offer::sign(body, &stolen).unwrap();
+    assert_eq!(Some(offer.sig.key), card.holder_key, "what `handover accept --card` compares");
+    let kb = w.sim.key(&kamara).unwrap().clone();
+    let accept =
+        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: card.card.weight_pt }), &kb)
+            .unwrap()
+            .into_parsed()
+            .unwrap();
+    let a = post_events(&s, &[&accept]);
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.json()["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CH-2"));
+}
+
+/// Demonstration of a gap (a format change, reported): the root authority's key K0 is stolen
+/// and the root rotates to K1. Bundles pin K0, where the chain of root keys starts, and follow
+/// the rotation (a checkpoint signed by K0 after it is LOG-2); a card, which carries no root
+/// rotation, is checked against every key pinned for the origin (docs/SPEC.md §14.6), so a
+/// policy pinning K0 and K1 takes a card the thief made with K0 alone: a parcel of 500.00 ct
+/// the ledger never held, "held" by koroma. The buyer's offline check passes; the ledger
+/// refuses the handover.
+#[test]
+fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
+    use kpledger_core::Ledger;
+    use kpledger_core::sim::{Sim, licence, site};
+    use kpledger_model::{
+        Cents, Event, HsCode, Offer, OfferBody, OfferKind, Origin, Payload, Points, Role, Time,
+    };
+    use kpledger_verify::TrustPolicy;
+    use kpledger_verify::card::verify_card;
+    let mut w = World::new("rt3-card-root");
+    let (nma, koroma, kamara) = (w.nma.clone(), w.koroma.clone(), w.dealer.clone());
+    let k0 = w.sim.key(&nma).unwrap().clone();
+    w.sim.rotate(&nma, &nma, 1).unwrap();
+    let k1 = w.sim.key(&nma).unwrap().clone();
+    let s = start(w.config());
+
+    // The thief's own ledger: same origin, root sl.nma under the stolen K0, a fake koroma.
+    let path = w.dir.join("forged.kpl");
+    let mut f = Sim::new(
+        Ledger::create(&path).unwrap(),
+        Origin::new(ORIGIN).unwrap(),
+        "thief",
+        &Time::new("2026-03-02T08:00:00Z").unwrap(),
+    );
+    let root =
+        f.genesis_with_key("sl.nma", "National Minerals Agency of Sierra Leone", "SL", k0.clone()).unwrap();
+    let policy =
+        kpledger_model::canonical::from_slice_strict(include_bytes!("../../../policies/SL.json")).unwrap();
+    f.policy(&root, policy).unwrap();
+    let mine = f
+        .site(
+            &root,
+            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
+        )
+        .unwrap();
+    let fake = f
+        .enrol(
+            &root,
+            "sl.miner.koroma",
+            "Ibrahim Koroma",
+            Role::Miner,
+            "SL",
+            Some(licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&mine]).unwrap()),
+        )
+        .unwrap();
+    let parcel = f.new_parcel_id();
+    f.submit(
+        &fake,
+        Payload::Extraction {
+            parcel,
+            site: mine,
+            weight_pt: Points(50_000),
+            stones: 40,
+            hs_code: HsCode::new("7102.31").unwrap(),
+        },
+    )
+    .unwrap();
+    f.ledger_mut().publish_checkpoint(&k0).unwrap();
+    let card = serde_json::to_vec(&f.ledger().parcel_card(&parcel).unwrap()).unwrap();
+
+    // The buyer's policy pins K0 (for bundles) and K1 (for cards since the rotation).
+    let checked = verify_card(&card, &TrustPolicy::from_keys(vec![k0.public(), k1.public()])).unwrap();
+    assert_eq!((&checked.card.holder, checked.card.weight_pt), (&koroma, Points(50_000)), "the gap");
+    // Pinning the current root key alone refuses it (LOG-2).
+    let only_k1 = verify_card(&card, &TrustPolicy::from_keys(vec![k1.public()])).unwrap_err();
+    assert_eq!(only_k1.finding().map(|f| f.code.code()), Some("LOG-2"));
+
+    // The handover the buyer signs from it is refused by the ledger.
+    let thief = f.key(&fake).unwrap().clone();
+    let body = OfferBody {
+        v: 1,
+        ledger: checked.card.ledger.clone(),
+        kind: OfferKind::HandoverOffer,
+        time: w.sim.now(),
+        signer: koroma.clone(),
+        parcel,
+        prev: checked.card.head,
+        to: kamara.clone(),
+        weight_pt: checked.card.weight_pt,
+        price_usd_cents: Cents(9_000_000),
+    };
+    let offer = Offer::sign(body, &thief).unwrap();
+    assert_eq!(Some(offer.sig.key), checked.holder_key, "what `handover accept --card` compares");
+    let kb = w.sim.key(&kamara).unwrap().clone();
+    let accept =
+        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: Points(50_000) }), &kb)
+            .unwrap()
+            .into_parsed()
+            .unwrap();
+    assert_eq!(post_events(&s, &[&accept]).status, 422);
 }

@@ -1,22 +1,35 @@
-//! RFC 8785 bytes of a model value, written straight from its `Serialize` implementation.
+//! The one canonical writer: RFC 8785 bytes of any `Serialize` value, written straight from
+//! its `Serialize` implementation.
 //!
-//! [`super::to_canonical`] is the model's path to canonical bytes. Going through a
-//! `serde_json::Value` first (serialise, then canonicalise the value) allocates a tree per
-//! document; verification canonicalises every event of a ledger, so this serializer writes
-//! the canonical form directly and gives the same bytes as
-//! `canonical_value(&serde_json::to_value(doc))`: objects (structs, maps, enum variants
-//! written as `{"variant": ...}` as serde_json does) have their members sorted by UTF-16 code
-//! units, strings use the same escapes, integers are plain decimal. It refuses what a signed
-//! document cannot hold: integers beyond ±(2^53 - 1), floating-point numbers, and map keys
-//! that are not strings or integers. Tests check it against the `Value` path.
+//! [`super::to_canonical`] (model values) and [`super::canonical_value`] (JSON values) both
+//! come here. Going through a `serde_json::Value` first (serialise, then canonicalise the
+//! value) would allocate a tree per document; verification canonicalises every event of a
+//! ledger, so this serializer writes the canonical form directly: objects (structs, maps,
+//! enum variants written as `{"variant": ...}` as serde_json does) have their members sorted
+//! by UTF-16 code units, strings use the escapes of RFC 8785 §3.2.2.2, integers up to 2^53
+//! are plain decimal. For signed documents ([`Numbers::Signed`]) it refuses what they cannot
+//! hold: integers beyond ±(2^53 - 1) and floating-point numbers; for any JSON value
+//! ([`Numbers::Any`]) it writes those as ECMAScript does. Map keys must be strings or
+//! integers. The unit tests check it against a `Value` writer kept as an oracle
+//! (`oracle.rs`), and `tests/vectors.rs` against the RFC 8785 and ES6 vectors.
 
 use serde::ser::{self, Serialize};
 
 use super::{JsonError, MAX_SAFE_INTEGER, utf16_order_utf8, write_string};
 
+/// Which numbers a document may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Numbers {
+    /// A signed document: integers within ±(2^53 - 1) only.
+    Signed,
+    /// Any JSON value: other numbers are written by `serde_json_canonicalizer`'s ECMAScript
+    /// number serialiser (RFC 8785 §3.2.2.3).
+    Any,
+}
+
 /// Canonical bytes of `doc`.
-pub(super) fn to_vec<T: Serialize + ?Sized>(doc: &T) -> Result<Vec<u8>, JsonError> {
-    let mut w = Writer::new(512);
+pub(super) fn to_vec<T: Serialize + ?Sized>(doc: &T, numbers: Numbers) -> Result<Vec<u8>, JsonError> {
+    let mut w = Writer::new(512, numbers);
     w.value(doc)?;
     Ok(w.finish())
 }
@@ -32,7 +45,7 @@ where
     B: Serialize + ?Sized,
     S: Serialize + ?Sized,
 {
-    let mut w = Writer::new(capacity);
+    let mut w = Writer::new(capacity, Numbers::Signed);
     w.out.extend_from_slice(br#"{"body":"#);
     let start = w.out.len();
     w.value(body)?;
@@ -81,17 +94,27 @@ fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-fn write_u(out: &mut Vec<u8>, v: u128) -> Result<(), Error> {
+/// Appends a number that is not a safe integer as ECMAScript writes it, for [`Numbers::Any`].
+fn push_ecmascript(out: &mut Vec<u8>, n: Option<serde_json::Number>) -> Result<(), Error> {
+    let n = n.ok_or_else(|| Error("a number that JSON cannot hold (not finite)".into()))?;
+    let bytes =
+        serde_json_canonicalizer::to_vec(&serde_json::Value::Number(n)).map_err(|e| Error(e.to_string()))?;
+    out.extend_from_slice(&bytes);
+    Ok(())
+}
+
+fn write_u(out: &mut Vec<u8>, v: u128, numbers: Numbers) -> Result<(), Error> {
     match u64::try_from(v) {
         Ok(v) if v <= MAX_SAFE_INTEGER => {
             push_decimal(out, v);
             Ok(())
         }
+        Ok(v) if numbers == Numbers::Any => push_ecmascript(out, Some(v.into())),
         _ => Err(unsafe_integer(v)),
     }
 }
 
-fn write_i(out: &mut Vec<u8>, v: i128) -> Result<(), Error> {
+fn write_i(out: &mut Vec<u8>, v: i128, numbers: Numbers) -> Result<(), Error> {
     match u64::try_from(v.unsigned_abs()) {
         Ok(abs) if abs <= MAX_SAFE_INTEGER => {
             if v < 0 {
@@ -100,7 +123,19 @@ fn write_i(out: &mut Vec<u8>, v: i128) -> Result<(), Error> {
             push_decimal(out, abs);
             Ok(())
         }
-        _ => Err(unsafe_integer(v)),
+        _ => match (numbers, i64::try_from(v)) {
+            (Numbers::Any, Ok(small)) => push_ecmascript(out, Some(small.into())),
+            _ => Err(unsafe_integer(v)),
+        },
+    }
+}
+
+fn write_f(out: &mut Vec<u8>, v: f64, numbers: Numbers) -> Result<(), Error> {
+    match numbers {
+        Numbers::Any => push_ecmascript(out, serde_json::Number::from_f64(v)),
+        Numbers::Signed => {
+            Err(Error(format!("number {v} is not an integer: signed documents hold whole numbers only")))
+        }
     }
 }
 
@@ -120,6 +155,8 @@ struct Writer {
     keys: String,
     /// Room for an object's bytes while its members are put in order.
     scratch: Vec<u8>,
+    /// Which numbers the document may hold.
+    numbers: Numbers,
 }
 
 /// A member's name: a struct field's, or a map key's, kept in `Writer::keys`.
@@ -166,14 +203,14 @@ thread_local! {
 }
 
 impl Writer {
-    fn new(capacity: usize) -> Writer {
+    fn new(capacity: usize, numbers: Numbers) -> Writer {
         let Spare { members, keys, scratch } = SPARE.take();
-        Writer { out: Vec::with_capacity(capacity), members, keys, scratch }
+        Writer { out: Vec::with_capacity(capacity), members, keys, scratch, numbers }
     }
 
     /// The output; the working space goes back for the next document.
     fn finish(self) -> Vec<u8> {
-        let Writer { out, mut members, mut keys, mut scratch } = self;
+        let Writer { out, mut members, mut keys, mut scratch, .. } = self;
         members.clear();
         keys.clear();
         scratch.clear();
@@ -187,7 +224,7 @@ impl Writer {
 
     /// Puts the members above `base` on the stack, which are all of one object, in order.
     fn sort_members(&mut self, base: usize) {
-        let Writer { out, members, keys, scratch } = self;
+        let Writer { out, members, keys, scratch, .. } = self;
         let members = &mut members[base..];
         let (Some(first), Some(last)) = (members.first(), members.last()) else { return };
         let region = first.start;
@@ -319,40 +356,40 @@ impl<'a> ser::Serializer for Canon<'a> {
         Ok(())
     }
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into())
+        write_i(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into())
+        write_i(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into())
+        write_i(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into())
+        write_i(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        write_i(&mut self.w.out, v)
+        write_i(&mut self.w.out, v, self.w.numbers)
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into())
+        write_u(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into())
+        write_u(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into())
+        write_u(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into())
+        write_u(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        write_u(&mut self.w.out, v)
+        write_u(&mut self.w.out, v, self.w.numbers)
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        Err(Error(format!("number {v} is not an integer: signed documents hold whole numbers only")))
+        write_f(&mut self.w.out, v.into(), self.w.numbers)
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        Err(Error(format!("number {v} is not an integer: signed documents hold whole numbers only")))
+        write_f(&mut self.w.out, v, self.w.numbers)
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         write_string(v.encode_utf8(&mut [0; 4]), &mut self.w.out);

@@ -5,8 +5,8 @@
 //! again for the tag: an allocation per string, object and array, twice. This reader takes the
 //! body's own fields as they come, sets the others aside as borrowed raw JSON (no copy), and
 //! reads them into the variant named by `kind` with the field visitors derived for
-//! [`PayloadByKind`] (a remote derive: serde builds `Payload` itself, so every field is checked
-//! at compile time).
+//! `PayloadByKind` (a remote derive of [`Payload`], generated with it by one macro in
+//! `event.rs`: the same variants, fields and field attributes, so no field can be missed).
 //!
 //! It decides nothing on its own: what it reads is accepted only if its canonical bytes are the
 //! input, byte for byte (`Event::parse_canonical`); anything it refuses (escaped names, a kind
@@ -17,13 +17,7 @@ use serde::de::value::{BorrowedStrDeserializer, MapDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, VariantAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{
-    ActorRecord, Certificate, EventBody, ForeignCertificate, ImportConfirmation, ImportParcel, NewParcel,
-    Offer, ParcelRef, Payload, Policy, Sig, SiteRecord,
-};
-use crate::hash::Hash;
-use crate::keys::PublicKey;
-use crate::types::{ActorId, Cents, Country, HsCode, ParcelId, Points, SiteId, Text};
+use super::{EventBody, PayloadByKind, Sig};
 
 /// Reads an event (`{"body": ..., "sig": ...}`) from bytes; for a handover, also where its
 /// offer's body is in them (its canonical bytes, if the whole input is canonical).
@@ -91,108 +85,6 @@ impl<'de> Visitor<'de> for BodyVisitor {
         let payload = PayloadByKind::deserialize(Variant { kind, fields }).map_err(de::Error::custom)?;
         Ok((EventBody { v, ledger, time, signer, payload }, offer_body))
     }
-}
-
-/// [`Payload`]'s variants as an externally tagged enum, read from a [`Variant`]. Same names,
-/// fields and field attributes as `Payload`; a variant missing here only sends its events to the
-/// strict path (a test checks that none is).
-#[derive(Deserialize)]
-#[serde(remote = "Payload", rename_all = "snake_case")]
-enum PayloadByKind {
-    Genesis {
-        authority: ActorRecord,
-    },
-    Policy {
-        policy: Policy,
-    },
-    Enrol {
-        actor: ActorRecord,
-    },
-    RotateKey {
-        actor: ActorId,
-        key: PublicKey,
-    },
-    Revoke {
-        actor: ActorId,
-        reason: Text,
-    },
-    Site {
-        site: SiteRecord,
-    },
-    Extraction {
-        parcel: ParcelId,
-        site: SiteId,
-        weight_pt: Points,
-        stones: u32,
-        hs_code: HsCode,
-    },
-    Handover {
-        offer: Offer,
-        weight_pt: Points,
-    },
-    Split {
-        parcel: ParcelId,
-        prev: Hash,
-        outputs: Vec<NewParcel>,
-    },
-    Merge {
-        inputs: Vec<ParcelRef>,
-        output: NewParcel,
-    },
-    Valuation {
-        parcel: ParcelId,
-        prev: Hash,
-        weight_pt: Points,
-        exporter_usd_cents: Cents,
-        government_usd_cents: Cents,
-        #[serde(default)]
-        independent_usd_cents: Option<Cents>,
-        final_usd_cents: Cents,
-        duty_usd_cents: Cents,
-    },
-    Seal {
-        parcel: ParcelId,
-        prev: Hash,
-        weight_pt: Points,
-        #[serde(deserialize_with = "crate::types::de_references")]
-        seal_ids: Vec<Text>,
-    },
-    Certificate {
-        certificate: Certificate,
-    },
-    Export {
-        #[serde(deserialize_with = "crate::types::de_reference")]
-        certificate: Text,
-        parcels: Vec<ParcelRef>,
-    },
-    Transit {
-        #[serde(deserialize_with = "crate::types::de_reference")]
-        certificate: Text,
-        country: Country,
-        parcels: Vec<ParcelRef>,
-        #[serde(deserialize_with = "crate::types::de_references")]
-        seal_ids_in: Vec<Text>,
-        #[serde(deserialize_with = "crate::types::de_references")]
-        seal_ids_out: Vec<Text>,
-        carats_in_pt: Points,
-        carats_out_pt: Points,
-        parcel_count_in: u32,
-        parcel_count_out: u32,
-        opened: bool,
-    },
-    Import {
-        parcel: ParcelId,
-        holder: ActorId,
-        weight_pt: Points,
-        stones: u32,
-        hs_code: HsCode,
-        certificate: ForeignCertificate,
-        #[serde(default)]
-        more_parcels: Vec<ImportParcel>,
-    },
-    ImportConfirmation {
-        confirmation: ImportConfirmation,
-    },
 }
 
 /// A body's variant: its `kind` and its other fields, unread.
