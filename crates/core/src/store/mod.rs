@@ -21,6 +21,7 @@ mod append;
 mod bundle;
 mod log;
 mod open;
+pub mod pg;
 mod read;
 mod schema;
 mod state;
