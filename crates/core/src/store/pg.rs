@@ -334,3 +334,170 @@ pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, post
     out.sort();
     Ok(out)
 }
+
+/// A signed event's row in `events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its position, from 1.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: Vec<u8>,
+    /// Its kind.
+    pub kind: String,
+    /// Its time.
+    pub time: String,
+    /// Its signer.
+    pub signer: String,
+    /// Its canonical JSON.
+    pub doc: String,
+}
+
+/// The derived tables, with their columns in order and the columns of their key: where a
+/// derived row (`kpledger_verify::rows`) is written, replacing the row of the same key (as
+/// SQLite's `INSERT OR REPLACE`).
+const DERIVED: [(&str, &[&str], &[&str]); 6] = [
+    ("meta", &["key", "value"], &["key"]),
+    ("actors", &["id", "role", "country", "revoked", "doc"], &["id"]),
+    ("sites", &["id", "country", "doc"], &["id"]),
+    ("policies", &["country", "version", "doc"], &["country"]),
+    ("parcels", &["id", "holder", "status", "weight_pt", "head", "doc"], &["id"]),
+    ("certificates", &["number", "issuing_country", "status", "doc"], &["number"]),
+];
+
+/// Bulk writes and reads of the store's rows. Writes run inside a transaction from
+/// [`PgStore::write_transaction`] (the sequencer's lock held); each kind of row of a batch is
+/// one statement (`INSERT … SELECT FROM unnest(arrays)`), whatever the batch's size, so a batch
+/// costs a few round trips, not a few per event.
+pub mod rows {
+    use kpledger_verify::ledger::Cell;
+    use postgres::GenericClient;
+    use postgres::types::ToSql;
+
+    use super::{DERIVED, EventRow};
+
+    /// The log's end as the sequencer sees it: the highest position recorded (0 when empty).
+    pub fn last_seq(c: &mut impl GenericClient) -> Result<u64, postgres::Error> {
+        let n: i64 = c.query_one("SELECT coalesce(max(seq), 0) FROM public.events", &[])?.get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Inserts a batch's events, their parcel index rows (parcel, seq) and the Merkle nodes
+    /// they complete (level, index, hash).
+    pub fn insert_events(
+        c: &mut impl GenericClient,
+        events: &[EventRow],
+        parcels: &[(String, i64)],
+        nodes: &[(i32, i64, Vec<u8>)],
+    ) -> Result<(), postgres::Error> {
+        if !events.is_empty() {
+            let seq: Vec<i64> = events.iter().map(|e| e.seq).collect();
+            let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.as_slice()).collect();
+            let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+            let time: Vec<&str> = events.iter().map(|e| e.time.as_str()).collect();
+            let signer: Vec<&str> = events.iter().map(|e| e.signer.as_str()).collect();
+            let doc: Vec<&str> = events.iter().map(|e| e.doc.as_str()).collect();
+            c.execute(
+                "INSERT INTO public.events(seq, hash, kind, time, signer, doc) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])",
+                &[&seq, &hash, &kind, &time, &signer, &doc],
+            )?;
+        }
+        if !parcels.is_empty() {
+            let parcel: Vec<&str> = parcels.iter().map(|(p, _)| p.as_str()).collect();
+            let seq: Vec<i64> = parcels.iter().map(|(_, s)| *s).collect();
+            c.execute(
+                "INSERT INTO public.event_parcels(parcel, seq) SELECT * FROM unnest($1::text[], $2::bigint[])",
+                &[&parcel, &seq],
+            )?;
+        }
+        if !nodes.is_empty() {
+            let level: Vec<i32> = nodes.iter().map(|n| n.0).collect();
+            let idx: Vec<i64> = nodes.iter().map(|n| n.1).collect();
+            let hash: Vec<&[u8]> = nodes.iter().map(|n| n.2.as_slice()).collect();
+            c.execute(
+                "INSERT INTO public.log_nodes(level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])",
+                &[&level, &idx, &hash],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes a derived row of `table`, replacing the row of the same key. An unknown table,
+    /// or a row of the wrong width, is an error of the caller (`None`).
+    pub fn put_row(
+        c: &mut impl GenericClient,
+        table: &str,
+        row: &[Cell],
+    ) -> Option<Result<(), postgres::Error>> {
+        let (_, cols, key) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
+        if cols.len() != row.len() {
+            return None;
+        }
+        let marks: Vec<String> = (1..=row.len()).map(|i| format!("${i}")).collect();
+        let set: Vec<String> =
+            cols.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+        let sql = format!(
+            "INSERT INTO public.{table}({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", "),
+            set.join(", ")
+        );
+        let values: Vec<Box<dyn ToSql + Sync>> = row
+            .iter()
+            .map(|cell| -> Box<dyn ToSql + Sync> {
+                match cell {
+                    Cell::Null => Box::new(Option::<String>::None),
+                    Cell::Int(i) => Box::new(*i),
+                    Cell::Text(t) => Box::new(t.clone()),
+                    Cell::Blob(b) => Box::new(b.clone()),
+                }
+            })
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+        Some(c.execute(&sql, &params).map(|_| ()))
+    }
+
+    /// The canonical documents of the events at positions `first ..= last`, in order.
+    pub fn event_docs(
+        c: &mut impl GenericClient,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<Vec<u8>>, postgres::Error> {
+        let (first, last) =
+            (i64::try_from(first).unwrap_or(i64::MAX), i64::try_from(last).unwrap_or(i64::MAX));
+        Ok(c.query(
+            "SELECT doc FROM public.events WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
+            &[&first, &last],
+        )?
+        .iter()
+        .map(|r| r.get::<_, String>(0).into_bytes())
+        .collect())
+    }
+
+    /// A derived row's cells, by its key (one key column), as stored.
+    pub fn row(
+        c: &mut impl GenericClient,
+        table: &str,
+        key: &str,
+    ) -> Option<Result<Option<Vec<Cell>>, postgres::Error>> {
+        let (_, cols, keys) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
+        let sql = format!("SELECT {} FROM public.{table} WHERE {} = $1", cols.join(", "), keys[0]);
+        Some(c.query_opt(&sql, &[&key]).map(|r| {
+            r.map(|r| {
+                (0..cols.len())
+                    .map(|i| {
+                        let t = r.columns()[i].type_();
+                        if *t == postgres::types::Type::INT8 {
+                            r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int)
+                        } else if *t == postgres::types::Type::BYTEA {
+                            r.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Blob)
+                        } else {
+                            r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text)
+                        }
+                    })
+                    .collect()
+            })
+        }))
+    }
+}
