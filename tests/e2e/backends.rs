@@ -91,3 +91,74 @@ fn ledger_copy_judges_every_event_again_and_stops_at_a_forged_one() {
         .unwrap();
     assert!(n < seq, "{n} events copied, the forged one is #{seq}");
 }
+
+/// The PostgreSQL server's URL (a role that may create databases), or `None`: the test is
+/// skipped, unless `KPLEDGER_REQUIRE_PG=1` (set by `.ci/run`, which starts one).
+fn pg_server() -> Option<String> {
+    match std::env::var("KPLEDGER_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var_os("KPLEDGER_REQUIRE_PG").is_some_and(|v| v == "1") {
+                panic!(
+                    "KPLEDGER_TEST_PG_URL is not set, and KPLEDGER_REQUIRE_PG=1: run the tests through .ci/run, \
+                     or start the services with .ci/services.sh"
+                );
+            }
+            eprintln!("skipped: no PostgreSQL (KPLEDGER_TEST_PG_URL); .ci/run starts one");
+            None
+        }
+    }
+}
+
+/// A new, empty database of its own; its URL.
+fn pg_database(server: &str, tag: &str) -> String {
+    let name = format!("kpl_e2e_{tag}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    format!("{}/{name}", server.rsplit_once('/').unwrap().0)
+}
+
+#[test]
+fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
+    let Some(server) = pg_server() else { return };
+    let t = TempDir::new("copy-pg");
+    let demo = t.join("demo");
+    kp!("demo", &demo).run().ok();
+    let from = demo.join("ledger.kpl");
+    let db = pg_database(&server, "copy");
+    // Into PostgreSQL: every event judged again, then the database verified whole.
+    let v = kp!("ledger", "copy", "--from", &from, "--to", &db, "--json").run().ok().json();
+    assert_eq!(v["report"]["ok"], true, "{v:#}");
+    assert!(v["checkpoints"].as_u64().unwrap() >= 2);
+    // The URL's password is never shown.
+    let password = db.split_once(':').unwrap().1.split_once(':').unwrap().1.split_once('@').unwrap().0;
+    assert!(!v["to"].as_str().unwrap().is_empty());
+    // And back into a new file.
+    let back = t.join("back.kpl");
+    let out = kp!("ledger", "copy", "--from", &db, "--to", &back).run();
+    out.ok().stdout_has("VERIFIED");
+    assert!(!out.stdout.contains(password) && !out.stderr.contains(password), "{out}");
+    kp!("verify", "--ledger", &back).run().ok();
+    assert_eq!(events_and_checkpoints(&from), events_and_checkpoints(&back));
+    assert_eq!(snapshot(&from), snapshot(&back));
+    std::fs::create_dir_all(t.join("a")).unwrap();
+    std::fs::create_dir_all(t.join("b")).unwrap();
+    assert_eq!(bundles(&from, &t.join("a")), bundles(&back, &t.join("b")));
+
+    // A database that holds a ledger already is not copied into.
+    kp!("ledger", "copy", "--from", &from, "--to", &db).run().cannot_run(&["not empty"]);
+
+    // An event altered in the database: copying out judges it again and stops there.
+    let mut c = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    let seq: i64 = c.query_one("SELECT min(seq) FROM events WHERE kind = 'extraction'", &[]).unwrap().get(0);
+    c.execute(
+        "UPDATE events SET doc = replace(doc, '\"weight_pt\":', '\"weight_pt\":1') WHERE seq = $1",
+        &[&seq],
+    )
+    .unwrap();
+    kp!("ledger", "copy", "--from", &db, "--to", t.join("again.kpl"))
+        .run()
+        .code(1)
+        .stderr_has(&format!("event #{seq} of"));
+}

@@ -11,6 +11,8 @@ pub(crate) enum LedgerCmd {
     /// cosignatures, are carried over as they are (they sign the tree's size and root, which
     /// the events decide). TO is then verified whole: it gives the same checkpoints, proofs and
     /// evidence bundles as FROM. FROM is only read. TO must be a new file or an empty ledger.
+    /// Either may be a PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DB (an empty
+    /// database for TO; kpledger creates its tables there; docs/DEPLOY.md).
     ///
     /// Exit 0 when TO verifies; 1 when the rules refuse an event of FROM (nothing after it is
     /// copied) or TO does not verify; 2 when it could not run (FROM is not a ledger, TO is not
@@ -19,10 +21,10 @@ pub(crate) enum LedgerCmd {
     /// Example: kpledger ledger copy --from sl.kpl --to sl-copy.kpl
     #[command(verbatim_doc_comment)]
     Copy {
-        /// The ledger to copy (only read)
+        /// The ledger to copy (only read): a file, or postgres://…
         #[arg(long, value_name = "FROM")]
         from: String,
-        /// The store to copy into: a new file, or an empty ledger
+        /// The store to copy into: a new file, an empty ledger, or an empty database (postgres://…)
         #[arg(long, value_name = "TO")]
         to: String,
         /// Print the outcome as JSON: from, to, events, checkpoints, report

@@ -1,11 +1,7 @@
 //! The ledger's store as a whole: `ledger copy`.
 
-use std::path::Path;
-use std::time::Duration;
-
 use anyhow::Result;
-use kpledger_core::copy::{CopyError, copy};
-use kpledger_core::{Ledger, OpenOptions};
+use kpledger_core::copy::{CopyError, Store, copy};
 use serde_json::json;
 
 use crate::args::LedgerCmd;
@@ -19,16 +15,12 @@ pub(crate) fn ledger_cmd(c: LedgerCmd) -> Result<u8> {
 }
 
 fn copy_cmd(from: &str, to: &str, json: bool) -> Result<u8> {
-    let opts = |read_only| OpenOptions { read_only, busy_timeout: Duration::from_secs(5) };
-    let source = Ledger::open(Path::new(from), opts(true))?;
-    let to_path = Path::new(to);
-    let mut dest = if to_path.exists() || to_path.is_symlink() {
-        Ledger::open(to_path, opts(false))?
-    } else {
-        Ledger::create(to_path)?
-    };
+    let mut source = Store::open(from)?;
+    let mut dest = Store::destination(to)?;
+    // As the stores name themselves: a database's URL without its password.
+    let (from, to) = (source.shown(), dest.shown());
     let bar = render::progress(0, "copying");
-    let outcome = copy(&source, &mut dest, &mut |done, total| {
+    let outcome = copy(&mut source, &mut dest, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });

@@ -6,11 +6,15 @@
 //! the same door as every other event (the rules judge each one again, and the store writes its
 //! derived rows and Merkle nodes as it writes them for any append); the checkpoints are carried
 //! byte for byte (their signatures cover the tree's size and root, which the events decide);
-//! then the new store is verified whole. The source is only read.
+//! then the new store is verified whole. The source is only read. Either end may be a file or
+//! a PostgreSQL database ([`Store`]).
 
 use kpledger_verify::{Finding, Report};
 
-use crate::store::{Ledger, StoreError};
+use kpledger_verify::ledger::StoredCheckpoint;
+
+use crate::store::pg_ledger::PgLedger;
+use crate::store::{Ledger, OpenOptions, StoreError};
 
 /// Events read and recorded per transaction.
 const BATCH: u64 = 2048;
@@ -73,38 +77,165 @@ pub struct Copied {
     pub report: Report,
 }
 
+/// A ledger in either store: a file, or a PostgreSQL database (`postgres://…`).
+#[derive(Debug)]
+pub enum Store {
+    /// An SQLite ledger file.
+    File(Ledger),
+    /// A PostgreSQL ledger database.
+    Pg(PgLedger),
+}
+
+impl Store {
+    /// Opens the ledger at `location` (a file's path, or a `postgres://` URL) to read it.
+    pub fn open(location: &str) -> Result<Store, StoreError> {
+        if crate::store::pg::is_url(location) {
+            return Ok(Store::Pg(PgLedger::open(location, true)?));
+        }
+        let opts = OpenOptions { read_only: true, busy_timeout: std::time::Duration::from_secs(5) };
+        Ok(Store::File(Ledger::open(std::path::Path::new(location), opts)?))
+    }
+
+    /// The store to copy into at `location`: a new file (created), an existing file, or a
+    /// database (its tables created if it has none; an existing ledger database opened).
+    pub fn destination(location: &str) -> Result<Store, StoreError> {
+        if crate::store::pg::is_url(location) {
+            return match PgLedger::create(location) {
+                Err(StoreError::Exists(_)) => Ok(Store::Pg(PgLedger::open(location, false)?)),
+                other => other.map(Store::Pg),
+            };
+        }
+        let path = std::path::Path::new(location);
+        if path.exists() || path.is_symlink() {
+            let opts = OpenOptions { read_only: false, busy_timeout: std::time::Duration::from_secs(5) };
+            Ok(Store::File(Ledger::open(path, opts)?))
+        } else {
+            Ok(Store::File(Ledger::create(path)?))
+        }
+    }
+
+    /// The store, as messages name it.
+    pub fn shown(&self) -> String {
+        match self {
+            Store::File(l) => l.path().display().to_string(),
+            Store::Pg(p) => p.shown().display().to_string(),
+        }
+    }
+
+    /// Number of events.
+    pub fn len(&mut self) -> Result<u64, StoreError> {
+        match self {
+            Store::File(l) => l.len(),
+            Store::Pg(p) => p.len(),
+        }
+    }
+
+    /// True if the store holds no event.
+    pub fn is_empty(&mut self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The canonical documents of the events at `first ..= last`.
+    pub fn event_docs(&mut self, first: u64, last: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        match self {
+            Store::File(l) => l.event_docs(first, last),
+            Store::Pg(p) => p.event_docs(first, last),
+        }
+    }
+
+    /// Every stored checkpoint, by size.
+    pub fn stored_checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        match self {
+            Store::File(l) => l.stored_checkpoints(),
+            Store::Pg(p) => p.stored_checkpoints(),
+        }
+    }
+
+    /// Verifies the whole ledger.
+    pub fn verify(&mut self) -> Result<Report, StoreError> {
+        match self {
+            Store::File(l) => l.verify(&mut |_, _| {}),
+            Store::Pg(p) => p.verify(kpledger_verify::SigMode::Strict, &mut |_, _| {}),
+        }
+    }
+}
+
 /// Copies the signed events and checkpoints of `from` into `to`, which must be empty, and
 /// verifies `to`. `progress` is told (events done, events in all).
-pub fn copy(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
-    let shown_to = to.path().display().to_string();
-    if !to.is_empty()? || to.latest_checkpoint()?.is_some() {
+pub fn copy(
+    from: &mut Store,
+    to: &mut Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Copied, CopyError> {
+    let shown_to = to.shown();
+    if !to.is_empty()? || !to.stored_checkpoints()?.is_empty() {
         return Err(CopyError::NotEmpty(shown_to));
     }
-    let shown_from = from.path().display().to_string();
+    let shown_from = from.shown();
     let total = from.len()?;
-    let mut done = 0u64;
-    while done < total {
-        let last = (done + BATCH).min(total);
-        let docs = from.event_docs(done + 1, last)?;
-        if docs.len() as u64 != last - done {
-            return Err(CopyError::Gap { from: shown_from, seq: done + docs.len() as u64 + 1 });
+    let refused = |at: u64, e: StoreError| match e {
+        StoreError::Rejected { findings, .. } => {
+            CopyError::Refused { from: shown_from.clone(), seq: at + 1, findings }
         }
-        to.ingest_batches(std::iter::once(docs), &mut |_| {}).map_err(|(i, e)| match e {
-            StoreError::Rejected { findings, .. } => {
-                CopyError::Refused { from: shown_from.clone(), seq: done + i + 1, findings }
+        other => CopyError::Store(other),
+    };
+    let mut done = 0u64;
+    let mut gap = None;
+    {
+        // The source's events, a batch at a time, numbered 1, 2, 3, … without a gap.
+        let mut read = 0u64;
+        let mut batches = std::iter::from_fn(|| {
+            if read >= total || gap.is_some() {
+                return None;
             }
-            other => CopyError::Store(other),
-        })?;
-        done = last;
-        progress(done, total);
+            let last = (read + BATCH).min(total);
+            let docs = match from.event_docs(read + 1, last) {
+                Ok(d) => d,
+                Err(e) => return Some(Err(e)),
+            };
+            if docs.len() as u64 != last - read {
+                gap = Some(read + docs.len() as u64 + 1);
+                return None;
+            }
+            read = last;
+            Some(Ok(docs))
+        });
+        match to {
+            Store::File(l) => {
+                for docs in batches {
+                    let docs = docs?;
+                    let n = docs.len() as u64;
+                    l.ingest_batches(std::iter::once(docs), &mut |_| {})
+                        .map_err(|(i, e)| refused(done + i, e))?;
+                    done += n;
+                    progress(done, total);
+                }
+            }
+            Store::Pg(p) => {
+                done = p
+                    .ingest_into_empty(&mut batches, &mut |d| progress(d, total))
+                    .map_err(|(at, e)| refused(at, e))?;
+            }
+        }
+    }
+    if let Some(seq) = gap {
+        return Err(CopyError::Gap { from: shown_from, seq });
     }
     let checkpoints = from.stored_checkpoints()?;
     for c in &checkpoints {
-        let size = i64::try_from(c.size).map_err(|_| {
-            StoreError::Refused(format!("{shown_from}: a checkpoint of size {} is beyond any log", c.size))
-        })?;
-        to.carry_checkpoint(size, &c.root, &c.note)?;
+        match to {
+            Store::File(l) => {
+                let size = i64::try_from(c.size).map_err(|_| {
+                    StoreError::Refused(format!(
+                        "{shown_from}: a checkpoint of size {} is beyond any log",
+                        c.size
+                    ))
+                })?;
+                l.carry_checkpoint(size, &c.root, &c.note)?;
+            }
+            Store::Pg(p) => p.carry_checkpoint(c)?,
+        }
     }
-    let report = to.verify(&mut |_, _| {})?;
+    let report = to.verify()?;
     Ok(Copied { events: done, checkpoints: checkpoints.len() as u64, report })
 }

@@ -22,6 +22,7 @@ mod bundle;
 mod log;
 mod open;
 pub mod pg;
+pub mod pg_ledger;
 mod read;
 mod schema;
 mod state;

@@ -355,7 +355,7 @@ pub struct EventRow {
 /// The derived tables, with their columns in order and the columns of their key: where a
 /// derived row (`kpledger_verify::rows`) is written, replacing the row of the same key (as
 /// SQLite's `INSERT OR REPLACE`).
-const DERIVED: [(&str, &[&str], &[&str]); 6] = [
+pub(crate) const DERIVED: [(&str, &[&str], &[&str]); 6] = [
     ("meta", &["key", "value"], &["key"]),
     ("actors", &["id", "role", "country", "revoked", "doc"], &["id"]),
     ("sites", &["id", "country", "doc"], &["id"]),
