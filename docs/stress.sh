@@ -3,6 +3,7 @@
 #
 #   docs/stress.sh                          # 1000 SIGKILLs, 20 rounds of writers and readers
 #   KILLS=5000 ROUNDS=100 docs/stress.sh    # longer
+#   SERVE_KILLS=5000 docs/stress.sh         # more kills of the service under load
 #   SEED=1234 docs/stress.sh                # replay a kill schedule printed by an earlier run
 #
 # Crash safety (tests/e2e/crash.rs): a demo ledger's events (`kpledger demo --parcels 8`) are
@@ -27,7 +28,14 @@
 # witness ever cosigns both histories beyond the fork, a rollback, or two roots at one size, and
 # a restarted witness never remembers less than it answered for.
 #
-# CI runs the same tests with 10 kills and 1 round (`cargo test --test e2e crash concurrency`).
+# The service (tests/e2e/serve.rs): `kpledger serve` is killed with SIGKILL SERVE_KILLS times
+# (default 1000) while four clients submit signed events one at a time, each time after a
+# pseudo-random number (1 to 12, from SEED) of acknowledgements, and restarted: every event
+# acknowledged before a kill must be there at the acknowledged position, its retry answered 200
+# with that position (idempotent), an event in flight recorded once or not at all; at the end
+# the ledger verifies and holds every event exactly once.
+#
+# CI runs the same tests with 10 kills (3 for the service) and 1 round (`cargo test --test e2e crash concurrency`).
 # Release mode here: many more processes per second, so many more interleavings. SIGKILL tests
 # the file's atomicity (SQLite WAL); it does not simulate power loss (synchronous=FULL is
 # what covers that).
@@ -36,14 +44,17 @@ cd "$(dirname "$0")/.."
 
 KILLS=${KILLS:-1000}
 WITNESS_KILLS=${WITNESS_KILLS:-1000}
+SERVE_KILLS=${SERVE_KILLS:-1000}
 ROUNDS=${ROUNDS:-20}
 SEED=${SEED:-$(date +%s)}
-echo "stress: $KILLS kills (seed $SEED), $ROUNDS concurrency rounds" >&2
+echo "stress: $KILLS kills, $SERVE_KILLS service kills (seed $SEED), $ROUNDS concurrency rounds" >&2
 
 KPLEDGER_STRESS_KILLS=$KILLS KPLEDGER_STRESS_SEED=$SEED \
   cargo test --release --locked --test e2e crash -- --nocapture --test-threads 1
 KPLEDGER_WITNESS_KILLS=$WITNESS_KILLS KPLEDGER_STRESS_SEED=$SEED \
   cargo test --release --locked --test e2e witness_net::sigkill -- --nocapture --test-threads 1
+KPLEDGER_SERVE_KILLS=$SERVE_KILLS KPLEDGER_STRESS_SEED=$SEED \
+  cargo test --release --locked --test e2e serve::sigkill -- --nocapture --test-threads 1
 KPLEDGER_STRESS_ROUNDS=$ROUNDS \
   cargo test --release --locked --test e2e concurrency -- --nocapture --test-threads 1
 echo "stress: passed (seed $SEED)" >&2

@@ -45,6 +45,9 @@
 //!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
 //! - `s3`: `log tiles --out s3://…` to an S3-compatible server on loopback: the objects read
 //!   back verify against the checkpoint; other bytes in place, or a newer checkpoint, refused;
+//! - `remote`: `--server URL` on the commands that read or sign against a ledger: a dealer with
+//!   only its key file hands over, splits and merges against `kpledger serve`; refusals (401, 403,
+//!   422, a stale offer, an unreachable server) are said plainly; the server's file verifies;
 //! - `report`: `stats`, `report --html`, `graph`, red flags in `verify`; the demo's report in
 //!   headless Chromium (screenshot at target/report/demo-report.png).
 //!
@@ -97,6 +100,8 @@ mod redteam;
 mod redteam2;
 #[path = "e2e/refusal.rs"]
 mod refusal;
+#[path = "e2e/remote.rs"]
+mod remote;
 #[path = "e2e/report.rs"]
 mod report;
 #[path = "e2e/s3.rs"]

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use kpledger_model::{ActorId, Time};
 
 mod certificate;
 mod epcis;
@@ -22,6 +23,7 @@ mod query;
 mod report;
 mod service;
 mod trade;
+pub(crate) mod value;
 mod witness;
 
 pub(crate) use certificate::*;
@@ -135,6 +137,61 @@ pub(crate) struct OpenArgs {
     pub(crate) wait: u64,
 }
 
+/// The ledger a command reads or writes, and how long to wait for another process's lock.
+#[derive(Debug, Args)]
+pub(crate) struct LedgerArgs {
+    /// The ledger file
+    #[arg(long, env = "KPLEDGER_LEDGER")]
+    pub(crate) ledger: PathBuf,
+    #[command(flatten)]
+    pub(crate) open: OpenArgs,
+}
+
+/// Where a command that reads a ledger reads it: the ledger file, or a kpledger server as an
+/// enrolled actor (signed requests, RFC 9421).
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// The ledger file
+    #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "server")]
+    pub(crate) ledger: Option<PathBuf>,
+    /// Read from this kpledger server instead of the ledger file (e.g. http://127.0.0.1:8080),
+    /// with requests signed as the actor --as with --key
+    #[arg(long, value_name = "URL", requires_all = ["key", "as_actor"])]
+    pub(crate) server: Option<String>,
+    /// With --server: the reading actor's private key (PKCS#8 PEM)
+    #[arg(long, requires = "server")]
+    pub(crate) key: Option<PathBuf>,
+    /// With --server: the actor enrolled with --key
+    #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor, requires = "server")]
+    pub(crate) as_actor: Option<ActorId>,
+    #[command(flatten)]
+    pub(crate) open: OpenArgs,
+}
+
+/// A kpledger server a signing command works against instead of the ledger file.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Sign against this kpledger server instead of the ledger file (e.g. http://127.0.0.1:8080):
+    /// what the event continues (a parcel's head) is read with requests signed as --as with
+    /// --key, and the signed event is submitted to the server (or written to --out); --ledger is
+    /// then not read
+    #[arg(long, value_name = "URL")]
+    pub(crate) server: Option<String>,
+}
+
+/// What an evidence bundle is judged against: the importing authority's trust policy, or the
+/// bare keys of `--trust`.
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// The importing authority's trust policy (C2SP tlog-policy lines plus
+    /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for a bundle; `verify --ledger` with it
+    /// also checks that the ledger's root authority key is the log key it pins (LOG-2)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) removed: RemovedTrustFlags,
+}
+
 /// Who signs, with what, when, and whether to record or write a file.
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
@@ -146,11 +203,11 @@ pub(crate) struct SignArgs {
     #[arg(long)]
     pub(crate) key: PathBuf,
     /// The signer's actor id (default: the actor enrolled with this key)
-    #[arg(long = "as", value_name = "ACTOR")]
-    pub(crate) as_actor: Option<String>,
+    #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor)]
+    pub(crate) as_actor: Option<ActorId>,
     /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
-    #[arg(long)]
-    pub(crate) time: Option<String>,
+    #[arg(long, value_parser = value::time)]
+    pub(crate) time: Option<Time>,
     /// Write the signed event to this file instead of recording it (offline signing; the
     /// ledger is only read). Record it later with `kpledger ingest`.
     #[arg(long)]

@@ -11,14 +11,15 @@ pub(crate) mod ledger;
 pub(crate) mod log;
 pub(crate) mod publish;
 pub(crate) mod query;
+pub(crate) mod remote;
 pub(crate) mod report;
 pub(crate) mod serve;
+pub(crate) mod sign;
 pub(crate) mod trade;
 pub(crate) mod verify;
 pub(crate) mod witness;
 
 pub(crate) use self::common::*;
-pub(crate) use self::verify::{bundle_trust, read_policy};
 use crate::args::Command;
 use anyhow::Result;
 
@@ -38,7 +39,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Trust(t) => witness::trust_cmd(t),
         Command::Epcis(e) => epcis::epcis_cmd(e),
         Command::Key(k) => governance::key_cmd(k),
-        Command::Init(a) => governance::init_cmd(a),
+        Command::Init(a) => governance::init(a),
         Command::Policy(p) => governance::policy_cmd(p),
         Command::Actor(a) => governance::actor_cmd(a),
         Command::Site(s) => governance::site_cmd(s),

@@ -15,43 +15,13 @@ fn with_handover(tag: &str) -> (Trade, PathBuf, PathBuf) {
     let parcel = t.extract("3.00", "2");
     let offer = t.dir.join("offer.json");
     let handover = t.dir.join("handover.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        &parcel,
-        "--to",
-        DEALER,
-        "--price",
-        "100",
-        "--out",
+    signed!(
+        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
         &offer
     )
     .run()
     .ok();
-    kp!(
-        "handover",
-        "accept",
-        &offer,
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--weight",
-        "2.99",
-        "--out",
-        &handover
-    )
-    .run()
-    .ok();
+    signed!(t, &t.dealer, "handover", "accept", &offer, "--weight", "2.99", "--out", &handover).run().ok();
     (t, offer, handover)
 }
 
@@ -116,9 +86,7 @@ fn event_files_that_are_not_valid_signed_events() {
 fn offers_and_policies_that_are_not_what_they_claim() {
     let (t, offer, handover) = with_handover("bad-offers");
     let before = snapshot(&t.ledger);
-    let accept = |file: &Path| {
-        kp!("handover", "accept", file, "--ledger", &t.ledger, "--key", &t.dealer, "--time", t.tick()).run()
-    };
+    let accept = |file: &Path| signed!(t, &t.dealer, "handover", "accept", file,).run();
     // A handover event where an offer is expected.
     accept(&handover).cannot_run(&["is not a valid handover offer"]);
     // An offer whose price was changed after the holder signed it.
@@ -129,9 +97,7 @@ fn offers_and_policies_that_are_not_what_they_claim() {
     let hello = t.dir.join("hello.json");
     std::fs::write(&hello, r#"{"hello":1}"#).unwrap();
     accept(&hello).cannot_run(&["is not a valid handover offer"]);
-    kp!("policy", "set", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), &hello)
-        .run()
-        .cannot_run(&["is not a valid policy file"]);
+    signed!(t, &t.nma, "policy", "set", &hello).run().cannot_run(&["is not a valid policy file"]);
     assert_eq!(before, snapshot(&t.ledger));
 }
 
@@ -140,15 +106,11 @@ fn keys_of_the_wrong_kind() {
     let t = Trade::new("bad-keys");
     let before = snapshot(&t.ledger);
     let enrol = |pubkey: &Path| {
-        kp!(
+        signed!(
+            t,
+            &t.nma,
             "actor",
             "enrol",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             "sl.dealer.bah",
             "--name",
@@ -178,24 +140,8 @@ fn keys_of_the_wrong_kind() {
     enrol(&text).cannot_run(&["notes.txt", "public key"]);
     enrol(&t.dir.join("missing.pub")).cannot_run(&["missing.pub"]);
     // A public key where the private key is needed to sign.
-    let extract = |key: &Path| {
-        kp!(
-            "extract",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            key,
-            "--time",
-            t.tick(),
-            "--site",
-            SITE,
-            "--weight",
-            "1",
-            "--stones",
-            "1"
-        )
-        .run()
-    };
+    let extract =
+        |key: &Path| signed!(t, key, "extract", "--site", SITE, "--weight", "1", "--stones", "1").run();
     extract(&pub_of(&t.miner)).cannot_run(&["PUBLIC key", "private key"]);
     extract(&text).cannot_run(&["notes.txt", "private key"]);
     assert_eq!(before, snapshot(&t.ledger));
@@ -205,24 +151,8 @@ fn keys_of_the_wrong_kind() {
 fn a_locked_ledger_gives_exit_2_after_the_wait() {
     let (t, _, handover) = with_handover("locked");
     let extract = || {
-        kp!(
-            "extract",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.miner,
-            "--time",
-            t.tick(),
-            "--site",
-            SITE,
-            "--weight",
-            "1.00",
-            "--stones",
-            "1",
-            "--wait",
-            "1"
-        )
-        .run()
+        signed!(t, &t.miner, "extract", "--site", SITE, "--weight", "1.00", "--stones", "1", "--wait", "1")
+            .run()
     };
     {
         let holder = Connection::open(&t.ledger).unwrap();
@@ -350,25 +280,9 @@ fn files_that_are_not_ledgers() {
     let missing = dir.join("missing.kpl");
     kp!("verify", "--ledger", &missing).run().cannot_run(&["no ledger at", "missing.kpl"]);
     let event = dir.join("extraction.json");
-    kp!(
-        "extract",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--site",
-        SITE,
-        "--weight",
-        "1",
-        "--stones",
-        "1",
-        "--out",
-        &event
-    )
-    .run()
-    .ok();
+    signed!(t, &t.miner, "extract", "--site", SITE, "--weight", "1", "--stones", "1", "--out", &event)
+        .run()
+        .ok();
     kp!("ingest", "--ledger", &missing, &event).run().cannot_run(&["no ledger at"]);
     kp!(
         "extract",
@@ -412,7 +326,7 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
             ][..],
             "many",
         ),
-        (&["split", "--ledger", "x.kpl", "--key", "k.pem", "--parcel", "p"][..], "--into"),
+        (&["split", "--ledger", "x.kpl", "--key", "k.pem", "--parcel", "019d0000-0000-7000"][..], "--into"),
         (&["verify", "--ledger", "x.kpl", "--frobnicate"][..], "--frobnicate"),
         (&["key"][..], "Usage"),
     ] {
@@ -436,15 +350,11 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
 fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
     let t = Trade::new("typed-text");
     let site = |id: &str, name: &str, region: &str| {
-        kp!(
+        signed!(
+            t,
+            &t.nma,
             "site",
             "add",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             id,
             "--name",
@@ -473,37 +383,11 @@ fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
     let parcel = t.extract("1.25", "3");
     let after_extract = snapshot(&t.ledger);
     assert_ne!(before, after_extract);
-    let seal = |seal: &str| {
-        kp!(
-            "seal",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
-            "--parcel",
-            &parcel,
-            "--seal",
-            seal
-        )
-        .run()
-    };
+    let seal = |seal: &str| signed!(t, &t.nma, "seal", "--parcel", &parcel, "--seal", seal).run();
     seal("SL-SEAL\u{200b}-2026-0101").cannot_run(&["certificate or seal number"]);
     seal("sl-seal-2026-0101").cannot_run(&["certificate or seal number", "capitals"]);
-    kp!(
-        "certificate",
-        "export",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--time",
-        t.tick(),
-        "--number",
-        "SL-2026\u{2060}-004600"
-    )
-    .run()
-    .cannot_run(&["certificate or seal number"]);
+    signed!(t, &t.nma, "certificate", "export", "--number", "SL-2026\u{2060}-004600")
+        .run()
+        .cannot_run(&["certificate or seal number"]);
     assert_eq!(snapshot(&t.ledger), after_extract, "a refused input changed the ledger");
 }

@@ -21,6 +21,10 @@ fn bench_runs_small_and_prints_valid_json() {
     assert_eq!(json["rounds"], 2, "{json}");
     assert!(json["ledger"]["certificates"].as_u64().unwrap() >= 4, "{json}");
     assert!(json["measured"]["bundle_events"].as_u64().unwrap() > 30, "{json}");
+    // The service recorded the same events again over HTTP, all of them.
+    let served =
+        json["service"]["events"].as_u64().unwrap() + json["service"]["paced_events"].as_u64().unwrap();
+    assert_eq!(served, json["ledger"]["events"].as_u64().unwrap(), "{json}");
     // A bench that is not empty or a directory that is not new is refused before any work.
     kp!("bench", "--parcels", "120", "--dir", dir.path()).run().code(2).stderr_has("not empty");
 }

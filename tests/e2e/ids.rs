@@ -143,18 +143,7 @@ fn parcels_made_by_the_cli_are_told_apart_by_their_short_form() {
     // timestamp; where two parcels share 16 digits all the same, the table shows more.)
     let t = crate::util::Trade::new("ids-split");
     let p = t.extract("12.34", "40");
-    let mut cmd = kp!(
-        "split",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        &p[..8]
-    );
+    let mut cmd = signed!(t, &t.miner, "split", "--json", "--parcel", &p[..8]);
     for w in ["3.00", "3.00", "3.00", "3.34"] {
         cmd = cmd.arg("--into").arg(w);
     }

@@ -8,15 +8,11 @@ use crate::util::{ORIGIN, Trade, pub_of};
 fn enrol_witness(t: &Trade) -> std::path::PathBuf {
     let key = t.dir.join("lr-mme.pem");
     kp!("key", "new", &key).run().ok();
-    kp!(
+    signed!(
+        t,
+        &t.nma,
         "actor",
         "enrol",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--time",
-        t.tick(),
         "--id",
         "lr.mme",
         "--name",

@@ -7,7 +7,7 @@ use kpledger_core::sim::{Sim, licence, site};
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
 use kpledger_model::{ActorId, Cents, Origin, Points, Policy, Role, Time};
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
 use crate::util::TempDir;
 

@@ -19,22 +19,8 @@ fn a_parcel_that_gains_weight_on_receipt_is_refused_and_nothing_is_written() {
     let t = Trade::new("refusal-mb3");
     let parcel = t.extract("3.00", "2");
     let offer = t.dir.join("offer.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        &parcel,
-        "--to",
-        DEALER,
-        "--price",
-        "100",
-        "--out",
+    signed!(
+        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
         &offer
     )
     .run()
@@ -73,23 +59,7 @@ fn a_parcel_that_gains_weight_on_receipt_is_refused_and_nothing_is_written() {
     assert_eq!(before, snapshot(&t.ledger));
     // The honest weight is accepted; replaying the same signed event is refused.
     let honest = t.dir.join("honest.json");
-    kp!(
-        "handover",
-        "accept",
-        &offer,
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--weight",
-        "2.99",
-        "--out",
-        &honest
-    )
-    .run()
-    .ok();
+    signed!(t, &t.dealer, "handover", "accept", &offer, "--weight", "2.99", "--out", &honest).run().ok();
     kp!("ingest", "--ledger", &t.ledger, &honest).run().ok();
     let after = snapshot(&t.ledger);
     assert_eq!(events(&t), count + 1);
@@ -105,41 +75,11 @@ fn a_merge_that_gains_weight_is_refused() {
     let a = t.extract("2.00", "2");
     let b = t.extract("3.00", "3");
     let before = snapshot(&t.ledger);
-    let out = kp!(
-        "merge",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        &a,
-        "--parcel",
-        &b,
-        "--weight",
-        "6.00"
-    )
-    .run();
+    let out = signed!(t, &t.miner, "merge", "--parcel", &a, "--parcel", &b, "--weight", "6.00").run();
     refused(&out, "MB-1");
     assert_eq!(before, snapshot(&t.ledger));
     // Nor may anyone but the holder split a parcel.
-    let out = kp!(
-        "split",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--parcel",
-        &a,
-        "--into",
-        "1.00",
-        "--into",
-        "1.00"
-    )
-    .run();
+    let out = signed!(t, &t.dealer, "split", "--parcel", &a, "--into", "1.00", "--into", "1.00").run();
     out.code(1).stderr_has("nothing was recorded").stderr_has(crate::util::MINER);
     assert_eq!(before, snapshot(&t.ledger));
     assert_eq!(verify_json(&t.ledger).1["ok"], true);
@@ -150,22 +90,8 @@ fn a_receiver_whose_scale_reads_a_point_more_records_the_lower_figure() {
     let t = Trade::new("refusal-mb3-point");
     let parcel = t.extract("3.00", "2");
     let offer = t.dir.join("offer.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        &parcel,
-        "--to",
-        DEALER,
-        "--price",
-        "100",
-        "--out",
+    signed!(
+        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
         &offer
     )
     .run()
@@ -192,15 +118,11 @@ fn a_receiver_whose_scale_reads_a_point_more_records_the_lower_figure() {
 fn an_exporter_is_enrolled_at_its_registered_address() {
     let t = Trade::new("enrol-address");
     let id = "sl.exporter.koidu-gems";
-    kp!(
+    signed!(
+        t,
+        &t.nma,
         "actor",
         "enrol",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--time",
-        t.tick(),
         "--id",
         id,
         "--name",

@@ -341,15 +341,11 @@ fn stats_csv_neutralises_formula_cells() {
         let site = format!("sl.kono.claim-{n}");
         let key = t.dir.join(format!("miner-{n}.pem"));
         kp!("key", "new", &key).run().ok();
-        kp!(
+        signed!(
+            t,
+            &t.nma,
             "site",
             "add",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             &site,
             "--name",
@@ -365,15 +361,11 @@ fn stats_csv_neutralises_formula_cells() {
         )
         .run()
         .ok();
-        kp!(
+        signed!(
+            t,
+            &t.nma,
             "actor",
             "enrol",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             format!("sl.miner.m{n}"),
             "--name",
@@ -397,25 +389,9 @@ fn stats_csv_neutralises_formula_cells() {
         )
         .run()
         .ok();
-        kp!(
-            "extract",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &key,
-            "--time",
-            t.tick(),
-            "--site",
-            &site,
-            "--weight",
-            "1.25",
-            "--stones",
-            "3",
-            "--hs",
-            "7102.31"
-        )
-        .run()
-        .ok();
+        signed!(t, &key, "extract", "--site", &site, "--weight", "1.25", "--stones", "3", "--hs", "7102.31")
+            .run()
+            .ok();
     }
     let csv =
         kp!("stats", "--ledger", &t.ledger, "--from", "2026-01-01", "--to", "2026-12-31", "--csv").run();

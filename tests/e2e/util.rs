@@ -6,7 +6,6 @@ use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
@@ -18,42 +17,9 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kpledger");
 /// No kpledger command in these tests should take anywhere near this long.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
-
 /// A directory of its own for one test, removed when dropped (kept, and named on stderr,
 /// when the test failed, for inspection).
-pub(crate) struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    pub(crate) fn new(tag: &str) -> TempDir {
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("kpledger-e2e-{}-{n}-{tag}", std::process::id()));
-        // Left over from an earlier run that had the same process id.
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-        TempDir { path }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(crate) fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.path.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test files kept for inspection in {}", self.path.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
+pub(crate) use kpledger_testkit::TempDir;
 
 /// `kp!("verify", "--ledger", &path)`: a kpledger command line; each argument is anything
 /// that is `AsRef<OsStr>` (`&str`, `String`, `&Path`, `PathBuf`).
@@ -61,6 +27,16 @@ macro_rules! kp {
     ($($arg:expr),* $(,)?) => {
         $crate::util::Cmd::new(vec![$(::std::ffi::OsStr::new(&$arg).to_owned()),*])
     };
+}
+
+/// `signed!(t, &t.nma, "actor", "enrol", "--id", id)`: a kpledger command on the ledger of
+/// the [`Trade`] `t`, signed with `key` at `t`'s next tick (`--ledger`, `--key` and `--time`
+/// follow the arguments given).
+macro_rules! signed {
+    ($t:expr, $key:expr, $($arg:expr),* $(,)?) => {{
+        let t = &$t;
+        kp!($($arg),*).arg("--ledger").arg(&t.ledger).arg("--key").arg($key).arg("--time").arg(t.tick())
+    }};
 }
 
 /// One run of the kpledger binary.
@@ -351,18 +327,12 @@ impl Trade {
         )
         .run()
         .ok();
-        kp!("policy", "set", "--ledger", &t.ledger, "--key", &t.nma, "--time", t.tick(), policy_file("SL"))
-            .run()
-            .ok();
-        kp!(
+        signed!(t, &t.nma, "policy", "set", policy_file("SL")).run().ok();
+        signed!(
+            t,
+            &t.nma,
             "site",
             "add",
-            "--ledger",
-            &t.ledger,
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick(),
             "--id",
             SITE,
             "--name",
@@ -380,15 +350,11 @@ impl Trade {
         .ok();
         let enrol =
             |id: &str, name: &str, role: &str, key: &Path, class: &str, number: &str, site: &[&str]| {
-                let mut cmd = kp!(
+                let mut cmd = signed!(
+                    t,
+                    &t.nma,
                     "actor",
                     "enrol",
-                    "--ledger",
-                    &t.ledger,
-                    "--key",
-                    &t.nma,
-                    "--time",
-                    t.tick(),
                     "--json",
                     "--id",
                     id,
@@ -445,14 +411,10 @@ impl Trade {
 
     /// The miner registers a parcel; returns its id.
     pub(crate) fn extract(&self, weight: &str, stones: &str) -> String {
-        let out = kp!(
-            "extract",
-            "--ledger",
-            &self.ledger,
-            "--key",
+        let out = signed!(
+            self,
             &self.miner,
-            "--time",
-            self.tick(),
+            "extract",
             "--json",
             "--site",
             SITE,

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use kpledger_model::{ActorId, Country, HsCode, Points, Text};
+
+use super::value::{self, IdArg};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -21,27 +24,27 @@ pub(crate) enum CertificateCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// Certificate number, starting with the issuing country's code: A-Z, 0-9, '-', '.', '/'
-        #[arg(long)]
-        number: String,
+        #[arg(long, value_parser = value::reference)]
+        number: Text,
         /// The exporter's actor id
-        #[arg(long)]
-        exporter: String,
+        #[arg(long, value_parser = value::actor)]
+        exporter: ActorId,
         /// The sealed parcels (repeat for several)
-        #[arg(long = "parcel", required = true, num_args = 1)]
-        parcels: Vec<String>,
+        #[arg(long = "parcel", required = true, num_args = 1, value_parser = value::parcel)]
+        parcels: Vec<IdArg>,
         /// Importer's name
-        #[arg(long)]
-        importer_name: String,
+        #[arg(long, value_parser = value::text)]
+        importer_name: Text,
         /// Importer's address
-        #[arg(long)]
-        importer_address: String,
+        #[arg(long, value_parser = value::text)]
+        importer_address: Text,
         /// Country of destination (ISO 3166-1 alpha-2)
-        #[arg(long)]
-        importer_country: String,
+        #[arg(long, value_parser = value::country)]
+        importer_country: Country,
         /// The importer's actor id, when it is enrolled in this ledger: the import
         /// confirmation must then give custody to exactly this actor
-        #[arg(long)]
-        importer_actor: Option<String>,
+        #[arg(long, value_parser = value::actor)]
+        importer_actor: Option<ActorId>,
         /// Days of validity from the date of issue
         #[arg(long, default_value_t = 60)]
         valid_days: i64,
@@ -51,8 +54,8 @@ pub(crate) enum CertificateCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// Certificate number
-        #[arg(long)]
-        number: String,
+        #[arg(long, value_parser = value::reference)]
+        number: Text,
     },
     /// The importing authority confirms receipt; a licensed importer takes custody
     ///
@@ -62,14 +65,14 @@ pub(crate) enum CertificateCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// Certificate number
-        #[arg(long)]
-        number: String,
+        #[arg(long, value_parser = value::reference)]
+        number: Text,
         /// The licensed importer taking custody
-        #[arg(long)]
-        holder: String,
+        #[arg(long, value_parser = value::actor)]
+        holder: ActorId,
         /// Carats weighed on receipt
-        #[arg(long)]
-        carats: Option<String>,
+        #[arg(long, value_parser = value::carats)]
+        carats: Option<Points>,
         /// Parcels counted on receipt
         #[arg(long)]
         parcel_count: Option<u32>,
@@ -121,28 +124,25 @@ pub(crate) enum CertificateCmd {
         #[arg(long = "foreign")]
         foreign: Option<PathBuf>,
         /// The licensed importer taking custody
-        #[arg(long)]
-        holder: String,
+        #[arg(long, value_parser = value::actor)]
+        holder: ActorId,
         /// A parcel's weight on receipt in carats, once per parcel
-        #[arg(long)]
-        weight: Vec<String>,
+        #[arg(long, value_parser = value::carats)]
+        weight: Vec<Points>,
         /// A parcel's stones counted, once per parcel
         #[arg(long)]
         stones: Vec<u32>,
         /// A parcel's HS code, once per parcel (default: the certificate's one heading)
-        #[arg(long, conflicts_with = "bundle")]
-        hs: Vec<String>,
+        #[arg(long, conflicts_with = "bundle", value_parser = value::hs_code)]
+        hs: Vec<HsCode>,
     },
     /// List certificates
     List {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }
 
@@ -166,14 +166,14 @@ pub(crate) struct TransitArgs {
     #[command(flatten)]
     pub(crate) sign: SignArgs,
     /// The certificate number
-    #[arg(long)]
-    pub(crate) number: String,
+    #[arg(long, value_parser = value::reference)]
+    pub(crate) number: Text,
     /// Carats weighed on entry (default: the certificate's)
-    #[arg(long)]
-    pub(crate) carats_in: Option<String>,
+    #[arg(long, value_parser = value::carats)]
+    pub(crate) carats_in: Option<Points>,
     /// Carats weighed on exit (default: as on entry)
-    #[arg(long)]
-    pub(crate) carats_out: Option<String>,
+    #[arg(long, value_parser = value::carats)]
+    pub(crate) carats_out: Option<Points>,
     /// Parcels counted on entry (default: the certificate's)
     #[arg(long)]
     pub(crate) parcels_in: Option<u32>,
@@ -181,11 +181,11 @@ pub(crate) struct TransitArgs {
     #[arg(long)]
     pub(crate) parcels_out: Option<u32>,
     /// A container seal found on entry; repeat for each (default: the certificate's seals)
-    #[arg(long = "seal-in", value_name = "SEAL")]
-    pub(crate) seals_in: Vec<String>,
+    #[arg(long = "seal-in", value_name = "SEAL", value_parser = value::reference)]
+    pub(crate) seals_in: Vec<Text>,
     /// A container seal found on exit; repeat for each (default: as on entry)
-    #[arg(long = "seal-out", value_name = "SEAL")]
-    pub(crate) seals_out: Vec<String>,
+    #[arg(long = "seal-out", value_name = "SEAL", value_parser = value::reference)]
+    pub(crate) seals_out: Vec<Text>,
     /// The container was opened in transit
     #[arg(long)]
     pub(crate) opened: bool,
@@ -196,19 +196,17 @@ pub(crate) struct TransitArgs {
 /// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out sl-bundle.json
 #[derive(Debug, Args)]
 pub(crate) struct BundleArgs {
-    /// The ledger file
-    #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
     /// The certificate number
-    #[arg(long)]
-    pub(crate) certificate: String,
+    #[arg(long, value_parser = value::reference)]
+    pub(crate) certificate: Text,
     /// Where to write the bundle
     #[arg(long)]
     pub(crate) out: PathBuf,
     /// Take the newest checkpoint cosigned by this trust policy's witness quorum (a
-    /// checkpoint counts as published once the quorum cosigned it); default: the newest
-    #[arg(long, value_name = "FILE")]
+    /// checkpoint counts as published once the quorum cosigned it); default: the newest (with
+    /// --server: the checkpoint the server chooses)
+    #[arg(long, value_name = "FILE", conflicts_with = "server")]
     pub(crate) policy: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) open: OpenArgs,
 }

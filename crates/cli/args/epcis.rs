@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use kpledger_model::Text;
+
+use super::value::{self, IdArg};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -13,20 +16,17 @@ pub(crate) enum EpcisCmd {
     ///
     /// Example: kpledger epcis export --ledger sl.kpl --certificate SL-2026-004312 --out sl.epcis.json
     Export {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Only this parcel's provenance
-        #[arg(long, conflicts_with = "certificate")]
-        parcel: Option<String>,
+        #[arg(long, conflicts_with = "certificate", value_parser = value::parcel)]
+        parcel: Option<IdArg>,
         /// Only this certificate's parcels' provenance
-        #[arg(long)]
-        certificate: Option<String>,
+        #[arg(long, value_parser = value::reference)]
+        certificate: Option<Text>,
         /// Write to this file instead of standard output
         #[arg(long)]
         out: Option<PathBuf>,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Cross-check an EPCIS 2.0 document against the ledger by event hash ID
     ///
@@ -34,13 +34,10 @@ pub(crate) enum EpcisCmd {
     Check {
         /// The EPCIS document (JSON-LD)
         file: PathBuf,
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use kpledger_model::{ActorId, Country, Date, Origin, Role, SiteId, Text, Time};
+
+use super::value::{self};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -54,8 +57,8 @@ pub(crate) enum PolicyCmd {
     #[command(verbatim_doc_comment)]
     New {
         /// The country (ISO 3166-1 alpha-2; lower case is read as upper case), a KP Participant
-        #[arg(long)]
-        country: String,
+        #[arg(long, value_parser = value::country)]
+        country: Country,
         /// Write the policy to this file (never overwritten)
         #[arg(long)]
         out: Option<PathBuf>,
@@ -96,39 +99,39 @@ pub(crate) enum ActorCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// The new actor's id (a-z, 0-9, '.', '_', '-'), e.g. sl.dealer.kamara
-        #[arg(long)]
-        id: String,
+        #[arg(long, value_parser = value::actor)]
+        id: ActorId,
         /// Legal or trading name
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = value::text)]
+        name: Text,
         /// miner, collector, broker, dealer, exporter, valuer or authority
         #[arg(long)]
-        role: String,
+        role: Role,
         /// Country of licensing (ISO 3166-1 alpha-2)
-        #[arg(long)]
-        country: String,
+        #[arg(long, value_parser = value::country)]
+        country: Country,
         /// The actor's public key file (PEM)
         #[arg(long)]
         pubkey: PathBuf,
         /// Licence number
-        #[arg(long, requires_all = ["class", "valid_from", "valid_to"])]
-        licence: Option<String>,
+        #[arg(long, requires_all = ["class", "valid_from", "valid_to"], value_parser = value::text)]
+        licence: Option<Text>,
         /// Licence class (see the country policy), e.g. artisanal, dealer, exporter
-        #[arg(long)]
-        class: Option<String>,
+        #[arg(long, value_parser = value::text)]
+        class: Option<Text>,
         /// Licence valid from (YYYY-MM-DD)
-        #[arg(long)]
-        valid_from: Option<String>,
+        #[arg(long, value_parser = value::date)]
+        valid_from: Option<Date>,
         /// Licence valid to, inclusive (YYYY-MM-DD)
-        #[arg(long)]
-        valid_to: Option<String>,
+        #[arg(long, value_parser = value::date)]
+        valid_to: Option<Date>,
         /// Mine site covered by the licence (repeat for several; miners only)
-        #[arg(long = "site", num_args = 1)]
-        sites: Vec<String>,
+        #[arg(long = "site", num_args = 1, value_parser = value::site)]
+        sites: Vec<SiteId>,
         /// Registered address; an exporter's certificates must print exactly this address
         /// (without one, the address on its certificates is reported as unchecked)
-        #[arg(long)]
-        address: Option<String>,
+        #[arg(long, value_parser = value::text)]
+        address: Option<Text>,
     },
     /// Replaces an actor's key from now on: signed with the actor's own current key, an
     /// ordinary rotation; signed by an authority (a lost or compromised key), an imposed key,
@@ -140,8 +143,8 @@ pub(crate) enum ActorCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// The actor
-        #[arg(long)]
-        actor: String,
+        #[arg(long, value_parser = value::actor)]
+        actor: ActorId,
         /// The new public key file
         #[arg(long)]
         pubkey: PathBuf,
@@ -151,22 +154,19 @@ pub(crate) enum ActorCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// The actor
-        #[arg(long)]
-        actor: String,
+        #[arg(long, value_parser = value::actor)]
+        actor: ActorId,
         /// Why
-        #[arg(long)]
-        reason: String,
+        #[arg(long, value_parser = value::text)]
+        reason: Text,
     },
     /// List enrolled actors
     List {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }
 
@@ -182,34 +182,31 @@ pub(crate) enum SiteCmd {
         #[command(flatten)]
         sign: SignArgs,
         /// Site id, e.g. sl.kono.koidu-12
-        #[arg(long)]
-        id: String,
+        #[arg(long, value_parser = value::site)]
+        id: SiteId,
         /// Name
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = value::text)]
+        name: Text,
         /// Country (ISO 3166-1 alpha-2)
-        #[arg(long)]
-        country: String,
+        #[arg(long, value_parser = value::country)]
+        country: Country,
         /// Region, district or chiefdom
-        #[arg(long)]
-        region: String,
+        #[arg(long, value_parser = value::text)]
+        region: Text,
         /// Coordinates or description
-        #[arg(long)]
-        location: String,
+        #[arg(long, value_parser = value::text)]
+        location: Text,
         /// Licensed area in square metres
         #[arg(long)]
         area_m2: u64,
     },
     /// List mine sites
     List {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }
 
@@ -223,21 +220,21 @@ pub(crate) struct InitArgs {
     #[arg(long, env = "KPLEDGER_LEDGER")]
     pub(crate) ledger: PathBuf,
     /// The log origin name, e.g. kpledger.sl/national
-    #[arg(long)]
-    pub(crate) origin: String,
+    #[arg(long, value_parser = value::origin)]
+    pub(crate) origin: Origin,
     /// The root authority's actor id, e.g. sl.nma
-    #[arg(long)]
-    pub(crate) id: String,
+    #[arg(long, value_parser = value::actor)]
+    pub(crate) id: ActorId,
     /// The root authority's name
-    #[arg(long)]
-    pub(crate) name: String,
+    #[arg(long, value_parser = value::text)]
+    pub(crate) name: Text,
     /// The root authority's country (ISO 3166-1 alpha-2)
-    #[arg(long)]
-    pub(crate) country: String,
+    #[arg(long, value_parser = value::country)]
+    pub(crate) country: Country,
     /// The root authority's private key
     #[arg(long)]
     pub(crate) key: PathBuf,
     /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
-    #[arg(long)]
-    pub(crate) time: Option<String>,
+    #[arg(long, value_parser = value::time)]
+    pub(crate) time: Option<Time>,
 }

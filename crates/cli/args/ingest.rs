@@ -14,9 +14,8 @@ use super::*;
 /// Example: kpledger ingest --ledger sl.kpl handover.json
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// The ledger file
-    #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
     /// Signed event files
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
@@ -26,8 +25,6 @@ pub(crate) struct IngestArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub(crate) json: bool,
-    #[command(flatten)]
-    pub(crate) open: OpenArgs,
 }
 
 /// Migrate a ledger written by an older kpledger (0.1.0) into a new file

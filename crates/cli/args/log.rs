@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::value::{self, IdArg};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -12,9 +13,8 @@ pub(crate) enum LogCmd {
     ///
     /// Example: kpledger log publish --ledger sl.kpl --key office.pem --out checkpoint-3.txt
     Publish {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// The root authority's private key
         #[arg(long)]
         key: PathBuf,
@@ -24,19 +24,14 @@ pub(crate) enum LogCmd {
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Show the log's head: size, root and the latest checkpoint with its cosignatures
     Head {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Store witnesses' cosignatures (a checkpoint file a witness returned)
     ///
@@ -44,17 +39,14 @@ pub(crate) enum LogCmd {
     Cosignatures {
         /// The cosigned checkpoint file
         file: PathBuf,
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// A witness key to accept cosignatures from: NAME=KEY.pub; repeat for several
         #[arg(long = "witness", num_args = 1, required = true, value_name = "NAME=KEY.pub")]
         witnesses: Vec<String>,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Ask every witness of a trust policy to cosign the newest checkpoint, over the network
     ///
@@ -67,39 +59,33 @@ pub(crate) enum LogCmd {
     ///
     /// Example: kpledger log witness --ledger sl.kpl --policy witnesses.txt   (needs the policy's witnesses running)
     Witness {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// The C2SP tlog-policy naming the witnesses (with their URLs) and the quorum
         #[arg(long, value_name = "FILE")]
         policy: PathBuf,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Prove that an event is in the log (RFC 9162 inclusion proof)
     ///
     /// Example: kpledger log prove-inclusion --ledger kpledger-demo/ledger.kpl --event 483de8e900f598bd
     ProveInclusion {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// The event's position (1-based)
         #[arg(long, conflicts_with = "event", required_unless_present = "event")]
         seq: Option<u64>,
         /// The event's hash, or a unique prefix of at least 8 hex digits (as tables show it)
-        #[arg(long, value_name = "HASH")]
-        event: Option<String>,
+        #[arg(long, value_name = "HASH", value_parser = value::event)]
+        event: Option<IdArg>,
         /// The tree size to prove against (default: the whole log)
         #[arg(long)]
         size: Option<u64>,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Write the log as C2SP tlog-tiles static files: checkpoint, tiles, entry bundles
     ///
@@ -119,9 +105,8 @@ pub(crate) enum LogCmd {
     ///
     /// Example: kpledger log tiles --ledger sl.kpl --out static-log
     Tiles {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Directory (new, empty, or an earlier copy of this log) or s3://BUCKET/PREFIX
         #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
         out: String,
@@ -132,16 +117,13 @@ pub(crate) enum LogCmd {
         /// Also publish each certificate's evidence bundle
         #[arg(long)]
         bundles: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Prove that the log of size TO extends the log of size FROM (RFC 9162 consistency proof)
     ///
     /// Example: kpledger log prove-consistency --ledger sl.kpl --from 22 --out proof-22.json
     ProveConsistency {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// The older size (the one the witness cosigned)
         #[arg(long)]
         from: u64,
@@ -151,7 +133,5 @@ pub(crate) enum LogCmd {
         /// Write the proof to this file (JSON) instead of printing it
         #[arg(long)]
         out: Option<PathBuf>,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }

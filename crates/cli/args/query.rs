@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use kpledger_model::ActorId;
+
+use super::value::{self, IdArg};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -13,28 +16,26 @@ pub(crate) enum ParcelCmd {
     /// Example: kpledger parcel history 019cb030-95a0-72d7 --ledger kpledger-demo/ledger.kpl
     History {
         /// The parcel id, or a unique prefix of at least 8 hex digits
-        parcel: String,
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[arg(value_parser = value::parcel)]
+        parcel: IdArg,
+        #[command(flatten)]
+        source: SourceArgs,
         /// Print as JSON (the signed events themselves)
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// A parcel's current state: holder, weight, origin, status
+    ///
+    /// Example: kpledger parcel show 019d0000-0000-7000-8000-00000000000a --ledger sl.kpl
     Show {
-        /// The parcel id, or a unique prefix of at least 8 hex digits
-        parcel: String,
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        /// The parcel id, or a unique prefix of at least 8 hex digits (the whole id with --server)
+        #[arg(value_parser = value::parcel)]
+        parcel: IdArg,
+        #[command(flatten)]
+        source: SourceArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// The authority writes a parcel's card: what its holder and buyer need to sign offline
     ///
@@ -47,18 +48,16 @@ pub(crate) enum ParcelCmd {
     /// Example: kpledger parcel card 019d0000-0000-7000-8000-00000000000a --ledger sl.kpl --out card-a.json
     Card {
         /// The parcel id
-        parcel: String,
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[arg(value_parser = value::parcel)]
+        parcel: IdArg,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Where to write the card
         #[arg(long)]
         out: PathBuf,
         /// Print the result as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
     /// Check a parcel card and show what it proves and what it only states
     ///
@@ -82,19 +81,16 @@ pub(crate) enum ParcelCmd {
     },
     /// List parcels
     List {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// Only parcels held by this actor
-        #[arg(long)]
-        holder: Option<String>,
+        #[arg(long, value_parser = value::actor)]
+        holder: Option<ActorId>,
         /// Include parcels consumed by splits and merges
         #[arg(long)]
         all: bool,
         /// Print as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use kpledger_model::Date;
+
+use super::value::{self};
 use super::*;
 
 /// Build a realistic Mano River Union ledger, verify it, and print a summary
@@ -52,13 +55,8 @@ pub(crate) struct VerifyArgs {
     /// The ledger file to verify
     #[arg(long)]
     pub(crate) ledger: Option<PathBuf>,
-    /// The importing authority's trust policy (C2SP tlog-policy lines plus
-    /// `kpledger-issuer` lines; docs/SPEC.md §14.5), for BUNDLE; with --ledger, the
-    /// ledger's root authority key must be the log key it pins (LOG-2)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) policy: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) removed: RemovedTrustFlags,
+    pub(crate) trust: TrustArgs,
     /// Check signatures in batches (about twice as fast). Same verdicts as the default
     /// one-by-one `verify_strict`, except for a signature whose R point carries a
     /// small-order component, which only its key holder can make and which ingest
@@ -101,26 +99,23 @@ pub(crate) struct VerifyArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct StatsArgs {
-    /// The ledger file
-    #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
     /// A year (2026), half-year (2026-H1, 2026-H2) or quarter (2026-Q1 .. 2026-Q4)
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub(crate) period: Option<String>,
     /// First day (default: the ledger's first event)
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub(crate) from: Option<String>,
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = value::date)]
+    pub(crate) from: Option<Date>,
     /// Last day, included (default: the ledger's latest event)
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub(crate) to: Option<String>,
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = value::date)]
+    pub(crate) to: Option<Date>,
     /// Print JSON (schemas/stats.schema.json)
     #[arg(long, conflicts_with = "csv")]
     pub(crate) json: bool,
     /// Print one CSV table (RFC 4180) with a `section` column
     #[arg(long)]
     pub(crate) csv: bool,
-    #[command(flatten)]
-    pub(crate) open: OpenArgs,
 }
 
 /// Write the regulator's HTML report of a ledger or of one evidence bundle
@@ -147,11 +142,8 @@ pub(crate) struct ReportArgs {
     /// An evidence bundle (needs --policy)
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
-    /// The importing authority's trust policy, for --bundle (as `kpledger verify --policy`)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) policy: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) removed: RemovedTrustFlags,
+    pub(crate) trust: TrustArgs,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
 }

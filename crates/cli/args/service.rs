@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use kpledger_model::ActorId;
+
+use super::value;
 
 /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
 ///
@@ -11,8 +14,9 @@ use clap::Args;
 /// groups, each acknowledged only once its transaction is on disk. Reads of trade data need
 /// an RFC 9421 signature by an enrolled actor; the log (/checkpoint, /tile/…) is public.
 /// The API is described in schemas/openapi.json (also served at /openapi.json). The first
-/// line printed is `listening on http://ADDRESS`; port 0 picks a free port. Plain HTTP:
-/// put a TLS reverse proxy in front (README) and give its address with --public-url.
+/// line printed is `listening on http://ADDRESS` (https:// with --tls-cert); port 0 picks a
+/// free port. HTTPS with --tls-cert and --tls-key, or plain HTTP behind a TLS reverse proxy
+/// (README) whose address is given with --public-url.
 ///
 /// Example: kpledger serve --ledger sl.kpl --listen 127.0.0.1:8080   (runs until stopped)
 #[derive(Debug, Args)]
@@ -71,6 +75,34 @@ pub(crate) struct ServeArgs {
     /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
     #[arg(long, value_name = "URL")]
     pub(crate) public_url: Option<String>,
+    /// Requests a second from one client address (IPv6: its /64), any route; 429 with
+    /// Retry-After beyond (0: no limit)
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub(crate) rate_ip: u32,
+    /// Requests one client address may send at once after a quiet spell
+    #[arg(long, default_value_t = 400, value_name = "N")]
+    pub(crate) burst_ip: u32,
+    /// Requests a second signed by one enrolled actor (reads, submissions, offers), counted
+    /// once the signature verified; 429 with Retry-After beyond (0: no limit)
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub(crate) rate_key: u32,
+    /// Requests one actor may sign at once after a quiet spell
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) burst_key: u32,
+    /// Most clients (and most actors) whose rates are remembered; when full, the least
+    /// recently seen half is forgotten
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub(crate) rate_buckets: usize,
+    /// A reverse proxy whose X-Forwarded-For is believed for --rate-ip (repeat for several);
+    /// from other addresses the header is ignored
+    #[arg(long, value_name = "IP")]
+    pub(crate) trusted_proxy: Vec<std::net::IpAddr>,
+    /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// Post signed event files (made with --out) and handover offers to a kpledger server
@@ -78,8 +110,8 @@ pub(crate) struct ServeArgs {
 /// Each FILE is one submission: one signed event (JSON) or several, one per line (.jsonl),
 /// recorded all or none. A handover offer (`kpledger handover offer --out`) is posted to
 /// /v1/offers, where its buyer fetches it (`kpledger get … /v1/offers`). Prints each event's position in the log; an event already recorded
-/// is reported, not recorded twice, so a retry is safe. A busy server (503) is retried
-/// after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
+/// is reported, not recorded twice, so a retry is safe. A busy server (503) or a rate limit
+/// (429) is retried after the delay it gives, five times at most. Exit 1 when the ledger's rules refuse a
 /// submission (the findings are printed), 2 when it cannot be sent.
 ///
 /// Example: kpledger submit --server http://127.0.0.1:8080 handover.json   (needs a running kpledger serve)
@@ -115,8 +147,8 @@ pub(crate) struct GetArgs {
     #[arg(long)]
     pub(crate) key: PathBuf,
     /// The actor id enrolled with this key
-    #[arg(long = "as", value_name = "ACTOR")]
-    pub(crate) as_actor: String,
+    #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor)]
+    pub(crate) as_actor: ActorId,
     /// The API path, starting with /
     pub(crate) path: String,
     /// Write the body to this new file instead of printing it

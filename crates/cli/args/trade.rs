@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use kpledger_model::{ActorId, Cents, HsCode, ParcelId, Points, SiteId, Text, Time};
+
+use super::value::{self, IdArg};
 use super::*;
 
 #[derive(Debug, Subcommand)]
@@ -16,34 +19,41 @@ pub(crate) enum HandoverCmd {
     /// Offline, from the parcel's card (`kpledger parcel card`), without the ledger:
     ///   kpledger handover offer --card card.json --policy trust-policy.txt --key koroma.pem
     ///   --to sl.dealer.kamara --price 3566.26 --out offer.json
+    ///
+    /// From the holder's own machine against the authority's server, without the ledger: the
+    /// parcel's head is read from the server and the offer posted there for its buyer:
+    ///   kpledger handover offer --server http://127.0.0.1:8080 --key koroma.pem --as sl.miner.koroma
+    ///   --parcel 019d0000-0000-7000-8000-00000000000a --to sl.dealer.kamara --price 3566.26
     Offer {
         /// The ledger file (read only: the offer needs the parcel's latest event); not read with
-        /// --card
-        #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present = "card")]
+        /// --card or --server
+        #[arg(long, env = "KPLEDGER_LEDGER", required_unless_present_any = ["card", "server"])]
         ledger: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
         #[command(flatten)]
         card: CardArgs,
         /// The holder's private key
         #[arg(long)]
         key: PathBuf,
         /// The holder's actor id (default: the actor enrolled with this key)
-        #[arg(long = "as", value_name = "ACTOR")]
-        as_actor: Option<String>,
+        #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor)]
+        as_actor: Option<ActorId>,
         /// The parcel (with --card: the card's, by default)
-        #[arg(long, required_unless_present = "card")]
-        parcel: Option<String>,
+        #[arg(long, required_unless_present = "card", value_parser = value::parcel)]
+        parcel: Option<IdArg>,
         /// The buyer's actor id
-        #[arg(long)]
-        to: String,
+        #[arg(long, value_parser = value::actor)]
+        to: ActorId,
         /// The agreed price, US$
-        #[arg(long)]
-        price: String,
+        #[arg(long, value_parser = value::usd)]
+        price: Cents,
         /// Time of signing (default: now), ISO 8601 in UTC, e.g. 2026-03-01T09:00:00Z
-        #[arg(long)]
-        time: Option<String>,
-        /// Where to write the signed offer
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, value_parser = value::time)]
+        time: Option<Time>,
+        /// Where to write the signed offer (with --server: instead of posting it to the server)
+        #[arg(long, required_unless_present = "server")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         open: OpenArgs,
     },
@@ -57,23 +67,24 @@ pub(crate) enum HandoverCmd {
         #[command(flatten)]
         sign: SignArgs,
         #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
         card: CardArgs,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
-        #[arg(long)]
-        weight: Option<String>,
+        #[arg(long, value_parser = value::carats)]
+        weight: Option<Points>,
     },
     /// Both parties at one desk: offer and acceptance in one step
     ///
     /// Example: kpledger handover record --ledger sl.kpl --parcel 019d0000-0000-7000-8000-00000000000a
     ///   --from-key koroma.pem --to-key kamara.pem --price 3566.26 --weight 12.30 --time 2026-03-20T09:00:00Z
     Record {
-        /// The ledger file
-        #[arg(long, env = "KPLEDGER_LEDGER")]
-        ledger: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerArgs,
         /// The parcel
-        #[arg(long)]
-        parcel: String,
+        #[arg(long, value_parser = value::parcel)]
+        parcel: IdArg,
         /// The holder's private key
         #[arg(long)]
         from_key: PathBuf,
@@ -81,20 +92,18 @@ pub(crate) enum HandoverCmd {
         #[arg(long)]
         to_key: PathBuf,
         /// The agreed price, US$
-        #[arg(long)]
-        price: String,
+        #[arg(long, value_parser = value::usd)]
+        price: Cents,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
         /// offered weight: no event adds weight, so a scale that reads more records the offer's
-        #[arg(long)]
-        weight: Option<String>,
+        #[arg(long, value_parser = value::carats)]
+        weight: Option<Points>,
         /// Time of signing (default: now), ISO 8601 in UTC, e.g. 2026-03-01T09:00:00Z
-        #[arg(long)]
-        time: Option<String>,
+        #[arg(long, value_parser = value::time)]
+        time: Option<Time>,
         /// Print the result as JSON
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        open: OpenArgs,
     },
 }
 
@@ -106,39 +115,40 @@ pub(crate) enum HandoverCmd {
 pub(crate) struct ExtractArgs {
     #[command(flatten)]
     pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
     /// The mine site
-    #[arg(long)]
-    pub(crate) site: String,
+    #[arg(long, value_parser = value::site)]
+    pub(crate) site: SiteId,
     /// Weight in carats, at most two decimals (e.g. 12.34)
-    #[arg(long)]
-    pub(crate) weight: String,
+    #[arg(long, value_parser = value::carats)]
+    pub(crate) weight: Points,
     /// Number of stones
     #[arg(long)]
     pub(crate) stones: u32,
     /// HS code: 7102.10 (unsorted), 7102.21 (industrial) or 7102.31 (gem)
-    #[arg(long, default_value = "7102.10")]
-    pub(crate) hs: String,
+    #[arg(long, default_value = "7102.10", value_parser = value::hs_code)]
+    pub(crate) hs: HsCode,
     /// Parcel id to use (default: a new UUID v7)
-    #[arg(long)]
-    pub(crate) parcel: Option<String>,
+    #[arg(long, value_parser = value::parcel_id)]
+    pub(crate) parcel: Option<ParcelId>,
 }
 
 /// The holder splits a parcel into several (e.g. sorting by size)
 ///
 /// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
 ///   --into 7.20 --into 5.14 --time 2026-03-20T09:00:00Z
+///
+/// With --server URL and --as, the holder splits from its own machine without the ledger file:
+/// the parcel's head is read from the server and the split submitted to it (as `extract`,
+/// `merge`, `value`, `seal` and `handover offer/accept` do).
 #[derive(Debug, Args)]
 pub(crate) struct SplitArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) card: CardArgs,
-    /// The parcel to split
-    #[arg(long)]
-    pub(crate) parcel: String,
+    pub(crate) on: ContinueArgs,
     /// Weight of each part in carats (give one --into per part)
-    #[arg(long = "into", required = true, num_args = 1)]
-    pub(crate) into: Vec<String>,
+    #[arg(long = "into", required = true, num_args = 1, value_parser = value::carats)]
+    pub(crate) into: Vec<Points>,
     /// Stones in each part, in the same order (default: shared by weight)
     #[arg(long = "stones", num_args = 1)]
     pub(crate) stones: Vec<u32>,
@@ -153,13 +163,15 @@ pub(crate) struct MergeArgs {
     #[command(flatten)]
     pub(crate) sign: SignArgs,
     #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
     pub(crate) card: CardArgs,
     /// The parcels to merge (two or more; with --card, the cards' parcels by default)
-    #[arg(long = "parcel", required_unless_present = "card", num_args = 1)]
-    pub(crate) parcels: Vec<String>,
+    #[arg(long = "parcel", required_unless_present = "card", num_args = 1, value_parser = value::parcel)]
+    pub(crate) parcels: Vec<IdArg>,
     /// Weight of the merged parcel in carats (default: the sum of the inputs)
-    #[arg(long)]
-    pub(crate) weight: Option<String>,
+    #[arg(long, value_parser = value::carats)]
+    pub(crate) weight: Option<Points>,
 }
 
 /// Government valuer records the official valuation of an export lot
@@ -169,32 +181,27 @@ pub(crate) struct MergeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ValueArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) card: CardArgs,
-    /// The parcel
-    #[arg(long)]
-    pub(crate) parcel: String,
+    pub(crate) on: ContinueArgs,
     /// The exporter's declared value, US$
-    #[arg(long)]
-    pub(crate) exporter: String,
+    #[arg(long, value_parser = value::usd)]
+    pub(crate) exporter: Cents,
     /// The government valuer's value, US$
-    #[arg(long)]
-    pub(crate) government: String,
+    #[arg(long, value_parser = value::usd)]
+    pub(crate) government: Cents,
     /// The independent valuer's value, US$
-    #[arg(long)]
-    pub(crate) independent: Option<String>,
+    #[arg(long, value_parser = value::usd)]
+    pub(crate) independent: Option<Cents>,
     /// Final value, US$ (default: by the country's valuation rule)
-    #[arg(long = "final")]
-    pub(crate) final_value: Option<String>,
+    #[arg(long = "final", value_parser = value::usd)]
+    pub(crate) final_value: Option<Cents>,
     /// Export duty, US$ (default: the country's rate applied to the final value; with
     /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
     /// both against the policy in force, EX-2)
-    #[arg(long)]
-    pub(crate) duty: Option<String>,
+    #[arg(long, value_parser = value::usd)]
+    pub(crate) duty: Option<Cents>,
     /// Weight found at valuation in carats (default: the parcel's weight)
-    #[arg(long)]
-    pub(crate) weight: Option<String>,
+    #[arg(long, value_parser = value::carats)]
+    pub(crate) weight: Option<Points>,
 }
 
 /// The authority seals an export lot in a tamper-resistant container
@@ -204,13 +211,23 @@ pub(crate) struct ValueArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SealArgs {
     #[command(flatten)]
+    pub(crate) on: ContinueArgs,
+    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
+    #[arg(long = "seal", required = true, num_args = 1, value_parser = value::reference)]
+    pub(crate) seals: Vec<Text>,
+}
+
+/// Who signs an event that continues one parcel, and where the parcel's head comes from: the
+/// ledger file, a server (--server) or the parcel's card (--card).
+#[derive(Debug, Args)]
+pub(crate) struct ContinueArgs {
+    #[command(flatten)]
     pub(crate) sign: SignArgs,
     #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
     pub(crate) card: CardArgs,
-    /// The parcel
-    #[arg(long)]
-    pub(crate) parcel: String,
-    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
-    #[arg(long = "seal", required = true, num_args = 1)]
-    pub(crate) seals: Vec<String>,
+    /// The parcel: its id or a unique prefix of at least 8 hex digits (the whole id with --server)
+    #[arg(long, value_parser = value::parcel)]
+    pub(crate) parcel: IdArg,
 }

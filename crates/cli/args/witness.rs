@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
+use kpledger_model::{ActorId, Country, Origin, Time};
+
+use super::value;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum WitnessCmd {
@@ -40,8 +43,8 @@ pub(crate) enum WitnessCmd {
         #[arg(long)]
         out: PathBuf,
         /// Cosignature time (default: now), e.g. 2026-03-11T08:00:00Z
-        #[arg(long)]
-        time: Option<String>,
+        #[arg(long, value_parser = value::time)]
+        time: Option<Time>,
         /// Print as JSON
         #[arg(long)]
         json: bool,
@@ -102,8 +105,8 @@ pub(crate) enum TrustCmd {
     /// Example: kpledger trust log --origin kpledger.mru/regional kpledger-demo/keys/mru.secretariat.pub >> trust-policy.txt
     Log {
         /// The ledger's origin name
-        #[arg(long)]
-        origin: String,
+        #[arg(long, value_parser = value::origin)]
+        origin: Origin,
         /// The root authority's public (or private) key file
         key: PathBuf,
     },
@@ -123,11 +126,11 @@ pub(crate) enum TrustCmd {
     /// Example: kpledger trust issuer --country SL --actor sl.nma kpledger-demo/keys/sl.nma.pub >> trust-policy.txt
     Issuer {
         /// The issuing country (ISO 3166-1 alpha-2)
-        #[arg(long)]
-        country: String,
+        #[arg(long, value_parser = value::country)]
+        country: Country,
         /// The authority's actor id
-        #[arg(long)]
-        actor: String,
+        #[arg(long, value_parser = value::actor)]
+        actor: ActorId,
         /// The authority's public (or private) key file
         key: PathBuf,
     },

@@ -5,14 +5,19 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
+use kpledger_model::event::FORMAT_VERSION;
 use kpledger_model::{
-    ActorId, Event, EventBody, Hash, Offer, OfferBody, OfferKind, ParcelId, Payload, Points, SecretKey,
+    ActorId, Cents, Event, EventBody, Hash, NewParcel, Offer, OfferBody, OfferKind, ParcelId, ParcelRef,
+    Payload, Points, SecretKey, Time,
 };
 use kpledger_verify::{CardError, CheckedCard, TrustPolicy};
 use serde_json::json;
 
-use crate::args::{CardArgs, OpenArgs, SignArgs};
-use crate::commands::{open, read_input, write_new};
+use super::common::{
+    new_parcel_id, not_from_the_future, now_or, parcel_among, parcel_arg, read_input, write_new,
+};
+use crate::args::value::IdArg;
+use crate::args::{CardArgs, LedgerArgs, SignArgs};
 use crate::{FOUND, OK, render};
 
 /// What a command that continues a parcel needs to know of it.
@@ -29,9 +34,9 @@ impl Known {
 }
 
 /// `kpledger parcel card ID --ledger FILE --out CARD`.
-pub(crate) fn write_card(typed: &str, ledger: &Path, out: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
-    let l = open(ledger, true, o)?;
-    let id = crate::commands::parcel_arg(&l, typed)?;
+pub(crate) fn write_card(typed: &IdArg, ledger: &LedgerArgs, out: &Path, json: bool) -> Result<u8> {
+    let l = ledger.open(true)?;
+    let id = parcel_arg(&l, typed)?;
     let card = l.parcel_card(&id)?;
     let bytes = serde_json::to_vec_pretty(&card)?;
     write_new(out, &[bytes.as_slice(), b"\n"].concat())?;
@@ -69,7 +74,7 @@ fn card_trust(c: &CardArgs) -> Result<TrustPolicy> {
 
 fn trust_of(policy: Option<&Path>, log_key: Option<&Path>) -> Result<TrustPolicy> {
     match (policy, log_key) {
-        (Some(p), None) => crate::commands::read_policy(p),
+        (Some(p), None) => super::verify::read_policy(p),
         (None, Some(k)) => {
             let key = kpledger_model::PublicKey::read_pem_file(k)
                 .map_err(|e| anyhow!("the ledger's root key {}: {e}", k.display()))?;
@@ -107,10 +112,10 @@ fn check_one(path: &Path, trust: &TrustPolicy) -> Result<std::result::Result<Che
 }
 
 /// The parcel a command names must be the card's, and open for trade.
-fn card_parcel(card: &CheckedCard, parcel: Option<&str>) -> Result<ParcelId> {
+fn card_parcel(card: &CheckedCard, parcel: Option<&IdArg>) -> Result<ParcelId> {
     let c = &card.card;
     if let Some(p) = parcel
-        && crate::commands::parcel_among([&c.parcel], p, "the card").is_err()
+        && parcel_among([&c.parcel], p, "the card").is_err()
     {
         bail!("the card is for parcel {}, not {p}: ask the authority for the card of {p}", c.parcel);
     }
@@ -131,9 +136,9 @@ pub(crate) fn known(card: &CheckedCard) -> Known {
 }
 
 /// Who signs: `--as`, or `default` (the card's holder, for what the holder signs).
-fn signer_of(as_actor: Option<&str>, default: Option<&ActorId>, what: &str) -> Result<ActorId> {
+fn signer_of(as_actor: Option<&ActorId>, default: Option<&ActorId>, what: &str) -> Result<ActorId> {
     match (as_actor, default) {
-        (Some(a), _) => ActorId::new(a).map_err(|e| anyhow!(e)),
+        (Some(a), _) => Ok(a.clone()),
         (None, Some(d)) => Ok(d.clone()),
         (None, None) => bail!(
             "give --as ACTOR: without the ledger, the actor that signs {what} cannot be found from the key"
@@ -167,16 +172,11 @@ fn holder_key_matches(card: &CheckedCard, key: &SecretKey, as_given: bool) -> Re
 pub(crate) fn sign_from_card(
     s: &SignArgs,
     c: &CardArgs,
-    parcel: Option<&str>,
+    parcel: Option<&IdArg>,
     holder_signs: bool,
     make: impl FnOnce(&CheckedCard, Known) -> Result<Payload>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let card = match check_card(c)? {
         Ok(card) => card,
         Err(code) => return Ok(code),
@@ -184,7 +184,7 @@ pub(crate) fn sign_from_card(
     card_parcel(&card, parcel)?;
     let key = SecretKey::read_pem_file(&s.key)?;
     let holder = &card.card.holder;
-    let signer = signer_of(s.as_actor.as_deref(), holder_signs.then_some(holder), "this event")?;
+    let signer = signer_of(s.as_actor.as_ref(), holder_signs.then_some(holder), "this event")?;
     if holder_signs && &signer != holder {
         bail!(
             "the card says parcel {} is held by {holder}, not {signer}: only its holder signs this",
@@ -195,16 +195,8 @@ pub(crate) fn sign_from_card(
         holder_key_matches(&card, &key, s.as_actor.is_some())?;
     }
     let payload = make(&card, known(&card))?;
-    let body = EventBody {
-        v: 1,
-        ledger: card.card.ledger.clone(),
-        time: crate::commands::now_or(s.time.as_deref())?,
-        signer,
-        payload,
-    };
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    crate::commands::not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    let body = EventBody::new(card.card.ledger.clone(), now_or(s.time.as_ref()), signer, payload);
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!(
             "{}",
@@ -234,11 +226,11 @@ fn print_card_note(card: &CheckedCard) {
 pub(crate) fn offer_from_card(
     c: &CardArgs,
     key: &Path,
-    as_actor: Option<&str>,
-    parcel: Option<&str>,
-    to: &str,
-    price: &str,
-    time: Option<&str>,
+    as_actor: Option<&ActorId>,
+    parcel: Option<&IdArg>,
+    to: &ActorId,
+    price: Cents,
+    time: Option<&Time>,
     out: &Path,
 ) -> Result<u8> {
     let card = match check_card(c)? {
@@ -254,16 +246,16 @@ pub(crate) fn offer_from_card(
     }
     holder_key_matches(&card, &key, as_actor.is_some())?;
     let body = OfferBody {
-        v: 1,
+        v: FORMAT_VERSION,
         ledger: card.card.ledger.clone(),
         kind: OfferKind::HandoverOffer,
-        time: crate::commands::now_or(time)?,
+        time: now_or(time),
         signer,
         parcel: id,
         prev: card.card.head,
-        to: ActorId::new(to).map_err(|e| anyhow!(e))?,
+        to: to.clone(),
         weight_pt: card.card.weight_pt,
-        price_usd_cents: kpledger_model::Cents::parse_usd(price).map_err(|e| anyhow!(e))?,
+        price_usd_cents: price,
     };
     let offer = Offer::sign(body, &key)?;
     let bytes = kpledger_model::canonical::to_canonical(&offer)?;
@@ -331,12 +323,7 @@ pub(crate) fn accept_from_card(
     c: &CardArgs,
     weight: Option<Points>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let card = match check_card(c)? {
         Ok(card) => card,
         Err(code) => return Ok(code),
@@ -344,7 +331,7 @@ pub(crate) fn accept_from_card(
     card_parcel(&card, None)?;
     offer_matches_card(&offer, &card)?;
     let key = SecretKey::read_pem_file(&s.key)?;
-    let signer = signer_of(s.as_actor.as_deref(), Some(&offer.body.to), "the acceptance")?;
+    let signer = signer_of(s.as_actor.as_ref(), Some(&offer.body.to), "the acceptance")?;
     if signer != offer.body.to {
         bail!("the offer is made to {}, not {signer}: only the buyer it names accepts it", offer.body.to);
     }
@@ -356,16 +343,13 @@ pub(crate) fn accept_from_card(
             offer.body.weight_pt
         );
     }
-    let body = EventBody {
-        v: 1,
-        ledger: card.card.ledger.clone(),
-        time: crate::commands::now_or(s.time.as_deref())?,
+    let body = EventBody::new(
+        card.card.ledger.clone(),
+        now_or(s.time.as_ref()),
         signer,
-        payload: Payload::Handover { offer, weight_pt },
-    };
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    crate::commands::not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+        Payload::Handover { offer, weight_pt },
+    );
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!(
             "{}",
@@ -383,15 +367,10 @@ pub(crate) fn accept_from_card(
 pub(crate) fn merge_from_cards(
     s: &SignArgs,
     c: &CardArgs,
-    parcels: &[String],
-    weight: Option<&str>,
+    parcels: &[IdArg],
+    weight: Option<Points>,
 ) -> Result<u8> {
-    let Some(out) = s.out.as_deref() else {
-        bail!(
-            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
-             `kpledger ingest`"
-        )
-    };
+    let out = card_out(s)?;
     let trust = card_trust(c)?;
     let mut cards = Vec::with_capacity(c.card.len());
     for path in &c.card {
@@ -411,7 +390,7 @@ pub(crate) fn merge_from_cards(
         }
     }
     for p in parcels {
-        if crate::commands::parcel_among(&ids, p, "the cards").is_err() {
+        if parcel_among(&ids, p, "the cards").is_err() {
             bail!("parcel {p} is named with --parcel, but no --card is of it: give its card");
         }
     }
@@ -432,7 +411,7 @@ pub(crate) fn merge_from_cards(
         );
     }
     let key = SecretKey::read_pem_file(&s.key)?;
-    let signer = signer_of(s.as_actor.as_deref(), Some(&first.holder), "the merge")?;
+    let signer = signer_of(s.as_actor.as_ref(), Some(&first.holder), "the merge")?;
     if signer != first.holder {
         bail!(
             "the cards say the parcels are held by {}, not {signer}: only their holder merges them",
@@ -450,31 +429,16 @@ pub(crate) fn merge_from_cards(
             .ok_or_else(|| anyhow!("the parcels' weights add up beyond any real lot"))?;
         stones = stones.zip(card.card.stated.stones).and_then(|(a, b)| a.checked_add(b));
     }
-    let weight_pt = match weight {
-        Some(w) => Points::parse_carats(w).map_err(|e| anyhow!(e))?,
-        None => Points(total),
-    };
-    let inputs = cards
-        .iter()
-        .map(|k| kpledger_model::ParcelRef { parcel: k.card.parcel, prev: k.card.head })
-        .collect();
-    let body = EventBody {
-        v: 1,
-        ledger: first.ledger.clone(),
-        time: crate::commands::now_or(s.time.as_deref())?,
+    let weight_pt = weight.unwrap_or(Points(total));
+    let inputs = cards.iter().map(|k| ParcelRef { parcel: k.card.parcel, prev: k.card.head }).collect();
+    let output = NewParcel { parcel: new_parcel_id()?, weight_pt, stones };
+    let body = EventBody::new(
+        first.ledger.clone(),
+        now_or(s.time.as_ref()),
         signer,
-        payload: Payload::Merge {
-            inputs,
-            output: kpledger_model::NewParcel {
-                parcel: crate::commands::new_parcel_id()?,
-                weight_pt,
-                stones,
-            },
-        },
-    };
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    crate::commands::not_from_the_future(&parsed, "the event")?;
-    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+        Payload::Merge { inputs, output },
+    );
+    let parsed = sign_to_file(body, &key, out)?;
     if s.json {
         println!("{}", json!({"written": out, "hash": parsed.hash, "kind": "merge"}));
     } else {
@@ -545,4 +509,22 @@ pub(crate) fn show_card(
         "a card cannot show that the parcel has not moved since its checkpoint; the ledger refuses a stale one (CH-1)"
     );
     Ok(OK)
+}
+
+/// Where an event signed from a card goes: `--out` (there is no ledger to record into).
+fn card_out(s: &SignArgs) -> Result<&Path> {
+    s.out.as_deref().ok_or_else(|| {
+        anyhow!(
+            "with --card there is no ledger to record into: give --out FILE, and the ledger's authority records it with \
+             `kpledger ingest`"
+        )
+    })
+}
+
+/// Signs the event and writes it to `out`, for the ledger's authority to record.
+fn sign_to_file(body: EventBody, key: &SecretKey, out: &Path) -> Result<kpledger_model::ParsedEvent> {
+    let parsed = Event::sign(body, key)?.into_parsed()?;
+    not_from_the_future(&parsed, "the event")?;
+    write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
+    Ok(parsed)
 }

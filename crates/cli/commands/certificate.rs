@@ -1,6 +1,7 @@
 //! KP certificates: issue, export, confirm, import, list; transit.
 
 use super::common::*;
+use super::sign::*;
 use super::verify::*;
 use crate::args::*;
 use kpledger_verify::*;
@@ -14,6 +15,7 @@ use kpledger_model::{
 };
 use kpledger_verify::SigMode;
 
+use super::remote::{Server, answered};
 use crate::args::{CertificateCmd, SignArgs};
 use crate::render;
 use crate::{FOUND, OK};
@@ -32,13 +34,12 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             valid_days,
         } => {
             let importer = CertImporter {
-                name: Text::from_input(importer_name).map_err(|e| anyhow!(e))?,
-                address: Text::from_input(importer_address).map_err(|e| anyhow!(e))?,
-                country: country_flag("--importer-country", importer_country)?,
-                actor: importer_actor.map(ActorId::new).transpose().map_err(|e| anyhow!(e))?,
+                name: importer_name,
+                address: importer_address,
+                country: importer_country,
+                actor: importer_actor,
             };
-            let exporter = ActorId::new(exporter).map_err(|e| anyhow!("--exporter: {e}"))?;
-            let time = now_or(sign.time.as_deref())?;
+            let time = now_or(sign.time.as_ref());
             sign_and_record(&sign, |ledger, signer| {
                 enrolled(ledger, "--exporter", &exporter)?;
                 if let Some(a) = &importer.actor {
@@ -49,7 +50,7 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 let expiry = Time::from_unix(time.unix() + valid_days * 86_400).date();
                 let certificate = kpledger_core::sim::draft_certificate(
                     ledger,
-                    &number,
+                    number.as_str(),
                     signer,
                     &exporter,
                     importer,
@@ -61,14 +62,12 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
             })
         }
         CertificateCmd::Export { sign, number } => sign_and_record(&sign, |ledger, _| {
-            let number = Text::reference(number).map_err(|e| anyhow!(e))?;
             let refs = current_refs(ledger, &number)?;
             Ok(Payload::Export { certificate: number, parcels: refs })
         }),
         CertificateCmd::Confirm { sign, number, holder, carats: weighed, parcel_count, seal_broken } => {
-            let time = now_or(sign.time.as_deref())?;
+            let time = now_or(sign.time.as_ref());
             sign_and_record(&sign, |ledger, _| {
-                let number = Text::reference(number).map_err(|e| anyhow!(e))?;
                 let cert = ledger
                     .certificate(&number)?
                     .ok_or_else(|| anyhow!("no certificate {number} in the ledger"))?;
@@ -77,25 +76,17 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                     parcels: current_refs(ledger, &number)?,
                     certificate: number,
                     parcel_count: parcel_count.unwrap_or(c.parcel_count),
-                    carats_pt: match &weighed {
-                        Some(w) => carats(w)?,
-                        None => Points(c.carats()),
-                    },
+                    carats_pt: weighed.unwrap_or(Points(c.carats())),
                     importer: c.importer.name.clone(),
                     exporter: c.exporter.name.clone(),
                     date_of_receipt: time.date(),
                     seal_intact: !seal_broken,
-                    holder: enrolled(
-                        ledger,
-                        "--holder",
-                        &ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?,
-                    )?,
+                    holder: enrolled(ledger, "--holder", &holder)?,
                 };
                 Ok(Payload::ImportConfirmation { confirmation })
             })
         }
         CertificateCmd::Import { sign, bundle, policy, foreign, holder, weight, stones, hs } => {
-            let holder = ActorId::new(holder).map_err(|e| anyhow!("--holder: {e}"))?;
             match (bundle, policy, foreign) {
                 (Some(bundle), Some(policy), None) => {
                     import_from_bundle(&sign, &bundle, &policy, holder, &weight, &stones)
@@ -118,8 +109,8 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
             }
         }
-        CertificateCmd::List { ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        CertificateCmd::List { ledger, json } => {
+            let l = ledger.open(true)?;
             let certs = l.certificates()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&certs)?);
@@ -129,12 +120,9 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 .iter()
                 .map(|cs| {
                     let c = &cs.certificate;
-                    let status = if cs.confirmed.is_some() {
-                        "receipt confirmed"
-                    } else if cs.exported.is_some() {
-                        "exported"
-                    } else {
-                        "issued"
+                    let status = match cs.status() {
+                        CertificateStatus::Confirmed => "receipt confirmed",
+                        s => s.as_str(),
                     };
                     vec![
                         c.number.to_string(),
@@ -164,9 +152,9 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
 /// per parcel, in the same order; `--hs` may be left out when the certificate has one heading.
 pub(crate) fn shipment_from_flags(
     certificate: &ForeignCertificate,
-    weight: &[String],
+    weight: &[Points],
     stones: &[u32],
-    hs: &[String],
+    hs: &[HsCode],
 ) -> Result<Vec<ImportParcel>> {
     let headings: std::collections::BTreeSet<&HsCode> =
         certificate.lines.iter().map(|l| &l.hs_code).collect();
@@ -194,10 +182,10 @@ pub(crate) fn shipment_from_flags(
         .map(|(i, (w, s))| {
             let hs_code = match (&default_hs, hs.get(i)) {
                 (Some(h), _) => h.clone(),
-                (None, Some(h)) => HsCode::new(h).map_err(|e| anyhow!(e))?,
+                (None, Some(h)) => h.clone(),
                 (None, None) => bail!("parcel {} has no --hs", i + 1),
             };
-            Ok(ImportParcel { parcel: new_parcel_id()?, weight_pt: carats(w)?, stones: *s, hs_code })
+            Ok(ImportParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: *s, hs_code })
         })
         .collect()
 }
@@ -222,7 +210,7 @@ pub(crate) fn import_from_bundle(
     bundle: &Path,
     policy: &Path,
     holder: ActorId,
-    weight: &[String],
+    weights: &[Points],
     stones: &[u32],
 ) -> Result<u8> {
     let trust = read_policy(policy)?;
@@ -257,7 +245,7 @@ pub(crate) fn import_from_bundle(
         ));
     }
     let n = shipment.parcels.len();
-    for (flag, given) in [("--weight", weight.len()), ("--stones", stones.len())] {
+    for (flag, given) in [("--weight", weights.len()), ("--stones", stones.len())] {
         if given != 0 && given != n {
             bail!(
                 "certificate {} covers {n} parcel(s): give {flag} once for each, in the certificate's order, or not at all",
@@ -265,8 +253,7 @@ pub(crate) fn import_from_bundle(
             );
         }
     }
-    let weights = weight.iter().map(|w| carats(w)).collect::<Result<Vec<_>>>()?;
-    let parcels = shipment.import_parcels(&weights, stones).map_err(|p| {
+    let parcels = shipment.import_parcels(weights, stones).map_err(|p| {
         anyhow!(
             "the bundle gives no stone count for parcel {p}: count the stones on receipt and give --stones once per parcel"
         )
@@ -334,7 +321,6 @@ pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
         opened,
     } = a;
     sign_and_record(&sign, |ledger, signer| {
-        let number = Text::reference(number).map_err(|e| anyhow!(e))?;
         let c = ledger
             .certificate(&number)?
             .ok_or_else(|| anyhow!("no certificate {number} in the ledger (`kpledger certificate list`)"))?
@@ -343,19 +329,10 @@ pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
             .actor(signer)?
             .map(|a| a.record.country)
             .ok_or_else(|| anyhow!("the signer {signer} is not enrolled in the ledger"))?;
-        let seals = |given: &[String]| -> Result<Vec<Text>> {
-            given.iter().map(|s| Text::reference(s.clone()).map_err(|e| anyhow!("seal {s:?}: {e}"))).collect()
-        };
-        let seal_ids_in = if seals_in.is_empty() { c.container_seal_ids.clone() } else { seals(&seals_in)? };
-        let seal_ids_out = if seals_out.is_empty() { seal_ids_in.clone() } else { seals(&seals_out)? };
-        let carats_in_pt = match &carats_in {
-            Some(w) => carats(w)?,
-            None => Points(c.carats()),
-        };
-        let carats_out_pt = match &carats_out {
-            Some(w) => carats(w)?,
-            None => carats_in_pt,
-        };
+        let seal_ids_in = if seals_in.is_empty() { c.container_seal_ids.clone() } else { seals_in };
+        let seal_ids_out = if seals_out.is_empty() { seal_ids_in.clone() } else { seals_out };
+        let carats_in_pt = carats_in.unwrap_or(Points(c.carats()));
+        let carats_out_pt = carats_out.unwrap_or(carats_in_pt);
         let parcel_count_in = parcels_in.unwrap_or(c.parcel_count);
         Ok(Payload::Transit {
             parcels: current_refs(ledger, &number)?,
@@ -373,9 +350,11 @@ pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
 }
 
 pub(crate) fn bundle(a: BundleArgs) -> Result<u8> {
-    let BundleArgs { ledger, certificate, out, policy, open: o } = a;
-    let l = open(&ledger, true, &o)?;
-    let number = Text::reference(certificate).map_err(|e| anyhow!(e))?;
+    let BundleArgs { source, certificate: number, out, policy } = a;
+    if let Some(s) = source.server()? {
+        return remote_bundle(&s, &number, &out);
+    }
+    let l = source.open()?;
     let bundle = match &policy {
         None => l.bundle(&number)?,
         Some(p) => {
@@ -388,10 +367,33 @@ pub(crate) fn bundle(a: BundleArgs) -> Result<u8> {
     let bytes = serde_json::to_vec_pretty(&bundle)?;
     write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
     println!("evidence bundle for certificate {number}: {} events → {}", bundle.events.len(), out.display());
+    importer_note(&out);
+    Ok(OK)
+}
+
+fn importer_note(out: &Path) {
     println!(
         "the importer checks it with its trust policy (the log's key, the witnesses, the authorities \
          it trusts per country; `kpledger trust --help`):\n  kpledger verify {} --policy TRUST-POLICY.txt",
         out.display()
     );
+}
+
+/// `bundle --server`: the bundle the server assembles (GET /v1/certificates/NUMBER/bundle),
+/// written as the ledger's would be. Nothing in it is trusted here: the importer verifies it.
+fn remote_bundle(s: &Server, number: &Text, out: &Path) -> Result<u8> {
+    let bundle = match s.get_json(&format!("/v1/certificates/{number}/bundle")) {
+        Ok(b) => b,
+        Err(e) => return answered(Err(e)),
+    };
+    let events = bundle["events"].as_array().map_or(0, Vec::len);
+    let bytes = serde_json::to_vec_pretty(&bundle)?;
+    write_new(out, &[bytes.as_slice(), b"\n"].concat())?;
+    println!(
+        "evidence bundle for certificate {number} from {}: {events} events → {}",
+        s.url(),
+        out.display()
+    );
+    importer_note(out);
     Ok(OK)
 }

@@ -1,27 +1,29 @@
-//! What every command shares: opening the ledger, reading input files, ids typed on the command line, times, the signer, and recording or writing a signed event.
+//! What every command shares: opening the ledger, reading and writing files, ids typed on the
+//! command line, times.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use kpledger_core::store::StoreError;
 use kpledger_core::{Ledger, OpenOptions};
-use kpledger_model::ids::{IdKind, Prefix};
-use kpledger_model::{
-    ActorId, Cents, Country, Event, EventBody, ParcelId, ParsedEvent, Payload, Points, SecretKey, Time,
-};
-use kpledger_verify::Finding;
-use serde_json::json;
+use kpledger_model::ids::IdKind;
+use kpledger_model::{ParcelId, ParsedEvent, Payload, Time};
 
-use crate::args::{OpenArgs, SignArgs};
-use crate::render;
-use crate::{FOUND, OK};
+use crate::args::value::IdArg;
+use crate::args::{LedgerArgs, OpenArgs};
 
 /// Largest event or offer file read (a signed event is a few kilobytes).
 pub(crate) const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
 pub(crate) fn open(path: &Path, read_only: bool, o: &OpenArgs) -> Result<Ledger> {
     Ok(Ledger::open(path, OpenOptions { read_only, busy_timeout: Duration::from_secs(o.wait) })?)
+}
+
+impl LedgerArgs {
+    /// Opens the ledger (waiting `--wait` seconds for another process's lock).
+    pub(crate) fn open(&self, read_only: bool) -> Result<Ledger> {
+        open(&self.ledger, read_only, &self.open)
+    }
 }
 
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -48,20 +50,6 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-pub(crate) fn carats(s: &str) -> Result<Points> {
-    Points::parse_carats(s).map_err(|e| anyhow!(e))
-}
-
-pub(crate) fn usd(s: &str) -> Result<Cents> {
-    Cents::parse_usd(s).map_err(|e| anyhow!(e))
-}
-
-pub(crate) fn parse_parcel(s: &str) -> Result<ParcelId> {
-    s.parse().map_err(|_| {
-        anyhow!("{s:?} is not a parcel id (a UUID such as 0195f3a2-7c1e-7a00-8000-1234567890ab)")
-    })
-}
-
 /// A new parcel id: a UUID v7 of this machine's clock (milliseconds) and 74 random bits. Not
 /// `Uuid::now_v7`, whose ids made within one millisecond (the parts of a split) differ only in
 /// a counter's last bits: random bits right after the timestamp keep the 16 hex digits that
@@ -82,30 +70,27 @@ pub(crate) const CANDIDATES: usize = 10;
 /// A parcel id typed on the command line: the whole id or a unique prefix of at least 8 hex
 /// digits (docs/SPEC.md §7.1), resolved against the ledger. Every command that names an
 /// existing parcel reads it here.
-pub(crate) fn parcel_arg(ledger: &Ledger, typed: &str) -> Result<ParcelId> {
-    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
-    let found = ledger.parcels_with_prefix(&prefix, CANDIDATES + 1)?;
-    one_named(typed, IdKind::Parcel, found, &ledger.path().display().to_string(), |p| p.to_string())
+pub(crate) fn parcel_arg(ledger: &Ledger, typed: &IdArg) -> Result<ParcelId> {
+    let found = ledger.parcels_with_prefix(&typed.prefix, CANDIDATES + 1)?;
+    one_named(&typed.typed, IdKind::Parcel, found, &ledger.path().display().to_string(), |p| p.to_string())
 }
 
 /// As [`parcel_arg`], against the parcels of a bundle (or any set of ids).
 pub(crate) fn parcel_among<'a>(
     ids: impl IntoIterator<Item = &'a ParcelId>,
-    typed: &str,
+    typed: &IdArg,
     place: &str,
 ) -> Result<ParcelId> {
-    let prefix = Prefix::parse(typed, IdKind::Parcel).map_err(|e| anyhow!(e))?;
     let found: Vec<ParcelId> =
-        ids.into_iter().filter(|p| prefix.matches_parcel(p)).take(CANDIDATES + 1).copied().collect();
-    one_named(typed, IdKind::Parcel, found, place, |p| p.to_string())
+        ids.into_iter().filter(|p| typed.prefix.matches_parcel(p)).take(CANDIDATES + 1).copied().collect();
+    one_named(&typed.typed, IdKind::Parcel, found, place, |p| p.to_string())
 }
 
 /// An event hash typed on the command line, whole or as a unique prefix of at least 8 hex
 /// digits, resolved against the ledger: its position and hash.
-pub(crate) fn event_arg(ledger: &Ledger, typed: &str) -> Result<(u64, kpledger_model::Hash)> {
-    let prefix = Prefix::parse(typed, IdKind::Event).map_err(|e| anyhow!(e))?;
-    let found = ledger.events_with_prefix(&prefix, CANDIDATES + 1)?;
-    one_named(typed, IdKind::Event, found, &ledger.path().display().to_string(), |(seq, h)| {
+pub(crate) fn event_arg(ledger: &Ledger, typed: &IdArg) -> Result<(u64, kpledger_model::Hash)> {
+    let found = ledger.events_with_prefix(&typed.prefix, CANDIDATES + 1)?;
+    one_named(&typed.typed, IdKind::Event, found, &ledger.path().display().to_string(), |(seq, h)| {
         format!("{h} (event #{seq})")
     })
 }
@@ -151,31 +136,15 @@ pub(crate) fn existing(ledger: &Ledger, id: &ParcelId) -> Result<kpledger_verify
     ledger.parcel(id)?.ok_or_else(|| anyhow!("parcel {id} is not in {}", ledger.path().display()))
 }
 
-pub(crate) fn now_or(time: Option<&str>) -> Result<Time> {
-    match time {
-        Some(t) => parse_time(t),
-        None => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            Ok(Time::from_unix(secs))
-        }
-    }
-}
-
-/// Reads a `--time` value: ISO 8601 / RFC 3339 UTC (`2026-03-01T09:30:00Z`), as every time
-/// kpledger prints or signs. A number of seconds since 1970 is refused with the same instant
-/// written the right way, so that a script written for Unix time is fixed in one step.
-pub(crate) fn parse_time(t: &str) -> Result<Time> {
-    if !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()) {
-        let iso = t.parse::<i64>().map(Time::from_unix).map(|t| t.to_string()).unwrap_or_default();
-        bail!(
-            "--time {t:?} looks like seconds since 1970: times are ISO 8601 in UTC; \
-             write --time {iso} for the same instant"
-        );
-    }
-    Time::new(t).map_err(|e| anyhow!("--time: {e}"))
+/// The time given, or now.
+pub(crate) fn now_or(time: Option<&Time>) -> Time {
+    time.cloned().unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Time::from_unix(secs)
+    })
 }
 
 /// How far after this machine's clock an event may be dated: a day, for clocks set badly and
@@ -185,7 +154,7 @@ pub(crate) const MAX_AHEAD_SECS: i64 = 24 * 3600;
 
 /// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
 pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
-    let now = now_or(None)?;
+    let now = now_or(None);
     let mut times = vec![&ev.event.body.time];
     if let Payload::Handover { offer, .. } = &ev.event.body.payload {
         times.push(&offer.body.time);
@@ -199,219 +168,6 @@ pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The signer: `--as`, or the actor whose current key is this key.
-pub(crate) fn resolve_signer(ledger: &Ledger, key: &SecretKey, as_actor: Option<&str>) -> Result<ActorId> {
-    if let Some(a) = as_actor {
-        return enrolled(ledger, "--as", &ActorId::new(a).map_err(|e| anyhow!("--as: {e}"))?);
-    }
-    let public = key.public();
-    let matches: Vec<ActorId> =
-        ledger.actors()?.into_iter().filter(|a| a.record.key == public).map(|a| a.record.id).collect();
-    match matches.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!(
-            "no actor in {} is enrolled with key {}; pass --as ACTOR, or ask the authority to enrol this key",
-            ledger.path().display(),
-            public.fingerprint()
-        ),
-        _ => bail!("several actors share key {}; pass --as ACTOR", public.fingerprint()),
-    }
-}
-
-/// A country flag's value, in capitals as ISO 3166-1 writes it (`be` is read as `BE`).
-pub(crate) fn country_flag(flag: &str, value: impl AsRef<str>) -> Result<Country> {
-    Country::new(value.as_ref().trim().to_ascii_uppercase()).map_err(|e| anyhow!("{flag}: {e}"))
-}
-
-/// The actor named by an actor-id flag, which must be enrolled in the ledger; a typo is
-/// refused naming the enrolled actors whose ids are closest to it.
-pub(crate) fn enrolled(ledger: &Ledger, flag: &str, id: &ActorId) -> Result<ActorId> {
-    if ledger.actor(id)?.is_some() {
-        return Ok(id.clone());
-    }
-    let typed = id.as_str();
-    let mut near: Vec<(usize, String)> = ledger
-        .actors()?
-        .into_iter()
-        .map(|a| a.record.id.as_str().to_owned())
-        .map(|known| (edit_distance(typed, &known), known))
-        .filter(|(d, known)| *d <= 3.max(known.len() / 4))
-        .collect();
-    near.sort();
-    let names: Vec<String> = near.into_iter().take(3).map(|(_, k)| k).collect();
-    if names.is_empty() {
-        bail!(
-            "{flag} {typed}: no actor {typed} is enrolled in {}; `kpledger actor list` shows who is",
-            ledger.path().display()
-        )
-    }
-    bail!(
-        "{flag} {typed}: no actor {typed} is enrolled in {}; did you mean {}?",
-        ledger.path().display(),
-        names.join(" or ")
-    )
-}
-
-/// Levenshtein distance between two ids (characters inserted, deleted or replaced).
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// Builds, signs and records (or writes with --out) one event.
-pub(crate) fn sign_and_record(
-    s: &SignArgs,
-    make: impl FnOnce(&Ledger, &ActorId) -> Result<Payload>,
-) -> Result<u8> {
-    let path = s.ledger.as_deref().ok_or_else(|| {
-        anyhow!("the following required argument was not provided: --ledger FILE (or set KPLEDGER_LEDGER)")
-    })?;
-    let key = SecretKey::read_pem_file(&s.key)?;
-    let mut ledger = open(path, s.out.is_some(), &s.open)?;
-    let signer = resolve_signer(&ledger, &key, s.as_actor.as_deref())?;
-    let origin = ledger
-        .origin()?
-        .ok_or_else(|| anyhow!("{} has no genesis; run `kpledger init` first", path.display()))?;
-    let payload = make(&ledger, &signer)?;
-    let body = EventBody { v: 1, ledger: origin, time: now_or(s.time.as_deref())?, signer, payload };
-    let parsed = Event::sign(body, &key)?.into_parsed()?;
-    let print = if s.json {
-        Print::Json
-    } else if s.print_new {
-        Print::NewIds
-    } else {
-        Print::Text
-    };
-    record_or_write(&mut ledger, parsed, s.out.as_deref(), print)
-}
-
-/// How a recorded event is reported on stdout.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Print {
-    /// A sentence for a person.
-    Text,
-    /// One JSON object.
-    Json,
-    /// Only what a script captures: the ids of the parcels the event creates, one a line, or
-    /// the event's hash when it creates none (`--print-new`).
-    NewIds,
-}
-
-pub(crate) fn record_or_write(
-    ledger: &mut Ledger,
-    parsed: ParsedEvent,
-    out: Option<&Path>,
-    print: Print,
-) -> Result<u8> {
-    let json = print == Print::Json;
-    not_from_the_future(&parsed, "the event")?;
-    if let Some(out) = out {
-        // A ledger that cannot be read well enough to judge the event is an error, not "no
-        // finding": nothing is written then.
-        let verdict = ledger.dry_run(&parsed)?;
-        let findings = verdict.findings();
-        // An event the ledger would refuse is not written: `ingest` would only refuse it.
-        if !verdict.is_valid() {
-            if json {
-                println!("{}", json!({"ok": false, "written": null, "findings": findings}));
-            } else {
-                eprintln!(
-                    "kpledger: the ledger's rules would refuse this event; nothing was written to {}",
-                    out.display()
-                );
-                eprint!("{}", render::findings(findings));
-            }
-            return Ok(FOUND);
-        }
-        write_new(out, &[parsed.canonical.as_slice(), b"\n"].concat())?;
-        if json {
-            println!(
-                "{}",
-                json!({"written": out, "hash": parsed.hash, "kind": parsed.event.body.payload.kind(), "findings": findings})
-            );
-        } else {
-            println!(
-                "signed {} {} → {}",
-                parsed.event.body.payload.kind(),
-                parsed.hash.short(),
-                out.display()
-            );
-            if !findings.is_empty() {
-                println!("against the current ledger this event would raise:");
-                print!("{}", render::findings(findings));
-            }
-            println!(
-                "record it with: kpledger ingest --ledger {} {}",
-                ledger.path().display(),
-                out.display()
-            );
-        }
-        return Ok(OK);
-    }
-    let kind = parsed.event.body.payload.kind();
-    let created: Vec<ParcelId> = parsed
-        .event
-        .body
-        .payload
-        .parcels()
-        .into_iter()
-        .filter(|(_, prev)| prev.is_none())
-        .map(|(p, _)| p)
-        .collect();
-    match ledger.append(&parsed) {
-        Ok(a) => {
-            if json {
-                println!(
-                    "{}",
-                    json!({"ok": true, "seq": a.seq, "hash": a.hash, "kind": kind, "parcels": created, "findings": a.warnings})
-                );
-            } else if print == Print::NewIds {
-                if created.is_empty() {
-                    println!("{}", a.hash);
-                }
-                for p in &created {
-                    println!("{p}");
-                }
-                // Warnings are for the person running the script, not for the variable.
-                if !a.warnings.is_empty() {
-                    eprint!("{}", render::findings(&a.warnings));
-                }
-            } else {
-                println!("recorded {kind} as event #{} ({})", a.seq, a.hash.short());
-                for p in &created {
-                    println!("  new parcel {p}");
-                }
-                if !a.warnings.is_empty() {
-                    print!("{}", render::findings(&a.warnings));
-                }
-            }
-            Ok(OK)
-        }
-        Err(StoreError::Rejected { findings, .. }) => refused(&findings, json),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(crate) fn refused(findings: &[Finding], json: bool) -> Result<u8> {
-    if json {
-        println!("{}", json!({"ok": false, "findings": findings}));
-    } else {
-        eprintln!("kpledger: the ledger's rules refused the event; nothing was recorded");
-        eprint!("{}", render::findings(findings));
-    }
-    Ok(FOUND)
 }
 
 /// Writes a new file, refusing to overwrite.

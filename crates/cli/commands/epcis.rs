@@ -1,7 +1,6 @@
 //! GS1 EPCIS 2.0 export and cross-check.
 
-use anyhow::{Result, anyhow};
-use kpledger_model::Text;
+use anyhow::Result;
 
 use super::common::*;
 use crate::args::EpcisCmd;
@@ -10,13 +9,11 @@ use crate::{FOUND, OK};
 
 pub(crate) fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
     match e {
-        EpcisCmd::Export { ledger, parcel, certificate, out, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        EpcisCmd::Export { ledger, parcel, certificate, out } => {
+            let l = ledger.open(true)?;
             let doc = match (parcel, certificate) {
                 (Some(p), _) => kpledger_epcis::export_parcel(&l, &parcel_arg(&l, &p)?)?,
-                (None, Some(c)) => {
-                    kpledger_epcis::export_certificate(&l, &Text::reference(c).map_err(|e| anyhow!(e))?)?
-                }
+                (None, Some(c)) => kpledger_epcis::export_certificate(&l, &c)?,
                 (None, None) => kpledger_epcis::export_ledger(&l)?,
             };
             let text = serde_json::to_string_pretty(&doc)? + "\n";
@@ -31,8 +28,8 @@ pub(crate) fn epcis_cmd(e: EpcisCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        EpcisCmd::Check { file, ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        EpcisCmd::Check { file, ledger, json } => {
+            let l = ledger.open(true)?;
             let report = kpledger_epcis::check(&l, &read_input(&file)?)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,6 +1,7 @@
 //! The authorities' commands: keys, `init`, policies, actors, mine sites.
 
 use super::common::*;
+use super::sign::*;
 use crate::args::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::Ledger;
 use kpledger_model::{
-    ActorId, ActorRecord, Country, Event, EventBody, Licence, Origin, Payload, Policy, PublicKey, Role,
-    SecretKey, SiteId, SiteRecord, Text,
+    ActorRecord, Country, Event, EventBody, Licence, Payload, Policy, PublicKey, Role, SecretKey, SiteRecord,
+    Text,
 };
 
 use crate::OK;
@@ -19,13 +20,11 @@ use crate::render;
 /// `policy new`: a starting policy for `country`, from the participant and suspension lists
 /// kpledger ships (policies/SL.json), every national value a documented default listed in
 /// `unconfirmed`.
-pub(crate) fn policy_new(country: &str, out: Option<&Path>, version: Option<String>) -> Result<u8> {
-    let code = Country::new(country.trim().to_ascii_uppercase())
-        .map_err(|e| anyhow!("--country {country:?}: {e} (an ISO 3166-1 alpha-2 code such as BE)"))?;
+pub(crate) fn policy_new(code: &Country, out: Option<&Path>, version: Option<String>) -> Result<u8> {
     let (_, shipped) = kpledger_core::demo::POLICIES[0];
     let mut policy: Policy = kpledger_model::canonical::from_slice_input(shipped.as_bytes())
         .context("the participant list kpledger ships does not read")?;
-    if !policy.participants.contains(&code) {
+    if !policy.participants.contains(code) {
         bail!(
             "{code} is not among the KP Participants kpledger lists ({}); if it has joined the KP, \
              copy a policy from policies/ and add it to `participants`",
@@ -34,10 +33,10 @@ pub(crate) fn policy_new(country: &str, out: Option<&Path>, version: Option<Stri
     }
     let version = match version {
         Some(v) => v,
-        None => now_or(None)?.date().to_string(),
+        None => now_or(None).date().to_string(),
     };
     let texts = |xs: &[&str]| -> Result<Vec<Text>> {
-        xs.iter().map(|x| Text::new(*x).map_err(|e| anyhow!(e))).collect()
+        xs.iter().map(|x| Text::new(*x).map_err(anyhow::Error::msg)).collect()
     };
     policy.country = code.clone();
     policy.version = Text::new(version).map_err(|e| anyhow!("--policy-version: {e}"))?;
@@ -142,32 +141,22 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn init(
-    ledger: &Path,
-    origin: &str,
-    id: &str,
-    name: &str,
-    country: &str,
-    key: &Path,
-    time: Option<&str>,
-) -> Result<u8> {
-    let key = SecretKey::read_pem_file(key)?;
+pub(crate) fn init(a: InitArgs) -> Result<u8> {
+    let InitArgs { ledger, origin, id, name, country, key, time } = a;
+    let ledger = ledger.as_path();
+    let key = SecretKey::read_pem_file(&key)?;
     let authority = ActorRecord {
-        id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-        name: Text::from_input(name).map_err(|e| anyhow!(e))?,
+        id,
+        name,
         role: Role::Authority,
-        country: country_flag("--country", country)?,
+        country,
         licence: None,
         key: key.public(),
         address: None,
     };
-    let body = EventBody {
-        v: 1,
-        ledger: Origin::new(origin).map_err(|e| anyhow!(e))?,
-        time: now_or(time)?,
-        signer: authority.id.clone(),
-        payload: Payload::Genesis { authority },
-    };
+    let id = authority.id.clone();
+    let body =
+        EventBody::new(origin.clone(), now_or(time.as_ref()), id.clone(), Payload::Genesis { authority });
     let parsed = Event::sign(body, &key)?.into_parsed()?;
     let mut l = Ledger::create(ledger)?;
     match l.append(&parsed) {
@@ -201,48 +190,29 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
             address,
         } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            let licence = match licence {
-                None => None,
-                Some(number) => Some(Licence {
-                    number: Text::from_input(number).map_err(|e| anyhow!(e))?,
-                    class: Text::from_input(class.unwrap_or_default()).map_err(|e| anyhow!(e))?,
-                    valid_from: valid_from.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
-                    valid_to: valid_to.unwrap_or_default().parse().map_err(|e: String| anyhow!(e))?,
-                    sites: sites
-                        .iter()
-                        .map(|s| SiteId::new(s.clone()).map_err(|e| anyhow!(e)))
-                        .collect::<Result<_>>()?,
-                }),
+            let licence = match (licence, class, valid_from, valid_to) {
+                (None, ..) => None,
+                (Some(number), Some(class), Some(valid_from), Some(valid_to)) => {
+                    Some(Licence { number, class, valid_from, valid_to, sites })
+                }
+                _ => bail!("a licence (--licence) needs its --class, --valid-from and --valid-to"),
             };
-            let actor = ActorRecord {
-                id: ActorId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
-                role: role.parse().map_err(|e: String| anyhow!(e))?,
-                country: country_flag("--country", country)?,
-                licence,
-                key,
-                address: address.map(Text::from_input).transpose().map_err(|e| anyhow!(e))?,
-            };
+            let actor = ActorRecord { id, name, role, country, licence, key, address };
             sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
         }
         ActorCmd::Rotate { sign, actor, pubkey } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
             sign_and_record(&sign, |ledger, _| {
                 enrolled(ledger, "--actor", &actor)?;
                 Ok(Payload::RotateKey { actor, key })
             })
         }
-        ActorCmd::Revoke { sign, actor, reason } => {
-            let actor = ActorId::new(actor).map_err(|e| anyhow!("--actor: {e}"))?;
-            let reason = Text::from_input(reason).map_err(|e| anyhow!(e))?;
-            sign_and_record(&sign, |ledger, _| {
-                enrolled(ledger, "--actor", &actor)?;
-                Ok(Payload::Revoke { actor, reason })
-            })
-        }
-        ActorCmd::List { ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        ActorCmd::Revoke { sign, actor, reason } => sign_and_record(&sign, |ledger, _| {
+            enrolled(ledger, "--actor", &actor)?;
+            Ok(Payload::Revoke { actor, reason })
+        }),
+        ActorCmd::List { ledger, json } => {
+            let l = ledger.open(true)?;
             let actors = l.actors()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&actors)?);
@@ -281,18 +251,11 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
 pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
     match s {
         SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
-            let site = SiteRecord {
-                id: SiteId::new(id).map_err(|e| anyhow!(e))?,
-                name: Text::from_input(name).map_err(|e| anyhow!(e))?,
-                country: country_flag("--country", country)?,
-                region: Text::from_input(region).map_err(|e| anyhow!(e))?,
-                location: Text::from_input(location).map_err(|e| anyhow!(e))?,
-                area_m2,
-            };
+            let site = SiteRecord { id, name, country, region, location, area_m2 };
             sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
         }
-        SiteCmd::List { ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        SiteCmd::List { ledger, json } => {
+            let l = ledger.open(true)?;
             let sites = l.sites()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&sites)?);
@@ -315,11 +278,6 @@ pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
             Ok(OK)
         }
     }
-}
-
-pub(crate) fn init_cmd(a: InitArgs) -> Result<u8> {
-    let InitArgs { ledger, origin, id, name, country, key, time } = a;
-    init(&ledger, &origin, &id, &name, &country, &key, time.as_deref())
 }
 
 pub(crate) fn policy_cmd(p: PolicyCmd) -> Result<u8> {

@@ -1,6 +1,7 @@
 //! Recording signed files in bulk: `ingest` and `migrate`.
 
 use super::common::*;
+use super::sign::*;
 use crate::args::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -185,8 +186,8 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
 }
 
 pub(crate) fn ingest_cmd(a: IngestArgs) -> Result<u8> {
-    let IngestArgs { ledger, files, dry_run, json, open } = a;
-    ingest(&ledger, &files, dry_run, json, &open)
+    let IngestArgs { ledger, files, dry_run, json } = a;
+    ingest(&ledger.ledger, &files, dry_run, json, &ledger.open)
 }
 
 pub(crate) fn migrate(a: MigrateArgs) -> Result<u8> {

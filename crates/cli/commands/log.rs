@@ -8,7 +8,7 @@ use kpledger_model::{PublicKey, SecretKey};
 use serde_json::json;
 
 use super::{common::*, verify::*};
-use crate::args::{LogCmd, OpenArgs};
+use crate::args::LogCmd;
 use crate::{FOUND, OK};
 
 /// `NAME=KEY.pub` arguments as C2SP cosignature verifier keys.
@@ -26,14 +26,14 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
-        LogCmd::Tiles { ledger, out, s3_endpoint, bundles, open: o } => {
+        LogCmd::Tiles { ledger, out, s3_endpoint, bundles } => {
             let target = crate::commands::publish::target(&out, s3_endpoint.as_deref())?;
-            let l = open(&ledger, true, &o)?;
+            let l = ledger.open(true)?;
             crate::commands::publish::publish(&l, &target, bundles)
         }
-        LogCmd::Publish { ledger, key, out, json, open: o } => {
+        LogCmd::Publish { ledger, key, out, json } => {
             let key = SecretKey::read_pem_file(&key)?;
-            let mut l = open(&ledger, false, &o)?;
+            let mut l = ledger.open(false)?;
             let cp = l.publish_checkpoint(&key)?;
             if let Some(out) = &out {
                 write_new(out, cp.note.as_bytes())?;
@@ -46,8 +46,8 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::Head { ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        LogCmd::Head { ledger, json } => {
+            let l = ledger.open(true)?;
             let size = l.len()?;
             let root = l.log_root(size)?;
             let latest = l.stored_checkpoints()?.pop();
@@ -65,10 +65,10 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::Cosignatures { file, ledger, witnesses, json, open: o } => {
+        LogCmd::Cosignatures { file, ledger, witnesses, json } => {
             let keys = witness_keys(&witnesses)?;
             let bytes = read_input(&file)?;
-            let mut l = open(&ledger, false, &o)?;
+            let mut l = ledger.open(false)?;
             let added = l.add_cosignatures(&bytes, &keys)?;
             if json {
                 println!("{}", json!({"ok": true, "added": added}));
@@ -77,9 +77,9 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::Witness { ledger, policy, json, open: o } => log_witness(&ledger, &policy, json, &o),
-        LogCmd::ProveInclusion { ledger, seq, event, size, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        LogCmd::Witness { ledger, policy, json } => log_witness(&ledger, &policy, json),
+        LogCmd::ProveInclusion { ledger, seq, event, size, json } => {
+            let l = ledger.open(true)?;
             let seq = match (seq, event) {
                 (Some(seq), None) => seq,
                 (None, Some(typed)) => event_arg(&l, &typed)?.0,
@@ -101,8 +101,8 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::ProveConsistency { ledger, from, to, out, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        LogCmd::ProveConsistency { ledger, from, to, out } => {
+            let l = ledger.open(true)?;
             let to = to.unwrap_or(l.len()?);
             let proof = l.consistency_proof(from, to)?;
             let doc = json!({"old_size": from, "new_size": to, "old_root": l.log_root(from)?, "new_root": l.log_root(to)?, "proof": proof});
@@ -120,10 +120,9 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
 }
 
 /// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
-pub(crate) fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &OpenArgs) -> Result<u8> {
-    use kpledger_witness::client;
+pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, json: bool) -> Result<u8> {
     let policy = read_policy(policy_path)?;
-    let mut l = open(ledger, false, o)?;
+    let mut l = ledger.open(false)?;
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
         bail!(
             "{}: no `witness` line has a URL (and a key kpledger verifies): write `witness NAME VKEY URL`, the URL \
@@ -131,7 +130,7 @@ pub(crate) fn log_witness(ledger: &Path, policy_path: &Path, json: bool, o: &Ope
             policy_path.display()
         );
     }
-    let Some(round) = kpledger_witness::log::witness_newest(&mut l, &policy, &client::agent())? else {
+    let Some(round) = kpledger_witness::witness_newest(&mut l, &policy, &kpledger_witness::agent())? else {
         bail!(
             "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
         )

@@ -1,22 +1,28 @@
 //! Looking at parcels: history, state, cards, lists.
 
 use super::common::*;
+use super::sign::*;
 use crate::args::*;
 use anyhow::{Result, anyhow};
-use kpledger_model::ActorId;
 use kpledger_verify::ParcelStatus;
 use kpledger_verify::*;
 use serde_json::json;
 
+use super::remote::{Server, answered, whole_parcel};
 use crate::OK;
 use crate::args::ParcelCmd;
+use crate::args::value::IdArg;
 use crate::commands::card;
 use crate::render;
+use kpledger_model::{Event, ParcelId, ParsedEvent};
 
 pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
     match p {
-        ParcelCmd::History { parcel, ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        ParcelCmd::History { parcel, source, json } => {
+            if let Some(s) = source.server()? {
+                return answered(remote_history(&s, &parcel, json));
+            }
+            let l = source.open()?;
             let id = parcel_arg(&l, &parcel)?;
             existing(&l, &id)?;
             let events = l.provenance(&id)?;
@@ -30,57 +36,24 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                     })
                     .unwrap_or_default()
             };
-            if json {
-                let docs: Vec<serde_json::Value> = events
-                    .iter()
-                    .map(|(seq, e)| {
-                        let mut doc = json!({"seq": seq, "hash": e.hash, "event": e.event});
-                        let m = marks(seq);
-                        if !m.is_empty() {
-                            doc["imposed_key"] = json!(m);
-                        }
-                        doc
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&docs)?);
-                return Ok(OK);
-            }
-            println!("provenance of parcel {id}: {} events back to the mine sites", events.len());
-            let rows: Vec<Vec<String>> = events
-                .iter()
-                .map(|(seq, e)| {
-                    let b = &e.event.body;
-                    let parcels: Vec<String> =
-                        b.payload.parcels().iter().map(|(p, _)| short_in(&l, p)).collect();
-                    vec![
-                        format!("#{seq}"),
-                        b.time.to_string(),
-                        b.payload.kind().to_owned(),
-                        parcels.join(","),
-                        b.signer.to_string(),
-                        std::iter::once(render::describe(&b.payload, &|p| short_in(&l, p)))
-                            .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows)
-            );
-            Ok(OK)
+            print_history(&id, &events, &marks, &|p| short_in(&l, p), json)
         }
         ParcelCmd::CheckCard { card, policy, log_key, json } => {
             card::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
         }
-        ParcelCmd::Card { parcel, ledger, out, json, open: o } => {
-            card::write_card(&parcel, &ledger, &out, json, &o)
-        }
-        ParcelCmd::Show { parcel, ledger, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
-            let id = parcel_arg(&l, &parcel)?;
-            let p = existing(&l, &id)?;
+        ParcelCmd::Card { parcel, ledger, out, json } => card::write_card(&parcel, &ledger, &out, json),
+        ParcelCmd::Show { parcel, source, json } => {
+            let p = match source.server()? {
+                Some(s) => match whole_parcel(&parcel).and_then(|id| s.parcel(&id)) {
+                    Ok(p) => p,
+                    Err(e) => return answered(Err(e)),
+                },
+                None => {
+                    let l = source.open()?;
+                    let id = parcel_arg(&l, &parcel)?;
+                    existing(&l, &id)?
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
                 return Ok(OK);
@@ -106,17 +79,17 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             println!("latest   {} at {}", p.head, p.updated);
             Ok(OK)
         }
-        ParcelCmd::List { ledger, holder, all, json, open: o } => {
-            let l = open(&ledger, true, &o)?;
+        ParcelCmd::List { ledger, holder, all, json } => {
+            let l = ledger.open(true)?;
             if let Some(h) = &holder {
                 // A typo would list nothing, as if the actor held nothing: refused instead.
-                enrolled(&l, "--holder", &ActorId::new(h.as_str()).map_err(|e| anyhow!("--holder: {e}"))?)?;
+                enrolled(&l, "--holder", h)?;
             }
             let parcels: Vec<_> = l
                 .parcels()?
                 .into_iter()
                 .filter(|p| all || p.status != ParcelStatus::Consumed)
-                .filter(|p| holder.as_deref().is_none_or(|h| p.holder.as_str() == h))
+                .filter(|p| holder.as_ref().is_none_or(|h| &p.holder == h))
                 .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&parcels)?);
@@ -167,4 +140,67 @@ pub(crate) fn rules(a: RulesArgs) -> Result<u8> {
         print!("{}", render::table(&["code", "what it guarantees"], &rows));
     }
     Ok(OK)
+}
+
+/// A parcel's provenance, as a table or (`json`) the signed events.
+fn print_history(
+    id: &ParcelId,
+    events: &[(u64, ParsedEvent)],
+    marks: &dyn Fn(&u64) -> Vec<String>,
+    short: &dyn Fn(&ParcelId) -> String,
+    json: bool,
+) -> Result<u8> {
+    if json {
+        let docs: Vec<serde_json::Value> = events
+            .iter()
+            .map(|(seq, e)| {
+                let mut doc = json!({"seq": seq, "hash": e.hash, "event": e.event});
+                let m = marks(seq);
+                if !m.is_empty() {
+                    doc["imposed_key"] = json!(m);
+                }
+                doc
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(OK);
+    }
+    println!("provenance of parcel {id}: {} events back to the mine sites", events.len());
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|(seq, e)| {
+            let b = &e.event.body;
+            let parcels: Vec<String> = b.payload.parcels().iter().map(|(p, _)| short(p)).collect();
+            vec![
+                format!("#{seq}"),
+                b.time.to_string(),
+                b.payload.kind().to_owned(),
+                parcels.join(","),
+                b.signer.to_string(),
+                std::iter::once(render::describe(&b.payload, short))
+                    .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]
+        })
+        .collect();
+    print!("{}", render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows));
+    Ok(OK)
+}
+
+/// `parcel history --server`: the provenance the server gives (GET /v1/parcels/ID/history),
+/// each event parsed and its signature checked here. The GV-4 marks of imposed keys need the
+/// ledger's key history: `--ledger` shows them.
+fn remote_history(s: &Server, parcel: &IdArg, json: bool) -> Result<u8> {
+    let id = whole_parcel(parcel)?;
+    let v = s.get_json(&format!("/v1/parcels/{id}/history"))?;
+    let mut events = Vec::new();
+    for e in v["events"].as_array().into_iter().flatten() {
+        let seq =
+            e["seq"].as_u64().ok_or_else(|| anyhow!("the server's history of {id} lacks an event's seq"))?;
+        let parsed = Event::parse(&serde_json::to_vec(&e["event"])?)
+            .map_err(|err| anyhow!("event #{seq} the server gives for parcel {id} does not read: {err}"))?;
+        events.push((seq, parsed));
+    }
+    print_history(&id, &events, &|_| Vec::new(), &|p| kpledger_model::ids::short_parcel(p), json)
 }

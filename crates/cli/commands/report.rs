@@ -11,8 +11,8 @@ use kpledger_model::{Bundle, Date, Event, ParsedEvent};
 use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
 
+use super::common::{open, parcel_among, read_input, write_new};
 use crate::args::{GraphFormat, OpenArgs};
-use crate::commands::{bundle_trust, open, read_input, write_new};
 use crate::{FOUND, OK};
 
 /// The events of a bundle file with their ledger positions, and its checkpoint note.
@@ -43,41 +43,38 @@ pub(crate) fn add_flags(report: &mut Report, flags: &[Flag]) {
     }
 }
 
-fn period(period: Option<&str>, from: Option<&str>, to: Option<&str>, book: &Book) -> Result<Period> {
+fn period(period: Option<&str>, from: Option<Date>, to: Option<Date>, book: &Book) -> Result<Period> {
     if let Some(p) = period {
         return Ok(Period::parse(p)?);
     }
-    let day = |s: &str, what: &str| Date::new(s).map_err(|e| anyhow!("--{what} {s:?}: {e}"));
     let first = book.first.as_ref().map(|t| t.date());
     let last = book.last.as_ref().map(|t| t.date());
     let from = match from {
-        Some(s) => day(s, "from")?,
+        Some(d) => d,
         None => first.clone().or(last.clone()).ok_or_else(|| anyhow!("the ledger has no events"))?,
     };
     let to = match to {
-        Some(s) => day(s, "to")?,
+        Some(d) => d,
         None => last.or(first).ok_or_else(|| anyhow!("the ledger has no events"))?,
     };
     Ok(Period::range(from, to)?)
 }
 
 /// `kpledger stats`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn stats_cmd(
-    ledger: &Path,
+    ledger: &LedgerArgs,
     p: Option<&str>,
-    from: Option<&str>,
-    to: Option<&str>,
+    from: Option<Date>,
+    to: Option<Date>,
     json: bool,
     csv: bool,
-    o: &OpenArgs,
 ) -> Result<u8> {
-    let l = open(ledger, true, o)?;
+    let l = ledger.open(true)?;
     let events = l.events()?;
     let book = book_of(&events);
     let period = period(p, from, to, &book)?;
     let flags = kpledger_report::red_flags(&book);
-    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else if csv {
@@ -91,23 +88,17 @@ pub(crate) fn stats_cmd(
 /// The HTML report of a ledger, with its verification report.
 pub(crate) fn ledger_html(
     ledger: &kpledger_core::Ledger,
+    book: &Book,
     report: &Report,
     subject: String,
 ) -> Result<String> {
-    let events = ledger.events()?;
-    let book = book_of(&events);
-    let flags = kpledger_report::red_flags(&book);
+    let flags = kpledger_report::red_flags(book);
     let mut checkpoints = Vec::new();
     for c in ledger.stored_checkpoints()? {
-        checkpoints.push(kpledger_report::html::checkpoint_status(&c.note)?);
+        checkpoints.push(kpledger_report::checkpoint_status(&c.note)?);
     }
-    let html = kpledger_report::html::render(&HtmlInput {
-        subject,
-        book: &book,
-        report,
-        flags: &flags,
-        checkpoints,
-    })?;
+    let html =
+        kpledger_report::render_html(&HtmlInput { subject, book, report, flags: &flags, checkpoints })?;
     Ok(html)
 }
 
@@ -116,31 +107,32 @@ pub(crate) fn report_cmd(
     out: &Path,
     ledger: Option<&Path>,
     bundle: Option<&Path>,
-    policy: Option<&Path>,
-    trust: &[PathBuf],
+    trust: &TrustArgs,
     o: &OpenArgs,
 ) -> Result<u8> {
+    trust.removed.refuse()?;
     let (html, ok) = match (ledger, bundle) {
         (Some(path), _) => {
             let l = open(path, true, o)?;
-            let report = l.verify(&mut |_, _| {})?;
-            let ok = report.ok;
-            (ledger_html(&l, &report, format!("ledger {}", path.display()))?, ok)
+            // One reading of the ledger: the events verified are the events reported.
+            let mut book = Book::default();
+            let report =
+                l.verify_observed(SigMode::Strict, &mut |_, _| {}, &mut |seq, ev| book.add(seq, ev))?;
+            (ledger_html(&l, &book, &report, format!("ledger {}", path.display()))?, report.ok)
         }
         (None, Some(path)) => {
-            let policy = bundle_trust(policy, trust)?;
+            let policy = trust.policy()?;
             let bytes = read_input(path)?;
-            let report =
-                verify_bundle_with(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
+            let report = verify_bundle(&bytes, &policy).with_context(|| format!("{}", path.display()))?;
             let (events, note) = bundle_events(path)?;
             let book = book_of(&events);
             let flags = kpledger_report::red_flags(&book);
             // The witnesses shown are only those whose cosignatures verified with a key of the
             // trust policy, never names read from the note's signature lines.
-            let mut status = kpledger_report::html::checkpoint_status(&note)?;
+            let mut status = kpledger_report::checkpoint_status(&note)?;
             status.cosigners = report.witnesses.clone();
             let checkpoints: Vec<CheckpointStatus> = vec![status];
-            let html = kpledger_report::html::render(&HtmlInput {
+            let html = kpledger_report::render_html(&HtmlInput {
                 subject: format!("evidence bundle {}", path.display()),
                 book: &book,
                 report: &report,
@@ -177,22 +169,16 @@ pub(crate) fn graph_cmd(
     let t = match Target::parse(target) {
         Target::Certificate(c) if !book.certificates.iter().any(|x| x.certificate.number.as_str() == c) => {
             let place = ledger.or(bundle).map(|p| p.display().to_string()).unwrap_or_default();
-            match crate::commands::parcel_among(book.parcels.keys(), target, &place) {
-                Ok(p) => Target::Parcel(p),
-                Err(e)
-                    if kpledger_model::ids::Prefix::parse(target, kpledger_model::ids::IdKind::Parcel)
-                        .is_ok() =>
-                {
-                    return Err(e);
-                }
+            match value::parcel(target) {
+                Ok(typed) => Target::Parcel(parcel_among(book.parcels.keys(), &typed, &place)?),
                 Err(_) => Target::Certificate(c),
             }
         }
         t => t,
     };
     let text = match format {
-        GraphFormat::Dot => kpledger_report::graph::dot(&book, &t)?,
-        GraphFormat::Svg => kpledger_report::graph::svg(&book, &t)?,
+        GraphFormat::Dot => kpledger_report::graph_dot(&book, &t)?,
+        GraphFormat::Svg => kpledger_report::graph_svg(&book, &t)?,
     };
     match out {
         Some(p) => {
@@ -218,9 +204,9 @@ pub(crate) fn demo_reports(
     let events = l.events()?;
     let book = book_of(&events);
     let flags = kpledger_report::red_flags(&book);
-    let html = ledger_html(&l, report, format!("ledger {}", ledger_path.display()))?;
+    let html = ledger_html(&l, &book, report, format!("ledger {}", ledger_path.display()))?;
     let period = period(None, None, None, &book)?;
-    let stats = kpledger_report::stats::compute(&book, &period, &flags);
+    let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     let files = [
         (dir.join("report.html"), html),
         (dir.join("stats.txt"), stats.to_table()),
@@ -236,14 +222,13 @@ pub(crate) fn demo_reports(
 }
 
 pub(crate) fn stats(a: StatsArgs) -> Result<u8> {
-    let StatsArgs { ledger, period, from, to, json, csv, open } = a;
-    stats_cmd(&ledger, period.as_deref(), from.as_deref(), to.as_deref(), json, csv, &open)
+    let StatsArgs { ledger, period, from, to, json, csv } = a;
+    stats_cmd(&ledger, period.as_deref(), from, to, json, csv)
 }
 
 pub(crate) fn report(a: ReportArgs) -> Result<u8> {
-    let ReportArgs { html, ledger, bundle, policy, removed, open } = a;
-    removed.refuse()?;
-    report_cmd(&html, ledger.as_deref(), bundle.as_deref(), policy.as_deref(), &removed.trust, &open)
+    let ReportArgs { html, ledger, bundle, trust, open } = a;
+    report_cmd(&html, ledger.as_deref(), bundle.as_deref(), &trust, &open)
 }
 
 pub(crate) fn graph(a: GraphArgs) -> Result<u8> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
+use super::remote::{Server, agent, answered, post};
 use crate::commands::read_input;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -19,7 +20,7 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let running = kpledger_serve::start(listen, cfg).await?;
-        println!("listening on http://{} (ledger {})", running.addr, ledger.display());
+        println!("listening on {} (ledger {})", running.url(), ledger.display());
         std::io::stdout().flush()?;
         tokio::select! {
             r = running.wait() => r.map_err(anyhow::Error::from)?,
@@ -30,13 +31,9 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
     Ok(OK)
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
+/// A request rate from its flags: 0 a second is no limit.
+pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> {
+    (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
 }
 
 /// Posts each file as one submission.
@@ -53,24 +50,10 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
         let is_offer =
             !jsonl && canonical::parse_strict(&bytes).is_ok_and(|v| v["body"]["kind"] == "handover_offer");
         let url = if is_offer { offers_url.as_str() } else { url.as_str() };
-        let mut tries = 0;
-        let (status, body) = loop {
-            tries += 1;
-            let mut resp = agent.post(url).header("content-type", ctype).send(&bytes[..]).map_err(|e| {
-                anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
-            })?;
-            let status = resp.status().as_u16();
-            let retry = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            let body = resp.body_mut().read_to_string().unwrap_or_default();
-            match (status, retry) {
-                (503, Some(secs)) if tries < 5 => std::thread::sleep(Duration::from_secs(secs.min(30))),
-                _ => break (status, body),
-            }
-        };
+        let (status, body) = post(&agent, url, ctype, &bytes).map_err(|e| {
+            anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+        })?;
+        let body = String::from_utf8_lossy(&body).into_owned();
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if json {
             println!(
@@ -100,13 +83,13 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
-                    print!("{}", findings_text(&v["findings"]));
+                    print!("{}", super::remote::server_findings(&v["findings"]));
                 }
             }
             422 => {
                 if !json {
                     eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
-                    eprint!("{}", findings_text(&v["findings"]));
+                    eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
             }
@@ -126,30 +109,15 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
 }
 
 /// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
-pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option<&Path>) -> Result<u8> {
+pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Option<&Path>) -> Result<u8> {
     if !path.starts_with('/') {
         bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
     }
-    let key = SecretKey::read_pem_file(key)?;
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let nonce = uuid::Uuid::now_v7().simple().to_string();
-    let (input, sig) = kpledger_serve::auth::sign_request("GET", &url, actor, &key, now, &nonce);
-    let mut resp = agent()
-        .get(&url)
-        .header("signature-input", &input)
-        .header("signature", &sig)
-        .call()
-        .map_err(|e| anyhow!("could not reach {server}: {e}"))?;
-    let status = resp.status().as_u16();
-    let body = resp.body_mut().with_config().limit(1 << 30).read_to_vec()?;
-    if status != 200 {
-        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let detail =
-            v["detail"].as_str().map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
-        eprintln!("kpledger: the server answered {status}: {detail}");
-        return Ok(if status == 403 { FOUND } else { CANNOT_RUN });
-    }
+    let server = Server::new(server, actor.clone(), SecretKey::read_pem_file(key)?)?;
+    let body = match server.get(path) {
+        Ok(body) => body,
+        Err(e) => return answered(Err(e)),
+    };
     match out {
         Some(f) => {
             crate::commands::write_new(f, &body)?;
@@ -170,20 +138,6 @@ pub(crate) fn get(server: &str, key: &Path, actor: &str, path: &str, out: Option
     Ok(OK)
 }
 
-/// The findings of a server's answer, one per line with its hint (as `render::findings`
-/// prints them locally).
-fn findings_text(findings: &Value) -> String {
-    let mut out = String::new();
-    for f in findings.as_array().into_iter().flatten() {
-        let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-        out.push_str(&format!("  {} {}: {}\n", text("severity"), text("code"), text("message")));
-        if let Some(h) = f["hint"].as_str() {
-            out.push_str(&format!("      hint: {h}\n"));
-        }
-    }
-    out
-}
-
 pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
     let ServeArgs {
         ledger,
@@ -202,8 +156,21 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
         offer_ttl,
         max_offers,
         public_url,
+        rate_ip,
+        burst_ip,
+        rate_key,
+        burst_key,
+        rate_buckets,
+        trusted_proxy,
+        tls_cert,
+        tls_key,
     } = a;
     let mut cfg = kpledger_serve::Config::new(ledger);
+    cfg.rate_ip = rate(rate_ip, burst_ip);
+    cfg.rate_key = rate(rate_key, burst_key);
+    cfg.rate_buckets = rate_buckets;
+    cfg.trusted_proxies = trusted_proxy;
+    cfg.tls = tls_cert.zip(tls_key).map(|(cert, key)| kpledger_serve::TlsFiles { cert, key });
     cfg.max_body = max_body;
     cfg.max_events = max_events;
     cfg.max_connections = max_connections;

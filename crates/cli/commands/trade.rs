@@ -1,116 +1,173 @@
-//! The trade's events: handover offers and acceptances.
+//! The trade's events: extraction, handovers, splits, merges, valuation and sealing, signed
+//! against the ledger file, a server (`--server`) or a parcel card (`--card`).
+
+use std::path::Path;
 
 use super::common::*;
+use super::sign::*;
 use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
-use kpledger_core::Ledger;
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::*;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
 
 use crate::OK;
 use crate::args::HandoverCmd;
+use crate::args::value::IdArg;
 use crate::commands::card;
+use kpledger_model::event::FORMAT_VERSION;
 
+/// The holder's offer of `parcel` to `to`, signed: the parcel's head read from the ledger file
+/// or the server.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn make_offer(
-    ledger: &Ledger,
+    src: &Source<'_>,
     key: &SecretKey,
     holder: ActorId,
-    parcel: &str,
-    to: &str,
-    price: &str,
-    time: Option<&str>,
+    parcel: &IdArg,
+    to: &ActorId,
+    price: Cents,
+    time: Option<&Time>,
 ) -> Result<Offer> {
-    let id = parcel_arg(ledger, parcel)?;
-    let p = existing(ledger, &id)?;
-    let origin = ledger.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
+    let (id, p) = src.parcel(parcel)?;
     let body = OfferBody {
-        v: 1,
-        ledger: origin,
+        v: FORMAT_VERSION,
+        ledger: src.origin()?,
         kind: OfferKind::HandoverOffer,
-        time: now_or(time)?,
+        time: now_or(time),
         signer: holder,
         parcel: id,
         prev: p.head,
-        to: enrolled(ledger, "--to", &ActorId::new(to).map_err(|e| anyhow!("--to: {e}"))?)?,
+        to: src.enrolled("--to", to)?,
         weight_pt: p.weight_pt,
-        price_usd_cents: usd(price)?,
+        price_usd_cents: price,
     };
     Ok(Offer::sign(body, key)?)
 }
 
+/// `kpledger handover offer`: from the ledger file, a card, or a server.
+fn offer_cmd(h: HandoverCmd) -> Result<u8> {
+    let HandoverCmd::Offer { ledger, server, card, key, as_actor, parcel, to, price, time, out, open: o } = h
+    else {
+        bail!("not an offer");
+    };
+    if card.given() {
+        let Some(out) = out else {
+            bail!("with --card, give --out FILE: the offer is written for its buyer")
+        };
+        return card::offer_from_card(
+            &card,
+            &key,
+            as_actor.as_ref(),
+            parcel.as_ref(),
+            &to,
+            price,
+            time.as_ref(),
+            &out,
+        );
+    }
+    let Some(parcel) = parcel else { bail!("give --parcel ID, or --card CARD.json") };
+    let key = SecretKey::read_pem_file(&key)?;
+    let (offer, remote) = match (&server.server, ledger) {
+        (Some(url), _) => {
+            let s = server_of(url, &key, as_actor.as_ref())?;
+            let offer =
+                make_offer(&Source::Server(&s), &key, s.actor().clone(), &parcel, &to, price, time.as_ref())?;
+            (offer, Some(s))
+        }
+        (None, Some(ledger)) => {
+            let l = open(&ledger, true, &o)?;
+            let holder = resolve_signer(&l, &key, as_actor.as_ref())?;
+            (make_offer(&Source::Ledger(&l), &key, holder, &parcel, &to, price, time.as_ref())?, None)
+        }
+        (None, None) => bail!("give --ledger FILE (or --server URL) and --parcel ID, or --card CARD.json"),
+    };
+    let what = format!(
+        "offer of parcel {} ({}) to {} for {}",
+        offer.body.parcel, offer.body.weight_pt, offer.body.to, offer.body.price_usd_cents
+    );
+    let bytes = canonical::to_canonical(&offer)?;
+    match (out, remote) {
+        (Some(out), remote) => {
+            write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
+            println!("{what} signed → {}", out.display());
+            match remote {
+                Some(s) => println!(
+                    "post it for its buyer with: kpledger submit --server {} {}",
+                    s.url(),
+                    out.display()
+                ),
+                None => println!(
+                    "the buyer re-weighs and accepts with: kpledger handover accept {} --ledger … --key BUYER.pem --weight CT",
+                    out.display()
+                ),
+            }
+        }
+        (None, Some(s)) => {
+            let v = s.post_offer(&bytes)?;
+            println!(
+                "{what} signed and posted to {} for its buyer until {}",
+                s.url(),
+                Time::from_unix(v["expires"].as_i64().unwrap_or(0))
+            );
+            println!(
+                "the buyer finds it with: kpledger get --server {} --key BUYER.pem --as {} /v1/offers",
+                s.url(),
+                offer.body.to
+            );
+        }
+        (None, None) => bail!("give --out FILE: the signed offer is written for its buyer"),
+    }
+    Ok(OK)
+}
+
+/// `kpledger handover accept OFFER`: the buyer re-weighs and signs.
+fn accept_cmd(
+    offer: &Path,
+    sign: &SignArgs,
+    server: &ServerArgs,
+    card: &CardArgs,
+    weight: Option<Points>,
+) -> Result<u8> {
+    let bytes = read_input(offer)?;
+    let offer: Offer = from_slice_strict(&bytes)
+        .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
+    if !offer.signature_valid() {
+        bail!("the holder's signature on the offer does not verify: the offer was altered or damaged");
+    }
+    if card.given() {
+        return card::accept_from_card(offer, sign, card, weight);
+    }
+    sign_event(sign, server, |src, _| {
+        if let Source::Server(s) = src {
+            // The buyer may not read the parcel before it holds it: the offer names the ledger,
+            // and the server's rules judge the handover against the parcel's head (CH-1, CH-2).
+            s.know_origin(&offer.body.ledger);
+        }
+        let weight_pt = weight.unwrap_or(offer.body.weight_pt);
+        Ok(Payload::Handover { offer, weight_pt })
+    })
+}
+
 pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
-        HandoverCmd::Offer { ledger, card, key, as_actor, parcel, to, price, time, out, open: o } => {
-            if card.given() {
-                return card::offer_from_card(
-                    &card,
-                    &key,
-                    as_actor.as_deref(),
-                    parcel.as_deref(),
-                    &to,
-                    &price,
-                    time.as_deref(),
-                    &out,
-                );
-            }
-            let (Some(ledger), Some(parcel)) = (ledger, parcel) else {
-                bail!("give --ledger FILE and --parcel ID, or --card CARD.json");
-            };
-            let key = SecretKey::read_pem_file(&key)?;
-            let l = open(&ledger, true, &o)?;
-            let holder = resolve_signer(&l, &key, as_actor.as_deref())?;
-            let offer = make_offer(&l, &key, holder, &parcel, &to, &price, time.as_deref())?;
-            let bytes = canonical::to_canonical(&offer)?;
-            write_new(&out, &[bytes.as_slice(), b"\n"].concat())?;
-            println!(
-                "offer of parcel {} ({}) to {} for {} signed → {}",
-                offer.body.parcel,
-                offer.body.weight_pt,
-                offer.body.to,
-                offer.body.price_usd_cents,
-                out.display()
-            );
-            println!(
-                "the buyer re-weighs and accepts with: kpledger handover accept {} --ledger … --key BUYER.pem --weight CT",
-                out.display()
-            );
-            Ok(OK)
+        h @ HandoverCmd::Offer { .. } => offer_cmd(h),
+        HandoverCmd::Accept { offer, sign, server, card, weight } => {
+            accept_cmd(&offer, &sign, &server, &card, weight)
         }
-        HandoverCmd::Accept { offer, sign, card, weight } => {
-            let bytes = read_input(&offer)?;
-            let offer: Offer = from_slice_strict(&bytes)
-                .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
-            if !offer.signature_valid() {
-                bail!(
-                    "the holder's signature on the offer does not verify: the offer was altered or damaged"
-                );
-            }
-            if card.given() {
-                let weight = weight.as_deref().map(carats).transpose()?;
-                return card::accept_from_card(offer, &sign, &card, weight);
-            }
-            sign_and_record(&sign, |_, _| {
-                let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
-                Ok(Payload::Handover { offer, weight_pt })
-            })
-        }
-        HandoverCmd::Record { ledger, parcel, from_key, to_key, price, weight, time, json, open: o } => {
+        HandoverCmd::Record { ledger, parcel, from_key, to_key, price, weight, time, json } => {
             let from = SecretKey::read_pem_file(&from_key)?;
             let to = SecretKey::read_pem_file(&to_key)?;
-            let mut l = open(&ledger, false, &o)?;
-            let holder = resolve_signer(&l, &from, None)?;
-            let buyer = resolve_signer(&l, &to, None)?;
-            let offer = make_offer(&l, &from, holder, &parcel, buyer.as_str(), &price, time.as_deref())?;
-            let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(offer.body.weight_pt);
+            let mut l = ledger.open(false)?;
+            let [holder, buyer]: [ActorId; 2] = signers(&l, &[(&from, None), (&to, None)])?
+                .try_into()
+                .map_err(|_| anyhow!("two signers expected"))?;
+            let offer =
+                make_offer(&Source::Ledger(&l), &from, holder, &parcel, &buyer, price, time.as_ref())?;
+            let weight_pt = weight.unwrap_or(offer.body.weight_pt);
             let origin = l.origin()?.ok_or_else(|| anyhow!("the ledger has no genesis"))?;
-            let body = EventBody {
-                v: 1,
-                ledger: origin,
-                time: offer.body.time.clone(),
-                signer: buyer,
-                payload: Payload::Handover { offer, weight_pt },
-            };
+            let time = offer.body.time.clone();
+            let body = EventBody::new(origin, time, buyer, Payload::Handover { offer, weight_pt });
             let parsed = Event::sign(body, &to)?.into_parsed()?;
             record_or_write(&mut l, parsed, None, if json { Print::Json } else { Print::Text })
         }
@@ -118,30 +175,24 @@ pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
 }
 
 pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
-    let ExtractArgs { sign, site, weight, stones, hs, parcel } = a;
+    let ExtractArgs { sign, server, site, weight, stones, hs, parcel } = a;
     let parcel = match parcel {
-        Some(p) => parse_parcel(&p)?,
+        Some(p) => p,
         None => new_parcel_id()?,
     };
-    let payload = Payload::Extraction {
-        parcel,
-        site: SiteId::new(site).map_err(|e| anyhow!(e))?,
-        weight_pt: carats(&weight)?,
-        stones,
-        hs_code: HsCode::new(hs).map_err(|e| anyhow!(e))?,
-    };
-    sign_and_record(&sign, |_, _| Ok(payload))
+    let payload = Payload::Extraction { parcel, site, weight_pt: weight, stones, hs_code: hs };
+    sign_event(&sign, &server, |_, _| Ok(payload))
 }
 
 pub(crate) fn split(a: SplitArgs) -> Result<u8> {
-    let SplitArgs { sign, card, parcel, into, stones } = a;
+    let SplitArgs { on: ContinueArgs { sign, server, card, parcel }, into, stones } = a;
     let make = |id: ParcelId, p: card::Known| {
-        let weights: Vec<Points> = into.iter().map(|w| carats(w)).collect::<Result<_>>()?;
+        let weights = &into;
         if !stones.is_empty() && stones.len() != weights.len() {
             bail!("give one --stones per --into, or none");
         }
         let shares = if stones.is_empty() {
-            kpledger_core::sim::share_stones(p.stones, &weights)
+            kpledger_core::sim::share_stones(p.stones, weights)
         } else {
             stones.iter().map(|s| Some(*s)).collect()
         };
@@ -155,19 +206,23 @@ pub(crate) fn split(a: SplitArgs) -> Result<u8> {
     if card.given() {
         return card::sign_from_card(&sign, &card, Some(&parcel), true, |c, p| make(c.card.parcel, p));
     }
-    sign_and_record(&sign, |ledger, _| {
-        let id = parcel_arg(ledger, &parcel)?;
-        make(id, card::Known::of_state(&existing(ledger, &id)?))
+    sign_event(&sign, &server, |src, _| {
+        let (id, p) = src.parcel(&parcel)?;
+        make(id, card::Known::of_state(&p))
     })
 }
 
 pub(crate) fn value(a: ValueArgs) -> Result<u8> {
-    let ValueArgs { sign, card, parcel, exporter, government, independent, final_value, duty, weight } = a;
-    let exporter = usd(&exporter)?;
-    let government = usd(&government)?;
-    let independent = independent.as_deref().map(usd).transpose()?;
-    let final_given = final_value.as_deref().map(usd).transpose()?;
-    let duty_given = duty.as_deref().map(usd).transpose()?;
+    let ValueArgs {
+        on: ContinueArgs { sign, server, card, parcel },
+        exporter,
+        government,
+        independent,
+        final_value,
+        duty,
+        weight,
+    } = a;
+    let (final_given, duty_given) = (final_value, duty);
     let make = |id: ParcelId, p: card::Known, policy: Option<&Policy>| -> Result<Payload> {
         let final_usd_cents = match (final_given, policy) {
             (Some(f), _) => f,
@@ -185,7 +240,7 @@ pub(crate) fn value(a: ValueArgs) -> Result<u8> {
                  against the policy in force, EX-2)"
             ),
         };
-        let weight_pt = weight.as_deref().map(carats).transpose()?.unwrap_or(p.weight_pt);
+        let weight_pt = weight.unwrap_or(p.weight_pt);
         Ok(Payload::Valuation {
             parcel: id,
             prev: p.head,
@@ -201,57 +256,43 @@ pub(crate) fn value(a: ValueArgs) -> Result<u8> {
         // The valuer signs: its actor id is given with --as.
         return card::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| make(c.card.parcel, p, None));
     }
-    sign_and_record(&sign, |ledger, signer| {
-        let id = parcel_arg(ledger, &parcel)?;
-        let p = existing(ledger, &id)?;
-        let country = ledger.actor(signer)?.map(|a| a.record.country);
-        let policy = match country {
-            Some(c) => ledger.policy(&c)?,
-            None => None,
-        }
-        .ok_or_else(|| anyhow!("the valuer's country has no policy in the ledger; publish it first"))?;
-        make(id, card::Known::of_state(&p), Some(&policy))
+    sign_event(&sign, &server, |src, signer| {
+        let (id, p) = src.parcel(&parcel)?;
+        make(id, card::Known::of_state(&p), src.policy_of(signer)?.as_ref())
     })
 }
 
 pub(crate) fn seal(a: SealArgs) -> Result<u8> {
-    let SealArgs { sign, card, parcel, seals } = a;
+    let SealArgs { on: ContinueArgs { sign, server, card, parcel }, seals } = a;
     let make = |id: ParcelId, p: card::Known| {
-        let seal_ids = seals
-            .iter()
-            .map(|s| Text::reference(s.clone()).map_err(|e| anyhow!(e)))
-            .collect::<Result<_>>()?;
+        let seal_ids = seals.clone();
         Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
     };
     if card.given() {
         // The authority seals: its actor id is given with --as.
         return card::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| make(c.card.parcel, p));
     }
-    sign_and_record(&sign, |ledger, _| {
-        let id = parcel_arg(ledger, &parcel)?;
-        make(id, card::Known::of_state(&existing(ledger, &id)?))
+    sign_event(&sign, &server, |src, _| {
+        let (id, p) = src.parcel(&parcel)?;
+        make(id, card::Known::of_state(&p))
     })
 }
 
 pub(crate) fn merge(a: MergeArgs) -> Result<u8> {
     match a {
-        MergeArgs { sign, card, parcels, weight } if card.given() => {
-            card::merge_from_cards(&sign, &card, &parcels, weight.as_deref())
+        MergeArgs { sign, card, parcels, weight, .. } if card.given() => {
+            card::merge_from_cards(&sign, &card, &parcels, weight)
         }
-        MergeArgs { sign, card: _, parcels, weight } => sign_and_record(&sign, |ledger, _| {
+        MergeArgs { sign, server, card: _, parcels, weight } => sign_event(&sign, &server, |src, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
-                let id = parcel_arg(ledger, s)?;
-                let p = existing(ledger, &id)?;
+                let (id, p) = src.parcel(s)?;
                 total += p.weight_pt.0;
                 stones = stones.zip(p.stones).map(|(a, b)| a + b);
                 inputs.push(ParcelRef { parcel: id, prev: p.head });
             }
-            let weight_pt = match &weight {
-                Some(w) => carats(w)?,
-                None => Points(total),
-            };
+            let weight_pt = weight.unwrap_or(Points(total));
             Ok(Payload::Merge { inputs, output: NewParcel { parcel: new_parcel_id()?, weight_pt, stones } })
         }),
     }

@@ -28,7 +28,7 @@ pub(crate) fn verify_ledger(
     let mut book = kpledger_report::Book::default();
     // Under a trust policy, the certificates and imports must be by the authorities it pins
     // (KP-7), as in a bundle: the same ledger cannot verify whole and fail as bundles.
-    let mut vouchers = kpledger_verify::bundle::Vouchers::default();
+    let mut vouchers = kpledger_verify::Vouchers::default();
     let mut observe = |seq: u64, ev: &ParsedEvent| {
         if red_flags {
             book.add(seq, ev);
@@ -40,7 +40,7 @@ pub(crate) fn verify_ledger(
     let mut report = ledger.verify_observed(mode, &mut |done, _| pb.set_position(done), &mut observe)?;
     pb.finish_and_clear();
     if let Some(trust) = trust {
-        let root = kpledger_verify::bundle::check_ledger_root(trust, ledger.event(1)?.as_ref());
+        let root = kpledger_verify::check_ledger_root(trust, ledger.event(1)?.as_ref());
         let newest = ledger.stored_checkpoints()?.pop().map(|c| c.note);
         let witnessed = vouchers.check_witnesses(trust, newest.as_deref());
         for f in witnessed.into_iter().chain(vouchers.check(trust)).rev().chain(root) {
@@ -53,15 +53,7 @@ pub(crate) fn verify_ledger(
             report.findings.insert(0, f);
         }
     }
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 /// Reads a trust policy file; a policy that cannot be read is exit 2, naming its lines.
@@ -72,8 +64,22 @@ pub(crate) fn read_policy(path: &Path) -> Result<kpledger_verify::TrustPolicy> {
     })
 }
 
-/// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`.
-pub(crate) fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
+impl TrustArgs {
+    /// Whether a trust policy or trusted keys were given.
+    pub(crate) fn given(&self) -> bool {
+        self.policy.is_some() || !self.removed.trust.is_empty()
+    }
+
+    /// What a bundle is judged against: the trust policy file, or the bare keys of `--trust`
+    /// (and an error naming what replaces `--witness` and `--quorum`, when given).
+    pub(crate) fn policy(&self) -> Result<kpledger_verify::TrustPolicy> {
+        self.removed.refuse()?;
+        bundle_trust(self.policy.as_deref(), &self.removed.trust)
+    }
+}
+
+/// The trust policy file, or a policy of the bare keys of `--trust`.
+fn bundle_trust(policy: Option<&Path>, trust: &[PathBuf]) -> Result<kpledger_verify::TrustPolicy> {
     match (policy, trust) {
         (Some(p), []) => read_policy(p),
         (None, [_, ..]) => {
@@ -103,35 +109,23 @@ pub(crate) fn verify_bundle_file(
     let bytes = read_input(path)?;
     // The red flags read the events as verification does, in the same pass.
     let mut book = kpledger_report::Book::default();
-    let mut report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
+    let report = kpledger_verify::verify_bundle_observed(&bytes, policy, mode, &mut |seq, ev| {
         if red_flags {
             book.add(seq, ev);
         }
     })
     .with_context(|| format!("{}", path.display()))?;
-    if red_flags {
-        report::add_flags(&mut report, &kpledger_report::red_flags(&book));
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render::report(&report));
-    }
-    Ok(if report.ok { OK } else { FOUND })
+    print_report(report, red_flags.then_some(&book), json)
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
-    let VerifyArgs { bundle, ledger, policy, removed, batch, red_flags, json, wait } = a;
-    removed.refuse()?;
+    let VerifyArgs { bundle, ledger, trust, batch, red_flags, json, wait } = a;
+    trust.removed.refuse()?;
     let mode = if batch { SigMode::Batch } else { SigMode::Strict };
     match (ledger, bundle) {
         (Some(l), _) => {
             // A trust policy (or trusted keys) given with --ledger pins the log's root.
-            let trust = if policy.is_some() || !removed.trust.is_empty() {
-                Some(bundle_trust(policy.as_deref(), &removed.trust)?)
-            } else {
-                None
-            };
+            let trust = if trust.given() { Some(trust.policy()?) } else { None };
             verify_ledger(&l, trust.as_ref(), mode, red_flags, json, &OpenArgs { wait: wait.unwrap_or(5) })
         }
         (None, Some(b)) => {
@@ -140,9 +134,27 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<u8> {
                     "--wait is for --ledger (a ledger's lock); a bundle file has no lock, so it would do nothing"
                 );
             }
-            let trust = bundle_trust(policy.as_deref(), &removed.trust)?;
+            let trust = trust.policy()?;
             verify_bundle_file(&b, &trust, mode, red_flags, json)
         }
         _ => bail!("give --ledger FILE, or a BUNDLE file with --policy TRUST-POLICY"),
     }
+}
+
+/// Prints a verification report (with the red flags of `book`, when asked), as text or JSON;
+/// exit 0 verified, 1 an error was found.
+fn print_report(
+    mut report: kpledger_verify::Report,
+    book: Option<&kpledger_report::Book>,
+    json: bool,
+) -> Result<u8> {
+    if let Some(book) = book {
+        report::add_flags(&mut report, &kpledger_report::red_flags(book));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report(&report));
+    }
+    Ok(if report.ok { OK } else { FOUND })
 }

@@ -12,34 +12,18 @@ use kpledger_core::Ledger;
 use kpledger_model::hash::{Domain, digest};
 use kpledger_model::sign::SigMode;
 use kpledger_model::{Event, Hash, Payload, canonical};
+use kpledger_testkit::TempDir;
 use kpledger_verify::{MemState, Signatures, check_event_signed};
 
 /// A small synthetic ledger's events, parsed, and a handover among them.
-fn events() -> (tempdir::Dir, Vec<kpledger_model::ParsedEvent>) {
-    let dir = tempdir::Dir::new("hot");
-    let path = dir.0.join("l.kpl");
+fn events() -> (TempDir, Vec<kpledger_model::ParsedEvent>) {
+    let dir = TempDir::new("hot");
+    let path = dir.join("l.kpl");
     let s = kpledger_core::synth::national(&path, 200, 50, &mut |_| {}).unwrap();
     let ledger =
         Ledger::open(&path, kpledger_core::OpenOptions { read_only: true, ..Default::default() }).unwrap();
     let docs = ledger.event_docs(1, s.events).unwrap();
     (dir, docs.iter().map(|d| Event::parse(d).unwrap()).collect())
-}
-
-mod tempdir {
-    pub(crate) struct Dir(pub(crate) std::path::PathBuf);
-    impl Dir {
-        pub(crate) fn new(name: &str) -> Dir {
-            let p = std::env::temp_dir().join(format!("kpledger-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 fn hot(c: &mut Criterion) {

@@ -5,7 +5,7 @@
 
 use kpledger_model::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus, ParcelId, ParsedEvent, Text};
 use kpledger_verify::ParcelStatus;
-use kpledger_verify::card::{after_event, prev_of};
+use kpledger_verify::{after_event, prev_of};
 
 use crate::store::{Ledger, StoreError};
 

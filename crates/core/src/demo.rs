@@ -138,7 +138,7 @@ pub fn importer_policy(
     authorities: &[(String, kpledger_model::Country, kpledger_model::PublicKey)],
     witnessed: bool,
 ) -> Result<String, SimError> {
-    use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+    use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
     let bad = |e: kpledger_model::note::NoteError| SimError::Value(e.to_string());
     let mut t = String::from(
         "# Trust policy of an importing authority for evidence bundles (docs/SPEC.md §14.5).\n\
@@ -339,7 +339,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         let rel = format!("bundles/{}.json", s.certificate);
         let path = dir.join(&rel);
         std::fs::write(&path, [bytes.as_slice(), b"\n"].concat()).map_err(io(&path))?;
-        let report = kpledger_verify::verify_bundle_with(&bytes, &policy)
+        let report = kpledger_verify::verify_bundle(&bytes, &policy)
             .map_err(|e| SimError::Value(format!("bundle {}: {e}", s.certificate)))?;
         bundle_reports.push(report);
         bundles.push(rel);

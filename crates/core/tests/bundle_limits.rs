@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 use kpledger_core::demo;
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{Event, Payload};
-use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle_with};
+use kpledger_testkit::TempDir;
+use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle};
 use serde_json::{Value, json};
 
 struct Demo {
@@ -32,10 +33,9 @@ struct Demo {
 fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kpledger-bundle-limits-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new("bundle-limits");
         // As `kpledger demo` makes it (24 parcels), so that SPEC.md §14.4's counts hold.
-        demo::run(&dir, 24, &mut |_| {}).unwrap();
+        demo::run(dir.path(), 24, &mut |_| {}).unwrap();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let policy =
@@ -44,14 +44,12 @@ fn demo() -> &'static Demo {
         let read = |name: &str| {
             serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
         };
-        let d = Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), policy };
-        std::fs::remove_dir_all(&dir).unwrap();
-        d
+        Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), policy }
     })
 }
 
 fn verify(bundle: &Value) -> Report {
-    verify_bundle_with(&serde_json::to_vec(bundle).unwrap(), &demo().policy).unwrap()
+    verify_bundle(&serde_json::to_vec(bundle).unwrap(), &demo().policy).unwrap()
 }
 
 fn errors(report: &Report) -> Vec<String> {

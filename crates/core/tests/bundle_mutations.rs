@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use kpledger_core::demo;
+use kpledger_testkit::TempDir;
 use kpledger_verify::TrustPolicy;
 use serde_json::Value;
 
@@ -35,17 +36,14 @@ struct Demo {
 fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kpledger-bundle-mutations-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        demo::run(&dir, 8, &mut |_| {}).unwrap();
+        let dir = TempDir::new("bundle-mutations");
+        demo::run(dir.path(), 8, &mut |_| {}).unwrap();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
         let policy_file = dir.join(manifest["policy"].as_str().unwrap());
         let policy = TrustPolicy::parse(&std::fs::read(policy_file).unwrap()).unwrap();
         let read = |name: &str| std::fs::read(dir.join("bundles").join(name)).unwrap();
-        let d = Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy };
-        std::fs::remove_dir_all(&dir).unwrap();
-        d
+        Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy }
     })
 }
 
@@ -254,7 +252,7 @@ struct Tally {
 
 /// Runs every mutant of `bytes` (or every `stride`-th, for a sample) on all cores.
 fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
-    let pristine = kpledger_verify::verify_bundle_with(bytes, policy).unwrap();
+    let pristine = kpledger_verify::verify_bundle(bytes, policy).unwrap();
     assert!(pristine.ok, "{name}: the pristine bundle does not verify: {:#?}", pristine.findings);
     assert!(pristine.events > 0);
 
@@ -279,8 +277,7 @@ fn run(name: &str, bytes: &[u8], policy: &TrustPolicy, stride: usize) -> Tally {
                     let out = serde_json::to_vec_pretty(&mutated).unwrap();
                     local.mutants += 1;
                     let label = format!("{name} {} {}", pointer(&m.path), m.what);
-                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle_with(&out, policy)))
-                    {
+                    match catch_unwind(AssertUnwindSafe(|| kpledger_verify::verify_bundle(&out, policy))) {
                         Err(_) => local.panics.push(label),
                         Ok(Err(_)) => {
                             local.errors += 1;

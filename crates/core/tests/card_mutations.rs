@@ -18,6 +18,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use kpledger_core::{Ledger, demo};
 use kpledger_model::{Event, EventBody, ParcelId, Payload, Points, SecretKey, SiteId, Time};
+use kpledger_testkit::TempDir;
 use kpledger_verify::{CardError, ParcelStatus, TrustPolicy, verify_card};
 use serde_json::Value;
 
@@ -36,10 +37,10 @@ fn sign(dir: &std::path::Path, actor: &str, time: &str, payload: Payload) -> kpl
 /// The demo ledger, two new parcels (one valued), a checkpoint with no cosignature, the
 /// cards of the three shapes and the trust policy.
 /// The cards by name, the trust policy, the ledger and its directory.
-type Cards = (Vec<(&'static str, Vec<u8>)>, TrustPolicy, Ledger, tempdir::Dir);
+type Cards = (Vec<(&'static str, Vec<u8>)>, TrustPolicy, Ledger, TempDir);
 
 fn cards(tag: &str) -> Cards {
-    let dir = tempdir::Dir::new(tag);
+    let dir = TempDir::new(&format!("cards-{tag}"));
     let summary = demo::run(dir.path(), 8, &mut |_| {}).unwrap();
     let mut ledger =
         Ledger::open(&summary.ledger, kpledger_core::OpenOptions { read_only: false, ..Default::default() })
@@ -233,27 +234,6 @@ fn every_mutation_of_a_card_outside_its_stated_part_is_refused() {
     assert!(total > 300, "only {total} mutants");
     for code in ["CH-1", "CH-2", "LOG-1", "LOG-2", "DB-1", "cannot check"] {
         assert!(refused_by.contains_key(code), "no mutant was refused with {code}: {refused_by:?}");
-    }
-}
-
-mod tempdir {
-    /// A directory of its own, removed when dropped.
-    pub(crate) struct Dir(std::path::PathBuf);
-    impl Dir {
-        pub(crate) fn new(tag: &str) -> Dir {
-            let p = std::env::temp_dir().join(format!("kpledger-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-        pub(crate) fn path(&self) -> &std::path::Path {
-            &self.0
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 }
 

@@ -2,12 +2,12 @@
 #![allow(clippy::unwrap_used)]
 
 use kpledger_core::demo;
+use kpledger_testkit::TempDir;
 
 #[test]
 fn demo_records_and_verifies_with_one_warning() {
-    let dir = std::env::temp_dir().join(format!("kpledger-demo-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let s = demo::run(&dir, 12, &mut |_| {}).unwrap();
+    let dir = TempDir::new("demo-test");
+    let s = demo::run(dir.path(), 12, &mut |_| {}).unwrap();
     assert!(s.report.ok, "{:#?}", s.report.findings);
     assert_eq!(s.report.errors, 0);
     assert_eq!(s.warnings.len(), 1, "{:#?}", s.warnings);
@@ -18,5 +18,4 @@ fn demo_records_and_verifies_with_one_warning() {
     assert_eq!(s.warnings[0].code.code(), "MB-3");
     assert_eq!(s.report.warnings, 1);
     assert_eq!(s.countries.len(), 4);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -45,6 +45,10 @@ use kpledger_model::{
     OfferKind, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role,
     SecretKey, SiteId, Time,
 };
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{
+    self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
+};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
@@ -65,27 +69,6 @@ const START: &str = "2026-03-02T08:00:00Z";
 const CENTS_PER_PT: u64 = 289;
 /// How many refused cases the generator makes (the runner wants at least this many).
 const INVALID_CASES: usize = 117;
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kpledger-fixtures-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn ledger(&self) -> PathBuf {
-        self.0.join("ledger.kpl")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The Sierra Leone cast every case starts from.
 #[derive(Clone)]
@@ -137,89 +120,21 @@ impl World {
     }
 
     fn build(tag: &str, start: &str, year: (&str, &str), operated: bool) -> World {
-        let tmp = TempDir::new(&format!("gen-{tag}"));
-        let ledger = Ledger::create(&tmp.ledger()).unwrap();
-        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(start).unwrap());
-        let (root, nma) = if operated {
-            let root = sim.genesis("sl.ledger", "NMA ledger office", "SL").unwrap();
-            let nma = sim
-                .enrol(
-                    &root,
-                    "sl.nma",
-                    "National Minerals Agency of Sierra Leone",
-                    Role::Authority,
-                    "SL",
-                    None,
-                )
-                .unwrap();
-            (root, nma)
-        } else {
-            let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-            (nma.clone(), nma)
+        let terms = Terms::new(ORIGIN, SEED, start).year(year.0, year.1);
+        let steps = if operated { cast::SIERRA_LEONE_OPERATED } else { cast::SIERRA_LEONE };
+        let (sim, c, tmp) = cast::world(&format!("fixtures-{tag}"), steps, &terms);
+        let cast = Cast {
+            nma: c.actor(NMA.id),
+            koroma: c.actor(KOROMA.id),
+            sesay: c.actor(SESAY.id),
+            kamara: c.actor(KAMARA.id),
+            exporter: c.actor(KONO_GEMS.id),
+            pmt: c.actor(PMT.id),
+            koidu: c.site(KOIDU.0),
+            tongo: c.site(TONGO.0),
         };
-        sim.policy(&nma, policy("SL")).unwrap();
-        let y = &year.0[..4];
-        let lic = |n: &str, class: &str, sites: &[&SiteId]| {
-            licence(&n.replace("{y}", y), class, year.0, year.1, sites).unwrap()
-        };
-        let koidu = sim
-            .site(
-                &nma,
-                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-            )
-            .unwrap();
-        let tongo = sim
-            .site(
-                &nma,
-                site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
-                    .unwrap(),
-            )
-            .unwrap();
-        let koroma = sim
-            .enrol(
-                &nma,
-                "sl.miner.koroma",
-                "Ibrahim Koroma",
-                Role::Miner,
-                "SL",
-                Some(lic("NMA/AML/{y}/0142", "artisanal", &[&koidu])),
-            )
-            .unwrap();
-        let sesay = sim
-            .enrol(
-                &nma,
-                "sl.miner.sesay",
-                "Fatmata Sesay",
-                Role::Miner,
-                "SL",
-                Some(lic("NMA/AML/{y}/0377", "artisanal", &[&tongo])),
-            )
-            .unwrap();
-        let kamara = sim
-            .enrol(
-                &nma,
-                "sl.dealer.kamara",
-                "Kamara Diamond Dealers",
-                Role::Dealer,
-                "SL",
-                Some(lic("NMA/DL/{y}/031", "dealer", &[])),
-            )
-            .unwrap();
-        let exporter = sim
-            .enrol_at(
-                &nma,
-                "sl.exporter.kono-gems",
-                "Kono Gems Export Ltd",
-                Role::Exporter,
-                "SL",
-                Some(lic("NMA/EXP/{y}/007", "exporter", &[])),
-                Some(KONO_GEMS_ADDRESS),
-            )
-            .unwrap();
-        let pmt = sim
-            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
-            .unwrap();
-        World { sim, c: Cast { nma, koroma, sesay, kamara, exporter, pmt, koidu, tongo }, root, _tmp: tmp }
+        let root = c.actor(if operated { NMA_OFFICE.id } else { NMA.id });
+        World { sim, c: cast, root, _tmp: tmp }
     }
 
     /// Enrols one more licensed actor in Sierra Leone.
@@ -728,8 +643,6 @@ struct Liberia {
 const LIBERTY: &str = "Liberty Rough Exports Inc";
 /// Liberty Rough Exports' registered address, as enrolled.
 const LIBERTY_ADDRESS: &str = "Randall Street, Monrovia";
-/// Kono Gems' registered address, as enrolled.
-const KONO_GEMS_ADDRESS: &str = "14 Sewafe Road, Koidu";
 
 fn importer(name: &str, address: &str, country: &str) -> CertImporter {
     CertImporter {
@@ -925,7 +838,7 @@ fn ledger_of(path: &Path, events: &[ParsedEvent]) {
 }
 
 /// The root authority (the genesis key) publishes a checkpoint of the log as it is.
-fn publish(w: &mut World) -> kpledger_verify::ledger::StoredCheckpoint {
+fn publish(w: &mut World) -> kpledger_verify::StoredCheckpoint {
     let root = w.sim.key(&w.root).unwrap().clone();
     w.sim.ledger_mut().publish_checkpoint(&root).unwrap()
 }
@@ -3196,14 +3109,14 @@ fn log2_checkpoint_deleted() -> Vec<File> {
 
 /// A trust policy's lines (docs/SPEC.md §14.5) for the bundle cases.
 fn log_line(key: PublicKey) -> String {
-    format!("log {}", kpledger_verify::trust::log_vkey(ORIGIN, key).unwrap().to_vkey())
+    format!("log {}", kpledger_verify::log_vkey(ORIGIN, key).unwrap().to_vkey())
 }
 fn witness_line(w: &VerifierKey) -> String {
     format!("witness {} {}", w.name(), w.to_vkey())
 }
 fn issuer_line(country: &str, actor: &ActorId, key: PublicKey) -> String {
-    let k = kpledger_verify::trust::issuer_vkey(actor.as_str(), key).unwrap();
-    format!("{} {country} {}", kpledger_verify::trust::ISSUER_KEYWORD, k.to_vkey())
+    let k = kpledger_verify::issuer_vkey(actor.as_str(), key).unwrap();
+    format!("{} {country} {}", kpledger_verify::ISSUER_KEYWORD, k.to_vkey())
 }
 fn policy_file(lines: &[String]) -> String {
     let mut text =
@@ -3216,7 +3129,7 @@ fn policy_file(lines: &[String]) -> String {
 }
 
 /// The files of a bundle case: the bundle (pretty JSON, as `kpledger bundle` writes it),
-/// the verifier's trust policy (`policy.txt`), and what `verify_bundle_with` must report.
+/// the verifier's trust policy (`policy.txt`), and what `verify_bundle` must report.
 /// The generator checks its own work first: a failing case must show `code` as an error.
 fn bundle_case(
     dir: &str,
@@ -3227,7 +3140,7 @@ fn bundle_case(
 ) -> Vec<File> {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
     let trust = TrustPolicy::parse(policy.as_bytes()).unwrap_or_else(|e| panic!("{dir}: {e}"));
-    let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
+    let report = kpledger_verify::verify_bundle(&bytes, &trust).unwrap();
     let codes: BTreeSet<&str> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect();
     let expect = match expected {
@@ -4172,7 +4085,7 @@ struct ExpectBundle {
     why: String,
 }
 
-/// Runs one bundle case: `verify_bundle_with` under the folder's trust policy (`policy.txt`).
+/// Runs one bundle case: `verify_bundle` under the folder's trust policy (`policy.txt`).
 fn check_bundle_case(dir: &Path) {
     let case = name(dir);
     let expect: ExpectBundle = serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap())
@@ -4180,8 +4093,7 @@ fn check_bundle_case(dir: &Path) {
     let bytes = std::fs::read(dir.join("bundle.json")).unwrap();
     let policy = TrustPolicy::parse(&std::fs::read(dir.join("policy.txt")).unwrap())
         .unwrap_or_else(|e| panic!("{case}/policy.txt: {e}"));
-    let report =
-        kpledger_verify::verify_bundle_with(&bytes, &policy).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let report = kpledger_verify::verify_bundle(&bytes, &policy).unwrap_or_else(|e| panic!("{case}: {e}"));
     let codes: BTreeSet<String> =
         report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code().to_owned()).collect();
     assert_eq!(report.ok, expect.ok, "{case}: {:#?}", report.findings);

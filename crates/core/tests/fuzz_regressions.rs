@@ -14,19 +14,11 @@ use std::path::{Path, PathBuf};
 use kpledger_core::demo::{self, DEMO_ORIGIN};
 use kpledger_core::{Ledger, OpenOptions};
 use kpledger_model::{Event, Origin, ParsedEvent, SecretKey};
+use kpledger_testkit::TempDir;
 use kpledger_verify::{Finding, MemState, Severity, check_event};
 
 fn regressions(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz-regressions").join(target)
-}
-
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The `ingest` target's world: the demo ledger, the in-memory state after its events and
@@ -35,14 +27,12 @@ struct World {
     ledger: Ledger,
     mem: MemState,
     keys: BTreeMap<String, SecretKey>,
-    _scratch: Scratch,
+    _scratch: TempDir,
 }
 
 fn world() -> World {
-    let scratch =
-        Scratch(std::env::temp_dir().join(format!("kpledger-fuzz-regressions-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&scratch.0);
-    let dir = scratch.0.join("demo");
+    let scratch = TempDir::new("fuzz-regressions");
+    let dir = scratch.join("demo");
     assert!(demo::run(&dir, 8, &mut |_| {}).unwrap().report.ok);
     let ledger = Ledger::open(&dir.join("ledger.kpl"), OpenOptions::default()).unwrap();
     let mut mem = MemState::default();
@@ -75,7 +65,7 @@ fn judge(w: &mut World, ev: &ParsedEvent) -> Vec<&'static str> {
     let newest =
         (1..=w.ledger.len().unwrap()).map(|seq| w.ledger.event(seq).unwrap().unwrap().event.body.time).max();
     let mut mem = check_event(&w.mem, ev);
-    if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), ev) {
+    if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), ev) {
         mem = mem.with_first(f);
     }
     assert_eq!(summary(stored.findings()), summary(mem.findings()), "the SQL and in-memory states disagree");

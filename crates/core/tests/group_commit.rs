@@ -4,42 +4,18 @@
 //! ledger verifies.
 #![allow(clippy::unwrap_used)]
 
-use kpledger_core::sim::{Sim, licence, site};
-use kpledger_core::{Ledger, Recorded, StoreError};
-use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, Time};
+use kpledger_core::sim::Sim;
+use kpledger_core::{Recorded, StoreError};
+use kpledger_model::{HsCode, ParsedEvent, Payload, Points};
+use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
 use kpledger_verify::{SigMode, Signatures};
 
 #[test]
 fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("group-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let ledger = Ledger::create(&dir.join("l.kpl")).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new("kpledger.sl/group").unwrap(),
-        "group",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
-    let nma = sim.genesis("sl.nma", "National Minerals Agency", "SL").unwrap();
-    sim.policy(&nma, from_slice_strict(include_bytes!("../../../policies/SL.json")).unwrap()).unwrap();
-    let koidu = sim
-        .site(
-            &nma,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let tongo = sim
-        .site(
-            &nma,
-            site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
-                .unwrap(),
-        )
-        .unwrap();
-    let lic = licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap();
-    let miner = sim.enrol(&nma, "sl.miner.koroma", "Ibrahim Koroma", Role::Miner, "SL", Some(lic)).unwrap();
+    // The NMA, its policy, the Koidu and Tongo sites and Koidu's miner.
+    let terms = Terms::new("kpledger.sl/group", "group", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group", &cast::SIERRA_LEONE[..5], &terms);
+    let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| -> ParsedEvent {
         let parcel = sim.new_parcel_id();
         let p = Payload::Extraction {
@@ -96,5 +72,4 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     assert_eq!(l.position_of(&c2.hash).unwrap(), Some(before + 3));
     let report = l.verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:?}", report.findings);
-    let _ = std::fs::remove_dir_all(&dir);
 }

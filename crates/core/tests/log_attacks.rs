@@ -33,44 +33,24 @@ use kpledger_core::demo::{self, DEMO_ORIGIN};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::note::{Note, SigType, Signature, VerifierKey};
 use kpledger_model::{Event, EventBody, ParcelId, ParsedEvent, Payload, PublicKey, SecretKey, Time};
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_testkit::TempDir;
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::witness::{self, LogState, Refusal};
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 // ---------------------------------------------------------------------------------------
 // The demo ledger and the attacker's tools
 // ---------------------------------------------------------------------------------------
 
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kpledger-log-attacks-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The demo, run into a fresh directory, verified clean.
 struct Demo {
-    scratch: Scratch,
+    scratch: TempDir,
 }
 
 impl Demo {
     fn new(tag: &str) -> Demo {
-        let scratch = Scratch::new(tag);
-        let summary = demo::run(&scratch.path("demo"), 8, &mut |_| {}).unwrap();
+        let scratch = TempDir::new(&format!("log-attacks-{tag}"));
+        let summary = demo::run(&scratch.join("demo"), 8, &mut |_| {}).unwrap();
         assert!(summary.report.ok, "the demo does not verify: {:#?}", summary.report.findings);
         let demo = Demo { scratch };
         assert_eq!(demo.checkpoints().len(), 2, "the demo publishes two checkpoints");
@@ -78,7 +58,7 @@ impl Demo {
     }
 
     fn dir(&self) -> PathBuf {
-        self.scratch.path("demo")
+        self.scratch.join("demo")
     }
 
     fn ledger(&self) -> PathBuf {
@@ -90,7 +70,7 @@ impl Demo {
         let conn = rusqlite::Connection::open(self.ledger()).unwrap();
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
         drop(conn);
-        let to = self.scratch.path(name);
+        let to = self.scratch.join(name);
         std::fs::copy(self.ledger(), &to).unwrap();
         to
     }
@@ -147,7 +127,7 @@ impl Demo {
     /// authorities as their countries' issuers, the `witnesses` given, and `quorum` of them
     /// (`None`: `quorum none`).
     fn policy_with(&self, log: PublicKey, witnesses: &[VerifierKey], quorum: Option<usize>) -> TrustPolicy {
-        use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+        use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
         let mut t = format!("log {}\n", log_vkey(DEMO_ORIGIN, log).unwrap().to_vkey());
         for w in witnesses {
             t.push_str(&format!("witness {} {}\n", w.name(), w.to_vkey()));
@@ -309,7 +289,7 @@ fn newest_event_of_a_parcel_deleted() {
 
     // Consistent: the ledger rebuilt by kpledger from every other event (renumbered, every
     // row right; the certificate is now merely issued), the signed checkpoints kept.
-    let consistent = demo.scratch.path("consistent.kpl");
+    let consistent = demo.scratch.join("consistent.kpl");
     let mut rest = events.clone();
     rest.remove(export as usize - 1);
     rebuild(&consistent, &rest, &cps);
@@ -338,7 +318,7 @@ fn newest_event_and_its_checkpoint_deleted_only_witnesses_tell() {
 
     // Without the newest checkpoint, the first is intact and nothing local remembers the
     // deleted event: the attacker's file verifies.
-    let path = demo.scratch.path("rewritten.kpl");
+    let path = demo.scratch.join("rewritten.kpl");
     rebuild(&path, &events[..events.len() - 1], &cps[..1]);
     let report = verify(&path);
     assert!(report.ok && error_codes(&report).is_empty(), "{:#?}", report.findings);
@@ -410,7 +390,7 @@ fn whole_parcel_deleted() {
 
     // Consistent: the ledger rebuilt without the lot's events (the merge's inputs are back
     // at the exporter), the checkpoints kept.
-    let consistent = demo.scratch.path("consistent.kpl");
+    let consistent = demo.scratch.join("consistent.kpl");
     let rest: Vec<ParsedEvent> =
         (1..).zip(&events).filter(|(seq, _)| !gone.contains(seq)).map(|(_, e)| e.clone()).collect();
     rebuild(&consistent, &rest, &cps);
@@ -497,7 +477,7 @@ fn event_inserted_into_the_middle() {
 
     // Consistent: kpledger itself ingests the history with the ghost in it (every row
     // right, the ghost's parcel at the miner), and the checkpoints are kept.
-    let consistent = demo.scratch.path("consistent.kpl");
+    let consistent = demo.scratch.join("consistent.kpl");
     let mut with_ghost = events.clone();
     with_ghost.insert(at as usize - 1, ghost);
     rebuild(&consistent, &with_ghost, &cps);
@@ -533,7 +513,7 @@ fn fork_is_refused_by_the_witnesses() {
 
     // Two checkpoints of the same size with different roots: the ghost inserted and the
     // newest event dropped, so the forked log has n events too.
-    let same = demo.scratch.path("fork-same-size.kpl");
+    let same = demo.scratch.join("fork-same-size.kpl");
     let mut forked = events.clone();
     forked.insert(at as usize - 1, ghost.clone());
     forked.pop();
@@ -553,7 +533,7 @@ fn fork_is_refused_by_the_witnesses() {
     // A new checkpoint that does not extend the old one: the ghost inserted, nothing
     // dropped (n + 1 events). Neither the forked ledger's own consistency proof nor any
     // other (the genuine ledger has none to n + 1; an empty one) convinces the witness.
-    let longer = demo.scratch.path("fork-longer.kpl");
+    let longer = demo.scratch.join("fork-longer.kpl");
     let mut forked = events.clone();
     forked.insert(at as usize - 1, ghost);
     rebuild(&longer, &forked, &[]);
@@ -590,7 +570,7 @@ fn fork_under_the_old_checkpoints_is_log2() {
     let events = demo.events();
     let cps = demo.checkpoints();
     let (at, ghost) = ghost(&demo, &events);
-    let path = demo.scratch.path("fork.kpl");
+    let path = demo.scratch.join("fork.kpl");
     let mut forked = events.clone();
     forked.insert(at as usize - 1, ghost);
     forked.pop();
@@ -618,7 +598,7 @@ fn sl_bundle(demo: &Demo) -> serde_json::Value {
 
 fn verify_with(bundle: &serde_json::Value, policy: &TrustPolicy) -> Report {
     let bytes = serde_json::to_vec_pretty(bundle).unwrap();
-    verify_bundle_with(&bytes, policy).unwrap()
+    verify_bundle(&bytes, policy).unwrap()
 }
 
 /// The bundle with its checkpoint's signature lines replaced by `lines` (the log's own
@@ -740,11 +720,11 @@ fn bundle_after_root_key_rotation_verifies() {
     let (path, old, new, _) = rotated(&demo, "rotated.kpl");
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
     // The policy pins the log's key, and the chain of the root's keys starts there: a policy
     // that pins only the newer key does not know the genesis key that signed the rotation.
-    let report = verify_bundle_with(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(new.public(), &[], None)).unwrap();
     assert!(has(&report, "LOG-2", "must start at the pinned key"), "{:#?}", report.findings);
 }
 
@@ -762,11 +742,9 @@ fn a_root_key_cosigning_as_a_witness_counts_for_nothing() {
     bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let as_witness = VerifierKey::new("mru.witness", SigType::CosignatureV1, new.public()).unwrap();
-    let report = verify_bundle_with(
-        &bytes,
-        &demo.policy_with(old.public(), std::slice::from_ref(&as_witness), Some(1)),
-    )
-    .unwrap();
+    let report =
+        verify_bundle(&bytes, &demo.policy_with(old.public(), std::slice::from_ref(&as_witness), Some(1)))
+            .unwrap();
     assert_eq!(error_codes(&report), BTreeSet::from(["LOG-3"]), "{:#?}", report.findings);
     assert!(report.witnesses.is_empty(), "{:?}", report.witnesses);
 }
@@ -922,7 +900,7 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
     );
     let bundle = open(&path).bundle(&kpledger_core::sim::text("SL-2026-004312").unwrap()).unwrap();
     let bytes = serde_json::to_vec_pretty(&bundle).unwrap();
-    let report = verify_bundle_with(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
+    let report = verify_bundle(&bytes, &demo.policy_with(old.public(), &[], None)).unwrap();
     assert!(!report.ok);
     assert!(
         has(&report, "LOG-2", "signed with a key the root authority had rotated away"),
@@ -935,9 +913,9 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
 /// directly, as a file without `UNIQUE(hash)` would hold its rows).
 struct Agreeing;
 
-impl kpledger_verify::ledger::StoredRows for Agreeing {
-    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::ledger::StoredRow {
-        kpledger_verify::ledger::StoredRow::Same
+impl kpledger_verify::StoredRows for Agreeing {
+    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::StoredRow {
+        kpledger_verify::StoredRow::Same
     }
     fn log_node(&mut self, _: u32, _: u64) -> Option<kpledger_model::Hash> {
         None

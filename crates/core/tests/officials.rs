@@ -22,6 +22,7 @@ use kpledger_core::sim::{Sim, licence, reference, site, text};
 use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ImportConfirmation, Origin, ParcelId, Payload, Points, Role, Time,
 };
+use kpledger_testkit::TempDir;
 use kpledger_verify::{Finding, Rule};
 
 const SL_TOLERANCE: u64 = 5;
@@ -31,7 +32,6 @@ const DEALER_NAME: &str = "Kpoto Diamond House";
 
 struct World {
     sim: Sim,
-    dir: std::path::PathBuf,
     root: ActorId,
     pmt: ActorId,
     exporter: ActorId,
@@ -41,19 +41,12 @@ struct World {
     gn_mines: ActorId,
     gn_valuer: ActorId,
     parcel: ParcelId,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    _tmp: TempDir,
 }
 
 fn world(tag: &str) -> World {
-    let dir = std::env::temp_dir().join(format!("kpledger-officials-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let ledger = Ledger::create(&dir.join("ledger.kpl")).unwrap();
+    let tmp = TempDir::new(&format!("officials-{tag}"));
+    let ledger = Ledger::create(&tmp.ledger()).unwrap();
     let origin = Origin::new("kpledger.test/officials").unwrap();
     let mut sim = Sim::new(ledger, origin, "kpledger-officials", &Time::new("2026-03-02T08:00:00Z").unwrap());
     let root = sim.genesis("sl.nma", "National Minerals Agency", "SL").unwrap();
@@ -125,7 +118,7 @@ fn world(tag: &str) -> World {
     sim.tick(60);
     sim.handover(&dealer, &parcel, &exporter, Cents(361_250), None).unwrap();
     sim.tick(60);
-    World { sim, dir, root, pmt, exporter, lr_mme, lr_valuer, lr_dealer, gn_mines, gn_valuer, parcel }
+    World { sim, root, pmt, exporter, lr_mme, lr_valuer, lr_dealer, gn_mines, gn_valuer, parcel, _tmp: tmp }
 }
 
 impl World {

@@ -29,17 +29,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::sim::{Sim, licence};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{
     ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
 };
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, PMT, SESAY, TONGO, Terms};
+use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::{Finding, MemState, Rule, Severity, check_event};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -53,35 +53,8 @@ const START: &str = "2026-03-02T08:00:00Z";
 const CENTS_PER_PT: u64 = 289;
 
 // ---------------------------------------------------------------------------------------
-// Scratch space and the ledger's verdicts
+// The ledger's verdicts
 // ---------------------------------------------------------------------------------------
-
-/// A temporary directory, removed on drop. On /dev/shm when there is one: the ledger
-/// syncs every append to disk (`synchronous=FULL`), and hundreds of scratch ledgers would
-/// spend most of the test's time waiting for a disk that these tests do not need.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let shm = std::path::Path::new("/dev/shm");
-        let base = if shm.is_dir() { shm.to_owned() } else { std::env::temp_dir() };
-        let dir = base.join(format!("kpledger-properties-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn ledger(&self) -> PathBuf {
-        self.0.join("ledger.kpl")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn error_codes(findings: &[Finding]) -> BTreeSet<&'static str> {
     findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.code()).collect()
@@ -101,7 +74,7 @@ enum Outcome {
 /// file would), then stores `checkpoint` as it was stored in the original ledger and
 /// verifies the whole ledger.
 fn ingest(events: &[ParsedEvent], checkpoint: &StoredCheckpoint) -> Outcome {
-    let scratch = Scratch::new();
+    let scratch = TempDir::in_memory("properties");
     let mut ledger = Ledger::create(&scratch.ledger()).unwrap();
     match ledger.append_all(events) {
         Err((at, StoreError::Rejected { findings, .. })) => {
@@ -220,59 +193,13 @@ fn text(s: &str) -> Text {
 
 /// Records the world and `ops` into a fresh ledger for `origin`, starting at `start`.
 fn record(ops: &[Op], origin: &str, start: &str) -> History {
-    let scratch = Scratch::new();
+    let scratch = TempDir::in_memory("properties");
     let ledger = Ledger::create(&scratch.ledger()).unwrap();
     let mut sim = Sim::new(ledger, Origin::new(origin).unwrap(), SEED, &Time::new(start).unwrap());
-    let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-    sim.policy(&nma, common::policy("SL")).unwrap();
-    let koidu = sim
-        .site(
-            &nma,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let tongo = sim
-        .site(
-            &nma,
-            site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
-                .unwrap(),
-        )
-        .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&SiteId]| {
-        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
-    };
-    let enrol = |sim: &mut Sim, id: &str, name: &str, role: Role, l: Option<kpledger_model::Licence>| {
-        sim.enrol(&nma, id, name, role, "SL", l).unwrap()
-    };
-    let koroma = enrol(
-        &mut sim,
-        "sl.miner.koroma",
-        "Ibrahim Koroma",
-        Role::Miner,
-        Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
-    );
-    let sesay = enrol(
-        &mut sim,
-        "sl.miner.sesay",
-        "Fatmata Sesay",
-        Role::Miner,
-        Some(lic("NMA/AML/2026/0377", "artisanal", &[&tongo])),
-    );
-    let dealer = enrol(
-        &mut sim,
-        "sl.dealer.kamara",
-        "Kamara Diamond Dealers",
-        Role::Dealer,
-        Some(lic("NMA/DL/2026/031", "dealer", &[])),
-    );
-    let exporter = enrol(
-        &mut sim,
-        "sl.exporter.kono-gems",
-        "Kono Gems Export Ltd",
-        Role::Exporter,
-        Some(lic("NMA/EXP/2026/007", "exporter", &[])),
-    );
-    let pmt = enrol(&mut sim, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, None);
+    let c = cast::build(&mut sim, cast::SIERRA_LEONE, &Terms::new(origin, SEED, start));
+    let (koroma, sesay, dealer, exporter, pmt) =
+        (c.actor(KOROMA.id), c.actor(SESAY.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
+    let (nma, koidu, tongo) = (c.actor(NMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let actor = |h: Holder| -> ActorId {
         match h {
             Holder::Koroma => koroma.clone(),
@@ -814,7 +741,7 @@ proptest! {
         let mut newest = h.events[..k].iter().map(|e| e.event.body.time.unix()).max().unwrap_or(0);
         let mut clock = None;
         for (i, e) in events.iter().enumerate().skip(k) {
-            if e.event.body.time.unix() < newest - kpledger_verify::rules::MAX_BACKDATE_SECONDS {
+            if e.event.body.time.unix() < newest - kpledger_verify::MAX_BACKDATE_SECONDS {
                 clock = Some(i);
                 break;
             }
@@ -921,53 +848,13 @@ fn adversarial(steps: &[Adv]) -> Carats {
         ParcelRef, Payload,
     };
     use kpledger_verify::ParcelStatus;
-    let scratch = Scratch::new();
+    let scratch = TempDir::in_memory("properties");
     let ledger = Ledger::create(&scratch.ledger()).unwrap();
     let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
-    let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-    sim.policy(&nma, common::policy("SL")).unwrap();
-    let koidu = sim
-        .site(
-            &nma,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&SiteId]| {
-        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
-    };
-    let miner = sim
-        .enrol(
-            &nma,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
-        )
-        .unwrap();
-    let dealer = sim
-        .enrol(
-            &nma,
-            "sl.dealer.kamara",
-            "Kamara Diamond Dealers",
-            Role::Dealer,
-            "SL",
-            Some(lic("NMA/DL/2026/031", "dealer", &[])),
-        )
-        .unwrap();
-    let exporter = sim
-        .enrol_at(
-            &nma,
-            "sl.exporter.kono-gems",
-            "Kono Gems Export Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("NMA/EXP/2026/007", "exporter", &[])),
-            Some("14 Sewafe Road, Koidu"),
-        )
-        .unwrap();
-    let pmt =
-        sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
+    let c = cast::build(&mut sim, cast::KOIDU_TRADE, &Terms::new(ORIGIN, SEED, START));
+    let (miner, dealer, exporter, pmt) =
+        (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
+    let (nma, koidu) = (c.actor(NMA.id), c.site(KOIDU.0));
 
     let mut sources = 0u64;
     let mut admitted: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
@@ -1312,7 +1199,7 @@ proptest! {
     #[test]
     fn imported_carats_never_exceed_the_certificate(shipments in prop::collection::vec(shipment(), 1..5)) {
         use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, ImportParcel, OriginClaim, Payload};
-        let scratch = Scratch::new();
+        let scratch = TempDir::in_memory("properties");
         let ledger = Ledger::create(&scratch.ledger()).unwrap();
         let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
         let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();

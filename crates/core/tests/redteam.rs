@@ -15,181 +15,25 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::policy;
-use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, site, text};
-use kpledger_model::{
-    ActorId, Cents, CertImporter, Country, Date, Origin, ParcelId, ParsedEvent, Payload, Points, Role,
-    SiteId, Suspension, Time,
-};
+use kpledger_core::sim::{licence, text};
+use kpledger_model::{ActorId, Cents, Country, Date, Payload, Points, Role, Suspension, Time};
+use kpledger_testkit::{Regional, to_liberty};
 
-const ORIGIN: &str = "kpledger.mru/regional";
 const SEED: &str = "kpledger-redteam-v1";
-const START: &str = "2026-03-02T08:00:00Z";
 const CERT: &str = "SL-2026-004312";
 const LIBERTY: &str = "Liberty Rough Exports";
 
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("kpledger-redteam-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct World {
-    sim: Sim,
-    root: ActorId,
-    nma: ActorId,
-    mme: ActorId,
-    miner: ActorId,
-    dealer: ActorId,
-    exporter: ActorId,
-    pmt: ActorId,
-    koidu: SiteId,
-    _tmp: Scratch,
-}
+type World = Regional;
 
 fn id(s: &str) -> ActorId {
     ActorId::new(s).unwrap()
 }
 
-impl World {
-    /// The regional world; the miner's licence runs from `miner_licence.0` to `.1`.
-    fn new(tag: &str, miner_licence: (&str, &str)) -> World {
-        let tmp = Scratch::new(tag);
-        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
-        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
-        let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
-        let nma = sim
-            .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
-            .unwrap();
-        let mme = sim
-            .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
-            .unwrap();
-        sim.policy(&nma, policy("SL")).unwrap();
-        sim.policy(&mme, policy("LR")).unwrap();
-        let koidu = sim
-            .site(
-                &nma,
-                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-            )
-            .unwrap();
-        let lic = |n: &str, class: &str, from: &str, to: &str, sites: &[&SiteId]| {
-            licence(n, class, from, to, sites).unwrap()
-        };
-        let miner = sim
-            .enrol(
-                &nma,
-                "sl.miner.koroma",
-                "Ibrahim Koroma",
-                Role::Miner,
-                "SL",
-                Some(lic("NMA/AML/2026/0142", "artisanal", miner_licence.0, miner_licence.1, &[&koidu])),
-            )
-            .unwrap();
-        let dealer = sim
-            .enrol(
-                &nma,
-                "sl.dealer.kamara",
-                "Kamara Diamond Dealers",
-                Role::Dealer,
-                "SL",
-                Some(lic("NMA/DL/2026/031", "dealer", "2026-01-01", "2026-12-31", &[])),
-            )
-            .unwrap();
-        let exporter = sim
-            .enrol(
-                &nma,
-                "sl.exporter.kono-gems",
-                "Kono Gems Export Ltd",
-                Role::Exporter,
-                "SL",
-                Some(lic("NMA/EXP/2026/007", "exporter", "2026-01-01", "2026-12-31", &[])),
-            )
-            .unwrap();
-        let pmt = sim
-            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
-            .unwrap();
-        sim.enrol(
-            &mme,
-            "lr.dealer.liberty",
-            LIBERTY,
-            Role::Dealer,
-            "LR",
-            Some(lic("MME/DL/2026/019", "dealer", "2026-01-01", "2026-12-31", &[])),
-        )
-        .unwrap();
-        sim.tick(60);
-        World { sim, root, nma, mme, miner, dealer, exporter, pmt, koidu, _tmp: tmp }
-    }
-
-    fn sell(&mut self, from: &ActorId, p: &ParcelId, to: &ActorId) {
-        let price = Cents(self.sim.parcel(p).unwrap().weight_pt.0 * 289);
-        self.sim.handover(from, p, to, price, None).unwrap();
-        self.sim.tick(60);
-    }
-
-    /// 12.50 ct mined at Koidu, sold to the dealer and to the exporter, valued by the PMT
-    /// (highest of three) and sealed by the NMA; then certified to Liberty Rough Exports
-    /// (`importer.actor` left out, as the demo and `kpledger certificate issue` without
-    /// `--importer-actor` do). Not exported.
-    fn certified_to_liberia(&mut self) -> ParcelId {
-        let to = CertImporter {
-            name: text(LIBERTY).unwrap(),
-            address: text("Randall Street, Monrovia").unwrap(),
-            country: Country::new("LR").unwrap(),
-            actor: None,
-        };
-        self.certified_to(to)
-    }
-
-    /// The same lot, certified to `to`.
-    fn certified_to(&mut self, to: CertImporter) -> ParcelId {
-        let (miner, dealer, exporter, pmt, nma, koidu) = (
-            self.miner.clone(),
-            self.dealer.clone(),
-            self.exporter.clone(),
-            self.pmt.clone(),
-            self.nma.clone(),
-            self.koidu.clone(),
-        );
-        let p = self.sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
-        self.sim.tick(30);
-        self.sell(&miner, &p, &dealer);
-        self.sell(&dealer, &p, &exporter);
-        let declared = 1250 * 289;
-        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
-        self.sim.value(&pmt, &p, Cents(declared), gov, Some(indep), gov).unwrap();
-        self.sim.tick(60);
-        self.sim.seal(&nma, &p, &["SL-SEAL-2026-0101"]).unwrap();
-        self.sim.tick(60);
-        let cert = self.sim.draft_certificate(CERT, &nma, &exporter, to, &[p], 60).unwrap();
-        self.sim.certify(&nma, cert).unwrap();
-        self.sim.tick(60);
-        p
-    }
-
-    /// The error codes with which ingest would refuse `ev` (empty: accepted).
-    fn refused_with(&self, ev: &ParsedEvent) -> BTreeSet<&'static str> {
-        let verdict = self.sim.ledger().dry_run(ev).unwrap();
-        verdict.findings().iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
-    }
+/// The regional world; the miner's licence runs from `miner_licence.0` to `.1`.
+fn world(tag: &str, miner_licence: (&str, &str)) -> World {
+    Regional::new(&format!("redteam-{tag}"), SEED, Some(miner_licence))
 }
 
 fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
@@ -212,8 +56,8 @@ fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
 /// (KP-6).
 #[test]
 fn redteam_export_backdated_before_root_suspension_is_refused() {
-    let mut w = World::new("backdated-export", ("2026-01-01", "2026-12-31"));
-    w.certified_to_liberia();
+    let mut w = world("backdated-export", ("2026-01-01", "2026-12-31"));
+    w.certified_to(CERT, to_liberty(None));
     w.sim.tick(4 * 60);
     let today: Date = w.sim.now().date();
     let mut suspended = policy("SL");
@@ -257,7 +101,7 @@ fn redteam_export_backdated_before_root_suspension_is_refused() {
 /// skew): refused (CH-4), or judged at the time it is recorded (LC-1).
 #[test]
 fn redteam_extraction_backdated_into_ended_licence_is_refused() {
-    let mut w = World::new("backdated-extraction", ("2026-01-01", "2026-03-02"));
+    let mut w = world("backdated-extraction", ("2026-01-01", "2026-03-02"));
     w.sim.tick(3 * 24 * 60);
     // Life goes on: the NMA enrols a second valuer, recorded now (2026-03-05).
     let nma = w.nma.clone();
@@ -313,8 +157,8 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
 /// single enrolled actor (an enrolment reusing a trader's name in the same country refused).
 #[test]
 fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
-    let mut w = World::new("namesake", ("2026-01-01", "2026-12-31"));
-    w.certified_to_liberia();
+    let mut w = world("namesake", ("2026-01-01", "2026-12-31"));
+    w.certified_to(CERT, to_liberty(None));
     let nma = w.nma.clone();
     w.sim.export(&nma, CERT).unwrap();
     w.sim.tick(24 * 60);
@@ -375,18 +219,16 @@ fn foreign(
     }
 }
 
-impl World {
-    /// `lr.mme` admits a parcel of `pt` under a foreign certificate, custody to Liberty.
-    fn import_payload(&mut self, pt: u64, c: kpledger_model::ForeignCertificate) -> Payload {
-        Payload::Import {
-            parcel: self.sim.new_parcel_id(),
-            holder: id("lr.dealer.liberty"),
-            weight_pt: Points(pt),
-            stones: 20,
-            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-            certificate: c,
-            more_parcels: Vec::new(),
-        }
+/// `lr.mme` admits a parcel of `pt` under a foreign certificate, custody to Liberty.
+fn import_payload(w: &mut World, pt: u64, c: kpledger_model::ForeignCertificate) -> Payload {
+    Payload::Import {
+        parcel: w.sim.new_parcel_id(),
+        holder: id("lr.dealer.liberty"),
+        weight_pt: Points(pt),
+        stones: 20,
+        hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
+        certificate: c,
+        more_parcels: Vec::new(),
     }
 }
 
@@ -405,8 +247,8 @@ impl World {
 /// authority is in this ledger is received by import confirmation, not as a paper import.
 #[test]
 fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() {
-    let mut w = World::new("reimport-member-cert", ("2026-01-01", "2026-12-31"));
-    w.certified_to_liberia();
+    let mut w = world("reimport-member-cert", ("2026-01-01", "2026-12-31"));
+    w.certified_to(CERT, to_liberty(None));
     let nma = w.nma.clone();
     w.sim.export(&nma, CERT).unwrap();
     w.sim.tick(24 * 60);
@@ -418,7 +260,7 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
         c.carats(),
         (c.date_of_issue.clone(), c.date_of_expiry.clone()),
     );
-    let payload = w.import_payload(c.carats(), paper);
+    let payload = import_payload(&mut w, c.carats(), paper);
     let mme = w.mme.clone();
     let ev = w.sim.sign(&mme, payload).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "a paper import of an in-ledger certificate");
@@ -433,15 +275,18 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
 /// most once per ledger.
 #[test]
 fn redteam_same_foreign_certificate_imported_twice_is_refused() {
-    let mut w = World::new("double-import", ("2026-01-01", "2026-12-31"));
+    let mut w = world("double-import", ("2026-01-01", "2026-12-31"));
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let mme = w.mme.clone();
-    let first =
-        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()));
+    let first = import_payload(
+        &mut w,
+        10_000,
+        foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()),
+    );
     w.sim.submit(&mme, first).unwrap();
     w.sim.tick(60);
     let second =
-        w.import_payload(10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
+        import_payload(&mut w, 10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
     let ev = w.sim.sign(&mme, second).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
 }
@@ -459,7 +304,7 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
 /// parcels admitted by a second import of the same certificate once the honest one is in (KP-2).
 #[test]
 fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
-    let mut w = World::new("three-as-one", ("2026-01-01", "2026-12-31"));
+    let mut w = world("three-as-one", ("2026-01-01", "2026-12-31"));
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let mme = w.mme.clone();
     let mut cert = foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid);
@@ -536,7 +381,7 @@ fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
 /// Correct: refused (MB-2) — weights summed with checked or u128 arithmetic.
 #[test]
 fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
-    let mut w = World::new("split-wrap", ("2026-01-01", "2026-12-31"));
+    let mut w = world("split-wrap", ("2026-01-01", "2026-12-31"));
     let (miner, dealer, koidu) = (w.miner.clone(), w.dealer.clone(), w.koidu.clone());
     let p = w.sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
     w.sim.tick(30);
@@ -577,7 +422,7 @@ fn redteam_split_whose_parts_wrap_around_u64_is_refused() {
 /// Correct: the policy itself is refused (GV-2), so no certificate can rely on it.
 #[test]
 fn redteam_national_policy_adding_a_non_participant_is_refused() {
-    let mut w = World::new("self-made-participant", ("2026-01-01", "2026-12-31"));
+    let mut w = world("self-made-participant", ("2026-01-01", "2026-12-31"));
     let nma = w.nma.clone();
     let mut own = policy("SL");
     own.version = text("2026-12-01").unwrap();

@@ -1,6 +1,6 @@
 //! Second red-team review: attacks on the build after issues 14 and 21, rebuilt with the
 //! simulator (`kpledger_core::sim`, through `Ledger::append` like every ingest) and, for
-//! bundles, judged by `verify_bundle_with` under an importer's trust policy.
+//! bundles, judged by `verify_bundle` under an importer's trust policy.
 //!
 //! Each test builds one attack and asserts what a sound system must do (a rule code). The
 //! world: a regional ledger (root `mru.secretariat`, genesis country SL, as in the demo);
@@ -14,213 +14,32 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::policy;
-use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, site, text};
-use kpledger_model::note::{Checkpoint, Cosigner, Note};
+use kpledger_core::sim::{licence, site, text};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, Origin,
-    OriginClaim, ParcelId, ParsedEvent, Payload, Points, Role, SiteId, Time,
+    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, OriginClaim,
+    ParcelId, Payload, Points, Role,
 };
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
+use kpledger_testkit::Regional;
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
-const ORIGIN: &str = "kpledger.mru/regional";
 const SEED: &str = "kpledger-redteam2-v1";
-const START: &str = "2026-03-02T08:00:00Z";
 const LIBERTY: &str = "Liberty Rough Exports";
 
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("kpledger-redteam2-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct World {
-    sim: Sim,
-    root: ActorId,
-    nma: ActorId,
-    mme: ActorId,
-    miner: ActorId,
-    dealer: ActorId,
-    exporter: ActorId,
-    pmt: ActorId,
-    koidu: SiteId,
-    _tmp: Scratch,
-}
+type World = Regional;
 
 fn id(s: &str) -> ActorId {
     ActorId::new(s).unwrap()
 }
 
-impl World {
-    fn new(tag: &str) -> World {
-        let tmp = Scratch::new(tag);
-        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
-        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
-        let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
-        let nma = sim
-            .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
-            .unwrap();
-        let mme = sim
-            .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
-            .unwrap();
-        sim.policy(&nma, policy("SL")).unwrap();
-        sim.policy(&mme, policy("LR")).unwrap();
-        let koidu = sim
-            .site(
-                &nma,
-                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-            )
-            .unwrap();
-        let lic = |n: &str, class: &str, sites: &[&SiteId]| {
-            licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
-        };
-        let miner = sim
-            .enrol(
-                &nma,
-                "sl.miner.koroma",
-                "Ibrahim Koroma",
-                Role::Miner,
-                "SL",
-                Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
-            )
-            .unwrap();
-        let dealer = sim
-            .enrol(
-                &nma,
-                "sl.dealer.kamara",
-                "Kamara Diamond Dealers",
-                Role::Dealer,
-                "SL",
-                Some(lic("NMA/DL/2026/031", "dealer", &[])),
-            )
-            .unwrap();
-        let exporter = sim
-            .enrol(
-                &nma,
-                "sl.exporter.kono-gems",
-                "Kono Gems Export Ltd",
-                Role::Exporter,
-                "SL",
-                Some(lic("NMA/EXP/2026/007", "exporter", &[])),
-            )
-            .unwrap();
-        let pmt = sim
-            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
-            .unwrap();
-        sim.enrol(
-            &mme,
-            "lr.dealer.liberty",
-            LIBERTY,
-            Role::Dealer,
-            "LR",
-            Some(lic("MME/DL/2026/019", "dealer", &[])),
-        )
-        .unwrap();
-        sim.tick(60);
-        World { sim, root, nma, mme, miner, dealer, exporter, pmt, koidu, _tmp: tmp }
-    }
-
-    fn sell(&mut self, from: &ActorId, p: &ParcelId, to: &ActorId) {
-        let price = Cents(self.sim.parcel(p).unwrap().weight_pt.0 * 289);
-        self.sim.handover(from, p, to, price, None).unwrap();
-        self.sim.tick(60);
-    }
-
-    /// `pt` points mined at Koidu, sold to the dealer and to the exporter.
-    fn mined_to_exporter(&mut self, pt: u64) -> ParcelId {
-        let (miner, dealer, exporter, koidu) =
-            (self.miner.clone(), self.dealer.clone(), self.exporter.clone(), self.koidu.clone());
-        let p = self.sim.extract(&miner, &koidu, Points(pt), 21, "7102.31").unwrap();
-        self.sim.tick(30);
-        self.sell(&miner, &p, &dealer);
-        self.sell(&dealer, &p, &exporter);
-        p
-    }
-
-    /// The PMT values the exporter's parcel (highest of three) and `sealer` seals it.
-    fn value_and_seal(&mut self, p: &ParcelId, sealer: &ActorId, seals: &[&str]) {
-        let pmt = self.pmt.clone();
-        let declared = self.sim.parcel(p).unwrap().weight_pt.0 * 289;
-        let (gov, indep) = (Cents(declared * 104 / 100), Cents(declared * 102 / 100));
-        self.sim.value(&pmt, p, Cents(declared), gov, Some(indep), gov).unwrap();
-        self.sim.tick(60);
-        self.sim.seal(sealer, p, seals).unwrap();
-        self.sim.tick(60);
-    }
-
-    /// The certificate `number` for `parcels`, drafted from the ledger, to `to`.
-    fn draft(&self, number: &str, parcels: &[ParcelId], to: CertImporter) -> kpledger_model::Certificate {
-        self.sim.draft_certificate(number, &self.nma, &self.exporter, to, parcels, 60).unwrap()
-    }
-
-    /// The error codes with which ingest would refuse `ev` (empty: accepted).
-    fn refused_with(&self, ev: &ParsedEvent) -> BTreeSet<&'static str> {
-        let verdict = self.sim.ledger().dry_run(ev).unwrap();
-        verdict.findings().iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
-    }
-
-    /// The root publishes a checkpoint, which `sl.nma` and `lr.mme` cosign; the bundle of
-    /// `number`.
-    fn bundle(&mut self, number: &str) -> Bundle {
-        let root_key = self.sim.key(&self.root).unwrap().clone();
-        self.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
-        let mut bundle = self.sim.ledger().bundle(&text(number).unwrap()).unwrap();
-        let mut note = Note::parse(bundle.log.checkpoint.as_bytes()).unwrap();
-        let cp = Checkpoint::parse(note.text()).unwrap();
-        for w in [&self.nma, &self.mme] {
-            let c = Cosigner::new(w.as_str(), self.sim.key(w).unwrap().clone()).unwrap();
-            note.add_signature(c.cosign(&cp, 1_773_000_000).unwrap()).unwrap();
-        }
-        bundle.log.checkpoint = String::from_utf8(note.to_bytes()).unwrap();
-        bundle
-    }
-
-    /// The importer's trust policy: the root's key pinned for the log, both national
-    /// authorities as witnesses (both required), each trusted for its own country's
-    /// certificates only (the policy `kpledger demo` writes, for this world).
-    fn trust_policy(&self) -> TrustPolicy {
-        let k = |a: &ActorId| self.sim.key(a).unwrap().public();
-        let mut t = format!("log {}\n", log_vkey(ORIGIN, k(&self.root)).unwrap().to_vkey());
-        for w in [&self.nma, &self.mme] {
-            t.push_str(&format!("witness {w} {}\n", witness_vkey(w.as_str(), k(w)).unwrap().to_vkey()));
-        }
-        t.push_str("group both all sl.nma lr.mme\nquorum both\n");
-        for (c, a) in [("SL", &self.nma), ("LR", &self.mme)] {
-            t.push_str(&format!(
-                "{ISSUER_KEYWORD} {c} {}\n",
-                issuer_vkey(a.as_str(), k(a)).unwrap().to_vkey()
-            ));
-        }
-        TrustPolicy::parse(t.as_bytes()).unwrap()
-    }
+fn world(tag: &str) -> World {
+    Regional::new(&format!("redteam2-{tag}"), SEED, None)
 }
 
+/// Liberty Rough Exports as the certificate's importer, named by its actor id.
 fn to_liberty() -> CertImporter {
-    CertImporter {
-        name: text(LIBERTY).unwrap(),
-        address: text("Randall Street, Monrovia").unwrap(),
-        country: Country::new("LR").unwrap(),
-        actor: Some(id("lr.dealer.liberty")),
-    }
+    kpledger_testkit::to_liberty(Some(id("lr.dealer.liberty")))
 }
 
 fn to_antwerp() -> CertImporter {
@@ -233,7 +52,7 @@ fn to_antwerp() -> CertImporter {
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
-    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+    verify_bundle(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
 }
 
 fn error_codes(report: &Report) -> BTreeSet<&'static str> {
@@ -284,7 +103,7 @@ fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, D
 /// (`trust_attacks.rs::genuine_root_issuing_as_sierra_leone_is_kp7`).
 #[test]
 fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
-    let mut w = World::new("root-import");
+    let mut w = world("root-import");
     let root = w.root.clone();
     let exporter = w.exporter.clone();
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
@@ -323,7 +142,7 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
 /// verifies, so the refusal is about who admitted it.
 #[test]
 fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
-    let mut w = World::new("nma-import");
+    let mut w = world("nma-import");
     let nma = w.nma.clone();
     let exporter = w.exporter.clone();
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
@@ -362,7 +181,7 @@ fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
 /// Correct: refused (KP-2): a number is used once, compared as KP-2 compares foreign numbers.
 #[test]
 fn redteam2_own_certificate_number_respelled_is_refused() {
-    let mut w = World::new("respelled-own");
+    let mut w = world("respelled-own");
     let nma = w.nma.clone();
     let a = w.mined_to_exporter(1250);
     w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0301"]);
@@ -391,7 +210,7 @@ fn redteam2_own_certificate_number_respelled_is_refused() {
 /// test of the reader, for every kind that brings a weight into the ledger.
 #[test]
 fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
-    let w = World::new("max-weight");
+    let w = world("max-weight");
     let huge = (1u64 << 53) - 1;
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let mut paper = foreign("GN-2026-000700", "GN", LIBERTY, 100, valid);
@@ -444,7 +263,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
 /// day of the import.
 #[test]
 fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
-    let mut w = World::new("suspended-importer");
+    let mut w = world("suspended-importer");
     let today: Date = w.sim.now().date();
     let mut suspended = policy("SL");
     suspended.version = text("2026-12-01").unwrap();
@@ -485,46 +304,44 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
 ///
 /// Correct: the weight carried forward by a confirmation is the carats received: the
 /// certificate's parcels weigh `carats_pt` in all after it.
-impl World {
-    /// 12.50 ct and 8.00 ct mined, sealed, certified as `number` to Liberty and exported.
-    fn shipped_to_liberty(&mut self, number: &str) -> [ParcelId; 2] {
-        let nma = self.nma.clone();
-        let a = self.mined_to_exporter(1250);
-        let b = self.mined_to_exporter(800);
-        self.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
-        self.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
-        let c = self.draft(number, &[a, b], to_liberty());
-        self.sim.certify(&nma, c).unwrap();
-        self.sim.tick(60);
-        self.sim.export(&nma, number).unwrap();
-        self.sim.tick(24 * 60);
-        [a, b]
-    }
+/// 12.50 ct and 8.00 ct mined, sealed, certified as `number` to Liberty and exported.
+fn shipped_to_liberty(w: &mut World, number: &str) -> [ParcelId; 2] {
+    let nma = w.nma.clone();
+    let a = w.mined_to_exporter(1250);
+    let b = w.mined_to_exporter(800);
+    w.value_and_seal(&a, &nma, &["SL-SEAL-2026-0501"]);
+    w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0501"]);
+    let c = w.draft(number, &[a, b], to_liberty());
+    w.sim.certify(&nma, c).unwrap();
+    w.sim.tick(60);
+    w.sim.export(&nma, number).unwrap();
+    w.sim.tick(24 * 60);
+    [a, b]
+}
 
-    /// Liberia's confirmation of `number`'s receipt, `pt` weighed.
-    fn confirmation(&self, number: &str, pt: u64) -> Payload {
-        let c = self.sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
-        Payload::ImportConfirmation {
-            confirmation: kpledger_model::ImportConfirmation {
-                certificate: c.number.clone(),
-                parcels: self.sim.current_refs(number).unwrap(),
-                parcel_count: c.parcel_count,
-                carats_pt: Points(pt),
-                importer: c.importer.name.clone(),
-                exporter: c.exporter.name.clone(),
-                date_of_receipt: self.sim.now().date(),
-                seal_intact: true,
-                holder: id("lr.dealer.liberty"),
-            },
-        }
+/// Liberia's confirmation of `number`'s receipt, `pt` weighed.
+fn confirmation(w: &World, number: &str, pt: u64) -> Payload {
+    let c = w.sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
+    Payload::ImportConfirmation {
+        confirmation: kpledger_model::ImportConfirmation {
+            certificate: c.number.clone(),
+            parcels: w.sim.current_refs(number).unwrap(),
+            parcel_count: c.parcel_count,
+            carats_pt: Points(pt),
+            importer: c.importer.name.clone(),
+            exporter: c.exporter.name.clone(),
+            date_of_receipt: w.sim.now().date(),
+            seal_intact: true,
+            holder: id("lr.dealer.liberty"),
+        },
     }
 }
 
 #[test]
 fn redteam2_import_confirmation_carries_the_lower_reading() {
-    let mut w = World::new("confirmation-reading");
-    let [a, b] = w.shipped_to_liberty("SL-2026-004601");
-    let confirmation = w.confirmation("SL-2026-004601", 2049);
+    let mut w = world("confirmation-reading");
+    let [a, b] = shipped_to_liberty(&mut w, "SL-2026-004601");
+    let confirmation = confirmation(&w, "SL-2026-004601", 2049);
     let mme = w.mme.clone();
     w.sim.submit(&mme, confirmation).unwrap();
     let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
@@ -546,12 +363,12 @@ fn redteam2_import_confirmation_carries_the_lower_reading() {
 /// transit.
 #[test]
 fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
-    let mut w = World::new("transit-reading");
+    let mut w = world("transit-reading");
     let root = w.root.clone();
     let gn =
         w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
     w.sim.policy(&gn, policy("GN")).unwrap();
-    let [a, b] = w.shipped_to_liberty("SL-2026-004602");
+    let [a, b] = shipped_to_liberty(&mut w, "SL-2026-004602");
     let c = w.sim.ledger().certificate(&text("SL-2026-004602").unwrap()).unwrap().unwrap().certificate;
     let transit = Payload::Transit {
         certificate: c.number.clone(),
@@ -569,7 +386,7 @@ fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
     w.sim.tick(60);
     let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
     assert_eq!(held, 2049, "the shipment weighs {held} points after a transit that weighed 20.49 ct");
-    let found_again = w.confirmation("SL-2026-004602", 2050);
+    let found_again = confirmation(&w, "SL-2026-004602", 2050);
     let ev = w.sim.sign(&w.mme, found_again).unwrap();
     assert_refused(&w.refused_with(&ev), &["IM-1"], "20.50 ct received after 20.49 ct left Guinea");
     let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
@@ -587,7 +404,7 @@ fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
 /// ledger, dated after it joined, is received by import confirmation, not as paper (KP-2).
 #[test]
 fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused() {
-    let mut w = World::new("paper-member");
+    let mut w = world("paper-member");
     let mme = w.mme.clone();
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let mut paper = foreign("SL-2026-009999", "SL", LIBERTY, 200_000, valid);
@@ -617,7 +434,7 @@ fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused(
 /// the word of SL's pinned authority (docs/SPEC.md §14.3 step 4).
 #[test]
 fn redteam2_the_root_as_registrar_enrols_a_front_miner_is_refused() {
-    let mut w = World::new("root-registrar");
+    let mut w = world("root-registrar");
     let root = w.root.clone();
     let claim = w
         .sim
@@ -666,7 +483,7 @@ fn redteam2_the_root_as_registrar_enrols_a_front_miner_is_refused() {
 /// trader's country's pinned authority.
 #[test]
 fn redteam2_the_root_imposing_a_key_on_a_trader_is_refused() {
-    let mut w = World::new("root-imposes");
+    let mut w = world("root-imposes");
     let (root, miner) = (w.root.clone(), w.miner.clone());
     w.sim.rotate(&root, &miner, 1).unwrap();
     w.sim.tick(60);

@@ -28,6 +28,7 @@ use kpledger_model::canonical::{canonical_value, from_slice_strict};
 use kpledger_model::event::FORMAT_VERSION;
 use kpledger_model::note::{Checkpoint, Note};
 use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, Offer, Payload, Policy};
+use kpledger_testkit::TempDir;
 use kpledger_verify::{Finding, Rule};
 use serde_json::Value;
 
@@ -203,9 +204,8 @@ fn every_schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn real_outputs_validate() {
     let schemas = Schemas::load();
-    let dir = std::env::temp_dir().join(format!("kpledger-schemas-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let summary = demo::run(&dir, 12, &mut |_| {}).unwrap();
+    let dir = TempDir::new("schemas-test");
+    let summary = demo::run(dir.path(), 12, &mut |_| {}).unwrap();
 
     // Every stored event, exactly as stored, and every offer embedded in a handover.
     let ledger =
@@ -306,7 +306,6 @@ fn real_outputs_validate() {
     assert!(cards > 0, "the demo has no parcel left to write a card of");
 
     drop(ledger);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Whether kpledger itself reads the document (events, offers, policies, bundles): the

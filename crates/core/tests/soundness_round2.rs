@@ -9,23 +9,19 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use kpledger_core::sim::{Sim, SimError, licence, site, text};
-use kpledger_core::{Ledger, StoreError};
+use kpledger_core::StoreError;
+use kpledger_core::sim::{Sim, SimError, licence, text};
 use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ForeignCertificate, OriginClaim, ParcelId, Payload, Points, Role,
     SiteId, Time,
 };
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms, WEASUA,
+};
 use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
-
-struct Tmp(PathBuf);
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
 
 /// The regional world: the root authority, Sierra Leone's and Liberia's authorities (each
 /// publishing its own policy), a Sierra Leone miner, dealer Kamara, an exporter, the valuer,
@@ -44,104 +40,27 @@ struct World {
     lr_exporter: ActorId,
     gdo: ActorId,
     weasua: SiteId,
-    _tmp: Tmp,
+    _tmp: TempDir,
 }
 
 fn world(tag: &str) -> World {
-    let dir = std::env::temp_dir().join(format!("kpledger-round2-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let ledger = Ledger::create(&dir.join("ledger.kpl")).unwrap();
-    let origin = kpledger_model::Origin::new("kpledger.mru/regional").unwrap();
-    let mut sim = Sim::new(ledger, origin, "kpledger-round2", &Time::new("2026-04-06T08:00:00Z").unwrap());
-    let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
-    let nma = sim
-        .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
-        .unwrap();
-    let mme = sim
-        .enrol(&root, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
-        .unwrap();
-    sim.policy(&nma, common::policy("SL")).unwrap();
-    sim.policy(&mme, common::policy("LR")).unwrap();
-    let (from, to) = ("2026-01-01", "2026-12-31");
-    let koidu = sim
-        .site(&nma, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6,-10.9", 8_000).unwrap())
-        .unwrap();
-    let weasua = sim
-        .site(
-            &mme,
-            site("lr.gbarpolu.weasua-7", "Weasua claim 7", "LR", "Gbarpolu", "7.3,-10.6", 40_000).unwrap(),
-        )
-        .unwrap();
-    let miner = sim
-        .enrol(
-            &nma,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(licence("NMA/AML/2026/0142", "artisanal", from, to, &[&koidu]).unwrap()),
-        )
-        .unwrap();
-    let kamara = sim
-        .enrol(
-            &nma,
-            "sl.dealer.kamara",
-            "Kamara Diamond Dealers",
-            Role::Dealer,
-            "SL",
-            Some(licence("NMA/DL/2026/031", "dealer", from, to, &[]).unwrap()),
-        )
-        .unwrap();
-    let exporter = sim
-        .enrol(
-            &nma,
-            "sl.exporter.kono-gems",
-            "Kono Gems Export Ltd",
-            Role::Exporter,
-            "SL",
-            Some(licence("NMA/EXP/2026/007", "exporter", from, to, &[]).unwrap()),
-        )
-        .unwrap();
-    let pmt =
-        sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
-    let lr_miner = sim
-        .enrol(
-            &mme,
-            "lr.miner.flomo",
-            "Joseph Flomo",
-            Role::Miner,
-            "LR",
-            Some(licence("MME/C/2026/1188", "class-c", from, to, &[&weasua]).unwrap()),
-        )
-        .unwrap();
-    let lr_exporter = sim
-        .enrol(
-            &mme,
-            "lr.exporter.liberty",
-            "Liberty Rough Exports Inc",
-            Role::Exporter,
-            "LR",
-            Some(licence("MME/EXP/2026/004", "exporter", from, to, &[]).unwrap()),
-        )
-        .unwrap();
-    let gdo = sim.enrol(&mme, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None).unwrap();
-    sim.tick(60);
+    let terms = Terms::new("kpledger.mru/regional", "kpledger-round2", "2026-04-06T08:00:00Z");
+    let (sim, c, tmp) = cast::world(&format!("round2-{tag}"), cast::REGIONAL_TWO_TRADES, &terms);
     World {
         sim,
-        root,
-        nma,
-        mme,
-        miner,
-        kamara,
-        exporter,
-        pmt,
-        koidu,
-        lr_miner,
-        lr_exporter,
-        gdo,
-        weasua,
-        _tmp: Tmp(dir),
+        root: c.actor(MRU.id),
+        nma: c.actor(NMA.id),
+        mme: c.actor(MME.id),
+        miner: c.actor(KOROMA.id),
+        kamara: c.actor(KAMARA.id),
+        exporter: c.actor(KONO_GEMS.id),
+        pmt: c.actor(PMT.id),
+        koidu: c.site(KOIDU.0),
+        lr_miner: c.actor(FLOMO.id),
+        lr_exporter: c.actor(LIBERTY_EXPORTS.id),
+        gdo: c.actor(GDO.id),
+        weasua: c.site(WEASUA.0),
+        _tmp: tmp,
     }
 }
 
@@ -250,7 +169,7 @@ fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
         issuer_vkey(nma.as_str(), nma_key).unwrap().to_vkey()
     );
     let trust = TrustPolicy::parse(policy.as_bytes()).unwrap();
-    let report = kpledger_verify::verify_bundle_with(&bytes, &trust).unwrap();
+    let report = kpledger_verify::verify_bundle(&bytes, &trust).unwrap();
     assert!(report.ok, "{:#?}", report.findings);
     assert!(
         report

@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kpledger_core::Ledger;
@@ -25,26 +24,9 @@ use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, Time,
 };
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
-use kpledger_verify::{Report, TrustPolicy, verify_bundle_with};
-
-/// A temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("kpledger-trust-attacks-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use kpledger_testkit::TempDir;
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 /// What the demo gives the world: its importer's trust policy, its genuine SL-2026-004312
 /// bundle, and the one key the attacker stole, Sierra Leone's authority key (`sl.nma`).
@@ -61,8 +43,8 @@ struct DemoOut {
 fn demo_out() -> &'static DemoOut {
     static DEMO: OnceLock<DemoOut> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let scratch = Scratch::new("demo");
-        let dir = scratch.0.join("demo");
+        let scratch = TempDir::new("trust-attacks-demo");
+        let dir = scratch.join("demo");
         demo::run(&dir, 8, &mut |_| {}).unwrap();
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
@@ -87,7 +69,7 @@ fn demo_out() -> &'static DemoOut {
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
-    verify_bundle_with(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
+    verify_bundle(&serde_json::to_vec_pretty(bundle).unwrap(), policy).unwrap()
 }
 
 fn error_codes(report: &Report) -> BTreeSet<&'static str> {
@@ -103,7 +85,7 @@ fn has(report: &Report, code: &str, contains: &str) -> bool {
 struct Regional {
     sim: Sim,
     root: ActorId,
-    _scratch: Scratch,
+    _scratch: TempDir,
 }
 
 const YEAR: (&str, &str) = ("2026-01-01", "2026-12-31");
@@ -115,8 +97,8 @@ impl Regional {
         root_key: Option<SecretKey>,
         authorities: &[(&str, &str, &str)],
     ) -> Regional {
-        let scratch = Scratch::new(tag);
-        let ledger = Ledger::create(&scratch.0.join("ledger.kpl")).unwrap();
+        let scratch = TempDir::new(&format!("trust-attacks-{tag}"));
+        let ledger = Ledger::create(&scratch.join("ledger.kpl")).unwrap();
         let origin = Origin::new(DEMO_ORIGIN).unwrap();
         let mut sim = Sim::new(ledger, origin, seed, &Time::new(DEMO_START).unwrap());
         let name = "Mano River Union Secretariat - KP Regional Approach";
@@ -683,13 +665,13 @@ fn bare_trusted_keys_refuse_the_forgeries_too() {
     }
     // The genuine bundles verify under the manifest's keys, and say they are not witnessed.
     for bytes in [&d.sl_bundle, &d.gn_bundle] {
-        let report = verify_bundle_with(bytes, &TrustPolicy::from_keys(all.clone())).unwrap();
+        let report = verify_bundle(bytes, &TrustPolicy::from_keys(all.clone())).unwrap();
         assert!(report.ok, "{:#?}", report.findings);
         assert!(report.findings.iter().any(|f| f.code.code() == "LOG-4"), "{:#?}", report.findings);
     }
     // A key the policy file pins as an issuer is still just a key: sl.nma alone anchors no log
     // of the Secretariat's.
-    let report = verify_bundle_with(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
+    let report = verify_bundle(&d.sl_bundle, &TrustPolicy::from_keys(vec![key("sl.nma")])).unwrap();
     assert!(error_codes(&report).contains("LOG-2"), "{:#?}", report.findings);
 }
 
@@ -783,8 +765,8 @@ fn a_verified_bundle_of_two_parcels_is_imported_as_its_shipment() {
     assert_eq!(certified, lots);
 
     // The Belgian authority's ledger.
-    let scratch = Scratch::new("import-two-be");
-    let ledger = Ledger::create(&scratch.0.join("be.kpl")).unwrap();
+    let scratch = TempDir::new("trust-attacks-import-two-be");
+    let ledger = Ledger::create(&scratch.join("be.kpl")).unwrap();
     let mut be =
         Sim::new(ledger, Origin::new("kpledger.be/national").unwrap(), "kpledger-import-be-v1", &arrival);
     let fpsd = be.genesis("be.fpsd", "FPS Economy, Diamond Office", "BE").unwrap();

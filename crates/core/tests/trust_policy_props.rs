@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use kpledger_model::SecretKey;
 use kpledger_verify::TrustPolicy;
-use kpledger_verify::trust::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
+use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

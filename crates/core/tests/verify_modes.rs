@@ -5,16 +5,15 @@
 #![allow(clippy::unwrap_used)]
 
 use kpledger_core::{Ledger, OpenOptions};
+use kpledger_testkit::TempDir;
 use kpledger_verify::{Rule, SigMode};
 
-fn synthetic(tag: &str) -> (std::path::PathBuf, u64) {
-    let dir = std::env::temp_dir().join(format!("kpledger-modes-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ledger.kpl");
+fn synthetic(tag: &str) -> (TempDir, std::path::PathBuf, u64) {
+    let dir = TempDir::new(&format!("modes-{tag}"));
+    let path = dir.ledger();
     // Several verification batches' worth of events, and many batch-verification chunks.
     let s = kpledger_core::synth::national(&path, 1200, 150, &mut |_| {}).unwrap();
-    (path, s.events)
+    (dir, path, s.events)
 }
 
 fn open(path: &std::path::Path) -> Ledger {
@@ -23,7 +22,7 @@ fn open(path: &std::path::Path) -> Ledger {
 
 #[test]
 fn strict_and_batch_agree_on_a_clean_ledger() {
-    let (path, events) = synthetic("clean");
+    let (_dir, path, events) = synthetic("clean");
     let ledger = open(&path);
     let strict = ledger.verify_with(SigMode::Strict, &mut |_, _| {}).unwrap();
     let batch = ledger.verify_with(SigMode::Batch, &mut |_, _| {}).unwrap();
@@ -31,12 +30,11 @@ fn strict_and_batch_agree_on_a_clean_ledger() {
     assert_eq!(strict.events, events);
     assert!(strict.signatures > events, "handovers carry two signatures");
     assert_eq!(serde_json::to_value(&strict).unwrap(), serde_json::to_value(&batch).unwrap());
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
 #[test]
 fn a_forged_signature_is_named_in_both_modes() {
-    let (path, events) = synthetic("forged");
+    let (_dir, path, events) = synthetic("forged");
     // Forge the outer signature of an event in the middle of the ledger: its body (and so its
     // hash and the log) are untouched, only the signature bytes change.
     let seq = events / 2;
@@ -64,5 +62,4 @@ fn a_forged_signature_is_named_in_both_modes() {
     assert_eq!(named.len(), 1, "{:#?}", strict.findings);
     assert!(named[0].message.contains("does not verify"), "{}", named[0].message);
     assert_eq!(serde_json::to_value(&strict).unwrap(), serde_json::to_value(&batch).unwrap());
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

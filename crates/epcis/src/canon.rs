@@ -16,7 +16,7 @@
 //! Values that are not numbers, including `nan` and `inf`, are left as they are.
 
 use crate::dl;
-use kpledger_model::types::{civil_from_days, days_from_civil};
+use kpledger_model::types::{civil_from_days, days_from_civil, days_in_month};
 
 /// CBV 1.x URN prefixes and the CBV 2.0 web URI prefixes that replace them.
 const CBV_URNS: [(&str, &str); 5] = [
@@ -237,15 +237,6 @@ fn parse_time(s: &str) -> Option<String> {
         secs % 60,
         ms_of_day % 1000
     ))
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
 }
 
 #[cfg(test)]

@@ -13,17 +13,23 @@
 
 /// Characters of GS1 AI encodable character set 82 that Digital Link escapes.
 fn escape(s: &str) -> String {
+    percent_encode(s, |b| b"!()*+,:".contains(&b))
+}
+
+/// `s` with each character that has a byte `escaped` picks written as `%XX` per UTF-8 byte
+/// (uppercase hex, RFC 3986 §2.1); every other character as it is.
+pub(crate) fn percent_encode(s: &str, escaped: impl Fn(u8) -> bool) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '!' => out.push_str("%21"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '*' => out.push_str("%2A"),
-            '+' => out.push_str("%2B"),
-            ',' => out.push_str("%2C"),
-            ':' => out.push_str("%3A"),
-            _ => out.push(c),
+    for (i, c) in s.char_indices() {
+        let bytes = &s.as_bytes()[i..i + c.len_utf8()];
+        if bytes.iter().any(|&b| escaped(b)) {
+            for b in bytes {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
         }
     }
     out

@@ -82,15 +82,7 @@ pub fn valuation_uri(event_hash: &str) -> String {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::dl::percent_encode(s, |b| !(b.is_ascii_alphanumeric() || b"-._~".contains(&b)))
 }
 
 /// `kpl:<name>`.

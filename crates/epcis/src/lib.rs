@@ -30,13 +30,16 @@
 mod canon;
 mod check;
 mod dl;
-pub mod export;
+mod export;
 pub mod hash_id;
 mod vocab;
 
 pub use check::{CheckReport, CheckedEvent, check};
-pub use export::{export_certificate, export_ledger, export_parcel};
-pub use hash_id::{HashError, Hasher};
+pub use export::{
+    CARAT_UOM, CBVMDA_NAMESPACE, EPCIS_CONTEXT, KPL_NAMESPACE, VALUATION_TRANSACTION_TYPE, actor_uri,
+    certificate_uri, context, export_certificate, export_ledger, export_parcel, parcel_uri, seal_uri,
+    site_uri, valuation_uri,
+};
 
 use kpledger_core::StoreError;
 use kpledger_model::ParcelId;
@@ -67,7 +70,7 @@ pub enum EpcisError {
     NotJson(String),
     /// The document to check is not an EPCIS 2.0 document, or an event cannot be hashed.
     #[error(transparent)]
-    Hash(#[from] HashError),
+    Hash(#[from] hash_id::HashError),
 }
 
 /// What this crate's functions return.

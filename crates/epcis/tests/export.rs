@@ -18,12 +18,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use jsonschema::{Draft, Retrieve, Uri, Validator};
-use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_core::sim::{Sim, text};
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_epcis::{check, export_certificate, export_ledger, export_parcel, hash_id};
 use kpledger_model::{
     Cents, CertImporter, CertLine, Country, ForeignCertificate, HsCode, Origin, OriginClaim, Payload, Points,
-    Role, Time,
+    Time,
+};
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{
+    self, GN_MINES, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY_EXPORTS, MME, NMA, PMT, SESAY, Terms,
 };
 use serde_json::Value;
 
@@ -67,24 +71,6 @@ fn events(doc: &Value) -> &Vec<Value> {
     doc["epcisBody"]["eventList"].as_array().unwrap()
 }
 
-/// A directory removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("kpledger-epcis-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn open(path: &Path) -> Ledger {
     Ledger::open(path, OpenOptions { read_only: true, ..Default::default() }).unwrap()
 }
@@ -115,8 +101,8 @@ fn check_document(schema: &Validator, ledger: &Ledger, doc: &Value, what: &str) 
 #[test]
 fn every_demo_export_is_valid_epcis_and_matches_the_ledger() {
     let schema = epcis_schema();
-    let tmp = TempDir::new("demo");
-    let summary = demo::run(&tmp.0.join("demo"), 24, &mut |_| {}).unwrap();
+    let tmp = TempDir::new("epcis-demo");
+    let summary = demo::run(&tmp.join("demo"), 24, &mut |_| {}).unwrap();
     let ledger = open(&summary.ledger);
 
     let whole = export_ledger(&ledger).unwrap();
@@ -229,8 +215,8 @@ fn uuid_nil() -> kpledger_model::ParcelId {
 /// exported, recorded in transit through Guinea and confirmed by Liberia; a Liberian parcel
 /// imported into Sierra Leone; and the second miner's licence revoked.
 fn scenario(tag: &str) -> (TempDir, PathBuf) {
-    let tmp = TempDir::new(tag);
-    let path = tmp.0.join("ledger.kpl");
+    let tmp = TempDir::new(&format!("epcis-{tag}"));
+    let path = tmp.join("ledger.kpl");
     let ledger = Ledger::create(&path).unwrap();
     let mut sim = Sim::new(
         ledger,
@@ -238,89 +224,17 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         "kpledger-epcis-examples-v1",
         &Time::new("2026-03-02T08:00:00Z").unwrap(),
     );
-    let policy = |code: &str| {
-        let (_, doc) = demo::POLICIES.iter().find(|(c, _)| *c == code).unwrap();
-        kpledger_model::canonical::from_slice_strict(doc.as_bytes()).unwrap()
-    };
-    let year = ("2026-01-01", "2026-12-31");
-    let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-    sim.policy(&nma, policy("SL")).unwrap();
-    let koidu = sim
-        .site(
-            &nma,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-        licence(n, class, year.0, year.1, sites).unwrap()
-    };
-    let koroma = sim
-        .enrol(
-            &nma,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
-        )
-        .unwrap();
-    let sesay = sim
-        .enrol(
-            &nma,
-            "sl.miner.sesay",
-            "Fatmata Sesay",
-            Role::Miner,
-            "SL",
-            Some(lic("NMA/AML/2026/0377", "artisanal", &[&koidu])),
-        )
-        .unwrap();
-    let kamara = sim
-        .enrol(
-            &nma,
-            "sl.dealer.kamara",
-            "Kamara Diamond Dealers",
-            Role::Dealer,
-            "SL",
-            Some(lic("NMA/DL/2026/031", "dealer", &[])),
-        )
-        .unwrap();
-    let kono = sim
-        .enrol(
-            &nma,
-            "sl.exporter.kono-gems",
-            "Kono Gems Export Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("NMA/EXP/2026/007", "exporter", &[])),
-        )
-        .unwrap();
-    let pmt =
-        sim.enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None).unwrap();
-    let mme = sim
-        .enrol(&nma, "lr.mme", "Ministry of Mines and Energy of Liberia", Role::Authority, "LR", None)
-        .unwrap();
-    sim.policy(&mme, policy("LR")).unwrap();
-    let liberty = sim
-        .enrol(
-            &mme,
-            "lr.exporter.liberty",
-            "Liberty Rough Exports Inc",
-            Role::Exporter,
-            "LR",
-            Some(lic("MME/EXP/2026/004", "exporter", &[])),
-        )
-        .unwrap();
-    let gn = sim
-        .enrol(
-            &nma,
-            "gn.mines",
-            "Ministere des Mines et de la Geologie de Guinee",
-            Role::Authority,
-            "GN",
-            None,
-        )
-        .unwrap();
-    sim.tick(60);
+    let c = cast::build(&mut sim, cast::SIERRA_LEONE_AND_NEIGHBOURS, &Terms::published());
+    let (nma, koroma, sesay, kamara, kono, pmt) = (
+        c.actor(NMA.id),
+        c.actor(KOROMA.id),
+        c.actor(SESAY.id),
+        c.actor(KAMARA.id),
+        c.actor(KONO_GEMS.id),
+        c.actor(PMT.id),
+    );
+    let (mme, liberty, gn, koidu) =
+        (c.actor(MME.id), c.actor(LIBERTY_EXPORTS.id), c.actor(GN_MINES.id), c.site(KOIDU.0));
     sim.rotate(&nma, &koroma, 1).unwrap();
     sim.tick(60);
 
@@ -532,13 +446,13 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
             Payload::Genesis { authority } => master(
                 kind,
                 "The root authority enrols itself; it is a party of the events it signs.",
-                element(&kpledger_epcis::export::actor_uri(&authority.id)).unwrap(),
+                element(&kpledger_epcis::actor_uri(&authority.id)).unwrap(),
             ),
             Payload::Enrol { .. } => {
                 let e = all
                     .iter()
                     .find_map(|e| match &e.event.body.payload {
-                        Payload::Enrol { actor } => element(&kpledger_epcis::export::actor_uri(&actor.id)),
+                        Payload::Enrol { actor } => element(&kpledger_epcis::actor_uri(&actor.id)),
                         _ => None,
                     })
                     .unwrap();
@@ -547,25 +461,25 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
             Payload::Site { site } => master(
                 kind,
                 "A licensed mine site is the read point of the extractions there (`ReadPoint`).",
-                element(&kpledger_epcis::export::site_uri(&site.id)).unwrap(),
+                element(&kpledger_epcis::site_uri(&site.id)).unwrap(),
             ),
             Payload::Revoke { actor, .. } => master(
                 kind,
                 "A revocation shows as the `revoked` attribute (the time) of the actor's master data.",
-                element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
+                element(&kpledger_epcis::actor_uri(actor)).unwrap(),
             ),
             Payload::Policy { .. } => master(
                 kind,
                 "A country's rules are not visibility data; the version in force shows as the \
                  `policyVersion` attribute of the publishing authority's master data (the rules \
                  themselves stay in the ledger, signed, where the verifier applies them).",
-                element(&kpledger_epcis::export::actor_uri(&ev.event.body.signer)).unwrap(),
+                element(&kpledger_epcis::actor_uri(&ev.event.body.signer)).unwrap(),
             ),
             Payload::RotateKey { actor, .. } => master(
                 kind,
                 "A key rotation shows as the `keyFingerprint` attribute (the key the actor signs \
                  with now) of the actor's master data; EPCIS events carry no signatures.",
-                element(&kpledger_epcis::export::actor_uri(actor)).unwrap(),
+                element(&kpledger_epcis::actor_uri(actor)).unwrap(),
             ),
             _ => {
                 let hash = ev.hash.to_hex();

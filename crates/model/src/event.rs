@@ -354,6 +354,13 @@ pub struct EventBody {
     pub payload: Payload,
 }
 
+impl EventBody {
+    /// A body of this format version ([`FORMAT_VERSION`]).
+    pub fn new(ledger: Origin, time: Time, signer: ActorId, payload: Payload) -> EventBody {
+        EventBody { v: FORMAT_VERSION, ledger, time, signer, payload }
+    }
+}
+
 /// A signed event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -375,6 +382,25 @@ pub struct ParsedEvent {
     /// For a handover, its offer's `H("offer", JCS(offer.body))` (what the holder signed);
     /// `None` for every other kind, and for an offer that cannot be written canonically.
     pub offer_hash: Option<Hash>,
+}
+
+impl ParsedEvent {
+    /// The signatures to check for this event: its own, and for a handover the holder's offer
+    /// (`Some(None)`: an offer that cannot even be hashed, which counts as a bad signature).
+    pub fn signature_checks(&self) -> (sign::SigCheck, Option<Option<sign::SigCheck>>) {
+        let e = &self.event;
+        let own = sign::SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: self.hash, sig: e.sig.sig };
+        let offer = match &e.body.payload {
+            Payload::Handover { offer, .. } => Some(self.offer_hash.map(|hash| sign::SigCheck {
+                key: offer.sig.key,
+                purpose: Purpose::Offer,
+                hash,
+                sig: offer.sig.sig,
+            })),
+            _ => None,
+        };
+        (own, offer)
+    }
 }
 
 impl Event {

@@ -110,14 +110,14 @@ pub struct SigCheck {
     pub sig: Signature,
 }
 
-/// How [`verify_all`] checks many signatures.
+/// How [`verify_all_in`] checks many signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SigMode {
     /// `verify_strict`, one signature at a time.
     #[default]
     Strict,
     /// Ed25519 batch verification (one multiscalar multiplication per batch, about twice as
-    /// fast), with `verify_strict`'s criteria enforced around it; see [`verify_all`].
+    /// fast), with `verify_strict`'s criteria enforced around it; see [`verify_all_raw_in`].
     Batch,
 }
 
@@ -148,24 +148,43 @@ fn small_order_ys() -> &'static [[u8; 32]] {
     })
 }
 
-thread_local! {
-    /// Whether each key seen has no small-order component (see [`batchable`]).
-    static TORSION_FREE: std::cell::RefCell<std::collections::HashMap<[u8; 32], bool>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+/// What batch verification has learned about keys: whether each has no small-order component
+/// (see `batchable`), a scalar multiplication per key. Owned by the verifier, which passes it
+/// to every [`verify_all_in`] of one run, from any number of threads: a ledger names a few
+/// hundred keys in millions of signatures, so each is checked once per run. At most
+/// [`BatchKeys::CAPACITY`] keys are kept; keys beyond them are checked each time they come,
+/// nothing kept is ever dropped.
+#[derive(Debug, Default)]
+pub struct BatchKeys {
+    torsion_free: std::sync::RwLock<std::collections::HashMap<[u8; 32], bool>>,
+}
+
+impl BatchKeys {
+    /// The most keys kept.
+    pub const CAPACITY: usize = 1 << 16;
+
+    /// Whether `key` has no small-order component, from what is kept or computed now.
+    fn torsion_free(&self, key: &PublicKey) -> bool {
+        let bytes = key.to_bytes();
+        // A poisoned lock only means another thread panicked mid-insert of a plain bool.
+        if let Some(&known) = self.torsion_free.read().unwrap_or_else(|e| e.into_inner()).get(&bytes) {
+            return known;
+        }
+        let free = key.dalek().to_edwards().is_torsion_free();
+        let mut kept = self.torsion_free.write().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < Self::CAPACITY {
+            kept.insert(bytes, free);
+        }
+        free
+    }
 }
 
 /// True when batch verification gives exactly `verify_strict`'s answer for this signature
 /// as far as it can be known without verifying it: the key has no small-order component
-/// (checked once per key: honest keys never have one), `s` is reduced, and `R` is
-/// canonically encoded and not of small order. Anything else is checked alone with
+/// (`torsion_free`, checked once per key: honest keys never have one), `s` is reduced, and
+/// `R` is canonically encoded and not of small order. Anything else is checked alone with
 /// `verify_strict`.
-fn batchable(key: &PublicKey, sig: &[u8; 64]) -> bool {
-    let torsion_free = TORSION_FREE.with_borrow_mut(|m| {
-        if m.len() >= 4096 {
-            m.clear();
-        }
-        *m.entry(key.to_bytes()).or_insert_with(|| key.dalek().to_edwards().is_torsion_free())
-    });
+fn batchable(torsion_free: bool, sig: &[u8; 64]) -> bool {
     let mut r = [0u8; 32];
     let mut s = [0u8; 32];
     r.copy_from_slice(&sig[..32]);
@@ -178,19 +197,25 @@ fn batchable(key: &PublicKey, sig: &[u8; 64]) -> bool {
         && bool::from(curve25519_dalek::Scalar::from_canonical_bytes(s).is_some())
 }
 
-/// Checks every signature; `out[i]` is the verdict on `checks[i]`, exactly as [`verify`]
-/// gives it (but see [`verify_all_raw`] on batches).
+/// As [`verify_all_in`], for a call on its own (nothing learnt about keys is kept).
 pub fn verify_all(checks: &[SigCheck], mode: SigMode) -> Vec<bool> {
+    verify_all_in(checks, mode, &BatchKeys::default())
+}
+
+/// Checks every signature; `out[i]` is the verdict on `checks[i]`, exactly as [`verify`]
+/// gives it (but see [`verify_all_raw_in`] on batches). What a batch learns about keys is kept
+/// in `keys`, for the next call of the same run.
+pub fn verify_all_in(checks: &[SigCheck], mode: SigMode, keys: &BatchKeys) -> Vec<bool> {
     let messages: Vec<Vec<u8>> = checks.iter().map(|c| message(c.purpose, &c.hash)).collect();
     let raw: Vec<RawSigCheck<'_>> = checks
         .iter()
         .zip(&messages)
         .map(|(c, m)| RawSigCheck { key: &c.key, msg: m, sig: &c.sig.0 })
         .collect();
-    verify_all_raw(&raw, mode)
+    verify_all_raw_in(&raw, mode, keys)
 }
 
-/// A signature over raw message bytes, for [`verify_all_raw`].
+/// A signature over raw message bytes, for [`verify_all_raw_in`].
 #[derive(Debug, Clone, Copy)]
 pub struct RawSigCheck<'a> {
     /// The key that claims the signature.
@@ -201,8 +226,13 @@ pub struct RawSigCheck<'a> {
     pub sig: &'a [u8; 64],
 }
 
+/// As [`verify_all_raw_in`], for a call on its own (nothing learnt about keys is kept).
+pub fn verify_all_raw(checks: &[RawSigCheck<'_>], mode: SigMode) -> Vec<bool> {
+    verify_all_raw_in(checks, mode, &BatchKeys::default())
+}
+
 /// Checks every signature over raw bytes; `out[i]` is the verdict on `checks[i]`. Only for
-/// [`verify_all`] and for external formats that fix their own message layout, as
+/// [`verify_all_in`] and for external formats that fix their own message layout, as
 /// [`verify_raw`].
 ///
 /// With [`SigMode::Strict`], each is [`verify_raw`] (`verify_strict`). With
@@ -216,7 +246,9 @@ pub struct RawSigCheck<'a> {
 /// `verify_strict`, but passes a batch with probability about 1/8. Only the key's holder can
 /// make such a signature (it needs the secret key), and every ingest uses `verify_strict`,
 /// so no such signature enters a ledger through kpledger. `Strict` is the default.
-pub fn verify_all_raw(checks: &[RawSigCheck<'_>], mode: SigMode) -> Vec<bool> {
+///
+/// What a batch learns about keys is kept in `keys`, which the caller owns (one per run).
+pub fn verify_all_raw_in(checks: &[RawSigCheck<'_>], mode: SigMode, keys: &BatchKeys) -> Vec<bool> {
     let single = |c: &RawSigCheck<'_>| verify_raw(c.key, c.msg, c.sig);
     match mode {
         SigMode::Strict => checks.iter().map(single).collect(),
@@ -224,7 +256,7 @@ pub fn verify_all_raw(checks: &[RawSigCheck<'_>], mode: SigMode) -> Vec<bool> {
             let mut out = vec![false; checks.len()];
             let mut batch = Vec::with_capacity(checks.len());
             for (i, c) in checks.iter().enumerate() {
-                if batchable(c.key, c.sig) {
+                if batchable(keys.torsion_free(c.key), c.sig) {
                     batch.push(i);
                 } else {
                     out[i] = single(c);
@@ -284,5 +316,25 @@ mod tests {
         let mut bad = s;
         bad.0[0] ^= 1;
         assert!(!verify(&sk.public(), Purpose::Event, &h, &bad));
+    }
+
+    #[test]
+    fn batch_keys_are_learnt_once_per_run_and_shared_by_calls() {
+        let sk = SecretKey::from_seed(&[2; 32]);
+        let h = digest(Domain::Event, b"{}");
+        let good = SigCheck {
+            key: sk.public(),
+            purpose: Purpose::Event,
+            hash: h,
+            sig: sign(&sk, Purpose::Event, &h),
+        };
+        let mut bad = good;
+        bad.sig.0[0] ^= 1;
+        let keys = BatchKeys::default();
+        for _ in 0..2 {
+            assert_eq!(verify_all_in(&[good, bad, good], SigMode::Batch, &keys), [true, false, true]);
+        }
+        let kept = keys.torsion_free.read().unwrap();
+        assert_eq!((kept.len(), kept.get(&sk.public().to_bytes())), (1, Some(&true)));
     }
 }

@@ -185,11 +185,13 @@ fn digits(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-fn days_in_month(y: u32, m: u32) -> u32 {
+/// The number of days of month `m` (1-12) of year `y` in the proleptic Gregorian calendar;
+/// 0 for a number that is not a month.
+pub fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
         2 => 28,
         _ => 0,
     }
@@ -201,7 +203,9 @@ fn is_date(s: &str) -> bool {
         return false;
     }
     match (digits(&s[0..4]), digits(&s[5..7]), digits(&s[8..10])) {
-        (Some(y), Some(m), Some(d)) => (1900..=9999).contains(&y) && d >= 1 && d <= days_in_month(y, m),
+        (Some(y), Some(m), Some(d)) => {
+            (1900..=9999).contains(&y) && d >= 1 && i64::from(d) <= days_in_month(y.into(), m.into())
+        }
         _ => false,
     }
 }

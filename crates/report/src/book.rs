@@ -24,7 +24,7 @@ pub struct Source {
 }
 
 /// Points per source; sums to the parcel's weight.
-pub type Comp = BTreeMap<Source, u64>;
+pub(crate) type Comp = BTreeMap<Source, u64>;
 
 /// A parcel as the book knows it.
 #[derive(Debug, Clone)]
@@ -676,7 +676,7 @@ fn import_comp(origin: &OriginClaim, listed: &[Country], weight: u64) -> Comp {
 
 /// Shares `total` among the keys in proportion to their weights, in integers, by the
 /// largest-remainder method (ties to the first key), so the shares sum to `total`.
-pub fn share<K: Ord + Clone>(weights: &BTreeMap<K, u64>, total: u64) -> BTreeMap<K, u64> {
+pub(crate) fn share<K: Ord + Clone>(weights: &BTreeMap<K, u64>, total: u64) -> BTreeMap<K, u64> {
     let sum: u128 = weights.values().map(|v| u128::from(*v)).sum();
     let mut out = BTreeMap::new();
     if sum == 0 {
@@ -701,7 +701,7 @@ pub fn share<K: Ord + Clone>(weights: &BTreeMap<K, u64>, total: u64) -> BTreeMap
 }
 
 /// The composition scaled to a new total weight.
-pub fn rescale(comp: &Comp, total: u64) -> Comp {
+pub(crate) fn rescale(comp: &Comp, total: u64) -> Comp {
     share(comp, total).into_iter().filter(|(_, v)| *v > 0).collect()
 }
 

@@ -7,6 +7,7 @@
 #![allow(clippy::float_arithmetic)]
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -40,6 +41,36 @@ pub(crate) struct ValueRow {
 
 fn err<E: std::fmt::Debug>(e: E) -> ReportError {
     ReportError::Chart(format!("{e:?}"))
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Finishes a chart: the series legend (top right), a label for each bar or row (its text, the
+/// chart point it belongs to and the offset in pixels from there; `anchor` is where on the
+/// label that point is), the title, top left.
+fn finish<'b, 'l>(
+    root: &DrawingArea<SVGBackend<'b>, Shift>,
+    chart: &mut Chart<'b, 'b>,
+    labels: impl Iterator<Item = (&'l String, (f64, f64), (i32, i32))>,
+    anchor: Pos,
+    title: &str,
+) -> Result<(), ReportError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK).pos(anchor);
+    for (text, at, (dx, dy)) in labels {
+        let (x, y) = chart.backend_coord(&at);
+        root.draw(&Text::new(text.clone(), (x + dx, y + dy), style.clone())).map_err(err)?;
+    }
+    let title_style = TextStyle::from(("sans-serif", 15).into_font()).color(&GREY);
+    root.draw(&Text::new(title, (12, 10), title_style)).map_err(err)?;
+    root.present().map_err(err)
 }
 
 const GREEN: RGBColor = RGBColor(46, 125, 50);
@@ -110,29 +141,14 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
                 .label(name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
-        let label_style = TextStyle::from(("sans-serif", 13).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        for (i, d) in data.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-            root.draw(&Text::new(d.label.clone(), (x, y + 8), label_style.clone())).map_err(err)?;
-        }
-        let title = TextStyle::from(("sans-serif", 15).into_font()).color(&GREY);
-        root.draw(&Text::new(
+        let labels = data.iter().enumerate().map(|(i, d)| (&d.label, (i as f64 + 0.5, 0.0), (0, 8)));
+        finish(
+            &root,
+            &mut chart,
+            labels,
+            Pos::new(HPos::Center, VPos::Top),
             "Production, exports and imports per country and quarter (carats)",
-            (12, 10),
-            title,
-        ))
-        .map_err(err)?;
-        root.present().map_err(err)?;
+        )?;
     }
     Ok(buf)
 }
@@ -203,29 +219,14 @@ pub(crate) fn values(rows: &[ValueRow]) -> Result<String, ReportError> {
             .map_err(err)?
             .label("certificate US$/ct (red: outside the band, ST-1)")
             .legend(|(x, y)| Circle::new((x + 6, y), 6, BLUE.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
-        let style = TextStyle::from(("sans-serif", 13).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        for (i, r) in rows.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(0.0, row_y(i) + 0.5));
-            root.draw(&Text::new(r.label.clone(), (x - 10, y), style.clone())).map_err(err)?;
-        }
-        let title = TextStyle::from(("sans-serif", 15).into_font()).color(&GREY);
-        root.draw(&Text::new(
+        let labels = rows.iter().enumerate().map(|(i, r)| (&r.label, (0.0, row_y(i) + 0.5), (-10, 0)));
+        finish(
+            &root,
+            &mut chart,
+            labels,
+            Pos::new(HPos::Right, VPos::Center),
             "Value per carat of each certificate against its origin's benchmark band (ST-1)",
-            (12, 10),
-            title,
-        ))
-        .map_err(err)?;
-        root.present().map_err(err)?;
+        )?;
     }
     Ok(buf)
 }

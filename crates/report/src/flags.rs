@@ -24,13 +24,13 @@ use crate::fmt::{ct, pct, per_ct, usd_per_ct};
 use crate::period::{Period, day};
 
 /// ST-1's default band, in percent of the benchmark (0.33x to 3x).
-pub const DEFAULT_BAND_PCT: [u32; 2] = [33, 300];
+pub(crate) const DEFAULT_BAND_PCT: [u32; 2] = [33, 300];
 /// ST-3's default jump, in percent.
-pub const DEFAULT_JUMP_PCT: u32 = 100;
+pub(crate) const DEFAULT_JUMP_PCT: u32 = 100;
 /// ST-3's default floor, in points (100 ct).
-pub const DEFAULT_JUMP_MIN_PT: u64 = 10_000;
+pub(crate) const DEFAULT_JUMP_MIN_PT: u64 = 10_000;
 /// ST-4's default look-back, in days.
-pub const DEFAULT_LOOKBACK_DAYS: u32 = 365;
+pub(crate) const DEFAULT_LOOKBACK_DAYS: u32 = 365;
 
 /// A red flag and the day it is dated (for the period it belongs to).
 #[derive(Debug, Clone, PartialEq, Eq)]

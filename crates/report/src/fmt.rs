@@ -1,7 +1,7 @@
 //! Numbers for people: carats, dollars and dollars per carat, from integers only.
 
 /// Groups the digits of `n` by thousands: `1234567` → `1,234,567`.
-pub fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -14,22 +14,22 @@ pub fn group(n: u64) -> String {
 }
 
 /// Points as carats: `123456` → `1,234.56`.
-pub fn ct(pt: u64) -> String {
+pub(crate) fn ct(pt: u64) -> String {
     format!("{}.{:02}", group(pt / 100), pt % 100)
 }
 
 /// Cents as dollars: `123456` → `$1,234.56`.
-pub fn usd(cents: u64) -> String {
+pub(crate) fn usd(cents: u64) -> String {
     format!("${}.{:02}", group(cents / 100), cents % 100)
 }
 
 /// Cents per carat as dollars per carat: `28900` → `$289.00`.
-pub fn usd_per_ct(cents_per_ct: u64) -> String {
+pub(crate) fn usd_per_ct(cents_per_ct: u64) -> String {
     usd(cents_per_ct)
 }
 
 /// Value per carat in cents, rounded half up: `cents / (pt / 100)`. None for no carats.
-pub fn per_ct(cents: u64, pt: u64) -> Option<u64> {
+pub(crate) fn per_ct(cents: u64, pt: u64) -> Option<u64> {
     if pt == 0 {
         return None;
     }
@@ -38,7 +38,7 @@ pub fn per_ct(cents: u64, pt: u64) -> Option<u64> {
 }
 
 /// `part` as a whole percentage of `whole`, rounded half up.
-pub fn pct(part: u64, whole: u64) -> Option<u64> {
+pub(crate) fn pct(part: u64, whole: u64) -> Option<u64> {
     if whole == 0 {
         return None;
     }

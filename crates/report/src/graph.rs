@@ -45,7 +45,7 @@ fn fill(kind: &str) -> &'static str {
 }
 
 /// The provenance graph of the target as DOT.
-pub fn dot(book: &Book, target: &Target) -> Result<String, ReportError> {
+pub fn graph_dot(book: &Book, target: &Target) -> Result<String, ReportError> {
     let (title, roots) = match target {
         Target::Certificate(n) => {
             let c = book.certificate(n).ok_or_else(|| ReportError::NotFound(format!("certificate {n}")))?;
@@ -199,14 +199,14 @@ pub fn dot(book: &Book, target: &Target) -> Result<String, ReportError> {
 }
 
 /// The provenance graph as a standalone SVG document (laid out by `layout-rs`).
-pub fn svg(book: &Book, target: &Target) -> Result<String, ReportError> {
-    let d = dot(book, target)?;
+pub fn graph_svg(book: &Book, target: &Target) -> Result<String, ReportError> {
+    let d = graph_dot(book, target)?;
     dot_to_svg(&d)
 }
 
 /// Lays out DOT text and draws it as SVG (without the XML declaration, so it can be
 /// embedded in HTML as it is).
-pub fn dot_to_svg(d: &str) -> Result<String, ReportError> {
+pub(crate) fn dot_to_svg(d: &str) -> Result<String, ReportError> {
     // The DOT handed out is Graphviz's (`penwidth` is a border's width); layout-rs reads
     // a border's width from `width` (which Graphviz uses for a node's size).
     let d = d.replace("penwidth=", "width=");

@@ -58,6 +58,23 @@ pub struct HtmlInput<'a> {
     pub checkpoints: Vec<CheckpointStatus>,
 }
 
+/// A chart (`svg`, `None` when there is nothing to draw: then `empty` says so) with its
+/// element id, its accessible description and the legend under it.
+fn figure(o: &mut String, svg: Option<String>, empty: &str, id: &str, aria: &str, legend: &str) {
+    match svg {
+        None => {
+            let _ = writeln!(o, "<p>{empty}</p>");
+        }
+        Some(svg) => {
+            let _ = writeln!(
+                o,
+                "<div class=\"figure chart\" id=\"{id}\" role=\"img\" aria-label=\"{aria}\">{svg}</div>"
+            );
+            let _ = writeln!(o, "<p class=\"legend\">{legend}</p>");
+        }
+    }
+}
+
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -194,7 +211,7 @@ fn findings_table(out: &mut String, book: &Book, items: &[&Finding]) {
 }
 
 /// Renders the report.
-pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
+pub fn render_html(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     let book = input.book;
     let report = input.report;
     let flags: Vec<&Finding> = input.flags.iter().map(|f| &f.finding).collect();
@@ -330,34 +347,26 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
     // Charts.
     let _ = writeln!(o, "<section id=\"charts\"><h2>Production against exports</h2>");
     let volumes = volumes(book);
-    if volumes.is_empty() {
-        let _ = writeln!(o, "<p>No production or trade recorded.</p>");
-    } else {
-        let _ = writeln!(
-            o,
-            "<div class=\"figure chart\" id=\"chart-volumes\" role=\"img\" aria-label=\"Bar chart: carats produced, exported and imported per country and quarter\">{}</div>",
-            charts::volumes(&volumes)?
-        );
-        let _ = writeln!(
-            o,
-            "<p class=\"legend\">Production: parcels registered at mine sites. Exports: KP certificates issued (by the exporting country, whatever the origin). Imports: shipments received under a certificate. A country exporting more than it produces and imports is the laundering pattern of ST-2.</p>"
-        );
-    }
+    let svg = if volumes.is_empty() { None } else { Some(charts::volumes(&volumes)?) };
+    figure(
+        &mut o,
+        svg,
+        "No production or trade recorded.",
+        "chart-volumes",
+        "Bar chart: carats produced, exported and imported per country and quarter",
+        "Production: parcels registered at mine sites. Exports: KP certificates issued (by the exporting country, whatever the origin). Imports: shipments received under a certificate. A country exporting more than it produces and imports is the laundering pattern of ST-2.",
+    );
     let _ = writeln!(o, "<h2>Value per carat against the benchmark</h2>");
     let rows = value_rows(book, input.flags);
-    if rows.is_empty() {
-        let _ = writeln!(o, "<p>No certificate.</p>");
-    } else {
-        let _ = writeln!(
-            o,
-            "<div class=\"figure chart\" id=\"chart-values\" role=\"img\" aria-label=\"Each certificate's US dollars per carat against its origin's benchmark band\">{}</div>",
-            charts::values(&rows)?
-        );
-        let _ = writeln!(
-            o,
-            "<p class=\"legend\">Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy; sources in docs/RULES.md) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).</p>"
-        );
-    }
+    let svg = if rows.is_empty() { None } else { Some(charts::values(&rows)?) };
+    figure(
+        &mut o,
+        svg,
+        "No certificate.",
+        "chart-values",
+        "Each certificate's US dollars per carat against its origin's benchmark band",
+        "Each dot is a certificate's value per carat; the green band is its origin's benchmark (country policy; sources in docs/RULES.md) times the policy's band (default 0.33×–3×). A red dot is outside the band (ST-1: possible under- or over-valuation).",
+    );
     let _ = writeln!(o, "</section>");
 
     // Certificates and their provenance graphs.
@@ -398,7 +407,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
             cert.parcel_count,
             esc(&status)
         );
-        let svg = graph::svg(book, &Target::Certificate(n.clone()))?;
+        let svg = graph::graph_svg(book, &Target::Certificate(n.clone()))?;
         let _ = writeln!(
             o,
             "<div class=\"graph\" id=\"graph-{0}\" role=\"img\" aria-label=\"Provenance of certificate {0}: from the mine sites to the export\">{svg}</div></article>",
@@ -416,7 +425,7 @@ pub fn render(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         _ => None,
     };
     if let Some(p) = whole {
-        let s = crate::stats::compute(book, &p, input.flags);
+        let s = crate::Stats::compute(book, &p, input.flags);
         let _ =
             writeln!(o, "<section id=\"stats\"><h2>KP statistics (Annex III), {}</h2>", esc(&p.to_string()));
         let _ = writeln!(

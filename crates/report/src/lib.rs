@@ -21,21 +21,21 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod book;
+mod book;
 mod charts;
-pub mod flags;
-pub mod fmt;
-pub mod graph;
-pub mod html;
-pub mod period;
-pub mod stats;
+mod flags;
+mod fmt;
+mod graph;
+mod html;
+mod period;
+mod stats;
 
 pub use book::Book;
 pub use flags::{Flag, red_flags};
-pub use graph::Target;
-pub use html::{CheckpointStatus, HtmlInput};
+pub use graph::{Target, graph_dot, graph_svg};
+pub use html::{CheckpointStatus, HtmlInput, checkpoint_status, render_html};
 pub use period::Period;
-pub use stats::Stats;
+pub use stats::{STATS_FORMAT, Stats};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -138,7 +138,7 @@ fn ym(d: &Date) -> (u32, u32) {
 }
 
 /// Days since 1970-01-01.
-pub fn day(d: &Date) -> i64 {
+pub(crate) fn day(d: &Date) -> i64 {
     Time::new(format!("{d}T00:00:00Z")).map(|t| t.unix() / 86_400).unwrap_or(0)
 }
 

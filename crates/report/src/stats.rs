@@ -169,125 +169,129 @@ fn origin_label(o: &OriginClaim) -> String {
     o.to_string()
 }
 
-/// Computes the statistics of `period` from the book; `flags` are the red flags of the
-/// whole book (those dated in the period are kept).
-pub fn compute(book: &Book, period: &Period, flags: &[crate::flags::Flag]) -> Stats {
-    let mut totals: BTreeMap<String, CountryTotal> = BTreeMap::new();
-    let total =
-        |c: &str| -> CountryTotal { CountryTotal { country: c.to_owned(), ..CountryTotal::default() } };
+impl Stats {
+    /// Computes the statistics of `period` from the book; `flags` are the red flags of the
+    /// whole book (those dated in the period are kept).
+    pub fn compute(book: &Book, period: &Period, flags: &[crate::flags::Flag]) -> Stats {
+        let mut totals: BTreeMap<String, CountryTotal> = BTreeMap::new();
+        let total =
+            |c: &str| -> CountryTotal { CountryTotal { country: c.to_owned(), ..CountryTotal::default() } };
 
-    // Production.
-    type ProdKey = (String, Option<String>, Option<String>);
-    let mut prod: [BTreeMap<ProdKey, ProductionRow>; 3] = Default::default();
-    for e in book.extractions.iter().filter(|e| period.contains_time(&e.time)) {
-        let keys = [
-            (e.country.clone(), None, None),
-            (e.country.clone(), Some(e.region.clone()), None),
-            (e.country.clone(), Some(e.region.clone()), Some(e.site.to_string())),
-        ];
-        for (map, key) in prod.iter_mut().zip(keys) {
-            let row = map.entry(key.clone()).or_insert_with(|| ProductionRow {
-                country: key.0.clone(),
-                region: key.1.clone(),
-                site: key.2.clone(),
-                ..ProductionRow::default()
-            });
-            row.parcels += 1;
-            row.carats_pt += e.weight_pt;
-            match e.first_sale_cents {
-                Some(v) => row.value_usd_cents += v,
-                None => row.unvalued_pt += e.weight_pt,
+        // Production.
+        type ProdKey = (String, Option<String>, Option<String>);
+        let mut prod: [BTreeMap<ProdKey, ProductionRow>; 3] = Default::default();
+        for e in book.extractions.iter().filter(|e| period.contains_time(&e.time)) {
+            let keys = [
+                (e.country.clone(), None, None),
+                (e.country.clone(), Some(e.region.clone()), None),
+                (e.country.clone(), Some(e.region.clone()), Some(e.site.to_string())),
+            ];
+            for (map, key) in prod.iter_mut().zip(keys) {
+                let row = map.entry(key.clone()).or_insert_with(|| ProductionRow {
+                    country: key.0.clone(),
+                    region: key.1.clone(),
+                    site: key.2.clone(),
+                    ..ProductionRow::default()
+                });
+                row.parcels += 1;
+                row.carats_pt += e.weight_pt;
+                match e.first_sale_cents {
+                    Some(v) => row.value_usd_cents += v,
+                    None => row.unvalued_pt += e.weight_pt,
+                }
+            }
+            let t = totals.entry(e.country.clone()).or_insert_with(|| total(&e.country));
+            t.production_pt += e.weight_pt;
+            t.production_usd_cents += e.first_sale_cents.unwrap_or(0);
+        }
+        let [by_country, by_region, by_site] = prod.map(|m| {
+            m.into_values()
+                .map(|mut r| {
+                    r.usd_cents_per_ct = per_ct(r.value_usd_cents, r.carats_pt - r.unvalued_pt);
+                    r
+                })
+                .collect::<Vec<_>>()
+        });
+
+        // Exports: certificates issued in the period.
+        let mut exports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
+        let mut by_origin: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        for c in book.certificates.iter().filter(|c| period.contains(&c.certificate.date_of_issue)) {
+            let cert = &c.certificate;
+            let country = cert.issuing_country.to_string();
+            for l in &cert.lines {
+                let key = (
+                    country.clone(),
+                    l.hs_code.to_string(),
+                    cert.importer.country.to_string(),
+                    origin_label(&cert.country_of_origin),
+                );
+                let e = exports.entry(key).or_default();
+                e.0.insert(cert.number.to_string());
+                e.1 += l.carats_pt.0;
+                e.2 += l.value_usd_cents.0;
+            }
+            let t = totals.entry(country.clone()).or_insert_with(|| total(&country));
+            t.exports_pt += cert.carats();
+            t.exports_usd_cents += cert.value();
+            t.export_certificates += 1;
+            for (origin, (pt, cents)) in c.by_origin() {
+                if origin == country {
+                    t.exports_own_origin_pt += pt;
+                    t.exports_own_origin_usd_cents += cents;
+                } else {
+                    t.re_exports_pt += pt;
+                    t.re_exports_usd_cents += cents;
+                }
+                let e = by_origin.entry((country.clone(), origin)).or_default();
+                e.0 += pt;
+                e.1 += cents;
             }
         }
-        let t = totals.entry(e.country.clone()).or_insert_with(|| total(&e.country));
-        t.production_pt += e.weight_pt;
-        t.production_usd_cents += e.first_sale_cents.unwrap_or(0);
-    }
-    let [by_country, by_region, by_site] = prod.map(|m| {
-        m.into_values()
-            .map(|mut r| {
-                r.usd_cents_per_ct = per_ct(r.value_usd_cents, r.carats_pt - r.unvalued_pt);
-                r
-            })
-            .collect::<Vec<_>>()
-    });
 
-    // Exports: certificates issued in the period.
-    let mut exports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
-    let mut by_origin: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-    for c in book.certificates.iter().filter(|c| period.contains(&c.certificate.date_of_issue)) {
-        let cert = &c.certificate;
-        let country = cert.issuing_country.to_string();
-        for l in &cert.lines {
-            let key = (
-                country.clone(),
-                l.hs_code.to_string(),
-                cert.importer.country.to_string(),
-                origin_label(&cert.country_of_origin),
-            );
-            let e = exports.entry(key).or_default();
-            e.0.insert(cert.number.to_string());
-            e.1 += l.carats_pt.0;
-            e.2 += l.value_usd_cents.0;
-        }
-        let t = totals.entry(country.clone()).or_insert_with(|| total(&country));
-        t.exports_pt += cert.carats();
-        t.exports_usd_cents += cert.value();
-        t.export_certificates += 1;
-        for (origin, (pt, cents)) in c.by_origin() {
-            if origin == country {
-                t.exports_own_origin_pt += pt;
-                t.exports_own_origin_usd_cents += cents;
-            } else {
-                t.re_exports_pt += pt;
-                t.re_exports_usd_cents += cents;
+        // Imports: shipments received in the period.
+        let mut imports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
+        for i in book.imports.iter().filter(|i| period.contains(&i.date)) {
+            for l in &i.lines {
+                let key =
+                    (i.country.clone(), l.hs_code.to_string(), i.partner.clone(), origin_label(&i.origin));
+                let e = imports.entry(key).or_default();
+                e.0.insert(format!("{} {}", i.partner, i.number));
+                e.1 += l.carats_pt.0;
+                e.2 += l.value_usd_cents.0;
             }
-            let e = by_origin.entry((country.clone(), origin)).or_default();
-            e.0 += pt;
-            e.1 += cents;
+            let t = totals.entry(i.country.clone()).or_insert_with(|| total(&i.country));
+            t.imports_pt += i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
+            t.imports_usd_cents += i.lines.iter().map(|l| l.value_usd_cents.0).sum::<u64>();
+            t.import_certificates += 1;
         }
-    }
 
-    // Imports: shipments received in the period.
-    let mut imports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
-    for i in book.imports.iter().filter(|i| period.contains(&i.date)) {
-        for l in &i.lines {
-            let key = (i.country.clone(), l.hs_code.to_string(), i.partner.clone(), origin_label(&i.origin));
-            let e = imports.entry(key).or_default();
-            e.0.insert(format!("{} {}", i.partner, i.number));
-            e.1 += l.carats_pt.0;
-            e.2 += l.value_usd_cents.0;
+        let red_flags =
+            flags.iter().filter(|f| period.contains(&f.date)).map(|f| f.finding.clone()).collect();
+        Stats {
+            format: STATS_FORMAT,
+            ledger: book.ledger.clone(),
+            period: period.clone(),
+            production: Production { by_country, by_region, by_site },
+            exports: trade_rows(exports),
+            imports: trade_rows(imports),
+            exports_by_origin: by_origin
+                .into_iter()
+                .map(|((country, origin), (carats_pt, value_usd_cents))| OriginRow {
+                    country,
+                    origin,
+                    carats_pt,
+                    value_usd_cents,
+                })
+                .collect(),
+            totals: totals.into_values().collect(),
+            red_flags,
         }
-        let t = totals.entry(i.country.clone()).or_insert_with(|| total(&i.country));
-        t.imports_pt += i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
-        t.imports_usd_cents += i.lines.iter().map(|l| l.value_usd_cents.0).sum::<u64>();
-        t.import_certificates += 1;
-    }
-
-    let red_flags = flags.iter().filter(|f| period.contains(&f.date)).map(|f| f.finding.clone()).collect();
-    Stats {
-        format: STATS_FORMAT,
-        ledger: book.ledger.clone(),
-        period: period.clone(),
-        production: Production { by_country, by_region, by_site },
-        exports: trade_rows(exports),
-        imports: trade_rows(imports),
-        exports_by_origin: by_origin
-            .into_iter()
-            .map(|((country, origin), (carats_pt, value_usd_cents))| OriginRow {
-                country,
-                origin,
-                carats_pt,
-                value_usd_cents,
-            })
-            .collect(),
-        totals: totals.into_values().collect(),
-        red_flags,
     }
 }
 
 /// Renders rows under headers with aligned columns (numbers right-aligned).
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -592,7 +596,7 @@ impl Stats {
 /// away when clicked), so it gets a leading single quote, as OWASP's "CSV Injection" page
 /// recommends; the quote shows that the cell was changed. Only text cells: numbers are never
 /// negative here and stay numbers.
-pub fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         std::borrow::Cow::Owned(format!("'{s}"))
     } else {

@@ -16,8 +16,7 @@ use std::sync::OnceLock;
 
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_model::ParsedEvent;
-use kpledger_report::stats::Stats;
-use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
+use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Stats, Target};
 use serde_json::Value;
 
 struct Demo {
@@ -50,7 +49,7 @@ fn flags() -> Vec<Flag> {
 }
 
 fn q1() -> Stats {
-    kpledger_report::stats::compute(&book(), &Period::parse("2026-Q1").unwrap(), &flags())
+    Stats::compute(&book(), &Period::parse("2026-Q1").unwrap(), &flags())
 }
 
 fn golden(name: &str) -> PathBuf {
@@ -124,7 +123,7 @@ fn statistics_to_the_carat_and_the_cent() {
     assert_eq!(s["red_flags"][0]["certificate"], "CI-2026-000009");
 
     // Another quarter: nothing.
-    let q2 = kpledger_report::stats::compute(&book(), &Period::parse("2026-Q2").unwrap(), &flags());
+    let q2 = Stats::compute(&book(), &Period::parse("2026-Q2").unwrap(), &flags());
     assert!(q2.exports.is_empty() && q2.imports.is_empty() && q2.production.by_country.is_empty());
     assert!(q2.red_flags.is_empty());
 }
@@ -200,8 +199,8 @@ fn html() -> String {
     let book = book();
     let flags = flags();
     let checkpoints: Vec<CheckpointStatus> =
-        d.notes.iter().map(|n| kpledger_report::html::checkpoint_status(n).unwrap()).collect();
-    kpledger_report::html::render(&HtmlInput {
+        d.notes.iter().map(|n| kpledger_report::checkpoint_status(n).unwrap()).collect();
+    kpledger_report::render_html(&HtmlInput {
         subject: "ledger demo".into(),
         book: &book,
         report: &d.report,
@@ -266,7 +265,7 @@ fn html_report_is_deterministic() {
 #[test]
 fn provenance_graph_goes_from_mine_sites_to_the_export() {
     let book = book();
-    let dot = kpledger_report::graph::dot(&book, &Target::Certificate("SL-2026-004312".into())).unwrap();
+    let dot = kpledger_report::graph_dot(&book, &Target::Certificate("SL-2026-004312".into())).unwrap();
     let path = golden("demo_graph_SL-2026-004312.dot");
     if std::env::var_os("KPLEDGER_BLESS").is_some() {
         std::fs::write(&path, &dot).unwrap();
@@ -292,7 +291,7 @@ fn provenance_graph_goes_from_mine_sites_to_the_export() {
     assert!(edges.iter().all(|e| e.contains(" ct\"")), "{edges:#?}");
     // A certificate's graph stops at its own export: nothing of the later Sierra Leone
     // lot appears in Liberia's.
-    let lr = kpledger_report::graph::dot(&book, &Target::Certificate("LR-2026-000042".into())).unwrap();
+    let lr = kpledger_report::graph_dot(&book, &Target::Certificate("LR-2026-000042".into())).unwrap();
     assert!(!lr.contains("import confirmed") && !lr.contains("Koidu"), "{lr}");
-    assert!(kpledger_report::graph::dot(&book, &Target::Certificate("XX-1".into())).is_err());
+    assert!(kpledger_report::graph_dot(&book, &Target::Certificate("XX-1".into())).is_err());
 }

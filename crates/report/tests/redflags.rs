@@ -22,13 +22,14 @@
 use std::path::{Path, PathBuf};
 
 use kpledger_core::Ledger;
-use kpledger_core::demo::POLICIES;
-use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_core::sim::{Sim, text};
 use kpledger_model::{
     ActorId, Benchmark, Cents, CertImporter, CertLine, Country, Event, FlaggedSite, ForeignCertificate,
     HsCode, NewParcel, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy,
-    RedFlagPolicy, Role, SiteId, Time,
+    RedFlagPolicy, SiteId, Time,
 };
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, PMT, Terms};
 use serde::Deserialize;
 
 const ORIGIN: &str = "kpledger.sl/national";
@@ -37,26 +38,6 @@ const START: &str = "2026-03-02T08:00:00Z";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/redflags")
-}
-
-fn sl_policy() -> Policy {
-    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == "SL").unwrap();
-    kpledger_model::canonical::from_slice_input(doc.as_bytes()).unwrap()
-}
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("kpledger-redflags-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Sierra Leone: the NMA (root), its policy (changed by the case), a mine site, a miner, a
@@ -74,56 +55,20 @@ struct World {
 }
 
 impl World {
-    fn new(tag: &str, change: impl FnOnce(&mut Policy)) -> World {
-        let tmp = TempDir::new(tag);
-        let ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
-        let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
-        let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-        let mut policy = sl_policy();
-        change(&mut policy);
-        sim.policy(&nma, policy).unwrap();
-        let (from, to) = ("2026-01-01", "2026-12-31");
-        let koidu = sim
-            .site(
-                &nma,
-                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-            )
-            .unwrap();
-        let miner = sim
-            .enrol(
-                &nma,
-                "sl.miner.koroma",
-                "Ibrahim Koroma",
-                Role::Miner,
-                "SL",
-                Some(licence("NMA/AML/2026/0142", "artisanal", from, to, &[&koidu]).unwrap()),
-            )
-            .unwrap();
-        let dealer = sim
-            .enrol(
-                &nma,
-                "sl.dealer.kamara",
-                "Kamara Diamond Dealers",
-                Role::Dealer,
-                "SL",
-                Some(licence("NMA/DL/2026/031", "dealer", from, to, &[]).unwrap()),
-            )
-            .unwrap();
-        let exporter = sim
-            .enrol_at(
-                &nma,
-                "sl.exporter.kono-gems",
-                "Kono Gems Export Ltd",
-                Role::Exporter,
-                "SL",
-                Some(licence("NMA/EXP/2026/007", "exporter", from, to, &[]).unwrap()),
-                Some("14 Sewafe Road, Koidu"),
-            )
-            .unwrap();
-        let pmt = sim
-            .enrol(&nma, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
-            .unwrap();
-        World { sim, nma, miner, dealer, exporter, pmt, koidu, certs: 0, _tmp: tmp }
+    fn new(tag: &str, change: impl Fn(&mut Policy)) -> World {
+        let terms = Terms::new(ORIGIN, SEED, START).policies(|_, p| change(p));
+        let (sim, c, tmp) = cast::world(&format!("redflags-{tag}"), cast::KOIDU_TRADE, &terms);
+        World {
+            sim,
+            nma: c.actor(NMA.id),
+            miner: c.actor(KOROMA.id),
+            dealer: c.actor(KAMARA.id),
+            exporter: c.actor(KONO_GEMS.id),
+            pmt: c.actor(PMT.id),
+            koidu: c.site(KOIDU.0),
+            certs: 0,
+            _tmp: tmp,
+        }
     }
 
     /// A parcel of `pt` points mined at Koidu and sold to the dealer at US$289/ct.
@@ -531,8 +476,8 @@ fn red_flag_fixtures_raise_exactly_their_flag() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let e: Expect = serde_json::from_slice(&std::fs::read(dir.join("expect.json")).unwrap()).unwrap();
         // The history is valid: every event is accepted by the ledger's rules, in order.
-        let tmp = TempDir::new(&format!("run-{name}"));
-        let mut ledger = Ledger::create(&tmp.0.join("ledger.kpl")).unwrap();
+        let tmp = TempDir::new(&format!("redflags-run-{name}"));
+        let mut ledger = Ledger::create(&tmp.ledger()).unwrap();
         let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
         let mut events: Vec<(u64, ParsedEvent)> = Vec::new();
         let mut refused = None;
@@ -597,7 +542,7 @@ fn an_event_is_flagged_by_the_policy_in_force_at_its_time() {
     // with the wider band.
     let mut w = World::new("band_later", |_| {});
     let first = w.shipped(2_000, 868);
-    let mut wider = sl_policy();
+    let mut wider = cast::policy("SL");
     wider.version = text("2026-12-01").unwrap();
     wider.red_flags.get_or_insert_with(RedFlagPolicy::default).value_band_pct = Some([33, 400]);
     let nma = w.nma.clone();

@@ -14,11 +14,11 @@ use kpledger_model::{ActorId, Event, Hash, Offer, ParcelId, ParsedEvent, Payload
 use kpledger_verify::{Finding, Rule, SigMode, Signatures};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::auth::{self, AuthError};
 use crate::problem::Problem;
 use crate::tiles;
 use crate::writer::{Job, Work};
+use crate::{AppState, Peer};
 
 type St = State<Arc<AppState>>;
 
@@ -50,7 +50,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             Problem::new(StatusCode::NOT_FOUND, "no-route", "no such route; see /openapi.json")
         })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), limit_ip))
         .with_state(state)
+}
+
+/// The per-IP rate, before routing: every request counts, whatever it asks.
+async fn limit_ip(State(state): St, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(Peer(peer)) = req.extensions().get::<Peer>().copied()
+        && let Err(p) = state.limit_ip(state.client_ip(peer, req.headers()))
+    {
+        return p.into_response();
+    }
+    next.run(req).await
 }
 
 fn now() -> i64 {
@@ -190,6 +201,13 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
+    // Each signer's rate, once its signatures verified with its enrolled key.
+    let mut signers: Vec<&str> = events.iter().map(|e| e.event.body.signer.as_str()).collect();
+    signers.sort_unstable();
+    signers.dedup();
+    for s in signers {
+        state.limit_key(s).map_err(|p| ("rate_limited", p))?;
+    }
     // Who signed each event and the parcels it names: a refusal says no more than its signer
     // may read (see `redact`).
     let named: Vec<(ActorId, Vec<ParcelId>)> = events
@@ -317,11 +335,24 @@ async fn redact(
 // ---------------------------------------------------------------------------------------
 // Authenticated reads
 
+/// Who signed this request (an enrolled, unrevoked actor) and with which key, or the 401;
+/// then the actor's request rate (429 beyond it), taken only once its signature verified.
+async fn authenticate(
+    state: &Arc<AppState>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(String, kpledger_model::PublicKey), Problem> {
+    let found = verified_signer(state, method, uri, headers).await?;
+    state.limit_key(&found.0)?;
+    Ok(found)
+}
+
 /// Who signed this request (an enrolled, unrevoked actor) and with which key, or the 401.
 /// The registry of keys follows the service's own commits; when it does not know the key
 /// (enrolled or rotated beside the service, `kpledger actor … --ledger`), it is reloaded from
 /// the ledger once, if the ledger's record of the signer differs, and the signature checked again.
-async fn authenticate(
+async fn verified_signer(
     state: &Arc<AppState>,
     method: &Method,
     uri: &Uri,
@@ -389,7 +420,10 @@ fn check_signature(
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let target = match &state.cfg.public_url {
         Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => format!("http://{}{path}", h("host").unwrap_or("")),
+        None => {
+            let scheme = if state.cfg.tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{}{path}", h("host").unwrap_or(""))
+        }
     };
     auth::verify(&req, method.as_str(), &target, h("content-digest"), &key)?;
     let fresh = state
@@ -841,6 +875,7 @@ async fn post_offer_inner(
             format!("{} is not an enrolled, unrevoked actor of this ledger", b.to),
         ));
     }
+    state.limit_key(b.signer.as_str())?;
     let hash =
         offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
     let checked = offer.clone();
@@ -956,7 +991,20 @@ async fn tile(State(state): St, Path(path): Path<String>) -> Response {
     let Some(t) = tiles::parse(&path) else {
         return not_found(format!("tile/{path} is not a tile path (C2SP tlog-tiles)")).into_response();
     };
-    match state.read(move |l| tiles::read(l, &t, l.len()?)).await {
+    let cached = state.tiles.lock().ok().and_then(|c| c.get(&t));
+    let read = match cached {
+        Some(bytes) => Ok(Some(bytes)),
+        None => state.read(move |l| tiles::read(l, &t, l.len()?)).await.map(|r| {
+            r.map(|v| {
+                let bytes = axum::body::Bytes::from(v);
+                if let Ok(mut c) = state.tiles.lock() {
+                    c.put(t, bytes.clone());
+                }
+                bytes
+            })
+        }),
+    };
+    match read {
         Ok(Some(bytes)) => {
             let cache =
                 if t.width.is_none() { "public, max-age=31536000, immutable" } else { "public, max-age=60" };

@@ -23,15 +23,18 @@ mod handlers;
 mod metrics;
 mod offers;
 mod problem;
+mod rate;
 pub mod tiles;
 mod writer;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kpledger_core::{Ledger, OpenOptions, StoreError};
+
+pub use rate::Rate;
 
 /// The routes the service answers, as `(method, path template)`: the OpenAPI document
 /// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
@@ -54,6 +57,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
+
+/// Full tiles kept in memory once served (8 KiB each: 32 MiB at most).
+const TILE_CACHE: usize = 4096;
 
 /// The OpenAPI 3.1 document of the service, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../schemas/openapi.json");
@@ -90,7 +96,7 @@ pub struct Config {
     /// that some of them have not cosigned is sent to each (C2SP tlog-witness) and the
     /// cosignatures that verify are stored (`kpledger serve --witness-policy`), on a thread
     /// of its own with its own connection, so that witnesses never hold up submissions.
-    pub witnesses: Option<(kpledger_verify::trust::TrustPolicy, Duration)>,
+    pub witnesses: Option<(kpledger_verify::TrustPolicy, Duration)>,
     /// How long a posted offer waits for its buyer. Default 7 days.
     pub offer_ttl: Duration,
     /// Most offers waiting at once (503 beyond). Default 100,000.
@@ -99,6 +105,33 @@ pub struct Config {
     /// `https://ledger.nma.gov.sl` behind a reverse proxy); default `http://` and the request's
     /// `Host` header.
     pub public_url: Option<String>,
+    /// Requests a second from one client address (an IPv6 address's /64), any route; beyond
+    /// it, 429 with `Retry-After`. `None`: no limit. Default 200 a second, bursts of 400.
+    pub rate_ip: Option<Rate>,
+    /// Requests a second signed by one enrolled actor (signed reads, submissions by their
+    /// events' signers, offers by theirs), counted once its signature verified; beyond it,
+    /// 429 with `Retry-After`. `None`: no limit. Default 50 a second, bursts of 100.
+    pub rate_key: Option<Rate>,
+    /// Most rate buckets kept for each of the two limits (see `rate`: the least recently
+    /// used half is forgotten when full). Default 100,000.
+    pub rate_buckets: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: a request from one of these
+    /// addresses is counted against the last address of that header (the one the proxy
+    /// added). From any other address the header is ignored. Default none.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Serve HTTPS with this certificate chain and private key (PEM files: the chain, leaf
+    /// first; a PKCS#8, PKCS#1 or SEC1 key), TLS 1.2 and 1.3 by rustls. `None`: plain HTTP
+    /// (behind a TLS-terminating reverse proxy).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `kpledger serve --tls-cert --tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
 }
 
 impl Config {
@@ -119,6 +152,11 @@ impl Config {
             offer_ttl: Duration::from_secs(7 * 24 * 3600),
             max_offers: 100_000,
             public_url: None,
+            rate_ip: Some(Rate { per_second: 200, burst: 400 }),
+            rate_key: Some(Rate { per_second: 50, burst: 100 }),
+            rate_buckets: 100_000,
+            trusted_proxies: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -139,6 +177,51 @@ pub enum ServeError {
     /// The network failed.
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// The rustls server configuration from the PEM files (ring's algorithms, TLS 1.2 and 1.3,
+/// HTTP/1.1 by ALPN).
+fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, ServeError> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&files.cert).and_then(Iterator::collect).map_err(|e| {
+            ServeError::Tls(format!("{} is not a PEM certificate chain: {e}", files.cert.display()))
+        })?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!(
+            "{} holds no certificate (a PEM file with -----BEGIN CERTIFICATE----- blocks, leaf first)",
+            files.cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        ServeError::Tls(format!(
+            "{} is not a PEM private key (PKCS#8, PKCS#1 or SEC1): {e}",
+            files.key.display()
+        ))
+    })?;
+    // ring's algorithms, already in the tree for ureq's HTTPS (no C toolchain for aws-lc).
+    // rustls 0.23.48 marks this provider deprecated because it offers no post-quantum key
+    // exchange (X25519MLKEM768); SECURITY.md says so and shows a reverse proxy for that.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            ServeError::Tls(format!(
+                "the key {} does not go with the certificate {}: {e}",
+                files.key.display(),
+                files.cert.display()
+            ))
+        })?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
 }
 
 /// What the handlers share.
@@ -150,9 +233,67 @@ pub(crate) struct AppState {
     pub(crate) nonces: Mutex<auth::Nonces>,
     pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
+    /// Full tiles already read (immutable), at most [`TILE_CACHE`].
+    pub(crate) tiles: Mutex<tiles::Cache>,
+    ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
+    key_buckets: Option<Mutex<rate::Buckets<String>>>,
 }
 
+/// The client's address, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) IpAddr);
+
 impl AppState {
+    /// The address a request is counted against: the peer's, or, from a trusted proxy, the
+    /// last address of `X-Forwarded-For`.
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        if !self.cfg.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<IpAddr>().ok());
+        last.unwrap_or(peer)
+    }
+
+    /// Takes a token from the client address's bucket, or the 429.
+    pub(crate) fn limit_ip(&self, ip: IpAddr) -> Result<(), problem::Problem> {
+        let Some(b) = &self.ip_buckets else { return Ok(()) };
+        let taken = b.lock().map(|mut b| b.take(rate::client_key(ip), std::time::Instant::now()));
+        match taken {
+            Ok(Err(secs)) => {
+                self.metrics.rate_limited(false);
+                Err(problem::Problem::rate_limited(
+                    format!("{ip} sent requests faster than this server allows"),
+                    self.cfg.rate_ip,
+                    secs,
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes a token from an enrolled actor's bucket (its signature verified), or the 429.
+    pub(crate) fn limit_key(&self, actor: &str) -> Result<(), problem::Problem> {
+        let Some(b) = &self.key_buckets else { return Ok(()) };
+        let taken = b.lock().map(|mut b| b.take(actor.to_owned(), std::time::Instant::now()));
+        match taken {
+            Ok(Err(secs)) => {
+                self.metrics.rate_limited(true);
+                Err(problem::Problem::rate_limited(
+                    format!("{actor} signed requests faster than this server allows"),
+                    self.cfg.rate_key,
+                    secs,
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Runs `f` with a read-only connection, on the blocking pool.
     pub(crate) async fn read<T: Send + 'static>(
         self: &Arc<Self>,
@@ -184,8 +325,8 @@ impl AppState {
 /// The witnessing loop: every `every`, while the writer runs, sends the newest stored
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
-fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolicy, every: Duration) {
-    let agent = kpledger_witness::client::agent();
+fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
+    let agent = kpledger_witness::agent();
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {
         std::thread::sleep(every);
@@ -193,7 +334,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolic
             ledger = Ledger::open(&state.cfg.ledger, OpenOptions::default()).ok();
         }
         let Some(l) = ledger.as_mut() else { continue };
-        match kpledger_witness::log::newest_fully_cosigned(l, policy) {
+        match kpledger_witness::newest_fully_cosigned(l, policy) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(_) => {
@@ -201,8 +342,7 @@ fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::trust::TrustPolic
                 continue;
             }
         }
-        let ok =
-            matches!(kpledger_witness::log::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
+        let ok = matches!(kpledger_witness::witness_newest(l, policy, &agent), Ok(Some(r)) if r.quorum_met);
         state.metrics.witnessing(ok);
     }
 }
@@ -213,9 +353,15 @@ pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<Result<(), ServeError>>,
+    https: bool,
 }
 
 impl Running {
+    /// The service's base URL on its bound address: `http://ADDR`, or `https://ADDR` with TLS.
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.https { "https" } else { "http" }, self.addr)
+    }
+
     /// Waits until the service stops (it stops only on an error).
     pub async fn wait(self) -> Result<(), ServeError> {
         self.task.await.map_err(|e| ServeError::Io(std::io::Error::other(e)))?
@@ -238,6 +384,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
     // One reader opened now: a file that cannot be read fails here, not at the first request.
     let reader =
         Ledger::open(&cfg.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+    let tls = cfg.tls.as_ref().map(tls_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue.max(1));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
@@ -249,6 +396,9 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         nonces: Mutex::new(auth::Nonces::default()),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
+        tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
+        ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
+        key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
     });
     let st = Arc::clone(&state);
     std::thread::Builder::new()
@@ -278,20 +428,19 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
             .spawn(move || witnessing(&st, &policy, every.max(Duration::from_millis(100))))?;
     }
     let app = handlers::router(Arc::clone(&state));
-    let task = tokio::spawn(accept_loop(listener, app, state));
-    Ok(Running { addr, task })
+    let task = tokio::spawn(accept_loop(listener, app, state, tls));
+    Ok(Running { addr, task, https: cfg.tls.is_some() })
 }
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Result<(), ServeError> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     let slots = Arc::new(tokio::sync::Semaphore::new(state.cfg.max_connections));
-    let service = hyper_util::service::TowerToHyperService::new(app);
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             // Out of descriptors and the like: wait a moment rather than spin.
             Err(_) => {
@@ -301,25 +450,54 @@ async fn accept_loop(
         };
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             state.metrics.connection_refused();
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let mut stream = stream;
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                    )
-                    .await;
-            });
+            // Over TLS, no handshake is spent on it: the connection is closed.
+            if tls.is_none() {
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt as _;
+                    let mut stream = stream;
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
+        let app = app.clone();
         let header_timeout = state.cfg.header_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            match tls {
+                None => serve_connection(stream, app, peer, header_timeout).await,
+                // The handshake has the headers' time limit: a slow client cannot hold a slot.
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                    {
+                        serve_connection(stream, app, peer, header_timeout).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS), each request marked with its peer.
+async fn serve_connection<I>(io: I, app: axum::Router, peer: SocketAddr, header_timeout: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
+        move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Peer(peer.ip()));
+            tower::ServiceExt::oneshot(app.clone(), req)
+        },
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let _ = http.serve_connection(TokioIo::new(io), service).await;
 }

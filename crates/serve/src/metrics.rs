@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Submission outcomes, in the order of [`Metrics::outcomes`].
-pub(crate) const OUTCOMES: [&str; 7] =
-    ["created", "duplicate", "refused", "malformed", "too_large", "busy", "error"];
+pub(crate) const OUTCOMES: [&str; 8] =
+    ["created", "duplicate", "refused", "malformed", "too_large", "rate_limited", "busy", "error"];
 
 /// Upper bounds of the latency buckets, microseconds, and the same in seconds as printed.
 const BUCKETS: [(u64, &str); 10] = [
@@ -23,7 +23,7 @@ const BUCKETS: [(u64, &str); 10] = [
 
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    outcomes: [AtomicU64; 7],
+    outcomes: [AtomicU64; 8],
     reads_refused: AtomicU64,
     buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
@@ -35,6 +35,8 @@ pub(crate) struct Metrics {
     checkpoint_failures: AtomicU64,
     witnessed: AtomicU64,
     witnessing_failures: AtomicU64,
+    limited_ip: AtomicU64,
+    limited_key: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +58,11 @@ impl Metrics {
 
     pub(crate) fn read_refused(&self) {
         self.reads_refused.fetch_add(1, Relaxed);
+    }
+
+    /// A request over its rate: by an actor's key, or by a client address.
+    pub(crate) fn rate_limited(&self, by_key: bool) {
+        if by_key { &self.limited_key } else { &self.limited_ip }.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn connection_refused(&self) {
@@ -123,6 +130,13 @@ impl Metrics {
         s.push_str(&format!(
             "kpledger_connections_refused_total {}\n",
             self.connections_refused.load(Relaxed)
+        ));
+        s.push_str("# HELP kpledger_rate_limited_total Requests answered 429, by the limit they met.\n");
+        s.push_str("# TYPE kpledger_rate_limited_total counter\n");
+        s.push_str(&format!("kpledger_rate_limited_total{{by=\"ip\"}} {}\n", self.limited_ip.load(Relaxed)));
+        s.push_str(&format!(
+            "kpledger_rate_limited_total{{by=\"key\"}} {}\n",
+            self.limited_key.load(Relaxed)
         ));
         s.push_str("# HELP kpledger_checkpoints_published_total Checkpoints this service published (--checkpoint-key).\n");
         s.push_str("# TYPE kpledger_checkpoints_published_total counter\n");

@@ -29,6 +29,22 @@ impl Problem {
             retry_after: None,
         }
     }
+
+    /// 429: a client or an actor over its request rate (`rate`, when it is set), with the
+    /// whole seconds until its next request is taken.
+    pub(crate) fn rate_limited(who: String, rate: Option<crate::Rate>, secs: u64) -> Problem {
+        let limit = rate.map_or_else(String::new, |r| {
+            format!(" ({} requests a second, bursts of {})", r.per_second, r.burst)
+        });
+        Problem {
+            retry_after: Some(u32::try_from(secs).unwrap_or(u32::MAX)),
+            ..Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!("{who}{limit}; retry after {secs} s (nothing was done for this request)"),
+            )
+        }
+    }
 }
 
 impl IntoResponse for Problem {

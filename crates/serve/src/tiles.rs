@@ -14,7 +14,7 @@ pub const TILE_WIDTH: u64 = 256;
 pub const MAX_LEVEL: u8 = 7;
 
 /// A tile or entry-bundle path, parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TilePath {
     /// `None` for an entry bundle (`tile/entries/…`), else the tile's level.
     pub level: Option<u8>,
@@ -178,6 +178,43 @@ fn push_level(out: &mut Vec<TilePath>, level: Option<u8>, nodes: u64) {
     }
 }
 
+/// Full tiles and entry bundles already served, in memory: they never change once the log
+/// holds them, so they are read from the ledger once. At most `cap` are kept; the oldest kept is
+/// forgotten first.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    cap: usize,
+    by_path: std::collections::HashMap<TilePath, axum::body::Bytes>,
+    order: std::collections::VecDeque<TilePath>,
+}
+
+impl Cache {
+    pub(crate) fn new(cap: usize) -> Cache {
+        Cache { cap, by_path: std::collections::HashMap::new(), order: std::collections::VecDeque::new() }
+    }
+
+    pub(crate) fn get(&self, t: &TilePath) -> Option<axum::body::Bytes> {
+        self.by_path.get(t).cloned()
+    }
+
+    /// Keeps a full tile's bytes (a partial tile is not kept: the next size replaces it).
+    pub(crate) fn put(&mut self, t: TilePath, bytes: axum::body::Bytes) {
+        if t.width.is_some() || self.cap == 0 || self.by_path.contains_key(&t) {
+            return;
+        }
+        while self.by_path.len() >= self.cap {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.by_path.remove(&old);
+                }
+                None => break,
+            }
+        }
+        self.order.push_back(t);
+        self.by_path.insert(t, bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +273,19 @@ mod tests {
         assert!(t.contains(&TilePath { level: Some(2), index: 0, width: Some(1) }));
         assert!(t.contains(&TilePath { level: None, index: 256, width: Some(3) }));
         assert_eq!(t.iter().filter(|p| p.level == Some(1)).count(), 1);
+    }
+
+    #[test]
+    fn the_cache_keeps_full_tiles_only_and_at_most_its_capacity() {
+        let full = |index| TilePath { level: Some(0), index, width: None };
+        let mut c = Cache::new(2);
+        c.put(TilePath { level: Some(0), index: 9, width: Some(3) }, axum::body::Bytes::from_static(b"p"));
+        assert!(c.get(&TilePath { level: Some(0), index: 9, width: Some(3) }).is_none());
+        for i in 0..5 {
+            c.put(full(i), axum::body::Bytes::from(vec![i as u8]));
+            assert!(c.by_path.len() <= 2 && c.order.len() <= 2);
+        }
+        assert_eq!(c.get(&full(4)).as_deref(), Some(&[4u8][..]));
+        assert!(c.get(&full(0)).is_none());
     }
 }

@@ -167,7 +167,7 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
 fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
     use kpledger_model::{Cents, Event, Offer, OfferBody, OfferKind, Payload};
     use kpledger_verify::TrustPolicy;
-    use kpledger_verify::card::verify_card;
+    use kpledger_verify::verify_card;
     let mut w = World::new("rt3-card-key");
     let (koroma, kamara, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
     let (parcel, ev) = w.extraction(&koroma, &koidu);
@@ -229,7 +229,7 @@ fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
         Cents, Event, HsCode, Offer, OfferBody, OfferKind, Origin, Payload, Points, Role, Time,
     };
     use kpledger_verify::TrustPolicy;
-    use kpledger_verify::card::verify_card;
+    use kpledger_verify::verify_card;
     let mut w = World::new("rt3-card-root");
     let (nma, koroma, kamara) = (w.nma.clone(), w.koroma.clone(), w.dealer.clone());
     let k0 = w.sim.key(&nma).unwrap().clone();

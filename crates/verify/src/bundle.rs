@@ -50,17 +50,14 @@ const EVENT_CHUNK: usize = 1024;
 /// event proven in the log under a checkpoint signed by the root key the policy pins for the
 /// bundle's origin (as the ledger rotated it), and the checkpoint cosigned by the policy's
 /// quorum of witnesses (docs/SPEC.md §14.3).
-pub fn verify_bundle_with(bytes: &[u8], policy: &TrustPolicy) -> Result<Report, BundleError> {
-    verify_bundle_in(bytes, policy, SigMode::Strict)
+/// Signatures are checked with `verify_strict`, one at a time.
+pub fn verify_bundle(bytes: &[u8], policy: &TrustPolicy) -> Result<Report, BundleError> {
+    verify_bundle_observed(bytes, policy, SigMode::Strict, &mut |_, _| {})
 }
 
-/// As [`verify_bundle_with`], checking signatures as `mode` says.
-pub fn verify_bundle_in(bytes: &[u8], policy: &TrustPolicy, mode: SigMode) -> Result<Report, BundleError> {
-    verify_bundle_observed(bytes, policy, mode, &mut |_, _| {})
-}
-
-/// As [`verify_bundle_in`], showing `observe` each event (its ledger position and the event)
-/// in order once the bundle has been read (for reports computed in the same pass).
+/// As [`verify_bundle`], checking signatures as `mode` says and showing `observe` each event
+/// (its ledger position and the event) in order once the bundle has been read (for reports
+/// computed in the same pass).
 pub fn verify_bundle_observed(
     bytes: &[u8],
     policy: &TrustPolicy,
@@ -138,7 +135,7 @@ impl ProvenShipment {
     }
 }
 
-/// Verifies a bundle exactly as [`verify_bundle_in`] does and, when it verifies (the report's
+/// Verifies a bundle exactly as [`verify_bundle_observed`] does and, when it verifies (the report's
 /// `ok`), what it proves about the certificate's shipment; `None` when it does not.
 pub fn verify_bundle_shipment(
     bytes: &[u8],

@@ -6,23 +6,23 @@
 use kpledger_model::{Policy, Role, ValuationRule};
 
 /// Largest weighing tolerance, in points per parcel involved (1.00 ct).
-pub const MAX_TOLERANCE_PT: u64 = 100;
+pub(crate) const MAX_TOLERANCE_PT: u64 = 100;
 /// Largest export duty, in basis points (100 %).
-pub const MAX_DUTY_BP: u32 = 10_000;
+pub(crate) const MAX_DUTY_BP: u32 = 10_000;
 /// Days an import confirmation may be awaited: 1 to 365.
-pub const CONFIRMATION_DAYS: (u32, u32) = (1, 365);
+pub(crate) const CONFIRMATION_DAYS: (u32, u32) = (1, 365);
 /// Largest area of an artisanal licence, in m² (1 km²).
-pub const MAX_ARTISANAL_AREA_M2: u64 = 1_000_000;
+pub(crate) const MAX_ARTISANAL_AREA_M2: u64 = 1_000_000;
 /// ST-1's band around a benchmark, in percent: the low end 1..=100, the high end 100..=1000.
-pub const VALUE_BAND_PCT: ([u32; 2], [u32; 2]) = ([1, 100], [100, 1_000]);
+pub(crate) const VALUE_BAND_PCT: ([u32; 2], [u32; 2]) = ([1, 100], [100, 1_000]);
 /// ST-3's jump: 1 to 1000 percent.
-pub const JUMP_PCT: (u32, u32) = (1, 1_000);
+pub(crate) const JUMP_PCT: (u32, u32) = (1, 1_000);
 /// ST-3's smallest compared volume, in points (at most 100,000 ct).
-pub const MAX_JUMP_MIN_PT: u64 = 10_000_000;
+pub(crate) const MAX_JUMP_MIN_PT: u64 = 10_000_000;
 /// ST-4's look-back, in days (at most ten years).
-pub const MAX_LOOKBACK_DAYS: u32 = 3_650;
+pub(crate) const MAX_LOOKBACK_DAYS: u32 = 3_650;
 /// SW-1's slack, in points (at most 100 ct).
-pub const MAX_STOCK_SLACK_PT: u64 = 10_000;
+pub(crate) const MAX_STOCK_SLACK_PT: u64 = 10_000;
 
 // The red-flag defaults (SPEC §10.5), for comparing versions that leave a value out.
 const BAND: [u32; 2] = [33, 300];
@@ -31,7 +31,7 @@ const JUMP_MIN: u64 = 10_000;
 const LOOKBACK: u32 = 365;
 
 /// Every value of `p` outside its documented bounds, in words (GV-1).
-pub fn out_of_bounds(p: &Policy) -> Vec<String> {
+pub(crate) fn out_of_bounds(p: &Policy) -> Vec<String> {
     let mut out = Vec::new();
     if p.tolerance_pt > MAX_TOLERANCE_PT {
         out.push(format!("tolerance_pt {} is above {MAX_TOLERANCE_PT} (1.00 ct per parcel)", p.tolerance_pt));
@@ -99,7 +99,7 @@ pub fn out_of_bounds(p: &Policy) -> Vec<String> {
 }
 
 /// The suspensions of `old` that `new` no longer covers (lifted, or shortened), in words.
-pub fn lifted_suspensions(old: &Policy, new: &Policy) -> Vec<String> {
+pub(crate) fn lifted_suspensions(old: &Policy, new: &Policy) -> Vec<String> {
     old.suspensions
         .iter()
         .filter(|s| {
@@ -110,7 +110,7 @@ pub fn lifted_suspensions(old: &Policy, new: &Policy) -> Vec<String> {
 }
 
 /// What `new` loosens against `old`, in words (GV-3).
-pub fn loosenings(old: &Policy, new: &Policy) -> Vec<String> {
+pub(crate) fn loosenings(old: &Policy, new: &Policy) -> Vec<String> {
     let mut out = Vec::new();
     if new.tolerance_pt > old.tolerance_pt {
         out.push(format!("weighing tolerance {} → {} points", old.tolerance_pt, new.tolerance_pt));

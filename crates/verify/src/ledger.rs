@@ -170,7 +170,7 @@ pub struct Report {
 }
 
 /// What verification cannot see; printed with every report.
-pub const LIMITS: &str = "Verification proves the records: signatures, chains, weights and licences. \
+pub(crate) const LIMITS: &str = "Verification proves the records: signatures, chains, weights and licences. \
 It cannot prove that the stones in a bag are the stones in the record: that rests on physical seals, \
 weighing and inspection.";
 
@@ -729,7 +729,7 @@ impl LedgerCheck {
 /// IM-2: shipments exported to a country whose authority is in this ledger, with no
 /// confirmation of receipt within the issuing policy's number of days of the ledger's
 /// latest event (the verifier has no clock: the ledger's own time is "now").
-pub fn overdue_confirmations(state: &MemState, now: Option<&kpledger_model::Time>) -> Vec<Finding> {
+pub(crate) fn overdue_confirmations(state: &MemState, now: Option<&kpledger_model::Time>) -> Vec<Finding> {
     let Some(now) = now else { return Vec::new() };
     let mut out = Vec::new();
     for cs in state.certificates.values() {

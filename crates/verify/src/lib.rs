@@ -14,31 +14,35 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod bundle;
-pub mod card;
-pub mod finding;
-pub mod governance;
-pub mod ledger;
+mod bundle;
+mod card;
+mod finding;
+mod governance;
+mod ledger;
 pub mod log;
 pub mod merkle;
 pub mod prepare;
 pub mod rows;
-pub mod rules;
-pub mod state;
-pub mod trust;
+mod rules;
+mod state;
+mod trust;
 pub mod witness;
 
 pub use bundle::{
-    BundleError, ProvenShipment, verify_bundle_in, verify_bundle_observed, verify_bundle_shipment,
-    verify_bundle_with,
+    BundleError, ProvenShipment, Vouchers, check_ledger_root, verify_bundle, verify_bundle_observed,
+    verify_bundle_shipment,
 };
-pub use card::{CardError, CheckedCard, verify_card};
+pub use card::{CardError, CheckedCard, after_event, prev_of, verify_card};
 pub use finding::{Finding, Rule, Severity};
 pub use kpledger_model::sign::SigMode;
-pub use ledger::{Cell, LedgerCheck, Report, StoredEvent, Tables};
-pub use rules::{Accepted, Signatures, Verdict, check_event, check_event_signed};
-pub use state::{
-    ActorState, CertificateState, Effect, ImposedKey, MemState, ParcelState, ParcelStatus, PolicyEntry,
-    PolicyHistory, State, import_key,
+pub use ledger::{
+    Cell, LedgerCheck, Report, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, StoredRows, Tables,
 };
-pub use trust::{PolicyError, TrustPolicy};
+pub use rules::{
+    Accepted, MAX_BACKDATE_SECONDS, Signatures, Verdict, check_event, check_event_signed, ledger_clock,
+};
+pub use state::{
+    ActorState, CertificateState, CertificateStatus, Effect, ImposedKey, MemState, ParcelState, ParcelStatus,
+    PolicyEntry, PolicyHistory, State, import_key,
+};
+pub use trust::{ISSUER_KEYWORD, PolicyError, TrustPolicy, issuer_vkey, log_vkey, witness_vkey};

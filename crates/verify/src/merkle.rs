@@ -388,18 +388,12 @@ pub fn verify_inclusion(leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[H
         // b.
         if f_n & 1 == 1 || f_n == s_n {
             r = merkle_node(p, &r);
-            if f_n & 1 == 0 {
-                while f_n & 1 == 0 && f_n != 0 {
-                    f_n >>= 1;
-                    s_n >>= 1;
-                }
-            }
+            shift_to_set_bit(&mut f_n, &mut s_n);
         } else {
             r = merkle_node(&r, p);
         }
         // c.
-        f_n >>= 1;
-        s_n >>= 1;
+        (f_n, s_n) = (f_n >> 1, s_n >> 1);
     }
     // 5.
     s_n == 0 && r == *root
@@ -458,18 +452,12 @@ pub fn verify_consistency(
         if f_n & 1 == 1 || f_n == s_n {
             f_r = merkle_node(c, &f_r);
             s_r = merkle_node(c, &s_r);
-            if f_n & 1 == 0 {
-                while f_n & 1 == 0 && f_n != 0 {
-                    f_n >>= 1;
-                    s_n >>= 1;
-                }
-            }
+            shift_to_set_bit(&mut f_n, &mut s_n);
         } else {
             s_r = merkle_node(&s_r, c);
         }
         // c.
-        f_n >>= 1;
-        s_n >>= 1;
+        (f_n, s_n) = (f_n >> 1, s_n >> 1);
     }
     // 7.
     f_r == *old_root && s_r == *new_root && s_n == 0
@@ -692,6 +680,15 @@ impl Frontier {
             )));
         }
         Frontier::from_parts(size, chunks.iter().map(|c| Hash(*c)).collect())
+    }
+}
+
+/// RFC 9162 §2.1.3.2 and §2.1.4.2, the inner loop of step b: until `LSB(fn)` is set or `fn`
+/// is 0, right-shift `fn` and `sn` equally (nothing to do when `LSB(fn)` is set already).
+fn shift_to_set_bit(f_n: &mut u64, s_n: &mut u64) {
+    while *f_n & 1 == 0 && *f_n != 0 {
+        *f_n >>= 1;
+        *s_n >>= 1;
     }
 }
 

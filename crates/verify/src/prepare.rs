@@ -7,7 +7,7 @@
 //! of [`CHUNK`], which [`SigMode::Batch`] verifies as one batch each.
 
 use kpledger_model::canonical::JsonError;
-use kpledger_model::sign::SigMode;
+use kpledger_model::sign::{BatchKeys, SigMode};
 use kpledger_model::{Event, ParsedEvent};
 use rayon::prelude::*;
 
@@ -31,17 +31,16 @@ pub struct Prepared {
 /// Reads each document as a signed event and checks its signatures, on all cores;
 /// `out[i]` is for `docs[i]`.
 pub fn prepare<T: AsRef<[u8]> + Sync>(docs: &[T], mode: SigMode) -> Vec<Prepared> {
-    docs.par_chunks(CHUNK).flat_map_iter(|chunk| prepare_chunk(chunk, mode)).collect()
+    let keys = BatchKeys::default();
+    docs.par_chunks(CHUNK)
+        .flat_map_iter(|chunk| prepare_docs(chunk.iter().map(AsRef::as_ref), mode, &keys))
+        .collect()
 }
 
-fn prepare_chunk<T: AsRef<[u8]>>(chunk: &[T], mode: SigMode) -> Vec<Prepared> {
-    prepare_docs(chunk.iter().map(AsRef::as_ref), mode)
-}
-
-fn prepare_docs<'a>(docs: impl Iterator<Item = &'a [u8]>, mode: SigMode) -> Vec<Prepared> {
+fn prepare_docs<'a>(docs: impl Iterator<Item = &'a [u8]>, mode: SigMode, keys: &BatchKeys) -> Vec<Prepared> {
     let parsed: Vec<Result<ParsedEvent, JsonError>> = docs.map(Event::parse).collect();
     let good: Vec<&ParsedEvent> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-    let mut sigs = Signatures::check_all(&good, mode).into_iter();
+    let mut sigs = Signatures::check_all_in(&good, mode, keys).into_iter();
     parsed
         .into_iter()
         .map(|parsed| {
@@ -53,11 +52,12 @@ fn prepare_docs<'a>(docs: impl Iterator<Item = &'a [u8]>, mode: SigMode) -> Vec<
 
 /// Checks the signatures of events already read, on all cores; `out[i]` is for `events[i]`.
 pub fn signatures(events: &[ParsedEvent], mode: SigMode) -> Vec<Signatures> {
+    let keys = BatchKeys::default();
     events
         .par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
             let refs: Vec<&ParsedEvent> = chunk.iter().collect();
-            Signatures::check_all(&refs, mode)
+            Signatures::check_all_in(&refs, mode, &keys)
         })
         .collect()
 }
@@ -83,17 +83,19 @@ where
     T: Send + Sync,
 {
     let queue = Queue::<T>::default();
+    // What batch verification learns about keys, shared by every thread of this run.
+    let keys = BatchKeys::default();
     let (results, arrived) = std::sync::mpsc::channel::<(u64, Option<Vec<Prepared>>)>();
     std::thread::scope(|scope| {
         for _ in 0..helpers {
             let results = results.clone();
-            let queue = &queue;
+            let (queue, keys) = (&queue, &keys);
             scope.spawn(move || {
                 while let Some(job) = queue.take() {
                     // Tells the calling thread if this job dies with a panic, so that it
                     // does not wait for it forever; the scope then passes the panic on.
                     let mut guard = PanicGuard { id: job.id, results: &results, armed: true };
-                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode);
+                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, keys);
                     guard.armed = false;
                     if results.send((job.id, Some(out))).is_err() {
                         break;
@@ -153,7 +155,7 @@ where
                 }
                 // Not ready: prepare a waiting chunk here rather than wait.
                 if let Some(job) = queue.try_take() {
-                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode);
+                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, &keys);
                     if job.id == id {
                         break out;
                     }

@@ -93,17 +93,10 @@ pub fn parcel_row(p: &ParcelState) -> Vec<Cell> {
 
 /// A `certificates` row.
 pub fn certificate_row(c: &CertificateState) -> Vec<Cell> {
-    let status = if c.confirmed.is_some() {
-        "confirmed"
-    } else if c.exported.is_some() {
-        "exported"
-    } else {
-        "issued"
-    };
     vec![
         text(c.certificate.number.as_str()),
         text(c.certificate.issuing_country.as_str()),
-        text(status),
+        text(c.status().as_str()),
         doc(c),
     ]
 }

@@ -7,14 +7,14 @@ mod shipment;
 
 use std::borrow::Cow;
 
-use kpledger_model::sign::{self, Purpose, SigCheck, SigMode};
+use kpledger_model::sign::{self, BatchKeys, SigMode};
 use kpledger_model::{Cents, Event, Hash, ParcelId, ParsedEvent, Payload, Points, Policy, Role};
 
 use crate::finding::{Finding, Rule};
 use crate::state::{Effect, ParcelState, ParcelStatus, Revocation, State};
 
 /// Weighing tolerance when a country has no policy: 0.01 ct, once per event.
-pub const DEFAULT_TOLERANCE_PT: u64 = 1;
+pub(crate) const DEFAULT_TOLERANCE_PT: u64 = 1;
 
 /// What the rules say about one event: the findings, and the event's effects on the
 /// state (computed even when there are errors, so that whole-ledger verification can go
@@ -174,12 +174,18 @@ impl Signatures {
 
     /// Checks the signatures of `events` on this thread; `out[i]` is for `events[i]`.
     pub fn check_all(events: &[&ParsedEvent], mode: SigMode) -> Vec<Signatures> {
+        Self::check_all_in(events, mode, &BatchKeys::default())
+    }
+
+    /// As [`Signatures::check_all`], keeping what a batch learns about keys in `keys`, which
+    /// the caller owns for the whole run (see [`BatchKeys`]).
+    pub fn check_all_in(events: &[&ParsedEvent], mode: SigMode, keys: &BatchKeys) -> Vec<Signatures> {
         let mut checks = Vec::with_capacity(events.len() * 2);
         // Per event: where its own check sits in `checks`, and its offer's (`None` inside: an
         // offer that cannot be hashed, which is a bad signature).
         let mut slots = Vec::with_capacity(events.len());
         for ev in events {
-            let (own, offer) = Self::checks_of(ev);
+            let (own, offer) = ev.signature_checks();
             checks.push(own);
             let own = checks.len() - 1;
             let offer = offer.map(|o| {
@@ -190,7 +196,7 @@ impl Signatures {
             });
             slots.push((own, offer));
         }
-        let ok = sign::verify_all(&checks, mode);
+        let ok = sign::verify_all_in(&checks, mode, keys);
         events
             .iter()
             .zip(slots)
@@ -206,23 +212,6 @@ impl Signatures {
     /// holder's offer's (a server refuses a submission on this before any database work).
     pub fn all_valid(&self) -> bool {
         self.event && self.offer.unwrap_or(true)
-    }
-
-    /// What must be checked for an event: its own signature, and for a handover the
-    /// holder's offer (`Some(None)`: an offer that cannot even be hashed, a bad signature).
-    pub fn checks_of(ev: &ParsedEvent) -> (SigCheck, Option<Option<SigCheck>>) {
-        let e = &ev.event;
-        let own = SigCheck { key: e.sig.key, purpose: Purpose::Event, hash: ev.hash, sig: e.sig.sig };
-        let offer = match &e.body.payload {
-            Payload::Handover { offer, .. } => Some(ev.offer_hash.map(|hash| SigCheck {
-                key: offer.sig.key,
-                purpose: Purpose::Offer,
-                hash,
-                sig: offer.sig.sig,
-            })),
-            _ => None,
-        };
-        (own, offer)
     }
 
     /// The number of signatures checked.
@@ -327,33 +316,13 @@ impl<'a, S: State> Cx<'a, S> {
                 }
                 self.effects.push(Effect::PutSite(site.clone()));
             }
-            Payload::Extraction { parcel, site, weight_pt, stones, hs_code } => {
-                self.extraction(signer.as_deref(), *parcel, site, *weight_pt, *stones, hs_code)
-            }
+            Payload::Extraction { .. } => self.extraction(signer.as_deref()),
             Payload::Handover { offer, weight_pt } => self.handover(signer.as_deref(), offer, *weight_pt),
             Payload::Split { parcel, prev, outputs } => {
                 self.split(signer.as_deref(), *parcel, *prev, outputs)
             }
             Payload::Merge { inputs, output } => self.merge(signer.as_deref(), inputs, output),
-            Payload::Valuation {
-                parcel,
-                prev,
-                weight_pt,
-                exporter_usd_cents,
-                government_usd_cents,
-                independent_usd_cents,
-                final_usd_cents,
-                duty_usd_cents,
-            } => self.valuation(
-                signer.as_deref(),
-                *parcel,
-                *prev,
-                *weight_pt,
-                [*exporter_usd_cents, *government_usd_cents],
-                *independent_usd_cents,
-                *final_usd_cents,
-                *duty_usd_cents,
-            ),
+            Payload::Valuation { .. } => self.valuation(signer.as_deref()),
             Payload::Seal { parcel, prev, weight_pt, seal_ids } => {
                 let Some(mut p) = self.open_parcel(*parcel, *prev).map(Cow::into_owned) else { return };
                 self.require_role(signer.as_deref(), &[Role::Authority, Role::Valuer], "seal a parcel");
@@ -381,27 +350,7 @@ impl<'a, S: State> Cx<'a, S> {
             }
             Payload::Certificate { certificate } => self.certificate(signer.as_deref(), certificate),
             Payload::Export { certificate, parcels } => self.export(signer.as_deref(), certificate, parcels),
-            Payload::Transit {
-                certificate,
-                country,
-                parcels,
-                seal_ids_in,
-                seal_ids_out,
-                carats_in_pt,
-                carats_out_pt,
-                parcel_count_in,
-                parcel_count_out,
-                opened,
-            } => self.transit(
-                signer.as_deref(),
-                certificate,
-                country,
-                parcels,
-                [seal_ids_in, seal_ids_out],
-                [*carats_in_pt, *carats_out_pt],
-                [*parcel_count_in, *parcel_count_out],
-                *opened,
-            ),
+            Payload::Transit { .. } => self.transit(signer.as_deref()),
             Payload::Import { holder, certificate, .. } => {
                 self.import(signer.as_deref(), &self.ev.body.payload.import_parcels(), holder, certificate)
             }
@@ -430,7 +379,7 @@ fn carry_reading(parcels: &mut [ParcelState], reading: Points) -> u128 {
 /// How many days a certificate's date of issue may precede the day its validation is
 /// signed (time zones: a certificate dated in the issuer's local day may be signed on the
 /// next UTC day).
-pub const ISSUE_SKEW_DAYS: i64 = 1;
+pub(crate) const ISSUE_SKEW_DAYS: i64 = 1;
 
 /// The earliest date of issue a certificate validated at `t` may carry.
 fn earliest_issue(t: &kpledger_model::Time) -> kpledger_model::Date {

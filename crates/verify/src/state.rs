@@ -142,6 +142,42 @@ pub struct CertificateState {
     pub confirmed: Option<Time>,
 }
 
+/// Where a certificate is in its life, from its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateStatus {
+    /// Issued and validated; the shipment has not left.
+    Issued,
+    /// The shipment left under it.
+    Exported,
+    /// The importing authority confirmed receipt.
+    Confirmed,
+}
+
+impl CertificateStatus {
+    /// The snake_case name (the `status` column of the `certificates` table).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::Issued => "issued",
+            CertificateStatus::Exported => "exported",
+            CertificateStatus::Confirmed => "confirmed",
+        }
+    }
+}
+
+impl CertificateState {
+    /// Where the certificate is in its life: confirmed once receipt is, else exported once the
+    /// shipment left, else issued.
+    pub fn status(&self) -> CertificateStatus {
+        if self.confirmed.is_some() {
+            CertificateStatus::Confirmed
+        } else if self.exported.is_some() {
+            CertificateStatus::Exported
+        } else {
+            CertificateStatus::Issued
+        }
+    }
+}
+
 /// One recorded version of a country's policy: in force from its event's `time` (never
 /// before it was recorded) until the next one's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,11 +30,11 @@ use kpledger_model::note::{SigType, VerifierKey};
 use kpledger_model::{ActorId, Country, Origin, PublicKey};
 
 /// Largest policy file read.
-pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// Most lines of each kind (logs, witnesses, groups, issuers) a policy may hold.
-pub const MAX_ENTRIES: usize = 256;
+pub(crate) const MAX_ENTRIES: usize = 256;
 /// Most members a group may list.
-pub const MAX_MEMBERS: usize = 256;
+pub(crate) const MAX_MEMBERS: usize = 256;
 
 /// The extension keyword of an issuer line.
 pub const ISSUER_KEYWORD: &str = "kpledger-issuer";
@@ -254,17 +254,7 @@ impl TrustPolicy {
             let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
             err(&[line], "not UTF-8 text: save the file as UTF-8")
         })?;
-        let mut p = TrustPolicy {
-            logs: Vec::new(),
-            unverifiable_logs: Vec::new(),
-            witnesses: Vec::new(),
-            groups: Vec::new(),
-            reach: Vec::new(),
-            quorum: Quorum::None,
-            quorum_line: 0,
-            issuers: Vec::new(),
-            keys: Vec::new(),
-        };
+        let mut p = TrustPolicy::from_keys(Vec::new());
         let body = text.strip_suffix('\n').unwrap_or(text);
         for (i, raw) in body.split('\n').enumerate() {
             let n = i + 1;
@@ -389,6 +379,18 @@ impl TrustPolicy {
         };
         if let Some(o) = self.witnesses.iter().find(|w| same(w)) {
             return Err(err(&[o.line, n], "the same witness key is listed twice"));
+        }
+        // The vkey's name is the name the witness signs with: two keys under one name are one
+        // witness (an old and a new key, or a "backup"), which must not count twice.
+        let signs_as = text.split('+').next().unwrap_or_default();
+        if let Some(o) = self.witnesses.iter().find(|w| w.vkey.split('+').next() == Some(signs_as)) {
+            return Err(err(
+                &[o.line, n],
+                format!(
+                    "two witness keys sign as {:?}: one witness would count twice; keep only its current key",
+                    clip(signs_as)
+                ),
+            ));
         }
         self.witnesses.push(WitnessPin { line: n, name: name.to_owned(), key, vkey: text.to_owned(), url });
         Ok(())

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use kpledger_model::{PublicKey, SecretKey};
 use kpledger_verify::TrustPolicy;
-use kpledger_verify::trust::{log_vkey, witness_vkey};
+use kpledger_verify::{log_vkey, witness_vkey};
 
 fn key(n: u8) -> PublicKey {
     SecretKey::from_seed(&[n; 32]).public()
@@ -50,4 +50,23 @@ fn redteam3_a_witness_reached_through_two_members_of_a_group_is_refused() {
     .unwrap();
     assert!(!p.quorum_met(&sl_alone));
     assert!(p.quorum_met(&BTreeSet::from([0, 2])));
+}
+
+/// Liberia's authority, a witness the importer trusts, hands over a second key for "its backup
+/// witness", signing under the same witness name lr.mme: listed as a second witness, its two
+/// cosignatures counted as two of the quorum's three. Two keys signing under one name are one
+/// witness and such a policy is refused.
+#[test]
+fn redteam3_two_keys_signing_as_one_witness_are_refused() {
+    let text = format!(
+        "log {}\nwitness lr.mme {}\nwitness lr-backup {}\nwitness gn.mines {}\ngroup q 2 lr.mme lr-backup gn.mines\nquorum q\n",
+        log_vkey("kpledger.mru/regional", key(1)).unwrap().to_vkey(),
+        witness_vkey("lr.mme", key(3)).unwrap().to_vkey(),
+        witness_vkey("lr.mme", key(5)).unwrap().to_vkey(),
+        witness_vkey("gn.mines", key(4)).unwrap().to_vkey(),
+    );
+    match TrustPolicy::parse(text.as_bytes()) {
+        Ok(p) => panic!("accepted; lr.mme alone meets 2 of 3: {}", p.quorum_met(&BTreeSet::from([0, 1]))),
+        Err(e) => assert_eq!(e.lines, vec![2, 3], "{e}"),
+    }
 }

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use kpledger_model::Hash;
-use kpledger_verify::trust::TrustPolicy;
+use kpledger_verify::TrustPolicy;
 
 use crate::request::{AddCheckpoint, parse_decimal};
 
 /// How many requests one submission makes at most (the first, and re-proofs after 409).
-pub const MAX_ATTEMPTS: usize = 3;
+pub(crate) const MAX_ATTEMPTS: usize = 3;
 
 /// Why a witness did not cosign.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +88,7 @@ pub struct Cosigned {
 }
 
 /// The add-checkpoint URL of a witness's submission prefix.
-pub fn add_checkpoint_url(prefix: &str) -> String {
+pub(crate) fn add_checkpoint_url(prefix: &str) -> String {
     format!("{}/add-checkpoint", prefix.trim_end_matches('/'))
 }
 
@@ -106,7 +106,7 @@ pub fn agent() -> ureq::Agent {
 /// by `prove(from)`; on 409 proves again from the size the witness returns, at most
 /// [`MAX_ATTEMPTS`] requests in all. `prove` is never asked for a proof from 0 or from `size`
 /// (both are empty).
-pub fn submit(
+pub(crate) fn submit(
     agent: &ureq::Agent,
     prefix: &str,
     note: &[u8],

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use kpledger_model::Hash;
 use kpledger_model::note::{Checkpoint, Note, VerifierKey, open_checkpoint};
+use kpledger_verify::TrustPolicy;
 use kpledger_verify::merkle::{EMPTY_ROOT, verify_consistency};
-use kpledger_verify::trust::TrustPolicy;
 use serde::{Deserialize, Serialize};
 
 use crate::request::AddCheckpoint;

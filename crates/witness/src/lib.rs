@@ -13,27 +13,29 @@
 //!   policy, the cosignatures stored), for `kpledger log witness` and `kpledger serve`.
 //!
 //! Which logs a witness witnesses, and which witnesses a log asks, are read from the same
-//! C2SP tlog-policy text ([`kpledger_verify::trust::TrustPolicy`]): a witness reads the `log`
+//! C2SP tlog-policy text ([`kpledger_verify::TrustPolicy`]): a witness reads the `log`
 //! lines, a log the `witness` lines' URLs (their submission prefixes).
 //!
 //! Libraries never print: the server reports its decisions through a callback.
 
-pub mod client;
-pub mod decide;
-pub mod log;
-pub mod request;
-pub mod server;
-pub mod state;
+mod client;
+mod decide;
+mod log;
+mod request;
+mod server;
+mod state;
 
 use std::collections::BTreeSet;
 
 use kpledger_model::note::Note;
-use kpledger_verify::trust::TrustPolicy;
+use kpledger_verify::TrustPolicy;
 
+pub use client::{ClientError, Cosigned, WitnessAnswer, agent, request_cosignatures};
 pub use decide::{Decision, Evidence, LogKeys, LogRecord, Refusal, decide};
-pub use request::AddCheckpoint;
-pub use server::{Answer, Witness};
-pub use state::StateFile;
+pub use log::{Round, WitnessOutcome, newest_fully_cosigned, witness_newest};
+pub use request::{AddCheckpoint, RequestError};
+pub use server::{Answer, Witness, router, serve};
+pub use state::{StateError, StateFile};
 
 /// The policy's witnesses (indexes into [`TrustPolicy::witnesses`]) whose cosignatures on
 /// `note` verify. Lines by other keys, or of signature types kpledger does not verify, are

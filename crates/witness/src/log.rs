@@ -3,7 +3,7 @@
 //! `kpledger log witness` and `kpledger serve --witness-policy`.
 
 use kpledger_core::{Ledger, StoreError};
-use kpledger_verify::trust::TrustPolicy;
+use kpledger_verify::TrustPolicy;
 
 use crate::{client, cosigned_by};
 

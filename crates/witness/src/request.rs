@@ -16,11 +16,11 @@ use kpledger_model::note::MAX_NOTE_BYTES;
 
 /// The most consistency-proof lines a request may carry (tlog-witness: a client MUST NOT
 /// send more than 63).
-pub const MAX_PROOF_LINES: usize = 63;
+pub(crate) const MAX_PROOF_LINES: usize = 63;
 
 /// The largest request body read: a note of [`MAX_NOTE_BYTES`] plus the old line and 63
 /// proof lines.
-pub const MAX_BODY_BYTES: usize = MAX_NOTE_BYTES + 64 * 46;
+pub(crate) const MAX_BODY_BYTES: usize = MAX_NOTE_BYTES + 64 * 46;
 
 /// A parsed add-checkpoint request. The note is not yet verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ fn split_line(b: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// A canonical ASCII decimal `u64`: digits only, no leading zero unless it is `0`.
-pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) || (s.len() > 1 && s[0] == b'0') {
         return None;
     }

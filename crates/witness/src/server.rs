@@ -22,7 +22,7 @@ use crate::request::MAX_BODY_BYTES;
 use crate::state::StateFile;
 
 /// The content type of a 409 response's body (tlog-witness).
-pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
+pub(crate) const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
 
 /// An answer to a request: status, content type, body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Answer {
 }
 
 /// What the witness tells its operator (the binary prints it; the library never does).
-pub type Report = Box<dyn Fn(&str) + Send + Sync>;
+pub(crate) type Report = Box<dyn Fn(&str) + Send + Sync>;
 
 /// A witness: its cosigning key, the logs it witnesses and its state, behind one lock.
 pub struct Witness {

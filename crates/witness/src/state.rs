@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::decide::{Evidence, LogRecord};
 
 /// The format name in the state file.
-pub const STATE_FORMAT: &str = "kpledger-witness-state/1";
+pub(crate) const STATE_FORMAT: &str = "kpledger-witness-state/1";
 
 /// Why the state could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -10,8 +10,8 @@ use kpledger_model::Hash;
 use kpledger_model::hash::sha256;
 use kpledger_model::keys::SecretKey;
 use kpledger_model::note::{Checkpoint, KeyId, Note, Signature, SignerKey};
+use kpledger_verify::TrustPolicy;
 use kpledger_verify::merkle;
-use kpledger_verify::trust::TrustPolicy;
 use kpledger_witness::{AddCheckpoint, Decision, LogKeys, LogRecord, decide};
 
 struct Log {

@@ -3,14 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use kpledger_model::Hash;
-use kpledger_witness::state::StateError;
-use kpledger_witness::{Evidence, LogRecord, StateFile};
+use kpledger_testkit::TempDir;
+use kpledger_witness::{Evidence, LogRecord, StateError, StateFile};
 
-fn dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("kpledger-witness-state-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn dir(tag: &str) -> TempDir {
+    TempDir::new(&format!("witness-state-{tag}"))
 }
 
 fn record(size: u64) -> LogRecord {
@@ -37,7 +34,6 @@ fn committed_state_survives_and_is_locked() {
     let s = StateFile::open(&path).unwrap();
     assert_eq!(s.logs().get("example.com/log"), Some(&record(5)));
     assert!(!d.join("w.json.tmp").exists(), "no temporary file is left behind");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -50,7 +46,6 @@ fn a_file_that_is_not_a_state_file_is_refused_and_kept() {
         assert!(e.to_string().contains("is not a kpledger witness state file"), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), bad, "the file is left as it was");
     }
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -70,5 +65,4 @@ fn evidence_files_are_new_files() {
     assert_ne!(one, two);
     let back: Evidence = serde_json::from_slice(&std::fs::read(&two).unwrap()).unwrap();
     assert_eq!(back, ev);
-    let _ = std::fs::remove_dir_all(&d);
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Country, Hash, ParsedEvent};
-use kpledger_verify::ledger::Cell;
+use kpledger_verify::Cell;
 use kpledger_verify::{Accepted, ActorState, Effect, Finding, PolicyHistory, SigMode, rows};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -227,7 +227,7 @@ fn judge(
         .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .map_err(|e| sql_err(path, e))?;
     let newest = newest.and_then(|t| kpledger_model::Time::new(t).ok());
-    if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), event) {
+    if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), event) {
         verdict = verdict.with_first(f);
     }
     Ok(verdict)

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kpledger_model::{
     ActorId, BUNDLE_FORMAT, Bundle, BundleLog, Event, LeafProof, ParsedEvent, Payload, SiteRecord, Text,
 };
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 
 use super::state::SqlState;
 use super::{Ledger, StoreError};

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Event, Hash, Payload, PublicKey, SecretKey};
 use kpledger_verify::ActorState;
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::schema::check_schema;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use crate::log_tree::TreeError;
 use kpledger_model::{Hash, Text};
+use kpledger_verify::Cell;
 use kpledger_verify::Finding;
-use kpledger_verify::ledger::Cell;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode};
 

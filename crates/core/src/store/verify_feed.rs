@@ -2,7 +2,7 @@
 
 use crate::log_tree::LogTree;
 use kpledger_model::{Hash, ParsedEvent};
-use kpledger_verify::ledger::{Cell, StoredCounts, StoredEvent, StoredRow, Tables};
+use kpledger_verify::{Cell, StoredCounts, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{LedgerCheck, Report, SigMode};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
@@ -283,7 +283,7 @@ impl LevelCursor<'_> {
     }
 }
 
-impl kpledger_verify::ledger::StoredRows for RowsByKey<'_> {
+impl kpledger_verify::StoredRows for RowsByKey<'_> {
     fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow {
         // Only the tables the verifier asks about, by their primary key column. A row that
         // cannot be read counts as missing.

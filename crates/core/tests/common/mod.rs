@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-use kpledger_core::demo::POLICIES;
-use kpledger_model::Policy;
-use kpledger_model::canonical::from_slice_strict;
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 
 /// The character after `c` in its own class (digit, lower or upper case letter, hex
 /// digit for `a`-`f`), so that the string keeps its shape; `None` for other characters.
@@ -37,7 +34,5 @@ pub(crate) fn store_checkpoints(path: &Path, checkpoints: &[StoredCheckpoint]) {
 }
 
 /// A country's policy as published in `policies/XX.json`.
-pub(crate) fn policy(country: &str) -> Policy {
-    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == country).unwrap();
-    from_slice_strict(doc.as_bytes()).unwrap()
-}
+#[allow(unused_imports)]
+pub(crate) use kpledger_testkit::cast::policy;

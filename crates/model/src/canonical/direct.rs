@@ -34,9 +34,10 @@ pub(super) fn to_vec<T: Serialize + ?Sized>(doc: &T, numbers: Numbers) -> Result
     Ok(w.finish())
 }
 
-/// Canonical bytes of the object `{"body": body, "sig": sig}` (the names in canonical order),
-/// and where `body`'s own canonical bytes are in them.
-pub(super) fn to_vec_signed<B, S>(
+/// Canonical bytes of the signed document `{"body": body, "sig": sig}` (the names in canonical
+/// order), and the range of them that is `body`'s own canonical bytes (what is hashed), written
+/// in one pass. `capacity` is a guess of the length.
+pub(crate) fn to_vec_signed<B, S>(
     body: &B,
     sig: &S,
     capacity: usize,

@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, site};
-use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{ActorId, HsCode, Origin, ParcelId, ParsedEvent, Payload, Points, Role, SiteId, Time};
+use kpledger_core::sim::Sim;
+use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SiteId};
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{self, KAMARA, KOIDU, KOROMA, NMA, SESAY, TONGO, Terms};
 
 pub(crate) const ORIGIN: &str = "kpledger.sl/serve-test";
 
@@ -23,74 +23,20 @@ pub(crate) struct World {
     pub(crate) dealer: ActorId,
     pub(crate) koidu: SiteId,
     pub(crate) tongo: SiteId,
+    _tmp: TempDir,
 }
 
 impl World {
-    /// A new ledger in a directory of its own under the target dir.
+    /// A new ledger in a directory of its own (removed when the world is dropped).
     pub(crate) fn new(tag: &str) -> World {
-        let dir =
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("ledger.kpl");
-        let ledger = Ledger::create(&path).unwrap();
-        let mut sim = Sim::new(
-            ledger,
-            Origin::new(ORIGIN).unwrap(),
-            "kpledger-serve-tests",
-            &Time::new("2026-03-02T08:00:00Z").unwrap(),
-        );
-        let nma = sim.genesis("sl.nma", "National Minerals Agency of Sierra Leone", "SL").unwrap();
-        let policy = from_slice_strict(include_bytes!("../../../../policies/SL.json")).unwrap();
-        sim.policy(&nma, policy).unwrap();
-        let koidu = sim
-            .site(
-                &nma,
-                site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-            )
-            .unwrap();
-        let tongo = sim
-            .site(
-                &nma,
-                site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)
-                    .unwrap(),
-            )
-            .unwrap();
-        let koroma = sim
-            .enrol(
-                &nma,
-                "sl.miner.koroma",
-                "Ibrahim Koroma",
-                Role::Miner,
-                "SL",
-                Some(
-                    licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap(),
-                ),
-            )
-            .unwrap();
-        let sesay = sim
-            .enrol(
-                &nma,
-                "sl.miner.sesay",
-                "Fatmata Sesay",
-                Role::Miner,
-                "SL",
-                Some(
-                    licence("NMA/AML/2026/0377", "artisanal", "2026-01-01", "2026-12-31", &[&tongo]).unwrap(),
-                ),
-            )
-            .unwrap();
-        let dealer = sim
-            .enrol(
-                &nma,
-                "sl.dealer.kamara",
-                "Kamara Diamond Dealers",
-                Role::Dealer,
-                "SL",
-                Some(licence("NMA/DL/2026/031", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
-            )
-            .unwrap();
-        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo }
+        // The NMA, its policy, the Koidu and Tongo sites, a miner at each and the dealer.
+        let terms = Terms::new(ORIGIN, "kpledger-serve-tests", "2026-03-02T08:00:00Z");
+        let (sim, c, tmp) = cast::world(&format!("serve-{tag}"), &cast::SIERRA_LEONE[..7], &terms);
+        let (dir, path) = (tmp.path().to_owned(), tmp.ledger());
+        let (nma, koroma, sesay, dealer) =
+            (c.actor(NMA.id), c.actor(KOROMA.id), c.actor(SESAY.id), c.actor(KAMARA.id));
+        let (koidu, tongo) = (c.site(KOIDU.0), c.site(TONGO.0));
+        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo, _tmp: tmp }
     }
 
     /// A new extraction by `miner` at `site`, signed, not recorded; the clock moves a minute.
@@ -127,11 +73,16 @@ pub(crate) struct Server {
 }
 
 pub(crate) fn start(cfg: kpledger_serve::Config) -> Server {
+    try_start(cfg).unwrap()
+}
+
+/// Starts the service, or why it could not start.
+pub(crate) fn try_start(cfg: kpledger_serve::Config) -> Result<Server, kpledger_serve::ServeError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let running = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg)).unwrap();
-    let addr = running.addr;
+    let running = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg))?;
+    let (addr, url) = (running.addr, running.url());
     rt.spawn(running.wait());
-    Server { addr, url: format!("http://{addr}"), _rt: rt }
+    Ok(Server { addr, url, _rt: rt })
 }
 
 pub(crate) fn agent() -> ureq::Agent {
@@ -211,5 +162,14 @@ pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::Secre
 }
 
 pub(crate) fn get_with(url: &str, input: &str, sig: &str) -> Answer {
-    answer(agent().get(url).header("signature-input", input).header("signature", sig).call().unwrap())
+    get_headers(url, &[("signature-input", input), ("signature", sig)])
+}
+
+/// A GET with the given headers.
+pub(crate) fn get_headers(url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent().get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    answer(req.call().unwrap())
 }

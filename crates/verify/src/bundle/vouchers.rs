@@ -52,78 +52,45 @@ impl Vouchers {
     /// Takes note of the event at log position `seq`.
     pub fn observe(&mut self, seq: u64, ev: &kpledger_model::ParsedEvent) {
         let (signer, key) = (&ev.event.body.signer, ev.event.sig.key);
-        match &ev.event.body.payload {
+        // The act this event is, if it vouches for a country: what, its number or id, the country.
+        let act = match &ev.event.body.payload {
             Payload::Genesis { authority } if self.root.is_none() => {
                 self.origin = Some(ev.event.body.ledger.clone());
                 self.root = Some(authority.id.clone());
                 self.root_keys.push(authority.key);
                 self.countries.insert(authority.id.clone(), authority.country.clone());
+                None
             }
             Payload::Enrol { actor } => {
                 self.countries.entry(actor.id.clone()).or_insert_with(|| actor.country.clone());
                 self.roles.insert(actor.id.clone(), actor.role);
                 // A trader or valuer exists for a country only on that country's authority's
                 // word: a root that enrolled a miner of its own could mint provenance.
-                if actor.role != kpledger_model::Role::Authority {
-                    self.acts.push((
-                        seq,
-                        Act::Enrolment,
-                        actor.id.to_string(),
-                        actor.country.clone(),
-                        signer.clone(),
-                        key,
-                    ));
-                }
+                (actor.role != kpledger_model::Role::Authority)
+                    .then(|| (Act::Enrolment, actor.id.to_string(), actor.country.clone()))
             }
-            Payload::Site { site } => self.acts.push((
-                seq,
-                Act::Site,
-                site.id.to_string(),
-                site.country.clone(),
-                signer.clone(),
-                key,
-            )),
+            Payload::Site { site } => Some((Act::Site, site.id.to_string(), site.country.clone())),
             Payload::RotateKey { actor, key: new } => {
                 if self.root.as_ref() == Some(actor) && !self.root_keys.contains(new) {
                     self.root_keys.push(*new);
                 }
                 let trader = self.roles.get(actor).is_some_and(|r| *r != kpledger_model::Role::Authority);
-                if trader
-                    && actor != signer
-                    && let Some(country) = self.countries.get(actor)
-                {
-                    self.acts.push((
-                        seq,
-                        Act::ImposedKey,
-                        actor.to_string(),
-                        country.clone(),
-                        signer.clone(),
-                        key,
-                    ));
-                }
+                self.countries
+                    .get(actor)
+                    .filter(|_| trader && actor != signer)
+                    .map(|country| (Act::ImposedKey, actor.to_string(), country.clone()))
             }
-            Payload::Certificate { certificate: c } => self.acts.push((
-                seq,
-                Act::Certificate,
-                c.number.to_string(),
-                c.issuing_country.clone(),
-                signer.clone(),
-                key,
-            )),
+            Payload::Certificate { certificate: c } => {
+                Some((Act::Certificate, c.number.to_string(), c.issuing_country.clone()))
+            }
+            // An unenrolled signer is CH-2 already.
             Payload::Import { certificate: c, .. } => {
-                // An unenrolled signer is CH-2 already.
-                if let Some(country) = self.countries.get(signer) {
-                    self.acts.push((
-                        seq,
-                        Act::Import,
-                        c.number.to_string(),
-                        country.clone(),
-                        signer.clone(),
-                        key,
-                    ));
-                }
+                self.countries.get(signer).map(|country| (Act::Import, c.number.to_string(), country.clone()))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some((what, id, country)) = act {
+            self.acts.push((seq, what, id, country, signer.clone(), key));
         }
     }
 

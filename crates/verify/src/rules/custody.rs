@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use kpledger_model::types::MAX_STONES;
-use kpledger_model::{Cents, Hash, ParcelId, Points, Role, ValuationRule};
+use kpledger_model::{Cents, Hash, ParcelId, Payload, Points, Role, ValuationRule};
 
 use crate::finding::{Finding, Rule};
 use crate::state::{ActorState, Effect, ParcelState, ParcelStatus, State};
@@ -284,15 +284,15 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
-    pub(super) fn extraction(
-        &mut self,
-        signer: Option<&ActorState>,
-        parcel: ParcelId,
-        site_id: &kpledger_model::SiteId,
-        weight: Points,
-        stones: u32,
-        hs: &kpledger_model::HsCode,
-    ) {
+    /// An extraction event (the event `Cx` judges; it reads its own fields).
+    pub(super) fn extraction(&mut self, signer: Option<&ActorState>) {
+        let ev = self.ev;
+        let Payload::Extraction { parcel, site: site_id, weight_pt: weight, stones, hs_code: hs } =
+            &ev.body.payload
+        else {
+            return;
+        };
+        let (parcel, weight, stones) = (*parcel, *weight, *stones);
         self.fresh(parcel);
         if !hs.is_rough() {
             self.err(
@@ -710,18 +710,21 @@ impl<'a, S: State> Cx<'a, S> {
         self.effects.push(Effect::PutParcel(out));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn valuation(
-        &mut self,
-        signer: Option<&ActorState>,
-        parcel: ParcelId,
-        prev: Hash,
-        weight: Points,
-        [exporter, government]: [Cents; 2],
-        independent: Option<Cents>,
-        final_value: Cents,
-        duty: Cents,
-    ) {
+    /// A valuation event (the event `Cx` judges; it reads its own fields).
+    pub(super) fn valuation(&mut self, signer: Option<&ActorState>) {
+        let &Payload::Valuation {
+            parcel,
+            prev,
+            weight_pt: weight,
+            exporter_usd_cents: exporter,
+            government_usd_cents: government,
+            independent_usd_cents: independent,
+            final_usd_cents: final_value,
+            duty_usd_cents: duty,
+        } = &self.ev.body.payload
+        else {
+            return;
+        };
         let Some(mut p) = self.open_parcel(parcel, prev).map(Cow::into_owned) else { return };
         self.require_role(signer, &[Role::Valuer], "value a parcel officially");
         self.same_country_as_holder(signer, &p, "value");

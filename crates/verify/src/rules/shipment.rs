@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use kpledger_model::types::MAX_STONES;
-use kpledger_model::{ActorId, Country, ParcelId, Points, Role, Text};
+use kpledger_model::{ActorId, Country, ParcelId, Payload, Points, Role, Text};
 
 use crate::finding::{Finding, Rule};
 use crate::state::{ActorState, CertificateState, Effect, ParcelState, ParcelStatus, State};
@@ -111,18 +111,26 @@ impl<'a, S: State> Cx<'a, S> {
         self.effects.push(Effect::PutCertificate(Box::new(cert)));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn transit(
-        &mut self,
-        signer: Option<&ActorState>,
-        number: &Text,
-        country: &Country,
-        refs: &[kpledger_model::ParcelRef],
-        [seals_in, seals_out]: [&Vec<Text>; 2],
-        [carats_in, carats_out]: [Points; 2],
-        [count_in, count_out]: [u32; 2],
-        opened: bool,
-    ) {
+    /// A transit event (the event `Cx` judges; it reads its own fields).
+    pub(super) fn transit(&mut self, signer: Option<&ActorState>) {
+        let ev = self.ev;
+        let Payload::Transit {
+            certificate: number,
+            country,
+            parcels: refs,
+            seal_ids_in: seals_in,
+            seal_ids_out: seals_out,
+            carats_in_pt,
+            carats_out_pt,
+            parcel_count_in,
+            parcel_count_out,
+            opened,
+        } = &ev.body.payload
+        else {
+            return;
+        };
+        let (carats_in, carats_out) = (*carats_in_pt, *carats_out_pt);
+        let (count_in, count_out, opened) = (*parcel_count_in, *parcel_count_out, *opened);
         let Some(cert) = self.known_certificate(number, Rule::Tr1) else { return };
         let c = &cert.certificate;
         self.require_role(signer, &[Role::Authority], "record a transit");
