@@ -326,7 +326,7 @@ fn ingest(source: &Path, target: &Path, total: u64, root: &kpledger_model::Secre
         if batches.len() == 100 || seq > total {
             let t = Instant::now();
             to.ingest_batches(std::mem::take(&mut batches).into_iter(), &mut |_| {})
-                .map_err(|(i, e)| anyhow::anyhow!("ingest stopped at event {}: {e}", i + 1))?;
+                .map_err(|e| anyhow::anyhow!("ingest stopped at event {}: {}", e.index + 1, e.error))?;
             spent += t.elapsed();
             pb.set_position(last);
         }

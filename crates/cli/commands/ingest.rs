@@ -7,7 +7,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
-use kpledger_core::store::StoreError;
+use kpledger_core::store::{BatchError, StoreError};
 use kpledger_model::Event;
 use kpledger_verify::Finding;
 
@@ -175,13 +175,13 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
             }
             Ok(OK)
         }
-        Err((i, StoreError::Rejected { findings, .. })) => {
+        Err(BatchError { index: i, error: StoreError::Rejected { findings, .. } }) => {
             if !json {
                 eprintln!("kpledger: event {} of {} was refused; nothing was recorded", i + 1, events.len());
             }
             refused(&findings, json)
         }
-        Err((_, e)) => Err(e.into()),
+        Err(BatchError { error, .. }) => Err(error.into()),
     }
 }
 

@@ -53,10 +53,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     while size < total {
         let tx = conn.transaction()?;
-        let tree = LogTree::new(&tx);
         let end = (size + BATCH).min(total);
         while size < end {
-            tree.append(size, merkle_leaf(&size.to_be_bytes()))?;
+            LogTree::append(&tx, size, merkle_leaf(&size.to_be_bytes()))?;
             size += 1;
         }
         tx.commit()?;

@@ -10,12 +10,13 @@ use kpledger_verify::{after_event, prev_of};
 use crate::store::{Ledger, StoreError};
 
 impl Ledger {
-    /// The card of parcel `id`, under the newest stored checkpoint. Refused (`StoreError::Refused`)
-    /// when the parcel is not in the ledger, was consumed, or no checkpoint covers its head yet.
+    /// The card of parcel `id`, under the newest stored checkpoint. [`StoreError::NoParcel`] when
+    /// the parcel is not in the ledger; refused ([`StoreError::Refused`]) when it was consumed or
+    /// no checkpoint covers its head yet.
     pub fn parcel_card(&self, id: &ParcelId) -> Result<Card, StoreError> {
         let p = self
             .parcel(id)?
-            .ok_or_else(|| StoreError::Refused(format!("parcel {id} is not in {}", self.path().display())))?;
+            .ok_or_else(|| StoreError::NoParcel { path: self.path().to_owned(), parcel: *id })?;
         let status = match p.status {
             ParcelStatus::Open => CardStatus::Open,
             ParcelStatus::Sealed => CardStatus::Sealed,
@@ -28,7 +29,9 @@ impl Ledger {
                 )));
             }
         };
-        let bad = |reason: String| StoreError::BadRow { path: self.path().to_owned(), reason };
+        let bad = |reason: String| {
+            StoreError::from(crate::store::StorageError::BadRow { path: self.path().to_owned(), reason })
+        };
         let event_at = |hash: &kpledger_model::Hash| -> Result<(u64, ParsedEvent), StoreError> {
             let seq = self.position_of(hash)?.ok_or_else(|| {
                 bad(format!("parcel {id} names event {hash}, which the ledger does not hold"))

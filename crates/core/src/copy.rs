@@ -11,10 +11,10 @@
 
 use kpledger_verify::{Finding, Report};
 
-use kpledger_verify::ledger::StoredCheckpoint;
+use kpledger_verify::StoredCheckpoint;
 
 use crate::store::pg_ledger::PgLedger;
-use crate::store::{Ledger, OpenOptions, StoreError};
+use crate::store::{Ledger, OpenOptions, StorageError, StoreError};
 
 /// Events read and recorded per transaction.
 const BATCH: u64 = 2048;
@@ -101,7 +101,9 @@ impl Store {
     pub fn destination(location: &str) -> Result<Store, StoreError> {
         if crate::store::pg::is_url(location) {
             return match PgLedger::create(location) {
-                Err(StoreError::Exists(_)) => Ok(Store::Pg(PgLedger::open(location, false)?)),
+                Err(StoreError::Storage(StorageError::Exists(_))) => {
+                    Ok(Store::Pg(PgLedger::open(location, false)?))
+                }
                 other => other.map(Store::Pg),
             };
         }
@@ -206,7 +208,7 @@ pub fn copy(
                     let docs = docs?;
                     let n = docs.len() as u64;
                     l.ingest_batches(std::iter::once(docs), &mut |_| {})
-                        .map_err(|(i, e)| refused(done + i, e))?;
+                        .map_err(|b| refused(done + b.index as u64, b.error))?;
                     done += n;
                     progress(done, total);
                 }

@@ -24,4 +24,6 @@ pub mod sim;
 pub mod store;
 pub mod synth;
 
-pub use store::{Appended, GroupOutcome, Ledger, OpenOptions, Recorded, StoreError};
+pub use store::{
+    Appended, BatchError, GroupOutcome, Ledger, OpenOptions, Recorded, StorageError, StoreError,
+};

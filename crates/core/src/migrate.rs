@@ -169,9 +169,9 @@ pub fn migrate(from: &Path, to: &Path, progress: &mut dyn FnMut(u64, u64)) -> Re
         if batch.is_empty() {
             return Ok(());
         }
-        new.append_all(batch).map_err(|(i, e)| match e {
+        new.append_all(batch).map_err(|e| match e.error {
             StoreError::Rejected { findings, .. } => {
-                MigrateError::Refused { path: from.to_owned(), seq: *done + i as u64 + 1, findings }
+                MigrateError::Refused { path: from.to_owned(), seq: *done + e.index as u64 + 1, findings }
             }
             other => MigrateError::Store(other),
         })?;

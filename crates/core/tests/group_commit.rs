@@ -57,9 +57,9 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     assert!(matches!(first[0], Recorded::New(_)));
     assert_eq!(seq(&first[0]), before + 1);
     // The second submission: its refused event takes its good one down with it, nothing else.
-    let (i, e) = out[1].as_ref().unwrap_err();
-    assert_eq!(*i, 1);
-    assert!(matches!(e, StoreError::Rejected { .. }), "{e}");
+    let refused = out[1].as_ref().unwrap_err();
+    assert_eq!(refused.index, 1);
+    assert!(matches!(refused.error, StoreError::Rejected { .. }), "{refused}");
     let third = out[2].as_ref().unwrap();
     assert_eq!((seq(&third[0]), seq(&third[1])), (before + 2, before + 3));
     // The fourth: both events already recorded (one long ago, one by the third submission).

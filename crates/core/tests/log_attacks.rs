@@ -856,7 +856,7 @@ fn consumed_parcel_rows_edited_or_missing() {
     );
     sql(&retyped, &update("weight_pt = 'heavy'"));
     match Ledger::open(&retyped, OpenOptions::default()) {
-        Err(StoreError::Schema { differences, .. }) => {
+        Err(StoreError::Storage(kpledger_core::StorageError::Schema { differences, .. })) => {
             assert!(differences.contains("table \"parcels\" is defined differently"), "{differences}");
         }
         other => panic!("a table that is no longer STRICT should be refused: {other:?}"),

@@ -12,12 +12,12 @@
 //! written in bulk and read back as written.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use kpledger_core::StoreError;
 use kpledger_core::copy::{Store, copy};
 use kpledger_core::store::pg::{EventRow, PgStore, catalog, rows};
 use kpledger_core::store::pg_ledger::PgLedger;
+use kpledger_core::{StorageError, StoreError};
+use kpledger_verify::Cell;
 use kpledger_verify::SigMode;
-use kpledger_verify::ledger::Cell;
 use postgres::NoTls;
 
 /// The server's URL (a role that may create databases), or `None`: skipped.
@@ -62,7 +62,7 @@ fn pg_a_new_ledger_has_exactly_the_expected_catalog() {
     let mut s = PgStore::open(&url, false).unwrap();
     s.write_transaction().unwrap().commit().unwrap();
     // A second creation in the same database is refused.
-    assert!(matches!(PgStore::create(&url), Err(StoreError::Exists(_))));
+    assert!(matches!(PgStore::create(&url), Err(StoreError::Storage(StorageError::Exists(_)))));
 }
 
 #[test]
@@ -98,11 +98,11 @@ fn pg_a_database_edited_behind_kpledgers_back_is_refused() {
         s.client().batch_execute(sql).unwrap_or_else(|e| panic!("{tag}: {e}"));
         // The open store's next write transaction sees it too.
         match s.write_transaction().err() {
-            Some(StoreError::Schema { .. }) => {}
+            Some(StoreError::Storage(StorageError::Schema { .. })) => {}
             other => panic!("{tag}: a write went ahead on an edited schema: {other:?}"),
         }
         match PgStore::open(&url, true) {
-            Err(StoreError::Schema { differences, .. }) => {
+            Err(StoreError::Storage(StorageError::Schema { differences, .. })) => {
                 assert!(!differences.is_empty(), "{tag}");
                 eprintln!("{tag}: {differences}");
             }

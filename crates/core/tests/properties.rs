@@ -77,10 +77,12 @@ fn ingest(events: &[ParsedEvent], checkpoint: &StoredCheckpoint) -> Outcome {
     let scratch = TempDir::in_memory("properties");
     let mut ledger = Ledger::create(&scratch.ledger()).unwrap();
     match ledger.append_all(events) {
-        Err((at, StoreError::Rejected { findings, .. })) => {
+        Err(kpledger_core::BatchError { index: at, error: StoreError::Rejected { findings, .. } }) => {
             return Outcome::Refused { at, codes: error_codes(&findings) };
         }
-        Err((at, e)) => panic!("ingest failed at event {at} for another reason: {e}"),
+        Err(kpledger_core::BatchError { index: at, error: e }) => {
+            panic!("ingest failed at event {at} for another reason: {e}")
+        }
         Ok(_) => {}
     }
     drop(ledger);

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kpledger_core::{Ledger, Recorded, StoreError};
+use kpledger_core::{BatchError, Ledger, Recorded, StorageError, StoreError};
 use kpledger_model::{ActorId, Event, Hash, Offer, ParcelId, ParsedEvent, Payload, Text};
 use kpledger_verify::{Finding, Rule, SigMode, Signatures};
 use serde_json::{Value, json};
@@ -253,7 +253,7 @@ async fn submit_inner(
             let body = json!({"recorded": list, "findings": warnings});
             Ok((if created { "created" } else { "duplicate" }, json_response(status, &body)))
         }
-        Ok(Err((i, StoreError::Rejected { findings, .. }))) => {
+        Ok(Err(BatchError { index: i, error: StoreError::Rejected { findings, .. } })) => {
             let findings = match named.get(i) {
                 Some((signer, parcels)) => redact(state, signer, parcels, findings).await,
                 None => findings,
@@ -271,7 +271,7 @@ async fn submit_inner(
             p.event_index = Some(i);
             Err(("refused", p))
         }
-        Ok(Err((_, e))) => Err(("error", Problem::from(e))),
+        Ok(Err(BatchError { error, .. })) => Err(("error", Problem::from(error))),
         Err(msg) => Err((
             "error",
             Problem {
@@ -596,7 +596,9 @@ async fn parcel_card(
         match l.parcel_card(&pid) {
             Ok(card) => Ok(serde_json::to_value(&card)
                 .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))),
-            Err(StoreError::Refused(why)) => Ok(Err(Problem::new(StatusCode::CONFLICT, "no-card", why))),
+            Err(e @ (StoreError::Refused(_) | StoreError::NoParcel { .. })) => {
+                Ok(Err(Problem::new(StatusCode::CONFLICT, "no-card", e.to_string())))
+            }
             Err(e) => Err(e),
         }
     })
@@ -673,7 +675,7 @@ async fn list_events(
         if first <= last {
             for (i, doc) in l.event_docs(first, last)?.into_iter().enumerate() {
                 let seq = first + i as u64;
-                let ev = Event::parse(&doc).map_err(|e| StoreError::BadRow {
+                let ev = Event::parse(&doc).map_err(|e| StorageError::BadRow {
                     path: l.path().to_owned(),
                     reason: format!("event #{seq}: {e}"),
                 })?;

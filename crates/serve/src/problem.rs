@@ -73,7 +73,7 @@ impl IntoResponse for Problem {
 impl From<kpledger_core::StoreError> for Problem {
     fn from(e: kpledger_core::StoreError) -> Problem {
         match e {
-            kpledger_core::StoreError::Locked(_) => Problem {
+            kpledger_core::StoreError::Storage(kpledger_core::StorageError::Locked(_)) => Problem {
                 retry_after: Some(1),
                 ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             },

@@ -6,7 +6,7 @@
 //! (`log_nodes`), so a tile is a range read of one level, never a computation. An entry bundle
 //! holds the log entries (each an event's 32-byte hash) with a two-byte big-endian length.
 
-use kpledger_core::{Ledger, StoreError};
+use kpledger_core::{Ledger, StorageError, StoreError};
 
 /// Hashes (or entries) in a full tile.
 pub const TILE_WIDTH: u64 = 256;
@@ -125,10 +125,11 @@ pub fn read(ledger: &Ledger, tile: &TilePath, size: u64) -> Result<Option<Vec<u8
             }
             let hashes = ledger.log_hashes(height, first, count)?;
             if hashes.len() as u64 != count {
-                return Err(StoreError::Corrupt {
+                return Err(StorageError::Corrupt {
                     path: ledger.path().to_owned(),
                     reason: format!("the log's Merkle tree lacks nodes of {}", tile.to_path()),
-                });
+                }
+                .into());
             }
             Ok(Some(hashes.iter().flat_map(|h| h.0).collect()))
         }
@@ -138,10 +139,11 @@ pub fn read(ledger: &Ledger, tile: &TilePath, size: u64) -> Result<Option<Vec<u8
             }
             let hashes = ledger.event_hashes(first + 1, first + count)?;
             if hashes.len() as u64 != count {
-                return Err(StoreError::Corrupt {
+                return Err(StorageError::Corrupt {
                     path: ledger.path().to_owned(),
                     reason: format!("events missing under {}", tile.to_path()),
-                });
+                }
+                .into());
             }
             let mut out = Vec::with_capacity(hashes.len() * 34);
             for h in hashes {

@@ -1,29 +1,18 @@
 //! The write path: judging events against the stored state and writing what the rules accept.
 
-use std::path::Path;
-
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Country, Hash, ParsedEvent};
-use kpledger_verify::Cell;
-use kpledger_verify::{Accepted, ActorState, Effect, Finding, PolicyHistory, SigMode, rows};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use kpledger_verify::rows::DerivedRow;
+use kpledger_verify::{Accepted, ActorState, Effect, Finding, PolicyHistory, SigMode};
 
-use super::schema::check_schema;
+use super::backend::{Backend, EventRow, Reads, Writes};
 use super::state::SqlState;
-use super::{Appended, GroupOutcome, Ledger, Recorded, StoreError, sql_err, tree_err};
+use super::{Appended, BatchError, Fault, GroupOutcome, Ledger, Recorded, StoreError};
 
 impl Ledger {
     /// Checks `event` against the current state and appends it if the rules accept it.
     pub fn append(&mut self, event: &ParsedEvent) -> Result<Appended, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql_err(&path, e))?;
-        check_schema(&tx, &path)?;
-        let out = append_in(&tx, &path, event)?;
-        tx.commit().map_err(|e| sql_err(&path, e))?;
-        Ok(out)
+        self.in_write(|tx| append_in(tx, event))
     }
 
     /// Bulk ingest: appends batches of stored-form documents, each batch in its own durable
@@ -37,8 +26,8 @@ impl Ledger {
         &mut self,
         batches: impl Iterator<Item = Vec<Vec<u8>>> + Send,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<u64, (u64, StoreError)> {
-        let mut done = 0u64;
+    ) -> Result<u64, BatchError> {
+        let mut done = 0usize;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
@@ -53,24 +42,27 @@ impl Ledger {
                 let mut events = Vec::with_capacity(prepared.len());
                 let mut sigs = Vec::with_capacity(prepared.len());
                 for (i, p) in prepared.into_iter().enumerate() {
-                    let at = done + i as u64;
-                    let ev =
-                        p.parsed.map_err(|source| (at, StoreError::NotAnEvent { number: at + 1, source }))?;
+                    let index = done + i;
+                    let ev = p.parsed.map_err(|source| BatchError {
+                        index,
+                        error: StoreError::NotAnEvent { number: index as u64 + 1, source },
+                    })?;
                     sigs.push(p.sigs.unwrap_or_else(|| kpledger_verify::Signatures::check(&ev)));
                     events.push(ev);
                 }
-                self.append_all_signed(&events, sigs).map_err(|(i, e)| (done + i as u64, e))?;
-                done += events.len() as u64;
-                progress(done);
+                self.append_all_signed(&events, sigs)
+                    .map_err(|e| BatchError { index: done + e.index, error: e.error })?;
+                done += events.len();
+                progress(done as u64);
             }
             // Dropping `rx` here stops the worker at its next batch.
-            Ok(done)
+            Ok(done as u64)
         })
     }
 
     /// Appends several events in one transaction: all of them, or none (the error names
     /// the index of the first refused event).
-    pub fn append_all(&mut self, events: &[ParsedEvent]) -> Result<Vec<Appended>, (usize, StoreError)> {
+    pub fn append_all(&mut self, events: &[ParsedEvent]) -> Result<Vec<Appended>, BatchError> {
         // Signatures do not depend on the ledger's state: they are checked first, on every
         // core, then the rules judge the events in order with their verdicts.
         let sigs = kpledger_verify::prepare::signatures(events, SigMode::Strict);
@@ -82,20 +74,17 @@ impl Ledger {
         &mut self,
         events: &[ParsedEvent],
         sigs: Vec<kpledger_verify::Signatures>,
-    ) -> Result<Vec<Appended>, (usize, StoreError)> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| (0, sql_err(&path, e)))?;
-        check_schema(&tx, &path).map_err(|e| (0, e))?;
+    ) -> Result<Vec<Appended>, BatchError> {
+        let path = self.db.path.clone();
+        let at = |index: usize, e: Fault| BatchError { index, error: e.at(&path) };
+        let tx = self.db.begin_write().map_err(|e| at(0, e))?;
         // Actors and policies change rarely: read and decoded once per batch.
         let cache = BatchCache::default();
         let mut out = Vec::with_capacity(events.len());
         for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
-            out.push(append_in_signed(&tx, &path, ev, sig, &cache).map_err(|e| (i, e))?);
+            out.push(append_in_signed(tx.writes(), ev, sig, &cache).map_err(|e| at(i, e))?);
         }
-        tx.commit().map_err(|e| (events.len(), sql_err(&path, e)))?;
+        tx.commit().map_err(|e| at(events.len(), e))?;
         Ok(out)
     }
 
@@ -110,69 +99,65 @@ impl Ledger {
         &mut self,
         groups: &[(&[ParsedEvent], Vec<kpledger_verify::Signatures>)],
     ) -> Result<Vec<GroupOutcome>, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql_err(&path, e))?;
-        check_schema(&tx, &path)?;
-        let mut out = Vec::with_capacity(groups.len());
-        for (events, sigs) in groups {
-            tx.execute_batch("SAVEPOINT submission").map_err(|e| sql_err(&path, e))?;
-            // A cache per submission: a refused one's effects vanish with its savepoint.
-            let cache = BatchCache::default();
-            let mut done = Vec::with_capacity(events.len());
-            let mut fresh = std::collections::HashSet::new();
-            let mut refused = None;
-            for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
-                if !fresh.contains(&ev.hash)
-                    && let Some(seq) = seq_of(&tx, &path, &ev.hash)?
-                {
-                    done.push(Recorded::Already { seq, hash: ev.hash });
-                    continue;
-                }
-                fresh.insert(ev.hash);
-                match append_in_signed(&tx, &path, ev, *sig, &cache) {
-                    Ok(a) => done.push(Recorded::New(a)),
-                    Err(e @ StoreError::Rejected { .. }) => {
-                        refused = Some((i, e));
-                        break;
+        self.in_write(|tx| {
+            let mut out = Vec::with_capacity(groups.len());
+            for (events, sigs) in groups {
+                tx.savepoint()?;
+                // A cache per submission: a refused one's effects vanish with its savepoint.
+                let cache = BatchCache::default();
+                let mut done = Vec::with_capacity(events.len());
+                let mut fresh = std::collections::HashSet::new();
+                let mut refused = None;
+                for (i, (ev, sig)) in events.iter().zip(sigs).enumerate() {
+                    if !fresh.contains(&ev.hash)
+                        && let Some(seq) = tx.seq_of(&ev.hash)?
+                    {
+                        done.push(Recorded::Already { seq, hash: ev.hash });
+                        continue;
                     }
-                    Err(e) => return Err(e),
+                    fresh.insert(ev.hash);
+                    match append_in_signed(tx, ev, *sig, &cache) {
+                        Ok(a) => done.push(Recorded::New(a)),
+                        Err(Fault::Done(error @ StoreError::Rejected { .. })) => {
+                            refused = Some(BatchError { index: i, error });
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                match refused {
+                    None => {
+                        tx.release_savepoint()?;
+                        out.push(Ok(done));
+                    }
+                    Some(r) => {
+                        tx.rollback_savepoint()?;
+                        out.push(Err(r));
+                    }
                 }
             }
-            match refused {
-                None => {
-                    tx.execute_batch("RELEASE submission").map_err(|e| sql_err(&path, e))?;
-                    out.push(Ok(done));
-                }
-                Some(r) => {
-                    tx.execute_batch("ROLLBACK TO submission; RELEASE submission")
-                        .map_err(|e| sql_err(&path, e))?;
-                    out.push(Err(r));
-                }
-            }
-        }
-        tx.commit().map_err(|e| sql_err(&path, e))?;
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Checks `event` without appending it (an event already in the ledger is refused, as
     /// `append` would). A stored row the rules need that cannot be read is an error, as it
     /// is for `append`: never a verdict made without it.
     pub fn dry_run(&self, event: &ParsedEvent) -> Result<kpledger_verify::Verdict, StoreError> {
-        let dup = already_recorded(&self.conn, &self.path, event)?;
-        let verdict = judge(&self.conn, &self.path, None, event, kpledger_verify::Signatures::check(event))?;
-        Ok(match dup {
-            Some(dup) => verdict.with_first(dup),
-            None => verdict,
+        self.with(|| {
+            let dup = already_recorded(self.db.reads(), event)?;
+            let verdict = judge(self.db.reads(), None, event, kpledger_verify::Signatures::check(event))?;
+            Ok(match dup {
+                Some(dup) => verdict.with_first(dup),
+                None => verdict,
+            })
         })
     }
 }
 
 /// Checks and writes one event inside an open transaction.
-fn append_in(tx: &Connection, path: &Path, event: &ParsedEvent) -> Result<Appended, StoreError> {
-    append_in_signed(tx, path, event, kpledger_verify::Signatures::check(event), &BatchCache::default())
+fn append_in(tx: &dyn Writes, event: &ParsedEvent) -> Result<Appended, Fault> {
+    append_in_signed(tx, event, kpledger_verify::Signatures::check(event), &BatchCache::default())
 }
 
 /// Actors and policies read during one transaction, decoded once: the rules ask for the
@@ -188,19 +173,19 @@ pub(super) struct BatchCache {
 
 /// As `append_in`, with the event's signatures already checked.
 fn append_in_signed(
-    tx: &Connection,
-    path: &Path,
+    tx: &dyn Writes,
     event: &ParsedEvent,
     sigs: kpledger_verify::Signatures,
     cache: &BatchCache,
-) -> Result<Appended, StoreError> {
-    if let Some(dup) = already_recorded(tx, path, event)? {
-        return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] });
+) -> Result<Appended, Fault> {
+    if let Some(dup) = already_recorded(tx, event)? {
+        return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] }.into());
     }
-    let verdict = judge(tx, path, Some(cache), event, sigs)?;
-    let accepted =
-        verdict.accept().map_err(|findings| StoreError::Rejected { hash: event.hash, findings })?;
-    write(tx, path, event, &accepted, cache)
+    let verdict = judge(tx, Some(cache), event, sigs)?;
+    let accepted = verdict
+        .accept()
+        .map_err(|findings| Fault::Done(StoreError::Rejected { hash: event.hash, findings }))?;
+    write(tx, event, &accepted, cache)
 }
 
 /// The rules' verdict on `event` against the stored state: the one place the store asks for
@@ -209,24 +194,18 @@ fn append_in_signed(
 /// certificate can turn a refusal into an acceptance, so there is no verdict, only the
 /// damage, for an append and a dry run alike.
 fn judge(
-    conn: &Connection,
-    path: &Path,
+    store: &dyn Reads,
     cache: Option<&BatchCache>,
     event: &ParsedEvent,
     sigs: kpledger_verify::Signatures,
-) -> Result<kpledger_verify::Verdict, StoreError> {
-    let state = SqlState { cache, ..SqlState::new(conn, path) };
+) -> Result<kpledger_verify::Verdict, Fault> {
+    let state = SqlState { cache, ..SqlState::new(store) };
     let mut verdict = kpledger_verify::check_event_signed(&state, event, sigs);
     if let Some(e) = state.failure() {
         return Err(e);
     }
-    // The ledger's clock (CH-4): the newest time the log holds, through the index on `time`
-    // (times are fixed-width UTC, so their text order is their time order).
-    let newest: Option<String> = conn
-        .prepare_cached("SELECT max(time) FROM events")
-        .and_then(|mut st| st.query_row([], |r| r.get(0)))
-        .map_err(|e| sql_err(path, e))?;
-    let newest = newest.and_then(|t| kpledger_model::Time::new(t).ok());
+    // The ledger's clock (CH-4): the newest time the log holds.
+    let newest = store.newest_time()?.and_then(|t| kpledger_model::Time::new(t).ok());
     if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), event) {
         verdict = verdict.with_first(f);
     }
@@ -237,12 +216,8 @@ fn judge(
 /// against the state, and some events (a policy published again, byte for byte) pass them a
 /// second time; the log must not hold the same leaf twice, and the `UNIQUE` index on the hash
 /// would otherwise refuse it as a bare database error (exit 2) instead of a refusal (exit 1).
-fn already_recorded(
-    tx: &Connection,
-    path: &Path,
-    event: &ParsedEvent,
-) -> Result<Option<Finding>, StoreError> {
-    Ok(seq_of(tx, path, &event.hash)?.map(|seq| {
+fn already_recorded(store: &dyn Reads, event: &ParsedEvent) -> Result<Option<Finding>, Fault> {
+    Ok(store.seq_of(&event.hash)?.map(|seq| {
         let mut f = Finding::error(
             kpledger_verify::Rule::Ch1,
             format!("this very event is already in this ledger as event #{seq}; an event is recorded once"),
@@ -254,56 +229,30 @@ fn already_recorded(
     }))
 }
 
-/// The position of the event with this hash, if the ledger holds it (the `UNIQUE` index on
-/// `hash` makes this one lookup).
-pub(super) fn seq_of(conn: &Connection, path: &Path, hash: &Hash) -> Result<Option<u64>, StoreError> {
-    let seq: Option<i64> = conn
-        .prepare_cached("SELECT seq FROM events WHERE hash = ?1")
-        .and_then(|mut st| st.query_row([&hash.0[..]], |r| r.get(0)).optional())
-        .map_err(|e| sql_err(path, e))?;
-    Ok(seq.and_then(|s| u64::try_from(s).ok()))
-}
-
 /// Writes an accepted event and its effects. Requires the token for this very event.
 fn write(
-    tx: &Connection,
-    path: &Path,
+    tx: &dyn Writes,
     event: &ParsedEvent,
     accepted: &Accepted,
     cache: &BatchCache,
-) -> Result<Appended, StoreError> {
-    let e = |err| sql_err(path, err);
+) -> Result<Appended, Fault> {
     if accepted.hash() != event.hash {
-        return Err(StoreError::BadRow {
-            path: path.to_owned(),
-            reason: "acceptance token is for another event".into(),
-        });
+        return Err(Fault::BadRow("acceptance token is for another event".into()));
     }
     let body = &event.event.body;
-    let doc = std::str::from_utf8(&event.canonical).map_err(|_| StoreError::BadRow {
-        path: path.to_owned(),
-        reason: "canonical bytes are not UTF-8".into(),
+    let doc = std::str::from_utf8(&event.canonical)
+        .map_err(|_| Fault::BadRow("canonical bytes are not UTF-8".into()))?;
+    let seq = tx.insert_event(&EventRow {
+        hash: &event.hash,
+        kind: body.payload.kind(),
+        time: body.time.as_str(),
+        signer: body.signer.as_str(),
+        doc,
     })?;
-    tx.prepare_cached("INSERT INTO events(hash, kind, time, signer, doc) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .and_then(|mut st| {
-            st.execute(params![
-                &event.hash.0[..],
-                body.payload.kind(),
-                body.time.as_str(),
-                body.signer.as_str(),
-                doc
-            ])
-        })
-        .map_err(e)?;
-    let seq = tx.last_insert_rowid();
-    {
-        let mut st =
-            tx.prepare_cached("INSERT INTO event_parcels(parcel, seq) VALUES (?1, ?2)").map_err(e)?;
-        for (p, _) in body.payload.parcels() {
-            st.execute(params![p.to_string(), seq]).map_err(e)?;
-        }
+    for (p, _) in body.payload.parcels() {
+        tx.insert_event_parcel(&p.to_string(), seq)?;
     }
-    append_leaf(tx, path, seq as u64, &event.hash)?;
+    append_leaf(tx, seq, &event.hash)?;
     for effect in accepted.effects() {
         match effect {
             Effect::PutActor(a) => {
@@ -316,36 +265,14 @@ fn write(
             }
             _ => {}
         }
-        let (table, row) = match effect {
-            Effect::SetOrigin(o) => ("meta", rows::origin_row(o.as_str())),
-            Effect::PutActor(a) => ("actors", rows::actor_row(a)),
-            Effect::PutSite(s) => ("sites", rows::site_row(s)),
-            Effect::PutPolicy(p) => ("policies", rows::policy_row(p)),
-            Effect::PutParcel(p) => ("parcels", rows::parcel_row(p)),
-            Effect::PutCertificate(c) => ("certificates", rows::certificate_row(c)),
-            Effect::PutImport { key, event } => ("meta", rows::import_row(key, event)),
-            _ => continue,
-        };
-        let marks: Vec<String> = (1..=row.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT OR REPLACE INTO {table} VALUES ({})", marks.join(", "));
-        let mut st = tx.prepare_cached(&sql).map_err(e)?;
-        let values: Vec<rusqlite::types::Value> = row
-            .into_iter()
-            .map(|c| match c {
-                Cell::Null => rusqlite::types::Value::Null,
-                Cell::Int(i) => rusqlite::types::Value::Integer(i),
-                Cell::Text(t) => rusqlite::types::Value::Text(t),
-                Cell::Blob(b) => rusqlite::types::Value::Blob(b),
-            })
-            .collect();
-        st.execute(rusqlite::params_from_iter(values)).map_err(e)?;
+        if let Some(row) = DerivedRow::of(effect) {
+            tx.put_derived(&row)?;
+        }
     }
-    Ok(Appended { seq: seq as u64, hash: event.hash, warnings: accepted.warnings().to_vec() })
+    Ok(Appended { seq, hash: event.hash, warnings: accepted.warnings().to_vec() })
 }
 
 /// Adds the event's leaf to the Merkle tree: O(log n) reads and writes.
-fn append_leaf(tx: &Connection, path: &Path, seq: u64, event_hash: &Hash) -> Result<(), StoreError> {
-    LogTree::new(tx)
-        .append(seq - 1, kpledger_verify::log::leaf_hash(event_hash))
-        .map_err(|e| tree_err(path, e))
+fn append_leaf(tx: &dyn Writes, seq: u64, event_hash: &Hash) -> Result<(), Fault> {
+    Ok(LogTree::append(tx, seq - 1, kpledger_verify::log::leaf_hash(event_hash))?)
 }

@@ -1,16 +1,14 @@
 //! The transparency log: stored tree reads, proofs, checkpoints and cosignatures.
 
-use std::path::Path;
-
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Event, Hash, Payload, PublicKey, SecretKey};
 use kpledger_verify::ActorState;
 use kpledger_verify::StoredCheckpoint;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::schema::check_schema;
+use super::backend::{Backend, Reads};
+use super::read::parse_stored;
 use super::state::SqlState;
-use super::{Ledger, StoreError, bytes_of, sql_err, text_of, tree_err};
+use super::{Fault, Ledger, StoreError};
 
 impl Ledger {
     /// Stores a checkpoint carried over from an older file of the same log (`crate::migrate`),
@@ -18,118 +16,73 @@ impl Ledger {
     /// the events, so it holds for this file's tree too. Nothing here judges it: the migration
     /// verifies the whole new file afterwards (LOG-2 checks every stored checkpoint).
     pub(crate) fn carry_checkpoint(&mut self, size: i64, root: &[u8], note: &str) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let run = |c: &mut Connection| -> Result<(), StoreError> {
-            let tx =
-                c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| sql_err(&path, e))?;
-            check_schema(&tx, &path)?;
-            tx.execute(
-                "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
-                params![size, root, note],
-            )
-            .map_err(|e| sql_err(&path, e))?;
-            tx.commit().map_err(|e| sql_err(&path, e))
-        };
-        run(&mut self.conn)
+        self.in_write(|tx| tx.insert_checkpoint(u64::try_from(size).unwrap_or(0), root, note))
     }
 
     /// The stored hashes of the Merkle tree's nodes at `level` (leaves are level 0), indices
     /// `first .. first + count`: what a C2SP tlog-tiles tile holds. Fewer than `count` when the
     /// tree has fewer complete nodes there.
     pub fn log_hashes(&self, level: u32, first: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT idx, hash FROM log_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(params![level, first as i64, first.saturating_add(count) as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, bytes_of(r.get_ref(1)?)))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let (idx, bytes) = r.map_err(|e| self.err(e))?;
-            let hash = <[u8; 32]>::try_from(bytes.as_slice())
-                .ok()
-                .filter(|_| idx as u64 == first + out.len() as u64);
-            let Some(h) = hash else {
-                return Err(StoreError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!(
+        self.with(|| {
+            let mut out = Vec::new();
+            for (idx, bytes) in self.db.reads().log_nodes(level, first, count)? {
+                let hash =
+                    <[u8; 32]>::try_from(bytes.as_slice()).ok().filter(|_| idx == first + out.len() as u64);
+                let Some(h) = hash else {
+                    return Err(Fault::Corrupt(format!(
                         "the log's Merkle tree: node {idx} of level {level} is missing or malformed"
-                    ),
-                });
-            };
-            out.push(Hash(h));
-        }
-        Ok(out)
+                    )));
+                };
+                out.push(Hash(h));
+            }
+            Ok(out)
+        })
     }
 
     /// The newest stored checkpoint, if one was published.
     pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-            .and_then(|mut st| {
-                st.query_row([], |r| {
-                    Ok(StoredCheckpoint {
-                        size: r.get::<_, i64>(0)? as u64,
-                        root: bytes_of(r.get_ref(1)?),
-                        note: text_of(r.get_ref(2)?),
-                    })
-                })
-                .optional()
-            })
-            .map_err(|e| self.err(e))
+        self.with(|| self.db.reads().latest_checkpoint())
     }
 
     /// The stored checkpoints, oldest first (as rows: verification judges them).
     pub fn stored_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(StoredCheckpoint {
-                    size: r.get::<_, i64>(0)? as u64,
-                    root: bytes_of(r.get_ref(1)?),
-                    note: text_of(r.get_ref(2)?),
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        self.with(|| self.db.reads().checkpoints())
     }
 
     /// The Merkle root of the first `size` events.
     pub fn log_root(&self, size: u64) -> Result<Hash, StoreError> {
-        self.checked_size(size)?;
-        LogTree::new(&self.conn).root(size).map_err(|e| tree_err(&self.path, e))
+        self.with(|| {
+            self.checked_size(size)?;
+            Ok(LogTree::new(self.db.reads()).root(size)?)
+        })
     }
 
     /// The inclusion proof of the event at `seq` in the tree of `size` events.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        self.checked_size(size)?;
-        if seq == 0 || seq > size {
-            return Err(StoreError::Refused(format!("event #{seq} is not in a log of {size} events")));
-        }
-        LogTree::new(&self.conn).inclusion_proof(seq - 1, size).map_err(|e| tree_err(&self.path, e))
+        self.with(|| {
+            self.checked_size(size)?;
+            if seq == 0 || seq > size {
+                return Err(Fault::refused(format!("event #{seq} is not in a log of {size} events")));
+            }
+            Ok(LogTree::new(self.db.reads()).inclusion_proof(seq - 1, size)?)
+        })
     }
 
     /// The consistency proof from the tree of `old` events to the tree of `new` events.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
-        self.checked_size(new)?;
-        if old == 0 || old > new {
-            return Err(StoreError::Refused(format!("no consistency proof from size {old} to size {new}")));
-        }
-        LogTree::new(&self.conn).consistency_proof(old, new).map_err(|e| tree_err(&self.path, e))
+        self.with(|| {
+            self.checked_size(new)?;
+            if old == 0 || old > new {
+                return Err(Fault::refused(format!("no consistency proof from size {old} to size {new}")));
+            }
+            Ok(LogTree::new(self.db.reads()).consistency_proof(old, new)?)
+        })
     }
 
-    fn checked_size(&self, size: u64) -> Result<(), StoreError> {
+    fn checked_size(&self, size: u64) -> Result<(), Fault> {
         let len = self.len()?;
         if size > len {
-            return Err(StoreError::Refused(format!("the log has {len} events, not {size}")));
+            return Err(Fault::refused(format!("the log has {len} events, not {size}")));
         }
         Ok(())
     }
@@ -138,86 +91,60 @@ impl Ledger {
     /// tlog-checkpoint in a signed note, key name = the ledger's origin) and stores it.
     /// Signing the same size again returns the stored note.
     pub fn publish_checkpoint(&mut self, key: &SecretKey) -> Result<StoredCheckpoint, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql_err(&path, e))?;
-        check_schema(&tx, &path)?;
-        let state = SqlState::new(&tx, &path);
-        let origin =
-            state.try_origin()?.ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
-        // The root authority is the one actor nobody enrolled (the genesis signer).
-        let root_actor: Option<ActorState> = state.get_doc(
-            "SELECT doc FROM actors WHERE json_extract(doc, '$.enrolled_by') IS NULL AND role = ?1",
-            "authority",
-        )?;
-        let root_ok = root_actor.is_some_and(|a| a.record.key == key.public() && a.revoked.is_none());
-        if !root_ok {
-            return Err(StoreError::Refused(
-                "only the ledger's root authority, with its current key, signs checkpoints".into(),
-            ));
-        }
-        let size: i64 =
-            tx.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(|e| sql_err(&path, e))?;
-        let size = size as u64;
-        let root = LogTree::new(&tx).root(size).map_err(|e| tree_err(&path, e))?;
-        let existing: Option<String> = tx
-            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [size as i64], |r| r.get(0))
-            .optional()
-            .map_err(|e| sql_err(&path, e))?;
-        let note = match existing {
-            Some(n) => {
-                let stored: Vec<u8> = tx
-                    .query_row("SELECT root FROM checkpoints WHERE size = ?1", [size as i64], |r| r.get(0))
-                    .map_err(|e| sql_err(&path, e))?;
-                if stored != root.0 {
-                    return Err(StoreError::Corrupt {
-                        path: path.clone(),
-                        reason: format!(
+        self.in_write(|tx| {
+            let state = SqlState::new(tx);
+            let origin = state.try_origin()?.ok_or_else(|| Fault::refused("the ledger has no genesis"))?;
+            // The root authority is the one actor nobody enrolled (the genesis signer).
+            let mut root_actor: Option<ActorState> = None;
+            for doc in tx.derived_docs("actors")? {
+                let a: ActorState = serde_json::from_str(&doc).map_err(|e| Fault::BadRow(e.to_string()))?;
+                if a.enrolled_by.is_none() && a.record.role.as_str() == "authority" {
+                    root_actor = Some(a);
+                    break;
+                }
+            }
+            let root_ok = root_actor.is_some_and(|a| a.record.key == key.public() && a.revoked.is_none());
+            if !root_ok {
+                return Err(Fault::refused(
+                    "only the ledger's root authority, with its current key, signs checkpoints",
+                ));
+            }
+            let size = tx.event_count()?;
+            let root = LogTree::new(tx).root(size)?;
+            let note = match tx.checkpoint(size)? {
+                Some(existing) => {
+                    if existing.root != root.0 {
+                        return Err(Fault::Corrupt(format!(
                             "the checkpoint stored at size {size} has another root than the log now has"
-                        ),
-                    });
+                        )));
+                    }
+                    existing.note
                 }
-                n
-            }
-            None => {
-                let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
-                let signer =
-                    kpledger_model::note::SignerKey::new(origin.as_str(), key.clone()).map_err(bad)?;
-                // Chain each checkpoint to the one before, so that deleting a stored
-                // checkpoint (other than the newest) is visible in the next.
-                let previous: Option<(i64, Vec<u8>)> = tx
-                    .query_row("SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()
-                    .map_err(|e| sql_err(&path, e))?;
-                let mut checkpoint =
-                    kpledger_model::note::Checkpoint::new(origin.as_str(), size, root).map_err(bad)?;
-                if let Some((psize, proot)) = previous {
-                    let proot = <[u8; 32]>::try_from(proot.as_slice()).map(Hash).map_err(|_| {
-                        StoreError::Corrupt {
-                            path: path.clone(),
-                            reason: format!("checkpoint {psize} has a malformed root"),
-                        }
-                    })?;
-                    checkpoint = checkpoint
-                        .with_extension(&kpledger_verify::log::previous_line(psize as u64, &proot))
-                        .map_err(bad)?;
+                None => {
+                    let bad = |e: kpledger_model::note::NoteError| Fault::refused(e.to_string());
+                    let signer =
+                        kpledger_model::note::SignerKey::new(origin.as_str(), key.clone()).map_err(bad)?;
+                    // Chain each checkpoint to the one before, so that deleting a stored
+                    // checkpoint (other than the newest) is visible in the next.
+                    let previous = tx.latest_checkpoint()?.map(|c| (c.size, c.root));
+                    let mut checkpoint =
+                        kpledger_model::note::Checkpoint::new(origin.as_str(), size, root).map_err(bad)?;
+                    if let Some((psize, proot)) = previous {
+                        let proot = <[u8; 32]>::try_from(proot.as_slice()).map(Hash).map_err(|_| {
+                            Fault::Corrupt(format!("checkpoint {psize} has a malformed root"))
+                        })?;
+                        checkpoint = checkpoint
+                            .with_extension(&kpledger_verify::log::previous_line(psize, &proot))
+                            .map_err(bad)?;
+                    }
+                    let note = checkpoint.sign(&signer).map_err(bad)?;
+                    let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
+                    tx.insert_checkpoint(size, &root.0, &text)?;
+                    text
                 }
-                let note = checkpoint.sign(&signer).map_err(bad)?;
-                let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
-                tx.execute(
-                    "INSERT INTO checkpoints(size, root, note) VALUES (?1, ?2, ?3)",
-                    params![size as i64, &root.0[..], text],
-                )
-                .map_err(|e| sql_err(&path, e))?;
-                text
-            }
-        };
-        tx.commit().map_err(|e| sql_err(&path, e))?;
-        Ok(StoredCheckpoint { size, root: root.0.to_vec(), note })
+            };
+            Ok(StoredCheckpoint { size, root: root.0.to_vec(), note })
+        })
     }
 
     /// Adds witnesses' cosignatures to a stored checkpoint. `cosigned` is the checkpoint
@@ -229,76 +156,55 @@ impl Ledger {
         witnesses: &[kpledger_model::note::VerifierKey],
     ) -> Result<usize, StoreError> {
         use kpledger_model::note::{Note, SigType, VerifierKey, open_checkpoint};
-        let path = self.path.clone();
-        let bad = |e: kpledger_model::note::NoteError| StoreError::Refused(e.to_string());
-        let incoming = Note::parse(cosigned).map_err(bad)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| sql_err(&path, e))?;
-        check_schema(&tx, &path)?;
-        let origin = SqlState::new(&tx, &path)
+        let bad = |e: kpledger_model::note::NoteError| Fault::refused(e.to_string());
+        let incoming = Note::parse(cosigned).map_err(|e| StoreError::Refused(e.to_string()))?;
+        self.in_write(|tx| {
+        let origin = SqlState::new(tx)
             .try_origin()?
-            .ok_or_else(|| StoreError::Refused("the ledger has no genesis".into()))?;
+            .ok_or_else(|| Fault::refused("the ledger has no genesis"))?;
         let cp = kpledger_model::note::Checkpoint::parse(incoming.text()).map_err(bad)?;
-        let stored: Option<String> = tx
-            .query_row("SELECT note FROM checkpoints WHERE size = ?1", [cp.size() as i64], |r| r.get(0))
-            .optional()
-            .map_err(|e| sql_err(&path, e))?;
+        let stored: Option<String> = tx.checkpoint(cp.size())?.map(|c| c.note);
         let stored = stored.ok_or_else(|| {
-            StoreError::Refused(format!("this ledger has no checkpoint of size {}", cp.size()))
+            Fault::refused(format!("this ledger has no checkpoint of size {}", cp.size()))
         })?;
         let mut note = Note::parse(stored.as_bytes()).map_err(bad)?;
         if note.text() != incoming.text() {
-            return Err(StoreError::Refused(
-                "the cosigned checkpoint is not the one this ledger signed at that size".into(),
+            return Err(Fault::refused(
+                "the cosigned checkpoint is not the one this ledger signed at that size",
             ));
         }
-        let root_keys: Vec<PublicKey> = self_root_keys(&tx, &path)?;
+        let root_keys: Vec<PublicKey> = self_root_keys(tx)?;
         let log_key = root_keys
             .iter()
             .filter_map(|k| VerifierKey::new(origin.as_str(), SigType::Ed25519, *k).ok())
             .find(|k| open_checkpoint(stored.as_bytes(), origin.as_str(), k, &[]).is_ok())
             .ok_or_else(|| {
-                StoreError::Refused("the stored checkpoint is not signed by the root authority".into())
+                Fault::refused("the stored checkpoint is not signed by the root authority")
             })?;
         // A witness that is an actor of this ledger (an enrolled authority) cosigns with the key
         // it is enrolled with, and only checkpoints that contain its enrolment. A witness that is
         // not an actor (a public witness, named only by the verifiers' trust policies) is
         // accepted with the key the caller trusts; its cosignature is verified below all the same.
         for w in witnesses {
-            let is_actor: bool = tx
-                .query_row("SELECT count(*) FROM actors WHERE id = ?1", [w.name()], |r| r.get::<_, i64>(0))
-                .map_err(|e| sql_err(&path, e))?
-                > 0;
-            if !is_actor {
+            let Some(doc) = tx.derived_doc("actors", w.name())? else {
                 continue;
-            }
-            let enrolled: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT e.seq, a.doc FROM actors a JOIN events e ON e.kind = 'enrol' \
-                     AND json_extract(e.doc, '$.body.actor.id') = a.id WHERE a.id = ?1",
-                    [w.name()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(|e| sql_err(&path, e))?;
-            let Some((seq, doc)) = enrolled else {
-                return Err(StoreError::Refused(format!(
+            };
+            let Some(seq) = enrolment_seq(tx, w.name())? else {
+                return Err(Fault::refused(format!(
                     "witness {} is not enrolled in this ledger: the root authority must enrol it (as an authority) first",
                     w.name()
                 )));
             };
             let actor: ActorState = serde_json::from_str(&doc)
-                .map_err(|e| StoreError::BadRow { path: path.clone(), reason: e.to_string() })?;
+                .map_err(|e| Fault::BadRow(e.to_string()))?;
             if actor.record.key != *w.public_key() {
-                return Err(StoreError::Refused(format!(
+                return Err(Fault::refused(format!(
                     "witness {} is enrolled with another key",
                     w.name()
                 )));
             }
-            if seq as u64 > cp.size() {
-                return Err(StoreError::Refused(format!(
+            if seq > cp.size() {
+                return Err(Fault::refused(format!(
                     "witness {} was enrolled after checkpoint {}; it can cosign later checkpoints",
                     w.name(),
                     cp.size()
@@ -322,28 +228,32 @@ impl Ledger {
             }
         }
         let text = String::from_utf8_lossy(&note.to_bytes()).into_owned();
-        tx.execute("UPDATE checkpoints SET note = ?1 WHERE size = ?2", params![text, cp.size() as i64])
-            .map_err(|e| sql_err(&path, e))?;
-        tx.commit().map_err(|e| sql_err(&path, e))?;
+        tx.update_checkpoint_note(cp.size(), &text)?;
         Ok(added)
+        })
     }
+}
+
+/// The position of the `enrol` event of actor `id`, if any.
+fn enrolment_seq(store: &dyn Reads, id: &str) -> Result<Option<u64>, Fault> {
+    for (seq, doc) in store.event_docs_of_kinds(&["enrol"])? {
+        let ev = parse_stored(seq, &doc)?;
+        if let Payload::Enrol { actor } = &ev.event.body.payload
+            && actor.id.as_str() == id
+        {
+            return Ok(Some(seq));
+        }
+    }
+    Ok(None)
 }
 
 /// Every key the root authority has held, from its enrolment record's history: the
 /// genesis key and each rotation.
-fn self_root_keys(tx: &Connection, path: &Path) -> Result<Vec<PublicKey>, StoreError> {
-    let mut st = tx
-        .prepare("SELECT doc FROM events WHERE kind IN ('genesis', 'rotate_key') ORDER BY seq")
-        .map_err(|e| sql_err(path, e))?;
-    let docs: Vec<String> = st
-        .query_map([], |r| r.get(0))
-        .map_err(|e| sql_err(path, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| sql_err(path, e))?;
+fn self_root_keys(store: &dyn Reads) -> Result<Vec<PublicKey>, Fault> {
     let mut root: Option<ActorId> = None;
     let mut keys = Vec::new();
-    for d in docs {
-        let Ok(ev) = Event::parse(d.as_bytes()) else { continue };
+    for (_, d) in store.event_docs_of_kinds(&["genesis", "rotate_key"])? {
+        let Ok(ev) = Event::parse(&d) else { continue };
         match &ev.event.body.payload {
             Payload::Genesis { authority } => {
                 root = Some(authority.id.clone());

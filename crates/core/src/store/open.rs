@@ -6,109 +6,115 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::schema::{SCHEMA, check_schema, harden};
-use super::{APPLICATION_ID, Ledger, OpenOptions, SCHEMA_VERSION, StoreError, sql_err};
+use super::{APPLICATION_ID, Fault, Ledger, OpenOptions, SCHEMA_VERSION, Sqlite, StorageError, StoreError};
 
 impl Ledger {
     /// Creates a new, empty ledger file. Refuses an existing path.
     pub fn create(path: &Path) -> Result<Ledger, StoreError> {
         if path.exists() || path.is_symlink() {
-            return Err(StoreError::Exists(path.to_owned()));
+            return Err(StorageError::Exists(path.to_owned()).into());
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_err(path, e))?;
-        let mut l = Ledger { conn, path: path.to_owned(), busy: OpenOptions::default().busy_timeout };
-        l.pragmas(l.busy)?;
-        let run = |c: &mut Connection| -> rusqlite::Result<()> {
+        let run = || -> rusqlite::Result<Connection> {
+            let mut c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            pragmas(&c, OpenOptions::default().busy_timeout)?;
             c.pragma_update(None, "journal_mode", "WAL")?;
             let tx = c.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             tx.execute_batch(SCHEMA)?;
             tx.execute_batch(crate::log_tree::SCHEMA)?;
             tx.pragma_update(None, "application_id", APPLICATION_ID)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()
+            tx.commit()?;
+            Ok(c)
         };
-        run(&mut l.conn).map_err(|e| sql_err(path, e))?;
-        Ok(l)
+        let conn = run().map_err(|e| Fault::Sql(e).at(path))?;
+        Ok(Ledger { db: Sqlite { conn, path: path.to_owned(), busy: OpenOptions::default().busy_timeout } })
     }
 
     /// Opens an existing ledger, checking that it is one and that this build can read it.
     pub fn open(path: &Path, opts: OpenOptions) -> Result<Ledger, StoreError> {
-        let meta = std::fs::symlink_metadata(path).map_err(|_| StoreError::NotFound(path.to_owned()))?;
+        let meta = std::fs::symlink_metadata(path)
+            .map_err(|_| StoreError::from(StorageError::NotFound(path.to_owned())))?;
         if meta.file_type().is_symlink() {
-            return Err(StoreError::NotALedger {
+            return Err(StorageError::NotALedger {
                 path: path.to_owned(),
                 reason: "it is a symbolic link; open the ledger file itself".into(),
-            });
+            }
+            .into());
         }
         if !meta.is_file() {
-            return Err(StoreError::NotALedger {
+            return Err(StorageError::NotALedger {
                 path: path.to_owned(),
                 reason: "it is not a regular file".into(),
-            });
+            }
+            .into());
         }
         let mut header = [0u8; 16];
         let n = std::io::Read::read(
-            &mut std::fs::File::open(path).map_err(|_| StoreError::NotFound(path.to_owned()))?,
+            &mut std::fs::File::open(path)
+                .map_err(|_| StoreError::from(StorageError::NotFound(path.to_owned())))?,
             &mut header,
         )
         .unwrap_or(0);
         if n < 16 || &header != b"SQLite format 3\0" {
-            return Err(StoreError::NotALedger {
+            return Err(StorageError::NotALedger {
                 path: path.to_owned(),
                 reason: if n == 0 {
                     "the file is empty".into()
                 } else {
                     "it is not an SQLite database".into()
                 },
-            });
+            }
+            .into());
         }
         let flags = if opts.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
-        let l = Ledger { conn, path: path.to_owned(), busy: opts.busy_timeout };
-        l.pragmas(l.busy)?;
-        let app: i32 =
-            l.conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| l.err(e))?;
-        let version: i32 =
-            l.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| l.err(e))?;
+        let at = |e: rusqlite::Error| Fault::Sql(e).at(path);
+        let conn = Connection::open_with_flags(path, flags).map_err(at)?;
+        pragmas(&conn, opts.busy_timeout).map_err(at)?;
+        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(at)?;
+        let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(at)?;
         if app != APPLICATION_ID {
-            return Err(StoreError::NotALedger {
+            return Err(StorageError::NotALedger {
                 path: path.to_owned(),
                 reason: "it is an SQLite database, but not one made by kpledger".into(),
-            });
+            }
+            .into());
         }
         if version > SCHEMA_VERSION {
-            return Err(StoreError::Newer {
+            return Err(StorageError::Newer {
                 path: path.to_owned(),
                 found: version,
                 supported: SCHEMA_VERSION,
-            });
+            }
+            .into());
         }
         if version < 1 {
-            return Err(StoreError::Corrupt {
+            return Err(StorageError::Corrupt {
                 path: path.to_owned(),
                 reason: format!("schema version {version}"),
-            });
+            }
+            .into());
         }
         if version < SCHEMA_VERSION {
-            return Err(StoreError::Older {
+            return Err(StorageError::Older {
                 path: path.to_owned(),
                 found: version,
                 supported: SCHEMA_VERSION,
-            });
+            }
+            .into());
         }
         // Before any other read: a view or trigger of a hostile file must never run, and a
         // table stripped of its constraints must never be trusted.
-        check_schema(&l.conn, path)?;
-        Ok(l)
+        check_schema(&conn).map_err(|e| e.at(path))?;
+        Ok(Ledger { db: Sqlite { conn, path: path.to_owned(), busy: opts.busy_timeout } })
     }
 
     /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
@@ -116,18 +122,19 @@ impl Ledger {
     /// can then lose or corrupt recent commits. Every ledger opened with [`Ledger::open`] or
     /// [`Ledger::create`] is durable, and this lasts only as long as this handle.
     pub fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
-        self.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| self.err(e))
+        self.db.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| Fault::Sql(e).at(&self.db.path))
     }
+}
 
-    fn pragmas(&self, busy: Duration) -> Result<(), StoreError> {
-        harden(&self.conn).map_err(|e| self.err(e))?;
-        self.conn.busy_timeout(busy).map_err(|e| self.err(e))?;
-        // FULL: a commit that returned is on disk, even across power loss (WAL mode).
-        self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
-        self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
-        // 32 MiB of page cache (SQLite's default is 2 MiB): the rules look up parcels,
-        // actors and Merkle nodes all over a large ledger while appending.
-        self.conn.pragma_update(None, "cache_size", -32_768).map_err(|e| self.err(e))?;
-        Ok(())
-    }
+/// The settings of every connection: hardened, durable commits, a larger page cache.
+fn pragmas(conn: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    harden(conn)?;
+    conn.busy_timeout(busy)?;
+    // FULL: a commit that returned is on disk, even across power loss (WAL mode).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 32 MiB of page cache (SQLite's default is 2 MiB): the rules look up parcels,
+    // actors and Merkle nodes all over a large ledger while appending.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
 }

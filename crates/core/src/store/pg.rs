@@ -26,7 +26,7 @@ use std::str::FromStr as _;
 
 use postgres::{Client, NoTls};
 
-use super::{APPLICATION_ID, SCHEMA_VERSION, StoreError};
+use super::{APPLICATION_ID, SCHEMA_VERSION, StorageError, StoreError};
 
 /// The key of the advisory lock every write transaction holds ("KPLG").
 pub const SEQUENCER_LOCK: i64 = APPLICATION_ID as i64;
@@ -130,11 +130,11 @@ impl PgStore {
     /// Connects and sets the session up (search path, durable commits); nothing is read yet.
     fn connect(url: &str, read_only: bool) -> Result<PgStore, StoreError> {
         let shown = shown(url);
-        let config = postgres::Config::from_str(url).map_err(|e| StoreError::NotALedger {
+        let config = postgres::Config::from_str(url).map_err(|e| StorageError::NotALedger {
             path: shown.clone(),
             reason: format!("not a PostgreSQL connection string: {e}"),
         })?;
-        let mut client = config.connect(NoTls).map_err(|e| StoreError::NotALedger {
+        let mut client = config.connect(NoTls).map_err(|e| StorageError::NotALedger {
             path: shown.clone(),
             reason: format!("cannot connect: {}", describe(&e)),
         })?;
@@ -170,7 +170,7 @@ impl PgStore {
         let mut tx = s.client.transaction().map_err(|e| pg_err(&shown, e))?;
         let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
         if found.iter().any(|l| l != "schema public") {
-            return Err(StoreError::Exists(shown));
+            return Err(StorageError::Exists(shown).into());
         }
         // New tables go into the first schema of the search path: `public` here (the database
         // was just found to hold nothing of its own that could stand in for a built-in).
@@ -197,20 +197,23 @@ impl PgStore {
         let (app, version): (i32, i32) = match rows.as_slice() {
             [r] => (r.get(0), r.get(1)),
             _ => {
-                return Err(StoreError::Corrupt {
+                return Err(StorageError::Corrupt {
                     path: shown,
                     reason: format!("the kpledger table holds {} rows, not one", rows.len()),
-                });
+                }
+                .into());
             }
         };
         if app != APPLICATION_ID {
-            return Err(StoreError::NotALedger { path: shown, reason: "not made by kpledger".into() });
+            return Err(
+                StorageError::NotALedger { path: shown, reason: "not made by kpledger".into() }.into()
+            );
         }
         if version > SCHEMA_VERSION {
-            return Err(StoreError::Newer { path: shown, found: version, supported: SCHEMA_VERSION });
+            return Err(StorageError::Newer { path: shown, found: version, supported: SCHEMA_VERSION }.into());
         }
         if version < SCHEMA_VERSION {
-            return Err(StoreError::Older { path: shown, found: version, supported: SCHEMA_VERSION });
+            return Err(StorageError::Older { path: shown, found: version, supported: SCHEMA_VERSION }.into());
         }
         Ok(s)
     }
@@ -261,7 +264,7 @@ pub fn check_schema(c: &mut impl postgres::GenericClient, shown: &std::path::Pat
     if parts.is_empty() {
         parts.push("the same entries in another order".into());
     }
-    Err(StoreError::Schema { path: shown.to_owned(), differences: parts.join("; ") })
+    Err(StorageError::Schema { path: shown.to_owned(), differences: parts.join("; ") }.into())
 }
 
 /// The database's own objects, as `pg_catalog` describes them, one line each, in byte order:
@@ -369,7 +372,7 @@ pub(crate) const DERIVED: [(&str, &[&str], &[&str]); 6] = [
 /// one statement (`INSERT … SELECT FROM unnest(arrays)`), whatever the batch's size, so a batch
 /// costs a few round trips, not a few per event.
 pub mod rows {
-    use kpledger_verify::ledger::Cell;
+    use kpledger_verify::Cell;
     use postgres::GenericClient;
     use postgres::types::ToSql;
 

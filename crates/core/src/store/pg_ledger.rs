@@ -8,15 +8,13 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kpledger_model::Hash;
-use kpledger_verify::ledger::{
-    Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, StoredRows, Tables,
-};
 use kpledger_verify::merkle::Frontier;
+use kpledger_verify::{Cell, StoredCheckpoint, StoredCounts, StoredEvent, StoredRow, StoredRows, Tables};
 use kpledger_verify::{Effect, LedgerCheck, MemState, Report, SigMode, rows as derived};
 use postgres::Transaction;
 
-use super::StoreError;
 use super::pg::{EventRow, PgStore, describe, rows};
+use super::{StorageError, StoreError};
 
 /// Events per transaction, and per batch read during verification.
 const BATCH: usize = 2048;
@@ -95,7 +93,7 @@ impl PgLedger {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64, (u64, StoreError)> {
         if !self.is_empty().map_err(|e| (0, e))? {
-            return Err((0, StoreError::Exists(self.store.shown().to_owned())));
+            return Err((0, StorageError::Exists(self.store.shown().to_owned()).into()));
         }
         let shown = self.store.shown().to_owned();
         let pg = |e: postgres::Error| {
@@ -119,7 +117,7 @@ impl PgLedger {
                     p.parsed.map_err(|source| (at, StoreError::NotAnEvent { number: at + 1, source }))?;
                 let sigs = p.sigs.unwrap_or_else(|| kpledger_verify::Signatures::check(&ev));
                 let mut verdict = kpledger_verify::check_event_signed(&state, &ev, sigs);
-                if let Some(f) = kpledger_verify::rules::ledger_clock(newest.as_ref(), &ev) {
+                if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), &ev) {
                     verdict = verdict.with_first(f);
                 }
                 if seen.contains(&ev.hash) {
@@ -137,10 +135,11 @@ impl PgLedger {
                 let doc = String::from_utf8(ev.canonical.to_vec()).map_err(|_| {
                     (
                         at,
-                        StoreError::BadRow {
+                        StorageError::BadRow {
                             path: shown.clone(),
                             reason: "canonical bytes are not UTF-8".into(),
-                        },
+                        }
+                        .into(),
                     )
                 })?;
                 events.push(EventRow {
@@ -157,10 +156,11 @@ impl PgLedger {
                 let completed = frontier.push(kpledger_verify::log::leaf_hash(&ev.hash)).map_err(|e| {
                     (
                         at,
-                        StoreError::Corrupt {
+                        StorageError::Corrupt {
                             path: shown.clone(),
                             reason: format!("the log's Merkle tree: {e}"),
-                        },
+                        }
+                        .into(),
                     )
                 })?;
                 for n in completed {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{StoreError, sql_err, text_of};
+use super::{Fault, StoreError, text_of};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE events(
@@ -44,24 +44,32 @@ pub(super) const EVENT_TABLES: [&str; 4] = ["events", "event_parcels", "log_node
 /// that disagrees with its table makes lookups by that index (a parcel's history) miss rows
 /// that a scan of the table (verification) sees.
 pub fn integrity_check(path: &Path, busy: Duration) -> Result<(), StoreError> {
-    let conn =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| sql_err(path, e))?;
-    harden(&conn).map_err(|e| sql_err(path, e))?;
-    conn.busy_timeout(busy).map_err(|e| sql_err(path, e))?;
-    check_schema(&conn, path)?;
+    integrity_check_in(path, busy).map_err(|e| e.at(path))
+}
+
+fn integrity_check_in(path: &Path, busy: Duration) -> Result<(), Fault> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    harden(&conn)?;
+    conn.busy_timeout(busy)?;
+    check_schema(&conn)?;
+    integrity_problems(&conn)
+}
+
+/// SQLite's `integrity_check` on `conn`: a corrupt file names its first ten problems.
+pub(super) fn integrity_problems(conn: &Connection) -> Result<(), Fault> {
     // The first ten problems are enough to say the file is damaged.
-    let mut st = conn.prepare("PRAGMA integrity_check(10)").map_err(|e| sql_err(path, e))?;
-    let rows: Vec<String> = st
-        .query_map([], |r| r.get_ref(0).map(text_of))
-        .and_then(|rows| rows.collect())
-        .map_err(|e| sql_err(path, e))?;
+    let mut st = conn.prepare("PRAGMA integrity_check(10)")?;
+    let rows: Vec<String> =
+        st.query_map([], |r| r.get_ref(0).map(text_of))?.collect::<rusqlite::Result<_>>()?;
     if rows.len() != 1 || rows[0] != "ok" {
         // One row per problem (each may hold several lines after a header "*** in database
         // main ***"): on one line.
         let problems: Vec<&str> =
             rows.iter().flat_map(|r| r.lines()).filter(|l| !l.starts_with("*** ") && !l.is_empty()).collect();
-        return Err(StoreError::Corrupt { path: path.to_owned(), reason: problems.join("; ") });
+        return Err(Fault::Corrupt(problems.join("; ")));
     }
     Ok(())
 }
@@ -141,9 +149,9 @@ pub(super) fn expected_schema() -> rusqlite::Result<&'static [SchemaEntry]> {
 /// entry's type, name, table and SQL text, names compared byte for byte (SQLite's `LIKE`
 /// would take `_` for any character and ignore case). Reading `sqlite_schema` runs nothing
 /// the file defines.
-pub(super) fn check_schema(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let expected = expected_schema().map_err(|e| sql_err(path, e))?;
-    let found = schema_entries(conn).map_err(|e| sql_err(path, e))?;
+pub(super) fn check_schema(conn: &Connection) -> Result<(), Fault> {
+    let expected = expected_schema()?;
+    let found = schema_entries(conn)?;
     if found == expected {
         return Ok(());
     }
@@ -168,5 +176,5 @@ pub(super) fn check_schema(conn: &Connection, path: &Path) -> Result<(), StoreEr
     if more > 0 {
         differences.push_str(&format!("; and {more} more"));
     }
-    Err(StoreError::Schema { path: path.to_owned(), differences })
+    Err(Fault::Schema(differences))
 }

@@ -7,8 +7,10 @@ use kpledger_verify::{LedgerCheck, Report, SigMode};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use super::schema::{EVENT_TABLES, check_schema, expected_schema, integrity_check};
-use super::{Ledger, StoreError, bytes_of, cell, cell_is, text_of};
+use super::backend::Backend;
+use super::schema::{EVENT_TABLES, expected_schema};
+use super::sqlite::integrity_check_at;
+use super::{Fault, Ledger, StoreError, bytes_of, cell, cell_is, text_of};
 
 impl Ledger {
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
@@ -40,26 +42,27 @@ impl Ledger {
         progress: &mut dyn FnMut(u64, u64),
         observe: &mut dyn FnMut(u64, &ParsedEvent),
     ) -> Result<Report, StoreError> {
-        // One read transaction for the whole check, so that every table is read at the same
-        // snapshot: without it each statement sees the ledger as it is when it starts, and an
-        // append committed by another process meanwhile shows up in some tables and not in
-        // others (false LOG and DB-1 errors). Dropped last: rolled back, as it only reads.
-        let _snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        // The schema as of this snapshot (it was checked at opening; another process may
-        // have changed it since), before any other read of it.
-        check_schema(&self.conn, &self.path)?;
-        // SQLite's structural check of the file runs on a connection of its own beside the
-        // verification, not before it (on one core it would hold up all the others). A
-        // corrupt file is reported as such, whatever the verification made of it.
-        std::thread::scope(|scope| {
-            let (path, busy) = (self.path.as_path(), self.busy);
-            let integrity = scope.spawn(move || integrity_check(path, busy));
-            let report = self.verify_rows(mode, progress, observe);
-            match integrity.join() {
-                Ok(Ok(())) => report,
-                Ok(Err(e)) => Err(e),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+        self.with(|| {
+            // One read transaction for the whole check, so that every table is read at the same
+            // snapshot: without it each statement sees the ledger as it is when it starts, and an
+            // append committed by another process meanwhile shows up in some tables and not in
+            // others (false LOG and DB-1 errors). Dropped last: rolled back, as it only reads.
+            // The schema is checked as of this snapshot (it was checked at opening; another
+            // process may have changed it since), before any other read of it.
+            let _snapshot = self.db.begin_snapshot()?;
+            // SQLite's structural check of the file runs on a connection of its own beside the
+            // verification, not before it (on one core it would hold up all the others). A
+            // corrupt file is reported as such, whatever the verification made of it.
+            std::thread::scope(|scope| {
+                let (path, busy) = (self.db.path.as_path(), self.db.busy);
+                let integrity = scope.spawn(move || integrity_check_at(path, busy));
+                let report = self.verify_rows(mode, progress, observe);
+                match integrity.join() {
+                    Ok(Ok(())) => report,
+                    Ok(Err(e)) => Err(e),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
         })
     }
 
@@ -69,43 +72,31 @@ impl Ledger {
         mode: SigMode,
         progress: &mut dyn FnMut(u64, u64),
         observe: &mut dyn FnMut(u64, &ParsedEvent),
-    ) -> Result<Report, StoreError> {
+    ) -> Result<Report, Fault> {
         // The last position, for progress and the tree's height: a lookup, where `len`'s count
         // reads a whole index. The two differ only when events are missing, which the check
         // reports.
-        let total: u64 = self
-            .conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get::<_, i64>(0))
-            .map(|n| n.max(0) as u64)
-            .map_err(|e| self.err(e))?;
+        let total = self.db.reads().last_seq()?;
         let checkpoints = self.stored_checkpoints()?;
         let mut lc = LedgerCheck::with_checkpoints(checkpoints.iter().map(|c| c.size));
-        let mut ev_st = self
-            .conn
-            .prepare("SELECT seq, hash, kind, time, signer, doc FROM events ORDER BY seq")
-            .map_err(|e| self.err(e))?;
+        let mut ev_st =
+            self.db.conn.prepare("SELECT seq, hash, kind, time, signer, doc FROM events ORDER BY seq")?;
         // The parcel index, streamed beside the events in the same order (a merge join):
         // rows that point at no event are caught by the count in `finish`.
-        let mut idx_st = self
-            .conn
-            .prepare("SELECT seq, parcel FROM event_parcels ORDER BY seq")
-            .map_err(|e| self.err(e))?;
-        let mut events = ev_st.query([]).map_err(|e| self.err(e))?;
-        let mut index = idx_st.query([]).map_err(|e| self.err(e))?;
+        let mut idx_st = self.db.conn.prepare("SELECT seq, parcel FROM event_parcels ORDER BY seq")?;
+        let mut events = ev_st.query([])?;
+        let mut index = idx_st.query([])?;
         let mut pending_index: Option<(i64, String)> = None;
-        let mut next_batch = || -> Result<Vec<StoredEvent>, StoreError> {
+        let mut next_batch = || -> Result<Vec<StoredEvent>, Fault> {
             let mut batch = Vec::with_capacity(VERIFY_BATCH);
             while batch.len() < VERIFY_BATCH {
-                let Some(r) = events.next().map_err(|e| self.err(e))? else { break };
-                let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
+                let Some(r) = events.next()? else { break };
+                let seq: i64 = r.get(0)?;
                 let mut rows = Vec::new();
                 loop {
                     if pending_index.is_none() {
-                        pending_index = match index.next().map_err(|e| self.err(e))? {
-                            Some(ir) => Some((
-                                ir.get(0).map_err(|e| self.err(e))?,
-                                text_of(ir.get_ref(1).map_err(|e| self.err(e))?),
-                            )),
+                        pending_index = match index.next()? {
+                            Some(ir) => Some((ir.get(0)?, text_of(ir.get_ref(1)?))),
                             None => None,
                         };
                     }
@@ -120,11 +111,11 @@ impl Ledger {
                 }
                 batch.push(StoredEvent {
                     seq: seq as u64,
-                    hash: bytes_of(r.get_ref(1).map_err(|e| self.err(e))?),
-                    kind: text_of(r.get_ref(2).map_err(|e| self.err(e))?),
-                    time: text_of(r.get_ref(3).map_err(|e| self.err(e))?),
-                    signer: text_of(r.get_ref(4).map_err(|e| self.err(e))?),
-                    doc: bytes_of(r.get_ref(5).map_err(|e| self.err(e))?),
+                    hash: bytes_of(r.get_ref(1)?),
+                    kind: text_of(r.get_ref(2)?),
+                    time: text_of(r.get_ref(3)?),
+                    signer: text_of(r.get_ref(4)?),
+                    doc: bytes_of(r.get_ref(5)?),
                     index: rows,
                 });
             }
@@ -134,18 +125,16 @@ impl Ledger {
         // by level in index order: one cursor per level streams them.
         let levels = (u64::BITS - total.leading_zeros()) as usize;
         let mut level_st = (0..levels)
-            .map(|_| self.conn.prepare("SELECT idx, hash FROM log_nodes WHERE level = ?1 ORDER BY idx"))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
+            .map(|_| self.db.conn.prepare("SELECT idx, hash FROM log_nodes WHERE level = ?1 ORDER BY idx"))
+            .collect::<Result<Vec<_>, _>>()?;
         let cursors = level_st
             .iter_mut()
             .enumerate()
             .map(|(level, st)| {
                 st.query([level as i64]).map(|rows| LevelCursor { rows, head: None, asked: None })
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        let mut rows_by_key = RowsByKey { conn: &self.conn, levels: cursors };
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows_by_key = RowsByKey { conn: &self.db.conn, levels: cursors };
         let mut done = 0;
         // The calling thread reads and judges; it and one helper per other core parse and
         // check signatures.
@@ -169,13 +158,11 @@ impl Ledger {
         drop(events);
         drop(index);
         let tables = self.derived_tables()?;
-        let index_rows: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM event_parcels", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let mut st = self.conn.prepare("SELECT * FROM parcels").map_err(|e| self.err(e))?;
+        let index_rows: i64 =
+            self.db.conn.query_row("SELECT count(*) FROM event_parcels", [], |r| r.get(0))?;
+        let mut st = self.db.conn.prepare("SELECT * FROM parcels")?;
         let n = st.column_count();
-        let mut parcel_rows = st.query([]).map_err(|e| self.err(e))?;
+        let mut parcel_rows = st.query([])?;
         let mut failure = None;
         let mut iter = std::iter::from_fn(|| {
             let next = parcel_rows.next().and_then(|row| {
@@ -190,39 +177,32 @@ impl Ledger {
                 Ok(None) => None,
             }
         });
-        let log_nodes: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM log_nodes", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let log_nodes: i64 = self.db.conn.query_row("SELECT count(*) FROM log_nodes", [], |r| r.get(0))?;
         let counts = StoredCounts { index_rows: index_rows as u64, log_nodes: log_nodes as u64 };
         let report = lc.finish(&tables, &mut iter, counts, &checkpoints);
         match failure {
-            Some(e) => Err(self.err(e)),
+            Some(e) => Err(Fault::Sql(e)),
             None => Ok(report),
         }
     }
 
     /// Every row of every table except the event tables, as cells.
-    fn derived_tables(&self) -> Result<Tables, StoreError> {
+    fn derived_tables(&self) -> Result<Tables, Fault> {
         // The tables this build creates: the file's schema was found to be exactly that.
-        let names: Vec<String> = expected_schema()
-            .map_err(|e| self.err(e))?
-            .iter()
-            .filter(|e| e.kind == "table")
-            .map(|e| e.name.clone())
-            .collect();
+        let names: Vec<String> =
+            expected_schema()?.iter().filter(|e| e.kind == "table").map(|e| e.name.clone()).collect();
         let mut tables = Tables::new();
         // `parcels` is streamed by `verify`, not held whole.
         for name in names.into_iter().filter(|n| !EVENT_TABLES.contains(&n.as_str()) && n != "parcels") {
             let sql = format!("SELECT * FROM \"{}\"", name.replace('"', "\"\""));
-            let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut st = self.db.conn.prepare(&sql)?;
             let n = st.column_count();
-            let mut rows = st.query([]).map_err(|e| self.err(e))?;
+            let mut rows = st.query([])?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            while let Some(r) = rows.next()? {
                 let mut row = Vec::with_capacity(n);
                 for i in 0..n {
-                    row.push(cell(r.get_ref(i).map_err(|e| self.err(e))?));
+                    row.push(cell(r.get_ref(i)?));
                 }
                 out.push(row);
             }
