@@ -7,11 +7,14 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::util::{TempDir, snapshot};
 
+/// A stored row: (position or size, hash or root, document or note).
+type Row = (i64, Vec<u8>, String);
+
 /// The signed events (position, hash, document) and the checkpoints (size, root, note with
 /// its cosignatures) of a ledger file, as stored.
-fn events_and_checkpoints(ledger: &Path) -> (Vec<(i64, Vec<u8>, String)>, Vec<(i64, Vec<u8>, String)>) {
+fn events_and_checkpoints(ledger: &Path) -> (Vec<Row>, Vec<Row>) {
     let c = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let read = |sql: &str| -> Vec<(i64, Vec<u8>, String)> {
+    let read = |sql: &str| -> Vec<Row> {
         let mut st = c.prepare(sql).unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
     };

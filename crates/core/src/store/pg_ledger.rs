@@ -287,7 +287,7 @@ impl PgLedger {
             |row, p| {
                 lc.feed_prepared(row, p, &mut stored);
                 done += 1;
-                if done % 1024 == 0 || done == total {
+                if done.is_multiple_of(1024) || done == total {
                     progress(done, total);
                 }
             },
@@ -355,11 +355,14 @@ fn all_rows(c: &mut impl postgres::GenericClient, table: &str) -> Result<Vec<Vec
     Ok(c.query(&format!("SELECT * FROM public.{table}"), &[])?.iter().map(cells).collect())
 }
 
+/// Nodes of one level read together: the first index asked, and (index, hash) from there.
+type NodeChunk = (u64, Vec<(u64, Option<Hash>)>);
+
 /// Stored rows by key, and the stored tree's nodes a level at a time, for the verifier.
 struct PgRows<'t, 'c> {
     tx: &'t RefCell<Transaction<'c>>,
     /// Per level: the nodes of the chunk read last (first index, hashes).
-    levels: HashMap<u32, (u64, Vec<(u64, Option<Hash>)>)>,
+    levels: HashMap<u32, NodeChunk>,
 }
 
 impl StoredRows for PgRows<'_, '_> {
