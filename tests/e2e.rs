@@ -98,6 +98,8 @@ mod readme;
 mod redteam;
 #[path = "e2e/redteam2.rs"]
 mod redteam2;
+#[path = "e2e/redteam3.rs"]
+mod redteam3;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/remote.rs"]

@@ -13,7 +13,7 @@ use kpledger_verify::{Finding, Report, Severity};
 /// and print "VERIFIED" in its place.
 pub(crate) fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char =
-        |c: char| c != '\n' && c != '\t' && (c.is_control() || kpledger_model::types::refused_in_text(c));
+        |c: char| c != '\n' && c != '\t' && (c.is_control() || kpledger_model::refused_in_text(c));
     if !s.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -236,9 +236,10 @@ pub(crate) fn findings(fs: &[Finding]) -> String {
                 Severity::Warning => "! warning",
             };
             let at = f.seq.map(|n| format!(" (event #{n})")).unwrap_or_default();
-            s.push_str(&format!("{indent}  {mark} {} {}{at}\n", f.code, f.message));
+            // A message may quote what a bundle holds (a cosigner's name): escaped, as errors are.
+            s.push_str(&format!("{indent}  {mark} {} {}{at}\n", f.code, terminal_safe(&f.message)));
             if let Some(h) = &f.hint {
-                s.push_str(&format!("{indent}            what to do: {h}\n"));
+                s.push_str(&format!("{indent}            what to do: {}\n", terminal_safe(h)));
             }
         }
     }

@@ -1,7 +1,8 @@
 //! `--server URL` on the commands that read or sign against a ledger: `kpledger serve` on
 //! 127.0.0.1 port 0, and the trade signing from their own machines with nothing but their key
 //! files: the parcel's head is read from the server with signed requests and the events are
-//! submitted to it. The server's file then verifies whole. Refusals are clear: a parcel another
+//! submitted to it; the authority enrols and revokes an actor the same way. The server's file
+//! then verifies whole. Refusals are clear: a parcel another
 //! actor holds (403, exit 1), a key that is not the actor's (401), an event the rules refuse
 //! (422, exit 1, the rule codes printed: a stale offer, a consumed parcel), a prefix the server
 //! cannot complete,
@@ -10,7 +11,7 @@
 use std::path::Path;
 
 use crate::serve::Server;
-use crate::util::{DEALER, EXPORTER, MINER, SITE, Trade};
+use crate::util::{AUTHORITY, DEALER, EXPORTER, MINER, SITE, Trade};
 
 /// A signing command against the server as `actor`, with only `key`.
 fn remote(url: &str, key: &Path, actor: &str, args: &[&str]) -> crate::util::Cmd {
@@ -144,6 +145,54 @@ fn a_dealer_hands_over_splits_and_merges_against_the_server_with_only_its_key() 
         .run()
         .code(2)
         .stderr_has("give --as ACTOR");
+
+    // The authority works from its own machine too: it enrols a dealer, then revokes it.
+    let bah = t.dir.join("bah.pem");
+    kp!("key", "new", &bah).run().ok();
+    let pubkey = crate::util::pub_of(&bah);
+    let time = t.tick();
+    remote(
+        &url,
+        &t.nma,
+        AUTHORITY,
+        &[
+            "actor",
+            "enrol",
+            "--id",
+            "sl.dealer.bah",
+            "--name",
+            "Bah Diamonds",
+            "--role",
+            "dealer",
+            "--country",
+            "SL",
+            "--pubkey",
+            pubkey.to_str().unwrap(),
+            "--licence",
+            "NMA/DL/2026/077",
+            "--class",
+            "dealer",
+            "--valid-from",
+            "2026-01-01",
+            "--valid-to",
+            "2026-12-31",
+            "--time",
+            &time,
+        ],
+    )
+    .run()
+    .ok()
+    .stdout_has("recorded enrol");
+    let time = t.tick();
+    remote(
+        &url,
+        &t.nma,
+        AUTHORITY,
+        &["actor", "revoke", "--actor", "sl.dealer.bah", "--reason", "licence withdrawn", "--time", &time],
+    )
+    .run()
+    .ok()
+    .stdout_has("recorded revoke");
 
     let bundle = t.dir.join("bundle.json");
     remote(

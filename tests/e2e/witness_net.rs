@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use kpledger_model::Hash;
+use kpledger_model::SecretKey;
 use kpledger_model::hash::sha256;
-use kpledger_model::keys::SecretKey;
 use kpledger_model::note::{Checkpoint, Note, SignerKey, VerifierKey, Verifiers};
 use kpledger_verify::merkle;
 

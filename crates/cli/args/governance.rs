@@ -72,6 +72,8 @@ pub(crate) enum PolicyCmd {
     Set {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         /// The policy file
         file: PathBuf,
     },
@@ -98,6 +100,8 @@ pub(crate) enum ActorCmd {
     Enrol {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         /// The new actor's id (a-z, 0-9, '.', '_', '-'), e.g. sl.dealer.kamara
         #[arg(long, value_parser = value::actor)]
         id: ActorId,
@@ -142,6 +146,8 @@ pub(crate) enum ActorCmd {
     Rotate {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         /// The actor
         #[arg(long, value_parser = value::actor)]
         actor: ActorId,
@@ -153,6 +159,8 @@ pub(crate) enum ActorCmd {
     Revoke {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         /// The actor
         #[arg(long, value_parser = value::actor)]
         actor: ActorId,
@@ -181,6 +189,8 @@ pub(crate) enum SiteCmd {
     Add {
         #[command(flatten)]
         sign: SignArgs,
+        #[command(flatten)]
+        server: ServerArgs,
         /// Site id, e.g. sl.kono.koidu-12
         #[arg(long, value_parser = value::site)]
         id: SiteId,

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
-use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::FORMAT_VERSION;
 use kpledger_model::{
     ActorId, Cents, Event, EventBody, Hash, NewParcel, Offer, OfferBody, OfferKind, ParcelId, ParcelRef,
     Payload, Points, SecretKey, Time,

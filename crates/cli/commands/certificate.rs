@@ -4,7 +4,6 @@ use super::common::*;
 use super::sign::*;
 use super::verify::*;
 use crate::args::*;
-use kpledger_verify::*;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -14,6 +13,7 @@ use kpledger_model::{
     ParcelRef, Payload, Points, Text, Time,
 };
 use kpledger_verify::SigMode;
+use kpledger_verify::{CertificateStatus, verify_bundle_shipment};
 
 use super::remote::{Server, answered};
 use crate::args::{CertificateCmd, SignArgs};

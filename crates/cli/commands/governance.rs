@@ -177,6 +177,7 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
     match a {
         ActorCmd::Enrol {
             sign,
+            server,
             id,
             name,
             role,
@@ -198,17 +199,17 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 _ => bail!("a licence (--licence) needs its --class, --valid-from and --valid-to"),
             };
             let actor = ActorRecord { id, name, role, country, licence, key, address };
-            sign_and_record(&sign, |_, _| Ok(Payload::Enrol { actor }))
+            sign_event(&sign, &server, |_, _| Ok(Payload::Enrol { actor }))
         }
-        ActorCmd::Rotate { sign, actor, pubkey } => {
+        ActorCmd::Rotate { sign, server, actor, pubkey } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            sign_and_record(&sign, |ledger, _| {
-                enrolled(ledger, "--actor", &actor)?;
+            sign_event(&sign, &server, |src, _| {
+                src.enrolled("--actor", &actor)?;
                 Ok(Payload::RotateKey { actor, key })
             })
         }
-        ActorCmd::Revoke { sign, actor, reason } => sign_and_record(&sign, |ledger, _| {
-            enrolled(ledger, "--actor", &actor)?;
+        ActorCmd::Revoke { sign, server, actor, reason } => sign_event(&sign, &server, |src, _| {
+            src.enrolled("--actor", &actor)?;
             Ok(Payload::Revoke { actor, reason })
         }),
         ActorCmd::List { ledger, json } => {
@@ -250,9 +251,9 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
 
 pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
     match s {
-        SiteCmd::Add { sign, id, name, country, region, location, area_m2 } => {
+        SiteCmd::Add { sign, server, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord { id, name, country, region, location, area_m2 };
-            sign_and_record(&sign, |_, _| Ok(Payload::Site { site }))
+            sign_event(&sign, &server, |_, _| Ok(Payload::Site { site }))
         }
         SiteCmd::List { ledger, json } => {
             let l = ledger.open(true)?;
@@ -285,11 +286,11 @@ pub(crate) fn policy_cmd(p: PolicyCmd) -> Result<u8> {
         PolicyCmd::New { country, out, policy_version } => {
             policy_new(&country, out.as_deref(), policy_version)
         }
-        PolicyCmd::Set { sign, file } => {
+        PolicyCmd::Set { sign, server, file } => {
             let bytes = read_input(&file)?;
             let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid policy file", file.display()))?;
-            sign_and_record(&sign, |_, _| Ok(Payload::Policy { policy }))
+            sign_event(&sign, &server, |_, _| Ok(Payload::Policy { policy }))
         }
         PolicyCmd::Show { country } => {
             let cc = country.to_ascii_uppercase();

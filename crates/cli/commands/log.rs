@@ -152,9 +152,14 @@ pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, 
         );
     } else {
         for (n, u, r) in &results {
+            // A witness's answer is quoted in `m`: it never drives the terminal, nor starts a
+            // line of its own.
+            let m = match r {
+                Ok(m) | Err(m) => crate::render::terminal_safe(m).replace('\n', "\\n"),
+            };
             match r {
-                Ok(m) => println!("{n} ({u}): {m}"),
-                Err(m) => println!("{n} ({u}): NOT cosigned: {m}"),
+                Ok(_) => println!("{n} ({u}): {m}"),
+                Err(_) => println!("{n} ({u}): NOT cosigned: {m}"),
             }
         }
         if met {

@@ -5,7 +5,7 @@ use super::sign::*;
 use crate::args::*;
 use anyhow::{Result, anyhow};
 use kpledger_verify::ParcelStatus;
-use kpledger_verify::*;
+use kpledger_verify::{ParcelState, Rule};
 use serde_json::json;
 
 use super::remote::{Server, answered, whole_parcel};

@@ -3,13 +3,13 @@
 //! `kpledger-report`, prints or writes what it returns.
 
 use crate::args::*;
-use kpledger_verify::*;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::{Bundle, Date, Event, ParsedEvent};
 use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
+use kpledger_verify::{SigMode, verify_bundle};
 
 use super::common::{open, parcel_among, read_input, write_new};
 use crate::args::{GraphFormat, OpenArgs};

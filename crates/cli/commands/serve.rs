@@ -2,12 +2,12 @@
 
 use super::verify::*;
 use crate::args::*;
-use kpledger_model::*;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
+use kpledger_model::{ActorId, SecretKey, Time, canonical};
 use serde_json::Value;
 
 use super::remote::{Server, agent, answered, post};
@@ -34,6 +34,13 @@ pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -
 /// A request rate from its flags: 0 a second is no limit.
 pub(crate) fn rate(per_second: u32, burst: u32) -> Option<kpledger_serve::Rate> {
     (per_second > 0).then(|| kpledger_serve::Rate { per_second, burst: burst.max(1) })
+}
+
+/// Text a server answered, for the terminal: its first `chars` characters, escaped (a server's
+/// answer never drives the terminal).
+fn served(text: &str, chars: usize) -> String {
+    let clipped: String = text.chars().take(chars).collect();
+    crate::render::terminal_safe(&clipped).into_owned()
 }
 
 /// Posts each file as one submission.
@@ -67,7 +74,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     println!(
                         "{}: offer {} {} for its buyer until {}",
                         f.display(),
-                        v["offer"].as_str().map_or("", |h| &h[..h.len().min(12)]),
+                        served(v["offer"].as_str().unwrap_or(""), 12),
                         if status == 200 { "already waiting" } else { "waiting" },
                         Time::from_unix(v["expires"].as_i64().unwrap_or(0))
                     );
@@ -79,7 +86,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                             "{}: event #{} ({}){}",
                             f.display(),
                             r["seq"],
-                            &hash[..hash.len().min(12)],
+                            served(hash, 12),
                             if already { " already recorded; nothing to do" } else { " recorded" }
                         );
                     }
@@ -88,7 +95,11 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
             }
             422 => {
                 if !json {
-                    eprintln!("{}: refused: {}", f.display(), v["detail"].as_str().unwrap_or(&body));
+                    eprintln!(
+                        "{}: refused: {}",
+                        f.display(),
+                        served(v["detail"].as_str().unwrap_or(&body), usize::MAX)
+                    );
                     eprint!("{}", super::remote::server_findings(&v["findings"]));
                 }
                 code = code.max(FOUND);
@@ -98,7 +109,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
                     eprintln!(
                         "{}: the server answered {status}: {}",
                         f.display(),
-                        v["detail"].as_str().unwrap_or(body.trim())
+                        served(v["detail"].as_str().unwrap_or(body.trim()), usize::MAX)
                     );
                 }
                 code = CANNOT_RUN;
@@ -124,10 +135,18 @@ pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Op
             println!("{} bytes → {}", body.len(), f.display());
         }
         None => {
-            // JSON is printed indented, as the other commands' --json output.
+            // JSON is printed indented, as the other commands' --json output; other text with
+            // its control characters escaped (a server's answer never drives the terminal);
+            // binary data only to a file.
             let body = match serde_json::from_slice::<Value>(&body) {
                 Ok(v) => serde_json::to_vec_pretty(&v)?,
-                Err(_) => body,
+                Err(_) => match std::str::from_utf8(&body) {
+                    Ok(text) => crate::render::terminal_safe(text).into_owned().into_bytes(),
+                    Err(_) => bail!(
+                        "the server answered {} bytes of binary data: write them to a file with --out FILE",
+                        body.len()
+                    ),
+                },
             };
             std::io::stdout().write_all(&body)?;
             if !body.ends_with(b"\n") {

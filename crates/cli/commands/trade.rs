@@ -8,14 +8,14 @@ use super::sign::*;
 use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::*;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
+use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Policy, Time, canonical};
 
 use crate::OK;
 use crate::args::HandoverCmd;
 use crate::args::value::IdArg;
 use crate::commands::card;
-use kpledger_model::event::FORMAT_VERSION;
+use kpledger_model::FORMAT_VERSION;
 
 /// The holder's offer of `parcel` to `to`, signed: the parcel's head read from the ledger file
 /// or the server.

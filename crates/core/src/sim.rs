@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use kpledger_model::event::{KP_STATEMENT, KP_TITLE};
 use kpledger_model::hash::sha256;
 use kpledger_model::{
     ActorId, ActorRecord, Cents, CertExporter, CertImporter, CertLine, Certificate, Country, Event,
@@ -15,6 +14,7 @@ use kpledger_model::{
     OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, Policy, Role, SecretKey, SiteId,
     SiteRecord, Text, Time,
 };
+use kpledger_model::{KP_STATEMENT, KP_TITLE};
 use kpledger_verify::ParcelState;
 
 use crate::store::{Appended, Ledger, StoreError};

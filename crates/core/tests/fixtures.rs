@@ -121,8 +121,8 @@ impl World {
 
     fn build(tag: &str, start: &str, year: (&str, &str), operated: bool) -> World {
         let terms = Terms::new(ORIGIN, SEED, start).year(year.0, year.1);
-        let steps = if operated { cast::SIERRA_LEONE_OPERATED } else { cast::SIERRA_LEONE };
-        let (sim, c, tmp) = cast::world(&format!("fixtures-{tag}"), steps, &terms);
+        let steps = if operated { cast::sierra_leone_operated() } else { cast::SIERRA_LEONE.to_vec() };
+        let (sim, c, tmp) = cast::world(&format!("fixtures-{tag}"), &steps, &terms);
         let cast = Cast {
             nma: c.actor(NMA.id),
             koroma: c.actor(KOROMA.id),

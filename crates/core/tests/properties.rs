@@ -853,7 +853,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
     let scratch = TempDir::in_memory("properties");
     let ledger = Ledger::create(&scratch.ledger()).unwrap();
     let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
-    let c = cast::build(&mut sim, cast::KOIDU_TRADE, &Terms::new(ORIGIN, SEED, START));
+    let c = cast::build(&mut sim, &cast::koidu_trade(), &Terms::new(ORIGIN, SEED, START));
     let (miner, dealer, exporter, pmt) =
         (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
     let (nma, koidu) = (c.actor(NMA.id), c.site(KOIDU.0));

@@ -231,7 +231,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
             Payload::Import {
                 parcel: ParcelId::nil(),
                 holder: id("lr.dealer.liberty"),
-                weight_pt: Points(kpledger_model::types::MAX_WEIGHT_PT),
+                weight_pt: Points(kpledger_model::MAX_WEIGHT_PT),
                 stones: 300,
                 hs_code: HsCode::new("7102.31").unwrap(),
                 more_parcels: Vec::new(),

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use jsonschema::{Draft, Registry, Retrieve, Uri, Validator};
 use kpledger_core::{Ledger, OpenOptions, demo};
+use kpledger_model::FORMAT_VERSION;
 use kpledger_model::canonical::{canonical_value, from_slice_strict};
-use kpledger_model::event::FORMAT_VERSION;
 use kpledger_model::note::{Checkpoint, Note};
 use kpledger_model::{BUNDLE_FORMAT, Bundle, Event, Offer, Payload, Policy};
 use kpledger_testkit::TempDir;

@@ -45,7 +45,7 @@ struct World {
 
 fn world(tag: &str) -> World {
     let terms = Terms::new("kpledger.mru/regional", "kpledger-round2", "2026-04-06T08:00:00Z");
-    let (sim, c, tmp) = cast::world(&format!("round2-{tag}"), cast::REGIONAL_TWO_TRADES, &terms);
+    let (sim, c, tmp) = cast::world(&format!("round2-{tag}"), &cast::regional_two_trades(), &terms);
     World {
         sim,
         root: c.actor(MRU.id),

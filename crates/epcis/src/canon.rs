@@ -16,7 +16,7 @@
 //! Values that are not numbers, including `nan` and `inf`, are left as they are.
 
 use crate::dl;
-use kpledger_model::types::{civil_from_days, days_from_civil, days_in_month};
+use kpledger_model::{civil_from_days, days_from_civil, days_in_month};
 
 /// CBV 1.x URN prefixes and the CBV 2.0 web URI prefixes that replace them.
 const CBV_URNS: [(&str, &str); 5] = [

@@ -5,7 +5,7 @@
 //! - [`export_ledger`], [`export_parcel`], [`export_certificate`]: a ledger, a parcel's
 //!   provenance, or a KP certificate's shipment as an EPCIS 2.0 JSON-LD `EPCISDocument`,
 //!   each event carrying its kpledger event hash (`kpl:eventHash`) and its CBV 2.0 event hash
-//!   ID as `eventID` ([`export`] has the mapping; `docs/EPCIS.md` has it with examples);
+//!   ID as `eventID` (`export.rs` has the mapping; `docs/EPCIS.md` has it with examples);
 //! - [`hash_id`]: the CBV 2.0 EPCIS event hash ID (`ni:///sha-256;…?ver=CBV2.0`) of any
 //!   EPCIS 2.0 JSON-LD event, as the reference implementation computes it;
 //! - [`check`]: which events of an EPCIS 2.0 document match the ledger's, which are missing

@@ -224,7 +224,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         "kpledger-epcis-examples-v1",
         &Time::new("2026-03-02T08:00:00Z").unwrap(),
     );
-    let c = cast::build(&mut sim, cast::SIERRA_LEONE_AND_NEIGHBOURS, &Terms::published());
+    let c = cast::build(&mut sim, &cast::sierra_leone_and_neighbours(), &Terms::published());
     let (nma, koroma, sesay, kamara, kono, pmt) = (
         c.actor(NMA.id),
         c.actor(KOROMA.id),

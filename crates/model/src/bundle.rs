@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::Hash;
+use crate::Hash;
 use crate::types::{Origin, ParcelId, Text};
 
 /// The bundle format this build writes and reads.

@@ -100,7 +100,7 @@ fn needs_escape(s: &[u8]) -> bool {
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Canonical bytes (RFC 8785) of a model value, written straight from its `Serialize`
-/// implementation ([`direct`]), with no `serde_json::Value` in between. Refuses floating-point
+/// implementation (`canonical/direct.rs`), with no `serde_json::Value` in between. Refuses floating-point
 /// numbers and integers beyond ±(2^53 - 1), which RFC 8785 cannot represent exactly.
 pub fn to_canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, JsonError> {
     direct::to_vec(doc, direct::Numbers::Signed)

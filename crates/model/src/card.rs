@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Hash;
 use crate::event::Event;
-use crate::hash::Hash;
 use crate::types::{ActorId, Country, HsCode, Origin, ParcelId, Points, SiteId, Text};
 
 /// The card format this build writes and reads.

@@ -9,8 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Hash;
 use crate::canonical::{self, JsonError};
-use crate::hash::{self, Domain, Hash};
+use crate::hash::{self, Domain};
 use crate::keys::{PublicKey, SecretKey};
 use crate::sign::{self, Purpose};
 use crate::types::{ActorId, Cents, Country, HsCode, Origin, ParcelId, Points, SiteId, Text, Time};

@@ -5,11 +5,9 @@
 //! for one purpose from ever being accepted for another. The two RFC 9162 Merkle hash
 //! functions live here too, with the RFC's own one-byte prefixes.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+
+use crate::types::Hash;
 
 /// What a hash is of. Each variant is a distinct domain-separation prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,79 +26,6 @@ impl Domain {
             Domain::Event => "event",
             Domain::Offer => "offer",
         }
-    }
-}
-
-/// A SHA-256 digest.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Hash(pub [u8; 32]);
-
-impl Hash {
-    /// Lowercase hex, 64 characters.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-    /// The first 12 hex characters, for people.
-    pub fn short(&self) -> String {
-        hex::encode(&self.0[..6])
-    }
-}
-
-impl fmt::Debug for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Hash({})", self.to_hex())
-    }
-}
-
-impl fmt::Display for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-/// A hash given as text was not 64 lowercase hex digits.
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not a SHA-256 hash (64 lowercase hex digits)")]
-pub struct HashParseError(String);
-
-impl FromStr for Hash {
-    type Err = HashParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        fn digit(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            }
-        }
-        let mut out = [0u8; 32];
-        let mut pairs = s.as_bytes().chunks_exact(2);
-        if s.len() == 64
-            && out.iter_mut().zip(&mut pairs).all(|(byte, pair)| match (digit(pair[0]), digit(pair[1])) {
-                (Some(high), Some(low)) => {
-                    *byte = high << 4 | low;
-                    true
-                }
-                _ => false,
-            })
-        {
-            return Ok(Hash(out));
-        }
-        Err(HashParseError(s.chars().take(80).collect()))
-    }
-}
-
-impl Serialize for Hash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut text = [0u8; 64];
-        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
-    }
-}
-
-impl<'de> Deserialize<'de> for Hash {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::types::with_str(d, |s| s.parse().map_err(|e: HashParseError| e.to_string()))
     }
 }
 

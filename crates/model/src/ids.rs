@@ -6,7 +6,7 @@
 //! against a ledger (`kpledger_core::Ledger::parcels_with_prefix`, `events_with_prefix`) or the
 //! events of a bundle, by the caller.
 
-use crate::hash::Hash;
+use crate::Hash;
 use crate::types::ParcelId;
 
 /// The fewest hex digits accepted as a prefix.

@@ -44,7 +44,7 @@ pub enum KeyError {
          (`kpledger key new` or `openssl genpkey -algorithm ed25519`) and PEM public keys"
     )]
     Invalid {
-        /// The file (or "<inline>").
+        /// The file (or `<inline>`).
         path: String,
         /// "private" or "public".
         kind: &'static str,

@@ -9,7 +9,7 @@
 //!   hashing);
 //! - [`sign`]: the **one path to signatures** (Ed25519 with `verify_strict`).
 //!
-//! This crate does no I/O except reading and writing key files in [`keys`]. It has no
+//! This crate does no I/O except reading and writing key files ([`SecretKey`], [`PublicKey`]). It has no
 //! notion of a ledger's state: whether an event is *allowed* is the verifier's business
 //! (`kpledger-verify`).
 //!
@@ -25,26 +25,28 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod bundle;
+mod bundle;
 pub mod canonical;
-pub mod card;
-pub mod event;
+mod card;
+mod event;
 pub mod hash;
 pub mod ids;
-pub mod keys;
+mod keys;
 pub mod note;
 pub mod sign;
-pub mod types;
+mod types;
 
 pub use bundle::{BUNDLE_FORMAT, Bundle, BundleLog, LeafProof};
-pub use canonical::JsonError;
 pub use card::{CARD_FORMAT, Card, CardLog, CardStated, CardStatus};
 pub use event::{
-    ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody, FlaggedSite,
-    ForeignCertificate, ImportConfirmation, ImportParcel, Licence, NewParcel, NumberRange, Offer, OfferBody,
-    OfferKind, OriginClaim, ParcelRef, ParsedEvent, Payload, Policy, RedFlagPolicy, SiteRecord, Suspension,
-    ValuationRule,
+    ActorRecord, Benchmark, CertExporter, CertImporter, CertLine, Certificate, Event, EventBody,
+    FORMAT_VERSION, FlaggedSite, ForeignCertificate, ImportConfirmation, ImportParcel, KP_STATEMENT,
+    KP_TITLE, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind, OriginClaim, ParcelRef,
+    ParsedEvent, Payload, Policy, RedFlagPolicy, Sig, SiteRecord, Suspension, ValuationRule,
 };
-pub use hash::Hash;
 pub use keys::{KeyError, PublicKey, SecretKey};
-pub use types::{ActorId, Cents, Country, Date, HsCode, Origin, ParcelId, Points, Role, SiteId, Text, Time};
+pub use types::{
+    ActorId, Cents, Country, Date, Hash, HashParseError, HsCode, MAX_CENTS, MAX_STONES, MAX_WEIGHT_PT,
+    Origin, ParcelId, Points, REFERENCE_GRAMMAR, Role, SiteId, Text, Time, civil_from_days, days_from_civil,
+    days_in_month, is_reference, refused_in_text,
+};

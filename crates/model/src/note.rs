@@ -42,8 +42,7 @@
 //! non-empty (the transparency-dev Go parser accepts any hash length and empty lines).
 //!
 //! ```
-//! use kpledger_model::hash::Hash;
-//! use kpledger_model::keys::SecretKey;
+//! use kpledger_model::{Hash, SecretKey};
 //! use kpledger_model::note::{Checkpoint, Cosigner, SignerKey, open_checkpoint};
 //!
 //! let log = SignerKey::new("example.com/log", SecretKey::from_seed(&[1; 32]))?;

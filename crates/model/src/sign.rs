@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::hash::Hash;
+use crate::Hash;
 use crate::keys::{PublicKey, SecretKey};
 
 /// What a signature is for. Each purpose is a distinct context string.

@@ -5,6 +5,7 @@
 //! integer US cents: there are no floats anywhere in the model.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -264,7 +265,7 @@ impl Text {
     }
 }
 
-impl std::str::FromStr for Text {
+impl FromStr for Text {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Text::from_input(s)
@@ -371,7 +372,7 @@ impl Date {
 }
 
 /// The HS codes a KP certificate may carry (KPCS Section I).
-pub const ROUGH_HS_CODES: [&str; 3] = ["7102.10", "7102.21", "7102.31"];
+pub(crate) const ROUGH_HS_CODES: [&str; 3] = ["7102.10", "7102.21", "7102.31"];
 
 impl HsCode {
     /// True for 7102.10, 7102.21 and 7102.31.
@@ -574,13 +575,86 @@ impl fmt::Display for Role {
     }
 }
 
-impl std::str::FromStr for Role {
+impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
             let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
             format!("{s:?} is not a role; use one of {}", names.join(", "))
         })
+    }
+}
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    /// Lowercase hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    /// The first 12 hex characters, for people.
+    pub fn short(&self) -> String {
+        hex::encode(&self.0[..6])
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// A hash given as text was not 64 lowercase hex digits.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a SHA-256 hash (64 lowercase hex digits)")]
+pub struct HashParseError(String);
+
+impl FromStr for Hash {
+    type Err = HashParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        fn digit(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
+        }
+        let mut out = [0u8; 32];
+        let mut pairs = s.as_bytes().chunks_exact(2);
+        if s.len() == 64
+            && out.iter_mut().zip(&mut pairs).all(|(byte, pair)| match (digit(pair[0]), digit(pair[1])) {
+                (Some(high), Some(low)) => {
+                    *byte = high << 4 | low;
+                    true
+                }
+                _ => false,
+            })
+        {
+            return Ok(Hash(out));
+        }
+        Err(HashParseError(s.chars().take(80).collect()))
+    }
+}
+
+impl Serialize for Hash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        with_str(d, |s| s.parse().map_err(|e: HashParseError| e.to_string()))
     }
 }
 

@@ -17,8 +17,9 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use kpledger_model::hash::{self, Hash};
-use kpledger_model::keys::SecretKey;
+use kpledger_model::Hash;
+use kpledger_model::SecretKey;
+use kpledger_model::hash;
 use kpledger_model::note::{
     self, COSIGNATURE_V1_HEADER, Checkpoint, Cosigner, KeyId, MAX_SIGNATURES, Note, NoteError, SigType,
     Signature, SignerKey, VerifierKey, Verifiers, cosignature_v1_message, open_checkpoint,

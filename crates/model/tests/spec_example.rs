@@ -13,9 +13,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::Signer as _;
 use kpledger_model::canonical;
 use kpledger_model::hash::{self, Domain};
-use kpledger_model::keys::{PublicKey, SecretKey};
 use kpledger_model::sign::{self, Purpose};
 use kpledger_model::{ActorId, Event, EventBody, HsCode, Origin, ParcelId, Payload, Points, SiteId, Time};
+use kpledger_model::{PublicKey, SecretKey};
 use sha2::{Digest as _, Sha256};
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SPEC.md");

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use kpledger_model::keys::{PublicKey, SecretKey};
+use kpledger_model::{PublicKey, SecretKey};
 use kpledger_model::{canonical, hash, sign};
 use serde::Deserialize;
 use serde_json::Value;

@@ -12,11 +12,11 @@
 //!
 //! - [`Book`] reads the events once: parcels with their composition by origin and mine
 //!   site, extractions, handovers, certificates, imports, and the steps of every parcel.
-//! - [`flags::red_flags`] raises the warnings, with thresholds and benchmarks from the
+//! - [`red_flags`] raises the warnings, with thresholds and benchmarks from the
 //!   countries' signed policies.
-//! - [`stats::compute`] gives the statistics of a [`Period`] (table, JSON, CSV).
-//! - [`graph::dot`] / [`graph::svg`] draw a certificate's or parcel's provenance.
-//! - [`html::render`] assembles the report.
+//! - [`Stats::compute`] gives the statistics of a [`Period`] (table, JSON, CSV).
+//! - [`graph_dot`] / [`graph_svg`] draw a certificate's or parcel's provenance.
+//! - [`render_html`] assembles the report.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]

@@ -482,7 +482,7 @@ impl Stats {
     /// The statistics as one CSV table (RFC 4180), a row per line of every section:
     /// `section,country,region,site,hs_code,partner,origin,certificates,parcels,carats,value_usd,usd_per_ct`.
     /// Carats and dollars are decimals with two places, without separators. Text cells that
-    /// a spreadsheet would read as a formula are neutralised ([`csv_text`]); numeric cells are
+    /// a spreadsheet would read as a formula are neutralised (quoted with a leading `'`); numeric cells are
     /// written as numbers.
     pub fn to_csv(&self) -> Result<String, crate::ReportError> {
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());

@@ -57,7 +57,7 @@ struct World {
 impl World {
     fn new(tag: &str, change: impl Fn(&mut Policy)) -> World {
         let terms = Terms::new(ORIGIN, SEED, START).policies(|_, p| change(p));
-        let (sim, c, tmp) = cast::world(&format!("redflags-{tag}"), cast::KOIDU_TRADE, &terms);
+        let (sim, c, tmp) = cast::world(&format!("redflags-{tag}"), &cast::koidu_trade(), &terms);
         World {
             sim,
             nma: c.actor(NMA.id),

@@ -201,8 +201,20 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
-    // Each signer's rate, once its signatures verified with its enrolled key.
-    let mut signers: Vec<&str> = events.iter().map(|e| e.event.body.signer.as_str()).collect();
+    // Each signer's rate, once its signatures verified with its enrolled key, for the events
+    // not recorded yet: anyone may replay a recorded event (a signature proves who wrote it,
+    // not who sent it), and that must not spend its signer's rate.
+    let hashes: Vec<Hash> = events.iter().map(|e| e.hash).collect();
+    let recorded = state
+        .read(move |l| hashes.iter().map(|h| Ok(l.position_of(h)?.is_some())).collect::<Result<Vec<_>, _>>())
+        .await
+        .unwrap_or_default();
+    let mut signers: Vec<&str> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !recorded.get(*i).copied().unwrap_or(false))
+        .map(|(_, e)| e.event.body.signer.as_str())
+        .collect();
     signers.sort_unstable();
     signers.dedup();
     for s in signers {
@@ -516,6 +528,72 @@ fn ok_json(r: Result<Value, Problem>) -> Response {
     }
 }
 
+/// What a signed read's handler takes from its request: the service, and the parts the
+/// signature covers.
+struct SignedRead {
+    state: Arc<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for SignedRead {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SignedRead {
+            state: Arc::clone(state),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// What a read computes on its connection, given the reader and whether it is an authority.
+trait ReadFn<T>:
+    FnOnce(&Ledger, &ActorId, bool) -> Result<Result<T, Problem>, StoreError> + Send + 'static
+{
+}
+impl<T, F> ReadFn<T> for F where
+    F: FnOnce(&Ledger, &ActorId, bool) -> Result<Result<T, Problem>, StoreError> + Send + 'static
+{
+}
+
+impl SignedRead {
+    /// Authenticates the request, then runs `f` on a read connection ([`authed_read`]).
+    async fn run<T: Send + 'static>(&self, f: impl ReadFn<T>) -> Result<T, Problem> {
+        authed_read(&self.state, &self.method, &self.uri, &self.headers, f).await
+    }
+
+    /// The same, answered as JSON (200) or with its problem.
+    async fn json(&self, f: impl ReadFn<Value>) -> Response {
+        ok_json(self.run(f).await)
+    }
+
+    /// A read about the parcel `id`, once [`readable_parcel`] found it and let the reader see it.
+    async fn parcel(
+        &self,
+        id: String,
+        f: impl FnOnce(
+            &Ledger,
+            ParcelId,
+            kpledger_verify::ParcelState,
+        ) -> Result<Result<Value, Problem>, StoreError>
+        + Send
+        + 'static,
+    ) -> Response {
+        self.json(move |l, who, authority| match readable_parcel(l, who, authority, &id)? {
+            Ok((pid, p)) => f(l, pid, p),
+            Err(problem) => Ok(Err(problem)),
+        })
+        .await
+    }
+}
+
 /// The parcel `id` names, if it exists and `who` may read it (an authority of the ledger, or an
 /// actor that holds or held it): else 400, 404 or 403.
 fn readable_parcel(
@@ -540,80 +618,35 @@ fn readable_parcel(
     Ok(Ok((pid, p)))
 }
 
-async fn parcel(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let (_, p) = match readable_parcel(l, who, authority, &id)? {
-            Ok(found) => found,
-            Err(problem) => return Ok(Err(problem)),
-        };
-        let origin = l.origin()?;
-        Ok(Ok(json!({"ledger": origin, "head": p.head, "parcel": p})))
-    })
-    .await;
-    ok_json(r)
+async fn parcel(read: SignedRead, Path(id): Path<String>) -> Response {
+    read.parcel(id, |l, _, p| Ok(Ok(json!({"ledger": l.origin()?, "head": p.head, "parcel": p})))).await
 }
 
-async fn parcel_history(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let pid = match readable_parcel(l, who, authority, &id)? {
-            Ok((pid, _)) => pid,
-            Err(problem) => return Ok(Err(problem)),
-        };
+async fn parcel_history(read: SignedRead, Path(id): Path<String>) -> Response {
+    read.parcel(id, |l, pid, _| {
         let events: Vec<Value> = l.provenance(&pid)?.iter().map(|(s, e)| event_json(*s, e)).collect();
         Ok(Ok(json!({"parcel": pid, "events": events})))
     })
-    .await;
-    ok_json(r)
+    .await
 }
 
 /// The parcel's card (docs/SPEC.md §14.6): what its holder or a buyer needs to sign the next
 /// event without the ledger, proven under the newest checkpoint that covers its latest event.
 /// 409 when no checkpoint covers it yet or the parcel was consumed.
-async fn parcel_card(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let pid = match readable_parcel(l, who, authority, &id)? {
-            Ok((pid, _)) => pid,
-            Err(problem) => return Ok(Err(problem)),
-        };
-        match l.parcel_card(&pid) {
-            Ok(card) => Ok(serde_json::to_value(&card)
-                .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))),
-            Err(e @ (StoreError::Refused(_) | StoreError::NoParcel { .. })) => {
-                Ok(Err(Problem::new(StatusCode::CONFLICT, "no-card", e.to_string())))
-            }
-            Err(e) => Err(e),
+async fn parcel_card(read: SignedRead, Path(id): Path<String>) -> Response {
+    read.parcel(id, |l, pid, _| match l.parcel_card(&pid) {
+        Ok(card) => Ok(serde_json::to_value(&card)
+            .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))),
+        Err(e @ (StoreError::Refused(_) | StoreError::NoParcel { .. })) => {
+            Ok(Err(Problem::new(StatusCode::CONFLICT, "no-card", e.to_string())))
         }
+        Err(e) => Err(e),
     })
-    .await;
-    ok_json(r)
+    .await
 }
 
-async fn event_by_hash(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(hash): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
+async fn event_by_hash(read: SignedRead, Path(hash): Path<String>) -> Response {
+    read.json(move |l, who, authority| {
         let Some(bytes) = parse_hash(&hash) else {
             return Ok(Err(Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -642,8 +675,7 @@ async fn event_by_hash(
         }
         Ok(Ok(event_json(seq, &ev)))
     })
-    .await;
-    ok_json(r)
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -655,36 +687,31 @@ struct Page {
 /// Most events in one page of `GET /v1/events`.
 const MAX_PAGE: u64 = 1000;
 
-async fn list_events(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    page: Query<Page>,
-) -> Response {
+async fn list_events(read: SignedRead, page: Query<Page>) -> Response {
     let after = page.after.unwrap_or(0);
     let limit = page.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        if !authority {
-            return Ok(Err(forbidden(who.as_str(), "the whole event stream")));
-        }
-        let len = l.len()?;
-        let first = after.saturating_add(1);
-        let last = after.saturating_add(limit).min(len);
-        let mut events = Vec::new();
-        if first <= last {
-            for (i, doc) in l.event_docs(first, last)?.into_iter().enumerate() {
-                let seq = first + i as u64;
-                let ev = Event::parse(&doc).map_err(|e| StorageError::BadRow {
-                    path: l.path().to_owned(),
-                    reason: format!("event #{seq}: {e}"),
-                })?;
-                events.push(event_json(seq, &ev));
+    let r = read
+        .run(move |l, who, authority| {
+            if !authority {
+                return Ok(Err(forbidden(who.as_str(), "the whole event stream")));
             }
-        }
-        Ok(Ok((events, last, len)))
-    })
-    .await;
+            let len = l.len()?;
+            let first = after.saturating_add(1);
+            let last = after.saturating_add(limit).min(len);
+            let mut events = Vec::new();
+            if first <= last {
+                for (i, doc) in l.event_docs(first, last)?.into_iter().enumerate() {
+                    let seq = first + i as u64;
+                    let ev = Event::parse(&doc).map_err(|e| StorageError::BadRow {
+                        path: l.path().to_owned(),
+                        reason: format!("event #{seq}: {e}"),
+                    })?;
+                    events.push(event_json(seq, &ev));
+                }
+            }
+            Ok(Ok((events, last, len)))
+        })
+        .await;
     match r {
         Ok((events, last, len)) => {
             let mut resp = json_response(StatusCode::OK, &json!({"events": events, "size": len}));
@@ -719,41 +746,27 @@ fn cert_reader(
     Ok(Ok((n, c)))
 }
 
-async fn certificate(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(number): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        Ok(cert_reader(l, who, authority, &number)?.map(|(_, c)| json!(c)))
-    })
-    .await;
-    ok_json(r)
+async fn certificate(read: SignedRead, Path(number): Path<String>) -> Response {
+    read.json(move |l, who, authority| Ok(cert_reader(l, who, authority, &number)?.map(|(_, c)| json!(c))))
+        .await
 }
 
-async fn bundle(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(number): Path<String>,
-) -> Response {
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
-        let (n, _) = match cert_reader(l, who, authority, &number)? {
-            Ok(x) => x,
-            Err(p) => return Ok(Err(p)),
-        };
-        match l.bundle(&n) {
-            Ok(b) => Ok(Ok(serde_json::to_vec_pretty(&b).unwrap_or_default())),
-            Err(StoreError::Refused(why)) => {
-                Ok(Err(Problem::new(StatusCode::CONFLICT, "no-checkpoint", why)))
+async fn bundle(read: SignedRead, Path(number): Path<String>) -> Response {
+    let r = read
+        .run(move |l, who, authority| {
+            let (n, _) = match cert_reader(l, who, authority, &number)? {
+                Ok(x) => x,
+                Err(p) => return Ok(Err(p)),
+            };
+            match l.bundle(&n) {
+                Ok(b) => Ok(Ok(serde_json::to_vec_pretty(&b).unwrap_or_default())),
+                Err(StoreError::Refused(why)) => {
+                    Ok(Err(Problem::new(StatusCode::CONFLICT, "no-checkpoint", why)))
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => Err(e),
-        }
-    })
-    .await;
+        })
+        .await;
     match r {
         Ok(mut v) => {
             v.push(b'\n');
@@ -763,10 +776,8 @@ async fn bundle(
     }
 }
 
-async fn actors(State(state): St, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    let r =
-        authed_read(&state, &method, &uri, &headers, |l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await;
-    ok_json(r)
+async fn actors(read: SignedRead) -> Response {
+    read.json(|l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -877,11 +888,15 @@ async fn post_offer_inner(
             format!("{} is not an enrolled, unrevoked actor of this ledger", b.to),
         ));
     }
-    state.limit_key(b.signer.as_str())?;
     let hash =
         offer.hash().map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "not-an-offer", e.to_string()))?;
     let checked = offer.clone();
     state.read(move |l| offer_is_current(l, &checked)).await??;
+    // An offer already waiting, or one that no longer applies, is anyone's to post again: only
+    // a new one spends its signer's rate.
+    if state.offers.lock().ok().and_then(|o| o.get(&hash, now())).is_none() {
+        state.limit_key(b.signer.as_str())?;
+    }
     let expires = now().saturating_add(state.cfg.offer_ttl.as_secs() as i64);
     let kept = state
         .offers
@@ -910,16 +925,10 @@ struct OffersTo {
     to: Option<String>,
 }
 
-async fn list_offers(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    q: Query<OffersTo>,
-) -> Response {
-    let st = Arc::clone(&state);
+async fn list_offers(read: SignedRead, q: Query<OffersTo>) -> Response {
+    let st = Arc::clone(&read.state);
     let to = q.0.to;
-    let r = authed_read(&state, &method, &uri, &headers, move |l, who, authority| {
+    read.json(move |l, who, authority| {
         let to = to.unwrap_or_else(|| who.to_string());
         if to != who.as_str() && !authority {
             return Ok(Err(forbidden(who.as_str(), &format!("the offers to {to}"))));
@@ -935,19 +944,12 @@ async fn list_offers(
         }
         Ok(Ok(json!({"offers": out})))
     })
-    .await;
-    ok_json(r)
+    .await
 }
 
-async fn offer_by_hash(
-    State(state): St,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(hash): Path<String>,
-) -> Response {
-    let st = Arc::clone(&state);
-    let r = authed_read(&state, &method, &uri, &headers, move |_, who, authority| {
+async fn offer_by_hash(read: SignedRead, Path(hash): Path<String>) -> Response {
+    let st = Arc::clone(&read.state);
+    read.json(move |_, who, authority| {
         let Some(h) = parse_hash(&hash) else {
             return Ok(Err(Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -967,8 +969,7 @@ async fn offer_by_hash(
         // The offer document itself, as `kpledger handover offer --out` writes it.
         Ok(Ok(json!(w.offer)))
     })
-    .await;
-    ok_json(r)
+    .await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -93,15 +93,14 @@ impl Metrics {
 
     /// The text exposition, with the log's size and newest checkpoint's size.
     pub(crate) fn render(&self, log_size: u64, checkpoint_size: Option<u64>) -> String {
+        let n = |a: &AtomicU64| a.load(Relaxed);
         let mut s = String::new();
-        s.push_str("# HELP kpledger_submissions_total Event submissions by outcome.\n");
-        s.push_str("# TYPE kpledger_submissions_total counter\n");
-        for (i, o) in OUTCOMES.iter().enumerate() {
-            s.push_str(&format!(
-                "kpledger_submissions_total{{outcome=\"{o}\"}} {}\n",
-                self.outcomes[i].load(Relaxed)
-            ));
-        }
+        let outcomes: Vec<(String, u64)> = OUTCOMES
+            .iter()
+            .zip(&self.outcomes)
+            .map(|(o, c)| (format!("{{outcome=\"{o}\"}}"), n(c)))
+            .collect();
+        family(&mut s, "kpledger_submissions_total", "counter", "Event submissions by outcome.", &outcomes);
         s.push_str("# HELP kpledger_submission_seconds Time from a submission's arrival to its answer.\n");
         s.push_str("# TYPE kpledger_submission_seconds histogram\n");
         for (i, (_, label)) in BUCKETS.iter().enumerate() {
@@ -115,56 +114,82 @@ impl Metrics {
         s.push_str(&format!("kpledger_submission_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
         s.push_str(&format!("kpledger_submission_seconds_sum {}.{:06}\n", sum / 1_000_000, sum % 1_000_000));
         s.push_str(&format!("kpledger_submission_seconds_count {count}\n"));
-        s.push_str("# HELP kpledger_commit_groups_total Transactions of the writer (group commits).\n");
-        s.push_str("# TYPE kpledger_commit_groups_total counter\n");
-        s.push_str(&format!("kpledger_commit_groups_total {}\n", self.groups.load(Relaxed)));
-        s.push_str(
-            "# HELP kpledger_commit_grouped_submissions_total Submissions recorded by those transactions.\n",
-        );
-        s.push_str("# TYPE kpledger_commit_grouped_submissions_total counter\n");
-        s.push_str(&format!("kpledger_commit_grouped_submissions_total {}\n", self.grouped.load(Relaxed)));
-        s.push_str(
-            "# HELP kpledger_connections_refused_total Connections refused at the connection limit.\n",
-        );
-        s.push_str("# TYPE kpledger_connections_refused_total counter\n");
-        s.push_str(&format!(
-            "kpledger_connections_refused_total {}\n",
-            self.connections_refused.load(Relaxed)
-        ));
-        s.push_str("# HELP kpledger_rate_limited_total Requests answered 429, by the limit they met.\n");
-        s.push_str("# TYPE kpledger_rate_limited_total counter\n");
-        s.push_str(&format!("kpledger_rate_limited_total{{by=\"ip\"}} {}\n", self.limited_ip.load(Relaxed)));
-        s.push_str(&format!(
-            "kpledger_rate_limited_total{{by=\"key\"}} {}\n",
-            self.limited_key.load(Relaxed)
-        ));
-        s.push_str("# HELP kpledger_checkpoints_published_total Checkpoints this service published (--checkpoint-key).\n");
-        s.push_str("# TYPE kpledger_checkpoints_published_total counter\n");
-        s.push_str(&format!("kpledger_checkpoints_published_total {}\n", self.checkpoints.load(Relaxed)));
-        s.push_str("# HELP kpledger_checkpoint_failures_total Checkpoints this service failed to publish.\n");
-        s.push_str("# TYPE kpledger_checkpoint_failures_total counter\n");
-        s.push_str(&format!(
-            "kpledger_checkpoint_failures_total {}\n",
-            self.checkpoint_failures.load(Relaxed)
-        ));
-        s.push_str("# HELP kpledger_log_size Events in the log.\n");
-        s.push_str("# TYPE kpledger_log_size gauge\n");
-        s.push_str(&format!("kpledger_log_size {log_size}\n"));
-        s.push_str(
-            "# HELP kpledger_witnessing_rounds_total Witnessing rounds (--witness-policy) by outcome.\n",
-        );
-        s.push_str("# TYPE kpledger_witnessing_rounds_total counter\n");
-        s.push_str(&format!(
-            "kpledger_witnessing_rounds_total{{outcome=\"quorum\"}} {}\n",
-            self.witnessed.load(Relaxed)
-        ));
-        s.push_str(&format!(
-            "kpledger_witnessing_rounds_total{{outcome=\"short\"}} {}\n",
-            self.witnessing_failures.load(Relaxed)
-        ));
-        s.push_str("# HELP kpledger_checkpoint_size Size of the newest published checkpoint (0: none).\n");
-        s.push_str("# TYPE kpledger_checkpoint_size gauge\n");
-        s.push_str(&format!("kpledger_checkpoint_size {}\n", checkpoint_size.unwrap_or(0)));
+        let one = |v: u64| vec![(String::new(), v)];
+        let by = |label: &str, pairs: [(&str, u64); 2]| -> Vec<(String, u64)> {
+            pairs.iter().map(|(k, v)| (format!("{{{label}=\"{k}\"}}"), *v)).collect()
+        };
+        let families: [Family<'_>; 10] = [
+            (
+                "kpledger_commit_groups_total",
+                "counter",
+                "Transactions of the writer (group commits).",
+                one(n(&self.groups)),
+            ),
+            (
+                "kpledger_commit_grouped_submissions_total",
+                "counter",
+                "Submissions recorded by those transactions.",
+                one(n(&self.grouped)),
+            ),
+            (
+                "kpledger_connections_refused_total",
+                "counter",
+                "Connections refused at the connection limit.",
+                one(n(&self.connections_refused)),
+            ),
+            (
+                "kpledger_rate_limited_total",
+                "counter",
+                "Requests answered 429, by the limit they met.",
+                by("by", [("ip", n(&self.limited_ip)), ("key", n(&self.limited_key))]),
+            ),
+            (
+                "kpledger_reads_refused_total",
+                "counter",
+                "Signed reads refused as unauthenticated (401).",
+                one(n(&self.reads_refused)),
+            ),
+            (
+                "kpledger_checkpoints_published_total",
+                "counter",
+                "Checkpoints this service published (--checkpoint-key).",
+                one(n(&self.checkpoints)),
+            ),
+            (
+                "kpledger_checkpoint_failures_total",
+                "counter",
+                "Checkpoints this service failed to publish.",
+                one(n(&self.checkpoint_failures)),
+            ),
+            ("kpledger_log_size", "gauge", "Events in the log.", one(log_size)),
+            (
+                "kpledger_witnessing_rounds_total",
+                "counter",
+                "Witnessing rounds (--witness-policy) by outcome.",
+                by("outcome", [("quorum", n(&self.witnessed)), ("short", n(&self.witnessing_failures))]),
+            ),
+            (
+                "kpledger_checkpoint_size",
+                "gauge",
+                "Size of the newest published checkpoint (0: none).",
+                one(checkpoint_size.unwrap_or(0)),
+            ),
+        ];
+        for (name, kind, help, samples) in &families {
+            family(&mut s, name, kind, help, samples);
+        }
         s
+    }
+}
+
+/// A metric family: name, type, help, and its samples (labels, value).
+type Family<'a> = (&'a str, &'a str, &'a str, Vec<(String, u64)>);
+
+/// One metric family: its HELP and TYPE lines, then a line per sample (`labels` as written
+/// after the name, e.g. `{outcome="created"}`, or empty).
+fn family(s: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
+    s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    for (labels, value) in samples {
+        s.push_str(&format!("{name}{labels} {value}\n"));
     }
 }

@@ -71,8 +71,8 @@ impl Offers {
 mod tests {
     use super::*;
     use kpledger_model::SecretKey;
-    use kpledger_model::event::{OfferBody, OfferKind};
     use kpledger_model::{ActorId, Cents, Origin, Points, Time};
+    use kpledger_model::{OfferBody, OfferKind};
 
     fn offer(to: &str, n: u8) -> (Hash, Offer) {
         let body = OfferBody {

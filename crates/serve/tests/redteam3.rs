@@ -312,3 +312,44 @@ fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
             .unwrap();
     assert_eq!(post_events(&s, &[&accept]).status, 422);
 }
+
+/// A dealer silences a miner: it replays, many times a second, documents the miner signed
+/// (the offer the miner made it, the miner's recorded extraction, which the dealer reads in the
+/// parcel's history). Each replay is answered 200 (already waiting, already recorded), but was
+/// charged to the miner's per-key rate (`--rate-key`: "signed by one enrolled actor"), so the
+/// miner's own reads and submissions got 429. A signature proves who wrote a document, not who
+/// sent it: a document already waiting or recorded is no longer charged to its signer.
+#[test]
+fn redteam3_replaying_an_actors_documents_does_not_spend_its_rate() {
+    use kpledger_model::Cents;
+    let mut w = World::new("rt3-rate");
+    let (koroma, kamara, koidu) = (w.koroma.clone(), w.dealer.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let offer = w.sim.offer(&koroma, &parcel, &kamara, Cents(91_000)).unwrap();
+    let (_, next) = w.extraction(&koroma, &koidu);
+    let kk = w.sim.key(&koroma).unwrap().clone();
+    let mut cfg = w.config();
+    cfg.rate_ip = None;
+    cfg.rate_key = Some(kpledger_serve::Rate { per_second: 1, burst: 3 });
+    let s = start(cfg);
+    let offers = format!("{}/v1/offers", s.url);
+    let doc = serde_json::to_vec(&offer).unwrap();
+    // Koroma posts its offer: one of its three tokens.
+    assert_eq!(post(&offers, "application/json", &doc).status, 201);
+    // An older offer of koroma's, made before the parcel's latest event: no longer current.
+    let mut body = offer.body.clone();
+    body.prev = kpledger_model::Hash([7; 32]);
+    let stale = serde_json::to_vec(&kpledger_model::Offer::sign(body, &kk).unwrap()).unwrap();
+    // The dealer replays them and the recorded extraction, ten times each.
+    for _ in 0..10 {
+        assert_eq!(post(&offers, "application/json", &doc).status, 200);
+        assert_eq!(post(&offers, "application/json", &stale).status, 422);
+        assert_eq!(post_events(&s, &[&ev]).status, 200);
+    }
+    // Koroma's own read and its next extraction are still within its rate.
+    let a = get_signed(&format!("{}/v1/parcels/{parcel}", s.url), &koroma, &kk, "rt-1");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let a = post_events(&s, &[&next]);
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+}

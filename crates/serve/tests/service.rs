@@ -218,6 +218,10 @@ fn reads_need_a_fresh_signature_of_an_enrolled_actor_who_may_see_the_data() {
     let (input, sig) =
         kpledger_serve::auth::sign_request("GET", &url, koroma.as_str(), &kk, now() - 3600, "n-7");
     assert_eq!(get_with(&url, &input, &sig).status, 401);
+    // The refusals are counted for the operator.
+    let m = String::from_utf8(get(&format!("{}/metrics", s.url)).body).unwrap();
+    let refused = m.lines().find(|l| l.starts_with("kpledger_reads_refused_total ")).unwrap();
+    assert!(refused.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 5, "{m}");
     // History, the event by hash, the actors.
     let a = get_signed(&format!("{url}/history"), &koroma, &kk, "n-8");
     assert_eq!(a.status, 200);

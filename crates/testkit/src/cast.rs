@@ -197,33 +197,6 @@ pub const SIERRA_LEONE: &[Step] = &[
     Enrol(NMA.id, PMT),
 ];
 
-/// The same ledger operated by the NMA's ledger office, which enrols the NMA: the key that
-/// signs the log is not the key that validates certificates.
-pub const SIERRA_LEONE_OPERATED: &[Step] = &[
-    Genesis(NMA_OFFICE),
-    Enrol(NMA_OFFICE.id, NMA),
-    Step::Policy(NMA),
-    Site(NMA.id, KOIDU),
-    Site(NMA.id, TONGO),
-    Enrol(NMA.id, KOROMA),
-    Enrol(NMA.id, SESAY),
-    Enrol(NMA.id, KAMARA),
-    Enrol(NMA.id, KONO_GEMS.at(KONO_GEMS_ADDRESS)),
-    Enrol(NMA.id, PMT),
-];
-
-/// Sierra Leone with one mine site: the NMA as root with its policy, Koidu, its miner, the
-/// dealer, the exporter (at its address) and the PMT valuer.
-pub const KOIDU_TRADE: &[Step] = &[
-    Genesis(NMA),
-    Step::Policy(NMA),
-    Site(NMA.id, KOIDU),
-    Enrol(NMA.id, KOROMA),
-    Enrol(NMA.id, KAMARA),
-    Enrol(NMA.id, KONO_GEMS.at(KONO_GEMS_ADDRESS)),
-    Enrol(NMA.id, PMT),
-];
-
 /// A regional ledger (root the Mano River Union secretariat, as in the demo): Sierra Leone's
 /// and Liberia's authorities, each with its published policy; in Sierra Leone the Koidu
 /// site, its miner, the dealer, the exporter and the PMT valuer; in Liberia the dealer
@@ -243,44 +216,44 @@ pub const REGIONAL: &[Step] = &[
     Tick(60),
 ];
 
-/// The regional ledger with Liberia's own trade: the Weasua site, its miner, exporter and
+/// [`SIERRA_LEONE`] operated by the NMA's ledger office, which enrols the NMA: the key that
+/// signs the log is not the key that validates certificates.
+pub fn sierra_leone_operated() -> Vec<Step> {
+    [&[Genesis(NMA_OFFICE), Enrol(NMA_OFFICE.id, NMA)][..], &SIERRA_LEONE[1..]].concat()
+}
+
+/// [`SIERRA_LEONE`] with one mine site: Koidu, its miner, the dealer, the exporter (at its
+/// address) and the PMT valuer (no Tongo, no Sesay).
+pub fn koidu_trade() -> Vec<Step> {
+    let tongo_or_sesay = |s: &Step| match s {
+        Site(_, place) => place.0 == TONGO.0,
+        Enrol(_, party) => party.id == SESAY.id,
+        _ => false,
+    };
+    SIERRA_LEONE.iter().copied().filter(|s| !tongo_or_sesay(s)).collect()
+}
+
+/// [`REGIONAL`] with Liberia's own trade: the Weasua site, its miner, an exporter and the
 /// valuer instead of the Liberian dealer.
-pub const REGIONAL_TWO_TRADES: &[Step] = &[
-    Genesis(MRU),
-    Enrol(MRU.id, NMA),
-    Enrol(MRU.id, MME),
-    Step::Policy(NMA),
-    Step::Policy(MME),
-    Site(NMA.id, KOIDU),
-    Site(MME.id, WEASUA),
-    Enrol(NMA.id, KOROMA),
-    Enrol(NMA.id, KAMARA),
-    Enrol(NMA.id, KONO_GEMS),
-    Enrol(NMA.id, PMT),
-    Enrol(MME.id, FLOMO),
-    Enrol(MME.id, LIBERTY_EXPORTS),
-    Enrol(MME.id, GDO),
-    Tick(60),
-];
+pub fn regional_two_trades() -> Vec<Step> {
+    let liberia = [Enrol(MME.id, FLOMO), Enrol(MME.id, LIBERTY_EXPORTS), Enrol(MME.id, GDO), Tick(60)];
+    [&REGIONAL[..6], &[Site(MME.id, WEASUA)], &REGIONAL[6..10], &liberia].concat()
+}
 
 /// Sierra Leone's ledger with its neighbours enrolled by the NMA: the Koidu site, two miners
-/// there, the dealer, the exporter and the PMT; Liberia's authority (with its policy) and an
-/// exporter it licenses; Guinea's authority; then an hour passes.
-pub const SIERRA_LEONE_AND_NEIGHBOURS: &[Step] = &[
-    Genesis(NMA),
-    Step::Policy(NMA),
-    Site(NMA.id, KOIDU),
-    Enrol(NMA.id, KOROMA),
-    Enrol(NMA.id, SESAY.mining(&[KOIDU.0])),
-    Enrol(NMA.id, KAMARA),
-    Enrol(NMA.id, KONO_GEMS),
-    Enrol(NMA.id, PMT),
-    Enrol(NMA.id, MME),
-    Step::Policy(MME),
-    Enrol(MME.id, LIBERTY_EXPORTS),
-    Enrol(NMA.id, GN_MINES),
-    Tick(60),
-];
+/// there, the dealer, the exporter and the PMT (as in [`REGIONAL`]); Liberia's authority
+/// (with its policy) and an exporter it licenses; Guinea's authority; then an hour passes.
+pub fn sierra_leone_and_neighbours() -> Vec<Step> {
+    let sesay = [Enrol(NMA.id, SESAY.mining(&[KOIDU.0]))];
+    let neighbours = [
+        Enrol(NMA.id, MME),
+        Step::Policy(MME),
+        Enrol(MME.id, LIBERTY_EXPORTS),
+        Enrol(NMA.id, GN_MINES),
+        Tick(60),
+    ];
+    [&SIERRA_LEONE[..3], &REGIONAL[6..7], &sesay, &REGIONAL[7..10], &neighbours].concat()
+}
 
 /// A country's policy as published in `policies/XX.json`.
 pub fn policy(country: &str) -> Policy {

@@ -25,7 +25,8 @@
 //!
 //! Nothing here panics on bad input: generators return [`MerkleError`], verifiers `false`.
 
-use kpledger_model::hash::{Hash, merkle_node};
+use kpledger_model::Hash;
+use kpledger_model::hash::merkle_node;
 use serde::{Deserialize, Serialize};
 
 /// Length in bytes of every hash in the tree (SHA-256).

@@ -216,7 +216,7 @@ impl PolicyHistory {
             Some(0)
         })
     }
-    /// The version in force at `t` (see [`PolicyHistory::index_at`]).
+    /// The version in force at `t`: the newest recorded at or before `t`.
     pub fn at(&self, t: &Time) -> Option<&PolicyEntry> {
         self.index_at(t).map(|i| &self.entries[i])
     }

@@ -16,7 +16,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kpledger_model::hash::{Hash, merkle_leaf, sha256};
+use kpledger_model::Hash;
+use kpledger_model::hash::{merkle_leaf, sha256};
 use kpledger_verify::merkle::{
     EMPTY_ROOT, Frontier, LeafNodes, NodeSource, consistency_proof, consistency_proof_from, inclusion_proof,
     inclusion_proof_from, is_perfect_subtree, root, root_from, verify_consistency, verify_consistency_bytes,

@@ -1,16 +1,17 @@
 //! C2SP [tlog-witness](https://c2sp.org/tlog-witness) for kpledger, both ways.
 //!
-//! - [`request`]: the `add-checkpoint` request body (old size, up to 63 consistency-proof
+//! - [`AddCheckpoint`]: the `add-checkpoint` request body (old size, up to 63 consistency-proof
 //!   lines, an empty line, the signed checkpoint), parsed and written byte for byte.
 //! - [`decide`]: the witness's decision as a pure function of its state and the request
 //!   body: 400, 403, 404, 409 (with the witness's size), 422, or cosign.
-//! - [`state`]: the witness's durable state file (one per witness, locked) and the evidence
+//! - [`StateFile`]: the witness's durable state file (one per witness, locked) and the evidence
 //!   of refused forks.
-//! - [`server`]: the HTTP service (axum): one lock held across the check, the durable write
-//!   and the cosignature.
-//! - [`client`]: the log's side: submit a checkpoint, re-prove after 409.
-//! - [`log`]: a kpledger ledger's witnessing round (its newest checkpoint to every witness of a
-//!   policy, the cosignatures stored), for `kpledger log witness` and `kpledger serve`.
+//! - [`Witness`], [`router`], [`serve`]: the HTTP service (axum): one lock held across the
+//!   check, the durable write and the cosignature.
+//! - [`request_cosignatures`]: the log's side: submit a checkpoint, re-prove after 409.
+//! - [`witness_newest`]: a kpledger ledger's witnessing round (its newest checkpoint to every
+//!   witness of a policy, the cosignatures stored), for `kpledger log witness` and
+//!   `kpledger serve`.
 //!
 //! Which logs a witness witnesses, and which witnesses a log asks, are read from the same
 //! C2SP tlog-policy text ([`kpledger_verify::TrustPolicy`]): a witness reads the `log`
@@ -33,7 +34,7 @@ use kpledger_verify::TrustPolicy;
 pub use client::{ClientError, Cosigned, WitnessAnswer, agent, request_cosignatures};
 pub use decide::{Decision, Evidence, LogKeys, LogRecord, Refusal, decide};
 pub use log::{Round, WitnessOutcome, newest_fully_cosigned, witness_newest};
-pub use request::{AddCheckpoint, RequestError};
+pub use request::{AddCheckpoint, MAX_BODY_BYTES, MAX_PROOF_LINES, RequestError};
 pub use server::{Answer, Witness, router, serve};
 pub use state::{StateError, StateFile};
 

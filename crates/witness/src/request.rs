@@ -16,11 +16,11 @@ use kpledger_model::note::MAX_NOTE_BYTES;
 
 /// The most consistency-proof lines a request may carry (tlog-witness: a client MUST NOT
 /// send more than 63).
-pub(crate) const MAX_PROOF_LINES: usize = 63;
+pub const MAX_PROOF_LINES: usize = 63;
 
 /// The largest request body read: a note of [`MAX_NOTE_BYTES`] plus the old line and 63
 /// proof lines.
-pub(crate) const MAX_BODY_BYTES: usize = MAX_NOTE_BYTES + 64 * 46;
+pub const MAX_BODY_BYTES: usize = MAX_NOTE_BYTES + 64 * 46;
 
 /// A parsed add-checkpoint request. The note is not yet verified.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use kpledger_model::Hash;
+use kpledger_model::SecretKey;
 use kpledger_model::hash::sha256;
-use kpledger_model::keys::SecretKey;
 use kpledger_model::note::{Checkpoint, KeyId, Note, Signature, SignerKey};
 use kpledger_verify::TrustPolicy;
 use kpledger_verify::merkle;

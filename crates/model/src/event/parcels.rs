@@ -1,7 +1,8 @@
 //! Parcels made by splits, merges and imports, references to parcels, and handover offers.
 
+use crate::Hash;
 use crate::canonical::{self, JsonError};
-use crate::hash::{self, Domain, Hash};
+use crate::hash::{self, Domain};
 use crate::keys::{PublicKey, SecretKey};
 use crate::sign::{self, Purpose, Signature};
 use crate::types::{ActorId, Cents, HsCode, Origin, ParcelId, Points, Time};

@@ -4,7 +4,7 @@ use super::{
     MAX_NOTE_BYTES, Note, NoteError, SigType, Signature, SignerKey, VerifierKey, Verifiers, clip,
     find_control,
 };
-use crate::hash::Hash;
+use crate::Hash;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::fmt;

@@ -270,7 +270,7 @@ impl VerifiedSignature {
     pub fn key(&self) -> &VerifierKey {
         &self.key
     }
-    /// The cosignature timestamp, for a [`SigType::CosignatureV1`] key.
+    /// The cosignature timestamp, for a [`crate::note::SigType::CosignatureV1`] key.
     pub fn timestamp(&self) -> Option<u64> {
         self.timestamp
     }

@@ -1,7 +1,7 @@
 use super::checkpoint::parse_tree_size;
 use super::*;
 
-use crate::hash::Hash;
+use crate::Hash;
 use crate::keys::SecretKey;
 
 /// The module documentation's example, kept in step with it.

@@ -174,8 +174,8 @@ impl<'a, S: State> Cx<'a, S> {
             );
         }
         // KP-1: Annex I fields.
-        if c.title.as_str() != kpledger_model::event::KP_TITLE
-            || c.statement.as_str() != kpledger_model::event::KP_STATEMENT
+        if c.title.as_str() != kpledger_model::KP_TITLE
+            || c.statement.as_str() != kpledger_model::KP_STATEMENT
         {
             self.err(Finding::error(
                 Rule::Kp1,

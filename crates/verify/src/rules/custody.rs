@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use kpledger_model::types::MAX_STONES;
+use kpledger_model::MAX_STONES;
 use kpledger_model::{Cents, Hash, ParcelId, Payload, Points, Role, ValuationRule};
 
 use crate::finding::{Finding, Rule};

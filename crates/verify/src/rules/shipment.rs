@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use kpledger_model::types::MAX_STONES;
+use kpledger_model::MAX_STONES;
 use kpledger_model::{ActorId, Country, ParcelId, Payload, Points, Role, Text};
 
 use crate::finding::{Finding, Rule};
