@@ -1,4 +1,4 @@
-//! The ledger's stores: `kpledger ledger copy` moves a ledger into an empty store, judging every
+//! The ledger's stores (a file, a PostgreSQL database): `kpledger ledger copy` moves a ledger into an empty store, judging every
 //! event again; both ends verify and give the same events, checkpoints and evidence bundles.
 
 use std::path::Path;
@@ -6,6 +6,10 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::util::{TempDir, snapshot};
+
+#[path = "../pg_server.rs"]
+mod pg_server;
+use pg_server::{database, server};
 
 /// A stored row: (position or size, hash or root, document or note).
 type Row = (i64, Vec<u8>, String);
@@ -95,41 +99,14 @@ fn ledger_copy_judges_every_event_again_and_stops_at_a_forged_one() {
     assert!(n < seq, "{n} events copied, the forged one is #{seq}");
 }
 
-/// The PostgreSQL server's URL (a role that may create databases), or `None`: the test is
-/// skipped, unless `KPLEDGER_REQUIRE_PG=1` (set by `.ci/run`, which starts one).
-fn pg_server() -> Option<String> {
-    match std::env::var("KPLEDGER_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var_os("KPLEDGER_REQUIRE_PG").is_some_and(|v| v == "1") {
-                panic!(
-                    "KPLEDGER_TEST_PG_URL is not set, and KPLEDGER_REQUIRE_PG=1: run the tests through .ci/run, \
-                     or start the services with .ci/services.sh"
-                );
-            }
-            eprintln!("skipped: no PostgreSQL (KPLEDGER_TEST_PG_URL); .ci/run starts one");
-            None
-        }
-    }
-}
-
-/// A new, empty database of its own; its URL.
-fn pg_database(server: &str, tag: &str) -> String {
-    let name = format!("kpl_e2e_{tag}_{}", std::process::id());
-    let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    format!("{}/{name}", server.rsplit_once('/').unwrap().0)
-}
-
 #[test]
 fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
-    let Some(server) = pg_server() else { return };
+    let Some(server) = server() else { return };
     let t = TempDir::new("copy-pg");
     let demo = t.join("demo");
     kp!("demo", &demo).run().ok();
     let from = demo.join("ledger.kpl");
-    let db = pg_database(&server, "copy");
+    let db = database(&server, "e2e_copy");
     // Into PostgreSQL: every event judged again, then the database verified whole.
     let v = kp!("ledger", "copy", "--from", &from, "--to", &db, "--json").run().ok().json();
     assert_eq!(v["report"]["ok"], true, "{v:#}");

@@ -9,10 +9,9 @@
 //! then the new store is verified whole. The source is only read. Either end may be a file or
 //! a PostgreSQL database ([`Store`]).
 
-use kpledger_verify::{Finding, Report};
+use kpledger_verify::{Finding, Report, StoredCheckpoint};
 
-use kpledger_verify::StoredCheckpoint;
-
+use crate::migrate::codes;
 use crate::store::pg_ledger::PgLedger;
 use crate::store::{Ledger, OpenOptions, StorageError, StoreError};
 
@@ -54,16 +53,6 @@ pub enum CopyError {
     /// Reading the source or writing the destination failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn codes(findings: &[Finding]) -> String {
-    let mut c: Vec<String> = findings
-        .iter()
-        .filter(|f| f.is_error())
-        .map(|f| format!("{} {}", f.code.code(), f.message))
-        .collect();
-    c.dedup();
-    c.join("; ")
 }
 
 /// What a copy did.

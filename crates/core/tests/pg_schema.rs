@@ -20,32 +20,9 @@ use kpledger_verify::Cell;
 use kpledger_verify::SigMode;
 use postgres::NoTls;
 
-/// The server's URL (a role that may create databases), or `None`: skipped.
-fn server() -> Option<String> {
-    match std::env::var("KPLEDGER_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            if std::env::var_os("KPLEDGER_REQUIRE_PG").is_some_and(|v| v == "1") {
-                panic!(
-                    "KPLEDGER_TEST_PG_URL is not set, and KPLEDGER_REQUIRE_PG=1: run the tests through .ci/run, \
-                     or start the services with .ci/services.sh"
-                );
-            }
-            eprintln!("skipped: no PostgreSQL (KPLEDGER_TEST_PG_URL); .ci/run starts one");
-            None
-        }
-    }
-}
-
-/// A new, empty database named after the test; its URL.
-fn database(server: &str, tag: &str) -> String {
-    let name = format!("kpl_{tag}_{}", std::process::id());
-    let mut admin = postgres::Client::connect(server, NoTls).unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
+#[path = "../../../tests/pg_server.rs"]
+mod pg_server;
+use pg_server::{database, server};
 
 #[test]
 fn pg_a_new_ledger_has_exactly_the_expected_catalog() {
