@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::util::{TempDir, snapshot};
 
 #[path = "../pg_server.rs"]
-mod pg_server;
+pub(crate) mod pg_server;
 use pg_server::{database, server};
 
 /// A stored row: (position or size, hash or root, document or note).

@@ -8,8 +8,9 @@
 //! publication before the checkpoint is written.
 
 use std::path::Path;
-use std::time::Duration;
 
+use crate::backends::pg_server;
+use crate::serve::agent;
 use crate::util::TempDir;
 
 #[path = "../tile_client.rs"]
@@ -18,28 +19,8 @@ mod tile_client;
 /// The S3 server's URL, or `None` (the test is skipped) when there is none and CI does not
 /// require one.
 fn s3() -> Option<String> {
-    match std::env::var("KPLEDGER_TEST_S3_URL") {
-        Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_owned()),
-        _ => {
-            if std::env::var_os("KPLEDGER_REQUIRE_S3").is_some_and(|v| v == "1") {
-                panic!(
-                    "KPLEDGER_TEST_S3_URL is not set, and KPLEDGER_REQUIRE_S3=1: run the tests through .ci/run, \
-                     or start the services with .ci/services.sh"
-                );
-            }
-            eprintln!("skipped: no S3-compatible server (KPLEDGER_TEST_S3_URL); .ci/run starts one");
-            None
-        }
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build(),
-    )
+    pg_server::service("KPLEDGER_TEST_S3_URL", "KPLEDGER_REQUIRE_S3", "an S3-compatible server")
+        .map(|u| u.trim_end_matches('/').to_owned())
 }
 
 /// Moto's server checks no signature, but reads an object for an authenticated request only
