@@ -20,6 +20,8 @@
 //!   (verified under the trust policy, or nothing recorded) and `--foreign`, `transit`;
 //! - `hostile`: the hostile-input corpus of `fixtures/hostile/`, data-driven from its
 //!   `expect.json`;
+//! - `backends`: `ledger copy` into an empty store gives the same events, checkpoints, rows and
+//!   bundles, and stops at a forged event;
 //! - `bench`: `kpledger bench` on a small ledger prints JSON matching its schema (figures are
 //!   not asserted: timing belongs to the benchmark);
 //! - `card`: parcel cards: an offline handover, split, merge, valuation and seal signed from
@@ -41,6 +43,8 @@
 //! - `serve`: `kpledger serve` on 127.0.0.1 port 0: a trade signed by separate client processes
 //!   and posted with `kpledger submit`, a bundle fetched over HTTP verified offline, `log tiles`
 //!   equal to the served tiles, SIGKILL during a bounded load losing no acknowledged event;
+//! - `s3`: `log tiles --out s3://…` to an S3-compatible server on loopback: the objects read
+//!   back verify against the checkpoint; other bytes in place, or a newer checkpoint, refused;
 //! - `remote`: `--server URL` on the commands that read or sign against a ledger: a dealer with
 //!   only its key file hands over, splits and merges against `kpledger serve`; refusals (401, 403,
 //!   422, a stale offer, an unreachable server) are said plainly; the server's file verifies;
@@ -56,6 +60,8 @@
 #[path = "e2e/util.rs"]
 mod util;
 
+#[path = "e2e/backends.rs"]
+mod backends;
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
 #[path = "e2e/bench.rs"]
@@ -100,6 +106,8 @@ mod refusal;
 mod remote;
 #[path = "e2e/report.rs"]
 mod report;
+#[path = "e2e/s3.rs"]
+mod s3;
 #[path = "e2e/schema.rs"]
 mod schema;
 #[path = "e2e/serve.rs"]

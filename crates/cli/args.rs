@@ -17,6 +17,7 @@ mod certificate;
 mod epcis;
 mod governance;
 mod ingest;
+mod ledger;
 mod log;
 mod query;
 mod report;
@@ -29,6 +30,7 @@ pub(crate) use certificate::*;
 pub(crate) use epcis::*;
 pub(crate) use governance::*;
 pub(crate) use ingest::*;
+pub(crate) use ledger::*;
 pub(crate) use log::*;
 pub(crate) use query::*;
 pub(crate) use report::*;
@@ -113,6 +115,9 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     Rules(RulesArgs),
     Migrate(MigrateArgs),
+    /// The ledger's store as a whole: copy a ledger into an empty store
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
 }
 
 /// The provenance graph's format.

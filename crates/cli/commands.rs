@@ -7,7 +7,9 @@ pub(crate) mod demo;
 pub(crate) mod epcis;
 pub(crate) mod governance;
 pub(crate) mod ingest;
+pub(crate) mod ledger;
 pub(crate) mod log;
+pub(crate) mod publish;
 pub(crate) mod query;
 pub(crate) mod remote;
 pub(crate) mod report;
@@ -49,6 +51,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Seal(a) => trade::seal(a),
         Command::Ingest(a) => ingest::ingest_cmd(a),
         Command::Migrate(a) => ingest::migrate(a),
+        Command::Ledger(c) => ledger::ledger_cmd(c),
         Command::Serve(a) => serve::serve_cmd(a),
         Command::Submit(a) => serve::submit_cmd(a),
         Command::Get(a) => serve::get_cmd(a),

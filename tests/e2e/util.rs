@@ -43,11 +43,12 @@ macro_rules! signed {
 pub(crate) struct Cmd {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Cmd {
     pub(crate) fn new(args: Vec<OsString>) -> Cmd {
-        Cmd { args, cwd: None }
+        Cmd { args, cwd: None, env: Vec::new() }
     }
 
     /// More arguments.
@@ -68,6 +69,12 @@ impl Cmd {
         self
     }
 
+    /// Sets an environment variable of the run.
+    pub(crate) fn env(mut self, key: impl AsRef<std::ffi::OsStr>, value: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
     /// Runs the command to the end and returns its exit code and output.
     pub(crate) fn run(&self) -> Out {
         let shown = std::iter::once("kpledger".to_owned())
@@ -84,6 +91,7 @@ impl Cmd {
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let (code, stdout, stderr) = run_to_end(cmd, &shown);
         Out { cmd: shown, code, stdout, stderr }
     }

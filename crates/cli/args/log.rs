@@ -94,13 +94,29 @@ pub(crate) enum LogCmd {
     /// the partial tile at each level's right edge of the log at that checkpoint's size. Serve
     /// DIR/tile/… with `Cache-Control: immutable` for full tiles.
     ///
+    /// To an S3-compatible bucket: --out s3://BUCKET/PREFIX, with the credentials, region and
+    /// endpoint of the standard AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ENDPOINT_URL) or --s3-endpoint. Tiles are written once (an object
+    /// already there must hold the same bytes), the checkpoint last, so readers never see a
+    /// checkpoint whose tiles are missing; publishing again adds what is new. With --bundles,
+    /// each certificate's evidence bundle under that checkpoint too
+    /// (bundles/NUMBER/SIZE.json, '/' in a number written %2F): trade data, so keep that
+    /// prefix readable only by importers and auditors.
+    ///
     /// Example: kpledger log tiles --ledger sl.kpl --out static-log
     Tiles {
         #[command(flatten)]
         ledger: LedgerArgs,
-        /// Directory to write into (new or empty)
+        /// Directory (new, empty, or an earlier copy of this log) or s3://BUCKET/PREFIX
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        out: String,
+        /// The S3 endpoint, for a store other than Amazon S3 (e.g. http://127.0.0.1:9000);
+        /// default: AWS_ENDPOINT_URL, else Amazon S3
+        #[arg(long, value_name = "URL")]
+        s3_endpoint: Option<String>,
+        /// Also publish each certificate's evidence bundle
         #[arg(long)]
-        out: PathBuf,
+        bundles: bool,
     },
     /// Prove that the log of size TO extends the log of size FROM (RFC 9162 consistency proof)
     ///

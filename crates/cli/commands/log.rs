@@ -26,9 +26,10 @@ pub(crate) fn witness_keys(args: &[String]) -> Result<Vec<VerifierKey>> {
 
 pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
     match l {
-        LogCmd::Tiles { ledger, out } => {
+        LogCmd::Tiles { ledger, out, s3_endpoint, bundles } => {
+            let target = crate::commands::publish::target(&out, s3_endpoint.as_deref())?;
             let l = ledger.open(true)?;
-            crate::commands::serve::write_tiles(&l, &out)
+            crate::commands::publish::publish(&l, &target, bundles)
         }
         LogCmd::Publish { ledger, key, out, json } => {
             let key = SecretKey::read_pem_file(&key)?;

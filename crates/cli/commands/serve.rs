@@ -1,4 +1,4 @@
-//! `kpledger serve`, `kpledger submit` and `kpledger log tiles`: the service and its client.
+//! `kpledger serve`, `kpledger submit` and `kpledger get`: the service and its client.
 
 use super::verify::*;
 use crate::args::*;
@@ -6,10 +6,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow, bail};
-use kpledger_core::Ledger;
+use anyhow::{Result, anyhow, bail};
 use kpledger_model::{ActorId, SecretKey, Time, canonical};
-use kpledger_serve::tiles;
 use serde_json::Value;
 
 use super::remote::{Server, agent, answered, post};
@@ -156,37 +154,6 @@ pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Op
             }
         }
     }
-    Ok(OK)
-}
-
-/// Writes DIR/checkpoint and every tile and entry bundle of the log at that checkpoint's size.
-pub(crate) fn write_tiles(l: &Ledger, out: &Path) -> Result<u8> {
-    let cp = l.latest_checkpoint()?.ok_or_else(|| {
-        anyhow!("{} has no checkpoint yet: publish one first (`kpledger log publish`)", l.path().display())
-    })?;
-    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not an empty directory; choose a new one", out.display());
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let all = tiles::all_tiles(cp.size);
-    for t in &all {
-        let bytes = tiles::read(l, t, cp.size)?.ok_or_else(|| {
-            anyhow!("the ledger lacks {} of its own checkpoint; run `kpledger verify --ledger`", t.to_path())
-        })?;
-        let path = out.join(t.to_path());
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    std::fs::write(out.join("checkpoint"), cp.note.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("checkpoint").display()))?;
-    println!(
-        "log of {} events as C2SP tlog-tiles: {} tiles and entry bundles and the checkpoint → {}",
-        cp.size,
-        all.len(),
-        out.display()
-    );
     Ok(OK)
 }
 

@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod card;
+pub mod copy;
 pub mod demo;
 pub mod log_tree;
 pub mod migrate;

@@ -84,7 +84,8 @@ pub enum MigrateError {
     Store(#[from] StoreError),
 }
 
-fn codes(findings: &[Finding]) -> String {
+/// The error findings, code and message, each once, for a message (also `crate::copy`'s).
+pub(crate) fn codes(findings: &[Finding]) -> String {
     let mut c: Vec<String> = findings
         .iter()
         .filter(|f| f.is_error())

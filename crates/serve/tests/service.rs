@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../../../tests/tile_client.rs"]
+mod tile_client;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
@@ -14,6 +16,7 @@ use base64::Engine as _;
 use common::*;
 use kpledger_core::{Ledger, OpenOptions};
 use sha2::{Digest as _, Sha256};
+use tile_client::{mth, path, tile_path};
 
 fn len(w: &World) -> u64 {
     Ledger::open(&w.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })
@@ -234,55 +237,6 @@ fn reads_need_a_fresh_signature_of_an_enrolled_actor_who_may_see_the_data() {
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["events"].as_array().unwrap().len(), 2);
     assert_eq!(a.link.as_deref(), Some("</v1/events?after=2&limit=2>; rel=\"next\""));
-}
-
-/// RFC 9162 §2.1.1 MTH, computed here from the leaf hashes (not with kpledger's code).
-fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
-    match leaves.len() {
-        0 => Sha256::digest([]).into(),
-        1 => leaves[0],
-        n => {
-            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
-            let mut h = Sha256::new();
-            h.update([1u8]);
-            h.update(mth(&leaves[..k]));
-            h.update(mth(&leaves[k..]));
-            h.finalize().into()
-        }
-    }
-}
-
-/// RFC 9162 §2.1.3.1 PATH(m, D[n]).
-fn path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
-    let n = leaves.len();
-    if n <= 1 {
-        return Vec::new();
-    }
-    let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
-    if m < k {
-        let mut p = path(m, &leaves[..k]);
-        p.push(mth(&leaves[k..]));
-        p
-    } else {
-        let mut p = path(m - k, &leaves[k..]);
-        p.push(mth(&leaves[..k]));
-        p
-    }
-}
-
-fn tile_path(level: &str, index: u64, width: Option<u64>) -> String {
-    let mut groups = vec![format!("{:03}", index % 1000)];
-    let mut n = index / 1000;
-    while n > 0 {
-        groups.push(format!("x{:03}", n % 1000));
-        n /= 1000;
-    }
-    groups.reverse();
-    let mut p = format!("tile/{level}/{}", groups.join("/"));
-    if let Some(w) = width {
-        p.push_str(&format!(".p/{w}"));
-    }
-    p
 }
 
 #[test]

@@ -21,6 +21,8 @@ mod bundle;
 mod error;
 mod log;
 mod open;
+pub mod pg;
+pub mod pg_ledger;
 mod read;
 mod schema;
 mod sqlite;

@@ -1,0 +1,506 @@
+//! The PostgreSQL store: a ledger in a database of its own (`postgres://USER@HOST/DB`), for
+//! an authority that runs a primary with replicas, several service instances and managed
+//! backups.
+//!
+//! The same tables as the SQLite file, with the same columns and keys, in the database's
+//! `public` schema, plus a one-row `kpledger` table for what SQLite keeps in its header
+//! (application id, schema version). Text columns use the "C" collation, so that every
+//! `ORDER BY` and range lookup compares bytes, as SQLite does. Every connection:
+//! - puts `pg_catalog` first on its `search_path`, so no function or operator of the
+//!   database's own can stand in for a built-in one in kpledger's queries;
+//! - commits with `synchronous_commit = on` (a commit that returned is on the primary's disk,
+//!   and on a synchronous standby's when `synchronous_standby_names` names one), and refuses to
+//!   write to a server that runs with `fsync = off`;
+//! - checks the schema from `pg_catalog` before any other read, as the SQLite store checks
+//!   `sqlite_schema`: the tables, their columns and types, constraints and indexes must be
+//!   exactly what this build creates, and the database may hold no trigger, rule, view,
+//!   function, policy, event trigger, extension or schema of its own ([`check_schema`]).
+//!
+//! One sequencer: every write transaction first takes a transaction-level advisory lock
+//! ([`SEQUENCER_LOCK`]), so several writers (several `kpledger serve` instances on one
+//! database) take turns, and each one reads the log's end after the one before it committed:
+//! the log never forks. Readers take no lock.
+
+use std::path::PathBuf;
+use std::str::FromStr as _;
+
+use postgres::{Client, NoTls};
+
+use super::{APPLICATION_ID, SCHEMA_VERSION, StorageError, StoreError};
+
+/// The key of the advisory lock every write transaction holds ("KPLG").
+pub const SEQUENCER_LOCK: i64 = APPLICATION_ID as i64;
+
+/// The tables this build creates, in a database of their own.
+pub(crate) const PG_SCHEMA: &str = r#"
+CREATE TABLE kpledger(
+    application_id integer NOT NULL CHECK (application_id = 1263553607),
+    schema_version integer NOT NULL,
+    one boolean PRIMARY KEY DEFAULT true CHECK (one)
+);
+CREATE TABLE events(
+    seq bigint PRIMARY KEY CHECK (seq > 0),
+    hash bytea NOT NULL UNIQUE,
+    kind text COLLATE "C" NOT NULL,
+    time text COLLATE "C" NOT NULL,
+    signer text COLLATE "C" NOT NULL,
+    doc text COLLATE "C" NOT NULL
+);
+CREATE TABLE event_parcels(
+    parcel text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL,
+    PRIMARY KEY (parcel, seq)
+);
+CREATE INDEX event_parcels_seq ON event_parcels(seq);
+CREATE INDEX events_time ON events(time);
+CREATE TABLE meta(key text COLLATE "C" PRIMARY KEY, value text COLLATE "C" NOT NULL);
+CREATE TABLE actors(id text COLLATE "C" PRIMARY KEY, role text COLLATE "C" NOT NULL, country text COLLATE "C" NOT NULL, revoked bigint NOT NULL, doc text COLLATE "C" NOT NULL);
+CREATE TABLE sites(id text COLLATE "C" PRIMARY KEY, country text COLLATE "C" NOT NULL, doc text COLLATE "C" NOT NULL);
+CREATE TABLE policies(country text COLLATE "C" PRIMARY KEY, version text COLLATE "C" NOT NULL, doc text COLLATE "C" NOT NULL);
+CREATE TABLE parcels(id text COLLATE "C" PRIMARY KEY, holder text COLLATE "C" NOT NULL, status text COLLATE "C" NOT NULL, weight_pt bigint NOT NULL, head bytea NOT NULL, doc text COLLATE "C" NOT NULL);
+CREATE TABLE certificates(number text COLLATE "C" PRIMARY KEY, issuing_country text COLLATE "C" NOT NULL, status text COLLATE "C" NOT NULL, doc text COLLATE "C" NOT NULL);
+CREATE TABLE checkpoints(size bigint PRIMARY KEY, root bytea NOT NULL, note text COLLATE "C" NOT NULL);
+CREATE TABLE log_nodes(level integer NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx));
+CREATE TABLE log_frontier(size bigint PRIMARY KEY, nodes bytea NOT NULL);
+"#;
+
+/// The schema as `pg_catalog` describes it once [`PG_SCHEMA`] has run in an empty database
+/// ([`catalog`]'s lines). A test creates a ledger in a real PostgreSQL and holds the two equal
+/// (`KPLEDGER_BLESS=1` rewrites the file after a deliberate change of [`PG_SCHEMA`]).
+pub(crate) const EXPECTED_CATALOG: &str = include_str!("pg_catalog.txt");
+
+/// Schemas that belong to PostgreSQL itself.
+const SYSTEM_SCHEMAS: &str =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'";
+
+/// The connection string with its password left out, for messages (in place of a file's path).
+pub fn shown(url: &str) -> PathBuf {
+    match postgres::Config::from_str(url) {
+        Ok(c) => {
+            let user = c.get_user().unwrap_or("");
+            let host = c
+                .get_hosts()
+                .first()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .unwrap_or_default();
+            let port = c.get_ports().first().map(|p| format!(":{p}")).unwrap_or_default();
+            let db = c.get_dbname().unwrap_or("");
+            PathBuf::from(format!("postgres://{user}@{host}{port}/{db}"))
+        }
+        Err(_) => PathBuf::from("postgres://(unreadable connection string)"),
+    }
+}
+
+/// True if `ledger` names a PostgreSQL database rather than a file.
+pub fn is_url(ledger: &str) -> bool {
+    ledger.starts_with("postgres://") || ledger.starts_with("postgresql://")
+}
+
+fn pg_err(shown: &std::path::Path, e: postgres::Error) -> StoreError {
+    StoreError::Refused(format!("PostgreSQL at {}: {}", shown.display(), describe(&e)))
+}
+
+/// The server's message (and its detail), not only "db error".
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => match d.detail() {
+            Some(detail) => format!("{} ({detail})", d.message()),
+            None => d.message().to_owned(),
+        },
+        None => e.to_string(),
+    }
+}
+
+/// A connection to a ledger database.
+pub struct PgStore {
+    client: Client,
+    shown: PathBuf,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("shown", &self.shown).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects and sets the session up (search path, durable commits); nothing is read yet.
+    fn connect(url: &str, read_only: bool) -> Result<PgStore, StoreError> {
+        let shown = shown(url);
+        let config = postgres::Config::from_str(url).map_err(|e| StorageError::NotALedger {
+            path: shown.clone(),
+            reason: format!("not a PostgreSQL connection string: {e}"),
+        })?;
+        let mut client = config.connect(NoTls).map_err(|e| StorageError::NotALedger {
+            path: shown.clone(),
+            reason: format!("cannot connect: {}", describe(&e)),
+        })?;
+        client
+            .batch_execute(
+                "SET search_path = pg_catalog, public; SET synchronous_commit = on; \
+                 SET default_transaction_isolation = 'read committed'",
+            )
+            .map_err(|e| pg_err(&shown, e))?;
+        if read_only {
+            client.batch_execute("SET default_transaction_read_only = on").map_err(|e| pg_err(&shown, e))?;
+        } else {
+            let fsync: String = client
+                .query_one("SELECT current_setting('fsync')", &[])
+                .map_err(|e| pg_err(&shown, e))?
+                .get(0);
+            if fsync != "on" {
+                return Err(StoreError::Refused(format!(
+                    "PostgreSQL at {} runs with fsync = {fsync}: an acknowledged event could be lost in a \
+                     crash. kpledger writes only to a server with fsync = on",
+                    shown.display()
+                )));
+            }
+        }
+        Ok(PgStore { client, shown })
+    }
+
+    /// Creates the ledger's tables in an empty database (one with no table, view, function or
+    /// schema of its own), all or nothing.
+    pub fn create(url: &str) -> Result<PgStore, StoreError> {
+        let mut s = PgStore::connect(url, false)?;
+        let shown = s.shown.clone();
+        let mut tx = s.client.transaction().map_err(|e| pg_err(&shown, e))?;
+        let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
+        if found.iter().any(|l| l != "schema public") {
+            return Err(StorageError::Exists(shown).into());
+        }
+        // New tables go into the first schema of the search path: `public` here (the database
+        // was just found to hold nothing of its own that could stand in for a built-in).
+        tx.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(|e| pg_err(&shown, e))?;
+        tx.batch_execute(PG_SCHEMA).map_err(|e| pg_err(&shown, e))?;
+        tx.execute(
+            "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
+            &[&APPLICATION_ID, &SCHEMA_VERSION],
+        )
+        .map_err(|e| pg_err(&shown, e))?;
+        tx.commit().map_err(|e| pg_err(&shown, e))?;
+        Ok(s)
+    }
+
+    /// Opens a ledger database: its schema must be exactly this build's, then its version.
+    pub fn open(url: &str, read_only: bool) -> Result<PgStore, StoreError> {
+        let mut s = PgStore::connect(url, read_only)?;
+        let shown = s.shown.clone();
+        check_schema(&mut s.client, &shown)?;
+        let rows = s
+            .client
+            .query("SELECT application_id, schema_version FROM kpledger", &[])
+            .map_err(|e| pg_err(&shown, e))?;
+        let (app, version): (i32, i32) = match rows.as_slice() {
+            [r] => (r.get(0), r.get(1)),
+            _ => {
+                return Err(StorageError::Corrupt {
+                    path: shown,
+                    reason: format!("the kpledger table holds {} rows, not one", rows.len()),
+                }
+                .into());
+            }
+        };
+        if app != APPLICATION_ID {
+            return Err(
+                StorageError::NotALedger { path: shown, reason: "not made by kpledger".into() }.into()
+            );
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StorageError::Newer { path: shown, found: version, supported: SCHEMA_VERSION }.into());
+        }
+        if version < SCHEMA_VERSION {
+            return Err(StorageError::Older { path: shown, found: version, supported: SCHEMA_VERSION }.into());
+        }
+        Ok(s)
+    }
+
+    /// The database, as messages name it (without the password).
+    pub fn shown(&self) -> &std::path::Path {
+        &self.shown
+    }
+
+    /// The connection, for the store's queries.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Begins a write transaction: the schema checked again, then the sequencer's lock taken,
+    /// so that what the transaction reads of the log's end is what the one before it left.
+    pub fn write_transaction(&mut self) -> Result<postgres::Transaction<'_>, StoreError> {
+        let shown = self.shown.clone();
+        let mut tx = self.client.transaction().map_err(|e| pg_err(&shown, e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK]).map_err(|e| pg_err(&shown, e))?;
+        check_schema(&mut tx, &shown)?;
+        Ok(tx)
+    }
+}
+
+/// Refuses a database whose catalog is not exactly what this build creates: see
+/// [`EXPECTED_CATALOG`]. Reading `pg_catalog` runs nothing the database defines (the catalog's
+/// own tables cannot have triggers or rules, and kpledger's search path puts `pg_catalog`
+/// first).
+pub fn check_schema(c: &mut impl postgres::GenericClient, shown: &std::path::Path) -> Result<(), StoreError> {
+    let found = catalog(c).map_err(|e| pg_err(shown, e))?;
+    let expected: Vec<&str> = EXPECTED_CATALOG.lines().filter(|l| !l.is_empty()).collect();
+    if found.iter().map(String::as_str).eq(expected.iter().copied()) {
+        return Ok(());
+    }
+    let mut missing: Vec<&str> = expected.iter().copied().filter(|e| !found.iter().any(|f| f == e)).collect();
+    let mut added: Vec<&str> = found.iter().map(String::as_str).filter(|f| !expected.contains(f)).collect();
+    // Objects before their columns: "a view parcels" says more than its five columns.
+    missing.sort_by_key(|l| (l.starts_with("column "), *l));
+    added.sort_by_key(|l| (l.starts_with("column "), *l));
+    let mut parts = Vec::new();
+    for m in missing.iter().take(5) {
+        parts.push(format!("missing: {m}"));
+    }
+    for a in added.iter().take(5) {
+        parts.push(format!("not kpledger's: {a}"));
+    }
+    if parts.is_empty() {
+        parts.push("the same entries in another order".into());
+    }
+    Err(StorageError::Schema { path: shown.to_owned(), differences: parts.join("; ") }.into())
+}
+
+/// The database's own objects, as `pg_catalog` describes them, one line each, in byte order:
+/// schemas; relations (tables, indexes, views, sequences, …: kind, persistence, access method,
+/// row security, options); columns (type, collation, not-null, default, identity, generated);
+/// constraints (with their definition); indexes (with their definition and validity); and every
+/// trigger, rule, function, type, row-security policy, event trigger and extension of its own
+/// (this build creates none of them, so each is a line that makes the check fail).
+pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, postgres::Error> {
+    let user = format!("JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {SYSTEM_SCHEMAS}");
+    let queries: Vec<String> = vec![
+        format!("SELECT 'schema ' || n.nspname FROM pg_namespace n WHERE {SYSTEM_SCHEMAS}"),
+        format!(
+            "SELECT concat_ws(' ', 'relation', n.nspname || '.' || c.relname, c.relkind, c.relpersistence, \
+             coalesce(am.amname, '-'), c.relrowsecurity, c.relforcerowsecurity, c.relispartition, \
+             coalesce(array_to_string(c.reloptions, ','), '-')) FROM pg_class c \
+             LEFT JOIN pg_am am ON am.oid = c.relam {user}"
+        ),
+        format!(
+            "SELECT concat_ws(' ', 'column', c.relname || '.' || a.attname, a.attnum, \
+             format_type(a.atttypid, a.atttypmod), coalesce(co.collname, '-'), a.attnotnull, a.atthasdef, \
+             nullif(a.attidentity, ''), nullif(a.attgenerated, '')) FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+             {user} AND a.attnum > 0 AND NOT a.attisdropped"
+        ),
+        format!(
+            "SELECT concat_ws(' ', 'constraint', c.relname || '.' || k.conname, k.contype, \
+             pg_get_constraintdef(k.oid), k.condeferrable, k.convalidated) FROM pg_constraint k \
+             JOIN pg_class c ON c.oid = k.conrelid {user}"
+        ),
+        "SELECT 'domain or other constraint ' || k.conname FROM pg_constraint k \
+         JOIN pg_namespace n ON n.oid = k.connamespace WHERE k.conrelid = 0 AND n.nspname NOT IN \
+         ('pg_catalog', 'information_schema')"
+            .to_owned(),
+        format!(
+            "SELECT concat_ws(' ', 'index', pg_get_indexdef(i.indexrelid), i.indisvalid, i.indisready, \
+             i.indislive) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid {user}"
+        ),
+        format!(
+            "SELECT 'trigger ' || c.relname || '.' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid {user}"
+        ),
+        format!(
+            "SELECT 'rule ' || c.relname || '.' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class {user}"
+        ),
+        format!(
+            "SELECT 'policy ' || c.relname || '.' || p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid {user}"
+        ),
+        format!(
+            "SELECT 'inherits ' || c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid {user}"
+        ),
+        format!(
+            "SELECT 'function ' || n.nspname || '.' || p.proname FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {SYSTEM_SCHEMAS}"
+        ),
+        format!(
+            "SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t \
+             JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {SYSTEM_SCHEMAS} AND t.typrelid = 0 \
+             AND t.typcategory <> 'A'"
+        ),
+        format!(
+            "SELECT 'operator ' || o.oprname FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace \
+             WHERE {SYSTEM_SCHEMAS}"
+        ),
+        "SELECT 'event trigger ' || evtname FROM pg_event_trigger".to_owned(),
+        "SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'".to_owned(),
+    ];
+    // One round trip; byte order, whatever the database's collation.
+    let sql = queries.join(" UNION ALL ");
+    let mut out: Vec<String> = c.query(&sql, &[])?.iter().map(|r| r.get::<_, String>(0)).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// A signed event's row in `events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its position, from 1.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: Vec<u8>,
+    /// Its kind.
+    pub kind: String,
+    /// Its time.
+    pub time: String,
+    /// Its signer.
+    pub signer: String,
+    /// Its canonical JSON.
+    pub doc: String,
+}
+
+/// The derived tables, with their columns in order and the columns of their key: where a
+/// derived row (`kpledger_verify::rows`) is written, replacing the row of the same key (as
+/// SQLite's `INSERT OR REPLACE`).
+pub(crate) const DERIVED: [(&str, &[&str], &[&str]); 6] = [
+    ("meta", &["key", "value"], &["key"]),
+    ("actors", &["id", "role", "country", "revoked", "doc"], &["id"]),
+    ("sites", &["id", "country", "doc"], &["id"]),
+    ("policies", &["country", "version", "doc"], &["country"]),
+    ("parcels", &["id", "holder", "status", "weight_pt", "head", "doc"], &["id"]),
+    ("certificates", &["number", "issuing_country", "status", "doc"], &["number"]),
+];
+
+/// Bulk writes and reads of the store's rows. Writes run inside a transaction from
+/// [`PgStore::write_transaction`] (the sequencer's lock held); each kind of row of a batch is
+/// one statement (`INSERT … SELECT FROM unnest(arrays)`), whatever the batch's size, so a batch
+/// costs a few round trips, not a few per event.
+pub mod rows {
+    use kpledger_verify::Cell;
+    use postgres::GenericClient;
+    use postgres::types::ToSql;
+
+    use super::{DERIVED, EventRow};
+
+    /// The log's end as the sequencer sees it: the highest position recorded (0 when empty).
+    pub fn last_seq(c: &mut impl GenericClient) -> Result<u64, postgres::Error> {
+        let n: i64 = c.query_one("SELECT coalesce(max(seq), 0) FROM public.events", &[])?.get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Inserts a batch's events, their parcel index rows (parcel, seq) and the Merkle nodes
+    /// they complete (level, index, hash).
+    pub fn insert_events(
+        c: &mut impl GenericClient,
+        events: &[EventRow],
+        parcels: &[(String, i64)],
+        nodes: &[(i32, i64, Vec<u8>)],
+    ) -> Result<(), postgres::Error> {
+        if !events.is_empty() {
+            let seq: Vec<i64> = events.iter().map(|e| e.seq).collect();
+            let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.as_slice()).collect();
+            let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+            let time: Vec<&str> = events.iter().map(|e| e.time.as_str()).collect();
+            let signer: Vec<&str> = events.iter().map(|e| e.signer.as_str()).collect();
+            let doc: Vec<&str> = events.iter().map(|e| e.doc.as_str()).collect();
+            c.execute(
+                "INSERT INTO public.events(seq, hash, kind, time, signer, doc) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])",
+                &[&seq, &hash, &kind, &time, &signer, &doc],
+            )?;
+        }
+        if !parcels.is_empty() {
+            let parcel: Vec<&str> = parcels.iter().map(|(p, _)| p.as_str()).collect();
+            let seq: Vec<i64> = parcels.iter().map(|(_, s)| *s).collect();
+            c.execute(
+                "INSERT INTO public.event_parcels(parcel, seq) SELECT * FROM unnest($1::text[], $2::bigint[])",
+                &[&parcel, &seq],
+            )?;
+        }
+        if !nodes.is_empty() {
+            let level: Vec<i32> = nodes.iter().map(|n| n.0).collect();
+            let idx: Vec<i64> = nodes.iter().map(|n| n.1).collect();
+            let hash: Vec<&[u8]> = nodes.iter().map(|n| n.2.as_slice()).collect();
+            c.execute(
+                "INSERT INTO public.log_nodes(level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])",
+                &[&level, &idx, &hash],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes a derived row of `table`, replacing the row of the same key. An unknown table,
+    /// or a row of the wrong width, is an error of the caller (`None`).
+    pub fn put_row(
+        c: &mut impl GenericClient,
+        table: &str,
+        row: &[Cell],
+    ) -> Option<Result<(), postgres::Error>> {
+        let (_, cols, key) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
+        if cols.len() != row.len() {
+            return None;
+        }
+        let marks: Vec<String> = (1..=row.len()).map(|i| format!("${i}")).collect();
+        let set: Vec<String> =
+            cols.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+        let sql = format!(
+            "INSERT INTO public.{table}({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+            cols.join(", "),
+            marks.join(", "),
+            key.join(", "),
+            set.join(", ")
+        );
+        let values: Vec<Box<dyn ToSql + Sync>> = row
+            .iter()
+            .map(|cell| -> Box<dyn ToSql + Sync> {
+                match cell {
+                    Cell::Null => Box::new(Option::<String>::None),
+                    Cell::Int(i) => Box::new(*i),
+                    Cell::Text(t) => Box::new(t.clone()),
+                    Cell::Blob(b) => Box::new(b.clone()),
+                }
+            })
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+        Some(c.execute(&sql, &params).map(|_| ()))
+    }
+
+    /// The canonical documents of the events at positions `first ..= last`, in order.
+    pub fn event_docs(
+        c: &mut impl GenericClient,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<Vec<u8>>, postgres::Error> {
+        let (first, last) =
+            (i64::try_from(first).unwrap_or(i64::MAX), i64::try_from(last).unwrap_or(i64::MAX));
+        Ok(c.query(
+            "SELECT doc FROM public.events WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
+            &[&first, &last],
+        )?
+        .iter()
+        .map(|r| r.get::<_, String>(0).into_bytes())
+        .collect())
+    }
+
+    /// A derived row's cells, by its key (one key column), as stored.
+    pub fn row(
+        c: &mut impl GenericClient,
+        table: &str,
+        key: &str,
+    ) -> Option<Result<Option<Vec<Cell>>, postgres::Error>> {
+        let (_, cols, keys) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
+        let sql = format!("SELECT {} FROM public.{table} WHERE {} = $1", cols.join(", "), keys[0]);
+        Some(c.query_opt(&sql, &[&key]).map(|r| {
+            r.map(|r| {
+                (0..cols.len())
+                    .map(|i| {
+                        let t = r.columns()[i].type_();
+                        if *t == postgres::types::Type::INT8 {
+                            r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int)
+                        } else if *t == postgres::types::Type::BYTEA {
+                            r.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Blob)
+                        } else {
+                            r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text)
+                        }
+                    })
+                    .collect()
+            })
+        }))
+    }
+}

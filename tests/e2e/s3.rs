@@ -1,0 +1,172 @@
+//! `kpledger log tiles --out s3://BUCKET/PREFIX` against an S3-compatible server on loopback
+//! (moto's server mode, started by `.ci/run`, which exports `KPLEDGER_TEST_S3_URL` and sets
+//! `KPLEDGER_REQUIRE_S3=1` so that CI fails without it; elsewhere, without the variable, these
+//! tests say they were skipped and pass). The objects read back from the bucket by a tile
+//! client that is not kpledger's (tests/tile_client.rs) verify against the checkpoint, are
+//! byte for byte what `--out DIR` writes, and the evidence bundles verify under the importer's
+//! trust policy; a tile already there with other bytes, or a newer checkpoint, stops the
+//! publication before the checkpoint is written.
+
+use std::path::Path;
+
+use crate::backends::pg_server;
+use crate::serve::agent;
+use crate::util::TempDir;
+
+#[path = "../tile_client.rs"]
+mod tile_client;
+
+/// The S3 server's URL, or `None` (the test is skipped) when there is none and CI does not
+/// require one.
+fn s3() -> Option<String> {
+    pg_server::service("KPLEDGER_TEST_S3_URL", "KPLEDGER_REQUIRE_S3", "an S3-compatible server")
+        .map(|u| u.trim_end_matches('/').to_owned())
+}
+
+/// Moto's server checks no signature, but reads an object for an authenticated request only
+/// (a real bucket: signed requests, or a policy that lets everyone read the log's prefix).
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=kpledger-test/20260101/us-east-1/s3/aws4_request, \
+                    SignedHeaders=host, Signature=00";
+
+/// The object's bytes, or `None` when the bucket has none at that key.
+fn get(url: &str) -> Option<Vec<u8>> {
+    let mut r = agent().get(url).header("authorization", AUTH).call().unwrap();
+    match r.status().as_u16() {
+        200 => Some(r.body_mut().read_to_vec().unwrap()),
+        404 => None,
+        s => panic!("GET {url}: {s}"),
+    }
+}
+
+fn put(url: &str, bytes: &[u8]) {
+    let r = agent().put(url).header("authorization", AUTH).send(bytes).unwrap();
+    assert_eq!(r.status().as_u16(), 200, "PUT {url}");
+}
+
+/// A bucket of its own for one test.
+fn bucket(s3: &str, tag: &str) -> String {
+    let name = format!("kpledger-{tag}-{}", std::process::id());
+    put(&format!("{s3}/{name}"), b"");
+    name
+}
+
+fn tiles_to(ledger: &Path, out: &str, s3: &str) -> crate::util::Cmd {
+    kp!("log", "tiles", "--ledger", ledger, "--out", out, "--s3-endpoint", s3)
+        .env("AWS_ACCESS_KEY_ID", "kpledger-test")
+        .env("AWS_SECRET_ACCESS_KEY", "kpledger-test")
+        .env("AWS_REGION", "us-east-1")
+}
+
+fn files(dir: &Path, root: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, root, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn s3_tiles_and_bundles_read_back_from_the_bucket_verify() {
+    let Some(s3) = s3() else { return };
+    let t = TempDir::new("s3-tiles");
+    let demo = t.join("demo");
+    // More than 256 events: a full tile, partial tiles, a level-1 tile.
+    kp!("demo", &demo, "--parcels", "96").run().ok();
+    let ledger = demo.join("ledger.kpl");
+    let b = bucket(&s3, "tiles");
+    let out = format!("s3://{b}/sl/log");
+    tiles_to(&ledger, &out, &s3).arg("--bundles").run().ok().stdout_has("evidence bundles");
+    let base = format!("{s3}/{b}/sl/log");
+    let log = tile_client::read_log(&mut |rel| get(&format!("{base}/{rel}")));
+    assert!(log.size > 256, "{}", log.size);
+    // The entries are the ledger's event hashes, in order, and the proofs a reader makes from
+    // the tiles are the ledger's.
+    for i in [0usize, 1, 255, 256, log.size as usize - 1] {
+        let proof = kp!(
+            "log",
+            "prove-inclusion",
+            "--ledger",
+            &ledger,
+            "--seq",
+            (i + 1).to_string(),
+            "--size",
+            log.size.to_string(),
+            "--json"
+        )
+        .run()
+        .ok()
+        .json();
+        assert_eq!(proof["event"].as_str().unwrap(), hex::encode(&log.entries[i]), "entry {i}");
+        let ours: Vec<String> = tile_client::path(i, &log.leaves).iter().map(hex::encode).collect();
+        let theirs: Vec<String> =
+            proof["proof"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_owned()).collect();
+        assert_eq!(ours, theirs, "inclusion proof of leaf {i}");
+    }
+    // The same objects as `--out DIR`, byte for byte.
+    let dir = t.join("static");
+    kp!("log", "tiles", "--ledger", &ledger, "--out", &dir, "--bundles").run().ok();
+    let mut written = Vec::new();
+    files(&dir, &dir, &mut written);
+    assert!(written.iter().any(|f| f.starts_with("bundles/")), "{written:?}");
+    for rel in &written {
+        assert_eq!(
+            get(&format!("{base}/{rel}")).as_deref(),
+            Some(std::fs::read(dir.join(rel)).unwrap().as_slice()),
+            "{rel}"
+        );
+    }
+    // Each certificate's bundle, read from the bucket, verifies under the importer's policy.
+    let policy = demo.join("trust-policy.txt");
+    let mut bundles = 0;
+    for rel in written.iter().filter(|f| f.starts_with("bundles/")) {
+        let file = t.join(format!("bundle-{bundles}.json"));
+        std::fs::write(&file, get(&format!("{base}/{rel}")).unwrap()).unwrap();
+        kp!("verify", &file, "--policy", &policy).run().ok().stdout_has("VERIFIED");
+        bundles += 1;
+    }
+    assert!(bundles >= 4, "{written:?}");
+
+    // Publishing again writes nothing new and leaves every object as it was.
+    tiles_to(&ledger, &out, &s3).arg("--bundles").run().ok().stdout_has("(0 objects new)");
+}
+
+#[test]
+fn s3_a_tile_with_other_bytes_or_a_newer_checkpoint_stops_publishing_before_the_checkpoint() {
+    let Some(s3) = s3() else { return };
+    let t = TempDir::new("s3-refuse");
+    let demo = t.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let ledger = demo.join("ledger.kpl");
+    let b = bucket(&s3, "refuse");
+    let base = format!("{s3}/{b}");
+
+    // Another log's tile sits where this log's first tile goes: refused, and no checkpoint.
+    let dir = t.join("static");
+    kp!("log", "tiles", "--ledger", &ledger, "--out", &dir).run().ok();
+    let mut written = Vec::new();
+    files(&dir, &dir, &mut written);
+    let tile = written.iter().find(|f| f.starts_with("tile/0/")).unwrap();
+    let mut other = std::fs::read(dir.join(tile)).unwrap();
+    other[0] ^= 1;
+    put(&format!("{base}/a/{tile}"), &other);
+    tiles_to(&ledger, &format!("s3://{b}/a"), &s3).run().cannot_run(&["already holds other bytes"]);
+    assert_eq!(get(&format!("{base}/a/checkpoint")), None, "the checkpoint is written last, so not at all");
+
+    // A newer checkpoint of the same log is never replaced by an older one.
+    tiles_to(&ledger, &format!("s3://{b}/b"), &s3).run().ok();
+    let note = String::from_utf8(get(&format!("{base}/b/checkpoint")).unwrap()).unwrap();
+    let mut lines: Vec<&str> = note.lines().collect();
+    let bigger = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+    lines[1] = &bigger;
+    let forged = lines.join("\n") + "\n";
+    put(&format!("{base}/b/checkpoint"), forged.as_bytes());
+    tiles_to(&ledger, &format!("s3://{b}/b"), &s3).run().cannot_run(&["roll its readers back"]);
+    assert_eq!(get(&format!("{base}/b/checkpoint")).unwrap(), forged.as_bytes());
+
+    // A checkpoint of another log: refused.
+    put(&format!("{base}/c/checkpoint"), b"example.com/other\n3\nAAAA\n");
+    tiles_to(&ledger, &format!("s3://{b}/c"), &s3).run().cannot_run(&["not a checkpoint of log"]);
+}
