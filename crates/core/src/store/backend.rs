@@ -83,6 +83,15 @@ pub trait Reads {
     fn events_by_hash_between(&self, lo: &Hash, hi: &Hash, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
     /// The documents of every event of one of `kinds`, with their positions, in order.
     fn event_docs_of_kinds(&self, kinds: &[&str]) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
+    /// As [`Reads::event_docs_of_kinds`], a page at a time: at most `limit` of them, after
+    /// position `after`. A caller that looks for the first match reads only up to it (the
+    /// rules' state reads a country's first `policy` event on every append).
+    fn event_docs_of_kinds_after(
+        &self,
+        kinds: &[&str],
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
     /// The positions of the events that touch `parcel` (the parcel index), in order.
     fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault>;
     /// The documents of the events that touch `parcel`, with their positions, in order (the

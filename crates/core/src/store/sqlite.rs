@@ -152,6 +152,21 @@ impl Reads for Connection {
         let sql = format!("SELECT seq, doc FROM events WHERE kind IN ({}) ORDER BY seq", marks.join(", "));
         pairs(self, &sql, rusqlite::params_from_iter(kinds))
     }
+    fn event_docs_of_kinds_after(
+        &self,
+        kinds: &[&str],
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
+        let marks: Vec<String> = (3..kinds.len() + 3).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT seq, doc FROM events WHERE seq > ?1 AND kind IN ({}) ORDER BY seq LIMIT ?2",
+            marks.join(", ")
+        );
+        let mut values: Vec<Value> = vec![(after as i64).into(), (limit as i64).into()];
+        values.extend(kinds.iter().map(|k| Value::from((*k).to_owned())));
+        pairs(self, &sql, rusqlite::params_from_iter(values))
+    }
     fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault> {
         let mut st = self.prepare_cached("SELECT seq FROM event_parcels WHERE parcel = ?1 ORDER BY seq")?;
         let rows = st.query_map([parcel], |r| r.get::<_, i64>(0).map(seq))?;

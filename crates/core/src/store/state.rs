@@ -55,15 +55,24 @@ impl<'c> SqlState<'c> {
             return serde_json::from_value(value).map(Some).map_err(bad);
         }
         let policy: Policy = serde_json::from_value(value).map_err(bad)?;
-        for (seq, doc) in self.store.event_docs_of_kinds(&["policy"])? {
-            let ev = Event::parse(&doc).map_err(|e| Fault::BadRow(format!("event #{seq}: {e}")))?;
-            if let Payload::Policy { policy: p } = &ev.event.body.payload
-                && &p.country == country
-            {
-                let by = ev.event.body.signer.clone();
-                let root = self.try_actor(&by)?.is_some_and(|a| a.enrolled_by.is_none());
-                let time = ev.event.body.time.clone();
-                return Ok(Some(PolicyHistory { entries: vec![PolicyEntry { time, by, root, policy }] }));
+        // One event at a time, in ledger order: the first match ends the read. (Reading every
+        // policy event, or a page of several, on each append scans the whole events table when
+        // there are fewer: recording became quadratic in the ledger's length.)
+        let mut after = 0;
+        loop {
+            let page = self.store.event_docs_of_kinds_after(&["policy"], after, 1)?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            for (seq, doc) in page {
+                let ev = Event::parse(&doc).map_err(|e| Fault::BadRow(format!("event #{seq}: {e}")))?;
+                if let Payload::Policy { policy: p } = &ev.event.body.payload
+                    && &p.country == country
+                {
+                    let by = ev.event.body.signer.clone();
+                    let root = self.try_actor(&by)?.is_some_and(|a| a.enrolled_by.is_none());
+                    let time = ev.event.body.time.clone();
+                    return Ok(Some(PolicyHistory { entries: vec![PolicyEntry { time, by, root, policy }] }));
+                }
             }
         }
         Err(Fault::BadRow(format!("policies {country}: no policy event of {country} in the ledger")))
