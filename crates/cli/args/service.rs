@@ -48,6 +48,10 @@ pub(crate) struct ServeArgs {
     /// Most submissions recorded in one transaction (group commit)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) group: usize,
+    /// Milliseconds the writer waits, after a group's first submission, for submissions still
+    /// being checked, so that they share one commit (never when none is on its way; 0: never)
+    #[arg(long, default_value_t = 2, value_name = "MS")]
+    pub(crate) group_wait: u64,
     /// Seconds a signed read's `created` may differ from the server's clock
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub(crate) replay_window: u64,

@@ -59,12 +59,24 @@ pub(crate) fn table(r: &BenchReport) -> String {
             ),
         ],
         vec![
-            "serve: submissions".into(),
+            "serve: single events".into(),
             format!(
-                "{} events/s accepted over HTTP ({} clients, one event per request, {} events)",
+                "{} events/s accepted over HTTP = {:.2} × ingest ({} clients, one event per request, {} events)",
                 f(r.service.accepted_events_per_s),
+                r.service.accepted_events_per_s / m.ingest_events_per_s,
                 r.service.clients,
                 r.service.events
+            ),
+        ],
+        vec![
+            "serve: JSONL batches".into(),
+            format!(
+                "{} events/s accepted over HTTP = {:.2} × ingest ({} clients, {} events per request, {} events)",
+                f(r.service.batch_accepted_events_per_s),
+                r.service.batch_accepted_events_per_s / m.ingest_events_per_s,
+                r.service.batch_clients,
+                r.service.batch_events,
+                r.service.batch_total
             ),
         ],
         vec![
@@ -113,7 +125,7 @@ pub(crate) fn table(r: &BenchReport) -> String {
         .iter()
         .map(|x| {
             vec![
-                x.name.into(),
+                x.name.clone(),
                 format!("{:.2}", x.value),
                 format!("{}", x.target),
                 if x.met { "met".into() } else { "NOT MET".into() },

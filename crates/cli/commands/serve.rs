@@ -168,6 +168,7 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
         request_timeout,
         queue,
         group,
+        group_wait,
         replay_window,
         checkpoint_key,
         checkpoint_every,
@@ -197,6 +198,7 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
     cfg.request_timeout = Duration::from_secs(request_timeout);
     cfg.queue = queue;
     cfg.group = group;
+    cfg.group_wait = Duration::from_millis(group_wait);
     cfg.replay_window = replay_window;
     cfg.public_url = public_url;
     cfg.offer_ttl = Duration::from_secs(offer_ttl);

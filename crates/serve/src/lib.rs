@@ -6,9 +6,10 @@
 //! public, as C2SP tlog-tiles; health and Prometheus metrics.
 //!
 //! **Where the writer is.** One OS thread ([`writer`]) owns the ledger's only write
-//! connection. Handlers parse and check signatures (on the blocking pool), then hand a
-//! submission to it through a bounded queue; it takes every submission waiting (up to
-//! [`Config::group`]) and records them in one transaction (`Ledger::append_groups`: each
+//! connection. Handlers parse and check signatures (on the blocking pool, a submission's
+//! events on every core), then hand a submission to it through a bounded queue; it takes
+//! every submission waiting (up to [`Config::group`]; while others are still being checked,
+//! waiting for them up to [`Config::group_wait`]) and records them in one transaction (`Ledger::append_groups`: each
 //! submission all or nothing under a savepoint, one `fsync` for the group), and answers each
 //! only after the commit returned (WAL, `synchronous=FULL`: durable). Readers open their own
 //! read-only connections (a small pool), on the blocking pool.
@@ -87,6 +88,10 @@ pub struct Config {
     pub queue: usize,
     /// Most submissions recorded in one transaction. Default 256.
     pub group: usize,
+    /// How long the writer waits, after a group's first submission, for submissions the
+    /// handlers are still reading and checking, so that they share one commit (one wait for
+    /// the disk); it never waits when none is on its way. Zero: never. Default 2 ms.
+    pub group_wait: Duration,
     /// How far a signed read's `created` may be from the server's clock. Default 300 s.
     pub replay_window: u64,
     /// With the root authority's key: publish a checkpoint this often when the log has grown
@@ -147,6 +152,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             queue: 1024,
             group: 256,
+            group_wait: Duration::from_millis(2),
             replay_window: 300,
             checkpoint: None,
             witnesses: None,
@@ -234,6 +240,8 @@ pub(crate) struct AppState {
     pub(crate) nonces: Mutex<auth::Nonces>,
     pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
+    /// Submissions on their way to the writer (see [`Config::group_wait`]).
+    pub(crate) preparing: writer::Preparing,
     /// Full tiles already read (immutable), at most [`TILE_CACHE`].
     pub(crate) tiles: Mutex<tiles::Cache>,
     ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
@@ -397,6 +405,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         nonces: Mutex::new(auth::Nonces::default()),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
+        preparing: writer::Preparing::default(),
         tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
         ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
         key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
