@@ -26,14 +26,16 @@
 #![allow(clippy::unwrap_used)]
 
 /// Case makers written as their description: each `fn name() -> RULE { body }`, its body
-/// ending in `(world, parcel, event)`, becomes a maker `name() -> Vec<File>` whose `why` is
+/// ending in `(world, parcel, event)` (`fn name(tag)` names the case `tag` in the body, for the
+/// world's temporary directory), becomes a maker `name() -> Vec<File>` whose `why` is
 /// the case's doc comment (its lines joined by spaces): `refused!` makes the folder
 /// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
 /// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
 macro_rules! refused {
-    ($($(#[doc = $why:literal])+ fn $name:ident() -> $rule:ident $body:block)*) => {$(
+    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
+            $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
             w.refuse(concat!("fail_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
         }
@@ -42,9 +44,10 @@ macro_rules! refused {
 
 /// See [`refused!`].
 macro_rules! warned {
-    ($($(#[doc = $why:literal])+ fn $name:ident() -> $rule:ident $body:block)*) => {$(
+    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
+            $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
             w.warn(concat!("warn_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
         }
