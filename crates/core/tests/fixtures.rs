@@ -32,24 +32,24 @@
 /// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
 /// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
 macro_rules! refused {
-    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
-        $(#[doc = $why])+
-        pub(super) fn $name() -> Vec<File> {
-            $(let $tag = stringify!($name);)?
-            let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.refuse(concat!("fail_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
-        }
-    )*};
+    ($($case:tt)*) => { case_makers!("fail_", refuse; $($case)*); };
 }
 
 /// See [`refused!`].
 macro_rules! warned {
-    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
+    ($($case:tt)*) => { case_makers!("warn_", warn; $($case)*); };
+}
+
+/// What [`refused!`] and [`warned!`] expand to: makers of the folders `<prefix><name>`, whose
+/// files [`World`]'s `record` method (`refuse` or `warn`) writes.
+macro_rules! case_makers {
+    ($prefix:literal, $record:ident;
+     $($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
             $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.warn(concat!("warn_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
+            w.$record(concat!($prefix, stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
         }
     )*};
 }
