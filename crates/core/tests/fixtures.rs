@@ -95,14 +95,14 @@ use kpledger_model::hash::sha256;
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
-    ForeignCertificate, Hash, HsCode, ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody,
-    OfferKind, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role,
-    SecretKey, SiteId, Time,
+    ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
+    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
+    SiteId, Time,
 };
-use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{
     self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
 };
+use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};

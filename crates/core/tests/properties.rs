@@ -1200,7 +1200,7 @@ proptest! {
     /// certificate by no more than the tolerance; the honest shipment is always accepted.
     #[test]
     fn imported_carats_never_exceed_the_certificate(shipments in prop::collection::vec(shipment(), 1..5)) {
-        use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, ImportParcel, OriginClaim, Payload};
+        use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, OriginClaim, Payload};
         let scratch = TempDir::in_memory("properties");
         let ledger = Ledger::create(&scratch.ledger()).unwrap();
         let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
@@ -1246,25 +1246,8 @@ proptest! {
             };
             let import = |sim: &mut Sim, honest: bool| {
                 let (count, parcels) = shipment_parcels(s, honest);
-                let mut all: Vec<ImportParcel> = parcels
-                    .iter()
-                    .map(|(pt, hs)| ImportParcel {
-                        parcel: sim.new_parcel_id(),
-                        weight_pt: Points(*pt),
-                        stones: 10,
-                        hs_code: HsCode::new(*hs).unwrap(),
-                    })
-                    .collect();
-                let first = all.remove(0);
-                Payload::Import {
-                    parcel: first.parcel,
-                    holder: importer.clone(),
-                    weight_pt: first.weight_pt,
-                    stones: first.stones,
-                    hs_code: first.hs_code,
-                    certificate: certificate(count),
-                    more_parcels: all,
-                }
+                let parcels: Vec<(u64, u32, &str)> = parcels.iter().map(|(pt, hs)| (*pt, 10, *hs)).collect();
+                kpledger_testkit::events::import_shipment(sim, &importer, &parcels, certificate(count))
             };
             let honest = import(&mut sim, true);
             let honest = sim.sign(&nma, honest).unwrap();

@@ -174,18 +174,7 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
     // Either the namesake enrolment itself is refused ...
     let Ok(front) = front else { return };
     // ... or the confirmation handing custody to it must be.
-    let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
-    let confirmation = kpledger_model::ImportConfirmation {
-        certificate: c.number.clone(),
-        parcels: w.sim.current_refs(CERT).unwrap(),
-        parcel_count: c.parcel_count,
-        carats_pt: Points(c.carats()),
-        importer: c.importer.name.clone(),
-        exporter: c.exporter.name.clone(),
-        date_of_receipt: w.sim.now().date(),
-        seal_intact: true,
-        holder: front,
-    };
+    let confirmation = kpledger_testkit::events::confirmation(&w.sim, CERT, &front);
     let ev = w.sim.sign(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
     assert_ne!(id("lr.dealer.front"), id("lr.dealer.liberty"));
     assert_refused(&w.refused_with(&ev), &["IM-1"], "custody handed to a namesake of the importer");
