@@ -108,6 +108,22 @@ impl World {
         self.sim.seal(authority, p, &[seal]).unwrap();
         self.sim.tick(60);
     }
+    /// The NMA, the MME, the exporter, Liberia's exporter and miner.
+    fn trade_actors(&self) -> (ActorId, ActorId, ActorId, ActorId, ActorId) {
+        let ids = [&self.nma, &self.mme, &self.exporter, &self.lr_exporter, &self.lr_miner];
+        let [nma, mme, exporter, lr_exporter, lr_miner] = ids.map(Clone::clone);
+        (nma, mme, exporter, lr_exporter, lr_miner)
+    }
+    /// A Sierra Leone parcel of `pt` points sold to Kamara and on to the exporter, valued by the
+    /// PMT and sealed by the NMA with `seal`.
+    fn sealed_at_exporter(&mut self, pt: u64, seal: &str) -> ParcelId {
+        let (kamara, exporter, pmt, nma) =
+            (self.kamara.clone(), self.exporter.clone(), self.pmt.clone(), self.nma.clone());
+        let p = self.at_kamara(pt);
+        self.sell(&kamara, &p, &exporter);
+        self.value_and_seal(&pmt, &nma, &p, seal);
+        p
+    }
     fn to_antwerp() -> CertImporter {
         CertImporter {
             name: text("Diamcor Rough Trading NV").unwrap(),
@@ -460,18 +476,8 @@ fn item1_unknown_origin_survives_split_and_merge() {
 #[test]
 fn items3_4_5_acts_judged_on_their_own_day_and_certificates_that_cover_no_shipment() {
     let mut w = world("item345");
-    let (nma, mme, kamara, exporter, pmt, lr_exporter, lr_miner) = (
-        w.nma.clone(),
-        w.mme.clone(),
-        w.kamara.clone(),
-        w.exporter.clone(),
-        w.pmt.clone(),
-        w.lr_exporter.clone(),
-        w.lr_miner.clone(),
-    );
-    let p = w.at_kamara(4000);
-    w.sell(&kamara, &p, &exporter);
-    w.value_and_seal(&pmt, &nma, &p, "SL-SEAL-2026-0904");
+    let (nma, mme, exporter, lr_exporter, lr_miner) = w.trade_actors();
+    let p = w.sealed_at_exporter(4000, "SL-SEAL-2026-0904");
     // Backdated: signed today with a date of issue 47 days ago.
     let mut to_lr = World::to_antwerp();
     to_lr.name = text("Liberty Rough Exports Inc").unwrap();
@@ -520,18 +526,8 @@ fn items3_4_5_acts_judged_on_their_own_day_and_certificates_that_cover_no_shipme
 #[test]
 fn item5_custody_goes_to_the_certificates_importer() {
     let mut w = world("item5");
-    let (nma, mme, kamara, exporter, pmt, lr_exporter, lr_miner) = (
-        w.nma.clone(),
-        w.mme.clone(),
-        w.kamara.clone(),
-        w.exporter.clone(),
-        w.pmt.clone(),
-        w.lr_exporter.clone(),
-        w.lr_miner.clone(),
-    );
-    let p = w.at_kamara(4000);
-    w.sell(&kamara, &p, &exporter);
-    w.value_and_seal(&pmt, &nma, &p, "SL-SEAL-2026-0905");
+    let (nma, mme, exporter, lr_exporter, lr_miner) = w.trade_actors();
+    let p = w.sealed_at_exporter(4000, "SL-SEAL-2026-0905");
     let to_lr = CertImporter {
         name: text("Liberty Rough Exports Inc").unwrap(),
         address: text("Randall Street, Monrovia").unwrap(),
