@@ -35,7 +35,7 @@ use kpledger_core::sim::{Sim, licence};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{
-    ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
+    ActorId, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
 };
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, PMT, SESAY, TONGO, Terms};
@@ -281,12 +281,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                 sim.seal(&nma, &p, &[seal.as_str()]).unwrap();
                 sim.tick(24 * 60);
                 let number = format!("SL-2026-{:06}", 4_311 + certificates);
-                let importer = CertImporter {
-                    name: text("Diamcor Rough Trading NV"),
-                    address: text("Hoveniersstraat 22, Antwerp"),
-                    country: Country::new("BE").unwrap(),
-                    actor: None,
-                };
+                let importer = kpledger_testkit::to_antwerp();
                 let draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p], 60).unwrap();
                 // Origins (issue 21, 1): the origin a certificate states is implied by the
                 // origins recorded at extraction and import, and a single origin that is not
@@ -1040,12 +1035,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
                     if ok {
                         sim.tick(24 * 60);
                         let number = format!("SL-2026-{:06}", 4_311 + certificates);
-                        let importer = CertImporter {
-                            name: text("Diamcor Rough Trading NV"),
-                            address: text("Hoveniersstraat 22, Antwerp"),
-                            country: Country::new("BE").unwrap(),
-                            actor: None,
-                        };
+                        let importer = kpledger_testkit::to_antwerp();
                         let mut draft =
                             sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
                         draft.lines[0].carats_pt = Points(shifted(draft.lines[0].carats_pt.0, *line));

@@ -21,7 +21,7 @@ use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, OriginClaim,
     ParcelId, Payload, Points, Role,
 };
-use kpledger_testkit::Regional;
+use kpledger_testkit::{Regional, to_antwerp};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 const SEED: &str = "kpledger-redteam2-v1";
@@ -40,15 +40,6 @@ fn world(tag: &str) -> World {
 /// Liberty Rough Exports as the certificate's importer, named by its actor id.
 fn to_liberty() -> CertImporter {
     kpledger_testkit::to_liberty(Some(id("lr.dealer.liberty")))
-}
-
-fn to_antwerp() -> CertImporter {
-    CertImporter {
-        name: text("Diamcor Rough Trading NV").unwrap(),
-        address: text("Hoveniersstraat 22, Antwerp").unwrap(),
-        country: Country::new("BE").unwrap(),
-        actor: None,
-    }
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
@@ -264,18 +255,7 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
 #[test]
 fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
     let mut w = world("suspended-importer");
-    let today: Date = w.sim.now().date();
-    let mut suspended = policy("SL");
-    suspended.version = text("2026-12-01").unwrap();
-    suspended.suspensions.push(kpledger_model::Suspension {
-        country: Country::new("LR").unwrap(),
-        from: today.clone(),
-        to: Date::new("2027-12-31").unwrap(),
-        reason: text("KP suspension of Liberia").unwrap(),
-    });
-    let root = w.root.clone();
-    w.sim.policy(&root, suspended).unwrap();
-    w.sim.tick(60);
+    let today = w.root_suspends_liberia();
     let mme = w.mme.clone();
     let valid = (today, Date::new("2026-06-30").unwrap());
     let parcel = w.sim.new_parcel_id();

@@ -125,12 +125,7 @@ impl World {
         p
     }
     fn to_antwerp() -> CertImporter {
-        CertImporter {
-            name: text("Diamcor Rough Trading NV").unwrap(),
-            address: text("Hoveniersstraat 22, Antwerp").unwrap(),
-            country: Country::new("BE").unwrap(),
-            actor: None,
-        }
+        kpledger_testkit::to_antwerp()
     }
     fn verify(&self) -> Vec<Finding> {
         self.sim.ledger().verify(&mut |_, _| {}).unwrap().findings

@@ -12,5 +12,5 @@ pub mod events;
 pub mod regional;
 mod tempdir;
 
-pub use regional::{Regional, to_liberty};
+pub use regional::{Regional, to_antwerp, to_liberty};
 pub use tempdir::TempDir;
