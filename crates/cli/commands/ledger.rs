@@ -1,7 +1,7 @@
 //! The ledger's store as a whole: `ledger copy`.
 
 use anyhow::Result;
-use kpledger_core::copy::{CopyError, Store, copy};
+use kpledger_core::copy::{CopyError, copy, open_destination, open_source};
 use serde_json::json;
 
 use crate::args::LedgerCmd;
@@ -15,12 +15,12 @@ pub(crate) fn ledger_cmd(c: LedgerCmd) -> Result<u8> {
 }
 
 fn copy_cmd(from: &str, to: &str, json: bool) -> Result<u8> {
-    let mut source = Store::open(from)?;
-    let mut dest = Store::destination(to)?;
+    let source = open_source(from)?;
+    let mut dest = open_destination(to)?;
     // As the stores name themselves: a database's URL without its password.
-    let (from, to) = (source.shown(), dest.shown());
+    let (from, to) = (source.path().display().to_string(), dest.path().display().to_string());
     let bar = render::progress(0, "copying");
-    let outcome = copy(&mut source, &mut dest, &mut |done, total| {
+    let outcome = copy(&source, &mut dest, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });
