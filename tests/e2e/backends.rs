@@ -1,7 +1,7 @@
 //! The ledger's stores (a file, a PostgreSQL database): `kpledger ledger copy` moves a ledger into an empty store, judging every
 //! event again; both ends verify and give the same events, checkpoints and evidence bundles.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -10,6 +10,66 @@ use crate::util::{TempDir, snapshot};
 #[path = "../pg_server.rs"]
 pub(crate) mod pg_server;
 use pg_server::{database, server};
+
+/// Where a test's ledger lives: the same test code runs against each (`--ledger FILE` or
+/// `--ledger postgres://…`).
+#[derive(Debug, Clone)]
+pub(crate) enum Store {
+    /// An SQLite ledger file in the test's directory.
+    File,
+    /// A database of its own on the test PostgreSQL server (its URL).
+    Pg(String),
+}
+
+impl Store {
+    /// PostgreSQL, or `None` (the test is skipped and says so; a failure with
+    /// `KPLEDGER_REQUIRE_PG=1`).
+    pub(crate) fn postgres() -> Option<Store> {
+        server().map(Store::Pg)
+    }
+
+    /// A new ledger location named `tag`: a file path in `dir`, or a new empty database's URL.
+    pub(crate) fn ledger(&self, dir: &TempDir, tag: &str) -> PathBuf {
+        match self {
+            Store::File => dir.join(format!("{tag}.kpl")),
+            Store::Pg(server) => PathBuf::from(database(server, tag)),
+        }
+    }
+}
+
+/// True if `ledger` is a PostgreSQL URL.
+pub(crate) fn is_url(ledger: &Path) -> bool {
+    ledger.to_str().is_some_and(|l| l.starts_with("postgres://"))
+}
+
+/// Every event document of a ledger database, in order.
+pub(crate) fn pg_docs(url: &Path) -> Vec<String> {
+    let mut c = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+    c.query("SELECT doc FROM events ORDER BY seq", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+}
+
+/// Every row of every table of a ledger database, as text, sorted per table.
+pub(crate) fn pg_snapshot(url: &Path) -> Vec<String> {
+    let mut c = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+    let tables: Vec<String> = c
+        .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        let mut lines: Vec<String> = c
+            .query(&format!("SELECT '{t}: ' || x::text FROM public.{t} x"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        lines.sort();
+        out.extend(lines);
+    }
+    out
+}
 
 /// A stored row: (position or size, hash or root, document or note).
 type Row = (i64, Vec<u8>, String);

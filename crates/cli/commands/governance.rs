@@ -161,7 +161,7 @@ pub(crate) fn init(a: InitArgs) -> Result<u8> {
     let mut l = Ledger::create(ledger)?;
     match l.append(&parsed) {
         Ok(_) => {
-            println!("created {} (origin {origin}), root authority {id}", ledger.display());
+            println!("created {} (origin {origin}), root authority {id}", l.path().display());
             Ok(OK)
         }
         Err(e) => {

@@ -16,7 +16,11 @@ use crate::{CANNOT_RUN, FOUND, OK};
 
 /// Runs the service until it fails (or the process is stopped).
 pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -> Result<u8> {
-    let ledger = cfg.ledger.clone();
+    // A database's URL without its password.
+    let ledger = match cfg.ledger.to_str() {
+        Some(u) if kpledger_core::store::pg::is_url(u) => kpledger_core::store::pg::shown(u),
+        _ => cfg.ledger.clone(),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let running = kpledger_serve::start(listen, cfg).await?;
