@@ -108,14 +108,15 @@ pub struct Ledger {
 #[derive(Debug)]
 enum Db {
     Sqlite(Sqlite),
-    Pg(PgStore),
+    /// Boxed: its client and statement cache are larger than an SQLite connection.
+    Pg(Box<PgStore>),
 }
 
 impl Db {
     fn backend(&self) -> &dyn Backend {
         match self {
             Db::Sqlite(s) => s,
-            Db::Pg(p) => p,
+            Db::Pg(p) => &**p,
         }
     }
     fn location(&self) -> &Path {

@@ -23,7 +23,7 @@ impl Ledger {
     /// that holds anything.
     pub fn create(path: &Path) -> Result<Ledger, StoreError> {
         if let Some(url) = url_of(path) {
-            return Ok(Ledger { db: Db::Pg(PgStore::create(url)?) });
+            return Ok(Ledger { db: Db::Pg(Box::new(PgStore::create(url)?)) });
         }
         if path.exists() || path.is_symlink() {
             return Err(StorageError::Exists(path.to_owned()).into());
@@ -56,7 +56,9 @@ impl Ledger {
     /// exactly from `pg_catalog`; `busy_timeout` bounds the wait for another writer's turn).
     pub fn open(path: &Path, opts: OpenOptions) -> Result<Ledger, StoreError> {
         if let Some(url) = url_of(path) {
-            return Ok(Ledger { db: Db::Pg(PgStore::open(url, opts.read_only, opts.busy_timeout)?) });
+            return Ok(Ledger {
+                db: Db::Pg(Box::new(PgStore::open(url, opts.read_only, opts.busy_timeout)?)),
+            });
         }
         let meta = std::fs::symlink_metadata(path)
             .map_err(|_| StoreError::from(StorageError::NotFound(path.to_owned())))?;

@@ -178,11 +178,14 @@ struct RowsByKey<'r> {
     levels: Vec<LevelCursor>,
 }
 
+/// A stored node: its index, and its hash if it is 32 bytes.
+type Node = (u64, Option<Hash>);
+
 /// Stored tree nodes of one level, read a chunk at a time in index order.
 #[derive(Default)]
 struct LevelCursor {
     /// The first index of the chunk read last, and its nodes (index, hash if 32 bytes).
-    chunk: Option<(u64, Vec<(u64, Option<Hash>)>)>,
+    chunk: Option<(u64, Vec<Node>)>,
 }
 
 impl LevelCursor {
