@@ -15,7 +15,6 @@ use kpledger_model::{
 
 use crate::OK;
 use crate::args::{ActorCmd, KeyCmd, SiteCmd};
-use crate::render;
 
 /// `policy new`: a starting policy for `country`, from the participant and suspension lists
 /// kpledger ships (policies/SL.json), every national value a documented default listed in
@@ -213,38 +212,22 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
             Ok(Payload::Revoke { actor, reason })
         }),
         ActorCmd::List { ledger, json } => {
-            let l = ledger.open(true)?;
-            let actors = l.actors()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&actors)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = actors
-                .iter()
-                .map(|a| {
-                    let r = &a.record;
-                    vec![
-                        r.id.to_string(),
-                        r.role.to_string(),
-                        r.country.to_string(),
-                        r.licence
-                            .as_ref()
-                            .map(|l| format!("{} {}", l.class, l.number))
-                            .unwrap_or_else(|| "-".into()),
-                        r.licence
-                            .as_ref()
-                            .map(|l| format!("{}..{}", l.valid_from, l.valid_to))
-                            .unwrap_or_else(|| "-".into()),
-                        if a.revoked.is_some() { "revoked".into() } else { "active".into() },
-                        r.name.to_string(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render::table(&["actor", "role", "country", "licence", "valid", "status", "name"], &rows)
-            );
-            Ok(OK)
+            let actors = ledger.open(true)?.actors()?;
+            let headers = ["actor", "role", "country", "licence", "valid", "status", "name"];
+            print_list(&actors, json, &headers, |a| {
+                let r = &a.record;
+                let licence =
+                    |show: fn(&Licence) -> String| r.licence.as_ref().map(show).unwrap_or_else(|| "-".into());
+                vec![
+                    r.id.to_string(),
+                    r.role.to_string(),
+                    r.country.to_string(),
+                    licence(|l| format!("{} {}", l.class, l.number)),
+                    licence(|l| format!("{}..{}", l.valid_from, l.valid_to)),
+                    if a.revoked.is_some() { "revoked".into() } else { "active".into() },
+                    r.name.to_string(),
+                ]
+            })
         }
     }
 }
@@ -256,27 +239,18 @@ pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
             sign_event(&sign, &server, |_, _| Ok(Payload::Site { site }))
         }
         SiteCmd::List { ledger, json } => {
-            let l = ledger.open(true)?;
-            let sites = l.sites()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&sites)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = sites
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.id.to_string(),
-                        s.country.to_string(),
-                        s.region.to_string(),
-                        s.location.to_string(),
-                        format!("{} m²", s.area_m2),
-                        s.name.to_string(),
-                    ]
-                })
-                .collect();
-            print!("{}", render::table(&["site", "country", "region", "location", "area", "name"], &rows));
-            Ok(OK)
+            let sites = ledger.open(true)?.sites()?;
+            let headers = ["site", "country", "region", "location", "area", "name"];
+            print_list(&sites, json, &headers, |s| {
+                vec![
+                    s.id.to_string(),
+                    s.country.to_string(),
+                    s.region.to_string(),
+                    s.location.to_string(),
+                    format!("{} m²", s.area_m2),
+                    s.name.to_string(),
+                ]
+            })
         }
     }
 }
