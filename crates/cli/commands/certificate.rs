@@ -109,7 +109,7 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
             }
         }
-        CertificateCmd::List { ledger, json } => {
+        CertificateCmd::List(ListArgs { ledger, json }) => {
             let certs = ledger.open(true)?.certificates()?;
             let headers =
                 ["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"];

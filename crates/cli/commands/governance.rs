@@ -175,8 +175,7 @@ pub(crate) fn init(a: InitArgs) -> Result<u8> {
 pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
     match a {
         ActorCmd::Enrol {
-            sign,
-            server,
+            event,
             id,
             name,
             role,
@@ -198,20 +197,20 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 _ => bail!("a licence (--licence) needs its --class, --valid-from and --valid-to"),
             };
             let actor = ActorRecord { id, name, role, country, licence, key, address };
-            sign_event(&sign, &server, |_, _| Ok(Payload::Enrol { actor }))
+            sign_event(&event, |_, _| Ok(Payload::Enrol { actor }))
         }
-        ActorCmd::Rotate { sign, server, actor, pubkey } => {
+        ActorCmd::Rotate { event, actor, pubkey } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            sign_event(&sign, &server, |src, _| {
+            sign_event(&event, |src, _| {
                 src.enrolled("--actor", &actor)?;
                 Ok(Payload::RotateKey { actor, key })
             })
         }
-        ActorCmd::Revoke { sign, server, actor, reason } => sign_event(&sign, &server, |src, _| {
+        ActorCmd::Revoke { event, actor, reason } => sign_event(&event, |src, _| {
             src.enrolled("--actor", &actor)?;
             Ok(Payload::Revoke { actor, reason })
         }),
-        ActorCmd::List { ledger, json } => {
+        ActorCmd::List(ListArgs { ledger, json }) => {
             let actors = ledger.open(true)?.actors()?;
             let headers = ["actor", "role", "country", "licence", "valid", "status", "name"];
             print_list(&actors, json, &headers, |a| {
@@ -234,11 +233,11 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
 
 pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
     match s {
-        SiteCmd::Add { sign, server, id, name, country, region, location, area_m2 } => {
+        SiteCmd::Add { event, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord { id, name, country, region, location, area_m2 };
-            sign_event(&sign, &server, |_, _| Ok(Payload::Site { site }))
+            sign_event(&event, |_, _| Ok(Payload::Site { site }))
         }
-        SiteCmd::List { ledger, json } => {
+        SiteCmd::List(ListArgs { ledger, json }) => {
             let sites = ledger.open(true)?.sites()?;
             let headers = ["site", "country", "region", "location", "area", "name"];
             print_list(&sites, json, &headers, |s| {
@@ -260,11 +259,11 @@ pub(crate) fn policy_cmd(p: PolicyCmd) -> Result<u8> {
         PolicyCmd::New { country, out, policy_version } => {
             policy_new(&country, out.as_deref(), policy_version)
         }
-        PolicyCmd::Set { sign, server, file } => {
+        PolicyCmd::Set { event, file } => {
             let bytes = read_input(&file)?;
             let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid policy file", file.display()))?;
-            sign_event(&sign, &server, |_, _| Ok(Payload::Policy { policy }))
+            sign_event(&event, |_, _| Ok(Payload::Policy { policy }))
         }
         PolicyCmd::Show { country } => {
             let cc = country.to_ascii_uppercase();

@@ -18,7 +18,7 @@ use kpledger_model::{Event, ParcelId, ParsedEvent};
 
 pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
     match p {
-        ParcelCmd::History { parcel, source, json } => {
+        ParcelCmd::History(ParcelArgs { parcel, source, json }) => {
             if let Some(s) = source.server()? {
                 return answered(remote_history(&s, &parcel, json));
             }
@@ -42,7 +42,7 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             card::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
         }
         ParcelCmd::Card { parcel, ledger, out, json } => card::write_card(&parcel, &ledger, &out, json),
-        ParcelCmd::Show { parcel, source, json } => {
+        ParcelCmd::Show(ParcelArgs { parcel, source, json }) => {
             let p = match source.server()? {
                 Some(s) => match whole_parcel(&parcel).and_then(|id| s.parcel(&id)) {
                     Ok(p) => p,

@@ -122,13 +122,7 @@ fn offer_cmd(h: HandoverCmd) -> Result<u8> {
 }
 
 /// `kpledger handover accept OFFER`: the buyer re-weighs and signs.
-fn accept_cmd(
-    offer: &Path,
-    sign: &SignArgs,
-    server: &ServerArgs,
-    card: &CardArgs,
-    weight: Option<Points>,
-) -> Result<u8> {
+fn accept_cmd(offer: &Path, event: &EventArgs, card: &CardArgs, weight: Option<Points>) -> Result<u8> {
     let bytes = read_input(offer)?;
     let offer: Offer = from_slice_strict(&bytes)
         .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -136,9 +130,9 @@ fn accept_cmd(
         bail!("the holder's signature on the offer does not verify: the offer was altered or damaged");
     }
     if card.given() {
-        return card::accept_from_card(offer, sign, card, weight);
+        return card::accept_from_card(offer, &event.sign, card, weight);
     }
-    sign_event(sign, server, |src, _| {
+    sign_event(event, |src, _| {
         if let Source::Server(s) = src {
             // The buyer may not read the parcel before it holds it: the offer names the ledger,
             // and the server's rules judge the handover against the parcel's head (CH-1, CH-2).
@@ -152,9 +146,7 @@ fn accept_cmd(
 pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
         h @ HandoverCmd::Offer { .. } => offer_cmd(h),
-        HandoverCmd::Accept { offer, sign, server, card, weight } => {
-            accept_cmd(&offer, &sign, &server, &card, weight)
-        }
+        HandoverCmd::Accept { offer, event, card, weight } => accept_cmd(&offer, &event, &card, weight),
         HandoverCmd::Record { ledger, parcel, from_key, to_key, price, weight, time, json } => {
             let from = SecretKey::read_pem_file(&from_key)?;
             let to = SecretKey::read_pem_file(&to_key)?;
@@ -175,13 +167,13 @@ pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
 }
 
 pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
-    let ExtractArgs { sign, server, site, weight, stones, hs, parcel } = a;
+    let ExtractArgs { event, site, weight, stones, hs, parcel } = a;
     let parcel = match parcel {
         Some(p) => p,
         None => new_parcel_id()?,
     };
     let payload = Payload::Extraction { parcel, site, weight_pt: weight, stones, hs_code: hs };
-    sign_event(&sign, &server, |_, _| Ok(payload))
+    sign_event(&event, |_, _| Ok(payload))
 }
 
 pub(crate) fn split(a: SplitArgs) -> Result<u8> {
@@ -261,13 +253,13 @@ fn sign_on_parcel(
     holder_signs: bool,
     make: impl FnOnce(ParcelId, card::Known, Option<(&Source<'_>, &ActorId)>) -> Result<Payload>,
 ) -> Result<u8> {
-    let ContinueArgs { sign, server, card, parcel } = on;
+    let ContinueArgs { event, card, parcel } = on;
     if card.given() {
-        return card::sign_from_card(&sign, &card, Some(&parcel), holder_signs, |c, p| {
+        return card::sign_from_card(&event.sign, &card, Some(&parcel), holder_signs, |c, p| {
             make(c.card.parcel, p, None)
         });
     }
-    sign_event(&sign, &server, |src, signer| {
+    sign_event(&event, |src, signer| {
         let (id, p) = src.parcel(&parcel)?;
         make(id, card::Known::of_state(&p), Some((src, signer)))
     })
@@ -275,10 +267,10 @@ fn sign_on_parcel(
 
 pub(crate) fn merge(a: MergeArgs) -> Result<u8> {
     match a {
-        MergeArgs { sign, card, parcels, weight, .. } if card.given() => {
-            card::merge_from_cards(&sign, &card, &parcels, weight)
+        MergeArgs { event, card, parcels, weight } if card.given() => {
+            card::merge_from_cards(&event.sign, &card, &parcels, weight)
         }
-        MergeArgs { sign, server, card: _, parcels, weight } => sign_event(&sign, &server, |src, _| {
+        MergeArgs { event, card: _, parcels, weight } => sign_event(&event, |src, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {
