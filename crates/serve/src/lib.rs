@@ -394,7 +394,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         writer: tx,
         readers: Mutex::new(vec![reader]),
         actors: std::sync::RwLock::new(actors),
-        nonces: Mutex::new(auth::Nonces::default()),
+        nonces: Mutex::new(auth::Nonces::new(handlers::now())),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
         tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
