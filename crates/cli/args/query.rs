@@ -24,8 +24,9 @@ pub(crate) struct ParcelArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ParcelCmd {
-    /// A parcel's provenance: every event back to the mine sites, in ledger order (as JSON: the
-    /// signed events themselves)
+    /// A parcel's provenance: every event back to the mine sites, in ledger order
+    ///
+    /// With --json: the signed events themselves.
     ///
     /// Example: kpledger parcel history 019cb030-95a0-72d7 --ledger kpledger-demo/ledger.kpl
     History(ParcelArgs),

@@ -16,7 +16,7 @@ pub(crate) struct WitnessArgs {
     /// This witness's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,
-    /// This witness's state file (created on first use; one process at a time)
+    /// This witness's state file (created on first use)
     #[arg(long)]
     pub(crate) state: PathBuf,
 }
@@ -68,7 +68,7 @@ pub(crate) enum WitnessCmd {
     /// `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`.
     ///
     /// Prints the address it listens on first (with port 0, a free port is chosen), then
-    /// one line per decision on stderr. Runs until stopped.
+    /// one line per decision on stderr. Runs until stopped; one process at a time uses --state.
     ///
     /// Example: kpledger witness serve --name lr.mme --key lr.mme.pem --state lr-witness.json
     ///   --policy logs.txt --listen 127.0.0.1:7380   (runs until stopped)
