@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
+use crate::backends::Store;
 use crate::util::{BIN, TempDir, child};
 
 /// The events of a demo ledger (`kpledger demo --parcels 8`), in order, as canonical documents
@@ -86,6 +87,9 @@ impl DemoSource {
 
 /// Every event document of a ledger, in order (read-only).
 pub(crate) fn read_docs(ledger: &Path) -> Vec<String> {
+    if crate::backends::is_url(ledger) {
+        return crate::backends::pg_docs(ledger);
+    }
     let c = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", ledger.display()));
     let mut st = c.prepare("SELECT doc FROM events ORDER BY seq").unwrap();
@@ -219,6 +223,17 @@ fn check_after_kill(
 
 #[test]
 fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
+    killed_ingests(&Store::File);
+}
+
+/// The same on PostgreSQL: a killed client's transaction is rolled back by the server.
+#[test]
+fn killed_ingests_on_postgres_lose_no_acknowledged_event_and_leave_no_partial_one() {
+    let Some(store) = Store::postgres() else { return };
+    killed_ingests(&store);
+}
+
+fn killed_ingests(store: &Store) {
     let kills = env_number("KPLEDGER_STRESS_KILLS", 10);
     let seed = env_number("KPLEDGER_STRESS_SEED", 0x6b70_6c65_6467_6572);
     let dir = TempDir::new("crash");
@@ -227,7 +242,7 @@ fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
     let started = Instant::now();
 
     let mut generation = 0;
-    let mut ledger = dir.join("crash-0.kpl");
+    let mut ledger = store.ledger(&dir, "crash-0");
     src.init(&ledger);
     let mut len = 1; // events in the ledger
     // Microseconds one uninterrupted ingest process takes here, measured as we go.
@@ -240,7 +255,7 @@ fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
         if len + 4 > src.docs.len() {
             // (Nearly) every event is in: start again on a new ledger file.
             generation += 1;
-            ledger = dir.join(format!("crash-{generation}.kpl"));
+            ledger = store.ledger(&dir, &format!("crash-{generation}"));
             src.init(&ledger);
             len = 1;
         }

@@ -33,7 +33,7 @@ impl Server {
         Server::start_with(ledger, &[])
     }
 
-    fn start_with(ledger: &Path, flags: &[&str]) -> Server {
+    pub(crate) fn start_with(ledger: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kpledger"))
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger"])
             .arg(ledger)
@@ -370,7 +370,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A ledger with a licensed miner, and `n` extractions signed ahead, not recorded.
 fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
-    let path = dir.join("ledger.kpl");
+    world_at(dir.join("ledger.kpl"), n)
+}
+
+/// As [`world`], the ledger at `path` (a file, or a PostgreSQL URL).
+pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
     let ledger = Ledger::create(&path).unwrap();
     let mut sim = Sim::new(
         ledger,
@@ -403,7 +407,7 @@ fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
     (path, events)
 }
 
-fn post(url: &str, ev: &ParsedEvent) -> Result<(u16, serde_json::Value), ureq::Error> {
+pub(crate) fn post(url: &str, ev: &ParsedEvent) -> Result<(u16, serde_json::Value), ureq::Error> {
     let mut r = agent()
         .post(format!("{url}/v1/events"))
         .header("content-type", "application/json")

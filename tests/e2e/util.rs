@@ -373,10 +373,19 @@ pub(crate) struct Trade {
 
 impl Trade {
     pub(crate) fn new(tag: &str) -> Trade {
+        Trade::new_in(tag, &crate::backends::Store::File)
+    }
+
+    /// As [`Trade::new`], the ledger in `store` (a file, or a PostgreSQL database).
+    pub(crate) fn new_in(tag: &str, store: &crate::backends::Store) -> Trade {
         let dir = TempDir::new(tag);
         let key = |name: &str| dir.join(format!("{name}.pem"));
         let t = Trade {
-            ledger: dir.join("sl.kpl"),
+            // `sl.kpl`, or a database named after the test (one per test on the server).
+            ledger: match store {
+                crate::backends::Store::File => dir.join("sl.kpl"),
+                pg => pg.ledger(&dir, &format!("sl_{tag}")),
+            },
             nma: key("nma"),
             miner: key("koroma"),
             dealer: key("kamara"),
@@ -557,6 +566,9 @@ pub(crate) fn copy_ledger(from: &Path, to: &Path) {
 
 /// Every row of every table, as text, for comparing a ledger before and after.
 pub(crate) fn snapshot(ledger: &Path) -> Vec<String> {
+    if crate::backends::is_url(ledger) {
+        return crate::backends::pg_snapshot(ledger);
+    }
     let c = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", ledger.display()));
     let mut out = Vec::new();
