@@ -3,14 +3,38 @@
 
 use kpledger_core::sim::{Sim, text};
 use kpledger_model::{
-    ActorId, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, Payload, Points,
+    ActorId, Certificate, Country, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, Payload,
+    Points,
 };
+
+/// Certificate `number` as recorded in `sim`'s ledger.
+pub fn certificate(sim: &Sim, number: &str) -> Certificate {
+    sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate
+}
+
+/// A transit through `country` that leaves the shipment of certificate `number` (as recorded
+/// in `sim`'s ledger) as it came: the same seals, carats and parcel count out as in, unopened.
+pub fn transit(sim: &Sim, number: &str, country: &str) -> Payload {
+    let c = certificate(sim, number);
+    Payload::Transit {
+        certificate: c.number.clone(),
+        country: Country::new(country).unwrap(),
+        parcels: sim.current_refs(number).unwrap(),
+        seal_ids_in: c.container_seal_ids.clone(),
+        seal_ids_out: c.container_seal_ids.clone(),
+        carats_in_pt: Points(c.carats()),
+        carats_out_pt: Points(c.carats()),
+        parcel_count_in: c.parcel_count,
+        parcel_count_out: c.parcel_count,
+        opened: false,
+    }
+}
 
 /// A confirmation of receipt that matches certificate `number` as recorded in `sim`'s ledger:
 /// every parcel at its head, the certificate's parcel count and carats, received today with
 /// the seals intact, `holder` taking custody.
 pub fn confirmation(sim: &Sim, number: &str, holder: &ActorId) -> ImportConfirmation {
-    let c = sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
+    let c = certificate(sim, number);
     ImportConfirmation {
         certificate: c.number.clone(),
         parcels: sim.current_refs(number).unwrap(),
