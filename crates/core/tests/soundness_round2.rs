@@ -359,16 +359,9 @@ fn item1_unknown_origin_is_never_laundered() {
         }],
         parcel_count: 1,
     };
-    let imported = w.sim.new_parcel_id();
-    let import = Payload::Import {
-        parcel: imported,
-        holder: lr_exporter.clone(),
-        weight_pt: Points(50_000),
-        stones: 800,
-        hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-        certificate: be,
-        more_parcels: Vec::new(),
-    };
+    let import =
+        kpledger_testkit::events::import_shipment(&mut w.sim, &lr_exporter, &[(50_000, 800, "7102.31")], be);
+    let imported = import.import_parcels()[0].parcel;
     w.sim.submit(&mme, import).unwrap();
     w.sim.tick(60);
     let lot = w.sim.merge(&lr_exporter, &[own, imported]).unwrap();
@@ -429,21 +422,10 @@ fn item1_unknown_origin_survives_split_and_merge() {
         }],
         parcel_count: 1,
     };
-    let imported = w.sim.new_parcel_id();
-    w.sim
-        .submit(
-            &nma,
-            Payload::Import {
-                parcel: imported,
-                holder: exporter.clone(),
-                weight_pt: Points(20_000),
-                stones: 300,
-                hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-                certificate: ae,
-                more_parcels: Vec::new(),
-            },
-        )
-        .unwrap();
+    let import =
+        kpledger_testkit::events::import_shipment(&mut w.sim, &exporter, &[(20_000, 300, "7102.31")], ae);
+    let imported = import.import_parcels()[0].parcel;
+    w.sim.submit(&nma, import).unwrap();
     w.sim.tick(60);
     let parts = w.sim.split(&exporter, &imported, &[Points(100), Points(19_900)]).unwrap();
     w.sim.tick(30);
