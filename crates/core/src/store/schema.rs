@@ -34,10 +34,6 @@ CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
 ";
 
-/// The tables that whole-ledger verification reads in its own way rather than as
-/// derived rows: the events, their index, the Merkle tree and the checkpoints.
-pub(super) const EVENT_TABLES: [&str; 4] = ["events", "event_parcels", "log_nodes", "checkpoints"];
-
 /// SQLite's `integrity_check` of the file at `path`, on a read-only connection of its own
 /// (hardened, its schema checked first, like every connection to a ledger). Unlike
 /// `quick_check`, it also checks that every index holds exactly its table's rows: an index
