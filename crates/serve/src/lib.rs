@@ -284,33 +284,33 @@ impl AppState {
 
     /// Takes a token from the client address's bucket, or the 429.
     pub(crate) fn limit_ip(&self, ip: IpAddr) -> Result<(), problem::Problem> {
-        let Some(b) = &self.ip_buckets else { return Ok(()) };
-        let taken = b.lock().map(|mut b| b.take(rate::client_key(ip), std::time::Instant::now()));
-        match taken {
-            Ok(Err(secs)) => {
-                self.metrics.rate_limited(false);
-                Err(problem::Problem::rate_limited(
-                    format!("{ip} sent requests faster than this server allows"),
-                    self.cfg.rate_ip,
-                    secs,
-                ))
-            }
-            _ => Ok(()),
-        }
+        self.limit(&self.ip_buckets, rate::client_key(ip), false, || {
+            format!("{ip} sent requests faster than this server allows")
+        })
     }
 
     /// Takes a token from an enrolled actor's bucket (its signature verified), or the 429.
     pub(crate) fn limit_key(&self, actor: &str) -> Result<(), problem::Problem> {
-        let Some(b) = &self.key_buckets else { return Ok(()) };
-        let taken = b.lock().map(|mut b| b.take(actor.to_owned(), std::time::Instant::now()));
-        match taken {
+        self.limit(&self.key_buckets, actor.to_owned(), true, || {
+            format!("{actor} signed requests faster than this server allows")
+        })
+    }
+
+    /// Takes a token from `key`'s bucket of one of the two limits (none: no limit), or the
+    /// 429 saying `who` went over it, counted.
+    fn limit<K: std::hash::Hash + Eq>(
+        &self,
+        buckets: &Option<Mutex<rate::Buckets<K>>>,
+        key: K,
+        by_key: bool,
+        who: impl FnOnce() -> String,
+    ) -> Result<(), problem::Problem> {
+        let Some(b) = buckets else { return Ok(()) };
+        match b.lock().map(|mut b| b.take(key, std::time::Instant::now())) {
             Ok(Err(secs)) => {
-                self.metrics.rate_limited(true);
-                Err(problem::Problem::rate_limited(
-                    format!("{actor} signed requests faster than this server allows"),
-                    self.cfg.rate_key,
-                    secs,
-                ))
+                self.metrics.rate_limited(by_key);
+                let rate = if by_key { self.cfg.rate_key } else { self.cfg.rate_ip };
+                Err(problem::Problem::rate_limited(who(), rate, secs))
             }
             _ => Ok(()),
         }
