@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 
-pub use rate::Rate;
+pub use rate::{Rate, client_key};
 
 /// The routes the service answers, as `(method, path template)`: the OpenAPI document
 /// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
@@ -244,6 +244,26 @@ impl Drop for AppState {
     }
 }
 
+/// The address a request is counted against (its rate bucket is [`client_key`]'s): the
+/// peer's, or, from one of the `trusted` reverse proxies, the last address of the last
+/// `X-Forwarded-For` line (`forwarded`, the header's lines in order), the one that proxy
+/// added; the peer's again when that is not an address. Public for the fuzz target.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    trusted: &[IpAddr],
+    mut forwarded: impl DoubleEndedIterator<Item = &'a [u8]>,
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let last = forwarded
+        .next_back()
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|a| a.trim().parse::<IpAddr>().ok());
+    last.unwrap_or(peer)
+}
+
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) cfg: Config,
@@ -266,25 +286,15 @@ pub(crate) struct AppState {
 pub(crate) struct Peer(pub(crate) IpAddr);
 
 impl AppState {
-    /// The address a request is counted against: the peer's, or, from a trusted proxy, the
-    /// last address of `X-Forwarded-For`.
+    /// The address a request is counted against ([`client_address`]).
     pub(crate) fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
-        if !self.cfg.trusted_proxies.contains(&peer) {
-            return peer;
-        }
-        let last = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|a| a.trim().parse::<IpAddr>().ok());
-        last.unwrap_or(peer)
+        let forwarded = headers.get_all("x-forwarded-for").iter().map(axum::http::HeaderValue::as_bytes);
+        client_address(peer, &self.cfg.trusted_proxies, forwarded)
     }
 
     /// Takes a token from the client address's bucket, or the 429.
     pub(crate) fn limit_ip(&self, ip: IpAddr) -> Result<(), problem::Problem> {
-        self.limit(&self.ip_buckets, rate::client_key(ip), false, || {
+        self.limit(&self.ip_buckets, client_key(ip), false, || {
             format!("{ip} sent requests faster than this server allows")
         })
     }
@@ -532,4 +542,30 @@ where
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
     let _ = http.serve_connection(TokioIo::new(io), service).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::client_address;
+
+    #[test]
+    fn only_the_address_a_trusted_proxy_appended_counts() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        let at = |peer, lines: &[&str]| client_address(peer, &[proxy], lines.iter().map(|l| l.as_bytes()));
+        // From a peer that is not a trusted proxy, the header is ignored.
+        assert_eq!(at(client, &["192.0.2.1"]), client);
+        // From the proxy: the last address of the last line, the one the proxy added; what the
+        // client wrote before it does not count.
+        assert_eq!(
+            at(proxy, &["192.0.2.1, 192.0.2.2", "203.0.113.9 , 2001:db8::5"]),
+            "2001:db8::5".parse::<IpAddr>().unwrap()
+        );
+        // Not an address, or no header: the proxy's own.
+        assert_eq!(at(proxy, &["192.0.2.1, not-an-address"]), proxy);
+        assert_eq!(at(proxy, &[]), proxy);
+        assert_eq!(at(proxy, &["192.0.2.1,"]), proxy);
+    }
 }
