@@ -41,10 +41,18 @@ fn forwarded_for(data: &[u8]) {
     // Only what the proxy appended counts: earlier lines and the addresses a client wrote
     // before the proxy's own change nothing.
     let spoof: &[u8] = b"192.0.2.66, 2001:db8:bad::1";
-    assert_eq!(counted(proxy, &[&[spoof][..], &lines[..]].concat()), ip, "an earlier line changed the address");
+    assert_eq!(
+        counted(proxy, &[&[spoof][..], &lines[..]].concat()),
+        ip,
+        "an earlier line changed the address"
+    );
     if let Some((last, earlier)) = lines.split_last() {
         let prefixed = [spoof, b",", last].concat();
-        assert_eq!(counted(proxy, &[earlier, &[&prefixed[..]][..]].concat()), ip, "a client-written address counted");
+        assert_eq!(
+            counted(proxy, &[earlier, &[&prefixed[..]][..]].concat()),
+            ip,
+            "a client-written address counted"
+        );
     }
     // An address counted is one the header gives as such.
     if ip != proxy {
