@@ -138,6 +138,16 @@ pub const LIBERTY: Party = Party::licensed(
     "LR",
     ("MME/DL/{y}/019", "dealer", &[]),
 );
+/// Another Liberian dealer.
+pub const KPOTO: Party = Party::licensed(
+    "lr.dealer.kpoto",
+    "Kpoto Diamond House",
+    Role::Dealer,
+    "LR",
+    ("MME/DL/{y}/019", "dealer", &[]),
+);
+/// Guinea's government valuer.
+pub const BNEE: Party = Party::official("gn.bnee", "BNEE", Role::Valuer, "GN");
 /// A Liberian exporter.
 pub const LIBERTY_EXPORTS: Party = Party::licensed(
     "lr.exporter.liberty",
