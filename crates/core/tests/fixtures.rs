@@ -99,8 +99,10 @@ use kpledger_model::{
     Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
     SiteId, Time,
 };
+use kpledger_testkit::cast::Step::{Enrol, Site};
 use kpledger_testkit::cast::{
-    self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, NMA, NMA_OFFICE, PMT,
+    Place, SESAY, Step, TONGO, Terms,
 };
 use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};

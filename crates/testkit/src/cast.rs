@@ -343,6 +343,12 @@ impl Cast {
         self.actors.get(id).unwrap_or_else(|| panic!("the world has no actor {id}")).clone()
     }
 
+    /// This cast and an actor already in the ledger, which later steps name by `id`.
+    pub fn and(mut self, id: &'static str, actor: ActorId) -> Cast {
+        self.actors.insert(id, actor);
+        self
+    }
+
     /// The site with this id (which the world must have).
     pub fn site(&self, id: &str) -> SiteId {
         self.sites.get(id).unwrap_or_else(|| panic!("the world has no site {id}")).clone()
@@ -351,7 +357,12 @@ impl Cast {
 
 /// Records `steps` through `sim` on `terms`.
 pub fn build(sim: &mut Sim, steps: &[Step], terms: &Terms<'_>) -> Cast {
-    let mut cast = Cast::default();
+    build_on(sim, Cast::default(), steps, terms)
+}
+
+/// Records `steps` through `sim` on `terms`, in a ledger that already has the actors of
+/// `cast`; returns them with the new ones.
+pub fn build_on(sim: &mut Sim, mut cast: Cast, steps: &[Step], terms: &Terms<'_>) -> Cast {
     let year = &terms.year.0[..4];
     for step in steps {
         match *step {
