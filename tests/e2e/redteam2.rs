@@ -6,16 +6,15 @@ use kpledger_core::demo::importer;
 use kpledger_core::sim::Sim;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
 use kpledger_model::{ActorId, Cents, Origin, Points, Time};
-use kpledger_testkit::cast::Step::{Enrol, Genesis, Site};
-use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Step, Terms};
+use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Terms};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
 use crate::util::TempDir;
 
 const ORIGIN: &str = "kpledger.mru/regional";
 
-/// A regional ledger in `d`: the root (genesis country SL), Sierra Leone's authority and its
-/// traders; one lot mined, sold, valued, sealed, certified as SL-2026-004999 and exported, by
+/// A regional ledger in `d`: the root (genesis country SL), Sierra Leone's and Liberia's
+/// authorities, Sierra Leone's traders; one lot mined, sold, valued, sealed, certified as SL-2026-004999 and exported, by
 /// `issuer` (the root itself, or `sl.nma`). Returns the ledger's path and the simulator.
 fn regional_ledger(d: &TempDir, root_issues: bool) -> (std::path::PathBuf, Sim) {
     let path = d.join("ledger.kpl");
@@ -26,18 +25,9 @@ fn regional_ledger(d: &TempDir, root_issues: bool) -> (std::path::PathBuf, Sim) 
         "redteam2-e2e",
         &Time::new("2026-03-02T08:00:00Z").unwrap(),
     );
-    // The root, Sierra Leone's authority with its policy, the Koidu site and its traders.
-    let steps = [
-        Genesis(MRU),
-        Enrol(MRU.id, NMA),
-        Step::Policy(NMA),
-        Site(NMA.id, KOIDU),
-        Enrol(NMA.id, KOROMA),
-        Enrol(NMA.id, KAMARA),
-        Enrol(NMA.id, KONO_GEMS),
-        Enrol(NMA.id, PMT),
-    ];
-    let c = cast::build(&mut sim, &steps, &Terms::published());
+    // The root, Sierra Leone's and Liberia's authorities with their policies, the Koidu site
+    // and its traders.
+    let c = cast::build(&mut sim, &cast::REGIONAL[..10], &Terms::published());
     let (root, nma, koidu) = (c.actor(MRU.id), c.actor(NMA.id), c.site(KOIDU.0));
     let (miner, dealer, exporter, valuer) =
         (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));

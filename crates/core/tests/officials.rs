@@ -20,7 +20,7 @@ mod common;
 use kpledger_core::sim::{Sim, reference, text};
 use kpledger_model::{ActorId, Cents, CertImporter, Country, ParcelId, Payload, Points};
 use kpledger_testkit::TempDir;
-use kpledger_testkit::cast::Step::{Enrol, Genesis, Site};
+use kpledger_testkit::cast::Step::{Enrol, Genesis};
 use kpledger_testkit::cast::{
     self, BNEE, GDO, GN_MINES, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, MME, NMA, PMT, Step, Terms,
 };
@@ -55,12 +55,9 @@ fn world(tag: &str) -> World {
         Enrol(GN_MINES.id, BNEE),
         Enrol(MME.id, GDO),
         Enrol(MME.id, KPOTO),
-        Site(NMA.id, KOIDU),
-        Enrol(NMA.id, KOROMA),
-        Enrol(NMA.id, KAMARA),
-        Enrol(NMA.id, KONO_GEMS),
-        Enrol(NMA.id, PMT),
     ];
+    // Then the Koidu site, its miner, the dealer, the exporter and the PMT.
+    let steps = [&steps[..], &cast::koidu_trade()[2..]].concat();
     let terms = Terms::new("kpledger.test/officials", "kpledger-officials", "2026-03-02T08:00:00Z").policies(
         |country, p| match country {
             "SL" => p.tolerance_pt = SL_TOLERANCE,
