@@ -1,11 +1,10 @@
 //! Second red-team review, through the binary: each test asserts the correct behaviour, so it
 //! failed on the build it was written against.
 
-use kpledger_core::Ledger;
 use kpledger_core::demo::importer;
 use kpledger_core::sim::Sim;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
-use kpledger_model::{ActorId, Cents, Origin, Points, Time};
+use kpledger_model::{ActorId, Cents, Points};
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Terms};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
@@ -18,16 +17,11 @@ const ORIGIN: &str = "kpledger.mru/regional";
 /// `issuer` (the root itself, or `sl.nma`). Returns the ledger's path and the simulator.
 fn regional_ledger(d: &TempDir, root_issues: bool) -> (std::path::PathBuf, Sim) {
     let path = d.join("ledger.kpl");
-    let ledger = Ledger::create(&path).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new(ORIGIN).unwrap(),
-        "redteam2-e2e",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let terms = Terms::new(ORIGIN, "redteam2-e2e", "2026-03-02T08:00:00Z");
+    let mut sim = cast::sim_at(&path, &terms);
     // The root, Sierra Leone's and Liberia's authorities with their policies, the Koidu site
     // and its traders.
-    let c = cast::build(&mut sim, &cast::REGIONAL[..10], &Terms::published());
+    let c = cast::build(&mut sim, &cast::REGIONAL[..10], &terms);
     let (root, nma, koidu) = (c.actor(MRU.id), c.actor(NMA.id), c.site(KOIDU.0));
     let (miner, dealer, exporter, valuer) =
         (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));

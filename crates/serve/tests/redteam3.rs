@@ -223,9 +223,7 @@ fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
 /// refuses the handover.
 #[test]
 fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
-    use kpledger_core::Ledger;
-    use kpledger_core::sim::Sim;
-    use kpledger_model::{Cents, Event, HsCode, Offer, OfferBody, OfferKind, Origin, Payload, Points, Time};
+    use kpledger_model::{Cents, Event, HsCode, Offer, OfferBody, OfferKind, Payload, Points};
     use kpledger_testkit::cast::{self, KOIDU, KOROMA, NMA, Step, Terms};
     use kpledger_verify::TrustPolicy;
     use kpledger_verify::verify_card;
@@ -238,12 +236,7 @@ fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
 
     // The thief's own ledger: same origin, root sl.nma under the stolen K0, a fake koroma.
     let path = w.dir.join("forged.kpl");
-    let mut f = Sim::new(
-        Ledger::create(&path).unwrap(),
-        Origin::new(ORIGIN).unwrap(),
-        "thief",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let mut f = cast::sim_at(&path, &Terms::new(ORIGIN, "thief", "2026-03-02T08:00:00Z"));
     let root =
         f.genesis_with_key("sl.nma", "National Minerals Agency of Sierra Leone", "SL", k0.clone()).unwrap();
     let steps = [Step::Policy(NMA), Step::Site(NMA.id, KOIDU), Step::Enrol(NMA.id, KOROMA)];

@@ -401,13 +401,18 @@ pub fn build_on(sim: &mut Sim, mut cast: Cast, steps: &[Step], terms: &Terms<'_>
     cast
 }
 
+/// The simulator over a new ledger at `path` (a file, or a PostgreSQL URL), on the origin, seed
+/// and start of `terms`.
+pub fn sim_at(path: &std::path::Path, terms: &Terms<'_>) -> Sim {
+    let ledger = kpledger_core::Ledger::create(path).unwrap();
+    Sim::new(ledger, Origin::new(terms.origin).unwrap(), terms.seed, &Time::new(terms.start).unwrap())
+}
+
 /// A world over a fresh ledger in a directory of its own: the simulator after `steps`,
 /// who is who, and the directory (to be dropped after the simulator).
 pub fn world(tag: &str, steps: &[Step], terms: &Terms<'_>) -> (Sim, Cast, TempDir) {
     let tmp = TempDir::new(tag);
-    let ledger = kpledger_core::Ledger::create(&tmp.ledger()).unwrap();
-    let mut sim =
-        Sim::new(ledger, Origin::new(terms.origin).unwrap(), terms.seed, &Time::new(terms.start).unwrap());
+    let mut sim = sim_at(&tmp.ledger(), terms);
     let cast = build(&mut sim, steps, terms);
     (sim, cast, tmp)
 }
