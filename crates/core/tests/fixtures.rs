@@ -32,24 +32,25 @@
 /// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
 /// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
 macro_rules! refused {
-    ($($case:tt)*) => { case_makers!("fail_", refuse; $($case)*); };
+    ($($case:tt)*) => { case_makers!("fail_", Error; $($case)*); };
 }
 
 /// See [`refused!`].
 macro_rules! warned {
-    ($($case:tt)*) => { case_makers!("warn_", warn; $($case)*); };
+    ($($case:tt)*) => { case_makers!("warn_", Warning; $($case)*); };
 }
 
 /// What [`refused!`] and [`warned!`] expand to: makers of the folders `<prefix><name>`, whose
-/// files [`World`]'s `record` method (`refuse` or `warn`) writes.
+/// files [`World::one_event`] writes for a finding of that severity.
 macro_rules! case_makers {
-    ($prefix:literal, $record:ident;
+    ($prefix:literal, $severity:ident;
      $($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
             $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.$record(concat!($prefix, stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
+            let because = why(&[$($why),+]);
+            w.one_event(Severity::$severity, concat!($prefix, stringify!($name)), Rule::$rule, parcel, &because, event)
         }
     )*};
 }
