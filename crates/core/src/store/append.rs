@@ -101,10 +101,11 @@ impl Ledger {
     ) -> Result<Vec<GroupOutcome>, StoreError> {
         self.in_write(|tx| {
             let mut out = Vec::with_capacity(groups.len());
+            // One cache for the group, emptied when a refused submission's savepoint is
+            // rolled back (its effects vanish with it).
+            let cache = BatchCache::default();
             for (events, sigs) in groups {
                 tx.savepoint()?;
-                // A cache per submission: a refused one's effects vanish with its savepoint.
-                let cache = BatchCache::default();
                 let mut done = Vec::with_capacity(events.len());
                 let mut fresh = std::collections::HashSet::new();
                 let mut refused = None;
@@ -132,6 +133,8 @@ impl Ledger {
                     }
                     Some(r) => {
                         tx.rollback_savepoint()?;
+                        cache.actors.borrow_mut().clear();
+                        cache.policies.borrow_mut().clear();
                         out.push(Err(r));
                     }
                 }
