@@ -160,6 +160,18 @@ pub fn parse_strict_streaming<E>(
     Ok(de.end().map(|()| value).map_err(|e| JsonError::Syntax(e.to_string())))
 }
 
+/// A seed that is its own visitor: `deserialize` hands the value to `how` with `self`.
+macro_rules! seed_visits_itself {
+    ($ty:ty, $how:ident) => {
+        impl<'de> DeserializeSeed<'de> for $ty {
+            type Value = Value;
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                d.$how(self)
+            }
+        }
+    };
+}
+
 /// The top-level object of [`parse_strict_streaming`].
 struct StreamingSeed<'b, 'f> {
     left: &'b std::cell::Cell<u64>,
@@ -167,12 +179,7 @@ struct StreamingSeed<'b, 'f> {
     each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
 }
 
-impl<'de> DeserializeSeed<'de> for StreamingSeed<'_, '_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_visits_itself!(StreamingSeed<'_, '_>, deserialize_map);
 
 impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
     type Value = Value;
@@ -206,12 +213,7 @@ struct ElementsSeed<'b, 'f> {
     each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
 }
 
-impl<'de> DeserializeSeed<'de> for ElementsSeed<'_, '_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_visits_itself!(ElementsSeed<'_, '_>, deserialize_any);
 
 impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
     type Value = Value;

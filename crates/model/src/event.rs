@@ -64,6 +64,21 @@ macro_rules! payload {
     };
 }
 
+/// The pattern of the administrative payloads, which touch no parcel (genesis, policy,
+/// enrolment, key rotation, revocation, mine site), for a `match` on [`Payload`] that
+/// stays exhaustive: `kpledger_model::administrative_payload!() => …`.
+#[macro_export]
+macro_rules! administrative_payload {
+    () => {
+        $crate::Payload::Genesis { .. }
+            | $crate::Payload::Policy { .. }
+            | $crate::Payload::Enrol { .. }
+            | $crate::Payload::RotateKey { .. }
+            | $crate::Payload::Revoke { .. }
+            | $crate::Payload::Site { .. }
+    };
+}
+
 payload! {
 /// What an event does. Serialised with `"kind"` as the tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,12 +324,7 @@ impl Payload {
             Payload::Import { parcel, more_parcels, .. } => std::iter::once((*parcel, None))
                 .chain(more_parcels.iter().map(|p| (p.parcel, None)))
                 .collect(),
-            Payload::Genesis { .. }
-            | Payload::Policy { .. }
-            | Payload::Enrol { .. }
-            | Payload::RotateKey { .. }
-            | Payload::Revoke { .. }
-            | Payload::Site { .. } => Vec::new(),
+            crate::administrative_payload!() => Vec::new(),
         }
     }
 }

@@ -152,25 +152,14 @@ impl PublicKey {
     }
     /// Reads a public key file.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_text(path)?;
-        Self::from_pem(&text, &path.display().to_string())
+        read_pem(path, Self::from_pem)
     }
     pub(crate) fn dalek(&self) -> &VerifyingKey {
         &self.0
     }
 }
 
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", self.to_base64())
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_base64())
-    }
-}
+text_form!(PublicKey, to_base64);
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -246,8 +235,7 @@ impl SecretKey {
     }
     /// Reads a private key file.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_text(path)?;
-        Self::from_pem(&text, &path.display().to_string())
+        read_pem(path, Self::from_pem)
     }
     pub(crate) fn dalek(&self) -> &SigningKey {
         &self.0
@@ -258,6 +246,11 @@ impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretKey").field("public", &self.public()).finish_non_exhaustive()
     }
+}
+
+/// Reads the PEM file at `path` and parses it with `from_pem`, naming the file in errors.
+fn read_pem<K>(path: &Path, from_pem: fn(&str, &str) -> Result<K, KeyError>) -> Result<K, KeyError> {
+    from_pem(&read_text(path)?, &path.display().to_string())
 }
 
 fn read_text(path: &Path) -> Result<String, KeyError> {

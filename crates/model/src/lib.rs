@@ -25,6 +25,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `Display` as the text form `$text` gives, and `Debug` as that text inside `Type(…)`.
+macro_rules! text_form {
+    ($ty:ident, $text:ident) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.$text())
+            }
+        }
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self.$text())
+            }
+        }
+    };
+}
+
 mod bundle;
 pub mod canonical;
 mod card;

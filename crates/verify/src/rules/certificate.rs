@@ -541,24 +541,37 @@ impl<'a, S: State> Cx<'a, S> {
                 .actor(&x.actor),
             );
         }
-        match &a.record.licence {
-            Some(l) if l.valid_on(date) => {}
-            Some(l) => self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the shipment {what} on {date}, but the exporter's licence {} is valid from {} to {}",
-                        l.number, l.valid_from, l.valid_to
-                    ),
-                )
-                .actor(&x.actor)
-                .hint("a certificate does not outlive its exporter's licence: renew the licence first"),
-            ),
-            None => self.err(
-                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", x.actor))
-                    .actor(&x.actor),
-            ),
+        self.exporter_licence(&x.actor, a.record.licence.as_ref(), date, |l| {
+            Finding::error(
+                Rule::Ex3,
+                format!(
+                    "the shipment {what} on {date}, but the exporter's licence {} is valid from {} to {}",
+                    l.number, l.valid_from, l.valid_to
+                ),
+            )
+            .hint("a certificate does not outlive its exporter's licence: renew the licence first")
+        });
+    }
+
+    /// EX-3: the exporter `actor` holds a licence (its enrolled `licence`), valid on `date`;
+    /// `outside` is the finding when the licence is not valid then. The licence, if any.
+    fn exporter_licence<'l>(
+        &mut self,
+        actor: &ActorId,
+        licence: Option<&'l kpledger_model::Licence>,
+        date: &kpledger_model::Date,
+        outside: impl FnOnce(&kpledger_model::Licence) -> Finding,
+    ) -> Option<&'l kpledger_model::Licence> {
+        match licence {
+            None => {
+                self.err(
+                    Finding::error(Rule::Ex3, format!("the exporter {actor} holds no licence")).actor(actor),
+                );
+            }
+            Some(l) if !l.valid_on(date) => self.err(outside(l).actor(actor)),
+            Some(_) => {}
         }
+        licence
     }
 
     /// IM-1: a certificate that names its importer's enrolment (`importer.actor`) names an
@@ -691,51 +704,43 @@ impl<'a, S: State> Cx<'a, S> {
         if a.revoked.is_some() {
             self.err(Finding::error(Rule::Ex3, format!("the exporter {} is revoked", r.id)).actor(&r.id));
         }
-        match &r.licence {
-            None => self.err(
-                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", r.id)).actor(&r.id),
-            ),
-            Some(l) => {
-                if !l.valid_on(date) {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "the exporter's licence {} is valid from {} to {}, not on {date}",
-                                l.number, l.valid_from, l.valid_to
-                            ),
-                        )
-                        .actor(&r.id)
-                        .hint("the exporter must renew its licence before it can export"),
-                    );
-                }
-                if l.number != x.licence_no {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "the certificate gives licence {} but the exporter's enrolled licence is {}",
-                                x.licence_no, l.number
-                            ),
-                        )
-                        .actor(&r.id),
-                    );
-                }
-                if let Some(pol) = policy
-                    && !pol.exporter_licence_classes.contains(&l.class)
-                {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "licence class {:?} does not allow export from {}",
-                                l.class.as_str(),
-                                pol.country
-                            ),
-                        )
-                        .actor(&r.id),
-                    );
-                }
+        let licence = self.exporter_licence(&r.id, r.licence.as_ref(), date, |l| {
+            Finding::error(
+                Rule::Ex3,
+                format!(
+                    "the exporter's licence {} is valid from {} to {}, not on {date}",
+                    l.number, l.valid_from, l.valid_to
+                ),
+            )
+            .hint("the exporter must renew its licence before it can export")
+        });
+        if let Some(l) = licence {
+            if l.number != x.licence_no {
+                self.err(
+                    Finding::error(
+                        Rule::Ex3,
+                        format!(
+                            "the certificate gives licence {} but the exporter's enrolled licence is {}",
+                            x.licence_no, l.number
+                        ),
+                    )
+                    .actor(&r.id),
+                );
+            }
+            if let Some(pol) = policy
+                && !pol.exporter_licence_classes.contains(&l.class)
+            {
+                self.err(
+                    Finding::error(
+                        Rule::Ex3,
+                        format!(
+                            "licence class {:?} does not allow export from {}",
+                            l.class.as_str(),
+                            pol.country
+                        ),
+                    )
+                    .actor(&r.id),
+                );
             }
         }
         if policy.is_some_and(|p| p.conclusive_evidence_of_origin) {
