@@ -22,31 +22,13 @@ use crate::store::{APPLICATION_ID, Ledger, SCHEMA_VERSION, StoreError};
 
 /// The schema of version 2 (kpledger 0.1.0), as it created it: a version-2 file must match it
 /// exactly before anything in it is read (no view or trigger of a hostile file ever runs).
-const SCHEMA_V2: &str = "
-CREATE TABLE events(
-    seq INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    time TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    doc TEXT NOT NULL
-) STRICT;
-CREATE TABLE event_parcels(
-    parcel TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (parcel, seq)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX event_parcels_seq ON event_parcels(seq);
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NULL, revoked INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
-CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+const SCHEMA_V2: &str = concat!(
+    crate::store::schema_v2_tables!(),
+    "CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, \
+     PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE log_frontier(size INTEGER PRIMARY KEY, nodes BLOB NOT NULL) STRICT;
-";
+"
+);
 
 /// Events re-recorded per transaction.
 const BATCH: usize = 2048;

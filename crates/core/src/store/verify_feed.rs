@@ -2,7 +2,7 @@
 
 use crate::log_tree::LogTree;
 use kpledger_model::{Hash, ParsedEvent};
-use kpledger_verify::{Cell, StoredCounts, StoredEvent, StoredRow, Tables};
+use kpledger_verify::{Cell, StoredCounts, StoredEvent, StoredRow, StoredRows, Tables};
 use kpledger_verify::{LedgerCheck, Report, SigMode};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
@@ -11,6 +11,40 @@ use super::backend::Backend;
 use super::schema::{EVENT_TABLES, expected_schema};
 use super::sqlite::integrity_check_at;
 use super::{Fault, Ledger, StoreError, bytes_of, cell, cell_is, text_of};
+
+/// Feeds every stored event `next_batch` reads, in order, to `lc`, which judges each against
+/// the stored rows `rows` on this thread, while this thread and one helper per other core
+/// parse them and check their signatures ahead of it ([`kpledger_verify::prepare::pipeline`]).
+/// `observe` sees each event that parses; `progress(done, total)` is called every 1024 events
+/// and at the last. Shared by every store backend's whole-ledger verification.
+pub(crate) fn feed_stored<E>(
+    lc: &mut LedgerCheck,
+    rows: &mut dyn StoredRows,
+    mode: SigMode,
+    total: u64,
+    next_batch: impl FnMut() -> Result<Vec<StoredEvent>, E>,
+    progress: &mut dyn FnMut(u64, u64),
+    observe: &mut dyn FnMut(u64, &ParsedEvent),
+) -> Result<(), E> {
+    let mut done = 0;
+    let helpers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
+    kpledger_verify::prepare::pipeline(
+        mode,
+        helpers,
+        |row: &StoredEvent| row.doc.as_slice(),
+        next_batch,
+        |row, p| {
+            lc.feed_prepared(row, p, rows);
+            if let Ok(ev) = &p.parsed {
+                observe(row.seq, ev);
+            }
+            done += 1;
+            if done % 1024 == 0 || done == total {
+                progress(done, total);
+            }
+        },
+    )
+}
 
 impl Ledger {
     /// Verifies the whole ledger: every stored event, in order, against every rule, and
@@ -135,26 +169,7 @@ impl Ledger {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut rows_by_key = RowsByKey { conn: &self.db.conn, levels: cursors };
-        let mut done = 0;
-        // The calling thread reads and judges; it and one helper per other core parse and
-        // check signatures.
-        let helpers = std::thread::available_parallelism().map_or(1, |n| n.get()).saturating_sub(1);
-        kpledger_verify::prepare::pipeline(
-            mode,
-            helpers,
-            |row: &StoredEvent| row.doc.as_slice(),
-            &mut next_batch,
-            |row, p| {
-                lc.feed_prepared(row, p, &mut rows_by_key);
-                if let Ok(ev) = &p.parsed {
-                    observe(row.seq, ev);
-                }
-                done += 1;
-                if done % 1024 == 0 || done == total {
-                    progress(done, total);
-                }
-            },
-        )?;
+        feed_stored(&mut lc, &mut rows_by_key, mode, total, &mut next_batch, progress, observe)?;
         drop(events);
         drop(index);
         let tables = self.derived_tables()?;
@@ -263,7 +278,7 @@ impl LevelCursor<'_> {
     }
 }
 
-impl kpledger_verify::StoredRows for RowsByKey<'_> {
+impl StoredRows for RowsByKey<'_> {
     fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow {
         // Only the tables the verifier asks about, by their primary key column. A row that
         // cannot be read counts as missing.
