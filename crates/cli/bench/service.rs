@@ -1,0 +1,338 @@
+//! The service (`kpledger serve`): the same events over HTTP, and its tiles.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use kpledger_core::Ledger;
+use kpledger_model::Event;
+use serde::Serialize;
+
+use super::per_s;
+
+/// Concurrent HTTP clients submitting (threads of this process, one connection each).
+pub(super) const HTTP_CLIENTS: usize = 32;
+/// The last quarter of the events is submitted at half the rate the first three quarters
+/// reached, for the latency of single submissions.
+pub(super) const PACED_DIVISOR: usize = 4;
+/// Threads reading tiles, and for how long.
+pub(super) const TILE_CLIENTS: usize = 2;
+pub(super) const TILE_SECONDS: u64 = 3;
+
+/// The service's figures (`kpledger bench`, "service").
+#[derive(Debug, Serialize)]
+pub(super) struct ServiceFigures {
+    /// Concurrent clients, each submitting one event per request on a connection of its own.
+    pub(super) clients: usize,
+    /// Events submitted as fast as the clients could, each as soon as the events it links to
+    /// were acknowledged.
+    pub(super) events: u64,
+    /// Of those: accepted (recorded and acknowledged, durable) per second.
+    pub(super) accepted_events_per_s: f64,
+    /// Events then submitted at half that rate, one per request.
+    pub(super) paced_events: u64,
+    /// The rate those arrived at.
+    pub(super) paced_events_per_s: f64,
+    /// Their latency, request sent to acknowledgement received.
+    pub(super) latency_p50_ms: f64,
+    pub(super) latency_p99_ms: f64,
+    /// Full tiles (GET /tile/…) served per second by the service on a one-thread runtime with
+    /// one blocking thread, read by `TILE_CLIENTS` clients for `TILE_SECONDS` seconds.
+    pub(super) tiles_per_s: f64,
+    pub(super) tile_requests: u64,
+}
+
+/// The events of `ledger` as the trade would submit them: their bytes, the events each links
+/// to (by `prev`), and the events with no parcel (enrolments, policies, sites, …), which wait
+/// for everything before them and hold back everything after them.
+pub(super) struct Plan {
+    docs: Vec<Vec<u8>>,
+    deps: Vec<Vec<usize>>,
+    /// The last event without a parcel before each event.
+    gate: Vec<Option<usize>>,
+    barrier: Vec<bool>,
+}
+
+pub(super) fn plan(ledger: &Ledger) -> Result<Plan> {
+    let docs = ledger.event_docs(1, ledger.len()?)?;
+    let mut index = std::collections::HashMap::new();
+    let (mut deps, mut gate, mut barrier) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last: Option<usize> = None;
+    for (i, doc) in docs.iter().enumerate() {
+        let ev = Event::parse(doc)?;
+        let parcels = ev.event.body.payload.parcels();
+        deps.push(parcels.iter().filter_map(|(_, prev)| prev.and_then(|h| index.get(&h).copied())).collect());
+        gate.push(last);
+        barrier.push(parcels.is_empty());
+        if parcels.is_empty() {
+            last = Some(i);
+        }
+        index.insert(ev.hash, i);
+    }
+    Ok(Plan { docs, deps, gate, barrier })
+}
+
+/// Which events are handed out, and which are acknowledged.
+pub(super) struct Sched {
+    next: usize,
+    end: usize,
+    done: Vec<bool>,
+    /// Every event below is acknowledged.
+    prefix: usize,
+    failed: Option<String>,
+}
+
+impl Sched {
+    fn ready(&self, plan: &Plan, i: usize) -> bool {
+        if plan.barrier[i] {
+            return self.prefix >= i;
+        }
+        plan.gate[i].is_none_or(|g| self.done[g]) && plan.deps[i].iter().all(|d| self.done[*d])
+    }
+}
+
+/// One client: takes the next event, waits for the events it links to, (paced: waits for its
+/// time), posts it and records the latency; until the events of the phase are handed out.
+pub(super) fn http_client(
+    shared: &(std::sync::Mutex<Sched>, std::sync::Condvar),
+    plan: &Plan,
+    url: &str,
+    pace: Option<(Instant, Duration, usize)>,
+) -> Vec<u64> {
+    let (lock, cv) = shared;
+    let agent = ureq::Agent::new_with_config(
+        ureq::config::Config::builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build(),
+    );
+    let mut latencies = Vec::new();
+    let fail = |why: String| {
+        if let Ok(mut s) = lock.lock() {
+            s.failed.get_or_insert(why);
+        }
+        cv.notify_all();
+    };
+    loop {
+        let i = {
+            let Ok(mut s) = lock.lock() else { return latencies };
+            if s.next >= s.end || s.failed.is_some() {
+                return latencies;
+            }
+            let i = s.next;
+            s.next += 1;
+            while !s.ready(plan, i) && s.failed.is_none() {
+                s = match cv.wait_timeout(s, Duration::from_secs(1)) {
+                    Ok((s, _)) => s,
+                    Err(_) => return latencies,
+                };
+            }
+            i
+        };
+        if let Some((t0, interval, first)) = pace {
+            let at = t0 + interval * u32::try_from(i - first).unwrap_or(u32::MAX);
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        }
+        let t = Instant::now();
+        let mut tries = 0;
+        let outcome = loop {
+            tries += 1;
+            let sent = agent.post(url).header("content-type", "application/json").send(&plan.docs[i][..]);
+            match sent {
+                Ok(mut r) => {
+                    let status = r.status().as_u16();
+                    let body = r.body_mut().read_to_string().unwrap_or_default();
+                    match status {
+                        200 | 201 => break Ok(()),
+                        429 | 503 if tries < 100 => std::thread::sleep(Duration::from_millis(10)),
+                        _ => break Err(format!("event #{} was answered {status}: {body}", i + 1)),
+                    }
+                }
+                Err(e) => break Err(format!("event #{}: {e}", i + 1)),
+            }
+        };
+        if let Err(why) = outcome {
+            fail(why);
+            return latencies;
+        }
+        latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+        if let Ok(mut s) = lock.lock() {
+            s.done[i] = true;
+            while s.prefix < s.done.len() && s.done[s.prefix] {
+                s.prefix += 1;
+            }
+        }
+        cv.notify_all();
+    }
+}
+
+/// Submits events `from..to` of the plan with `HTTP_CLIENTS` clients; wall time and latencies.
+pub(super) fn submit_phase(
+    sched: &(std::sync::Mutex<Sched>, std::sync::Condvar),
+    plan: &Plan,
+    url: &str,
+    (from, to): (usize, usize),
+    interval: Option<Duration>,
+) -> Result<(Duration, Vec<u64>)> {
+    if let Ok(mut s) = sched.0.lock() {
+        (s.next, s.end) = (from, to);
+    }
+    let t = Instant::now();
+    let pace = interval.map(|d| (t, d, from));
+    let mut latencies: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            (0..HTTP_CLIENTS).map(|_| scope.spawn(|| http_client(sched, plan, url, pace))).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let elapsed = t.elapsed();
+    if let Some(why) = sched.0.lock().ok().and_then(|s| s.failed.clone()) {
+        bail!("the service refused an event of the generated ledger; this is a bug: {why}");
+    }
+    latencies.sort_unstable();
+    Ok((elapsed, latencies))
+}
+
+/// A service in this process on 127.0.0.1 (port 0), until `stop` is sent.
+pub(super) struct InProcess {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    /// `one_core`: a one-thread runtime with one blocking thread; else tokio's defaults.
+    fn start(cfg: kpledger_serve::Config, one_core: bool) -> Result<InProcess> {
+        let rt = if one_core {
+            tokio::runtime::Builder::new_current_thread().max_blocking_threads(1).enable_all().build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+        };
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async move {
+                match kpledger_serve::start("127.0.0.1:0".parse().expect("an address"), cfg).await {
+                    Ok(running) => {
+                        let _ = addr_tx.send(Ok(running.url()));
+                        tokio::select! {
+                            _ = running.wait() => {}
+                            _ = stopped => {}
+                        }
+                    }
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        let url = addr_rx.recv().context("the service thread stopped")??;
+        Ok(InProcess { url, stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The service bench: the events of `ingested` (the ledger `ingest` made) submitted over HTTP
+/// into a new ledger in `dir`; then the tiles of that ledger served from one core.
+pub(super) fn service(ingested: &Path, dir: &Path, say: &dyn Fn(&str)) -> Result<ServiceFigures> {
+    let plan = {
+        let l = Ledger::open(ingested, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
+        plan(&l)?
+    };
+    let n = plan.docs.len();
+    let served = dir.join("served.kpl");
+    drop(Ledger::create(&served)?);
+    let mut cfg = kpledger_serve::Config::new(served.clone());
+    (cfg.rate_ip, cfg.rate_key) = (None, None);
+    cfg.queue = 4 * HTTP_CLIENTS;
+    let paced_from = n - n / PACED_DIVISOR;
+    let sched = (
+        std::sync::Mutex::new(Sched { next: 0, end: 0, done: vec![false; n], prefix: 0, failed: None }),
+        std::sync::Condvar::new(),
+    );
+    let (fast, paced_time, paced) = {
+        let server = InProcess::start(cfg.clone(), false)?;
+        let url = format!("{}/v1/events", server.url);
+        say(&format!(
+            "submitting the same {paced_from} events over HTTP, {HTTP_CLIENTS} clients, one event per request"
+        ));
+        let (fast, _) = submit_phase(&sched, &plan, &url, (0, paced_from), None)?;
+        let rate = per_s(paced_from as u64, fast);
+        say(&format!("submitting {} more at half that rate ({:.0} events/s)", n - paced_from, rate / 2.0));
+        let interval = Duration::from_secs_f64(2.0 / rate.max(1.0));
+        let (paced_time, paced) = submit_phase(&sched, &plan, &url, (paced_from, n), Some(interval))?;
+        (fast, paced_time, paced)
+    };
+    let recorded =
+        Ledger::open(&served, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
+    if recorded.len()? != n as u64 {
+        bail!("the service recorded {} events of {n}; this is a bug", recorded.len()?);
+    }
+    drop(recorded);
+
+    say(&format!("reading tiles for {TILE_SECONDS} s from the service on one core"));
+    let tiles: Vec<String> = {
+        let all = kpledger_serve::tiles::all_tiles(n as u64);
+        let full: Vec<String> = all.iter().filter(|t| t.width.is_none()).map(|t| t.to_path()).collect();
+        if full.is_empty() { all.iter().map(|t| t.to_path()).collect() } else { full }
+    };
+    let server = InProcess::start(cfg, true)?;
+    let deadline = Instant::now() + Duration::from_secs(TILE_SECONDS);
+    let t = Instant::now();
+    let counts: Vec<Result<u64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..TILE_CLIENTS)
+            .map(|c| {
+                let (tiles, base) = (&tiles, &server.url);
+                scope.spawn(move || -> Result<u64> {
+                    let agent = ureq::Agent::new_with_config(
+                        ureq::config::Config::builder().timeout_global(Some(Duration::from_secs(30))).build(),
+                    );
+                    let mut count = 0u64;
+                    let mut k = c;
+                    while Instant::now() < deadline {
+                        let path = &tiles[k % tiles.len()];
+                        let body = agent.get(format!("{base}/{path}")).call()?.body_mut().read_to_vec()?;
+                        if body.is_empty() || body.len() % 32 != 0 {
+                            bail!("{path}: {} bytes is not a tile", body.len());
+                        }
+                        count += 1;
+                        k += TILE_CLIENTS;
+                    }
+                    Ok(count)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a tile client panicked"))))
+            .collect()
+    });
+    let tile_time = t.elapsed();
+    drop(server);
+    let tile_requests = counts.into_iter().sum::<Result<u64>>()?;
+
+    let ms = |v: &[u64], pct: usize| -> f64 {
+        let i = (v.len() * pct).div_ceil(100).clamp(1, v.len().max(1)) - 1;
+        v.get(i).map_or(0.0, |us| *us as f64 / 1e3)
+    };
+    Ok(ServiceFigures {
+        clients: HTTP_CLIENTS,
+        events: paced_from as u64,
+        accepted_events_per_s: per_s(paced_from as u64, fast),
+        paced_events: (n - paced_from) as u64,
+        paced_events_per_s: per_s((n - paced_from) as u64, paced_time),
+        latency_p50_ms: ms(&paced, 50),
+        latency_p99_ms: ms(&paced, 99),
+        tiles_per_s: per_s(tile_requests, tile_time),
+        tile_requests,
+    })
+}

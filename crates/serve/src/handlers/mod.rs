@@ -1,0 +1,82 @@
+//! The routes: `mod.rs` builds the router; one module per job.
+
+mod events;
+mod offers;
+mod public;
+mod reads;
+mod signed;
+
+use events::submit;
+use offers::{list_offers, offer_by_hash, post_offer};
+use public::{checkpoint, healthz, metrics, tile};
+use reads::{
+    actors, bundle, certificate, event_by_hash, list_events, parcel, parcel_card, parcel_history, stats,
+};
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::problem::Problem;
+use crate::{AppState, Peer};
+
+type St = State<Arc<AppState>>;
+
+/// An event dated more than this far ahead of the server's clock is refused (as by ingest).
+const MAX_AHEAD_SECS: i64 = 24 * 3600;
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let timeout = state.cfg.request_timeout;
+    Router::new()
+        .route("/v1/events", get(list_events).post(submit))
+        .route("/v1/events/{hash}", get(event_by_hash))
+        .route("/v1/parcels/{id}", get(parcel))
+        .route("/v1/parcels/{id}/history", get(parcel_history))
+        .route("/v1/parcels/{id}/card", get(parcel_card))
+        .route("/v1/certificates/{number}", get(certificate))
+        .route("/v1/certificates/{number}/bundle", get(bundle))
+        .route("/v1/actors", get(actors))
+        .route("/v1/stats", get(stats))
+        .route("/v1/offers", get(list_offers).post(post_offer))
+        .route("/v1/offers/{hash}", get(offer_by_hash))
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI) }),
+        )
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "no-route", "no such route; see /openapi.json")
+        })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), limit_ip))
+        .with_state(state)
+}
+
+/// The per-IP rate, before routing: every request counts, whatever it asks.
+async fn limit_ip(State(state): St, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(Peer(peer)) = req.extensions().get::<Peer>().copied()
+        && let Err(p) = state.limit_ip(state.client_ip(peer, req.headers()))
+    {
+        return p.into_response();
+    }
+    next.run(req).await
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
