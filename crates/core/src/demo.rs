@@ -226,10 +226,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     // The importer is enrolled in this regional ledger: the certificate binds its enrolment,
     // and the confirmation can give custody to no one else.
     to_sl.actor = Some(sl.exporter.clone());
-    let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
-    sim.certify(&lr.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&lr.authority, lr_cert)?;
+    certify_and_export(&mut sim, lr, lr_cert, to_sl, lots[1])?;
     sim.tick(26 * 60);
     sim.confirm_import(&sl.authority, lr_cert, &sl.exporter)?;
     sim.tick(3 * 60);
@@ -240,10 +237,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let sl_value = value_and_seal(&mut sim, sl, &mixed)?;
     let sl_cert = "SL-2026-004312";
     let to_be = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
-    let draft = sim.draft_certificate(sl_cert, &sl.authority, &sl.exporter, to_be, &[mixed], 60)?;
-    sim.certify(&sl.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&sl.authority, sl_cert)?;
+    certify_and_export(&mut sim, sl, sl_cert, to_be, mixed)?;
     sim.tick(24 * 60);
 
     progress("the MRU Secretariat publishes a checkpoint; the four national authorities witness it");
@@ -255,18 +249,12 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let gn_value = value_and_seal(&mut sim, gn, &lots[2])?;
     let gn_cert = "GN-2026-000117";
     let to_ae = importer("Gulf Rough Trading DMCC", "Almas Tower, Jumeirah Lakes Towers, Dubai", "AE")?;
-    let draft = sim.draft_certificate(gn_cert, &gn.authority, &gn.exporter, to_ae, &[lots[2]], 60)?;
-    sim.certify(&gn.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&gn.authority, gn_cert)?;
+    certify_and_export(&mut sim, gn, gn_cert, to_ae, lots[2])?;
     sim.tick(24 * 60);
     let ci_value = value_and_seal(&mut sim, ci, &lots[3])?;
     let ci_cert = "CI-2026-000009";
     let to_be2 = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
-    let draft = sim.draft_certificate(ci_cert, &ci.authority, &ci.exporter, to_be2, &[lots[3]], 60)?;
-    sim.certify(&ci.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&ci.authority, ci_cert)?;
+    certify_and_export(&mut sim, ci, ci_cert, to_be2, lots[3])?;
     sim.tick(24 * 60);
 
     let shipments = [
@@ -496,6 +484,22 @@ pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>
         });
     }
     Ok(countries)
+}
+
+/// `c`'s authority certifies the sealed `lot` at its exporter under certificate `number` to
+/// `importer`, and a day later records its export.
+fn certify_and_export(
+    sim: &mut Sim,
+    c: &Country<'_>,
+    number: &str,
+    importer: CertImporter,
+    lot: ParcelId,
+) -> Result<(), SimError> {
+    let draft = sim.draft_certificate(number, &c.authority, &c.exporter, importer, &[lot], 60)?;
+    sim.certify(&c.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&c.authority, number)?;
+    Ok(())
 }
 
 /// One country's trade, from mine sites to an export lot at the exporter.
