@@ -164,6 +164,8 @@ pub fn migrate(from: &Path, to: &Path, progress: &mut dyn FnMut(u64, u64)) -> Re
         Ok(())
     };
     let mut expected_seq = 1u64;
+    // The keys the events name, decoded once for the whole migration.
+    let decoded = kpledger_model::KeyCache::default();
     while let Some(row) = rows.next().map_err(sql(from))? {
         let seq: i64 = row.get(0).map_err(sql(from))?;
         let seq = u64::try_from(seq).unwrap_or(0);
@@ -171,7 +173,7 @@ pub fn migrate(from: &Path, to: &Path, progress: &mut dyn FnMut(u64, u64)) -> Re
         if seq != expected_seq {
             return Err(source(from, format!("event #{expected_seq} is missing (the next is #{seq})")));
         }
-        let parsed = Event::parse(doc.as_bytes())
+        let parsed = Event::parse_in(doc.as_bytes(), &decoded)
             .map_err(|e| source(from, format!("event #{seq} is not a signed event this build reads: {e}")))?;
         batch.push(parsed);
         if batch.len() == BATCH {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hash;
 use crate::canonical::{self, JsonError};
 use crate::hash::{self, Domain};
-use crate::keys::{PublicKey, SecretKey};
+use crate::keys::{KeyCache, PublicKey, SecretKey};
 use crate::sign::{self, Purpose};
 use crate::types::{ActorId, Cents, Country, HsCode, Origin, ParcelId, Points, SiteId, Text, Time};
 
@@ -508,6 +508,12 @@ impl Event {
             Some(parsed) => Ok(parsed),
             None => Self::parse_strict(bytes),
         }
+    }
+
+    /// [`Event::parse`], with the keys it reads looked up in, and kept in, `keys` (the cache of
+    /// the run reading many events).
+    pub fn parse_in(bytes: &[u8], keys: &KeyCache) -> Result<ParsedEvent, JsonError> {
+        keys.scope(|| Self::parse(bytes))
     }
 
     /// The strict path of [`Event::parse`], for any bytes: it gives the fast path's result

@@ -60,7 +60,7 @@ pub use event::{
     KP_TITLE, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind, OriginClaim, ParcelRef,
     ParsedEvent, Payload, Policy, RedFlagPolicy, Sig, SiteRecord, Suspension, ValuationRule,
 };
-pub use keys::{KeyError, PublicKey, SecretKey};
+pub use keys::{KeyCache, KeyError, PublicKey, SecretKey};
 pub use types::{
     ActorId, Cents, Country, Date, Hash, HashParseError, HsCode, MAX_CENTS, MAX_STONES, MAX_WEIGHT_PT,
     Origin, ParcelId, Points, REFERENCE_GRAMMAR, Role, SiteId, Text, Time, civil_from_days, days_from_civil,
