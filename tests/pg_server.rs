@@ -29,6 +29,8 @@ pub fn server() -> Option<String> {
 
 /// A new, empty database of its own, named after the test; its URL.
 pub fn database(server: &str, tag: &str) -> String {
+    let tag: String =
+        tag.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let name = format!("kpl_{tag}_{}", std::process::id());
     let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();

@@ -147,6 +147,16 @@ pub(crate) struct LedgerArgs {
     pub(crate) open: OpenArgs,
 }
 
+/// A listing of what the ledger holds: a table, or JSON.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 /// Where a command that reads a ledger reads it: the ledger file, or a kpledger server as an
 /// enrolled actor (signed requests, RFC 9421).
 #[derive(Debug, Args)]
@@ -221,6 +231,16 @@ pub(crate) struct SignArgs {
     pub(crate) print_new: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
+}
+
+/// Who signs an event, and against what: the ledger file (where it is recorded, unless --out
+/// writes it to a file) or a kpledger server (--server) it is submitted to.
+#[derive(Debug, Args)]
+pub(crate) struct EventArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 /// Signing from a parcel card instead of the ledger (docs/SPEC.md §14.6).

@@ -1,7 +1,7 @@
 //! The ledger's stores (a file, a PostgreSQL database): `kpledger ledger copy` moves a ledger into an empty store, judging every
 //! event again; both ends verify and give the same events, checkpoints and evidence bundles.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -10,6 +10,66 @@ use crate::util::{TempDir, snapshot};
 #[path = "../pg_server.rs"]
 pub(crate) mod pg_server;
 use pg_server::{database, server};
+
+/// Where a test's ledger lives: the same test code runs against each (`--ledger FILE` or
+/// `--ledger postgres://…`).
+#[derive(Debug, Clone)]
+pub(crate) enum Store {
+    /// An SQLite ledger file in the test's directory.
+    File,
+    /// A database of its own on the test PostgreSQL server (its URL).
+    Pg(String),
+}
+
+impl Store {
+    /// PostgreSQL, or `None` (the test is skipped and says so; a failure with
+    /// `KPLEDGER_REQUIRE_PG=1`).
+    pub(crate) fn postgres() -> Option<Store> {
+        server().map(Store::Pg)
+    }
+
+    /// A new ledger location named `tag`: a file path in `dir`, or a new empty database's URL.
+    pub(crate) fn ledger(&self, dir: &TempDir, tag: &str) -> PathBuf {
+        match self {
+            Store::File => dir.join(format!("{tag}.kpl")),
+            Store::Pg(server) => PathBuf::from(database(server, tag)),
+        }
+    }
+}
+
+/// True if `ledger` is a PostgreSQL URL.
+pub(crate) fn is_url(ledger: &Path) -> bool {
+    ledger.to_str().is_some_and(|l| l.starts_with("postgres://"))
+}
+
+/// Every event document of a ledger database, in order.
+pub(crate) fn pg_docs(url: &Path) -> Vec<String> {
+    let mut c = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+    c.query("SELECT doc FROM events ORDER BY seq", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+}
+
+/// Every row of every table of a ledger database, as text, sorted per table.
+pub(crate) fn pg_snapshot(url: &Path) -> Vec<String> {
+    let mut c = postgres::Client::connect(url.to_str().unwrap(), postgres::NoTls).unwrap();
+    let tables: Vec<String> = c
+        .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        let mut lines: Vec<String> = c
+            .query(&format!("SELECT '{t}: ' || x::text FROM public.{t} x"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        lines.sort();
+        out.extend(lines);
+    }
+    out
+}
 
 /// A stored row: (position or size, hash or root, document or note).
 type Row = (i64, Vec<u8>, String);
@@ -141,4 +201,106 @@ fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
         .run()
         .code(1)
         .stderr_has(&format!("event #{seq} of"));
+}
+
+/// Two `kpledger serve` instances on one PostgreSQL database, four clients submitting to both
+/// at once (bounded: 80 events): every acknowledged event is in the ledger at the position it
+/// was acknowledged with, no two at one position (no fork), a retry sent to the other instance
+/// is answered with the same position, and the database verifies.
+#[test]
+fn two_servers_on_one_postgres_never_fork_and_lose_no_acknowledged_event() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use crate::serve::{Server, post, world_at};
+    let Some(store) = Store::postgres() else { return };
+    const CLIENTS: usize = 4;
+    const EVENTS: usize = 80;
+    let t = TempDir::new("serve-pg");
+    let (ledger, events) = world_at(store.ledger(&t, "serve_two"), EVENTS);
+    let base =
+        kpledger_core::Ledger::open(&ledger, kpledger_core::OpenOptions::default()).unwrap().len().unwrap();
+    let flags = ["--rate-ip", "0", "--rate-key", "0"];
+    let servers = [Server::start_with(&ledger, &flags), Server::start_with(&ledger, &flags)];
+    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+    let events = Arc::new(events);
+    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..EVENTS).map(|_| AtomicU64::new(0)).collect());
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (events, acked, url) = (Arc::clone(&events), Arc::clone(&acked), urls[c % 2].clone());
+            std::thread::spawn(move || {
+                for i in (c..EVENTS).step_by(CLIENTS) {
+                    let (status, v) = post(&url, &events[i]).unwrap();
+                    assert!(status == 201 || status == 200, "event {i}: {status} {v}");
+                    acked[i].store(v["recorded"][0]["seq"].as_u64().unwrap(), Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let seqs: std::collections::BTreeSet<u64> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+    assert_eq!(seqs.len(), EVENTS, "one position per acknowledged event");
+    assert_eq!(seqs, (base + 1..=base + EVENTS as u64).collect(), "positions follow each other: no fork");
+    // A retry to the other instance: the same position, nothing written.
+    for (i, ev) in events.iter().enumerate().step_by(7) {
+        let (status, v) = post(&urls[(i % CLIENTS + 1) % 2], ev).unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["recorded"][0]["seq"], acked[i].load(Ordering::SeqCst), "event {i}");
+    }
+    drop(servers);
+    let l = kpledger_core::Ledger::open(&ledger, kpledger_core::OpenOptions::default()).unwrap();
+    assert_eq!(l.len().unwrap(), base + EVENTS as u64, "nothing recorded twice");
+    for (i, ev) in events.iter().enumerate() {
+        assert_eq!(l.position_of(&ev.hash).unwrap(), Some(acked[i].load(Ordering::SeqCst)), "event {i}");
+    }
+    kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
+}
+
+/// The CLI's read commands on a database give what they give on the file it was copied from;
+/// an unreachable server, a database that is not a ledger, and a wrong password are clear
+/// errors (exit 2) that never show the password.
+#[test]
+fn commands_read_a_postgres_ledger_as_they_read_a_file() {
+    let Some(Store::Pg(server)) = Store::postgres() else { return };
+    let t = TempDir::new("cli-pg");
+    let demo = t.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let file = demo.join("ledger.kpl");
+    let db = database(&server, "cli_reads");
+    kp!("ledger", "copy", "--from", &file, "--to", &db).run().ok();
+    for (a, b) in [("certificate", "list"), ("actor", "list")] {
+        let on_file = kp!(a, b, "--json", "--ledger", &file).run();
+        let on_db = kp!(a, b, "--json", "--ledger", &db).run();
+        assert_eq!(on_file.ok().stdout, on_db.ok().stdout, "{a} {b}");
+    }
+    let v = kp!("verify", "--ledger", &db, "--json").run().ok().json();
+    assert_eq!(v["ok"], true);
+    // KPLEDGER_LEDGER names it too.
+    let via_env = kp!("actor", "list", "--json").env("KPLEDGER_LEDGER", &db).run();
+    assert_eq!(via_env.ok().stdout, kp!("actor", "list", "--json", "--ledger", &file).run().stdout);
+    let password =
+        db.split_once(':').unwrap().1.split_once(':').unwrap().1.split_once('@').unwrap().0.to_owned();
+    // Nothing listens on port 1.
+    let (_, rest) = db.split_once('@').unwrap();
+    let (_, name) = rest.split_once('/').unwrap();
+    let unreachable = format!("postgres://kpledger:{password}@127.0.0.1:1/{name}");
+    let out = kp!("verify", "--ledger", &unreachable).run();
+    out.cannot_run(&["cannot connect to the PostgreSQL server"]);
+    assert!(!out.stderr.contains(&password), "{out}");
+    // A database that holds something else.
+    let other = database(&server, "cli_other");
+    postgres::Client::connect(&other, postgres::NoTls)
+        .unwrap()
+        .batch_execute("CREATE TABLE t(x int)")
+        .unwrap();
+    let out = kp!("verify", "--ledger", &other).run();
+    out.cannot_run(&["not a ledger as kpledger writes it"]);
+    assert!(!out.stderr.contains(&password), "{out}");
+    // A wrong password.
+    let wrong = db.replacen(&password, "not-the-password", 1);
+    let out = kp!("actor", "list", "--ledger", &wrong).run();
+    out.cannot_run(&["cannot connect"]);
+    assert!(!out.stderr.contains("not-the-password"), "{out}");
 }

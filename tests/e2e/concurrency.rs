@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::backends::Store;
 use crate::crash::{DemoSource, acknowledged, env_number, read_docs};
 use crate::util::{TempDir, snapshot};
 
@@ -95,8 +96,8 @@ fn reader(ledger: &Path, stop: &AtomicBool) -> usize {
     }
 }
 
-fn writers_and_readers(dir: &TempDir, src: &DemoSource, round: u64) {
-    let ledger = dir.join(format!("shared-{round}.kpl"));
+fn writers_and_readers(dir: &TempDir, src: &DemoSource, round: u64, store: &Store) {
+    let ledger = store.ledger(dir, &format!("shared-{round}"));
     src.init(&ledger);
     let stop = AtomicBool::new(false);
     let started = Instant::now();
@@ -138,8 +139,17 @@ fn two_writers_and_three_readers_lose_fork_and_half_apply_nothing() {
     let dir = TempDir::new("concurrency");
     let src = DemoSource::new(&dir);
     for round in 0..rounds {
-        writers_and_readers(&dir, &src, round);
+        writers_and_readers(&dir, &src, round, &Store::File);
     }
+}
+
+/// The same on PostgreSQL: the writers take turns through the sequencer's advisory lock.
+#[test]
+fn two_writers_and_three_readers_on_postgres_lose_fork_and_half_apply_nothing() {
+    let Some(store) = Store::postgres() else { return };
+    let dir = TempDir::new("concurrency-pg");
+    let src = DemoSource::new(&dir);
+    writers_and_readers(&dir, &src, 0, &store);
 }
 
 /// Ingest is idempotent: an event already recorded, ingested again (a retry, a second run over

@@ -8,13 +8,14 @@
 //! in release mode. `KPLEDGER_STRESS_SEED` picks the pseudo-random schedule (printed on failure).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
-use crate::util::{BIN, TempDir};
+use crate::backends::Store;
+use crate::util::{BIN, TempDir, child};
 
 /// The events of a demo ledger (`kpledger demo --parcels 8`), in order, as canonical documents
 /// and as one file each, and how to start a new ledger with the same genesis event.
@@ -86,6 +87,9 @@ impl DemoSource {
 
 /// Every event document of a ledger, in order (read-only).
 pub(crate) fn read_docs(ledger: &Path) -> Vec<String> {
+    if crate::backends::is_url(ledger) {
+        return crate::backends::pg_docs(ledger);
+    }
     let c = Connection::open_with_flags(ledger, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", ledger.display()));
     let mut st = c.prepare("SELECT doc FROM events ORDER BY seq").unwrap();
@@ -134,13 +138,11 @@ pub(crate) fn env_number(name: &str, default: u64) -> u64 {
 
 /// One `kpledger ingest` of `files` into `ledger`, as a child process of its own.
 fn spawn_ingest(ledger: &Path, files: &[PathBuf]) -> std::process::Child {
-    Command::new(BIN)
+    child(Path::new(BIN))
         .arg("ingest")
         .arg("--ledger")
         .arg(ledger)
         .args(files)
-        .env_remove("KPLEDGER_LEDGER")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -221,6 +223,17 @@ fn check_after_kill(
 
 #[test]
 fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
+    killed_ingests(&Store::File);
+}
+
+/// The same on PostgreSQL: a killed client's transaction is rolled back by the server.
+#[test]
+fn killed_ingests_on_postgres_lose_no_acknowledged_event_and_leave_no_partial_one() {
+    let Some(store) = Store::postgres() else { return };
+    killed_ingests(&store);
+}
+
+fn killed_ingests(store: &Store) {
     let kills = env_number("KPLEDGER_STRESS_KILLS", 10);
     let seed = env_number("KPLEDGER_STRESS_SEED", 0x6b70_6c65_6467_6572);
     let dir = TempDir::new("crash");
@@ -229,7 +242,7 @@ fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
     let started = Instant::now();
 
     let mut generation = 0;
-    let mut ledger = dir.join("crash-0.kpl");
+    let mut ledger = store.ledger(&dir, "crash-0");
     src.init(&ledger);
     let mut len = 1; // events in the ledger
     // Microseconds one uninterrupted ingest process takes here, measured as we go.
@@ -242,7 +255,7 @@ fn killed_ingests_lose_no_acknowledged_event_and_leave_no_partial_one() {
         if len + 4 > src.docs.len() {
             // (Nearly) every event is in: start again on a new ledger file.
             generation += 1;
-            ledger = dir.join(format!("crash-{generation}.kpl"));
+            ledger = store.ledger(&dir, &format!("crash-{generation}"));
             src.init(&ledger);
             len = 1;
         }

@@ -13,7 +13,17 @@ const P1: &str = "0195f3a2-7c1e-7a00-8000-000000000001";
 
 #[test]
 fn full_trade_flow_through_the_cli() {
-    let t = Trade::new("flow");
+    flow(Trade::new("flow"));
+}
+
+/// The same flow, the ledger a PostgreSQL database (`--ledger postgres://…`).
+#[test]
+fn full_trade_flow_through_the_cli_on_postgres() {
+    let Some(store) = crate::backends::Store::postgres() else { return };
+    flow(Trade::new_in("flow-pg", &store));
+}
+
+fn flow(t: Trade) {
     let ledger = &t.ledger;
 
     // The authority enrolled four licensed actors besides itself.

@@ -6,9 +6,9 @@
 //! below 64 MiB + 4 × the input's size.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::util::{BIN, TempDir};
+use crate::util::{BIN, TempDir, child};
 
 /// The input limit of every kpledger command (a signed document is never larger).
 const MAX_INPUT: usize = 16 * 1024 * 1024;
@@ -39,15 +39,11 @@ fn peak_of(args: &[&std::ffi::OsStr], dir: &Path) -> (i32, String, u64) {
         "these tests measure a child's peak memory with GNU time: install it (Debian: `apt-get install time`)"
     );
     let report = dir.join("time.txt");
-    let out = Command::new(time)
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
+    let out = child(time)
+        .args(["-f", "%M", "-o"])
         .arg(&report)
         .arg(BIN)
         .args(args)
-        .env_remove("KPLEDGER_LEDGER")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()

@@ -18,7 +18,8 @@ use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretKey, Time};
 
 use crate::util::{
-    AUTHORITY, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of,
+    AUTHORITY, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER, init,
+    pub_of,
 };
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
@@ -32,7 +33,7 @@ impl Server {
         Server::start_with(ledger, &[])
     }
 
-    fn start_with(ledger: &Path, flags: &[&str]) -> Server {
+    pub(crate) fn start_with(ledger: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kpledger"))
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger"])
             .arg(ledger)
@@ -113,25 +114,11 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
         kp!("key", "new", k).run().ok();
     }
     // A new ledger: only its genesis, by the ledger office (the log's root key).
-    kp!(
-        "init",
-        "--ledger",
-        &t.ledger,
-        "--origin",
-        ORIGIN,
-        "--id",
-        "sl.ledger",
-        "--name",
-        "NMA ledger office",
-        "--country",
-        "SL",
-        "--key",
-        &t.office,
-        "--time",
-        t.tick()
-    )
-    .run()
-    .ok();
+    init(&t.ledger, ORIGIN, ["sl.ledger", "NMA ledger office", "SL"], &t.office)
+        .arg("--time")
+        .arg(t.tick())
+        .run()
+        .ok();
     let mut server = Server::start(&t.ledger);
     let url = server.url.clone();
     let n = std::cell::Cell::new(0);
@@ -220,13 +207,14 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // The dealer signs two acceptances of the same offer (two weighings) against the same
     // head: the first recorded is the parcel's next event, the second is refused (exit 1,
     // the rule codes printed): a double spend does not get through the server.
+    // The holder whose key is `key` offers the parcel to `to` for `price`, into `out`.
+    let offer_to = |key: &Path, to: &str, price: &str, out: &Path| {
+        signed!(t, key, "handover", "offer", "--parcel", p, "--to", to, "--price", price, "--out", out)
+            .run()
+            .ok();
+    };
     let offer = t.dir.join("offer-first.json");
-    signed!(
-        t, &t.miner, "handover", "offer", "--parcel", p, "--to", DEALER, "--price", "3566.26", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    offer_to(&t.miner, DEALER, "3566.26", &offer);
     let (a1, a2) = (t.dir.join("accept-1.json"), t.dir.join("accept-2.json"));
     let time = t.tick();
     for (f, w) in [(&a1, "12.34"), (&a2, "12.33")] {
@@ -243,12 +231,7 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // The dealer sells to the exporter through the server: the offer is posted, the exporter
     // finds it among the offers addressed to it, fetches it, re-weighs and signs the handover.
     let offer = t.dir.join("offer-to-exporter.json");
-    signed!(
-        t, &t.dealer, "handover", "offer", "--parcel", p, "--to", EXPORTER, "--price", "4100", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    offer_to(&t.dealer, EXPORTER, "4100", &offer);
     kp!("submit", "--server", &url, &offer).run().ok().stdout_has("waiting");
     let list =
         kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, "/v1/offers").run().ok().json();
@@ -387,7 +370,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A ledger with a licensed miner, and `n` extractions signed ahead, not recorded.
 fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
-    let path = dir.join("ledger.kpl");
+    world_at(dir.join("ledger.kpl"), n)
+}
+
+/// As [`world`], the ledger at `path` (a file, or a PostgreSQL URL).
+pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
     let ledger = Ledger::create(&path).unwrap();
     let mut sim = Sim::new(
         ledger,
@@ -420,7 +407,7 @@ fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
     (path, events)
 }
 
-fn post(url: &str, ev: &ParsedEvent) -> Result<(u16, serde_json::Value), ureq::Error> {
+pub(crate) fn post(url: &str, ev: &ParsedEvent) -> Result<(u16, serde_json::Value), ureq::Error> {
     let mut r = agent()
         .post(format!("{url}/v1/events"))
         .header("content-type", "application/json")

@@ -27,6 +27,37 @@ pub(crate) struct ServeArgs {
     /// Address and port to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub(crate) listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+    /// Seconds a signed read's `created` may differ from the server's clock
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub(crate) replay_window: u64,
+    #[command(flatten)]
+    pub(crate) checkpoints: CheckpointArgs,
+    /// Seconds a posted handover offer waits for its buyer
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+    pub(crate) offer_ttl: u64,
+    /// Most handover offers waiting at once
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub(crate) max_offers: usize,
+    /// The scheme and host clients use (signed reads cover the full URI), e.g.
+    /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) rates: RateArgs,
+    /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+}
+
+/// What the service takes from one connection and one request, and how much work waits for
+/// its writer.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
     /// Largest request body, bytes (413 beyond)
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub(crate) max_body: usize,
@@ -48,9 +79,11 @@ pub(crate) struct ServeArgs {
     /// Most submissions recorded in one transaction (group commit)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) group: usize,
-    /// Seconds a signed read's `created` may differ from the server's clock
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub(crate) replay_window: u64,
+}
+
+/// The checkpoints the service publishes itself, and the witnesses it asks to cosign them.
+#[derive(Debug, Args)]
+pub(crate) struct CheckpointArgs {
     /// The root authority's private key: the service then publishes a checkpoint every
     /// --checkpoint-every seconds when the log has grown (without it, publish with
     /// `kpledger log publish`)
@@ -65,16 +98,11 @@ pub(crate) struct ServeArgs {
     /// does; a checkpoint counts as published for bundles once the quorum has cosigned it
     #[arg(long, value_name = "POLICY")]
     pub(crate) witness_policy: Option<PathBuf>,
-    /// Seconds a posted handover offer waits for its buyer
-    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
-    pub(crate) offer_ttl: u64,
-    /// Most handover offers waiting at once
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    pub(crate) max_offers: usize,
-    /// The scheme and host clients use (signed reads cover the full URI), e.g.
-    /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
-    #[arg(long, value_name = "URL")]
-    pub(crate) public_url: Option<String>,
+}
+
+/// How many requests a client address and an enrolled actor may make.
+#[derive(Debug, Args)]
+pub(crate) struct RateArgs {
     /// Requests a second from one client address (IPv6: its /64), any route; 429 with
     /// Retry-After beyond (0: no limit)
     #[arg(long, default_value_t = 200, value_name = "N")]
@@ -97,12 +125,6 @@ pub(crate) struct ServeArgs {
     /// from other addresses the header is ignored
     #[arg(long, value_name = "IP")]
     pub(crate) trusted_proxy: Vec<std::net::IpAddr>,
-    /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
-    pub(crate) tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// Post signed event files (made with --out) and handover offers to a kpledger server

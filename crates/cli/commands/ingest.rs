@@ -17,47 +17,30 @@ use crate::{FOUND, OK};
 
 pub(crate) fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
     use kpledger_core::migrate::{MigrateError, migrate};
-    let bar = render::progress(0, "migrating");
-    let outcome = migrate(from, to, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    });
-    bar.finish_and_clear();
-    let m = match outcome {
+    let m = match render::with_progress("migrating", |progress| migrate(from, to, progress)) {
         Ok(m) => m,
         Err(e @ MigrateError::Refused { .. }) => {
-            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
-            eprintln!(
-                "The new file {} holds the events before it; it is not a complete ledger.",
-                to.display()
-            );
-            return Ok(FOUND);
+            return Ok(refused_part_way(&e, &format!("The new file {}", to.display())));
         }
         Err(e) => return Err(e.into()),
     };
-    if json {
-        let out = json!({
-            "from": from.display().to_string(),
-            "to": to.display().to_string(),
-            "from_version": m.from_version,
-            "events": m.events,
-            "checkpoints": m.checkpoints,
-            "report": m.report,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!(
-            "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
-             checkpoint(s) carried over. The old file was only read.",
-            from.display(),
-            m.from_version,
-            to.display(),
-            m.events,
-            m.checkpoints
-        );
-        print!("{}", render::report(&m.report));
-    }
-    Ok(if m.report.ok { OK } else { FOUND })
+    let doc = json!({
+        "from": from.display().to_string(),
+        "to": to.display().to_string(),
+        "from_version": m.from_version,
+        "events": m.events,
+        "checkpoints": m.checkpoints,
+    });
+    let said = format!(
+        "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
+         checkpoint(s) carried over. The old file was only read.",
+        from.display(),
+        m.from_version,
+        to.display(),
+        m.events,
+        m.checkpoints
+    );
+    print_rebuilt(json, doc, &said, &m.report)
 }
 
 /// Lines of a JSONL file read (on every core) before the next are.

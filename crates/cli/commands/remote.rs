@@ -325,12 +325,11 @@ impl SourceArgs {
 /// The HTTP client of the commands that talk to a server: a status is an answer, not an error;
 /// two minutes at most.
 pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
 }
 
 /// POSTs `bytes`: the status and body. A busy server (503) or a rate limit (429) is asked again

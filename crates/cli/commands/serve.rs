@@ -16,7 +16,11 @@ use crate::{CANNOT_RUN, FOUND, OK};
 
 /// Runs the service until it fails (or the process is stopped).
 pub(crate) fn serve(listen: std::net::SocketAddr, cfg: kpledger_serve::Config) -> Result<u8> {
-    let ledger = cfg.ledger.clone();
+    // A database's URL without its password.
+    let ledger = match cfg.ledger.to_str() {
+        Some(u) if kpledger_core::store::pg::is_url(u) => kpledger_core::store::pg::shown(u),
+        _ => cfg.ledger.clone(),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let running = kpledger_serve::start(listen, cfg).await?;
@@ -161,54 +165,73 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
     let ServeArgs {
         ledger,
         listen,
-        max_body,
-        max_events,
-        max_connections,
-        header_timeout,
-        request_timeout,
-        queue,
-        group,
+        limits,
         replay_window,
-        checkpoint_key,
-        checkpoint_every,
-        witness_policy,
+        checkpoints,
         offer_ttl,
         max_offers,
         public_url,
-        rate_ip,
-        burst_ip,
-        rate_key,
-        burst_key,
-        rate_buckets,
-        trusted_proxy,
+        rates,
         tls_cert,
         tls_key,
     } = a;
     let mut cfg = kpledger_serve::Config::new(ledger);
-    cfg.rate_ip = rate(rate_ip, burst_ip);
-    cfg.rate_key = rate(rate_key, burst_key);
-    cfg.rate_buckets = rate_buckets;
-    cfg.trusted_proxies = trusted_proxy;
+    limits.apply(&mut cfg);
+    checkpoints.apply(&mut cfg)?;
+    rates.apply(&mut cfg);
     cfg.tls = tls_cert.zip(tls_key).map(|(cert, key)| kpledger_serve::TlsFiles { cert, key });
-    cfg.max_body = max_body;
-    cfg.max_events = max_events;
-    cfg.max_connections = max_connections;
-    cfg.header_timeout = Duration::from_secs(header_timeout);
-    cfg.request_timeout = Duration::from_secs(request_timeout);
-    cfg.queue = queue;
-    cfg.group = group;
     cfg.replay_window = replay_window;
     cfg.public_url = public_url;
     cfg.offer_ttl = Duration::from_secs(offer_ttl);
     cfg.max_offers = max_offers;
-    if let Some(k) = checkpoint_key {
-        let key = SecretKey::read_pem_file(&k)?;
-        cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
-    }
-    if let Some(p) = witness_policy {
-        cfg.witnesses = Some((read_policy(&p)?, Duration::from_secs(checkpoint_every.max(1))));
-    }
     serve(listen, cfg)
+}
+
+impl LimitArgs {
+    fn apply(self, cfg: &mut kpledger_serve::Config) {
+        let LimitArgs {
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+        } = self;
+        cfg.max_body = max_body;
+        cfg.max_events = max_events;
+        cfg.max_connections = max_connections;
+        cfg.header_timeout = Duration::from_secs(header_timeout);
+        cfg.request_timeout = Duration::from_secs(request_timeout);
+        cfg.queue = queue;
+        cfg.group = group;
+    }
+}
+
+impl CheckpointArgs {
+    /// Reads the key and the witnesses' policy: a file that does not read stops the service
+    /// before it starts.
+    fn apply(self, cfg: &mut kpledger_serve::Config) -> Result<()> {
+        let CheckpointArgs { checkpoint_key, checkpoint_every, witness_policy } = self;
+        let every = Duration::from_secs(checkpoint_every.max(1));
+        if let Some(k) = checkpoint_key {
+            cfg.checkpoint = Some((SecretKey::read_pem_file(&k)?, every));
+        }
+        if let Some(p) = witness_policy {
+            cfg.witnesses = Some((read_policy(&p)?, every));
+        }
+        Ok(())
+    }
+}
+
+impl RateArgs {
+    fn apply(self, cfg: &mut kpledger_serve::Config) {
+        let RateArgs { rate_ip, burst_ip, rate_key, burst_key, rate_buckets, trusted_proxy } = self;
+        cfg.rate_ip = rate(rate_ip, burst_ip);
+        cfg.rate_key = rate(rate_key, burst_key);
+        cfg.rate_buckets = rate_buckets;
+        cfg.trusted_proxies = trusted_proxy;
+    }
 }
 
 pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {

@@ -16,7 +16,7 @@ use kpledger_verify::ParcelState;
 use super::common::{existing, not_from_the_future, now_or, open, parcel_arg, write_new};
 use super::remote::{Server, whole_parcel, write_event};
 use crate::args::value::IdArg;
-use crate::args::{ServerArgs, SignArgs};
+use crate::args::{EventArgs, SignArgs};
 use crate::render;
 use crate::{FOUND, OK};
 
@@ -312,10 +312,10 @@ pub(crate) fn server_of(url: &str, key: &SecretKey, as_actor: Option<&ActorId>) 
 /// Builds, signs and records one event: in the ledger file, on the server of `--server`, or
 /// written to `--out`.
 pub(crate) fn sign_event(
-    s: &SignArgs,
-    server: &ServerArgs,
+    e: &EventArgs,
     make: impl FnOnce(&Source<'_>, &ActorId) -> Result<Payload>,
 ) -> Result<u8> {
+    let EventArgs { sign: s, server } = e;
     let Some(url) = &server.server else {
         return sign_and_record(s, |l, signer| make(&Source::Ledger(l), signer));
     };

@@ -12,13 +12,14 @@
 //! written in bulk and read back as written.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use kpledger_core::copy::{Store, copy};
-use kpledger_core::store::pg::{EventRow, PgStore, catalog, rows};
-use kpledger_core::store::pg_ledger::PgLedger;
-use kpledger_core::{StorageError, StoreError};
-use kpledger_verify::Cell;
-use kpledger_verify::SigMode;
+use kpledger_core::copy::{copy, open_destination, open_source};
+use kpledger_core::store::backend::{Backend, EventRow, Reads as _};
+use kpledger_core::store::pg::{PgStore, catalog};
+use kpledger_core::store::{Fault, OpenOptions};
+use kpledger_core::{Ledger, StorageError, StoreError};
+use kpledger_model::Hash;
 use postgres::NoTls;
+use std::time::Duration;
 
 #[path = "../../../tests/pg_server.rs"]
 mod pg_server;
@@ -28,16 +29,16 @@ use pg_server::{database, server};
 fn pg_a_new_ledger_has_exactly_the_expected_catalog() {
     let Some(server) = server() else { return };
     let url = database(&server, "catalog");
-    let mut s = PgStore::create(&url).unwrap();
-    let found = catalog(s.client()).unwrap().join("\n") + "\n";
+    let s = PgStore::create(&url).unwrap();
+    let found = catalog(&mut *s.client()).unwrap().join("\n") + "\n";
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/pg_catalog.txt");
     if std::env::var_os("KPLEDGER_BLESS").is_some() {
         std::fs::write(file, &found).unwrap();
     }
     assert_eq!(found, std::fs::read_to_string(file).unwrap(), "KPLEDGER_BLESS=1 rewrites {file}");
     drop(s);
-    let mut s = PgStore::open(&url, false).unwrap();
-    s.write_transaction().unwrap().commit().unwrap();
+    let mut s = PgStore::open(&url, false, Duration::from_secs(5)).unwrap();
+    s.begin_write().unwrap().commit().unwrap();
     // A second creation in the same database is refused.
     assert!(matches!(PgStore::create(&url), Err(StoreError::Storage(StorageError::Exists(_)))));
 }
@@ -74,11 +75,11 @@ fn pg_a_database_edited_behind_kpledgers_back_is_refused() {
         let mut s = PgStore::create(&url).unwrap();
         s.client().batch_execute(sql).unwrap_or_else(|e| panic!("{tag}: {e}"));
         // The open store's next write transaction sees it too.
-        match s.write_transaction().err() {
-            Some(StoreError::Storage(StorageError::Schema { .. })) => {}
+        match s.begin_write().err() {
+            Some(Fault::Done(StoreError::Storage(StorageError::Schema { .. }))) => {}
             other => panic!("{tag}: a write went ahead on an edited schema: {other:?}"),
         }
-        match PgStore::open(&url, true) {
+        match PgStore::open(&url, true, Duration::from_secs(5)) {
             Err(StoreError::Storage(StorageError::Schema { differences, .. })) => {
                 assert!(!differences.is_empty(), "{tag}");
                 eprintln!("{tag}: {differences}");
@@ -88,15 +89,34 @@ fn pg_a_database_edited_behind_kpledgers_back_is_refused() {
     }
 }
 
-fn event(seq: i64, writer: usize) -> EventRow {
-    EventRow {
-        seq,
-        hash: format!("{seq:016}{writer:016}").into_bytes(),
-        kind: "extraction".into(),
-        time: format!("2026-03-02T08:{:02}:{:02}Z", seq / 60 % 60, seq % 60),
+/// A row of `events` written by `writer` (no signed event: the store only stores).
+struct Row {
+    hash: Hash,
+    time: String,
+    signer: String,
+    doc: String,
+}
+
+fn event(n: usize, writer: usize) -> Row {
+    let mut hash = [0u8; 32];
+    hash[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    hash[8..16].copy_from_slice(&(writer as u64).to_be_bytes());
+    Row {
+        hash: Hash(hash),
+        time: format!("2026-03-02T08:{:02}:{:02}Z", n / 60 % 60, n % 60),
         signer: format!("writer-{writer}"),
-        doc: format!("{{\"seq\":{seq}}}"),
+        doc: format!("{{\"n\":{n},\"writer\":{writer}}}"),
     }
+}
+
+fn insert(w: &dyn kpledger_core::store::backend::Writes, r: &Row) -> Result<u64, Fault> {
+    w.insert_event(&EventRow {
+        hash: &r.hash,
+        kind: "extraction",
+        time: &r.time,
+        signer: &r.signer,
+        doc: &r.doc,
+    })
 }
 
 #[test]
@@ -110,15 +130,14 @@ fn pg_one_sequencer_concurrent_writers_never_fork_the_log() {
         .map(|w| {
             let url = url.clone();
             std::thread::spawn(move || {
-                let mut s = PgStore::open(&url, false).unwrap();
+                let mut s = PgStore::open(&url, false, Duration::from_secs(30)).unwrap();
                 let mut acked = Vec::new();
-                for _ in 0..EACH {
+                for i in 0..EACH {
                     // Each writer reads the log's end and appends after it, as the store does:
                     // the lock makes the read and the write one step among all writers.
-                    let mut tx = s.write_transaction().unwrap();
-                    let seq = rows::last_seq(&mut tx).unwrap() as i64 + 1;
-                    rows::insert_events(&mut tx, &[event(seq, w)], &[(format!("parcel-{w}"), seq)], &[])
-                        .unwrap();
+                    let tx = s.begin_write().unwrap();
+                    let seq = insert(tx.writes(), &event(i, w)).unwrap();
+                    tx.writes().insert_event_parcel(&format!("parcel-{w}"), seq).unwrap();
                     tx.commit().unwrap();
                     acked.push((seq, w));
                 }
@@ -126,52 +145,52 @@ fn pg_one_sequencer_concurrent_writers_never_fork_the_log() {
             })
         })
         .collect();
-    let mut acked: Vec<(i64, usize)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut acked: Vec<(u64, usize)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     acked.sort();
-    let seqs: Vec<i64> = acked.iter().map(|(s, _)| *s).collect();
-    assert_eq!(seqs, (1..=(WRITERS * EACH) as i64).collect::<Vec<_>>(), "one position per acknowledgement");
-    let mut s = PgStore::open(&url, true).unwrap();
-    let docs = rows::event_docs(s.client(), 1, (WRITERS * EACH) as u64).unwrap();
+    let seqs: Vec<u64> = acked.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=(WRITERS * EACH) as u64).collect::<Vec<_>>(), "one position per acknowledgement");
+    let s = PgStore::open(&url, true, Duration::from_secs(5)).unwrap();
+    let docs = s.event_docs(1, (WRITERS * EACH) as u64).unwrap();
     assert_eq!(docs.len(), WRITERS * EACH, "every acknowledged event is there");
     for (seq, w) in &acked {
-        let r = s.client().query_one("SELECT signer FROM events WHERE seq = $1", &[seq]).unwrap();
+        let r = s.client().query_one("SELECT signer FROM events WHERE seq = $1", &[&(*seq as i64)]).unwrap();
         assert_eq!(r.get::<_, String>(0), format!("writer-{w}"), "event #{seq} is the one acknowledged");
     }
 }
 
 #[test]
-fn pg_a_batch_is_a_few_statements_and_reads_back_as_written() {
+fn pg_a_transaction_is_a_few_statements_and_reads_back_as_written() {
     let Some(server) = server() else { return };
     let url = database(&server, "bulk");
     let mut s = PgStore::create(&url).unwrap();
-    let events: Vec<EventRow> = (1..=3000).map(|i| event(i, 0)).collect();
-    let parcels: Vec<(String, i64)> = (1..=3000).map(|i| (format!("p{}", i % 7), i)).collect();
-    let nodes: Vec<(i32, i64, Vec<u8>)> = (0..3000).map(|i| (0, i, vec![i as u8; 32])).collect();
-    let mut tx = s.write_transaction().unwrap();
-    rows::insert_events(&mut tx, &events, &parcels, &nodes).unwrap();
-    // A derived row written, then replaced by its key.
-    let row = |w: i64| {
-        vec![
-            Cell::Text("019c0000-0000-7000-8000-000000000001".into()),
-            Cell::Text("SL-D-0001".into()),
-            Cell::Text("held".into()),
-            Cell::Int(w),
-            Cell::Blob(vec![7; 32]),
-            Cell::Text("{}".into()),
-        ]
-    };
-    rows::put_row(&mut tx, "parcels", &row(100)).unwrap().unwrap();
-    rows::put_row(&mut tx, "parcels", &row(250)).unwrap().unwrap();
-    assert!(rows::put_row(&mut tx, "events", &row(1)).is_none(), "only derived tables");
+    let events: Vec<Row> = (1..=3000).map(|i| event(i, 0)).collect();
+    let tx = s.begin_write().unwrap();
+    for (i, e) in events.iter().enumerate() {
+        let seq = insert(tx.writes(), e).unwrap();
+        assert_eq!(seq, i as u64 + 1);
+        tx.writes().insert_event_parcel(&format!("p{}", i % 7), seq).unwrap();
+        tx.writes().insert_log_node(0, i as u64, &e.hash).unwrap();
+        // Read back inside the transaction, before anything was sent.
+        assert_eq!(tx.writes().seq_of(&e.hash).unwrap(), Some(seq));
+        assert_eq!(tx.writes().log_node(0, i as u64).unwrap(), Some(e.hash));
+    }
+    // A range read sends what is pending first.
+    assert_eq!(tx.writes().event_docs(2999, 3000).unwrap().len(), 2);
     tx.commit().unwrap();
-    let docs = rows::event_docs(s.client(), 1, 3000).unwrap();
+    let docs: Vec<Vec<u8>> = s.reads().event_docs(1, 3000).unwrap().into_iter().map(|(_, d)| d).collect();
     assert_eq!(docs, events.iter().map(|e| e.doc.clone().into_bytes()).collect::<Vec<_>>());
-    assert_eq!(rows::last_seq(s.client()).unwrap(), 3000);
-    let stored = rows::row(s.client(), "parcels", "019c0000-0000-7000-8000-000000000001").unwrap().unwrap();
-    assert_eq!(stored, Some(row(250)));
-    // A position taken twice, or a hash recorded twice, is refused by the constraints.
-    let mut tx = s.write_transaction().unwrap();
-    assert!(rows::insert_events(&mut tx, &[event(3000, 1)], &[], &[]).is_err());
+    assert_eq!(s.reads().last_seq().unwrap(), 3000);
+    assert_eq!(s.reads().parcel_seqs("p3").unwrap().len(), 3000 / 7 + 1);
+    // A transaction dropped uncommitted leaves nothing.
+    let tx = s.begin_write().unwrap();
+    insert(tx.writes(), &event(1, 9)).unwrap();
+    drop(tx);
+    assert_eq!(s.reads().last_seq().unwrap(), 3000);
+    // A hash recorded twice is refused by the constraints, at the commit at the latest.
+    let tx = s.begin_write().unwrap();
+    insert(tx.writes(), &event(1, 0)).unwrap();
+    assert!(tx.commit().is_err());
+    assert_eq!(s.reads().last_seq().unwrap(), 3000);
 }
 
 /// Every cell of the first rows of every table, changed in the database one at a time, and
@@ -183,11 +202,12 @@ fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
     let _ = std::fs::remove_dir_all(&dir);
     kpledger_core::demo::run(&dir, 8, &mut |_| {}).unwrap();
     let url = database(&server, "cells");
-    let mut from = Store::open(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
-    let mut to = Store::destination(&url).unwrap();
-    let copied = copy(&mut from, &mut to, &mut |_, _| {}).unwrap();
+    let from = open_source(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
+    let mut to = open_destination(&url).unwrap();
+    let copied = copy(&from, &mut to, &mut |_, _| {}).unwrap();
     assert!(copied.report.ok, "{:?}", copied.report.findings);
-    let mut ledger = PgLedger::open(&url, true).unwrap();
+    let opts = OpenOptions { read_only: true, ..Default::default() };
+    let ledger = Ledger::open(std::path::Path::new(&url), opts).unwrap();
     let mut db = postgres::Client::connect(&url, NoTls).unwrap();
     let tables = [
         ("events", "seq"),
@@ -226,10 +246,10 @@ fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
                 "DROP TABLE IF EXISTS saved; CREATE TEMP TABLE saved AS SELECT * FROM {table} WHERE ctid = '{ctid}'"
             ))
             .unwrap();
-            let mut edited = |db: &mut postgres::Client, sql: &str, what: &str| {
+            let edited = |db: &mut postgres::Client, sql: &str, what: &str| {
                 // An edit the database refuses itself (a key taken twice) leaves nothing to detect.
                 let Ok(rows) = db.query(sql, &[]) else { return false };
-                let report = ledger.verify(SigMode::Strict, &mut |_, _| {}).unwrap();
+                let report = ledger.verify(&mut |_, _| {}).unwrap();
                 assert!(!report.ok, "{what}, and verification saw nothing");
                 // Put the row back as it was.
                 for r in rows {
@@ -237,7 +257,7 @@ fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
                     db.batch_execute(&format!("DELETE FROM {table} WHERE ctid = '{new}'")).unwrap();
                 }
                 db.batch_execute(&format!("INSERT INTO {table} SELECT * FROM saved")).unwrap();
-                let report = ledger.verify(SigMode::Strict, &mut |_, _| {}).unwrap();
+                let report = ledger.verify(&mut |_, _| {}).unwrap();
                 assert!(report.ok, "{what}, then put back: {:?}", report.findings);
                 true
             };

@@ -72,6 +72,18 @@ pub enum AuthError {
     /// A nonce seen before inside the window.
     #[error("this signed request was already received (its nonce was used); sign each request anew")]
     Replayed,
+    /// Signed before this service started: its nonce may have been used with a previous run,
+    /// whose memory of nonces is gone.
+    #[error(
+        "the request was signed at {created}, before this service started ({started}), so it cannot be told \
+         from a replay; sign it again now"
+    )]
+    BeforeStart {
+        /// `created`.
+        created: i64,
+        /// When the service started, Unix seconds.
+        started: i64,
+    },
     /// The key id is not an enrolled, unrevoked actor.
     #[error("{0} is not an enrolled, unrevoked actor of this ledger")]
     UnknownActor(String),
@@ -218,15 +230,27 @@ pub fn verify(
 
 /// Nonces seen inside the replay window, each kept until its request's `created` leaves the
 /// window.
-#[derive(Debug, Default)]
+///
+/// The memory is this process's: it starts empty at `started`, so a request signed before
+/// then (which a previous run of the service may have answered) is refused rather than
+/// judged fresh. Without that bound, a request captured shortly before a restart could be
+/// replayed once after it, inside the window.
+#[derive(Debug)]
 pub struct Nonces {
     seen: std::collections::HashMap<(String, String), i64>,
+    started: i64,
 }
 
 impl Nonces {
-    /// Records `(keyid, nonce)` signed at `created`; false if it was seen already. Entries
-    /// older than the window are forgotten first. At most `cap` are kept: when full, the
-    /// request is refused as a replay would be (the client signs anew a moment later).
+    /// An empty memory, for a service started at `started` (Unix seconds).
+    pub fn new(started: i64) -> Nonces {
+        Nonces { seen: std::collections::HashMap::new(), started }
+    }
+
+    /// Records `(keyid, nonce)` signed at `created`: refused if it was seen already, or was
+    /// signed before this memory began. Entries older than the window are forgotten first. At
+    /// most `cap` are kept: when full, the request is refused as a replay would be (the client
+    /// signs anew a moment later).
     pub fn insert(
         &mut self,
         keyid: &str,
@@ -235,15 +259,23 @@ impl Nonces {
         now: i64,
         window: u64,
         cap: usize,
-    ) -> bool {
+    ) -> Result<(), AuthError> {
+        // The second the service started in is accepted: a request signed in it before the
+        // start is the one case this cannot tell apart (a clock with whole seconds).
+        if created < self.started {
+            return Err(AuthError::BeforeStart { created, started: self.started });
+        }
         let window = window as i64;
         if self.seen.len() >= cap {
             self.seen.retain(|_, c| *c + window >= now);
         }
         if self.seen.len() >= cap {
-            return false;
+            return Err(AuthError::Replayed);
         }
-        self.seen.insert((keyid.to_owned(), nonce.to_owned()), created).is_none()
+        match self.seen.insert((keyid.to_owned(), nonce.to_owned()), created) {
+            None => Ok(()),
+            Some(_) => Err(AuthError::Replayed),
+        }
     }
 }
 
@@ -283,9 +315,29 @@ mod tests {
 
     #[test]
     fn a_nonce_is_accepted_once() {
-        let mut n = Nonces::default();
-        assert!(n.insert("a", "x", 100, 100, 300, 10));
-        assert!(!n.insert("a", "x", 100, 101, 300, 10));
-        assert!(n.insert("b", "x", 100, 101, 300, 10));
+        let mut n = Nonces::new(50);
+        assert!(n.insert("a", "x", 100, 100, 300, 10).is_ok());
+        assert!(matches!(n.insert("a", "x", 100, 101, 300, 10), Err(AuthError::Replayed)));
+        assert!(n.insert("b", "x", 100, 101, 300, 10).is_ok());
+    }
+
+    #[test]
+    fn a_request_signed_before_the_service_started_is_refused_whatever_its_nonce() {
+        // A restart forgets the nonces; a request captured before it must not pass as new.
+        let mut n = Nonces::new(1_000);
+        assert!(matches!(
+            n.insert("a", "fresh-nonce", 999, 1_001, 300, 10),
+            Err(AuthError::BeforeStart { created: 999, started: 1_000 })
+        ));
+        assert!(n.insert("a", "fresh-nonce", 1_000, 1_001, 300, 10).is_ok());
+    }
+
+    #[test]
+    fn a_full_memory_refuses_until_old_entries_leave_the_window() {
+        let mut n = Nonces::new(0);
+        assert!(n.insert("a", "1", 100, 100, 10, 2).is_ok());
+        assert!(n.insert("a", "2", 100, 100, 10, 2).is_ok());
+        assert!(matches!(n.insert("a", "3", 105, 105, 10, 2), Err(AuthError::Replayed)));
+        assert!(n.insert("a", "3", 120, 120, 10, 2).is_ok());
     }
 }

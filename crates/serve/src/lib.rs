@@ -225,6 +225,19 @@ fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, ServeError>
     Ok(Arc::new(cfg))
 }
 
+/// The pooled readers are closed on a thread of their own: a PostgreSQL ledger's client blocks
+/// on a runtime of its own when closed, which cannot happen on this runtime's threads, where
+/// the last reference to the state may go.
+impl Drop for AppState {
+    fn drop(&mut self) {
+        let readers =
+            std::mem::take(&mut *self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if !readers.is_empty() {
+            let _ = std::thread::Builder::new().name("kpledger-close".into()).spawn(move || drop(readers));
+        }
+    }
+}
+
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) cfg: Config,
@@ -372,19 +385,28 @@ impl Running {
 /// Opens the ledger, starts the writer and listens on `listen` (port 0: a free port).
 /// Must be called inside a tokio runtime.
 pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeError> {
-    let mut ledger = Ledger::open(&cfg.ledger, OpenOptions::default())?;
-    let actors = writer::Actors::load(&ledger)?;
-    if let Some((key, _)) = &cfg.checkpoint {
-        let root = actors.root();
-        if root.map(|r| r.record.key) != Some(key.public()) {
-            return Err(ServeError::NotRootKey(
-                root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
-            ));
+    // Opened on the blocking pool: a PostgreSQL ledger's client blocks on a runtime of its own,
+    // which cannot run on this one's threads.
+    let (path, checkpoint) = (cfg.ledger.clone(), cfg.checkpoint.clone());
+    let (mut ledger, actors, reader) = tokio::task::spawn_blocking(move || -> Result<_, ServeError> {
+        let ledger = Ledger::open(&path, OpenOptions::default())?;
+        let actors = writer::Actors::load(&ledger)?;
+        // One reader opened now: a ledger that cannot be read fails here, not at the first
+        // request.
+        let reader =
+            Ledger::open(&path, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+        if let Some((key, _)) = &checkpoint {
+            let root = actors.root();
+            if root.map(|r| r.record.key) != Some(key.public()) {
+                return Err(ServeError::NotRootKey(
+                    root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
+                ));
+            }
         }
-    }
-    // One reader opened now: a file that cannot be read fails here, not at the first request.
-    let reader =
-        Ledger::open(&cfg.ledger, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+        Ok((ledger, actors, reader))
+    })
+    .await
+    .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
     let tls = cfg.tls.as_ref().map(tls_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue.max(1));
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -394,7 +416,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         writer: tx,
         readers: Mutex::new(vec![reader]),
         actors: std::sync::RwLock::new(actors),
-        nonces: Mutex::new(auth::Nonces::default()),
+        nonces: Mutex::new(auth::Nonces::new(handlers::now())),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
         tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),

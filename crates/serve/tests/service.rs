@@ -822,3 +822,41 @@ fn the_statistics_are_served_to_the_authorities_only_as_kpledger_stats_computes_
     let a = get_signed(&format!("{url}?from=2026-02-30"), &nma, &kn, "s-5");
     assert_eq!(a.status, 400);
 }
+
+/// A restart empties the memory of nonces: a read captured before it, replayed after it
+/// inside the window, is refused (signed before this run started), while a fresh one is read.
+#[test]
+fn a_read_signed_before_a_restart_is_refused_after_it() {
+    let mut w = World::new("restart");
+    let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
+    let (parcel, ev) = w.extraction(&koroma, &koidu);
+    w.sim.ledger_mut().append(&ev).unwrap();
+    let kk = w.sim.key(&koroma).unwrap().clone();
+    // Both runs sign the same public URI, whatever port each one gets.
+    let mut cfg = w.config();
+    cfg.public_url = Some("https://ledger.example".into());
+    let signed_uri = format!("https://ledger.example/v1/parcels/{parcel}");
+    let first = start(cfg.clone());
+    let created = now();
+    let (input, sig) =
+        kpledger_serve::auth::sign_request("GET", &signed_uri, koroma.as_str(), &kk, created, "captured");
+    let at = |s: &Server| format!("{}/v1/parcels/{parcel}", s.url);
+    let a = get_with(&at(&first), &input, &sig);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    drop(first);
+    // The next run starts in a later second than the request was signed in.
+    for _ in 0..40 {
+        if now() > created {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(now() > created);
+    let second = start(cfg);
+    let replay = get_with(&at(&second), &input, &sig);
+    assert_eq!((replay.status, replay.content_type.as_str()), (401, "application/problem+json"));
+    let detail = replay.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("before this service started"), "{detail}");
+    let (input, sig) = signed_headers(&signed_uri, &koroma, &kk, "fresh");
+    assert_eq!(get_with(&at(&second), &input, &sig).status, 200);
+}

@@ -77,7 +77,7 @@ impl Ledger {
         events: &[ParsedEvent],
         sigs: Vec<kpledger_verify::Signatures>,
     ) -> Result<Vec<Appended>, BatchError> {
-        let path = self.db.path.clone();
+        let path = self.db.location().to_owned();
         let at = |index: usize, e: Fault| BatchError { index, error: e.at(&path) };
         let tx = self.db.begin_write().map_err(|e| at(0, e))?;
         // Actors and policies change rarely: read and decoded once per batch.

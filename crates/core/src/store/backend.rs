@@ -25,6 +25,23 @@ use super::Fault;
 /// A derived table, by name (`kpledger_verify::rows::TABLES`).
 pub type Table = &'static str;
 
+/// The key column of a derived table (its first column), or of `log_frontier` (`size`): what
+/// its rows are looked up and ordered by.
+pub(crate) fn order_column(table: Table) -> Result<&'static str, Fault> {
+    if table == "log_frontier" {
+        return Ok("size");
+    }
+    kpledger_verify::rows::columns(table)
+        .first()
+        .copied()
+        .ok_or_else(|| Fault::Corrupt(format!("no derived table {table}")))
+}
+
+/// The tables verification reads whole and compares with what the events imply: the derived
+/// tables but `parcels` (streamed, a page at a time) and the log's frontier.
+pub(crate) const COMPARED_TABLES: [Table; 6] =
+    ["meta", "actors", "sites", "policies", "certificates", "log_frontier"];
+
 /// The `events` row of an accepted event, as the store writes it.
 #[derive(Debug, Clone, Copy)]
 pub struct EventRow<'a> {
@@ -97,9 +114,10 @@ pub trait Reads {
     /// The documents of the events that touch `parcel`, with their positions, in order (the
     /// parcel index joined to the events: one statement).
     fn parcel_event_docs(&self, parcel: &str) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
-    /// Events `first..=last` as stored, every column, each with the parcel-index rows that
-    /// point at it (the verification feed; also what a copy of the ledger reads).
-    fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault>;
+    /// The events after position `after` as stored, every column, in order, at most `limit`,
+    /// each with the parcel-index rows that point at it (the verification feed, which starts
+    /// below any position, so that a row at a position no append makes is read too).
+    fn stored_events_after(&self, after: i64, limit: u64) -> Result<Vec<StoredEvent>, Fault>;
 
     /// The stored hash of the log's node `index` at `level` (leaves are level 0).
     fn log_node(&self, level: u32, index: u64) -> Result<Option<Hash>, Fault>;
@@ -119,6 +137,14 @@ pub trait Reads {
     /// Every row of `table`, every column in order, in key order (verification compares
     /// them cell by cell).
     fn derived_rows(&self, table: Table) -> Result<Vec<Vec<Cell>>, Fault>;
+    /// As [`Reads::derived_rows`], a page at a time: at most `limit` rows whose key is after
+    /// `after` (from the first when `None`). Verification streams `parcels` this way.
+    fn derived_rows_after(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Vec<Cell>>, Fault>;
     /// The row of `table` with this key, every column in order.
     fn derived_row(&self, table: Table, key: &str) -> Result<Option<Vec<Cell>>, Fault>;
     /// The row counts verification checks against the events.

@@ -1,6 +1,7 @@
-//! The SQLite ledger file.
+//! The ledger's store: an SQLite file, or a PostgreSQL database (`postgres://…`), behind
+//! one storage boundary (`backend.rs`).
 //!
-//! One file holds the signed events in order (`events`), an index from parcels to the
+//! One file (or database) holds the signed events in order (`events`), an index from parcels to the
 //! events that touch them (`event_parcels`), and tables derived from the events
 //! (`meta`, `actors`, `sites`, `policies`, `parcels`) whose rows are made by
 //! `kpledger_verify::rows`. Events are appended only with an
@@ -22,7 +23,7 @@ mod error;
 mod log;
 mod open;
 pub mod pg;
-pub mod pg_ledger;
+mod pg_backend;
 mod read;
 mod schema;
 mod sqlite;
@@ -33,6 +34,7 @@ mod verify_feed;
 mod format_tests;
 
 pub use error::{BatchError, Fault, StorageError, StoreError};
+pub use pg::PgStore;
 pub use schema::integrity_check;
 pub(crate) use schema::{harden, schema_entries, schema_entries_of, schema_v2_tables};
 pub use sqlite::Sqlite;
@@ -91,35 +93,92 @@ pub enum Recorded {
 /// by its index in the submission, and the refusal ([`StoreError::Rejected`]).
 pub type GroupOutcome = Result<Vec<Recorded>, BatchError>;
 
-/// An open ledger file.
+/// An open ledger: a file, or a PostgreSQL database.
 #[derive(Debug)]
 pub struct Ledger {
-    /// The storage (the only backend so far: SQLite).
-    db: Sqlite,
+    /// The storage.
+    db: Db,
+}
+
+/// The engines a ledger can be stored in. An enum, not a type parameter or a trait object
+/// alone: the two engines are known when kpledger is built, `Ledger` stays one type for every
+/// caller (the CLI, the service, the reports), and the few things that are not rows (SQLite's
+/// structural check of the file beside verification, its unsafe fast mode) are said once per
+/// engine. Everything else goes through the traits of `backend.rs`, which both implement.
+#[derive(Debug)]
+enum Db {
+    Sqlite(Sqlite),
+    /// Boxed: its client and statement cache are larger than an SQLite connection.
+    Pg(Box<PgStore>),
+}
+
+impl Db {
+    fn backend(&self) -> &dyn Backend {
+        match self {
+            Db::Sqlite(s) => s,
+            Db::Pg(p) => &**p,
+        }
+    }
+    fn location(&self) -> &Path {
+        match self {
+            Db::Sqlite(s) => &s.path,
+            Db::Pg(p) => p.shown(),
+        }
+    }
+}
+
+impl Backend for Db {
+    fn reads(&self) -> &dyn backend::Reads {
+        self.backend().reads()
+    }
+    fn begin_write(&mut self) -> Result<Box<dyn backend::WriteTx + '_>, Fault> {
+        match self {
+            Db::Sqlite(s) => s.begin_write(),
+            Db::Pg(p) => p.begin_write(),
+        }
+    }
+    fn begin_snapshot(&self) -> Result<Box<dyn backend::Snapshot + '_>, Fault> {
+        self.backend().begin_snapshot()
+    }
+    fn check_schema(&self) -> Result<(), Fault> {
+        self.backend().check_schema()
+    }
+    fn integrity_check(&self) -> Result<(), Fault> {
+        self.backend().integrity_check()
+    }
 }
 
 impl Ledger {
-    /// The file's path.
+    /// Where the ledger is, as messages name it: the file's path, or the database's URL
+    /// without its password.
     pub fn path(&self) -> &Path {
-        &self.db.path
+        self.db.location()
     }
 
-    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`: the one writer; the schema checked
-    /// first, as another process may have changed it), committed when `f` succeeds and rolled
-    /// back otherwise; what fails is reported with this ledger's path.
+    /// True if the ledger is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Pg(_))
+    }
+
+    /// Runs `f` in one write transaction (the sequencer taken — SQLite `BEGIN IMMEDIATE`,
+    /// PostgreSQL an advisory transaction lock — and the schema checked first, as another
+    /// process may have changed it), committed when `f` succeeds and rolled back otherwise;
+    /// what fails is reported with this ledger's location.
     fn in_write<T>(&mut self, f: impl FnOnce(&dyn Writes) -> Result<T, Fault>) -> Result<T, StoreError> {
-        let run = |db: &mut Sqlite| -> Result<T, Fault> {
+        let run = |db: &mut Db| -> Result<T, Fault> {
             let tx = db.begin_write()?;
             let out = f(tx.writes())?;
             tx.commit()?;
             Ok(out)
         };
-        run(&mut self.db).map_err(|e| e.at(&self.db.path))
+        let out = run(&mut self.db);
+        out.map_err(|e| e.at(self.db.location()))
     }
 
-    /// Runs `f`, reporting what fails with this ledger's path: the one place a read attaches it.
+    /// Runs `f`, reporting what fails with this ledger's location: the one place a read
+    /// attaches it.
     fn with<T>(&self, f: impl FnOnce() -> Result<T, Fault>) -> Result<T, StoreError> {
-        f().map_err(|e| e.at(&self.db.path))
+        f().map_err(|e| e.at(self.db.location()))
     }
 }
 
@@ -130,18 +189,6 @@ fn cell(v: ValueRef<'_>) -> Cell {
         ValueRef::Real(f) => Cell::Text(format!("{f:?}")),
         ValueRef::Text(t) => Cell::Text(utf8(t.to_vec())),
         ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
-    }
-}
-
-/// True if `v` reads as `c` ([`cell`]), without building a cell.
-fn cell_is(v: ValueRef<'_>, c: &Cell) -> bool {
-    match (v, c) {
-        (ValueRef::Null, Cell::Null) => true,
-        (ValueRef::Integer(i), Cell::Int(j)) => i == *j,
-        (ValueRef::Text(t), Cell::Text(s)) => t == s.as_bytes(),
-        (ValueRef::Blob(b), Cell::Blob(d)) => b == d.as_slice(),
-        (ValueRef::Real(_), _) => cell(v) == *c,
-        _ => false,
     }
 }
 

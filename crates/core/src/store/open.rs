@@ -1,4 +1,5 @@
-//! Creating and opening a ledger file.
+//! Creating and opening a ledger: a file, or a PostgreSQL database (a `postgres://` or
+//! `postgresql://` URL in place of the path).
 
 use std::path::Path;
 use std::time::Duration;
@@ -6,11 +7,24 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::schema::{SCHEMA, check_schema, harden};
-use super::{APPLICATION_ID, Fault, Ledger, OpenOptions, SCHEMA_VERSION, Sqlite, StorageError, StoreError};
+use super::{
+    APPLICATION_ID, Db, Fault, Ledger, OpenOptions, PgStore, SCHEMA_VERSION, Sqlite, StorageError,
+    StoreError, pg,
+};
+
+/// The URL in `path`, if it names a PostgreSQL database rather than a file.
+fn url_of(path: &Path) -> Option<&str> {
+    path.to_str().filter(|p| pg::is_url(p))
+}
 
 impl Ledger {
-    /// Creates a new, empty ledger file. Refuses an existing path.
+    /// Creates a new, empty ledger file, or the ledger's tables in an empty PostgreSQL
+    /// database when `path` is a `postgres://` URL. Refuses an existing path, and a database
+    /// that holds anything.
     pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+        if let Some(url) = url_of(path) {
+            return Ok(Ledger { db: Db::Pg(Box::new(PgStore::create(url)?)) });
+        }
         if path.exists() || path.is_symlink() {
             return Err(StorageError::Exists(path.to_owned()).into());
         }
@@ -32,11 +46,20 @@ impl Ledger {
             Ok(c)
         };
         let conn = run().map_err(|e| Fault::Sql(e).at(path))?;
-        Ok(Ledger { db: Sqlite { conn, path: path.to_owned(), busy: OpenOptions::default().busy_timeout } })
+        Ok(Ledger {
+            db: Db::Sqlite(Sqlite { conn, path: path.to_owned(), busy: OpenOptions::default().busy_timeout }),
+        })
     }
 
-    /// Opens an existing ledger, checking that it is one and that this build can read it.
+    /// Opens an existing ledger, checking that it is one and that this build can read it: a
+    /// file, or a PostgreSQL database when `path` is a `postgres://` URL (its schema checked
+    /// exactly from `pg_catalog`; `busy_timeout` bounds the wait for another writer's turn).
     pub fn open(path: &Path, opts: OpenOptions) -> Result<Ledger, StoreError> {
+        if let Some(url) = url_of(path) {
+            return Ok(Ledger {
+                db: Db::Pg(Box::new(PgStore::open(url, opts.read_only, opts.busy_timeout)?)),
+            });
+        }
         let meta = std::fs::symlink_metadata(path)
             .map_err(|_| StoreError::from(StorageError::NotFound(path.to_owned())))?;
         if meta.file_type().is_symlink() {
@@ -114,15 +137,25 @@ impl Ledger {
         // Before any other read: a view or trigger of a hostile file must never run, and a
         // table stripped of its constraints must never be trusted.
         check_schema(&conn).map_err(|e| e.at(path))?;
-        Ok(Ledger { db: Sqlite { conn, path: path.to_owned(), busy: opts.busy_timeout } })
+        Ok(Ledger { db: Db::Sqlite(Sqlite { conn, path: path.to_owned(), busy: opts.busy_timeout }) })
     }
 
     /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
     /// throw-away ledgers fast (the scenario generator, benchmarks): a crash or power loss
     /// can then lose or corrupt recent commits. Every ledger opened with [`Ledger::open`] or
-    /// [`Ledger::create`] is durable, and this lasts only as long as this handle.
+    /// [`Ledger::create`] is durable, and this lasts only as long as this handle. On
+    /// PostgreSQL: `synchronous_commit = off` for this connection (a crash of the server loses
+    /// the last commits, never corrupts).
     pub fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
-        self.db.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| Fault::Sql(e).at(&self.db.path))
+        match &self.db {
+            Db::Sqlite(s) => {
+                s.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| Fault::Sql(e).at(&s.path))
+            }
+            Db::Pg(p) => p
+                .client()
+                .batch_execute("SET synchronous_commit = off")
+                .map_err(|e| StoreError::Refused(format!("{}: {}", p.shown().display(), pg::describe(&e)))),
+        }
     }
 }
 

@@ -21,8 +21,11 @@
 //! database) take turns, and each one reads the log's end after the one before it committed:
 //! the log never forks. Readers take no lock.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr as _;
+use std::time::Duration;
 
 use postgres::{Client, NoTls};
 
@@ -99,7 +102,7 @@ pub fn is_url(ledger: &str) -> bool {
     ledger.starts_with("postgres://") || ledger.starts_with("postgresql://")
 }
 
-fn pg_err(shown: &std::path::Path, e: postgres::Error) -> StoreError {
+pub(super) fn pg_err(shown: &std::path::Path, e: postgres::Error) -> StoreError {
     StoreError::Refused(format!("PostgreSQL at {}: {}", shown.display(), describe(&e)))
 }
 
@@ -114,10 +117,17 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     }
 }
 
-/// A connection to a ledger database.
+/// A connection to a ledger database: the PostgreSQL implementation of the storage boundary
+/// (`pg_backend.rs`). The client sits in a `RefCell` because the boundary's methods take
+/// `&self`; transactions are opened and closed with SQL on the one connection, so the reads of
+/// a write transaction or of a snapshot go through the same client as the writes.
 pub struct PgStore {
-    client: Client,
-    shown: PathBuf,
+    pub(super) client: RefCell<Client>,
+    pub(super) shown: PathBuf,
+    /// Prepared statements, by their text: one round trip per query, not two.
+    pub(super) statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// Rows of the open write transaction not yet sent (`pg_backend.rs`).
+    pub(super) pending: RefCell<super::pg_backend::Pending>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -127,22 +137,31 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connects and sets the session up (search path, durable commits); nothing is read yet.
-    fn connect(url: &str, read_only: bool) -> Result<PgStore, StoreError> {
+    /// Connects and sets the session up (search path, durable commits, how long to wait for the
+    /// sequencer); nothing is read yet.
+    fn connect(url: &str, read_only: bool, wait: Duration) -> Result<PgStore, StoreError> {
         let shown = shown(url);
-        let config = postgres::Config::from_str(url).map_err(|e| StorageError::NotALedger {
+        let mut config = postgres::Config::from_str(url).map_err(|e| StorageError::NotALedger {
             path: shown.clone(),
             reason: format!("not a PostgreSQL connection string: {e}"),
         })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
         let mut client = config.connect(NoTls).map_err(|e| StorageError::NotALedger {
             path: shown.clone(),
-            reason: format!("cannot connect: {}", describe(&e)),
+            reason: format!(
+                "cannot connect to the PostgreSQL server: {}. Check that it runs and that the URL's host, \
+                 port, user, password and database are right",
+                describe(&e)
+            ),
         })?;
+        let millis = wait.as_millis().clamp(1, i32::MAX as u128);
         client
-            .batch_execute(
+            .batch_execute(&format!(
                 "SET search_path = pg_catalog, public; SET synchronous_commit = on; \
-                 SET default_transaction_isolation = 'read committed'",
-            )
+                 SET default_transaction_isolation = 'read committed'; SET lock_timeout = {millis}"
+            ))
             .map_err(|e| pg_err(&shown, e))?;
         if read_only {
             client.batch_execute("SET default_transaction_read_only = on").map_err(|e| pg_err(&shown, e))?;
@@ -159,41 +178,53 @@ impl PgStore {
                 )));
             }
         }
-        Ok(PgStore { client, shown })
+        Ok(PgStore {
+            client: RefCell::new(client),
+            shown,
+            statements: RefCell::default(),
+            pending: RefCell::default(),
+        })
     }
 
     /// Creates the ledger's tables in an empty database (one with no table, view, function or
     /// schema of its own), all or nothing.
     pub fn create(url: &str) -> Result<PgStore, StoreError> {
-        let mut s = PgStore::connect(url, false)?;
+        let s = PgStore::connect(url, false, Duration::from_secs(5))?;
         let shown = s.shown.clone();
-        let mut tx = s.client.transaction().map_err(|e| pg_err(&shown, e))?;
-        let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
-        if found.iter().any(|l| l != "schema public") {
-            return Err(StorageError::Exists(shown).into());
+        {
+            let mut client = s.client.borrow_mut();
+            let mut tx = client.transaction().map_err(|e| pg_err(&shown, e))?;
+            let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
+            if found.iter().any(|l| l != "schema public") {
+                return Err(StorageError::Exists(shown).into());
+            }
+            // New tables go into the first schema of the search path: `public` here (the
+            // database was just found to hold nothing of its own that could stand in for a
+            // built-in).
+            tx.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(|e| pg_err(&shown, e))?;
+            tx.batch_execute(PG_SCHEMA).map_err(|e| pg_err(&shown, e))?;
+            tx.execute(
+                "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
+                &[&APPLICATION_ID, &SCHEMA_VERSION],
+            )
+            .map_err(|e| pg_err(&shown, e))?;
+            tx.commit().map_err(|e| pg_err(&shown, e))?;
         }
-        // New tables go into the first schema of the search path: `public` here (the database
-        // was just found to hold nothing of its own that could stand in for a built-in).
-        tx.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(|e| pg_err(&shown, e))?;
-        tx.batch_execute(PG_SCHEMA).map_err(|e| pg_err(&shown, e))?;
-        tx.execute(
-            "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
-            &[&APPLICATION_ID, &SCHEMA_VERSION],
-        )
-        .map_err(|e| pg_err(&shown, e))?;
-        tx.commit().map_err(|e| pg_err(&shown, e))?;
         Ok(s)
     }
 
     /// Opens a ledger database: its schema must be exactly this build's, then its version.
-    pub fn open(url: &str, read_only: bool) -> Result<PgStore, StoreError> {
-        let mut s = PgStore::connect(url, read_only)?;
+    /// `wait` bounds how long a write waits for another writer's turn (`lock_timeout`).
+    pub fn open(url: &str, read_only: bool, wait: Duration) -> Result<PgStore, StoreError> {
+        let s = PgStore::connect(url, read_only, wait)?;
         let shown = s.shown.clone();
-        check_schema(&mut s.client, &shown)?;
-        let rows = s
-            .client
-            .query("SELECT application_id, schema_version FROM kpledger", &[])
-            .map_err(|e| pg_err(&shown, e))?;
+        let rows = {
+            let mut client = s.client.borrow_mut();
+            check_schema(&mut *client, &shown)?;
+            client
+                .query("SELECT application_id, schema_version FROM kpledger", &[])
+                .map_err(|e| pg_err(&shown, e))?
+        };
         let (app, version): (i32, i32) = match rows.as_slice() {
             [r] => (r.get(0), r.get(1)),
             _ => {
@@ -223,19 +254,9 @@ impl PgStore {
         &self.shown
     }
 
-    /// The connection, for the store's queries.
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
-    }
-
-    /// Begins a write transaction: the schema checked again, then the sequencer's lock taken,
-    /// so that what the transaction reads of the log's end is what the one before it left.
-    pub fn write_transaction(&mut self) -> Result<postgres::Transaction<'_>, StoreError> {
-        let shown = self.shown.clone();
-        let mut tx = self.client.transaction().map_err(|e| pg_err(&shown, e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK]).map_err(|e| pg_err(&shown, e))?;
-        check_schema(&mut tx, &shown)?;
-        Ok(tx)
+    /// The connection (tests edit the database through it).
+    pub fn client(&self) -> std::cell::RefMut<'_, Client> {
+        self.client.borrow_mut()
     }
 }
 
@@ -336,171 +357,4 @@ pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, post
     let mut out: Vec<String> = c.query(&sql, &[])?.iter().map(|r| r.get::<_, String>(0)).collect();
     out.sort();
     Ok(out)
-}
-
-/// A signed event's row in `events`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRow {
-    /// Its position, from 1.
-    pub seq: i64,
-    /// Its hash.
-    pub hash: Vec<u8>,
-    /// Its kind.
-    pub kind: String,
-    /// Its time.
-    pub time: String,
-    /// Its signer.
-    pub signer: String,
-    /// Its canonical JSON.
-    pub doc: String,
-}
-
-/// The derived tables, with their columns in order and the columns of their key: where a
-/// derived row (`kpledger_verify::rows`) is written, replacing the row of the same key (as
-/// SQLite's `INSERT OR REPLACE`).
-pub(crate) const DERIVED: [(&str, &[&str], &[&str]); 6] = [
-    ("meta", &["key", "value"], &["key"]),
-    ("actors", &["id", "role", "country", "revoked", "doc"], &["id"]),
-    ("sites", &["id", "country", "doc"], &["id"]),
-    ("policies", &["country", "version", "doc"], &["country"]),
-    ("parcels", &["id", "holder", "status", "weight_pt", "head", "doc"], &["id"]),
-    ("certificates", &["number", "issuing_country", "status", "doc"], &["number"]),
-];
-
-/// Bulk writes and reads of the store's rows. Writes run inside a transaction from
-/// [`PgStore::write_transaction`] (the sequencer's lock held); each kind of row of a batch is
-/// one statement (`INSERT … SELECT FROM unnest(arrays)`), whatever the batch's size, so a batch
-/// costs a few round trips, not a few per event.
-pub mod rows {
-    use kpledger_verify::Cell;
-    use postgres::GenericClient;
-    use postgres::types::ToSql;
-
-    use super::{DERIVED, EventRow};
-
-    /// The log's end as the sequencer sees it: the highest position recorded (0 when empty).
-    pub fn last_seq(c: &mut impl GenericClient) -> Result<u64, postgres::Error> {
-        let n: i64 = c.query_one("SELECT coalesce(max(seq), 0) FROM public.events", &[])?.get(0);
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    /// Inserts a batch's events, their parcel index rows (parcel, seq) and the Merkle nodes
-    /// they complete (level, index, hash).
-    pub fn insert_events(
-        c: &mut impl GenericClient,
-        events: &[EventRow],
-        parcels: &[(String, i64)],
-        nodes: &[(i32, i64, Vec<u8>)],
-    ) -> Result<(), postgres::Error> {
-        if !events.is_empty() {
-            let seq: Vec<i64> = events.iter().map(|e| e.seq).collect();
-            let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.as_slice()).collect();
-            let kind: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-            let time: Vec<&str> = events.iter().map(|e| e.time.as_str()).collect();
-            let signer: Vec<&str> = events.iter().map(|e| e.signer.as_str()).collect();
-            let doc: Vec<&str> = events.iter().map(|e| e.doc.as_str()).collect();
-            c.execute(
-                "INSERT INTO public.events(seq, hash, kind, time, signer, doc) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])",
-                &[&seq, &hash, &kind, &time, &signer, &doc],
-            )?;
-        }
-        if !parcels.is_empty() {
-            let parcel: Vec<&str> = parcels.iter().map(|(p, _)| p.as_str()).collect();
-            let seq: Vec<i64> = parcels.iter().map(|(_, s)| *s).collect();
-            c.execute(
-                "INSERT INTO public.event_parcels(parcel, seq) SELECT * FROM unnest($1::text[], $2::bigint[])",
-                &[&parcel, &seq],
-            )?;
-        }
-        if !nodes.is_empty() {
-            let level: Vec<i32> = nodes.iter().map(|n| n.0).collect();
-            let idx: Vec<i64> = nodes.iter().map(|n| n.1).collect();
-            let hash: Vec<&[u8]> = nodes.iter().map(|n| n.2.as_slice()).collect();
-            c.execute(
-                "INSERT INTO public.log_nodes(level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])",
-                &[&level, &idx, &hash],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Writes a derived row of `table`, replacing the row of the same key. An unknown table,
-    /// or a row of the wrong width, is an error of the caller (`None`).
-    pub fn put_row(
-        c: &mut impl GenericClient,
-        table: &str,
-        row: &[Cell],
-    ) -> Option<Result<(), postgres::Error>> {
-        let (_, cols, key) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
-        if cols.len() != row.len() {
-            return None;
-        }
-        let marks: Vec<String> = (1..=row.len()).map(|i| format!("${i}")).collect();
-        let set: Vec<String> =
-            cols.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
-        let sql = format!(
-            "INSERT INTO public.{table}({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-            cols.join(", "),
-            marks.join(", "),
-            key.join(", "),
-            set.join(", ")
-        );
-        let values: Vec<Box<dyn ToSql + Sync>> = row
-            .iter()
-            .map(|cell| -> Box<dyn ToSql + Sync> {
-                match cell {
-                    Cell::Null => Box::new(Option::<String>::None),
-                    Cell::Int(i) => Box::new(*i),
-                    Cell::Text(t) => Box::new(t.clone()),
-                    Cell::Blob(b) => Box::new(b.clone()),
-                }
-            })
-            .collect();
-        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
-        Some(c.execute(&sql, &params).map(|_| ()))
-    }
-
-    /// The canonical documents of the events at positions `first ..= last`, in order.
-    pub fn event_docs(
-        c: &mut impl GenericClient,
-        first: u64,
-        last: u64,
-    ) -> Result<Vec<Vec<u8>>, postgres::Error> {
-        let (first, last) =
-            (i64::try_from(first).unwrap_or(i64::MAX), i64::try_from(last).unwrap_or(i64::MAX));
-        Ok(c.query(
-            "SELECT doc FROM public.events WHERE seq BETWEEN $1 AND $2 ORDER BY seq",
-            &[&first, &last],
-        )?
-        .iter()
-        .map(|r| r.get::<_, String>(0).into_bytes())
-        .collect())
-    }
-
-    /// A derived row's cells, by its key (one key column), as stored.
-    pub fn row(
-        c: &mut impl GenericClient,
-        table: &str,
-        key: &str,
-    ) -> Option<Result<Option<Vec<Cell>>, postgres::Error>> {
-        let (_, cols, keys) = DERIVED.iter().find(|(t, _, _)| *t == table)?;
-        let sql = format!("SELECT {} FROM public.{table} WHERE {} = $1", cols.join(", "), keys[0]);
-        Some(c.query_opt(&sql, &[&key]).map(|r| {
-            r.map(|r| {
-                (0..cols.len())
-                    .map(|i| {
-                        let t = r.columns()[i].type_();
-                        if *t == postgres::types::Type::INT8 {
-                            r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int)
-                        } else if *t == postgres::types::Type::BYTEA {
-                            r.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Blob)
-                        } else {
-                            r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text)
-                        }
-                    })
-                    .collect()
-            })
-        }))
-    }
 }

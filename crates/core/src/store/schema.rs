@@ -46,10 +46,6 @@ pub(crate) use schema_v2_tables;
 /// time that version 3 added.
 pub(super) const SCHEMA: &str = concat!(schema_v2_tables!(), "CREATE INDEX events_time ON events(time);\n");
 
-/// The tables that whole-ledger verification reads in its own way rather than as
-/// derived rows: the events, their index, the Merkle tree and the checkpoints.
-pub(super) const EVENT_TABLES: [&str; 4] = ["events", "event_parcels", "log_nodes", "checkpoints"];
-
 /// SQLite's `integrity_check` of the file at `path`, on a read-only connection of its own
 /// (hardened, its schema checked first, like every connection to a ledger). Unlike
 /// `quick_check`, it also checks that every index holds exactly its table's rows: an index

@@ -23,13 +23,7 @@ pub struct Sqlite {
     pub(super) busy: Duration,
 }
 
-/// The key column of each derived table (its first column).
-fn key_column(table: Table) -> Result<&'static str, Fault> {
-    kpledger_verify::rows::columns(table)
-        .first()
-        .copied()
-        .ok_or_else(|| Fault::Corrupt(format!("no derived table {table}")))
-}
+use super::backend::order_column as key_column;
 
 /// The column holding a derived table's document (`value` for `meta`).
 fn doc_column(table: Table) -> &'static str {
@@ -180,15 +174,15 @@ impl Reads for Connection {
             [parcel],
         )
     }
-    fn stored_events(&self, first: u64, last: u64) -> Result<Vec<StoredEvent>, Fault> {
-        let range = params![first as i64, last as i64];
+    fn stored_events_after(&self, after: i64, limit: u64) -> Result<Vec<StoredEvent>, Fault> {
         let mut st = self.prepare_cached(
-            "SELECT seq, hash, kind, time, signer, doc FROM events WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+            "SELECT seq, hash, kind, time, signer, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let mut out: Vec<StoredEvent> = st
-            .query_map(range, |r| {
+            .query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                let s: i64 = r.get(0)?;
                 Ok(StoredEvent {
-                    seq: seq(r.get(0)?),
+                    seq: s as u64,
                     hash: bytes_of(r.get_ref(1)?),
                     kind: text_of(r.get_ref(2)?),
                     time: text_of(r.get_ref(3)?),
@@ -198,6 +192,10 @@ impl Reads for Connection {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let (Some(a), Some(b)) = (out.first().map(|e| e.seq as i64), out.last().map(|e| e.seq as i64)) else {
+            return Ok(out);
+        };
+        let range = params![a, b];
         // The parcel index of the same range, merged in (rows that point at no event are
         // caught by the count in `LedgerCheck::finish`).
         let mut st = self.prepare_cached(
@@ -206,7 +204,7 @@ impl Reads for Connection {
         let mut rows = st.query(range)?;
         let mut at = 0;
         while let Some(r) = rows.next()? {
-            let s = seq(r.get(0)?);
+            let s = r.get::<_, i64>(0)? as u64;
             while at < out.len() && out[at].seq < s {
                 at += 1;
             }
@@ -255,6 +253,27 @@ impl Reads for Connection {
         let n = st.column_count();
         let rows = st.query_map([], |r| row_cells(r, n))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+    fn derived_rows_after(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Vec<Cell>>, Fault> {
+        let k = key_column(table)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let page = |sql: String, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<Vec<Cell>>, Fault> {
+            let mut st = self.prepare_cached(&sql)?;
+            let n = st.column_count();
+            let rows = st.query_map(args, |r| row_cells(r, n))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        match after {
+            None => page(format!("SELECT * FROM {table} ORDER BY {k} LIMIT ?1"), &[&limit]),
+            Some(a) => {
+                page(format!("SELECT * FROM {table} WHERE {k} > ?2 ORDER BY {k} LIMIT ?1"), &[&limit, &a])
+            }
+        }
     }
     fn derived_row(&self, table: Table, key: &str) -> Result<Option<Vec<Cell>>, Fault> {
         let sql = format!("SELECT * FROM {table} WHERE {} = ?1", key_column(table)?);

@@ -70,7 +70,7 @@ async fn limit_ip(State(state): St, req: axum::extract::Request, next: axum::mid
     next.run(req).await
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -105,14 +105,14 @@ fn check_signature(
         }
     };
     auth::verify(&req, method.as_str(), &target, h("content-digest"), &key)?;
-    let fresh = state
-        .nonces
-        .lock()
-        .map(|mut n| n.insert(&req.keyid, &req.nonce, req.created, now, window, 1_000_000))
-        .unwrap_or(false);
-    if !fresh {
-        return Err(AuthError::Replayed);
-    }
+    state.nonces.lock().map_err(|_| AuthError::Replayed)?.insert(
+        &req.keyid,
+        &req.nonce,
+        req.created,
+        now,
+        window,
+        1_000_000,
+    )?;
     Ok((req.keyid, key))
 }
 
