@@ -530,15 +530,12 @@ impl<'a, S: State> Cx<'a, S> {
             return;
         };
         if let Some(r) = &a.revoked {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the exporter {} was revoked at {} ({}); its shipment cannot leave afterwards",
-                        x.actor, r.time, r.reason
-                    ),
-                )
-                .actor(&x.actor),
+            self.exporter_error(
+                &x.actor,
+                format!(
+                    "the exporter {} was revoked at {} ({}); its shipment cannot leave afterwards",
+                    x.actor, r.time, r.reason
+                ),
             );
         }
         self.exporter_licence(&x.actor, a.record.licence.as_ref(), date, |l| {
@@ -551,6 +548,11 @@ impl<'a, S: State> Cx<'a, S> {
             )
             .hint("a certificate does not outlive its exporter's licence: renew the licence first")
         });
+    }
+
+    /// An EX-3 error about the exporter `actor`.
+    fn exporter_error(&mut self, actor: &ActorId, message: String) {
+        self.err(Finding::error(Rule::Ex3, message).actor(actor));
     }
 
     /// EX-3: the exporter `actor` holds a licence (its enrolled `licence`), valid on `date`;
@@ -649,32 +651,26 @@ impl<'a, S: State> Cx<'a, S> {
         let r = &a.record;
         // EX-3: the exporter printed is the enrolled one, by name and address.
         if r.name != x.name {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the certificate names the exporter {:?}, but {} is enrolled as {:?}",
-                        x.name.as_str(),
-                        r.id,
-                        r.name.as_str()
-                    ),
-                )
-                .actor(&r.id),
+            self.exporter_error(
+                &r.id,
+                format!(
+                    "the certificate names the exporter {:?}, but {} is enrolled as {:?}",
+                    x.name.as_str(),
+                    r.id,
+                    r.name.as_str()
+                ),
             );
         }
         match &r.address {
-            Some(addr) if addr != &x.address => self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the certificate gives the exporter's address as {:?}, but {} is enrolled at {:?}",
-                        x.address.as_str(),
-                        r.id,
-                        addr.as_str()
-                    ),
-                )
-                .actor(&r.id),
-            ),
+            Some(addr) if addr != &x.address => {
+                let message = format!(
+                    "the certificate gives the exporter's address as {:?}, but {} is enrolled at {:?}",
+                    x.address.as_str(),
+                    r.id,
+                    addr.as_str()
+                );
+                self.exporter_error(&r.id, message);
+            }
             Some(_) => {}
             None => self.err(
                 Finding::warning(
@@ -690,15 +686,12 @@ impl<'a, S: State> Cx<'a, S> {
             ),
         }
         if r.role != Role::Exporter || &r.country != country {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "{} is enrolled as {} in {}, not as a licensed exporter of {country}",
-                        r.id, r.role, r.country
-                    ),
-                )
-                .actor(&r.id),
+            self.exporter_error(
+                &r.id,
+                format!(
+                    "{} is enrolled as {} in {}, not as a licensed exporter of {country}",
+                    r.id, r.role, r.country
+                ),
             );
         }
         if a.revoked.is_some() {
@@ -716,30 +709,24 @@ impl<'a, S: State> Cx<'a, S> {
         });
         if let Some(l) = licence {
             if l.number != x.licence_no {
-                self.err(
-                    Finding::error(
-                        Rule::Ex3,
-                        format!(
-                            "the certificate gives licence {} but the exporter's enrolled licence is {}",
-                            x.licence_no, l.number
-                        ),
-                    )
-                    .actor(&r.id),
+                self.exporter_error(
+                    &r.id,
+                    format!(
+                        "the certificate gives licence {} but the exporter's enrolled licence is {}",
+                        x.licence_no, l.number
+                    ),
                 );
             }
             if let Some(pol) = policy
                 && !pol.exporter_licence_classes.contains(&l.class)
             {
-                self.err(
-                    Finding::error(
-                        Rule::Ex3,
-                        format!(
-                            "licence class {:?} does not allow export from {}",
-                            l.class.as_str(),
-                            pol.country
-                        ),
-                    )
-                    .actor(&r.id),
+                self.exporter_error(
+                    &r.id,
+                    format!(
+                        "licence class {:?} does not allow export from {}",
+                        l.class.as_str(),
+                        pol.country
+                    ),
                 );
             }
         }
