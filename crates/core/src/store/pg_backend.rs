@@ -656,8 +656,10 @@ impl Backend for PgStore {
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
         // writer before it committed. Then the schema, as another session may have changed it.
-        let st = self.statement("SELECT pg_advisory_xact_lock($1)")?;
-        self.client.borrow_mut().execute(&st, &[&SEQUENCER_LOCK]).map_err(fault)?;
+        // The server's fsync too: a reload may have turned it off since this writer connected.
+        let st = self.statement("SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync')")?;
+        let fsync: String = self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
+        super::pg::durable(&fsync, &self.shown)?;
         check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
         Ok(Box::new(tx))
     }

@@ -1,0 +1,181 @@
+//! Fourth red-team review: a corrupt database administrator (a superuser of the authority's
+//! PostgreSQL) against `verify --ledger postgres://…` and the writers (SECURITY.md, "Fourth
+//! red-team review (PostgreSQL)"). Against a real PostgreSQL on loopback, as
+//! `pg_schema.rs` (`KPLEDGER_TEST_PG_URL`; `KPLEDGER_REQUIRE_PG=1` makes a missing server a
+//! failure). One test at a time: one of them changes a setting of the whole server.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use kpledger_core::copy::{copy, open_destination, open_source};
+use kpledger_core::store::backend::Backend as _;
+use kpledger_core::store::pg::PgStore;
+use kpledger_core::store::{Fault, OpenOptions};
+use kpledger_core::{Ledger, StorageError, StoreError};
+use kpledger_model::ParcelId;
+use postgres::NoTls;
+
+#[path = "../../../tests/pg_server.rs"]
+mod pg_server;
+use pg_server::{database, server};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A view created in `pg_catalog` (a superuser may, after `SET allow_system_table_mods`), which
+/// comes first on kpledger's search path, stood in for the `parcels` table: it showed every
+/// row to a repeatable-read session (verification's snapshot) and hid one parcel from every
+/// read-committed one (the write transactions, in which the rules judge each new event; such a
+/// view can show them any row it likes). The schema check looked only at the database's own
+/// schemas: the ledger opened and `verify` said VERIFIED with the view in place. Now every
+/// object made after initdb in PostgreSQL's own schemas is refused, as in `public`.
+#[test]
+fn redteam4_pg_a_view_in_pg_catalog_shadowing_a_table_is_refused() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let dir = std::env::temp_dir().join(format!("kpledger-pg-redteam4-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    kpledger_core::demo::run(&dir, 2, &mut |_| {}).unwrap();
+    let url = database(&server, "redteam4_shadow");
+    let from = open_source(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
+    let mut to = open_destination(&url).unwrap();
+    assert!(copy(&from, &mut to, &mut |_, _| {}).unwrap().report.ok);
+    drop(to);
+    let mut db = postgres::Client::connect(&url, NoTls).unwrap();
+    let hidden: String = db.query_one("SELECT id FROM public.parcels ORDER BY id LIMIT 1", &[]).unwrap().get(0);
+    db.batch_execute(&format!(
+        "SET allow_system_table_mods = on; \
+         CREATE VIEW pg_catalog.parcels AS SELECT id, holder, status, weight_pt, head, doc FROM public.parcels \
+         WHERE current_setting('transaction_isolation') = 'repeatable read' OR id <> '{hidden}'"
+    ))
+    .unwrap();
+    let opts = OpenOptions { read_only: true, ..Default::default() };
+    match Ledger::open(std::path::Path::new(&url), opts) {
+        Err(StoreError::Storage(StorageError::Schema { differences, .. })) => {
+            assert!(differences.contains("relation pg_catalog.parcels"), "{differences}");
+        }
+        Err(e) => panic!("refused, but not for its schema: {e}"),
+        Ok(ledger) => {
+            let report = ledger.verify(&mut |_, _| {}).unwrap();
+            let id: ParcelId = hidden.parse().unwrap();
+            panic!(
+                "opened; verified: {}; parcel {hidden} as other readers see it: {:?}",
+                report.ok,
+                ledger.parcel(&id).unwrap().map(|p| p.holder)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same class, each object alone in a new ledger database: a table in
+/// `information_schema`, a function in `pg_catalog` overloading one kpledger's writes call
+/// (`unnest` of a `bytea[]`: an exact match beats the built-in `anyarray` one), and the kinds of
+/// objects no table's line named: a nondeterministic collation named "C" in `public` put on
+/// `certificates.number` (the column's line still read `C`, and `number = 'sl2026004312'` then
+/// found SL-2026-004312), a cast, a statistics object, a publication, a text search
+/// configuration. Each was taken for kpledger's schema; each is refused on opening and at the
+/// next write transaction.
+#[test]
+fn redteam4_pg_objects_of_every_kind_outside_the_tables_are_refused() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let edits: &[(&str, &str, &str)] = &[
+        ("information_schema", "CREATE TABLE information_schema.events (seq bigint)", "relation information_schema.events"),
+        (
+            "pg_catalog_function",
+            "CREATE FUNCTION pg_catalog.unnest(bytea[]) RETURNS SETOF bytea LANGUAGE sql AS 'SELECT NULL::bytea'",
+            "function pg_catalog.unnest",
+        ),
+        (
+            "collation",
+            "CREATE COLLATION public.\"C\" (provider = icu, locale = 'und-u-ks-level1-ka-shifted', \
+             deterministic = false); \
+             ALTER TABLE certificates ALTER COLUMN number TYPE text COLLATE public.\"C\"",
+            "collation C",
+        ),
+        ("cast", "CREATE CAST (bytea AS text) WITHOUT FUNCTION AS IMPLICIT", "cast bytea as text"),
+        ("statistics", "CREATE STATISTICS public.s ON holder, status FROM parcels", "statistics object s"),
+        ("publication", "CREATE PUBLICATION p FOR TABLE events", "publication p"),
+        (
+            "text_search",
+            "CREATE TEXT SEARCH CONFIGURATION public.t (COPY = pg_catalog.simple)",
+            "text search configuration t",
+        ),
+    ];
+    for (tag, sql, line) in edits {
+        let url = database(&server, &format!("redteam4_{tag}"));
+        let mut s = PgStore::create(&url).unwrap();
+        s.client().batch_execute(sql).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        match s.begin_write().err() {
+            Some(Fault::Done(StoreError::Storage(StorageError::Schema { differences, .. }))) => {
+                assert!(differences.contains(line), "{tag}: {differences}");
+            }
+            other => panic!("{tag}: a write went ahead: {other:?}"),
+        }
+        match PgStore::open(&url, true, Duration::from_secs(5)) {
+            Err(StoreError::Storage(StorageError::Schema { differences, .. })) => {
+                eprintln!("{tag}: {differences}");
+            }
+            other => panic!("{tag}: opened: {other:?}"),
+        }
+    }
+}
+
+/// Puts the server's `fsync` back when dropped, whatever the test did.
+struct FsyncBack(String);
+
+impl Drop for FsyncBack {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.0, NoTls) {
+            let _ = c.batch_execute("ALTER SYSTEM RESET fsync");
+            let _ = c.batch_execute("SELECT pg_reload_conf()");
+        }
+        wait_for_fsync(&self.0, "on");
+    }
+}
+
+/// Waits until a new session sees `fsync = value` (the server applies a reload on its own
+/// time); bounded.
+fn wait_for_fsync(url: &str, value: &str) {
+    for _ in 0..200 {
+        let mut c = postgres::Client::connect(url, NoTls).unwrap();
+        let now: String = c.query_one("SELECT current_setting('fsync')", &[]).unwrap().get(0);
+        if now == value {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server never applied fsync = {value}");
+}
+
+/// The writer (a `kpledger serve` holds its connection for days) checked `fsync` only on
+/// connecting: `ALTER SYSTEM SET fsync = off` and a reload afterwards, and every append was
+/// acknowledged by a server that no longer flushed it to disk. Now every write transaction
+/// checks it again and refuses.
+#[test]
+fn redteam4_pg_fsync_turned_off_under_a_connected_writer_is_refused() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let url = database(&server, "redteam4_fsync");
+    let mut s = PgStore::create(&url).unwrap();
+    s.begin_write().unwrap().commit().unwrap();
+    let back = FsyncBack(server.clone());
+    let mut admin = postgres::Client::connect(&server, NoTls).unwrap();
+    // ALTER SYSTEM runs alone, outside a transaction block.
+    admin.batch_execute("ALTER SYSTEM SET fsync = off").unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    wait_for_fsync(&server, "off");
+    match s.begin_write().err() {
+        Some(Fault::Done(StoreError::Refused(why))) => assert!(why.contains("fsync = off"), "{why}"),
+        other => panic!("a write transaction began on a server with fsync = off: {other:?}"),
+    }
+    // A new writer is refused on connecting, as before.
+    assert!(matches!(PgStore::open(&url, false, Duration::from_secs(5)), Err(StoreError::Refused(_))));
+    drop(back);
+    s.begin_write().unwrap().commit().unwrap();
+}
