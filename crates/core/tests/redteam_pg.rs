@@ -179,3 +179,49 @@ fn redteam4_pg_fsync_turned_off_under_a_connected_writer_is_refused() {
     drop(back);
     s.begin_write().unwrap().commit().unwrap();
 }
+
+/// A smuggler hands over a ledger file to be moved into the authority's database
+/// (`ledger copy`): its events are genuine, but a stored checkpoint was edited — its `root`
+/// cell, or the root inside its signed note, or a cosignature line with another signature.
+/// Events are judged again; checkpoints are carried byte for byte and only then judged, by the
+/// verification of the destination: each edit is reported (the copy is not VERIFIED, exit 1),
+/// whichever engine receives it. Refused already; kept because no test fed `ledger copy` a
+/// hostile checkpoint.
+#[test]
+fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
+    let _one = one_at_a_time();
+    let dir = std::env::temp_dir().join(format!("kpledger-copy-redteam4-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    kpledger_core::demo::run(&dir.join("demo"), 2, &mut |_| {}).unwrap();
+    let edits: &[(&str, &str)] = &[
+        ("root", "UPDATE checkpoints SET root = zeroblob(32) WHERE size = (SELECT max(size) FROM checkpoints)"),
+        (
+            "note",
+            "UPDATE checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 1, 4), '9999') \
+             WHERE size = (SELECT min(size) FROM checkpoints)",
+        ),
+        (
+            "cosignature",
+            "UPDATE checkpoints SET note = substr(note, 1, length(note) - 6) || 'AAAAA' || char(10) \
+             WHERE size = (SELECT max(size) FROM checkpoints)",
+        ),
+    ];
+    for (tag, sql) in edits {
+        let from = dir.join(format!("{tag}.kpl"));
+        std::fs::copy(dir.join("demo/ledger.kpl"), &from).unwrap();
+        let c = rusqlite::Connection::open(&from).unwrap();
+        assert_eq!(c.execute(sql, []).unwrap(), 1, "{tag}");
+        drop(c);
+        let mut to_url = None;
+        if let Some(server) = server() {
+            to_url = Some(database(&server, &format!("redteam4_copy_{tag}")));
+        }
+        let to = to_url.unwrap_or_else(|| dir.join(format!("{tag}-copy.kpl")).display().to_string());
+        let source = open_source(from.to_str().unwrap()).unwrap();
+        let mut dest = open_destination(&to).unwrap();
+        let copied = copy(&source, &mut dest, &mut |_, _| {}).unwrap();
+        let codes: Vec<_> = copied.report.findings.iter().map(|f| f.code).collect();
+        assert!(!copied.report.ok && codes.contains(&kpledger_verify::Rule::Log2), "{tag}: {codes:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
