@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use kpledger_core::copy::{copy, open_destination, open_source};
-use kpledger_core::store::backend::Backend as _;
+use kpledger_core::store::backend::{Backend as _, EventRow};
 use kpledger_core::store::pg::PgStore;
 use kpledger_core::store::{Fault, OpenOptions};
 use kpledger_core::{Ledger, StorageError, StoreError};
@@ -224,4 +224,52 @@ fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
         assert!(!copied.report.ok && codes.contains(&kpledger_verify::Rule::Log2), "{tag}: {codes:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The schema is checked when a transaction begins; the tables were locked only when a
+/// statement first touched them (a writer's rows are sent at its commit). In between, a
+/// superuser's `ALTER TABLE events SET UNLOGGED` went through: the event committed next was
+/// acknowledged from a table that a crash empties, and the check would only refuse the
+/// transaction after it. The same gap let a snapshot (verification's) be opened on a table then
+/// swapped for a view, put under row security, or truncated (which a snapshot that has not read
+/// the table yet sees as empty). Now every table is locked before the check, so such a
+/// change waits for the transaction (here it runs out of its `lock_timeout`).
+#[test]
+fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let url = database(&server, "redteam4_race");
+    let mut s = PgStore::create(&url).unwrap();
+    let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
+    admin.batch_execute("SET lock_timeout = '2s'").unwrap();
+    let tx = s.begin_write().unwrap();
+    let unlogged = admin.batch_execute("ALTER TABLE events SET UNLOGGED");
+    tx.writes()
+        .insert_event(&EventRow {
+            hash: &kpledger_model::Hash([7; 32]),
+            kind: "extraction",
+            time: "2026-03-02T08:00:00Z",
+            signer: "sl.miner",
+            doc: "{}",
+        })
+        .unwrap();
+    tx.commit().unwrap();
+    let persistence: i8 =
+        admin.query_one("SELECT relpersistence::\"char\" FROM pg_class WHERE oid = 'public.events'::regclass", &[]).unwrap().get(0);
+    assert!(
+        unlogged.is_err() && persistence == b'p' as i8,
+        "ALTER TABLE events SET UNLOGGED went ahead inside a write transaction; the event was acknowledged \
+         from a table with persistence {:?}",
+        persistence as u8 as char
+    );
+    for (tag, sql) in [
+        ("view", "ALTER TABLE parcels RENAME TO parcels_real"),
+        // Not MVCC-safe: a snapshot that has not read the table yet then sees it empty.
+        ("truncate", "TRUNCATE log_frontier"),
+        ("row security", "ALTER TABLE actors ENABLE ROW LEVEL SECURITY"),
+    ] {
+        let snapshot = s.begin_snapshot().unwrap();
+        assert!(admin.batch_execute(sql).is_err(), "{tag}: changed under an open snapshot");
+        drop(snapshot);
+    }
 }

@@ -265,6 +265,18 @@ impl PgStore {
     }
 }
 
+/// `LOCK TABLE` of every table of the ledger in `mode`, taken before the schema check of a
+/// transaction so that what the check saw of the tables holds until its end: every `ALTER
+/// TABLE`, `CREATE RULE`, `CREATE TRIGGER`, `CREATE INDEX`, `DROP` and `TRUNCATE` on them waits
+/// for the transaction (`ROW EXCLUSIVE` for a writer; `ACCESS SHARE` for a snapshot, which holds
+/// off what changes reads: a rule, row security, a table swapped for a view).
+pub(super) fn lock_tables(mode: &str) -> String {
+    const TABLES: &str = "public.kpledger, public.events, public.event_parcels, public.meta, public.actors, \
+         public.sites, public.policies, public.parcels, public.certificates, public.checkpoints, \
+         public.log_nodes, public.log_frontier";
+    format!("LOCK TABLE {TABLES} IN {mode} MODE")
+}
+
 /// Refuses to write unless the server runs with `fsync = on`: checked on connecting and again in
 /// every write transaction, since a superuser can turn it off with a reload while a writer (a
 /// `kpledger serve`) stays connected.

@@ -660,12 +660,23 @@ impl Backend for PgStore {
         let st = self.statement("SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync')")?;
         let fsync: String = self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
         super::pg::durable(&fsync, &self.shown)?;
+        if let Err(e) = self.batch(&super::pg::lock_tables("ROW EXCLUSIVE")) {
+            // A table gone: say so as the schema check does.
+            drop(tx);
+            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
+            return Err(e);
+        }
         check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
         Ok(Box::new(tx))
     }
     fn begin_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Fault> {
         self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let snapshot = PgSnapshot(self);
+        if let Err(e) = self.batch(&super::pg::lock_tables("ACCESS SHARE")) {
+            drop(snapshot);
+            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
+            return Err(e);
+        }
         check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
         Ok(Box::new(snapshot))
     }
