@@ -32,24 +32,24 @@
 /// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
 /// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
 macro_rules! refused {
-    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
-        $(#[doc = $why])+
-        pub(super) fn $name() -> Vec<File> {
-            $(let $tag = stringify!($name);)?
-            let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.refuse(concat!("fail_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
-        }
-    )*};
+    ($($case:tt)*) => { case_makers!("fail_", refuse; $($case)*); };
 }
 
 /// See [`refused!`].
 macro_rules! warned {
-    ($($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
+    ($($case:tt)*) => { case_makers!("warn_", warn; $($case)*); };
+}
+
+/// What [`refused!`] and [`warned!`] expand to: makers of the folders `<prefix><name>`, whose
+/// files [`World`]'s `record` method (`refuse` or `warn`) writes.
+macro_rules! case_makers {
+    ($prefix:literal, $record:ident;
+     $($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
             $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.warn(concat!("warn_", stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
+            w.$record(concat!($prefix, stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
         }
     )*};
 }
@@ -95,14 +95,14 @@ use kpledger_model::hash::sha256;
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
-    ForeignCertificate, Hash, HsCode, ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody,
-    OfferKind, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role,
-    SecretKey, SiteId, Time,
+    ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
+    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
+    SiteId, Time,
 };
-use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{
     self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
 };
+use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};

@@ -19,9 +19,7 @@ mod common;
 
 use kpledger_core::Ledger;
 use kpledger_core::sim::{Sim, licence, reference, site, text};
-use kpledger_model::{
-    ActorId, Cents, CertImporter, Country, ImportConfirmation, Origin, ParcelId, Payload, Points, Role, Time,
-};
+use kpledger_model::{ActorId, Cents, CertImporter, Country, Origin, ParcelId, Payload, Points, Role, Time};
 use kpledger_testkit::TempDir;
 use kpledger_verify::{Finding, Rule};
 
@@ -182,20 +180,9 @@ impl World {
 
     /// Liberia's confirmation of receipt, with `carats` weighed.
     fn confirmation(&self, carats: u64) -> Payload {
-        let c = self.sim.ledger().certificate(&reference(CERT).unwrap()).unwrap().unwrap().certificate;
-        Payload::ImportConfirmation {
-            confirmation: ImportConfirmation {
-                certificate: c.number.clone(),
-                parcels: self.sim.current_refs(CERT).unwrap(),
-                parcel_count: c.parcel_count,
-                carats_pt: Points(carats),
-                importer: c.importer.name.clone(),
-                exporter: c.exporter.name.clone(),
-                date_of_receipt: self.sim.now().date(),
-                seal_intact: true,
-                holder: self.lr_dealer.clone(),
-            },
-        }
+        let mut confirmation = kpledger_testkit::events::confirmation(&self.sim, CERT, &self.lr_dealer);
+        confirmation.carats_pt = Points(carats);
+        Payload::ImportConfirmation { confirmation }
     }
 }
 

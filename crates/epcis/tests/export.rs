@@ -273,19 +273,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
     sim.tick(60);
     sim.export(&nma, number).unwrap();
     sim.tick(12 * 60);
-    let c = sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
-    let transit = Payload::Transit {
-        certificate: c.number.clone(),
-        country: Country::new("GN").unwrap(),
-        parcels: sim.current_refs(number).unwrap(),
-        seal_ids_in: c.container_seal_ids.clone(),
-        seal_ids_out: c.container_seal_ids.clone(),
-        carats_in_pt: Points(c.carats()),
-        carats_out_pt: Points(c.carats()),
-        parcel_count_in: c.parcel_count,
-        parcel_count_out: c.parcel_count,
-        opened: false,
-    };
+    let transit = kpledger_testkit::events::transit(&sim, number, "GN");
     sim.submit(&gn, transit).unwrap();
     sim.tick(12 * 60);
     sim.confirm_import(&mme, number, &liberty).unwrap();
