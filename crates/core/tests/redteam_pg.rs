@@ -273,3 +273,65 @@ fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
         drop(snapshot);
     }
 }
+
+/// A superuser replaces PostgreSQL's own `pg_advisory_xact_lock(bigint)` — the sequencer's lock
+/// — with an SQL function that takes no lock (`CREATE OR REPLACE` keeps the built-in's oid, so no
+/// check of objects made after initdb sees it, and the planner inlines the new body where the
+/// server would otherwise call its compiled-in function), and four writers append at once. The log does
+/// not fork all the same: the keys of `events` (and of the tree's nodes and frontier) admit one
+/// row per position, so of two writers that read the same end of the log one fails at its
+/// commit and is not acknowledged. Every acknowledged position holds the event acknowledged
+/// for it, and nothing else was recorded. (What the replaced lock does cost: events judged
+/// against a state another writer was changing; verification reports any rule that broke.)
+#[test]
+fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let url = database(&server, "redteam4_nolock");
+    PgStore::create(&url).unwrap();
+    let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE OR REPLACE FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) RETURNS void \
+             LANGUAGE sql AS 'SELECT NULL::void'",
+        )
+        .unwrap();
+    PgStore::open(&url, true, Duration::from_secs(5)).expect("the replaced built-in is not seen by the schema check");
+    let handles: Vec<_> = (0..4u8)
+        .map(|w| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut s = PgStore::open(&url, false, Duration::from_secs(30)).unwrap();
+                let mut acked = Vec::new();
+                for i in 0..25u8 {
+                    let tx = s.begin_write().unwrap();
+                    let seq = tx
+                        .writes()
+                        .insert_event(&EventRow {
+                            hash: &kpledger_model::Hash([w, i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]),
+                            kind: "extraction",
+                            time: "2026-03-02T08:00:00Z",
+                            signer: &format!("writer-{w}"),
+                            doc: &format!("{{\"w\":{w},\"i\":{i}}}"),
+                        })
+                        .unwrap();
+                    if tx.commit().is_ok() {
+                        acked.push((seq, w, i));
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    let acked: Vec<(u64, u8, u8)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    eprintln!("{} of 100 appends acknowledged, the others refused at their commit", acked.len());
+    let rows = admin.query("SELECT seq, doc FROM events ORDER BY seq", &[]).unwrap();
+    assert_eq!(rows.len(), acked.len(), "an event was recorded that no writer had acknowledged");
+    for (seq, w, i) in &acked {
+        let doc: String = rows.iter().find(|r| r.get::<_, i64>(0) == *seq as i64).unwrap().get(1);
+        assert_eq!(doc, format!("{{\"w\":{w},\"i\":{i}}}"), "position {seq} holds another event than the one acknowledged");
+    }
+    let mut seqs: Vec<u64> = acked.iter().map(|a| a.0).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=acked.len() as u64).collect::<Vec<_>>(), "positions without a gap, each once");
+}
