@@ -46,7 +46,8 @@ fn redteam4_pg_a_view_in_pg_catalog_shadowing_a_table_is_refused() {
     assert!(copy(&from, &mut to, &mut |_, _| {}).unwrap().report.ok);
     drop(to);
     let mut db = postgres::Client::connect(&url, NoTls).unwrap();
-    let hidden: String = db.query_one("SELECT id FROM public.parcels ORDER BY id LIMIT 1", &[]).unwrap().get(0);
+    let hidden: String =
+        db.query_one("SELECT id FROM public.parcels ORDER BY id LIMIT 1", &[]).unwrap().get(0);
     db.batch_execute(&format!(
         "SET allow_system_table_mods = on; \
          CREATE VIEW pg_catalog.parcels AS SELECT id, holder, status, weight_pt, head, doc FROM public.parcels \
@@ -85,7 +86,11 @@ fn redteam4_pg_objects_of_every_kind_outside_the_tables_are_refused() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
     let edits: &[(&str, &str, &str)] = &[
-        ("information_schema", "CREATE TABLE information_schema.events (seq bigint)", "relation information_schema.events"),
+        (
+            "information_schema",
+            "CREATE TABLE information_schema.events (seq bigint)",
+            "relation information_schema.events",
+        ),
         (
             "pg_catalog_function",
             "CREATE FUNCTION pg_catalog.unnest(bytea[]) RETURNS SETOF bytea LANGUAGE sql AS 'SELECT NULL::bytea'",
@@ -194,7 +199,10 @@ fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
     let _ = std::fs::remove_dir_all(&dir);
     kpledger_core::demo::run(&dir.join("demo"), 2, &mut |_| {}).unwrap();
     let edits: &[(&str, &str)] = &[
-        ("root", "UPDATE checkpoints SET root = zeroblob(32) WHERE size = (SELECT max(size) FROM checkpoints)"),
+        (
+            "root",
+            "UPDATE checkpoints SET root = zeroblob(32) WHERE size = (SELECT max(size) FROM checkpoints)",
+        ),
         (
             "note",
             "UPDATE checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 1, 4), '9999') \
@@ -254,8 +262,10 @@ fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
         })
         .unwrap();
     tx.commit().unwrap();
-    let persistence: i8 =
-        admin.query_one("SELECT relpersistence::\"char\" FROM pg_class WHERE oid = 'public.events'::regclass", &[]).unwrap().get(0);
+    let persistence: i8 = admin
+        .query_one("SELECT relpersistence::\"char\" FROM pg_class WHERE oid = 'public.events'::regclass", &[])
+        .unwrap()
+        .get(0);
     assert!(
         unlogged.is_err() && persistence == b'p' as i8,
         "ALTER TABLE events SET UNLOGGED went ahead inside a write transaction; the event was acknowledged \
@@ -296,7 +306,8 @@ fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
              LANGUAGE sql AS 'SELECT NULL::void'",
         )
         .unwrap();
-    PgStore::open(&url, true, Duration::from_secs(5)).expect("the replaced built-in is not seen by the schema check");
+    PgStore::open(&url, true, Duration::from_secs(5))
+        .expect("the replaced built-in is not seen by the schema check");
     let handles: Vec<_> = (0..4u8)
         .map(|w| {
             let url = url.clone();
@@ -308,7 +319,10 @@ fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
                     let seq = tx
                         .writes()
                         .insert_event(&EventRow {
-                            hash: &kpledger_model::Hash([w, i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]),
+                            hash: &kpledger_model::Hash([
+                                w, i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4,
+                                5, 6, 7, 8, 9, 0,
+                            ]),
                             kind: "extraction",
                             time: "2026-03-02T08:00:00Z",
                             signer: &format!("writer-{w}"),
@@ -329,7 +343,11 @@ fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
     assert_eq!(rows.len(), acked.len(), "an event was recorded that no writer had acknowledged");
     for (seq, w, i) in &acked {
         let doc: String = rows.iter().find(|r| r.get::<_, i64>(0) == *seq as i64).unwrap().get(1);
-        assert_eq!(doc, format!("{{\"w\":{w},\"i\":{i}}}"), "position {seq} holds another event than the one acknowledged");
+        assert_eq!(
+            doc,
+            format!("{{\"w\":{w},\"i\":{i}}}"),
+            "position {seq} holds another event than the one acknowledged"
+        );
     }
     let mut seqs: Vec<u64> = acked.iter().map(|a| a.0).collect();
     seqs.sort_unstable();

@@ -14,7 +14,9 @@
 //! - checks the schema from `pg_catalog` before any other read, as the SQLite store checks
 //!   `sqlite_schema`: the tables, their columns and types, constraints and indexes must be
 //!   exactly what this build creates, and the database may hold no trigger, rule, view,
-//!   function, policy, event trigger, extension or schema of its own ([`check_schema`]).
+//!   function, policy, event trigger, extension or schema of its own, nor any object made after
+//!   initdb in PostgreSQL's own schemas ([`check_schema`]); a transaction locks every table
+//!   before checking, so that what the check saw holds until it ends.
 //!
 //! One sequencer: every write transaction first takes a transaction-level advisory lock
 //! ([`SEQUENCER_LOCK`]), so several writers (several `kpledger serve` instances on one

@@ -658,7 +658,8 @@ impl Backend for PgStore {
         // writer before it committed. Then the schema, as another session may have changed it.
         // The server's fsync too: a reload may have turned it off since this writer connected.
         let st = self.statement("SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync')")?;
-        let fsync: String = self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
+        let fsync: String =
+            self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
         super::pg::durable(&fsync, &self.shown)?;
         if let Err(e) = self.batch(&super::pg::lock_tables("ROW EXCLUSIVE")) {
             // A table gone: say so as the schema check does.
@@ -686,7 +687,7 @@ impl Backend for PgStore {
     fn integrity_check(&self) -> Result<(), Fault> {
         // PostgreSQL has no counterpart of SQLite's `integrity_check` that runs without an
         // extension (and the schema check refuses extensions): its pages are checked by the
-        // server (`data_checksums`), and verification compares every stored cell with what the
+        // server when the cluster has checksums (`initdb --data-checksums`), and verification compares every stored cell with what the
         // signed events imply, every index lookup included.
         Ok(())
     }
