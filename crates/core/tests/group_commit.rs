@@ -6,7 +6,7 @@
 
 use kpledger_core::sim::Sim;
 use kpledger_core::{Recorded, StoreError};
-use kpledger_model::ParsedEvent;
+use kpledger_model::{ParsedEvent, Payload};
 use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
 use kpledger_testkit::events;
 use kpledger_verify::{SigMode, Signatures};
@@ -74,17 +74,7 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     let (nma, miner, koidu, tongo) =
         (c.actor(cast::NMA.id), c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let extraction = |sim: &mut Sim, who: &kpledger_model::ActorId, at: &kpledger_model::SiteId| {
-        let parcel = sim.new_parcel_id();
-        let p = Payload::Extraction {
-            parcel,
-            site: at.clone(),
-            weight_pt: Points(100),
-            stones: 1,
-            hs_code: HsCode::new("7102.31").unwrap(),
-        };
-        let ev = sim.sign(who, p).unwrap();
-        sim.tick(1);
-        ev
+        events::extraction(sim, who, at, 100, 1)
     };
     let revoke = sim
         .sign(
