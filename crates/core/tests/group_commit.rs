@@ -6,8 +6,9 @@
 
 use kpledger_core::sim::Sim;
 use kpledger_core::{Recorded, StoreError};
-use kpledger_model::{HsCode, ParsedEvent, Payload, Points};
+use kpledger_model::{ParsedEvent, Payload};
 use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
+use kpledger_testkit::events;
 use kpledger_verify::{SigMode, Signatures};
 
 #[test]
@@ -16,19 +17,7 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     let terms = Terms::new("kpledger.sl/group", "group", "2026-03-02T08:00:00Z");
     let (mut sim, c, _tmp) = cast::world("group", &cast::SIERRA_LEONE[..5], &terms);
     let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
-    let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| -> ParsedEvent {
-        let parcel = sim.new_parcel_id();
-        let p = Payload::Extraction {
-            parcel,
-            site: at.clone(),
-            weight_pt: Points(100),
-            stones: 1,
-            hs_code: HsCode::new("7102.31").unwrap(),
-        };
-        let ev = sim.sign(&miner, p).unwrap();
-        sim.tick(1);
-        ev
-    };
+    let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| events::extraction(sim, &miner, at, 100, 1);
     let old = extraction(&mut sim, &koidu);
     sim.ledger_mut().append(&old).unwrap();
     let before = sim.ledger().len().unwrap();
@@ -85,17 +74,7 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     let (nma, miner, koidu, tongo) =
         (c.actor(cast::NMA.id), c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let extraction = |sim: &mut Sim, who: &kpledger_model::ActorId, at: &kpledger_model::SiteId| {
-        let parcel = sim.new_parcel_id();
-        let p = Payload::Extraction {
-            parcel,
-            site: at.clone(),
-            weight_pt: Points(100),
-            stones: 1,
-            hs_code: HsCode::new("7102.31").unwrap(),
-        };
-        let ev = sim.sign(who, p).unwrap();
-        sim.tick(1);
-        ev
+        events::extraction(sim, who, at, 100, 1)
     };
     let revoke = sim
         .sign(

@@ -31,8 +31,10 @@ impl Ledger {
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
+                // The keys the events name are decoded once for the whole ingest.
+                let decoded = kpledger_model::KeyCache::default();
                 for docs in batches {
-                    let prepared = kpledger_verify::prepare::prepare(&docs, SigMode::Strict);
+                    let prepared = kpledger_verify::prepare::prepare_in(&docs, SigMode::Strict, &decoded);
                     if tx.send(prepared).is_err() {
                         break;
                     }
