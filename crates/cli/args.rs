@@ -175,6 +175,8 @@ pub(crate) struct SourceArgs {
     #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor, requires = "server")]
     pub(crate) as_actor: Option<ActorId>,
     #[command(flatten)]
+    pub(crate) ca: CaArgs,
+    #[command(flatten)]
     pub(crate) open: OpenArgs,
 }
 
@@ -187,6 +189,18 @@ pub(crate) struct ServerArgs {
     /// then not read
     #[arg(long, value_name = "URL")]
     pub(crate) server: Option<String>,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+}
+
+/// The authorities trusted for an https:// server's certificate.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CaArgs {
+    /// With an https:// server: trust only the certificate(s) of this PEM file (the private CA
+    /// that issued the server's certificate, or a test server's self-signed certificate)
+    /// instead of the built-in public roots
+    #[arg(long, value_name = "FILE", env = "KPLEDGER_CA_CERT")]
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// What an evidence bundle is judged against: the importing authority's trust policy, or the

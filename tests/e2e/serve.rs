@@ -506,7 +506,8 @@ fn sigkill_during_a_bounded_load_loses_no_acknowledged_event() {
 fn the_limits_are_set_by_flags() {
     let dir = TempDir::new("serve-flags");
     let (ledger, events) = world(&dir, 3);
-    let server = Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2"]);
+    let server =
+        Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2", "--group-wait", "0"]);
     let url = format!("{}/v1/events", server.url);
     let send = |ctype: &str, body: Vec<u8>| {
         let mut r = agent().post(&url).header("content-type", ctype).send(&body[..]).unwrap();
@@ -534,7 +535,8 @@ fn the_limits_are_set_by_flags() {
     assert_eq!(statuses[..2], [200, 200], "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
     let help = kp!("serve", "--help").run().ok().stdout.clone();
-    for default in ["4194304", "1000", "256", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
+    for default in
+        ["4194304", "1000", "256", "2", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
     {
         assert!(help.contains(&format!("[default: {default}]")), "{default}: {help}");
     }

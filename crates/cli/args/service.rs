@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use kpledger_model::ActorId;
 
-use super::value;
+use super::{CaArgs, value};
 
 /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
 ///
@@ -79,6 +79,10 @@ pub(crate) struct LimitArgs {
     /// Most submissions recorded in one transaction (group commit)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) group: usize,
+    /// Milliseconds the writer waits, after a group's first submission, for submissions still
+    /// being checked, so that they share one commit (never when none is on its way; 0: never)
+    #[arg(long, default_value_t = 2, value_name = "MS")]
+    pub(crate) group_wait: u64,
 }
 
 /// The checkpoints the service publishes itself, and the witnesses it asks to cosign them.
@@ -142,6 +146,8 @@ pub(crate) struct SubmitArgs {
     /// The server's base URL
     #[arg(long, env = "KPLEDGER_SERVER")]
     pub(crate) server: String,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
     /// Signed event files (.json: one event; .jsonl: one per line)
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
@@ -160,11 +166,19 @@ pub(crate) struct SubmitArgs {
 ///
 /// Example: kpledger get --server http://127.0.0.1:8080 --key gems.pem --as sl.exporter.kono-gems
 ///   /v1/certificates/SL-2026-004312/bundle --out SL-2026-004312.json   (needs a running kpledger serve)
+///
+/// Over HTTPS, from a server whose certificate the authority's private CA issued (--ca-cert,
+/// on every command that takes --server):
+///
+/// Example: kpledger get --server https://ledger.nma.gov.sl --ca-cert nma-ca.pem --key gems.pem
+///   --as sl.exporter.kono-gems /v1/actors   (needs a running kpledger serve with a certificate from that CA)
 #[derive(Debug, Args)]
 pub(crate) struct GetArgs {
     /// The server's base URL
     #[arg(long, env = "KPLEDGER_SERVER")]
     pub(crate) server: String,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
     /// The actor's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,

@@ -70,7 +70,7 @@ fn offer_cmd(h: HandoverCmd) -> Result<u8> {
     let key = SecretKey::read_pem_file(&key)?;
     let (offer, remote) = match (&server.server, ledger) {
         (Some(url), _) => {
-            let s = server_of(url, &key, as_actor.as_ref())?;
+            let s = server_of(url, &server.ca, &key, as_actor.as_ref())?;
             let offer =
                 make_offer(&Source::Server(&s), &key, s.actor().clone(), &parcel, &to, price, time.as_ref())?;
             (offer, Some(s))
