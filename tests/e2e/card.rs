@@ -31,27 +31,13 @@ impl World {
             policy: demo.join("trust-policy.txt"),
             d,
         };
-        kp!(
-            "extract",
-            "--ledger",
-            &w.ledger,
-            "--key",
-            w.key("sl.miner.koroma"),
-            "--site",
-            "sl.kono.koidu-12",
-            "--weight",
-            "12.34",
-            "--stones",
-            "9",
-            "--hs",
-            "7102.31",
-            "--parcel",
-            PARCEL,
-            "--time",
-            "2026-03-22T09:00:00Z"
-        )
-        .run()
-        .ok();
+        // Koroma's new parcel, 12.34 ct, 9 stones.
+        let parcel = ["--site", "sl.kono.koidu-12", "--weight", "12.34", "--stones", "9", "--hs", "7102.31"];
+        kp!("extract", "--ledger", &w.ledger, "--key", w.key("sl.miner.koroma"))
+            .args(parcel)
+            .args(["--parcel", PARCEL, "--time", "2026-03-22T09:00:00Z"])
+            .run()
+            .ok();
         w.publish();
         w
     }

@@ -25,7 +25,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::util::{
-    KOIDU_SITE, Out, TempDir, base64, copy_ledger, init, licence_2026, openssl, policy_file, snapshot,
+    KOIDU_SITE, Out, TempDir, base64, copy_ledger, enrol, init, licence_2026, openssl, policy_file, snapshot,
 };
 
 /// The world's log origin, actors, site and the time of the hostile events.
@@ -445,31 +445,11 @@ fn world(dir: &TempDir) -> PathBuf {
         .args(KOIDU_SITE)
         .run()
         .ok();
-    kp!(
-        "actor",
-        "enrol",
-        "--ledger",
-        &ledger,
-        "--key",
-        &nma,
-        "--time",
-        "2026-03-02T08:30:00Z",
-        "--id",
-        MINER,
-        "--name",
-        "Koroma artisanal mining",
-        "--role",
-        "miner",
-        "--country",
-        "SL",
-        "--pubkey",
-        &miner,
-        "--site",
-        SITE
-    )
-    .args(licence_2026("NMA/AM/2026/114", "artisanal"))
-    .run()
-    .ok();
+    enrol(&ledger, &nma, [MINER, "Koroma artisanal mining", "miner", "SL"], &miner)
+        .args(["--time", "2026-03-02T08:30:00Z", "--site", SITE])
+        .args(licence_2026("NMA/AM/2026/114", "artisanal"))
+        .run()
+        .ok();
     ledger
 }
 

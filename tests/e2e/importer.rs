@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{TempDir, copy_ledger, init, licence_2026, snapshot, verify_json};
+use crate::util::{TempDir, copy_ledger, enrol, init, licence_2026, snapshot, verify_json};
 
 /// `kpledger demo` (8 parcels) in `dir/kpledger-demo`.
 fn demo(dir: &TempDir) -> PathBuf {
@@ -45,29 +45,12 @@ fn belgian_ledger(dir: &TempDir) -> (PathBuf, PathBuf) {
     kp!("policy", "set", "--ledger", &ledger, "--key", &fpsd, &policy, "--time", "2026-03-16T09:05:00Z")
         .run()
         .ok();
-    kp!(
-        "actor",
-        "enrol",
-        "--ledger",
-        &ledger,
-        "--key",
-        &fpsd,
-        "--id",
-        "be.dealer.diamcor",
-        "--name",
-        "Diamcor Rough Trading NV",
-        "--role",
-        "dealer",
-        "--country",
-        "BE",
-        "--pubkey",
-        dir.join("diamcor.pem.pub"),
-        "--time",
-        "2026-03-16T09:10:00Z"
-    )
-    .args(licence_2026("BE/DL/2026/001", "dealer"))
-    .run()
-    .ok();
+    let diamcor = ["be.dealer.diamcor", "Diamcor Rough Trading NV", "dealer", "BE"];
+    enrol(&ledger, &fpsd, diamcor, &dir.join("diamcor.pem.pub"))
+        .args(["--time", "2026-03-16T09:10:00Z"])
+        .args(licence_2026("BE/DL/2026/001", "dealer"))
+        .run()
+        .ok();
     (ledger, fpsd)
 }
 

@@ -542,6 +542,16 @@ pub(crate) fn init(ledger: impl AsRef<OsStr>, origin: &str, root: [&str; 3], key
     )
 }
 
+/// `actor enrol` on the ledger at `ledger`, signed with `key`: the actor `[id, name, role,
+/// country]` whose public key is the file `pubkey`. Add `--time` and its licence.
+pub(crate) fn enrol(ledger: &Path, key: &Path, who: [&str; 4], pubkey: &Path) -> Cmd {
+    let [id, name, role, country] = who;
+    kp!("actor", "enrol", "--ledger", ledger, "--key", key, "--id", id, "--name", name, "--role", role)
+        .args(["--country", country])
+        .arg("--pubkey")
+        .arg(pubkey)
+}
+
 /// `KEY.pub`, where `kpledger key new KEY` and these tests put the public key.
 pub(crate) fn pub_of(private: &Path) -> PathBuf {
     let mut s = private.as_os_str().to_owned();

@@ -414,6 +414,15 @@ fn whole_parcel_deleted() {
 // An event inserted into the middle of the log
 // ---------------------------------------------------------------------------------------
 
+/// A demo ledger, its events, its checkpoints, and a [`ghost`] event for it.
+fn with_ghost(tag: &str) -> (Demo, Vec<ParsedEvent>, Vec<StoredCheckpoint>, (u64, ParsedEvent)) {
+    let demo = Demo::new(tag);
+    let events = demo.events();
+    let cps = demo.checkpoints();
+    let ghost = ghost(&demo, &events);
+    (demo, events, cps, ghost)
+}
+
 /// Where a ghost extraction goes: just before the Guinean collector merges his parcels
 /// (a validly signed extraction by the Guinean miner, dated between its neighbours), so
 /// that it looks as if the parcel had been mined with the others.
@@ -433,10 +442,7 @@ fn ghost(demo: &Demo, events: &[ParsedEvent]) -> (u64, ParsedEvent) {
 
 #[test]
 fn event_inserted_into_the_middle() {
-    let demo = Demo::new("insert");
-    let events = demo.events();
-    let cps = demo.checkpoints();
-    let (at, ghost) = ghost(&demo, &events);
+    let (demo, events, cps, (at, ghost)) = with_ghost("insert");
     assert!(at <= cps[0].size, "the insertion is under both checkpoints");
 
     // Naive: the later events are renumbered to make room (negated first, so that no two
@@ -563,10 +569,7 @@ fn fork_is_refused_by_the_witnesses() {
 /// verification then shows the fork itself (LOG-2), without asking any witness.
 #[test]
 fn fork_under_the_old_checkpoints_is_log2() {
-    let demo = Demo::new("fork-kept");
-    let events = demo.events();
-    let cps = demo.checkpoints();
-    let (at, ghost) = ghost(&demo, &events);
+    let (demo, events, cps, (at, ghost)) = with_ghost("fork-kept");
     let path = demo.scratch.join("fork.kpl");
     let mut forked = events.clone();
     forked.insert(at as usize - 1, ghost);

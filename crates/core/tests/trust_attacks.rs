@@ -22,7 +22,8 @@ use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
 use kpledger_core::sim::{Sim, licence, site, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
 use kpledger_model::{
-    ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, Time,
+    ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, SiteId,
+    Time,
 };
 use kpledger_testkit::TempDir;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
@@ -146,39 +147,15 @@ impl Regional {
                     .unwrap(),
             )
             .unwrap();
-        let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-            licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
-        };
-        let miner = sim
-            .enrol(
-                authority,
-                &format!("{c}.miner.one"),
-                "Miner One",
-                Role::Miner,
-                country,
-                Some(lic("M/1", class, &[&mine])),
-            )
-            .unwrap();
-        let dealer = sim
-            .enrol(
-                authority,
-                &format!("{c}.dealer.one"),
-                "Dealer One",
-                Role::Dealer,
-                country,
-                Some(lic("D/1", "dealer", &[])),
-            )
-            .unwrap();
-        let exporter = sim
-            .enrol(
-                authority,
-                &format!("{c}.exporter.one"),
-                "Exporter One Ltd",
-                Role::Exporter,
-                country,
-                Some(lic("E/1", "exporter", &[])),
-            )
-            .unwrap();
+        // A licensed trader `<c>.<who>` of `role`, its licence `number` of `class`.
+        let mut trader =
+            |who: &str, name: &str, role: Role, (number, class): (&str, &str), sites: &[&SiteId]| {
+                let lic = licence(number, class, YEAR.0, YEAR.1, sites).unwrap();
+                sim.enrol(authority, &format!("{c}.{who}"), name, role, country, Some(lic)).unwrap()
+            };
+        let miner = trader("miner.one", "Miner One", Role::Miner, ("M/1", class), &[&mine]);
+        let dealer = trader("dealer.one", "Dealer One", Role::Dealer, ("D/1", "dealer"), &[]);
+        let exporter = trader("exporter.one", "Exporter One Ltd", Role::Exporter, ("E/1", "exporter"), &[]);
         let valuer = sim
             .enrol(authority, &format!("{c}.valuer"), "Government Valuer", Role::Valuer, country, None)
             .unwrap();
@@ -377,9 +354,8 @@ impl Regional {
                     site("lr.forged.claim-1", "Claim 1", "LR", "North", "7.28,-10.65", 40_000).unwrap(),
                 )
                 .unwrap();
-            let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-                licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
-            };
+            let lic =
+                |n: &str, class: &str, sites: &[&SiteId]| licence(n, class, YEAR.0, YEAR.1, sites).unwrap();
             sim.enrol(
                 &lr,
                 "lr.miner.one",
@@ -409,7 +385,7 @@ impl Regional {
             .unwrap();
             sim.enrol(&lr, "lr.valuer", "Government Valuer", Role::Valuer, "LR", None).unwrap();
         }
-        let mine = kpledger_model::SiteId::new("lr.forged.claim-1").unwrap();
+        let mine = SiteId::new("lr.forged.claim-1").unwrap();
         let p = sim.extract(&miner, &mine, Points(20_000), 40, "7102.31").unwrap();
         sim.handover(&miner, &p, &dealer, Cents(1_000_000), None).unwrap();
         sim.handover(&dealer, &p, &exporter, Cents(2_000_000), None).unwrap();
@@ -696,9 +672,7 @@ fn a_verified_bundle_of_two_parcels_is_imported_as_its_shipment() {
     let mine = sim
         .site(&nma, site("sl.kono.claim-1", "Claim 1", "SL", "Kono", "8.64,-10.97", 8_000).unwrap())
         .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-        licence(n, class, YEAR.0, YEAR.1, sites).unwrap()
-    };
+    let lic = |n: &str, class: &str, sites: &[&SiteId]| licence(n, class, YEAR.0, YEAR.1, sites).unwrap();
     let miner = sim
         .enrol(&nma, "sl.miner.one", "Miner One", Role::Miner, "SL", Some(lic("M/1", "artisanal", &[&mine])))
         .unwrap();
