@@ -106,28 +106,18 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
     // Variants: empty arrays as events; empty objects where the proofs go (not streamed:
     // refused by the strict reader's bound on memory); one event that is an array of millions
     // of empty objects.
-    bounded(
-        &dir,
+    let verify = |name: &str, bytes: &[u8], phrase: &str| {
+        bounded(&dir, name, bytes, &[&["verify", "{file}", "--policy", policy]], phrase);
+    };
+    verify(
         "bundle-of-empty-arrays.json",
         &filled(head, "[]", ",", "]}"),
-        &[&["verify", "{file}", "--policy", policy]],
         "bundle event 1 is not a valid signed kpledger event",
     );
     let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
-    bounded(
-        &dir,
-        "bundle-of-empty-proofs.json",
-        &filled(proofs_head, "{}", ",", "]}}"),
-        &[&["verify", "{file}", "--policy", policy]],
-        "far more JSON values",
-    );
-    bounded(
-        &dir,
-        "bundle-of-one-huge-event.json",
-        &filled(&format!("{head}["), "{}", ",", "]]}"),
-        &[&["verify", "{file}", "--policy", policy]],
-        "far more JSON values",
-    );
+    verify("bundle-of-empty-proofs.json", &filled(proofs_head, "{}", ",", "]}}"), "far more JSON values");
+    let one_huge_event = filled(&format!("{head}["), "{}", ",", "]]}");
+    verify("bundle-of-one-huge-event.json", &one_huge_event, "far more JSON values");
     // Documents kpledger does not sign are read within the same bound: an EPCIS document to
     // check against the ledger, and a consistency proof given to a witness.
     let demo = dir.join("demo");

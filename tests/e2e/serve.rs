@@ -7,20 +7,22 @@
 use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::sim::{licence, site};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretKey, Time};
+use kpledger_model::{ParsedEvent, Role, SecretKey};
 
 use crate::util::{
-    AUTHORITY, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER, init,
-    pub_of,
+    AUTHORITY, BIN, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER,
+    child, init, pub_of,
 };
+use kpledger_testkit::cast::{self, Terms};
+use kpledger_testkit::events;
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
 pub(crate) struct Server {
@@ -34,7 +36,7 @@ impl Server {
     }
 
     pub(crate) fn start_with(ledger: &Path, flags: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kpledger"))
+        let mut child = child(Path::new(BIN))
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger"])
             .arg(ledger)
             .args(flags)
@@ -375,13 +377,7 @@ fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
 
 /// As [`world`], the ledger at `path` (a file, or a PostgreSQL URL).
 pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
-    let ledger = Ledger::create(&path).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new(ORIGIN).unwrap(),
-        "serve-crash",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let mut sim = cast::sim_at(&path, &Terms::new(ORIGIN, "serve-crash", "2026-03-02T08:00:00Z"));
     let nma = sim.genesis(AUTHORITY, "National Minerals Agency", "SL").unwrap();
     sim.policy(&nma, from_slice_strict(include_bytes!("../../policies/SL.json")).unwrap()).unwrap();
     let koidu = sim
@@ -389,21 +385,7 @@ pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
         .unwrap();
     let lic = licence("NMA/AM/2026/114", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap();
     let miner = sim.enrol(&nma, MINER, "Koroma artisanal mining", Role::Miner, "SL", Some(lic)).unwrap();
-    let events = (0..n)
-        .map(|_| {
-            let parcel = sim.new_parcel_id();
-            let p = Payload::Extraction {
-                parcel,
-                site: koidu.clone(),
-                weight_pt: Points(500),
-                stones: 2,
-                hs_code: HsCode::new("7102.31").unwrap(),
-            };
-            let ev = sim.sign(&miner, p).unwrap();
-            sim.tick(1);
-            ev
-        })
-        .collect();
+    let events = (0..n).map(|_| events::extraction(&mut sim, &miner, &koidu, 500, 2)).collect();
     (path, events)
 }
 
@@ -524,7 +506,8 @@ fn sigkill_during_a_bounded_load_loses_no_acknowledged_event() {
 fn the_limits_are_set_by_flags() {
     let dir = TempDir::new("serve-flags");
     let (ledger, events) = world(&dir, 3);
-    let server = Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2"]);
+    let server =
+        Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2", "--group-wait", "0"]);
     let url = format!("{}/v1/events", server.url);
     let send = |ctype: &str, body: Vec<u8>| {
         let mut r = agent().post(&url).header("content-type", ctype).send(&body[..]).unwrap();
@@ -552,7 +535,8 @@ fn the_limits_are_set_by_flags() {
     assert_eq!(statuses[..2], [200, 200], "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
     let help = kp!("serve", "--help").run().ok().stdout.clone();
-    for default in ["4194304", "1000", "256", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
+    for default in
+        ["4194304", "1000", "256", "2", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
     {
         assert!(help.contains(&format!("[default: {default}]")), "{default}: {help}");
     }

@@ -79,6 +79,10 @@ pub(crate) struct LimitArgs {
     /// Most submissions recorded in one transaction (group commit)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) group: usize,
+    /// Milliseconds the writer waits, after a group's first submission, for submissions still
+    /// being checked, so that they share one commit (never when none is on its way; 0: never)
+    #[arg(long, default_value_t = 2, value_name = "MS")]
+    pub(crate) group_wait: u64,
 }
 
 /// The checkpoints the service publishes itself, and the witnesses it asks to cosign them.

@@ -59,6 +59,7 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
         // time, stopping at the first line that is not an event (a file of millions of `{}`
         // lines is refused at its first, in the memory of one chunk).
         let mut i = 0;
+        let decoded = kpledger_model::KeyCache::default();
         loop {
             let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
             if chunk.is_empty() {
@@ -66,7 +67,7 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
             }
             let parsed_docs: Vec<_> = {
                 use rayon::prelude::*;
-                chunk.par_iter().map(|d| Event::parse(d)).collect()
+                chunk.par_iter().map(|d| Event::parse_in(d, &decoded)).collect()
             };
             for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
                 let place = if files.len() > 1 || i > 0 {

@@ -204,6 +204,7 @@ impl LimitArgs {
             request_timeout,
             queue,
             group,
+            group_wait,
         } = self;
         cfg.max_body = max_body;
         cfg.max_events = max_events;
@@ -212,6 +213,7 @@ impl LimitArgs {
         cfg.request_timeout = Duration::from_secs(request_timeout);
         cfg.queue = queue;
         cfg.group = group;
+        cfg.group_wait = Duration::from_millis(group_wait);
     }
 }
 

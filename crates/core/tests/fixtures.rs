@@ -32,24 +32,25 @@
 /// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
 /// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
 macro_rules! refused {
-    ($($case:tt)*) => { case_makers!("fail_", refuse; $($case)*); };
+    ($($case:tt)*) => { case_makers!("fail_", Error; $($case)*); };
 }
 
 /// See [`refused!`].
 macro_rules! warned {
-    ($($case:tt)*) => { case_makers!("warn_", warn; $($case)*); };
+    ($($case:tt)*) => { case_makers!("warn_", Warning; $($case)*); };
 }
 
 /// What [`refused!`] and [`warned!`] expand to: makers of the folders `<prefix><name>`, whose
-/// files [`World`]'s `record` method (`refuse` or `warn`) writes.
+/// files [`World::one_event`] writes for a finding of that severity.
 macro_rules! case_makers {
-    ($prefix:literal, $record:ident;
+    ($prefix:literal, $severity:ident;
      $($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
         $(#[doc = $why])+
         pub(super) fn $name() -> Vec<File> {
             $(let $tag = stringify!($name);)?
             let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
-            w.$record(concat!($prefix, stringify!($name)), Rule::$rule, parcel, &why(&[$($why),+]), event)
+            let because = why(&[$($why),+]);
+            w.one_event(Severity::$severity, concat!($prefix, stringify!($name)), Rule::$rule, parcel, &because, event)
         }
     )*};
 }
@@ -99,8 +100,10 @@ use kpledger_model::{
     Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
     SiteId, Time,
 };
+use kpledger_testkit::cast::Step::{Enrol, Site};
 use kpledger_testkit::cast::{
-    self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, NMA, NMA_OFFICE, PMT,
+    Place, SESAY, Step, TONGO, Terms,
 };
 use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};

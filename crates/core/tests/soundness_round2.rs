@@ -11,14 +11,16 @@ mod common;
 use std::collections::BTreeSet;
 
 use kpledger_core::StoreError;
-use kpledger_core::sim::{Sim, SimError, licence, text};
+use kpledger_core::sim::{Sim, SimError, text};
 use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ForeignCertificate, OriginClaim, ParcelId, Payload, Points, Role,
     SiteId, Time,
 };
 use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::Step::Enrol;
 use kpledger_testkit::cast::{
-    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms, WEASUA,
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms,
+    WEASUA,
 };
 use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
@@ -327,17 +329,9 @@ fn item1_unknown_origin_is_never_laundered() {
     if lr_dealer_free {
         w.sell(&lr_miner, &own, &lr_exporter);
     } else {
-        let kpoto = w
-            .sim
-            .enrol(
-                &mme,
-                "lr.dealer.kpoto",
-                "Kpoto Diamond House",
-                Role::Dealer,
-                "LR",
-                Some(licence("MME/DL/2026/019", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
-            )
-            .unwrap();
+        let known = cast::Cast::default().and(MME.id, mme.clone());
+        let kpoto =
+            cast::build_on(&mut w.sim, known, &[Enrol(MME.id, KPOTO)], &Terms::published()).actor(KPOTO.id);
         w.sell(&lr_miner, &own, &kpoto);
         w.sell(&kpoto, &own, &lr_exporter);
     }

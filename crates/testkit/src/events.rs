@@ -3,9 +3,25 @@
 
 use kpledger_core::sim::{Sim, text};
 use kpledger_model::{
-    ActorId, Certificate, Country, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, Payload,
-    Points,
+    ActorId, Certificate, Country, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, ParsedEvent,
+    Payload, Points, SiteId,
 };
+
+/// An extraction by `miner` at `site` of `pt` points and `stones` stones of rough 7102.31,
+/// with a fresh parcel id, signed (not recorded); then a minute passes.
+pub fn extraction(sim: &mut Sim, miner: &ActorId, site: &SiteId, pt: u64, stones: u32) -> ParsedEvent {
+    let parcel = sim.new_parcel_id();
+    let payload = Payload::Extraction {
+        parcel,
+        site: site.clone(),
+        weight_pt: Points(pt),
+        stones,
+        hs_code: HsCode::new("7102.31").unwrap(),
+    };
+    let event = sim.sign(miner, payload).unwrap();
+    sim.tick(1);
+    event
+}
 
 /// Certificate `number` as recorded in `sim`'s ledger.
 pub fn certificate(sim: &Sim, number: &str) -> Certificate {
