@@ -272,6 +272,18 @@ fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
          from a table with persistence {:?}",
         persistence as u8 as char
     );
+}
+
+/// The same gap in a snapshot: verification's was opened, its schema checked, and the tables
+/// were locked only as it read them. See the test above.
+#[test]
+fn redteam4_pg_ddl_after_a_snapshots_schema_check_waits_for_it() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let url = database(&server, "redteam4_race_snapshot");
+    let s = PgStore::create(&url).unwrap();
+    let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
+    admin.batch_execute("SET lock_timeout = '2s'").unwrap();
     for (tag, sql) in [
         ("view", "ALTER TABLE parcels RENAME TO parcels_real"),
         // Not MVCC-safe: a snapshot that has not read the table yet then sees it empty.
