@@ -192,4 +192,8 @@ pub(crate) struct BenchArgs {
     /// Print the figures as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also measure ingest and verification on this empty PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST/DB), beside SQLite, on the same events
+    #[arg(long, value_name = "URL")]
+    pub(crate) ledger: Option<String>,
 }

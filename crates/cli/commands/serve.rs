@@ -226,8 +226,11 @@ pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
-    let BenchArgs { parcels, lot_parcels, dir, rounds, json } = a;
-    let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;
+    let BenchArgs { parcels, lot_parcels, dir, rounds, json, ledger } = a;
+    if let Some(l) = ledger.as_deref().filter(|l| !kpledger_core::store::pg::is_url(l)) {
+        anyhow::bail!("bench --ledger takes an empty PostgreSQL database (postgres://…), not {l}");
+    }
+    let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json, ledger.as_deref())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
