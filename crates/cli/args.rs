@@ -147,6 +147,16 @@ pub(crate) struct LedgerArgs {
     pub(crate) open: OpenArgs,
 }
 
+/// A listing of what the ledger holds: a table, or JSON.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) ledger: LedgerArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 /// Where a command that reads a ledger reads it: the ledger file, or a kpledger server as an
 /// enrolled actor (signed requests, RFC 9421).
 #[derive(Debug, Args)]
@@ -165,6 +175,8 @@ pub(crate) struct SourceArgs {
     #[arg(long = "as", value_name = "ACTOR", value_parser = value::actor, requires = "server")]
     pub(crate) as_actor: Option<ActorId>,
     #[command(flatten)]
+    pub(crate) ca: CaArgs,
+    #[command(flatten)]
     pub(crate) open: OpenArgs,
 }
 
@@ -177,6 +189,18 @@ pub(crate) struct ServerArgs {
     /// then not read
     #[arg(long, value_name = "URL")]
     pub(crate) server: Option<String>,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
+}
+
+/// The authorities trusted for an https:// server's certificate.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CaArgs {
+    /// With an https:// server: trust only the certificate(s) of this PEM file (the private CA
+    /// that issued the server's certificate, or a test server's self-signed certificate)
+    /// instead of the built-in public roots
+    #[arg(long, value_name = "FILE", env = "KPLEDGER_CA_CERT")]
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// What an evidence bundle is judged against: the importing authority's trust policy, or the
@@ -221,6 +245,16 @@ pub(crate) struct SignArgs {
     pub(crate) print_new: bool,
     #[command(flatten)]
     pub(crate) open: OpenArgs,
+}
+
+/// Who signs an event, and against what: the ledger file (where it is recorded, unless --out
+/// writes it to a file) or a kpledger server (--server) it is submitted to.
+#[derive(Debug, Args)]
+pub(crate) struct EventArgs {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 /// Signing from a parcel card instead of the ledger (docs/SPEC.md §14.6).

@@ -101,7 +101,7 @@ struct Measured {
 
 #[derive(Debug, Serialize)]
 struct Ratio {
-    name: &'static str,
+    name: String,
     value: f64,
     target: f64,
     met: bool,
@@ -173,7 +173,8 @@ pub(crate) fn run(
         say(&format!("round {round} of {rounds}: verifying the whole ledger (verify_strict, then batches)"));
         let pb = render::progress(synth.events, "verifying");
         let t = Instant::now();
-        let strict = ledger.verify_with(SigMode::Strict, &mut |d, _| pb.set_position(d))?;
+        let strict =
+            ledger.verify_observed(SigMode::Strict, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
         strict_time = strict_time.min(t.elapsed());
         pb.finish_and_clear();
         if !strict.ok {
@@ -181,7 +182,7 @@ pub(crate) fn run(
         }
         let pb = render::progress(synth.events, "verifying (batch)");
         let t = Instant::now();
-        let batch = ledger.verify_with(SigMode::Batch, &mut |d, _| pb.set_position(d))?;
+        let batch = ledger.verify_observed(SigMode::Batch, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
         batch_time = batch_time.min(t.elapsed());
         pb.finish_and_clear();
         if !batch.ok || batch.signatures != strict.signatures {
@@ -247,8 +248,8 @@ pub(crate) fn run(
         bundle_verify_ms: bundle_in_process.as_secs_f64() * 1e3,
         bundle_process_ms: bundle_process.as_secs_f64() * 1e3,
     };
-    let ratio = |name, value: f64, target: f64, at_least: bool| Ratio {
-        name,
+    let ratio = |name: &str, value: f64, target: f64, at_least: bool| Ratio {
+        name: name.to_owned(),
         value,
         target,
         met: if at_least { value >= target } else { value <= target },
@@ -274,9 +275,11 @@ pub(crate) fn run(
         ),
         ratio("verify --ledger peak memory, MiB (target at 10^6 events)", verify_rss, 256.0, false),
         ratio("bundle verify incl. process start, ms", measured.bundle_process_ms, 100.0, false),
+        // The goal: the bulk clients' figure (JSONL batches); the single-event one is in the
+        // table beside it, with its own ratio.
         ratio(
-            "HTTP accepted events/s ÷ ingest events/s",
-            service.accepted_events_per_s / measured.ingest_events_per_s,
+            &format!("HTTP accepted events/s, JSONL batches of {} ÷ ingest events/s", service.batch_events),
+            service.batch_accepted_events_per_s / measured.ingest_events_per_s,
             0.7,
             true,
         ),

@@ -57,6 +57,15 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A table under `headers` with one row per item, as `row` writes it.
+pub(crate) fn table_of<T>(
+    headers: &[&str],
+    items: impl IntoIterator<Item = T>,
+    row: impl FnMut(T) -> Vec<String>,
+) -> String {
+    table(headers, &items.into_iter().map(row).collect::<Vec<_>>())
+}
+
 /// One event in the trade's words; `short_id` shows a parcel id as tables do.
 pub(crate) fn describe(p: &Payload, short_id: &dyn Fn(&uuid::Uuid) -> String) -> String {
     match p {
@@ -247,6 +256,18 @@ pub(crate) fn findings(fs: &[Finding]) -> String {
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
+/// Runs `job` under a progress bar (see [`progress`]) that it moves with `(done, total)`, then
+/// clears the bar.
+pub(crate) fn with_progress<T>(what: &str, job: impl FnOnce(&mut dyn FnMut(u64, u64)) -> T) -> T {
+    let bar = progress(0, what);
+    let out = job(&mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    out
+}
+
 pub(crate) fn progress(total: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() {

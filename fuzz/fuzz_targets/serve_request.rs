@@ -3,13 +3,20 @@
 //! (the two headers split at the first 0x00; the whole input also as a tile path). Never a
 //! panic; a signature header pair that is read is the one canonical serialisation (its
 //! parameters write back to the same bytes); a tile path that is read writes back to the same
-//! path.
+//! path. The whole input also as `X-Forwarded-For` lines (split at 0x0A) from a peer that is
+//! and one that is not a `--trusted-proxy`: from an untrusted peer the peer's address is
+//! counted, whatever the header says; from a trusted one, the peer's or an address written
+//! in the header's last line; the per-address rate bucket of either is stable (an address in
+//! its own bucket).
 #![no_main]
 
-use kpledger_serve::{auth, tiles};
+use std::net::IpAddr;
+
+use kpledger_serve::{auth, client_address, client_key, tiles};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    forwarded_for(data);
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (input, sig) = text.split_once('\0').unwrap_or((text, ""));
     if let Ok(req) = auth::parse(input, sig) {
@@ -21,3 +28,37 @@ fuzz_target!(|data: &[u8]| {
         assert!(t.count() >= 1 && t.count() <= tiles::TILE_WIDTH);
     }
 });
+
+/// `data` as the `X-Forwarded-For` lines of a request (split at 0x0A).
+fn forwarded_for(data: &[u8]) {
+    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+    let other: IpAddr = "2001:db8::1".parse().unwrap();
+    let trusted = [proxy];
+    let counted = |peer, lines: &[&[u8]]| client_address(peer, &trusted, lines.iter().copied());
+    assert_eq!(counted(other, &lines), other, "an untrusted peer's header was believed");
+    let ip = counted(proxy, &lines);
+    // Only what the proxy appended counts: earlier lines and the addresses a client wrote
+    // before the proxy's own change nothing.
+    let spoof: &[u8] = b"192.0.2.66, 2001:db8:bad::1";
+    assert_eq!(
+        counted(proxy, &[&[spoof][..], &lines[..]].concat()),
+        ip,
+        "an earlier line changed the address"
+    );
+    if let Some((last, earlier)) = lines.split_last() {
+        let prefixed = [spoof, b",", last].concat();
+        assert_eq!(
+            counted(proxy, &[earlier, &[&prefixed[..]][..]].concat()),
+            ip,
+            "a client-written address counted"
+        );
+    }
+    // An address counted is one the header gives as such.
+    if ip != proxy {
+        let written = ip.to_string();
+        assert_eq!(counted(proxy, &[written.as_bytes()]), ip);
+    }
+    let bucket = client_key(ip);
+    assert_eq!(client_key(bucket), bucket, "a rate bucket's address falls in another bucket");
+}

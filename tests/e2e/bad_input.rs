@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::util::{DEALER, SITE, TempDir, Trade, copy_ledger, licence_2026, pub_of, snapshot};
+use crate::util::{
+    DEALER, SITE, TempDir, Trade, copy_ledger, init, licence_2026, pub_of, site_in_sl, snapshot,
+};
 
 /// A trade ledger with one parcel offered by the miner to the dealer (`offer.json`) and the
 /// dealer's signed acceptance at 2.99 ct (`handover.json`), not yet ingested.
@@ -15,12 +17,7 @@ fn with_handover(tag: &str) -> (Trade, PathBuf, PathBuf) {
     let parcel = t.extract("3.00", "2");
     let offer = t.dir.join("offer.json");
     let handover = t.dir.join("handover.json");
-    signed!(
-        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    t.offer(&t.miner, &parcel, DEALER, "100", &offer);
     signed!(t, &t.dealer, "handover", "accept", &offer, "--weight", "2.99", "--out", &handover).run().ok();
     (t, offer, handover)
 }
@@ -177,23 +174,7 @@ fn a_ledger_from_a_newer_kpledger_is_refused_and_left_alone() {
     kp!("verify", "--ledger", &newer).run().cannot_run(&["newer", "upgrade kpledger"]);
     kp!("verify", "--ledger", &newer, "--json").run().cannot_run(&["newer"]);
     kp!("parcel", "list", "--ledger", &newer).run().cannot_run(&["newer"]);
-    kp!(
-        "extract",
-        "--ledger",
-        &newer,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--site",
-        SITE,
-        "--weight",
-        "1",
-        "--stones",
-        "1"
-    )
-    .run()
-    .cannot_run(&["newer"]);
+    one_stone(&t, &newer).run().cannot_run(&["newer"]);
     assert!(read(&newer) == bytes, "kpledger must not change a ledger it cannot read");
 }
 
@@ -226,46 +207,13 @@ fn files_that_are_not_ledgers() {
         kp!("verify", "--ledger", path).run().cannot_run(&phrases);
         kp!("verify", "--ledger", path, "--json").run().cannot_run(&phrases);
         kp!("parcel", "list", "--ledger", path).run().cannot_run(&phrases);
-        kp!(
-            "extract",
-            "--ledger",
-            path,
-            "--key",
-            &t.miner,
-            "--time",
-            t.tick(),
-            "--site",
-            SITE,
-            "--weight",
-            "1",
-            "--stones",
-            "1"
-        )
-        .run()
-        .cannot_run(&phrases);
+        one_stone(&t, path).run().cannot_run(&phrases);
         if path.is_file() {
             assert!(read(path) == before, "kpledger changed {}, which is not its ledger", path.display());
         }
     }
     // `init` never overwrites anything.
-    let init = |ledger: &Path| {
-        kp!(
-            "init",
-            "--ledger",
-            ledger,
-            "--origin",
-            "kpledger.sl/other",
-            "--id",
-            "sl.nma",
-            "--name",
-            "NMA",
-            "--country",
-            "SL",
-            "--key",
-            &t.nma
-        )
-        .run()
-    };
+    let init = |ledger: &Path| init(ledger, "kpledger.sl/other", ["sl.nma", "NMA", "SL"], &t.nma).run();
     init(&foreign).cannot_run(&["already exists"]);
     init(&t.ledger).cannot_run(&["already exists"]);
 
@@ -343,25 +291,7 @@ fn usage_errors_give_exit_2_and_help_gives_exit_0() {
 fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
     let t = Trade::new("typed-text");
     let site = |id: &str, name: &str, region: &str| {
-        signed!(
-            t,
-            &t.nma,
-            "site",
-            "add",
-            "--id",
-            id,
-            "--name",
-            name,
-            "--country",
-            "SL",
-            "--region",
-            region,
-            "--location",
-            "8.6,-10.9",
-            "--area-m2",
-            "8000"
-        )
-        .run()
+        signed!(t, &t.nma, "site", "add").args(site_in_sl(id, name, region)).run()
     };
     site("sl.kono.societe-1", "Socie\u{301}te\u{301} mine", "Kono").ok();
     let c = Connection::open(&t.ledger).unwrap();
@@ -383,4 +313,10 @@ fn typed_text_is_normalised_and_look_alike_identifiers_are_refused() {
         .run()
         .cannot_run(&["certificate or seal number"]);
     assert_eq!(snapshot(&t.ledger), after_extract, "a refused input changed the ledger");
+}
+
+/// The miner's extraction of one stone of 1 ct at Koidu, on the ledger file at `ledger`.
+fn one_stone(t: &Trade, ledger: &Path) -> crate::util::Cmd {
+    kp!("extract", "--ledger", ledger, "--key", &t.miner, "--time", t.tick())
+        .args(["--site", SITE, "--weight", "1", "--stones", "1"])
 }

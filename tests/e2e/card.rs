@@ -60,6 +60,31 @@ impl World {
         self.keys.join(format!("{actor}.pem"))
     }
 
+    /// `value`'s arguments for the PMT's valuation of the parcel (its key, the three values,
+    /// the time), without the ledger or card it reads.
+    fn pmt_valuation(&self) -> Vec<std::ffi::OsString> {
+        let mut args = vec![std::ffi::OsString::from("--key"), self.key("sl.pmt").into_os_string()];
+        args.extend(
+            ["--parcel", PARCEL, "--exporter", "4100", "--government", "4264", "--independent", "4182"]
+                .into_iter()
+                .chain(["--time", "2026-03-22T11:00:00Z"])
+                .map(Into::into),
+        );
+        args
+    }
+
+    /// The dealer Kamara offers the parcel of the card at `card` to Kono Gems for US$0.01,
+    /// signing offline into `out`.
+    fn dealer_offer(&self, card: &Path, out: &Path) -> crate::util::Cmd {
+        let key = self.key("sl.dealer.kamara");
+        kp!("handover", "offer", "--card", card, "--policy", &self.policy, "--key", key, "--out", out).args([
+            "--to",
+            "sl.exporter.kono-gems",
+            "--price",
+            "1",
+        ])
+    }
+
     fn publish(&self) {
         kp!("log", "publish", "--ledger", &self.ledger, "--key", self.key("mru.secretariat")).run().ok();
     }
@@ -283,28 +308,9 @@ fn valuer_and_authority_sign_from_cards() {
     let w = World::new("card-seal");
     let card = w.card("card-1.json");
     let value = |out: &Path, extra: &[&str]| {
-        let mut c = kp!(
-            "value",
-            "--card",
-            &card,
-            "--policy",
-            &w.policy,
-            "--key",
-            w.key("sl.pmt"),
-            "--parcel",
-            PARCEL,
-            "--exporter",
-            "4100",
-            "--government",
-            "4264",
-            "--independent",
-            "4182",
-            "--time",
-            "2026-03-22T11:00:00Z",
-            "--out",
-            out
-        )
-        .cwd(&w.desk("pmt"));
+        let mut c = kp!("value", "--card", &card, "--policy", &w.policy, "--out", out)
+            .args(w.pmt_valuation())
+            .cwd(&w.desk("pmt"));
         for a in extra {
             c = c.arg(a);
         }
@@ -388,22 +394,7 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     // Holder changed: the dealer presents the miner's parcel as its own.
     let mut v = good.clone();
     v["holder"] = "sl.dealer.kamara".into();
-    let out = kp!(
-        "handover",
-        "offer",
-        "--card",
-        w.d.join("holder.json"),
-        "--policy",
-        &w.policy,
-        "--key",
-        w.key("sl.dealer.kamara"),
-        "--to",
-        "sl.exporter.kono-gems",
-        "--price",
-        "1",
-        "--out",
-        &offer
-    );
+    let out = w.dealer_offer(&w.d.join("holder.json"), &offer);
     write_json(&w.d.join("holder.json"), &v);
     out.run().code(1).stderr_has("DB-1").stderr_has("holder").stderr_has("sl.miner.koroma");
     assert!(!offer.exists());
@@ -608,25 +599,7 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     kp!("split", "--key", "missing.pem", "--parcel", PARCEL, "--into", "1.00", "--into", "2.00")
         .run()
         .cannot_run(&["--ledger FILE", "KPLEDGER_LEDGER"]);
-    kp!(
-        "value",
-        "--ledger",
-        &w.ledger,
-        "--key",
-        w.key("sl.pmt"),
-        "--parcel",
-        PARCEL,
-        "--exporter",
-        "4100",
-        "--government",
-        "4264",
-        "--independent",
-        "4182",
-        "--time",
-        "2026-03-22T11:00:00Z"
-    )
-    .run()
-    .ok();
+    kp!("value", "--ledger", &w.ledger).args(w.pmt_valuation()).run().ok();
     let out = w.d.join("uncovered.json");
     kp!("parcel", "card", PARCEL, "--ledger", &w.ledger, "--out", &out)
         .run()
@@ -643,25 +616,7 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     let f = w.d.join("edited.json");
     write_json(&f, &edited);
     let offer = w.d.join("offer.json");
-    kp!(
-        "handover",
-        "offer",
-        "--card",
-        &f,
-        "--policy",
-        &w.policy,
-        "--key",
-        w.key("sl.dealer.kamara"),
-        "--to",
-        "sl.exporter.kono-gems",
-        "--price",
-        "1",
-        "--out",
-        &offer
-    )
-    .run()
-    .code(1)
-    .stderr_has("DB-1");
+    w.dealer_offer(&f, &offer).run().code(1).stderr_has("DB-1");
     assert!(!offer.exists());
     // A card that drops the extraction cannot show who holds the parcel: exit 2.
     let mut short = v.clone();

@@ -8,14 +8,14 @@
 //! in release mode. `KPLEDGER_STRESS_SEED` picks the pseudo-random schedule (printed on failure).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 
 use crate::backends::Store;
-use crate::util::{BIN, TempDir};
+use crate::util::{BIN, TempDir, child};
 
 /// The events of a demo ledger (`kpledger demo --parcels 8`), in order, as canonical documents
 /// and as one file each, and how to start a new ledger with the same genesis event.
@@ -138,13 +138,11 @@ pub(crate) fn env_number(name: &str, default: u64) -> u64 {
 
 /// One `kpledger ingest` of `files` into `ledger`, as a child process of its own.
 fn spawn_ingest(ledger: &Path, files: &[PathBuf]) -> std::process::Child {
-    Command::new(BIN)
+    child(Path::new(BIN))
         .arg("ingest")
         .arg("--ledger")
         .arg(ledger)
         .args(files)
-        .env_remove("KPLEDGER_LEDGER")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

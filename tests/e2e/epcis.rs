@@ -1,13 +1,12 @@
 //! EPCIS 2.0 through the CLI: a certificate's provenance exported, cross-checked against the
 //! ledger (every event matches), and an altered document caught.
 
-use crate::util::TempDir;
+use crate::util::{TempDir, small_demo};
 
 #[test]
 fn export_then_check_and_catch_an_alteration() {
     let dir = TempDir::new("epcis");
-    let demo = dir.join("demo");
-    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let demo = small_demo(dir.join("demo"));
     let ledger = demo.join("ledger.kpl");
     let doc = dir.join("sl.epcis.json");
     kp!("epcis", "export", "--ledger", &ledger, "--certificate", "SL-2026-004312", "--out", &doc)

@@ -24,7 +24,9 @@ use kpledger_model::sign::{Purpose, sign};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::util::{KOIDU_SITE, Out, TempDir, copy_ledger, licence_2026, openssl, policy_file, snapshot};
+use crate::util::{
+    KOIDU_SITE, Out, TempDir, base64, copy_ledger, init, licence_2026, openssl, policy_file, snapshot,
+};
 
 /// The world's log origin, actors, site and the time of the hostile events.
 const ORIGIN: &str = "kpledger.sl/hostile";
@@ -70,26 +72,8 @@ fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
-/// Standard base64 with padding.
-fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(A[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn pem(label: &str, der: &[u8]) -> Vec<u8> {
-    let body = b64(der);
+    let body = base64(der);
     let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
     format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n")).into_bytes()
 }
@@ -122,7 +106,7 @@ fn doc(v: &Value) -> Vec<u8> {
 fn signed_with(body: Value, key: &SecretKey) -> (Value, [u8; 64]) {
     let hash = digest(Domain::Event, &canonical_value(&body));
     let sig = sign(key, Purpose::Event, &hash).0;
-    (json!({"body": body, "sig": {"key": key.public(), "sig": b64(&sig)}}), sig)
+    (json!({"body": body, "sig": {"key": key.public(), "sig": base64(&sig)}}), sig)
 }
 
 fn signed(body: Value, key: &SecretKey) -> Vec<u8> {
@@ -279,14 +263,12 @@ fn derived() -> Vec<(String, Vec<u8>)> {
         "prev": "0".repeat(64), "weight_pt": 1234, "seal_ids": ["SL-SEAL-2026-0101", "SL-SEAL\u{200b}-2026-0101"]
     });
     put("events/lookalike_seal_zero_width_space.json", signed(seal, &nma));
-    put(
-        "events/text_bidi_override_in_name.json",
-        signed(with(&site(), "/site/name", json!("Tongo \u{202e}3 dleif")), &nma),
-    );
-    put(
-        "events/text_word_joiner_in_region.json",
-        signed(with(&site(), "/site/region", json!("Ko\u{2060}no")), &nma),
-    );
+    for (name, field, text) in [
+        ("text_bidi_override_in_name", "/site/name", "Tongo \u{202e}3 dleif"),
+        ("text_word_joiner_in_region", "/site/region", "Ko\u{2060}no"),
+    ] {
+        put(&format!("events/{name}.json"), signed(with(&site(), field, json!(text)), &nma));
+    }
     put(
         "events/text_not_nfc_in_name.json",
         signed(
@@ -300,20 +282,15 @@ fn derived() -> Vec<(String, Vec<u8>)> {
     );
 
     // Times.
-    put(
-        "events/time_with_offset.json",
-        signed(with(&extraction(), "/time", json!("2026-03-03T09:00:00+00:00")), &miner),
-    );
-    put(
-        "events/time_leap_second.json",
-        signed(with(&extraction(), "/time", json!("2026-03-03T23:59:60Z")), &miner),
-    );
-    put(
-        "events/time_february_30.json",
-        signed(with(&extraction(), "/time", json!("2026-02-30T09:00:00Z")), &miner),
-    );
     let far = "9999-12-31T23:59:59Z";
-    put("events/future_extraction_9999.json", signed(with(&extraction(), "/time", json!(far)), &miner));
+    for (name, time) in [
+        ("time_with_offset", "2026-03-03T09:00:00+00:00"),
+        ("time_leap_second", "2026-03-03T23:59:60Z"),
+        ("time_february_30", "2026-02-30T09:00:00Z"),
+        ("future_extraction_9999", far),
+    ] {
+        put(&format!("events/{name}.json"), signed(with(&extraction(), "/time", json!(time)), &miner));
+    }
     put("events/future_site_9999.json", signed(with(&site(), "/time", json!(far)), &nma));
 
     // Sizes and shapes.
@@ -345,16 +322,16 @@ fn derived() -> Vec<(String, Vec<u8>)> {
     put("events/lone_surrogate.json", edit(&control_site, "Tongo field 3", br"Tongo field \ud800"));
 
     // Keys inside events.
-    put("events/enrol_key_31_bytes.json", signed(enrolment(&b64(&miner_raw[..31])), &nma));
-    put("events/enrol_key_small_order.json", signed(enrolment(&b64(&hex(SPECCHECK_SMALL_ORDER_A))), &nma));
+    put("events/enrol_key_31_bytes.json", signed(enrolment(&base64(&miner_raw[..31])), &nma));
+    put("events/enrol_key_small_order.json", signed(enrolment(&base64(&hex(SPECCHECK_SMALL_ORDER_A))), &nma));
     put(
         "events/enrol_key_non_canonical.json",
-        signed(enrolment(&b64(&hex(SPECCHECK_NON_CANONICAL_A))), &nma),
+        signed(enrolment(&base64(&hex(SPECCHECK_NON_CANONICAL_A))), &nma),
     );
 
     // Signatures.
     let (event, sig) = signed_with(extraction(), &miner);
-    let with_sig = |s: &[u8]| doc(&with(&event, "/sig/sig", json!(b64(s))));
+    let with_sig = |s: &[u8]| doc(&with(&event, "/sig/sig", json!(base64(s))));
     let mut s_plus_l = sig;
     let mut carry = 0u16;
     for (i, l) in L.iter().enumerate() {
@@ -371,7 +348,8 @@ fn derived() -> Vec<(String, Vec<u8>)> {
     put("events/sig_all_zero.json", with_sig(&[0; 64]));
     put("events/sig_65_bytes.json", with_sig(&[&sig[..], &[0]].concat()));
     put("events/sig_not_base64.json", doc(&with(&event, "/sig/sig", json!("not base64!"))));
-    let small = json!({"key": b64(&hex(SPECCHECK_SMALL_ORDER_A)), "sig": b64(&hex(SPECCHECK_CASE0_SIG))});
+    let small =
+        json!({"key": base64(&hex(SPECCHECK_SMALL_ORDER_A)), "sig": base64(&hex(SPECCHECK_CASE0_SIG))});
     put("events/sig_by_small_order_key.json", doc(&with(&event, "/sig", small)));
     put("events/sig_by_other_key.json", doc(&signed_with(extraction(), &dealer).0));
 
@@ -446,25 +424,10 @@ fn world(dir: &TempDir) -> PathBuf {
     let ledger = dir.join("world.kpl");
     let keys = corpus_dir().join("keys");
     let (nma, miner) = (keys.join("nma.pem"), keys.join("miner.pub"));
-    kp!(
-        "init",
-        "--ledger",
-        &ledger,
-        "--origin",
-        ORIGIN,
-        "--id",
-        NMA,
-        "--name",
-        "National Minerals Agency",
-        "--country",
-        "SL",
-        "--key",
-        &nma,
-        "--time",
-        "2026-03-02T08:00:00Z"
-    )
-    .run()
-    .ok();
+    init(&ledger, ORIGIN, [NMA, "National Minerals Agency", "SL"], &nma)
+        .args(["--time", "2026-03-02T08:00:00Z"])
+        .run()
+        .ok();
     kp!(
         "policy",
         "set",

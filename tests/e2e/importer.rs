@@ -8,13 +8,22 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{TempDir, copy_ledger, licence_2026, snapshot, verify_json};
+use crate::util::{TempDir, copy_ledger, init, licence_2026, snapshot, verify_json};
 
 /// `kpledger demo` (8 parcels) in `dir/kpledger-demo`.
 fn demo(dir: &TempDir) -> PathBuf {
     let demo = dir.join("kpledger-demo");
     kp!("demo", &demo, "--parcels", "8").run().ok().stdout_has("VERIFIED");
     demo
+}
+
+/// A test directory with the demo (its bundles and trust policy) and a Belgian ledger
+/// (`belgian_ledger`): the directory, the demo's, the ledger's path and the FPS's key.
+fn demo_and_belgium(tag: &str) -> (TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = TempDir::new(tag);
+    let demo = demo(&dir);
+    let (ledger, fpsd) = belgian_ledger(&dir);
+    (dir, demo, ledger, fpsd)
 }
 
 /// A Belgian ledger made as the README shows: the FPS's key and Diamcor's, the ledger, the
@@ -25,25 +34,10 @@ fn belgian_ledger(dir: &TempDir) -> (PathBuf, PathBuf) {
         (dir.join("fpsd.pem"), dir.join("diamcor.pem"), dir.join("be.kpl"), dir.join("BE.json"));
     kp!("key", "new", &fpsd).run().ok();
     kp!("key", "new", &diamcor).run().ok();
-    kp!(
-        "init",
-        "--ledger",
-        &ledger,
-        "--origin",
-        "kpledger.be/national",
-        "--id",
-        "be.fpsd",
-        "--name",
-        "FPS Economy, Diamond Office",
-        "--country",
-        "BE",
-        "--key",
-        &fpsd,
-        "--time",
-        "2026-03-16T09:00:00Z"
-    )
-    .run()
-    .ok();
+    init(&ledger, "kpledger.be/national", ["be.fpsd", "FPS Economy, Diamond Office", "BE"], &fpsd)
+        .args(["--time", "2026-03-16T09:00:00Z"])
+        .run()
+        .ok();
     kp!("policy", "new", "--country", "be", "--out", &policy, "--policy-version", "2026-03-16")
         .run()
         .ok()
@@ -86,6 +80,14 @@ fn import_bundle(
     policy: &Path,
     time: &str,
 ) -> crate::util::Out {
+    let bundle = demo.join("bundles").join(format!("{number}.json"));
+    import_to_diamcor(ledger, key, time).arg("--bundle").arg(bundle).arg("--policy").arg(policy).run()
+}
+
+/// `certificate import` into the ledger at `ledger`, signed with `key` at `time`, of a
+/// shipment held by the Antwerp dealer Diamcor; the caller adds the bundle or foreign
+/// certificate.
+fn import_to_diamcor(ledger: &Path, key: &Path, time: &str) -> crate::util::Cmd {
     kp!(
         "certificate",
         "import",
@@ -95,14 +97,9 @@ fn import_bundle(
         key,
         "--holder",
         "be.dealer.diamcor",
-        "--bundle",
-        demo.join("bundles").join(format!("{number}.json")),
-        "--policy",
-        policy,
         "--time",
         time
     )
-    .run()
 }
 
 fn bundle_json(demo: &Path, number: &str) -> Value {
@@ -112,9 +109,7 @@ fn bundle_json(demo: &Path, number: &str) -> Value {
 
 #[test]
 fn an_importer_records_a_verified_bundle_and_its_ledger_verifies() {
-    let dir = TempDir::new("import-bundle");
-    let demo = demo(&dir);
-    let (ledger, fpsd) = belgian_ledger(&dir);
+    let (_dir, demo, ledger, fpsd) = demo_and_belgium("import-bundle");
     let trust = demo.join("trust-policy.txt");
     let out = import_bundle(&ledger, &fpsd, &demo, "SL-2026-004312", &trust, "2026-03-20T10:00:00Z");
     out.ok().stdout_has("recorded import");
@@ -158,9 +153,7 @@ fn an_importer_records_a_verified_bundle_and_its_ledger_verifies() {
 
 #[test]
 fn an_import_from_a_bundle_that_does_not_verify_records_nothing() {
-    let dir = TempDir::new("import-bundle-refused");
-    let demo = demo(&dir);
-    let (ledger, fpsd) = belgian_ledger(&dir);
+    let (dir, demo, ledger, fpsd) = demo_and_belgium("import-bundle-refused");
     let trust = demo.join("trust-policy.txt");
     let before = snapshot(&ledger);
     let at = "2026-03-21T10:00:00Z";
@@ -183,26 +176,15 @@ fn an_import_from_a_bundle_that_does_not_verify_records_nothing() {
     *line = Value::from(line.as_u64().unwrap() + 100);
     let forged = dir.join("forged.json");
     std::fs::write(&forged, serde_json::to_vec(&bundle).unwrap()).unwrap();
-    kp!(
-        "certificate",
-        "import",
-        "--ledger",
-        &ledger,
-        "--key",
-        &fpsd,
-        "--holder",
-        "be.dealer.diamcor",
-        "--bundle",
-        &forged,
-        "--policy",
-        &trust,
-        "--time",
-        at
-    )
-    .run()
-    .code(1)
-    .stderr_has("FAILED")
-    .stderr_has("nothing was recorded");
+    import_to_diamcor(&ledger, &fpsd, at)
+        .arg("--bundle")
+        .arg(&forged)
+        .arg("--policy")
+        .arg(&trust)
+        .run()
+        .code(1)
+        .stderr_has("FAILED")
+        .stderr_has("nothing was recorded");
 
     // Verified bundles of shipments Belgium may not import: destined to Dubai; already
     // received in Sierra Leone (import confirmation).
@@ -249,20 +231,7 @@ fn a_paper_import_admits_every_parcel_of_the_certificate() {
     )
     .unwrap();
     let import = |parcels: &[(&str, &str, &str)], time: &str| {
-        let mut cmd = kp!(
-            "certificate",
-            "import",
-            "--ledger",
-            &ledger,
-            "--key",
-            &fpsd,
-            "--holder",
-            "be.dealer.diamcor",
-            "--foreign",
-            &cert,
-            "--time",
-            time
-        );
+        let mut cmd = import_to_diamcor(&ledger, &fpsd, time).arg("--foreign").arg(&cert);
         for (w, s, hs) in parcels {
             cmd = cmd.arg("--weight").arg(w).arg("--stones").arg(s).arg("--hs").arg(hs);
         }

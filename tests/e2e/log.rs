@@ -2,7 +2,7 @@
 //! neighbouring authority witnesses them (cosigning only consistent extensions, refusing a
 //! fork and keeping the evidence), cosignatures are stored and verified, and proofs verify.
 
-use crate::util::{ORIGIN, Trade, pub_of};
+use crate::util::{ORIGIN, Trade, init, pub_of};
 
 /// Enrols Liberia's authority as a witness of the Sierra Leone ledger and returns its key.
 fn enrol_witness(t: &Trade) -> std::path::PathBuf {
@@ -36,25 +36,7 @@ fn cosign(
     proof: Option<&std::path::Path>,
     out: &str,
 ) -> crate::util::Out {
-    let mut cmd = kp!(
-        "witness",
-        "cosign",
-        checkpoint,
-        "--log-origin",
-        ORIGIN,
-        "--log-key",
-        pub_of(&t.nma),
-        "--name",
-        "lr.mme",
-        "--key",
-        witness,
-        "--state",
-        t.dir.join("lr-witness.json"),
-        "--out",
-        t.dir.join(out),
-        "--time",
-        "2026-03-05T08:40:00Z"
-    );
+    let mut cmd = t.cosign(witness, checkpoint, out, "2026-03-05T08:40:00Z");
     if let Some(p) = proof {
         cmd = cmd.arg("--proof").arg(p);
     }
@@ -109,25 +91,10 @@ fn witnessed_checkpoints_and_a_refused_fork() {
     let fork = Trade::new("log-fork");
     std::fs::copy(&t.nma, &fork.nma).unwrap();
     let forked = fork.dir.join("forked.sqlite");
-    kp!(
-        "init",
-        "--ledger",
-        &forked,
-        "--origin",
-        ORIGIN,
-        "--id",
-        "sl.nma",
-        "--name",
-        "National Minerals Agency",
-        "--country",
-        "SL",
-        "--key",
-        &t.nma,
-        "--time",
-        "2026-03-02T08:00:00Z"
-    )
-    .run()
-    .ok();
+    init(&forked, ORIGIN, ["sl.nma", "National Minerals Agency", "SL"], &t.nma)
+        .args(["--time", "2026-03-02T08:00:00Z"])
+        .run()
+        .ok();
     for i in 0..(size1 + 3) {
         kp!(
             "site",

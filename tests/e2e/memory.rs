@@ -6,9 +6,9 @@
 //! below 64 MiB + 4 × the input's size.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::util::{BIN, TempDir};
+use crate::util::{BIN, TempDir, child};
 
 /// The input limit of every kpledger command (a signed document is never larger).
 const MAX_INPUT: usize = 16 * 1024 * 1024;
@@ -39,15 +39,11 @@ fn peak_of(args: &[&std::ffi::OsStr], dir: &Path) -> (i32, String, u64) {
         "these tests measure a child's peak memory with GNU time: install it (Debian: `apt-get install time`)"
     );
     let report = dir.join("time.txt");
-    let out = Command::new(time)
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
+    let out = child(time)
+        .args(["-f", "%M", "-o"])
         .arg(&report)
         .arg(BIN)
         .args(args)
-        .env_remove("KPLEDGER_LEDGER")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
@@ -110,28 +106,18 @@ fn hostile_inputs_of_16_mib_are_refused_in_bounded_memory() {
     // Variants: empty arrays as events; empty objects where the proofs go (not streamed:
     // refused by the strict reader's bound on memory); one event that is an array of millions
     // of empty objects.
-    bounded(
-        &dir,
+    let verify = |name: &str, bytes: &[u8], phrase: &str| {
+        bounded(&dir, name, bytes, &[&["verify", "{file}", "--policy", policy]], phrase);
+    };
+    verify(
         "bundle-of-empty-arrays.json",
         &filled(head, "[]", ",", "]}"),
-        &[&["verify", "{file}", "--policy", policy]],
         "bundle event 1 is not a valid signed kpledger event",
     );
     let proofs_head = r#"{"format":"kpledger/bundle/v1","events":[],"log":{"checkpoint":"","proofs":["#;
-    bounded(
-        &dir,
-        "bundle-of-empty-proofs.json",
-        &filled(proofs_head, "{}", ",", "]}}"),
-        &[&["verify", "{file}", "--policy", policy]],
-        "far more JSON values",
-    );
-    bounded(
-        &dir,
-        "bundle-of-one-huge-event.json",
-        &filled(&format!("{head}["), "{}", ",", "]]}"),
-        &[&["verify", "{file}", "--policy", policy]],
-        "far more JSON values",
-    );
+    verify("bundle-of-empty-proofs.json", &filled(proofs_head, "{}", ",", "]}}"), "far more JSON values");
+    let one_huge_event = filled(&format!("{head}["), "{}", ",", "]]}");
+    verify("bundle-of-one-huge-event.json", &one_huge_event, "far more JSON values");
     // Documents kpledger does not sign are read within the same bound: an EPCIS document to
     // check against the ledger, and a consistency proof given to a witness.
     let demo = dir.join("demo");

@@ -1,13 +1,24 @@
 //! Messages that point at the real mistake (issue #15, item 7): each test makes the mistake a
 //! person makes and checks the words and the exit code of the answer.
 
-use crate::util::{EXPORTER, ORIGIN, TempDir, Trade, pub_of};
+use crate::util::{EXPORTER, TempDir, Trade, base64, pub_of};
 
 /// A demo directory: `kpledger-demo/` with its ledger, keys, bundles and trust policy.
 fn demo(tag: &str) -> TempDir {
     let d = TempDir::new(tag);
     kp!("demo", d.join("kpledger-demo")).run().ok();
     d
+}
+
+/// Verifies the demo's bundle under the demo's trust `policy` with lr.mme's witness key
+/// replaced by `vkey` (the policy edited is written to `file`).
+fn verify_with_witness_key(d: &TempDir, policy: &str, vkey: &str, file: &str) -> crate::util::Out {
+    let edited: String = policy
+        .lines()
+        .map(|l| if l.starts_with("witness lr.mme ") { format!("witness lr.mme {vkey}") } else { l.to_owned() } + "\n")
+        .collect();
+    std::fs::write(d.join(file), edited).unwrap();
+    kp!("verify", d.join("kpledger-demo/bundles/SL-2026-004312.json"), "--policy", d.join(file)).run()
 }
 
 #[test]
@@ -18,18 +29,7 @@ fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosig
     let typo = kp!("trust", "witness", "--name", "lr.mmx", d.join("kpledger-demo/keys/lr.mme.pub")).run();
     let typo_line = typo.ok().stdout.trim().to_owned();
     let vkey = typo_line.split_whitespace().last().unwrap().to_owned();
-    let edited: String = policy
-        .lines()
-        .map(|l| if l.starts_with("witness lr.mme ") { format!("witness lr.mme {vkey}") } else { l.to_owned() } + "\n")
-        .collect();
-    std::fs::write(d.join("typo-policy.txt"), edited).unwrap();
-    let out = kp!(
-        "verify",
-        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
-        "--policy",
-        d.join("typo-policy.txt")
-    )
-    .run();
+    let out = verify_with_witness_key(&d, &policy, &vkey, "typo-policy.txt");
     out.code(1)
         .stdout_has("the trust policy's witnesses (")
         .stdout_has("lr.mmx key ")
@@ -45,7 +45,7 @@ fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosig
         serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
     let mut note = bundle["log"]["checkpoint"].as_str().unwrap().to_owned();
     for i in 0..12 {
-        let sig = base64_of(&[i as u8; 68]);
+        let sig = base64(&[i as u8; 68]);
         note.push_str(&format!("— made.up{i} {sig}\n"));
     }
     bundle["log"]["checkpoint"] = serde_json::Value::String(note);
@@ -58,18 +58,7 @@ fn a_mistyped_witness_in_the_trust_policy_is_named_against_the_checkpoints_cosig
     kp!("key", "new", &other).run().ok();
     let wrong_key = kp!("trust", "witness", "--name", "lr.mme", pub_of(&other)).run();
     let vkey = wrong_key.ok().stdout.split_whitespace().last().unwrap().to_owned();
-    let edited: String = policy
-        .lines()
-        .map(|l| if l.starts_with("witness lr.mme ") { format!("witness lr.mme {vkey}") } else { l.to_owned() } + "\n")
-        .collect();
-    std::fs::write(d.join("key-policy.txt"), edited).unwrap();
-    let out = kp!(
-        "verify",
-        d.join("kpledger-demo/bundles/SL-2026-004312.json"),
-        "--policy",
-        d.join("key-policy.txt")
-    )
-    .run();
+    let out = verify_with_witness_key(&d, &policy, &vkey, "key-policy.txt");
     out.code(1).stdout_has("do not match the checkpoint's cosigners (lr.mme key ");
     let line = out.stdout.lines().find(|l| l.contains("do not match")).unwrap();
     let pinned = line.split("witnesses (").nth(1).unwrap().split(')').next().unwrap();
@@ -89,28 +78,7 @@ fn witness_cosign_without_a_proof_says_one_is_required_and_writes_nothing() {
     let publish = |out: &str| {
         kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", t.dir.join(out)).run().ok();
     };
-    let cosign = |cp: &str, out: &str| {
-        kp!(
-            "witness",
-            "cosign",
-            t.dir.join(cp),
-            "--log-origin",
-            ORIGIN,
-            "--log-key",
-            pub_of(&t.nma),
-            "--name",
-            "lr.mme",
-            "--key",
-            &witness,
-            "--state",
-            t.dir.join("lr-witness.json"),
-            "--out",
-            t.dir.join(out),
-            "--time",
-            "2026-03-05T08:00:00Z"
-        )
-        .run()
-    };
+    let cosign = |cp: &str, out: &str| t.cosign(&witness, &t.dir.join(cp), out, "2026-03-05T08:00:00Z").run();
     publish("cp1.txt");
     cosign("cp1.txt", "cp1-cosigned.txt").ok();
     let state = std::fs::read(t.dir.join("lr-witness.json")).unwrap();
@@ -138,28 +106,7 @@ fn witness_cosign_time_is_iso_8601_and_unix_seconds_are_refused_with_the_same_in
     let witness = t.dir.join("lr.pem");
     kp!("key", "new", &witness).run().ok();
     kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma, "--out", t.dir.join("cp.txt")).run().ok();
-    let cosign = |time: &str| {
-        kp!(
-            "witness",
-            "cosign",
-            t.dir.join("cp.txt"),
-            "--log-origin",
-            ORIGIN,
-            "--log-key",
-            pub_of(&t.nma),
-            "--name",
-            "lr.mme",
-            "--key",
-            &witness,
-            "--state",
-            t.dir.join("lr-witness.json"),
-            "--out",
-            t.dir.join("out.txt"),
-            "--time",
-            time
-        )
-        .run()
-    };
+    let cosign = |time: &str| t.cosign(&witness, &t.dir.join("cp.txt"), "out.txt", time).run();
     cosign("1773216000").code(2).stderr_has("write --time 2026-03-11T08:00:00Z for the same instant");
     assert!(!t.dir.join("lr-witness.json").exists() && !t.dir.join("out.txt").exists(), "nothing written");
     cosign("2026-03-11T08:00:00Z").ok().stdout_has("cosigned checkpoint");
@@ -563,22 +510,4 @@ fn policy_show_prints_the_repository_policy_and_names_the_countries_it_carries()
     out.ok();
     assert_eq!(out.stdout, std::fs::read_to_string(crate::util::policy_file("SL")).unwrap());
     kp!("policy", "show", "BE").run().code(2).stderr_has("the binary carries those of SL, LR, GN, CI");
-}
-
-/// Standard base64 with padding (RFC 4648), for a made-up signature line.
-fn base64_of(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -3,23 +3,18 @@
 //! tools do, ended by SIGPIPE, with nothing on stderr.
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{BIN, TempDir};
+use crate::util::{BIN, TempDir, child};
 
 /// Runs `args` with its standard output a pipe whose reading end is already closed, as after
 /// `| head -c 1` has read its byte, or `| dot` that could not start: every write fails.
 /// Returns the exit status and stderr.
 fn run_into_closed_pipe(args: &[&str]) -> (std::process::ExitStatus, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("KPLEDGER_LEDGER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        child(Path::new(BIN)).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take()); // the reader is gone before the first write
     let mut stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {

@@ -1,7 +1,7 @@
 //! Red-team attacks run through the binary; each test asserts the CORRECT behaviour, so it
 //! fails on the build it was written against.
 
-use crate::util::{TempDir, openssl};
+use crate::util::{TempDir, init, openssl, small_demo};
 
 /// ATTACK (anyone with write access to the ledger file): replace the whole ledger with one
 /// of the forger's making: same origin (`kpledger.mru/regional`), same root id and name as
@@ -17,28 +17,17 @@ use crate::util::{TempDir, openssl};
 #[test]
 fn redteam_verify_ledger_with_policy_refuses_a_forged_root_key() {
     let d = TempDir::new("redteam-forged-root");
-    let demo = d.join("demo");
-    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let demo = small_demo(d.join("demo"));
     let policy = demo.join("trust-policy.txt");
     openssl(&["genpkey", "-algorithm", "ed25519", "-out", "forger.pem"], d.path());
     let forged = d.join("forged.kpl");
-    kp!(
-        "init",
-        "--ledger",
+    init(
         &forged,
-        "--origin",
         "kpledger.mru/regional",
-        "--id",
-        "mru.secretariat",
-        "--name",
-        "Mano River Union Secretariat - KP Regional Approach",
-        "--country",
-        "SL",
-        "--key",
+        ["mru.secretariat", "Mano River Union Secretariat - KP Regional Approach", "SL"],
         d.join("forger.pem"),
-        "--time",
-        "2026-03-01T09:00:00Z"
     )
+    .args(["--time", "2026-03-01T09:00:00Z"])
     .run()
     .ok();
     let out = kp!("verify", "--ledger", &forged, "--policy", &policy).run();

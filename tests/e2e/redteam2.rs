@@ -1,80 +1,30 @@
 //! Second red-team review, through the binary: each test asserts the correct behaviour, so it
 //! failed on the build it was written against.
 
-use kpledger_core::Ledger;
-use kpledger_core::demo::{POLICIES, importer};
-use kpledger_core::sim::{Sim, licence, site};
-use kpledger_model::canonical::from_slice_strict;
+use kpledger_core::demo::importer;
+use kpledger_core::sim::Sim;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
-use kpledger_model::{ActorId, Cents, Origin, Points, Policy, Role, Time};
+use kpledger_model::{ActorId, Cents, Points};
+use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Terms};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
 use crate::util::TempDir;
 
 const ORIGIN: &str = "kpledger.mru/regional";
 
-fn policy(country: &str) -> Policy {
-    let (_, doc) = POLICIES.iter().find(|(c, _)| *c == country).unwrap();
-    from_slice_strict(doc.as_bytes()).unwrap()
-}
-
-/// A regional ledger in `d`: the root (genesis country SL), Sierra Leone's authority and its
-/// traders; one lot mined, sold, valued, sealed, certified as SL-2026-004999 and exported, by
+/// A regional ledger in `d`: the root (genesis country SL), Sierra Leone's and Liberia's
+/// authorities, Sierra Leone's traders; one lot mined, sold, valued, sealed, certified as SL-2026-004999 and exported, by
 /// `issuer` (the root itself, or `sl.nma`). Returns the ledger's path and the simulator.
 fn regional_ledger(d: &TempDir, root_issues: bool) -> (std::path::PathBuf, Sim) {
     let path = d.join("ledger.kpl");
-    let ledger = Ledger::create(&path).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new(ORIGIN).unwrap(),
-        "redteam2-e2e",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
-    let root = sim.genesis("mru.secretariat", "Mano River Union Secretariat", "SL").unwrap();
-    let nma = sim
-        .enrol(&root, "sl.nma", "National Minerals Agency of Sierra Leone", Role::Authority, "SL", None)
-        .unwrap();
-    sim.policy(&nma, policy("SL")).unwrap();
-    let koidu = sim
-        .site(
-            &nma,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-        licence(n, class, "2026-01-01", "2026-12-31", sites).unwrap()
-    };
-    let miner = sim
-        .enrol(
-            &nma,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(lic("M/1", "artisanal", &[&koidu])),
-        )
-        .unwrap();
-    let dealer = sim
-        .enrol(
-            &nma,
-            "sl.dealer.kamara",
-            "Kamara Diamond Dealers",
-            Role::Dealer,
-            "SL",
-            Some(lic("D/1", "dealer", &[])),
-        )
-        .unwrap();
-    let exporter = sim
-        .enrol(
-            &nma,
-            "sl.exporter.one",
-            "Exporter One Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("E/1", "exporter", &[])),
-        )
-        .unwrap();
-    let valuer = sim.enrol(&nma, "sl.pmt", "Government Valuer", Role::Valuer, "SL", None).unwrap();
+    let terms = Terms::new(ORIGIN, "redteam2-e2e", "2026-03-02T08:00:00Z");
+    let mut sim = cast::sim_at(&path, &terms);
+    // The root, Sierra Leone's and Liberia's authorities with their policies, the Koidu site
+    // and its traders.
+    let c = cast::build(&mut sim, &cast::REGIONAL[..10], &terms);
+    let (root, nma, koidu) = (c.actor(MRU.id), c.actor(NMA.id), c.site(KOIDU.0));
+    let (miner, dealer, exporter, valuer) =
+        (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
     sim.tick(60);
     let p = sim.extract(&miner, &koidu, Points(100_000), 90, "7102.31").unwrap();
     sim.tick(60);

@@ -2,7 +2,18 @@
 
 use std::io::{Read as _, Write as _};
 
-use crate::util::TempDir;
+use crate::util::{TempDir, init};
+
+/// The run did not panic, and no escape sequence or carriage return of the server's answer
+/// (`what`) reached its output.
+#[track_caller]
+fn shown_escaped(out: &crate::util::Out, what: &str) {
+    out.no_panic();
+    out.check(
+        !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
+        &format!("{what}: the server's escape sequence reached the terminal"),
+    );
+}
 
 /// A server that answers every request with `response`, for `n` requests, on 127.0.0.1.
 fn hostile_server(response: Vec<u8>, n: usize) -> (String, std::thread::JoinHandle<()>) {
@@ -57,11 +68,7 @@ fn redteam3_a_hostile_server_cannot_print_over_kpledger_get() {
     for (what, response) in variants {
         let (url, server) = hostile_server(response, 1);
         let out = kp!("get", "--server", &url, "--key", &key, "--as", "sl.nma", "/v1/actors").run();
-        out.no_panic();
-        out.check(
-            !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
-            &format!("{what}: the server's escape sequence reached the terminal"),
-        );
+        shown_escaped(&out, what);
         server.join().unwrap();
     }
 }
@@ -129,11 +136,7 @@ fn redteam3_a_hostile_server_cannot_print_over_kpledger_submit() {
     for (what, file, response) in variants {
         let (url, server) = hostile_server(response, 1);
         let out = kp!("submit", "--server", &url, file).run();
-        out.no_panic();
-        out.check(
-            !out.stderr.contains('\u{1b}') && !out.stdout.contains('\u{1b}') && !out.stdout.contains('\r'),
-            &format!("{what}: the server's escape sequence reached the terminal"),
-        );
+        shown_escaped(&out, what);
         server.join().unwrap();
     }
 }
@@ -149,23 +152,7 @@ fn redteam3_a_witness_answer_cannot_print_over_log_witness() {
     kp!("key", "new", &root).run().ok();
     kp!("key", "new", &wkey).run().ok();
     let origin = "kpledger.sl/redteam3";
-    kp!(
-        "init",
-        "--ledger",
-        &ledger,
-        "--origin",
-        origin,
-        "--id",
-        "sl.nma",
-        "--name",
-        "NMA",
-        "--country",
-        "SL",
-        "--key",
-        &root
-    )
-    .run()
-    .ok();
+    init(&ledger, origin, ["sl.nma", "NMA", "SL"], &root).run().ok();
     kp!("log", "publish", "--ledger", &ledger, "--key", &root).run().ok();
     let log_line = kp!("trust", "log", "--origin", origin, &root).run().ok().stdout.trim().to_owned();
     let vkey = kp!("witness", "key", "--name", "gn.mines", &wkey).run().ok().stdout.trim().to_owned();

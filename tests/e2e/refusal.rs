@@ -9,6 +9,16 @@ fn events(t: &Trade) -> u64 {
     report["events"].as_u64().unwrap()
 }
 
+/// A new trade in which the miner has offered a parcel of 3.00 ct to the dealer (the
+/// signed offer is the returned file).
+fn offered(tag: &str) -> (Trade, std::path::PathBuf) {
+    let t = Trade::new(tag);
+    let parcel = t.extract("3.00", "2");
+    let offer = t.dir.join("offer.json");
+    t.offer(&t.miner, &parcel, DEALER, "100", &offer);
+    (t, offer)
+}
+
 #[track_caller]
 fn refused(out: &Out, rule: &str) {
     out.code(1).stderr_has(rule).stderr_has("nothing was recorded");
@@ -16,15 +26,7 @@ fn refused(out: &Out, rule: &str) {
 
 #[test]
 fn a_parcel_that_gains_weight_on_receipt_is_refused_and_nothing_is_written() {
-    let t = Trade::new("refusal-mb3");
-    let parcel = t.extract("3.00", "2");
-    let offer = t.dir.join("offer.json");
-    signed!(
-        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    let (t, offer) = offered("refusal-mb3");
     let before = snapshot(&t.ledger);
     let count = events(&t);
 
@@ -87,15 +89,7 @@ fn a_merge_that_gains_weight_is_refused() {
 
 #[test]
 fn a_receiver_whose_scale_reads_a_point_more_records_the_lower_figure() {
-    let t = Trade::new("refusal-mb3-point");
-    let parcel = t.extract("3.00", "2");
-    let offer = t.dir.join("offer.json");
-    signed!(
-        t, &t.miner, "handover", "offer", "--parcel", &parcel, "--to", DEALER, "--price", "100", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    let (t, offer) = offered("refusal-mb3-point");
     let before = snapshot(&t.ledger);
     let time = t.tick();
     let accept = |weight: &str| {

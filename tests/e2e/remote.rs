@@ -6,7 +6,8 @@
 //! actor holds (403, exit 1), a key that is not the actor's (401), an event the rules refuse
 //! (422, exit 1, the rule codes printed: a stale offer, a consumed parcel), a prefix the server
 //! cannot complete,
-//! a server that is not there (exit 2).
+//! a server that is not there (exit 2). An https:// server whose certificate a private CA
+//! issued, or self-signed, is trusted with `--ca-cert` and refused without it.
 
 use std::path::Path;
 
@@ -193,4 +194,130 @@ fn a_dealer_hands_over_splits_and_merges_against_the_server_with_only_its_key() 
     kp!("verify", "--ledger", &t.ledger).run().ok().stdout_has("VERIFIED");
     let history = kp!("parcel", "history", &merged, "--ledger", &t.ledger, "--json").run().ok().json();
     assert_eq!(history.as_array().unwrap().len(), 4, "extraction, handover, split, merge: {history}");
+}
+
+/// PEM files of a certificate for 127.0.0.1 in `dir`: `NAME.crt` and `NAME.key`, issued by
+/// `issuer` (a private CA), or self-signed.
+fn tls_files(
+    dir: &Path,
+    name: &str,
+    issuer: Option<&rcgen::Issuer<'_, rcgen::KeyPair>>,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = match issuer {
+        Some(ca) => params.signed_by(&key, ca).unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    let (c, k) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+/// An https:// server whose certificate no public authority issued: the authority's private
+/// CA's, or a test deployment's self-signed one. `--ca-cert FILE` (or `KPLEDGER_CA_CERT`)
+/// trusts the file's certificates for `get`, `submit` and the `--server` commands; without it
+/// the certificate is refused, exit 2, saying how to trust it; a file that holds no
+/// certificate is refused, naming it, and nothing is sent.
+#[test]
+fn a_server_certificate_from_a_private_ca_or_self_signed_is_trusted_with_ca_cert() {
+    let t = Trade::new("remote-tls");
+    kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma).run().ok();
+    // The authority's private CA, and the server's certificate issued by it.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "NMA private CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let ca_pem = t.dir.join("nma-ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    let (crt, key) = tls_files(t.dir.path(), "server", Some(&ca));
+    let (c, k) = (crt.to_str().unwrap(), key.to_str().unwrap());
+    let server = Server::start_with(&t.ledger, &["--tls-cert", c, "--tls-key", k]);
+    let url = server.url.clone();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    // Without the CA: the built-in public roots do not trust the server; nothing is sent.
+    let untrusted = ["not trusted", "--ca-cert FILE"];
+    remote(&url, &t.dealer, DEALER, &["get", "/v1/actors"]).run().cannot_run(&untrusted);
+    let time = t.tick();
+    let extract =
+        ["extract", "--site", SITE, "--weight", "4.56", "--stones", "3", "--hs", "7102.31", "--time", &time];
+    remote(&url, &t.miner, MINER, &[&extract[..], &["--json"]].concat()).run().cannot_run(&untrusted);
+    let written = t.dir.join("extraction.json");
+    let out =
+        remote(&url, &t.miner, MINER, &[&extract[..], &["--out", written.to_str().unwrap()]].concat()).run();
+    out.cannot_run(&untrusted);
+    kp!("submit", "--server", &url, &t.nma).run().cannot_run(&untrusted);
+
+    // With it: every kind of client command works over HTTPS.
+    let ca_arg = ca_pem.to_str().unwrap();
+    fn with<'a>(args: &[&'a str], ca: &'a str) -> Vec<&'a str> {
+        [args, &["--ca-cert", ca]].concat()
+    }
+    let p =
+        remote(&url, &t.miner, MINER, &with(&[&extract[..], &["--json"]].concat(), ca_arg)).run().created();
+    let time = t.tick();
+    let offer = t.dir.join("offer.json");
+    remote(
+        &url,
+        &t.miner,
+        MINER,
+        &with(
+            &[
+                "handover",
+                "offer",
+                "--parcel",
+                &p[0],
+                "--to",
+                DEALER,
+                "--price",
+                "1200",
+                "--time",
+                &time,
+                "--out",
+                offer.to_str().unwrap(),
+            ],
+            ca_arg,
+        ),
+    )
+    .run()
+    .ok();
+    kp!("submit", "--server", &url, "--ca-cert", &ca_pem, &offer).run().ok().stdout_has("waiting");
+    let list = remote(&url, &t.dealer, DEALER, &with(&["get", "/v1/offers"], ca_arg)).run().ok().json();
+    assert_eq!(list["offers"].as_array().map(Vec::len), Some(1), "{list}");
+    // The environment variable does as the flag.
+    let show = remote(&url, &t.miner, MINER, &["parcel", "show", &p[0], "--json"])
+        .env("KPLEDGER_CA_CERT", &ca_pem)
+        .run()
+        .ok()
+        .json();
+    assert_eq!(show["weight_pt"], 456, "{show}");
+
+    // A file that is not a PEM certificate (the server's key, a missing file): exit 2, the file
+    // named, nothing sent.
+    for (file, says) in [(&key, "holds no PEM certificate"), (&t.dir.join("missing.pem"), "cannot read")] {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        remote(&url, &t.dealer, DEALER, &["get", "/v1/actors", "--ca-cert", file.to_str().unwrap()])
+            .run()
+            .cannot_run(&[name, says, "--ca-cert"]);
+        kp!("submit", "--server", &url, "--ca-cert", file, &offer).run().cannot_run(&[name, says]);
+    }
+
+    // A test deployment's self-signed certificate is trusted as itself, and only with it: the
+    // private CA does not vouch for it.
+    let (crt2, key2) = tls_files(t.dir.path(), "test-server", None);
+    let test_server = Server::start_with(
+        &t.ledger,
+        &["--tls-cert", crt2.to_str().unwrap(), "--tls-key", key2.to_str().unwrap()],
+    );
+    let get = |ca: &Path| {
+        remote(&test_server.url, &t.dealer, DEALER, &["get", "/v1/offers", "--ca-cert", ca.to_str().unwrap()])
+            .run()
+    };
+    get(&crt2).ok().stdout_has("\"offers\"");
+    get(&ca_pem).cannot_run(&untrusted);
+    drop((server, test_server));
+    kp!("verify", "--ledger", &t.ledger).run().ok().stdout_has("VERIFIED");
 }

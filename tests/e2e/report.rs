@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{TempDir, licence_2026};
+use crate::util::{TempDir, licence_2026, site_in_sl};
 
 fn demo(dir: &Path, parcels: Option<&str>) {
     let mut cmd = kp!("demo", dir);
@@ -341,26 +341,7 @@ fn stats_csv_neutralises_formula_cells() {
         let site = format!("sl.kono.claim-{n}");
         let key = t.dir.join(format!("miner-{n}.pem"));
         kp!("key", "new", &key).run().ok();
-        signed!(
-            t,
-            &t.nma,
-            "site",
-            "add",
-            "--id",
-            &site,
-            "--name",
-            "Claim",
-            "--country",
-            "SL",
-            "--region",
-            region,
-            "--location",
-            "8.6,-10.9",
-            "--area-m2",
-            "8000"
-        )
-        .run()
-        .ok();
+        signed!(t, &t.nma, "site", "add").args(site_in_sl(&site, "Claim", region)).run().ok();
         signed!(
             t,
             &t.nma,

@@ -44,6 +44,15 @@ fn put(url: &str, bytes: &[u8]) {
 }
 
 /// A bucket of its own for one test.
+/// A test directory with a demo of `parcels` parcels, the demo's ledger, and a new bucket.
+fn demo_and_bucket(s3: &str, tag: &str, parcels: &str) -> (TempDir, std::path::PathBuf, String) {
+    let t = TempDir::new(&format!("s3-{tag}"));
+    let demo = t.join("demo");
+    kp!("demo", &demo, "--parcels", parcels).run().ok();
+    let ledger = demo.join("ledger.kpl");
+    (t, ledger, bucket(s3, tag))
+}
+
 fn bucket(s3: &str, tag: &str) -> String {
     let name = format!("kpledger-{tag}-{}", std::process::id());
     put(&format!("{s3}/{name}"), b"");
@@ -71,12 +80,8 @@ fn files(dir: &Path, root: &Path, out: &mut Vec<String>) {
 #[test]
 fn s3_tiles_and_bundles_read_back_from_the_bucket_verify() {
     let Some(s3) = s3() else { return };
-    let t = TempDir::new("s3-tiles");
-    let demo = t.join("demo");
     // More than 256 events: a full tile, partial tiles, a level-1 tile.
-    kp!("demo", &demo, "--parcels", "96").run().ok();
-    let ledger = demo.join("ledger.kpl");
-    let b = bucket(&s3, "tiles");
+    let (t, ledger, b) = demo_and_bucket(&s3, "tiles", "96");
     let out = format!("s3://{b}/sl/log");
     tiles_to(&ledger, &out, &s3).arg("--bundles").run().ok().stdout_has("evidence bundles");
     let base = format!("{s3}/{b}/sl/log");
@@ -119,7 +124,7 @@ fn s3_tiles_and_bundles_read_back_from_the_bucket_verify() {
         );
     }
     // Each certificate's bundle, read from the bucket, verifies under the importer's policy.
-    let policy = demo.join("trust-policy.txt");
+    let policy = t.join("demo").join("trust-policy.txt");
     let mut bundles = 0;
     for rel in written.iter().filter(|f| f.starts_with("bundles/")) {
         let file = t.join(format!("bundle-{bundles}.json"));
@@ -136,11 +141,7 @@ fn s3_tiles_and_bundles_read_back_from_the_bucket_verify() {
 #[test]
 fn s3_a_tile_with_other_bytes_or_a_newer_checkpoint_stops_publishing_before_the_checkpoint() {
     let Some(s3) = s3() else { return };
-    let t = TempDir::new("s3-refuse");
-    let demo = t.join("demo");
-    kp!("demo", &demo, "--parcels", "8").run().ok();
-    let ledger = demo.join("ledger.kpl");
-    let b = bucket(&s3, "refuse");
+    let (t, ledger, b) = demo_and_bucket(&s3, "refuse", "8");
     let base = format!("{s3}/{b}");
 
     // Another log's tile sits where this log's first tile goes: refused, and no checkpoint.

@@ -7,19 +7,22 @@
 use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::sim::{licence, site};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{HsCode, Origin, ParsedEvent, Payload, Points, Role, SecretKey, Time};
+use kpledger_model::{ParsedEvent, Role, SecretKey};
 
 use crate::util::{
-    AUTHORITY, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER, pub_of,
+    AUTHORITY, BIN, Clock, DEALER, EXPORTER, KOIDU_SITE, KillOnDrop, MINER, ORIGIN, SITE, TempDir, VALUER,
+    child, init, pub_of,
 };
+use kpledger_testkit::cast::{self, Terms};
+use kpledger_testkit::events;
 
 /// A `kpledger serve` child process, killed (SIGKILL) when dropped.
 pub(crate) struct Server {
@@ -38,7 +41,7 @@ impl Server {
 
     /// As [`Server::start_with`], with these environment variables.
     pub(crate) fn start_env(ledger: &Path, flags: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kpledger"))
+        let mut child = child(Path::new(BIN))
             .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger"])
             .arg(ledger)
@@ -119,25 +122,11 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
         kp!("key", "new", k).run().ok();
     }
     // A new ledger: only its genesis, by the ledger office (the log's root key).
-    kp!(
-        "init",
-        "--ledger",
-        &t.ledger,
-        "--origin",
-        ORIGIN,
-        "--id",
-        "sl.ledger",
-        "--name",
-        "NMA ledger office",
-        "--country",
-        "SL",
-        "--key",
-        &t.office,
-        "--time",
-        t.tick()
-    )
-    .run()
-    .ok();
+    init(&t.ledger, ORIGIN, ["sl.ledger", "NMA ledger office", "SL"], &t.office)
+        .arg("--time")
+        .arg(t.tick())
+        .run()
+        .ok();
     let mut server = Server::start(&t.ledger);
     let url = server.url.clone();
     let n = std::cell::Cell::new(0);
@@ -226,13 +215,14 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // The dealer signs two acceptances of the same offer (two weighings) against the same
     // head: the first recorded is the parcel's next event, the second is refused (exit 1,
     // the rule codes printed): a double spend does not get through the server.
+    // The holder whose key is `key` offers the parcel to `to` for `price`, into `out`.
+    let offer_to = |key: &Path, to: &str, price: &str, out: &Path| {
+        signed!(t, key, "handover", "offer", "--parcel", p, "--to", to, "--price", price, "--out", out)
+            .run()
+            .ok();
+    };
     let offer = t.dir.join("offer-first.json");
-    signed!(
-        t, &t.miner, "handover", "offer", "--parcel", p, "--to", DEALER, "--price", "3566.26", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    offer_to(&t.miner, DEALER, "3566.26", &offer);
     let (a1, a2) = (t.dir.join("accept-1.json"), t.dir.join("accept-2.json"));
     let time = t.tick();
     for (f, w) in [(&a1, "12.34"), (&a2, "12.33")] {
@@ -249,12 +239,7 @@ fn a_trade_signed_by_separate_clients_goes_through_the_server_and_its_bundle_ver
     // The dealer sells to the exporter through the server: the offer is posted, the exporter
     // finds it among the offers addressed to it, fetches it, re-weighs and signs the handover.
     let offer = t.dir.join("offer-to-exporter.json");
-    signed!(
-        t, &t.dealer, "handover", "offer", "--parcel", p, "--to", EXPORTER, "--price", "4100", "--out",
-        &offer
-    )
-    .run()
-    .ok();
+    offer_to(&t.dealer, EXPORTER, "4100", &offer);
     kp!("submit", "--server", &url, &offer).run().ok().stdout_has("waiting");
     let list =
         kp!("get", "--server", &url, "--key", &t.exporter, "--as", EXPORTER, "/v1/offers").run().ok().json();
@@ -398,13 +383,7 @@ fn world(dir: &TempDir, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
 
 /// As [`world`], the ledger at `path` (a file, or a PostgreSQL URL).
 pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
-    let ledger = Ledger::create(&path).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new(ORIGIN).unwrap(),
-        "serve-crash",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let mut sim = cast::sim_at(&path, &Terms::new(ORIGIN, "serve-crash", "2026-03-02T08:00:00Z"));
     let nma = sim.genesis(AUTHORITY, "National Minerals Agency", "SL").unwrap();
     sim.policy(&nma, from_slice_strict(include_bytes!("../../policies/SL.json")).unwrap()).unwrap();
     let koidu = sim
@@ -412,21 +391,7 @@ pub(crate) fn world_at(path: PathBuf, n: usize) -> (PathBuf, Vec<ParsedEvent>) {
         .unwrap();
     let lic = licence("NMA/AM/2026/114", "artisanal", "2026-01-01", "2026-12-31", &[&koidu]).unwrap();
     let miner = sim.enrol(&nma, MINER, "Koroma artisanal mining", Role::Miner, "SL", Some(lic)).unwrap();
-    let events = (0..n)
-        .map(|_| {
-            let parcel = sim.new_parcel_id();
-            let p = Payload::Extraction {
-                parcel,
-                site: koidu.clone(),
-                weight_pt: Points(500),
-                stones: 2,
-                hs_code: HsCode::new("7102.31").unwrap(),
-            };
-            let ev = sim.sign(&miner, p).unwrap();
-            sim.tick(1);
-            ev
-        })
-        .collect();
+    let events = (0..n).map(|_| events::extraction(&mut sim, &miner, &koidu, 500, 2)).collect();
     (path, events)
 }
 
@@ -547,7 +512,8 @@ fn sigkill_during_a_bounded_load_loses_no_acknowledged_event() {
 fn the_limits_are_set_by_flags() {
     let dir = TempDir::new("serve-flags");
     let (ledger, events) = world(&dir, 3);
-    let server = Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2"]);
+    let server =
+        Server::start_with(&ledger, &["--max-body", "4000", "--max-events", "2", "--group-wait", "0"]);
     let url = format!("{}/v1/events", server.url);
     let send = |ctype: &str, body: Vec<u8>| {
         let mut r = agent().post(&url).header("content-type", ctype).send(&body[..]).unwrap();
@@ -575,7 +541,8 @@ fn the_limits_are_set_by_flags() {
     assert_eq!(statuses[..2], [200, 200], "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
     let help = kp!("serve", "--help").run().ok().stdout.clone();
-    for default in ["4194304", "1000", "256", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
+    for default in
+        ["4194304", "1000", "256", "2", "10", "30", "1024", "300", "200", "400", "50", "100", "100000"]
     {
         assert!(help.contains(&format!("[default: {default}]")), "{default}: {help}");
     }

@@ -1,7 +1,7 @@
 //! Helpers: temporary directories, running the real `kpledger` binary, openssl, a small
 //! Sierra Leone ledger set up through the CLI, and reading ledger files with rusqlite.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -52,13 +52,13 @@ impl Cmd {
     }
 
     /// More arguments.
-    pub(crate) fn args<A: AsRef<std::ffi::OsStr>>(mut self, args: impl IntoIterator<Item = A>) -> Cmd {
+    pub(crate) fn args<A: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = A>) -> Cmd {
         self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
     /// One more argument.
-    pub(crate) fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Cmd {
+    pub(crate) fn arg(mut self, a: impl AsRef<OsStr>) -> Cmd {
         self.args.push(a.as_ref().to_owned());
         self
     }
@@ -70,7 +70,7 @@ impl Cmd {
     }
 
     /// Sets an environment variable of the run.
-    pub(crate) fn env(mut self, key: impl AsRef<std::ffi::OsStr>, value: impl AsRef<std::ffi::OsStr>) -> Cmd {
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
         self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
@@ -81,13 +81,8 @@ impl Cmd {
             .chain(self.args.iter().map(|a| shell_word(&a.to_string_lossy())))
             .collect::<Vec<_>>()
             .join(" ");
-        let mut cmd = Command::new(BIN);
-        cmd.args(&self.args)
-            // The tests pass every path explicitly.
-            .env_remove("KPLEDGER_LEDGER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = child(Path::new(BIN));
+        cmd.args(&self.args).stdout(Stdio::piped()).stderr(Stdio::piped());
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }
@@ -95,6 +90,20 @@ impl Cmd {
         let (code, stdout, stderr) = run_to_end(cmd, &shown);
         Out { cmd: shown, code, stdout, stderr }
     }
+}
+
+/// A child process of `program` (the binary under test, or a wrapper that runs it) with no
+/// input and no `KPLEDGER_LEDGER`: the tests pass every path explicitly.
+pub(crate) fn child(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_remove("KPLEDGER_LEDGER").stdin(Stdio::null());
+    cmd
+}
+
+/// `kpledger demo` with 8 parcels into `at` (a new directory); returns `at`.
+pub(crate) fn small_demo(at: PathBuf) -> PathBuf {
+    kp!("demo", &at, "--parcels", "8").run().ok();
+    at
 }
 
 /// Spawns, collects stdout and stderr, and waits (killing the child after `TIMEOUT`).
@@ -307,6 +316,26 @@ pub(crate) const KOIDU_SITE: [&str; 12] = [
     "8000",
 ];
 
+/// `site add`'s arguments for a mine site `id` in `region` of Sierra Leone (8 000 m² near
+/// Koidu).
+pub(crate) fn site_in_sl(id: &str, name: &str, region: &str) -> [String; 12] {
+    [
+        "--id",
+        id,
+        "--name",
+        name,
+        "--country",
+        "SL",
+        "--region",
+        region,
+        "--location",
+        "8.6,-10.9",
+        "--area-m2",
+        "8000",
+    ]
+    .map(str::to_owned)
+}
+
 /// Signing times ten minutes apart, from 2026-03-02T08:00:00Z.
 #[derive(Default)]
 pub(crate) struct Clock(std::cell::Cell<u32>);
@@ -375,25 +404,11 @@ impl Trade {
             openssl(&["genpkey", "-algorithm", "ed25519", "-out", &name], t.dir.path());
             openssl(&["pkey", "-in", &name, "-pubout", "-out", &format!("{name}.pub")], t.dir.path());
         }
-        kp!(
-            "init",
-            "--ledger",
-            &t.ledger,
-            "--origin",
-            ORIGIN,
-            "--id",
-            AUTHORITY,
-            "--name",
-            "National Minerals Agency",
-            "--country",
-            "SL",
-            "--key",
-            &t.nma,
-            "--time",
-            t.tick()
-        )
-        .run()
-        .ok();
+        init(&t.ledger, ORIGIN, [AUTHORITY, "National Minerals Agency", "SL"], &t.nma)
+            .arg("--time")
+            .arg(t.tick())
+            .run()
+            .ok();
         signed!(t, &t.nma, "policy", "set", policy_file("SL")).run().ok();
         signed!(t, &t.nma, "site", "add").args(KOIDU_SITE).run().ok();
         let enrol =
@@ -463,12 +478,68 @@ impl Trade {
         out.check(created.len() == 1, "an extraction creates one parcel");
         created[0].clone()
     }
+
+    /// The holder whose key is `key` offers `parcel` to `to` for `price` (US$), signed at the
+    /// next tick; the signed offer is written to `out`.
+    pub(crate) fn offer(&self, key: &Path, parcel: &str, to: &str, price: &str, out: &Path) {
+        signed!(
+            self, key, "handover", "offer", "--parcel", parcel, "--to", to, "--price", price, "--out", out
+        )
+        .run()
+        .ok();
+    }
+
+    /// `witness cosign` of `checkpoint` by the witness `lr.mme` (key `witness`, state
+    /// `lr-witness.json` in the test's directory) against this ledger's log, at `time`; the
+    /// cosigned checkpoint goes to `out` in the test's directory. Add `--proof` where needed.
+    pub(crate) fn cosign(&self, witness: &Path, checkpoint: &Path, out: &str, time: &str) -> Cmd {
+        kp!(
+            "witness",
+            "cosign",
+            checkpoint,
+            "--log-origin",
+            ORIGIN,
+            "--log-key",
+            pub_of(&self.nma),
+            "--name",
+            "lr.mme",
+            "--key",
+            witness,
+            "--state",
+            self.dir.join("lr-witness.json"),
+            "--out",
+            self.dir.join(out),
+            "--time",
+            time
+        )
+    }
 }
 
 /// `actor enrol`'s licence arguments: licence `number` of `class`, valid through 2026.
 pub(crate) fn licence_2026(number: &str, class: &str) -> [String; 8] {
     ["--licence", number, "--class", class, "--valid-from", "2026-01-01", "--valid-to", "2026-12-31"]
         .map(str::to_owned)
+}
+
+/// `kpledger init`: a new ledger at `ledger`, the log `origin`, whose root authority
+/// (`[id, name, country]`) signs with `key`. Add `--time` for a reproducible genesis.
+pub(crate) fn init(ledger: impl AsRef<OsStr>, origin: &str, root: [&str; 3], key: impl AsRef<OsStr>) -> Cmd {
+    let [id, name, country] = root;
+    kp!(
+        "init",
+        "--ledger",
+        ledger,
+        "--origin",
+        origin,
+        "--id",
+        id,
+        "--name",
+        name,
+        "--country",
+        country,
+        "--key",
+        key
+    )
 }
 
 /// `KEY.pub`, where `kpledger key new KEY` and these tests put the public key.
@@ -535,4 +606,22 @@ pub(crate) fn verify_json(ledger: &Path) -> (Out, Value) {
     out.no_panic();
     let report = out.json();
     (out, report)
+}
+
+/// Standard base64 with padding.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -196,13 +196,8 @@ fn three_witnesses_cosign_a_growing_log() {
     let steps = [n / 3, 2 * n / 3, n];
     let mut done = 1;
     for (round, &upto) in steps.iter().enumerate() {
-        let mut ingest = kp!("ingest", "--ledger", &ledger);
-        for f in &src.files[done..upto] {
-            ingest = ingest.arg(f);
-        }
-        ingest.run().ok();
+        ingest_and_publish(&ledger, &src.files[done..upto], &root_key);
         done = upto;
-        kp!("log", "publish", "--ledger", &ledger, "--key", &root_key).run().ok();
         if round == 2 {
             // One witness down: two of three still make the quorum.
             ws[2].kill();
@@ -632,13 +627,8 @@ fn interop_foreign_witness_cosigns_kpledger_checkpoints() {
     let _guard = KillOnDrop(child);
     {
         for upto in [n / 2, n] {
-            let mut ingest = kp!("ingest", "--ledger", &ledger);
-            for f in &src.files[done..upto] {
-                ingest = ingest.arg(f);
-            }
-            ingest.run().ok();
+            ingest_and_publish(&ledger, &src.files[done..upto], &root_key);
             done = upto;
-            kp!("log", "publish", "--ledger", &ledger, "--key", &root_key).run().ok();
             kp!("log", "witness", "--ledger", &ledger, "--policy", &policy)
                 .run()
                 .ok()
@@ -835,4 +825,10 @@ fn the_readme_witness_network_runs() {
         assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
     }
     assert!(!stdout.contains(":7381") && !stdout.contains("127.0.0.1:0\n"), "{stdout}");
+}
+
+/// Ingests `files` into `ledger`, and the root authority (`root_key`) publishes a checkpoint.
+fn ingest_and_publish(ledger: &Path, files: &[std::path::PathBuf], root_key: &str) {
+    kp!("ingest", "--ledger", ledger).args(files).run().ok();
+    kp!("log", "publish", "--ledger", ledger, "--key", root_key).run().ok();
 }

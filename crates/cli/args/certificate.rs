@@ -137,13 +137,7 @@ pub(crate) enum CertificateCmd {
         hs: Vec<HsCode>,
     },
     /// List certificates
-    List {
-        #[command(flatten)]
-        ledger: LedgerArgs,
-        /// Print as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
 }
 
 /// A transit country's authority records a certified shipment passing through (TR-1)

@@ -71,9 +71,7 @@ pub(crate) enum PolicyCmd {
     /// Example: kpledger policy set --ledger sl.kpl --key nma.pem SL-2.json --time 2026-03-20T09:00:00Z
     Set {
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         /// The policy file
         file: PathBuf,
     },
@@ -99,9 +97,7 @@ pub(crate) enum ActorCmd {
     ///   --time 2026-03-20T09:00:00Z
     Enrol {
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         /// The new actor's id (a-z, 0-9, '.', '_', '-'), e.g. sl.dealer.kamara
         #[arg(long, value_parser = value::actor)]
         id: ActorId,
@@ -145,9 +141,7 @@ pub(crate) enum ActorCmd {
     ///   --pubkey kamara-2027.pem.pub --time 2026-03-20T09:00:00Z
     Rotate {
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         /// The actor
         #[arg(long, value_parser = value::actor)]
         actor: ActorId,
@@ -158,9 +152,7 @@ pub(crate) enum ActorCmd {
     /// An authority revokes an actor from now on
     Revoke {
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         /// The actor
         #[arg(long, value_parser = value::actor)]
         actor: ActorId,
@@ -169,13 +161,7 @@ pub(crate) enum ActorCmd {
         reason: Text,
     },
     /// List enrolled actors
-    List {
-        #[command(flatten)]
-        ledger: LedgerArgs,
-        /// Print as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -188,9 +174,7 @@ pub(crate) enum SiteCmd {
     ///   --time 2026-03-20T09:00:00Z
     Add {
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         /// Site id, e.g. sl.kono.koidu-12
         #[arg(long, value_parser = value::site)]
         id: SiteId,
@@ -211,13 +195,7 @@ pub(crate) enum SiteCmd {
         area_m2: u64,
     },
     /// List mine sites
-    List {
-        #[command(flatten)]
-        ledger: LedgerArgs,
-        /// Print as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
 }
 
 /// Create a new ledger, signed into being by its root authority

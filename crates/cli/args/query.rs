@@ -9,34 +9,31 @@ use kpledger_model::ActorId;
 use super::value::{self, IdArg};
 use super::*;
 
+/// One parcel, read from the ledger file or a server.
+#[derive(Debug, Args)]
+pub(crate) struct ParcelArgs {
+    /// The parcel id, or a unique prefix of at least 8 hex digits (the whole id with --server)
+    #[arg(value_parser = value::parcel)]
+    pub(crate) parcel: IdArg,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ParcelCmd {
     /// A parcel's provenance: every event back to the mine sites, in ledger order
     ///
+    /// With --json: the signed events themselves.
+    ///
     /// Example: kpledger parcel history 019cb030-95a0-72d7 --ledger kpledger-demo/ledger.kpl
-    History {
-        /// The parcel id, or a unique prefix of at least 8 hex digits
-        #[arg(value_parser = value::parcel)]
-        parcel: IdArg,
-        #[command(flatten)]
-        source: SourceArgs,
-        /// Print as JSON (the signed events themselves)
-        #[arg(long)]
-        json: bool,
-    },
+    History(ParcelArgs),
     /// A parcel's current state: holder, weight, origin, status
     ///
     /// Example: kpledger parcel show 019d0000-0000-7000-8000-00000000000a --ledger sl.kpl
-    Show {
-        /// The parcel id, or a unique prefix of at least 8 hex digits (the whole id with --server)
-        #[arg(value_parser = value::parcel)]
-        parcel: IdArg,
-        #[command(flatten)]
-        source: SourceArgs,
-        /// Print as JSON
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ParcelArgs),
     /// The authority writes a parcel's card: what its holder and buyer need to sign offline
     ///
     /// The card (docs/SPEC.md §14.6) holds the parcel's head event, holder, weight and status,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use kpledger_model::ActorId;
 
-use super::value;
+use super::{CaArgs, value};
 
 /// Serve the ledger over HTTP: signed submissions, signed reads, the log as tlog-tiles
 ///
@@ -27,6 +27,48 @@ pub(crate) struct ServeArgs {
     /// Address and port to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub(crate) listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+    /// Seconds a signed read's `created` may differ from the server's clock
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub(crate) replay_window: u64,
+    #[command(flatten)]
+    pub(crate) checkpoints: CheckpointArgs,
+    /// Seconds a posted handover offer waits for its buyer
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+    pub(crate) offer_ttl: u64,
+    /// Most handover offers waiting at once
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub(crate) max_offers: usize,
+    /// The scheme and host clients use (signed reads cover the full URI), e.g.
+    /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
+    #[arg(long, value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) rates: RateArgs,
+    /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Publish the log (C2SP tlog-tiles) and each certificate's evidence bundle to this
+    /// bucket (s3://BUCKET/PREFIX) or directory whenever a newer checkpoint is stored, as
+    /// `kpledger log tiles --bundles` does: immutable objects first, the checkpoint last
+    #[arg(long, value_name = "OUT")]
+    pub(crate) publish: Option<String>,
+    /// Seconds between looks for a newer checkpoint to publish with --publish
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", requires = "publish")]
+    pub(crate) publish_every: u64,
+    /// The S3-compatible endpoint of --publish (default: AWS, or AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL", requires = "publish")]
+    pub(crate) s3_endpoint: Option<String>,
+}
+
+/// What the service takes from one connection and one request, and how much work waits for
+/// its writer.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
     /// Largest request body, bytes (413 beyond)
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub(crate) max_body: usize,
@@ -48,9 +90,15 @@ pub(crate) struct ServeArgs {
     /// Most submissions recorded in one transaction (group commit)
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub(crate) group: usize,
-    /// Seconds a signed read's `created` may differ from the server's clock
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub(crate) replay_window: u64,
+    /// Milliseconds the writer waits, after a group's first submission, for submissions still
+    /// being checked, so that they share one commit (never when none is on its way; 0: never)
+    #[arg(long, default_value_t = 2, value_name = "MS")]
+    pub(crate) group_wait: u64,
+}
+
+/// The checkpoints the service publishes itself, and the witnesses it asks to cosign them.
+#[derive(Debug, Args)]
+pub(crate) struct CheckpointArgs {
     /// The root authority's private key: the service then publishes a checkpoint every
     /// --checkpoint-every seconds when the log has grown (without it, publish with
     /// `kpledger log publish`)
@@ -65,16 +113,11 @@ pub(crate) struct ServeArgs {
     /// does; a checkpoint counts as published for bundles once the quorum has cosigned it
     #[arg(long, value_name = "POLICY")]
     pub(crate) witness_policy: Option<PathBuf>,
-    /// Seconds a posted handover offer waits for its buyer
-    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
-    pub(crate) offer_ttl: u64,
-    /// Most handover offers waiting at once
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    pub(crate) max_offers: usize,
-    /// The scheme and host clients use (signed reads cover the full URI), e.g.
-    /// https://ledger.nma.gov.sl behind a reverse proxy; default http:// and the Host header
-    #[arg(long, value_name = "URL")]
-    pub(crate) public_url: Option<String>,
+}
+
+/// How many requests a client address and an enrolled actor may make.
+#[derive(Debug, Args)]
+pub(crate) struct RateArgs {
     /// Requests a second from one client address (IPv6: its /64), any route; 429 with
     /// Retry-After beyond (0: no limit)
     #[arg(long, default_value_t = 200, value_name = "N")]
@@ -97,23 +140,6 @@ pub(crate) struct ServeArgs {
     /// from other addresses the header is ignored
     #[arg(long, value_name = "IP")]
     pub(crate) trusted_proxy: Vec<std::net::IpAddr>,
-    /// Serve HTTPS (TLS 1.2 and 1.3) with this certificate chain, PEM, leaf first
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
-    pub(crate) tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub(crate) tls_key: Option<PathBuf>,
-    /// Publish the log (C2SP tlog-tiles) and each certificate's evidence bundle to this
-    /// bucket (s3://BUCKET/PREFIX) or directory whenever a newer checkpoint is stored, as
-    /// `kpledger log tiles --bundles` does: immutable objects first, the checkpoint last
-    #[arg(long, value_name = "OUT")]
-    pub(crate) publish: Option<String>,
-    /// Seconds between looks for a newer checkpoint to publish with --publish
-    #[arg(long, default_value_t = 10, value_name = "SECONDS", requires = "publish")]
-    pub(crate) publish_every: u64,
-    /// The S3-compatible endpoint of --publish (default: AWS, or AWS_ENDPOINT_URL)
-    #[arg(long, value_name = "URL", requires = "publish")]
-    pub(crate) s3_endpoint: Option<String>,
 }
 
 /// Post signed event files (made with --out) and handover offers to a kpledger server
@@ -131,6 +157,8 @@ pub(crate) struct SubmitArgs {
     /// The server's base URL
     #[arg(long, env = "KPLEDGER_SERVER")]
     pub(crate) server: String,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
     /// Signed event files (.json: one event; .jsonl: one per line)
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
@@ -149,11 +177,19 @@ pub(crate) struct SubmitArgs {
 ///
 /// Example: kpledger get --server http://127.0.0.1:8080 --key gems.pem --as sl.exporter.kono-gems
 ///   /v1/certificates/SL-2026-004312/bundle --out SL-2026-004312.json   (needs a running kpledger serve)
+///
+/// Over HTTPS, from a server whose certificate the authority's private CA issued (--ca-cert,
+/// on every command that takes --server):
+///
+/// Example: kpledger get --server https://ledger.nma.gov.sl --ca-cert nma-ca.pem --key gems.pem
+///   --as sl.exporter.kono-gems /v1/actors   (needs a running kpledger serve with a certificate from that CA)
 #[derive(Debug, Args)]
 pub(crate) struct GetArgs {
     /// The server's base URL
     #[arg(long, env = "KPLEDGER_SERVER")]
     pub(crate) server: String,
+    #[command(flatten)]
+    pub(crate) ca: CaArgs,
     /// The actor's private key (PKCS#8 PEM)
     #[arg(long)]
     pub(crate) key: PathBuf,

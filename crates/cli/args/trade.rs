@@ -65,9 +65,7 @@ pub(crate) enum HandoverCmd {
         /// The signed offer file
         offer: PathBuf,
         #[command(flatten)]
-        sign: SignArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        event: EventArgs,
         #[command(flatten)]
         card: CardArgs,
         /// The weight the buyer measured, in carats (default: the offered weight). At most the
@@ -114,9 +112,7 @@ pub(crate) enum HandoverCmd {
 #[derive(Debug, Args)]
 pub(crate) struct ExtractArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
+    pub(crate) event: EventArgs,
     /// The mine site
     #[arg(long, value_parser = value::site)]
     pub(crate) site: SiteId,
@@ -161,9 +157,7 @@ pub(crate) struct SplitArgs {
 #[derive(Debug, Args)]
 pub(crate) struct MergeArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
+    pub(crate) event: EventArgs,
     #[command(flatten)]
     pub(crate) card: CardArgs,
     /// The parcels to merge (two or more; with --card, the cards' parcels by default)
@@ -222,9 +216,7 @@ pub(crate) struct SealArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ContinueArgs {
     #[command(flatten)]
-    pub(crate) sign: SignArgs,
-    #[command(flatten)]
-    pub(crate) server: ServerArgs,
+    pub(crate) event: EventArgs,
     #[command(flatten)]
     pub(crate) card: CardArgs,
     /// The parcel: its id or a unique prefix of at least 8 hex digits (the whole id with --server)

@@ -7,6 +7,20 @@ use kpledger_model::{ActorId, Country, Origin, Time};
 
 use super::value;
 
+/// The witness: who it signs as, with what, and where it keeps what it cosigned.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WitnessArgs {
+    /// This witness's name, as it signs (its vkey's name)
+    #[arg(long)]
+    pub(crate) name: String,
+    /// This witness's private key (PKCS#8 PEM)
+    #[arg(long)]
+    pub(crate) key: PathBuf,
+    /// This witness's state file (created on first use)
+    #[arg(long)]
+    pub(crate) state: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum WitnessCmd {
     /// Check a checkpoint against the last one this witness cosigned, and cosign it
@@ -27,15 +41,8 @@ pub(crate) enum WitnessCmd {
         /// The log's public key (its root authority's)
         #[arg(long)]
         log_key: PathBuf,
-        /// This witness's name, as it signs
-        #[arg(long)]
-        name: String,
-        /// This witness's private key
-        #[arg(long)]
-        key: PathBuf,
-        /// This witness's state file (created on first use)
-        #[arg(long)]
-        state: PathBuf,
+        #[command(flatten)]
+        witness: WitnessArgs,
         /// Consistency proof from the last cosigned size (from `kpledger log prove-consistency`)
         #[arg(long)]
         proof: Option<PathBuf>,
@@ -61,21 +68,14 @@ pub(crate) enum WitnessCmd {
     /// `GET <prefix>/<hex SHA-256 of the origin>/checkpoint`.
     ///
     /// Prints the address it listens on first (with port 0, a free port is chosen), then
-    /// one line per decision on stderr. Runs until stopped.
+    /// one line per decision on stderr. Runs until stopped; one process at a time uses --state.
     ///
     /// Example: kpledger witness serve --name lr.mme --key lr.mme.pem --state lr-witness.json
     ///   --policy logs.txt --listen 127.0.0.1:7380   (runs until stopped)
     #[command(verbatim_doc_comment)]
     Serve {
-        /// This witness's name, as it signs (its vkey's name)
-        #[arg(long)]
-        name: String,
-        /// This witness's private key (PKCS#8 PEM)
-        #[arg(long)]
-        key: PathBuf,
-        /// This witness's state file (created on first use; one process at a time)
-        #[arg(long)]
-        state: PathBuf,
+        #[command(flatten)]
+        witness: WitnessArgs,
         /// A C2SP tlog-policy whose `log` lines name the logs to witness
         #[arg(long, value_name = "FILE")]
         policy: PathBuf,

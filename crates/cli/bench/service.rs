@@ -10,8 +10,13 @@ use serde::Serialize;
 
 use super::per_s;
 
-/// Concurrent HTTP clients submitting (threads of this process, one connection each).
+/// Concurrent HTTP clients submitting one event per request (threads of this process, one
+/// connection each).
 pub(super) const HTTP_CLIENTS: usize = 32;
+/// Events per request of the bulk clients (`application/jsonl`, all or nothing), as a back
+/// office sends a day's events; and how many such clients submit at once.
+pub(super) const BATCH_EVENTS: usize = 250;
+pub(super) const BATCH_CLIENTS: usize = 8;
 /// The last quarter of the events is submitted at half the rate the first three quarters
 /// reached, for the latency of single submissions.
 pub(super) const PACED_DIVISOR: usize = 4;
@@ -36,6 +41,14 @@ pub(super) struct ServiceFigures {
     /// Their latency, request sent to acknowledgement received.
     pub(super) latency_p50_ms: f64,
     pub(super) latency_p99_ms: f64,
+    /// Every event of the ledger submitted again, into another new ledger, by
+    /// `batch_clients` bulk clients in JSONL batches of `batch_events` consecutive events,
+    /// each batch as soon as the events it links to outside it were acknowledged.
+    pub(super) batch_clients: usize,
+    pub(super) batch_events: usize,
+    pub(super) batch_total: u64,
+    /// Of those: accepted (recorded and acknowledged, durable) per second.
+    pub(super) batch_accepted_events_per_s: f64,
     /// Full tiles (GET /tile/…) served per second by the service on a one-thread runtime with
     /// one blocking thread, read by `TILE_CLIENTS` clients for `TILE_SECONDS` seconds.
     pub(super) tiles_per_s: f64,
@@ -76,6 +89,8 @@ pub(super) fn plan(ledger: &Ledger) -> Result<Plan> {
 pub(super) struct Sched {
     next: usize,
     end: usize,
+    /// Consecutive events per request.
+    batch: usize,
     done: Vec<bool>,
     /// Every event below is acknowledged.
     prefix: usize,
@@ -83,17 +98,46 @@ pub(super) struct Sched {
 }
 
 impl Sched {
-    fn ready(&self, plan: &Plan, i: usize) -> bool {
-        if plan.barrier[i] {
-            return self.prefix >= i;
+    /// Whether events `from..to` may be sent in one request: every event they link to is
+    /// acknowledged or earlier in the request; an event without a parcel waits for
+    /// everything before the request, any other for the last such event before it.
+    fn ready(&self, plan: &Plan, from: usize, to: usize) -> bool {
+        let settled = |d: usize| d >= from || self.done[d];
+        (from..to).all(|i| {
+            if plan.barrier[i] {
+                return self.prefix >= from;
+            }
+            plan.gate[i].is_none_or(settled) && plan.deps[i].iter().all(|d| settled(*d))
+        })
+    }
+
+    /// Records the events `from..to` as acknowledged.
+    fn acknowledge(&mut self, from: usize, to: usize) {
+        self.done[from..to].fill(true);
+        while self.prefix < self.done.len() && self.done[self.prefix] {
+            self.prefix += 1;
         }
-        plan.gate[i].is_none_or(|g| self.done[g]) && plan.deps[i].iter().all(|d| self.done[*d])
     }
 }
 
-/// One client: takes the next event, waits for the events it links to, (paced: waits for its
-/// time), posts it and records the latency; until the events of the phase are handed out.
-pub(super) fn http_client(
+/// One request's body and media type: one event as `application/json`, several, one per
+/// line, as `application/jsonl`.
+fn request_body(plan: &Plan, from: usize, to: usize) -> (&'static str, Vec<u8>) {
+    if to - from == 1 {
+        return ("application/json", plan.docs[from].clone());
+    }
+    let mut body = Vec::with_capacity(plan.docs[from..to].iter().map(|d| d.len() + 1).sum());
+    for d in &plan.docs[from..to] {
+        body.extend_from_slice(d);
+        body.push(b'\n');
+    }
+    ("application/jsonl", body)
+}
+
+/// One client: takes the next request's events, waits for the events they link to, (paced:
+/// waits for its time), posts them and records the latency; until the events of the phase
+/// are handed out.
+fn http_client(
     shared: &(std::sync::Mutex<Sched>, std::sync::Condvar),
     plan: &Plan,
     url: &str,
@@ -114,41 +158,46 @@ pub(super) fn http_client(
         cv.notify_all();
     };
     loop {
-        let i = {
+        let (from, to) = {
             let Ok(mut s) = lock.lock() else { return latencies };
             if s.next >= s.end || s.failed.is_some() {
                 return latencies;
             }
-            let i = s.next;
-            s.next += 1;
-            while !s.ready(plan, i) && s.failed.is_none() {
+            let (from, to) = (s.next, (s.next + s.batch.max(1)).min(s.end));
+            s.next = to;
+            while !s.ready(plan, from, to) && s.failed.is_none() {
                 s = match cv.wait_timeout(s, Duration::from_secs(1)) {
                     Ok((s, _)) => s,
                     Err(_) => return latencies,
                 };
             }
-            i
+            (from, to)
         };
         if let Some((t0, interval, first)) = pace {
-            let at = t0 + interval * u32::try_from(i - first).unwrap_or(u32::MAX);
+            let at = t0 + interval * u32::try_from(from - first).unwrap_or(u32::MAX);
             std::thread::sleep(at.saturating_duration_since(Instant::now()));
         }
+        let (ctype, body) = request_body(plan, from, to);
+        let what = if to - from == 1 {
+            format!("event #{}", from + 1)
+        } else {
+            format!("events #{}-#{}", from + 1, to)
+        };
         let t = Instant::now();
         let mut tries = 0;
         let outcome = loop {
             tries += 1;
-            let sent = agent.post(url).header("content-type", "application/json").send(&plan.docs[i][..]);
-            match sent {
+            match agent.post(url).header("content-type", ctype).send(&body[..]) {
                 Ok(mut r) => {
                     let status = r.status().as_u16();
                     let body = r.body_mut().read_to_string().unwrap_or_default();
                     match status {
                         200 | 201 => break Ok(()),
                         429 | 503 if tries < 100 => std::thread::sleep(Duration::from_millis(10)),
-                        _ => break Err(format!("event #{} was answered {status}: {body}", i + 1)),
+                        _ => break Err(format!("{what} answered {status}: {body}")),
                     }
                 }
-                Err(e) => break Err(format!("event #{}: {e}", i + 1)),
+                Err(e) => break Err(format!("{what}: {e}")),
             }
         };
         if let Err(why) = outcome {
@@ -157,31 +206,37 @@ pub(super) fn http_client(
         }
         latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
         if let Ok(mut s) = lock.lock() {
-            s.done[i] = true;
-            while s.prefix < s.done.len() && s.done[s.prefix] {
-                s.prefix += 1;
-            }
+            s.acknowledge(from, to);
         }
         cv.notify_all();
     }
 }
 
-/// Submits events `from..to` of the plan with `HTTP_CLIENTS` clients; wall time and latencies.
-pub(super) fn submit_phase(
+/// How a phase submits: events `from..to` of the plan, `batch` per request, by `clients`
+/// clients, each request at its time (`interval` apart) or as fast as they can.
+struct Phase {
+    from: usize,
+    to: usize,
+    batch: usize,
+    clients: usize,
+    interval: Option<Duration>,
+}
+
+/// Submits a phase; its wall time and its requests' latencies, sorted.
+fn submit_phase(
     sched: &(std::sync::Mutex<Sched>, std::sync::Condvar),
     plan: &Plan,
     url: &str,
-    (from, to): (usize, usize),
-    interval: Option<Duration>,
+    phase: &Phase,
 ) -> Result<(Duration, Vec<u64>)> {
     if let Ok(mut s) = sched.0.lock() {
-        (s.next, s.end) = (from, to);
+        (s.next, s.end, s.batch) = (phase.from, phase.to, phase.batch);
     }
     let t = Instant::now();
-    let pace = interval.map(|d| (t, d, from));
+    let pace = phase.interval.map(|d| (t, d, phase.from));
     let mut latencies: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> =
-            (0..HTTP_CLIENTS).map(|_| scope.spawn(|| http_client(sched, plan, url, pace))).collect();
+            (0..phase.clients).map(|_| scope.spawn(|| http_client(sched, plan, url, pace))).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
     let elapsed = t.elapsed();
@@ -190,6 +245,31 @@ pub(super) fn submit_phase(
     }
     latencies.sort_unstable();
     Ok((elapsed, latencies))
+}
+
+/// A new ledger at `path`, a service over it, and the schedule of the plan's events.
+fn fresh(
+    path: &Path,
+    cfg: &kpledger_serve::Config,
+    n: usize,
+) -> Result<(InProcess, (std::sync::Mutex<Sched>, std::sync::Condvar))> {
+    drop(Ledger::create(path)?);
+    let cfg = kpledger_serve::Config { ledger: path.to_owned(), ..cfg.clone() };
+    let sched = Sched { next: 0, end: 0, batch: 1, done: vec![false; n], prefix: 0, failed: None };
+    Ok((InProcess::start(cfg, false)?, (std::sync::Mutex::new(sched), std::sync::Condvar::new())))
+}
+
+/// Checks that the service recorded all `n` events into the ledger at `path`.
+fn all_recorded(path: &Path, n: usize) -> Result<()> {
+    let recorded = read_only(path)?.len()?;
+    if recorded != n as u64 {
+        bail!("the service recorded {recorded} events of {n} into {}; this is a bug", path.display());
+    }
+    Ok(())
+}
+
+fn read_only(path: &Path) -> Result<Ledger> {
+    Ok(Ledger::open(path, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?)
 }
 
 /// A service in this process on 127.0.0.1 (port 0), until `stop` is sent.
@@ -242,42 +322,47 @@ impl Drop for InProcess {
 }
 
 /// The service bench: the events of `ingested` (the ledger `ingest` made) submitted over HTTP
-/// into a new ledger in `dir`; then the tiles of that ledger served from one core.
+/// into a new ledger in `dir` one per request, then into another in JSONL batches; then the
+/// tiles of that ledger served from one core.
 pub(super) fn service(ingested: &Path, dir: &Path, say: &dyn Fn(&str)) -> Result<ServiceFigures> {
-    let plan = {
-        let l = Ledger::open(ingested, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
-        plan(&l)?
-    };
+    let plan = plan(&read_only(ingested)?)?;
     let n = plan.docs.len();
-    let served = dir.join("served.kpl");
-    drop(Ledger::create(&served)?);
-    let mut cfg = kpledger_serve::Config::new(served.clone());
+    let mut cfg = kpledger_serve::Config::new(ingested.to_owned());
     (cfg.rate_ip, cfg.rate_key) = (None, None);
     cfg.queue = 4 * HTTP_CLIENTS;
     let paced_from = n - n / PACED_DIVISOR;
-    let sched = (
-        std::sync::Mutex::new(Sched { next: 0, end: 0, done: vec![false; n], prefix: 0, failed: None }),
-        std::sync::Condvar::new(),
-    );
+
+    let single = dir.join("served-single.kpl");
     let (fast, paced_time, paced) = {
-        let server = InProcess::start(cfg.clone(), false)?;
+        let (server, sched) = fresh(&single, &cfg, n)?;
         let url = format!("{}/v1/events", server.url);
         say(&format!(
             "submitting the same {paced_from} events over HTTP, {HTTP_CLIENTS} clients, one event per request"
         ));
-        let (fast, _) = submit_phase(&sched, &plan, &url, (0, paced_from), None)?;
+        let phase = Phase { from: 0, to: paced_from, batch: 1, clients: HTTP_CLIENTS, interval: None };
+        let (fast, _) = submit_phase(&sched, &plan, &url, &phase)?;
         let rate = per_s(paced_from as u64, fast);
         say(&format!("submitting {} more at half that rate ({:.0} events/s)", n - paced_from, rate / 2.0));
-        let interval = Duration::from_secs_f64(2.0 / rate.max(1.0));
-        let (paced_time, paced) = submit_phase(&sched, &plan, &url, (paced_from, n), Some(interval))?;
+        let interval = Some(Duration::from_secs_f64(2.0 / rate.max(1.0)));
+        let phase = Phase { from: paced_from, to: n, interval, ..phase };
+        let (paced_time, paced) = submit_phase(&sched, &plan, &url, &phase)?;
         (fast, paced_time, paced)
     };
-    let recorded =
-        Ledger::open(&served, kpledger_core::OpenOptions { read_only: true, ..Default::default() })?;
-    if recorded.len()? != n as u64 {
-        bail!("the service recorded {} events of {n}; this is a bug", recorded.len()?);
-    }
-    drop(recorded);
+    all_recorded(&single, n)?;
+
+    let batched = dir.join("served-batches.kpl");
+    let batch_time = {
+        let (server, sched) = fresh(&batched, &cfg, n)?;
+        let url = format!("{}/v1/events", server.url);
+        say(&format!(
+            "submitting all {n} events again, into another new ledger, in JSONL batches of {BATCH_EVENTS} \
+             ({BATCH_CLIENTS} clients)"
+        ));
+        let phase = Phase { from: 0, to: n, batch: BATCH_EVENTS, clients: BATCH_CLIENTS, interval: None };
+        submit_phase(&sched, &plan, &url, &phase)?.0
+    };
+    all_recorded(&batched, n)?;
+    let cfg = kpledger_serve::Config { ledger: batched, ..cfg };
 
     say(&format!("reading tiles for {TILE_SECONDS} s from the service on one core"));
     let tiles: Vec<String> = {
@@ -332,6 +417,10 @@ pub(super) fn service(ingested: &Path, dir: &Path, say: &dyn Fn(&str)) -> Result
         paced_events_per_s: per_s((n - paced_from) as u64, paced_time),
         latency_p50_ms: ms(&paced, 50),
         latency_p99_ms: ms(&paced, 99),
+        batch_clients: BATCH_CLIENTS,
+        batch_events: BATCH_EVENTS,
+        batch_total: n as u64,
+        batch_accepted_events_per_s: per_s(n as u64, batch_time),
         tiles_per_s: per_s(tile_requests, tile_time),
         tile_requests,
     })

@@ -176,12 +176,10 @@ pub(crate) fn sign_from_card(
     holder_signs: bool,
     make: impl FnOnce(&CheckedCard, Known) -> Result<Payload>,
 ) -> Result<u8> {
-    let out = card_out(s)?;
-    let card = match check_card(c)? {
-        Ok(card) => card,
+    let (out, card) = match one_card(s, c, parcel)? {
+        Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    card_parcel(&card, parcel)?;
     let key = SecretKey::read_pem_file(&s.key)?;
     let holder = &card.card.holder;
     let signer = signer_of(s.as_actor.as_ref(), holder_signs.then_some(holder), "this event")?;
@@ -195,8 +193,36 @@ pub(crate) fn sign_from_card(
         holder_key_matches(&card, &key, s.as_actor.is_some())?;
     }
     let payload = make(&card, known(&card))?;
+    sign_to_card_file(s, &card, signer, payload, &key, out)
+}
+
+/// For a command that signs one event from one card: where the event goes (`--out`) and the
+/// checked card, of `parcel` when one is named; `Ok(Err(FOUND))` when the card does not hold.
+fn one_card<'a>(
+    s: &'a SignArgs,
+    c: &CardArgs,
+    parcel: Option<&IdArg>,
+) -> Result<std::result::Result<(&'a Path, CheckedCard), u8>> {
+    let out = card_out(s)?;
+    let card = match check_card(c)? {
+        Ok(card) => card,
+        Err(code) => return Ok(Err(code)),
+    };
+    card_parcel(&card, parcel)?;
+    Ok(Ok((out, card)))
+}
+
+/// Signs `payload` as `signer` in the card's ledger, writes it to `out` and says so.
+fn sign_to_card_file(
+    s: &SignArgs,
+    card: &CheckedCard,
+    signer: ActorId,
+    payload: Payload,
+    key: &SecretKey,
+    out: &Path,
+) -> Result<u8> {
     let body = EventBody::new(card.card.ledger.clone(), now_or(s.time.as_ref()), signer, payload);
-    let parsed = sign_to_file(body, &key, out)?;
+    let parsed = sign_to_file(body, key, out)?;
     if s.json {
         println!(
             "{}",
@@ -205,7 +231,7 @@ pub(crate) fn sign_from_card(
         );
     } else {
         println!("signed {} {} → {}", parsed.event.body.payload.kind(), parsed.hash.short(), out.display());
-        print_card_note(&card);
+        print_card_note(card);
         println!("the ledger's authority records it with: kpledger ingest --ledger LEDGER {}", out.display());
     }
     Ok(OK)
@@ -323,12 +349,10 @@ pub(crate) fn accept_from_card(
     c: &CardArgs,
     weight: Option<Points>,
 ) -> Result<u8> {
-    let out = card_out(s)?;
-    let card = match check_card(c)? {
-        Ok(card) => card,
+    let (out, card) = match one_card(s, c, None)? {
+        Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    card_parcel(&card, None)?;
     offer_matches_card(&offer, &card)?;
     let key = SecretKey::read_pem_file(&s.key)?;
     let signer = signer_of(s.as_actor.as_ref(), Some(&offer.body.to), "the acceptance")?;
@@ -343,24 +367,7 @@ pub(crate) fn accept_from_card(
             offer.body.weight_pt
         );
     }
-    let body = EventBody::new(
-        card.card.ledger.clone(),
-        now_or(s.time.as_ref()),
-        signer,
-        Payload::Handover { offer, weight_pt },
-    );
-    let parsed = sign_to_file(body, &key, out)?;
-    if s.json {
-        println!(
-            "{}",
-            json!({"written": out, "hash": parsed.hash, "kind": "handover", "card_checkpoint_size": card.checkpoint_size})
-        );
-    } else {
-        println!("signed handover {} → {}", parsed.hash.short(), out.display());
-        print_card_note(&card);
-        println!("the ledger's authority records it with: kpledger ingest --ledger LEDGER {}", out.display());
-    }
-    Ok(OK)
+    sign_to_card_file(s, &card, signer, Payload::Handover { offer, weight_pt }, &key, out)
 }
 
 /// `kpledger merge --card A --card B …`: the holder of every card merges their parcels.

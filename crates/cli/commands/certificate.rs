@@ -109,41 +109,27 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
                 _ => bail!("give --bundle FILE with --policy TRUST-POLICY, or --foreign CERT.json"),
             }
         }
-        CertificateCmd::List { ledger, json } => {
-            let l = ledger.open(true)?;
-            let certs = l.certificates()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&certs)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = certs
-                .iter()
-                .map(|cs| {
-                    let c = &cs.certificate;
-                    let status = match cs.status() {
-                        CertificateStatus::Confirmed => "receipt confirmed",
-                        s => s.as_str(),
-                    };
-                    vec![
-                        c.number.to_string(),
-                        c.date_of_issue.to_string(),
-                        c.country_of_origin.to_string(),
-                        render::ct(Points(c.carats())),
-                        render::usd(Cents(c.value())),
-                        c.parcel_count.to_string(),
-                        format!("{} → {} ({})", c.exporter.name, c.importer.name, c.importer.country),
-                        status.to_owned(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render::table(
-                    &["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"],
-                    &rows
-                )
-            );
-            Ok(OK)
+        CertificateCmd::List(ListArgs { ledger, json }) => {
+            let certs = ledger.open(true)?.certificates()?;
+            let headers =
+                ["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"];
+            print_list(&certs, json, &headers, |cs| {
+                let c = &cs.certificate;
+                let status = match cs.status() {
+                    CertificateStatus::Confirmed => "receipt confirmed",
+                    s => s.as_str(),
+                };
+                vec![
+                    c.number.to_string(),
+                    c.date_of_issue.to_string(),
+                    c.country_of_origin.to_string(),
+                    render::ct(Points(c.carats())),
+                    render::usd(Cents(c.value())),
+                    c.parcel_count.to_string(),
+                    format!("{} → {} ({})", c.exporter.name, c.importer.name, c.importer.country),
+                    status.to_owned(),
+                ]
+            })
         }
     }
 }
@@ -189,19 +175,6 @@ pub(crate) fn shipment_from_flags(
         })
         .collect()
 }
-
-/// Why an import from a bundle is not recorded although the bundle verifies: the shipment it
-/// proves cannot be admitted here (exit 1, nothing written).
-#[derive(Debug)]
-pub(crate) struct NotAdmitted(String);
-
-impl std::fmt::Display for NotAdmitted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotAdmitted {}
 
 /// `certificate import --bundle`: verifies the bundle under the trust policy as `verify` does,
 /// then signs and records the import of exactly what it proves.
@@ -261,22 +234,25 @@ pub(crate) fn import_from_bundle(
     let foreign = shipment.foreign_certificate();
     let destination = cert.importer.country.clone();
     let payload = import_payload(holder, foreign, parcels)?;
+    // The shipment proven is not admitted here although the bundle verifies: exit 1, nothing written.
+    let mut not_admitted = None;
     let recorded = sign_and_record(sign, |ledger, signer| {
         let country = ledger.actor(signer)?.map(|a| a.record.country);
         if country.as_ref() != Some(&destination) {
-            return Err(NotAdmitted(format!(
+            let why = format!(
                 "certificate {} is destined to {destination}, not to {}: a shipment is imported by its \
                  destination's authority",
                 cert.number,
                 country.map_or_else(|| format!("the signer {signer}"), |c| c.to_string())
-            ))
-            .into());
+            );
+            not_admitted = Some(why.clone());
+            bail!(why);
         }
         Ok(payload)
     });
-    match recorded {
-        Err(e) if e.downcast_ref::<NotAdmitted>().is_some() => refuse(e.to_string()),
-        other => other,
+    match not_admitted {
+        Some(why) => refuse(why),
+        None => recorded,
     }
 }
 

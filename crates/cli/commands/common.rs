@@ -26,6 +26,47 @@ impl LedgerArgs {
     }
 }
 
+/// Prints `items` as JSON (`json`), or as a table under `headers` with one row per item.
+pub(crate) fn print_list<T: serde::Serialize>(
+    items: &[T],
+    json: bool,
+    headers: &[&str],
+    row: impl FnMut(&T) -> Vec<String>,
+) -> Result<u8> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(items)?);
+    } else {
+        print!("{}", crate::render::table_of(headers, items, row));
+    }
+    Ok(crate::OK)
+}
+
+/// A copy or migration the rules stopped part way: says why, and that `written` (the new
+/// store, named as the sentence's subject) is not a complete ledger. Exit 1.
+pub(crate) fn refused_part_way(e: &dyn std::fmt::Display, written: &str) -> u8 {
+    eprintln!("kpledger: {}", crate::render::terminal_safe(&e.to_string()));
+    eprintln!("{written} holds the events before it; it is not a complete ledger.");
+    crate::FOUND
+}
+
+/// What a copy or migration into a new store did: `doc` with the new store's verification
+/// report added (`json`), or the sentence `said` and the report. Exit 1 when it does not verify.
+pub(crate) fn print_rebuilt(
+    json: bool,
+    mut doc: serde_json::Value,
+    said: &str,
+    report: &kpledger_verify::Report,
+) -> Result<u8> {
+    if json {
+        doc["report"] = serde_json::json!(report);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{said}");
+        print!("{}", crate::render::report(report));
+    }
+    Ok(if report.ok { crate::OK } else { crate::FOUND })
+}
+
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_INPUT {

@@ -30,38 +30,29 @@ pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     );
     println!("brokers, collectors, exporters, government valuers) and {} licensed mine sites.", s.sites);
     println!();
-    let rows: Vec<Vec<String>> = s
-        .countries
-        .iter()
-        .map(|c| {
-            vec![
-                c.country.clone(),
-                c.parcels_mined.to_string(),
-                render::ct(Points(c.carats_mined_pt)),
-                c.certificate.clone(),
-                c.origin.clone(),
-                render::ct(Points(c.export_lot_pt)),
-                render::usd(Cents(c.export_value_usd_cents)),
-                c.destination.clone(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        render::table(
-            &[
-                "country",
-                "parcels mined",
-                "carats mined",
-                "KP certificate",
-                "origin",
-                "carats",
-                "final value",
-                "to"
-            ],
-            &rows
-        )
-    );
+    let headers = [
+        "country",
+        "parcels mined",
+        "carats mined",
+        "KP certificate",
+        "origin",
+        "carats",
+        "final value",
+        "to",
+    ];
+    let table = render::table_of(&headers, &s.countries, |c| {
+        vec![
+            c.country.clone(),
+            c.parcels_mined.to_string(),
+            render::ct(Points(c.carats_mined_pt)),
+            c.certificate.clone(),
+            c.origin.clone(),
+            render::ct(Points(c.export_lot_pt)),
+            render::usd(Cents(c.export_value_usd_cents)),
+            c.destination.clone(),
+        ]
+    });
+    print!("{table}");
     println!();
     println!("Every parcel went mine → licensed middlemen → exporter (handovers signed by both parties,");
     println!("re-weighed on receipt), was merged and split by size, merged into an export lot, officially");

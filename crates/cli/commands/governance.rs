@@ -15,7 +15,6 @@ use kpledger_model::{
 
 use crate::OK;
 use crate::args::{ActorCmd, KeyCmd, SiteCmd};
-use crate::render;
 
 /// `policy new`: a starting policy for `country`, from the participant and suspension lists
 /// kpledger ships (policies/SL.json), every national value a documented default listed in
@@ -176,8 +175,7 @@ pub(crate) fn init(a: InitArgs) -> Result<u8> {
 pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
     match a {
         ActorCmd::Enrol {
-            sign,
-            server,
+            event,
             id,
             name,
             role,
@@ -199,84 +197,59 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
                 _ => bail!("a licence (--licence) needs its --class, --valid-from and --valid-to"),
             };
             let actor = ActorRecord { id, name, role, country, licence, key, address };
-            sign_event(&sign, &server, |_, _| Ok(Payload::Enrol { actor }))
+            sign_event(&event, |_, _| Ok(Payload::Enrol { actor }))
         }
-        ActorCmd::Rotate { sign, server, actor, pubkey } => {
+        ActorCmd::Rotate { event, actor, pubkey } => {
             let key = PublicKey::read_pem_file(&pubkey)?;
-            sign_event(&sign, &server, |src, _| {
+            sign_event(&event, |src, _| {
                 src.enrolled("--actor", &actor)?;
                 Ok(Payload::RotateKey { actor, key })
             })
         }
-        ActorCmd::Revoke { sign, server, actor, reason } => sign_event(&sign, &server, |src, _| {
+        ActorCmd::Revoke { event, actor, reason } => sign_event(&event, |src, _| {
             src.enrolled("--actor", &actor)?;
             Ok(Payload::Revoke { actor, reason })
         }),
-        ActorCmd::List { ledger, json } => {
-            let l = ledger.open(true)?;
-            let actors = l.actors()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&actors)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = actors
-                .iter()
-                .map(|a| {
-                    let r = &a.record;
-                    vec![
-                        r.id.to_string(),
-                        r.role.to_string(),
-                        r.country.to_string(),
-                        r.licence
-                            .as_ref()
-                            .map(|l| format!("{} {}", l.class, l.number))
-                            .unwrap_or_else(|| "-".into()),
-                        r.licence
-                            .as_ref()
-                            .map(|l| format!("{}..{}", l.valid_from, l.valid_to))
-                            .unwrap_or_else(|| "-".into()),
-                        if a.revoked.is_some() { "revoked".into() } else { "active".into() },
-                        r.name.to_string(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render::table(&["actor", "role", "country", "licence", "valid", "status", "name"], &rows)
-            );
-            Ok(OK)
+        ActorCmd::List(ListArgs { ledger, json }) => {
+            let actors = ledger.open(true)?.actors()?;
+            let headers = ["actor", "role", "country", "licence", "valid", "status", "name"];
+            print_list(&actors, json, &headers, |a| {
+                let r = &a.record;
+                let licence =
+                    |show: fn(&Licence) -> String| r.licence.as_ref().map(show).unwrap_or_else(|| "-".into());
+                vec![
+                    r.id.to_string(),
+                    r.role.to_string(),
+                    r.country.to_string(),
+                    licence(|l| format!("{} {}", l.class, l.number)),
+                    licence(|l| format!("{}..{}", l.valid_from, l.valid_to)),
+                    if a.revoked.is_some() { "revoked".into() } else { "active".into() },
+                    r.name.to_string(),
+                ]
+            })
         }
     }
 }
 
 pub(crate) fn site_cmd(s: SiteCmd) -> Result<u8> {
     match s {
-        SiteCmd::Add { sign, server, id, name, country, region, location, area_m2 } => {
+        SiteCmd::Add { event, id, name, country, region, location, area_m2 } => {
             let site = SiteRecord { id, name, country, region, location, area_m2 };
-            sign_event(&sign, &server, |_, _| Ok(Payload::Site { site }))
+            sign_event(&event, |_, _| Ok(Payload::Site { site }))
         }
-        SiteCmd::List { ledger, json } => {
-            let l = ledger.open(true)?;
-            let sites = l.sites()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&sites)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = sites
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.id.to_string(),
-                        s.country.to_string(),
-                        s.region.to_string(),
-                        s.location.to_string(),
-                        format!("{} m²", s.area_m2),
-                        s.name.to_string(),
-                    ]
-                })
-                .collect();
-            print!("{}", render::table(&["site", "country", "region", "location", "area", "name"], &rows));
-            Ok(OK)
+        SiteCmd::List(ListArgs { ledger, json }) => {
+            let sites = ledger.open(true)?.sites()?;
+            let headers = ["site", "country", "region", "location", "area", "name"];
+            print_list(&sites, json, &headers, |s| {
+                vec![
+                    s.id.to_string(),
+                    s.country.to_string(),
+                    s.region.to_string(),
+                    s.location.to_string(),
+                    format!("{} m²", s.area_m2),
+                    s.name.to_string(),
+                ]
+            })
         }
     }
 }
@@ -286,11 +259,11 @@ pub(crate) fn policy_cmd(p: PolicyCmd) -> Result<u8> {
         PolicyCmd::New { country, out, policy_version } => {
             policy_new(&country, out.as_deref(), policy_version)
         }
-        PolicyCmd::Set { sign, server, file } => {
+        PolicyCmd::Set { event, file } => {
             let bytes = read_input(&file)?;
             let policy: Policy = kpledger_model::canonical::from_slice_input(&bytes)
                 .with_context(|| format!("{} is not a valid policy file", file.display()))?;
-            sign_event(&sign, &server, |_, _| Ok(Payload::Policy { policy }))
+            sign_event(&event, |_, _| Ok(Payload::Policy { policy }))
         }
         PolicyCmd::Show { country } => {
             let cc = country.to_ascii_uppercase();

@@ -25,47 +25,30 @@ pub(crate) fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
              --from NEW-FILE --to postgres://…`"
         );
     }
-    let bar = render::progress(0, "migrating");
-    let outcome = migrate(from, to, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    });
-    bar.finish_and_clear();
-    let m = match outcome {
+    let m = match render::with_progress("migrating", |progress| migrate(from, to, progress)) {
         Ok(m) => m,
         Err(e @ MigrateError::Refused { .. }) => {
-            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
-            eprintln!(
-                "The new file {} holds the events before it; it is not a complete ledger.",
-                to.display()
-            );
-            return Ok(FOUND);
+            return Ok(refused_part_way(&e, &format!("The new file {}", to.display())));
         }
         Err(e) => return Err(e.into()),
     };
-    if json {
-        let out = json!({
-            "from": from.display().to_string(),
-            "to": to.display().to_string(),
-            "from_version": m.from_version,
-            "events": m.events,
-            "checkpoints": m.checkpoints,
-            "report": m.report,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!(
-            "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
-             checkpoint(s) carried over. The old file was only read.",
-            from.display(),
-            m.from_version,
-            to.display(),
-            m.events,
-            m.checkpoints
-        );
-        print!("{}", render::report(&m.report));
-    }
-    Ok(if m.report.ok { OK } else { FOUND })
+    let doc = json!({
+        "from": from.display().to_string(),
+        "to": to.display().to_string(),
+        "from_version": m.from_version,
+        "events": m.events,
+        "checkpoints": m.checkpoints,
+    });
+    let said = format!(
+        "Migrated {} (schema version {}) to {}: {} events re-recorded and judged by this build's rules, {} \
+         checkpoint(s) carried over. The old file was only read.",
+        from.display(),
+        m.from_version,
+        to.display(),
+        m.events,
+        m.checkpoints
+    );
+    print_rebuilt(json, doc, &said, &m.report)
 }
 
 /// Lines of a JSONL file read (on every core) before the next are.
@@ -84,6 +67,7 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
         // time, stopping at the first line that is not an event (a file of millions of `{}`
         // lines is refused at its first, in the memory of one chunk).
         let mut i = 0;
+        let decoded = kpledger_model::KeyCache::default();
         loop {
             let chunk: Vec<&[u8]> = docs.by_ref().take(INGEST_CHUNK).collect();
             if chunk.is_empty() {
@@ -91,7 +75,7 @@ pub(crate) fn ingest(path: &Path, files: &[PathBuf], dry_run: bool, json: bool, 
             }
             let parsed_docs: Vec<_> = {
                 use rayon::prelude::*;
-                chunk.par_iter().map(|d| Event::parse(d)).collect()
+                chunk.par_iter().map(|d| Event::parse_in(d, &decoded)).collect()
             };
             for (doc, parsed) in chunk.into_iter().zip(parsed_docs) {
                 let place = if files.len() > 1 || i > 0 {

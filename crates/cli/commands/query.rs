@@ -18,7 +18,7 @@ use kpledger_model::{Event, ParcelId, ParsedEvent};
 
 pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
     match p {
-        ParcelCmd::History { parcel, source, json } => {
+        ParcelCmd::History(ParcelArgs { parcel, source, json }) => {
             if let Some(s) = source.server()? {
                 return answered(remote_history(&s, &parcel, json));
             }
@@ -42,7 +42,7 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
             card::show_card(&card, policy.as_deref(), log_key.as_deref(), json)
         }
         ParcelCmd::Card { parcel, ledger, out, json } => card::write_card(&parcel, &ledger, &out, json),
-        ParcelCmd::Show { parcel, source, json } => {
+        ParcelCmd::Show(ParcelArgs { parcel, source, json }) => {
             let p = match source.server()? {
                 Some(s) => match whole_parcel(&parcel).and_then(|id| s.parcel(&id)) {
                     Ok(p) => p,
@@ -91,29 +91,18 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .filter(|p| all || p.status != ParcelStatus::Consumed)
                 .filter(|p| holder.as_ref().is_none_or(|h| &p.holder == h))
                 .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&parcels)?);
-                return Ok(OK);
-            }
-            let rows: Vec<Vec<String>> = parcels
-                .iter()
-                .map(|p| {
-                    vec![
-                        short_in(&l, &p.id),
-                        p.status.as_str().to_owned(),
-                        p.holder.to_string(),
-                        render::ct(p.weight_pt),
-                        p.hs_code.to_string(),
-                        origin_members(p).join("+"),
-                        p.updated.to_string(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render::table(&["parcel", "status", "holder", "weight", "HS", "origin", "updated"], &rows)
-            );
-            Ok(OK)
+            let headers = ["parcel", "status", "holder", "weight", "HS", "origin", "updated"];
+            print_list(&parcels, json, &headers, |p| {
+                vec![
+                    short_in(&l, &p.id),
+                    p.status.as_str().to_owned(),
+                    p.holder.to_string(),
+                    render::ct(p.weight_pt),
+                    p.hs_code.to_string(),
+                    origin_members(p).join("+"),
+                    p.updated.to_string(),
+                ]
+            })
         }
     }
 }
@@ -135,9 +124,8 @@ pub(crate) fn rules(a: RulesArgs) -> Result<u8> {
             Rule::ALL.iter().map(|r| json!({"code": r.code(), "summary": r.summary()})).collect();
         println!("{}", serde_json::to_string_pretty(&rules)?);
     } else {
-        let rows: Vec<Vec<String>> =
-            Rule::ALL.iter().map(|r| vec![r.code().to_owned(), r.summary().to_owned()]).collect();
-        print!("{}", render::table(&["code", "what it guarantees"], &rows));
+        let row = |r: &Rule| vec![r.code().to_owned(), r.summary().to_owned()];
+        print!("{}", render::table_of(&["code", "what it guarantees"], Rule::ALL.iter(), row));
     }
     Ok(OK)
 }
@@ -166,25 +154,23 @@ fn print_history(
         return Ok(OK);
     }
     println!("provenance of parcel {id}: {} events back to the mine sites", events.len());
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|(seq, e)| {
-            let b = &e.event.body;
-            let parcels: Vec<String> = b.payload.parcels().iter().map(|(p, _)| short(p)).collect();
-            vec![
-                format!("#{seq}"),
-                b.time.to_string(),
-                b.payload.kind().to_owned(),
-                parcels.join(","),
-                b.signer.to_string(),
-                std::iter::once(render::describe(&b.payload, short))
-                    .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ]
-        })
-        .collect();
-    print!("{}", render::table(&["event", "time", "kind", "parcels", "signed by", "what happened"], &rows));
+    let headers = ["event", "time", "kind", "parcels", "signed by", "what happened"];
+    let table = render::table_of(&headers, events, |(seq, e)| {
+        let b = &e.event.body;
+        let parcels: Vec<String> = b.payload.parcels().iter().map(|(p, _)| short(p)).collect();
+        vec![
+            format!("#{seq}"),
+            b.time.to_string(),
+            b.payload.kind().to_owned(),
+            parcels.join(","),
+            b.signer.to_string(),
+            std::iter::once(render::describe(&b.payload, short))
+                .chain(marks(seq).into_iter().map(|m| format!("[GV-4: {m}]")))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]
+    });
+    print!("{table}");
     Ok(OK)
 }
 

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::common::{not_from_the_future, write_new};
 use super::sign::created_parcels;
-use crate::args::SourceArgs;
 use crate::args::value::IdArg;
+use crate::args::{CaArgs, SourceArgs};
 use crate::render;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -54,12 +54,13 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// The server at `url`, read as `actor` with `key`.
-    pub(crate) fn new(url: &str, actor: ActorId, key: SecretKey) -> Result<Server> {
+    /// The server at `url`, read as `actor` with `key`; an https:// server's certificate is
+    /// trusted as `ca` says.
+    pub(crate) fn new(url: &str, ca: &CaArgs, actor: ActorId, key: SecretKey) -> Result<Server> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("--server {url:?} is not a URL: write its scheme and host, e.g. http://127.0.0.1:8080");
         }
-        let agent = agent();
+        let agent = ca.agent()?;
         Ok(Server {
             base: url.trim_end_matches('/').to_owned(),
             agent,
@@ -86,7 +87,7 @@ impl Server {
     }
 
     fn unreachable(&self, e: &ureq::Error) -> anyhow::Error {
-        anyhow!("could not reach the server {}: {e}; nothing was read or submitted", self.base)
+        anyhow!("could not reach the server {}: {}; nothing was read or submitted", self.base, transport(e))
     }
 
     /// A signed GET of `path`: its body, or the server's refusal (a [`Refusal`]).
@@ -308,7 +309,7 @@ impl SourceArgs {
         let (Some(key), Some(actor)) = (&self.key, &self.as_actor) else {
             bail!("with --server, give --key KEY and --as ACTOR: reads are signed as an enrolled actor")
         };
-        Ok(Some(Server::new(url, actor.clone(), SecretKey::read_pem_file(key)?)?))
+        Ok(Some(Server::new(url, &self.ca, actor.clone(), SecretKey::read_pem_file(key)?)?))
     }
 
     /// Opens the ledger file, read only.
@@ -322,15 +323,33 @@ impl SourceArgs {
     }
 }
 
-/// The HTTP client of the commands that talk to a server: a status is an answer, not an error;
-/// two minutes at most.
-pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
+/// How long one request of the commands that talk to a server may take in all.
+const SERVER_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl CaArgs {
+    /// The HTTP client of the commands that talk to a server (a status is an answer, not an
+    /// error; two minutes at most), trusting the certificates of --ca-cert for HTTPS instead of
+    /// the built-in roots.
+    pub(crate) fn agent(&self) -> Result<ureq::Agent> {
+        let roots = match &self.ca_cert {
+            Some(path) => Some(kpledger_witness::CaRoots::read(path).context("--ca-cert")?),
+            None => None,
+        };
+        Ok(kpledger_witness::http_agent(SERVER_TIMEOUT, roots.as_ref()))
+    }
+}
+
+/// A request that got no answer, said plainly: a server certificate that is not trusted says
+/// how to trust it.
+pub(crate) fn transport(e: &ureq::Error) -> String {
+    if kpledger_witness::is_certificate_error(e) {
+        format!(
+            "its TLS certificate is not trusted ({e}): if a private CA issued it, give that CA's certificate with \
+             --ca-cert FILE (PEM); if it is self-signed, the certificate itself"
+        )
+    } else {
+        e.to_string()
+    }
 }
 
 /// POSTs `bytes`: the status and body. A busy server (503) or a rate limit (429) is asked again

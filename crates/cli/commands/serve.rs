@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use kpledger_model::{ActorId, SecretKey, Time, canonical};
 use serde_json::Value;
 
-use super::remote::{Server, agent, answered, post};
+use super::remote::{Server, answered, post, transport};
 use crate::commands::read_input;
 use crate::{CANNOT_RUN, FOUND, OK};
 
@@ -48,10 +48,10 @@ fn served(text: &str, chars: usize) -> String {
 }
 
 /// Posts each file as one submission.
-pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> {
+pub(crate) fn submit(server: &str, ca: &CaArgs, files: &[PathBuf], json: bool) -> Result<u8> {
     let url = format!("{}/v1/events", server.trim_end_matches('/'));
     let offers_url = format!("{}/v1/offers", server.trim_end_matches('/'));
-    let agent = agent();
+    let agent = ca.agent()?;
     let mut code = OK;
     for f in files {
         let bytes = read_input(f)?;
@@ -62,7 +62,7 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
             !jsonl && canonical::parse_strict(&bytes).is_ok_and(|v| v["body"]["kind"] == "handover_offer");
         let url = if is_offer { offers_url.as_str() } else { url.as_str() };
         let (status, body) = post(&agent, url, ctype, &bytes).map_err(|e| {
-            anyhow!("could not reach {server}: {e}; nothing was submitted from {}", f.display())
+            anyhow!("could not reach {server}: {}; nothing was submitted from {}", transport(&e), f.display())
         })?;
         let body = String::from_utf8_lossy(&body).into_owned();
         let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -124,11 +124,18 @@ pub(crate) fn submit(server: &str, files: &[PathBuf], json: bool) -> Result<u8> 
 }
 
 /// A signed GET: prints the body (or writes it to `out`); exit 0 on 200, 1 on 403, 2 otherwise.
-pub(crate) fn get(server: &str, key: &Path, actor: &ActorId, path: &str, out: Option<&Path>) -> Result<u8> {
+pub(crate) fn get(
+    server: &str,
+    ca: &CaArgs,
+    key: &Path,
+    actor: &ActorId,
+    path: &str,
+    out: Option<&Path>,
+) -> Result<u8> {
     if !path.starts_with('/') {
         bail!("{path:?} is not an API path: it starts with / (for example /v1/actors)");
     }
-    let server = Server::new(server, actor.clone(), SecretKey::read_pem_file(key)?)?;
+    let server = Server::new(server, ca, actor.clone(), SecretKey::read_pem_file(key)?)?;
     let body = match server.get(path) {
         Ok(body) => body,
         Err(e) => return answered(Err(e)),
@@ -165,26 +172,13 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
     let ServeArgs {
         ledger,
         listen,
-        max_body,
-        max_events,
-        max_connections,
-        header_timeout,
-        request_timeout,
-        queue,
-        group,
+        limits,
         replay_window,
-        checkpoint_key,
-        checkpoint_every,
-        witness_policy,
+        checkpoints,
         offer_ttl,
         max_offers,
         public_url,
-        rate_ip,
-        burst_ip,
-        rate_key,
-        burst_key,
-        rate_buckets,
-        trusted_proxy,
+        rates,
         tls_cert,
         tls_key,
         publish,
@@ -197,29 +191,14 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
         publishing(ledger.clone(), target, Duration::from_secs(publish_every.max(1)))?;
     }
     let mut cfg = kpledger_serve::Config::new(ledger);
-    cfg.rate_ip = rate(rate_ip, burst_ip);
-    cfg.rate_key = rate(rate_key, burst_key);
-    cfg.rate_buckets = rate_buckets;
-    cfg.trusted_proxies = trusted_proxy;
+    limits.apply(&mut cfg);
+    checkpoints.apply(&mut cfg)?;
+    rates.apply(&mut cfg);
     cfg.tls = tls_cert.zip(tls_key).map(|(cert, key)| kpledger_serve::TlsFiles { cert, key });
-    cfg.max_body = max_body;
-    cfg.max_events = max_events;
-    cfg.max_connections = max_connections;
-    cfg.header_timeout = Duration::from_secs(header_timeout);
-    cfg.request_timeout = Duration::from_secs(request_timeout);
-    cfg.queue = queue;
-    cfg.group = group;
     cfg.replay_window = replay_window;
     cfg.public_url = public_url;
     cfg.offer_ttl = Duration::from_secs(offer_ttl);
     cfg.max_offers = max_offers;
-    if let Some(k) = checkpoint_key {
-        let key = SecretKey::read_pem_file(&k)?;
-        cfg.checkpoint = Some((key, Duration::from_secs(checkpoint_every.max(1))));
-    }
-    if let Some(p) = witness_policy {
-        cfg.witnesses = Some((read_policy(&p)?, Duration::from_secs(checkpoint_every.max(1))));
-    }
     serve(listen, cfg)
 }
 
@@ -264,14 +243,63 @@ fn publishing(ledger: PathBuf, target: super::publish::Target, every: Duration) 
     Ok(())
 }
 
+impl LimitArgs {
+    fn apply(self, cfg: &mut kpledger_serve::Config) {
+        let LimitArgs {
+            max_body,
+            max_events,
+            max_connections,
+            header_timeout,
+            request_timeout,
+            queue,
+            group,
+            group_wait,
+        } = self;
+        cfg.max_body = max_body;
+        cfg.max_events = max_events;
+        cfg.max_connections = max_connections;
+        cfg.header_timeout = Duration::from_secs(header_timeout);
+        cfg.request_timeout = Duration::from_secs(request_timeout);
+        cfg.queue = queue;
+        cfg.group = group;
+        cfg.group_wait = Duration::from_millis(group_wait);
+    }
+}
+
+impl CheckpointArgs {
+    /// Reads the key and the witnesses' policy: a file that does not read stops the service
+    /// before it starts.
+    fn apply(self, cfg: &mut kpledger_serve::Config) -> Result<()> {
+        let CheckpointArgs { checkpoint_key, checkpoint_every, witness_policy } = self;
+        let every = Duration::from_secs(checkpoint_every.max(1));
+        if let Some(k) = checkpoint_key {
+            cfg.checkpoint = Some((SecretKey::read_pem_file(&k)?, every));
+        }
+        if let Some(p) = witness_policy {
+            cfg.witnesses = Some((read_policy(&p)?, every));
+        }
+        Ok(())
+    }
+}
+
+impl RateArgs {
+    fn apply(self, cfg: &mut kpledger_serve::Config) {
+        let RateArgs { rate_ip, burst_ip, rate_key, burst_key, rate_buckets, trusted_proxy } = self;
+        cfg.rate_ip = rate(rate_ip, burst_ip);
+        cfg.rate_key = rate(rate_key, burst_key);
+        cfg.rate_buckets = rate_buckets;
+        cfg.trusted_proxies = trusted_proxy;
+    }
+}
+
 pub(crate) fn submit_cmd(a: SubmitArgs) -> Result<u8> {
-    let SubmitArgs { server, files, json } = a;
-    submit(&server, &files, json)
+    let SubmitArgs { server, ca, files, json } = a;
+    submit(&server, &ca, &files, json)
 }
 
 pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
-    let GetArgs { server, key, as_actor, path, out } = a;
-    get(&server, &key, &as_actor, &path, out.as_deref())
+    let GetArgs { server, ca, key, as_actor, path, out } = a;
+    get(&server, &ca, &key, &as_actor, &path, out.as_deref())
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {

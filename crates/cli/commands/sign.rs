@@ -16,7 +16,7 @@ use kpledger_verify::ParcelState;
 use super::common::{existing, not_from_the_future, now_or, open, parcel_arg, write_new};
 use super::remote::{Server, whole_parcel, write_event};
 use crate::args::value::IdArg;
-use crate::args::{ServerArgs, SignArgs};
+use crate::args::{CaArgs, EventArgs, SignArgs};
 use crate::render;
 use crate::{FOUND, OK};
 
@@ -299,28 +299,33 @@ impl Source<'_> {
 
 /// The server of `--server`, read as `--as` with the key: a server has no list of keys to find
 /// the actor from.
-pub(crate) fn server_of(url: &str, key: &SecretKey, as_actor: Option<&ActorId>) -> Result<Server> {
+pub(crate) fn server_of(
+    url: &str,
+    ca: &CaArgs,
+    key: &SecretKey,
+    as_actor: Option<&ActorId>,
+) -> Result<Server> {
     let Some(actor) = as_actor else {
         bail!(
             "with --server, give --as ACTOR: the id the authority enrolled this key under (the requests to the server \
              are signed as that actor)"
         )
     };
-    Server::new(url, actor.clone(), key.clone())
+    Server::new(url, ca, actor.clone(), key.clone())
 }
 
 /// Builds, signs and records one event: in the ledger file, on the server of `--server`, or
 /// written to `--out`.
 pub(crate) fn sign_event(
-    s: &SignArgs,
-    server: &ServerArgs,
+    e: &EventArgs,
     make: impl FnOnce(&Source<'_>, &ActorId) -> Result<Payload>,
 ) -> Result<u8> {
+    let EventArgs { sign: s, server } = e;
     let Some(url) = &server.server else {
         return sign_and_record(s, |l, signer| make(&Source::Ledger(l), signer));
     };
     let key = SecretKey::read_pem_file(&s.key)?;
-    let server = server_of(url, &key, s.as_actor.as_ref())?;
+    let server = server_of(url, &server.ca, &key, s.as_actor.as_ref())?;
     let signer = server.actor().clone();
     let src = Source::Server(&server);
     let payload = make(&src, &signer)?;

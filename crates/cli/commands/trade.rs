@@ -9,7 +9,7 @@ use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
-use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Policy, Time, canonical};
+use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Time, canonical};
 
 use crate::OK;
 use crate::args::HandoverCmd;
@@ -70,7 +70,7 @@ fn offer_cmd(h: HandoverCmd) -> Result<u8> {
     let key = SecretKey::read_pem_file(&key)?;
     let (offer, remote) = match (&server.server, ledger) {
         (Some(url), _) => {
-            let s = server_of(url, &key, as_actor.as_ref())?;
+            let s = server_of(url, &server.ca, &key, as_actor.as_ref())?;
             let offer =
                 make_offer(&Source::Server(&s), &key, s.actor().clone(), &parcel, &to, price, time.as_ref())?;
             (offer, Some(s))
@@ -122,13 +122,7 @@ fn offer_cmd(h: HandoverCmd) -> Result<u8> {
 }
 
 /// `kpledger handover accept OFFER`: the buyer re-weighs and signs.
-fn accept_cmd(
-    offer: &Path,
-    sign: &SignArgs,
-    server: &ServerArgs,
-    card: &CardArgs,
-    weight: Option<Points>,
-) -> Result<u8> {
+fn accept_cmd(offer: &Path, event: &EventArgs, card: &CardArgs, weight: Option<Points>) -> Result<u8> {
     let bytes = read_input(offer)?;
     let offer: Offer = from_slice_strict(&bytes)
         .with_context(|| format!("{} is not a valid handover offer", offer.display()))?;
@@ -136,9 +130,9 @@ fn accept_cmd(
         bail!("the holder's signature on the offer does not verify: the offer was altered or damaged");
     }
     if card.given() {
-        return card::accept_from_card(offer, sign, card, weight);
+        return card::accept_from_card(offer, &event.sign, card, weight);
     }
-    sign_event(sign, server, |src, _| {
+    sign_event(event, |src, _| {
         if let Source::Server(s) = src {
             // The buyer may not read the parcel before it holds it: the offer names the ledger,
             // and the server's rules judge the handover against the parcel's head (CH-1, CH-2).
@@ -152,9 +146,7 @@ fn accept_cmd(
 pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     match h {
         h @ HandoverCmd::Offer { .. } => offer_cmd(h),
-        HandoverCmd::Accept { offer, sign, server, card, weight } => {
-            accept_cmd(&offer, &sign, &server, &card, weight)
-        }
+        HandoverCmd::Accept { offer, event, card, weight } => accept_cmd(&offer, &event, &card, weight),
         HandoverCmd::Record { ledger, parcel, from_key, to_key, price, weight, time, json } => {
             let from = SecretKey::read_pem_file(&from_key)?;
             let to = SecretKey::read_pem_file(&to_key)?;
@@ -175,18 +167,18 @@ pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
 }
 
 pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
-    let ExtractArgs { sign, server, site, weight, stones, hs, parcel } = a;
+    let ExtractArgs { event, site, weight, stones, hs, parcel } = a;
     let parcel = match parcel {
         Some(p) => p,
         None => new_parcel_id()?,
     };
     let payload = Payload::Extraction { parcel, site, weight_pt: weight, stones, hs_code: hs };
-    sign_event(&sign, &server, |_, _| Ok(payload))
+    sign_event(&event, |_, _| Ok(payload))
 }
 
 pub(crate) fn split(a: SplitArgs) -> Result<u8> {
-    let SplitArgs { on: ContinueArgs { sign, server, card, parcel }, into, stones } = a;
-    let make = |id: ParcelId, p: card::Known| {
+    let SplitArgs { on, into, stones } = a;
+    sign_on_parcel(on, true, |id, p, _| {
         let weights = &into;
         if !stones.is_empty() && stones.len() != weights.len() {
             bail!("give one --stones per --into, or none");
@@ -202,28 +194,19 @@ pub(crate) fn split(a: SplitArgs) -> Result<u8> {
             .map(|(w, s)| Ok(NewParcel { parcel: new_parcel_id()?, weight_pt: *w, stones: s }))
             .collect::<Result<_>>()?;
         Ok(Payload::Split { parcel: id, prev: p.head, outputs })
-    };
-    if card.given() {
-        return card::sign_from_card(&sign, &card, Some(&parcel), true, |c, p| make(c.card.parcel, p));
-    }
-    sign_event(&sign, &server, |src, _| {
-        let (id, p) = src.parcel(&parcel)?;
-        make(id, card::Known::of_state(&p))
     })
 }
 
 pub(crate) fn value(a: ValueArgs) -> Result<u8> {
-    let ValueArgs {
-        on: ContinueArgs { sign, server, card, parcel },
-        exporter,
-        government,
-        independent,
-        final_value,
-        duty,
-        weight,
-    } = a;
+    let ValueArgs { on, exporter, government, independent, final_value, duty, weight } = a;
     let (final_given, duty_given) = (final_value, duty);
-    let make = |id: ParcelId, p: card::Known, policy: Option<&Policy>| -> Result<Payload> {
+    // With a card, the valuer signs: its actor id is given with --as.
+    sign_on_parcel(on, false, |id, p, src| {
+        let policy = match src {
+            Some((src, signer)) => src.policy_of(signer)?,
+            None => None,
+        };
+        let policy = policy.as_ref();
         let final_usd_cents = match (final_given, policy) {
             (Some(f), _) => f,
             (None, Some(pol)) => pol.final_value(exporter, government, independent),
@@ -251,39 +234,43 @@ pub(crate) fn value(a: ValueArgs) -> Result<u8> {
             final_usd_cents,
             duty_usd_cents,
         })
-    };
-    if card.given() {
-        // The valuer signs: its actor id is given with --as.
-        return card::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| make(c.card.parcel, p, None));
-    }
-    sign_event(&sign, &server, |src, signer| {
-        let (id, p) = src.parcel(&parcel)?;
-        make(id, card::Known::of_state(&p), src.policy_of(signer)?.as_ref())
     })
 }
 
 pub(crate) fn seal(a: SealArgs) -> Result<u8> {
-    let SealArgs { on: ContinueArgs { sign, server, card, parcel }, seals } = a;
-    let make = |id: ParcelId, p: card::Known| {
-        let seal_ids = seals.clone();
-        Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids })
-    };
+    let SealArgs { on, seals } = a;
+    // With a card, the authority seals: its actor id is given with --as.
+    sign_on_parcel(on, false, |id, p, _| {
+        Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids: seals })
+    })
+}
+
+/// Signs the event `make` builds on the parcel's head, read from its card (`holder_signs`: the
+/// card's holder is the signer), the ledger file or the server; the last two also give `make`
+/// where it was read and the signer, for the signer's country policy.
+fn sign_on_parcel(
+    on: ContinueArgs,
+    holder_signs: bool,
+    make: impl FnOnce(ParcelId, card::Known, Option<(&Source<'_>, &ActorId)>) -> Result<Payload>,
+) -> Result<u8> {
+    let ContinueArgs { event, card, parcel } = on;
     if card.given() {
-        // The authority seals: its actor id is given with --as.
-        return card::sign_from_card(&sign, &card, Some(&parcel), false, |c, p| make(c.card.parcel, p));
+        return card::sign_from_card(&event.sign, &card, Some(&parcel), holder_signs, |c, p| {
+            make(c.card.parcel, p, None)
+        });
     }
-    sign_event(&sign, &server, |src, _| {
+    sign_event(&event, |src, signer| {
         let (id, p) = src.parcel(&parcel)?;
-        make(id, card::Known::of_state(&p))
+        make(id, card::Known::of_state(&p), Some((src, signer)))
     })
 }
 
 pub(crate) fn merge(a: MergeArgs) -> Result<u8> {
     match a {
-        MergeArgs { sign, card, parcels, weight, .. } if card.given() => {
-            card::merge_from_cards(&sign, &card, &parcels, weight)
+        MergeArgs { event, card, parcels, weight } if card.given() => {
+            card::merge_from_cards(&event.sign, &card, &parcels, weight)
         }
-        MergeArgs { sign, server, card: _, parcels, weight } => sign_event(&sign, &server, |src, _| {
+        MergeArgs { event, card: _, parcels, weight } => sign_event(&event, |src, _| {
             let mut inputs = Vec::new();
             let (mut total, mut stones) = (0u64, Some(0u32));
             for s in &parcels {

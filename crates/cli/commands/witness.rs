@@ -9,7 +9,7 @@ use kpledger_model::{PublicKey, SecretKey};
 use serde_json::json;
 
 use super::{common::*, governance::*, verify::*};
-use crate::args::WitnessCmd;
+use crate::args::{WitnessArgs, WitnessCmd};
 use crate::render;
 use crate::{FOUND, OK};
 
@@ -124,7 +124,7 @@ pub(crate) fn witness_serve(
 pub(crate) fn witness_cmd(w: WitnessCmd) -> Result<u8> {
     use kpledger_verify::witness::{LogState, check};
     match w {
-        WitnessCmd::Serve { name, key, state, policy, listen, prefix } => {
+        WitnessCmd::Serve { witness: WitnessArgs { name, key, state }, policy, listen, prefix } => {
             witness_serve(&name, &key, &state, &policy, &listen, &prefix)
         }
         WitnessCmd::Key { name, key } => {
@@ -132,7 +132,16 @@ pub(crate) fn witness_cmd(w: WitnessCmd) -> Result<u8> {
             println!("{}", VerifierKey::new(&name, SigType::CosignatureV1, public)?.to_vkey());
             Ok(OK)
         }
-        WitnessCmd::Cosign { checkpoint, log_origin, log_key, name, key, state, proof, out, time, json } => {
+        WitnessCmd::Cosign {
+            checkpoint,
+            log_origin,
+            log_key,
+            witness: WitnessArgs { name, key, state },
+            proof,
+            out,
+            time,
+            json,
+        } => {
             // Read before anything is judged or written: a malformed time changes nothing.
             let time = now_or(time.as_ref());
             let note_bytes = read_input(&checkpoint)?;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use kpledger_model::{ActorId, Cents, CertImporter, Origin, ParcelId, Points, Policy, Role, SiteId, Time};
 use kpledger_verify::{Finding, Report};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sim::{Sim, SimError, licence, site, text};
 use crate::store::{Ledger, StoreError};
@@ -226,10 +226,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     // The importer is enrolled in this regional ledger: the certificate binds its enrolment,
     // and the confirmation can give custody to no one else.
     to_sl.actor = Some(sl.exporter.clone());
-    let draft = sim.draft_certificate(lr_cert, &lr.authority, &lr.exporter, to_sl, &[lots[1]], 60)?;
-    sim.certify(&lr.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&lr.authority, lr_cert)?;
+    certify_and_export(&mut sim, lr, lr_cert, to_sl, lots[1])?;
     sim.tick(26 * 60);
     sim.confirm_import(&sl.authority, lr_cert, &sl.exporter)?;
     sim.tick(3 * 60);
@@ -240,10 +237,7 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let sl_value = value_and_seal(&mut sim, sl, &mixed)?;
     let sl_cert = "SL-2026-004312";
     let to_be = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
-    let draft = sim.draft_certificate(sl_cert, &sl.authority, &sl.exporter, to_be, &[mixed], 60)?;
-    sim.certify(&sl.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&sl.authority, sl_cert)?;
+    certify_and_export(&mut sim, sl, sl_cert, to_be, mixed)?;
     sim.tick(24 * 60);
 
     progress("the MRU Secretariat publishes a checkpoint; the four national authorities witness it");
@@ -255,18 +249,12 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     let gn_value = value_and_seal(&mut sim, gn, &lots[2])?;
     let gn_cert = "GN-2026-000117";
     let to_ae = importer("Gulf Rough Trading DMCC", "Almas Tower, Jumeirah Lakes Towers, Dubai", "AE")?;
-    let draft = sim.draft_certificate(gn_cert, &gn.authority, &gn.exporter, to_ae, &[lots[2]], 60)?;
-    sim.certify(&gn.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&gn.authority, gn_cert)?;
+    certify_and_export(&mut sim, gn, gn_cert, to_ae, lots[2])?;
     sim.tick(24 * 60);
     let ci_value = value_and_seal(&mut sim, ci, &lots[3])?;
     let ci_cert = "CI-2026-000009";
     let to_be2 = importer("Diamcor Rough Trading NV", "Hoveniersstraat 22, Antwerp", "BE")?;
-    let draft = sim.draft_certificate(ci_cert, &ci.authority, &ci.exporter, to_be2, &[lots[3]], 60)?;
-    sim.certify(&ci.authority, draft)?;
-    sim.tick(24 * 60);
-    sim.export(&ci.authority, ci_cert)?;
+    certify_and_export(&mut sim, ci, ci_cert, to_be2, lots[3])?;
     sim.tick(24 * 60);
 
     let shipments = [
@@ -363,216 +351,155 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
     })
 }
 
+/// The demo's world: per country, its authority, mine sites (each with the miner licensed on
+/// it), middlemen from miner to exporter, exporter, valuer and prices. Recorded in its order.
+const WORLD: &str = include_str!("demo/world.json");
+
+/// One country of [`WORLD`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountryPlan {
+    code: String,
+    authority: Named,
+    mines: Vec<Mine>,
+    middlemen: Vec<Licensed>,
+    exporter: Licensed,
+    valuer: Named,
+    usd_per_ct: u64,
+    /// US$/ct the export lot is valued at. Côte d'Ivoire's is valued like its real 2019
+    /// exports (about US$260/ct, docs/RULES.md, Reference figures), several times the
+    /// production benchmark of US$56.38/ct: ST-1 flags it.
+    valued_usd_per_ct: u64,
+}
+
+/// An actor enrolled without a licence.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    id: String,
+    name: String,
+}
+
+/// A mine site and the miner licensed on it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mine {
+    site: SitePlan,
+    miner: Licensed,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SitePlan {
+    id: String,
+    name: String,
+    region: String,
+    location: String,
+    area_m2: u64,
+}
+
+/// A licensed actor (a middleman names its role; an exporter, its registered address).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Licensed {
+    #[serde(default)]
+    role: Option<Role>,
+    id: String,
+    name: String,
+    licence: String,
+    class: String,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+impl Licensed {
+    /// Enrols it as `role` in `country`, licensed for the year on `sites`.
+    fn enrol(
+        &self,
+        sim: &mut Sim,
+        by: &ActorId,
+        role: Role,
+        country: &str,
+        sites: &[&SiteId],
+    ) -> Result<ActorId, SimError> {
+        let licence = licence(&self.licence, &self.class, "2026-01-01", "2026-12-31", sites)?;
+        sim.enrol_at(by, &self.id, &self.name, role, country, Some(licence), self.address.as_deref())
+    }
+}
+
 pub(crate) fn setup<'a>(sim: &mut Sim, root: &ActorId) -> Result<Vec<Country<'a>>, SimError> {
-    let authorities = [
-        ("SL", "sl.nma", "National Minerals Agency of Sierra Leone"),
-        ("LR", "lr.mme", "Ministry of Mines and Energy of Liberia"),
-        ("GN", "gn.mines", "Ministere des Mines et de la Geologie de Guinee"),
-        ("CI", "ci.sprpk", "SPRPK-CI, Processus de Kimberley Cote d'Ivoire"),
-    ];
+    let plans: Vec<CountryPlan> =
+        serde_json::from_str(WORLD).map_err(|e| SimError::Value(format!("the demo's world: {e}")))?;
     let mut auth = Vec::new();
-    for (code, id, name) in authorities {
-        auth.push(sim.enrol(root, id, name, Role::Authority, code, None)?);
+    for plan in &plans {
+        auth.push(sim.enrol(
+            root,
+            &plan.authority.id,
+            &plan.authority.name,
+            Role::Authority,
+            &plan.code,
+            None,
+        )?);
     }
     for ((code, text), a) in POLICIES.iter().zip(&auth) {
         let policy: Policy = kpledger_model::canonical::from_slice_input(text.as_bytes())
             .map_err(|e| SimError::Value(format!("embedded policy {code}: {e}")))?;
         sim.policy(a, policy)?;
     }
-    let (sl, lr, gn, ci) = (&auth[0], &auth[1], &auth[2], &auth[3]);
-    let y = ("2026-01-01", "2026-12-31");
+    let mut countries = Vec::new();
+    for ((plan, authority), (code, _)) in plans.iter().zip(auth).zip(&POLICIES) {
+        if plan.code != *code {
+            return Err(SimError::Value(format!(
+                "the demo's world lists {} where its policies have {code}",
+                plan.code
+            )));
+        }
+        let mut sites = Vec::new();
+        for m in &plan.mines {
+            let s = &m.site;
+            sites.push(sim.site(&authority, site(&s.id, &s.name, code, &s.region, &s.location, s.area_m2)?)?);
+        }
+        let mut miners = Vec::new();
+        for (m, s) in plan.mines.iter().zip(sites) {
+            miners.push((m.miner.enrol(sim, &authority, Role::Miner, code, &[&s])?, s));
+        }
+        let mut chain = Vec::new();
+        for m in &plan.middlemen {
+            let role = m
+                .role
+                .ok_or_else(|| SimError::Value(format!("the demo's middleman {} has no role", m.id)))?;
+            chain.push(m.enrol(sim, &authority, role, code, &[])?);
+        }
+        let exporter = plan.exporter.enrol(sim, &authority, Role::Exporter, code, &[])?;
+        let valuer = sim.enrol(&authority, &plan.valuer.id, &plan.valuer.name, Role::Valuer, code, None)?;
+        countries.push(Country {
+            code,
+            authority,
+            valuer,
+            miners,
+            chain,
+            exporter,
+            usd_per_ct: plan.usd_per_ct,
+            valued_usd_per_ct: plan.valued_usd_per_ct,
+        });
+    }
+    Ok(countries)
+}
 
-    // Sierra Leone: artisanal licensee -> licensed dealer -> licensed exporter; PMT values.
-    let koidu =
-        sim.site(sl, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000)?)?;
-    let tongo = sim.site(
-        sl,
-        site("sl.kenema.tongo-3", "Tongo Field plot 3", "SL", "Kenema", "8.1667,-11.0667", 9_500)?,
-    )?;
-    let sl_m1 = sim.enrol(
-        sl,
-        "sl.miner.koroma",
-        "Ibrahim Koroma",
-        Role::Miner,
-        "SL",
-        Some(licence("NMA/AML/2026/0142", "artisanal", y.0, y.1, &[&koidu])?),
-    )?;
-    let sl_m2 = sim.enrol(
-        sl,
-        "sl.miner.sesay",
-        "Fatmata Sesay",
-        Role::Miner,
-        "SL",
-        Some(licence("NMA/AML/2026/0377", "artisanal", y.0, y.1, &[&tongo])?),
-    )?;
-    let sl_d = sim.enrol(
-        sl,
-        "sl.dealer.kamara",
-        "Kamara Diamond Dealers",
-        Role::Dealer,
-        "SL",
-        Some(licence("NMA/DL/2026/031", "dealer", y.0, y.1, &[])?),
-    )?;
-    let sl_x = sim.enrol_at(
-        sl,
-        "sl.exporter.kono-gems",
-        "Kono Gems Export Ltd",
-        Role::Exporter,
-        "SL",
-        Some(licence("NMA/EXP/2026/007", "exporter", y.0, y.1, &[])?),
-        Some("14 Sewafe Road, Koidu"),
-    )?;
-    let sl_v = sim.enrol(sl, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)?;
-
-    // Liberia: Class C miner -> broker -> dealer -> exporter; GDO values.
-    let weasua = sim.site(
-        lr,
-        site("lr.gbarpolu.weasua-7", "Weasua claim 7", "LR", "Gbarpolu", "7.2833,-10.6500", 40_000)?,
-    )?;
-    let lr_m = sim.enrol(
-        lr,
-        "lr.miner.flomo",
-        "Joseph Flomo",
-        Role::Miner,
-        "LR",
-        Some(licence("MME/C/2026/1188", "class-c", y.0, y.1, &[&weasua])?),
-    )?;
-    let lr_b = sim.enrol(
-        lr,
-        "lr.broker.doe",
-        "Doe Brokerage",
-        Role::Broker,
-        "LR",
-        Some(licence("MME/BR/2026/052", "broker", y.0, y.1, &[])?),
-    )?;
-    let lr_d = sim.enrol(
-        lr,
-        "lr.dealer.kpoto",
-        "Kpoto Diamond House",
-        Role::Dealer,
-        "LR",
-        Some(licence("MME/DL/2026/019", "dealer", y.0, y.1, &[])?),
-    )?;
-    let lr_x = sim.enrol_at(
-        lr,
-        "lr.exporter.liberty",
-        "Liberty Rough Exports Inc",
-        Role::Exporter,
-        "LR",
-        Some(licence("MME/EXP/2026/004", "exporter", y.0, y.1, &[])?),
-        Some("81 Broad Street, Monrovia"),
-    )?;
-    let lr_v = sim.enrol(lr, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None)?;
-
-    // Guinea: artisanal authorisation -> collector -> comptoir; BNE values.
-    let banankoro = sim.site(
-        gn,
-        site("gn.kerouane.banankoro-5", "Banankoro zone 5", "GN", "Kerouane", "9.2333,-8.9667", 20_000)?,
-    )?;
-    let gn_m = sim.enrol(
-        gn,
-        "gn.miner.camara",
-        "Sekou Camara",
-        Role::Miner,
-        "GN",
-        Some(licence("DNM/AA/2026/0610", "artisanal-authorisation", y.0, y.1, &[&banankoro])?),
-    )?;
-    let gn_c = sim.enrol(
-        gn,
-        "gn.collector.diallo",
-        "Mamadou Diallo",
-        Role::Collector,
-        "GN",
-        Some(licence("DNM/COL/2026/088", "collector", y.0, y.1, &[])?),
-    )?;
-    let gn_x = sim.enrol_at(
-        gn,
-        "gn.exporter.comptoir-kankan",
-        "Comptoir d'Achat de Kankan",
-        Role::Exporter,
-        "GN",
-        Some(licence("DNM/CPT/2026/003", "comptoir", y.0, y.1, &[])?),
-        Some("Quartier Kabada, Kankan"),
-    )?;
-    let gn_v = sim.enrol(gn, "gn.bne", "Bureau National d'Expertise", Role::Valuer, "GN", None)?;
-
-    // Cote d'Ivoire: artisanal authorisation -> collector (carte d'identification) -> Bureau d'Achat.
-    let bobi = sim.site(
-        ci,
-        site("ci.seguela.bobi-1", "Bobi dyke permit 1", "CI", "Seguela", "8.1333,-6.6667", 15_000)?,
-    )?;
-    let ci_m = sim.enrol(
-        ci,
-        "ci.miner.kone",
-        "Cooperative Kone de Bobi",
-        Role::Miner,
-        "CI",
-        Some(licence("MMG/AA/2026/0211", "artisanal-authorisation", y.0, y.1, &[&bobi])?),
-    )?;
-    let ci_c = sim.enrol(
-        ci,
-        "ci.collector.ouattara",
-        "Awa Ouattara",
-        Role::Collector,
-        "CI",
-        Some(licence("MMG/CI-COL/2026/140", "collector", y.0, y.1, &[])?),
-    )?;
-    let ci_x = sim.enrol_at(
-        ci,
-        "ci.exporter.bureau-seguela",
-        "Bureau d'Achat de Seguela",
-        Role::Exporter,
-        "CI",
-        Some(licence("MMG/BA/2026/002", "bureau_achat", y.0, y.1, &[])?),
-        Some("Quartier Commerce, Seguela"),
-    )?;
-    let ci_v =
-        sim.enrol(ci, "ci.valuation", "Direction Generale des Mines - expertise", Role::Valuer, "CI", None)?;
-
-    Ok(vec![
-        Country {
-            code: "SL",
-            authority: sl.clone(),
-            valuer: sl_v,
-            miners: vec![(sl_m1, koidu), (sl_m2, tongo)],
-            chain: vec![sl_d],
-            exporter: sl_x,
-            usd_per_ct: 289,
-            valued_usd_per_ct: 289,
-        },
-        Country {
-            code: "LR",
-            authority: lr.clone(),
-            valuer: lr_v,
-            miners: vec![(lr_m, weasua)],
-            chain: vec![lr_b, lr_d],
-            exporter: lr_x,
-            usd_per_ct: 428,
-            valued_usd_per_ct: 428,
-        },
-        Country {
-            code: "GN",
-            authority: gn.clone(),
-            valuer: gn_v,
-            miners: vec![(gn_m, banankoro)],
-            chain: vec![gn_c],
-            exporter: gn_x,
-            usd_per_ct: 42,
-            valued_usd_per_ct: 42,
-        },
-        Country {
-            code: "CI",
-            authority: ci.clone(),
-            valuer: ci_v,
-            miners: vec![(ci_m, bobi)],
-            chain: vec![ci_c],
-            exporter: ci_x,
-            usd_per_ct: 56,
-            // The lot is valued like the real 2019 exports (about US$260/ct, docs/RULES.md, Reference figures),
-            // several times the production benchmark of US$56.38/ct: ST-1 flags it.
-            valued_usd_per_ct: 217,
-        },
-    ])
+/// `c`'s authority certifies the sealed `lot` at its exporter under certificate `number` to
+/// `importer`, and a day later records its export.
+fn certify_and_export(
+    sim: &mut Sim,
+    c: &Country<'_>,
+    number: &str,
+    importer: CertImporter,
+    lot: ParcelId,
+) -> Result<(), SimError> {
+    let draft = sim.draft_certificate(number, &c.authority, &c.exporter, importer, &[lot], 60)?;
+    sim.certify(&c.authority, draft)?;
+    sim.tick(24 * 60);
+    sim.export(&c.authority, number)?;
+    Ok(())
 }
 
 /// One country's trade, from mine sites to an export lot at the exporter.

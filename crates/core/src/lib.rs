@@ -15,7 +15,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod card;
+mod card;
 pub mod copy;
 pub mod demo;
 pub mod log_tree;

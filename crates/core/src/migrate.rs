@@ -22,31 +22,13 @@ use crate::store::{APPLICATION_ID, Ledger, SCHEMA_VERSION, StoreError};
 
 /// The schema of version 2 (kpledger 0.1.0), as it created it: a version-2 file must match it
 /// exactly before anything in it is read (no view or trigger of a hostile file ever runs).
-const SCHEMA_V2: &str = "
-CREATE TABLE events(
-    seq INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    time TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    doc TEXT NOT NULL
-) STRICT;
-CREATE TABLE event_parcels(
-    parcel TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (parcel, seq)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX event_parcels_seq ON event_parcels(seq);
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NULL, revoked INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
-CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
-CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
+const SCHEMA_V2: &str = concat!(
+    crate::store::schema_v2_tables!(),
+    "CREATE TABLE log_nodes(level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, \
+     PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;
 CREATE TABLE log_frontier(size INTEGER PRIMARY KEY, nodes BLOB NOT NULL) STRICT;
-";
+"
+);
 
 /// Events re-recorded per transaction.
 const BATCH: usize = 2048;
@@ -182,6 +164,8 @@ pub fn migrate(from: &Path, to: &Path, progress: &mut dyn FnMut(u64, u64)) -> Re
         Ok(())
     };
     let mut expected_seq = 1u64;
+    // The keys the events name, decoded once for the whole migration.
+    let decoded = kpledger_model::KeyCache::default();
     while let Some(row) = rows.next().map_err(sql(from))? {
         let seq: i64 = row.get(0).map_err(sql(from))?;
         let seq = u64::try_from(seq).unwrap_or(0);
@@ -189,7 +173,7 @@ pub fn migrate(from: &Path, to: &Path, progress: &mut dyn FnMut(u64, u64)) -> Re
         if seq != expected_seq {
             return Err(source(from, format!("event #{expected_seq} is missing (the next is #{seq})")));
         }
-        let parsed = Event::parse(doc.as_bytes())
+        let parsed = Event::parse_in(doc.as_bytes(), &decoded)
             .map_err(|e| source(from, format!("event #{seq} is not a signed event this build reads: {e}")))?;
         batch.push(parsed);
         if batch.len() == BATCH {

@@ -6,7 +6,7 @@
 //! certificate for it. A certificate's evidence bundle therefore holds about
 //! `2.3 × lot_parcels + 40` events. The clock is compressed (one second per step) so
 //! that millions of events stay within the licences' year, and commits are not flushed to
-//! disk while generating ([`Ledger::set_fast_unsafe_writes`]): the result is a
+//! disk while generating (`Ledger::set_fast_unsafe_writes`): the result is a
 //! throw-away ledger.
 
 use std::path::{Path, PathBuf};

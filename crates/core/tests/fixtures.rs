@@ -25,11 +25,42 @@
 // Tests: a failed unwrap is a failed test, and the panic says where.
 #![allow(clippy::unwrap_used)]
 
+/// Case makers written as their description: each `fn name() -> RULE { body }`, its body
+/// ending in `(world, parcel, event)` (`fn name(tag)` names the case `tag` in the body, for the
+/// world's temporary directory), becomes a maker `name() -> Vec<File>` whose `why` is
+/// the case's doc comment (its lines joined by spaces): `refused!` makes the folder
+/// `invalid/fail_<name>/` of an event refused with RULE, `warned!` the folder `warn/warn_<name>/` of
+/// an event accepted with a RULE warning. The finding names `parcel` (or no parcel).
+macro_rules! refused {
+    ($($case:tt)*) => { case_makers!("fail_", Error; $($case)*); };
+}
+
+/// See [`refused!`].
+macro_rules! warned {
+    ($($case:tt)*) => { case_makers!("warn_", Warning; $($case)*); };
+}
+
+/// What [`refused!`] and [`warned!`] expand to: makers of the folders `<prefix><name>`, whose
+/// files [`World::one_event`] writes for a finding of that severity.
+macro_rules! case_makers {
+    ($prefix:literal, $severity:ident;
+     $($(#[doc = $why:literal])+ fn $name:ident($($tag:ident)?) -> $rule:ident $body:block)*) => {$(
+        $(#[doc = $why])+
+        pub(super) fn $name() -> Vec<File> {
+            $(let $tag = stringify!($name);)?
+            let (w, parcel, event): (World, Option<ParcelId>, ParsedEvent) = $body;
+            let because = why(&[$($why),+]);
+            w.one_event(Severity::$severity, concat!($prefix, stringify!($name)), Rule::$rule, parcel, &because, event)
+        }
+    )*};
+}
+
 #[path = "fixtures/bundles.rs"]
 mod bundles;
 #[path = "fixtures/certificates.rs"]
 mod certificates;
 mod common;
+
 #[path = "fixtures/custody.rs"]
 mod custody;
 #[path = "fixtures/governance.rs"]
@@ -65,14 +96,16 @@ use kpledger_model::hash::sha256;
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SigType, SignerKey, VerifierKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Certificate, Country, Date, Event, EventBody,
-    ForeignCertificate, Hash, HsCode, ImportConfirmation, ImportParcel, Licence, NewParcel, Offer, OfferBody,
-    OfferKind, Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role,
-    SecretKey, SiteId, Time,
+    ForeignCertificate, Hash, HsCode, ImportConfirmation, Licence, NewParcel, Offer, OfferBody, OfferKind,
+    Origin, OriginClaim, ParcelId, ParcelRef, ParsedEvent, Payload, Points, PublicKey, Role, SecretKey,
+    SiteId, Time,
 };
-use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::Step::{Enrol, Site};
 use kpledger_testkit::cast::{
-    self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, NMA_OFFICE, PMT, SESAY, TONGO, Terms,
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, NMA, NMA_OFFICE, PMT,
+    Place, SESAY, Step, TONGO, Terms,
 };
+use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};
 use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
@@ -147,9 +180,9 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     mass_balance::mb2_split_into_many_parts,
     mass_balance::mb2_stones_invented,
     mass_balance::mb2_stone_count_dropped,
-    mass_balance::warn_mb2_split_loses_weight,
-    valuation::warn_ex2_revalued_lower,
-    valuation::warn_ex2_valuation_lapses_at_merge,
+    mass_balance::mb2_split_loses_weight,
+    valuation::ex2_revalued_lower,
+    valuation::ex2_valuation_lapses_at_merge,
     mass_balance::mb1_merge_gains_a_point,
     mass_balance::mb1_merge_stones_invented,
     mass_balance::mb3_receipt_gains_a_point,
@@ -178,7 +211,7 @@ const MAKERS: &[fn() -> Vec<File>] = &[
     imports::ch3_import_names_a_parcel_twice,
     certificates::ex3_exporter_name_false,
     certificates::ex3_exporter_address_false,
-    certificates::warn_ex3_exporter_without_address,
+    certificates::ex3_exporter_without_address,
     certificates::kp7_issuing_authority_name_false,
     certificates::kp3_lines_moved_between_headings,
     certificates::kp3_heading_on_two_lines,

@@ -6,8 +6,9 @@
 
 use kpledger_core::sim::Sim;
 use kpledger_core::{Recorded, StoreError};
-use kpledger_model::{HsCode, ParsedEvent, Payload, Points};
+use kpledger_model::{ParsedEvent, Payload};
 use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
+use kpledger_testkit::events;
 use kpledger_verify::{SigMode, Signatures};
 
 #[test]
@@ -16,19 +17,7 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     let terms = Terms::new("kpledger.sl/group", "group", "2026-03-02T08:00:00Z");
     let (mut sim, c, _tmp) = cast::world("group", &cast::SIERRA_LEONE[..5], &terms);
     let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
-    let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| -> ParsedEvent {
-        let parcel = sim.new_parcel_id();
-        let p = Payload::Extraction {
-            parcel,
-            site: at.clone(),
-            weight_pt: Points(100),
-            stones: 1,
-            hs_code: HsCode::new("7102.31").unwrap(),
-        };
-        let ev = sim.sign(&miner, p).unwrap();
-        sim.tick(1);
-        ev
-    };
+    let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| events::extraction(sim, &miner, at, 100, 1);
     let old = extraction(&mut sim, &koidu);
     sim.ledger_mut().append(&old).unwrap();
     let before = sim.ledger().len().unwrap();
@@ -71,5 +60,71 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     assert_eq!(l.position_of(&b_good.hash).unwrap(), None);
     assert_eq!(l.position_of(&c2.hash).unwrap(), Some(before + 3));
     let report = l.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}
+
+/// The rules' cache of actors and policies is shared by the submissions of a group; a refused
+/// submission's changes to them must vanish with its savepoint. Two variants: an actor revoked
+/// by a refused submission still signs in the next one, and an actor enrolled by a refused
+/// submission does not.
+#[test]
+fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
+    let terms = Terms::new("kpledger.sl/group-cache", "group-cache", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group-cache", &cast::SIERRA_LEONE[..5], &terms);
+    let (nma, miner, koidu, tongo) =
+        (c.actor(cast::NMA.id), c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
+    let extraction = |sim: &mut Sim, who: &kpledger_model::ActorId, at: &kpledger_model::SiteId| {
+        events::extraction(sim, who, at, 100, 1)
+    };
+    let revoke = sim
+        .sign(
+            &nma,
+            Payload::Revoke { actor: miner.clone(), reason: kpledger_core::sim::text("test").unwrap() },
+        )
+        .unwrap();
+    sim.tick(1);
+    let refused = extraction(&mut sim, &miner, &tongo); // not on the licence: refused
+    let after = extraction(&mut sim, &miner, &koidu);
+    let subs: Vec<Vec<ParsedEvent>> = vec![vec![revoke, refused], vec![after.clone()]];
+    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+        .iter()
+        .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+        .collect();
+    let out = sim.ledger_mut().append_groups(&groups).unwrap();
+    assert_eq!(out[0].as_ref().unwrap_err().index, 1);
+    assert!(out[1].is_ok(), "the miner was revoked only by a refused submission: {:?}", out[1]);
+    assert!(sim.ledger().position_of(&after.hash).unwrap().is_some());
+
+    // An enrolment in a refused submission: its actor signs nothing in the next one.
+    let key = sim.derive_key("sl.newcomer", 0);
+    let actor = kpledger_model::ActorRecord {
+        id: kpledger_core::sim::aid("sl.newcomer").unwrap(),
+        name: kpledger_core::sim::text("NMA Kono office").unwrap(),
+        role: kpledger_model::Role::Authority,
+        country: kpledger_model::Country::new("SL").unwrap(),
+        licence: None,
+        key: key.public(),
+        address: None,
+    };
+    let enrol = sim.sign(&nma, Payload::Enrol { actor: actor.clone() }).unwrap();
+    sim.tick(1);
+    let refused = extraction(&mut sim, &miner, &tongo);
+    // The newcomer (an authority) revokes the miner, signed with its own key.
+    let reason = kpledger_core::sim::text("licence lapsed").unwrap();
+    let body = sim.body(&actor.id, Payload::Revoke { actor: miner.clone(), reason });
+    let by_newcomer = kpledger_model::Event::sign(body, &key).unwrap().into_parsed().unwrap();
+    let run = |sim: &mut Sim, subs: Vec<Vec<ParsedEvent>>| {
+        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+            .iter()
+            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+            .collect();
+        sim.ledger_mut().append_groups(&groups).unwrap().into_iter().map(|o| o.is_ok()).collect::<Vec<_>>()
+    };
+    let out = run(&mut sim, vec![vec![enrol.clone(), refused], vec![by_newcomer.clone()]]);
+    assert_eq!(out, [false, false], "an actor enrolled only by a refused submission signed an event");
+    // The same event once the enrolment is recorded: accepted (so it was refused for the
+    // enrolment alone).
+    assert_eq!(run(&mut sim, vec![vec![enrol], vec![by_newcomer]]), [true, true]);
+    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:?}", report.findings);
 }

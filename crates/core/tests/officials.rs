@@ -17,18 +17,19 @@
 
 mod common;
 
-use kpledger_core::Ledger;
-use kpledger_core::sim::{Sim, licence, reference, site, text};
-use kpledger_model::{
-    ActorId, Cents, CertImporter, Country, ImportConfirmation, Origin, ParcelId, Payload, Points, Role, Time,
-};
+use kpledger_core::sim::{Sim, reference, text};
+use kpledger_model::{ActorId, Cents, CertImporter, Country, ParcelId, Payload, Points};
 use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::Step::{Enrol, Genesis};
+use kpledger_testkit::cast::{
+    self, BNEE, GDO, GN_MINES, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, MME, NMA, PMT, Step, Terms,
+};
 use kpledger_verify::{Finding, Rule};
 
 const SL_TOLERANCE: u64 = 5;
 const LR_TOLERANCE: u64 = 20;
 const CERT: &str = "SL-2026-004401";
-const DEALER_NAME: &str = "Kpoto Diamond House";
+const DEALER_NAME: &str = KPOTO.name;
 
 struct World {
     sim: Sim,
@@ -45,73 +46,31 @@ struct World {
 }
 
 fn world(tag: &str) -> World {
-    let tmp = TempDir::new(&format!("officials-{tag}"));
-    let ledger = Ledger::create(&tmp.ledger()).unwrap();
-    let origin = Origin::new("kpledger.test/officials").unwrap();
-    let mut sim = Sim::new(ledger, origin, "kpledger-officials", &Time::new("2026-03-02T08:00:00Z").unwrap());
-    let root = sim.genesis("sl.nma", "National Minerals Agency", "SL").unwrap();
-    let mut sl = common::policy("SL");
-    sl.tolerance_pt = SL_TOLERANCE;
-    sim.policy(&root, sl).unwrap();
-    let lr_mme =
-        sim.enrol(&root, "lr.mme", "Ministry of Mines and Energy", Role::Authority, "LR", None).unwrap();
-    let mut lr = common::policy("LR");
-    lr.tolerance_pt = LR_TOLERANCE;
-    sim.policy(&lr_mme, lr).unwrap();
-    let gn_mines = sim.enrol(&root, "gn.mines", "Ministere des Mines", Role::Authority, "GN", None).unwrap();
-    let gn_valuer = sim.enrol(&gn_mines, "gn.bnee", "BNEE", Role::Valuer, "GN", None).unwrap();
-    let lr_valuer =
-        sim.enrol(&lr_mme, "lr.gdo", "Government Diamond Office", Role::Valuer, "LR", None).unwrap();
-    let year = ("2026-01-01", "2026-12-31");
-    let lic = |n: &str, class: &str, sites: &[&kpledger_model::SiteId]| {
-        licence(n, class, year.0, year.1, sites).unwrap()
-    };
-    let lr_dealer = sim
-        .enrol(
-            &lr_mme,
-            "lr.dealer.kpoto",
-            DEALER_NAME,
-            Role::Dealer,
-            "LR",
-            Some(lic("MME/DL/2026/019", "dealer", &[])),
-        )
-        .unwrap();
-    let koidu = sim
-        .site(&root, site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6,-10.9", 8_000).unwrap())
-        .unwrap();
-    let miner = sim
-        .enrol(
-            &root,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(lic("NMA/AML/2026/0142", "artisanal", &[&koidu])),
-        )
-        .unwrap();
-    let dealer = sim
-        .enrol(
-            &root,
-            "sl.dealer.kamara",
-            "Kamara Diamond Dealers",
-            Role::Dealer,
-            "SL",
-            Some(lic("NMA/DL/2026/031", "dealer", &[])),
-        )
-        .unwrap();
-    let exporter = sim
-        .enrol(
-            &root,
-            "sl.exporter.kono-gems",
-            "Kono Gems Export Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("NMA/EXP/2026/007", "exporter", &[])),
-        )
-        .unwrap();
-    let pmt = sim
-        .enrol(&root, "sl.pmt", "Precious Minerals Trading Directorate", Role::Valuer, "SL", None)
-        .unwrap();
+    let steps = [
+        Genesis(NMA.named("National Minerals Agency")),
+        Step::Policy(NMA),
+        Enrol(NMA.id, MME.named("Ministry of Mines and Energy")),
+        Step::Policy(MME),
+        Enrol(NMA.id, GN_MINES.named("Ministere des Mines")),
+        Enrol(GN_MINES.id, BNEE),
+        Enrol(MME.id, GDO),
+        Enrol(MME.id, KPOTO),
+    ];
+    // Then the Koidu site, its miner, the dealer, the exporter and the PMT.
+    let steps = [&steps[..], &cast::koidu_trade()[2..]].concat();
+    let terms = Terms::new("kpledger.test/officials", "kpledger-officials", "2026-03-02T08:00:00Z").policies(
+        |country, p| match country {
+            "SL" => p.tolerance_pt = SL_TOLERANCE,
+            "LR" => p.tolerance_pt = LR_TOLERANCE,
+            _ => {}
+        },
+    );
+    let (mut sim, c, tmp) = cast::world(&format!("officials-{tag}"), &steps, &terms);
+    let (root, lr_mme, gn_mines) = (c.actor(NMA.id), c.actor(MME.id), c.actor(GN_MINES.id));
+    let (gn_valuer, lr_valuer, lr_dealer) = (c.actor(BNEE.id), c.actor(GDO.id), c.actor(KPOTO.id));
+    let (miner, dealer, exporter, pmt) =
+        (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
+    let koidu = c.site(KOIDU.0);
     let parcel = sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
     sim.tick(60);
     sim.handover(&miner, &parcel, &dealer, Cents(361_250), None).unwrap();
@@ -182,20 +141,9 @@ impl World {
 
     /// Liberia's confirmation of receipt, with `carats` weighed.
     fn confirmation(&self, carats: u64) -> Payload {
-        let c = self.sim.ledger().certificate(&reference(CERT).unwrap()).unwrap().unwrap().certificate;
-        Payload::ImportConfirmation {
-            confirmation: ImportConfirmation {
-                certificate: c.number.clone(),
-                parcels: self.sim.current_refs(CERT).unwrap(),
-                parcel_count: c.parcel_count,
-                carats_pt: Points(carats),
-                importer: c.importer.name.clone(),
-                exporter: c.exporter.name.clone(),
-                date_of_receipt: self.sim.now().date(),
-                seal_intact: true,
-                holder: self.lr_dealer.clone(),
-            },
-        }
+        let mut confirmation = kpledger_testkit::events::confirmation(&self.sim, CERT, &self.lr_dealer);
+        confirmation.carats_pt = Points(carats);
+        Payload::ImportConfirmation { confirmation }
     }
 }
 

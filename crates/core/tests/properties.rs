@@ -35,7 +35,7 @@ use kpledger_core::sim::{Sim, licence};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{
-    ActorId, CertImporter, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
+    ActorId, Country, Event, Origin, ParcelId, ParsedEvent, Points, Role, SiteId, Text, Time,
 };
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, NMA, PMT, SESAY, TONGO, Terms};
@@ -281,12 +281,7 @@ fn record(ops: &[Op], origin: &str, start: &str) -> History {
                 sim.seal(&nma, &p, &[seal.as_str()]).unwrap();
                 sim.tick(24 * 60);
                 let number = format!("SL-2026-{:06}", 4_311 + certificates);
-                let importer = CertImporter {
-                    name: text("Diamcor Rough Trading NV"),
-                    address: text("Hoveniersstraat 22, Antwerp"),
-                    country: Country::new("BE").unwrap(),
-                    actor: None,
-                };
+                let importer = kpledger_testkit::to_antwerp();
                 let draft = sim.draft_certificate(&number, &nma, &exporter, importer, &[p], 60).unwrap();
                 // Origins (issue 21, 1): the origin a certificate states is implied by the
                 // origins recorded at extraction and import, and a single origin that is not
@@ -668,20 +663,9 @@ fn every_signed_field_of_a_full_history_is_protected() {
     let h = record(&ops, ORIGIN, START);
     let before = states(&h.events);
     let kinds: BTreeSet<&str> = h.events.iter().map(|e| e.event.body.payload.kind()).collect();
-    for kind in [
-        "genesis",
-        "policy",
-        "site",
-        "enrol",
-        "extraction",
-        "handover",
-        "split",
-        "merge",
-        "valuation",
-        "seal",
-        "certificate",
-        "export",
-    ] {
+    let expected =
+        "genesis policy site enrol extraction handover split merge valuation seal certificate export";
+    for kind in expected.split(' ') {
         assert!(kinds.contains(kind), "the history has no {kind} event: {kinds:?}");
     }
     let (mut parse, mut ch2) = (0, 0);
@@ -1040,12 +1024,7 @@ fn adversarial(steps: &[Adv]) -> Carats {
                     if ok {
                         sim.tick(24 * 60);
                         let number = format!("SL-2026-{:06}", 4_311 + certificates);
-                        let importer = CertImporter {
-                            name: text("Diamcor Rough Trading NV"),
-                            address: text("Hoveniersstraat 22, Antwerp"),
-                            country: Country::new("BE").unwrap(),
-                            actor: None,
-                        };
+                        let importer = kpledger_testkit::to_antwerp();
                         let mut draft =
                             sim.draft_certificate(&number, &nma, &exporter, importer, &[p.id], 60).unwrap();
                         draft.lines[0].carats_pt = Points(shifted(draft.lines[0].carats_pt.0, *line));
@@ -1200,7 +1179,7 @@ proptest! {
     /// certificate by no more than the tolerance; the honest shipment is always accepted.
     #[test]
     fn imported_carats_never_exceed_the_certificate(shipments in prop::collection::vec(shipment(), 1..5)) {
-        use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, ImportParcel, OriginClaim, Payload};
+        use kpledger_model::{Cents, CertLine, ForeignCertificate, HsCode, OriginClaim, Payload};
         let scratch = TempDir::in_memory("properties");
         let ledger = Ledger::create(&scratch.ledger()).unwrap();
         let mut sim = Sim::new(ledger, Origin::new(ORIGIN).unwrap(), SEED, &Time::new(START).unwrap());
@@ -1246,25 +1225,8 @@ proptest! {
             };
             let import = |sim: &mut Sim, honest: bool| {
                 let (count, parcels) = shipment_parcels(s, honest);
-                let mut all: Vec<ImportParcel> = parcels
-                    .iter()
-                    .map(|(pt, hs)| ImportParcel {
-                        parcel: sim.new_parcel_id(),
-                        weight_pt: Points(*pt),
-                        stones: 10,
-                        hs_code: HsCode::new(*hs).unwrap(),
-                    })
-                    .collect();
-                let first = all.remove(0);
-                Payload::Import {
-                    parcel: first.parcel,
-                    holder: importer.clone(),
-                    weight_pt: first.weight_pt,
-                    stones: first.stones,
-                    hs_code: first.hs_code,
-                    certificate: certificate(count),
-                    more_parcels: all,
-                }
+                let parcels: Vec<(u64, u32, &str)> = parcels.iter().map(|(pt, hs)| (*pt, 10, *hs)).collect();
+                kpledger_testkit::events::import_shipment(sim, &importer, &parcels, certificate(count))
             };
             let honest = import(&mut sim, true);
             let honest = sim.sign(&nma, honest).unwrap();

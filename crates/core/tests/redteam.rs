@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use common::policy;
 use kpledger_core::sim::{licence, text};
-use kpledger_model::{ActorId, Cents, Country, Date, Payload, Points, Role, Suspension, Time};
+use kpledger_model::{ActorId, Cents, Country, Date, Payload, Points, Role, Time};
 use kpledger_testkit::{Regional, to_liberty};
 
 const SEED: &str = "kpledger-redteam-v1";
@@ -59,18 +59,7 @@ fn redteam_export_backdated_before_root_suspension_is_refused() {
     let mut w = world("backdated-export", ("2026-01-01", "2026-12-31"));
     w.certified_to(CERT, to_liberty(None));
     w.sim.tick(4 * 60);
-    let today: Date = w.sim.now().date();
-    let mut suspended = policy("SL");
-    suspended.version = text("2026-12-01").unwrap();
-    suspended.suspensions.push(Suspension {
-        country: Country::new("LR").unwrap(),
-        from: today.clone(),
-        to: Date::new("2027-12-31").unwrap(),
-        reason: text("KP suspension of Liberia").unwrap(),
-    });
-    let root = w.root.clone();
-    w.sim.policy(&root, suspended).unwrap();
-    w.sim.tick(60);
+    let today = w.root_suspends_liberia();
     // The control: exported now, the shipment is refused with KP-6.
     let refs = w.sim.current_refs(CERT).unwrap();
     let now = w
@@ -174,18 +163,7 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
     // Either the namesake enrolment itself is refused ...
     let Ok(front) = front else { return };
     // ... or the confirmation handing custody to it must be.
-    let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
-    let confirmation = kpledger_model::ImportConfirmation {
-        certificate: c.number.clone(),
-        parcels: w.sim.current_refs(CERT).unwrap(),
-        parcel_count: c.parcel_count,
-        carats_pt: Points(c.carats()),
-        importer: c.importer.name.clone(),
-        exporter: c.exporter.name.clone(),
-        date_of_receipt: w.sim.now().date(),
-        seal_intact: true,
-        holder: front,
-    };
+    let confirmation = kpledger_testkit::events::confirmation(&w.sim, CERT, &front);
     let ev = w.sim.sign(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
     assert_ne!(id("lr.dealer.front"), id("lr.dealer.liberty"));
     assert_refused(&w.refused_with(&ev), &["IM-1"], "custody handed to a namesake of the importer");

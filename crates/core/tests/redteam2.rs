@@ -21,7 +21,8 @@ use kpledger_model::{
     ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, OriginClaim,
     ParcelId, Payload, Points, Role,
 };
-use kpledger_testkit::Regional;
+use kpledger_testkit::events::import_shipment;
+use kpledger_testkit::{Regional, to_antwerp};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 const SEED: &str = "kpledger-redteam2-v1";
@@ -40,15 +41,6 @@ fn world(tag: &str) -> World {
 /// Liberty Rough Exports as the certificate's importer, named by its actor id.
 fn to_liberty() -> CertImporter {
     kpledger_testkit::to_liberty(Some(id("lr.dealer.liberty")))
-}
-
-fn to_antwerp() -> CertImporter {
-    CertImporter {
-        name: text("Diamcor Rough Trading NV").unwrap(),
-        address: text("Hoveniersstraat 22, Antwerp").unwrap(),
-        country: Country::new("BE").unwrap(),
-        actor: None,
-    }
 }
 
 fn verify(bundle: &Bundle, policy: &TrustPolicy) -> Report {
@@ -108,16 +100,8 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
     let exporter = w.exporter.clone();
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let paper = foreign("GN-2026-000999", "GN", "Kono Gems Export Ltd", 500_000, valid);
-    let lot = w.sim.new_parcel_id();
-    let import = Payload::Import {
-        parcel: lot,
-        holder: exporter.clone(),
-        weight_pt: Points(500_000),
-        stones: 900,
-        hs_code: HsCode::new("7102.31").unwrap(),
-        more_parcels: Vec::new(),
-        certificate: paper,
-    };
+    let import = import_shipment(&mut w.sim, &exporter, &[(500_000, 900, "7102.31")], paper);
+    let lot = import.import_parcels()[0].parcel;
     // The ledger's rules accept the root as SL's importing authority.
     w.sim.submit(&root, import).unwrap();
     w.sim.tick(60);
@@ -147,16 +131,8 @@ fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
     let exporter = w.exporter.clone();
     let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
     let paper = foreign("GN-2026-000998", "GN", "Kono Gems Export Ltd", 500_000, valid);
-    let lot = w.sim.new_parcel_id();
-    let import = Payload::Import {
-        parcel: lot,
-        holder: exporter,
-        weight_pt: Points(500_000),
-        stones: 900,
-        hs_code: HsCode::new("7102.31").unwrap(),
-        more_parcels: Vec::new(),
-        certificate: paper,
-    };
+    let import = import_shipment(&mut w.sim, &exporter, &[(500_000, 900, "7102.31")], paper);
+    let lot = import.import_parcels()[0].parcel;
     w.sim.submit(&nma, import).unwrap();
     w.sim.tick(60);
     w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0202"]);
@@ -264,30 +240,11 @@ fn redteam2_weights_beyond_the_documented_maximum_never_reach_the_rules() {
 #[test]
 fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
     let mut w = world("suspended-importer");
-    let today: Date = w.sim.now().date();
-    let mut suspended = policy("SL");
-    suspended.version = text("2026-12-01").unwrap();
-    suspended.suspensions.push(kpledger_model::Suspension {
-        country: Country::new("LR").unwrap(),
-        from: today.clone(),
-        to: Date::new("2027-12-31").unwrap(),
-        reason: text("KP suspension of Liberia").unwrap(),
-    });
-    let root = w.root.clone();
-    w.sim.policy(&root, suspended).unwrap();
-    w.sim.tick(60);
+    let today = w.root_suspends_liberia();
     let mme = w.mme.clone();
     let valid = (today, Date::new("2026-06-30").unwrap());
-    let parcel = w.sim.new_parcel_id();
-    let payload = Payload::Import {
-        parcel,
-        holder: id("lr.dealer.liberty"),
-        weight_pt: Points(10_000),
-        stones: 120,
-        hs_code: HsCode::new("7102.31").unwrap(),
-        more_parcels: Vec::new(),
-        certificate: foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid),
-    };
+    let paper = foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid);
+    let payload = import_shipment(&mut w.sim, &id("lr.dealer.liberty"), &[(10_000, 120, "7102.31")], paper);
     let ev = w.sim.sign(&mme, payload).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-6"], "an import into Liberia while Liberia is suspended");
 }
@@ -321,20 +278,9 @@ fn shipped_to_liberty(w: &mut World, number: &str) -> [ParcelId; 2] {
 
 /// Liberia's confirmation of `number`'s receipt, `pt` weighed.
 fn confirmation(w: &World, number: &str, pt: u64) -> Payload {
-    let c = w.sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
-    Payload::ImportConfirmation {
-        confirmation: kpledger_model::ImportConfirmation {
-            certificate: c.number.clone(),
-            parcels: w.sim.current_refs(number).unwrap(),
-            parcel_count: c.parcel_count,
-            carats_pt: Points(pt),
-            importer: c.importer.name.clone(),
-            exporter: c.exporter.name.clone(),
-            date_of_receipt: w.sim.now().date(),
-            seal_intact: true,
-            holder: id("lr.dealer.liberty"),
-        },
-    }
+    let mut confirmation = kpledger_testkit::events::confirmation(&w.sim, number, &id("lr.dealer.liberty"));
+    confirmation.carats_pt = Points(pt);
+    Payload::ImportConfirmation { confirmation }
 }
 
 #[test]
@@ -410,15 +356,7 @@ fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused(
     let mut paper = foreign("SL-2026-009999", "SL", LIBERTY, 200_000, valid);
     paper.exporter = text("Kono Gems Export Ltd").unwrap();
     paper.issuing_authority = text("National Minerals Agency of Sierra Leone").unwrap();
-    let payload = Payload::Import {
-        parcel: w.sim.new_parcel_id(),
-        holder: id("lr.dealer.liberty"),
-        weight_pt: Points(200_000),
-        stones: 300,
-        hs_code: HsCode::new("7102.31").unwrap(),
-        more_parcels: Vec::new(),
-        certificate: paper,
-    };
+    let payload = import_shipment(&mut w.sim, &id("lr.dealer.liberty"), &[(200_000, 300, "7102.31")], paper);
     let ev = w.sim.sign(&mme, payload).unwrap();
     assert_refused(&w.refused_with(&ev), &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
 }

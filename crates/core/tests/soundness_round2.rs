@@ -11,14 +11,16 @@ mod common;
 use std::collections::BTreeSet;
 
 use kpledger_core::StoreError;
-use kpledger_core::sim::{Sim, SimError, licence, text};
+use kpledger_core::sim::{Sim, SimError, text};
 use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ForeignCertificate, OriginClaim, ParcelId, Payload, Points, Role,
     SiteId, Time,
 };
 use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::Step::Enrol;
 use kpledger_testkit::cast::{
-    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms, WEASUA,
+    self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, MRU, NMA, PMT, Terms,
+    WEASUA,
 };
 use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
@@ -108,13 +110,24 @@ impl World {
         self.sim.seal(authority, p, &[seal]).unwrap();
         self.sim.tick(60);
     }
+    /// The NMA, the MME, the exporter, Liberia's exporter and miner.
+    fn trade_actors(&self) -> (ActorId, ActorId, ActorId, ActorId, ActorId) {
+        let ids = [&self.nma, &self.mme, &self.exporter, &self.lr_exporter, &self.lr_miner];
+        let [nma, mme, exporter, lr_exporter, lr_miner] = ids.map(Clone::clone);
+        (nma, mme, exporter, lr_exporter, lr_miner)
+    }
+    /// A Sierra Leone parcel of `pt` points sold to Kamara and on to the exporter, valued by the
+    /// PMT and sealed by the NMA with `seal`.
+    fn sealed_at_exporter(&mut self, pt: u64, seal: &str) -> ParcelId {
+        let (kamara, exporter, pmt, nma) =
+            (self.kamara.clone(), self.exporter.clone(), self.pmt.clone(), self.nma.clone());
+        let p = self.at_kamara(pt);
+        self.sell(&kamara, &p, &exporter);
+        self.value_and_seal(&pmt, &nma, &p, seal);
+        p
+    }
     fn to_antwerp() -> CertImporter {
-        CertImporter {
-            name: text("Diamcor Rough Trading NV").unwrap(),
-            address: text("Hoveniersstraat 22, Antwerp").unwrap(),
-            country: Country::new("BE").unwrap(),
-            actor: None,
-        }
+        kpledger_testkit::to_antwerp()
     }
     fn verify(&self) -> Vec<Finding> {
         self.sim.ledger().verify(&mut |_, _| {}).unwrap().findings
@@ -316,17 +329,9 @@ fn item1_unknown_origin_is_never_laundered() {
     if lr_dealer_free {
         w.sell(&lr_miner, &own, &lr_exporter);
     } else {
-        let kpoto = w
-            .sim
-            .enrol(
-                &mme,
-                "lr.dealer.kpoto",
-                "Kpoto Diamond House",
-                Role::Dealer,
-                "LR",
-                Some(licence("MME/DL/2026/019", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
-            )
-            .unwrap();
+        let known = cast::Cast::default().and(MME.id, mme.clone());
+        let kpoto =
+            cast::build_on(&mut w.sim, known, &[Enrol(MME.id, KPOTO)], &Terms::published()).actor(KPOTO.id);
         w.sell(&lr_miner, &own, &kpoto);
         w.sell(&kpoto, &own, &lr_exporter);
     }
@@ -348,16 +353,9 @@ fn item1_unknown_origin_is_never_laundered() {
         }],
         parcel_count: 1,
     };
-    let imported = w.sim.new_parcel_id();
-    let import = Payload::Import {
-        parcel: imported,
-        holder: lr_exporter.clone(),
-        weight_pt: Points(50_000),
-        stones: 800,
-        hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-        certificate: be,
-        more_parcels: Vec::new(),
-    };
+    let import =
+        kpledger_testkit::events::import_shipment(&mut w.sim, &lr_exporter, &[(50_000, 800, "7102.31")], be);
+    let imported = import.import_parcels()[0].parcel;
     w.sim.submit(&mme, import).unwrap();
     w.sim.tick(60);
     let lot = w.sim.merge(&lr_exporter, &[own, imported]).unwrap();
@@ -418,21 +416,10 @@ fn item1_unknown_origin_survives_split_and_merge() {
         }],
         parcel_count: 1,
     };
-    let imported = w.sim.new_parcel_id();
-    w.sim
-        .submit(
-            &nma,
-            Payload::Import {
-                parcel: imported,
-                holder: exporter.clone(),
-                weight_pt: Points(20_000),
-                stones: 300,
-                hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-                certificate: ae,
-                more_parcels: Vec::new(),
-            },
-        )
-        .unwrap();
+    let import =
+        kpledger_testkit::events::import_shipment(&mut w.sim, &exporter, &[(20_000, 300, "7102.31")], ae);
+    let imported = import.import_parcels()[0].parcel;
+    w.sim.submit(&nma, import).unwrap();
     w.sim.tick(60);
     let parts = w.sim.split(&exporter, &imported, &[Points(100), Points(19_900)]).unwrap();
     w.sim.tick(30);
@@ -460,18 +447,8 @@ fn item1_unknown_origin_survives_split_and_merge() {
 #[test]
 fn items3_4_5_acts_judged_on_their_own_day_and_certificates_that_cover_no_shipment() {
     let mut w = world("item345");
-    let (nma, mme, kamara, exporter, pmt, lr_exporter, lr_miner) = (
-        w.nma.clone(),
-        w.mme.clone(),
-        w.kamara.clone(),
-        w.exporter.clone(),
-        w.pmt.clone(),
-        w.lr_exporter.clone(),
-        w.lr_miner.clone(),
-    );
-    let p = w.at_kamara(4000);
-    w.sell(&kamara, &p, &exporter);
-    w.value_and_seal(&pmt, &nma, &p, "SL-SEAL-2026-0904");
+    let (nma, mme, exporter, lr_exporter, lr_miner) = w.trade_actors();
+    let p = w.sealed_at_exporter(4000, "SL-SEAL-2026-0904");
     // Backdated: signed today with a date of issue 47 days ago.
     let mut to_lr = World::to_antwerp();
     to_lr.name = text("Liberty Rough Exports Inc").unwrap();
@@ -520,18 +497,8 @@ fn items3_4_5_acts_judged_on_their_own_day_and_certificates_that_cover_no_shipme
 #[test]
 fn item5_custody_goes_to_the_certificates_importer() {
     let mut w = world("item5");
-    let (nma, mme, kamara, exporter, pmt, lr_exporter, lr_miner) = (
-        w.nma.clone(),
-        w.mme.clone(),
-        w.kamara.clone(),
-        w.exporter.clone(),
-        w.pmt.clone(),
-        w.lr_exporter.clone(),
-        w.lr_miner.clone(),
-    );
-    let p = w.at_kamara(4000);
-    w.sell(&kamara, &p, &exporter);
-    w.value_and_seal(&pmt, &nma, &p, "SL-SEAL-2026-0905");
+    let (nma, mme, exporter, lr_exporter, lr_miner) = w.trade_actors();
+    let p = w.sealed_at_exporter(4000, "SL-SEAL-2026-0905");
     let to_lr = CertImporter {
         name: text("Liberty Rough Exports Inc").unwrap(),
         address: text("Randall Street, Monrovia").unwrap(),

@@ -24,8 +24,8 @@ fn open(path: &std::path::Path) -> Ledger {
 fn strict_and_batch_agree_on_a_clean_ledger() {
     let (_dir, path, events) = synthetic("clean");
     let ledger = open(&path);
-    let strict = ledger.verify_with(SigMode::Strict, &mut |_, _| {}).unwrap();
-    let batch = ledger.verify_with(SigMode::Batch, &mut |_, _| {}).unwrap();
+    let strict = ledger.verify_observed(SigMode::Strict, &mut |_, _| {}, &mut |_, _| {}).unwrap();
+    let batch = ledger.verify_observed(SigMode::Batch, &mut |_, _| {}, &mut |_, _| {}).unwrap();
     assert!(strict.ok && batch.ok, "{:?}", strict.findings);
     assert_eq!(strict.events, events);
     assert!(strict.signatures > events, "handovers carry two signatures");
@@ -54,8 +54,8 @@ fn a_forged_signature_is_named_in_both_modes() {
             .unwrap();
     }
     let ledger = open(&path);
-    let strict = ledger.verify_with(SigMode::Strict, &mut |_, _| {}).unwrap();
-    let batch = ledger.verify_with(SigMode::Batch, &mut |_, _| {}).unwrap();
+    let strict = ledger.verify_observed(SigMode::Strict, &mut |_, _| {}, &mut |_, _| {}).unwrap();
+    let batch = ledger.verify_observed(SigMode::Batch, &mut |_, _| {}, &mut |_, _| {}).unwrap();
     assert!(!strict.ok);
     let named: Vec<_> =
         strict.findings.iter().filter(|f| f.code == Rule::Ch2 && f.seq == Some(seq)).collect();

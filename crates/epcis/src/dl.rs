@@ -100,14 +100,46 @@ fn parts(body: &str, n: usize) -> Option<Vec<&str>> {
 
 const DL: &str = "https://id.gs1.org";
 
+/// Schemes whose body is `<company prefix>.<reference>` (so many digits together) and whose
+/// Digital Link is `/<AI>/<the digits and their check digit>`.
+const KEYED: [(&str, usize, &str); 4] =
+    [("gsrn", 17, "8018"), ("gsrnp", 17, "8017"), ("gsin", 16, "402"), ("pgln", 12, "417")];
+
+/// Schemes whose body is `<company prefix>.<individual reference>` (6 to 12 digits, then up
+/// to 30 characters in all), written `/<AI>/<both>`.
+const INDIVIDUAL: [(&str, &str); 2] = [("giai", "8004"), ("ginc", "401")];
+
+/// Schemes whose body is `<company prefix>.<item reference>.<serial>`, written as a GTIN,
+/// then `/<AI>/<serial>` with the serial at most so many characters.
+const GTIN_SERIAL: [(&str, &str, usize); 2] = [("sgtin", "21", 20), ("upui", "235", 28)];
+
+/// Schemes whose body is `<company prefix>.<reference>.<serial>` (12 digits, then at most so
+/// many characters), written `/<AI>/<pad, the digits, check digit><serial>`.
+const KEY_SERIAL: [(&str, &str, &str, usize); 2] = [("grai", "8003", "0", 16), ("gdti", "253", "", 17)];
+
 /// A pure-identity EPC URI (`urn:epc:id:<scheme>:<body>`).
 fn epc_id(scheme: &str, body: &str) -> Option<String> {
+    if let Some(&(_, digits, ai)) = KEYED.iter().find(|k| k.0 == scheme) {
+        let p = parts(body, 2)?;
+        return prefix_and_ref(p[0], p[1], digits)
+            .then(|| format!("{DL}/{ai}/{}", with_check(&format!("{}{}", p[0], p[1]))));
+    }
+    if let Some(&(_, ai)) = INDIVIDUAL.iter().find(|k| k.0 == scheme) {
+        let p = parts(body, 2)?;
+        return ((6..=12).contains(&p[0].len()) && all_digits(p[0]) && epc_chars(p[1], 30 - p[0].len()))
+            .then(|| format!("{DL}/{ai}/{}{}", p[0], escape(p[1])));
+    }
+    if let Some(&(_, ai, serial)) = GTIN_SERIAL.iter().find(|k| k.0 == scheme) {
+        let p = parts(body, 3)?;
+        return (prefix_and_ref(p[0], p[1], 13) && epc_chars(p[2], serial))
+            .then(|| format!("{DL}/01/{}/{ai}/{}", gtin(p[0], p[1]), escape(p[2])));
+    }
+    if let Some(&(_, ai, pad, serial)) = KEY_SERIAL.iter().find(|k| k.0 == scheme) {
+        let p = parts(body, 3)?;
+        return (prefix_and_ref(p[0], p[1], 12) && epc_chars(p[2], serial))
+            .then(|| format!("{DL}/{ai}/{}{}", with_check(&format!("{pad}{}{}", p[0], p[1])), escape(p[2])));
+    }
     match scheme {
-        "sgtin" => {
-            let p = parts(body, 3)?;
-            (prefix_and_ref(p[0], p[1], 13) && epc_chars(p[2], 20))
-                .then(|| format!("{DL}/01/{}/21/{}", gtin(p[0], p[1]), escape(p[2])))
-        }
         "sscc" => {
             let p = parts(body, 2)?;
             prefix_and_ref(p[0], p[1], 17)
@@ -125,27 +157,6 @@ fn epc_id(scheme: &str, body: &str) -> Option<String> {
                 format!("{DL}/414/{gln}/254/{}", escape(p[2]))
             })
         }
-        "grai" => {
-            let p = parts(body, 3)?;
-            (prefix_and_ref(p[0], p[1], 12) && epc_chars(p[2], 16))
-                .then(|| format!("{DL}/8003/{}{}", with_check(&format!("0{}{}", p[0], p[1])), escape(p[2])))
-        }
-        "giai" => {
-            let p = parts(body, 2)?;
-            ((6..=12).contains(&p[0].len()) && all_digits(p[0]) && epc_chars(p[1], 30 - p[0].len()))
-                .then(|| format!("{DL}/8004/{}{}", p[0], escape(p[1])))
-        }
-        "gsrn" | "gsrnp" => {
-            let p = parts(body, 2)?;
-            let ai = if scheme == "gsrn" { "8018" } else { "8017" };
-            prefix_and_ref(p[0], p[1], 17)
-                .then(|| format!("{DL}/{ai}/{}", with_check(&format!("{}{}", p[0], p[1]))))
-        }
-        "gdti" => {
-            let p = parts(body, 3)?;
-            (prefix_and_ref(p[0], p[1], 12) && epc_chars(p[2], 17))
-                .then(|| format!("{DL}/253/{}{}", with_check(&format!("{}{}", p[0], p[1])), escape(p[2])))
-        }
         "cpi" => {
             let (cp, rest) = body.split_once('.')?;
             let (cpref, serial) = rest.rsplit_once('.')?;
@@ -157,30 +168,10 @@ fn epc_id(scheme: &str, body: &str) -> Option<String> {
             (prefix_and_ref(p[0], p[1], 12) && !p[2].is_empty() && p[2].len() <= 12 && all_digits(p[2]))
                 .then(|| format!("{DL}/255/{}{}", with_check(&format!("{}{}", p[0], p[1])), p[2]))
         }
-        "ginc" => {
-            let p = parts(body, 2)?;
-            ((6..=12).contains(&p[0].len()) && all_digits(p[0]) && epc_chars(p[1], 30 - p[0].len()))
-                .then(|| format!("{DL}/401/{}{}", p[0], escape(p[1])))
-        }
-        "gsin" => {
-            let p = parts(body, 2)?;
-            prefix_and_ref(p[0], p[1], 16)
-                .then(|| format!("{DL}/402/{}", with_check(&format!("{}{}", p[0], p[1]))))
-        }
         "itip" => {
             let p = parts(body, 5)?;
             (prefix_and_ref(p[0], p[1], 13) && two_digits(p[2]) && two_digits(p[3]) && epc_chars(p[4], 20))
                 .then(|| format!("{DL}/8006/{}{}{}/21/{}", gtin(p[0], p[1]), p[2], p[3], escape(p[4])))
-        }
-        "upui" => {
-            let p = parts(body, 3)?;
-            (prefix_and_ref(p[0], p[1], 13) && epc_chars(p[2], 28))
-                .then(|| format!("{DL}/01/{}/235/{}", gtin(p[0], p[1]), escape(p[2])))
-        }
-        "pgln" => {
-            let p = parts(body, 2)?;
-            prefix_and_ref(p[0], p[1], 12)
-                .then(|| format!("{DL}/417/{}", with_check(&format!("{}{}", p[0], p[1]))))
         }
         _ => None,
     }

@@ -127,6 +127,25 @@ fn texts(v: &[Text]) -> Value {
 
 /// The EPCIS event being built: the standard fields in the order EPCIS writes them, then
 /// kpledger's extensions (`kpl:eventHash` and `kpl:signer` first).
+/// What an `ObjectEvent` says happened: its action, CBV business step and disposition.
+#[derive(Clone, Copy)]
+struct Step {
+    action: &'static str,
+    biz_step: &'static str,
+    disposition: &'static str,
+}
+
+/// Stones mined and first recorded.
+const COMMISSIONED: Step = Step { action: "ADD", biz_step: "commissioning", disposition: "active" };
+/// Handed over or exported: on their way.
+const SHIPPED: Step = Step { action: "OBSERVE", biz_step: "shipping", disposition: "in_transit" };
+/// Received by a holder already known to the ledger.
+const RECEIVED: Step = Step { action: "OBSERVE", biz_step: "receiving", disposition: "in_progress" };
+/// Passing through a transit country.
+const IN_TRANSIT: Step = Step { action: "OBSERVE", biz_step: "transporting", disposition: "in_transit" };
+/// Imported: new to this ledger.
+const ADMITTED: Step = Step { action: "ADD", biz_step: "receiving", disposition: "in_progress" };
+
 struct Draft {
     fields: Map<String, Value>,
     extensions: Map<String, Value>,
@@ -141,6 +160,15 @@ impl Draft {
         fields.insert("eventTime".into(), json!(time.as_str()));
         fields.insert("eventTimeZoneOffset".into(), json!(UTC));
         Draft { fields, extensions: Map::new(), signer: None }
+    }
+
+    /// An `ObjectEvent` at `time` on `quantities`, at `step`.
+    fn object(time: &Time, quantities: Value, step: Step) -> Draft {
+        Draft::new("ObjectEvent", time)
+            .set("quantityList", quantities)
+            .set("action", json!(step.action))
+            .set("bizStep", json!(step.biz_step))
+            .set("disposition", json!(step.disposition))
     }
 
     /// A standard field, or an extension field (`kpl:…`).
@@ -248,12 +276,7 @@ impl<'a> Exporter<'a> {
         let hash = ev.hash.to_hex();
         let time = &body.time;
         let drafts = match &body.payload {
-            Payload::Genesis { .. }
-            | Payload::Policy { .. }
-            | Payload::Enrol { .. }
-            | Payload::RotateKey { .. }
-            | Payload::Revoke { .. }
-            | Payload::Site { .. } => Vec::new(),
+            kpledger_model::administrative_payload!() => Vec::new(),
             Payload::Extraction { parcel, site, weight_pt, stones, hs_code } => {
                 self.named_sites.insert(site.clone());
                 let mut ilmd = Map::new();
@@ -264,11 +287,7 @@ impl<'a> Exporter<'a> {
                 ilmd.insert(kpl("stones"), json!(stones));
                 ilmd.insert(kpl("hsCode"), json!(hs_code.as_str()));
                 vec![
-                    Draft::new("ObjectEvent", time)
-                        .set("quantityList", json!([quantity(parcel, Some(*weight_pt))]))
-                        .set("action", json!("ADD"))
-                        .set("bizStep", json!("commissioning"))
-                        .set("disposition", json!("active"))
+                    Draft::object(time, json!([quantity(parcel, Some(*weight_pt))]), COMMISSIONED)
                         .set("readPoint", json!({"id": site_uri(site)}))
                         .set("ilmd", Value::Object(ilmd)),
                 ]
@@ -286,22 +305,10 @@ impl<'a> Exporter<'a> {
                         .set("destinationList", parties("destination", &o.to))
                 };
                 vec![
-                    lists(
-                        Draft::new("ObjectEvent", &o.time)
-                            .set("quantityList", json!([quantity(&o.parcel, Some(o.weight_pt))]))
-                            .set("action", json!("OBSERVE"))
-                            .set("bizStep", json!("shipping"))
-                            .set("disposition", json!("in_transit")),
-                    )
-                    .set(&kpl("offerHash"), json!(offer_hash))
-                    .signed_by(&o.signer),
-                    lists(
-                        Draft::new("ObjectEvent", time)
-                            .set("quantityList", json!([quantity(&o.parcel, Some(*weight_pt))]))
-                            .set("action", json!("OBSERVE"))
-                            .set("bizStep", json!("receiving"))
-                            .set("disposition", json!("in_progress")),
-                    ),
+                    lists(Draft::object(&o.time, json!([quantity(&o.parcel, Some(o.weight_pt))]), SHIPPED))
+                        .set(&kpl("offerHash"), json!(offer_hash))
+                        .signed_by(&o.signer),
+                    lists(Draft::object(time, json!([quantity(&o.parcel, Some(*weight_pt))]), RECEIVED)),
                 ]
             }
             Payload::Split { parcel, outputs, .. } => {
@@ -365,11 +372,7 @@ impl<'a> Exporter<'a> {
             Payload::Export { certificate, parcels } => {
                 let quantities = self.quantities(parcels, seq)?;
                 let state = self.ledger.certificate(certificate)?;
-                let mut d = Draft::new("ObjectEvent", time)
-                    .set("quantityList", quantities)
-                    .set("action", json!("OBSERVE"))
-                    .set("bizStep", json!("shipping"))
-                    .set("disposition", json!("in_transit"))
+                let mut d = Draft::object(time, quantities, SHIPPED)
                     .set("bizTransactionList", cert_transaction(certificate.as_str()));
                 if let Some(c) = state {
                     self.named_actors.insert(c.certificate.exporter.actor.clone());
@@ -382,11 +385,7 @@ impl<'a> Exporter<'a> {
             Payload::Transit { certificate, country, parcels, seal_ids_in, seal_ids_out, opened, .. } => {
                 let quantities = self.quantities(parcels, seq)?;
                 vec![
-                    Draft::new("ObjectEvent", time)
-                        .set("quantityList", quantities)
-                        .set("action", json!("OBSERVE"))
-                        .set("bizStep", json!("transporting"))
-                        .set("disposition", json!("in_transit"))
+                    Draft::object(time, quantities, IN_TRANSIT)
                         .set("bizTransactionList", cert_transaction(certificate.as_str()))
                         .set(&kpl("transitCountry"), json!(country.as_str()))
                         .set(&kpl("containerOpened"), json!(opened))
@@ -402,11 +401,7 @@ impl<'a> Exporter<'a> {
                     .import_parcels()
                     .iter()
                     .map(|p| {
-                        Draft::new("ObjectEvent", time)
-                            .set("quantityList", json!([quantity(&p.parcel, Some(p.weight_pt))]))
-                            .set("action", json!("ADD"))
-                            .set("bizStep", json!("receiving"))
-                            .set("disposition", json!("in_progress"))
+                        Draft::object(time, json!([quantity(&p.parcel, Some(p.weight_pt))]), ADMITTED)
                             .set("bizTransactionList", cert_transaction(certificate.number.as_str()))
                             .set("destinationList", parties("destination", holder))
                             .set("ilmd", import_ilmd(certificate, p.stones, p.hs_code.as_str()))
@@ -418,11 +413,7 @@ impl<'a> Exporter<'a> {
                 self.named_actors.insert(confirmation.holder.clone());
                 let quantities = self.quantities(&confirmation.parcels, seq)?;
                 vec![
-                    Draft::new("ObjectEvent", time)
-                        .set("quantityList", quantities)
-                        .set("action", json!("OBSERVE"))
-                        .set("bizStep", json!("receiving"))
-                        .set("disposition", json!("in_progress"))
+                    Draft::object(time, quantities, RECEIVED)
                         .set("bizTransactionList", cert_transaction(confirmation.certificate.as_str()))
                         .set("destinationList", parties("destination", &confirmation.holder))
                         .set(&kpl("sealIntact"), json!(confirmation.seal_intact)),

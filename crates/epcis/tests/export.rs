@@ -18,12 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use jsonschema::{Draft, Retrieve, Uri, Validator};
-use kpledger_core::sim::{Sim, text};
+use kpledger_core::sim::text;
 use kpledger_core::{Ledger, OpenOptions, demo};
 use kpledger_epcis::{check, export_certificate, export_ledger, export_parcel, hash_id};
 use kpledger_model::{
-    Cents, CertImporter, CertLine, Country, ForeignCertificate, HsCode, Origin, OriginClaim, Payload, Points,
-    Time,
+    Cents, CertImporter, CertLine, Country, ForeignCertificate, HsCode, OriginClaim, Payload, Points, Time,
 };
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{
@@ -217,13 +216,8 @@ fn uuid_nil() -> kpledger_model::ParcelId {
 fn scenario(tag: &str) -> (TempDir, PathBuf) {
     let tmp = TempDir::new(&format!("epcis-{tag}"));
     let path = tmp.join("ledger.kpl");
-    let ledger = Ledger::create(&path).unwrap();
-    let mut sim = Sim::new(
-        ledger,
-        Origin::new("kpledger.example/epcis").unwrap(),
-        "kpledger-epcis-examples-v1",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let terms = Terms::new("kpledger.example/epcis", "kpledger-epcis-examples-v1", "2026-03-02T08:00:00Z");
+    let mut sim = cast::sim_at(&path, &terms);
     let c = cast::build(&mut sim, &cast::sierra_leone_and_neighbours(), &Terms::published());
     let (nma, koroma, sesay, kamara, kono, pmt) = (
         c.actor(NMA.id),
@@ -273,19 +267,7 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
     sim.tick(60);
     sim.export(&nma, number).unwrap();
     sim.tick(12 * 60);
-    let c = sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate;
-    let transit = Payload::Transit {
-        certificate: c.number.clone(),
-        country: Country::new("GN").unwrap(),
-        parcels: sim.current_refs(number).unwrap(),
-        seal_ids_in: c.container_seal_ids.clone(),
-        seal_ids_out: c.container_seal_ids.clone(),
-        carats_in_pt: Points(c.carats()),
-        carats_out_pt: Points(c.carats()),
-        parcel_count_in: c.parcel_count,
-        parcel_count_out: c.parcel_count,
-        opened: false,
-    };
+    let transit = kpledger_testkit::events::transit(&sim, number, "GN");
     sim.submit(&gn, transit).unwrap();
     sim.tick(12 * 60);
     sim.confirm_import(&mme, number, &liberty).unwrap();

@@ -160,6 +160,27 @@ pub fn parse_strict_streaming<E>(
     Ok(de.end().map(|()| value).map_err(|e| JsonError::Syntax(e.to_string())))
 }
 
+/// A seed that is its own visitor: `deserialize` hands the value to `how` with `self`, which
+/// expects `what` and visits it with the methods given.
+macro_rules! seed_visits_itself {
+    ($ty:ty, $how:ident, $what:literal, { $($visit:tt)* }) => {
+        impl<'de> DeserializeSeed<'de> for $ty {
+            type Value = Value;
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                d.$how(self)
+            }
+        }
+
+        impl<'de> Visitor<'de> for $ty {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($what)
+            }
+            $($visit)*
+        }
+    };
+}
+
 /// The top-level object of [`parse_strict_streaming`].
 struct StreamingSeed<'b, 'f> {
     left: &'b std::cell::Cell<u64>,
@@ -167,18 +188,7 @@ struct StreamingSeed<'b, 'f> {
     each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
 }
 
-impl<'de> DeserializeSeed<'de> for StreamingSeed<'_, '_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
+seed_visits_itself!(StreamingSeed<'_, '_>, deserialize_map, "a JSON object", {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let strict = StrictVisitor { left: self.left, lenient: false };
         let mut out = Map::new();
@@ -198,7 +208,7 @@ impl<'de> Visitor<'de> for StreamingSeed<'_, '_> {
         }
         Ok(Value::Object(out))
     }
-}
+});
 
 /// The streamed member: an array whose elements go to `each`, or any other value as is.
 struct ElementsSeed<'b, 'f> {
@@ -206,18 +216,7 @@ struct ElementsSeed<'b, 'f> {
     each: &'f mut dyn FnMut(Value) -> Result<(), ()>,
 }
 
-impl<'de> DeserializeSeed<'de> for ElementsSeed<'_, '_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON array")
-    }
+seed_visits_itself!(ElementsSeed<'_, '_>, deserialize_any, "a JSON array", {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         loop {
             // Each element is read within what is left of the budget, which gets back what
@@ -259,7 +258,7 @@ impl<'de> Visitor<'de> for ElementsSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         StrictVisitor { left: self.left, lenient: false }.visit_map(map)
     }
-}
+});
 
 /// Reads bytes as any JSON (fractions and large numbers allowed, a repeated key keeps its last
 /// value: documents kpledger does not sign, such as EPCIS documents or a witness's files),

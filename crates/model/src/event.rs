@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hash;
 use crate::canonical::{self, JsonError};
 use crate::hash::{self, Domain};
-use crate::keys::{PublicKey, SecretKey};
+use crate::keys::{KeyCache, PublicKey, SecretKey};
 use crate::sign::{self, Purpose};
 use crate::types::{ActorId, Cents, Country, HsCode, Origin, ParcelId, Points, SiteId, Text, Time};
 
@@ -61,6 +61,21 @@ macro_rules! payload {
         enum PayloadByKind {
             $( $variant { $( $(#[$fmeta])* $field: $ty ),* } ),*
         }
+    };
+}
+
+/// The pattern of the administrative payloads, which touch no parcel (genesis, policy,
+/// enrolment, key rotation, revocation, mine site), for a `match` on [`Payload`] that
+/// stays exhaustive: `kpledger_model::administrative_payload!() => …`.
+#[macro_export]
+macro_rules! administrative_payload {
+    () => {
+        $crate::Payload::Genesis { .. }
+            | $crate::Payload::Policy { .. }
+            | $crate::Payload::Enrol { .. }
+            | $crate::Payload::RotateKey { .. }
+            | $crate::Payload::Revoke { .. }
+            | $crate::Payload::Site { .. }
     };
 }
 
@@ -309,12 +324,7 @@ impl Payload {
             Payload::Import { parcel, more_parcels, .. } => std::iter::once((*parcel, None))
                 .chain(more_parcels.iter().map(|p| (p.parcel, None)))
                 .collect(),
-            Payload::Genesis { .. }
-            | Payload::Policy { .. }
-            | Payload::Enrol { .. }
-            | Payload::RotateKey { .. }
-            | Payload::Revoke { .. }
-            | Payload::Site { .. } => Vec::new(),
+            crate::administrative_payload!() => Vec::new(),
         }
     }
 }
@@ -498,6 +508,12 @@ impl Event {
             Some(parsed) => Ok(parsed),
             None => Self::parse_strict(bytes),
         }
+    }
+
+    /// [`Event::parse`], with the keys it reads looked up in, and kept in, `keys` (the cache of
+    /// the run reading many events).
+    pub fn parse_in(bytes: &[u8], keys: &KeyCache) -> Result<ParsedEvent, JsonError> {
+        keys.scope(|| Self::parse(bytes))
     }
 
     /// The strict path of [`Event::parse`], for any bytes: it gives the fast path's result

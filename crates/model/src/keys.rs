@@ -59,12 +59,53 @@ pub enum KeyError {
     Random(String),
 }
 
-/// Most decoded keys a thread keeps (see [`PublicKey::from_bytes`]): about 200 bytes each.
-const KEY_CACHE_SIZE: usize = 4096;
+/// Public keys already decoded and checked, for reading many events
+/// ([`crate::Event::parse_in`]).
+///
+/// Decoding a point costs a square root and an inversion, and a ledger names the same few
+/// hundred keys in millions of events. Whoever reads many events owns one for the run (the
+/// verifier, a store while it ingests) and passes it in with each read; its clones share the
+/// keys, so all the threads of a run can use one. Only keys that passed every check are kept,
+/// at most [`KeyCache::CAPACITY`] of them: a key beyond them is decoded each time it comes,
+/// and nothing kept is ever dropped. A read without one decodes every key it meets.
+#[derive(Debug, Clone, Default)]
+pub struct KeyCache(std::sync::Arc<std::sync::RwLock<std::collections::HashMap<[u8; 32], PublicKey>>>);
+
+impl KeyCache {
+    /// The most keys kept (about 230 bytes each).
+    pub const CAPACITY: usize = 1 << 14;
+
+    /// Runs `f` with every key read on this thread meanwhile (by [`PublicKey::from_bytes`],
+    /// and so by every event read) looked up in this cache first. Serde gives a key's reader no
+    /// way to be handed the cache, so it is bound to the thread for the length of `f` (and the
+    /// binding in force before is restored afterwards, even if `f` panics).
+    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<KeyCache>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                IN_USE.set(self.0.take());
+            }
+        }
+        let _restore = Restore(IN_USE.replace(Some(self.clone())));
+        f()
+    }
+
+    fn get(&self, bytes: &[u8; 32]) -> Option<PublicKey> {
+        // A poisoned lock only means another thread panicked mid-insert of a checked key.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).get(bytes).copied()
+    }
+
+    fn keep(&self, bytes: [u8; 32], key: PublicKey) {
+        let mut kept = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < Self::CAPACITY {
+            kept.insert(bytes, key);
+        }
+    }
+}
 
 thread_local! {
-    static KEY_CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], PublicKey>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// The cache of the [`KeyCache::scope`] this thread is in, if any.
+    static IN_USE: std::cell::RefCell<Option<KeyCache>> = const { std::cell::RefCell::new(None) };
 }
 
 /// An Ed25519 public key, validated not to be weak.
@@ -72,29 +113,24 @@ thread_local! {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
-    /// From the 32 raw bytes; refuses invalid encodings and weak keys.
-    ///
-    /// Decoding a point costs a square root and an inversion, and a ledger names the same
-    /// few hundred keys in millions of events: each thread keeps the keys it has already
-    /// decoded and checked (only keys that passed every check are kept), so each is
-    /// decompressed once.
+    /// From the 32 raw bytes; refuses invalid encodings and weak keys. Inside a
+    /// [`KeyCache::scope`], a key the cache holds is taken from it, and a new one that passes
+    /// is kept in it.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
             path: "<inline>".into(),
             kind: "public",
             reason: format!("{} bytes instead of 32", bytes.len()),
         })?;
-        if let Some(k) = KEY_CACHE.with_borrow(|c| c.get(&arr).copied()) {
-            return Ok(k);
-        }
-        let key = Self::decode(arr)?;
-        KEY_CACHE.with_borrow_mut(|c| {
-            if c.len() >= KEY_CACHE_SIZE {
-                c.clear();
+        match IN_USE.with_borrow(|c| c.as_ref().map(|c| c.get(&arr))) {
+            Some(Some(key)) => Ok(key),
+            Some(None) => {
+                let key = Self::decode(arr)?;
+                IN_USE.with_borrow(|c| c.as_ref().map(|c| c.keep(arr, key)));
+                Ok(key)
             }
-            c.insert(arr, key);
-        });
-        Ok(key)
+            None => Self::decode(arr),
+        }
     }
 
     fn decode(arr: [u8; 32]) -> Result<Self, KeyError> {
@@ -152,25 +188,14 @@ impl PublicKey {
     }
     /// Reads a public key file.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_text(path)?;
-        Self::from_pem(&text, &path.display().to_string())
+        read_pem(path, Self::from_pem)
     }
     pub(crate) fn dalek(&self) -> &VerifyingKey {
         &self.0
     }
 }
 
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", self.to_base64())
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_base64())
-    }
-}
+text_form!(PublicKey, to_base64);
 
 impl Serialize for PublicKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -246,8 +271,7 @@ impl SecretKey {
     }
     /// Reads a private key file.
     pub fn read_pem_file(path: &Path) -> Result<Self, KeyError> {
-        let text = read_text(path)?;
-        Self::from_pem(&text, &path.display().to_string())
+        read_pem(path, Self::from_pem)
     }
     pub(crate) fn dalek(&self) -> &SigningKey {
         &self.0
@@ -258,6 +282,11 @@ impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretKey").field("public", &self.public()).finish_non_exhaustive()
     }
+}
+
+/// Reads the PEM file at `path` and parses it with `from_pem`, naming the file in errors.
+fn read_pem<K>(path: &Path, from_pem: fn(&str, &str) -> Result<K, KeyError>) -> Result<K, KeyError> {
+    from_pem(&read_text(path)?, &path.display().to_string())
 }
 
 fn read_text(path: &Path) -> Result<String, KeyError> {
@@ -323,6 +352,43 @@ mod tests {
         // v1 OneAsymmetricKey for Ed25519 is 48 bytes of DER: 64 base64 characters.
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         assert_eq!(body.len(), 64, "{pem}");
+    }
+
+    #[test]
+    fn a_key_cache_is_used_only_inside_its_scope_and_keeps_only_checked_keys() {
+        let kept = |c: &KeyCache| c.0.read().unwrap().len();
+        let (a, b) = (SecretKey::from_seed(&[1; 32]).public(), SecretKey::from_seed(&[2; 32]).public());
+        let cache = KeyCache::default();
+        // Outside a scope nothing is kept anywhere.
+        assert_eq!(PublicKey::from_bytes(&a.to_bytes()).unwrap(), a);
+        assert_eq!(kept(&cache), 0);
+        // Inside, a checked key is kept, and found again; a refused key is not kept.
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        cache.scope(|| {
+            assert_eq!(PublicKey::from_bytes(&a.to_bytes()).unwrap(), a);
+            assert_eq!(PublicKey::from_bytes(&a.to_bytes()).unwrap(), a);
+            assert!(matches!(PublicKey::from_bytes(&weak), Err(KeyError::Weak(_))));
+            // A nested scope uses its own cache and gives the outer one back afterwards.
+            let inner = KeyCache::default();
+            inner.scope(|| PublicKey::from_bytes(&b.to_bytes()).unwrap());
+            assert_eq!(kept(&inner), 1);
+            assert_eq!(PublicKey::from_bytes(&b.to_bytes()).unwrap(), b);
+        });
+        assert_eq!(kept(&cache), 2);
+        // Clones share the keys (one cache for all the threads of a run).
+        let clone = cache.clone();
+        std::thread::spawn(move || clone.scope(|| PublicKey::from_bytes(&[3; 32]).map(|_| ())))
+            .join()
+            .unwrap()
+            .ok();
+        assert!(kept(&cache) >= 2);
+        // The binding ends with the scope, even when it panics.
+        let caught = std::panic::catch_unwind(|| cache.scope(|| panic!("inside")));
+        assert!(caught.is_err());
+        let before = kept(&cache);
+        PublicKey::from_bytes(&SecretKey::from_seed(&[4; 32]).public().to_bytes()).unwrap();
+        assert_eq!(kept(&cache), before);
     }
 
     #[test]

@@ -25,6 +25,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `Display` as the text form `$text` gives, and `Debug` as that text inside `Type(…)`.
+macro_rules! text_form {
+    ($ty:ident, $text:ident) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.$text())
+            }
+        }
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self.$text())
+            }
+        }
+    };
+}
+
 mod bundle;
 pub mod canonical;
 mod card;
@@ -44,7 +60,7 @@ pub use event::{
     KP_TITLE, Licence, NewParcel, NumberRange, Offer, OfferBody, OfferKind, OriginClaim, ParcelRef,
     ParsedEvent, Payload, Policy, RedFlagPolicy, Sig, SiteRecord, Suspension, ValuationRule,
 };
-pub use keys::{KeyError, PublicKey, SecretKey};
+pub use keys::{KeyCache, KeyError, PublicKey, SecretKey};
 pub use types::{
     ActorId, Cents, Country, Date, Hash, HashParseError, HsCode, MAX_CENTS, MAX_STONES, MAX_WEIGHT_PT,
     Origin, ParcelId, Points, REFERENCE_GRAMMAR, Role, SiteId, Text, Time, civil_from_days, days_from_civil,

@@ -428,29 +428,37 @@ impl fmt::Display for Points {
     }
 }
 
-impl fmt::Debug for Points {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}pt", self.0)
-    }
-}
-
-impl Serialize for Points {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Points {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = u64::deserialize(d)?;
-        if v == 0 || v > MAX_WEIGHT_PT {
-            return Err(serde::de::Error::custom(format!(
-                "weight {v} points is outside 1..={MAX_WEIGHT_PT} (0.01 ct to 1,000,000 ct)"
-            )));
+/// A whole-number amount: `Debug` as the number and its unit, serialized as the bare number,
+/// and read only when `refusal` (given the number) says nothing against it.
+macro_rules! whole_amount {
+    ($ty:ident, $unit:literal, $refusal:expr) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!("{}", $unit), self.0)
+            }
         }
-        Ok(Points(v))
-    }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u64(self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = u64::deserialize(d)?;
+                let refusal: fn(u64) -> Option<String> = $refusal;
+                match refusal(v) {
+                    Some(why) => Err(serde::de::Error::custom(why)),
+                    None => Ok($ty(v)),
+                }
+            }
+        }
+    };
 }
+
+whole_amount!(Points, "pt", |v| (v == 0 || v > MAX_WEIGHT_PT)
+    .then(|| format!("weight {v} points is outside 1..={MAX_WEIGHT_PT} (0.01 ct to 1,000,000 ct)")));
 
 /// Money in US cents.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -480,27 +488,8 @@ impl fmt::Display for Cents {
     }
 }
 
-impl fmt::Debug for Cents {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}c", self.0)
-    }
-}
-
-impl Serialize for Cents {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Cents {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = u64::deserialize(d)?;
-        if v > MAX_CENTS {
-            return Err(serde::de::Error::custom(format!("amount {v} cents is more than US$10 billion")));
-        }
-        Ok(Cents(v))
-    }
-}
+whole_amount!(Cents, "c", |v| (v > MAX_CENTS)
+    .then(|| format!("amount {v} cents is more than US$10 billion")));
 
 /// `"12.34"` → 1234; at most two decimals; digits only.
 fn parse_fixed2(s: &str) -> Option<u64> {
@@ -600,17 +589,7 @@ impl Hash {
     }
 }
 
-impl fmt::Debug for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Hash({})", self.to_hex())
-    }
-}
-
-impl fmt::Display for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
+text_form!(Hash, to_hex);
 
 /// A hash given as text was not 64 lowercase hex digits.
 #[derive(Debug, thiserror::Error)]

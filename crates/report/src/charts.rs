@@ -45,6 +45,29 @@ fn err<E: std::fmt::Debug>(e: E) -> ReportError {
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
+/// Which axis of a chart carries the values (the other one carries the bars or rows).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Vertical,
+    Horizontal,
+}
+
+/// Draws the grid: light lines across the values only, the value axis described as `desc`
+/// with its labels written by `label`, and no axis for the bars or rows.
+fn mesh(
+    chart: &mut Chart<'_, '_>,
+    values: Values,
+    desc: &str,
+    label: &dyn Fn(&f64) -> String,
+) -> Result<(), ReportError> {
+    let mut m = chart.configure_mesh();
+    match values {
+        Values::Vertical => m.disable_x_mesh().disable_x_axis().y_desc(desc).y_label_formatter(label),
+        Values::Horizontal => m.disable_y_mesh().disable_y_axis().x_desc(desc).x_label_formatter(label),
+    };
+    m.light_line_style(RGBColor(235, 235, 235)).label_style(("sans-serif", 13)).draw().map_err(err)
+}
+
 /// Finishes a chart: the series legend (top right), a label for each bar or row (its text, the
 /// chart point it belongs to and the offset in pixels from there; `anchor` is where on the
 /// label that point is), the title, top left.
@@ -119,16 +142,7 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .disable_x_axis()
-            .y_desc("carats")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
+        mesh(&mut chart, Values::Vertical, "carats", &|v| format!("{v:.0}"))?;
         let series = [(0usize, "production", GREEN), (1, "exports", BLUE), (2, "imports", AMBER)];
         for (k, name, colour) in series {
             chart
@@ -176,16 +190,7 @@ pub(crate) fn values(rows: &[ValueRow]) -> Result<String, ReportError> {
             .y_label_area_size(230)
             .build_cartesian_2d(0f64..xmax, 0f64..n as f64 + 2.0)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .x_desc("US$ per carat")
-            .x_label_formatter(&|v| format!("${v:.0}"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
+        mesh(&mut chart, Values::Horizontal, "US$ per carat", &|v| format!("${v:.0}"))?;
         let row_y = |i: usize| (n - 1 - i) as f64;
         chart
             .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {

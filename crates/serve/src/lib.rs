@@ -6,9 +6,10 @@
 //! public, as C2SP tlog-tiles; health and Prometheus metrics.
 //!
 //! **Where the writer is.** One OS thread ([`writer`]) owns the ledger's only write
-//! connection. Handlers parse and check signatures (on the blocking pool), then hand a
-//! submission to it through a bounded queue; it takes every submission waiting (up to
-//! [`Config::group`]) and records them in one transaction (`Ledger::append_groups`: each
+//! connection. Handlers parse and check signatures (on the blocking pool, a submission's
+//! events on every core), then hand a submission to it through a bounded queue; it takes
+//! every submission waiting (up to [`Config::group`]; while others are still being checked,
+//! waiting for them up to [`Config::group_wait`]) and records them in one transaction (`Ledger::append_groups`: each
 //! submission all or nothing under a savepoint, one `fsync` for the group), and answers each
 //! only after the commit returned (WAL, `synchronous=FULL`: durable). Readers open their own
 //! read-only connections (a small pool), on the blocking pool.
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 
-pub use rate::Rate;
+pub use rate::{Rate, client_key};
 
 /// The routes the service answers, as `(method, path template)`: the OpenAPI document
 /// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
@@ -87,6 +88,10 @@ pub struct Config {
     pub queue: usize,
     /// Most submissions recorded in one transaction. Default 256.
     pub group: usize,
+    /// How long the writer waits, after a group's first submission, for submissions the
+    /// handlers are still reading and checking, so that they share one commit (one wait for
+    /// the disk); it never waits when none is on its way. Zero: never. Default 2 ms.
+    pub group_wait: Duration,
     /// How far a signed read's `created` may be from the server's clock. Default 300 s.
     pub replay_window: u64,
     /// With the root authority's key: publish a checkpoint this often when the log has grown
@@ -147,6 +152,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             queue: 1024,
             group: 256,
+            group_wait: Duration::from_millis(2),
             replay_window: 300,
             checkpoint: None,
             witnesses: None,
@@ -238,6 +244,26 @@ impl Drop for AppState {
     }
 }
 
+/// The address a request is counted against (its rate bucket is [`client_key`]'s): the
+/// peer's, or, from one of the `trusted` reverse proxies, the last address of the last
+/// `X-Forwarded-For` line (`forwarded`, the header's lines in order), the one that proxy
+/// added; the peer's again when that is not an address. Public for the fuzz target.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    trusted: &[IpAddr],
+    mut forwarded: impl DoubleEndedIterator<Item = &'a [u8]>,
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let last = forwarded
+        .next_back()
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|a| a.trim().parse::<IpAddr>().ok());
+    last.unwrap_or(peer)
+}
+
 /// What the handlers share.
 pub(crate) struct AppState {
     pub(crate) cfg: Config,
@@ -247,6 +273,8 @@ pub(crate) struct AppState {
     pub(crate) nonces: Mutex<auth::Nonces>,
     pub(crate) offers: Mutex<offers::Offers>,
     pub(crate) metrics: metrics::Metrics,
+    /// Submissions on their way to the writer (see [`Config::group_wait`]).
+    pub(crate) preparing: writer::Preparing,
     /// Full tiles already read (immutable), at most [`TILE_CACHE`].
     pub(crate) tiles: Mutex<tiles::Cache>,
     ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
@@ -258,51 +286,41 @@ pub(crate) struct AppState {
 pub(crate) struct Peer(pub(crate) IpAddr);
 
 impl AppState {
-    /// The address a request is counted against: the peer's, or, from a trusted proxy, the
-    /// last address of `X-Forwarded-For`.
+    /// The address a request is counted against ([`client_address`]).
     pub(crate) fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
-        if !self.cfg.trusted_proxies.contains(&peer) {
-            return peer;
-        }
-        let last = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|a| a.trim().parse::<IpAddr>().ok());
-        last.unwrap_or(peer)
+        let forwarded = headers.get_all("x-forwarded-for").iter().map(axum::http::HeaderValue::as_bytes);
+        client_address(peer, &self.cfg.trusted_proxies, forwarded)
     }
 
     /// Takes a token from the client address's bucket, or the 429.
     pub(crate) fn limit_ip(&self, ip: IpAddr) -> Result<(), problem::Problem> {
-        let Some(b) = &self.ip_buckets else { return Ok(()) };
-        let taken = b.lock().map(|mut b| b.take(rate::client_key(ip), std::time::Instant::now()));
-        match taken {
-            Ok(Err(secs)) => {
-                self.metrics.rate_limited(false);
-                Err(problem::Problem::rate_limited(
-                    format!("{ip} sent requests faster than this server allows"),
-                    self.cfg.rate_ip,
-                    secs,
-                ))
-            }
-            _ => Ok(()),
-        }
+        self.limit(&self.ip_buckets, client_key(ip), false, || {
+            format!("{ip} sent requests faster than this server allows")
+        })
     }
 
     /// Takes a token from an enrolled actor's bucket (its signature verified), or the 429.
     pub(crate) fn limit_key(&self, actor: &str) -> Result<(), problem::Problem> {
-        let Some(b) = &self.key_buckets else { return Ok(()) };
-        let taken = b.lock().map(|mut b| b.take(actor.to_owned(), std::time::Instant::now()));
-        match taken {
+        self.limit(&self.key_buckets, actor.to_owned(), true, || {
+            format!("{actor} signed requests faster than this server allows")
+        })
+    }
+
+    /// Takes a token from `key`'s bucket of one of the two limits (none: no limit), or the
+    /// 429 saying `who` went over it, counted.
+    fn limit<K: std::hash::Hash + Eq>(
+        &self,
+        buckets: &Option<Mutex<rate::Buckets<K>>>,
+        key: K,
+        by_key: bool,
+        who: impl FnOnce() -> String,
+    ) -> Result<(), problem::Problem> {
+        let Some(b) = buckets else { return Ok(()) };
+        match b.lock().map(|mut b| b.take(key, std::time::Instant::now())) {
             Ok(Err(secs)) => {
-                self.metrics.rate_limited(true);
-                Err(problem::Problem::rate_limited(
-                    format!("{actor} signed requests faster than this server allows"),
-                    self.cfg.rate_key,
-                    secs,
-                ))
+                self.metrics.rate_limited(by_key);
+                let rate = if by_key { self.cfg.rate_key } else { self.cfg.rate_ip };
+                Err(problem::Problem::rate_limited(who(), rate, secs))
             }
             _ => Ok(()),
         }
@@ -419,6 +437,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         nonces: Mutex::new(auth::Nonces::new(handlers::now())),
         offers: Mutex::new(offers::Offers::default()),
         metrics: metrics::Metrics::default(),
+        preparing: writer::Preparing::default(),
         tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
         ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
         key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
@@ -523,4 +542,30 @@ where
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
     let _ = http.serve_connection(TokioIo::new(io), service).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::client_address;
+
+    #[test]
+    fn only_the_address_a_trusted_proxy_appended_counts() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        let at = |peer, lines: &[&str]| client_address(peer, &[proxy], lines.iter().map(|l| l.as_bytes()));
+        // From a peer that is not a trusted proxy, the header is ignored.
+        assert_eq!(at(client, &["192.0.2.1"]), client);
+        // From the proxy: the last address of the last line, the one the proxy added; what the
+        // client wrote before it does not count.
+        assert_eq!(
+            at(proxy, &["192.0.2.1, 192.0.2.2", "203.0.113.9 , 2001:db8::5"]),
+            "2001:db8::5".parse::<IpAddr>().unwrap()
+        );
+        // Not an address, or no header: the proxy's own.
+        assert_eq!(at(proxy, &["192.0.2.1, not-an-address"]), proxy);
+        assert_eq!(at(proxy, &[]), proxy);
+        assert_eq!(at(proxy, &["192.0.2.1,"]), proxy);
+    }
 }

@@ -118,61 +118,54 @@ impl Metrics {
         let by = |label: &str, pairs: [(&str, u64); 2]| -> Vec<(String, u64)> {
             pairs.iter().map(|(k, v)| (format!("{{{label}=\"{k}\"}}"), *v)).collect()
         };
+        let counter = |name, help, samples| -> Family<'_> { (name, "counter", help, samples) };
+        let gauge = |name, help, v| -> Family<'_> { (name, "gauge", help, one(v)) };
         let families: [Family<'_>; 10] = [
-            (
+            counter(
                 "kpledger_commit_groups_total",
-                "counter",
                 "Transactions of the writer (group commits).",
                 one(n(&self.groups)),
             ),
-            (
+            counter(
                 "kpledger_commit_grouped_submissions_total",
-                "counter",
                 "Submissions recorded by those transactions.",
                 one(n(&self.grouped)),
             ),
-            (
+            counter(
                 "kpledger_connections_refused_total",
-                "counter",
                 "Connections refused at the connection limit.",
                 one(n(&self.connections_refused)),
             ),
-            (
+            counter(
                 "kpledger_rate_limited_total",
-                "counter",
                 "Requests answered 429, by the limit they met.",
                 by("by", [("ip", n(&self.limited_ip)), ("key", n(&self.limited_key))]),
             ),
-            (
+            counter(
                 "kpledger_reads_refused_total",
-                "counter",
                 "Signed reads refused as unauthenticated (401).",
                 one(n(&self.reads_refused)),
             ),
-            (
+            counter(
                 "kpledger_checkpoints_published_total",
-                "counter",
                 "Checkpoints this service published (--checkpoint-key).",
                 one(n(&self.checkpoints)),
             ),
-            (
+            counter(
                 "kpledger_checkpoint_failures_total",
-                "counter",
                 "Checkpoints this service failed to publish.",
                 one(n(&self.checkpoint_failures)),
             ),
-            ("kpledger_log_size", "gauge", "Events in the log.", one(log_size)),
-            (
+            gauge("kpledger_log_size", "Events in the log.", log_size),
+            counter(
                 "kpledger_witnessing_rounds_total",
-                "counter",
                 "Witnessing rounds (--witness-policy) by outcome.",
                 by("outcome", [("quorum", n(&self.witnessed)), ("short", n(&self.witnessing_failures))]),
             ),
-            (
+            gauge(
                 "kpledger_checkpoint_size",
-                "gauge",
                 "Size of the newest published checkpoint (0: none).",
-                one(checkpoint_size.unwrap_or(0)),
+                checkpoint_size.unwrap_or(0),
             ),
         ];
         for (name, kind, help, samples) in &families {

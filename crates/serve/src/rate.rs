@@ -84,8 +84,9 @@ impl<K: Hash + Eq> Buckets<K> {
 }
 
 /// The address a per-IP bucket is kept for: an IPv4 address, or an IPv6 address's /64 (one
-/// subscriber's network: a host there can change its address at will).
-pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
+/// subscriber's network: a host there can change its address at will); an IPv4-mapped IPv6
+/// address as its IPv4 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -120,8 +120,13 @@ impl Actors {
 
 /// The writer's loop: takes every submission waiting (up to `cfg.group`), records them in
 /// one transaction, and answers each after the commit; publishes a checkpoint when asked.
+/// While submissions are still being read and checked by the handlers ([`Preparing`]), it
+/// waits for them, up to `cfg.group_wait` after the group's first, so that they share the
+/// commit's wait for the disk; it never waits when none is on its way.
 /// Returns when every sender is gone.
 pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>, state: &Arc<AppState>) {
+    // A clock for the bounded waits (the handlers' runtime is not this thread's).
+    let clock = tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
     let mut pending = None;
     loop {
         let first = match pending.take() {
@@ -138,19 +143,75 @@ pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>
                 continue;
             }
         };
-        let mut jobs = vec![first];
-        while jobs.len() < state.cfg.group.max(1) {
-            match rx.try_recv() {
-                Ok(Work::Submit(j)) => jobs.push(j),
-                Ok(w @ Work::Publish) => {
-                    // After this group: a checkpoint then covers it.
-                    pending = Some(w);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        let cfg = &state.cfg;
+        let jobs;
+        (jobs, pending) = gather(&mut rx, first, cfg.group, cfg.group_wait, &state.preparing, clock.as_ref());
         commit(ledger, jobs, state);
+    }
+}
+
+/// A group: `first`, then every submission waiting, up to `group` in all; while the queue is
+/// empty and some submission is still being checked (`preparing`), waits for it, up to `wait`
+/// after the start. A checkpoint asked for meanwhile ends the group and is given back (it is
+/// published after the group, so that it covers it).
+fn gather(
+    rx: &mut tokio::sync::mpsc::Receiver<Work>,
+    first: Job,
+    group: usize,
+    wait: std::time::Duration,
+    preparing: &Preparing,
+    clock: Option<&tokio::runtime::Runtime>,
+) -> (Vec<Job>, Option<Work>) {
+    use tokio::sync::mpsc::error::TryRecvError;
+    let until = std::time::Instant::now() + wait;
+    let mut jobs = vec![first];
+    while jobs.len() < group.max(1) {
+        let next = match rx.try_recv() {
+            Ok(w) => w,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                let Some(rt) = clock.filter(|_| !left.is_zero() && preparing.any()) else { break };
+                // A slice at a time, to see whether any is still on its way.
+                let slice = left.min(std::time::Duration::from_micros(200));
+                match rt.block_on(async { tokio::time::timeout(slice, rx.recv()).await }) {
+                    Ok(Some(w)) => w,
+                    Ok(None) => break,
+                    Err(_) => continue,
+                }
+            }
+        };
+        match next {
+            Work::Submit(j) => jobs.push(j),
+            w @ Work::Publish => return (jobs, Some(w)),
+        }
+    }
+    (jobs, None)
+}
+
+/// How many submissions the handlers are reading and checking, on their way to the writer.
+#[derive(Debug, Default)]
+pub(crate) struct Preparing(std::sync::atomic::AtomicUsize);
+
+impl Preparing {
+    /// Counts one submission until the guard is dropped (queued, or failed).
+    pub(crate) fn start(&self) -> PreparingGuard<'_> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        PreparingGuard(self)
+    }
+
+    /// Whether any submission is on its way.
+    pub(crate) fn any(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+/// One submission being read and checked ([`Preparing::start`]).
+pub(crate) struct PreparingGuard<'a>(&'a Preparing);
+
+impl Drop for PreparingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -209,5 +270,85 @@ fn commit(ledger: &mut Ledger, jobs: Vec<Job>, state: &Arc<AppState>) {
                 let _ = job.reply.send(Err(msg.clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Job, Preparing, Work, gather};
+
+    fn job() -> Work {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        Work::Submit(Job { events: Vec::new(), sigs: Vec::new(), reply })
+    }
+
+    fn first(rx: &mut tokio::sync::mpsc::Receiver<Work>) -> Job {
+        match rx.try_recv() {
+            Ok(Work::Submit(j)) => j,
+            _ => panic!("a submission first"),
+        }
+    }
+
+    fn clock() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+    }
+
+    #[test]
+    fn the_writer_waits_for_a_submission_still_being_checked_and_takes_it_into_the_group() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        tx.try_send(job()).ok();
+        let preparing = Preparing::default();
+        let rt = clock();
+        std::thread::scope(|s| {
+            let on_its_way = preparing.start();
+            // Queued, then no longer counted: the writer cannot stop waiting before it arrives.
+            s.spawn(|| {
+                let guard = on_its_way;
+                tx.try_send(job()).ok();
+                drop(guard);
+            });
+            let f = first(&mut rx);
+            let (jobs, pending) = gather(&mut rx, f, 16, Duration::from_secs(600), &preparing, Some(&rt));
+            assert_eq!(jobs.len(), 2);
+            assert!(pending.is_none());
+        });
+    }
+
+    #[test]
+    fn the_writer_does_not_wait_when_none_is_on_its_way_or_with_a_zero_group_wait() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let rt = clock();
+        let preparing = Preparing::default();
+        // Nothing being checked: it would otherwise wait ten minutes.
+        tx.try_send(job()).ok();
+        let f = first(&mut rx);
+        let (jobs, _) = gather(&mut rx, f, 16, Duration::from_secs(600), &preparing, Some(&rt));
+        assert_eq!(jobs.len(), 1);
+        // One being checked, but --group-wait 0.
+        let _on_its_way = preparing.start();
+        tx.try_send(job()).ok();
+        let f = first(&mut rx);
+        let (jobs, _) = gather(&mut rx, f, 16, Duration::ZERO, &preparing, Some(&rt));
+        assert_eq!(jobs.len(), 1);
+    }
+
+    #[test]
+    fn a_group_stops_at_its_size_and_at_a_checkpoint_asked_for() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let preparing = Preparing::default();
+        for _ in 0..4 {
+            tx.try_send(job()).ok();
+        }
+        let f = first(&mut rx);
+        let (jobs, _) = gather(&mut rx, f, 2, Duration::ZERO, &preparing, None);
+        assert_eq!(jobs.len(), 2);
+        tx.try_send(Work::Publish).ok();
+        tx.try_send(job()).ok();
+        let f = first(&mut rx);
+        let (jobs, pending) = gather(&mut rx, f, 16, Duration::ZERO, &preparing, None);
+        assert_eq!(jobs.len(), 2);
+        assert!(matches!(pending, Some(Work::Publish)));
     }
 }

@@ -223,11 +223,8 @@ fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
 /// refuses the handover.
 #[test]
 fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
-    use kpledger_core::Ledger;
-    use kpledger_core::sim::{Sim, licence, site};
-    use kpledger_model::{
-        Cents, Event, HsCode, Offer, OfferBody, OfferKind, Origin, Payload, Points, Role, Time,
-    };
+    use kpledger_model::{Cents, Event, HsCode, Offer, OfferBody, OfferKind, Payload, Points};
+    use kpledger_testkit::cast::{self, KOIDU, KOROMA, NMA, Step, Terms};
     use kpledger_verify::TrustPolicy;
     use kpledger_verify::verify_card;
     let mut w = World::new("rt3-card-root");
@@ -239,33 +236,12 @@ fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
 
     // The thief's own ledger: same origin, root sl.nma under the stolen K0, a fake koroma.
     let path = w.dir.join("forged.kpl");
-    let mut f = Sim::new(
-        Ledger::create(&path).unwrap(),
-        Origin::new(ORIGIN).unwrap(),
-        "thief",
-        &Time::new("2026-03-02T08:00:00Z").unwrap(),
-    );
+    let mut f = cast::sim_at(&path, &Terms::new(ORIGIN, "thief", "2026-03-02T08:00:00Z"));
     let root =
         f.genesis_with_key("sl.nma", "National Minerals Agency of Sierra Leone", "SL", k0.clone()).unwrap();
-    let policy =
-        kpledger_model::canonical::from_slice_strict(include_bytes!("../../../policies/SL.json")).unwrap();
-    f.policy(&root, policy).unwrap();
-    let mine = f
-        .site(
-            &root,
-            site("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000).unwrap(),
-        )
-        .unwrap();
-    let fake = f
-        .enrol(
-            &root,
-            "sl.miner.koroma",
-            "Ibrahim Koroma",
-            Role::Miner,
-            "SL",
-            Some(licence("NMA/AML/2026/0142", "artisanal", "2026-01-01", "2026-12-31", &[&mine]).unwrap()),
-        )
-        .unwrap();
+    let steps = [Step::Policy(NMA), Step::Site(NMA.id, KOIDU), Step::Enrol(NMA.id, KOROMA)];
+    let c = cast::build_on(&mut f, cast::Cast::default().and(NMA.id, root), &steps, &Terms::published());
+    let (mine, fake) = (c.site(KOIDU.0), c.actor(KOROMA.id));
     let parcel = f.new_parcel_id();
     f.submit(
         &fake,

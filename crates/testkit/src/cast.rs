@@ -138,6 +138,16 @@ pub const LIBERTY: Party = Party::licensed(
     "LR",
     ("MME/DL/{y}/019", "dealer", &[]),
 );
+/// Another Liberian dealer.
+pub const KPOTO: Party = Party::licensed(
+    "lr.dealer.kpoto",
+    "Kpoto Diamond House",
+    Role::Dealer,
+    "LR",
+    ("MME/DL/{y}/019", "dealer", &[]),
+);
+/// Guinea's government valuer.
+pub const BNEE: Party = Party::official("gn.bnee", "BNEE", Role::Valuer, "GN");
 /// A Liberian exporter.
 pub const LIBERTY_EXPORTS: Party = Party::licensed(
     "lr.exporter.liberty",
@@ -333,6 +343,12 @@ impl Cast {
         self.actors.get(id).unwrap_or_else(|| panic!("the world has no actor {id}")).clone()
     }
 
+    /// This cast and an actor already in the ledger, which later steps name by `id`.
+    pub fn and(mut self, id: &'static str, actor: ActorId) -> Cast {
+        self.actors.insert(id, actor);
+        self
+    }
+
     /// The site with this id (which the world must have).
     pub fn site(&self, id: &str) -> SiteId {
         self.sites.get(id).unwrap_or_else(|| panic!("the world has no site {id}")).clone()
@@ -341,7 +357,12 @@ impl Cast {
 
 /// Records `steps` through `sim` on `terms`.
 pub fn build(sim: &mut Sim, steps: &[Step], terms: &Terms<'_>) -> Cast {
-    let mut cast = Cast::default();
+    build_on(sim, Cast::default(), steps, terms)
+}
+
+/// Records `steps` through `sim` on `terms`, in a ledger that already has the actors of
+/// `cast`; returns them with the new ones.
+pub fn build_on(sim: &mut Sim, mut cast: Cast, steps: &[Step], terms: &Terms<'_>) -> Cast {
     let year = &terms.year.0[..4];
     for step in steps {
         match *step {
@@ -380,13 +401,18 @@ pub fn build(sim: &mut Sim, steps: &[Step], terms: &Terms<'_>) -> Cast {
     cast
 }
 
+/// The simulator over a new ledger at `path` (a file, or a PostgreSQL URL), on the origin, seed
+/// and start of `terms`.
+pub fn sim_at(path: &std::path::Path, terms: &Terms<'_>) -> Sim {
+    let ledger = kpledger_core::Ledger::create(path).unwrap();
+    Sim::new(ledger, Origin::new(terms.origin).unwrap(), terms.seed, &Time::new(terms.start).unwrap())
+}
+
 /// A world over a fresh ledger in a directory of its own: the simulator after `steps`,
 /// who is who, and the directory (to be dropped after the simulator).
 pub fn world(tag: &str, steps: &[Step], terms: &Terms<'_>) -> (Sim, Cast, TempDir) {
     let tmp = TempDir::new(tag);
-    let ledger = kpledger_core::Ledger::create(&tmp.ledger()).unwrap();
-    let mut sim =
-        Sim::new(ledger, Origin::new(terms.origin).unwrap(), terms.seed, &Time::new(terms.start).unwrap());
+    let mut sim = sim_at(&tmp.ledger(), terms);
     let cast = build(&mut sim, steps, terms);
     (sim, cast, tmp)
 }

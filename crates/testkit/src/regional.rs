@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use kpledger_core::sim::{Sim, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, Certificate, Country, ParcelId, ParsedEvent, Points, SiteId,
+    ActorId, Bundle, Cents, CertImporter, Certificate, Country, Date, ParcelId, ParsedEvent, Points, SiteId,
+    Suspension,
 };
 use kpledger_verify::TrustPolicy;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
@@ -157,6 +158,33 @@ impl Regional {
             ));
         }
         TrustPolicy::parse(t.as_bytes()).unwrap()
+    }
+
+    /// The root authority publishes Sierra Leone's policy of 2026-12-01, which suspends Liberia
+    /// from today to 2027-12-31, and an hour passes; returns today.
+    pub fn root_suspends_liberia(&mut self) -> Date {
+        let today = self.sim.now().date();
+        let mut suspended = cast::policy("SL");
+        suspended.version = text("2026-12-01").unwrap();
+        suspended.suspensions.push(Suspension {
+            country: Country::new("LR").unwrap(),
+            from: today.clone(),
+            to: Date::new("2027-12-31").unwrap(),
+            reason: text("KP suspension of Liberia").unwrap(),
+        });
+        self.sim.policy(&self.root.clone(), suspended).unwrap();
+        self.sim.tick(60);
+        today
+    }
+}
+
+/// Diamcor Rough Trading NV in Antwerp, the Belgian buyer, as a certificate's importer.
+pub fn to_antwerp() -> CertImporter {
+    CertImporter {
+        name: text("Diamcor Rough Trading NV").unwrap(),
+        address: text("Hoveniersstraat 22, Antwerp").unwrap(),
+        country: Country::new("BE").unwrap(),
+        actor: None,
     }
 }
 

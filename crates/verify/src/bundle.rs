@@ -169,8 +169,9 @@ fn verify_bundle_replayed(
     let mut events = Vec::new();
     let mut sigs = Vec::new();
     let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(EVENT_CHUNK);
+    let decoded = kpledger_model::KeyCache::default();
     let mut judge_chunk = |chunk: &mut Vec<Vec<u8>>| -> Result<(), BundleError> {
-        for p in crate::prepare::prepare(chunk, mode) {
+        for p in crate::prepare::prepare_in(chunk, mode, &decoded) {
             let index = events.len() + 1;
             let parsed = p.parsed.map_err(|source| BundleError::Event { index, source })?;
             sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&parsed)));

@@ -8,7 +8,7 @@
 
 use kpledger_model::canonical::JsonError;
 use kpledger_model::sign::{BatchKeys, SigMode};
-use kpledger_model::{Event, ParsedEvent};
+use kpledger_model::{Event, KeyCache, ParsedEvent};
 use rayon::prelude::*;
 
 use crate::rules::Signatures;
@@ -29,16 +29,27 @@ pub struct Prepared {
 }
 
 /// Reads each document as a signed event and checks its signatures, on all cores;
-/// `out[i]` is for `docs[i]`.
+/// `out[i]` is for `docs[i]`. The keys the events name are decoded once per call.
 pub fn prepare<T: AsRef<[u8]> + Sync>(docs: &[T], mode: SigMode) -> Vec<Prepared> {
+    prepare_in(docs, mode, &KeyCache::default())
+}
+
+/// As [`prepare`], with the keys decoded looked up in, and kept in, `decoded`: the cache of a
+/// run of many calls (a store's ingest).
+pub fn prepare_in<T: AsRef<[u8]> + Sync>(docs: &[T], mode: SigMode, decoded: &KeyCache) -> Vec<Prepared> {
     let keys = BatchKeys::default();
     docs.par_chunks(CHUNK)
-        .flat_map_iter(|chunk| prepare_docs(chunk.iter().map(AsRef::as_ref), mode, &keys))
+        .flat_map_iter(|chunk| prepare_docs(chunk.iter().map(AsRef::as_ref), mode, decoded, &keys))
         .collect()
 }
 
-fn prepare_docs<'a>(docs: impl Iterator<Item = &'a [u8]>, mode: SigMode, keys: &BatchKeys) -> Vec<Prepared> {
-    let parsed: Vec<Result<ParsedEvent, JsonError>> = docs.map(Event::parse).collect();
+fn prepare_docs<'a>(
+    docs: impl Iterator<Item = &'a [u8]>,
+    mode: SigMode,
+    decoded: &KeyCache,
+    keys: &BatchKeys,
+) -> Vec<Prepared> {
+    let parsed: Vec<Result<ParsedEvent, JsonError>> = decoded.scope(|| docs.map(Event::parse).collect());
     let good: Vec<&ParsedEvent> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
     let mut sigs = Signatures::check_all_in(&good, mode, keys).into_iter();
     parsed
@@ -83,19 +94,20 @@ where
     T: Send + Sync,
 {
     let queue = Queue::<T>::default();
-    // What batch verification learns about keys, shared by every thread of this run.
-    let keys = BatchKeys::default();
+    // What is learnt about keys (decoded points; for batch verification, their small-order
+    // components), shared by every thread of this run.
+    let (decoded, keys) = (KeyCache::default(), BatchKeys::default());
     let (results, arrived) = std::sync::mpsc::channel::<(u64, Option<Vec<Prepared>>)>();
     std::thread::scope(|scope| {
         for _ in 0..helpers {
             let results = results.clone();
-            let (queue, keys) = (&queue, &keys);
+            let (queue, decoded, keys) = (&queue, &decoded, &keys);
             scope.spawn(move || {
                 while let Some(job) = queue.take() {
                     // Tells the calling thread if this job dies with a panic, so that it
                     // does not wait for it forever; the scope then passes the panic on.
                     let mut guard = PanicGuard { id: job.id, results: &results, armed: true };
-                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, keys);
+                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, decoded, keys);
                     guard.armed = false;
                     if results.send((job.id, Some(out))).is_err() {
                         break;
@@ -155,7 +167,8 @@ where
                 }
                 // Not ready: prepare a waiting chunk here rather than wait.
                 if let Some(job) = queue.try_take() {
-                    let out = prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, &keys);
+                    let out =
+                        prepare_docs(job.batch[job.range.clone()].iter().map(doc), mode, &decoded, &keys);
                     if job.id == id {
                         break out;
                     }

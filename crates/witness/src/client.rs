@@ -1,8 +1,6 @@
 //! The log's side of C2SP tlog-witness: send a checkpoint with a consistency proof to a
 //! witness's `add-checkpoint`, and on 409 prove again from the size the witness returns.
 
-use std::time::Duration;
-
 use kpledger_model::Hash;
 use kpledger_verify::TrustPolicy;
 
@@ -90,15 +88,6 @@ pub struct Cosigned {
 /// The add-checkpoint URL of a witness's submission prefix.
 pub(crate) fn add_checkpoint_url(prefix: &str) -> String {
     format!("{}/add-checkpoint", prefix.trim_end_matches('/'))
-}
-
-/// An HTTP agent for witnesses: statuses are answers, not errors; 30 s per request.
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 /// Sends `note` (a signed checkpoint of `size` entries) to the witness at `prefix`, with a

@@ -9,6 +9,8 @@
 //! - [`Witness`], [`router`], [`serve`]: the HTTP service (axum): one lock held across the
 //!   check, the durable write and the cosignature.
 //! - [`request_cosignatures`]: the log's side: submit a checkpoint, re-prove after 409.
+//! - [`http_agent`]: kpledger's one HTTP client builder (the witness client's [`agent`], and
+//!   the CLI's client of `kpledger serve`), with [`CaRoots`] for a private CA.
 //! - [`witness_newest`]: a kpledger ledger's witnessing round (its newest checkpoint to every
 //!   witness of a policy, the cosignatures stored), for `kpledger log witness` and
 //!   `kpledger serve`.
@@ -21,6 +23,7 @@
 
 mod client;
 mod decide;
+mod http;
 mod log;
 mod request;
 mod server;
@@ -31,8 +34,9 @@ use std::collections::BTreeSet;
 use kpledger_model::note::Note;
 use kpledger_verify::TrustPolicy;
 
-pub use client::{ClientError, Cosigned, WitnessAnswer, agent, request_cosignatures};
+pub use client::{ClientError, Cosigned, WitnessAnswer, request_cosignatures};
 pub use decide::{Decision, Evidence, LogKeys, LogRecord, Refusal, decide};
+pub use http::{CaError, CaRoots, WITNESS_TIMEOUT, agent, http_agent, is_certificate_error};
 pub use log::{Round, WitnessOutcome, newest_fully_cosigned, witness_newest};
 pub use request::{AddCheckpoint, MAX_BODY_BYTES, MAX_PROOF_LINES, RequestError};
 pub use server::{Answer, Witness, router, serve};

@@ -31,8 +31,10 @@ impl Ledger {
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
+                // The keys the events name are decoded once for the whole ingest.
+                let decoded = kpledger_model::KeyCache::default();
                 for docs in batches {
-                    let prepared = kpledger_verify::prepare::prepare(&docs, SigMode::Strict);
+                    let prepared = kpledger_verify::prepare::prepare_in(&docs, SigMode::Strict, &decoded);
                     if tx.send(prepared).is_err() {
                         break;
                     }
@@ -101,10 +103,11 @@ impl Ledger {
     ) -> Result<Vec<GroupOutcome>, StoreError> {
         self.in_write(|tx| {
             let mut out = Vec::with_capacity(groups.len());
+            // One cache for the group, emptied when a refused submission's savepoint is
+            // rolled back (its effects vanish with it).
+            let cache = BatchCache::default();
             for (events, sigs) in groups {
                 tx.savepoint()?;
-                // A cache per submission: a refused one's effects vanish with its savepoint.
-                let cache = BatchCache::default();
                 let mut done = Vec::with_capacity(events.len());
                 let mut fresh = std::collections::HashSet::new();
                 let mut refused = None;
@@ -132,6 +135,8 @@ impl Ledger {
                     }
                     Some(r) => {
                         tx.rollback_savepoint()?;
+                        cache.actors.borrow_mut().clear();
+                        cache.policies.borrow_mut().clear();
                         out.push(Err(r));
                     }
                 }

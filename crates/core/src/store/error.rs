@@ -192,7 +192,7 @@ fn summarize(findings: &[Finding]) -> String {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Fault {
-    /// SQLite failed (busy, corrupt and "not a database" are told apart by [`Fault::at`]).
+    /// SQLite failed (busy, corrupt and "not a database" are told apart by `Fault::at`).
     Sql(rusqlite::Error),
     /// Another storage engine failed.
     Backend(Box<dyn std::error::Error + Send + Sync>),

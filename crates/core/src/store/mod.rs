@@ -36,7 +36,7 @@ mod format_tests;
 pub use error::{BatchError, Fault, StorageError, StoreError};
 pub use pg::PgStore;
 pub use schema::integrity_check;
-pub(crate) use schema::{harden, schema_entries, schema_entries_of};
+pub(crate) use schema::{harden, schema_entries, schema_entries_of, schema_v2_tables};
 pub use sqlite::Sqlite;
 
 /// `PRAGMA application_id` of a kpledger ledger ("KPLG").

@@ -146,7 +146,7 @@ impl Ledger {
     /// [`Ledger::create`] is durable, and this lasts only as long as this handle. On
     /// PostgreSQL: `synchronous_commit = off` for this connection (a crash of the server loses
     /// the last commits, never corrupts).
-    pub fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(s) => {
                 s.conn.pragma_update(None, "synchronous", "OFF").map_err(|e| Fault::Sql(e).at(&s.path))

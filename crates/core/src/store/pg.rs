@@ -14,7 +14,9 @@
 //! - checks the schema from `pg_catalog` before any other read, as the SQLite store checks
 //!   `sqlite_schema`: the tables, their columns and types, constraints and indexes must be
 //!   exactly what this build creates, and the database may hold no trigger, rule, view,
-//!   function, policy, event trigger, extension or schema of its own ([`check_schema`]).
+//!   function, policy, event trigger, extension or schema of its own, nor any object made after
+//!   initdb in PostgreSQL's own schemas ([`check_schema`]); a transaction locks every table
+//!   before checking, so that what the check saw holds until it ends.
 //!
 //! One sequencer: every write transaction first takes a transaction-level advisory lock
 //! ([`SEQUENCER_LOCK`]), so several writers (several `kpledger serve` instances on one
@@ -75,6 +77,17 @@ pub(crate) const EXPECTED_CATALOG: &str = include_str!("pg_catalog.txt");
 /// Schemas that belong to PostgreSQL itself.
 const SYSTEM_SCHEMAS: &str =
     "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'";
+
+/// PostgreSQL's own schemas that kpledger's queries may reach (`pg_catalog` first on the search
+/// path) and in which a superuser can still create objects.
+const OWN_SCHEMAS: &str = "('pg_catalog', 'information_schema')";
+
+/// The first oid of an object made after initdb (PostgreSQL's `FirstNormalObjectId`).
+const FIRST_NORMAL_OID: u32 = 16384;
+
+/// The oid of the "C" collation (`C_COLLATION_OID`), fixed by PostgreSQL: a column is held to
+/// it by oid, not by a name another collation may take.
+const C_COLLATION: u32 = 950;
 
 /// The connection string with its password left out, for messages (in place of a file's path).
 pub fn shown(url: &str) -> PathBuf {
@@ -170,13 +183,7 @@ impl PgStore {
                 .query_one("SELECT current_setting('fsync')", &[])
                 .map_err(|e| pg_err(&shown, e))?
                 .get(0);
-            if fsync != "on" {
-                return Err(StoreError::Refused(format!(
-                    "PostgreSQL at {} runs with fsync = {fsync}: an acknowledged event could be lost in a \
-                     crash. kpledger writes only to a server with fsync = on",
-                    shown.display()
-                )));
-            }
+            durable(&fsync, &shown)?;
         }
         Ok(PgStore {
             client: RefCell::new(client),
@@ -260,6 +267,32 @@ impl PgStore {
     }
 }
 
+/// `LOCK TABLE` of every table of the ledger in `mode`, taken before the schema check of a
+/// transaction so that what the check saw of the tables holds until its end: every `ALTER
+/// TABLE`, `CREATE RULE`, `CREATE TRIGGER`, `CREATE INDEX`, `DROP` and `TRUNCATE` on them waits
+/// for the transaction (`ROW EXCLUSIVE` for a writer; `ACCESS SHARE` for a snapshot, which holds
+/// off what changes reads: a rule, row security, a table swapped for a view).
+pub(super) fn lock_tables(mode: &str) -> String {
+    const TABLES: &str = "public.kpledger, public.events, public.event_parcels, public.meta, public.actors, \
+         public.sites, public.policies, public.parcels, public.certificates, public.checkpoints, \
+         public.log_nodes, public.log_frontier";
+    format!("LOCK TABLE {TABLES} IN {mode} MODE")
+}
+
+/// Refuses to write unless the server runs with `fsync = on`: checked on connecting and again in
+/// every write transaction, since a superuser can turn it off with a reload while a writer (a
+/// `kpledger serve`) stays connected.
+pub(super) fn durable(fsync: &str, shown: &std::path::Path) -> Result<(), StoreError> {
+    if fsync == "on" {
+        return Ok(());
+    }
+    Err(StoreError::Refused(format!(
+        "PostgreSQL at {} runs with fsync = {fsync}: an acknowledged event could be lost in a \
+         crash. kpledger writes only to a server with fsync = on",
+        shown.display()
+    )))
+}
+
 /// Refuses a database whose catalog is not exactly what this build creates: see
 /// [`EXPECTED_CATALOG`]. Reading `pg_catalog` runs nothing the database defines (the catalog's
 /// own tables cannot have triggers or rules, and kpledger's search path puts `pg_catalog`
@@ -306,10 +339,10 @@ pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, post
         ),
         format!(
             "SELECT concat_ws(' ', 'column', c.relname || '.' || a.attname, a.attnum, \
-             format_type(a.atttypid, a.atttypmod), coalesce(co.collname, '-'), a.attnotnull, a.atthasdef, \
-             nullif(a.attidentity, ''), nullif(a.attgenerated, '')) FROM pg_attribute a \
-             JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_collation co ON co.oid = a.attcollation \
-             {user} AND a.attnum > 0 AND NOT a.attisdropped"
+             format_type(a.atttypid, a.atttypmod), \
+             CASE a.attcollation WHEN 0 THEN '-' WHEN {C_COLLATION} THEN 'C' ELSE 'collation#' || a.attcollation END, \
+             a.attnotnull, a.atthasdef, nullif(a.attidentity, ''), nullif(a.attgenerated, '')) FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid {user} AND a.attnum > 0 AND NOT a.attisdropped"
         ),
         format!(
             "SELECT concat_ws(' ', 'constraint', c.relname || '.' || k.conname, k.contype, \
@@ -351,6 +384,40 @@ pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, post
         ),
         "SELECT 'event trigger ' || evtname FROM pg_event_trigger".to_owned(),
         "SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'".to_owned(),
+        // Everything made after initdb (an oid from FirstNormalObjectId on) that the lines above
+        // do not name: objects in PostgreSQL's own schemas (a superuser may create them there,
+        // and `pg_catalog` comes first on kpledger's search path, so a view
+        // `pg_catalog.parcels` would stand in for the table), and every kind of object that
+        // lives in no table's line (a collation named "C", a cast, a statistics object, …).
+        format!(
+            "SELECT w FROM ( \
+             SELECT c.oid, 'relation ' || n.nspname || '.' || c.relname FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN {OWN_SCHEMAS} \
+             UNION ALL SELECT p.oid, 'function ' || n.nspname || '.' || p.proname FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN {OWN_SCHEMAS} \
+             UNION ALL SELECT t.oid, 'type ' || n.nspname || '.' || t.typname FROM pg_type t \
+             JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname IN {OWN_SCHEMAS} \
+             UNION ALL SELECT o.oid, 'operator ' || n.nspname || '.' || o.oprname FROM pg_operator o \
+             JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname IN {OWN_SCHEMAS} \
+             UNION ALL SELECT oid, 'collation ' || collname FROM pg_collation \
+             UNION ALL SELECT oid, 'conversion ' || conname FROM pg_conversion \
+             UNION ALL SELECT oid, 'cast ' || format_type(castsource, NULL) || ' as ' || format_type(casttarget, NULL) \
+             FROM pg_cast \
+             UNION ALL SELECT oid, 'operator class ' || opcname FROM pg_opclass \
+             UNION ALL SELECT oid, 'operator family ' || opfname FROM pg_opfamily \
+             UNION ALL SELECT oid, 'access method ' || amname FROM pg_am \
+             UNION ALL SELECT oid, 'language ' || lanname FROM pg_language \
+             UNION ALL SELECT oid, 'text search configuration ' || cfgname FROM pg_ts_config \
+             UNION ALL SELECT oid, 'text search dictionary ' || dictname FROM pg_ts_dict \
+             UNION ALL SELECT oid, 'text search parser ' || prsname FROM pg_ts_parser \
+             UNION ALL SELECT oid, 'text search template ' || tmplname FROM pg_ts_template \
+             UNION ALL SELECT oid, 'foreign-data wrapper ' || fdwname FROM pg_foreign_data_wrapper \
+             UNION ALL SELECT oid, 'foreign server ' || srvname FROM pg_foreign_server \
+             UNION ALL SELECT oid, 'publication ' || pubname FROM pg_publication \
+             UNION ALL SELECT oid, 'statistics object ' || stxname FROM pg_statistic_ext \
+             UNION ALL SELECT oid, 'transform ' || format_type(trftype, NULL) FROM pg_transform \
+             ) o(oid, w) WHERE o.oid >= {FIRST_NORMAL_OID}"
+        ),
     ];
     // One round trip; byte order, whatever the database's collation.
     let sql = queries.join(" UNION ALL ");

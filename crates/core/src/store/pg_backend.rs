@@ -689,14 +689,28 @@ impl Backend for PgStore {
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
         // writer before it committed. Then the schema, as another session may have changed it.
-        let st = self.statement("SELECT pg_advisory_xact_lock($1)")?;
-        self.client.borrow_mut().execute(&st, &[&SEQUENCER_LOCK]).map_err(fault)?;
+        // The server's fsync too: a reload may have turned it off since this writer connected.
+        let st = self.statement("SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync')")?;
+        let fsync: String =
+            self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
+        super::pg::durable(&fsync, &self.shown)?;
+        if let Err(e) = self.batch(&super::pg::lock_tables("ROW EXCLUSIVE")) {
+            // A table gone: say so as the schema check does.
+            drop(tx);
+            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
+            return Err(e);
+        }
         check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
         Ok(Box::new(tx))
     }
     fn begin_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Fault> {
         self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let snapshot = PgSnapshot(self);
+        if let Err(e) = self.batch(&super::pg::lock_tables("ACCESS SHARE")) {
+            drop(snapshot);
+            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
+            return Err(e);
+        }
         check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
         Ok(Box::new(snapshot))
     }
@@ -706,7 +720,7 @@ impl Backend for PgStore {
     fn integrity_check(&self) -> Result<(), Fault> {
         // PostgreSQL has no counterpart of SQLite's `integrity_check` that runs without an
         // extension (and the schema check refuses extensions): its pages are checked by the
-        // server (`data_checksums`), and verification compares every stored cell with what the
+        // server when the cluster has checksums (`initdb --data-checksums`), and verification compares every stored cell with what the
         // signed events imply, every index lookup included.
         Ok(())
     }

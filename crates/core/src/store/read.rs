@@ -20,7 +20,9 @@ pub(super) fn parse_stored(seq: u64, doc: &[u8]) -> Result<ParsedEvent, Fault> {
 
 /// Stored (position, document) pairs, parsed.
 pub(super) fn parse_all(docs: Vec<(u64, Vec<u8>)>) -> Result<Vec<(u64, ParsedEvent)>, Fault> {
-    docs.into_iter().map(|(seq, doc)| Ok((seq, parse_stored(seq, &doc)?))).collect()
+    // The keys the events name, decoded once for all of them.
+    let decoded = kpledger_model::KeyCache::default();
+    decoded.scope(|| docs.into_iter().map(|(seq, doc)| Ok((seq, parse_stored(seq, &doc)?))).collect())
 }
 
 /// A stored hash, 32 bytes.

@@ -9,7 +9,13 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{Fault, StoreError, text_of};
 
-pub(super) const SCHEMA: &str = "
+/// The tables and indexes of schema version 2 (kpledger 0.1.0), as it created them, besides
+/// the log's (`crate::log_tree::SCHEMA`): a version-2 file is checked against them before it
+/// is migrated (`crate::migrate`), so they never change; a later version adds its statements
+/// after them ([`SCHEMA`]).
+macro_rules! schema_v2_tables {
+    () => {
+        "
 CREATE TABLE events(
     seq INTEGER PRIMARY KEY,
     hash BLOB NOT NULL UNIQUE,
@@ -24,7 +30,6 @@ CREATE TABLE event_parcels(
     PRIMARY KEY (parcel, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX event_parcels_seq ON event_parcels(seq);
-CREATE INDEX events_time ON events(time);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE actors(id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT NOT NULL, revoked INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE sites(id TEXT PRIMARY KEY, country TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
@@ -32,7 +37,14 @@ CREATE TABLE policies(country TEXT PRIMARY KEY, version TEXT NOT NULL, doc TEXT 
 CREATE TABLE parcels(id TEXT PRIMARY KEY, holder TEXT NOT NULL, status TEXT NOT NULL, weight_pt INTEGER NOT NULL, head BLOB NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE certificates(number TEXT PRIMARY KEY, issuing_country TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
 CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL) STRICT;
-";
+"
+    };
+}
+pub(crate) use schema_v2_tables;
+
+/// The CREATE statements of this version, besides the log's: version 2's, and the index by
+/// time that version 3 added.
+pub(super) const SCHEMA: &str = concat!(schema_v2_tables!(), "CREATE INDEX events_time ON events(time);\n");
 
 /// SQLite's `integrity_check` of the file at `path`, on a read-only connection of its own
 /// (hardened, its schema checked first, like every connection to a ledger). Unlike

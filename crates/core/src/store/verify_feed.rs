@@ -14,25 +14,17 @@ impl Ledger {
     /// every derived row against the events. `progress(done, total)` is called as it goes.
     /// Signatures are checked with `verify_strict`, one at a time (on every core).
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, StoreError> {
-        self.verify_with(SigMode::Strict, progress)
+        self.verify_observed(SigMode::Strict, progress, &mut |_, _| {})
     }
 
-    /// As [`Ledger::verify`], checking signatures as `mode` says.
+    /// As [`Ledger::verify`], checking signatures as `mode` says and showing `observe` each
+    /// event that could be read, in ledger order, as verification reads it (for reports
+    /// computed in the same pass).
     ///
     /// This thread reads the events in order and runs the rules; events are parsed, hashed
     /// and have their signatures checked by this thread and one helper per other core, ahead
     /// of the rules ([`kpledger_verify::prepare::pipeline`]). Memory holds at most four
     /// batches of events plus the state of the open parcels.
-    pub fn verify_with(
-        &self,
-        mode: SigMode,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<Report, StoreError> {
-        self.verify_observed(mode, progress, &mut |_, _| {})
-    }
-
-    /// As [`Ledger::verify_with`], showing `observe` each event that could be read, in
-    /// ledger order, as verification reads it (for reports computed in the same pass).
     pub fn verify_observed(
         &self,
         mode: SigMode,

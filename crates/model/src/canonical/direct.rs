@@ -58,16 +58,9 @@ where
 }
 
 /// Why a value cannot be written canonically.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(super) struct Error(String);
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Error {}
 
 impl ser::Error for Error {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
@@ -341,6 +334,31 @@ impl<'a> Array<'a> {
     }
 }
 
+/// Serializer methods for scalars that hand the value, widened with `into`, to one method of
+/// the serializer (`helper`).
+/// `refuse:` makes methods that refuse the value as a map key.
+macro_rules! forward_scalars {
+    (refuse: $($method:ident($ty:ty)),*) => {$(
+        fn $method(self, _v: $ty) -> Result<(), Error> {
+            Err(key_error())
+        }
+    )*};
+    ($helper:ident: $($method:ident($ty:ty)),*) => {$(
+        fn $method(self, v: $ty) -> Result<(), Error> {
+            self.$helper(v.into())
+        }
+    )*};
+}
+
+impl Canon<'_> {
+    fn int(self, v: i128) -> Result<(), Error> {
+        write_i(&mut self.w.out, v, self.w.numbers)
+    }
+    fn uint(self, v: u128) -> Result<(), Error> {
+        write_u(&mut self.w.out, v, self.w.numbers)
+    }
+}
+
 impl<'a> ser::Serializer for Canon<'a> {
     type Ok = ();
     type Error = Error;
@@ -356,36 +374,8 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.w.out.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        write_i(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        write_i(&mut self.w.out, v, self.w.numbers)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        write_u(&mut self.w.out, v.into(), self.w.numbers)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        write_u(&mut self.w.out, v, self.w.numbers)
-    }
+    forward_scalars!(int: serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64), serialize_i128(i128));
+    forward_scalars!(uint: serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64), serialize_u128(u128));
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         write_f(&mut self.w.out, v.into(), self.w.numbers)
     }
@@ -485,49 +475,28 @@ impl<'a> ser::Serializer for Canon<'a> {
     }
 }
 
-impl ser::SerializeSeq for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
+/// Every sequence-like serde shape writes its elements the same way.
+macro_rules! array_shape {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Array<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
+array_shape!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Object<'_> {
     type Ok = ();
@@ -582,6 +551,14 @@ impl KeyName<'_> {
         use std::fmt::Write as _;
         write!(self.0, "{v}").map_err(|e| Error(e.to_string()))
     }
+    /// An integer key, in decimal.
+    fn int(self, v: i128) -> Result<(), Error> {
+        self.push(v)
+    }
+    /// An unsigned integer key, in decimal.
+    fn uint(self, v: u128) -> Result<(), Error> {
+        self.push(v)
+    }
 }
 
 impl ser::Serializer for KeyName<'_> {
@@ -618,42 +595,9 @@ impl ser::Serializer for KeyName<'_> {
     ) -> Result<(), Error> {
         value.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn serialize_bool(self, _v: bool) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_f32(self, _v: f32) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_f64(self, _v: f64) -> Result<(), Error> {
-        Err(key_error())
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
-        Err(key_error())
-    }
+    forward_scalars!(int: serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64));
+    forward_scalars!(uint: serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64));
+    forward_scalars!(refuse: serialize_bool(bool), serialize_f32(f32), serialize_f64(f64), serialize_bytes(&[u8]));
     fn serialize_none(self) -> Result<(), Error> {
         Err(key_error())
     }

@@ -129,11 +129,64 @@ impl fmt::Debug for VerifierKey {
     }
 }
 
-impl FromStr for VerifierKey {
-    type Err = NoteError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        VerifierKey::parse(s)
-    }
+/// `FromStr` by the type's own `parse`.
+macro_rules! from_str_by_parse {
+    ($($ty:ident),*) => {$(
+        impl FromStr for $ty {
+            type Err = NoteError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::parse(s)
+            }
+        }
+    )*};
+}
+
+from_str_by_parse!(VerifierKey, SignerKey);
+
+/// What signer keys and cosigners share: a checked name, the key ID of name, signature type
+/// and public key, the matching verifier key, and a `Debug` that shows only the public half.
+macro_rules! named_secret_key {
+    ($ty:ident, $sig_type:expr, $new_doc:literal) => {
+        impl $ty {
+            #[doc = $new_doc]
+            pub fn new(name: &str, key: SecretKey) -> Result<Self, NoteError> {
+                check_name(name)?;
+                let id = KeyId::compute(name, $sig_type.byte(), &key.public().to_bytes());
+                Ok($ty { name: name.to_owned(), id, key })
+            }
+            /// The key name.
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+            /// The key ID.
+            pub fn key_id(&self) -> KeyId {
+                self.id
+            }
+            /// The matching verifier key (of this key's signature type).
+            pub fn verifier(&self) -> VerifierKey {
+                VerifierKey {
+                    name: self.name.clone(),
+                    id: self.id,
+                    sig_type: $sig_type,
+                    key: self.key.public(),
+                }
+            }
+            /// A signature by this key: its name, key ID and `bytes`.
+            fn signature(&self, bytes: Vec<u8>) -> Signature {
+                Signature { name: self.name.clone(), key_id: self.id, bytes }
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.name)
+                    .field("key_id", &self.id)
+                    .field("public", &self.key.public())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
 }
 
 /// An Ed25519 note-signing key (signature type `0x01`) with its name.
@@ -149,14 +202,9 @@ pub struct SignerKey {
     key: SecretKey,
 }
 
-impl SignerKey {
-    /// A signer named `name`.
-    pub fn new(name: &str, key: SecretKey) -> Result<Self, NoteError> {
-        check_name(name)?;
-        let id = KeyId::compute(name, SigType::Ed25519.byte(), &key.public().to_bytes());
-        Ok(SignerKey { name: name.to_owned(), id, key })
-    }
+named_secret_key!(SignerKey, SigType::Ed25519, "A signer named `name`.");
 
+impl SignerKey {
     /// Parses a `PRIVATE+KEY+…` signer key string.
     pub fn parse(skey: &str) -> Result<Self, NoteError> {
         let malformed = |reason| NoteError::MalformedSignerKey { reason };
@@ -206,53 +254,15 @@ impl SignerKey {
         out
     }
 
-    /// The key name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    /// The key ID.
-    pub fn key_id(&self) -> KeyId {
-        self.id
-    }
     /// The secret key.
     pub fn secret_key(&self) -> &SecretKey {
         &self.key
-    }
-    /// The matching verifier key.
-    pub fn verifier(&self) -> VerifierKey {
-        VerifierKey {
-            name: self.name.clone(),
-            id: self.id,
-            sig_type: SigType::Ed25519,
-            key: self.key.public(),
-        }
     }
 
     /// Signs a note text (which must end with a newline and have no control characters).
     pub fn sign(&self, text: &str) -> Result<Signature, NoteError> {
         check_text(text)?;
-        Ok(Signature {
-            name: self.name.clone(),
-            key_id: self.id,
-            bytes: sign_raw(&self.key, text.as_bytes()).to_vec(),
-        })
-    }
-}
-
-impl fmt::Debug for SignerKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignerKey")
-            .field("name", &self.name)
-            .field("key_id", &self.id)
-            .field("public", &self.key.public())
-            .finish_non_exhaustive()
-    }
-}
-
-impl FromStr for SignerKey {
-    type Err = NoteError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SignerKey::parse(s)
+        Ok(self.signature(sign_raw(&self.key, text.as_bytes()).to_vec()))
     }
 }
 
@@ -266,30 +276,13 @@ pub struct Cosigner {
     key: SecretKey,
 }
 
+named_secret_key!(
+    Cosigner,
+    SigType::CosignatureV1,
+    "A cosigner named `name`; its key ID is `SHA-256(name || 0x0A || 0x04 || public key)[:4]`."
+);
+
 impl Cosigner {
-    /// A cosigner named `name`; its key ID is `SHA-256(name || 0x0A || 0x04 || public key)[:4]`.
-    pub fn new(name: &str, key: SecretKey) -> Result<Self, NoteError> {
-        check_name(name)?;
-        let id = KeyId::compute(name, SigType::CosignatureV1.byte(), &key.public().to_bytes());
-        Ok(Cosigner { name: name.to_owned(), id, key })
-    }
-    /// The cosigner name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    /// The key ID.
-    pub fn key_id(&self) -> KeyId {
-        self.id
-    }
-    /// The matching verifier key (signature type `0x04`).
-    pub fn verifier(&self) -> VerifierKey {
-        VerifierKey {
-            name: self.name.clone(),
-            id: self.id,
-            sig_type: SigType::CosignatureV1,
-            key: self.key.public(),
-        }
-    }
     /// A cosignature/v1 on `checkpoint` at `timestamp` (POSIX seconds, ≤ 2^63 − 1). Only
     /// make one after checking that the checkpoint is consistent with every earlier one
     /// seen from that log.
@@ -301,17 +294,7 @@ impl Cosigner {
         let mut bytes = Vec::with_capacity(72);
         bytes.extend_from_slice(&timestamp.to_be_bytes());
         bytes.extend_from_slice(&sig);
-        Ok(Signature { name: self.name.clone(), key_id: self.id, bytes })
-    }
-}
-
-impl fmt::Debug for Cosigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cosigner")
-            .field("name", &self.name)
-            .field("key_id", &self.id)
-            .field("public", &self.key.public())
-            .finish_non_exhaustive()
+        Ok(self.signature(bytes))
     }
 }
 

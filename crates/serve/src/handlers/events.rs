@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{BatchError, Recorded, StoreError};
-use kpledger_model::{ActorId, Event, Hash, ParcelId, ParsedEvent, Payload};
+use kpledger_model::{ActorId, Hash, ParcelId, ParsedEvent, Payload};
 use kpledger_verify::{Finding, SigMode, Signatures};
 use serde_json::{Value, json};
 
@@ -74,10 +74,14 @@ async fn submit_inner(
             )
         }
     })?;
-    let docs: Vec<&[u8]> = if jsonl {
-        bytes.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+    let docs: Vec<axum::body::Bytes> = if jsonl {
+        bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .map(|l| bytes.slice_ref(l))
+            .collect()
     } else {
-        vec![&bytes[..]]
+        vec![bytes.clone()]
     };
     if docs.is_empty() {
         return Err(("malformed", Problem::new(StatusCode::BAD_REQUEST, "empty", "the body holds no event")));
@@ -89,48 +93,14 @@ async fn submit_inner(
             cfg.max_events
         )));
     }
-    let docs: Vec<Vec<u8>> = docs.into_iter().map(<[u8]>::to_vec).collect();
-    // Reading and signature checks do not touch the ledger: on the blocking pool.
-    let checked =
-        tokio::task::spawn_blocking(move || -> Result<(Vec<ParsedEvent>, Vec<Signatures>), Failed> {
-            let mut events = Vec::with_capacity(docs.len());
-            for (i, d) in docs.iter().enumerate() {
-                let ev = Event::parse(d).map_err(|e| {
-                    let mut p = Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "not-an-event",
-                        format!("event {i} of the submission is not a valid signed kpledger event: {e}"),
-                    );
-                    p.event_index = Some(i);
-                    ("malformed", p)
-                })?;
-                let mut times = vec![&ev.event.body.time];
-                if let Payload::Handover { offer, .. } = &ev.event.body.payload {
-                    times.push(&offer.body.time);
-                }
-                if let Some(t) = times.into_iter().find(|t| t.unix() > now() + MAX_AHEAD_SECS) {
-                    let mut p = Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "future",
-                        format!(
-                            "event {i} is dated {t}, more than a day after the server's clock; nothing was \
-                         recorded. Check the signer's clock"
-                        ),
-                    );
-                    p.event_index = Some(i);
-                    return Err(("malformed", p));
-                }
-                events.push(ev);
-            }
-            let refs: Vec<&ParsedEvent> = events.iter().collect();
-            let sigs = Signatures::check_all(&refs, SigMode::Strict);
-            Ok((events, sigs))
-        })
+    // On its way to the writer until queued: the writer may wait for it (`Config::group_wait`).
+    let preparing = state.preparing.start();
+    // Reading and signature checks do not touch the ledger: on the blocking pool, the
+    // events of a submission on every core.
+    let checked = tokio::task::spawn_blocking(move || read_and_check(&docs))
         .await
-        .map_err(|e| {
-            ("error", Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
-        })??;
-    let (events, sigs) = checked;
+        .map_err(|e| ("error", Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())))?;
+    let (events, sigs) = checked?;
     let refused = state.actors.read().ok().and_then(|a| a.precheck(&events, &sigs));
     if let Some((i, f)) = refused {
         let mut p = Problem::new(
@@ -142,25 +112,7 @@ async fn submit_inner(
         p.event_index = Some(i);
         return Err(("refused", p));
     }
-    // Each signer's rate, once its signatures verified with its enrolled key, for the events
-    // not recorded yet: anyone may replay a recorded event (a signature proves who wrote it,
-    // not who sent it), and that must not spend its signer's rate.
-    let hashes: Vec<Hash> = events.iter().map(|e| e.hash).collect();
-    let recorded = state
-        .read(move |l| hashes.iter().map(|h| Ok(l.position_of(h)?.is_some())).collect::<Result<Vec<_>, _>>())
-        .await
-        .unwrap_or_default();
-    let mut signers: Vec<&str> = events
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !recorded.get(*i).copied().unwrap_or(false))
-        .map(|(_, e)| e.event.body.signer.as_str())
-        .collect();
-    signers.sort_unstable();
-    signers.dedup();
-    for s in signers {
-        state.limit_key(s).map_err(|p| ("rate_limited", p))?;
-    }
+    charge_signers(state, &events).await?;
     // Who signed each event and the parcels it names: a refusal says no more than its signer
     // may read (see `redact`).
     let named: Vec<(ActorId, Vec<ParcelId>)> = events
@@ -184,6 +136,7 @@ async fn submit_inner(
         ("busy", p)
     };
     state.writer.try_send(Work::Submit(Job { events, sigs, reply })).map_err(|_| busy())?;
+    drop(preparing);
     let outcome = answer.await.map_err(|_| busy())?;
     match outcome {
         Ok(Ok(recorded)) => {
@@ -237,6 +190,72 @@ async fn submit_inner(
             },
         )),
     }
+}
+
+/// Each signer's rate, once its signatures verified with its enrolled key, for the events
+/// not recorded yet: anyone may replay a recorded event (a signature proves who wrote it, not
+/// who sent it), and that must not spend its signer's rate. Without a per-actor limit, no
+/// database work.
+async fn charge_signers(state: &Arc<AppState>, events: &[ParsedEvent]) -> Result<(), Failed> {
+    if state.cfg.rate_key.is_none() {
+        return Ok(());
+    }
+    let hashes: Vec<Hash> = events.iter().map(|e| e.hash).collect();
+    let recorded = state
+        .read(move |l| hashes.iter().map(|h| Ok(l.position_of(h)?.is_some())).collect::<Result<Vec<_>, _>>())
+        .await
+        .unwrap_or_default();
+    let mut signers: Vec<&str> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !recorded.get(*i).copied().unwrap_or(false))
+        .map(|(_, e)| e.event.body.signer.as_str())
+        .collect();
+    signers.sort_unstable();
+    signers.dedup();
+    for s in signers {
+        state.limit_key(s).map_err(|p| ("rate_limited", p))?;
+    }
+    Ok(())
+}
+
+/// Reads each document of a submission as a signed event, refuses one dated more than a day
+/// ahead of the server's clock, and checks their signatures (on every core). The first
+/// document at fault is named by its index.
+fn read_and_check(docs: &[axum::body::Bytes]) -> Result<(Vec<ParsedEvent>, Vec<Signatures>), Failed> {
+    let prepared = kpledger_verify::prepare::prepare(docs, SigMode::Strict);
+    let mut events = Vec::with_capacity(docs.len());
+    let mut sigs = Vec::with_capacity(docs.len());
+    for (i, p) in prepared.into_iter().enumerate() {
+        let ev = p.parsed.map_err(|e| {
+            let mut p = Problem::new(
+                StatusCode::BAD_REQUEST,
+                "not-an-event",
+                format!("event {i} of the submission is not a valid signed kpledger event: {e}"),
+            );
+            p.event_index = Some(i);
+            ("malformed", p)
+        })?;
+        let mut times = vec![&ev.event.body.time];
+        if let Payload::Handover { offer, .. } = &ev.event.body.payload {
+            times.push(&offer.body.time);
+        }
+        if let Some(t) = times.into_iter().find(|t| t.unix() > now() + MAX_AHEAD_SECS) {
+            let mut p = Problem::new(
+                StatusCode::BAD_REQUEST,
+                "future",
+                format!(
+                    "event {i} is dated {t}, more than a day after the server's clock; nothing was \
+                     recorded. Check the signer's clock"
+                ),
+            );
+            p.event_index = Some(i);
+            return Err(("malformed", p));
+        }
+        sigs.push(p.sigs.unwrap_or_else(|| Signatures::check(&ev)));
+        events.push(ev);
+    }
+    Ok((events, sigs))
 }
 
 /// The findings of a refused event as its signer may read them. POST /v1/events needs no

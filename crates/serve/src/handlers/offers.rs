@@ -7,14 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{Ledger, StoreError};
-use kpledger_model::{Hash, Offer};
+use kpledger_model::Offer;
 use kpledger_verify::{Finding, Rule};
 use serde_json::json;
 
 use crate::AppState;
 use crate::problem::Problem;
 
-use super::signed::{SignedRead, forbidden, not_found, parse_hash};
+use super::signed::{SignedRead, forbidden, hash_param, not_found};
 use super::{MAX_AHEAD_SECS, St, json_response, now};
 
 /// Largest offer document accepted (an offer is well under 2 KiB).
@@ -184,14 +184,11 @@ pub(super) async fn list_offers(read: SignedRead, q: Query<OffersTo>) -> Respons
 pub(super) async fn offer_by_hash(read: SignedRead, Path(hash): Path<String>) -> Response {
     let st = Arc::clone(&read.state);
     read.json(move |_, who, authority| {
-        let Some(h) = parse_hash(&hash) else {
-            return Ok(Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "bad-hash",
-                "an offer hash is 64 hexadecimal digits",
-            )));
+        let h = match hash_param(&hash, "an offer") {
+            Ok(h) => h,
+            Err(p) => return Ok(Err(p)),
         };
-        let Some(w) = st.offers.lock().ok().and_then(|o| o.get(&Hash(h), now())) else {
+        let Some(w) = st.offers.lock().ok().and_then(|o| o.get(&h, now())) else {
             return Ok(Err(not_found(format!(
                 "no offer {hash} is waiting (expired, superseded, or never posted)"
             ))));

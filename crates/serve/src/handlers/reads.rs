@@ -4,14 +4,14 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{Ledger, StorageError, StoreError};
-use kpledger_model::{ActorId, Event, Hash, Text};
+use kpledger_model::{ActorId, Event, Text};
 use serde_json::{Value, json};
 
 use crate::problem::Problem;
 
 use super::json_response;
 use super::signed::{
-    SignedRead, event_json, forbidden, involved_in_event, involved_in_parcel, not_found, parse_hash,
+    SignedRead, event_json, forbidden, hash_param, involved_in_event, involved_in_parcel, not_found,
 };
 
 pub(super) async fn parcel(read: SignedRead, Path(id): Path<String>) -> Response {
@@ -43,14 +43,10 @@ pub(super) async fn parcel_card(read: SignedRead, Path(id): Path<String>) -> Res
 
 pub(super) async fn event_by_hash(read: SignedRead, Path(hash): Path<String>) -> Response {
     read.json(move |l, who, authority| {
-        let Some(bytes) = parse_hash(&hash) else {
-            return Ok(Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "bad-hash",
-                "an event hash is 64 hexadecimal digits",
-            )));
+        let h = match hash_param(&hash, "an event") {
+            Ok(h) => h,
+            Err(p) => return Ok(Err(p)),
         };
-        let h = Hash(bytes);
         let Some(seq) = l.position_of(&h)? else {
             return Ok(Err(not_found(format!("no event {hash} in this ledger"))));
         };

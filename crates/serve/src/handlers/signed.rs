@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{Ledger, StoreError};
-use kpledger_model::{ActorId, ParcelId, ParsedEvent, Payload};
+use kpledger_model::{ActorId, Hash, ParcelId, ParsedEvent, Payload};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -13,19 +13,6 @@ use crate::auth::{self, AuthError};
 use crate::problem::Problem;
 
 use super::{json_response, now};
-
-/// Who signed this request (an enrolled, unrevoked actor) and with which key, or the 401;
-/// then the actor's request rate (429 beyond it), taken only once its signature verified.
-async fn authenticate(
-    state: &Arc<AppState>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<(String, kpledger_model::PublicKey), Problem> {
-    let found = verified_signer(state, method, uri, headers).await?;
-    state.limit_key(&found.0)?;
-    Ok(found)
-}
 
 /// Who signed this request (an enrolled, unrevoked actor) and with which key, or the 401.
 /// The registry of keys follows the service's own commits; when it does not know the key
@@ -148,14 +135,17 @@ pub(super) fn involved_in_event(who: &ActorId, ev: &ParsedEvent) -> bool {
         || matches!(&body.payload, Payload::Handover { offer, .. } if &offer.body.to == who || &offer.body.signer == who)
 }
 
-/// 64 hexadecimal digits (either case) as a hash.
-pub(super) fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+/// A hash in a path: 64 hexadecimal digits (either case), or the 400 naming `what` it is
+/// the hash of.
+pub(super) fn hash_param(hex: &str, what: &str) -> Result<Hash, Problem> {
+    let bad =
+        || Problem::new(StatusCode::BAD_REQUEST, "bad-hash", format!("{what} hash is 64 hexadecimal digits"));
     if hex.len() != 64 || !hex.is_ascii() {
-        return None;
+        return Err(bad());
     }
     let bytes: Option<Vec<u8>> =
         (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
-    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
+    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).map(Hash).ok_or_else(bad)
 }
 
 pub(super) fn event_json(seq: u64, ev: &ParsedEvent) -> Value {
@@ -172,7 +162,9 @@ async fn authed_read<T: Send + 'static>(
     headers: &HeaderMap,
     f: impl FnOnce(&Ledger, &ActorId, bool) -> Result<Result<T, Problem>, StoreError> + Send + 'static,
 ) -> Result<T, Problem> {
-    let (who, key) = authenticate(state, method, uri, headers).await?;
+    // The actor's request rate (429 beyond it), taken only once its signature verified.
+    let (who, key) = verified_signer(state, method, uri, headers).await?;
+    state.limit_key(&who)?;
     let authority = state.actors.read().map(|a| a.is_ledger_authority(&who)).unwrap_or(false);
     let who = ActorId::new(who).map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", e))?;
     state

@@ -530,35 +530,50 @@ impl<'a, S: State> Cx<'a, S> {
             return;
         };
         if let Some(r) = &a.revoked {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the exporter {} was revoked at {} ({}); its shipment cannot leave afterwards",
-                        x.actor, r.time, r.reason
-                    ),
-                )
-                .actor(&x.actor),
+            self.exporter_error(
+                &x.actor,
+                format!(
+                    "the exporter {} was revoked at {} ({}); its shipment cannot leave afterwards",
+                    x.actor, r.time, r.reason
+                ),
             );
         }
-        match &a.record.licence {
-            Some(l) if l.valid_on(date) => {}
-            Some(l) => self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the shipment {what} on {date}, but the exporter's licence {} is valid from {} to {}",
-                        l.number, l.valid_from, l.valid_to
-                    ),
-                )
-                .actor(&x.actor)
-                .hint("a certificate does not outlive its exporter's licence: renew the licence first"),
-            ),
-            None => self.err(
-                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", x.actor))
-                    .actor(&x.actor),
-            ),
+        self.exporter_licence(&x.actor, a.record.licence.as_ref(), date, |l| {
+            Finding::error(
+                Rule::Ex3,
+                format!(
+                    "the shipment {what} on {date}, but the exporter's licence {} is valid from {} to {}",
+                    l.number, l.valid_from, l.valid_to
+                ),
+            )
+            .hint("a certificate does not outlive its exporter's licence: renew the licence first")
+        });
+    }
+
+    /// An EX-3 error about the exporter `actor`.
+    fn exporter_error(&mut self, actor: &ActorId, message: String) {
+        self.err(Finding::error(Rule::Ex3, message).actor(actor));
+    }
+
+    /// EX-3: the exporter `actor` holds a licence (its enrolled `licence`), valid on `date`;
+    /// `outside` is the finding when the licence is not valid then. The licence, if any.
+    fn exporter_licence<'l>(
+        &mut self,
+        actor: &ActorId,
+        licence: Option<&'l kpledger_model::Licence>,
+        date: &kpledger_model::Date,
+        outside: impl FnOnce(&kpledger_model::Licence) -> Finding,
+    ) -> Option<&'l kpledger_model::Licence> {
+        match licence {
+            None => {
+                self.err(
+                    Finding::error(Rule::Ex3, format!("the exporter {actor} holds no licence")).actor(actor),
+                );
+            }
+            Some(l) if !l.valid_on(date) => self.err(outside(l).actor(actor)),
+            Some(_) => {}
         }
+        licence
     }
 
     /// IM-1: a certificate that names its importer's enrolment (`importer.actor`) names an
@@ -636,32 +651,26 @@ impl<'a, S: State> Cx<'a, S> {
         let r = &a.record;
         // EX-3: the exporter printed is the enrolled one, by name and address.
         if r.name != x.name {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the certificate names the exporter {:?}, but {} is enrolled as {:?}",
-                        x.name.as_str(),
-                        r.id,
-                        r.name.as_str()
-                    ),
-                )
-                .actor(&r.id),
+            self.exporter_error(
+                &r.id,
+                format!(
+                    "the certificate names the exporter {:?}, but {} is enrolled as {:?}",
+                    x.name.as_str(),
+                    r.id,
+                    r.name.as_str()
+                ),
             );
         }
         match &r.address {
-            Some(addr) if addr != &x.address => self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "the certificate gives the exporter's address as {:?}, but {} is enrolled at {:?}",
-                        x.address.as_str(),
-                        r.id,
-                        addr.as_str()
-                    ),
-                )
-                .actor(&r.id),
-            ),
+            Some(addr) if addr != &x.address => {
+                let message = format!(
+                    "the certificate gives the exporter's address as {:?}, but {} is enrolled at {:?}",
+                    x.address.as_str(),
+                    r.id,
+                    addr.as_str()
+                );
+                self.exporter_error(&r.id, message);
+            }
             Some(_) => {}
             None => self.err(
                 Finding::warning(
@@ -677,65 +686,48 @@ impl<'a, S: State> Cx<'a, S> {
             ),
         }
         if r.role != Role::Exporter || &r.country != country {
-            self.err(
-                Finding::error(
-                    Rule::Ex3,
-                    format!(
-                        "{} is enrolled as {} in {}, not as a licensed exporter of {country}",
-                        r.id, r.role, r.country
-                    ),
-                )
-                .actor(&r.id),
+            self.exporter_error(
+                &r.id,
+                format!(
+                    "{} is enrolled as {} in {}, not as a licensed exporter of {country}",
+                    r.id, r.role, r.country
+                ),
             );
         }
         if a.revoked.is_some() {
             self.err(Finding::error(Rule::Ex3, format!("the exporter {} is revoked", r.id)).actor(&r.id));
         }
-        match &r.licence {
-            None => self.err(
-                Finding::error(Rule::Ex3, format!("the exporter {} holds no licence", r.id)).actor(&r.id),
-            ),
-            Some(l) => {
-                if !l.valid_on(date) {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "the exporter's licence {} is valid from {} to {}, not on {date}",
-                                l.number, l.valid_from, l.valid_to
-                            ),
-                        )
-                        .actor(&r.id)
-                        .hint("the exporter must renew its licence before it can export"),
-                    );
-                }
-                if l.number != x.licence_no {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "the certificate gives licence {} but the exporter's enrolled licence is {}",
-                                x.licence_no, l.number
-                            ),
-                        )
-                        .actor(&r.id),
-                    );
-                }
-                if let Some(pol) = policy
-                    && !pol.exporter_licence_classes.contains(&l.class)
-                {
-                    self.err(
-                        Finding::error(
-                            Rule::Ex3,
-                            format!(
-                                "licence class {:?} does not allow export from {}",
-                                l.class.as_str(),
-                                pol.country
-                            ),
-                        )
-                        .actor(&r.id),
-                    );
-                }
+        let licence = self.exporter_licence(&r.id, r.licence.as_ref(), date, |l| {
+            Finding::error(
+                Rule::Ex3,
+                format!(
+                    "the exporter's licence {} is valid from {} to {}, not on {date}",
+                    l.number, l.valid_from, l.valid_to
+                ),
+            )
+            .hint("the exporter must renew its licence before it can export")
+        });
+        if let Some(l) = licence {
+            if l.number != x.licence_no {
+                self.exporter_error(
+                    &r.id,
+                    format!(
+                        "the certificate gives licence {} but the exporter's enrolled licence is {}",
+                        x.licence_no, l.number
+                    ),
+                );
+            }
+            if let Some(pol) = policy
+                && !pol.exporter_licence_classes.contains(&l.class)
+            {
+                self.exporter_error(
+                    &r.id,
+                    format!(
+                        "licence class {:?} does not allow export from {}",
+                        l.class.as_str(),
+                        pol.country
+                    ),
+                );
             }
         }
         if policy.is_some_and(|p| p.conclusive_evidence_of_origin) {

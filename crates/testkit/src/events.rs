@@ -1,0 +1,94 @@
+//! Payloads the tests write by hand from what the ledger holds, where the simulator has no
+//! step for them.
+
+use kpledger_core::sim::{Sim, text};
+use kpledger_model::{
+    ActorId, Certificate, Country, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, ParsedEvent,
+    Payload, Points, SiteId,
+};
+
+/// An extraction by `miner` at `site` of `pt` points and `stones` stones of rough 7102.31,
+/// with a fresh parcel id, signed (not recorded); then a minute passes.
+pub fn extraction(sim: &mut Sim, miner: &ActorId, site: &SiteId, pt: u64, stones: u32) -> ParsedEvent {
+    let parcel = sim.new_parcel_id();
+    let payload = Payload::Extraction {
+        parcel,
+        site: site.clone(),
+        weight_pt: Points(pt),
+        stones,
+        hs_code: HsCode::new("7102.31").unwrap(),
+    };
+    let event = sim.sign(miner, payload).unwrap();
+    sim.tick(1);
+    event
+}
+
+/// Certificate `number` as recorded in `sim`'s ledger.
+pub fn certificate(sim: &Sim, number: &str) -> Certificate {
+    sim.ledger().certificate(&text(number).unwrap()).unwrap().unwrap().certificate
+}
+
+/// A transit through `country` that leaves the shipment of certificate `number` (as recorded
+/// in `sim`'s ledger) as it came: the same seals, carats and parcel count out as in, unopened.
+pub fn transit(sim: &Sim, number: &str, country: &str) -> Payload {
+    let c = certificate(sim, number);
+    Payload::Transit {
+        certificate: c.number.clone(),
+        country: Country::new(country).unwrap(),
+        parcels: sim.current_refs(number).unwrap(),
+        seal_ids_in: c.container_seal_ids.clone(),
+        seal_ids_out: c.container_seal_ids.clone(),
+        carats_in_pt: Points(c.carats()),
+        carats_out_pt: Points(c.carats()),
+        parcel_count_in: c.parcel_count,
+        parcel_count_out: c.parcel_count,
+        opened: false,
+    }
+}
+
+/// A confirmation of receipt that matches certificate `number` as recorded in `sim`'s ledger:
+/// every parcel at its head, the certificate's parcel count and carats, received today with
+/// the seals intact, `holder` taking custody.
+pub fn confirmation(sim: &Sim, number: &str, holder: &ActorId) -> ImportConfirmation {
+    let c = certificate(sim, number);
+    ImportConfirmation {
+        certificate: c.number.clone(),
+        parcels: sim.current_refs(number).unwrap(),
+        parcel_count: c.parcel_count,
+        carats_pt: Points(c.carats()),
+        importer: c.importer.name.clone(),
+        exporter: c.exporter.name.clone(),
+        date_of_receipt: sim.now().date(),
+        seal_intact: true,
+        holder: holder.clone(),
+    }
+}
+
+/// An import payload of a shipment of several parcels, each `(points, stones, heading)`, with
+/// fresh parcel ids, under a foreign `certificate`, `holder` taking custody.
+pub fn import_shipment(
+    sim: &mut Sim,
+    holder: &ActorId,
+    parcels: &[(u64, u32, &str)],
+    certificate: ForeignCertificate,
+) -> Payload {
+    let mut all: Vec<ImportParcel> = parcels
+        .iter()
+        .map(|(pt, stones, hs)| ImportParcel {
+            parcel: sim.new_parcel_id(),
+            weight_pt: Points(*pt),
+            stones: *stones,
+            hs_code: HsCode::new(*hs).unwrap(),
+        })
+        .collect();
+    let first = all.remove(0);
+    Payload::Import {
+        parcel: first.parcel,
+        holder: holder.clone(),
+        weight_pt: first.weight_pt,
+        stones: first.stones,
+        hs_code: first.hs_code,
+        certificate,
+        more_parcels: all,
+    }
+}
