@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::render;
 
 mod measure;
+mod pg;
 mod raw;
 mod service;
 mod table;
@@ -48,6 +49,9 @@ pub(crate) struct BenchReport {
     raw: Raw,
     /// The service (`kpledger serve`) over the same events, in this process on loopback.
     service: ServiceFigures,
+    /// Ingest and verification on PostgreSQL (`--ledger postgres://…`), same events, same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postgres: Option<pg::PgFigures>,
     /// The ratios the targets are stated in, and the targets.
     ratios: Vec<Ratio>,
 }
@@ -115,6 +119,7 @@ pub(crate) fn run(
     dir: Option<&Path>,
     rounds: u32,
     json: bool,
+    postgres: Option<&str>,
 ) -> Result<BenchReport> {
     let tmp;
     let dir = match dir {
@@ -219,6 +224,10 @@ pub(crate) fn run(
     let integrity_check = sqlite_check(&target, "integrity_check")?;
     let quick_check = sqlite_check(&target, "quick_check")?;
     let service = service(&target, &dir, &say)?;
+    let postgres = match postgres {
+        Some(url) => Some(pg::postgres(&target, url, synth.events, rounds, &synth.root_key, &say)?),
+        None => None,
+    };
 
     let events = synth.events;
     let measured = Measured {
@@ -277,6 +286,21 @@ pub(crate) fn run(
         ratio("HTTP p99 latency of one event at half that rate, ms", service.latency_p99_ms, 50.0, false),
         ratio("tiles served per second, one core", service.tiles_per_s, 10_000.0, true),
     ];
+    let mut ratios = ratios;
+    if let Some(p) = &postgres {
+        ratios.push(ratio(
+            "PostgreSQL ingest events/s ÷ SQLite ingest events/s",
+            p.ingest_events_per_s / measured.ingest_events_per_s,
+            0.5,
+            true,
+        ));
+        ratios.push(ratio(
+            "PostgreSQL verify events/s ÷ SQLite verify events/s",
+            p.verify_events_per_s / measured.verify_events_per_s,
+            0.8,
+            true,
+        ));
+    }
     let file_bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
     Ok(BenchReport {
         cores: rayon::current_num_threads(),
@@ -292,6 +316,7 @@ pub(crate) fn run(
         measured,
         raw,
         service,
+        postgres,
         ratios,
     })
 }

@@ -298,6 +298,10 @@ fn commands_read_a_postgres_ledger_as_they_read_a_file() {
     let out = kp!("verify", "--ledger", &other).run();
     out.cannot_run(&["not a ledger as kpledger writes it"]);
     assert!(!out.stderr.contains(&password), "{out}");
+    // A command that works on files only says so, and what to do instead.
+    let out = kp!("migrate", "--from", &file, "--to", &other).run();
+    out.cannot_run(&["ledger copy"]);
+    assert!(!out.stderr.contains(&password), "{out}");
     // A wrong password.
     let wrong = db.replacen(&password, "not-the-password", 1);
     let out = kp!("actor", "list", "--ledger", &wrong).run();

@@ -10,12 +10,8 @@ fn bench_runs_small_and_prints_valid_json() {
     let out =
         kp!("bench", "--parcels", "120", "--lot-parcels", "30", "--json", "--dir", dir.join("run")).run();
     let json = out.ok().json();
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string("schemas/bench.schema.json").unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> =
-        validator.iter_errors(&json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "bench JSON does not match its schema: {errors:?}\n{json}");
+    assert!(json.get("postgres").is_none(), "{json}");
+    valid(&json);
     // The run measured the ledger it generated: every event was ingested and verified.
     assert_eq!(json["ledger"]["parcels"], 120, "{json}");
     assert_eq!(json["rounds"], 2, "{json}");
@@ -27,4 +23,39 @@ fn bench_runs_small_and_prints_valid_json() {
     assert_eq!(served, json["ledger"]["events"].as_u64().unwrap(), "{json}");
     // A bench that is not empty or a directory that is not new is refused before any work.
     kp!("bench", "--parcels", "120", "--dir", dir.path()).run().code(2).stderr_has("not empty");
+}
+
+fn valid(json: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/bench.schema.json").unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(json).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "bench JSON does not match its schema: {errors:?}\n{json}");
+}
+
+/// `--ledger postgres://…`: the same events ingested into the database and verified there, in
+/// the same run, with the two ratios of the PostgreSQL goals (values not asserted).
+#[test]
+fn bench_measures_postgres_beside_sqlite() {
+    let Some(crate::backends::Store::Pg(server)) = crate::backends::Store::postgres() else { return };
+    let dir = TempDir::new("bench-pg");
+    let db = crate::backends::pg_server::database(&server, "bench");
+    let out =
+        kp!("bench", "--parcels", "120", "--lot-parcels", "30", "--rounds", "1", "--json", "--ledger", &db)
+            .run();
+    let json = out.ok().json();
+    valid(&json);
+    let password = db.split_once(':').unwrap().1.split_once(':').unwrap().1.split_once('@').unwrap().0;
+    assert!(!out.stdout.contains(password) && !out.stderr.contains(password), "{out}");
+    assert!(json["postgres"]["ingest_events_per_s"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(json["postgres"]["verify_events_per_s"].as_f64().unwrap() > 0.0, "{json}");
+    let names: Vec<&str> =
+        json["ratios"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(names.iter().any(|n| n.starts_with("PostgreSQL ingest")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("PostgreSQL verify")), "{names:?}");
+    // The database now holds the ledger, verified.
+    kp!("verify", "--ledger", &db).run().ok();
+    // Not a database: refused before any work.
+    kp!("bench", "--parcels", "60", "--ledger", dir.join("x.kpl")).run().code(2).stderr_has("postgres://");
 }

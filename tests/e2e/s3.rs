@@ -171,3 +171,64 @@ fn s3_a_tile_with_other_bytes_or_a_newer_checkpoint_stops_publishing_before_the_
     put(&format!("{base}/c/checkpoint"), b"example.com/other\n3\nAAAA\n");
     tiles_to(&ledger, &format!("s3://{b}/c"), &s3).run().cannot_run(&["not a checkpoint of log"]);
 }
+
+/// `kpledger serve --publish s3://…`: while the service runs, each newer checkpoint stored
+/// (here published beside it with `kpledger log publish`, after more events were ingested) is
+/// published with its tiles and entry bundles, and what a tile client reads back from the
+/// bucket verifies against it and holds the ledger's events. The ledger is a PostgreSQL
+/// database when there is one (a file otherwise). A bucket URL without a bucket stops the
+/// service before it starts.
+#[test]
+fn s3_serve_publishes_each_newer_checkpoint_continuously() {
+    use crate::backends::Store;
+    use crate::crash::DemoSource;
+    use crate::serve::Server;
+    let Some(s3) = s3() else { return };
+    let t = TempDir::new("s3-serve");
+    let src = DemoSource::new(&t);
+    let store = Store::postgres().unwrap_or(Store::File);
+    let ledger = store.ledger(&t, "publish");
+    src.init(&ledger);
+    let key = src.init_arg("--key");
+    let half = src.files.len() / 2;
+    kp!("ingest", "--ledger", &ledger).args(&src.files[1..half]).run().ok();
+    kp!("log", "publish", "--ledger", &ledger, "--key", &key).run().ok();
+    let b = bucket(&s3, "serve");
+    let out = format!("s3://{b}/log");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "kpledger-test"),
+        ("AWS_SECRET_ACCESS_KEY", "kpledger-test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    let flags = ["--publish", out.as_str(), "--publish-every", "1", "--s3-endpoint", s3.as_str()];
+    let mut server = Server::start_env(&ledger, &flags, &env);
+    let base = format!("{s3}/{b}/log");
+    // The checkpoint of `size` events, once the service has published it (bounded wait).
+    let published = |size: usize| {
+        for _ in 0..600 {
+            if let Some(note) = get(&format!("{base}/checkpoint"))
+                && String::from_utf8_lossy(&note).lines().nth(1) == Some(size.to_string().as_str())
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the service did not publish the checkpoint of {size} events");
+    };
+    published(half);
+    // More events, a newer checkpoint: published too, without restarting anything.
+    kp!("ingest", "--ledger", &ledger).args(&src.files[half..]).run().ok();
+    kp!("log", "publish", "--ledger", &ledger, "--key", &key).run().ok();
+    published(src.docs.len());
+    let log = tile_client::read_log(&mut |rel| get(&format!("{base}/{rel}")));
+    assert_eq!(log.size as usize, src.docs.len());
+    for (i, doc) in src.docs.iter().enumerate() {
+        let hash = kpledger_model::Event::parse(doc.as_bytes()).unwrap().hash;
+        assert_eq!(log.entries[i], hash.0.to_vec(), "entry {i}");
+    }
+    server.kill();
+    // An unusable target: refused at the start (exit 2), before listening.
+    kp!("serve", "--listen", "127.0.0.1:0", "--ledger", &ledger, "--publish", "s3://")
+        .run()
+        .cannot_run(&["no bucket name"]);
+}

@@ -36,7 +36,13 @@ impl Server {
     }
 
     pub(crate) fn start_with(ledger: &Path, flags: &[&str]) -> Server {
+        Server::start_env(ledger, flags, &[])
+    }
+
+    /// As [`Server::start_with`], with these environment variables.
+    pub(crate) fn start_env(ledger: &Path, flags: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = child(Path::new(BIN))
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0", "--ledger"])
             .arg(ledger)
             .args(flags)

@@ -52,6 +52,17 @@ pub(crate) struct ServeArgs {
     /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1)
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
+    /// Publish the log (C2SP tlog-tiles) and each certificate's evidence bundle to this
+    /// bucket (s3://BUCKET/PREFIX) or directory whenever a newer checkpoint is stored, as
+    /// `kpledger log tiles --bundles` does: immutable objects first, the checkpoint last
+    #[arg(long, value_name = "OUT")]
+    pub(crate) publish: Option<String>,
+    /// Seconds between looks for a newer checkpoint to publish with --publish
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", requires = "publish")]
+    pub(crate) publish_every: u64,
+    /// The S3-compatible endpoint of --publish (default: AWS, or AWS_ENDPOINT_URL)
+    #[arg(long, value_name = "URL", requires = "publish")]
+    pub(crate) s3_endpoint: Option<String>,
 }
 
 /// What the service takes from one connection and one request, and how much work waits for
@@ -228,4 +239,8 @@ pub(crate) struct BenchArgs {
     /// Print the figures as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also measure ingest and verification on this empty PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST/DB), beside SQLite, on the same events
+    #[arg(long, value_name = "URL")]
+    pub(crate) ledger: Option<String>,
 }

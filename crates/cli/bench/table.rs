@@ -120,6 +120,18 @@ pub(crate) fn table(r: &BenchReport) -> String {
             format!("{} rows/s, one transaction", f(raw.sqlite_insert_rows_per_s)),
         ],
     ];
+    let mut rows = rows;
+    if let Some(p) = &r.postgres {
+        rows.push(vec![
+            "PostgreSQL".into(),
+            format!(
+                "ingest {} events/s, verify --ledger {} events/s ({})",
+                f(p.ingest_events_per_s),
+                f(p.verify_events_per_s),
+                p.database
+            ),
+        ]);
+    }
     let mut out = render::table(&["figure", "value"], &rows);
     let ratios: Vec<Vec<String>> = r
         .ratios

@@ -17,6 +17,14 @@ use crate::{FOUND, OK};
 
 pub(crate) fn migrate_cmd(from: &Path, to: &Path, json: bool) -> Result<u8> {
     use kpledger_core::migrate::{MigrateError, migrate};
+    let is_url = |p: &Path| p.to_str().is_some_and(kpledger_core::store::pg::is_url);
+    if is_url(from) || is_url(to) {
+        anyhow::bail!(
+            "migrate upgrades a ledger file of kpledger 0.1.0 into a new ledger file; a PostgreSQL database \
+             is never of that version. Migrate into a new file, then move it with `kpledger ledger copy \
+             --from NEW-FILE --to postgres://…`"
+        );
+    }
     let m = match render::with_progress("migrating", |progress| migrate(from, to, progress)) {
         Ok(m) => m,
         Err(e @ MigrateError::Refused { .. }) => {

@@ -29,7 +29,8 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
         LogCmd::Tiles { ledger, out, s3_endpoint, bundles } => {
             let target = crate::commands::publish::target(&out, s3_endpoint.as_deref())?;
             let l = ledger.open(true)?;
-            crate::commands::publish::publish(&l, &target, bundles)
+            println!("{}", crate::commands::publish::publish(&l, &target, bundles)?);
+            Ok(OK)
         }
         LogCmd::Publish { ledger, key, out, json } => {
             let key = SecretKey::read_pem_file(&key)?;

@@ -13,8 +13,6 @@ use kpledger_serve::tiles;
 use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
-use crate::OK;
-
 /// Where the objects go.
 pub(crate) enum Target {
     /// A directory, for any web server.
@@ -80,7 +78,7 @@ enum Once {
 }
 
 impl Target {
-    fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match self {
             Target::Dir(d) => d.display().to_string(),
             Target::Bucket { url, .. } => url.clone(),
@@ -208,8 +206,8 @@ pub(crate) fn path_element(number: &str) -> String {
 /// there yet, each certificate's evidence bundle under that checkpoint if `bundles`
 /// (`bundles/NUMBER/SIZE.json`), then the checkpoint. A place that holds a newer checkpoint
 /// of the log is refused (publishing must never roll readers back), and so is one that holds
-/// anything but a previous publication of the same log.
-pub(crate) fn publish(l: &Ledger, target: &Target, bundles: bool) -> Result<u8> {
+/// anything but a previous publication of the same log. Returns what was published, in words.
+pub(crate) fn publish(l: &Ledger, target: &Target, bundles: bool) -> Result<String> {
     let cp = l.latest_checkpoint()?.ok_or_else(|| {
         anyhow!("{} has no checkpoint yet: publish one first (`kpledger log publish`)", l.path().display())
     })?;
@@ -270,12 +268,11 @@ pub(crate) fn publish(l: &Ledger, target: &Target, bundles: bool) -> Result<u8> 
         }
     }
     target.put_checkpoint(cp.note.as_bytes())?;
-    println!(
+    Ok(format!(
         "log of {} events as C2SP tlog-tiles: {} tiles and entry bundles{} and the checkpoint → {shown} \
          ({written} objects new)",
         cp.size,
         all.len(),
         if bundles { format!(", {certs} certificates' evidence bundles") } else { String::new() },
-    );
-    Ok(OK)
+    ))
 }

@@ -181,7 +181,15 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
         rates,
         tls_cert,
         tls_key,
+        publish,
+        publish_every,
+        s3_endpoint,
     } = a;
+    if let Some(out) = publish {
+        // Checked now: a bucket or directory that cannot be used stops the service from starting.
+        let target = super::publish::target(&out, s3_endpoint.as_deref())?;
+        publishing(ledger.clone(), target, Duration::from_secs(publish_every.max(1)))?;
+    }
     let mut cfg = kpledger_serve::Config::new(ledger);
     limits.apply(&mut cfg);
     checkpoints.apply(&mut cfg)?;
@@ -192,6 +200,47 @@ pub(crate) fn serve_cmd(a: ServeArgs) -> Result<u8> {
     cfg.offer_ttl = Duration::from_secs(offer_ttl);
     cfg.max_offers = max_offers;
     serve(listen, cfg)
+}
+
+/// `serve --publish`: a thread of its own (not the service's runtime: the bucket's client and a
+/// PostgreSQL ledger block on runtimes of their own) looks for a newer stored checkpoint every
+/// `every` and publishes the log and the bundles under it, as `kpledger log tiles --bundles`;
+/// a failed round (bucket unreachable) writes no checkpoint, is reported on stderr and tried
+/// again at the next look. Recording never waits for it.
+fn publishing(ledger: PathBuf, target: super::publish::Target, every: Duration) -> Result<()> {
+    std::thread::Builder::new().name("kpledger-publish".into()).spawn(move || {
+        let mut published = 0u64;
+        loop {
+            std::thread::sleep(every);
+            let round = || -> Result<Option<u64>> {
+                let opts =
+                    kpledger_core::OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) };
+                let l = kpledger_core::Ledger::open(&ledger, opts)?;
+                match l.latest_checkpoint()? {
+                    Some(cp) if cp.size > published => {
+                        // Not on stdout, which the service's supervisor may have closed after
+                        // its first line.
+                        super::publish::publish(&l, &target, true)?;
+                        Ok(Some(cp.size))
+                    }
+                    _ => Ok(None),
+                }
+            };
+            match round() {
+                Ok(Some(size)) => published = size,
+                Ok(None) => {}
+                // Reported where a closed stderr cannot stop the thread.
+                Err(e) => drop(writeln!(
+                    std::io::stderr(),
+                    "kpledger: publishing to {} failed, tried again in {} s: {}",
+                    target.shown(),
+                    every.as_secs(),
+                    crate::render::terminal_safe(&format!("{e:#}"))
+                )),
+            }
+        }
+    })?;
+    Ok(())
 }
 
 impl LimitArgs {
@@ -254,8 +303,11 @@ pub(crate) fn get_cmd(a: GetArgs) -> Result<u8> {
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<u8> {
-    let BenchArgs { parcels, lot_parcels, dir, rounds, json } = a;
-    let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json)?;
+    let BenchArgs { parcels, lot_parcels, dir, rounds, json, ledger } = a;
+    if let Some(l) = ledger.as_deref().filter(|l| !kpledger_core::store::pg::is_url(l)) {
+        anyhow::bail!("bench --ledger takes an empty PostgreSQL database (postgres://…), not {l}");
+    }
+    let report = crate::bench::run(parcels, lot_parcels, dir.as_deref(), rounds, json, ledger.as_deref())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

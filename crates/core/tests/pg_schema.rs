@@ -296,3 +296,36 @@ fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
     assert!(edits > 40, "{edits}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A derived row read in a write transaction, then written, sent (a range read sends what is
+/// pending) and read again, is the new one; one written after a savepoint and rolled back with
+/// it reads as before, from the pending rows, the transaction's own reads and the database
+/// alike; and the committed value is what the next transaction reads.
+#[test]
+fn pg_reads_in_a_write_transaction_see_its_own_writes_and_rollbacks() {
+    use kpledger_verify::rows::DerivedRow;
+    let Some(server) = server() else { return };
+    let url = database(&server, "own_writes");
+    let mut s = PgStore::create(&url).unwrap();
+    let tx = s.begin_write().unwrap();
+    let w = tx.writes();
+    assert_eq!(w.derived_doc("meta", "origin").unwrap(), None, "nothing yet (and that is kept)");
+    w.put_derived(&DerivedRow::origin("one.example/log")).unwrap();
+    assert_eq!(w.derived_doc("meta", "origin").unwrap().as_deref(), Some("one.example/log"));
+    w.event_docs(1, 1).unwrap();
+    assert_eq!(w.derived_doc("meta", "origin").unwrap().as_deref(), Some("one.example/log"), "sent");
+    w.savepoint().unwrap();
+    w.put_derived(&DerivedRow::origin("two.example/log")).unwrap();
+    w.event_docs(1, 1).unwrap();
+    assert_eq!(w.derived_doc("meta", "origin").unwrap().as_deref(), Some("two.example/log"));
+    w.rollback_savepoint().unwrap();
+    assert_eq!(w.derived_doc("meta", "origin").unwrap().as_deref(), Some("one.example/log"), "rolled back");
+    // Still inside the transaction: its writes go on and commit.
+    insert(w, &event(1, 0)).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(s.reads().derived_doc("meta", "origin").unwrap().as_deref(), Some("one.example/log"));
+    assert_eq!(s.reads().last_seq().unwrap(), 1);
+    // Outside a transaction nothing is kept: another session's change is seen.
+    s.client().batch_execute("UPDATE meta SET value = 'three.example/log'").unwrap();
+    assert_eq!(s.reads().derived_doc("meta", "origin").unwrap().as_deref(), Some("three.example/log"));
+}

@@ -11,7 +11,8 @@
 //! tree node, the frontier, the log's end and newest time) are answered from the pending rows
 //! first and from the database otherwise, so every read sees exactly what SQLite's would: the
 //! committed rows plus the transaction's own. The sequencer's lock is held from the first
-//! statement of the transaction, so nobody else writes meanwhile.
+//! statement of the transaction, so nobody else writes meanwhile, and a derived document read
+//! once in the transaction is kept for its rest.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -102,6 +103,13 @@ pub(crate) struct Pending {
     frontier: Option<(u64, Vec<u8>)>,
     /// Pending derived rows, by (table, key): the last one written of each key.
     derived: BTreeMap<(Table, String), Vec<Cell>>,
+    /// True inside a write transaction: the sequencer's lock is held, nobody else writes.
+    active: bool,
+    /// Derived documents read (or sent) during the write transaction, by (table, key): what
+    /// the database holds for them until this transaction writes them again (the lock is
+    /// held, so nobody else does). The rules ask for the ledger's origin, a site, a
+    /// certificate at nearly every event.
+    read: HashMap<(Table, String), Option<String>>,
 }
 
 impl Pending {
@@ -173,7 +181,13 @@ impl PgStore {
         }
         let p = {
             let mut p = self.pending.borrow_mut();
+            // What is sent is what the database then holds.
+            let sent: Vec<((Table, String), Option<String>)> =
+                p.derived.iter().map(|(k, row)| (k.clone(), doc_of(k.0, row))).collect();
+            p.read.extend(sent);
             Pending {
+                active: p.active,
+                read: HashMap::new(),
                 last_seq: p.last_seq,
                 newest: p.newest.clone(),
                 events: std::mem::take(&mut p.events),
@@ -277,20 +291,37 @@ impl PgStore {
     }
 }
 
+/// The document cell of a derived row (`value` for `meta`, `doc` for the others: the last).
+fn doc_of(table: Table, row: &[Cell]) -> Option<String> {
+    let at = if table == "meta" { 1 } else { row.len().saturating_sub(1) };
+    match row.get(at) {
+        Some(Cell::Text(t)) => Some(t.clone()),
+        _ => None,
+    }
+}
+
 impl Reads for PgStore {
     fn derived_doc(&self, table: Table, key: &str) -> Result<Option<String>, Fault> {
-        let doc = if table == "meta" { 1 } else { kpledger_verify::rows::columns(table).len() - 1 };
-        if let Some(row) = self.pending.borrow().derived.get(&(table, key.to_owned())) {
-            return Ok(match row.get(doc) {
-                Some(Cell::Text(t)) => Some(t.clone()),
-                _ => None,
-            });
+        let k = (table, key.to_owned());
+        {
+            let p = self.pending.borrow();
+            if let Some(row) = p.derived.get(&k) {
+                return Ok(doc_of(table, row));
+            }
+            if let Some(doc) = p.read.get(&k) {
+                return Ok(doc.clone());
+            }
         }
         let col = if table == "meta" { "value" } else { "doc" };
         let sql = format!("SELECT {col} FROM public.{table} WHERE {} = $1", order_column(table)?);
         let st = self.statement(&sql)?;
         let row = self.client.borrow_mut().query_opt(&st, &[&key]).map_err(fault)?;
-        row.map(|r| r.try_get::<_, String>(0).map_err(fault)).transpose()
+        let doc = row.map(|r| r.try_get::<_, String>(0).map_err(fault)).transpose()?;
+        let mut p = self.pending.borrow_mut();
+        if p.active {
+            p.read.insert(k, doc.clone());
+        }
+        Ok(doc)
     }
     fn actor_docs_of_country(&self, country: &str) -> Result<Vec<String>, Fault> {
         self.texts(
@@ -600,8 +631,9 @@ impl Writes for PgStore {
     }
     fn rollback_savepoint(&self) -> Result<(), Fault> {
         // What is pending belongs to the savepoint: dropped with it, and the log's end read
-        // again.
+        // again; the transaction goes on.
         self.forget();
+        self.pending.borrow_mut().active = true;
         self.batch("ROLLBACK TO submission; RELEASE submission")
     }
 }
@@ -653,6 +685,7 @@ impl Backend for PgStore {
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         self.forget();
         self.batch("BEGIN")?;
+        self.pending.borrow_mut().active = true;
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
         // writer before it committed. Then the schema, as another session may have changed it.
