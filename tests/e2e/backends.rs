@@ -89,7 +89,7 @@ fn events_and_checkpoints(ledger: &Path) -> (Vec<Row>, Vec<Row>) {
 }
 
 /// Each certificate's evidence bundle, as `kpledger bundle` writes it.
-fn bundles(ledger: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn bundles(ledger: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
     let list = kp!("certificate", "list", "--ledger", ledger, "--json").run().ok().json();
     let mut out = Vec::new();
     for c in list.as_array().unwrap() {

@@ -1,5 +1,8 @@
-//! The demo contract (README.md, The demo), and tampering: editing any cell of a ledger file,
-//! deleting any row or appending an event must make `verify --ledger` exit 1.
+//! The demo contract (README.md, The demo), and tampering: editing any cell of a ledger,
+//! deleting any row or appending an event must make `verify --ledger` exit 1. What is held of
+//! the demo's ledger, and the tamper sweep, run on both stores from the same code: the file,
+//! and a PostgreSQL database it is copied into (`kpledger ledger copy`; skipped without a
+//! test server, see tests/pg_server.rs).
 //!
 //! The demo is built once per run of the test binary and shared, read-only, by the tests
 //! here; each test works on copies of its ledger in a directory of its own.
@@ -11,10 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, ErrorCode, OpenFlags, params_from_iter};
+use rusqlite::{Connection, ErrorCode, params_from_iter};
 use serde_json::Value;
 
-use crate::util::{Out, TempDir, checkpoint, tables, verify_json};
+use crate::backends::{Store, bundles, is_url};
+use crate::util::{Out, TempDir, checkpoint, snapshot, tables, verify_json};
 
 /// Small, to keep the tamper test fast: every table still gets rows.
 const PARCELS: &str = "8";
@@ -30,7 +34,7 @@ struct Demo {
 
 static DEMO: OnceLock<Demo> = OnceLock::new();
 /// The tests that use the shared demo; the last one to finish removes it.
-const USERS: usize = 2;
+const USERS: usize = 4;
 static FINISHED: AtomicUsize = AtomicUsize::new(0);
 
 /// A test's use of the shared demo.
@@ -156,53 +160,96 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
     kp!("demo", &d.dir, "--parcels", PARCELS).run().cannot_run(&["not empty"]);
     assert!(listing(&d.dir) == before, "a refused demo run must not touch the directory");
 
-    let work = TempDir::new("demo-contract");
     // Run from inside DIR too, as a user following the demo's own hint would.
     kp!("verify", "--ledger", "ledger.kpl").cwd(&d.dir).run().ok().stdout_has("VERIFIED");
+    kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
+    ledger_holds(d, &Store::File, "demo-contract", &policy);
+}
+
+/// The demo's ledger copied into PostgreSQL (`kpledger ledger copy`) holds what the demo test
+/// holds of the file ([`ledger_holds`], the same code). `kpledger demo` itself writes a file
+/// only.
+#[test]
+fn demo_ledger_in_postgres_verifies_and_reports_tampering_as_the_file_does() {
+    let lease = demo();
+    let d = lease.0;
+    let Some(store) = Store::postgres() else { return };
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.dir.join("manifest.json")).unwrap()).unwrap();
+    ledger_holds(d, &store, "demo_contract", &d.dir.join(manifest["policy"].as_str().unwrap()));
+}
+
+/// The demo's ledger in `store` (a file, a PostgreSQL database): a copy of its own, named `tag`
+/// in `dir` (a database: `kpledger ledger copy` from a copy of the file).
+fn demo_in(d: &Demo, store: &Store, dir: &TempDir, tag: &str) -> PathBuf {
+    let at = store.ledger(dir, tag);
+    match store {
+        Store::File => copy_of(d, &at),
+        Store::Pg(_) => {
+            let file = copy_of(d, &dir.join(format!("{tag}-source.kpl")));
+            kp!("ledger", "copy", "--from", &file, "--to", &at).run().ok().stdout_has("VERIFIED");
+            at
+        }
+    }
+}
+
+/// What the demo test holds of the demo's ledger, wherever it is stored: `verify --ledger`
+/// says VERIFIED (exit 0) and its JSON report is the file's, ok with no error; each
+/// certificate's evidence bundle made from it is the one made from the file and verifies
+/// under the demo's trust policy; a signed event edited is reported (exit 1, FAILED, naming
+/// its parcel), and so is a derived cell edited (a DB-1 error naming the parcel).
+fn ledger_holds(d: &Demo, store: &Store, tag: &str, policy: &Path) {
+    let work = TempDir::new(tag);
+    let file = copy_of(d, &work.join("file.kpl"));
+    let ledger = demo_in(d, store, &work, tag);
+    kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
     let (out, report) = verify_json(&ledger);
     out.ok();
     assert_eq!(report["ok"], true, "{out}");
     assert_eq!(report["errors"], 0, "{out}");
+    let (_, of_file) = verify_json(&file);
+    // Its figures (events, signatures, parcels, actors, findings) are the file's.
+    assert_eq!(report, of_file, "the report differs from the file's");
+    std::fs::create_dir_all(work.join("a")).unwrap();
+    std::fs::create_dir_all(work.join("b")).unwrap();
+    let made = bundles(&ledger, &work.join("a"));
+    assert_eq!(made, bundles(&file, &work.join("b")), "evidence bundles differ from the file's");
+    for (number, _) in &made {
+        let b = work.join("a").join(format!("{number}.json"));
+        kp!("verify", &b, "--policy", policy).run().ok().stdout_has("VERIFIED");
+    }
 
     // Tampering with a signed event: a miner's weight, inside the stored JSON.
-    let edited = copy_of(d, &work.join("event-edited.kpl"));
+    let edited = demo_in(d, store, &work, &format!("{tag}_event_edited"));
     let parcel = {
-        let c = Connection::open(&edited).unwrap();
-        let first = "(SELECT min(seq) FROM events WHERE kind = 'extraction')";
-        let parcel: String = c
-            .query_row(
-                &format!("SELECT json_extract(doc, '$.body.parcel') FROM events WHERE seq = {first}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let n = c
-            .execute(
-                &format!(
-                    "UPDATE events SET doc = json_set(doc, '$.body.weight_pt', 99999) WHERE seq = {first}"
-                ),
-                [],
-            )
-            .unwrap();
-        assert_eq!(n, 1);
-        parcel
+        let mut c = open_cells(&edited);
+        let first =
+            c.query("SELECT seq, doc FROM events WHERE kind = 'extraction' ORDER BY seq LIMIT 1", &[]);
+        let [Sql::Integer(seq), Sql::Text(doc)] = &first[0][..] else { panic!("{first:?}") };
+        let mut doc: Value = serde_json::from_str(doc).unwrap();
+        doc["body"]["weight_pt"] = 99999.into();
+        let n = c.execute(
+            "UPDATE events SET doc = ? WHERE seq = ?",
+            &[Sql::Text(doc.to_string()), Sql::Integer(*seq)],
+        );
+        assert_eq!(n.unwrap(), 1);
+        doc["body"]["parcel"].as_str().unwrap().to_owned()
     };
     let out = kp!("verify", "--ledger", &edited).run();
     // The report names the parcel as tables do: its first 16 hex digits (docs/SPEC.md §7.1).
     out.code(1).stdout_has("FAILED").stdout_has(&format!("parcel {}", &parcel[..18]));
 
     // Tampering with a derived cell: a parcel's weight in the parcels table.
-    let edited = copy_of(d, &work.join("cell-edited.kpl"));
-    let parcel: String = {
-        let c = Connection::open(&edited).unwrap();
-        let parcel = c.query_row("SELECT min(id) FROM parcels", [], |r| r.get(0)).unwrap();
-        let n = c
-            .execute(
-                "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE id = (SELECT min(id) FROM parcels)",
-                [],
-            )
-            .unwrap();
-        assert_eq!(n, 1);
+    let edited = demo_in(d, store, &work, &format!("{tag}_cell_edited"));
+    let parcel = {
+        let mut c = open_cells(&edited);
+        let first = c.query("SELECT min(id) FROM parcels", &[]);
+        let Sql::Text(parcel) = first[0][0].clone() else { panic!("{first:?}") };
+        let n = c.execute(
+            "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE id = ?",
+            &[Sql::Text(parcel.clone())],
+        );
+        assert_eq!(n.unwrap(), 1);
         parcel
     };
     let (out, report) = verify_json(&edited);
@@ -216,7 +263,7 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
     out.check(named, &format!("a DB-1 error should name parcel {parcel}"));
 }
 
-/// One way to tamper with a ledger file.
+/// One way to tamper with a ledger.
 #[derive(Debug, Clone)]
 enum Edit {
     /// Change one cell of the first row.
@@ -287,58 +334,220 @@ fn show(v: &Sql) -> String {
     if s.chars().count() > 70 { format!("{}…", s.chars().take(70).collect::<String>()) } else { s }
 }
 
-/// Retries `attempt(k)` for k = 1, 2, … while it collides with a uniqueness constraint.
-fn until_unique(what: &str, mut attempt: impl FnMut(u32) -> rusqlite::Result<usize>) -> u32 {
-    for k in 1..=1000 {
-        match attempt(k) {
-            Ok(1) => return k,
-            Ok(n) => panic!("{what}: changed {n} rows, expected 1"),
-            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => continue,
-            Err(e) => panic!("{what}: {e}"),
-        }
-    }
-    panic!("{what}: found no value that does not collide")
+/// Why a store refused a statement.
+#[derive(Debug)]
+enum Refused {
+    /// A constraint of the database (UNIQUE, PRIMARY KEY, CHECK, NOT NULL): the edit is not
+    /// possible that way.
+    Constraint,
+    Other(String),
 }
 
-/// Applies `edit` to the ledger file at `path`; returns what it did, for messages.
-fn apply(edit: &Edit, tables: &[Table], path: &Path) -> String {
-    let c = Connection::open(path).unwrap();
-    let row_is = |t: usize| {
-        let table = &tables[t];
-        let cond: Vec<String> = table.columns.iter().map(|c| format!("\"{c}\" IS ?")).collect();
-        (table, cond.join(" AND "))
+/// A ledger's tables, edited behind kpledger's back by the tests here with the store's own
+/// client: rusqlite for a file, the `postgres` crate for a PostgreSQL database. Statements
+/// are written once, with `?` for each parameter; values are SQLite's types (a PostgreSQL
+/// `bigint`, `integer` or `boolean` is an integer, `bytea` a blob).
+trait Cells {
+    /// The ledger's tables, by name.
+    fn tables(&mut self) -> Vec<String>;
+    /// The column names of `table` and its first row, if it has one.
+    fn first_row(&mut self, table: &str) -> (Vec<String>, Option<Vec<Sql>>);
+    /// The rows `sql` returns.
+    fn query(&mut self, sql: &str, params: &[Sql]) -> Vec<Vec<Sql>>;
+    /// Runs a statement: the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Sql]) -> Result<usize, Refused>;
+}
+
+/// The tables of the ledger at `ledger` (a file, or a PostgreSQL URL).
+fn open_cells(ledger: &Path) -> Box<dyn Cells> {
+    if is_url(ledger) {
+        Box::new(postgres::Client::connect(ledger.to_str().unwrap(), postgres::NoTls).unwrap())
+    } else {
+        Box::new(Connection::open(ledger).unwrap())
+    }
+}
+
+impl Cells for Connection {
+    fn tables(&mut self) -> Vec<String> {
+        tables(self)
+    }
+
+    fn first_row(&mut self, table: &str) -> (Vec<String>, Option<Vec<Sql>>) {
+        let mut st = self.prepare(&format!("SELECT * FROM \"{table}\" LIMIT 1")).unwrap();
+        let columns: Vec<String> = st.column_names().map(str::to_owned).collect();
+        let first = st
+            .query_row([], |r| (0..columns.len()).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>())
+            .ok();
+        (columns, first)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Sql]) -> Vec<Vec<Sql>> {
+        let mut st = self.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let n = st.column_count();
+        st.query_map(params_from_iter(params), |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect())
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Sql]) -> Result<usize, Refused> {
+        Connection::execute(self, sql, params_from_iter(params)).map_err(|e| {
+            if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+                Refused::Constraint
+            } else {
+                Refused::Other(format!("{sql}: {e}"))
+            }
+        })
+    }
+}
+
+/// `?` marks as PostgreSQL's `$1`, `$2`, … (the tests' statements have no `?` elsewhere).
+fn numbered(sql: &str) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A PostgreSQL value as SQLite's type.
+fn from_pg(row: &postgres::Row, i: usize) -> Sql {
+    use postgres::types::Type;
+    let ty = row.columns()[i].type_();
+    let v = if *ty == Type::INT8 {
+        row.get::<_, Option<i64>>(i).map(Sql::Integer)
+    } else if *ty == Type::INT4 {
+        row.get::<_, Option<i32>>(i).map(|x| Sql::Integer(x.into()))
+    } else if *ty == Type::BOOL {
+        row.get::<_, Option<bool>>(i).map(|x| Sql::Integer(x.into()))
+    } else if *ty == Type::BYTEA {
+        row.get::<_, Option<Vec<u8>>>(i).map(Sql::Blob)
+    } else if *ty == Type::TEXT {
+        row.get::<_, Option<String>>(i).map(Sql::Text)
+    } else {
+        panic!("column {} is of type {ty}, which this test does not read", row.columns()[i].name())
     };
+    v.unwrap_or(Sql::Null)
+}
+
+/// A value for a PostgreSQL parameter of type `ty`. An integer for a `boolean` is true only
+/// when it is 1, so that every changed integer is a changed boolean.
+fn to_pg(v: &Sql, ty: &postgres::types::Type) -> Box<dyn postgres::types::ToSql + Sync> {
+    use postgres::types::Type;
+    match v {
+        Sql::Null => Box::new(None::<String>),
+        Sql::Integer(x) if *ty == Type::INT4 => Box::new(i32::try_from(*x).unwrap_or(i32::MIN)),
+        Sql::Integer(x) if *ty == Type::BOOL => Box::new(*x == 1),
+        Sql::Integer(x) => Box::new(*x),
+        Sql::Text(t) => Box::new(t.clone()),
+        Sql::Blob(b) => Box::new(b.clone()),
+        Sql::Real(f) => Box::new(*f),
+    }
+}
+
+impl Cells for postgres::Client {
+    fn tables(&mut self) -> Vec<String> {
+        let rows = Cells::query(
+            self,
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        );
+        rows.into_iter().map(|r| if let Sql::Text(t) = &r[0] { t.clone() } else { panic!("{r:?}") }).collect()
+    }
+
+    fn first_row(&mut self, table: &str) -> (Vec<String>, Option<Vec<Sql>>) {
+        let st = self.prepare(&format!("SELECT * FROM \"{table}\" LIMIT 1")).unwrap();
+        let columns = st.columns().iter().map(|c| c.name().to_owned()).collect();
+        let rows = postgres::Client::query(self, &st, &[]).unwrap();
+        (columns, rows.first().map(|r| (0..r.len()).map(|i| from_pg(r, i)).collect()))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Sql]) -> Vec<Vec<Sql>> {
+        let st = self.prepare(&numbered(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let values: Vec<_> = params.iter().zip(st.params()).map(|(v, ty)| to_pg(v, ty)).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
+        let rows = postgres::Client::query(self, &st, &refs).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter().map(|r| (0..r.len()).map(|i| from_pg(r, i)).collect()).collect()
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Sql]) -> Result<usize, Refused> {
+        let st = self.prepare(&numbered(sql)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let values: Vec<_> = params.iter().zip(st.params()).map(|(v, ty)| to_pg(v, ty)).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values.iter().map(AsRef::as_ref).collect();
+        match postgres::Client::execute(self, &st, &refs) {
+            Ok(n) => Ok(usize::try_from(n).unwrap()),
+            // Class 23: integrity constraint violation.
+            Err(e) if e.code().is_some_and(|c| c.code().starts_with("23")) => Err(Refused::Constraint),
+            Err(e) => Err(Refused::Other(format!("{sql}: {e}"))),
+        }
+    }
+}
+
+/// A statement and its parameters.
+type Statement = (String, Vec<Sql>);
+
+/// Tries `attempt(k)` for k = 1, 2, … while it collides with a constraint of the database;
+/// `None` when every candidate does (a cell the schema holds to one value).
+fn until_accepted(what: &str, mut attempt: impl FnMut(u32) -> Result<usize, Refused>) -> Option<u32> {
+    for k in 1..=1000 {
+        match attempt(k) {
+            Ok(1) => return Some(k),
+            Ok(n) => panic!("{what}: changed {n} rows, expected 1"),
+            Err(Refused::Constraint) => continue,
+            Err(Refused::Other(e)) => panic!("{what}: {e}"),
+        }
+    }
+    None
+}
+
+/// The condition that picks the row whose columns are the parameters, in order.
+fn row_is(t: &Table) -> String {
+    let cond: Vec<String> = t.columns.iter().map(|c| format!("\"{c}\" IS NOT DISTINCT FROM ?")).collect();
+    cond.join(" AND ")
+}
+
+/// Applies `edit` to the ledger; returns what it did (for messages) and the statement that
+/// undoes it, or `None` when the database itself refuses every such edit.
+fn apply(edit: &Edit, tables: &[Table], c: &mut dyn Cells) -> Option<(String, Statement)> {
     match *edit {
         Edit::Cell { table, column, how } => {
-            let (t, cond) = row_is(table);
+            let t = &tables[table];
             let col = &t.columns[column];
             let old = &t.first[column];
-            let sql = format!("UPDATE \"{}\" SET \"{col}\" = ? WHERE {cond}", t.name);
+            let sql = format!("UPDATE \"{}\" SET \"{col}\" = ? WHERE {}", t.name, row_is(t));
             let what = format!("{}.{col} of the first row", t.name);
-            let k = until_unique(&what, |k| {
-                let new = changed(old, how, k);
-                c.execute(&sql, params_from_iter(std::iter::once(new).chain(t.first.iter().cloned())))
-            });
-            format!("{what}: {} → {} ({how:?})", show(old), show(&changed(old, how, k)))
+            let k = until_accepted(&what, |k| {
+                let params: Vec<Sql> =
+                    std::iter::once(changed(old, how, k)).chain(t.first.iter().cloned()).collect();
+                c.execute(&sql, &params)
+            })?;
+            let new = changed(old, how, k);
+            let mut now = t.first.clone();
+            now[column] = new.clone();
+            let undo = std::iter::once(old.clone()).chain(now).collect();
+            Some((format!("{what}: {} → {} ({how:?})", show(old), show(&new)), (sql, undo)))
         }
         Edit::Delete { table } => {
-            let (t, cond) = row_is(table);
-            let n = c.execute(
-                &format!("DELETE FROM \"{}\" WHERE {cond}", t.name),
-                params_from_iter(t.first.iter()),
-            );
+            let t = &tables[table];
+            let n = c.execute(&format!("DELETE FROM \"{}\" WHERE {}", t.name, row_is(t)), &t.first);
             assert_eq!(n.unwrap(), 1, "deleting the first row of {}", t.name);
-            format!("{}: first row deleted", t.name)
+            let marks = vec!["?"; t.columns.len()].join(", ");
+            let undo = (format!("INSERT INTO \"{}\" VALUES ({marks})", t.name), t.first.clone());
+            Some((format!("{}: first row deleted", t.name), undo))
         }
         Edit::Insert { table } => {
             let t = &tables[table];
             let marks = vec!["?"; t.columns.len()].join(", ");
             let sql = format!("INSERT INTO \"{}\" VALUES ({marks})", t.name);
             let what = format!("{}: a row added", t.name);
-            until_unique(&what, |k| {
-                c.execute(&sql, params_from_iter(t.first.iter().map(|v| changed(v, How::Change, k))))
-            });
-            what
+            let row = |k| t.first.iter().map(|v| changed(v, How::Change, k)).collect::<Vec<_>>();
+            let k = until_accepted(&what, |k| c.execute(&sql, &row(k)))?;
+            Some((what, (format!("DELETE FROM \"{}\" WHERE {}", t.name, row_is(t)), row(k))))
         }
     }
 }
@@ -346,24 +555,40 @@ fn apply(edit: &Edit, tables: &[Table], path: &Path) -> String {
 #[test]
 fn editing_any_cell_or_deleting_any_row_is_detected() {
     let lease = demo();
-    let d = lease.0;
-    let work = TempDir::new("tamper");
+    every_edit_is_detected(lease.0, &Store::File, "tamper");
+}
 
-    // The untouched copy verifies: otherwise every "detection" below would prove nothing.
-    let pristine = copy_of(d, &work.join("pristine.kpl"));
-    verify_json(&pristine).0.ok();
+/// The same sweep, on the demo's ledger copied into a PostgreSQL database.
+#[test]
+fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
+    let lease = demo();
+    let Some(store) = Store::postgres() else { return };
+    every_edit_is_detected(lease.0, &store, "tamper_pg");
+}
 
-    let c = Connection::open_with_flags(&pristine, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let tables: Vec<Table> = tables(&c)
+/// Every cell of the first row of every table of the demo's ledger in `store`, changed; every
+/// table's first row deleted; an event appended: `verify --ledger` reports each as an error.
+fn every_edit_is_detected(d: &Demo, store: &Store, tag: &str) {
+    let work = TempDir::new(tag);
+
+    // A copy per worker, each edit undone after its verification.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+    let ledgers: Vec<PathBuf> =
+        (0..workers).map(|w| demo_in(d, store, &work, &format!("{tag}_{w}"))).collect();
+    // The untouched copies verify: otherwise every "detection" below would prove nothing.
+    for l in &ledgers {
+        verify_json(l).0.ok();
+    }
+
+    let mut c = open_cells(&ledgers[0]);
+    let tables: Vec<Table> = c
+        .tables()
         .into_iter()
         .map(|name| {
-            let mut st = c.prepare(&format!("SELECT * FROM \"{name}\" LIMIT 1")).unwrap();
-            let columns: Vec<String> = st.column_names().map(str::to_owned).collect();
-            let first = st
-                .query_row([], |r| (0..columns.len()).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>())
-                .unwrap_or_else(|e| {
-                    panic!("table {name} is empty in the demo ledger ({e}), so this test cannot edit it: make the demo fill it")
-                });
+            let (columns, first) = c.first_row(&name);
+            let first = first.unwrap_or_else(|| {
+                panic!("table {name} is empty in the demo ledger, so this test cannot edit it: make the demo fill it")
+            });
             Table { name, columns, first }
         })
         .collect();
@@ -391,27 +616,32 @@ fn editing_any_cell_or_deleting_any_row_is_detected() {
         }
     }
 
-    // Each edit on a fresh copy; two at a time (verification is the slow part).
+    // Each worker edits its copy, verifies it, and undoes the edit (the copy is then again
+    // as it was, every row of every table); verification is the slow part.
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
-    let results: Vec<(usize, String, Option<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
+    let results: Vec<(usize, String, Verdict)> = std::thread::scope(|s| {
+        let handles: Vec<_> = ledgers
+            .iter()
+            .map(|ledger| {
+                let (next, edits, tables) = (&next, &edits, &tables);
+                s.spawn(move || {
+                    let pristine = snapshot(ledger);
+                    let mut c = open_cells(ledger);
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(edit) = edits.get(i) else { break };
-                        let copy = copy_of(d, &work.join(format!("edit-{i}.kpl")));
-                        let what = apply(edit, &tables, &copy);
-                        let out = kp!("verify", "--ledger", &copy, "--json").run();
-                        let failure = judge(&out);
-                        if failure.is_none() {
-                            for suffix in ["", "-wal", "-shm"] {
-                                let _ = std::fs::remove_file(work.join(format!("edit-{i}.kpl{suffix}")));
-                            }
-                        }
-                        done.push((i, what, failure));
+                        let Some((what, (undo, params))) = apply(edit, tables, &mut *c) else {
+                            done.push((i, format!("{edit:?}"), Verdict::Refused));
+                            continue;
+                        };
+                        let out = kp!("verify", "--ledger", ledger, "--json").run();
+                        done.push((i, what.clone(), judge(&out, marker(edit, tables))));
+                        assert_eq!(c.execute(&undo, &params).unwrap(), 1, "undoing {what}");
+                        assert!(
+                            snapshot(ledger) == pristine,
+                            "{what}, then undone: the ledger is not as it was"
+                        );
                     }
                     done
                 })
@@ -420,24 +650,73 @@ fn editing_any_cell_or_deleting_any_row_is_detected() {
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(results.len(), edits.len());
+    // Cells the database itself keeps from changing (a CHECK constraint): nothing to detect.
+    let refused: BTreeSet<String> = results
+        .iter()
+        .filter(|(_, _, v)| matches!(v, Verdict::Refused))
+        .map(|(i, _, _)| match &edits[*i] {
+            Edit::Cell { table, column, .. } => {
+                format!("{}.{}", tables[*table].name, tables[*table].columns[*column])
+            }
+            other => panic!("{other:?} refused by the database"),
+        })
+        .collect();
+    let pinned: BTreeSet<String> = match store {
+        Store::File => BTreeSet::new(),
+        // The PostgreSQL schema's own marker row (CHECK (application_id = …), CHECK (one)).
+        Store::Pg(_) => ["kpledger.application_id", "kpledger.one"].map(String::from).into(),
+    };
+    assert_eq!(refused, pinned, "cells the database refused to change");
     let undetected: Vec<String> = results
         .iter()
-        .filter_map(|(i, what, f)| f.as_ref().map(|f| format!("edit {i}, {what}:\n{f}")))
+        .filter_map(|(i, what, v)| match v {
+            Verdict::Missed(f) => Some(format!("edit {i}, {what}:\n{f}")),
+            _ => None,
+        })
         .collect();
     assert!(
         undetected.is_empty(),
-        "{} of {} edits of the ledger file were not reported as errors by `verify --ledger`:\n\n{}",
+        "{} of {} edits of the ledger were not reported as errors by `verify --ledger`:\n\n{}",
         undetected.len(),
         edits.len(),
         undetected.join("\n\n")
     );
 }
 
-/// None if `verify --ledger --json` reported the edit as it should: exit 1, ok false, at
-/// least one error; otherwise what went wrong.
-fn judge(out: &Out) -> Option<String> {
+/// What became of an edit.
+enum Verdict {
+    /// `verify --ledger` reported it as it should.
+    Detected,
+    /// It did not: what went wrong.
+    Missed(String),
+    /// The database itself refused every such edit: nothing to detect.
+    Refused,
+}
+
+/// True if `edit` is of the PostgreSQL store's marker row (table `kpledger`: what a file's
+/// header holds, its application id and schema version), which kpledger checks on opening,
+/// before it reads any event.
+fn marker(edit: &Edit, tables: &[Table]) -> bool {
+    let (Edit::Cell { table, .. } | Edit::Delete { table } | Edit::Insert { table }) = *edit;
+    tables[table].name == "kpledger"
+}
+
+/// Whether `verify --ledger --json` reported the edit as it should: exit 1, ok false, at
+/// least one error; an edit of the store's marker (`marker`): refused on opening, exit 2 with
+/// the reason.
+fn judge(out: &Out, marker: bool) -> Verdict {
+    judged(out, marker).map_or(Verdict::Detected, Verdict::Missed)
+}
+
+/// None if `verify --ledger --json` reported the edit as it should; otherwise what went wrong.
+fn judged(out: &Out, marker: bool) -> Option<String> {
     if out.code == 101 || out.stderr.contains("panicked") {
         return Some(format!("kpledger panicked\n{out}"));
+    }
+    if marker {
+        let said = out.stderr.contains("is damaged") || out.stderr.contains("schema version");
+        return (out.code != 2 || !said)
+            .then(|| format!("expected exit code 2, the ledger refused on opening with the reason\n{out}"));
     }
     if out.code != 1 {
         return Some(format!("expected exit code 1\n{out}"));
