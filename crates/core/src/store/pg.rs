@@ -293,8 +293,8 @@ pub(super) fn durable(fsync: &str, shown: &std::path::Path) -> Result<(), StoreE
     )))
 }
 
-/// Refuses a database whose catalog is not exactly what this build creates: see
-/// [`EXPECTED_CATALOG`]. Reading `pg_catalog` runs nothing the database defines (the catalog's
+/// Refuses a database whose catalog is not exactly what this build creates (the lines of
+/// `store/pg_catalog.txt`, compiled in). Reading `pg_catalog` runs nothing the database defines (the catalog's
 /// own tables cannot have triggers or rules, and kpledger's search path puts `pg_catalog`
 /// first).
 pub fn check_schema(c: &mut impl postgres::GenericClient, shown: &std::path::Path) -> Result<(), StoreError> {
