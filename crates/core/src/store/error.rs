@@ -34,7 +34,8 @@ pub enum StorageError {
     /// The ledger was written by a newer kpledger.
     #[error(
         "{path} has ledger schema version {found}, newer than this kpledger supports ({supported}); \
-         upgrade kpledger. The file was not changed"
+         upgrade kpledger (if no release of kpledger wrote that version, the ledger was altered: restore it \
+         from a backup). Nothing was changed"
     )]
     Newer {
         /// The file.
@@ -65,8 +66,8 @@ pub enum StorageError {
     Locked(PathBuf),
     /// The file is damaged.
     #[error(
-        "{path} is damaged: {reason}. kpledger does not repair ledgers; restore the file from a backup \
-         (the signed events in it can be re-verified after restoring)"
+        "{path} is damaged: {reason}. kpledger does not repair ledgers; restore the ledger (file or \
+         database) from a backup (the signed events in it can be re-verified after restoring)"
     )]
     Corrupt {
         /// The file.
