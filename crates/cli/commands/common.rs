@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use kpledger_core::{Ledger, OpenOptions};
 use kpledger_model::ids::IdKind;
-use kpledger_model::{ParcelId, ParsedEvent, Payload, Time};
+use kpledger_model::{ParcelId, ParsedEvent, Time};
 
 use crate::args::value::IdArg;
 use crate::args::{LedgerArgs, OpenArgs};
@@ -188,25 +188,15 @@ pub(crate) fn now_or(time: Option<&Time>) -> Time {
     })
 }
 
-/// How far after this machine's clock an event may be dated: a day, for clocks set badly and
-/// time zones misread. The rules have no clock (a verifier must give the same answer
-/// tomorrow); the ingesting machine does, and refuses what can only be a wrong or forged date.
-pub(crate) const MAX_AHEAD_SECS: i64 = 24 * 3600;
-
-/// Refuses an event (or its embedded offer) dated more than [`MAX_AHEAD_SECS`] ahead.
+/// Refuses an event (or its embedded offer) dated more than
+/// [`kpledger_core::clock::MAX_AHEAD_SECS`] after this machine's clock.
 pub(crate) fn not_from_the_future(ev: &ParsedEvent, place: &str) -> Result<()> {
     let now = now_or(None);
-    let mut times = vec![&ev.event.body.time];
-    if let Payload::Handover { offer, .. } = &ev.event.body.payload {
-        times.push(&offer.body.time);
-    }
-    for t in times {
-        if t.unix() > now.unix() + MAX_AHEAD_SECS {
-            bail!(
-                "{place} is dated {t}, more than a day after this machine's clock ({now}); \
-                 nothing was recorded. Check the signer's clock, or this machine's"
-            );
-        }
+    if let Some(t) = kpledger_core::clock::dated_ahead(ev, now.unix()) {
+        bail!(
+            "{place} is dated {t}, more than a day after this machine's clock ({now}); \
+             nothing was recorded. Check the signer's clock, or this machine's"
+        );
     }
     Ok(())
 }

@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod card;
+pub mod clock;
 pub mod copy;
 pub mod demo;
 pub mod log_tree;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{BatchError, Recorded, StoreError};
-use kpledger_model::{ActorId, Hash, ParcelId, ParsedEvent, Payload};
+use kpledger_model::{ActorId, Hash, ParcelId, ParsedEvent};
 use kpledger_verify::{Finding, SigMode, Signatures};
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ use crate::problem::Problem;
 use crate::writer::{Job, Work};
 
 use super::signed::involved_in_parcel;
-use super::{MAX_AHEAD_SECS, St, json_response, now};
+use super::{St, json_response, now};
 
 pub(super) async fn submit(State(state): St, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
@@ -236,11 +236,7 @@ fn read_and_check(docs: &[axum::body::Bytes]) -> Result<(Vec<ParsedEvent>, Vec<S
             p.event_index = Some(i);
             ("malformed", p)
         })?;
-        let mut times = vec![&ev.event.body.time];
-        if let Payload::Handover { offer, .. } = &ev.event.body.payload {
-            times.push(&offer.body.time);
-        }
-        if let Some(t) = times.into_iter().find(|t| t.unix() > now() + MAX_AHEAD_SECS) {
+        if let Some(t) = kpledger_core::clock::dated_ahead(&ev, now()) {
             let mut p = Problem::new(
                 StatusCode::BAD_REQUEST,
                 "future",

@@ -27,9 +27,6 @@ use crate::{AppState, Peer};
 
 type St = State<Arc<AppState>>;
 
-/// An event dated more than this far ahead of the server's clock is refused (as by ingest).
-const MAX_AHEAD_SECS: i64 = 24 * 3600;
-
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let timeout = state.cfg.request_timeout;
     Router::new()

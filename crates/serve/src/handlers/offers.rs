@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::problem::Problem;
 
 use super::signed::{SignedRead, forbidden, hash_param, not_found};
-use super::{MAX_AHEAD_SECS, St, json_response, now};
+use super::{St, json_response, now};
 
 /// Largest offer document accepted (an offer is well under 2 KiB).
 const MAX_OFFER: usize = 64 * 1024;
@@ -96,7 +96,7 @@ async fn post_offer_inner(
             format!("not a signed kpledger handover offer: {e}"),
         )
     })?;
-    if offer.body.time.unix() > now() + MAX_AHEAD_SECS {
+    if kpledger_core::clock::is_ahead(&offer.body.time, now()) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "future",
