@@ -23,7 +23,10 @@ use std::time::Duration;
 
 #[path = "../../../tests/pg_server.rs"]
 mod pg_server;
+#[path = "common/pg_writers.rs"]
+mod pg_writers;
 use pg_server::{database, server};
+use pg_writers::concurrent_appends;
 
 #[test]
 fn pg_a_new_ledger_has_exactly_the_expected_catalog() {
@@ -126,26 +129,14 @@ fn pg_one_sequencer_concurrent_writers_never_fork_the_log() {
     PgStore::create(&url).unwrap();
     const WRITERS: usize = 4;
     const EACH: usize = 25;
-    let handles: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let mut s = PgStore::open(&url, false, Duration::from_secs(30)).unwrap();
-                let mut acked = Vec::new();
-                for i in 0..EACH {
-                    // Each writer reads the log's end and appends after it, as the store does:
-                    // the lock makes the read and the write one step among all writers.
-                    let tx = s.begin_write().unwrap();
-                    let seq = insert(tx.writes(), &event(i, w)).unwrap();
-                    tx.writes().insert_event_parcel(&format!("parcel-{w}"), seq).unwrap();
-                    tx.commit().unwrap();
-                    acked.push((seq, w));
-                }
-                acked
-            })
-        })
-        .collect();
-    let mut acked: Vec<(u64, usize)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    // Each writer reads the log's end and appends after it, as the store does: the lock makes
+    // the read and the write one step among all writers.
+    let acked = concurrent_appends(&url, WRITERS, EACH, |writes, w, i| {
+        let seq = insert(writes, &event(i, w)).unwrap();
+        writes.insert_event_parcel(&format!("parcel-{w}"), seq).unwrap();
+        seq
+    });
+    let mut acked: Vec<(u64, usize)> = acked.into_iter().map(|(seq, w, _)| (seq, w)).collect();
     acked.sort();
     let seqs: Vec<u64> = acked.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, (1..=(WRITERS * EACH) as u64).collect::<Vec<_>>(), "one position per acknowledgement");

@@ -18,7 +18,10 @@ use postgres::NoTls;
 
 #[path = "../../../tests/pg_server.rs"]
 mod pg_server;
+#[path = "common/pg_writers.rs"]
+mod pg_writers;
 use pg_server::{database, server};
+use pg_writers::concurrent_appends;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -320,36 +323,21 @@ fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
         .unwrap();
     PgStore::open(&url, true, Duration::from_secs(5))
         .expect("the replaced built-in is not seen by the schema check");
-    let handles: Vec<_> = (0..4u8)
-        .map(|w| {
-            let url = url.clone();
-            std::thread::spawn(move || {
-                let mut s = PgStore::open(&url, false, Duration::from_secs(30)).unwrap();
-                let mut acked = Vec::new();
-                for i in 0..25u8 {
-                    let tx = s.begin_write().unwrap();
-                    let seq = tx
-                        .writes()
-                        .insert_event(&EventRow {
-                            hash: &kpledger_model::Hash([
-                                w, i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4,
-                                5, 6, 7, 8, 9, 0,
-                            ]),
-                            kind: "extraction",
-                            time: "2026-03-02T08:00:00Z",
-                            signer: &format!("writer-{w}"),
-                            doc: &format!("{{\"w\":{w},\"i\":{i}}}"),
-                        })
-                        .unwrap();
-                    if tx.commit().is_ok() {
-                        acked.push((seq, w, i));
-                    }
-                }
-                acked
+    let acked = concurrent_appends(&url, 4, 25, |writes, w, i| {
+        let (wb, ib) = (u8::try_from(w).unwrap(), u8::try_from(i).unwrap());
+        writes
+            .insert_event(&EventRow {
+                hash: &kpledger_model::Hash([
+                    wb, ib, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7,
+                    8, 9, 0,
+                ]),
+                kind: "extraction",
+                time: "2026-03-02T08:00:00Z",
+                signer: &format!("writer-{w}"),
+                doc: &format!("{{\"w\":{w},\"i\":{i}}}"),
             })
-        })
-        .collect();
-    let acked: Vec<(u64, u8, u8)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+            .unwrap()
+    });
     eprintln!("{} of 100 appends acknowledged, the others refused at their commit", acked.len());
     let rows = admin.query("SELECT seq, doc FROM events ORDER BY seq", &[]).unwrap();
     assert_eq!(rows.len(), acked.len(), "an event was recorded that no writer had acknowledged");
