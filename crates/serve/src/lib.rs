@@ -277,6 +277,9 @@ pub(crate) struct AppState {
     pub(crate) preparing: writer::Preparing,
     /// Full tiles already read (immutable), at most [`TILE_CACHE`].
     pub(crate) tiles: Mutex<tiles::Cache>,
+    /// Public keys decoded by submissions, kept for the next ones (bounded: see
+    /// [`kpledger_model::KeyCache`]; only keys that passed every check are kept).
+    pub(crate) keys: kpledger_model::KeyCache,
     ip_buckets: Option<Mutex<rate::Buckets<IpAddr>>>,
     key_buckets: Option<Mutex<rate::Buckets<String>>>,
 }
@@ -439,6 +442,7 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
         metrics: metrics::Metrics::default(),
         preparing: writer::Preparing::default(),
         tiles: Mutex::new(tiles::Cache::new(TILE_CACHE)),
+        keys: kpledger_model::KeyCache::default(),
         ip_buckets: cfg.rate_ip.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
         key_buckets: cfg.rate_key.map(|r| Mutex::new(rate::Buckets::new(r, cfg.rate_buckets))),
     });

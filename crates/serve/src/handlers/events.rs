@@ -97,7 +97,8 @@ async fn submit_inner(
     let preparing = state.preparing.start();
     // Reading and signature checks do not touch the ledger: on the blocking pool, the
     // events of a submission on every core.
-    let checked = tokio::task::spawn_blocking(move || read_and_check(&docs))
+    let keys = state.keys.clone();
+    let checked = tokio::task::spawn_blocking(move || read_and_check(&docs, &keys))
         .await
         .map_err(|e| ("error", Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())))?;
     let (events, sigs) = checked?;
@@ -221,9 +222,13 @@ async fn charge_signers(state: &Arc<AppState>, events: &[ParsedEvent]) -> Result
 
 /// Reads each document of a submission as a signed event, refuses one dated more than a day
 /// ahead of the server's clock, and checks their signatures (on every core). The first
-/// document at fault is named by its index.
-fn read_and_check(docs: &[axum::body::Bytes]) -> Result<(Vec<ParsedEvent>, Vec<Signatures>), Failed> {
-    let prepared = kpledger_verify::prepare::prepare(docs, SigMode::Strict);
+/// document at fault is named by its index. `keys`: the service's decoded keys, shared by
+/// every submission (a submission's signers are mostly the same few enrolled actors).
+fn read_and_check(
+    docs: &[axum::body::Bytes],
+    keys: &kpledger_model::KeyCache,
+) -> Result<(Vec<ParsedEvent>, Vec<Signatures>), Failed> {
+    let prepared = kpledger_verify::prepare::prepare_in(docs, SigMode::Strict, keys);
     let mut events = Vec::with_capacity(docs.len());
     let mut sigs = Vec::with_capacity(docs.len());
     for (i, p) in prepared.into_iter().enumerate() {
