@@ -551,6 +551,11 @@ impl Reads for PgStore {
         let sql = format!("SELECT * FROM public.{table} WHERE {} = $1", order_column(table)?);
         self.query_opt(&sql, &[&key])?.as_ref().map(cells).transpose()
     }
+    fn derived_rows_by_key(&self, table: Table, keys: &[&str]) -> Result<Vec<Vec<Cell>>, Fault> {
+        let sql = format!("SELECT * FROM public.{table} WHERE {} = ANY($1)", order_column(table)?);
+        let keys: Vec<&str> = keys.to_vec();
+        self.query(&sql, &[&keys])?.iter().map(cells).collect()
+    }
     fn counts(&self) -> Result<StoredCounts, Fault> {
         let count = |sql: &str| -> Result<u64, Fault> {
             Ok(seq(self.query_opt(sql, &[])?.map_or(Ok(0), |r| r.try_get(0)).map_err(fault)?))
