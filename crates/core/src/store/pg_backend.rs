@@ -655,6 +655,8 @@ impl WriteTx for PgTx<'_> {
         self.store.flush()?;
         self.open = false;
         self.store.forget();
+        // The creation of the tables too, when this transaction is part of it.
+        self.store.creating.set(false);
         self.store.batch("COMMIT")
     }
     fn writes(&self) -> &dyn Writes {
@@ -666,8 +668,10 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         if self.open {
             self.store.forget();
-            // A broken connection rolls the transaction back by itself.
+            // A broken connection rolls the transaction back by itself. The creation of the
+            // tables too, when this transaction is part of it.
             let _ = self.store.batch("ROLLBACK");
+            self.store.creating.set(false);
         }
     }
 }
@@ -689,7 +693,10 @@ impl Backend for PgStore {
     }
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         self.forget();
-        self.batch("BEGIN")?;
+        // Inside the transaction that created the tables, this one is part of it.
+        if !self.creating.get() {
+            self.batch("BEGIN")?;
+        }
         self.pending.borrow_mut().active = true;
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
