@@ -288,6 +288,22 @@ fn demo_contract(d: &Demo, file: &Demo) {
             for ((p, a), (_, b)) in ours.iter().zip(&theirs) {
                 assert!(a == b, "{} differs from the file demo's", p.display());
             }
+            // No file names the database with its password (report.html names the ledger), and
+            // neither does `kpledger report` of the database.
+            let password = url.strip_prefix("postgres://").unwrap().split_once('@').unwrap().0;
+            let password = password.split_once(':').unwrap().1;
+            let reported = TempDir::new("demo_pg_report");
+            let html = reported.join("report.html");
+            kp!("report", "--ledger", &ledger, "--html", &html).run().ok();
+            let html_text = std::fs::read(&html).unwrap();
+            for (p, bytes) in listing(&d.dir).iter().chain([(html.clone(), html_text)].iter()) {
+                let holds = bytes.windows(password.len()).any(|w| w == password.as_bytes());
+                assert!(!holds, "{} holds the database's password", p.display());
+            }
+            assert!(
+                std::fs::read_to_string(d.dir.join("report.html")).unwrap().contains(&shown(d)),
+                "report.html names the ledger"
+            );
             let theirs: Value =
                 serde_json::from_str(&std::fs::read_to_string(file.dir.join("manifest.json")).unwrap()).unwrap();
             for k in ["trust", "policy", "bundles"] {
