@@ -86,12 +86,7 @@ pub(crate) fn try_start(cfg: kpledger_serve::Config) -> Result<Server, kpledger_
 }
 
 pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build(),
-    )
+    kpledger_testkit::http::agent(Duration::from_secs(60), None)
 }
 
 /// A response: status, selected headers, body.
