@@ -30,7 +30,7 @@ fn trusting(der: &[u8]) -> ureq::Agent {
 fn the_service_speaks_https_to_a_client_that_trusts_its_certificate_only() {
     let mut w = World::new("tls");
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
-    let key = w.sim.key(&koroma).unwrap().clone();
+    let key = w.key(&koroma);
     let (parcel, ev) = w.extraction(&koroma, &koidu);
     let (files, der) = certificate(&w, "server");
     let mut cfg = w.config();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kpledger_core::sim::Sim;
-use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SiteId};
+use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SecretKey, SiteId};
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KOROMA, NMA, SESAY, TONGO, Terms};
 
@@ -57,6 +57,18 @@ impl World {
             .unwrap();
         self.sim.tick(1);
         (parcel, ev)
+    }
+
+    /// A new extraction by `miner` at `site`, recorded in the ledger: the new parcel.
+    pub(crate) fn recorded(&mut self, miner: &ActorId, site: &SiteId) -> ParcelId {
+        let (parcel, ev) = self.extraction(miner, site);
+        self.sim.ledger_mut().append(&ev).unwrap();
+        parcel
+    }
+
+    /// The signing key of `who`.
+    pub(crate) fn key(&self, who: &ActorId) -> SecretKey {
+        self.sim.key(who).unwrap().clone()
     }
 
     /// A config over this world's ledger.
@@ -142,16 +154,11 @@ pub(crate) fn now() -> i64 {
 }
 
 /// A GET signed (RFC 9421) by `actor` with `key`, with the given headers' values.
-pub(crate) fn signed_headers(
-    url: &str,
-    actor: &ActorId,
-    key: &kpledger_model::SecretKey,
-    nonce: &str,
-) -> (String, String) {
+pub(crate) fn signed_headers(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> (String, String) {
     kpledger_serve::auth::sign_request("GET", url, actor.as_str(), key, now(), nonce)
 }
 
-pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::SecretKey, nonce: &str) -> Answer {
+pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> Answer {
     let (input, sig) = signed_headers(url, actor, key, nonce);
     get_with(url, &input, &sig)
 }
