@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use kpledger_core::demo::POLICIES;
 use kpledger_core::sim::{Sim, licence, site};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{ActorId, Origin, Policy, Role, SiteId, Time};
+pub use kpledger_model::{ActorId, SiteId};
+use kpledger_model::{Origin, Policy, Role, Time};
 
 use crate::TempDir;
 
@@ -340,6 +341,33 @@ impl Cast {
     pub fn site(&self, id: &str) -> SiteId {
         self.sites.get(id).unwrap_or_else(|| panic!("the world has no site {id}")).clone()
     }
+}
+
+/// `cast_ids!(/** doc */ pub struct Name { field: PARTY, … } sites { field: PLACE, … })`: a
+/// struct of the ids of a world's cast by name, each field the actor of a [`Party`] or the site
+/// of a [`Place`], and `Name::of(&cast)`, which finds them in the [`Cast`] a world was built
+/// with. Each name is written once, next to the party or place it stands for.
+#[macro_export]
+macro_rules! cast_ids {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident { $($actor:ident: $party:expr),* $(,)? }
+        sites { $($site:ident: $place:expr),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        $vis struct $name {
+            $(#[doc = stringify!($party)] $vis $actor: $crate::cast::ActorId,)*
+            $(#[doc = stringify!($place)] $vis $site: $crate::cast::SiteId,)*
+        }
+
+        impl $name {
+            /// The ids in the cast of a world built from steps.
+            $vis fn of(c: &$crate::cast::Cast) -> $name {
+                $name { $($actor: c.actor($party.id),)* $($site: c.site($place.0),)* }
+            }
+        }
+    };
 }
 
 /// Records `steps` through `sim` on `terms`.
