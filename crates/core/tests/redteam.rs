@@ -36,6 +36,17 @@ fn world(tag: &str, miner_licence: (&str, &str)) -> World {
     Regional::new(&format!("redteam-{tag}"), SEED, Some(miner_licence))
 }
 
+/// The regional world, the miners licensed for 2026, with the shipment `CERT` certified to
+/// Liberty Rough Exports (by name only) and exported by the NMA a day ago.
+fn exported_to_liberty(tag: &str) -> World {
+    let mut w = world(tag, ("2026-01-01", "2026-12-31"));
+    w.certified_to(CERT, to_liberty(None));
+    let nma = w.nma.clone();
+    w.sim.export(&nma, CERT).unwrap();
+    w.sim.tick(24 * 60);
+    w
+}
+
 fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
     assert!(
         any_of.iter().any(|c| codes.contains(c)),
@@ -146,11 +157,7 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
 /// single enrolled actor (an enrolment reusing a trader's name in the same country refused).
 #[test]
 fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
-    let mut w = world("namesake", ("2026-01-01", "2026-12-31"));
-    w.certified_to(CERT, to_liberty(None));
-    let nma = w.nma.clone();
-    w.sim.export(&nma, CERT).unwrap();
-    w.sim.tick(24 * 60);
+    let mut w = exported_to_liberty("namesake");
     let mme = w.mme.clone();
     let front = w.sim.enrol(
         &mme,
@@ -178,23 +185,8 @@ fn foreign(
     pt: u64,
     valid: (Date, Date),
 ) -> kpledger_model::ForeignCertificate {
-    kpledger_model::ForeignCertificate {
-        number: text(number).unwrap(),
-        issuing_country: Country::new(country).unwrap(),
-        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
-        country_of_origin: kpledger_model::OriginClaim::Single(Country::new(country).unwrap()),
-        countries_of_origin: Vec::new(),
-        date_of_issue: valid.0,
-        date_of_expiry: valid.1,
-        exporter: text(exporter).unwrap(),
-        importer: text(LIBERTY).unwrap(),
-        lines: vec![kpledger_model::CertLine {
-            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(pt),
-            value_usd_cents: Cents(pt * 289),
-        }],
-        parcel_count: 1,
-    }
+    let issuer = (country, &*format!("KP authority of {country}"));
+    kpledger_testkit::events::foreign_certificate(number, issuer, (exporter, LIBERTY), pt, valid)
 }
 
 /// `lr.mme` admits a parcel of `pt` under a foreign certificate, custody to Liberty.
@@ -225,11 +217,7 @@ fn import_payload(w: &mut World, pt: u64, c: kpledger_model::ForeignCertificate)
 /// authority is in this ledger is received by import confirmation, not as a paper import.
 #[test]
 fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() {
-    let mut w = world("reimport-member-cert", ("2026-01-01", "2026-12-31"));
-    w.certified_to(CERT, to_liberty(None));
-    let nma = w.nma.clone();
-    w.sim.export(&nma, CERT).unwrap();
-    w.sim.tick(24 * 60);
+    let mut w = exported_to_liberty("reimport-member-cert");
     let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
     let paper = foreign(
         CERT,

@@ -18,11 +18,11 @@ use std::collections::BTreeSet;
 use common::policy;
 use kpledger_core::sim::{licence, site, text};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, OriginClaim,
-    ParcelId, Payload, Points, Role,
+    ActorId, Bundle, CertImporter, Country, Date, ForeignCertificate, HsCode, OriginClaim, ParcelId, Payload,
+    Points, Role,
 };
-use kpledger_testkit::events::import_shipment;
-use kpledger_testkit::{Regional, to_antwerp};
+use kpledger_testkit::Regional;
+use kpledger_testkit::events::{foreign_certificate, import_shipment};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 const SEED: &str = "kpledger-redteam2-v1";
@@ -60,23 +60,8 @@ fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
 
 /// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`.
 fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, Date)) -> ForeignCertificate {
-    ForeignCertificate {
-        number: text(number).unwrap(),
-        issuing_country: Country::new(country).unwrap(),
-        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
-        country_of_origin: OriginClaim::Single(Country::new(country).unwrap()),
-        countries_of_origin: Vec::new(),
-        date_of_issue: valid.0,
-        date_of_expiry: valid.1,
-        exporter: text("Guinea Rough SARL").unwrap(),
-        importer: text(importer).unwrap(),
-        lines: vec![CertLine {
-            hs_code: HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(pt),
-            value_usd_cents: Cents(pt * 289),
-        }],
-        parcel_count: 1,
-    }
+    let issuer = (country, &*format!("KP authority of {country}"));
+    foreign_certificate(number, issuer, ("Guinea Rough SARL", importer), pt, valid)
 }
 
 /// ATTACK (the regional root, i.e. whoever holds the log key): the root authority's genesis
@@ -105,15 +90,9 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
     // The ledger's rules accept the root as SL's importing authority.
     w.sim.submit(&root, import).unwrap();
     w.sim.tick(60);
-    let nma = w.nma.clone();
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0201"]);
-    let cert = w.draft("SL-2026-004401", &[lot], to_antwerp());
-    assert_eq!(cert.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004401").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004401");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0201", "SL-2026-004401");
+    let recorded = w.sim.ledger().certificate(&text("SL-2026-004401").unwrap()).unwrap().unwrap();
+    assert_eq!(recorded.certificate.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
     let report = verify(&bundle, &w.trust_policy());
     assert!(
         error_codes(&report).contains("KP-7"),
@@ -135,13 +114,7 @@ fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
     let lot = import.import_parcels()[0].parcel;
     w.sim.submit(&nma, import).unwrap();
     w.sim.tick(60);
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0202"]);
-    let cert = w.draft("SL-2026-004402", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004402").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004402");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0202", "SL-2026-004402");
     let report = verify(&bundle, &w.trust_policy());
     assert!(report.ok, "{:#?}", report.findings);
 }
@@ -390,18 +363,12 @@ fn redteam2_the_root_as_registrar_enrols_a_front_miner_is_refused() {
         )
         .unwrap();
     w.sim.tick(60);
-    let (dealer, exporter, nma) = (w.dealer.clone(), w.exporter.clone(), w.nma.clone());
+    let (dealer, exporter) = (w.dealer.clone(), w.exporter.clone());
     let lot = w.sim.extract(&front, &claim, Points(500_000), 900, "7102.31").unwrap();
     w.sim.tick(30);
     w.sell(&front, &lot, &dealer);
     w.sell(&dealer, &lot, &exporter);
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0301"]);
-    let cert = w.draft("SL-2026-004501", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004501").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004501");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0301", "SL-2026-004501");
     let report = verify(&bundle, &w.trust_policy());
     let kp7: Vec<&str> =
         report.findings.iter().filter(|f| f.code.code() == "KP-7").map(|f| f.message.as_str()).collect();
@@ -426,14 +393,7 @@ fn redteam2_the_root_imposing_a_key_on_a_trader_is_refused() {
     w.sim.rotate(&root, &miner, 1).unwrap();
     w.sim.tick(60);
     let lot = w.mined_to_exporter(500_000);
-    let nma = w.nma.clone();
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0302"]);
-    let cert = w.draft("SL-2026-004502", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004502").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004502");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0302", "SL-2026-004502");
     let report = verify(&bundle, &w.trust_policy());
     assert!(
         report.findings.iter().any(|f| f.code.code() == "KP-7"

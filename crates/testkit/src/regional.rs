@@ -111,12 +111,27 @@ impl Regional {
     /// NMA (`SL-SEAL-2026-0101`) and certified as `number` to `to`.
     pub fn certified_to(&mut self, number: &str, to: CertImporter) -> ParcelId {
         let p = self.mined_to_exporter(1250);
+        self.certify(&p, "SL-SEAL-2026-0101", number, to);
+        p
+    }
+
+    /// The exporter's parcel `p` valued, sealed by the NMA (`seal`) and certified as `number`
+    /// to `to`.
+    pub fn certify(&mut self, p: &ParcelId, seal: &str, number: &str, to: CertImporter) {
         let nma = self.nma.clone();
-        self.value_and_seal(&p, &nma, &["SL-SEAL-2026-0101"]);
-        let cert = self.draft(number, &[p], to);
+        self.value_and_seal(p, &nma, &[seal]);
+        let cert = self.draft(number, &[*p], to);
         self.sim.certify(&nma, cert).unwrap();
         self.sim.tick(60);
-        p
+    }
+
+    /// [`Regional::certify`] to Antwerp, then exported by the NMA: the shipment's bundle.
+    pub fn exported(&mut self, p: &ParcelId, seal: &str, number: &str) -> Bundle {
+        self.certify(p, seal, number, to_antwerp());
+        let nma = self.nma.clone();
+        self.sim.export(&nma, number).unwrap();
+        self.sim.tick(60);
+        self.bundle(number)
     }
 
     /// The error codes with which ingest would refuse `ev` (empty: accepted).
