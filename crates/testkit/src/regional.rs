@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use kpledger_core::sim::{Sim, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, Certificate, Country, Date, ParcelId, ParsedEvent, Points, SiteId,
-    Suspension,
+    ActorId, Bundle, Cents, CertImporter, Certificate, Country, Date, ParcelId, ParsedEvent, Payload, Points,
+    SiteId, Suspension,
 };
 use kpledger_verify::TrustPolicy;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
@@ -132,6 +132,32 @@ impl Regional {
         self.sim.export(&nma, number).unwrap();
         self.sim.tick(60);
         self.bundle(number)
+    }
+
+    /// The whole ledger, replayed, verifies with no error.
+    #[track_caller]
+    pub fn assert_verifies(&self) {
+        let report = self.sim.ledger().verify(&mut |_, _| {}).unwrap();
+        assert!(report.ok, "{:#?}", report.findings);
+    }
+
+    /// Asserts that ingest would refuse `payload` signed by `by` with one of the codes
+    /// `any_of`; `what` names the attempt in the failure message.
+    #[track_caller]
+    pub fn assert_refused(&self, by: &ActorId, payload: Payload, any_of: &[&str], what: &str) {
+        let ev = self.sim.sign(by, payload).unwrap();
+        self.assert_refuses(&ev, any_of, what);
+    }
+
+    /// Asserts that ingest would refuse `ev` with one of the codes `any_of`; `what` names the
+    /// attempt in the failure message.
+    #[track_caller]
+    pub fn assert_refuses(&self, ev: &ParsedEvent, any_of: &[&str], what: &str) {
+        let codes = self.refused_with(ev);
+        assert!(
+            any_of.iter().any(|c| codes.contains(c)),
+            "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
+        );
     }
 
     /// The error codes with which ingest would refuse `ev` (empty: accepted).
