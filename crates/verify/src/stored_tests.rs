@@ -66,7 +66,10 @@ fn every_member_reads_into_its_own_field_and_writes_back_byte_for_byte() {
     assert_eq!(p.status, ParcelStatus::Exported);
     assert_eq!(p.head.to_hex(), HASH_A);
     assert_eq!(p.updated.as_str(), "2026-03-15T14:05:00Z");
-    assert_eq!(p.seal_ids.iter().map(Text::as_str).collect::<Vec<_>>(), ["SL-SEAL-2026-0113", "SL-SEAL-2026-0114"]);
+    assert_eq!(
+        p.seal_ids.iter().map(Text::as_str).collect::<Vec<_>>(),
+        ["SL-SEAL-2026-0113", "SL-SEAL-2026-0114"]
+    );
     assert_eq!(p.certificate.as_ref().map(Text::as_str), Some("SL-2026-004312"));
     assert_eq!(p.provenance.as_ref().map(Country::as_str), Some("SL"));
     assert_eq!(parcel_doc(&p), doc);
@@ -87,8 +90,11 @@ fn every_member_reads_into_its_own_field_and_writes_back_byte_for_byte() {
 
     let doc = policy_history();
     let StoredPolicy::History(h) = read_policy(&doc).unwrap() else { panic!("a history") };
-    let seen: Vec<_> =
-        h.entries.iter().map(|e| (e.time.as_str(), e.by.as_str(), e.root, e.policy.version.as_str())).collect();
+    let seen: Vec<_> = h
+        .entries
+        .iter()
+        .map(|e| (e.time.as_str(), e.by.as_str(), e.root, e.policy.version.as_str()))
+        .collect();
     assert_eq!(
         seen,
         [
