@@ -111,9 +111,9 @@ pub struct Certificate {
     pub date_of_issue: Date,
     /// Date of expiry.
     pub date_of_expiry: Date,
-    /// The exporter.
+    /// The exporting trader: its actor id, name, address and licence number.
     pub exporter: CertExporter,
-    /// The importer.
+    /// The consignee: name, address, country, and its actor id when it is enrolled in this ledger.
     pub importer: CertImporter,
     /// Carats and value per HS code.
     pub lines: Vec<CertLine>,

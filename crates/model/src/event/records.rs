@@ -188,7 +188,7 @@ pub struct RedFlagPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlaggedSite {
-    /// The site.
+    /// The red-flagged mine site.
     pub site: SiteId,
     /// From when it is flagged.
     pub from: Date,
@@ -216,7 +216,7 @@ impl Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suspension {
-    /// The country.
+    /// The suspended country.
     pub country: Country,
     /// First day.
     pub from: Date,
