@@ -20,7 +20,7 @@ use crate::state::{MemState, State as _};
 pub enum Cell {
     /// SQL NULL.
     Null,
-    /// An integer.
+    /// An SQL `INTEGER` (64-bit signed).
     Int(i64),
     /// Text.
     Text(String),
