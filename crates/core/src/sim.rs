@@ -53,7 +53,8 @@ pub fn aid(s: &str) -> Result<ActorId, SimError> {
     ActorId::new(s).map_err(SimError::Value)
 }
 
-/// The simulator.
+/// A scenario driver over one ledger: the keys of every actor it enrolled (derived from the
+/// seed and the actor id), a simulated clock, and a counter for parcel ids.
 #[derive(Debug)]
 pub struct Sim {
     ledger: Ledger,
@@ -79,7 +80,7 @@ impl Sim {
         }
     }
 
-    /// The ledger.
+    /// The ledger it records into, for reads.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
