@@ -31,7 +31,7 @@ pub enum CaError {
     /// The file could not be read.
     #[error("cannot read the CA certificate file {}: {error}", path.display())]
     Read {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
         /// Why.
         error: std::io::Error,
@@ -43,13 +43,13 @@ pub enum CaError {
         path.display()
     )]
     NoCertificate {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
     },
     /// The file's PEM, or a certificate in it, does not parse.
     #[error("{}: {reason}", path.display())]
     Unusable {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
         /// Why.
         reason: String,
