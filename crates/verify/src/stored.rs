@@ -3,7 +3,8 @@
 //!
 //! The documents are a format of their own, version [`DOC_FORMAT`], defined by the record
 //! types of this module (one per table, with named fields) and converted from and to the
-//! in-memory state of [`crate::state`] by hand. The in-memory types implement neither
+//! in-memory state ([`ActorState`], [`ParcelState`], [`CertificateState`], [`PolicyHistory`])
+//! by hand. The in-memory types implement neither
 //! `Serialize` nor `Deserialize`: a document can only be written or read through these
 //! records, so renaming, adding or changing a field of an in-memory type cannot change the
 //! file format without a compile error here. The records embed the signed records of the
