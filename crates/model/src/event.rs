@@ -110,7 +110,7 @@ pub enum Payload {
     Revoke {
         /// The actor revoked: nothing it signs after this event is accepted.
         actor: ActorId,
-        /// Why.
+        /// The reason the revoking authority gives (kept in the actor's state).
         reason: Text,
     },
     /// Registration of a licensed mine site.
@@ -126,7 +126,7 @@ pub enum Payload {
         site: SiteId,
         /// The new parcel's weight in points (0.01 ct).
         weight_pt: Points,
-        /// Its stone count.
+        /// How many stones it holds (at most [`crate::MAX_STONES`]).
         stones: u32,
         /// Its customs heading.
         hs_code: HsCode,
@@ -193,7 +193,7 @@ pub enum Payload {
     },
     /// The exporting authority records the shipment's departure.
     Export {
-        /// The certificate number.
+        /// The number of the certificate the shipment leaves under (issued in this ledger).
         #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The parcels, each at its latest event.
@@ -201,7 +201,7 @@ pub enum Payload {
     },
     /// A transit country's authority records a shipment passing through unopened.
     Transit {
-        /// The certificate number.
+        /// The number of the certificate the shipment travels under.
         #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The transit country.
@@ -358,7 +358,7 @@ pub struct EventBody {
     pub ledger: Origin,
     /// When the signer signed.
     pub time: Time,
-    /// Who signed.
+    /// The signing actor's id: `sig.key` must be its key at this point of the log.
     pub signer: ActorId,
     /// What it does.
     #[serde(flatten)]

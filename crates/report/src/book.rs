@@ -50,7 +50,6 @@ pub struct Parcel {
 pub struct Extraction {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
     pub parcel: ParcelId,
     pub site: SiteId,
@@ -72,7 +71,6 @@ pub struct Extraction {
 pub struct Transfer {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
     pub parcel: ParcelId,
     /// Seller.
@@ -159,7 +157,6 @@ pub struct Import {
 pub struct Step {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
     /// The event kind.
     pub kind: &'static str,

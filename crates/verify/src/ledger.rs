@@ -22,9 +22,9 @@ pub enum Cell {
     Null,
     /// An SQL `INTEGER` (64-bit signed).
     Int(i64),
-    /// Text.
+    /// An SQL `TEXT` (UTF-8).
     Text(String),
-    /// Bytes.
+    /// An SQL `BLOB`.
     Blob(Vec<u8>),
 }
 

@@ -310,11 +310,11 @@ pub trait State {
 /// The whole state in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemState {
-    /// Origin name.
+    /// The ledger's origin name, from its genesis.
     pub origin: Option<Origin>,
-    /// Actors.
+    /// Every enrolled actor, revoked ones included, by id.
     pub actors: BTreeMap<ActorId, ActorState>,
-    /// Sites.
+    /// Every registered mine site, by id.
     pub sites: BTreeMap<SiteId, SiteRecord>,
     /// Policies by country, every version.
     pub policies: BTreeMap<Country, PolicyHistory>,

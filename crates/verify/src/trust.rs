@@ -106,7 +106,7 @@ pub struct UnverifiableLog {
     pub origin: String,
     /// The vkey as written.
     pub vkey: String,
-    /// The optional URL.
+    /// The optional URL on the `log` line, kept as written.
     pub url: Option<String>,
 }
 

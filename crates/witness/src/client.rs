@@ -18,7 +18,7 @@ pub enum ClientError {
     Transport {
         /// The add-checkpoint URL.
         url: String,
-        /// Why.
+        /// The HTTP client's error (connection, TLS, timeout, or an unreadable answer).
         reason: String,
     },
     /// The witness refused with a status other than 409.
@@ -61,7 +61,7 @@ pub enum ClientError {
         url: String,
         /// The size to prove from.
         from: u64,
-        /// Why.
+        /// Why the log could not make the proof.
         reason: String,
     },
     /// A 409 without a size body.

@@ -33,7 +33,7 @@ pub enum CaError {
     Read {
         /// The CA certificate file, as given.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         error: std::io::Error,
     },
     /// The file holds no PEM certificate.
@@ -51,7 +51,7 @@ pub enum CaError {
     Unusable {
         /// The CA certificate file, as given.
         path: PathBuf,
-        /// Why.
+        /// What the PEM or X.509 parser reported.
         reason: String,
     },
 }

@@ -36,7 +36,7 @@ pub enum StateError {
     Malformed {
         /// The state file given as `--state`.
         path: PathBuf,
-        /// Why.
+        /// What is wrong with its contents.
         reason: String,
     },
     /// Another process holds the state.

@@ -143,7 +143,7 @@ pub enum StoreError {
     NotAnEvent {
         /// Its position in the input, from 1.
         number: u64,
-        /// Why.
+        /// What the strict event reader found wrong (docs/SPEC.md §2).
         source: kpledger_model::canonical::JsonError,
     },
     /// The ledger holds no certificate of that number.

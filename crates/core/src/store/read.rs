@@ -147,12 +147,12 @@ impl Ledger {
         self.with(|| self.all_docs("certificates", stored::read_certificate))
     }
 
-    /// Every actor.
+    /// Every enrolled actor, revoked ones included.
     pub fn actors(&self) -> Result<Vec<ActorState>, StoreError> {
         self.with(|| self.all_docs("actors", stored::read_actor))
     }
 
-    /// Every parcel.
+    /// Every parcel, consumed ones included (with that status).
     pub fn parcels(&self) -> Result<Vec<ParcelState>, StoreError> {
         self.with(|| self.all_docs("parcels", stored::read_parcel))
     }

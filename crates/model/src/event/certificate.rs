@@ -63,9 +63,9 @@ pub struct CertLine {
 pub struct CertExporter {
     /// The exporter's actor id in this ledger.
     pub actor: ActorId,
-    /// Name.
+    /// The exporter's name, as the certificate prints it.
     pub name: Text,
-    /// Address.
+    /// The exporter's address, as the certificate prints it.
     pub address: Text,
     /// Exporter licence number.
     pub licence_no: Text,
@@ -74,9 +74,9 @@ pub struct CertExporter {
 /// The importer as named on a certificate (Annex I (g)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertImporter {
-    /// Name.
+    /// The consignee's name, as the certificate prints it.
     pub name: Text,
-    /// Address.
+    /// The consignee's address, as the certificate prints it.
     pub address: Text,
     /// Country of destination.
     pub country: Country,
