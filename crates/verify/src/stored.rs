@@ -420,7 +420,7 @@ pub fn read_site(doc: &str) -> Result<SiteRecord, DocError> {
 pub enum StoredPolicy {
     /// The country's only version, without the time and signer of its `policy` event
     /// (which the reader finds in the events).
-    Only(Policy),
+    Only(Box<Policy>),
     /// Every version, oldest first, each with its event's time and signer.
     History(PolicyHistory),
 }
@@ -436,7 +436,7 @@ pub fn read_policy(doc: &str) -> Result<StoredPolicy, DocError> {
             entries: h.entries.into_iter().map(PolicyEntry::from).collect(),
         }))
     } else {
-        serde_json::from_value(value).map(StoredPolicy::Only).map_err(bad)
+        serde_json::from_value(value).map(|p| StoredPolicy::Only(Box::new(p))).map_err(bad)
     }
 }
 

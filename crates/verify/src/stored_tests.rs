@@ -115,7 +115,7 @@ fn a_country_with_one_policy_version_stores_the_policy_alone() {
             time: Time::new("2026-01-02T08:00:00Z").unwrap(),
             by: ActorId::new("sl.nma").unwrap(),
             root: false,
-            policy: p,
+            policy: *p,
         }],
     };
     // The entry's time and signer are not stored while it is the only one.

@@ -55,7 +55,7 @@ impl<'c> SqlState<'c> {
         };
         let policy = match stored::read_policy(&text) {
             Ok(StoredPolicy::History(h)) => return Ok(Some(h)),
-            Ok(StoredPolicy::Only(p)) => p,
+            Ok(StoredPolicy::Only(p)) => *p,
             Err(e) => return Err(Fault::BadRow(format!("policies {country}: {e}"))),
         };
         // One event at a time, in ledger order: the first match ends the read. (Reading every
