@@ -70,7 +70,8 @@ pub struct Enrolment<'a> {
     pub address: Option<&'a str>,
 }
 
-/// The simulator.
+/// A scenario driver over one ledger: the keys of every actor it enrolled (derived from the
+/// seed and the actor id), a simulated clock, and a counter for parcel ids.
 #[derive(Debug)]
 pub struct Sim {
     ledger: Ledger,
@@ -96,7 +97,7 @@ impl Sim {
         }
     }
 
-    /// The ledger.
+    /// The ledger it records into, for reads.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }

@@ -28,7 +28,7 @@ pub struct Stats {
     /// The ledger's origin name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
-    /// The period.
+    /// The days the figures cover (first and last included).
     pub period: Period,
     /// Production (extractions in the period).
     pub production: Production,

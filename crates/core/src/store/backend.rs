@@ -80,13 +80,13 @@ pub(crate) const COMPARED_TABLES: [Table; 6] =
 /// The `events` row of an accepted event, as the store writes it.
 #[derive(Debug, Clone, Copy)]
 pub struct EventRow<'a> {
-    /// The event's hash.
+    /// The event hash (the `hash` column, 32 bytes, unique).
     pub hash: &'a Hash,
     /// Its kind (`Payload::kind`).
     pub kind: &'a str,
     /// Its time, fixed-width UTC (so text order is time order).
     pub time: &'a str,
-    /// Its signer.
+    /// The actor id of its signer.
     pub signer: &'a str,
     /// Its canonical bytes, as text.
     pub doc: &'a str,

@@ -101,7 +101,6 @@ pub(crate) struct Pending {
     parcels: Vec<(String, i64)>,
     /// Pending `log_nodes` rows, by (level, index).
     nodes: BTreeMap<(u32, u64), Hash>,
-    /// The frontier to store.
     frontier: Option<(u64, Vec<u8>)>,
     /// Pending derived rows, by (table, key): the last one written of each key.
     derived: BTreeMap<(Table, String), Vec<Cell>>,
