@@ -17,7 +17,7 @@ use kpledger_model::{ActorId, Cents, CertImporter, Origin, ParcelId, Points, Pol
 use kpledger_verify::{Finding, Report};
 use serde::{Deserialize, Serialize};
 
-use crate::sim::{Sim, SimError, licence, site, text};
+use crate::sim::{Enrolment, Sim, SimError, licence, site, text};
 use crate::store::{Ledger, StoreError};
 
 /// The embedded country policies (`policies/XX.json`).
@@ -423,7 +423,8 @@ impl Licensed {
         sites: &[&SiteId],
     ) -> Result<ActorId, SimError> {
         let licence = licence(&self.licence, &self.class, "2026-01-01", "2026-12-31", sites)?;
-        sim.enrol_at(by, &self.id, &self.name, role, country, Some(licence), self.address.as_deref())
+        let (id, name, address) = (&self.id, &self.name, self.address.as_deref());
+        sim.enrol_with(by, Enrolment { id, name, role, country, licence: Some(licence), address })
     }
 }
 

@@ -10,7 +10,7 @@ use kpledger_model::{
 use kpledger_verify::stored;
 use kpledger_verify::{ActorState, CertificateState, ParcelState, PolicyHistory};
 
-use super::backend::{Backend, Reads};
+use super::backend::{Backend, KeyRange, Reads};
 use super::state::SqlState;
 use super::{Fault, Ledger, StoreError};
 
@@ -66,7 +66,7 @@ impl Ledger {
             let (lo, hi) = prefix.parcel_text_range();
             let limit = u64::try_from(limit).unwrap_or(u64::MAX);
             let mut out = Vec::new();
-            for text in self.reads().derived_keys_between("parcels", &lo, &hi, limit)? {
+            for text in self.reads().derived_keys_between("parcels", KeyRange { lo: &lo, hi: &hi, limit })? {
                 let id = text.parse().map_err(|_| {
                     Fault::Corrupt(format!("parcel id {text:?} in the parcels table is not a UUID"))
                 })?;

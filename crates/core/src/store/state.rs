@@ -9,7 +9,7 @@ use kpledger_verify::{ActorState, CertificateState, ParcelState, PolicyEntry, Po
 
 use super::Fault;
 use super::append::BatchCache;
-use super::backend::Reads;
+use super::backend::{Page, Reads};
 
 /// The rules' view of the ledger, read from the derived tables.
 pub(super) struct SqlState<'c> {
@@ -63,7 +63,7 @@ impl<'c> SqlState<'c> {
         // there are fewer: recording became quadratic in the ledger's length.)
         let mut after = 0;
         loop {
-            let page = self.store.event_docs_of_kinds_after(&["policy"], after, 1)?;
+            let page = self.store.event_docs_of_kinds_after(&["policy"], Page { after, limit: 1 })?;
             let Some((last, _)) = page.last() else { break };
             after = *last;
             for (seq, doc) in page {

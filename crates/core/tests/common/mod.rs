@@ -36,3 +36,28 @@ pub(crate) fn store_checkpoints(path: &Path, checkpoints: &[StoredCheckpoint]) {
 /// A country's policy as published in `policies/XX.json`.
 #[allow(unused_imports)]
 pub(crate) use kpledger_testkit::cast::policy;
+
+/// A demo directory as `kpledger demo` makes it, with the importer trust policy its
+/// `manifest.json` names.
+pub(crate) struct Demo {
+    pub(crate) dir: kpledger_testkit::TempDir,
+    pub(crate) policy: kpledger_verify::TrustPolicy,
+}
+
+impl Demo {
+    /// `kpledger demo` with `parcels` parcels into a new directory for the test `tag`.
+    pub(crate) fn new(tag: &str, parcels: u32) -> Demo {
+        let dir = kpledger_testkit::TempDir::new(tag);
+        kpledger_core::demo::run(dir.path(), parcels, &mut |_| {}).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let policy_file = dir.join(manifest["policy"].as_str().unwrap());
+        let policy = kpledger_verify::TrustPolicy::parse(&std::fs::read(policy_file).unwrap()).unwrap();
+        Demo { dir, policy }
+    }
+
+    /// The bytes of the bundle `bundles/NAME`.
+    pub(crate) fn bundle(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join("bundles").join(name)).unwrap()
+    }
+}

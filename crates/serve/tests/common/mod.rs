@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kpledger_core::sim::Sim;
-use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SiteId};
+use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SecretKey, SiteId};
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KOROMA, NMA, SESAY, TONGO, Terms};
 
@@ -59,6 +59,18 @@ impl World {
         (parcel, ev)
     }
 
+    /// A new extraction by `miner` at `site`, recorded in the ledger: the new parcel.
+    pub(crate) fn recorded(&mut self, miner: &ActorId, site: &SiteId) -> ParcelId {
+        let (parcel, ev) = self.extraction(miner, site);
+        self.sim.ledger_mut().append(&ev).unwrap();
+        parcel
+    }
+
+    /// The signing key of `who`.
+    pub(crate) fn key(&self, who: &ActorId) -> SecretKey {
+        self.sim.key(who).unwrap().clone()
+    }
+
     /// A config over this world's ledger.
     pub(crate) fn config(&self) -> kpledger_serve::Config {
         kpledger_serve::Config::new(self.ledger.clone())
@@ -86,12 +98,7 @@ pub(crate) fn try_start(cfg: kpledger_serve::Config) -> Result<Server, kpledger_
 }
 
 pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build(),
-    )
+    kpledger_testkit::http::agent(Duration::from_secs(60), None)
 }
 
 /// A response: status, selected headers, body.
@@ -147,16 +154,11 @@ pub(crate) fn now() -> i64 {
 }
 
 /// A GET signed (RFC 9421) by `actor` with `key`, with the given headers' values.
-pub(crate) fn signed_headers(
-    url: &str,
-    actor: &ActorId,
-    key: &kpledger_model::SecretKey,
-    nonce: &str,
-) -> (String, String) {
+pub(crate) fn signed_headers(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> (String, String) {
     kpledger_serve::auth::sign_request("GET", url, actor.as_str(), key, now(), nonce)
 }
 
-pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::SecretKey, nonce: &str) -> Answer {
+pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> Answer {
     let (input, sig) = signed_headers(url, actor, key, nonce);
     get_with(url, &input, &sig)
 }
