@@ -158,19 +158,11 @@ pub(crate) fn init(a: InitArgs) -> Result<u8> {
     let body =
         EventBody::new(origin.clone(), now_or(time.as_ref()), id.clone(), Payload::Genesis { authority });
     let parsed = Event::sign(body, &key)?.into_parsed()?;
-    let mut l = Ledger::create(ledger)?;
-    match l.append(&parsed) {
-        Ok(_) => {
-            println!("created {} (origin {origin}), root authority {id}", l.path().display());
-            Ok(OK)
-        }
-        Err(e) => {
-            drop(l);
-            // The file was created empty by this command a moment ago; nothing else is in it.
-            let _ = std::fs::remove_file(ledger);
-            Err(e.into())
-        }
-    }
+    // The ledger with its genesis, or nothing (a database's tables and the genesis are one
+    // transaction; a file is removed again).
+    let (l, _) = Ledger::create_with_genesis(ledger, &parsed)?;
+    println!("created {} (origin {origin}), root authority {id}", l.path().display());
+    Ok(OK)
 }
 
 pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {

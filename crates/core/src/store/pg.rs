@@ -160,6 +160,10 @@ pub struct PgStore {
     pub(super) statements: RefCell<HashMap<String, postgres::Statement>>,
     /// Rows of the open write transaction not yet sent (`pg_backend.rs`).
     pub(super) pending: RefCell<super::pg_backend::Pending>,
+    /// True while the transaction that creates the tables is still open
+    /// ([`PgStore::create_uncommitted`]): the next write transaction is part of it, and its
+    /// commit or rollback commits or undoes the creation too.
+    pub(super) creating: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -209,33 +213,49 @@ impl PgStore {
             shown,
             statements: RefCell::default(),
             pending: RefCell::default(),
+            creating: std::cell::Cell::new(false),
         })
     }
 
     /// Creates the ledger's tables in an empty database (one with no table, view, function or
     /// schema of its own), all or nothing.
     pub fn create(url: &str) -> Result<PgStore, StoreError> {
+        let s = PgStore::create_uncommitted(url)?;
+        s.client.borrow_mut().batch_execute("COMMIT").map_err(|e| pg_err(&s.shown, e))?;
+        s.creating.set(false);
+        Ok(s)
+    }
+
+    /// As [`PgStore::create`], the transaction left open: the first write transaction
+    /// (`Backend::begin_write`) goes on in it, so that the tables and what it writes (the
+    /// genesis event) are committed together, or neither is. Dropped before that commit, the
+    /// connection closes and the server rolls the creation back.
+    pub(crate) fn create_uncommitted(url: &str) -> Result<PgStore, StoreError> {
         let s = PgStore::connect(url, false, Duration::from_secs(5))?;
         let shown = s.shown.clone();
         {
             let mut client = s.client.borrow_mut();
-            let mut tx = client.transaction().map_err(|e| pg_err(&shown, e))?;
-            let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
+            let err = |e| pg_err(&shown, e);
+            client.batch_execute("BEGIN").map_err(err)?;
+            let found = catalog(&mut *client).map_err(err)?;
             if found.iter().any(|l| l != "schema public") {
+                client.batch_execute("ROLLBACK").map_err(err)?;
                 return Err(StorageError::Exists(shown).into());
             }
             // New tables go into the first schema of the search path: `public` here (the
             // database was just found to hold nothing of its own that could stand in for a
-            // built-in).
-            tx.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(|e| pg_err(&shown, e))?;
-            tx.batch_execute(PG_SCHEMA).map_err(|e| pg_err(&shown, e))?;
-            tx.execute(
-                "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
-                &[&APPLICATION_ID, &SCHEMA_VERSION],
-            )
-            .map_err(|e| pg_err(&shown, e))?;
-            tx.commit().map_err(|e| pg_err(&shown, e))?;
+            // built-in); `pg_catalog` first again for the rest of the transaction.
+            client.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(err)?;
+            client.batch_execute(PG_SCHEMA).map_err(err)?;
+            client
+                .execute(
+                    "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
+                    &[&APPLICATION_ID, &SCHEMA_VERSION],
+                )
+                .map_err(err)?;
+            client.batch_execute("SET LOCAL search_path = pg_catalog, public").map_err(err)?;
         }
+        s.creating.set(true);
         Ok(s)
     }
 

@@ -554,6 +554,11 @@ impl Reads for PgStore {
         let sql = format!("SELECT * FROM public.{table} WHERE {} = $1", order_column(table)?);
         self.query_opt(&sql, &[&key])?.as_ref().map(cells).transpose()
     }
+    fn derived_rows_by_key(&self, table: Table, keys: &[&str]) -> Result<Vec<Vec<Cell>>, Fault> {
+        let sql = format!("SELECT * FROM public.{table} WHERE {} = ANY($1)", order_column(table)?);
+        let keys: Vec<&str> = keys.to_vec();
+        self.query(&sql, &[&keys])?.iter().map(cells).collect()
+    }
     fn counts(&self) -> Result<StoredCounts, Fault> {
         let count = |sql: &str| -> Result<u64, Fault> {
             Ok(seq(self.query_opt(sql, &[])?.map_or(Ok(0), |r| r.try_get(0)).map_err(fault)?))
@@ -653,6 +658,8 @@ impl WriteTx for PgTx<'_> {
         self.store.flush()?;
         self.open = false;
         self.store.forget();
+        // The creation of the tables too, when this transaction is part of it.
+        self.store.creating.set(false);
         self.store.batch("COMMIT")
     }
     fn writes(&self) -> &dyn Writes {
@@ -664,8 +671,10 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         if self.open {
             self.store.forget();
-            // A broken connection rolls the transaction back by itself.
+            // A broken connection rolls the transaction back by itself. The creation of the
+            // tables too, when this transaction is part of it.
             let _ = self.store.batch("ROLLBACK");
+            self.store.creating.set(false);
         }
     }
 }
@@ -687,7 +696,10 @@ impl Backend for PgStore {
     }
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         self.forget();
-        self.batch("BEGIN")?;
+        // Inside the transaction that created the tables, this one is part of it.
+        if !self.creating.get() {
+            self.batch("BEGIN")?;
+        }
         self.pending.borrow_mut().active = true;
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
