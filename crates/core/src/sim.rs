@@ -447,12 +447,24 @@ impl Sim {
         number: &str,
         holder: &ActorId,
     ) -> Result<Appended, SimError> {
+        let confirmation = self.import_confirmation(number, holder)?;
+        self.submit(authority, Payload::ImportConfirmation { confirmation })
+    }
+
+    /// A confirmation of receipt that matches certificate `number` as recorded: every parcel
+    /// at its head, the certificate's parcel count and carats, received today with the seals
+    /// intact, `holder` taking custody.
+    pub fn import_confirmation(
+        &self,
+        number: &str,
+        holder: &ActorId,
+    ) -> Result<ImportConfirmation, SimError> {
         let cert = self
             .ledger
             .certificate(&reference(number)?)?
             .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
         let c = cert.certificate;
-        let confirmation = ImportConfirmation {
+        Ok(ImportConfirmation {
             certificate: c.number.clone(),
             parcels: self.current_refs(number)?,
             parcel_count: c.parcel_count,
@@ -462,8 +474,7 @@ impl Sim {
             date_of_receipt: self.now().date(),
             seal_intact: true,
             holder: holder.clone(),
-        };
-        self.submit(authority, Payload::ImportConfirmation { confirmation })
+        })
     }
 
     /// Seals a parcel with container seal numbers.

@@ -98,18 +98,7 @@ pub fn transit(sim: &Sim, number: &str, country: &str) -> Payload {
 /// every parcel at its head, the certificate's parcel count and carats, received today with
 /// the seals intact, `holder` taking custody.
 pub fn confirmation(sim: &Sim, number: &str, holder: &ActorId) -> ImportConfirmation {
-    let c = certificate(sim, number);
-    ImportConfirmation {
-        certificate: c.number.clone(),
-        parcels: sim.current_refs(number).unwrap(),
-        parcel_count: c.parcel_count,
-        carats_pt: Points(c.carats()),
-        importer: c.importer.name.clone(),
-        exporter: c.exporter.name.clone(),
-        date_of_receipt: sim.now().date(),
-        seal_intact: true,
-        holder: holder.clone(),
-    }
+    sim.import_confirmation(number, holder).unwrap()
 }
 
 /// An import payload of a shipment of several parcels, each `(points, stones, heading)`, with
