@@ -15,6 +15,7 @@ use kpledger_model::{
 
 use crate::OK;
 use crate::args::{ActorCmd, KeyCmd, SiteCmd};
+use kpledger_verify::stored::AsStored;
 
 /// `policy new`: a starting policy for `country`, from the participant and suspension lists
 /// kpledger ships (policies/SL.json), every national value a documented default listed in
@@ -212,8 +213,9 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }),
         ActorCmd::List(ListArgs { ledger, json }) => {
             let actors = ledger.open(true)?.actors()?;
+            let actors: Vec<_> = actors.iter().map(AsStored).collect();
             let headers = ["actor", "role", "country", "licence", "valid", "status", "name"];
-            print_list(&actors, json, &headers, |a| {
+            print_list(&actors, json, &headers, |AsStored(a)| {
                 let r = &a.record;
                 let licence =
                     |show: fn(&Licence) -> String| r.licence.as_ref().map(show).unwrap_or_else(|| "-".into());

@@ -17,7 +17,7 @@ use kpledger_model::{ActorId, Cents, CertImporter, Origin, ParcelId, Points, Pol
 use kpledger_verify::{Finding, Report};
 use serde::{Deserialize, Serialize};
 
-use crate::sim::{Sim, SimError, licence, site, text};
+use crate::sim::{Enrolment, Sim, SimError, licence, site, text};
 use crate::store::{Ledger, StoreError};
 
 /// The embedded country policies (`policies/XX.json`).
@@ -45,9 +45,9 @@ pub enum DemoError {
     /// A file could not be written.
     #[error("cannot write {path}")]
     Io {
-        /// The file.
+        /// The file the demo was writing.
         path: PathBuf,
-        /// The reason.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// The scenario failed (a bug: the demo's events should all be accepted).
@@ -69,7 +69,7 @@ pub struct CountrySummary {
     pub carats_mined_pt: u64,
     /// The sealed export lot.
     pub export_lot: ParcelId,
-    /// Its weight.
+    /// Its weight in points (0.01 ct): the carats its certificate declares.
     pub export_lot_pt: u64,
     /// Its final official value.
     pub export_value_usd_cents: u64,
@@ -88,11 +88,11 @@ pub struct CountrySummary {
 /// What the demo did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
-    /// The directory.
+    /// The directory the demo wrote into.
     pub dir: PathBuf,
-    /// The ledger file.
+    /// The ledger in it (`ledger.kpl`).
     pub ledger: PathBuf,
-    /// The manifest file.
+    /// The manifest that lists what the demo wrote (`manifest.json`).
     pub manifest: PathBuf,
     /// Events recorded.
     pub events: u64,
@@ -423,7 +423,8 @@ impl Licensed {
         sites: &[&SiteId],
     ) -> Result<ActorId, SimError> {
         let licence = licence(&self.licence, &self.class, "2026-01-01", "2026-12-31", sites)?;
-        sim.enrol_at(by, &self.id, &self.name, role, country, Some(licence), self.address.as_deref())
+        let (id, name, address) = (&self.id, &self.name, self.address.as_deref());
+        sim.enrol_with(by, Enrolment { id, name, role, country, licence: Some(licence), address })
     }
 }
 

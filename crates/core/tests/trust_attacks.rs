@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use kpledger_core::Ledger;
 use kpledger_core::demo::importer;
 use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
-use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_core::sim::{Enrolment, Sim, licence, site, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, SiteId,
@@ -677,14 +677,16 @@ fn a_verified_bundle_of_two_parcels_is_imported_as_its_shipment() {
         .enrol(&nma, "sl.dealer.one", "Dealer One", Role::Dealer, "SL", Some(lic("D/1", "dealer", &[])))
         .unwrap();
     let exporter = sim
-        .enrol_at(
+        .enrol_with(
             &nma,
-            "sl.exporter.one",
-            "Exporter One Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("E/1", "exporter", &[])),
-            Some("1 Main Road, Koidu"),
+            Enrolment {
+                id: "sl.exporter.one",
+                name: "Exporter One Ltd",
+                role: Role::Exporter,
+                country: "SL",
+                licence: Some(lic("E/1", "exporter", &[])),
+                address: Some("1 Main Road, Koidu"),
+            },
         )
         .unwrap();
     let valuer = sim.enrol(&nma, "sl.valuer", "Government Valuer", Role::Valuer, "SL", None).unwrap();

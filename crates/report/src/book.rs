@@ -50,11 +50,8 @@ pub struct Parcel {
 pub struct Extraction {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
-    /// The parcel.
     pub parcel: ParcelId,
-    /// The site.
     pub site: SiteId,
     /// The site's name.
     pub site_name: String,
@@ -64,7 +61,6 @@ pub struct Extraction {
     pub region: String,
     /// Weight in points.
     pub weight_pt: u64,
-    /// The miner.
     pub miner: ActorId,
     /// The price of the parcel's first sale, the production value (cents), once sold whole.
     pub first_sale_cents: Option<u64>,
@@ -75,9 +71,7 @@ pub struct Extraction {
 pub struct Transfer {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
-    /// The parcel.
     pub parcel: ParcelId,
     /// Seller.
     pub from: ActorId,
@@ -100,7 +94,6 @@ pub struct Cert {
     pub seq: u64,
     /// When it was recorded.
     pub time: Time,
-    /// The certificate.
     pub certificate: Certificate,
     /// Composition of the certified parcels (points per source).
     pub comp: Comp,
@@ -164,7 +157,6 @@ pub struct Import {
 pub struct Step {
     /// Ledger position.
     pub seq: u64,
-    /// When.
     pub time: Time,
     /// The event kind.
     pub kind: &'static str,

@@ -35,9 +35,9 @@ pub(crate) const DEFAULT_LOOKBACK_DAYS: u32 = 365;
 /// A red flag and the day it is dated (for the period it belongs to).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag {
-    /// The day.
+    /// The day the flag is dated: the event's, or for ST-3 the first day of its period.
     pub date: Date,
-    /// The warning.
+    /// The warning, with its ST or SW rule code.
     pub finding: Finding,
 }
 

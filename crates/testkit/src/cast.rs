@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use kpledger_core::demo::POLICIES;
-use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::sim::{Enrolment, Sim, licence, site};
 use kpledger_model::canonical::from_slice_strict;
 pub use kpledger_model::{ActorId, SiteId};
 use kpledger_model::{Origin, Policy, Role, Time};
@@ -397,7 +397,19 @@ pub fn build_on(sim: &mut Sim, mut cast: Cast, steps: &[Step], terms: &Terms<'_>
                     let sites: Vec<&SiteId> = sites.iter().collect();
                     licence(&number.replace("{y}", year), class, from, to, &sites).unwrap()
                 });
-                let id = sim.enrol_at(&by, p.id, p.name, p.role, p.country, lic, p.address).unwrap();
+                let id = sim
+                    .enrol_with(
+                        &by,
+                        Enrolment {
+                            id: p.id,
+                            name: p.name,
+                            role: p.role,
+                            country: p.country,
+                            licence: lic,
+                            address: p.address,
+                        },
+                    )
+                    .unwrap();
                 cast.actors.insert(p.id, id);
             }
             Step::Policy(by) => {

@@ -94,11 +94,12 @@ pub fn transit(sim: &Sim, number: &str, country: &str) -> Payload {
     }
 }
 
-/// A confirmation of receipt that matches certificate `number` as recorded in `sim`'s ledger:
-/// every parcel at its head, the certificate's parcel count and carats, received today with
-/// the seals intact, `holder` taking custody.
+/// A confirmation of receipt that matches certificate `number` as recorded in `sim`'s ledger
+/// ([`Sim::confirmation`], which `Sim::confirm_import` records): every parcel at its head, the
+/// certificate's parcel count and carats, received today with the seals intact, `holder`
+/// taking custody.
 pub fn confirmation(sim: &Sim, number: &str, holder: &ActorId) -> ImportConfirmation {
-    sim.import_confirmation(number, holder).unwrap()
+    sim.confirmation(number, holder).unwrap()
 }
 
 /// An import payload of a shipment of several parcels, each `(points, stones, heading)`, with

@@ -20,11 +20,11 @@ use crate::state::{MemState, State as _};
 pub enum Cell {
     /// SQL NULL.
     Null,
-    /// An integer.
+    /// An SQL `INTEGER` (64-bit signed).
     Int(i64),
-    /// Text.
+    /// An SQL `TEXT` (UTF-8).
     Text(String),
-    /// Bytes.
+    /// An SQL `BLOB`.
     Blob(Vec<u8>),
 }
 

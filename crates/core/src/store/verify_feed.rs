@@ -5,7 +5,7 @@ use kpledger_model::{Hash, ParsedEvent};
 use kpledger_verify::{Cell, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{LedgerCheck, Report, SigMode};
 
-use super::backend::{Backend, COMPARED_TABLES, Reads};
+use super::backend::{Backend, COMPARED_TABLES, Page, Reads};
 use super::sqlite::integrity_check_at;
 use super::{Db, Fault, Ledger, StoreError};
 
@@ -128,7 +128,9 @@ impl Ledger {
                     return None;
                 }
                 first = false;
-                match reads.derived_rows_after("parcels", last_key.as_deref(), PARCEL_PAGE) {
+                match reads
+                    .derived_rows_after("parcels", Page { after: last_key.as_deref(), limit: PARCEL_PAGE })
+                {
                     Ok(rows) => {
                         last_key = match rows.last().and_then(|r| r.first()) {
                             Some(Cell::Text(k)) if rows.len() as u64 == PARCEL_PAGE => Some(k.clone()),
