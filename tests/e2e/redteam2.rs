@@ -4,7 +4,7 @@
 use kpledger_core::demo::importer;
 use kpledger_core::sim::Sim;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
-use kpledger_model::{ActorId, Cents, Points};
+use kpledger_model::{ActorId, Cents};
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Terms};
 use kpledger_testkit::events::to_exporter;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
