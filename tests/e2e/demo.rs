@@ -343,7 +343,7 @@ fn demo_contract(d: &Demo, file: &Demo) {
 fn ledger_holds(d: &Demo, file_demo: &Demo, tag: &str, policy: &Path) {
     let work = TempDir::new(tag);
     let file = demo_in(file_demo, &work, "file");
-    let ledger = demo_in(d, &work, &tag);
+    let ledger = demo_in(d, &work, tag);
     kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
     let (out, report) = verify_json(&ledger);
     out.ok();
