@@ -988,8 +988,13 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
         };
         check.feed_prepared(&row, p, &mut Agreeing);
     }
-    let report =
-        check.finish(&mut Agreeing, &kpledger_verify::Tables::new(), &mut std::iter::empty(), Default::default(), &[]);
+    let report = check.finish(
+        &mut Agreeing,
+        &kpledger_verify::Tables::new(),
+        &mut std::iter::empty(),
+        Default::default(),
+        &[],
+    );
     let at_seq = |seq: u64| report.findings.iter().filter(move |f| f.is_error() && f.seq == Some(seq));
     assert!(
         at_seq(n + 1).any(|f| f.code.code() == "CH-1" && f.message.contains("already recorded earlier")),

@@ -95,7 +95,8 @@ fn consumed_parcels_rows_are_compared_in_batches_and_every_one_is_checked() {
     let dir = TempDir::new("verify-reads");
     let summary = demo::run(&dir.join("demo"), 8, &mut |_| {}).unwrap();
     assert!(summary.report.ok);
-    let ledger = Ledger::open(&summary.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    let ledger =
+        Ledger::open(&summary.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
     let consumed: Vec<String> = {
         let c = rusqlite::Connection::open(&summary.ledger).unwrap();
         let mut st = c.prepare("SELECT id FROM parcels WHERE status = 'consumed' ORDER BY id").unwrap();
@@ -132,7 +133,9 @@ fn consumed_parcels_rows_are_compared_in_batches_and_every_one_is_checked() {
     let report = verify_demo(&ledger, &mut stored);
     let missing: usize = consumed
         .iter()
-        .filter(|k| consumed_row_errors(&report, k).iter().any(|m| m.contains("is missing from table parcels")))
+        .filter(|k| {
+            consumed_row_errors(&report, k).iter().any(|m| m.contains("is missing from table parcels"))
+        })
         .count();
     assert_eq!(missing, consumed.len() - 1, "{:#?}", report.findings);
 }
