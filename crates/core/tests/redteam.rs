@@ -161,6 +161,13 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
     w.assert_refuses(&ev, &["IM-1"], "custody handed to a namesake of the importer");
 }
 
+/// Guinea's GN-2026-000777 for 100.00 ct from Guinea Rough SARL to Liberty, issued today and
+/// valid until 2026-06-30.
+fn gn_000777(w: &World) -> kpledger_model::ForeignCertificate {
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid)
+}
+
 /// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`,
 /// naming Liberty Rough Exports as importer.
 fn foreign(
@@ -226,17 +233,11 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
 #[test]
 fn redteam_same_foreign_certificate_imported_twice_is_refused() {
     let mut w = world("double-import", ("2026-01-01", "2026-12-31"));
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let mme = w.mme.clone();
-    let first = import_payload(
-        &mut w,
-        10_000,
-        foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()),
-    );
+    let (mme, cert) = (w.mme.clone(), gn_000777(&w));
+    let first = import_payload(&mut w, 10_000, cert.clone());
     w.sim.submit(&mme, first).unwrap();
     w.sim.tick(60);
-    let second =
-        import_payload(&mut w, 10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
+    let second = import_payload(&mut w, 10_000, cert);
     w.assert_refused(&mme, second, &["KP-2", "IM-1"], "the same foreign certificate imported twice");
 }
 
@@ -254,9 +255,7 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
 #[test]
 fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
     let mut w = world("three-as-one", ("2026-01-01", "2026-12-31"));
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let mme = w.mme.clone();
-    let mut cert = foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid);
+    let (mme, mut cert) = (w.mme.clone(), gn_000777(&w));
     cert.parcel_count = 3;
     cert.lines = [("7102.21", 4_000u64), ("7102.31", 6_000)]
         .iter()

@@ -128,7 +128,7 @@ pub enum Payload {
         weight_pt: Points,
         /// How many stones it holds (at most [`crate::MAX_STONES`]).
         stones: u32,
-        /// Its customs heading.
+        /// Its customs heading (`7102.xx`; KP-3 names the rough-diamond ones).
         hs_code: HsCode,
     },
     /// The receiver accepts a handover offer, with the weight it measured.
@@ -144,14 +144,14 @@ pub enum Payload {
         parcel: ParcelId,
         /// Hash of its latest event.
         prev: Hash,
-        /// The new parcels.
+        /// The parcels it is split into, each new, with its own weight and stones.
         outputs: Vec<NewParcel>,
     },
     /// The holder merges several parcels into one.
     Merge {
         /// The parcels merged (consumed).
         inputs: Vec<ParcelRef>,
-        /// The new parcel.
+        /// The parcel the inputs become (a new id).
         output: NewParcel,
     },
     /// Official valuation of a parcel (the three values and the final one).
@@ -169,7 +169,7 @@ pub enum Payload {
         /// The independent valuer's value, where there is one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         independent_usd_cents: Option<Cents>,
-        /// The final value.
+        /// The value that counts, by the country's `valuation_rule`.
         final_usd_cents: Cents,
         /// Export duty or royalty due on the final value.
         duty_usd_cents: Cents,

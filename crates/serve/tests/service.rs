@@ -92,10 +92,7 @@ fn a_refusal_is_422_problem_json_with_rule_codes_and_nothing_of_the_submission_i
 #[test]
 fn a_document_not_signed_by_an_enrolled_key_is_refused_before_any_database_work() {
     let mut w = World::new("sig");
-    let mut cfg = w.config();
-    cfg.queue = 1;
-    cfg.group = 1;
-    let s = start(cfg);
+    let s = start(kpledger_serve::Config { queue: 1, group: 1, ..w.config() });
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
     let (_, good) = w.extraction(&koroma, &koidu);
     // A bit of the signature flipped.
@@ -144,10 +141,7 @@ fn a_document_not_signed_by_an_enrolled_key_is_refused_before_any_database_work(
 #[test]
 fn malformed_is_400_other_media_415_too_large_413() {
     let mut w = World::new("limits");
-    let mut cfg = w.config();
-    cfg.max_body = 4096;
-    cfg.max_events = 3;
-    let s = start(cfg);
+    let s = start(kpledger_serve::Config { max_body: 4096, max_events: 3, ..w.config() });
     let url = format!("{}/v1/events", s.url);
     let a = post(&url, "application/json", b"{\"body\":");
     assert_eq!((a.status, a.content_type.as_str()), (400, "application/problem+json"));

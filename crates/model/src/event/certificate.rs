@@ -50,7 +50,7 @@ impl<'de> Deserialize<'de> for OriginClaim {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertLine {
-    /// The customs heading.
+    /// The customs heading of this line's stones (`7102.xx`).
     pub hs_code: HsCode,
     /// Carats under this heading.
     pub carats_pt: Points,
@@ -174,7 +174,7 @@ pub struct ForeignCertificate {
 /// The importing authority's confirmation of receipt (KPCS Section III (b)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportConfirmation {
-    /// The certificate number.
+    /// The number of the certificate the shipment left this ledger under.
     #[serde(deserialize_with = "crate::types::de_reference")]
     pub certificate: Text,
     /// The parcels received, each at its latest event (the export or transit).

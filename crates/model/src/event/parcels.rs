@@ -30,7 +30,7 @@ pub struct ImportParcel {
     pub parcel: ParcelId,
     /// Its weight on receipt.
     pub weight_pt: Points,
-    /// Its stone count.
+    /// How many stones it holds.
     pub stones: u32,
     /// Its customs heading (`7102.xx`).
     pub hs_code: HsCode,

@@ -12,18 +12,27 @@ use kpledger_testkit::cast::{self, KAMARA, KOIDU, KOROMA, NMA, SESAY, TONGO, Ter
 
 pub(crate) const ORIGIN: &str = "kpledger.sl/serve-test";
 
-/// The world: the simulator (keys, clock), who is who.
+kpledger_testkit::cast_ids! {
+    /// Who is who: the NMA, a miner at Koidu, one at Tongo, and the dealer.
+    pub(crate) struct Cast { nma: NMA, koroma: KOROMA, sesay: SESAY, dealer: KAMARA }
+    sites { koidu: KOIDU, tongo: TONGO }
+}
+
+/// The world: the simulator (keys, clock), and who is who (`w.koroma`, through `Deref`).
 pub(crate) struct World {
     pub(crate) dir: PathBuf,
     pub(crate) ledger: PathBuf,
     pub(crate) sim: Sim,
-    pub(crate) nma: ActorId,
-    pub(crate) koroma: ActorId,
-    pub(crate) sesay: ActorId,
-    pub(crate) dealer: ActorId,
-    pub(crate) koidu: SiteId,
-    pub(crate) tongo: SiteId,
+    cast: Cast,
     _tmp: TempDir,
+}
+
+impl std::ops::Deref for World {
+    type Target = Cast;
+
+    fn deref(&self) -> &Cast {
+        &self.cast
+    }
 }
 
 impl World {
@@ -33,10 +42,7 @@ impl World {
         let terms = Terms::new(ORIGIN, "kpledger-serve-tests", "2026-03-02T08:00:00Z");
         let (sim, c, tmp) = cast::world(&format!("serve-{tag}"), &cast::SIERRA_LEONE[..7], &terms);
         let (dir, path) = (tmp.path().to_owned(), tmp.ledger());
-        let (nma, koroma, sesay, dealer) =
-            (c.actor(NMA.id), c.actor(KOROMA.id), c.actor(SESAY.id), c.actor(KAMARA.id));
-        let (koidu, tongo) = (c.site(KOIDU.0), c.site(TONGO.0));
-        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo, _tmp: tmp }
+        World { dir, ledger: path, sim, cast: Cast::of(&c), _tmp: tmp }
     }
 
     /// A new extraction by `miner` at `site`, signed, not recorded; the clock moves a minute.
