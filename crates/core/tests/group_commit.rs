@@ -201,3 +201,36 @@ fn another_connection_copies_the_writers_log_into_the_database_file() {
     assert!(report.ok, "{:?}", report.findings);
     assert_eq!(copier.len().unwrap(), sim.ledger().len().unwrap());
 }
+
+/// The parcels a group writes are kept decoded for its next events; a refused submission's
+/// parcels must vanish with its savepoint: a split of a parcel mined only by a refused
+/// submission is refused, and accepted once the parcel is recorded (in the same group).
+#[test]
+fn a_parcel_written_by_a_refused_submission_is_not_seen_by_the_next() {
+    let terms = Terms::new("kpledger.sl/group-parcel", "group-parcel", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group-parcel", &cast::SIERRA_LEONE[..5], &terms);
+    let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
+    let mined = events::extraction(&mut sim, &miner, &koidu, 100, 2);
+    let Payload::Extraction { parcel, .. } = mined.event.body.payload else { panic!("an extraction") };
+    let refused = events::extraction(&mut sim, &miner, &tongo, 100, 1); // not on the licence
+    sim.tick(1);
+    let part = |sim: &mut Sim, pt| kpledger_model::NewParcel {
+        parcel: sim.new_parcel_id(),
+        weight_pt: kpledger_model::Points(pt),
+        stones: Some(1),
+    };
+    let outputs = vec![part(&mut sim, 60), part(&mut sim, 40)];
+    let split = sim.sign(&miner, Payload::Split { parcel, prev: mined.hash, outputs }).unwrap();
+    let run = |sim: &mut Sim, subs: Vec<Vec<ParsedEvent>>| {
+        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+            .iter()
+            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+            .collect();
+        sim.ledger_mut().append_groups(&groups).unwrap().into_iter().map(|o| o.is_ok()).collect::<Vec<_>>()
+    };
+    let out = run(&mut sim, vec![vec![mined.clone(), refused], vec![split.clone()]]);
+    assert_eq!(out, [false, false], "a split of a parcel mined only by a refused submission");
+    assert_eq!(run(&mut sim, vec![vec![mined], vec![split]]), [true, true]);
+    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}

@@ -3,7 +3,7 @@
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Country, Hash, ParsedEvent};
 use kpledger_verify::rows::DerivedRow;
-use kpledger_verify::{Accepted, ActorState, Effect, Finding, PolicyHistory, SigMode};
+use kpledger_verify::{Accepted, ActorState, Effect, Finding, ParcelState, PolicyHistory, SigMode};
 
 use super::backend::{Backend, EventRow, Reads, Writes};
 use super::state::SqlState;
@@ -170,6 +170,10 @@ fn append_in(tx: &dyn Writes, event: &ParsedEvent) -> Result<Appended, Fault> {
     append_in_signed(tx, event, kpledger_verify::Signatures::check(event), &BatchCache::default())
 }
 
+/// The most parcels a transaction keeps decoded ([`BatchCache::parcels`]); past it, it starts
+/// again (a group of a thousand submissions of a thousand events each stays bounded).
+const CACHED_PARCELS: usize = 10_000;
+
 /// Actors and policies read during one transaction, decoded once: the rules ask for the
 /// signer, the counterparties and a country's policy at nearly every event. Only what was
 /// read and found is kept, and `write` replaces an entry when an event changes it; the
@@ -180,6 +184,9 @@ pub(super) struct BatchCache {
     pub(super) actors: std::cell::RefCell<std::collections::HashMap<ActorId, ActorState>>,
     /// Shared with the rules' views of each event ([`SqlState`]), which lend them out.
     pub(super) policies: std::cell::RefCell<std::collections::HashMap<Country, std::rc::Rc<PolicyHistory>>>,
+    /// The parcels this transaction wrote, as written (at most [`CACHED_PARCELS`]): the next
+    /// event of a parcel's chain reads it back at once.
+    pub(super) parcels: std::cell::RefCell<std::collections::HashMap<kpledger_model::ParcelId, ParcelState>>,
     /// The ledger's origin once read (set by the genesis, never changed after).
     pub(super) origin: std::cell::RefCell<Option<kpledger_model::Origin>>,
     /// The newest time the log holds (CH-4), once read: `write` moves it forward.
@@ -191,6 +198,7 @@ impl BatchCache {
     fn clear(&self) {
         self.actors.borrow_mut().clear();
         self.policies.borrow_mut().clear();
+        self.parcels.borrow_mut().clear();
         self.origin.borrow_mut().take();
         self.newest.borrow_mut().take();
     }
@@ -312,6 +320,13 @@ fn write(
         match effect {
             Effect::PutActor(a) => {
                 cache.actors.borrow_mut().insert(a.record.id.clone(), a.clone());
+            }
+            Effect::PutParcel(p) => {
+                let mut parcels = cache.parcels.borrow_mut();
+                if parcels.len() >= CACHED_PARCELS {
+                    parcels.clear();
+                }
+                parcels.insert(p.id, p.clone());
             }
             Effect::PutPolicy(h) => {
                 if let Some(e) = h.current() {

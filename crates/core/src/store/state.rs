@@ -170,6 +170,9 @@ impl State for SqlState<'_> {
         }
     }
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
+        if let Some(p) = self.cache.and_then(|c| c.parcels.borrow().get(id).cloned()) {
+            return Some(std::borrow::Cow::Owned(p));
+        }
         self.seen(self.get_doc("parcels", &id.to_string())).map(std::borrow::Cow::Owned)
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
