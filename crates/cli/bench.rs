@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use kpledger_core::Ledger;
 use kpledger_model::sign::SigMode;
+use kpledger_verify::Report;
 use serde::Serialize;
 
 use crate::render;
@@ -29,6 +30,17 @@ use raw::{Raw, raw_bounds};
 use service::{ServiceFigures, service};
 
 pub(crate) use table::table;
+
+/// Verifies the whole ledger (`events` long) in `mode` behind a progress bar labelled
+/// `label`: its report, and how long it took.
+fn timed_verify(ledger: &Ledger, mode: SigMode, events: u64, label: &str) -> Result<(Report, Duration)> {
+    let pb = render::progress(events, label);
+    let t = Instant::now();
+    let report = ledger.verify_observed(mode, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
+    let took = t.elapsed();
+    pb.finish_and_clear();
+    Ok((report, took))
+}
 
 /// Events ingested per transaction (each one committed durably).
 const INGEST_BATCH: usize = 1000;
@@ -171,20 +183,13 @@ pub(crate) fn run(
             Some(best) => best.max(r),
         });
         say(&format!("round {round} of {rounds}: verifying the whole ledger (verify_strict, then batches)"));
-        let pb = render::progress(synth.events, "verifying");
-        let t = Instant::now();
-        let strict =
-            ledger.verify_observed(SigMode::Strict, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
-        strict_time = strict_time.min(t.elapsed());
-        pb.finish_and_clear();
+        let (strict, took) = timed_verify(&ledger, SigMode::Strict, synth.events, "verifying")?;
+        strict_time = strict_time.min(took);
         if !strict.ok {
             bail!("the generated ledger does not verify: {} error(s); this is a bug", strict.errors);
         }
-        let pb = render::progress(synth.events, "verifying (batch)");
-        let t = Instant::now();
-        let batch = ledger.verify_observed(SigMode::Batch, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
-        batch_time = batch_time.min(t.elapsed());
-        pb.finish_and_clear();
+        let (batch, took) = timed_verify(&ledger, SigMode::Batch, synth.events, "verifying (batch)")?;
+        batch_time = batch_time.min(took);
         if !batch.ok || batch.signatures != strict.signatures {
             bail!("batch verification disagrees with strict verification; this is a bug");
         }

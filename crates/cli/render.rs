@@ -30,31 +30,7 @@ pub(crate) fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Renders rows under headers with aligned columns.
 pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        s.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(headers.to_vec());
-    out.push_str(&line(
-        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
-    ));
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
+    kpledger_report::text_table(headers, rows, false)
 }
 
 /// A table under `headers` with one row per item, as `row` writes it.
@@ -63,7 +39,7 @@ pub(crate) fn table_of<T>(
     items: impl IntoIterator<Item = T>,
     row: impl FnMut(T) -> Vec<String>,
 ) -> String {
-    table(headers, &items.into_iter().map(row).collect::<Vec<_>>())
+    kpledger_report::text_table_of(headers, items, false, row)
 }
 
 /// One event in the trade's words; `short_id` shows a parcel id as tables do.

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use kpledger_model::Hash;
-use kpledger_model::keys::SecretKey;
+use kpledger_model::SecretKey;
 use kpledger_model::note::{Checkpoint, SignerKey};
 use kpledger_verify::TrustPolicy;
 use kpledger_verify::merkle::{root, verify_consistency};

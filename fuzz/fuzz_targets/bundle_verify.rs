@@ -17,7 +17,7 @@
 mod fixed;
 
 use fixed::WITNESSED_BUNDLE as BUNDLE;
-use kpledger_verify::{TrustPolicy, verify_bundle_with};
+use kpledger_verify::{TrustPolicy, verify_bundle};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ struct Fixed {
 fn fixed() -> &'static Fixed {
     once!(Fixed, {
         let trust = fixed::witnessed_policy();
-        let report = verify_bundle_with(BUNDLE, &trust).expect("the fixture bundle reads");
+        let report = verify_bundle(BUNDLE, &trust).expect("the fixture bundle reads");
         assert!(report.ok, "the fixture bundle verifies: {:#?}", report.findings);
         Fixed { trust, bundle: serde_json::from_slice(BUNDLE).expect("fixture JSON") }
     })
@@ -163,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
     let f = fixed();
     let Some((&mode, rest)) = data.split_first() else { return };
     if mode % 2 == 0 {
-        if let Ok(report) = verify_bundle_with(rest, &f.trust)
+        if let Ok(report) = verify_bundle(rest, &f.trust)
             && report.ok
         {
             assert_eq!(report.ledger.as_deref(), f.bundle["ledger"].as_str());
@@ -179,7 +179,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let bytes = serde_json::to_vec(&doc).expect("serialise");
-    let accepted = matches!(verify_bundle_with(&bytes, &f.trust), Ok(r) if r.ok);
+    let accepted = matches!(verify_bundle(&bytes, &f.trust), Ok(r) if r.ok);
     if doc != f.bundle {
         assert!(!accepted, "a changed bundle verifies: {}", String::from_utf8_lossy(&bytes));
     }

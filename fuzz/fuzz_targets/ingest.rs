@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use kpledger_core::demo::{self, DEMO_ORIGIN};
 use kpledger_core::{Ledger, OpenOptions};
-use kpledger_model::hash::Hash;
+use kpledger_model::Hash;
 use kpledger_model::{Event, Offer, Origin, ParsedEvent, Payload, SecretKey};
 use kpledger_verify::{MemState, Severity, check_event};
 use libfuzzer_sys::fuzz_target;

@@ -102,6 +102,19 @@ pub(crate) fn bundles(ledger: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The copy `to` of the ledger `from` verifies and holds the same events and checkpoints,
+/// the same derived rows and Merkle nodes (functions of the events), and gives the same
+/// bundles (exported into directories `a` and `b` of `t`).
+#[track_caller]
+fn assert_same_ledger(from: &Path, to: &Path, t: &TempDir) {
+    kp!("verify", "--ledger", to).run().ok();
+    assert_eq!(events_and_checkpoints(from), events_and_checkpoints(to));
+    assert_eq!(snapshot(from), snapshot(to));
+    std::fs::create_dir_all(t.join("a")).unwrap();
+    std::fs::create_dir_all(t.join("b")).unwrap();
+    assert_eq!(bundles(from, &t.join("a")), bundles(to, &t.join("b")));
+}
+
 #[test]
 fn ledger_copy_sqlite_to_sqlite_gives_the_same_events_checkpoints_and_bundles() {
     let t = TempDir::new("copy");
@@ -114,13 +127,7 @@ fn ledger_copy_sqlite_to_sqlite_gives_the_same_events_checkpoints_and_bundles() 
     assert_eq!(v["report"]["ok"], true, "{run}");
     assert!(v["checkpoints"].as_u64().unwrap() >= 2, "{run}");
     kp!("verify", "--ledger", &from).run().ok();
-    kp!("verify", "--ledger", &to).run().ok();
-    assert_eq!(events_and_checkpoints(&from), events_and_checkpoints(&to));
-    // Every derived row and Merkle node too: they are functions of the events.
-    assert_eq!(snapshot(&from), snapshot(&to));
-    std::fs::create_dir_all(t.join("a")).unwrap();
-    std::fs::create_dir_all(t.join("b")).unwrap();
-    assert_eq!(bundles(&from, &t.join("a")), bundles(&to, &t.join("b")));
+    assert_same_ledger(&from, &to, &t);
 
     // Only into an empty store: the copy itself is not, and nothing is written to it.
     let before = snapshot(&to);
@@ -179,12 +186,7 @@ fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
     let out = kp!("ledger", "copy", "--from", &db, "--to", &back).run();
     out.ok().stdout_has("VERIFIED");
     assert!(!out.stdout.contains(password) && !out.stderr.contains(password), "{out}");
-    kp!("verify", "--ledger", &back).run().ok();
-    assert_eq!(events_and_checkpoints(&from), events_and_checkpoints(&back));
-    assert_eq!(snapshot(&from), snapshot(&back));
-    std::fs::create_dir_all(t.join("a")).unwrap();
-    std::fs::create_dir_all(t.join("b")).unwrap();
-    assert_eq!(bundles(&from, &t.join("a")), bundles(&back, &t.join("b")));
+    assert_same_ledger(&from, &back, &t);
 
     // A database that holds a ledger already is not copied into.
     kp!("ledger", "copy", "--from", &from, "--to", &db).run().cannot_run(&["not empty"]);

@@ -3,11 +3,12 @@
 //! they signed. Cards whose facts, proof or key are wrong, and cards made stale by a later
 //! event, are refused.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::TempDir;
+use crate::util::{Cmd, Out, TempDir};
 
 const PARCEL: &str = "019d0000-0000-7000-8000-0000000000c1";
 
@@ -61,14 +62,10 @@ impl World {
 
     /// The dealer Kamara offers the parcel of the card at `card` to Kono Gems for US$0.01,
     /// signing offline into `out`.
-    fn dealer_offer(&self, card: &Path, out: &Path) -> crate::util::Cmd {
-        let key = self.key("sl.dealer.kamara");
-        kp!("handover", "offer", "--card", card, "--policy", &self.policy, "--key", key, "--out", out).args([
-            "--to",
-            "sl.exporter.kono-gems",
-            "--price",
-            "1",
-        ])
+    fn dealer_offer(&self, card: &Path, out: &Path) -> Cmd {
+        offer(card, self.key("sl.dealer.kamara"), "sl.exporter.kono-gems", "1", out)
+            .arg("--policy")
+            .arg(&self.policy)
     }
 
     fn publish(&self) {
@@ -92,52 +89,50 @@ impl World {
         out
     }
 
-    fn offer(&self, card: &Path, seller: &str, buyer: &str, time: &str, out: &Path) -> crate::util::Out {
-        kp!(
-            "handover",
-            "offer",
-            "--card",
-            card,
-            "--policy",
-            &self.policy,
-            "--key",
-            self.key(seller),
-            "--to",
-            buyer,
-            "--price",
-            "3566.26",
-            "--time",
-            time,
-            "--out",
-            out
-        )
-        .cwd(&self.desk("seller"))
-        .run()
+    fn offer(&self, card: &Path, seller: &str, buyer: &str, time: &str, out: &Path) -> Out {
+        offer(card, self.key(seller), buyer, "3566.26", out)
+            .arg("--policy")
+            .arg(&self.policy)
+            .args(["--time", time])
+            .cwd(&self.desk("seller"))
+            .run()
     }
 
-    fn accept(&self, offer: &Path, card: &Path, buyer: &str, time: &str, out: &Path) -> crate::util::Out {
-        kp!(
-            "handover",
-            "accept",
-            offer,
-            "--card",
-            card,
-            "--policy",
-            &self.policy,
-            "--key",
-            self.key(buyer),
-            "--time",
-            time,
-            "--out",
-            out
-        )
-        .cwd(&self.desk("buyer"))
-        .run()
+    fn accept(&self, offer: &Path, card: &Path, buyer: &str, time: &str, out: &Path) -> Out {
+        accept(offer, card, self.key(buyer), out)
+            .arg("--policy")
+            .arg(&self.policy)
+            .args(["--time", time])
+            .cwd(&self.desk("buyer"))
+            .run()
     }
 
-    fn ingest(&self, file: &Path) -> crate::util::Out {
+    fn ingest(&self, file: &Path) -> Out {
         kp!("ingest", "--ledger", &self.ledger, file).run()
     }
+}
+
+/// `handover offer` signed offline with `key`: the parcel of `card` to `to` for `price` (US$),
+/// into `out`. Add the trust the card is checked under (`--policy` or `--log-key`).
+fn offer(
+    card: impl AsRef<OsStr>,
+    key: impl AsRef<OsStr>,
+    to: &str,
+    price: &str,
+    out: impl AsRef<OsStr>,
+) -> Cmd {
+    kp!("handover", "offer", "--card", card, "--key", key, "--out", out).args(["--to", to, "--price", price])
+}
+
+/// `handover accept` of `offer` signed offline with `key`, from `card`, into `out`. Add the
+/// trust the card is checked under.
+fn accept(
+    offer: impl AsRef<OsStr>,
+    card: impl AsRef<OsStr>,
+    key: impl AsRef<OsStr>,
+    out: impl AsRef<OsStr>,
+) -> Cmd {
+    kp!("handover", "accept", offer, "--card", card, "--key", key, "--out", out)
 }
 
 fn read_json(p: &Path) -> Value {
@@ -167,49 +162,20 @@ fn offline_trade_from_cards_is_recorded_and_verifies() {
     }
     let away = w.d.join("authority-elsewhere");
     std::fs::rename(w.d.join("demo"), &away).unwrap();
-    kp!(
-        "handover",
-        "offer",
-        "--card",
-        "card.json",
-        "--policy",
-        "trust-policy.txt",
-        "--key",
-        "key.pem",
-        "--to",
-        "sl.dealer.kamara",
-        "--price",
-        "3566.26",
-        "--time",
-        "2026-03-22T10:00:00Z",
-        "--out",
-        "offer.json"
-    )
-    .cwd(&seller)
-    .run()
-    .ok()
-    .stdout_has("offer of parcel")
-    .stdout_has("proven under the checkpoint");
+    offer("card.json", "key.pem", "sl.dealer.kamara", "3566.26", "offer.json")
+        .args(["--policy", "trust-policy.txt", "--time", "2026-03-22T10:00:00Z"])
+        .cwd(&seller)
+        .run()
+        .ok()
+        .stdout_has("offer of parcel")
+        .stdout_has("proven under the checkpoint");
     std::fs::copy(seller.join("offer.json"), buyer.join("offer.json")).unwrap();
-    kp!(
-        "handover",
-        "accept",
-        "offer.json",
-        "--card",
-        "card.json",
-        "--policy",
-        "trust-policy.txt",
-        "--key",
-        "key.pem",
-        "--time",
-        "2026-03-22T10:30:00Z",
-        "--out",
-        "handover.json"
-    )
-    .cwd(&buyer)
-    .run()
-    .ok()
-    .stdout_has("signed handover");
+    accept("offer.json", "card.json", "key.pem", "handover.json")
+        .args(["--policy", "trust-policy.txt", "--time", "2026-03-22T10:30:00Z"])
+        .cwd(&buyer)
+        .run()
+        .ok()
+        .stdout_has("signed handover");
     std::fs::rename(&away, w.d.join("demo")).unwrap();
     w.ingest(&buyer.join("handover.json")).ok().stdout_has("recorded handover");
 
@@ -350,12 +316,12 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     let w = World::new("card-attacks");
     let card = w.card("card.json");
     let good = read_json(&card);
-    let offer = w.d.join("offer.json");
+    let offer_file = w.d.join("offer.json");
     let try_offer = |name: &str, v: &Value| {
         let f = w.d.join(name);
         write_json(&f, v);
-        let out = w.offer(&f, "sl.miner.koroma", "sl.dealer.kamara", "2026-03-22T10:00:00Z", &offer);
-        assert!(!offer.exists(), "nothing may be signed from a refused card ({name})");
+        let out = w.offer(&f, "sl.miner.koroma", "sl.dealer.kamara", "2026-03-22T10:00:00Z", &offer_file);
+        assert!(!offer_file.exists(), "nothing may be signed from a refused card ({name})");
         out
     };
 
@@ -380,10 +346,10 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     // Holder changed: the dealer presents the miner's parcel as its own.
     let mut v = good.clone();
     v["holder"] = "sl.dealer.kamara".into();
-    let out = w.dealer_offer(&w.d.join("holder.json"), &offer);
+    let out = w.dealer_offer(&w.d.join("holder.json"), &offer_file);
     write_json(&w.d.join("holder.json"), &v);
     out.run().code(1).stderr_has("DB-1").stderr_has("holder").stderr_has("sl.miner.koroma");
-    assert!(!offer.exists());
+    assert!(!offer_file.exists());
     // Variant: the fact and the signed head event edited together: the signature breaks.
     let mut v = good.clone();
     v["weight_pt"] = 4234.into();
@@ -400,23 +366,11 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
 
     // The proof for another checkpoint: the log grows, a new checkpoint is published, and the
     // old card's checkpoint is put with the new card's path (or the other way round).
-    kp!(
-        "extract",
-        "--ledger",
-        &w.ledger,
-        "--key",
-        w.key("sl.miner.koroma"),
-        "--site",
-        "sl.kono.koidu-12",
-        "--weight",
-        "1.00",
-        "--stones",
-        "1",
-        "--time",
-        "2026-03-22T09:30:00Z"
-    )
-    .run()
-    .ok();
+    kp!("extract", "--ledger", &w.ledger, "--key", w.key("sl.miner.koroma"))
+        .args(["--site", "sl.kono.koidu-12", "--weight", "1.00", "--stones", "1"])
+        .args(["--time", "2026-03-22T09:30:00Z"])
+        .run()
+        .ok();
     w.publish();
     let newer = read_json(&w.card("card-newer.json"));
     assert_ne!(newer["log"]["checkpoint"], good["log"]["checkpoint"]);
@@ -432,25 +386,12 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     try_offer("index.json", &v).code(1).stderr_has("LOG-1");
 
     // An untrusted key: the card checked with a key that is not the log's root key.
-    let out = kp!(
-        "handover",
-        "offer",
-        "--card",
-        &card,
-        "--log-key",
-        w.keys.join("sl.nma.pub"),
-        "--key",
-        w.key("sl.miner.koroma"),
-        "--to",
-        "sl.dealer.kamara",
-        "--price",
-        "1",
-        "--out",
-        &offer
-    )
-    .run();
+    let out = offer(&card, w.key("sl.miner.koroma"), "sl.dealer.kamara", "1", &offer_file)
+        .arg("--log-key")
+        .arg(w.keys.join("sl.nma.pub"))
+        .run();
     out.code(1).stderr_has("LOG-2").stderr_has("not a checkpoint of log");
-    assert!(!offer.exists());
+    assert!(!offer_file.exists());
     // Variant: a checkpoint re-signed by a forger's key (its signature line replaced).
     let mut v = good.clone();
     let forged = good["log"]["checkpoint"]
@@ -475,23 +416,10 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
     v["format"] = "kpledger/card/v0".into();
     try_offer("format.json", &v).cannot_run(&["kpledger/card/v1"]);
     // No trust given: the card is not taken on its own word.
-    kp!(
-        "handover",
-        "offer",
-        "--card",
-        &card,
-        "--key",
-        w.key("sl.miner.koroma"),
-        "--to",
-        "sl.dealer.kamara",
-        "--price",
-        "1",
-        "--out",
-        &offer
-    )
-    .run()
-    .cannot_run(&["--policy FILE", "--log-key KEYFILE"]);
-    assert!(!offer.exists());
+    offer(&card, w.key("sl.miner.koroma"), "sl.dealer.kamara", "1", &offer_file)
+        .run()
+        .cannot_run(&["--policy FILE", "--log-key KEYFILE"]);
+    assert!(!offer_file.exists());
 }
 
 /// A card cannot prove that the parcel has not moved since its checkpoint: a holder who has
@@ -502,10 +430,10 @@ fn altered_cards_are_refused_and_nothing_is_signed() {
 fn a_stale_card_is_refused_at_ingest() {
     let w = World::new("card-stale");
     let card = w.card("card.json");
-    let offer = w.d.join("offer-1.json");
-    w.offer(&card, "sl.miner.koroma", "sl.dealer.kamara", "2026-03-22T10:00:00Z", &offer).ok();
+    let offer1 = w.d.join("offer-1.json");
+    w.offer(&card, "sl.miner.koroma", "sl.dealer.kamara", "2026-03-22T10:00:00Z", &offer1).ok();
     let handover = w.d.join("handover-1.json");
-    w.accept(&offer, &card, "sl.dealer.kamara", "2026-03-22T10:30:00Z", &handover).ok();
+    w.accept(&offer1, &card, "sl.dealer.kamara", "2026-03-22T10:30:00Z", &handover).ok();
     w.ingest(&handover).ok();
 
     // The miner sells the same parcel again, to another buyer, from the old card.
@@ -526,26 +454,12 @@ fn a_stale_card_is_refused_at_ingest() {
     // An offer in the holder's name signed with someone else's key (here the miner Sesay's,
     // who names himself as the holder with --as): the buyer refuses it before paying.
     let forged = w.d.join("offer-forged.json");
-    kp!(
-        "handover",
-        "offer",
-        "--card",
-        &fresh,
-        "--policy",
-        &w.policy,
-        "--key",
-        w.key("sl.miner.sesay"),
-        "--as",
-        "sl.dealer.kamara",
-        "--to",
-        "sl.exporter.kono-gems",
-        "--price",
-        "1.00",
-        "--out",
-        &forged
-    )
-    .run()
-    .ok();
+    offer(&fresh, w.key("sl.miner.sesay"), "sl.exporter.kono-gems", "1.00", &forged)
+        .args(["--as", "sl.dealer.kamara"])
+        .arg("--policy")
+        .arg(&w.policy)
+        .run()
+        .ok();
     let handover4 = w.d.join("handover-4.json");
     w.accept(&forged, &fresh, "sl.exporter.kono-gems", "2026-03-22T12:30:00Z", &handover4)
         .cannot_run(&["the offer is not the holder's"]);
@@ -561,17 +475,10 @@ fn a_stale_card_is_refused_at_ingest() {
 #[test]
 fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     let w = World::new("card-build");
-    kp!(
-        "parcel",
-        "card",
-        "019d0000-0000-7000-8000-0000000000ff",
-        "--ledger",
-        &w.ledger,
-        "--out",
-        w.d.join("x.json")
-    )
-    .run()
-    .cannot_run(&["no parcel id", "starts with"]);
+    let unknown = "019d0000-0000-7000-8000-0000000000ff";
+    kp!("parcel", "card", unknown, "--ledger", &w.ledger, "--out", w.d.join("x.json"))
+        .run()
+        .cannot_run(&["no parcel id", "starts with"]);
     let card = w.card("card.json");
     // A unique prefix of the id serves as well (docs/SPEC.md §7.1).
     kp!("parcel", "card", &PARCEL[..8], "--ledger", &w.ledger, "--out", w.d.join("by-prefix.json"))
@@ -601,30 +508,17 @@ fn parcel_card_needs_a_checkpoint_and_an_existing_parcel() {
     edited["holder"] = "sl.dealer.kamara".into();
     let f = w.d.join("edited.json");
     write_json(&f, &edited);
-    let offer = w.d.join("offer.json");
-    w.dealer_offer(&f, &offer).run().code(1).stderr_has("DB-1");
-    assert!(!offer.exists());
+    let offer_file = w.d.join("offer.json");
+    w.dealer_offer(&f, &offer_file).run().code(1).stderr_has("DB-1");
+    assert!(!offer_file.exists());
     // A card that drops the extraction cannot show who holds the parcel: exit 2.
     let mut short = v.clone();
     short["events"].as_array_mut().unwrap().truncate(1);
     let f = w.d.join("short.json");
     write_json(&f, &short);
-    kp!(
-        "handover",
-        "offer",
-        "--card",
-        &f,
-        "--policy",
-        &w.policy,
-        "--key",
-        w.key("sl.miner.koroma"),
-        "--to",
-        "sl.dealer.kamara",
-        "--price",
-        "1",
-        "--out",
-        &offer
-    )
-    .run()
-    .cannot_run(&["end before they fix the parcel's holder"]);
+    offer(&f, w.key("sl.miner.koroma"), "sl.dealer.kamara", "1", &offer_file)
+        .arg("--policy")
+        .arg(&w.policy)
+        .run()
+        .cannot_run(&["end before they fix the parcel's holder"]);
 }

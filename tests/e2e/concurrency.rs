@@ -158,10 +158,7 @@ fn two_writers_and_three_readers_on_postgres_lose_fork_and_half_apply_nothing() 
 /// refused (the log holds a leaf once), the whole batch with it.
 #[test]
 fn an_event_already_recorded_is_success_and_changes_nothing() {
-    let dir = TempDir::new("duplicate");
-    let src = DemoSource::new(&dir);
-    let ledger = dir.join("dup.kpl");
-    src.init(&ledger);
+    let (_dir, src, ledger) = DemoSource::with_ledger("duplicate", "dup.kpl");
     let before_policy = src.docs.iter().position(|d| d.contains(r#""kind":"policy""#)).unwrap();
     kp!("ingest", "--ledger", &ledger).arg(&src.files[1]).arg(&src.files[before_policy]).run().ok();
     let before = snapshot(&ledger);
@@ -199,10 +196,7 @@ fn an_event_already_recorded_is_success_and_changes_nothing() {
 
 #[test]
 fn a_held_lock_gives_locked_after_the_wait_and_readers_go_on() {
-    let dir = TempDir::new("held-lock");
-    let src = DemoSource::new(&dir);
-    let ledger = dir.join("held.kpl");
-    src.init(&ledger);
+    let (_dir, src, ledger) = DemoSource::with_ledger("held-lock", "held.kpl");
     kp!("ingest", "--ledger", &ledger).arg(&src.files[1]).run().ok();
     let before = read_docs(&ledger);
     {

@@ -67,6 +67,16 @@ impl DemoSource {
         DemoSource { docs, files, init }
     }
 
+    /// A directory of its own for the test `tag`, the demo's events in it, and a new ledger
+    /// `name` there that holds the demo's genesis event ([`DemoSource::init`]).
+    pub(crate) fn with_ledger(tag: &str, name: &str) -> (TempDir, DemoSource, PathBuf) {
+        let dir = TempDir::new(tag);
+        let src = DemoSource::new(&dir);
+        let ledger = dir.join(name);
+        src.init(&ledger);
+        (dir, src, ledger)
+    }
+
     /// The value of an argument of `kpledger init` (`--key`, `--origin`, …).
     pub(crate) fn init_arg(&self, name: &str) -> String {
         let i = self.init.iter().position(|a| a == name).unwrap_or_else(|| panic!("no {name} in init"));
@@ -158,6 +168,21 @@ struct Run {
     acked: Vec<usize>,
     stdout: String,
     stderr: String,
+}
+
+impl Run {
+    /// Asserts that the run succeeded and acknowledged events `first` to `last` (1-based, in
+    /// the source's order), and no other; `what` says which run, for the failure message.
+    #[track_caller]
+    fn assert_acked(&self, first: usize, last: usize, what: &str) {
+        let want: Vec<usize> = (first..=last).collect();
+        assert!(
+            self.success && self.acked == want,
+            "{what}: should have succeeded, acknowledging events {want:?}\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
 }
 
 /// Waits for `child`, killing it with SIGKILL first if `kill_after` is given and it is still
@@ -270,13 +295,7 @@ fn killed_ingests(store: &Store) {
             let run = finish(spawn_ingest(&ledger, &src.files[len..len + batch]), None);
             let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
             typical_us = (typical_us * 3 + us) / 4;
-            let want: Vec<usize> = (len + 1..=len + batch).collect();
-            assert!(
-                run.success && run.acked == want,
-                "seed {seed}: ingest of events {want:?} should succeed\n{}\n{}",
-                run.stdout,
-                run.stderr
-            );
+            run.assert_acked(len + 1, len + batch, &format!("seed {seed}: an uninterrupted ingest"));
             len += batch;
         }
         // The victim: killed at a moment spread over its whole life (start-up, reading,
@@ -293,13 +312,7 @@ fn killed_ingests(store: &Store) {
         );
         if !run.killed {
             // It finished before the kill: an ordinary, acknowledged ingest.
-            let want: Vec<usize> = (len + 1..=len + batch).collect();
-            assert!(
-                run.success && run.acked == want,
-                "{ctx}: should have succeeded\n{}\n{}",
-                run.stdout,
-                run.stderr
-            );
+            run.assert_acked(len + 1, len + batch, &ctx);
             len += batch;
             continue;
         }

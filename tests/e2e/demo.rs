@@ -1,23 +1,26 @@
 //! The demo contract (README.md, The demo), and tampering: editing any cell of a ledger,
-//! deleting any row or appending an event must make `verify --ledger` exit 1. What is held of
-//! the demo's ledger, and the tamper sweep, run on both stores from the same code: the file,
-//! and a PostgreSQL database it is copied into (`kpledger ledger copy`; skipped without a
-//! test server, see tests/pg_server.rs).
+//! deleting any row or appending an event must make `verify --ledger` exit 1. The same test
+//! code runs on both stores: the demo writes its ledger into a file (`DIR/ledger.kpl`), or
+//! straight into an empty PostgreSQL database (`kpledger demo DIR --ledger postgres://…`;
+//! skipped without a test server, see tests/pg_server.rs), with the same output, manifest,
+//! bundles and reports.
 //!
-//! The demo is built once per run of the test binary and shared, read-only, by the tests
-//! here; each test works on copies of its ledger in a directory of its own.
+//! Each demo is built once per run of the test binary and shared, read-only, by the tests
+//! here; each test works on copies of its ledger (a file copied; a database copied by the
+//! server, `CREATE DATABASE … TEMPLATE`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, ErrorCode, params_from_iter};
 use serde_json::Value;
 
-use crate::backends::{Store, bundles, is_url};
+use crate::backends::pg_server::database;
+use crate::backends::{Store, bundles, is_url, pg_snapshot};
 use crate::util::{Out, TempDir, checkpoint, snapshot, tables, verify_json};
 
 /// Small, to keep the tamper test fast: every table still gets rows.
@@ -28,42 +31,80 @@ struct Demo {
     dir: PathBuf,
     /// The `kpledger demo` run that built it.
     run: Out,
-    /// The ledger file's bytes (checkpointed: the file alone is the whole ledger).
-    ledger: Vec<u8>,
+    /// Its ledger.
+    ledger: Stored,
 }
 
-static DEMO: OnceLock<Demo> = OnceLock::new();
-/// The tests that use the shared demo; the last one to finish removes it.
-const USERS: usize = 4;
-static FINISHED: AtomicUsize = AtomicUsize::new(0);
+/// Where a demo's ledger is.
+enum Stored {
+    /// The ledger file's bytes (checkpointed: the file alone is the whole ledger).
+    File(Vec<u8>),
+    /// The PostgreSQL database the demo wrote it into: its URL.
+    Pg(String),
+}
 
-/// A test's use of the shared demo.
-struct Lease(&'static Demo);
+/// The demos, on each store, and how many of the tests that use each have finished; the last
+/// one to finish removes the demo's directory.
+static DEMO: OnceLock<Demo> = OnceLock::new();
+static DEMO_PG: OnceLock<Demo> = OnceLock::new();
+static FINISHED: AtomicUsize = AtomicUsize::new(0);
+static FINISHED_PG: AtomicUsize = AtomicUsize::new(0);
+/// The tests that use each demo.
+const USERS: usize = 4;
+const USERS_PG: usize = 2;
+
+/// Held while the PostgreSQL demo's database is copied or read itself: the server copies a
+/// database only while nobody is connected to it.
+static TEMPLATE: Mutex<()> = Mutex::new(());
+
+/// A test's use of a shared demo.
+struct Lease(&'static Demo, &'static AtomicUsize, usize);
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let done = FINISHED.fetch_add(1, Ordering::SeqCst) + 1;
-        if done == USERS && !std::thread::panicking() {
+        let done = self.1.fetch_add(1, Ordering::SeqCst) + 1;
+        if done == self.2 && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.0.dir);
         }
     }
 }
 
+/// A new directory for a shared demo, under target/tmp rather than the system's temp dir:
+/// when a filtered run leaves it behind, `cargo clean` removes it. Leftovers of earlier runs
+/// are swept here.
+fn demo_dir(name: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    sweep(base);
+    let dir = base.join(format!("e2e-demo-{name}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The demo with its ledger in a file.
 fn demo() -> Lease {
-    Lease(DEMO.get_or_init(|| {
-        // Under target/tmp rather than the system's temp dir: when a filtered run leaves it
-        // behind, `cargo clean` removes it. Leftovers of earlier runs are swept here.
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        sweep(base);
-        let dir = base.join(format!("e2e-demo-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    let d = DEMO.get_or_init(|| {
+        let dir = demo_dir("");
         let run = kp!("demo", &dir, "--parcels", PARCELS).run();
         run.ok().stdout_has("VERIFIED");
         let ledger = dir.join("ledger.kpl");
         checkpoint(&ledger);
         let bytes = std::fs::read(&ledger).unwrap();
-        Demo { dir, run, ledger: bytes }
-    }))
+        Demo { dir, run, ledger: Stored::File(bytes) }
+    });
+    Lease(d, &FINISHED, USERS)
+}
+
+/// The demo with its ledger written straight into a new, empty database of the PostgreSQL
+/// test server `server`.
+fn demo_pg(server: &str) -> Lease {
+    let d = DEMO_PG.get_or_init(|| {
+        let dir = demo_dir("pg-");
+        let url = database(server, "demo");
+        let run = kp!("demo", &dir, "--parcels", PARCELS, "--ledger", &url).run();
+        run.ok().stdout_has("VERIFIED");
+        Demo { dir, run, ledger: Stored::Pg(url) }
+    });
+    Lease(d, &FINISHED_PG, USERS_PG)
 }
 
 /// Removes shared demos of earlier runs, more than an hour old.
@@ -80,7 +121,7 @@ fn sweep(base: &Path) {
     }
 }
 
-/// The files of a directory (recursively), with their contents.
+/// The files of a directory (recursively), with their contents, by their path in it.
 fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_owned()];
@@ -91,7 +132,7 @@ fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
                 todo.push(p);
             } else {
                 let bytes = std::fs::read(&p).unwrap();
-                out.push((p, bytes));
+                out.push((p.strip_prefix(dir).unwrap().to_owned(), bytes));
             }
         }
     }
@@ -99,16 +140,64 @@ fn listing(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// The demo ledger, copied to `to`.
-fn copy_of(demo: &Demo, to: &Path) -> PathBuf {
-    std::fs::write(to, &demo.ledger).unwrap();
-    to.to_owned()
+/// A copy of the demo's ledger of its own, named `tag`: a file in `dir`, or a new database
+/// (copied by the server from the one the demo wrote).
+fn demo_in(d: &Demo, dir: &TempDir, tag: &str) -> PathBuf {
+    match &d.ledger {
+        Stored::File(bytes) => {
+            let at = dir.join(format!("{tag}.kpl"));
+            std::fs::write(&at, bytes).unwrap();
+            at
+        }
+        Stored::Pg(url) => {
+            let (base, template) = url.rsplit_once('/').unwrap();
+            let name: String = format!("kpl_{tag}_{}", std::process::id())
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect();
+            let _only = TEMPLATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut admin = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls).unwrap();
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+            admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")).unwrap();
+            PathBuf::from(format!("{base}/{name}"))
+        }
+    }
+}
+
+/// The demo's ledger, as the demo's own output and manifest name it: `DIR/ledger.kpl`, or the
+/// database's URL without its password.
+fn shown(d: &Demo) -> String {
+    match &d.ledger {
+        Stored::File(_) => d.dir.join("ledger.kpl").display().to_string(),
+        Stored::Pg(url) => {
+            let (user, rest) = url.strip_prefix("postgres://").unwrap().split_once('@').unwrap();
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("postgres://{user}@{rest}")
+        }
+    }
 }
 
 #[test]
 fn demo_writes_a_verified_ledger_and_its_manifest() {
     let lease = demo();
-    let d = lease.0;
+    demo_contract(lease.0, lease.0);
+}
+
+/// `kpledger demo DIR --ledger postgres://…` writes its ledger straight into the empty
+/// database: the same contract as with a file, the same output, manifest (but the ledger's
+/// entry, the database's URL without its password), bundles and keys as the file demo's; a
+/// database that is not empty is refused, and nothing is written to it or to DIR.
+#[test]
+fn pg_demo_writes_a_verified_ledger_and_its_manifest() {
+    let file = demo();
+    let Some(Store::Pg(server)) = Store::postgres() else { return };
+    let lease = demo_pg(&server);
+    demo_contract(lease.0, file.0);
+}
+
+/// What `kpledger demo` holds, its ledger in `d`'s store; `file` is the demo with its ledger
+/// in a file (`d` itself, or the one `d`'s output, manifest and files are the same as).
+fn demo_contract(d: &Demo, file: &Demo) {
     d.run.stdout_has("kpledger verify --ledger");
 
     // manifest.json: {"ledger": ..., "trust": [...], "policy": ..., "bundles": [...]}, paths
@@ -125,7 +214,15 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
         assert!(p.is_file(), "{s} is listed in manifest.json but {} is not a file", p.display());
         p
     };
-    let ledger = relative(&manifest["ledger"]);
+    let ledger = match &d.ledger {
+        Stored::File(_) => relative(&manifest["ledger"]),
+        Stored::Pg(url) => {
+            // The database by its URL, never with its password.
+            assert_eq!(manifest["ledger"], shown(d), "{text}");
+            assert!(!text.contains(url.as_str()) && !d.run.stdout.contains(url.as_str()), "{text}");
+            PathBuf::from(url)
+        }
+    };
     let trust = manifest["trust"].as_array().unwrap_or_else(|| panic!("trust is not a list\n{text}"));
     assert!(!trust.is_empty(), "the demo trusts at least the authorities' keys\n{text}");
     for key in trust {
@@ -160,48 +257,103 @@ fn demo_writes_a_verified_ledger_and_its_manifest() {
     kp!("demo", &d.dir, "--parcels", PARCELS).run().cannot_run(&["not empty"]);
     assert!(listing(&d.dir) == before, "a refused demo run must not touch the directory");
 
-    // Run from inside DIR too, as a user following the demo's own hint would.
-    kp!("verify", "--ledger", "ledger.kpl").cwd(&d.dir).run().ok().stdout_has("VERIFIED");
-    kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
-    ledger_holds(d, &Store::File, "demo-contract", &policy);
-}
-
-/// The demo's ledger copied into PostgreSQL (`kpledger ledger copy`) holds what the demo test
-/// holds of the file ([`ledger_holds`], the same code). `kpledger demo` itself writes a file
-/// only.
-#[test]
-fn demo_ledger_in_postgres_verifies_and_reports_tampering_as_the_file_does() {
-    let lease = demo();
-    let d = lease.0;
-    let Some(store) = Store::postgres() else { return };
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.dir.join("manifest.json")).unwrap()).unwrap();
-    ledger_holds(d, &store, "demo_contract", &d.dir.join(manifest["policy"].as_str().unwrap()));
-}
-
-/// The demo's ledger in `store` (a file, a PostgreSQL database): a copy of its own, named `tag`
-/// in `dir` (a database: `kpledger ledger copy` from a copy of the file).
-fn demo_in(d: &Demo, store: &Store, dir: &TempDir, tag: &str) -> PathBuf {
-    let at = store.ledger(dir, tag);
-    match store {
-        Store::File => copy_of(d, &at),
-        Store::Pg(_) => {
-            let file = copy_of(d, &dir.join(format!("{tag}-source.kpl")));
-            kp!("ledger", "copy", "--from", &file, "--to", &at).run().ok().stdout_has("VERIFIED");
-            at
+    match &d.ledger {
+        Stored::File(_) => {
+            // Run from inside DIR too, as a user following the demo's own hint would.
+            kp!("verify", "--ledger", "ledger.kpl").cwd(&d.dir).run().ok().stdout_has("VERIFIED");
+            kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
+        }
+        Stored::Pg(url) => {
+            let _only = TEMPLATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
+            // The output, files and manifest of the file demo's, but where the ledger is.
+            let normal = |demo: &Demo, engine: &str| {
+                demo.run
+                    .stdout
+                    .replace(&shown(demo), "LEDGER")
+                    .replace(&demo.dir.display().to_string(), "DIR")
+                    .replace(&format!("the ledger ({engine})"), "the ledger")
+            };
+            assert_eq!(
+                normal(d, "PostgreSQL"),
+                normal(file, "SQLite"),
+                "the demo's output differs from the file's"
+            );
+            let files = |demo: &Demo| -> Vec<(PathBuf, Vec<u8>)> {
+                listing(&demo.dir)
+                    .into_iter()
+                    .filter(|(p, _)| {
+                        !p.starts_with("ledger.kpl") && !p.to_string_lossy().starts_with("ledger.kpl-")
+                    })
+                    .filter(|(p, _)| p != Path::new("manifest.json") && p != Path::new("report.html"))
+                    .collect()
+            };
+            let (ours, theirs) = (files(d), files(file));
+            let names = |f: &[(PathBuf, Vec<u8>)]| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+            assert_eq!(names(&ours), names(&theirs));
+            for ((p, a), (_, b)) in ours.iter().zip(&theirs) {
+                assert!(a == b, "{} differs from the file demo's", p.display());
+            }
+            // No file names the database with its password (report.html names the ledger), and
+            // neither does `kpledger report` of the database.
+            let password = url.strip_prefix("postgres://").unwrap().split_once('@').unwrap().0;
+            let password = password.split_once(':').unwrap().1;
+            let reported = TempDir::new("demo_pg_report");
+            let html = reported.join("report.html");
+            kp!("report", "--ledger", &ledger, "--html", &html).run().ok();
+            let html_text = std::fs::read(&html).unwrap();
+            for (p, bytes) in listing(&d.dir).iter().chain([(html.clone(), html_text)].iter()) {
+                let holds = bytes.windows(password.len()).any(|w| w == password.as_bytes());
+                assert!(!holds, "{} holds the database's password", p.display());
+            }
+            assert!(
+                std::fs::read_to_string(d.dir.join("report.html")).unwrap().contains(&shown(d)),
+                "report.html names the ledger"
+            );
+            let theirs: Value =
+                serde_json::from_str(&std::fs::read_to_string(file.dir.join("manifest.json")).unwrap())
+                    .unwrap();
+            for k in ["trust", "policy", "bundles"] {
+                assert_eq!(manifest[k], theirs[k], "manifest.json's {k}");
+            }
+            // A database that is not empty: refused before anything is written, to it or to
+            // DIR, whether named by --ledger or by KPLEDGER_LEDGER.
+            let work = TempDir::new("demo_pg_refused");
+            let held = pg_snapshot(&ledger);
+            for cmd in [
+                kp!("demo", work.join("a"), "--parcels", PARCELS, "--ledger", url),
+                kp!("demo", work.join("b"), "--parcels", PARCELS).env("KPLEDGER_LEDGER", url),
+            ] {
+                cmd.run().cannot_run(&["PostgreSQL database", "is not empty", "CREATE DATABASE"]);
+            }
+            assert!(
+                !work.join("a").exists() && !work.join("b").exists(),
+                "a refused demo made its directory"
+            );
+            assert!(pg_snapshot(&ledger) == held, "a refused demo wrote to the database");
+            // A directory that is not empty: refused before the database is touched.
+            let server = format!("{}/postgres", url.rsplit_once('/').unwrap().0);
+            let empty = PathBuf::from(database(&server, "demo_empty"));
+            kp!("demo", &d.dir, "--ledger", &empty).run().cannot_run(&["not empty"]);
+            assert!(pg_snapshot(&empty).is_empty(), "a refused demo wrote to the database");
+            // --ledger names a database only: the demo's file is DIR/ledger.kpl.
+            let out = kp!("demo", work.join("c"), "--ledger", work.join("x.kpl")).run();
+            out.cannot_run(&["DIR/ledger.kpl", "postgres://"]);
+            assert!(!work.join("c").exists());
         }
     }
+    ledger_holds(d, file, "demo-contract", &policy);
 }
 
-/// What the demo test holds of the demo's ledger, wherever it is stored: `verify --ledger`
-/// says VERIFIED (exit 0) and its JSON report is the file's, ok with no error; each
-/// certificate's evidence bundle made from it is the one made from the file and verifies
-/// under the demo's trust policy; a signed event edited is reported (exit 1, FAILED, naming
-/// its parcel), and so is a derived cell edited (a DB-1 error naming the parcel).
-fn ledger_holds(d: &Demo, store: &Store, tag: &str, policy: &Path) {
+/// What the demo test holds of the demo's ledger, wherever it is stored (a copy of its own):
+/// `verify --ledger` says VERIFIED (exit 0) and its JSON report is the file demo's, ok with no
+/// error; each certificate's evidence bundle made from it is the one made from the file and
+/// verifies under the demo's trust policy; a signed event edited is reported (exit 1, FAILED,
+/// naming its parcel), and so is a derived cell edited (a DB-1 error naming the parcel).
+fn ledger_holds(d: &Demo, file_demo: &Demo, tag: &str, policy: &Path) {
     let work = TempDir::new(tag);
-    let file = copy_of(d, &work.join("file.kpl"));
-    let ledger = demo_in(d, store, &work, tag);
+    let file = demo_in(file_demo, &work, "file");
+    let ledger = demo_in(d, &work, tag);
     kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
     let (out, report) = verify_json(&ledger);
     out.ok();
@@ -220,7 +372,7 @@ fn ledger_holds(d: &Demo, store: &Store, tag: &str, policy: &Path) {
     }
 
     // Tampering with a signed event: a miner's weight, inside the stored JSON.
-    let edited = demo_in(d, store, &work, &format!("{tag}_event_edited"));
+    let edited = demo_in(d, &work, &format!("{tag}_event_edited"));
     let parcel = {
         let mut c = open_cells(&edited);
         let first =
@@ -240,7 +392,7 @@ fn ledger_holds(d: &Demo, store: &Store, tag: &str, policy: &Path) {
     out.code(1).stdout_has("FAILED").stdout_has(&format!("parcel {}", &parcel[..18]));
 
     // Tampering with a derived cell: a parcel's weight in the parcels table.
-    let edited = demo_in(d, store, &work, &format!("{tag}_cell_edited"));
+    let edited = demo_in(d, &work, &format!("{tag}_cell_edited"));
     let parcel = {
         let mut c = open_cells(&edited);
         let first = c.query("SELECT min(id) FROM parcels", &[]);
@@ -555,26 +707,26 @@ fn apply(edit: &Edit, tables: &[Table], c: &mut dyn Cells) -> Option<(String, St
 #[test]
 fn editing_any_cell_or_deleting_any_row_is_detected() {
     let lease = demo();
-    every_edit_is_detected(lease.0, &Store::File, "tamper");
+    every_edit_is_detected(lease.0, "tamper");
 }
 
-/// The same sweep, on the demo's ledger copied into a PostgreSQL database.
+/// The same sweep, on the demo's ledger written into a PostgreSQL database.
 #[test]
 fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
-    let lease = demo();
-    let Some(store) = Store::postgres() else { return };
-    every_edit_is_detected(lease.0, &store, "tamper_pg");
+    let _file = demo();
+    let Some(Store::Pg(server)) = Store::postgres() else { return };
+    let lease = demo_pg(&server);
+    every_edit_is_detected(lease.0, "tamper_pg");
 }
 
-/// Every cell of the first row of every table of the demo's ledger in `store`, changed; every
-/// table's first row deleted; an event appended: `verify --ledger` reports each as an error.
-fn every_edit_is_detected(d: &Demo, store: &Store, tag: &str) {
+/// Every cell of the first row of every table of the demo's ledger, changed; every table's
+/// first row deleted; an event appended: `verify --ledger` reports each as an error.
+fn every_edit_is_detected(d: &Demo, tag: &str) {
     let work = TempDir::new(tag);
 
     // A copy per worker, each edit undone after its verification.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
-    let ledgers: Vec<PathBuf> =
-        (0..workers).map(|w| demo_in(d, store, &work, &format!("{tag}_{w}"))).collect();
+    let ledgers: Vec<PathBuf> = (0..workers).map(|w| demo_in(d, &work, &format!("{tag}_{w}"))).collect();
     // The untouched copies verify: otherwise every "detection" below would prove nothing.
     for l in &ledgers {
         verify_json(l).0.ok();
@@ -661,10 +813,10 @@ fn every_edit_is_detected(d: &Demo, store: &Store, tag: &str) {
             other => panic!("{other:?} refused by the database"),
         })
         .collect();
-    let pinned: BTreeSet<String> = match store {
-        Store::File => BTreeSet::new(),
+    let pinned: BTreeSet<String> = match d.ledger {
+        Stored::File(_) => BTreeSet::new(),
         // The PostgreSQL schema's own marker row (CHECK (application_id = …), CHECK (one)).
-        Store::Pg(_) => ["kpledger.application_id", "kpledger.one"].map(String::from).into(),
+        Stored::Pg(_) => ["kpledger.application_id", "kpledger.one"].map(String::from).into(),
     };
     assert_eq!(refused, pinned, "cells the database refused to change");
     let undetected: Vec<String> = results

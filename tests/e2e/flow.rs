@@ -55,27 +55,9 @@ fn flow(t: Trade) {
     assert_eq!(private["fingerprint"], public["fingerprint"]);
 
     // The miner registers two parcels at the licensed site.
-    let out = kp!(
-        "extract",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--json",
-        "--site",
-        SITE,
-        "--weight",
-        "12.34",
-        "--stones",
-        "9",
-        "--hs",
-        "7102.31",
-        "--parcel",
-        P1
-    )
-    .run();
+    let out = signed!(t, &t.miner, "extract", "--json", "--site", SITE, "--weight", "12.34", "--stones", "9")
+        .args(["--hs", "7102.31", "--parcel", P1])
+        .run();
     assert_eq!(out.created(), [P1], "{out}");
     let p2 = t.extract("5.00", "4");
 
@@ -83,22 +65,8 @@ fn flow(t: Trade) {
     // signs the acceptance to a file, and the authority's clerk ingests it later.
     let offer = t.dir.join("offer.json");
     let handover = t.dir.join("handover.json");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.miner,
-        "--time",
-        t.tick(),
-        "--parcel",
-        P1,
-        "--to",
-        DEALER,
-        "--price",
-        "3566.26",
-        "--out",
+    signed!(
+        t, &t.miner, "handover", "offer", "--parcel", P1, "--to", DEALER, "--price", "3566.26", "--out",
         &offer
     )
     .run()
@@ -109,24 +77,10 @@ fn flow(t: Trade) {
     assert_eq!(offer_doc["body"]["weight_pt"], 1234, "{offer_doc:#}");
     assert_eq!(offer_doc["body"]["price_usd_cents"], 356_626, "{offer_doc:#}");
     let before = crate::util::snapshot(ledger);
-    kp!(
-        "handover",
-        "accept",
-        &offer,
-        "--ledger",
-        ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--weight",
-        "12.33",
-        "--out",
-        &handover
-    )
-    .run()
-    .ok()
-    .stdout_has("kpledger ingest");
+    signed!(t, &t.dealer, "handover", "accept", &offer, "--weight", "12.33", "--out", &handover)
+        .run()
+        .ok()
+        .stdout_has("kpledger ingest");
     assert_eq!(before, crate::util::snapshot(ledger), "signing with --out must not change the ledger");
     let ingested = kp!("ingest", "--ledger", ledger, &handover, "--json").run().ok().json();
     assert_eq!(ingested["ok"], true, "{ingested:#}");
@@ -136,144 +90,35 @@ fn flow(t: Trade) {
     assert_eq!(p1["weight_pt"], 1233, "the dealer's re-weighed weight counts: {p1:#}");
 
     // P2 changes hands at one desk, both keys present.
-    let out = kp!(
-        "handover",
-        "record",
-        "--ledger",
-        ledger,
-        "--parcel",
-        &p2,
-        "--from-key",
-        &t.miner,
-        "--to-key",
-        &t.dealer,
-        "--price",
-        "1450.00",
-        "--time",
-        t.tick(),
-        "--json"
-    )
-    .run();
+    let out = t.handover(&p2, &t.miner, &t.dealer, "1450.00").arg("--time").arg(t.tick()).arg("--json").run();
     assert!(out.created().is_empty(), "a handover creates no parcel\n{out}");
 
     // The dealer sorts: splits P1 in two, and merges one part with P2.
-    let out = kp!(
-        "split",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        P1,
-        "--into",
-        "7.20",
-        "--into",
-        "5.13"
-    )
-    .run();
+    let out =
+        signed!(t, &t.dealer, "split", "--json", "--parcel", P1, "--into", "7.20", "--into", "5.13").run();
     let parts = out.created();
     out.check(parts.len() == 2, "a split into two creates two parcels");
     let (a, b) = (&parts[0], &parts[1]);
-    let out = kp!(
-        "merge",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.dealer,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        b,
-        "--parcel",
-        &p2
-    )
-    .run();
+    let out = signed!(t, &t.dealer, "merge", "--json", "--parcel", b, "--parcel", &p2).run();
     let merged = out.created();
     out.check(merged.len() == 1, "a merge creates one parcel");
     let m = &merged[0];
 
     // Dealer → exporter, at one desk, for both parcels; the exporter assembles the lot.
     for p in [a, m] {
-        kp!(
-            "handover",
-            "record",
-            "--ledger",
-            ledger,
-            "--parcel",
-            p,
-            "--from-key",
-            &t.dealer,
-            "--to-key",
-            &t.exporter,
-            "--price",
-            "9000",
-            "--time",
-            t.tick(),
-            "--json"
-        )
-        .run()
-        .ok();
+        t.handover(p, &t.dealer, &t.exporter, "9000").arg("--time").arg(t.tick()).arg("--json").run().ok();
     }
-    let out = kp!(
-        "merge",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.exporter,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        a,
-        "--parcel",
-        m
-    )
-    .run();
+    let out = signed!(t, &t.exporter, "merge", "--json", "--parcel", a, "--parcel", m).run();
     let lot = out.created();
     out.check(lot.len() == 1, "a merge creates one parcel");
     let lot = &lot[0];
 
     // Official valuation: Sierra Leone takes the highest of three values by default.
-    let out = kp!(
-        "value",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.valuer,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        lot,
-        "--exporter",
-        "41000",
-        "--government",
-        "42640",
-        "--independent",
-        "41820"
-    )
-    .run();
+    let values = ["--exporter", "41000", "--government", "42640", "--independent", "41820"];
+    let out = signed!(t, &t.valuer, "value", "--json", "--parcel", lot).args(values).run();
     assert!(out.created().is_empty(), "{out}");
     // The authority seals the lot.
-    let out = kp!(
-        "seal",
-        "--ledger",
-        ledger,
-        "--key",
-        &t.nma,
-        "--time",
-        t.tick(),
-        "--json",
-        "--parcel",
-        lot,
-        "--seal",
-        "SL-SEAL-2026-0101"
-    )
-    .run();
+    let out = signed!(t, &t.nma, "seal", "--json", "--parcel", lot, "--seal", "SL-SEAL-2026-0101").run();
     assert!(out.created().is_empty(), "{out}");
 
     let state = kp!("parcel", "show", lot, "--ledger", ledger, "--json").run().ok().json();

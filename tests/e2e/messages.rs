@@ -1,7 +1,7 @@
 //! Messages that point at the real mistake (issue #15, item 7): each test makes the mistake a
 //! person makes and checks the words and the exit code of the answer.
 
-use crate::util::{EXPORTER, TempDir, Trade, base64, pub_of};
+use crate::util::{EXPORTER, SITE, TempDir, Trade, base64, enrol, pub_of};
 
 /// A demo directory: `kpledger-demo/` with its ledger, keys, bundles and trust policy.
 fn demo(tag: &str) -> TempDir {
@@ -111,148 +111,56 @@ fn witness_cosign_time_is_iso_8601_and_unix_seconds_are_refused_with_the_same_in
     assert!(!t.dir.join("lr-witness.json").exists() && !t.dir.join("out.txt").exists(), "nothing written");
     cosign("2026-03-11T08:00:00Z").ok().stdout_has("cosigned checkpoint");
     // Every other --time too.
-    kp!(
-        "extract",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--site",
-        "sl.kono.koidu-12",
-        "--weight",
-        "1",
-        "--stones",
-        "1",
-        "--time",
-        "1773216000"
-    )
-    .run()
-    .code(2)
-    .stderr_has("write --time 2026-03-11T08:00:00Z");
+    on!(t, &t.miner, "extract", "--site", SITE, "--weight", "1", "--stones", "1", "--time", "1773216000")
+        .run()
+        .code(2)
+        .stderr_has("write --time 2026-03-11T08:00:00Z");
 }
 
 #[test]
 fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
     let t = Trade::new("msg-actor");
     let typo = &EXPORTER[..EXPORTER.len() - 1];
-    let out = kp!(
-        "certificate",
-        "issue",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--number",
-        "SL-2026-000001",
-        "--exporter",
-        typo,
-        "--parcel",
-        "019d0000-0000-7000-8000-000000000001",
-        "--importer-name",
-        "Diamcor",
-        "--importer-address",
-        "Antwerp",
-        "--importer-country",
-        "be",
-        "--time",
-        "2026-03-05T08:00:00Z"
-    )
-    .run();
+    let unknown = "019d0000-0000-7000-8000-000000000001";
+    let issue = |exporter: &str, country: &str| {
+        on!(t, &t.nma, "certificate", "issue", "--number", "SL-2026-000001", "--exporter", exporter)
+            .args(["--parcel", unknown, "--importer-name", "Diamcor", "--importer-address", "Antwerp"])
+            .args(["--importer-country", country, "--time", "2026-03-05T08:00:00Z"])
+            .run()
+    };
+    let out = issue(typo, "be");
     out.code(2)
         .stderr_has(&format!("--exporter {typo}: no actor {typo} is enrolled"))
         .stderr_has(&format!("did you mean {EXPORTER}?"));
     out.stderr_lacks("scenario value");
     // The exporter right, the parcel unknown: said plainly too.
-    kp!(
-        "certificate",
-        "issue",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--number",
-        "SL-2026-000001",
-        "--exporter",
-        EXPORTER,
-        "--parcel",
-        "019d0000-0000-7000-8000-000000000001",
-        "--importer-name",
-        "Diamcor",
-        "--importer-address",
-        "Antwerp",
-        "--importer-country",
-        "BE",
-        "--time",
-        "2026-03-05T08:00:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("no parcel id in")
-    .stderr_has("019d0000-0000-7000-8000-000000000001")
-    .stderr_lacks("scenario value");
+    issue(EXPORTER, "BE")
+        .code(2)
+        .stderr_has("no parcel id in")
+        .stderr_has(unknown)
+        .stderr_lacks("scenario value");
     // Another actor-id flag, --to, the same way.
     let p = t.extract("2.00", "1");
-    kp!(
-        "handover",
-        "offer",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--parcel",
-        &p,
-        "--to",
-        "sl.dealer.kamra",
-        "--price",
-        "10",
-        "--out",
-        t.dir.join("o.json"),
-        "--time",
-        "2026-03-05T09:00:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("did you mean sl.dealer.kamara?");
+    on!(t, &t.miner, "handover", "offer", "--parcel", &p, "--to", "sl.dealer.kamra", "--price", "10")
+        .arg("--out")
+        .arg(t.dir.join("o.json"))
+        .args(["--time", "2026-03-05T09:00:00Z"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean sl.dealer.kamara?");
     assert!(!t.dir.join("o.json").exists());
     // --as, --actor and a listing's --holder filter (a typo there would list nothing).
-    kp!(
-        "extract",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--as",
-        "sl.miner.koroma2",
-        "--site",
-        "sl.kono.koidu-12",
-        "--weight",
-        "1",
-        "--stones",
-        "1",
-        "--time",
-        "2026-03-05T09:10:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("--as sl.miner.koroma2: no actor sl.miner.koroma2 is enrolled")
-    .stderr_has("did you mean sl.miner.koroma?");
-    kp!(
-        "actor",
-        "revoke",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--actor",
-        "sl.dealer.kamarra",
-        "--reason",
-        "test",
-        "--time",
-        "2026-03-05T09:20:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("did you mean sl.dealer.kamara?");
+    on!(t, &t.miner, "extract", "--as", "sl.miner.koroma2", "--site", SITE, "--weight", "1", "--stones", "1")
+        .args(["--time", "2026-03-05T09:10:00Z"])
+        .run()
+        .code(2)
+        .stderr_has("--as sl.miner.koroma2: no actor sl.miner.koroma2 is enrolled")
+        .stderr_has("did you mean sl.miner.koroma?");
+    on!(t, &t.nma, "actor", "revoke", "--actor", "sl.dealer.kamarra", "--reason", "test")
+        .args(["--time", "2026-03-05T09:20:00Z"])
+        .run()
+        .code(2)
+        .stderr_has("did you mean sl.dealer.kamara?");
     kp!("parcel", "list", "--ledger", &t.ledger, "--holder", "sl.miner.koromma")
         .run()
         .code(2)
@@ -270,70 +178,23 @@ fn a_mistyped_actor_id_suggests_the_enrolled_ones_without_internal_prefixes() {
 #[test]
 fn a_decimal_comma_is_answered_with_the_dotted_number_and_countries_are_read_in_capitals() {
     let t = Trade::new("msg-comma");
-    kp!(
-        "extract",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.miner,
-        "--site",
-        "sl.kono.koidu-12",
-        "--weight",
-        "12,5",
-        "--stones",
-        "3",
-        "--time",
-        "2026-03-05T08:00:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("use a dot: 12.5");
+    on!(t, &t.miner, "extract", "--site", SITE, "--weight", "12,5", "--stones", "3")
+        .args(["--time", "2026-03-05T08:00:00Z"])
+        .run()
+        .code(2)
+        .stderr_has("use a dot: 12.5");
     let p = t.extract("2.00", "1");
-    kp!(
-        "handover",
-        "record",
-        "--ledger",
-        &t.ledger,
-        "--parcel",
-        &p,
-        "--from-key",
-        &t.miner,
-        "--to-key",
-        &t.dealer,
-        "--price",
-        "1500,25",
-        "--time",
-        "2026-03-05T09:00:00Z"
-    )
-    .run()
-    .code(2)
-    .stderr_has("use a dot: 1500.25");
+    t.handover(&p, &t.miner, &t.dealer, "1500,25")
+        .args(["--time", "2026-03-05T09:00:00Z"])
+        .run()
+        .code(2)
+        .stderr_has("use a dot: 1500.25");
     let issuer = kp!("trust", "issuer", "--country", "sl", "--actor", "sl.nma", pub_of(&t.nma)).run();
     issuer.ok().stdout_has("kpledger-issuer SL ");
     let k = t.dir.join("new.pem");
     kp!("key", "new", &k).run().ok();
-    kp!(
-        "actor",
-        "enrol",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--id",
-        "sl.pmt",
-        "--name",
-        "PMT",
-        "--role",
-        "valuer",
-        "--country",
-        "sl",
-        "--pubkey",
-        pub_of(&k),
-        "--time",
-        "2026-03-05T10:00:00Z"
-    )
-    .run()
-    .ok();
+    let pmt = ["sl.pmt", "PMT", "valuer", "sl"];
+    enrol(&t.ledger, &t.nma, pmt, &pub_of(&k)).args(["--time", "2026-03-05T10:00:00Z"]).run().ok();
     kp!("actor", "list", "--ledger", &t.ledger).run().ok().stdout_has("valuer     SL");
 }
 
@@ -422,85 +283,18 @@ fn a_country_in_small_letters_is_read_in_capitals_in_a_certificate() {
     let t = Trade::new("msg-country");
     let p = t.extract("5.00", "3");
     let hand = |from: &std::path::Path, to: &std::path::Path| {
-        kp!(
-            "handover",
-            "record",
-            "--ledger",
-            &t.ledger,
-            "--parcel",
-            &p,
-            "--from-key",
-            from,
-            "--to-key",
-            to,
-            "--price",
-            "1000",
-            "--time",
-            t.tick()
-        )
-        .run()
-        .ok();
+        t.handover(&p, from, to, "1000").arg("--time").arg(t.tick()).run().ok();
     };
     hand(&t.miner, &t.dealer);
     hand(&t.dealer, &t.exporter);
-    kp!(
-        "value",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.valuer,
-        "--parcel",
-        &p,
-        "--exporter",
-        "1500",
-        "--government",
-        "1600",
-        "--independent",
-        "1550",
-        "--time",
-        t.tick()
-    )
-    .run()
-    .ok();
-    kp!(
-        "seal",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--parcel",
-        &p,
-        "--seal",
-        "SL-SEAL-2026-0009",
-        "--time",
-        t.tick()
-    )
-    .run()
-    .ok();
-    kp!(
-        "certificate",
-        "issue",
-        "--ledger",
-        &t.ledger,
-        "--key",
-        &t.nma,
-        "--number",
-        "SL-2026-000009",
-        "--exporter",
-        EXPORTER,
-        "--parcel",
-        &p,
-        "--importer-name",
-        "Diamcor Rough Trading NV",
-        "--importer-address",
-        "Antwerp",
-        "--importer-country",
-        "be",
-        "--time",
-        t.tick()
-    )
-    .run()
-    .ok();
+    let values = ["--exporter", "1500", "--government", "1600", "--independent", "1550"];
+    signed!(t, &t.valuer, "value", "--parcel", &p).args(values).run().ok();
+    signed!(t, &t.nma, "seal", "--parcel", &p, "--seal", "SL-SEAL-2026-0009").run().ok();
+    signed!(t, &t.nma, "certificate", "issue", "--number", "SL-2026-000009", "--parcel", &p)
+        .args(["--exporter", EXPORTER, "--importer-name", "Diamcor Rough Trading NV"])
+        .args(["--importer-address", "Antwerp", "--importer-country", "be"])
+        .run()
+        .ok();
     kp!("certificate", "list", "--ledger", &t.ledger).run().ok().stdout_has("(BE)");
 }
 

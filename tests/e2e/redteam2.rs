@@ -4,8 +4,9 @@
 use kpledger_core::demo::importer;
 use kpledger_core::sim::Sim;
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
-use kpledger_model::{ActorId, Cents, Points};
+use kpledger_model::{ActorId, Cents};
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KONO_GEMS, KOROMA, MRU, NMA, PMT, Terms};
+use kpledger_testkit::events::to_exporter;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 
 use crate::util::TempDir;
@@ -26,12 +27,8 @@ fn regional_ledger(d: &TempDir, root_issues: bool) -> (std::path::PathBuf, Sim) 
     let (miner, dealer, exporter, valuer) =
         (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
     sim.tick(60);
-    let p = sim.extract(&miner, &koidu, Points(100_000), 90, "7102.31").unwrap();
-    sim.tick(60);
-    sim.handover(&miner, &p, &dealer, Cents(10_000_000), None).unwrap();
-    sim.tick(60);
-    sim.handover(&dealer, &p, &exporter, Cents(20_000_000), None).unwrap();
-    sim.tick(60);
+    let prices = (Cents(10_000_000), Cents(20_000_000));
+    let p = to_exporter(&mut sim, [&miner, &dealer, &exporter], &koidu, (100_000, 90, "7102.31"), prices);
     let v = Cents(30_000_000);
     sim.value(&valuer, &p, v, v, Some(v), v).unwrap();
     sim.tick(60);

@@ -93,7 +93,7 @@ fn refused_everywhere(demo: &Demo, ledger: &Path, difference: &str) {
 #[test]
 fn a_ledger_whose_schema_was_edited_is_refused_by_every_command() {
     let demo = Demo::new("schema-edits");
-    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+    let mut cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
             // Kept the revoked miner licensed: each revocation is undone as it is written.
             "trigger-undoes-revocation",
@@ -152,36 +152,24 @@ fn a_ledger_whose_schema_was_edited_is_refused_by_every_command() {
             ],
             "table \"parcels\" is defined differently",
         ),
-        ("extra-index", vec!["CREATE INDEX by_kind ON events(kind);".into()], "unexpected index \"by_kind\""),
+    ];
+    // The edits of one statement: (name, statement, what the refusal names).
+    let single = [
+        ("extra-index", "CREATE INDEX by_kind ON events(kind);", "unexpected index \"by_kind\""),
+        ("dropped-index", "DROP INDEX event_parcels_seq;", "missing index \"event_parcels_seq\""),
+        // `NOT LIKE 'sqlite_%'` took `_` for any character: this table was never read.
         (
-            "dropped-index",
-            vec!["DROP INDEX event_parcels_seq;".into()],
-            "missing index \"event_parcels_seq\"",
-        ),
-        (
-            // `NOT LIKE 'sqlite_%'` took `_` for any character: this table was never read.
             "table-sqlitex",
-            vec!["CREATE TABLE sqlitex_hidden(x TEXT) STRICT; INSERT INTO sqlitex_hidden VALUES ('x');".into()],
+            "CREATE TABLE sqlitex_hidden(x TEXT) STRICT; INSERT INTO sqlitex_hidden VALUES ('x');",
             "unexpected table \"sqlitex_hidden\"",
         ),
-        (
-            // ... and ignored case.
-            "table-SQLITE1",
-            vec!["CREATE TABLE SQLITE1(x TEXT) STRICT;".into()],
-            "unexpected table \"SQLITE1\"",
-        ),
-        (
-            // Optimizer statistics steer the query planner; kpledger never writes them.
-            "sqlite-stat1",
-            vec!["ANALYZE;".into()],
-            "unexpected table \"sqlite_stat1\"",
-        ),
-        (
-            "extra-table",
-            vec!["CREATE TABLE notes(x TEXT) STRICT;".into()],
-            "unexpected table \"notes\"",
-        ),
+        // ... and ignored case.
+        ("table-SQLITE1", "CREATE TABLE SQLITE1(x TEXT) STRICT;", "unexpected table \"SQLITE1\""),
+        // Optimizer statistics steer the query planner; kpledger never writes them.
+        ("sqlite-stat1", "ANALYZE;", "unexpected table \"sqlite_stat1\""),
+        ("extra-table", "CREATE TABLE notes(x TEXT) STRICT;", "unexpected table \"notes\""),
     ];
+    cases.extend(single.map(|(name, statement, difference)| (name, vec![statement.to_owned()], difference)));
     for (name, transactions, difference) in &cases {
         let statements: Vec<&str> = transactions.iter().map(String::as_str).collect();
         let ledger = demo.edited(name, &statements);

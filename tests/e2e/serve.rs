@@ -67,12 +67,7 @@ impl Server {
 }
 
 pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build(),
-    )
+    kpledger_testkit::http::agent(Duration::from_secs(30), None)
 }
 
 /// A GET signed (RFC 9421) by `actor`: status and body.
@@ -552,24 +547,12 @@ fn the_limits_are_set_by_flags() {
 fn tls_flags_serve_https_and_an_unusable_key_is_refused_with_exit_2() {
     let dir = TempDir::new("serve-tls");
     let (ledger, _) = world(&dir, 0);
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
-    std::fs::write(&cert, made.cert.pem()).unwrap();
-    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let der = kpledger_testkit::http::self_signed(&["127.0.0.1"], &cert, &key);
     let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let server = Server::start_with(&ledger, &["--tls-cert", c, "--tls-key", k]);
     assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
-    let root = ureq::tls::Certificate::from_der(made.cert.der()).to_owned();
-    let agent = ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
-                    .build(),
-            )
-            .build(),
-    );
+    let agent = kpledger_testkit::http::agent(Duration::from_secs(30), Some(&der));
     assert_eq!(agent.get(format!("{}/healthz", server.url)).call().unwrap().status().as_u16(), 200);
     // The certificate given as the key: nothing served, exit 2, the file named.
     kp!("serve", "--ledger", &ledger, "--listen", "127.0.0.1:0", "--tls-cert", c, "--tls-key", c)

@@ -29,13 +29,20 @@ macro_rules! kp {
     };
 }
 
-/// `signed!(t, &t.nma, "actor", "enrol", "--id", id)`: a kpledger command on the ledger of
-/// the [`Trade`] `t`, signed with `key` at `t`'s next tick (`--ledger`, `--key` and `--time`
-/// follow the arguments given).
+/// `on!(t, &t.miner, "extract", "--site", SITE)`: a kpledger command on the ledger of the
+/// [`Trade`] `t`, signed with `key` (`--ledger` and `--key` follow the arguments given). Add
+/// its `--time`.
+macro_rules! on {
+    ($t:expr, $key:expr, $($arg:expr),* $(,)?) => {
+        kp!($($arg),*).arg("--ledger").arg(&$t.ledger).arg("--key").arg($key)
+    };
+}
+
+/// `signed!(t, &t.nma, "actor", "enrol", "--id", id)`: [`on!`] signed at `t`'s next tick.
 macro_rules! signed {
     ($t:expr, $key:expr, $($arg:expr),* $(,)?) => {{
         let t = &$t;
-        kp!($($arg),*).arg("--ledger").arg(&t.ledger).arg("--key").arg($key).arg("--time").arg(t.tick())
+        on!(t, $key, $($arg),*).arg("--time").arg(t.tick())
     }};
 }
 
@@ -487,6 +494,24 @@ impl Trade {
         )
         .run()
         .ok();
+    }
+
+    /// `handover record` of `parcel` from the holder whose key is `from` to the actor whose
+    /// key is `to`, for `price` (US$). Add its `--time`.
+    pub(crate) fn handover(&self, parcel: &str, from: &Path, to: &Path, price: &str) -> Cmd {
+        kp!(
+            "handover",
+            "record",
+            "--ledger",
+            &self.ledger,
+            "--parcel",
+            parcel,
+            "--from-key",
+            from,
+            "--to-key",
+            to
+        )
+        .args(["--price", price])
     }
 
     /// `witness cosign` of `checkpoint` by the witness `lr.mme` (key `witness`, state

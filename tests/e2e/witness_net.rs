@@ -74,11 +74,7 @@ impl WitnessProc {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
+    kpledger_testkit::http::agent(Duration::from_secs(20), None)
 }
 
 /// POSTs `body` to `<url>/add-checkpoint`: status, content type, body. `None` when the

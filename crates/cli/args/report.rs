@@ -30,6 +30,11 @@ pub(crate) struct DemoArgs {
     /// Print the summary as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Write the ledger into this empty PostgreSQL database (postgres://USER:PASSWORD@HOST/DB;
+    /// also read from KPLEDGER_LEDGER when that holds a postgres:// URL) instead of
+    /// DIR/ledger.kpl; the keys, bundles, reports and manifest still go to DIR
+    #[arg(long, value_name = "URL")]
+    pub(crate) ledger: Option<String>,
 }
 
 /// Verify a whole ledger, or one certificate's evidence bundle offline

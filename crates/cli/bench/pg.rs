@@ -4,14 +4,12 @@
 #![allow(clippy::float_arithmetic)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use kpledger_core::{Ledger, OpenOptions};
 use kpledger_model::sign::SigMode;
 use serde::Serialize;
-
-use crate::render;
 
 /// The figures on PostgreSQL.
 #[derive(Debug, Serialize)]
@@ -42,12 +40,8 @@ pub(crate) fn postgres(
     let mut best = Duration::MAX;
     for round in 1..=rounds {
         say(&format!("round {round} of {rounds}: verifying the PostgreSQL database"));
-        let pb = render::progress(events, "verifying");
-        let t = Instant::now();
-        let report =
-            ledger.verify_observed(SigMode::Strict, &mut |d, _| pb.set_position(d), &mut |_, _| {})?;
-        best = best.min(t.elapsed());
-        pb.finish_and_clear();
+        let (report, took) = super::timed_verify(&ledger, SigMode::Strict, events, "verifying")?;
+        best = best.min(took);
         if !report.ok {
             bail!("the PostgreSQL copy does not verify: {} error(s); this is a bug", report.errors);
         }

@@ -133,19 +133,14 @@ pub(crate) fn table(r: &BenchReport) -> String {
         ]);
     }
     let mut out = render::table(&["figure", "value"], &rows);
-    let ratios: Vec<Vec<String>> = r
-        .ratios
-        .iter()
-        .map(|x| {
-            vec![
-                x.name.clone(),
-                format!("{:.2}", x.value),
-                format!("{}", x.target),
-                if x.met { "met".into() } else { "NOT MET".into() },
-            ]
-        })
-        .collect();
     out.push('\n');
-    out.push_str(&render::table(&["ratio", "value", "target", ""], &ratios));
+    out.push_str(&render::table_of(&["ratio", "value", "target", ""], &r.ratios, |x| {
+        vec![
+            x.name.clone(),
+            format!("{:.2}", x.value),
+            format!("{}", x.target),
+            if x.met { "met".into() } else { "NOT MET".into() },
+        ]
+    }));
     out
 }

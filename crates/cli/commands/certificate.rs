@@ -13,6 +13,7 @@ use kpledger_model::{
     ParcelRef, Payload, Points, Text, Time,
 };
 use kpledger_verify::SigMode;
+use kpledger_verify::stored::AsStored;
 use kpledger_verify::{CertificateStatus, verify_bundle_shipment};
 
 use super::remote::{Server, answered};
@@ -111,9 +112,10 @@ pub(crate) fn certificate_cmd(c: CertificateCmd) -> Result<u8> {
         }
         CertificateCmd::List(ListArgs { ledger, json }) => {
             let certs = ledger.open(true)?.certificates()?;
+            let certs: Vec<_> = certs.iter().map(AsStored).collect();
             let headers =
                 ["certificate", "issued", "origin", "carats", "value", "parcels", "shipment", "status"];
-            print_list(&certs, json, &headers, |cs| {
+            print_list(&certs, json, &headers, |AsStored(cs)| {
                 let c = &cs.certificate;
                 let status = match cs.status() {
                     CertificateStatus::Confirmed => "receipt confirmed",

@@ -12,9 +12,11 @@ use crate::commands::report;
 use crate::render;
 use crate::{FOUND, OK};
 
-pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
-    let s = kpledger_core::demo::run(dir, parcels, &mut |m| render::step(m))?;
-    let (reports, flags) = report::demo_reports(&s.dir, &s.ledger, &s.report)?;
+pub(crate) fn demo_cmd(dir: &Path, database: Option<&str>, parcels: u32, json: bool) -> Result<u8> {
+    let s = kpledger_core::demo::run_in(dir, database, parcels, &mut |m| render::step(m))?;
+    // The summary names a database without its password; it is opened with it.
+    let ledger = database.map_or_else(|| s.ledger.clone(), std::path::PathBuf::from);
+    let (reports, flags) = report::demo_reports(&s.dir, &ledger, &s.report)?;
     if json {
         let mut v = serde_json::to_value(&s)?;
         v["reports"] = json!(reports);
@@ -94,7 +96,8 @@ pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
     }
     println!();
     println!("Files:");
-    println!("  {}   the ledger (SQLite)", s.ledger.display());
+    let engine = if database.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("  {}   the ledger ({engine})", s.ledger.display());
     println!("  {}   ledger, trusted keys, trust policy, bundles", s.manifest.display());
     println!(
         "  {}/{}   an importing authority's trust policy: the log's key, witnesses, issuers per country",
@@ -134,6 +137,18 @@ pub(crate) fn demo_cmd(dir: &Path, parcels: u32, json: bool) -> Result<u8> {
 }
 
 pub(crate) fn demo(a: DemoArgs) -> Result<u8> {
-    let DemoArgs { dir, parcels, json } = a;
-    demo_cmd(&dir, parcels, json)
+    let DemoArgs { dir, parcels, json, ledger } = a;
+    // KPLEDGER_LEDGER names the ledger of the other commands; the demo takes it only when it
+    // is a database (a file ledger of the demo is always DIR/ledger.kpl).
+    let ledger = ledger
+        .or_else(|| std::env::var("KPLEDGER_LEDGER").ok().filter(|l| kpledger_core::store::pg::is_url(l)));
+    if let Some(l) = &ledger
+        && !kpledger_core::store::pg::is_url(l)
+    {
+        anyhow::bail!(
+            "--ledger {l}: the demo writes its ledger file to DIR/ledger.kpl; --ledger takes only a \
+             PostgreSQL database (postgres://USER:PASSWORD@HOST/DB)"
+        );
+    }
+    demo_cmd(&dir, ledger.as_deref(), parcels, json)
 }

@@ -15,6 +15,7 @@ use kpledger_model::{
 
 use crate::OK;
 use crate::args::{ActorCmd, KeyCmd, SiteCmd};
+use kpledger_verify::stored::AsStored;
 
 /// `policy new`: a starting policy for `country`, from the participant and suspension lists
 /// kpledger ships (policies/SL.json), every national value a documented default listed in
@@ -157,19 +158,11 @@ pub(crate) fn init(a: InitArgs) -> Result<u8> {
     let body =
         EventBody::new(origin.clone(), now_or(time.as_ref()), id.clone(), Payload::Genesis { authority });
     let parsed = Event::sign(body, &key)?.into_parsed()?;
-    let mut l = Ledger::create(ledger)?;
-    match l.append(&parsed) {
-        Ok(_) => {
-            println!("created {} (origin {origin}), root authority {id}", l.path().display());
-            Ok(OK)
-        }
-        Err(e) => {
-            drop(l);
-            // The file was created empty by this command a moment ago; nothing else is in it.
-            let _ = std::fs::remove_file(ledger);
-            Err(e.into())
-        }
-    }
+    // The ledger with its genesis, or nothing (a database's tables and the genesis are one
+    // transaction; a file is removed again).
+    let (l, _) = Ledger::create_with_genesis(ledger, &parsed)?;
+    println!("created {} (origin {origin}), root authority {id}", l.path().display());
+    Ok(OK)
 }
 
 pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
@@ -212,8 +205,9 @@ pub(crate) fn actor_cmd(a: ActorCmd) -> Result<u8> {
         }),
         ActorCmd::List(ListArgs { ledger, json }) => {
             let actors = ledger.open(true)?.actors()?;
+            let actors: Vec<_> = actors.iter().map(AsStored).collect();
             let headers = ["actor", "role", "country", "licence", "valid", "status", "name"];
-            print_list(&actors, json, &headers, |a| {
+            print_list(&actors, json, &headers, |AsStored(a)| {
                 let r = &a.record;
                 let licence =
                     |show: fn(&Licence) -> String| r.licence.as_ref().map(show).unwrap_or_else(|| "-".into());

@@ -5,6 +5,7 @@ use super::sign::*;
 use crate::args::*;
 use anyhow::{Result, anyhow};
 use kpledger_verify::ParcelStatus;
+use kpledger_verify::stored::AsStored;
 use kpledger_verify::{ParcelState, Rule};
 use serde_json::json;
 
@@ -55,7 +56,7 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
+                println!("{}", serde_json::to_string_pretty(&AsStored(&p))?);
                 return Ok(OK);
             }
             let join = |v: Vec<String>| v.join(", ");
@@ -91,8 +92,9 @@ pub(crate) fn parcel_cmd(p: ParcelCmd) -> Result<u8> {
                 .filter(|p| all || p.status != ParcelStatus::Consumed)
                 .filter(|p| holder.as_ref().is_none_or(|h| &p.holder == h))
                 .collect();
+            let parcels: Vec<_> = parcels.iter().map(AsStored).collect();
             let headers = ["parcel", "status", "holder", "weight", "HS", "origin", "updated"];
-            print_list(&parcels, json, &headers, |p| {
+            print_list(&parcels, json, &headers, |AsStored(p)| {
                 vec![
                     short_in(&l, &p.id),
                     p.status.as_str().to_owned(),

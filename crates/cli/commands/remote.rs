@@ -154,7 +154,7 @@ impl Server {
         if let Some(o) = v["ledger"].as_str().and_then(|o| Origin::new(o).ok()) {
             *self.origin.borrow_mut() = Some(o);
         }
-        serde_json::from_value(v["parcel"].clone())
+        kpledger_verify::stored::read_parcel(&v["parcel"].to_string())
             .with_context(|| format!("the server's answer for parcel {id} is not a parcel's state"))
     }
 

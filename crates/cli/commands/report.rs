@@ -101,7 +101,7 @@ pub(crate) fn report_cmd(
             let mut book = Book::default();
             let report =
                 l.verify_observed(SigMode::Strict, &mut |_, _| {}, &mut |seq, ev| book.add(seq, ev))?;
-            (ledger_html(&l, &book, &report, format!("ledger {}", path.display()))?, report.ok)
+            (ledger_html(&l, &book, &report, format!("ledger {}", l.path().display()))?, report.ok)
         }
         (None, Some(path)) => {
             let policy = trust.policy()?;
@@ -150,10 +150,10 @@ pub(crate) fn graph_cmd(
     // A certificate of that number, else a parcel id or unique prefix (docs/SPEC.md §7.1)
     // among the ledger's or the bundle's parcels.
     let t = match Target::parse(target) {
-        Target::Certificate(c) if !book.certificates.iter().any(|x| x.certificate.number.as_str() == c) => {
+        Target::Certificate(c) if !book.has_certificate(&c) => {
             let place = ledger.or(bundle).map(|p| p.display().to_string()).unwrap_or_default();
             match value::parcel(target) {
-                Ok(typed) => Target::Parcel(parcel_among(book.parcels.keys(), &typed, &place)?),
+                Ok(typed) => Target::Parcel(parcel_among(book.parcel_ids(), &typed, &place)?),
                 Err(_) => Target::Certificate(c),
             }
         }
@@ -187,7 +187,8 @@ pub(crate) fn demo_reports(
     let events = l.events()?;
     let book = book_of(&events);
     let flags = kpledger_report::red_flags(&book);
-    let html = ledger_html(&l, &book, report, format!("ledger {}", ledger_path.display()))?;
+    // The ledger as it names itself: a database without its password.
+    let html = ledger_html(&l, &book, report, format!("ledger {}", l.path().display()))?;
     let period = Period::choose(None, None, None, &book)?;
     let stats = kpledger_report::Stats::compute(&book, &period, &flags);
     let files = [

@@ -34,7 +34,7 @@ pub enum CopyError {
         codes(.findings)
     )]
     Refused {
-        /// The source.
+        /// The source, as named to the command (a file, or a `postgres://` URL).
         from: String,
         /// The event's position in it.
         seq: u64,
@@ -44,7 +44,7 @@ pub enum CopyError {
     /// The source's events are not numbered 1, 2, 3, … without a gap.
     #[error("{from}: event #{seq} is missing; run `kpledger verify --ledger {from}`")]
     Gap {
-        /// The source.
+        /// The source, as named to the command.
         from: String,
         /// The first position missing.
         seq: u64,

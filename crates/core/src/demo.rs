@@ -17,7 +17,7 @@ use kpledger_model::{ActorId, Cents, CertImporter, Origin, ParcelId, Points, Pol
 use kpledger_verify::{Finding, Report};
 use serde::{Deserialize, Serialize};
 
-use crate::sim::{Sim, SimError, licence, site, text};
+use crate::sim::{Enrolment, Sim, SimError, licence, site, text};
 use crate::store::{Ledger, StoreError};
 
 /// The embedded country policies (`policies/XX.json`).
@@ -42,12 +42,18 @@ pub enum DemoError {
     /// The directory is not empty.
     #[error("{0} is not empty; the demo writes only into a new or empty directory")]
     NotEmpty(PathBuf),
+    /// The PostgreSQL database given for the ledger is not empty (nothing was written).
+    #[error(
+        "the PostgreSQL database {0} is not empty (it holds tables or other objects of its own); the demo \
+         writes its ledger only into an empty database: create a new one (CREATE DATABASE) and give its URL"
+    )]
+    DatabaseNotEmpty(PathBuf),
     /// A file could not be written.
     #[error("cannot write {path}")]
     Io {
-        /// The file.
+        /// The file the demo was writing.
         path: PathBuf,
-        /// The reason.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// The scenario failed (a bug: the demo's events should all be accepted).
@@ -69,7 +75,7 @@ pub struct CountrySummary {
     pub carats_mined_pt: u64,
     /// The sealed export lot.
     pub export_lot: ParcelId,
-    /// Its weight.
+    /// Its weight in points (0.01 ct): the carats its certificate declares.
     pub export_lot_pt: u64,
     /// Its final official value.
     pub export_value_usd_cents: u64,
@@ -88,11 +94,12 @@ pub struct CountrySummary {
 /// What the demo did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
-    /// The directory.
+    /// The directory the demo wrote into.
     pub dir: PathBuf,
-    /// The ledger file.
+    /// The ledger in it (`ledger.kpl`), or the PostgreSQL database the demo wrote it into, by
+    /// its URL without the password.
     pub ledger: PathBuf,
-    /// The manifest file.
+    /// The manifest that lists what the demo wrote (`manifest.json`).
     pub manifest: PathBuf,
     /// Events recorded.
     pub events: u64,
@@ -113,7 +120,8 @@ pub struct DemoSummary {
 /// The manifest the demo writes (`schemas/manifest.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct Manifest {
-    /// The ledger, relative to the directory.
+    /// The ledger file, relative to the directory; or the PostgreSQL database's URL without
+    /// its password.
     pub ledger: String,
     /// The authorities' public key files (PEM), relative to the directory.
     pub trust: Vec<String>,
@@ -183,6 +191,20 @@ pub(crate) struct Country<'a> {
 
 /// Runs the demo into `dir` with `parcels` mined parcels (at least 8).
 pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<DemoSummary, DemoError> {
+    run_in(dir, None, parcels, progress)
+}
+
+/// As [`run`], the ledger written into the empty PostgreSQL database `database` (a
+/// `postgres://` URL) when one is given, instead of `DIR/ledger.kpl`; the keys, trust
+/// policy, bundles and manifest still go to `dir`, and the manifest's `ledger` is the
+/// database's URL without its password. Refuses a non-empty `dir` or database before
+/// writing anything to either.
+pub fn run_in(
+    dir: &Path,
+    database: Option<&str>,
+    parcels: u32,
+    progress: &mut dyn FnMut(&str),
+) -> Result<DemoSummary, DemoError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| DemoError::Io { path: path.clone(), source }
@@ -193,9 +215,25 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
             return Err(DemoError::NotEmpty(dir.to_owned()));
         }
     }
-    std::fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
-    let ledger_path = dir.join("ledger.kpl");
-    let ledger = Ledger::create(&ledger_path)?;
+    let (ledger_path, ledger) = match database {
+        // The database first: refused when it holds anything, before the directory is made.
+        Some(url) => {
+            let ledger = Ledger::create(Path::new(url)).map_err(|e| match e {
+                StoreError::Storage(crate::store::StorageError::Exists(shown)) => {
+                    DemoError::DatabaseNotEmpty(shown)
+                }
+                e => e.into(),
+            })?;
+            std::fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
+            (ledger.path().to_owned(), ledger)
+        }
+        None => {
+            std::fs::create_dir_all(dir.join("keys")).map_err(io(dir))?;
+            let path = dir.join("ledger.kpl");
+            let ledger = Ledger::create(&path)?;
+            (path, ledger)
+        }
+    };
     let origin = Origin::new(DEMO_ORIGIN).map_err(SimError::Value)?;
     let start = Time::new(DEMO_START).map_err(SimError::Value)?;
     let mut sim = Sim::new(ledger, origin, DEMO_SEED, &start);
@@ -332,7 +370,10 @@ pub fn run(dir: &Path, parcels: u32, progress: &mut dyn FnMut(&str)) -> Result<D
         bundle_reports.push(report);
         bundles.push(rel);
     }
-    let manifest = Manifest { ledger: "ledger.kpl".into(), trust, policy: DEMO_POLICY.into(), bundles };
+    // The file relative to DIR; a database by its URL, without the password.
+    let in_manifest =
+        if database.is_some() { ledger_path.display().to_string() } else { "ledger.kpl".into() };
+    let manifest = Manifest { ledger: in_manifest, trust, policy: DEMO_POLICY.into(), bundles };
     let manifest_path = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Value(e.to_string()))? + "\n";
     std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
@@ -423,7 +464,8 @@ impl Licensed {
         sites: &[&SiteId],
     ) -> Result<ActorId, SimError> {
         let licence = licence(&self.licence, &self.class, "2026-01-01", "2026-12-31", sites)?;
-        sim.enrol_at(by, &self.id, &self.name, role, country, Some(licence), self.address.as_deref())
+        let (id, name, address) = (&self.id, &self.name, self.address.as_deref());
+        sim.enrol_with(by, Enrolment { id, name, role, country, licence: Some(licence), address })
     }
 }
 

@@ -41,7 +41,7 @@ pub enum MigrateError {
     /// The old file is not a ledger this build migrates.
     #[error("{path}: {reason}")]
     Source {
-        /// The old file.
+        /// The file given as the old ledger.
         path: PathBuf,
         /// What is wrong and what to do.
         reason: String,
@@ -54,7 +54,7 @@ pub enum MigrateError {
         codes(.findings)
     )]
     Refused {
-        /// The old file.
+        /// The old ledger.
         path: PathBuf,
         /// The event's position in it.
         seq: u64,

@@ -53,7 +53,25 @@ pub fn aid(s: &str) -> Result<ActorId, SimError> {
     ActorId::new(s).map_err(SimError::Value)
 }
 
-/// The simulator.
+/// Who [`Sim::enrol_with`] enrols, as the enrolling authority writes it.
+#[derive(Debug, Clone)]
+pub struct Enrolment<'a> {
+    /// The actor id, e.g. `sl.exporter.kono-gems`.
+    pub id: &'a str,
+    /// Its registered name.
+    pub name: &'a str,
+    /// What it does in the trade.
+    pub role: Role,
+    /// Its country (ISO 3166-1 alpha-2).
+    pub country: &'a str,
+    /// Its licence, for a licensed role.
+    pub licence: Option<Licence>,
+    /// Its registered address (printed on an exporter's certificates).
+    pub address: Option<&'a str>,
+}
+
+/// A scenario driver over one ledger: the keys of every actor it enrolled (derived from the
+/// seed and the actor id), a simulated clock, and a counter for parcel ids.
 #[derive(Debug)]
 pub struct Sim {
     ledger: Ledger,
@@ -79,7 +97,7 @@ impl Sim {
         }
     }
 
-    /// The ledger.
+    /// The ledger it records into, for reads.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -207,22 +225,13 @@ impl Sim {
         country: &str,
         licence: Option<Licence>,
     ) -> Result<ActorId, SimError> {
-        self.enrol_at(by, id, name, role, country, licence, None)
+        self.enrol_with(by, Enrolment { id, name, role, country, licence, address: None })
     }
 
-    /// Enrols an actor at a registered address (an exporter's is printed on its
-    /// certificates); the simulator makes and keeps its key.
-    #[allow(clippy::too_many_arguments)]
-    pub fn enrol_at(
-        &mut self,
-        by: &ActorId,
-        id: &str,
-        name: &str,
-        role: Role,
-        country: &str,
-        licence: Option<Licence>,
-        address: Option<&str>,
-    ) -> Result<ActorId, SimError> {
+    /// Enrols an actor, at a registered address when it has one (an exporter's is printed on
+    /// its certificates); the simulator makes and keeps its key.
+    pub fn enrol_with(&mut self, by: &ActorId, who: Enrolment<'_>) -> Result<ActorId, SimError> {
+        let Enrolment { id, name, role, country, licence, address } = who;
         let id = aid(id)?;
         let key = self.derive_key(id.as_str(), 0);
         let actor = ActorRecord {
@@ -447,12 +456,20 @@ impl Sim {
         number: &str,
         holder: &ActorId,
     ) -> Result<Appended, SimError> {
+        let confirmation = self.confirmation(number, holder)?;
+        self.submit(authority, Payload::ImportConfirmation { confirmation })
+    }
+
+    /// A confirmation of receipt that matches certificate `number` as recorded: every parcel
+    /// at its head, the certificate's parcel count and carats, received today with the seals
+    /// intact, `holder` taking custody.
+    pub fn confirmation(&self, number: &str, holder: &ActorId) -> Result<ImportConfirmation, SimError> {
         let cert = self
             .ledger
             .certificate(&reference(number)?)?
             .ok_or_else(|| SimError::Value(format!("no certificate {number}")))?;
         let c = cert.certificate;
-        let confirmation = ImportConfirmation {
+        Ok(ImportConfirmation {
             certificate: c.number.clone(),
             parcels: self.current_refs(number)?,
             parcel_count: c.parcel_count,
@@ -462,8 +479,7 @@ impl Sim {
             date_of_receipt: self.now().date(),
             seal_intact: true,
             holder: holder.clone(),
-        };
-        self.submit(authority, Payload::ImportConfirmation { confirmation })
+        })
     }
 
     /// Seals a parcel with container seal numbers.

@@ -20,7 +20,7 @@ use crate::store::Ledger;
 /// What [`national`] built.
 #[derive(Debug, Clone)]
 pub struct Synthetic {
-    /// The ledger file.
+    /// Where the ledger was written.
     pub path: PathBuf,
     /// Its number of events.
     pub events: u64,

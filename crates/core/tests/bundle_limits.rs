@@ -11,12 +11,12 @@
 // Tests: a panic with a message is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::OnceLock;
 
-use kpledger_core::demo;
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{Event, Payload};
-use kpledger_testkit::TempDir;
 use kpledger_verify::{Report, Rule, TrustPolicy, verify_bundle};
 use serde_json::{Value, json};
 
@@ -33,18 +33,10 @@ struct Demo {
 fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = TempDir::new("bundle-limits");
         // As `kpledger demo` makes it (24 parcels), so that SPEC.md §14.4's counts hold.
-        demo::run(dir.path(), 24, &mut |_| {}).unwrap();
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-        let policy =
-            TrustPolicy::parse(&std::fs::read(dir.join(manifest["policy"].as_str().unwrap())).unwrap())
-                .unwrap();
-        let read = |name: &str| {
-            serde_json::from_slice(&std::fs::read(dir.join("bundles").join(name)).unwrap()).unwrap()
-        };
-        Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), policy }
+        let d = common::Demo::new("bundle-limits", 24);
+        let read = |name: &str| serde_json::from_slice(&d.bundle(name)).unwrap();
+        Demo { lr: read("LR-2026-000042.json"), sl: read("SL-2026-004312.json"), policy: d.policy }
     })
 }
 

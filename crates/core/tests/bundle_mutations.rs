@@ -19,8 +19,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use kpledger_core::demo;
-use kpledger_testkit::TempDir;
 use kpledger_verify::TrustPolicy;
 use serde_json::Value;
 
@@ -36,14 +34,8 @@ struct Demo {
 fn demo() -> &'static Demo {
     static DEMO: OnceLock<Demo> = OnceLock::new();
     DEMO.get_or_init(|| {
-        let dir = TempDir::new("bundle-mutations");
-        demo::run(dir.path(), 8, &mut |_| {}).unwrap();
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-        let policy_file = dir.join(manifest["policy"].as_str().unwrap());
-        let policy = TrustPolicy::parse(&std::fs::read(policy_file).unwrap()).unwrap();
-        let read = |name: &str| std::fs::read(dir.join("bundles").join(name)).unwrap();
-        Demo { sl: read("SL-2026-004312.json"), gn: read("GN-2026-000117.json"), policy }
+        let d = common::Demo::new("bundle-mutations", 8);
+        Demo { sl: d.bundle("SL-2026-004312.json"), gn: d.bundle("GN-2026-000117.json"), policy: d.policy }
     })
 }
 

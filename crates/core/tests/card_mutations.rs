@@ -272,15 +272,9 @@ fn fixture_cases() -> (Vec<Case>, Vec<u8>) {
     push("fail_db1_weight_edited", v, fail("DB-1", "weight", "12.34 ct presented as 42.34 ct"));
     let mut v = doc("valuation");
     v["holder"] = "sl.dealer.kamara".into();
-    push(
-        "fail_db1_holder_edited",
-        v,
-        fail(
-            "DB-1",
-            "holder",
-            "after a valuation the holder comes from the extraction the card carries, which names the miner",
-        ),
-    );
+    let why =
+        "after a valuation the holder comes from the extraction the card carries, which names the miner";
+    push("fail_db1_holder_edited", v, fail("DB-1", "holder", why));
     let mut v = doc("export");
     v["status"] = "open".into();
     push("fail_db1_status_edited", v, fail("DB-1", "status", "an exported lot presented as open for trade"));
@@ -301,27 +295,13 @@ fn fixture_cases() -> (Vec<Case>, Vec<u8>) {
     );
     let mut v = doc("valuation");
     v["events"][1] = doc("extraction")["events"][0].clone();
-    push(
-        "fail_ch1_chain_of_another_parcel",
-        v,
-        fail(
-            "CH-1",
-            "is not the event",
-            "another parcel's extraction put behind the valuation to claim its holder",
-        ),
-    );
+    let why = "another parcel's extraction put behind the valuation to claim its holder";
+    push("fail_ch1_chain_of_another_parcel", v, fail("CH-1", "is not the event", why));
     let older = ledger.stored_checkpoints().unwrap();
     let mut v = doc("extraction");
     v["log"]["checkpoint"] = older[older.len() - 2].note.clone().into();
-    push(
-        "fail_log1_proof_for_another_checkpoint",
-        v,
-        fail(
-            "LOG-1",
-            "another checkpoint",
-            "an older checkpoint, signed by the root, with the newer one's proof",
-        ),
-    );
+    let why = "an older checkpoint, signed by the root, with the newer one's proof";
+    push("fail_log1_proof_for_another_checkpoint", v, fail("LOG-1", "another checkpoint", why));
     let mut v = doc("extraction");
     let note = v["log"]["checkpoint"].as_str().unwrap().to_owned();
     let (text, sig) = note.split_once("\n\n").unwrap();
@@ -330,14 +310,11 @@ fn fixture_cases() -> (Vec<Case>, Vec<u8>) {
     let signer = kpledger_model::note::SignerKey::new("kpledger.mru/regional", forger).unwrap();
     assert!(sig.contains("kpledger.mru/regional"));
     v["log"]["checkpoint"] = forged_cp.sign(&signer).unwrap().to_string().into();
+    let why = "the checkpoint re-signed under the log's name by Sierra Leone's authority key";
     push(
         "fail_log2_checkpoint_signed_by_another_key",
         v,
-        fail(
-            "LOG-2",
-            "signed by a key the trust policy pins",
-            "the checkpoint re-signed under the log's name by Sierra Leone's authority key",
-        ),
+        fail("LOG-2", "signed by a key the trust policy pins", why),
     );
     let mut v = doc("extraction");
     v["ledger"] = "kpledger.sl/national".into();

@@ -103,7 +103,7 @@ use kpledger_model::{
 use kpledger_testkit::cast::Step::{Enrol, Site};
 use kpledger_testkit::cast::{
     self, FLOMO, GDO, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, LIBERTY_EXPORTS, MME, NMA, NMA_OFFICE, PMT,
-    Place, SESAY, Step, TONGO, Terms,
+    Place, SESAY, Step, TONGO, Terms, WEASUA,
 };
 use kpledger_testkit::{TempDir, events};
 use kpledger_verify::{ParcelState, Rule, Severity, TrustPolicy};

@@ -24,6 +24,7 @@ use kpledger_testkit::cast::Step::{Enrol, Genesis};
 use kpledger_testkit::cast::{
     self, BNEE, GDO, GN_MINES, KAMARA, KOIDU, KONO_GEMS, KOROMA, KPOTO, MME, NMA, PMT, Step, Terms,
 };
+use kpledger_testkit::events::to_exporter;
 use kpledger_verify::{Finding, Rule};
 
 const SL_TOLERANCE: u64 = 5;
@@ -71,12 +72,9 @@ fn world(tag: &str) -> World {
     let (miner, dealer, exporter, pmt) =
         (c.actor(KOROMA.id), c.actor(KAMARA.id), c.actor(KONO_GEMS.id), c.actor(PMT.id));
     let koidu = c.site(KOIDU.0);
-    let parcel = sim.extract(&miner, &koidu, Points(1250), 21, "7102.31").unwrap();
-    sim.tick(60);
-    sim.handover(&miner, &parcel, &dealer, Cents(361_250), None).unwrap();
-    sim.tick(60);
-    sim.handover(&dealer, &parcel, &exporter, Cents(361_250), None).unwrap();
-    sim.tick(60);
+    let traders = [&miner, &dealer, &exporter];
+    let parcel =
+        to_exporter(&mut sim, traders, &koidu, (1250, 21, "7102.31"), (Cents(361_250), Cents(361_250)));
     World { sim, root, pmt, exporter, lr_mme, lr_valuer, lr_dealer, gn_mines, gn_valuer, parcel, _tmp: tmp }
 }
 

@@ -320,3 +320,66 @@ fn pg_reads_in_a_write_transaction_see_its_own_writes_and_rollbacks() {
     s.client().batch_execute("UPDATE meta SET value = 'three.example/log'").unwrap();
     assert_eq!(s.reads().derived_doc("meta", "origin").unwrap().as_deref(), Some("three.example/log"));
 }
+
+/// A genesis event naming an authority `sl.nma` with `named`'s key in role `role`, signed with
+/// `signer`.
+fn genesis(
+    role: kpledger_model::Role,
+    named: &kpledger_model::SecretKey,
+    signer: &kpledger_model::SecretKey,
+) -> kpledger_model::ParsedEvent {
+    use kpledger_model::{ActorId, ActorRecord, Country, Event, EventBody, Origin, Payload, Text, Time};
+    let authority = ActorRecord {
+        id: ActorId::new("sl.nma").unwrap(),
+        name: Text::new("National Minerals Agency").unwrap(),
+        role,
+        country: Country::new("SL").unwrap(),
+        licence: None,
+        key: named.public(),
+        address: None,
+    };
+    let body = EventBody::new(
+        Origin::new("kpledger.sl/national").unwrap(),
+        Time::new("2026-03-01T09:00:00Z").unwrap(),
+        authority.id.clone(),
+        Payload::Genesis { authority },
+    );
+    Event::sign(body, signer).unwrap().into_parsed().unwrap()
+}
+
+/// `kpledger init` on PostgreSQL: the tables and the genesis event are one transaction. A
+/// genesis the rules refuse (signed with a key other than the one it names; naming an actor
+/// that is not an authority) leaves the database as empty as it was, so that `init` can be run
+/// again; an accepted one gives a ledger of one event; a database that holds anything is
+/// refused, and left as it was.
+#[test]
+fn pg_init_writes_the_tables_and_the_genesis_in_one_transaction() {
+    use kpledger_model::{Role, SecretKey};
+    let Some(server) = server() else { return };
+    let url = database(&server, "init_one_tx");
+    let (root, other) = (SecretKey::from_seed(&[7; 32]), SecretKey::from_seed(&[8; 32]));
+    let found = |url: &str| catalog(&mut postgres::Client::connect(url, NoTls).unwrap()).unwrap();
+    assert_eq!(found(&url), ["schema public"], "a new database holds nothing");
+    for (what, bad) in [
+        ("signed with another key", genesis(Role::Authority, &root, &other)),
+        ("naming a miner", genesis(Role::Miner, &root, &root)),
+    ] {
+        let err = Ledger::create_with_genesis(url.as_ref(), &bad).unwrap_err();
+        assert!(err.to_string().contains("CH-2"), "{what}: {err}");
+        assert_eq!(found(&url), ["schema public"], "{what}: the refused genesis left tables behind");
+    }
+    let (ledger, appended) =
+        Ledger::create_with_genesis(url.as_ref(), &genesis(Role::Authority, &root, &root)).unwrap();
+    assert_eq!(appended.seq, 1);
+    drop(ledger);
+    let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    assert_eq!(ledger.len().unwrap(), 1);
+    assert!(ledger.verify(&mut |_, _| {}).unwrap().ok);
+    drop(ledger);
+    let before = found(&url);
+    let again = Ledger::create_with_genesis(url.as_ref(), &genesis(Role::Authority, &root, &root));
+    assert!(matches!(again, Err(StoreError::Storage(StorageError::Exists(_)))), "{again:?}");
+    assert_eq!(found(&url), before);
+    let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    assert_eq!(ledger.len().unwrap(), 1, "a refused second init wrote nothing");
+}

@@ -31,7 +31,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use kpledger_core::sim::{Sim, licence};
+use kpledger_core::sim::{Enrolment, Sim, licence};
 use kpledger_core::{Ledger, OpenOptions, StoreError};
 use kpledger_model::canonical::canonical_value;
 use kpledger_model::{
@@ -1188,14 +1188,16 @@ proptest! {
         let tol = policy.tolerance_pt;
         sim.policy(&nma, policy).unwrap();
         let importer = sim
-            .enrol_at(
+            .enrol_with(
                 &nma,
-                "sl.exporter.kono-gems",
-                "Kono Gems Export Ltd",
-                Role::Exporter,
-                "SL",
-                Some(licence("NMA/EXP/2026/007", "exporter", "2026-01-01", "2026-12-31", &[]).unwrap()),
-                Some("14 Sewafe Road, Koidu"),
+                Enrolment {
+                    id: "sl.exporter.kono-gems",
+                    name: "Kono Gems Export Ltd",
+                    role: Role::Exporter,
+                    country: "SL",
+                    licence: Some(licence("NMA/EXP/2026/007", "exporter", "2026-01-01", "2026-12-31", &[]).unwrap()),
+                    address: Some("14 Sewafe Road, Koidu"),
+                },
             )
             .unwrap();
         for (n, s) in shipments.iter().enumerate() {

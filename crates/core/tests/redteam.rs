@@ -36,11 +36,15 @@ fn world(tag: &str, miner_licence: (&str, &str)) -> World {
     Regional::new(&format!("redteam-{tag}"), SEED, Some(miner_licence))
 }
 
-fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
-    assert!(
-        any_of.iter().any(|c| codes.contains(c)),
-        "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
-    );
+/// The regional world, the miners licensed for 2026, with the shipment `CERT` certified to
+/// Liberty Rough Exports (by name only) and exported by the NMA a day ago.
+fn exported_to_liberty(tag: &str) -> World {
+    let mut w = world(tag, ("2026-01-01", "2026-12-31"));
+    w.certified_to(CERT, to_liberty(None));
+    let nma = w.nma.clone();
+    w.sim.export(&nma, CERT).unwrap();
+    w.sim.tick(24 * 60);
+    w
 }
 
 /// ATTACK (corrupt national official, `sl.nma`): the root authority records Liberia's KP
@@ -66,17 +70,13 @@ fn redteam_export_backdated_before_root_suspension_is_refused() {
         .sim
         .sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs.clone() })
         .unwrap();
-    assert_refused(&w.refused_with(&now), &["KP-6"], "the export after the suspension (control)");
+    w.assert_refuses(&now, &["KP-6"], "the export after the suspension (control)");
     // The attack: the same export, signed as if made three hours ago (same day).
     w.sim.tick(-180);
     assert_eq!(w.sim.now().date(), today);
     let backdated =
         w.sim.sign(&w.nma, Payload::Export { certificate: text(CERT).unwrap(), parcels: refs }).unwrap();
-    assert_refused(
-        &w.refused_with(&backdated),
-        &["CH-4", "KP-6"],
-        "the export back-dated before the suspension",
-    );
+    w.assert_refuses(&backdated, &["CH-4", "KP-6"], "the export back-dated before the suspension");
 }
 
 /// ATTACK (smuggler: a miner whose licence has ended): the miner's licence ended on
@@ -114,7 +114,7 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
             },
         )
         .unwrap();
-    assert_refused(&w.refused_with(&now), &["LC-1"], "the extraction after the licence ended (control)");
+    w.assert_refuses(&now, &["LC-1"], "the extraction after the licence ended (control)");
     // The attack: the same extraction signed with a time on the licence's last day.
     let back = Time::new("2026-03-02T17:00:00Z").unwrap();
     w.sim.tick(-((w.sim.now().unix() - back.unix()) / 60));
@@ -126,11 +126,7 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
             Payload::Extraction { parcel, site: koidu, weight_pt: Points(5000), stones: 40, hs_code: hs },
         )
         .unwrap();
-    assert_refused(
-        &w.refused_with(&backdated),
-        &["CH-4", "LC-1"],
-        "the extraction back-dated into the licence",
-    );
+    w.assert_refuses(&backdated, &["CH-4", "LC-1"], "the extraction back-dated into the licence");
 }
 
 /// ATTACK (corrupt authority of the destination, `lr.mme`): the certificate names its importer
@@ -146,11 +142,7 @@ fn redteam_extraction_backdated_into_ended_licence_is_refused() {
 /// single enrolled actor (an enrolment reusing a trader's name in the same country refused).
 #[test]
 fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
-    let mut w = world("namesake", ("2026-01-01", "2026-12-31"));
-    w.certified_to(CERT, to_liberty(None));
-    let nma = w.nma.clone();
-    w.sim.export(&nma, CERT).unwrap();
-    w.sim.tick(24 * 60);
+    let mut w = exported_to_liberty("namesake");
     let mme = w.mme.clone();
     let front = w.sim.enrol(
         &mme,
@@ -166,7 +158,14 @@ fn redteam_import_confirmation_to_a_namesake_front_is_refused() {
     let confirmation = kpledger_testkit::events::confirmation(&w.sim, CERT, &front);
     let ev = w.sim.sign(&mme, Payload::ImportConfirmation { confirmation }).unwrap();
     assert_ne!(id("lr.dealer.front"), id("lr.dealer.liberty"));
-    assert_refused(&w.refused_with(&ev), &["IM-1"], "custody handed to a namesake of the importer");
+    w.assert_refuses(&ev, &["IM-1"], "custody handed to a namesake of the importer");
+}
+
+/// Guinea's GN-2026-000777 for 100.00 ct from Guinea Rough SARL to Liberty, issued today and
+/// valid until 2026-06-30.
+fn gn_000777(w: &World) -> kpledger_model::ForeignCertificate {
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid)
 }
 
 /// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`,
@@ -178,23 +177,8 @@ fn foreign(
     pt: u64,
     valid: (Date, Date),
 ) -> kpledger_model::ForeignCertificate {
-    kpledger_model::ForeignCertificate {
-        number: text(number).unwrap(),
-        issuing_country: Country::new(country).unwrap(),
-        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
-        country_of_origin: kpledger_model::OriginClaim::Single(Country::new(country).unwrap()),
-        countries_of_origin: Vec::new(),
-        date_of_issue: valid.0,
-        date_of_expiry: valid.1,
-        exporter: text(exporter).unwrap(),
-        importer: text(LIBERTY).unwrap(),
-        lines: vec![kpledger_model::CertLine {
-            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(pt),
-            value_usd_cents: Cents(pt * 289),
-        }],
-        parcel_count: 1,
-    }
+    let issuer = (country, &*format!("KP authority of {country}"));
+    kpledger_testkit::events::foreign_certificate(number, issuer, (exporter, LIBERTY), pt, valid)
 }
 
 /// `lr.mme` admits a parcel of `pt` under a foreign certificate, custody to Liberty.
@@ -225,11 +209,7 @@ fn import_payload(w: &mut World, pt: u64, c: kpledger_model::ForeignCertificate)
 /// authority is in this ledger is received by import confirmation, not as a paper import.
 #[test]
 fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() {
-    let mut w = world("reimport-member-cert", ("2026-01-01", "2026-12-31"));
-    w.certified_to(CERT, to_liberty(None));
-    let nma = w.nma.clone();
-    w.sim.export(&nma, CERT).unwrap();
-    w.sim.tick(24 * 60);
+    let mut w = exported_to_liberty("reimport-member-cert");
     let c = w.sim.ledger().certificate(&text(CERT).unwrap()).unwrap().unwrap().certificate;
     let paper = foreign(
         CERT,
@@ -240,8 +220,7 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
     );
     let payload = import_payload(&mut w, c.carats(), paper);
     let mme = w.mme.clone();
-    let ev = w.sim.sign(&mme, payload).unwrap();
-    assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "a paper import of an in-ledger certificate");
+    w.assert_refused(&mme, payload, &["KP-2", "IM-1"], "a paper import of an in-ledger certificate");
 }
 
 /// ATTACK (smuggler with a corrupt or careless importing authority; issue 14 item 3 regression
@@ -254,19 +233,12 @@ fn redteam_foreign_import_of_a_certificate_recorded_in_this_ledger_is_refused() 
 #[test]
 fn redteam_same_foreign_certificate_imported_twice_is_refused() {
     let mut w = world("double-import", ("2026-01-01", "2026-12-31"));
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let mme = w.mme.clone();
-    let first = import_payload(
-        &mut w,
-        10_000,
-        foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid.clone()),
-    );
+    let (mme, cert) = (w.mme.clone(), gn_000777(&w));
+    let first = import_payload(&mut w, 10_000, cert.clone());
     w.sim.submit(&mme, first).unwrap();
     w.sim.tick(60);
-    let second =
-        import_payload(&mut w, 10_000, foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid));
-    let ev = w.sim.sign(&mme, second).unwrap();
-    assert_refused(&w.refused_with(&ev), &["KP-2", "IM-1"], "the same foreign certificate imported twice");
+    let second = import_payload(&mut w, 10_000, cert);
+    w.assert_refused(&mme, second, &["KP-2", "IM-1"], "the same foreign certificate imported twice");
 }
 
 /// ATTACK (smuggler with a careless or corrupt importing authority; issue 14 item 3, "the
@@ -283,9 +255,7 @@ fn redteam_same_foreign_certificate_imported_twice_is_refused() {
 #[test]
 fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
     let mut w = world("three-as-one", ("2026-01-01", "2026-12-31"));
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let mme = w.mme.clone();
-    let mut cert = foreign("GN-2026-000777", "GN", "Guinea Rough SARL", 10_000, valid);
+    let (mme, mut cert) = (w.mme.clone(), gn_000777(&w));
     cert.parcel_count = 3;
     cert.lines = [("7102.21", 4_000u64), ("7102.31", 6_000)]
         .iter()
@@ -343,8 +313,7 @@ fn redteam_certificate_for_three_parcels_admitted_as_one_is_refused() {
     w.sim.tick(60);
     // Two parcels "left over" admitted again under the same certificate: KP-2.
     let again = shipment(&mut w, &[(3_500, "7102.31"), (2_500, "7102.31")]);
-    let ev = w.sim.sign(&mme, again).unwrap();
-    assert_refused(&w.refused_with(&ev), &["KP-2"], "the same certificate's parcels admitted again");
+    w.assert_refused(&mme, again, &["KP-2"], "the same certificate's parcels admitted again");
 }
 
 /// ATTACK (smuggler: any holder, with its own key): integer wrap-around in the split's mass

@@ -18,11 +18,11 @@ use std::collections::BTreeSet;
 use common::policy;
 use kpledger_core::sim::{licence, site, text};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, CertLine, Country, Date, ForeignCertificate, HsCode, OriginClaim,
-    ParcelId, Payload, Points, Role,
+    ActorId, Bundle, CertImporter, Country, Date, ForeignCertificate, HsCode, OriginClaim, ParcelId, Payload,
+    Points, Role,
 };
-use kpledger_testkit::events::import_shipment;
-use kpledger_testkit::{Regional, to_antwerp};
+use kpledger_testkit::Regional;
+use kpledger_testkit::events::{foreign_certificate, import_shipment};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
 const SEED: &str = "kpledger-redteam2-v1";
@@ -51,32 +51,30 @@ fn error_codes(report: &Report) -> BTreeSet<&'static str> {
     report.findings.iter().filter(|f| f.is_error()).map(|f| f.code.code()).collect()
 }
 
-fn assert_refused(codes: &BTreeSet<&'static str>, any_of: &[&str], what: &str) {
-    assert!(
-        any_of.iter().any(|c| codes.contains(c)),
-        "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
-    );
-}
-
 /// A foreign certificate of `pt` rough 7102.31 from `country`, single origin `country`.
 fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, Date)) -> ForeignCertificate {
-    ForeignCertificate {
-        number: text(number).unwrap(),
-        issuing_country: Country::new(country).unwrap(),
-        issuing_authority: text(&format!("KP authority of {country}")).unwrap(),
-        country_of_origin: OriginClaim::Single(Country::new(country).unwrap()),
-        countries_of_origin: Vec::new(),
-        date_of_issue: valid.0,
-        date_of_expiry: valid.1,
-        exporter: text("Guinea Rough SARL").unwrap(),
-        importer: text(importer).unwrap(),
-        lines: vec![CertLine {
-            hs_code: HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(pt),
-            value_usd_cents: Cents(pt * 289),
-        }],
-        parcel_count: 1,
-    }
+    let issuer = (country, &*format!("KP authority of {country}"));
+    foreign_certificate(number, issuer, ("Guinea Rough SARL", importer), pt, valid)
+}
+
+/// The world `tag`, in which a paper Guinean certificate (`papers.0`) for 5,000 ct is
+/// admitted by `admitter` into the SL exporter's custody, and the lot sealed (`papers.1`),
+/// certified by the NMA (`papers.2`) to Antwerp and exported: the world and the bundle.
+fn guinean_lot_exported(
+    tag: &str,
+    admitter: fn(&World) -> ActorId,
+    (paper, seal, number): (&str, &str, &str),
+) -> (World, Bundle) {
+    let mut w = world(tag);
+    let (by, exporter) = (admitter(&w), w.exporter.clone());
+    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
+    let paper = foreign(paper, "GN", "Kono Gems Export Ltd", 500_000, valid);
+    let import = import_shipment(&mut w.sim, &exporter, &[(500_000, 900, "7102.31")], paper);
+    let lot = import.import_parcels()[0].parcel;
+    w.sim.submit(&by, import).unwrap();
+    w.sim.tick(60);
+    let bundle = w.exported(&lot, seal, number);
+    (w, bundle)
 }
 
 /// ATTACK (the regional root, i.e. whoever holds the log key): the root authority's genesis
@@ -95,25 +93,11 @@ fn foreign(number: &str, country: &str, importer: &str, pt: u64, valid: (Date, D
 /// (`trust_attacks.rs::genuine_root_issuing_as_sierra_leone_is_kp7`).
 #[test]
 fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
-    let mut w = world("root-import");
-    let root = w.root.clone();
-    let exporter = w.exporter.clone();
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let paper = foreign("GN-2026-000999", "GN", "Kono Gems Export Ltd", 500_000, valid);
-    let import = import_shipment(&mut w.sim, &exporter, &[(500_000, 900, "7102.31")], paper);
-    let lot = import.import_parcels()[0].parcel;
     // The ledger's rules accept the root as SL's importing authority.
-    w.sim.submit(&root, import).unwrap();
-    w.sim.tick(60);
-    let nma = w.nma.clone();
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0201"]);
-    let cert = w.draft("SL-2026-004401", &[lot], to_antwerp());
-    assert_eq!(cert.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004401").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004401");
+    let papers = ("GN-2026-000999", "SL-SEAL-2026-0201", "SL-2026-004401");
+    let (w, bundle) = guinean_lot_exported("root-import", |w| w.root.clone(), papers);
+    let recorded = w.sim.ledger().certificate(&text("SL-2026-004401").unwrap()).unwrap().unwrap();
+    assert_eq!(recorded.certificate.country_of_origin, OriginClaim::Single(Country::new("GN").unwrap()));
     let report = verify(&bundle, &w.trust_policy());
     assert!(
         error_codes(&report).contains("KP-7"),
@@ -126,22 +110,8 @@ fn redteam2_root_admits_a_paper_import_that_sierra_leone_then_certifies() {
 /// verifies, so the refusal is about who admitted it.
 #[test]
 fn redteam2_an_import_by_the_countrys_own_authority_verifies() {
-    let mut w = world("nma-import");
-    let nma = w.nma.clone();
-    let exporter = w.exporter.clone();
-    let valid = (w.sim.now().date(), Date::new("2026-06-30").unwrap());
-    let paper = foreign("GN-2026-000998", "GN", "Kono Gems Export Ltd", 500_000, valid);
-    let import = import_shipment(&mut w.sim, &exporter, &[(500_000, 900, "7102.31")], paper);
-    let lot = import.import_parcels()[0].parcel;
-    w.sim.submit(&nma, import).unwrap();
-    w.sim.tick(60);
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0202"]);
-    let cert = w.draft("SL-2026-004402", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004402").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004402");
+    let papers = ("GN-2026-000998", "SL-SEAL-2026-0202", "SL-2026-004402");
+    let (w, bundle) = guinean_lot_exported("nma-import", |w| w.nma.clone(), papers);
     let report = verify(&bundle, &w.trust_policy());
     assert!(report.ok, "{:#?}", report.findings);
 }
@@ -169,11 +139,7 @@ fn redteam2_own_certificate_number_respelled_is_refused() {
         w.value_and_seal(&b, &nma, &["SL-SEAL-2026-0302"]);
         let c = w.draft(respelled, &[b], to_liberty());
         let ev = w.sim.sign(&nma, Payload::Certificate { certificate: c }).unwrap();
-        assert_refused(
-            &w.refused_with(&ev),
-            &["KP-2"],
-            &format!("certificate {respelled} after SL-2026-004312"),
-        );
+        w.assert_refuses(&ev, &["KP-2"], &format!("certificate {respelled} after SL-2026-004312"));
     }
 }
 
@@ -245,8 +211,7 @@ fn redteam2_a_suspended_country_admitting_an_import_is_refused() {
     let valid = (today, Date::new("2026-06-30").unwrap());
     let paper = foreign("GN-2026-000701", "GN", LIBERTY, 10_000, valid);
     let payload = import_shipment(&mut w.sim, &id("lr.dealer.liberty"), &[(10_000, 120, "7102.31")], paper);
-    let ev = w.sim.sign(&mme, payload).unwrap();
-    assert_refused(&w.refused_with(&ev), &["KP-6"], "an import into Liberia while Liberia is suspended");
+    w.assert_refused(&mme, payload, &["KP-6"], "an import into Liberia while Liberia is suspended");
 }
 
 /// ATTACK (a receiving holder with a lenient authority; the class of "re-weighs at import
@@ -293,8 +258,7 @@ fn redteam2_import_confirmation_carries_the_lower_reading() {
     let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
     assert_eq!(held, 2049, "Liberty holds {held} points after a confirmation of 20.49 ct received");
     // And the whole ledger, replayed, agrees with what the store derived.
-    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:#?}", report.findings);
+    w.assert_verifies();
 }
 
 /// ATTACK (the same class, at a transit): the shipment of 20.50 ct crosses Guinea, whose
@@ -315,28 +279,18 @@ fn redteam2_a_point_lost_in_transit_is_not_found_on_arrival() {
         w.sim.enrol(&root, "gn.mines", "Ministere des Mines de Guinee", Role::Authority, "GN", None).unwrap();
     w.sim.policy(&gn, policy("GN")).unwrap();
     let [a, b] = shipped_to_liberty(&mut w, "SL-2026-004602");
-    let c = w.sim.ledger().certificate(&text("SL-2026-004602").unwrap()).unwrap().unwrap().certificate;
-    let transit = Payload::Transit {
-        certificate: c.number.clone(),
-        country: Country::new("GN").unwrap(),
-        parcels: w.sim.current_refs("SL-2026-004602").unwrap(),
-        seal_ids_in: c.container_seal_ids.clone(),
-        seal_ids_out: c.container_seal_ids.clone(),
-        carats_in_pt: Points(2049),
-        carats_out_pt: Points(2049),
-        parcel_count_in: c.parcel_count,
-        parcel_count_out: c.parcel_count,
-        opened: false,
-    };
+    // Weighed 20.49 ct in and out (the certificate says 20.50 ct).
+    let mut transit = kpledger_testkit::events::transit(&w.sim, "SL-2026-004602", "GN");
+    if let Payload::Transit { carats_in_pt, carats_out_pt, .. } = &mut transit {
+        (*carats_in_pt, *carats_out_pt) = (Points(2049), Points(2049));
+    }
     w.sim.submit(&gn, transit).unwrap();
     w.sim.tick(60);
     let held: u64 = [a, b].iter().map(|p| w.sim.parcel(p).unwrap().weight_pt.0).sum();
     assert_eq!(held, 2049, "the shipment weighs {held} points after a transit that weighed 20.49 ct");
     let found_again = confirmation(&w, "SL-2026-004602", 2050);
-    let ev = w.sim.sign(&w.mme, found_again).unwrap();
-    assert_refused(&w.refused_with(&ev), &["IM-1"], "20.50 ct received after 20.49 ct left Guinea");
-    let report = w.sim.ledger().verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:#?}", report.findings);
+    w.assert_refused(&w.mme, found_again, &["IM-1"], "20.50 ct received after 20.49 ct left Guinea");
+    w.assert_verifies();
 }
 
 /// ATTACK (corrupt Liberian official, `lr.mme`): Sierra Leone's authority is a member of this
@@ -357,8 +311,7 @@ fn redteam2_paper_import_of_a_member_countrys_unrecorded_certificate_is_refused(
     paper.exporter = text("Kono Gems Export Ltd").unwrap();
     paper.issuing_authority = text("National Minerals Agency of Sierra Leone").unwrap();
     let payload = import_shipment(&mut w.sim, &id("lr.dealer.liberty"), &[(200_000, 300, "7102.31")], paper);
-    let ev = w.sim.sign(&mme, payload).unwrap();
-    assert_refused(&w.refused_with(&ev), &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
+    w.assert_refused(&mme, payload, &["KP-2", "KP-7", "IM-1"], "a paper SL certificate SL never issued");
 }
 
 /// ATTACK (the regional root, i.e. whoever holds the log key, as Sierra Leone's registrar):
@@ -390,18 +343,12 @@ fn redteam2_the_root_as_registrar_enrols_a_front_miner_is_refused() {
         )
         .unwrap();
     w.sim.tick(60);
-    let (dealer, exporter, nma) = (w.dealer.clone(), w.exporter.clone(), w.nma.clone());
+    let (dealer, exporter) = (w.dealer.clone(), w.exporter.clone());
     let lot = w.sim.extract(&front, &claim, Points(500_000), 900, "7102.31").unwrap();
     w.sim.tick(30);
     w.sell(&front, &lot, &dealer);
     w.sell(&dealer, &lot, &exporter);
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0301"]);
-    let cert = w.draft("SL-2026-004501", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004501").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004501");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0301", "SL-2026-004501");
     let report = verify(&bundle, &w.trust_policy());
     let kp7: Vec<&str> =
         report.findings.iter().filter(|f| f.code.code() == "KP-7").map(|f| f.message.as_str()).collect();
@@ -426,14 +373,7 @@ fn redteam2_the_root_imposing_a_key_on_a_trader_is_refused() {
     w.sim.rotate(&root, &miner, 1).unwrap();
     w.sim.tick(60);
     let lot = w.mined_to_exporter(500_000);
-    let nma = w.nma.clone();
-    w.value_and_seal(&lot, &nma, &["SL-SEAL-2026-0302"]);
-    let cert = w.draft("SL-2026-004502", &[lot], to_antwerp());
-    w.sim.certify(&nma, cert).unwrap();
-    w.sim.tick(60);
-    w.sim.export(&nma, "SL-2026-004502").unwrap();
-    w.sim.tick(60);
-    let bundle = w.bundle("SL-2026-004502");
+    let bundle = w.exported(&lot, "SL-SEAL-2026-0302", "SL-2026-004502");
     let report = verify(&bundle, &w.trust_policy());
     assert!(
         report.findings.iter().any(|f| f.code.code() == "KP-7"

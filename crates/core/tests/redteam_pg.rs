@@ -16,10 +16,13 @@ use kpledger_core::{Ledger, StorageError, StoreError};
 use kpledger_model::ParcelId;
 use postgres::NoTls;
 
+#[path = "common/pg_demo.rs"]
+mod pg_demo;
 #[path = "../../../tests/pg_server.rs"]
 mod pg_server;
 #[path = "common/pg_writers.rs"]
 mod pg_writers;
+use pg_demo::demo_in_pg;
 use pg_server::{database, server};
 use pg_writers::concurrent_appends;
 
@@ -27,6 +30,13 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A new database `name` on `server` holding a new, empty ledger store: its URL and the store.
+fn store(server: &str, name: &str) -> (String, PgStore) {
+    let url = database(server, name);
+    let s = PgStore::create(&url).unwrap();
+    (url, s)
 }
 
 /// A view created in `pg_catalog` (a superuser may, after `SET allow_system_table_mods`), which
@@ -40,14 +50,7 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 fn redteam4_pg_a_view_in_pg_catalog_shadowing_a_table_is_refused() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let dir = std::env::temp_dir().join(format!("kpledger-pg-redteam4-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    kpledger_core::demo::run(&dir, 2, &mut |_| {}).unwrap();
-    let url = database(&server, "redteam4_shadow");
-    let from = open_source(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
-    let mut to = open_destination(&url).unwrap();
-    assert!(copy(&from, &mut to, &mut |_, _| {}).unwrap().report.ok);
-    drop(to);
+    let (dir, url) = demo_in_pg(&server, "redteam4", 2, "redteam4_shadow");
     let mut db = postgres::Client::connect(&url, NoTls).unwrap();
     let hidden: String =
         db.query_one("SELECT id FROM public.parcels ORDER BY id LIMIT 1", &[]).unwrap().get(0);
@@ -116,8 +119,7 @@ fn redteam4_pg_objects_of_every_kind_outside_the_tables_are_refused() {
         ),
     ];
     for (tag, sql, line) in edits {
-        let url = database(&server, &format!("redteam4_{tag}"));
-        let mut s = PgStore::create(&url).unwrap();
+        let (url, mut s) = store(&server, &format!("redteam4_{tag}"));
         s.client().batch_execute(sql).unwrap_or_else(|e| panic!("{tag}: {e}"));
         match s.begin_write().err() {
             Some(Fault::Done(StoreError::Storage(StorageError::Schema { differences, .. }))) => {
@@ -169,8 +171,7 @@ fn wait_for_fsync(url: &str, value: &str) {
 fn redteam4_pg_fsync_turned_off_under_a_connected_writer_is_refused() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let url = database(&server, "redteam4_fsync");
-    let mut s = PgStore::create(&url).unwrap();
+    let (url, mut s) = store(&server, "redteam4_fsync");
     s.begin_write().unwrap().commit().unwrap();
     let back = FsyncBack(server.clone());
     let mut admin = postgres::Client::connect(&server, NoTls).unwrap();
@@ -249,8 +250,7 @@ fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
 fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let url = database(&server, "redteam4_race");
-    let mut s = PgStore::create(&url).unwrap();
+    let (url, mut s) = store(&server, "redteam4_race");
     let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
     admin.batch_execute("SET lock_timeout = '2s'").unwrap();
     let tx = s.begin_write().unwrap();
@@ -283,8 +283,7 @@ fn redteam4_pg_ddl_after_the_schema_check_waits_for_the_transaction() {
 fn redteam4_pg_ddl_after_a_snapshots_schema_check_waits_for_it() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let url = database(&server, "redteam4_race_snapshot");
-    let s = PgStore::create(&url).unwrap();
+    let (url, s) = store(&server, "redteam4_race_snapshot");
     let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
     admin.batch_execute("SET lock_timeout = '2s'").unwrap();
     for (tag, sql) in [
@@ -312,8 +311,8 @@ fn redteam4_pg_ddl_after_a_snapshots_schema_check_waits_for_it() {
 fn redteam4_pg_a_replaced_sequencer_lock_still_forks_nothing() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let url = database(&server, "redteam4_nolock");
-    PgStore::create(&url).unwrap();
+    let (url, s) = store(&server, "redteam4_nolock");
+    drop(s);
     let mut admin = postgres::Client::connect(&url, NoTls).unwrap();
     admin
         .batch_execute(

@@ -14,7 +14,7 @@ use kpledger_core::StoreError;
 use kpledger_core::sim::{Sim, SimError, text};
 use kpledger_model::{
     ActorId, Cents, CertImporter, Country, ForeignCertificate, OriginClaim, ParcelId, Payload, Points, Role,
-    SiteId, Time,
+    Time,
 };
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::Step::Enrol;
@@ -25,45 +25,64 @@ use kpledger_testkit::cast::{
 use kpledger_verify::{Finding, Rule, Severity, TrustPolicy};
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey};
 
+kpledger_testkit::cast_ids! {
+    /// Who is who in the regional world.
+    struct Cast {
+        root: MRU, nma: NMA, mme: MME, miner: KOROMA, kamara: KAMARA, exporter: KONO_GEMS, pmt: PMT,
+        lr_miner: FLOMO, lr_exporter: LIBERTY_EXPORTS, gdo: GDO
+    }
+    sites { koidu: KOIDU, weasua: WEASUA }
+}
+
 /// The regional world: the root authority, Sierra Leone's and Liberia's authorities (each
 /// publishing its own policy), a Sierra Leone miner, dealer Kamara, an exporter, the valuer,
 /// and Liberia's miner, exporter and valuer.
 struct World {
     sim: Sim,
-    root: ActorId,
-    nma: ActorId,
-    mme: ActorId,
-    miner: ActorId,
-    kamara: ActorId,
-    exporter: ActorId,
-    pmt: ActorId,
-    koidu: SiteId,
-    lr_miner: ActorId,
-    lr_exporter: ActorId,
-    gdo: ActorId,
-    weasua: SiteId,
+    c: Cast,
     _tmp: TempDir,
 }
 
 fn world(tag: &str) -> World {
     let terms = Terms::new("kpledger.mru/regional", "kpledger-round2", "2026-04-06T08:00:00Z");
     let (sim, c, tmp) = cast::world(&format!("round2-{tag}"), &cast::regional_two_trades(), &terms);
-    World {
-        sim,
-        root: c.actor(MRU.id),
-        nma: c.actor(NMA.id),
-        mme: c.actor(MME.id),
-        miner: c.actor(KOROMA.id),
-        kamara: c.actor(KAMARA.id),
-        exporter: c.actor(KONO_GEMS.id),
-        pmt: c.actor(PMT.id),
-        koidu: c.site(KOIDU.0),
-        lr_miner: c.actor(FLOMO.id),
-        lr_exporter: c.actor(LIBERTY_EXPORTS.id),
-        gdo: c.actor(GDO.id),
-        weasua: c.site(WEASUA.0),
-        _tmp: tmp,
-    }
+    World { sim, c: Cast::of(&c), _tmp: tmp }
+}
+
+/// A KP certificate of mixed origin naming the countries `named`: `number` of `issuer`
+/// (country, authority), issued yesterday and valid for 60 days, `trade` (exporter, importer)
+/// of one parcel of `pt` rough 7102.31 at US$289/ct.
+fn mixed_origin(
+    w: &World,
+    number: &str,
+    issuer: (&str, &str),
+    trade: (&str, &str),
+    pt: u64,
+    named: Vec<Country>,
+) -> ForeignCertificate {
+    let now = w.sim.now().unix();
+    let valid = (Time::from_unix(now - 86_400).date(), Time::from_unix(now + 59 * 86_400).date());
+    let mut cert = kpledger_testkit::events::foreign_certificate(number, issuer, trade, pt, valid);
+    (cert.country_of_origin, cert.countries_of_origin) = (OriginClaim::Mixed, named);
+    cert
+}
+
+/// The shipment of `cert` (its one parcel, in `stones` stones) admitted by the authority
+/// `by` into the custody of `holder`; an hour passes. The imported parcel.
+fn admitted(
+    w: &mut World,
+    by: &ActorId,
+    holder: &ActorId,
+    stones: u32,
+    cert: ForeignCertificate,
+) -> ParcelId {
+    let pt = cert.lines[0].carats_pt.0;
+    let import =
+        kpledger_testkit::events::import_shipment(&mut w.sim, holder, &[(pt, stones, "7102.31")], cert);
+    let imported = import.import_parcels()[0].parcel;
+    w.sim.submit(by, import).unwrap();
+    w.sim.tick(60);
+    imported
 }
 
 fn codes(findings: &[Finding], severity: Severity) -> BTreeSet<&'static str> {
@@ -87,7 +106,7 @@ impl World {
     }
     /// A Sierra Leone parcel mined and sold to the dealer.
     fn at_kamara(&mut self, pt: u64) -> ParcelId {
-        let (m, k, site) = (self.miner.clone(), self.kamara.clone(), self.koidu.clone());
+        let Cast { miner: m, kamara: k, koidu: site, .. } = self.c.clone();
         let p = self.sim.extract(&m, &site, Points(pt), 10, "7102.31").unwrap();
         self.sim.tick(30);
         self.sell(&m, &p, &k);
@@ -112,15 +131,14 @@ impl World {
     }
     /// The NMA, the MME, the exporter, Liberia's exporter and miner.
     fn trade_actors(&self) -> (ActorId, ActorId, ActorId, ActorId, ActorId) {
-        let ids = [&self.nma, &self.mme, &self.exporter, &self.lr_exporter, &self.lr_miner];
+        let ids = [&self.c.nma, &self.c.mme, &self.c.exporter, &self.c.lr_exporter, &self.c.lr_miner];
         let [nma, mme, exporter, lr_exporter, lr_miner] = ids.map(Clone::clone);
         (nma, mme, exporter, lr_exporter, lr_miner)
     }
     /// A Sierra Leone parcel of `pt` points sold to Kamara and on to the exporter, valued by the
     /// PMT and sealed by the NMA with `seal`.
     fn sealed_at_exporter(&mut self, pt: u64, seal: &str) -> ParcelId {
-        let (kamara, exporter, pmt, nma) =
-            (self.kamara.clone(), self.exporter.clone(), self.pmt.clone(), self.nma.clone());
+        let Cast { kamara, exporter, pmt, nma, .. } = self.c.clone();
         let p = self.at_kamara(pt);
         self.sell(&kamara, &p, &exporter);
         self.value_and_seal(&pmt, &nma, &p, seal);
@@ -142,7 +160,7 @@ impl World {
 #[test]
 fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
     let mut w = world("item6");
-    let (nma, kamara, exporter, pmt) = (w.nma.clone(), w.kamara.clone(), w.exporter.clone(), w.pmt.clone());
+    let Cast { nma, kamara, exporter, pmt, .. } = w.c.clone();
     let p = w.at_kamara(1250);
     w.sim.rotate(&nma, &kamara, 9).unwrap(); // the NMA's own key now stands for Kamara
     w.sim.tick(1);
@@ -170,7 +188,7 @@ fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
     assert_eq!(marks.get(&sale), Some(&vec![(kamara.clone(), nma.clone())]));
 
     // The accomplice's export bundle, verified offline with the root's key: valid, and marked.
-    let root_key = w.sim.key(&w.root).unwrap().clone();
+    let root_key = w.sim.key(&w.c.root).unwrap().clone();
     w.sim.ledger_mut().publish_checkpoint(&root_key).unwrap();
     let bundle = w.sim.ledger().bundle(&text("SL-2026-009001").unwrap()).unwrap();
     let bytes = serde_json::to_vec(&bundle).unwrap();
@@ -201,8 +219,7 @@ fn item6_key_imposed_to_sign_for_a_trader_is_seen_everywhere() {
 #[test]
 fn item6_ordinary_rotation_is_the_actors_and_marks_do_not_wash_out() {
     let mut w = world("item6v");
-    let (nma, mme, kamara, exporter, root) =
-        (w.nma.clone(), w.mme.clone(), w.kamara.clone(), w.exporter.clone(), w.root.clone());
+    let Cast { nma, mme, kamara, exporter, root, .. } = w.c.clone();
     let p = w.at_kamara(1250);
     let before = w.verify().len();
     w.sim.rotate(&kamara, &kamara, 1).unwrap(); // Kamara's own rotation
@@ -234,7 +251,7 @@ fn item6_ordinary_rotation_is_the_actors_and_marks_do_not_wash_out() {
 #[test]
 fn item2_a_national_authority_rewriting_its_policy() {
     let mut w = world("item2");
-    let nma = w.nma.clone();
+    let nma = w.c.nma.clone();
     let mut rogue = common::policy("SL");
     rogue.version = text("2025-01-01").unwrap();
     rogue.tolerance_pt = 100_000_000;
@@ -269,8 +286,7 @@ fn item2_a_national_authority_rewriting_its_policy() {
 #[test]
 fn item2_standing_is_the_roots() {
     let mut w = world("item2s");
-    let (root, nma, kamara, exporter, pmt) =
-        (w.root.clone(), w.nma.clone(), w.kamara.clone(), w.exporter.clone(), w.pmt.clone());
+    let Cast { root, nma, kamara, exporter, pmt, .. } = w.c.clone();
     let ci = w
         .sim
         .enrol(&root, "ci.kp", "Secretariat Permanent du Processus de Kimberley", Role::Authority, "CI", None)
@@ -321,8 +337,7 @@ fn item2_standing_is_the_roots() {
 #[test]
 fn item1_unknown_origin_is_never_laundered() {
     let mut w = world("item1");
-    let (mme, lr_miner, lr_exporter, gdo, weasua) =
-        (w.mme.clone(), w.lr_miner.clone(), w.lr_exporter.clone(), w.gdo.clone(), w.weasua.clone());
+    let Cast { mme, lr_miner, lr_exporter, gdo, weasua, .. } = w.c.clone();
     let own = w.sim.extract(&lr_miner, &weasua, Points(100), 2, "7102.31").unwrap();
     w.sim.tick(30);
     let lr_dealer_free = common::policy("LR").allowed_transfers.contains(&[Role::Miner, Role::Exporter]);
@@ -335,29 +350,10 @@ fn item1_unknown_origin_is_never_laundered() {
         w.sell(&lr_miner, &own, &kpoto);
         w.sell(&kpoto, &own, &lr_exporter);
     }
-    let now = w.sim.now().unix();
-    let be = ForeignCertificate {
-        number: text("BE-2026-118201").unwrap(),
-        issuing_country: Country::new("BE").unwrap(),
-        issuing_authority: text("FPS Economy, Diamond Office Antwerp").unwrap(),
-        country_of_origin: OriginClaim::Mixed,
-        countries_of_origin: Vec::new(),
-        date_of_issue: Time::from_unix(now - 86_400).date(),
-        date_of_expiry: Time::from_unix(now + 59 * 86_400).date(),
-        exporter: text("Antwerp Rough Traders BVBA").unwrap(),
-        importer: text("Liberty Rough Exports Inc").unwrap(),
-        lines: vec![kpledger_model::CertLine {
-            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(50_000),
-            value_usd_cents: Cents(50_000 * 289),
-        }],
-        parcel_count: 1,
-    };
-    let import =
-        kpledger_testkit::events::import_shipment(&mut w.sim, &lr_exporter, &[(50_000, 800, "7102.31")], be);
-    let imported = import.import_parcels()[0].parcel;
-    w.sim.submit(&mme, import).unwrap();
-    w.sim.tick(60);
+    let issuer = ("BE", "FPS Economy, Diamond Office Antwerp");
+    let trade = ("Antwerp Rough Traders BVBA", "Liberty Rough Exports Inc");
+    let be = mixed_origin(&w, "BE-2026-118201", issuer, trade, 50_000, Vec::new());
+    let imported = admitted(&mut w, &mme, &lr_exporter, 800, be);
     let lot = w.sim.merge(&lr_exporter, &[own, imported]).unwrap();
     w.sim.tick(60);
     let state = w.sim.parcel(&lot).unwrap();
@@ -389,38 +385,12 @@ fn item1_unknown_origin_is_never_laundered() {
 #[test]
 fn item1_unknown_origin_survives_split_and_merge() {
     let mut w = world("item1v");
-    let (nma, miner, kamara, exporter, pmt, koidu) = (
-        w.nma.clone(),
-        w.miner.clone(),
-        w.kamara.clone(),
-        w.exporter.clone(),
-        w.pmt.clone(),
-        w.koidu.clone(),
-    );
-    let now = w.sim.now().unix();
-    let ae = ForeignCertificate {
-        number: text("AE-2026-000771").unwrap(),
-        issuing_country: Country::new("AE").unwrap(),
-        issuing_authority: text("Dubai Multi Commodities Centre, KP Office").unwrap(),
-        country_of_origin: OriginClaim::Mixed,
-        // One country named on a mixed certificate: the rest is unknown.
-        countries_of_origin: vec![Country::new("SL").unwrap()],
-        date_of_issue: Time::from_unix(now - 86_400).date(),
-        date_of_expiry: Time::from_unix(now + 59 * 86_400).date(),
-        exporter: text("Gulf Rough Trading DMCC").unwrap(),
-        importer: text("Kono Gems Export Ltd").unwrap(),
-        lines: vec![kpledger_model::CertLine {
-            hs_code: kpledger_model::HsCode::new("7102.31").unwrap(),
-            carats_pt: Points(20_000),
-            value_usd_cents: Cents(20_000 * 289),
-        }],
-        parcel_count: 1,
-    };
-    let import =
-        kpledger_testkit::events::import_shipment(&mut w.sim, &exporter, &[(20_000, 300, "7102.31")], ae);
-    let imported = import.import_parcels()[0].parcel;
-    w.sim.submit(&nma, import).unwrap();
-    w.sim.tick(60);
+    let Cast { nma, miner, kamara, exporter, pmt, koidu, .. } = w.c.clone();
+    let issuer = ("AE", "Dubai Multi Commodities Centre, KP Office");
+    let trade = ("Gulf Rough Trading DMCC", "Kono Gems Export Ltd");
+    // One country named on a mixed certificate: the rest is unknown.
+    let ae = mixed_origin(&w, "AE-2026-000771", issuer, trade, 20_000, vec![Country::new("SL").unwrap()]);
+    let imported = admitted(&mut w, &nma, &exporter, 300, ae);
     let parts = w.sim.split(&exporter, &imported, &[Points(100), Points(19_900)]).unwrap();
     w.sim.tick(30);
     let own = w.sim.extract(&miner, &koidu, Points(100), 2, "7102.31").unwrap();
@@ -484,7 +454,7 @@ fn items3_4_5_acts_judged_on_their_own_day_and_certificates_that_cover_no_shipme
     // The root lifts the suspension (a visible loosening); still the revoked exporter's.
     sl.version = text("2026-12-02").unwrap();
     sl.suspensions.clear();
-    let root = w.root.clone();
+    let root = w.c.root.clone();
     w.sim.policy(&root, sl).unwrap();
     w.sim.tick(60);
     assert_eq!(refused(w.sim.export(&nma, "SL-2026-009004")), BTreeSet::from(["EX-3"]));

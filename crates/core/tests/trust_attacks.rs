@@ -19,13 +19,14 @@ use std::sync::OnceLock;
 use kpledger_core::Ledger;
 use kpledger_core::demo::importer;
 use kpledger_core::demo::{self, DEMO_ORIGIN, DEMO_SEED, DEMO_START};
-use kpledger_core::sim::{Sim, licence, site, text};
+use kpledger_core::sim::{Enrolment, Sim, licence, site, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note, SignerKey};
 use kpledger_model::{
     ActorId, Bundle, Cents, Event, LeafProof, Origin, Payload, Points, PublicKey, Role, SecretKey, SiteId,
     Time,
 };
 use kpledger_testkit::TempDir;
+use kpledger_testkit::events::to_exporter;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
 use kpledger_verify::{Report, TrustPolicy, verify_bundle};
 
@@ -160,12 +161,8 @@ impl Regional {
             .enrol(authority, &format!("{c}.valuer"), "Government Valuer", Role::Valuer, country, None)
             .unwrap();
         sim.tick(60);
-        let p = sim.extract(&miner, &mine, Points(pt), 900, "7102.31").unwrap();
-        sim.tick(60);
-        sim.handover(&miner, &p, &dealer, Cents(usd_cents / 2), None).unwrap();
-        sim.tick(60);
-        sim.handover(&dealer, &p, &exporter, Cents(usd_cents * 9 / 10), None).unwrap();
-        sim.tick(60);
+        let prices = (Cents(usd_cents / 2), Cents(usd_cents * 9 / 10));
+        let p = to_exporter(sim, [&miner, &dealer, &exporter], &mine, (pt, 900, "7102.31"), prices);
         let v = Cents(usd_cents);
         let independent = if matches!(country, "SL" | "LR") { Some(v) } else { None };
         sim.value(&valuer, &p, v, v, independent, v).unwrap();
@@ -680,26 +677,24 @@ fn a_verified_bundle_of_two_parcels_is_imported_as_its_shipment() {
         .enrol(&nma, "sl.dealer.one", "Dealer One", Role::Dealer, "SL", Some(lic("D/1", "dealer", &[])))
         .unwrap();
     let exporter = sim
-        .enrol_at(
+        .enrol_with(
             &nma,
-            "sl.exporter.one",
-            "Exporter One Ltd",
-            Role::Exporter,
-            "SL",
-            Some(lic("E/1", "exporter", &[])),
-            Some("1 Main Road, Koidu"),
+            Enrolment {
+                id: "sl.exporter.one",
+                name: "Exporter One Ltd",
+                role: Role::Exporter,
+                country: "SL",
+                licence: Some(lic("E/1", "exporter", &[])),
+                address: Some("1 Main Road, Koidu"),
+            },
         )
         .unwrap();
     let valuer = sim.enrol(&nma, "sl.valuer", "Government Valuer", Role::Valuer, "SL", None).unwrap();
     let mut lots = Vec::new();
     for (i, (pt, hs)) in [(4_000u64, "7102.31"), (2_500, "7102.21")].into_iter().enumerate() {
         sim.tick(60);
-        let p = sim.extract(&miner, &mine, Points(pt), 100, hs).unwrap();
-        sim.tick(60);
-        sim.handover(&miner, &p, &dealer, Cents(pt * 100), None).unwrap();
-        sim.tick(60);
-        sim.handover(&dealer, &p, &exporter, Cents(pt * 120), None).unwrap();
-        sim.tick(60);
+        let prices = (Cents(pt * 100), Cents(pt * 120));
+        let p = to_exporter(sim, [&miner, &dealer, &exporter], &mine, (pt, 100, hs), prices);
         let v = Cents(pt * 150);
         sim.value(&valuer, &p, v, v, Some(v), v).unwrap();
         sim.tick(60);

@@ -15,7 +15,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jsonschema::{Draft, Retrieve, Uri, Validator};
 use kpledger_core::sim::text;
@@ -137,8 +137,7 @@ fn every_demo_export_is_valid_epcis_and_matches_the_ledger() {
 #[test]
 fn the_schema_check_is_not_vacuous() {
     let schema = epcis_schema();
-    let (tmp, path) = scenario("vacuous");
-    let ledger = open(&path);
+    let (tmp, ledger) = scenario("vacuous");
     let doc = export_ledger(&ledger).unwrap();
     assert_valid(&schema, &doc, "the scenario's export");
     for (pointer, broken) in [
@@ -156,8 +155,7 @@ fn the_schema_check_is_not_vacuous() {
 
 #[test]
 fn check_finds_altered_and_foreign_events() {
-    let (tmp, path) = scenario("check");
-    let ledger = open(&path);
+    let (tmp, ledger) = scenario("check");
     let doc = export_ledger(&ledger).unwrap();
     let n = events(&doc).len();
     let mut altered = doc.clone();
@@ -193,8 +191,7 @@ fn check_finds_altered_and_foreign_events() {
 
 #[test]
 fn unknown_parcels_and_certificates_are_errors() {
-    let (tmp, path) = scenario("unknown");
-    let ledger = open(&path);
+    let (tmp, ledger) = scenario("unknown");
     let nil = uuid_nil();
     assert!(export_parcel(&ledger, &nil).unwrap_err().to_string().contains("no parcel"));
     let err = export_certificate(&ledger, &text("XX-2026-000000").unwrap()).unwrap_err();
@@ -212,8 +209,9 @@ fn uuid_nil() -> kpledger_model::ParcelId {
 /// mined, sold to the dealer (one re-weighed 0.02 ct lighter), one split, a part merged with
 /// the other into a lot that is sold to the exporter, valued, sealed, certified to Liberia,
 /// exported, recorded in transit through Guinea and confirmed by Liberia; a Liberian parcel
-/// imported into Sierra Leone; and the second miner's licence revoked.
-fn scenario(tag: &str) -> (TempDir, PathBuf) {
+/// imported into Sierra Leone; and the second miner's licence revoked. Its directory, and the
+/// ledger opened read-only.
+fn scenario(tag: &str) -> (TempDir, Ledger) {
     let tmp = TempDir::new(&format!("epcis-{tag}"));
     let path = tmp.join("ledger.kpl");
     let terms = Terms::new("kpledger.example/epcis", "kpledger-epcis-examples-v1", "2026-03-02T08:00:00Z");
@@ -332,14 +330,13 @@ fn scenario(tag: &str) -> (TempDir, PathBuf) {
         .collect();
     assert_eq!(kinds.len(), 17, "the scenario records {kinds:?}");
     drop(ledger);
-    (tmp, path)
+    (tmp, open(&path))
 }
 
 #[test]
 fn every_event_kind_exports_valid_epcis() {
     let schema = epcis_schema();
-    let (tmp, path) = scenario("kinds");
-    let ledger = open(&path);
+    let (tmp, ledger) = scenario("kinds");
     let whole = export_ledger(&ledger).unwrap();
     check_document(&schema, &ledger, &whole, "the scenario's export");
     let types: BTreeSet<&str> = events(&whole).iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -492,8 +489,7 @@ fn examples(ledger: &Ledger, doc: &Value) -> String {
 
 #[test]
 fn docs_examples_are_current() {
-    let (tmp, path) = scenario("docs");
-    let ledger = open(&path);
+    let (tmp, ledger) = scenario("docs");
     let doc = export_ledger(&ledger).unwrap();
     let generated = format!("{BEGIN}\n\n{}{END}", examples(&ledger, &doc));
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/EPCIS.md");

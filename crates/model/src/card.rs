@@ -50,7 +50,7 @@ pub struct Card {
     pub format: Text,
     /// The ledger (log origin) the parcel is recorded in.
     pub ledger: Origin,
-    /// The parcel.
+    /// The parcel's id.
     pub parcel: ParcelId,
     /// The hash of the parcel's latest event: the `prev` the next event names.
     pub head: Hash,
@@ -58,7 +58,7 @@ pub struct Card {
     pub status: CardStatus,
     /// Who holds it.
     pub holder: ActorId,
-    /// Its weight.
+    /// Its weight in points (0.01 ct) after the head event.
     pub weight_pt: Points,
     /// Facts the ledger states and the card does not prove.
     pub stated: CardStated,

@@ -86,36 +86,36 @@ payload! {
 pub enum Payload {
     /// The first event of a ledger: the root authority, self-signed.
     Genesis {
-        /// The root authority.
+        /// The root authority's enrolment record; the genesis is signed with its `key`.
         authority: ActorRecord,
     },
     /// A country's rules.
     Policy {
-        /// The policy document.
+        /// The country's complete policy: a new version, in force from this event's time (GV-1).
         policy: Policy,
     },
     /// Enrolment of a licensed actor (or of another authority by the root).
     Enrol {
-        /// The actor.
+        /// The actor's record: identity, role, country, licence and first signing key.
         actor: ActorRecord,
     },
     /// Replaces an actor's key from this point of the log on.
     RotateKey {
-        /// The actor.
+        /// Whose key is replaced: the signer itself, or an actor an authority imposes a key on (GV-4).
         actor: ActorId,
-        /// The new key.
+        /// The key the actor signs with from this event on.
         key: PublicKey,
     },
     /// Revokes an actor from this point of the log on.
     Revoke {
-        /// The actor.
+        /// The actor revoked: nothing it signs after this event is accepted.
         actor: ActorId,
-        /// Why.
+        /// The reason the revoking authority gives (kept in the actor's state).
         reason: Text,
     },
     /// Registration of a licensed mine site.
     Site {
-        /// The site.
+        /// The site's registration: id, name, country, region, location and area.
         site: SiteRecord,
     },
     /// A miner registers a new parcel at a mine site.
@@ -124,11 +124,11 @@ pub enum Payload {
         parcel: ParcelId,
         /// Where it was mined.
         site: SiteId,
-        /// Its weight.
+        /// The new parcel's weight in points (0.01 ct).
         weight_pt: Points,
-        /// Its stone count.
+        /// How many stones it holds (at most [`crate::MAX_STONES`]).
         stones: u32,
-        /// Its customs heading.
+        /// Its customs heading (`7102.xx`; KP-3 names the rough-diamond ones).
         hs_code: HsCode,
     },
     /// The receiver accepts a handover offer, with the weight it measured.
@@ -144,19 +144,19 @@ pub enum Payload {
         parcel: ParcelId,
         /// Hash of its latest event.
         prev: Hash,
-        /// The new parcels.
+        /// The parcels it is split into, each new, with its own weight and stones.
         outputs: Vec<NewParcel>,
     },
     /// The holder merges several parcels into one.
     Merge {
         /// The parcels merged (consumed).
         inputs: Vec<ParcelRef>,
-        /// The new parcel.
+        /// The parcel the inputs become (a new id).
         output: NewParcel,
     },
     /// Official valuation of a parcel (the three values and the final one).
     Valuation {
-        /// The parcel.
+        /// The parcel valued (it must be `open`).
         parcel: ParcelId,
         /// Hash of its latest event.
         prev: Hash,
@@ -169,14 +169,14 @@ pub enum Payload {
         /// The independent valuer's value, where there is one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         independent_usd_cents: Option<Cents>,
-        /// The final value.
+        /// The value that counts, by the country's `valuation_rule`.
         final_usd_cents: Cents,
         /// Export duty or royalty due on the final value.
         duty_usd_cents: Cents,
     },
     /// The authority seals a parcel in a tamper-resistant container.
     Seal {
-        /// The parcel.
+        /// The parcel sealed (it must be `open`, and becomes `sealed`).
         parcel: ParcelId,
         /// Hash of its latest event.
         prev: Hash,
@@ -188,12 +188,12 @@ pub enum Payload {
     },
     /// The exporting authority issues and validates a KP certificate.
     Certificate {
-        /// The certificate.
+        /// The certificate as validated; its `parcels` are the `sealed` parcels it covers.
         certificate: Certificate,
     },
     /// The exporting authority records the shipment's departure.
     Export {
-        /// The certificate number.
+        /// The number of the certificate the shipment leaves under (issued in this ledger).
         #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The parcels, each at its latest event.
@@ -201,7 +201,7 @@ pub enum Payload {
     },
     /// A transit country's authority records a shipment passing through unopened.
     Transit {
-        /// The certificate number.
+        /// The number of the certificate the shipment travels under.
         #[serde(deserialize_with = "crate::types::de_reference")]
         certificate: Text,
         /// The transit country.
@@ -250,7 +250,7 @@ pub enum Payload {
     },
     /// The importing authority confirms receipt of a shipment exported in this ledger.
     ImportConfirmation {
-        /// The confirmation.
+        /// What the importing authority received, checked against the certificate's parcels and weight.
         confirmation: ImportConfirmation,
     },
 }
@@ -358,7 +358,7 @@ pub struct EventBody {
     pub ledger: Origin,
     /// When the signer signed.
     pub time: Time,
-    /// Who signed.
+    /// The signing actor's id: `sig.key` must be its key at this point of the log.
     pub signer: ActorId,
     /// What it does.
     #[serde(flatten)]
@@ -384,7 +384,7 @@ pub struct Event {
 /// An event read from bytes, with its canonical bytes and hash computed once.
 #[derive(Debug, Clone)]
 pub struct ParsedEvent {
-    /// The event.
+    /// The typed event (every value already checked against its format, docs/SPEC.md §7).
     pub event: Event,
     /// Canonical bytes of the whole event (what the ledger stores).
     pub canonical: Vec<u8>,

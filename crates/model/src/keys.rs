@@ -24,7 +24,7 @@ pub enum KeyError {
     Io {
         /// "read" or "write".
         action: &'static str,
-        /// The file.
+        /// The key file's path, as it was given.
         path: String,
         /// The operating system's reason.
         source: std::io::Error,

@@ -106,7 +106,7 @@ pub enum NoteError {
     TooLarge {
         /// Its length in bytes.
         len: usize,
-        /// The limit.
+        /// The limit in bytes ([`MAX_NOTE_BYTES`]).
         max: usize,
     },
     /// The bytes are not UTF-8.
@@ -118,7 +118,7 @@ pub enum NoteError {
     /// An ASCII control character other than newline (C2SP: MUST NOT occur in a note).
     #[error("the note contains the control character 0x{byte:02x} at byte {offset}; only newline is allowed")]
     ControlCharacter {
-        /// The character.
+        /// The offending byte.
         byte: u8,
         /// Its byte offset.
         offset: usize,
@@ -138,7 +138,7 @@ pub enum NoteError {
     /// More than [`MAX_SIGNATURES`] signature lines.
     #[error("the note has more than {max} signature lines")]
     TooManySignatures {
-        /// The limit.
+        /// The limit ([`MAX_SIGNATURES`]).
         max: usize,
     },
     /// A line after the separating blank line is not `— <name> <base64>`.
@@ -207,9 +207,9 @@ pub enum NoteError {
     /// Two known keys share a name and key ID, so signatures could not be attributed.
     #[error("two verifier keys have the same name and key ID {name}+{id}")]
     AmbiguousVerifier {
-        /// The name.
+        /// The key name both keys have.
         name: String,
-        /// The key ID.
+        /// The key ID both keys have.
         id: KeyId,
     },
     /// A signature was checked against a key whose name or ID it does not carry.

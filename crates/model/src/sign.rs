@@ -106,7 +106,7 @@ pub struct SigCheck {
     pub purpose: Purpose,
     /// The hash it signs.
     pub hash: Hash,
-    /// The signature.
+    /// The 64-byte Ed25519 signature over the purpose's message of `hash` (docs/SPEC.md §5.1).
     pub sig: Signature,
 }
 
@@ -222,7 +222,7 @@ pub struct RawSigCheck<'a> {
     pub key: &'a PublicKey,
     /// The signed bytes.
     pub msg: &'a [u8],
-    /// The signature.
+    /// The 64-byte Ed25519 signature of `msg`.
     pub sig: &'a [u8; 64],
 }
 

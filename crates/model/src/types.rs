@@ -68,7 +68,7 @@ macro_rules! string_newtype {
                     }
                 }
             }
-            /// The text.
+            /// The value as text, as it is written in documents.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -365,7 +365,7 @@ impl Time {
 }
 
 impl Date {
-    /// The year.
+    /// The year (`YYYY`, 1900–9999).
     pub fn year(&self) -> u32 {
         digits(&self.0[..4]).unwrap_or(0)
     }

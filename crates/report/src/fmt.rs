@@ -46,6 +46,50 @@ pub(crate) fn pct(part: u64, whole: u64) -> Option<u64> {
     u64::try_from((a * 200 + b) / (2 * b)).ok()
 }
 
+/// Rows under headers, in columns as wide as their widest cell, two spaces apart, each line
+/// trimmed at its end. With `numbers_right`, a cell that reads as a number or an amount (it
+/// starts with a digit or `$` and is not a date) is right-aligned; everything else is
+/// left-aligned. The command line's tables and the statistics' text are written by it.
+pub fn text_table(headers: &[&str], rows: &[Vec<String>], numbers_right: bool) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let numeric = |c: &str| c.starts_with(|ch: char| ch.is_ascii_digit() || ch == '$') && !c.contains('-');
+    let line = |cells: Vec<&str>, right: &dyn Fn(&str) -> bool| {
+        let mut s = String::new();
+        for (c, w) in cells.iter().zip(&widths) {
+            if right(c) {
+                s.push_str(&format!("{c:>w$}  "));
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(headers.to_vec(), &|_| false);
+    out.push_str(&line(
+        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+        &|_| false,
+    ));
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect(), &|c| numbers_right && numeric(c)));
+    }
+    out
+}
+
+/// [`text_table`] with one row per item, as `row` writes it.
+pub fn text_table_of<T>(
+    headers: &[&str],
+    items: impl IntoIterator<Item = T>,
+    numbers_right: bool,
+    row: impl FnMut(T) -> Vec<String>,
+) -> String {
+    text_table(headers, &items.into_iter().map(row).collect::<Vec<_>>(), numbers_right)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

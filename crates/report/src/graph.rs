@@ -16,7 +16,7 @@ use crate::fmt::ct;
 pub enum Target {
     /// A certificate number.
     Certificate(String),
-    /// A parcel.
+    /// One parcel, with every parcel it was split or merged from.
     Parcel(ParcelId),
 }
 

@@ -32,6 +32,7 @@ mod stats;
 
 pub use book::Book;
 pub use flags::{Flag, red_flags};
+pub use fmt::{text_table, text_table_of};
 pub use graph::{Target, graph_dot, graph_svg};
 pub use html::{CheckpointStatus, HtmlInput, checkpoint_status, render_html};
 pub use period::Period;

@@ -14,7 +14,7 @@ use kpledger_verify::Finding;
 use serde::Serialize;
 
 use crate::book::Book;
-use crate::fmt::{ct, per_ct, usd, usd_per_ct};
+use crate::fmt::{ct, per_ct, text_table_of, usd, usd_per_ct};
 use crate::period::Period;
 
 /// The JSON format name (`schemas/stats.schema.json`).
@@ -28,7 +28,7 @@ pub struct Stats {
     /// The ledger's origin name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
-    /// The period.
+    /// The days the figures cover (first and last included).
     pub period: Period,
     /// Production (extractions in the period).
     pub production: Production,
@@ -290,35 +290,13 @@ impl Stats {
     }
 }
 
-/// Renders rows under headers with aligned columns (numbers right-aligned).
-pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let numeric = |c: &str| c.starts_with(|ch: char| ch.is_ascii_digit() || ch == '$') && !c.contains('-');
-    let line = |cells: Vec<&str>, right: &dyn Fn(usize, &str) -> bool| {
-        let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-            if right(i, c) {
-                s.push_str(&format!("{c:>w$}  "));
-            } else {
-                s.push_str(&format!("{c:<w$}  "));
-            }
-        }
-        s.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(headers.to_vec(), &|_, _| false);
-    out.push_str(&line(
-        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
-        &|_, _| false,
-    ));
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect(), &|_, c| numeric(c)));
-    }
-    out
+/// A table of the statistics, numbers right-aligned, with one row per item, as `row` writes it.
+fn table_of<T>(
+    headers: &[&str],
+    items: impl IntoIterator<Item = T>,
+    row: impl FnMut(T) -> Vec<String>,
+) -> String {
+    text_table_of(headers, items, true, row)
 }
 
 fn opt_per_ct(v: Option<u64>) -> String {
@@ -345,26 +323,22 @@ impl Stats {
                 h.push("mine site");
             }
             h.extend(["parcels", "carats", "US$", "US$/ct"]);
-            let rows: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    let mut v = vec![r.country.clone()];
-                    if with_region {
-                        v.push(r.region.clone().unwrap_or_default());
-                    }
-                    if with_site {
-                        v.push(r.site.clone().unwrap_or_default());
-                    }
-                    v.extend([
-                        r.parcels.to_string(),
-                        ct(r.carats_pt),
-                        usd(r.value_usd_cents),
-                        opt_per_ct(r.usd_cents_per_ct),
-                    ]);
-                    v
-                })
-                .collect();
-            table(&h, &rows)
+            table_of(&h, rows, |r| {
+                let mut v = vec![r.country.clone()];
+                if with_region {
+                    v.push(r.region.clone().unwrap_or_default());
+                }
+                if with_site {
+                    v.push(r.site.clone().unwrap_or_default());
+                }
+                v.extend([
+                    r.parcels.to_string(),
+                    ct(r.carats_pt),
+                    usd(r.value_usd_cents),
+                    opt_per_ct(r.usd_cents_per_ct),
+                ]);
+                v
+            })
         };
         if self.production.by_country.is_empty() {
             out.push_str("(no production recorded in the period)\n");
@@ -376,9 +350,10 @@ impl Stats {
             out.push_str(&prod(&self.production.by_site, true, true));
         }
         let trade = |rows: &[TradeRow], partner: &str| {
-            let rows: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
+            table_of(
+                &["country", "HS code", partner, "origin", "certificates", "carats", "US$", "US$/ct"],
+                rows,
+                |r| {
                     vec![
                         r.country.clone(),
                         r.hs_code.clone(),
@@ -389,11 +364,7 @@ impl Stats {
                         usd(r.value_usd_cents),
                         opt_per_ct(r.usd_cents_per_ct),
                     ]
-                })
-                .collect();
-            table(
-                &["country", "HS code", partner, "origin", "certificates", "carats", "US$", "US$/ct"],
-                &rows,
+                },
             )
         };
         out.push_str("\nEXPORTS by exporting country (provenance), HS code, destination and origin\n");
@@ -412,58 +383,47 @@ impl Stats {
             out.push_str(
                 "\nEXPORTS by country of origin (mixed lots shared out by their recorded history)\n",
             );
-            let rows: Vec<Vec<String>> = self
-                .exports_by_origin
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.country.clone(),
-                        r.origin.clone(),
-                        ct(r.carats_pt),
-                        usd(r.value_usd_cents),
-                        opt_per_ct(per_ct(r.value_usd_cents, r.carats_pt)),
-                    ]
-                })
-                .collect();
-            out.push_str(&table(&["exporter country", "origin", "carats", "US$", "US$/ct"], &rows));
+            let headers = ["exporter country", "origin", "carats", "US$", "US$/ct"];
+            out.push_str(&table_of(&headers, &self.exports_by_origin, |r| {
+                vec![
+                    r.country.clone(),
+                    r.origin.clone(),
+                    ct(r.carats_pt),
+                    usd(r.value_usd_cents),
+                    opt_per_ct(per_ct(r.value_usd_cents, r.carats_pt)),
+                ]
+            }));
         }
         out.push_str(
             "\nTOTALS per country (exported = of own origin, mined in the country, + re-exported, mined elsewhere \
              and already counted in the exports of the country that exported it first)\n",
         );
-        let rows: Vec<Vec<String>> = self
-            .totals
-            .iter()
-            .map(|t| {
-                vec![
-                    t.country.clone(),
-                    ct(t.production_pt),
-                    ct(t.exports_pt),
-                    ct(t.exports_own_origin_pt),
-                    ct(t.re_exports_pt),
-                    usd(t.exports_usd_cents),
-                    t.export_certificates.to_string(),
-                    ct(t.imports_pt),
-                    usd(t.imports_usd_cents),
-                    t.import_certificates.to_string(),
-                ]
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "country",
-                "produced ct",
-                "exported ct",
-                "of own origin",
-                "re-exported",
-                "exports US$",
-                "export certs",
-                "imported ct",
-                "imports US$",
-                "import certs",
-            ],
-            &rows,
-        ));
+        let headers = [
+            "country",
+            "produced ct",
+            "exported ct",
+            "of own origin",
+            "re-exported",
+            "exports US$",
+            "export certs",
+            "imported ct",
+            "imports US$",
+            "import certs",
+        ];
+        out.push_str(&table_of(&headers, &self.totals, |t| {
+            vec![
+                t.country.clone(),
+                ct(t.production_pt),
+                ct(t.exports_pt),
+                ct(t.exports_own_origin_pt),
+                ct(t.re_exports_pt),
+                usd(t.exports_usd_cents),
+                t.export_certificates.to_string(),
+                ct(t.imports_pt),
+                usd(t.imports_usd_cents),
+                t.import_certificates.to_string(),
+            ]
+        }));
         out.push('\n');
         if self.red_flags.is_empty() {
             out.push_str("RED FLAGS: none in the period.\n");

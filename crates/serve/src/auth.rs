@@ -37,9 +37,9 @@ pub struct SignedRequest {
     pub created: i64,
     /// The actor id.
     pub keyid: String,
-    /// The nonce.
+    /// The `nonce` parameter: the service refuses a second request with it inside the window.
     pub nonce: String,
-    /// The signature.
+    /// The 64-byte Ed25519 signature of the signature base (RFC 9421 §2.5).
     pub signature: [u8; 64],
 }
 
@@ -66,7 +66,7 @@ pub enum AuthError {
         created: i64,
         /// The server's time.
         now: i64,
-        /// The window.
+        /// How far, in seconds, `created` may be from the server's time either way.
         window: u64,
     },
     /// A nonce seen before inside the window.

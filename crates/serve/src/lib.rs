@@ -5,7 +5,7 @@
 //! authenticated reads of trade data (RFC 9421 signatures by enrolled actors); the log,
 //! public, as C2SP tlog-tiles; health and Prometheus metrics.
 //!
-//! **Where the writer is.** One OS thread ([`writer`]) owns the ledger's only write
+//! **Where the writer is.** One OS thread (`writer.rs`) owns the ledger's only write
 //! connection. Handlers parse and check signatures (on the blocking pool, a submission's
 //! events on every core), then hand a submission to it through a bounded queue; it takes
 //! every submission waiting (up to [`Config::group`]; while others are still being checked,

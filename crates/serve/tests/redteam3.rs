@@ -26,13 +26,11 @@ fn redteam3_a_key_revoked_or_rotated_beside_the_service_no_longer_reads() {
         w.tongo.clone(),
         w.dealer.clone(),
     );
-    let (parcel, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
-    let (parcel_s, ev_s) = w.extraction(&sesay, &tongo);
-    w.sim.ledger_mut().append(&ev_s).unwrap();
+    let parcel = w.recorded(&koroma, &koidu);
+    let parcel_s = w.recorded(&sesay, &tongo);
     let offer = w.sim.offer(&koroma, &parcel, &dealer, kpledger_model::Cents(91_000)).unwrap();
-    let kk = w.sim.key(&koroma).unwrap().clone();
-    let ks_old = w.sim.key(&sesay).unwrap().clone();
+    let kk = w.key(&koroma);
+    let ks_old = w.key(&sesay);
     let s = start(w.config());
     let url = format!("{}/v1/parcels/{parcel}", s.url);
     let url_s = format!("{}/v1/parcels/{parcel_s}", s.url);
@@ -44,7 +42,7 @@ fn redteam3_a_key_revoked_or_rotated_beside_the_service_no_longer_reads() {
         .submit(&nma, Payload::Revoke { actor: koroma.clone(), reason: text("key reported stolen").unwrap() })
         .unwrap();
     w.sim.rotate(&nma, &sesay, 1).unwrap();
-    let ks_new = w.sim.key(&sesay).unwrap().clone();
+    let ks_new = w.key(&sesay);
 
     // The thief with koroma's revoked key: no read, no offer relayed.
     let a = get_signed(&url, &koroma, &kk, "rv-3");
@@ -88,14 +86,13 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
             Some(licence("NMA/DL/2026/077", "dealer", "2026-01-01", "2026-12-31", &[]).unwrap()),
         )
         .unwrap();
-    let (parcel, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
+    let parcel = w.recorded(&koroma, &koidu);
     let parts = w.sim.split(&koroma, &parcel, &[Points(600), Points(634)]).unwrap();
     w.sim.handover(&koroma, &parts[0], &kamara, Cents(40_000), None).unwrap();
     let sold = w.sim.handover(&koroma, &parts[1], &rival, Cents(45_000), Some(Points(631))).unwrap();
     let sibling_head = w.sim.parcel(&parts[1]).unwrap().head;
     assert_eq!(sibling_head, sold.hash);
-    let kk = w.sim.key(&kamara).unwrap().clone();
+    let kk = w.key(&kamara);
     let s = start(w.config());
 
     // Kamara's own parcel's history names the sibling; the sibling itself is not Kamara's to read.
@@ -143,7 +140,7 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
         assert!(!text.contains(secret), "the refusal reveals {secret}: {text}");
     }
     // The holder's own mistakes are still explained: Bangura splitting from a stale head.
-    let kb = w.sim.key(&rival).unwrap().clone();
+    let kb = w.key(&rival);
     let held = w.sim.parcel(&parts[1]).unwrap();
     let outputs = w.sim.split_outputs(&held, &[Points(300), Points(331)]);
     let split =
@@ -165,17 +162,16 @@ fn redteam3_a_refused_submission_does_not_reveal_a_parcel_its_signer_may_not_rea
 /// §14.6); the buyer learns it only when the ledger records or refuses the handover.
 #[test]
 fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
-    use kpledger_model::{Cents, Event, Offer, OfferBody, OfferKind, Payload};
+    use kpledger_model::Cents;
     use kpledger_verify::TrustPolicy;
     use kpledger_verify::verify_card;
     let mut w = World::new("rt3-card-key");
     let (koroma, kamara, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
-    let (parcel, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
-    let stolen = w.sim.key(&koroma).unwrap().clone();
+    let parcel = w.recorded(&koroma, &koidu);
+    let stolen = w.key(&koroma);
     w.sim.rotate(&nma, &koroma, 1).unwrap();
-    let current = w.sim.key(&koroma).unwrap().clone();
-    let kn = w.sim.key(&nma).unwrap().clone();
+    let current = w.key(&koroma);
+    let kn = w.key(&nma);
     w.sim.ledger_mut().publish_checkpoint(&kn).unwrap();
     let s = start(w.config());
 
@@ -189,29 +185,40 @@ fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
     assert_ne!(card.holder_key, Some(current.public()));
 
     // The thief's offer in koroma's name passes the buyer's offline check; the ledger refuses it.
+    let accept = accepted_from_card(&w, &card, &stolen, &kamara, Cents(1_000));
+    let a = post_events(&s, &[&accept]);
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.json()["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CH-2"));
+}
+
+/// The handover by which `buyer` accepts an offer of the parcel of `card`, made in the card's
+/// holder's name for `price` and signed with `key` (whoever holds it); the offer passes what
+/// `handover accept --card` compares (its key is the key the card vouches for), and the buyer
+/// takes the card's weight.
+fn accepted_from_card(
+    w: &World,
+    card: &kpledger_verify::CheckedCard,
+    key: &kpledger_model::SecretKey,
+    buyer: &kpledger_model::ActorId,
+    price: kpledger_model::Cents,
+) -> kpledger_model::ParsedEvent {
+    use kpledger_model::{Event, Offer, OfferBody, OfferKind};
     let body = OfferBody {
         v: 1,
         ledger: card.card.ledger.clone(),
         kind: OfferKind::HandoverOffer,
         time: w.sim.now(),
-        signer: koroma.clone(),
-        parcel,
+        signer: card.card.holder.clone(),
+        parcel: card.card.parcel,
         prev: card.card.head,
-        to: kamara.clone(),
+        to: buyer.clone(),
         weight_pt: card.card.weight_pt,
-        price_usd_cents: Cents(1_000),
+        price_usd_cents: price,
     };
-    let offer = Offer::sign(body, &stolen).unwrap();
+    let offer = Offer::sign(body, key).unwrap();
     assert_eq!(Some(offer.sig.key), card.holder_key, "what `handover accept --card` compares");
-    let kb = w.sim.key(&kamara).unwrap().clone();
-    let accept =
-        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: card.card.weight_pt }), &kb)
-            .unwrap()
-            .into_parsed()
-            .unwrap();
-    let a = post_events(&s, &[&accept]);
-    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
-    assert!(a.json()["findings"].as_array().unwrap().iter().any(|f| f["code"] == "CH-2"));
+    let handover = Payload::Handover { offer, weight_pt: card.card.weight_pt };
+    Event::sign(w.sim.body(buyer, handover), &w.key(buyer)).unwrap().into_parsed().unwrap()
 }
 
 /// Demonstration of a gap (a format change, reported): the root authority's key K0 is stolen
@@ -223,15 +230,15 @@ fn redteam3_gap_a_card_vouches_for_a_holder_key_rotated_away_since() {
 /// refuses the handover.
 #[test]
 fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
-    use kpledger_model::{Cents, Event, HsCode, Offer, OfferBody, OfferKind, Payload, Points};
+    use kpledger_model::{Cents, HsCode, Points};
     use kpledger_testkit::cast::{self, KOIDU, KOROMA, NMA, Step, Terms};
     use kpledger_verify::TrustPolicy;
     use kpledger_verify::verify_card;
     let mut w = World::new("rt3-card-root");
     let (nma, koroma, kamara) = (w.nma.clone(), w.koroma.clone(), w.dealer.clone());
-    let k0 = w.sim.key(&nma).unwrap().clone();
+    let k0 = w.key(&nma);
     w.sim.rotate(&nma, &nma, 1).unwrap();
-    let k1 = w.sim.key(&nma).unwrap().clone();
+    let k1 = w.key(&nma);
     let s = start(w.config());
 
     // The thief's own ledger: same origin, root sl.nma under the stolen K0, a fake koroma.
@@ -266,26 +273,7 @@ fn redteam3_gap_a_card_under_a_rotated_away_root_key_is_accepted() {
 
     // The handover the buyer signs from it is refused by the ledger.
     let thief = f.key(&fake).unwrap().clone();
-    let body = OfferBody {
-        v: 1,
-        ledger: checked.card.ledger.clone(),
-        kind: OfferKind::HandoverOffer,
-        time: w.sim.now(),
-        signer: koroma.clone(),
-        parcel,
-        prev: checked.card.head,
-        to: kamara.clone(),
-        weight_pt: checked.card.weight_pt,
-        price_usd_cents: Cents(9_000_000),
-    };
-    let offer = Offer::sign(body, &thief).unwrap();
-    assert_eq!(Some(offer.sig.key), checked.holder_key, "what `handover accept --card` compares");
-    let kb = w.sim.key(&kamara).unwrap().clone();
-    let accept =
-        Event::sign(w.sim.body(&kamara, Payload::Handover { offer, weight_pt: Points(50_000) }), &kb)
-            .unwrap()
-            .into_parsed()
-            .unwrap();
+    let accept = accepted_from_card(&w, &checked, &thief, &kamara, Cents(9_000_000));
     assert_eq!(post_events(&s, &[&accept]).status, 422);
 }
 
@@ -304,7 +292,7 @@ fn redteam3_replaying_an_actors_documents_does_not_spend_its_rate() {
     w.sim.ledger_mut().append(&ev).unwrap();
     let offer = w.sim.offer(&koroma, &parcel, &kamara, Cents(91_000)).unwrap();
     let (_, next) = w.extraction(&koroma, &koidu);
-    let kk = w.sim.key(&koroma).unwrap().clone();
+    let kk = w.key(&koroma);
     let mut cfg = w.config();
     cfg.rate_ip = None;
     cfg.rate_key = Some(kpledger_serve::Rate { per_second: 1, burst: 3 });

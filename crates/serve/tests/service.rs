@@ -92,10 +92,7 @@ fn a_refusal_is_422_problem_json_with_rule_codes_and_nothing_of_the_submission_i
 #[test]
 fn a_document_not_signed_by_an_enrolled_key_is_refused_before_any_database_work() {
     let mut w = World::new("sig");
-    let mut cfg = w.config();
-    cfg.queue = 1;
-    cfg.group = 1;
-    let s = start(cfg);
+    let s = start(kpledger_serve::Config { queue: 1, group: 1, ..w.config() });
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
     let (_, good) = w.extraction(&koroma, &koidu);
     // A bit of the signature flipped.
@@ -144,10 +141,7 @@ fn a_document_not_signed_by_an_enrolled_key_is_refused_before_any_database_work(
 #[test]
 fn malformed_is_400_other_media_415_too_large_413() {
     let mut w = World::new("limits");
-    let mut cfg = w.config();
-    cfg.max_body = 4096;
-    cfg.max_events = 3;
-    let s = start(cfg);
+    let s = start(kpledger_serve::Config { max_body: 4096, max_events: 3, ..w.config() });
     let url = format!("{}/v1/events", s.url);
     let a = post(&url, "application/json", b"{\"body\":");
     assert_eq!((a.status, a.content_type.as_str()), (400, "application/problem+json"));
@@ -185,9 +179,9 @@ fn reads_need_a_fresh_signature_of_an_enrolled_actor_who_may_see_the_data() {
     let (koroma, sesay, nma, koidu) = (w.koroma.clone(), w.sesay.clone(), w.nma.clone(), w.koidu.clone());
     let (parcel, ev) = w.extraction(&koroma, &koidu);
     w.sim.ledger_mut().append(&ev).unwrap();
-    let kk = w.sim.key(&koroma).unwrap().clone();
-    let ks = w.sim.key(&sesay).unwrap().clone();
-    let kn = w.sim.key(&nma).unwrap().clone();
+    let kk = w.key(&koroma);
+    let ks = w.key(&sesay);
+    let kn = w.key(&nma);
     let s = start(w.config());
     let url = format!("{}/v1/parcels/{parcel}", s.url);
 
@@ -244,10 +238,9 @@ fn the_log_is_served_as_c2sp_tlog_tiles_and_an_independent_client_recomputes_it(
     let mut w = World::new("tiles");
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
     for _ in 0..600 {
-        let (_, ev) = w.extraction(&koroma, &koidu);
-        w.sim.ledger_mut().append(&ev).unwrap();
+        w.recorded(&koroma, &koidu);
     }
-    let key = w.sim.key(&w.nma).unwrap().clone();
+    let key = w.key(&w.nma);
     w.sim.ledger_mut().publish_checkpoint(&key).unwrap();
     let s = start(w.config());
 
@@ -435,7 +428,7 @@ fn sixteen_clients_for_thirty_seconds_lose_and_duplicate_no_acknowledged_event()
     let before = len(&w);
     let mut cfg = w.config();
     (cfg.rate_ip, cfg.rate_key) = (None, None);
-    cfg.checkpoint = Some((w.sim.key(&w.nma).unwrap().clone(), Duration::from_secs(1)));
+    cfg.checkpoint = Some((w.key(&w.nma), Duration::from_secs(1)));
     let s = start(cfg);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let start_time = kpledger_model::Time::from_unix(w.sim.now().unix() + 60);
@@ -447,7 +440,7 @@ fn sixteen_clients_for_thirty_seconds_lose_and_duplicate_no_acknowledged_event()
             } else {
                 (w.sesay.clone(), w.tongo.clone())
             };
-            let key = w.sim.key(&miner).unwrap().clone();
+            let key = w.key(&miner);
             let client = Client { c, url: s.url.clone(), miner, key, site, start: start_time.clone() };
             std::thread::spawn(move || load_client(client, deadline, MOST))
         })
@@ -554,10 +547,10 @@ fn the_openapi_document_lists_exactly_the_routes_the_server_answers() {
 #[test]
 fn with_the_root_key_the_service_publishes_checkpoints_as_the_log_grows() {
     let mut w = World::new("publish");
-    let key = w.sim.key(&w.nma).unwrap().clone();
+    let key = w.key(&w.nma);
     // Another key than the root's: refused at start.
     let mut cfg = w.config();
-    cfg.checkpoint = Some((w.sim.key(&w.koroma).unwrap().clone(), Duration::from_millis(200)));
+    cfg.checkpoint = Some((w.key(&w.koroma), Duration::from_millis(200)));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let refused = rt.block_on(kpledger_serve::start("127.0.0.1:0".parse().unwrap(), cfg));
     assert!(matches!(refused, Err(kpledger_serve::ServeError::NotRootKey(_))), "{refused:?}");
@@ -602,14 +595,9 @@ fn with_the_root_key_the_service_publishes_checkpoints_as_the_log_grows() {
 fn offers_are_relayed_to_their_buyer_only_while_they_apply() {
     let mut w = World::new("offers");
     let (koroma, buyer, nma, koidu) = (w.koroma.clone(), w.dealer.clone(), w.nma.clone(), w.koidu.clone());
-    let (parcel, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
+    let parcel = w.recorded(&koroma, &koidu);
     let offer = w.sim.offer(&koroma, &parcel, &buyer, kpledger_model::Cents(91_000)).unwrap();
-    let (kk, kb, kn) = (
-        w.sim.key(&koroma).unwrap().clone(),
-        w.sim.key(&buyer).unwrap().clone(),
-        w.sim.key(&nma).unwrap().clone(),
-    );
+    let (kk, kb, kn) = (w.key(&koroma), w.key(&buyer), w.key(&nma));
     let s = start(w.config());
     let url = format!("{}/v1/offers", s.url);
     let doc = serde_json::to_vec(&offer).unwrap();
@@ -740,8 +728,8 @@ fn a_client_address_over_its_rate_gets_429_with_retry_after_and_cannot_spoof_ano
 fn an_actor_over_its_rate_gets_429_but_forged_requests_in_its_name_do_not_use_its_tokens() {
     let mut w = World::new("rate-key");
     let (koroma, sesay, nma, koidu) = (w.koroma.clone(), w.sesay.clone(), w.nma.clone(), w.koidu.clone());
-    let ks = w.sim.key(&sesay).unwrap().clone();
-    let kn = w.sim.key(&nma).unwrap().clone();
+    let ks = w.key(&sesay);
+    let kn = w.key(&nma);
     let events: Vec<_> = (0..12).map(|_| w.extraction(&koroma, &koidu).1).collect();
     let before = len(&w);
     let mut cfg = w.config();
@@ -785,10 +773,9 @@ fn an_actor_over_its_rate_gets_429_but_forged_requests_in_its_name_do_not_use_it
 fn the_statistics_are_served_to_the_authorities_only_as_kpledger_stats_computes_them() {
     let mut w = World::new("stats");
     let (koroma, nma, koidu) = (w.koroma.clone(), w.nma.clone(), w.koidu.clone());
-    let (_, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
-    let kk = w.sim.key(&koroma).unwrap().clone();
-    let kn = w.sim.key(&nma).unwrap().clone();
+    w.recorded(&koroma, &koidu);
+    let kk = w.key(&koroma);
+    let kn = w.key(&nma);
     let s = start(w.config());
     let url = format!("{}/v1/stats", s.url);
 
@@ -829,9 +816,8 @@ fn the_statistics_are_served_to_the_authorities_only_as_kpledger_stats_computes_
 fn a_read_signed_before_a_restart_is_refused_after_it() {
     let mut w = World::new("restart");
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
-    let (parcel, ev) = w.extraction(&koroma, &koidu);
-    w.sim.ledger_mut().append(&ev).unwrap();
-    let kk = w.sim.key(&koroma).unwrap().clone();
+    let parcel = w.recorded(&koroma, &koidu);
+    let kk = w.key(&koroma);
     // Both runs sign the same public URI, whatever port each one gets.
     let mut cfg = w.config();
     cfg.public_url = Some("https://ledger.example".into());

@@ -6,45 +6,31 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use kpledger_testkit::http::{agent as agent_trusting, self_signed};
 
 /// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in `w.dir`.
 fn certificate(w: &World, name: &str) -> (kpledger_serve::TlsFiles, Vec<u8>) {
-    let made =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
     let files = kpledger_serve::TlsFiles {
         cert: w.dir.join(format!("{name}.crt")),
         key: w.dir.join(format!("{name}.key")),
     };
-    std::fs::write(&files.cert, made.cert.pem()).unwrap();
-    std::fs::write(&files.key, made.signing_key.serialize_pem()).unwrap();
-    (files, made.cert.der().to_vec())
+    let der = self_signed(&["127.0.0.1", "localhost"], &files.cert, &files.key);
+    (files, der)
 }
 
 /// An HTTPS client that trusts only `der`.
 fn trusting(der: &[u8]) -> ureq::Agent {
-    let root = ureq::tls::Certificate::from_der(der).to_owned();
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
-                    .build(),
-            )
-            .build(),
-    )
+    agent_trusting(Duration::from_secs(30), Some(der))
 }
 
 #[test]
 fn the_service_speaks_https_to_a_client_that_trusts_its_certificate_only() {
     let mut w = World::new("tls");
     let (koroma, koidu) = (w.koroma.clone(), w.koidu.clone());
-    let key = w.sim.key(&koroma).unwrap().clone();
+    let key = w.key(&koroma);
     let (parcel, ev) = w.extraction(&koroma, &koidu);
     let (files, der) = certificate(&w, "server");
     let mut cfg = w.config();
@@ -76,9 +62,7 @@ fn the_service_speaks_https_to_a_client_that_trusts_its_certificate_only() {
     assert_eq!(r.status().as_u16(), 401);
 
     // A client that does not trust this certificate (the public roots) does not connect.
-    let public = ureq::Agent::new_with_config(
-        ureq::config::Config::builder().timeout_global(Some(Duration::from_secs(30))).build(),
-    );
+    let public = agent_trusting(Duration::from_secs(30), None);
     let err = public.get(format!("{}/healthz", s.url)).call().unwrap_err();
     assert!(matches!(err, ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Io(_)), "{err:?}");
     // Plain HTTP to the TLS port gets no HTTP answer.

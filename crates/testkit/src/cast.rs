@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 
 use kpledger_core::demo::POLICIES;
-use kpledger_core::sim::{Sim, licence, site};
+use kpledger_core::sim::{Enrolment, Sim, licence, site};
 use kpledger_model::canonical::from_slice_strict;
-use kpledger_model::{ActorId, Origin, Policy, Role, SiteId, Time};
+pub use kpledger_model::{ActorId, SiteId};
+use kpledger_model::{Origin, Policy, Role, Time};
 
 use crate::TempDir;
 
@@ -39,13 +40,42 @@ impl Party {
 
     /// A licensed trader.
     const fn licensed(
-        id: &'static str,
-        name: &'static str,
+        (id, name, country): (&'static str, &'static str, &'static str),
         role: Role,
-        country: &'static str,
         licence: (&'static str, &'static str, &'static [&'static str]),
     ) -> Party {
         Party { id, name, role, country, licence: Some(licence), address: None }
+    }
+
+    /// A miner holding licence `number` of `class` for `sites`.
+    const fn miner(
+        id: &'static str,
+        name: &'static str,
+        country: &'static str,
+        (number, class): (&'static str, &'static str),
+        sites: &'static [&'static str],
+    ) -> Party {
+        Party::licensed((id, name, country), Role::Miner, (number, class, sites))
+    }
+
+    /// A dealer holding dealer's licence `number`.
+    const fn dealer(
+        id: &'static str,
+        name: &'static str,
+        country: &'static str,
+        number: &'static str,
+    ) -> Party {
+        Party::licensed((id, name, country), Role::Dealer, (number, "dealer", &[]))
+    }
+
+    /// An exporter holding exporter's licence `number`.
+    const fn exporter(
+        id: &'static str,
+        name: &'static str,
+        country: &'static str,
+        number: &'static str,
+    ) -> Party {
+        Party::licensed((id, name, country), Role::Exporter, (number, "exporter", &[]))
     }
 
     /// The same actor with its registered address on record.
@@ -97,73 +127,31 @@ pub const PMT: Party = Party::official("sl.pmt", "Precious Minerals Trading Dire
 /// Liberia's government valuer.
 pub const GDO: Party = Party::official("lr.gdo", "Government Diamond Office", Role::Valuer, "LR");
 /// An artisanal miner at Koidu.
-pub const KOROMA: Party = Party::licensed(
-    "sl.miner.koroma",
-    "Ibrahim Koroma",
-    Role::Miner,
-    "SL",
-    ("NMA/AML/{y}/0142", "artisanal", &["sl.kono.koidu-12"]),
-);
+pub const KOROMA: Party =
+    Party::miner("sl.miner.koroma", "Ibrahim Koroma", "SL", ("NMA/AML/{y}/0142", "artisanal"), &[KOIDU.0]);
 /// An artisanal miner at Tongo Field.
-pub const SESAY: Party = Party::licensed(
-    "sl.miner.sesay",
-    "Fatmata Sesay",
-    Role::Miner,
-    "SL",
-    ("NMA/AML/{y}/0377", "artisanal", &["sl.kenema.tongo-3"]),
-);
+pub const SESAY: Party =
+    Party::miner("sl.miner.sesay", "Fatmata Sesay", "SL", ("NMA/AML/{y}/0377", "artisanal"), &[TONGO.0]);
 /// A Sierra Leone dealer.
-pub const KAMARA: Party = Party::licensed(
-    "sl.dealer.kamara",
-    "Kamara Diamond Dealers",
-    Role::Dealer,
-    "SL",
-    ("NMA/DL/{y}/031", "dealer", &[]),
-);
+pub const KAMARA: Party = Party::dealer("sl.dealer.kamara", "Kamara Diamond Dealers", "SL", "NMA/DL/{y}/031");
 /// A Sierra Leone exporter.
-pub const KONO_GEMS: Party = Party::licensed(
-    "sl.exporter.kono-gems",
-    "Kono Gems Export Ltd",
-    Role::Exporter,
-    "SL",
-    ("NMA/EXP/{y}/007", "exporter", &[]),
-);
+pub const KONO_GEMS: Party =
+    Party::exporter("sl.exporter.kono-gems", "Kono Gems Export Ltd", "SL", "NMA/EXP/{y}/007");
 /// Kono Gems' registered address (printed on its certificates).
 pub const KONO_GEMS_ADDRESS: &str = "14 Sewafe Road, Koidu";
 /// A Liberian dealer.
-pub const LIBERTY: Party = Party::licensed(
-    "lr.dealer.liberty",
-    "Liberty Rough Exports",
-    Role::Dealer,
-    "LR",
-    ("MME/DL/{y}/019", "dealer", &[]),
-);
+pub const LIBERTY: Party =
+    Party::dealer("lr.dealer.liberty", "Liberty Rough Exports", "LR", "MME/DL/{y}/019");
 /// Another Liberian dealer.
-pub const KPOTO: Party = Party::licensed(
-    "lr.dealer.kpoto",
-    "Kpoto Diamond House",
-    Role::Dealer,
-    "LR",
-    ("MME/DL/{y}/019", "dealer", &[]),
-);
+pub const KPOTO: Party = Party::dealer("lr.dealer.kpoto", "Kpoto Diamond House", "LR", "MME/DL/{y}/019");
 /// Guinea's government valuer.
 pub const BNEE: Party = Party::official("gn.bnee", "BNEE", Role::Valuer, "GN");
 /// A Liberian exporter.
-pub const LIBERTY_EXPORTS: Party = Party::licensed(
-    "lr.exporter.liberty",
-    "Liberty Rough Exports Inc",
-    Role::Exporter,
-    "LR",
-    ("MME/EXP/{y}/004", "exporter", &[]),
-);
+pub const LIBERTY_EXPORTS: Party =
+    Party::exporter("lr.exporter.liberty", "Liberty Rough Exports Inc", "LR", "MME/EXP/{y}/004");
 /// A Liberian class-C miner at Weasua.
-pub const FLOMO: Party = Party::licensed(
-    "lr.miner.flomo",
-    "Joseph Flomo",
-    Role::Miner,
-    "LR",
-    ("MME/C/{y}/1188", "class-c", &["lr.gbarpolu.weasua-7"]),
-);
+pub const FLOMO: Party =
+    Party::miner("lr.miner.flomo", "Joseph Flomo", "LR", ("MME/C/{y}/1188", "class-c"), &[WEASUA.0]);
 
 /// Koidu claim 12, Kono.
 pub const KOIDU: Place = Place("sl.kono.koidu-12", "Koidu claim 12", "SL", "Kono", "8.6446,-10.9712", 8_000);
@@ -355,6 +343,33 @@ impl Cast {
     }
 }
 
+/// `cast_ids!(/** doc */ pub struct Name { field: PARTY, … } sites { field: PLACE, … })`: a
+/// struct of the ids of a world's cast by name, each field the actor of a [`Party`] or the site
+/// of a [`Place`], and `Name::of(&cast)`, which finds them in the [`Cast`] a world was built
+/// with. Each name is written once, next to the party or place it stands for.
+#[macro_export]
+macro_rules! cast_ids {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident { $($actor:ident: $party:expr),* $(,)? }
+        sites { $($site:ident: $place:expr),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        $vis struct $name {
+            $(#[doc = stringify!($party)] $vis $actor: $crate::cast::ActorId,)*
+            $(#[doc = stringify!($place)] $vis $site: $crate::cast::SiteId,)*
+        }
+
+        impl $name {
+            /// The ids in the cast of a world built from steps.
+            $vis fn of(c: &$crate::cast::Cast) -> $name {
+                $name { $($actor: c.actor($party.id),)* $($site: c.site($place.0),)* }
+            }
+        }
+    };
+}
+
 /// Records `steps` through `sim` on `terms`.
 pub fn build(sim: &mut Sim, steps: &[Step], terms: &Terms<'_>) -> Cast {
     build_on(sim, Cast::default(), steps, terms)
@@ -382,7 +397,19 @@ pub fn build_on(sim: &mut Sim, mut cast: Cast, steps: &[Step], terms: &Terms<'_>
                     let sites: Vec<&SiteId> = sites.iter().collect();
                     licence(&number.replace("{y}", year), class, from, to, &sites).unwrap()
                 });
-                let id = sim.enrol_at(&by, p.id, p.name, p.role, p.country, lic, p.address).unwrap();
+                let id = sim
+                    .enrol_with(
+                        &by,
+                        Enrolment {
+                            id: p.id,
+                            name: p.name,
+                            role: p.role,
+                            country: p.country,
+                            licence: lic,
+                            address: p.address,
+                        },
+                    )
+                    .unwrap();
                 cast.actors.insert(p.id, id);
             }
             Step::Policy(by) => {

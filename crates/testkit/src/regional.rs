@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use kpledger_core::sim::{Sim, text};
 use kpledger_model::note::{Checkpoint, Cosigner, Note};
 use kpledger_model::{
-    ActorId, Bundle, Cents, CertImporter, Certificate, Country, Date, ParcelId, ParsedEvent, Points, SiteId,
-    Suspension,
+    ActorId, Bundle, Cents, CertImporter, Certificate, Country, Date, ParcelId, ParsedEvent, Payload, Points,
+    SiteId, Suspension,
 };
 use kpledger_verify::TrustPolicy;
 use kpledger_verify::{ISSUER_KEYWORD, issuer_vkey, log_vkey, witness_vkey};
@@ -111,12 +111,53 @@ impl Regional {
     /// NMA (`SL-SEAL-2026-0101`) and certified as `number` to `to`.
     pub fn certified_to(&mut self, number: &str, to: CertImporter) -> ParcelId {
         let p = self.mined_to_exporter(1250);
+        self.certify(&p, "SL-SEAL-2026-0101", number, to);
+        p
+    }
+
+    /// The exporter's parcel `p` valued, sealed by the NMA (`seal`) and certified as `number`
+    /// to `to`.
+    pub fn certify(&mut self, p: &ParcelId, seal: &str, number: &str, to: CertImporter) {
         let nma = self.nma.clone();
-        self.value_and_seal(&p, &nma, &["SL-SEAL-2026-0101"]);
-        let cert = self.draft(number, &[p], to);
+        self.value_and_seal(p, &nma, &[seal]);
+        let cert = self.draft(number, &[*p], to);
         self.sim.certify(&nma, cert).unwrap();
         self.sim.tick(60);
-        p
+    }
+
+    /// [`Regional::certify`] to Antwerp, then exported by the NMA: the shipment's bundle.
+    pub fn exported(&mut self, p: &ParcelId, seal: &str, number: &str) -> Bundle {
+        self.certify(p, seal, number, to_antwerp());
+        let nma = self.nma.clone();
+        self.sim.export(&nma, number).unwrap();
+        self.sim.tick(60);
+        self.bundle(number)
+    }
+
+    /// The whole ledger, replayed, verifies with no error.
+    #[track_caller]
+    pub fn assert_verifies(&self) {
+        let report = self.sim.ledger().verify(&mut |_, _| {}).unwrap();
+        assert!(report.ok, "{:#?}", report.findings);
+    }
+
+    /// Asserts that ingest would refuse `payload` signed by `by` with one of the codes
+    /// `any_of`; `what` names the attempt in the failure message.
+    #[track_caller]
+    pub fn assert_refused(&self, by: &ActorId, payload: Payload, any_of: &[&str], what: &str) {
+        let ev = self.sim.sign(by, payload).unwrap();
+        self.assert_refuses(&ev, any_of, what);
+    }
+
+    /// Asserts that ingest would refuse `ev` with one of the codes `any_of`; `what` names the
+    /// attempt in the failure message.
+    #[track_caller]
+    pub fn assert_refuses(&self, ev: &ParsedEvent, any_of: &[&str], what: &str) {
+        let codes = self.refused_with(ev);
+        assert!(
+            any_of.iter().any(|c| codes.contains(c)),
+            "{what}: ingest should refuse it with one of {any_of:?}, but it finds only {codes:?}"
+        );
     }
 
     /// The error codes with which ingest would refuse `ev` (empty: accepted).

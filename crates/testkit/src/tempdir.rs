@@ -37,7 +37,6 @@ impl TempDir {
         TempDir { path, keep_on_failure }
     }
 
-    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }

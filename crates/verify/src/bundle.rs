@@ -37,7 +37,7 @@ pub enum BundleError {
     Event {
         /// 1-based position.
         index: usize,
-        /// Why.
+        /// What the strict event reader found wrong.
         source: JsonError,
     },
 }

@@ -20,11 +20,11 @@ use crate::state::{MemState, State as _};
 pub enum Cell {
     /// SQL NULL.
     Null,
-    /// An integer.
+    /// An SQL `INTEGER` (64-bit signed).
     Int(i64),
-    /// Text.
+    /// An SQL `TEXT` (UTF-8).
     Text(String),
-    /// Bytes.
+    /// An SQL `BLOB`.
     Blob(Vec<u8>),
 }
 
@@ -119,6 +119,13 @@ pub trait StoredRows {
     /// first cell). Only a differing row is read out, so that the common case allocates
     /// nothing.
     fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow;
+    /// [`StoredRows::compare`] for many rows of `table` at once: `out[i]` is for
+    /// `expected[i]`. Verification compares the rows of consumed parcels this way, a batch
+    /// at a time, so that a store across a network answers one query for many keys rather
+    /// than a round trip each. By default, one [`StoredRows::compare`] per row.
+    fn compare_rows(&mut self, table: &str, expected: &[Vec<Cell>]) -> Vec<StoredRow> {
+        expected.iter().map(|e| self.compare(table, e)).collect()
+    }
     /// A stored Merkle tree node (every perfect subtree, leaves at level 0).
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash>;
 }
@@ -204,7 +211,14 @@ pub struct LedgerCheck {
     /// bytes an event in memory, about 35 MiB at 10^6 events; two different events agree on
     /// 128 bits only by a 2^64 search, which could only make a false refusal).
     seen: std::collections::HashSet<[u8; 16]>,
+    /// The final rows of parcels consumed since the last comparison, compared with the
+    /// store's rows [`RETIRED_BATCH`] at a time ([`StoredRows::compare_rows`]) and the rest
+    /// in [`LedgerCheck::finish`]: a consumed parcel's row never changes again.
+    retired: Vec<Vec<Cell>>,
 }
+
+/// Rows of consumed parcels compared with the store's in one [`StoredRows::compare_rows`].
+const RETIRED_BATCH: usize = 1024;
 
 /// A stored checkpoint row.
 #[derive(Debug, Clone)]
@@ -247,8 +261,8 @@ impl LedgerCheck {
 
     /// Checks the next stored event, whose state-free checks (parsing, hash, signatures) were
     /// done ahead, in parallel, by [`crate::prepare`] on `row.doc`. `stored` serves
-    /// the store's current rows by key (the row of each parcel the event consumes is compared
-    /// at once).
+    /// the store's current rows by key (the rows of the parcels the events consume are
+    /// compared with it a batch at a time, the last batch by [`LedgerCheck::finish`]).
     pub fn feed_prepared(&mut self, row: &StoredEvent, prepared: &Prepared, stored: &mut dyn StoredRows) {
         self.events += 1;
         let expected_seq = self.events;
@@ -378,14 +392,11 @@ impl LedgerCheck {
             }
         }
         for gone in self.state.apply(effects) {
-            // Its stored row is final now: compare it, then keep only the id.
-            let expected = crate::rows::parcel_row(&gone);
-            let got = match stored.compare("parcels", &expected) {
-                StoredRow::Same => continue,
-                StoredRow::Missing => None,
-                StoredRow::Differs(cells) => Some(cells),
-            };
-            self.compare_row("parcels", &expected[0], Some(&expected), got.as_ref());
+            // Its stored row is final now: compared with the next batch, only the id kept.
+            self.retired.push(crate::rows::parcel_row(&gone));
+        }
+        if self.retired.len() >= RETIRED_BATCH {
+            self.compare_retired(stored);
         }
         // Follow the root authority's keys (checkpoints are signed by it) once the event's
         // effects are applied, so that the genesis key, or a new key the root rotated to,
@@ -606,18 +617,41 @@ impl LedgerCheck {
         }
     }
 
+    /// Compares the rows of the parcels consumed since the last comparison with the store's,
+    /// in one [`StoredRows::compare_rows`].
+    fn compare_retired(&mut self, stored: &mut dyn StoredRows) {
+        if self.retired.is_empty() {
+            return;
+        }
+        let rows = std::mem::take(&mut self.retired);
+        // A store that answers for fewer rows than it was asked about leaves the others
+        // missing, never unchecked.
+        let mut got = stored.compare_rows("parcels", &rows).into_iter();
+        for expected in &rows {
+            let got = match got.next().unwrap_or(StoredRow::Missing) {
+                StoredRow::Same => continue,
+                StoredRow::Missing => None,
+                StoredRow::Differs(cells) => Some(cells),
+            };
+            self.compare_row("parcels", &expected[0], Some(expected), got.as_ref());
+        }
+    }
+
     /// Compares the store's derived tables with the state recomputed from the events,
-    /// and returns the report. `stored` gives every table but `parcels` whole (they are
-    /// small: actors, sites, policies, certificates); `parcel_rows` streams the `parcels`
-    /// table in any order. `index_rows` is the total number of rows in the store's parcel
-    /// index (rows pointing at no event are caught by the count).
+    /// and returns the report. `by_key` serves the rows of the parcels consumed last (not
+    /// yet compared); `stored` gives every table but `parcels` whole (they are small:
+    /// actors, sites, policies, certificates); `parcel_rows` streams the `parcels` table in
+    /// any order. `index_rows` is the total number of rows in the store's parcel index
+    /// (rows pointing at no event are caught by the count).
     pub fn finish(
         mut self,
+        by_key: &mut dyn StoredRows,
         stored: &Tables,
         parcel_rows: &mut dyn Iterator<Item = Vec<Cell>>,
         counts: StoredCounts,
         checkpoints: &[StoredCheckpoint],
     ) -> Report {
+        self.compare_retired(by_key);
         let index_rows = counts.index_rows;
         self.check_checkpoints(checkpoints);
         let nodes = crate::log::stored_nodes(self.frontier.size());

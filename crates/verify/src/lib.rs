@@ -26,6 +26,7 @@ pub mod rows;
 mod rules;
 pub mod select;
 mod state;
+pub mod stored;
 mod trust;
 pub mod witness;
 

@@ -6,11 +6,10 @@
 //! [`columns`]; a test of the store compares them with the tables it creates.
 
 use kpledger_model::SiteRecord;
-use kpledger_model::canonical::to_canonical;
-use serde::Serialize;
 
 use crate::ledger::{Cell, Tables};
 use crate::state::{ActorState, CertificateState, MemState, ParcelState, PolicyHistory};
+use crate::stored;
 
 /// The derived tables, in the order a store creates them.
 pub const TABLES: [&str; 6] = ["meta", "actors", "sites", "policies", "parcels", "certificates"];
@@ -27,12 +26,6 @@ pub fn columns(table: &str) -> &'static [&'static str] {
         "log_frontier" => &["size", "nodes"],
         _ => &[],
     }
-}
-
-fn doc<T: Serialize>(v: &T) -> String {
-    // The model types always serialise, to UTF-8; an empty document would be reported as a
-    // mismatch.
-    to_canonical(v).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default()
 }
 
 fn text(s: &str) -> Cell {
@@ -72,9 +65,9 @@ pub struct MetaRow {
 pub struct ActorRow {
     /// The actor's id.
     pub id: String,
-    /// Its role.
+    /// Its role (`miner`, `collector`, `broker`, `dealer`, `exporter`, `valuer` or `authority`).
     pub role: String,
-    /// Its country.
+    /// The country it is enrolled in (two capital letters).
     pub country: String,
     /// Whether it was revoked.
     pub revoked: bool,
@@ -87,7 +80,7 @@ pub struct ActorRow {
 pub struct SiteRow {
     /// The site's id.
     pub id: String,
-    /// Its country.
+    /// The country the site is in.
     pub country: String,
     /// The site's document.
     pub doc: String,
@@ -96,7 +89,7 @@ pub struct SiteRow {
 /// A `policies` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRow {
-    /// The country.
+    /// The country whose policy this is (the row's key).
     pub country: String,
     /// Its current policy's version.
     pub version: String,
@@ -109,9 +102,9 @@ pub struct PolicyRow {
 pub struct ParcelRow {
     /// The parcel's id.
     pub id: String,
-    /// Its holder.
+    /// The actor id of its current holder.
     pub holder: String,
-    /// Its status.
+    /// Its status: `open`, `sealed`, `certified`, `exported` or `consumed`.
     pub status: String,
     /// Its weight in points.
     pub weight_pt: i64,
@@ -126,7 +119,7 @@ pub struct ParcelRow {
 pub struct CertificateRow {
     /// The certificate's number.
     pub number: String,
-    /// The issuing country.
+    /// The country that issued it.
     pub issuing_country: String,
     /// `issued`, `exported` or `confirmed`.
     pub status: String,
@@ -166,7 +159,7 @@ impl DerivedRow {
             role: a.record.role.as_str().into(),
             country: a.record.country.as_str().into(),
             revoked: a.revoked.is_some(),
-            doc: doc(a),
+            doc: stored::actor_doc(a),
         })
     }
 
@@ -175,22 +168,20 @@ impl DerivedRow {
         DerivedRow::Site(SiteRow {
             id: s.id.as_str().into(),
             country: s.country.as_str().into(),
-            doc: doc(s),
+            doc: stored::site_doc(s),
         })
     }
 
-    /// A country's `policies` row: the country, its current version, and its document — the
-    /// policy itself while the country has one version (as kpledger 0.1.0 wrote it, so that its
-    /// ledgers still verify), every version with its time and signer once it has more (the
-    /// history the rules judge older events with).
+    /// A country's `policies` row: the country, its current version, and its document
+    /// ([`stored::policy_doc`]).
     pub fn policy(h: &PolicyHistory) -> DerivedRow {
         let (country, version) =
             h.current().map_or(("", ""), |e| (e.policy.country.as_str(), e.policy.version.as_str()));
-        let d = match h.entries.as_slice() {
-            [only] => doc(&only.policy),
-            _ => doc(h),
-        };
-        DerivedRow::Policy(PolicyRow { country: country.into(), version: version.into(), doc: d })
+        DerivedRow::Policy(PolicyRow {
+            country: country.into(),
+            version: version.into(),
+            doc: stored::policy_doc(h),
+        })
     }
 
     /// A parcel's row.
@@ -201,7 +192,7 @@ impl DerivedRow {
             status: p.status.as_str().into(),
             weight_pt: i64::try_from(p.weight_pt.0).unwrap_or(i64::MAX),
             head: p.head.0.to_vec(),
-            doc: doc(p),
+            doc: stored::parcel_doc(p),
         })
     }
 
@@ -211,11 +202,11 @@ impl DerivedRow {
             number: c.certificate.number.as_str().into(),
             issuing_country: c.certificate.issuing_country.as_str().into(),
             status: c.status().as_str().into(),
-            doc: doc(c),
+            doc: stored::certificate_doc(c),
         })
     }
 
-    /// Its table.
+    /// The derived table this row belongs to.
     pub fn table(&self) -> &'static str {
         match self {
             DerivedRow::Meta(_) => "meta",

@@ -4,6 +4,9 @@
 //! [`Effect`]s of an event, and whoever keeps the state applies them — [`MemState`] here
 //! for whole-ledger and bundle verification, the SQLite store in `kpledger-core` for
 //! ingest. One function decides what an event does, so the two can never disagree.
+//!
+//! These types have no serde form of their own: the store keeps them as the documents of
+//! [`crate::stored`], whose record types are converted from and to them field by field.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,38 +14,34 @@ use kpledger_model::{
     ActorId, ActorRecord, Cents, Certificate, Country, Hash, HsCode, Origin, ParcelId, Points, Policy,
     SiteId, SiteRecord, Text, Time,
 };
-use serde::{Deserialize, Serialize};
 
 /// An actor as of a point in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorState {
     /// The enrolment record, with the current key.
     pub record: ActorRecord,
     /// Who enrolled the actor (`None` for the root authority, which enrolled itself).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolled_by: Option<ActorId>,
     /// Set once the actor is revoked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
     /// Set once an authority imposed a key on the actor (a `rotate_key` not signed by the
     /// actor itself): every later event the actor signs is under a key it did not endorse,
     /// and carries a GV-4 warning. An ordinary rotation signed with an imposed key keeps the
     /// mark (whoever held the imposed key chose the next one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imposed_key: Option<Box<ImposedKey>>,
 }
 
 /// Who imposed an actor's key, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImposedKey {
     /// The authority that signed the imposing `rotate_key`.
     pub by: ActorId,
-    /// Its time.
+    /// The time of that `rotate_key` event.
     pub time: Time,
 }
 
 /// When and why an actor was revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     /// Time of the revoking event.
     pub time: Time,
@@ -51,8 +50,7 @@ pub struct Revocation {
 }
 
 /// Where a parcel is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParcelStatus {
     /// Held and tradable.
     Open,
@@ -80,14 +78,13 @@ impl ParcelStatus {
 }
 
 /// A parcel as of a point in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParcelState {
-    /// Its id.
+    /// The parcel's id (a UUID; the key of its `parcels` row).
     pub id: ParcelId,
     /// Current weight.
     pub weight_pt: Points,
     /// Current stone count, where known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stones: Option<u32>,
     /// Customs heading.
     pub hs_code: HsCode,
@@ -97,7 +94,6 @@ pub struct ParcelState {
     /// nobody recorded (an import of mixed origin that names fewer than two countries). It
     /// is carried through every split and merge, so a parcel with any unknown share is
     /// never certified as of single origin (KP-5, EX-3).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub origin_unknown: bool,
     /// Mine sites of origin.
     pub origin_sites: BTreeSet<SiteId>,
@@ -110,21 +106,17 @@ pub struct ParcelState {
     /// Time of its latest event.
     pub updated: Time,
     /// Final value from the latest official valuation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_usd_cents: Option<Cents>,
     /// Container seal numbers, once sealed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seal_ids: Vec<Text>,
     /// The KP certificate it was last certified under.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Text>,
     /// Country of provenance: the last country that exported it (origin is separate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Country>,
 }
 
 /// A certificate and what has happened to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateState {
     /// The certificate as issued.
     pub certificate: Certificate,
@@ -135,10 +127,8 @@ pub struct CertificateState {
     /// Who validated it.
     pub validated_by: ActorId,
     /// Time of departure, once exported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exported: Option<Time>,
     /// Time the importing authority confirmed receipt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<Time>,
 }
 
@@ -180,7 +170,7 @@ impl CertificateState {
 
 /// One recorded version of a country's policy: in force from its event's `time` (never
 /// before it was recorded) until the next one's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyEntry {
     /// The time of the `policy` event that recorded it.
     pub time: Time,
@@ -188,14 +178,13 @@ pub struct PolicyEntry {
     pub by: ActorId,
     /// True when the root authority signed it: its suspensions are the KP-level standing
     /// of the countries it names (KP-6, GV-2).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub root: bool,
-    /// The policy.
+    /// The policy as that event recorded it.
     pub policy: Policy,
 }
 
 /// Every version of a country's policy, in log order (GV-1 keeps their times increasing).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyHistory {
     /// The versions, oldest first; never empty.
     pub entries: Vec<PolicyEntry>,
@@ -321,11 +310,11 @@ pub trait State {
 /// The whole state in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemState {
-    /// Origin name.
+    /// The ledger's origin name, from its genesis.
     pub origin: Option<Origin>,
-    /// Actors.
+    /// Every enrolled actor, revoked ones included, by id.
     pub actors: BTreeMap<ActorId, ActorState>,
-    /// Sites.
+    /// Every registered mine site, by id.
     pub sites: BTreeMap<SiteId, SiteRecord>,
     /// Policies by country, every version.
     pub policies: BTreeMap<Country, PolicyHistory>,

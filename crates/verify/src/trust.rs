@@ -106,7 +106,7 @@ pub struct UnverifiableLog {
     pub origin: String,
     /// The vkey as written.
     pub vkey: String,
-    /// The optional URL.
+    /// The optional URL on the `log` line, kept as written.
     pub url: Option<String>,
 }
 
@@ -135,9 +135,9 @@ pub enum Member {
 pub struct Group {
     /// The line it was read from.
     pub line: usize,
-    /// Its name.
+    /// The group's name, by which a `quorum` line or a later group refers to it.
     pub name: String,
-    /// Its threshold.
+    /// How many of its members must have cosigned: all, any, or at least k.
     pub threshold: Threshold,
     /// Its members, each defined on an earlier line.
     pub members: Vec<Member>,
@@ -159,9 +159,9 @@ impl Group {
 pub enum Quorum {
     /// `quorum none`: no cosignature is required.
     None,
-    /// One witness.
+    /// The witness at this index of [`TrustPolicy::witnesses`] must have cosigned.
     Witness(usize),
-    /// A group.
+    /// The group at this index of [`TrustPolicy::groups`] must be satisfied.
     Group(usize),
 }
 
@@ -568,7 +568,7 @@ impl TrustPolicy {
     pub fn groups(&self) -> &[Group] {
         &self.groups
     }
-    /// The quorum.
+    /// The quorum a checkpoint's cosignatures must meet (one witness, one group, or none).
     pub fn quorum(&self) -> Quorum {
         self.quorum
     }

@@ -50,7 +50,7 @@ pub enum Refusal {
         "fork: a checkpoint of size {size} with root {new} was offered, but this witness cosigned root {old} at that size"
     )]
     Fork {
-        /// The size.
+        /// The tree size both checkpoints have.
         size: u64,
         /// Cosigned root.
         old: Hash,

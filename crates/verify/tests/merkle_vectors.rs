@@ -246,21 +246,29 @@ fn rfc6962_8leaf_nodes_and_roots() {
     }
 }
 
+/// The proof `name` made again from the leaves (`made`) and from a node source (`from_nodes`)
+/// is `want`, byte for byte, both ways.
+#[track_caller]
+fn assert_regenerated<E: std::fmt::Debug, F: std::fmt::Debug>(
+    name: &str,
+    made: Result<Vec<Hash>, E>,
+    from_nodes: Result<Vec<Hash>, F>,
+    want: &[Hash],
+) {
+    assert_eq!(made.as_deref().ok(), Some(want), "{name}: made from the leaves ({made:?})");
+    assert_eq!(from_nodes.as_deref().ok(), Some(want), "{name}: made from a node source ({from_nodes:?})");
+}
+
 #[test]
 fn rfc6962_8leaf_inclusion_proofs() {
     let (v, t) = eight_leaf();
     for c in &v.inclusion_proofs {
         let (i, n) = (c.leaf_index, c.tree_size);
         let want = hashes(&c.proof);
-        let sub = &t.leaves[..n as usize];
-        assert_eq!(
-            inclusion_proof(sub, i).as_ref(),
-            Ok(&want),
-            "inclusion proof leaf {i} size {n} from leaves"
-        );
+        let made = inclusion_proof(&t.leaves[..n as usize], i);
         // The source holds all 8 leaves; the proof is for the tree of the first n.
-        let from_src = inclusion_proof_from(&mut LeafNodes::new(&t.leaves), n, i);
-        assert_eq!(from_src.as_ref(), Ok(&want), "inclusion proof leaf {i} size {n} from a node source");
+        let from_nodes = inclusion_proof_from(&mut LeafNodes::new(&t.leaves), n, i);
+        assert_regenerated(&format!("inclusion proof leaf {i} size {n}"), made, from_nodes, &want);
         let root = t.roots[n as usize];
         assert!(verify_inclusion(&t.leaves[i as usize], i, n, &want, &root), "verify leaf {i} size {n}");
         let raw: Vec<Vec<u8>> = c.proof.iter().map(|h| unhex(h)).collect();
@@ -275,10 +283,9 @@ fn rfc6962_8leaf_consistency_proofs() {
     for c in &v.consistency_proofs {
         let (m, n) = (c.size1, c.size2);
         let want = hashes(&c.proof);
-        let sub = &t.leaves[..n as usize];
-        assert_eq!(consistency_proof(sub, m).as_ref(), Ok(&want), "consistency proof {m} -> {n} from leaves");
-        let from_src = consistency_proof_from(&mut LeafNodes::new(&t.leaves), n, m);
-        assert_eq!(from_src.as_ref(), Ok(&want), "consistency proof {m} -> {n} from a node source");
+        let made = consistency_proof(&t.leaves[..n as usize], m);
+        let from_nodes = consistency_proof_from(&mut LeafNodes::new(&t.leaves), n, m);
+        assert_regenerated(&format!("consistency proof {m} -> {n}"), made, from_nodes, &want);
         let (r1, r2) = (t.roots[m as usize], t.roots[n as usize]);
         assert!(verify_consistency(m, n, &r1, &r2, &want), "verify {m} -> {n}");
         let raw: Vec<Vec<u8>> = c.proof.iter().map(|h| unhex(h)).collect();
@@ -343,120 +350,146 @@ fn as_hash(b: &[u8]) -> Option<Hash> {
     <[u8; 32]>::try_from(b).ok().map(Hash)
 }
 
+/// How the probes of one kind went: accepted, rejected, regenerated (accepted in the 8-leaf
+/// tree, and the proof made again byte for byte), and also judged by the typed verifier.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    rejected: usize,
+    regenerated: usize,
+    typed: usize,
+}
+
+impl Tally {
+    /// Asserts the counts of tests/vectors/MANIFEST.md: `files` probe files of `kind`, which
+    /// should be `probes`, and the `(accepted, regenerated, typed)` counts `want`, which `why`
+    /// explains.
+    #[track_caller]
+    fn assert_counts(&self, kind: &str, files: usize, probes: usize, want: (usize, usize, usize), why: &str) {
+        assert_eq!(files, probes, "expected {probes} {kind} probe files (tests/vectors/MANIFEST.md)");
+        assert_eq!(self.accepted + self.rejected, probes);
+        assert_eq!((self.accepted, self.regenerated), (want.0, want.1), "{why}");
+        assert_eq!(self.typed, want.2, "probes that also went through the typed verifier");
+    }
+}
+
+/// Runs `check` on every probe file of transparency-dev's `testdata/KIND`, read as `P` and
+/// named by its path and `desc`; returns how many files there are and how the probes went.
+fn run_probes<P: serde::de::DeserializeOwned>(
+    kind: &str,
+    desc: fn(&P) -> &str,
+    mut check: impl FnMut(&str, &P, &mut Tally),
+) -> (usize, Tally) {
+    let files = json_files(&merkle_dir().join("transparency-dev/testdata").join(kind));
+    let mut tally = Tally::default();
+    for path in &files {
+        let p: P = read_json(path);
+        check(&format!("{} ({:?})", path.display(), desc(&p)), &p, &mut tally);
+    }
+    (files.len(), tally)
+}
+
 #[test]
 fn transparency_dev_inclusion_probes() {
     let (_, t) = eight_leaf();
-    let files = json_files(&merkle_dir().join("transparency-dev/testdata/inclusion"));
-    let (mut accepted, mut rejected, mut regenerated, mut typed) = (0, 0, 0, 0);
-    for path in &files {
-        let p: InclusionProbe = read_json(path);
-        let name = format!("{} ({:?})", path.display(), p.desc);
-        let leaf = unbase64(&p.leaf_hash);
-        let root_bytes = unbase64(&p.root);
-        let proof: Vec<Vec<u8>> = p.proof.iter().flatten().map(|h| unbase64(h)).collect();
+    let (files, tally) = run_probes(
+        "inclusion",
+        |p: &InclusionProbe| &p.desc,
+        |name, p, tally| {
+            let leaf = unbase64(&p.leaf_hash);
+            let root_bytes = unbase64(&p.root);
+            let proof: Vec<Vec<u8>> = p.proof.iter().flatten().map(|h| unbase64(h)).collect();
 
-        let ok = verify_inclusion_bytes(&leaf, p.leaf_idx, p.tree_size, &proof, &root_bytes);
-        assert_eq!(ok, !p.want_err, "{name}: wantErr is {}", p.want_err);
+            let ok = verify_inclusion_bytes(&leaf, p.leaf_idx, p.tree_size, &proof, &root_bytes);
+            assert_eq!(ok, !p.want_err, "{name}: wantErr is {}", p.want_err);
 
-        // Where every value is a 32-byte hash, the typed verifier must agree.
-        let proof_h: Option<Vec<Hash>> = proof.iter().map(|b| as_hash(b)).collect();
-        if let (Some(l), Some(r), Some(ph)) = (as_hash(&leaf), as_hash(&root_bytes), &proof_h) {
-            assert_eq!(verify_inclusion(&l, p.leaf_idx, p.tree_size, ph, &r), ok, "{name}: typed verifier");
-            typed += 1;
-        }
-
-        if ok {
-            accepted += 1;
-            let (l, r, ph) =
-                (as_hash(&leaf).expect("leaf"), as_hash(&root_bytes).expect("root"), proof_h.expect("proof"));
-            let (i, n) = (p.leaf_idx, p.tree_size);
-            if n <= 8 && t.leaves[i as usize] == l {
-                // A proof in the 8-leaf tree: regenerate it byte for byte, both ways.
-                assert_eq!(r, t.roots[n as usize], "{name}: root");
+            // Where every value is a 32-byte hash, the typed verifier must agree.
+            let proof_h: Option<Vec<Hash>> = proof.iter().map(|b| as_hash(b)).collect();
+            if let (Some(l), Some(r), Some(ph)) = (as_hash(&leaf), as_hash(&root_bytes), &proof_h) {
                 assert_eq!(
-                    inclusion_proof(&t.leaves[..n as usize], i).as_ref(),
-                    Ok(&ph),
-                    "{name}: regenerated"
+                    verify_inclusion(&l, p.leaf_idx, p.tree_size, ph, &r),
+                    ok,
+                    "{name}: typed verifier"
                 );
-                let src = inclusion_proof_from(&mut LeafNodes::new(&t.leaves), n, i);
-                assert_eq!(src.as_ref(), Ok(&ph), "{name}: regenerated from a node source");
-                regenerated += 1;
-            } else {
-                // The single-entry tree over another leaf: its root is the leaf hash.
-                assert!(i == 0 && n == 1 && ph.is_empty(), "{name}: unexpected accepted probe");
-                assert_eq!(root(&[l]), r, "{name}: single-entry root");
+                tally.typed += 1;
             }
-        } else {
-            rejected += 1;
-        }
-    }
-    assert_eq!(
-        files.len(),
-        INCLUSION_PROBES,
-        "expected {INCLUSION_PROBES} inclusion probe files (tests/vectors/MANIFEST.md)"
+
+            if ok {
+                tally.accepted += 1;
+                let (l, r, ph) = (
+                    as_hash(&leaf).expect("leaf"),
+                    as_hash(&root_bytes).expect("root"),
+                    proof_h.expect("proof"),
+                );
+                let (i, n) = (p.leaf_idx, p.tree_size);
+                if n <= 8 && t.leaves[i as usize] == l {
+                    // A proof in the 8-leaf tree: regenerate it byte for byte, both ways.
+                    assert_eq!(r, t.roots[n as usize], "{name}: root");
+                    let made = inclusion_proof(&t.leaves[..n as usize], i);
+                    let from_nodes = inclusion_proof_from(&mut LeafNodes::new(&t.leaves), n, i);
+                    assert_regenerated(name, made, from_nodes, &ph);
+                    tally.regenerated += 1;
+                } else {
+                    // The single-entry tree over another leaf: its root is the leaf hash.
+                    assert!(i == 0 && n == 1 && ph.is_empty(), "{name}: unexpected accepted probe");
+                    assert_eq!(root(&[l]), r, "{name}: single-entry root");
+                }
+            } else {
+                tally.rejected += 1;
+            }
+        },
     );
-    assert_eq!(accepted + rejected, INCLUSION_PROBES);
-    assert_eq!((accepted, regenerated), (6, 5), "5 happy paths in the 8-leaf tree + 1 single-entry tree");
     // The other 26 hold a value that is not 32 bytes (garbage, "WrongLeaf", empty hashes).
-    assert_eq!(typed, 72, "probes that also went through the typed verifier");
+    let why = "5 happy paths in the 8-leaf tree + 1 single-entry tree";
+    tally.assert_counts("inclusion", files, INCLUSION_PROBES, (6, 5, 72), why);
 }
 
 #[test]
 fn transparency_dev_consistency_probes() {
     let (_, t) = eight_leaf();
-    let files = json_files(&merkle_dir().join("transparency-dev/testdata/consistency"));
-    let (mut accepted, mut rejected, mut regenerated, mut typed) = (0, 0, 0, 0);
-    for path in &files {
-        let p: ConsistencyProbe = read_json(path);
-        let name = format!("{} ({:?})", path.display(), p.desc);
-        let (r1, r2) = (unbase64(&p.root1), unbase64(&p.root2));
-        let proof: Vec<Vec<u8>> = p.proof.iter().flatten().map(|h| unbase64(h)).collect();
+    let (files, tally) = run_probes(
+        "consistency",
+        |p: &ConsistencyProbe| &p.desc,
+        |name, p, tally| {
+            let (r1, r2) = (unbase64(&p.root1), unbase64(&p.root2));
+            let proof: Vec<Vec<u8>> = p.proof.iter().flatten().map(|h| unbase64(h)).collect();
 
-        let ok = verify_consistency_bytes(p.size1, p.size2, &r1, &r2, &proof);
-        assert_eq!(ok, !p.want_err, "{name}: wantErr is {}", p.want_err);
+            let ok = verify_consistency_bytes(p.size1, p.size2, &r1, &r2, &proof);
+            assert_eq!(ok, !p.want_err, "{name}: wantErr is {}", p.want_err);
 
-        let proof_h: Option<Vec<Hash>> = proof.iter().map(|b| as_hash(b)).collect();
-        if let (Some(h1), Some(h2), Some(ph)) = (as_hash(&r1), as_hash(&r2), &proof_h) {
-            assert_eq!(verify_consistency(p.size1, p.size2, &h1, &h2, ph), ok, "{name}: typed verifier");
-            typed += 1;
-        }
-
-        if ok {
-            accepted += 1;
-            let (m, n) = (p.size1, p.size2);
-            match (as_hash(&r1), as_hash(&r2), proof_h) {
-                (Some(h1), Some(h2), Some(ph))
-                    if n <= 8 && h1 == t.roots[m as usize] && h2 == t.roots[n as usize] =>
-                {
-                    assert_eq!(
-                        consistency_proof(&t.leaves[..n as usize], m).as_ref(),
-                        Ok(&ph),
-                        "{name}: regenerated"
-                    );
-                    let src = consistency_proof_from(&mut LeafNodes::new(&t.leaves), n, m);
-                    assert_eq!(src.as_ref(), Ok(&ph), "{name}: regenerated from a node source");
-                    regenerated += 1;
-                }
-                // The one accepted probe outside the 8-leaf tree: equal sizes, identical
-                // (dummy, 12-byte) roots, empty proof.
-                _ => assert!(
-                    m == 1 && n == 1 && proof.is_empty() && r1 == r2,
-                    "{name}: unexpected accepted probe"
-                ),
+            let proof_h: Option<Vec<Hash>> = proof.iter().map(|b| as_hash(b)).collect();
+            if let (Some(h1), Some(h2), Some(ph)) = (as_hash(&r1), as_hash(&r2), &proof_h) {
+                assert_eq!(verify_consistency(p.size1, p.size2, &h1, &h2, ph), ok, "{name}: typed verifier");
+                tally.typed += 1;
             }
-        } else {
-            rejected += 1;
-        }
-    }
-    assert_eq!(
-        files.len(),
-        CONSISTENCY_PROBES,
-        "expected {CONSISTENCY_PROBES} consistency probe files (tests/vectors/MANIFEST.md)"
+
+            if ok {
+                tally.accepted += 1;
+                let (m, n) = (p.size1, p.size2);
+                match (as_hash(&r1), as_hash(&r2), proof_h) {
+                    (Some(h1), Some(h2), Some(ph))
+                        if n <= 8 && h1 == t.roots[m as usize] && h2 == t.roots[n as usize] =>
+                    {
+                        let made = consistency_proof(&t.leaves[..n as usize], m);
+                        let from_nodes = consistency_proof_from(&mut LeafNodes::new(&t.leaves), n, m);
+                        assert_regenerated(name, made, from_nodes, &ph);
+                        tally.regenerated += 1;
+                    }
+                    // The one accepted probe outside the 8-leaf tree: equal sizes, identical
+                    // (dummy, 12-byte) roots, empty proof.
+                    _ => assert!(
+                        m == 1 && n == 1 && proof.is_empty() && r1 == r2,
+                        "{name}: unexpected accepted probe"
+                    ),
+                }
+            } else {
+                tally.rejected += 1;
+            }
+        },
     );
-    assert_eq!(accepted + rejected, CONSISTENCY_PROBES);
-    assert_eq!((accepted, regenerated), (6, 5), "5 happy paths in the 8-leaf tree + 1 equal-size probe");
     // The other 27 hold a value that is not 32 bytes ("don't care" roots, garbage, "WrongRoot").
-    assert_eq!(typed, 71, "probes that also went through the typed verifier");
+    let why = "5 happy paths in the 8-leaf tree + 1 equal-size probe";
+    tally.assert_counts("consistency", files, CONSISTENCY_PROBES, (6, 5, 71), why);
 }
 
 // ---------------------------------------------------------------------------------------

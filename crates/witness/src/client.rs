@@ -18,15 +18,15 @@ pub enum ClientError {
     Transport {
         /// The add-checkpoint URL.
         url: String,
-        /// Why.
+        /// The HTTP client's error (connection, TLS, timeout, or an unreadable answer).
         reason: String,
     },
     /// The witness refused with a status other than 409.
     #[error("{url}: the witness answered {status}: {body}")]
     Refused {
-        /// The URL.
+        /// The witness's add-checkpoint URL.
         url: String,
-        /// The status.
+        /// The HTTP status it answered (neither 200 nor 409).
         status: u16,
         /// Its body (clipped).
         body: String,
@@ -36,9 +36,9 @@ pub enum ClientError {
         "{url}: the witness has already cosigned size {theirs} of this log, more than the checkpoint of size {ours} offered: publish a newer checkpoint"
     )]
     WitnessAhead {
-        /// The URL.
+        /// The witness's add-checkpoint URL.
         url: String,
-        /// Its size.
+        /// The size the witness's 409 says it cosigned last.
         theirs: u64,
         /// The offered size.
         ours: u64,
@@ -49,25 +49,25 @@ pub enum ClientError {
         "{url}: the witness refuses the checkpoint at size {size} (409 at the size proven from: it cosigned another root at that size)"
     )]
     Conflict {
-        /// The URL.
+        /// The witness's add-checkpoint URL.
         url: String,
-        /// The size.
+        /// The size the 409 named: the one just proven from, or one it named before.
         size: u64,
     },
     /// The consistency proof could not be made.
     #[error("{url}: cannot prove consistency from size {from}: {reason}")]
     Proof {
-        /// The URL.
+        /// The witness's add-checkpoint URL.
         url: String,
         /// The size to prove from.
         from: u64,
-        /// Why.
+        /// Why the log could not make the proof.
         reason: String,
     },
     /// A 409 without a size body.
     #[error("{url}: a 409 answer without a tree size (text/x.tlog.size): {body}")]
     BadConflict {
-        /// The URL.
+        /// The witness's add-checkpoint URL.
         url: String,
         /// The body (clipped).
         body: String,

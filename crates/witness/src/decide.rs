@@ -60,7 +60,7 @@ impl LogKeys {
 /// server (C2SP tlog-witness: "it might be proof of log misbehavior").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The log.
+    /// The log's origin name (its checkpoints' first line).
     pub origin: String,
     /// What is wrong, in words.
     pub reason: String,
@@ -98,7 +98,7 @@ impl Refusal {
 pub enum Decision {
     /// Cosign `checkpoint`, after recording `record` for `origin` durably.
     Cosign {
-        /// The log.
+        /// The log's origin name, the key of its record in the state.
         origin: String,
         /// The checkpoint to cosign.
         checkpoint: Checkpoint,

@@ -31,9 +31,9 @@ pub enum CaError {
     /// The file could not be read.
     #[error("cannot read the CA certificate file {}: {error}", path.display())]
     Read {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         error: std::io::Error,
     },
     /// The file holds no PEM certificate.
@@ -43,15 +43,15 @@ pub enum CaError {
         path.display()
     )]
     NoCertificate {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
     },
     /// The file's PEM, or a certificate in it, does not parse.
     #[error("{}: {reason}", path.display())]
     Unusable {
-        /// The file.
+        /// The CA certificate file, as given.
         path: PathBuf,
-        /// Why.
+        /// What the PEM or X.509 parser reported.
         reason: String,
     },
 }

@@ -20,6 +20,7 @@
 //! lines, a log the `witness` lines' URLs (their submission prefixes).
 //!
 //! Libraries never print: the server reports its decisions through a callback.
+#![deny(missing_docs)]
 
 mod client;
 mod decide;

@@ -31,7 +31,7 @@ pub struct Answer {
     pub status: u16,
     /// The `Content-Type`.
     pub content_type: &'static str,
-    /// The body.
+    /// The body: the cosignature lines, a tree size (409), or a sentence saying what is wrong.
     pub body: String,
 }
 

@@ -24,9 +24,9 @@ pub enum StateError {
     /// An I/O error, with the path.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
+        /// The file or directory it failed on: the state file, its lock, a temporary file or the evidence directory.
         path: PathBuf,
-        /// The error.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// The file is not a witness state file.
@@ -34,9 +34,9 @@ pub enum StateError {
         "{path} is not a kpledger witness state file ({reason}); give another --state, or restore it from a backup"
     )]
     Malformed {
-        /// The file.
+        /// The state file given as `--state`.
         path: PathBuf,
-        /// Why.
+        /// What is wrong with its contents.
         reason: String,
     },
     /// Another process holds the state.

@@ -37,6 +37,41 @@ pub(crate) fn order_column(table: Table) -> Result<&'static str, Fault> {
         .ok_or_else(|| Fault::Corrupt(format!("no derived table {table}")))
 }
 
+/// Keys of a derived table in `[lo, hi)`, in order, at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRange<'a> {
+    /// The least key included.
+    pub lo: &'a str,
+    /// The least key above the range.
+    pub hi: &'a str,
+    /// The most keys returned.
+    pub limit: u64,
+}
+
+/// A page of rows in key order: at most `limit` whose key is after `after` (for a derived
+/// table's `Option<&str>`, from the first when `None`; for events, a position).
+#[derive(Debug, Clone, Copy)]
+pub struct Page<K> {
+    /// The key the page starts after.
+    pub after: K,
+    /// The most rows in the page.
+    pub limit: u64,
+}
+
+/// The key queries of a derived table, written once for every engine: `[between, before,
+/// after]`, the keys in `[arg(1), arg(2))` at most `arg(3)` of them, the greatest key below
+/// `arg(1)` and the least above it. `from` names the table as the engine does, `k` is its key
+/// column ([`order_column`]) and `arg(n)` the engine's n-th parameter (`?1`, `$1`).
+pub(crate) fn key_queries(from: &str, k: &str, arg: fn(u8) -> String) -> [String; 3] {
+    let (lo, hi, limit) = (arg(1), arg(2), arg(3));
+    let select = format!("SELECT {k} FROM {from} WHERE {k}");
+    [
+        format!("{select} >= {lo} AND {k} < {hi} ORDER BY {k} LIMIT {limit}"),
+        format!("{select} < {lo} ORDER BY {k} DESC LIMIT 1"),
+        format!("{select} > {lo} ORDER BY {k} LIMIT 1"),
+    ]
+}
+
 /// The tables verification reads whole and compares with what the events imply: the derived
 /// tables but `parcels` (streamed, a page at a time) and the log's frontier.
 pub(crate) const COMPARED_TABLES: [Table; 6] =
@@ -45,13 +80,13 @@ pub(crate) const COMPARED_TABLES: [Table; 6] =
 /// The `events` row of an accepted event, as the store writes it.
 #[derive(Debug, Clone, Copy)]
 pub struct EventRow<'a> {
-    /// The event's hash.
+    /// The event hash (the `hash` column, 32 bytes, unique).
     pub hash: &'a Hash,
     /// Its kind (`Payload::kind`).
     pub kind: &'a str,
     /// Its time, fixed-width UTC (so text order is time order).
     pub time: &'a str,
-    /// Its signer.
+    /// The actor id of its signer.
     pub signer: &'a str,
     /// Its canonical bytes, as text.
     pub doc: &'a str,
@@ -70,14 +105,8 @@ pub trait Reads {
     fn certificate_numbers(&self, country: &str) -> Result<Vec<String>, Fault>;
     /// Every `doc` of `table`, in key order.
     fn derived_docs(&self, table: Table) -> Result<Vec<String>, Fault>;
-    /// The keys of `table` in `[lo, hi)`, in order, at most `limit`.
-    fn derived_keys_between(
-        &self,
-        table: Table,
-        lo: &str,
-        hi: &str,
-        limit: u64,
-    ) -> Result<Vec<String>, Fault>;
+    /// The keys of `table` in the range, in order.
+    fn derived_keys_between(&self, table: Table, range: KeyRange<'_>) -> Result<Vec<String>, Fault>;
     /// The greatest key of `table` below `key`, and the least above it.
     fn derived_key_neighbours(&self, table: Table, key: &str) -> Result<[Option<String>; 2], Fault>;
 
@@ -106,8 +135,7 @@ pub trait Reads {
     fn event_docs_of_kinds_after(
         &self,
         kinds: &[&str],
-        after: u64,
-        limit: u64,
+        page: Page<u64>,
     ) -> Result<Vec<(u64, Vec<u8>)>, Fault>;
     /// The positions of the events that touch `parcel` (the parcel index), in order.
     fn parcel_seqs(&self, parcel: &str) -> Result<Vec<u64>, Fault>;
@@ -139,14 +167,20 @@ pub trait Reads {
     fn derived_rows(&self, table: Table) -> Result<Vec<Vec<Cell>>, Fault>;
     /// As [`Reads::derived_rows`], a page at a time: at most `limit` rows whose key is after
     /// `after` (from the first when `None`). Verification streams `parcels` this way.
-    fn derived_rows_after(
-        &self,
-        table: Table,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Vec<Cell>>, Fault>;
+    fn derived_rows_after(&self, table: Table, page: Page<Option<&str>>) -> Result<Vec<Vec<Cell>>, Fault>;
     /// The row of `table` with this key, every column in order.
     fn derived_row(&self, table: Table, key: &str) -> Result<Option<Vec<Cell>>, Fault>;
+    /// The rows of `table` with these keys, every column in order, in any order (a key
+    /// with no row gives none). By default one [`Reads::derived_row`] each; a store across
+    /// a network answers in one statement (verification compares consumed parcels' rows a
+    /// batch at a time this way).
+    fn derived_rows_by_key(&self, table: Table, keys: &[&str]) -> Result<Vec<Vec<Cell>>, Fault> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.extend(self.derived_row(table, key)?);
+        }
+        Ok(out)
+    }
     /// The row counts verification checks against the events.
     fn counts(&self) -> Result<StoredCounts, Fault>;
 }

@@ -38,7 +38,7 @@ impl Ledger {
             let mut countries = BTreeSet::new();
             let state = SqlState::new(self.db.reads());
             for s in chosen.sites() {
-                let site: Option<SiteRecord> = state.get_doc("sites", s.as_str())?;
+                let site: Option<SiteRecord> = state.get_doc("sites", s.as_str(), kpledger_verify::stored::read_site)?;
                 if let Some(site) = site {
                     countries.insert(site.country);
                 }

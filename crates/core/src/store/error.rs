@@ -26,7 +26,7 @@ pub enum StorageError {
     /// The file is not a kpledger ledger.
     #[error("{path} is not a kpledger ledger ({reason})")]
     NotALedger {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// What was found instead.
         reason: String,
@@ -38,9 +38,9 @@ pub enum StorageError {
          from a backup). Nothing was changed"
     )]
     Newer {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
-        /// The file's version.
+        /// The ledger's schema version (a file's `PRAGMA user_version`, or the one a database records).
         found: i32,
         /// This build's version.
         supported: i32,
@@ -52,9 +52,9 @@ pub enum StorageError {
          --to NEW-FILE"
     )]
     Older {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
-        /// The file's version.
+        /// The ledger's schema version (a file's `PRAGMA user_version`, or the one a database records).
         found: i32,
         /// This build's version.
         supported: i32,
@@ -70,7 +70,7 @@ pub enum StorageError {
          database) from a backup (the signed events in it can be re-verified after restoring)"
     )]
     Corrupt {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// What SQLite reported, or what is inconsistent.
         reason: String,
@@ -78,7 +78,7 @@ pub enum StorageError {
     /// Any other database error.
     #[error("database error on {path}")]
     Sql {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// SQLite's error.
         source: rusqlite::Error,
@@ -94,7 +94,7 @@ pub enum StorageError {
          restore the ledger from a backup, or re-ingest its signed events into a new ledger"
     )]
     Schema {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// What differs, entry by entry.
         differences: String,
@@ -102,7 +102,7 @@ pub enum StorageError {
     /// Another storage engine's error.
     #[error("database error on {path}")]
     Backend {
-        /// The ledger's location.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// The engine's error.
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -110,7 +110,7 @@ pub enum StorageError {
     /// A stored document could not be read.
     #[error("{path}: stored data is unreadable ({reason}); run `kpledger verify --ledger {path}`")]
     BadRow {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// What was wrong.
         reason: String,
@@ -132,7 +132,7 @@ pub enum StoreError {
     /// The rules refused the event.
     #[error("the event was refused: {}", summarize(.findings))]
     Rejected {
-        /// The event's hash.
+        /// The refused event's hash.
         hash: Hash,
         /// Why, rule by rule.
         findings: Vec<Finding>,
@@ -143,7 +143,7 @@ pub enum StoreError {
     NotAnEvent {
         /// Its position in the input, from 1.
         number: u64,
-        /// Why.
+        /// What the strict event reader found wrong (docs/SPEC.md §2).
         source: kpledger_model::canonical::JsonError,
     },
     /// The ledger holds no certificate of that number.
@@ -152,7 +152,7 @@ pub enum StoreError {
          certificates it holds"
     )]
     NoCertificate {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// The number asked for.
         number: Text,
@@ -160,7 +160,7 @@ pub enum StoreError {
     /// The ledger holds no parcel of that id.
     #[error("parcel {parcel} is not in {path}")]
     NoParcel {
-        /// The file.
+        /// The ledger: its file, or its PostgreSQL URL with the password left out.
         path: PathBuf,
         /// The parcel asked for.
         parcel: ParcelId,

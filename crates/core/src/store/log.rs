@@ -2,9 +2,9 @@
 
 use crate::log_tree::LogTree;
 use kpledger_model::{Event, Hash, ParsedEvent, Payload, PublicKey, SecretKey};
-use kpledger_verify::ActorState;
 use kpledger_verify::StoredCheckpoint;
 use kpledger_verify::select::RootKeys;
+use kpledger_verify::stored;
 
 use super::backend::{Backend, Reads};
 use super::read::parse_stored;
@@ -96,9 +96,9 @@ impl Ledger {
             let state = SqlState::new(tx);
             let origin = state.try_origin()?.ok_or_else(|| Fault::refused("the ledger has no genesis"))?;
             // The root authority is the one actor nobody enrolled (the genesis signer).
-            let mut root_actor: Option<ActorState> = None;
+            let mut root_actor: Option<kpledger_verify::ActorState> = None;
             for doc in tx.derived_docs("actors")? {
-                let a: ActorState = serde_json::from_str(&doc).map_err(|e| Fault::BadRow(e.to_string()))?;
+                let a = stored::read_actor(&doc).map_err(|e| Fault::BadRow(e.to_string()))?;
                 if a.enrolled_by.is_none() && a.record.role.as_str() == "authority" {
                     root_actor = Some(a);
                     break;
@@ -196,8 +196,7 @@ impl Ledger {
                     w.name()
                 )));
             };
-            let actor: ActorState = serde_json::from_str(&doc)
-                .map_err(|e| Fault::BadRow(e.to_string()))?;
+            let actor = stored::read_actor(&doc).map_err(|e| Fault::BadRow(e.to_string()))?;
             if actor.record.key != *w.public_key() {
                 return Err(Fault::refused(format!(
                     "witness {} is enrolled with another key",

@@ -49,6 +49,11 @@ pub const APPLICATION_ID: i32 = 0x4B50_4C47;
 /// (`crate::migrate`, `kpledger migrate`). Version 1 ledgers were pre-release and are not read.
 pub const SCHEMA_VERSION: i32 = 3;
 
+// The schema version is the stored documents' version marker: versions 2 and 3 hold documents
+// of format 1 (docs/SPEC.md §11.1b), which carry no version of their own. A new document
+// format is a new schema version with its migration; this fails to compile until both move.
+const _: () = assert!(SCHEMA_VERSION == 3 && kpledger_verify::stored::DOC_FORMAT == 1);
+
 /// How to open a ledger.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenOptions {
@@ -67,9 +72,9 @@ impl Default for OpenOptions {
 /// What an append recorded.
 #[derive(Debug, Clone)]
 pub struct Appended {
-    /// The event's position.
+    /// Its position in the log, from 1.
     pub seq: u64,
-    /// Its hash.
+    /// The event's hash (docs/SPEC.md §4).
     pub hash: Hash,
     /// Warnings raised by the rules.
     pub warnings: Vec<Finding>,
@@ -82,9 +87,9 @@ pub enum Recorded {
     New(Appended),
     /// Already in the ledger at this position: nothing was written for it.
     Already {
-        /// Its position.
+        /// The position recorded before.
         seq: u64,
-        /// Its hash.
+        /// The event's hash.
         hash: Hash,
     },
 }
@@ -96,7 +101,6 @@ pub type GroupOutcome = Result<Vec<Recorded>, BatchError>;
 /// An open ledger: a file, or a PostgreSQL database.
 #[derive(Debug)]
 pub struct Ledger {
-    /// The storage.
     db: Db,
 }
 

@@ -51,6 +51,37 @@ impl Ledger {
         })
     }
 
+    /// Creates a new ledger whose first event is `genesis` (`kpledger init`): the ledger with
+    /// it, or no ledger at all. A PostgreSQL database gets its tables and the genesis event in
+    /// one transaction, so that a refused genesis (or a lost connection, or a crash) leaves it
+    /// as empty as it was; a file made here is removed again when the genesis is refused.
+    pub fn create_with_genesis(
+        path: &Path,
+        genesis: &kpledger_model::ParsedEvent,
+    ) -> Result<(Ledger, super::Appended), StoreError> {
+        if let Some(url) = url_of(path) {
+            let mut ledger = Ledger { db: Db::Pg(Box::new(PgStore::create_uncommitted(url)?)) };
+            // The genesis's write transaction is the creation's: its commit commits both, and
+            // a refusal rolls both back (dropped, the connection rolls back what is left).
+            let appended = ledger.append(genesis)?;
+            return Ok((ledger, appended));
+        }
+        let mut ledger = Ledger::create(path)?;
+        match ledger.append(genesis) {
+            Ok(appended) => Ok((ledger, appended)),
+            Err(e) => {
+                drop(ledger);
+                // Created empty a moment ago by this call: nothing else is in it.
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Opens an existing ledger, checking that it is one and that this build can read it: a
     /// file, or a PostgreSQL database when `path` is a `postgres://` URL (its schema checked
     /// exactly from `pg_catalog`; `busy_timeout` bounds the wait for another writer's turn).

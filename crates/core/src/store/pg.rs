@@ -85,6 +85,25 @@ const OWN_SCHEMAS: &str = "('pg_catalog', 'information_schema')";
 /// The first oid of an object made after initdb (PostgreSQL's `FirstNormalObjectId`).
 const FIRST_NORMAL_OID: u32 = 16384;
 
+/// The kinds of object with a catalog of their own whose rows are named by one column:
+/// (the kind, the name column, the catalog). Any made after initdb is listed (`catalog`).
+const NAMED_OBJECTS: [(&str, &str, &str); 14] = [
+    ("collation", "collname", "pg_collation"),
+    ("conversion", "conname", "pg_conversion"),
+    ("operator class", "opcname", "pg_opclass"),
+    ("operator family", "opfname", "pg_opfamily"),
+    ("access method", "amname", "pg_am"),
+    ("language", "lanname", "pg_language"),
+    ("text search configuration", "cfgname", "pg_ts_config"),
+    ("text search dictionary", "dictname", "pg_ts_dict"),
+    ("text search parser", "prsname", "pg_ts_parser"),
+    ("text search template", "tmplname", "pg_ts_template"),
+    ("foreign-data wrapper", "fdwname", "pg_foreign_data_wrapper"),
+    ("foreign server", "srvname", "pg_foreign_server"),
+    ("publication", "pubname", "pg_publication"),
+    ("statistics object", "stxname", "pg_statistic_ext"),
+];
+
 /// The oid of the "C" collation (`C_COLLATION_OID`), fixed by PostgreSQL: a column is held to
 /// it by oid, not by a name another collation may take.
 const C_COLLATION: u32 = 950;
@@ -141,6 +160,10 @@ pub struct PgStore {
     pub(super) statements: RefCell<HashMap<String, postgres::Statement>>,
     /// Rows of the open write transaction not yet sent (`pg_backend.rs`).
     pub(super) pending: RefCell<super::pg_backend::Pending>,
+    /// True while the transaction that creates the tables is still open
+    /// ([`PgStore::create_uncommitted`]): the next write transaction is part of it, and its
+    /// commit or rollback commits or undoes the creation too.
+    pub(super) creating: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -190,33 +213,49 @@ impl PgStore {
             shown,
             statements: RefCell::default(),
             pending: RefCell::default(),
+            creating: std::cell::Cell::new(false),
         })
     }
 
     /// Creates the ledger's tables in an empty database (one with no table, view, function or
     /// schema of its own), all or nothing.
     pub fn create(url: &str) -> Result<PgStore, StoreError> {
+        let s = PgStore::create_uncommitted(url)?;
+        s.client.borrow_mut().batch_execute("COMMIT").map_err(|e| pg_err(&s.shown, e))?;
+        s.creating.set(false);
+        Ok(s)
+    }
+
+    /// As [`PgStore::create`], the transaction left open: the first write transaction
+    /// (`Backend::begin_write`) goes on in it, so that the tables and what it writes (the
+    /// genesis event) are committed together, or neither is. Dropped before that commit, the
+    /// connection closes and the server rolls the creation back.
+    pub(crate) fn create_uncommitted(url: &str) -> Result<PgStore, StoreError> {
         let s = PgStore::connect(url, false, Duration::from_secs(5))?;
         let shown = s.shown.clone();
         {
             let mut client = s.client.borrow_mut();
-            let mut tx = client.transaction().map_err(|e| pg_err(&shown, e))?;
-            let found = catalog(&mut tx).map_err(|e| pg_err(&shown, e))?;
+            let err = |e| pg_err(&shown, e);
+            client.batch_execute("BEGIN").map_err(err)?;
+            let found = catalog(&mut *client).map_err(err)?;
             if found.iter().any(|l| l != "schema public") {
+                client.batch_execute("ROLLBACK").map_err(err)?;
                 return Err(StorageError::Exists(shown).into());
             }
             // New tables go into the first schema of the search path: `public` here (the
             // database was just found to hold nothing of its own that could stand in for a
-            // built-in).
-            tx.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(|e| pg_err(&shown, e))?;
-            tx.batch_execute(PG_SCHEMA).map_err(|e| pg_err(&shown, e))?;
-            tx.execute(
-                "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
-                &[&APPLICATION_ID, &SCHEMA_VERSION],
-            )
-            .map_err(|e| pg_err(&shown, e))?;
-            tx.commit().map_err(|e| pg_err(&shown, e))?;
+            // built-in); `pg_catalog` first again for the rest of the transaction.
+            client.batch_execute("SET LOCAL search_path = public, pg_catalog").map_err(err)?;
+            client.batch_execute(PG_SCHEMA).map_err(err)?;
+            client
+                .execute(
+                    "INSERT INTO kpledger(application_id, schema_version) VALUES ($1, $2)",
+                    &[&APPLICATION_ID, &SCHEMA_VERSION],
+                )
+                .map_err(err)?;
+            client.batch_execute("SET LOCAL search_path = pg_catalog, public").map_err(err)?;
         }
+        s.creating.set(true);
         Ok(s)
     }
 
@@ -328,6 +367,10 @@ pub fn check_schema(c: &mut impl postgres::GenericClient, shown: &std::path::Pat
 /// trigger, rule, function, type, row-security policy, event trigger and extension of its own
 /// (this build creates none of them, so each is a line that makes the check fail).
 pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, postgres::Error> {
+    let named: String = NAMED_OBJECTS
+        .iter()
+        .map(|(kind, name, table)| format!(" UNION ALL SELECT oid, '{kind} ' || {name} FROM {table}"))
+        .collect();
     let user = format!("JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {SYSTEM_SCHEMAS}");
     let queries: Vec<String> = vec![
         format!("SELECT 'schema ' || n.nspname FROM pg_namespace n WHERE {SYSTEM_SCHEMAS}"),
@@ -399,22 +442,8 @@ pub fn catalog(c: &mut impl postgres::GenericClient) -> Result<Vec<String>, post
              JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname IN {OWN_SCHEMAS} \
              UNION ALL SELECT o.oid, 'operator ' || n.nspname || '.' || o.oprname FROM pg_operator o \
              JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname IN {OWN_SCHEMAS} \
-             UNION ALL SELECT oid, 'collation ' || collname FROM pg_collation \
-             UNION ALL SELECT oid, 'conversion ' || conname FROM pg_conversion \
              UNION ALL SELECT oid, 'cast ' || format_type(castsource, NULL) || ' as ' || format_type(casttarget, NULL) \
-             FROM pg_cast \
-             UNION ALL SELECT oid, 'operator class ' || opcname FROM pg_opclass \
-             UNION ALL SELECT oid, 'operator family ' || opfname FROM pg_opfamily \
-             UNION ALL SELECT oid, 'access method ' || amname FROM pg_am \
-             UNION ALL SELECT oid, 'language ' || lanname FROM pg_language \
-             UNION ALL SELECT oid, 'text search configuration ' || cfgname FROM pg_ts_config \
-             UNION ALL SELECT oid, 'text search dictionary ' || dictname FROM pg_ts_dict \
-             UNION ALL SELECT oid, 'text search parser ' || prsname FROM pg_ts_parser \
-             UNION ALL SELECT oid, 'text search template ' || tmplname FROM pg_ts_template \
-             UNION ALL SELECT oid, 'foreign-data wrapper ' || fdwname FROM pg_foreign_data_wrapper \
-             UNION ALL SELECT oid, 'foreign server ' || srvname FROM pg_foreign_server \
-             UNION ALL SELECT oid, 'publication ' || pubname FROM pg_publication \
-             UNION ALL SELECT oid, 'statistics object ' || stxname FROM pg_statistic_ext \
+             FROM pg_cast{named} \
              UNION ALL SELECT oid, 'transform ' || format_type(trftype, NULL) FROM pg_transform \
              ) o(oid, w) WHERE o.oid >= {FIRST_NORMAL_OID}"
         ),

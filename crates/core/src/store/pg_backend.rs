@@ -22,7 +22,9 @@ use kpledger_verify::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 use postgres::types::ToSql;
 
 use super::Fault;
-use super::backend::{Backend, EventRow, Reads, Snapshot, Table, WriteTx, Writes, order_column};
+use super::backend::{
+    Backend, EventRow, KeyRange, Page, Reads, Snapshot, Table, WriteTx, Writes, key_queries, order_column,
+};
 use super::pg::{PgStore, SEQUENCER_LOCK, check_schema, describe};
 
 type Param<'a> = &'a (dyn ToSql + Sync);
@@ -99,7 +101,6 @@ pub(crate) struct Pending {
     parcels: Vec<(String, i64)>,
     /// Pending `log_nodes` rows, by (level, index).
     nodes: BTreeMap<(u32, u64), Hash>,
-    /// The frontier to store.
     frontier: Option<(u64, Vec<u8>)>,
     /// Pending derived rows, by (table, key): the last one written of each key.
     derived: BTreeMap<(Table, String), Vec<Cell>>,
@@ -153,6 +154,21 @@ impl PgStore {
 
     fn batch(&self, sql: &str) -> Result<(), Fault> {
         self.client.borrow_mut().batch_execute(sql).map_err(fault)
+    }
+
+    /// Locks kpledger's tables in `mode` inside the transaction `open` has just begun, then
+    /// checks the schema, as another session may have changed it. A table gone is said as the
+    /// schema check says it, after `open` is dropped (the transaction rolled back).
+    fn lock_and_check<T>(&self, mode: &str, open: T) -> Result<T, Fault> {
+        let locked = match self.batch(&super::pg::lock_tables(mode)) {
+            Ok(()) => Ok(open),
+            Err(e) => {
+                drop(open);
+                Err(e)
+            }
+        };
+        check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
+        locked
     }
 
     fn pairs(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
@@ -342,22 +358,14 @@ impl Reads for PgStore {
         let col = if table == "meta" { "value" } else { "doc" };
         self.texts(&format!("SELECT {col} FROM public.{table} ORDER BY {}", order_column(table)?), &[])
     }
-    fn derived_keys_between(
-        &self,
-        table: Table,
-        lo: &str,
-        hi: &str,
-        limit: u64,
-    ) -> Result<Vec<String>, Fault> {
-        let k = order_column(table)?;
-        let sql =
-            format!("SELECT {k} FROM public.{table} WHERE {k} >= $1 AND {k} < $2 ORDER BY {k} LIMIT $3");
-        self.texts(&sql, &[&lo, &hi, &int(limit)])
+    fn derived_keys_between(&self, table: Table, range: KeyRange<'_>) -> Result<Vec<String>, Fault> {
+        let [between, ..] =
+            key_queries(&format!("public.{table}"), order_column(table)?, |n| format!("${n}"));
+        self.texts(&between, &[&range.lo, &range.hi, &int(range.limit)])
     }
     fn derived_key_neighbours(&self, table: Table, key: &str) -> Result<[Option<String>; 2], Fault> {
-        let k = order_column(table)?;
-        let before = format!("SELECT {k} FROM public.{table} WHERE {k} < $1 ORDER BY {k} DESC LIMIT 1");
-        let after = format!("SELECT {k} FROM public.{table} WHERE {k} > $1 ORDER BY {k} LIMIT 1");
+        let [_, before, after] =
+            key_queries(&format!("public.{table}"), order_column(table)?, |n| format!("${n}"));
         Ok([self.texts(&before, &[&key])?.pop(), self.texts(&after, &[&key])?.pop()])
     }
 
@@ -418,8 +426,7 @@ impl Reads for PgStore {
     fn event_docs_of_kinds_after(
         &self,
         kinds: &[&str],
-        after: u64,
-        limit: u64,
+        Page { after, limit }: Page<u64>,
     ) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
         let kinds: Vec<&str> = kinds.to_vec();
         self.pairs(
@@ -529,12 +536,8 @@ impl Reads for PgStore {
         let sql = format!("SELECT * FROM public.{table} ORDER BY {}", order_column(table)?);
         self.query(&sql, &[])?.iter().map(cells).collect()
     }
-    fn derived_rows_after(
-        &self,
-        table: Table,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Vec<Cell>>, Fault> {
+    fn derived_rows_after(&self, table: Table, page: Page<Option<&str>>) -> Result<Vec<Vec<Cell>>, Fault> {
+        let Page { after, limit } = page;
         let k = order_column(table)?;
         let rows = match after {
             None => {
@@ -550,6 +553,11 @@ impl Reads for PgStore {
     fn derived_row(&self, table: Table, key: &str) -> Result<Option<Vec<Cell>>, Fault> {
         let sql = format!("SELECT * FROM public.{table} WHERE {} = $1", order_column(table)?);
         self.query_opt(&sql, &[&key])?.as_ref().map(cells).transpose()
+    }
+    fn derived_rows_by_key(&self, table: Table, keys: &[&str]) -> Result<Vec<Vec<Cell>>, Fault> {
+        let sql = format!("SELECT * FROM public.{table} WHERE {} = ANY($1)", order_column(table)?);
+        let keys: Vec<&str> = keys.to_vec();
+        self.query(&sql, &[&keys])?.iter().map(cells).collect()
     }
     fn counts(&self) -> Result<StoredCounts, Fault> {
         let count = |sql: &str| -> Result<u64, Fault> {
@@ -650,6 +658,8 @@ impl WriteTx for PgTx<'_> {
         self.store.flush()?;
         self.open = false;
         self.store.forget();
+        // The creation of the tables too, when this transaction is part of it.
+        self.store.creating.set(false);
         self.store.batch("COMMIT")
     }
     fn writes(&self) -> &dyn Writes {
@@ -661,8 +671,10 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         if self.open {
             self.store.forget();
-            // A broken connection rolls the transaction back by itself.
+            // A broken connection rolls the transaction back by itself. The creation of the
+            // tables too, when this transaction is part of it.
             let _ = self.store.batch("ROLLBACK");
+            self.store.creating.set(false);
         }
     }
 }
@@ -684,7 +696,10 @@ impl Backend for PgStore {
     }
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         self.forget();
-        self.batch("BEGIN")?;
+        // Inside the transaction that created the tables, this one is part of it.
+        if !self.creating.get() {
+            self.batch("BEGIN")?;
+        }
         self.pending.borrow_mut().active = true;
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
@@ -694,25 +709,12 @@ impl Backend for PgStore {
         let fsync: String =
             self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
         super::pg::durable(&fsync, &self.shown)?;
-        if let Err(e) = self.batch(&super::pg::lock_tables("ROW EXCLUSIVE")) {
-            // A table gone: say so as the schema check does.
-            drop(tx);
-            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
-            return Err(e);
-        }
-        check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
-        Ok(Box::new(tx))
+        Ok(Box::new(self.lock_and_check("ROW EXCLUSIVE", tx)?))
     }
     fn begin_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Fault> {
         self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let snapshot = PgSnapshot(self);
-        if let Err(e) = self.batch(&super::pg::lock_tables("ACCESS SHARE")) {
-            drop(snapshot);
-            check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
-            return Err(e);
-        }
-        check_schema(&mut *self.client.borrow_mut(), &self.shown)?;
-        Ok(Box::new(snapshot))
+        Ok(Box::new(self.lock_and_check("ACCESS SHARE", snapshot)?))
     }
     fn check_schema(&self) -> Result<(), Fault> {
         Ok(check_schema(&mut *self.client.borrow_mut(), &self.shown)?)

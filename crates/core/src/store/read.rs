@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use kpledger_model::{
     ActorId, Country, Event, Hash, Origin, ParcelId, ParsedEvent, Payload, Policy, SiteRecord, Text,
 };
+use kpledger_verify::stored;
 use kpledger_verify::{ActorState, CertificateState, ParcelState, PolicyHistory};
 
-use super::backend::{Backend, Reads};
+use super::backend::{Backend, KeyRange, Reads};
 use super::state::SqlState;
 use super::{Fault, Ledger, StoreError};
 
@@ -65,7 +66,7 @@ impl Ledger {
             let (lo, hi) = prefix.parcel_text_range();
             let limit = u64::try_from(limit).unwrap_or(u64::MAX);
             let mut out = Vec::new();
-            for text in self.reads().derived_keys_between("parcels", &lo, &hi, limit)? {
+            for text in self.reads().derived_keys_between("parcels", KeyRange { lo: &lo, hi: &hi, limit })? {
                 let id = text.parse().map_err(|_| {
                     Fault::Corrupt(format!("parcel id {text:?} in the parcels table is not a UUID"))
                 })?;
@@ -116,12 +117,12 @@ impl Ledger {
 
     /// A parcel's current state.
     pub fn parcel(&self, id: &ParcelId) -> Result<Option<ParcelState>, StoreError> {
-        self.with(|| SqlState::new(self.reads()).get_doc("parcels", &id.to_string()))
+        self.with(|| SqlState::new(self.reads()).get_doc("parcels", &id.to_string(), stored::read_parcel))
     }
 
     /// An actor's current state.
     pub fn actor(&self, id: &ActorId) -> Result<Option<ActorState>, StoreError> {
-        self.with(|| SqlState::new(self.reads()).get_doc("actors", id.as_str()))
+        self.with(|| SqlState::new(self.reads()).get_doc("actors", id.as_str(), stored::read_actor))
     }
 
     /// A country's current policy.
@@ -136,32 +137,38 @@ impl Ledger {
 
     /// A certificate by number.
     pub fn certificate(&self, number: &Text) -> Result<Option<CertificateState>, StoreError> {
-        self.with(|| SqlState::new(self.reads()).get_doc("certificates", number.as_str()))
+        self.with(|| {
+            SqlState::new(self.reads()).get_doc("certificates", number.as_str(), stored::read_certificate)
+        })
     }
 
     /// Every certificate.
     pub fn certificates(&self) -> Result<Vec<CertificateState>, StoreError> {
-        self.with(|| self.all_docs("certificates"))
+        self.with(|| self.all_docs("certificates", stored::read_certificate))
     }
 
-    /// Every actor.
+    /// Every enrolled actor, revoked ones included.
     pub fn actors(&self) -> Result<Vec<ActorState>, StoreError> {
-        self.with(|| self.all_docs("actors"))
+        self.with(|| self.all_docs("actors", stored::read_actor))
     }
 
-    /// Every parcel.
+    /// Every parcel, consumed ones included (with that status).
     pub fn parcels(&self) -> Result<Vec<ParcelState>, StoreError> {
-        self.with(|| self.all_docs("parcels"))
+        self.with(|| self.all_docs("parcels", stored::read_parcel))
     }
 
     /// Every site.
     pub fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
-        self.with(|| self.all_docs("sites"))
+        self.with(|| self.all_docs("sites", stored::read_site))
     }
 
-    fn all_docs<T: serde::de::DeserializeOwned>(&self, table: &'static str) -> Result<Vec<T>, Fault> {
+    fn all_docs<T>(
+        &self,
+        table: &'static str,
+        read: fn(&str) -> Result<T, stored::DocError>,
+    ) -> Result<Vec<T>, Fault> {
         let docs = self.reads().derived_docs(table)?;
-        docs.iter().map(|d| serde_json::from_str(d).map_err(|e| Fault::BadRow(e.to_string()))).collect()
+        docs.iter().map(|d| read(d).map_err(|e| Fault::BadRow(e.to_string()))).collect()
     }
 
     /// Number of events.

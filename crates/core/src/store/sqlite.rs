@@ -11,7 +11,9 @@ use kpledger_verify::{Cell, StoredCheckpoint, StoredCounts, StoredEvent};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::backend::{Backend, EventRow, Reads, Snapshot, Table, WriteTx, Writes};
+use super::backend::{
+    Backend, EventRow, KeyRange, Page, Reads, Snapshot, Table, WriteTx, Writes, key_queries,
+};
 use super::{Fault, bytes_of, cell, text_of};
 
 /// A ledger file open in SQLite.
@@ -76,21 +78,12 @@ impl Reads for Connection {
         let sql = format!("SELECT {} FROM {table} ORDER BY {}", doc_column(table), key_column(table)?);
         texts(self, &sql, [])
     }
-    fn derived_keys_between(
-        &self,
-        table: Table,
-        lo: &str,
-        hi: &str,
-        limit: u64,
-    ) -> Result<Vec<String>, Fault> {
-        let k = key_column(table)?;
-        let sql = format!("SELECT {k} FROM {table} WHERE {k} >= ?1 AND {k} < ?2 ORDER BY {k} LIMIT ?3");
-        texts(self, &sql, params![lo, hi, i64::try_from(limit).unwrap_or(i64::MAX)])
+    fn derived_keys_between(&self, table: Table, range: KeyRange<'_>) -> Result<Vec<String>, Fault> {
+        let [between, ..] = key_queries(table, key_column(table)?, |n| format!("?{n}"));
+        texts(self, &between, params![range.lo, range.hi, i64::try_from(range.limit).unwrap_or(i64::MAX)])
     }
     fn derived_key_neighbours(&self, table: Table, key: &str) -> Result<[Option<String>; 2], Fault> {
-        let k = key_column(table)?;
-        let before = format!("SELECT {k} FROM {table} WHERE {k} < ?1 ORDER BY {k} DESC LIMIT 1");
-        let after = format!("SELECT {k} FROM {table} WHERE {k} > ?1 ORDER BY {k} LIMIT 1");
+        let [_, before, after] = key_queries(table, key_column(table)?, |n| format!("?{n}"));
         Ok([texts(self, &before, [key])?.pop(), texts(self, &after, [key])?.pop()])
     }
 
@@ -149,8 +142,7 @@ impl Reads for Connection {
     fn event_docs_of_kinds_after(
         &self,
         kinds: &[&str],
-        after: u64,
-        limit: u64,
+        Page { after, limit }: Page<u64>,
     ) -> Result<Vec<(u64, Vec<u8>)>, Fault> {
         let marks: Vec<String> = (3..kinds.len() + 3).map(|i| format!("?{i}")).collect();
         let sql = format!(
@@ -254,12 +246,8 @@ impl Reads for Connection {
         let rows = st.query_map([], |r| row_cells(r, n))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-    fn derived_rows_after(
-        &self,
-        table: Table,
-        after: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<Vec<Cell>>, Fault> {
+    fn derived_rows_after(&self, table: Table, page: Page<Option<&str>>) -> Result<Vec<Vec<Cell>>, Fault> {
+        let Page { after, limit } = page;
         let k = key_column(table)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let page = |sql: String, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<Vec<Cell>>, Fault> {

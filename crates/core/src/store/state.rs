@@ -4,11 +4,12 @@
 use kpledger_model::{
     ActorId, Country, Event, Hash, Origin, ParcelId, Payload, Policy, SiteId, SiteRecord, Text,
 };
+use kpledger_verify::stored::{self, DocError, StoredPolicy};
 use kpledger_verify::{ActorState, CertificateState, ParcelState, PolicyEntry, PolicyHistory, State};
 
 use super::Fault;
 use super::append::BatchCache;
-use super::backend::Reads;
+use super::backend::{Page, Reads};
 
 /// The rules' view of the ledger, read from the derived tables.
 pub(super) struct SqlState<'c> {
@@ -37,13 +38,16 @@ impl<'c> SqlState<'c> {
     pub(super) fn failure(self) -> Option<Fault> {
         self.failed.into_inner()
     }
-    pub(super) fn get_doc<T: serde::de::DeserializeOwned>(
+    /// The stored document of `key` in `table`, read by `read` (one of
+    /// `kpledger_verify::stored`'s readers: the only way a document becomes state).
+    pub(super) fn get_doc<T>(
         &self,
         table: &'static str,
         key: &str,
+        read: fn(&str) -> Result<T, DocError>,
     ) -> Result<Option<T>, Fault> {
         let text = self.store.derived_doc(table, key)?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| Fault::BadRow(format!("{key}: {e}")))).transpose()
+        text.map(|t| read(&t).map_err(|e| Fault::BadRow(format!("{key}: {e}")))).transpose()
     }
     /// A country's policy history from its `policies` row: every version with its time and
     /// signer once it has more than one; while it has one, the row holds the policy alone (as
@@ -53,18 +57,17 @@ impl<'c> SqlState<'c> {
         let Some(text) = self.store.derived_doc("policies", country.as_str())? else {
             return Ok(None);
         };
-        let bad = |e: serde_json::Error| Fault::BadRow(format!("policies {country}: {e}"));
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
-        if value.get("entries").is_some() {
-            return serde_json::from_value(value).map(Some).map_err(bad);
-        }
-        let policy: Policy = serde_json::from_value(value).map_err(bad)?;
+        let policy = match stored::read_policy(&text) {
+            Ok(StoredPolicy::History(h)) => return Ok(Some(h)),
+            Ok(StoredPolicy::Only(p)) => *p,
+            Err(e) => return Err(Fault::BadRow(format!("policies {country}: {e}"))),
+        };
         // One event at a time, in ledger order: the first match ends the read. (Reading every
         // policy event, or a page of several, on each append scans the whole events table when
         // there are fewer: recording became quadratic in the ledger's length.)
         let mut after = 0;
         loop {
-            let page = self.store.event_docs_of_kinds_after(&["policy"], after, 1)?;
+            let page = self.store.event_docs_of_kinds_after(&["policy"], Page { after, limit: 1 })?;
             let Some((last, _)) = page.last() else { break };
             after = *last;
             for (seq, doc) in page {
@@ -82,7 +85,7 @@ impl<'c> SqlState<'c> {
         Err(Fault::BadRow(format!("policies {country}: no policy event of {country} in the ledger")))
     }
     pub(super) fn try_actor(&self, id: &ActorId) -> Result<Option<ActorState>, Fault> {
-        self.get_doc("actors", id.as_str())
+        self.get_doc("actors", id.as_str(), stored::read_actor)
     }
     pub(super) fn try_origin(&self) -> Result<Option<Origin>, Fault> {
         let text: Option<String> = self.store.derived_doc("meta", "origin")?;
@@ -107,7 +110,7 @@ impl State for SqlState<'_> {
         // Enrolments are rare: a scan of the country's unrevoked actors.
         let found: Result<Option<ActorId>, Fault> = (|| {
             for doc in self.store.actor_docs_of_country(country.as_str())? {
-                let a: ActorState = serde_json::from_str(&doc)
+                let a = stored::read_actor(&doc)
                     .map_err(|e| Fault::BadRow(format!("actor of {country}: {e}")))?;
                 if a.record.role.is_trade() && &a.record.name == name {
                     return Ok(Some(a.record.id));
@@ -121,14 +124,14 @@ impl State for SqlState<'_> {
         if let Some(a) = self.cache.and_then(|c| c.actors.borrow().get(id).cloned()) {
             return Some(std::borrow::Cow::Owned(a));
         }
-        let a: Option<ActorState> = self.seen(self.get_doc("actors", id.as_str()));
+        let a: Option<ActorState> = self.seen(self.get_doc("actors", id.as_str(), stored::read_actor));
         if let (Some(c), Some(a)) = (self.cache, &a) {
             c.actors.borrow_mut().insert(id.clone(), a.clone());
         }
         a.map(std::borrow::Cow::Owned)
     }
     fn site(&self, id: &SiteId) -> Option<std::borrow::Cow<'_, SiteRecord>> {
-        self.seen(self.get_doc("sites", id.as_str())).map(std::borrow::Cow::Owned)
+        self.seen(self.get_doc("sites", id.as_str(), stored::read_site)).map(std::borrow::Cow::Owned)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         match self.policy_history(country)? {
@@ -173,10 +176,10 @@ impl State for SqlState<'_> {
         if let Some(p) = self.cache.and_then(|c| c.parcels.borrow().get(id).cloned()) {
             return Some(std::borrow::Cow::Owned(p));
         }
-        self.seen(self.get_doc("parcels", &id.to_string())).map(std::borrow::Cow::Owned)
+        self.seen(self.get_doc("parcels", &id.to_string(), stored::read_parcel)).map(std::borrow::Cow::Owned)
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
-        self.seen(self.get_doc("certificates", number.as_str()))
+        self.seen(self.get_doc("certificates", number.as_str(), stored::read_certificate))
     }
     fn certificate_numbers(&self, country: &Country) -> Vec<Text> {
         let read = || -> Result<Vec<Text>, Fault> {

@@ -5,7 +5,7 @@ use kpledger_model::{Hash, ParsedEvent};
 use kpledger_verify::{Cell, StoredEvent, StoredRow, Tables};
 use kpledger_verify::{LedgerCheck, Report, SigMode};
 
-use super::backend::{Backend, COMPARED_TABLES, Reads};
+use super::backend::{Backend, COMPARED_TABLES, Page, Reads};
 use super::sqlite::integrity_check_at;
 use super::{Db, Fault, Ledger, StoreError};
 
@@ -128,7 +128,9 @@ impl Ledger {
                     return None;
                 }
                 first = false;
-                match reads.derived_rows_after("parcels", last_key.as_deref(), PARCEL_PAGE) {
+                match reads
+                    .derived_rows_after("parcels", Page { after: last_key.as_deref(), limit: PARCEL_PAGE })
+                {
                     Ok(rows) => {
                         last_key = match rows.last().and_then(|r| r.first()) {
                             Some(Cell::Text(k)) if rows.len() as u64 == PARCEL_PAGE => Some(k.clone()),
@@ -146,7 +148,7 @@ impl Ledger {
                 }
             }
         });
-        let report = lc.finish(&tables, &mut iter, counts, &checkpoints);
+        let report = lc.finish(&mut rows_by_key, &tables, &mut iter, counts, &checkpoints);
         match failure {
             Some(e) => Err(e),
             None => Ok(report),
@@ -212,6 +214,37 @@ impl kpledger_verify::StoredRows for RowsByKey<'_> {
             Ok(Some(got)) => StoredRow::Differs(got),
             _ => StoredRow::Missing,
         }
+    }
+    fn compare_rows(&mut self, table: &str, expected: &[Vec<Cell>]) -> Vec<StoredRow> {
+        if table != "parcels" {
+            return expected.iter().map(|_| StoredRow::Missing).collect();
+        }
+        let key = |row: &[Cell]| match row.first() {
+            Some(Cell::Text(k)) => Some(k.clone()),
+            _ => None,
+        };
+        let keys: Vec<&str> = expected
+            .iter()
+            .filter_map(|e| match e.first() {
+                Some(Cell::Text(k)) => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        // One read for the batch; a batch that cannot be read counts as missing, row by row.
+        let mut stored: std::collections::HashMap<String, Vec<Cell>> = std::collections::HashMap::new();
+        for row in self.reads.derived_rows_by_key("parcels", &keys).unwrap_or_default() {
+            if let Some(k) = key(&row) {
+                stored.entry(k).or_insert(row);
+            }
+        }
+        expected
+            .iter()
+            .map(|e| match key(e).and_then(|k| stored.get(&k)) {
+                Some(got) if got == e => StoredRow::Same,
+                Some(got) => StoredRow::Differs(got.clone()),
+                None => StoredRow::Missing,
+            })
+            .collect()
     }
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash> {
         let reads = self.reads;

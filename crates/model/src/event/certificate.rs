@@ -50,7 +50,7 @@ impl<'de> Deserialize<'de> for OriginClaim {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertLine {
-    /// The customs heading.
+    /// The customs heading of this line's stones (`7102.xx`).
     pub hs_code: HsCode,
     /// Carats under this heading.
     pub carats_pt: Points,
@@ -63,9 +63,9 @@ pub struct CertLine {
 pub struct CertExporter {
     /// The exporter's actor id in this ledger.
     pub actor: ActorId,
-    /// Name.
+    /// The exporter's name, as the certificate prints it.
     pub name: Text,
-    /// Address.
+    /// The exporter's address, as the certificate prints it.
     pub address: Text,
     /// Exporter licence number.
     pub licence_no: Text,
@@ -74,9 +74,9 @@ pub struct CertExporter {
 /// The importer as named on a certificate (Annex I (g)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertImporter {
-    /// Name.
+    /// The consignee's name, as the certificate prints it.
     pub name: Text,
-    /// Address.
+    /// The consignee's address, as the certificate prints it.
     pub address: Text,
     /// Country of destination.
     pub country: Country,
@@ -111,9 +111,9 @@ pub struct Certificate {
     pub date_of_issue: Date,
     /// Date of expiry.
     pub date_of_expiry: Date,
-    /// The exporter.
+    /// The exporting trader: its actor id, name, address and licence number.
     pub exporter: CertExporter,
-    /// The importer.
+    /// The consignee: name, address, country, and its actor id when it is enrolled in this ledger.
     pub importer: CertImporter,
     /// Carats and value per HS code.
     pub lines: Vec<CertLine>,
@@ -174,7 +174,7 @@ pub struct ForeignCertificate {
 /// The importing authority's confirmation of receipt (KPCS Section III (b)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportConfirmation {
-    /// The certificate number.
+    /// The number of the certificate the shipment left this ledger under.
     #[serde(deserialize_with = "crate::types::de_reference")]
     pub certificate: Text,
     /// The parcels received, each at its latest event (the export or transit).

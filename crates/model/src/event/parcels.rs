@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct NewParcel {
     /// The new parcel's id.
     pub parcel: ParcelId,
-    /// Its weight.
+    /// Its weight in points (0.01 ct).
     pub weight_pt: Points,
     /// Its stone count, where counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,16 +30,16 @@ pub struct ImportParcel {
     pub parcel: ParcelId,
     /// Its weight on receipt.
     pub weight_pt: Points,
-    /// Its stone count.
+    /// How many stones it holds.
     pub stones: u32,
-    /// Its heading.
+    /// Its customs heading (`7102.xx`).
     pub hs_code: HsCode,
 }
 
 /// A reference to an existing parcel at a given head.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParcelRef {
-    /// The parcel.
+    /// The parcel's id; `prev` is the head it is continued from.
     pub parcel: ParcelId,
     /// Hash of its latest event.
     pub prev: Hash,
@@ -64,13 +64,13 @@ pub struct OfferBody {
     pub kind: OfferKind,
     /// When the holder signed.
     pub time: Time,
-    /// The holder.
+    /// The parcel's holder, who signs the offer.
     pub signer: ActorId,
     /// The parcel and its current head.
     pub parcel: ParcelId,
     /// Hash of the parcel's latest event.
     pub prev: Hash,
-    /// The receiver.
+    /// The actor the parcel is handed to, who signs the `handover` event.
     pub to: ActorId,
     /// The weight the holder hands over.
     pub weight_pt: Points,

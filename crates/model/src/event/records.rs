@@ -30,11 +30,11 @@ impl Licence {
 /// An enrolled actor: who, what role, where, under which licence, with which key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActorRecord {
-    /// Stable handle.
+    /// The actor's id, unique in the ledger (e.g. `sl.dealer.kamara`).
     pub id: ActorId,
     /// Legal or trading name.
     pub name: Text,
-    /// Role.
+    /// Its role in the trade: the policy's `allowed_transfers` are between roles.
     pub role: Role,
     /// Country of licensing.
     pub country: Country,
@@ -52,11 +52,11 @@ pub struct ActorRecord {
 /// A licensed mine site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRecord {
-    /// Stable handle.
+    /// The site's id, unique in the ledger (e.g. `sl.kono.koidu-12`).
     pub id: SiteId,
     /// Name, e.g. `Koidu claim 12`.
     pub name: Text,
-    /// Country.
+    /// The country the site is in: the origin of the parcels mined there.
     pub country: Country,
     /// Region, district or chiefdom, e.g. `Kono`.
     pub region: Text,
@@ -188,11 +188,11 @@ pub struct RedFlagPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlaggedSite {
-    /// The site.
+    /// The red-flagged mine site.
     pub site: SiteId,
     /// From when it is flagged.
     pub from: Date,
-    /// Why.
+    /// Why the site is flagged, for whoever reads the ST-4 warning.
     pub reason: Text,
 }
 
@@ -216,9 +216,9 @@ impl Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suspension {
-    /// The country.
+    /// The suspended country.
     pub country: Country,
-    /// First day.
+    /// First day of the suspension.
     pub from: Date,
     /// Last day (inclusive).
     pub to: Date,

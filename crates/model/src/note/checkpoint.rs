@@ -100,15 +100,15 @@ impl Checkpoint {
         s
     }
 
-    /// The origin line.
+    /// The origin line: the log's name.
     pub fn origin(&self) -> &str {
         &self.origin
     }
-    /// The tree size.
+    /// The number of leaves (events) the checkpoint commits to.
     pub fn size(&self) -> u64 {
         self.size
     }
-    /// The root hash.
+    /// The Merkle tree hash of the first `size` leaves (RFC 9162 §2.1).
     pub fn root_hash(&self) -> &Hash {
         &self.root_hash
     }
@@ -180,7 +180,7 @@ pub struct OpenedCheckpoint {
 }
 
 impl OpenedCheckpoint {
-    /// The checkpoint.
+    /// The checkpoint the note carries.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
     }

@@ -61,11 +61,11 @@ impl VerifierKey {
         format!("{}+{}+{}", self.name, self.id, B64.encode(data))
     }
 
-    /// The key name.
+    /// The key name that signature lines carry.
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// The key ID.
+    /// The key ID computed from the name, signature type and public key (C2SP signed-note).
     pub fn key_id(&self) -> KeyId {
         self.id
     }
@@ -154,11 +154,11 @@ macro_rules! named_secret_key {
                 let id = KeyId::compute(name, $sig_type.byte(), &key.public().to_bytes());
                 Ok($ty { name: name.to_owned(), id, key })
             }
-            /// The key name.
+            /// The key name its signature lines carry.
             pub fn name(&self) -> &str {
                 &self.name
             }
-            /// The key ID.
+            /// The key ID computed from the name, signature type and public key (C2SP signed-note).
             pub fn key_id(&self) -> KeyId {
                 self.id
             }
@@ -254,7 +254,7 @@ impl SignerKey {
         out
     }
 
-    /// The secret key.
+    /// The Ed25519 secret key it signs with.
     pub fn secret_key(&self) -> &SecretKey {
         &self.key
     }
@@ -331,7 +331,7 @@ impl Verifiers {
     pub fn get(&self, name: &str, id: KeyId) -> Option<&VerifierKey> {
         self.keys.iter().find(|k| k.id == id && k.name == name)
     }
-    /// The keys.
+    /// The keys, in the order given, no two with the same name and key ID.
     pub fn keys(&self) -> &[VerifierKey] {
         &self.keys
     }

@@ -57,11 +57,11 @@ impl Signature {
         Ok(Signature { name: name.to_owned(), key_id, bytes: data[4..].to_vec() })
     }
 
-    /// The key name.
+    /// The name of the key that made it (the signature line's first field).
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// The key ID.
+    /// The key ID it claims (its first four bytes), which picks the verifier key.
     pub fn key_id(&self) -> KeyId {
         self.key_id
     }
@@ -266,7 +266,7 @@ pub struct VerifiedSignature {
 }
 
 impl VerifiedSignature {
-    /// The key.
+    /// The known key it verified under.
     pub fn key(&self) -> &VerifierKey {
         &self.key
     }
@@ -285,7 +285,7 @@ pub struct OpenedNote {
 }
 
 impl OpenedNote {
-    /// The note.
+    /// The note as parsed, with all its signature lines.
     pub fn note(&self) -> &Note {
         &self.note
     }

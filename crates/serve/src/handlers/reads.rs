@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kpledger_core::{Ledger, StorageError, StoreError};
 use kpledger_model::{ActorId, Event, Text};
+use kpledger_verify::stored::AsStored;
 use serde_json::{Value, json};
 
 use crate::problem::Problem;
@@ -15,7 +16,8 @@ use super::signed::{
 };
 
 pub(super) async fn parcel(read: SignedRead, Path(id): Path<String>) -> Response {
-    read.parcel(id, |l, _, p| Ok(Ok(json!({"ledger": l.origin()?, "head": p.head, "parcel": p})))).await
+    read.parcel(id, |l, _, p| Ok(Ok(json!({"ledger": l.origin()?, "head": p.head, "parcel": AsStored(&p)}))))
+        .await
 }
 
 pub(super) async fn parcel_history(read: SignedRead, Path(id): Path<String>) -> Response {
@@ -139,8 +141,10 @@ fn cert_reader(
 }
 
 pub(super) async fn certificate(read: SignedRead, Path(number): Path<String>) -> Response {
-    read.json(move |l, who, authority| Ok(cert_reader(l, who, authority, &number)?.map(|(_, c)| json!(c))))
-        .await
+    read.json(move |l, who, authority| {
+        Ok(cert_reader(l, who, authority, &number)?.map(|(_, c)| json!(AsStored(&c))))
+    })
+    .await
 }
 
 pub(super) async fn bundle(read: SignedRead, Path(number): Path<String>) -> Response {
@@ -169,7 +173,7 @@ pub(super) async fn bundle(read: SignedRead, Path(number): Path<String>) -> Resp
 }
 
 pub(super) async fn actors(read: SignedRead) -> Response {
-    read.json(|l, _, _| Ok(Ok(json!({"actors": l.actors()?})))).await
+    read.json(|l, _, _| Ok(Ok(json!({"actors": l.actors()?.iter().map(AsStored).collect::<Vec<_>>()})))).await
 }
 
 /// `GET /v1/stats?period=2026-Q3` (or `?from=DATE&to=DATE`; neither: the whole ledger).

@@ -6,24 +6,33 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kpledger_core::sim::Sim;
-use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SiteId};
+use kpledger_model::{ActorId, HsCode, ParcelId, ParsedEvent, Payload, Points, SecretKey, SiteId};
 use kpledger_testkit::TempDir;
 use kpledger_testkit::cast::{self, KAMARA, KOIDU, KOROMA, NMA, SESAY, TONGO, Terms};
 
 pub(crate) const ORIGIN: &str = "kpledger.sl/serve-test";
 
-/// The world: the simulator (keys, clock), who is who.
+kpledger_testkit::cast_ids! {
+    /// Who is who: the NMA, a miner at Koidu, one at Tongo, and the dealer.
+    pub(crate) struct Cast { nma: NMA, koroma: KOROMA, sesay: SESAY, dealer: KAMARA }
+    sites { koidu: KOIDU, tongo: TONGO }
+}
+
+/// The world: the simulator (keys, clock), and who is who (`w.koroma`, through `Deref`).
 pub(crate) struct World {
     pub(crate) dir: PathBuf,
     pub(crate) ledger: PathBuf,
     pub(crate) sim: Sim,
-    pub(crate) nma: ActorId,
-    pub(crate) koroma: ActorId,
-    pub(crate) sesay: ActorId,
-    pub(crate) dealer: ActorId,
-    pub(crate) koidu: SiteId,
-    pub(crate) tongo: SiteId,
+    cast: Cast,
     _tmp: TempDir,
+}
+
+impl std::ops::Deref for World {
+    type Target = Cast;
+
+    fn deref(&self) -> &Cast {
+        &self.cast
+    }
 }
 
 impl World {
@@ -33,10 +42,7 @@ impl World {
         let terms = Terms::new(ORIGIN, "kpledger-serve-tests", "2026-03-02T08:00:00Z");
         let (sim, c, tmp) = cast::world(&format!("serve-{tag}"), &cast::SIERRA_LEONE[..7], &terms);
         let (dir, path) = (tmp.path().to_owned(), tmp.ledger());
-        let (nma, koroma, sesay, dealer) =
-            (c.actor(NMA.id), c.actor(KOROMA.id), c.actor(SESAY.id), c.actor(KAMARA.id));
-        let (koidu, tongo) = (c.site(KOIDU.0), c.site(TONGO.0));
-        World { dir, ledger: path, sim, nma, koroma, sesay, dealer, koidu, tongo, _tmp: tmp }
+        World { dir, ledger: path, sim, cast: Cast::of(&c), _tmp: tmp }
     }
 
     /// A new extraction by `miner` at `site`, signed, not recorded; the clock moves a minute.
@@ -57,6 +63,18 @@ impl World {
             .unwrap();
         self.sim.tick(1);
         (parcel, ev)
+    }
+
+    /// A new extraction by `miner` at `site`, recorded in the ledger: the new parcel.
+    pub(crate) fn recorded(&mut self, miner: &ActorId, site: &SiteId) -> ParcelId {
+        let (parcel, ev) = self.extraction(miner, site);
+        self.sim.ledger_mut().append(&ev).unwrap();
+        parcel
+    }
+
+    /// The signing key of `who`.
+    pub(crate) fn key(&self, who: &ActorId) -> SecretKey {
+        self.sim.key(who).unwrap().clone()
     }
 
     /// A config over this world's ledger.
@@ -86,12 +104,7 @@ pub(crate) fn try_start(cfg: kpledger_serve::Config) -> Result<Server, kpledger_
 }
 
 pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::config::Config::builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build(),
-    )
+    kpledger_testkit::http::agent(Duration::from_secs(60), None)
 }
 
 /// A response: status, selected headers, body.
@@ -147,16 +160,11 @@ pub(crate) fn now() -> i64 {
 }
 
 /// A GET signed (RFC 9421) by `actor` with `key`, with the given headers' values.
-pub(crate) fn signed_headers(
-    url: &str,
-    actor: &ActorId,
-    key: &kpledger_model::SecretKey,
-    nonce: &str,
-) -> (String, String) {
+pub(crate) fn signed_headers(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> (String, String) {
     kpledger_serve::auth::sign_request("GET", url, actor.as_str(), key, now(), nonce)
 }
 
-pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &kpledger_model::SecretKey, nonce: &str) -> Answer {
+pub(crate) fn get_signed(url: &str, actor: &ActorId, key: &SecretKey, nonce: &str) -> Answer {
     let (input, sig) = signed_headers(url, actor, key, nonce);
     get_with(url, &input, &sig)
 }

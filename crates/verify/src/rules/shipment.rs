@@ -41,6 +41,21 @@ impl<'a, S: State> Cx<'a, S> {
         }
     }
 
+    /// A shipment act only an authority of `country` records: an authority (CH-2 otherwise,
+    /// by `require_role`) of that country (CH-2, `refusal` saying who records it).
+    fn require_authority_of(
+        &mut self,
+        signer: Option<&ActorState>,
+        country: &Country,
+        what: &str,
+        refusal: impl FnOnce() -> String,
+    ) {
+        self.require_role(signer, &[Role::Authority], what);
+        if signer.is_some_and(|s| &s.record.country != country) {
+            self.err(Finding::error(Rule::Ch2, refusal()));
+        }
+    }
+
     pub(super) fn export(
         &mut self,
         signer: Option<&ActorState>,
@@ -49,13 +64,9 @@ impl<'a, S: State> Cx<'a, S> {
     ) {
         let Some(mut cert) = self.known_certificate(number, Rule::Ex1) else { return };
         let c = cert.certificate.clone();
-        self.require_role(signer, &[Role::Authority], "record an export");
-        if signer.is_some_and(|s| s.record.country != c.issuing_country) {
-            self.err(Finding::error(
-                Rule::Ch2,
-                format!("only {}'s authority records exports under its certificates", c.issuing_country),
-            ));
-        }
+        self.require_authority_of(signer, &c.issuing_country, "record an export", || {
+            format!("only {}'s authority records exports under its certificates", c.issuing_country)
+        });
         if let Some(t) = &cert.exported {
             self.err(Finding::error(
                 Rule::Kp2,
@@ -133,13 +144,9 @@ impl<'a, S: State> Cx<'a, S> {
         let (count_in, count_out, opened) = (*parcel_count_in, *parcel_count_out, *opened);
         let Some(cert) = self.known_certificate(number, Rule::Tr1) else { return };
         let c = &cert.certificate;
-        self.require_role(signer, &[Role::Authority], "record a transit");
-        if signer.is_some_and(|s| &s.record.country != country) {
-            self.err(Finding::error(
-                Rule::Ch2,
-                format!("only {country}'s authority records transits through {country}"),
-            ));
-        }
+        self.require_authority_of(signer, country, "record a transit", || {
+            format!("only {country}'s authority records transits through {country}")
+        });
         if cert.exported.is_none() || cert.confirmed.is_some() {
             self.err(Finding::error(
                 Rule::Tr1,
@@ -554,8 +561,8 @@ impl<'a, S: State> Cx<'a, S> {
         let first = m.parcels.first().map_or(uuid_nil(), |r| r.parcel);
         let Some(mut cert) = self.known_certificate(&m.certificate, Rule::Im1) else { return };
         let c = cert.certificate.clone();
-        self.require_role(signer, &[Role::Authority], "confirm an import");
         if signer.is_some_and(|s| s.record.country == c.issuing_country) {
+            self.require_role(signer, &[Role::Authority], "confirm an import");
             self.err(Finding::error(
                 Rule::Im1,
                 format!(
@@ -563,14 +570,13 @@ impl<'a, S: State> Cx<'a, S> {
                     c.issuing_country, c.number
                 ),
             ));
-        } else if signer.is_some_and(|s| s.record.country != c.importer.country) {
-            self.err(Finding::error(
-                Rule::Ch2,
+        } else {
+            self.require_authority_of(signer, &c.importer.country, "confirm an import", || {
                 format!(
                     "only the importing authority of {} confirms receipt under {}",
                     c.importer.country, c.number
-                ),
-            ));
+                )
+            });
         }
         if cert.exported.is_none() {
             self.err(Finding::error(
