@@ -101,3 +101,95 @@ fn redteam5_a_parcels_row_keyed_by_another_spelling_of_a_consumed_parcel_is_refu
         }
     }
 }
+
+/// `doc` of the row `key` of `table` (keyed by `column`) set to `doc`, in a copy named `name`.
+fn with_doc(dir: &TempDir, ledger: &Path, name: &str, table: &str, column: &str, key: &str, doc: &str) -> PathBuf {
+    let to = edited(dir, ledger, name, &[]);
+    let conn = rusqlite::Connection::open(&to).unwrap();
+    let n = conn.execute(&format!("UPDATE {table} SET doc = ?1 WHERE {column} = ?2"), [doc, key]).unwrap();
+    assert_eq!(n, 1, "{table} {key}");
+    to
+}
+
+/// Documents that read into the same record as `doc` (or one member more), in other bytes:
+/// a member added, the last one repeated, the first moved last, white space, a number written
+/// as a decimal or with an exponent, a character written as a `\u` escape.
+fn same_record_other_bytes(doc: &str) -> Vec<(&'static str, String)> {
+    let first_end = doc.find(",\"").unwrap();
+    let last_start = doc.rfind(",\"").unwrap();
+    let (first, rest) = (&doc[1..first_end], &doc[first_end + 1..doc.len() - 1]);
+    let last = &doc[last_start + 1..doc.len() - 1];
+    let number = |with: &str| {
+        let (name, value) = last.split_once(':').unwrap();
+        assert!(value.bytes().all(|b| b.is_ascii_digit()), "the last member is a number: {last}");
+        format!("{},{name}:{value}{with}}}", &doc[..last_start])
+    };
+    vec![
+        ("extra", doc.replacen('{', "{\"aaa\":1,", 1)),
+        ("repeated", format!("{},{last}}}", &doc[..doc.len() - 1])),
+        ("reordered", format!("{{{rest},{first}}}")),
+        ("spaced", doc.replacen(':', ": ", 1)),
+        ("decimal", number(".0")),
+        ("exponent", number("E0")),
+        ("escaped", escaped_after(doc, "\"holder\":\"")),
+    ]
+}
+
+/// `doc` with the character after the first `after` written as a `\u` escape.
+fn escaped_after(doc: &str, after: &str) -> String {
+    let at = doc.find(after).unwrap() + after.len();
+    let c = doc[at..].chars().next().unwrap();
+    format!("{}\\u{:04x}{}", &doc[..at], c as u32, &doc[at + c.len_utf8()..])
+}
+
+/// The stored documents of the derived tables (docs/SPEC.md §11.1b) are compared byte for
+/// byte with the ones recomputed from the events: a document that reads into the same state,
+/// or into one with a member more, in other bytes is DB-1, for a consumed parcel (compared in
+/// a batch), a live one (the streamed `parcels` table) and an actor (the tables read whole).
+#[test]
+fn redteam5_a_stored_document_in_other_bytes_is_refused() {
+    let (dir, ledger) = demo("docs", 8);
+    let consumed = one(&ledger, "SELECT min(id) FROM parcels WHERE status = 'consumed'");
+    let live = one(&ledger, "SELECT min(id) FROM parcels WHERE status <> 'consumed'");
+    for (kind, id) in [("consumed", &consumed), ("live", &live)] {
+        let doc = one(&ledger, &format!("SELECT doc FROM parcels WHERE id = '{id}'"));
+        for (how, other) in same_record_other_bytes(&doc) {
+            assert_ne!(other, doc, "{how}");
+            let path = with_doc(&dir, &ledger, &format!("{kind}-{how}.kpl"), "parcels", "id", id, &other);
+            only_db1(&verify(&path), &format!("table parcels, row \"{id}\": column doc is"), &format!("{kind} {how}"));
+        }
+    }
+    let actor = one(&ledger, "SELECT min(id) FROM actors");
+    let doc = one(&ledger, &format!("SELECT doc FROM actors WHERE id = '{actor}'"));
+    for (how, other) in [
+        ("escaped", escaped_after(&doc, "\"id\":\"")),
+        ("spaced", doc.replacen(':', " : ", 1)),
+        ("extra", doc.replacen('{', "{\"aaa\":[],", 1)),
+    ] {
+        assert_ne!(other, doc, "{how}");
+        let path = with_doc(&dir, &ledger, &format!("actor-{how}.kpl"), "actors", "id", &actor, &other);
+        only_db1(&verify(&path), &format!("table actors, row \"{actor}\": column doc is"), &format!("actor {how}"));
+    }
+}
+
+/// More consumed parcels than a batch (1,024): every consumed parcel's row edited, or deleted,
+/// is reported, those of the full batches, the ones at a batch's edges and those of the last,
+/// partial batch compared by `finish`.
+#[test]
+fn redteam5_every_consumed_row_across_batches_is_compared() {
+    let (dir, ledger) = demo("batches", 1100);
+    let consumed: usize = one(&ledger, "SELECT CAST(count(*) AS TEXT) FROM parcels WHERE status = 'consumed'")
+        .parse()
+        .unwrap();
+    assert!(consumed > 1024 && consumed % 1024 != 0, "{consumed} consumed parcels: more than a batch, and a partial one");
+    let cases = [
+        ("weight", "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE status = 'consumed'", "column weight_pt is"),
+        ("missing", "DELETE FROM parcels WHERE status = 'consumed'", "is missing from table parcels"),
+    ];
+    for (name, statement, says) in cases {
+        let path = edited(&dir, &ledger, &format!("{name}.kpl"), &[statement.to_owned()]);
+        let report = verify(&path);
+        let reported = report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(says)).count();
+        assert_eq!(reported, consumed, "{name}: {} findings", report.findings.len());
+    }
+}
