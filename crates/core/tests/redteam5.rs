@@ -193,3 +193,34 @@ fn redteam5_every_consumed_row_across_batches_is_compared() {
         assert_eq!(reported, consumed, "{name}: {} findings", report.findings.len());
     }
 }
+
+/// Signed text may hold U+FFFD (a name mis-decoded before it was signed): the actors' stored
+/// document then holds its three bytes, EF BF BD. Stored as the single byte FF instead (not
+/// UTF-8, which SQLite does not check), the document was read with invalid UTF-8 replaced by
+/// U+FFFD, which made it equal to the recomputed one: VERIFIED over stored bytes that no event
+/// gives (and that the reads of one actor refuse as unreadable). Now a text cell that is not
+/// UTF-8 is read as its bytes, and differs from every text (DB-1).
+#[test]
+fn redteam5_a_stored_text_that_is_not_utf8_is_refused() {
+    use kpledger_core::sim::Sim;
+    use kpledger_model::{Origin, Time};
+    let dir = TempDir::new("redteam5-utf8");
+    let path = dir.join("ledger.kpl");
+    let ledger = Ledger::create(&path).unwrap();
+    let start = Time::new(kpledger_core::demo::DEMO_START).unwrap();
+    let mut sim = Sim::new(ledger, Origin::new(kpledger_core::demo::DEMO_ORIGIN).unwrap(), "redteam5", &start);
+    let root = sim.genesis("sl.nma", "Ministry of Mines \u{FFFD} Sierra Leone", "SL").unwrap();
+    drop(sim);
+    assert!(verify(&path).ok);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let doc: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let bytes = doc.replace('\u{FFFD}', "\u{0}").into_bytes();
+    let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 0 { 0xFF } else { b }).collect();
+    assert!(std::str::from_utf8(&bytes).is_err());
+    let n = conn
+        .execute("UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2", rusqlite::params![bytes, root.as_str()])
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    only_db1(&verify(&path), &format!("table actors, row \"{root}\": column doc is"), "doc with FF for U+FFFD");
+}
