@@ -224,3 +224,38 @@ fn redteam5_a_stored_text_that_is_not_utf8_is_refused() {
     drop(conn);
     only_db1(&verify(&path), &format!("table actors, row \"{root}\": column doc is"), "doc with FF for U+FFFD");
 }
+
+/// Verification streams `parcels` a page of 4,096 rows at a time, each page after the last key
+/// of the one before. With 4,095 extra rows sorting before every parcel's (so that a page ends
+/// after the first parcel's row) and 4,096 after, and every parcel's weight edited, every row
+/// is still reported: each extra row as one no signed event created, each live parcel's weight
+/// and each consumed one's, none hidden at a page's edge.
+#[test]
+fn redteam5_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
+    let (dir, ledger) = demo("pages", 8);
+    let count = |sql: &str| -> usize { one(&ledger, &format!("SELECT CAST(count(*) AS TEXT) {sql}")).parse().unwrap() };
+    let (live, consumed) =
+        (count("FROM parcels WHERE status <> 'consumed'"), count("FROM parcels WHERE status = 'consumed'"));
+    let extra = |prefix: &str, n: usize| {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             INSERT INTO parcels(id, holder, status, weight_pt, head, doc) \
+             SELECT printf('{prefix}%06d', i), holder, status, weight_pt, head, doc FROM n, \
+             (SELECT * FROM parcels ORDER BY id LIMIT 1)"
+        )
+    };
+    let path = edited(
+        &dir,
+        &ledger,
+        "pages.kpl",
+        &[
+            "UPDATE parcels SET weight_pt = weight_pt + 1".to_owned(),
+            extra("00000000-", 4095),
+            extra("zz-", 4096),
+        ],
+    );
+    let report = verify(&path);
+    let said = |what: &str| report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count();
+    assert_eq!(said("that no signed event created"), 4095 + 4096);
+    assert_eq!(said("column weight_pt is"), live + consumed, "{live} live, {consumed} consumed");
+}

@@ -96,3 +96,34 @@ fn redteam5_pg_demo_into_a_prepared_database_is_refused() {
         .get(0);
     assert_eq!(tables, 1, "the tables are in public");
 }
+
+/// `redteam5.rs`'s page edges on PostgreSQL: 4,095 extra `parcels` rows sorting before every
+/// parcel's and 4,096 after (in the "C" collation's byte order, as the pages' `key > last`),
+/// every parcel's weight edited: every row is reported, none hidden at a page's edge.
+#[test]
+fn redteam5_pg_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
+    let Some(server) = server() else { return };
+    let (dir, url) = demo_in_pg(&server, "redteam5-pages", 8, "redteam5_pages");
+    let mut db = postgres::Client::connect(&url, NoTls).unwrap();
+    let rows: i64 = db.query_one("SELECT count(*) FROM public.parcels", &[]).unwrap().get(0);
+    let extra = |prefix: &str, n: u32| {
+        format!(
+            "INSERT INTO public.parcels(id, holder, status, weight_pt, head, doc) \
+             SELECT '{prefix}' || lpad(i::text, 6, '0'), holder, status, weight_pt, head, doc \
+             FROM generate_series(1, {n}) i, (SELECT * FROM public.parcels ORDER BY id LIMIT 1) p"
+        )
+    };
+    db.batch_execute(&format!(
+        "BEGIN; UPDATE public.parcels SET weight_pt = weight_pt + 1; {}; {}; COMMIT",
+        extra("00000000-", 4095),
+        extra("zz-", 4096)
+    ))
+    .unwrap();
+    let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    let said = |what: &str| report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count();
+    assert_eq!(said("that no signed event created"), 4095 + 4096);
+    assert_eq!(said("column weight_pt is") as i64, rows);
+    drop(ledger);
+    let _ = std::fs::remove_dir_all(dir);
+}
