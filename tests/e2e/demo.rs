@@ -274,11 +274,17 @@ fn demo_contract(d: &Demo, file: &Demo) {
                     .replace(&demo.dir.display().to_string(), "DIR")
                     .replace(&format!("the ledger ({engine})"), "the ledger")
             };
-            assert_eq!(normal(d, "PostgreSQL"), normal(file, "SQLite"), "the demo's output differs from the file's");
+            assert_eq!(
+                normal(d, "PostgreSQL"),
+                normal(file, "SQLite"),
+                "the demo's output differs from the file's"
+            );
             let files = |demo: &Demo| -> Vec<(PathBuf, Vec<u8>)> {
                 listing(&demo.dir)
                     .into_iter()
-                    .filter(|(p, _)| !p.starts_with("ledger.kpl") && !p.to_string_lossy().starts_with("ledger.kpl-"))
+                    .filter(|(p, _)| {
+                        !p.starts_with("ledger.kpl") && !p.to_string_lossy().starts_with("ledger.kpl-")
+                    })
                     .filter(|(p, _)| p != Path::new("manifest.json") && p != Path::new("report.html"))
                     .collect()
             };
@@ -305,7 +311,8 @@ fn demo_contract(d: &Demo, file: &Demo) {
                 "report.html names the ledger"
             );
             let theirs: Value =
-                serde_json::from_str(&std::fs::read_to_string(file.dir.join("manifest.json")).unwrap()).unwrap();
+                serde_json::from_str(&std::fs::read_to_string(file.dir.join("manifest.json")).unwrap())
+                    .unwrap();
             for k in ["trust", "policy", "bundles"] {
                 assert_eq!(manifest[k], theirs[k], "manifest.json's {k}");
             }
@@ -319,7 +326,10 @@ fn demo_contract(d: &Demo, file: &Demo) {
             ] {
                 cmd.run().cannot_run(&["PostgreSQL database", "is not empty", "CREATE DATABASE"]);
             }
-            assert!(!work.join("a").exists() && !work.join("b").exists(), "a refused demo made its directory");
+            assert!(
+                !work.join("a").exists() && !work.join("b").exists(),
+                "a refused demo made its directory"
+            );
             assert!(pg_snapshot(&ledger) == held, "a refused demo wrote to the database");
             // A directory that is not empty: refused before the database is touched.
             let server = format!("{}/postgres", url.rsplit_once('/').unwrap().0);
@@ -343,7 +353,7 @@ fn demo_contract(d: &Demo, file: &Demo) {
 fn ledger_holds(d: &Demo, file_demo: &Demo, tag: &str, policy: &Path) {
     let work = TempDir::new(tag);
     let file = demo_in(file_demo, &work, "file");
-    let ledger = demo_in(d, &work, &tag);
+    let ledger = demo_in(d, &work, tag);
     kp!("verify", "--ledger", &ledger).run().ok().stdout_has("VERIFIED");
     let (out, report) = verify_json(&ledger);
     out.ok();

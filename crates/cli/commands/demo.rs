@@ -140,9 +140,8 @@ pub(crate) fn demo(a: DemoArgs) -> Result<u8> {
     let DemoArgs { dir, parcels, json, ledger } = a;
     // KPLEDGER_LEDGER names the ledger of the other commands; the demo takes it only when it
     // is a database (a file ledger of the demo is always DIR/ledger.kpl).
-    let ledger = ledger.or_else(|| {
-        std::env::var("KPLEDGER_LEDGER").ok().filter(|l| kpledger_core::store::pg::is_url(l))
-    });
+    let ledger = ledger
+        .or_else(|| std::env::var("KPLEDGER_LEDGER").ok().filter(|l| kpledger_core::store::pg::is_url(l)));
     if let Some(l) = &ledger
         && !kpledger_core::store::pg::is_url(l)
     {

@@ -150,10 +150,10 @@ pub(crate) fn graph_cmd(
     // A certificate of that number, else a parcel id or unique prefix (docs/SPEC.md §7.1)
     // among the ledger's or the bundle's parcels.
     let t = match Target::parse(target) {
-        Target::Certificate(c) if !book.certificates.iter().any(|x| x.certificate.number.as_str() == c) => {
+        Target::Certificate(c) if !book.has_certificate(&c) => {
             let place = ledger.or(bundle).map(|p| p.display().to_string()).unwrap_or_default();
             match value::parcel(target) {
-                Ok(typed) => Target::Parcel(parcel_among(book.parcels.keys(), &typed, &place)?),
+                Ok(typed) => Target::Parcel(parcel_among(book.parcel_ids(), &typed, &place)?),
                 Err(_) => Target::Certificate(c),
             }
         }

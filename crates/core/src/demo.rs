@@ -371,7 +371,8 @@ pub fn run_in(
         bundles.push(rel);
     }
     // The file relative to DIR; a database by its URL, without the password.
-    let in_manifest = if database.is_some() { ledger_path.display().to_string() } else { "ledger.kpl".into() };
+    let in_manifest =
+        if database.is_some() { ledger_path.display().to_string() } else { "ledger.kpl".into() };
     let manifest = Manifest { ledger: in_manifest, trust, policy: DEMO_POLICY.into(), bundles };
     let manifest_path = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Value(e.to_string()))? + "\n";

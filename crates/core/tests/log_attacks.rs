@@ -973,23 +973,14 @@ fn a_replayed_event_is_refused_by_whole_ledger_verification() {
     let mut docs = ledger.event_docs(1, n).unwrap();
     docs.push(to_stolen.canonical.clone());
     docs.push(theft.canonical.clone());
-    let prepared = kpledger_verify::prepare::prepare(&docs, kpledger_verify::SigMode::Strict);
-    let mut check = kpledger_verify::LedgerCheck::new();
-    for (i, (doc, p)) in docs.iter().zip(&prepared).enumerate() {
-        let ev = p.parsed.as_ref().unwrap();
-        let row = kpledger_verify::StoredEvent {
-            seq: i as u64 + 1,
-            hash: ev.hash.0.to_vec(),
-            kind: ev.event.body.payload.kind().to_owned(),
-            time: ev.event.body.time.as_str().to_owned(),
-            signer: ev.event.body.signer.as_str().to_owned(),
-            doc: doc.clone(),
-            index: ev.event.body.payload.parcels().iter().map(|(p, _)| p.to_string()).collect(),
-        };
-        check.feed_prepared(&row, p, &mut Agreeing);
-    }
-    let report =
-        check.finish(&mut Agreeing, &kpledger_verify::Tables::new(), &mut std::iter::empty(), Default::default(), &[]);
+    let check = common::fed_check(&docs, &mut Agreeing);
+    let report = check.finish(
+        &mut Agreeing,
+        &kpledger_verify::Tables::new(),
+        &mut std::iter::empty(),
+        Default::default(),
+        &[],
+    );
     let at_seq = |seq: u64| report.findings.iter().filter(move |f| f.is_error() && f.seq == Some(seq));
     assert!(
         at_seq(n + 1).any(|f| f.code.code() == "CH-1" && f.message.contains("already recorded earlier")),

@@ -368,7 +368,8 @@ fn pg_init_writes_the_tables_and_the_genesis_in_one_transaction() {
         assert!(err.to_string().contains("CH-2"), "{what}: {err}");
         assert_eq!(found(&url), ["schema public"], "{what}: the refused genesis left tables behind");
     }
-    let (ledger, appended) = Ledger::create_with_genesis(url.as_ref(), &genesis(Role::Authority, &root, &root)).unwrap();
+    let (ledger, appended) =
+        Ledger::create_with_genesis(url.as_ref(), &genesis(Role::Authority, &root, &root)).unwrap();
     assert_eq!(appended.seq, 1);
     drop(ledger);
     let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();

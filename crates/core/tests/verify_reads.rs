@@ -5,10 +5,12 @@
 //! store does not answer for counted as missing.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use kpledger_core::demo;
 use kpledger_core::{Ledger, OpenOptions};
 use kpledger_testkit::TempDir;
-use kpledger_verify::{Cell, LedgerCheck, Report, SigMode, StoredEvent, StoredRow, StoredRows, Tables};
+use kpledger_verify::{Cell, Report, StoredRow, StoredRows, Tables};
 
 /// A store that counts how it is asked, agrees with every row but the one of `differs` (whose
 /// stored weight is one point more), and answers for at most `answers` rows of a batch.
@@ -61,21 +63,7 @@ impl StoredRows for Counting {
 fn verify_demo(ledger: &Ledger, stored: &mut Counting) -> Report {
     let n = ledger.len().unwrap();
     let docs = ledger.event_docs(1, n).unwrap();
-    let prepared = kpledger_verify::prepare::prepare(&docs, SigMode::Strict);
-    let mut check = LedgerCheck::new();
-    for (i, (doc, p)) in docs.iter().zip(&prepared).enumerate() {
-        let ev = p.parsed.as_ref().unwrap();
-        let row = StoredEvent {
-            seq: i as u64 + 1,
-            hash: ev.hash.0.to_vec(),
-            kind: ev.event.body.payload.kind().to_owned(),
-            time: ev.event.body.time.as_str().to_owned(),
-            signer: ev.event.body.signer.as_str().to_owned(),
-            doc: doc.clone(),
-            index: ev.event.body.payload.parcels().iter().map(|(p, _)| p.to_string()).collect(),
-        };
-        check.feed_prepared(&row, p, stored);
-    }
+    let check = common::fed_check(&docs, stored);
     check.finish(stored, &Tables::new(), &mut std::iter::empty(), Default::default(), &[])
 }
 
@@ -95,7 +83,8 @@ fn consumed_parcels_rows_are_compared_in_batches_and_every_one_is_checked() {
     let dir = TempDir::new("verify-reads");
     let summary = demo::run(&dir.join("demo"), 8, &mut |_| {}).unwrap();
     assert!(summary.report.ok);
-    let ledger = Ledger::open(&summary.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
+    let ledger =
+        Ledger::open(&summary.ledger, OpenOptions { read_only: true, ..Default::default() }).unwrap();
     let consumed: Vec<String> = {
         let c = rusqlite::Connection::open(&summary.ledger).unwrap();
         let mut st = c.prepare("SELECT id FROM parcels WHERE status = 'consumed' ORDER BY id").unwrap();
@@ -132,7 +121,9 @@ fn consumed_parcels_rows_are_compared_in_batches_and_every_one_is_checked() {
     let report = verify_demo(&ledger, &mut stored);
     let missing: usize = consumed
         .iter()
-        .filter(|k| consumed_row_errors(&report, k).iter().any(|m| m.contains("is missing from table parcels")))
+        .filter(|k| {
+            consumed_row_errors(&report, k).iter().any(|m| m.contains("is missing from table parcels"))
+        })
         .count();
     assert_eq!(missing, consumed.len() - 1, "{:#?}", report.findings);
 }

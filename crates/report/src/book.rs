@@ -16,11 +16,11 @@ use kpledger_model::{
 /// Where stones come from: a country of origin (ISO code, or `mixed` when a foreign
 /// certificate gives no breakdown) and, for stones mined in this ledger, the mine site.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Source {
+pub(crate) struct Source {
     /// Country of origin, or `mixed`.
-    pub origin: String,
+    pub(crate) origin: String,
     /// The mine site, for stones extracted in this ledger.
-    pub site: Option<SiteId>,
+    pub(crate) site: Option<SiteId>,
 }
 
 /// Points per source; sums to the parcel's weight.
@@ -28,89 +28,83 @@ pub(crate) type Comp = BTreeMap<Source, u64>;
 
 /// A parcel as the book knows it.
 #[derive(Debug, Clone)]
-pub struct Parcel {
+pub(crate) struct Parcel {
     /// Current weight in points.
-    pub weight_pt: u64,
+    pub(crate) weight_pt: u64,
     /// Who holds it (none once exported or consumed).
-    pub holder: Option<ActorId>,
+    pub(crate) holder: Option<ActorId>,
     /// Where its stones come from.
-    pub comp: Comp,
+    pub(crate) comp: Comp,
     /// Its customs heading, where known.
-    pub hs: Option<HsCode>,
+    pub(crate) hs: Option<HsCode>,
     /// The parcels it was split or merged from.
-    pub parents: Vec<ParcelId>,
-    /// Position of the event that created it.
-    pub created_seq: u64,
+    pub(crate) parents: Vec<ParcelId>,
     /// False once split, merged into another or exported.
-    pub live: bool,
+    pub(crate) live: bool,
 }
 
 /// A parcel registered at a mine site.
 #[derive(Debug, Clone)]
-pub struct Extraction {
+pub(crate) struct Extraction {
     /// Ledger position.
-    pub seq: u64,
-    pub time: Time,
-    pub parcel: ParcelId,
-    pub site: SiteId,
-    /// The site's name.
-    pub site_name: String,
+    pub(crate) seq: u64,
+    pub(crate) time: Time,
+    pub(crate) parcel: ParcelId,
+    pub(crate) site: SiteId,
     /// The site's country (the country of origin).
-    pub country: String,
+    pub(crate) country: String,
     /// The site's region.
-    pub region: String,
+    pub(crate) region: String,
     /// Weight in points.
-    pub weight_pt: u64,
-    pub miner: ActorId,
+    pub(crate) weight_pt: u64,
+    pub(crate) miner: ActorId,
     /// The price of the parcel's first sale, the production value (cents), once sold whole.
-    pub first_sale_cents: Option<u64>,
+    pub(crate) first_sale_cents: Option<u64>,
 }
 
 /// A handover between two licensed actors.
 #[derive(Debug, Clone)]
-pub struct Transfer {
+pub(crate) struct Transfer {
     /// Ledger position.
-    pub seq: u64,
-    pub time: Time,
-    pub parcel: ParcelId,
+    pub(crate) seq: u64,
+    pub(crate) time: Time,
+    pub(crate) parcel: ParcelId,
     /// Seller.
-    pub from: ActorId,
+    pub(crate) from: ActorId,
     /// Buyer.
-    pub to: ActorId,
+    pub(crate) to: ActorId,
     /// Weight the seller declared.
-    pub offered_pt: u64,
+    pub(crate) offered_pt: u64,
     /// Weight the buyer measured.
-    pub received_pt: u64,
-    /// Price in cents.
-    pub price_cents: u64,
+    pub(crate) received_pt: u64,
     /// The parcel's composition at the handover.
-    pub comp: Comp,
+    pub(crate) comp: Comp,
 }
 
 /// A KP certificate issued in this ledger.
 #[derive(Debug, Clone)]
-pub struct Cert {
+pub(crate) struct Cert {
     /// Ledger position of the certificate event.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// When it was recorded.
-    pub time: Time,
-    pub certificate: Certificate,
+    pub(crate) time: Time,
+    pub(crate) certificate: Certificate,
     /// Composition of the certified parcels (points per source).
-    pub comp: Comp,
+    pub(crate) comp: Comp,
     /// Transit countries recorded for the shipment.
-    pub transits: Vec<Country>,
+    pub(crate) transits: Vec<Country>,
     /// When the shipment left, if recorded.
-    pub exported: Option<Time>,
+    pub(crate) exported: Option<Time>,
     /// Ledger position of the export event, if recorded.
-    pub exported_seq: Option<u64>,
+    pub(crate) exported_seq: Option<u64>,
     /// When the importing authority confirmed receipt in this ledger, if it did.
-    pub confirmed: Option<Date>,
+    pub(crate) confirmed: Option<Date>,
 }
 
 impl Cert {
     /// Points and cents per country of origin: the certificate's carats and value shared
     /// out by the composition of its parcels (largest remainder, so the parts add up).
-    pub fn by_origin(&self) -> BTreeMap<String, (u64, u64)> {
+    pub(crate) fn by_origin(&self) -> BTreeMap<String, (u64, u64)> {
         let mut per: BTreeMap<String, u64> = BTreeMap::new();
         for (s, pt) in &self.comp {
             *per.entry(s.origin.clone()).or_default() += pt;
@@ -125,85 +119,84 @@ impl Cert {
 /// the shipment's parcels; imports are gathered by certificate) or one of this ledger confirmed by the importing
 /// authority here (`ImportConfirmation`).
 #[derive(Debug, Clone)]
-pub struct Import {
+pub(crate) struct Import {
     /// Ledger position of the (first) event.
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// When it was recorded.
-    pub time: Time,
+    pub(crate) time: Time,
     /// Date of receipt or import.
-    pub date: Date,
+    pub(crate) date: Date,
     /// The importing country.
-    pub country: String,
+    pub(crate) country: String,
     /// The exporting country: the provenance.
-    pub partner: String,
+    pub(crate) partner: String,
     /// Certificate number.
-    pub number: String,
+    pub(crate) number: String,
     /// Country of origin on the certificate.
-    pub origin: OriginClaim,
+    pub(crate) origin: OriginClaim,
     /// Countries of origin listed for a mixed certificate.
-    pub countries_of_origin: Vec<Country>,
+    pub(crate) countries_of_origin: Vec<Country>,
     /// Lines (HS code, carats, value).
-    pub lines: Vec<CertLine>,
+    pub(crate) lines: Vec<CertLine>,
     /// Parcels received.
-    pub parcels: Vec<ParcelId>,
+    pub(crate) parcels: Vec<ParcelId>,
     /// Who took custody.
-    pub holder: ActorId,
+    pub(crate) holder: ActorId,
     /// True for a foreign certificate, false for one of this ledger.
-    pub foreign: bool,
+    pub(crate) foreign: bool,
 }
 
 /// One step of a parcel's history, for provenance graphs.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     /// Ledger position.
-    pub seq: u64,
-    pub time: Time,
+    pub(crate) seq: u64,
     /// The event kind.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Parcels consumed (or passed through) with their weight before the step.
-    pub inputs: Vec<(ParcelId, u64)>,
+    pub(crate) inputs: Vec<(ParcelId, u64)>,
     /// Parcels produced (or passed through) with their weight after the step.
-    pub outputs: Vec<(ParcelId, u64)>,
+    pub(crate) outputs: Vec<(ParcelId, u64)>,
     /// Who held the parcels before.
-    pub from: Option<ActorId>,
+    pub(crate) from: Option<ActorId>,
     /// Who holds them after.
-    pub to: Option<ActorId>,
+    pub(crate) to: Option<ActorId>,
     /// For an extraction: the site; for a certificate: its number.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 /// Everything the reports need, read from the events in order.
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     /// Events read.
-    pub events: u64,
+    pub(crate) events: u64,
     /// The ledger's origin name, from the first event.
-    pub ledger: Option<String>,
+    pub(crate) ledger: Option<String>,
     /// Time of the first and last event.
-    pub first: Option<Time>,
+    pub(crate) first: Option<Time>,
     /// Time of the last event: the book's "now" (the reports never read the clock).
-    pub last: Option<Time>,
+    pub(crate) last: Option<Time>,
     /// Enrolled actors.
-    pub actors: BTreeMap<ActorId, ActorRecord>,
+    pub(crate) actors: BTreeMap<ActorId, ActorRecord>,
     /// Registered mine sites.
-    pub sites: BTreeMap<SiteId, SiteRecord>,
+    pub(crate) sites: BTreeMap<SiteId, SiteRecord>,
     /// Latest policy of each country.
-    pub policies: BTreeMap<Country, Policy>,
+    pub(crate) policies: BTreeMap<Country, Policy>,
     /// Every version of each country's policy with the time it takes effect, in ledger
     /// order: the red flags judge an event with the version in force at its time.
-    pub policy_versions: BTreeMap<Country, Vec<(Time, Policy)>>,
+    pub(crate) policy_versions: BTreeMap<Country, Vec<(Time, Policy)>>,
     /// Every parcel seen.
-    pub parcels: BTreeMap<ParcelId, Parcel>,
+    pub(crate) parcels: BTreeMap<ParcelId, Parcel>,
     /// Extractions, in ledger order.
-    pub extractions: Vec<Extraction>,
+    pub(crate) extractions: Vec<Extraction>,
     /// Handovers, in ledger order.
-    pub transfers: Vec<Transfer>,
+    pub(crate) transfers: Vec<Transfer>,
     /// Certificates issued here, in ledger order.
-    pub certificates: Vec<Cert>,
+    pub(crate) certificates: Vec<Cert>,
     /// Imports, in ledger order.
-    pub imports: Vec<Import>,
+    pub(crate) imports: Vec<Import>,
     /// Every step touching parcels, in ledger order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     /// Indexes: certificate number → position in `certificates`, parcel → its extraction,
     /// (issuing country, number) of a foreign certificate → position in `imports`.
     cert_index: BTreeMap<String, usize>,
@@ -231,8 +224,25 @@ impl Book {
         self.actors.get(a).map(|r| r.name.to_string()).unwrap_or_else(|| a.to_string())
     }
 
+    /// Whether a certificate of this number was issued in the events read.
+    pub fn has_certificate(&self, number: &str) -> bool {
+        self.cert_index.contains_key(number)
+    }
+
+    /// Every parcel seen, in id order.
+    pub fn parcel_ids(&self) -> impl Iterator<Item = &ParcelId> {
+        self.parcels.keys()
+    }
+
+    /// The carats (points) and value (cents) of the certificate of this number per country of
+    /// origin, shared out by the composition of its parcels (see `by_origin` of the
+    /// certificate's record); `None` if no such certificate was read.
+    pub fn certificate_origins(&self, number: &str) -> Option<BTreeMap<String, (u64, u64)>> {
+        self.certificate(number).map(Cert::by_origin)
+    }
+
     /// The certificate with this number.
-    pub fn certificate(&self, number: &str) -> Option<&Cert> {
+    pub(crate) fn certificate(&self, number: &str) -> Option<&Cert> {
         self.cert_index.get(number).and_then(|i| self.certificates.get(*i))
     }
 
@@ -318,7 +328,6 @@ impl Book {
                         comp: Comp::from([(src, weight_pt.0)]),
                         hs: Some(hs_code.clone()),
                         parents: Vec::new(),
-                        created_seq: seq,
                         live: true,
                     },
                 );
@@ -328,7 +337,6 @@ impl Book {
                     time: time.clone(),
                     parcel: *parcel,
                     site: site.clone(),
-                    site_name: s.map(|s| s.name.to_string()).unwrap_or_else(|| site.to_string()),
                     country,
                     region: s.map(|s| s.region.to_string()).unwrap_or_default(),
                     weight_pt: weight_pt.0,
@@ -337,7 +345,6 @@ impl Book {
                 });
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "extraction",
                     inputs: Vec::new(),
                     outputs: vec![(*parcel, weight_pt.0)],
@@ -370,12 +377,10 @@ impl Book {
                     to: o.to.clone(),
                     offered_pt: o.weight_pt.0,
                     received_pt: weight_pt.0,
-                    price_cents: o.price_usd_cents.0,
                     comp,
                 });
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "handover",
                     inputs: vec![(o.parcel, before)],
                     outputs: vec![(o.parcel, weight_pt.0)],
@@ -411,7 +416,6 @@ impl Book {
                             comp: c,
                             hs: hs.clone(),
                             parents: vec![*parcel],
-                            created_seq: seq,
                             live: true,
                         },
                     );
@@ -422,7 +426,6 @@ impl Book {
                 }
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "split",
                     inputs: vec![(*parcel, w)],
                     outputs: outputs.iter().map(|o| (o.parcel, o.weight_pt.0)).collect(),
@@ -455,13 +458,11 @@ impl Book {
                         comp: rescale(&comp, output.weight_pt.0),
                         hs,
                         parents: inputs.iter().map(|i| i.parcel).collect(),
-                        created_seq: seq,
                         live: true,
                     },
                 );
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "merge",
                     inputs: ins,
                     outputs: vec![(output.parcel, output.weight_pt.0)],
@@ -476,7 +477,6 @@ impl Book {
                 let h = self.holder(parcel);
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: body.payload.kind(),
                     inputs: vec![(*parcel, before)],
                     outputs: vec![(*parcel, weight_pt.0)],
@@ -507,7 +507,6 @@ impl Book {
                 });
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "certificate",
                     inputs: ps.clone(),
                     outputs: ps,
@@ -532,7 +531,6 @@ impl Book {
                 }
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "export",
                     inputs: ps.clone(),
                     outputs: ps,
@@ -562,7 +560,6 @@ impl Book {
                             comp,
                             hs: Some(p.hs_code.clone()),
                             parents: Vec::new(),
-                            created_seq: seq,
                             live: true,
                         },
                     );
@@ -593,7 +590,6 @@ impl Book {
                 }
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "import",
                     inputs: Vec::new(),
                     outputs: shipment.iter().map(|p| (p.parcel, p.weight_pt.0)).collect(),
@@ -634,7 +630,6 @@ impl Book {
                 }
                 self.steps.push(Step {
                     seq,
-                    time,
                     kind: "import_confirmation",
                     inputs: ps.clone(),
                     outputs: ps,

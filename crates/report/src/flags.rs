@@ -77,7 +77,7 @@ impl Book {
     /// ST-1's benchmark for a certificate, in cents per carat: the benchmarks of its
     /// origins weighted by their carats (none if an origin has no benchmark), and where
     /// each comes from.
-    pub fn value_benchmark(&self, c: &crate::book::Cert) -> Option<(u64, Vec<String>)> {
+    pub(crate) fn value_benchmark(&self, c: &crate::book::Cert) -> Option<(u64, Vec<String>)> {
         let year = c.certificate.date_of_issue.year();
         let mut weighted: u128 = 0;
         let mut total: u128 = 0;

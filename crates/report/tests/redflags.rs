@@ -604,7 +604,7 @@ fn a_mixed_import_naming_fewer_than_two_countries_keeps_an_unknown_share() {
         let cert = w.ship(&parcel, Cents(289_000));
         let events = w.sim.ledger().events().unwrap();
         let book = kpledger_report::Book::new(events.iter().map(|(s, e)| (*s, e)));
-        let origins: Vec<String> = book.certificate(&cert).unwrap().by_origin().into_keys().collect();
+        let origins: Vec<String> = book.certificate_origins(&cert).unwrap().into_keys().collect();
         assert_eq!(origins, expect, "{listed} listed");
     }
 }

@@ -61,3 +61,27 @@ impl Demo {
         std::fs::read(self.dir.join("bundles").join(name)).unwrap()
     }
 }
+
+/// A whole-ledger check fed the events `docs` (#1, #2, … in order) as the store's rows hold
+/// them, each looking up the derived rows it needs in `stored`; `finish` it to get the report.
+pub(crate) fn fed_check(
+    docs: &[Vec<u8>],
+    stored: &mut dyn kpledger_verify::StoredRows,
+) -> kpledger_verify::LedgerCheck {
+    let prepared = kpledger_verify::prepare::prepare(docs, kpledger_verify::SigMode::Strict);
+    let mut check = kpledger_verify::LedgerCheck::new();
+    for (i, (doc, p)) in docs.iter().zip(&prepared).enumerate() {
+        let ev = p.parsed.as_ref().unwrap();
+        let row = kpledger_verify::StoredEvent {
+            seq: i as u64 + 1,
+            hash: ev.hash.0.to_vec(),
+            kind: ev.event.body.payload.kind().to_owned(),
+            time: ev.event.body.time.as_str().to_owned(),
+            signer: ev.event.body.signer.as_str().to_owned(),
+            doc: doc.clone(),
+            index: ev.event.body.payload.parcels().iter().map(|(p, _)| p.to_string()).collect(),
+        };
+        check.feed_prepared(&row, p, stored);
+    }
+    check
+}
