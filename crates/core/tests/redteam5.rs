@@ -259,3 +259,79 @@ fn redteam5_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
     assert_eq!(said("that no signed event created"), 4095 + 4096);
     assert_eq!(said("column weight_pt is"), live + consumed, "{live} live, {consumed} consumed");
 }
+
+/// `from`'s tables, rows, application id and version written into a new file `to` whose text
+/// encoding is UTF-16le (SQLite converts text to UTF-8 when it is read; a database cannot
+/// attach one of another encoding, so the rows are copied through this process).
+fn utf16_copy(from: &Path, to: &Path) {
+    let src = rusqlite::Connection::open(from).unwrap();
+    let mut dst = rusqlite::Connection::open(to).unwrap();
+    dst.execute_batch("PRAGMA encoding = 'UTF-16le'").unwrap();
+    for pragma in ["application_id", "user_version"] {
+        let v: i64 = src.pragma_query_value(None, pragma, |r| r.get(0)).unwrap();
+        dst.pragma_update(None, pragma, v).unwrap();
+    }
+    let mut st = src.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid").unwrap();
+    let entries: Vec<(String, String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let tx = dst.transaction().unwrap();
+    for (_, _, sql) in &entries {
+        tx.execute_batch(sql).unwrap();
+    }
+    for (_, table, _) in entries.iter().filter(|(kind, ..)| kind == "table") {
+        let mut rows = src.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let n = rows.column_count();
+        let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+        let mut insert = tx.prepare(&format!("INSERT INTO {table} VALUES ({})", marks.join(", "))).unwrap();
+        let mut q = rows.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            let values: Vec<rusqlite::types::Value> = (0..n).map(|i| r.get(i).unwrap()).collect();
+            insert.execute(rusqlite::params_from_iter(values)).unwrap();
+        }
+    }
+    drop(entries);
+    tx.commit().unwrap();
+}
+
+/// A ledger file whose text encoding is UTF-16 (kpledger writes UTF-8): its `sqlite_schema`
+/// reads exactly as kpledger's, and SQLite decodes UTF-16 to the same text for several byte
+/// strings (a high surrogate followed by any unit is read as a pair: D83D 008E as D83D DC8E).
+/// The actor whose signed name holds U+1F48E, stored as D83D 008E, was read as the signed
+/// name: VERIFIED over stored bytes that encode no text. Now a file that is not UTF-8 is not
+/// kpledger's, refused by every command before anything is read (exit 2), as a schema that
+/// differs is.
+#[test]
+fn redteam5_a_ledger_file_in_utf16_is_refused() {
+    use kpledger_core::sim::Sim;
+    use kpledger_model::{Origin, Time};
+    let dir = TempDir::new("redteam5-utf16");
+    let path = dir.join("ledger.kpl");
+    let start = Time::new(kpledger_core::demo::DEMO_START).unwrap();
+    let origin = Origin::new(kpledger_core::demo::DEMO_ORIGIN).unwrap();
+    let mut sim = Sim::new(Ledger::create(&path).unwrap(), origin, "redteam5", &start);
+    let root = sim.genesis("sl.nma", "Ministry of Mines \u{1F48E} Sierra Leone", "SL").unwrap();
+    drop(sim);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(conn);
+    let utf16 = dir.join("utf16.kpl");
+    utf16_copy(&path, &utf16);
+    let conn = rusqlite::Connection::open(&utf16).unwrap();
+    let doc: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let units: Vec<u16> = doc.encode_utf16().map(|u| if u == 0xDC8E { 0x008E } else { u }).collect();
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let n = conn
+        .execute("UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2", rusqlite::params![bytes, root.as_str()])
+        .unwrap();
+    assert_eq!(n, 1);
+    let read: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    assert_eq!(read, doc, "SQLite reads the edited bytes as the signed text");
+    drop(conn);
+    match Ledger::open(&utf16, OpenOptions { read_only: true, ..Default::default() }) {
+        Err(kpledger_core::StoreError::Storage(kpledger_core::StorageError::Schema { differences, .. })) => {
+            assert!(differences.contains("UTF-16le"), "{differences}");
+        }
+        Err(e) => panic!("refused, but not for its encoding: {e}"),
+        Ok(ledger) => panic!("opened: verify says ok = {}", ledger.verify(&mut |_, _| {}).unwrap().ok),
+    }
+}
