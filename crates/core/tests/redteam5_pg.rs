@@ -139,3 +139,36 @@ fn redteam5_pg_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
     drop(ledger);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `redteam5.rs`'s documents in other bytes on PostgreSQL: a consumed parcel's document (its
+/// row read in a batch, `= ANY($1)`) and a live one's (the streamed table) with a space after
+/// their first colon, or a member added: DB-1, compared byte for byte.
+#[test]
+fn redteam5_pg_a_stored_document_in_other_bytes_is_refused() {
+    let Some(server) = server() else { return };
+    let (dir, url) = demo_in_pg(&server, "redteam5-docs", 8, "redteam5_docs");
+    let mut db = postgres::Client::connect(&url, NoTls).unwrap();
+    for status in ["= 'consumed'", "<> 'consumed'"] {
+        let id: String = db
+            .query_one(&format!("SELECT min(id) FROM public.parcels WHERE status {status}"), &[])
+            .unwrap()
+            .get(0);
+        for edit in ["regexp_replace(doc, ':', ': ')", "regexp_replace(doc, '^\\{', '{\"aaa\":1,')"] {
+            let doc: String =
+                db.query_one("SELECT doc FROM public.parcels WHERE id = $1", &[&id]).unwrap().get(0);
+            db.execute(&format!("UPDATE public.parcels SET doc = {edit} WHERE id = $1"), &[&id]).unwrap();
+            let ledger =
+                Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+            let report = ledger.verify(&mut |_, _| {}).unwrap();
+            let says = format!("table parcels, row \"{id}\": column doc is");
+            assert!(
+                report.findings.iter().any(|f| f.code.code() == "DB-1" && f.message.contains(&says)),
+                "{status} {edit}: {:#?}",
+                report.findings
+            );
+            drop(ledger);
+            db.execute("UPDATE public.parcels SET doc = $1 WHERE id = $2", &[&doc, &id]).unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
