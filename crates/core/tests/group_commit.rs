@@ -128,3 +128,109 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:?}", report.findings);
 }
+
+/// The ledger's clock (CH-4: an event dated more than 48 hours before the newest the log holds
+/// is refused) is read once per group and moved forward by each event written: an event of a
+/// refused submission must not move it (its rollback takes it back), and an accepted one of
+/// the same group must.
+#[test]
+fn the_groups_clock_moves_with_what_it_records_and_back_with_a_refused_submission() {
+    let terms = Terms::new("kpledger.sl/group-clock", "group-clock", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group-clock", &cast::SIERRA_LEONE[..5], &terms);
+    let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
+    let three_days = 3 * 24 * 60;
+    let dated = |sim: &mut Sim, ahead: i64, at: &kpledger_model::SiteId| {
+        sim.tick(ahead);
+        let ev = events::extraction(sim, &miner, at, 100, 1);
+        sim.tick(-ahead);
+        ev
+    };
+    let run = |sim: &mut Sim, subs: &[Vec<ParsedEvent>]| {
+        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+            .iter()
+            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+            .collect();
+        sim.ledger_mut().append_groups(&groups).unwrap()
+    };
+    // Three days ahead, in a submission refused for its second event: the clock stays.
+    let late = dated(&mut sim, three_days, &koidu);
+    let refused = dated(&mut sim, 0, &tongo); // not on the licence
+    let now = dated(&mut sim, 0, &koidu);
+    let out = run(&mut sim, &[vec![late.clone(), refused], vec![now.clone()]]);
+    assert_eq!(out[0].as_ref().unwrap_err().index, 1);
+    assert!(out[1].is_ok(), "dated now, after a rolled-back event three days ahead: {:?}", out[1]);
+    // Accepted, then an event of the same group dated three days before it: CH-4.
+    let backdated = dated(&mut sim, 0, &koidu);
+    let out = run(&mut sim, &[vec![late.clone()], vec![backdated.clone()]]);
+    assert!(out[0].is_ok(), "{:?}", out[0]);
+    match &out[1].as_ref().unwrap_err().error {
+        StoreError::Rejected { findings, .. } => {
+            assert!(findings.iter().any(|f| f.code == kpledger_verify::Rule::Ch4), "{findings:?}");
+        }
+        e => panic!("{e}"),
+    }
+    assert_eq!(sim.ledger().position_of(&backdated.hash).unwrap(), None);
+    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}
+
+/// `kpledger serve` leaves the copies of the write-ahead log into the database file to a
+/// connection of its own (`Ledger::checkpoint_wal`), the writer's (`set_wal_autocheckpoint`)
+/// copying only past a size: until the other connection copies, the new pages are in the
+/// log alone; after, the database file holds them, and every commit is still there.
+#[test]
+fn another_connection_copies_the_writers_log_into_the_database_file() {
+    let terms = Terms::new("kpledger.sl/group-wal", "group-wal", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group-wal", &cast::SIERRA_LEONE[..5], &terms);
+    let (miner, koidu) = (c.actor(KOROMA.id), c.site(KOIDU.0));
+    let path = sim.ledger().path().to_owned();
+    let copier = kpledger_core::Ledger::open(&path, Default::default()).unwrap();
+    copier.checkpoint_wal().unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    sim.ledger_mut().set_wal_autocheckpoint(10_000).unwrap();
+    // Enough commits for SQLite to copy the log itself at its default size (1,000 pages).
+    for _ in 0..400 {
+        let ev = events::extraction(&mut sim, &miner, &koidu, 100, 1);
+        sim.ledger_mut().append(&ev).unwrap();
+    }
+    assert_eq!(size(), before, "the writer copied its log itself");
+    copier.checkpoint_wal().unwrap();
+    assert!(size() > before, "the log was not copied: {} bytes, as before", size());
+    let report = copier.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+    assert_eq!(copier.len().unwrap(), sim.ledger().len().unwrap());
+}
+
+/// The parcels a group writes are kept decoded for its next events; a refused submission's
+/// parcels must vanish with its savepoint: a split of a parcel mined only by a refused
+/// submission is refused, and accepted once the parcel is recorded (in the same group).
+#[test]
+fn a_parcel_written_by_a_refused_submission_is_not_seen_by_the_next() {
+    let terms = Terms::new("kpledger.sl/group-parcel", "group-parcel", "2026-03-02T08:00:00Z");
+    let (mut sim, c, _tmp) = cast::world("group-parcel", &cast::SIERRA_LEONE[..5], &terms);
+    let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
+    let mined = events::extraction(&mut sim, &miner, &koidu, 100, 2);
+    let Payload::Extraction { parcel, .. } = mined.event.body.payload else { panic!("an extraction") };
+    let refused = events::extraction(&mut sim, &miner, &tongo, 100, 1); // not on the licence
+    sim.tick(1);
+    let part = |sim: &mut Sim, pt| kpledger_model::NewParcel {
+        parcel: sim.new_parcel_id(),
+        weight_pt: kpledger_model::Points(pt),
+        stones: Some(1),
+    };
+    let outputs = vec![part(&mut sim, 60), part(&mut sim, 40)];
+    let split = sim.sign(&miner, Payload::Split { parcel, prev: mined.hash, outputs }).unwrap();
+    let run = |sim: &mut Sim, subs: Vec<Vec<ParsedEvent>>| {
+        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+            .iter()
+            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+            .collect();
+        sim.ledger_mut().append_groups(&groups).unwrap().into_iter().map(|o| o.is_ok()).collect::<Vec<_>>()
+    };
+    let out = run(&mut sim, vec![vec![mined.clone(), refused], vec![split.clone()]]);
+    assert_eq!(out, [false, false], "a split of a parcel mined only by a refused submission");
+    assert_eq!(run(&mut sim, vec![vec![mined], vec![split]]), [true, true]);
+    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}

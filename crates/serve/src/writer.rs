@@ -123,8 +123,15 @@ impl Actors {
 /// While submissions are still being read and checked by the handlers ([`Preparing`]), it
 /// waits for them, up to `cfg.group_wait` after the group's first, so that they share the
 /// commit's wait for the disk; it never waits when none is on its way.
+/// After each commit, wakes the checkpointer (`copy`), which copies the write-ahead log into
+/// the database file on a connection of its own.
 /// Returns when every sender is gone.
-pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>, state: &Arc<AppState>) {
+pub(crate) fn run(
+    ledger: &mut Ledger,
+    mut rx: tokio::sync::mpsc::Receiver<Work>,
+    state: &Arc<AppState>,
+    copy: &std::sync::mpsc::SyncSender<()>,
+) {
     // A clock for the bounded waits (the handlers' runtime is not this thread's).
     let clock = tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
     let mut pending = None;
@@ -140,6 +147,7 @@ pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>
             Work::Submit(job) => job,
             Work::Publish => {
                 publish(ledger, state);
+                let _ = copy.try_send(());
                 continue;
             }
         };
@@ -147,6 +155,8 @@ pub(crate) fn run(ledger: &mut Ledger, mut rx: tokio::sync::mpsc::Receiver<Work>
         let jobs;
         (jobs, pending) = gather(&mut rx, first, cfg.group, cfg.group_wait, &state.preparing, clock.as_ref());
         commit(ledger, jobs, state);
+        // Already awake (full): it copies this commit too.
+        let _ = copy.try_send(());
     }
 }
 

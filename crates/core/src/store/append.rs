@@ -3,7 +3,7 @@
 use crate::log_tree::LogTree;
 use kpledger_model::{ActorId, Country, Hash, ParsedEvent};
 use kpledger_verify::rows::DerivedRow;
-use kpledger_verify::{Accepted, ActorState, Effect, Finding, PolicyHistory, SigMode};
+use kpledger_verify::{Accepted, ActorState, Effect, Finding, ParcelState, PolicyHistory, SigMode};
 
 use super::backend::{Backend, EventRow, Reads, Writes};
 use super::state::SqlState;
@@ -118,8 +118,14 @@ impl Ledger {
                         done.push(Recorded::Already { seq, hash: ev.hash });
                         continue;
                     }
-                    fresh.insert(ev.hash);
-                    match append_in_signed(tx, ev, *sig, &cache) {
+                    // Looked up just above, unless the submission holds it twice (then the
+                    // second is refused, CH-1).
+                    let appended = if fresh.insert(ev.hash) {
+                        append_new(tx, ev, *sig, &cache)
+                    } else {
+                        append_in_signed(tx, ev, *sig, &cache)
+                    };
+                    match appended {
                         Ok(a) => done.push(Recorded::New(a)),
                         Err(Fault::Done(error @ StoreError::Rejected { .. })) => {
                             refused = Some(BatchError { index: i, error });
@@ -135,8 +141,7 @@ impl Ledger {
                     }
                     Some(r) => {
                         tx.rollback_savepoint()?;
-                        cache.actors.borrow_mut().clear();
-                        cache.policies.borrow_mut().clear();
+                        cache.clear();
                         out.push(Err(r));
                     }
                 }
@@ -165,6 +170,10 @@ fn append_in(tx: &dyn Writes, event: &ParsedEvent) -> Result<Appended, Fault> {
     append_in_signed(tx, event, kpledger_verify::Signatures::check(event), &BatchCache::default())
 }
 
+/// The most parcels a transaction keeps decoded ([`BatchCache::parcels`]); past it, it starts
+/// again (a group of a thousand submissions of a thousand events each stays bounded).
+const CACHED_PARCELS: usize = 10_000;
+
 /// Actors and policies read during one transaction, decoded once: the rules ask for the
 /// signer, the counterparties and a country's policy at nearly every event. Only what was
 /// read and found is kept, and `write` replaces an entry when an event changes it; the
@@ -173,7 +182,36 @@ fn append_in(tx: &dyn Writes, event: &ParsedEvent) -> Result<Appended, Fault> {
 #[derive(Default)]
 pub(super) struct BatchCache {
     pub(super) actors: std::cell::RefCell<std::collections::HashMap<ActorId, ActorState>>,
-    pub(super) policies: std::cell::RefCell<std::collections::HashMap<Country, PolicyHistory>>,
+    /// Shared with the rules' views of each event ([`SqlState`]), which lend them out.
+    pub(super) policies: std::cell::RefCell<std::collections::HashMap<Country, std::rc::Rc<PolicyHistory>>>,
+    /// The parcels this transaction wrote, as written (at most [`CACHED_PARCELS`]): the next
+    /// event of a parcel's chain reads it back at once.
+    pub(super) parcels: std::cell::RefCell<std::collections::HashMap<kpledger_model::ParcelId, ParcelState>>,
+    /// The ledger's origin once read (set by the genesis, never changed after).
+    pub(super) origin: std::cell::RefCell<Option<kpledger_model::Origin>>,
+    /// The newest time the log holds (CH-4), once read: `write` moves it forward.
+    newest: std::cell::RefCell<Option<Option<String>>>,
+}
+
+impl BatchCache {
+    /// Forgets everything: what a rolled-back savepoint wrote is gone.
+    fn clear(&self) {
+        self.actors.borrow_mut().clear();
+        self.policies.borrow_mut().clear();
+        self.parcels.borrow_mut().clear();
+        self.origin.borrow_mut().take();
+        self.newest.borrow_mut().take();
+    }
+
+    /// The newest time the log holds, read once per transaction.
+    fn newest_time(&self, store: &dyn Reads) -> Result<Option<String>, Fault> {
+        if let Some(t) = &*self.newest.borrow() {
+            return Ok(t.clone());
+        }
+        let t = store.newest_time()?;
+        *self.newest.borrow_mut() = Some(t.clone());
+        Ok(t)
+    }
 }
 
 /// As `append_in`, with the event's signatures already checked.
@@ -186,6 +224,16 @@ fn append_in_signed(
     if let Some(dup) = already_recorded(tx, event)? {
         return Err(StoreError::Rejected { hash: event.hash, findings: vec![dup] }.into());
     }
+    append_new(tx, event, sigs, cache)
+}
+
+/// As `append_in_signed`, for an event this transaction found is not in the ledger.
+fn append_new(
+    tx: &dyn Writes,
+    event: &ParsedEvent,
+    sigs: kpledger_verify::Signatures,
+    cache: &BatchCache,
+) -> Result<Appended, Fault> {
     let verdict = judge(tx, Some(cache), event, sigs)?;
     let accepted = verdict
         .accept()
@@ -210,7 +258,11 @@ fn judge(
         return Err(e);
     }
     // The ledger's clock (CH-4): the newest time the log holds.
-    let newest = store.newest_time()?.and_then(|t| kpledger_model::Time::new(t).ok());
+    let newest = match cache {
+        Some(c) => c.newest_time(store)?,
+        None => store.newest_time()?,
+    };
+    let newest = newest.and_then(|t| kpledger_model::Time::new(t).ok());
     if let Some(f) = kpledger_verify::ledger_clock(newest.as_ref(), event) {
         verdict = verdict.with_first(f);
     }
@@ -258,14 +310,27 @@ fn write(
         tx.insert_event_parcel(&p.to_string(), seq)?;
     }
     append_leaf(tx, seq, &event.hash)?;
+    // Times are fixed-width UTC: text order is time order, as for `max(time)`.
+    if let Some(newest) = &mut *cache.newest.borrow_mut()
+        && newest.as_deref().is_none_or(|n| body.time.as_str() > n)
+    {
+        *newest = Some(body.time.as_str().to_owned());
+    }
     for effect in accepted.effects() {
         match effect {
             Effect::PutActor(a) => {
                 cache.actors.borrow_mut().insert(a.record.id.clone(), a.clone());
             }
+            Effect::PutParcel(p) => {
+                let mut parcels = cache.parcels.borrow_mut();
+                if parcels.len() >= CACHED_PARCELS {
+                    parcels.clear();
+                }
+                parcels.insert(p.id, p.clone());
+            }
             Effect::PutPolicy(h) => {
                 if let Some(e) = h.current() {
-                    cache.policies.borrow_mut().insert(e.policy.country.clone(), h.clone());
+                    cache.policies.borrow_mut().insert(e.policy.country.clone(), std::rc::Rc::new(h.clone()));
                 }
             }
             _ => {}

@@ -177,6 +177,35 @@ impl Ledger {
     /// [`Ledger::create`] is durable, and this lasts only as long as this handle. On
     /// PostgreSQL: `synchronous_commit = off` for this connection (a crash of the server loses
     /// the last commits, never corrupts).
+    /// SQLite: this connection copies the write-ahead log back into the database file (a
+    /// checkpoint) only once the log holds `pages` pages (SQLite's default: 1,000), leaving the
+    /// checkpoints before that to another connection ([`Ledger::checkpoint_wal`]), so that the
+    /// copy and its wait for the disk are not spent by the writer between two commits. The
+    /// commits stay as durable: each waits for its log. PostgreSQL: nothing to do.
+    pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s
+                .conn
+                .pragma_update(None, "wal_autocheckpoint", pages)
+                .map_err(|e| Fault::Sql(e).at(&s.path)),
+            Db::Pg(_) => Ok(()),
+        }
+    }
+
+    /// SQLite: copies the committed write-ahead log into the database file as far as no
+    /// reader still needs it, without waiting for readers or the writer (a `PASSIVE`
+    /// checkpoint); the next transaction then starts the log afresh if it was copied whole.
+    /// PostgreSQL: nothing to do.
+    pub fn checkpoint_wal(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(|e| Fault::Sql(e).at(&s.path)),
+            Db::Pg(_) => Ok(()),
+        }
+    }
+
     pub(crate) fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(s) => {

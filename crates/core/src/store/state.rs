@@ -17,11 +17,15 @@ pub(super) struct SqlState<'c> {
     pub(super) cache: Option<&'c BatchCache>,
     /// The first row the rules asked for that could not be read (they see it as absent).
     pub(super) failed: std::cell::RefCell<Option<Fault>>,
+    /// The policy histories this view has read, by country, lent to the rules: they ask for
+    /// a country's policy several times per event, and a copy each time cost a tenth of an
+    /// append. A view lives for one event's verdict (or one read), never across a write.
+    pub(super) lent: [std::cell::OnceCell<(Country, std::rc::Rc<PolicyHistory>)>; 4],
 }
 
 impl<'c> SqlState<'c> {
     pub(super) fn new(store: &'c dyn Reads) -> SqlState<'c> {
-        SqlState { store, cache: None, failed: std::cell::RefCell::new(None) }
+        SqlState { store, cache: None, failed: std::cell::RefCell::new(None), lent: Default::default() }
     }
     /// The value, or `None` for an unreadable row, remembering the error.
     pub(super) fn seen<T>(&self, r: Result<Option<T>, Fault>) -> Option<T> {
@@ -93,7 +97,14 @@ impl<'c> SqlState<'c> {
 // `append_in`), and whole-ledger verification reports the damage.
 impl State for SqlState<'_> {
     fn origin(&self) -> Option<std::borrow::Cow<'_, Origin>> {
-        self.seen(self.try_origin()).map(std::borrow::Cow::Owned)
+        if let Some(o) = self.cache.and_then(|c| c.origin.borrow().clone()) {
+            return Some(std::borrow::Cow::Owned(o));
+        }
+        let o = self.seen(self.try_origin())?;
+        if let Some(c) = self.cache {
+            *c.origin.borrow_mut() = Some(o.clone());
+        }
+        Some(std::borrow::Cow::Owned(o))
     }
     fn trader_named(&self, country: &Country, name: &Text) -> Option<ActorId> {
         // Enrolments are rare: a scan of the country's unrevoked actors.
@@ -123,18 +134,34 @@ impl State for SqlState<'_> {
         self.seen(self.get_doc("sites", id.as_str(), stored::read_site)).map(std::borrow::Cow::Owned)
     }
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
-        let h = self.policy_history(country)?.into_owned();
-        h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy))
+        match self.policy_history(country)? {
+            std::borrow::Cow::Borrowed(h) => h.current().map(|e| std::borrow::Cow::Borrowed(&e.policy)),
+            std::borrow::Cow::Owned(h) => h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy)),
+        }
     }
     fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
-        if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
-            return Some(std::borrow::Cow::Owned(p));
+        let read = || -> Option<std::rc::Rc<PolicyHistory>> {
+            if let Some(p) = self.cache.and_then(|c| c.policies.borrow().get(country).cloned()) {
+                return Some(p);
+            }
+            let p = std::rc::Rc::new(self.seen(self.try_policy_history(country))?);
+            if let Some(c) = self.cache {
+                c.policies.borrow_mut().insert(country.clone(), std::rc::Rc::clone(&p));
+            }
+            Some(p)
+        };
+        for slot in &self.lent {
+            match slot.get() {
+                Some((c, h)) if c == country => return Some(std::borrow::Cow::Borrowed(&**h)),
+                Some(_) => {}
+                None => {
+                    let read = read()?;
+                    let (_, h) = slot.get_or_init(|| (country.clone(), read));
+                    return Some(std::borrow::Cow::Borrowed(&**h));
+                }
+            }
         }
-        let p: Option<PolicyHistory> = self.seen(self.try_policy_history(country));
-        if let (Some(c), Some(p)) = (self.cache, &p) {
-            c.policies.borrow_mut().insert(country.clone(), p.clone());
-        }
-        p.map(std::borrow::Cow::Owned)
+        read().map(|h| std::borrow::Cow::Owned(PolicyHistory::clone(&h)))
     }
     fn policy_countries(&self) -> Vec<Country> {
         match self.store.policy_countries() {
@@ -146,6 +173,9 @@ impl State for SqlState<'_> {
         }
     }
     fn parcel(&self, id: &ParcelId) -> Option<std::borrow::Cow<'_, ParcelState>> {
+        if let Some(p) = self.cache.and_then(|c| c.parcels.borrow().get(id).cloned()) {
+            return Some(std::borrow::Cow::Owned(p));
+        }
         self.seen(self.get_doc("parcels", &id.to_string(), stored::read_parcel)).map(std::borrow::Cow::Owned)
     }
     fn certificate(&self, number: &Text) -> Option<CertificateState> {
