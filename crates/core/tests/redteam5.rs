@@ -35,7 +35,10 @@ fn edited(dir: &TempDir, ledger: &Path, name: &str, statements: &[String]) -> Pa
 }
 
 fn verify(path: &Path) -> Report {
-    Ledger::open(path, OpenOptions { read_only: true, ..Default::default() }).unwrap().verify(&mut |_, _| {}).unwrap()
+    Ledger::open(path, OpenOptions { read_only: true, ..Default::default() })
+        .unwrap()
+        .verify(&mut |_, _| {})
+        .unwrap()
 }
 
 /// The first value of `sql`'s first row.
@@ -94,7 +97,11 @@ fn redteam5_a_parcels_row_keyed_by_another_spelling_of_a_consumed_parcel_is_refu
             let report = verify(&path);
             let what = format!("{kind} parcel {parcel} stored again as {key:?}");
             if kind == "consumed" {
-                only_db1(&report, &format!("table parcels has a row \"{key}\" that no signed event created"), &what);
+                only_db1(
+                    &report,
+                    &format!("table parcels has a row \"{key}\" that no signed event created"),
+                    &what,
+                );
             } else {
                 assert!(!report.ok, "{what}: VERIFIED");
             }
@@ -103,7 +110,15 @@ fn redteam5_a_parcels_row_keyed_by_another_spelling_of_a_consumed_parcel_is_refu
 }
 
 /// `doc` of the row `key` of `table` (keyed by `column`) set to `doc`, in a copy named `name`.
-fn with_doc(dir: &TempDir, ledger: &Path, name: &str, table: &str, column: &str, key: &str, doc: &str) -> PathBuf {
+fn with_doc(
+    dir: &TempDir,
+    ledger: &Path,
+    name: &str,
+    table: &str,
+    column: &str,
+    key: &str,
+    doc: &str,
+) -> PathBuf {
     let to = edited(dir, ledger, name, &[]);
     let conn = rusqlite::Connection::open(&to).unwrap();
     let n = conn.execute(&format!("UPDATE {table} SET doc = ?1 WHERE {column} = ?2"), [doc, key]).unwrap();
@@ -156,7 +171,11 @@ fn redteam5_a_stored_document_in_other_bytes_is_refused() {
         for (how, other) in same_record_other_bytes(&doc) {
             assert_ne!(other, doc, "{how}");
             let path = with_doc(&dir, &ledger, &format!("{kind}-{how}.kpl"), "parcels", "id", id, &other);
-            only_db1(&verify(&path), &format!("table parcels, row \"{id}\": column doc is"), &format!("{kind} {how}"));
+            only_db1(
+                &verify(&path),
+                &format!("table parcels, row \"{id}\": column doc is"),
+                &format!("{kind} {how}"),
+            );
         }
     }
     let actor = one(&ledger, "SELECT min(id) FROM actors");
@@ -168,7 +187,11 @@ fn redteam5_a_stored_document_in_other_bytes_is_refused() {
     ] {
         assert_ne!(other, doc, "{how}");
         let path = with_doc(&dir, &ledger, &format!("actor-{how}.kpl"), "actors", "id", &actor, &other);
-        only_db1(&verify(&path), &format!("table actors, row \"{actor}\": column doc is"), &format!("actor {how}"));
+        only_db1(
+            &verify(&path),
+            &format!("table actors, row \"{actor}\": column doc is"),
+            &format!("actor {how}"),
+        );
     }
 }
 
@@ -178,18 +201,25 @@ fn redteam5_a_stored_document_in_other_bytes_is_refused() {
 #[test]
 fn redteam5_every_consumed_row_across_batches_is_compared() {
     let (dir, ledger) = demo("batches", 1100);
-    let consumed: usize = one(&ledger, "SELECT CAST(count(*) AS TEXT) FROM parcels WHERE status = 'consumed'")
-        .parse()
-        .unwrap();
-    assert!(consumed > 1024 && consumed % 1024 != 0, "{consumed} consumed parcels: more than a batch, and a partial one");
+    let consumed: usize =
+        one(&ledger, "SELECT CAST(count(*) AS TEXT) FROM parcels WHERE status = 'consumed'").parse().unwrap();
+    assert!(
+        consumed > 1024 && !consumed.is_multiple_of(1024),
+        "{consumed} consumed parcels: more than a batch, and a partial one"
+    );
     let cases = [
-        ("weight", "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE status = 'consumed'", "column weight_pt is"),
+        (
+            "weight",
+            "UPDATE parcels SET weight_pt = weight_pt + 1 WHERE status = 'consumed'",
+            "column weight_pt is",
+        ),
         ("missing", "DELETE FROM parcels WHERE status = 'consumed'", "is missing from table parcels"),
     ];
     for (name, statement, says) in cases {
         let path = edited(&dir, &ledger, &format!("{name}.kpl"), &[statement.to_owned()]);
         let report = verify(&path);
-        let reported = report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(says)).count();
+        let reported =
+            report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(says)).count();
         assert_eq!(reported, consumed, "{name}: {} findings", report.findings.len());
     }
 }
@@ -208,21 +238,30 @@ fn redteam5_a_stored_text_that_is_not_utf8_is_refused() {
     let path = dir.join("ledger.kpl");
     let ledger = Ledger::create(&path).unwrap();
     let start = Time::new(kpledger_core::demo::DEMO_START).unwrap();
-    let mut sim = Sim::new(ledger, Origin::new(kpledger_core::demo::DEMO_ORIGIN).unwrap(), "redteam5", &start);
+    let mut sim =
+        Sim::new(ledger, Origin::new(kpledger_core::demo::DEMO_ORIGIN).unwrap(), "redteam5", &start);
     let root = sim.genesis("sl.nma", "Ministry of Mines \u{FFFD} Sierra Leone", "SL").unwrap();
     drop(sim);
     assert!(verify(&path).ok);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let doc: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let doc: String =
+        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
     let bytes = doc.replace('\u{FFFD}', "\u{0}").into_bytes();
     let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 0 { 0xFF } else { b }).collect();
     assert!(std::str::from_utf8(&bytes).is_err());
     let n = conn
-        .execute("UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2", rusqlite::params![bytes, root.as_str()])
+        .execute(
+            "UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2",
+            rusqlite::params![bytes, root.as_str()],
+        )
         .unwrap();
     assert_eq!(n, 1);
     drop(conn);
-    only_db1(&verify(&path), &format!("table actors, row \"{root}\": column doc is"), "doc with FF for U+FFFD");
+    only_db1(
+        &verify(&path),
+        &format!("table actors, row \"{root}\": column doc is"),
+        "doc with FF for U+FFFD",
+    );
 }
 
 /// Verification streams `parcels` a page of 4,096 rows at a time, each page after the last key
@@ -233,7 +272,9 @@ fn redteam5_a_stored_text_that_is_not_utf8_is_refused() {
 #[test]
 fn redteam5_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
     let (dir, ledger) = demo("pages", 8);
-    let count = |sql: &str| -> usize { one(&ledger, &format!("SELECT CAST(count(*) AS TEXT) {sql}")).parse().unwrap() };
+    let count = |sql: &str| -> usize {
+        one(&ledger, &format!("SELECT CAST(count(*) AS TEXT) {sql}")).parse().unwrap()
+    };
     let (live, consumed) =
         (count("FROM parcels WHERE status <> 'consumed'"), count("FROM parcels WHERE status = 'consumed'"));
     let extra = |prefix: &str, n: usize| {
@@ -255,7 +296,9 @@ fn redteam5_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
         ],
     );
     let report = verify(&path);
-    let said = |what: &str| report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count();
+    let said = |what: &str| {
+        report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count()
+    };
     assert_eq!(said("that no signed event created"), 4095 + 4096);
     assert_eq!(said("column weight_pt is"), live + consumed, "{live} live, {consumed} consumed");
 }
@@ -271,7 +314,9 @@ fn utf16_copy(from: &Path, to: &Path) {
         let v: i64 = src.pragma_query_value(None, pragma, |r| r.get(0)).unwrap();
         dst.pragma_update(None, pragma, v).unwrap();
     }
-    let mut st = src.prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid").unwrap();
+    let mut st = src
+        .prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY rowid")
+        .unwrap();
     let entries: Vec<(String, String, String)> =
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
     let tx = dst.transaction().unwrap();
@@ -317,18 +362,25 @@ fn redteam5_a_ledger_file_in_utf16_is_refused() {
     let utf16 = dir.join("utf16.kpl");
     utf16_copy(&path, &utf16);
     let conn = rusqlite::Connection::open(&utf16).unwrap();
-    let doc: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let doc: String =
+        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
     let units: Vec<u16> = doc.encode_utf16().map(|u| if u == 0xDC8E { 0x008E } else { u }).collect();
     let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
     let n = conn
-        .execute("UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2", rusqlite::params![bytes, root.as_str()])
+        .execute(
+            "UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2",
+            rusqlite::params![bytes, root.as_str()],
+        )
         .unwrap();
     assert_eq!(n, 1);
-    let read: String = conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let read: String =
+        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
     assert_eq!(read, doc, "SQLite reads the edited bytes as the signed text");
     drop(conn);
     match Ledger::open(&utf16, OpenOptions { read_only: true, ..Default::default() }) {
-        Err(kpledger_core::StoreError::Storage(kpledger_core::StorageError::Schema { differences, .. })) => {
+        Err(kpledger_core::StoreError::Storage(kpledger_core::StorageError::Schema {
+            differences, ..
+        })) => {
             assert!(differences.contains("UTF-16le"), "{differences}");
         }
         Err(e) => panic!("refused, but not for its encoding: {e}"),

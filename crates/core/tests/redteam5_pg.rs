@@ -36,7 +36,8 @@ fn redteam5_pg_a_parcels_row_keyed_by_another_spelling_of_a_consumed_parcel_is_r
         )
         .unwrap();
         tx.commit().unwrap();
-        let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+        let ledger =
+            Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
         let report = ledger.verify(&mut |_, _| {}).unwrap();
         let says = format!("table parcels has a row \"{key}\" that no signed event created");
         assert!(!report.ok, "{key}: VERIFIED");
@@ -62,8 +63,14 @@ fn redteam5_pg_demo_into_a_prepared_database_is_refused() {
     let Some(server) = server() else { return };
     let work = kpledger_testkit::TempDir::new("redteam5-pg-demo");
     let prepared = [
-        ("table", "CREATE TABLE public.parcels(id text PRIMARY KEY); INSERT INTO public.parcels VALUES ('x')"),
-        ("function", "CREATE FUNCTION public.unnest(bytea[]) RETURNS SETOF bytea LANGUAGE sql AS 'SELECT NULL::bytea'"),
+        (
+            "table",
+            "CREATE TABLE public.parcels(id text PRIMARY KEY); INSERT INTO public.parcels VALUES ('x')",
+        ),
+        (
+            "function",
+            "CREATE FUNCTION public.unnest(bytea[]) RETURNS SETOF bytea LANGUAGE sql AS 'SELECT NULL::bytea'",
+        ),
         ("collation", "CREATE COLLATION public.\"C\" FROM pg_catalog.\"POSIX\""),
         ("schema", "CREATE SCHEMA kpledger; CREATE TABLE kpledger.parcels(id text)"),
         (
@@ -91,7 +98,10 @@ fn redteam5_pg_demo_into_a_prepared_database_is_refused() {
     let summary = run_in(&work.join("search-path"), Some(&url), 8, &mut |_| {}).unwrap();
     assert!(summary.report.ok, "{:#?}", summary.report.findings);
     let tables: i64 = db
-        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'parcels'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'parcels'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(tables, 1, "the tables are in public");
@@ -121,9 +131,44 @@ fn redteam5_pg_rows_at_the_edges_of_the_parcel_pages_are_all_compared() {
     .unwrap();
     let ledger = Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
     let report = ledger.verify(&mut |_, _| {}).unwrap();
-    let said = |what: &str| report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count();
+    let said = |what: &str| {
+        report.findings.iter().filter(|f| f.code.code() == "DB-1" && f.message.contains(what)).count()
+    };
     assert_eq!(said("that no signed event created"), 4095 + 4096);
     assert_eq!(said("column weight_pt is") as i64, rows);
     drop(ledger);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `redteam5.rs`'s documents in other bytes on PostgreSQL: a consumed parcel's document (its
+/// row read in a batch, `= ANY($1)`) and a live one's (the streamed table) with a space after
+/// their first colon, or a member added: DB-1, compared byte for byte.
+#[test]
+fn redteam5_pg_a_stored_document_in_other_bytes_is_refused() {
+    let Some(server) = server() else { return };
+    let (dir, url) = demo_in_pg(&server, "redteam5-docs", 8, "redteam5_docs");
+    let mut db = postgres::Client::connect(&url, NoTls).unwrap();
+    for status in ["= 'consumed'", "<> 'consumed'"] {
+        let id: String = db
+            .query_one(&format!("SELECT min(id) FROM public.parcels WHERE status {status}"), &[])
+            .unwrap()
+            .get(0);
+        for edit in ["regexp_replace(doc, ':', ': ')", "regexp_replace(doc, '^\\{', '{\"aaa\":1,')"] {
+            let doc: String =
+                db.query_one("SELECT doc FROM public.parcels WHERE id = $1", &[&id]).unwrap().get(0);
+            db.execute(&format!("UPDATE public.parcels SET doc = {edit} WHERE id = $1"), &[&id]).unwrap();
+            let ledger =
+                Ledger::open(url.as_ref(), OpenOptions { read_only: true, ..Default::default() }).unwrap();
+            let report = ledger.verify(&mut |_, _| {}).unwrap();
+            let says = format!("table parcels, row \"{id}\": column doc is");
+            assert!(
+                report.findings.iter().any(|f| f.code.code() == "DB-1" && f.message.contains(&says)),
+                "{status} {edit}: {:#?}",
+                report.findings
+            );
+            drop(ledger);
+            db.execute("UPDATE public.parcels SET doc = $1 WHERE id = $2", &[&doc, &id]).unwrap();
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
