@@ -54,11 +54,11 @@ kp_pg_start() {
     { cat "$KP_PG_DIR/initdb.log" >&2; return 1; }
   rm -f "$KP_PG_DIR/pw"
   port=$(kp_free_port)
-  # Durable as in production (fsync, synchronous_commit on: the defaults, said here anyway, in
+  # Durable as in production (fsync, full_page_writes, synchronous_commit on: the defaults, said here anyway, in
   # the configuration file rather than on the command line, so that a test can change them with
   # ALTER SYSTEM as a server's superuser could); listening on loopback only, its socket in the
   # temporary directory.
-  printf 'fsync = on\nsynchronous_commit = on\n' | kp_pg_as tee -a "$KP_PG_DIR/data/postgresql.conf" >/dev/null
+  printf 'fsync = on\nfull_page_writes = on\nsynchronous_commit = on\n' | kp_pg_as tee -a "$KP_PG_DIR/data/postgresql.conf" >/dev/null
   kp_pg_as "$bindir/pg_ctl" -D "$KP_PG_DIR/data" -l "$KP_PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$KP_PG_DIR -c max_connections=200" \
     start >/dev/null || { cat "$KP_PG_DIR/server.log" >&2; return 1; }

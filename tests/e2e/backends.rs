@@ -205,6 +205,82 @@ fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
         .stderr_has(&format!("event #{seq} of"));
 }
 
+/// What a database holds of its own, by kind and name: nothing but `public` when it is empty.
+fn objects_in(db: &str) -> Vec<String> {
+    let mut c = postgres::Client::connect(db, postgres::NoTls).unwrap();
+    c.query(
+        "SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
+         AND nspname <> 'information_schema' UNION ALL SELECT 'relation ' || c.relname FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// A copy into PostgreSQL is one transaction: a source refused part way (a late event altered;
+/// a checkpoint altered, found by the verification of the copy) gets the same exit code and
+/// message as before, and leaves the database as empty as it was, not with the tables and the
+/// events before the refused one. A good copy into that same database then goes through.
+#[test]
+fn ledger_copy_into_postgres_refused_part_way_leaves_the_database_empty() {
+    let Some(server) = server() else { return };
+    let t = TempDir::new("copy-pg-atomic");
+    let demo = t.join("demo");
+    kp!("demo", &demo, "--parcels", "8").run().ok();
+    let good = demo.join("ledger.kpl");
+    let db = database(&server, "e2e_copy_atomic");
+    assert_eq!(objects_in(&db), ["schema public"]);
+
+    // The last extraction's weight changed: every event before it is judged and written first.
+    let late = t.join("late.kpl");
+    crate::util::copy_ledger(&good, &late);
+    let c = Connection::open(&late).unwrap();
+    let seq: i64 =
+        c.query_row("SELECT max(seq) FROM events WHERE kind = 'extraction'", [], |r| r.get(0)).unwrap();
+    assert!(seq > 20, "a late event: #{seq}");
+    c.execute(
+        "UPDATE events SET doc = replace(doc, '\"weight_pt\":', '\"weight_pt\":1') WHERE seq = ?1",
+        [seq],
+    )
+    .unwrap();
+    drop(c);
+    kp!("ledger", "copy", "--from", &late, "--to", &db)
+        .run()
+        .code(1)
+        .stderr_has(&format!("event #{seq} of"))
+        .stderr_has("refused by the rules")
+        .stderr_has("Nothing was written");
+    assert_eq!(objects_in(&db), ["schema public"], "the refused copy left something behind");
+
+    // A stored checkpoint's root altered: every event copies, the verification of the copy
+    // refuses the checkpoint (LOG-2), and nothing is kept.
+    let bad_checkpoint = t.join("checkpoint.kpl");
+    crate::util::copy_ledger(&good, &bad_checkpoint);
+    Connection::open(&bad_checkpoint)
+        .unwrap()
+        .execute(
+            "UPDATE checkpoints SET root = zeroblob(32) WHERE size = (SELECT max(size) FROM checkpoints)",
+            [],
+        )
+        .unwrap();
+    let v = kp!("ledger", "copy", "--from", &bad_checkpoint, "--to", &db, "--json").run().code(1).json();
+    assert_eq!(v["kept"], false, "{v:#}");
+    assert_eq!(v["report"]["ok"], false, "{v:#}");
+    assert!(v["report"]["findings"].to_string().contains("LOG-2"), "{v:#}");
+    assert_eq!(objects_in(&db), ["schema public"], "the copy that did not verify was kept");
+
+    // The good ledger copies into the same database, and stays.
+    let v = kp!("ledger", "copy", "--from", &good, "--to", &db, "--json").run().ok().json();
+    assert_eq!(v["kept"], true, "{v:#}");
+    kp!("verify", "--ledger", &db).run().ok().stdout_has("VERIFIED");
+    let back = t.join("back.kpl");
+    kp!("ledger", "copy", "--from", &db, "--to", &back).run().ok();
+    assert_eq!(events_and_checkpoints(&good), events_and_checkpoints(&back));
+}
+
 /// Two `kpledger serve` instances on one PostgreSQL database, four clients submitting to both
 /// at once (bounded: 80 events): every acknowledged event is in the ledger at the position it
 /// was acknowledged with, no two at one position (no fork), a retry sent to the other instance

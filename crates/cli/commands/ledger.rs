@@ -18,16 +18,32 @@ fn copy_cmd(from: &str, to: &str, json: bool) -> Result<u8> {
     let mut dest = open_destination(to)?;
     // As the stores name themselves: a database's URL without its password.
     let (from, to) = (source.path().display().to_string(), dest.path().display().to_string());
+    // Into PostgreSQL the copy is one transaction: refused, it leaves nothing behind.
+    let atomic = dest.is_postgres();
     let c = match render::with_progress("copying", |progress| copy(&source, &mut dest, progress)) {
         Ok(c) => c,
+        Err(e @ CopyError::Refused { .. }) if atomic => {
+            eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
+            eprintln!("Nothing was written to {to}: the copy was one transaction, rolled back.");
+            return Ok(crate::FOUND);
+        }
         Err(e @ CopyError::Refused { .. }) => return Ok(crate::commands::refused_part_way(&e, &to)),
         Err(e) => return Err(e.into()),
     };
-    let doc = json!({"from": from, "to": to, "events": c.events, "checkpoints": c.checkpoints});
-    let said = format!(
-        "Copied {from} to {to}: {} events judged again and recorded, {} checkpoint(s) with their cosignatures \
-         carried over. {from} was only read.",
-        c.events, c.checkpoints
-    );
+    let doc =
+        json!({"from": from, "to": to, "events": c.events, "checkpoints": c.checkpoints, "kept": c.kept});
+    let said = if c.kept {
+        format!(
+            "Copied {from} to {to}: {} events judged again and recorded, {} checkpoint(s) with their cosignatures \
+             carried over. {from} was only read.",
+            c.events, c.checkpoints
+        )
+    } else {
+        format!(
+            "Nothing was written to {to}: the copy of {from} ({} events, {} checkpoint(s)) does not verify \
+             (below), so its one transaction was rolled back. {from} was only read.",
+            c.events, c.checkpoints
+        )
+    };
     crate::commands::print_rebuilt(json, doc, &said, &c.report)
 }

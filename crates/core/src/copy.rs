@@ -8,6 +8,12 @@
 //! byte for byte (their signatures cover the tree's size and root, which the events decide);
 //! then the new store is verified whole. The source is only read. Either end may be a file or
 //! a PostgreSQL database: both are a [`Ledger`].
+//!
+//! Into PostgreSQL the copy is one transaction — the tables, every event, every checkpoint and
+//! the verification — committed only when the destination verifies: a refused event, a
+//! checkpoint that does not verify, a lost connection leave the database as empty as it was.
+//! Into a file, the events are committed a batch at a time, and a refused copy leaves the
+//! events before the refused one (the CLI says so).
 
 use kpledger_verify::{Finding, Report};
 
@@ -63,6 +69,9 @@ pub struct Copied {
     pub checkpoints: u64,
     /// The verification of the destination (`ok` false when it failed).
     pub report: Report,
+    /// False when nothing was kept: a PostgreSQL destination that did not verify is rolled
+    /// back (a file keeps what was copied, with its report).
+    pub kept: bool,
 }
 
 /// Opens the ledger at `location` (a file's path, or a `postgres://` URL) to read it.
@@ -72,12 +81,13 @@ pub fn open_source(location: &str) -> Result<Ledger, StoreError> {
 }
 
 /// The store to copy into at `location`: a new file (created), an existing file, or a
-/// database (its tables created if it has none; an existing ledger database opened).
+/// database (its tables created if it has none, in the transaction [`copy`] goes on in and
+/// commits only when the copy is complete; an existing ledger database opened).
 pub fn open_destination(location: &str) -> Result<Ledger, StoreError> {
     let path = std::path::Path::new(location);
     let opts = OpenOptions { read_only: false, busy_timeout: std::time::Duration::from_secs(5) };
     if crate::store::pg::is_url(location) {
-        return match Ledger::create(path) {
+        return match Ledger::create_uncommitted(path) {
             Err(StoreError::Storage(StorageError::Exists(_))) => Ledger::open(path, opts),
             other => other,
         };
@@ -86,8 +96,31 @@ pub fn open_destination(location: &str) -> Result<Ledger, StoreError> {
 }
 
 /// Copies the signed events and checkpoints of `from` into `to`, which must be empty, and
-/// verifies `to`. `progress` is told (events done, events in all).
+/// verifies `to`. `progress` is told (events done, events in all). Into a PostgreSQL database,
+/// all of it is one transaction, committed only when `to` verifies: on an error, or a report
+/// that is not ok (`kept` false), the database holds nothing of the copy.
 pub fn copy(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
+    let held = to.hold()?;
+    match copy_in(from, to, progress) {
+        Ok(mut c) => {
+            if held {
+                to.release(c.report.ok)?;
+                c.kept = c.report.ok;
+            }
+            Ok(c)
+        }
+        Err(e) => {
+            // Rolled back already when a write was refused (the release then says so): the
+            // copy's error is the one to report.
+            if held {
+                let _ = to.release(false);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn copy_in(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
     let shown_to = to.path().display().to_string();
     if !to.is_empty()? || !to.stored_checkpoints()?.is_empty() {
         return Err(CopyError::NotEmpty(shown_to));
@@ -122,5 +155,5 @@ pub fn copy(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) 
         to.carry_checkpoint(size, &c.root, &c.note)?;
     }
     let report = to.verify(&mut |_, _| {})?;
-    Ok(Copied { events: done, checkpoints: checkpoints.len() as u64, report })
+    Ok(Copied { events: done, checkpoints: checkpoints.len() as u64, report, kept: true })
 }

@@ -136,31 +136,44 @@ fn redteam4_pg_objects_of_every_kind_outside_the_tables_are_refused() {
     }
 }
 
-/// Puts the server's `fsync` back when dropped, whatever the test did.
-struct FsyncBack(String);
+/// Puts a setting of the server (`fsync`, `full_page_writes`) back when dropped, whatever the
+/// test did.
+struct SettingBack(String, &'static str);
 
-impl Drop for FsyncBack {
+impl Drop for SettingBack {
     fn drop(&mut self) {
         if let Ok(mut c) = postgres::Client::connect(&self.0, NoTls) {
-            let _ = c.batch_execute("ALTER SYSTEM RESET fsync");
+            let _ = c.batch_execute(&format!("ALTER SYSTEM RESET {}", self.1));
             let _ = c.batch_execute("SELECT pg_reload_conf()");
         }
-        wait_for_fsync(&self.0, "on");
+        wait_for_setting(&self.0, self.1, "on");
     }
 }
 
-/// Waits until a new session sees `fsync = value` (the server applies a reload on its own
+/// Waits until a new session sees `setting = value` (the server applies a reload on its own
 /// time); bounded.
-fn wait_for_fsync(url: &str, value: &str) {
+fn wait_for_setting(url: &str, setting: &str, value: &str) {
     for _ in 0..200 {
         let mut c = postgres::Client::connect(url, NoTls).unwrap();
-        let now: String = c.query_one("SELECT current_setting('fsync')", &[]).unwrap().get(0);
+        let now: String = c.query_one("SELECT current_setting($1)", &[&setting]).unwrap().get(0);
         if now == value {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("the server never applied fsync = {value}");
+    panic!("the server never applied {setting} = {value}");
+}
+
+/// Turns `setting` off on the whole server (ALTER SYSTEM and a reload), as a superuser may
+/// while writers stay connected; put back when the returned guard is dropped.
+fn turn_off(server: &str, setting: &'static str) -> SettingBack {
+    let back = SettingBack(server.to_owned(), setting);
+    let mut admin = postgres::Client::connect(server, NoTls).unwrap();
+    // ALTER SYSTEM runs alone, outside a transaction block.
+    admin.batch_execute(&format!("ALTER SYSTEM SET {setting} = off")).unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    wait_for_setting(server, setting, "off");
+    back
 }
 
 /// The writer (a `kpledger serve` holds its connection for days) checked `fsync` only on
@@ -173,18 +186,47 @@ fn redteam4_pg_fsync_turned_off_under_a_connected_writer_is_refused() {
     let Some(server) = server() else { return };
     let (url, mut s) = store(&server, "redteam4_fsync");
     s.begin_write().unwrap().commit().unwrap();
-    let back = FsyncBack(server.clone());
-    let mut admin = postgres::Client::connect(&server, NoTls).unwrap();
-    // ALTER SYSTEM runs alone, outside a transaction block.
-    admin.batch_execute("ALTER SYSTEM SET fsync = off").unwrap();
-    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
-    wait_for_fsync(&server, "off");
+    let back = turn_off(&server, "fsync");
     match s.begin_write().err() {
         Some(Fault::Done(StoreError::Refused(why))) => assert!(why.contains("fsync = off"), "{why}"),
         other => panic!("a write transaction began on a server with fsync = off: {other:?}"),
     }
     // A new writer is refused on connecting, as before.
     assert!(matches!(PgStore::open(&url, false, Duration::from_secs(5)), Err(StoreError::Refused(_))));
+    drop(back);
+    s.begin_write().unwrap().commit().unwrap();
+}
+
+/// `full_page_writes = off`: the server no longer writes a page whole into the write-ahead
+/// log after a checkpoint, so a crash in the middle of writing a page of `events` leaves it
+/// torn and recovery cannot repair it: acknowledged events lost, as with `fsync = off`. The
+/// writers checked `fsync` only. Now a connected writer's next write transaction is refused,
+/// and so is a new writer on connecting (and `kpledger init` on such a server); readers still
+/// read. The message names the setting and what to do.
+#[test]
+fn pg_full_page_writes_turned_off_is_refused_like_fsync() {
+    let _one = one_at_a_time();
+    let Some(server) = server() else { return };
+    let (url, mut s) = store(&server, "fpw_off");
+    s.begin_write().unwrap().commit().unwrap();
+    let fresh = database(&server, "fpw_off_new");
+    let back = turn_off(&server, "full_page_writes");
+    match s.begin_write().err() {
+        Some(Fault::Done(StoreError::Refused(why))) => {
+            assert!(why.contains("full_page_writes = off") && why.contains("reload"), "{why}")
+        }
+        other => panic!("a write transaction began on a server with full_page_writes = off: {other:?}"),
+    }
+    match PgStore::open(&url, false, Duration::from_secs(5)) {
+        Err(StoreError::Refused(why)) => assert!(why.contains("full_page_writes = off"), "{why}"),
+        other => panic!("a new writer connected to a server with full_page_writes = off: {other:?}"),
+    }
+    // No ledger created there either, and nothing written.
+    assert!(matches!(PgStore::create(&fresh), Err(StoreError::Refused(_))));
+    let found = kpledger_core::store::pg::catalog(&mut postgres::Client::connect(&fresh, NoTls).unwrap());
+    assert_eq!(found.unwrap(), ["schema public"]);
+    // Reading is not writing.
+    PgStore::open(&url, true, Duration::from_secs(5)).unwrap();
     drop(back);
     s.begin_write().unwrap().commit().unwrap();
 }
@@ -234,6 +276,15 @@ fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
         let copied = copy(&source, &mut dest, &mut |_, _| {}).unwrap();
         let codes: Vec<_> = copied.report.findings.iter().map(|f| f.code).collect();
         assert!(!copied.report.ok && codes.contains(&kpledger_verify::Rule::Log2), "{tag}: {codes:?}");
+        // Into PostgreSQL the copy is one transaction, committed only when it verifies: the
+        // database is left as empty as it was (a file keeps the copy with its report).
+        if to.starts_with("postgres") {
+            drop(dest);
+            assert!(!copied.kept, "{tag}");
+            let found =
+                kpledger_core::store::pg::catalog(&mut postgres::Client::connect(&to, NoTls).unwrap());
+            assert_eq!(found.unwrap(), ["schema public"], "{tag}: the copy that did not verify was kept");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -164,6 +164,24 @@ impl Ledger {
         matches!(self.db, Db::Pg(_))
     }
 
+    /// On PostgreSQL, opens one transaction that every write goes into until
+    /// [`Ledger::release`] (`ledger copy`: all of the copy, or nothing); true if it did. A write
+    /// refused meanwhile rolls all of it back. A file has no such transaction: false.
+    pub(crate) fn hold(&self) -> Result<bool, StoreError> {
+        match &self.db {
+            Db::Pg(p) => p.hold().map(|()| true),
+            Db::Sqlite(_) => Ok(false),
+        }
+    }
+
+    /// Commits (`commit`) or rolls back the transaction [`Ledger::hold`] opened.
+    pub(crate) fn release(&self, commit: bool) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Pg(p) => p.release(commit),
+            Db::Sqlite(_) => Ok(()),
+        }
+    }
+
     /// Runs `f` in one write transaction (the sequencer taken — SQLite `BEGIN IMMEDIATE`,
     /// PostgreSQL an advisory transaction lock — and the schema checked first, as another
     /// process may have changed it), committed when `f` succeeds and rolled back otherwise;

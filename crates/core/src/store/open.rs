@@ -51,6 +51,16 @@ impl Ledger {
         })
     }
 
+    /// As [`Ledger::create`], except that a PostgreSQL database's tables are created in a
+    /// transaction left open: [`Ledger::hold`] goes on in it, and the tables are committed with
+    /// what it writes, or rolled back with it.
+    pub(crate) fn create_uncommitted(path: &Path) -> Result<Ledger, StoreError> {
+        match url_of(path) {
+            Some(url) => Ok(Ledger { db: Db::Pg(Box::new(PgStore::create_uncommitted(url)?)) }),
+            None => Ledger::create(path),
+        }
+    }
+
     /// Creates a new ledger whose first event is `genesis` (`kpledger init`): the ledger with
     /// it, or no ledger at all. A PostgreSQL database gets its tables and the genesis event in
     /// one transaction, so that a refused genesis (or a lost connection, or a crash) leaves it
@@ -184,10 +194,9 @@ impl Ledger {
     /// commits stay as durable: each waits for its log. PostgreSQL: nothing to do.
     pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<(), StoreError> {
         match &self.db {
-            Db::Sqlite(s) => s
-                .conn
-                .pragma_update(None, "wal_autocheckpoint", pages)
-                .map_err(|e| Fault::Sql(e).at(&s.path)),
+            Db::Sqlite(s) => {
+                s.conn.pragma_update(None, "wal_autocheckpoint", pages).map_err(|e| Fault::Sql(e).at(&s.path))
+            }
             Db::Pg(_) => Ok(()),
         }
     }

@@ -164,6 +164,11 @@ pub struct PgStore {
     /// ([`PgStore::create_uncommitted`]): the next write transaction is part of it, and its
     /// commit or rollback commits or undoes the creation too.
     pub(super) creating: std::cell::Cell<bool>,
+    /// True while a transaction held open by [`PgStore::hold`] runs (`ledger copy`): the
+    /// write transactions and snapshots inside it commit or roll back nothing of their own;
+    /// [`PgStore::release`] commits it all, and a refusal (a write transaction dropped
+    /// uncommitted) rolls it all back.
+    pub(super) holding: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -202,11 +207,10 @@ impl PgStore {
         if read_only {
             client.batch_execute("SET default_transaction_read_only = on").map_err(|e| pg_err(&shown, e))?;
         } else {
-            let fsync: String = client
-                .query_one("SELECT current_setting('fsync')", &[])
-                .map_err(|e| pg_err(&shown, e))?
-                .get(0);
-            durable(&fsync, &shown)?;
+            let row = client
+                .query_one("SELECT current_setting('fsync'), current_setting('full_page_writes')", &[])
+                .map_err(|e| pg_err(&shown, e))?;
+            durable(&row.get::<_, String>(0), &row.get::<_, String>(1), &shown)?;
         }
         Ok(PgStore {
             client: RefCell::new(client),
@@ -214,6 +218,7 @@ impl PgStore {
             statements: RefCell::default(),
             pending: RefCell::default(),
             creating: std::cell::Cell::new(false),
+            holding: std::cell::Cell::new(false),
         })
     }
 
@@ -295,6 +300,31 @@ impl PgStore {
         Ok(s)
     }
 
+    /// Opens one transaction that every write from now on goes into, until [`PgStore::release`]
+    /// commits it (the transaction that creates the tables, when it is still open, is this
+    /// one). A write refused meanwhile rolls all of it back; so does dropping the store.
+    pub(crate) fn hold(&self) -> Result<(), StoreError> {
+        if !self.creating.get() {
+            self.client.borrow_mut().batch_execute("BEGIN").map_err(|e| pg_err(&self.shown, e))?;
+        }
+        self.holding.set(true);
+        Ok(())
+    }
+
+    /// Commits the transaction [`PgStore::hold`] opened (`commit`), or rolls it back. Refused
+    /// when it is no longer open: a write inside it was refused and rolled it back.
+    pub(crate) fn release(&self, commit: bool) -> Result<(), StoreError> {
+        if !self.holding.replace(false) {
+            return Err(StoreError::Refused(format!(
+                "PostgreSQL at {}: the transaction was rolled back already; nothing was written",
+                self.shown.display()
+            )));
+        }
+        self.creating.set(false);
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.client.borrow_mut().batch_execute(sql).map_err(|e| pg_err(&self.shown, e))
+    }
+
     /// The database, as messages name it (without the password).
     pub fn shown(&self) -> &std::path::Path {
         &self.shown
@@ -318,16 +348,26 @@ pub(super) fn lock_tables(mode: &str) -> String {
     format!("LOCK TABLE {TABLES} IN {mode} MODE")
 }
 
-/// Refuses to write unless the server runs with `fsync = on`: checked on connecting and again in
-/// every write transaction, since a superuser can turn it off with a reload while a writer (a
-/// `kpledger serve`) stays connected.
-pub(super) fn durable(fsync: &str, shown: &std::path::Path) -> Result<(), StoreError> {
-    if fsync == "on" {
-        return Ok(());
-    }
+/// Refuses to write unless the server runs with `fsync = on` and `full_page_writes = on`:
+/// checked on connecting and again in every write transaction, since a superuser can turn
+/// either off with a reload while a writer (a `kpledger serve`) stays connected. Without
+/// `fsync` a commit is not on disk when it returns; without `full_page_writes` a crash in the
+/// middle of writing a page leaves it torn, and the write-ahead log cannot repair it: either
+/// way an acknowledged event can be lost.
+pub(super) fn durable(
+    fsync: &str,
+    full_page_writes: &str,
+    shown: &std::path::Path,
+) -> Result<(), StoreError> {
+    let (setting, value) = match (fsync, full_page_writes) {
+        ("on", "on") => return Ok(()),
+        ("on", v) => ("full_page_writes", v),
+        (v, _) => ("fsync", v),
+    };
     Err(StoreError::Refused(format!(
-        "PostgreSQL at {} runs with fsync = {fsync}: an acknowledged event could be lost in a \
-         crash. kpledger writes only to a server with fsync = on",
+        "PostgreSQL at {} runs with {setting} = {value}: an acknowledged event could be lost in a \
+         crash. kpledger writes only to a server with fsync = on and full_page_writes = on: set \
+         `{setting} = on` in postgresql.conf (or `ALTER SYSTEM RESET {setting}`) and reload the server",
         shown.display()
     )))
 }

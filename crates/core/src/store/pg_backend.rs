@@ -658,6 +658,10 @@ impl WriteTx for PgTx<'_> {
         self.store.flush()?;
         self.open = false;
         self.store.forget();
+        // Inside a held transaction, committed with it (`PgStore::release`).
+        if self.store.holding.get() {
+            return Ok(());
+        }
         // The creation of the tables too, when this transaction is part of it.
         self.store.creating.set(false);
         self.store.batch("COMMIT")
@@ -672,21 +676,26 @@ impl Drop for PgTx<'_> {
         if self.open {
             self.store.forget();
             // A broken connection rolls the transaction back by itself. The creation of the
-            // tables too, when this transaction is part of it.
+            // tables too, when this transaction is part of it, and all of a held transaction.
             let _ = self.store.batch("ROLLBACK");
             self.store.creating.set(false);
+            self.store.holding.set(false);
         }
     }
 }
 
-/// A repeatable-read, read-only transaction held open (dropped: rolled back).
-struct PgSnapshot<'s>(&'s PgStore);
+/// A repeatable-read, read-only transaction held open (dropped: rolled back); or, inside a held
+/// transaction (`PgStore::hold`), that transaction itself, which then reads what it wrote and
+/// is left open.
+struct PgSnapshot<'s>(&'s PgStore, bool);
 
 impl Snapshot for PgSnapshot<'_> {}
 
 impl Drop for PgSnapshot<'_> {
     fn drop(&mut self) {
-        let _ = self.0.batch("ROLLBACK");
+        if self.1 {
+            let _ = self.0.batch("ROLLBACK");
+        }
     }
 }
 
@@ -697,23 +706,30 @@ impl Backend for PgStore {
     fn begin_write(&mut self) -> Result<Box<dyn WriteTx + '_>, Fault> {
         self.forget();
         // Inside the transaction that created the tables, this one is part of it.
-        if !self.creating.get() {
+        if !self.creating.get() && !self.holding.get() {
             self.batch("BEGIN")?;
         }
         self.pending.borrow_mut().active = true;
         let tx = PgTx { store: self, open: true };
         // The sequencer first: what this transaction then reads of the log's end is what the
         // writer before it committed. Then the schema, as another session may have changed it.
-        // The server's fsync too: a reload may have turned it off since this writer connected.
-        let st = self.statement("SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync')")?;
-        let fsync: String =
-            self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?.get(1);
-        super::pg::durable(&fsync, &self.shown)?;
+        // The server's fsync and full_page_writes too: a reload may have turned either off
+        // since this writer connected.
+        let st = self.statement(
+            "SELECT pg_advisory_xact_lock($1)::text, current_setting('fsync'), current_setting('full_page_writes')",
+        )?;
+        let row = self.client.borrow_mut().query_one(&st, &[&SEQUENCER_LOCK]).map_err(fault)?;
+        super::pg::durable(&row.get::<_, String>(1), &row.get::<_, String>(2), &self.shown)?;
         Ok(Box::new(self.lock_and_check("ROW EXCLUSIVE", tx)?))
     }
     fn begin_snapshot(&self) -> Result<Box<dyn Snapshot + '_>, Fault> {
-        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        let snapshot = PgSnapshot(self);
+        // Inside a held transaction: it, with what it wrote, is the snapshot (the sequencer's
+        // lock it holds keeps every other writer out).
+        let own = !self.holding.get();
+        if own {
+            self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        }
+        let snapshot = PgSnapshot(self, own);
         Ok(Box::new(self.lock_and_check("ACCESS SHARE", snapshot)?))
     }
     fn check_schema(&self) -> Result<(), Fault> {
