@@ -10,7 +10,7 @@
 //!   database's own can stand in for a built-in one in kpledger's queries;
 //! - commits with `synchronous_commit = on` (a commit that returned is on the primary's disk,
 //!   and on a synchronous standby's when `synchronous_standby_names` names one), and refuses to
-//!   write to a server that runs with `fsync = off`;
+//!   write to a server that runs with `fsync = off` or `full_page_writes = off`;
 //! - checks the schema from `pg_catalog` before any other read, as the SQLite store checks
 //!   `sqlite_schema`: the tables, their columns and types, constraints and indexes must be
 //!   exactly what this build creates, and the database may hold no trigger, rule, view,
