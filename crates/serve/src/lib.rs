@@ -416,30 +416,31 @@ pub async fn start(listen: SocketAddr, cfg: Config) -> Result<Running, ServeErro
     // Opened on the blocking pool: a PostgreSQL ledger's client blocks on a runtime of its own,
     // which cannot run on this one's threads.
     let (path, checkpoint) = (cfg.ledger.clone(), cfg.checkpoint.clone());
-    let (mut ledger, actors, reader, checkpointer) = tokio::task::spawn_blocking(move || -> Result<_, ServeError> {
-        let mut ledger = Ledger::open(&path, OpenOptions::default())?;
-        // The checkpoints are the checkpointer's (below), the writer's only past this size.
-        // (PostgreSQL has no such log: no connection for it.)
-        ledger.set_wal_autocheckpoint(WRITER_CHECKPOINT_PAGES)?;
-        let checkpointer =
-            if ledger.is_postgres() { None } else { Some(Ledger::open(&path, OpenOptions::default())?) };
-        let actors = writer::Actors::load(&ledger)?;
-        // One reader opened now: a ledger that cannot be read fails here, not at the first
-        // request.
-        let reader =
-            Ledger::open(&path, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
-        if let Some((key, _)) = &checkpoint {
-            let root = actors.root();
-            if root.map(|r| r.record.key) != Some(key.public()) {
-                return Err(ServeError::NotRootKey(
-                    root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
-                ));
+    let (mut ledger, actors, reader, checkpointer) =
+        tokio::task::spawn_blocking(move || -> Result<_, ServeError> {
+            let mut ledger = Ledger::open(&path, OpenOptions::default())?;
+            // The checkpoints are the checkpointer's (below), the writer's only past this size.
+            // (PostgreSQL has no such log: no connection for it.)
+            ledger.set_wal_autocheckpoint(WRITER_CHECKPOINT_PAGES)?;
+            let checkpointer =
+                if ledger.is_postgres() { None } else { Some(Ledger::open(&path, OpenOptions::default())?) };
+            let actors = writer::Actors::load(&ledger)?;
+            // One reader opened now: a ledger that cannot be read fails here, not at the first
+            // request.
+            let reader =
+                Ledger::open(&path, OpenOptions { read_only: true, busy_timeout: Duration::from_secs(5) })?;
+            if let Some((key, _)) = &checkpoint {
+                let root = actors.root();
+                if root.map(|r| r.record.key) != Some(key.public()) {
+                    return Err(ServeError::NotRootKey(
+                        root.map_or_else(|| "none yet".into(), |r| r.record.id.to_string()),
+                    ));
+                }
             }
-        }
-        Ok((ledger, actors, reader, checkpointer))
-    })
-    .await
-    .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
+            Ok((ledger, actors, reader, checkpointer))
+        })
+        .await
+        .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
     let tls = cfg.tls.as_ref().map(tls_config).transpose()?.map(tokio_rustls::TlsAcceptor::from);
     let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue.max(1));
     let listener = tokio::net::TcpListener::bind(listen).await?;

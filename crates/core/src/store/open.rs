@@ -184,10 +184,9 @@ impl Ledger {
     /// commits stay as durable: each waits for its log. PostgreSQL: nothing to do.
     pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<(), StoreError> {
         match &self.db {
-            Db::Sqlite(s) => s
-                .conn
-                .pragma_update(None, "wal_autocheckpoint", pages)
-                .map_err(|e| Fault::Sql(e).at(&s.path)),
+            Db::Sqlite(s) => {
+                s.conn.pragma_update(None, "wal_autocheckpoint", pages).map_err(|e| Fault::Sql(e).at(&s.path))
+            }
             Db::Pg(_) => Ok(()),
         }
     }

@@ -136,7 +136,9 @@ impl State for SqlState<'_> {
     fn policy(&self, country: &Country) -> Option<std::borrow::Cow<'_, Policy>> {
         match self.policy_history(country)? {
             std::borrow::Cow::Borrowed(h) => h.current().map(|e| std::borrow::Cow::Borrowed(&e.policy)),
-            std::borrow::Cow::Owned(h) => h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy)),
+            std::borrow::Cow::Owned(h) => {
+                h.entries.into_iter().last().map(|e| std::borrow::Cow::Owned(e.policy))
+            }
         }
     }
     fn policy_history(&self, country: &Country) -> Option<std::borrow::Cow<'_, PolicyHistory>> {
