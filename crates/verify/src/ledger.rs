@@ -667,8 +667,11 @@ impl LedgerCheck {
         let mut seen_live = std::collections::HashSet::new();
         for row in parcel_rows {
             let key = row.first().cloned().unwrap_or(Cell::Null);
+            // A parcel's row only under its id as kpledger writes it (lower-case, hyphenated):
+            // the UUID reader also takes upper case, no hyphens, braces and a URN for the same
+            // id, and such a row is one no signed event created, not the parcel's.
             let id: Option<ParcelId> = match &key {
-                Cell::Text(t) => t.parse().ok(),
+                Cell::Text(t) => t.parse().ok().filter(|id: &ParcelId| id.to_string() == *t),
                 _ => None,
             };
             match id {

@@ -155,15 +155,22 @@ pub(super) fn expected_schema() -> rusqlite::Result<&'static [SchemaEntry]> {
 
 /// Refuses a file whose `sqlite_schema` is not exactly what this build creates: every
 /// entry's type, name, table and SQL text, names compared byte for byte (SQLite's `LIKE`
-/// would take `_` for any character and ignore case). Reading `sqlite_schema` runs nothing
-/// the file defines.
+/// would take `_` for any character and ignore case), and whose text is not UTF-8. Reading
+/// `sqlite_schema` runs nothing the file defines.
 pub(super) fn check_schema(conn: &Connection) -> Result<(), Fault> {
     let expected = expected_schema()?;
     let found = schema_entries(conn)?;
-    if found == expected {
+    // Text encoded as this build writes it, UTF-8: SQLite decodes UTF-16 to the same text
+    // from several byte strings (a high surrogate takes any unit after it as its pair), so
+    // stored bytes that no event gives would read as the signed text.
+    let encoding: String = conn.query_row("PRAGMA main.encoding", [], |r| r.get(0))?;
+    if found == expected && encoding == "UTF-8" {
         return Ok(());
     }
     let mut differences = Vec::new();
+    if encoding != "UTF-8" {
+        differences.push(format!("its text is encoded in {encoding}, not UTF-8"));
+    }
     for f in found.iter().filter(|f| !expected.contains(f)) {
         differences.push(match expected.iter().find(|e| e.name == f.name) {
             Some(e) if e.kind != f.kind => format!("{:?} is a {} instead of a {}", f.name, f.kind, e.kind),
