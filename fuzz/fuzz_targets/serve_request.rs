@@ -7,16 +7,20 @@
 //! and one that is not a `--trusted-proxy`: from an untrusted peer the peer's address is
 //! counted, whatever the header says; from a trusted one, the peer's or an address written
 //! in the header's last line; the per-address rate bucket of either is stable (an address in
-//! its own bucket).
+//! its own bucket). The whole input also as an `application/jsonl` body of `POST /v1/events`:
+//! its documents are its lines that are not blank, in order, each exactly as the body holds
+//! it, and each reads as a signed event or is refused, without a panic.
 #![no_main]
 
 use std::net::IpAddr;
 
-use kpledger_serve::{auth, client_address, client_key, tiles};
+use kpledger_model::Event;
+use kpledger_serve::{auth, client_address, client_key, jsonl_documents, tiles};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     forwarded_for(data);
+    jsonl_body(data);
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (input, sig) = text.split_once('\0').unwrap_or((text, ""));
     if let Ok(req) = auth::parse(input, sig) {
@@ -28,6 +32,27 @@ fuzz_target!(|data: &[u8]| {
         assert!(t.count() >= 1 && t.count() <= tiles::TILE_WIDTH);
     }
 });
+
+/// `data` as an `application/jsonl` body: the documents are the body's lines that are not
+/// blank, in order and untouched, and each is read as one signed event (or refused).
+fn jsonl_body(data: &[u8]) {
+    // Where the document before ended.
+    let mut end = 0;
+    for doc in jsonl_documents(data) {
+        let at = doc.as_ptr() as usize - data.as_ptr() as usize;
+        assert!(at >= end && at + doc.len() <= data.len(), "documents out of order or outside the body");
+        assert!(data[end..at].iter().all(u8::is_ascii_whitespace), "a line that is not blank was left out");
+        assert!(at == 0 || data[at - 1] == b'\n', "a document does not start a line");
+        assert!(
+            at + doc.len() == data.len() || data[at + doc.len()] == b'\n',
+            "a document does not end its line"
+        );
+        assert!(!doc.iter().all(u8::is_ascii_whitespace), "a blank line was kept");
+        end = at + doc.len();
+        let _ = Event::parse(doc);
+    }
+    assert!(data[end..].iter().all(u8::is_ascii_whitespace), "a last line that is not blank was left out");
+}
 
 /// `data` as the `X-Forwarded-For` lines of a request (split at 0x0A).
 fn forwarded_for(data: &[u8]) {

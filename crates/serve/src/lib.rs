@@ -38,6 +38,14 @@ use kpledger_core::{Ledger, OpenOptions, StoreError};
 
 pub use rate::{Rate, client_key};
 
+/// The documents of an `application/jsonl` body of `POST /v1/events` (docs/SPEC.md §17): the
+/// body split at each 0x0A, lines holding only ASCII white space (blank lines, a final
+/// newline) left out, every other line kept as it is, in order. Each is then read as one signed
+/// event, whose reader refuses anything but the event's exact bytes.
+pub fn jsonl_documents(body: &[u8]) -> Vec<&[u8]> {
+    body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect()
+}
+
 /// The routes the service answers, as `(method, path template)`: the OpenAPI document
 /// (`schemas/openapi.json`) lists exactly these, which a test holds it to.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -575,7 +583,21 @@ where
 mod tests {
     use std::net::IpAddr;
 
-    use super::client_address;
+    use super::{client_address, jsonl_documents};
+
+    #[test]
+    fn a_jsonl_body_is_its_lines_that_are_not_blank_each_as_it_stands() {
+        let docs = |body: &str| -> Vec<String> {
+            jsonl_documents(body.as_bytes()).iter().map(|d| String::from_utf8_lossy(d).into_owned()).collect()
+        };
+        assert_eq!(docs("{\"a\":1}\n{\"b\":2}\n"), ["{\"a\":1}", "{\"b\":2}"]);
+        // Blank lines (white space only) anywhere are left out; a final newline or none.
+        assert_eq!(docs("\n  \n{\"a\":1}\n\t\n\n{\"b\":2}"), ["{\"a\":1}", "{\"b\":2}"]);
+        // A line is not trimmed: its white space and a CR reach the event reader, which
+        // refuses anything but an event's exact bytes.
+        assert_eq!(docs(" {\"a\":1}\r\n"), [" {\"a\":1}\r"]);
+        assert!(docs("").is_empty() && docs("\n\r\n \n").is_empty());
+    }
 
     #[test]
     fn only_the_address_a_trusted_proxy_appended_counts() {

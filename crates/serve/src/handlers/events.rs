@@ -75,11 +75,7 @@ async fn submit_inner(
         }
     })?;
     let docs: Vec<axum::body::Bytes> = if jsonl {
-        bytes
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-            .map(|l| bytes.slice_ref(l))
-            .collect()
+        crate::jsonl_documents(&bytes).into_iter().map(|l| bytes.slice_ref(l)).collect()
     } else {
         vec![bytes.clone()]
     };
