@@ -5,11 +5,26 @@
 #![allow(clippy::unwrap_used)]
 
 use kpledger_core::sim::Sim;
-use kpledger_core::{Recorded, StoreError};
+use kpledger_core::{GroupOutcome, Recorded, StoreError};
 use kpledger_model::{ParsedEvent, Payload};
 use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
 use kpledger_testkit::events;
 use kpledger_verify::{SigMode, Signatures};
+
+/// Appends `subs` as one group, each submission with its signatures checked first, as the
+/// service's writer does.
+fn append_group(sim: &mut Sim, subs: &[Vec<ParsedEvent>]) -> Vec<GroupOutcome> {
+    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
+        .iter()
+        .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
+        .collect();
+    sim.ledger_mut().append_groups(&groups).unwrap()
+}
+
+/// [`append_group`]: whether each submission was recorded.
+fn recorded(sim: &mut Sim, subs: &[Vec<ParsedEvent>]) -> Vec<bool> {
+    append_group(sim, subs).iter().map(Result::is_ok).collect()
+}
 
 #[test]
 fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
@@ -32,11 +47,7 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
         vec![c1.clone(), c2.clone()],
         vec![old.clone(), c1.clone()],
     ];
-    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
-        .iter()
-        .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
-        .collect();
-    let out = sim.ledger_mut().append_groups(&groups).unwrap();
+    let out = append_group(&mut sim, &subs);
     assert_eq!(out.len(), 4);
     let seq = |r: &Recorded| match r {
         Recorded::New(a) => a.seq,
@@ -86,11 +97,7 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     let refused = extraction(&mut sim, &miner, &tongo); // not on the licence: refused
     let after = extraction(&mut sim, &miner, &koidu);
     let subs: Vec<Vec<ParsedEvent>> = vec![vec![revoke, refused], vec![after.clone()]];
-    let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
-        .iter()
-        .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
-        .collect();
-    let out = sim.ledger_mut().append_groups(&groups).unwrap();
+    let out = append_group(&mut sim, &subs);
     assert_eq!(out[0].as_ref().unwrap_err().index, 1);
     assert!(out[1].is_ok(), "the miner was revoked only by a refused submission: {:?}", out[1]);
     assert!(sim.ledger().position_of(&after.hash).unwrap().is_some());
@@ -113,18 +120,11 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     let reason = kpledger_core::sim::text("licence lapsed").unwrap();
     let body = sim.body(&actor.id, Payload::Revoke { actor: miner.clone(), reason });
     let by_newcomer = kpledger_model::Event::sign(body, &key).unwrap().into_parsed().unwrap();
-    let run = |sim: &mut Sim, subs: Vec<Vec<ParsedEvent>>| {
-        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
-            .iter()
-            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
-            .collect();
-        sim.ledger_mut().append_groups(&groups).unwrap().into_iter().map(|o| o.is_ok()).collect::<Vec<_>>()
-    };
-    let out = run(&mut sim, vec![vec![enrol.clone(), refused], vec![by_newcomer.clone()]]);
+    let out = recorded(&mut sim, &[vec![enrol.clone(), refused], vec![by_newcomer.clone()]]);
     assert_eq!(out, [false, false], "an actor enrolled only by a refused submission signed an event");
     // The same event once the enrolment is recorded: accepted (so it was refused for the
     // enrolment alone).
-    assert_eq!(run(&mut sim, vec![vec![enrol], vec![by_newcomer]]), [true, true]);
+    assert_eq!(recorded(&mut sim, &[vec![enrol], vec![by_newcomer]]), [true, true]);
     let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:?}", report.findings);
 }
@@ -145,23 +145,16 @@ fn the_groups_clock_moves_with_what_it_records_and_back_with_a_refused_submissio
         sim.tick(-ahead);
         ev
     };
-    let run = |sim: &mut Sim, subs: &[Vec<ParsedEvent>]| {
-        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
-            .iter()
-            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
-            .collect();
-        sim.ledger_mut().append_groups(&groups).unwrap()
-    };
     // Three days ahead, in a submission refused for its second event: the clock stays.
     let late = dated(&mut sim, three_days, &koidu);
     let refused = dated(&mut sim, 0, &tongo); // not on the licence
     let now = dated(&mut sim, 0, &koidu);
-    let out = run(&mut sim, &[vec![late.clone(), refused], vec![now.clone()]]);
+    let out = append_group(&mut sim, &[vec![late.clone(), refused], vec![now.clone()]]);
     assert_eq!(out[0].as_ref().unwrap_err().index, 1);
     assert!(out[1].is_ok(), "dated now, after a rolled-back event three days ahead: {:?}", out[1]);
     // Accepted, then an event of the same group dated three days before it: CH-4.
     let backdated = dated(&mut sim, 0, &koidu);
-    let out = run(&mut sim, &[vec![late.clone()], vec![backdated.clone()]]);
+    let out = append_group(&mut sim, &[vec![late.clone()], vec![backdated.clone()]]);
     assert!(out[0].is_ok(), "{:?}", out[0]);
     match &out[1].as_ref().unwrap_err().error {
         StoreError::Rejected { findings, .. } => {
@@ -221,16 +214,9 @@ fn a_parcel_written_by_a_refused_submission_is_not_seen_by_the_next() {
     };
     let outputs = vec![part(&mut sim, 60), part(&mut sim, 40)];
     let split = sim.sign(&miner, Payload::Split { parcel, prev: mined.hash, outputs }).unwrap();
-    let run = |sim: &mut Sim, subs: Vec<Vec<ParsedEvent>>| {
-        let groups: Vec<(&[ParsedEvent], Vec<Signatures>)> = subs
-            .iter()
-            .map(|s| (s.as_slice(), Signatures::check_all(&s.iter().collect::<Vec<_>>(), SigMode::Strict)))
-            .collect();
-        sim.ledger_mut().append_groups(&groups).unwrap().into_iter().map(|o| o.is_ok()).collect::<Vec<_>>()
-    };
-    let out = run(&mut sim, vec![vec![mined.clone(), refused], vec![split.clone()]]);
+    let out = recorded(&mut sim, &[vec![mined.clone(), refused], vec![split.clone()]]);
     assert_eq!(out, [false, false], "a split of a parcel mined only by a refused submission");
-    assert_eq!(run(&mut sim, vec![vec![mined], vec![split]]), [true, true]);
+    assert_eq!(recorded(&mut sim, &[vec![mined], vec![split]]), [true, true]);
     let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
     assert!(report.ok, "{:?}", report.findings);
 }

@@ -244,18 +244,11 @@ fn redteam5_a_stored_text_that_is_not_utf8_is_refused() {
     drop(sim);
     assert!(verify(&path).ok);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let doc: String =
-        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let doc = actor_doc(&conn, root.as_str());
     let bytes = doc.replace('\u{FFFD}', "\u{0}").into_bytes();
     let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 0 { 0xFF } else { b }).collect();
     assert!(std::str::from_utf8(&bytes).is_err());
-    let n = conn
-        .execute(
-            "UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2",
-            rusqlite::params![bytes, root.as_str()],
-        )
-        .unwrap();
-    assert_eq!(n, 1);
+    set_actor_doc_bytes(&conn, root.as_str(), &bytes);
     drop(conn);
     only_db1(
         &verify(&path),
@@ -362,19 +355,11 @@ fn redteam5_a_ledger_file_in_utf16_is_refused() {
     let utf16 = dir.join("utf16.kpl");
     utf16_copy(&path, &utf16);
     let conn = rusqlite::Connection::open(&utf16).unwrap();
-    let doc: String =
-        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    let doc = actor_doc(&conn, root.as_str());
     let units: Vec<u16> = doc.encode_utf16().map(|u| if u == 0xDC8E { 0x008E } else { u }).collect();
     let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
-    let n = conn
-        .execute(
-            "UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2",
-            rusqlite::params![bytes, root.as_str()],
-        )
-        .unwrap();
-    assert_eq!(n, 1);
-    let read: String =
-        conn.query_row("SELECT doc FROM actors WHERE id = ?1", [root.as_str()], |r| r.get(0)).unwrap();
+    set_actor_doc_bytes(&conn, root.as_str(), &bytes);
+    let read = actor_doc(&conn, root.as_str());
     assert_eq!(read, doc, "SQLite reads the edited bytes as the signed text");
     drop(conn);
     match Ledger::open(&utf16, OpenOptions { read_only: true, ..Default::default() }) {
@@ -386,4 +371,17 @@ fn redteam5_a_ledger_file_in_utf16_is_refused() {
         Err(e) => panic!("refused, but not for its encoding: {e}"),
         Ok(ledger) => panic!("opened: verify says ok = {}", ledger.verify(&mut |_, _| {}).unwrap().ok),
     }
+}
+
+/// The stored document of actor `id`, as SQLite reads it as text.
+fn actor_doc(conn: &rusqlite::Connection, id: &str) -> String {
+    conn.query_row("SELECT doc FROM actors WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+}
+
+/// Stores `bytes` as the text of actor `id`'s document, whatever they are.
+fn set_actor_doc_bytes(conn: &rusqlite::Connection, id: &str, bytes: &[u8]) {
+    let n = conn
+        .execute("UPDATE actors SET doc = CAST(?1 AS TEXT) WHERE id = ?2", rusqlite::params![bytes, id])
+        .unwrap();
+    assert_eq!(n, 1, "actor {id} has no row");
 }
