@@ -907,8 +907,12 @@ fn checkpoint_signed_with_a_retired_root_key_is_log2() {
 struct Agreeing;
 
 impl kpledger_verify::StoredRows for Agreeing {
-    fn compare(&mut self, _: &str, _: &[kpledger_verify::Cell]) -> kpledger_verify::StoredRow {
-        kpledger_verify::StoredRow::Same
+    fn compare_rows(
+        &mut self,
+        _: &str,
+        expected: &[Vec<kpledger_verify::Cell>],
+    ) -> Vec<kpledger_verify::StoredRow> {
+        vec![kpledger_verify::StoredRow::Same; expected.len()]
     }
     fn log_node(&mut self, _: u32, _: u64) -> Option<kpledger_model::Hash> {
         None

@@ -115,17 +115,12 @@ pub enum StoredRow {
 
 /// Looks up stored rows by key while whole-ledger verification streams the events.
 pub trait StoredRows {
-    /// Compares `expected`, a derived row of `table`, with the stored row under its key (its
-    /// first cell). Only a differing row is read out, so that the common case allocates
-    /// nothing.
-    fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow;
-    /// [`StoredRows::compare`] for many rows of `table` at once: `out[i]` is for
-    /// `expected[i]`. Verification compares the rows of consumed parcels this way, a batch
-    /// at a time, so that a store across a network answers one query for many keys rather
-    /// than a round trip each. By default, one [`StoredRows::compare`] per row.
-    fn compare_rows(&mut self, table: &str, expected: &[Vec<Cell>]) -> Vec<StoredRow> {
-        expected.iter().map(|e| self.compare(table, e)).collect()
-    }
+    /// Compares each of `expected`, derived rows of `table`, with the stored row under its key
+    /// (its first cell): `out[i]` is for `expected[i]`, and a row the answer leaves out counts
+    /// as missing. Only a differing row is read out. Verification compares the rows of
+    /// consumed parcels this way, a batch at a time, so that a store across a network answers
+    /// one query for many keys rather than a round trip each.
+    fn compare_rows(&mut self, table: &str, expected: &[Vec<Cell>]) -> Vec<StoredRow>;
     /// A stored Merkle tree node (every perfect subtree, leaves at level 0).
     fn log_node(&mut self, level: u32, index: u64) -> Option<Hash>;
 }

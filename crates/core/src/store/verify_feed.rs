@@ -201,45 +201,31 @@ impl LevelCursor {
     }
 }
 
-impl kpledger_verify::StoredRows for RowsByKey<'_> {
-    fn compare(&mut self, table: &str, expected: &[Cell]) -> StoredRow {
-        // Only the tables the verifier asks about, by their key. A row that cannot be read
-        // counts as missing.
-        if table != "parcels" {
-            return StoredRow::Missing;
-        }
-        let Some(Cell::Text(key)) = expected.first() else { return StoredRow::Missing };
-        match self.reads.derived_row("parcels", key) {
-            Ok(Some(got)) if got == expected => StoredRow::Same,
-            Ok(Some(got)) => StoredRow::Differs(got),
-            _ => StoredRow::Missing,
-        }
+/// A row's key: its first cell, when that is text.
+fn text_key(row: &[Cell]) -> Option<&str> {
+    match row.first() {
+        Some(Cell::Text(k)) => Some(k),
+        _ => None,
     }
+}
+
+impl kpledger_verify::StoredRows for RowsByKey<'_> {
     fn compare_rows(&mut self, table: &str, expected: &[Vec<Cell>]) -> Vec<StoredRow> {
+        // Only the table the verifier asks about, by its key.
         if table != "parcels" {
             return expected.iter().map(|_| StoredRow::Missing).collect();
         }
-        let key = |row: &[Cell]| match row.first() {
-            Some(Cell::Text(k)) => Some(k.clone()),
-            _ => None,
-        };
-        let keys: Vec<&str> = expected
-            .iter()
-            .filter_map(|e| match e.first() {
-                Some(Cell::Text(k)) => Some(k.as_str()),
-                _ => None,
-            })
-            .collect();
+        let keys: Vec<&str> = expected.iter().filter_map(|e| text_key(e)).collect();
         // One read for the batch; a batch that cannot be read counts as missing, row by row.
         let mut stored: std::collections::HashMap<String, Vec<Cell>> = std::collections::HashMap::new();
         for row in self.reads.derived_rows_by_key("parcels", &keys).unwrap_or_default() {
-            if let Some(k) = key(&row) {
-                stored.entry(k).or_insert(row);
+            if let Some(k) = text_key(&row) {
+                stored.entry(k.to_owned()).or_insert(row);
             }
         }
         expected
             .iter()
-            .map(|e| match key(e).and_then(|k| stored.get(&k)) {
+            .map(|e| match text_key(e).and_then(|k| stored.get(k)) {
                 Some(got) if got == e => StoredRow::Same,
                 Some(got) => StoredRow::Differs(got.clone()),
                 None => StoredRow::Missing,
