@@ -5,11 +5,25 @@
 #![allow(clippy::unwrap_used)]
 
 use kpledger_core::sim::Sim;
-use kpledger_core::{GroupOutcome, Recorded, StoreError};
+use kpledger_core::{GroupOutcome, Ledger, Recorded, StoreError};
 use kpledger_model::{ParsedEvent, Payload};
-use kpledger_testkit::cast::{self, KOIDU, KOROMA, TONGO, Terms};
+use kpledger_testkit::TempDir;
+use kpledger_testkit::cast::{self, Cast, KOIDU, KOROMA, TONGO, Terms};
 use kpledger_testkit::events;
 use kpledger_verify::{SigMode, Signatures};
+
+/// The NMA, its policy, the Koidu and Tongo sites and Koidu's miner, in a ledger of its own
+/// (origin `kpledger.sl/TAG`).
+fn world(tag: &str) -> (Sim, Cast, TempDir) {
+    let origin = format!("kpledger.sl/{tag}");
+    cast::world(tag, &cast::SIERRA_LEONE[..5], &Terms::new(&origin, tag, "2026-03-02T08:00:00Z"))
+}
+
+/// Whole-ledger verification finds nothing.
+fn assert_verifies(ledger: &Ledger) {
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert!(report.ok, "{:?}", report.findings);
+}
 
 /// Appends `subs` as one group, each submission with its signatures checked first, as the
 /// service's writer does.
@@ -28,9 +42,7 @@ fn recorded(sim: &mut Sim, subs: &[Vec<ParsedEvent>]) -> Vec<bool> {
 
 #[test]
 fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
-    // The NMA, its policy, the Koidu and Tongo sites and Koidu's miner.
-    let terms = Terms::new("kpledger.sl/group", "group", "2026-03-02T08:00:00Z");
-    let (mut sim, c, _tmp) = cast::world("group", &cast::SIERRA_LEONE[..5], &terms);
+    let (mut sim, c, _tmp) = world("group");
     let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let extraction = |sim: &mut Sim, at: &kpledger_model::SiteId| events::extraction(sim, &miner, at, 100, 1);
     let old = extraction(&mut sim, &koidu);
@@ -70,8 +82,7 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
     assert_eq!(l.len().unwrap(), before + 3);
     assert_eq!(l.position_of(&b_good.hash).unwrap(), None);
     assert_eq!(l.position_of(&c2.hash).unwrap(), Some(before + 3));
-    let report = l.verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:?}", report.findings);
+    assert_verifies(l);
 }
 
 /// The rules' cache of actors and policies is shared by the submissions of a group; a refused
@@ -80,8 +91,7 @@ fn each_submission_of_a_group_is_all_or_nothing_on_its_own() {
 /// submission does not.
 #[test]
 fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
-    let terms = Terms::new("kpledger.sl/group-cache", "group-cache", "2026-03-02T08:00:00Z");
-    let (mut sim, c, _tmp) = cast::world("group-cache", &cast::SIERRA_LEONE[..5], &terms);
+    let (mut sim, c, _tmp) = world("group-cache");
     let (nma, miner, koidu, tongo) =
         (c.actor(cast::NMA.id), c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let extraction = |sim: &mut Sim, who: &kpledger_model::ActorId, at: &kpledger_model::SiteId| {
@@ -125,8 +135,7 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
     // The same event once the enrolment is recorded: accepted (so it was refused for the
     // enrolment alone).
     assert_eq!(recorded(&mut sim, &[vec![enrol], vec![by_newcomer]]), [true, true]);
-    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:?}", report.findings);
+    assert_verifies(sim.ledger());
 }
 
 /// The ledger's clock (CH-4: an event dated more than 48 hours before the newest the log holds
@@ -135,8 +144,7 @@ fn a_refused_submission_leaves_nothing_in_the_groups_cache() {
 /// the same group must.
 #[test]
 fn the_groups_clock_moves_with_what_it_records_and_back_with_a_refused_submission() {
-    let terms = Terms::new("kpledger.sl/group-clock", "group-clock", "2026-03-02T08:00:00Z");
-    let (mut sim, c, _tmp) = cast::world("group-clock", &cast::SIERRA_LEONE[..5], &terms);
+    let (mut sim, c, _tmp) = world("group-clock");
     let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let three_days = 3 * 24 * 60;
     let dated = |sim: &mut Sim, ahead: i64, at: &kpledger_model::SiteId| {
@@ -163,8 +171,7 @@ fn the_groups_clock_moves_with_what_it_records_and_back_with_a_refused_submissio
         e => panic!("{e}"),
     }
     assert_eq!(sim.ledger().position_of(&backdated.hash).unwrap(), None);
-    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:?}", report.findings);
+    assert_verifies(sim.ledger());
 }
 
 /// `kpledger serve` leaves the copies of the write-ahead log into the database file to a
@@ -173,11 +180,10 @@ fn the_groups_clock_moves_with_what_it_records_and_back_with_a_refused_submissio
 /// log alone; after, the database file holds them, and every commit is still there.
 #[test]
 fn another_connection_copies_the_writers_log_into_the_database_file() {
-    let terms = Terms::new("kpledger.sl/group-wal", "group-wal", "2026-03-02T08:00:00Z");
-    let (mut sim, c, _tmp) = cast::world("group-wal", &cast::SIERRA_LEONE[..5], &terms);
+    let (mut sim, c, _tmp) = world("group-wal");
     let (miner, koidu) = (c.actor(KOROMA.id), c.site(KOIDU.0));
     let path = sim.ledger().path().to_owned();
-    let copier = kpledger_core::Ledger::open(&path, Default::default()).unwrap();
+    let copier = Ledger::open(&path, Default::default()).unwrap();
     copier.checkpoint_wal().unwrap();
     let size = || std::fs::metadata(&path).unwrap().len();
     let before = size();
@@ -190,8 +196,7 @@ fn another_connection_copies_the_writers_log_into_the_database_file() {
     assert_eq!(size(), before, "the writer copied its log itself");
     copier.checkpoint_wal().unwrap();
     assert!(size() > before, "the log was not copied: {} bytes, as before", size());
-    let report = copier.verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:?}", report.findings);
+    assert_verifies(&copier);
     assert_eq!(copier.len().unwrap(), sim.ledger().len().unwrap());
 }
 
@@ -200,8 +205,7 @@ fn another_connection_copies_the_writers_log_into_the_database_file() {
 /// submission is refused, and accepted once the parcel is recorded (in the same group).
 #[test]
 fn a_parcel_written_by_a_refused_submission_is_not_seen_by_the_next() {
-    let terms = Terms::new("kpledger.sl/group-parcel", "group-parcel", "2026-03-02T08:00:00Z");
-    let (mut sim, c, _tmp) = cast::world("group-parcel", &cast::SIERRA_LEONE[..5], &terms);
+    let (mut sim, c, _tmp) = world("group-parcel");
     let (miner, koidu, tongo) = (c.actor(KOROMA.id), c.site(KOIDU.0), c.site(TONGO.0));
     let mined = events::extraction(&mut sim, &miner, &koidu, 100, 2);
     let Payload::Extraction { parcel, .. } = mined.event.body.payload else { panic!("an extraction") };
@@ -217,6 +221,5 @@ fn a_parcel_written_by_a_refused_submission_is_not_seen_by_the_next() {
     let out = recorded(&mut sim, &[vec![mined.clone(), refused], vec![split.clone()]]);
     assert_eq!(out, [false, false], "a split of a parcel mined only by a refused submission");
     assert_eq!(recorded(&mut sim, &[vec![mined], vec![split]]), [true, true]);
-    let report = sim.ledger().verify(&mut |_, _| {}).unwrap();
-    assert!(report.ok, "{:?}", report.findings);
+    assert_verifies(sim.ledger());
 }

@@ -176,59 +176,47 @@ fn turn_off(server: &str, setting: &'static str) -> SettingBack {
     back
 }
 
-/// The writer (a `kpledger serve` holds its connection for days) checked `fsync` only on
-/// connecting: `ALTER SYSTEM SET fsync = off` and a reload afterwards, and every append was
-/// acknowledged by a server that no longer flushed it to disk. Now every write transaction
-/// checks it again and refuses.
+/// A setting without which PostgreSQL no longer keeps what it acknowledged, turned off on the
+/// whole server while writers stay connected (`ALTER SYSTEM` and a reload):
+/// - `fsync = off` (red team 4): the writer (a `kpledger serve` holds its connection for days)
+///   checked it only on connecting, and every append was then acknowledged by a server that no
+///   longer flushed it to disk;
+/// - `full_page_writes = off`: the server no longer writes a page whole into the write-ahead log
+///   after a checkpoint, so a crash in the middle of writing a page of `events` leaves it torn
+///   and recovery cannot repair it; the writers checked `fsync` only.
+///
+/// Now a connected writer's next write transaction is refused, and so is a new writer on
+/// connecting and a new ledger (`kpledger init`); readers still read. The message names the
+/// setting and what to do.
 #[test]
-fn redteam4_pg_fsync_turned_off_under_a_connected_writer_is_refused() {
+fn redteam4_pg_fsync_or_full_page_writes_turned_off_under_a_connected_writer_is_refused() {
     let _one = one_at_a_time();
     let Some(server) = server() else { return };
-    let (url, mut s) = store(&server, "redteam4_fsync");
-    s.begin_write().unwrap().commit().unwrap();
-    let back = turn_off(&server, "fsync");
-    match s.begin_write().err() {
-        Some(Fault::Done(StoreError::Refused(why))) => assert!(why.contains("fsync = off"), "{why}"),
-        other => panic!("a write transaction began on a server with fsync = off: {other:?}"),
-    }
-    // A new writer is refused on connecting, as before.
-    assert!(matches!(PgStore::open(&url, false, Duration::from_secs(5)), Err(StoreError::Refused(_))));
-    drop(back);
-    s.begin_write().unwrap().commit().unwrap();
-}
-
-/// `full_page_writes = off`: the server no longer writes a page whole into the write-ahead
-/// log after a checkpoint, so a crash in the middle of writing a page of `events` leaves it
-/// torn and recovery cannot repair it: acknowledged events lost, as with `fsync = off`. The
-/// writers checked `fsync` only. Now a connected writer's next write transaction is refused,
-/// and so is a new writer on connecting (and `kpledger init` on such a server); readers still
-/// read. The message names the setting and what to do.
-#[test]
-fn pg_full_page_writes_turned_off_is_refused_like_fsync() {
-    let _one = one_at_a_time();
-    let Some(server) = server() else { return };
-    let (url, mut s) = store(&server, "fpw_off");
-    s.begin_write().unwrap().commit().unwrap();
-    let fresh = database(&server, "fpw_off_new");
-    let back = turn_off(&server, "full_page_writes");
-    match s.begin_write().err() {
-        Some(Fault::Done(StoreError::Refused(why))) => {
-            assert!(why.contains("full_page_writes = off") && why.contains("reload"), "{why}")
+    for setting in ["fsync", "full_page_writes"] {
+        let (url, mut s) = store(&server, &format!("{setting}_off"));
+        s.begin_write().unwrap().commit().unwrap();
+        let fresh = database(&server, &format!("{setting}_off_new"));
+        let back = turn_off(&server, setting);
+        let named = format!("{setting} = off");
+        match s.begin_write().err() {
+            Some(Fault::Done(StoreError::Refused(why))) => {
+                assert!(why.contains(&named) && why.contains("reload"), "{why}")
+            }
+            other => panic!("a write transaction began on a server with {named}: {other:?}"),
         }
-        other => panic!("a write transaction began on a server with full_page_writes = off: {other:?}"),
+        match PgStore::open(&url, false, Duration::from_secs(5)) {
+            Err(StoreError::Refused(why)) => assert!(why.contains(&named), "{why}"),
+            other => panic!("a new writer connected to a server with {named}: {other:?}"),
+        }
+        // No ledger created there either, and nothing written.
+        assert!(matches!(PgStore::create(&fresh), Err(StoreError::Refused(_))), "{named}");
+        let found = kpledger_core::store::pg::catalog(&mut postgres::Client::connect(&fresh, NoTls).unwrap());
+        assert_eq!(found.unwrap(), ["schema public"], "{named}");
+        // Reading is not writing.
+        PgStore::open(&url, true, Duration::from_secs(5)).unwrap();
+        drop(back);
+        s.begin_write().unwrap().commit().unwrap();
     }
-    match PgStore::open(&url, false, Duration::from_secs(5)) {
-        Err(StoreError::Refused(why)) => assert!(why.contains("full_page_writes = off"), "{why}"),
-        other => panic!("a new writer connected to a server with full_page_writes = off: {other:?}"),
-    }
-    // No ledger created there either, and nothing written.
-    assert!(matches!(PgStore::create(&fresh), Err(StoreError::Refused(_))));
-    let found = kpledger_core::store::pg::catalog(&mut postgres::Client::connect(&fresh, NoTls).unwrap());
-    assert_eq!(found.unwrap(), ["schema public"]);
-    // Reading is not writing.
-    PgStore::open(&url, true, Duration::from_secs(5)).unwrap();
-    drop(back);
-    s.begin_write().unwrap().commit().unwrap();
 }
 
 /// A smuggler hands over a ledger file to be moved into the authority's database

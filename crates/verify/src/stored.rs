@@ -163,8 +163,9 @@ struct CertificateV1<'a> {
     confirmed: Option<Cow<'a, Time>>,
 }
 
-// From the in-memory state to the records, and back. Each conversion names every field of
-// both sides (no `..`), so that a field added to either fails to compile until it is mapped.
+// From the in-memory state to the records, and back. Each conversion builds its target with a
+// struct literal that names every field (no `..`, no `Default`), and each pair of types has
+// both conversions: a field added to either type fails to compile until it is mapped both ways.
 
 impl<'a> From<&'a ActorState> for ActorV1<'a> {
     fn from(a: &'a ActorState) -> ActorV1<'a> {
@@ -246,78 +247,44 @@ impl From<StatusV1> for ParcelStatus {
 
 impl<'a> From<&'a ParcelState> for ParcelV1<'a> {
     fn from(p: &'a ParcelState) -> ParcelV1<'a> {
-        let ParcelState {
-            id,
-            weight_pt,
-            stones,
-            hs_code,
-            origin_countries,
-            origin_unknown,
-            origin_sites,
-            holder,
-            status,
-            head,
-            updated,
-            value_usd_cents,
-            seal_ids,
-            certificate,
-            provenance,
-        } = p;
         ParcelV1 {
-            id: *id,
-            weight_pt: *weight_pt,
-            stones: *stones,
-            hs_code: Cow::Borrowed(hs_code),
-            origin_countries: Cow::Borrowed(origin_countries),
-            origin_unknown: *origin_unknown,
-            origin_sites: Cow::Borrowed(origin_sites),
-            holder: Cow::Borrowed(holder),
-            status: (*status).into(),
-            head: *head,
-            updated: Cow::Borrowed(updated),
-            value_usd_cents: *value_usd_cents,
-            seal_ids: Cow::Borrowed(seal_ids),
-            certificate: certificate.as_ref().map(Cow::Borrowed),
-            provenance: provenance.as_ref().map(Cow::Borrowed),
+            id: p.id,
+            weight_pt: p.weight_pt,
+            stones: p.stones,
+            hs_code: Cow::Borrowed(&p.hs_code),
+            origin_countries: Cow::Borrowed(&p.origin_countries),
+            origin_unknown: p.origin_unknown,
+            origin_sites: Cow::Borrowed(&p.origin_sites),
+            holder: Cow::Borrowed(&p.holder),
+            status: p.status.into(),
+            head: p.head,
+            updated: Cow::Borrowed(&p.updated),
+            value_usd_cents: p.value_usd_cents,
+            seal_ids: Cow::Borrowed(&p.seal_ids),
+            certificate: p.certificate.as_ref().map(Cow::Borrowed),
+            provenance: p.provenance.as_ref().map(Cow::Borrowed),
         }
     }
 }
 
 impl From<ParcelV1<'_>> for ParcelState {
     fn from(p: ParcelV1<'_>) -> ParcelState {
-        let ParcelV1 {
-            id,
-            weight_pt,
-            stones,
-            hs_code,
-            origin_countries,
-            origin_unknown,
-            origin_sites,
-            holder,
-            status,
-            head,
-            updated,
-            value_usd_cents,
-            seal_ids,
-            certificate,
-            provenance,
-        } = p;
         ParcelState {
-            id,
-            weight_pt,
-            stones,
-            hs_code: hs_code.into_owned(),
-            origin_countries: origin_countries.into_owned(),
-            origin_unknown,
-            origin_sites: origin_sites.into_owned(),
-            holder: holder.into_owned(),
-            status: status.into(),
-            head,
-            updated: updated.into_owned(),
-            value_usd_cents,
-            seal_ids: seal_ids.into_owned(),
-            certificate: certificate.map(Cow::into_owned),
-            provenance: provenance.map(Cow::into_owned),
+            id: p.id,
+            weight_pt: p.weight_pt,
+            stones: p.stones,
+            hs_code: p.hs_code.into_owned(),
+            origin_countries: p.origin_countries.into_owned(),
+            origin_unknown: p.origin_unknown,
+            origin_sites: p.origin_sites.into_owned(),
+            holder: p.holder.into_owned(),
+            status: p.status.into(),
+            head: p.head,
+            updated: p.updated.into_owned(),
+            value_usd_cents: p.value_usd_cents,
+            seal_ids: p.seal_ids.into_owned(),
+            certificate: p.certificate.map(Cow::into_owned),
+            provenance: p.provenance.map(Cow::into_owned),
         }
     }
 }

@@ -30,6 +30,21 @@ type St = State<Arc<AppState>>;
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let timeout = state.cfg.request_timeout;
     Router::new()
+        .merge(trade())
+        .merge(log())
+        .merge(operations())
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "no-route", "no such route; see /openapi.json")
+        })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), limit_ip))
+        .with_state(state)
+}
+
+/// The trade's API (`/v1/…`): reads signed by an enrolled actor (RFC 9421), signed events and
+/// handover offers posted.
+fn trade() -> Router<Arc<AppState>> {
+    Router::new()
         .route("/v1/events", get(list_events).post(submit))
         .route("/v1/events/{hash}", get(event_by_hash))
         .route("/v1/parcels/{id}", get(parcel))
@@ -41,20 +56,24 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/stats", get(stats))
         .route("/v1/offers", get(list_offers).post(post_offer))
         .route("/v1/offers/{hash}", get(offer_by_hash))
-        .route("/checkpoint", get(checkpoint))
-        .route("/tile/{*path}", get(tile))
+}
+
+/// The log, public (C2SP tlog-tiles): the latest checkpoint and the tiles.
+fn log() -> Router<Arc<AppState>> {
+    Router::new().route("/checkpoint", get(checkpoint)).route("/tile/{*path}", get(tile))
+}
+
+/// For the operators, public: health, metrics and the API's description.
+fn operations() -> Router<Arc<AppState>> {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route(
-            "/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI) }),
-        )
-        .fallback(|| async {
-            Problem::new(StatusCode::NOT_FOUND, "no-route", "no such route; see /openapi.json")
-        })
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), limit_ip))
-        .with_state(state)
+        .route("/openapi.json", get(openapi))
+}
+
+/// `GET /openapi.json`: schemas/openapi.json as built in.
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], crate::OPENAPI)
 }
 
 /// The per-IP rate, before routing: every request counts, whatever it asks.
