@@ -352,10 +352,12 @@ fn st4(book: &Book, out: &mut Vec<Flag>) {
 
 fn st5(book: &Book, out: &mut Vec<Flag>) {
     // Foreign certificates of mixed origin from a hub that list a single country.
-    for i in
-        book.imports.iter().filter(|i| i.foreign && i.certificate.country_of_origin == OriginClaim::Mixed)
-    {
-        let (t, cert) = (book.thresholds_at(&i.country, &i.time), &i.certificate);
+    for i in book.imports.iter().filter(|i| i.foreign) {
+        let cert = &i.certificate;
+        if cert.country_of_origin != OriginClaim::Mixed {
+            continue;
+        }
+        let t = book.thresholds_at(&i.country, &i.time);
         let listed: BTreeSet<&Country> = cert.countries_of_origin.iter().collect();
         if !t.hubs.contains(&cert.issuing_country) || listed.len() != 1 {
             continue;

@@ -252,7 +252,8 @@ impl Stats {
         // Imports: shipments received in the period.
         let mut imports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
         for i in book.imports.iter().filter(|i| period.contains(&i.date)) {
-            let (c, partner) = (&i.certificate, i.certificate.issuing_country.to_string());
+            let c = &i.certificate;
+            let partner = c.issuing_country.to_string();
             for l in &c.lines {
                 let key = (
                     i.country.clone(),
