@@ -136,37 +136,6 @@ fn ledger_copy_sqlite_to_sqlite_gives_the_same_events_checkpoints_and_bundles() 
 }
 
 #[test]
-fn ledger_copy_judges_every_event_again_and_stops_at_a_forged_one() {
-    let t = TempDir::new("copy-forged");
-    let demo = t.join("demo");
-    kp!("demo", &demo, "--parcels", "8").run().ok();
-    let from = t.join("forged.kpl");
-    crate::util::copy_ledger(&demo.join("ledger.kpl"), &from);
-    // A weight changed in a stored event: its signature no longer holds.
-    let c = Connection::open(&from).unwrap();
-    let seq: i64 =
-        c.query_row("SELECT min(seq) FROM events WHERE kind = 'extraction'", [], |r| r.get(0)).unwrap();
-    c.execute(
-        "UPDATE events SET doc = replace(doc, '\"weight_pt\":', '\"weight_pt\":1') WHERE seq = ?1",
-        [seq],
-    )
-    .unwrap();
-    drop(c);
-    let to = t.join("copy.kpl");
-    kp!("ledger", "copy", "--from", &from, "--to", &to)
-        .run()
-        .code(1)
-        .stderr_has(&format!("event #{seq} of"))
-        .stderr_has("refused by the rules");
-    // What came before it was recorded, nothing from it on.
-    let n: i64 = Connection::open_with_flags(&to, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .unwrap()
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-        .unwrap();
-    assert!(n < seq, "{n} events copied, the forged one is #{seq}");
-}
-
-#[test]
 fn ledger_copy_sqlite_to_postgres_to_sqlite_is_byte_identical() {
     let Some(server) = server() else { return };
     let t = TempDir::new("copy-pg");
@@ -220,19 +189,38 @@ fn objects_in(db: &str) -> Vec<String> {
     .collect()
 }
 
-/// A copy into PostgreSQL is one transaction: a source refused part way (a late event altered;
-/// a checkpoint altered, found by the verification of the copy) gets the same exit code and
-/// message as before, and leaves the database as empty as it was, not with the tables and the
-/// events before the refused one. A good copy into that same database then goes through.
+/// A copy judges every event again. Into PostgreSQL it is one transaction, and into a new file it
+/// is written under a temporary name that the file takes only once the copy is complete and verifies: a source
+/// refused part way (a late event altered; a checkpoint altered, found by the verification of
+/// the copy) gets the same exit code and message as before, and leaves the database as empty
+/// as it was and no file (not the tables and the events before the refused one). A good copy
+/// to the same place then goes through.
 #[test]
 fn ledger_copy_into_postgres_refused_part_way_leaves_the_database_empty() {
     let Some(server) = server() else { return };
     let t = TempDir::new("copy-pg-atomic");
+    let db = database(&server, "e2e_copy_atomic");
+    refused_copies_leave_nothing(&t, &db, &|| objects_in(&db) == ["schema public"]);
+}
+
+/// [`ledger_copy_into_postgres_refused_part_way_leaves_the_database_empty`], into a new file.
+#[test]
+fn ledger_copy_into_a_new_file_refused_part_way_leaves_no_file() {
+    let t = TempDir::new("copy-file-atomic");
+    let to = t.join("copy.kpl");
+    let nothing = || {
+        let names: Vec<_> = std::fs::read_dir(t.join("")).unwrap().flatten().map(|e| e.file_name()).collect();
+        !to.exists() && !names.iter().any(|n| n.to_string_lossy().contains("copy.kpl"))
+    };
+    refused_copies_leave_nothing(&t, to.to_str().unwrap(), &nothing);
+}
+
+/// The copies of the two tests above into `to`, where `nothing` tells whether nothing is there.
+fn refused_copies_leave_nothing(t: &TempDir, to: &str, nothing: &dyn Fn() -> bool) {
     let demo = t.join("demo");
     kp!("demo", &demo, "--parcels", "8").run().ok();
     let good = demo.join("ledger.kpl");
-    let db = database(&server, "e2e_copy_atomic");
-    assert_eq!(objects_in(&db), ["schema public"]);
+    assert!(nothing());
 
     // The last extraction's weight changed: every event before it is judged and written first.
     let late = t.join("late.kpl");
@@ -247,13 +235,13 @@ fn ledger_copy_into_postgres_refused_part_way_leaves_the_database_empty() {
     )
     .unwrap();
     drop(c);
-    kp!("ledger", "copy", "--from", &late, "--to", &db)
+    kp!("ledger", "copy", "--from", &late, "--to", to)
         .run()
         .code(1)
         .stderr_has(&format!("event #{seq} of"))
         .stderr_has("refused by the rules")
         .stderr_has("Nothing was written");
-    assert_eq!(objects_in(&db), ["schema public"], "the refused copy left something behind");
+    assert!(nothing(), "the refused copy left something behind");
 
     // A stored checkpoint's root altered: every event copies, the verification of the copy
     // refuses the checkpoint (LOG-2), and nothing is kept.
@@ -266,18 +254,19 @@ fn ledger_copy_into_postgres_refused_part_way_leaves_the_database_empty() {
             [],
         )
         .unwrap();
-    let v = kp!("ledger", "copy", "--from", &bad_checkpoint, "--to", &db, "--json").run().code(1).json();
+    let v = kp!("ledger", "copy", "--from", &bad_checkpoint, "--to", to, "--json").run().code(1).json();
     assert_eq!(v["kept"], false, "{v:#}");
     assert_eq!(v["report"]["ok"], false, "{v:#}");
     assert!(v["report"]["findings"].to_string().contains("LOG-2"), "{v:#}");
-    assert_eq!(objects_in(&db), ["schema public"], "the copy that did not verify was kept");
+    assert!(nothing(), "the copy that did not verify was kept");
 
-    // The good ledger copies into the same database, and stays.
-    let v = kp!("ledger", "copy", "--from", &good, "--to", &db, "--json").run().ok().json();
+    // The good ledger copies to the same place, and stays.
+    let v = kp!("ledger", "copy", "--from", &good, "--to", to, "--json").run().ok().json();
     assert_eq!(v["kept"], true, "{v:#}");
-    kp!("verify", "--ledger", &db).run().ok().stdout_has("VERIFIED");
+    assert!(!v["to"].as_str().unwrap().contains(".copying"), "named by its temporary name: {v:#}");
+    kp!("verify", "--ledger", to).run().ok().stdout_has("VERIFIED");
     let back = t.join("back.kpl");
-    kp!("ledger", "copy", "--from", &db, "--to", &back).run().ok();
+    kp!("ledger", "copy", "--from", to, "--to", &back).run().ok();
     assert_eq!(events_and_checkpoints(&good), events_and_checkpoints(&back));
 }
 

@@ -14,9 +14,10 @@ pub(crate) enum LedgerCmd {
     /// Either may be a PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DB (an empty
     /// database for TO; kpledger creates its tables there; docs/DEPLOY.md).
     ///
-    /// Exit 0 when TO verifies; 1 when the rules refuse an event of FROM (nothing after it is
-    /// copied) or TO does not verify; 2 when it could not run (FROM is not a ledger, TO is not
-    /// empty).
+    /// Exit 0 when TO verifies; 1 when the rules refuse an event of FROM or TO does not verify:
+    /// a new file or a database is then left as it was (a new file is written under a
+    /// temporary name beside it and takes its name only once the copy verifies); 2 when it
+    /// could not run (FROM is not a ledger, TO is not empty).
     ///
     /// Example: kpledger ledger copy --from sl.kpl --to sl-copy.kpl
     #[command(verbatim_doc_comment)]

@@ -15,16 +15,17 @@ pub(crate) fn ledger_cmd(c: LedgerCmd) -> Result<u8> {
 
 fn copy_cmd(from: &str, to: &str, json: bool) -> Result<u8> {
     let source = open_source(from)?;
-    let mut dest = open_destination(to)?;
+    let dest = open_destination(to)?;
     // As the stores name themselves: a database's URL without its password.
-    let (from, to) = (source.path().display().to_string(), dest.path().display().to_string());
-    // Into PostgreSQL the copy is one transaction: refused, it leaves nothing behind.
-    let atomic = dest.is_postgres();
-    let c = match render::with_progress("copying", |progress| copy(&source, &mut dest, progress)) {
+    let (from, to) = (source.path().display().to_string(), dest.shown());
+    // Into PostgreSQL the copy is one transaction, and a new file takes its name only once
+    // complete: refused, either leaves nothing behind.
+    let atomic = dest.is_atomic();
+    let c = match render::with_progress("copying", |progress| copy(&source, dest, progress)) {
         Ok(c) => c,
         Err(e @ CopyError::Refused { .. }) if atomic => {
             eprintln!("kpledger: {}", render::terminal_safe(&e.to_string()));
-            eprintln!("Nothing was written to {to}: the copy was one transaction, rolled back.");
+            eprintln!("Nothing was written to {to}.");
             return Ok(crate::FOUND);
         }
         Err(e @ CopyError::Refused { .. }) => return Ok(crate::commands::refused_part_way(&e, &to)),
@@ -41,7 +42,7 @@ fn copy_cmd(from: &str, to: &str, json: bool) -> Result<u8> {
     } else {
         format!(
             "Nothing was written to {to}: the copy of {from} ({} events, {} checkpoint(s)) does not verify \
-             (below), so its one transaction was rolled back. {from} was only read.",
+             (below), so it was not kept. {from} was only read.",
             c.events, c.checkpoints
         )
     };

@@ -12,8 +12,12 @@
 //! Into PostgreSQL the copy is one transaction — the tables, every event, every checkpoint and
 //! the verification — committed only when the destination verifies: a refused event, a
 //! checkpoint that does not verify, a lost connection leave the database as empty as it was.
-//! Into a file, the events are committed a batch at a time, and a refused copy leaves the
-//! events before the refused one (the CLI says so).
+//! Into a new file likewise: the copy is written under a temporary name beside it and takes the
+//! file's name only when it verifies; a refused copy, or one that does not verify, leaves no
+//! file. Only into an existing (empty) ledger file are the events committed in place, a batch
+//! at a time, so that a refused copy leaves the events before the refused one (the CLI says so).
+
+use std::path::{Path, PathBuf};
 
 use kpledger_verify::{Finding, Report};
 
@@ -69,59 +73,164 @@ pub struct Copied {
     pub checkpoints: u64,
     /// The verification of the destination (`ok` false when it failed).
     pub report: Report,
-    /// False when nothing was kept: a PostgreSQL destination that did not verify is rolled
-    /// back (a file keeps what was copied, with its report).
+    /// False when nothing was kept: a PostgreSQL destination or a new file that did not verify
+    /// holds nothing of the copy (an existing empty file keeps what was copied, with its report).
     pub kept: bool,
 }
 
 /// Opens the ledger at `location` (a file's path, or a `postgres://` URL) to read it.
 pub fn open_source(location: &str) -> Result<Ledger, StoreError> {
     let opts = OpenOptions { read_only: true, busy_timeout: std::time::Duration::from_secs(5) };
-    Ledger::open(std::path::Path::new(location), opts)
+    Ledger::open(Path::new(location), opts)
 }
 
-/// The store to copy into at `location`: a new file (created), an existing file, or a
-/// database (its tables created if it has none, in the transaction [`copy`] goes on in and
-/// commits only when the copy is complete; an existing ledger database opened).
-pub fn open_destination(location: &str) -> Result<Ledger, StoreError> {
-    let path = std::path::Path::new(location);
+/// The store a copy goes into, from [`open_destination`], consumed by [`copy`].
+#[derive(Debug)]
+pub struct Destination {
+    // Declared first, so dropped first: the ledger is closed before its temporary file goes.
+    ledger: Ledger,
+    new_file: Option<NewFile>,
+}
+
+impl Destination {
+    /// The store as the user named it: the new file's name (not its temporary one), or the
+    /// database's URL without its password.
+    pub fn shown(&self) -> String {
+        match &self.new_file {
+            Some(f) => f.name.display().to_string(),
+            None => self.ledger.path().display().to_string(),
+        }
+    }
+
+    /// Whether a refused copy, or one that does not verify, leaves nothing behind: true for a
+    /// database (one transaction) and a new file (a temporary one until it is complete), false
+    /// for an existing empty ledger file (written in place).
+    pub fn is_atomic(&self) -> bool {
+        self.new_file.is_some() || self.ledger.is_postgres()
+    }
+}
+
+/// A new ledger file being written under a temporary name beside `name`; the temporary file is
+/// removed when this is dropped, after [`NewFile::keep`] gave it its name or not.
+#[derive(Debug)]
+struct NewFile {
+    tmp: PathBuf,
+    name: PathBuf,
+}
+
+impl NewFile {
+    /// Gives the complete copy its name. Its ledger must be closed: SQLite then has moved its
+    /// write-ahead log into the file and removed it.
+    fn keep(&self) -> Result<(), StoreError> {
+        let refused = |why: String| {
+            StoreError::Refused(format!(
+                "the copy is complete but could not be given the name {}: {why}; nothing was written there",
+                self.name.display()
+            ))
+        };
+        let mut wal = self.tmp.as_os_str().to_owned();
+        wal.push("-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(refused("another process holds the copy open".into()));
+        }
+        // A hard link, not a rename: it fails rather than replace a file that took the name
+        // while the copy ran.
+        std::fs::hard_link(&self.tmp, &self.name).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StorageError::Exists(self.name.clone()).into(),
+            _ => refused(e.to_string()),
+        })
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        remove_sqlite_files(&self.tmp);
+    }
+}
+
+/// Removes an SQLite file and its `-wal` and `-shm` files, if there.
+fn remove_sqlite_files(file: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+}
+
+/// The store to copy into at `location`: a new file (written under a temporary name beside it,
+/// `.NAME.copying-PID`, until the copy is complete), an existing file, or a database (its tables
+/// created if it has none, in the transaction [`copy`] goes on in and commits only when the
+/// copy is complete; an existing ledger database opened).
+pub fn open_destination(location: &str) -> Result<Destination, StoreError> {
+    let path = Path::new(location);
     let opts = OpenOptions { read_only: false, busy_timeout: std::time::Duration::from_secs(5) };
     if crate::store::pg::is_url(location) {
-        return match Ledger::create_uncommitted(path) {
+        let ledger = match Ledger::create_uncommitted(path) {
             Err(StoreError::Storage(StorageError::Exists(_))) => Ledger::open(path, opts),
             other => other,
-        };
+        }?;
+        return Ok(Destination { ledger, new_file: None });
     }
-    if path.exists() || path.is_symlink() { Ledger::open(path, opts) } else { Ledger::create(path) }
+    if path.exists() || path.is_symlink() {
+        return Ok(Destination { ledger: Ledger::open(path, opts)?, new_file: None });
+    }
+    let Some(file_name) = path.file_name() else {
+        return Err(StoreError::Refused(format!(
+            "{location} is not a file's name: name the new ledger file"
+        )));
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".copying-{}", std::process::id()));
+    let new_file = NewFile { tmp: path.with_file_name(tmp_name), name: path.to_owned() };
+    remove_sqlite_files(&new_file.tmp);
+    let ledger = Ledger::create(&new_file.tmp)?;
+    Ok(Destination { ledger, new_file: Some(new_file) })
 }
 
 /// Copies the signed events and checkpoints of `from` into `to`, which must be empty, and
-/// verifies `to`. `progress` is told (events done, events in all). Into a PostgreSQL database,
-/// all of it is one transaction, committed only when `to` verifies: on an error, or a report
-/// that is not ok (`kept` false), the database holds nothing of the copy.
-pub fn copy(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
-    let held = to.hold()?;
-    match copy_in(from, to, progress) {
-        Ok(mut c) => {
-            if held {
-                to.release(c.report.ok)?;
-                c.kept = c.report.ok;
+/// verifies `to`. `progress` is told (events done, events in all). Into a PostgreSQL database
+/// all of it is one transaction, committed only when `to` verifies, and a new file takes its
+/// name only then: on an error, or a report that is not ok (`kept` false), neither holds
+/// anything of the copy. An existing empty file keeps what was written (`kept` true).
+pub fn copy(from: &Ledger, to: Destination, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
+    let atomic = to.is_atomic();
+    let Destination { mut ledger, new_file } = to;
+    let shown = new_file.as_ref().map(|f| f.name.display().to_string());
+    // Into PostgreSQL, inside the one transaction the destination holds, committed when the
+    // copy verifies.
+    let copied = ledger.hold().map_err(CopyError::from).and_then(|held| {
+        let copied = copy_in(from, &mut ledger, shown, progress);
+        if held {
+            match &copied {
+                Ok(c) => ledger.release(c.report.ok)?,
+                // Rolled back already when a write was refused (the release then says so): the
+                // copy's error is the one to report.
+                Err(_) => {
+                    let _ = ledger.release(false);
+                }
             }
-            Ok(c)
         }
-        Err(e) => {
-            // Rolled back already when a write was refused (the release then says so): the
-            // copy's error is the one to report.
-            if held {
-                let _ = to.release(false);
-            }
-            Err(e)
-        }
+        copied
+    });
+    // Closed before a new file is named or removed: SQLite then moves its log into the file.
+    drop(ledger);
+    let mut c = copied?;
+    c.kept = c.report.ok || !atomic;
+    if let Some(f) = new_file.as_ref().filter(|_| c.kept) {
+        f.keep()?;
     }
+    Ok(c)
 }
 
-fn copy_in(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -> Result<Copied, CopyError> {
-    let shown_to = to.path().display().to_string();
+/// The copy itself; `shown` names a new file by its name rather than its temporary one.
+fn copy_in(
+    from: &Ledger,
+    to: &mut Ledger,
+    shown: Option<String>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Copied, CopyError> {
+    let shown_to = shown.unwrap_or_else(|| to.path().display().to_string());
     if !to.is_empty()? || !to.stored_checkpoints()?.is_empty() {
         return Err(CopyError::NotEmpty(shown_to));
     }
@@ -155,5 +264,5 @@ fn copy_in(from: &Ledger, to: &mut Ledger, progress: &mut dyn FnMut(u64, u64)) -
         to.carry_checkpoint(size, &c.root, &c.note)?;
     }
     let report = to.verify(&mut |_, _| {})?;
-    Ok(Copied { events: done, checkpoints: checkpoints.len() as u64, report, kept: true })
+    Ok(Copied { events: done, checkpoints: checkpoints.len() as u64, report, kept: false })
 }

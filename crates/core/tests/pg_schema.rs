@@ -199,10 +199,10 @@ fn pg_editing_any_cell_or_deleting_any_row_is_detected() {
     kpledger_core::demo::run(&dir, 8, &mut |_| {}).unwrap();
     let url = database(&server, "cells");
     let from = open_source(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
-    let mut to = open_destination(&url).unwrap();
-    let copied = copy(&from, &mut to, &mut |_, _| {}).unwrap();
+    let to = open_destination(&url).unwrap();
+    let copied = copy(&from, to, &mut |_, _| {}).unwrap();
     assert!(copied.report.ok, "{:?}", copied.report.findings);
-    drop((from, to));
+    drop(from);
     let ledger = std::path::PathBuf::from(&url);
     let mut c = open_cells(&ledger);
     let mut tables = Vec::new();

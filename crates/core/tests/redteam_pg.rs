@@ -260,15 +260,18 @@ fn redteam4_ledger_copy_judges_the_checkpoints_it_carries() {
         }
         let to = to_url.unwrap_or_else(|| dir.join(format!("{tag}-copy.kpl")).display().to_string());
         let source = open_source(from.to_str().unwrap()).unwrap();
-        let mut dest = open_destination(&to).unwrap();
-        let copied = copy(&source, &mut dest, &mut |_, _| {}).unwrap();
+        let dest = open_destination(&to).unwrap();
+        let copied = copy(&source, dest, &mut |_, _| {}).unwrap();
         let codes: Vec<_> = copied.report.findings.iter().map(|f| f.code).collect();
         assert!(!copied.report.ok && codes.contains(&kpledger_verify::Rule::Log2), "{tag}: {codes:?}");
         // Into PostgreSQL the copy is one transaction, committed only when it verifies: the
-        // database is left as empty as it was (a file keeps the copy with its report).
-        if to.starts_with("postgres") {
-            drop(dest);
-            assert!(!copied.kept, "{tag}");
+        // database is left as empty as it was; a new file is not given its name.
+        assert!(!copied.kept, "{tag}");
+        if !to.starts_with("postgres") {
+            assert!(!std::path::Path::new(&to).exists(), "{tag}: the copy that did not verify was kept");
+            let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+            assert!(!left.iter().any(|n| n.to_string_lossy().contains(".copying")), "{tag}: {left:?}");
+        } else {
             let found =
                 kpledger_core::store::pg::catalog(&mut postgres::Client::connect(&to, NoTls).unwrap());
             assert_eq!(found.unwrap(), ["schema public"], "{tag}: the copy that did not verify was kept");

@@ -15,8 +15,8 @@ pub(crate) fn demo_in_pg(server: &str, tag: &str, parcels: u32, name: &str) -> (
     kpledger_core::demo::run(&dir, parcels, &mut |_| {}).unwrap();
     let url = crate::pg_server::database(server, name);
     let from = open_source(dir.join("ledger.kpl").to_str().unwrap()).unwrap();
-    let mut to = open_destination(&url).unwrap();
-    let copied = copy(&from, &mut to, &mut |_, _| {}).unwrap();
+    let to = open_destination(&url).unwrap();
+    let copied = copy(&from, to, &mut |_, _| {}).unwrap();
     assert!(copied.report.ok, "{:?}", copied.report.findings);
     (dir, url)
 }
