@@ -13,6 +13,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use kpledger_model::{ActorId, Time};
 
+use crate::bench::BenchArgs;
+use crate::commands::serve::{GetArgs, ServeArgs, SubmitArgs};
+
 mod certificate;
 mod epcis;
 mod governance;
@@ -21,7 +24,6 @@ mod ledger;
 mod log;
 mod query;
 mod report;
-mod service;
 mod trade;
 pub(crate) mod value;
 mod witness;
@@ -34,7 +36,6 @@ pub(crate) use ledger::*;
 pub(crate) use log::*;
 pub(crate) use query::*;
 pub(crate) use report::*;
-pub(crate) use service::*;
 pub(crate) use trade::*;
 pub(crate) use witness::*;
 
