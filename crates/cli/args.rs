@@ -14,7 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use kpledger_model::{ActorId, Time};
 
 use crate::bench::BenchArgs;
+use crate::commands::demo::DemoArgs;
+use crate::commands::query::RulesArgs;
+use crate::commands::report::{GraphArgs, ReportArgs, StatsArgs};
 use crate::commands::serve::{GetArgs, ServeArgs, SubmitArgs};
+use crate::commands::verify::VerifyArgs;
 
 mod certificate;
 mod epcis;
@@ -23,7 +27,6 @@ mod ingest;
 mod ledger;
 mod log;
 mod query;
-mod report;
 mod trade;
 pub(crate) mod value;
 mod witness;
@@ -35,7 +38,6 @@ pub(crate) use ingest::*;
 pub(crate) use ledger::*;
 pub(crate) use log::*;
 pub(crate) use query::*;
-pub(crate) use report::*;
 pub(crate) use trade::*;
 pub(crate) use witness::*;
 
@@ -119,15 +121,6 @@ pub(crate) enum Command {
     /// The ledger's store as a whole: copy a ledger into an empty store
     #[command(subcommand)]
     Ledger(LedgerCmd),
-}
-
-/// The provenance graph's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum GraphFormat {
-    /// Graphviz DOT text
-    Dot,
-    /// SVG, laid out by kpledger
-    Svg,
 }
 
 /// How to open the ledger.
