@@ -18,6 +18,7 @@ use crate::commands::demo::DemoArgs;
 use crate::commands::query::RulesArgs;
 use crate::commands::report::{GraphArgs, ReportArgs, StatsArgs};
 use crate::commands::serve::{GetArgs, ServeArgs, SubmitArgs};
+use crate::commands::trade::{ExtractArgs, MergeArgs, SealArgs, SplitArgs, ValueArgs};
 use crate::commands::verify::VerifyArgs;
 
 mod certificate;
