@@ -223,10 +223,9 @@ mod tests {
 
     #[test]
     fn index_encoding_is_the_specifications() {
-        assert_eq!(encode_index(1_234_067), "x001/x234/067");
-        assert_eq!(encode_index(0), "000");
-        assert_eq!(encode_index(999), "999");
-        assert_eq!(encode_index(1000), "x001/000");
+        for (n, path) in [(1_234_067, "x001/x234/067"), (0, "000"), (999, "999"), (1000, "x001/000")] {
+            assert_eq!(encode_index(n), path);
+        }
         for n in [0, 5, 999, 1000, 1_234_067, 256_000_001] {
             let t = TilePath { level: Some(0), index: n, width: None };
             assert_eq!(parse(&t.to_path()["tile/".len()..]), Some(t));
