@@ -7,6 +7,11 @@
 //! there, with real file names and ids, and `--time` for signed events. A trailing remark in
 //! parentheses is for the reader; `(exit N)` gives its exit code, `(needs …)`/`(runs …)` marks
 //! one the test cannot run.
+//!
+//! Here: the `Command` enum, the subcommand enums (`args/`), the value parsers
+//! (`args/value.rs`) and the flag groups several command modules share. A command that is one
+//! struct of flags declares it in the module that runs it (`commands/*.rs`, `bench.rs`), with
+//! private fields; the rules above hold for its help text there too.
 
 use std::path::PathBuf;
 
