@@ -1,7 +1,5 @@
 //! `kpledger bench --ledger postgres://…`: ingest and verification of the same synthetic ledger
 //! on PostgreSQL, beside SQLite's in the same run.
-// Figures per second are measurements, not weights or money.
-#![allow(clippy::float_arithmetic)]
 
 use std::path::Path;
 use std::time::Duration;

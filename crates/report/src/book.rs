@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use kpledger_model::{
-    ActorId, ActorRecord, CertLine, Certificate, Country, Date, HsCode, OriginClaim, ParcelId, ParsedEvent,
-    Payload, Policy, SiteId, SiteRecord, Time,
+    ActorId, ActorRecord, Certificate, Country, Date, ForeignCertificate, HsCode, OfferBody, OriginClaim,
+    ParcelId, ParsedEvent, Payload, Policy, SiteId, SiteRecord, Time,
 };
 
 /// Where stones come from: a country of origin (ISO code, or `mixed` when a foreign
@@ -68,13 +68,8 @@ pub(crate) struct Transfer {
     /// Ledger position.
     pub(crate) seq: u64,
     pub(crate) time: Time,
-    pub(crate) parcel: ParcelId,
-    /// Seller.
-    pub(crate) from: ActorId,
-    /// Buyer.
-    pub(crate) to: ActorId,
-    /// Weight the seller declared.
-    pub(crate) offered_pt: u64,
+    /// What the seller signed: the parcel, the buyer (`to`) and the weight it declared.
+    pub(crate) offer: OfferBody,
     /// Weight the buyer measured.
     pub(crate) received_pt: u64,
     /// The parcel's composition at the handover.
@@ -93,10 +88,8 @@ pub(crate) struct Cert {
     pub(crate) comp: Comp,
     /// Transit countries recorded for the shipment.
     pub(crate) transits: Vec<Country>,
-    /// When the shipment left, if recorded.
-    pub(crate) exported: Option<Time>,
-    /// Ledger position of the export event, if recorded.
-    pub(crate) exported_seq: Option<u64>,
+    /// Ledger position and time of the export event, if recorded.
+    pub(crate) exported: Option<(u64, Time)>,
     /// When the importing authority confirmed receipt in this ledger, if it did.
     pub(crate) confirmed: Option<Date>,
 }
@@ -128,16 +121,9 @@ pub(crate) struct Import {
     pub(crate) date: Date,
     /// The importing country.
     pub(crate) country: String,
-    /// The exporting country: the provenance.
-    pub(crate) partner: String,
-    /// Certificate number.
-    pub(crate) number: String,
-    /// Country of origin on the certificate.
-    pub(crate) origin: OriginClaim,
-    /// Countries of origin listed for a mixed certificate.
-    pub(crate) countries_of_origin: Vec<Country>,
-    /// Lines (HS code, carats, value).
-    pub(crate) lines: Vec<CertLine>,
+    /// The certificate as presented at import (its `issuing_country` is the provenance); one
+    /// of this ledger's as the importing country reads it.
+    pub(crate) certificate: ForeignCertificate,
     /// Parcels received.
     pub(crate) parcels: Vec<ParcelId>,
     /// Who took custody.
@@ -372,10 +358,7 @@ impl Book {
                 self.transfers.push(Transfer {
                     seq,
                     time: time.clone(),
-                    parcel: o.parcel,
-                    from: o.signer.clone(),
-                    to: o.to.clone(),
-                    offered_pt: o.weight_pt.0,
+                    offer: o.clone(),
                     received_pt: weight_pt.0,
                     comp,
                 });
@@ -502,7 +485,6 @@ impl Book {
                     comp,
                     transits: Vec::new(),
                     exported: None,
-                    exported_seq: None,
                     confirmed: None,
                 });
                 self.steps.push(Step {
@@ -526,8 +508,7 @@ impl Book {
                     }
                 }
                 if let Some(c) = self.certificate_mut(certificate.as_str()) {
-                    c.exported = Some(time.clone());
-                    c.exported_seq = Some(seq);
+                    c.exported = Some((seq, time.clone()));
                 }
                 self.steps.push(Step {
                     seq,
@@ -566,8 +547,7 @@ impl Book {
                 }
                 let ids: Vec<ParcelId> = shipment.iter().map(|p| p.parcel).collect();
                 let country = self.country_of(&signer).unwrap_or_else(|| "??".into());
-                let partner = certificate.issuing_country.to_string();
-                let key = (partner.clone(), certificate.number.to_string());
+                let key = (certificate.issuing_country.to_string(), certificate.number.to_string());
                 match self.import_index.get(&key).copied() {
                     Some(i) => self.imports[i].parcels.extend(ids.iter().copied()),
                     None => {
@@ -577,11 +557,7 @@ impl Book {
                             time: time.clone(),
                             date: time.date(),
                             country,
-                            partner,
-                            number: certificate.number.to_string(),
-                            origin: certificate.country_of_origin.clone(),
-                            countries_of_origin: certificate.countries_of_origin.clone(),
-                            lines: certificate.lines.clone(),
+                            certificate: certificate.clone(),
                             parcels: ids,
                             holder: holder.clone(),
                             foreign: true,
@@ -612,17 +588,13 @@ impl Book {
                     self.certificates.iter_mut().find(|c| c.certificate.number == confirmation.certificate);
                 if let Some(c) = cert {
                     c.confirmed = Some(confirmation.date_of_receipt.clone());
-                    let c = c.certificate.clone();
+                    let certificate = c.certificate.as_foreign();
                     self.imports.push(Import {
                         seq,
                         time: time.clone(),
                         date: confirmation.date_of_receipt.clone(),
                         country,
-                        partner: c.issuing_country.to_string(),
-                        number: c.number.to_string(),
-                        origin: c.country_of_origin.clone(),
-                        countries_of_origin: Vec::new(),
-                        lines: c.lines.clone(),
+                        certificate,
                         parcels: confirmation.parcels.iter().map(|r| r.parcel).collect(),
                         holder: confirmation.holder.clone(),
                         foreign: false,

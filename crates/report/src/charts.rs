@@ -18,12 +18,8 @@ use crate::ReportError;
 pub(crate) struct Volume {
     /// e.g. `SL 2026-Q1`.
     pub(crate) label: String,
-    /// Production in points.
-    pub(crate) production_pt: u64,
-    /// Exports of the country in points.
-    pub(crate) exports_pt: u64,
-    /// Imports of the country in points.
-    pub(crate) imports_pt: u64,
+    /// The country's production, exports and imports in points, in the order of the bars.
+    pub(crate) carats_pt: [u64; 3],
 }
 
 /// One row of the value-per-carat chart: a certificate against its origin's band.
@@ -131,10 +127,7 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
     {
         let root = SVGBackend::with_string(&mut buf, (width, 340)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let ymax = nice_max(
-            data.iter().map(|d| ct(d.production_pt.max(d.exports_pt).max(d.imports_pt))).fold(0.0, f64::max)
-                * 1.35,
-        );
+        let ymax = nice_max(data.iter().flat_map(|d| d.carats_pt).map(ct).fold(0.0, f64::max) * 1.35);
         let mut chart = ChartBuilder::on(&root)
             .margin_top(34)
             .margin_right(16)
@@ -147,7 +140,7 @@ pub(crate) fn volumes(data: &[Volume]) -> Result<String, ReportError> {
         for (k, name, colour) in series {
             chart
                 .draw_series(data.iter().enumerate().map(|(i, d)| {
-                    let v = [d.production_pt, d.exports_pt, d.imports_pt][k];
+                    let v = d.carats_pt[k];
                     let x0 = i as f64 + 0.14 + 0.24 * k as f64;
                     Rectangle::new([(x0, 0.0), (x0 + 0.22, ct(v))], colour.filled())
                 }))

@@ -190,9 +190,9 @@ fn st2(book: &Book, out: &mut Vec<Flag>) {
     // Imports of a country's own origin into it, per (country, year).
     let mut imported_own: BTreeMap<(String, u32), u64> = BTreeMap::new();
     for i in &book.imports {
-        if i.origin.to_string() == i.country {
+        if i.certificate.country_of_origin.to_string() == i.country {
             *imported_own.entry((i.country.clone(), i.date.year())).or_default() +=
-                i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
+                i.certificate.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
         }
     }
     for c in &book.certificates {
@@ -345,17 +345,21 @@ fn st4(book: &Book, out: &mut Vec<Flag>) {
         }
         for t in book.transfers.iter().filter(|t| t.comp.keys().any(|s| s.site.as_ref() == Some(&site.site)))
         {
-            hit(&t.to, &t.time, "bought", t.parcel);
+            hit(&t.offer.to, &t.time, "bought", t.offer.parcel);
         }
     }
 }
 
 fn st5(book: &Book, out: &mut Vec<Flag>) {
     // Foreign certificates of mixed origin from a hub that list a single country.
-    for i in book.imports.iter().filter(|i| i.foreign && i.origin == OriginClaim::Mixed) {
+    for i in book.imports.iter().filter(|i| i.foreign) {
+        let cert = &i.certificate;
+        if cert.country_of_origin != OriginClaim::Mixed {
+            continue;
+        }
         let t = book.thresholds_at(&i.country, &i.time);
-        let listed: BTreeSet<&Country> = i.countries_of_origin.iter().collect();
-        if !t.hubs.iter().any(|h| h.as_str() == i.partner) || listed.len() != 1 {
+        let listed: BTreeSet<&Country> = cert.countries_of_origin.iter().collect();
+        if !t.hubs.contains(&cert.issuing_country) || listed.len() != 1 {
             continue;
         }
         let only = listed.iter().next().map(|c| c.to_string()).unwrap_or_default();
@@ -363,11 +367,11 @@ fn st5(book: &Book, out: &mut Vec<Flag>) {
             Rule::St5,
             format!(
                 "import under {} certificate {} of mixed origin from the trading hub {}, while its documents give a single origin ({only}) — possible origin laundering (F4)",
-                i.partner, i.number, i.partner
+                cert.issuing_country, cert.number, cert.issuing_country
             ),
             "ask the hub's authority for the original certificates of the stones; treat the shipment as of single origin in the statistics",
         );
-        f.certificate = Some(i.number.clone());
+        f.certificate = Some(cert.number.to_string());
         out.push(Flag { date: i.date.clone(), finding: f });
     }
     // Certificates of this ledger: mixed, from or through a hub, over single-origin stones.
@@ -401,17 +405,17 @@ fn sw1(book: &Book, out: &mut Vec<Flag>) {
         moves.push((e.seq, e.miner.clone(), i128::from(e.weight_pt), e.time.date()));
     }
     for t in &book.transfers {
-        moves.push((t.seq, t.from.clone(), -i128::from(t.offered_pt), t.time.date()));
-        moves.push((t.seq, t.to.clone(), i128::from(t.received_pt), t.time.date()));
+        moves.push((t.seq, t.offer.signer.clone(), -i128::from(t.offer.weight_pt.0), t.time.date()));
+        moves.push((t.seq, t.offer.to.clone(), i128::from(t.received_pt), t.time.date()));
     }
     for i in &book.imports {
-        let pt: u64 = i.lines.iter().map(|l| l.carats_pt.0).sum();
+        let pt: u64 = i.certificate.lines.iter().map(|l| l.carats_pt.0).sum();
         moves.push((i.seq, i.holder.clone(), i128::from(pt), i.date.clone()));
     }
     for c in &book.certificates {
-        if let (Some(t), Some(seq)) = (&c.exported, c.exported_seq) {
+        if let Some((seq, t)) = &c.exported {
             moves.push((
-                seq,
+                *seq,
                 c.certificate.exporter.actor.clone(),
                 -i128::from(c.certificate.carats()),
                 t.date(),

@@ -67,7 +67,7 @@ pub fn graph_dot(book: &Book, target: &Target) -> Result<String, ReportError> {
     // A certificate's graph ends at its export (or its issue, before the shipment left).
     let end = cert_number.and_then(|n| {
         let c = book.certificate(n)?;
-        Some(c.exported_seq.unwrap_or(c.seq))
+        Some(c.exported.as_ref().map_or(c.seq, |(seq, _)| *seq))
     });
     // The steps touching these parcels, in order; certificates and exports only for the target.
     let steps: Vec<_> = book

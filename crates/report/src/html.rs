@@ -382,7 +382,7 @@ pub fn render_html(input: &HtmlInput<'_>) -> Result<String, ReportError> {
         let flagged = input.flags.iter().any(|f| f.finding.certificate.as_deref() == Some(n.as_str()));
         let status = match (&c.exported, &c.confirmed) {
             (_, Some(d)) => format!("exported, receipt confirmed {d}"),
-            (Some(t), None) => format!("exported {}", t.date()),
+            (Some((_, t)), None) => format!("exported {}", t.date()),
             (None, None) => "issued, not yet exported".into(),
         };
         let _ = writeln!(
@@ -518,27 +518,21 @@ fn origin_text(c: &crate::book::Cert) -> String {
 /// Production, exports and imports per country and quarter.
 fn volumes(book: &Book) -> Vec<Volume> {
     use std::collections::BTreeMap;
-    let mut m: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
+    let mut m: BTreeMap<(String, String), [u64; 3]> = BTreeMap::new();
     for e in &book.extractions {
         let q = Period::quarter_of(&e.time.date()).label;
-        m.entry((e.country.clone(), q)).or_default().0 += e.weight_pt;
+        m.entry((e.country.clone(), q)).or_default()[0] += e.weight_pt;
     }
     for c in &book.certificates {
         let q = Period::quarter_of(&c.certificate.date_of_issue).label;
-        m.entry((c.certificate.issuing_country.to_string(), q)).or_default().1 += c.certificate.carats();
+        m.entry((c.certificate.issuing_country.to_string(), q)).or_default()[1] += c.certificate.carats();
     }
     for i in &book.imports {
         let q = Period::quarter_of(&i.date).label;
-        m.entry((i.country.clone(), q)).or_default().2 += i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
+        m.entry((i.country.clone(), q)).or_default()[2] +=
+            i.certificate.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
     }
-    m.into_iter()
-        .map(|((c, q), (p, x, i))| Volume {
-            label: format!("{c} {q}"),
-            production_pt: p,
-            exports_pt: x,
-            imports_pt: i,
-        })
-        .collect()
+    m.into_iter().map(|((c, q), carats_pt)| Volume { label: format!("{c} {q}"), carats_pt }).collect()
 }
 
 /// Each certificate's US$/ct against its origin's band.

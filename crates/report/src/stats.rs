@@ -252,17 +252,23 @@ impl Stats {
         // Imports: shipments received in the period.
         let mut imports: BTreeMap<TradeKey, (BTreeSet<String>, u64, u64)> = BTreeMap::new();
         for i in book.imports.iter().filter(|i| period.contains(&i.date)) {
-            for l in &i.lines {
-                let key =
-                    (i.country.clone(), l.hs_code.to_string(), i.partner.clone(), origin_label(&i.origin));
+            let c = &i.certificate;
+            let partner = c.issuing_country.to_string();
+            for l in &c.lines {
+                let key = (
+                    i.country.clone(),
+                    l.hs_code.to_string(),
+                    partner.clone(),
+                    origin_label(&c.country_of_origin),
+                );
                 let e = imports.entry(key).or_default();
-                e.0.insert(format!("{} {}", i.partner, i.number));
+                e.0.insert(format!("{partner} {}", c.number));
                 e.1 += l.carats_pt.0;
                 e.2 += l.value_usd_cents.0;
             }
             let t = totals.entry(i.country.clone()).or_insert_with(|| total(&i.country));
-            t.imports_pt += i.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
-            t.imports_usd_cents += i.lines.iter().map(|l| l.value_usd_cents.0).sum::<u64>();
+            t.imports_pt += c.lines.iter().map(|l| l.carats_pt.0).sum::<u64>();
+            t.imports_usd_cents += c.lines.iter().map(|l| l.value_usd_cents.0).sum::<u64>();
             t.import_certificates += 1;
         }
 

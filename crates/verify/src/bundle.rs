@@ -95,19 +95,7 @@ impl ProvenShipment {
             }
             _ => Vec::new(),
         };
-        kpledger_model::ForeignCertificate {
-            number: c.number.clone(),
-            issuing_country: c.issuing_country.clone(),
-            issuing_authority: c.issuing_authority.clone(),
-            country_of_origin: c.country_of_origin.clone(),
-            countries_of_origin,
-            date_of_issue: c.date_of_issue.clone(),
-            date_of_expiry: c.date_of_expiry.clone(),
-            exporter: c.exporter.name.clone(),
-            importer: c.importer.name.clone(),
-            lines: c.lines.clone(),
-            parcel_count: c.parcel_count,
-        }
+        kpledger_model::ForeignCertificate { countries_of_origin, ..c.as_foreign() }
     }
 
     /// Each certified parcel as an import admits it: its id (so that it keeps its provenance,

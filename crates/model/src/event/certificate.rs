@@ -139,6 +139,24 @@ impl Certificate {
     pub fn value(&self) -> u64 {
         self.lines.iter().fold(0u64, |a, l| a.saturating_add(l.value_usd_cents.0))
     }
+    /// The certificate as the importing country sees it, the form of `Payload::Import`'s
+    /// `certificate`: every field as validated, the exporter and importer by name, and no
+    /// countries of origin listed (a certificate of this ledger gives none).
+    pub fn as_foreign(&self) -> ForeignCertificate {
+        ForeignCertificate {
+            number: self.number.clone(),
+            issuing_country: self.issuing_country.clone(),
+            issuing_authority: self.issuing_authority.clone(),
+            country_of_origin: self.country_of_origin.clone(),
+            countries_of_origin: Vec::new(),
+            date_of_issue: self.date_of_issue.clone(),
+            date_of_expiry: self.date_of_expiry.clone(),
+            exporter: self.exporter.name.clone(),
+            importer: self.importer.name.clone(),
+            lines: self.lines.clone(),
+            parcel_count: self.parcel_count,
+        }
+    }
 }
 
 /// A certificate issued outside this ledger, as presented at import.
