@@ -7,21 +7,34 @@
 //! there, with real file names and ids, and `--time` for signed events. A trailing remark in
 //! parentheses is for the reader; `(exit N)` gives its exit code, `(needs …)`/`(runs …)` marks
 //! one the test cannot run.
+//!
+//! Here: the `Command` enum, the subcommand enums (`args/`), the value parsers
+//! (`args/value.rs`) and the flag groups several command modules share. A command that is one
+//! struct of flags declares it in the module that runs it (`commands/*.rs`, `bench.rs`), with
+//! private fields; the rules above hold for its help text there too.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use kpledger_model::{ActorId, Time};
 
+use crate::bench::BenchArgs;
+use crate::commands::certificate::{BundleArgs, TransitArgs};
+use crate::commands::demo::DemoArgs;
+use crate::commands::governance::InitArgs;
+use crate::commands::ingest::{IngestArgs, MigrateArgs};
+use crate::commands::query::RulesArgs;
+use crate::commands::report::{GraphArgs, ReportArgs, StatsArgs};
+use crate::commands::serve::{GetArgs, ServeArgs, SubmitArgs};
+use crate::commands::trade::{ExtractArgs, MergeArgs, SealArgs, SplitArgs, ValueArgs};
+use crate::commands::verify::VerifyArgs;
+
 mod certificate;
 mod epcis;
 mod governance;
-mod ingest;
 mod ledger;
 mod log;
 mod query;
-mod report;
-mod service;
 mod trade;
 pub(crate) mod value;
 mod witness;
@@ -29,12 +42,9 @@ mod witness;
 pub(crate) use certificate::*;
 pub(crate) use epcis::*;
 pub(crate) use governance::*;
-pub(crate) use ingest::*;
 pub(crate) use ledger::*;
 pub(crate) use log::*;
 pub(crate) use query::*;
-pub(crate) use report::*;
-pub(crate) use service::*;
 pub(crate) use trade::*;
 pub(crate) use witness::*;
 
@@ -118,15 +128,6 @@ pub(crate) enum Command {
     /// The ledger's store as a whole: copy a ledger into an empty store
     #[command(subcommand)]
     Ledger(LedgerCmd),
-}
-
-/// The provenance graph's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum GraphFormat {
-    /// Graphviz DOT text
-    Dot,
-    /// SVG, laid out by kpledger
-    Svg,
 }
 
 /// How to open the ledger.

@@ -55,7 +55,7 @@ pub(crate) fn run(cmd: Command) -> Result<u8> {
         Command::Serve(a) => serve::serve_cmd(a),
         Command::Submit(a) => serve::submit_cmd(a),
         Command::Get(a) => serve::get_cmd(a),
-        Command::Bench(a) => serve::bench(a),
+        Command::Bench(a) => crate::bench::bench(a),
         Command::Parcel(p) => query::parcel_cmd(p),
         Command::Rules(a) => query::rules(a),
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use kpledger_model::{ActorId, Country, Date, Origin, Role, SiteId, Text, Time};
+use kpledger_model::{ActorId, Country, Date, Role, SiteId, Text};
 
 use super::value::{self};
 use super::*;
@@ -196,33 +196,4 @@ pub(crate) enum SiteCmd {
     },
     /// List mine sites
     List(ListArgs),
-}
-
-/// Create a new ledger, signed into being by its root authority
-///
-/// Example: kpledger init --ledger lr.kpl --origin kpledger.lr/national --id lr.gdo
-///   --name "Government Diamond Office" --country LR --key lr.pem
-#[derive(Debug, Args)]
-pub(crate) struct InitArgs {
-    /// The ledger file to create (must not exist)
-    #[arg(long, env = "KPLEDGER_LEDGER")]
-    pub(crate) ledger: PathBuf,
-    /// The log origin name, e.g. kpledger.sl/national
-    #[arg(long, value_parser = value::origin)]
-    pub(crate) origin: Origin,
-    /// The root authority's actor id, e.g. sl.nma
-    #[arg(long, value_parser = value::actor)]
-    pub(crate) id: ActorId,
-    /// The root authority's name
-    #[arg(long, value_parser = value::text)]
-    pub(crate) name: Text,
-    /// The root authority's country (ISO 3166-1 alpha-2)
-    #[arg(long, value_parser = value::country)]
-    pub(crate) country: Country,
-    /// The root authority's private key
-    #[arg(long)]
-    pub(crate) key: PathBuf,
-    /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
-    #[arg(long, value_parser = value::time)]
-    pub(crate) time: Option<Time>,
 }

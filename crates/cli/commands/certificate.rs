@@ -4,9 +4,10 @@ use super::common::*;
 use super::sign::*;
 use super::verify::*;
 use crate::args::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use kpledger_core::Ledger;
 use kpledger_model::{
     ActorId, Cents, CertImporter, ForeignCertificate, HsCode, ImportConfirmation, ImportParcel, ParcelId,
@@ -286,6 +287,51 @@ pub(crate) fn current_refs(ledger: &Ledger, number: &Text) -> Result<Vec<ParcelR
         .collect()
 }
 
+/// A transit country's authority records a certified shipment passing through (TR-1)
+///
+/// KPCS Section III(d): a Participant through whose territory a shipment transits checks
+/// that it leaves as it entered, unopened, its seals and certificate intact. Sign with the
+/// transit country's authority key: the transit country is the signer's country. What was
+/// found defaults to what the certificate states; give what you actually found. The ledger
+/// refuses (TR-1, exit 1) a container opened in transit, seals on exit other than those on
+/// entry and on the certificate, carats or parcels on exit other than on entry, or not the
+/// certificate's (carats short by at most the issuing country's tolerance), and a shipment
+/// that was not exported or was already received.
+///
+/// Example, Guinea's shipment to Dubai through Sierra Leone (after `kpledger demo`):
+///   kpledger transit --ledger kpledger-demo/ledger.kpl --key kpledger-demo/keys/sl.nma.pem \
+///     --number GN-2026-000117
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct TransitArgs {
+    #[command(flatten)]
+    sign: SignArgs,
+    /// The certificate number
+    #[arg(long, value_parser = value::reference)]
+    number: Text,
+    /// Carats weighed on entry (default: the certificate's)
+    #[arg(long, value_parser = value::carats)]
+    carats_in: Option<Points>,
+    /// Carats weighed on exit (default: as on entry)
+    #[arg(long, value_parser = value::carats)]
+    carats_out: Option<Points>,
+    /// Parcels counted on entry (default: the certificate's)
+    #[arg(long)]
+    parcels_in: Option<u32>,
+    /// Parcels counted on exit (default: as on entry)
+    #[arg(long)]
+    parcels_out: Option<u32>,
+    /// A container seal found on entry; repeat for each (default: the certificate's seals)
+    #[arg(long = "seal-in", value_name = "SEAL", value_parser = value::reference)]
+    seals_in: Vec<Text>,
+    /// A container seal found on exit; repeat for each (default: as on entry)
+    #[arg(long = "seal-out", value_name = "SEAL", value_parser = value::reference)]
+    seals_out: Vec<Text>,
+    /// The container was opened in transit
+    #[arg(long)]
+    opened: bool,
+}
+
 pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
     let TransitArgs {
         sign,
@@ -325,6 +371,26 @@ pub(crate) fn transit(a: TransitArgs) -> Result<u8> {
             opened,
         })
     })
+}
+
+/// Write a certificate's evidence bundle: one JSON file an importer verifies offline
+///
+/// Example: kpledger bundle --ledger sl.kpl --certificate SL-2026-004312 --out sl-bundle.json
+#[derive(Debug, Args)]
+pub(crate) struct BundleArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// The certificate number
+    #[arg(long, value_parser = value::reference)]
+    certificate: Text,
+    /// Where to write the bundle
+    #[arg(long)]
+    out: PathBuf,
+    /// Take the newest checkpoint cosigned by this trust policy's witness quorum (a
+    /// checkpoint counts as published once the quorum cosigned it); default: the newest (with
+    /// --server: the checkpoint the server chooses)
+    #[arg(long, value_name = "FILE", conflicts_with = "server")]
+    policy: Option<PathBuf>,
 }
 
 pub(crate) fn bundle(a: BundleArgs) -> Result<u8> {

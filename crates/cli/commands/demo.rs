@@ -1,10 +1,10 @@
 //! `kpledger demo`.
 
-use crate::args::*;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use clap::Args;
 use kpledger_model::{Cents, Points};
 use kpledger_verify::Finding;
 
@@ -15,7 +15,7 @@ use crate::{FOUND, OK};
 pub(crate) fn demo_cmd(dir: &Path, database: Option<&str>, parcels: u32, json: bool) -> Result<u8> {
     let s = kpledger_core::demo::run_in(dir, database, parcels, &mut |m| render::step(m))?;
     // The summary names a database without its password; it is opened with it.
-    let ledger = database.map_or_else(|| s.ledger.clone(), std::path::PathBuf::from);
+    let ledger = database.map_or_else(|| s.ledger.clone(), PathBuf::from);
     let (reports, flags) = report::demo_reports(&s.dir, &ledger, &s.report)?;
     if json {
         let mut v = serde_json::to_value(&s)?;
@@ -134,6 +134,34 @@ pub(crate) fn demo_cmd(dir: &Path, database: Option<&str>, parcels: u32, json: b
     }
     let all_ok = s.report.ok && s.bundle_reports.iter().all(|b| b.ok);
     Ok(if all_ok { OK } else { FOUND })
+}
+
+/// Build a realistic Mano River Union ledger, verify it, and print a summary
+///
+/// Enrols the four national KP authorities, their mine sites and licensed actors, mines
+/// parcels in Sierra Leone, Liberia, Guinea and Cote d'Ivoire, trades them along each
+/// country's legal chain, splits and merges them, values and seals the export lots.
+/// Writes DIR/ledger.kpl, DIR/keys/ (demo keys: public knowledge, never use them for
+/// real), DIR/manifest.json, and the regulator's report DIR/report.html with the KP
+/// statistics DIR/stats.txt, stats.json and stats.csv (see `kpledger report`, `stats`).
+///
+/// Example: kpledger demo mru --parcels 40
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Directory to write into; must be new or empty
+    #[arg(default_value = "kpledger-demo")]
+    dir: PathBuf,
+    /// How many parcels to mine across the four countries (at least 8)
+    #[arg(long, default_value_t = 24)]
+    parcels: u32,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+    /// Write the ledger into this empty PostgreSQL database (postgres://USER:PASSWORD@HOST/DB;
+    /// also read from KPLEDGER_LEDGER when that holds a postgres:// URL) instead of
+    /// DIR/ledger.kpl; the keys, bundles, reports and manifest still go to DIR
+    #[arg(long, value_name = "URL")]
+    ledger: Option<String>,
 }
 
 pub(crate) fn demo(a: DemoArgs) -> Result<u8> {

@@ -7,10 +7,11 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use kpledger_core::Ledger;
 use kpledger_model::{
-    ActorRecord, Country, Event, EventBody, Licence, Payload, Policy, PublicKey, Role, SecretKey, SiteRecord,
-    Text,
+    ActorId, ActorRecord, Country, Event, EventBody, Licence, Origin, Payload, Policy, PublicKey, Role,
+    SecretKey, SiteRecord, Text, Time,
 };
 
 use crate::OK;
@@ -139,6 +140,35 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot create {} (kpledger does not overwrite keys)", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
+}
+
+/// Create a new ledger, signed into being by its root authority
+///
+/// Example: kpledger init --ledger lr.kpl --origin kpledger.lr/national --id lr.gdo
+///   --name "Government Diamond Office" --country LR --key lr.pem
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The ledger file to create (must not exist)
+    #[arg(long, env = "KPLEDGER_LEDGER")]
+    ledger: PathBuf,
+    /// The log origin name, e.g. kpledger.sl/national
+    #[arg(long, value_parser = value::origin)]
+    origin: Origin,
+    /// The root authority's actor id, e.g. sl.nma
+    #[arg(long, value_parser = value::actor)]
+    id: ActorId,
+    /// The root authority's name
+    #[arg(long, value_parser = value::text)]
+    name: Text,
+    /// The root authority's country (ISO 3166-1 alpha-2)
+    #[arg(long, value_parser = value::country)]
+    country: Country,
+    /// The root authority's private key
+    #[arg(long)]
+    key: PathBuf,
+    /// Time of signing (default: now), e.g. 2026-03-01T09:00:00Z
+    #[arg(long, value_parser = value::time)]
+    time: Option<Time>,
 }
 
 pub(crate) fn init(a: InitArgs) -> Result<u8> {

@@ -4,6 +4,7 @@ use super::common::*;
 use super::sign::*;
 use crate::args::*;
 use anyhow::{Result, anyhow};
+use clap::Args;
 use kpledger_verify::ParcelStatus;
 use kpledger_verify::stored::AsStored;
 use kpledger_verify::{ParcelState, Rule};
@@ -117,6 +118,14 @@ pub(crate) fn origin_members(p: &ParcelState) -> Vec<String> {
         v.push("unknown".into());
     }
     v
+}
+
+/// List the rule codes the verifier applies
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn rules(a: RulesArgs) -> Result<u8> {

@@ -6,13 +6,14 @@ use crate::args::*;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use kpledger_model::{Bundle, Date, Event, ParsedEvent};
 use kpledger_report::{Book, CheckpointStatus, Flag, HtmlInput, Period, Target};
 use kpledger_verify::Report;
 use kpledger_verify::{SigMode, verify_bundle};
 
 use super::common::{open, parcel_among, read_input, write_new};
-use crate::args::{GraphFormat, OpenArgs};
+use crate::args::OpenArgs;
 use crate::{FOUND, OK};
 
 /// The events of a bundle file with their ledger positions, and its checkpoint note.
@@ -205,14 +206,124 @@ pub(crate) fn demo_reports(
     Ok((written, flags))
 }
 
+/// KP statistics (Annex III) of a period: production, exports, imports, red flags
+///
+/// Production by country of origin, region and mine site (carats, and value at the
+/// miner's first sale); exports and imports by country, HS code, partner and origin, with
+/// carats, US$, US$/ct and the number of certificates. Origin (where the stones were
+/// mined) and provenance (the last exporting country) are kept apart: a cross-border
+/// import counts as an import, never as production, and `EXPORTS by country of origin`
+/// shares mixed-origin lots out by their recorded history. The statistical red flags
+/// (ST-1..ST-5, SW-1, see `kpledger rules`) dated in the period are listed at the end.
+///
+/// Annex III asks for production every half-year and trade every quarter: use
+/// --period 2026-H1 for production returns and --period 2026-Q3 for trade returns.
+/// Without a period: the whole ledger. Exit 0 (red flags are warnings), 2 on bad input.
+///
+/// Examples:
+///   kpledger stats --ledger kpledger-demo/ledger.kpl --period 2026-Q1
+///   kpledger stats --ledger sl.kpl --from 2026-01-01 --to 2026-02-15 --csv > sl.csv
+///   kpledger stats --ledger sl.kpl --period 2026-H1 --json   (schemas/stats.schema.json)
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    /// A year (2026), half-year (2026-H1, 2026-H2) or quarter (2026-Q1 .. 2026-Q4)
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    period: Option<String>,
+    /// First day (default: the ledger's first event)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = value::date)]
+    from: Option<Date>,
+    /// Last day, included (default: the ledger's latest event)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = value::date)]
+    to: Option<Date>,
+    /// Print JSON (schemas/stats.schema.json)
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print one CSV table (RFC 4180) with a `section` column
+    #[arg(long)]
+    csv: bool,
+}
+
 pub(crate) fn stats(a: StatsArgs) -> Result<u8> {
     let StatsArgs { ledger, period, from, to, json, csv } = a;
     stats_cmd(&ledger, period.as_deref(), from, to, json, csv)
 }
 
+/// Write the regulator's HTML report of a ledger or of one evidence bundle
+///
+/// One self-contained file (no script, font or network): the verdict first, summary
+/// figures, findings and red flags grouped by certificate, charts of production against
+/// exports and of US$/ct against the benchmark band, each certificate's provenance graph
+/// (mine sites → handovers, splits, merges → export lot, carats on every edge), and the
+/// checkpoint and witness status. Verifies first: exit 0 verified (warnings allowed),
+/// 1 an error was found (the report is still written and says so), 2 could not run.
+///
+/// Examples:
+///   kpledger report --html mru.html --ledger kpledger-demo/ledger.kpl
+///   kpledger report --html sl.html --bundle kpledger-demo/bundles/SL-2026-004312.json --policy kpledger-demo/trust-policy.txt
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct ReportArgs {
+    /// Where to write the HTML file (must not exist)
+    #[arg(long, value_name = "OUT")]
+    html: PathBuf,
+    /// The ledger file
+    #[arg(long, conflicts_with = "bundle", required_unless_present = "bundle")]
+    ledger: Option<PathBuf>,
+    /// An evidence bundle (needs --policy)
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
+    open: OpenArgs,
+}
+
 pub(crate) fn report(a: ReportArgs) -> Result<u8> {
     let ReportArgs { html, ledger, bundle, trust, open } = a;
     report_cmd(&html, ledger.as_deref(), bundle.as_deref(), &trust, &open)
+}
+
+/// Draw the provenance graph of a certificate or a parcel, back to the mine sites
+///
+/// Nodes are mine sites, handovers, splits, merges, valuation, sealing and the export;
+/// every edge carries the parcel's carats. DOT for Graphviz or other tools, or SVG laid
+/// out by kpledger itself.
+///
+/// Examples:
+///   kpledger graph SL-2026-004312 --ledger kpledger-demo/ledger.kpl --format svg --out sl-graph.svg
+///   kpledger graph 019cb030-95a0-72d7 --ledger kpledger-demo/ledger.kpl --format dot | dot -Tpng > parcel.png   (needs Graphviz)
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct GraphArgs {
+    /// A KP certificate number, or a parcel id (or a unique prefix of at least 8 hex digits)
+    #[arg(value_name = "PARCEL_OR_CERT")]
+    target: String,
+    /// The ledger file
+    #[arg(long, env = "KPLEDGER_LEDGER", conflicts_with = "bundle", required_unless_present = "bundle")]
+    ledger: Option<PathBuf>,
+    /// An evidence bundle instead of a ledger
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+    format: GraphFormat,
+    /// Write to this file (must not exist) instead of standard output
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    open: OpenArgs,
+}
+
+/// The provenance graph's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT text
+    Dot,
+    /// SVG, laid out by kpledger
+    Svg,
 }
 
 pub(crate) fn graph(a: GraphArgs) -> Result<u8> {

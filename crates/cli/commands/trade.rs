@@ -7,9 +7,10 @@ use super::common::*;
 use super::sign::*;
 use crate::args::*;
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
 use kpledger_model::canonical::from_slice_strict;
 use kpledger_model::{ActorId, Event, EventBody, Offer, OfferBody, OfferKind, Payload, SecretKey};
-use kpledger_model::{Cents, NewParcel, ParcelId, ParcelRef, Points, Time, canonical};
+use kpledger_model::{Cents, HsCode, NewParcel, ParcelId, ParcelRef, Points, SiteId, Text, Time, canonical};
 
 use crate::OK;
 use crate::args::HandoverCmd;
@@ -166,6 +167,31 @@ pub(crate) fn handover_cmd(h: HandoverCmd) -> Result<u8> {
     }
 }
 
+/// A miner registers a new parcel at a licensed mine site
+///
+/// Example: kpledger extract --ledger sl.kpl --key koroma.pem --site sl.kono.koidu-12
+///   --weight 12.34 --stones 9 --hs 7102.31 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct ExtractArgs {
+    #[command(flatten)]
+    event: EventArgs,
+    /// The mine site
+    #[arg(long, value_parser = value::site)]
+    site: SiteId,
+    /// Weight in carats, at most two decimals (e.g. 12.34)
+    #[arg(long, value_parser = value::carats)]
+    weight: Points,
+    /// Number of stones
+    #[arg(long)]
+    stones: u32,
+    /// HS code: 7102.10 (unsorted), 7102.21 (industrial) or 7102.31 (gem)
+    #[arg(long, default_value = "7102.10", value_parser = value::hs_code)]
+    hs: HsCode,
+    /// Parcel id to use (default: a new UUID v7)
+    #[arg(long, value_parser = value::parcel_id)]
+    parcel: Option<ParcelId>,
+}
+
 pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
     let ExtractArgs { event, site, weight, stones, hs, parcel } = a;
     let parcel = match parcel {
@@ -174,6 +200,26 @@ pub(crate) fn extract(a: ExtractArgs) -> Result<u8> {
     };
     let payload = Payload::Extraction { parcel, site, weight_pt: weight, stones, hs_code: hs };
     sign_event(&event, |_, _| Ok(payload))
+}
+
+/// The holder splits a parcel into several (e.g. sorting by size)
+///
+/// Example: kpledger split --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+///   --into 7.20 --into 5.14 --time 2026-03-20T09:00:00Z
+///
+/// With --server URL and --as, the holder splits from its own machine without the ledger file:
+/// the parcel's head is read from the server and the split submitted to it (as `extract`,
+/// `merge`, `value`, `seal` and `handover offer/accept` do).
+#[derive(Debug, Args)]
+pub(crate) struct SplitArgs {
+    #[command(flatten)]
+    on: ContinueArgs,
+    /// Weight of each part in carats (give one --into per part)
+    #[arg(long = "into", required = true, num_args = 1, value_parser = value::carats)]
+    into: Vec<Points>,
+    /// Stones in each part, in the same order (default: shared by weight)
+    #[arg(long = "stones", num_args = 1)]
+    stones: Vec<u32>,
 }
 
 pub(crate) fn split(a: SplitArgs) -> Result<u8> {
@@ -195,6 +241,36 @@ pub(crate) fn split(a: SplitArgs) -> Result<u8> {
             .collect::<Result<_>>()?;
         Ok(Payload::Split { parcel: id, prev: p.head, outputs })
     })
+}
+
+/// Government valuer records the official valuation of an export lot
+///
+/// Example: kpledger value --ledger sl.kpl --key pmt.pem --parcel 019d0000-0000-7000-8000-00000000000f
+///   --exporter 41000 --government 42640 --independent 41820 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct ValueArgs {
+    #[command(flatten)]
+    on: ContinueArgs,
+    /// The exporter's declared value, US$
+    #[arg(long, value_parser = value::usd)]
+    exporter: Cents,
+    /// The government valuer's value, US$
+    #[arg(long, value_parser = value::usd)]
+    government: Cents,
+    /// The independent valuer's value, US$
+    #[arg(long, value_parser = value::usd)]
+    independent: Option<Cents>,
+    /// Final value, US$ (default: by the country's valuation rule)
+    #[arg(long = "final", value_parser = value::usd)]
+    final_value: Option<Cents>,
+    /// Export duty, US$ (default: the country's rate applied to the final value; with
+    /// --card, where the ledger's policy is not at hand, give it, with --final: ingest checks
+    /// both against the policy in force, EX-2)
+    #[arg(long, value_parser = value::usd)]
+    duty: Option<Cents>,
+    /// Weight found at valuation in carats (default: the parcel's weight)
+    #[arg(long, value_parser = value::carats)]
+    weight: Option<Points>,
 }
 
 pub(crate) fn value(a: ValueArgs) -> Result<u8> {
@@ -237,12 +313,38 @@ pub(crate) fn value(a: ValueArgs) -> Result<u8> {
     })
 }
 
+/// The authority seals an export lot in a tamper-resistant container
+///
+/// Example: kpledger seal --ledger sl.kpl --key nma.pem --parcel 019d0000-0000-7000-8000-000000000010
+///   --seal SL-SEAL-2026-0102 --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct SealArgs {
+    #[command(flatten)]
+    on: ContinueArgs,
+    /// Container seal number, of A-Z, 0-9, '-', '.', '/' (repeat for several)
+    #[arg(long = "seal", required = true, num_args = 1, value_parser = value::reference)]
+    seals: Vec<Text>,
+}
+
 pub(crate) fn seal(a: SealArgs) -> Result<u8> {
     let SealArgs { on, seals } = a;
     // With a card, the authority seals: its actor id is given with --as.
     sign_on_parcel(on, false, |id, p, _| {
         Ok(Payload::Seal { parcel: id, prev: p.head, weight_pt: p.weight_pt, seal_ids: seals })
     })
+}
+
+/// Who signs an event that continues one parcel, and where the parcel's head comes from: the
+/// ledger file, a server (--server) or the parcel's card (--card).
+#[derive(Debug, Args)]
+pub(crate) struct ContinueArgs {
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    card: CardArgs,
+    /// The parcel: its id or a unique prefix of at least 8 hex digits (the whole id with --server)
+    #[arg(long, value_parser = value::parcel)]
+    parcel: IdArg,
 }
 
 /// Signs the event `make` builds on the parcel's head, read from its card (`holder_signs`: the
@@ -263,6 +365,24 @@ fn sign_on_parcel(
         let (id, p) = src.parcel(&parcel)?;
         make(id, card::Known::of_state(&p), Some((src, signer)))
     })
+}
+
+/// The holder merges parcels into one (e.g. assembling an export lot)
+///
+/// Example: kpledger merge --ledger sl.kpl --key kamara.pem --parcel 019d0000-0000-7000-8000-00000000000b
+///   --parcel 019d0000-0000-7000-8000-00000000000c --time 2026-03-20T09:00:00Z
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    #[command(flatten)]
+    event: EventArgs,
+    #[command(flatten)]
+    card: CardArgs,
+    /// The parcels to merge (two or more; with --card, the cards' parcels by default)
+    #[arg(long = "parcel", required_unless_present = "card", num_args = 1, value_parser = value::parcel)]
+    parcels: Vec<IdArg>,
+    /// Weight of the merged parcel in carats (default: the sum of the inputs)
+    #[arg(long, value_parser = value::carats)]
+    weight: Option<Points>,
 }
 
 pub(crate) fn merge(a: MergeArgs) -> Result<u8> {
