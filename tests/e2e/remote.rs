@@ -198,7 +198,7 @@ fn a_dealer_hands_over_splits_and_merges_against_the_server_with_only_its_key() 
 
 /// PEM files of a certificate for 127.0.0.1 in `dir`: `NAME.crt` and `NAME.key`, issued by
 /// `issuer` (a private CA), or self-signed.
-fn tls_files(
+pub(crate) fn tls_files(
     dir: &Path,
     name: &str,
     issuer: Option<&rcgen::Issuer<'_, rcgen::KeyPair>>,
@@ -215,6 +215,106 @@ fn tls_files(
     (c, k)
 }
 
+/// An authority's private CA (written as `ca.pem` in `dir`), that issues its servers'
+/// certificates.
+pub(crate) fn private_ca(
+    dir: &Path,
+) -> (rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, std::path::PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "NMA private CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let ca_pem = dir.join("ca.pem");
+    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    (ca, ca_pem)
+}
+
+/// An https:// front, on 127.0.0.1 (port 0), for the plain-HTTP server at `backend`
+/// (`http://127.0.0.1:PORT` and a path prefix), with a certificate for 127.0.0.1 that `ca`
+/// issued: each connection carries one request, passed on whole with `Connection: close`,
+/// and the answer passed back. Returns its URL (`https://127.0.0.1:PORT` and the same prefix).
+/// It accepts for 120 s or 64 connections at the most, then stops by itself.
+pub(crate) fn tls_front(dir: &Path, backend: &str, ca: &rcgen::Issuer<'_, rcgen::KeyPair>) -> String {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (crt, key) = tls_files(dir, "front", Some(ca));
+    let certs = vec![CertificateDer::from_pem_file(&crt).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    // ring, as the service's own TLS (crates/serve: deprecated for want of post-quantum key
+    // exchange, which these tests do not need).
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let config = std::sync::Arc::new(config);
+    let rest = backend.strip_prefix("http://").unwrap();
+    let (addr, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr = addr.to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}{prefix}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut served = 0;
+        while served < 64 && std::time::Instant::now() < until {
+            let Ok((tcp, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            };
+            served += 1;
+            let _ = tcp.set_nonblocking(false);
+            let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let conn = rustls::ServerConnection::new(std::sync::Arc::clone(&config)).unwrap();
+            // A client that refuses the certificate ends the connection in the handshake.
+            let _ = pass_on(&mut rustls::StreamOwned::new(conn, tcp), &addr);
+        }
+    });
+    url
+}
+
+/// One request read from `client` (its head, and a body of its Content-Length), sent to
+/// `backend` with `Connection: close`, and the whole answer sent back.
+fn pass_on(client: &mut (impl std::io::Read + std::io::Write), backend: &str) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let find = |b: &[u8], what: &[u8]| b.windows(what.len()).position(|w| w == what);
+    let mut request = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+        if let Some(i) = find(&request, b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+    while request.len() < head_end + length {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let line_end = find(&request, b"\r\n").unwrap_or(0) + 2;
+    let mut server = std::net::TcpStream::connect(backend)?;
+    server.write_all(&request[..line_end])?;
+    server.write_all(b"Connection: close\r\n")?;
+    server.write_all(&request[line_end..])?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer)?;
+    client.write_all(&answer)?;
+    client.flush()
+}
+
 /// An https:// server whose certificate no public authority issued: the authority's private
 /// CA's, or a test deployment's self-signed one. `--ca-cert FILE` (or `KPLEDGER_CA_CERT`)
 /// trusts the file's certificates for `get`, `submit` and the `--server` commands; without it
@@ -225,13 +325,7 @@ fn a_server_certificate_from_a_private_ca_or_self_signed_is_trusted_with_ca_cert
     let t = Trade::new("remote-tls");
     kp!("log", "publish", "--ledger", &t.ledger, "--key", &t.nma).run().ok();
     // The authority's private CA, and the server's certificate issued by it.
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "NMA private CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let ca_pem = t.dir.join("nma-ca.pem");
-    std::fs::write(&ca_pem, ca.pem()).unwrap();
+    let (ca, ca_pem) = private_ca(t.dir.path());
     let (crt, key) = tls_files(t.dir.path(), "server", Some(&ca));
     let (c, k) = (crt.to_str().unwrap(), key.to_str().unwrap());
     let server = Server::start_with(&t.ledger, &["--tls-cert", c, "--tls-key", k]);

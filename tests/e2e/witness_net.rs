@@ -19,6 +19,7 @@ use kpledger_model::note::{Checkpoint, Note, SignerKey, VerifierKey, Verifiers};
 use kpledger_verify::merkle;
 
 use crate::crash::{DemoSource, Rng};
+use crate::serve::Server;
 use crate::util::{BIN, KillOnDrop, TempDir};
 
 /// A running `kpledger witness serve`; killed when dropped.
@@ -702,79 +703,110 @@ fn interop_kpledger_witness_cosigns_a_foreign_log() {
 fn serve_sends_its_checkpoints_to_the_witnesses() {
     let dir = TempDir::new("serve-witnessing");
     let Network { src, ledger, root_key, mut ws, policy_file } = Network::start(&dir);
-    let names = WITNESSES;
-
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--checkpoint-every", "1", "--ledger"])
-        .arg(&ledger)
-        .arg("--checkpoint-key")
-        .arg(&root_key)
-        .arg("--witness-policy")
-        .arg(&policy_file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kpledger serve");
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut first).unwrap();
-    let url =
-        first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{first}"));
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let server = KillOnDrop(server);
-
-    // The newest stored checkpoint's size, and which of the witnesses cosigned it.
-    let newest = || -> (u64, Vec<&str>) {
-        let conn = rusqlite::Connection::open_with_flags(&ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-        let row: Option<(i64, String)> = conn
-            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .ok();
-        let Some((size, note)) = row else { return (0, Vec::new()) };
-        let by = names
-            .iter()
-            .copied()
-            .filter(|n| note.lines().any(|l| l.starts_with(&format!("— {n} "))))
-            .collect();
-        (size as u64, by)
-    };
-    // Waits (at most 60 s) until the newest checkpoint covers `size` and is cosigned by `want`.
-    let wait_for = |size: u64, want: usize| {
-        let start = Instant::now();
-        loop {
-            let (s, by) = newest();
-            if s == size && by.len() >= want {
-                return by;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "after 60 s the newest checkpoint is of size {s} (want {size}), cosigned by {by:?} (want {want})"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
+    let server = serve_witnessing(&ledger, &root_key, &policy_file, &[]);
 
     let half = src.files.len() / 2;
-    let submit = |files: &[std::path::PathBuf]| {
-        let mut cmd = kp!("submit", "--server", url);
-        for f in files {
-            cmd = cmd.arg(f);
-        }
-        cmd.run().ok();
-    };
-    submit(&src.files[1..half]);
-    let by = wait_for(half as u64, 3);
+    submit(&server.url, &src.files[1..half]);
+    let by = wait_for_cosigned(&ledger, half as u64, 3);
     assert_eq!(by.len(), 3, "{by:?}");
     // One witness down: the next checkpoint is cosigned by the other two, the quorum.
     ws[2].kill();
-    submit(&src.files[half..]);
-    let by = wait_for(src.files.len() as u64, 2);
-    assert!(!by.contains(&names[2]), "{by:?}");
+    submit(&server.url, &src.files[half..]);
+    let by = wait_for_cosigned(&ledger, src.files.len() as u64, 2);
+    assert!(!by.contains(&WITNESSES[2]), "{by:?}");
     drop(server);
     // The ledger, with the cosignatures the service stored, verifies.
     kp!("verify", "--ledger", &ledger).run().ok();
+}
+
+/// Witnesses at https:// URLs whose certificate no public authority issued (a neighbour's
+/// witness behind its authority's private CA): `kpledger log witness --ca-cert FILE` and
+/// `kpledger serve --witness-ca-cert FILE` trust that CA for them, and they cosign. Without
+/// it the witness's certificate is refused, so it cosigns nothing and a policy that needs it
+/// is not met (exit 1).
+#[test]
+fn witnesses_behind_a_private_ca_cosign_with_ca_cert() {
+    let dir = TempDir::new("witness-tls");
+    let Network { src, ledger, root_key, ws, policy_file } = Network::start(&dir);
+    let (ca, ca_pem) = crate::remote::private_ca(dir.path());
+    let front = crate::remote::tls_front(dir.path(), &ws[0].url, &ca);
+    // The first witness only at its https:// front, and all three needed.
+    let policy = std::fs::read_to_string(&policy_file)
+        .unwrap()
+        .replace(&format!(" {}\n", ws[0].url), &format!(" {front}\n"))
+        .replace("group two-of-three 2", "group two-of-three all");
+    assert!(policy.contains(&front), "{policy}");
+    let tls_policy = dir.join("tls-policy.txt");
+    std::fs::write(&tls_policy, &policy).unwrap();
+
+    let half = src.files.len() / 2;
+    ingest_and_publish(&ledger, &src.files[1..half], &root_key);
+    let refused = kp!("log", "witness", "--ledger", &ledger, "--policy", &tls_policy).run();
+    refused.code(1).stdout_has(&format!("w0 ({front}")).stdout_has("NOT cosigned").stdout_has("certificate");
+    let cosigned =
+        kp!("log", "witness", "--ledger", &ledger, "--policy", &tls_policy, "--ca-cert", &ca_pem).run();
+    cosigned.ok().stdout_has(&format!("checkpoint of size {} is cosigned by the quorum", half));
+    assert_eq!(cosigned.stdout.matches(&format!(": cosigned size {half}")).count(), 3, "{}", cosigned.stdout);
+
+    // The service, told to trust the CA for its witnesses, has its next checkpoints cosigned
+    // by all three.
+    let ca = ca_pem.to_str().unwrap();
+    let server = serve_witnessing(&ledger, &root_key, &tls_policy, &["--witness-ca-cert", ca]);
+    submit(&server.url, &src.files[half..]);
+    assert_eq!(wait_for_cosigned(&ledger, src.files.len() as u64, 3).len(), 3);
+    drop(server);
+    kp!("verify", "--ledger", &ledger).run().ok();
+}
+
+/// `kpledger serve` on 127.0.0.1 (port 0) over `ledger`, publishing a checkpoint with
+/// `root_key` every second and sending it to the witnesses of `policy`, with `flags` besides
+/// (killed when dropped).
+fn serve_witnessing(ledger: &Path, root_key: &str, policy: &Path, flags: &[&str]) -> Server {
+    let policy = policy.to_str().unwrap();
+    let witnessing = ["--checkpoint-every", "1", "--checkpoint-key", root_key, "--witness-policy", policy];
+    let server = Server::start_with(ledger, &[&witnessing[..], flags].concat());
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    server
+}
+
+/// Submits `files` to the server at `url`.
+fn submit(url: &str, files: &[std::path::PathBuf]) {
+    kp!("submit", "--server", url).args(files).run().ok();
+}
+
+/// The newest stored checkpoint's size, and which of the [`WITNESSES`] cosigned it.
+fn newest_cosigned(ledger: &Path) -> (u64, Vec<&'static str>) {
+    let conn =
+        rusqlite::Connection::open_with_flags(ledger, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let row: Option<(i64, String)> = conn
+        .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok();
+    let Some((size, note)) = row else { return (0, Vec::new()) };
+    let by = WITNESSES
+        .iter()
+        .copied()
+        .filter(|n| note.lines().any(|l| l.starts_with(&format!("— {n} "))))
+        .collect();
+    (size as u64, by)
+}
+
+/// Waits (at most 60 s) until the newest checkpoint covers `size` and is cosigned by `want`
+/// witnesses; returns them.
+fn wait_for_cosigned(ledger: &Path, size: u64, want: usize) -> Vec<&'static str> {
+    let start = Instant::now();
+    loop {
+        let (s, by) = newest_cosigned(ledger);
+        if s == size && by.len() >= want {
+            return by;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "after 60 s the newest checkpoint is of size {s} (want {size}), cosigned by {by:?} (want {want})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The README's "Witnessing over the network" as `docs/witness-network.sh` runs it: three

@@ -64,6 +64,8 @@ pub(crate) enum LogCmd {
         /// The C2SP tlog-policy naming the witnesses (with their URLs) and the quorum
         #[arg(long, value_name = "FILE")]
         policy: PathBuf,
+        #[command(flatten)]
+        ca: CaArgs,
         /// Print as JSON
         #[arg(long)]
         json: bool,

@@ -78,7 +78,7 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
             }
             Ok(OK)
         }
-        LogCmd::Witness { ledger, policy, json } => log_witness(&ledger, &policy, json),
+        LogCmd::Witness { ledger, policy, ca, json } => log_witness(&ledger, &policy, &ca, json),
         LogCmd::ProveInclusion { ledger, seq, event, size, json } => {
             let l = ledger.open(true)?;
             let seq = match (seq, event) {
@@ -121,8 +121,14 @@ pub(crate) fn log_cmd(l: LogCmd) -> Result<u8> {
 }
 
 /// `kpledger log witness`: the newest checkpoint to every witness of the policy with a URL.
-pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, json: bool) -> Result<u8> {
+pub(crate) fn log_witness(
+    ledger: &crate::args::LedgerArgs,
+    policy_path: &Path,
+    ca: &crate::args::CaArgs,
+    json: bool,
+) -> Result<u8> {
     let policy = read_policy(policy_path)?;
+    let agent = kpledger_witness::http_agent(kpledger_witness::WITNESS_TIMEOUT, ca.roots()?.as_ref());
     let mut l = ledger.open(false)?;
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
         bail!(
@@ -131,7 +137,7 @@ pub(crate) fn log_witness(ledger: &crate::args::LedgerArgs, policy_path: &Path, 
             policy_path.display()
         );
     }
-    let Some(round) = kpledger_witness::witness_newest(&mut l, &policy, &kpledger_witness::agent())? else {
+    let Some(round) = kpledger_witness::witness_newest(&mut l, &policy, &agent)? else {
         bail!(
             "the ledger has no checkpoint yet: the root authority publishes one first (`kpledger log publish`)"
         )

@@ -331,11 +331,15 @@ impl CaArgs {
     /// error; two minutes at most), trusting the certificates of --ca-cert for HTTPS instead of
     /// the built-in roots.
     pub(crate) fn agent(&self) -> Result<ureq::Agent> {
-        let roots = match &self.ca_cert {
-            Some(path) => Some(kpledger_witness::CaRoots::read(path).context("--ca-cert")?),
-            None => None,
-        };
-        Ok(kpledger_witness::http_agent(SERVER_TIMEOUT, roots.as_ref()))
+        Ok(kpledger_witness::http_agent(SERVER_TIMEOUT, self.roots()?.as_ref()))
+    }
+
+    /// The certificates of --ca-cert, or `None` for the built-in roots.
+    pub(crate) fn roots(&self) -> Result<Option<kpledger_witness::CaRoots>> {
+        self.ca_cert
+            .as_deref()
+            .map(|path| kpledger_witness::CaRoots::read(path).context("--ca-cert"))
+            .transpose()
     }
 }
 

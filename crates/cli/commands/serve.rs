@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use kpledger_model::{ActorId, SecretKey, Time, canonical};
 use serde_json::Value;
@@ -373,19 +373,27 @@ pub(crate) struct CheckpointArgs {
     /// does; a checkpoint counts as published for bundles once the quorum has cosigned it
     #[arg(long, value_name = "POLICY")]
     witness_policy: Option<PathBuf>,
+    /// With a witness whose https:// URL has a certificate no public authority issued: trust
+    /// only the certificate(s) of this PEM file for the witnesses (the private CA that issued
+    /// theirs) instead of the built-in public roots
+    #[arg(long, value_name = "FILE", requires = "witness_policy")]
+    witness_ca_cert: Option<PathBuf>,
 }
 
 impl CheckpointArgs {
     /// Reads the key and the witnesses' policy: a file that does not read stops the service
     /// before it starts.
     fn apply(self, cfg: &mut kpledger_serve::Config) -> Result<()> {
-        let CheckpointArgs { checkpoint_key, checkpoint_every, witness_policy } = self;
+        let CheckpointArgs { checkpoint_key, checkpoint_every, witness_policy, witness_ca_cert } = self;
         let every = Duration::from_secs(checkpoint_every.max(1));
         if let Some(k) = checkpoint_key {
             cfg.checkpoint = Some((SecretKey::read_pem_file(&k)?, every));
         }
         if let Some(p) = witness_policy {
             cfg.witnesses = Some((read_policy(&p)?, every));
+        }
+        if let Some(ca) = witness_ca_cert {
+            cfg.witness_roots = Some(kpledger_witness::CaRoots::read(&ca).context("--witness-ca-cert")?);
         }
         Ok(())
     }

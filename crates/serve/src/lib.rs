@@ -118,6 +118,9 @@ pub struct Config {
     /// cosignatures that verify are stored (`kpledger serve --witness-policy`), on a thread
     /// of its own with its own connection, so that witnesses never hold up submissions.
     pub witnesses: Option<(kpledger_verify::TrustPolicy, Duration)>,
+    /// The certificates trusted for witnesses' https:// URLs instead of the built-in roots
+    /// (`kpledger serve --witness-ca-cert`): a witness whose certificate a private CA issued.
+    pub witness_roots: Option<kpledger_witness::CaRoots>,
     /// How long a posted offer waits for its buyer. Default 7 days.
     pub offer_ttl: Duration,
     /// Most offers waiting at once (503 beyond). Default 100,000.
@@ -171,6 +174,7 @@ impl Config {
             replay_window: 300,
             checkpoint: None,
             witnesses: None,
+            witness_roots: None,
             offer_ttl: Duration::from_secs(7 * 24 * 3600),
             max_offers: 100_000,
             public_url: None,
@@ -376,7 +380,8 @@ impl AppState {
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
 fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
-    let agent = kpledger_witness::agent();
+    let agent =
+        kpledger_witness::http_agent(kpledger_witness::WITNESS_TIMEOUT, state.cfg.witness_roots.as_ref());
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {
         std::thread::sleep(every);
