@@ -158,7 +158,7 @@ fn remove_sqlite_files(file: &Path) {
 }
 
 /// The store to copy into at `location`: a new file (written under a temporary name beside it,
-/// `.NAME.copying-PID`, until the copy is complete), an existing file, or a database (its tables
+/// `.NAME.copying-PID-NANOS`, until the copy is complete), an existing file, or a database (its tables
 /// created if it has none, in the transaction [`copy`] goes on in and commits only when the
 /// copy is complete; an existing ledger database opened).
 pub fn open_destination(location: &str) -> Result<Destination, StoreError> {
@@ -179,13 +179,15 @@ pub fn open_destination(location: &str) -> Result<Destination, StoreError> {
             "{location} is not a file's name: name the new ledger file"
         )));
     };
+    // A name no other copy uses (this process, this instant), so that nothing of another's is
+    // touched: `Ledger::create` refuses a name that exists, and only what it created is removed.
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".copying-{}", std::process::id()));
-    let new_file = NewFile { tmp: path.with_file_name(tmp_name), name: path.to_owned() };
-    remove_sqlite_files(&new_file.tmp);
-    let ledger = Ledger::create(&new_file.tmp)?;
-    Ok(Destination { ledger, new_file: Some(new_file) })
+    tmp_name.push(format!(".copying-{}-{}", std::process::id(), since.as_nanos()));
+    let tmp = path.with_file_name(tmp_name);
+    let ledger = Ledger::create(&tmp)?;
+    Ok(Destination { ledger, new_file: Some(NewFile { tmp, name: path.to_owned() }) })
 }
 
 /// Copies the signed events and checkpoints of `from` into `to`, which must be empty, and

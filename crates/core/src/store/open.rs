@@ -29,11 +29,14 @@ impl Ledger {
             return Err(StorageError::Exists(path.to_owned()).into());
         }
         let run = || -> rusqlite::Result<Connection> {
+            // NOFOLLOW: a link put in the file's place after the check above is refused, not
+            // followed to create or overwrite another file.
             let mut c = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE
                     | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_NOFOLLOW,
             )?;
             pragmas(&c, OpenOptions::default().busy_timeout)?;
             c.pragma_update(None, "journal_mode", "WAL")?;
