@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use kpledger_verify::{Finding, Report};
 
 use crate::migrate::codes;
-use crate::store::{Ledger, OpenOptions, StorageError, StoreError};
+use crate::store::{Ledger, OpenOptions, StorageError, StoreError, remove_sqlite_files};
 
 /// Events read and recorded per transaction.
 const BATCH: u64 = 2048;
@@ -145,15 +145,6 @@ impl NewFile {
 impl Drop for NewFile {
     fn drop(&mut self) {
         remove_sqlite_files(&self.tmp);
-    }
-}
-
-/// Removes an SQLite file and its `-wal` and `-shm` files, if there.
-fn remove_sqlite_files(file: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut name = file.as_os_str().to_owned();
-        name.push(suffix);
-        let _ = std::fs::remove_file(name);
     }
 }
 

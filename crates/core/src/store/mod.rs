@@ -34,6 +34,7 @@ mod verify_feed;
 mod format_tests;
 
 pub use error::{BatchError, Fault, StorageError, StoreError};
+pub(crate) use open::remove_sqlite_files;
 pub use pg::PgStore;
 pub use schema::integrity_check;
 pub(crate) use schema::{harden, schema_entries, schema_entries_of, schema_v2_tables};

@@ -85,11 +85,7 @@ impl Ledger {
             Err(e) => {
                 drop(ledger);
                 // Created empty a moment ago by this call: nothing else is in it.
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.as_os_str().to_owned();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(p);
-                }
+                remove_sqlite_files(path);
                 Err(e)
             }
         }
@@ -184,12 +180,6 @@ impl Ledger {
         Ok(Ledger { db: Db::Sqlite(Sqlite { conn, path: path.to_owned(), busy: opts.busy_timeout }) })
     }
 
-    /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
-    /// throw-away ledgers fast (the scenario generator, benchmarks): a crash or power loss
-    /// can then lose or corrupt recent commits. Every ledger opened with [`Ledger::open`] or
-    /// [`Ledger::create`] is durable, and this lasts only as long as this handle. On
-    /// PostgreSQL: `synchronous_commit = off` for this connection (a crash of the server loses
-    /// the last commits, never corrupts).
     /// SQLite: this connection copies the write-ahead log back into the database file (a
     /// checkpoint) only once the log holds `pages` pages (SQLite's default: 1,000), leaving the
     /// checkpoints before that to another connection ([`Ledger::checkpoint_wal`]), so that the
@@ -218,6 +208,12 @@ impl Ledger {
         }
     }
 
+    /// Stops waiting for the disk at each commit (`synchronous = OFF`). Only for building
+    /// throw-away ledgers fast (the scenario generator, benchmarks): a crash or power loss
+    /// can then lose or corrupt recent commits. Every ledger opened with [`Ledger::open`] or
+    /// [`Ledger::create`] is durable, and this lasts only as long as this handle. On
+    /// PostgreSQL: `synchronous_commit = off` for this connection (a crash of the server loses
+    /// the last commits, never corrupts).
     pub(crate) fn set_fast_unsafe_writes(&mut self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite(s) => {
@@ -228,6 +224,16 @@ impl Ledger {
                 .batch_execute("SET synchronous_commit = off")
                 .map_err(|e| StoreError::Refused(format!("{}: {}", p.shown().display(), pg::describe(&e)))),
         }
+    }
+}
+
+/// Removes an SQLite ledger file that kpledger itself created and gives up, with its `-wal`
+/// and `-shm` files, if there.
+pub(crate) fn remove_sqlite_files(file: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
     }
 }
 
