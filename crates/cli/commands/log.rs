@@ -128,7 +128,7 @@ pub(crate) fn log_witness(
     json: bool,
 ) -> Result<u8> {
     let policy = read_policy(policy_path)?;
-    let agent = kpledger_witness::http_agent(kpledger_witness::WITNESS_TIMEOUT, ca.roots()?.as_ref());
+    let agent = kpledger_witness::agent(ca.roots()?.as_ref());
     let mut l = ledger.open(false)?;
     if !policy.witnesses().iter().any(|w| w.url.is_some() && w.key.is_some()) {
         bail!(

@@ -380,8 +380,7 @@ impl AppState {
 /// checkpoint to the policy's witnesses unless all of them have cosigned it already. A round
 /// that fails (a witness down, the ledger busy) is counted and tried again at the next tick.
 fn witnessing(state: &Arc<AppState>, policy: &kpledger_verify::TrustPolicy, every: Duration) {
-    let agent =
-        kpledger_witness::http_agent(kpledger_witness::WITNESS_TIMEOUT, state.cfg.witness_roots.as_ref());
+    let agent = kpledger_witness::agent(state.cfg.witness_roots.as_ref());
     let mut ledger: Option<Ledger> = None;
     while !state.writer.is_closed() {
         std::thread::sleep(every);

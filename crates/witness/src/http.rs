@@ -111,10 +111,10 @@ pub fn http_agent(timeout: Duration, roots: Option<&CaRoots>) -> ureq::Agent {
     config.build().into()
 }
 
-/// An HTTP agent for witnesses ([`http_agent`] with [`WITNESS_TIMEOUT`] and the built-in
-/// roots).
-pub fn agent() -> ureq::Agent {
-    http_agent(WITNESS_TIMEOUT, None)
+/// An HTTP agent for witnesses: [`http_agent`] with [`WITNESS_TIMEOUT`], trusting `roots` for
+/// their https:// URLs when given (a private CA), else the built-in roots.
+pub fn agent(roots: Option<&CaRoots>) -> ureq::Agent {
+    http_agent(WITNESS_TIMEOUT, roots)
 }
 
 /// Whether `e` is a TLS refusal of the server's certificate (not issued by a trusted
